@@ -1,0 +1,174 @@
+// Package apierr is the one table of API error codes OpenSTS sends on the wire:
+// each code with its HTTP status and fault (Sender or Receiver). Services return
+// *Error values built from these codes; only the protocol layer turns them into
+// responses, and anything that is not an *Error becomes InternalFailure.
+//
+// It imports only the standard library.
+package apierr
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Code is a wire error code with its HTTP status.
+type Code struct {
+	Name     string // wire code, e.g. "AccessDenied"
+	Status   int    // HTTP status
+	Receiver bool   // true for server faults (Type Receiver)
+}
+
+func sender(name string, status int) Code { return Code{Name: name, Status: status} }
+
+// Common query-protocol and authentication errors.
+var (
+	AccessDenied                = sender("AccessDenied", http.StatusForbidden)
+	IncompleteSignature         = sender("IncompleteSignature", http.StatusBadRequest)
+	InvalidClientTokenID        = sender("InvalidClientTokenId", http.StatusForbidden)
+	SignatureDoesNotMatch       = sender("SignatureDoesNotMatch", http.StatusForbidden)
+	ExpiredToken                = sender("ExpiredToken", http.StatusForbidden)
+	MissingAuthenticationToken  = sender("MissingAuthenticationToken", http.StatusForbidden)
+	ValidationError             = sender("ValidationError", http.StatusBadRequest)
+	InvalidAction               = sender("InvalidAction", http.StatusBadRequest)
+	MissingAction               = sender("MissingAction", http.StatusBadRequest)
+	MissingParameter            = sender("MissingParameter", http.StatusBadRequest)
+	InvalidParameterValue       = sender("InvalidParameterValue", http.StatusBadRequest)
+	InvalidParameterCombination = sender("InvalidParameterCombination", http.StatusBadRequest)
+	MalformedQueryString        = sender("MalformedQueryString", http.StatusNotFound)
+	InvalidQueryParameter       = sender("InvalidQueryParameter", http.StatusBadRequest)
+	RequestEntityTooLarge       = sender("RequestEntityTooLarge", http.StatusRequestEntityTooLarge)
+	OptInRequired               = sender("OptInRequired", http.StatusForbidden)
+	Throttling                  = sender("Throttling", http.StatusBadRequest)
+	InternalFailure             = Code{Name: "InternalFailure", Status: http.StatusInternalServerError, Receiver: true}
+	ServiceUnavailable          = Code{Name: "ServiceUnavailable", Status: http.StatusServiceUnavailable, Receiver: true}
+)
+
+// STS modeled errors.
+var (
+	ExpiredTokenException                = sender("ExpiredTokenException", http.StatusBadRequest)
+	IDPCommunicationError                = sender("IDPCommunicationError", http.StatusBadRequest)
+	IDPRejectedClaim                     = sender("IDPRejectedClaim", http.StatusForbidden)
+	InvalidAuthorizationMessageException = sender("InvalidAuthorizationMessageException", http.StatusBadRequest)
+	InvalidIdentityToken                 = sender("InvalidIdentityToken", http.StatusBadRequest)
+	MalformedPolicyDocument              = sender("MalformedPolicyDocument", http.StatusBadRequest)
+	PackedPolicyTooLarge                 = sender("PackedPolicyTooLarge", http.StatusBadRequest)
+	RegionDisabledException              = sender("RegionDisabledException", http.StatusForbidden)
+)
+
+// IAM modeled errors.
+var (
+	NoSuchEntity                  = sender("NoSuchEntity", http.StatusNotFound)
+	EntityAlreadyExists           = sender("EntityAlreadyExists", http.StatusConflict)
+	LimitExceeded                 = sender("LimitExceeded", http.StatusConflict)
+	DeleteConflict                = sender("DeleteConflict", http.StatusConflict)
+	InvalidInput                  = sender("InvalidInput", http.StatusBadRequest)
+	ConcurrentModification        = sender("ConcurrentModification", http.StatusConflict)
+	EntityTemporarilyUnmodifiable = sender("EntityTemporarilyUnmodifiable", http.StatusConflict)
+	InvalidAuthenticationCode     = sender("InvalidAuthenticationCode", http.StatusForbidden)
+	UnmodifiableEntity            = sender("UnmodifiableEntity", http.StatusBadRequest)
+	PolicyNotAttachable           = sender("PolicyNotAttachable", http.StatusBadRequest)
+	PolicyEvaluation              = Code{Name: "PolicyEvaluation", Status: http.StatusInternalServerError, Receiver: true}
+	ServiceFailure                = Code{Name: "ServiceFailure", Status: http.StatusInternalServerError, Receiver: true}
+)
+
+// Organizations errors (AWS JSON 1.1; the code travels in __type).
+var (
+	AlreadyInOrganizationException       = sender("AlreadyInOrganizationException", http.StatusBadRequest)
+	AccountNotFoundException             = sender("AccountNotFoundException", http.StatusBadRequest)
+	PolicyNotFoundException              = sender("PolicyNotFoundException", http.StatusBadRequest)
+	TargetNotFoundException              = sender("TargetNotFoundException", http.StatusBadRequest)
+	DuplicatePolicyAttachmentException   = sender("DuplicatePolicyAttachmentException", http.StatusBadRequest)
+	PolicyNotAttachedException           = sender("PolicyNotAttachedException", http.StatusBadRequest)
+	CreateAccountStatusNotFoundException = sender("CreateAccountStatusNotFoundException", http.StatusBadRequest)
+	OrgInvalidInputException             = sender("InvalidInputException", http.StatusBadRequest)
+	OrgAccessDeniedException             = sender("AccessDeniedException", http.StatusBadRequest)
+	MalformedPolicyDocumentException     = sender("MalformedPolicyDocumentException", http.StatusBadRequest)
+	DuplicatePolicyException             = sender("DuplicatePolicyException", http.StatusBadRequest)
+	PolicyInUseException                 = sender("PolicyInUseException", http.StatusBadRequest)
+)
+
+// Codes is every code above, for tests that round-trip them through the SDKs.
+var Codes = []Code{
+	AccessDenied, IncompleteSignature, InvalidClientTokenID, SignatureDoesNotMatch, ExpiredToken,
+	MissingAuthenticationToken, ValidationError, InvalidAction, MissingAction, MissingParameter,
+	InvalidParameterValue, InvalidParameterCombination, MalformedQueryString, InvalidQueryParameter,
+	RequestEntityTooLarge, OptInRequired, Throttling, InternalFailure, ServiceUnavailable,
+	ExpiredTokenException, IDPCommunicationError, IDPRejectedClaim, InvalidAuthorizationMessageException,
+	InvalidIdentityToken, MalformedPolicyDocument, PackedPolicyTooLarge, RegionDisabledException,
+	NoSuchEntity, EntityAlreadyExists, LimitExceeded, DeleteConflict, InvalidInput, ConcurrentModification,
+	EntityTemporarilyUnmodifiable, InvalidAuthenticationCode, UnmodifiableEntity, PolicyNotAttachable,
+	PolicyEvaluation, ServiceFailure,
+	AlreadyInOrganizationException, AccountNotFoundException, PolicyNotFoundException, TargetNotFoundException,
+	DuplicatePolicyAttachmentException, PolicyNotAttachedException, CreateAccountStatusNotFoundException,
+	OrgInvalidInputException, OrgAccessDeniedException, MalformedPolicyDocumentException,
+	DuplicatePolicyException, PolicyInUseException,
+}
+
+// Error is an API error: a code, a message safe to show the caller, and an
+// optional cause that is logged and audited but never sent.
+type Error struct {
+	Code    Code
+	Message string
+	Cause   error
+}
+
+// New returns an *Error with a formatted message.
+func New(c Code, format string, args ...any) *Error {
+	if len(args) == 0 {
+		return &Error{Code: c, Message: format}
+	}
+	return &Error{Code: c, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an *Error that keeps cause for logs and audit.
+func Wrap(c Code, cause error, format string, args ...any) *Error {
+	e := New(c, format, args...)
+	e.Cause = cause
+	return e
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return e.Code.Name + ": " + e.Message + ": " + e.Cause.Error()
+	}
+	return e.Code.Name + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Is reports whether target is an *Error with the same code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code.Name == e.Code.Name && t.Message == ""
+}
+
+// As returns the *Error in err's chain, if any.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// Internal wraps a cause as InternalFailure; the message carries nothing of the cause.
+func Internal(cause error) *Error {
+	return &Error{Code: InternalFailure, Message: "We encountered an internal error. Please try again.", Cause: cause}
+}
+
+// Validation builds AWS's model-validation message:
+// "1 validation error detected: Value 'x' at 'roleSessionName' failed to satisfy constraint: ...".
+func Validation(violations ...string) *Error {
+	n := len(violations)
+	msg := fmt.Sprintf("%d validation error", n)
+	if n != 1 {
+		msg += "s"
+	}
+	msg += " detected: "
+	for i, v := range violations {
+		if i > 0 {
+			msg += "; "
+		}
+		msg += v
+	}
+	return &Error{Code: ValidationError, Message: msg}
+}

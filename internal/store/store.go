@@ -1,0 +1,335 @@
+// Package store defines the records OpenSTS persists and the small interfaces its
+// backends implement. Backends return only the sentinel errors declared here
+// (wrapped with %w is fine); callers test them with errors.Is.
+//
+// It imports nothing from the project: services depend on it, never the reverse.
+// Secrets arrive here already sealed (see internal/seal); a backend never sees
+// a plaintext secret and never needs the master key.
+//
+// Names that AWS treats case-insensitively (user, group, role, policy names,
+// MFA device names) are unique case-insensitively within an account; lookups by
+// name are case-insensitive and the stored spelling is returned.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends translate driver errors into these.
+var (
+	ErrNotFound      = errors.New("store: not found")
+	ErrAlreadyExists = errors.New("store: already exists")
+	ErrConflict      = errors.New("store: conflict")
+)
+
+// Tag is an IAM or session tag.
+type Tag struct {
+	Key   string
+	Value string
+}
+
+// PrincipalKind names the IAM entity that owns inline policies and attachments.
+type PrincipalKind string
+
+const (
+	KindUser  PrincipalKind = "user"
+	KindGroup PrincipalKind = "group"
+	KindRole  PrincipalKind = "role"
+)
+
+// Account is an AWS-style 12-digit account.
+type Account struct {
+	ID        string // 12 digits
+	Name      string
+	Email     string
+	CreatedAt time.Time
+	// Management is true for the deployment's management account (the one
+	// created on first start). SCPs never apply to it.
+	Management bool
+}
+
+// User is an IAM user.
+type User struct {
+	Account             string
+	ID                  string // AIDA...
+	Name                string
+	Path                string // "/" or "/a/b/"
+	CreatedAt           time.Time
+	PermissionsBoundary string // policy ARN, empty if none
+	Tags                []Tag
+}
+
+// Group is an IAM group.
+type Group struct {
+	Account   string
+	ID        string // AGPA...
+	Name      string
+	Path      string
+	CreatedAt time.Time
+}
+
+// AccessKey is a long-term access key. UserName is empty for the account root.
+type AccessKey struct {
+	ID        string // AKIA...
+	Account   string
+	UserName  string
+	UserID    string // AIDA... of the user, or the account id for root keys
+	Secret    []byte // sealed secret access key
+	Status    string // Active | Inactive
+	CreatedAt time.Time
+
+	LastUsedAt      time.Time // zero if never used
+	LastUsedService string
+	LastUsedRegion  string
+}
+
+// Role is an IAM role.
+type Role struct {
+	Account             string
+	ID                  string // AROA...
+	Name                string
+	Path                string
+	TrustPolicy         string // JSON, as supplied (decoded)
+	Description         string
+	MaxSessionDuration  int // seconds, 3600..43200
+	PermissionsBoundary string
+	CreatedAt           time.Time
+	Tags                []Tag
+	LastUsedAt          time.Time
+	LastUsedRegion      string
+}
+
+// InlinePolicy is a policy embedded in a user, group or role.
+type InlinePolicy struct {
+	Account  string
+	Kind     PrincipalKind
+	Owner    string // user, group or role name
+	Name     string
+	Document string
+}
+
+// ManagedPolicy is a customer managed policy, or an AWS managed one when
+// Account is "aws".
+type ManagedPolicy struct {
+	Account          string // 12 digits, or "aws"
+	ID               string // ANPA...
+	Name             string
+	Path             string
+	ARN              string
+	Description      string
+	DefaultVersionID string // "v1"...
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	Tags             []Tag
+}
+
+// PolicyVersion is one version of a managed policy.
+type PolicyVersion struct {
+	PolicyARN string
+	VersionID string // v1, v2, ...
+	Document  string
+	CreatedAt time.Time
+}
+
+// Attachment attaches a managed policy to a user, group or role.
+type Attachment struct {
+	Account   string
+	Kind      PrincipalKind
+	Owner     string
+	PolicyARN string
+}
+
+// MFADevice is a virtual MFA device. UserName is empty until enabled.
+type MFADevice struct {
+	Account      string
+	SerialNumber string // arn:aws:iam::ACCOUNT:mfa/PATH/NAME
+	Name         string
+	Path         string
+	Seed         []byte // sealed base32 seed
+	UserName     string
+	EnabledAt    time.Time
+	CreatedAt    time.Time
+	Tags         []Tag
+	// LastCounter is the highest TOTP time step accepted for this device;
+	// a code at or below it is a replay.
+	LastCounter int64
+}
+
+// SigningKey is one key of the session token keyring.
+type SigningKey struct {
+	ID        string
+	Algorithm string // e.g. "Ed25519"
+	Public    []byte
+	Private   []byte // sealed
+	CreatedAt time.Time
+	// SignUntil is when the key stops signing new tokens.
+	SignUntil time.Time
+	// VerifyUntil is when the key stops verifying (after its last token expired).
+	VerifyUntil time.Time
+	Revoked     bool
+}
+
+// OrgPolicy is an Organizations policy (service control policy).
+type OrgPolicy struct {
+	ID          string // p-xxxxxxxx
+	Name        string
+	Description string
+	Type        string // SERVICE_CONTROL_POLICY
+	Content     string
+	AWSManaged  bool
+}
+
+// OrgAttachment attaches an Organizations policy to a target (account id, root or OU id).
+type OrgAttachment struct {
+	PolicyID string
+	TargetID string
+}
+
+// ListOptions filters list calls. Results are sorted by name (case-insensitively).
+type ListOptions struct {
+	PathPrefix string // "" or "/" means all
+}
+
+// Accounts stores accounts.
+type Accounts interface {
+	CreateAccount(ctx context.Context, a Account) error
+	GetAccount(ctx context.Context, id string) (Account, error)
+	ListAccounts(ctx context.Context) ([]Account, error)
+}
+
+// Users stores IAM users.
+type Users interface {
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, account, name string) (User, error)
+	// UpdateUser replaces the user with the same Account and ID (renames allowed).
+	UpdateUser(ctx context.Context, u User) error
+	DeleteUser(ctx context.Context, account, name string) error
+	ListUsers(ctx context.Context, account string, opt ListOptions) ([]User, error)
+}
+
+// Groups stores IAM groups and membership.
+type Groups interface {
+	CreateGroup(ctx context.Context, g Group) error
+	GetGroup(ctx context.Context, account, name string) (Group, error)
+	UpdateGroup(ctx context.Context, g Group) error
+	DeleteGroup(ctx context.Context, account, name string) error
+	ListGroups(ctx context.Context, account string, opt ListOptions) ([]Group, error)
+	// AddUserToGroup is idempotent.
+	AddUserToGroup(ctx context.Context, account, group, user string) error
+	RemoveUserFromGroup(ctx context.Context, account, group, user string) error
+	ListGroupsForUser(ctx context.Context, account, user string) ([]Group, error)
+	ListGroupMembers(ctx context.Context, account, group string) ([]User, error)
+}
+
+// AccessKeys stores long-term access keys.
+type AccessKeys interface {
+	CreateAccessKey(ctx context.Context, k AccessKey) error
+	// GetAccessKey looks a key up by id in any account.
+	GetAccessKey(ctx context.Context, id string) (AccessKey, error)
+	UpdateAccessKey(ctx context.Context, k AccessKey) error
+	DeleteAccessKey(ctx context.Context, id string) error
+	// ListAccessKeys lists the keys of a user; user "" lists the root keys.
+	ListAccessKeys(ctx context.Context, account, user string) ([]AccessKey, error)
+	// TouchAccessKey records last use; backends may coalesce writes.
+	TouchAccessKey(ctx context.Context, id string, at time.Time, service, region string) error
+}
+
+// Roles stores IAM roles.
+type Roles interface {
+	CreateRole(ctx context.Context, r Role) error
+	GetRole(ctx context.Context, account, name string) (Role, error)
+	UpdateRole(ctx context.Context, r Role) error
+	DeleteRole(ctx context.Context, account, name string) error
+	ListRoles(ctx context.Context, account string, opt ListOptions) ([]Role, error)
+}
+
+// Policies stores inline policies, managed policies, versions and attachments.
+type Policies interface {
+	// PutInlinePolicy creates or replaces.
+	PutInlinePolicy(ctx context.Context, p InlinePolicy) error
+	GetInlinePolicy(ctx context.Context, account string, kind PrincipalKind, owner, name string) (InlinePolicy, error)
+	DeleteInlinePolicy(ctx context.Context, account string, kind PrincipalKind, owner, name string) error
+	ListInlinePolicies(ctx context.Context, account string, kind PrincipalKind, owner string) ([]InlinePolicy, error)
+
+	// CreateManagedPolicy stores the policy and its first version (v1, default) atomically.
+	CreateManagedPolicy(ctx context.Context, p ManagedPolicy, v PolicyVersion) error
+	GetManagedPolicy(ctx context.Context, arn string) (ManagedPolicy, error)
+	UpdateManagedPolicy(ctx context.Context, p ManagedPolicy) error
+	// DeleteManagedPolicy deletes the policy and all its versions; ErrConflict if attached.
+	DeleteManagedPolicy(ctx context.Context, arn string) error
+	// ListManagedPolicies lists an account's policies; account "aws" lists AWS managed ones.
+	ListManagedPolicies(ctx context.Context, account string, opt ListOptions) ([]ManagedPolicy, error)
+
+	CreatePolicyVersion(ctx context.Context, v PolicyVersion) error
+	GetPolicyVersion(ctx context.Context, policyARN, versionID string) (PolicyVersion, error)
+	ListPolicyVersions(ctx context.Context, policyARN string) ([]PolicyVersion, error)
+	DeletePolicyVersion(ctx context.Context, policyARN, versionID string) error
+
+	// AttachPolicy is idempotent.
+	AttachPolicy(ctx context.Context, a Attachment) error
+	DetachPolicy(ctx context.Context, a Attachment) error
+	ListAttachments(ctx context.Context, account string, kind PrincipalKind, owner string) ([]Attachment, error)
+	// ListPolicyAttachments lists every attachment of one managed policy, across accounts.
+	ListPolicyAttachments(ctx context.Context, policyARN string) ([]Attachment, error)
+}
+
+// MFADevices stores virtual MFA devices.
+type MFADevices interface {
+	CreateMFADevice(ctx context.Context, d MFADevice) error
+	GetMFADevice(ctx context.Context, serial string) (MFADevice, error)
+	UpdateMFADevice(ctx context.Context, d MFADevice) error
+	DeleteMFADevice(ctx context.Context, serial string) error
+	ListMFADevices(ctx context.Context, account string) ([]MFADevice, error)
+	// AdvanceMFACounter sets LastCounter to counter only if counter is greater
+	// than the stored value, atomically; it returns ErrConflict otherwise
+	// (the code was already used).
+	AdvanceMFACounter(ctx context.Context, serial string, counter int64) error
+}
+
+// SigningKeys stores the session token keyring.
+type SigningKeys interface {
+	PutSigningKey(ctx context.Context, k SigningKey) error // create or replace
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+}
+
+// Org stores Organizations policies and their attachments.
+type Org interface {
+	CreateOrgPolicy(ctx context.Context, p OrgPolicy) error
+	GetOrgPolicy(ctx context.Context, id string) (OrgPolicy, error)
+	UpdateOrgPolicy(ctx context.Context, p OrgPolicy) error
+	DeleteOrgPolicy(ctx context.Context, id string) error
+	ListOrgPolicies(ctx context.Context) ([]OrgPolicy, error)
+	AttachOrgPolicy(ctx context.Context, a OrgAttachment) error
+	DetachOrgPolicy(ctx context.Context, a OrgAttachment) error
+	ListOrgAttachments(ctx context.Context) ([]OrgAttachment, error)
+}
+
+// Settings stores small named values (e.g. the organization id).
+type Settings interface {
+	GetSetting(ctx context.Context, key string) (string, error)
+	// PutSettingIfAbsent stores the value unless the key exists; it returns the stored value.
+	PutSettingIfAbsent(ctx context.Context, key, value string) (string, error)
+	PutSetting(ctx context.Context, key, value string) error
+}
+
+// Store is everything a backend provides.
+type Store interface {
+	Accounts
+	Users
+	Groups
+	AccessKeys
+	Roles
+	Policies
+	MFADevices
+	SigningKeys
+	Org
+	Settings
+	// Generation returns a counter that increases on every write that can
+	// change an authorization decision (policies, roles, users, groups,
+	// attachments, keys, org policies). Caches compare it to drop stale entries;
+	// on a multi-node backend it reflects other nodes' writes.
+	Generation(ctx context.Context) (int64, error)
+	Close() error
+}
