@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/server"
+)
+
+// bindServerFlags binds the flags every command that opens the data directory shares.
+func bindServerFlags(cmd *cobra.Command, cfg *config.Config) {
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (SQLite database, generated keys)")
+	f.StringVar(&cfg.MasterKeyFile, "master-key-file", "", "file holding the base64 32-byte master key (default: OPENSTS_MASTER_KEY, else generated in the data directory)")
+}
+
+func newServeCmd() *cobra.Command {
+	cfg := config.Default()
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the STS and IAM endpoint",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.ApplyEnv(os.Getenv); err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			ln, err := net.Listen("tcp", cfg.Listen)
+			if err != nil {
+				return fmt.Errorf("listen: %w", err)
+			}
+			srv, err := server.New(cmd.Context(), cfg, server.Options{Logger: log, Stderr: os.Stderr})
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			defer srv.Close()
+			scheme := "http"
+			if cfg.TLSCert != "" {
+				scheme = "https"
+			}
+			log.Info("opensts listening", "endpoint", scheme+"://"+ln.Addr().String(), "account", srv.Bootstrap.AccountID, "region", cfg.Region)
+			return srv.Serve(cmd.Context(), ln)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on")
+	f.StringVar(&cfg.Region, "region", cfg.Region, "region this endpoint serves")
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	f.DurationVar(&cfg.KeyRotation, "key-rotation", cfg.KeyRotation, "rotate the session signing key when the newest is older than this")
+	bindServerFlags(cmd, &cfg)
+	return cmd
+}

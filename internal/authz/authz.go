@@ -1,0 +1,518 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/seal"
+	"github.com/opensts/opensts/internal/session"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// OrgRootSetting is the settings key holding the organization root id (r-xxxx).
+const OrgRootSetting = "org.root"
+
+// Config configures an Authorizer.
+type Config struct {
+	Store    store.Store
+	Policies *policy.Cache
+	Sealer   *seal.Sealer // encrypts authorization messages
+	Now      func() time.Time
+}
+
+// Authorizer decides whether callers may do things. Safe for concurrent use.
+type Authorizer struct {
+	store    store.Store
+	policies *policy.Cache
+	msgKey   []byte
+	now      func() time.Time
+
+	// gen is bumped by Invalidate and by Run when the store's generation moves;
+	// cache entries stamped with an older value are stale.
+	gen      atomic.Int64
+	storeGen atomic.Int64
+	mu       sync.RWMutex
+	cache    map[string]cached
+}
+
+type cached struct {
+	gen   int64
+	value any
+}
+
+// New returns an Authorizer.
+func New(cfg Config) *Authorizer {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now, cache: map[string]cached{}}
+	if cfg.Sealer != nil {
+		a.msgKey = cfg.Sealer.Derive("opensts authorization message v1")
+	}
+	return a
+}
+
+// Invalidate drops every cached policy; call it after a local write that can
+// change a decision.
+func (a *Authorizer) Invalidate() {
+	a.gen.Add(1)
+	a.mu.Lock()
+	clear(a.cache)
+	a.mu.Unlock()
+}
+
+// Run polls the store's generation and invalidates the cache when another
+// node (or this one) changed something, until ctx ends. The staleness bound
+// for writes made through another node is one poll interval.
+func (a *Authorizer) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			g, err := a.store.Generation(ctx)
+			if err == nil && g != a.storeGen.Swap(g) {
+				a.Invalidate()
+			}
+		}
+	}
+}
+
+func (a *Authorizer) load(key string, fill func() (any, error)) (any, error) {
+	g := a.gen.Load()
+	a.mu.RLock()
+	c, ok := a.cache[key]
+	a.mu.RUnlock()
+	if ok && c.gen == g {
+		return c.value, nil
+	}
+	v, err := fill()
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	if len(a.cache) > 100000 {
+		clear(a.cache)
+	}
+	a.cache[key] = cached{gen: g, value: v}
+	a.mu.Unlock()
+	return v, nil
+}
+
+// principalPolicies is what a user or role contributes to every decision.
+type principalPolicies struct {
+	identity []policy.Named
+	boundary []policy.Named
+	tags     []store.Tag
+}
+
+// Key is one extra condition key for a request.
+type Key struct {
+	Name   string
+	Values []string
+}
+
+// Request is one authorization question about a caller.
+type Request struct {
+	Action          string
+	Resource        string
+	ResourceAccount string // "" means the caller's account
+	// ResourcePolicy is the resource-based policy (a role's trust policy).
+	ResourcePolicy []policy.Named
+	Keys           []Key
+}
+
+// Decide evaluates r for c.
+func (a *Authorizer) Decide(ctx context.Context, c *Caller, r *Request) (policy.Decision, error) {
+	var set policy.Set
+	if err := a.fillSet(ctx, c, &set); err != nil {
+		return policy.Decision{}, err
+	}
+	set.Resource = r.ResourcePolicy
+	set.ResourceAccount = r.ResourceAccount
+	pctx := &policy.Context{}
+	if err := a.FillContext(ctx, c, pctx); err != nil {
+		return policy.Decision{}, err
+	}
+	for _, k := range r.Keys {
+		pctx.Set(k.Name, k.Values...)
+	}
+	req := policy.Request{Principal: c.Principal(), Action: r.Action, Resource: r.Resource, Context: pctx, Now: c.now(a.now)}
+	return policy.Evaluate(&set, &req), nil
+}
+
+func (c *Caller) now(def func() time.Time) time.Time {
+	if !c.Now.IsZero() {
+		return c.Now
+	}
+	return def()
+}
+
+// Check authorizes action on resource (in the caller's account) and returns
+// nil or an AccessDenied error with AWS's message and an encoded
+// authorization message.
+func (a *Authorizer) Check(ctx context.Context, c *Caller, action, resource string, keys ...Key) error {
+	r := &Request{Action: action, Resource: resource, Keys: keys}
+	d, err := a.Decide(ctx, c, r)
+	if err != nil {
+		return err
+	}
+	if d.Effect == policy.Allow {
+		return nil
+	}
+	return a.Deny(c, r, d)
+}
+
+// Deny turns a denial into AccessDenied.
+func (a *Authorizer) Deny(c *Caller, r *Request, d policy.Decision) *apierr.Error {
+	kind := "User"
+	msg := fmt.Sprintf("%s: %s is not authorized to perform: %s on resource: %s %s", kind, c.ARN, r.Action, r.Resource, d.Explain(r.Action))
+	if enc, err := a.encodeMessage(c, r, d); err == nil {
+		msg += ". Encoded authorization failure message: " + enc
+	}
+	return apierr.New(apierr.AccessDenied, "%s", msg)
+}
+
+// FillSet adds the caller's own policies (identity, boundary, session, SCP) to set.
+func (a *Authorizer) fillSet(ctx context.Context, c *Caller, set *policy.Set) error {
+	scp, err := a.scpLevels(ctx, c.Account)
+	if err != nil {
+		return err
+	}
+	set.SCP = scp
+	if c.Type == policy.Root {
+		return nil
+	}
+	var pp *principalPolicies
+	switch {
+	case c.Session != nil && c.Session.Type == session.AssumedRole:
+		pp, err = a.rolePolicies(ctx, c.Account, c.Session.RoleName)
+	case c.UserName != "":
+		pp, err = a.userPolicies(ctx, c.Account, c.UserName)
+	default:
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	set.Identity = pp.identity
+	set.Boundary = pp.boundary
+	if s := c.Session; s != nil {
+		if s.Policy != "" || len(s.PolicyARNs) > 0 {
+			sp, err := a.sessionPolicies(ctx, s)
+			if err != nil {
+				return err
+			}
+			set.Session = sp
+		}
+		set.SessionRequired = s.Type == session.FederatedUser
+	}
+	return nil
+}
+
+// PolicySet returns the caller's own policies as a policy.Set (for the simulator).
+func (a *Authorizer) PolicySet(ctx context.Context, c *Caller) (policy.Set, error) {
+	var set policy.Set
+	err := a.fillSet(ctx, c, &set)
+	return set, err
+}
+
+// userPolicies loads (cached) a user's inline and attached policies, its
+// groups' policies, its boundary and tags.
+func (a *Authorizer) userPolicies(ctx context.Context, account, name string) (*principalPolicies, error) {
+	v, err := a.load("u\x00"+account+"\x00"+strings.ToLower(name), func() (any, error) {
+		u, err := a.store.GetUser(ctx, account, name)
+		if err != nil {
+			return nil, fmt.Errorf("load user %s: %w", name, err)
+		}
+		pp := &principalPolicies{tags: u.Tags}
+		if err := a.ownerPolicies(ctx, account, store.KindUser, u.Name, &pp.identity); err != nil {
+			return nil, err
+		}
+		groups, err := a.store.ListGroupsForUser(ctx, account, u.Name)
+		if err != nil {
+			return nil, fmt.Errorf("load groups of %s: %w", name, err)
+		}
+		for _, g := range groups {
+			if err := a.ownerPolicies(ctx, account, store.KindGroup, g.Name, &pp.identity); err != nil {
+				return nil, err
+			}
+		}
+		if u.PermissionsBoundary != "" {
+			p, err := a.managed(ctx, u.PermissionsBoundary, policy.Boundary)
+			if err != nil {
+				return nil, err
+			}
+			pp.boundary = []policy.Named{p}
+		}
+		return pp, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*principalPolicies), nil
+}
+
+// rolePolicies loads (cached) a role's permission policies, boundary and tags.
+func (a *Authorizer) rolePolicies(ctx context.Context, account, name string) (*principalPolicies, error) {
+	v, err := a.load("r\x00"+account+"\x00"+strings.ToLower(name), func() (any, error) {
+		r, err := a.store.GetRole(ctx, account, name)
+		if err != nil {
+			return nil, fmt.Errorf("load role %s: %w", name, err)
+		}
+		pp := &principalPolicies{tags: r.Tags}
+		if err := a.ownerPolicies(ctx, account, store.KindRole, r.Name, &pp.identity); err != nil {
+			return nil, err
+		}
+		if r.PermissionsBoundary != "" {
+			p, err := a.managed(ctx, r.PermissionsBoundary, policy.Boundary)
+			if err != nil {
+				return nil, err
+			}
+			pp.boundary = []policy.Named{p}
+		}
+		return pp, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*principalPolicies), nil
+}
+
+func (a *Authorizer) ownerPolicies(ctx context.Context, account string, kind store.PrincipalKind, owner string, out *[]policy.Named) error {
+	inline, err := a.store.ListInlinePolicies(ctx, account, kind, owner)
+	if err != nil {
+		return fmt.Errorf("load inline policies of %s %s: %w", kind, owner, err)
+	}
+	for _, ip := range inline {
+		p, err := a.policies.Compile(policy.Identity, ip.Document)
+		if err != nil {
+			return fmt.Errorf("compile inline policy %s of %s %s: %w", ip.Name, kind, owner, err)
+		}
+		*out = append(*out, policy.Named{ID: string(kind) + "/" + owner + "/" + ip.Name, Policy: p})
+	}
+	atts, err := a.store.ListAttachments(ctx, account, kind, owner)
+	if err != nil {
+		return fmt.Errorf("load attachments of %s %s: %w", kind, owner, err)
+	}
+	for _, at := range atts {
+		p, err := a.managed(ctx, at.PolicyARN, policy.Identity)
+		if err != nil {
+			return err
+		}
+		*out = append(*out, p)
+	}
+	return nil
+}
+
+// managed loads (cached) the default version of a managed policy.
+func (a *Authorizer) managed(ctx context.Context, arn string, kind policy.Kind) (policy.Named, error) {
+	v, err := a.load("p\x00"+arn+"\x00"+kind.String(), func() (any, error) {
+		mp, err := a.store.GetManagedPolicy(ctx, arn)
+		if err != nil {
+			return nil, fmt.Errorf("load managed policy %s: %w", arn, err)
+		}
+		ver, err := a.store.GetPolicyVersion(ctx, arn, mp.DefaultVersionID)
+		if err != nil {
+			return nil, fmt.Errorf("load managed policy %s %s: %w", arn, mp.DefaultVersionID, err)
+		}
+		p, err := a.policies.Compile(kind, ver.Document)
+		if err != nil {
+			return nil, fmt.Errorf("compile managed policy %s: %w", arn, err)
+		}
+		return policy.Named{ID: arn, Policy: p}, nil
+	})
+	if err != nil {
+		return policy.Named{}, err
+	}
+	return v.(policy.Named), nil
+}
+
+// ManagedPolicy returns the compiled default version of a managed policy;
+// store.ErrNotFound when it does not exist.
+func (a *Authorizer) ManagedPolicy(ctx context.Context, arn string, kind policy.Kind) (policy.Named, error) {
+	return a.managed(ctx, arn, kind)
+}
+
+func (a *Authorizer) sessionPolicies(ctx context.Context, s *session.Session) ([]policy.Named, error) {
+	out := make([]policy.Named, 0, 1+len(s.PolicyARNs))
+	if s.Policy != "" {
+		p, err := a.policies.Compile(policy.Session, s.Policy)
+		if err != nil {
+			return nil, fmt.Errorf("compile session policy: %w", err)
+		}
+		out = append(out, policy.Named{ID: "session-policy", Policy: p})
+	}
+	for _, arn := range s.PolicyARNs {
+		p, err := a.managed(ctx, arn, policy.Session)
+		if errors.Is(err, store.ErrNotFound) {
+			// A deleted session policy grants nothing; the session keeps its
+			// other policies, which can only narrow.
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// scpLevels returns the SCP levels for an account: nil for the management
+// account or when the organization has no SCP attachments at all.
+func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.Named, error) {
+	v, err := a.load("scp\x00"+account, func() (any, error) {
+		acct, err := a.store.GetAccount(ctx, account)
+		if err != nil {
+			return nil, fmt.Errorf("load account %s: %w", account, err)
+		}
+		if acct.Management {
+			return [][]policy.Named(nil), nil
+		}
+		atts, err := a.store.ListOrgAttachments(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load scp attachments: %w", err)
+		}
+		if len(atts) == 0 {
+			return [][]policy.Named(nil), nil
+		}
+		root, err := a.store.GetSetting(ctx, OrgRootSetting)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		levels := make([][]policy.Named, 2)
+		for _, at := range atts {
+			var lvl int
+			switch at.TargetID {
+			case root:
+				lvl = 0
+			case account:
+				lvl = 1
+			default:
+				continue
+			}
+			op, err := a.store.GetOrgPolicy(ctx, at.PolicyID)
+			if err != nil {
+				return nil, fmt.Errorf("load scp %s: %w", at.PolicyID, err)
+			}
+			p, err := a.policies.Compile(policy.SCP, op.Content)
+			if err != nil {
+				return nil, fmt.Errorf("compile scp %s: %w", at.PolicyID, err)
+			}
+			levels[lvl] = append(levels[lvl], policy.Named{ID: op.ID, Policy: p})
+		}
+		return levels, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([][]policy.Named), nil
+}
+
+// FillContext sets the global condition keys that describe the caller and the
+// request environment.
+func (a *Authorizer) FillContext(ctx context.Context, c *Caller, pc *policy.Context) error {
+	now := c.now(a.now)
+	pc.Set("aws:PrincipalArn", c.PrincipalARN())
+	pc.Set("aws:PrincipalAccount", c.Account)
+	pc.Set("aws:PrincipalType", principalTypeName(c.Type))
+	pc.Set("aws:userid", c.UserID)
+	pc.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
+	pc.Set("aws:EpochTime", epoch(now))
+	pc.Set("aws:SecureTransport", boolString(c.SecureTransport))
+	pc.Set("aws:ViaAWSService", "false")
+	if c.SourceIP != "" {
+		pc.Set("aws:SourceIp", c.SourceIP)
+	}
+	if c.UserAgent != "" {
+		pc.Set("aws:UserAgent", c.UserAgent)
+	}
+	if c.Region != "" {
+		pc.Set("aws:RequestedRegion", c.Region)
+	}
+	if c.Type == policy.User {
+		pc.Set("aws:username", c.UserName)
+	}
+	var tags []store.Tag
+	switch {
+	case c.Type == policy.Root:
+	case c.Session != nil && c.Session.Type == session.AssumedRole:
+		pp, err := a.rolePolicies(ctx, c.Account, c.Session.RoleName)
+		if err != nil {
+			return err
+		}
+		tags = pp.tags
+	case c.UserName != "":
+		pp, err := a.userPolicies(ctx, c.Account, c.UserName)
+		if err != nil {
+			return err
+		}
+		tags = pp.tags
+	}
+	for _, t := range tags {
+		pc.Set("aws:PrincipalTag/"+t.Key, t.Value)
+	}
+	if s := c.Session; s != nil {
+		// Session tags override the principal's IAM tags (keys compare
+		// case-insensitively, which Context.Set already does).
+		for _, t := range s.Tags {
+			pc.Set("aws:PrincipalTag/"+t.Key, t.Value)
+		}
+		pc.Set("aws:TokenIssueTime", s.IssuedAt.UTC().Format(time.RFC3339))
+		pc.Set("aws:MultiFactorAuthPresent", boolString(s.MFA))
+		if s.MFA {
+			pc.Set("aws:MultiFactorAuthAge", fmt.Sprint(int64(now.Sub(s.MFAAuthTime).Seconds())))
+		}
+		if s.SourceIdentity != "" {
+			pc.Set("aws:SourceIdentity", s.SourceIdentity)
+		}
+	}
+	return nil
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// Role is a role with its compiled trust policy.
+type Role struct {
+	store.Role
+	Trust *policy.Policy
+}
+
+// Role returns a role (cached) with its compiled trust policy;
+// store.ErrNotFound when it does not exist.
+func (a *Authorizer) Role(ctx context.Context, account, name string) (*Role, error) {
+	v, err := a.load("role\x00"+account+"\x00"+strings.ToLower(name), func() (any, error) {
+		r, err := a.store.GetRole(ctx, account, name)
+		if err != nil {
+			return nil, fmt.Errorf("load role %s: %w", name, err)
+		}
+		t, err := a.policies.Compile(policy.Trust, r.TrustPolicy)
+		if err != nil {
+			return nil, fmt.Errorf("compile trust policy of %s: %w", name, err)
+		}
+		return &Role{Role: r, Trust: t}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Role), nil
+}
+
+// Generation is the cache generation; it changes whenever cached
+// authorization data may be stale. Other caches (access keys) compare it.
+func (a *Authorizer) Generation() int64 { return a.gen.Load() }

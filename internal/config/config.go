@@ -1,0 +1,118 @@
+// Package config gathers flags, environment variables and defaults into one
+// Config and validates it. It has no side effects: it reads nothing from disk
+// and creates nothing.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Defaults.
+const (
+	DefaultListen  = "127.0.0.1:7780"
+	DefaultDataDir = "./opensts-data"
+	DefaultRegion  = "us-east-1"
+	// DefaultMaxBodyBytes bounds a request body: the largest IAM policy
+	// document is 131072 characters, URL-encoded up to three times that.
+	DefaultMaxBodyBytes = 1 << 20
+)
+
+// Config is everything the server needs to start.
+type Config struct {
+	Listen  string
+	DataDir string
+	Region  string
+	TLSCert string
+	TLSKey  string
+
+	// MasterKey is the 32-byte key that seals secrets at rest, from
+	// OPENSTS_MASTER_KEY; MasterKeyFile names a file holding it (base64).
+	// With neither, the server generates one into the data directory.
+	MasterKey     []byte
+	MasterKeyFile string
+
+	// Bootstrap of an empty data directory.
+	AccountID           string // OPENSTS_ACCOUNT_ID
+	RootAccessKeyID     string // OPENSTS_ROOT_ACCESS_KEY_ID
+	RootSecretAccessKey string // OPENSTS_ROOT_SECRET_ACCESS_KEY
+
+	MaxBodyBytes int64
+	// KeyRotation is how old the newest session signing key may get before
+	// a new one replaces it.
+	KeyRotation time.Duration
+	// RefreshInterval bounds how long a change made through another node
+	// (policies, keys) takes to reach this one.
+	RefreshInterval time.Duration
+}
+
+// Default returns a Config with every default set.
+func Default() Config {
+	return Config{
+		Listen:          DefaultListen,
+		DataDir:         DefaultDataDir,
+		Region:          DefaultRegion,
+		MaxBodyBytes:    DefaultMaxBodyBytes,
+		KeyRotation:     24 * time.Hour,
+		RefreshInterval: time.Second,
+	}
+}
+
+// ApplyEnv reads the OPENSTS_* environment variables through getenv.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
+	if v := getenv("OPENSTS_MASTER_KEY"); v != "" {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("OPENSTS_MASTER_KEY: not base64: %w", err)
+		}
+		c.MasterKey = k
+	}
+	c.AccountID = getenv("OPENSTS_ACCOUNT_ID")
+	c.RootAccessKeyID = getenv("OPENSTS_ROOT_ACCESS_KEY_ID")
+	c.RootSecretAccessKey = getenv("OPENSTS_ROOT_SECRET_ACCESS_KEY")
+	return nil
+}
+
+// Validate reports the first problem with c.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("--listen %q: %w", c.Listen, err)
+	}
+	if c.DataDir == "" {
+		return errors.New("--data-dir must not be empty")
+	}
+	if c.Region == "" {
+		return errors.New("--region must not be empty")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.MasterKey != nil && len(c.MasterKey) != 32 {
+		return fmt.Errorf("OPENSTS_MASTER_KEY must decode to 32 bytes, got %d", len(c.MasterKey))
+	}
+	if c.AccountID != "" && (len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "") {
+		return fmt.Errorf("OPENSTS_ACCOUNT_ID must be 12 digits")
+	}
+	if (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == "") {
+		return errors.New("OPENSTS_ROOT_ACCESS_KEY_ID and OPENSTS_ROOT_SECRET_ACCESS_KEY go together")
+	}
+	if c.RootAccessKeyID != "" {
+		if len(c.RootAccessKeyID) < 16 || len(c.RootAccessKeyID) > 128 || strings.Trim(c.RootAccessKeyID, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+			return errors.New("OPENSTS_ROOT_ACCESS_KEY_ID must be 16-128 upper-case letters and digits")
+		}
+		if strings.HasPrefix(c.RootAccessKeyID, "ASIA") {
+			return errors.New("OPENSTS_ROOT_ACCESS_KEY_ID must not start with ASIA (reserved for temporary credentials)")
+		}
+		if len(c.RootSecretAccessKey) < 16 {
+			return errors.New("OPENSTS_ROOT_SECRET_ACCESS_KEY is too short")
+		}
+	}
+	if c.MaxBodyBytes <= 0 {
+		return errors.New("max body bytes must be positive")
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/iam"
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/session"
+	"github.com/opensts/opensts/internal/sigv4"
+	"github.com/opensts/opensts/internal/store"
+)
+
+var (
+	errInvalidToken = apierr.New(apierr.InvalidClientTokenID, "The security token included in the request is invalid.")
+	errExpiredToken = apierr.New(apierr.ExpiredToken, "The security token included in the request is expired")
+)
+
+// keyCache holds long-term access keys with their opened secrets and the
+// caller they authenticate, so that a request costs no store read. Entries
+// are stamped with the authorizer's generation: any IAM write (a key
+// deactivated, a user renamed) drops them, and a short TTL bounds staleness
+// of writes made through other nodes.
+type keyCache struct {
+	iam   *iam.Service
+	users store.Users
+	authz *authz.Authorizer
+	ttl   time.Duration
+
+	mu      sync.RWMutex
+	entries map[string]keyEntry
+}
+
+type keyEntry struct {
+	gen     int64
+	expires time.Time
+	key     store.AccessKey
+	secret  []byte
+	caller  authz.Caller
+}
+
+func newKeyCache(svc *iam.Service, users store.Users, a *authz.Authorizer) *keyCache {
+	return &keyCache{iam: svc, users: users, authz: a, ttl: 5 * time.Second, entries: map[string]keyEntry{}}
+}
+
+// get returns the key, its secret and the caller template; store.ErrNotFound
+// for unknown ids.
+func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (keyEntry, error) {
+	gen := kc.authz.Generation()
+	kc.mu.RLock()
+	e, ok := kc.entries[id]
+	kc.mu.RUnlock()
+	if ok && e.gen == gen && now.Before(e.expires) {
+		return e, nil
+	}
+	k, secret, err := kc.iam.LookupAccessKey(ctx, id)
+	if err != nil {
+		return keyEntry{}, err
+	}
+	e = keyEntry{gen: gen, expires: now.Add(kc.ttl), key: k, secret: secret}
+	c := &e.caller
+	c.Account, c.AccessKeyID = k.Account, k.ID
+	if k.UserName == "" {
+		c.Type, c.ARN, c.UserID = policy.Root, authz.RootARN(k.Account), k.Account
+	} else {
+		u, err := kc.users.GetUser(ctx, k.Account, k.UserName)
+		if err != nil {
+			return keyEntry{}, err
+		}
+		c.Type, c.ARN, c.UserID, c.UserName = policy.User, authz.UserARN(u.Account, u.Path, u.Name), u.ID, u.Name
+	}
+	kc.mu.Lock()
+	if len(kc.entries) > 100000 {
+		clear(kc.entries)
+	}
+	kc.entries[id] = e
+	kc.mu.Unlock()
+	return e, nil
+}
+
+// authenticate verifies the request's signature and returns its caller.
+// Unknown keys, bad tokens and tokens that do not belong to the key all get
+// InvalidClientTokenId, as AWS answers; only expiry is told apart.
+func (s *Server) authenticate(ctx context.Context, r *http.Request, sr *sigv4.Request) (*authz.Caller, error) {
+	now := s.now()
+	c := &authz.Caller{}
+	var secret []byte
+	temporary := strings.HasPrefix(sr.AccessKeyID, "ASIA")
+	switch {
+	case temporary || sr.SecurityToken != "":
+		if !temporary || sr.SecurityToken == "" {
+			return nil, errInvalidToken
+		}
+		sess, sec, err := s.sessions.Verify(sr.AccessKeyID, sr.SecurityToken)
+		switch {
+		case errors.Is(err, session.ErrExpired):
+			return nil, errExpiredToken
+		case err != nil:
+			return nil, errInvalidToken
+		}
+		secret = sec
+		fillSessionCaller(c, sess)
+	default:
+		e, err := s.keys.get(ctx, sr.AccessKeyID, now)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errInvalidToken
+		}
+		if err != nil {
+			return nil, apierr.Internal(err)
+		}
+		if e.key.Status != "Active" {
+			return nil, errInvalidToken
+		}
+		*c = e.caller
+		secret = e.secret
+	}
+	if err := s.sigv4.Verify(sr, secret); err != nil {
+		return nil, err
+	}
+	if !temporary {
+		// Last-used tracking; the store coalesces these writes.
+		_ = s.store.TouchAccessKey(ctx, sr.AccessKeyID, now, sr.Service, sr.Region)
+	}
+	c.Region = sr.Region
+	c.Now = now
+	c.UserAgent = r.UserAgent()
+	c.SecureTransport = r.TLS != nil
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		c.SourceIP = host
+	}
+	return c, nil
+}
+
+func fillSessionCaller(c *authz.Caller, s *session.Session) {
+	c.Account, c.AccessKeyID, c.Session = s.Account, s.AccessKeyID, s
+	c.ARN, c.UserID = s.ARN, s.PrincipalID
+	switch s.Type {
+	case session.AssumedRole, session.WebIdentity, session.SAML:
+		c.Type = policy.AssumedRole
+	case session.FederatedUser:
+		c.Type, c.UserName = policy.FederatedUser, s.UserName
+	case session.SessionToken:
+		if s.UserName == "" {
+			c.Type = policy.Root
+		} else {
+			c.Type, c.UserName = policy.User, s.UserName
+		}
+	}
+}

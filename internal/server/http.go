@@ -1,0 +1,154 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/awsquery"
+	"github.com/opensts/opensts/internal/session"
+	"github.com/opensts/opensts/internal/sts"
+)
+
+// Handler returns the HTTP handler: /healthz and the Query-protocol endpoint
+// that STS and IAM share (the SigV4 credential scope names the service).
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", s.healthz)
+	mux.HandleFunc("/", s.serveQuery)
+	return mux
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// service describes one Query-protocol API on the shared listener.
+type service struct {
+	name      string
+	namespace string
+	version   string
+	routes    map[string]handler
+}
+
+func (s *Server) service(name string) *service {
+	switch name {
+	case "iam":
+		return &service{name: "iam", namespace: awsquery.IAMNamespace, version: awsquery.IAMVersion, routes: s.iamRoutes}
+	default:
+		return &service{name: "sts", namespace: awsquery.STSNamespace, version: awsquery.STSVersion, routes: s.stsRoutes}
+	}
+}
+
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
+
+// serveQuery handles one STS or IAM request: read, authenticate, dispatch,
+// answer. Nothing from a panic or an internal error reaches the client.
+func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
+	reqID := newRequestID()
+	svc := s.service("sts")
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("panic serving request", "requestId", reqID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			awsquery.WriteError(w, svc.namespace, reqID, apierr.Internal(fmt.Errorf("panic: %v", v)))
+		}
+	}()
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET, POST")
+		awsquery.WriteError(w, svc.namespace, reqID, apierr.New(apierr.InvalidAction, "Unsupported HTTP method %s", r.Method))
+		return
+	}
+	q, err := awsquery.ReadRequest(r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		s.fail(w, svc, reqID, err)
+		return
+	}
+	sr, err := s.sigv4.Parse(r, q.Body)
+	if sr != nil && sr.Service != "" {
+		svc = s.service(sr.Service)
+		if sr.Service != "sts" && sr.Service != "iam" {
+			s.fail(w, svc, reqID, apierr.New(apierr.InvalidClientTokenID, "The security token included in the request is invalid."))
+			return
+		}
+	}
+	if q.Action == "" {
+		s.fail(w, svc, reqID, apierr.New(apierr.MissingAction, "Missing Action"))
+		return
+	}
+	h, ok := svc.routes[q.Action]
+	if !ok || q.Version != svc.version {
+		if q.Version == "" {
+			s.fail(w, svc, reqID, apierr.New(apierr.MissingParameter, "The request must contain the parameter Version"))
+			return
+		}
+		s.fail(w, svc, reqID, apierr.New(apierr.InvalidAction, "Could not find operation %s for version %s", q.Action, q.Version))
+		return
+	}
+	if err != nil {
+		s.fail(w, svc, reqID, err)
+		return
+	}
+	caller, err := s.authenticate(r.Context(), r, sr)
+	if err != nil {
+		s.fail(w, svc, reqID, err)
+		return
+	}
+	if err := s.callable(svc.name, q.Action, caller); err != nil {
+		s.fail(w, svc, reqID, err)
+		return
+	}
+	result, err := h(r.Context(), caller, q.Params)
+	if err != nil {
+		s.fail(w, svc, reqID, err)
+		return
+	}
+	awsquery.WriteResult(w, svc.namespace, q.Action, reqID, result)
+}
+
+// callable applies what each credential type may call (reference §10.5).
+func (s *Server) callable(svc, action string, c *authz.Caller) error {
+	if svc == "sts" {
+		return sts.Callable(c, action)
+	}
+	switch c.SessionType() {
+	case session.FederatedUser:
+		return apierr.New(apierr.AccessDenied, "Cannot call IAM APIs with session credentials from GetFederationToken")
+	case session.SessionToken:
+		if !c.MFA() {
+			return apierr.New(apierr.InvalidClientTokenID, "The security token included in the request is invalid")
+		}
+	}
+	return nil
+}
+
+func (s *Server) fail(w http.ResponseWriter, svc *service, reqID string, err error) {
+	if e, ok := apierr.As(err); !ok || e.Code.Receiver {
+		s.log.Error("request failed", "requestId", reqID, "service", svc.name, "error", err)
+	}
+	awsquery.WriteError(w, svc.namespace, reqID, err)
+}

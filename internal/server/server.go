@@ -1,0 +1,192 @@
+// Package server is the composition root: it turns a config.Config into
+// stores, services and an HTTP handler, and owns their lifecycle. It is the
+// only place that wires dependencies together.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/iam"
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/seal"
+	"github.com/opensts/opensts/internal/session"
+	"github.com/opensts/opensts/internal/sigv4"
+	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/sqlite"
+	"github.com/opensts/opensts/internal/sts"
+)
+
+// backends are the store backends, by name.
+var backends = map[string]func(cfg config.Config) (store.Store, error){
+	"sqlite": func(cfg config.Config) (store.Store, error) {
+		return sqlite.Open(filepath.Join(cfg.DataDir, "opensts.db"))
+	},
+}
+
+// Server is a running OpenSTS node.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	now      func() time.Time
+	store    store.Store
+	sealer   *seal.Sealer
+	policies *policy.Cache
+	authz    *authz.Authorizer
+	sessions *session.Manager
+	sigv4    *sigv4.Verifier
+	iam      *iam.Service
+	sts      *sts.Service
+	keys     *keyCache
+
+	stsRoutes map[string]handler
+	iamRoutes map[string]handler
+
+	// Bootstrap is what the first start created (or found).
+	Bootstrap Bootstrap
+
+	ready  atomic.Bool
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Options are the parts tests inject.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	Rand   io.Reader
+	// Stderr receives the first-start announcement (default: the logger).
+	Stderr io.Writer
+}
+
+// New builds a server from cfg: opens the store, loads or creates the master
+// key and the keyring, bootstraps an empty data directory, and wires the
+// services. It starts background loops (key rotation, cache refresh) that
+// stop on Close.
+func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: opt.Logger, now: opt.Now, done: make(chan struct{})}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	random := opt.Rand
+	if random == nil {
+		random = rand.Reader
+	}
+	if err := ensureDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	mk, err := loadMasterKey(cfg, s.log)
+	if err != nil {
+		return nil, err
+	}
+	if s.sealer, err = seal.New(mk, random); err != nil {
+		return nil, err
+	}
+	open := backends["sqlite"]
+	if s.store, err = open(cfg); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.store.Close()
+		}
+	}()
+	s.policies = policy.NewCache(10000)
+	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: s.now})
+	s.sessions, err = session.NewManager(ctx, session.Config{
+		Keys: s.store, Sealer: s.sealer, Now: s.now, Rand: random, RotateEvery: cfg.KeyRotation,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load session keyring: %w", err)
+	}
+	s.sigv4 = sigv4.NewVerifier(s.now)
+	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
+	s.sts = sts.New(sts.Config{Store: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random})
+	s.keys = newKeyCache(s.iam, s.store, s.authz)
+	s.stsRoutes = stsRoutes(s.sts)
+	s.iamRoutes = iamRoutes(s.iam)
+
+	stderr := opt.Stderr
+	if s.Bootstrap, err = bootstrap(ctx, s, random, stderr); err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	go func() {
+		defer close(s.done)
+		go s.authz.Run(loopCtx, cfg.RefreshInterval)
+		s.sessions.Run(loopCtx, cfg.RefreshInterval)
+	}()
+	ok = true
+	s.ready.Store(true)
+	return s, nil
+}
+
+// Close stops background work and closes the store.
+func (s *Server) Close() error {
+	s.ready.Store(false)
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+	}
+	return s.store.Close()
+}
+
+// Serve serves HTTP (or HTTPS with --tls-cert/--tls-key) on ln until ctx ends,
+// then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if s.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load TLS key pair: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := hs.Shutdown(sctx)
+		if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+			err = e
+		}
+		return err
+	}
+}
+
+// Sessions exposes the keyring manager (for `opensts keys`).
+func (s *Server) Sessions() *session.Manager { return s.sessions }

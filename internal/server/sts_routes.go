@@ -1,0 +1,13 @@
+package server
+
+import "github.com/opensts/opensts/internal/sts"
+
+func stsRoutes(s *sts.Service) map[string]handler {
+	return map[string]handler{
+		"AssumeRole":                 bind(s.AssumeRole),
+		"GetSessionToken":            bind(s.GetSessionToken),
+		"GetCallerIdentity":          bind(s.GetCallerIdentity),
+		"GetAccessKeyInfo":           bind(s.GetAccessKeyInfo),
+		"DecodeAuthorizationMessage": bind(s.DecodeAuthorizationMessage),
+	}
+}

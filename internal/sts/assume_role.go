@@ -1,0 +1,352 @@
+package sts
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"strings"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/session"
+)
+
+// AssumeRoleInput is the AssumeRole request.
+type AssumeRoleInput struct {
+	RoleArn           string             `required:"true" min:"20" max:"2048"`
+	RoleSessionName   string             `required:"true" min:"2" max:"64" pattern:"[\w+=,.@-]*"`
+	DurationSeconds   *int32             `min:"900" max:"43200"`
+	Policy            string             `min:"1"`
+	PolicyArns        []PolicyDescriptor `max:"10"`
+	Tags              []Tag              `max:"50"`
+	TransitiveTagKeys []string           `max:"50"`
+	ExternalId        string             `min:"2" max:"1224" pattern:"[\w+=,.@:\/-]*"`
+	SerialNumber      string             `min:"9" max:"256" pattern:"[\w+=/:,.@-]*"`
+	TokenCode         string             `min:"6" max:"6" pattern:"[\d]*"`
+	SourceIdentity    string             `min:"2" max:"64" pattern:"[\w+=,.@-]*"`
+}
+
+// AssumedRoleUser identifies the new session.
+type AssumedRoleUser struct {
+	AssumedRoleID string `xml:"AssumedRoleId"`
+	ARN           string `xml:"Arn"`
+}
+
+// AssumeRoleOutput is the AssumeRole result.
+type AssumeRoleOutput struct {
+	Credentials      *Credentials     `xml:"Credentials"`
+	AssumedRoleUser  *AssumedRoleUser `xml:"AssumedRoleUser"`
+	PackedPolicySize *int             `xml:"PackedPolicySize,omitempty"`
+	SourceIdentity   string           `xml:"SourceIdentity,omitempty"`
+}
+
+const (
+	chainedMaxSeconds = 3600
+	// packedLimit is the budget, in compressed bytes, for the session policy,
+	// policy ARNs and session tags that a token carries; PackedPolicySize is
+	// the percentage of it a request uses.
+	packedLimit = 2048
+)
+
+// AssumeRole returns temporary credentials for a role (reference §3.1, §8.4).
+func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRoleInput) (*AssumeRoleOutput, error) {
+	if c.IsRoot() {
+		return nil, apierr.New(apierr.AccessDenied, "Roles may not be assumed by root accounts.")
+	}
+	if err := checkCallable(c, "AssumeRole"); err != nil {
+		return nil, err
+	}
+	account, _, name, ok := parseRoleARN(in.RoleArn)
+	if !ok {
+		return nil, apierr.New(apierr.ValidationError, "%s is invalid", in.RoleArn)
+	}
+	if strings.HasPrefix(strings.ToLower(in.SourceIdentity), "aws:") {
+		return nil, apierr.Validation("Value '" + in.SourceIdentity + "' at 'sourceIdentity' failed to satisfy constraint: Member must not start with 'aws:'")
+	}
+	prev := c.Session
+	duration := int32(3600)
+	if in.DurationSeconds != nil {
+		duration = *in.DurationSeconds
+	}
+	if c.Temporary() && duration > chainedMaxSeconds {
+		return nil, apierr.New(apierr.ValidationError, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+	}
+
+	tags, transitive, err := sessionTags(prev, in.Tags, in.TransitiveTagKeys)
+	if err != nil {
+		return nil, err
+	}
+	var sessionPolicy string
+	if in.Policy != "" {
+		if _, err := s.policies.Compile(policy.Session, in.Policy); err != nil {
+			return nil, malformed(err)
+		}
+		sessionPolicy = in.Policy
+	}
+	policyARNs := make([]string, 0, len(in.PolicyArns))
+	for _, pd := range in.PolicyArns {
+		policyARNs = append(policyARNs, pd.ARN)
+	}
+
+	role, err := s.authz.Role(ctx, account, name)
+	if err != nil && !isNotFound(err) {
+		return nil, internal(err, "assume role")
+	}
+	if role == nil || !strings.EqualFold(roleARN(role), in.RoleArn) {
+		return nil, denyAssume(c, "sts:AssumeRole", in.RoleArn)
+	}
+	if int(duration) > role.MaxSessionDuration {
+		return nil, apierr.New(apierr.ValidationError, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	for _, a := range policyARNs {
+		if _, err := s.authz.ManagedPolicy(ctx, a, policy.Session); err != nil {
+			if isNotFound(err) {
+				return nil, apierr.New(apierr.InvalidParameterValue, "The policy %s does not exist or is not attachable.", a)
+			}
+			return nil, internal(err, "assume role: session policy arn")
+		}
+	}
+
+	mfa := false
+	if in.SerialNumber != "" || in.TokenCode != "" {
+		if err := s.checkMFA(ctx, c, in.SerialNumber, in.TokenCode); err != nil {
+			return nil, err
+		}
+		mfa = true
+	}
+
+	// Authorize sts:AssumeRole and, for the features the request uses, the
+	// permission-only actions, each against the trust policy and the
+	// caller's own policies.
+	keys := assumeRoleKeys(in, role, prev)
+	if mfa {
+		keys = append(keys, authz.Key{Name: "aws:MultiFactorAuthPresent", Values: []string{"true"}}, authz.Key{Name: "aws:MultiFactorAuthAge", Values: []string{"0"}})
+	}
+	actions := []string{"sts:AssumeRole"}
+	if len(in.Tags) > 0 || len(in.TransitiveTagKeys) > 0 {
+		actions = append(actions, "sts:TagSession")
+	}
+	if in.SourceIdentity != "" {
+		actions = append(actions, "sts:SetSourceIdentity")
+	}
+	trust := []policy.Named{{ID: roleARN(role) + "#trust", Policy: role.Trust}}
+	for _, action := range actions {
+		req := &authz.Request{Action: action, Resource: in.RoleArn, ResourceAccount: role.Account, ResourcePolicy: trust, Keys: keys}
+		d, err := s.authz.Decide(ctx, c, req)
+		if err != nil {
+			return nil, internal(err, "assume role: authorize")
+		}
+		if d.Effect != policy.Allow {
+			return nil, denyAssume(c, action, in.RoleArn)
+		}
+	}
+
+	sourceIdentity := in.SourceIdentity
+	if prev != nil && prev.SourceIdentity != "" {
+		if sourceIdentity != "" && sourceIdentity != prev.SourceIdentity {
+			return nil, apierr.New(apierr.AccessDenied, "User: %s is not authorized to change the source identity of the session; it was set to %s earlier in the role chain", c.ARN, prev.SourceIdentity)
+		}
+		sourceIdentity = prev.SourceIdentity
+	}
+
+	packed, err := packedSize(sessionPolicy, policyARNs, tags)
+	if err != nil {
+		return nil, err
+	}
+
+	now := s.time()
+	sess := session.Session{
+		Type:              session.AssumedRole,
+		Account:           role.Account,
+		ARN:               "arn:aws:sts::" + role.Account + ":assumed-role/" + role.Name + "/" + in.RoleSessionName,
+		PrincipalID:       role.ID + ":" + in.RoleSessionName,
+		RoleName:          role.Name,
+		RoleID:            role.ID,
+		RolePath:          role.Path,
+		SessionName:       in.RoleSessionName,
+		IssuedAt:          now,
+		Expires:           now.Add(secondsDuration(duration)),
+		SourceIdentity:    sourceIdentity,
+		Tags:              tags,
+		TransitiveTagKeys: transitive,
+		Policy:            sessionPolicy,
+		PolicyARNs:        policyARNs,
+		SourceAccessKeyID: c.AccessKeyID,
+	}
+	if mfa {
+		sess.MFA, sess.MFAAuthTime = true, now
+	}
+	if prev != nil {
+		sess.ChainDepth = prev.ChainDepth + 1
+		if prev.SourceAccessKeyID != "" {
+			sess.SourceAccessKeyID = prev.SourceAccessKeyID
+		}
+		// MFA proven for a GetSessionToken session carries into the roles
+		// assumed with it; a role session's MFA does not carry further (UG).
+		if prev.Type == session.SessionToken && prev.MFA && !mfa {
+			sess.MFA, sess.MFAAuthTime = true, prev.MFAAuthTime
+		}
+	}
+	creds, err := s.sessions.Mint(sess)
+	if err != nil {
+		return nil, internal(err, "assume role: mint")
+	}
+	out := &AssumeRoleOutput{
+		Credentials:     credentials(creds),
+		AssumedRoleUser: &AssumedRoleUser{AssumedRoleID: sess.PrincipalID, ARN: sess.ARN},
+		SourceIdentity:  sourceIdentity,
+	}
+	if sessionPolicy != "" || len(policyARNs) > 0 || len(tags) > 0 {
+		out.PackedPolicySize = &packed
+	}
+	return out, nil
+}
+
+func roleARN(r *authz.Role) string { return authz.RoleARN(r.Account, r.Path, r.Name) }
+
+// assumeRoleKeys builds the request-specific condition keys of AssumeRole.
+func assumeRoleKeys(in *AssumeRoleInput, role *authz.Role, prev *session.Session) []authz.Key {
+	keys := []authz.Key{{Name: "sts:RoleSessionName", Values: []string{in.RoleSessionName}}}
+	if in.ExternalId != "" {
+		keys = append(keys, authz.Key{Name: "sts:ExternalId", Values: []string{in.ExternalId}})
+	}
+	if in.SourceIdentity != "" {
+		keys = append(keys, authz.Key{Name: "sts:SourceIdentity", Values: []string{in.SourceIdentity}})
+	}
+	if len(in.TransitiveTagKeys) > 0 {
+		keys = append(keys, authz.Key{Name: "sts:TransitiveTagKeys", Values: in.TransitiveTagKeys})
+	}
+	if len(in.Tags) > 0 {
+		names := make([]string, 0, len(in.Tags))
+		for _, t := range in.Tags {
+			keys = append(keys, authz.Key{Name: "aws:RequestTag/" + t.Key, Values: []string{t.Value}})
+			names = append(names, t.Key)
+		}
+		keys = append(keys, authz.Key{Name: "aws:TagKeys", Values: names})
+	}
+	// The role's tags are its resource tags; incoming transitive tags replace
+	// matching values (reference §10.3).
+	resTags := map[string]authz.Key{}
+	for _, t := range role.Tags {
+		resTags[strings.ToLower(t.Key)] = authz.Key{Name: "aws:ResourceTag/" + t.Key, Values: []string{t.Value}}
+	}
+	if prev != nil {
+		for _, k := range prev.TransitiveTagKeys {
+			for _, t := range prev.Tags {
+				if strings.EqualFold(t.Key, k) {
+					resTags[strings.ToLower(t.Key)] = authz.Key{Name: "aws:ResourceTag/" + t.Key, Values: []string{t.Value}}
+				}
+			}
+		}
+	}
+	for _, k := range resTags {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// sessionTags merges incoming transitive tags with the requested ones and
+// applies the session-tag rules (reference §10.3).
+func sessionTags(prev *session.Session, in []Tag, transitiveKeys []string) ([]session.Tag, []string, error) {
+	seen := map[string]bool{}
+	var out []session.Tag
+	var transitive []string
+	inherited := map[string]bool{}
+	if prev != nil {
+		for _, k := range prev.TransitiveTagKeys {
+			inherited[strings.ToLower(k)] = true
+			transitive = append(transitive, k)
+		}
+		for _, t := range prev.Tags {
+			if inherited[strings.ToLower(t.Key)] {
+				out = append(out, t)
+				seen[strings.ToLower(t.Key)] = true
+			}
+		}
+	}
+	requested := map[string]bool{}
+	for _, t := range in {
+		k := strings.ToLower(t.Key)
+		if strings.HasPrefix(k, "aws:") {
+			return nil, nil, apierr.New(apierr.InvalidParameterValue, "Tag keys cannot start with 'aws:'")
+		}
+		if requested[k] {
+			return nil, nil, apierr.New(apierr.InvalidParameterValue, "Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+		}
+		if inherited[k] {
+			return nil, nil, apierr.New(apierr.InvalidParameterValue, "One of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session.")
+		}
+		requested[k] = true
+		out = append(out, session.Tag{Key: t.Key, Value: t.Value})
+	}
+	for _, k := range transitiveKeys {
+		if !requested[strings.ToLower(k)] {
+			return nil, nil, apierr.New(apierr.InvalidParameterValue, "The specified transitive tag key must be included in the requested tags.")
+		}
+		transitive = append(transitive, k)
+	}
+	if len(out) > 50 {
+		return nil, nil, apierr.New(apierr.PackedPolicyTooLarge, "Serialized token too large for session")
+	}
+	return out, transitive, nil
+}
+
+// packedSize reports the percentage of the packed budget that the session's
+// policies and tags use, and PackedPolicyTooLarge beyond 100 %.
+func packedSize(policyDoc string, arns []string, tags []session.Tag) (int, error) {
+	if policyDoc == "" && len(arns) == 0 && len(tags) == 0 {
+		return 0, nil
+	}
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestCompression)
+	w.Write([]byte(compactJSON(policyDoc)))
+	for _, a := range arns {
+		w.Write([]byte(a))
+	}
+	for _, t := range tags {
+		w.Write([]byte(t.Key))
+		w.Write([]byte(t.Value))
+	}
+	w.Close()
+	pct := (buf.Len()*100 + packedLimit - 1) / packedLimit
+	if pct > 100 {
+		return pct, apierr.New(apierr.PackedPolicyTooLarge, "Packed policy consumes %d%% of allotted space, please use smaller policy.", pct)
+	}
+	return pct, nil
+}
+
+// compactJSON drops whitespace outside strings.
+func compactJSON(s string) string {
+	var b strings.Builder
+	in := false
+	esc := false
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case in:
+			b.WriteByte(ch)
+			if esc {
+				esc = false
+			} else if ch == '\\' {
+				esc = true
+			} else if ch == '"' {
+				in = false
+			}
+		case ch == '"':
+			in = true
+			b.WriteByte(ch)
+		case ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t':
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	return b.String()
+}
+
+func malformed(err error) error {
+	if pe, ok := err.(*policy.Error); ok {
+		return apierr.New(apierr.MalformedPolicyDocument, "%s", pe.Message)
+	}
+	return internal(err, "compile session policy")
+}

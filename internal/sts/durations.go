@@ -1,0 +1,5 @@
+package sts
+
+import "time"
+
+func secondsDuration(s int32) time.Duration { return time.Duration(s) * time.Second }

@@ -1,0 +1,136 @@
+// Package sts implements the AWS STS actions, one file per action. It never
+// imports net/http, the protocol packages or a store backend: the server
+// decodes requests into the Input types and encodes the Output types.
+package sts
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/session"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// Config holds the Service's dependencies.
+type Config struct {
+	Store    store.Store
+	Authz    *authz.Authorizer
+	Sessions *session.Manager
+	Policies *policy.Cache
+	Now      func() time.Time
+	Rand     io.Reader
+}
+
+// Service implements the STS actions.
+type Service struct {
+	store    store.Store
+	authz    *authz.Authorizer
+	sessions *session.Manager
+	policies *policy.Cache
+	now      func() time.Time
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: cfg.Store, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now}
+}
+
+// Credentials is the STS Credentials shape.
+type Credentials struct {
+	AccessKeyID     string    `xml:"AccessKeyId"`
+	SecretAccessKey string    `xml:"SecretAccessKey"`
+	SessionToken    string    `xml:"SessionToken"`
+	Expiration      time.Time `xml:"Expiration"`
+}
+
+func credentials(c session.Credentials) *Credentials {
+	return &Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Expiration: c.Expiration.UTC()}
+}
+
+// PolicyDescriptor is a managed policy ARN passed as a session policy.
+type PolicyDescriptor struct {
+	ARN string `query:"arn" min:"20" max:"2048"`
+}
+
+// Tag is a session tag.
+type Tag struct {
+	Key   string `required:"true" min:"1" max:"128" pattern:"[\p{L}\p{Z}\p{N}_.:/=+\-@]+"`
+	Value string `required:"true" min:"0" max:"256" pattern:"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"`
+}
+
+func (s *Service) time() time.Time { return s.now().UTC().Truncate(time.Second) }
+
+// denyAssume is the one answer for a missing role and an untrusted caller, so
+// the two cannot be told apart.
+func denyAssume(c *authz.Caller, action, roleARN string) *apierr.Error {
+	return apierr.New(apierr.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s", c.ARN, action, roleARN)
+}
+
+// parseRoleARN splits arn:aws:iam::ACCOUNT:role/PATH/NAME.
+func parseRoleARN(s string) (account, path, name string, ok bool) {
+	rest, found := strings.CutPrefix(s, "arn:aws:iam::")
+	if !found {
+		return "", "", "", false
+	}
+	account, rest, found = strings.Cut(rest, ":")
+	if !found || len(account) != 12 || strings.Trim(account, "0123456789") != "" {
+		return "", "", "", false
+	}
+	rest, found = strings.CutPrefix(rest, "role/")
+	if !found || rest == "" {
+		return "", "", "", false
+	}
+	i := strings.LastIndexByte(rest, '/')
+	path, name = "/"+rest[:i+1], rest[i+1:]
+	if i < 0 {
+		path = "/"
+	}
+	if name == "" {
+		return "", "", "", false
+	}
+	return account, path, name, true
+}
+
+func internal(err error, what string) error {
+	if _, ok := apierr.As(err); ok {
+		return err
+	}
+	return apierr.Internal(fmt.Errorf("%s: %w", what, err))
+}
+
+var errNotFound = store.ErrNotFound
+
+func isNotFound(err error) bool { return errors.Is(err, errNotFound) }
+
+// checkCallable enforces what each credential type may call (reference §10.5).
+func checkCallable(c *authz.Caller, action string) error {
+	switch c.SessionType() {
+	case session.FederatedUser:
+		if action != "GetCallerIdentity" {
+			return apierr.New(apierr.AccessDenied, "Cannot call %s with session credentials from GetFederationToken", action)
+		}
+	case session.SessionToken:
+		if action != "AssumeRole" && action != "GetCallerIdentity" {
+			return apierr.New(apierr.AccessDenied, "Cannot call %s with session credentials", action)
+		}
+	case session.AssumedRole, session.WebIdentity, session.SAML:
+		if action == "GetSessionToken" || action == "GetFederationToken" {
+			return apierr.New(apierr.AccessDenied, "Cannot call %s with session credentials", action)
+		}
+	}
+	return nil
+}
+
+// Callable exposes the credential-type restrictions to the server, which
+// applies them before dispatch.
+func Callable(c *authz.Caller, action string) error { return checkCallable(c, action) }
