@@ -1,0 +1,425 @@
+package awsquery
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/opensts/opensts/internal/apierr"
+)
+
+// maxListMembers bounds how many X.member.N entries Decode reads for one list,
+// whatever the request claims.
+const maxListMembers = 1000
+
+// Decode fills dst, a pointer to a struct, from Query parameters and validates
+// it against the struct tags. It is safe for concurrent use; decode plans are
+// cached per type.
+//
+// A field's wire name is its Go name unless tagged `query:"Name"` (`query:"-"`
+// skips it). Tags:
+//
+//	required:"true"   absent -> "Value null at 'x' failed to satisfy constraint: Member must not be null"
+//	min:"2" max:"64"  length (in UTF-16 units, as AWS counts) for strings and lists; value for numbers
+//	pattern:"re"      full match; the message quotes re as written (\uXXXX is accepted).
+//	                  Tag values are Go-quoted: write `pattern:"[\\w+=,.@-]*"` for [\w+=,.@-]*
+//	sensitive:"true"  the value is left out of validation messages
+//
+// Types: string, *string, int/int32/int64 and pointers to them, bool and
+// *bool, []string (Name.member.N), []Struct (Name.member.N.Field), and nested
+// structs or pointers to them (Name.Field, e.g. TaskPolicyArn.arn). Lists are
+// read from member 1 up to the first missing index; "Name=" is an empty list.
+// The validation error names fields in camelCase and list members as
+// 'tags.1.member.key', as AWS does. A value that does not parse as the field's
+// type is a ValidationError too ("Member must be an integer" / "a boolean").
+// Parameters with no matching field are ignored.
+func Decode(params url.Values, dst any) error {
+	rv := reflect.ValueOf(dst)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return apierr.Internal(fmt.Errorf("%w: %T", ErrNotPointer, dst))
+	}
+	p, err := planFor(rv.Elem().Type())
+	if err != nil {
+		return apierr.Internal(err)
+	}
+	d := decoder{params: params}
+	d.decodeStruct(p, rv.Elem(), "", "")
+	if len(d.violations) > 0 {
+		return apierr.Validation(d.violations...)
+	}
+	return nil
+}
+
+type kind uint8
+
+const (
+	kString kind = iota
+	kInt
+	kBool
+	kStringList
+	kStructList
+	kStruct
+)
+
+type field struct {
+	index     int
+	wire      string // wire name
+	path      string // name in messages (camelCase)
+	kind      kind
+	ptr       bool // *string, *int, *bool, *Struct
+	bits      int  // int size
+	required  bool
+	sensitive bool
+	min, max  *int64
+	pattern   *regexp.Regexp
+	patternS  string
+	sub       *plan // for kStruct and kStructList
+	elemType  reflect.Type
+}
+
+type plan struct {
+	fields []field
+}
+
+var plans sync.Map // reflect.Type -> planResult
+
+type planResult struct {
+	p   *plan
+	err error
+}
+
+func planFor(t reflect.Type) (*plan, error) {
+	if v, ok := plans.Load(t); ok {
+		r := v.(planResult)
+		return r.p, r.err
+	}
+	p, err := buildPlan(t, 0)
+	plans.Store(t, planResult{p, err})
+	return p, err
+}
+
+func buildPlan(t reflect.Type, depth int) (*plan, error) {
+	if depth > 8 {
+		return nil, fmt.Errorf("awsquery: %s nests too deeply", t)
+	}
+	p := &plan{}
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		wire := sf.Name
+		if tag, ok := sf.Tag.Lookup("query"); ok {
+			if tag == "-" {
+				continue
+			}
+			if tag != "" {
+				wire = tag
+			}
+		}
+		f := field{index: i, wire: wire, path: lowerFirst(wire), required: sf.Tag.Get("required") == "true",
+			sensitive: sf.Tag.Get("sensitive") == "true"}
+		var err error
+		if f.min, err = intTag(sf, "min"); err != nil {
+			return nil, err
+		}
+		if f.max, err = intTag(sf, "max"); err != nil {
+			return nil, err
+		}
+		if pat, ok := sf.Tag.Lookup("pattern"); ok {
+			re, err := regexp.Compile(`^(?:` + javaToGoRegexp(pat) + `)$`)
+			if err != nil {
+				return nil, fmt.Errorf("awsquery: %s.%s: pattern: %w", t, sf.Name, err)
+			}
+			f.pattern, f.patternS = re, pat
+		}
+		ft := sf.Type
+		if ft.Kind() == reflect.Pointer {
+			f.ptr = true
+			ft = ft.Elem()
+		}
+		switch ft.Kind() {
+		case reflect.String:
+			f.kind = kString
+		case reflect.Int, reflect.Int32, reflect.Int64:
+			f.kind, f.bits = kInt, ft.Bits()
+		case reflect.Bool:
+			f.kind = kBool
+		case reflect.Struct:
+			f.kind = kStruct
+			if f.sub, err = buildPlan(ft, depth+1); err != nil {
+				return nil, err
+			}
+		case reflect.Slice:
+			if f.ptr {
+				return nil, fmt.Errorf("awsquery: %s.%s: pointer to slice is not supported", t, sf.Name)
+			}
+			switch et := ft.Elem(); et.Kind() {
+			case reflect.String:
+				f.kind = kStringList
+			case reflect.Struct:
+				f.kind, f.elemType = kStructList, et
+				if f.sub, err = buildPlan(et, depth+1); err != nil {
+					return nil, err
+				}
+			default:
+				return nil, fmt.Errorf("awsquery: %s.%s: unsupported list element %s", t, sf.Name, et)
+			}
+		default:
+			return nil, fmt.Errorf("awsquery: %s.%s: unsupported type %s", t, sf.Name, sf.Type)
+		}
+		p.fields = append(p.fields, f)
+	}
+	return p, nil
+}
+
+func intTag(sf reflect.StructField, name string) (*int64, error) {
+	s, ok := sf.Tag.Lookup(name)
+	if !ok {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("awsquery: field %s: tag %s: %w", sf.Name, name, err)
+	}
+	return &n, nil
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	r[0] = unicode.ToLower(r[0])
+	return string(r)
+}
+
+// javaToGoRegexp rewrites the Java escapes AWS models use (\uXXXX) into RE2's \x{XXXX}.
+func javaToGoRegexp(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '\\' && i+1 < len(p) {
+			if p[i+1] == 'u' && i+5 < len(p) {
+				b.WriteString(`\x{` + p[i+2:i+6] + `}`)
+				i += 5
+				continue
+			}
+			b.WriteByte(p[i])
+			b.WriteByte(p[i+1])
+			i++
+			continue
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
+}
+
+type decoder struct {
+	params     url.Values
+	violations []string
+}
+
+func (d *decoder) lookup(key string) (string, bool) {
+	vs, ok := d.params[key]
+	if !ok || len(vs) == 0 {
+		return "", false
+	}
+	return vs[0], true
+}
+
+// present reports whether any parameter of the plan exists under prefix.
+func (d *decoder) present(p *plan, prefix string) bool {
+	for i := range p.fields {
+		f := &p.fields[i]
+		key := prefix + f.wire
+		if _, ok := d.params[key]; ok {
+			return true
+		}
+		switch f.kind {
+		case kStruct:
+			if d.present(f.sub, key+".") {
+				return true
+			}
+		case kStringList, kStructList:
+			if _, ok := d.params[key+".member.1"]; ok {
+				return true
+			}
+			if f.kind == kStructList && d.present(f.sub, key+".member.1.") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (d *decoder) violate(value string, quoted bool, f *field, path, constraint string) {
+	var v string
+	switch {
+	case f.sensitive:
+		v = "Value"
+	case quoted:
+		v = "Value '" + value + "'"
+	default:
+		v = "Value " + value
+	}
+	d.violations = append(d.violations, v+" at '"+path+"' failed to satisfy constraint: "+constraint)
+}
+
+func (d *decoder) decodeStruct(p *plan, sv reflect.Value, prefix, pathPrefix string) {
+	for i := range p.fields {
+		f := &p.fields[i]
+		key := prefix + f.wire
+		path := pathPrefix + f.path
+		fv := sv.Field(f.index)
+		switch f.kind {
+		case kString, kInt, kBool:
+			raw, ok := d.lookup(key)
+			if !ok {
+				if f.required {
+					d.violate("null", false, f, path, "Member must not be null")
+				}
+				continue
+			}
+			d.scalar(f, fv, raw, path)
+		case kStruct:
+			if !d.present(f.sub, key+".") {
+				if f.required {
+					d.violate("null", false, f, path, "Member must not be null")
+				}
+				continue
+			}
+			if f.ptr {
+				nv := reflect.New(fv.Type().Elem())
+				fv.Set(nv)
+				fv = nv.Elem()
+			}
+			d.decodeStruct(f.sub, fv, key+".", path+".")
+		case kStringList:
+			d.stringList(f, fv, key, path)
+		case kStructList:
+			d.structList(f, fv, key, path)
+		}
+	}
+}
+
+func (d *decoder) scalar(f *field, fv reflect.Value, raw, path string) {
+	if f.ptr {
+		nv := reflect.New(fv.Type().Elem())
+		fv.Set(nv)
+		fv = nv.Elem()
+	}
+	switch f.kind {
+	case kString:
+		fv.SetString(raw)
+		n := int64(utf16Len(raw))
+		d.checkLength(f, raw, n, path)
+		if f.pattern != nil && !f.pattern.MatchString(raw) {
+			d.violate(raw, true, f, path, "Member must satisfy regular expression pattern: "+f.patternS)
+		}
+	case kInt:
+		n, err := strconv.ParseInt(raw, 10, f.bits)
+		if err != nil {
+			d.violate(raw, true, f, path, "Member must be an integer")
+			return
+		}
+		fv.SetInt(n)
+		if f.min != nil && n < *f.min {
+			d.violate(raw, true, f, path, "Member must have value greater than or equal to "+strconv.FormatInt(*f.min, 10))
+		}
+		if f.max != nil && n > *f.max {
+			d.violate(raw, true, f, path, "Member must have value less than or equal to "+strconv.FormatInt(*f.max, 10))
+		}
+	case kBool:
+		switch strings.ToLower(raw) {
+		case "true":
+			fv.SetBool(true)
+		case "false":
+			fv.SetBool(false)
+		default:
+			d.violate(raw, true, f, path, "Member must be a boolean")
+		}
+	}
+}
+
+func (d *decoder) checkLength(f *field, shown string, n int64, path string) {
+	if f.min != nil && n < *f.min {
+		d.violate(shown, true, f, path, "Member must have length greater than or equal to "+strconv.FormatInt(*f.min, 10))
+	}
+	if f.max != nil && n > *f.max {
+		d.violate(shown, true, f, path, "Member must have length less than or equal to "+strconv.FormatInt(*f.max, 10))
+	}
+}
+
+func (d *decoder) stringList(f *field, fv reflect.Value, key, path string) {
+	var list []string
+	for i := 1; i <= maxListMembers; i++ {
+		v, ok := d.lookup(key + ".member." + strconv.Itoa(i))
+		if !ok {
+			break
+		}
+		list = append(list, v)
+	}
+	if list == nil {
+		if v, ok := d.lookup(key); ok && v == "" {
+			list = []string{}
+		} else {
+			if f.required {
+				d.violate("null", false, f, path, "Member must not be null")
+			}
+			return
+		}
+	}
+	fv.Set(reflect.ValueOf(list))
+	d.checkLength(f, "["+strings.Join(list, ", ")+"]", int64(len(list)), path)
+	if f.pattern != nil {
+		for i, v := range list {
+			if !f.pattern.MatchString(v) {
+				d.violate(v, true, f, path+"."+strconv.Itoa(i+1)+".member", "Member must satisfy regular expression pattern: "+f.patternS)
+			}
+		}
+	}
+}
+
+func (d *decoder) structList(f *field, fv reflect.Value, key, path string) {
+	var n int
+	for n < maxListMembers && d.present(f.sub, key+".member."+strconv.Itoa(n+1)+".") {
+		n++
+	}
+	if n == 0 {
+		if v, ok := d.lookup(key); ok && v == "" {
+			fv.Set(reflect.MakeSlice(fv.Type(), 0, 0))
+			d.checkLength(f, "[]", 0, path)
+		} else if f.required {
+			d.violate("null", false, f, path, "Member must not be null")
+		}
+		return
+	}
+	s := reflect.MakeSlice(fv.Type(), n, n)
+	for i := range n {
+		idx := strconv.Itoa(i + 1)
+		d.decodeStruct(f.sub, s.Index(i), key+".member."+idx+".", path+"."+idx+".member.")
+	}
+	fv.Set(s)
+	d.checkLength(f, "[...]", int64(n), path)
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r > 0xFFFF {
+			n++
+		}
+	}
+	return n
+}
+
+// ErrNotPointer is the cause of the InternalFailure Decode returns when dst
+// is not a pointer to a struct (a programming error, never a client's).
+var ErrNotPointer = errors.New("awsquery: destination is not a pointer to a struct")
