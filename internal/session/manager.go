@@ -1,0 +1,544 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opensts/opensts/internal/seal"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// Defaults for Config.
+const (
+	DefaultRotateEvery = 24 * time.Hour
+	DefaultMaxLifetime = 36 * time.Hour // 129600 s, the longest STS session
+	DefaultPropagation = time.Minute
+	DefaultRunEvery    = 30 * time.Second
+
+	// verifyMargin is added to every key's VerifyUntil beyond SignUntil +
+	// MaxLifetime, to cover nodes that keep signing with a key until their
+	// next Refresh after another node rotated it.
+	verifyMargin = time.Hour
+	// pruneAfter keeps a key loaded this long after VerifyUntil, so that its
+	// tokens are reported as expired rather than invalid.
+	pruneAfter = 24 * time.Hour
+	// autoRotateTimeout bounds the store writes of a rotation Mint performs
+	// when no key can sign (only when Run is not running).
+	autoRotateTimeout = 10 * time.Second
+)
+
+// Config configures a Manager.
+type Config struct {
+	Keys   store.SigningKeys // required
+	Sealer *seal.Sealer      // required; seals private and derivation keys
+	Now    func() time.Time  // nil: time.Now
+	Rand   io.Reader         // nil: crypto/rand; need not be safe for concurrent use
+	// RotateEvery is the age of the newest key after which Run creates a new
+	// one (default 24h). A key signs for at most 2*RotateEvery if Run never
+	// runs; Mint then rotates by itself.
+	RotateEvery time.Duration
+	// MaxLifetime is the longest token Mint accepts (default 36h). A key
+	// verifies until SignUntil + MaxLifetime + 1h. Every node must use the
+	// same value.
+	MaxLifetime time.Duration
+	// Propagation is how long a new key is published before it signs, so that
+	// every node and verifier has loaded it first: set it above the Run
+	// interval of every node and the refresh interval of verifiers. Zero
+	// means DefaultPropagation; a negative value signs with a new key at once
+	// (single node, tests).
+	Propagation time.Duration
+	// CacheSize is the number of verified tokens remembered (default
+	// DefaultCacheSize; negative disables the cache).
+	CacheSize int
+	Logger    *slog.Logger // nil: slog.Default()
+}
+
+// Manager mints and verifies session credentials and manages the keyring.
+// Mint, Verify, Keys and PublicKeyring are safe for concurrent use and never
+// touch the store (except Mint when no key can sign, see Config.RotateEvery);
+// Rotate, Revoke and Refresh serialize with each other and swap an immutable
+// keyring snapshot.
+type Manager struct {
+	cfg   Config
+	now   func() time.Time
+	rand  io.Reader
+	log   *slog.Logger
+	prop  time.Duration
+	ring  atomic.Pointer[keyring]
+	cache *cache
+
+	mu   sync.Mutex // serializes keyring changes
+	recs map[string]recKey
+}
+
+// recKey remembers the store record a ringKey was built from, so that Refresh
+// only rebuilds (and unseals) keys whose record changed.
+type recKey struct {
+	rec store.SigningKey
+	key *ringKey
+}
+
+// NewManager loads the keyring from cfg.Keys and creates the first key if
+// there is none that can sign.
+func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
+	if cfg.Keys == nil || cfg.Sealer == nil {
+		return nil, errors.New("new session manager: Keys and Sealer are required")
+	}
+	if cfg.RotateEvery <= 0 {
+		cfg.RotateEvery = DefaultRotateEvery
+	}
+	if cfg.MaxLifetime <= 0 {
+		cfg.MaxLifetime = DefaultMaxLifetime
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = DefaultCacheSize
+	}
+	m := &Manager{cfg: cfg, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger, prop: cfg.Propagation}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.rand == nil || m.rand == rand.Reader {
+		m.rand = rand.Reader // safe for concurrent use as it is
+	} else {
+		m.rand = &lockedReader{r: m.rand}
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	switch {
+	case m.prop == 0:
+		m.prop = DefaultPropagation
+	case m.prop < 0:
+		m.prop = 0
+	}
+	m.cache = newCache(cfg.CacheSize)
+	m.ring.Store(newKeyring(nil))
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.refreshLocked(ctx); err != nil {
+		return nil, fmt.Errorf("new session manager: %w", err)
+	}
+	if m.ring.Load().signer(m.now(), m.prop) == nil {
+		if _, err := m.rotateLocked(ctx); err != nil {
+			return nil, fmt.Errorf("new session manager: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Mint fills s.AccessKeyID (ASIA, embedding s.Account), sets s.IssuedAt to now
+// if it is zero, truncates IssuedAt, Expires and MFAAuthTime to whole seconds
+// and signs the session with the current key. It writes nothing to the store.
+// Expires must be after IssuedAt and at most MaxLifetime after now (an
+// already expired session may be minted, for tests; it never verifies);
+// IssuedAt must not be in the future; s.Account must be a 12-digit account id.
+func (m *Manager) Mint(s Session) (Credentials, error) {
+	now := unixTime(m.now())
+	if s.IssuedAt.IsZero() {
+		s.IssuedAt = now
+	} else {
+		s.IssuedAt = unixTime(s.IssuedAt)
+	}
+	s.Expires = unixTime(s.Expires)
+	if !s.MFAAuthTime.IsZero() {
+		s.MFAAuthTime = unixTime(s.MFAAuthTime)
+	}
+	switch {
+	case !s.Type.valid():
+		return Credentials{}, fmt.Errorf("mint session: invalid type %d", s.Type)
+	case s.IssuedAt.After(now):
+		return Credentials{}, errors.New("mint session: issued in the future")
+	case !s.Expires.After(s.IssuedAt):
+		return Credentials{}, errors.New("mint session: expires before it is issued")
+	case s.Expires.Sub(now) > m.cfg.MaxLifetime:
+		return Credentials{}, fmt.Errorf("mint session: lifetime exceeds %v", m.cfg.MaxLifetime)
+	}
+	k := m.ring.Load().signer(now, m.prop)
+	if k == nil {
+		var err error
+		if k, err = m.autoRotate(now); err != nil {
+			return Credentials{}, fmt.Errorf("mint session: %w", err)
+		}
+	}
+	if s.Expires.After(k.verifyUntil) {
+		return Credentials{}, fmt.Errorf("mint session: token would outlive key %s", k.idStr)
+	}
+	id, err := NewAccessKeyID("ASIA", s.Account, m.rand)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("mint session: %w", err)
+	}
+	s.AccessKeyID = id
+
+	buf := make([]byte, tokenHeader, tokenHeader+payloadSize(&s)+sigSize)
+	buf[0] = tokenV1
+	copy(buf[1:tokenHeader], k.id[:])
+	if buf, err = appendPayload(buf, &s); err != nil {
+		return Credentials{}, fmt.Errorf("mint session: %w", err)
+	}
+	secret := k.secret(buf)
+	buf = append(buf, ed25519.Sign(k.priv, buf)...)
+	return Credentials{
+		AccessKeyID:     id,
+		SecretAccessKey: string(secret),
+		SessionToken:    tokenEncoding.EncodeToString(buf),
+		Expiration:      s.Expires,
+	}, nil
+}
+
+// autoRotate creates a key when none can sign: Run is not running, or every
+// key was revoked.
+func (m *Manager) autoRotate(now time.Time) (*ringKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if k := m.ring.Load().signer(now, m.prop); k != nil {
+		return k, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), autoRotateTimeout)
+	defer cancel()
+	if _, err := m.rotateLocked(ctx); err != nil {
+		return nil, err
+	}
+	if k := m.ring.Load().signer(now, m.prop); k != nil {
+		return k, nil
+	}
+	return nil, errors.New("no signing key")
+}
+
+// Verify checks token and its binding to accessKeyID, and returns the session
+// and its secret access key (40 bytes, base64 alphabet). The order is: parse,
+// signature, binding, expiry; an unknown or revoked key, a bad signature, a
+// malformed token or another access key id give ErrInvalid, and now >=
+// Expires gives ErrExpired. Successful results are cached (keyed by the
+// token's SHA-256), so repeated requests skip Ed25519; binding, expiry and
+// revocation are still checked on every call. The returned values are copies,
+// but their slices (Tags, TransitiveTagKeys, PolicyARNs) are shared and must
+// not be modified.
+func (m *Manager) Verify(accessKeyID, token string) (*Session, []byte, error) {
+	return verify(m.ring.Load(), m.cache, m.now(), accessKeyID, token)
+}
+
+// Rotate creates a new signing key. Every other key stops signing once the
+// new one has propagated (Config.Propagation; at once if it is negative) and
+// verifies until its last token can have expired. It returns the new key's id.
+func (m *Manager) Rotate(ctx context.Context) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rotateLocked(ctx)
+}
+
+func (m *Manager) rotateLocked(ctx context.Context) (string, error) {
+	now := unixTime(m.now())
+	recs, err := m.cfg.Keys.ListSigningKeys(ctx)
+	if err != nil {
+		return "", fmt.Errorf("rotate signing key: list: %w", err)
+	}
+	rec, err := m.newKeyRecord(now)
+	if err != nil {
+		return "", fmt.Errorf("rotate signing key: %w", err)
+	}
+	if err := m.cfg.Keys.PutSigningKey(ctx, rec); err != nil {
+		return "", fmt.Errorf("rotate signing key: put %s: %w", rec.ID, err)
+	}
+	stop := now.Add(m.prop)
+	verifyUntil := stop.Add(m.cfg.MaxLifetime + verifyMargin)
+	for i, r := range recs {
+		if r.Revoked || !r.SignUntil.After(stop) {
+			continue
+		}
+		r.SignUntil = stop
+		if r.VerifyUntil.After(verifyUntil) {
+			r.VerifyUntil = verifyUntil
+		}
+		if err := m.cfg.Keys.PutSigningKey(ctx, r); err != nil {
+			return "", fmt.Errorf("rotate signing key: retire %s: %w", r.ID, err)
+		}
+		recs[i] = r
+	}
+	if err := m.install(append(recs, rec), now); err != nil {
+		return "", fmt.Errorf("rotate signing key: %w", err)
+	}
+	return rec.ID, nil
+}
+
+// newKeyRecord creates a key: 8-byte id, Ed25519 seed and derivation key from
+// m.rand; the seed and derivation key are sealed together, bound to the id.
+func (m *Manager) newKeyRecord(now time.Time) (store.SigningKey, error) {
+	var b [kidSize + seedSize + deriveSize]byte
+	if _, err := io.ReadFull(m.rand, b[:]); err != nil {
+		return store.SigningKey{}, fmt.Errorf("read random: %w", err)
+	}
+	defer clear(b[:])
+	var id keyID
+	copy(id[:], b[:kidSize])
+	k := newRingKey(id, nil, nil, nil)
+	secret := b[kidSize:]
+	priv := ed25519.NewKeyFromSeed(secret[:seedSize])
+	sealed, err := m.cfg.Sealer.Seal(secret, keyAAD(k.idStr))
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("seal key: %w", err)
+	}
+	signUntil := now.Add(2 * m.cfg.RotateEvery)
+	return store.SigningKey{
+		ID:          k.idStr,
+		Algorithm:   algEd25519,
+		Public:      append([]byte(nil), priv.Public().(ed25519.PublicKey)...),
+		Private:     sealed,
+		CreatedAt:   now,
+		SignUntil:   signUntil,
+		VerifyUntil: signUntil.Add(m.cfg.MaxLifetime + verifyMargin),
+	}, nil
+}
+
+func keyAAD(id string) []byte { return []byte("opensts/session-key/v1/" + id) }
+
+// Revoke marks a key revoked: its tokens stop verifying at once on this node
+// (cached verifications included) and on other nodes at their next Refresh.
+// If no key can sign afterwards, a new one is created. An unknown id gives an
+// error wrapping store.ErrNotFound.
+func (m *Manager) Revoke(ctx context.Context, keyID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	recs, err := m.cfg.Keys.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("revoke signing key %s: list: %w", keyID, err)
+	}
+	i := 0
+	for i < len(recs) && recs[i].ID != keyID {
+		i++
+	}
+	if i == len(recs) {
+		return fmt.Errorf("revoke signing key %s: %w", keyID, store.ErrNotFound)
+	}
+	if !recs[i].Revoked {
+		recs[i].Revoked = true
+		if err := m.cfg.Keys.PutSigningKey(ctx, recs[i]); err != nil {
+			return fmt.Errorf("revoke signing key %s: %w", keyID, err)
+		}
+	}
+	now := unixTime(m.now())
+	if err := m.install(recs, now); err != nil {
+		return fmt.Errorf("revoke signing key %s: %w", keyID, err)
+	}
+	if m.ring.Load().signer(now, m.prop) == nil {
+		if _, err := m.rotateLocked(ctx); err != nil {
+			return fmt.Errorf("revoke signing key %s: %w", keyID, err)
+		}
+	}
+	return nil
+}
+
+// Refresh reloads the keyring from the store, picking up other nodes'
+// rotations and revocations. Keys that fail to load (wrong master key,
+// corrupt record) are left out, so their tokens do not verify, and reported
+// in the error; the other keys are installed regardless.
+func (m *Manager) Refresh(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.refreshLocked(ctx)
+}
+
+func (m *Manager) refreshLocked(ctx context.Context) error {
+	recs, err := m.cfg.Keys.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("refresh keyring: %w", err)
+	}
+	if err := m.install(recs, unixTime(m.now())); err != nil {
+		return fmt.Errorf("refresh keyring: %w", err)
+	}
+	return nil
+}
+
+// install builds and publishes a keyring snapshot from store records,
+// reusing the ringKeys of unchanged records. Callers hold m.mu.
+func (m *Manager) install(recs []store.SigningKey, now time.Time) error {
+	next := make(map[string]recKey, len(recs))
+	keys := make([]*ringKey, 0, len(recs))
+	var errs []error
+	for _, r := range recs {
+		if now.After(r.VerifyUntil.Add(pruneAfter)) {
+			continue
+		}
+		if old, ok := m.recs[r.ID]; ok && sameRecord(old.rec, r) {
+			next[r.ID] = old
+			keys = append(keys, old.key)
+			continue
+		}
+		k, err := m.load(r)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("key %s: %w", r.ID, err))
+			continue
+		}
+		next[r.ID] = recKey{rec: r, key: k}
+		keys = append(keys, k)
+	}
+	m.recs = next
+	m.ring.Store(newKeyring(keys))
+	return errors.Join(errs...)
+}
+
+var errKeyRecord = errors.New("malformed signing key record")
+
+// load builds a ringKey from a store record, unsealing its private half.
+func (m *Manager) load(r store.SigningKey) (*ringKey, error) {
+	id, ok := parseKeyID(r.ID)
+	if !ok {
+		return nil, errKeyRecord
+	}
+	if r.Revoked {
+		k := newRingKey(id, nil, nil, nil)
+		k.revoked = true
+		k.created, k.signUntil, k.verifyUntil = r.CreatedAt, r.SignUntil, r.VerifyUntil
+		return k, nil
+	}
+	if r.Algorithm != algEd25519 || len(r.Public) != ed25519.PublicKeySize {
+		return nil, errKeyRecord
+	}
+	secret, err := m.cfg.Sealer.Open(r.Private, keyAAD(r.ID))
+	if err != nil {
+		return nil, fmt.Errorf("unseal: %w", err)
+	}
+	defer clear(secret)
+	if len(secret) != seedSize+deriveSize {
+		return nil, errKeyRecord
+	}
+	priv := ed25519.NewKeyFromSeed(secret[:seedSize])
+	if !bytes.Equal(priv.Public().(ed25519.PublicKey), r.Public) {
+		return nil, errKeyRecord
+	}
+	k := newRingKey(id, append(ed25519.PublicKey(nil), r.Public...), priv,
+		append([]byte(nil), secret[seedSize:]...))
+	k.created, k.signUntil, k.verifyUntil = r.CreatedAt, r.SignUntil, r.VerifyUntil
+	return k, nil
+}
+
+func sameRecord(a, b store.SigningKey) bool {
+	return a.ID == b.ID && a.Algorithm == b.Algorithm && a.Revoked == b.Revoked &&
+		bytes.Equal(a.Public, b.Public) && bytes.Equal(a.Private, b.Private) &&
+		a.CreatedAt.Equal(b.CreatedAt) && a.SignUntil.Equal(b.SignUntil) && a.VerifyUntil.Equal(b.VerifyUntil)
+}
+
+// Run refreshes the keyring every interval (DefaultRunEvery if every <= 0),
+// rotates when the newest key is older than RotateEvery, and deletes keys
+// long past VerifyUntil if the store supports it. It returns when ctx is
+// done. Errors are logged and retried at the next tick.
+func (m *Manager) Run(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = DefaultRunEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		m.tick(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// keyDeleter is implemented by stores that can delete signing keys.
+// store.SigningKeys does not require it; without it, retired keys stay in
+// the store (one small row per rotation) but are no longer loaded.
+type keyDeleter interface {
+	DeleteSigningKey(ctx context.Context, id string) error
+}
+
+func (m *Manager) tick(ctx context.Context) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.refreshLocked(ctx); err != nil {
+		m.log.ErrorContext(ctx, "session keyring refresh failed", "err", err)
+	}
+	now := m.now()
+	var newest *ringKey
+	for _, k := range m.ring.Load().keys {
+		if !k.revoked {
+			newest = k
+			break
+		}
+	}
+	if newest == nil || !now.Before(newest.created.Add(m.cfg.RotateEvery)) {
+		id, err := m.rotateLocked(ctx)
+		if err != nil {
+			m.log.ErrorContext(ctx, "session key rotation failed", "err", err)
+		} else {
+			m.log.InfoContext(ctx, "session key rotated", "key_id", id)
+		}
+	}
+	if d, ok := m.cfg.Keys.(keyDeleter); ok {
+		recs, err := m.cfg.Keys.ListSigningKeys(ctx)
+		if err != nil {
+			return
+		}
+		for _, r := range recs {
+			if now.After(r.VerifyUntil.Add(pruneAfter)) {
+				if err := d.DeleteSigningKey(ctx, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+					m.log.ErrorContext(ctx, "session key prune failed", "key_id", r.ID, "err", err)
+				}
+			}
+		}
+	}
+}
+
+// Keys describes the loaded keys, newest first, without secrets.
+func (m *Manager) Keys() []KeyInfo {
+	r := m.ring.Load()
+	signer := r.signer(m.now(), m.prop)
+	out := make([]KeyInfo, 0, len(r.keys))
+	for _, k := range r.keys {
+		out = append(out, KeyInfo{
+			ID:          k.idStr,
+			Algorithm:   algEd25519,
+			CreatedAt:   k.created,
+			SignUntil:   k.signUntil,
+			VerifyUntil: k.verifyUntil,
+			Revoked:     k.revoked,
+			Signing:     k == signer,
+		})
+	}
+	return out
+}
+
+// PublicKeyring exports what a Verifier needs: for each loaded key its public
+// key and secret derivation key (revoked keys only by id, marked Revoked).
+// The derivation keys are secret: hand them only to trusted resource servers,
+// over an authenticated, encrypted channel.
+func (m *Manager) PublicKeyring() []VerifierKey {
+	r := m.ring.Load()
+	out := make([]VerifierKey, 0, len(r.keys))
+	for _, k := range r.keys {
+		vk := VerifierKey{ID: k.idStr, VerifyUntil: k.verifyUntil, Revoked: k.revoked}
+		if !k.revoked {
+			vk.Public = append([]byte(nil), k.pub...)
+			vk.Derive = append([]byte(nil), k.derive...)
+		}
+		out = append(out, vk)
+	}
+	return out
+}
+
+// unixTime truncates t to whole seconds in UTC, dropping the monotonic reading.
+func unixTime(t time.Time) time.Time { return time.Unix(t.Unix(), 0).UTC() }
+
+// lockedReader makes an injected reader safe for concurrent Mint calls.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
+}

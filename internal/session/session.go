@@ -1,0 +1,180 @@
+// Package session mints and verifies stateless session credentials: the
+// ASIA access key id, the secret access key and the session token returned by
+// AssumeRole*, GetSessionToken and GetFederationToken. It also owns the token
+// keyring (creation, rotation, revocation, persistence through
+// store.SigningKeys) and the access key id format.
+//
+// # Token
+//
+// A session token carries the whole Session and is signed, not stored:
+// issuing writes nothing to the database and any node verifies a token with no
+// lookup. Format version 1, before base64url (no padding) encoding:
+//
+//	0x01 | key id (8) | payload | Ed25519 signature (64) over everything before it
+//
+// The payload is a compact binary encoding of Session (fixed field order,
+// uvarint-length-prefixed strings, uvarint times relative to IssuedAt); it
+// includes the access key id, which binds the token to it. The URL-safe
+// alphabet keeps tokens intact in presigned URLs and form bodies, where '+' is
+// easily turned into a space. A typical assumed-role token (no tags, no
+// policy) is about 400 characters. Callers must treat tokens as opaque: the
+// format is versioned by its first byte and will change.
+//
+// The token is authenticated but not encrypted: someone holding it can read
+// the session context (account, role, session name, tags, session policy).
+// That is the same information its holder can already obtain from
+// GetCallerIdentity and its own request; what matters, the secret access key,
+// is not in the token.
+//
+// # Secret access key
+//
+// The secret is never in the token. It is computed by whoever holds the
+// keyring key's secret derivation key D (32 random bytes per keyring key):
+//
+//	secret = base64std( HMAC-SHA256(D, "opensts/session-secret/v1\x00" || signed bytes)[:30] )
+//
+// where "signed bytes" are the version, key id and payload (which contain the
+// access key id). So the secret is bound to the access key id and to every
+// field of the session, differs for every token, and cannot be recovered from
+// the token without D.
+//
+// # Who can do what
+//
+// Minting needs the Ed25519 private key; verifying needs the public key and D.
+// A Verifier (the public verifier package for resource servers) gets only
+// public keys and derivation keys (PublicKeyring): it cannot create a token
+// that any OpenSTS node or other verifier accepts. It can, however, compute
+// the secret of any token presented to it: SigV4 is a symmetric scheme, so
+// anyone who checks a SigV4 signature must know the signing secret. A
+// compromised resource server can therefore replay the sessions it has seen
+// (as it could with AWS's own credentials sent to it), but it cannot mint
+// sessions, change a session's principal, tags, policy or expiry, or extend
+// it. Resource servers that must not hold D use the remote authorize API.
+//
+// # Keyring
+//
+// Each keyring key has an id, an Ed25519 key pair and a derivation key, all
+// persisted through store.SigningKeys; the Ed25519 seed and D are sealed
+// together with seal.Sealer (aad = key id), so the store holds no plaintext key
+// material and temporary credentials survive restarts. Tokens are signed with
+// the newest usable key; every key verifies until VerifyUntil, which is at
+// least SignUntil + MaxLifetime + a one hour margin for nodes that learn of a
+// rotation late. A new key is published for Config.Propagation before it
+// signs, so every node has loaded it before it sees a token signed with it.
+// Revoke stops a key verifying at once on this node and, after their next
+// Refresh, on every other node.
+//
+// It imports internal/store and internal/seal, and otherwise only the
+// standard library.
+package session
+
+import (
+	"errors"
+	"strconv"
+	"time"
+)
+
+// Type is the kind of session.
+type Type uint8
+
+// Session types.
+const (
+	AssumedRole   Type = iota + 1 // AssumeRole
+	FederatedUser                 // GetFederationToken
+	SessionToken                  // GetSessionToken of a user or root
+	WebIdentity                   // AssumeRoleWithWebIdentity
+	SAML                          // AssumeRoleWithSAML
+)
+
+func (t Type) valid() bool { return t >= AssumedRole && t <= SAML }
+
+func (t Type) String() string {
+	switch t {
+	case AssumedRole:
+		return "AssumedRole"
+	case FederatedUser:
+		return "FederatedUser"
+	case SessionToken:
+		return "SessionToken"
+	case WebIdentity:
+		return "WebIdentity"
+	case SAML:
+		return "SAML"
+	}
+	return "Type(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Tag is a session (principal) tag. Keys are case-preserving.
+type Tag struct{ Key, Value string }
+
+// Session is everything a token carries. Times have second precision and are
+// in UTC once minted or verified.
+type Session struct {
+	Type        Type
+	AccessKeyID string // ASIA...; set by Mint
+	Account     string // account of the session principal
+	// ARN of the session principal: arn:aws:sts::ACCT:assumed-role/Role/sess,
+	// ...:federated-user/name, or the user/root ARN for SessionToken.
+	ARN         string
+	PrincipalID string // AROA...:sess, ACCT:name, AIDA... or ACCT for root
+	UserName    string // SessionToken/FederatedUser: the long-term user's name ("" for root)
+	UserID      string // AIDA... of that user, or the account id for root
+	RoleName    string
+	RoleID      string
+	RolePath    string
+	SessionName string
+	IssuedAt    time.Time
+	Expires     time.Time // the session is valid while now < Expires
+	MFA         bool
+	MFAAuthTime time.Time // zero without MFA
+
+	SourceIdentity    string
+	Tags              []Tag // principal (session) tags
+	TransitiveTagKeys []string
+	Policy            string // inline session policy (JSON)
+	PolicyARNs        []string
+	ChainDepth        int // 0 for sessions from long-term credentials
+
+	FederatedSubject  string // web identity / SAML
+	FederatedProvider string
+
+	SourceAccessKeyID string // long-term key that started the chain, for audit
+}
+
+// Credentials are the temporary credentials returned to the caller.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      time.Time // UTC, whole seconds
+}
+
+// Errors returned by Verify. Callers map ErrInvalid to InvalidClientTokenId
+// and ErrExpired to ExpiredToken.
+var (
+	ErrInvalid = errors.New("session: invalid token")
+	ErrExpired = errors.New("session: token expired")
+)
+
+// KeyInfo describes one keyring key, without secrets (for `opensts keys list`).
+type KeyInfo struct {
+	ID          string
+	Algorithm   string
+	CreatedAt   time.Time
+	SignUntil   time.Time
+	VerifyUntil time.Time
+	Revoked     bool
+	// Signing is true for the key this node currently signs new tokens with.
+	Signing bool
+}
+
+// VerifierKey is what a verifier needs of one keyring key: the Ed25519 public
+// key and the secret derivation key. Derive is secret: whoever holds it can
+// compute the secret access key of any token signed by this key.
+type VerifierKey struct {
+	ID          string
+	Public      []byte
+	Derive      []byte
+	VerifyUntil time.Time
+	Revoked     bool
+}

@@ -1,0 +1,230 @@
+package session
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/subtle"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultCacheSize is the number of verified tokens a Manager or Verifier
+// remembers by default.
+const DefaultCacheSize = 10000
+
+// verify is the verification pipeline shared by Manager and Verifier.
+//
+// Order: decode and split the token; find its key (unknown or revoked:
+// ErrInvalid); check the signature (ErrInvalid); parse the payload; check the
+// binding to accessKeyID (ErrInvalid); expiry: a token whose key is past
+// VerifyUntil, or with now >= Expires, is ErrExpired. The session is valid
+// for IssuedAt <= t < Expires (AWS rejects credentials from their Expiration
+// on); IssuedAt is not checked, so a small clock skew between nodes does not
+// reject fresh tokens.
+func verify(r *keyring, c *cache, now time.Time, accessKeyID, token string) (*Session, []byte, error) {
+	if len(token) > maxTokenChars {
+		return nil, nil, ErrInvalid
+	}
+	var h [sha256.Size]byte
+	if c != nil {
+		h = sha256.Sum256([]byte(token))
+		if e := c.get(&h); e != nil {
+			if r.byID[e.key.id] == e.key && !e.key.revoked {
+				return result(e.sess, e.secret, accessKeyID, e.key, now)
+			}
+			c.remove(&h)
+		}
+	}
+	env, ok := decodeToken(token)
+	if !ok {
+		return nil, nil, ErrInvalid
+	}
+	k := r.byID[env.kid]
+	if k == nil || k.revoked || len(k.pub) != ed25519.PublicKeySize {
+		return nil, nil, ErrInvalid
+	}
+	if !ed25519.Verify(k.pub, env.signed, env.sig) {
+		return nil, nil, ErrInvalid
+	}
+	s, ok := parsePayload(env.payload)
+	if !ok {
+		return nil, nil, ErrInvalid
+	}
+	secret := k.secret(env.signed)
+	if c != nil && s.AccessKeyID == accessKeyID && now.Before(s.Expires) {
+		c.put(&h, &cacheEntry{key: k, sess: s, secret: secret})
+	}
+	return result(s, secret, accessKeyID, k, now)
+}
+
+// result applies the binding and expiry checks and returns copies, so that
+// callers cannot alter what the cache holds.
+func result(s *Session, secret []byte, accessKeyID string, k *ringKey, now time.Time) (*Session, []byte, error) {
+	if subtle.ConstantTimeCompare([]byte(s.AccessKeyID), []byte(accessKeyID)) != 1 {
+		return nil, nil, ErrInvalid
+	}
+	if !now.Before(s.Expires) || !now.Before(k.verifyUntil) {
+		return nil, nil, ErrExpired
+	}
+	cp := *s
+	return &cp, append([]byte(nil), secret...), nil
+}
+
+// Verifier checks session tokens with public keys and secret derivation keys
+// only: it cannot mint. It is safe for concurrent use.
+type Verifier struct {
+	mu    sync.Mutex // serializes SetKeys
+	ring  atomic.Pointer[keyring]
+	cache *cache
+	now   func() time.Time
+}
+
+// NewVerifier returns a Verifier for keys (from Manager.PublicKeyring). Keys
+// with a malformed id, public key or derivation key are ignored, so tokens
+// signed by them do not verify. now nil means time.Now.
+func NewVerifier(keys []VerifierKey, now func() time.Time) *Verifier {
+	if now == nil {
+		now = time.Now
+	}
+	v := &Verifier{cache: newCache(DefaultCacheSize), now: now}
+	v.SetKeys(keys)
+	return v
+}
+
+// SetKeys replaces the verifier's keyring, for example after fetching a newer
+// PublicKeyring. Tokens of keys no longer present stop verifying at once.
+func (v *Verifier) SetKeys(keys []VerifierKey) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	old := v.ring.Load()
+	ks := make([]*ringKey, 0, len(keys))
+	for _, vk := range keys {
+		id, ok := parseKeyID(vk.ID)
+		if !ok {
+			continue
+		}
+		if vk.Revoked {
+			k := newRingKey(id, nil, nil, nil)
+			k.revoked = true
+			ks = append(ks, k)
+			continue
+		}
+		if len(vk.Public) != ed25519.PublicKeySize || len(vk.Derive) != deriveSize {
+			continue
+		}
+		if old != nil {
+			// Keep unchanged keys, so that their cached verifications survive.
+			if k := old.byID[id]; k != nil && !k.revoked && k.verifyUntil.Equal(vk.VerifyUntil) &&
+				bytes.Equal(k.pub, vk.Public) && bytes.Equal(k.derive, vk.Derive) {
+				ks = append(ks, k)
+				continue
+			}
+		}
+		k := newRingKey(id, append(ed25519.PublicKey(nil), vk.Public...), nil, append([]byte(nil), vk.Derive...))
+		k.verifyUntil = vk.VerifyUntil
+		ks = append(ks, k)
+	}
+	v.ring.Store(newKeyring(ks))
+}
+
+// Verify checks token and its binding to accessKeyID exactly like
+// Manager.Verify, and returns the session and its secret access key.
+func (v *Verifier) Verify(accessKeyID, token string) (*Session, []byte, error) {
+	return verify(v.ring.Load(), v.cache, v.now(), accessKeyID, token)
+}
+
+// cache is a bounded, sharded LRU of successfully verified tokens keyed by
+// the SHA-256 of the token. Entries are immutable; only links change.
+type cache struct {
+	shards [cacheShards]cacheShard
+}
+
+const cacheShards = 16
+
+type cacheEntry struct {
+	h          [sha256.Size]byte
+	key        *ringKey
+	sess       *Session
+	secret     []byte
+	prev, next *cacheEntry
+}
+
+type cacheShard struct {
+	mu   sync.Mutex
+	m    map[[sha256.Size]byte]*cacheEntry
+	root cacheEntry // sentinel: root.next is the most recently used
+	max  int
+}
+
+// newCache returns a cache of about size entries, or nil (no caching) for
+// size <= 0.
+func newCache(size int) *cache {
+	if size <= 0 {
+		return nil
+	}
+	per := (size + cacheShards - 1) / cacheShards
+	c := &cache{}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.m = make(map[[sha256.Size]byte]*cacheEntry)
+		s.root.next, s.root.prev = &s.root, &s.root
+		s.max = per
+	}
+	return c
+}
+
+func (c *cache) shard(h *[sha256.Size]byte) *cacheShard { return &c.shards[h[0]%cacheShards] }
+
+func (c *cache) get(h *[sha256.Size]byte) *cacheEntry {
+	s := c.shard(h)
+	s.mu.Lock()
+	e := s.m[*h]
+	if e != nil {
+		s.unlink(e)
+		s.pushFront(e)
+	}
+	s.mu.Unlock()
+	return e
+}
+
+func (c *cache) put(h *[sha256.Size]byte, e *cacheEntry) {
+	e.h = *h
+	s := c.shard(h)
+	s.mu.Lock()
+	if old := s.m[*h]; old != nil {
+		s.unlink(old)
+	}
+	s.m[*h] = e
+	s.pushFront(e)
+	for len(s.m) > s.max {
+		last := s.root.prev
+		s.unlink(last)
+		delete(s.m, last.h)
+	}
+	s.mu.Unlock()
+}
+
+func (c *cache) remove(h *[sha256.Size]byte) {
+	s := c.shard(h)
+	s.mu.Lock()
+	if e := s.m[*h]; e != nil {
+		s.unlink(e)
+		delete(s.m, *h)
+	}
+	s.mu.Unlock()
+}
+
+func (s *cacheShard) unlink(e *cacheEntry) {
+	e.prev.next = e.next
+	e.next.prev = e.prev
+	e.prev, e.next = nil, nil
+}
+
+func (s *cacheShard) pushFront(e *cacheEntry) {
+	e.prev = &s.root
+	e.next = s.root.next
+	s.root.next.prev = e
+	s.root.next = e
+}
