@@ -1,0 +1,145 @@
+// Package policy implements the IAM policy language: Parse (JSON to a typed,
+// validated document), Compile (cached by content hash) and Evaluate (a
+// request to a decision with diagnostics). It is pure: no I/O, no clock (the
+// time comes in the request), and it imports only the standard library and
+// internal/arn.
+package policy
+
+import "time"
+
+// Kind is what a policy is attached as; it decides the validation rules and
+// the role a policy plays in evaluation.
+type Kind uint8
+
+// Policy kinds.
+const (
+	Identity Kind = iota + 1 // identity-based policy of a user, group or role
+	Resource                 // resource-based policy
+	Trust                    // role trust policy (a resource policy of the role)
+	Boundary                 // permissions boundary
+	Session                  // session policy passed to AssumeRole*/GetFederationToken
+	SCP                      // organization service control policy
+)
+
+// Error is a validation failure; Message is AWS's MalformedPolicyDocument
+// message text.
+type Error struct {
+	Message string
+	// Quota is the size limit the document exceeded, 0 for other failures
+	// (IAM reports those as LimitExceeded, not MalformedPolicyDocument).
+	Quota int
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// PrincipalType is the kind of principal making a request.
+type PrincipalType uint8
+
+// Principal types.
+const (
+	Anonymous PrincipalType = iota
+	Root
+	User
+	AssumedRole
+	FederatedUser
+	Service
+	WebIdentity
+	SAMLUser
+)
+
+// Principal is who makes the request, as policies' Principal elements match it.
+type Principal struct {
+	Type      PrincipalType
+	Account   string // 12 digits
+	ARN       string // arn:aws:iam::111122223333:user/path/name, arn:aws:sts::...:assumed-role/Role/sess, ...:root
+	ID        string // unique id: AIDA..., AROA...:session, account:name
+	RoleARN   string // role sessions: the role's ARN (with path); trust/resource statements naming it match
+	RoleID    string // role sessions: AROA...
+	Federated string // web identity / SAML provider (ARN or host) for Federated principals
+	Service   string // service principal, e.g. ec2.amazonaws.com
+}
+
+// Request is one authorization question.
+type Request struct {
+	Principal Principal
+	Action    string   // "sts:AssumeRole"
+	Resource  string   // ARN, or "*"
+	Context   *Context // may be nil; aws:CurrentTime/aws:EpochTime come from Now when absent
+	Now       time.Time
+}
+
+// Named is a policy with the label its diagnostics carry.
+type Named struct {
+	ID     string // labels diagnostics (policy ARN, "role/R/inline/P", ...)
+	Policy *Policy
+}
+
+// Set is every policy that applies to one request.
+type Set struct {
+	Identity        []Named   // identity-based policies of the principal (user+groups, or role for sessions)
+	Boundary        []Named   // permissions boundary; nil means none
+	Session         []Named   // session policies; nil means none were passed
+	SessionRequired bool      // federated-user sessions: no session policy => implicit deny
+	SCP             [][]Named // one slice per organization level; nil means no guardrails apply
+	Resource        []Named   // resource-based policy (a role's trust policy for sts:AssumeRole*)
+	ResourceAccount string    // account that owns the resource; "" means the principal's account
+}
+
+// Effect is the outcome of an evaluation, or the effect of a matched statement
+// (Allow or ExplicitDeny).
+type Effect uint8
+
+// Effects.
+const (
+	ImplicitDeny Effect = iota
+	Allow
+	ExplicitDeny
+)
+
+// Match identifies one statement that applied to a request.
+type Match struct {
+	PolicyID string // Named.ID of the policy
+	Kind     Kind
+	Sid      string // the statement's Sid, "" when it has none
+	Index    int    // the statement's position in the policy, from 0
+	Effect   Effect // Allow or ExplicitDeny
+}
+
+// NamedBy says how the resource-based policy statements that allowed a
+// request named the principal; it decides whether the resource policy alone
+// can allow (IAM UG, policy evaluation logic).
+type NamedBy uint8
+
+// Ways a resource-based policy names a principal, from weakest to strongest.
+const (
+	NamedNone      NamedBy = iota // no resource-based Allow matched
+	NamedAccount                  // the principal's account ("AWS":"ACCT" or :root)
+	NamedEveryone                 // "*" or {"AWS":"*"}
+	NamedRole                     // the role ARN or role unique id of a role session
+	NamedUser                     // the IAM user ARN or unique id
+	NamedSession                  // the session ARN (assumed-role or federated-user)
+	NamedFederated                // a Federated or Service principal
+	NamedOther                    // NotPrincipal or a canonical user
+)
+
+// Decision is the result of Evaluate.
+type Decision struct {
+	Effect   Effect
+	Matched  []Match  // statements that matched (all of them, not first-match)
+	DeniedBy Kind     // for a denial: the kind that denied or failed to allow (0 if allowed)
+	Missing  []string // condition keys a condition needed but the request lacked
+	// ResourceNamedBy is how the strongest matching resource-based Allow
+	// named the principal (NamedNone when none matched).
+	ResourceNamedBy NamedBy
+	// CrossAccount reports that the resource belongs to another account than
+	// the principal, so both sides had to allow.
+	CrossAccount bool
+}
+
+// Evaluate decides req against every policy in set. It allocates only the
+// Matched and Missing slices; use Set.EvaluateInto to reuse them.
+func Evaluate(set *Set, req *Request) Decision {
+	var d Decision
+	set.EvaluateInto(req, &d)
+	return d
+}

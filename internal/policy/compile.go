@@ -1,0 +1,234 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Policy is a parsed, validated, compiled policy. Immutable; safe for
+// concurrent use.
+type Policy struct {
+	kind    Kind
+	version string
+	id      string
+	sum     [sha256.Size]byte
+	stmts   []statement
+}
+
+// Kind returns the kind the policy was parsed as.
+func (p *Policy) Kind() Kind { return p.kind }
+
+// Version returns the policy's Version element ("" when absent).
+func (p *Policy) Version() string { return p.version }
+
+// ID returns the policy's Id element.
+func (p *Policy) ID() string { return p.id }
+
+// Len returns the number of statements.
+func (p *Policy) Len() int { return len(p.stmts) }
+
+// SHA256 returns the digest of the source document.
+func (p *Policy) SHA256() [sha256.Size]byte { return p.sum }
+
+type statement struct {
+	sid       string
+	index     int
+	effect    Effect
+	notAction bool
+	actions   []actionPat
+	services  []string // lowercase services of all Action patterns; nil when one has a wildcard service
+	notRes    bool
+	anyRes    bool // no Resource element (trust policies)
+	resources []resPat
+	principal *principalSet
+	notPrinc  bool
+	conds     []clause
+}
+
+type clause struct {
+	op    operator
+	key   string
+	hash  uint64
+	isNow byte // 'c' aws:CurrentTime, 'e' aws:EpochTime, 0 otherwise
+	vals  []cvalue
+}
+
+// cvalue is one policy value of a condition, pre-parsed for its family.
+type cvalue struct {
+	t    tmpl // strings and ARNs (may hold variables)
+	lit  string
+	num  float64
+	date time.Time
+	ok   bool // num/date/ip parsed
+	ip   netip.Prefix
+	b    bool
+}
+
+// Parse validates doc as a policy of the given kind and compiles it. It
+// returns an *Error carrying AWS's MalformedPolicyDocument message when doc
+// is invalid. Parse is safe for concurrent use.
+func Parse(kind Kind, doc string) (*Policy, error) {
+	if kind < Identity || kind > SCP {
+		return nil, malformed("unknown policy kind")
+	}
+	if len(doc) > 131072 {
+		return nil, &Error{Message: "Cannot exceed quota for PolicySize: " + strconv.Itoa(maxSize(kind)), Quota: maxSize(kind)}
+	}
+	for _, r := range doc {
+		if r != '\t' && r != '\n' && r != '\r' && (r < 0x20 || r > 0xFF) {
+			return nil, malformed(msgSyntax)
+		}
+	}
+	root, err := decodeJSON(doc)
+	if err != nil {
+		return nil, malformed(msgSyntax)
+	}
+	stmts, verr := validate(kind, root)
+	if verr != nil {
+		return nil, verr
+	}
+	if n := nonSpaceLen(doc); n > maxSize(kind) {
+		return nil, &Error{Message: "Cannot exceed quota for PolicySize: " + strconv.Itoa(maxSize(kind)), Quota: maxSize(kind)}
+	}
+	p := &Policy{kind: kind, sum: sha256.Sum256([]byte(doc))}
+	if v, ok := root.get("Version"); ok {
+		p.version = v.str
+	}
+	if v, ok := root.get("Id"); ok {
+		p.id = v.str
+	}
+	vars := p.version == "2012-10-17"
+	p.stmts = make([]statement, 0, len(stmts))
+	for i, sn := range stmts {
+		st, msg := compileStatement(i, sn, vars)
+		if msg != "" {
+			return nil, malformed(msg)
+		}
+		p.stmts = append(p.stmts, st)
+	}
+	return p, nil
+}
+
+func nonSpaceLen(s string) int {
+	n := 0
+	for _, r := range s {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return n
+}
+
+func compileStatement(i int, sn *node, vars bool) (statement, string) {
+	st := statement{index: i, effect: Allow}
+	if s, ok := sn.get("Sid"); ok {
+		st.sid = s.str
+	}
+	if e, _ := sn.get("Effect"); e.str == "Deny" {
+		st.effect = ExplicitDeny
+	}
+	a, ok := sn.get("Action")
+	if !ok {
+		a, _ = sn.get("NotAction")
+		st.notAction = true
+	}
+	filter := !st.notAction
+	for _, s := range a.strs() {
+		st.actions = append(st.actions, compileAction(s))
+		svc, _, ok := strings.Cut(strings.ToLower(s), ":")
+		if !ok || strings.ContainsAny(svc, "*?") {
+			filter = false
+		} else if !contains(st.services, svc) {
+			st.services = append(st.services, svc)
+		}
+	}
+	if !filter {
+		st.services = nil
+	}
+	r, ok := sn.get("Resource")
+	if !ok {
+		r, ok = sn.get("NotResource")
+		st.notRes = ok
+	}
+	if !ok {
+		st.anyRes = true
+	} else {
+		for _, s := range r.strs() {
+			rp, ok := compileResource(s, vars)
+			if !ok {
+				return st, msgSyntax
+			}
+			st.resources = append(st.resources, rp)
+		}
+	}
+	p, ok := sn.get("Principal")
+	if !ok {
+		p, ok = sn.get("NotPrincipal")
+		st.notPrinc = ok
+	}
+	if ok {
+		st.principal = compilePrincipal(p)
+	}
+	if c, ok := sn.get("Condition"); ok {
+		for j, opName := range c.keys {
+			op, ok := parseOperator(opName)
+			if !ok {
+				continue // empty block of an unknown operator
+			}
+			block := c.vals[j]
+			for k, key := range block.keys {
+				cl, ok := compileClause(op, key, block.vals[k].strs(), vars)
+				if !ok {
+					return st, msgSyntax
+				}
+				st.conds = append(st.conds, cl)
+			}
+		}
+	}
+	return st, ""
+}
+
+func compileClause(op operator, key string, values []string, vars bool) (clause, bool) {
+	cl := clause{op: op, key: key, hash: foldHash(key)}
+	switch {
+	case equalFold(key, "aws:CurrentTime"):
+		cl.isNow = 'c'
+	case equalFold(key, "aws:EpochTime"):
+		cl.isNow = 'e'
+	}
+	pos, _ := op.base.positive()
+	for _, v := range values {
+		cv := cvalue{lit: v}
+		switch op.base.family() {
+		case 's':
+			// Variables are allowed in string values; wildcards only in Like.
+			t, ok := compileTmpl(v, pos == opStringLike, vars)
+			if !ok {
+				return cl, false
+			}
+			cv.t = t
+		case 'a':
+			t, ok := compileTmpl(v, true, vars)
+			if !ok {
+				return cl, false
+			}
+			cv.t = t
+		case 'n':
+			f, err := strconv.ParseFloat(v, 64)
+			cv.num, cv.ok = f, err == nil && !math.IsNaN(f)
+		case 'd':
+			cv.date, cv.ok = parseDate(v)
+		case 'i':
+			cv.ip, cv.ok = parseCIDR(v)
+		case 'b', 'z':
+			cv.b = strings.EqualFold(v, "true")
+		}
+		cl.vals = append(cl.vals, cv)
+	}
+	return cl, true
+}

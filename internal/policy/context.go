@@ -1,0 +1,183 @@
+package policy
+
+// Context holds condition keys: case-insensitive names, each with one or
+// more string values. The zero value is empty and ready to use. A Context is
+// reusable: Reset keeps its capacity. Building one with up to inlineKeys keys
+// of one value each allocates nothing beyond the Context itself. Not safe for
+// concurrent mutation; concurrent reads are safe.
+type Context struct {
+	n     int
+	fixed [inlineKeys]ctxEntry
+	extra []ctxEntry
+}
+
+const inlineKeys = 16
+
+type ctxEntry struct {
+	key  string
+	hash uint64
+	vals []string // nil when the key has exactly one value (one[0])
+	one  [1]string
+	list bool // multivalued key, even with one value
+}
+
+// Set sets key to values, replacing any earlier values of the same key
+// (compared case-insensitively). Set with no values records the key as
+// present with an empty value set.
+func (c *Context) Set(key string, values ...string) {
+	c.set(key, false, values)
+}
+
+// SetList sets a multivalued key (a list type such as aws:TagKeys or
+// aws:CalledVia): it is multivalued even with one value, so only
+// ForAllValues:/ForAnyValue: operators match it.
+func (c *Context) SetList(key string, values ...string) {
+	c.set(key, true, values)
+}
+
+func (c *Context) set(key string, list bool, values []string) {
+	h := foldHash(key)
+	e := c.find(key, h)
+	if e == nil {
+		if c.n < inlineKeys {
+			e = &c.fixed[c.n]
+		} else {
+			c.extra = append(c.extra, ctxEntry{})
+			e = &c.extra[len(c.extra)-1]
+		}
+		c.n++
+	}
+	e.key, e.hash, e.list = key, h, list
+	switch len(values) {
+	case 1:
+		e.one[0], e.vals = values[0], nil
+	default:
+		e.one[0] = ""
+		vals := e.vals[:0]
+		if vals == nil {
+			vals = make([]string, 0, len(values))
+		}
+		e.vals = append(vals, values...)
+	}
+}
+
+// Get returns the values of key (case-insensitive). The returned slice must
+// not be modified; it is valid until the next Set or Reset.
+func (c *Context) Get(key string) ([]string, bool) {
+	e := c.lookup(key, foldHash(key))
+	if e == nil {
+		return nil, false
+	}
+	if e.vals == nil {
+		return e.one[:], true
+	}
+	return e.vals, true
+}
+
+// Len returns the number of keys set.
+func (c *Context) Len() int {
+	if c == nil {
+		return 0
+	}
+	return c.n
+}
+
+// Keys returns the keys in the order they were first set.
+func (c *Context) Keys() []string {
+	out := make([]string, 0, c.Len())
+	for i := 0; i < c.Len(); i++ {
+		out = append(out, c.at(i).key)
+	}
+	return out
+}
+
+// Reset removes every key and keeps the capacity.
+func (c *Context) Reset() {
+	for i := range c.fixed[:min(c.n, inlineKeys)] {
+		e := &c.fixed[i]
+		*e = ctxEntry{vals: e.vals[:0:cap(e.vals)]}
+		if cap(e.vals) == 0 {
+			e.vals = nil
+		}
+	}
+	c.extra = c.extra[:0]
+	c.n = 0
+}
+
+func (c *Context) at(i int) *ctxEntry {
+	if i < inlineKeys {
+		return &c.fixed[i]
+	}
+	return &c.extra[i-inlineKeys]
+}
+
+func (c *Context) find(key string, h uint64) *ctxEntry {
+	for i := 0; i < c.n; i++ {
+		e := c.at(i)
+		if e.hash == h && len(e.key) == len(key) && equalFold(e.key, key) {
+			return e
+		}
+	}
+	return nil
+}
+
+// lookup is find for a nil-safe read.
+func (c *Context) lookup(key string, h uint64) *ctxEntry {
+	if c == nil {
+		return nil
+	}
+	return c.find(key, h)
+}
+
+// count and value give allocation-free access to an entry's values.
+func (e *ctxEntry) count() int {
+	if e.vals == nil {
+		return 1
+	}
+	return len(e.vals)
+}
+
+func (e *ctxEntry) value(i int) string {
+	if e.vals == nil {
+		return e.one[0]
+	}
+	return e.vals[i]
+}
+
+// foldHash is FNV-1a over the ASCII-lowercased bytes of s.
+func foldHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		h ^= uint64(b)
+		h *= 1099511628211
+	}
+	return h
+}
+
+// equalFold compares ASCII case-insensitively (condition key names are ASCII;
+// non-ASCII bytes must match exactly).
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

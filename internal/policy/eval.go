@@ -1,0 +1,560 @@
+package policy
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opensts/opensts/internal/arn"
+)
+
+// evalState is the per-request working state; it lives on the stack.
+type evalState struct {
+	req      *Request
+	ctx      *Context
+	d        *Decision
+	resSeg   [6]string
+	resIsARN bool
+	svc      string // the action's service prefix
+	nowStr   string // aws:CurrentTime rendered lazily for string operators
+}
+
+// view is a read-only view of a key's values in the request.
+type view struct {
+	e    *ctxEntry
+	one  string
+	n    int
+	list bool
+	now  byte // 'c' or 'e': the value is req.Now
+}
+
+func (v *view) at(i int) string {
+	if v.e != nil {
+		return v.e.value(i)
+	}
+	return v.one
+}
+
+var (
+	hPrincipalArn     = foldHash("aws:PrincipalArn")
+	hPrincipalAccount = foldHash("aws:PrincipalAccount")
+	hUserID           = foldHash("aws:userid")
+	hPrincipalType    = foldHash("aws:PrincipalType")
+	hCurrentTime      = foldHash("aws:CurrentTime")
+	hEpochTime        = foldHash("aws:EpochTime")
+)
+
+// lookup finds key in the request context, falling back to the keys every
+// request carries: aws:CurrentTime and aws:EpochTime (from Now), and
+// aws:PrincipalArn, aws:PrincipalAccount, aws:userid and aws:PrincipalType
+// (from the principal) when the caller did not set them.
+func (ev *evalState) lookup(key string, h uint64) (view, bool) {
+	if e := ev.ctx.lookup(key, h); e != nil {
+		n := e.count()
+		if e.vals != nil && len(e.vals) == 0 {
+			n = 0
+		}
+		return view{e: e, n: n, list: e.list || n > 1}, n > 0
+	}
+	pr := &ev.req.Principal
+	switch {
+	case h == hCurrentTime && equalFold(key, "aws:CurrentTime"):
+		if !ev.req.Now.IsZero() {
+			return view{n: 1, now: 'c'}, true
+		}
+	case h == hEpochTime && equalFold(key, "aws:EpochTime"):
+		if !ev.req.Now.IsZero() {
+			return view{n: 1, now: 'e'}, true
+		}
+	case h == hPrincipalArn && equalFold(key, "aws:PrincipalArn"):
+		a := pr.ARN
+		if pr.RoleARN != "" && pr.Type == AssumedRole {
+			a = pr.RoleARN
+		}
+		if a != "" {
+			return view{one: a, n: 1}, true
+		}
+	case h == hPrincipalAccount && equalFold(key, "aws:PrincipalAccount"):
+		if pr.Account != "" {
+			return view{one: pr.Account, n: 1}, true
+		}
+	case h == hUserID && equalFold(key, "aws:userid"):
+		if pr.ID != "" {
+			return view{one: pr.ID, n: 1}, true
+		}
+	case h == hPrincipalType && equalFold(key, "aws:PrincipalType"):
+		if pr.ARN != "" || pr.Type != Anonymous {
+			return view{one: pr.Type.String(), n: 1}, true
+		}
+	}
+	return view{}, false
+}
+
+// scalar resolves a policy variable: the key's single value.
+func (ev *evalState) scalar(key string, h uint64) (string, bool) {
+	v, ok := ev.lookup(key, h)
+	if !ok || v.n != 1 || v.list {
+		return "", false
+	}
+	if v.now != 0 {
+		return ev.nowString(v.now), true
+	}
+	return v.at(0), true
+}
+
+func (ev *evalState) nowString(kind byte) string {
+	if kind == 'e' {
+		return strconv.FormatInt(ev.req.Now.Unix(), 10)
+	}
+	if ev.nowStr == "" {
+		ev.nowStr = ev.req.Now.UTC().Format(time.RFC3339)
+	}
+	return ev.nowStr
+}
+
+func (ev *evalState) missing(key string) {
+	for _, k := range ev.d.Missing {
+		if k == key {
+			return
+		}
+	}
+	ev.d.Missing = append(ev.d.Missing, key)
+}
+
+// clause evaluates one (operator, key, values) condition.
+func (ev *evalState) clause(cl *clause) bool {
+	v, found := ev.lookup(cl.key, cl.hash)
+	if cl.op.base == opNull {
+		for i := range cl.vals {
+			if cl.vals[i].b != found {
+				return true
+			}
+		}
+		return false
+	}
+	pos, neg := cl.op.base.positive()
+	if !found {
+		if cl.op.ifExists {
+			return true
+		}
+		ev.missing(cl.key)
+		switch cl.op.qual {
+		case forAllValues:
+			return true
+		case forAnyValue:
+			return false
+		}
+		return neg
+	}
+	switch cl.op.qual {
+	case forAnyValue:
+		for i := 0; i < v.n; i++ {
+			if ev.matchAny(cl, pos, &v, i) != neg {
+				return true
+			}
+		}
+		return false
+	case forAllValues:
+		for i := 0; i < v.n; i++ {
+			if ev.matchAny(cl, pos, &v, i) == neg {
+				return false
+			}
+		}
+		return true
+	}
+	if v.list {
+		// A single-valued operator never matches a multivalued key (the IAM
+		// simulator's answer even for a one-element list).
+		return neg
+	}
+	return ev.matchAny(cl, pos, &v, 0) != neg
+}
+
+// matchAny reports whether request value i matches any policy value under
+// the positive operator pos.
+func (ev *evalState) matchAny(cl *clause, pos base, v *view, i int) bool {
+	switch pos.family() {
+	case 'n':
+		var x float64
+		if v.now != 0 {
+			x = float64(ev.req.Now.Unix())
+		} else {
+			f, err := strconv.ParseFloat(v.at(i), 64)
+			if err != nil {
+				return false
+			}
+			x = f
+		}
+		for j := range cl.vals {
+			p := &cl.vals[j]
+			if p.ok && compareNum(pos, x, p.num) {
+				return true
+			}
+		}
+		return false
+	case 'd':
+		var t time.Time
+		if v.now != 0 {
+			t = ev.req.Now
+		} else {
+			var ok bool
+			if t, ok = parseDate(v.at(i)); !ok {
+				return false
+			}
+		}
+		for j := range cl.vals {
+			p := &cl.vals[j]
+			if p.ok && compareDate(pos, t, p.date) {
+				return true
+			}
+		}
+		return false
+	case 'i':
+		a, ok := parseAddr(v.at(i))
+		if !ok {
+			return false
+		}
+		for j := range cl.vals {
+			if p := &cl.vals[j]; p.ok && p.ip.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	var r string
+	if v.now != 0 {
+		r = ev.nowString(v.now)
+	} else {
+		r = v.at(i)
+	}
+	switch pos.family() {
+	case 'b':
+		isTrue := strings.EqualFold(r, "true")
+		if !isTrue && !strings.EqualFold(r, "false") {
+			return false
+		}
+		for j := range cl.vals {
+			if cl.vals[j].b == isTrue {
+				return true
+			}
+		}
+		return false
+	case 'x':
+		for j := range cl.vals {
+			if cl.vals[j].lit == r {
+				return true
+			}
+		}
+		return false
+	}
+	for j := range cl.vals {
+		p := &cl.vals[j]
+		if !p.t.hasVars() {
+			switch pos {
+			case opStringEquals:
+				if p.lit == r {
+					return true
+				}
+			case opStringEqualsIgnoreCase:
+				if strings.EqualFold(p.lit, r) {
+					return true
+				}
+			case opStringLike:
+				if arn.Glob(p.lit, r) {
+					return true
+				}
+			case opArnLike:
+				if arn.Match(p.lit, r) {
+					return true
+				}
+			}
+			continue
+		}
+		var vals [maxVars]string
+		if !p.t.resolve(ev, &vals) {
+			continue // an unresolvable variable matches nothing
+		}
+		switch pos {
+		case opArnLike:
+			if arn.Match(p.t.render(&vals), r) {
+				return true
+			}
+		case opStringEqualsIgnoreCase:
+			if strings.EqualFold(p.t.render(&vals), r) {
+				return true
+			}
+		default:
+			if matchToks(p.t.toks, &vals, r, false) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func parseAddr(s string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
+}
+
+func compareNum(op base, x, p float64) bool {
+	switch op {
+	case opNumericEquals:
+		return x == p
+	case opNumericLessThan:
+		return x < p
+	case opNumericLessThanEquals:
+		return x <= p
+	case opNumericGreaterThan:
+		return x > p
+	case opNumericGreaterThanEquals:
+		return x >= p
+	}
+	return false
+}
+
+func compareDate(op base, t, p time.Time) bool {
+	c := t.Compare(p)
+	switch op {
+	case opDateEquals:
+		return c == 0
+	case opDateLessThan:
+		return c < 0
+	case opDateLessThanEquals:
+		return c <= 0
+	case opDateGreaterThan:
+		return c > 0
+	case opDateGreaterThanEquals:
+		return c >= 0
+	}
+	return false
+}
+
+// statement reports whether st applies to the request, and for statements
+// with a Principal element how it named the principal.
+func (ev *evalState) statement(st *statement) (bool, NamedBy) {
+	if st.services != nil {
+		hit := false
+		for _, s := range st.services {
+			if len(s) == len(ev.svc) && equalFold(s, ev.svc) {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			return false, NamedNone
+		}
+	}
+	am := false
+	for i := range st.actions {
+		if st.actions[i].match(ev.req.Action) {
+			am = true
+			break
+		}
+	}
+	if am == st.notAction {
+		return false, NamedNone
+	}
+	if !st.anyRes {
+		rm := false
+		for i := range st.resources {
+			if st.resources[i].match(ev) {
+				rm = true
+				break
+			}
+		}
+		if rm == st.notRes {
+			return false, NamedNone
+		}
+	}
+	named := NamedNone
+	if st.principal != nil {
+		if st.notPrinc {
+			if st.principal.exempt(&ev.req.Principal) {
+				return false, NamedNone
+			}
+			named = NamedEveryone
+		} else {
+			n, ok := st.principal.match(&ev.req.Principal)
+			if !ok {
+				return false, NamedNone
+			}
+			named = n
+		}
+	}
+	for i := range st.conds {
+		if !ev.clause(&st.conds[i]) {
+			return false, NamedNone
+		}
+	}
+	return true, named
+}
+
+type groupResult struct {
+	allow, deny bool
+	named       uint16 // bit set of NamedBy values of matching Allow statements
+}
+
+func (g groupResult) has(n NamedBy) bool { return g.named&(1<<n) != 0 }
+
+func (ev *evalState) group(list []Named, slot Kind) groupResult {
+	var r groupResult
+	for _, n := range list {
+		p := n.Policy
+		if p == nil {
+			continue
+		}
+		kind := slot
+		if slot == Resource && p.kind == Trust {
+			kind = Trust
+		}
+		for i := range p.stmts {
+			st := &p.stmts[i]
+			ok, named := ev.statement(st)
+			if !ok {
+				continue
+			}
+			ev.d.Matched = append(ev.d.Matched, Match{PolicyID: n.ID, Kind: kind, Sid: st.sid, Index: st.index, Effect: st.effect})
+			if st.effect == ExplicitDeny {
+				r.deny = true
+			} else {
+				r.allow = true
+				r.named |= 1 << named
+			}
+		}
+	}
+	return r
+}
+
+// EvaluateInto is Evaluate writing into d, reusing d's Matched and Missing
+// capacity, so that evaluating into a reused Decision does not allocate.
+// It is safe for concurrent use with distinct d.
+func (s *Set) EvaluateInto(req *Request, d *Decision) {
+	*d = Decision{Matched: d.Matched[:0], Missing: d.Missing[:0]}
+	if s == nil || req == nil {
+		d.DeniedBy = Identity
+		return
+	}
+	ev := evalState{req: req, ctx: req.Context, d: d}
+	ev.resIsARN = arn.Split(req.Resource, &ev.resSeg)
+	ev.svc, _, _ = strings.Cut(req.Action, ":")
+	pr := &req.Principal
+
+	scpOK, scpDeny := true, false
+	for _, level := range s.SCP {
+		r := ev.group(level, SCP)
+		scpDeny = scpDeny || r.deny
+		scpOK = scpOK && r.allow
+	}
+	resKind := Resource
+	for _, n := range s.Resource {
+		if n.Policy != nil && n.Policy.kind == Trust {
+			resKind = Trust
+		}
+	}
+	res := ev.group(s.Resource, Resource)
+	id := ev.group(s.Identity, Identity)
+	bd := ev.group(s.Boundary, Boundary)
+	se := ev.group(s.Session, Session)
+
+	for n := NamedOther; n > NamedNone; n-- { // strongest naming
+		if res.has(n) && rank(n) > rank(d.ResourceNamedBy) {
+			d.ResourceNamedBy = n
+		}
+	}
+	d.CrossAccount = s.ResourceAccount != "" && pr.Account != "" && s.ResourceAccount != pr.Account
+
+	deny := func(k Kind) { d.Effect, d.DeniedBy = ExplicitDeny, k }
+	switch {
+	case scpDeny:
+		deny(SCP)
+	case res.deny:
+		deny(resKind)
+	case id.deny:
+		deny(Identity)
+	case bd.deny:
+		deny(Boundary)
+	case se.deny:
+		deny(Session)
+	}
+	if d.Effect == ExplicitDeny {
+		return
+	}
+	allow := func() { d.Effect, d.DeniedBy = Allow, 0 }
+	implicit := func(k Kind) { d.Effect, d.DeniedBy = ImplicitDeny, k }
+	if !scpOK {
+		implicit(SCP)
+		return
+	}
+
+	switch pr.Type {
+	case Anonymous, Service, WebIdentity, SAMLUser:
+		// No identity-based policies: only the resource policy can allow.
+		if res.allow {
+			allow()
+		} else {
+			implicit(resKind)
+		}
+		return
+	case Root:
+		if !d.CrossAccount && resKind != Trust {
+			allow()
+		} else if res.allow {
+			allow()
+		} else {
+			implicit(resKind)
+		}
+		return
+	}
+
+	boundaryOK := s.Boundary == nil || bd.allow
+	sessionOK := se.allow || (s.Session == nil && !s.SessionRequired)
+	identityFail := Kind(0)
+	switch {
+	case !id.allow:
+		identityFail = Identity
+	case !boundaryOK:
+		identityFail = Boundary
+	case !sessionOK:
+		identityFail = Session
+	}
+	direct := res.has(NamedUser) || res.has(NamedSession) || res.has(NamedFederated)
+	viaRole := res.has(NamedRole) && boundaryOK && sessionOK
+
+	switch {
+	case resKind == Trust:
+		// The trust policy must allow; naming the caller directly suffices in
+		// its own account; naming its role also needs boundary and session
+		// policy; naming the account (or any other account) delegates to the
+		// caller's identity-based policies.
+		if !res.allow {
+			implicit(Trust)
+			return
+		}
+		if !d.CrossAccount && (direct || viaRole) {
+			allow()
+			return
+		}
+	case d.CrossAccount:
+		if identityFail == 0 && !res.allow {
+			implicit(Resource)
+			return
+		}
+	default:
+		if res.allow && (direct || viaRole || res.has(NamedEveryone) || res.has(NamedOther)) {
+			allow()
+			return
+		}
+	}
+	if identityFail != 0 {
+		implicit(identityFail)
+		return
+	}
+	allow()
+}
