@@ -1,0 +1,47 @@
+# OpenSTS. `make test` installs what the tests need (Debian packages) and runs
+# every test; `make run` starts the server on its embedded defaults.
+
+GO ?= go
+export CGO_ENABLED ?= 0
+
+.PHONY: all build run test test-deps unit e2e race vet fmt-check bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o opensts ./cmd/opensts
+
+run: build
+	./opensts serve
+
+# The whole suite: dependencies, formatting, vet, unit and end-to-end tests
+# (aws-sdk-go-v2, the AWS CLI, boto3, oathtool), then the race detector.
+test: test-deps fmt-check vet
+	$(GO) test -count=1 ./...
+	$(MAKE) race
+
+test-deps:
+	./scripts/test-deps
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./internal/... 
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/policy ./internal/sigv4 ./internal/session ./internal/awsquery ./e2e
+
+# Fuzz one package at a time (fuzzing from the root fuzzes nothing).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./internal/policy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/policy -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/sigv4 -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/session -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+
+clean:
+	rm -f opensts

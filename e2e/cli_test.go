@@ -1,0 +1,421 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The real AWS CLI (Debian's awscli) and boto3 (Debian's python3-boto3)
+// against the real `opensts serve` binary. .ci/run installs both; a missing
+// client fails the test, it is never skipped.
+
+func awsCLIPath() string {
+	if p := os.Getenv("OPENSTS_TEST_AWS_CLI"); p != "" {
+		return p
+	}
+	return "/usr/bin/aws"
+}
+
+func pythonPath() string {
+	if p := os.Getenv("OPENSTS_TEST_PYTHON"); p != "" {
+		return p
+	}
+	return "/usr/bin/python3"
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds ./cmd/opensts once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "opensts-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "opensts")
+		_, self, _, _ := runtime.Caller(0)
+		root := filepath.Dir(filepath.Dir(self))
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/opensts")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// proc is a running `opensts serve`.
+type proc struct {
+	endpoint string
+	dataDir  string
+	stderr   *bytes.Buffer
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func serveBinary(t *testing.T, dataDir string, env ...string) *proc {
+	t.Helper()
+	addr := freePort(t)
+	cmd := exec.Command(binary(t), "serve", "--listen", addr, "--data-dir", dataDir)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	p := &proc{endpoint: "http://" + addr, dataDir: dataDir, stderr: &stderr}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(p.endpoint + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("opensts serve exited: %s", stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("opensts serve not healthy: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// cliEnv is an isolated environment for the CLI and boto3: its own HOME,
+// config and credentials files, no instance metadata lookups.
+type cliEnv struct {
+	dir  string
+	vars []string
+}
+
+func newCLIEnv(t *testing.T, endpoint string) *cliEnv {
+	dir := t.TempDir()
+	c := &cliEnv{dir: dir}
+	// Debian's awscli 2.9 and botocore 1.29 predate endpoint_url and
+	// AWS_ENDPOINT_URL_STS configuration (2.13 / 1.31), so the STS client
+	// inside their assume-role credential provider cannot be pointed at a
+	// custom endpoint by configuration. botocore's data path can: this
+	// endpoint rule set sends every STS client to OpenSTS. --endpoint-url
+	// still overrides it for commands.
+	rules := filepath.Join(dir, "data", "sts", "2011-06-15")
+	if err := os.MkdirAll(rules, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ruleset := `{"version":"1.0","parameters":{
+"Region":{"builtIn":"AWS::Region","required":false,"documentation":"region","type":"String"},
+"UseDualStack":{"builtIn":"AWS::UseDualStack","required":true,"default":false,"documentation":"dual","type":"Boolean"},
+"UseFIPS":{"builtIn":"AWS::UseFIPS","required":true,"default":false,"documentation":"fips","type":"Boolean"},
+"Endpoint":{"builtIn":"SDK::Endpoint","required":false,"documentation":"endpoint","type":"String"},
+"UseGlobalEndpoint":{"builtIn":"AWS::STS::UseGlobalEndpoint","required":true,"default":false,"documentation":"global","type":"Boolean"}},
+"rules":[
+{"conditions":[{"fn":"isSet","argv":[{"ref":"Endpoint"}]}],"endpoint":{"url":{"ref":"Endpoint"},"properties":{},"headers":{}},"type":"endpoint"},
+{"conditions":[],"endpoint":{"url":"` + endpoint + `","properties":{},"headers":{}},"type":"endpoint"}]}`
+	if err := os.WriteFile(filepath.Join(rules, "endpoint-rule-set-1.json"), []byte(ruleset), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.vars = []string{
+		"HOME=" + dir,
+		"PATH=/usr/bin:/bin",
+		"AWS_CONFIG_FILE=" + filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "credentials"),
+		"AWS_DATA_PATH=" + filepath.Join(dir, "data"),
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_REGION=us-east-1",
+		"AWS_PAGER=",
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+	return c
+}
+
+func (c *cliEnv) write(t *testing.T, name, content string) string {
+	p := filepath.Join(c.dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// run runs a program in the environment and returns stdout, stderr and the exit code.
+func (c *cliEnv) run(t *testing.T, extra []string, name string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(append([]string{}, c.vars...), extra...)
+	cmd.Dir = c.dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func creds(akid, secret, token string) []string {
+	v := []string{"AWS_ACCESS_KEY_ID=" + akid, "AWS_SECRET_ACCESS_KEY=" + secret}
+	if token != "" {
+		v = append(v, "AWS_SESSION_TOKEN="+token)
+	}
+	return v
+}
+
+func TestAWSCLI(t *testing.T) {
+	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
+	c := newCLIEnv(t, p.endpoint)
+	root := creds(testRootKeyID, testRootSecret, "")
+	aws := func(env []string, args ...string) (string, string, int) {
+		t.Helper()
+		return c.run(t, env, awsCLIPath(), append(append([]string{}, args...), "--endpoint-url", p.endpoint, "--output", "json")...)
+	}
+	ok := func(env []string, args ...string) map[string]any {
+		t.Helper()
+		out, errOut, code := aws(env, args...)
+		if code != 0 {
+			t.Fatalf("aws %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+		var m map[string]any
+		if strings.TrimSpace(out) == "" {
+			return m
+		}
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("aws %s: output not JSON: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return m
+	}
+	fails := func(code string, env []string, args ...string) string {
+		t.Helper()
+		_, errOut, exit := aws(env, args...)
+		if exit == 0 || !strings.Contains(errOut, "("+code+")") {
+			t.Fatalf("aws %s: exit %d, want error %s: %s", strings.Join(args, " "), exit, code, errOut)
+		}
+		return errOut
+	}
+
+	id := ok(root, "sts", "get-caller-identity")
+	if id["Account"] != testAccount || id["Arn"] != "arn:aws:iam::123456789012:root" {
+		t.Fatalf("root identity %v", id)
+	}
+	ok(root, "iam", "create-user", "--user-name", "cli-user")
+	key := ok(root, "iam", "create-access-key", "--user-name", "cli-user")["AccessKey"].(map[string]any)
+	akid, secret := key["AccessKeyId"].(string), key["SecretAccessKey"].(string)
+	trust := c.write(t, "trust.json", trustAccount)
+	role := ok(root, "iam", "create-role", "--role-name", "cli-role", "--assume-role-policy-document", "file://"+trust)["Role"].(map[string]any)
+	roleARN := role["Arn"].(string)
+	// The CLI URL-decodes the document and prints it as an object.
+	if doc, isObj := role["AssumeRolePolicyDocument"].(map[string]any); !isObj || doc["Version"] != "2012-10-17" {
+		t.Fatalf("AssumeRolePolicyDocument = %#v", role["AssumeRolePolicyDocument"])
+	}
+	got := ok(root, "iam", "get-role", "--role-name", "cli-role")["Role"].(map[string]any)
+	if got["Arn"] != roleARN {
+		t.Fatalf("get-role %v", got)
+	}
+	ok(root, "iam", "put-user-policy", "--user-name", "cli-user", "--policy-name", "assume", "--policy-document", allow("sts:AssumeRole", roleARN))
+	users := ok(root, "iam", "list-users")["Users"].([]any)
+	if len(users) != 1 {
+		t.Fatalf("list-users %v", users)
+	}
+
+	user := creds(akid, secret, "")
+	ar := ok(user, "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "cli-session", "--duration-seconds", "900")
+	cr := ar["Credentials"].(map[string]any)
+	if !strings.HasPrefix(cr["AccessKeyId"].(string), "ASIA") {
+		t.Fatalf("assume-role credentials %v", cr)
+	}
+	sess := creds(cr["AccessKeyId"].(string), cr["SecretAccessKey"].(string), cr["SessionToken"].(string))
+	id = ok(sess, "sts", "get-caller-identity")
+	if id["Arn"] != "arn:aws:sts::123456789012:assumed-role/cli-role/cli-session" {
+		t.Fatalf("session identity %v", id)
+	}
+
+	// A profile with role_arn and source_profile: the CLI's own assume-role
+	// credential provider calls OpenSTS.
+	c.write(t, "credentials", "[src]\naws_access_key_id = "+akid+"\naws_secret_access_key = "+secret+"\n")
+	c.write(t, "config", "[profile src]\nregion = us-east-1\n\n[profile target]\nrole_arn = "+roleARN+"\nsource_profile = src\nrole_session_name = from-profile\nregion = us-east-1\n")
+	id = ok(nil, "sts", "get-caller-identity", "--profile", "target")
+	if id["Arn"] != "arn:aws:sts::123456789012:assumed-role/cli-role/from-profile" {
+		t.Fatalf("profile identity %v", id)
+	}
+
+	// Error cases.
+	msg := fails("AccessDenied", root, "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "xx")
+	if !strings.Contains(msg, "Roles may not be assumed by root accounts.") {
+		t.Fatal(msg)
+	}
+	fails("ValidationError", user, "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "xx", "--duration-seconds", "100")
+	fails("SignatureDoesNotMatch", creds(akid, "wrong"+secret[5:], ""), "sts", "get-caller-identity")
+	fails("InvalidClientTokenId", creds("AKIAUNKNOWNUNKNOWN12", secret, ""), "sts", "get-caller-identity")
+	fails("NoSuchEntity", root, "iam", "get-role", "--role-name", "nope")
+	fails("EntityAlreadyExists", root, "iam", "create-user", "--user-name", "CLI-USER")
+	fails("MalformedPolicyDocument", root, "iam", "put-user-policy", "--user-name", "cli-user", "--policy-name", "bad", "--policy-document", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}`)
+	fails("AccessDenied", user, "iam", "create-user", "--user-name", "nope")
+}
+
+const boto3Script = `
+import json, sys, boto3, botocore
+endpoint, akid, secret = sys.argv[1], sys.argv[2], sys.argv[3]
+out = {}
+def client(svc, **kw):
+    return boto3.client(svc, endpoint_url=endpoint, region_name="us-east-1", **kw)
+root = dict(aws_access_key_id=akid, aws_secret_access_key=secret)
+iam = client("iam", **root)
+iam.create_user(UserName="py-user")
+k = iam.create_access_key(UserName="py-user")["AccessKey"]
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
+role = iam.create_role(RoleName="py-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+out["trust_roundtrip"] = iam.get_role(RoleName="py-role")["Role"]["AssumeRolePolicyDocument"] == trust
+iam.put_user_policy(UserName="py-user", PolicyName="assume", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role["Arn"]}]}))
+user_sts = client("sts", aws_access_key_id=k["AccessKeyId"], aws_secret_access_key=k["SecretAccessKey"])
+out["user_arn"] = user_sts.get_caller_identity()["Arn"]
+c = user_sts.assume_role(RoleArn=role["Arn"], RoleSessionName="py-session")["Credentials"]
+sess_sts = client("sts", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+out["session_arn"] = sess_sts.get_caller_identity()["Arn"]
+out["expiration_tz"] = c["Expiration"].tzinfo is not None
+paginator = iam.get_paginator("list_users")
+for i in range(3):
+    iam.create_user(UserName="page-%d" % i)
+out["paged_users"] = sum(len(p["Users"]) for p in iam.get_paginator("list_users").paginate(PaginationConfig={"PageSize": 2}))
+errors = {}
+for name, call in [
+    ("root_assume", lambda: client("sts", **root).assume_role(RoleArn=role["Arn"], RoleSessionName="xx")),
+    ("bad_duration", lambda: user_sts.assume_role(RoleArn=role["Arn"], RoleSessionName="xx", DurationSeconds=100)),
+    ("no_role", lambda: iam.get_role(RoleName="nope")),
+    ("bad_policy", lambda: user_sts.assume_role(RoleArn=role["Arn"], RoleSessionName="xx", Policy="{")),
+    ("bad_token", lambda: client("sts", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"][:-8] + "AAAAAAAA").get_caller_identity()),
+]:
+    try:
+        call()
+        errors[name] = "no error"
+    except botocore.exceptions.ClientError as e:
+        errors[name] = [e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]]
+out["errors"] = errors
+print(json.dumps(out))
+`
+
+func TestBoto3(t *testing.T) {
+	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
+	c := newCLIEnv(t, p.endpoint)
+	script := c.write(t, "check.py", boto3Script)
+	out, errOut, code := c.run(t, nil, pythonPath(), script, p.endpoint, testRootKeyID, testRootSecret)
+	if code != 0 {
+		t.Fatalf("boto3 script: exit %d\n%s", code, errOut)
+	}
+	var got struct {
+		TrustRoundtrip bool             `json:"trust_roundtrip"`
+		UserARN        string           `json:"user_arn"`
+		SessionARN     string           `json:"session_arn"`
+		ExpirationTZ   bool             `json:"expiration_tz"`
+		PagedUsers     int              `json:"paged_users"`
+		Errors         map[string][]any `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !got.TrustRoundtrip || got.UserARN != "arn:aws:iam::123456789012:user/py-user" ||
+		got.SessionARN != "arn:aws:sts::123456789012:assumed-role/py-role/py-session" || !got.ExpirationTZ || got.PagedUsers != 4 {
+		t.Fatalf("boto3 results: %+v", got)
+	}
+	want := map[string]string{"root_assume": "AccessDenied", "bad_duration": "ValidationError", "no_role": "NoSuchEntity", "bad_policy": "MalformedPolicyDocument", "bad_token": "InvalidClientTokenId"}
+	for k, code := range want {
+		if len(got.Errors[k]) != 2 || got.Errors[k][0] != code {
+			t.Errorf("%s: got %v, want %s", k, got.Errors[k], code)
+		}
+	}
+}
+
+func TestServeFirstStartGeneratesCredentials(t *testing.T) {
+	dir := t.TempDir()
+	p := serveBinary(t, dir)
+	credFile := filepath.Join(dir, "root-credentials")
+	st, err := os.Stat(credFile)
+	if err != nil {
+		t.Fatalf("root credentials file: %v (stderr: %s)", err, p.stderr.String())
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("root credentials mode %v", st.Mode().Perm())
+	}
+	if mk, err := os.Stat(filepath.Join(dir, "master.key")); err != nil || mk.Mode().Perm() != 0o600 {
+		t.Fatalf("master key: %v %v", err, mk)
+	}
+	raw, _ := os.ReadFile(credFile)
+	var akid, secret string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if k, v, ok := strings.Cut(line, " = "); ok {
+			switch k {
+			case "aws_access_key_id":
+				akid = v
+			case "aws_secret_access_key":
+				secret = v
+			}
+		}
+	}
+	if !strings.HasPrefix(akid, "AKIA") || len(secret) != 40 {
+		t.Fatalf("credentials file: %q", raw)
+	}
+	if !strings.Contains(p.stderr.String(), akid) || strings.Contains(p.stderr.String(), secret) {
+		t.Fatalf("stderr must announce the key id and never the secret: %s", p.stderr.String())
+	}
+	// No secret appears in plain text anywhere in the data directory except
+	// the credentials file written for the operator.
+	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || path == credFile {
+			return nil
+		}
+		b, _ := os.ReadFile(path)
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("%s contains the root secret in plain text", path)
+		}
+		return nil
+	})
+	c := newCLIEnv(t, p.endpoint)
+	out, errOut, code := c.run(t, creds(akid, secret, ""), awsCLIPath(), "sts", "get-caller-identity", "--endpoint-url", p.endpoint, "--output", "json")
+	if code != 0 || !strings.Contains(out, ":root") {
+		t.Fatalf("generated root credentials do not work: %s %s", out, errOut)
+	}
+}
