@@ -193,6 +193,12 @@ func (a *Authorizer) fillSet(ctx context.Context, c *Caller, set *policy.Set) er
 	if c.Type == policy.Root {
 		return nil
 	}
+	if c.Type == policy.FederatedUser && c.UserName == "" {
+		// A federated session of the account root: the root's side allows
+		// everything, so the session policies alone decide.
+		set.Identity = a.rootIdentity()
+		return a.addSessionPolicies(ctx, c.Session, set)
+	}
 	var pp *principalPolicies
 	switch {
 	case c.Session != nil && c.Session.Type == session.AssumedRole:
@@ -207,17 +213,32 @@ func (a *Authorizer) fillSet(ctx context.Context, c *Caller, set *policy.Set) er
 	}
 	set.Identity = pp.identity
 	set.Boundary = pp.boundary
-	if s := c.Session; s != nil {
-		if s.Policy != "" || len(s.PolicyARNs) > 0 {
-			sp, err := a.sessionPolicies(ctx, s)
-			if err != nil {
-				return err
-			}
-			set.Session = sp
-		}
-		set.SessionRequired = s.Type == session.FederatedUser
+	return a.addSessionPolicies(ctx, c.Session, set)
+}
+
+func (a *Authorizer) addSessionPolicies(ctx context.Context, s *session.Session, set *policy.Set) error {
+	if s == nil {
+		return nil
 	}
+	if s.Policy != "" || len(s.PolicyARNs) > 0 {
+		sp, err := a.sessionPolicies(ctx, s)
+		if err != nil {
+			return err
+		}
+		set.Session = sp
+	}
+	set.SessionRequired = s.Type == session.FederatedUser
 	return nil
+}
+
+const allowAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+
+func (a *Authorizer) rootIdentity() []policy.Named {
+	p, err := a.policies.Compile(policy.Identity, allowAll)
+	if err != nil {
+		panic("authz: allow-all policy does not compile: " + err.Error())
+	}
+	return []policy.Named{{ID: "account-root", Policy: p}}
 }
 
 // PolicySet returns the caller's own policies as a policy.Set (for the simulator).
@@ -232,6 +253,10 @@ func (a *Authorizer) PolicySet(ctx context.Context, c *Caller) (policy.Set, erro
 func (a *Authorizer) userPolicies(ctx context.Context, account, name string) (*principalPolicies, error) {
 	v, err := a.load("u\x00"+account+"\x00"+strings.ToLower(name), func() (any, error) {
 		u, err := a.store.GetUser(ctx, account, name)
+		if errors.Is(err, store.ErrNotFound) {
+			// A deleted user's sessions keep no permissions.
+			return &principalPolicies{}, nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("load user %s: %w", name, err)
 		}
@@ -267,6 +292,10 @@ func (a *Authorizer) userPolicies(ctx context.Context, account, name string) (*p
 func (a *Authorizer) rolePolicies(ctx context.Context, account, name string) (*principalPolicies, error) {
 	v, err := a.load("r\x00"+account+"\x00"+strings.ToLower(name), func() (any, error) {
 		r, err := a.store.GetRole(ctx, account, name)
+		if errors.Is(err, store.ErrNotFound) {
+			// A deleted role's sessions keep no permissions.
+			return &principalPolicies{}, nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("load role %s: %w", name, err)
 		}

@@ -6,6 +6,7 @@ func stsRoutes(s *sts.Service) map[string]handler {
 	return map[string]handler{
 		"AssumeRole":                 bind(s.AssumeRole),
 		"GetSessionToken":            bind(s.GetSessionToken),
+		"GetFederationToken":         bind(s.GetFederationToken),
 		"GetCallerIdentity":          bind(s.GetCallerIdentity),
 		"GetAccessKeyInfo":           bind(s.GetAccessKeyInfo),
 		"DecodeAuthorizationMessage": bind(s.DecodeAuthorizationMessage),

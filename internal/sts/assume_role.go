@@ -15,16 +15,16 @@ import (
 // AssumeRoleInput is the AssumeRole request.
 type AssumeRoleInput struct {
 	RoleArn           string             `required:"true" min:"20" max:"2048"`
-	RoleSessionName   string             `required:"true" min:"2" max:"64" pattern:"[\w+=,.@-]*"`
+	RoleSessionName   string             `required:"true" min:"2" max:"64" pattern:"[\\w+=,.@-]*"`
 	DurationSeconds   *int32             `min:"900" max:"43200"`
 	Policy            string             `min:"1"`
 	PolicyArns        []PolicyDescriptor `max:"10"`
 	Tags              []Tag              `max:"50"`
 	TransitiveTagKeys []string           `max:"50"`
-	ExternalId        string             `min:"2" max:"1224" pattern:"[\w+=,.@:\/-]*"`
-	SerialNumber      string             `min:"9" max:"256" pattern:"[\w+=/:,.@-]*"`
-	TokenCode         string             `min:"6" max:"6" pattern:"[\d]*"`
-	SourceIdentity    string             `min:"2" max:"64" pattern:"[\w+=,.@-]*"`
+	ExternalId        string             `min:"2" max:"1224" pattern:"[\\w+=,.@:\\/-]*"`
+	SerialNumber      string             `min:"9" max:"256" pattern:"[\\w+=/:,.@-]*"`
+	TokenCode         string             `min:"6" max:"6" pattern:"[\\d]*"`
+	SourceIdentity    string             `min:"2" max:"64" pattern:"[\\w+=,.@-]*"`
 }
 
 // AssumedRoleUser identifies the new session.

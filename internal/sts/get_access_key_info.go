@@ -10,7 +10,7 @@ import (
 
 // GetAccessKeyInfoInput is the GetAccessKeyInfo request.
 type GetAccessKeyInfoInput struct {
-	AccessKeyId string `required:"true" min:"16" max:"128" pattern:"[\w]*"`
+	AccessKeyId string `required:"true" min:"16" max:"128" pattern:"[\\w]*"`
 }
 
 // GetAccessKeyInfoOutput is the GetAccessKeyInfo result.

@@ -11,8 +11,8 @@ import (
 // GetSessionTokenInput is the GetSessionToken request.
 type GetSessionTokenInput struct {
 	DurationSeconds *int32 `min:"900" max:"129600"`
-	SerialNumber    string `min:"9" max:"256" pattern:"[\w+=/:,.@-]*"`
-	TokenCode       string `min:"6" max:"6" pattern:"[\d]*"`
+	SerialNumber    string `min:"9" max:"256" pattern:"[\\w+=/:,.@-]*"`
+	TokenCode       string `min:"6" max:"6" pattern:"[\\d]*"`
 }
 
 // GetSessionTokenOutput is the GetSessionToken result.

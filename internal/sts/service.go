@@ -64,8 +64,8 @@ type PolicyDescriptor struct {
 
 // Tag is a session tag.
 type Tag struct {
-	Key   string `required:"true" min:"1" max:"128" pattern:"[\p{L}\p{Z}\p{N}_.:/=+\-@]+"`
-	Value string `required:"true" min:"0" max:"256" pattern:"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"`
+	Key   string `required:"true" min:"1" max:"128" pattern:"[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"`
+	Value string `required:"true" min:"0" max:"256" pattern:"[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"`
 }
 
 func (s *Service) time() time.Time { return s.now().UTC().Truncate(time.Second) }

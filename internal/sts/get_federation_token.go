@@ -1,0 +1,122 @@
+package sts
+
+import (
+	"context"
+	"strings"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/session"
+)
+
+// GetFederationTokenInput is the GetFederationToken request.
+type GetFederationTokenInput struct {
+	Name            string             `required:"true" min:"2" max:"32" pattern:"[\\w+=,.@-]*"`
+	Policy          string             `min:"1"`
+	PolicyArns      []PolicyDescriptor `max:"10"`
+	DurationSeconds *int32             `min:"900" max:"129600"`
+	Tags            []Tag              `max:"50"`
+}
+
+// FederatedUser identifies a federated user session.
+type FederatedUser struct {
+	FederatedUserID string `xml:"FederatedUserId"`
+	ARN             string `xml:"Arn"`
+}
+
+// GetFederationTokenOutput is the GetFederationToken result.
+type GetFederationTokenOutput struct {
+	Credentials      *Credentials   `xml:"Credentials"`
+	FederatedUser    *FederatedUser `xml:"FederatedUser"`
+	PackedPolicySize *int           `xml:"PackedPolicySize,omitempty"`
+}
+
+// GetFederationToken returns credentials for a federated user whose
+// permissions are the calling user's policies intersected with the policies
+// passed here; with none passed, the session can do nothing (reference §3.9).
+func (s *Service) GetFederationToken(ctx context.Context, c *authz.Caller, in *GetFederationTokenInput) (*GetFederationTokenOutput, error) {
+	if err := checkCallable(c, "GetFederationToken"); err != nil {
+		return nil, err
+	}
+	if c.Temporary() {
+		return nil, apierr.New(apierr.AccessDenied, "Cannot call GetFederationToken with session credentials")
+	}
+	duration := int32(43200)
+	if in.DurationSeconds != nil {
+		duration = *in.DurationSeconds
+	}
+	if c.IsRoot() && duration > 3600 {
+		duration = 3600
+	}
+	tags, _, err := sessionTags(nil, in.Tags, nil)
+	if err != nil {
+		return nil, err
+	}
+	if in.Policy != "" {
+		if _, err := s.policies.Compile(policy.Session, in.Policy); err != nil {
+			return nil, malformed(err)
+		}
+	}
+	arns := make([]string, 0, len(in.PolicyArns))
+	for _, pd := range in.PolicyArns {
+		if _, err := s.authz.ManagedPolicy(ctx, pd.ARN, policy.Session); err != nil {
+			if isNotFound(err) {
+				return nil, apierr.New(apierr.InvalidParameterValue, "The policy %s does not exist or is not attachable.", pd.ARN)
+			}
+			return nil, internal(err, "get federation token: session policy arn")
+		}
+		arns = append(arns, pd.ARN)
+	}
+	fedARN := "arn:aws:sts::" + c.Account + ":federated-user/" + in.Name
+	var keys []authz.Key
+	if len(in.Tags) > 0 {
+		names := make([]string, 0, len(in.Tags))
+		for _, t := range in.Tags {
+			keys = append(keys, authz.Key{Name: "aws:RequestTag/" + t.Key, Values: []string{t.Value}})
+			names = append(names, t.Key)
+		}
+		keys = append(keys, authz.Key{Name: "aws:TagKeys", Values: names})
+	}
+	actions := []string{"sts:GetFederationToken"}
+	if len(in.Tags) > 0 {
+		actions = append(actions, "sts:TagSession")
+	}
+	for _, a := range actions {
+		if err := s.authz.Check(ctx, c, a, fedARN, keys...); err != nil {
+			return nil, err
+		}
+	}
+	packed, err := packedSize(in.Policy, arns, tags)
+	if err != nil {
+		return nil, err
+	}
+	now := s.time()
+	sess := session.Session{
+		Type:              session.FederatedUser,
+		Account:           c.Account,
+		ARN:               fedARN,
+		PrincipalID:       c.Account + ":" + in.Name,
+		UserName:          c.UserName,
+		UserID:            c.UserID,
+		SessionName:       in.Name,
+		IssuedAt:          now,
+		Expires:           now.Add(secondsDuration(duration)),
+		Tags:              tags,
+		Policy:            strings.TrimSpace(in.Policy),
+		PolicyARNs:        arns,
+		SourceAccessKeyID: c.AccessKeyID,
+	}
+	creds, err := s.sessions.Mint(sess)
+	if err != nil {
+		return nil, internal(err, "get federation token: mint")
+	}
+	out := &GetFederationTokenOutput{
+		Credentials:   credentials(creds),
+		FederatedUser: &FederatedUser{FederatedUserID: sess.PrincipalID, ARN: fedARN},
+	}
+	if in.Policy != "" || len(arns) > 0 || len(tags) > 0 {
+		out.PackedPolicySize = &packed
+	}
+	return out, nil
+}
