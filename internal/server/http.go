@@ -9,6 +9,7 @@ import (
 
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/awsjson"
 	"github.com/opensts/opensts/internal/awsquery"
 	"github.com/opensts/opensts/internal/session"
 	"github.com/opensts/opensts/internal/sts"
@@ -78,6 +79,10 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 			awsquery.WriteError(w, svc.namespace, reqID, apierr.Internal(fmt.Errorf("panic: %v", v)))
 		}
 	}()
+	if r.Header.Get("X-Amz-Target") != "" {
+		s.serveJSON(w, r, reqID)
+		return
+	}
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET, POST")
 		awsquery.WriteError(w, svc.namespace, reqID, apierr.New(apierr.InvalidAction, "Unsupported HTTP method %s", r.Method))
@@ -151,4 +156,49 @@ func (s *Server) fail(w http.ResponseWriter, svc *service, reqID string, err err
 		s.log.Error("request failed", "requestId", reqID, "service", svc.name, "error", err)
 	}
 	awsquery.WriteError(w, svc.namespace, reqID, err)
+}
+
+// serveJSON handles one AWS JSON 1.1 request (Organizations).
+func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, reqID string) {
+	q, err := awsjson.ReadRequest(r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		s.failJSON(w, reqID, err)
+		return
+	}
+	h, ok := s.orgRoutes[q.Action]
+	if q.Prefix != awsjson.OrganizationsPrefix || !ok {
+		s.failJSON(w, reqID, apierr.New(apierr.InvalidAction, "Could not find operation %s.%s", q.Prefix, q.Action))
+		return
+	}
+	sr, err := s.sigv4.Parse(r, q.Body)
+	if err != nil {
+		s.failJSON(w, reqID, err)
+		return
+	}
+	if sr.Service != "organizations" {
+		s.failJSON(w, reqID, apierr.New(apierr.InvalidClientTokenID, "The security token included in the request is invalid."))
+		return
+	}
+	caller, err := s.authenticate(r.Context(), r, sr)
+	if err != nil {
+		s.failJSON(w, reqID, err)
+		return
+	}
+	if caller.SessionType() == session.FederatedUser {
+		s.failJSON(w, reqID, apierr.New(apierr.OrgAccessDeniedException, "You don't have permissions to access this resource."))
+		return
+	}
+	result, err := h(r.Context(), caller, q.Body)
+	if err != nil {
+		s.failJSON(w, reqID, err)
+		return
+	}
+	awsjson.WriteResult(w, reqID, result)
+}
+
+func (s *Server) failJSON(w http.ResponseWriter, reqID string, err error) {
+	if e, ok := apierr.As(err); !ok || e.Code.Receiver {
+		s.log.Error("request failed", "requestId", reqID, "service", "organizations", "error", err)
+	}
+	awsjson.WriteError(w, reqID, err)
 }

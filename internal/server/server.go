@@ -53,6 +53,7 @@ type Server struct {
 
 	stsRoutes map[string]handler
 	iamRoutes map[string]handler
+	orgRoutes map[string]jsonHandler
 
 	// Bootstrap is what the first start created (or found).
 	Bootstrap Bootstrap
