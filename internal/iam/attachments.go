@@ -1,0 +1,401 @@
+package iam
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// Managed policy attachments to users, groups and roles share one
+// implementation; the exported methods are the wire actions.
+
+func notAttachable(arn string) error {
+	return apierr.New(apierr.NoSuchEntity, "Policy %s does not exist or is not attachable.", arn)
+}
+
+func (s *Service) attach(ctx context.Context, c *authz.Caller, kind store.PrincipalKind, owner, arn string) error {
+	if _, _, _, ok := parsePolicyARN(arn); !ok {
+		return invalidARN(arn)
+	}
+	e, err := s.authEntity(ctx, c, kind, "iam:Attach"+actionKind(kind)+"Policy", owner, authz.Key{Name: "iam:PolicyARN", Values: []string{arn}})
+	if err != nil {
+		return err
+	}
+	mp, found, err := s.getPolicy(ctx, c.Account, arn)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return notAttachable(arn)
+	}
+	atts, err := s.store.ListAttachments(ctx, c.Account, kind, e.name)
+	if err != nil {
+		return internal(err, "list attached policies")
+	}
+	for _, a := range atts {
+		if strings.EqualFold(a.PolicyARN, mp.ARN) {
+			return nil
+		}
+	}
+	if len(atts) >= maxAttachedPolicies {
+		return apierr.New(apierr.LimitExceeded, "Cannot exceed quota for PoliciesPer%s: %d", actionKind(kind), maxAttachedPolicies)
+	}
+	if err := s.store.AttachPolicy(ctx, store.Attachment{Account: c.Account, Kind: kind, Owner: e.name, PolicyARN: mp.ARN}); err != nil {
+		return internal(err, "attach policy "+mp.ARN)
+	}
+	s.authz.Invalidate()
+	return nil
+}
+
+func (s *Service) detach(ctx context.Context, c *authz.Caller, kind store.PrincipalKind, owner, arn string) error {
+	if _, _, _, ok := parsePolicyARN(arn); !ok {
+		return invalidARN(arn)
+	}
+	e, err := s.authEntity(ctx, c, kind, "iam:Detach"+actionKind(kind)+"Policy", owner, authz.Key{Name: "iam:PolicyARN", Values: []string{arn}})
+	if err != nil {
+		return err
+	}
+	atts, err := s.store.ListAttachments(ctx, c.Account, kind, e.name)
+	if err != nil {
+		return internal(err, "list attached policies")
+	}
+	for _, a := range atts {
+		if !strings.EqualFold(a.PolicyARN, arn) {
+			continue
+		}
+		if err := s.store.DetachPolicy(ctx, a); err != nil {
+			if isNotFound(err) {
+				return noSuchPolicy(arn)
+			}
+			return internal(err, "detach policy "+arn)
+		}
+		s.authz.Invalidate()
+		return nil
+	}
+	return noSuchPolicy(arn)
+}
+
+// ListAttachedPoliciesOutput is the output of ListAttached{User,Group,Role}Policies.
+type ListAttachedPoliciesOutput struct {
+	AttachedPolicies []AttachedPolicy `xml:"AttachedPolicies>member"`
+	Page
+}
+
+func (s *Service) listAttached(ctx context.Context, c *authz.Caller, kind store.PrincipalKind, owner, pathPrefix, marker string, maxItems *int32) (*ListAttachedPoliciesOutput, error) {
+	prefix, err := checkPathPrefix(pathPrefix)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.authEntity(ctx, c, kind, "iam:ListAttached"+actionKind(kind)+"Policies", owner)
+	if err != nil {
+		return nil, err
+	}
+	atts, err := s.store.ListAttachments(ctx, c.Account, kind, e.name)
+	if err != nil {
+		return nil, internal(err, "list attached policies")
+	}
+	list := make([]AttachedPolicy, 0, len(atts))
+	for _, a := range atts {
+		_, path, name, ok := parsePolicyARN(a.PolicyARN)
+		if !ok || !underPath(path, prefix) {
+			continue
+		}
+		list = append(list, AttachedPolicy{PolicyName: name, PolicyARN: a.PolicyARN})
+	}
+	page, p, err := paginate(list, func(a AttachedPolicy) string { return nameKey(a.PolicyName) + "\x00" + strings.ToLower(a.PolicyARN) }, marker, maxItems)
+	if err != nil {
+		return nil, err
+	}
+	if page == nil {
+		page = []AttachedPolicy{}
+	}
+	return &ListAttachedPoliciesOutput{AttachedPolicies: page, Page: p}, nil
+}
+
+// AttachUserPolicyInput is the input of AttachUserPolicy.
+type AttachUserPolicyInput struct {
+	UserName  string `required:"true" min:"1" max:"64" pattern:"[\\w+=,.@-]+"`
+	PolicyARN string `query:"PolicyArn" required:"true" min:"20" max:"2048"`
+}
+
+// AttachUserPolicyOutput is the (empty) output of AttachUserPolicy.
+type AttachUserPolicyOutput struct{}
+
+// AttachUserPolicy attaches a managed policy to a user (idempotent; at most 10).
+func (s *Service) AttachUserPolicy(ctx context.Context, c *authz.Caller, in *AttachUserPolicyInput) (*AttachUserPolicyOutput, error) {
+	if err := s.attach(ctx, c, store.KindUser, in.UserName, in.PolicyARN); err != nil {
+		return nil, err
+	}
+	return &AttachUserPolicyOutput{}, nil
+}
+
+// DetachUserPolicyInput is the input of DetachUserPolicy.
+type DetachUserPolicyInput struct {
+	UserName  string `required:"true" min:"1" max:"64" pattern:"[\\w+=,.@-]+"`
+	PolicyARN string `query:"PolicyArn" required:"true" min:"20" max:"2048"`
+}
+
+// DetachUserPolicyOutput is the (empty) output of DetachUserPolicy.
+type DetachUserPolicyOutput struct{}
+
+// DetachUserPolicy detaches a managed policy from a user.
+func (s *Service) DetachUserPolicy(ctx context.Context, c *authz.Caller, in *DetachUserPolicyInput) (*DetachUserPolicyOutput, error) {
+	if err := s.detach(ctx, c, store.KindUser, in.UserName, in.PolicyARN); err != nil {
+		return nil, err
+	}
+	return &DetachUserPolicyOutput{}, nil
+}
+
+// ListAttachedUserPoliciesInput is the input of ListAttachedUserPolicies.
+type ListAttachedUserPoliciesInput struct {
+	UserName   string `required:"true" min:"1" max:"64" pattern:"[\\w+=,.@-]+"`
+	PathPrefix string `min:"1" max:"512" pattern:"((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"`
+	Marker     string `min:"1" max:"320" pattern:"[\\u0020-\\u00FF]+"`
+	MaxItems   *int32 `min:"1" max:"1000"`
+}
+
+// ListAttachedUserPolicies lists the managed policies attached to a user.
+func (s *Service) ListAttachedUserPolicies(ctx context.Context, c *authz.Caller, in *ListAttachedUserPoliciesInput) (*ListAttachedPoliciesOutput, error) {
+	return s.listAttached(ctx, c, store.KindUser, in.UserName, in.PathPrefix, in.Marker, in.MaxItems)
+}
+
+// AttachGroupPolicyInput is the input of AttachGroupPolicy.
+type AttachGroupPolicyInput struct {
+	GroupName string `required:"true" min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
+	PolicyARN string `query:"PolicyArn" required:"true" min:"20" max:"2048"`
+}
+
+// AttachGroupPolicyOutput is the (empty) output of AttachGroupPolicy.
+type AttachGroupPolicyOutput struct{}
+
+// AttachGroupPolicy attaches a managed policy to a group.
+func (s *Service) AttachGroupPolicy(ctx context.Context, c *authz.Caller, in *AttachGroupPolicyInput) (*AttachGroupPolicyOutput, error) {
+	if err := s.attach(ctx, c, store.KindGroup, in.GroupName, in.PolicyARN); err != nil {
+		return nil, err
+	}
+	return &AttachGroupPolicyOutput{}, nil
+}
+
+// DetachGroupPolicyInput is the input of DetachGroupPolicy.
+type DetachGroupPolicyInput struct {
+	GroupName string `required:"true" min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
+	PolicyARN string `query:"PolicyArn" required:"true" min:"20" max:"2048"`
+}
+
+// DetachGroupPolicyOutput is the (empty) output of DetachGroupPolicy.
+type DetachGroupPolicyOutput struct{}
+
+// DetachGroupPolicy detaches a managed policy from a group.
+func (s *Service) DetachGroupPolicy(ctx context.Context, c *authz.Caller, in *DetachGroupPolicyInput) (*DetachGroupPolicyOutput, error) {
+	if err := s.detach(ctx, c, store.KindGroup, in.GroupName, in.PolicyARN); err != nil {
+		return nil, err
+	}
+	return &DetachGroupPolicyOutput{}, nil
+}
+
+// ListAttachedGroupPoliciesInput is the input of ListAttachedGroupPolicies.
+type ListAttachedGroupPoliciesInput struct {
+	GroupName  string `required:"true" min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
+	PathPrefix string `min:"1" max:"512" pattern:"((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"`
+	Marker     string `min:"1" max:"320" pattern:"[\\u0020-\\u00FF]+"`
+	MaxItems   *int32 `min:"1" max:"1000"`
+}
+
+// ListAttachedGroupPolicies lists the managed policies attached to a group.
+func (s *Service) ListAttachedGroupPolicies(ctx context.Context, c *authz.Caller, in *ListAttachedGroupPoliciesInput) (*ListAttachedPoliciesOutput, error) {
+	return s.listAttached(ctx, c, store.KindGroup, in.GroupName, in.PathPrefix, in.Marker, in.MaxItems)
+}
+
+// AttachRolePolicyInput is the input of AttachRolePolicy.
+type AttachRolePolicyInput struct {
+	RoleName  string `required:"true" min:"1" max:"64" pattern:"[\\w+=,.@-]+"`
+	PolicyARN string `query:"PolicyArn" required:"true" min:"20" max:"2048"`
+}
+
+// AttachRolePolicyOutput is the (empty) output of AttachRolePolicy.
+type AttachRolePolicyOutput struct{}
+
+// AttachRolePolicy attaches a managed policy to a role.
+func (s *Service) AttachRolePolicy(ctx context.Context, c *authz.Caller, in *AttachRolePolicyInput) (*AttachRolePolicyOutput, error) {
+	if err := s.attach(ctx, c, store.KindRole, in.RoleName, in.PolicyARN); err != nil {
+		return nil, err
+	}
+	return &AttachRolePolicyOutput{}, nil
+}
+
+// DetachRolePolicyInput is the input of DetachRolePolicy.
+type DetachRolePolicyInput struct {
+	RoleName  string `required:"true" min:"1" max:"64" pattern:"[\\w+=,.@-]+"`
+	PolicyARN string `query:"PolicyArn" required:"true" min:"20" max:"2048"`
+}
+
+// DetachRolePolicyOutput is the (empty) output of DetachRolePolicy.
+type DetachRolePolicyOutput struct{}
+
+// DetachRolePolicy detaches a managed policy from a role.
+func (s *Service) DetachRolePolicy(ctx context.Context, c *authz.Caller, in *DetachRolePolicyInput) (*DetachRolePolicyOutput, error) {
+	if err := s.detach(ctx, c, store.KindRole, in.RoleName, in.PolicyARN); err != nil {
+		return nil, err
+	}
+	return &DetachRolePolicyOutput{}, nil
+}
+
+// ListAttachedRolePoliciesInput is the input of ListAttachedRolePolicies.
+type ListAttachedRolePoliciesInput struct {
+	RoleName   string `required:"true" min:"1" max:"64" pattern:"[\\w+=,.@-]+"`
+	PathPrefix string `min:"1" max:"512" pattern:"((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"`
+	Marker     string `min:"1" max:"320" pattern:"[\\u0020-\\u00FF]+"`
+	MaxItems   *int32 `min:"1" max:"1000"`
+}
+
+// ListAttachedRolePolicies lists the managed policies attached to a role.
+func (s *Service) ListAttachedRolePolicies(ctx context.Context, c *authz.Caller, in *ListAttachedRolePoliciesInput) (*ListAttachedPoliciesOutput, error) {
+	return s.listAttached(ctx, c, store.KindRole, in.RoleName, in.PathPrefix, in.Marker, in.MaxItems)
+}
+
+// ListEntitiesForPolicyInput is the input of ListEntitiesForPolicy.
+type ListEntitiesForPolicyInput struct {
+	PolicyARN         string `query:"PolicyArn" required:"true" min:"20" max:"2048"`
+	EntityFilter      string // User | Role | Group | LocalManagedPolicy | AWSManagedPolicy
+	PathPrefix        string `min:"1" max:"512" pattern:"\\u002F[\\u0021-\\u007F]*"`
+	PolicyUsageFilter string // PermissionsPolicy | PermissionsBoundary
+	Marker            string `min:"1" max:"320" pattern:"[\\u0020-\\u00FF]+"`
+	MaxItems          *int32 `min:"1" max:"1000"`
+}
+
+// PolicyGroup, PolicyUser and PolicyRole name an entity a policy applies to.
+type (
+	PolicyGroup struct {
+		GroupName string `xml:"GroupName"`
+		GroupID   string `xml:"GroupId"`
+	}
+	PolicyUser struct {
+		UserName string `xml:"UserName"`
+		UserID   string `xml:"UserId"`
+	}
+	PolicyRole struct {
+		RoleName string `xml:"RoleName"`
+		RoleID   string `xml:"RoleId"`
+	}
+)
+
+// ListEntitiesForPolicyOutput is the output of ListEntitiesForPolicy.
+type ListEntitiesForPolicyOutput struct {
+	PolicyGroups []PolicyGroup `xml:"PolicyGroups>member"`
+	PolicyUsers  []PolicyUser  `xml:"PolicyUsers>member"`
+	PolicyRoles  []PolicyRole  `xml:"PolicyRoles>member"`
+	Page
+}
+
+// ListEntitiesForPolicy lists the users, groups and roles of the caller's
+// account that a managed policy is attached to (or, with PolicyUsageFilter
+// PermissionsBoundary, that use it as their boundary). One page spans the
+// three lists: groups, then users, then roles.
+func (s *Service) ListEntitiesForPolicy(ctx context.Context, c *authz.Caller, in *ListEntitiesForPolicyInput) (*ListEntitiesForPolicyOutput, error) {
+	prefix, err := checkPathPrefix(in.PathPrefix)
+	if err != nil {
+		return nil, err
+	}
+	switch in.EntityFilter {
+	case "", "User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy":
+	default:
+		return nil, apierr.Validation(fmt.Sprintf("Value '%s' at 'entityFilter' failed to satisfy constraint: Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]", in.EntityFilter))
+	}
+	if err := checkUsageFilter(in.PolicyUsageFilter); err != nil {
+		return nil, err
+	}
+	mp, err := s.authPolicy(ctx, c, "iam:ListEntitiesForPolicy", in.PolicyARN, false)
+	if err != nil {
+		return nil, err
+	}
+	type item struct {
+		kind           store.PrincipalKind
+		name, id, path string
+	}
+	var items []item
+	if in.PolicyUsageFilter != "PermissionsBoundary" {
+		atts, err := s.store.ListPolicyAttachments(ctx, mp.ARN)
+		if err != nil {
+			return nil, internal(err, "list policy attachments")
+		}
+		for _, a := range atts {
+			if a.Account != c.Account {
+				continue
+			}
+			e, found, err := s.load(ctx, c.Account, a.Kind, a.Owner)
+			if err != nil {
+				return nil, err
+			}
+			if found {
+				items = append(items, item{kind: a.Kind, name: e.name, id: e.user.ID + e.group.ID + e.role.ID, path: e.path})
+			}
+		}
+	}
+	if in.PolicyUsageFilter != "PermissionsPolicy" {
+		users, err := s.store.ListUsers(ctx, c.Account, store.ListOptions{})
+		if err != nil {
+			return nil, internal(err, "list users")
+		}
+		for _, u := range users {
+			if strings.EqualFold(u.PermissionsBoundary, mp.ARN) {
+				items = append(items, item{kind: store.KindUser, name: u.Name, id: u.ID, path: u.Path})
+			}
+		}
+		roles, err := s.store.ListRoles(ctx, c.Account, store.ListOptions{})
+		if err != nil {
+			return nil, internal(err, "list roles")
+		}
+		for _, r := range roles {
+			if strings.EqualFold(r.PermissionsBoundary, mp.ARN) {
+				items = append(items, item{kind: store.KindRole, name: r.Name, id: r.ID, path: r.Path})
+			}
+		}
+	}
+	kept := items[:0]
+	seen := map[string]bool{}
+	for _, it := range items {
+		key := string(it.kind) + "\x00" + it.id
+		if seen[key] || !underPath(it.path, prefix) || !entityFilterKeeps(in.EntityFilter, it.kind, mp.Account) {
+			continue
+		}
+		seen[key] = true
+		kept = append(kept, it)
+	}
+	order := map[store.PrincipalKind]string{store.KindGroup: "1", store.KindUser: "2", store.KindRole: "3"}
+	page, p, err := paginate(kept, func(it item) string { return order[it.kind] + nameKey(it.name) }, in.Marker, in.MaxItems)
+	if err != nil {
+		return nil, err
+	}
+	out := &ListEntitiesForPolicyOutput{PolicyGroups: []PolicyGroup{}, PolicyUsers: []PolicyUser{}, PolicyRoles: []PolicyRole{}, Page: p}
+	for _, it := range page {
+		switch it.kind {
+		case store.KindGroup:
+			out.PolicyGroups = append(out.PolicyGroups, PolicyGroup{GroupName: it.name, GroupID: it.id})
+		case store.KindUser:
+			out.PolicyUsers = append(out.PolicyUsers, PolicyUser{UserName: it.name, UserID: it.id})
+		case store.KindRole:
+			out.PolicyRoles = append(out.PolicyRoles, PolicyRole{RoleName: it.name, RoleID: it.id})
+		}
+	}
+	return out, nil
+}
+
+func entityFilterKeeps(filter string, kind store.PrincipalKind, policyOwner string) bool {
+	switch filter {
+	case "User":
+		return kind == store.KindUser
+	case "Group":
+		return kind == store.KindGroup
+	case "Role":
+		return kind == store.KindRole
+	case "LocalManagedPolicy":
+		return policyOwner != awsManagedPolicyOwner
+	case "AWSManagedPolicy":
+		return policyOwner == awsManagedPolicyOwner
+	}
+	return true
+}

@@ -1,0 +1,338 @@
+package iam
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/store"
+)
+
+func invalidARN(arn string) error {
+	return apierr.New(apierr.InvalidInput, "ARN %s is not valid.", arn)
+}
+
+func noSuchPolicy(arn string) error {
+	return apierr.New(apierr.NoSuchEntity, "Policy %s was not found.", arn)
+}
+
+// getPolicy loads a managed policy the caller's account can see: its own
+// customer managed policies and the AWS managed ones. found is false (with
+// a nil error) otherwise.
+func (s *Service) getPolicy(ctx context.Context, account, arn string) (mp store.ManagedPolicy, found bool, err error) {
+	owner, _, _, ok := parsePolicyARN(arn)
+	if !ok {
+		return store.ManagedPolicy{}, false, invalidARN(arn)
+	}
+	if owner != account && owner != awsManagedPolicyOwner {
+		return store.ManagedPolicy{}, false, nil
+	}
+	mp, err = s.store.GetManagedPolicy(ctx, arn)
+	if isNotFound(err) {
+		return store.ManagedPolicy{}, false, nil
+	}
+	if err != nil {
+		return store.ManagedPolicy{}, false, internal(err, "load policy "+arn)
+	}
+	return mp, true, nil
+}
+
+// authPolicy validates a policy ARN, authorizes action on it (with the
+// policy's tags as aws:ResourceTag keys) and loads it. modify refuses
+// changes to AWS managed policies.
+func (s *Service) authPolicy(ctx context.Context, c *authz.Caller, action, arn string, modify bool, keys ...authz.Key) (store.ManagedPolicy, error) {
+	mp, found, err := s.getPolicy(ctx, c.Account, arn)
+	if err != nil {
+		return store.ManagedPolicy{}, err
+	}
+	keys = append(keys, resourceTagKeys(mp.Tags)...)
+	if err := s.check(ctx, c, action, arn, keys...); err != nil {
+		return store.ManagedPolicy{}, err
+	}
+	if !found {
+		return store.ManagedPolicy{}, noSuchPolicy(arn)
+	}
+	if modify && mp.Account == awsManagedPolicyOwner {
+		return store.ManagedPolicy{}, apierr.New(apierr.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s", c.ARN, action, arn)
+	}
+	return mp, nil
+}
+
+// usage is how a managed policy is used in one account.
+type usage struct{ attachments, boundaries int }
+
+// policyUsage counts, for every policy ARN (lower-cased), its attachments
+// and its uses as a permissions boundary in account.
+func (s *Service) policyUsage(ctx context.Context, account string, policies []store.ManagedPolicy) (map[string]usage, error) {
+	out := make(map[string]usage, len(policies))
+	for _, mp := range policies {
+		atts, err := s.store.ListPolicyAttachments(ctx, mp.ARN)
+		if err != nil {
+			return nil, internal(err, "list policy attachments")
+		}
+		u := out[strings.ToLower(mp.ARN)]
+		for _, a := range atts {
+			if a.Account == account {
+				u.attachments++
+			}
+		}
+		out[strings.ToLower(mp.ARN)] = u
+	}
+	users, err := s.store.ListUsers(ctx, account, store.ListOptions{})
+	if err != nil {
+		return nil, internal(err, "list users")
+	}
+	for _, x := range users {
+		if b := strings.ToLower(x.PermissionsBoundary); b != "" {
+			u := out[b]
+			u.boundaries++
+			out[b] = u
+		}
+	}
+	roles, err := s.store.ListRoles(ctx, account, store.ListOptions{})
+	if err != nil {
+		return nil, internal(err, "list roles")
+	}
+	for _, x := range roles {
+		if b := strings.ToLower(x.PermissionsBoundary); b != "" {
+			u := out[b]
+			u.boundaries++
+			out[b] = u
+		}
+	}
+	return out, nil
+}
+
+// policyOut renders a managed policy; full adds Description and Tags, which
+// ListPolicies leaves out.
+func policyOut(mp store.ManagedPolicy, u usage, full bool) Policy {
+	out := Policy{
+		PolicyName: mp.Name, PolicyID: mp.ID, ARN: mp.ARN, Path: mp.Path, DefaultVersionID: mp.DefaultVersionID,
+		AttachmentCount: int32(u.attachments), PermissionsBoundaryUsageCount: int32(u.boundaries), IsAttachable: true,
+		CreateDate: mp.CreatedAt.UTC(), UpdateDate: mp.UpdatedAt.UTC(),
+	}
+	if full {
+		out.Description = mp.Description
+		out.Tags = tagsOut(mp.Tags)
+	}
+	return out
+}
+
+// checkManagedDocument validates a managed policy document and its size.
+func (s *Service) checkManagedDocument(doc string) error {
+	if err := s.compile(policy.Identity, doc); err != nil {
+		return err
+	}
+	if policySize(doc) > maxManagedPolicySize {
+		return apierr.New(apierr.LimitExceeded, "Cannot exceed quota for PolicySize: %d", maxManagedPolicySize)
+	}
+	return nil
+}
+
+// CreatePolicyInput is the input of CreatePolicy.
+type CreatePolicyInput struct {
+	PolicyName     string `required:"true" min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
+	Path           string `min:"1" max:"512" pattern:"((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"`
+	PolicyDocument string `required:"true" min:"1" max:"131072" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
+	Description    string `max:"1000"`
+	Tags           []Tag  `max:"50"`
+}
+
+// CreatePolicyOutput is the output of CreatePolicy.
+type CreatePolicyOutput struct {
+	Policy Policy `xml:"Policy"`
+}
+
+// CreatePolicy creates a customer managed policy with its first version v1.
+// Creating it with tags also needs iam:TagPolicy.
+func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreatePolicyInput) (*CreatePolicyOutput, error) {
+	path, err := checkPath(in.Path, "path")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	arn := policyARN(c.Account, path, in.PolicyName)
+	keys := requestTagKeys(in.Tags)
+	if err := s.check(ctx, c, "iam:CreatePolicy", arn, keys...); err != nil {
+		return nil, err
+	}
+	if len(in.Tags) > 0 {
+		if err := s.check(ctx, c, "iam:TagPolicy", arn, keys...); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.checkManagedDocument(in.PolicyDocument); err != nil {
+		return nil, err
+	}
+	id, err := s.newID("ANPA")
+	if err != nil {
+		return nil, err
+	}
+	now := s.time()
+	mp := store.ManagedPolicy{Account: c.Account, ID: id, Name: in.PolicyName, Path: path, ARN: arn, Description: in.Description,
+		DefaultVersionID: "v1", CreatedAt: now, UpdatedAt: now, Tags: storeTags(in.Tags)}
+	v := store.PolicyVersion{PolicyARN: arn, VersionID: "v1", Document: in.PolicyDocument, CreatedAt: now}
+	if err := s.store.CreateManagedPolicy(ctx, mp, v); err != nil {
+		if isExists(err) {
+			return nil, apierr.New(apierr.EntityAlreadyExists, "A policy called %s already exists. Duplicate names are not allowed.", in.PolicyName)
+		}
+		return nil, internal(err, "create policy "+arn)
+	}
+	s.authz.Invalidate()
+	return &CreatePolicyOutput{Policy: policyOut(mp, usage{}, true)}, nil
+}
+
+// GetPolicyInput is the input of GetPolicy.
+type GetPolicyInput struct {
+	PolicyARN string `query:"PolicyArn" required:"true" min:"20" max:"2048"`
+}
+
+// GetPolicyOutput is the output of GetPolicy.
+type GetPolicyOutput struct {
+	Policy Policy `xml:"Policy"`
+}
+
+// GetPolicy returns a managed policy with its usage counts in the caller's
+// account (not its document: see GetPolicyVersion).
+func (s *Service) GetPolicy(ctx context.Context, c *authz.Caller, in *GetPolicyInput) (*GetPolicyOutput, error) {
+	mp, err := s.authPolicy(ctx, c, "iam:GetPolicy", in.PolicyARN, false)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.policyUsage(ctx, c.Account, []store.ManagedPolicy{mp})
+	if err != nil {
+		return nil, err
+	}
+	return &GetPolicyOutput{Policy: policyOut(mp, u[strings.ToLower(mp.ARN)], true)}, nil
+}
+
+// ListPoliciesInput is the input of ListPolicies.
+type ListPoliciesInput struct {
+	Scope             string // All | AWS | Local, checked by ListPolicies for AWS's enum message
+	OnlyAttached      *bool
+	PathPrefix        string `min:"1" max:"512" pattern:"((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"`
+	PolicyUsageFilter string // PermissionsPolicy | PermissionsBoundary
+	Marker            string `min:"1" max:"320" pattern:"[\\u0020-\\u00FF]+"`
+	MaxItems          *int32 `min:"1" max:"1000"`
+}
+
+// ListPoliciesOutput is the output of ListPolicies.
+type ListPoliciesOutput struct {
+	Policies []Policy `xml:"Policies>member"`
+	Page
+}
+
+// ListPolicies lists the customer managed policies of the caller's account
+// and the AWS managed policies (Scope), optionally only those in use
+// (OnlyAttached, as a permissions policy or, with PolicyUsageFilter
+// PermissionsBoundary, as a boundary).
+func (s *Service) ListPolicies(ctx context.Context, c *authz.Caller, in *ListPoliciesInput) (*ListPoliciesOutput, error) {
+	prefix, err := checkPathPrefix(in.PathPrefix)
+	if err != nil {
+		return nil, err
+	}
+	var owners []string
+	switch in.Scope {
+	case "", "All":
+		owners = []string{awsManagedPolicyOwner, c.Account}
+	case "AWS":
+		owners = []string{awsManagedPolicyOwner}
+	case "Local":
+		owners = []string{c.Account}
+	default:
+		return nil, apierr.Validation(fmt.Sprintf("Value '%s' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]", in.Scope))
+	}
+	if err := checkUsageFilter(in.PolicyUsageFilter); err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, c, "iam:ListPolicies", policyARN(c.Account, prefix, "")); err != nil {
+		return nil, err
+	}
+	var all []store.ManagedPolicy
+	for _, owner := range owners {
+		ps, err := s.store.ListManagedPolicies(ctx, owner, store.ListOptions{PathPrefix: prefix})
+		if err != nil {
+			return nil, internal(err, "list policies")
+		}
+		all = append(all, ps...)
+	}
+	use, err := s.policyUsage(ctx, c.Account, all)
+	if err != nil {
+		return nil, err
+	}
+	if in.OnlyAttached != nil && *in.OnlyAttached {
+		kept := all[:0]
+		for _, mp := range all {
+			u := use[strings.ToLower(mp.ARN)]
+			if in.PolicyUsageFilter == "PermissionsBoundary" && u.boundaries > 0 ||
+				in.PolicyUsageFilter != "PermissionsBoundary" && u.attachments > 0 {
+				kept = append(kept, mp)
+			}
+		}
+		all = kept
+	}
+	page, p, err := paginate(all, func(mp store.ManagedPolicy) string { return nameKey(mp.Name) + "\x00" + strings.ToLower(mp.ARN) }, in.Marker, in.MaxItems)
+	if err != nil {
+		return nil, err
+	}
+	out := &ListPoliciesOutput{Policies: make([]Policy, 0, len(page)), Page: p}
+	for _, mp := range page {
+		out.Policies = append(out.Policies, policyOut(mp, use[strings.ToLower(mp.ARN)], false))
+	}
+	return out, nil
+}
+
+// DeletePolicyInput is the input of DeletePolicy.
+type DeletePolicyInput struct {
+	PolicyARN string `query:"PolicyArn" required:"true" min:"20" max:"2048"`
+}
+
+// DeletePolicyOutput is the (empty) output of DeletePolicy.
+type DeletePolicyOutput struct{}
+
+// DeletePolicy deletes a customer managed policy that is neither attached
+// nor used as a permissions boundary and has only its default version left.
+func (s *Service) DeletePolicy(ctx context.Context, c *authz.Caller, in *DeletePolicyInput) (*DeletePolicyOutput, error) {
+	mp, err := s.authPolicy(ctx, c, "iam:DeletePolicy", in.PolicyARN, true)
+	if err != nil {
+		return nil, err
+	}
+	use, err := s.policyUsage(ctx, c.Account, []store.ManagedPolicy{mp})
+	if err != nil {
+		return nil, err
+	}
+	if u := use[strings.ToLower(mp.ARN)]; u.attachments > 0 || u.boundaries > 0 {
+		return nil, apierr.New(apierr.DeleteConflict, "Cannot delete a policy attached to entities.")
+	}
+	versions, err := s.store.ListPolicyVersions(ctx, mp.ARN)
+	if err != nil {
+		return nil, internal(err, "list policy versions")
+	}
+	if len(versions) > 1 {
+		return nil, apierr.New(apierr.DeleteConflict, "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.")
+	}
+	if err := s.store.DeleteManagedPolicy(ctx, mp.ARN); err != nil {
+		switch {
+		case isNotFound(err):
+			return nil, noSuchPolicy(in.PolicyARN)
+		case isConflict(err):
+			return nil, apierr.New(apierr.DeleteConflict, "Cannot delete a policy attached to entities.")
+		}
+		return nil, internal(err, "delete policy "+mp.ARN)
+	}
+	s.authz.Invalidate()
+	return &DeletePolicyOutput{}, nil
+}
+
+func checkUsageFilter(f string) error {
+	switch f {
+	case "", "PermissionsPolicy", "PermissionsBoundary":
+		return nil
+	}
+	return apierr.Validation(fmt.Sprintf("Value '%s' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]", f))
+}

@@ -1,0 +1,274 @@
+// Package iam implements the IAM Query API (version 2010-05-08): users,
+// groups, access keys, roles, inline and managed policies, attachments,
+// permissions boundaries and tags, one file per group of actions.
+//
+// Every action is authorized with the caller's own policies (authz) against
+// the resource ARN AWS defines for it, and works only inside the caller's
+// account. It never imports net/http, the protocol packages or a store
+// backend: the server decodes requests into the Input types (their struct
+// tags carry the model's constraints) and encodes the Output types.
+package iam
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/seal"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// Config holds the Service's dependencies.
+type Config struct {
+	Store    store.Store
+	Authz    *authz.Authorizer
+	Policies *policy.Cache
+	Sealer   *seal.Sealer // seals long-term secret access keys (aad: access key id)
+	Now      func() time.Time
+	Rand     io.Reader // unique ids and access keys; nil means crypto/rand
+}
+
+// Service implements the IAM actions. It is safe for concurrent use.
+type Service struct {
+	store    store.Store
+	authz    *authz.Authorizer
+	policies *policy.Cache
+	sealer   *seal.Sealer
+	now      func() time.Time
+	rand     io.Reader
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	r := cfg.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r}
+}
+
+// Limits AWS applies by default (IAM quotas).
+const (
+	maxAccessKeysPerUser   = 2
+	maxAttachedPolicies    = 10
+	maxGroupsPerUser       = 10
+	maxTags                = 50
+	maxPolicyVersions      = 5
+	maxManagedPolicySize   = 6144
+	maxTrustPolicySize     = 2048
+	maxUserInlineSize      = 2048
+	maxGroupInlineSize     = 5120
+	maxRoleInlineSize      = 10240
+	defaultMaxSessionDur   = 3600
+	defaultMaxItems        = 100
+	awsManagedPolicyOwner  = "aws"
+	permissionsBoundaryKey = "iam:PermissionsBoundary"
+)
+
+// time returns the current time as IAM records it: UTC, whole seconds.
+func (s *Service) time() time.Time { return s.now().UTC().Truncate(time.Second) }
+
+// check authorizes action on resource for c.
+func (s *Service) check(ctx context.Context, c *authz.Caller, action, resource string, keys ...authz.Key) error {
+	if err := s.authz.Check(ctx, c, action, resource, keys...); err != nil {
+		return internal(err, "authorize "+action)
+	}
+	return nil
+}
+
+// internal passes API errors through and turns anything else into
+// InternalFailure that keeps the cause for the log.
+func internal(err error, what string) error {
+	if _, ok := apierr.As(err); ok {
+		return err
+	}
+	return apierr.Internal(fmt.Errorf("%s: %w", what, err))
+}
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+func isExists(err error) bool   { return errors.Is(err, store.ErrAlreadyExists) }
+func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
+
+// idAlphabet is the alphabet of IAM unique ids after the 4-letter prefix.
+const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+// newID returns prefix + 17 random characters of [A-Z2-7], as AWS forms
+// AIDA/AGPA/AROA/ANPA ids.
+func (s *Service) newID(prefix string) (string, error) {
+	var b [17]byte
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+		return "", apierr.Internal(fmt.Errorf("new %s id: %w", prefix, err))
+	}
+	for i := range b {
+		b[i] = idAlphabet[b[i]%32] // 256 is a multiple of 32: no bias
+	}
+	return prefix + string(b[:]), nil
+}
+
+func arnFor(account, kind, path, name string) string {
+	if path == "" {
+		path = "/"
+	}
+	return "arn:aws:iam::" + account + ":" + kind + path + name
+}
+
+func userARN(account, path, name string) string   { return arnFor(account, "user", path, name) }
+func groupARN(account, path, name string) string  { return arnFor(account, "group", path, name) }
+func roleARN(account, path, name string) string   { return arnFor(account, "role", path, name) }
+func policyARN(account, path, name string) string { return arnFor(account, "policy", path, name) }
+
+// parsePolicyARN splits arn:aws:iam::ACCOUNT:policy/PATH/NAME, where
+// ACCOUNT is 12 digits or "aws".
+func parsePolicyARN(s string) (account, path, name string, ok bool) {
+	rest, found := strings.CutPrefix(s, "arn:aws:iam::")
+	if !found {
+		return "", "", "", false
+	}
+	account, rest, found = strings.Cut(rest, ":")
+	if !found || (account != awsManagedPolicyOwner && !isAccountID(account)) {
+		return "", "", "", false
+	}
+	rest, found = strings.CutPrefix(rest, "policy/")
+	if !found {
+		return "", "", "", false
+	}
+	i := strings.LastIndexByte(rest, '/')
+	path, name = "/"+rest[:i+1], rest[i+1:]
+	if !validName(name, 128) || !validPath(path) {
+		return "", "", "", false
+	}
+	return account, path, name, true
+}
+
+func isAccountID(s string) bool {
+	return len(s) == 12 && strings.Trim(s, "0123456789") == ""
+}
+
+// validName reports whether s matches [\w+=,.@-]+ with at most max characters.
+func validName(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("_+=,.@-", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validPath reports whether p is "/" or "/.../" of printable ASCII, at most
+// 512 characters (pathType).
+func validPath(p string) bool {
+	if p == "/" {
+		return true
+	}
+	if len(p) < 2 || len(p) > 512 || p[0] != '/' || p[len(p)-1] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x21 || p[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+const pathPattern = `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`
+
+// checkPath validates an optional path (pathType) beyond what the protocol
+// layer already checked, and returns it with the default "/".
+func checkPath(p, member string) (string, error) {
+	if p == "" {
+		return "/", nil
+	}
+	if !validPath(p) {
+		return "", apierr.Validation(fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", p, member, pathPattern))
+	}
+	return p, nil
+}
+
+// checkPathPrefix validates an optional PathPrefix and returns it with the
+// default "/".
+func checkPathPrefix(p string) (string, error) {
+	if p == "" {
+		return "/", nil
+	}
+	if p[0] != '/' || len(p) > 512 {
+		return "", apierr.Validation(fmt.Sprintf(`Value '%s' at 'pathPrefix' failed to satisfy constraint: Member must satisfy regular expression pattern: \u002F[\u0021-\u007F]*`, p))
+	}
+	return p, nil
+}
+
+// policySize is a document's size as IAM counts it against its quotas:
+// characters, not counting white space.
+func policySize(doc string) int {
+	n := 0
+	for _, r := range doc {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// compile validates doc as a policy of kind and returns MalformedPolicyDocument
+// with the engine's message when it is invalid.
+func (s *Service) compile(kind policy.Kind, doc string) error {
+	_, err := s.policies.Compile(kind, doc)
+	if err == nil {
+		return nil
+	}
+	var pe *policy.Error
+	if errors.As(err, &pe) {
+		return apierr.New(apierr.MalformedPolicyDocument, "%s", pe.Message)
+	}
+	return apierr.Internal(fmt.Errorf("compile policy: %w", err))
+}
+
+// encodeDocument URL-encodes a policy document the way IAM returns it: every
+// byte outside RFC 3986's unreserved set as %XX (so a space is %20, never +).
+// botocore and the SDKs URL-decode it.
+func encodeDocument(doc string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(doc) * 2)
+	for i := 0; i < len(doc); i++ {
+		c := doc[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// self resolves an omitted UserName to the caller: its own user name, or
+// root (isRoot) for the account root. Other credentials must name a user.
+func self(c *authz.Caller) (name string, isRoot bool, err error) {
+	switch {
+	case c.Type == policy.Root:
+		return "", true, nil
+	case c.Type == policy.User && c.UserName != "":
+		return c.UserName, false, nil
+	}
+	return "", false, apierr.New(apierr.ValidationError, "Must specify userName when calling with non-User credentials")
+}
