@@ -15,9 +15,10 @@ run: build
 	./opensts serve
 
 # The whole suite: dependencies, formatting, vet, unit and end-to-end tests
-# (aws-sdk-go-v2, the AWS CLI, boto3, oathtool), then the race detector.
+# (aws-sdk-go-v2, the AWS CLI, boto3, oathtool, a local PostgreSQL server for
+# the postgres backend), then the race detector.
 test: test-deps fmt-check vet
-	$(GO) test -count=1 ./...
+	OPENSTS_TEST_POSTGRES_DSN="$$(./scripts/test-postgres)" $(GO) test -count=1 ./...
 	$(MAKE) race
 
 test-deps:
@@ -30,7 +31,7 @@ vet:
 	$(GO) vet ./...
 
 race:
-	CGO_ENABLED=1 $(GO) test -race -count=1 ./internal/... 
+	OPENSTS_TEST_POSTGRES_DSN="$$(./scripts/test-postgres)" CGO_ENABLED=1 $(GO) test -race -count=1 ./internal/...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/policy ./internal/sigv4 ./internal/session ./internal/awsquery ./e2e

@@ -288,7 +288,7 @@ func TestAWSCLI(t *testing.T) {
 	if !strings.Contains(msg, "Roles may not be assumed by root accounts.") {
 		t.Fatal(msg)
 	}
-	fails("ValidationError", user, "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "xx", "--duration-seconds", "100")
+	fails("ValidationError", user, "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "xx", "--duration-seconds", "7200")
 	fails("SignatureDoesNotMatch", creds(akid, "wrong"+secret[5:], ""), "sts", "get-caller-identity")
 	fails("InvalidClientTokenId", creds("AKIAUNKNOWNUNKNOWN12", secret, ""), "sts", "get-caller-identity")
 	fails("NoSuchEntity", root, "iam", "get-role", "--role-name", "nope")
@@ -324,7 +324,7 @@ out["paged_users"] = sum(len(p["Users"]) for p in iam.get_paginator("list_users"
 errors = {}
 for name, call in [
     ("root_assume", lambda: client("sts", **root).assume_role(RoleArn=role["Arn"], RoleSessionName="xx")),
-    ("bad_duration", lambda: user_sts.assume_role(RoleArn=role["Arn"], RoleSessionName="xx", DurationSeconds=100)),
+    ("bad_duration", lambda: user_sts.assume_role(RoleArn=role["Arn"], RoleSessionName="xx", DurationSeconds=7200)),
     ("no_role", lambda: iam.get_role(RoleName="nope")),
     ("bad_policy", lambda: user_sts.assume_role(RoleArn=role["Arn"], RoleSessionName="xx", Policy="{")),
     ("bad_token", lambda: client("sts", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"][:-8] + "AAAAAAAA").get_caller_identity()),

@@ -41,6 +41,12 @@ type Config struct {
 	RootAccessKeyID     string // OPENSTS_ROOT_ACCESS_KEY_ID
 	RootSecretAccessKey string // OPENSTS_ROOT_SECRET_ACCESS_KEY
 
+	// Store names the backend: "sqlite" (default, in the data directory)
+	// or "postgres" (DatabaseURL, from OPENSTS_DATABASE_URL), which several
+	// nodes can share.
+	Store       string
+	DatabaseURL string
+
 	MaxBodyBytes int64
 	// KeyRotation is how old the newest session signing key may get before
 	// a new one replaces it.
@@ -56,6 +62,7 @@ func Default() Config {
 		Listen:          DefaultListen,
 		DataDir:         DefaultDataDir,
 		Region:          DefaultRegion,
+		Store:           "sqlite",
 		MaxBodyBytes:    DefaultMaxBodyBytes,
 		KeyRotation:     24 * time.Hour,
 		RefreshInterval: time.Second,
@@ -70,6 +77,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 			return fmt.Errorf("OPENSTS_MASTER_KEY: not base64: %w", err)
 		}
 		c.MasterKey = k
+	}
+	if v := getenv("OPENSTS_DATABASE_URL"); v != "" {
+		c.DatabaseURL = v
 	}
 	c.AccountID = getenv("OPENSTS_ACCOUNT_ID")
 	c.RootAccessKeyID = getenv("OPENSTS_ROOT_ACCESS_KEY_ID")
@@ -110,6 +120,15 @@ func (c *Config) Validate() error {
 		if len(c.RootSecretAccessKey) < 16 {
 			return errors.New("OPENSTS_ROOT_SECRET_ACCESS_KEY is too short")
 		}
+	}
+	switch c.Store {
+	case "sqlite":
+	case "postgres":
+		if c.DatabaseURL == "" {
+			return errors.New("--store postgres needs OPENSTS_DATABASE_URL")
+		}
+	default:
+		return fmt.Errorf("--store %q: want sqlite or postgres", c.Store)
 	}
 	if c.MaxBodyBytes <= 0 {
 		return errors.New("max body bytes must be positive")

@@ -112,6 +112,9 @@ func bootstrap(ctx context.Context, s *Server, random io.Reader, announce io.Wri
 		if len(keys) > 0 {
 			b.RootAccessKeyID = keys[0].ID
 		}
+		if err := s.org.Bootstrap(ctx, b.AccountID); err != nil {
+			return Bootstrap{}, err
+		}
 		return b, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return Bootstrap{}, err
@@ -146,6 +149,9 @@ func bootstrap(ctx context.Context, s *Server, random io.Reader, announce io.Wri
 	b.RootAccessKeyID = akid
 	// The setting is written last: a start that failed halfway retries.
 	if err := s.store.PutSetting(ctx, managementSetting, b.AccountID); err != nil {
+		return Bootstrap{}, err
+	}
+	if err := s.org.Bootstrap(ctx, b.AccountID); err != nil {
 		return Bootstrap{}, err
 	}
 	msg := fmt.Sprintf("opensts: created management account %s with root access key %s", b.AccountID, akid)

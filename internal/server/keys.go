@@ -29,7 +29,7 @@ func OpenKeyring(ctx context.Context, cfg config.Config, log *slog.Logger) (m *s
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := backends["sqlite"](cfg)
+	st, err := backends[cfg.Store](ctx, cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}

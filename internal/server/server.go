@@ -20,19 +20,24 @@ import (
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/iam"
+	"github.com/opensts/opensts/internal/org"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/seal"
 	"github.com/opensts/opensts/internal/session"
 	"github.com/opensts/opensts/internal/sigv4"
 	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/postgres"
 	"github.com/opensts/opensts/internal/store/sqlite"
 	"github.com/opensts/opensts/internal/sts"
 )
 
 // backends are the store backends, by name.
-var backends = map[string]func(cfg config.Config) (store.Store, error){
-	"sqlite": func(cfg config.Config) (store.Store, error) {
+var backends = map[string]func(ctx context.Context, cfg config.Config) (store.Store, error){
+	"sqlite": func(_ context.Context, cfg config.Config) (store.Store, error) {
 		return sqlite.Open(filepath.Join(cfg.DataDir, "opensts.db"))
+	},
+	"postgres": func(ctx context.Context, cfg config.Config) (store.Store, error) {
+		return postgres.Open(ctx, cfg.DatabaseURL)
 	},
 }
 
@@ -49,6 +54,7 @@ type Server struct {
 	sigv4    *sigv4.Verifier
 	iam      *iam.Service
 	sts      *sts.Service
+	org      *org.Service
 	keys     *keyCache
 
 	stsRoutes map[string]handler
@@ -101,8 +107,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	if s.sealer, err = seal.New(mk, random); err != nil {
 		return nil, err
 	}
-	open := backends["sqlite"]
-	if s.store, err = open(cfg); err != nil {
+	if s.store, err = backends[cfg.Store](ctx, cfg); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	ok := false
@@ -125,6 +130,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.keys = newKeyCache(s.iam, s.store, s.authz)
 	s.stsRoutes = stsRoutes(s.sts)
 	s.iamRoutes = iamRoutes(s.iam)
+	s.org = org.New(org.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Now: s.now, Rand: random})
+	s.orgRoutes = orgRoutes(s.org)
 
 	stderr := opt.Stderr
 	if s.Bootstrap, err = bootstrap(ctx, s, random, stderr); err != nil {

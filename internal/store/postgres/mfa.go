@@ -1,0 +1,158 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/opensts/opensts/internal/store"
+)
+
+// mfaUserPK resolves the user an MFA device is assigned to; "" is none.
+func mfaUserPK(ctx context.Context, tx *tx, account, user string) (sql.NullInt64, error) {
+	if user == "" {
+		return sql.NullInt64{}, nil
+	}
+	pk, err := userPK(ctx, tx, account, user)
+	if err != nil {
+		return sql.NullInt64{}, err
+	}
+	return sql.NullInt64{Int64: pk, Valid: true}, nil
+}
+
+// CreateMFADevice implements store.MFADevices. The serial number and the
+// name are each unique case-insensitively; a UserName must name an existing
+// user of the account (ErrNotFound otherwise).
+func (s *Store) CreateMFADevice(ctx context.Context, d store.MFADevice) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		upk, err := mfaUserPK(ctx, tx, d.Account, d.UserName)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO mfa_devices (serial, account, name, path, seed, user_pk, enabled_at, created_at, tags, last_counter)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			d.SerialNumber, d.Account, d.Name, d.Path, d.Seed, upk, encTime(d.EnabledAt), encTime(d.CreatedAt), encTags(d.Tags), d.LastCounter)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create mfa device %s: %w", d.SerialNumber, err)
+	}
+	return nil
+}
+
+const mfaColumns = `d.account, d.serial, d.name, d.path, d.seed, coalesce(u.name, ''), d.enabled_at, d.created_at, d.tags, d.last_counter`
+
+func scanMFADevice(r scanner) (store.MFADevice, error) {
+	var d store.MFADevice
+	err := r.Scan(&d.Account, &d.SerialNumber, &d.Name, &d.Path, &d.Seed, &d.UserName,
+		scanTime(&d.EnabledAt), scanTime(&d.CreatedAt), scanTags(&d.Tags), &d.LastCounter)
+	return d, err
+}
+
+// GetMFADevice implements store.MFADevices; the serial number matches case-insensitively.
+func (s *Store) GetMFADevice(ctx context.Context, serial string) (store.MFADevice, error) {
+	d, err := scanMFADevice(s.reads.QueryRowContext(ctx, `SELECT `+mfaColumns+` FROM mfa_devices d LEFT JOIN users u ON u.pk = d.user_pk
+		WHERE d.serial = ?`, serial))
+	if err != nil {
+		return store.MFADevice{}, fmt.Errorf("get mfa device %s: %w", serial, translate(err))
+	}
+	return d, nil
+}
+
+// UpdateMFADevice implements store.MFADevices. It writes Seed, UserName,
+// EnabledAt and Tags of the device with d.SerialNumber (its account, name and
+// path are part of the serial number and never change). LastCounter only
+// moves forward: the stored value becomes the greater of the two, so an
+// update never re-opens a used code.
+func (s *Store) UpdateMFADevice(ctx context.Context, d store.MFADevice) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		var account string
+		if err := tx.QueryRowContext(ctx, `SELECT account FROM mfa_devices WHERE serial = ?`, d.SerialNumber).Scan(&account); err != nil {
+			return err
+		}
+		upk, err := mfaUserPK(ctx, tx, account, d.UserName)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE mfa_devices SET seed = ?, user_pk = ?, enabled_at = ?, tags = ?, last_counter = greatest(last_counter, ?)
+			WHERE serial = ?`, d.Seed, upk, encTime(d.EnabledAt), encTags(d.Tags), d.LastCounter, d.SerialNumber)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("update mfa device %s: %w", d.SerialNumber, err)
+	}
+	return nil
+}
+
+// DeleteMFADevice implements store.MFADevices.
+func (s *Store) DeleteMFADevice(ctx context.Context, serial string) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		return affected(tx.ExecContext(ctx, `DELETE FROM mfa_devices WHERE serial = ?`, serial))
+	})
+	if err != nil {
+		return fmt.Errorf("delete mfa device %s: %w", serial, err)
+	}
+	return nil
+}
+
+// ListMFADevices implements store.MFADevices, sorted by name.
+func (s *Store) ListMFADevices(ctx context.Context, account string) ([]store.MFADevice, error) {
+	ds, err := collect(ctx, s.reads, scanMFADevice, `SELECT `+mfaColumns+` FROM mfa_devices d LEFT JOIN users u ON u.pk = d.user_pk
+		WHERE d.account = ? ORDER BY lower(d.name) COLLATE "C", d.name COLLATE "C"`, account)
+	if err != nil {
+		return nil, fmt.Errorf("list mfa devices: %w", translate(err))
+	}
+	return ds, nil
+}
+
+// AdvanceMFACounter implements store.MFADevices. It does not change the generation.
+func (s *Store) AdvanceMFACounter(ctx context.Context, serial string, counter int64) error {
+	err := s.write(ctx, false, func(tx *tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE mfa_devices SET last_counter = ? WHERE serial = ? AND last_counter < ?`, counter, serial, counter)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT last_counter FROM mfa_devices WHERE serial = ?`, serial).Scan(&last); err != nil {
+			return err
+		}
+		return fmt.Errorf("counter %d not above %d: %w", counter, last, store.ErrConflict)
+	})
+	if err != nil {
+		return fmt.Errorf("advance mfa counter %s: %w", serial, err)
+	}
+	return nil
+}
+
+// PutSigningKey implements store.SigningKeys.
+func (s *Store) PutSigningKey(ctx context.Context, k store.SigningKey) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (id, algorithm, public, private, created_at, sign_until, verify_until, revoked)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, public = excluded.public, private = excluded.private,
+				created_at = excluded.created_at, sign_until = excluded.sign_until, verify_until = excluded.verify_until,
+				revoked = excluded.revoked`,
+			k.ID, k.Algorithm, k.Public, k.Private, encTime(k.CreatedAt), encTime(k.SignUntil), encTime(k.VerifyUntil), k.Revoked)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("put signing key %s: %w", k.ID, err)
+	}
+	return nil
+}
+
+// ListSigningKeys implements store.SigningKeys, oldest first.
+func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
+	ks, err := collect(ctx, s.reads, func(r scanner) (store.SigningKey, error) {
+		var k store.SigningKey
+		err := r.Scan(&k.ID, &k.Algorithm, &k.Public, &k.Private, scanTime(&k.CreatedAt), scanTime(&k.SignUntil), scanTime(&k.VerifyUntil), &k.Revoked)
+		return k, err
+	}, `SELECT id, algorithm, public, private, created_at, sign_until, verify_until, revoked FROM signing_keys ORDER BY created_at, id COLLATE "C"`)
+	if err != nil {
+		return nil, fmt.Errorf("list signing keys: %w", translate(err))
+	}
+	return ks, nil
+}

@@ -1,0 +1,388 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/opensts/opensts/internal/store"
+)
+
+// ownerTable returns the table of a principal kind and the column that refers
+// to it from inline_policies and attachments.
+func ownerTable(kind store.PrincipalKind) (table, column string, err error) {
+	switch kind {
+	case store.KindUser:
+		return "users", "user_pk", nil
+	case store.KindGroup:
+		return "groups", "group_pk", nil
+	case store.KindRole:
+		return "roles", "role_pk", nil
+	}
+	return "", "", fmt.Errorf("unknown principal kind %q: %w", kind, store.ErrNotFound)
+}
+
+// ownerPK resolves a principal; it returns its column, key and stored name.
+func ownerPK(ctx context.Context, tx *tx, account string, kind store.PrincipalKind, owner string) (column string, pk int64, name string, err error) {
+	table, column, err := ownerTable(kind)
+	if err != nil {
+		return "", 0, "", err
+	}
+	err = tx.QueryRowContext(ctx, `SELECT pk, name FROM `+table+` WHERE account = ? AND name = ?`, account, owner).Scan(&pk, &name)
+	if err != nil {
+		return "", 0, "", fmt.Errorf("%s %s: %w", kind, owner, translate(err))
+	}
+	return column, pk, name, nil
+}
+
+// PutInlinePolicy implements store.Policies. It returns ErrNotFound if the
+// owner does not exist. Replacing a policy keeps the name's first spelling.
+func (s *Store) PutInlinePolicy(ctx context.Context, p store.InlinePolicy) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		col, pk, _, err := ownerPK(ctx, tx, p.Account, p.Kind, p.Owner)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO inline_policies (`+col+`, name, document) VALUES (?, ?, ?)
+			ON CONFLICT (`+col+`, name) DO UPDATE SET document = excluded.document`, pk, p.Name, p.Document)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("put inline policy %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+// GetInlinePolicy implements store.Policies.
+func (s *Store) GetInlinePolicy(ctx context.Context, account string, kind store.PrincipalKind, owner, name string) (store.InlinePolicy, error) {
+	p := store.InlinePolicy{Account: account, Kind: kind}
+	table, col, err := ownerTable(kind)
+	if err == nil {
+		err = s.reads.QueryRowContext(ctx, `SELECT o.name, p.name, p.document FROM inline_policies p JOIN `+table+` o ON o.pk = p.`+col+`
+			WHERE o.account = ? AND o.name = ? AND p.name = ?`, account, owner, name).Scan(&p.Owner, &p.Name, &p.Document)
+	}
+	if err != nil {
+		return store.InlinePolicy{}, fmt.Errorf("get inline policy %s of %s %s: %w", name, kind, owner, translate(err))
+	}
+	return p, nil
+}
+
+// DeleteInlinePolicy implements store.Policies.
+func (s *Store) DeleteInlinePolicy(ctx context.Context, account string, kind store.PrincipalKind, owner, name string) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		col, pk, _, err := ownerPK(ctx, tx, account, kind, owner)
+		if err != nil {
+			return err
+		}
+		return affected(tx.ExecContext(ctx, `DELETE FROM inline_policies WHERE `+col+` = ? AND name = ?`, pk, name))
+	})
+	if err != nil {
+		return fmt.Errorf("delete inline policy %s of %s %s: %w", name, kind, owner, err)
+	}
+	return nil
+}
+
+// ListInlinePolicies implements store.Policies; ErrNotFound if the owner does not exist.
+func (s *Store) ListInlinePolicies(ctx context.Context, account string, kind store.PrincipalKind, owner string) ([]store.InlinePolicy, error) {
+	var ps []store.InlinePolicy
+	err := s.read(ctx, func(tx *tx) error {
+		col, pk, stored, err := ownerPK(ctx, tx, account, kind, owner)
+		if err != nil {
+			return err
+		}
+		ps, err = collect(ctx, tx, func(r scanner) (store.InlinePolicy, error) {
+			p := store.InlinePolicy{Account: account, Kind: kind, Owner: stored}
+			return p, r.Scan(&p.Name, &p.Document)
+		}, `SELECT name, document FROM inline_policies WHERE `+col+` = ? ORDER BY lower(name) COLLATE "C", name COLLATE "C"`, pk)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list inline policies of %s %s: %w", kind, owner, err)
+	}
+	return ps, nil
+}
+
+// CreateManagedPolicy implements store.Policies. The version belongs to p
+// whatever its PolicyARN; an empty VersionID is "v1", and an empty
+// DefaultVersionID is the version's id.
+func (s *Store) CreateManagedPolicy(ctx context.Context, p store.ManagedPolicy, v store.PolicyVersion) error {
+	if v.VersionID == "" {
+		v.VersionID = "v1"
+	}
+	if p.DefaultVersionID == "" {
+		p.DefaultVersionID = v.VersionID
+	}
+	err := s.write(ctx, true, func(tx *tx) error {
+		var pk int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO managed_policies (account, id, name, path, arn, description, default_version_id,
+			created_at, updated_at, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING pk`,
+			p.Account, p.ID, p.Name, p.Path, p.ARN, p.Description, p.DefaultVersionID,
+			encTime(p.CreatedAt), encTime(p.UpdatedAt), encTags(p.Tags)).Scan(&pk)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO policy_versions (policy_pk, version_id, document, created_at) VALUES (?, ?, ?, ?)`,
+			pk, v.VersionID, v.Document, encTime(v.CreatedAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create managed policy %s: %w", p.ARN, err)
+	}
+	return nil
+}
+
+const managedPolicyColumns = `account, id, name, path, arn, description, default_version_id, created_at, updated_at, tags`
+
+func scanManagedPolicy(r scanner) (store.ManagedPolicy, error) {
+	var p store.ManagedPolicy
+	err := r.Scan(&p.Account, &p.ID, &p.Name, &p.Path, &p.ARN, &p.Description, &p.DefaultVersionID,
+		scanTime(&p.CreatedAt), scanTime(&p.UpdatedAt), scanTags(&p.Tags))
+	return p, err
+}
+
+// GetManagedPolicy implements store.Policies. The ARN matches
+// case-insensitively, like the policy name it contains.
+func (s *Store) GetManagedPolicy(ctx context.Context, arn string) (store.ManagedPolicy, error) {
+	p, err := scanManagedPolicy(s.reads.QueryRowContext(ctx, `SELECT `+managedPolicyColumns+` FROM managed_policies WHERE arn = ?`, arn))
+	if err != nil {
+		return store.ManagedPolicy{}, fmt.Errorf("get managed policy %s: %w", arn, translate(err))
+	}
+	return p, nil
+}
+
+// policyPK resolves a managed policy ARN.
+func policyPK(ctx context.Context, tx *tx, arn string) (pk int64, defaultVersion, storedARN string, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT pk, default_version_id, arn FROM managed_policies WHERE arn = ?`, arn).Scan(&pk, &defaultVersion, &storedARN)
+	if err != nil {
+		return 0, "", "", fmt.Errorf("managed policy %s: %w", arn, translate(err))
+	}
+	return pk, defaultVersion, storedARN, nil
+}
+
+// UpdateManagedPolicy implements store.Policies. It writes Description,
+// DefaultVersionID, UpdatedAt and Tags of the policy with p.ARN; a managed
+// policy's name, path, id and account never change. ErrNotFound if the
+// default version does not exist.
+func (s *Store) UpdateManagedPolicy(ctx context.Context, p store.ManagedPolicy) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		pk, _, _, err := policyPK(ctx, tx, p.ARN)
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM policy_versions WHERE policy_pk = ? AND version_id = ?`, pk, p.DefaultVersionID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("default version %s: %w", p.DefaultVersionID, store.ErrNotFound)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE managed_policies SET description = ?, default_version_id = ?, updated_at = ?, tags = ? WHERE pk = ?`,
+			p.Description, p.DefaultVersionID, encTime(p.UpdatedAt), encTags(p.Tags), pk)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("update managed policy %s: %w", p.ARN, err)
+	}
+	return nil
+}
+
+// DeleteManagedPolicy implements store.Policies.
+func (s *Store) DeleteManagedPolicy(ctx context.Context, arn string) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		pk, _, _, err := policyPK(ctx, tx, arn)
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM attachments WHERE policy_pk = ?`, pk).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("attached %d times: %w", n, store.ErrConflict)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM managed_policies WHERE pk = ?`, pk)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete managed policy %s: %w", arn, err)
+	}
+	return nil
+}
+
+// ListManagedPolicies implements store.Policies.
+func (s *Store) ListManagedPolicies(ctx context.Context, account string, opt store.ListOptions) ([]store.ManagedPolicy, error) {
+	cond, args := prefixFilter("path", opt)
+	ps, err := collect(ctx, s.reads, scanManagedPolicy, `SELECT `+managedPolicyColumns+` FROM managed_policies WHERE account = ?`+cond+
+		` ORDER BY lower(name) COLLATE "C", name COLLATE "C"`, append([]any{account}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("list managed policies: %w", translate(err))
+	}
+	return ps, nil
+}
+
+// CreatePolicyVersion implements store.Policies. It does not change the
+// default version; ErrNotFound if the policy does not exist, ErrAlreadyExists
+// if the version does. The limit of five versions is the caller's to enforce.
+func (s *Store) CreatePolicyVersion(ctx context.Context, v store.PolicyVersion) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		pk, _, _, err := policyPK(ctx, tx, v.PolicyARN)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO policy_versions (policy_pk, version_id, document, created_at) VALUES (?, ?, ?, ?)`,
+			pk, v.VersionID, v.Document, encTime(v.CreatedAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create policy version %s %s: %w", v.PolicyARN, v.VersionID, err)
+	}
+	return nil
+}
+
+func scanPolicyVersion(r scanner) (store.PolicyVersion, error) {
+	var v store.PolicyVersion
+	err := r.Scan(&v.PolicyARN, &v.VersionID, &v.Document, scanTime(&v.CreatedAt))
+	return v, err
+}
+
+// GetPolicyVersion implements store.Policies.
+func (s *Store) GetPolicyVersion(ctx context.Context, policyARN, versionID string) (store.PolicyVersion, error) {
+	v, err := scanPolicyVersion(s.reads.QueryRowContext(ctx, `SELECT p.arn, v.version_id, v.document, v.created_at
+		FROM policy_versions v JOIN managed_policies p ON p.pk = v.policy_pk WHERE p.arn = ? AND v.version_id = ?`, policyARN, versionID))
+	if err != nil {
+		return store.PolicyVersion{}, fmt.Errorf("get policy version %s %s: %w", policyARN, versionID, translate(err))
+	}
+	return v, nil
+}
+
+// ListPolicyVersions implements store.Policies, in version order (v1, v2, ...
+// v10); ErrNotFound if the policy does not exist.
+func (s *Store) ListPolicyVersions(ctx context.Context, policyARN string) ([]store.PolicyVersion, error) {
+	var vs []store.PolicyVersion
+	err := s.read(ctx, func(tx *tx) error {
+		pk, _, _, err := policyPK(ctx, tx, policyARN)
+		if err != nil {
+			return err
+		}
+		vs, err = collect(ctx, tx, scanPolicyVersion, `SELECT p.arn, v.version_id, v.document, v.created_at
+			FROM policy_versions v JOIN managed_policies p ON p.pk = v.policy_pk WHERE v.policy_pk = ?
+			ORDER BY length(v.version_id), v.version_id COLLATE "C"`, pk)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list policy versions %s: %w", policyARN, err)
+	}
+	return vs, nil
+}
+
+// DeletePolicyVersion implements store.Policies. Deleting the default version
+// returns ErrConflict, as AWS refuses it (DeleteConflict).
+func (s *Store) DeletePolicyVersion(ctx context.Context, policyARN, versionID string) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		pk, def, _, err := policyPK(ctx, tx, policyARN)
+		if err != nil {
+			return err
+		}
+		if def == versionID {
+			return fmt.Errorf("version %s is the default: %w", versionID, store.ErrConflict)
+		}
+		return affected(tx.ExecContext(ctx, `DELETE FROM policy_versions WHERE policy_pk = ? AND version_id = ?`, pk, versionID))
+	})
+	if err != nil {
+		return fmt.Errorf("delete policy version %s %s: %w", policyARN, versionID, err)
+	}
+	return nil
+}
+
+// AttachPolicy implements store.Policies. ErrNotFound if the owner or the
+// policy does not exist.
+func (s *Store) AttachPolicy(ctx context.Context, a store.Attachment) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		col, opk, _, err := ownerPK(ctx, tx, a.Account, a.Kind, a.Owner)
+		if err != nil {
+			return err
+		}
+		ppk, _, _, err := policyPK(ctx, tx, a.PolicyARN)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO attachments (`+col+`, policy_pk) VALUES (?, ?) ON CONFLICT DO NOTHING`, opk, ppk)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("attach policy %s to %s %s: %w", a.PolicyARN, a.Kind, a.Owner, err)
+	}
+	return nil
+}
+
+// DetachPolicy implements store.Policies; ErrNotFound if not attached.
+func (s *Store) DetachPolicy(ctx context.Context, a store.Attachment) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		col, opk, _, err := ownerPK(ctx, tx, a.Account, a.Kind, a.Owner)
+		if err != nil {
+			return err
+		}
+		ppk, _, _, err := policyPK(ctx, tx, a.PolicyARN)
+		if err != nil {
+			return err
+		}
+		return affected(tx.ExecContext(ctx, `DELETE FROM attachments WHERE `+col+` = ? AND policy_pk = ?`, opk, ppk))
+	})
+	if err != nil {
+		return fmt.Errorf("detach policy %s from %s %s: %w", a.PolicyARN, a.Kind, a.Owner, err)
+	}
+	return nil
+}
+
+// ListAttachments implements store.Policies, sorted by policy name then ARN;
+// ErrNotFound if the owner does not exist.
+func (s *Store) ListAttachments(ctx context.Context, account string, kind store.PrincipalKind, owner string) ([]store.Attachment, error) {
+	var as []store.Attachment
+	err := s.read(ctx, func(tx *tx) error {
+		col, pk, stored, err := ownerPK(ctx, tx, account, kind, owner)
+		if err != nil {
+			return err
+		}
+		as, err = collect(ctx, tx, func(r scanner) (store.Attachment, error) {
+			a := store.Attachment{Account: account, Kind: kind, Owner: stored}
+			return a, r.Scan(&a.PolicyARN)
+		}, `SELECT p.arn FROM attachments a JOIN managed_policies p ON p.pk = a.policy_pk WHERE a.`+col+` = ?
+			ORDER BY lower(p.name) COLLATE "C", p.arn COLLATE "C"`, pk)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list attachments of %s %s: %w", kind, owner, err)
+	}
+	return as, nil
+}
+
+// ListPolicyAttachments implements store.Policies, sorted by account, kind
+// and owner name; ErrNotFound if the policy does not exist.
+func (s *Store) ListPolicyAttachments(ctx context.Context, policyARN string) ([]store.Attachment, error) {
+	var as []store.Attachment
+	err := s.read(ctx, func(tx *tx) error {
+		pk, _, arn, err := policyPK(ctx, tx, policyARN)
+		if err != nil {
+			return err
+		}
+		as, err = collect(ctx, tx, func(r scanner) (store.Attachment, error) {
+			a := store.Attachment{PolicyARN: arn}
+			var kind string
+			err := r.Scan(&a.Account, &kind, &a.Owner)
+			a.Kind = store.PrincipalKind(kind)
+			return a, err
+		}, `SELECT coalesce(u.account, g.account, r.account),
+				CASE WHEN a.user_pk IS NOT NULL THEN 'user' WHEN a.group_pk IS NOT NULL THEN 'group' ELSE 'role' END AS kind,
+				coalesce(u.name, g.name, r.name) AS owner
+			FROM attachments a
+			LEFT JOIN users u ON u.pk = a.user_pk
+			LEFT JOIN groups g ON g.pk = a.group_pk
+			LEFT JOIN roles r ON r.pk = a.role_pk
+			WHERE a.policy_pk = ? ORDER BY coalesce(u.account, g.account, r.account) COLLATE "C", kind,
+				lower(coalesce(u.name, g.name, r.name)) COLLATE "C", coalesce(u.name, g.name, r.name) COLLATE "C"`, pk)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list attachments of policy %s: %w", policyARN, err)
+	}
+	return as, nil
+}

@@ -1,0 +1,397 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/opensts/opensts/internal/store"
+)
+
+// CreateAccount implements store.Accounts.
+func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, name, email, created_at, management) VALUES (?, ?, ?, ?, ?)`,
+			a.ID, a.Name, a.Email, encTime(a.CreatedAt), a.Management)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create account %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+const accountColumns = `id, name, email, created_at, management`
+
+func scanAccount(r scanner) (store.Account, error) {
+	var a store.Account
+	err := r.Scan(&a.ID, &a.Name, &a.Email, scanTime(&a.CreatedAt), &a.Management)
+	return a, err
+}
+
+// GetAccount implements store.Accounts.
+func (s *Store) GetAccount(ctx context.Context, id string) (store.Account, error) {
+	a, err := scanAccount(s.reads.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
+	if err != nil {
+		return store.Account{}, fmt.Errorf("get account %s: %w", id, translate(err))
+	}
+	return a, nil
+}
+
+// ListAccounts implements store.Accounts; accounts are sorted by id.
+func (s *Store) ListAccounts(ctx context.Context) ([]store.Account, error) {
+	as, err := collect(ctx, s.reads, scanAccount, `SELECT `+accountColumns+` FROM accounts ORDER BY id COLLATE "C"`)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", translate(err))
+	}
+	return as, nil
+}
+
+// userPK returns the internal key of a user.
+func userPK(ctx context.Context, tx *tx, account, name string) (int64, error) {
+	var pk int64
+	err := tx.QueryRowContext(ctx, `SELECT pk FROM users WHERE account = ? AND name = ?`, account, name).Scan(&pk)
+	if err != nil {
+		return 0, fmt.Errorf("user %s: %w", name, translate(err))
+	}
+	return pk, nil
+}
+
+func groupPK(ctx context.Context, tx *tx, account, name string) (int64, error) {
+	var pk int64
+	err := tx.QueryRowContext(ctx, `SELECT pk FROM groups WHERE account = ? AND name = ?`, account, name).Scan(&pk)
+	if err != nil {
+		return 0, fmt.Errorf("group %s: %w", name, translate(err))
+	}
+	return pk, nil
+}
+
+// CreateUser implements store.Users.
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (account, id, name, path, created_at, boundary, tags) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			u.Account, u.ID, u.Name, u.Path, encTime(u.CreatedAt), u.PermissionsBoundary, encTags(u.Tags))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", u.Name, err)
+	}
+	return nil
+}
+
+const userColumns = `u.account, u.id, u.name, u.path, u.created_at, u.boundary, u.tags`
+
+func scanUser(r scanner) (store.User, error) {
+	var u store.User
+	err := r.Scan(&u.Account, &u.ID, &u.Name, &u.Path, scanTime(&u.CreatedAt), &u.PermissionsBoundary, scanTags(&u.Tags))
+	return u, err
+}
+
+// GetUser implements store.Users.
+func (s *Store) GetUser(ctx context.Context, account, name string) (store.User, error) {
+	u, err := scanUser(s.reads.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.account = ? AND u.name = ?`, account, name))
+	if err != nil {
+		return store.User{}, fmt.Errorf("get user %s: %w", name, translate(err))
+	}
+	return u, nil
+}
+
+// UpdateUser implements store.Users. Memberships, policies, attachments, keys
+// and MFA devices follow a renamed user.
+func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		return affected(tx.ExecContext(ctx, `UPDATE users SET name = ?, path = ?, created_at = ?, boundary = ?, tags = ? WHERE account = ? AND id = ?`,
+			u.Name, u.Path, encTime(u.CreatedAt), u.PermissionsBoundary, encTags(u.Tags), u.Account, u.ID))
+	})
+	if err != nil {
+		return fmt.Errorf("update user %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+// DeleteUser implements store.Users; see the package comment for dependents.
+func (s *Store) DeleteUser(ctx context.Context, account, name string) error {
+	var deletedKeys []string
+	err := s.write(ctx, true, func(tx *tx) error {
+		pk, err := userPK(ctx, tx, account, name)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM access_keys WHERE user_pk = ?`, pk)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			deletedKeys = append(deletedKeys, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE mfa_devices SET user_pk = NULL, enabled_at = NULL WHERE user_pk = ?`, pk); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE pk = ?`, pk)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete user %s: %w", name, err)
+	}
+	s.touches.forget(deletedKeys...)
+	return nil
+}
+
+// ListUsers implements store.Users.
+func (s *Store) ListUsers(ctx context.Context, account string, opt store.ListOptions) ([]store.User, error) {
+	cond, args := prefixFilter("u.path", opt)
+	us, err := collect(ctx, s.reads, scanUser, `SELECT `+userColumns+` FROM users u WHERE u.account = ?`+cond+` ORDER BY lower(u.name) COLLATE "C", u.name COLLATE "C"`,
+		append([]any{account}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", translate(err))
+	}
+	return us, nil
+}
+
+// CreateGroup implements store.Groups.
+func (s *Store) CreateGroup(ctx context.Context, g store.Group) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO groups (account, id, name, path, created_at) VALUES (?, ?, ?, ?, ?)`,
+			g.Account, g.ID, g.Name, g.Path, encTime(g.CreatedAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create group %s: %w", g.Name, err)
+	}
+	return nil
+}
+
+const groupColumns = `g.account, g.id, g.name, g.path, g.created_at`
+
+func scanGroup(r scanner) (store.Group, error) {
+	var g store.Group
+	err := r.Scan(&g.Account, &g.ID, &g.Name, &g.Path, scanTime(&g.CreatedAt))
+	return g, err
+}
+
+// GetGroup implements store.Groups.
+func (s *Store) GetGroup(ctx context.Context, account, name string) (store.Group, error) {
+	g, err := scanGroup(s.reads.QueryRowContext(ctx, `SELECT `+groupColumns+` FROM groups g WHERE g.account = ? AND g.name = ?`, account, name))
+	if err != nil {
+		return store.Group{}, fmt.Errorf("get group %s: %w", name, translate(err))
+	}
+	return g, nil
+}
+
+// UpdateGroup implements store.Groups: it replaces the group with the same
+// Account and ID; renames keep members, policies and attachments.
+func (s *Store) UpdateGroup(ctx context.Context, g store.Group) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		return affected(tx.ExecContext(ctx, `UPDATE groups SET name = ?, path = ?, created_at = ? WHERE account = ? AND id = ?`,
+			g.Name, g.Path, encTime(g.CreatedAt), g.Account, g.ID))
+	})
+	if err != nil {
+		return fmt.Errorf("update group %s: %w", g.ID, err)
+	}
+	return nil
+}
+
+// DeleteGroup implements store.Groups; see the package comment for dependents.
+func (s *Store) DeleteGroup(ctx context.Context, account, name string) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		return affected(tx.ExecContext(ctx, `DELETE FROM groups WHERE account = ? AND name = ?`, account, name))
+	})
+	if err != nil {
+		return fmt.Errorf("delete group %s: %w", name, err)
+	}
+	return nil
+}
+
+// ListGroups implements store.Groups.
+func (s *Store) ListGroups(ctx context.Context, account string, opt store.ListOptions) ([]store.Group, error) {
+	cond, args := prefixFilter("g.path", opt)
+	gs, err := collect(ctx, s.reads, scanGroup, `SELECT `+groupColumns+` FROM groups g WHERE g.account = ?`+cond+` ORDER BY lower(g.name) COLLATE "C", g.name COLLATE "C"`,
+		append([]any{account}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("list groups: %w", translate(err))
+	}
+	return gs, nil
+}
+
+// AddUserToGroup implements store.Groups. It returns ErrNotFound if the group
+// or the user does not exist.
+func (s *Store) AddUserToGroup(ctx context.Context, account, group, user string) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		gpk, err := groupPK(ctx, tx, account, group)
+		if err != nil {
+			return err
+		}
+		upk, err := userPK(ctx, tx, account, user)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO group_members (group_pk, user_pk) VALUES (?, ?) ON CONFLICT DO NOTHING`, gpk, upk)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("add user %s to group %s: %w", user, group, err)
+	}
+	return nil
+}
+
+// RemoveUserFromGroup implements store.Groups. It returns ErrNotFound if the
+// user is not a member.
+func (s *Store) RemoveUserFromGroup(ctx context.Context, account, group, user string) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		gpk, err := groupPK(ctx, tx, account, group)
+		if err != nil {
+			return err
+		}
+		upk, err := userPK(ctx, tx, account, user)
+		if err != nil {
+			return err
+		}
+		return affected(tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_pk = ? AND user_pk = ?`, gpk, upk))
+	})
+	if err != nil {
+		return fmt.Errorf("remove user %s from group %s: %w", user, group, err)
+	}
+	return nil
+}
+
+// ListGroupsForUser implements store.Groups; ErrNotFound if the user does not exist.
+func (s *Store) ListGroupsForUser(ctx context.Context, account, user string) ([]store.Group, error) {
+	var gs []store.Group
+	err := s.read(ctx, func(tx *tx) error {
+		upk, err := userPK(ctx, tx, account, user)
+		if err != nil {
+			return err
+		}
+		gs, err = collect(ctx, tx, scanGroup, `SELECT `+groupColumns+` FROM groups g JOIN group_members m ON m.group_pk = g.pk
+			WHERE m.user_pk = ? ORDER BY lower(g.name) COLLATE "C", g.name COLLATE "C"`, upk)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list groups for user %s: %w", user, err)
+	}
+	return gs, nil
+}
+
+// ListGroupMembers implements store.Groups; ErrNotFound if the group does not exist.
+func (s *Store) ListGroupMembers(ctx context.Context, account, group string) ([]store.User, error) {
+	var us []store.User
+	err := s.read(ctx, func(tx *tx) error {
+		gpk, err := groupPK(ctx, tx, account, group)
+		if err != nil {
+			return err
+		}
+		us, err = collect(ctx, tx, scanUser, `SELECT `+userColumns+` FROM users u JOIN group_members m ON m.user_pk = u.pk
+			WHERE m.group_pk = ? ORDER BY lower(u.name) COLLATE "C", u.name COLLATE "C"`, gpk)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list members of group %s: %w", group, err)
+	}
+	return us, nil
+}
+
+// CreateRole implements store.Roles.
+func (s *Store) CreateRole(ctx context.Context, r store.Role) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO roles (account, id, name, path, trust_policy, description, max_session_duration,
+			boundary, created_at, tags, last_used_at, last_used_region) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.Account, r.ID, r.Name, r.Path, r.TrustPolicy, r.Description, r.MaxSessionDuration,
+			r.PermissionsBoundary, encTime(r.CreatedAt), encTags(r.Tags), encTime(r.LastUsedAt), r.LastUsedRegion)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create role %s: %w", r.Name, err)
+	}
+	return nil
+}
+
+const roleColumns = `r.account, r.id, r.name, r.path, r.trust_policy, r.description, r.max_session_duration,
+	r.boundary, r.created_at, r.tags, r.last_used_at, r.last_used_region`
+
+func scanRole(sc scanner) (store.Role, error) {
+	var r store.Role
+	err := sc.Scan(&r.Account, &r.ID, &r.Name, &r.Path, &r.TrustPolicy, &r.Description, &r.MaxSessionDuration,
+		&r.PermissionsBoundary, scanTime(&r.CreatedAt), scanTags(&r.Tags), scanTime(&r.LastUsedAt), &r.LastUsedRegion)
+	return r, err
+}
+
+// GetRole implements store.Roles.
+func (s *Store) GetRole(ctx context.Context, account, name string) (store.Role, error) {
+	r, err := scanRole(s.reads.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles r WHERE r.account = ? AND r.name = ?`, account, name))
+	if err != nil {
+		return store.Role{}, fmt.Errorf("get role %s: %w", name, translate(err))
+	}
+	return r, nil
+}
+
+// UpdateRole implements store.Roles: it replaces the role with the same
+// Account and ID. An update that changes only LastUsedAt and LastUsedRegion
+// does not increase the generation, so recording role use does not flush
+// policy caches.
+func (s *Store) UpdateRole(ctx context.Context, r store.Role) error {
+	err := s.write(ctx, false, func(tx *tx) error {
+		old, err := scanRole(tx.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles r WHERE r.account = ? AND r.id = ?`, r.Account, r.ID))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE roles SET name = ?, path = ?, trust_policy = ?, description = ?, max_session_duration = ?,
+			boundary = ?, created_at = ?, tags = ?, last_used_at = ?, last_used_region = ? WHERE account = ? AND id = ?`,
+			r.Name, r.Path, r.TrustPolicy, r.Description, r.MaxSessionDuration,
+			r.PermissionsBoundary, encTime(r.CreatedAt), encTags(r.Tags), encTime(r.LastUsedAt), r.LastUsedRegion, r.Account, r.ID); err != nil {
+			return err
+		}
+		old.LastUsedAt, old.LastUsedRegion = r.LastUsedAt, r.LastUsedRegion
+		if roleEqual(old, r) {
+			return nil
+		}
+		return bumpGeneration(ctx, tx)
+	})
+	if err != nil {
+		return fmt.Errorf("update role %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+func roleEqual(a, b store.Role) bool {
+	if a.Name != b.Name || a.Path != b.Path || a.TrustPolicy != b.TrustPolicy || a.Description != b.Description ||
+		a.MaxSessionDuration != b.MaxSessionDuration || a.PermissionsBoundary != b.PermissionsBoundary ||
+		!a.CreatedAt.Equal(b.CreatedAt) || len(a.Tags) != len(b.Tags) {
+		return false
+	}
+	for i := range a.Tags {
+		if a.Tags[i] != b.Tags[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// DeleteRole implements store.Roles; see the package comment for dependents.
+func (s *Store) DeleteRole(ctx context.Context, account, name string) error {
+	err := s.write(ctx, true, func(tx *tx) error {
+		return affected(tx.ExecContext(ctx, `DELETE FROM roles WHERE account = ? AND name = ?`, account, name))
+	})
+	if err != nil {
+		return fmt.Errorf("delete role %s: %w", name, err)
+	}
+	return nil
+}
+
+// ListRoles implements store.Roles.
+func (s *Store) ListRoles(ctx context.Context, account string, opt store.ListOptions) ([]store.Role, error) {
+	cond, args := prefixFilter("r.path", opt)
+	rs, err := collect(ctx, s.reads, scanRole, `SELECT `+roleColumns+` FROM roles r WHERE r.account = ?`+cond+` ORDER BY lower(r.name) COLLATE "C", r.name COLLATE "C"`,
+		append([]any{account}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("list roles: %w", translate(err))
+	}
+	return rs, nil
+}

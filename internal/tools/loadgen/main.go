@@ -1,0 +1,231 @@
+// Command loadgen measures AssumeRole throughput and memory of a real
+// `opensts serve` process against a bare net/http handler that returns a
+// body of the same size, both driven by wrk over keep-alive connections on
+// the same machine in the same run. It prints requests per second for both,
+// their ratio, and the server's peak resident memory (VmHWM).
+//
+//	go run ./internal/tools/loadgen -connections 32 -duration 10s
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/opensts/opensts/internal/sigv4"
+)
+
+const (
+	account    = "123456789012"
+	rootKey    = "AKIAOPENSTSLOADGEN01"
+	rootSecret = "loadgenRootSecretForBenchmarksOnly012345"
+)
+
+func main() {
+	conns := flag.Int("connections", 32, "keep-alive connections")
+	threads := flag.Int("threads", 2, "wrk threads")
+	duration := flag.Duration("duration", 10*time.Second, "duration of each run")
+	rounds := flag.Int("rounds", 3, "alternating rounds of bare and AssumeRole")
+	flag.Parse()
+	if err := run(*conns, *threads, *duration, *rounds); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(conns, threads int, duration time.Duration, rounds int) error {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return fmt.Errorf("wrk not found (apt-get install wrk): %w", err)
+	}
+	dir, err := os.MkdirTemp("", "opensts-loadgen")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "opensts")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/opensts")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	srv := exec.Command(bin, "serve", "--listen", addr, "--data-dir", filepath.Join(dir, "data"))
+	srv.Env = append(os.Environ(), "OPENSTS_ACCOUNT_ID="+account, "OPENSTS_ROOT_ACCESS_KEY_ID="+rootKey, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+rootSecret)
+	srv.Stderr = io.Discard
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	endpoint := "http://" + addr
+	if err := waitHealthy(endpoint); err != nil {
+		return err
+	}
+	body, header, size, err := setup(endpoint)
+	if err != nil {
+		return err
+	}
+	script := filepath.Join(dir, "assume.lua")
+	if err := os.WriteFile(script, []byte(luaScript(body, header)), 0o600); err != nil {
+		return err
+	}
+
+	payload := bytes.Repeat([]byte("x"), size)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	bare := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/xml")
+		w.Write(payload)
+	})}
+	go bare.Serve(ln)
+	defer bare.Close()
+	// The bare handler runs in this (otherwise idle) process, a separate
+	// process from wrk, as opensts is.
+
+	fmt.Printf("response size %d bytes, %d connections, %d wrk threads, %s per run\n", size, conns, threads, duration)
+	var bareSum, arSum float64
+	for i := 0; i < rounds; i++ {
+		b, err := wrk("http://"+ln.Addr().String()+"/", script, conns, threads, duration)
+		if err != nil {
+			return err
+		}
+		a, err := wrk(endpoint+"/", script, conns, threads, duration)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("round %d: bare %.0f req/s, AssumeRole %.0f req/s, ratio %.1f%%\n", i+1, b, a, 100*a/b)
+		bareSum += b
+		arSum += a
+	}
+	fmt.Printf("mean: bare %.0f req/s, AssumeRole %.0f req/s, ratio %.1f%%\n", bareSum/float64(rounds), arSum/float64(rounds), 100*arSum/bareSum)
+	hwm, err := vmHWM(srv.Process.Pid)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("opensts peak resident memory (VmHWM): %.1f MiB\n", float64(hwm)/1024)
+	return nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitHealthy(endpoint string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(endpoint + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("server at %s not healthy", endpoint)
+}
+
+// setup creates a user with a key and a role trusting it, and returns one
+// signed AssumeRole request (valid for the 15-minute skew window).
+func setup(endpoint string) ([]byte, http.Header, int, error) {
+	ctx := context.Background()
+	c := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(rootKey, rootSecret, "")})
+	if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("load")}); err != nil {
+		return nil, nil, 0, err
+	}
+	k, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("load")})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:user/load"},"Action":"sts:AssumeRole"}]}`
+	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("load-role"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		return nil, nil, 0, err
+	}
+	form := url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "RoleArn": {"arn:aws:iam::" + account + ":role/load-role"}, "RoleSessionName": {"load"}, "DurationSeconds": {"900"}}
+	body := []byte(form.Encode())
+	req, _ := http.NewRequest("POST", endpoint+"/", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	if err := sigv4.Sign(req, body, *k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey, "", "us-east-1", "sts", time.Now().UTC()); err != nil {
+		return nil, nil, 0, err
+	}
+	probe := req.Clone(ctx)
+	probe.Body = io.NopCloser(bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(probe)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil, nil, 0, fmt.Errorf("AssumeRole: %d %s", resp.StatusCode, out)
+	}
+	return body, req.Header, len(out), nil
+}
+
+func luaScript(body []byte, h http.Header) string {
+	var b strings.Builder
+	b.WriteString("wrk.method = \"POST\"\n")
+	fmt.Fprintf(&b, "wrk.body = %q\n", string(body))
+	for k, v := range h {
+		fmt.Fprintf(&b, "wrk.headers[%q] = %q\n", k, strings.Join(v, ","))
+	}
+	b.WriteString("done = function(summary, latency, requests)\n  local errs = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout\n  io.write(string.format(\"non2xx_or_errors %d\\n\", errs))\nend\n")
+	return b.String()
+}
+
+var rpsRe = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+var errRe = regexp.MustCompile(`non2xx_or_errors (\d+)`)
+
+func wrk(target, script string, conns, threads int, d time.Duration) (float64, error) {
+	out, err := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", d.String(), "-s", script, target).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	m := rpsRe.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("wrk output: %s", out)
+	}
+	if e := errRe.FindSubmatch(out); e != nil && string(e[1]) != "0" {
+		return 0, fmt.Errorf("wrk saw %s failed or non-2xx responses against %s:\n%s", e[1], target, out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+func vmHWM(pid int) (int64, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM for %d", pid)
+}
