@@ -15,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // The real AWS CLI (Debian's awscli) and boto3 (Debian's python3-boto3)
@@ -417,5 +420,48 @@ func TestServeFirstStartGeneratesCredentials(t *testing.T) {
 	out, errOut, code := c.run(t, creds(akid, secret, ""), awsCLIPath(), "sts", "get-caller-identity", "--endpoint-url", p.endpoint, "--output", "json")
 	if code != 0 || !strings.Contains(out, ":root") {
 		t.Fatalf("generated root credentials do not work: %s %s", out, errOut)
+	}
+}
+
+// TestKeysCommands rotates the signing key with `opensts keys rotate` while
+// the server runs: sessions issued before keep working, and `keys list`
+// shows both keys without any secret.
+func TestKeysCommands(t *testing.T) {
+	dir := t.TempDir()
+	p := serveBinary(t, dir, "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
+	e := &env{endpoint: p.endpoint}
+	akid, secret := e.user(t, "rot")
+	e.userPolicy(t, "rot", "all", allow("sts:AssumeRole", "*"))
+	roleARN := e.role(t, "rot-role", "", trustAccount)
+	before := must[*sts.AssumeRoleOutput](t)(e.sts(akid, secret, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("before")}))
+
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(binary(t), args...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("opensts %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if out := run("keys", "rotate", "--data-dir", dir); !strings.Contains(out, "new signing key") {
+		t.Fatalf("keys rotate: %s", out)
+	}
+	list := run("keys", "list", "--data-dir", dir)
+	var keys []map[string]any
+	if err := json.Unmarshal([]byte(list), &keys); err != nil || len(keys) != 2 {
+		t.Fatalf("keys list: %v %s", err, list)
+	}
+	if strings.Contains(strings.ToLower(list), "private") || strings.Contains(list, "derive") {
+		t.Fatalf("keys list shows key material: %s", list)
+	}
+	c := before.Credentials
+	if _, err := e.sts(*c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("session from before the rotation: %v", err)
+	}
+	after := must[*sts.AssumeRoleOutput](t)(e.sts(akid, secret, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("after")}))
+	c = after.Credentials
+	if _, err := e.sts(*c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("session from after the rotation: %v", err)
 	}
 }
