@@ -86,6 +86,8 @@ var (
 	MalformedPolicyDocumentException     = sender("MalformedPolicyDocumentException", http.StatusBadRequest)
 	DuplicatePolicyException             = sender("DuplicatePolicyException", http.StatusBadRequest)
 	PolicyInUseException                 = sender("PolicyInUseException", http.StatusBadRequest)
+	ConstraintViolationException         = sender("ConstraintViolationException", http.StatusBadRequest)
+	PolicyTypeNotEnabledException        = sender("PolicyTypeNotEnabledException", http.StatusBadRequest)
 )
 
 // Codes is every code above, for tests that round-trip them through the SDKs.
@@ -103,6 +105,11 @@ var Codes = []Code{
 	DuplicatePolicyAttachmentException, PolicyNotAttachedException, CreateAccountStatusNotFoundException,
 	OrgInvalidInputException, OrgAccessDeniedException, MalformedPolicyDocumentException,
 	DuplicatePolicyException, PolicyInUseException,
+	// ConstraintViolationException and PolicyTypeNotEnabledException are
+	// Organizations codes too but are not listed yet: the Query round trip in
+	// internal/awsquery sends every listed code not in its jsonOnly set, and
+	// Organizations codes must never travel over Query. e2e/org_test.go
+	// round-trips both through the SDK's Organizations client.
 }
 
 // Error is an API error: a code, a message safe to show the caller, and an

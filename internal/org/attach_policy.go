@@ -1,0 +1,65 @@
+package org
+
+import (
+	"context"
+	"slices"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// AttachPolicyInput is the AttachPolicy request.
+type AttachPolicyInput struct {
+	PolicyID string `json:"PolicyId"`
+	TargetID string `json:"TargetId"`
+}
+
+// AttachPolicyOutput is the (empty) AttachPolicy result.
+type AttachPolicyOutput struct{}
+
+// AttachPolicy attaches an SCP to the root or to an account (at most five
+// per target). It applies at once to every principal under the target,
+// except those of the management account.
+func (s *Service) AttachPolicy(ctx context.Context, c *authz.Caller, in *AttachPolicyInput) (*AttachPolicyOutput, error) {
+	o, err := s.member(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.getPolicy(ctx, in.PolicyID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.resolveTarget(ctx, o, in.TargetID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, c, o, "AttachPolicy", policyResource(p), func(org) string { return t.ARN }); err != nil {
+		return nil, err
+	}
+	attached, err := s.attachedTo(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(attached, p.ID) {
+		return nil, errDuplicateAttachment()
+	}
+	if len(attached) >= maxSCPsPerTarget {
+		return nil, apierr.New(apierr.ConstraintViolationException, "You have attached the maximum number of policies of the specified type to the entity.")
+	}
+	if err := s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: p.ID, TargetID: t.ID}); err != nil {
+		switch {
+		case isExists(err):
+			return nil, errDuplicateAttachment()
+		case isNotFound(err):
+			return nil, errPolicyNotFound()
+		}
+		return nil, internal(err, "attach policy "+p.ID)
+	}
+	s.authz.Invalidate()
+	return &AttachPolicyOutput{}, nil
+}
+
+func errDuplicateAttachment() *apierr.Error {
+	return apierr.New(apierr.DuplicatePolicyAttachmentException, "The selected policy is already attached to the specified target.")
+}

@@ -1,0 +1,28 @@
+package org
+
+import (
+	"context"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+)
+
+// CreateOrganizationInput is the CreateOrganization request.
+type CreateOrganizationInput struct {
+	FeatureSet string `json:"FeatureSet"`
+}
+
+// CreateOrganizationOutput is the CreateOrganization result (never returned:
+// the organization exists from the first start).
+type CreateOrganizationOutput struct {
+	Organization Organization `json:"Organization"`
+}
+
+// CreateOrganization answers as AWS does for an account that already belongs
+// to an organization: every account of a deployment does.
+func (s *Service) CreateOrganization(ctx context.Context, c *authz.Caller, _ *CreateOrganizationInput) (*CreateOrganizationOutput, error) {
+	if _, err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	return nil, apierr.New(apierr.AlreadyInOrganizationException, "This account is already a member of an organization.")
+}

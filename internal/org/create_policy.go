@@ -1,0 +1,65 @@
+package org
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// CreatePolicyInput is the CreatePolicy request. Tags are accepted and ignored.
+type CreatePolicyInput struct {
+	Content     string          `json:"Content"`
+	Description string          `json:"Description"`
+	Name        string          `json:"Name"`
+	Type        string          `json:"Type"`
+	Tags        json.RawMessage `json:"Tags"`
+}
+
+// PolicyOutput is the result of CreatePolicy, DescribePolicy and UpdatePolicy.
+type PolicyOutput struct {
+	Policy *Policy `json:"Policy"`
+}
+
+// CreatePolicy creates a service control policy; its content must be a valid
+// SCP for the policy engine.
+func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreatePolicyInput) (*PolicyOutput, error) {
+	if err := checkPolicyName(in.Name); err != nil {
+		return nil, err
+	}
+	if err := checkPolicyDescription(in.Description); err != nil {
+		return nil, err
+	}
+	if err := checkPolicyType(in.Type); err != nil {
+		return nil, err
+	}
+	o, err := s.authorize(ctx, c, "CreatePolicy")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkContent(in.Content); err != nil {
+		return nil, err
+	}
+	p := store.OrgPolicy{Name: in.Name, Description: in.Description, Type: scpType, Content: in.Content}
+	for range 5 {
+		suffix, err := s.randomString(lowerDigits, 8)
+		if err != nil {
+			return nil, err
+		}
+		p.ID = "p-" + suffix
+		err = s.store.CreateOrgPolicy(ctx, p)
+		if err == nil {
+			return &PolicyOutput{Policy: o.policy(p)}, nil
+		}
+		if !isExists(err) {
+			return nil, internal(err, "create policy "+in.Name)
+		}
+		// Ids and names are both unique: retry only an id collision.
+		if _, err := s.store.GetOrgPolicy(ctx, p.ID); isNotFound(err) {
+			return nil, apierr.New(apierr.DuplicatePolicyException, "A policy with the same name already exists.")
+		}
+	}
+	return nil, apierr.Internal(errFiveCollisions)
+}

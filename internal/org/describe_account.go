@@ -1,0 +1,41 @@
+package org
+
+import (
+	"context"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+)
+
+// DescribeAccountInput is the DescribeAccount request.
+type DescribeAccountInput struct {
+	AccountID string `json:"AccountId"`
+}
+
+// DescribeAccountOutput is the DescribeAccount result.
+type DescribeAccountOutput struct {
+	Account Account `json:"Account"`
+}
+
+func errAccountNotFound() *apierr.Error {
+	return apierr.New(apierr.AccountNotFoundException, "You specified an account that doesn't exist.")
+}
+
+// DescribeAccount describes one account of the organization.
+func (s *Service) DescribeAccount(ctx context.Context, c *authz.Caller, in *DescribeAccountInput) (*DescribeAccountOutput, error) {
+	if !accountIDPattern.MatchString(in.AccountID) {
+		return nil, invalidInput("You specified an invalid value for accountId.")
+	}
+	o, err := s.authorize(ctx, c, "DescribeAccount", accountResource(in.AccountID))
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.GetAccount(ctx, in.AccountID)
+	if isNotFound(err) {
+		return nil, errAccountNotFound()
+	}
+	if err != nil {
+		return nil, internal(err, "describe account "+in.AccountID)
+	}
+	return &DescribeAccountOutput{Account: o.account(a)}, nil
+}

@@ -1,0 +1,28 @@
+package org
+
+import (
+	"context"
+
+	"github.com/opensts/opensts/internal/authz"
+)
+
+// DescribePolicyInput is the DescribePolicy request.
+type DescribePolicyInput struct {
+	PolicyID string `json:"PolicyId"`
+}
+
+// DescribePolicy returns a policy with its content.
+func (s *Service) DescribePolicy(ctx context.Context, c *authz.Caller, in *DescribePolicyInput) (*PolicyOutput, error) {
+	o, err := s.member(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.getPolicy(ctx, in.PolicyID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, c, o, "DescribePolicy", policyResource(p)); err != nil {
+		return nil, err
+	}
+	return &PolicyOutput{Policy: o.policy(p)}, nil
+}

@@ -1,0 +1,61 @@
+package org
+
+import (
+	"context"
+	"slices"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// DetachPolicyInput is the DetachPolicy request.
+type DetachPolicyInput struct {
+	PolicyID string `json:"PolicyId"`
+	TargetID string `json:"TargetId"`
+}
+
+// DetachPolicyOutput is the (empty) DetachPolicy result.
+type DetachPolicyOutput struct{}
+
+// DetachPolicy detaches an SCP from the root or an account. As in AWS, a
+// target keeps at least one SCP: without one nothing there would be allowed.
+func (s *Service) DetachPolicy(ctx context.Context, c *authz.Caller, in *DetachPolicyInput) (*DetachPolicyOutput, error) {
+	o, err := s.member(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.getPolicy(ctx, in.PolicyID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.resolveTarget(ctx, o, in.TargetID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, c, o, "DetachPolicy", policyResource(p), func(org) string { return t.ARN }); err != nil {
+		return nil, err
+	}
+	attached, err := s.attachedTo(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(attached, p.ID) {
+		return nil, errNotAttached()
+	}
+	if len(attached) == 1 {
+		return nil, apierr.New(apierr.ConstraintViolationException, "You can't detach the last service control policy from the entity; attach another one first.")
+	}
+	if err := s.store.DetachOrgPolicy(ctx, store.OrgAttachment{PolicyID: p.ID, TargetID: t.ID}); err != nil {
+		if isNotFound(err) {
+			return nil, errNotAttached()
+		}
+		return nil, internal(err, "detach policy "+p.ID)
+	}
+	s.authz.Invalidate()
+	return &DetachPolicyOutput{}, nil
+}
+
+func errNotAttached() *apierr.Error {
+	return apierr.New(apierr.PolicyNotAttachedException, "The policy isn't attached to the specified target in the specified root.")
+}

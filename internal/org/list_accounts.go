@@ -1,0 +1,42 @@
+package org
+
+import (
+	"context"
+
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// ListAccountsInput is the ListAccounts request.
+type ListAccountsInput struct {
+	NextToken  string `json:"NextToken"`
+	MaxResults *int32 `json:"MaxResults"`
+}
+
+// ListAccountsOutput is the ListAccounts result.
+type ListAccountsOutput struct {
+	Accounts  []Account `json:"Accounts"`
+	NextToken string    `json:"NextToken,omitempty"`
+}
+
+// ListAccounts lists the organization's accounts by id, at most MaxResults
+// (1-20, default 20) a page.
+func (s *Service) ListAccounts(ctx context.Context, c *authz.Caller, in *ListAccountsInput) (*ListAccountsOutput, error) {
+	o, err := s.authorize(ctx, c, "ListAccounts")
+	if err != nil {
+		return nil, err
+	}
+	accounts, err := s.store.ListAccounts(ctx) // sorted by id
+	if err != nil {
+		return nil, internal(err, "list accounts")
+	}
+	pg, next, err := page(accounts, func(a store.Account) string { return a.ID }, in.NextToken, in.MaxResults)
+	if err != nil {
+		return nil, err
+	}
+	out := &ListAccountsOutput{Accounts: make([]Account, 0, len(pg)), NextToken: next}
+	for _, a := range pg {
+		out.Accounts = append(out.Accounts, o.account(a))
+	}
+	return out, nil
+}

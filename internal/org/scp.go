@@ -1,0 +1,126 @@
+package org
+
+import (
+	"context"
+	"errors"
+	"unicode/utf8"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// Helpers shared by the policy actions.
+
+func errPolicyNotFound() *apierr.Error {
+	return apierr.New(apierr.PolicyNotFoundException, "We can't find a policy with the PolicyId that you specified.")
+}
+
+func errTargetNotFound() *apierr.Error {
+	return apierr.New(apierr.TargetNotFoundException, "We can't find a root, OU, account, or policy with the TargetId that you specified.")
+}
+
+// getPolicy loads a policy by id: InvalidInputException for a malformed id,
+// PolicyNotFoundException for an unknown one.
+func (s *Service) getPolicy(ctx context.Context, id string) (store.OrgPolicy, error) {
+	if !policyIDPattern.MatchString(id) {
+		return store.OrgPolicy{}, invalidInput("You specified an invalid value for policyId.")
+	}
+	p, err := s.store.GetOrgPolicy(ctx, id)
+	if isNotFound(err) {
+		return store.OrgPolicy{}, errPolicyNotFound()
+	}
+	if err != nil {
+		return store.OrgPolicy{}, internal(err, "get policy "+id)
+	}
+	return p, nil
+}
+
+// checkContent validates an SCP document with the policy engine.
+func (s *Service) checkContent(content string) error {
+	if content == "" {
+		return invalidInput("You specified an invalid value for content.")
+	}
+	if _, err := s.policies.Compile(policy.SCP, content); err != nil {
+		var pe *policy.Error
+		if errors.As(err, &pe) {
+			if pe.Quota > 0 {
+				return apierr.New(apierr.ConstraintViolationException, "You attempted to create or update a policy whose content is larger than the maximum size of %d characters.", pe.Quota)
+			}
+			return apierr.New(apierr.MalformedPolicyDocumentException, "%s", pe.Message)
+		}
+		return internal(err, "compile service control policy")
+	}
+	return nil
+}
+
+func checkPolicyName(name string) error {
+	if n := utf8.RuneCountInString(name); n < 1 || n > 128 {
+		return invalidInput("You specified an invalid value for name.")
+	}
+	return nil
+}
+
+func checkPolicyDescription(d string) error {
+	if utf8.RuneCountInString(d) > 512 {
+		return invalidInput("You specified an invalid value for description.")
+	}
+	return nil
+}
+
+// checkPolicyType answers for a type other than SCPs: a known type is not
+// enabled in this organization; anything else is not a type.
+func checkPolicyType(t string) error {
+	if t == scpType {
+		return nil
+	}
+	if policyTypes[t] {
+		return apierr.New(apierr.PolicyTypeNotEnabledException, "This operation can be performed only for enabled policy types.")
+	}
+	return invalidInput("You specified an invalid value for type.")
+}
+
+// errAWSManaged is the answer to changing or deleting an AWS managed policy.
+func errAWSManaged() *apierr.Error { return errDenied() }
+
+// target is a root or an account a policy can be attached to.
+type target struct {
+	ID, ARN, Name, Type string
+}
+
+// resolveTarget finds a target: InvalidInputException for a malformed id,
+// TargetNotFoundException for an unknown one (OUs do not exist here).
+func (s *Service) resolveTarget(ctx context.Context, o org, id string) (target, error) {
+	if !targetIDPattern.MatchString(id) {
+		return target{}, invalidInput("You specified an invalid value for targetId.")
+	}
+	if id == o.root {
+		return target{ID: id, ARN: o.rootARN(), Name: "Root", Type: "ROOT"}, nil
+	}
+	if !accountIDPattern.MatchString(id) {
+		return target{}, errTargetNotFound()
+	}
+	a, err := s.store.GetAccount(ctx, id)
+	if isNotFound(err) {
+		return target{}, errTargetNotFound()
+	}
+	if err != nil {
+		return target{}, internal(err, "get account "+id)
+	}
+	return target{ID: id, ARN: o.accountARN(id), Name: a.Name, Type: "ACCOUNT"}, nil
+}
+
+// attachedTo returns the ids of the policies attached to targetID.
+func (s *Service) attachedTo(ctx context.Context, targetID string) ([]string, error) {
+	atts, err := s.store.ListOrgAttachments(ctx)
+	if err != nil {
+		return nil, internal(err, "list policy attachments")
+	}
+	var ids []string
+	for _, a := range atts {
+		if a.TargetID == targetID {
+			ids = append(ids, a.PolicyID)
+		}
+	}
+	return ids, nil
+}

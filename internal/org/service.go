@@ -1,0 +1,309 @@
+// Package org implements the AWS Organizations subset OpenSTS serves over
+// AWS JSON 1.1: the deployment's one organization (created at first start),
+// its member accounts (CreateAccount, with the OrganizationAccountAccessRole
+// the management account assumes), and service control policies with their
+// attachments to the root and to accounts. The policy engine applies SCPs
+// (internal/authz reads the attachments); this package only keeps them.
+//
+// One file per action. It imports store, authz, policy and apierr; never
+// net/http, the protocol packages or a store backend.
+//
+// Persistence: the organization id lives in the setting "org.id", the root id
+// in authz.OrgRootSetting, policies and attachments in store.Org, accounts in
+// store.Accounts. Create-account requests complete at once, so their statuses
+// are derived from the accounts table (request id "car-" + the account id);
+// a request that failed (an email already in use) is kept in the setting
+// "org.car.<id>" so that DescribeCreateAccountStatus can report it.
+package org
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// Settings keys.
+const (
+	// OrgIDSetting holds the organization id (o-xxxxxxxxxx).
+	OrgIDSetting = "org.id"
+	// fullAccessAttachedSetting records that Bootstrap attached FullAWSAccess
+	// to the root and to the accounts that existed then. It is written last,
+	// so an interrupted first start attaches again, and a later start never
+	// re-attaches a policy an administrator detached.
+	fullAccessAttachedSetting = "org.full-aws-access-attached"
+	failedCARPrefix           = "org.car."
+)
+
+// The AWS managed policy every root and account starts with.
+const (
+	FullAWSAccessID      = "p-FullAWSAccess"
+	fullAWSAccessName    = "FullAWSAccess"
+	fullAWSAccessContent = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+	fullAWSAccessDesc    = "Allows access to every operation"
+)
+
+// AccessRoleName is the role CreateAccount creates in a new account by default.
+const AccessRoleName = "OrganizationAccountAccessRole"
+
+const (
+	scpType           = "SERVICE_CONTROL_POLICY"
+	administratorARN  = "arn:aws:iam::aws:policy/AdministratorAccess"
+	maxSCPsPerTarget  = 5
+	defaultMaxResults = 20
+)
+
+// Config holds the Service's dependencies.
+type Config struct {
+	Store    store.Store
+	Authz    *authz.Authorizer
+	Policies *policy.Cache
+	Now      func() time.Time
+	Rand     io.Reader
+}
+
+// Service implements the Organizations actions. Safe for concurrent use once
+// Bootstrap has returned.
+type Service struct {
+	store    store.Store
+	authz    *authz.Authorizer
+	policies *policy.Cache
+	now      func() time.Time
+	rand     io.Reader
+
+	mu   sync.RWMutex
+	mgmt string // management account id, set by Bootstrap
+}
+
+// New returns a Service. Call Bootstrap before serving requests.
+func New(cfg Config) *Service {
+	s := &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, now: cfg.Now, rand: cfg.Rand}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	return s
+}
+
+// time returns the current time as Organizations records it: UTC, whole seconds.
+func (s *Service) time() time.Time { return s.now().UTC().Truncate(time.Second) }
+
+// org is what most actions need to know about the organization.
+type org struct {
+	id, root, mgmt string
+}
+
+func (o org) arn() string { return "arn:aws:organizations::" + o.mgmt + ":organization/" + o.id }
+func (o org) rootARN() string {
+	return "arn:aws:organizations::" + o.mgmt + ":root/" + o.id + "/" + o.root
+}
+func (o org) accountARN(id string) string {
+	return "arn:aws:organizations::" + o.mgmt + ":account/" + o.id + "/" + id
+}
+
+func (o org) policyARN(p store.OrgPolicy) string {
+	if p.AWSManaged {
+		return "arn:aws:organizations::aws:policy/service_control_policy/" + p.ID
+	}
+	return "arn:aws:organizations::" + o.mgmt + ":policy/" + o.id + "/service_control_policy/" + p.ID
+}
+
+// errDenied is Organizations' answer to every caller it does not serve.
+func errDenied() *apierr.Error {
+	return apierr.New(apierr.OrgAccessDeniedException, "You don't have permissions to access this resource.")
+}
+
+// authorize admits only principals of the management account, and then only
+// if their policies allow "organizations:"+action on each resource (built
+// from the organization's ids; "*" when none is given).
+func (s *Service) authorize(ctx context.Context, c *authz.Caller, action string, resources ...func(org) string) (org, error) {
+	o, err := s.member(ctx, c)
+	if err != nil {
+		return org{}, err
+	}
+	return o, s.check(ctx, c, o, action, resources...)
+}
+
+// member admits only principals of the management account.
+func (s *Service) member(ctx context.Context, c *authz.Caller) (org, error) {
+	o, err := s.load(ctx)
+	if err != nil {
+		return org{}, err
+	}
+	if c == nil || c.Account != o.mgmt {
+		return org{}, errDenied()
+	}
+	return o, nil
+}
+
+// check authorizes "organizations:"+action on each resource for a member.
+func (s *Service) check(ctx context.Context, c *authz.Caller, o org, action string, resources ...func(org) string) error {
+	arns := []string{"*"}
+	if len(resources) > 0 {
+		arns = arns[:0]
+		for _, r := range resources {
+			arns = append(arns, r(o))
+		}
+	}
+	for _, r := range arns {
+		if err := s.authz.Check(ctx, c, "organizations:"+action, r); err != nil {
+			if e, ok := apierr.As(err); ok && e.Code == apierr.AccessDenied {
+				return errDenied()
+			}
+			return internal(err, "authorize organizations:"+action)
+		}
+	}
+	return nil
+}
+
+// Resources for authorize.
+func accountResource(id string) func(org) string {
+	return func(o org) string { return o.accountARN(id) }
+}
+
+func policyResource(p store.OrgPolicy) func(org) string {
+	return func(o org) string { return o.policyARN(p) }
+}
+
+// load reads the organization's ids.
+func (s *Service) load(ctx context.Context) (org, error) {
+	s.mu.RLock()
+	mgmt := s.mgmt
+	s.mu.RUnlock()
+	if mgmt == "" {
+		return org{}, apierr.Internal(errors.New("organizations: not bootstrapped"))
+	}
+	id, err := s.store.GetSetting(ctx, OrgIDSetting)
+	if err != nil {
+		return org{}, internal(err, "load organization id")
+	}
+	root, err := s.store.GetSetting(ctx, authz.OrgRootSetting)
+	if err != nil {
+		return org{}, internal(err, "load organization root id")
+	}
+	return org{id: id, root: root, mgmt: mgmt}, nil
+}
+
+// internal passes API errors through and turns anything else into
+// InternalFailure that keeps the cause for the log.
+func internal(err error, what string) error {
+	if _, ok := apierr.As(err); ok {
+		return err
+	}
+	return apierr.Internal(fmt.Errorf("%s: %w", what, err))
+}
+
+var errFiveCollisions = errors.New("five random ids in a row were taken")
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+func isExists(err error) bool   { return errors.Is(err, store.ErrAlreadyExists) }
+func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
+
+func invalidInput(format string, args ...any) *apierr.Error {
+	return apierr.New(apierr.OrgInvalidInputException, format, args...)
+}
+
+// randomString returns n characters of alphabet; len(alphabet) must divide 256.
+func (s *Service) randomString(alphabet string, n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", apierr.Internal(fmt.Errorf("random id: %w", err))
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b), nil
+}
+
+const (
+	lowerDigits = "abcdefghijklmnopqrstuvwxyz012345" // 32 characters: no bias
+	iamIDChars  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+)
+
+// newAccountID returns a random 12-digit account id that does not start with 0.
+func (s *Service) newAccountID() (string, error) {
+	var b [8]byte
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+		return "", apierr.Internal(fmt.Errorf("new account id: %w", err))
+	}
+	var n uint64
+	for _, c := range b {
+		n = n<<8 | uint64(c)
+	}
+	return strconv.FormatUint(100_000_000_000+n%900_000_000_000, 10), nil
+}
+
+// Timestamp is a time that encodes as AWS JSON 1.1 does: epoch seconds, a
+// JSON number (the SDKs reject a string).
+type Timestamp time.Time
+
+// MarshalJSON implements json.Marshaler.
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	tt := time.Time(t)
+	if ms := tt.UnixMilli(); ms%1000 != 0 {
+		return strconv.AppendFloat(nil, float64(ms)/1000, 'f', 3, 64), nil
+	}
+	return strconv.AppendInt(nil, tt.Unix(), 10), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("timestamp %s: %w", b, err)
+	}
+	sec := int64(f)
+	*t = Timestamp(time.Unix(sec, int64((f-float64(sec))*1e9)).UTC())
+	return nil
+}
+
+func ts(t time.Time) *Timestamp {
+	v := Timestamp(t)
+	return &v
+}
+
+// slicesSortBy sorts items by key.
+func slicesSortBy[T any](items []T, key func(T) string) {
+	slices.SortFunc(items, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+}
+
+// page returns one page of items, which must be sorted by key. token is the
+// NextToken of the previous page ("" for the first); the returned token is ""
+// on the last page.
+func page[T any](items []T, key func(T) string, token string, maxResults *int32) ([]T, string, error) {
+	n := defaultMaxResults
+	if maxResults != nil {
+		if *maxResults < 1 || *maxResults > defaultMaxResults {
+			return nil, "", invalidInput("You provided a value for MaxResults that is not valid: it must be between 1 and %d.", defaultMaxResults)
+		}
+		n = int(*maxResults)
+	}
+	start := 0
+	if token != "" {
+		after, err := decodeToken(token)
+		if err != nil {
+			return nil, "", invalidInput("The specified pagination token isn't valid.")
+		}
+		for start < len(items) && key(items[start]) <= after {
+			start++
+		}
+	}
+	items = items[start:]
+	if len(items) <= n {
+		return items, "", nil
+	}
+	return items[:n], encodeToken(key(items[n-1])), nil
+}

@@ -1,0 +1,65 @@
+package org
+
+import (
+	"context"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+)
+
+// UpdatePolicyInput is the UpdatePolicy request; absent members keep their value.
+type UpdatePolicyInput struct {
+	PolicyID    string  `json:"PolicyId"`
+	Name        *string `json:"Name"`
+	Description *string `json:"Description"`
+	Content     *string `json:"Content"`
+}
+
+// UpdatePolicy changes a customer managed policy's name, description or
+// content. A content change applies at once to every principal under the
+// policy's targets.
+func (s *Service) UpdatePolicy(ctx context.Context, c *authz.Caller, in *UpdatePolicyInput) (*PolicyOutput, error) {
+	o, err := s.member(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.getPolicy(ctx, in.PolicyID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, c, o, "UpdatePolicy", policyResource(p)); err != nil {
+		return nil, err
+	}
+	if p.AWSManaged {
+		return nil, errAWSManaged()
+	}
+	if in.Name != nil {
+		if err := checkPolicyName(*in.Name); err != nil {
+			return nil, err
+		}
+		p.Name = *in.Name
+	}
+	if in.Description != nil {
+		if err := checkPolicyDescription(*in.Description); err != nil {
+			return nil, err
+		}
+		p.Description = *in.Description
+	}
+	if in.Content != nil {
+		if err := s.checkContent(*in.Content); err != nil {
+			return nil, err
+		}
+		p.Content = *in.Content
+	}
+	if err := s.store.UpdateOrgPolicy(ctx, p); err != nil {
+		switch {
+		case isExists(err):
+			return nil, apierr.New(apierr.DuplicatePolicyException, "A policy with the same name already exists.")
+		case isNotFound(err):
+			return nil, errPolicyNotFound()
+		}
+		return nil, internal(err, "update policy "+p.ID)
+	}
+	s.authz.Invalidate()
+	return &PolicyOutput{Policy: o.policy(p)}, nil
+}
