@@ -104,12 +104,7 @@ var Codes = []Code{
 	AlreadyInOrganizationException, AccountNotFoundException, PolicyNotFoundException, TargetNotFoundException,
 	DuplicatePolicyAttachmentException, PolicyNotAttachedException, CreateAccountStatusNotFoundException,
 	OrgInvalidInputException, OrgAccessDeniedException, MalformedPolicyDocumentException,
-	DuplicatePolicyException, PolicyInUseException,
-	// ConstraintViolationException and PolicyTypeNotEnabledException are
-	// Organizations codes too but are not listed yet: the Query round trip in
-	// internal/awsquery sends every listed code not in its jsonOnly set, and
-	// Organizations codes must never travel over Query. e2e/org_test.go
-	// round-trips both through the SDK's Organizations client.
+	DuplicatePolicyException, PolicyInUseException, ConstraintViolationException, PolicyTypeNotEnabledException,
 }
 
 // Error is an API error: a code, a message safe to show the caller, and an

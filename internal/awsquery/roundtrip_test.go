@@ -146,6 +146,7 @@ var jsonOnly = map[apierr.Code]bool{
 	apierr.CreateAccountStatusNotFoundException: true, apierr.OrgInvalidInputException: true,
 	apierr.OrgAccessDeniedException: true, apierr.MalformedPolicyDocumentException: true,
 	apierr.DuplicatePolicyException: true, apierr.PolicyInUseException: true,
+	apierr.ConstraintViolationException: true, apierr.PolicyTypeNotEnabledException: true,
 }
 
 // TestErrorCodeRoundTrip writes every code in apierr.Codes with WriteError
