@@ -20,6 +20,7 @@ import (
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/iam"
+	"github.com/opensts/opensts/internal/mfa"
 	"github.com/opensts/opensts/internal/org"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/seal"
@@ -126,7 +127,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	}
 	s.sigv4 = sigv4.NewVerifier(s.now)
 	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
-	s.sts = sts.New(sts.Config{Store: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random})
+	// MFA codes: replay protection in the store, throttling in memory per node.
+	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer})
+	s.sts = sts.New(sts.Config{Store: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker})
 	s.keys = newKeyCache(s.iam, s.store, s.authz)
 	s.stsRoutes = stsRoutes(s.sts)
 	s.iamRoutes = iamRoutes(s.iam)

@@ -25,6 +25,8 @@ type Config struct {
 	Policies *policy.Cache
 	Now      func() time.Time
 	Rand     io.Reader
+	// MFA verifies SerialNumber/TokenCode; nil refuses every MFA code.
+	MFA MFAChecker
 }
 
 // Service implements the STS actions.
@@ -34,6 +36,7 @@ type Service struct {
 	sessions *session.Manager
 	policies *policy.Cache
 	now      func() time.Time
+	mfa      MFAChecker
 }
 
 // New returns a Service.
@@ -42,7 +45,7 @@ func New(cfg Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: cfg.Store, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now}
+	return &Service{store: cfg.Store, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA}
 }
 
 // Credentials is the STS Credentials shape.

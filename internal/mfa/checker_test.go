@@ -1,0 +1,271 @@
+package mfa
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opensts/opensts/internal/seal"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// devices is an in-memory store.MFADevices with the store's semantics.
+type devices struct {
+	mu     sync.Mutex
+	m      map[string]store.MFADevice
+	writes int
+}
+
+func (s *devices) CreateMFADevice(_ context.Context, d store.MFADevice) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes++
+	s.m[strings.ToLower(d.SerialNumber)] = d
+	return nil
+}
+
+func (s *devices) GetMFADevice(_ context.Context, serial string) (store.MFADevice, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.m[strings.ToLower(serial)]
+	if !ok {
+		return d, fmt.Errorf("get %s: %w", serial, store.ErrNotFound)
+	}
+	return d, nil
+}
+
+func (s *devices) UpdateMFADevice(_ context.Context, d store.MFADevice) error {
+	return s.CreateMFADevice(context.Background(), d)
+}
+
+func (s *devices) DeleteMFADevice(_ context.Context, serial string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, strings.ToLower(serial))
+	return nil
+}
+
+func (s *devices) ListMFADevices(context.Context, string) ([]store.MFADevice, error) {
+	return nil, errors.New("not used")
+}
+
+func (s *devices) AdvanceMFACounter(_ context.Context, serial string, counter int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes++
+	d, ok := s.m[strings.ToLower(serial)]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if counter <= d.LastCounter {
+		return store.ErrConflict
+	}
+	d.LastCounter = counter
+	s.m[strings.ToLower(serial)] = d
+	return nil
+}
+
+const (
+	acct   = "123456789012"
+	serial = "arn:aws:iam::123456789012:mfa/alice-phone"
+	seed   = "ZR7JHXQ4N6KQ2VWSAOYPLX3BBJ7KJQ6ZL2CI3N4EXSHUE4RNDJMGYTAMG63WQVB6"
+)
+
+var t0 = time.Date(2026, 5, 6, 7, 8, 10, 0, time.UTC)
+
+func newSealer(t *testing.T) *seal.Sealer {
+	t.Helper()
+	s, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func setup(t *testing.T) (*Checker, *devices) {
+	t.Helper()
+	sealer := newSealer(t)
+	sealed, err := SealSecret(sealer, serial, Secret{Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := &devices{m: map[string]store.MFADevice{}}
+	add := func(d store.MFADevice) {
+		if err := ds.CreateMFADevice(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(store.MFADevice{Account: acct, SerialNumber: serial, Name: "alice-phone", Path: "/", Seed: sealed, UserName: "alice", EnabledAt: t0.Add(-time.Hour)})
+	other := "arn:aws:iam::123456789012:mfa/unassigned"
+	sealedOther, _ := SealSecret(sealer, other, Secret{Seed: seed})
+	add(store.MFADevice{Account: acct, SerialNumber: other, Name: "unassigned", Path: "/", Seed: sealedOther})
+	root := "arn:aws:iam::123456789012:mfa/root-account-mfa-device"
+	sealedRoot, _ := SealSecret(sealer, root, Secret{Seed: seed})
+	add(store.MFADevice{Account: acct, SerialNumber: root, Name: "root-account-mfa-device", Path: "/", Seed: sealedRoot, EnabledAt: t0.Add(-time.Hour)})
+	// Stolen seal: another device's sealed seed does not open under this serial.
+	stolen := "arn:aws:iam::123456789012:mfa/stolen"
+	add(store.MFADevice{Account: acct, SerialNumber: stolen, Name: "stolen", Path: "/", Seed: sealed, UserName: "alice", EnabledAt: t0})
+	ds.writes = 0
+	return NewChecker(CheckerConfig{Devices: ds, Sealer: sealer}), ds
+}
+
+func codeAt(t *testing.T, at time.Time) string {
+	t.Helper()
+	c, err := Code(seed, Step(at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestCheckDevice(t *testing.T) {
+	c, ds := setup(t)
+	ctx := context.Background()
+	code := codeAt(t, t0)
+	for _, tc := range []struct {
+		name, account, user, serial string
+		want                        error
+	}{
+		{"unknown serial", acct, "alice", "arn:aws:iam::123456789012:mfa/nope", ErrUnknownDevice},
+		{"other user", acct, "bob", serial, ErrUnknownDevice},
+		{"other account", "210987654321", "alice", serial, ErrUnknownDevice},
+		{"not enabled", acct, "alice", "arn:aws:iam::123456789012:mfa/unassigned", ErrUnknownDevice},
+		{"root device for a user", acct, "alice", "arn:aws:iam::123456789012:mfa/root-account-mfa-device", ErrUnknownDevice},
+		{"user device for root", acct, "", serial, ErrUnknownDevice},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := c.Check(ctx, tc.account, tc.user, tc.serial, code, t0); !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	if ds.writes != 0 {
+		t.Fatalf("%d store writes for refused devices", ds.writes)
+	}
+	err := c.Check(ctx, acct, "alice", "arn:aws:iam::123456789012:mfa/stolen", code, t0)
+	if err == nil || errors.Is(err, ErrUnknownDevice) || errors.Is(err, ErrInvalidCode) {
+		t.Fatalf("moved sealed seed: err = %v, want an internal error", err)
+	}
+	if strings.Contains(err.Error(), seed) {
+		t.Fatal("error carries the seed")
+	}
+	// Case-insensitive user name and serial; root devices for root.
+	if err := c.Check(ctx, acct, "ALICE", strings.ToUpper(serial[:8])+serial[8:], code, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(ctx, acct, "", "arn:aws:iam::123456789012:mfa/root-account-mfa-device", code, t0); err != nil {
+		t.Fatalf("root device: %v", err)
+	}
+}
+
+func TestCheckReplay(t *testing.T) {
+	c, ds := setup(t)
+	ctx := context.Background()
+	now := t0
+	if err := c.Check(ctx, acct, "alice", serial, codeAt(t, now), now); err != nil {
+		t.Fatal(err)
+	}
+	// The same code again, in the same step and in the next one (still in the window).
+	if err := c.Check(ctx, acct, "alice", serial, codeAt(t, now), now); !errors.Is(err, ErrInvalidCode) {
+		t.Fatalf("replay: %v", err)
+	}
+	if err := c.Check(ctx, acct, "alice", serial, codeAt(t, now), now.Add(30*time.Second)); !errors.Is(err, ErrInvalidCode) {
+		t.Fatalf("replay next step: %v", err)
+	}
+	// A later code works; then an earlier (still in-window) one does not.
+	later := now.Add(30 * time.Second)
+	if err := c.Check(ctx, acct, "alice", serial, codeAt(t, later.Add(30*time.Second)), later); err != nil {
+		t.Fatalf("code of the next step: %v", err)
+	}
+	if err := c.Check(ctx, acct, "alice", serial, codeAt(t, later), later); !errors.Is(err, ErrInvalidCode) {
+		t.Fatalf("earlier step after a later one: %v", err)
+	}
+	d, _ := ds.GetMFADevice(ctx, serial)
+	if d.LastCounter != Step(later)+1 {
+		t.Fatalf("LastCounter = %d, want %d", d.LastCounter, Step(later)+1)
+	}
+}
+
+func TestCheckThrottle(t *testing.T) {
+	c, _ := setup(t)
+	ctx := context.Background()
+	now := t0
+	wrong := func(at time.Time) string {
+		// A code valid for no step of the window.
+		for i := 0; ; i++ {
+			w := fmt.Sprintf("%06d", i)
+			if _, ok, _ := Validate(seed, w, at, 0); !ok {
+				return w
+			}
+		}
+	}
+	// Failures spread wider than the window never lock.
+	for i := range 8 {
+		at := now.Add(time.Duration(i) * (DefaultFailureWindow / 4))
+		if err := c.Check(ctx, acct, "alice", serial, wrong(at), at); !errors.Is(err, ErrInvalidCode) {
+			t.Fatalf("spread failure %d: %v", i, err)
+		}
+	}
+	now = now.Add(time.Hour)
+	if err := c.Check(ctx, acct, "alice", serial, codeAt(t, now), now); err != nil {
+		t.Fatalf("after spread failures: %v", err)
+	}
+	// DefaultMaxFailures wrong codes within the window lock the device.
+	now = now.Add(time.Minute)
+	for i := range DefaultMaxFailures {
+		if err := c.Check(ctx, acct, "alice", serial, wrong(now), now); !errors.Is(err, ErrInvalidCode) {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+		now = now.Add(10 * time.Second)
+	}
+	if err := c.Check(ctx, acct, "alice", serial, codeAt(t, now), now); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("right code during lockout: %v", err)
+	}
+	// Other devices are not affected.
+	if err := c.Check(ctx, acct, "", "arn:aws:iam::123456789012:mfa/root-account-mfa-device", codeAt(t, now), now); err != nil {
+		t.Fatalf("other device: %v", err)
+	}
+	almost := now.Add(DefaultLockout - 20*time.Second)
+	if err := c.Check(ctx, acct, "alice", serial, codeAt(t, almost), almost); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("right code just before the lockout ends: %v", err)
+	}
+	after := now.Add(DefaultLockout)
+	if err := c.Check(ctx, acct, "alice", serial, codeAt(t, after), after); err != nil {
+		t.Fatalf("after the lockout: %v", err)
+	}
+	// Replays count as failures too.
+	for i := range DefaultMaxFailures {
+		if err := c.Check(ctx, acct, "alice", serial, codeAt(t, after), after); !errors.Is(err, ErrInvalidCode) {
+			t.Fatalf("replay %d: %v", i, err)
+		}
+	}
+	next := after.Add(30 * time.Second)
+	if err := c.Check(ctx, acct, "alice", serial, codeAt(t, next), next); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("after replays: %v", err)
+	}
+}
+
+func TestSealSecret(t *testing.T) {
+	s := newSealer(t)
+	for _, sec := range []Secret{{Seed: seed}, {Seed: seed, Drift: 7}, {Seed: seed, Drift: -3}} {
+		b, err := SealSecret(s, serial, sec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(seed)) {
+			t.Fatal("sealed form contains the seed")
+		}
+		got, err := OpenSecret(s, serial, b)
+		if err != nil || got != sec {
+			t.Fatalf("OpenSecret = %+v, %v; want %+v", got, err, sec)
+		}
+		if _, err := OpenSecret(s, serial+"x", b); err == nil {
+			t.Fatal("opened under another serial")
+		}
+	}
+}
