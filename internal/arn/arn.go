@@ -52,6 +52,24 @@ func Split(s string, seg *[6]string) bool {
 	return true
 }
 
+// Segments is Split returning the segments by value, so that s does not
+// escape to the heap (callers can keep the string's owner on the stack).
+// The segments are meaningful only when ok.
+func Segments(s string) (seg [6]string, ok bool) {
+	n, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' {
+			seg[n] = s[start:i]
+			start = i + 1
+			if n++; n == 5 {
+				seg[5] = s[start:]
+				return seg, true
+			}
+		}
+	}
+	return seg, false
+}
+
 // Match reports whether arn matches pattern, segment by segment: each of
 // the six colon-separated parts is matched separately with the wildcards *
 // (any run of characters, including '/', and ':' inside the resource part)
@@ -63,8 +81,8 @@ func Match(pattern, arn string) bool {
 	if pattern == "*" {
 		return true
 	}
-	var p, a [6]string
-	okP, okA := Split(pattern, &p), Split(arn, &a)
+	p, okP := Segments(pattern)
+	a, okA := Segments(arn)
 	if !okP || !okA {
 		if okP != okA {
 			return false

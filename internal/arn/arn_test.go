@@ -116,3 +116,15 @@ func containsWild(s string) bool {
 	}
 	return false
 }
+
+func TestSegmentsMatchesSplit(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", ":", "a:b:c:d:e:f", "arn:aws:s3:::b/k:x:y", "arn:aws:iam::1", "::::::", "a:b:c:d:e"} {
+		var want [6]string
+		okWant := Split(s, &want)
+		got, ok := Segments(s)
+		if ok != okWant || ok && got != want {
+			t.Errorf("Segments(%q) = %q, %v; Split gives %q, %v", s, got, ok, want, okWant)
+		}
+	}
+}

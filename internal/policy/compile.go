@@ -18,6 +18,7 @@ type Policy struct {
 	id      string
 	sum     [sha256.Size]byte
 	stmts   []statement
+	idx     svcIndex
 }
 
 // Kind returns the kind the policy was parsed as.
@@ -111,7 +112,77 @@ func Parse(kind Kind, doc string) (*Policy, error) {
 		}
 		p.stmts = append(p.stmts, st)
 	}
+	p.idx = buildIndex(p.stmts)
 	return p, nil
+}
+
+// svcIndex maps an action's service prefix to the statements that can match
+// it, so that evaluation skips statements naming only other services.
+// Statements whose Action does not pin the service (NotAction, a wildcard
+// in the service part, a pattern without ':') are candidates for every
+// service and are listed in wild. Both lists are in statement order.
+type svcIndex struct {
+	slots []svcSlot // open addressing by foldHash(service); len is a power of two, or 0
+	wild  []int32
+}
+
+type svcSlot struct {
+	svc   string // lowercase service prefix
+	hash  uint64 // foldHash(svc)
+	stmts []int32
+}
+
+func buildIndex(stmts []statement) svcIndex {
+	var ix svcIndex
+	var svcs []string
+	for i := range stmts {
+		st := &stmts[i]
+		if st.services == nil {
+			ix.wild = append(ix.wild, int32(i))
+			continue
+		}
+		for _, s := range st.services {
+			if !contains(svcs, s) {
+				svcs = append(svcs, s)
+			}
+		}
+	}
+	if len(svcs) == 0 {
+		return ix
+	}
+	n := 4
+	for n < 2*len(svcs) {
+		n *= 2
+	}
+	ix.slots = make([]svcSlot, n)
+	for i := range stmts {
+		for _, s := range stmts[i].services {
+			sl := ix.slot(s, foldHash(s))
+			sl.svc, sl.hash = s, foldHash(s)
+			sl.stmts = append(sl.stmts, int32(i))
+		}
+	}
+	return ix
+}
+
+// slot returns the slot of svc (lowercase) with hash h: its own, or the
+// empty one where it would go.
+func (ix *svcIndex) slot(svc string, h uint64) *svcSlot {
+	mask := uint64(len(ix.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		sl := &ix.slots[i]
+		if sl.stmts == nil || (sl.hash == h && sl.svc == svc) {
+			return sl
+		}
+	}
+}
+
+// lookup returns the statements naming svc (lowercase, with hash h).
+func (ix *svcIndex) lookup(svc string, h uint64) []int32 {
+	if len(ix.slots) == 0 {
+		return nil
+	}
+	return ix.slot(svc, h).stmts
 }
 
 func nonSpaceLen(s string) int {

@@ -144,16 +144,37 @@ func (e *ctxEntry) value(i int) string {
 	return e.vals[i]
 }
 
-// foldHash is FNV-1a over the ASCII-lowercased bytes of s.
+// foldHash hashes the ASCII-lowercased bytes of s, eight at a time: strings
+// that are equal under equalFold hash equal. Hashes are only compared
+// within one process (never stored), so the function may change.
 func foldHash(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if 'A' <= b && b <= 'Z' {
-			b += 'a' - 'A'
+	const (
+		lsb   = 0x0101010101010101
+		msb   = 0x8080808080808080
+		prime = 0x9e3779b97f4a7c15
+	)
+	h := uint64(len(s)) * prime
+	for len(s) > 0 {
+		var w uint64
+		if len(s) >= 8 {
+			_ = s[7]
+			w = uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+				uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+			s = s[8:]
+		} else {
+			for i := len(s) - 1; i >= 0; i-- {
+				w = w<<8 | uint64(s[i])
+			}
+			s = ""
 		}
-		h ^= uint64(b)
-		h *= 1099511628211
+		// Lowercase the ASCII letters of w: a byte b < 0x80 is upper case
+		// when b+0x3f reaches 0x80 ('A') but b+0x25 does not ('Z'+1); no sum
+		// carries into the next byte.
+		low7 := w &^ msb
+		upper := (low7 + (0x80-'A')*lsb) &^ (low7 + (0x80-'Z'-1)*lsb) &^ w & msb
+		w |= upper >> 2
+		h = (h ^ w) * prime
+		h ^= h >> 32
 	}
 	return h
 }

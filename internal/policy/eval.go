@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/opensts/opensts/internal/arn"
 )
@@ -16,13 +17,19 @@ type evalState struct {
 	d        *Decision
 	resSeg   [6]string
 	resIsARN bool
-	svc      string // the action's service prefix
+	action   string // req.Action, ASCII-lowercased
+	svc      string // the lowercased action's service prefix
+	svcHash  uint64 // foldHash(svc)
+	linear   bool   // test hook: evaluate every statement, without the index
 	nowStr   string // aws:CurrentTime rendered lazily for string operators
 }
 
-// view is a read-only view of a key's values in the request.
+// view is a read-only view of a key's values in the request. It holds the
+// values rather than the context entry, so that escape analysis sees no
+// pointer into the evaluation state flowing to the string parsers (which
+// would move the caller's Request and Context to the heap).
 type view struct {
-	e    *ctxEntry
+	vals []string // nil: the value is one
 	one  string
 	n    int
 	list bool
@@ -30,8 +37,8 @@ type view struct {
 }
 
 func (v *view) at(i int) string {
-	if v.e != nil {
-		return v.e.value(i)
+	if v.vals != nil {
+		return v.vals[i]
 	}
 	return v.one
 }
@@ -55,7 +62,7 @@ func (ev *evalState) lookup(key string, h uint64) (view, bool) {
 		if e.vals != nil && len(e.vals) == 0 {
 			n = 0
 		}
-		return view{e: e, n: n, list: e.list || n > 1}, n > 0
+		return view{vals: e.vals, one: e.one[0], n: n, list: e.list || n > 1}, n > 0
 	}
 	pr := &ev.req.Principal
 	switch {
@@ -271,8 +278,8 @@ func (ev *evalState) matchAny(cl *clause, pos base, v *view, i int) bool {
 			}
 			continue
 		}
-		var vals [maxVars]string
-		if !p.t.resolve(ev, &vals) {
+		vals, ok := p.t.resolve(ev)
+		if !ok {
 			continue // an unresolvable variable matches nothing
 		}
 		switch pos {
@@ -337,23 +344,12 @@ func compareDate(op base, t, p time.Time) bool {
 }
 
 // statement reports whether st applies to the request, and for statements
-// with a Principal element how it named the principal.
+// with a Principal element how it named the principal. The caller has
+// checked the service prefix (st.services).
 func (ev *evalState) statement(st *statement) (bool, NamedBy) {
-	if st.services != nil {
-		hit := false
-		for _, s := range st.services {
-			if len(s) == len(ev.svc) && equalFold(s, ev.svc) {
-				hit = true
-				break
-			}
-		}
-		if !hit {
-			return false, NamedNone
-		}
-	}
 	am := false
 	for i := range st.actions {
-		if st.actions[i].match(ev.req.Action) {
+		if st.actions[i].match(ev.action) {
 			am = true
 			break
 		}
@@ -414,36 +410,68 @@ func (ev *evalState) group(list []Named, slot Kind) groupResult {
 		if slot == Resource && p.kind == Trust {
 			kind = Trust
 		}
-		for i := range p.stmts {
-			st := &p.stmts[i]
-			ok, named := ev.statement(st)
-			if !ok {
-				continue
+		if ev.linear {
+			for i := range p.stmts {
+				if st := &p.stmts[i]; st.services == nil || contains(st.services, ev.svc) {
+					ev.apply(&r, n.ID, kind, st)
+				}
 			}
-			ev.d.Matched = append(ev.d.Matched, Match{PolicyID: n.ID, Kind: kind, Sid: st.sid, Index: st.index, Effect: st.effect})
-			if st.effect == ExplicitDeny {
-				r.deny = true
+			continue
+		}
+		// The statements naming the service and those matching any service,
+		// merged in statement order.
+		a, b := p.idx.lookup(ev.svc, ev.svcHash), p.idx.wild
+		for len(a) > 0 || len(b) > 0 {
+			var i int32
+			if len(b) == 0 || len(a) > 0 && a[0] < b[0] {
+				i, a = a[0], a[1:]
 			} else {
-				r.allow = true
-				r.named |= 1 << named
+				i, b = b[0], b[1:]
 			}
+			ev.apply(&r, n.ID, kind, &p.stmts[i])
 		}
 	}
 	return r
+}
+
+// apply evaluates st and records a match in d and r.
+func (ev *evalState) apply(r *groupResult, id string, kind Kind, st *statement) {
+	ok, named := ev.statement(st)
+	if !ok {
+		return
+	}
+	ev.d.Matched = append(ev.d.Matched, Match{PolicyID: id, Kind: kind, Sid: st.sid, Index: st.index, Effect: st.effect})
+	if st.effect == ExplicitDeny {
+		r.deny = true
+	} else {
+		r.allow = true
+		r.named |= 1 << named
+	}
 }
 
 // EvaluateInto is Evaluate writing into d, reusing d's Matched and Missing
 // capacity, so that evaluating into a reused Decision does not allocate.
 // It is safe for concurrent use with distinct d.
 func (s *Set) EvaluateInto(req *Request, d *Decision) {
+	s.evaluate(req, d, false)
+}
+
+// evaluateLinear is EvaluateInto without the service index: every statement
+// is considered in order (the reference the index is tested against).
+func (s *Set) evaluateLinear(req *Request, d *Decision) {
+	s.evaluate(req, d, true)
+}
+
+func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 	*d = Decision{Matched: d.Matched[:0], Missing: d.Missing[:0]}
 	if s == nil || req == nil {
 		d.DeniedBy = Identity
 		return
 	}
-	ev := evalState{req: req, ctx: req.Context, d: d}
-	ev.resIsARN = arn.Split(req.Resource, &ev.resSeg)
-	ev.svc, _, _ = strings.Cut(req.Action, ":")
+	var buf [actionBuf]byte
+	ev := evalState{req: req, ctx: req.Context, d: d, linear: linear}
+	ev.resSeg, ev.resIsARN = arn.Segments(req.Resource)
+	ev.action, ev.svc, ev.svcHash = lowerAction(req.Action, &buf)
 	pr := &req.Principal
 
 	scpOK, scpDeny := true, false
@@ -557,4 +585,40 @@ func (s *Set) EvaluateInto(req *Request, d *Decision) {
 		return
 	}
 	allow()
+}
+
+// actionBuf is the size of the stack buffer an action is lowercased into;
+// longer actions with upper-case letters are lowercased on the heap.
+const actionBuf = 128
+
+// lowerAction returns action with ASCII letters lowercased (in buf when it
+// fits), its service prefix (up to the first ':', or all of it) and the
+// prefix's foldHash.
+func lowerAction(action string, buf *[actionBuf]byte) (lower, svc string, h uint64) {
+	lower = action
+	for i := 0; i < len(action); i++ {
+		if c := action[i]; 'A' <= c && c <= 'Z' {
+			var b []byte
+			if len(action) <= len(buf) {
+				b = buf[:len(action)]
+			} else {
+				b = make([]byte, len(action))
+			}
+			copy(b, action[:i])
+			for j := i; j < len(action); j++ {
+				c := action[j]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				b[j] = c
+			}
+			lower = unsafe.String(&b[0], len(b))
+			break
+		}
+	}
+	svc = lower
+	if i := strings.IndexByte(lower, ':'); i >= 0 {
+		svc = lower[:i]
+	}
+	return lower, svc, foldHash(svc)
 }

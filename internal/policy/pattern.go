@@ -99,7 +99,7 @@ func (t *tmpl) hasVars() bool { return t.toks != nil }
 
 // resolve fills vals with the values of t's variables and reports false when
 // one is unresolvable (absent, multivalued, and without default).
-func (t *tmpl) resolve(ev *evalState, vals *[maxVars]string) bool {
+func (t *tmpl) resolve(ev *evalState) (vals [maxVars]string, ok bool) {
 	n := 0
 	for i := range t.toks {
 		tk := &t.toks[i]
@@ -109,14 +109,14 @@ func (t *tmpl) resolve(ev *evalState, vals *[maxVars]string) bool {
 		v, ok := ev.scalar(tk.s, tk.hash)
 		if !ok {
 			if !tk.hasD {
-				return false
+				return vals, false
 			}
 			v = tk.def
 		}
 		vals[n] = v
 		n++
 	}
-	return true
+	return vals, true
 }
 
 // render concatenates t with resolved variable values (allocates).
@@ -220,73 +220,95 @@ func runeLen(s string, i int) int {
 	return n
 }
 
-// glob matches s against pattern with * and ?, ASCII case-insensitively when
-// fold is set (pattern must then be lowercase).
-func glob(pattern, s string, fold bool) bool {
-	if !fold {
-		return arn.Glob(pattern, s)
-	}
-	px, sx := 0, 0
-	nextPx, nextSx := -1, -1
-	for px < len(pattern) || sx < len(s) {
-		if px < len(pattern) {
-			switch c := pattern[px]; c {
-			case '*':
-				nextPx, nextSx = px, sx+1
-				px++
-				continue
-			case '?':
-				if sx < len(s) {
-					px++
-					sx += runeLen(s, sx)
-					continue
-				}
-			default:
-				if sx < len(s) && byteEq(c, s[sx], true) {
-					px++
-					sx++
-					continue
-				}
-			}
-		}
-		if nextSx > 0 && nextSx <= len(s) {
-			px, sx = nextPx, nextSx
-			continue
-		}
-		return false
-	}
-	return true
-}
-
 // actionPat is a compiled Action/NotAction entry, lowercased.
 type actionPat struct {
-	kind byte // '*' all, 'e' exact, 'p' prefix, 'g' glob
+	kind byte // '*' all, 'e' exact, 'p' prefix, 's' star-only glob, 'g' glob
 	s    string
+	star []string // kind 's': the pattern split at '*'
 }
 
 func compileAction(a string) actionPat {
 	a = strings.ToLower(a)
-	switch {
-	case a == "*":
+	if a == "*" {
 		return actionPat{kind: '*'}
-	case !strings.ContainsAny(a, "*?"):
-		return actionPat{kind: 'e', s: a}
-	case strings.IndexAny(a, "*?") == len(a)-1 && a[len(a)-1] == '*':
-		return actionPat{kind: 'p', s: a[:len(a)-1]}
 	}
-	return actionPat{kind: 'g', s: a}
+	g := compileSeg(a)
+	return actionPat{kind: g.kind, s: g.s, star: g.star}
 }
 
+// match matches the ASCII-lowercased request action (see lowerAction): the
+// pattern is lowercase, so comparing bytes exactly is the case-insensitive
+// comparison.
 func (p *actionPat) match(action string) bool {
 	switch p.kind {
 	case '*':
 		return true
 	case 'e':
-		return len(action) == len(p.s) && equalFold(p.s, action)
+		return action == p.s
 	case 'p':
-		return len(action) >= len(p.s) && equalFold(p.s, action[:len(p.s)])
+		return len(action) >= len(p.s) && action[:len(p.s)] == p.s
+	case 's':
+		return matchStars(p.star, action)
 	}
-	return glob(p.s, action, true)
+	return arn.Glob(p.s, action)
+}
+
+// segPat is a glob compiled for a fast path: '*' matches anything, 'e' is a
+// literal, 'p' a literal prefix (the pattern's one wildcard is a trailing
+// '*'), 's' a pattern whose wildcards are all '*', 'g' any other glob.
+type segPat struct {
+	kind byte
+	s    string
+	star []string // kind 's': the pattern split at '*'
+}
+
+func compileSeg(s string) segPat {
+	switch i := strings.IndexAny(s, "*?"); {
+	case s == "*":
+		return segPat{kind: '*'}
+	case i < 0:
+		return segPat{kind: 'e', s: s}
+	case i == len(s)-1 && s[i] == '*':
+		return segPat{kind: 'p', s: s[:i]}
+	case strings.IndexByte(s, '?') < 0:
+		return segPat{kind: 's', s: s, star: strings.Split(s, "*")}
+	}
+	return segPat{kind: 'g', s: s}
+}
+
+// match is arn.Glob(p's pattern, s).
+func (p *segPat) match(s string) bool {
+	switch p.kind {
+	case '*':
+		return true
+	case 'e':
+		return s == p.s
+	case 'p':
+		return len(s) >= len(p.s) && s[:len(p.s)] == p.s
+	case 's':
+		return matchStars(p.star, s)
+	}
+	return arn.Glob(p.s, s)
+}
+
+// matchStars is arn.Glob for a pattern without '?', given as its parts
+// between '*'s (at least two): the first part is a prefix, the last a
+// suffix, and each middle part matches at its leftmost position, which
+// never loses a match when every wildcard is '*'.
+func matchStars(parts []string, s string) bool {
+	first, last := parts[0], parts[len(parts)-1]
+	if len(s) < len(first)+len(last) || s[:len(first)] != first || s[len(s)-len(last):] != last {
+		return false
+	}
+	s = s[len(first) : len(s)-len(last)]
+	for _, m := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, m)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(m):]
+	}
+	return true
 }
 
 // resPat is a compiled Resource/NotResource entry: the first five ARN
@@ -295,9 +317,12 @@ func (p *actionPat) match(action string) bool {
 type resPat struct {
 	all  bool
 	arn  bool
-	seg  [5]string
+	seg  [5]segPat
 	rest tmpl
-	lit  string // a non-ARN pattern, matched whole
+	fast segPat // rest without variables, or a non-ARN pattern matched whole
+	// simple: rest's tokens are literals and variables, optionally followed
+	// by one '*' (star), so matching needs no backtracking.
+	simple, star bool
 }
 
 func compileResource(r string, vars bool) (resPat, bool) {
@@ -306,12 +331,27 @@ func compileResource(r string, vars bool) (resPat, bool) {
 	}
 	var seg [6]string
 	if !arn.Split(r, &seg) {
-		return resPat{lit: r}, true
+		return resPat{fast: compileSeg(r)}, true
 	}
 	p := resPat{arn: true}
-	copy(p.seg[:], seg[:5])
+	for i := range p.seg {
+		p.seg[i] = compileSeg(seg[i])
+	}
 	t, ok := compileTmpl(seg[5], true, vars)
 	p.rest = t
+	if !t.hasVars() {
+		p.fast = compileSeg(t.lit)
+	} else {
+		p.simple = true
+		for i, tk := range t.toks {
+			switch {
+			case tk.kind == '*' && i == len(t.toks)-1:
+				p.star = true
+			case tk.kind != 'l' && tk.kind != 'v':
+				p.simple = false
+			}
+		}
+	}
 	return p, ok
 }
 
@@ -320,22 +360,45 @@ func (p *resPat) match(ev *evalState) bool {
 		return true
 	}
 	if !p.arn {
-		return !ev.resIsARN && arn.Glob(p.lit, ev.req.Resource)
+		return !ev.resIsARN && p.fast.match(ev.req.Resource)
 	}
 	if !ev.resIsARN {
 		return false
 	}
-	for i := 0; i < 5; i++ {
-		if s := p.seg[i]; !(s == "*" || s == ev.resSeg[i] || arn.Glob(s, ev.resSeg[i])) {
+	for i := range p.seg {
+		if !p.seg[i].match(ev.resSeg[i]) {
 			return false
 		}
 	}
 	if !p.rest.hasVars() {
-		return arn.Glob(p.rest.lit, ev.resSeg[5])
+		return p.fast.match(ev.resSeg[5])
 	}
-	var vals [maxVars]string
-	if !p.rest.resolve(ev, &vals) {
+	vals, ok := p.rest.resolve(ev)
+	if !ok {
 		return false // an unresolvable variable matches nothing
 	}
+	if p.simple {
+		return matchSimple(p.rest.toks, &vals, ev.resSeg[5], p.star)
+	}
 	return matchToks(p.rest.toks, &vals, ev.resSeg[5], false)
+}
+
+// matchSimple is matchToks for tokens that are literals and variables,
+// followed by one '*' token when star is set.
+func matchSimple(toks []tok, vals *[maxVars]string, s string, star bool) bool {
+	for i := range toks {
+		tk := &toks[i]
+		t := tk.s
+		switch tk.kind {
+		case 'v':
+			t = vals[tk.vi]
+		case '*':
+			return true // the last token
+		}
+		if len(s) < len(t) || s[:len(t)] != t {
+			return false
+		}
+		s = s[len(t):]
+	}
+	return s == "" || star
 }
