@@ -2,7 +2,6 @@ package sts
 
 import (
 	"context"
-	"strings"
 
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authz"
@@ -53,10 +52,12 @@ func (s *Service) GetFederationToken(ctx context.Context, c *authz.Caller, in *G
 	if err != nil {
 		return nil, err
 	}
+	var sessionPolicy string
 	if in.Policy != "" {
 		if _, err := s.policies.Compile(policy.Session, in.Policy); err != nil {
 			return nil, malformed(err)
 		}
+		sessionPolicy = compactJSON(in.Policy)
 	}
 	arns := make([]string, 0, len(in.PolicyArns))
 	for _, pd := range in.PolicyArns {
@@ -87,7 +88,7 @@ func (s *Service) GetFederationToken(ctx context.Context, c *authz.Caller, in *G
 			return nil, err
 		}
 	}
-	packed, err := packedSize(in.Policy, arns, tags)
+	packed, err := packedSize(sessionPolicy, arns, tags)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +104,7 @@ func (s *Service) GetFederationToken(ctx context.Context, c *authz.Caller, in *G
 		IssuedAt:          now,
 		Expires:           now.Add(secondsDuration(duration)),
 		Tags:              tags,
-		Policy:            strings.TrimSpace(in.Policy),
+		Policy:            sessionPolicy,
 		PolicyARNs:        arns,
 		SourceAccessKeyID: c.AccessKeyID,
 	}
