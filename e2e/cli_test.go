@@ -248,6 +248,7 @@ func TestAWSCLI(t *testing.T) {
 	ok(root, "iam", "create-user", "--user-name", "cli-user")
 	key := ok(root, "iam", "create-access-key", "--user-name", "cli-user")["AccessKey"].(map[string]any)
 	akid, secret := key["AccessKeyId"].(string), key["SecretAccessKey"].(string)
+	assertNotStored(t, p.dataDir, secret, "")
 	trust := c.write(t, "trust.json", trustAccount)
 	role := ok(root, "iam", "create-role", "--role-name", "cli-role", "--assume-role-policy-document", "file://"+trust)["Role"].(map[string]any)
 	roleARN := role["Arn"].(string)
@@ -406,16 +407,7 @@ func TestServeFirstStartGeneratesCredentials(t *testing.T) {
 	}
 	// No secret appears in plain text anywhere in the data directory except
 	// the credentials file written for the operator.
-	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() || path == credFile {
-			return nil
-		}
-		b, _ := os.ReadFile(path)
-		if bytes.Contains(b, []byte(secret)) {
-			t.Errorf("%s contains the root secret in plain text", path)
-		}
-		return nil
-	})
+	assertNotStored(t, dir, secret, credFile)
 	c := newCLIEnv(t, p.endpoint)
 	out, errOut, code := c.run(t, creds(akid, secret, ""), awsCLIPath(), "sts", "get-caller-identity", "--endpoint-url", p.endpoint, "--output", "json")
 	if code != 0 || !strings.Contains(out, ":root") {
@@ -464,4 +456,19 @@ func TestKeysCommands(t *testing.T) {
 	if _, err := e.sts(*c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 		t.Fatalf("session from after the rotation: %v", err)
 	}
+}
+
+// assertNotStored fails if any file under dir (but except) contains secret.
+func assertNotStored(t *testing.T, dir, secret, except string) {
+	t.Helper()
+	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || path == except {
+			return nil
+		}
+		b, _ := os.ReadFile(path)
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("%s contains a secret in plain text", path)
+		}
+		return nil
+	})
 }
