@@ -497,3 +497,51 @@ func TestPackedPolicyTooLarge(t *testing.T) {
 	_, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("big"), Tags: tags})
 	wantCode(t, err, "PackedPolicyTooLarge")
 }
+
+// TestConcurrentAssumeRole issues sessions from many goroutines at once (the
+// race detector runs this in CI) and checks every one verifies.
+func TestConcurrentAssumeRole(t *testing.T) {
+	e := start(t)
+	akid, secret := e.user(t, "many")
+	roleARN := e.role(t, "busy", "", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/many"},"Action":"sts:AssumeRole"}]}`)
+	c := e.sts(akid, secret, "")
+	const workers, each = 16, 10
+	errs := make(chan error, workers*each)
+	seen := make(chan string, workers*each)
+	for w := 0; w < workers; w++ {
+		go func(w int) {
+			for i := 0; i < each; i++ {
+				out, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String(fmt.Sprintf("w%d-%d", w, i))})
+				if err != nil {
+					errs <- err
+					continue
+				}
+				cr := out.Credentials
+				id, err := e.sts(*cr.AccessKeyId, *cr.SecretAccessKey, *cr.SessionToken).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+				if err != nil {
+					errs <- err
+					continue
+				}
+				if *id.Arn != *out.AssumedRoleUser.Arn {
+					errs <- fmt.Errorf("identity %s for session %s", *id.Arn, *out.AssumedRoleUser.Arn)
+					continue
+				}
+				seen <- *cr.AccessKeyId
+				errs <- nil
+			}
+		}(w)
+	}
+	keys := map[string]bool{}
+	for i := 0; i < workers*each; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(seen)
+	for k := range seen {
+		if keys[k] {
+			t.Fatalf("access key id %s issued twice", k)
+		}
+		keys[k] = true
+	}
+}
