@@ -2,6 +2,7 @@ package policy
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"math"
 	"net/netip"
 	"strconv"
@@ -53,11 +54,19 @@ type statement struct {
 
 type clause struct {
 	op    operator
+	pos   base // op.base's positive form
+	neg   bool // op.base is a negation of pos
+	fam   byte // pos.family()
 	key   string
 	hash  uint64
 	isNow byte // 'c' aws:CurrentTime, 'e' aws:EpochTime, 0 otherwise
 	vals  []cvalue
+	ip4   []ip4Prefix // IP operators: the IPv4 values (the others never hold an IPv4 address)
 }
+
+// ip4Prefix is an IPv4 CIDR as integers: an address a is in it when
+// a&mask == net.
+type ip4Prefix struct{ net, mask uint32 }
 
 // cvalue is one policy value of a condition, pre-parsed for its family.
 type cvalue struct {
@@ -272,7 +281,8 @@ func compileClause(op operator, key string, values []string, vars bool) (clause,
 	case equalFold(key, "aws:EpochTime"):
 		cl.isNow = 'e'
 	}
-	pos, _ := op.base.positive()
+	pos, neg := op.base.positive()
+	cl.pos, cl.neg, cl.fam = pos, neg, pos.family()
 	for _, v := range values {
 		cv := cvalue{lit: v}
 		switch op.base.family() {
@@ -296,6 +306,11 @@ func compileClause(op operator, key string, values []string, vars bool) (clause,
 			cv.date, cv.ok = parseDate(v)
 		case 'i':
 			cv.ip, cv.ok = parseCIDR(v)
+			if cv.ok && cv.ip.Addr().Is4() {
+				a := cv.ip.Addr().As4()
+				mask := ^uint32(0) << (32 - cv.ip.Bits())
+				cl.ip4 = append(cl.ip4, ip4Prefix{net: binary.BigEndian.Uint32(a[:]) & mask, mask: mask})
+			}
 		case 'b', 'z':
 			cv.b = strings.EqualFold(v, "true")
 		}

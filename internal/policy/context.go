@@ -112,9 +112,13 @@ func (c *Context) at(i int) *ctxEntry {
 }
 
 func (c *Context) find(key string, h uint64) *ctxEntry {
-	for i := 0; i < c.n; i++ {
-		e := c.at(i)
-		if e.hash == h && len(e.key) == len(key) && equalFold(e.key, key) {
+	for i := range c.fixed[:min(c.n, inlineKeys)] {
+		if e := &c.fixed[i]; e.hash == h && equalFold(e.key, key) {
+			return e
+		}
+	}
+	for i := range c.extra {
+		if e := &c.extra[i]; e.hash == h && equalFold(e.key, key) {
 			return e
 		}
 	}
@@ -149,17 +153,13 @@ func (e *ctxEntry) value(i int) string {
 // within one process (never stored), so the function may change.
 func foldHash(s string) uint64 {
 	const (
-		lsb   = 0x0101010101010101
-		msb   = 0x8080808080808080
 		prime = 0x9e3779b97f4a7c15
 	)
 	h := uint64(len(s)) * prime
 	for len(s) > 0 {
 		var w uint64
 		if len(s) >= 8 {
-			_ = s[7]
-			w = uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-				uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+			w = load64(s)
 			s = s[8:]
 		} else {
 			for i := len(s) - 1; i >= 0; i-- {
@@ -167,12 +167,7 @@ func foldHash(s string) uint64 {
 			}
 			s = ""
 		}
-		// Lowercase the ASCII letters of w: a byte b < 0x80 is upper case
-		// when b+0x3f reaches 0x80 ('A') but b+0x25 does not ('Z'+1); no sum
-		// carries into the next byte.
-		low7 := w &^ msb
-		upper := (low7 + (0x80-'A')*lsb) &^ (low7 + (0x80-'Z'-1)*lsb) &^ w & msb
-		w |= upper >> 2
+		w = foldWord(w)
 		h = (h ^ w) * prime
 		h ^= h >> 32
 	}
@@ -180,10 +175,17 @@ func foldHash(s string) uint64 {
 }
 
 // equalFold compares ASCII case-insensitively (condition key names are ASCII;
-// non-ASCII bytes must match exactly).
+// non-ASCII bytes must match exactly). It compares eight bytes at a time.
 func equalFold(a, b string) bool {
 	if len(a) != len(b) {
 		return false
+	}
+	for len(a) >= 8 {
+		x, y := load64(a), load64(b)
+		if x != y && foldWord(x) != foldWord(y) {
+			return false
+		}
+		a, b = a[8:], b[8:]
 	}
 	for i := 0; i < len(a); i++ {
 		x, y := a[i], b[i]
@@ -201,4 +203,24 @@ func equalFold(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// load64 reads s's first eight bytes, little-endian (len(s) >= 8).
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// foldWord lowercases the ASCII letters among w's eight bytes: a byte
+// b < 0x80 is upper case when b+0x3f reaches 0x80 ('A') but b+0x25 does not
+// ('Z'+1); no sum carries into the next byte.
+func foldWord(w uint64) uint64 {
+	const (
+		lsb = 0x0101010101010101
+		msb = 0x8080808080808080
+	)
+	low7 := w &^ msb
+	upper := (low7 + (0x80-'A')*lsb) &^ (low7 + (0x80-'Z'-1)*lsb) &^ w & msb
+	return w | upper>>2
 }

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -15,13 +17,49 @@ type evalState struct {
 	req      *Request
 	ctx      *Context
 	d        *Decision
-	resSeg   [6]string
+	res      string    // req.Resource
+	resPre   string    // res up to and including its fifth ':' (ARNs only)
+	resSeg   [6]string // res's segments (ARNs only)
 	resIsARN bool
 	action   string // req.Action, ASCII-lowercased
 	svc      string // the lowercased action's service prefix
 	svcHash  uint64 // foldHash(svc)
 	linear   bool   // test hook: evaluate every statement, without the index
 	nowStr   string // aws:CurrentTime rendered lazily for string operators
+}
+
+// setResource records the request's resource and its ARN segments.
+// It is arn.Segments finding the colons eight bytes at a time.
+func (ev *evalState) setResource(res string) {
+	const (
+		lsb = 0x0101010101010101
+		m7  = 0x7f7f7f7f7f7f7f7f
+	)
+	ev.res = res
+	n, start := 0, 0
+	for i := 0; i < len(res); i += 8 {
+		var w uint64
+		if len(res)-i >= 8 {
+			w = load64(res[i:])
+		} else {
+			for j := len(res) - 1; j >= i; j-- {
+				w = w<<8 | uint64(res[j])
+			}
+			w |= ^uint64(0) << (8 * (len(res) - i)) // no ':' past the end
+		}
+		x := w ^ (':' * lsb)
+		for z := ^((x&m7 + m7) | x | m7); z != 0; z &= z - 1 { // 0x80 at each ':'
+			j := i + bits.TrailingZeros64(z)/8
+			ev.resSeg[n] = res[start:j]
+			start = j + 1
+			if n++; n == 5 {
+				ev.resSeg[5] = res[start:]
+				ev.resPre = res[:start]
+				ev.resIsARN = true
+				return
+			}
+		}
+	}
 }
 
 // view is a read-only view of a key's values in the request. It holds the
@@ -100,6 +138,9 @@ func (ev *evalState) lookup(key string, h uint64) (view, bool) {
 
 // scalar resolves a policy variable: the key's single value.
 func (ev *evalState) scalar(key string, h uint64) (string, bool) {
+	if e := ev.ctx.lookup(key, h); e != nil && e.vals == nil {
+		return e.one[0], !e.list
+	}
 	v, ok := ev.lookup(key, h)
 	if !ok || v.n != 1 || v.list {
 		return "", false
@@ -131,6 +172,17 @@ func (ev *evalState) missing(key string) {
 
 // clause evaluates one (operator, key, values) condition.
 func (ev *evalState) clause(cl *clause) bool {
+	if cl.op.qual == single && cl.op.base != opNull {
+		// Fast path: a context key with exactly one value.
+		if e := ev.ctx.lookup(cl.key, cl.hash); e != nil && e.vals == nil {
+			if e.list {
+				// A single-valued operator never matches a multivalued key
+				// (the IAM simulator's answer even for a one-element list).
+				return cl.neg
+			}
+			return ev.matchStr(cl, e.one[0]) != cl.neg
+		}
+	}
 	v, found := ev.lookup(cl.key, cl.hash)
 	if cl.op.base == opNull {
 		for i := range cl.vals {
@@ -140,7 +192,7 @@ func (ev *evalState) clause(cl *clause) bool {
 		}
 		return false
 	}
-	pos, neg := cl.op.base.positive()
+	neg := cl.neg
 	if !found {
 		if cl.op.ifExists {
 			return true
@@ -157,41 +209,97 @@ func (ev *evalState) clause(cl *clause) bool {
 	switch cl.op.qual {
 	case forAnyValue:
 		for i := 0; i < v.n; i++ {
-			if ev.matchAny(cl, pos, &v, i) != neg {
+			if ev.matchAny(cl, &v, i) != neg {
 				return true
 			}
 		}
 		return false
 	case forAllValues:
 		for i := 0; i < v.n; i++ {
-			if ev.matchAny(cl, pos, &v, i) == neg {
+			if ev.matchAny(cl, &v, i) == neg {
 				return false
 			}
 		}
 		return true
 	}
 	if v.list {
-		// A single-valued operator never matches a multivalued key (the IAM
-		// simulator's answer even for a one-element list).
 		return neg
 	}
-	return ev.matchAny(cl, pos, &v, 0) != neg
+	return ev.matchAny(cl, &v, 0) != neg
 }
 
 // matchAny reports whether request value i matches any policy value under
-// the positive operator pos.
-func (ev *evalState) matchAny(cl *clause, pos base, v *view, i int) bool {
-	switch pos.family() {
+// the clause's positive operator.
+func (ev *evalState) matchAny(cl *clause, v *view, i int) bool {
+	if v.now == 0 {
+		return ev.matchStr(cl, v.at(i))
+	}
+	switch cl.fam {
 	case 'n':
-		var x float64
-		if v.now != 0 {
-			x = float64(ev.req.Now.Unix())
-		} else {
-			f, err := strconv.ParseFloat(v.at(i), 64)
-			if err != nil {
-				return false
+		x := float64(ev.req.Now.Unix())
+		for j := range cl.vals {
+			p := &cl.vals[j]
+			if p.ok && compareNum(cl.pos, x, p.num) {
+				return true
 			}
-			x = f
+		}
+		return false
+	case 'd':
+		t := ev.req.Now
+		for j := range cl.vals {
+			p := &cl.vals[j]
+			if p.ok && compareDate(cl.pos, t, p.date) {
+				return true
+			}
+		}
+		return false
+	case 'i':
+		return false // the time is no IP address
+	}
+	return ev.matchText(cl, ev.nowString(v.now))
+}
+
+// matchStr reports whether the request value r matches any policy value
+// under the clause's positive operator.
+func (ev *evalState) matchStr(cl *clause, r string) bool {
+	if cl.fam == 'i' {
+		return matchIP(cl, r)
+	}
+	return ev.matchText(cl, r)
+}
+
+// matchIP is matchStr for the IP operators. It is apart because r escapes
+// on its slow path (netip keeps its input in errors): the other operators'
+// values, among them strings held by the evaluation state, must not.
+func matchIP(cl *clause, r string) bool {
+	if a, ok := parseIPv4(r); ok {
+		for _, p := range cl.ip4 {
+			if a&p.mask == p.net {
+				return true
+			}
+		}
+		return false
+	}
+	a, ok := parseAddr(r)
+	if !ok {
+		return false
+	}
+	for j := range cl.vals {
+		if p := &cl.vals[j]; p.ok && p.ip.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchText is matchStr for the operators other than the IP ones.
+func (ev *evalState) matchText(cl *clause, r string) bool {
+	pos := cl.pos
+	switch cl.fam {
+	case 'n':
+		x, err := strconv.ParseFloat(r, 64)
+		if err != nil {
+			return false
 		}
 		for j := range cl.vals {
 			p := &cl.vals[j]
@@ -201,14 +309,9 @@ func (ev *evalState) matchAny(cl *clause, pos base, v *view, i int) bool {
 		}
 		return false
 	case 'd':
-		var t time.Time
-		if v.now != 0 {
-			t = ev.req.Now
-		} else {
-			var ok bool
-			if t, ok = parseDate(v.at(i)); !ok {
-				return false
-			}
+		t, ok := parseDate(r)
+		if !ok {
+			return false
 		}
 		for j := range cl.vals {
 			p := &cl.vals[j]
@@ -217,25 +320,6 @@ func (ev *evalState) matchAny(cl *clause, pos base, v *view, i int) bool {
 			}
 		}
 		return false
-	case 'i':
-		a, ok := parseAddr(v.at(i))
-		if !ok {
-			return false
-		}
-		for j := range cl.vals {
-			if p := &cl.vals[j]; p.ok && p.ip.Contains(a) {
-				return true
-			}
-		}
-		return false
-	}
-	var r string
-	if v.now != 0 {
-		r = ev.nowString(v.now)
-	} else {
-		r = v.at(i)
-	}
-	switch pos.family() {
 	case 'b':
 		isTrue := strings.EqualFold(r, "true")
 		if !isTrue && !strings.EqualFold(r, "false") {
@@ -298,6 +382,41 @@ func (ev *evalState) matchAny(cl *clause, pos base, v *view, i int) bool {
 		}
 	}
 	return false
+}
+
+// parseIPv4 parses a dotted-quad IPv4 address as netip.ParseAddr does
+// (four decimal fields of at most 255, no leading zeros), without letting s
+// escape. It reports false for anything else, which parseAddr then handles.
+func parseIPv4(s string) (uint32, bool) {
+	if len(s) < 7 || len(s) > 15 {
+		return 0, false
+	}
+	var a uint32
+	field, digits, dots := uint32(0), 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			if digits == 1 && field == 0 {
+				return 0, false // leading zero
+			}
+			field = field*10 + uint32(c-'0')
+			if field > 255 {
+				return 0, false
+			}
+			digits++
+		case c == '.' && digits > 0 && dots < 3:
+			a = a<<8 | field
+			field, digits = 0, 0
+			dots++
+		default:
+			return 0, false
+		}
+	}
+	if dots != 3 || digits == 0 {
+		return 0, false
+	}
+	return a<<8 | field, true
 }
 
 func parseAddr(s string) (netip.Addr, bool) {
@@ -428,7 +547,18 @@ func (ev *evalState) group(list []Named, slot Kind) groupResult {
 			} else {
 				i, b = b[0], b[1:]
 			}
-			ev.apply(&r, n.ID, kind, &p.stmts[i])
+			st := &p.stmts[i]
+			ok, named := ev.statement(st)
+			if !ok {
+				continue
+			}
+			ev.d.Matched = append(ev.d.Matched, Match{PolicyID: n.ID, Kind: kind, Sid: st.sid, Index: st.index, Effect: st.effect})
+			if st.effect == ExplicitDeny {
+				r.deny = true
+			} else {
+				r.allow = true
+				r.named |= 1 << named
+			}
 		}
 	}
 	return r
@@ -468,9 +598,9 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 		d.DeniedBy = Identity
 		return
 	}
-	var buf [actionBuf]byte
+	var buf [actionBuf + 8]byte
 	ev := evalState{req: req, ctx: req.Context, d: d, linear: linear}
-	ev.resSeg, ev.resIsARN = arn.Segments(req.Resource)
+	ev.setResource(req.Resource)
 	ev.action, ev.svc, ev.svcHash = lowerAction(req.Action, &buf)
 	pr := &req.Principal
 
@@ -588,37 +718,55 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 }
 
 // actionBuf is the size of the stack buffer an action is lowercased into;
-// longer actions with upper-case letters are lowercased on the heap.
+// longer actions are lowercased on the heap.
 const actionBuf = 128
 
 // lowerAction returns action with ASCII letters lowercased (in buf when it
 // fits), its service prefix (up to the first ':', or all of it) and the
-// prefix's foldHash.
-func lowerAction(action string, buf *[actionBuf]byte) (lower, svc string, h uint64) {
-	lower = action
-	for i := 0; i < len(action); i++ {
-		if c := action[i]; 'A' <= c && c <= 'Z' {
-			var b []byte
-			if len(action) <= len(buf) {
-				b = buf[:len(action)]
-			} else {
-				b = make([]byte, len(action))
+// prefix's foldHash. It works eight bytes at a time.
+func lowerAction(action string, buf *[actionBuf + 8]byte) (lower, svc string, h uint64) {
+	const (
+		lsb = 0x0101010101010101
+		m7  = 0x7f7f7f7f7f7f7f7f
+	)
+	n := len(action)
+	if n == 0 {
+		return "", "", foldHash("")
+	}
+	var b []byte
+	if n <= actionBuf {
+		b = buf[:n+8] // room for the last word
+	} else {
+		b = make([]byte, n+8)
+	}
+	colon := -1
+	for i := 0; i < n; i += 8 {
+		// Load from action, not from b: a wide load of bytes just copied
+		// stalls on store forwarding.
+		var w uint64
+		if n-i >= 8 {
+			w = load64(action[i:])
+		} else {
+			for j := n - 1; j >= i; j-- {
+				w = w<<8 | uint64(action[j])
 			}
-			copy(b, action[:i])
-			for j := i; j < len(action); j++ {
-				c := action[j]
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				b[j] = c
+		}
+		w = foldWord(w)
+		binary.LittleEndian.PutUint64(b[i:], w)
+		if colon < 0 {
+			// Exact per-byte test for ':' (no false positives); the bytes
+			// past the end are zero.
+			x := w ^ (':' * lsb)
+			z := ^((x&m7 + m7) | x | m7) // 0x80 exactly where x's byte is zero
+			if z != 0 {
+				colon = i + bits.TrailingZeros64(z)/8
 			}
-			lower = unsafe.String(&b[0], len(b))
-			break
 		}
 	}
+	lower = unsafe.String(&b[0], n)
 	svc = lower
-	if i := strings.IndexByte(lower, ':'); i >= 0 {
-		svc = lower[:i]
+	if colon >= 0 && colon < n {
+		svc = lower[:colon]
 	}
 	return lower, svc, foldHash(svc)
 }

@@ -2,7 +2,9 @@ package policy
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,12 +218,108 @@ func TestResourceTemplates(t *testing.T) {
 		}
 		req := &Request{Resource: "arn:aws:s3:::" + res.String(), Context: ctx}
 		ev := evalState{req: req, ctx: ctx}
-		ev.resSeg, ev.resIsARN = arn.Segments(req.Resource)
+		ev.setResource(req.Resource)
 		got := p.match(&ev)
 		rv, ok := p.rest.resolve(&ev)
 		want := ok && matchToks(p.rest.toks, &rv, ev.resSeg[5], false)
 		if got != want {
 			t.Fatalf("pattern %q resource %q: got %v, want %v", pat.String(), req.Resource, got, want)
+		}
+	}
+}
+
+// TestWordHelpers checks the eight-bytes-at-a-time helpers against their
+// byte-wise references: lowerAction, setResource (arn.Segments), equalFold
+// and parseIPv4 (netip.ParseAddr).
+func TestWordHelpers(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(9, 10))
+	gen := func(alphabet string, n int) string {
+		b := make([]byte, rng.IntN(n))
+		for j := range b {
+			b[j] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	asciiLower := func(s string) string {
+		b := []byte(s)
+		for i, c := range b {
+			if 'A' <= c && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		return string(b)
+	}
+	for i := 0; i < 50000; i++ {
+		s := gen("aAzZ@[`{:/ \x80\xc3\xba:9", 40)
+		if i%50 == 0 {
+			s += strings.Repeat("Q:", 70) // past the stack buffer
+		}
+		var buf [actionBuf + 8]byte
+		lower, svc, h := lowerAction(s, &buf)
+		wantSvc, _, _ := strings.Cut(asciiLower(s), ":")
+		if lower != asciiLower(s) || svc != wantSvc || h != foldHash(wantSvc) {
+			t.Fatalf("lowerAction(%q) = %q, %q", s, lower, svc)
+		}
+
+		var ev evalState
+		ev.setResource(s)
+		seg, ok := arn.Segments(s)
+		if ev.resIsARN != ok || ev.res != s || ok && (ev.resSeg != seg || ev.resPre+seg[5] != s) {
+			t.Fatalf("setResource(%q) = %q %v, want %q %v", s, ev.resSeg, ev.resIsARN, seg, ok)
+		}
+
+		u := gen("aAzZ@[`{:/ \x80\xc3\xba:9", 40)
+		if i%2 == 0 {
+			u = []string{asciiLower(s), strings.ToUpper(s), s}[rng.IntN(3)]
+		}
+		if got, want := equalFold(s, u), len(s) == len(u) && asciiLower(s) == asciiLower(u); got != want {
+			t.Fatalf("equalFold(%q, %q) = %v", s, u, got)
+		}
+
+		ip := gen("0123456789.", 17)
+		if i%3 == 0 {
+			ip = fmt.Sprintf("%d.%d.%d.%d", rng.IntN(300), rng.IntN(256), rng.IntN(256), rng.IntN(256))
+		}
+		a, ok := parseIPv4(ip)
+		want, err := netip.ParseAddr(ip)
+		if ok && (err != nil || !want.Is4() || want.As4() != [4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}) {
+			t.Fatalf("parseIPv4(%q) = %x, netip: %v %v", ip, a, want, err)
+		}
+		if !ok && err == nil && want.Is4() {
+			t.Fatalf("parseIPv4(%q) rejects what netip accepts", ip)
+		}
+	}
+}
+
+// TestResourcePatterns checks compiled Resource patterns without variables
+// (leading literal segments compared at once, "*" segments skipped) against
+// arn.Match.
+func TestResourcePatterns(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(11, 12))
+	pick := func(alts ...string) string { return alts[rng.IntN(len(alts))] }
+	for i := 0; i < 50000; i++ {
+		var pat, res []string
+		for j := 0; j < 6; j++ {
+			pat = append(pat, pick("", "a", "ab", "*", "a*", "?", "*b*", "b"))
+			res = append(res, pick("", "a", "ab", "b", "ba"))
+		}
+		p, r := strings.Join(pat[:rng.IntN(7)], ":"), strings.Join(res[:rng.IntN(7)], ":")
+		if rng.IntN(4) == 0 {
+			r += ":x:y"
+		}
+		if p == "" || strings.Contains(p, "${") {
+			continue
+		}
+		rp, ok := compileResource(p, true)
+		if !ok {
+			t.Fatalf("compileResource(%q) failed", p)
+		}
+		var ev evalState
+		ev.setResource(r)
+		if got, want := rp.match(&ev), arn.Match(p, r); got != want {
+			t.Fatalf("resource pattern %q vs %q: got %v, want %v", p, r, got, want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math/bits"
 	"strings"
 
 	"github.com/opensts/opensts/internal/arn"
@@ -315,11 +316,17 @@ func matchStars(parts []string, s string) bool {
 // segments as globs and the resource part as a template (variables are
 // allowed only there).
 type resPat struct {
-	all  bool
-	arn  bool
-	seg  [5]segPat
-	rest tmpl
-	fast segPat // rest without variables, or a non-ARN pattern matched whole
+	all bool
+	arn bool
+	// lead is the pattern's leading literal segments, each with its ':'
+	// ("arn:aws:s3:::" when all five are literal), compared with the
+	// request's in one go; check has bit i set for each later segment i
+	// that is not "*" (the others match anything).
+	lead  string
+	check uint8
+	seg   [5]segPat
+	rest  tmpl
+	fast  segPat // rest without variables, or a non-ARN pattern matched whole
 	// simple: rest's tokens are literals and variables, optionally followed
 	// by one '*' (star), so matching needs no backtracking.
 	simple, star bool
@@ -334,8 +341,18 @@ func compileResource(r string, vars bool) (resPat, bool) {
 		return resPat{fast: compileSeg(r)}, true
 	}
 	p := resPat{arn: true}
+	lit := true
 	for i := range p.seg {
 		p.seg[i] = compileSeg(seg[i])
+		switch {
+		case lit && p.seg[i].kind == 'e':
+			p.lead = r[:len(p.lead)+len(seg[i])+1] // a substring: no allocation
+		case p.seg[i].kind == '*':
+			lit = false
+		default:
+			lit = false
+			p.check |= 1 << i
+		}
 	}
 	t, ok := compileTmpl(seg[5], true, vars)
 	p.rest = t
@@ -360,12 +377,18 @@ func (p *resPat) match(ev *evalState) bool {
 		return true
 	}
 	if !p.arn {
-		return !ev.resIsARN && p.fast.match(ev.req.Resource)
+		return !ev.resIsARN && p.fast.match(ev.res)
 	}
 	if !ev.resIsARN {
 		return false
 	}
-	for i := range p.seg {
+	// ev.resPre ends at the request's fifth ':', and lead's segments hold
+	// no ':', so a prefix match is a match of each leading segment.
+	if !strings.HasPrefix(ev.resPre, p.lead) {
+		return false
+	}
+	for m := p.check; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros8(m)
 		if !p.seg[i].match(ev.resSeg[i]) {
 			return false
 		}
@@ -373,29 +396,38 @@ func (p *resPat) match(ev *evalState) bool {
 	if !p.rest.hasVars() {
 		return p.fast.match(ev.resSeg[5])
 	}
+	if p.simple {
+		return ev.matchSimple(p.rest.toks, ev.resSeg[5], p.star)
+	}
 	vals, ok := p.rest.resolve(ev)
 	if !ok {
 		return false // an unresolvable variable matches nothing
 	}
-	if p.simple {
-		return matchSimple(p.rest.toks, &vals, ev.resSeg[5], p.star)
-	}
 	return matchToks(p.rest.toks, &vals, ev.resSeg[5], false)
 }
 
-// matchSimple is matchToks for tokens that are literals and variables,
-// followed by one '*' token when star is set.
-func matchSimple(toks []tok, vals *[maxVars]string, s string, star bool) bool {
+// matchSimple is resolve followed by matchToks for tokens that are literals
+// and variables, followed by one '*' token when star is set. It resolves
+// each variable as it reaches it: an unresolvable variable matches nothing,
+// like a mismatch, so stopping at the first of either gives the same answer.
+func (ev *evalState) matchSimple(toks []tok, s string, star bool) bool {
 	for i := range toks {
 		tk := &toks[i]
 		t := tk.s
 		switch tk.kind {
 		case 'v':
-			t = vals[tk.vi]
+			v, ok := ev.scalar(tk.s, tk.hash)
+			if !ok {
+				if !tk.hasD {
+					return false
+				}
+				v = tk.def
+			}
+			t = v
 		case '*':
 			return true // the last token
 		}
-		if len(s) < len(t) || s[:len(t)] != t {
+		if !strings.HasPrefix(s, t) {
 			return false
 		}
 		s = s[len(t):]
