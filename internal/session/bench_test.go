@@ -16,6 +16,74 @@ func BenchmarkMint(b *testing.B) {
 	}
 }
 
+// BenchmarkMintParallel mints from 16 goroutines per CPU, as a loaded
+// server does: signatures are shared by batches.
+func BenchmarkMintParallel(b *testing.B) {
+	f := newFixture(b, func(c *Config) { c.Rand = nil })
+	s := typicalSession(f.clock.Now())
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := f.m.Mint(s); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkMintV1(b *testing.B) {
+	f := newFixture(b, func(c *Config) { c.Rand = nil })
+	s := typicalSession(f.clock.Now())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.m.mintV1(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyBatched verifies, cold (no token cache), tokens of full
+// batches of 64 in order: one Ed25519 verification per 64 tokens.
+func BenchmarkVerifyBatched(b *testing.B) {
+	f := newFixture(b, nil)
+	now := f.clock.Now()
+	ss := make([]Session, maxBatch)
+	for i := range ss {
+		ss[i] = typicalSession(now)
+	}
+	var cs []Credentials
+	for range 64 {
+		cs = append(cs, mintBatch(b, f.m, ss...)...)
+	}
+	v := f.newManager(b, nil)
+	v.cache = nil // token cache off; root cache on
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i%len(cs) == 0 {
+			v.roots = newRootCache(DefaultRootCacheSize) // each batch verified once per round
+		}
+		c := cs[i%len(cs)]
+		if _, _, err := v.Verify(c.AccessKeyID, c.SessionToken); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func BenchmarkVerifyV1(b *testing.B) {
+	f := newFixture(b, func(c *Config) { c.CacheSize = -1 })
+	c := mustMintV1(b, f.m, typicalSession(f.clock.Now()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := f.m.Verify(c.AccessKeyID, c.SessionToken); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkVerify(b *testing.B) {
 	f := newFixture(b, func(c *Config) { c.CacheSize = -1 })
 	c := mustMint(b, f.m, typicalSession(f.clock.Now()))

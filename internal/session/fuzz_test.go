@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"math/bits"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -19,8 +20,18 @@ func FuzzParse(f *testing.F) {
 		raw, _ := tokenEncoding.DecodeString(c.SessionToken)
 		f.Add(string(raw[tokenHeader : len(raw)-sigSize]))
 	}
+	// Version 1 and batched version 2 tokens, and their raw bytes.
+	v1 := mustMintV1(f, fx.m, fullSession(now))
+	f.Add(v1.SessionToken)
+	batch := mintBatch(f, fx.m, typicalSession(now), fullSession(now), typicalSession(now), typicalSession(now), typicalSession(now))
+	for _, c := range []Credentials{v1, batch[0], batch[1], batch[4]} {
+		f.Add(c.SessionToken)
+		raw, _ := tokenEncoding.DecodeString(c.SessionToken)
+		f.Add(string(raw))
+	}
 	f.Add("")
 	f.Add("AQ")
+	f.Add("Ag")
 	v := NewVerifier(fx.m.PublicKeyring(), fx.clock.Now)
 	f.Fuzz(func(t *testing.T, in string) {
 		// As a token: must never verify unless it is one we minted.
@@ -28,6 +39,27 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("hostile token verified: %q", in)
 		}
 		decodeToken(in)
+		// As raw token bytes: a successful split is consistent and
+		// reassembles to the input.
+		if e, ok := splitToken([]byte(in)); ok {
+			d := len(e.path) / hashSize
+			switch {
+			case e.version != tokenV1 && e.version != tokenV2,
+				len(e.sig) != sigSize, len(e.payload) == 0,
+				e.version == tokenV1 && (e.pos != 0 || len(e.path) != 0),
+				e.version == tokenV2 && (len(e.path)%hashSize != 0 || d > maxPathDepth || bits.Len8(e.pos)-1 != d),
+				!bytes.Equal(e.signed[tokenHeader:], e.payload), !bytes.Equal(e.signed[1:tokenHeader], e.kid[:]):
+				t.Fatalf("inconsistent split of %q: %+v", in, e)
+			}
+			re := append(bytes.Clone(e.signed), e.path...)
+			if e.version == tokenV2 {
+				re = append(re, e.pos)
+			}
+			if !bytes.Equal(append(re, e.sig...), []byte(in)) {
+				t.Fatalf("split of %q does not reassemble", in)
+			}
+			rootFromPath(leafHash(e.signed), e.pos, e.path)
+		}
 		// As a payload: a successful parse must survive re-encoding.
 		s, ok := parsePayload([]byte(in))
 		if !ok {

@@ -35,7 +35,8 @@ type ringKey struct {
 	verifyUntil time.Time
 	revoked     bool
 
-	macs sync.Pool // of hash.Hash: HMAC-SHA256 keyed with derive
+	macs  sync.Pool // of hash.Hash: HMAC-SHA256 keyed with derive
+	batch batcher   // group signer (keys with priv only)
 }
 
 func newRingKey(id keyID, pub ed25519.PublicKey, priv ed25519.PrivateKey, derive []byte) *ringKey {

@@ -57,7 +57,8 @@ type Config struct {
 	// (single node, tests).
 	Propagation time.Duration
 	// CacheSize is the number of verified tokens remembered (default
-	// DefaultCacheSize; negative disables the cache).
+	// DefaultCacheSize; negative disables the cache, and the cache of
+	// DefaultRootCacheSize verified batch roots with it).
 	CacheSize int
 	Logger    *slog.Logger // nil: slog.Default()
 }
@@ -75,6 +76,7 @@ type Manager struct {
 	prop  time.Duration
 	ring  atomic.Pointer[keyring]
 	cache *cache
+	roots *rootCache
 
 	mu   sync.Mutex // serializes keyring changes
 	recs map[string]recKey
@@ -121,6 +123,9 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 		m.prop = 0
 	}
 	m.cache = newCache(cfg.CacheSize)
+	if cfg.CacheSize > 0 {
+		m.roots = newRootCache(DefaultRootCacheSize)
+	}
 	m.ring.Store(newKeyring(nil))
 
 	m.mu.Lock()
@@ -142,7 +147,52 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 // Expires must be after IssuedAt and at most MaxLifetime after now (an
 // already expired session may be minted, for tests; it never verifies);
 // IssuedAt must not be in the future; s.Account must be a 12-digit account id.
+//
+// Concurrent Mints share signatures (group signing, see batch.go): a Mint
+// that finds no signature in progress signs at once; others wait for the
+// current signature and are signed together with the next one.
 func (m *Manager) Mint(s Session) (Credentials, error) {
+	p, err := m.prepare(s, tokenV2)
+	if err != nil {
+		return Credentials{}, err
+	}
+	p.body = p.key.signBody(p.body)
+	return p.credentials(), nil
+}
+
+// pendingToken is a token whose body is encoded and whose secret is derived,
+// waiting for its signature.
+type pendingToken struct {
+	key     *ringKey
+	body    []byte // version, key id, payload; capacity for a v1 signature
+	id      string
+	secret  []byte
+	expires time.Time
+}
+
+func (p *pendingToken) credentials() Credentials {
+	return Credentials{
+		AccessKeyID:     p.id,
+		SecretAccessKey: string(p.secret),
+		SessionToken:    tokenEncoding.EncodeToString(p.body),
+		Expiration:      p.expires,
+	}
+}
+
+// mintV1 mints a version 1 token (one signature over the token), which
+// Mint no longer issues; tests use it to pin the version 1 format.
+func (m *Manager) mintV1(s Session) (Credentials, error) {
+	p, err := m.prepare(s, tokenV1)
+	if err != nil {
+		return Credentials{}, err
+	}
+	p.body = append(p.body, ed25519.Sign(p.key.priv, p.body)...)
+	return p.credentials(), nil
+}
+
+// prepare validates s, picks the signing key, assigns the access key id,
+// encodes the token body of the given version and derives the secret.
+func (m *Manager) prepare(s Session, version byte) (pendingToken, error) {
 	now := unixTime(m.now())
 	if s.IssuedAt.IsZero() {
 		s.IssuedAt = now
@@ -155,44 +205,39 @@ func (m *Manager) Mint(s Session) (Credentials, error) {
 	}
 	switch {
 	case !s.Type.valid():
-		return Credentials{}, fmt.Errorf("mint session: invalid type %d", s.Type)
+		return pendingToken{}, fmt.Errorf("mint session: invalid type %d", s.Type)
 	case s.IssuedAt.After(now):
-		return Credentials{}, errors.New("mint session: issued in the future")
+		return pendingToken{}, errors.New("mint session: issued in the future")
 	case !s.Expires.After(s.IssuedAt):
-		return Credentials{}, errors.New("mint session: expires before it is issued")
+		return pendingToken{}, errors.New("mint session: expires before it is issued")
 	case s.Expires.Sub(now) > m.cfg.MaxLifetime:
-		return Credentials{}, fmt.Errorf("mint session: lifetime exceeds %v", m.cfg.MaxLifetime)
+		return pendingToken{}, fmt.Errorf("mint session: lifetime exceeds %v", m.cfg.MaxLifetime)
 	}
 	k := m.ring.Load().signer(now, m.prop)
 	if k == nil {
 		var err error
 		if k, err = m.autoRotate(now); err != nil {
-			return Credentials{}, fmt.Errorf("mint session: %w", err)
+			return pendingToken{}, fmt.Errorf("mint session: %w", err)
 		}
 	}
 	if s.Expires.After(k.verifyUntil) {
-		return Credentials{}, fmt.Errorf("mint session: token would outlive key %s", k.idStr)
+		return pendingToken{}, fmt.Errorf("mint session: token would outlive key %s", k.idStr)
 	}
 	id, err := NewAccessKeyID("ASIA", s.Account, m.rand)
 	if err != nil {
-		return Credentials{}, fmt.Errorf("mint session: %w", err)
+		return pendingToken{}, fmt.Errorf("mint session: %w", err)
 	}
 	s.AccessKeyID = id
 
-	buf := make([]byte, tokenHeader, tokenHeader+payloadSize(&s)+sigSize)
-	buf[0] = tokenV1
+	// Room for a v1 signature, or a v2 position byte and signature (a
+	// batched token's audit path makes append grow it).
+	buf := make([]byte, tokenHeader, tokenHeader+payloadSize(&s)+1+sigSize)
+	buf[0] = version
 	copy(buf[1:tokenHeader], k.id[:])
 	if buf, err = appendPayload(buf, &s); err != nil {
-		return Credentials{}, fmt.Errorf("mint session: %w", err)
+		return pendingToken{}, fmt.Errorf("mint session: %w", err)
 	}
-	secret := k.secret(buf)
-	buf = append(buf, ed25519.Sign(k.priv, buf)...)
-	return Credentials{
-		AccessKeyID:     id,
-		SecretAccessKey: string(secret),
-		SessionToken:    tokenEncoding.EncodeToString(buf),
-		Expiration:      s.Expires,
-	}, nil
+	return pendingToken{key: k, body: buf, id: id, secret: k.secret(buf), expires: s.Expires}, nil
 }
 
 // autoRotate creates a key when none can sign: Run is not running, or every
@@ -224,7 +269,7 @@ func (m *Manager) autoRotate(now time.Time) (*ringKey, error) {
 // but their slices (Tags, TransitiveTagKeys, PolicyARNs) are shared and must
 // not be modified.
 func (m *Manager) Verify(accessKeyID, token string) (*Session, []byte, error) {
-	return verify(m.ring.Load(), m.cache, m.now(), accessKeyID, token)
+	return verify(m.ring.Load(), m.cache, m.roots, m.now(), accessKeyID, token)
 }
 
 // Rotate creates a new signing key. Every other key stops signing once the

@@ -8,7 +8,22 @@
 //
 // A session token carries the whole Session and is signed, not stored:
 // issuing writes nothing to the database and any node verifies a token with no
-// lookup. Format version 1, before base64url (no padding) encoding:
+// lookup. Before base64url (no padding) encoding, Mint issues format version
+// 2:
+//
+//	0x02 | key id (8) | payload | audit path (32*depth) | position (1) | batch signature (64)
+//
+// Tokens are signed in groups (batch.go): the body "0x02 | key id | payload"
+// is a leaf of a Merkle tree (RFC 6962 hashing, leaf = SHA-256(0x00 ||
+// body), node = SHA-256(0x01 || left || right)) over up to 64 tokens minted
+// at the same time, and the Ed25519 signature covers
+// "opensts/session-batch/v1\x00" || key id || root. The audit path and
+// position byte (1<<depth | one direction bit per level) let a verifier
+// recompute the root; a token signed alone (any idle node) has depth 0, and
+// only tokens minted under load carry a path. Verifiers remember verified
+// roots, so the tokens of one batch cost one Ed25519 verification in all.
+//
+// Version 1, issued before, still verifies:
 //
 //	0x01 | key id (8) | payload | Ed25519 signature (64) over everything before it
 //
@@ -17,8 +32,10 @@
 // includes the access key id, which binds the token to it. The URL-safe
 // alphabet keeps tokens intact in presigned URLs and form bodies, where '+' is
 // easily turned into a space. A typical assumed-role token (no tags, no
-// policy) is about 400 characters. Callers must treat tokens as opaque: the
-// format is versioned by its first byte and will change.
+// policy) is about 400 characters signed alone, and 440 to 650 in a batch
+// (43 characters per level of the tree, 6 levels for a full batch of 64).
+// Callers must treat tokens as opaque: the format is versioned by its first
+// byte and will change.
 //
 // The token is authenticated but not encrypted: someone holding it can read
 // the session context (account, role, session name, tags, session policy).
@@ -34,7 +51,7 @@
 //	secret = base64std( HMAC-SHA256(D, "opensts/session-secret/v1\x00" || signed bytes)[:30] )
 //
 // where "signed bytes" are the version, key id and payload (which contain the
-// access key id). So the secret is bound to the access key id and to every
+// access key id): in version 2, the token body, i.e. the Merkle leaf. So the secret is bound to the access key id and to every
 // field of the session, differs for every token, and cannot be recovered from
 // the token without D.
 //

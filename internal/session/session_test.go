@@ -86,13 +86,14 @@ func TestMintTruncatesToSeconds(t *testing.T) {
 	}
 }
 
-// TestKnownAnswer pins the token format and the secret derivation: fixed
-// master key, randomness and clock must give the golden token and secret.
+// TestKnownAnswer pins the version 1 token format and the secret
+// derivation: fixed master key, randomness and clock must give the golden
+// token and secret. TestKnownAnswerV2 pins version 2.
 func TestKnownAnswer(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	c := mustMint(t, f.m, fullSession(f.clock.Now()))
-	typ := mustMint(t, f.m, typicalSession(f.clock.Now()))
+	c := mustMintV1(t, f.m, fullSession(f.clock.Now()))
+	typ := mustMintV1(t, f.m, typicalSession(f.clock.Now()))
 	keys := f.m.Keys()
 	got := fmt.Sprintf("key_id: %s\npublic: %x\n\nfull.access_key_id: %s\nfull.secret_access_key: %s\nfull.expiration: %s\nfull.session_token: %s\n\ntypical.access_key_id: %s\ntypical.secret_access_key: %s\ntypical.session_token: %s\n",
 		keys[0].ID, f.m.PublicKeyring()[0].Public,

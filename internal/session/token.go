@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"math/bits"
 	"time"
 )
 
@@ -123,9 +124,12 @@ func payloadSize(s *Session) int {
 
 // envelope is a structurally valid, not yet authenticated, token.
 type envelope struct {
+	version byte
 	kid     keyID
-	signed  []byte // version, key id and payload: the signed message
+	signed  []byte // version, key id and payload: v1's signed message, v2's Merkle leaf
 	payload []byte
+	pos     byte   // v2: position byte, 1<<(len(path)/32) | directions
+	path    []byte // v2: audit path, len(path)/32 sibling hashes from the leaf up
 	sig     []byte
 }
 
@@ -141,16 +145,39 @@ func decodeToken(token string) (envelope, bool) {
 	return splitToken(raw)
 }
 
+// splitToken splits a version 1 or 2 token:
+//
+//	v1: 0x01 | key id (8) | payload | signature (64)
+//	v2: 0x02 | key id (8) | payload | path (32*depth) | pos (1) | signature (64)
+//
+// where pos = 1<<depth | directions, depth <= maxPathDepth.
 func splitToken(raw []byte) (envelope, bool) {
-	if len(raw) < tokenHeader+sigSize+1 || raw[0] != tokenV1 {
+	if len(raw) < tokenHeader+sigSize+1 {
 		return envelope{}, false
 	}
-	var e envelope
+	e := envelope{version: raw[0]}
 	copy(e.kid[:], raw[1:tokenHeader])
 	n := len(raw) - sigSize
+	e.sig = raw[n:]
+	switch e.version {
+	case tokenV1:
+	case tokenV2:
+		if n < tokenHeader+2 {
+			return envelope{}, false
+		}
+		n--
+		e.pos = raw[n]
+		depth := bits.Len8(e.pos) - 1
+		if depth < 0 || depth > maxPathDepth || n-depth*hashSize < tokenHeader+1 {
+			return envelope{}, false
+		}
+		e.path = raw[n-depth*hashSize : n : n]
+		n -= depth * hashSize
+	default:
+		return envelope{}, false
+	}
 	e.signed = raw[:n:n]
 	e.payload = raw[tokenHeader:n:n]
-	e.sig = raw[n:]
 	return e, true
 }
 

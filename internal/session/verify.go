@@ -17,13 +17,15 @@ const DefaultCacheSize = 10000
 // verify is the verification pipeline shared by Manager and Verifier.
 //
 // Order: decode and split the token; find its key (unknown or revoked:
-// ErrInvalid); check the signature (ErrInvalid); parse the payload; check the
+// ErrInvalid); check the signature (ErrInvalid): for version 1 over the
+// signed bytes, for version 2 over the batch root recomputed from the token
+// body and its audit path (see verifyBatch); parse the payload; check the
 // binding to accessKeyID (ErrInvalid); expiry: a token whose key is past
 // VerifyUntil, or with now >= Expires, is ErrExpired. The session is valid
 // for IssuedAt <= t < Expires (AWS rejects credentials from their Expiration
 // on); IssuedAt is not checked, so a small clock skew between nodes does not
 // reject fresh tokens.
-func verify(r *keyring, c *cache, now time.Time, accessKeyID, token string) (*Session, []byte, error) {
+func verify(r *keyring, c *cache, roots *rootCache, now time.Time, accessKeyID, token string) (*Session, []byte, error) {
 	if len(token) > maxTokenChars {
 		return nil, nil, ErrInvalid
 	}
@@ -45,7 +47,11 @@ func verify(r *keyring, c *cache, now time.Time, accessKeyID, token string) (*Se
 	if k == nil || k.revoked || len(k.pub) != ed25519.PublicKeySize {
 		return nil, nil, ErrInvalid
 	}
-	if !ed25519.Verify(k.pub, env.signed, env.sig) {
+	if env.version == tokenV1 {
+		if !ed25519.Verify(k.pub, env.signed, env.sig) {
+			return nil, nil, ErrInvalid
+		}
+	} else if !verifyBatch(k, roots, &env) {
 		return nil, nil, ErrInvalid
 	}
 	s, ok := parsePayload(env.payload)
@@ -78,6 +84,7 @@ type Verifier struct {
 	mu    sync.Mutex // serializes SetKeys
 	ring  atomic.Pointer[keyring]
 	cache *cache
+	roots *rootCache
 	now   func() time.Time
 }
 
@@ -88,7 +95,7 @@ func NewVerifier(keys []VerifierKey, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
-	v := &Verifier{cache: newCache(DefaultCacheSize), now: now}
+	v := &Verifier{cache: newCache(DefaultCacheSize), roots: newRootCache(DefaultRootCacheSize), now: now}
 	v.SetKeys(keys)
 	return v
 }
@@ -132,7 +139,7 @@ func (v *Verifier) SetKeys(keys []VerifierKey) {
 // Verify checks token and its binding to accessKeyID exactly like
 // Manager.Verify, and returns the session and its secret access key.
 func (v *Verifier) Verify(accessKeyID, token string) (*Session, []byte, error) {
-	return verify(v.ring.Load(), v.cache, v.now(), accessKeyID, token)
+	return verify(v.ring.Load(), v.cache, v.roots, v.now(), accessKeyID, token)
 }
 
 // cache is a bounded, sharded LRU of successfully verified tokens keyed by
