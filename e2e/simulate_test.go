@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -206,4 +209,62 @@ func TestSimulatePrincipalPolicyOverTheWire(t *testing.T) {
 	wantCode(t, err, "NoSuchEntity")
 	_, err = c.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: u.User.Arn, ActionNames: []string{"s3:GetObject"}, PolicyInputList: []string{"not json"}})
 	wantCode(t, err, "MalformedPolicyDocument")
+}
+
+// TestSimulateOwnSession: beyond AWS, a role session may simulate itself, and
+// its session policy narrows the result as it does for real requests; any
+// caller may pass session policies for a session ARN.
+func TestSimulateOwnSession(t *testing.T) {
+	e := start(t)
+	akid, secret := e.user(t, "simmer")
+	e.userPolicy(t, "simmer", "assume", allow("sts:AssumeRole", "*"))
+	roleARN := e.role(t, "simrole", "", trustAccount)
+	e.rolePolicy(t, "simrole", "p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:SimulatePrincipalPolicy","s3:*"],"Resource":"*"}]}`)
+	out := must[*sts.AssumeRoleOutput](t)(e.sts(akid, secret, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("self"),
+		Policy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:SimulatePrincipalPolicy","s3:GetObject"],"Resource":"*"}]}`)}))
+	_, sessIAM := e.sessionClients(out)
+	res := must[*iam.SimulatePrincipalPolicyOutput](t)(sessIAM.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{
+		PolicySourceArn: out.AssumedRoleUser.Arn, ActionNames: []string{"s3:GetObject", "s3:PutObject"}}))
+	got := map[string]iamtypes.PolicyEvaluationDecisionType{}
+	for _, r := range res.EvaluationResults {
+		got[*r.EvalActionName] = r.EvalDecision
+	}
+	if got["s3:GetObject"] != iamtypes.PolicyEvaluationDecisionTypeAllowed || got["s3:PutObject"] != iamtypes.PolicyEvaluationDecisionTypeImplicitDeny {
+		t.Fatalf("own session simulation: %v", got)
+	}
+	// The role itself (no session policy) allows both.
+	res = must[*iam.SimulatePrincipalPolicyOutput](t)(e.rootIAM().SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{
+		PolicySourceArn: aws.String(roleARN), ActionNames: []string{"s3:PutObject"}}))
+	if res.EvaluationResults[0].EvalDecision != iamtypes.PolicyEvaluationDecisionTypeAllowed {
+		t.Fatalf("role: %v", res.EvaluationResults[0].EvalDecision)
+	}
+}
+
+// TestSimulateSessionPolicyInput passes session policies for a session ARN
+// over the wire (SessionPolicyInputList, an OpenSTS extension).
+func TestSimulateSessionPolicyInput(t *testing.T) {
+	e := start(t)
+	roleARN := e.role(t, "simrole2", "", trustAccount)
+	e.rolePolicy(t, "simrole2", "p", allow("s3:*", "*"))
+	form := url.Values{"Action": {"SimulatePrincipalPolicy"}, "Version": {"2010-05-08"},
+		"PolicySourceArn":                 {"arn:aws:sts::123456789012:assumed-role/simrole2/any"},
+		"ActionNames.member.1":            {"s3:GetObject"},
+		"ActionNames.member.2":            {"s3:PutObject"},
+		"SessionPolicyInputList.member.1": {allow("s3:GetObject", "*")}}
+	resp, body := e.raw(t, "POST", "iam", form, true, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	s := string(body)
+	get := strings.Index(s, "<EvalActionName>s3:GetObject</EvalActionName>")
+	put := strings.Index(s, "<EvalActionName>s3:PutObject</EvalActionName>")
+	if get < 0 || put < 0 {
+		t.Fatal(s)
+	}
+	if !strings.Contains(s[get:put], "<EvalDecision>allowed</EvalDecision>") || !strings.Contains(s[put:], "<EvalDecision>implicitDeny</EvalDecision>") {
+		t.Fatalf("session policy input not applied: %s", s)
+	}
+	if !strings.HasSuffix(roleARN, ":role/simrole2") {
+		t.Fatal(roleARN)
+	}
 }

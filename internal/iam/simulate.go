@@ -58,11 +58,15 @@ type SimulateCustomPolicyInput struct {
 // SimulatePrincipalPolicyInput is the input of SimulatePrincipalPolicy.
 // PolicySourceARN names a user, group or role of the caller's account or,
 // beyond AWS, a role session (arn:aws:sts::ACCT:assumed-role/ROLE/SESSION),
-// which is simulated with its role's policies and boundary.
+// which is simulated with its role's policies and boundary and with session
+// policies: those of the caller's own session when the caller simulates
+// itself, or those passed in SessionPolicyInputList (an OpenSTS extension,
+// sent as SessionPolicyInputList.member.N).
 type SimulatePrincipalPolicyInput struct {
 	PolicySourceARN                    string   `query:"PolicySourceArn" required:"true" min:"20" max:"2048"`
 	PolicyInputList                    []string `pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
 	PermissionsBoundaryPolicyInputList []string `pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
+	SessionPolicyInputList             []string `max:"11" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
 	ActionNames                        []string `required:"true"`
 	ResourceARNs                       []string `query:"ResourceArns"`
 	ResourcePolicy                     string   `min:"1" max:"131072" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
@@ -223,8 +227,15 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 		pr = policy.Principal{Type: policy.User, Account: c.Account, ARN: e.arn, ID: e.user.ID}
 		username = e.name
 	case store.KindRole:
-		set, err = s.authz.PolicySet(ctx, &authz.Caller{Account: c.Account, Type: policy.AssumedRole,
-			Session: &session.Session{Type: session.AssumedRole, RoleName: e.name, RoleID: e.role.ID, RolePath: e.path}})
+		self := c.Session != nil && c.Session.Type == session.AssumedRole && src.session != "" && strings.EqualFold(c.ARN, in.PolicySourceARN)
+		if self {
+			// The caller simulates its own session: its real session
+			// policies (inline and managed ARNs) apply.
+			set, err = s.authz.PolicySet(ctx, c)
+		} else {
+			set, err = s.authz.PolicySet(ctx, &authz.Caller{Account: c.Account, Type: policy.AssumedRole,
+				Session: &session.Session{Type: session.AssumedRole, RoleName: e.name, RoleID: e.role.ID, RolePath: e.path}})
+		}
 		pr = policy.Principal{Type: policy.AssumedRole, Account: c.Account, ARN: e.arn, ID: e.role.ID, RoleARN: e.arn, RoleID: e.role.ID}
 		if src.session != "" {
 			pr.ARN = "arn:aws:sts::" + c.Account + ":assumed-role/" + e.name + "/" + src.session
@@ -250,6 +261,30 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 	sim.set.Identity = slices.Clip(set.Identity)
 	if err := sim.addInputs(in.PolicyInputList, in.PermissionsBoundaryPolicyInputList, in.ResourcePolicy); err != nil {
 		return nil, err
+	}
+	for _, n := range set.Session {
+		// Only a caller simulating its own session has session policies
+		// here: its inline one, and managed ones by ARN.
+		if n.ID == "session-policy" && c.Session != nil {
+			sim.sources[n.ID] = policySource{id: n.ID, typ: sourceNone, doc: c.Session.Policy}
+		} else {
+			sim.sources[n.ID] = storedSource(n.ID)
+		}
+	}
+	if len(in.SessionPolicyInputList) > 0 {
+		if src.kind != store.KindRole || src.session == "" {
+			return nil, apierr.New(apierr.InvalidInput, "SessionPolicyInputList applies only to a role session PolicySourceArn (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION).")
+		}
+		sim.set.Session = slices.Clip(sim.set.Session)
+		for i, doc := range in.SessionPolicyInputList {
+			id := "SessionPolicyInputList." + strconv.Itoa(i+1)
+			p, err := s.parsePolicy(policy.Session, doc)
+			if err != nil {
+				return nil, err
+			}
+			sim.set.Session = append(sim.set.Session, policy.Named{ID: id, Policy: p})
+			sim.sources[id] = policySource{id: id, typ: sourceNone, doc: doc}
+		}
 	}
 	if in.CallerARN != "" {
 		if pr, username, err = s.callerPrincipal(ctx, c.Account, in.CallerARN); err != nil {
