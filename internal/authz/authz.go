@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,7 +115,21 @@ type principalPolicies struct {
 	identity []policy.Named
 	boundary []policy.Named
 	tags     []store.Tag
+	tagKeys  []string // "aws:PrincipalTag/"+tags[i].Key
 }
+
+func newPrincipalPolicies(tags []store.Tag) *principalPolicies {
+	pp := &principalPolicies{tags: tags}
+	if len(tags) > 0 {
+		pp.tagKeys = make([]string, len(tags))
+		for i, t := range tags {
+			pp.tagKeys[i] = principalTagPrefix + t.Key
+		}
+	}
+	return pp
+}
+
+const principalTagPrefix = "aws:PrincipalTag/"
 
 // Key is one extra condition key for a request.
 type Key struct {
@@ -140,7 +155,8 @@ func (a *Authorizer) Decide(ctx context.Context, c *Caller, r *Request) (policy.
 	}
 	set.Resource = r.ResourcePolicy
 	set.ResourceAccount = r.ResourceAccount
-	pctx := &policy.Context{}
+	pctx := contextPool.Get().(*policy.Context)
+	defer putContext(pctx)
 	if err := a.FillContext(ctx, c, pctx); err != nil {
 		return policy.Decision{}, err
 	}
@@ -149,6 +165,18 @@ func (a *Authorizer) Decide(ctx context.Context, c *Caller, r *Request) (policy.
 	}
 	req := policy.Request{Principal: c.Principal(), Action: r.Action, Resource: r.Resource, Context: pctx, Now: c.now(a.now)}
 	return policy.Evaluate(&set, &req), nil
+}
+
+// contextPool recycles request contexts (a policy.Context is large; a
+// Decision keeps no reference to it).
+var contextPool = sync.Pool{New: func() any { return new(policy.Context) }}
+
+func putContext(c *policy.Context) {
+	if c.Len() > 64 {
+		return
+	}
+	c.Reset()
+	contextPool.Put(c)
 }
 
 func (c *Caller) now(def func() time.Time) time.Time {
@@ -260,7 +288,7 @@ func (a *Authorizer) userPolicies(ctx context.Context, account, name string) (*p
 		if err != nil {
 			return nil, fmt.Errorf("load user %s: %w", name, err)
 		}
-		pp := &principalPolicies{tags: u.Tags}
+		pp := newPrincipalPolicies(u.Tags)
 		if err := a.ownerPolicies(ctx, account, store.KindUser, u.Name, &pp.identity); err != nil {
 			return nil, err
 		}
@@ -299,7 +327,7 @@ func (a *Authorizer) rolePolicies(ctx context.Context, account, name string) (*p
 		if err != nil {
 			return nil, fmt.Errorf("load role %s: %w", name, err)
 		}
-		pp := &principalPolicies{tags: r.Tags}
+		pp := newPrincipalPolicies(r.Tags)
 		if err := a.ownerPolicies(ctx, account, store.KindRole, r.Name, &pp.identity); err != nil {
 			return nil, err
 		}
@@ -456,8 +484,9 @@ func (a *Authorizer) FillContext(ctx context.Context, c *Caller, pc *policy.Cont
 	pc.Set("aws:PrincipalAccount", c.Account)
 	pc.Set("aws:PrincipalType", principalTypeName(c.Type))
 	pc.Set("aws:userid", c.UserID)
-	pc.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
-	pc.Set("aws:EpochTime", epoch(now))
+	ts := timeStrings(now)
+	pc.Set("aws:CurrentTime", ts.rfc3339)
+	pc.Set("aws:EpochTime", ts.epoch)
 	pc.Set("aws:SecureTransport", boolString(c.SecureTransport))
 	pc.Set("aws:ViaAWSService", "false")
 	if c.SourceIP != "" {
@@ -472,41 +501,61 @@ func (a *Authorizer) FillContext(ctx context.Context, c *Caller, pc *policy.Cont
 	if c.Type == policy.User {
 		pc.Set("aws:username", c.UserName)
 	}
-	var tags []store.Tag
+	var pp *principalPolicies
 	switch {
 	case c.Type == policy.Root:
 	case c.Session != nil && c.Session.Type == session.AssumedRole:
-		pp, err := a.rolePolicies(ctx, c.Account, c.Session.RoleName)
-		if err != nil {
+		var err error
+		if pp, err = a.rolePolicies(ctx, c.Account, c.Session.RoleName); err != nil {
 			return err
 		}
-		tags = pp.tags
 	case c.UserName != "":
-		pp, err := a.userPolicies(ctx, c.Account, c.UserName)
-		if err != nil {
+		var err error
+		if pp, err = a.userPolicies(ctx, c.Account, c.UserName); err != nil {
 			return err
 		}
-		tags = pp.tags
 	}
-	for _, t := range tags {
-		pc.Set("aws:PrincipalTag/"+t.Key, t.Value)
+	if pp != nil {
+		for i, t := range pp.tags {
+			pc.Set(pp.tagKeys[i], t.Value)
+		}
 	}
 	if s := c.Session; s != nil {
 		// Session tags override the principal's IAM tags (keys compare
 		// case-insensitively, which Context.Set already does).
 		for _, t := range s.Tags {
-			pc.Set("aws:PrincipalTag/"+t.Key, t.Value)
+			pc.Set(principalTagPrefix+t.Key, t.Value)
 		}
 		pc.Set("aws:TokenIssueTime", s.IssuedAt.UTC().Format(time.RFC3339))
 		pc.Set("aws:MultiFactorAuthPresent", boolString(s.MFA))
 		if s.MFA {
-			pc.Set("aws:MultiFactorAuthAge", fmt.Sprint(int64(now.Sub(s.MFAAuthTime).Seconds())))
+			pc.Set("aws:MultiFactorAuthAge", strconv.FormatInt(int64(now.Sub(s.MFAAuthTime).Seconds()), 10))
 		}
 		if s.SourceIdentity != "" {
 			pc.Set("aws:SourceIdentity", s.SourceIdentity)
 		}
 	}
 	return nil
+}
+
+// timeStrs are aws:CurrentTime and aws:EpochTime for one second.
+type timeStrs struct {
+	sec            int64
+	rfc3339, epoch string
+}
+
+var lastTime atomic.Pointer[timeStrs]
+
+// timeStrings formats t for aws:CurrentTime (RFC 3339 in UTC, whole
+// seconds) and aws:EpochTime, once per second.
+func timeStrings(t time.Time) *timeStrs {
+	sec := t.Unix()
+	if ts := lastTime.Load(); ts != nil && ts.sec == sec {
+		return ts
+	}
+	ts := &timeStrs{sec: sec, rfc3339: t.UTC().Format(time.RFC3339), epoch: epoch(t)}
+	lastTime.Store(ts)
+	return ts
 }
 
 func boolString(b bool) string {

@@ -49,7 +49,10 @@ func Decode(params url.Values, dst any) error {
 		return apierr.Internal(err)
 	}
 	d := decoder{params: params}
-	d.decodeStruct(p, rv.Elem(), "", "")
+	// Parameter names are built in this buffer (extended by append, never
+	// kept) and looked up without converting them to strings.
+	var key [128]byte
+	d.decodeStruct(p, rv.Elem(), key[:0], "")
 	if len(d.violations) > 0 {
 		return apierr.Validation(d.violations...)
 	}
@@ -225,8 +228,8 @@ type decoder struct {
 	violations []string
 }
 
-func (d *decoder) lookup(key string) (string, bool) {
-	vs, ok := d.params[key]
+func (d *decoder) lookup(key []byte) (string, bool) {
+	vs, ok := d.params[string(key)]
 	if !ok || len(vs) == 0 {
 		return "", false
 	}
@@ -234,23 +237,24 @@ func (d *decoder) lookup(key string) (string, bool) {
 }
 
 // present reports whether any parameter of the plan exists under prefix.
-func (d *decoder) present(p *plan, prefix string) bool {
+func (d *decoder) present(p *plan, prefix []byte) bool {
 	for i := range p.fields {
 		f := &p.fields[i]
-		key := prefix + f.wire
-		if _, ok := d.params[key]; ok {
+		key := append(prefix, f.wire...)
+		if _, ok := d.params[string(key)]; ok {
 			return true
 		}
 		switch f.kind {
 		case kStruct:
-			if d.present(f.sub, key+".") {
+			if d.present(f.sub, append(key, '.')) {
 				return true
 			}
 		case kStringList, kStructList:
-			if _, ok := d.params[key+".member.1"]; ok {
+			m := append(key, ".member.1"...)
+			if _, ok := d.params[string(m)]; ok {
 				return true
 			}
-			if f.kind == kStructList && d.present(f.sub, key+".member.1.") {
+			if f.kind == kStructList && d.present(f.sub, append(m, '.')) {
 				return true
 			}
 		}
@@ -271,10 +275,10 @@ func (d *decoder) violate(value string, quoted bool, f *field, path, constraint 
 	d.violations = append(d.violations, v+" at '"+path+"' failed to satisfy constraint: "+constraint)
 }
 
-func (d *decoder) decodeStruct(p *plan, sv reflect.Value, prefix, pathPrefix string) {
+func (d *decoder) decodeStruct(p *plan, sv reflect.Value, prefix []byte, pathPrefix string) {
 	for i := range p.fields {
 		f := &p.fields[i]
-		key := prefix + f.wire
+		key := append(prefix, f.wire...)
 		path := pathPrefix + f.path
 		fv := sv.Field(f.index)
 		switch f.kind {
@@ -288,7 +292,7 @@ func (d *decoder) decodeStruct(p *plan, sv reflect.Value, prefix, pathPrefix str
 			}
 			d.scalar(f, fv, raw, path)
 		case kStruct:
-			if !d.present(f.sub, key+".") {
+			if !d.present(f.sub, append(key, '.')) {
 				if f.required {
 					d.violate("null", false, f, path, "Member must not be null")
 				}
@@ -299,7 +303,7 @@ func (d *decoder) decodeStruct(p *plan, sv reflect.Value, prefix, pathPrefix str
 				fv.Set(nv)
 				fv = nv.Elem()
 			}
-			d.decodeStruct(f.sub, fv, key+".", path+".")
+			d.decodeStruct(f.sub, fv, append(key, '.'), path+".")
 		case kStringList:
 			d.stringList(f, fv, key, path)
 		case kStructList:
@@ -356,10 +360,11 @@ func (d *decoder) checkLength(f *field, shown string, n int64, path string) {
 	}
 }
 
-func (d *decoder) stringList(f *field, fv reflect.Value, key, path string) {
+func (d *decoder) stringList(f *field, fv reflect.Value, key []byte, path string) {
 	var list []string
+	member := append(key, ".member."...)
 	for i := 1; i <= maxListMembers; i++ {
-		v, ok := d.lookup(key + ".member." + strconv.Itoa(i))
+		v, ok := d.lookup(strconv.AppendInt(member, int64(i), 10))
 		if !ok {
 			break
 		}
@@ -386,9 +391,10 @@ func (d *decoder) stringList(f *field, fv reflect.Value, key, path string) {
 	}
 }
 
-func (d *decoder) structList(f *field, fv reflect.Value, key, path string) {
+func (d *decoder) structList(f *field, fv reflect.Value, key []byte, path string) {
 	var n int
-	for n < maxListMembers && d.present(f.sub, key+".member."+strconv.Itoa(n+1)+".") {
+	member := append(key, ".member."...)
+	for n < maxListMembers && d.present(f.sub, append(strconv.AppendInt(member, int64(n+1), 10), '.')) {
 		n++
 	}
 	if n == 0 {
@@ -400,12 +406,15 @@ func (d *decoder) structList(f *field, fv reflect.Value, key, path string) {
 		}
 		return
 	}
-	s := reflect.MakeSlice(fv.Type(), n, n)
+	// A new slice, grown in place in the field: reflect.MakeSlice would
+	// also allocate a slice header.
+	fv.SetZero()
+	fv.Grow(n)
+	fv.SetLen(n)
 	for i := range n {
 		idx := strconv.Itoa(i + 1)
-		d.decodeStruct(f.sub, s.Index(i), key+".member."+idx+".", path+"."+idx+".member.")
+		d.decodeStruct(f.sub, fv.Index(i), append(append(member, idx...), '.'), path+"."+idx+".member.")
 	}
-	fv.Set(s)
 	d.checkLength(f, "[...]", int64(n), path)
 }
 

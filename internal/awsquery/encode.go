@@ -11,26 +11,36 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/xmlenc"
 )
 
 // TimeFormat is how time.Time values appear in results: ISO 8601 in UTC,
 // with milliseconds only when they are not zero (2026-01-02T15:04:05Z,
 // 2026-01-02T15:04:05.359Z), which every AWS SDK parses.
 const (
-	TimeFormat   = "2006-01-02T15:04:05Z"
-	TimeFormatMS = "2006-01-02T15:04:05.000Z"
+	TimeFormat   = xmlenc.TimeFormat
+	TimeFormatMS = xmlenc.TimeFormatMS
 )
 
 // FormatTime formats t as results carry it (see TimeFormat).
 func FormatTime(t time.Time) string {
-	t = t.UTC()
-	if t.Nanosecond()/int(time.Millisecond) == 0 {
-		return t.Format(TimeFormat)
-	}
-	return t.Format(TimeFormatMS)
+	var tmp [32]byte
+	return string(xmlenc.AppendTime(tmp[:0], t))
+}
+
+// XMLAppender is implemented by result types that encode themselves without
+// reflection. AppendXML appends the children of the {action}Result element
+// (not the element itself) to b and returns the extended slice; it must
+// produce exactly what WriteResult's reflective encoding of the value would
+// (use internal/xmlenc for escaping and times), and it must accept a nil
+// receiver (appending nothing, as a nil result encodes). WriteResult calls it
+// instead of reflecting when result implements it.
+type XMLAppender interface {
+	AppendXML(b []byte) []byte
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -71,7 +81,9 @@ func WriteResult(w http.ResponseWriter, ns, action, requestID string, result any
 	buf.WriteString(`"><`)
 	buf.WriteString(action)
 	buf.WriteString("Result>")
-	if result != nil {
+	if a, ok := result.(XMLAppender); ok {
+		buf.Write(a.AppendXML(buf.AvailableBuffer()))
+	} else if result != nil {
 		v := reflect.ValueOf(result)
 		for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 			if v.IsNil() {
@@ -135,14 +147,47 @@ func WriteError(w http.ResponseWriter, ns, requestID string, err error) {
 	write(w, status, requestID, buf.Bytes())
 }
 
+// Canonical header keys (as http.CanonicalHeaderKey spells them), so that
+// write can assign them without canonicalizing.
+const (
+	hdrContentType   = "Content-Type"
+	hdrRequestID     = "X-Amzn-Requestid"
+	hdrDate          = "Date"
+	hdrContentLength = "Content-Length"
+)
+
 func write(w http.ResponseWriter, status int, requestID string, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "text/xml")
-	h.Set("X-Amzn-Requestid", requestID)
-	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	// One backing array for the four values; each header gets a
+	// capacity-bounded slice of it, so an Add by someone else reallocates
+	// rather than overwriting a neighbour. Equivalent to h.Set for each.
+	vals := make([]string, 4)
+	vals[0], vals[1], vals[2], vals[3] = "text/xml", requestID, httpDate(time.Now()), strconv.Itoa(len(body))
+	h[hdrContentType] = vals[0:1:1]
+	h[hdrRequestID] = vals[1:2:2]
+	h[hdrDate] = vals[2:3:3]
+	h[hdrContentLength] = vals[3:4:4]
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// dateCache holds the Date header value for one second.
+type dateCache struct {
+	sec int64
+	s   string
+}
+
+var lastDate atomic.Pointer[dateCache]
+
+// httpDate returns t in http.TimeFormat, formatting at most once a second.
+func httpDate(t time.Time) string {
+	sec := t.Unix()
+	if d := lastDate.Load(); d != nil && d.sec == sec {
+		return d.s
+	}
+	d := &dateCache{sec: sec, s: t.UTC().Format(http.TimeFormat)}
+	lastDate.Store(d)
+	return d.s
 }
 
 func escape(buf *bytes.Buffer, s string) {

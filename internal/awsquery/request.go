@@ -58,32 +58,32 @@ func ReadRequest(r *http.Request, maxBytes int64) (*Request, error) {
 	}
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
-		var buf bytes.Buffer
-		if r.ContentLength > 0 {
-			buf.Grow(int(r.ContentLength))
+		var err error
+		if body, err = readBody(r.Body, r.ContentLength, maxBytes); err != nil {
+			return nil, err
 		}
-		n, err := buf.ReadFrom(io.LimitReader(r.Body, maxBytes+1))
-		if err != nil {
-			return nil, apierr.Wrap(apierr.InvalidParameterValue, err, "The request body could not be read.")
-		}
-		if n > maxBytes {
-			return nil, tooLarge(maxBytes)
-		}
-		body = buf.Bytes()
 	}
-	params := make(url.Values)
-	if err := parseInto(params, r.URL.RawQuery); err != nil {
+	var bodyStr string // the parameter values are substrings of this copy
+	if len(body) > 0 {
+		bodyStr = string(body)
+	}
+	n := countPairs(r.URL.RawQuery) + countPairs(bodyStr)
+	params := make(url.Values, n)
+	// One backing array for every parameter's single value.
+	slab := make([]string, n)
+	var err error
+	if slab, err = parseInto(params, r.URL.RawQuery, slab); err != nil {
 		return nil, err
 	}
 	if len(body) > 0 {
-		if ct := r.Header.Get("Content-Type"); ct != "" {
+		if ct := r.Header.Get("Content-Type"); ct != "" && !formContentType(ct) {
 			mt, _, err := mime.ParseMediaType(ct)
 			if err != nil || mt != "application/x-www-form-urlencoded" {
 				return nil, apierr.New(apierr.InvalidParameterValue,
 					"Unsupported Content-Type for the Query protocol; use application/x-www-form-urlencoded.")
 			}
 		}
-		if err := parseInto(params, string(body)); err != nil {
+		if _, err := parseInto(params, bodyStr, slab); err != nil {
 			return nil, err
 		}
 	}
@@ -94,13 +94,86 @@ func ReadRequest(r *http.Request, maxBytes int64) (*Request, error) {
 	return req, nil
 }
 
+// formContentType reports whether ct is one of the spellings of the form
+// type that clients send, which mime.ParseMediaType would accept as
+// application/x-www-form-urlencoded; anything else goes through the parser.
+func formContentType(ct string) bool {
+	switch ct {
+	case "application/x-www-form-urlencoded",
+		"application/x-www-form-urlencoded; charset=utf-8",
+		"application/x-www-form-urlencoded; charset=UTF-8",
+		"application/x-www-form-urlencoded;charset=utf-8",
+		"application/x-www-form-urlencoded;charset=UTF-8":
+		return true
+	}
+	return false
+}
+
+// readBody reads all of body, at most maxBytes, as bytes.Buffer.ReadFrom
+// would (io.EOF ends it, any other error fails). With a known length it
+// reads into one exactly sized slice instead of growing a buffer, then makes
+// sure nothing follows.
+func readBody(body io.Reader, length, maxBytes int64) ([]byte, error) {
+	if length <= 0 || length > maxBytes {
+		return readRest(nil, body, maxBytes)
+	}
+	b := make([]byte, length)
+	n := 0
+	for n < len(b) {
+		m, err := body.Read(b[n:])
+		n += m
+		if err == io.EOF {
+			return b[:n], nil
+		}
+		if err != nil {
+			return nil, readErr(err)
+		}
+	}
+	var one [1]byte
+	m, err := body.Read(one[:])
+	switch {
+	case m == 0 && err == io.EOF:
+		return b, nil
+	case err != nil && err != io.EOF:
+		return nil, readErr(err)
+	}
+	return readRest(append(b, one[:m]...), body, maxBytes)
+}
+
+func readErr(err error) error {
+	return apierr.Wrap(apierr.InvalidParameterValue, err, "The request body could not be read.")
+}
+
+// readRest appends the rest of body to b, bounded by maxBytes in total.
+func readRest(b []byte, body io.Reader, maxBytes int64) ([]byte, error) {
+	buf := bytes.NewBuffer(b)
+	n, err := buf.ReadFrom(io.LimitReader(body, maxBytes+1-int64(len(b))))
+	if err != nil {
+		return nil, readErr(err)
+	}
+	if int64(len(b))+n > maxBytes {
+		return nil, tooLarge(maxBytes)
+	}
+	return buf.Bytes(), nil
+}
+
+// countPairs is an upper bound of the pairs in a form-encoded string.
+func countPairs(raw string) int {
+	if raw == "" {
+		return 0
+	}
+	return strings.Count(raw, "&") + 1
+}
+
 func tooLarge(max int64) error {
 	return apierr.New(apierr.RequestEntityTooLarge, "Request body must not be larger than %d bytes.", max)
 }
 
 // parseInto adds the pairs of a form-encoded string to params, rejecting
-// malformed escapes and repeated keys.
-func parseInto(params url.Values, raw string) error {
+// malformed escapes and repeated keys. Each value is stored in the next
+// element of slab (capacity-bounded, so an append elsewhere cannot reach a
+// neighbour); it returns what is left of slab.
+func parseInto(params url.Values, raw string, slab []string) ([]string, error) {
 	for part := range strings.SplitSeq(raw, "&") {
 		if part == "" {
 			continue
@@ -108,15 +181,20 @@ func parseInto(params url.Values, raw string) error {
 		k, v, _ := strings.Cut(part, "=")
 		key, err1 := url.QueryUnescape(k)
 		val, err2 := url.QueryUnescape(v)
-		if err := errors.Join(err1, err2); err != nil {
-			return apierr.Wrap(apierr.MalformedQueryString, err, "The query string contains a syntax error.")
+		if err1 != nil || err2 != nil {
+			return nil, apierr.Wrap(apierr.MalformedQueryString, errors.Join(err1, err2), "The query string contains a syntax error.")
 		}
 		if _, dup := params[key]; dup {
-			return apierr.New(apierr.InvalidParameterValue, "The parameter %s is given more than once.", quoteKey(key))
+			return nil, apierr.New(apierr.InvalidParameterValue, "The parameter %s is given more than once.", quoteKey(key))
 		}
-		params[key] = []string{val}
+		if len(slab) == 0 {
+			slab = make([]string, 1)
+		}
+		slab[0] = val
+		params[key] = slab[0:1:1]
+		slab = slab[1:]
 	}
-	return nil
+	return slab, nil
 }
 
 // quoteKey bounds and sanitizes a client-supplied key echoed in a message.

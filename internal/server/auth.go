@@ -35,7 +35,7 @@ type keyCache struct {
 	ttl   time.Duration
 
 	mu      sync.RWMutex
-	entries map[string]keyEntry
+	entries map[string]*keyEntry // entries are immutable once stored
 }
 
 type keyEntry struct {
@@ -47,12 +47,12 @@ type keyEntry struct {
 }
 
 func newKeyCache(svc *iam.Service, users store.Users, a *authz.Authorizer) *keyCache {
-	return &keyCache{iam: svc, users: users, authz: a, ttl: 5 * time.Second, entries: map[string]keyEntry{}}
+	return &keyCache{iam: svc, users: users, authz: a, ttl: 5 * time.Second, entries: map[string]*keyEntry{}}
 }
 
 // get returns the key, its secret and the caller template; store.ErrNotFound
 // for unknown ids.
-func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (keyEntry, error) {
+func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (*keyEntry, error) {
 	gen := kc.authz.Generation()
 	kc.mu.RLock()
 	e, ok := kc.entries[id]
@@ -62,9 +62,9 @@ func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (keyEntry
 	}
 	k, secret, err := kc.iam.LookupAccessKey(ctx, id)
 	if err != nil {
-		return keyEntry{}, err
+		return nil, err
 	}
-	e = keyEntry{gen: gen, expires: now.Add(kc.ttl), key: k, secret: secret}
+	e = &keyEntry{gen: gen, expires: now.Add(kc.ttl), key: k, secret: secret}
 	c := &e.caller
 	c.Account, c.AccessKeyID = k.Account, k.ID
 	if k.UserName == "" {
@@ -72,7 +72,7 @@ func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (keyEntry
 	} else {
 		u, err := kc.users.GetUser(ctx, k.Account, k.UserName)
 		if err != nil {
-			return keyEntry{}, err
+			return nil, err
 		}
 		c.Type, c.ARN, c.UserID, c.UserName = policy.User, authz.UserARN(u.Account, u.Path, u.Name), u.ID, u.Name
 	}
@@ -88,8 +88,8 @@ func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (keyEntry
 // authenticate verifies the request's signature and returns its caller.
 // Unknown keys, bad tokens and tokens that do not belong to the key all get
 // InvalidClientTokenId, as AWS answers; only expiry is told apart.
-func (s *Server) authenticate(ctx context.Context, r *http.Request, sr *sigv4.Request) (*authz.Caller, error) {
-	now := s.now()
+// now is the request's time (the server clock, read once per request).
+func (s *Server) authenticate(ctx context.Context, r *http.Request, sr *sigv4.Request, now time.Time) (*authz.Caller, error) {
 	c := &authz.Caller{}
 	var secret []byte
 	temporary := strings.HasPrefix(sr.AccessKeyID, "ASIA")
@@ -132,10 +132,20 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, sr *sigv4.Re
 	c.Now = now
 	c.UserAgent = r.UserAgent()
 	c.SecureTransport = r.TLS != nil
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+	if host, ok := remoteHost(r.RemoteAddr); ok {
 		c.SourceIP = host
 	}
 	return c, nil
+}
+
+// remoteHost is net.SplitHostPort's host, with a fast path for the common
+// "ipv4:port" form (one colon, no brackets).
+func remoteHost(addr string) (string, bool) {
+	if i := strings.IndexByte(addr, ':'); i >= 0 && strings.IndexByte(addr[i+1:], ':') < 0 && strings.IndexAny(addr, "[]") < 0 {
+		return addr[:i], true
+	}
+	host, _, err := net.SplitHostPort(addr)
+	return host, err == nil
 }
 
 func fillSessionCaller(c *authz.Caller, s *session.Session) {

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opensts/opensts/internal/apierr"
@@ -156,6 +157,12 @@ func (v *Verifier) rawPath(service string) bool {
 // X-Amz-Expires, the scope date differs from the request date or the payload
 // hash does not match the body; MalformedQueryString for bad percent-encoding.
 func (v *Verifier) Parse(r *http.Request, body []byte) (*Request, error) {
+	return v.ParseAt(r, body, v.now())
+}
+
+// ParseAt is Parse with the current time given (read once per request by a
+// caller that needs it too) instead of read from the Verifier's clock.
+func (v *Verifier) ParseAt(r *http.Request, body []byte, now time.Time) (*Request, error) {
 	req := &Request{}
 	var (
 		amzDate   string // the timestamp as signed, basic ISO 8601
@@ -201,16 +208,14 @@ func (v *Verifier) Parse(r *http.Request, body []byte) (*Request, error) {
 			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			req.Date, amzDate[:8], amzDate)
 	}
-	if err := v.checkTime(req, amzDate); err != nil {
+	if err := v.checkTime(req, amzDate, now); err != nil {
 		return nil, err
 	}
 
-	if n, err := hex.Decode(req.signature[:], []byte(signature)); err == nil && n == sha256.Size && len(signature) == 2*sha256.Size {
-		req.sigOK = true
-	}
+	req.sigOK = decodeSignature(&req.signature, signature)
 
-	payloadHash, err := payloadHash(req, r.Header, body)
-	if err != nil {
+	var ph payload
+	if err := ph.compute(req, r.Header, body); err != nil {
 		return nil, err
 	}
 
@@ -235,15 +240,46 @@ func (v *Verifier) Parse(r *http.Request, body []byte) (*Request, error) {
 		b = append(b, h...)
 	}
 	b = append(b, '\n')
-	b = append(b, payloadHash...)
-	req.canonical = append([]byte(nil), b...)
+	b = ph.appendTo(b)
+	// One allocation holds the canonical request and the string to sign.
+	stsLen := len(Algorithm) + len(amzDate) + len(req.Date) + len(req.Region) + len(req.Service) + len(scopeTerminator) + 2*sha256.Size + 8
+	all := make([]byte, len(b), len(b)+stsLen)
+	copy(all, b)
 	*buf = b
+	req.canonical = all[:len(b):len(b)]
 
 	sum := sha256.Sum256(req.canonical)
-	sts := make([]byte, 0, len(Algorithm)+len(amzDate)+len(req.Date)+len(req.Region)+len(req.Service)+len(scopeTerminator)+2*sha256.Size+8)
-	sts = appendStringToSign(sts, amzDate, req.Date, req.Region, req.Service, sum[:])
-	req.stringToSign = sts
+	req.stringToSign = appendStringToSign(all[len(b):], amzDate, req.Date, req.Region, req.Service, sum[:])
 	return req, nil
+}
+
+// decodeSignature decodes the claimed signature, 64 hex digits (either
+// case), into out; it reports whether it was well formed.
+func decodeSignature(out *[sha256.Size]byte, sig string) bool {
+	if len(sig) != 2*sha256.Size {
+		return false
+	}
+	for i := range out {
+		hi, ok1 := unhex(sig[2*i])
+		lo, ok2 := unhex(sig[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		out[i] = hi<<4 | lo
+	}
+	return true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 func appendStringToSign(b []byte, amzDate, date, region, service string, crHash []byte) []byte {
@@ -281,8 +317,8 @@ func (v *Verifier) Verify(req *Request, secret []byte) error {
 
 // checkTime applies the skew window and, for presigned requests, X-Amz-Expires.
 // The window is inclusive: a request exactly Skew old or ahead is accepted.
-func (v *Verifier) checkTime(req *Request, amzDate string) error {
-	now := v.now().UTC()
+func (v *Verifier) checkTime(req *Request, amzDate string, now time.Time) error {
+	now = now.UTC()
 	skew := v.skew()
 	mins := int64(skew / time.Minute)
 	if earliest := now.Add(-skew); req.Time.Before(earliest) && !req.Presigned {
@@ -362,15 +398,20 @@ func parseAuthorization(req *Request, auth string) (signature string, err error)
 }
 
 func parseCredential(req *Request, cred string) error {
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 {
+	if strings.Count(cred, "/") != 4 {
 		return incomplete("Credential should have exactly five slash-separated components (AccessKeyId/Date/Region/Service/aws4_request), got '%s'.", truncate(cred))
 	}
+	var parts [5]string
+	rest := cred
+	for i := range 4 {
+		parts[i], rest, _ = strings.Cut(rest, "/")
+	}
+	parts[4] = rest
 	req.AccessKeyID, req.Date, req.Region, req.Service = parts[0], parts[1], parts[2], parts[3]
 	if req.AccessKeyID == "" {
 		return incomplete("Credential must contain an access key id.")
 	}
-	if _, err := time.Parse(dateFormat, req.Date); err != nil || len(req.Date) != 8 {
+	if !validDate(req.Date) {
 		return incomplete("Credential should be scoped to a valid date, not '%s'.", truncate(req.Date))
 	}
 	if req.Region == "" {
@@ -384,6 +425,45 @@ func parseCredential(req *Request, cred string) error {
 			"Credential should be scoped with a valid terminator: 'aws4_request', not '%s'.", truncate(parts[4]))
 	}
 	return nil
+}
+
+// lastDate is the last credential scope date that validDate accepted:
+// nearly every request carries today's.
+var lastDate atomic.Pointer[string]
+
+// validDate reports whether d is a YYYYMMDD date.
+func validDate(d string) bool {
+	if p := lastDate.Load(); p != nil && *p == d {
+		return true
+	}
+	if _, err := time.Parse(dateFormat, d); err != nil || len(d) != 8 {
+		return false
+	}
+	p := new(string)
+	*p = d
+	lastDate.Store(p)
+	return true
+}
+
+// parsedTime is an X-Amz-Date value and its parse.
+type parsedTime struct {
+	s string
+	t time.Time
+}
+
+var lastAmzDate atomic.Pointer[parsedTime]
+
+// parseAmzDate is time.Parse(timeFormat, d), remembering the last success
+// (requests signed in the same second carry the same value).
+func parseAmzDate(d string) (time.Time, error) {
+	if p := lastAmzDate.Load(); p != nil && p.s == d {
+		return p.t, nil
+	}
+	t, err := time.Parse(timeFormat, d)
+	if err == nil {
+		lastAmzDate.Store(&parsedTime{s: d, t: t})
+	}
+	return t, err
 }
 
 func parseSignedHeaders(req *Request, signed string) error {
@@ -411,7 +491,7 @@ func parseSignedHeaders(req *Request, signed string) error {
 // returns the timestamp in the basic format the string to sign uses.
 func headerTime(req *Request, h http.Header) (string, error) {
 	if d := h.Get("X-Amz-Date"); d != "" {
-		t, err := time.Parse(timeFormat, d)
+		t, err := parseAmzDate(d)
 		if err != nil {
 			return "", incomplete("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", truncate(d))
 		}
@@ -512,29 +592,58 @@ func quoteJoin(ss []string) string {
 // X-Amz-Content-Sha256 header when present (which must match body unless it is
 // UNSIGNED-PAYLOAD), else the hex SHA-256 of body.
 func payloadHash(req *Request, h http.Header, body []byte) (string, error) {
+	var p payload
+	if err := p.compute(req, h, body); err != nil {
+		return "", err
+	}
+	return string(p.appendTo(nil)), nil
+}
+
+// payload is a payload hash without allocation: the claimed header value,
+// or the hex SHA-256 of the body in place.
+type payload struct {
+	claimed  string
+	hex      [2 * sha256.Size]byte
+	computed bool
+}
+
+func (p *payload) appendTo(b []byte) []byte {
+	if p.computed {
+		return append(b, p.hex[:]...)
+	}
+	return append(b, p.claimed...)
+}
+
+// compute sets p as payloadHash describes.
+func (p *payload) compute(req *Request, h http.Header, body []byte) error {
 	c := h.Get("X-Amz-Content-Sha256")
 	if c == UnsignedPayload {
 		req.UnsignedPayload = true
-		return c, nil
+		p.claimed = c
+		return nil
 	}
 	if len(body) == 0 {
 		if c != "" && !strings.EqualFold(c, emptySHA256) {
-			return "", payloadMismatch(c)
+			return payloadMismatch(c)
 		}
 		if c != "" {
-			return c, nil
+			p.claimed = c
+			return nil
 		}
-		return emptySHA256, nil
+		p.claimed = emptySHA256
+		return nil
 	}
 	sum := sha256.Sum256(body)
-	actual := hex.EncodeToString(sum[:])
+	hex.Encode(p.hex[:], sum[:])
 	if c != "" {
-		if !strings.EqualFold(c, actual) {
-			return "", payloadMismatch(c)
+		if !strings.EqualFold(c, string(p.hex[:])) {
+			return payloadMismatch(c)
 		}
-		return c, nil
+		p.claimed = c
+		return nil
 	}
-	return actual, nil
+	p.computed = true
+	return nil
 }
 
 func payloadMismatch(claimed string) error {
@@ -590,7 +699,12 @@ func hostValue(r *http.Request) string {
 // headerValues returns the values of the header named lower (lower-case),
 // looking up the canonical form first and then any spelling.
 func headerValues(h http.Header, lower string) []string {
-	if vs, ok := h[http.CanonicalHeaderKey(lower)]; ok {
+	var tmp [64]byte
+	if key, ok := appendCanonicalKey(tmp[:0], lower); ok {
+		if vs, ok := h[string(key)]; ok {
+			return vs
+		}
+	} else if vs, ok := h[http.CanonicalHeaderKey(lower)]; ok {
 		return vs
 	}
 	var out []string
@@ -600,6 +714,28 @@ func headerValues(h http.Header, lower string) []string {
 		}
 	}
 	return out
+}
+
+// appendCanonicalKey appends the canonical form (as http.CanonicalHeaderKey
+// gives it) of a header name made only of lower-case letters, digits and
+// '-'; for other names it reports false and the caller canonicalizes.
+func appendCanonicalKey(b []byte, lower string) ([]byte, bool) {
+	upper := true
+	for i := 0; i < len(lower); i++ {
+		c := lower[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
+				c -= 'a' - 'A'
+			}
+		case '0' <= c && c <= '9', c == '-':
+		default:
+			return nil, false
+		}
+		b = append(b, c)
+		upper = c == '-'
+	}
+	return b, true
 }
 
 func appendCanonicalHeaders(b []byte, r *http.Request, signed []string) ([]byte, error) {
