@@ -36,7 +36,7 @@ func mintBatch(t testing.TB, m *Manager, ss ...Session) []Credentials {
 	ps := make([]pendingToken, len(ss))
 	reqs := make([]*signReq, len(ss))
 	for i, s := range ss {
-		p, err := m.prepare(s, tokenV2)
+		p, err := m.prepare(s, tokenV2, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -539,10 +539,10 @@ func TestKnownAnswerV2(t *testing.T) {
 	}
 }
 
-// TestYieldOnlyUnderLoad: idle leaders yield only while recent signatures
-// had company, and stop after loadedSignatures lonely ones.
-func TestYieldOnlyUnderLoad(t *testing.T) {
-	t.Parallel()
+// TestCollectOnlyUnderLoad: a Mint alone never waits for company, even
+// right after loaded signatures, and lonely signatures end the load. Not
+// parallel: other tests' goroutines running make a leader collect.
+func TestCollectOnlyUnderLoad(t *testing.T) {
 	f := newFixture(t, nil)
 	k := f.m.ring.Load().signer(f.clock.Now(), 0)
 	if k.batch.load != 0 {
@@ -551,14 +551,101 @@ func TestYieldOnlyUnderLoad(t *testing.T) {
 	k.batch.mu.Lock()
 	k.batch.load = loadedSignatures
 	k.batch.mu.Unlock()
+	collected := 0
+	defer func() {
+		if collected > 1 {
+			t.Errorf("%d of %d serial Mints waited for company", collected, loadedSignatures+2)
+		}
+	}()
 	for i := range loadedSignatures + 2 {
+		start := time.Now()
 		c := mustMint(t, f.m, typicalSession(f.clock.Now()))
 		if d := depthOf(t, c.SessionToken); d != 0 {
 			t.Fatalf("serial mint %d: depth %d", i, d)
 		}
-		want := max(loadedSignatures-1-i, 0)
-		if got := k.batch.load; got != want {
-			t.Fatalf("after serial mint %d: load %d, want %d", i, got, want)
+		k.batch.mu.Lock()
+		load, timer := k.batch.load, k.batch.timer
+		k.batch.mu.Unlock()
+		if want := max(loadedSignatures-1-i, 0); load != want {
+			t.Fatalf("after serial mint %d: load %d, want %d", i, load, want)
 		}
+		// The timer is created by the first collecting leader. (A GC
+		// worker running at that moment could make one Mint wait.)
+		if timer != nil {
+			collected++
+			t.Logf("serial mint %d collected (took %v)", i, time.Since(start))
+			k.batch.mu.Lock()
+			k.batch.timer = nil
+			k.batch.mu.Unlock()
+		}
+	}
+}
+
+// TestCollectUnderLoad: goroutines that mint in a loop (a loaded node)
+// share signatures in large batches, because leaders collect until every
+// minter has queued; and a serial Mint afterwards still signs alone. Not
+// parallel, for the same reason as TestCollectOnlyUnderLoad.
+func TestCollectUnderLoad(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Rand = nil })
+	const workers, each = 32, 30
+	cs := make([]Credentials, workers*each)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				c, err := f.m.Mint(typicalSession(f.clock.Now()))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				cs[w*each+i] = c
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	k := f.m.ring.Load().keys[0]
+	k.batch.mu.Lock()
+	sigs, tokens, busy, collecting := k.batch.signatures, k.batch.tokens, k.batch.busy, k.batch.collecting
+	k.batch.mu.Unlock()
+	perSig := float64(tokens) / float64(sigs)
+	t.Logf("%d tokens, %d signatures: %.1f tokens per signature", tokens, sigs, perSig)
+	// Without collecting, 1.2 to 2 (a signature's worth of arrivals).
+	if tokens != workers*each || perSig < 5 {
+		t.Errorf("%d tokens in %d signatures, want %d in batches of 5 or more on average", tokens, sigs, workers*each)
+	}
+	if busy || collecting != nil || f.m.minting.Load() != 0 {
+		t.Errorf("signer not idle: busy %v, collecting %v, %d minting", busy, collecting != nil, f.m.minting.Load())
+	}
+	seen := map[string]bool{}
+	for _, c := range cs {
+		if seen[c.AccessKeyID] {
+			t.Fatalf("repeated access key id %s", c.AccessKeyID)
+		}
+		seen[c.AccessKeyID] = true
+	}
+	verifyAll(t, f, cs[:64])
+	// Loaded, but alone: signs at once.
+	c := mustMint(t, f.m, typicalSession(f.clock.Now()))
+	if d := depthOf(t, c.SessionToken); d != 0 {
+		t.Errorf("serial mint after load: depth %d", d)
+	}
+}
+
+// TestMintErrorLeavesNoMinter: a rejected Mint does not count as in flight
+// (which would make leaders wait for it).
+func TestMintErrorLeavesNoMinter(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	s := typicalSession(f.clock.Now())
+	s.Account = "12345"
+	if _, err := f.m.Mint(s); err == nil {
+		t.Fatal("bad account accepted")
+	}
+	mustMint(t, f.m, typicalSession(f.clock.Now()))
+	if n := f.m.minting.Load(); n != 0 {
+		t.Errorf("%d Mints in flight after returning", n)
 	}
 }

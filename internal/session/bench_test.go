@@ -31,6 +31,21 @@ func BenchmarkMintParallel(b *testing.B) {
 			}
 		}
 	})
+	reportBatches(b, f.m)
+}
+
+// reportBatches reports the mean number of tokens per signature.
+func reportBatches(b *testing.B, m *Manager) {
+	var sigs, tokens uint64
+	for _, k := range m.ring.Load().keys {
+		k.batch.mu.Lock()
+		sigs += k.batch.signatures
+		tokens += k.batch.tokens
+		k.batch.mu.Unlock()
+	}
+	if sigs > 0 {
+		b.ReportMetric(float64(tokens)/float64(sigs), "tokens/sig")
+	}
 }
 
 func BenchmarkMintV1(b *testing.B) {

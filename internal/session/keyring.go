@@ -35,28 +35,47 @@ type ringKey struct {
 	verifyUntil time.Time
 	revoked     bool
 
-	macs  sync.Pool // of hash.Hash: HMAC-SHA256 keyed with derive
+	macs  sync.Pool // of *macState: HMAC-SHA256 keyed with derive
 	batch batcher   // group signer (keys with priv only)
 }
 
 func newRingKey(id keyID, pub ed25519.PublicKey, priv ed25519.PrivateKey, derive []byte) *ringKey {
 	k := &ringKey{id: id, idStr: hex.EncodeToString(id[:]), pub: pub, priv: priv, derive: derive}
-	k.macs.New = func() any { return hmac.New(sha256.New, k.derive) }
+	k.macs.New = func() any { return &macState{h: hmac.New(sha256.New, k.derive)} }
 	return k
 }
 
 // secret derives the secret access key of a token from its signed bytes.
 func (k *ringKey) secret(signed []byte) []byte {
-	mac := k.macs.Get().(hash.Hash)
-	mac.Reset()
-	mac.Write([]byte(secretLabel))
-	mac.Write(signed)
-	var sum [sha256.Size]byte
-	mac.Sum(sum[:0])
+	var out [secretChars]byte
+	k.deriveSecret(&out, signed)
+	return out[:]
+}
+
+var secretLabelBytes = []byte(secretLabel)
+
+// secretChars is the length of a secret access key.
+const secretChars = 40
+
+// macState is a pooled HMAC-SHA256 keyed with a ringKey's derivation key,
+// with room for its output so that hashing through the hash.Hash interface
+// does not allocate.
+type macState struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+// deriveSecret writes the secret access key of a token with the given
+// signed bytes to out.
+func (k *ringKey) deriveSecret(out *[secretChars]byte, signed []byte) {
+	mac := k.macs.Get().(*macState)
+	mac.h.Reset()
+	mac.h.Write(secretLabelBytes)
+	mac.h.Write(signed)
+	mac.h.Sum(mac.sum[:0])
+	base64.StdEncoding.Encode(out[:], mac.sum[:secretBytes])
+	clear(mac.sum[:])
 	k.macs.Put(mac)
-	out := make([]byte, base64.StdEncoding.EncodedLen(secretBytes))
-	base64.StdEncoding.Encode(out, sum[:secretBytes])
-	return out
 }
 
 // keyring is an immutable snapshot of the keys a node knows.

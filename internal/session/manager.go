@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,6 +78,9 @@ type Manager struct {
 	ring  atomic.Pointer[keyring]
 	cache *cache
 	roots *rootCache
+	// minting counts the Mints that have not reached their key's signer
+	// yet (see batcher.collect).
+	minting atomic.Int32
 
 	mu   sync.Mutex // serializes keyring changes
 	recs map[string]recKey
@@ -148,33 +152,66 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 // already expired session may be minted, for tests; it never verifies);
 // IssuedAt must not be in the future; s.Account must be a 12-digit account id.
 //
-// Concurrent Mints share signatures (group signing, see batch.go): a Mint
-// that finds no signature in progress signs at once; others wait for the
-// current signature and are signed together with the next one.
+// Concurrent Mints share signatures (group signing, see batch.go): on an
+// idle node a Mint signs at once; under load Mints wait for the current
+// signature, or up to a fraction of a millisecond for company, and are
+// signed together.
 func (m *Manager) Mint(s Session) (Credentials, error) {
-	p, err := m.prepare(s, tokenV2)
+	m.minting.Add(1)
+	buf := tokenBufs.Get().(*[]byte)
+	p, err := m.prepare(s, tokenV2, (*buf)[:0])
 	if err != nil {
+		m.minting.Add(-1)
+		tokenBufs.Put(buf)
 		return Credentials{}, err
 	}
-	p.body = p.key.signBody(p.body)
-	return p.credentials(), nil
+	p.body = p.key.signBody(p.body, &m.minting)
+	c := p.credentials()
+	if cap(p.body) <= maxPooledToken {
+		*buf = p.body
+		tokenBufs.Put(buf)
+	}
+	return c, nil
 }
+
+// tokenBufs holds scratch buffers for raw token bytes; Mint copies the
+// encoded token out of them.
+var tokenBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledToken is the largest buffer returned to tokenBufs, so that one
+// huge session does not pin memory.
+const maxPooledToken = 8 << 10
 
 // pendingToken is a token whose body is encoded and whose secret is derived,
 // waiting for its signature.
 type pendingToken struct {
 	key     *ringKey
-	body    []byte // version, key id, payload; capacity for a v1 signature
-	id      string
-	secret  []byte
+	body    []byte // version, key id, payload; room for a v1 signature
+	id      [accessKeyIDLen]byte
+	secret  [secretChars]byte
 	expires time.Time
 }
 
+// credentials encodes the credentials of a signed token. The three strings
+// share one allocation.
 func (p *pendingToken) credentials() Credentials {
+	var sb strings.Builder
+	sb.Grow(len(p.id) + len(p.secret) + tokenEncoding.EncodedLen(len(p.body)))
+	sb.Write(p.id[:])
+	sb.Write(p.secret[:])
+	var enc [1024]byte
+	for rest := p.body; len(rest) > 0; {
+		n := min(len(rest), len(enc)/4*3) // whole groups of 3 bytes, except at the end
+		tokenEncoding.Encode(enc[:], rest[:n])
+		sb.Write(enc[:tokenEncoding.EncodedLen(n)])
+		rest = rest[n:]
+	}
+	all := sb.String()
+	const a, b = accessKeyIDLen, accessKeyIDLen + secretChars
 	return Credentials{
-		AccessKeyID:     p.id,
-		SecretAccessKey: string(p.secret),
-		SessionToken:    tokenEncoding.EncodeToString(p.body),
+		AccessKeyID:     all[:a],
+		SecretAccessKey: all[a:b],
+		SessionToken:    all[b:],
 		Expiration:      p.expires,
 	}
 }
@@ -182,7 +219,7 @@ func (p *pendingToken) credentials() Credentials {
 // mintV1 mints a version 1 token (one signature over the token), which
 // Mint no longer issues; tests use it to pin the version 1 format.
 func (m *Manager) mintV1(s Session) (Credentials, error) {
-	p, err := m.prepare(s, tokenV1)
+	p, err := m.prepare(s, tokenV1, nil)
 	if err != nil {
 		return Credentials{}, err
 	}
@@ -191,8 +228,9 @@ func (m *Manager) mintV1(s Session) (Credentials, error) {
 }
 
 // prepare validates s, picks the signing key, assigns the access key id,
-// encodes the token body of the given version and derives the secret.
-func (m *Manager) prepare(s Session, version byte) (pendingToken, error) {
+// encodes the token body of the given version (appended to buf[:0]) and
+// derives the secret.
+func (m *Manager) prepare(s Session, version byte, buf []byte) (pendingToken, error) {
 	now := unixTime(m.now())
 	if s.IssuedAt.IsZero() {
 		s.IssuedAt = now
@@ -223,21 +261,43 @@ func (m *Manager) prepare(s Session, version byte) (pendingToken, error) {
 	if s.Expires.After(k.verifyUntil) {
 		return pendingToken{}, fmt.Errorf("mint session: token would outlive key %s", k.idStr)
 	}
-	id, err := NewAccessKeyID("ASIA", s.Account, m.rand)
-	if err != nil {
-		return pendingToken{}, fmt.Errorf("mint session: %w", err)
+	p := pendingToken{key: k, expires: s.Expires}
+	acct, ok := parseAccount(s.Account)
+	if !ok {
+		return pendingToken{}, fmt.Errorf("mint session: new access key id: invalid account %q", s.Account)
 	}
-	s.AccessKeyID = id
+	var rnd [5]byte
+	if m.rand == rand.Reader {
+		fastRandom(rnd[:])
+	} else {
+		var err error
+		if rnd, err = readRandom(m.rand); err != nil {
+			return pendingToken{}, fmt.Errorf("mint session: new access key id: read random: %w", err)
+		}
+	}
+	encodeAccessKeyID(&p.id, "ASIA", acct, &rnd)
 
 	// Room for a v1 signature, or a v2 position byte and signature (a
 	// batched token's audit path makes append grow it).
-	buf := make([]byte, tokenHeader, tokenHeader+payloadSize(&s)+1+sigSize)
-	buf[0] = version
-	copy(buf[1:tokenHeader], k.id[:])
-	if buf, err = appendPayload(buf, &s); err != nil {
+	if n := tokenHeader + len(p.id) + payloadSize(&s) + 1 + sigSize; cap(buf) < n {
+		buf = make([]byte, 0, n)
+	}
+	buf = append(buf[:0], version)
+	buf = append(buf, k.id[:]...)
+	var err error
+	if buf, err = appendPayloadID(buf, &s, p.id[:]); err != nil {
 		return pendingToken{}, fmt.Errorf("mint session: %w", err)
 	}
-	return pendingToken{key: k, body: buf, id: id, secret: k.secret(buf), expires: s.Expires}, nil
+	p.body = buf
+	k.deriveSecret(&p.secret, buf)
+	return p, nil
+}
+
+// readRandom reads the random bits of an access key id from an injected
+// reader (the randomness does not escape in the crypto/rand case).
+func readRandom(r io.Reader) (b [5]byte, err error) {
+	_, err = io.ReadFull(r, b[:])
+	return b, err
 }
 
 // autoRotate creates a key when none can sign: Run is not running, or every

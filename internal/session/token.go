@@ -41,6 +41,13 @@ var errEncode = errors.New("session: cannot encode session")
 // appendPayload appends the version 1 payload encoding of s to b. s.IssuedAt
 // and s.Expires must be whole seconds.
 func appendPayload(b []byte, s *Session) ([]byte, error) {
+	return appendPayloadID(b, s, nil)
+}
+
+// appendPayloadID is appendPayload with the access key id taken from id
+// instead of s.AccessKeyID if id is not nil (Mint, which saves converting
+// it to a string).
+func appendPayloadID(b []byte, s *Session, id []byte) ([]byte, error) {
 	iss := s.IssuedAt.Unix()
 	exp := s.Expires.Unix()
 	if !s.Type.valid() || iss <= 0 || iss > maxUnix || exp <= iss || exp > maxUnix ||
@@ -59,7 +66,12 @@ func appendPayload(b []byte, s *Session) ([]byte, error) {
 		flags |= flagMFAAuthTime
 	}
 	b = append(b, byte(s.Type), flags)
-	b = appendString(b, s.AccessKeyID)
+	if id != nil {
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+	} else {
+		b = appendString(b, s.AccessKeyID)
+	}
 	b = appendString(b, s.Account)
 	b = appendString(b, s.ARN)
 	b = appendString(b, s.PrincipalID)

@@ -43,6 +43,7 @@ func main() {
 	threads := flag.Int("threads", 2, "wrk threads")
 	duration := flag.Duration("duration", 10*time.Second, "duration of each run")
 	rounds := flag.Int("rounds", 3, "alternating rounds of bare and AssumeRole")
+	flag.BoolVar(&latency, "latency", false, "also print wrk's latency percentiles (p50, p75, p90, p99)")
 	flag.Parse()
 	if err := run(*conns, *threads, *duration, *rounds); err != nil {
 		log.Fatal(err)
@@ -199,13 +200,29 @@ func luaScript(body []byte, h http.Header) string {
 	return b.String()
 }
 
+// latency makes wrk report latency percentiles, printed with each run.
+var latency bool
+
+var pctRe = regexp.MustCompile(`(?m)^\s+(50|75|90|99)%\s+(\S+)`)
+
 var rpsRe = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 var errRe = regexp.MustCompile(`non2xx_or_errors (\d+)`)
 
 func wrk(target, script string, conns, threads int, d time.Duration) (float64, error) {
-	out, err := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", d.String(), "-s", script, target).CombinedOutput()
+	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", d.String(), "-s", script}
+	if latency {
+		args = append(args, "--latency")
+	}
+	out, err := exec.Command("wrk", append(args, target)...).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	if latency {
+		var ps []string
+		for _, m := range pctRe.FindAllSubmatch(out, -1) {
+			ps = append(ps, fmt.Sprintf("p%s %s", m[1], m[2]))
+		}
+		fmt.Printf("  %s: latency %s\n", target, strings.Join(ps, ", "))
 	}
 	m := rpsRe.FindSubmatch(out)
 	if m == nil {
