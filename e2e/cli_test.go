@@ -73,7 +73,26 @@ func binary(t *testing.T) string {
 type proc struct {
 	endpoint string
 	dataDir  string
-	stderr   *bytes.Buffer
+	stderr   *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer that the process's output goroutine and the
+// test may use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func freePort(t *testing.T) string {
@@ -91,8 +110,8 @@ func serveBinary(t *testing.T, dataDir string, env ...string) *proc {
 	addr := freePort(t)
 	cmd := exec.Command(binary(t), "serve", "--listen", addr, "--data-dir", dataDir)
 	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +126,7 @@ func serveBinary(t *testing.T, dataDir string, env ...string) *proc {
 			<-exited
 		}
 	})
-	p := &proc{endpoint: "http://" + addr, dataDir: dataDir, stderr: &stderr}
+	p := &proc{endpoint: "http://" + addr, dataDir: dataDir, stderr: stderr}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(p.endpoint + "/healthz")
