@@ -312,7 +312,7 @@ func TestAWSCLI(t *testing.T) {
 		t.Fatal(msg)
 	}
 	fails("ValidationError", user, "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "xx", "--duration-seconds", "7200")
-	fails("SignatureDoesNotMatch", creds(akid, "wrong"+secret[5:], ""), "sts", "get-caller-identity")
+	fails("SignatureDoesNotMatch", creds(akid, wrongSecret(secret), ""), "sts", "get-caller-identity")
 	fails("InvalidClientTokenId", creds("AKIAUNKNOWNUNKNOWN12", secret, ""), "sts", "get-caller-identity")
 	fails("NoSuchEntity", root, "iam", "get-role", "--role-name", "nope")
 	fails("EntityAlreadyExists", root, "iam", "create-user", "--user-name", "CLI-USER")

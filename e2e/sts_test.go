@@ -337,7 +337,7 @@ func TestCredentialErrors(t *testing.T) {
 		code                string
 	}{
 		{"unknown long-term key", "AKIAUNKNOWNUNKNOWN12", secret, "", "InvalidClientTokenId"},
-		{"wrong secret", akid, "x" + secret[1:], "", "SignatureDoesNotMatch"},
+		{"wrong secret", akid, wrongSecret(secret), "", "SignatureDoesNotMatch"},
 		{"tampered token", *c.AccessKeyId, *c.SecretAccessKey, string(tok), "InvalidClientTokenId"},
 		{"token of another key", *c.AccessKeyId, *c.SecretAccessKey, *other.Credentials.SessionToken, "InvalidClientTokenId"},
 		{"temporary key without token", *c.AccessKeyId, *c.SecretAccessKey, "", "InvalidClientTokenId"},
@@ -544,4 +544,13 @@ func TestConcurrentAssumeRole(t *testing.T) {
 		}
 		keys[k] = true
 	}
+}
+
+// wrongSecret returns secret with its first character changed.
+func wrongSecret(secret string) string {
+	c := byte('x')
+	if secret[0] == c {
+		c = 'y'
+	}
+	return string(c) + secret[1:]
 }
