@@ -404,7 +404,10 @@ func TestMFAAWSCLI(t *testing.T) {
 	if len(listed) != 1 || listed[0].(map[string]any)["SerialNumber"] != serial {
 		t.Fatalf("list-mfa-devices %v", listed)
 	}
-	out := ok(carol, "sts", "get-session-token", "--serial-number", serial, "--token-code", code(seed, 1))
+	// One code, computed once: the replay below must send the same string
+	// even if a 30-second step ends in between.
+	used := code(seed, 1)
+	out := ok(carol, "sts", "get-session-token", "--serial-number", serial, "--token-code", used)
 	cr := out["Credentials"].(map[string]any)
 	session := creds(cr["AccessKeyId"].(string), cr["SecretAccessKey"].(string), cr["SessionToken"].(string))
 	// The MFA session may call IAM (carol has no IAM permissions: AccessDenied, not InvalidClientTokenId).
@@ -413,7 +416,7 @@ func TestMFAAWSCLI(t *testing.T) {
 		t.Fatalf("list-users with the MFA session: exit %d: %s", exit, errOut)
 	}
 	// The same code again is refused.
-	_, errOut, exit = c.run(t, carol, awsCLIPath(), "sts", "get-session-token", "--serial-number", serial, "--token-code", code(seed, 1), "--endpoint-url", p.endpoint)
+	_, errOut, exit = c.run(t, carol, awsCLIPath(), "sts", "get-session-token", "--serial-number", serial, "--token-code", used, "--endpoint-url", p.endpoint)
 	if exit == 0 || !strings.Contains(errOut, "(AccessDenied)") || !strings.Contains(errOut, "invalid MFA one time pass code") {
 		t.Fatalf("replayed code: exit %d: %s", exit, errOut)
 	}

@@ -612,9 +612,11 @@ func TestCollectUnderLoad(t *testing.T) {
 	k.batch.mu.Unlock()
 	perSig := float64(tokens) / float64(sigs)
 	t.Logf("%d tokens, %d signatures: %.1f tokens per signature", tokens, sigs, perSig)
-	// Without collecting, 1.2 to 2 (a signature's worth of arrivals).
-	if tokens != workers*each || perSig < 5 {
-		t.Errorf("%d tokens in %d signatures, want %d in batches of 5 or more on average", tokens, sigs, workers*each)
+	// Without collecting, 1.2 to 2 (a signature's worth of arrivals); with
+	// it, 8 to 13 on an idle machine and above 4 with other test packages
+	// running beside it. 2.5 tells the two apart without timing flakes.
+	if tokens != workers*each || perSig < 2.5 {
+		t.Errorf("%d tokens in %d signatures, want %d in batches of 2.5 or more on average", tokens, sigs, workers*each)
 	}
 	if busy || collecting != nil || f.m.minting.Load() != 0 {
 		t.Errorf("signer not idle: busy %v, collecting %v, %d minting", busy, collecting != nil, f.m.minting.Load())
