@@ -75,16 +75,9 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	if err != nil {
 		return nil, err
 	}
-	var sessionPolicy string
-	if in.Policy != "" {
-		if _, err := s.policies.Compile(policy.Session, in.Policy); err != nil {
-			return nil, malformed(err)
-		}
-		sessionPolicy = compactJSON(in.Policy)
-	}
-	policyARNs := make([]string, 0, len(in.PolicyArns))
-	for _, pd := range in.PolicyArns {
-		policyARNs = append(policyARNs, pd.ARN)
+	sessionPolicy, err := s.sessionPolicy(in.Policy)
+	if err != nil {
+		return nil, err
 	}
 
 	role, err := s.authz.Role(ctx, account, name)
@@ -96,14 +89,6 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	}
 	if int(duration) > role.MaxSessionDuration {
 		return nil, apierr.New(apierr.ValidationError, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-	}
-	for _, a := range policyARNs {
-		if _, err := s.authz.ManagedPolicy(ctx, a, policy.Session); err != nil {
-			if isNotFound(err) {
-				return nil, apierr.New(apierr.InvalidParameterValue, "The policy %s does not exist or is not attachable.", a)
-			}
-			return nil, internal(err, "assume role: session policy arn")
-		}
 	}
 
 	mfa := false
@@ -138,6 +123,13 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 		if d.Effect != policy.Allow {
 			return nil, denyAssume(c, action, in.RoleArn)
 		}
+	}
+
+	// Managed session policies are looked up only once the caller is known
+	// to be allowed, so that nobody learns which policy ARNs exist.
+	policyARNs, err := s.sessionPolicyARNs(ctx, in.PolicyArns)
+	if err != nil {
+		return nil, err
 	}
 
 	sourceIdentity := in.SourceIdentity
@@ -215,14 +207,7 @@ func assumeRoleKeys(in *AssumeRoleInput, role *authz.Role, prev *session.Session
 	if len(in.TransitiveTagKeys) > 0 {
 		keys = append(keys, authz.Key{Name: "sts:TransitiveTagKeys", Values: in.TransitiveTagKeys})
 	}
-	if len(in.Tags) > 0 {
-		names := make([]string, 0, len(in.Tags))
-		for _, t := range in.Tags {
-			keys = append(keys, authz.Key{Name: "aws:RequestTag/" + t.Key, Values: []string{t.Value}})
-			names = append(names, t.Key)
-		}
-		keys = append(keys, authz.Key{Name: "aws:TagKeys", Values: names})
-	}
+	keys = append(keys, requestTagKeys(in.Tags)...)
 	// The role's tags are its resource tags; incoming transitive tags replace
 	// matching values (reference §10.3).
 	resTags := map[string]authz.Key{}
@@ -242,6 +227,48 @@ func assumeRoleKeys(in *AssumeRoleInput, role *authz.Role, prev *session.Session
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// sessionPolicy validates an inline session policy and returns it compacted
+// ("" when none was passed).
+func (s *Service) sessionPolicy(doc string) (string, error) {
+	if doc == "" {
+		return "", nil
+	}
+	if _, err := s.policies.Compile(policy.Session, doc); err != nil {
+		return "", malformed(err)
+	}
+	return compactJSON(doc), nil
+}
+
+// sessionPolicyARNs checks that every managed session policy exists.
+func (s *Service) sessionPolicyARNs(ctx context.Context, in []PolicyDescriptor) ([]string, error) {
+	arns := make([]string, 0, len(in))
+	for _, pd := range in {
+		if _, err := s.authz.ManagedPolicy(ctx, pd.ARN, policy.Session); err != nil {
+			if isNotFound(err) {
+				return nil, apierr.New(apierr.InvalidParameterValue, "The policy %s does not exist or is not attachable.", pd.ARN)
+			}
+			return nil, internal(err, "session policy arn")
+		}
+		arns = append(arns, pd.ARN)
+	}
+	return arns, nil
+}
+
+// requestTagKeys returns aws:RequestTag/KEY for each requested tag and
+// aws:TagKeys listing them; nothing when no tags were passed.
+func requestTagKeys(tags []Tag) []authz.Key {
+	if len(tags) == 0 {
+		return nil
+	}
+	keys := make([]authz.Key, 0, len(tags)+1)
+	names := make([]string, 0, len(tags))
+	for _, t := range tags {
+		keys = append(keys, authz.Key{Name: "aws:RequestTag/" + t.Key, Values: []string{t.Value}})
+		names = append(names, t.Key)
+	}
+	return append(keys, authz.Key{Name: "aws:TagKeys", Values: names})
 }
 
 // sessionTags merges incoming transitive tags with the requested ones and

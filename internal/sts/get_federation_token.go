@@ -5,7 +5,6 @@ import (
 
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authz"
-	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/session"
 )
 
@@ -52,33 +51,16 @@ func (s *Service) GetFederationToken(ctx context.Context, c *authz.Caller, in *G
 	if err != nil {
 		return nil, err
 	}
-	var sessionPolicy string
-	if in.Policy != "" {
-		if _, err := s.policies.Compile(policy.Session, in.Policy); err != nil {
-			return nil, malformed(err)
-		}
-		sessionPolicy = compactJSON(in.Policy)
+	sessionPolicy, err := s.sessionPolicy(in.Policy)
+	if err != nil {
+		return nil, err
 	}
-	arns := make([]string, 0, len(in.PolicyArns))
-	for _, pd := range in.PolicyArns {
-		if _, err := s.authz.ManagedPolicy(ctx, pd.ARN, policy.Session); err != nil {
-			if isNotFound(err) {
-				return nil, apierr.New(apierr.InvalidParameterValue, "The policy %s does not exist or is not attachable.", pd.ARN)
-			}
-			return nil, internal(err, "get federation token: session policy arn")
-		}
-		arns = append(arns, pd.ARN)
+	arns, err := s.sessionPolicyARNs(ctx, in.PolicyArns)
+	if err != nil {
+		return nil, err
 	}
 	fedARN := "arn:aws:sts::" + c.Account + ":federated-user/" + in.Name
-	var keys []authz.Key
-	if len(in.Tags) > 0 {
-		names := make([]string, 0, len(in.Tags))
-		for _, t := range in.Tags {
-			keys = append(keys, authz.Key{Name: "aws:RequestTag/" + t.Key, Values: []string{t.Value}})
-			names = append(names, t.Key)
-		}
-		keys = append(keys, authz.Key{Name: "aws:TagKeys", Values: names})
-	}
+	keys := requestTagKeys(in.Tags)
 	actions := []string{"sts:GetFederationToken"}
 	if len(in.Tags) > 0 {
 		actions = append(actions, "sts:TagSession")
