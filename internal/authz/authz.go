@@ -279,60 +279,58 @@ func (a *Authorizer) PolicySet(ctx context.Context, c *Caller) (policy.Set, erro
 // userPolicies loads (cached) a user's inline and attached policies, its
 // groups' policies, its boundary and tags.
 func (a *Authorizer) userPolicies(ctx context.Context, account, name string) (*principalPolicies, error) {
-	v, err := a.load("u\x00"+account+"\x00"+strings.ToLower(name), func() (any, error) {
-		u, err := a.store.GetUser(ctx, account, name)
-		if errors.Is(err, store.ErrNotFound) {
-			// A deleted user's sessions keep no permissions.
-			return &principalPolicies{}, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("load user %s: %w", name, err)
-		}
-		pp := newPrincipalPolicies(u.Tags)
-		if err := a.ownerPolicies(ctx, account, store.KindUser, u.Name, &pp.identity); err != nil {
-			return nil, err
-		}
-		groups, err := a.store.ListGroupsForUser(ctx, account, u.Name)
-		if err != nil {
-			return nil, fmt.Errorf("load groups of %s: %w", name, err)
-		}
-		for _, g := range groups {
-			if err := a.ownerPolicies(ctx, account, store.KindGroup, g.Name, &pp.identity); err != nil {
-				return nil, err
-			}
-		}
-		if u.PermissionsBoundary != "" {
-			p, err := a.managed(ctx, u.PermissionsBoundary, policy.Boundary)
-			if err != nil {
-				return nil, err
-			}
-			pp.boundary = []policy.Named{p}
-		}
-		return pp, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*principalPolicies), nil
+	return a.principalPolicies(ctx, store.KindUser, account, name)
 }
 
 // rolePolicies loads (cached) a role's permission policies, boundary and tags.
 func (a *Authorizer) rolePolicies(ctx context.Context, account, name string) (*principalPolicies, error) {
-	v, err := a.load("r\x00"+account+"\x00"+strings.ToLower(name), func() (any, error) {
-		r, err := a.store.GetRole(ctx, account, name)
+	return a.principalPolicies(ctx, store.KindRole, account, name)
+}
+
+// principalPolicies loads (cached) what a user or role contributes to every
+// decision. A deleted user or role keeps no permissions: its sessions and
+// keys are denied everything.
+func (a *Authorizer) principalPolicies(ctx context.Context, kind store.PrincipalKind, account, name string) (*principalPolicies, error) {
+	v, err := a.load("policies/"+string(kind)+"\x00"+account+"\x00"+strings.ToLower(name), func() (any, error) {
+		var (
+			stored   string // the stored spelling of the name
+			tags     []store.Tag
+			boundary string
+			err      error
+		)
+		switch kind {
+		case store.KindUser:
+			var u store.User
+			u, err = a.store.GetUser(ctx, account, name)
+			stored, tags, boundary = u.Name, u.Tags, u.PermissionsBoundary
+		default:
+			var r store.Role
+			r, err = a.store.GetRole(ctx, account, name)
+			stored, tags, boundary = r.Name, r.Tags, r.PermissionsBoundary
+		}
 		if errors.Is(err, store.ErrNotFound) {
-			// A deleted role's sessions keep no permissions.
 			return &principalPolicies{}, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("load role %s: %w", name, err)
+			return nil, fmt.Errorf("load %s %s: %w", kind, name, err)
 		}
-		pp := newPrincipalPolicies(r.Tags)
-		if err := a.ownerPolicies(ctx, account, store.KindRole, r.Name, &pp.identity); err != nil {
+		pp := newPrincipalPolicies(tags)
+		if err := a.ownerPolicies(ctx, account, kind, stored, &pp.identity); err != nil {
 			return nil, err
 		}
-		if r.PermissionsBoundary != "" {
-			p, err := a.managed(ctx, r.PermissionsBoundary, policy.Boundary)
+		if kind == store.KindUser {
+			groups, err := a.store.ListGroupsForUser(ctx, account, stored)
+			if err != nil {
+				return nil, fmt.Errorf("load groups of %s: %w", name, err)
+			}
+			for _, g := range groups {
+				if err := a.ownerPolicies(ctx, account, store.KindGroup, g.Name, &pp.identity); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if boundary != "" {
+			p, err := a.managed(ctx, boundary, policy.Boundary)
 			if err != nil {
 				return nil, err
 			}
