@@ -78,6 +78,24 @@ func (o keyOwner) owns(k store.AccessKey, account string) bool {
 	return k.UserID == o.userID
 }
 
+// authOwnedKey authorizes action on the owner of the keys (UserName, or the
+// caller when it is empty; see authKeyOwner) and loads access key id, which
+// must belong to that owner.
+func (s *Service) authOwnedKey(ctx context.Context, c *authz.Caller, action, userName, id string) (store.AccessKey, error) {
+	o, err := s.authKeyOwner(ctx, c, action, userName)
+	if err != nil {
+		return store.AccessKey{}, err
+	}
+	k, err := s.store.GetAccessKey(ctx, id)
+	if isNotFound(err) || (err == nil && !o.owns(k, c.Account)) {
+		return store.AccessKey{}, noSuchAccessKey(id)
+	}
+	if err != nil {
+		return store.AccessKey{}, internal(err, "load access key")
+	}
+	return k, nil
+}
+
 func noSuchAccessKey(id string) error {
 	return apierr.New(apierr.NoSuchEntity, "The Access Key with id %s cannot be found.", id)
 }
@@ -181,16 +199,9 @@ func (s *Service) UpdateAccessKey(ctx context.Context, c *authz.Caller, in *Upda
 	if in.Status != statusActive && in.Status != statusInactive {
 		return nil, apierr.Validation(fmt.Sprintf("Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive, Expired]", in.Status))
 	}
-	o, err := s.authKeyOwner(ctx, c, "iam:UpdateAccessKey", in.UserName)
+	k, err := s.authOwnedKey(ctx, c, "iam:UpdateAccessKey", in.UserName, in.AccessKeyID)
 	if err != nil {
 		return nil, err
-	}
-	k, err := s.store.GetAccessKey(ctx, in.AccessKeyID)
-	if isNotFound(err) || (err == nil && !o.owns(k, c.Account)) {
-		return nil, noSuchAccessKey(in.AccessKeyID)
-	}
-	if err != nil {
-		return nil, internal(err, "load access key")
 	}
 	k.Status = in.Status
 	if err := s.store.UpdateAccessKey(ctx, k); err != nil {
@@ -211,16 +222,9 @@ type DeleteAccessKeyOutput struct{}
 
 // DeleteAccessKey deletes an access key.
 func (s *Service) DeleteAccessKey(ctx context.Context, c *authz.Caller, in *DeleteAccessKeyInput) (*DeleteAccessKeyOutput, error) {
-	o, err := s.authKeyOwner(ctx, c, "iam:DeleteAccessKey", in.UserName)
+	k, err := s.authOwnedKey(ctx, c, "iam:DeleteAccessKey", in.UserName, in.AccessKeyID)
 	if err != nil {
 		return nil, err
-	}
-	k, err := s.store.GetAccessKey(ctx, in.AccessKeyID)
-	if isNotFound(err) || (err == nil && !o.owns(k, c.Account)) {
-		return nil, noSuchAccessKey(in.AccessKeyID)
-	}
-	if err != nil {
-		return nil, internal(err, "load access key")
 	}
 	if err := s.store.DeleteAccessKey(ctx, k.ID); err != nil {
 		if isNotFound(err) {

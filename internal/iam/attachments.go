@@ -17,11 +17,18 @@ func notAttachable(arn string) error {
 	return apierr.New(apierr.NoSuchEntity, "Policy %s does not exist or is not attachable.", arn)
 }
 
-func (s *Service) attach(ctx context.Context, c *authz.Caller, kind store.PrincipalKind, owner, arn string) error {
+// authAttachment validates a policy ARN and authorizes
+// iam:{verb}{User,Group,Role}Policy on the entity, with the ARN as
+// iam:PolicyARN.
+func (s *Service) authAttachment(ctx context.Context, c *authz.Caller, kind store.PrincipalKind, verb, owner, arn string) (entity, error) {
 	if _, _, _, ok := parsePolicyARN(arn); !ok {
-		return invalidARN(arn)
+		return entity{}, invalidARN(arn)
 	}
-	e, err := s.authEntity(ctx, c, kind, "iam:Attach"+actionKind(kind)+"Policy", owner, authz.Key{Name: "iam:PolicyARN", Values: []string{arn}})
+	return s.authEntity(ctx, c, kind, "iam:"+verb+actionKind(kind)+"Policy", owner, authz.Key{Name: "iam:PolicyARN", Values: []string{arn}})
+}
+
+func (s *Service) attach(ctx context.Context, c *authz.Caller, kind store.PrincipalKind, owner, arn string) error {
+	e, err := s.authAttachment(ctx, c, kind, "Attach", owner, arn)
 	if err != nil {
 		return err
 	}
@@ -52,10 +59,7 @@ func (s *Service) attach(ctx context.Context, c *authz.Caller, kind store.Princi
 }
 
 func (s *Service) detach(ctx context.Context, c *authz.Caller, kind store.PrincipalKind, owner, arn string) error {
-	if _, _, _, ok := parsePolicyARN(arn); !ok {
-		return invalidARN(arn)
-	}
-	e, err := s.authEntity(ctx, c, kind, "iam:Detach"+actionKind(kind)+"Policy", owner, authz.Key{Name: "iam:PolicyARN", Values: []string{arn}})
+	e, err := s.authAttachment(ctx, c, kind, "Detach", owner, arn)
 	if err != nil {
 		return err
 	}
@@ -110,9 +114,6 @@ func (s *Service) listAttached(ctx context.Context, c *authz.Caller, kind store.
 	if err != nil {
 		return nil, err
 	}
-	if page == nil {
-		page = []AttachedPolicy{}
-	}
 	return &ListAttachedPoliciesOutput{AttachedPolicies: page, Page: p}, nil
 }
 
@@ -127,10 +128,7 @@ type AttachUserPolicyOutput struct{}
 
 // AttachUserPolicy attaches a managed policy to a user (idempotent; at most 10).
 func (s *Service) AttachUserPolicy(ctx context.Context, c *authz.Caller, in *AttachUserPolicyInput) (*AttachUserPolicyOutput, error) {
-	if err := s.attach(ctx, c, store.KindUser, in.UserName, in.PolicyARN); err != nil {
-		return nil, err
-	}
-	return &AttachUserPolicyOutput{}, nil
+	return done[AttachUserPolicyOutput](s.attach(ctx, c, store.KindUser, in.UserName, in.PolicyARN))
 }
 
 // DetachUserPolicyInput is the input of DetachUserPolicy.
@@ -144,10 +142,7 @@ type DetachUserPolicyOutput struct{}
 
 // DetachUserPolicy detaches a managed policy from a user.
 func (s *Service) DetachUserPolicy(ctx context.Context, c *authz.Caller, in *DetachUserPolicyInput) (*DetachUserPolicyOutput, error) {
-	if err := s.detach(ctx, c, store.KindUser, in.UserName, in.PolicyARN); err != nil {
-		return nil, err
-	}
-	return &DetachUserPolicyOutput{}, nil
+	return done[DetachUserPolicyOutput](s.detach(ctx, c, store.KindUser, in.UserName, in.PolicyARN))
 }
 
 // ListAttachedUserPoliciesInput is the input of ListAttachedUserPolicies.
@@ -174,10 +169,7 @@ type AttachGroupPolicyOutput struct{}
 
 // AttachGroupPolicy attaches a managed policy to a group.
 func (s *Service) AttachGroupPolicy(ctx context.Context, c *authz.Caller, in *AttachGroupPolicyInput) (*AttachGroupPolicyOutput, error) {
-	if err := s.attach(ctx, c, store.KindGroup, in.GroupName, in.PolicyARN); err != nil {
-		return nil, err
-	}
-	return &AttachGroupPolicyOutput{}, nil
+	return done[AttachGroupPolicyOutput](s.attach(ctx, c, store.KindGroup, in.GroupName, in.PolicyARN))
 }
 
 // DetachGroupPolicyInput is the input of DetachGroupPolicy.
@@ -191,10 +183,7 @@ type DetachGroupPolicyOutput struct{}
 
 // DetachGroupPolicy detaches a managed policy from a group.
 func (s *Service) DetachGroupPolicy(ctx context.Context, c *authz.Caller, in *DetachGroupPolicyInput) (*DetachGroupPolicyOutput, error) {
-	if err := s.detach(ctx, c, store.KindGroup, in.GroupName, in.PolicyARN); err != nil {
-		return nil, err
-	}
-	return &DetachGroupPolicyOutput{}, nil
+	return done[DetachGroupPolicyOutput](s.detach(ctx, c, store.KindGroup, in.GroupName, in.PolicyARN))
 }
 
 // ListAttachedGroupPoliciesInput is the input of ListAttachedGroupPolicies.
@@ -221,10 +210,7 @@ type AttachRolePolicyOutput struct{}
 
 // AttachRolePolicy attaches a managed policy to a role.
 func (s *Service) AttachRolePolicy(ctx context.Context, c *authz.Caller, in *AttachRolePolicyInput) (*AttachRolePolicyOutput, error) {
-	if err := s.attach(ctx, c, store.KindRole, in.RoleName, in.PolicyARN); err != nil {
-		return nil, err
-	}
-	return &AttachRolePolicyOutput{}, nil
+	return done[AttachRolePolicyOutput](s.attach(ctx, c, store.KindRole, in.RoleName, in.PolicyARN))
 }
 
 // DetachRolePolicyInput is the input of DetachRolePolicy.
@@ -238,10 +224,7 @@ type DetachRolePolicyOutput struct{}
 
 // DetachRolePolicy detaches a managed policy from a role.
 func (s *Service) DetachRolePolicy(ctx context.Context, c *authz.Caller, in *DetachRolePolicyInput) (*DetachRolePolicyOutput, error) {
-	if err := s.detach(ctx, c, store.KindRole, in.RoleName, in.PolicyARN); err != nil {
-		return nil, err
-	}
-	return &DetachRolePolicyOutput{}, nil
+	return done[DetachRolePolicyOutput](s.detach(ctx, c, store.KindRole, in.RoleName, in.PolicyARN))
 }
 
 // ListAttachedRolePoliciesInput is the input of ListAttachedRolePolicies.

@@ -33,27 +33,11 @@ func (s *Service) setBoundary(ctx context.Context, c *authz.Caller, kind store.P
 			return err
 		}
 	}
-	switch kind {
-	case store.KindUser:
-		u := e.user
-		if u.PermissionsBoundary == arn {
-			return nil
-		}
-		u.PermissionsBoundary = arn
-		err = s.store.UpdateUser(ctx, u)
-	case store.KindRole:
-		r := e.role
-		if r.PermissionsBoundary == arn {
-			return nil
-		}
-		r.PermissionsBoundary = arn
-		err = s.store.UpdateRole(ctx, r)
+	if e.boundary() == arn {
+		return nil
 	}
-	if err != nil {
-		return internal(err, "set permissions boundary of "+string(kind)+" "+e.name)
-	}
-	s.authz.Invalidate()
-	return nil
+	e.setBoundary(arn)
+	return s.save(ctx, e, "set permissions boundary of")
 }
 
 // PutUserPermissionsBoundaryInput is the input of PutUserPermissionsBoundary.
@@ -68,10 +52,7 @@ type PutUserPermissionsBoundaryOutput struct{}
 // PutUserPermissionsBoundary sets a user's permissions boundary to a managed
 // policy of the account or an AWS managed policy.
 func (s *Service) PutUserPermissionsBoundary(ctx context.Context, c *authz.Caller, in *PutUserPermissionsBoundaryInput) (*PutUserPermissionsBoundaryOutput, error) {
-	if err := s.setBoundary(ctx, c, store.KindUser, in.UserName, in.PermissionsBoundary); err != nil {
-		return nil, err
-	}
-	return &PutUserPermissionsBoundaryOutput{}, nil
+	return done[PutUserPermissionsBoundaryOutput](s.setBoundary(ctx, c, store.KindUser, in.UserName, in.PermissionsBoundary))
 }
 
 // DeleteUserPermissionsBoundaryInput is the input of DeleteUserPermissionsBoundary.
@@ -84,10 +65,7 @@ type DeleteUserPermissionsBoundaryOutput struct{}
 
 // DeleteUserPermissionsBoundary removes a user's permissions boundary.
 func (s *Service) DeleteUserPermissionsBoundary(ctx context.Context, c *authz.Caller, in *DeleteUserPermissionsBoundaryInput) (*DeleteUserPermissionsBoundaryOutput, error) {
-	if err := s.setBoundary(ctx, c, store.KindUser, in.UserName, ""); err != nil {
-		return nil, err
-	}
-	return &DeleteUserPermissionsBoundaryOutput{}, nil
+	return done[DeleteUserPermissionsBoundaryOutput](s.setBoundary(ctx, c, store.KindUser, in.UserName, ""))
 }
 
 // PutRolePermissionsBoundaryInput is the input of PutRolePermissionsBoundary.
@@ -101,10 +79,7 @@ type PutRolePermissionsBoundaryOutput struct{}
 
 // PutRolePermissionsBoundary sets a role's permissions boundary.
 func (s *Service) PutRolePermissionsBoundary(ctx context.Context, c *authz.Caller, in *PutRolePermissionsBoundaryInput) (*PutRolePermissionsBoundaryOutput, error) {
-	if err := s.setBoundary(ctx, c, store.KindRole, in.RoleName, in.PermissionsBoundary); err != nil {
-		return nil, err
-	}
-	return &PutRolePermissionsBoundaryOutput{}, nil
+	return done[PutRolePermissionsBoundaryOutput](s.setBoundary(ctx, c, store.KindRole, in.RoleName, in.PermissionsBoundary))
 }
 
 // DeleteRolePermissionsBoundaryInput is the input of DeleteRolePermissionsBoundary.
@@ -117,8 +92,5 @@ type DeleteRolePermissionsBoundaryOutput struct{}
 
 // DeleteRolePermissionsBoundary removes a role's permissions boundary.
 func (s *Service) DeleteRolePermissionsBoundary(ctx context.Context, c *authz.Caller, in *DeleteRolePermissionsBoundaryInput) (*DeleteRolePermissionsBoundaryOutput, error) {
-	if err := s.setBoundary(ctx, c, store.KindRole, in.RoleName, ""); err != nil {
-		return nil, err
-	}
-	return &DeleteRolePermissionsBoundaryOutput{}, nil
+	return done[DeleteRolePermissionsBoundaryOutput](s.setBoundary(ctx, c, store.KindRole, in.RoleName, ""))
 }

@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/opensts/opensts/internal/apierr"
@@ -31,6 +32,15 @@ func (e *entity) boundary() string {
 	return ""
 }
 
+func (e *entity) setBoundary(arn string) {
+	switch e.kind {
+	case store.KindUser:
+		e.user.PermissionsBoundary = arn
+	case store.KindRole:
+		e.role.PermissionsBoundary = arn
+	}
+}
+
 func (e *entity) tags() []store.Tag {
 	switch e.kind {
 	case store.KindUser:
@@ -38,6 +48,34 @@ func (e *entity) tags() []store.Tag {
 	case store.KindRole:
 		return e.role.Tags
 	}
+	return nil
+}
+
+func (e *entity) setTags(tags []store.Tag) {
+	switch e.kind {
+	case store.KindUser:
+		e.user.Tags = tags
+	case store.KindRole:
+		e.role.Tags = tags
+	}
+}
+
+// save stores a user or role whose tags or boundary an action changed
+// (groups have neither), and drops cached authorization state.
+func (s *Service) save(ctx context.Context, e entity, what string) error {
+	var err error
+	switch e.kind {
+	case store.KindUser:
+		err = s.store.UpdateUser(ctx, e.user)
+	case store.KindRole:
+		err = s.store.UpdateRole(ctx, e.role)
+	default:
+		err = errors.New("not a user or role")
+	}
+	if err != nil {
+		return internal(err, what+" "+string(e.kind)+" "+e.name)
+	}
+	s.authz.Invalidate()
 	return nil
 }
 

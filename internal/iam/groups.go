@@ -195,6 +195,23 @@ func (s *Service) DeleteGroup(ctx context.Context, c *authz.Caller, in *DeleteGr
 	return &DeleteGroupOutput{}, nil
 }
 
+// authMembership authorizes action on a group and loads the group and the
+// user whose membership it changes.
+func (s *Service) authMembership(ctx context.Context, c *authz.Caller, action, groupName, userName string) (group, user entity, err error) {
+	g, err := s.authEntity(ctx, c, store.KindGroup, action, groupName)
+	if err != nil {
+		return entity{}, entity{}, err
+	}
+	u, found, err := s.load(ctx, c.Account, store.KindUser, userName)
+	if err != nil {
+		return entity{}, entity{}, err
+	}
+	if !found {
+		return entity{}, entity{}, noSuchEntity(store.KindUser, userName)
+	}
+	return g, u, nil
+}
+
 // AddUserToGroupInput is the input of AddUserToGroup.
 type AddUserToGroupInput struct {
 	GroupName string `required:"true" min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
@@ -207,16 +224,9 @@ type AddUserToGroupOutput struct{}
 // AddUserToGroup adds a user to a group (idempotent); a user can be in at
 // most 10 groups.
 func (s *Service) AddUserToGroup(ctx context.Context, c *authz.Caller, in *AddUserToGroupInput) (*AddUserToGroupOutput, error) {
-	g, err := s.authEntity(ctx, c, store.KindGroup, "iam:AddUserToGroup", in.GroupName)
+	g, u, err := s.authMembership(ctx, c, "iam:AddUserToGroup", in.GroupName, in.UserName)
 	if err != nil {
 		return nil, err
-	}
-	u, found, err := s.load(ctx, c.Account, store.KindUser, in.UserName)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, noSuchEntity(store.KindUser, in.UserName)
 	}
 	groups, err := s.store.ListGroupsForUser(ctx, c.Account, u.name)
 	if err != nil {
@@ -248,16 +258,9 @@ type RemoveUserFromGroupOutput struct{}
 
 // RemoveUserFromGroup removes a user from a group.
 func (s *Service) RemoveUserFromGroup(ctx context.Context, c *authz.Caller, in *RemoveUserFromGroupInput) (*RemoveUserFromGroupOutput, error) {
-	g, err := s.authEntity(ctx, c, store.KindGroup, "iam:RemoveUserFromGroup", in.GroupName)
+	g, u, err := s.authMembership(ctx, c, "iam:RemoveUserFromGroup", in.GroupName, in.UserName)
 	if err != nil {
 		return nil, err
-	}
-	u, found, err := s.load(ctx, c.Account, store.KindUser, in.UserName)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, noSuchEntity(store.KindUser, in.UserName)
 	}
 	if err := s.store.RemoveUserFromGroup(ctx, c.Account, g.name, u.name); err != nil {
 		if isNotFound(err) {

@@ -116,9 +116,6 @@ func (s *Service) listInline(ctx context.Context, c *authz.Caller, kind store.Pr
 	if err != nil {
 		return nil, err
 	}
-	if page == nil {
-		page = []string{}
-	}
 	return &ListPolicyNamesOutput{PolicyNames: page, Page: pg}, nil
 }
 
@@ -142,10 +139,7 @@ type PutUserPolicyOutput struct{}
 
 // PutUserPolicy creates or replaces an inline policy of a user.
 func (s *Service) PutUserPolicy(ctx context.Context, c *authz.Caller, in *PutUserPolicyInput) (*PutUserPolicyOutput, error) {
-	if err := s.putInline(ctx, c, store.KindUser, in.UserName, in.PolicyName, in.PolicyDocument); err != nil {
-		return nil, err
-	}
-	return &PutUserPolicyOutput{}, nil
+	return done[PutUserPolicyOutput](s.putInline(ctx, c, store.KindUser, in.UserName, in.PolicyName, in.PolicyDocument))
 }
 
 // GetUserPolicyInput is the input of GetUserPolicy.
@@ -182,10 +176,7 @@ type DeleteUserPolicyOutput struct{}
 
 // DeleteUserPolicy deletes an inline policy of a user.
 func (s *Service) DeleteUserPolicy(ctx context.Context, c *authz.Caller, in *DeleteUserPolicyInput) (*DeleteUserPolicyOutput, error) {
-	if err := s.deleteInline(ctx, c, store.KindUser, in.UserName, in.PolicyName); err != nil {
-		return nil, err
-	}
-	return &DeleteUserPolicyOutput{}, nil
+	return done[DeleteUserPolicyOutput](s.deleteInline(ctx, c, store.KindUser, in.UserName, in.PolicyName))
 }
 
 // ListUserPoliciesInput is the input of ListUserPolicies.
@@ -212,10 +203,7 @@ type PutGroupPolicyOutput struct{}
 
 // PutGroupPolicy creates or replaces an inline policy of a group.
 func (s *Service) PutGroupPolicy(ctx context.Context, c *authz.Caller, in *PutGroupPolicyInput) (*PutGroupPolicyOutput, error) {
-	if err := s.putInline(ctx, c, store.KindGroup, in.GroupName, in.PolicyName, in.PolicyDocument); err != nil {
-		return nil, err
-	}
-	return &PutGroupPolicyOutput{}, nil
+	return done[PutGroupPolicyOutput](s.putInline(ctx, c, store.KindGroup, in.GroupName, in.PolicyName, in.PolicyDocument))
 }
 
 // GetGroupPolicyInput is the input of GetGroupPolicy.
@@ -251,10 +239,7 @@ type DeleteGroupPolicyOutput struct{}
 
 // DeleteGroupPolicy deletes an inline policy of a group.
 func (s *Service) DeleteGroupPolicy(ctx context.Context, c *authz.Caller, in *DeleteGroupPolicyInput) (*DeleteGroupPolicyOutput, error) {
-	if err := s.deleteInline(ctx, c, store.KindGroup, in.GroupName, in.PolicyName); err != nil {
-		return nil, err
-	}
-	return &DeleteGroupPolicyOutput{}, nil
+	return done[DeleteGroupPolicyOutput](s.deleteInline(ctx, c, store.KindGroup, in.GroupName, in.PolicyName))
 }
 
 // ListGroupPoliciesInput is the input of ListGroupPolicies.
@@ -281,10 +266,7 @@ type PutRolePolicyOutput struct{}
 
 // PutRolePolicy creates or replaces an inline policy of a role.
 func (s *Service) PutRolePolicy(ctx context.Context, c *authz.Caller, in *PutRolePolicyInput) (*PutRolePolicyOutput, error) {
-	if err := s.putInline(ctx, c, store.KindRole, in.RoleName, in.PolicyName, in.PolicyDocument); err != nil {
-		return nil, err
-	}
-	return &PutRolePolicyOutput{}, nil
+	return done[PutRolePolicyOutput](s.putInline(ctx, c, store.KindRole, in.RoleName, in.PolicyName, in.PolicyDocument))
 }
 
 // GetRolePolicyInput is the input of GetRolePolicy.
@@ -320,10 +302,7 @@ type DeleteRolePolicyOutput struct{}
 
 // DeleteRolePolicy deletes an inline policy of a role.
 func (s *Service) DeleteRolePolicy(ctx context.Context, c *authz.Caller, in *DeleteRolePolicyInput) (*DeleteRolePolicyOutput, error) {
-	if err := s.deleteInline(ctx, c, store.KindRole, in.RoleName, in.PolicyName); err != nil {
-		return nil, err
-	}
-	return &DeleteRolePolicyOutput{}, nil
+	return done[DeleteRolePolicyOutput](s.deleteInline(ctx, c, store.KindRole, in.RoleName, in.PolicyName))
 }
 
 // ListRolePoliciesInput is the input of ListRolePolicies.

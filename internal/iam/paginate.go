@@ -18,8 +18,12 @@ type Page struct {
 // paginate returns the page of items after marker, at most maxItems long
 // (default 100). The marker is opaque to clients: the base64 of the sort key
 // of the last item returned, so a page boundary survives inserts and deletes
-// elsewhere in the list. Items are sorted by key first.
+// elsewhere in the list. Items are sorted by key first. The page is never
+// nil, so an empty list encodes as an empty element.
 func paginate[T any](items []T, key func(T) string, marker string, maxItems *int32) ([]T, Page, error) {
+	if items == nil {
+		items = []T{}
+	}
 	slices.SortStableFunc(items, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 	start := 0
 	if marker != "" {

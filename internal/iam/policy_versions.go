@@ -29,6 +29,19 @@ func noSuchVersion(arn, id string) error {
 	return apierr.New(apierr.NoSuchEntity, "Policy %s version %s does not exist or is not attachable.", arn, id)
 }
 
+// getVersion loads version id of the managed policy stored as arn;
+// NoSuchEntity names the policy as the request spelled it (asked).
+func (s *Service) getVersion(ctx context.Context, arn, asked, id string) (store.PolicyVersion, error) {
+	v, err := s.store.GetPolicyVersion(ctx, arn, id)
+	if isNotFound(err) {
+		return store.PolicyVersion{}, noSuchVersion(asked, id)
+	}
+	if err != nil {
+		return store.PolicyVersion{}, internal(err, "get policy version")
+	}
+	return v, nil
+}
+
 func versionOut(v store.PolicyVersion, defaultID string, withDocument bool) PolicyVersion {
 	out := PolicyVersion{VersionID: v.VersionID, IsDefaultVersion: v.VersionID == defaultID, CreateDate: v.CreatedAt.UTC()}
 	if withDocument {
@@ -106,12 +119,9 @@ func (s *Service) GetPolicyVersion(ctx context.Context, c *authz.Caller, in *Get
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.store.GetPolicyVersion(ctx, mp.ARN, in.VersionID)
-	if isNotFound(err) {
-		return nil, noSuchVersion(in.PolicyARN, in.VersionID)
-	}
+	v, err := s.getVersion(ctx, mp.ARN, in.PolicyARN, in.VersionID)
 	if err != nil {
-		return nil, internal(err, "get policy version")
+		return nil, err
 	}
 	return &GetPolicyVersionOutput{PolicyVersion: versionOut(v, mp.DefaultVersionID, true)}, nil
 }
@@ -194,12 +204,9 @@ func (s *Service) SetDefaultPolicyVersion(ctx context.Context, c *authz.Caller, 
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.store.GetPolicyVersion(ctx, mp.ARN, in.VersionID)
-	if isNotFound(err) {
-		return nil, noSuchVersion(in.PolicyARN, in.VersionID)
-	}
+	v, err := s.getVersion(ctx, mp.ARN, in.PolicyARN, in.VersionID)
 	if err != nil {
-		return nil, internal(err, "get policy version")
+		return nil, err
 	}
 	if v.VersionID == mp.DefaultVersionID {
 		return &SetDefaultPolicyVersionOutput{}, nil

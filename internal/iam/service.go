@@ -97,6 +97,15 @@ func internal(err error, what string) error {
 	return apierr.Internal(fmt.Errorf("%s: %w", what, err))
 }
 
+// done ends an action whose output is empty: err when it failed, a new T
+// otherwise.
+func done[T any](err error) (*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	return new(T), nil
+}
+
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 func isExists(err error) bool   { return errors.Is(err, store.ErrAlreadyExists) }
 func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }

@@ -115,15 +115,34 @@ func resourceTagKeys(tags []store.Tag) []authz.Key {
 
 // listTags pages through tags sorted by key.
 func listTags(tags []store.Tag, marker string, maxItems *int32) ([]Tag, Page, error) {
-	out := tagsOut(tags)
-	page, p, err := paginate(out, func(t Tag) string { return nameKey(t.Key) }, marker, maxItems)
+	return paginate(tagsOut(tags), func(t Tag) string { return nameKey(t.Key) }, marker, maxItems)
+}
+
+// tagEntity adds or replaces tags on a user or role.
+func (s *Service) tagEntity(ctx context.Context, c *authz.Caller, kind store.PrincipalKind, name string, tags []Tag) error {
+	if err := checkTags(tags); err != nil {
+		return err
+	}
+	e, err := s.authEntity(ctx, c, kind, "iam:Tag"+actionKind(kind), name, requestTagKeys(tags)...)
 	if err != nil {
-		return nil, Page{}, err
+		return err
 	}
-	if page == nil {
-		page = []Tag{}
+	merged, err := mergeTags(e.tags(), tags, "TagsPer"+actionKind(kind))
+	if err != nil {
+		return err
 	}
-	return page, p, nil
+	e.setTags(merged)
+	return s.save(ctx, e, "tag")
+}
+
+// untagEntity removes tags from a user or role.
+func (s *Service) untagEntity(ctx context.Context, c *authz.Caller, kind store.PrincipalKind, name string, keys []string) error {
+	e, err := s.authEntity(ctx, c, kind, "iam:Untag"+actionKind(kind), name, authz.Key{Name: "aws:TagKeys", Values: keys})
+	if err != nil {
+		return err
+	}
+	e.setTags(removeTags(e.tags(), keys))
+	return s.save(ctx, e, "untag")
 }
 
 // TagUserInput is the input of TagUser.
@@ -137,22 +156,7 @@ type TagUserOutput struct{}
 
 // TagUser adds or replaces tags on a user.
 func (s *Service) TagUser(ctx context.Context, c *authz.Caller, in *TagUserInput) (*TagUserOutput, error) {
-	if err := checkTags(in.Tags); err != nil {
-		return nil, err
-	}
-	e, err := s.authEntity(ctx, c, store.KindUser, "iam:TagUser", in.UserName, requestTagKeys(in.Tags)...)
-	if err != nil {
-		return nil, err
-	}
-	u := e.user
-	if u.Tags, err = mergeTags(u.Tags, in.Tags, "TagsPerUser"); err != nil {
-		return nil, err
-	}
-	if err := s.store.UpdateUser(ctx, u); err != nil {
-		return nil, internal(err, "tag user "+u.Name)
-	}
-	s.authz.Invalidate()
-	return &TagUserOutput{}, nil
+	return done[TagUserOutput](s.tagEntity(ctx, c, store.KindUser, in.UserName, in.Tags))
 }
 
 // UntagUserInput is the input of UntagUser.
@@ -166,17 +170,7 @@ type UntagUserOutput struct{}
 
 // UntagUser removes tags from a user; unknown keys are ignored.
 func (s *Service) UntagUser(ctx context.Context, c *authz.Caller, in *UntagUserInput) (*UntagUserOutput, error) {
-	e, err := s.authEntity(ctx, c, store.KindUser, "iam:UntagUser", in.UserName, authz.Key{Name: "aws:TagKeys", Values: in.TagKeys})
-	if err != nil {
-		return nil, err
-	}
-	u := e.user
-	u.Tags = removeTags(u.Tags, in.TagKeys)
-	if err := s.store.UpdateUser(ctx, u); err != nil {
-		return nil, internal(err, "untag user "+u.Name)
-	}
-	s.authz.Invalidate()
-	return &UntagUserOutput{}, nil
+	return done[UntagUserOutput](s.untagEntity(ctx, c, store.KindUser, in.UserName, in.TagKeys))
 }
 
 // ListUserTagsInput is the input of ListUserTags.
@@ -216,22 +210,7 @@ type TagRoleOutput struct{}
 
 // TagRole adds or replaces tags on a role.
 func (s *Service) TagRole(ctx context.Context, c *authz.Caller, in *TagRoleInput) (*TagRoleOutput, error) {
-	if err := checkTags(in.Tags); err != nil {
-		return nil, err
-	}
-	e, err := s.authEntity(ctx, c, store.KindRole, "iam:TagRole", in.RoleName, requestTagKeys(in.Tags)...)
-	if err != nil {
-		return nil, err
-	}
-	r := e.role
-	if r.Tags, err = mergeTags(r.Tags, in.Tags, "TagsPerRole"); err != nil {
-		return nil, err
-	}
-	if err := s.store.UpdateRole(ctx, r); err != nil {
-		return nil, internal(err, "tag role "+r.Name)
-	}
-	s.authz.Invalidate()
-	return &TagRoleOutput{}, nil
+	return done[TagRoleOutput](s.tagEntity(ctx, c, store.KindRole, in.RoleName, in.Tags))
 }
 
 // UntagRoleInput is the input of UntagRole.
@@ -245,17 +224,7 @@ type UntagRoleOutput struct{}
 
 // UntagRole removes tags from a role; unknown keys are ignored.
 func (s *Service) UntagRole(ctx context.Context, c *authz.Caller, in *UntagRoleInput) (*UntagRoleOutput, error) {
-	e, err := s.authEntity(ctx, c, store.KindRole, "iam:UntagRole", in.RoleName, authz.Key{Name: "aws:TagKeys", Values: in.TagKeys})
-	if err != nil {
-		return nil, err
-	}
-	r := e.role
-	r.Tags = removeTags(r.Tags, in.TagKeys)
-	if err := s.store.UpdateRole(ctx, r); err != nil {
-		return nil, internal(err, "untag role "+r.Name)
-	}
-	s.authz.Invalidate()
-	return &UntagRoleOutput{}, nil
+	return done[UntagRoleOutput](s.untagEntity(ctx, c, store.KindRole, in.RoleName, in.TagKeys))
 }
 
 // ListRoleTagsInput is the input of ListRoleTags.

@@ -22,22 +22,7 @@ type AttachPolicyOutput struct{}
 // per target). It applies at once to every principal under the target,
 // except those of the management account.
 func (s *Service) AttachPolicy(ctx context.Context, c *authz.Caller, in *AttachPolicyInput) (*AttachPolicyOutput, error) {
-	o, err := s.member(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.getPolicy(ctx, in.PolicyID)
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.resolveTarget(ctx, o, in.TargetID)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.check(ctx, c, o, "AttachPolicy", policyResource(p), func(org) string { return t.ARN }); err != nil {
-		return nil, err
-	}
-	attached, err := s.attachedTo(ctx, t.ID)
+	p, t, attached, err := s.authAttachment(ctx, c, "AttachPolicy", in.PolicyID, in.TargetID)
 	if err != nil {
 		return nil, err
 	}

@@ -17,15 +17,8 @@ type DeletePolicyOutput struct{}
 
 // DeletePolicy deletes a customer managed policy that is attached nowhere.
 func (s *Service) DeletePolicy(ctx context.Context, c *authz.Caller, in *DeletePolicyInput) (*DeletePolicyOutput, error) {
-	o, err := s.member(ctx, c)
+	_, p, err := s.authPolicy(ctx, c, "DeletePolicy", in.PolicyID)
 	if err != nil {
-		return nil, err
-	}
-	p, err := s.getPolicy(ctx, in.PolicyID)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.check(ctx, c, o, "DeletePolicy", policyResource(p)); err != nil {
 		return nil, err
 	}
 	if p.AWSManaged {

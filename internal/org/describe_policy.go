@@ -13,15 +13,8 @@ type DescribePolicyInput struct {
 
 // DescribePolicy returns a policy with its content.
 func (s *Service) DescribePolicy(ctx context.Context, c *authz.Caller, in *DescribePolicyInput) (*PolicyOutput, error) {
-	o, err := s.member(ctx, c)
+	o, p, err := s.authPolicy(ctx, c, "DescribePolicy", in.PolicyID)
 	if err != nil {
-		return nil, err
-	}
-	p, err := s.getPolicy(ctx, in.PolicyID)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.check(ctx, c, o, "DescribePolicy", policyResource(p)); err != nil {
 		return nil, err
 	}
 	return &PolicyOutput{Policy: o.policy(p)}, nil

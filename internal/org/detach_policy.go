@@ -21,22 +21,7 @@ type DetachPolicyOutput struct{}
 // DetachPolicy detaches an SCP from the root or an account. As in AWS, a
 // target keeps at least one SCP: without one nothing there would be allowed.
 func (s *Service) DetachPolicy(ctx context.Context, c *authz.Caller, in *DetachPolicyInput) (*DetachPolicyOutput, error) {
-	o, err := s.member(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.getPolicy(ctx, in.PolicyID)
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.resolveTarget(ctx, o, in.TargetID)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.check(ctx, c, o, "DetachPolicy", policyResource(p), func(org) string { return t.ARN }); err != nil {
-		return nil, err
-	}
-	attached, err := s.attachedTo(ctx, t.ID)
+	p, t, attached, err := s.authAttachment(ctx, c, "DetachPolicy", in.PolicyID, in.TargetID)
 	if err != nil {
 		return nil, err
 	}

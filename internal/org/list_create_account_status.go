@@ -51,8 +51,5 @@ func (s *Service) ListCreateAccountStatus(ctx context.Context, c *authz.Caller, 
 	if err != nil {
 		return nil, err
 	}
-	if pg == nil {
-		pg = []CreateAccountStatus{}
-	}
 	return &ListCreateAccountStatusOutput{CreateAccountStatuses: pg, NextToken: next}, nil
 }

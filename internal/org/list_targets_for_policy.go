@@ -22,15 +22,8 @@ type ListTargetsForPolicyOutput struct {
 // ListTargetsForPolicy lists the roots and accounts a policy is attached to,
 // by target id.
 func (s *Service) ListTargetsForPolicy(ctx context.Context, c *authz.Caller, in *ListTargetsForPolicyInput) (*ListTargetsForPolicyOutput, error) {
-	o, err := s.member(ctx, c)
+	o, p, err := s.authPolicy(ctx, c, "ListTargetsForPolicy", in.PolicyID)
 	if err != nil {
-		return nil, err
-	}
-	p, err := s.getPolicy(ctx, in.PolicyID)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.check(ctx, c, o, "ListTargetsForPolicy", policyResource(p)); err != nil {
 		return nil, err
 	}
 	atts, err := s.store.ListOrgAttachments(ctx) // sorted by policy id, then target id
@@ -51,9 +44,6 @@ func (s *Service) ListTargetsForPolicy(ctx context.Context, c *authz.Caller, in 
 	pg, next, err := page(targets, func(t PolicyTargetSummary) string { return t.TargetID }, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
-	}
-	if pg == nil {
-		pg = []PolicyTargetSummary{}
 	}
 	return &ListTargetsForPolicyOutput{Targets: pg, NextToken: next}, nil
 }

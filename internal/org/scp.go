@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/store"
 )
@@ -108,6 +109,50 @@ func (s *Service) resolveTarget(ctx context.Context, o org, id string) (target, 
 		return target{}, internal(err, "get account "+id)
 	}
 	return target{ID: id, ARN: o.accountARN(id), Name: a.Name, Type: "ACCOUNT"}, nil
+}
+
+// authPolicy admits a member of the management account, loads the policy id
+// names and authorizes "organizations:"+action on the policy's ARN, in that
+// order, for the actions on one policy.
+func (s *Service) authPolicy(ctx context.Context, c *authz.Caller, action, id string) (org, store.OrgPolicy, error) {
+	o, err := s.member(ctx, c)
+	if err != nil {
+		return org{}, store.OrgPolicy{}, err
+	}
+	p, err := s.getPolicy(ctx, id)
+	if err != nil {
+		return org{}, store.OrgPolicy{}, err
+	}
+	if err := s.check(ctx, c, o, action, policyResource(p)); err != nil {
+		return org{}, store.OrgPolicy{}, err
+	}
+	return o, p, nil
+}
+
+// authAttachment serves AttachPolicy and DetachPolicy: it admits a member,
+// loads the policy and the target, authorizes "organizations:"+action on
+// both ARNs, and returns the ids of the policies attached to the target.
+func (s *Service) authAttachment(ctx context.Context, c *authz.Caller, action, policyID, targetID string) (store.OrgPolicy, target, []string, error) {
+	o, err := s.member(ctx, c)
+	if err != nil {
+		return store.OrgPolicy{}, target{}, nil, err
+	}
+	p, err := s.getPolicy(ctx, policyID)
+	if err != nil {
+		return store.OrgPolicy{}, target{}, nil, err
+	}
+	t, err := s.resolveTarget(ctx, o, targetID)
+	if err != nil {
+		return store.OrgPolicy{}, target{}, nil, err
+	}
+	if err := s.check(ctx, c, o, action, policyResource(p), func(org) string { return t.ARN }); err != nil {
+		return store.OrgPolicy{}, target{}, nil, err
+	}
+	attached, err := s.attachedTo(ctx, t.ID)
+	if err != nil {
+		return store.OrgPolicy{}, target{}, nil, err
+	}
+	return p, t, attached, nil
 }
 
 // attachedTo returns the ids of the policies attached to targetID.

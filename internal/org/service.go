@@ -282,8 +282,11 @@ func slicesSortBy[T any](items []T, key func(T) string) {
 
 // page returns one page of items, which must be sorted by key. token is the
 // NextToken of the previous page ("" for the first); the returned token is ""
-// on the last page.
+// on the last page. The page is never nil, so an empty one encodes as [].
 func page[T any](items []T, key func(T) string, token string, maxResults *int32) ([]T, string, error) {
+	if items == nil {
+		items = []T{}
+	}
 	n := defaultMaxResults
 	if maxResults != nil {
 		if *maxResults < 1 || *maxResults > defaultMaxResults {

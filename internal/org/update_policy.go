@@ -19,15 +19,8 @@ type UpdatePolicyInput struct {
 // content. A content change applies at once to every principal under the
 // policy's targets.
 func (s *Service) UpdatePolicy(ctx context.Context, c *authz.Caller, in *UpdatePolicyInput) (*PolicyOutput, error) {
-	o, err := s.member(ctx, c)
+	o, p, err := s.authPolicy(ctx, c, "UpdatePolicy", in.PolicyID)
 	if err != nil {
-		return nil, err
-	}
-	p, err := s.getPolicy(ctx, in.PolicyID)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.check(ctx, c, o, "UpdatePolicy", policyResource(p)); err != nil {
 		return nil, err
 	}
 	if p.AWSManaged {
