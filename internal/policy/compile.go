@@ -37,22 +37,26 @@ func (p *Policy) Len() int { return len(p.stmts) }
 // SHA256 returns the digest of the source document.
 func (p *Policy) SHA256() [sha256.Size]byte { return p.sum }
 
+// statement is a compiled statement; the fields evaluation reads for every
+// candidate come first, so that they share the first cache line.
 type statement struct {
+	notAction bool
+	notRes    bool
+	anyRes    bool // every resource matches: no Resource element (trust policies), or Resource holds "*"
+	anyAction bool // every action matches: Action holds "*"
+	notPrinc  bool
+	effect    Effect
+	actions   []actionPat
+	resources []resPat
+	conds     []clause
+	principal *principalSet
 	sid       string
 	index     int
-	effect    Effect
-	notAction bool
-	actions   []actionPat
 	services  []string // lowercase services of all Action patterns; nil when one has a wildcard service
-	notRes    bool
-	anyRes    bool // no Resource element (trust policies)
-	resources []resPat
-	principal *principalSet
-	notPrinc  bool
-	conds     []clause
 }
 
 type clause struct {
+	one   bool // op is single-valued and not Null: the key's one value decides
 	op    operator
 	pos   base // op.base's positive form
 	neg   bool // op.base is a negation of pos
@@ -129,7 +133,9 @@ func Parse(kind Kind, doc string) (*Policy, error) {
 // it, so that evaluation skips statements naming only other services.
 // Statements whose Action does not pin the service (NotAction, a wildcard
 // in the service part, a pattern without ':') are candidates for every
-// service and are listed in wild. Both lists are in statement order.
+// service and are listed in wild. A slot's list is its service's statements
+// merged with wild, so that evaluation walks one list. All lists are in
+// statement order.
 type svcIndex struct {
 	slots []svcSlot // open addressing by foldHash(service); len is a power of two, or 0
 	wild  []int32
@@ -165,9 +171,28 @@ func buildIndex(stmts []statement) svcIndex {
 	}
 	ix.slots = make([]svcSlot, n)
 	for i := range stmts {
+		if stmts[i].services == nil {
+			// A candidate for every service: append it to each slot in
+			// statement order (slots of services named later get it below).
+			for j := range ix.slots {
+				if sl := &ix.slots[j]; sl.stmts != nil {
+					sl.stmts = append(sl.stmts, int32(i))
+				}
+			}
+			continue
+		}
 		for _, s := range stmts[i].services {
 			sl := ix.slot(s, foldHash(s))
-			sl.svc, sl.hash = s, foldHash(s)
+			if sl.stmts == nil {
+				// A service first named here: it starts with the
+				// wildcard statements before i.
+				sl.svc, sl.hash = s, foldHash(s)
+				for _, w := range ix.wild {
+					if int(w) < i {
+						sl.stmts = append(sl.stmts, w)
+					}
+				}
+			}
 			sl.stmts = append(sl.stmts, int32(i))
 		}
 	}
@@ -180,18 +205,22 @@ func (ix *svcIndex) slot(svc string, h uint64) *svcSlot {
 	mask := uint64(len(ix.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		sl := &ix.slots[i]
-		if sl.stmts == nil || (sl.hash == h && sl.svc == svc) {
+		if sl.stmts == nil || (sl.hash == h && eqStr(sl.svc, svc)) {
 			return sl
 		}
 	}
 }
 
-// lookup returns the statements naming svc (lowercase, with hash h).
+// lookup returns the candidate statements for svc (lowercase, with hash
+// h): those naming it and the wildcard ones, in statement order.
 func (ix *svcIndex) lookup(svc string, h uint64) []int32 {
 	if len(ix.slots) == 0 {
-		return nil
+		return ix.wild
 	}
-	return ix.slot(svc, h).stmts
+	if l := ix.slot(svc, h).stmts; l != nil {
+		return l
+	}
+	return ix.wild
 }
 
 func nonSpaceLen(s string) int {
@@ -220,6 +249,9 @@ func compileStatement(i int, sn *node, vars bool) (statement, string) {
 	filter := !st.notAction
 	for _, s := range a.strs() {
 		st.actions = append(st.actions, compileAction(s))
+		if s == "*" && !st.notAction {
+			st.anyAction = true
+		}
 		svc, _, ok := strings.Cut(strings.ToLower(s), ":")
 		if !ok || strings.ContainsAny(svc, "*?") {
 			filter = false
@@ -244,6 +276,9 @@ func compileStatement(i int, sn *node, vars bool) (statement, string) {
 				return st, msgSyntax
 			}
 			st.resources = append(st.resources, rp)
+			if rp.all && !st.notRes {
+				st.anyRes = true
+			}
 		}
 	}
 	p, ok := sn.get("Principal")
@@ -281,6 +316,7 @@ func compileClause(op operator, key string, values []string, vars bool) (clause,
 	case equalFold(key, "aws:EpochTime"):
 		cl.isNow = 'e'
 	}
+	cl.one = op.qual == single && op.base != opNull
 	pos, neg := op.base.positive()
 	cl.pos, cl.neg, cl.fam = pos, neg, pos.family()
 	for _, v := range values {

@@ -148,13 +148,13 @@ func (e *ctxEntry) value(i int) string {
 	return e.vals[i]
 }
 
+const hashPrime = 0x9e3779b97f4a7c15
+
 // foldHash hashes the ASCII-lowercased bytes of s, eight at a time: strings
 // that are equal under equalFold hash equal. Hashes are only compared
 // within one process (never stored), so the function may change.
 func foldHash(s string) uint64 {
-	const (
-		prime = 0x9e3779b97f4a7c15
-	)
+	const prime = hashPrime
 	h := uint64(len(s)) * prime
 	for len(s) > 0 {
 		var w uint64
@@ -180,12 +180,16 @@ func equalFold(a, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	for len(a) >= 8 {
-		x, y := load64(a), load64(b)
-		if x != y && foldWord(x) != foldWord(y) {
-			return false
+	if n := len(a); n >= 8 {
+		// Whole words, then the last eight bytes (overlapping the words).
+		for i := 0; i+8 <= n; i += 8 {
+			x, y := load64(a[i:]), load64(b[i:])
+			if x != y && foldWord(x) != foldWord(y) {
+				return false
+			}
 		}
-		a, b = a[8:], b[8:]
+		x, y := load64(a[n-8:]), load64(b[n-8:])
+		return x == y || foldWord(x) == foldWord(y)
 	}
 	for i := 0; i < len(a); i++ {
 		x, y := a[i], b[i]
@@ -223,4 +227,43 @@ func foldWord(w uint64) uint64 {
 	low7 := w &^ msb
 	upper := (low7 + (0x80-'A')*lsb) &^ (low7 + (0x80-'Z'-1)*lsb) &^ w & msb
 	return w | upper>>2
+}
+
+// load32 reads s's first four bytes, little-endian (len(s) >= 4).
+func load32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+}
+
+// eqStr is a == b for the short strings of the hot path (action names,
+// resource segments, key names). It inlines the length test, which decides
+// most mismatches, and compares equal lengths with eqSame.
+func eqStr(a, b string) bool {
+	return len(a) == len(b) && eqSame(a, b)
+}
+
+// eqSame compares strings of equal length: up to sixteen bytes with two
+// possibly overlapping loads of eight (or four) bytes, without the call to
+// the runtime's general comparison.
+func eqSame(a, b string) bool {
+	n := len(a)
+	switch {
+	case n > 16:
+		return a == b
+	case n >= 8:
+		return load64(a) == load64(b) && load64(a[n-8:]) == load64(b[n-8:])
+	case n >= 4:
+		return load32(a) == load32(b) && load32(a[n-4:]) == load32(b[n-4:])
+	}
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasPrefix is strings.HasPrefix by eqStr.
+func hasPrefix(s, prefix string) bool {
+	return len(s) >= len(prefix) && eqSame(s[:len(prefix)], prefix)
 }

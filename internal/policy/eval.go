@@ -172,7 +172,7 @@ func (ev *evalState) missing(key string) {
 
 // clause evaluates one (operator, key, values) condition.
 func (ev *evalState) clause(cl *clause) bool {
-	if cl.op.qual == single && cl.op.base != opNull {
+	if cl.one {
 		// Fast path: a context key with exactly one value.
 		if e := ev.ctx.lookup(cl.key, cl.hash); e != nil && e.vals == nil {
 			if e.list {
@@ -180,7 +180,10 @@ func (ev *evalState) clause(cl *clause) bool {
 				// (the IAM simulator's answer even for a one-element list).
 				return cl.neg
 			}
-			return ev.matchStr(cl, e.one[0]) != cl.neg
+			if cl.fam == 'i' {
+				return matchIP(cl, e.one[0]) != cl.neg
+			}
+			return ev.matchText(cl, e.one[0]) != cl.neg
 		}
 	}
 	v, found := ev.lookup(cl.key, cl.hash)
@@ -321,8 +324,8 @@ func (ev *evalState) matchText(cl *clause, r string) bool {
 		}
 		return false
 	case 'b':
-		isTrue := strings.EqualFold(r, "true")
-		if !isTrue && !strings.EqualFold(r, "false") {
+		isTrue := r == "true" || strings.EqualFold(r, "true")
+		if !isTrue && r != "false" && !strings.EqualFold(r, "false") {
 			return false
 		}
 		for j := range cl.vals {
@@ -466,15 +469,17 @@ func compareDate(op base, t, p time.Time) bool {
 // with a Principal element how it named the principal. The caller has
 // checked the service prefix (st.services).
 func (ev *evalState) statement(st *statement) (bool, NamedBy) {
-	am := false
-	for i := range st.actions {
-		if st.actions[i].match(ev.action) {
-			am = true
-			break
+	if !st.anyAction {
+		am := false
+		for i := range st.actions {
+			if st.actions[i].match(ev.action) {
+				am = true
+				break
+			}
 		}
-	}
-	if am == st.notAction {
-		return false, NamedNone
+		if am == st.notAction {
+			return false, NamedNone
+		}
 	}
 	if !st.anyRes {
 		rm := false
@@ -518,7 +523,16 @@ type groupResult struct {
 
 func (g groupResult) has(n NamedBy) bool { return g.named&(1<<n) != 0 }
 
+// group evaluates the policies of one kind. It is a wrapper so that the
+// common absent kinds cost no call.
 func (ev *evalState) group(list []Named, slot Kind) groupResult {
+	if len(list) == 0 {
+		return groupResult{}
+	}
+	return ev.groupOf(list, slot)
+}
+
+func (ev *evalState) groupOf(list []Named, slot Kind) groupResult {
 	var r groupResult
 	for _, n := range list {
 		p := n.Policy
@@ -537,22 +551,26 @@ func (ev *evalState) group(list []Named, slot Kind) groupResult {
 			}
 			continue
 		}
-		// The statements naming the service and those matching any service,
-		// merged in statement order.
-		a, b := p.idx.lookup(ev.svc, ev.svcHash), p.idx.wild
-		for len(a) > 0 || len(b) > 0 {
-			var i int32
-			if len(b) == 0 || len(a) > 0 && a[0] < b[0] {
-				i, a = a[0], a[1:]
-			} else {
-				i, b = b[0], b[1:]
+		// p.idx.lookup(ev.svc, ev.svcHash), with its first probe inline.
+		ix := &p.idx
+		cand := ix.wild
+		if len(ix.slots) > 0 {
+			sl := &ix.slots[ev.svcHash&uint64(len(ix.slots)-1)]
+			switch {
+			case sl.stmts == nil: // an empty slot: the service has none
+			case sl.hash == ev.svcHash && eqStr(sl.svc, ev.svc):
+				cand = sl.stmts
+			default:
+				cand = ix.lookup(ev.svc, ev.svcHash)
 			}
+		}
+		for _, i := range cand {
 			st := &p.stmts[i]
 			ok, named := ev.statement(st)
 			if !ok {
 				continue
 			}
-			ev.d.Matched = append(ev.d.Matched, Match{PolicyID: n.ID, Kind: kind, Sid: st.sid, Index: st.index, Effect: st.effect})
+			ev.addMatch(n.ID, kind, st)
 			if st.effect == ExplicitDeny {
 				r.deny = true
 			} else {
@@ -564,13 +582,28 @@ func (ev *evalState) group(list []Named, slot Kind) groupResult {
 	return r
 }
 
+// addMatch appends st's Match to d.Matched, writing the fields in place
+// rather than building the Match on the stack and copying it (the copy's
+// wide loads can wait on the narrow stores of Kind and Effect).
+func (ev *evalState) addMatch(id string, kind Kind, st *statement) {
+	m := ev.d.Matched
+	if len(m) < cap(m) {
+		m = m[:len(m)+1]
+	} else {
+		m = append(m, Match{})
+	}
+	e := &m[len(m)-1]
+	e.PolicyID, e.Kind, e.Sid, e.Index, e.Effect = id, kind, st.sid, st.index, st.effect
+	ev.d.Matched = m
+}
+
 // apply evaluates st and records a match in d and r.
 func (ev *evalState) apply(r *groupResult, id string, kind Kind, st *statement) {
 	ok, named := ev.statement(st)
 	if !ok {
 		return
 	}
-	ev.d.Matched = append(ev.d.Matched, Match{PolicyID: id, Kind: kind, Sid: st.sid, Index: st.index, Effect: st.effect})
+	ev.addMatch(id, kind, st)
 	if st.effect == ExplicitDeny {
 		r.deny = true
 	} else {
@@ -621,9 +654,11 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 	bd := ev.group(s.Boundary, Boundary)
 	se := ev.group(s.Session, Session)
 
-	for n := NamedOther; n > NamedNone; n-- { // strongest naming
-		if res.has(n) && rank(n) > rank(d.ResourceNamedBy) {
-			d.ResourceNamedBy = n
+	if res.named != 0 {
+		for n := NamedOther; n > NamedNone; n-- { // strongest naming
+			if res.has(n) && rank(n) > rank(d.ResourceNamedBy) {
+				d.ResourceNamedBy = n
+			}
 		}
 	}
 	d.CrossAccount = s.ResourceAccount != "" && pr.Account != "" && s.ResourceAccount != pr.Account
@@ -740,6 +775,7 @@ func lowerAction(action string, buf *[actionBuf + 8]byte) (lower, svc string, h 
 		b = make([]byte, n+8)
 	}
 	colon := -1
+	var w0 uint64 // the first lowercased word
 	for i := 0; i < n; i += 8 {
 		// Load from action, not from b: a wide load of bytes just copied
 		// stalls on store forwarding.
@@ -752,6 +788,9 @@ func lowerAction(action string, buf *[actionBuf + 8]byte) (lower, svc string, h 
 			}
 		}
 		w = foldWord(w)
+		if i == 0 {
+			w0 = w
+		}
 		binary.LittleEndian.PutUint64(b[i:], w)
 		if colon < 0 {
 			// Exact per-byte test for ':' (no false positives); the bytes
@@ -767,6 +806,14 @@ func lowerAction(action string, buf *[actionBuf + 8]byte) (lower, svc string, h 
 	svc = lower
 	if colon >= 0 && colon < n {
 		svc = lower[:colon]
+		if colon < 8 {
+			// foldHash of a short service from the lowercased first word
+			// (foldWord leaves lowercase bytes alone).
+			w := w0 & (1<<(8*colon) - 1)
+			h = uint64(colon) * hashPrime
+			h = (h ^ w) * hashPrime
+			return lower, svc, h ^ h>>32
+		}
 	}
 	return lower, svc, foldHash(svc)
 }

@@ -245,9 +245,9 @@ func (p *actionPat) match(action string) bool {
 	case '*':
 		return true
 	case 'e':
-		return action == p.s
+		return eqStr(action, p.s)
 	case 'p':
-		return len(action) >= len(p.s) && action[:len(p.s)] == p.s
+		return hasPrefix(action, p.s)
 	case 's':
 		return matchStars(p.star, action)
 	}
@@ -283,9 +283,9 @@ func (p *segPat) match(s string) bool {
 	case '*':
 		return true
 	case 'e':
-		return s == p.s
+		return eqStr(s, p.s)
 	case 'p':
-		return len(s) >= len(p.s) && s[:len(p.s)] == p.s
+		return hasPrefix(s, p.s)
 	case 's':
 		return matchStars(p.star, s)
 	}
@@ -298,18 +298,33 @@ func (p *segPat) match(s string) bool {
 // never loses a match when every wildcard is '*'.
 func matchStars(parts []string, s string) bool {
 	first, last := parts[0], parts[len(parts)-1]
-	if len(s) < len(first)+len(last) || s[:len(first)] != first || s[len(s)-len(last):] != last {
+	if len(s) < len(first)+len(last) || !eqStr(s[:len(first)], first) || !eqStr(s[len(s)-len(last):], last) {
 		return false
 	}
 	s = s[len(first) : len(s)-len(last)]
 	for _, m := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, m)
+		i := shortIndex(s, m)
 		if i < 0 {
 			return false
 		}
 		s = s[i+len(m):]
 	}
 	return true
+}
+
+// shortIndex is strings.Index for the short texts of action and resource
+// matching, where a plain scan beats the vectorised search's setup.
+func shortIndex(s, m string) int {
+	if len(s) > 32 || len(m) == 0 {
+		return strings.Index(s, m)
+	}
+	c := m[0]
+	for i := 0; i+len(m) <= len(s); i++ {
+		if s[i] == c && eqSame(s[i:i+len(m)], m) {
+			return i
+		}
+	}
+	return -1
 }
 
 // resPat is a compiled Resource/NotResource entry: the first five ARN
@@ -384,7 +399,7 @@ func (p *resPat) match(ev *evalState) bool {
 	}
 	// ev.resPre ends at the request's fifth ':', and lead's segments hold
 	// no ':', so a prefix match is a match of each leading segment.
-	if !strings.HasPrefix(ev.resPre, p.lead) {
+	if !hasPrefix(ev.resPre, p.lead) {
 		return false
 	}
 	for m := p.check; m != 0; m &= m - 1 {
@@ -427,7 +442,7 @@ func (ev *evalState) matchSimple(toks []tok, s string, star bool) bool {
 		case '*':
 			return true // the last token
 		}
-		if !strings.HasPrefix(s, t) {
+		if !hasPrefix(s, t) {
 			return false
 		}
 		s = s[len(t):]
