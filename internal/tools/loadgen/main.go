@@ -1,7 +1,7 @@
 // Command loadgen measures AssumeRole throughput and memory of a real
 // `opensts serve` process against a bare net/http handler that returns a
-// body of the same size, both driven by wrk over keep-alive connections on
-// the same machine in the same run. It prints requests per second for both,
+// body of the same size, both driven by wrk (or hey, with -tool hey) over
+// keep-alive connections on the same machine in the same run. It prints requests per second for both,
 // their ratio, and the server's peak resident memory (VmHWM).
 //
 //	go run ./internal/tools/loadgen -connections 32 -duration 10s
@@ -44,6 +44,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "duration of each run")
 	rounds := flag.Int("rounds", 3, "alternating rounds of bare and AssumeRole")
 	flag.BoolVar(&latency, "latency", false, "also print wrk's latency percentiles (p50, p75, p90, p99)")
+	flag.StringVar(&tool, "tool", "wrk", "load generator: wrk (C) or hey (Go), both from Debian's packages")
 	flag.Parse()
 	if err := run(*conns, *threads, *duration, *rounds); err != nil {
 		log.Fatal(err)
@@ -51,8 +52,11 @@ func main() {
 }
 
 func run(conns, threads int, duration time.Duration, rounds int) error {
-	if _, err := exec.LookPath("wrk"); err != nil {
-		return fmt.Errorf("wrk not found (apt-get install wrk): %w", err)
+	if tool != "wrk" && tool != "hey" {
+		return fmt.Errorf("-tool %q: want wrk or hey", tool)
+	}
+	if _, err := exec.LookPath(tool); err != nil {
+		return fmt.Errorf("%s not found (apt-get install %s): %w", tool, tool, err)
 	}
 	dir, err := os.MkdirTemp("", "opensts-loadgen")
 	if err != nil {
@@ -88,6 +92,16 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 	if err := os.WriteFile(script, []byte(luaScript(body, header)), 0o600); err != nil {
 		return err
 	}
+	bodyFile := filepath.Join(dir, "assume.body")
+	if err := os.WriteFile(bodyFile, body, 0o600); err != nil {
+		return err
+	}
+	load := func(target string) (float64, error) {
+		if tool == "hey" {
+			return hey(target, bodyFile, header, conns, duration)
+		}
+		return wrk(target, script, conns, threads, duration)
+	}
 
 	payload := bytes.Repeat([]byte("x"), size)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -104,14 +118,14 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 	// The bare handler runs in this (otherwise idle) process, a separate
 	// process from wrk, as opensts is.
 
-	fmt.Printf("response size %d bytes, %d connections, %d wrk threads, %s per run\n", size, conns, threads, duration)
+	fmt.Printf("response size %d bytes, %d connections, %s (%d threads for wrk), %s per run\n", size, conns, tool, threads, duration)
 	var bareSum, arSum float64
 	for i := 0; i < rounds; i++ {
-		b, err := wrk("http://"+ln.Addr().String()+"/", script, conns, threads, duration)
+		b, err := load("http://" + ln.Addr().String() + "/")
 		if err != nil {
 			return err
 		}
-		a, err := wrk(endpoint+"/", script, conns, threads, duration)
+		a, err := load(endpoint + "/")
 		if err != nil {
 			return err
 		}
@@ -202,6 +216,42 @@ func luaScript(body []byte, h http.Header) string {
 
 // latency makes wrk report latency percentiles, printed with each run.
 var latency bool
+
+// tool is the load generator.
+var tool string
+
+var heyRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+var heyStatus = regexp.MustCompile(`\[(\d+)\]\s+(\d+) responses`)
+
+// hey runs hey for d with conns workers (each a keep-alive connection) and
+// returns requests per second; any non-200 answer or error fails the run.
+func hey(target, bodyFile string, h http.Header, conns int, d time.Duration) (float64, error) {
+	args := []string{"-z", d.String(), "-c", strconv.Itoa(conns), "-m", "POST", "-D", bodyFile, "-disable-compression"}
+	for k, v := range h {
+		if strings.EqualFold(k, "Content-Type") {
+			args = append(args, "-T", strings.Join(v, ","))
+			continue
+		}
+		args = append(args, "-H", k+": "+strings.Join(v, ","))
+	}
+	out, err := exec.Command("hey", append(args, target)...).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("hey: %v\n%s", err, out)
+	}
+	for _, m := range heyStatus.FindAllSubmatch(out, -1) {
+		if string(m[1]) != "200" {
+			return 0, fmt.Errorf("hey saw %s responses with status %s from %s:\n%s", m[2], m[1], target, out)
+		}
+	}
+	if bytes.Contains(out, []byte("Error distribution")) {
+		return 0, fmt.Errorf("hey saw errors against %s:\n%s", target, out)
+	}
+	m := heyRPS.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("hey output: %s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
 
 var pctRe = regexp.MustCompile(`(?m)^\s+(50|75|90|99)%\s+(\S+)`)
 
