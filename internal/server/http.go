@@ -60,19 +60,21 @@ func (s *Server) service(name string) *service {
 // do not look consecutive; they are not secrets. This costs no system call
 // per request, unlike reading crypto/rand.
 var (
-	reqIDPrefix  [8]byte
-	reqIDMask    uint64
-	reqIDCounter atomic.Uint64
+	reqIDPrefix, reqIDMask = reqIDSeed()
+	reqIDCounter           atomic.Uint64
 )
 
-func init() {
+// reqIDSeed draws the process's request id prefix (with the UUID version 4
+// nibble) and counter mask.
+func reqIDSeed() ([8]byte, uint64) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("server: no randomness for request ids: " + err.Error())
 	}
-	copy(reqIDPrefix[:], b[:8])
-	reqIDPrefix[6] = reqIDPrefix[6]&0x0f | 0x40
-	reqIDMask = binary.BigEndian.Uint64(b[8:])
+	var prefix [8]byte
+	copy(prefix[:], b[:8])
+	prefix[6] = prefix[6]&0x0f | 0x40
+	return prefix, binary.BigEndian.Uint64(b[8:])
 }
 
 func newRequestID() string {
