@@ -3,7 +3,9 @@
 // connections in a small pool of its own (pgxpool is not in go.mod). Its schema and behaviour mirror the sqlite backend;
 // both pass storetest.
 //
-// It imports store and pgx only.
+// The queries live in sqlstore, shared with the sqlite backend; this package
+// holds the connection pool, transactions, schema, time encoding and error
+// translation. It imports store, sqlstore and pgx only.
 //
 // Names AWS treats case-insensitively are stored with a nondeterministic ICU
 // collation (ci), so equality, uniqueness and ON CONFLICT are
@@ -12,17 +14,15 @@
 // Generation reads a counter row that every node's writes increase, so it
 // reflects other nodes' writes.
 //
-// Deletes follow the sqlite backend: see its package comment.
+// Deletes follow the sqlstore package comment, as in the sqlite backend.
 package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/sqlstore"
 )
 
 const defaultTouchInterval = time.Second
@@ -44,9 +45,11 @@ var migrations embed.FS
 
 // Store is a store.Store on a PostgreSQL database. It is safe for concurrent use.
 type Store struct {
+	*sqlstore.Store // the queries
+
 	pool    *pool
 	reads   queryer
-	touches *toucher
+	touches *sqlstore.Touches
 
 	closeOnce sync.Once
 	closeErr  error
@@ -72,7 +75,8 @@ func open(ctx context.Context, dsn string, touchInterval time.Duration) (*Store,
 		p.close()
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
-	s.touches = newToucher(s, touchInterval)
+	s.touches = sqlstore.NewTouches(touchInterval, s.writeTouches)
+	s.Store = sqlstore.New(db{s}, dialect{}, s.touches)
 	return s, nil
 }
 
@@ -80,19 +84,10 @@ func open(ctx context.Context, dsn string, touchInterval time.Duration) (*Store,
 // again returns the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.closeErr = s.touches.stop()
+		s.closeErr = s.touches.Stop()
 		s.pool.close()
 	})
 	return s.closeErr
-}
-
-// Generation implements store.Store.
-func (s *Store) Generation(ctx context.Context) (int64, error) {
-	var g int64
-	if err := s.reads.QueryRowContext(ctx, `SELECT value FROM generation WHERE id = 1`).Scan(&g); err != nil {
-		return 0, fmt.Errorf("generation: %w", translate(err))
-	}
-	return g, nil
 }
 
 // pool is a minimal connection pool.
@@ -190,35 +185,27 @@ type result int64
 
 func (r result) RowsAffected() (int64, error) { return int64(r), nil }
 
-// rows is what queries return; Close releases the connection.
-type rows interface {
-	Next() bool
-	Scan(dest ...any) error
-	Err() error
-	Close()
-}
-
 // queryer runs ? queries in a transaction, or each on a pooled connection.
 type queryer struct {
 	tx   pgx.Tx
 	pool *pool
 }
 
-func (q queryer) ExecContext(ctx context.Context, query string, args ...any) (result, error) {
+func (q queryer) ExecContext(ctx context.Context, query string, args ...any) (sqlstore.Result, error) {
 	if q.tx != nil {
 		tag, err := q.tx.Exec(ctx, rebind(query), args...)
 		return result(tag.RowsAffected()), err
 	}
 	c, err := q.pool.acquire(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	tag, err := c.Exec(ctx, rebind(query), args...)
 	q.pool.release(c, err)
 	return result(tag.RowsAffected()), err
 }
 
-func (q queryer) QueryContext(ctx context.Context, query string, args ...any) (rows, error) {
+func (q queryer) QueryContext(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
 	if q.tx != nil {
 		return q.tx.Query(ctx, rebind(query), args...)
 	}
@@ -248,7 +235,7 @@ func (r *pooledRows) Close() {
 	}
 }
 
-func (q queryer) QueryRowContext(ctx context.Context, query string, args ...any) scanner {
+func (q queryer) QueryRowContext(ctx context.Context, query string, args ...any) sqlstore.Scanner {
 	if q.tx != nil {
 		return q.tx.QueryRow(ctx, rebind(query), args...)
 	}
@@ -281,7 +268,7 @@ func (s *Store) write(ctx context.Context, bump bool, fn func(tx *tx) error) err
 				return err
 			}
 			if bump {
-				return bumpGeneration(ctx, t)
+				return sqlstore.BumpGeneration(ctx, t)
 			}
 			return nil
 		})
@@ -315,10 +302,26 @@ func (s *Store) inTx(ctx context.Context, opts pgx.TxOptions, fn func(tx *tx) er
 	return translate(ptx.Commit(ctx))
 }
 
-func bumpGeneration(ctx context.Context, t *tx) error {
-	_, err := t.ExecContext(ctx, `UPDATE generation SET value = value + 1 WHERE id = 1`)
-	return err
+// db is the sqlstore.DB of a Store.
+type db struct{ s *Store }
+
+func (d db) Write(ctx context.Context, bump bool, fn func(sqlstore.Tx) error) error {
+	return d.s.write(ctx, bump, func(t *tx) error { return fn(t) })
 }
+
+func (d db) Read(ctx context.Context, fn func(sqlstore.Tx) error) error {
+	return d.s.read(ctx, func(t *tx) error { return fn(t) })
+}
+
+func (d db) QueryContext(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return d.s.reads.QueryContext(ctx, query, args...)
+}
+
+func (d db) QueryRowContext(ctx context.Context, query string, args ...any) sqlstore.Scanner {
+	return d.s.reads.QueryRowContext(ctx, query, args...)
+}
+
+func (db) Translate(err error) error { return translate(err) }
 
 func retryable(err error) bool {
 	var pe *pgconn.PgError
@@ -348,47 +351,13 @@ func translate(err error) error {
 	return err
 }
 
-func affected(res result, err error) error {
-	if err != nil {
-		return err
-	}
-	if res == 0 {
-		return store.ErrNotFound
-	}
-	return nil
-}
-
 // migrate applies the embedded migrations the database lacks, in one
 // transaction under an advisory lock, so that nodes starting together apply
 // each once.
 func (s *Store) migrate(ctx context.Context) error {
-	type migration struct {
-		version int
-		name    string
-		sql     string
-	}
-	entries, err := fs.ReadDir(migrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
-	}
-	var ms []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
-			return fmt.Errorf("migrate: bad migration file name %q", e.Name())
-		}
-		b, err := migrations.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		ms = append(ms, migration{v, e.Name(), string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return fmt.Errorf("migrate: migrations are not numbered 1..n: %s", m.name)
-		}
 	}
 	err = s.inTx(ctx, pgx.TxOptions{}, func(t *tx) error {
 		if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
@@ -410,11 +379,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		for _, m := range ms[current:] {
 			// No arguments: the simple protocol runs the whole script.
-			if _, err := t.tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+			if _, err := t.tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
-			if _, err := t.tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+			if _, err := t.tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
 		}
 		return nil
@@ -447,69 +416,40 @@ func (n nullTime) Scan(v any) error {
 	return nil
 }
 
-func scanTime(t *time.Time) nullTime { return nullTime{t} }
-
-func encTags(tags []store.Tag) string {
-	if len(tags) == 0 {
-		return "[]"
-	}
-	b, err := json.Marshal(tags)
-	if err != nil {
-		panic(err) // strings always marshal
-	}
-	return string(b)
-}
-
-type jsonTags struct{ tags *[]store.Tag }
-
-func (j jsonTags) Scan(v any) error {
-	var s string
-	switch v := v.(type) {
-	case nil:
-	case string:
-		s = v
-	case []byte:
-		s = string(v)
-	default:
-		return fmt.Errorf("scan tags: unsupported type %T", v)
-	}
-	*j.tags = nil
-	if s == "" || s == "[]" {
+// writeTouches writes the uses in batch in one transaction; an older use
+// never overwrites a newer one.
+func (s *Store) writeTouches(ctx context.Context, batch map[string]sqlstore.Touch) error {
+	err := s.write(ctx, false, func(tx *tx) error {
+		for id, u := range batch {
+			if _, err := tx.ExecContext(ctx, `UPDATE access_keys SET last_used_at = ?, last_used_service = ?, last_used_region = ?
+				WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`, encTime(u.At), u.Service, u.Region, id, encTime(u.At)); err != nil {
+				return err
+			}
+		}
 		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("touch access keys: %w", err)
 	}
-	return json.Unmarshal([]byte(s), j.tags)
+	return nil
 }
 
-func scanTags(t *[]store.Tag) jsonTags { return jsonTags{t} }
+// dialect is PostgreSQL's sqlstore.Dialect. Names AWS treats
+// case-insensitively have a nondeterministic collation, which cannot sort by
+// bytes, so orders spell out the "C" collation.
+type dialect struct{}
 
-// prefixFilter returns an SQL condition for a ListOptions path prefix; paths
-// are case-sensitive, as in AWS.
-func prefixFilter(column string, opt store.ListOptions) (string, []any) {
+func (dialect) Time(t time.Time) any              { return encTime(t) }
+func (dialect) ScanTime(t *time.Time) sql.Scanner { return nullTime{t} }
+func (dialect) Bool(b bool) any                   { return b }
+func (dialect) Greatest(a, b string) string       { return "greatest(" + a + ", " + b + ")" }
+func (dialect) Order(expr string) string          { return expr + ` COLLATE "C"` }
+func (dialect) FoldOrder(expr string) string      { return `lower(` + expr + `) COLLATE "C"` }
+func (d dialect) NameOrder(expr string) string    { return d.FoldOrder(expr) + ", " + d.Order(expr) }
+
+func (dialect) PathPrefix(column string, opt store.ListOptions) (string, []any) {
 	if opt.PathPrefix == "" || opt.PathPrefix == "/" {
 		return "", nil
 	}
 	return " AND starts_with(" + column + ", ?)", []any{opt.PathPrefix}
 }
-
-type scanner interface{ Scan(dest ...any) error }
-
-func collect[T any](ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (rows, error)
-}, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-var errClosed = errors.New("postgres store closed")

@@ -2,7 +2,9 @@
 // file in the data directory, through the pure-Go modernc.org/sqlite driver, so
 // CGO_ENABLED=0 builds work.
 //
-// It imports store and the driver only.
+// The queries live in sqlstore, shared with the postgres backend; this package
+// holds the connections, transactions, schema, time encoding and error
+// translation. It imports store, sqlstore and the driver only.
 //
 // Concurrency: the database runs in WAL mode. All writes go through a pool of
 // exactly one connection and start with BEGIN IMMEDIATE, so writers in this
@@ -10,35 +12,27 @@
 // another process (an opensts CLI command) waits up to busyTimeout for the lock.
 // Reads use a separate pool of read-only connections and never wait for writers.
 //
-// Deletes: IAM refuses to delete a user, group or role that still has keys,
-// memberships, policies or attachments before it calls the store, so the store
-// simply deletes the row. Rows that only exist through that principal
-// (memberships, inline policies, attachments, access keys) go with it through
-// ON DELETE CASCADE, so nothing is left for a later principal of the same name
-// to inherit; an MFA device assigned to a deleted user becomes unassigned.
-// A managed policy or an Organizations policy that is still attached is the
-// exception: deleting one returns store.ErrConflict, as AWS does.
+// Deletes: dependent rows go through ON DELETE CASCADE in the schema, as the
+// sqlstore package comment describes.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/sqlstore"
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -56,10 +50,12 @@ var migrations embed.FS
 // Store is a store.Store on one SQLite database file. It is safe for
 // concurrent use. Close it to flush pending access key usage.
 type Store struct {
+	*sqlstore.Store // the queries
+
 	wdb *sql.DB // one connection; every write
 	rdb *sql.DB // read-only connections
 
-	touches *toucher
+	touches *sqlstore.Touches
 	reads   *stmtCache // on rdb
 
 	closeOnce sync.Once
@@ -126,7 +122,8 @@ func open(path string, touchInterval time.Duration) (*Store, error) {
 	}
 
 	s.reads = &stmtCache{db: s.rdb}
-	s.touches = newToucher(s, touchInterval)
+	s.touches = sqlstore.NewTouches(touchInterval, s.writeTouches)
+	s.Store = sqlstore.New(db{s}, dialect{}, s.touches)
 	return s, nil
 }
 
@@ -149,7 +146,7 @@ func dsn(path string, readOnly bool) string {
 // must not be used afterwards; closing it again returns the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		err := s.touches.stop()
+		err := s.touches.Stop()
 		s.reads.close()
 		if e := s.rdb.Close(); err == nil {
 			err = e
@@ -160,16 +157,6 @@ func (s *Store) Close() error {
 		s.closeErr = err
 	})
 	return s.closeErr
-}
-
-// Generation implements store.Store. It reads the database, so it also
-// reflects writes made by other processes on the same file.
-func (s *Store) Generation(ctx context.Context) (int64, error) {
-	var g int64
-	if err := s.reads.QueryRowContext(ctx, `SELECT value FROM generation WHERE id = 1`).Scan(&g); err != nil {
-		return 0, fmt.Errorf("generation: %w", translate(err))
-	}
-	return g, nil
 }
 
 // stmtCache runs single-statement reads on the read pool with statements
@@ -232,7 +219,7 @@ func (s *Store) write(ctx context.Context, bump bool, fn func(tx *sql.Tx) error)
 		return translate(err)
 	}
 	if bump {
-		if err := bumpGeneration(ctx, tx); err != nil {
+		if err := sqlstore.BumpGeneration(ctx, sqlTx{tx}); err != nil {
 			return translate(err)
 		}
 	}
@@ -251,6 +238,78 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return translate(err)
 	}
 	return translate(tx.Commit())
+}
+
+// writeTouches writes the access key uses in batch in one transaction; an
+// older use never overwrites a newer one.
+func (s *Store) writeTouches(ctx context.Context, batch map[string]sqlstore.Touch) error {
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE access_keys SET last_used_at = ?1, last_used_service = ?2, last_used_region = ?3
+			WHERE id = ?4 AND (last_used_at IS NULL OR last_used_at <= ?1)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for id, u := range batch {
+			if _, err := stmt.ExecContext(ctx, encTime(u.At), u.Service, u.Region, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("touch access keys: %w", err)
+	}
+	return nil
+}
+
+// db is the sqlstore.DB of a Store: writes on the writer connection, reads
+// on the read pool.
+type db struct{ s *Store }
+
+func (d db) Write(ctx context.Context, bump bool, fn func(sqlstore.Tx) error) error {
+	return d.s.write(ctx, bump, func(tx *sql.Tx) error { return fn(sqlTx{tx}) })
+}
+
+func (d db) Read(ctx context.Context, fn func(sqlstore.Tx) error) error {
+	return d.s.read(ctx, func(tx *sql.Tx) error { return fn(sqlTx{tx}) })
+}
+
+func (d db) QueryContext(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return wrapRows(d.s.reads.QueryContext(ctx, query, args...))
+}
+
+func (d db) QueryRowContext(ctx context.Context, query string, args ...any) sqlstore.Scanner {
+	return d.s.reads.QueryRowContext(ctx, query, args...)
+}
+
+func (db) Translate(err error) error { return translate(err) }
+
+// sqlTx is a *sql.Tx as a sqlstore.Tx.
+type sqlTx struct{ tx *sql.Tx }
+
+func (t sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sqlstore.Result, error) {
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+func (t sqlTx) QueryContext(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return wrapRows(t.tx.QueryContext(ctx, query, args...))
+}
+
+func (t sqlTx) QueryRowContext(ctx context.Context, query string, args ...any) sqlstore.Scanner {
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// rows is a *sql.Rows as a sqlstore.Rows.
+type rows struct{ *sql.Rows }
+
+func (r rows) Close() { r.Rows.Close() }
+
+func wrapRows(rs *sql.Rows, err error) (sqlstore.Rows, error) {
+	if err != nil {
+		return nil, err
+	}
+	return rows{rs}, nil
 }
 
 // translate maps driver errors to store sentinels. Errors that already wrap a
@@ -277,52 +336,13 @@ func translate(err error) error {
 	return err
 }
 
-// affected returns ErrNotFound when res changed no row.
-func affected(res sql.Result, err error) error {
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
-}
-
 // migrate applies the embedded migrations that the database lacks, each in
 // its own immediate transaction together with its schema_migrations row, so a
 // crash or a concurrent Open never applies one twice.
 func migrate(ctx context.Context, db *sql.DB) error {
-	type migration struct {
-		version int
-		name    string
-		sql     string
-	}
-	entries, err := fs.ReadDir(migrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
-	}
-	var ms []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
-			return fmt.Errorf("migrate: bad migration file name %q", e.Name())
-		}
-		b, err := migrations.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		ms = append(ms, migration{v, e.Name(), string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return fmt.Errorf("migrate: migrations are not numbered 1..n: %s", m.name)
-		}
 	}
 
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -340,8 +360,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("migrate: database schema version %d is newer than this binary's %d", current, len(ms))
 	}
 	for _, m := range ms {
-		if err := applyMigration(ctx, db, m.version, m.name, m.sql); err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
+		if err := applyMigration(ctx, db, m.Version, m.Name, m.SQL); err != nil {
+			return fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
 	}
 	return nil
@@ -402,81 +422,31 @@ func (n nullTime) Scan(v any) error {
 	return fmt.Errorf("scan time: unsupported type %T", v)
 }
 
-func scanTime(t *time.Time) nullTime { return nullTime{t} }
+// dialect is SQLite's sqlstore.Dialect. Names AWS treats case-insensitively
+// are COLLATE NOCASE columns, so a plain ORDER BY on them is
+// case-insensitive.
+type dialect struct{}
 
-// encTags encodes tags as a JSON array, keeping their order.
-func encTags(tags []store.Tag) string {
-	if len(tags) == 0 {
-		return "[]"
-	}
-	b, err := json.Marshal(tags)
-	if err != nil {
-		panic(err) // strings always marshal
-	}
-	return string(b)
+func (dialect) Time(t time.Time) any              { return encTime(t) }
+func (dialect) ScanTime(t *time.Time) sql.Scanner { return nullTime{t} }
+func (dialect) Greatest(a, b string) string       { return "max(" + a + ", " + b + ")" }
+func (dialect) Order(expr string) string          { return expr }
+func (dialect) FoldOrder(expr string) string      { return expr + " COLLATE NOCASE" }
+func (dialect) NameOrder(expr string) string {
+	return expr + " COLLATE NOCASE, " + expr + " COLLATE BINARY"
 }
 
-// jsonTags scans a tags column; no tags decode as nil.
-type jsonTags struct{ tags *[]store.Tag }
-
-func (j jsonTags) Scan(v any) error {
-	var s string
-	switch v := v.(type) {
-	case nil:
-	case string:
-		s = v
-	case []byte:
-		s = string(v)
-	default:
-		return fmt.Errorf("scan tags: unsupported type %T", v)
-	}
-	*j.tags = nil
-	if s == "" || s == "[]" {
-		return nil
-	}
-	return json.Unmarshal([]byte(s), j.tags)
-}
-
-func scanTags(t *[]store.Tag) jsonTags { return jsonTags{t} }
-
-// prefixFilter returns an SQL condition on column path and its arguments for a
-// ListOptions path prefix; paths are case-sensitive, as in AWS.
-func prefixFilter(column string, opt store.ListOptions) (string, []any) {
-	if opt.PathPrefix == "" || opt.PathPrefix == "/" {
-		return "", nil
-	}
-	return " AND substr(" + column + ", 1, length(?)) = ?", []any{opt.PathPrefix, opt.PathPrefix}
-}
-
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-// collect runs a query and scans every row with scan.
-func collect[T any](ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-// bool2int is for INTEGER boolean columns in STRICT tables.
-func bool2int(b bool) int {
+// Bool encodes b for an INTEGER column of a STRICT table.
+func (dialect) Bool(b bool) any {
 	if b {
 		return 1
 	}
 	return 0
 }
 
-var errClosed = errors.New("sqlite store closed")
+func (dialect) PathPrefix(column string, opt store.ListOptions) (string, []any) {
+	if opt.PathPrefix == "" || opt.PathPrefix == "/" {
+		return "", nil
+	}
+	return " AND substr(" + column + ", 1, length(?)) = ?", []any{opt.PathPrefix, opt.PathPrefix}
+}

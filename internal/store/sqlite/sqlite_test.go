@@ -323,7 +323,7 @@ func BenchmarkTouchAccessKey(b *testing.B) {
 	for _, direct := range []bool{false, true} {
 		b.Run(map[bool]string{false: "coalesced", true: "direct"}[direct], func(b *testing.B) {
 			s := benchStore(b)
-			s.touches.direct = direct
+			s.touches.Direct = direct
 			ctx := b.Context()
 			now := time.Now()
 			i := 0

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 )
 
 // mfaUserPK resolves the user an MFA device is assigned to; "" is none.
-func mfaUserPK(ctx context.Context, tx *sql.Tx, account, user string) (sql.NullInt64, error) {
+func (s *Store) mfaUserPK(ctx context.Context, tx Tx, account, user string) (sql.NullInt64, error) {
 	if user == "" {
 		return sql.NullInt64{}, nil
 	}
-	pk, err := userPK(ctx, tx, account, user)
+	pk, err := s.userPK(ctx, tx, account, user)
 	if err != nil {
 		return sql.NullInt64{}, err
 	}
@@ -24,14 +24,14 @@ func mfaUserPK(ctx context.Context, tx *sql.Tx, account, user string) (sql.NullI
 // name are each unique case-insensitively; a UserName must name an existing
 // user of the account (ErrNotFound otherwise).
 func (s *Store) CreateMFADevice(ctx context.Context, d store.MFADevice) error {
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
-		upk, err := mfaUserPK(ctx, tx, d.Account, d.UserName)
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		upk, err := s.mfaUserPK(ctx, tx, d.Account, d.UserName)
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO mfa_devices (serial, account, name, path, seed, user_pk, enabled_at, created_at, tags, last_counter)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			d.SerialNumber, d.Account, d.Name, d.Path, d.Seed, upk, encTime(d.EnabledAt), encTime(d.CreatedAt), encTags(d.Tags), d.LastCounter)
+			d.SerialNumber, d.Account, d.Name, d.Path, d.Seed, upk, s.d.Time(d.EnabledAt), s.d.Time(d.CreatedAt), EncodeTags(d.Tags), d.LastCounter)
 		return err
 	})
 	if err != nil {
@@ -42,19 +42,19 @@ func (s *Store) CreateMFADevice(ctx context.Context, d store.MFADevice) error {
 
 const mfaColumns = `d.account, d.serial, d.name, d.path, d.seed, coalesce(u.name, ''), d.enabled_at, d.created_at, d.tags, d.last_counter`
 
-func scanMFADevice(r scanner) (store.MFADevice, error) {
+func (s *Store) scanMFADevice(r Scanner) (store.MFADevice, error) {
 	var d store.MFADevice
 	err := r.Scan(&d.Account, &d.SerialNumber, &d.Name, &d.Path, &d.Seed, &d.UserName,
-		scanTime(&d.EnabledAt), scanTime(&d.CreatedAt), scanTags(&d.Tags), &d.LastCounter)
+		s.d.ScanTime(&d.EnabledAt), s.d.ScanTime(&d.CreatedAt), ScanTags(&d.Tags), &d.LastCounter)
 	return d, err
 }
 
 // GetMFADevice implements store.MFADevices; the serial number matches case-insensitively.
 func (s *Store) GetMFADevice(ctx context.Context, serial string) (store.MFADevice, error) {
-	d, err := scanMFADevice(s.reads.QueryRowContext(ctx, `SELECT `+mfaColumns+` FROM mfa_devices d LEFT JOIN users u ON u.pk = d.user_pk
+	d, err := s.scanMFADevice(s.db.QueryRowContext(ctx, `SELECT `+mfaColumns+` FROM mfa_devices d LEFT JOIN users u ON u.pk = d.user_pk
 		WHERE d.serial = ?`, serial))
 	if err != nil {
-		return store.MFADevice{}, fmt.Errorf("get mfa device %s: %w", serial, translate(err))
+		return store.MFADevice{}, fmt.Errorf("get mfa device %s: %w", serial, s.db.Translate(err))
 	}
 	return d, nil
 }
@@ -65,17 +65,17 @@ func (s *Store) GetMFADevice(ctx context.Context, serial string) (store.MFADevic
 // moves forward: the stored value becomes the greater of the two, so an
 // update never re-opens a used code.
 func (s *Store) UpdateMFADevice(ctx context.Context, d store.MFADevice) error {
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
+	err := s.db.Write(ctx, true, func(tx Tx) error {
 		var account string
 		if err := tx.QueryRowContext(ctx, `SELECT account FROM mfa_devices WHERE serial = ?`, d.SerialNumber).Scan(&account); err != nil {
 			return err
 		}
-		upk, err := mfaUserPK(ctx, tx, account, d.UserName)
+		upk, err := s.mfaUserPK(ctx, tx, account, d.UserName)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE mfa_devices SET seed = ?, user_pk = ?, enabled_at = ?, tags = ?, last_counter = max(last_counter, ?)
-			WHERE serial = ?`, d.Seed, upk, encTime(d.EnabledAt), encTags(d.Tags), d.LastCounter, d.SerialNumber)
+		_, err = tx.ExecContext(ctx, `UPDATE mfa_devices SET seed = ?, user_pk = ?, enabled_at = ?, tags = ?, last_counter = `+s.d.Greatest("last_counter", "?")+`
+			WHERE serial = ?`, d.Seed, upk, s.d.Time(d.EnabledAt), EncodeTags(d.Tags), d.LastCounter, d.SerialNumber)
 		return err
 	})
 	if err != nil {
@@ -86,8 +86,8 @@ func (s *Store) UpdateMFADevice(ctx context.Context, d store.MFADevice) error {
 
 // DeleteMFADevice implements store.MFADevices.
 func (s *Store) DeleteMFADevice(ctx context.Context, serial string) error {
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
-		return affected(tx.ExecContext(ctx, `DELETE FROM mfa_devices WHERE serial = ?`, serial))
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		return Affected(tx.ExecContext(ctx, `DELETE FROM mfa_devices WHERE serial = ?`, serial))
 	})
 	if err != nil {
 		return fmt.Errorf("delete mfa device %s: %w", serial, err)
@@ -97,17 +97,17 @@ func (s *Store) DeleteMFADevice(ctx context.Context, serial string) error {
 
 // ListMFADevices implements store.MFADevices, sorted by name.
 func (s *Store) ListMFADevices(ctx context.Context, account string) ([]store.MFADevice, error) {
-	ds, err := collect(ctx, s.reads, scanMFADevice, `SELECT `+mfaColumns+` FROM mfa_devices d LEFT JOIN users u ON u.pk = d.user_pk
-		WHERE d.account = ? ORDER BY d.name, d.name COLLATE BINARY`, account)
+	ds, err := collect(ctx, s.db, s.scanMFADevice, `SELECT `+mfaColumns+` FROM mfa_devices d LEFT JOIN users u ON u.pk = d.user_pk
+		WHERE d.account = ? ORDER BY `+s.d.NameOrder("d.name"), account)
 	if err != nil {
-		return nil, fmt.Errorf("list mfa devices: %w", translate(err))
+		return nil, fmt.Errorf("list mfa devices: %w", s.db.Translate(err))
 	}
 	return ds, nil
 }
 
 // AdvanceMFACounter implements store.MFADevices. It does not change the generation.
 func (s *Store) AdvanceMFACounter(ctx context.Context, serial string, counter int64) error {
-	err := s.write(ctx, false, func(tx *sql.Tx) error {
+	err := s.db.Write(ctx, false, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE mfa_devices SET last_counter = ? WHERE serial = ? AND last_counter < ?`, counter, serial, counter)
 		if err != nil {
 			return err
@@ -129,13 +129,13 @@ func (s *Store) AdvanceMFACounter(ctx context.Context, serial string, counter in
 
 // PutSigningKey implements store.SigningKeys.
 func (s *Store) PutSigningKey(ctx context.Context, k store.SigningKey) error {
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
+	err := s.db.Write(ctx, true, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (id, algorithm, public, private, created_at, sign_until, verify_until, revoked)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, public = excluded.public, private = excluded.private,
 				created_at = excluded.created_at, sign_until = excluded.sign_until, verify_until = excluded.verify_until,
 				revoked = excluded.revoked`,
-			k.ID, k.Algorithm, k.Public, k.Private, encTime(k.CreatedAt), encTime(k.SignUntil), encTime(k.VerifyUntil), bool2int(k.Revoked))
+			k.ID, k.Algorithm, k.Public, k.Private, s.d.Time(k.CreatedAt), s.d.Time(k.SignUntil), s.d.Time(k.VerifyUntil), s.d.Bool(k.Revoked))
 		return err
 	})
 	if err != nil {
@@ -146,13 +146,13 @@ func (s *Store) PutSigningKey(ctx context.Context, k store.SigningKey) error {
 
 // ListSigningKeys implements store.SigningKeys, oldest first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	ks, err := collect(ctx, s.reads, func(r scanner) (store.SigningKey, error) {
+	ks, err := collect(ctx, s.db, func(r Scanner) (store.SigningKey, error) {
 		var k store.SigningKey
-		err := r.Scan(&k.ID, &k.Algorithm, &k.Public, &k.Private, scanTime(&k.CreatedAt), scanTime(&k.SignUntil), scanTime(&k.VerifyUntil), &k.Revoked)
+		err := r.Scan(&k.ID, &k.Algorithm, &k.Public, &k.Private, s.d.ScanTime(&k.CreatedAt), s.d.ScanTime(&k.SignUntil), s.d.ScanTime(&k.VerifyUntil), &k.Revoked)
 		return k, err
-	}, `SELECT id, algorithm, public, private, created_at, sign_until, verify_until, revoked FROM signing_keys ORDER BY created_at, id`)
+	}, `SELECT id, algorithm, public, private, created_at, sign_until, verify_until, revoked FROM signing_keys ORDER BY created_at, `+s.d.Order("id"))
 	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", translate(err))
+		return nil, fmt.Errorf("list signing keys: %w", s.db.Translate(err))
 	}
 	return ks, nil
 }

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 // CreateOrgPolicy implements store.Org. Ids and names are unique
 // (Organizations' DuplicatePolicyException); names compare exactly.
 func (s *Store) CreateOrgPolicy(ctx context.Context, p store.OrgPolicy) error {
-	err := s.write(ctx, true, func(tx *tx) error {
+	err := s.db.Write(ctx, true, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO org_policies (id, name, description, type, content, aws_managed) VALUES (?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Name, p.Description, p.Type, p.Content, p.AWSManaged)
+			p.ID, p.Name, p.Description, p.Type, p.Content, s.d.Bool(p.AWSManaged))
 		return err
 	})
 	if err != nil {
@@ -21,7 +21,7 @@ func (s *Store) CreateOrgPolicy(ctx context.Context, p store.OrgPolicy) error {
 	return nil
 }
 
-func scanOrgPolicy(r scanner) (store.OrgPolicy, error) {
+func (s *Store) scanOrgPolicy(r Scanner) (store.OrgPolicy, error) {
 	var p store.OrgPolicy
 	err := r.Scan(&p.ID, &p.Name, &p.Description, &p.Type, &p.Content, &p.AWSManaged)
 	return p, err
@@ -29,18 +29,18 @@ func scanOrgPolicy(r scanner) (store.OrgPolicy, error) {
 
 // GetOrgPolicy implements store.Org.
 func (s *Store) GetOrgPolicy(ctx context.Context, id string) (store.OrgPolicy, error) {
-	p, err := scanOrgPolicy(s.reads.QueryRowContext(ctx, `SELECT id, name, description, type, content, aws_managed FROM org_policies WHERE id = ?`, id))
+	p, err := s.scanOrgPolicy(s.db.QueryRowContext(ctx, `SELECT id, name, description, type, content, aws_managed FROM org_policies WHERE id = ?`, id))
 	if err != nil {
-		return store.OrgPolicy{}, fmt.Errorf("get org policy %s: %w", id, translate(err))
+		return store.OrgPolicy{}, fmt.Errorf("get org policy %s: %w", id, s.db.Translate(err))
 	}
 	return p, nil
 }
 
 // UpdateOrgPolicy implements store.Org: it replaces the policy with p.ID.
 func (s *Store) UpdateOrgPolicy(ctx context.Context, p store.OrgPolicy) error {
-	err := s.write(ctx, true, func(tx *tx) error {
-		return affected(tx.ExecContext(ctx, `UPDATE org_policies SET name = ?, description = ?, type = ?, content = ?, aws_managed = ? WHERE id = ?`,
-			p.Name, p.Description, p.Type, p.Content, p.AWSManaged, p.ID))
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		return Affected(tx.ExecContext(ctx, `UPDATE org_policies SET name = ?, description = ?, type = ?, content = ?, aws_managed = ? WHERE id = ?`,
+			p.Name, p.Description, p.Type, p.Content, s.d.Bool(p.AWSManaged), p.ID))
 	})
 	if err != nil {
 		return fmt.Errorf("update org policy %s: %w", p.ID, err)
@@ -51,7 +51,7 @@ func (s *Store) UpdateOrgPolicy(ctx context.Context, p store.OrgPolicy) error {
 // DeleteOrgPolicy implements store.Org. It returns ErrConflict while the
 // policy is attached (Organizations' PolicyInUseException).
 func (s *Store) DeleteOrgPolicy(ctx context.Context, id string) error {
-	err := s.write(ctx, true, func(tx *tx) error {
+	err := s.db.Write(ctx, true, func(tx Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM org_attachments WHERE policy_id = ?`, id).Scan(&n); err != nil {
 			return err
@@ -59,7 +59,7 @@ func (s *Store) DeleteOrgPolicy(ctx context.Context, id string) error {
 		if n > 0 {
 			return fmt.Errorf("attached %d times: %w", n, store.ErrConflict)
 		}
-		return affected(tx.ExecContext(ctx, `DELETE FROM org_policies WHERE id = ?`, id))
+		return Affected(tx.ExecContext(ctx, `DELETE FROM org_policies WHERE id = ?`, id))
 	})
 	if err != nil {
 		return fmt.Errorf("delete org policy %s: %w", id, err)
@@ -69,10 +69,10 @@ func (s *Store) DeleteOrgPolicy(ctx context.Context, id string) error {
 
 // ListOrgPolicies implements store.Org, sorted by name.
 func (s *Store) ListOrgPolicies(ctx context.Context) ([]store.OrgPolicy, error) {
-	ps, err := collect(ctx, s.reads, scanOrgPolicy, `SELECT id, name, description, type, content, aws_managed FROM org_policies
-		ORDER BY lower(name) COLLATE "C", name COLLATE "C", id COLLATE "C"`)
+	ps, err := collect(ctx, s.db, s.scanOrgPolicy, `SELECT id, name, description, type, content, aws_managed FROM org_policies
+		ORDER BY `+s.d.NameOrder("name")+`, `+s.d.Order("id"))
 	if err != nil {
-		return nil, fmt.Errorf("list org policies: %w", translate(err))
+		return nil, fmt.Errorf("list org policies: %w", s.db.Translate(err))
 	}
 	return ps, nil
 }
@@ -81,7 +81,7 @@ func (s *Store) ListOrgPolicies(ctx context.Context) ([]store.OrgPolicy, error) 
 // the target is not checked. Attaching twice returns ErrAlreadyExists
 // (Organizations' DuplicatePolicyAttachmentException).
 func (s *Store) AttachOrgPolicy(ctx context.Context, a store.OrgAttachment) error {
-	err := s.write(ctx, true, func(tx *tx) error {
+	err := s.db.Write(ctx, true, func(tx Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM org_policies WHERE id = ?`, a.PolicyID).Scan(&n); err != nil {
 			return err
@@ -97,8 +97,8 @@ func (s *Store) AttachOrgPolicy(ctx context.Context, a store.OrgAttachment) erro
 
 // DetachOrgPolicy implements store.Org; ErrNotFound if not attached.
 func (s *Store) DetachOrgPolicy(ctx context.Context, a store.OrgAttachment) error {
-	err := s.write(ctx, true, func(tx *tx) error {
-		return affected(tx.ExecContext(ctx, `DELETE FROM org_attachments WHERE policy_id = ? AND target_id = ?`, a.PolicyID, a.TargetID))
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		return Affected(tx.ExecContext(ctx, `DELETE FROM org_attachments WHERE policy_id = ? AND target_id = ?`, a.PolicyID, a.TargetID))
 	})
 	if err != nil {
 		return fmt.Errorf("detach org policy %s from %s: %w", a.PolicyID, a.TargetID, err)
@@ -108,12 +108,12 @@ func (s *Store) DetachOrgPolicy(ctx context.Context, a store.OrgAttachment) erro
 
 // ListOrgAttachments implements store.Org, sorted by policy id then target id.
 func (s *Store) ListOrgAttachments(ctx context.Context) ([]store.OrgAttachment, error) {
-	as, err := collect(ctx, s.reads, func(r scanner) (store.OrgAttachment, error) {
+	as, err := collect(ctx, s.db, func(r Scanner) (store.OrgAttachment, error) {
 		var a store.OrgAttachment
 		return a, r.Scan(&a.PolicyID, &a.TargetID)
-	}, `SELECT policy_id, target_id FROM org_attachments ORDER BY policy_id COLLATE "C", target_id COLLATE "C"`)
+	}, `SELECT policy_id, target_id FROM org_attachments ORDER BY `+s.d.Order("policy_id")+`, `+s.d.Order("target_id"))
 	if err != nil {
-		return nil, fmt.Errorf("list org attachments: %w", translate(err))
+		return nil, fmt.Errorf("list org attachments: %w", s.db.Translate(err))
 	}
 	return as, nil
 }
@@ -121,8 +121,8 @@ func (s *Store) ListOrgAttachments(ctx context.Context) ([]store.OrgAttachment, 
 // GetSetting implements store.Settings.
 func (s *Store) GetSetting(ctx context.Context, key string) (string, error) {
 	var v string
-	if err := s.reads.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v); err != nil {
-		return "", fmt.Errorf("get setting %s: %w", key, translate(err))
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v); err != nil {
+		return "", fmt.Errorf("get setting %s: %w", key, s.db.Translate(err))
 	}
 	return v, nil
 }
@@ -131,7 +131,7 @@ func (s *Store) GetSetting(ctx context.Context, key string) (string, error) {
 // callers, exactly one value is stored and every caller gets that value back.
 func (s *Store) PutSettingIfAbsent(ctx context.Context, key, value string) (string, error) {
 	var stored string
-	err := s.write(ctx, false, func(tx *tx) error {
+	err := s.db.Write(ctx, false, func(tx Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value); err != nil {
 			return err
 		}
@@ -145,7 +145,7 @@ func (s *Store) PutSettingIfAbsent(ctx context.Context, key, value string) (stri
 
 // PutSetting implements store.Settings.
 func (s *Store) PutSetting(ctx context.Context, key, value string) error {
-	err := s.write(ctx, false, func(tx *tx) error {
+	err := s.db.Write(ctx, false, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 		return err
 	})

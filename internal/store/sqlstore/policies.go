@@ -1,8 +1,7 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/opensts/opensts/internal/store"
@@ -23,14 +22,14 @@ func ownerTable(kind store.PrincipalKind) (table, column string, err error) {
 }
 
 // ownerPK resolves a principal; it returns its column, key and stored name.
-func ownerPK(ctx context.Context, tx *sql.Tx, account string, kind store.PrincipalKind, owner string) (column string, pk int64, name string, err error) {
+func (s *Store) ownerPK(ctx context.Context, tx Tx, account string, kind store.PrincipalKind, owner string) (column string, pk int64, name string, err error) {
 	table, column, err := ownerTable(kind)
 	if err != nil {
 		return "", 0, "", err
 	}
 	err = tx.QueryRowContext(ctx, `SELECT pk, name FROM `+table+` WHERE account = ? AND name = ?`, account, owner).Scan(&pk, &name)
 	if err != nil {
-		return "", 0, "", fmt.Errorf("%s %s: %w", kind, owner, translate(err))
+		return "", 0, "", fmt.Errorf("%s %s: %w", kind, owner, s.db.Translate(err))
 	}
 	return column, pk, name, nil
 }
@@ -38,8 +37,8 @@ func ownerPK(ctx context.Context, tx *sql.Tx, account string, kind store.Princip
 // PutInlinePolicy implements store.Policies. It returns ErrNotFound if the
 // owner does not exist. Replacing a policy keeps the name's first spelling.
 func (s *Store) PutInlinePolicy(ctx context.Context, p store.InlinePolicy) error {
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
-		col, pk, _, err := ownerPK(ctx, tx, p.Account, p.Kind, p.Owner)
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		col, pk, _, err := s.ownerPK(ctx, tx, p.Account, p.Kind, p.Owner)
 		if err != nil {
 			return err
 		}
@@ -58,23 +57,23 @@ func (s *Store) GetInlinePolicy(ctx context.Context, account string, kind store.
 	p := store.InlinePolicy{Account: account, Kind: kind}
 	table, col, err := ownerTable(kind)
 	if err == nil {
-		err = s.reads.QueryRowContext(ctx, `SELECT o.name, p.name, p.document FROM inline_policies p JOIN `+table+` o ON o.pk = p.`+col+`
+		err = s.db.QueryRowContext(ctx, `SELECT o.name, p.name, p.document FROM inline_policies p JOIN `+table+` o ON o.pk = p.`+col+`
 			WHERE o.account = ? AND o.name = ? AND p.name = ?`, account, owner, name).Scan(&p.Owner, &p.Name, &p.Document)
 	}
 	if err != nil {
-		return store.InlinePolicy{}, fmt.Errorf("get inline policy %s of %s %s: %w", name, kind, owner, translate(err))
+		return store.InlinePolicy{}, fmt.Errorf("get inline policy %s of %s %s: %w", name, kind, owner, s.db.Translate(err))
 	}
 	return p, nil
 }
 
 // DeleteInlinePolicy implements store.Policies.
 func (s *Store) DeleteInlinePolicy(ctx context.Context, account string, kind store.PrincipalKind, owner, name string) error {
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
-		col, pk, _, err := ownerPK(ctx, tx, account, kind, owner)
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		col, pk, _, err := s.ownerPK(ctx, tx, account, kind, owner)
 		if err != nil {
 			return err
 		}
-		return affected(tx.ExecContext(ctx, `DELETE FROM inline_policies WHERE `+col+` = ? AND name = ?`, pk, name))
+		return Affected(tx.ExecContext(ctx, `DELETE FROM inline_policies WHERE `+col+` = ? AND name = ?`, pk, name))
 	})
 	if err != nil {
 		return fmt.Errorf("delete inline policy %s of %s %s: %w", name, kind, owner, err)
@@ -85,15 +84,15 @@ func (s *Store) DeleteInlinePolicy(ctx context.Context, account string, kind sto
 // ListInlinePolicies implements store.Policies; ErrNotFound if the owner does not exist.
 func (s *Store) ListInlinePolicies(ctx context.Context, account string, kind store.PrincipalKind, owner string) ([]store.InlinePolicy, error) {
 	var ps []store.InlinePolicy
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		col, pk, stored, err := ownerPK(ctx, tx, account, kind, owner)
+	err := s.db.Read(ctx, func(tx Tx) error {
+		col, pk, stored, err := s.ownerPK(ctx, tx, account, kind, owner)
 		if err != nil {
 			return err
 		}
-		ps, err = collect(ctx, tx, func(r scanner) (store.InlinePolicy, error) {
+		ps, err = collect(ctx, tx, func(r Scanner) (store.InlinePolicy, error) {
 			p := store.InlinePolicy{Account: account, Kind: kind, Owner: stored}
 			return p, r.Scan(&p.Name, &p.Document)
-		}, `SELECT name, document FROM inline_policies WHERE `+col+` = ? ORDER BY name, name COLLATE BINARY`, pk)
+		}, `SELECT name, document FROM inline_policies WHERE `+col+` = ? ORDER BY `+s.d.NameOrder("name"), pk)
 		return err
 	})
 	if err != nil {
@@ -112,20 +111,17 @@ func (s *Store) CreateManagedPolicy(ctx context.Context, p store.ManagedPolicy, 
 	if p.DefaultVersionID == "" {
 		p.DefaultVersionID = v.VersionID
 	}
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO managed_policies (account, id, name, path, arn, description, default_version_id,
-			created_at, updated_at, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		var pk int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO managed_policies (account, id, name, path, arn, description, default_version_id,
+			created_at, updated_at, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING pk`,
 			p.Account, p.ID, p.Name, p.Path, p.ARN, p.Description, p.DefaultVersionID,
-			encTime(p.CreatedAt), encTime(p.UpdatedAt), encTags(p.Tags))
-		if err != nil {
-			return err
-		}
-		pk, err := res.LastInsertId()
+			s.d.Time(p.CreatedAt), s.d.Time(p.UpdatedAt), EncodeTags(p.Tags)).Scan(&pk)
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO policy_versions (policy_pk, version_id, document, created_at) VALUES (?, ?, ?, ?)`,
-			pk, v.VersionID, v.Document, encTime(v.CreatedAt))
+			pk, v.VersionID, v.Document, s.d.Time(v.CreatedAt))
 		return err
 	})
 	if err != nil {
@@ -136,28 +132,28 @@ func (s *Store) CreateManagedPolicy(ctx context.Context, p store.ManagedPolicy, 
 
 const managedPolicyColumns = `account, id, name, path, arn, description, default_version_id, created_at, updated_at, tags`
 
-func scanManagedPolicy(r scanner) (store.ManagedPolicy, error) {
+func (s *Store) scanManagedPolicy(r Scanner) (store.ManagedPolicy, error) {
 	var p store.ManagedPolicy
 	err := r.Scan(&p.Account, &p.ID, &p.Name, &p.Path, &p.ARN, &p.Description, &p.DefaultVersionID,
-		scanTime(&p.CreatedAt), scanTime(&p.UpdatedAt), scanTags(&p.Tags))
+		s.d.ScanTime(&p.CreatedAt), s.d.ScanTime(&p.UpdatedAt), ScanTags(&p.Tags))
 	return p, err
 }
 
 // GetManagedPolicy implements store.Policies. The ARN matches
 // case-insensitively, like the policy name it contains.
 func (s *Store) GetManagedPolicy(ctx context.Context, arn string) (store.ManagedPolicy, error) {
-	p, err := scanManagedPolicy(s.reads.QueryRowContext(ctx, `SELECT `+managedPolicyColumns+` FROM managed_policies WHERE arn = ?`, arn))
+	p, err := s.scanManagedPolicy(s.db.QueryRowContext(ctx, `SELECT `+managedPolicyColumns+` FROM managed_policies WHERE arn = ?`, arn))
 	if err != nil {
-		return store.ManagedPolicy{}, fmt.Errorf("get managed policy %s: %w", arn, translate(err))
+		return store.ManagedPolicy{}, fmt.Errorf("get managed policy %s: %w", arn, s.db.Translate(err))
 	}
 	return p, nil
 }
 
 // policyPK resolves a managed policy ARN.
-func policyPK(ctx context.Context, tx *sql.Tx, arn string) (pk int64, defaultVersion, storedARN string, err error) {
+func (s *Store) policyPK(ctx context.Context, tx Tx, arn string) (pk int64, defaultVersion, storedARN string, err error) {
 	err = tx.QueryRowContext(ctx, `SELECT pk, default_version_id, arn FROM managed_policies WHERE arn = ?`, arn).Scan(&pk, &defaultVersion, &storedARN)
 	if err != nil {
-		return 0, "", "", fmt.Errorf("managed policy %s: %w", arn, translate(err))
+		return 0, "", "", fmt.Errorf("managed policy %s: %w", arn, s.db.Translate(err))
 	}
 	return pk, defaultVersion, storedARN, nil
 }
@@ -167,8 +163,8 @@ func policyPK(ctx context.Context, tx *sql.Tx, arn string) (pk int64, defaultVer
 // policy's name, path, id and account never change. ErrNotFound if the
 // default version does not exist.
 func (s *Store) UpdateManagedPolicy(ctx context.Context, p store.ManagedPolicy) error {
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
-		pk, _, _, err := policyPK(ctx, tx, p.ARN)
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		pk, _, _, err := s.policyPK(ctx, tx, p.ARN)
 		if err != nil {
 			return err
 		}
@@ -180,7 +176,7 @@ func (s *Store) UpdateManagedPolicy(ctx context.Context, p store.ManagedPolicy) 
 			return fmt.Errorf("default version %s: %w", p.DefaultVersionID, store.ErrNotFound)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE managed_policies SET description = ?, default_version_id = ?, updated_at = ?, tags = ? WHERE pk = ?`,
-			p.Description, p.DefaultVersionID, encTime(p.UpdatedAt), encTags(p.Tags), pk)
+			p.Description, p.DefaultVersionID, s.d.Time(p.UpdatedAt), EncodeTags(p.Tags), pk)
 		return err
 	})
 	if err != nil {
@@ -191,8 +187,8 @@ func (s *Store) UpdateManagedPolicy(ctx context.Context, p store.ManagedPolicy) 
 
 // DeleteManagedPolicy implements store.Policies.
 func (s *Store) DeleteManagedPolicy(ctx context.Context, arn string) error {
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
-		pk, _, _, err := policyPK(ctx, tx, arn)
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		pk, _, _, err := s.policyPK(ctx, tx, arn)
 		if err != nil {
 			return err
 		}
@@ -214,11 +210,11 @@ func (s *Store) DeleteManagedPolicy(ctx context.Context, arn string) error {
 
 // ListManagedPolicies implements store.Policies.
 func (s *Store) ListManagedPolicies(ctx context.Context, account string, opt store.ListOptions) ([]store.ManagedPolicy, error) {
-	cond, args := prefixFilter("path", opt)
-	ps, err := collect(ctx, s.reads, scanManagedPolicy, `SELECT `+managedPolicyColumns+` FROM managed_policies WHERE account = ?`+cond+
-		` ORDER BY name, name COLLATE BINARY`, append([]any{account}, args...)...)
+	cond, args := s.d.PathPrefix("path", opt)
+	ps, err := collect(ctx, s.db, s.scanManagedPolicy, `SELECT `+managedPolicyColumns+` FROM managed_policies WHERE account = ?`+cond+
+		` ORDER BY `+s.d.NameOrder("name"), append([]any{account}, args...)...)
 	if err != nil {
-		return nil, fmt.Errorf("list managed policies: %w", translate(err))
+		return nil, fmt.Errorf("list managed policies: %w", s.db.Translate(err))
 	}
 	return ps, nil
 }
@@ -227,13 +223,13 @@ func (s *Store) ListManagedPolicies(ctx context.Context, account string, opt sto
 // default version; ErrNotFound if the policy does not exist, ErrAlreadyExists
 // if the version does. The limit of five versions is the caller's to enforce.
 func (s *Store) CreatePolicyVersion(ctx context.Context, v store.PolicyVersion) error {
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
-		pk, _, _, err := policyPK(ctx, tx, v.PolicyARN)
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		pk, _, _, err := s.policyPK(ctx, tx, v.PolicyARN)
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO policy_versions (policy_pk, version_id, document, created_at) VALUES (?, ?, ?, ?)`,
-			pk, v.VersionID, v.Document, encTime(v.CreatedAt))
+			pk, v.VersionID, v.Document, s.d.Time(v.CreatedAt))
 		return err
 	})
 	if err != nil {
@@ -242,18 +238,18 @@ func (s *Store) CreatePolicyVersion(ctx context.Context, v store.PolicyVersion) 
 	return nil
 }
 
-func scanPolicyVersion(r scanner) (store.PolicyVersion, error) {
+func (s *Store) scanPolicyVersion(r Scanner) (store.PolicyVersion, error) {
 	var v store.PolicyVersion
-	err := r.Scan(&v.PolicyARN, &v.VersionID, &v.Document, scanTime(&v.CreatedAt))
+	err := r.Scan(&v.PolicyARN, &v.VersionID, &v.Document, s.d.ScanTime(&v.CreatedAt))
 	return v, err
 }
 
 // GetPolicyVersion implements store.Policies.
 func (s *Store) GetPolicyVersion(ctx context.Context, policyARN, versionID string) (store.PolicyVersion, error) {
-	v, err := scanPolicyVersion(s.reads.QueryRowContext(ctx, `SELECT p.arn, v.version_id, v.document, v.created_at
+	v, err := s.scanPolicyVersion(s.db.QueryRowContext(ctx, `SELECT p.arn, v.version_id, v.document, v.created_at
 		FROM policy_versions v JOIN managed_policies p ON p.pk = v.policy_pk WHERE p.arn = ? AND v.version_id = ?`, policyARN, versionID))
 	if err != nil {
-		return store.PolicyVersion{}, fmt.Errorf("get policy version %s %s: %w", policyARN, versionID, translate(err))
+		return store.PolicyVersion{}, fmt.Errorf("get policy version %s %s: %w", policyARN, versionID, s.db.Translate(err))
 	}
 	return v, nil
 }
@@ -262,14 +258,14 @@ func (s *Store) GetPolicyVersion(ctx context.Context, policyARN, versionID strin
 // v10); ErrNotFound if the policy does not exist.
 func (s *Store) ListPolicyVersions(ctx context.Context, policyARN string) ([]store.PolicyVersion, error) {
 	var vs []store.PolicyVersion
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		pk, _, _, err := policyPK(ctx, tx, policyARN)
+	err := s.db.Read(ctx, func(tx Tx) error {
+		pk, _, _, err := s.policyPK(ctx, tx, policyARN)
 		if err != nil {
 			return err
 		}
-		vs, err = collect(ctx, tx, scanPolicyVersion, `SELECT p.arn, v.version_id, v.document, v.created_at
+		vs, err = collect(ctx, tx, s.scanPolicyVersion, `SELECT p.arn, v.version_id, v.document, v.created_at
 			FROM policy_versions v JOIN managed_policies p ON p.pk = v.policy_pk WHERE v.policy_pk = ?
-			ORDER BY length(v.version_id), v.version_id`, pk)
+			ORDER BY length(v.version_id), `+s.d.Order("v.version_id"), pk)
 		return err
 	})
 	if err != nil {
@@ -281,15 +277,15 @@ func (s *Store) ListPolicyVersions(ctx context.Context, policyARN string) ([]sto
 // DeletePolicyVersion implements store.Policies. Deleting the default version
 // returns ErrConflict, as AWS refuses it (DeleteConflict).
 func (s *Store) DeletePolicyVersion(ctx context.Context, policyARN, versionID string) error {
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
-		pk, def, _, err := policyPK(ctx, tx, policyARN)
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		pk, def, _, err := s.policyPK(ctx, tx, policyARN)
 		if err != nil {
 			return err
 		}
 		if def == versionID {
 			return fmt.Errorf("version %s is the default: %w", versionID, store.ErrConflict)
 		}
-		return affected(tx.ExecContext(ctx, `DELETE FROM policy_versions WHERE policy_pk = ? AND version_id = ?`, pk, versionID))
+		return Affected(tx.ExecContext(ctx, `DELETE FROM policy_versions WHERE policy_pk = ? AND version_id = ?`, pk, versionID))
 	})
 	if err != nil {
 		return fmt.Errorf("delete policy version %s %s: %w", policyARN, versionID, err)
@@ -300,12 +296,12 @@ func (s *Store) DeletePolicyVersion(ctx context.Context, policyARN, versionID st
 // AttachPolicy implements store.Policies. ErrNotFound if the owner or the
 // policy does not exist.
 func (s *Store) AttachPolicy(ctx context.Context, a store.Attachment) error {
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
-		col, opk, _, err := ownerPK(ctx, tx, a.Account, a.Kind, a.Owner)
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		col, opk, _, err := s.ownerPK(ctx, tx, a.Account, a.Kind, a.Owner)
 		if err != nil {
 			return err
 		}
-		ppk, _, _, err := policyPK(ctx, tx, a.PolicyARN)
+		ppk, _, _, err := s.policyPK(ctx, tx, a.PolicyARN)
 		if err != nil {
 			return err
 		}
@@ -320,16 +316,16 @@ func (s *Store) AttachPolicy(ctx context.Context, a store.Attachment) error {
 
 // DetachPolicy implements store.Policies; ErrNotFound if not attached.
 func (s *Store) DetachPolicy(ctx context.Context, a store.Attachment) error {
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
-		col, opk, _, err := ownerPK(ctx, tx, a.Account, a.Kind, a.Owner)
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		col, opk, _, err := s.ownerPK(ctx, tx, a.Account, a.Kind, a.Owner)
 		if err != nil {
 			return err
 		}
-		ppk, _, _, err := policyPK(ctx, tx, a.PolicyARN)
+		ppk, _, _, err := s.policyPK(ctx, tx, a.PolicyARN)
 		if err != nil {
 			return err
 		}
-		return affected(tx.ExecContext(ctx, `DELETE FROM attachments WHERE `+col+` = ? AND policy_pk = ?`, opk, ppk))
+		return Affected(tx.ExecContext(ctx, `DELETE FROM attachments WHERE `+col+` = ? AND policy_pk = ?`, opk, ppk))
 	})
 	if err != nil {
 		return fmt.Errorf("detach policy %s from %s %s: %w", a.PolicyARN, a.Kind, a.Owner, err)
@@ -341,16 +337,16 @@ func (s *Store) DetachPolicy(ctx context.Context, a store.Attachment) error {
 // ErrNotFound if the owner does not exist.
 func (s *Store) ListAttachments(ctx context.Context, account string, kind store.PrincipalKind, owner string) ([]store.Attachment, error) {
 	var as []store.Attachment
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		col, pk, stored, err := ownerPK(ctx, tx, account, kind, owner)
+	err := s.db.Read(ctx, func(tx Tx) error {
+		col, pk, stored, err := s.ownerPK(ctx, tx, account, kind, owner)
 		if err != nil {
 			return err
 		}
-		as, err = collect(ctx, tx, func(r scanner) (store.Attachment, error) {
+		as, err = collect(ctx, tx, func(r Scanner) (store.Attachment, error) {
 			a := store.Attachment{Account: account, Kind: kind, Owner: stored}
 			return a, r.Scan(&a.PolicyARN)
 		}, `SELECT p.arn FROM attachments a JOIN managed_policies p ON p.pk = a.policy_pk WHERE a.`+col+` = ?
-			ORDER BY p.name, p.arn`, pk)
+			ORDER BY `+s.d.FoldOrder("p.name")+`, `+s.d.Order("p.arn"), pk)
 		return err
 	})
 	if err != nil {
@@ -363,12 +359,12 @@ func (s *Store) ListAttachments(ctx context.Context, account string, kind store.
 // and owner name; ErrNotFound if the policy does not exist.
 func (s *Store) ListPolicyAttachments(ctx context.Context, policyARN string) ([]store.Attachment, error) {
 	var as []store.Attachment
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		pk, _, arn, err := policyPK(ctx, tx, policyARN)
+	err := s.db.Read(ctx, func(tx Tx) error {
+		pk, _, arn, err := s.policyPK(ctx, tx, policyARN)
 		if err != nil {
 			return err
 		}
-		as, err = collect(ctx, tx, func(r scanner) (store.Attachment, error) {
+		as, err = collect(ctx, tx, func(r Scanner) (store.Attachment, error) {
 			a := store.Attachment{PolicyARN: arn}
 			var kind string
 			err := r.Scan(&a.Account, &kind, &a.Owner)
@@ -381,7 +377,8 @@ func (s *Store) ListPolicyAttachments(ctx context.Context, policyARN string) ([]
 			LEFT JOIN users u ON u.pk = a.user_pk
 			LEFT JOIN groups g ON g.pk = a.group_pk
 			LEFT JOIN roles r ON r.pk = a.role_pk
-			WHERE a.policy_pk = ? ORDER BY 1, kind, owner COLLATE NOCASE, owner`, pk)
+			WHERE a.policy_pk = ? ORDER BY `+s.d.Order("coalesce(u.account, g.account, r.account)")+`, kind, `+
+			s.d.NameOrder("coalesce(u.name, g.name, r.name)"), pk)
 		return err
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -9,9 +9,9 @@ import (
 
 // CreateAccount implements store.Accounts.
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
-	err := s.write(ctx, true, func(tx *tx) error {
+	err := s.db.Write(ctx, true, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, name, email, created_at, management) VALUES (?, ?, ?, ?, ?)`,
-			a.ID, a.Name, a.Email, encTime(a.CreatedAt), a.Management)
+			a.ID, a.Name, a.Email, s.d.Time(a.CreatedAt), s.d.Bool(a.Management))
 		return err
 	})
 	if err != nil {
@@ -22,54 +22,54 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 
 const accountColumns = `id, name, email, created_at, management`
 
-func scanAccount(r scanner) (store.Account, error) {
+func (s *Store) scanAccount(r Scanner) (store.Account, error) {
 	var a store.Account
-	err := r.Scan(&a.ID, &a.Name, &a.Email, scanTime(&a.CreatedAt), &a.Management)
+	err := r.Scan(&a.ID, &a.Name, &a.Email, s.d.ScanTime(&a.CreatedAt), &a.Management)
 	return a, err
 }
 
 // GetAccount implements store.Accounts.
 func (s *Store) GetAccount(ctx context.Context, id string) (store.Account, error) {
-	a, err := scanAccount(s.reads.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
+	a, err := s.scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
 	if err != nil {
-		return store.Account{}, fmt.Errorf("get account %s: %w", id, translate(err))
+		return store.Account{}, fmt.Errorf("get account %s: %w", id, s.db.Translate(err))
 	}
 	return a, nil
 }
 
 // ListAccounts implements store.Accounts; accounts are sorted by id.
 func (s *Store) ListAccounts(ctx context.Context) ([]store.Account, error) {
-	as, err := collect(ctx, s.reads, scanAccount, `SELECT `+accountColumns+` FROM accounts ORDER BY id COLLATE "C"`)
+	as, err := collect(ctx, s.db, s.scanAccount, `SELECT `+accountColumns+` FROM accounts ORDER BY `+s.d.Order("id"))
 	if err != nil {
-		return nil, fmt.Errorf("list accounts: %w", translate(err))
+		return nil, fmt.Errorf("list accounts: %w", s.db.Translate(err))
 	}
 	return as, nil
 }
 
 // userPK returns the internal key of a user.
-func userPK(ctx context.Context, tx *tx, account, name string) (int64, error) {
+func (s *Store) userPK(ctx context.Context, tx Tx, account, name string) (int64, error) {
 	var pk int64
 	err := tx.QueryRowContext(ctx, `SELECT pk FROM users WHERE account = ? AND name = ?`, account, name).Scan(&pk)
 	if err != nil {
-		return 0, fmt.Errorf("user %s: %w", name, translate(err))
+		return 0, fmt.Errorf("user %s: %w", name, s.db.Translate(err))
 	}
 	return pk, nil
 }
 
-func groupPK(ctx context.Context, tx *tx, account, name string) (int64, error) {
+func (s *Store) groupPK(ctx context.Context, tx Tx, account, name string) (int64, error) {
 	var pk int64
 	err := tx.QueryRowContext(ctx, `SELECT pk FROM groups WHERE account = ? AND name = ?`, account, name).Scan(&pk)
 	if err != nil {
-		return 0, fmt.Errorf("group %s: %w", name, translate(err))
+		return 0, fmt.Errorf("group %s: %w", name, s.db.Translate(err))
 	}
 	return pk, nil
 }
 
 // CreateUser implements store.Users.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	err := s.write(ctx, true, func(tx *tx) error {
+	err := s.db.Write(ctx, true, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (account, id, name, path, created_at, boundary, tags) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			u.Account, u.ID, u.Name, u.Path, encTime(u.CreatedAt), u.PermissionsBoundary, encTags(u.Tags))
+			u.Account, u.ID, u.Name, u.Path, s.d.Time(u.CreatedAt), u.PermissionsBoundary, EncodeTags(u.Tags))
 		return err
 	})
 	if err != nil {
@@ -80,17 +80,17 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 
 const userColumns = `u.account, u.id, u.name, u.path, u.created_at, u.boundary, u.tags`
 
-func scanUser(r scanner) (store.User, error) {
+func (s *Store) scanUser(r Scanner) (store.User, error) {
 	var u store.User
-	err := r.Scan(&u.Account, &u.ID, &u.Name, &u.Path, scanTime(&u.CreatedAt), &u.PermissionsBoundary, scanTags(&u.Tags))
+	err := r.Scan(&u.Account, &u.ID, &u.Name, &u.Path, s.d.ScanTime(&u.CreatedAt), &u.PermissionsBoundary, ScanTags(&u.Tags))
 	return u, err
 }
 
 // GetUser implements store.Users.
 func (s *Store) GetUser(ctx context.Context, account, name string) (store.User, error) {
-	u, err := scanUser(s.reads.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.account = ? AND u.name = ?`, account, name))
+	u, err := s.scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.account = ? AND u.name = ?`, account, name))
 	if err != nil {
-		return store.User{}, fmt.Errorf("get user %s: %w", name, translate(err))
+		return store.User{}, fmt.Errorf("get user %s: %w", name, s.db.Translate(err))
 	}
 	return u, nil
 }
@@ -98,9 +98,9 @@ func (s *Store) GetUser(ctx context.Context, account, name string) (store.User, 
 // UpdateUser implements store.Users. Memberships, policies, attachments, keys
 // and MFA devices follow a renamed user.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
-	err := s.write(ctx, true, func(tx *tx) error {
-		return affected(tx.ExecContext(ctx, `UPDATE users SET name = ?, path = ?, created_at = ?, boundary = ?, tags = ? WHERE account = ? AND id = ?`,
-			u.Name, u.Path, encTime(u.CreatedAt), u.PermissionsBoundary, encTags(u.Tags), u.Account, u.ID))
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		return Affected(tx.ExecContext(ctx, `UPDATE users SET name = ?, path = ?, created_at = ?, boundary = ?, tags = ? WHERE account = ? AND id = ?`,
+			u.Name, u.Path, s.d.Time(u.CreatedAt), u.PermissionsBoundary, EncodeTags(u.Tags), u.Account, u.ID))
 	})
 	if err != nil {
 		return fmt.Errorf("update user %s: %w", u.ID, err)
@@ -111,8 +111,8 @@ func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 // DeleteUser implements store.Users; see the package comment for dependents.
 func (s *Store) DeleteUser(ctx context.Context, account, name string) error {
 	var deletedKeys []string
-	err := s.write(ctx, true, func(tx *tx) error {
-		pk, err := userPK(ctx, tx, account, name)
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		pk, err := s.userPK(ctx, tx, account, name)
 		if err != nil {
 			return err
 		}
@@ -141,26 +141,26 @@ func (s *Store) DeleteUser(ctx context.Context, account, name string) error {
 	if err != nil {
 		return fmt.Errorf("delete user %s: %w", name, err)
 	}
-	s.touches.forget(deletedKeys...)
+	s.touches.Forget(deletedKeys...)
 	return nil
 }
 
 // ListUsers implements store.Users.
 func (s *Store) ListUsers(ctx context.Context, account string, opt store.ListOptions) ([]store.User, error) {
-	cond, args := prefixFilter("u.path", opt)
-	us, err := collect(ctx, s.reads, scanUser, `SELECT `+userColumns+` FROM users u WHERE u.account = ?`+cond+` ORDER BY lower(u.name) COLLATE "C", u.name COLLATE "C"`,
+	cond, args := s.d.PathPrefix("u.path", opt)
+	us, err := collect(ctx, s.db, s.scanUser, `SELECT `+userColumns+` FROM users u WHERE u.account = ?`+cond+` ORDER BY `+s.d.NameOrder("u.name"),
 		append([]any{account}, args...)...)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", translate(err))
+		return nil, fmt.Errorf("list users: %w", s.db.Translate(err))
 	}
 	return us, nil
 }
 
 // CreateGroup implements store.Groups.
 func (s *Store) CreateGroup(ctx context.Context, g store.Group) error {
-	err := s.write(ctx, true, func(tx *tx) error {
+	err := s.db.Write(ctx, true, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO groups (account, id, name, path, created_at) VALUES (?, ?, ?, ?, ?)`,
-			g.Account, g.ID, g.Name, g.Path, encTime(g.CreatedAt))
+			g.Account, g.ID, g.Name, g.Path, s.d.Time(g.CreatedAt))
 		return err
 	})
 	if err != nil {
@@ -171,17 +171,17 @@ func (s *Store) CreateGroup(ctx context.Context, g store.Group) error {
 
 const groupColumns = `g.account, g.id, g.name, g.path, g.created_at`
 
-func scanGroup(r scanner) (store.Group, error) {
+func (s *Store) scanGroup(r Scanner) (store.Group, error) {
 	var g store.Group
-	err := r.Scan(&g.Account, &g.ID, &g.Name, &g.Path, scanTime(&g.CreatedAt))
+	err := r.Scan(&g.Account, &g.ID, &g.Name, &g.Path, s.d.ScanTime(&g.CreatedAt))
 	return g, err
 }
 
 // GetGroup implements store.Groups.
 func (s *Store) GetGroup(ctx context.Context, account, name string) (store.Group, error) {
-	g, err := scanGroup(s.reads.QueryRowContext(ctx, `SELECT `+groupColumns+` FROM groups g WHERE g.account = ? AND g.name = ?`, account, name))
+	g, err := s.scanGroup(s.db.QueryRowContext(ctx, `SELECT `+groupColumns+` FROM groups g WHERE g.account = ? AND g.name = ?`, account, name))
 	if err != nil {
-		return store.Group{}, fmt.Errorf("get group %s: %w", name, translate(err))
+		return store.Group{}, fmt.Errorf("get group %s: %w", name, s.db.Translate(err))
 	}
 	return g, nil
 }
@@ -189,9 +189,9 @@ func (s *Store) GetGroup(ctx context.Context, account, name string) (store.Group
 // UpdateGroup implements store.Groups: it replaces the group with the same
 // Account and ID; renames keep members, policies and attachments.
 func (s *Store) UpdateGroup(ctx context.Context, g store.Group) error {
-	err := s.write(ctx, true, func(tx *tx) error {
-		return affected(tx.ExecContext(ctx, `UPDATE groups SET name = ?, path = ?, created_at = ? WHERE account = ? AND id = ?`,
-			g.Name, g.Path, encTime(g.CreatedAt), g.Account, g.ID))
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		return Affected(tx.ExecContext(ctx, `UPDATE groups SET name = ?, path = ?, created_at = ? WHERE account = ? AND id = ?`,
+			g.Name, g.Path, s.d.Time(g.CreatedAt), g.Account, g.ID))
 	})
 	if err != nil {
 		return fmt.Errorf("update group %s: %w", g.ID, err)
@@ -201,8 +201,8 @@ func (s *Store) UpdateGroup(ctx context.Context, g store.Group) error {
 
 // DeleteGroup implements store.Groups; see the package comment for dependents.
 func (s *Store) DeleteGroup(ctx context.Context, account, name string) error {
-	err := s.write(ctx, true, func(tx *tx) error {
-		return affected(tx.ExecContext(ctx, `DELETE FROM groups WHERE account = ? AND name = ?`, account, name))
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		return Affected(tx.ExecContext(ctx, `DELETE FROM groups WHERE account = ? AND name = ?`, account, name))
 	})
 	if err != nil {
 		return fmt.Errorf("delete group %s: %w", name, err)
@@ -212,11 +212,11 @@ func (s *Store) DeleteGroup(ctx context.Context, account, name string) error {
 
 // ListGroups implements store.Groups.
 func (s *Store) ListGroups(ctx context.Context, account string, opt store.ListOptions) ([]store.Group, error) {
-	cond, args := prefixFilter("g.path", opt)
-	gs, err := collect(ctx, s.reads, scanGroup, `SELECT `+groupColumns+` FROM groups g WHERE g.account = ?`+cond+` ORDER BY lower(g.name) COLLATE "C", g.name COLLATE "C"`,
+	cond, args := s.d.PathPrefix("g.path", opt)
+	gs, err := collect(ctx, s.db, s.scanGroup, `SELECT `+groupColumns+` FROM groups g WHERE g.account = ?`+cond+` ORDER BY `+s.d.NameOrder("g.name"),
 		append([]any{account}, args...)...)
 	if err != nil {
-		return nil, fmt.Errorf("list groups: %w", translate(err))
+		return nil, fmt.Errorf("list groups: %w", s.db.Translate(err))
 	}
 	return gs, nil
 }
@@ -224,12 +224,12 @@ func (s *Store) ListGroups(ctx context.Context, account string, opt store.ListOp
 // AddUserToGroup implements store.Groups. It returns ErrNotFound if the group
 // or the user does not exist.
 func (s *Store) AddUserToGroup(ctx context.Context, account, group, user string) error {
-	err := s.write(ctx, true, func(tx *tx) error {
-		gpk, err := groupPK(ctx, tx, account, group)
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		gpk, err := s.groupPK(ctx, tx, account, group)
 		if err != nil {
 			return err
 		}
-		upk, err := userPK(ctx, tx, account, user)
+		upk, err := s.userPK(ctx, tx, account, user)
 		if err != nil {
 			return err
 		}
@@ -245,16 +245,16 @@ func (s *Store) AddUserToGroup(ctx context.Context, account, group, user string)
 // RemoveUserFromGroup implements store.Groups. It returns ErrNotFound if the
 // user is not a member.
 func (s *Store) RemoveUserFromGroup(ctx context.Context, account, group, user string) error {
-	err := s.write(ctx, true, func(tx *tx) error {
-		gpk, err := groupPK(ctx, tx, account, group)
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		gpk, err := s.groupPK(ctx, tx, account, group)
 		if err != nil {
 			return err
 		}
-		upk, err := userPK(ctx, tx, account, user)
+		upk, err := s.userPK(ctx, tx, account, user)
 		if err != nil {
 			return err
 		}
-		return affected(tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_pk = ? AND user_pk = ?`, gpk, upk))
+		return Affected(tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_pk = ? AND user_pk = ?`, gpk, upk))
 	})
 	if err != nil {
 		return fmt.Errorf("remove user %s from group %s: %w", user, group, err)
@@ -265,13 +265,13 @@ func (s *Store) RemoveUserFromGroup(ctx context.Context, account, group, user st
 // ListGroupsForUser implements store.Groups; ErrNotFound if the user does not exist.
 func (s *Store) ListGroupsForUser(ctx context.Context, account, user string) ([]store.Group, error) {
 	var gs []store.Group
-	err := s.read(ctx, func(tx *tx) error {
-		upk, err := userPK(ctx, tx, account, user)
+	err := s.db.Read(ctx, func(tx Tx) error {
+		upk, err := s.userPK(ctx, tx, account, user)
 		if err != nil {
 			return err
 		}
-		gs, err = collect(ctx, tx, scanGroup, `SELECT `+groupColumns+` FROM groups g JOIN group_members m ON m.group_pk = g.pk
-			WHERE m.user_pk = ? ORDER BY lower(g.name) COLLATE "C", g.name COLLATE "C"`, upk)
+		gs, err = collect(ctx, tx, s.scanGroup, `SELECT `+groupColumns+` FROM groups g JOIN group_members m ON m.group_pk = g.pk
+			WHERE m.user_pk = ? ORDER BY `+s.d.NameOrder("g.name"), upk)
 		return err
 	})
 	if err != nil {
@@ -283,13 +283,13 @@ func (s *Store) ListGroupsForUser(ctx context.Context, account, user string) ([]
 // ListGroupMembers implements store.Groups; ErrNotFound if the group does not exist.
 func (s *Store) ListGroupMembers(ctx context.Context, account, group string) ([]store.User, error) {
 	var us []store.User
-	err := s.read(ctx, func(tx *tx) error {
-		gpk, err := groupPK(ctx, tx, account, group)
+	err := s.db.Read(ctx, func(tx Tx) error {
+		gpk, err := s.groupPK(ctx, tx, account, group)
 		if err != nil {
 			return err
 		}
-		us, err = collect(ctx, tx, scanUser, `SELECT `+userColumns+` FROM users u JOIN group_members m ON m.user_pk = u.pk
-			WHERE m.group_pk = ? ORDER BY lower(u.name) COLLATE "C", u.name COLLATE "C"`, gpk)
+		us, err = collect(ctx, tx, s.scanUser, `SELECT `+userColumns+` FROM users u JOIN group_members m ON m.user_pk = u.pk
+			WHERE m.group_pk = ? ORDER BY `+s.d.NameOrder("u.name"), gpk)
 		return err
 	})
 	if err != nil {
@@ -300,11 +300,11 @@ func (s *Store) ListGroupMembers(ctx context.Context, account, group string) ([]
 
 // CreateRole implements store.Roles.
 func (s *Store) CreateRole(ctx context.Context, r store.Role) error {
-	err := s.write(ctx, true, func(tx *tx) error {
+	err := s.db.Write(ctx, true, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO roles (account, id, name, path, trust_policy, description, max_session_duration,
 			boundary, created_at, tags, last_used_at, last_used_region) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.Account, r.ID, r.Name, r.Path, r.TrustPolicy, r.Description, r.MaxSessionDuration,
-			r.PermissionsBoundary, encTime(r.CreatedAt), encTags(r.Tags), encTime(r.LastUsedAt), r.LastUsedRegion)
+			r.PermissionsBoundary, s.d.Time(r.CreatedAt), EncodeTags(r.Tags), s.d.Time(r.LastUsedAt), r.LastUsedRegion)
 		return err
 	})
 	if err != nil {
@@ -316,18 +316,18 @@ func (s *Store) CreateRole(ctx context.Context, r store.Role) error {
 const roleColumns = `r.account, r.id, r.name, r.path, r.trust_policy, r.description, r.max_session_duration,
 	r.boundary, r.created_at, r.tags, r.last_used_at, r.last_used_region`
 
-func scanRole(sc scanner) (store.Role, error) {
+func (s *Store) scanRole(sc Scanner) (store.Role, error) {
 	var r store.Role
 	err := sc.Scan(&r.Account, &r.ID, &r.Name, &r.Path, &r.TrustPolicy, &r.Description, &r.MaxSessionDuration,
-		&r.PermissionsBoundary, scanTime(&r.CreatedAt), scanTags(&r.Tags), scanTime(&r.LastUsedAt), &r.LastUsedRegion)
+		&r.PermissionsBoundary, s.d.ScanTime(&r.CreatedAt), ScanTags(&r.Tags), s.d.ScanTime(&r.LastUsedAt), &r.LastUsedRegion)
 	return r, err
 }
 
 // GetRole implements store.Roles.
 func (s *Store) GetRole(ctx context.Context, account, name string) (store.Role, error) {
-	r, err := scanRole(s.reads.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles r WHERE r.account = ? AND r.name = ?`, account, name))
+	r, err := s.scanRole(s.db.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles r WHERE r.account = ? AND r.name = ?`, account, name))
 	if err != nil {
-		return store.Role{}, fmt.Errorf("get role %s: %w", name, translate(err))
+		return store.Role{}, fmt.Errorf("get role %s: %w", name, s.db.Translate(err))
 	}
 	return r, nil
 }
@@ -337,22 +337,22 @@ func (s *Store) GetRole(ctx context.Context, account, name string) (store.Role, 
 // does not increase the generation, so recording role use does not flush
 // policy caches.
 func (s *Store) UpdateRole(ctx context.Context, r store.Role) error {
-	err := s.write(ctx, false, func(tx *tx) error {
-		old, err := scanRole(tx.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles r WHERE r.account = ? AND r.id = ?`, r.Account, r.ID))
+	err := s.db.Write(ctx, false, func(tx Tx) error {
+		old, err := s.scanRole(tx.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles r WHERE r.account = ? AND r.id = ?`, r.Account, r.ID))
 		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE roles SET name = ?, path = ?, trust_policy = ?, description = ?, max_session_duration = ?,
 			boundary = ?, created_at = ?, tags = ?, last_used_at = ?, last_used_region = ? WHERE account = ? AND id = ?`,
 			r.Name, r.Path, r.TrustPolicy, r.Description, r.MaxSessionDuration,
-			r.PermissionsBoundary, encTime(r.CreatedAt), encTags(r.Tags), encTime(r.LastUsedAt), r.LastUsedRegion, r.Account, r.ID); err != nil {
+			r.PermissionsBoundary, s.d.Time(r.CreatedAt), EncodeTags(r.Tags), s.d.Time(r.LastUsedAt), r.LastUsedRegion, r.Account, r.ID); err != nil {
 			return err
 		}
 		old.LastUsedAt, old.LastUsedRegion = r.LastUsedAt, r.LastUsedRegion
 		if roleEqual(old, r) {
 			return nil
 		}
-		return bumpGeneration(ctx, tx)
+		return BumpGeneration(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("update role %s: %w", r.ID, err)
@@ -374,10 +374,16 @@ func roleEqual(a, b store.Role) bool {
 	return true
 }
 
+// BumpGeneration increases the generation counter in tx.
+func BumpGeneration(ctx context.Context, tx Tx) error {
+	_, err := tx.ExecContext(ctx, `UPDATE generation SET value = value + 1 WHERE id = 1`)
+	return err
+}
+
 // DeleteRole implements store.Roles; see the package comment for dependents.
 func (s *Store) DeleteRole(ctx context.Context, account, name string) error {
-	err := s.write(ctx, true, func(tx *tx) error {
-		return affected(tx.ExecContext(ctx, `DELETE FROM roles WHERE account = ? AND name = ?`, account, name))
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		return Affected(tx.ExecContext(ctx, `DELETE FROM roles WHERE account = ? AND name = ?`, account, name))
 	})
 	if err != nil {
 		return fmt.Errorf("delete role %s: %w", name, err)
@@ -387,11 +393,11 @@ func (s *Store) DeleteRole(ctx context.Context, account, name string) error {
 
 // ListRoles implements store.Roles.
 func (s *Store) ListRoles(ctx context.Context, account string, opt store.ListOptions) ([]store.Role, error) {
-	cond, args := prefixFilter("r.path", opt)
-	rs, err := collect(ctx, s.reads, scanRole, `SELECT `+roleColumns+` FROM roles r WHERE r.account = ?`+cond+` ORDER BY lower(r.name) COLLATE "C", r.name COLLATE "C"`,
+	cond, args := s.d.PathPrefix("r.path", opt)
+	rs, err := collect(ctx, s.db, s.scanRole, `SELECT `+roleColumns+` FROM roles r WHERE r.account = ?`+cond+` ORDER BY `+s.d.NameOrder("r.name"),
 		append([]any{account}, args...)...)
 	if err != nil {
-		return nil, fmt.Errorf("list roles: %w", translate(err))
+		return nil, fmt.Errorf("list roles: %w", s.db.Translate(err))
 	}
 	return rs, nil
 }

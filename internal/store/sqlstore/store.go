@@ -1,0 +1,120 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/opensts/opensts/internal/store"
+)
+
+// ErrClosed is returned for access key usage recorded after the store was
+// closed.
+var ErrClosed = errors.New("store closed")
+
+// Querier runs statements written with ? placeholders.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) Scanner
+}
+
+// Tx is a transaction.
+type Tx interface {
+	Querier
+	ExecContext(ctx context.Context, query string, args ...any) (Result, error)
+}
+
+// DB is a backend's connection handling.
+type DB interface {
+	// Querier runs single read statements, each on its own.
+	Querier
+	// Write runs fn in a write transaction and commits it if fn returns nil;
+	// if bump is set, it increases the generation counter in the same
+	// transaction. Errors come back translated.
+	Write(ctx context.Context, bump bool, fn func(Tx) error) error
+	// Read runs fn in a read-only transaction that sees one snapshot.
+	// Errors come back translated.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Translate maps driver errors to store sentinels and passes errors that
+	// already wrap one, and errors with no sentinel meaning, through.
+	Translate(err error) error
+}
+
+// Dialect is what differs in a backend's SQL and column encoding.
+type Dialect interface {
+	// Time encodes t for a time column; the zero time is NULL.
+	Time(t time.Time) any
+	// ScanTime returns the scan destination for a time column; NULL scans as
+	// the zero time.
+	ScanTime(t *time.Time) sql.Scanner
+	// Bool encodes b for a boolean column.
+	Bool(b bool) any
+	// Greatest is the SQL for the larger of the expressions a and b.
+	Greatest(a, b string) string
+	// PathPrefix returns an SQL condition, starting with " AND ", on the path
+	// column for a ListOptions path prefix, and its arguments; paths are
+	// case-sensitive, as in AWS.
+	PathPrefix(column string, opt store.ListOptions) (string, []any)
+
+	// Order is expr as an ORDER BY term in the order the backend keeps for
+	// that column.
+	Order(expr string) string
+	// FoldOrder is expr as a case-insensitive ORDER BY term.
+	FoldOrder(expr string) string
+	// NameOrder is expr as ORDER BY terms in the order of names AWS treats
+	// case-insensitively: case-insensitive, ties in byte order.
+	NameOrder(expr string) string
+}
+
+// Store is a store.Store on a DB, written once for every SQL backend. A
+// backend embeds it and adds opening, closing and migrations. It is safe for
+// concurrent use if the DB is.
+type Store struct {
+	db      DB
+	d       Dialect
+	touches *Touches
+}
+
+// New returns a Store on db. touches records access key usage; the caller
+// stops it when it closes db.
+func New(db DB, d Dialect, touches *Touches) *Store {
+	return &Store{db: db, d: d, touches: touches}
+}
+
+// Generation implements store.Store. It reads the database, so it reflects
+// writes made by other processes.
+func (s *Store) Generation(ctx context.Context) (int64, error) {
+	var g int64
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM generation WHERE id = 1`).Scan(&g); err != nil {
+		return 0, fmt.Errorf("generation: %w", s.db.Translate(err))
+	}
+	return g, nil
+}
+
+// Rows is the cursor of a query.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// collect runs a query and scans every row with scan.
+func collect[T any](ctx context.Context, q Querier, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

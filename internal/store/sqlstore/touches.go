@@ -1,0 +1,139 @@
+package sqlstore
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/opensts/opensts/internal/store"
+)
+
+// Touch is one use of an access key.
+type Touch struct {
+	At              time.Time
+	Service, Region string
+}
+
+// Touches coalesces access key usage in memory and writes it in batches, once
+// per interval, from a goroutine of its own. The latest use of a key wins. It
+// is safe for concurrent use; Stop it to write what is pending.
+type Touches struct {
+	interval time.Duration
+	write    func(context.Context, map[string]Touch) error
+
+	// Direct makes callers write every use at once instead of recording it
+	// (benchmarks only). Set it before the Touches is shared.
+	Direct bool
+
+	mu      sync.Mutex
+	pending map[string]Touch
+	closed  bool
+
+	done    chan struct{}
+	stopped chan struct{}
+}
+
+// NewTouches starts a Touches that writes pending uses with write every
+// interval. write must not let an older use overwrite a newer stored one.
+func NewTouches(interval time.Duration, write func(context.Context, map[string]Touch) error) *Touches {
+	t := &Touches{
+		interval: interval,
+		write:    write,
+		pending:  make(map[string]Touch),
+		done:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+	}
+	go t.run()
+	return t
+}
+
+func (t *Touches) run() {
+	defer close(t.stopped)
+	tick := time.NewTicker(t.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.done:
+			return
+		case <-tick.C:
+			// A failed write is retried on the next tick; Stop reports it.
+			_ = t.flush(context.Background())
+		}
+	}
+}
+
+// Write writes batch at once with the write function.
+func (t *Touches) Write(ctx context.Context, batch map[string]Touch) error {
+	return t.write(ctx, batch)
+}
+
+// Record keeps the latest use of key id; false if the Touches is stopped.
+func (t *Touches) Record(id string, u Touch) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	if old, ok := t.pending[id]; !ok || !old.At.After(u.At) {
+		t.pending[id] = u
+	}
+	return true
+}
+
+// Overlay applies a pending use of k newer than its stored one.
+func (t *Touches) Overlay(k *store.AccessKey) {
+	t.mu.Lock()
+	u, ok := t.pending[k.ID]
+	t.mu.Unlock()
+	if ok && u.At.After(k.LastUsedAt) {
+		k.LastUsedAt, k.LastUsedService, k.LastUsedRegion = u.At.UTC(), u.Service, u.Region
+	}
+}
+
+// Forget drops the pending uses of the keys ids.
+func (t *Touches) Forget(ids ...string) {
+	t.mu.Lock()
+	for _, id := range ids {
+		delete(t.pending, id)
+	}
+	t.mu.Unlock()
+}
+
+// flush writes the pending uses; on failure they are merged back.
+func (t *Touches) flush(ctx context.Context) error {
+	t.mu.Lock()
+	batch := t.pending
+	if len(batch) == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	t.pending = make(map[string]Touch, len(batch))
+	t.mu.Unlock()
+
+	err := t.write(ctx, batch)
+	if err != nil {
+		t.mu.Lock()
+		for id, u := range batch {
+			if old, ok := t.pending[id]; !ok || u.At.After(old.At) {
+				t.pending[id] = u
+			}
+		}
+		t.mu.Unlock()
+	}
+	return err
+}
+
+// Stop ends the background goroutine and writes what is pending. Later
+// calls do nothing and return nil.
+func (t *Touches) Stop() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	t.mu.Unlock()
+	close(t.done)
+	<-t.stopped
+	return t.flush(context.Background())
+}
