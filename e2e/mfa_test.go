@@ -338,6 +338,18 @@ func TestMFAThrottle(t *testing.T) {
 	_, err := bob.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("mfa-session"),
 		SerialNumber: aws.String(serial), TokenCode: aws.String(m.code(t, seed, 1))})
 	wantMessage(t, err, "AccessDenied", "too many invalid MFA one time pass codes")
+
+	// An administrator's resync (two fresh consecutive codes) lifts the
+	// lockout at once; codes used before stay used.
+	clk.Advance(60 * time.Second)
+	if _, err := m.iamc(testRootKeyID, testRootSecret, "").ResyncMFADevice(ctx, &iam.ResyncMFADeviceInput{UserName: aws.String("bob"),
+		SerialNumber: aws.String(serial), AuthenticationCode1: aws.String(m.code(t, seed, -1)), AuthenticationCode2: aws.String(m.code(t, seed, 0))}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(30 * time.Second)
+	if err := gst(m.code(t, seed, 0)); err != nil {
+		t.Fatalf("after resync: %v", err)
+	}
 }
 
 // TestMFAAWSCLI drives virtual MFA with the real AWS CLI against the real

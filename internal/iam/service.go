@@ -34,6 +34,14 @@ type Config struct {
 	Sealer   *seal.Sealer // seals long-term secret access keys (aad: access key id)
 	Now      func() time.Time
 	Rand     io.Reader // unique ids and access keys; nil means crypto/rand
+	// MFALockouts, when set, forgets a device's throttling state once an
+	// administrator resyncs, deactivates or deletes it (*mfa.Checker).
+	MFALockouts MFALockouts
+}
+
+// MFALockouts clears the MFA throttling state of a device.
+type MFALockouts interface {
+	Reset(serial string)
 }
 
 // Service implements the IAM actions. It is safe for concurrent use.
@@ -44,6 +52,7 @@ type Service struct {
 	sealer   *seal.Sealer
 	now      func() time.Time
 	rand     io.Reader
+	lockouts MFALockouts
 }
 
 // New returns a Service.
@@ -56,7 +65,7 @@ func New(cfg Config) *Service {
 	if r == nil {
 		r = rand.Reader
 	}
-	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r}
+	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r, lockouts: cfg.MFALockouts}
 }
 
 // Limits AWS applies by default (IAM quotas).
@@ -280,4 +289,11 @@ func self(c *authz.Caller) (name string, isRoot bool, err error) {
 		return c.UserName, false, nil
 	}
 	return "", false, apierr.New(apierr.ValidationError, "Must specify userName when calling with non-User credentials")
+}
+
+// resetLockout forgets a device's MFA throttling state on this node.
+func (s *Service) resetLockout(serial string) {
+	if s.lockouts != nil {
+		s.lockouts.Reset(serial)
+	}
 }

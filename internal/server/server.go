@@ -126,9 +126,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("load session keyring: %w", err)
 	}
 	s.sigv4 = sigv4.NewVerifier(s.now)
-	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
 	// MFA codes: replay protection in the store, throttling in memory per node.
 	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer})
+	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random, MFALockouts: mfaChecker})
 	s.sts = sts.New(sts.Config{Store: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker})
 	s.keys = newKeyCache(s.iam, s.store, s.authz)
 	s.stsRoutes = stsRoutes(s.sts)
