@@ -437,7 +437,7 @@ const DefaultRootCacheSize = 1024
 // revoked or replaced invalidates its roots, and the signature, so that a
 // token with the right root but any other signature bytes is still rejected.
 type rootCache struct {
-	shards [cacheShards]rootShard
+	l *lru[rootID, *rootEntry]
 }
 
 type rootID struct {
@@ -445,18 +445,11 @@ type rootID struct {
 	root [hashSize]byte
 }
 
-type rootEntry struct {
-	id         rootID
-	key        *ringKey
-	sig        [sigSize]byte
-	prev, next *rootEntry
-}
+func (id rootID) shard() byte { return id.root[0] }
 
-type rootShard struct {
-	mu   sync.Mutex
-	m    map[rootID]*rootEntry
-	head rootEntry // sentinel: head.next is the most recently used
-	max  int
+type rootEntry struct {
+	key *ringKey
+	sig [sigSize]byte
 }
 
 // newRootCache returns a cache of about size roots, or nil for size <= 0.
@@ -464,58 +457,16 @@ func newRootCache(size int) *rootCache {
 	if size <= 0 {
 		return nil
 	}
-	per := (size + cacheShards - 1) / cacheShards
-	c := &rootCache{}
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.m = make(map[rootID]*rootEntry)
-		s.head.next, s.head.prev = &s.head, &s.head
-		s.max = per
-	}
-	return c
+	return &rootCache{l: newLRU[rootID, *rootEntry](size)}
 }
 
 func (c *rootCache) has(k *ringKey, root *[hashSize]byte, sig []byte) bool {
-	s := &c.shards[root[0]%cacheShards]
-	s.mu.Lock()
-	e := s.m[rootID{k.id, *root}]
-	ok := e != nil && e.key == k && subtle.ConstantTimeCompare(e.sig[:], sig) == 1
-	if e != nil {
-		s.unlink(e)
-		s.pushFront(e)
-	}
-	s.mu.Unlock()
-	return ok
+	e := c.l.get(&rootID{k.id, *root})
+	return e != nil && e.key == k && subtle.ConstantTimeCompare(e.sig[:], sig) == 1
 }
 
 func (c *rootCache) put(k *ringKey, root *[hashSize]byte, sig []byte) {
-	id := rootID{k.id, *root}
-	e := &rootEntry{id: id, key: k}
+	e := &rootEntry{key: k}
 	copy(e.sig[:], sig)
-	s := &c.shards[root[0]%cacheShards]
-	s.mu.Lock()
-	if old := s.m[id]; old != nil {
-		s.unlink(old)
-	}
-	s.m[id] = e
-	s.pushFront(e)
-	for len(s.m) > s.max {
-		last := s.head.prev
-		s.unlink(last)
-		delete(s.m, last.id)
-	}
-	s.mu.Unlock()
-}
-
-func (s *rootShard) unlink(e *rootEntry) {
-	e.prev.next = e.next
-	e.next.prev = e.prev
-	e.prev, e.next = nil, nil
-}
-
-func (s *rootShard) pushFront(e *rootEntry) {
-	e.prev = &s.head
-	e.next = s.head.next
-	s.head.next.prev = e
-	s.head.next = e
+	c.l.put(&rootID{k.id, *root}, e)
 }

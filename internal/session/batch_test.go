@@ -189,16 +189,7 @@ func verifyAll(t *testing.T, f *fixture, cs []Credentials) *Verifier {
 	return v
 }
 
-func (c *rootCache) len() int {
-	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		n += len(s.m)
-		s.mu.Unlock()
-	}
-	return n
-}
+func (c *rootCache) len() int { return c.l.len() }
 
 // TestConcurrentMint: 200 goroutines minting at once; every token verifies
 // everywhere, whatever batches formed.

@@ -635,7 +635,7 @@ func TestConcurrentMintVerifyRotate(t *testing.T) {
 func TestCacheLRU(t *testing.T) {
 	t.Parallel()
 	c := newCache(cacheShards) // one entry per shard
-	h := func(shard, n byte) *[32]byte { return &[32]byte{shard, n} }
+	h := func(shard, n byte) *tokenHash { return &tokenHash{shard, n} }
 	k := &ringKey{}
 	c.put(h(0, 1), &cacheEntry{key: k})
 	c.put(h(0, 2), &cacheEntry{key: k})

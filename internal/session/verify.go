@@ -29,7 +29,7 @@ func verify(r *keyring, c *cache, roots *rootCache, now time.Time, accessKeyID, 
 	if len(token) > maxTokenChars {
 		return nil, nil, ErrInvalid
 	}
-	var h [sha256.Size]byte
+	var h tokenHash
 	if c != nil {
 		h = sha256.Sum256([]byte(token))
 		if e := c.get(&h); e != nil {
@@ -143,95 +143,22 @@ func (v *Verifier) Verify(accessKeyID, token string) (*Session, []byte, error) {
 }
 
 // cache is a bounded, sharded LRU of successfully verified tokens keyed by
-// the SHA-256 of the token. Entries are immutable; only links change.
-type cache struct {
-	shards [cacheShards]cacheShard
-}
+// the SHA-256 of the token.
+type cache = lru[tokenHash, *cacheEntry]
 
-const cacheShards = 16
+// tokenHash is the SHA-256 of a token.
+type tokenHash [sha256.Size]byte
+
+func (h tokenHash) shard() byte { return h[0] }
 
 type cacheEntry struct {
-	h          [sha256.Size]byte
-	key        *ringKey
-	sess       *Session
-	secret     []byte
-	prev, next *cacheEntry
-}
-
-type cacheShard struct {
-	mu   sync.Mutex
-	m    map[[sha256.Size]byte]*cacheEntry
-	root cacheEntry // sentinel: root.next is the most recently used
-	max  int
+	key    *ringKey
+	sess   *Session
+	secret []byte
 }
 
 // newCache returns a cache of about size entries, or nil (no caching) for
 // size <= 0.
 func newCache(size int) *cache {
-	if size <= 0 {
-		return nil
-	}
-	per := (size + cacheShards - 1) / cacheShards
-	c := &cache{}
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.m = make(map[[sha256.Size]byte]*cacheEntry)
-		s.root.next, s.root.prev = &s.root, &s.root
-		s.max = per
-	}
-	return c
-}
-
-func (c *cache) shard(h *[sha256.Size]byte) *cacheShard { return &c.shards[h[0]%cacheShards] }
-
-func (c *cache) get(h *[sha256.Size]byte) *cacheEntry {
-	s := c.shard(h)
-	s.mu.Lock()
-	e := s.m[*h]
-	if e != nil {
-		s.unlink(e)
-		s.pushFront(e)
-	}
-	s.mu.Unlock()
-	return e
-}
-
-func (c *cache) put(h *[sha256.Size]byte, e *cacheEntry) {
-	e.h = *h
-	s := c.shard(h)
-	s.mu.Lock()
-	if old := s.m[*h]; old != nil {
-		s.unlink(old)
-	}
-	s.m[*h] = e
-	s.pushFront(e)
-	for len(s.m) > s.max {
-		last := s.root.prev
-		s.unlink(last)
-		delete(s.m, last.h)
-	}
-	s.mu.Unlock()
-}
-
-func (c *cache) remove(h *[sha256.Size]byte) {
-	s := c.shard(h)
-	s.mu.Lock()
-	if e := s.m[*h]; e != nil {
-		s.unlink(e)
-		delete(s.m, *h)
-	}
-	s.mu.Unlock()
-}
-
-func (s *cacheShard) unlink(e *cacheEntry) {
-	e.prev.next = e.next
-	e.next.prev = e.prev
-	e.prev, e.next = nil, nil
-}
-
-func (s *cacheShard) pushFront(e *cacheEntry) {
-	e.prev = &s.root
-	e.next = s.root.next
-	s.root.next.prev = e
-	s.root.next = e
+	return newLRU[tokenHash, *cacheEntry](size)
 }
