@@ -52,9 +52,6 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	if c.IsRoot() {
 		return nil, apierr.New(apierr.AccessDenied, "Roles may not be assumed by root accounts.")
 	}
-	if err := checkCallable(c, "AssumeRole"); err != nil {
-		return nil, err
-	}
 	account, _, name, ok := parseRoleARN(in.RoleArn)
 	if !ok {
 		return nil, apierr.New(apierr.ValidationError, "%s is invalid", in.RoleArn)

