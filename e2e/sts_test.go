@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
+	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/server"
 	"github.com/opensts/opensts/internal/session"
 )
 
@@ -368,6 +370,12 @@ func TestGetAccessKeyInfoAndDecodeMessage(t *testing.T) {
 	if *info.Account != testAccount {
 		t.Fatal(*info.Account)
 	}
+	// Temporary keys carry their account; stored keys answer from the store.
+	sess := must[*sts.GetSessionTokenOutput](t)(e.sts(akid, secret, "").GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(900)}))
+	info = must[*sts.GetAccessKeyInfoOutput](t)(root.GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: sess.Credentials.AccessKeyId}))
+	if *info.Account != testAccount {
+		t.Fatalf("temporary key: %s", *info.Account)
+	}
 
 	// hank has no permissions: his IAM call is denied with an encoded message.
 	_, err := e.iam(akid, secret, "").CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("x")})
@@ -553,4 +561,15 @@ func wrongSecret(secret string) string {
 		c = 'y'
 	}
 	return string(c) + secret[1:]
+}
+
+// TestGetAccessKeyInfoOperatorKey: an operator-chosen root key id that
+// happens to decode as an AWS-layout id still reports its stored account.
+func TestGetAccessKeyInfoOperatorKey(t *testing.T) {
+	const key = "AKIAZZZZZZZZZZZZZZZZ" // decodes to another account under AWS's layout
+	e := start(t, func(c *config.Config, _ *server.Options) { c.RootAccessKeyID = key })
+	out := must[*sts.GetAccessKeyInfoOutput](t)(e.sts(key, testRootSecret, "").GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: aws.String(key)}))
+	if *out.Account != testAccount {
+		t.Fatalf("account %s, want %s", *out.Account, testAccount)
+	}
 }

@@ -18,22 +18,23 @@ type GetAccessKeyInfoOutput struct {
 	Account string `xml:"Account"`
 }
 
-// GetAccessKeyInfo returns the account an access key id belongs to. Key ids
-// minted by OpenSTS carry their account, so the answer needs no lookup, as in
-// AWS; for other ids it falls back to the stored long-term keys.
+// GetAccessKeyInfo returns the account an access key id belongs to. Stored
+// long-term keys answer from the store (an operator may have chosen any
+// AKIA id); temporary keys, which are never stored, carry their account in
+// the id, as in AWS, so the answer needs no lookup.
 func (s *Service) GetAccessKeyInfo(ctx context.Context, c *authz.Caller, in *GetAccessKeyInfoInput) (*GetAccessKeyInfoOutput, error) {
 	if err := s.authz.Check(ctx, c, "sts:GetAccessKeyInfo", "*"); err != nil {
 		return nil, err
 	}
+	k, err := s.store.GetAccessKey(ctx, in.AccessKeyId)
+	if err == nil {
+		return &GetAccessKeyInfoOutput{Account: k.Account}, nil
+	}
+	if !isNotFound(err) {
+		return nil, internal(err, "get access key info")
+	}
 	if acct, ok := session.AccountForAccessKeyID(in.AccessKeyId); ok {
 		return &GetAccessKeyInfoOutput{Account: acct}, nil
 	}
-	k, err := s.store.GetAccessKey(ctx, in.AccessKeyId)
-	if err != nil {
-		if isNotFound(err) {
-			return nil, apierr.New(apierr.InvalidParameterValue, "The access key ID %s is not valid", in.AccessKeyId)
-		}
-		return nil, internal(err, "get access key info")
-	}
-	return &GetAccessKeyInfoOutput{Account: k.Account}, nil
+	return nil, apierr.New(apierr.InvalidParameterValue, "The access key ID %s is not valid", in.AccessKeyId)
 }
