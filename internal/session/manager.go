@@ -79,7 +79,7 @@ type Manager struct {
 	cache *cache
 	roots *rootCache
 	// minting counts the Mints that have not reached their key's signer
-	// yet (see batcher.collect).
+	// yet (see batcher.more).
 	minting atomic.Int32
 
 	mu   sync.Mutex // serializes keyring changes

@@ -45,6 +45,7 @@ func main() {
 	rounds := flag.Int("rounds", 3, "alternating rounds of bare and AssumeRole")
 	flag.BoolVar(&latency, "latency", false, "also print wrk's latency percentiles (p50, p75, p90, p99)")
 	flag.StringVar(&tool, "tool", "wrk", "load generator: wrk (C) or hey (Go), both from Debian's packages")
+	flag.StringVar(&binPath, "bin", "", "run this opensts binary instead of building one (to profile it with perf)")
 	flag.Parse()
 	if err := run(*conns, *threads, *duration, *rounds); err != nil {
 		log.Fatal(err)
@@ -63,11 +64,14 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "opensts")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/opensts")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build: %w", err)
+	bin := binPath
+	if bin == "" {
+		bin = filepath.Join(dir, "opensts")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/opensts")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build: %w", err)
+		}
 	}
 	addr, err := freeAddr()
 	if err != nil {
@@ -219,6 +223,9 @@ var latency bool
 
 // tool is the load generator.
 var tool string
+
+// binPath, if set, is the opensts binary to run.
+var binPath string
 
 var heyRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 var heyStatus = regexp.MustCompile(`\[(\d+)\]\s+(\d+) responses`)
