@@ -160,4 +160,3 @@ func BenchmarkServeAssumeRoleParallel(b *testing.B) {
 		})
 	})
 }
-
