@@ -34,7 +34,7 @@ race:
 	OPENSTS_TEST_POSTGRES_DSN="$$(./scripts/test-postgres)" CGO_ENABLED=1 $(GO) test -race -count=1 ./internal/... ./e2e
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/policy ./internal/sigv4 ./internal/session ./internal/awsquery ./e2e
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/policy ./internal/sigv4 ./internal/session ./internal/awsquery ./internal/sts ./internal/server ./e2e
 
 # Fuzz one package at a time (fuzzing from the root fuzzes nothing).
 FUZZTIME ?= 30s

@@ -43,13 +43,13 @@ type service struct {
 	routes    map[string]handler
 }
 
+// service returns the API that a credential scope's service name routes to
+// (STS for anything but IAM; the caller rejects other names).
 func (s *Server) service(name string) *service {
-	switch name {
-	case "iam":
-		return &service{name: "iam", namespace: awsquery.IAMNamespace, version: awsquery.IAMVersion, routes: s.iamRoutes}
-	default:
-		return &service{name: "sts", namespace: awsquery.STSNamespace, version: awsquery.STSVersion, routes: s.stsRoutes}
+	if name == "iam" {
+		return s.iamService
 	}
+	return s.stsService
 }
 
 // Request ids are UUID-shaped (version 4 and variant bits set): 60 random

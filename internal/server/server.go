@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/awsquery"
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/iam"
 	"github.com/opensts/opensts/internal/mfa"
@@ -58,9 +59,9 @@ type Server struct {
 	org      *org.Service
 	keys     *keyCache
 
-	stsRoutes map[string]handler
-	iamRoutes map[string]handler
-	orgRoutes map[string]jsonHandler
+	stsService *service
+	iamService *service
+	orgRoutes  map[string]jsonHandler
 
 	// Bootstrap is what the first start created (or found).
 	Bootstrap Bootstrap
@@ -131,8 +132,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random, MFALockouts: mfaChecker})
 	s.sts = sts.New(sts.Config{Store: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker})
 	s.keys = newKeyCache(s.iam, s.store, s.authz)
-	s.stsRoutes = stsRoutes(s.sts)
-	s.iamRoutes = iamRoutes(s.iam)
+	s.stsService = &service{name: "sts", namespace: awsquery.STSNamespace, version: awsquery.STSVersion, routes: stsRoutes(s.sts)}
+	s.iamService = &service{name: "iam", namespace: awsquery.IAMNamespace, version: awsquery.IAMVersion, routes: iamRoutes(s.iam)}
 	s.org = org.New(org.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Now: s.now, Rand: random})
 	s.orgRoutes = orgRoutes(s.org)
 

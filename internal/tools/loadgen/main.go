@@ -1,8 +1,10 @@
 // Command loadgen measures AssumeRole throughput and memory of a real
 // `opensts serve` process against a bare net/http handler that returns a
-// body of the same size, both driven by wrk (or hey, with -tool hey) over
-// keep-alive connections on the same machine in the same run. It prints requests per second for both,
-// their ratio, and the server's peak resident memory (VmHWM).
+// body of the same size (the median size of AssumeRole's answers under
+// concurrent load), both driven by wrk (or hey, with -tool hey) replaying one
+// signed request over keep-alive connections on the same machine in the same
+// run. It prints requests per second for both, their ratio, and the server's
+// peak resident memory (VmHWM).
 //
 //	go run ./internal/tools/loadgen -connections 32 -duration 10s
 package main
@@ -21,8 +23,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -88,7 +92,11 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 	if err := waitHealthy(endpoint); err != nil {
 		return err
 	}
-	body, header, size, err := setup(endpoint)
+	body, header, err := setup(endpoint)
+	if err != nil {
+		return err
+	}
+	size, err := loadedSize(endpoint, body, header, conns)
 	if err != nil {
 		return err
 	}
@@ -171,40 +179,73 @@ func waitHealthy(endpoint string) error {
 
 // setup creates a user with a key and a role trusting it, and returns one
 // signed AssumeRole request (valid for the 15-minute skew window).
-func setup(endpoint string) ([]byte, http.Header, int, error) {
+func setup(endpoint string) ([]byte, http.Header, error) {
 	ctx := context.Background()
 	c := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider(rootKey, rootSecret, "")})
 	if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("load")}); err != nil {
-		return nil, nil, 0, err
+		return nil, nil, err
 	}
 	k, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("load")})
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, err
 	}
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:user/load"},"Action":"sts:AssumeRole"}]}`
 	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("load-role"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
-		return nil, nil, 0, err
+		return nil, nil, err
 	}
 	form := url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "RoleArn": {"arn:aws:iam::" + account + ":role/load-role"}, "RoleSessionName": {"load"}, "DurationSeconds": {"900"}}
 	body := []byte(form.Encode())
 	req, _ := http.NewRequest("POST", endpoint+"/", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	if err := sigv4.Sign(req, body, *k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey, "", "us-east-1", "sts", time.Now().UTC()); err != nil {
-		return nil, nil, 0, err
+		return nil, nil, err
 	}
-	probe := req.Clone(ctx)
-	probe.Body = io.NopCloser(bytes.NewReader(body))
-	resp, err := http.DefaultClient.Do(probe)
-	if err != nil {
-		return nil, nil, 0, err
+	return body, req.Header, nil
+}
+
+// loadedSize is the median size of AssumeRole's response body under
+// concurrent load, the size the bare handler answers with. (Tokens minted
+// under load share batch signatures and carry an audit path, so they are
+// longer than the token of a lone request.)
+func loadedSize(endpoint string, body []byte, h http.Header, conns int) (int, error) {
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	sizes := make([]int, conns*20)
+	errs := make(chan error, conns)
+	var wg sync.WaitGroup
+	for w := range conns {
+		wg.Go(func() {
+			for i := w; i < len(sizes); i += conns {
+				req, _ := http.NewRequest("POST", endpoint+"/", bytes.NewReader(body))
+				req.Header = h.Clone()
+				resp, err := client.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				out, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil && resp.StatusCode != 200 {
+					err = fmt.Errorf("AssumeRole: %d %s", resp.StatusCode, out)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				sizes[i] = len(out)
+			}
+		})
 	}
-	out, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return nil, nil, 0, fmt.Errorf("AssumeRole: %d %s", resp.StatusCode, out)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return 0, err
+	default:
 	}
-	return body, req.Header, len(out), nil
+	slices.Sort(sizes)
+	return sizes[len(sizes)/2], nil
 }
 
 func luaScript(body []byte, h http.Header) string {
