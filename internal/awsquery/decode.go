@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,9 +49,11 @@ func Decode(params url.Values, dst any) error {
 	}
 	d := decoder{params: params}
 	// Parameter names are built in this buffer (extended by append, never
-	// kept) and looked up without converting them to strings.
-	var key [128]byte
-	d.decodeStruct(p, rv.Elem(), key[:0], "")
+	// kept) and looked up without converting them to strings. Likewise the
+	// paths that validation messages name, which become strings only in a
+	// message.
+	var key, path [128]byte
+	d.decodeStruct(p, rv.Elem(), key[:0], path[:0])
 	if len(d.violations) > 0 {
 		return apierr.Validation(d.violations...)
 	}
@@ -80,10 +81,9 @@ type field struct {
 	required  bool
 	sensitive bool
 	min, max  *int64
-	pattern   *regexp.Regexp
-	patternS  string
-	sub       *plan // for kStruct and kStructList
-	elemType  reflect.Type
+	pattern   *pattern
+	sub       *plan        // for kStruct and kStructList
+	elem      reflect.Type // for ptr: the type pointed to
 }
 
 type plan struct {
@@ -136,16 +136,15 @@ func buildPlan(t reflect.Type, depth int) (*plan, error) {
 			return nil, err
 		}
 		if pat, ok := sf.Tag.Lookup("pattern"); ok {
-			re, err := regexp.Compile(`^(?:` + javaToGoRegexp(pat) + `)$`)
-			if err != nil {
+			if f.pattern, err = compilePattern(pat); err != nil {
 				return nil, fmt.Errorf("awsquery: %s.%s: pattern: %w", t, sf.Name, err)
 			}
-			f.pattern, f.patternS = re, pat
 		}
 		ft := sf.Type
 		if ft.Kind() == reflect.Pointer {
 			f.ptr = true
 			ft = ft.Elem()
+			f.elem = ft
 		}
 		switch ft.Kind() {
 		case reflect.String:
@@ -167,7 +166,7 @@ func buildPlan(t reflect.Type, depth int) (*plan, error) {
 			case reflect.String:
 				f.kind = kStringList
 			case reflect.Struct:
-				f.kind, f.elemType = kStructList, et
+				f.kind = kStructList
 				if f.sub, err = buildPlan(et, depth+1); err != nil {
 					return nil, err
 				}
@@ -201,26 +200,6 @@ func lowerFirst(s string) string {
 	r := []rune(s)
 	r[0] = unicode.ToLower(r[0])
 	return string(r)
-}
-
-// javaToGoRegexp rewrites the Java escapes AWS models use (\uXXXX) into RE2's \x{XXXX}.
-func javaToGoRegexp(p string) string {
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		if p[i] == '\\' && i+1 < len(p) {
-			if p[i+1] == 'u' && i+5 < len(p) {
-				b.WriteString(`\x{` + p[i+2:i+6] + `}`)
-				i += 5
-				continue
-			}
-			b.WriteByte(p[i])
-			b.WriteByte(p[i+1])
-			i++
-			continue
-		}
-		b.WriteByte(p[i])
-	}
-	return b.String()
 }
 
 type decoder struct {
@@ -262,7 +241,9 @@ func (d *decoder) present(p *plan, prefix []byte) bool {
 	return false
 }
 
-func (d *decoder) violate(value string, quoted bool, f *field, path, constraint string) {
+// violate records a violation at path. The path is copied into the message:
+// the caller's buffer is reused.
+func (d *decoder) violate(value string, quoted bool, f *field, path []byte, constraint string) {
 	var v string
 	switch {
 	case f.sensitive:
@@ -272,14 +253,17 @@ func (d *decoder) violate(value string, quoted bool, f *field, path, constraint 
 	default:
 		v = "Value " + value
 	}
-	d.violations = append(d.violations, v+" at '"+path+"' failed to satisfy constraint: "+constraint)
+	d.violations = append(d.violations, v+" at '"+string(path)+"' failed to satisfy constraint: "+constraint)
 }
 
-func (d *decoder) decodeStruct(p *plan, sv reflect.Value, prefix []byte, pathPrefix string) {
+// decodeStruct decodes the fields of p into sv. prefix is the parameter
+// name prefix and pathPrefix the message path prefix of the struct, both
+// extended in place by append as decodeStruct recurses.
+func (d *decoder) decodeStruct(p *plan, sv reflect.Value, prefix, pathPrefix []byte) {
 	for i := range p.fields {
 		f := &p.fields[i]
 		key := append(prefix, f.wire...)
-		path := pathPrefix + f.path
+		path := append(pathPrefix, f.path...)
 		fv := sv.Field(f.index)
 		switch f.kind {
 		case kString, kInt, kBool:
@@ -299,11 +283,11 @@ func (d *decoder) decodeStruct(p *plan, sv reflect.Value, prefix []byte, pathPre
 				continue
 			}
 			if f.ptr {
-				nv := reflect.New(fv.Type().Elem())
+				nv := reflect.New(f.elem)
 				fv.Set(nv)
 				fv = nv.Elem()
 			}
-			d.decodeStruct(f.sub, fv, append(key, '.'), path+".")
+			d.decodeStruct(f.sub, fv, append(key, '.'), append(path, '.'))
 		case kStringList:
 			d.stringList(f, fv, key, path)
 		case kStructList:
@@ -312,19 +296,20 @@ func (d *decoder) decodeStruct(p *plan, sv reflect.Value, prefix []byte, pathPre
 	}
 }
 
-func (d *decoder) scalar(f *field, fv reflect.Value, raw, path string) {
+func (d *decoder) scalar(f *field, fv reflect.Value, raw string, path []byte) {
 	if f.ptr {
-		nv := reflect.New(fv.Type().Elem())
+		nv := reflect.New(f.elem)
 		fv.Set(nv)
 		fv = nv.Elem()
 	}
 	switch f.kind {
 	case kString:
 		fv.SetString(raw)
-		n := int64(utf16Len(raw))
-		d.checkLength(f, raw, n, path)
-		if f.pattern != nil && !f.pattern.MatchString(raw) {
-			d.violate(raw, true, f, path, "Member must satisfy regular expression pattern: "+f.patternS)
+		if f.min != nil || f.max != nil {
+			d.checkLength(f, raw, int64(utf16Len(raw)), path)
+		}
+		if f.pattern != nil && !f.pattern.match(raw) {
+			d.violate(raw, true, f, path, "Member must satisfy regular expression pattern: "+f.pattern.src)
 		}
 	case kInt:
 		n, err := strconv.ParseInt(raw, 10, f.bits)
@@ -351,7 +336,12 @@ func (d *decoder) scalar(f *field, fv reflect.Value, raw, path string) {
 	}
 }
 
-func (d *decoder) checkLength(f *field, shown string, n int64, path string) {
+// lengthOK reports whether n is within the field's min and max.
+func (f *field) lengthOK(n int64) bool {
+	return (f.min == nil || n >= *f.min) && (f.max == nil || n <= *f.max)
+}
+
+func (d *decoder) checkLength(f *field, shown string, n int64, path []byte) {
 	if f.min != nil && n < *f.min {
 		d.violate(shown, true, f, path, "Member must have length greater than or equal to "+strconv.FormatInt(*f.min, 10))
 	}
@@ -360,7 +350,7 @@ func (d *decoder) checkLength(f *field, shown string, n int64, path string) {
 	}
 }
 
-func (d *decoder) stringList(f *field, fv reflect.Value, key []byte, path string) {
+func (d *decoder) stringList(f *field, fv reflect.Value, key, path []byte) {
 	var list []string
 	member := append(key, ".member."...)
 	for i := 1; i <= maxListMembers; i++ {
@@ -381,17 +371,21 @@ func (d *decoder) stringList(f *field, fv reflect.Value, key []byte, path string
 		}
 	}
 	fv.Set(reflect.ValueOf(list))
-	d.checkLength(f, "["+strings.Join(list, ", ")+"]", int64(len(list)), path)
+	// The message shows the list, which is worth building only for it.
+	if n := int64(len(list)); !f.lengthOK(n) {
+		d.checkLength(f, "["+strings.Join(list, ", ")+"]", n, path)
+	}
 	if f.pattern != nil {
 		for i, v := range list {
-			if !f.pattern.MatchString(v) {
-				d.violate(v, true, f, path+"."+strconv.Itoa(i+1)+".member", "Member must satisfy regular expression pattern: "+f.patternS)
+			if !f.pattern.match(v) {
+				d.violate(v, true, f, append(strconv.AppendInt(append(path, '.'), int64(i+1), 10), ".member"...),
+					"Member must satisfy regular expression pattern: "+f.pattern.src)
 			}
 		}
 	}
 }
 
-func (d *decoder) structList(f *field, fv reflect.Value, key []byte, path string) {
+func (d *decoder) structList(f *field, fv reflect.Value, key, path []byte) {
 	var n int
 	member := append(key, ".member."...)
 	for n < maxListMembers && d.present(f.sub, append(strconv.AppendInt(member, int64(n+1), 10), '.')) {
@@ -412,15 +406,26 @@ func (d *decoder) structList(f *field, fv reflect.Value, key []byte, path string
 	fv.Grow(n)
 	fv.SetLen(n)
 	for i := range n {
-		idx := strconv.Itoa(i + 1)
-		d.decodeStruct(f.sub, fv.Index(i), append(append(member, idx...), '.'), path+"."+idx+".member.")
+		// key.member.N. and path.N.member.
+		k := append(strconv.AppendInt(member, int64(i+1), 10), '.')
+		p := append(strconv.AppendInt(append(path, '.'), int64(i+1), 10), ".member."...)
+		d.decodeStruct(f.sub, fv.Index(i), k, p)
 	}
 	d.checkLength(f, "[...]", int64(n), path)
 }
 
+// utf16Len is the length of s in UTF-16 code units.
 func utf16Len(s string) int {
+	// An ASCII prefix, skipped eight bytes at a time, is one unit a byte.
 	n := 0
-	for _, r := range s {
+	for ; n+8 <= len(s); n += 8 {
+		w := uint64(s[n]) | uint64(s[n+1])<<8 | uint64(s[n+2])<<16 | uint64(s[n+3])<<24 |
+			uint64(s[n+4])<<32 | uint64(s[n+5])<<40 | uint64(s[n+6])<<48 | uint64(s[n+7])<<56
+		if w&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for _, r := range s[n:] {
 		n++
 		if r > 0xFFFF {
 			n++

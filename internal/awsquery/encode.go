@@ -190,16 +190,9 @@ func httpDate(t time.Time) string {
 	return d.s
 }
 
+// escape writes s escaped as xml.EscapeText does, appending in place.
 func escape(buf *bytes.Buffer, s string) {
-	// Fast path: most values need no escaping.
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '<', c == '>', c == '&', c == '"', c == '\'', c < 0x20, c >= 0x80:
-			_ = xml.EscapeText(buf, []byte(s))
-			return
-		}
-	}
-	buf.WriteString(s)
+	buf.Write(xmlenc.AppendEscaped(buf.AvailableBuffer(), s))
 }
 
 // xfield is the encoding plan of one struct field.
@@ -311,7 +304,8 @@ func isEmpty(v reflect.Value) bool {
 		return v.IsNil()
 	case reflect.Struct:
 		if v.Type() == timeType {
-			return v.Interface().(time.Time).IsZero()
+			t, _ := reflect.TypeAssert[time.Time](v)
+			return t.IsZero()
 		}
 	}
 	return false
@@ -329,27 +323,30 @@ func encodeValue(buf *bytes.Buffer, name string, v reflect.Value, depth int) err
 	}
 	t := v.Type()
 	if t == timeType {
-		open(buf, name)
-		buf.WriteString(FormatTime(v.Interface().(time.Time)))
-		closeTag(buf, name)
+		tm, _ := reflect.TypeAssert[time.Time](v) // unlike Interface, without allocating
+		buf.Write(xmlenc.AppendTimeElement(buf.AvailableBuffer(), name, tm))
 		return nil
 	}
-	if t.Implements(xmlMarshalerType) || reflect.PointerTo(t).Implements(xmlMarshalerType) {
-		enc := xml.NewEncoder(buf)
-		if err := enc.EncodeElement(v.Interface(), xml.StartElement{Name: xml.Name{Local: name}}); err != nil {
-			return fmt.Errorf("awsquery: encode %s: %w", name, err)
+	// A predeclared type (string, int, bool, ...) has no methods, nor has a
+	// pointer to it: most values need not be checked for marshalers.
+	if t.Name() == "" || t.PkgPath() != "" {
+		if t.Implements(xmlMarshalerType) || reflect.PointerTo(t).Implements(xmlMarshalerType) {
+			enc := xml.NewEncoder(buf)
+			if err := enc.EncodeElement(v.Interface(), xml.StartElement{Name: xml.Name{Local: name}}); err != nil {
+				return fmt.Errorf("awsquery: encode %s: %w", name, err)
+			}
+			return enc.Flush()
 		}
-		return enc.Flush()
-	}
-	if t.Implements(textMarshalerType) {
-		text, err := v.Interface().(encoding.TextMarshaler).MarshalText()
-		if err != nil {
-			return fmt.Errorf("awsquery: encode %s: %w", name, err)
+		if t.Implements(textMarshalerType) {
+			text, err := v.Interface().(encoding.TextMarshaler).MarshalText()
+			if err != nil {
+				return fmt.Errorf("awsquery: encode %s: %w", name, err)
+			}
+			open(buf, name)
+			_ = xml.EscapeText(buf, text)
+			closeTag(buf, name)
+			return nil
 		}
-		open(buf, name)
-		_ = xml.EscapeText(buf, text)
-		closeTag(buf, name)
-		return nil
 	}
 	switch v.Kind() {
 	case reflect.Struct:

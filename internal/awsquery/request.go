@@ -76,7 +76,12 @@ func ReadRequest(r *http.Request, maxBytes int64) (*Request, error) {
 		return nil, err
 	}
 	if len(body) > 0 {
-		if ct := r.Header.Get("Content-Type"); ct != "" && !formContentType(ct) {
+		// r.Header.Get without canonicalizing a key that already is.
+		var ct string
+		if v := r.Header[hdrContentType]; len(v) > 0 {
+			ct = v[0]
+		}
+		if ct != "" && !formContentType(ct) {
 			mt, _, err := mime.ParseMediaType(ct)
 			if err != nil || mt != "application/x-www-form-urlencoded" {
 				return nil, apierr.New(apierr.InvalidParameterValue,
@@ -112,12 +117,13 @@ func formContentType(ct string) bool {
 // readBody reads all of body, at most maxBytes, as bytes.Buffer.ReadFrom
 // would (io.EOF ends it, any other error fails). With a known length it
 // reads into one exactly sized slice instead of growing a buffer, then makes
-// sure nothing follows.
+// sure nothing follows by reading one more byte into its spare capacity (a
+// separate buffer would escape to the heap through the io.Reader).
 func readBody(body io.Reader, length, maxBytes int64) ([]byte, error) {
 	if length <= 0 || length > maxBytes {
 		return readRest(nil, body, maxBytes)
 	}
-	b := make([]byte, length)
+	b := make([]byte, length, length+1)
 	n := 0
 	for n < len(b) {
 		m, err := body.Read(b[n:])
@@ -129,15 +135,14 @@ func readBody(body io.Reader, length, maxBytes int64) ([]byte, error) {
 			return nil, readErr(err)
 		}
 	}
-	var one [1]byte
-	m, err := body.Read(one[:])
+	m, err := body.Read(b[len(b):cap(b)])
 	switch {
 	case m == 0 && err == io.EOF:
 		return b, nil
 	case err != nil && err != io.EOF:
 		return nil, readErr(err)
 	}
-	return readRest(append(b, one[:m]...), body, maxBytes)
+	return readRest(b[:len(b)+m], body, maxBytes)
 }
 
 func readErr(err error) error {
@@ -174,27 +179,105 @@ func tooLarge(max int64) error {
 // element of slab (capacity-bounded, so an append elsewhere cannot reach a
 // neighbour); it returns what is left of slab.
 func parseInto(params url.Values, raw string, slab []string) ([]string, error) {
-	for part := range strings.SplitSeq(raw, "&") {
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
 		if part == "" {
 			continue
 		}
 		k, v, _ := strings.Cut(part, "=")
-		key, err1 := url.QueryUnescape(k)
-		val, err2 := url.QueryUnescape(v)
-		if err1 != nil || err2 != nil {
+		key, ok1 := unescape(k)
+		val, ok2 := unescape(v)
+		if !ok1 || !ok2 {
+			// The cause: url.QueryUnescape's errors, which unescape's
+			// failures match.
+			_, err1 := url.QueryUnescape(k)
+			_, err2 := url.QueryUnescape(v)
 			return nil, apierr.Wrap(apierr.MalformedQueryString, errors.Join(err1, err2), "The query string contains a syntax error.")
-		}
-		if _, dup := params[key]; dup {
-			return nil, apierr.New(apierr.InvalidParameterValue, "The parameter %s is given more than once.", quoteKey(key))
 		}
 		if len(slab) == 0 {
 			slab = make([]string, 1)
 		}
 		slab[0] = val
+		// A repeated key does not grow the map. Overwriting its first
+		// value does no harm, params being dropped with the error, and
+		// saves a lookup per key.
+		n := len(params)
 		params[key] = slab[0:1:1]
+		if len(params) == n {
+			return nil, apierr.New(apierr.InvalidParameterValue, "The parameter %s is given more than once.", quoteKey(key))
+		}
 		slab = slab[1:]
 	}
 	return slab, nil
+}
+
+// unescape decodes s as url.QueryUnescape does ('+' is a space, %XX a
+// byte) and reports whether s is well-formed. Without '%' or '+', s itself
+// is returned, as it also is by url.QueryUnescape, which however scans s
+// twice and builds its result a byte at a time.
+func unescape(s string) (string, bool) {
+	i := indexEscape(s)
+	if i < 0 {
+		return s, true
+	}
+	// Each %XX decodes to one byte. Well-formed escapes do not overlap, so
+	// a negative size means a malformed one.
+	size := len(s) - 2*strings.Count(s[i:], "%")
+	if size < 0 {
+		return "", false
+	}
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(s[:i])
+	for s = s[i:]; s != ""; {
+		switch s[0] {
+		case '%':
+			if len(s) < 3 {
+				return "", false
+			}
+			hi, ok1 := unhex(s[1])
+			lo, ok2 := unhex(s[2])
+			if !ok1 || !ok2 {
+				return "", false
+			}
+			b.WriteByte(hi<<4 | lo)
+			s = s[3:]
+		case '+':
+			b.WriteByte(' ')
+			s = s[1:]
+		default:
+			i = indexEscape(s)
+			if i < 0 {
+				i = len(s)
+			}
+			b.WriteString(s[:i])
+			s = s[i:]
+		}
+	}
+	return b.String(), true
+}
+
+// indexEscape returns the index of the first '%' or '+' in s, or -1.
+func indexEscape(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' || s[i] == '+' {
+			return i
+		}
+	}
+	return -1
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // quoteKey bounds and sanitizes a client-supplied key echoed in a message.

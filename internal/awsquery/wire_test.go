@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -527,6 +528,28 @@ func BenchmarkDecode(b *testing.B) {
 		var in assumeRoleInput
 		if err := Decode(req.Params, &in); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadRequest reads a typical AssumeRole form body.
+func BenchmarkReadRequest(b *testing.B) {
+	const body = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fbench-role" +
+		"&RoleSessionName=bench&DurationSeconds=900"
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	r.ContentLength = int64(len(body))
+	sr := strings.NewReader(body)
+	r.Body = io.NopCloser(sr)
+	b.ReportAllocs()
+	for b.Loop() {
+		sr.Reset(body)
+		req, err := ReadRequest(r, 1<<20)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if req.Action != "AssumeRole" {
+			b.Fatalf("Action = %q", req.Action)
 		}
 	}
 }
