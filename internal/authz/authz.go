@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/policy"
@@ -89,10 +90,10 @@ func (a *Authorizer) Run(ctx context.Context, every time.Duration) {
 	}
 }
 
-func (a *Authorizer) load(key string, fill func() (any, error)) (any, error) {
+func (a *Authorizer) load(key []byte, fill func() (any, error)) (any, error) {
 	g := a.gen.Load()
 	a.mu.RLock()
-	c, ok := a.cache[key]
+	c, ok := a.cache[string(key)] // no allocation for the lookup
 	a.mu.RUnlock()
 	if ok && c.gen == g {
 		return c.value, nil
@@ -105,9 +106,23 @@ func (a *Authorizer) load(key string, fill func() (any, error)) (any, error) {
 	if len(a.cache) > 100000 {
 		clear(a.cache)
 	}
-	a.cache[key] = cached{gen: g, value: v}
+	a.cache[string(key)] = cached{gen: g, value: v}
 	a.mu.Unlock()
 	return v, nil
+}
+
+// cacheKey appends "prefix\x00account\x00lowercase(name)" to b, the cache key
+// of a principal's data (IAM names are case-insensitive). Built in a caller's
+// buffer, it costs no allocation when the entry is cached.
+func cacheKey(b []byte, prefix, account, name string) []byte {
+	b = append(b, prefix...)
+	b = append(b, 0)
+	b = append(b, account...)
+	b = append(b, 0)
+	for _, r := range name {
+		b = utf8.AppendRune(b, unicode.ToLower(r))
+	}
+	return b
 }
 
 // principalPolicies is what a user or role contributes to every decision.
@@ -291,7 +306,8 @@ func (a *Authorizer) rolePolicies(ctx context.Context, account, name string) (*p
 // decision. A deleted user or role keeps no permissions: its sessions and
 // keys are denied everything.
 func (a *Authorizer) principalPolicies(ctx context.Context, kind store.PrincipalKind, account, name string) (*principalPolicies, error) {
-	v, err := a.load("policies/"+string(kind)+"\x00"+account+"\x00"+strings.ToLower(name), func() (any, error) {
+	var kb [128]byte
+	v, err := a.load(cacheKey(kb[:0], "policies/"+string(kind), account, name), func() (any, error) {
 		var (
 			stored   string // the stored spelling of the name
 			tags     []store.Tag
@@ -372,7 +388,8 @@ func (a *Authorizer) ownerPolicies(ctx context.Context, account string, kind sto
 
 // managed loads (cached) the default version of a managed policy.
 func (a *Authorizer) managed(ctx context.Context, arn string, kind policy.Kind) (policy.Named, error) {
-	v, err := a.load("p\x00"+arn+"\x00"+kind.String(), func() (any, error) {
+	var kb [128]byte
+	v, err := a.load(append(append(append(kb[:0], "p\x00"...), arn...), "\x00"+kind.String()...), func() (any, error) {
 		mp, err := a.store.GetManagedPolicy(ctx, arn)
 		if err != nil {
 			return nil, fmt.Errorf("load managed policy %s: %w", arn, err)
@@ -426,7 +443,8 @@ func (a *Authorizer) sessionPolicies(ctx context.Context, s *session.Session) ([
 // scpLevels returns the SCP levels for an account: nil for the management
 // account or when the organization has no SCP attachments at all.
 func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.Named, error) {
-	v, err := a.load("scp\x00"+account, func() (any, error) {
+	var kb [32]byte
+	v, err := a.load(append(append(kb[:0], "scp\x00"...), account...), func() (any, error) {
 		acct, err := a.store.GetAccount(ctx, account)
 		if err != nil {
 			return nil, fmt.Errorf("load account %s: %w", account, err)
@@ -567,12 +585,15 @@ func boolString(b bool) string {
 type Role struct {
 	store.Role
 	Trust *policy.Policy
+	// ARN is the role's ARN; TrustID names its trust policy in decisions.
+	ARN, TrustID string
 }
 
 // Role returns a role (cached) with its compiled trust policy;
 // store.ErrNotFound when it does not exist.
 func (a *Authorizer) Role(ctx context.Context, account, name string) (*Role, error) {
-	v, err := a.load("role\x00"+account+"\x00"+strings.ToLower(name), func() (any, error) {
+	var kb [128]byte
+	v, err := a.load(cacheKey(kb[:0], "role", account, name), func() (any, error) {
 		r, err := a.store.GetRole(ctx, account, name)
 		if err != nil {
 			return nil, fmt.Errorf("load role %s: %w", name, err)
@@ -581,7 +602,8 @@ func (a *Authorizer) Role(ctx context.Context, account, name string) (*Role, err
 		if err != nil {
 			return nil, fmt.Errorf("compile trust policy of %s: %w", name, err)
 		}
-		return &Role{Role: r, Trust: t}, nil
+		arn := RoleARN(r.Account, r.Path, r.Name)
+		return &Role{Role: r, Trust: t, ARN: arn, TrustID: arn + "#trust"}, nil
 	})
 	if err != nil {
 		return nil, err

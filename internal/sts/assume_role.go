@@ -81,7 +81,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	if err != nil && !isNotFound(err) {
 		return nil, internal(err, "assume role")
 	}
-	if role == nil || !strings.EqualFold(roleARN(role), in.RoleArn) {
+	if role == nil || !strings.EqualFold(role.ARN, in.RoleArn) {
 		return nil, denyAssume(c, "sts:AssumeRole", in.RoleArn)
 	}
 	if int(duration) > role.MaxSessionDuration {
@@ -110,7 +110,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	if in.SourceIdentity != "" {
 		actions = append(actions, "sts:SetSourceIdentity")
 	}
-	trust := []policy.Named{{ID: roleARN(role) + "#trust", Policy: role.Trust}}
+	trust := []policy.Named{{ID: role.TrustID, Policy: role.Trust}}
 	for _, action := range actions {
 		req := &authz.Request{Action: action, Resource: in.RoleArn, ResourceAccount: role.Account, ResourcePolicy: trust, Keys: keys}
 		d, err := s.authz.Decide(ctx, c, req)
@@ -189,8 +189,6 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	}
 	return out, nil
 }
-
-func roleARN(r *authz.Role) string { return authz.RoleARN(r.Account, r.Path, r.Name) }
 
 // assumeRoleKeys builds the request-specific condition keys of AssumeRole.
 func assumeRoleKeys(in *AssumeRoleInput, role *authz.Role, prev *session.Session) []authz.Key {
