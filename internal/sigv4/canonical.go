@@ -1,7 +1,9 @@
 package sigv4
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"net/http"
@@ -20,9 +22,9 @@ type queryPair struct {
 	encKey, encValue string // canonical encoding
 }
 
-// parseQuery splits a raw query string into pairs, dropping those whose
-// decoded key is skip. "+" decodes to a space, as AWS and url.ParseQuery do.
-func parseQuery(raw, skip string) ([]queryPair, error) {
+// parseQuery splits a raw query string into pairs. "+" decodes to a space,
+// as AWS and url.ParseQuery do.
+func parseQuery(raw string) ([]queryPair, error) {
 	if raw == "" {
 		return nil, nil
 	}
@@ -36,9 +38,6 @@ func parseQuery(raw, skip string) ([]queryPair, error) {
 		val, err2 := url.QueryUnescape(v)
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, apierr.Wrap(apierr.MalformedQueryString, err, "The query string is malformed: invalid percent-encoding.")
-		}
-		if skip != "" && key == skip {
-			continue
 		}
 		pairs = append(pairs, queryPair{key: key, value: val, encKey: uriEncode(key, false), encValue: uriEncode(val, false)})
 	}
@@ -108,7 +107,7 @@ func appendURIEncode(b []byte, s string, keepSlash bool) []byte {
 // "%2520" as aws-sdk-go-v2 and botocore produce. With raw, the path is used as
 // sent and only bytes that are not valid in a URL path are encoded.
 func appendCanonicalPath(b []byte, path string, raw bool) []byte {
-	if path == "" {
+	if path == "" || path == "/" {
 		return append(b, '/')
 	}
 	if raw {
@@ -145,63 +144,63 @@ func appendCanonicalPath(b []byte, path string, raw bool) []byte {
 	return b
 }
 
-// hmacSHA256 writes HMAC-SHA256(key, msg) to out without allocating.
-func hmacSHA256(out *[sha256.Size]byte, key, msg []byte) {
-	const block = 64
-	var k [block]byte
-	if len(key) > block {
+const hmacBlock = 64 // SHA-256 block size
+
+// ipad and opad are the HMAC inner and outer pads, one block each.
+var ipad, opad = bytes.Repeat([]byte{0x36}, hmacBlock), bytes.Repeat([]byte{0x5c}, hmacBlock)
+
+// hmacSHA256 writes HMAC-SHA256(key, msg) to out. It does not allocate
+// unless msg is long (a string to sign has a long region or service).
+func hmacSHA256[M []byte | string](out *[sha256.Size]byte, key []byte, msg M) {
+	var k [hmacBlock]byte
+	if len(key) > hmacBlock {
 		sum := sha256.Sum256(key)
 		copy(k[:], sum[:])
 	} else {
 		copy(k[:], key)
 	}
-	buf := getBuf()
-	b := (*buf)[:0]
-	for _, c := range k {
-		b = append(b, c^0x36)
-	}
+	var stack [hmacBlock + 256]byte
+	b := stack[:hmacBlock]
+	subtle.XORBytes(b, k[:], ipad)
 	b = append(b, msg...)
 	inner := sha256.Sum256(b)
-	*buf = b
-	putBuf(buf)
 
-	var outer [block + sha256.Size]byte
-	for i, c := range k {
-		outer[i] = c ^ 0x5c
-	}
-	copy(outer[block:], inner[:])
+	var outer [hmacBlock + sha256.Size]byte
+	subtle.XORBytes(outer[:hmacBlock], k[:], opad)
+	copy(outer[hmacBlock:], inner[:])
 	*out = sha256.Sum256(outer[:])
 }
 
 // deriveKey computes the SigV4 signing key for secret and scope.
 func deriveKey(secret []byte, date, region, service string) [sha256.Size]byte {
-	buf := getBuf()
-	b := append((*buf)[:0], "AWS4"...)
-	b = append(b, secret...)
+	var stack [128]byte
+	b := append(append(stack[:0], "AWS4"...), secret...)
 	var k [sha256.Size]byte
-	hmacSHA256(&k, b, []byte(date))
+	hmacSHA256(&k, b, date)
 	clear(b)
-	*buf = b
-	putBuf(buf)
-	hmacSHA256(&k, k[:], []byte(region))
-	hmacSHA256(&k, k[:], []byte(service))
-	hmacSHA256(&k, k[:], []byte(scopeTerminator))
+	hmacSHA256(&k, k[:], region)
+	hmacSHA256(&k, k[:], service)
+	hmacSHA256(&k, k[:], scopeTerminator)
 	return k
+}
+
+// appendField appends s with its length in front.
+func appendField[S []byte | string](b []byte, s S) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
 }
 
 // signingKey returns the signing key for the scope, from the cache when it
 // can. The cache key is a SHA-256 over the length-prefixed secret and scope.
 func (v *Verifier) signingKey(secret []byte, date, region, service string) [sha256.Size]byte {
-	buf := getBuf()
-	b := (*buf)[:0]
-	for _, s := range [...][]byte{secret, []byte(date), []byte(region), []byte(service)} {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
-		b = append(b, s...)
-	}
+	var stack [128]byte
+	b := appendField(stack[:0], secret)
+	b = appendField(b, date)
+	b = appendField(b, region)
+	b = appendField(b, service)
 	id := sha256.Sum256(b)
 	clear(b)
-	*buf = b
-	putBuf(buf)
+	clear(stack[:]) // b may have outgrown the array
 
 	v.mu.RLock()
 	k, ok := v.keys[id]
@@ -253,7 +252,7 @@ func Sign(r *http.Request, body []byte, accessKeyID, secret, sessionToken, regio
 	slices.Sort(signed)
 	signed = slices.Compact(signed)
 
-	q, err := parseQuery(r.URL.RawQuery, "")
+	q, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
 		return err
 	}
@@ -276,14 +275,14 @@ func Sign(r *http.Request, body []byte, accessKeyID, secret, sessionToken, regio
 	b = append(b, '\n')
 	b = appendCanonicalQuery(b, q)
 	b = append(b, '\n')
-	b, _ = appendCanonicalHeaders(b, r, signed)
+	b = appendCanonicalHeaders(b, r, signed)
 	b = append(b, '\n')
 	b = append(b, strings.Join(signed, ";")...)
 	b = append(b, '\n')
 	b = append(b, ph...)
 	sum := sha256.Sum256(b)
 	date := amzDate[:8]
-	sts := appendStringToSign(nil, amzDate, date, region, service, sum[:])
+	sts := appendStringToSign(nil, amzDate, date, region, service, &sum)
 	key := deriveKey([]byte(secret), date, region, service)
 	var mac [sha256.Size]byte
 	hmacSHA256(&mac, key[:], sts)

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opensts/opensts/internal/apierr"
 )
@@ -73,6 +74,12 @@ type Request struct {
 	stringToSign []byte
 	signature    [sha256.Size]byte
 	sigOK        bool // the claimed signature was 64 hex digits
+
+	// Inline storage for SignedHeaders and for the canonical request and
+	// string to sign, so that Parse allocates once for a typical request.
+	// Larger ones spill to the heap as append grows them.
+	signedBuf [8]string
+	buf       [640]byte
 }
 
 // CanonicalRequest returns the canonical request the signature must cover.
@@ -171,7 +178,7 @@ func (v *Verifier) ParseAt(r *http.Request, body []byte, now time.Time) (*Reques
 		err       error
 	)
 	rawQuery := r.URL.RawQuery
-	if auth := r.Header.Get("Authorization"); auth != "" {
+	if auth := headerGet(r.Header, "Authorization"); auth != "" {
 		signature, err = parseAuthorization(req, auth)
 		if err != nil {
 			return nil, err
@@ -179,23 +186,20 @@ func (v *Verifier) ParseAt(r *http.Request, body []byte, now time.Time) (*Reques
 		if amzDate, err = headerTime(req, r.Header); err != nil {
 			return nil, err
 		}
-		req.SecurityToken = r.Header.Get("X-Amz-Security-Token")
-		if q, err = parseQuery(rawQuery, ""); err != nil {
+		req.SecurityToken = headerGet(r.Header, "X-Amz-Security-Token")
+		if q, err = parseQuery(rawQuery); err != nil {
 			return nil, err
 		}
 	} else if hasPresignParams(rawQuery) {
 		req.Presigned = true
-		skip := "X-Amz-Signature"
-		if q, err = parseQuery(rawQuery, skip); err != nil {
+		if q, err = parseQuery(rawQuery); err != nil {
 			return nil, err
 		}
-		var all []queryPair
-		if all, err = parseQuery(rawQuery, ""); err != nil {
+		if amzDate, signature, err = parsePresigned(req, q); err != nil {
 			return nil, err
 		}
-		if amzDate, signature, err = parsePresigned(req, all); err != nil {
-			return nil, err
-		}
+		// The signature cannot sign itself.
+		q = dropKey(q, "X-Amz-Signature")
 		if v.UnsignedQueryToken {
 			q = dropKey(q, "X-Amz-Security-Token")
 		}
@@ -219,19 +223,14 @@ func (v *Verifier) ParseAt(r *http.Request, body []byte, now time.Time) (*Reques
 		return nil, err
 	}
 
-	buf := getBuf()
-	defer putBuf(buf)
-	b := (*buf)[:0]
+	b := req.buf[:0]
 	b = append(b, r.Method...)
 	b = append(b, '\n')
 	b = appendCanonicalPath(b, requestPath(r), v.rawPath(req.Service))
 	b = append(b, '\n')
 	b = appendCanonicalQuery(b, q)
 	b = append(b, '\n')
-	b, err = appendCanonicalHeaders(b, r, req.SignedHeaders)
-	if err != nil {
-		return nil, err
-	}
+	b = appendCanonicalHeaders(b, r, req.SignedHeaders)
 	b = append(b, '\n')
 	for i, h := range req.SignedHeaders {
 		if i > 0 {
@@ -241,15 +240,11 @@ func (v *Verifier) ParseAt(r *http.Request, body []byte, now time.Time) (*Reques
 	}
 	b = append(b, '\n')
 	b = ph.appendTo(b)
-	// One allocation holds the canonical request and the string to sign.
-	stsLen := len(Algorithm) + len(amzDate) + len(req.Date) + len(req.Region) + len(req.Service) + len(scopeTerminator) + 2*sha256.Size + 8
-	all := make([]byte, len(b), len(b)+stsLen)
-	copy(all, b)
-	*buf = b
-	req.canonical = all[:len(b):len(b)]
-
+	n := len(b)
+	req.canonical = b[:n:n]
 	sum := sha256.Sum256(req.canonical)
-	req.stringToSign = appendStringToSign(all[len(b):], amzDate, req.Date, req.Region, req.Service, sum[:])
+	// The string to sign follows the canonical request in the same buffer.
+	req.stringToSign = appendStringToSign(b[n:], amzDate, req.Date, req.Region, req.Service, &sum)
 	return req, nil
 }
 
@@ -260,9 +255,8 @@ func decodeSignature(out *[sha256.Size]byte, sig string) bool {
 		return false
 	}
 	for i := range out {
-		hi, ok1 := unhex(sig[2*i])
-		lo, ok2 := unhex(sig[2*i+1])
-		if !ok1 || !ok2 {
+		hi, lo := unhex[sig[2*i]], unhex[sig[2*i+1]]
+		if hi|lo > 0xf {
 			return false
 		}
 		out[i] = hi<<4 | lo
@@ -270,19 +264,24 @@ func decodeSignature(out *[sha256.Size]byte, sig string) bool {
 	return true
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
+// unhex maps a hex digit (either case) to its value and any other byte to 0xff.
+var unhex = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = byte(c - '0')
+		case 'a' <= c && c <= 'f':
+			t[c] = byte(c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			t[c] = byte(c - 'A' + 10)
+		default:
+			t[c] = 0xff
+		}
 	}
-	return 0, false
-}
+	return t
+}()
 
-func appendStringToSign(b []byte, amzDate, date, region, service string, crHash []byte) []byte {
+func appendStringToSign(b []byte, amzDate, date, region, service string, crHash *[sha256.Size]byte) []byte {
 	b = append(b, Algorithm...)
 	b = append(b, '\n')
 	b = append(b, amzDate...)
@@ -295,7 +294,7 @@ func appendStringToSign(b []byte, amzDate, date, region, service string, crHash 
 	b = append(b, '/')
 	b = append(b, scopeTerminator...)
 	b = append(b, '\n')
-	return hex.AppendEncode(b, crHash)
+	return hex.AppendEncode(b, crHash[:])
 }
 
 // Verify checks req's signature with the secret access key in constant time.
@@ -358,10 +357,13 @@ func parseAuthorization(req *Request, auth string) (signature string, err error)
 	}
 	var cred, signed string
 	var haveCred, haveSigned, haveSig bool
-	for part := range strings.SplitSeq(rest, ",") {
-		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+	for more := true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ",")
+		part = strings.TrimSpace(part)
+		k, val, ok := strings.Cut(part, "=")
 		if !ok {
-			if strings.TrimSpace(part) == "" {
+			if part == "" {
 				continue
 			}
 			return "", incomplete("Authorization header requires each component to be of the form key=value. Authorization=%s", truncate(auth))
@@ -470,27 +472,45 @@ func parseSignedHeaders(req *Request, signed string) error {
 	if signed == "" {
 		return incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.")
 	}
-	hs := strings.Split(signed, ";")
+	hs := req.signedBuf[:0]
 	host := false
-	for i, h := range hs {
-		if h == "" || h != strings.ToLower(h) || (i > 0 && hs[i-1] >= h) {
+	for rest, more := signed, true; more; {
+		var h string
+		h, rest, more = strings.Cut(rest, ";")
+		if h == "" || !isLower(h) || len(hs) > 0 && hs[len(hs)-1] >= h {
 			return incomplete("SignedHeaders must be lower-case header names separated by ';', sorted and without duplicates, got '%s'.", truncate(signed))
 		}
 		if h == "host" {
 			host = true
 		}
+		hs = append(hs, h)
 	}
 	if !host {
 		return incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.")
 	}
-	req.SignedHeaders = hs
+	req.SignedHeaders = hs[:len(hs):len(hs)] // so that appending to it copies
 	return nil
+}
+
+// isLower reports whether strings.ToLower(s) == s, calling it only for
+// names that are not ASCII.
+func isLower(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return s == strings.ToLower(s)
+		}
+		if 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // headerTime reads X-Amz-Date, or the Date header when there is none, and
 // returns the timestamp in the basic format the string to sign uses.
 func headerTime(req *Request, h http.Header) (string, error) {
-	if d := h.Get("X-Amz-Date"); d != "" {
+	if d := headerGet(h, "X-Amz-Date"); d != "" {
 		t, err := parseAmzDate(d)
 		if err != nil {
 			return "", incomplete("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", truncate(d))
@@ -498,7 +518,7 @@ func headerTime(req *Request, h http.Header) (string, error) {
 		req.Time = t
 		return d, nil
 	}
-	if d := h.Get("Date"); d != "" {
+	if d := headerGet(h, "Date"); d != "" {
 		t, err := http.ParseTime(d)
 		if err != nil {
 			return "", incomplete("Date header must be an RFC 1123 date. Got '%s'.", truncate(d))
@@ -616,7 +636,7 @@ func (p *payload) appendTo(b []byte) []byte {
 
 // compute sets p as payloadHash describes.
 func (p *payload) compute(req *Request, h http.Header, body []byte) error {
-	c := h.Get("X-Amz-Content-Sha256")
+	c := headerGet(h, "X-Amz-Content-Sha256")
 	if c == UnsignedPayload {
 		req.UnsignedPayload = true
 		p.claimed = c
@@ -696,6 +716,15 @@ func hostValue(r *http.Request) string {
 	return r.URL.Host
 }
 
+// headerGet is h.Get(key) for a key already in canonical form, without
+// canonicalizing it again.
+func headerGet(h http.Header, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
 // headerValues returns the values of the header named lower (lower-case),
 // looking up the canonical form first and then any spelling.
 func headerValues(h http.Header, lower string) []string {
@@ -720,25 +749,25 @@ func headerValues(h http.Header, lower string) []string {
 // gives it) of a header name made only of lower-case letters, digits and
 // '-'; for other names it reports false and the caller canonicalizes.
 func appendCanonicalKey(b []byte, lower string) ([]byte, bool) {
+	n := len(b)
+	b = append(b, lower...)
 	upper := true
-	for i := 0; i < len(lower); i++ {
-		c := lower[i]
+	for i, c := range b[n:] {
 		switch {
 		case 'a' <= c && c <= 'z':
 			if upper {
-				c -= 'a' - 'A'
+				b[n+i] = c - ('a' - 'A')
 			}
 		case '0' <= c && c <= '9', c == '-':
 		default:
 			return nil, false
 		}
-		b = append(b, c)
 		upper = c == '-'
 	}
 	return b, true
 }
 
-func appendCanonicalHeaders(b []byte, r *http.Request, signed []string) ([]byte, error) {
+func appendCanonicalHeaders(b []byte, r *http.Request, signed []string) []byte {
 	for _, name := range signed {
 		b = append(b, name...)
 		b = append(b, ':')
@@ -762,7 +791,7 @@ func appendCanonicalHeaders(b []byte, r *http.Request, signed []string) ([]byte,
 		}
 		b = append(b, '\n')
 	}
-	return b, nil
+	return b
 }
 
 func appendValues(b []byte, vs []string) []byte {
@@ -778,31 +807,27 @@ func appendValues(b []byte, vs []string) []byte {
 // appendTrimmed appends v with leading and trailing whitespace removed and
 // inner runs of whitespace (including folded line breaks) collapsed to one space.
 func appendTrimmed(b []byte, v string) []byte {
-	space := false
-	start := len(b)
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
-			space = true
-			continue
+	for first := true; ; first = false {
+		i := 0
+		for i < len(v) && isSpace(v[i]) {
+			i++
 		}
-		if space && len(b) > start {
+		if i == len(v) {
+			return b
+		}
+		v = v[i:]
+		// v starts a word: append it whole, after one space unless first.
+		j := 1
+		for j < len(v) && !isSpace(v[j]) {
+			j++
+		}
+		if !first {
 			b = append(b, ' ')
 		}
-		space = false
-		b = append(b, c)
+		b = append(b, v[:j]...)
+		v = v[j:]
 	}
-	return b
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
-
-func putBuf(b *[]byte) {
-	if cap(*b) > 64<<10 {
-		return
-	}
-	*b = (*b)[:0]
-	bufPool.Put(b)
-}
+// isSpace reports whether c is whitespace that appendTrimmed trims or collapses.
+func isSpace(c byte) bool { return c <= ' ' && (c == ' ' || c == '\t' || c == '\r' || c == '\n') }
