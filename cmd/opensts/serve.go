@@ -62,12 +62,15 @@ func newServeCmd() *cobra.Command {
 }
 
 // tuneGC trades memory, of which the server needs little (a live heap of a
-// few MiB), for CPU under load: the collector runs at 4x the live heap
-// instead of 2x, and a soft limit keeps the heap well inside the memory
-// budget. GOGC and GOMEMLIMIT, when set, win.
+// few MiB), for CPU under load: the collector runs when the heap reaches 11x
+// the live heap instead of 2x, and a soft limit of 128 MiB makes it run
+// sooner when that would be too much. AssumeRole allocates about 9 KiB a
+// request; under wrk at 32 connections this gave 2-3 points more of a bare
+// handler's requests per second than GOGC=400, and a peak RSS of 62 MiB
+// instead of 38. GOGC and GOMEMLIMIT, when set, win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(1000)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(128 << 20)
