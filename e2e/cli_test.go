@@ -105,7 +105,28 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
+// serveBinary starts `opensts serve` on a free loopback port and waits until
+// it is healthy. The port is found by listening on port 0 and closing, so
+// another process can take it before the server binds it; the server listens
+// before it touches the data directory, so such a start is retried on
+// another port.
 func serveBinary(t *testing.T, dataDir string, env ...string) *proc {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		p, stderr := startBinary(t, dataDir, env)
+		if p != nil {
+			return p
+		}
+		if !strings.Contains(stderr, "address already in use") || attempt == 5 {
+			t.Fatalf("opensts serve exited: %s", stderr)
+		}
+		t.Logf("port taken before opensts bound it, retrying: %s", stderr)
+	}
+}
+
+// startBinary starts the server once; it returns nil and the server's
+// stderr if the server exited before it was healthy.
+func startBinary(t *testing.T, dataDir string, env []string) (*proc, string) {
 	t.Helper()
 	addr := freePort(t)
 	cmd := exec.Command(binary(t), "serve", "--listen", addr, "--data-dir", dataDir)
@@ -133,12 +154,12 @@ func serveBinary(t *testing.T, dataDir string, env ...string) *proc {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return p
+				return p, ""
 			}
 		}
 		select {
 		case <-exited:
-			t.Fatalf("opensts serve exited: %s", stderr.String())
+			return nil, stderr.String()
 		default:
 		}
 		if time.Now().After(deadline) {
