@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/opensts/opensts/internal/apierr"
@@ -152,42 +151,36 @@ func WriteError(w http.ResponseWriter, ns, requestID string, err error) {
 const (
 	hdrContentType   = "Content-Type"
 	hdrRequestID     = "X-Amzn-Requestid"
-	hdrDate          = "Date"
 	hdrContentLength = "Content-Length"
 )
 
+// bufferedBody is the largest body that net/http holds back until the
+// handler returns (its bufferBeforeChunkingSize); it then sends the body's
+// Content-Length itself, and it adds Date to every answer. Both cost less
+// that way than as entries of the header map, which net/http clones and
+// sorts for every answer. A larger body gets its Content-Length from write,
+// so that no answer is chunked.
+const bufferedBody = 2048
+
 func write(w http.ResponseWriter, status int, requestID string, body []byte) {
 	h := w.Header()
-	// One backing array for the four values; each header gets a
+	// One backing array for the values; each header gets a
 	// capacity-bounded slice of it, so an Add by someone else reallocates
 	// rather than overwriting a neighbour. Equivalent to h.Set for each.
-	vals := make([]string, 4)
-	vals[0], vals[1], vals[2], vals[3] = "text/xml", requestID, httpDate(time.Now()), strconv.Itoa(len(body))
+	n := 2
+	if len(body) > bufferedBody {
+		n = 3
+	}
+	vals := make([]string, n)
+	vals[0], vals[1] = "text/xml", requestID
 	h[hdrContentType] = vals[0:1:1]
 	h[hdrRequestID] = vals[1:2:2]
-	h[hdrDate] = vals[2:3:3]
-	h[hdrContentLength] = vals[3:4:4]
+	if n == 3 {
+		vals[2] = strconv.Itoa(len(body))
+		h[hdrContentLength] = vals[2:3:3]
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-// dateCache holds the Date header value for one second.
-type dateCache struct {
-	sec int64
-	s   string
-}
-
-var lastDate atomic.Pointer[dateCache]
-
-// httpDate returns t in http.TimeFormat, formatting at most once a second.
-func httpDate(t time.Time) string {
-	sec := t.Unix()
-	if d := lastDate.Load(); d != nil && d.sec == sec {
-		return d.s
-	}
-	d := &dateCache{sec: sec, s: t.UTC().Format(http.TimeFormat)}
-	lastDate.Store(d)
-	return d.s
 }
 
 // escape writes s escaped as xml.EscapeText does, appending in place.

@@ -339,8 +339,51 @@ func TestWriteResultBytes(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}
-	if _, err := http.ParseTime(rec.Header().Get("Date")); err != nil {
-		t.Errorf("Date header: %v", err)
+}
+
+// TestHeadersOnTheWire: through a real net/http server, every answer, small
+// or larger than net/http buffers, carries Date, Content-Type, the request id
+// and a Content-Length, and none is chunked.
+func TestHeadersOnTheWire(t *testing.T) {
+	t.Parallel()
+	type result struct{ Value string }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/small":
+			WriteResult(w, STSNamespace, "GetCallerIdentity", "rid", result{Value: "x"})
+		case "/large":
+			WriteResult(w, STSNamespace, "GetCallerIdentity", "rid", result{Value: strings.Repeat("x", 3*bufferedBody)})
+		case "/edge":
+			// A body of exactly bufferedBody bytes.
+			overhead := len(`<GetCallerIdentityResponse xmlns="` + STSNamespace + `"><GetCallerIdentityResult><Value></Value></GetCallerIdentityResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></GetCallerIdentityResponse>`)
+			WriteResult(w, STSNamespace, "GetCallerIdentity", "rid", result{Value: strings.Repeat("x", bufferedBody-overhead)})
+		default:
+			WriteError(w, STSNamespace, "rid", apierr.New(apierr.AccessDenied, "no"))
+		}
+	}))
+	defer srv.Close()
+	for _, path := range []string{"/small", "/large", "/edge", "/error"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if path == "/edge" && len(body) != bufferedBody {
+			t.Errorf("%s: %d bytes, want %d", path, len(body), bufferedBody)
+		}
+		if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 {
+			t.Errorf("%s: Content-Length %d, Transfer-Encoding %v for %d bytes", path, resp.ContentLength, resp.TransferEncoding, len(body))
+		}
+		if _, err := http.ParseTime(resp.Header.Get("Date")); err != nil {
+			t.Errorf("%s: Date header: %v", path, err)
+		}
+		if resp.Header.Get("Content-Type") != "text/xml" || resp.Header.Get("X-Amzn-Requestid") != "rid" {
+			t.Errorf("%s: headers %v", path, resp.Header)
+		}
 	}
 }
 
