@@ -235,14 +235,14 @@ func TestConcurrentMint(t *testing.T) {
 
 // TestForcedBatches: with batches of up to 64 and Mints that always expect
 // company, 200 concurrent Mints are signed in batches of 64, 64, 64 and 8
-// (the last closed by its opener's deadline), and a verifier needs one
-// Ed25519 verification per batch.
+// (the last closed by its opener when nobody joined for a second), and a
+// verifier needs one Ed25519 verification per batch.
 func TestForcedBatches(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	k := f.m.ring.Load().signer(f.clock.Now(), 0)
 	k.batch.mu.Lock()
-	k.batch.target, k.batch.budget, k.batch.load = maxBatch, time.Second, loadedSignatures
+	k.batch.target, k.batch.budget, k.batch.gap, k.batch.load = maxBatch, time.Second, time.Second, loadedSignatures
 	k.batch.forceMore = true
 	k.batch.mu.Unlock()
 	const n = 200
@@ -573,6 +573,11 @@ func TestCollectOnlyUnderLoad(t *testing.T) {
 // parallel, for the same reason as TestCollectOnlyUnderLoad.
 func TestCollectUnderLoad(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Rand = nil })
+	// Batches close when full or when nothing else can join; the gap rule
+	// (TestCollectGap) would also close them whenever the minters are all
+	// descheduled for a moment, which other test packages running beside
+	// this one make happen.
+	f.m.ring.Load().keys[0].batch.gap = collectBudget
 	const workers, each = 32, 30
 	cs := make([]Credentials, workers*each)
 	var wg sync.WaitGroup
@@ -620,6 +625,29 @@ func TestCollectUnderLoad(t *testing.T) {
 	c := mustMint(t, f.m, typicalSession(f.clock.Now()))
 	if d := depthOf(t, c.SessionToken); d != 0 {
 		t.Errorf("serial mint after load: depth %d", d)
+	}
+}
+
+// TestCollectGap: a batch that nobody joins closes after the gap, long
+// before the budget.
+func TestCollectGap(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	k := f.m.ring.Load().signer(f.clock.Now(), 0)
+	k.batch.mu.Lock()
+	k.batch.budget, k.batch.gap, k.batch.load, k.batch.forceMore = time.Minute, 5*time.Millisecond, loadedSignatures, true
+	k.batch.mu.Unlock()
+	start := time.Now()
+	mustMint(t, f.m, typicalSession(f.clock.Now()))
+	took := time.Since(start)
+	k.batch.mu.Lock()
+	collects, sigs := k.batch.collects, k.batch.signatures
+	k.batch.mu.Unlock()
+	if collects != 1 || sigs != 1 {
+		t.Errorf("%d collects, %d signatures; want 1 and 1", collects, sigs)
+	}
+	if took < 5*time.Millisecond || took > 30*time.Second {
+		t.Errorf("lonely batch closed after %v; want the 5ms gap, not the 1m budget", took)
 	}
 }
 
