@@ -303,8 +303,8 @@ func (k *ringKey) sign(r *signReq, minting *atomic.Int32) {
 		return
 	}
 	if b.signing == 0 && b.load == 0 || !b.more(minting) {
-		b.open = []*signReq{r}
-		k.signBatch(b.close(), r) // unlocks
+		b.signing++
+		k.signBatch([]*signReq{r}, r) // unlocks
 		return
 	}
 	// Open a batch and wait for company: until it fills, until no Mint
@@ -390,7 +390,7 @@ func (b *batcher) more(minting *atomic.Int32) bool {
 
 // signBatch signs a closed batch with one signature, fills in every
 // request's result and wakes all but self, the caller's. It is called with
-// b.mu held (from close) and unlocks it.
+// b.mu held and b.signing counting it (see close), and unlocks b.mu.
 func (k *ringKey) signBatch(batch []*signReq, self *signReq) {
 	b := &k.batch
 	b.mu.Unlock()
