@@ -113,7 +113,7 @@ func Glob(pattern, s string) bool {
 			case '?':
 				if sx < len(s) {
 					px++
-					sx += runeLen(s, sx)
+					sx += RuneLen(s, sx)
 					continue
 				}
 			default:
@@ -133,9 +133,10 @@ func Glob(pattern, s string) bool {
 	return true
 }
 
-// runeLen is the byte length of the UTF-8 sequence starting at s[i] (1 for
-// invalid bytes), so that ? matches one character.
-func runeLen(s string, i int) int {
+// RuneLen is the byte length of the UTF-8 sequence whose lead byte is s[i]
+// (1 for invalid bytes and truncated sequences), so that the ? of a pattern
+// matches one character.
+func RuneLen(s string, i int) int {
 	c := s[i]
 	n := 1
 	switch {

@@ -167,7 +167,7 @@ func matchToks(toks []tok, vals *[maxVars]string, s string, fold bool) bool {
 				continue
 			case '?':
 				if si < len(s) {
-					si += runeLen(s, si)
+					si += arn.RuneLen(s, si)
 					ti, ci = ti+1, 0
 					continue
 				}
@@ -202,23 +202,6 @@ func byteEq(a, b byte, fold bool) bool {
 		b += 'a' - 'A'
 	}
 	return a == b
-}
-
-func runeLen(s string, i int) int {
-	c := s[i]
-	n := 1
-	switch {
-	case c >= 0xF0:
-		n = 4
-	case c >= 0xE0:
-		n = 3
-	case c >= 0xC0:
-		n = 2
-	}
-	if i+n > len(s) {
-		return 1
-	}
-	return n
 }
 
 // actionPat is a compiled Action/NotAction entry, lowercased.
