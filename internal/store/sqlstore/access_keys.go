@@ -73,11 +73,8 @@ func (s *Store) UpdateAccessKey(ctx context.Context, k store.AccessKey) error {
 
 // DeleteAccessKey implements store.AccessKeys.
 func (s *Store) DeleteAccessKey(ctx context.Context, id string) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		return Affected(tx.ExecContext(ctx, `DELETE FROM access_keys WHERE id = ?`, id))
-	})
-	if err != nil {
-		return fmt.Errorf("delete access key %s: %w", id, err)
+	if err := s.deleteRow(ctx, "delete access key "+id, `DELETE FROM access_keys WHERE id = ?`, id); err != nil {
+		return err
 	}
 	s.touches.Forget(id)
 	return nil

@@ -86,13 +86,7 @@ func (s *Store) UpdateMFADevice(ctx context.Context, d store.MFADevice) error {
 
 // DeleteMFADevice implements store.MFADevices.
 func (s *Store) DeleteMFADevice(ctx context.Context, serial string) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		return Affected(tx.ExecContext(ctx, `DELETE FROM mfa_devices WHERE serial = ?`, serial))
-	})
-	if err != nil {
-		return fmt.Errorf("delete mfa device %s: %w", serial, err)
-	}
-	return nil
+	return s.deleteRow(ctx, "delete mfa device "+serial, `DELETE FROM mfa_devices WHERE serial = ?`, serial)
 }
 
 // ListMFADevices implements store.MFADevices, sorted by name.

@@ -97,13 +97,8 @@ func (s *Store) AttachOrgPolicy(ctx context.Context, a store.OrgAttachment) erro
 
 // DetachOrgPolicy implements store.Org; ErrNotFound if not attached.
 func (s *Store) DetachOrgPolicy(ctx context.Context, a store.OrgAttachment) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		return Affected(tx.ExecContext(ctx, `DELETE FROM org_attachments WHERE policy_id = ? AND target_id = ?`, a.PolicyID, a.TargetID))
-	})
-	if err != nil {
-		return fmt.Errorf("detach org policy %s from %s: %w", a.PolicyID, a.TargetID, err)
-	}
-	return nil
+	return s.deleteRow(ctx, "detach org policy "+a.PolicyID+" from "+a.TargetID,
+		`DELETE FROM org_attachments WHERE policy_id = ? AND target_id = ?`, a.PolicyID, a.TargetID)
 }
 
 // ListOrgAttachments implements store.Org, sorted by policy id then target id.

@@ -293,15 +293,25 @@ func (s *Store) DeletePolicyVersion(ctx context.Context, policyARN, versionID st
 	return nil
 }
 
+// attachmentPKs resolves an attachment's owner (its column in attachments
+// and primary key) and policy (primary key); ErrNotFound if either is missing.
+func (s *Store) attachmentPKs(ctx context.Context, tx Tx, a store.Attachment) (col string, ownerPK, policyPK int64, err error) {
+	col, ownerPK, _, err = s.ownerPK(ctx, tx, a.Account, a.Kind, a.Owner)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	policyPK, _, _, err = s.policyPK(ctx, tx, a.PolicyARN)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	return col, ownerPK, policyPK, nil
+}
+
 // AttachPolicy implements store.Policies. ErrNotFound if the owner or the
 // policy does not exist.
 func (s *Store) AttachPolicy(ctx context.Context, a store.Attachment) error {
 	err := s.db.Write(ctx, true, func(tx Tx) error {
-		col, opk, _, err := s.ownerPK(ctx, tx, a.Account, a.Kind, a.Owner)
-		if err != nil {
-			return err
-		}
-		ppk, _, _, err := s.policyPK(ctx, tx, a.PolicyARN)
+		col, opk, ppk, err := s.attachmentPKs(ctx, tx, a)
 		if err != nil {
 			return err
 		}
@@ -317,11 +327,7 @@ func (s *Store) AttachPolicy(ctx context.Context, a store.Attachment) error {
 // DetachPolicy implements store.Policies; ErrNotFound if not attached.
 func (s *Store) DetachPolicy(ctx context.Context, a store.Attachment) error {
 	err := s.db.Write(ctx, true, func(tx Tx) error {
-		col, opk, _, err := s.ownerPK(ctx, tx, a.Account, a.Kind, a.Owner)
-		if err != nil {
-			return err
-		}
-		ppk, _, _, err := s.policyPK(ctx, tx, a.PolicyARN)
+		col, opk, ppk, err := s.attachmentPKs(ctx, tx, a)
 		if err != nil {
 			return err
 		}

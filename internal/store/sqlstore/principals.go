@@ -201,13 +201,7 @@ func (s *Store) UpdateGroup(ctx context.Context, g store.Group) error {
 
 // DeleteGroup implements store.Groups; see the package comment for dependents.
 func (s *Store) DeleteGroup(ctx context.Context, account, name string) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		return Affected(tx.ExecContext(ctx, `DELETE FROM groups WHERE account = ? AND name = ?`, account, name))
-	})
-	if err != nil {
-		return fmt.Errorf("delete group %s: %w", name, err)
-	}
-	return nil
+	return s.deleteRow(ctx, "delete group "+name, `DELETE FROM groups WHERE account = ? AND name = ?`, account, name)
 }
 
 // ListGroups implements store.Groups.
@@ -382,13 +376,7 @@ func BumpGeneration(ctx context.Context, tx Tx) error {
 
 // DeleteRole implements store.Roles; see the package comment for dependents.
 func (s *Store) DeleteRole(ctx context.Context, account, name string) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		return Affected(tx.ExecContext(ctx, `DELETE FROM roles WHERE account = ? AND name = ?`, account, name))
-	})
-	if err != nil {
-		return fmt.Errorf("delete role %s: %w", name, err)
-	}
-	return nil
+	return s.deleteRow(ctx, "delete role "+name, `DELETE FROM roles WHERE account = ? AND name = ?`, account, name)
 }
 
 // ListRoles implements store.Roles.

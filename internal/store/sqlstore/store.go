@@ -118,3 +118,16 @@ func collect[T any](ctx context.Context, q Querier, scan func(Scanner) (T, error
 	}
 	return out, rows.Err()
 }
+
+// deleteRow runs a DELETE in a write transaction that bumps the
+// generation; store.ErrNotFound if it removed nothing. Errors are wrapped
+// with what (such as "delete role NAME").
+func (s *Store) deleteRow(ctx context.Context, what, query string, args ...any) error {
+	err := s.db.Write(ctx, true, func(tx Tx) error {
+		return Affected(tx.ExecContext(ctx, query, args...))
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
