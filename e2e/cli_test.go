@@ -442,6 +442,11 @@ func TestServeFirstStartGeneratesCredentials(t *testing.T) {
 	if !strings.HasPrefix(akid, "AKIA") || len(secret) != 40 {
 		t.Fatalf("credentials file: %q", raw)
 	}
+	// The announcement reaches the pipe before /healthz answers, but the
+	// goroutine that copies the pipe into the buffer may not have run yet.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(p.stderr.String(), akid) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if !strings.Contains(p.stderr.String(), akid) || strings.Contains(p.stderr.String(), secret) {
 		t.Fatalf("stderr must announce the key id and never the secret: %s", p.stderr.String())
 	}

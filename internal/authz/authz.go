@@ -242,17 +242,12 @@ func (a *Authorizer) fillSet(ctx context.Context, c *Caller, set *policy.Set) er
 		set.Identity = a.rootIdentity()
 		return a.addSessionPolicies(ctx, c.Session, set)
 	}
-	var pp *principalPolicies
-	switch {
-	case c.Session != nil && c.Session.Type == session.AssumedRole:
-		pp, err = a.rolePolicies(ctx, c.Account, c.Session.RoleName)
-	case c.UserName != "":
-		pp, err = a.userPolicies(ctx, c.Account, c.UserName)
-	default:
-		return nil
-	}
+	pp, err := a.callerPolicies(ctx, c)
 	if err != nil {
 		return err
+	}
+	if pp == nil {
+		return nil
 	}
 	set.Identity = pp.identity
 	set.Boundary = pp.boundary
@@ -291,23 +286,38 @@ func (a *Authorizer) PolicySet(ctx context.Context, c *Caller) (policy.Set, erro
 	return set, err
 }
 
-// userPolicies loads (cached) a user's inline and attached policies, its
-// groups' policies, its boundary and tags.
-func (a *Authorizer) userPolicies(ctx context.Context, account, name string) (*principalPolicies, error) {
-	return a.principalPolicies(ctx, store.KindUser, account, name)
+// callerPolicies returns what the caller's user or role contributes to a
+// decision, or nil for callers that have neither (the root, a root's
+// federated session). The user or role is found by its unique id, never by
+// name: a session or key of a deleted user or role gets nothing, even after
+// another one is created with the same name, and a renamed user keeps its
+// sessions.
+func (a *Authorizer) callerPolicies(ctx context.Context, c *Caller) (*principalPolicies, error) {
+	switch {
+	case c.Type == policy.Root:
+		return nil, nil
+	case c.Session != nil && c.Session.Type == session.AssumedRole:
+		return a.principalPolicies(ctx, store.KindRole, c.Account, c.Session.RoleID)
+	case c.UserName != "":
+		id := c.UserID
+		if c.Session != nil {
+			id = c.Session.UserID
+		}
+		return a.principalPolicies(ctx, store.KindUser, c.Account, id)
+	}
+	return nil, nil
 }
 
-// rolePolicies loads (cached) a role's permission policies, boundary and tags.
-func (a *Authorizer) rolePolicies(ctx context.Context, account, name string) (*principalPolicies, error) {
-	return a.principalPolicies(ctx, store.KindRole, account, name)
-}
-
-// principalPolicies loads (cached) what a user or role contributes to every
-// decision. A deleted user or role keeps no permissions: its sessions and
-// keys are denied everything.
-func (a *Authorizer) principalPolicies(ctx context.Context, kind store.PrincipalKind, account, name string) (*principalPolicies, error) {
+// principalPolicies loads (cached) what a user or role, named by its unique
+// id, contributes to every decision: its inline and attached policies, for a
+// user its groups' policies, its boundary and tags. A deleted user or role
+// keeps no permissions: its sessions and keys are denied everything.
+func (a *Authorizer) principalPolicies(ctx context.Context, kind store.PrincipalKind, account, id string) (*principalPolicies, error) {
+	if id == "" {
+		return &principalPolicies{}, nil
+	}
 	var kb [128]byte
-	v, err := a.load(cacheKey(kb[:0], "policies/"+string(kind), account, name), func() (any, error) {
+	v, err := a.load(cacheKey(kb[:0], "policies/"+string(kind), account, id), func() (any, error) {
 		var (
 			stored   string // the stored spelling of the name
 			tags     []store.Tag
@@ -317,19 +327,26 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 		switch kind {
 		case store.KindUser:
 			var u store.User
-			u, err = a.store.GetUser(ctx, account, name)
+			u, err = a.store.GetUserByID(ctx, id)
+			if err == nil && u.Account != account {
+				err = store.ErrNotFound
+			}
 			stored, tags, boundary = u.Name, u.Tags, u.PermissionsBoundary
 		default:
 			var r store.Role
-			r, err = a.store.GetRole(ctx, account, name)
+			r, err = a.store.GetRoleByID(ctx, id)
+			if err == nil && r.Account != account {
+				err = store.ErrNotFound
+			}
 			stored, tags, boundary = r.Name, r.Tags, r.PermissionsBoundary
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			return &principalPolicies{}, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("load %s %s: %w", kind, name, err)
+			return nil, fmt.Errorf("load %s %s: %w", kind, id, err)
 		}
+		name := stored
 		pp := newPrincipalPolicies(tags)
 		if err := a.ownerPolicies(ctx, account, kind, stored, &pp.identity); err != nil {
 			return nil, err
@@ -402,7 +419,7 @@ func (a *Authorizer) managed(ctx context.Context, arn string, kind policy.Kind) 
 		if err != nil {
 			return nil, fmt.Errorf("compile managed policy %s: %w", arn, err)
 		}
-		return policy.Named{ID: arn, Policy: p}, nil
+		return policy.Named{ID: mp.ARN, Policy: p}, nil
 	})
 	if err != nil {
 		return policy.Named{}, err
@@ -410,8 +427,8 @@ func (a *Authorizer) managed(ctx context.Context, arn string, kind policy.Kind) 
 	return v.(policy.Named), nil
 }
 
-// ManagedPolicy returns the compiled default version of a managed policy;
-// store.ErrNotFound when it does not exist.
+// ManagedPolicy returns the compiled default version of a managed policy,
+// named (ID) by its stored ARN; store.ErrNotFound when it does not exist.
 func (a *Authorizer) ManagedPolicy(ctx context.Context, arn string, kind policy.Kind) (policy.Named, error) {
 	return a.managed(ctx, arn, kind)
 }
@@ -517,19 +534,9 @@ func (a *Authorizer) FillContext(ctx context.Context, c *Caller, pc *policy.Cont
 	if c.Type == policy.User {
 		pc.Set("aws:username", c.UserName)
 	}
-	var pp *principalPolicies
-	switch {
-	case c.Type == policy.Root:
-	case c.Session != nil && c.Session.Type == session.AssumedRole:
-		var err error
-		if pp, err = a.rolePolicies(ctx, c.Account, c.Session.RoleName); err != nil {
-			return err
-		}
-	case c.UserName != "":
-		var err error
-		if pp, err = a.userPolicies(ctx, c.Account, c.UserName); err != nil {
-			return err
-		}
+	pp, err := a.callerPolicies(ctx, c)
+	if err != nil {
+		return err
 	}
 	if pp != nil {
 		for i, t := range pp.tags {

@@ -52,7 +52,7 @@ func TestFederatedUserIsIntersection(t *testing.T) {
 	}
 	caller := func(sessionPolicy string) *Caller {
 		return &Caller{Account: acct, Type: policy.FederatedUser, ARN: "arn:aws:sts::" + acct + ":federated-user/jane", UserID: acct + ":jane", UserName: "broker",
-			Session: &session.Session{Type: session.FederatedUser, Account: acct, UserName: "broker", Policy: sessionPolicy, IssuedAt: time.Now()}}
+			Session: &session.Session{Type: session.FederatedUser, Account: acct, UserName: "broker", UserID: "AIDAEXAMPLEEXAMPLE01", Policy: sessionPolicy, IssuedAt: time.Now()}}
 	}
 	cases := []struct {
 		name, sessionPolicy, action string
@@ -102,6 +102,54 @@ func TestDeletedRoleSessionHasNoPermissions(t *testing.T) {
 	var ae *apierr.Error
 	if !errors.As(err, &ae) || ae.Code != apierr.AccessDenied {
 		t.Fatalf("deleted role: %v", err)
+	}
+}
+
+// TestRecreatedPrincipalInheritsNothing: sessions and keys name their role
+// or user by unique id, so a role or user deleted and created again with the
+// same name (and broader policies) gives the old session nothing, and a
+// renamed user keeps its session.
+func TestRecreatedPrincipalInheritsNothing(t *testing.T) {
+	a, st := newAuthorizer(t)
+	ctx := context.Background()
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + acct + `"},"Action":"sts:AssumeRole"}]}`
+	mustOK := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustOK(st.CreateRole(ctx, store.Role{Account: acct, ID: "AROAOLDOLDOLDOLDOLD1", Name: "app", Path: "/", TrustPolicy: trust, MaxSessionDuration: 3600}))
+	roleSession := &Caller{Account: acct, Type: policy.AssumedRole, ARN: "arn:aws:sts::" + acct + ":assumed-role/app/s", UserID: "AROAOLDOLDOLDOLDOLD1:s",
+		Session: &session.Session{Type: session.AssumedRole, Account: acct, RoleName: "app", RoleID: "AROAOLDOLDOLDOLDOLD1", RolePath: "/", IssuedAt: time.Now()}}
+	mustOK(st.DeleteRole(ctx, acct, "app"))
+	mustOK(st.CreateRole(ctx, store.Role{Account: acct, ID: "AROANEWNEWNEWNEWNEW1", Name: "APP", Path: "/", TrustPolicy: trust, MaxSessionDuration: 3600}))
+	mustOK(st.PutInlinePolicy(ctx, store.InlinePolicy{Account: acct, Kind: store.KindRole, Owner: "APP", Name: "admin", Document: allowDoc("*")}))
+
+	mustOK(st.CreateUser(ctx, store.User{Account: acct, ID: "AIDAOLDOLDOLDOLDOLD1", Name: "carol", Path: "/"}))
+	userSession := &Caller{Account: acct, Type: policy.User, ARN: "arn:aws:iam::" + acct + ":user/carol", UserID: "AIDAOLDOLDOLDOLDOLD1", UserName: "carol",
+		Session: &session.Session{Type: session.SessionToken, Account: acct, UserName: "carol", UserID: "AIDAOLDOLDOLDOLDOLD1", IssuedAt: time.Now()}}
+	mustOK(st.DeleteUser(ctx, acct, "carol"))
+	mustOK(st.CreateUser(ctx, store.User{Account: acct, ID: "AIDANEWNEWNEWNEWNEW1", Name: "carol", Path: "/"}))
+	mustOK(st.PutInlinePolicy(ctx, store.InlinePolicy{Account: acct, Kind: store.KindUser, Owner: "carol", Name: "admin", Document: allowDoc("*")}))
+	a.Invalidate()
+
+	for name, c := range map[string]*Caller{"role session": roleSession, "user session": userSession} {
+		if err := a.Check(ctx, c, "s3:GetObject", "*"); err == nil {
+			t.Errorf("%s of a deleted principal was allowed through its namesake's policies", name)
+		}
+	}
+
+	// A renamed user keeps its sessions' permissions.
+	u, err := st.GetUser(ctx, acct, "carol")
+	mustOK(err)
+	u.Name = "caroline"
+	mustOK(st.UpdateUser(ctx, u))
+	a.Invalidate()
+	renamed := &Caller{Account: acct, Type: policy.User, ARN: "arn:aws:iam::" + acct + ":user/carol", UserID: u.ID, UserName: "carol",
+		Session: &session.Session{Type: session.SessionToken, Account: acct, UserName: "carol", UserID: u.ID, IssuedAt: time.Now()}}
+	if err := a.Check(ctx, renamed, "s3:GetObject", "*"); err != nil {
+		t.Errorf("renamed user's session: %v", err)
 	}
 }
 

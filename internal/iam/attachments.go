@@ -18,13 +18,17 @@ func notAttachable(arn string) error {
 }
 
 // authAttachment validates a policy ARN and authorizes
-// iam:{verb}{User,Group,Role}Policy on the entity, with the ARN as
-// iam:PolicyARN.
+// iam:{verb}{User,Group,Role}Policy on the entity, with the policy's
+// stored ARN as iam:PolicyARN.
 func (s *Service) authAttachment(ctx context.Context, c *authz.Caller, kind store.PrincipalKind, verb, owner, arn string) (entity, error) {
 	if _, _, _, ok := parsePolicyARN(arn); !ok {
 		return entity{}, invalidARN(arn)
 	}
-	return s.authEntity(ctx, c, kind, "iam:"+verb+actionKind(kind)+"Policy", owner, authz.Key{Name: "iam:PolicyARN", Values: []string{arn}})
+	stored, err := s.canonicalPolicyARN(ctx, c.Account, arn)
+	if err != nil {
+		return entity{}, err
+	}
+	return s.authEntity(ctx, c, kind, "iam:"+verb+actionKind(kind)+"Policy", owner, authz.Key{Name: "iam:PolicyARN", Values: []string{stored}})
 }
 
 func (s *Service) attach(ctx context.Context, c *authz.Caller, kind store.PrincipalKind, owner, arn string) error {

@@ -19,8 +19,12 @@ func (s *Service) setBoundary(ctx context.Context, c *authz.Caller, kind store.P
 		if _, _, _, ok := parsePolicyARN(arn); !ok {
 			return invalidARN(arn)
 		}
+		stored, err := s.canonicalPolicyARN(ctx, c.Account, arn)
+		if err != nil {
+			return err
+		}
 		e, err = s.authEntity(ctx, c, kind, "iam:Put"+actionKind(kind)+"PermissionsBoundary", name,
-			authz.Key{Name: permissionsBoundaryKey, Values: []string{arn}})
+			authz.Key{Name: permissionsBoundaryKey, Values: []string{stored}})
 		if err != nil {
 			return err
 		}

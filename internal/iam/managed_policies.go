@@ -40,6 +40,21 @@ func (s *Service) getPolicy(ctx context.Context, account, arn string) (mp store.
 	return mp, true, nil
 }
 
+// canonicalPolicyARN returns the stored spelling of a managed policy ARN
+// the caller's account can use, or arn itself when there is no such policy
+// (the action then fails on its own). Condition keys that name a policy
+// (iam:PolicyARN, iam:PermissionsBoundary) carry this value.
+func (s *Service) canonicalPolicyARN(ctx context.Context, account, arn string) (string, error) {
+	if _, _, _, ok := parsePolicyARN(arn); !ok {
+		return arn, nil // refused later, with the action's own error
+	}
+	mp, found, err := s.getPolicy(ctx, account, arn)
+	if err != nil || !found {
+		return arn, err
+	}
+	return mp.ARN, nil
+}
+
 // authPolicy validates a policy ARN, authorizes action on it (with the
 // policy's tags as aws:ResourceTag keys) and loads it. modify refuses
 // changes to AWS managed policies.
@@ -49,7 +64,14 @@ func (s *Service) authPolicy(ctx context.Context, c *authz.Caller, action, arn s
 		return store.ManagedPolicy{}, err
 	}
 	keys = append(keys, resourceTagKeys(mp.Tags)...)
-	if err := s.check(ctx, c, action, arn, keys...); err != nil {
+	// Policy ARNs are looked up case-insensitively; the decision is about the
+	// stored policy, so it is made on its stored ARN, never the caller's
+	// spelling (a Deny on policy/Admin must hold for policy/admin).
+	resource := arn
+	if found {
+		resource = mp.ARN
+	}
+	if err := s.check(ctx, c, action, resource, keys...); err != nil {
 		return store.ManagedPolicy{}, err
 	}
 	if !found {

@@ -66,7 +66,11 @@ func (s *Service) CreateRole(ctx context.Context, c *authz.Caller, in *CreateRol
 	arn := roleARN(c.Account, path, in.RoleName)
 	keys := requestTagKeys(in.Tags)
 	if in.PermissionsBoundary != "" {
-		keys = append(keys, authz.Key{Name: permissionsBoundaryKey, Values: []string{in.PermissionsBoundary}})
+		stored, err := s.canonicalPolicyARN(ctx, c.Account, in.PermissionsBoundary)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, authz.Key{Name: permissionsBoundaryKey, Values: []string{stored}})
 	}
 	if err := s.check(ctx, c, "iam:CreateRole", arn, keys...); err != nil {
 		return nil, err
@@ -79,6 +83,10 @@ func (s *Service) CreateRole(ctx context.Context, c *authz.Caller, in *CreateRol
 	if err := s.checkTrustPolicy(in.AssumeRolePolicyDocument); err != nil {
 		return nil, err
 	}
+	trust, err := s.bindPrincipals(ctx, in.AssumeRolePolicyDocument, true)
+	if err != nil {
+		return nil, err
+	}
 	boundary := ""
 	if in.PermissionsBoundary != "" {
 		if boundary, err = s.checkBoundaryARN(ctx, c.Account, in.PermissionsBoundary); err != nil {
@@ -89,7 +97,7 @@ func (s *Service) CreateRole(ctx context.Context, c *authz.Caller, in *CreateRol
 	if err != nil {
 		return nil, err
 	}
-	r := store.Role{Account: c.Account, ID: id, Name: in.RoleName, Path: path, TrustPolicy: in.AssumeRolePolicyDocument,
+	r := store.Role{Account: c.Account, ID: id, Name: in.RoleName, Path: path, TrustPolicy: trust,
 		Description: in.Description, MaxSessionDuration: defaultMaxSessionDur, PermissionsBoundary: boundary,
 		CreatedAt: s.time(), Tags: storeTags(in.Tags)}
 	if in.MaxSessionDuration != nil {
@@ -102,6 +110,7 @@ func (s *Service) CreateRole(ctx context.Context, c *authz.Caller, in *CreateRol
 		return nil, internal(err, "create role "+in.RoleName)
 	}
 	s.authz.Invalidate()
+	r.TrustPolicy = in.AssumeRolePolicyDocument // every principal in it exists
 	out := roleOut(r, true)
 	out.RoleLastUsed = nil // CreateRole does not return RoleLastUsed
 	return &CreateRoleOutput{Role: out}, nil
@@ -124,7 +133,9 @@ func (s *Service) GetRole(ctx context.Context, c *authz.Caller, in *GetRoleInput
 	if err != nil {
 		return nil, err
 	}
-	return &GetRoleOutput{Role: roleOut(e.role, true)}, nil
+	r := e.role
+	r.TrustPolicy = s.principalNames().show(ctx, r.TrustPolicy)
+	return &GetRoleOutput{Role: roleOut(r, true)}, nil
 }
 
 // ListRolesInput is the input of ListRoles.
@@ -159,7 +170,9 @@ func (s *Service) ListRoles(ctx context.Context, c *authz.Caller, in *ListRolesI
 		return nil, err
 	}
 	out := &ListRolesOutput{Roles: make([]Role, 0, len(page)), Page: p}
+	names := s.principalNames()
 	for _, r := range page {
+		r.TrustPolicy = names.show(ctx, r.TrustPolicy)
 		out.Roles = append(out.Roles, roleOut(r, false))
 	}
 	return out, nil
@@ -221,6 +234,7 @@ func (s *Service) UpdateRoleDescription(ctx context.Context, c *authz.Caller, in
 		return nil, internal(err, "update role "+r.Name)
 	}
 	s.authz.Invalidate()
+	r.TrustPolicy = s.principalNames().show(ctx, r.TrustPolicy)
 	return &UpdateRoleDescriptionOutput{Role: roleOut(r, true)}, nil
 }
 
@@ -242,8 +256,12 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, c *authz.Caller, i
 	if err := s.checkTrustPolicy(in.PolicyDocument); err != nil {
 		return nil, err
 	}
+	trust, err := s.bindPrincipals(ctx, in.PolicyDocument, true)
+	if err != nil {
+		return nil, err
+	}
 	r := e.role
-	r.TrustPolicy = in.PolicyDocument
+	r.TrustPolicy = trust
 	if err := s.store.UpdateRole(ctx, r); err != nil {
 		return nil, internal(err, "update role "+r.Name)
 	}

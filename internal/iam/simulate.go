@@ -223,7 +223,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 	var set policy.Set
 	switch src.kind {
 	case store.KindUser:
-		set, err = s.authz.PolicySet(ctx, &authz.Caller{Account: c.Account, Type: policy.User, UserName: e.name})
+		set, err = s.authz.PolicySet(ctx, &authz.Caller{Account: c.Account, Type: policy.User, UserName: e.name, UserID: e.user.ID})
 		pr = policy.Principal{Type: policy.User, Account: c.Account, ARN: e.arn, ID: e.user.ID}
 		username = e.name
 	case store.KindRole:

@@ -35,7 +35,11 @@ func (s *Service) CreateUser(ctx context.Context, c *authz.Caller, in *CreateUse
 	arn := userARN(c.Account, path, in.UserName)
 	keys := requestTagKeys(in.Tags)
 	if in.PermissionsBoundary != "" {
-		keys = append(keys, authz.Key{Name: permissionsBoundaryKey, Values: []string{in.PermissionsBoundary}})
+		stored, err := s.canonicalPolicyARN(ctx, c.Account, in.PermissionsBoundary)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, authz.Key{Name: permissionsBoundaryKey, Values: []string{stored}})
 	}
 	if err := s.check(ctx, c, "iam:CreateUser", arn, keys...); err != nil {
 		return nil, err

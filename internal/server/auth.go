@@ -70,7 +70,7 @@ func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (*keyEntr
 	if k.UserName == "" {
 		c.Type, c.ARN, c.UserID = policy.Root, authz.RootARN(k.Account), k.Account
 	} else {
-		u, err := kc.users.GetUser(ctx, k.Account, k.UserName)
+		u, err := kc.users.GetUserByID(ctx, k.UserID)
 		if err != nil {
 			return nil, err
 		}

@@ -100,6 +100,9 @@ func bootstrap(ctx context.Context, s *Server, random io.Reader, announce io.Wri
 	if err := s.iam.SeedManagedPolicies(ctx); err != nil {
 		return Bootstrap{}, err
 	}
+	if err := bindTrustPolicies(ctx, s); err != nil {
+		return Bootstrap{}, err
+	}
 	if _, err := s.store.PutSettingIfAbsent(ctx, authz.OrgRootSetting, "r-"+randomLower(random, 4)); err != nil {
 		return Bootstrap{}, err
 	}
@@ -184,4 +187,26 @@ func randomLower(r io.Reader, n int) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// principalsBoundSetting records that every stored trust policy names its
+// users and roles by unique id.
+const principalsBoundSetting = "iam.principals-bound"
+
+// bindTrustPolicies binds the principals of trust policies stored before
+// binding existed, once per data store.
+func bindTrustPolicies(ctx context.Context, s *Server) error {
+	if _, err := s.store.GetSetting(ctx, principalsBoundSetting); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	unbound, err := s.iam.BindTrustPolicies(ctx)
+	if err != nil {
+		return fmt.Errorf("bind trust policy principals: %w", err)
+	}
+	for _, u := range unbound {
+		s.log.Warn("trust policy names a user or role that does not exist; it matches only a caller with exactly that ARN, review it", "principal", u)
+	}
+	return s.store.PutSetting(ctx, principalsBoundSetting, "1")
 }

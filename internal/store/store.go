@@ -203,6 +203,11 @@ type Accounts interface {
 type Users interface {
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, account, name string) (User, error)
+	// GetUserByID looks a user up by its unique id (AIDA...), in any
+	// account; ids are unique across accounts and compare exactly. Sessions,
+	// keys and stored trust policies name users this way, so that a renamed
+	// user keeps them and a deleted-and-recreated one does not inherit them.
+	GetUserByID(ctx context.Context, id string) (User, error)
 	// UpdateUser replaces the user with the same Account and ID (renames allowed).
 	UpdateUser(ctx context.Context, u User) error
 	DeleteUser(ctx context.Context, account, name string) error
@@ -240,6 +245,8 @@ type AccessKeys interface {
 type Roles interface {
 	CreateRole(ctx context.Context, r Role) error
 	GetRole(ctx context.Context, account, name string) (Role, error)
+	// GetRoleByID looks a role up by its unique id (AROA...), in any account.
+	GetRoleByID(ctx context.Context, id string) (Role, error)
 	UpdateRole(ctx context.Context, r Role) error
 	DeleteRole(ctx context.Context, account, name string) error
 	ListRoles(ctx context.Context, account string, opt ListOptions) ([]Role, error)

@@ -112,7 +112,9 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	}
 	trust := []policy.Named{{ID: role.TrustID, Policy: role.Trust}}
 	for _, action := range actions {
-		req := &authz.Request{Action: action, Resource: in.RoleArn, ResourceAccount: role.Account, ResourcePolicy: trust, Keys: keys}
+		// The decision is about the stored role, so it is made on its stored
+		// ARN: a Deny on role/BreakGlass holds for role/breakglass.
+		req := &authz.Request{Action: action, Resource: role.ARN, ResourceAccount: role.Account, ResourcePolicy: trust, Keys: keys}
 		d, err := s.authz.Decide(ctx, c, req)
 		if err != nil {
 			return nil, internal(err, "assume role: authorize")
@@ -236,17 +238,19 @@ func (s *Service) sessionPolicy(doc string) (string, error) {
 	return compactJSON(doc), nil
 }
 
-// sessionPolicyARNs checks that every managed session policy exists.
+// sessionPolicyARNs checks that every managed session policy exists and
+// returns their stored ARNs, which the session carries.
 func (s *Service) sessionPolicyARNs(ctx context.Context, in []PolicyDescriptor) ([]string, error) {
 	arns := make([]string, 0, len(in))
 	for _, pd := range in {
-		if _, err := s.authz.ManagedPolicy(ctx, pd.ARN, policy.Session); err != nil {
+		p, err := s.authz.ManagedPolicy(ctx, pd.ARN, policy.Session)
+		if err != nil {
 			if isNotFound(err) {
 				return nil, apierr.New(apierr.InvalidParameterValue, "The policy %s does not exist or is not attachable.", pd.ARN)
 			}
 			return nil, internal(err, "session policy arn")
 		}
-		arns = append(arns, pd.ARN)
+		arns = append(arns, p.ID)
 	}
 	return arns, nil
 }

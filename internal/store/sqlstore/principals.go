@@ -95,6 +95,15 @@ func (s *Store) GetUser(ctx context.Context, account, name string) (store.User, 
 	return u, nil
 }
 
+// GetUserByID implements store.Users.
+func (s *Store) GetUserByID(ctx context.Context, id string) (store.User, error) {
+	u, err := s.scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id))
+	if err != nil {
+		return store.User{}, fmt.Errorf("get user %s: %w", id, s.db.Translate(err))
+	}
+	return u, nil
+}
+
 // UpdateUser implements store.Users. Memberships, policies, attachments, keys
 // and MFA devices follow a renamed user.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
@@ -322,6 +331,15 @@ func (s *Store) GetRole(ctx context.Context, account, name string) (store.Role, 
 	r, err := s.scanRole(s.db.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles r WHERE r.account = ? AND r.name = ?`, account, name))
 	if err != nil {
 		return store.Role{}, fmt.Errorf("get role %s: %w", name, s.db.Translate(err))
+	}
+	return r, nil
+}
+
+// GetRoleByID implements store.Roles.
+func (s *Store) GetRoleByID(ctx context.Context, id string) (store.Role, error) {
+	r, err := s.scanRole(s.db.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles r WHERE r.id = ?`, id))
+	if err != nil {
+		return store.Role{}, fmt.Errorf("get role %s: %w", id, s.db.Translate(err))
 	}
 	return r, nil
 }

@@ -51,6 +51,18 @@ func testUsers(t *testing.T, s store.Store) {
 		same(t, "user "+name, u, got)
 	}
 
+	// Lookups by unique id are exact, in any account.
+	got, err := s.GetUserByID(ctx, "AIDAALICE")
+	ok(t, err)
+	same(t, "user by id", u, got)
+	got, err = s.GetUserByID(ctx, "AIDAALICE2")
+	ok(t, err)
+	if got.Account != acct2 || got.Name != "alice" {
+		t.Fatalf("user by id in the other account: got %+v", got)
+	}
+	_, err = s.GetUserByID(ctx, "aidaalice")
+	isErr(t, err, store.ErrNotFound, "get user by id in another case")
+
 	// UpdateUser replaces by Account and ID, renames included.
 	u2 := u
 	u2.Name = "alice.smith"
@@ -60,9 +72,12 @@ func testUsers(t *testing.T, s store.Store) {
 	ok(t, s.UpdateUser(ctx, u2))
 	_, err = s.GetUser(ctx, acct1, "Alice")
 	isErr(t, err, store.ErrNotFound, "get user by old name")
-	got, err := s.GetUser(ctx, acct1, "ALICE.SMITH")
+	got, err = s.GetUser(ctx, acct1, "ALICE.SMITH")
 	ok(t, err)
 	same(t, "renamed user", u2, got)
+	got, err = s.GetUserByID(ctx, "AIDAALICE")
+	ok(t, err)
+	same(t, "renamed user by id", u2, got)
 
 	ok(t, s.CreateUser(ctx, user(acct1, "AIDABOB", "bob")))
 	u3 := u2
@@ -402,6 +417,11 @@ func testRoles(t *testing.T, s store.Store) {
 	got, err := s.GetRole(ctx, acct1, "admin")
 	ok(t, err)
 	same(t, "role", r, got)
+	got, err = s.GetRoleByID(ctx, "AROAADMIN")
+	ok(t, err)
+	same(t, "role by id", r, got)
+	_, err = s.GetRoleByID(ctx, "AROAadmin")
+	isErr(t, err, store.ErrNotFound, "get role by id in another case")
 
 	r.TrustPolicy = `{"Version":"2012-10-17","Statement":[]}`
 	r.Description = ""
@@ -419,6 +439,8 @@ func testRoles(t *testing.T, s store.Store) {
 	ok(t, s.DeleteRole(ctx, acct1, "aDmIn"))
 	_, err = s.GetRole(ctx, acct1, "admin")
 	isErr(t, err, store.ErrNotFound, "get deleted role")
+	_, err = s.GetRoleByID(ctx, "AROAADMIN")
+	isErr(t, err, store.ErrNotFound, "get deleted role by id")
 	isErr(t, s.DeleteRole(ctx, acct1, "admin"), store.ErrNotFound, "delete missing role")
 	_, err = s.GetRole(ctx, acct2, "admin")
 	ok(t, err)
