@@ -405,6 +405,21 @@ func (a *Authorizer) ownerPolicies(ctx context.Context, account string, kind sto
 
 // managed loads (cached) the default version of a managed policy.
 func (a *Authorizer) managed(ctx context.Context, arn string, kind policy.Kind) (policy.Named, error) {
+	e, err := a.managedEntry(ctx, arn, kind)
+	if err != nil {
+		return policy.Named{}, err
+	}
+	return e.Named, nil
+}
+
+// managedPolicy is a cached managed policy: its default version compiled,
+// named by its stored ARN, and when the policy was created.
+type managedPolicy struct {
+	policy.Named
+	created time.Time
+}
+
+func (a *Authorizer) managedEntry(ctx context.Context, arn string, kind policy.Kind) (*managedPolicy, error) {
 	var kb [128]byte
 	v, err := a.load(append(append(append(kb[:0], "p\x00"...), arn...), "\x00"+kind.String()...), func() (any, error) {
 		mp, err := a.store.GetManagedPolicy(ctx, arn)
@@ -419,12 +434,12 @@ func (a *Authorizer) managed(ctx context.Context, arn string, kind policy.Kind) 
 		if err != nil {
 			return nil, fmt.Errorf("compile managed policy %s: %w", arn, err)
 		}
-		return policy.Named{ID: mp.ARN, Policy: p}, nil
+		return &managedPolicy{Named: policy.Named{ID: mp.ARN, Policy: p}, created: mp.CreatedAt}, nil
 	})
 	if err != nil {
-		return policy.Named{}, err
+		return nil, err
 	}
-	return v.(policy.Named), nil
+	return v.(*managedPolicy), nil
 }
 
 // ManagedPolicy returns the compiled default version of a managed policy,
@@ -443,16 +458,22 @@ func (a *Authorizer) sessionPolicies(ctx context.Context, s *session.Session) ([
 		out = append(out, policy.Named{ID: "session-policy", Policy: p})
 	}
 	for _, arn := range s.PolicyARNs {
-		p, err := a.managed(ctx, arn, policy.Session)
+		p, err := a.managedEntry(ctx, arn, policy.Session)
 		if errors.Is(err, store.ErrNotFound) {
 			// A deleted session policy grants nothing; the session keeps its
-			// other policies, which can only narrow.
+			// other policies, which can only narrow (and with none left, the
+			// session is denied everything).
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p)
+		if p.created.After(s.IssuedAt) {
+			// Not the policy the session was issued with: that one was
+			// deleted, and this one took its name later. It grants nothing.
+			continue
+		}
+		out = append(out, p.Named)
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/arn"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/session"
@@ -126,7 +127,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 
 	// Managed session policies are looked up only once the caller is known
 	// to be allowed, so that nobody learns which policy ARNs exist.
-	policyARNs, err := s.sessionPolicyARNs(ctx, in.PolicyArns)
+	policyARNs, err := s.sessionPolicyARNs(ctx, role.Account, in.PolicyArns)
 	if err != nil {
 		return nil, err
 	}
@@ -238,11 +239,15 @@ func (s *Service) sessionPolicy(doc string) (string, error) {
 	return compactJSON(doc), nil
 }
 
-// sessionPolicyARNs checks that every managed session policy exists and
-// returns their stored ARNs, which the session carries.
-func (s *Service) sessionPolicyARNs(ctx context.Context, in []PolicyDescriptor) ([]string, error) {
+// sessionPolicyARNs checks that every managed session policy exists in
+// account (the session's) or is AWS managed, and returns their stored ARNs,
+// which the session carries.
+func (s *Service) sessionPolicyARNs(ctx context.Context, account string, in []PolicyDescriptor) ([]string, error) {
 	arns := make([]string, 0, len(in))
 	for _, pd := range in {
+		if a, err := arn.Parse(pd.ARN); err != nil || a.Account != account && a.Account != "aws" {
+			return nil, apierr.New(apierr.InvalidParameterValue, "The policy %s does not exist or is not attachable.", pd.ARN)
+		}
 		p, err := s.authz.ManagedPolicy(ctx, pd.ARN, policy.Session)
 		if err != nil {
 			if isNotFound(err) {

@@ -48,7 +48,7 @@ func (s *Service) GetFederationToken(ctx context.Context, c *authz.Caller, in *G
 	if err != nil {
 		return nil, err
 	}
-	arns, err := s.sessionPolicyARNs(ctx, in.PolicyArns)
+	arns, err := s.sessionPolicyARNs(ctx, c.Account, in.PolicyArns)
 	if err != nil {
 		return nil, err
 	}
