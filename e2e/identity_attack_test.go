@@ -48,14 +48,23 @@ func TestCaseVariantNamesAreAuthorizedAsStored(t *testing.T) {
 	otherPolicy := aws.String("arn:aws:iam::aws:policy/ReadOnlyAccess")
 	type call func(name, policyARN, serial string) error
 	calls := map[string]call{
-		"GetUser":    func(n, _, _ string) error { _, err := c.GetUser(ctx, &iam.GetUserInput{UserName: &n}); return err },
-		"UpdateUser": func(n, _, _ string) error { _, err := c.UpdateUser(ctx, &iam.UpdateUserInput{UserName: &n, NewPath: aws.String("/x/")}); return err },
-		"DeleteUser": func(n, _, _ string) error { _, err := c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: &n}); return err },
+		"GetUser": func(n, _, _ string) error { _, err := c.GetUser(ctx, &iam.GetUserInput{UserName: &n}); return err },
+		"UpdateUser": func(n, _, _ string) error {
+			_, err := c.UpdateUser(ctx, &iam.UpdateUserInput{UserName: &n, NewPath: aws.String("/x/")})
+			return err
+		},
+		"DeleteUser": func(n, _, _ string) error {
+			_, err := c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: &n})
+			return err
+		},
 		"CreateAccessKey": func(n, _, _ string) error {
 			_, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: &n})
 			return err
 		},
-		"ListAccessKeys": func(n, _, _ string) error { _, err := c.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: &n}); return err },
+		"ListAccessKeys": func(n, _, _ string) error {
+			_, err := c.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: &n})
+			return err
+		},
 		"UpdateAccessKey": func(n, _, _ string) error {
 			_, err := c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: &n, AccessKeyId: &targetKey, Status: iamtypes.StatusTypeInactive})
 			return err
@@ -108,12 +117,18 @@ func TestCaseVariantNamesAreAuthorizedAsStored(t *testing.T) {
 			_, err := c.UntagUser(ctx, &iam.UntagUserInput{UserName: &n, TagKeys: []string{"k"}})
 			return err
 		},
-		"ListUserTags": func(n, _, _ string) error { _, err := c.ListUserTags(ctx, &iam.ListUserTagsInput{UserName: &n}); return err },
+		"ListUserTags": func(n, _, _ string) error {
+			_, err := c.ListUserTags(ctx, &iam.ListUserTagsInput{UserName: &n})
+			return err
+		},
 		"ListGroupsForUser": func(n, _, _ string) error {
 			_, err := c.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: &n})
 			return err
 		},
-		"ListMFADevices": func(n, _, _ string) error { _, err := c.ListMFADevices(ctx, &iam.ListMFADevicesInput{UserName: &n}); return err },
+		"ListMFADevices": func(n, _, _ string) error {
+			_, err := c.ListMFADevices(ctx, &iam.ListMFADevicesInput{UserName: &n})
+			return err
+		},
 		"EnableMFADevice": func(n, _, serial string) error {
 			_, err := c.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: &n, SerialNumber: &serial, AuthenticationCode1: aws.String("123456"), AuthenticationCode2: aws.String("234567")})
 			return err
@@ -127,9 +142,15 @@ func TestCaseVariantNamesAreAuthorizedAsStored(t *testing.T) {
 			return err
 		},
 
-		"GetGroup":    func(n, _, _ string) error { _, err := c.GetGroup(ctx, &iam.GetGroupInput{GroupName: &n}); return err },
-		"UpdateGroup": func(n, _, _ string) error { _, err := c.UpdateGroup(ctx, &iam.UpdateGroupInput{GroupName: &n, NewPath: aws.String("/x/")}); return err },
-		"DeleteGroup": func(n, _, _ string) error { _, err := c.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: &n}); return err },
+		"GetGroup": func(n, _, _ string) error { _, err := c.GetGroup(ctx, &iam.GetGroupInput{GroupName: &n}); return err },
+		"UpdateGroup": func(n, _, _ string) error {
+			_, err := c.UpdateGroup(ctx, &iam.UpdateGroupInput{GroupName: &n, NewPath: aws.String("/x/")})
+			return err
+		},
+		"DeleteGroup": func(n, _, _ string) error {
+			_, err := c.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: &n})
+			return err
+		},
 		"AddUserToGroup": func(n, _, _ string) error {
 			_, err := c.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: &n, UserName: aws.String("mallory")})
 			return err
@@ -167,8 +188,11 @@ func TestCaseVariantNamesAreAuthorizedAsStored(t *testing.T) {
 			return err
 		},
 
-		"GetRole":    func(n, _, _ string) error { _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: &n}); return err },
-		"UpdateRole": func(n, _, _ string) error { _, err := c.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: &n, Description: aws.String("x")}); return err },
+		"GetRole": func(n, _, _ string) error { _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: &n}); return err },
+		"UpdateRole": func(n, _, _ string) error {
+			_, err := c.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: &n, Description: aws.String("x")})
+			return err
+		},
 		"UpdateRoleDescription": func(n, _, _ string) error {
 			_, err := c.UpdateRoleDescription(ctx, &iam.UpdateRoleDescriptionInput{RoleName: &n, Description: aws.String("x")})
 			return err
@@ -177,7 +201,10 @@ func TestCaseVariantNamesAreAuthorizedAsStored(t *testing.T) {
 			_, err := c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: &n, PolicyDocument: aws.String(trustAccount)})
 			return err
 		},
-		"DeleteRole": func(n, _, _ string) error { _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: &n}); return err },
+		"DeleteRole": func(n, _, _ string) error {
+			_, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: &n})
+			return err
+		},
 		"AttachRolePolicy": func(n, _, _ string) error {
 			_, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: &n, PolicyArn: otherPolicy})
 			return err
@@ -222,14 +249,20 @@ func TestCaseVariantNamesAreAuthorizedAsStored(t *testing.T) {
 			_, err := c.UntagRole(ctx, &iam.UntagRoleInput{RoleName: &n, TagKeys: []string{"k"}})
 			return err
 		},
-		"ListRoleTags": func(n, _, _ string) error { _, err := c.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: &n}); return err },
+		"ListRoleTags": func(n, _, _ string) error {
+			_, err := c.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: &n})
+			return err
+		},
 		"sts:AssumeRole": func(n, _, _ string) error {
 			_, err := s.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(acctARN + "role/" + n), RoleSessionName: aws.String("sess")})
 			return err
 		},
 
-		"GetPolicy":    func(_, p, _ string) error { _, err := c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: &p}); return err },
-		"DeletePolicy": func(_, p, _ string) error { _, err := c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: &p}); return err },
+		"GetPolicy": func(_, p, _ string) error { _, err := c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: &p}); return err },
+		"DeletePolicy": func(_, p, _ string) error {
+			_, err := c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: &p})
+			return err
+		},
 		"CreatePolicyVersion": func(_, p, _ string) error {
 			_, err := c.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: &p, PolicyDocument: aws.String(allow("*", "*")), SetAsDefault: true})
 			return err
@@ -262,7 +295,10 @@ func TestCaseVariantNamesAreAuthorizedAsStored(t *testing.T) {
 			_, err := c.UntagPolicy(ctx, &iam.UntagPolicyInput{PolicyArn: &p, TagKeys: []string{"k"}})
 			return err
 		},
-		"ListPolicyTags": func(_, p, _ string) error { _, err := c.ListPolicyTags(ctx, &iam.ListPolicyTagsInput{PolicyArn: &p}); return err },
+		"ListPolicyTags": func(_, p, _ string) error {
+			_, err := c.ListPolicyTags(ctx, &iam.ListPolicyTagsInput{PolicyArn: &p})
+			return err
+		},
 
 		"DeleteVirtualMFADevice": func(_, _, serial string) error {
 			_, err := c.DeleteVirtualMFADevice(ctx, &iam.DeleteVirtualMFADeviceInput{SerialNumber: &serial})
