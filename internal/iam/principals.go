@@ -2,7 +2,8 @@ package iam
 
 import (
 	"context"
-	"errors"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -54,11 +55,8 @@ func parsePrincipalARN(v string) (principalRef, bool) {
 	return ref, true
 }
 
-// errUnbound marks a principal ARN that names no existing user or role.
-var errUnbound = errors.New("principal does not exist")
-
 // principalID returns the unique id of the user or role ref names, with
-// its stored path and name, or errUnbound.
+// its stored path and name, or store.ErrNotFound.
 func (s *Service) principalID(ctx context.Context, ref principalRef) (id, storedARN string, err error) {
 	switch ref.kind {
 	case store.KindUser:
@@ -79,9 +77,11 @@ func (s *Service) principalID(ctx context.Context, ref principalRef) (id, stored
 // bindPrincipals returns doc with every IAM user and role ARN among its
 // principals replaced by the unique id of the entity it names. With strict,
 // an ARN that names no entity (none by that name, or not at that path) is
-// MalformedPolicyDocument, as AWS answers; without it, such an ARN is kept
-// (the upgrade of policies stored before binding existed).
-func (s *Service) bindPrincipals(ctx context.Context, doc string, strict bool) (string, error) {
+// MalformedPolicyDocument, as AWS answers. Without it (the upgrade of
+// policies stored before binding existed), such an ARN is replaced by
+// orphanID's id, which no principal has, and passed to unbound: the
+// principal it named is gone, and whoever takes its name later is not it.
+func (s *Service) bindPrincipals(ctx context.Context, doc string, strict bool, unbound func(arn, id string)) (string, error) {
 	out, err := policy.MapAWSPrincipals(doc, func(v string) (string, error) {
 		ref, ok := parsePrincipalARN(v)
 		if !ok {
@@ -97,7 +97,11 @@ func (s *Service) bindPrincipals(ctx context.Context, doc string, strict bool) (
 		case isNotFound(err) && strict:
 			return "", apierr.New(apierr.MalformedPolicyDocument, `Invalid principal in policy: "AWS":"%s"`, v)
 		case isNotFound(err):
-			return v, nil
+			id := orphanID(ref.kind, v)
+			if unbound != nil {
+				unbound(v, id)
+			}
+			return id, nil
 		}
 		return "", internal(err, "bind principal "+v)
 	})
@@ -108,6 +112,19 @@ func (s *Service) bindPrincipals(ctx context.Context, doc string, strict bool) (
 		return "", apierr.Internal(fmt.Errorf("bind principals: %w", err))
 	}
 	return out, nil
+}
+
+// orphanID is the id that stands for a principal ARN which named no user or
+// role when its policy was bound: "AIDA0" or "AROA0" and 16 hex digits of
+// the ARN's SHA-256. Issued ids never have a '0' (newID draws from A-Z2-7),
+// so it matches no principal, ever.
+func orphanID(kind store.PrincipalKind, arn string) string {
+	sum := sha256.Sum256([]byte(arn))
+	prefix := "AIDA0"
+	if kind == store.KindRole {
+		prefix = "AROA0"
+	}
+	return prefix + strings.ToUpper(hex.EncodeToString(sum[:8]))
 }
 
 // isUniqueID reports whether v looks like an IAM user or role unique id.
@@ -163,10 +180,11 @@ func (pn *principalNames) show(ctx context.Context, doc string) string {
 }
 
 // BindTrustPolicies binds the principals of every stored trust policy that
-// still names users or roles by ARN (policies saved before binding
-// existed). ARNs that name no entity are kept and reported: such a
-// principal matches only a caller with exactly that ARN, so an operator
-// should review them. It is idempotent and safe to run on several nodes.
+// still names users or roles by ARN (policies saved before binding existed).
+// It returns, as "role ARN: principal ARN -> id", the principals that named
+// no entity any more: they are bound to ids that match nobody, as AWS's
+// policies name a deleted principal, and an operator should review them. It
+// is idempotent and safe to run on several nodes.
 func (s *Service) BindTrustPolicies(ctx context.Context) (unbound []string, err error) {
 	accounts, err := s.store.ListAccounts(ctx)
 	if err != nil {
@@ -178,16 +196,12 @@ func (s *Service) BindTrustPolicies(ctx context.Context) (unbound []string, err 
 			return nil, internal(err, "list roles")
 		}
 		for _, r := range roles {
-			doc, err := s.bindPrincipals(ctx, r.TrustPolicy, false)
+			doc, err := s.bindPrincipals(ctx, r.TrustPolicy, false, func(arn, id string) {
+				unbound = append(unbound, roleARN(r.Account, r.Path, r.Name)+": "+arn+" -> "+id)
+			})
 			if err != nil {
 				return nil, err
 			}
-			_, _ = policy.MapAWSPrincipals(doc, func(v string) (string, error) {
-				if _, ok := parsePrincipalARN(v); ok {
-					unbound = append(unbound, roleARN(r.Account, r.Path, r.Name)+": "+v)
-				}
-				return v, nil
-			})
 			if doc == r.TrustPolicy {
 				continue
 			}

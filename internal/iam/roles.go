@@ -83,7 +83,7 @@ func (s *Service) CreateRole(ctx context.Context, c *authz.Caller, in *CreateRol
 	if err := s.checkTrustPolicy(in.AssumeRolePolicyDocument); err != nil {
 		return nil, err
 	}
-	trust, err := s.bindPrincipals(ctx, in.AssumeRolePolicyDocument, true)
+	trust, err := s.bindPrincipals(ctx, in.AssumeRolePolicyDocument, true, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +256,7 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, c *authz.Caller, i
 	if err := s.checkTrustPolicy(in.PolicyDocument); err != nil {
 		return nil, err
 	}
-	trust, err := s.bindPrincipals(ctx, in.PolicyDocument, true)
+	trust, err := s.bindPrincipals(ctx, in.PolicyDocument, true, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -206,7 +206,7 @@ func bindTrustPolicies(ctx context.Context, s *Server) error {
 		return fmt.Errorf("bind trust policy principals: %w", err)
 	}
 	for _, u := range unbound {
-		s.log.Warn("trust policy names a user or role that does not exist; it matches only a caller with exactly that ARN, review it", "principal", u)
+		s.log.Warn("a trust policy named a user or role that no longer exists; it now names an id that matches nobody, as AWS shows a deleted principal; review it", "principal", u)
 	}
 	return s.store.PutSetting(ctx, principalsBoundSetting, "1")
 }
