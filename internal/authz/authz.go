@@ -346,7 +346,7 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 			}
 		}
 		if boundary != "" {
-			p, err := a.managed(ctx, boundary, policy.Boundary)
+			p, err := a.managed(ctx, boundary)
 			if err != nil {
 				return nil, err
 			}
@@ -377,7 +377,7 @@ func (a *Authorizer) ownerPolicies(ctx context.Context, account string, kind sto
 		return fmt.Errorf("load attachments of %s %s: %w", kind, owner, err)
 	}
 	for _, at := range atts {
-		p, err := a.managed(ctx, at.PolicyARN, policy.Identity)
+		p, err := a.managed(ctx, at.PolicyARN)
 		if err != nil {
 			return err
 		}
@@ -386,10 +386,13 @@ func (a *Authorizer) ownerPolicies(ctx context.Context, account string, kind sto
 	return nil
 }
 
-// managed loads (cached) the default version of a managed policy.
-func (a *Authorizer) managed(ctx context.Context, arn string, kind policy.Kind) (policy.Named, error) {
+// managed loads (cached) the default version of a managed policy, compiled
+// as policy.Managed: with the managed-policy quota whether it is used as an
+// identity policy, a permissions boundary or a session policy (the Set slot
+// it goes in decides its role).
+func (a *Authorizer) managed(ctx context.Context, arn string) (policy.Named, error) {
 	var kb [128]byte
-	v, err := a.load(append(append(append(kb[:0], "p\x00"...), arn...), "\x00"+kind.String()...), func() (any, error) {
+	v, err := a.load(append(append(kb[:0], "p\x00"...), arn...), func() (any, error) {
 		mp, err := a.store.GetManagedPolicy(ctx, arn)
 		if err != nil {
 			return nil, fmt.Errorf("load managed policy %s: %w", arn, err)
@@ -398,7 +401,7 @@ func (a *Authorizer) managed(ctx context.Context, arn string, kind policy.Kind) 
 		if err != nil {
 			return nil, fmt.Errorf("load managed policy %s %s: %w", arn, mp.DefaultVersionID, err)
 		}
-		p, err := a.policies.Compile(kind, ver.Document)
+		p, err := a.policies.Compile(policy.Managed, ver.Document)
 		if err != nil {
 			return nil, fmt.Errorf("compile managed policy %s: %w", arn, err)
 		}
@@ -410,10 +413,10 @@ func (a *Authorizer) managed(ctx context.Context, arn string, kind policy.Kind) 
 	return v.(policy.Named), nil
 }
 
-// ManagedPolicy returns the compiled default version of a managed policy;
-// store.ErrNotFound when it does not exist.
-func (a *Authorizer) ManagedPolicy(ctx context.Context, arn string, kind policy.Kind) (policy.Named, error) {
-	return a.managed(ctx, arn, kind)
+// ManagedPolicy returns the compiled default version of a managed policy
+// (see managed); store.ErrNotFound when it does not exist.
+func (a *Authorizer) ManagedPolicy(ctx context.Context, arn string) (policy.Named, error) {
+	return a.managed(ctx, arn)
 }
 
 func (a *Authorizer) sessionPolicies(ctx context.Context, s *session.Session) ([]policy.Named, error) {
@@ -426,7 +429,7 @@ func (a *Authorizer) sessionPolicies(ctx context.Context, s *session.Session) ([
 		out = append(out, policy.Named{ID: "session-policy", Policy: p})
 	}
 	for _, arn := range s.PolicyARNs {
-		p, err := a.managed(ctx, arn, policy.Session)
+		p, err := a.managed(ctx, arn)
 		if errors.Is(err, store.ErrNotFound) {
 			// A deleted session policy grants nothing; the session keeps its
 			// other policies, which can only narrow.

@@ -240,7 +240,7 @@ func (s *Service) sessionPolicy(doc string) (string, error) {
 func (s *Service) sessionPolicyARNs(ctx context.Context, in []PolicyDescriptor) ([]string, error) {
 	arns := make([]string, 0, len(in))
 	for _, pd := range in {
-		if _, err := s.authz.ManagedPolicy(ctx, pd.ARN, policy.Session); err != nil {
+		if _, err := s.authz.ManagedPolicy(ctx, pd.ARN); err != nil {
 			if isNotFound(err) {
 				return nil, apierr.New(apierr.InvalidParameterValue, "The policy %s does not exist or is not attachable.", pd.ARN)
 			}
