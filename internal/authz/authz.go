@@ -154,8 +154,15 @@ type Key struct {
 
 // Request is one authorization question about a caller.
 type Request struct {
-	Action          string
-	Resource        string
+	Action   string
+	Resource string
+	// Display is the resource as an AccessDenied message names it to the
+	// caller; "" means Resource. Callers set it when Resource holds what
+	// the caller may not learn, such as an entity's stored path and
+	// spelling: AWS names an IAM user "user NAME", as the caller typed it.
+	// The encoded authorization message, which only a principal allowed
+	// sts:DecodeAuthorizationMessage can read, keeps Resource.
+	Display         string
 	ResourceAccount string // "" means the caller's account
 	// ResourcePolicy is the resource-based policy (a role's trust policy).
 	ResourcePolicy []policy.Named
@@ -205,7 +212,15 @@ func (c *Caller) now(def func() time.Time) time.Time {
 // nil or an AccessDenied error with AWS's message and an encoded
 // authorization message.
 func (a *Authorizer) Check(ctx context.Context, c *Caller, action, resource string, keys ...Key) error {
-	r := &Request{Action: action, Resource: resource, Keys: keys}
+	return a.CheckAs(ctx, c, action, resource, "", keys...)
+}
+
+// CheckAs is Check with the resource named display in the AccessDenied
+// message (Request.Display), so that the message tells a caller without
+// the right no more than it typed: the same whether the resource exists or
+// not, whatever its stored path and spelling.
+func (a *Authorizer) CheckAs(ctx context.Context, c *Caller, action, resource, display string, keys ...Key) error {
+	r := &Request{Action: action, Resource: resource, Display: display, Keys: keys}
 	d, err := a.Decide(ctx, c, r)
 	if err != nil {
 		return err
@@ -216,10 +231,15 @@ func (a *Authorizer) Check(ctx context.Context, c *Caller, action, resource stri
 	return a.Deny(c, r, d)
 }
 
-// Deny turns a denial into AccessDenied.
+// Deny turns a denial into AccessDenied, naming the resource as r.Display
+// when it is set.
 func (a *Authorizer) Deny(c *Caller, r *Request, d policy.Decision) *apierr.Error {
 	kind := "User"
-	msg := fmt.Sprintf("%s: %s is not authorized to perform: %s on resource: %s %s", kind, c.ARN, r.Action, r.Resource, d.Explain(r.Action))
+	resource := r.Resource
+	if r.Display != "" {
+		resource = r.Display
+	}
+	msg := fmt.Sprintf("%s: %s is not authorized to perform: %s on resource: %s %s", kind, c.ARN, r.Action, resource, d.Explain(r.Action))
 	if enc, err := a.encodeMessage(c, r, d); err == nil {
 		msg += ". Encoded authorization failure message: " + enc
 	}

@@ -195,3 +195,47 @@ func TestManagedSessionPolicyKeepsManagedQuota(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckAsNamesDisplay: the AccessDenied message names the resource as
+// the caller gave it, identically for different evaluated resources, and
+// the encoded message keeps the evaluated one.
+func TestCheckAsNamesDisplay(t *testing.T) {
+	a, st := newAuthorizer(t)
+	ctx := context.Background()
+	if err := st.CreateUser(ctx, store.User{Account: acct, ID: "AIDAEXAMPLEEXAMPLE04", Name: "nobody", Path: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	c := &Caller{Account: acct, Type: policy.User, ARN: "arn:aws:iam::" + acct + ":user/nobody", UserID: "AIDAEXAMPLEEXAMPLE04", UserName: "nobody"}
+	const marker = ". Encoded authorization failure message: "
+	deny := func(resource, display string) (plain, decoded string) {
+		t.Helper()
+		err := a.CheckAs(ctx, c, "iam:GetUser", resource, display)
+		ae, ok := apierr.As(err)
+		if !ok || ae.Code != apierr.AccessDenied {
+			t.Fatalf("want AccessDenied, got %v", err)
+		}
+		plain, enc, ok := strings.Cut(ae.Message, marker)
+		if !ok {
+			t.Fatalf("no encoded message: %s", ae.Message)
+		}
+		dec, err := a.DecodeMessage(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plain, dec
+	}
+	hidden, hiddenDec := deny("arn:aws:iam::"+acct+":user/secret/team/Hidden", "user hidden")
+	missing, missingDec := deny("arn:aws:iam::"+acct+":user/hidden", "user hidden")
+	want := "User: arn:aws:iam::" + acct + ":user/nobody is not authorized to perform: iam:GetUser on resource: user hidden because no identity-based policy allows the iam:GetUser action"
+	if hidden != want || missing != want {
+		t.Fatalf("messages:\n%s\n%s\nwant\n%s", hidden, missing, want)
+	}
+	if !strings.Contains(hiddenDec, `"resource":"arn:aws:iam::`+acct+`:user/secret/team/Hidden"`) || !strings.Contains(missingDec, `"resource":"arn:aws:iam::`+acct+`:user/hidden"`) {
+		t.Fatalf("encoded messages lost the evaluated resource:\n%s\n%s", hiddenDec, missingDec)
+	}
+	// Without a display name, Check names the evaluated resource.
+	err := a.Check(ctx, c, "iam:GetUser", "arn:aws:iam::"+acct+":user/x")
+	if ae, _ := apierr.As(err); ae == nil || !strings.Contains(ae.Message, "on resource: arn:aws:iam::"+acct+":user/x because") {
+		t.Fatalf("Check: %v", err)
+	}
+}

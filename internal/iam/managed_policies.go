@@ -49,7 +49,7 @@ func (s *Service) authPolicy(ctx context.Context, c *authz.Caller, action, arn s
 		return store.ManagedPolicy{}, err
 	}
 	keys = append(keys, resourceTagKeys(mp.Tags)...)
-	if err := s.check(ctx, c, action, arn, keys...); err != nil {
+	if err := s.checkAs(ctx, c, action, arn, "policy "+arn, keys...); err != nil {
 		return store.ManagedPolicy{}, err
 	}
 	if !found {
