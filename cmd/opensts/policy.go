@@ -56,7 +56,7 @@ func newPolicyValidateCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&kindName, "type", "identity", "policy type: identity, resource, trust, boundary, session or scp")
+	cmd.Flags().StringVar(&kindName, "type", "identity", "policy type: identity, resource, trust, boundary, session, scp or managed")
 	return cmd
 }
 

@@ -154,8 +154,15 @@ type Key struct {
 
 // Request is one authorization question about a caller.
 type Request struct {
-	Action          string
-	Resource        string
+	Action   string
+	Resource string
+	// Display is the resource as an AccessDenied message names it to the
+	// caller; "" means Resource. Callers set it when Resource holds what
+	// the caller may not learn, such as an entity's stored path and
+	// spelling: AWS names an IAM user "user NAME", as the caller typed it.
+	// The encoded authorization message, which only a principal allowed
+	// sts:DecodeAuthorizationMessage can read, keeps Resource.
+	Display         string
 	ResourceAccount string // "" means the caller's account
 	// ResourcePolicy is the resource-based policy (a role's trust policy).
 	ResourcePolicy []policy.Named
@@ -205,7 +212,15 @@ func (c *Caller) now(def func() time.Time) time.Time {
 // nil or an AccessDenied error with AWS's message and an encoded
 // authorization message.
 func (a *Authorizer) Check(ctx context.Context, c *Caller, action, resource string, keys ...Key) error {
-	r := &Request{Action: action, Resource: resource, Keys: keys}
+	return a.CheckAs(ctx, c, action, resource, "", keys...)
+}
+
+// CheckAs is Check with the resource named display in the AccessDenied
+// message (Request.Display), so that the message tells a caller without
+// the right no more than it typed: the same whether the resource exists or
+// not, whatever its stored path and spelling.
+func (a *Authorizer) CheckAs(ctx context.Context, c *Caller, action, resource, display string, keys ...Key) error {
+	r := &Request{Action: action, Resource: resource, Display: display, Keys: keys}
 	d, err := a.Decide(ctx, c, r)
 	if err != nil {
 		return err
@@ -216,10 +231,15 @@ func (a *Authorizer) Check(ctx context.Context, c *Caller, action, resource stri
 	return a.Deny(c, r, d)
 }
 
-// Deny turns a denial into AccessDenied.
+// Deny turns a denial into AccessDenied, naming the resource as r.Display
+// when it is set.
 func (a *Authorizer) Deny(c *Caller, r *Request, d policy.Decision) *apierr.Error {
 	kind := "User"
-	msg := fmt.Sprintf("%s: %s is not authorized to perform: %s on resource: %s %s", kind, c.ARN, r.Action, r.Resource, d.Explain(r.Action))
+	resource := r.Resource
+	if r.Display != "" {
+		resource = r.Display
+	}
+	msg := fmt.Sprintf("%s: %s is not authorized to perform: %s on resource: %s %s", kind, c.ARN, r.Action, resource, d.Explain(r.Action))
 	if enc, err := a.encodeMessage(c, r, d); err == nil {
 		msg += ". Encoded authorization failure message: " + enc
 	}
@@ -363,7 +383,7 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 			}
 		}
 		if boundary != "" {
-			p, err := a.managed(ctx, boundary, policy.Boundary)
+			p, err := a.managed(ctx, boundary)
 			if err != nil {
 				return nil, err
 			}
@@ -394,7 +414,7 @@ func (a *Authorizer) ownerPolicies(ctx context.Context, account string, kind sto
 		return fmt.Errorf("load attachments of %s %s: %w", kind, owner, err)
 	}
 	for _, at := range atts {
-		p, err := a.managed(ctx, at.PolicyARN, policy.Identity)
+		p, err := a.managed(ctx, at.PolicyARN)
 		if err != nil {
 			return err
 		}
@@ -403,9 +423,12 @@ func (a *Authorizer) ownerPolicies(ctx context.Context, account string, kind sto
 	return nil
 }
 
-// managed loads (cached) the default version of a managed policy.
-func (a *Authorizer) managed(ctx context.Context, arn string, kind policy.Kind) (policy.Named, error) {
-	e, err := a.managedEntry(ctx, arn, kind)
+// managed loads (cached) the default version of a managed policy, compiled
+// as policy.Managed: with the managed-policy quota whether it is used as an
+// identity policy, a permissions boundary or a session policy (the Set slot
+// it goes in decides its role).
+func (a *Authorizer) managed(ctx context.Context, arn string) (policy.Named, error) {
+	e, err := a.managedEntry(ctx, arn)
 	if err != nil {
 		return policy.Named{}, err
 	}
@@ -419,9 +442,9 @@ type managedPolicy struct {
 	created time.Time
 }
 
-func (a *Authorizer) managedEntry(ctx context.Context, arn string, kind policy.Kind) (*managedPolicy, error) {
+func (a *Authorizer) managedEntry(ctx context.Context, arn string) (*managedPolicy, error) {
 	var kb [128]byte
-	v, err := a.load(append(append(append(kb[:0], "p\x00"...), arn...), "\x00"+kind.String()...), func() (any, error) {
+	v, err := a.load(append(append(kb[:0], "p\x00"...), arn...), func() (any, error) {
 		mp, err := a.store.GetManagedPolicy(ctx, arn)
 		if err != nil {
 			return nil, fmt.Errorf("load managed policy %s: %w", arn, err)
@@ -430,7 +453,7 @@ func (a *Authorizer) managedEntry(ctx context.Context, arn string, kind policy.K
 		if err != nil {
 			return nil, fmt.Errorf("load managed policy %s %s: %w", arn, mp.DefaultVersionID, err)
 		}
-		p, err := a.policies.Compile(kind, ver.Document)
+		p, err := a.policies.Compile(policy.Managed, ver.Document)
 		if err != nil {
 			return nil, fmt.Errorf("compile managed policy %s: %w", arn, err)
 		}
@@ -442,10 +465,11 @@ func (a *Authorizer) managedEntry(ctx context.Context, arn string, kind policy.K
 	return v.(*managedPolicy), nil
 }
 
-// ManagedPolicy returns the compiled default version of a managed policy,
-// named (ID) by its stored ARN; store.ErrNotFound when it does not exist.
-func (a *Authorizer) ManagedPolicy(ctx context.Context, arn string, kind policy.Kind) (policy.Named, error) {
-	return a.managed(ctx, arn, kind)
+// ManagedPolicy returns the compiled default version of a managed policy
+// (see managed), named (ID) by its stored ARN; store.ErrNotFound when it
+// does not exist.
+func (a *Authorizer) ManagedPolicy(ctx context.Context, arn string) (policy.Named, error) {
+	return a.managed(ctx, arn)
 }
 
 func (a *Authorizer) sessionPolicies(ctx context.Context, s *session.Session) ([]policy.Named, error) {
@@ -458,7 +482,7 @@ func (a *Authorizer) sessionPolicies(ctx context.Context, s *session.Session) ([
 		out = append(out, policy.Named{ID: "session-policy", Policy: p})
 	}
 	for _, arn := range s.PolicyARNs {
-		p, err := a.managedEntry(ctx, arn, policy.Session)
+		p, err := a.managedEntry(ctx, arn)
 		if errors.Is(err, store.ErrNotFound) {
 			// A deleted session policy grants nothing; the session keeps its
 			// other policies, which can only narrow (and with none left, the

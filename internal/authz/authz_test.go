@@ -182,3 +182,108 @@ func TestDenialCarriesDecodableMessage(t *testing.T) {
 		t.Fatalf("tampered: %v", err)
 	}
 }
+
+// bigManagedDoc is a managed policy of about 5,000 non-whitespace
+// characters (over the 2,048 of an inline session policy, under the 6,144
+// of a managed policy) that allows s3:GetObject on bucket "data" and on
+// many padding buckets.
+func bigManagedDoc(t *testing.T) string {
+	t.Helper()
+	var res []string
+	res = append(res, `"arn:aws:s3:::data/*"`)
+	for i := 0; len(strings.Join(res, ",")) < 4800; i++ {
+		res = append(res, `"arn:aws:s3:::padding-bucket-`+strings.Repeat("x", 20)+`-`+string(rune('a'+i%26))+`/*"`)
+	}
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":[` + strings.Join(res, ",") + `]}]}`
+	if n := len(doc); n < 4800 || n > policy.MaxSize(policy.Managed) {
+		t.Fatalf("document of %d characters", n)
+	}
+	return doc
+}
+
+// TestManagedSessionPolicyKeepsManagedQuota: a managed policy named in a
+// session's PolicyArns is compiled with the managed-policy quota, not the
+// inline session policy's, and still acts as a session policy.
+func TestManagedSessionPolicyKeepsManagedQuota(t *testing.T) {
+	a, st := newAuthorizer(t)
+	ctx := context.Background()
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + acct + `"},"Action":"sts:AssumeRole"}]}`
+	if err := st.CreateRole(ctx, store.Role{Account: acct, ID: "AROAEXAMPLEEXAMPLE03", Name: "r", Path: "/", TrustPolicy: trust, MaxSessionDuration: 3600}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutInlinePolicy(ctx, store.InlinePolicy{Account: acct, Kind: store.KindRole, Owner: "r", Name: "p", Document: allowDoc("s3:*")}); err != nil {
+		t.Fatal(err)
+	}
+	arn := "arn:aws:iam::" + acct + ":policy/big"
+	now := time.Now()
+	if err := st.CreateManagedPolicy(ctx, store.ManagedPolicy{Account: acct, ID: "ANPAEXAMPLEEXAMPLE01", Name: "big", Path: "/", ARN: arn, DefaultVersionID: "v1", CreatedAt: now, UpdatedAt: now},
+		store.PolicyVersion{PolicyARN: arn, VersionID: "v1", Document: bigManagedDoc(t), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ManagedPolicy(ctx, arn); err != nil {
+		t.Fatalf("ManagedPolicy: %v", err)
+	}
+	c := &Caller{Account: acct, Type: policy.AssumedRole, ARN: "arn:aws:sts::" + acct + ":assumed-role/r/s", UserID: "AROAEXAMPLEEXAMPLE03:s",
+		Session: &session.Session{Type: session.AssumedRole, Account: acct, RoleName: "r", RoleID: "AROAEXAMPLEEXAMPLE03", RolePath: "/", IssuedAt: now, PolicyARNs: []string{arn}}}
+	for _, tc := range []struct {
+		action, resource string
+		want             policy.Effect
+		deniedBy         policy.Kind
+	}{
+		{"s3:GetObject", "arn:aws:s3:::data/k", policy.Allow, 0},
+		{"s3:GetObject", "arn:aws:s3:::other/k", policy.ImplicitDeny, policy.Session},
+		{"s3:PutObject", "arn:aws:s3:::data/k", policy.ImplicitDeny, policy.Session},
+	} {
+		d, err := a.Decide(ctx, c, &Request{Action: tc.action, Resource: tc.resource})
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.action, tc.resource, err)
+		}
+		if d.Effect != tc.want || d.DeniedBy != tc.deniedBy {
+			t.Errorf("%s %s: %v denied by %v, want %v denied by %v", tc.action, tc.resource, d.Effect, d.DeniedBy, tc.want, tc.deniedBy)
+		}
+	}
+}
+
+// TestCheckAsNamesDisplay: the AccessDenied message names the resource as
+// the caller gave it, identically for different evaluated resources, and
+// the encoded message keeps the evaluated one.
+func TestCheckAsNamesDisplay(t *testing.T) {
+	a, st := newAuthorizer(t)
+	ctx := context.Background()
+	if err := st.CreateUser(ctx, store.User{Account: acct, ID: "AIDAEXAMPLEEXAMPLE04", Name: "nobody", Path: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	c := &Caller{Account: acct, Type: policy.User, ARN: "arn:aws:iam::" + acct + ":user/nobody", UserID: "AIDAEXAMPLEEXAMPLE04", UserName: "nobody"}
+	const marker = ". Encoded authorization failure message: "
+	deny := func(resource, display string) (plain, decoded string) {
+		t.Helper()
+		err := a.CheckAs(ctx, c, "iam:GetUser", resource, display)
+		ae, ok := apierr.As(err)
+		if !ok || ae.Code != apierr.AccessDenied {
+			t.Fatalf("want AccessDenied, got %v", err)
+		}
+		plain, enc, ok := strings.Cut(ae.Message, marker)
+		if !ok {
+			t.Fatalf("no encoded message: %s", ae.Message)
+		}
+		dec, err := a.DecodeMessage(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plain, dec
+	}
+	hidden, hiddenDec := deny("arn:aws:iam::"+acct+":user/secret/team/Hidden", "user hidden")
+	missing, missingDec := deny("arn:aws:iam::"+acct+":user/hidden", "user hidden")
+	want := "User: arn:aws:iam::" + acct + ":user/nobody is not authorized to perform: iam:GetUser on resource: user hidden because no identity-based policy allows the iam:GetUser action"
+	if hidden != want || missing != want {
+		t.Fatalf("messages:\n%s\n%s\nwant\n%s", hidden, missing, want)
+	}
+	if !strings.Contains(hiddenDec, `"resource":"arn:aws:iam::`+acct+`:user/secret/team/Hidden"`) || !strings.Contains(missingDec, `"resource":"arn:aws:iam::`+acct+`:user/hidden"`) {
+		t.Fatalf("encoded messages lost the evaluated resource:\n%s\n%s", hiddenDec, missingDec)
+	}
+	// Without a display name, Check names the evaluated resource.
+	err := a.Check(ctx, c, "iam:GetUser", "arn:aws:iam::"+acct+":user/x")
+	if ae, _ := apierr.As(err); ae == nil || !strings.Contains(ae.Message, "on resource: arn:aws:iam::"+acct+":user/x because") {
+		t.Fatalf("Check: %v", err)
+	}
+}

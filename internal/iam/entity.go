@@ -132,7 +132,9 @@ func (s *Service) authEntity(ctx context.Context, c *authz.Caller, kind store.Pr
 	if b := e.boundary(); b != "" && boundaryActions[action] {
 		keys = append(keys, authz.Key{Name: permissionsBoundaryKey, Values: []string{b}})
 	}
-	if err := s.check(ctx, c, action, e.arn, keys...); err != nil {
+	// A denial names the entity as AWS does, "user NAME" as typed, the
+	// same whether it exists or not.
+	if err := s.checkAs(ctx, c, action, e.arn, string(kind)+" "+name, keys...); err != nil {
 		return entity{}, err
 	}
 	if !found {

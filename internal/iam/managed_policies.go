@@ -66,12 +66,14 @@ func (s *Service) authPolicy(ctx context.Context, c *authz.Caller, action, arn s
 	keys = append(keys, resourceTagKeys(mp.Tags)...)
 	// Policy ARNs are looked up case-insensitively; the decision is about the
 	// stored policy, so it is made on its stored ARN, never the caller's
-	// spelling (a Deny on policy/Admin must hold for policy/admin).
+	// spelling (a Deny on policy/Admin must hold for policy/admin). The
+	// message names the policy as the caller typed it, so that it tells an
+	// unauthorized caller nothing a missing policy would not.
 	resource := arn
 	if found {
 		resource = mp.ARN
 	}
-	if err := s.check(ctx, c, action, resource, keys...); err != nil {
+	if err := s.checkAs(ctx, c, action, resource, "policy "+arn, keys...); err != nil {
 		return store.ManagedPolicy{}, err
 	}
 	if !found {

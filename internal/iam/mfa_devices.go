@@ -481,7 +481,7 @@ func (s *Service) DeleteVirtualMFADevice(ctx context.Context, c *authz.Caller, i
 	if found {
 		resource = d.SerialNumber
 	}
-	if err := s.check(ctx, c, "iam:DeleteVirtualMFADevice", resource, resourceTagKeys(d.Tags)...); err != nil {
+	if err := s.checkAs(ctx, c, "iam:DeleteVirtualMFADevice", resource, in.SerialNumber, resourceTagKeys(d.Tags)...); err != nil {
 		return nil, err
 	}
 	if !found {

@@ -97,6 +97,16 @@ func (s *Service) check(ctx context.Context, c *authz.Caller, action, resource s
 	return nil
 }
 
+// checkAs is check with the resource named display in AccessDenied (see
+// authz.Request.Display): an action on a named entity must not tell a
+// caller without the right whether it exists, or its path and spelling.
+func (s *Service) checkAs(ctx context.Context, c *authz.Caller, action, resource, display string, keys ...authz.Key) error {
+	if err := s.authz.CheckAs(ctx, c, action, resource, display, keys...); err != nil {
+		return internal(err, "authorize "+action)
+	}
+	return nil
+}
+
 // internal passes API errors through and turns anything else into
 // InternalFailure that keeps the cause for the log.
 func internal(err error, what string) error {

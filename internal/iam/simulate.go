@@ -319,7 +319,7 @@ func (s *Service) groupPolicies(ctx context.Context, account, group string) ([]p
 		return nil, fmt.Errorf("list attachments of group %s: %w", group, err)
 	}
 	for _, at := range atts {
-		n, err := s.authz.ManagedPolicy(ctx, at.PolicyARN, policy.Identity)
+		n, err := s.authz.ManagedPolicy(ctx, at.PolicyARN)
 		if err != nil {
 			return nil, err
 		}

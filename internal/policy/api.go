@@ -19,6 +19,12 @@ const (
 	Boundary                 // permissions boundary
 	Session                  // session policy passed to AssumeRole*/GetFederationToken
 	SCP                      // organization service control policy
+	// Managed is a managed policy document, whatever it is used as (an
+	// identity policy, a permissions boundary, a session policy named in
+	// PolicyArns): identity-policy rules and the managed-policy quota of
+	// 6,144 characters. The Set slot it fills decides its role in
+	// evaluation, so compile it as Managed wherever it is used.
+	Managed
 )
 
 // Error is a validation failure; Message is AWS's MalformedPolicyDocument

@@ -87,7 +87,7 @@ type cvalue struct {
 // returns an *Error carrying AWS's MalformedPolicyDocument message when doc
 // is invalid. Parse is safe for concurrent use.
 func Parse(kind Kind, doc string) (*Policy, error) {
-	if kind < Identity || kind > SCP {
+	if kind < Identity || kind > Managed {
 		return nil, malformed("unknown policy kind")
 	}
 	if len(doc) > 131072 {

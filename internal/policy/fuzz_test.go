@@ -20,12 +20,12 @@ var fuzzSeeds = []string{
 // through the cache to a policy deciding like a freshly parsed one.
 func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds {
-		for k := Identity; k <= SCP; k++ {
+		for k := Identity; k <= Managed; k++ {
 			f.Add(uint8(k), s)
 		}
 	}
 	f.Fuzz(func(t *testing.T, kind uint8, doc string) {
-		k := Kind(kind%6 + 1)
+		k := Kind(kind%uint8(Managed) + 1)
 		p, err := Parse(k, doc)
 		if err != nil {
 			if _, ok := err.(*Error); !ok {

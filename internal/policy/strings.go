@@ -3,7 +3,7 @@ package policy
 import "strings"
 
 // String returns the kind's lowercase name as the CLI spells it: identity,
-// resource, trust, boundary, session or scp.
+// resource, trust, boundary, session, scp or managed.
 func (k Kind) String() string {
 	switch k {
 	case Identity:
@@ -18,13 +18,15 @@ func (k Kind) String() string {
 		return "session"
 	case SCP:
 		return "scp"
+	case Managed:
+		return "managed"
 	}
 	return "unknown"
 }
 
 // ParseKind is the inverse of Kind.String.
 func ParseKind(s string) (Kind, bool) {
-	for k := Identity; k <= SCP; k++ {
+	for k := Identity; k <= Managed; k++ {
 		if strings.EqualFold(s, k.String()) {
 			return k, true
 		}
@@ -78,6 +80,8 @@ func (k Kind) phrase() string {
 		return "a session policy"
 	case SCP:
 		return "a service control policy"
+	case Managed:
+		return "a managed policy"
 	}
 	return "a policy"
 }
@@ -94,6 +98,8 @@ func (k Kind) noPhrase() string {
 		return "no session policy"
 	case SCP:
 		return "no service control policy"
+	case Managed:
+		return "no managed policy"
 	}
 	return "no policy"
 }

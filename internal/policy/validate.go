@@ -36,7 +36,7 @@ func maxSize(k Kind) int {
 	switch k {
 	case Identity:
 		return 10240 // role inline policies; users' and managed policies are smaller
-	case Boundary:
+	case Boundary, Managed:
 		return 6144 // a managed policy
 	case Session:
 		return 2048
@@ -73,7 +73,7 @@ func validate(kind Kind, root *node) ([]*node, *Error) {
 	}
 	version, _ := root.get("Version")
 	switch kind {
-	case Identity, Boundary, Session:
+	case Identity, Boundary, Session, Managed:
 		if version == nil || version.str != "2012-10-17" {
 			return nil, malformed(msgVersion)
 		}
@@ -490,7 +490,7 @@ func validateKind(kind Kind, stmts []*node) *Error {
 	for _, st := range stmts {
 		hasP, hasNP := st.has("Principal"), st.has("NotPrincipal")
 		switch kind {
-		case Identity, Boundary, Session, SCP:
+		case Identity, Boundary, Session, SCP, Managed:
 			if hasP || hasNP {
 				return malformed(msgPrincipal)
 			}

@@ -48,6 +48,12 @@ func TestParseKinds(t *testing.T) {
 		{"control character", Identity, stmt("") + "\x01", msgSyntax},
 		{"non-latin1 character", Identity, `{"Version":"2012-10-17","Statement":{"Sid":"Ā","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}`, msgSyntax},
 		{"session too large", Session, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + strings.Repeat("a", 2100) + `"}}`, "Cannot exceed quota for PolicySize: 2048"},
+		{"managed with principal", Managed, stmt(`,"Principal":"*"`), msgPrincipal},
+		{"managed missing version", Managed, `{"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}`, msgVersion},
+		// A managed policy keeps its own quota whatever it is used as,
+		// session policy included.
+		{"managed over the session quota", Managed, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + strings.Repeat("a", 5000) + `"}}`, ""},
+		{"managed too large", Managed, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + strings.Repeat("a", 6100) + `"}}`, "Cannot exceed quota for PolicySize: 6144"},
 		{"whitespace not counted", Session, `{"Version":"2012-10-17",` + strings.Repeat(" ", 3000) + `"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}`, ""},
 	}
 	for _, tt := range tests {
@@ -73,7 +79,7 @@ func TestParseKinds(t *testing.T) {
 
 func TestKindStrings(t *testing.T) {
 	t.Parallel()
-	for k := Identity; k <= SCP; k++ {
+	for k := Identity; k <= Managed; k++ {
 		got, ok := ParseKind(k.String())
 		if !ok || got != k {
 			t.Errorf("ParseKind(%q) = %v, %v", k.String(), got, ok)

@@ -85,11 +85,48 @@ func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (*keyEntr
 	return e, nil
 }
 
+// globalRegion is the region AWS's global endpoints (iam.amazonaws.com,
+// organizations, sts.amazonaws.com) are signed for.
+const globalRegion = "us-east-1"
+
+// requestRegion checks the credential scope's region and returns the region
+// the request is made in: aws:RequestedRegion, and the access key's
+// last-used region.
+//
+// The endpoint serves its configured region (--region) and, as AWS's global
+// endpoints do, us-east-1: SDKs and the CLI pointed at a custom endpoint
+// sign with the client's region, which is the server's region or the
+// us-east-1 of global services. Any other region is refused with AWS's
+// answer. An STS request is made in the region it is signed for (the
+// regional endpoint or the global one, as in AWS); IAM and Organizations
+// are global services, whose requests are made in us-east-1 whichever of
+// the two regions signed them.
+func (s *Server) requestRegion(sr *sigv4.Request) (string, error) {
+	if sr.Region != s.cfg.Region && sr.Region != globalRegion {
+		region := sr.Region
+		if len(region) > 64 {
+			region = region[:64] + "..."
+		}
+		// AWS's text, trailing space included.
+		return "", apierr.New(apierr.SignatureDoesNotMatch, "Credential should be scoped to a valid region, not '%s'. ", region)
+	}
+	if sr.Service == "sts" {
+		return sr.Region, nil
+	}
+	return globalRegion, nil
+}
+
 // authenticate verifies the request's signature and returns its caller.
+// A credential scope for a region the endpoint does not serve gets
+// SignatureDoesNotMatch before anything else is looked at (requestRegion).
 // Unknown keys, bad tokens and tokens that do not belong to the key all get
 // InvalidClientTokenId, as AWS answers; only expiry is told apart.
 // now is the request's time (the server clock, read once per request).
 func (s *Server) authenticate(ctx context.Context, r *http.Request, sr *sigv4.Request, now time.Time) (*authz.Caller, error) {
+	region, err := s.requestRegion(sr)
+	if err != nil {
+		return nil, err
+	}
 	c := &authz.Caller{}
 	var secret []byte
 	temporary := strings.HasPrefix(sr.AccessKeyID, "ASIA")
@@ -126,9 +163,9 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, sr *sigv4.Re
 	}
 	if !temporary {
 		// Last-used tracking; the store coalesces these writes.
-		_ = s.store.TouchAccessKey(ctx, sr.AccessKeyID, now, sr.Service, sr.Region)
+		_ = s.store.TouchAccessKey(ctx, sr.AccessKeyID, now, sr.Service, region)
 	}
-	c.Region = sr.Region
+	c.Region = region
 	c.Now = now
 	c.UserAgent = r.UserAgent()
 	c.SecureTransport = r.TLS != nil

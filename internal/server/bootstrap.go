@@ -37,9 +37,22 @@ type Bootstrap struct {
 	CredentialsFile string
 }
 
+// ensureDataDir creates the data directory with mode 0700, or makes an
+// existing one 0700: it holds the database and may hold the master key and
+// the root credentials, which only the server's user may read (the files
+// in it are 0600 already, but a listable directory shows what is there).
 func ensureDataDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("data directory %s: make it mode 0700: %w", dir, err)
+		}
 	}
 	return nil
 }

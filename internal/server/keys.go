@@ -13,10 +13,15 @@ import (
 
 // OpenKeyring opens the data directory's session keyring for the `opensts
 // keys` commands, without starting a server. Running servers pick up changes
-// within their refresh interval. The caller must call close.
+// within their refresh interval. cfg is validated first, so a bad one
+// writes nothing. The caller must call close.
 func OpenKeyring(ctx context.Context, cfg config.Config, log *slog.Logger) (m *session.Manager, closeFn func() error, err error) {
 	if log == nil {
 		log = slog.Default()
+	}
+	// Before anything is written: an unknown --store has no backend.
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
 	}
 	if err := ensureDataDir(cfg.DataDir); err != nil {
 		return nil, nil, err

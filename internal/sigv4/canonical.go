@@ -227,7 +227,9 @@ func (v *Verifier) signingKey(secret []byte, date, region, service string) [sha2
 // Sign signs an outgoing request in the header form: it sets X-Amz-Date,
 // X-Amz-Security-Token (when sessionToken is not empty) and Authorization.
 // It signs host, content-type, content-md5 and every x-amz-* header present.
-// body is the full request body (nil for none); r.Body is not read. The path
+// body is the full request body (nil for none); r.Body is not read. An
+// X-Amz-Content-Sha256 header already set (UNSIGNED-PAYLOAD included) is the
+// payload hash signed. The path
 // is canonicalized as the Verifier does for service.
 func Sign(r *http.Request, body []byte, accessKeyID, secret, sessionToken, region, service string, t time.Time) error {
 	if r.URL == nil {
@@ -257,7 +259,9 @@ func Sign(r *http.Request, body []byte, accessKeyID, secret, sessionToken, regio
 		return err
 	}
 	req := &Request{Service: service}
-	ph, err := payloadHash(req, r.Header, body)
+	// A signer signs the payload hash the request claims, UNSIGNED-PAYLOAD
+	// included; whether the service accepts it is the Verifier's business.
+	ph, err := payloadHash(req, r.Header, body, true)
 	if err != nil {
 		return err
 	}

@@ -88,6 +88,12 @@ func (r *Request) CanonicalRequest() string { return string(r.canonical) }
 // StringToSign returns the SigV4 string to sign.
 func (r *Request) StringToSign() string { return string(r.stringToSign) }
 
+// scope returns a Request with r's credential scope only, which Verify
+// refuses.
+func (r *Request) scope() *Request {
+	return &Request{AccessKeyID: r.AccessKeyID, Date: r.Date, Region: r.Region, Service: r.Service}
+}
+
 // Scope returns the credential scope "date/region/service/aws4_request".
 func (r *Request) Scope() string {
 	return r.Date + "/" + r.Region + "/" + r.Service + "/" + scopeTerminator
@@ -107,6 +113,13 @@ type Verifier struct {
 	// without dot-segment normalization and double encoding (S3 does). nil
 	// means service "s3", "s3-object-lambda" and "s3express".
 	RawPath func(service string) bool
+	// UnsignedPayload reports whether a service accepts X-Amz-Content-Sha256:
+	// UNSIGNED-PAYLOAD, which leaves the body out of the signature. nil
+	// means the S3 services only ("s3", "s3-object-lambda", "s3express"), as
+	// AWS: every other service hashes the body it received, so a signature
+	// over UNSIGNED-PAYLOAD does not match. Query-protocol services carry the
+	// Action in the body; never allow it for them.
+	UnsignedPayload func(service string) bool
 	// UnsignedQueryToken, for presigned requests, leaves X-Amz-Security-Token
 	// out of the canonical query: some signers add it after signing (the
 	// aws-c-auth "omit_session_token" cases). AWS SDKs sign it; default false.
@@ -142,6 +155,17 @@ func (v *Verifier) rawPath(service string) bool {
 	if v.RawPath != nil {
 		return v.RawPath(service)
 	}
+	return isS3(service)
+}
+
+func (v *Verifier) unsignedPayload(service string) bool {
+	if v.UnsignedPayload != nil {
+		return v.UnsignedPayload(service)
+	}
+	return isS3(service)
+}
+
+func isS3(service string) bool {
 	switch service {
 	case "s3", "s3-object-lambda", "s3express":
 		return true
@@ -154,7 +178,8 @@ func (v *Verifier) rawPath(service string) bool {
 // clock, and builds the canonical request and string to sign. body is the full
 // request body, already read (nil for none); it is hashed unless the client
 // sent X-Amz-Content-Sha256, whose value must then match the body (or be
-// UNSIGNED-PAYLOAD).
+// UNSIGNED-PAYLOAD, for the services Verifier.UnsignedPayload allows). This
+// holds for presigned requests too: a body they carry is signed.
 //
 // Errors are *apierr.Error: MissingAuthenticationToken when the request
 // carries no SigV4 authentication at all; IncompleteSignature when the
@@ -162,13 +187,19 @@ func (v *Verifier) rawPath(service string) bool {
 // SignatureDoesNotMatch when the time is outside the skew window ("Signature
 // expired: ..." / "Signature not yet current: ..."), a presigned request is past
 // X-Amz-Expires, the scope date differs from the request date or the payload
-// hash does not match the body; MalformedQueryString for bad percent-encoding.
+// hash does not match the body (UNSIGNED-PAYLOAD included, where the service
+// does not allow it); MalformedQueryString for bad percent-encoding.
 func (v *Verifier) Parse(r *http.Request, body []byte) (*Request, error) {
 	return v.ParseAt(r, body, v.now())
 }
 
 // ParseAt is Parse with the current time given (read once per request by a
 // caller that needs it too) instead of read from the Verifier's clock.
+//
+// An error found after the credential scope was read (time, payload) comes
+// with a Request holding only AccessKeyID, Date, Region and Service, so that
+// the caller can answer in the scope's service; it never verifies. Other
+// errors come with a nil Request.
 func (v *Verifier) ParseAt(r *http.Request, body []byte, now time.Time) (*Request, error) {
 	req := &Request{}
 	var (
@@ -208,19 +239,19 @@ func (v *Verifier) ParseAt(r *http.Request, body []byte, now time.Time) (*Reques
 	}
 
 	if req.Date != amzDate[:8] {
-		return nil, apierr.New(apierr.SignatureDoesNotMatch,
+		return req.scope(), apierr.New(apierr.SignatureDoesNotMatch,
 			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			req.Date, amzDate[:8], amzDate)
 	}
 	if err := v.checkTime(req, amzDate, now); err != nil {
-		return nil, err
+		return req.scope(), err
 	}
 
 	req.sigOK = decodeSignature(&req.signature, signature)
 
 	var ph payload
-	if err := ph.compute(req, r.Header, body); err != nil {
-		return nil, err
+	if err := ph.compute(req, r.Header, body, v.unsignedPayload(req.Service)); err != nil {
+		return req.scope(), err
 	}
 
 	b := req.buf[:0]
@@ -610,10 +641,10 @@ func quoteJoin(ss []string) string {
 
 // payloadHash returns the payload hash for the canonical request: the
 // X-Amz-Content-Sha256 header when present (which must match body unless it is
-// UNSIGNED-PAYLOAD), else the hex SHA-256 of body.
-func payloadHash(req *Request, h http.Header, body []byte) (string, error) {
+// UNSIGNED-PAYLOAD and unsigned is true), else the hex SHA-256 of body.
+func payloadHash(req *Request, h http.Header, body []byte, unsigned bool) (string, error) {
 	var p payload
-	if err := p.compute(req, h, body); err != nil {
+	if err := p.compute(req, h, body, unsigned); err != nil {
 		return "", err
 	}
 	return string(p.appendTo(nil)), nil
@@ -634,10 +665,11 @@ func (p *payload) appendTo(b []byte) []byte {
 	return append(b, p.claimed...)
 }
 
-// compute sets p as payloadHash describes.
-func (p *payload) compute(req *Request, h http.Header, body []byte) error {
+// compute sets p as payloadHash describes. Where unsigned is false,
+// UNSIGNED-PAYLOAD is a claimed hash like any other, and does not match.
+func (p *payload) compute(req *Request, h http.Header, body []byte, unsigned bool) error {
 	c := headerGet(h, "X-Amz-Content-Sha256")
-	if c == UnsignedPayload {
+	if c == UnsignedPayload && unsigned {
 		req.UnsignedPayload = true
 		p.claimed = c
 		return nil

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -204,17 +205,56 @@ func TestSDKSigned(t *testing.T) {
 			wantErr: codeErr(apierr.SignatureDoesNotMatch),
 		},
 		{
-			name: "unsigned payload",
+			// AWS allows unsigned payloads for S3 only: for STS and IAM the
+			// body carries the Action, which the signature must cover.
+			name:    "unsigned payload refused for sts",
+			build:   unsignedPayload(stsBody, "sts"),
+			wantErr: codeErr(apierr.SignatureDoesNotMatch),
+		},
+		{
+			name:  "unsigned payload refused for sts, body swapped",
+			build: unsignedPayload(stsBody, "sts"),
+			tamper: func(r *http.Request, b []byte) []byte {
+				return []byte("Action=CreateUser&Version=2010-05-08&UserName=evil")
+			},
+			wantErr: codeErr(apierr.SignatureDoesNotMatch),
+		},
+		{
+			name:    "unsigned payload refused for iam",
+			build:   unsignedPayload("Action=ListUsers&Version=2010-05-08", "iam"),
+			wantErr: codeErr(apierr.SignatureDoesNotMatch),
+		},
+		{
+			name:  "unsigned payload allowed for s3",
+			build: unsignedPayload("object bytes", "s3"),
+			want:  claims{testAKID, "20240101", "us-east-1", "s3", testToken, signTime, false, 0},
+		},
+		{
+			// A URL presigned over UNSIGNED-PAYLOAD with no Action in its
+			// query: whoever holds it must not choose the Action in a body.
+			name: "presigned unsigned payload with a body",
 			build: func(t testing.TB) (*http.Request, []byte) {
-				r := newSTSRequest(t, stsBody)
+				r := sdkPresignPOST(t, "https://sts.example.test/?X-Amz-Expires=60", UnsignedPayload, "iam")
+				body := "Action=CreateUser&Version=2010-05-08&UserName=evil"
+				r.Body = io.NopCloser(strings.NewReader(body))
+				r.ContentLength = int64(len(body))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				r.Header.Set("X-Amz-Content-Sha256", UnsignedPayload)
-				creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret, SessionToken: testToken}
-				if err := sdkv4.NewSigner().SignHTTP(context.Background(), creds, r, UnsignedPayload, "sts", "us-east-1", signTime); err != nil {
-					t.Fatal(err)
-				}
 				return toServer(t, r)
 			},
-			want: claims{testAKID, "20240101", "us-east-1", "sts", testToken, signTime, false, 0},
+			wantErr: codeErr(apierr.SignatureDoesNotMatch),
+		},
+		{
+			name: "presigned empty payload with a body",
+			build: func(t testing.TB) (*http.Request, []byte) {
+				r := sdkPresignPOST(t, "https://sts.example.test/?X-Amz-Expires=60", hashHex(nil), "iam")
+				body := "Action=CreateUser&Version=2010-05-08&UserName=evil"
+				r.Body = io.NopCloser(strings.NewReader(body))
+				r.ContentLength = int64(len(body))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				return toServer(t, r)
+			},
+			wantErr: codeErr(apierr.SignatureDoesNotMatch),
 		},
 	}
 	for _, tt := range tests {
@@ -261,6 +301,39 @@ func headerSigned(path, body, service string) func(t testing.TB) (*http.Request,
 		sdkSign(t, r, []byte(body), service)
 		return toServer(t, r)
 	}
+}
+
+// unsignedPayload signs a POST with X-Amz-Content-Sha256: UNSIGNED-PAYLOAD,
+// as the SDK signer does when asked to.
+func unsignedPayload(body, service string) func(t testing.TB) (*http.Request, []byte) {
+	return func(t testing.TB) (*http.Request, []byte) {
+		r := newSTSRequest(t, body)
+		r.Header.Set("X-Amz-Content-Sha256", UnsignedPayload)
+		creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret, SessionToken: testToken}
+		if err := sdkv4.NewSigner().SignHTTP(context.Background(), creds, r, UnsignedPayload, service, "us-east-1", signTime); err != nil {
+			t.Fatal(err)
+		}
+		return toServer(t, r)
+	}
+}
+
+// sdkPresignPOST presigns a bodiless POST with the given payload hash.
+func sdkPresignPOST(t testing.TB, rawURL, payloadHash, service string) *http.Request {
+	t.Helper()
+	r, err := http.NewRequest(http.MethodPost, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret, SessionToken: testToken}
+	uri, _, err := sdkv4.NewSigner().PresignHTTP(context.Background(), creds, r, payloadHash, service, "us-east-1", signTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := http.NewRequest(http.MethodPost, uri, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pr
 }
 
 func presigned(rawURL string, expires int) func(t testing.TB) (*http.Request, []byte) {

@@ -248,7 +248,7 @@ func (s *Service) sessionPolicyARNs(ctx context.Context, account string, in []Po
 		if a, err := arn.Parse(pd.ARN); err != nil || a.Account != account && a.Account != "aws" {
 			return nil, apierr.New(apierr.InvalidParameterValue, "The policy %s does not exist or is not attachable.", pd.ARN)
 		}
-		p, err := s.authz.ManagedPolicy(ctx, pd.ARN, policy.Session)
+		p, err := s.authz.ManagedPolicy(ctx, pd.ARN)
 		if err != nil {
 			if isNotFound(err) {
 				return nil, apierr.New(apierr.InvalidParameterValue, "The policy %s does not exist or is not attachable.", pd.ARN)
