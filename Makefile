@@ -4,7 +4,7 @@
 GO ?= go
 export CGO_ENABLED ?= 0
 
-.PHONY: all build run test test-deps unit e2e race vet fmt-check bench fuzz clean
+.PHONY: all build run test test-deps unit e2e race vet lint fmt-check bench fuzz clean
 
 all: build
 
@@ -17,9 +17,23 @@ run: build
 # The whole suite: dependencies, formatting, vet, unit and end-to-end tests
 # (aws-sdk-go-v2, the AWS CLI, boto3, oathtool, a local PostgreSQL server for
 # the postgres backend), then the race detector.
-test: test-deps fmt-check vet
+test: test-deps fmt-check vet lint
 	OPENSTS_TEST_POSTGRES_DSN="$$(./scripts/test-postgres)" $(GO) test -count=1 ./...
 	$(MAKE) race
+
+# Unit tests only (no server binary, no external clients; SQLite only).
+unit:
+	$(GO) test -count=1 ./internal/... ./cmd/...
+
+# End-to-end tests: the real server driven by aws-sdk-go-v2, the AWS CLI and
+# boto3, and PostgreSQL (needs `make test-deps` once).
+e2e:
+	OPENSTS_TEST_POSTGRES_DSN="$$(./scripts/test-postgres)" $(GO) test -count=1 ./e2e
+
+# golangci-lint (errcheck, staticcheck, unused, govet, ...; .golangci.yml),
+# pinned in tools/go.mod.
+lint:
+	$(GO) tool -modfile=tools/go.mod golangci-lint run ./...
 
 test-deps:
 	./scripts/test-deps
@@ -36,13 +50,10 @@ race:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/policy ./internal/sigv4 ./internal/session ./internal/awsquery ./internal/sts ./internal/server ./e2e
 
-# Fuzz one package at a time (fuzzing from the root fuzzes nothing).
+# Every fuzz target, one package and one target at a time, FUZZTIME each.
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test ./internal/policy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/policy -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/sigv4 -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/session -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	FUZZTIME=$(FUZZTIME) GO=$(GO) ./scripts/fuzz
 
 clean:
 	rm -f opensts

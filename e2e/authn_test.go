@@ -168,7 +168,9 @@ func TestUnsignedPayloadRefused(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		var we wireError
-		xml.Unmarshal(b, &we)
+		if err := xml.Unmarshal(b, &we); err != nil {
+			t.Fatalf("error response %q: %v", b, err)
+		}
 		return resp.StatusCode, we
 	}
 	form := func(method, rawURL, body string) *http.Request {

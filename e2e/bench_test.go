@@ -179,12 +179,12 @@ func BenchmarkBareHTTP(b *testing.B) {
 		b.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
+		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "text/xml")
 		w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
-		w.Write(payload)
+		_, _ = w.Write(payload)
 	})}
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	replay(b, "http://"+ln.Addr().String(), body, header)
 }

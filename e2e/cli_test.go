@@ -137,13 +137,13 @@ func startBinary(t *testing.T, dataDir string, env []string) (*proc, string) {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	go func() { _ = cmd.Wait(); close(exited) }() // the exit status is not the test's concern
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
 		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill()
 			<-exited
 		}
 	})
@@ -506,7 +506,7 @@ func TestKeysCommands(t *testing.T) {
 // assertNotStored fails if any file under dir (but except) contains secret.
 func assertNotStored(t *testing.T, dir, secret, except string) {
 	t.Helper()
-	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+	_ = filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
 		if err != nil || info.IsDir() || path == except {
 			return nil
 		}

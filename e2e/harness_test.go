@@ -113,7 +113,9 @@ func (e *env) stop() {
 	}
 	e.cancel()
 	<-e.served
-	e.srv.Close()
+	if err := e.srv.Close(); err != nil {
+		e.t.Errorf("close server: %v", err)
+	}
 	e.cancel = nil
 }
 

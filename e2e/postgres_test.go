@@ -44,8 +44,8 @@ func postgresSchema(t *testing.T) string {
 	t.Cleanup(func() {
 		c, err := pgx.Connect(context.Background(), dsn)
 		if err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
+			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			_ = c.Close(context.Background())
 		}
 	})
 	u, err := url.Parse(dsn)

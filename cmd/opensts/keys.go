@@ -97,7 +97,7 @@ func keyringCmd(use, short string, args cobra.PositionalArgs, fn func(*cobra.Com
 		Use:   use,
 		Short: short,
 		Args:  args,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if err := cfg.ApplyEnv(os.Getenv); err != nil {
 				return err
 			}
@@ -105,7 +105,11 @@ func keyringCmd(use, short string, args cobra.PositionalArgs, fn func(*cobra.Com
 			if err != nil {
 				return err
 			}
-			defer closeFn()
+			defer func() {
+				if cerr := closeFn(); err == nil && cerr != nil {
+					err = fmt.Errorf("close store: %w", cerr)
+				}
+			}()
 			return fn(cmd, args, m)
 		},
 	}

@@ -129,11 +129,11 @@ func orphanID(kind store.PrincipalKind, arn string) string {
 
 // isUniqueID reports whether v looks like an IAM user or role unique id.
 func isUniqueID(v string) bool {
-	if len(v) < 16 || !(strings.HasPrefix(v, "AIDA") || strings.HasPrefix(v, "AROA")) {
+	if len(v) < 16 || !strings.HasPrefix(v, "AIDA") && !strings.HasPrefix(v, "AROA") {
 		return false
 	}
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+		if c := v[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
 			return false
 		}
 	}

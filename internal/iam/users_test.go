@@ -25,7 +25,7 @@ func TestCreateGetUser(t *testing.T) {
 		t.Errorf("UserId = %q, want AIDA + 17 chars", u.UserID)
 	}
 	for _, r := range u.UserID[4:] {
-		if !(r >= 'A' && r <= 'Z' || r >= '2' && r <= '7') {
+		if (r < 'A' || r > 'Z') && (r < '2' || r > '7') {
 			t.Errorf("UserId %q has %q outside [A-Z2-7]", u.UserID, r)
 		}
 	}

@@ -141,13 +141,6 @@ func (e *ctxEntry) count() int {
 	return len(e.vals)
 }
 
-func (e *ctxEntry) value(i int) string {
-	if e.vals == nil {
-		return e.one[0]
-	}
-	return e.vals[i]
-}
-
 const hashPrime = 0x9e3779b97f4a7c15
 
 // foldHash hashes the ASCII-lowercased bytes of s, eight at a time: strings

@@ -98,11 +98,17 @@ func TestCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2, _ := c.Compile(Identity, doc)
+	p2, err := c.Compile(Identity, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if p1 != p2 {
 		t.Error("same document compiled twice")
 	}
-	p3, _ := c.Compile(Boundary, doc)
+	p3, err := c.Compile(Boundary, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if p3 == p1 || p3.Kind() != Boundary {
 		t.Error("kind is not part of the key")
 	}

@@ -178,7 +178,7 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, sr *sigv4.Re
 // remoteHost is net.SplitHostPort's host, with a fast path for the common
 // "ipv4:port" form (one colon, no brackets).
 func remoteHost(addr string) (string, bool) {
-	if i := strings.IndexByte(addr, ':'); i >= 0 && strings.IndexByte(addr[i+1:], ':') < 0 && strings.IndexAny(addr, "[]") < 0 {
+	if i := strings.IndexByte(addr, ':'); i >= 0 && strings.IndexByte(addr[i+1:], ':') < 0 && !strings.ContainsAny(addr, "[]") {
 		return addr[:i], true
 	}
 	host, _, err := net.SplitHostPort(addr)

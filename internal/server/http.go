@@ -32,7 +32,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ok\n"))
+	_, _ = w.Write([]byte("ok\n")) // the client may be gone; nothing to do about it
 }
 
 // service describes one Query-protocol API on the shared listener.

@@ -295,7 +295,7 @@ func (s *Store) inTx(ctx context.Context, opts pgx.TxOptions, fn func(tx *tx) er
 	if err != nil {
 		return translate(err)
 	}
-	defer ptx.Rollback(context.Background())
+	defer func() { _ = ptx.Rollback(context.Background()) }() // a no-op once committed
 	if err := fn(&tx{queryer{tx: ptx}}); err != nil {
 		return translate(err)
 	}

@@ -214,7 +214,7 @@ func (s *Store) write(ctx context.Context, bump bool, fn func(tx *sql.Tx) error)
 	if err != nil {
 		return translate(err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // a no-op once committed
 	if err := fn(tx); err != nil {
 		return translate(err)
 	}
@@ -233,7 +233,7 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return translate(err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // a no-op once committed
 	if err := fn(tx); err != nil {
 		return translate(err)
 	}
@@ -372,7 +372,7 @@ func applyMigration(ctx context.Context, db *sql.DB, version int, name, script s
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // a no-op once committed
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
 		return err

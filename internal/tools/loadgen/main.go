@@ -87,7 +87,7 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }() // killed on purpose
 	endpoint := "http://" + addr
 	if err := waitHealthy(endpoint); err != nil {
 		return err
@@ -121,11 +121,11 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 		return err
 	}
 	bare := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
+		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "text/xml")
-		w.Write(payload)
+		_, _ = w.Write(payload)
 	})}
-	go bare.Serve(ln)
+	go func() { _ = bare.Serve(ln) }()
 	defer bare.Close()
 	// The bare handler runs in this (otherwise idle) process, a separate
 	// process from wrk, as opensts is.
