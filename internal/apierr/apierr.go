@@ -152,6 +152,16 @@ func As(err error) (*Error, bool) {
 	return e, ok
 }
 
+// OrInternal passes API errors through and turns anything else into
+// InternalFailure whose cause, what prefixed, stays for the log. Services
+// end every unexpected error path with it.
+func OrInternal(err error, what string) error {
+	if _, ok := As(err); ok {
+		return err
+	}
+	return Internal(fmt.Errorf("%s: %w", what, err))
+}
+
 // Internal wraps a cause as InternalFailure; the message carries nothing of the cause.
 func Internal(cause error) *Error {
 	return &Error{Code: InternalFailure, Message: "We encountered an internal error. Please try again.", Cause: cause}

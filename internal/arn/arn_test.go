@@ -128,3 +128,35 @@ func TestSegmentsMatchesSplit(t *testing.T) {
 		}
 	}
 }
+
+func TestParseIAM(t *testing.T) {
+	tests := []struct {
+		in, kind string
+		want     IAMResource
+		ok       bool
+	}{
+		{"arn:aws:iam::123456789012:role/R", "role", IAMResource{"123456789012", "role", "/", "R"}, true},
+		{"arn:aws:iam::123456789012:role/a/b/R", "role", IAMResource{"123456789012", "role", "/a/b/", "R"}, true},
+		{"arn:aws:iam::aws:policy/AdministratorAccess", "policy", IAMResource{"aws", "policy", "/", "AdministratorAccess"}, true},
+		{"arn:aws:iam::aws:role/R", "role", IAMResource{}, false},
+		{"arn:aws:iam::123456789012:role/", "role", IAMResource{}, false},
+		{"arn:aws:iam::123456789012:role/a/", "role", IAMResource{}, false},
+		{"arn:aws:iam::12345678901:role/R", "role", IAMResource{}, false},
+		{"arn:aws:iam:us-east-1:123456789012:role/R", "role", IAMResource{}, false},
+		{"arn:aws:iam::123456789012:user/R", "role", IAMResource{}, false},
+		{"arn:aws:sts::123456789012:role/R", "role", IAMResource{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseIAM(tt.in, tt.kind)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("ParseIAM(%q, %q) = %+v, %v; want %+v, %v", tt.in, tt.kind, got, ok, tt.want, tt.ok)
+		}
+		if ok && got.String() != tt.in {
+			t.Errorf("String() = %q, want %q", got.String(), tt.in)
+		}
+	}
+	if User("1", "", "u") != "arn:aws:iam::1:user/u" || Role("1", "/p/", "r") != "arn:aws:iam::1:role/p/r" ||
+		AssumedRole("1", "r", "s") != "arn:aws:sts::1:assumed-role/r/s" || Root("1") != "arn:aws:iam::1:root" {
+		t.Error("constructors")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/opensts/opensts/internal/arn"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/session"
 )
@@ -72,24 +73,14 @@ func (c *Caller) PrincipalARN() string {
 	return c.ARN
 }
 
-// RoleARN formats a role ARN.
-func RoleARN(account, path, name string) string {
-	if path == "" {
-		path = "/"
-	}
-	return "arn:aws:iam::" + account + ":role" + path + name
-}
+// RoleARN formats a role ARN (arn.Role).
+func RoleARN(account, path, name string) string { return arn.Role(account, path, name) }
 
-// UserARN formats a user ARN.
-func UserARN(account, path, name string) string {
-	if path == "" {
-		path = "/"
-	}
-	return "arn:aws:iam::" + account + ":user" + path + name
-}
+// UserARN formats a user ARN (arn.User).
+func UserARN(account, path, name string) string { return arn.User(account, path, name) }
 
-// RootARN formats an account root ARN.
-func RootARN(account string) string { return "arn:aws:iam::" + account + ":root" }
+// RootARN formats an account root ARN (arn.Root).
+func RootARN(account string) string { return arn.Root(account) }
 
 func principalTypeName(t policy.PrincipalType) string {
 	switch t {
@@ -106,3 +97,24 @@ func principalTypeName(t policy.PrincipalType) string {
 }
 
 func epoch(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
+
+// Tag is what RequestTagKeys needs of a request's tag.
+type Tag interface{ TagKV() (key, value string) }
+
+// RequestTagKeys returns the condition keys of the tags a request passes:
+// aws:RequestTag/KEY for each and aws:TagKeys listing them; nothing when
+// there are none. IAM's Tag* and Create* actions and STS's session tags share
+// it.
+func RequestTagKeys[T Tag](tags []T) []Key {
+	if len(tags) == 0 {
+		return nil
+	}
+	keys := make([]Key, 0, len(tags)+1)
+	names := make([]string, 0, len(tags))
+	for _, t := range tags {
+		k, v := t.TagKV()
+		keys = append(keys, Key{Name: "aws:RequestTag/" + k, Values: []string{v}})
+		names = append(names, k)
+	}
+	return append(keys, Key{Name: "aws:TagKeys", Values: names})
+}

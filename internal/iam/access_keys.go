@@ -53,7 +53,7 @@ func (s *Service) authKeyOwner(ctx context.Context, c *authz.Caller, action, use
 			return keyOwner{}, err
 		}
 		if root {
-			arn := authz.RootARN(c.Account)
+			arn := rootARN(c.Account)
 			if err := s.check(ctx, c, action, arn); err != nil {
 				return keyOwner{}, err
 			}
@@ -267,7 +267,7 @@ func (s *Service) GetAccessKeyLastUsed(ctx context.Context, c *authz.Caller, in 
 	if err != nil {
 		return nil, internal(err, "load access key")
 	}
-	name, arn := "root", authz.RootARN(c.Account)
+	name, arn := "root", rootARN(c.Account)
 	if k.UserName != "" {
 		e, err := s.authEntity(ctx, c, store.KindUser, "iam:GetAccessKeyLastUsed", k.UserName)
 		if err != nil {

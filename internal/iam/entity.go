@@ -109,12 +109,12 @@ func (s *Service) load(ctx context.Context, account string, kind store.Principal
 		e.name, e.path = e.role.Name, e.role.Path
 	}
 	if isNotFound(err) {
-		return entity{kind: kind, name: name, path: "/", arn: arnFor(account, string(kind), "/", name)}, false, nil
+		return entity{kind: kind, name: name, path: "/", arn: entityARN(account, kind, "/", name)}, false, nil
 	}
 	if err != nil {
 		return entity{}, false, internal(err, "load "+string(kind)+" "+name)
 	}
-	e.arn = arnFor(account, string(kind), e.path, e.name)
+	e.arn = entityARN(account, kind, e.path, e.name)
 	return e, true, nil
 }
 

@@ -49,8 +49,6 @@ type MFADevice struct {
 	EnableDate   time.Time `xml:"EnableDate"`
 }
 
-func mfaARN(account, path, name string) string { return arnFor(account, "mfa", path, name) }
-
 func noSuchMFADevice(serial string) error {
 	return apierr.New(apierr.NoSuchEntity, "VirtualMFADevice with serial number %s doesn't exist.", serial)
 }
@@ -98,7 +96,7 @@ func (s *Service) authMFAOwner(ctx context.Context, c *authz.Caller, action, use
 			return mfaOwner{}, err
 		}
 		if root {
-			if err := s.check(ctx, c, action, authz.RootARN(c.Account)); err != nil {
+			if err := s.check(ctx, c, action, rootARN(c.Account)); err != nil {
 				return mfaOwner{}, err
 			}
 			return mfaOwner{root: true}, nil
@@ -452,7 +450,7 @@ func (s *Service) assignedUser(ctx context.Context, account, name string) (User,
 		if err != nil {
 			return User{}, internal(err, "load account "+account)
 		}
-		return User{UserID: account, ARN: authz.RootARN(account), CreateDate: acct.CreatedAt.UTC().Truncate(time.Second)}, nil
+		return User{UserID: account, ARN: rootARN(account), CreateDate: acct.CreatedAt.UTC().Truncate(time.Second)}, nil
 	}
 	u, err := s.store.GetUser(ctx, account, name)
 	if err != nil {

@@ -36,23 +36,12 @@ type principalRef struct {
 // parsePrincipalARN recognises arn:aws:iam::ACCOUNT:user/PATH/NAME and
 // role/PATH/NAME.
 func parsePrincipalARN(v string) (principalRef, bool) {
-	a, err := arn.Parse(v)
-	if err != nil || a.Partition != "aws" || a.Service != "iam" || a.Region != "" || !isAccountID(a.Account) {
-		return principalRef{}, false
+	for _, kind := range []store.PrincipalKind{store.KindUser, store.KindRole} {
+		if r, ok := arn.ParseIAM(v, string(kind)); ok {
+			return principalRef{kind: kind, account: r.Account, path: r.Path, name: r.Name}, true
+		}
 	}
-	var ref principalRef
-	rest, ok := strings.CutPrefix(a.Resource, "user/")
-	ref.kind = store.KindUser
-	if !ok {
-		rest, ok = strings.CutPrefix(a.Resource, "role/")
-		ref.kind = store.KindRole
-	}
-	if !ok || rest == "" {
-		return principalRef{}, false
-	}
-	i := strings.LastIndexByte(rest, '/')
-	ref.account, ref.path, ref.name = a.Account, "/"+rest[:i+1], rest[i+1:]
-	return ref, true
+	return principalRef{}, false
 }
 
 // principalID returns the unique id of the user or role ref names, with

@@ -20,6 +20,7 @@ import (
 	"unicode"
 
 	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/arn"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/seal"
@@ -109,12 +110,7 @@ func (s *Service) checkAs(ctx context.Context, c *authz.Caller, action, resource
 
 // internal passes API errors through and turns anything else into
 // InternalFailure that keeps the cause for the log.
-func internal(err error, what string) error {
-	if _, ok := apierr.As(err); ok {
-		return err
-	}
-	return apierr.Internal(fmt.Errorf("%s: %w", what, err))
-}
+func internal(err error, what string) error { return apierr.OrInternal(err, what) }
 
 // done ends an action whose output is empty: err when it failed, a new T
 // otherwise.
@@ -125,9 +121,11 @@ func done[T any](err error) (*T, error) {
 	return new(T), nil
 }
 
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
-func isExists(err error) bool   { return errors.Is(err, store.ErrAlreadyExists) }
-func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
+var (
+	isNotFound = store.IsNotFound
+	isExists   = store.IsExists
+	isConflict = store.IsConflict
+)
 
 // idAlphabet is the alphabet of IAM unique ids after the 4-letter prefix.
 const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -145,44 +143,39 @@ func (s *Service) newID(prefix string) (string, error) {
 	return prefix + string(b[:]), nil
 }
 
-func arnFor(account, kind, path, name string) string {
-	if path == "" {
-		path = "/"
-	}
-	return "arn:aws:iam::" + account + ":" + kind + path + name
+// ARNs of the entities IAM manages; internal/arn builds them.
+var (
+	userARN   = arn.User
+	groupARN  = arn.Group
+	roleARN   = arn.Role
+	policyARN = arn.Policy
+	mfaARN    = arn.MFA
+	rootARN   = arn.Root
+)
+
+// entityARN is the ARN of a user, group or role.
+func entityARN(account string, kind store.PrincipalKind, path, name string) string {
+	return arn.IAM(account, string(kind)+pathOrRoot(path)+name)
 }
 
-func userARN(account, path, name string) string   { return arnFor(account, "user", path, name) }
-func groupARN(account, path, name string) string  { return arnFor(account, "group", path, name) }
-func roleARN(account, path, name string) string   { return arnFor(account, "role", path, name) }
-func policyARN(account, path, name string) string { return arnFor(account, "policy", path, name) }
+func pathOrRoot(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
 
 // parsePolicyARN splits arn:aws:iam::ACCOUNT:policy/PATH/NAME, where
-// ACCOUNT is 12 digits or "aws".
+// ACCOUNT is 12 digits or "aws", and checks the name and path.
 func parsePolicyARN(s string) (account, path, name string, ok bool) {
-	rest, found := strings.CutPrefix(s, "arn:aws:iam::")
-	if !found {
+	r, ok := arn.ParseIAM(s, "policy")
+	if !ok || !validName(r.Name, 128) || !validPath(r.Path) {
 		return "", "", "", false
 	}
-	account, rest, found = strings.Cut(rest, ":")
-	if !found || (account != awsManagedPolicyOwner && !isAccountID(account)) {
-		return "", "", "", false
-	}
-	rest, found = strings.CutPrefix(rest, "policy/")
-	if !found {
-		return "", "", "", false
-	}
-	i := strings.LastIndexByte(rest, '/')
-	path, name = "/"+rest[:i+1], rest[i+1:]
-	if !validName(name, 128) || !validPath(path) {
-		return "", "", "", false
-	}
-	return account, path, name, true
+	return r.Account, r.Path, r.Name, true
 }
 
-func isAccountID(s string) bool {
-	return len(s) == 12 && strings.Trim(s, "0123456789") == ""
-}
+func isAccountID(s string) bool { return arn.IsAccountID(s) }
 
 // validName reports whether s matches [\w+=,.@-]+ with at most max characters.
 func validName(s string, max int) bool {

@@ -88,20 +88,7 @@ func storeTags(tags []Tag) []store.Tag {
 	return out
 }
 
-// requestTagKeys are the aws:RequestTag/K and aws:TagKeys condition keys of a
-// request that sets tags.
-func requestTagKeys(tags []Tag) []authz.Key {
-	if len(tags) == 0 {
-		return nil
-	}
-	keys := make([]authz.Key, 0, len(tags)+1)
-	names := make([]string, 0, len(tags))
-	for _, t := range tags {
-		keys = append(keys, authz.Key{Name: "aws:RequestTag/" + t.Key, Values: []string{t.Value}})
-		names = append(names, t.Key)
-	}
-	return append(keys, authz.Key{Name: "aws:TagKeys", Values: names})
-}
+func requestTagKeys(tags []Tag) []authz.Key { return authz.RequestTagKeys(tags) }
 
 // resourceTagKeys are the aws:ResourceTag/K condition keys of an existing
 // resource.

@@ -15,6 +15,9 @@ type Tag struct {
 	Value string `xml:"Value" required:"true" min:"0" max:"256" pattern:"[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"`
 }
 
+// TagKV implements authz.Tag.
+func (t Tag) TagKV() (string, string) { return t.Key, t.Value }
+
 // AttachedPermissionsBoundary is the PermissionsBoundary of a user or role.
 type AttachedPermissionsBoundary struct {
 	PermissionsBoundaryType string `xml:"PermissionsBoundaryType"`

@@ -103,7 +103,7 @@ func (s *Service) GetUser(ctx context.Context, c *authz.Caller, in *GetUserInput
 }
 
 func (s *Service) getRootUser(ctx context.Context, c *authz.Caller) (*GetUserOutput, error) {
-	arn := authz.RootARN(c.Account)
+	arn := rootARN(c.Account)
 	if err := s.check(ctx, c, "iam:GetUser", arn); err != nil {
 		return nil, err
 	}

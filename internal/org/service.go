@@ -199,18 +199,15 @@ func (s *Service) load(ctx context.Context) (org, error) {
 
 // internal passes API errors through and turns anything else into
 // InternalFailure that keeps the cause for the log.
-func internal(err error, what string) error {
-	if _, ok := apierr.As(err); ok {
-		return err
-	}
-	return apierr.Internal(fmt.Errorf("%s: %w", what, err))
-}
+func internal(err error, what string) error { return apierr.OrInternal(err, what) }
 
 var errFiveCollisions = errors.New("five random ids in a row were taken")
 
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
-func isExists(err error) bool   { return errors.Is(err, store.ErrAlreadyExists) }
-func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
+var (
+	isNotFound = store.IsNotFound
+	isExists   = store.IsExists
+	isConflict = store.IsConflict
+)
 
 func invalidInput(format string, args ...any) *apierr.Error {
 	return apierr.New(apierr.OrgInvalidInputException, format, args...)

@@ -24,6 +24,11 @@ var (
 	ErrConflict      = errors.New("store: conflict")
 )
 
+// IsNotFound, IsExists and IsConflict test err for the sentinels.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+func IsExists(err error) bool   { return errors.Is(err, ErrAlreadyExists) }
+func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
+
 // Tag is an IAM or session tag.
 type Tag struct {
 	Key   string

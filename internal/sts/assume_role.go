@@ -149,7 +149,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	sess := session.Session{
 		Type:              session.AssumedRole,
 		Account:           role.Account,
-		ARN:               "arn:aws:sts::" + role.Account + ":assumed-role/" + role.Name + "/" + in.RoleSessionName,
+		ARN:               arn.AssumedRole(role.Account, role.Name, in.RoleSessionName),
 		PrincipalID:       role.ID + ":" + in.RoleSessionName,
 		RoleName:          role.Name,
 		RoleID:            role.ID,
@@ -205,7 +205,7 @@ func assumeRoleKeys(in *AssumeRoleInput, role *authz.Role, prev *session.Session
 	if len(in.TransitiveTagKeys) > 0 {
 		keys = append(keys, authz.Key{Name: "sts:TransitiveTagKeys", Values: in.TransitiveTagKeys})
 	}
-	keys = append(keys, requestTagKeys(in.Tags)...)
+	keys = append(keys, authz.RequestTagKeys(in.Tags)...)
 	// The role's tags are its resource tags; incoming transitive tags replace
 	// matching values (reference §10.3).
 	resTags := map[string]authz.Key{}
@@ -258,21 +258,6 @@ func (s *Service) sessionPolicyARNs(ctx context.Context, account string, in []Po
 		arns = append(arns, p.ID)
 	}
 	return arns, nil
-}
-
-// requestTagKeys returns aws:RequestTag/KEY for each requested tag and
-// aws:TagKeys listing them; nothing when no tags were passed.
-func requestTagKeys(tags []Tag) []authz.Key {
-	if len(tags) == 0 {
-		return nil
-	}
-	keys := make([]authz.Key, 0, len(tags)+1)
-	names := make([]string, 0, len(tags))
-	for _, t := range tags {
-		keys = append(keys, authz.Key{Name: "aws:RequestTag/" + t.Key, Values: []string{t.Value}})
-		names = append(names, t.Key)
-	}
-	return append(keys, authz.Key{Name: "aws:TagKeys", Values: names})
 }
 
 // sessionTags merges incoming transitive tags with the requested ones and

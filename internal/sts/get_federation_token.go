@@ -3,6 +3,7 @@ package sts
 import (
 	"context"
 
+	"github.com/opensts/opensts/internal/arn"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/session"
 )
@@ -52,8 +53,8 @@ func (s *Service) GetFederationToken(ctx context.Context, c *authz.Caller, in *G
 	if err != nil {
 		return nil, err
 	}
-	fedARN := "arn:aws:sts::" + c.Account + ":federated-user/" + in.Name
-	keys := requestTagKeys(in.Tags)
+	fedARN := arn.FederatedUser(c.Account, in.Name)
+	keys := authz.RequestTagKeys(in.Tags)
 	actions := []string{"sts:GetFederationToken"}
 	if len(in.Tags) > 0 {
 		actions = append(actions, "sts:TagSession")

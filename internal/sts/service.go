@@ -4,13 +4,11 @@
 package sts
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/arn"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/session"
@@ -71,6 +69,9 @@ type Tag struct {
 	Value string `required:"true" min:"0" max:"256" pattern:"[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"`
 }
 
+// TagKV implements authz.Tag.
+func (t Tag) TagKV() (string, string) { return t.Key, t.Value }
+
 func (s *Service) time() time.Time { return s.now().UTC().Truncate(time.Second) }
 
 // denyAssume is the one answer for a missing role and an untrusted caller, so
@@ -81,37 +82,13 @@ func denyAssume(c *authz.Caller, action, roleARN string) *apierr.Error {
 
 // parseRoleARN splits arn:aws:iam::ACCOUNT:role/PATH/NAME.
 func parseRoleARN(s string) (account, path, name string, ok bool) {
-	rest, found := strings.CutPrefix(s, "arn:aws:iam::")
-	if !found {
-		return "", "", "", false
-	}
-	account, rest, found = strings.Cut(rest, ":")
-	if !found || len(account) != 12 || strings.Trim(account, "0123456789") != "" {
-		return "", "", "", false
-	}
-	rest, found = strings.CutPrefix(rest, "role/")
-	if !found || rest == "" {
-		return "", "", "", false
-	}
-	i := strings.LastIndexByte(rest, '/')
-	path, name = "/"+rest[:i+1], rest[i+1:]
-	if i < 0 {
-		path = "/"
-	}
-	if name == "" {
-		return "", "", "", false
-	}
-	return account, path, name, true
+	r, ok := arn.ParseIAM(s, "role")
+	return r.Account, r.Path, r.Name, ok
 }
 
-func internal(err error, what string) error {
-	if _, ok := apierr.As(err); ok {
-		return err
-	}
-	return apierr.Internal(fmt.Errorf("%s: %w", what, err))
-}
+func internal(err error, what string) error { return apierr.OrInternal(err, what) }
 
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+var isNotFound = store.IsNotFound
 
 // Callable enforces what each credential type may call (reference §10.5).
 // The server applies it to every STS request before dispatch; the actions
