@@ -19,9 +19,14 @@ type CreateOrganizationOutput struct {
 }
 
 // CreateOrganization answers as AWS does for an account that already belongs
-// to an organization: every account of a deployment does.
+// to an organization: every account of a deployment does. A caller without
+// organizations:CreateOrganization learns nothing of that.
 func (s *Service) CreateOrganization(ctx context.Context, c *authz.Caller, _ *CreateOrganizationInput) (*CreateOrganizationOutput, error) {
-	if _, err := s.load(ctx); err != nil {
+	o, err := s.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, c, o, "CreateOrganization"); err != nil {
 		return nil, err
 	}
 	return nil, apierr.New(apierr.AlreadyInOrganizationException, "This account is already a member of an organization.")

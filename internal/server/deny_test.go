@@ -1,0 +1,282 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/sigv4"
+)
+
+// TestEveryRouteDeniesByDefault walks the route tables themselves: every
+// IAM, STS and Organizations action the server answers is called by a user
+// with no policies at all, on entities that exist, and must be refused with
+// AccessDenied (a few STS actions need no permission, as in AWS, and are
+// listed). A route added without a fixture here fails the test, so no action
+// can slip past deny-by-default unnoticed.
+func TestEveryRouteDeniesByDefault(t *testing.T) {
+	const (
+		acct   = "123456789012"
+		rootID = "AKIAOPENSTSDENYTEST1"
+		rootSK = "denyTestRootSecretForTestsOnly0123456789"
+	)
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.MasterKey = bytes.Repeat([]byte{7}, 32)
+	cfg.AccountID, cfg.RootAccessKeyID, cfg.RootSecretAccessKey = acct, rootID, rootSK
+	s, err := New(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	h := s.Handler()
+
+	send := func(service, key, secret string, form url.Values) *httptest.ResponseRecorder {
+		t.Helper()
+		body := []byte(form.Encode())
+		req := httptest.NewRequest("POST", "http://opensts.test/", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+		if err := sigv4.Sign(req, body, key, secret, "", "us-east-1", service, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	root := func(action string, kv ...string) []byte {
+		t.Helper()
+		form := url.Values{"Action": {action}, "Version": {"2010-05-08"}}
+		for i := 0; i < len(kv); i += 2 {
+			form.Set(kv[i], kv[i+1])
+		}
+		rec := send("iam", rootID, rootSK, form)
+		if rec.Code != 200 {
+			t.Fatalf("root %s: %d %s", action, rec.Code, rec.Body)
+		}
+		return rec.Body.Bytes()
+	}
+	allowS3 := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + acct + `"},"Action":"sts:AssumeRole"}]}`
+	policyARN := "arn:aws:iam::" + acct + ":policy/pol"
+	root("CreateUser", "UserName", "target")
+	root("CreateGroup", "GroupName", "grp")
+	root("CreateRole", "RoleName", "role", "AssumeRolePolicyDocument", trust)
+	root("CreatePolicy", "PolicyName", "pol", "PolicyDocument", allowS3)
+	root("CreatePolicyVersion", "PolicyArn", policyARN, "PolicyDocument", allowS3)
+	root("PutUserPolicy", "UserName", "target", "PolicyName", "inl", "PolicyDocument", allowS3)
+	root("CreateVirtualMFADevice", "VirtualMFADeviceName", "dev")
+	var targetKey struct {
+		ID string `xml:"CreateAccessKeyResult>AccessKey>AccessKeyId"`
+	}
+	if err := xml.Unmarshal(root("CreateAccessKey", "UserName", "target"), &targetKey); err != nil {
+		t.Fatal(err)
+	}
+	root("CreateUser", "UserName", "nobody")
+	var key struct {
+		ID     string `xml:"CreateAccessKeyResult>AccessKey>AccessKeyId"`
+		Secret string `xml:"CreateAccessKeyResult>AccessKey>SecretAccessKey"`
+	}
+	if err := xml.Unmarshal(root("CreateAccessKey", "UserName", "nobody"), &key); err != nil {
+		t.Fatal(err)
+	}
+	serial := "arn:aws:iam::" + acct + ":mfa/dev"
+	roleARN := "arn:aws:iam::" + acct + ":role/role"
+
+	iamParams := map[string]map[string]string{
+		"AddUserToGroup":                {"GroupName": "grp", "UserName": "target"},
+		"AttachGroupPolicy":             {"GroupName": "grp", "PolicyArn": policyARN},
+		"AttachRolePolicy":              {"RoleName": "role", "PolicyArn": policyARN},
+		"AttachUserPolicy":              {"UserName": "target", "PolicyArn": policyARN},
+		"CreateAccessKey":               {"UserName": "target"},
+		"CreateGroup":                   {"GroupName": "g2"},
+		"CreatePolicy":                  {"PolicyName": "p2", "PolicyDocument": allowS3},
+		"CreatePolicyVersion":           {"PolicyArn": policyARN, "PolicyDocument": allowS3},
+		"CreateRole":                    {"RoleName": "r2", "AssumeRolePolicyDocument": trust},
+		"CreateUser":                    {"UserName": "u2"},
+		"CreateVirtualMFADevice":        {"VirtualMFADeviceName": "d2"},
+		"DeactivateMFADevice":           {"UserName": "target", "SerialNumber": serial},
+		"DeleteAccessKey":               {"UserName": "target", "AccessKeyId": targetKey.ID},
+		"DeleteGroup":                   {"GroupName": "grp"},
+		"DeleteGroupPolicy":             {"GroupName": "grp", "PolicyName": "inl"},
+		"DeletePolicy":                  {"PolicyArn": policyARN},
+		"DeletePolicyVersion":           {"PolicyArn": policyARN, "VersionId": "v1"},
+		"DeleteRole":                    {"RoleName": "role"},
+		"DeleteRolePermissionsBoundary": {"RoleName": "role"},
+		"DeleteRolePolicy":              {"RoleName": "role", "PolicyName": "inl"},
+		"DeleteUser":                    {"UserName": "target"},
+		"DeleteUserPermissionsBoundary": {"UserName": "target"},
+		"DeleteUserPolicy":              {"UserName": "target", "PolicyName": "inl"},
+		"DeleteVirtualMFADevice":        {"SerialNumber": serial},
+		"DetachGroupPolicy":             {"GroupName": "grp", "PolicyArn": policyARN},
+		"DetachRolePolicy":              {"RoleName": "role", "PolicyArn": policyARN},
+		"DetachUserPolicy":              {"UserName": "target", "PolicyArn": policyARN},
+		"EnableMFADevice":               {"UserName": "target", "SerialNumber": serial, "AuthenticationCode1": "123456", "AuthenticationCode2": "234567"},
+		"GetAccessKeyLastUsed":          {"AccessKeyId": targetKey.ID},
+		"GetGroup":                      {"GroupName": "grp"},
+		"GetGroupPolicy":                {"GroupName": "grp", "PolicyName": "inl"},
+		"GetMFADevice":                  {"SerialNumber": serial, "UserName": "target"},
+		"GetPolicy":                     {"PolicyArn": policyARN},
+		"GetPolicyVersion":              {"PolicyArn": policyARN, "VersionId": "v1"},
+		"GetRole":                       {"RoleName": "role"},
+		"GetRolePolicy":                 {"RoleName": "role", "PolicyName": "inl"},
+		"GetUser":                       {"UserName": "target"},
+		"GetUserPolicy":                 {"UserName": "target", "PolicyName": "inl"},
+		"ListAccessKeys":                {"UserName": "target"},
+		"ListAttachedGroupPolicies":     {"GroupName": "grp"},
+		"ListAttachedRolePolicies":      {"RoleName": "role"},
+		"ListAttachedUserPolicies":      {"UserName": "target"},
+		"ListEntitiesForPolicy":         {"PolicyArn": policyARN},
+		"ListGroupPolicies":             {"GroupName": "grp"},
+		"ListGroups":                    {},
+		"ListGroupsForUser":             {"UserName": "target"},
+		"ListMFADevices":                {"UserName": "target"},
+		"ListPolicies":                  {},
+		"ListPolicyTags":                {"PolicyArn": policyARN},
+		"ListPolicyVersions":            {"PolicyArn": policyARN},
+		"ListRolePolicies":              {"RoleName": "role"},
+		"ListRoleTags":                  {"RoleName": "role"},
+		"ListRoles":                     {},
+		"ListUserPolicies":              {"UserName": "target"},
+		"ListUserTags":                  {"UserName": "target"},
+		"ListUsers":                     {},
+		"ListVirtualMFADevices":         {},
+		"PutGroupPolicy":                {"GroupName": "grp", "PolicyName": "p", "PolicyDocument": allowS3},
+		"PutRolePermissionsBoundary":    {"RoleName": "role", "PermissionsBoundary": policyARN},
+		"PutRolePolicy":                 {"RoleName": "role", "PolicyName": "p", "PolicyDocument": allowS3},
+		"PutUserPermissionsBoundary":    {"UserName": "target", "PermissionsBoundary": policyARN},
+		"PutUserPolicy":                 {"UserName": "target", "PolicyName": "p", "PolicyDocument": allowS3},
+		"RemoveUserFromGroup":           {"GroupName": "grp", "UserName": "target"},
+		"ResyncMFADevice":               {"UserName": "target", "SerialNumber": serial, "AuthenticationCode1": "123456", "AuthenticationCode2": "234567"},
+		"SetDefaultPolicyVersion":       {"PolicyArn": policyARN, "VersionId": "v2"},
+		"SimulateCustomPolicy":          {"PolicyInputList.member.1": allowS3, "ActionNames.member.1": "s3:GetObject"},
+		"SimulatePrincipalPolicy":       {"PolicySourceArn": "arn:aws:iam::" + acct + ":user/target", "ActionNames.member.1": "s3:GetObject"},
+		"TagPolicy":                     {"PolicyArn": policyARN, "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"},
+		"TagRole":                       {"RoleName": "role", "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"},
+		"TagUser":                       {"UserName": "target", "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"},
+		"UntagPolicy":                   {"PolicyArn": policyARN, "TagKeys.member.1": "k"},
+		"UntagRole":                     {"RoleName": "role", "TagKeys.member.1": "k"},
+		"UntagUser":                     {"UserName": "target", "TagKeys.member.1": "k"},
+		"UpdateAccessKey":               {"UserName": "target", "AccessKeyId": targetKey.ID, "Status": "Inactive"},
+		"UpdateAssumeRolePolicy":        {"RoleName": "role", "PolicyDocument": trust},
+		"UpdateGroup":                   {"GroupName": "grp", "NewGroupName": "g3"},
+		"UpdateRole":                    {"RoleName": "role", "Description": "x"},
+		"UpdateRoleDescription":         {"RoleName": "role", "Description": "x"},
+		"UpdateUser":                    {"UserName": "target", "NewPath": "/x/"},
+	}
+	stsParams := map[string]map[string]string{
+		"AssumeRole":                 {"RoleArn": roleARN, "RoleSessionName": "sess"},
+		"GetFederationToken":         {"Name": "fed"},
+		"GetAccessKeyInfo":           {"AccessKeyId": targetKey.ID},
+		"DecodeAuthorizationMessage": {"EncodedMessage": "x"},
+	}
+	// Callable by every principal without a policy, as in AWS.
+	stsOpen := map[string]bool{"GetCallerIdentity": true, "GetSessionToken": true}
+	orgParams := map[string]string{
+		"DescribeOrganization":        `{}`,
+		"CreateOrganization":          `{"FeatureSet":"ALL"}`,
+		"CreateAccount":               `{"Email":"a@example.com","AccountName":"a"}`,
+		"DescribeCreateAccountStatus": `{"CreateAccountRequestId":"car-0123456789abcdef0123456789abcdef"}`,
+		"ListCreateAccountStatus":     `{}`,
+		"DescribeAccount":             `{"AccountId":"` + acct + `"}`,
+		"ListAccounts":                `{}`,
+		"ListRoots":                   `{}`,
+		"CreatePolicy":                `{"Name":"p","Description":"d","Type":"SERVICE_CONTROL_POLICY","Content":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}`,
+		"DescribePolicy":              `{"PolicyId":"p-FullAWSAccess"}`,
+		"UpdatePolicy":                `{"PolicyId":"p-FullAWSAccess","Name":"x"}`,
+		"DeletePolicy":                `{"PolicyId":"p-FullAWSAccess"}`,
+		"AttachPolicy":                `{"PolicyId":"p-FullAWSAccess","TargetId":"` + acct + `"}`,
+		"DetachPolicy":                `{"PolicyId":"p-FullAWSAccess","TargetId":"` + acct + `"}`,
+		"ListPolicies":                `{"Filter":"SERVICE_CONTROL_POLICY"}`,
+		"ListPoliciesForTarget":       `{"TargetId":"` + acct + `","Filter":"SERVICE_CONTROL_POLICY"}`,
+		"ListTargetsForPolicy":        `{"PolicyId":"p-FullAWSAccess"}`,
+	}
+
+	errCode := func(rec *httptest.ResponseRecorder) string {
+		var e struct {
+			Code string `xml:"Error>Code"`
+			Type string `json:"__type"`
+		}
+		if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/x-amz-json") {
+			_ = json.Unmarshal(rec.Body.Bytes(), &e)
+			return e.Type
+		}
+		_ = xml.Unmarshal(rec.Body.Bytes(), &e)
+		return e.Code
+	}
+	check := func(t *testing.T, rec *httptest.ResponseRecorder, want string) {
+		t.Helper()
+		if got := errCode(rec); rec.Code != 400 && rec.Code != 403 || !strings.HasSuffix(got, want) {
+			t.Errorf("got %d %s, want %s: %s", rec.Code, got, want, rec.Body)
+		}
+	}
+
+	for _, action := range sortedKeys(iamRoutes(s.iam)) {
+		t.Run("iam/"+action, func(t *testing.T) {
+			p, ok := iamParams[action]
+			if !ok {
+				t.Fatalf("IAM route %s has no fixture here; add one", action)
+			}
+			form := url.Values{"Action": {action}, "Version": {"2010-05-08"}}
+			for k, v := range p {
+				form.Set(k, v)
+			}
+			check(t, send("iam", key.ID, key.Secret, form), "AccessDenied")
+		})
+	}
+	for _, action := range sortedKeys(stsRoutes(s.sts)) {
+		t.Run("sts/"+action, func(t *testing.T) {
+			p, ok := stsParams[action]
+			if !ok && !stsOpen[action] {
+				t.Fatalf("STS route %s has no fixture here; add one", action)
+			}
+			form := url.Values{"Action": {action}, "Version": {"2011-06-15"}}
+			for k, v := range p {
+				form.Set(k, v)
+			}
+			rec := send("sts", key.ID, key.Secret, form)
+			if stsOpen[action] {
+				if rec.Code != 200 {
+					t.Errorf("%s needs no permission: %d %s", action, rec.Code, rec.Body)
+				}
+				return
+			}
+			check(t, rec, "AccessDenied")
+		})
+	}
+	for _, action := range sortedKeys(orgRoutes(s.org)) {
+		t.Run("organizations/"+action, func(t *testing.T) {
+			body, ok := orgParams[action]
+			if !ok {
+				t.Fatalf("Organizations route %s has no fixture here; add one", action)
+			}
+			req := httptest.NewRequest("POST", "http://opensts.test/", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			req.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128."+action)
+			if err := sigv4.Sign(req, []byte(body), key.ID, key.Secret, "", "us-east-1", "organizations", time.Now().UTC()); err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			check(t, rec, "AccessDeniedException")
+		})
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
