@@ -27,10 +27,34 @@ import (
 	"github.com/opensts/opensts/internal/store"
 )
 
+// Store is what IAM reads and writes: accounts, principals, keys, policies
+// and MFA devices (a store.Store has it all).
+type Store interface {
+	store.Accounts
+	store.Users
+	store.Groups
+	store.AccessKeys
+	store.Roles
+	store.Policies
+	store.MFADevices
+}
+
+// Authorizer is what IAM asks of authz.Authorizer.
+type Authorizer interface {
+	Check(ctx context.Context, c *authz.Caller, action, resource string, keys ...authz.Key) error
+	// CheckAs is Check with display naming the resource in a denial's message.
+	CheckAs(ctx context.Context, c *authz.Caller, action, resource, display string, keys ...authz.Key) error
+	// PolicySet returns the policies that apply to a caller (the simulator).
+	PolicySet(ctx context.Context, c *authz.Caller) (policy.Set, error)
+	ManagedPolicy(ctx context.Context, arn string) (policy.Named, error)
+	// Invalidate drops cached authorization data after a write.
+	Invalidate()
+}
+
 // Config holds the Service's dependencies.
 type Config struct {
-	Store    store.Store
-	Authz    *authz.Authorizer
+	Store    Store
+	Authz    Authorizer
 	Policies *policy.Cache
 	Sealer   *seal.Sealer // seals long-term secret access keys (aad: access key id)
 	Now      func() time.Time
@@ -47,8 +71,8 @@ type MFALockouts interface {
 
 // Service implements the IAM actions. It is safe for concurrent use.
 type Service struct {
-	store    store.Store
-	authz    *authz.Authorizer
+	store    Store
+	authz    Authorizer
 	policies *policy.Cache
 	sealer   *seal.Sealer
 	now      func() time.Time

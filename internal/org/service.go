@@ -64,11 +64,34 @@ const (
 	defaultMaxResults = 20
 )
 
+// Store is what Organizations reads and writes: accounts, SCPs and their
+// attachments, settings, and the role (with its policy) a new account starts
+// with.
+type Store interface {
+	store.Accounts
+	store.Org
+	store.Settings
+	CreateRole(ctx context.Context, r store.Role) error
+	AttachPolicy(ctx context.Context, a store.Attachment) error
+}
+
+// Authorizer is what Organizations asks of authz.Authorizer.
+type Authorizer interface {
+	Check(ctx context.Context, c *authz.Caller, action, resource string, keys ...authz.Key) error
+	// Invalidate drops cached authorization data after a write.
+	Invalidate()
+}
+
+// PolicyCompiler validates SCP documents (policy.Cache).
+type PolicyCompiler interface {
+	Compile(kind policy.Kind, doc string) (*policy.Policy, error)
+}
+
 // Config holds the Service's dependencies.
 type Config struct {
-	Store    store.Store
-	Authz    *authz.Authorizer
-	Policies *policy.Cache
+	Store    Store
+	Authz    Authorizer
+	Policies PolicyCompiler
 	Now      func() time.Time
 	Rand     io.Reader
 }
@@ -76,9 +99,9 @@ type Config struct {
 // Service implements the Organizations actions. Safe for concurrent use once
 // Bootstrap has returned.
 type Service struct {
-	store    store.Store
-	authz    *authz.Authorizer
-	policies *policy.Cache
+	store    Store
+	authz    Authorizer
+	policies PolicyCompiler
 	now      func() time.Time
 	rand     io.Reader
 

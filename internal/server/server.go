@@ -130,7 +130,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	// MFA codes: replay protection in the store, throttling in memory per node.
 	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer})
 	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random, MFALockouts: mfaChecker})
-	s.sts = sts.New(sts.Config{Store: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker})
+	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker})
 	s.keys = newKeyCache(s.iam, s.store, s.authz)
 	s.stsService = &service{name: "sts", namespace: awsquery.STSNamespace, version: awsquery.STSVersion, routes: stsRoutes(s.sts)}
 	s.iamService = &service{name: "iam", namespace: awsquery.IAMNamespace, version: awsquery.IAMVersion, routes: iamRoutes(s.iam)}

@@ -72,7 +72,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	az := authz.New(authz.Config{Store: st, Policies: cache, Sealer: sl, Now: now})
 	sm, err := session.NewManager(ctx, session.Config{Keys: st, Sealer: sl, Now: now})
 	must(err)
-	e.svc = New(Config{Store: st, Authz: az, Sessions: sm, Policies: cache, Now: now,
+	e.svc = New(Config{Keys: st, Authz: az, Sessions: sm, Policies: cache, Now: now,
 		MFA: mfa.NewChecker(mfa.CheckerConfig{Devices: st, Sealer: sl})})
 	e.caller = &authz.Caller{Account: benchAccount, Type: policy.User, ARN: "arn:aws:iam::" + benchAccount + ":user/bench",
 		UserID: "AIDABENCHBENCHBENCH1", UserName: "bench", AccessKeyID: "AKIABENCHBENCHBENCH1", SourceIP: "10.0.0.1"}

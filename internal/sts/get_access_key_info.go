@@ -26,7 +26,7 @@ func (s *Service) GetAccessKeyInfo(ctx context.Context, c *authz.Caller, in *Get
 	if err := s.authz.Check(ctx, c, "sts:GetAccessKeyInfo", "*"); err != nil {
 		return nil, err
 	}
-	k, err := s.store.GetAccessKey(ctx, in.AccessKeyId)
+	k, err := s.keys.GetAccessKey(ctx, in.AccessKeyId)
 	if err == nil {
 		return &GetAccessKeyInfoOutput{Account: k.Account}, nil
 	}

@@ -4,6 +4,7 @@
 package sts
 
 import (
+	"context"
 	"io"
 	"time"
 
@@ -17,22 +18,50 @@ import (
 
 // Config holds the Service's dependencies.
 type Config struct {
-	Store    store.Store
-	Authz    *authz.Authorizer
-	Sessions *session.Manager
-	Policies *policy.Cache
+	Keys     AccessKeys
+	Authz    Authorizer
+	Sessions Minter
+	Policies PolicyCompiler
 	Now      func() time.Time
 	Rand     io.Reader
 	// MFA verifies SerialNumber/TokenCode; nil refuses every MFA code.
 	MFA MFAChecker
 }
 
+// AccessKeys looks up long-term access keys (GetAccessKeyInfo).
+type AccessKeys interface {
+	GetAccessKey(ctx context.Context, id string) (store.AccessKey, error)
+}
+
+// Authorizer is what STS asks of authz.Authorizer: decisions about the
+// caller, the roles it may assume and the managed policies it names.
+type Authorizer interface {
+	Check(ctx context.Context, c *authz.Caller, action, resource string, keys ...authz.Key) error
+	Decide(ctx context.Context, c *authz.Caller, r *authz.Request) (policy.Decision, error)
+	DecodeMessage(encoded string) (string, error)
+	// ManagedPolicy returns a managed policy named by its stored ARN;
+	// store.ErrNotFound when there is none.
+	ManagedPolicy(ctx context.Context, arn string) (policy.Named, error)
+	// Role returns a role by name; store.ErrNotFound when there is none.
+	Role(ctx context.Context, account, name string) (*authz.Role, error)
+}
+
+// Minter issues session credentials (session.Manager).
+type Minter interface {
+	Mint(s session.Session) (session.Credentials, error)
+}
+
+// PolicyCompiler validates and compiles policy documents (policy.Cache).
+type PolicyCompiler interface {
+	Compile(kind policy.Kind, doc string) (*policy.Policy, error)
+}
+
 // Service implements the STS actions.
 type Service struct {
-	store    store.Store
-	authz    *authz.Authorizer
-	sessions *session.Manager
-	policies *policy.Cache
+	keys     AccessKeys
+	authz    Authorizer
+	sessions Minter
+	policies PolicyCompiler
 	now      func() time.Time
 	mfa      MFAChecker
 }
@@ -43,7 +72,7 @@ func New(cfg Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: cfg.Store, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA}
+	return &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA}
 }
 
 // Credentials is the STS Credentials shape.
