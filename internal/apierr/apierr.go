@@ -152,6 +152,15 @@ func As(err error) (*Error, bool) {
 	return e, ok
 }
 
+// StatusOf is the HTTP status an error is answered with: its code's, or
+// 500 for anything that is not an API error.
+func StatusOf(err error) int {
+	if e, ok := As(err); ok && e.Code.Name != "" {
+		return e.Code.Status
+	}
+	return InternalFailure.Status
+}
+
 // OrInternal passes API errors through and turns anything else into
 // InternalFailure whose cause, what prefixed, stays for the log. Services
 // end every unexpected error path with it.

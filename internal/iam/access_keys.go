@@ -23,7 +23,7 @@ type AccessKey struct {
 	UserName        string    `xml:"UserName,omitempty"`
 	AccessKeyID     string    `xml:"AccessKeyId"`
 	Status          string    `xml:"Status"`
-	SecretAccessKey string    `xml:"SecretAccessKey"`
+	SecretAccessKey string    `xml:"SecretAccessKey" sensitive:"true"`
 	CreateDate      time.Time `xml:"CreateDate"`
 }
 

@@ -35,8 +35,8 @@ const (
 // base32 text and the PNG image. Only CreateVirtualMFADevice fills them.
 type VirtualMFADevice struct {
 	SerialNumber     string     `xml:"SerialNumber"`
-	Base32StringSeed string     `xml:"Base32StringSeed,omitempty"`
-	QRCodePNG        string     `xml:"QRCodePNG,omitempty"`
+	Base32StringSeed string     `xml:"Base32StringSeed,omitempty" sensitive:"true"`
+	QRCodePNG        string     `xml:"QRCodePNG,omitempty" sensitive:"true"`
 	User             *User      `xml:"User,omitempty"`
 	EnableDate       *time.Time `xml:"EnableDate,omitempty"`
 	Tags             []Tag      `xml:"Tags>member,omitempty"`
@@ -192,8 +192,8 @@ func (s *Service) CreateVirtualMFADevice(ctx context.Context, c *authz.Caller, i
 type EnableMFADeviceInput struct {
 	UserName            string `required:"true" min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
 	SerialNumber        string `required:"true" min:"9" max:"256" pattern:"[\\w+=/:,.@-]+"`
-	AuthenticationCode1 string `required:"true" min:"6" max:"6" pattern:"[\\d]+"`
-	AuthenticationCode2 string `required:"true" min:"6" max:"6" pattern:"[\\d]+"`
+	AuthenticationCode1 string `required:"true" min:"6" max:"6" pattern:"[\\d]+" sensitive:"true"`
+	AuthenticationCode2 string `required:"true" min:"6" max:"6" pattern:"[\\d]+" sensitive:"true"`
 }
 
 // EnableMFADeviceOutput is the (empty) output of EnableMFADevice.
@@ -289,8 +289,8 @@ func (s *Service) DeactivateMFADevice(ctx context.Context, c *authz.Caller, in *
 type ResyncMFADeviceInput struct {
 	UserName            string `required:"true" min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
 	SerialNumber        string `required:"true" min:"9" max:"256" pattern:"[\\w+=/:,.@-]+"`
-	AuthenticationCode1 string `required:"true" min:"6" max:"6" pattern:"[\\d]+"`
-	AuthenticationCode2 string `required:"true" min:"6" max:"6" pattern:"[\\d]+"`
+	AuthenticationCode1 string `required:"true" min:"6" max:"6" pattern:"[\\d]+" sensitive:"true"`
+	AuthenticationCode2 string `required:"true" min:"6" max:"6" pattern:"[\\d]+" sensitive:"true"`
 }
 
 // ResyncMFADeviceOutput is the (empty) output of ResyncMFADevice.

@@ -2,53 +2,51 @@ package server
 
 import (
 	"context"
-	"net/url"
 
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/awsjson"
 	"github.com/opensts/opensts/internal/awsquery"
+	"github.com/opensts/opensts/internal/pipeline"
 )
 
-// handler serves one Query-protocol action for an authenticated caller. The
-// result is encoded inside {Action}Result; a nil result gives an empty one.
-type handler func(ctx context.Context, c *authz.Caller, params url.Values) (any, error)
+// handler serves one action for an authenticated caller. For the Query
+// protocol the result is encoded inside {Action}Result (a nil result gives an
+// empty one); for AWS JSON it is the body ({} for nil).
+type handler = pipeline.Route
 
-// bind adapts a typed service method to a handler: it decodes and validates
-// the parameters into In with awsquery.Decode before calling fn.
+// bind adapts a typed service method to a Query-protocol route: it decodes
+// and validates the parameters into In with awsquery.Decode, records the
+// typed input on the exchange for observers, and calls fn.
 func bind[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, error)) handler {
-	return func(ctx context.Context, c *authz.Caller, params url.Values) (any, error) {
+	return handler{Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
 		in := new(In)
-		if err := awsquery.Decode(params, in); err != nil {
+		if err := awsquery.Decode(x.Params, in); err != nil {
 			return nil, err
 		}
-		out, err := fn(ctx, c, in)
-		if err != nil {
+		x.Input = in
+		out, err := fn(ctx, x.Caller, in)
+		if err != nil || out == nil {
 			return nil, err
-		}
-		if out == nil {
-			return nil, nil
 		}
 		return out, nil
-	}
+	}}
 }
 
 // jsonHandler serves one AWS JSON 1.1 action (Organizations).
-type jsonHandler func(ctx context.Context, c *authz.Caller, body []byte) (any, error)
+type jsonHandler = pipeline.Route
 
-// bindJSON adapts a typed service method to a jsonHandler.
+// bindJSON adapts a typed service method to an AWS JSON 1.1 route.
 func bindJSON[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, error)) jsonHandler {
-	return func(ctx context.Context, c *authz.Caller, body []byte) (any, error) {
+	return jsonHandler{Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
 		in := new(In)
-		if err := awsjson.Decode(body, in); err != nil {
+		if err := awsjson.Decode(x.Body, in); err != nil {
 			return nil, err
 		}
-		out, err := fn(ctx, c, in)
-		if err != nil {
+		x.Input = in
+		out, err := fn(ctx, x.Caller, in)
+		if err != nil || out == nil {
 			return nil, err
-		}
-		if out == nil {
-			return struct{}{}, nil
 		}
 		return out, nil
-	}
+	}}
 }

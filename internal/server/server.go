@@ -17,12 +17,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/opensts/opensts/internal/authn"
 	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/awsjson"
 	"github.com/opensts/opensts/internal/awsquery"
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/iam"
 	"github.com/opensts/opensts/internal/mfa"
 	"github.com/opensts/opensts/internal/org"
+	"github.com/opensts/opensts/internal/pipeline"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/seal"
 	"github.com/opensts/opensts/internal/session"
@@ -59,9 +62,8 @@ type Server struct {
 	org      *org.Service
 	keys     *keyCache
 
-	stsService *service
-	iamService *service
-	orgRoutes  map[string]jsonHandler
+	authn    *authn.Authenticator
+	pipeline *pipeline.Pipeline
 
 	// Bootstrap is what the first start created (or found).
 	Bootstrap Bootstrap
@@ -76,6 +78,9 @@ type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 	Rand   io.Reader
+	// Observers see every API request once it is answered (audit, metrics,
+	// detection); see internal/pipeline.
+	Observers []pipeline.Observer
 	// Stderr receives the first-start announcement (default: the logger).
 	Stderr io.Writer
 }
@@ -132,10 +137,22 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random, MFALockouts: mfaChecker})
 	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker})
 	s.keys = newKeyCache(s.iam, s.store, s.authz)
-	s.stsService = &service{name: "sts", namespace: awsquery.STSNamespace, version: awsquery.STSVersion, routes: stsRoutes(s.sts)}
-	s.iamService = &service{name: "iam", namespace: awsquery.IAMNamespace, version: awsquery.IAMVersion, routes: iamRoutes(s.iam)}
 	s.org = org.New(org.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Now: s.now, Rand: random})
-	s.orgRoutes = orgRoutes(s.org)
+	s.authn = authn.New(authn.Config{Keys: s.keys, Sessions: s.sessions, SigV4: s.sigv4, Region: cfg.Region, Touch: s.store})
+	s.pipeline = pipeline.New(pipeline.Config{
+		Query: map[string]*pipeline.API{
+			"sts": {Name: "sts", Protocol: pipeline.Query, Namespace: awsquery.STSNamespace, Version: awsquery.STSVersion, Routes: stsRoutes(s.sts)},
+			"iam": {Name: "iam", Protocol: pipeline.Query, Namespace: awsquery.IAMNamespace, Version: awsquery.IAMVersion, Routes: iamRoutes(s.iam)},
+		},
+		DefaultQuery: "sts",
+		JSON:         &pipeline.API{Name: "organizations", Protocol: pipeline.JSON, Prefix: awsjson.OrganizationsPrefix, Routes: orgRoutes(s.org)},
+		Authn:        s.authn,
+		SigV4:        s.sigv4,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Now:          s.now,
+		Log:          s.log,
+		Observers:    opt.Observers,
+	})
 
 	stderr := opt.Stderr
 	if s.Bootstrap, err = bootstrap(ctx, s, random, stderr); err != nil {

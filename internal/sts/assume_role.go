@@ -22,7 +22,7 @@ type AssumeRoleInput struct {
 	TransitiveTagKeys []string           `max:"50"`
 	ExternalId        string             `min:"2" max:"1224" pattern:"[\\w+=,.@:\\/-]*"`
 	SerialNumber      string             `min:"9" max:"256" pattern:"[\\w+=/:,.@-]*"`
-	TokenCode         string             `min:"6" max:"6" pattern:"[\\d]*"`
+	TokenCode         string             `min:"6" max:"6" pattern:"[\\d]*" sensitive:"true"`
 	SourceIdentity    string             `min:"2" max:"64" pattern:"[\\w+=,.@-]*"`
 }
 

@@ -11,7 +11,7 @@ import (
 type GetSessionTokenInput struct {
 	DurationSeconds *int32 `min:"900" max:"129600"`
 	SerialNumber    string `min:"9" max:"256" pattern:"[\\w+=/:,.@-]*"`
-	TokenCode       string `min:"6" max:"6" pattern:"[\\d]*"`
+	TokenCode       string `min:"6" max:"6" pattern:"[\\d]*" sensitive:"true"`
 }
 
 // GetSessionTokenOutput is the GetSessionToken result.

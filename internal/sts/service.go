@@ -78,8 +78,8 @@ func New(cfg Config) *Service {
 // Credentials is the STS Credentials shape.
 type Credentials struct {
 	AccessKeyID     string    `xml:"AccessKeyId"`
-	SecretAccessKey string    `xml:"SecretAccessKey"`
-	SessionToken    string    `xml:"SessionToken"`
+	SecretAccessKey string    `xml:"SecretAccessKey" sensitive:"true"`
+	SessionToken    string    `xml:"SessionToken" sensitive:"true"`
 	Expiration      time.Time `xml:"Expiration"`
 }
 
@@ -118,24 +118,3 @@ func parseRoleARN(s string) (account, path, name string, ok bool) {
 func internal(err error, what string) error { return apierr.OrInternal(err, what) }
 
 var isNotFound = store.IsNotFound
-
-// Callable enforces what each credential type may call (reference §10.5).
-// The server applies it to every STS request before dispatch; the actions
-// themselves do not repeat it.
-func Callable(c *authz.Caller, action string) error {
-	switch c.SessionType() {
-	case session.FederatedUser:
-		if action != "GetCallerIdentity" {
-			return apierr.New(apierr.AccessDenied, "Cannot call %s with session credentials from GetFederationToken", action)
-		}
-	case session.SessionToken:
-		if action != "AssumeRole" && action != "GetCallerIdentity" {
-			return apierr.New(apierr.AccessDenied, "Cannot call %s with session credentials", action)
-		}
-	case session.AssumedRole, session.WebIdentity, session.SAML:
-		if action == "GetSessionToken" || action == "GetFederationToken" {
-			return apierr.New(apierr.AccessDenied, "Cannot call %s with session credentials", action)
-		}
-	}
-	return nil
-}

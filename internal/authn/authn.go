@@ -1,0 +1,211 @@
+// Package authn authenticates AWS SigV4-signed requests: it checks the
+// credential scope's region, finds the signing secret (a long-term access
+// key's, or a session token's), verifies the signature and builds the
+// authz.Caller. The server, the gateway and the public verifier use it as
+// it is, each with its own key source and session verifier.
+//
+// It imports authz (Caller), policy (principal types), session (the session
+// a token carries), sigv4 and apierr; never a server, a store backend or a
+// protocol package. What it needs from outside comes through the small
+// interfaces declared here.
+package authn
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/session"
+	"github.com/opensts/opensts/internal/sigv4"
+)
+
+// ErrUnknownKey is what a KeySource returns (possibly wrapped) for an access
+// key id it does not know.
+var ErrUnknownKey = errors.New("authn: unknown access key")
+
+// Key is a long-term access key as authentication needs it. A KeySource
+// returns shared values: callers must not modify them.
+type Key struct {
+	Active bool
+	Secret []byte
+	// Caller is the identity the key authenticates (account, type, ARN,
+	// user id and name, access key id); the request fields are unset.
+	Caller authz.Caller
+}
+
+// KeySource finds long-term access keys.
+type KeySource interface {
+	// Key returns the key with id as of now, or an error wrapping
+	// ErrUnknownKey when there is none.
+	Key(ctx context.Context, id string, now time.Time) (*Key, error)
+}
+
+// KeySourceFunc adapts a function to KeySource.
+type KeySourceFunc func(ctx context.Context, id string, now time.Time) (*Key, error)
+
+// Key implements KeySource.
+func (f KeySourceFunc) Key(ctx context.Context, id string, now time.Time) (*Key, error) {
+	return f(ctx, id, now)
+}
+
+// SessionVerifier checks a session token for a temporary access key id and
+// returns the session and its secret access key (session.Manager, or a
+// verifier with only public keys). It returns session.ErrExpired for an
+// expired token and another error for anything else it refuses.
+type SessionVerifier interface {
+	Verify(accessKeyID, token string) (*session.Session, []byte, error)
+}
+
+// Toucher records that a long-term key was used (last-used tracking).
+type Toucher interface {
+	TouchAccessKey(ctx context.Context, id string, at time.Time, service, region string) error
+}
+
+// Config configures an Authenticator.
+type Config struct {
+	Keys     KeySource
+	Sessions SessionVerifier
+	SigV4    *sigv4.Verifier
+	// Region is the region the endpoint serves, besides the us-east-1 of
+	// AWS's global endpoints.
+	Region string
+	// Touch, if set, records each use of a long-term key.
+	Touch Toucher
+}
+
+// Authenticator authenticates requests. It is safe for concurrent use.
+type Authenticator struct{ cfg Config }
+
+// New returns an Authenticator.
+func New(cfg Config) *Authenticator { return &Authenticator{cfg: cfg} }
+
+// Errors as AWS answers them: unknown keys, bad tokens and tokens that do
+// not belong to the key are all InvalidClientTokenId; only expiry is told
+// apart.
+var (
+	ErrInvalidToken = apierr.New(apierr.InvalidClientTokenID, "The security token included in the request is invalid.")
+	ErrExpiredToken = apierr.New(apierr.ExpiredToken, "The security token included in the request is expired")
+)
+
+// GlobalRegion is the region AWS's global endpoints (iam.amazonaws.com,
+// organizations, sts.amazonaws.com) are signed for.
+const GlobalRegion = "us-east-1"
+
+// RequestRegion checks the credential scope's region and returns the region
+// the request is made in: aws:RequestedRegion, and the access key's
+// last-used region.
+//
+// The endpoint serves its configured region and, as AWS's global endpoints
+// do, us-east-1: SDKs and the CLI pointed at a custom endpoint sign with the
+// client's region, which is the server's region or the us-east-1 of global
+// services. Any other region is refused with AWS's answer. An STS request is
+// made in the region it is signed for (the regional endpoint or the global
+// one, as in AWS); IAM and Organizations are global services, whose requests
+// are made in us-east-1 whichever of the two regions signed them.
+func (a *Authenticator) RequestRegion(sr *sigv4.Request) (string, error) {
+	if sr.Region != a.cfg.Region && sr.Region != GlobalRegion {
+		region := sr.Region
+		if len(region) > 64 {
+			region = region[:64] + "..."
+		}
+		// AWS's text, trailing space included.
+		return "", apierr.New(apierr.SignatureDoesNotMatch, "Credential should be scoped to a valid region, not '%s'. ", region)
+	}
+	if sr.Service == "sts" {
+		return sr.Region, nil
+	}
+	return GlobalRegion, nil
+}
+
+// Authenticate verifies a parsed SigV4 request and returns its caller, with
+// the request's environment (region, time, user agent, source address,
+// transport) filled in. A credential scope for a region the endpoint does
+// not serve gets SignatureDoesNotMatch before anything else is looked at.
+// now is the request's time (read once per request).
+func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, sr *sigv4.Request, now time.Time) (*authz.Caller, error) {
+	region, err := a.RequestRegion(sr)
+	if err != nil {
+		return nil, err
+	}
+	c := &authz.Caller{}
+	var secret []byte
+	temporary := strings.HasPrefix(sr.AccessKeyID, "ASIA")
+	switch {
+	case temporary || sr.SecurityToken != "":
+		if !temporary || sr.SecurityToken == "" {
+			return nil, ErrInvalidToken
+		}
+		sess, sec, err := a.cfg.Sessions.Verify(sr.AccessKeyID, sr.SecurityToken)
+		switch {
+		case errors.Is(err, session.ErrExpired):
+			return nil, ErrExpiredToken
+		case err != nil:
+			return nil, ErrInvalidToken
+		}
+		secret = sec
+		SessionCaller(c, sess)
+	default:
+		k, err := a.cfg.Keys.Key(ctx, sr.AccessKeyID, now)
+		if errors.Is(err, ErrUnknownKey) {
+			return nil, ErrInvalidToken
+		}
+		if err != nil {
+			return nil, apierr.Internal(err)
+		}
+		if !k.Active {
+			return nil, ErrInvalidToken
+		}
+		*c = k.Caller
+		secret = k.Secret
+	}
+	if err := a.cfg.SigV4.Verify(sr, secret); err != nil {
+		return nil, err
+	}
+	if !temporary && a.cfg.Touch != nil {
+		// Last-used tracking; the store coalesces these writes, and a
+		// failure to record it does not fail the request.
+		_ = a.cfg.Touch.TouchAccessKey(ctx, sr.AccessKeyID, now, sr.Service, region)
+	}
+	c.Region = region
+	c.Now = now
+	c.UserAgent = r.UserAgent()
+	c.SecureTransport = r.TLS != nil
+	if host, ok := remoteHost(r.RemoteAddr); ok {
+		c.SourceIP = host
+	}
+	return c, nil
+}
+
+// remoteHost is net.SplitHostPort's host, with a fast path for the common
+// "ipv4:port" form (one colon, no brackets).
+func remoteHost(addr string) (string, bool) {
+	if i := strings.IndexByte(addr, ':'); i >= 0 && strings.IndexByte(addr[i+1:], ':') < 0 && !strings.ContainsAny(addr, "[]") {
+		return addr[:i], true
+	}
+	host, _, err := net.SplitHostPort(addr)
+	return host, err == nil
+}
+
+// SessionCaller fills c with the identity of a verified session.
+func SessionCaller(c *authz.Caller, s *session.Session) {
+	c.Account, c.AccessKeyID, c.Session = s.Account, s.AccessKeyID, s
+	c.ARN, c.UserID = s.ARN, s.PrincipalID
+	switch s.Type {
+	case session.AssumedRole, session.WebIdentity, session.SAML:
+		c.Type = policy.AssumedRole
+	case session.FederatedUser:
+		c.Type, c.UserName = policy.FederatedUser, s.UserName
+	case session.SessionToken:
+		if s.UserName == "" {
+			c.Type = policy.Root
+		} else {
+			c.Type, c.UserName = policy.User, s.UserName
+		}
+	}
+}

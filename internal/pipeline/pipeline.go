@@ -1,0 +1,370 @@
+// Package pipeline is the request path of the API listener, as one explicit
+// chain of small stages:
+//
+//	request id → recover → read and decode (AWS Query or AWS JSON 1.1)
+//	→ authenticate (or mark an unsigned action, which authenticates itself)
+//	→ credential-type rules (one table) → dispatch → answer → observe
+//
+// Every request, whatever its outcome, ends in exactly one call of each
+// Observer with the Exchange: the request id, time, protocol, service,
+// action, caller (when authenticated), typed input and output (when the
+// request got that far) and the error. Audit sinks, metrics and detection
+// plug in there, without any handler's help. Inputs and outputs mark their
+// secret fields with the struct tag `sensitive:"true"`; Redact gives every
+// observer the same view of them.
+//
+// It imports the protocol packages (awsquery, awsjson), sigv4, authn,
+// authz (Caller) and apierr; never a service (sts, iam, org) or a store.
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authn"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/awsjson"
+	"github.com/opensts/opensts/internal/awsquery"
+	"github.com/opensts/opensts/internal/sigv4"
+)
+
+// Protocol is the wire protocol of a request.
+type Protocol uint8
+
+// Protocols.
+const (
+	Query Protocol = iota + 1 // AWS Query (STS, IAM)
+	JSON                      // AWS JSON 1.1 (Organizations)
+)
+
+// Exchange is one request as it moves through the stages. Observers get it
+// once the answer is written; they must not keep it (or anything it points
+// to that they did not copy) after Observe returns: exchanges are reused.
+type Exchange struct {
+	RequestID string
+	Time      time.Time // the request's time, read once
+	HTTP      *http.Request
+	Protocol  Protocol
+	API       *API   // nil until the service is known
+	Action    string // as requested (may be unknown)
+	Params    url.Values
+	Body      []byte // AWS JSON body
+	// SigV4 is the parsed signature; nil for unsigned requests.
+	SigV4 *sigv4.Request
+	// Unsigned is set for actions that authenticate themselves (their
+	// route says so); Caller is then nil unless the request was signed.
+	Unsigned bool
+	Caller   *authz.Caller
+	Input    any // the typed input, once decoded
+	Output   any // the typed output, on success
+	Err      error
+	Status   int // the HTTP status written
+}
+
+func (x *Exchange) reset() { *x = Exchange{} }
+
+// Handler runs one action: it decodes x's parameters into its typed input
+// (and sets x.Input), calls the service and returns the typed output.
+type Handler func(ctx context.Context, x *Exchange) (any, error)
+
+// Route is one action of an API.
+type Route struct {
+	Handler Handler
+	// Unsigned actions carry their own proof of identity (a web identity
+	// token, a SAML assertion): the pipeline does not require SigV4 for
+	// them, and the handler authenticates the request itself.
+	Unsigned bool
+}
+
+// API is one service on the listener.
+type API struct {
+	Name      string // the SigV4 service name: sts, iam, organizations
+	Protocol  Protocol
+	Namespace string // Query: the XML namespace
+	Version   string // Query: the API version
+	Prefix    string // JSON: the X-Amz-Target prefix
+	Routes    map[string]Route
+}
+
+// Observer sees every finished request once.
+type Observer interface {
+	Observe(ctx context.Context, x *Exchange)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(ctx context.Context, x *Exchange)
+
+// Observe implements Observer.
+func (f ObserverFunc) Observe(ctx context.Context, x *Exchange) { f(ctx, x) }
+
+// Config configures a Pipeline.
+type Config struct {
+	// APIs: Query APIs are chosen by the credential scope's service name
+	// (DefaultQuery when a request is unsigned); the JSON API by its
+	// X-Amz-Target prefix.
+	Query        map[string]*API
+	DefaultQuery string
+	JSON         *API
+	Authn        *authn.Authenticator
+	SigV4        *sigv4.Verifier
+	MaxBodyBytes int64
+	Now          func() time.Time
+	Log          *slog.Logger
+	Observers    []Observer
+}
+
+// Stage is one step of the request path; an error ends the request with
+// that answer.
+type Stage func(ctx context.Context, x *Exchange) error
+
+// Pipeline serves the API listener. It is safe for concurrent use.
+type Pipeline struct {
+	cfg    Config
+	stages []Stage
+	pool   sync.Pool
+}
+
+// New returns a Pipeline.
+func New(cfg Config) *Pipeline {
+	p := &Pipeline{cfg: cfg}
+	// The chain, in order. Request id, recover, answer and observe wrap it
+	// in ServeHTTP.
+	p.stages = []Stage{p.read, p.authenticate, p.credentialRules, p.dispatch}
+	p.pool.New = func() any { return new(Exchange) }
+	return p
+}
+
+// ServeHTTP runs the stages for one request and writes its answer. Nothing
+// from a panic or an internal error reaches the client.
+func (p *Pipeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := p.pool.Get().(*Exchange)
+	x.RequestID = newRequestID()
+	x.Time = p.cfg.Now()
+	x.HTTP = r
+	x.Protocol = Query
+	if r.Header.Get("X-Amz-Target") != "" {
+		x.Protocol = JSON
+	}
+	ctx := r.Context()
+	answered := false
+	defer func() {
+		if v := recover(); v != nil {
+			p.cfg.Log.Error("panic serving request", "requestId", x.RequestID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			x.Output = nil
+			x.Err = apierr.Internal(fmt.Errorf("panic: %v", v))
+			if !answered {
+				p.answer(w, x)
+			}
+		}
+		for _, o := range p.cfg.Observers {
+			o.Observe(ctx, x)
+		}
+		x.reset()
+		p.pool.Put(x)
+	}()
+	for _, stage := range p.stages {
+		if x.Err = stage(ctx, x); x.Err != nil {
+			break
+		}
+	}
+	answered = true
+	p.answer(w, x)
+}
+
+// read reads and decodes the request (Query form or JSON body) and finds
+// its API and route; the SigV4 header is parsed here too, because a Query
+// request's service is named by its credential scope.
+func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
+	r := x.HTTP
+	if x.Protocol == JSON {
+		q, err := awsjson.ReadRequest(r, p.cfg.MaxBodyBytes)
+		if err != nil {
+			x.API = p.cfg.JSON
+			return err
+		}
+		x.API, x.Action, x.Body = p.cfg.JSON, q.Action, q.Body
+		if _, ok := x.API.Routes[q.Action]; q.Prefix != x.API.Prefix || !ok {
+			return apierr.New(apierr.InvalidAction, "Could not find operation %s.%s", q.Prefix, q.Action)
+		}
+		sr, err := p.cfg.SigV4.ParseAt(r, q.Body, x.Time)
+		if err != nil {
+			return err
+		}
+		if sr.Service != x.API.Name {
+			return authn.ErrInvalidToken
+		}
+		x.SigV4 = sr
+		return nil
+	}
+	x.API = p.cfg.Query[p.cfg.DefaultQuery]
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		return errMethod(r.Method)
+	}
+	q, err := awsquery.ReadRequest(r, p.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	x.Action, x.Params = q.Action, q.Params
+	sr, sigErr := p.cfg.SigV4.ParseAt(r, q.Body, x.Time)
+	if sr != nil && sr.Service != "" {
+		api, ok := p.cfg.Query[sr.Service]
+		if !ok {
+			return authn.ErrInvalidToken
+		}
+		x.API = api
+	}
+	if q.Action == "" {
+		return apierr.New(apierr.MissingAction, "Missing Action")
+	}
+	route, ok := x.API.Routes[q.Action]
+	if !ok || q.Version != x.API.Version {
+		if q.Version == "" {
+			return apierr.New(apierr.MissingParameter, "The request must contain the parameter Version")
+		}
+		return apierr.New(apierr.InvalidAction, "Could not find operation %s for version %s", q.Action, q.Version)
+	}
+	if route.Unsigned && !signed(r) {
+		// The action authenticates itself; a signature is neither needed
+		// nor looked at when there is none.
+		x.Unsigned = true
+		return nil
+	}
+	if sigErr != nil {
+		return sigErr
+	}
+	x.SigV4 = sr
+	return nil
+}
+
+// signed reports whether r carries SigV4 authentication (header or query).
+func signed(r *http.Request) bool {
+	return r.Header.Get("Authorization") != "" || r.URL.Query().Get("X-Amz-Signature") != ""
+}
+
+func errMethod(m string) error {
+	return apierr.New(apierr.InvalidAction, "Unsupported HTTP method %s", m)
+}
+
+// authenticate verifies the signature and builds the caller; unsigned
+// actions pass through to authenticate themselves.
+func (p *Pipeline) authenticate(ctx context.Context, x *Exchange) error {
+	if x.Unsigned {
+		return nil
+	}
+	c, err := p.cfg.Authn.Authenticate(ctx, x.HTTP, x.SigV4, x.Time)
+	if err != nil {
+		return err
+	}
+	x.Caller = c
+	return nil
+}
+
+// credentialRules applies what each credential type may call.
+func (p *Pipeline) credentialRules(ctx context.Context, x *Exchange) error {
+	if x.Caller == nil {
+		return nil
+	}
+	return CredentialRule(x.API.Name, x.Action, x.Caller)
+}
+
+// dispatch runs the action's handler.
+func (p *Pipeline) dispatch(ctx context.Context, x *Exchange) error {
+	out, err := x.API.Routes[x.Action].Handler(ctx, x)
+	if err != nil {
+		return err
+	}
+	x.Output = out
+	return nil
+}
+
+// answer writes the result or the error in the request's protocol.
+func (p *Pipeline) answer(w http.ResponseWriter, x *Exchange) {
+	api := x.API
+	if x.Err != nil {
+		if e, ok := apierr.As(x.Err); !ok || e.Code.Receiver {
+			name := ""
+			if api != nil {
+				name = api.Name
+			}
+			p.cfg.Log.Error("request failed", "requestId", x.RequestID, "service", name, "action", x.Action, "error", x.Err)
+		}
+		x.Status = apierr.StatusOf(x.Err)
+		if x.Protocol == JSON {
+			awsjson.WriteError(w, x.RequestID, x.Err)
+			return
+		}
+		if e, ok := apierr.As(x.Err); ok && e.Code == apierr.InvalidAction && x.HTTP.Method != http.MethodPost && x.HTTP.Method != http.MethodGet {
+			w.Header().Set("Allow", "GET, POST")
+		}
+		if api == nil {
+			api = p.cfg.Query[p.cfg.DefaultQuery]
+		}
+		awsquery.WriteError(w, api.Namespace, x.RequestID, x.Err)
+		return
+	}
+	x.Status = http.StatusOK
+	if x.Protocol == JSON {
+		if x.Output == nil {
+			x.Output = struct{}{}
+		}
+		awsjson.WriteResult(w, x.RequestID, x.Output)
+		return
+	}
+	awsquery.WriteResult(w, api.Namespace, x.Action, x.RequestID, x.Output)
+}
+
+// Request ids are UUID-shaped (version 4 and variant bits set): 60 random
+// bits chosen once per process, then 62 bits that are a per-process
+// bijection of a counter (multiplication by an odd constant and a random
+// mask, modulo 2^62). They are unique within a process for 2^62 requests
+// and across processes with overwhelming probability, and consecutive ids
+// do not look consecutive; they are not secrets. This costs no system call
+// per request, unlike reading crypto/rand.
+var (
+	reqIDPrefix, reqIDMask = reqIDSeed()
+	reqIDCounter           atomic.Uint64
+)
+
+// reqIDSeed draws the process's request id prefix (with the UUID version 4
+// nibble) and counter mask.
+func reqIDSeed() ([8]byte, uint64) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("pipeline: no randomness for request ids: " + err.Error())
+	}
+	var prefix [8]byte
+	copy(prefix[:], b[:8])
+	prefix[6] = prefix[6]&0x0f | 0x40
+	return prefix, binary.BigEndian.Uint64(b[8:])
+}
+
+func newRequestID() string {
+	const low62 = 1<<62 - 1
+	n := reqIDCounter.Add(1)
+	x := (n*0x9e3779b97f4a7c15 ^ reqIDMask) & low62
+	var b [16]byte
+	copy(b[:8], reqIDPrefix[:])
+	binary.BigEndian.PutUint64(b[8:], x|0x80<<56)
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}

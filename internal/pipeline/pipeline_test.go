@@ -1,0 +1,320 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authn"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/session"
+	"github.com/opensts/opensts/internal/sigv4"
+)
+
+const (
+	testKey    = "AKIAPIPELINETEST0001"
+	testSecret = "pipelineTestSecretForTestsOnly0123456789"
+)
+
+type recorded struct {
+	requestID, service, action string
+	caller                     string
+	input, output              any
+	err                        error
+	status                     int
+	unsigned                   bool
+}
+
+type echoInput struct {
+	Name      string
+	TokenCode string `sensitive:"true"`
+}
+
+type echoOutput struct{ Greeting string }
+
+func newTestPipeline(t *testing.T) (*Pipeline, *[]recorded) {
+	t.Helper()
+	now := func() time.Time { return time.Now().UTC() }
+	keys := authn.KeySourceFunc(func(_ context.Context, id string, _ time.Time) (*authn.Key, error) {
+		if id != testKey {
+			return nil, authn.ErrUnknownKey
+		}
+		return &authn.Key{Active: true, Secret: []byte(testSecret), Caller: authz.Caller{
+			Account: "123456789012", Type: policy.User, ARN: "arn:aws:iam::123456789012:user/u", UserName: "u", AccessKeyID: testKey}}, nil
+	})
+	v := sigv4.NewVerifier(now)
+	echo := Route{Handler: func(_ context.Context, x *Exchange) (any, error) {
+		in := &echoInput{Name: x.Params.Get("Name"), TokenCode: x.Params.Get("TokenCode")}
+		x.Input = in
+		switch in.Name {
+		case "panic":
+			panic("boom")
+		case "fail":
+			return nil, errors.New("database on fire")
+		}
+		return &echoOutput{Greeting: "hello " + in.Name}, nil
+	}}
+	var mu sync.Mutex
+	var seen []recorded
+	obs := ObserverFunc(func(_ context.Context, x *Exchange) {
+		mu.Lock()
+		defer mu.Unlock()
+		r := recorded{requestID: x.RequestID, action: x.Action, input: Redact(x.Input), output: Redact(x.Output), err: x.Err, status: x.Status, unsigned: x.Unsigned}
+		if x.API != nil {
+			r.service = x.API.Name
+		}
+		if x.Caller != nil {
+			r.caller = x.Caller.ARN
+		}
+		seen = append(seen, r)
+	})
+	p := New(Config{
+		Query: map[string]*API{
+			"sts": {Name: "sts", Protocol: Query, Namespace: "https://sts.amazonaws.com/doc/2011-06-15/", Version: "2011-06-15",
+				Routes: map[string]Route{"Echo": echo, "WhoAmI": {Unsigned: true, Handler: echo.Handler}}},
+		},
+		DefaultQuery: "sts",
+		JSON:         &API{Name: "organizations", Protocol: JSON, Prefix: "AWSOrganizationsV20161128", Routes: map[string]Route{}},
+		Authn:        authn.New(authn.Config{Keys: keys, SigV4: v, Region: "us-east-1"}),
+		SigV4:        v,
+		MaxBodyBytes: 1 << 16,
+		Now:          now,
+		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Observers:    []Observer{obs},
+	})
+	return p, &seen
+}
+
+func request(t *testing.T, form url.Values, sign bool) *http.Request {
+	t.Helper()
+	body := []byte(form.Encode())
+	r := httptest.NewRequest("POST", "http://opensts.test/", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	if sign {
+		if err := sigv4.Sign(r, body, testKey, testSecret, "", "us-east-1", "sts", time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+// TestObserverSeesEveryRequestOnce: success, a handler error, a panic, a
+// bad signature, an unknown action and an unsigned action each reach the
+// observer exactly once, with what the request got to.
+func TestObserverSeesEveryRequestOnce(t *testing.T) {
+	p, seen := newTestPipeline(t)
+	v := func(kv ...string) url.Values {
+		f := url.Values{"Version": {"2011-06-15"}}
+		for i := 0; i < len(kv); i += 2 {
+			f.Set(kv[i], kv[i+1])
+		}
+		return f
+	}
+	tamper := request(t, v("Action", "Echo", "Name", "x"), true)
+	tamper.Header.Set("Authorization", strings.Replace(tamper.Header.Get("Authorization"), "Signature=", "Signature=0", 1))
+	cases := []struct {
+		name   string
+		req    *http.Request
+		status int
+		check  func(t *testing.T, r recorded)
+	}{
+		{"success", request(t, v("Action", "Echo", "Name", "ann", "TokenCode", "123456"), true), 200, func(t *testing.T, r recorded) {
+			if r.caller != "arn:aws:iam::123456789012:user/u" || r.action != "Echo" || r.service != "sts" || r.err != nil {
+				t.Errorf("%+v", r)
+			}
+			in := r.input.(map[string]any)
+			if in["name"] != "ann" || in["tokenCode"] != Hidden {
+				t.Errorf("input %v: the MFA code must be hidden", in)
+			}
+			if r.output.(map[string]any)["greeting"] != "hello ann" {
+				t.Errorf("output %v", r.output)
+			}
+		}},
+		{"handler error", request(t, v("Action", "Echo", "Name", "fail"), true), 500, func(t *testing.T, r recorded) {
+			if r.err == nil || r.output != nil || r.caller == "" {
+				t.Errorf("%+v", r)
+			}
+		}},
+		{"panic", request(t, v("Action", "Echo", "Name", "panic"), true), 500, func(t *testing.T, r recorded) {
+			if ae, ok := apierr.As(r.err); !ok || ae.Code != apierr.InternalFailure {
+				t.Errorf("%+v", r)
+			}
+		}},
+		{"bad signature", tamper, 403, func(t *testing.T, r recorded) {
+			if r.caller != "" || r.input != nil {
+				t.Errorf("%+v", r)
+			}
+		}},
+		{"unknown action", request(t, v("Action", "Nope"), true), 400, func(t *testing.T, r recorded) {
+			if r.action != "Nope" || r.err == nil {
+				t.Errorf("%+v", r)
+			}
+		}},
+		{"unsigned action", request(t, v("Action", "WhoAmI", "Name", "web"), false), 200, func(t *testing.T, r recorded) {
+			if !r.unsigned || r.caller != "" || r.output == nil {
+				t.Errorf("%+v", r)
+			}
+		}},
+		{"signed action without a signature", request(t, v("Action", "Echo", "Name", "x"), false), 403, func(t *testing.T, r recorded) {
+			if r.unsigned || r.output != nil {
+				t.Errorf("%+v", r)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			*seen = nil
+			rec := httptest.NewRecorder()
+			p.ServeHTTP(rec, tc.req)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if len(*seen) != 1 {
+				t.Fatalf("observed %d times", len(*seen))
+			}
+			r := (*seen)[0]
+			if r.status != tc.status || !strings.Contains(rec.Body.String(), r.requestID) {
+				t.Errorf("observed status %d / request id %s, answered %d %s", r.status, r.requestID, rec.Code, rec.Body)
+			}
+			if strings.Contains(rec.Body.String(), "database on fire") || strings.Contains(rec.Body.String(), "boom") {
+				t.Errorf("an internal error reached the client: %s", rec.Body)
+			}
+			tc.check(t, r)
+		})
+	}
+}
+
+// TestCredentialRules pins the one table of what temporary credentials may
+// call.
+func TestCredentialRules(t *testing.T) {
+	caller := func(typ session.Type, mfa bool) *authz.Caller {
+		if typ == 0 {
+			return &authz.Caller{Type: policy.User}
+		}
+		return &authz.Caller{Session: &session.Session{Type: typ, MFA: mfa}}
+	}
+	tests := []struct {
+		service, action string
+		typ             session.Type
+		mfa             bool
+		want            string // error code, "" for allowed
+	}{
+		{"sts", "AssumeRole", 0, false, ""},
+		{"sts", "GetSessionToken", 0, false, ""},
+		{"sts", "GetCallerIdentity", session.FederatedUser, false, ""},
+		{"sts", "AssumeRole", session.FederatedUser, false, "AccessDenied"},
+		{"sts", "AssumeRole", session.SessionToken, false, ""},
+		{"sts", "GetCallerIdentity", session.SessionToken, false, ""},
+		{"sts", "GetFederationToken", session.SessionToken, true, "AccessDenied"},
+		{"sts", "DecodeAuthorizationMessage", session.SessionToken, false, "AccessDenied"},
+		{"sts", "AssumeRole", session.AssumedRole, false, ""},
+		{"sts", "DecodeAuthorizationMessage", session.AssumedRole, false, ""},
+		{"sts", "GetSessionToken", session.AssumedRole, false, "AccessDenied"},
+		{"sts", "GetFederationToken", session.WebIdentity, false, "AccessDenied"},
+		{"sts", "GetSessionToken", session.SAML, false, "AccessDenied"},
+		{"iam", "ListUsers", session.FederatedUser, false, "AccessDenied"},
+		{"iam", "ListUsers", session.SessionToken, false, "InvalidClientTokenId"},
+		{"iam", "ListUsers", session.SessionToken, true, ""},
+		{"iam", "ListUsers", session.AssumedRole, false, ""},
+		{"organizations", "ListAccounts", session.FederatedUser, false, "AccessDeniedException"},
+		{"organizations", "ListAccounts", session.SessionToken, false, ""},
+	}
+	for _, tt := range tests {
+		err := CredentialRule(tt.service, tt.action, caller(tt.typ, tt.mfa))
+		got := ""
+		if ae, ok := apierr.As(err); ok {
+			got = ae.Code.Name
+		} else if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("%s %s as %v (mfa %v): %q, want %q", tt.service, tt.action, tt.typ, tt.mfa, got, tt.want)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	type creds struct {
+		AccessKeyID     string
+		SecretAccessKey string `sensitive:"true"`
+		SessionToken    string `sensitive:"true"`
+		Expiration      time.Time
+	}
+	type out struct {
+		Credentials *creds
+		RoleARN     string
+		Tags        []struct{ Key, Value string }
+		Size        *int
+		Seed        []byte
+	}
+	n := 7
+	got := Redact(&out{Credentials: &creds{AccessKeyID: "ASIA1", SecretAccessKey: "s3cr3t", SessionToken: "tok", Expiration: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+		RoleARN: "arn", Tags: []struct{ Key, Value string }{{"k", "v"}}, Size: &n, Seed: []byte("seed")})
+	m := got.(map[string]any)
+	c := m["credentials"].(map[string]any)
+	if c["secretAccessKey"] != Hidden || c["sessionToken"] != Hidden || c["accessKeyID"] != "ASIA1" || c["expiration"] != "2026-01-02T03:04:05Z" {
+		t.Errorf("credentials %v", c)
+	}
+	if m["roleARN"] != "arn" || m["size"] != int64(7) || m["seed"] != nil {
+		t.Errorf("%v", m)
+	}
+	for _, s := range []string{"s3cr3t", "tok", "seed"} {
+		if strings.Contains(fmtAny(got), s) {
+			t.Errorf("%q leaked: %v", s, got)
+		}
+	}
+	for in, want := range map[string]string{"RoleARN": "roleARN", "ARN": "arn", "MFASerial": "mfaSerial", "Name": "name", "": ""} {
+		if got := lowerFirst(in); got != want {
+			t.Errorf("lowerFirst(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func fmtAny(v any) string {
+	var b strings.Builder
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				b.WriteString(k)
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		case string:
+			b.WriteString(v)
+		}
+	}
+	walk(v)
+	return b.String()
+}
+
+func TestRequestIDs(t *testing.T) {
+	uuid4 := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := make(map[string]bool)
+	for range 100000 {
+		id := newRequestID()
+		if !uuid4.MatchString(id) {
+			t.Fatalf("request id %q is not UUID-shaped", id)
+		}
+		if seen[id] {
+			t.Fatalf("request id %q repeated", id)
+		}
+		seen[id] = true
+	}
+}
