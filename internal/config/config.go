@@ -121,15 +121,8 @@ func (c *Config) Validate() error {
 			return errors.New("OPENSTS_ROOT_SECRET_ACCESS_KEY is too short")
 		}
 	}
-	switch c.Store {
-	case "sqlite":
-	case "postgres":
-		if c.DatabaseURL == "" {
-			return errors.New("--store postgres needs OPENSTS_DATABASE_URL")
-		}
-	default:
-		return fmt.Errorf("--store %q: want sqlite or postgres", c.Store)
-	}
+	// The store backend is checked against the server's registry of
+	// backends (server.validate), the one place that lists them.
 	if c.MaxBodyBytes <= 0 {
 		return errors.New("max body bytes must be positive")
 	}

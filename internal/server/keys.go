@@ -20,7 +20,7 @@ func OpenKeyring(ctx context.Context, cfg config.Config, log *slog.Logger) (m *s
 		log = slog.Default()
 	}
 	// Before anything is written: an unknown --store has no backend.
-	if err := cfg.Validate(); err != nil {
+	if err := validate(cfg); err != nil {
 		return nil, nil, err
 	}
 	if err := ensureDataDir(cfg.DataDir); err != nil {
@@ -34,7 +34,7 @@ func OpenKeyring(ctx context.Context, cfg config.Config, log *slog.Logger) (m *s
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := backends[cfg.Store](ctx, cfg)
+	st, err := backends[cfg.Store].open(ctx, cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}

@@ -14,6 +14,8 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -36,14 +38,53 @@ import (
 	"github.com/opensts/opensts/internal/sts"
 )
 
-// backends are the store backends, by name.
-var backends = map[string]func(ctx context.Context, cfg config.Config) (store.Store, error){
-	"sqlite": func(_ context.Context, cfg config.Config) (store.Store, error) {
-		return sqlite.Open(filepath.Join(cfg.DataDir, "opensts.db"))
+// backend is one store backend: what it needs of the configuration, and
+// how to open it.
+type backend struct {
+	check func(cfg config.Config) error
+	open  func(ctx context.Context, cfg config.Config) (store.Store, error)
+}
+
+// backends are the store backends, by --store name: the one registry every
+// path (serve, keys) validates against.
+var backends = map[string]backend{
+	"sqlite": {
+		open: func(_ context.Context, cfg config.Config) (store.Store, error) {
+			return sqlite.Open(filepath.Join(cfg.DataDir, "opensts.db"))
+		},
 	},
-	"postgres": func(ctx context.Context, cfg config.Config) (store.Store, error) {
-		return postgres.Open(ctx, cfg.DatabaseURL)
+	"postgres": {
+		check: func(cfg config.Config) error {
+			if cfg.DatabaseURL == "" {
+				return errors.New("--store postgres needs OPENSTS_DATABASE_URL")
+			}
+			return nil
+		},
+		open: func(ctx context.Context, cfg config.Config) (store.Store, error) {
+			return postgres.Open(ctx, cfg.DatabaseURL)
+		},
 	},
+}
+
+// validate checks cfg on every path before anything is written: the
+// configuration's own rules, then its backend's.
+func validate(cfg config.Config) error {
+	if err := validate(cfg); err != nil {
+		return err
+	}
+	b, ok := backends[cfg.Store]
+	if !ok {
+		names := make([]string, 0, len(backends))
+		for n := range backends {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("--store %q: want one of %s", cfg.Store, strings.Join(names, ", "))
+	}
+	if b.check != nil {
+		return b.check(cfg)
+	}
+	return nil
 }
 
 // Server is a running OpenSTS node.
@@ -114,7 +155,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	if s.sealer, err = seal.New(mk, random); err != nil {
 		return nil, err
 	}
-	if s.store, err = backends[cfg.Store](ctx, cfg); err != nil {
+	if s.store, err = backends[cfg.Store].open(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	ok := false
