@@ -69,7 +69,7 @@ var backends = map[string]backend{
 // validate checks cfg on every path before anything is written: the
 // configuration's own rules, then its backend's.
 func validate(cfg config.Config) error {
-	if err := validate(cfg); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	b, ok := backends[cfg.Store]
@@ -131,7 +131,7 @@ type Options struct {
 // services. It starts background loops (key rotation, cache refresh) that
 // stop on Close.
 func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := validate(cfg); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: opt.Logger, now: opt.Now, done: make(chan struct{})}
