@@ -22,6 +22,16 @@ var (
 	ErrNotFound      = errors.New("store: not found")
 	ErrAlreadyExists = errors.New("store: already exists")
 	ErrConflict      = errors.New("store: conflict")
+
+	// ErrChangesPruned is returned by Changes when the feed can no longer
+	// tell everything that changed after the position asked for: changes
+	// after it were pruned (or predate the feed: a database upgraded from
+	// the generation counter starts its feed at the old generation), or the
+	// position is beyond the newest change (the database was restored from
+	// an older backup; detected only until new writes catch up). The caller
+	// must reload everything it caches and tail again from LastChange, read
+	// before the reload.
+	ErrChangesPruned = errors.New("store: changes pruned")
 )
 
 // IsNotFound, IsExists and IsConflict test err for the sentinels.
@@ -306,6 +316,13 @@ type SigningKeys interface {
 	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
 }
 
+// SigningKeyDeleter deletes keyring keys. It is not part of SigningKeys,
+// which the session package also implements in memory; every Store has it.
+type SigningKeyDeleter interface {
+	// DeleteSigningKey deletes the key with id; ErrNotFound if there is none.
+	DeleteSigningKey(ctx context.Context, id string) error
+}
+
 // Org stores Organizations policies and their attachments.
 type Org interface {
 	CreateOrgPolicy(ctx context.Context, p OrgPolicy) error
@@ -338,10 +355,123 @@ type Store interface {
 	SigningKeys
 	Org
 	Settings
-	// Generation returns a counter that increases on every write that can
-	// change an authorization decision (policies, roles, users, groups,
-	// attachments, keys, org policies). Caches compare it to drop stale entries;
-	// on a multi-node backend it reflects other nodes' writes.
+	SigningKeyDeleter
+	Changes
+	// Generation is LastChange, kept for the caches that compare one number
+	// until they tail the feed: it increases on every write that records a
+	// change (see ChangeKind), and only then. On a multi-node backend it
+	// reflects other nodes' writes.
 	Generation(ctx context.Context) (int64, error)
 	Close() error
+}
+
+// ChangeKind names what a Change is about. Its doc says which writes record
+// it and what Key and Name carry; Account is the record's account unless it
+// says otherwise.
+//
+// A change names each record whose stored state a write changed, including
+// rows that a delete removes with their owner (memberships, keys,
+// attachments). It does not fan out to records that only read the changed
+// one: a group's policy change is not a change of its members, a managed
+// policy's new default version is not a change of the principals it is
+// attached to, a user's rename is not a change of its keys. A cache of such
+// derived data tracks what it read (a user's groups, a principal's attached
+// policies, a key's UserID). A write that changes nothing (an idempotent
+// attach, a setting set to its value) records nothing; a failed write
+// records nothing.
+type ChangeKind string
+
+const (
+	// ChangeAccount: CreateAccount. Key and Account are the account id.
+	ChangeAccount ChangeKind = "account"
+
+	// ChangeUser: CreateUser, UpdateUser, DeleteUser, and writes of the
+	// user's inline policies (Put/DeleteInlinePolicy), attachments
+	// (Attach/DetachPolicy) and group memberships (AddUserToGroup,
+	// RemoveUserFromGroup, and DeleteGroup for its members). Key is the user
+	// id (AIDA...), Name the user name as stored. A rename records two
+	// changes: one with the new name, then one with the old, for caches keyed
+	// by name.
+	ChangeUser ChangeKind = "user"
+
+	// ChangeGroup: CreateGroup, UpdateGroup, DeleteGroup, membership changes
+	// (AddUserToGroup, RemoveUserFromGroup, and DeleteUser for the user's
+	// groups), and writes of the group's inline policies and attachments.
+	// Key is the group id (AGPA...), Name the group name; renames as for
+	// ChangeUser.
+	ChangeGroup ChangeKind = "group"
+
+	// ChangeRole: CreateRole, UpdateRole (unless it changed only LastUsedAt
+	// and LastUsedRegion), DeleteRole, and writes of the role's inline
+	// policies and attachments. Key is the role id (AROA...), Name the role
+	// name; renames as for ChangeUser.
+	ChangeRole ChangeKind = "role"
+
+	// ChangePolicy: Create/Update/DeleteManagedPolicy, Create/
+	// DeletePolicyVersion, Attach/DetachPolicy, and deletes of a user, group
+	// or role that remove its attachments. Key is the policy ARN as stored,
+	// Name the policy name, Account the policy's account ("aws" for AWS
+	// managed policies).
+	ChangePolicy ChangeKind = "policy"
+
+	// ChangeAccessKey: Create/Update/DeleteAccessKey, and DeleteUser for
+	// each key it deletes (not TouchAccessKey). Key is the access key id,
+	// Name the owner's user name ("" for a root key).
+	ChangeAccessKey ChangeKind = "access-key"
+
+	// ChangeMFADevice: Create/Update/DeleteMFADevice, AdvanceMFACounter when
+	// it advances, and DeleteUser for each device it unassigns. Key is the
+	// serial number as stored; Name is empty.
+	ChangeMFADevice ChangeKind = "mfa-device"
+
+	// ChangeSigningKey: PutSigningKey, DeleteSigningKey. Key is the key id;
+	// Account and Name are empty.
+	ChangeSigningKey ChangeKind = "signing-key"
+
+	// ChangeOrg: Create/Update/DeleteOrgPolicy (Key is the policy id) and
+	// Attach/DetachOrgPolicy (two changes: Key the policy id, then Key the
+	// target id: an account id, a root or an OU id). Account and Name are
+	// empty.
+	ChangeOrg ChangeKind = "org"
+
+	// ChangeSetting: PutSetting when the value changes, PutSettingIfAbsent
+	// when it stores. Key is the setting name; Account and Name are empty.
+	ChangeSetting ChangeKind = "setting"
+)
+
+// Change is one entry of the change feed. All changes of one write share its
+// Seq; different writes have different Seqs, in commit order.
+type Change struct {
+	// Seq numbers the write that recorded the change, from 1 without gaps: a
+	// reader that sees a Seq has seen (or can read) every smaller one.
+	Seq     int64
+	Kind    ChangeKind
+	Account string
+	Key     string
+	Name    string
+	// At is when the write took its Seq, by the database's clock (in UTC,
+	// microseconds on PostgreSQL, milliseconds on SQLite). It does not
+	// decrease with Seq unless that clock steps back.
+	At time.Time
+}
+
+// Changes is the change feed: every write that can change an authorization
+// decision or a cached value records what it changed, in the same
+// transaction (see ChangeKind). Nodes tail it to invalidate their caches.
+type Changes interface {
+	// Changes returns the changes with Seq > after, in Seq order and, within
+	// a Seq, in the order the write recorded them. It returns whole writes
+	// only: at most limit changes, except that when the first write alone
+	// has more it is returned whole, so a caller that passes the last Seq it
+	// got always makes progress. No changes (nil) means nothing newer yet.
+	// It returns ErrChangesPruned when it cannot return everything after
+	// after (see there); limit must be positive.
+	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
+	// LastChange returns the Seq of the newest change; 0 before the first.
+	LastChange(ctx context.Context) (int64, error)
+	// PruneChanges deletes the changes older than before, oldest first,
+	// stopping at the first change at or after before (so the feed keeps a
+	// contiguous tail), and returns how many it deleted. A tailer behind
+	// the pruned part gets ErrChangesPruned.
+	PruneChanges(ctx context.Context, before time.Time) (int64, error)
 }

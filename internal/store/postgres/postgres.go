@@ -11,8 +11,9 @@
 // collation (ci), so equality, uniqueness and ON CONFLICT are
 // case-insensitive while the stored spelling is kept. Writes run in READ
 // COMMITTED transactions; a serialization failure or deadlock is retried.
-// Generation reads a counter row that every node's writes increase, so it
-// reflects other nodes' writes.
+// The change feed's sequence numbers come from a counter row that each
+// recording write updates last, holding its lock until commit, so they become
+// visible to every node in order (see the sqlstore change feed).
 //
 // Deletes follow the sqlstore package comment, as in the sqlite backend.
 package postgres
@@ -258,20 +259,11 @@ func (f rowFunc) Scan(dest ...any) error { return f(dest...) }
 type tx struct{ queryer }
 
 // write runs fn in a READ COMMITTED transaction, retrying serialization
-// failures and deadlocks. If bump is set, the generation counter is increased
-// in the same transaction.
-func (s *Store) write(ctx context.Context, bump bool, fn func(tx *tx) error) error {
+// failures and deadlocks.
+func (s *Store) write(ctx context.Context, fn func(tx *tx) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		err = s.inTx(ctx, pgx.TxOptions{}, func(t *tx) error {
-			if err := fn(t); err != nil {
-				return err
-			}
-			if bump {
-				return sqlstore.BumpGeneration(ctx, t)
-			}
-			return nil
-		})
+		err = s.inTx(ctx, pgx.TxOptions{}, fn)
 		if !retryable(err) {
 			return err
 		}
@@ -305,8 +297,8 @@ func (s *Store) inTx(ctx context.Context, opts pgx.TxOptions, fn func(tx *tx) er
 // db is the sqlstore.DB of a Store.
 type db struct{ s *Store }
 
-func (d db) Write(ctx context.Context, bump bool, fn func(sqlstore.Tx) error) error {
-	return d.s.write(ctx, bump, func(t *tx) error { return fn(t) })
+func (d db) Write(ctx context.Context, fn func(sqlstore.Tx) error) error {
+	return d.s.write(ctx, func(t *tx) error { return fn(t) })
 }
 
 func (d db) Read(ctx context.Context, fn func(sqlstore.Tx) error) error {
@@ -333,7 +325,8 @@ func translate(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAlreadyExists) || errors.Is(err, store.ErrConflict) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAlreadyExists) || errors.Is(err, store.ErrConflict) ||
+		errors.Is(err, store.ErrChangesPruned) {
 		return err
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -419,7 +412,7 @@ func (n nullTime) Scan(v any) error {
 // writeTouches writes the uses in batch in one transaction; an older use
 // never overwrites a newer one.
 func (s *Store) writeTouches(ctx context.Context, batch map[string]sqlstore.Touch) error {
-	err := s.write(ctx, false, func(tx *tx) error {
+	err := s.write(ctx, func(tx *tx) error {
 		for id, u := range batch {
 			if _, err := tx.ExecContext(ctx, `UPDATE access_keys SET last_used_at = ?, last_used_service = ?, last_used_region = ?
 				WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`, encTime(u.At), u.Service, u.Region, id, encTime(u.At)); err != nil {
@@ -446,6 +439,11 @@ func (dialect) Greatest(a, b string) string       { return "greatest(" + a + ", 
 func (dialect) Order(expr string) string          { return expr + ` COLLATE "C"` }
 func (dialect) FoldOrder(expr string) string      { return `lower(` + expr + `) COLLATE "C"` }
 func (d dialect) NameOrder(expr string) string    { return d.FoldOrder(expr) + ", " + d.Order(expr) }
+
+// Now is the wall clock when the statement runs, not now() (the
+// transaction's start): a write that waited for the feed's counter row gets a
+// time after the write it waited for.
+func (dialect) Now() string { return "clock_timestamp()" }
 
 func (dialect) PathPrefix(column string, opt store.ListOptions) (string, []any) {
 	if opt.PathPrefix == "" || opt.PathPrefix == "/" {

@@ -161,7 +161,7 @@ func (s *Store) Close() error {
 
 // stmtCache runs single-statement reads on the read pool with statements
 // prepared once per connection: preparing costs more than running the small
-// lookups on the hot path (GetAccessKey, GetRole, Generation).
+// lookups on the hot path (GetAccessKey, GetRole, LastChange).
 type stmtCache struct {
 	db    *sql.DB
 	stmts sync.Map // query -> *sql.Stmt
@@ -207,9 +207,8 @@ func (c *stmtCache) close() {
 	})
 }
 
-// write runs fn in an immediate transaction on the writer connection. If bump
-// is set, the generation counter is increased in the same transaction.
-func (s *Store) write(ctx context.Context, bump bool, fn func(tx *sql.Tx) error) error {
+// write runs fn in an immediate transaction on the writer connection.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)
@@ -217,11 +216,6 @@ func (s *Store) write(ctx context.Context, bump bool, fn func(tx *sql.Tx) error)
 	defer func() { _ = tx.Rollback() }() // a no-op once committed
 	if err := fn(tx); err != nil {
 		return translate(err)
-	}
-	if bump {
-		if err := sqlstore.BumpGeneration(ctx, sqlTx{tx}); err != nil {
-			return translate(err)
-		}
 	}
 	return translate(tx.Commit())
 }
@@ -243,7 +237,7 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // writeTouches writes the access key uses in batch in one transaction; an
 // older use never overwrites a newer one.
 func (s *Store) writeTouches(ctx context.Context, batch map[string]sqlstore.Touch) error {
-	err := s.write(ctx, false, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE access_keys SET last_used_at = ?1, last_used_service = ?2, last_used_region = ?3
 			WHERE id = ?4 AND (last_used_at IS NULL OR last_used_at <= ?1)`)
 		if err != nil {
@@ -267,8 +261,8 @@ func (s *Store) writeTouches(ctx context.Context, batch map[string]sqlstore.Touc
 // on the read pool.
 type db struct{ s *Store }
 
-func (d db) Write(ctx context.Context, bump bool, fn func(sqlstore.Tx) error) error {
-	return d.s.write(ctx, bump, func(tx *sql.Tx) error { return fn(sqlTx{tx}) })
+func (d db) Write(ctx context.Context, fn func(sqlstore.Tx) error) error {
+	return d.s.write(ctx, func(tx *sql.Tx) error { return fn(sqlTx{tx}) })
 }
 
 func (d db) Read(ctx context.Context, fn func(sqlstore.Tx) error) error {
@@ -318,7 +312,8 @@ func translate(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAlreadyExists) || errors.Is(err, store.ErrConflict) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAlreadyExists) || errors.Is(err, store.ErrConflict) ||
+		errors.Is(err, store.ErrChangesPruned) {
 		return err
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -430,8 +425,12 @@ type dialect struct{}
 func (dialect) Time(t time.Time) any              { return encTime(t) }
 func (dialect) ScanTime(t *time.Time) sql.Scanner { return nullTime{t} }
 func (dialect) Greatest(a, b string) string       { return "max(" + a + ", " + b + ")" }
-func (dialect) Order(expr string) string          { return expr }
-func (dialect) FoldOrder(expr string) string      { return expr + " COLLATE NOCASE" }
+
+// Now is the current time in timeLayout, to the millisecond (SQLite's clock
+// has no finer resolution); it is the same within one statement.
+func (dialect) Now() string                  { return `strftime('%Y-%m-%dT%H:%M:%f000000Z', 'now')` }
+func (dialect) Order(expr string) string     { return expr }
+func (dialect) FoldOrder(expr string) string { return expr + " COLLATE NOCASE" }
 func (dialect) NameOrder(expr string) string {
 	return expr + " COLLATE NOCASE, " + expr + " COLLATE BINARY"
 }

@@ -13,21 +13,27 @@ import (
 // to that user, who must exist (ErrNotFound otherwise); an empty UserID is
 // filled in from the user. A key without a UserName is a root key.
 func (s *Store) CreateAccessKey(ctx context.Context, k store.AccessKey) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		var upk sql.NullInt64
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		var (
+			upk   sql.NullInt64
+			uname string
+		)
 		if k.UserName != "" {
-			var uid string
-			if err := tx.QueryRowContext(ctx, `SELECT pk, id FROM users WHERE account = ? AND name = ?`, k.Account, k.UserName).Scan(&upk, &uid); err != nil {
-				return fmt.Errorf("user %s: %w", k.UserName, s.db.Translate(err))
+			u, err := s.principal(ctx, tx, store.KindUser, k.Account, k.UserName)
+			if err != nil {
+				return err
 			}
+			upk = sql.NullInt64{Int64: u.pk, Valid: true}
+			uname = u.name
 			if k.UserID == "" {
-				k.UserID = uid
+				k.UserID = u.id
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO access_keys (id, account, user_pk, user_id, secret, status, created_at,
 			last_used_at, last_used_service, last_used_region) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			k.ID, k.Account, upk, k.UserID, k.Secret, k.Status, s.d.Time(k.CreatedAt),
 			s.d.Time(k.LastUsedAt), k.LastUsedService, k.LastUsedRegion)
+		c.add(store.Change{Kind: store.ChangeAccessKey, Account: k.Account, Key: k.ID, Name: uname})
 		return err
 	})
 	if err != nil {
@@ -58,12 +64,32 @@ func (s *Store) GetAccessKey(ctx context.Context, id string) (store.AccessKey, e
 	return k, nil
 }
 
+// accessKeyChange returns the feed entry for a change of the stored access
+// key id; ErrNotFound if there is none.
+func (s *Store) accessKeyChange(ctx context.Context, tx Tx, id string) (store.Change, error) {
+	c := store.Change{Kind: store.ChangeAccessKey}
+	err := tx.QueryRowContext(ctx, `SELECT k.id, k.account, coalesce(u.name, '') FROM access_keys k LEFT JOIN users u ON u.pk = k.user_pk
+		WHERE k.id = ?`, id).Scan(&c.Key, &c.Account, &c.Name)
+	if err != nil {
+		return store.Change{}, s.db.Translate(err)
+	}
+	return c, nil
+}
+
 // UpdateAccessKey implements store.AccessKeys. It writes Status and Secret;
 // the owner cannot change, and the last-used fields are written only by
 // TouchAccessKey.
 func (s *Store) UpdateAccessKey(ctx context.Context, k store.AccessKey) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		return Affected(tx.ExecContext(ctx, `UPDATE access_keys SET status = ?, secret = ? WHERE id = ?`, k.Status, k.Secret, k.ID))
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		ch, err := s.accessKeyChange(ctx, tx, k.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE access_keys SET status = ?, secret = ? WHERE id = ?`, k.Status, k.Secret, k.ID); err != nil {
+			return err
+		}
+		c.add(ch)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("update access key %s: %w", k.ID, err)
@@ -73,8 +99,19 @@ func (s *Store) UpdateAccessKey(ctx context.Context, k store.AccessKey) error {
 
 // DeleteAccessKey implements store.AccessKeys.
 func (s *Store) DeleteAccessKey(ctx context.Context, id string) error {
-	if err := s.deleteRow(ctx, "delete access key "+id, `DELETE FROM access_keys WHERE id = ?`, id); err != nil {
-		return err
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		ch, err := s.accessKeyChange(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM access_keys WHERE id = ?`, id); err != nil {
+			return err
+		}
+		c.add(ch)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete access key %s: %w", id, err)
 	}
 	s.touches.Forget(id)
 	return nil
@@ -112,7 +149,7 @@ func (s *Store) ListAccessKeys(ctx context.Context, account, user string) ([]sto
 // (one second) in one transaction, and Close writes what is left. The latest
 // use wins; an older use never overwrites a newer one. Touching an unknown or
 // deleted key is not an error: the use is dropped, as is a zero time. It
-// does not change the generation.
+// records no change.
 func (s *Store) TouchAccessKey(ctx context.Context, id string, at time.Time, service, region string) error {
 	if at.IsZero() {
 		return nil

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/opensts/opensts/internal/store"
@@ -24,7 +25,7 @@ func (s *Store) mfaUserPK(ctx context.Context, tx Tx, account, user string) (sql
 // name are each unique case-insensitively; a UserName must name an existing
 // user of the account (ErrNotFound otherwise).
 func (s *Store) CreateMFADevice(ctx context.Context, d store.MFADevice) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
 		upk, err := s.mfaUserPK(ctx, tx, d.Account, d.UserName)
 		if err != nil {
 			return err
@@ -32,6 +33,7 @@ func (s *Store) CreateMFADevice(ctx context.Context, d store.MFADevice) error {
 		_, err = tx.ExecContext(ctx, `INSERT INTO mfa_devices (serial, account, name, path, seed, user_pk, enabled_at, created_at, tags, last_counter)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			d.SerialNumber, d.Account, d.Name, d.Path, d.Seed, upk, s.d.Time(d.EnabledAt), s.d.Time(d.CreatedAt), EncodeTags(d.Tags), d.LastCounter)
+		c.add(store.Change{Kind: store.ChangeMFADevice, Account: d.Account, Key: d.SerialNumber})
 		return err
 	})
 	if err != nil {
@@ -65,17 +67,18 @@ func (s *Store) GetMFADevice(ctx context.Context, serial string) (store.MFADevic
 // moves forward: the stored value becomes the greater of the two, so an
 // update never re-opens a used code.
 func (s *Store) UpdateMFADevice(ctx context.Context, d store.MFADevice) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		var account string
-		if err := tx.QueryRowContext(ctx, `SELECT account FROM mfa_devices WHERE serial = ?`, d.SerialNumber).Scan(&account); err != nil {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		ch, err := s.mfaChange(ctx, tx, d.SerialNumber)
+		if err != nil {
 			return err
 		}
-		upk, err := s.mfaUserPK(ctx, tx, account, d.UserName)
+		upk, err := s.mfaUserPK(ctx, tx, ch.Account, d.UserName)
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE mfa_devices SET seed = ?, user_pk = ?, enabled_at = ?, tags = ?, last_counter = `+s.d.Greatest("last_counter", "?")+`
 			WHERE serial = ?`, d.Seed, upk, s.d.Time(d.EnabledAt), EncodeTags(d.Tags), d.LastCounter, d.SerialNumber)
+		c.add(ch)
 		return err
 	})
 	if err != nil {
@@ -84,9 +87,33 @@ func (s *Store) UpdateMFADevice(ctx context.Context, d store.MFADevice) error {
 	return nil
 }
 
+// mfaChange returns the feed entry for a change of the stored MFA device
+// serial; ErrNotFound if there is none.
+func (s *Store) mfaChange(ctx context.Context, tx Tx, serial string) (store.Change, error) {
+	c := store.Change{Kind: store.ChangeMFADevice}
+	if err := tx.QueryRowContext(ctx, `SELECT serial, account FROM mfa_devices WHERE serial = ?`, serial).Scan(&c.Key, &c.Account); err != nil {
+		return store.Change{}, s.db.Translate(err)
+	}
+	return c, nil
+}
+
 // DeleteMFADevice implements store.MFADevices.
 func (s *Store) DeleteMFADevice(ctx context.Context, serial string) error {
-	return s.deleteRow(ctx, "delete mfa device "+serial, `DELETE FROM mfa_devices WHERE serial = ?`, serial)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		ch, err := s.mfaChange(ctx, tx, serial)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mfa_devices WHERE serial = ?`, serial); err != nil {
+			return err
+		}
+		c.add(ch)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete mfa device %s: %w", serial, err)
+	}
+	return nil
 }
 
 // ListMFADevices implements store.MFADevices, sorted by name.
@@ -99,14 +126,21 @@ func (s *Store) ListMFADevices(ctx context.Context, account string) ([]store.MFA
 	return ds, nil
 }
 
-// AdvanceMFACounter implements store.MFADevices. It does not change the generation.
+// AdvanceMFACounter implements store.MFADevices. When it advances the
+// counter it records an mfa-device change, so that the replay state can
+// reach other nodes through the feed; a replay (ErrConflict) records nothing.
+// That costs one more statement and the feed's counter row on a write that
+// happens once per accepted MFA code.
 func (s *Store) AdvanceMFACounter(ctx context.Context, serial string, counter int64) error {
-	err := s.db.Write(ctx, false, func(tx Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE mfa_devices SET last_counter = ? WHERE serial = ? AND last_counter < ?`, counter, serial, counter)
-		if err != nil {
-			return err
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		ch := store.Change{Kind: store.ChangeMFADevice}
+		err := tx.QueryRowContext(ctx, `UPDATE mfa_devices SET last_counter = ? WHERE serial = ? AND last_counter < ? RETURNING serial, account`,
+			counter, serial, counter).Scan(&ch.Key, &ch.Account)
+		if err == nil {
+			c.add(ch)
+			return nil
 		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
+		if err := s.db.Translate(err); !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		var last int64
@@ -123,7 +157,8 @@ func (s *Store) AdvanceMFACounter(ctx context.Context, serial string, counter in
 
 // PutSigningKey implements store.SigningKeys.
 func (s *Store) PutSigningKey(ctx context.Context, k store.SigningKey) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		c.add(store.Change{Kind: store.ChangeSigningKey, Key: k.ID})
 		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (id, algorithm, public, private, created_at, sign_until, verify_until, revoked)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, public = excluded.public, private = excluded.private,
@@ -136,6 +171,12 @@ func (s *Store) PutSigningKey(ctx context.Context, k store.SigningKey) error {
 		return fmt.Errorf("put signing key %s: %w", k.ID, err)
 	}
 	return nil
+}
+
+// DeleteSigningKey implements store.SigningKeyDeleter.
+func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
+	return s.deleteRow(ctx, "delete signing key "+id, []store.Change{{Kind: store.ChangeSigningKey, Key: id}},
+		`DELETE FROM signing_keys WHERE id = ?`, id)
 }
 
 // ListSigningKeys implements store.SigningKeys, oldest first.

@@ -2,15 +2,21 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/opensts/opensts/internal/store"
 )
 
+// orgChange is the feed entry for a change of an Organizations policy or of
+// the policies attached to a target, named by id.
+func orgChange(id string) store.Change { return store.Change{Kind: store.ChangeOrg, Key: id} }
+
 // CreateOrgPolicy implements store.Org. Ids and names are unique
 // (Organizations' DuplicatePolicyException); names compare exactly.
 func (s *Store) CreateOrgPolicy(ctx context.Context, p store.OrgPolicy) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		c.add(orgChange(p.ID))
 		_, err := tx.ExecContext(ctx, `INSERT INTO org_policies (id, name, description, type, content, aws_managed) VALUES (?, ?, ?, ?, ?, ?)`,
 			p.ID, p.Name, p.Description, p.Type, p.Content, s.d.Bool(p.AWSManaged))
 		return err
@@ -38,7 +44,8 @@ func (s *Store) GetOrgPolicy(ctx context.Context, id string) (store.OrgPolicy, e
 
 // UpdateOrgPolicy implements store.Org: it replaces the policy with p.ID.
 func (s *Store) UpdateOrgPolicy(ctx context.Context, p store.OrgPolicy) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		c.add(orgChange(p.ID))
 		return Affected(tx.ExecContext(ctx, `UPDATE org_policies SET name = ?, description = ?, type = ?, content = ?, aws_managed = ? WHERE id = ?`,
 			p.Name, p.Description, p.Type, p.Content, s.d.Bool(p.AWSManaged), p.ID))
 	})
@@ -51,7 +58,8 @@ func (s *Store) UpdateOrgPolicy(ctx context.Context, p store.OrgPolicy) error {
 // DeleteOrgPolicy implements store.Org. It returns ErrConflict while the
 // policy is attached (Organizations' PolicyInUseException).
 func (s *Store) DeleteOrgPolicy(ctx context.Context, id string) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		c.add(orgChange(id))
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM org_attachments WHERE policy_id = ?`, id).Scan(&n); err != nil {
 			return err
@@ -81,7 +89,8 @@ func (s *Store) ListOrgPolicies(ctx context.Context) ([]store.OrgPolicy, error) 
 // the target is not checked. Attaching twice returns ErrAlreadyExists
 // (Organizations' DuplicatePolicyAttachmentException).
 func (s *Store) AttachOrgPolicy(ctx context.Context, a store.OrgAttachment) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		c.add(orgChange(a.PolicyID), orgChange(a.TargetID))
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM org_policies WHERE id = ?`, a.PolicyID).Scan(&n); err != nil {
 			return err
@@ -97,7 +106,7 @@ func (s *Store) AttachOrgPolicy(ctx context.Context, a store.OrgAttachment) erro
 
 // DetachOrgPolicy implements store.Org; ErrNotFound if not attached.
 func (s *Store) DetachOrgPolicy(ctx context.Context, a store.OrgAttachment) error {
-	return s.deleteRow(ctx, "detach org policy "+a.PolicyID+" from "+a.TargetID,
+	return s.deleteRow(ctx, "detach org policy "+a.PolicyID+" from "+a.TargetID, []store.Change{orgChange(a.PolicyID), orgChange(a.TargetID)},
 		`DELETE FROM org_attachments WHERE policy_id = ? AND target_id = ?`, a.PolicyID, a.TargetID)
 }
 
@@ -124,10 +133,15 @@ func (s *Store) GetSetting(ctx context.Context, key string) (string, error) {
 
 // PutSettingIfAbsent implements store.Settings. It is atomic: of concurrent
 // callers, exactly one value is stored and every caller gets that value back.
+// Only the caller that stores records a change.
 func (s *Store) PutSettingIfAbsent(ctx context.Context, key, value string) (string, error) {
 	var stored string
-	err := s.db.Write(ctx, false, func(tx Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value); err != nil {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value)
+		switch err := Affected(res, err); {
+		case err == nil:
+			c.add(store.Change{Kind: store.ChangeSetting, Key: key})
+		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&stored)
@@ -138,11 +152,19 @@ func (s *Store) PutSettingIfAbsent(ctx context.Context, key, value string) (stri
 	return stored, nil
 }
 
-// PutSetting implements store.Settings.
+// PutSetting implements store.Settings. Storing the value a setting has
+// records no change.
 func (s *Store) PutSetting(ctx context.Context, key, value string) error {
-	err := s.db.Write(ctx, false, func(tx Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
-		return err
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE settings.value <> excluded.value`, key, value)
+		switch err := Affected(res, err); {
+		case err == nil:
+			c.add(store.Change{Kind: store.ChangeSetting, Key: key})
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("put setting %s: %w", key, err)

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/opensts/opensts/internal/store"
@@ -21,30 +22,37 @@ func ownerTable(kind store.PrincipalKind) (table, column string, err error) {
 	return "", "", fmt.Errorf("unknown principal kind %q: %w", kind, store.ErrNotFound)
 }
 
-// ownerPK resolves a principal; it returns its column, key and stored name.
-func (s *Store) ownerPK(ctx context.Context, tx Tx, account string, kind store.PrincipalKind, owner string) (column string, pk int64, name string, err error) {
-	table, column, err := ownerTable(kind)
+// ownerPK resolves a principal; it returns its column in inline_policies
+// and attachments, and its row.
+func (s *Store) ownerPK(ctx context.Context, tx Tx, account string, kind store.PrincipalKind, owner string) (column string, p principal, err error) {
+	_, column, err = ownerTable(kind)
 	if err != nil {
-		return "", 0, "", err
+		return "", principal{}, err
 	}
-	err = tx.QueryRowContext(ctx, `SELECT pk, name FROM `+table+` WHERE account = ? AND name = ?`, account, owner).Scan(&pk, &name)
-	if err != nil {
-		return "", 0, "", fmt.Errorf("%s %s: %w", kind, owner, s.db.Translate(err))
-	}
-	return column, pk, name, nil
+	p, err = s.principal(ctx, tx, kind, account, owner)
+	return column, p, err
 }
 
 // PutInlinePolicy implements store.Policies. It returns ErrNotFound if the
-// owner does not exist. Replacing a policy keeps the name's first spelling.
+// owner does not exist. Replacing a policy keeps the name's first spelling;
+// replacing it with the same document records no change.
 func (s *Store) PutInlinePolicy(ctx context.Context, p store.InlinePolicy) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		col, pk, _, err := s.ownerPK(ctx, tx, p.Account, p.Kind, p.Owner)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		col, o, err := s.ownerPK(ctx, tx, p.Account, p.Kind, p.Owner)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO inline_policies (`+col+`, name, document) VALUES (?, ?, ?)
-			ON CONFLICT (`+col+`, name) DO UPDATE SET document = excluded.document`, pk, p.Name, p.Document)
-		return err
+		res, err := tx.ExecContext(ctx, `INSERT INTO inline_policies (`+col+`, name, document) VALUES (?, ?, ?)
+			ON CONFLICT (`+col+`, name) DO UPDATE SET document = excluded.document WHERE inline_policies.document <> excluded.document`,
+			o.pk, p.Name, p.Document)
+		if err := Affected(res, err); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil // the same document
+			}
+			return err
+		}
+		c.add(o.change())
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("put inline policy %s: %w", p.Name, err)
@@ -68,12 +76,16 @@ func (s *Store) GetInlinePolicy(ctx context.Context, account string, kind store.
 
 // DeleteInlinePolicy implements store.Policies.
 func (s *Store) DeleteInlinePolicy(ctx context.Context, account string, kind store.PrincipalKind, owner, name string) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		col, pk, _, err := s.ownerPK(ctx, tx, account, kind, owner)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		col, o, err := s.ownerPK(ctx, tx, account, kind, owner)
 		if err != nil {
 			return err
 		}
-		return Affected(tx.ExecContext(ctx, `DELETE FROM inline_policies WHERE `+col+` = ? AND name = ?`, pk, name))
+		if err := Affected(tx.ExecContext(ctx, `DELETE FROM inline_policies WHERE `+col+` = ? AND name = ?`, o.pk, name)); err != nil {
+			return err
+		}
+		c.add(o.change())
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete inline policy %s of %s %s: %w", name, kind, owner, err)
@@ -85,14 +97,14 @@ func (s *Store) DeleteInlinePolicy(ctx context.Context, account string, kind sto
 func (s *Store) ListInlinePolicies(ctx context.Context, account string, kind store.PrincipalKind, owner string) ([]store.InlinePolicy, error) {
 	var ps []store.InlinePolicy
 	err := s.db.Read(ctx, func(tx Tx) error {
-		col, pk, stored, err := s.ownerPK(ctx, tx, account, kind, owner)
+		col, o, err := s.ownerPK(ctx, tx, account, kind, owner)
 		if err != nil {
 			return err
 		}
 		ps, err = collect(ctx, tx, func(r Scanner) (store.InlinePolicy, error) {
-			p := store.InlinePolicy{Account: account, Kind: kind, Owner: stored}
+			p := store.InlinePolicy{Account: account, Kind: kind, Owner: o.name}
 			return p, r.Scan(&p.Name, &p.Document)
-		}, `SELECT name, document FROM inline_policies WHERE `+col+` = ? ORDER BY `+s.d.NameOrder("name"), pk)
+		}, `SELECT name, document FROM inline_policies WHERE `+col+` = ? ORDER BY `+s.d.NameOrder("name"), o.pk)
 		return err
 	})
 	if err != nil {
@@ -111,7 +123,7 @@ func (s *Store) CreateManagedPolicy(ctx context.Context, p store.ManagedPolicy, 
 	if p.DefaultVersionID == "" {
 		p.DefaultVersionID = v.VersionID
 	}
-	err := s.db.Write(ctx, true, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
 		var pk int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO managed_policies (account, id, name, path, arn, description, default_version_id,
 			created_at, updated_at, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING pk`,
@@ -122,6 +134,7 @@ func (s *Store) CreateManagedPolicy(ctx context.Context, p store.ManagedPolicy, 
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO policy_versions (policy_pk, version_id, document, created_at) VALUES (?, ?, ?, ?)`,
 			pk, v.VersionID, v.Document, s.d.Time(v.CreatedAt))
+		c.add(store.Change{Kind: store.ChangePolicy, Account: p.Account, Key: p.ARN, Name: p.Name})
 		return err
 	})
 	if err != nil {
@@ -149,13 +162,29 @@ func (s *Store) GetManagedPolicy(ctx context.Context, arn string) (store.Managed
 	return p, nil
 }
 
+// managedRow is the row of a managed policy.
+type managedRow struct {
+	pk             int64
+	account        string
+	arn            string // as stored
+	name           string
+	defaultVersion string
+}
+
+// change is the feed entry for a change of p.
+func (p managedRow) change() store.Change {
+	return store.Change{Kind: store.ChangePolicy, Account: p.account, Key: p.arn, Name: p.name}
+}
+
 // policyPK resolves a managed policy ARN.
-func (s *Store) policyPK(ctx context.Context, tx Tx, arn string) (pk int64, defaultVersion, storedARN string, err error) {
-	err = tx.QueryRowContext(ctx, `SELECT pk, default_version_id, arn FROM managed_policies WHERE arn = ?`, arn).Scan(&pk, &defaultVersion, &storedARN)
+func (s *Store) policyPK(ctx context.Context, tx Tx, arn string) (managedRow, error) {
+	var p managedRow
+	err := tx.QueryRowContext(ctx, `SELECT pk, account, arn, name, default_version_id FROM managed_policies WHERE arn = ?`, arn).
+		Scan(&p.pk, &p.account, &p.arn, &p.name, &p.defaultVersion)
 	if err != nil {
-		return 0, "", "", fmt.Errorf("managed policy %s: %w", arn, s.db.Translate(err))
+		return managedRow{}, fmt.Errorf("managed policy %s: %w", arn, s.db.Translate(err))
 	}
-	return pk, defaultVersion, storedARN, nil
+	return p, nil
 }
 
 // UpdateManagedPolicy implements store.Policies. It writes Description,
@@ -163,20 +192,21 @@ func (s *Store) policyPK(ctx context.Context, tx Tx, arn string) (pk int64, defa
 // policy's name, path, id and account never change. ErrNotFound if the
 // default version does not exist.
 func (s *Store) UpdateManagedPolicy(ctx context.Context, p store.ManagedPolicy) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		pk, _, _, err := s.policyPK(ctx, tx, p.ARN)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		mp, err := s.policyPK(ctx, tx, p.ARN)
 		if err != nil {
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM policy_versions WHERE policy_pk = ? AND version_id = ?`, pk, p.DefaultVersionID).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM policy_versions WHERE policy_pk = ? AND version_id = ?`, mp.pk, p.DefaultVersionID).Scan(&n); err != nil {
 			return err
 		}
 		if n == 0 {
 			return fmt.Errorf("default version %s: %w", p.DefaultVersionID, store.ErrNotFound)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE managed_policies SET description = ?, default_version_id = ?, updated_at = ?, tags = ? WHERE pk = ?`,
-			p.Description, p.DefaultVersionID, s.d.Time(p.UpdatedAt), EncodeTags(p.Tags), pk)
+			p.Description, p.DefaultVersionID, s.d.Time(p.UpdatedAt), EncodeTags(p.Tags), mp.pk)
+		c.add(mp.change())
 		return err
 	})
 	if err != nil {
@@ -187,19 +217,20 @@ func (s *Store) UpdateManagedPolicy(ctx context.Context, p store.ManagedPolicy) 
 
 // DeleteManagedPolicy implements store.Policies.
 func (s *Store) DeleteManagedPolicy(ctx context.Context, arn string) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		pk, _, _, err := s.policyPK(ctx, tx, arn)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		mp, err := s.policyPK(ctx, tx, arn)
 		if err != nil {
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM attachments WHERE policy_pk = ?`, pk).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM attachments WHERE policy_pk = ?`, mp.pk).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
 			return fmt.Errorf("attached %d times: %w", n, store.ErrConflict)
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM managed_policies WHERE pk = ?`, pk)
+		_, err = tx.ExecContext(ctx, `DELETE FROM managed_policies WHERE pk = ?`, mp.pk)
+		c.add(mp.change())
 		return err
 	})
 	if err != nil {
@@ -223,13 +254,14 @@ func (s *Store) ListManagedPolicies(ctx context.Context, account string, opt sto
 // default version; ErrNotFound if the policy does not exist, ErrAlreadyExists
 // if the version does. The limit of five versions is the caller's to enforce.
 func (s *Store) CreatePolicyVersion(ctx context.Context, v store.PolicyVersion) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		pk, _, _, err := s.policyPK(ctx, tx, v.PolicyARN)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		mp, err := s.policyPK(ctx, tx, v.PolicyARN)
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO policy_versions (policy_pk, version_id, document, created_at) VALUES (?, ?, ?, ?)`,
-			pk, v.VersionID, v.Document, s.d.Time(v.CreatedAt))
+			mp.pk, v.VersionID, v.Document, s.d.Time(v.CreatedAt))
+		c.add(mp.change())
 		return err
 	})
 	if err != nil {
@@ -259,13 +291,13 @@ func (s *Store) GetPolicyVersion(ctx context.Context, policyARN, versionID strin
 func (s *Store) ListPolicyVersions(ctx context.Context, policyARN string) ([]store.PolicyVersion, error) {
 	var vs []store.PolicyVersion
 	err := s.db.Read(ctx, func(tx Tx) error {
-		pk, _, _, err := s.policyPK(ctx, tx, policyARN)
+		mp, err := s.policyPK(ctx, tx, policyARN)
 		if err != nil {
 			return err
 		}
 		vs, err = collect(ctx, tx, s.scanPolicyVersion, `SELECT p.arn, v.version_id, v.document, v.created_at
 			FROM policy_versions v JOIN managed_policies p ON p.pk = v.policy_pk WHERE v.policy_pk = ?
-			ORDER BY length(v.version_id), `+s.d.Order("v.version_id"), pk)
+			ORDER BY length(v.version_id), `+s.d.Order("v.version_id"), mp.pk)
 		return err
 	})
 	if err != nil {
@@ -277,15 +309,19 @@ func (s *Store) ListPolicyVersions(ctx context.Context, policyARN string) ([]sto
 // DeletePolicyVersion implements store.Policies. Deleting the default version
 // returns ErrConflict, as AWS refuses it (DeleteConflict).
 func (s *Store) DeletePolicyVersion(ctx context.Context, policyARN, versionID string) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		pk, def, _, err := s.policyPK(ctx, tx, policyARN)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		mp, err := s.policyPK(ctx, tx, policyARN)
 		if err != nil {
 			return err
 		}
-		if def == versionID {
+		if mp.defaultVersion == versionID {
 			return fmt.Errorf("version %s is the default: %w", versionID, store.ErrConflict)
 		}
-		return Affected(tx.ExecContext(ctx, `DELETE FROM policy_versions WHERE policy_pk = ? AND version_id = ?`, pk, versionID))
+		if err := Affected(tx.ExecContext(ctx, `DELETE FROM policy_versions WHERE policy_pk = ? AND version_id = ?`, mp.pk, versionID)); err != nil {
+			return err
+		}
+		c.add(mp.change())
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete policy version %s %s: %w", policyARN, versionID, err)
@@ -294,29 +330,36 @@ func (s *Store) DeletePolicyVersion(ctx context.Context, policyARN, versionID st
 }
 
 // attachmentPKs resolves an attachment's owner (its column in attachments
-// and primary key) and policy (primary key); ErrNotFound if either is missing.
-func (s *Store) attachmentPKs(ctx context.Context, tx Tx, a store.Attachment) (col string, ownerPK, policyPK int64, err error) {
-	col, ownerPK, _, err = s.ownerPK(ctx, tx, a.Account, a.Kind, a.Owner)
+// and row) and policy; ErrNotFound if either is missing.
+func (s *Store) attachmentPKs(ctx context.Context, tx Tx, a store.Attachment) (col string, owner principal, policy managedRow, err error) {
+	col, owner, err = s.ownerPK(ctx, tx, a.Account, a.Kind, a.Owner)
 	if err != nil {
-		return "", 0, 0, err
+		return "", principal{}, managedRow{}, err
 	}
-	policyPK, _, _, err = s.policyPK(ctx, tx, a.PolicyARN)
+	policy, err = s.policyPK(ctx, tx, a.PolicyARN)
 	if err != nil {
-		return "", 0, 0, err
+		return "", principal{}, managedRow{}, err
 	}
-	return col, ownerPK, policyPK, nil
+	return col, owner, policy, nil
 }
 
 // AttachPolicy implements store.Policies. ErrNotFound if the owner or the
-// policy does not exist.
+// policy does not exist. Attaching again records no change.
 func (s *Store) AttachPolicy(ctx context.Context, a store.Attachment) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		col, opk, ppk, err := s.attachmentPKs(ctx, tx, a)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		col, o, p, err := s.attachmentPKs(ctx, tx, a)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO attachments (`+col+`, policy_pk) VALUES (?, ?) ON CONFLICT DO NOTHING`, opk, ppk)
-		return err
+		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (`+col+`, policy_pk) VALUES (?, ?) ON CONFLICT DO NOTHING`, o.pk, p.pk)
+		if err := Affected(res, err); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil // already attached
+			}
+			return err
+		}
+		c.add(o.change(), p.change())
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("attach policy %s to %s %s: %w", a.PolicyARN, a.Kind, a.Owner, err)
@@ -326,12 +369,16 @@ func (s *Store) AttachPolicy(ctx context.Context, a store.Attachment) error {
 
 // DetachPolicy implements store.Policies; ErrNotFound if not attached.
 func (s *Store) DetachPolicy(ctx context.Context, a store.Attachment) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		col, opk, ppk, err := s.attachmentPKs(ctx, tx, a)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		col, o, p, err := s.attachmentPKs(ctx, tx, a)
 		if err != nil {
 			return err
 		}
-		return Affected(tx.ExecContext(ctx, `DELETE FROM attachments WHERE `+col+` = ? AND policy_pk = ?`, opk, ppk))
+		if err := Affected(tx.ExecContext(ctx, `DELETE FROM attachments WHERE `+col+` = ? AND policy_pk = ?`, o.pk, p.pk)); err != nil {
+			return err
+		}
+		c.add(o.change(), p.change())
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("detach policy %s from %s %s: %w", a.PolicyARN, a.Kind, a.Owner, err)
@@ -344,15 +391,15 @@ func (s *Store) DetachPolicy(ctx context.Context, a store.Attachment) error {
 func (s *Store) ListAttachments(ctx context.Context, account string, kind store.PrincipalKind, owner string) ([]store.Attachment, error) {
 	var as []store.Attachment
 	err := s.db.Read(ctx, func(tx Tx) error {
-		col, pk, stored, err := s.ownerPK(ctx, tx, account, kind, owner)
+		col, o, err := s.ownerPK(ctx, tx, account, kind, owner)
 		if err != nil {
 			return err
 		}
 		as, err = collect(ctx, tx, func(r Scanner) (store.Attachment, error) {
-			a := store.Attachment{Account: account, Kind: kind, Owner: stored}
+			a := store.Attachment{Account: account, Kind: kind, Owner: o.name}
 			return a, r.Scan(&a.PolicyARN)
 		}, `SELECT p.arn FROM attachments a JOIN managed_policies p ON p.pk = a.policy_pk WHERE a.`+col+` = ?
-			ORDER BY `+s.d.FoldOrder("p.name")+`, `+s.d.Order("p.arn"), pk)
+			ORDER BY `+s.d.FoldOrder("p.name")+`, `+s.d.Order("p.arn"), o.pk)
 		return err
 	})
 	if err != nil {
@@ -366,12 +413,12 @@ func (s *Store) ListAttachments(ctx context.Context, account string, kind store.
 func (s *Store) ListPolicyAttachments(ctx context.Context, policyARN string) ([]store.Attachment, error) {
 	var as []store.Attachment
 	err := s.db.Read(ctx, func(tx Tx) error {
-		pk, _, arn, err := s.policyPK(ctx, tx, policyARN)
+		mp, err := s.policyPK(ctx, tx, policyARN)
 		if err != nil {
 			return err
 		}
 		as, err = collect(ctx, tx, func(r Scanner) (store.Attachment, error) {
-			a := store.Attachment{PolicyARN: arn}
+			a := store.Attachment{PolicyARN: mp.arn}
 			var kind string
 			err := r.Scan(&a.Account, &kind, &a.Owner)
 			a.Kind = store.PrincipalKind(kind)
@@ -384,7 +431,7 @@ func (s *Store) ListPolicyAttachments(ctx context.Context, policyARN string) ([]
 			LEFT JOIN groups g ON g.pk = a.group_pk
 			LEFT JOIN roles r ON r.pk = a.role_pk
 			WHERE a.policy_pk = ? ORDER BY `+s.d.Order("coalesce(u.account, g.account, r.account)")+`, kind, `+
-			s.d.NameOrder("coalesce(u.name, g.name, r.name)"), pk)
+			s.d.NameOrder("coalesce(u.name, g.name, r.name)"), mp.pk)
 		return err
 	})
 	if err != nil {

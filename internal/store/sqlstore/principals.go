@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/opensts/opensts/internal/store"
@@ -9,9 +10,10 @@ import (
 
 // CreateAccount implements store.Accounts.
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, name, email, created_at, management) VALUES (?, ?, ?, ?, ?)`,
 			a.ID, a.Name, a.Email, s.d.Time(a.CreatedAt), s.d.Bool(a.Management))
+		c.add(store.Change{Kind: store.ChangeAccount, Account: a.ID, Key: a.ID})
 		return err
 	})
 	if err != nil {
@@ -46,30 +48,92 @@ func (s *Store) ListAccounts(ctx context.Context) ([]store.Account, error) {
 	return as, nil
 }
 
+// principal is the row of a user, group or role.
+type principal struct {
+	kind    store.PrincipalKind
+	pk      int64 // internal key
+	account string
+	id      string // AIDA..., AGPA..., AROA...
+	name    string // as stored
+}
+
+// change is the feed entry for a change of p.
+func (p principal) change() store.Change {
+	return store.Change{Kind: store.ChangeKind(p.kind), Account: p.account, Key: p.id, Name: p.name}
+}
+
+// principal looks a user, group or role up by name; ErrNotFound if it does
+// not exist.
+func (s *Store) principal(ctx context.Context, tx Tx, kind store.PrincipalKind, account, name string) (principal, error) {
+	table, _, err := ownerTable(kind)
+	if err != nil {
+		return principal{}, err
+	}
+	p := principal{kind: kind, account: account}
+	err = tx.QueryRowContext(ctx, `SELECT pk, id, name FROM `+table+` WHERE account = ? AND name = ?`, account, name).Scan(&p.pk, &p.id, &p.name)
+	if err != nil {
+		return principal{}, fmt.Errorf("%s %s: %w", kind, name, s.db.Translate(err))
+	}
+	return p, nil
+}
+
 // userPK returns the internal key of a user.
 func (s *Store) userPK(ctx context.Context, tx Tx, account, name string) (int64, error) {
-	var pk int64
-	err := tx.QueryRowContext(ctx, `SELECT pk FROM users WHERE account = ? AND name = ?`, account, name).Scan(&pk)
-	if err != nil {
-		return 0, fmt.Errorf("user %s: %w", name, s.db.Translate(err))
-	}
-	return pk, nil
+	p, err := s.principal(ctx, tx, store.KindUser, account, name)
+	return p.pk, err
 }
 
 func (s *Store) groupPK(ctx context.Context, tx Tx, account, name string) (int64, error) {
-	var pk int64
-	err := tx.QueryRowContext(ctx, `SELECT pk FROM groups WHERE account = ? AND name = ?`, account, name).Scan(&pk)
-	if err != nil {
-		return 0, fmt.Errorf("group %s: %w", name, s.db.Translate(err))
+	p, err := s.principal(ctx, tx, store.KindGroup, account, name)
+	return p.pk, err
+}
+
+// renameChanges returns the changes of an update of p to newName: one with
+// the new name and, if it differs, one with the old (for caches keyed by
+// name).
+func renameChanges(p principal, newName string) []store.Change {
+	c := p.change()
+	c.Name = newName
+	if newName == p.name {
+		return []store.Change{c}
 	}
-	return pk, nil
+	return []store.Change{c, p.change()}
+}
+
+// idPrincipal looks a principal up by account and id, for updates.
+func (s *Store) idPrincipal(ctx context.Context, tx Tx, kind store.PrincipalKind, account, id string) (principal, error) {
+	table, _, err := ownerTable(kind)
+	if err != nil {
+		return principal{}, err
+	}
+	p := principal{kind: kind, account: account}
+	err = tx.QueryRowContext(ctx, `SELECT pk, id, name FROM `+table+` WHERE account = ? AND id = ?`, account, id).Scan(&p.pk, &p.id, &p.name)
+	if err != nil {
+		return principal{}, fmt.Errorf("%s %s: %w", kind, id, s.db.Translate(err))
+	}
+	return p, nil
+}
+
+// attachedPolicyChanges returns a policy change for each managed policy
+// attached to the principal p, in attachment order (for deletes, which
+// remove the attachments).
+func (s *Store) attachedPolicyChanges(ctx context.Context, tx Tx, p principal) ([]store.Change, error) {
+	_, col, err := ownerTable(p.kind)
+	if err != nil {
+		return nil, err
+	}
+	return collect(ctx, tx, func(r Scanner) (store.Change, error) {
+		c := store.Change{Kind: store.ChangePolicy}
+		return c, r.Scan(&c.Account, &c.Key, &c.Name)
+	}, `SELECT p.account, p.arn, p.name FROM attachments a JOIN managed_policies p ON p.pk = a.policy_pk WHERE a.`+col+` = ? ORDER BY a.pk`, p.pk)
 }
 
 // CreateUser implements store.Users.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (account, id, name, path, created_at, boundary, tags) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			u.Account, u.ID, u.Name, u.Path, s.d.Time(u.CreatedAt), u.PermissionsBoundary, EncodeTags(u.Tags))
+		c.add(store.Change{Kind: store.ChangeUser, Account: u.Account, Key: u.ID, Name: u.Name})
 		return err
 	})
 	if err != nil {
@@ -107,9 +171,17 @@ func (s *Store) GetUserByID(ctx context.Context, id string) (store.User, error) 
 // UpdateUser implements store.Users. Memberships, policies, attachments, keys
 // and MFA devices follow a renamed user.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		return Affected(tx.ExecContext(ctx, `UPDATE users SET name = ?, path = ?, created_at = ?, boundary = ?, tags = ? WHERE account = ? AND id = ?`,
-			u.Name, u.Path, s.d.Time(u.CreatedAt), u.PermissionsBoundary, EncodeTags(u.Tags), u.Account, u.ID))
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		old, err := s.idPrincipal(ctx, tx, store.KindUser, u.Account, u.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET name = ?, path = ?, created_at = ?, boundary = ?, tags = ? WHERE pk = ?`,
+			u.Name, u.Path, s.d.Time(u.CreatedAt), u.PermissionsBoundary, EncodeTags(u.Tags), old.pk); err != nil {
+			return err
+		}
+		c.add(renameChanges(old, u.Name)...)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("update user %s: %w", u.ID, err)
@@ -118,33 +190,53 @@ func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 }
 
 // DeleteUser implements store.Users; see the package comment for dependents.
+// Besides the user it records each access key it deletes, each MFA device it
+// unassigns, each group it leaves and each policy attached to it.
 func (s *Store) DeleteUser(ctx context.Context, account, name string) error {
 	var deletedKeys []string
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		pk, err := s.userPK(ctx, tx, account, name)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		u, err := s.principal(ctx, tx, store.KindUser, account, name)
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM access_keys WHERE user_pk = ?`, pk)
+		c.add(u.change())
+		keys, err := collect(ctx, tx, func(r Scanner) (store.Change, error) {
+			k := store.Change{Kind: store.ChangeAccessKey, Name: u.name}
+			return k, r.Scan(&k.Key, &k.Account)
+		}, `SELECT id, account FROM access_keys WHERE user_pk = ? ORDER BY `+s.d.Order("id"), u.pk)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			deletedKeys = append(deletedKeys, id)
+		deletedKeys = deletedKeys[:0]
+		for _, k := range keys {
+			deletedKeys = append(deletedKeys, k.Key)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		c.add(keys...)
+		devices, err := collect(ctx, tx, func(r Scanner) (store.Change, error) {
+			d := store.Change{Kind: store.ChangeMFADevice}
+			return d, r.Scan(&d.Key, &d.Account)
+		}, `SELECT serial, account FROM mfa_devices WHERE user_pk = ? ORDER BY `+s.d.Order("serial"), u.pk)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE mfa_devices SET user_pk = NULL, enabled_at = NULL WHERE user_pk = ?`, pk); err != nil {
+		c.add(devices...)
+		groups, err := collect(ctx, tx, func(r Scanner) (store.Change, error) {
+			g := store.Change{Kind: store.ChangeGroup}
+			return g, r.Scan(&g.Account, &g.Key, &g.Name)
+		}, `SELECT g.account, g.id, g.name FROM groups g JOIN group_members m ON m.group_pk = g.pk WHERE m.user_pk = ? ORDER BY g.pk`, u.pk)
+		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE pk = ?`, pk)
+		c.add(groups...)
+		policies, err := s.attachedPolicyChanges(ctx, tx, u)
+		if err != nil {
+			return err
+		}
+		c.add(policies...)
+		if _, err := tx.ExecContext(ctx, `UPDATE mfa_devices SET user_pk = NULL, enabled_at = NULL WHERE user_pk = ?`, u.pk); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE pk = ?`, u.pk)
 		return err
 	})
 	if err != nil {
@@ -167,9 +259,10 @@ func (s *Store) ListUsers(ctx context.Context, account string, opt store.ListOpt
 
 // CreateGroup implements store.Groups.
 func (s *Store) CreateGroup(ctx context.Context, g store.Group) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO groups (account, id, name, path, created_at) VALUES (?, ?, ?, ?, ?)`,
 			g.Account, g.ID, g.Name, g.Path, s.d.Time(g.CreatedAt))
+		c.add(store.Change{Kind: store.ChangeGroup, Account: g.Account, Key: g.ID, Name: g.Name})
 		return err
 	})
 	if err != nil {
@@ -198,9 +291,17 @@ func (s *Store) GetGroup(ctx context.Context, account, name string) (store.Group
 // UpdateGroup implements store.Groups: it replaces the group with the same
 // Account and ID; renames keep members, policies and attachments.
 func (s *Store) UpdateGroup(ctx context.Context, g store.Group) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		return Affected(tx.ExecContext(ctx, `UPDATE groups SET name = ?, path = ?, created_at = ? WHERE account = ? AND id = ?`,
-			g.Name, g.Path, s.d.Time(g.CreatedAt), g.Account, g.ID))
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		old, err := s.idPrincipal(ctx, tx, store.KindGroup, g.Account, g.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE groups SET name = ?, path = ?, created_at = ? WHERE pk = ?`,
+			g.Name, g.Path, s.d.Time(g.CreatedAt), old.pk); err != nil {
+			return err
+		}
+		c.add(renameChanges(old, g.Name)...)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("update group %s: %w", g.ID, err)
@@ -208,9 +309,36 @@ func (s *Store) UpdateGroup(ctx context.Context, g store.Group) error {
 	return nil
 }
 
-// DeleteGroup implements store.Groups; see the package comment for dependents.
+// DeleteGroup implements store.Groups; see the package comment for
+// dependents. Besides the group it records each member and each policy
+// attached to it.
 func (s *Store) DeleteGroup(ctx context.Context, account, name string) error {
-	return s.deleteRow(ctx, "delete group "+name, `DELETE FROM groups WHERE account = ? AND name = ?`, account, name)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		g, err := s.principal(ctx, tx, store.KindGroup, account, name)
+		if err != nil {
+			return err
+		}
+		c.add(g.change())
+		members, err := collect(ctx, tx, func(r Scanner) (store.Change, error) {
+			u := store.Change{Kind: store.ChangeUser}
+			return u, r.Scan(&u.Account, &u.Key, &u.Name)
+		}, `SELECT u.account, u.id, u.name FROM users u JOIN group_members m ON m.user_pk = u.pk WHERE m.group_pk = ? ORDER BY u.pk`, g.pk)
+		if err != nil {
+			return err
+		}
+		c.add(members...)
+		policies, err := s.attachedPolicyChanges(ctx, tx, g)
+		if err != nil {
+			return err
+		}
+		c.add(policies...)
+		_, err = tx.ExecContext(ctx, `DELETE FROM groups WHERE pk = ?`, g.pk)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete group %s: %w", name, err)
+	}
+	return nil
 }
 
 // ListGroups implements store.Groups.
@@ -225,19 +353,26 @@ func (s *Store) ListGroups(ctx context.Context, account string, opt store.ListOp
 }
 
 // AddUserToGroup implements store.Groups. It returns ErrNotFound if the group
-// or the user does not exist.
+// or the user does not exist. Adding a member again records no change.
 func (s *Store) AddUserToGroup(ctx context.Context, account, group, user string) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		gpk, err := s.groupPK(ctx, tx, account, group)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		g, err := s.principal(ctx, tx, store.KindGroup, account, group)
 		if err != nil {
 			return err
 		}
-		upk, err := s.userPK(ctx, tx, account, user)
+		u, err := s.principal(ctx, tx, store.KindUser, account, user)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO group_members (group_pk, user_pk) VALUES (?, ?) ON CONFLICT DO NOTHING`, gpk, upk)
-		return err
+		res, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_pk, user_pk) VALUES (?, ?) ON CONFLICT DO NOTHING`, g.pk, u.pk)
+		if err := Affected(res, err); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil // already a member
+			}
+			return err
+		}
+		c.add(g.change(), u.change())
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("add user %s to group %s: %w", user, group, err)
@@ -248,16 +383,20 @@ func (s *Store) AddUserToGroup(ctx context.Context, account, group, user string)
 // RemoveUserFromGroup implements store.Groups. It returns ErrNotFound if the
 // user is not a member.
 func (s *Store) RemoveUserFromGroup(ctx context.Context, account, group, user string) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		gpk, err := s.groupPK(ctx, tx, account, group)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		g, err := s.principal(ctx, tx, store.KindGroup, account, group)
 		if err != nil {
 			return err
 		}
-		upk, err := s.userPK(ctx, tx, account, user)
+		u, err := s.principal(ctx, tx, store.KindUser, account, user)
 		if err != nil {
 			return err
 		}
-		return Affected(tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_pk = ? AND user_pk = ?`, gpk, upk))
+		if err := Affected(tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_pk = ? AND user_pk = ?`, g.pk, u.pk)); err != nil {
+			return err
+		}
+		c.add(g.change(), u.change())
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("remove user %s from group %s: %w", user, group, err)
@@ -303,11 +442,12 @@ func (s *Store) ListGroupMembers(ctx context.Context, account, group string) ([]
 
 // CreateRole implements store.Roles.
 func (s *Store) CreateRole(ctx context.Context, r store.Role) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO roles (account, id, name, path, trust_policy, description, max_session_duration,
 			boundary, created_at, tags, last_used_at, last_used_region) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.Account, r.ID, r.Name, r.Path, r.TrustPolicy, r.Description, r.MaxSessionDuration,
 			r.PermissionsBoundary, s.d.Time(r.CreatedAt), EncodeTags(r.Tags), s.d.Time(r.LastUsedAt), r.LastUsedRegion)
+		c.add(store.Change{Kind: store.ChangeRole, Account: r.Account, Key: r.ID, Name: r.Name})
 		return err
 	})
 	if err != nil {
@@ -346,10 +486,9 @@ func (s *Store) GetRoleByID(ctx context.Context, id string) (store.Role, error) 
 
 // UpdateRole implements store.Roles: it replaces the role with the same
 // Account and ID. An update that changes only LastUsedAt and LastUsedRegion
-// does not increase the generation, so recording role use does not flush
-// policy caches.
+// records no change, so recording role use does not flush caches.
 func (s *Store) UpdateRole(ctx context.Context, r store.Role) error {
-	err := s.db.Write(ctx, false, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
 		old, err := s.scanRole(tx.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles r WHERE r.account = ? AND r.id = ?`, r.Account, r.ID))
 		if err != nil {
 			return err
@@ -361,10 +500,10 @@ func (s *Store) UpdateRole(ctx context.Context, r store.Role) error {
 			return err
 		}
 		old.LastUsedAt, old.LastUsedRegion = r.LastUsedAt, r.LastUsedRegion
-		if roleEqual(old, r) {
-			return nil
+		if !roleEqual(old, r) {
+			c.add(renameChanges(principal{kind: store.KindRole, account: old.Account, id: old.ID, name: old.Name}, r.Name)...)
 		}
-		return BumpGeneration(ctx, tx)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("update role %s: %w", r.ID, err)
@@ -386,15 +525,27 @@ func roleEqual(a, b store.Role) bool {
 	return true
 }
 
-// BumpGeneration increases the generation counter in tx.
-func BumpGeneration(ctx context.Context, tx Tx) error {
-	_, err := tx.ExecContext(ctx, `UPDATE generation SET value = value + 1 WHERE id = 1`)
-	return err
-}
-
-// DeleteRole implements store.Roles; see the package comment for dependents.
+// DeleteRole implements store.Roles; see the package comment for
+// dependents. Besides the role it records each policy attached to it.
 func (s *Store) DeleteRole(ctx context.Context, account, name string) error {
-	return s.deleteRow(ctx, "delete role "+name, `DELETE FROM roles WHERE account = ? AND name = ?`, account, name)
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		r, err := s.principal(ctx, tx, store.KindRole, account, name)
+		if err != nil {
+			return err
+		}
+		c.add(r.change())
+		policies, err := s.attachedPolicyChanges(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		c.add(policies...)
+		_, err = tx.ExecContext(ctx, `DELETE FROM roles WHERE pk = ?`, r.pk)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete role %s: %w", name, err)
+	}
+	return nil
 }
 
 // ListRoles implements store.Roles.

@@ -15,6 +15,11 @@
 // still attached is the exception: deleting one returns store.ErrConflict, as
 // AWS does.
 //
+// Change feed: every write records the store.Changes it makes in its own
+// transaction, under one sequence number taken last (changes.go says how the
+// numbers stay in commit order across nodes); rows removed by a cascade are
+// recorded too.
+//
 // It imports store only.
 package sqlstore
 

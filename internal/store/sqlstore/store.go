@@ -30,10 +30,10 @@ type Tx interface {
 type DB interface {
 	// Querier runs single read statements, each on its own.
 	Querier
-	// Write runs fn in a write transaction and commits it if fn returns nil;
-	// if bump is set, it increases the generation counter in the same
-	// transaction. Errors come back translated.
-	Write(ctx context.Context, bump bool, fn func(Tx) error) error
+	// Write runs fn in a write transaction and commits it if fn returns nil.
+	// Errors come back translated. Changes are recorded by fn, with
+	// RecordChanges as its last statement.
+	Write(ctx context.Context, fn func(Tx) error) error
 	// Read runs fn in a read-only transaction that sees one snapshot.
 	// Errors come back translated.
 	Read(ctx context.Context, fn func(Tx) error) error
@@ -49,6 +49,9 @@ type Dialect interface {
 	// ScanTime returns the scan destination for a time column; NULL scans as
 	// the zero time.
 	ScanTime(t *time.Time) sql.Scanner
+	// Now is the SQL for the database clock's current time, encoded for a
+	// time column (ScanTime scans it).
+	Now() string
 	// Bool encodes b for a boolean column.
 	Bool(b bool) any
 	// Greatest is the SQL for the larger of the expressions a and b.
@@ -83,16 +86,6 @@ func New(db DB, d Dialect, touches *Touches) *Store {
 	return &Store{db: db, d: d, touches: touches}
 }
 
-// Generation implements store.Store. It reads the database, so it reflects
-// writes made by other processes.
-func (s *Store) Generation(ctx context.Context) (int64, error) {
-	var g int64
-	if err := s.db.QueryRowContext(ctx, `SELECT value FROM generation WHERE id = 1`).Scan(&g); err != nil {
-		return 0, fmt.Errorf("generation: %w", s.db.Translate(err))
-	}
-	return g, nil
-}
-
 // Rows is the cursor of a query.
 type Rows interface {
 	Next() bool
@@ -119,12 +112,16 @@ func collect[T any](ctx context.Context, q Querier, scan func(Scanner) (T, error
 	return out, rows.Err()
 }
 
-// deleteRow runs a DELETE in a write transaction that bumps the
-// generation; store.ErrNotFound if it removed nothing. Errors are wrapped
-// with what (such as "delete role NAME").
-func (s *Store) deleteRow(ctx context.Context, what, query string, args ...any) error {
-	err := s.db.Write(ctx, true, func(tx Tx) error {
-		return Affected(tx.ExecContext(ctx, query, args...))
+// deleteRow runs a DELETE in a write transaction that records changes;
+// store.ErrNotFound if it removed nothing. Errors are wrapped with what (such
+// as "detach org policy P from T").
+func (s *Store) deleteRow(ctx context.Context, what string, changes []store.Change, query string, args ...any) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		if err := Affected(tx.ExecContext(ctx, query, args...)); err != nil {
+			return err
+		}
+		c.add(changes...)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)

@@ -71,7 +71,6 @@ func testOrg(t *testing.T, s store.Store) {
 
 func testSettings(t *testing.T, s store.Store) {
 	ctx := ctxOf(t)
-	g := gen(t, s)
 	_, err := s.GetSetting(ctx, "org-id")
 	isErr(t, err, store.ErrNotFound, "missing setting")
 
@@ -94,7 +93,9 @@ func testSettings(t *testing.T, s store.Store) {
 	ok(t, err)
 	same(t, "empty value", "", v)
 
-	// Concurrent first starts agree on one value.
+	// Concurrent first starts agree on one value, and only the one that
+	// stored it records a change.
+	last := lastChange(t, s)
 	const n = 16
 	got := make([]string, n)
 	var wg sync.WaitGroup
@@ -113,14 +114,15 @@ func testSettings(t *testing.T, s store.Store) {
 			t.Fatalf("callers got different values: %q", got)
 		}
 	}
-	if g2 := gen(t, s); g2 != g {
-		t.Fatalf("generation %d -> %d on settings", g, g2)
-	}
+	cs, err := s.Changes(ctx, last, 100)
+	ok(t, err)
+	same(t, "changes of the race", []store.Change{{Seq: last + 1, Kind: store.ChangeSetting, Key: "race"}}, cs, ignoreAt)
 }
 
-// testGeneration: every write that can change an authorization decision
-// increases the generation; reads, failed writes, TouchAccessKey,
-// AdvanceMFACounter and settings do not.
+// testGeneration: Generation is LastChange: every write that can change an
+// authorization decision or a cached value increases it (testChangesRecorded
+// says by how much); reads, failed writes, TouchAccessKey, role last-use
+// updates and writes that change nothing do not.
 func testGeneration(t *testing.T, s store.Store) {
 	ctx := ctxOf(t)
 	p, v := managed(acct1, "ANPA1", "/", "P")
@@ -196,28 +198,43 @@ func testGeneration(t *testing.T, s store.Store) {
 		{"DeleteUser", func() error { return s.DeleteUser(ctx, acct1, "alice") }},
 		{"DeleteGroup", func() error { return s.DeleteGroup(ctx, acct1, "devs") }},
 		{"DeleteRole", func() error { return s.DeleteRole(ctx, acct1, "admin") }},
+		{"DeleteSigningKey", func() error { return s.DeleteSigningKey(ctx, "k1") }},
+		{"PutSetting", func() error { return s.PutSetting(ctx, "k", "v") }},
+		{"PutSettingIfAbsent", func() error { _, err := s.PutSettingIfAbsent(ctx, "k2", "v"); return err }},
 	}
 	for _, b := range bumps {
 		g := gen(t, s)
 		if err := b.do(); err != nil {
 			t.Fatalf("%s: %v", b.name, err)
 		}
-		if g2 := gen(t, s); g2 <= g {
-			t.Fatalf("%s: generation %d -> %d, want an increase", b.name, g, g2)
+		if g2 := gen(t, s); g2 <= g || g2 != lastChange(t, s) {
+			t.Fatalf("%s: generation %d -> %d, want an increase to LastChange", b.name, g, g2)
 		}
 	}
 
 	ok(t, s.CreateUser(ctx, user(acct1, "AIDA2", "bob")))
 	ok(t, s.CreateAccessKey(ctx, store.AccessKey{ID: "AKIA2", Account: acct1, UserName: "bob", UserID: "AIDA2", Status: "Active"}))
 	ok(t, s.CreateMFADevice(ctx, d))
+	ok(t, s.AdvanceMFACounter(ctx, d.SerialNumber, 42))
+	r := role(acct1, "AROA2", "r2")
+	ok(t, s.CreateRole(ctx, r))
 	noBumps := []struct {
 		name string
 		do   func() error
 	}{
 		{"TouchAccessKey", func() error { return s.TouchAccessKey(ctx, "AKIA2", t0, "sts", "us-east-1") }},
-		{"AdvanceMFACounter", func() error { return s.AdvanceMFACounter(ctx, d.SerialNumber, 42) }},
-		{"PutSetting", func() error { return s.PutSetting(ctx, "k", "v") }},
-		{"PutSettingIfAbsent", func() error { _, err := s.PutSettingIfAbsent(ctx, "k2", "v"); return err }},
+		{"UpdateRole last use", func() error {
+			r.LastUsedAt, r.LastUsedRegion = at(time.Hour), "eu-west-1"
+			return s.UpdateRole(ctx, r)
+		}},
+		{"AdvanceMFACounter replay", func() error {
+			if err := s.AdvanceMFACounter(ctx, d.SerialNumber, 42); !errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("got %v, want ErrConflict", err)
+			}
+			return nil
+		}},
+		{"PutSetting same value", func() error { return s.PutSetting(ctx, "k", "v") }},
+		{"PutSettingIfAbsent present", func() error { _, err := s.PutSettingIfAbsent(ctx, "k2", "w"); return err }},
 		{"GetUser", func() error { _, err := s.GetUser(ctx, acct1, "bob"); return err }},
 		{"ListUsers", func() error { _, err := s.ListUsers(ctx, acct1, store.ListOptions{}); return err }},
 		{"failed CreateUser", func() error {
@@ -360,8 +377,15 @@ func testReopen(t *testing.T, s store.Store, reopen func(t *testing.T, s store.S
 	_, err := s.PutSettingIfAbsent(ctx, "org-id", "o-1")
 	ok(t, err)
 	g := gen(t, s)
+	feed, err := s.Changes(ctx, 0, 100)
+	ok(t, err)
 
 	s = reopen(t, s)
+
+	same(t, "LastChange after reopen", g, lastChange(t, s))
+	feed2, err := s.Changes(ctx, 0, 100)
+	ok(t, err)
+	same(t, "feed after reopen", feed, feed2)
 
 	a, err := s.GetAccount(ctx, acct1)
 	ok(t, err)

@@ -67,6 +67,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Org", testOrg},
 		{"Settings", testSettings},
 		{"Generation", testGeneration},
+		{"ChangesRecorded", testChangesRecorded},
+		{"ChangesPaging", testChangesPaging},
+		{"ChangesPruned", testChangesPruned},
+		{"ChangesConcurrentTail", testChangesConcurrentTail},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Bytes", testBytes},
 		{"Times", testTimes},
@@ -116,9 +120,9 @@ func isErr(t *testing.T, err, want error, what string) {
 	}
 }
 
-func same(t *testing.T, what string, want, got any) {
+func same(t *testing.T, what string, want, got any, opts ...cmp.Option) {
 	t.Helper()
-	if d := cmp.Diff(want, got, cmpOpts...); d != "" {
+	if d := cmp.Diff(want, got, append(opts, cmpOpts...)...); d != "" {
 		t.Fatalf("%s mismatch (-want +got):\n%s", what, d)
 	}
 }

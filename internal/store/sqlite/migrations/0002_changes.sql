@@ -1,0 +1,23 @@
+-- 0002_changes: the change feed replaces the generation counter.
+--
+-- The generation row becomes the feed's counter: change_seq.value is the Seq
+-- of the newest write that recorded changes. An upgraded database keeps its
+-- generation as the counter, so new Seqs continue above it; the Seqs up to it
+-- have no rows and read as pruned.
+--
+-- changes holds one row per change, keyed by the write's Seq and the change's
+-- position (idx) in that write; the key is the index tailers and pruning scan.
+-- Times are TEXT in UTC, as in 0001.
+
+ALTER TABLE generation RENAME TO change_seq;
+
+CREATE TABLE changes (
+	seq        INTEGER NOT NULL,
+	idx        INTEGER NOT NULL,
+	kind       TEXT NOT NULL,
+	account    TEXT NOT NULL,
+	key        TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	changed_at TEXT NOT NULL,
+	PRIMARY KEY (seq, idx)
+) STRICT, WITHOUT ROWID;
