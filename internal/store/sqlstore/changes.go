@@ -200,10 +200,17 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]store.Ch
 				}
 			}
 		}
-		if len(out) == 0 || out[0].Seq != after+1 {
-			// Cannot happen while Seqs are dense and pruning keeps a tail;
-			// if it does, the caller must not skip the missing Seqs.
-			return fmt.Errorf("changes after %d: feed has a gap: %w", after, store.ErrChangesPruned)
+		// Seqs are dense and pruning keeps a tail, so this cannot fail; if it
+		// did, the caller must not skip the missing Seqs.
+		prev := after
+		for _, c := range out {
+			if c.Seq != prev && c.Seq != prev+1 {
+				return fmt.Errorf("changes after %d: Seq %d follows %d: %w", after, c.Seq, prev, store.ErrChangesPruned)
+			}
+			prev = c.Seq
+		}
+		if len(out) == 0 {
+			return fmt.Errorf("changes after %d: none up to %d: %w", after, last, store.ErrChangesPruned)
 		}
 		return nil
 	})
