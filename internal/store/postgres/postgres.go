@@ -352,7 +352,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	err = s.inTx(ctx, pgx.TxOptions{}, func(t *tx) error {
+	return s.applyMigrations(ctx, ms)
+}
+
+// applyMigrations applies those of ms (versions 1..len(ms)) that the database
+// lacks.
+func (s *Store) applyMigrations(ctx context.Context, ms []sqlstore.Migration) error {
+	err := s.inTx(ctx, pgx.TxOptions{}, func(t *tx) error {
 		if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
 			return err
 		}

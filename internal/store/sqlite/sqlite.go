@@ -339,7 +339,12 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	return applyMigrations(ctx, db, ms)
+}
 
+// applyMigrations applies those of ms (versions 1..len(ms)) that the database
+// lacks.
+func applyMigrations(ctx context.Context, db *sql.DB, ms []sqlstore.Migration) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,

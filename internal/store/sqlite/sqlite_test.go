@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/sqlstore"
 	"github.com/opensts/opensts/internal/store/storetest"
 )
 
@@ -334,5 +336,117 @@ func BenchmarkTouchAccessKey(b *testing.B) {
 				i++
 			}
 		})
+	}
+}
+
+// TestUpgradeKeepsGeneration: a database written before the change feed
+// (migration 1 only) upgrades in place; its generation becomes the feed's
+// counter, so Seqs continue above it and the older ones read as pruned.
+func TestUpgradeKeepsGeneration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "opensts.db")
+	old, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := applyMigrations(ctx, old, ms[:1]); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO users (account, id, name, path, boundary, tags) VALUES ('111111111111', 'AIDA1', 'alice', '/', '', '[]')`,
+		`UPDATE generation SET value = 7`,
+	} {
+		if _, err := old.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.GetUser(ctx, "111111111111", "alice"); err != nil {
+		t.Fatalf("data lost in the upgrade: %v", err)
+	}
+	if n, err := s.LastChange(ctx); err != nil || n != 7 {
+		t.Fatalf("LastChange = %d, %v; want the old generation 7", n, err)
+	}
+	if g, err := s.Generation(ctx); err != nil || g != 7 {
+		t.Fatalf("Generation = %d, %v; want 7", g, err)
+	}
+	if cs, err := s.Changes(ctx, 7, 10); err != nil || len(cs) != 0 {
+		t.Fatalf("Changes(7) = %v, %v; want none", cs, err)
+	}
+	if _, err := s.Changes(ctx, 0, 10); !errors.Is(err, store.ErrChangesPruned) {
+		t.Fatalf("Changes(0) before the feed: got %v, want ErrChangesPruned", err)
+	}
+	if err := s.CreateUser(ctx, store.User{Account: "111111111111", ID: "AIDA2", Name: "bob", Path: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.Changes(ctx, 7, 10)
+	if err != nil || len(cs) != 1 || cs[0].Seq != 8 || cs[0].Key != "AIDA2" {
+		t.Fatalf("Changes(7) after a write = %+v, %v; want bob's change with Seq 8", cs, err)
+	}
+}
+
+// TestLargeWrites: a write with more changes than one INSERT takes is
+// recorded whole, comes back whole whatever the limit, and pruning deletes
+// it across several batches.
+func TestLargeWrites(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := t.Context()
+	const perWrite, writes = 1200, 3 // > maxInsertRows and > pruneBatch
+	for w := range writes {
+		changes := make([]store.Change, perWrite)
+		for i := range changes {
+			changes[i] = store.Change{Kind: store.ChangeUser, Account: "111111111111", Key: fmt.Sprintf("AIDA%d-%d", w, i)}
+		}
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			seq, err := sqlstore.RecordChanges(ctx, sqlTx{tx}, dialect{}, changes)
+			if err == nil && seq != int64(w+1) {
+				err = fmt.Errorf("seq %d, want %d", seq, w+1)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		after   int64
+		limit   int
+		wantSeq int64 // every change returned has this Seq
+	}{
+		{0, 10, 1},            // first write larger than limit: whole
+		{1, perWrite + 10, 2}, // the next write does not fit whole
+		{2, 1, 3},
+	} {
+		cs, err := s.Changes(ctx, tc.after, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) != perWrite {
+			t.Fatalf("after %d limit %d: %d changes, want %d", tc.after, tc.limit, len(cs), perWrite)
+		}
+		for i, c := range cs {
+			if c.Seq != tc.wantSeq || c.Key != fmt.Sprintf("AIDA%d-%d", tc.wantSeq-1, i) {
+				t.Fatalf("after %d limit %d: change %d is %+v", tc.after, tc.limit, i, c)
+			}
+		}
+	}
+	n, err := s.PruneChanges(ctx, time.Now().Add(time.Hour))
+	if err != nil || n != perWrite*writes {
+		t.Fatalf("PruneChanges = %d, %v; want %d", n, err, perWrite*writes)
+	}
+	if cs, err := s.Changes(ctx, writes, 10); err != nil || len(cs) != 0 {
+		t.Fatalf("Changes(%d) = %v, %v; want none", writes, cs, err)
 	}
 }
