@@ -49,7 +49,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	now := func() time.Time { return epoch }
-	cache := policy.NewCache(1000)
+	cache := policy.NewCache(1 << 20)
 	az := authz.New(authz.Config{Store: st, Policies: cache, Sealer: sealer, Now: now})
 	svc := iam.New(iam.Config{Store: st, Authz: az, Policies: cache, Sealer: sealer, Now: now, Rand: rand.NewChaCha8([32]byte{2})})
 	ctx := context.Background()
