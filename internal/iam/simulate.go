@@ -278,7 +278,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 		sim.set.Session = slices.Clip(sim.set.Session)
 		for i, doc := range in.SessionPolicyInputList {
 			id := "SessionPolicyInputList." + strconv.Itoa(i+1)
-			p, err := s.parsePolicy(policy.Session, doc)
+			p, err := parsePolicy(policy.Session, doc)
 			if err != nil {
 				return nil, err
 			}
@@ -451,7 +451,7 @@ type simParams struct {
 func (sim *simulation) addInputs(identity, boundary []string, resource string) error {
 	for i, doc := range identity {
 		id := "PolicyInputList." + strconv.Itoa(i+1)
-		p, err := sim.svc.parsePolicy(policy.Identity, doc)
+		p, err := parsePolicy(policy.Identity, doc)
 		if err != nil {
 			return err
 		}
@@ -463,7 +463,7 @@ func (sim *simulation) addInputs(identity, boundary []string, resource string) e
 	}
 	for i, doc := range boundary {
 		id := "PermissionsBoundaryPolicyInputList." + strconv.Itoa(i+1)
-		p, err := sim.svc.parsePolicy(policy.Boundary, doc)
+		p, err := parsePolicy(policy.Boundary, doc)
 		if err != nil {
 			return err
 		}
@@ -472,7 +472,7 @@ func (sim *simulation) addInputs(identity, boundary []string, resource string) e
 	}
 	if resource != "" {
 		const id = "ResourcePolicy"
-		p, err := sim.svc.parsePolicy(policy.Resource, resource)
+		p, err := parsePolicy(policy.Resource, resource)
 		if err != nil {
 			return err
 		}
@@ -482,10 +482,13 @@ func (sim *simulation) addInputs(identity, boundary []string, resource string) e
 	return nil
 }
 
-// parsePolicy compiles doc, returning MalformedPolicyDocument with the
-// engine's message when it is invalid.
-func (s *Service) parsePolicy(kind policy.Kind, doc string) (*policy.Policy, error) {
-	p, err := s.policies.Compile(kind, doc)
+// parsePolicy compiles a policy passed in a simulation request,
+// returning MalformedPolicyDocument with the engine's message when it is
+// invalid. It parses doc afresh rather than through the service's cache:
+// such documents serve one request, and a long-lived cache would let callers
+// fill it with documents of their choosing.
+func parsePolicy(kind policy.Kind, doc string) (*policy.Policy, error) {
+	p, err := policy.Parse(kind, doc)
 	if err == nil {
 		return p, nil
 	}
