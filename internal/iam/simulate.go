@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -275,6 +277,9 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 		if src.kind != store.KindRole || src.session == "" {
 			return nil, apierr.New(apierr.InvalidInput, "SessionPolicyInputList applies only to a role session PolicySourceArn (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION).")
 		}
+		if err := checkDocuments(map[string][]string{"sessionPolicyInputList": in.SessionPolicyInputList}); err != nil {
+			return nil, err
+		}
 		sim.set.Session = slices.Clip(sim.set.Session)
 		for i, doc := range in.SessionPolicyInputList {
 			id := "SessionPolicyInputList." + strconv.Itoa(i+1)
@@ -449,6 +454,9 @@ type simParams struct {
 // the set: identity policies after the stored ones, an input boundary in
 // place of the stored one.
 func (sim *simulation) addInputs(identity, boundary []string, resource string) error {
+	if err := checkDocuments(map[string][]string{"policyInputList": identity, "permissionsBoundaryPolicyInputList": boundary}); err != nil {
+		return err
+	}
 	for i, doc := range identity {
 		id := "PolicyInputList." + strconv.Itoa(i+1)
 		p, err := parsePolicy(policy.Identity, doc)
@@ -482,6 +490,27 @@ func (sim *simulation) addInputs(identity, boundary []string, resource string) e
 	return nil
 }
 
+// checkDocuments checks the length of the policy documents of lists (by
+// their field names) against AWS's policyDocumentType: 1 to 131072
+// characters.
+func checkDocuments(lists map[string][]string) error {
+	var violations []string
+	for _, field := range slices.Sorted(maps.Keys(lists)) {
+		for i, doc := range lists[field] {
+			at := field + "." + strconv.Itoa(i+1) + ".member"
+			if n := utf8.RuneCountInString(doc); n < 1 {
+				violations = append(violations, fmt.Sprintf("Value '' at '%s' failed to satisfy constraint: Member must have length greater than or equal to 1", at))
+			} else if n > 131072 {
+				violations = append(violations, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to 131072", doc, at))
+			}
+		}
+	}
+	if len(violations) > 0 {
+		return apierr.Validation(violations...)
+	}
+	return nil
+}
+
 // parsePolicy compiles a policy passed in a simulation request,
 // returning MalformedPolicyDocument with the engine's message when it is
 // invalid. It parses doc afresh rather than through the service's cache:
@@ -497,6 +526,95 @@ func parsePolicy(kind policy.Kind, doc string) (*policy.Policy, error) {
 		return nil, apierr.New(apierr.MalformedPolicyDocument, "%s", pe.Message)
 	}
 	return nil, apierr.Internal(fmt.Errorf("compile policy: %w", err))
+}
+
+// The size of one simulation. AWS limits the length of each input (action
+// names 3 to 128 characters, resource ARNs 1 to 2048, policy documents 1 to
+// 131072) but not how many a request holds, nor the work they make; OpenSTS
+// bounds both for each page of results (MaxItems actions), estimated before
+// any evaluation from the inputs and the compiled policies' policy.Work. A
+// page over either bound fails with InvalidInput, before any work: a caller
+// simulates fewer actions a page, fewer resources or smaller policies.
+const (
+	// maxSimulationWork bounds the matching work of a page: for each
+	// action and resource, every policy's bytes, each of its terms against
+	// the longest request value, and each condition value against all the
+	// context's values (policy.Work). A page at the bound costs about a
+	// second of CPU at worst; one at a thousandth of it, a few milliseconds.
+	maxSimulationWork = 1 << 30
+	// maxSimulationAnswer bounds the estimated size of a page's answer:
+	// for each action and resource, the resource's ARN twice and 256 bytes,
+	// plus 256 bytes for each statement and condition of the policies (a
+	// matched statement, a missing context key).
+	maxSimulationAnswer = 32 << 20
+)
+
+// checkSize estimates the work and the answer of simulating n actions on
+// resources and refuses a page over the bounds.
+func (sim *simulation) checkSize(n int, resources []string, pr policy.Principal, username string, entries []ContextEntry) error {
+	var w policy.Work
+	add := func(list []policy.Named) {
+		for _, p := range list {
+			if p.Policy == nil {
+				continue
+			}
+			pw := p.Policy.Work()
+			w.Statements += pw.Statements
+			w.Conditions += pw.Conditions
+			w.Terms += pw.Terms
+			w.Values += pw.Values
+			w.Bytes += pw.Bytes
+		}
+	}
+	add(sim.set.Identity)
+	add(sim.set.Boundary)
+	add(sim.set.Session)
+	add(sim.set.Resource)
+	for _, level := range sim.set.SCP {
+		add(level)
+	}
+	// The longest value a term meets: an action name (at most 128), a
+	// resource ARN, the principal's ARNs; and all the context's values,
+	// with the keys every request has.
+	longest, resLongest := 128, 0
+	for _, r := range resources {
+		resLongest = max(resLongest, len(r))
+	}
+	longest = max(longest, resLongest, len(pr.ARN), len(pr.RoleARN), len(username))
+	ctxBytes := 1024
+	for _, e := range entries {
+		for _, v := range e.ContextKeyValues {
+			ctxBytes += len(v) + 16
+		}
+	}
+	pairs := n * len(resources)
+	work := mulSat(pairs, addSat(w.Bytes, mulSat(w.Terms, longest), mulSat(w.Values, ctxBytes+longest)))
+	answer := mulSat(pairs, addSat(256, 2*resLongest, mulSat(256, w.Statements+w.Conditions)))
+	if work > maxSimulationWork || answer > maxSimulationAnswer {
+		return apierr.New(apierr.InvalidInput, "The simulation is too large: %d actions on %d resources with these policies and context would take about %d units of work (at most %d) and %d bytes of results (at most %d). Simulate fewer actions at a time (MaxItems), fewer resources, or smaller policies.",
+			n, len(resources), work, maxSimulationWork, answer, maxSimulationAnswer)
+	}
+	return nil
+}
+
+// addSat and mulSat add and multiply non-negative ints, saturating at the
+// largest int instead of overflowing.
+func addSat(xs ...int) int {
+	s := 0
+	for _, x := range xs {
+		if s > math.MaxInt-x {
+			return math.MaxInt
+		}
+		s += x
+	}
+	return s
+}
+
+func mulSat(a, b int) int {
+	if a != 0 && b > math.MaxInt/a {
+		return math.MaxInt
+	}
+	return a * b
 }
 
 var resourceHandlingOptions = []string{"EC2-VPC-InstanceStore", "EC2-VPC-InstanceStore-Subnet", "EC2-VPC-EBS", "EC2-VPC-EBS-Subnet"}
@@ -533,6 +651,9 @@ func (sim *simulation) run(ctx context.Context, pr policy.Principal, username st
 	}
 	page, pg, err := paginate(idx, func(i int) string { return fmt.Sprintf("%08d", i) }, p.marker, p.maxItems)
 	if err != nil {
+		return nil, err
+	}
+	if err := sim.checkSize(len(page), resources, pr, username, p.entries); err != nil {
 		return nil, err
 	}
 	out := &SimulatePolicyOutput{EvaluationResults: make([]EvaluationResult, 0, len(page)), Page: pg}
@@ -702,6 +823,12 @@ type resourceEval struct {
 func (sim *simulation) evaluate(ctx context.Context, pr policy.Principal, pctx *policy.Context, action string, resources []string, named bool, owner string) (EvaluationResult, error) {
 	evals := make([]resourceEval, 0, len(resources))
 	for _, r := range resources {
+		// Stop when the client is gone (the request's context ends): the
+		// error is the context's, which the server does not report as a
+		// decision.
+		if err := ctx.Err(); err != nil {
+			return EvaluationResult{}, err
+		}
 		set := sim.set
 		set.ResourceAccount = owner
 		if a, err := arn.Parse(r); err == nil && a.Account != "" {
@@ -731,12 +858,15 @@ func (sim *simulation) evaluate(ctx context.Context, pr policy.Principal, pctx *
 	details := map[string]policy.Effect{}
 	var detailKeys []string
 	cross := false
+	seen := map[statementKey]bool{}
+	seenKeys := map[string]bool{}
 	for _, ev := range evals {
 		if ev.effect == top {
-			res.MatchedStatements = appendStatements(res.MatchedStatements, ev.matched...)
+			res.MatchedStatements = appendStatements(res.MatchedStatements, seen, ev.matched...)
 		}
 		for _, k := range ev.missing {
-			if !slices.Contains(res.MissingContextValues, k) {
+			if !seenKeys[k] {
+				seenKeys[k] = true
 				res.MissingContextValues = append(res.MissingContextValues, k)
 			}
 		}
@@ -813,6 +943,7 @@ func (sim *simulation) resourceEval(ctx context.Context, resource string, set *p
 	ev := resourceEval{resource: resource, effect: d.Effect, matched: []Statement{}, missing: []string{}, cross: d.CrossAccount}
 	ev.missing = append(ev.missing, d.Missing...)
 	var idAllow, idDeny, bdAllow, bdDeny, resAllow, resDeny bool
+	var seen map[statementKey]bool
 	for _, m := range d.Matched {
 		allow := m.Effect == policy.Allow
 		switch m.Kind {
@@ -837,7 +968,10 @@ func (sim *simulation) resourceEval(ctx context.Context, resource string, set *p
 		if err != nil {
 			return resourceEval{}, err
 		}
-		ev.matched = appendStatements(ev.matched, st)
+		if seen == nil {
+			seen = map[statementKey]bool{}
+		}
+		ev.matched = appendStatements(ev.matched, seen, st)
 	}
 	if set.Boundary != nil {
 		ok := bdAllow && !bdDeny
@@ -865,18 +999,23 @@ func (sim *simulation) resourceEval(ctx context.Context, resource string, set *p
 	return ev, nil
 }
 
-func appendStatements(list []Statement, sts ...Statement) []Statement {
+// appendStatements appends to list those of sts that seen does not hold
+// yet, and adds them to seen.
+func appendStatements(list []Statement, seen map[statementKey]bool, sts ...Statement) []Statement {
 	for _, st := range sts {
-		if !slices.ContainsFunc(list, func(x Statement) bool { return sameStatement(x, st) }) {
+		k := statementKey{st.SourcePolicyID, st.SourcePolicyType, *st.StartPosition, *st.EndPosition}
+		if !seen[k] {
+			seen[k] = true
 			list = append(list, st)
 		}
 	}
 	return list
 }
 
-func sameStatement(a, b Statement) bool {
-	return a.SourcePolicyID == b.SourcePolicyID && a.SourcePolicyType == b.SourcePolicyType &&
-		*a.StartPosition == *b.StartPosition && *a.EndPosition == *b.EndPosition
+// statementKey identifies a Statement: equal keys are the same statement.
+type statementKey struct {
+	id, typ    string
+	start, end Position
 }
 
 // statement describes a matched statement with its position in the source

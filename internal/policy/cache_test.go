@@ -147,3 +147,16 @@ func TestCacheBytesBound(t *testing.T) {
 		t.Errorf("oversized policy: %v, %v; cache holds %d, %d bytes", p, err, small.Len(), small.Bytes())
 	}
 }
+
+func TestWork(t *testing.T) {
+	t.Parallel()
+	p := mustParse(t, Resource, `{"Version":"2012-10-17","Statement":[`+
+		`{"Effect":"Allow","Principal":{"AWS":["111122223333","arn:aws:iam::111122223333:user/a"]},"Action":["s3:Get*","s3:List*"],"Resource":"arn:aws:s3:::b/*",`+
+		`"Condition":{"StringLike":{"aws:UserAgent":["a*","b*"]},"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}},`+
+		`{"Effect":"Deny","Principal":"*","NotAction":"s3:*","NotResource":["*"]}]}`)
+	want := Work{Statements: 2, Conditions: 2, Terms: 2 + 2 + 1 + 1 + 1, Values: 3,
+		Bytes: len("111122223333") + len("arn:aws:iam::111122223333:user/a") + len("s3:get*s3:list*") + len("arn:aws:s3:::b/*") + len("a*b*10.0.0.0/8") + len("s3:*") + len("*")}
+	if got := p.Work(); got != want {
+		t.Errorf("Work = %+v, want %+v", got, want)
+	}
+}

@@ -15,15 +15,18 @@ import "unsafe"
 // list compiles to a few hundred bytes).
 func (p *Policy) Size() int { return p.size }
 
-// Work bounds the matching work of evaluating p once: each term (an Action,
-// NotAction, Resource or NotResource entry, a condition value, a Principal
-// value) is matched against one request value per evaluation, at a cost of
-// O(len(term) + len(value)) (arn.Glob), so one evaluation costs
-// O(Bytes + Terms·len(value)) for the request's longest value.
+// Work bounds the matching work of evaluating a policy once: each term (an
+// Action, NotAction, Resource, NotResource or Principal entry) is matched
+// against one request value, and each condition value against every value
+// of its key, at a cost of O(len(term) + len(value)) a match (arn.Glob), so
+// one evaluation costs O(Bytes + Terms·v + Values·V) for v the longest
+// request value and V the total length of the context's values.
 type Work struct {
 	Statements int // statements
-	Terms      int // terms matched against request values
-	Bytes      int // total length of the terms
+	Conditions int // condition clauses (a key under an operator)
+	Terms      int // Action, NotAction, Resource, NotResource and Principal entries
+	Values     int // condition values
+	Bytes      int // total length of the terms and values
 }
 
 // Work returns p's matching work bound.
@@ -71,7 +74,7 @@ func (p *Policy) measure() {
 		for _, a := range st.actions {
 			n += strBytes(a.s) + strsBytes(a.star)
 			w.Terms++
-			w.Bytes += len(a.s)
+			w.Bytes += (&segPat{kind: a.kind, s: a.s}).patternLen()
 		}
 		n += obj(cap(st.resources) * int(unsafe.Sizeof(resPat{})))
 		for j := range st.resources {
@@ -81,23 +84,18 @@ func (p *Policy) measure() {
 				n += segBytes(&r.seg[k])
 			}
 			w.Terms++
-			w.Bytes += len(r.lead) + len(r.rest.lit) + len(r.fast.s)
-			for k := range r.seg {
-				w.Bytes += len(r.seg[k].s)
-			}
-			for _, tk := range r.rest.toks {
-				w.Bytes += len(tk.s) + len(tk.def)
-			}
+			w.Bytes += r.patternLen()
 		}
 		n += obj(cap(st.conds) * int(unsafe.Sizeof(clause{})))
 		for j := range st.conds {
 			cl := &st.conds[j]
 			n += strBytes(cl.key) + obj(cap(cl.ip4)*int(unsafe.Sizeof(ip4Prefix{})))
 			n += obj(cap(cl.vals) * int(unsafe.Sizeof(cvalue{})))
+			w.Conditions++
 			for k := range cl.vals {
 				v := &cl.vals[k]
 				n += strBytes(v.lit) + tmplBytes(&v.t)
-				w.Terms++
+				w.Values++
 				w.Bytes += len(v.lit)
 			}
 		}
@@ -128,4 +126,41 @@ func tmplBytes(t *tmpl) int {
 		n += strBytes(t.toks[i].s) + strBytes(t.toks[i].def)
 	}
 	return n
+}
+
+// patternLen is about the length of the pattern r was compiled from.
+func (r *resPat) patternLen() int {
+	switch {
+	case r.all:
+		return 1
+	case !r.arn:
+		return r.fast.patternLen()
+	}
+	n := 5 // the colons
+	for k := range r.seg {
+		n += r.seg[k].patternLen()
+	}
+	if !r.rest.hasVars() {
+		return n + len(r.rest.lit)
+	}
+	for _, tk := range r.rest.toks {
+		switch tk.kind {
+		case 'l':
+			n += len(tk.s)
+		case 'v':
+			n += len("${}") + len(tk.s) + len(tk.def)
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// patternLen is the length of the pattern g was compiled from.
+func (g *segPat) patternLen() int {
+	switch g.kind {
+	case '*', 'p':
+		return len(g.s) + 1
+	}
+	return len(g.s)
 }
