@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -150,7 +151,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	caller, err := s.authenticate(r.Context(), r, sr, now)
 	if err != nil {
-		s.fail(w, svc, reqID, err)
+		s.fail(w, svc, reqID, s.canceled(r, reqID, err))
 		return
 	}
 	if err := s.callable(svc.name, q.Action, caller); err != nil {
@@ -159,7 +160,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	result, err := h(r.Context(), caller, q.Params)
 	if err != nil {
-		s.fail(w, svc, reqID, err)
+		s.fail(w, svc, reqID, s.canceled(r, reqID, err))
 		return
 	}
 	awsquery.WriteResult(w, svc.namespace, q.Action, reqID, result)
@@ -181,8 +182,23 @@ func (s *Server) callable(svc, action string, c *authz.Caller) error {
 	return nil
 }
 
+// errCanceled answers a request whose context ended before its answer was
+// ready: the client went away, so the answer is for the log, and it must
+// not read as a decision or as a server fault.
+var errCanceled = apierr.New(apierr.ServiceUnavailable, "The request was canceled before it completed.")
+
+// canceled returns errCanceled, logged at Info, for an error that is the
+// end of r's context (the client disconnected), and err otherwise.
+func (s *Server) canceled(r *http.Request, reqID string, err error) error {
+	if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		s.log.Info("request canceled", "requestId", reqID, "error", err)
+		return errCanceled
+	}
+	return err
+}
+
 func (s *Server) fail(w http.ResponseWriter, svc *service, reqID string, err error) {
-	if e, ok := apierr.As(err); !ok || e.Code.Receiver {
+	if e, ok := apierr.As(err); !ok || e.Code.Receiver && e != errCanceled {
 		s.log.Error("request failed", "requestId", reqID, "service", svc.name, "error", err)
 	}
 	awsquery.WriteError(w, svc.namespace, reqID, err)
@@ -212,7 +228,7 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, reqID string)
 	}
 	caller, err := s.authenticate(r.Context(), r, sr, now)
 	if err != nil {
-		s.failJSON(w, reqID, err)
+		s.failJSON(w, reqID, s.canceled(r, reqID, err))
 		return
 	}
 	if caller.SessionType() == session.FederatedUser {
@@ -221,14 +237,14 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, reqID string)
 	}
 	result, err := h(r.Context(), caller, q.Body)
 	if err != nil {
-		s.failJSON(w, reqID, err)
+		s.failJSON(w, reqID, s.canceled(r, reqID, err))
 		return
 	}
 	awsjson.WriteResult(w, reqID, result)
 }
 
 func (s *Server) failJSON(w http.ResponseWriter, reqID string, err error) {
-	if e, ok := apierr.As(err); !ok || e.Code.Receiver {
+	if e, ok := apierr.As(err); !ok || e.Code.Receiver && e != errCanceled {
 		s.log.Error("request failed", "requestId", reqID, "service", "organizations", "error", err)
 	}
 	awsjson.WriteError(w, reqID, err)
