@@ -3,29 +3,19 @@ package server
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
-
-	"github.com/opensts/opensts/internal/config"
 )
 
 // TestCanceledRequest checks that a request whose client is gone (its
 // context canceled) is answered ServiceUnavailable, not with a decision,
 // and is not logged as a server failure.
 func TestCanceledRequest(t *testing.T) {
-	var logs bytes.Buffer
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.MasterKey = bytes.Repeat([]byte{7}, 32)
-	cfg.AccountID, cfg.RootAccessKeyID, cfg.RootSecretAccessKey = benchAccount, benchRootKey, benchRootSec
-	s, err := New(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Stderr: &logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	var logs lockedBuffer
+	s := newTestServer(t, &logs)
 	form := url.Values{"Action": {"SimulateCustomPolicy"}, "Version": {"2010-05-08"}, "ActionNames.member.1": {"s3:GetObject"},
 		"PolicyInputList.member.1": {`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`}}
 	for _, tt := range []struct {
@@ -52,4 +42,28 @@ func TestCanceledRequest(t *testing.T) {
 			t.Errorf("%s: logged as an error:\n%s", tt.name, logs.String())
 		}
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the server's concurrent logging.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
