@@ -200,19 +200,36 @@ func (s *Service) SimulateCustomPolicy(ctx context.Context, c *authz.Caller, in 
 // and its groups'), group or role, with its permissions boundary and the
 // account's SCPs, plus any policies passed in, for each action on each
 // resource. It needs iam:SimulatePrincipalPolicy on PolicySourceArn.
+//
+// PolicySourceArn names exactly one entity: one of the caller's account at
+// exactly that path (names compare case-insensitively, as IAM's do; paths
+// exactly). The caller is authorized on the entity's canonical ARN (stored
+// path and spelling); for an ARN that names no entity (none of that name,
+// one at another path, another account) on the ARN as given, and then
+// answered NoSuchEntity, so that the answer does not tell a missing entity
+// from one elsewhere.
 func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, in *SimulatePrincipalPolicyInput) (*SimulatePolicyOutput, error) {
-	if err := s.check(ctx, c, "iam:SimulatePrincipalPolicy", in.PolicySourceARN); err != nil {
-		return nil, err
-	}
 	src, err := parseSourceARN(in.PolicySourceARN)
 	if err != nil {
 		return nil, err
 	}
-	if src.account != c.Account {
-		return nil, noSuchEntity(src.kind, src.name)
+	var e entity
+	found := false
+	if src.account == c.Account {
+		if e, found, err = s.load(ctx, c.Account, src.kind, src.name); err != nil {
+			return nil, err
+		}
 	}
-	e, found, err := s.load(ctx, c.Account, src.kind, src.name)
-	if err != nil {
+	// A session ARN carries no path; an IAM ARN must carry the stored one.
+	found = found && (src.session != "" || orRoot(e.path) == src.path)
+	resource := in.PolicySourceARN
+	if found {
+		resource = e.arn
+		if src.session != "" {
+			resource = sessionARN(c.Account, e.name, src.session)
+		}
+	}
+	if err := s.check(ctx, c, "iam:SimulatePrincipalPolicy", resource); err != nil {
 		return nil, err
 	}
 	if !found {
@@ -229,7 +246,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 		pr = policy.Principal{Type: policy.User, Account: c.Account, ARN: e.arn, ID: e.user.ID}
 		username = e.name
 	case store.KindRole:
-		self := c.Session != nil && c.Session.Type == session.AssumedRole && src.session != "" && strings.EqualFold(c.ARN, in.PolicySourceARN)
+		self := c.Session != nil && c.Session.Type == session.AssumedRole && src.session != "" && strings.EqualFold(c.ARN, resource)
 		if self {
 			// The caller simulates its own session: its real session
 			// policies (inline and managed ARNs) apply.
@@ -240,7 +257,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 		}
 		pr = policy.Principal{Type: policy.AssumedRole, Account: c.Account, ARN: e.arn, ID: e.role.ID, RoleARN: e.arn, RoleID: e.role.ID}
 		if src.session != "" {
-			pr.ARN = "arn:aws:sts::" + c.Account + ":assumed-role/" + e.name + "/" + src.session
+			pr.ARN = resource
 			pr.ID = e.role.ID + ":" + src.session
 		}
 	case store.KindGroup:
@@ -337,8 +354,22 @@ func (s *Service) groupPolicies(ctx context.Context, account, group string) ([]p
 type sourceARN struct {
 	kind    store.PrincipalKind
 	account string
+	path    string // IAM ARNs only: "/" or "/a/b/"
 	name    string
 	session string // role sessions only
+}
+
+// orRoot is path, or "/" for a path not set.
+func orRoot(path string) string {
+	if path == "" {
+		return "/"
+	}
+	return path
+}
+
+// sessionARN is the ARN of a role session.
+func sessionARN(account, role, session string) string {
+	return "arn:aws:sts::" + account + ":assumed-role/" + role + "/" + session
 }
 
 func parseSourceARN(s string) (sourceARN, error) {
@@ -357,7 +388,8 @@ func parseSourceARN(s string) (sourceARN, error) {
 		default:
 			return sourceARN{}, bad
 		}
-		src.name = rest[strings.LastIndexByte(rest, '/')+1:]
+		slash := strings.LastIndexByte(rest, '/')
+		src.path, src.name = "/"+rest[:slash+1], rest[slash+1:]
 		if !ok || !validName(src.name, 128) {
 			return sourceARN{}, bad
 		}
@@ -382,17 +414,19 @@ func (s *Service) callerPrincipal(ctx context.Context, account, callerARN string
 		return policy.Principal{}, "", bad
 	}
 	typ, rest, _ := strings.Cut(a.Resource, "/")
-	name := rest[strings.LastIndexByte(rest, '/')+1:]
+	slash := strings.LastIndexByte(rest, '/')
+	path, name := "/"+rest[:slash+1], rest[slash+1:]
 	if !validName(name, 128) {
 		return policy.Principal{}, "", bad
 	}
+	// The caller's unique id is that of the entity at exactly that path.
 	switch typ {
 	case "user":
 		pr := policy.Principal{Type: policy.User, Account: a.Account, ARN: callerARN}
 		if a.Account == account {
-			if u, err := s.store.GetUser(ctx, account, name); err == nil {
+			if u, err := s.store.GetUser(ctx, account, name); err == nil && orRoot(u.Path) == path {
 				pr.ID = u.ID
-			} else if !isNotFound(err) {
+			} else if err != nil && !isNotFound(err) {
 				return policy.Principal{}, "", internal(err, "load caller "+callerARN)
 			}
 		}
@@ -400,9 +434,9 @@ func (s *Service) callerPrincipal(ctx context.Context, account, callerARN string
 	case "role":
 		pr := policy.Principal{Type: policy.AssumedRole, Account: a.Account, ARN: callerARN, RoleARN: callerARN}
 		if a.Account == account {
-			if r, err := s.store.GetRole(ctx, account, name); err == nil {
+			if r, err := s.store.GetRole(ctx, account, name); err == nil && orRoot(r.Path) == path {
 				pr.ID, pr.RoleID = r.ID, r.ID
-			} else if !isNotFound(err) {
+			} else if err != nil && !isNotFound(err) {
 				return policy.Principal{}, "", internal(err, "load caller "+callerARN)
 			}
 		}
