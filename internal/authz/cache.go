@@ -248,3 +248,8 @@ func obj(n int) int {
 	n = (n + wordSize - 1) &^ (wordSize - 1)
 	return n + n/8 + wordSize
 }
+
+// CacheStats returns the number of entries in the authorizer's cache and
+// their estimated size in bytes (with the compiled policies they hold),
+// which stays within Config.CacheBytes.
+func (a *Authorizer) CacheStats() (entries, bytes int) { return a.cache.stats() }

@@ -157,3 +157,12 @@ func (s *lruShard[K, V]) pushFront(e *lruEntry[K, V]) {
 	s.head.next.prev = e
 	s.head.next = e
 }
+
+// CacheStats returns the number of verified tokens the Manager remembers
+// and their estimated size in bytes, which stays within Config.CacheBytes.
+func (m *Manager) CacheStats() (entries, bytes int) {
+	if m.cache == nil {
+		return 0, 0
+	}
+	return m.cache.stats()
+}
