@@ -198,17 +198,14 @@ func (r *run) find(s string, j int) (int, int) {
 	// Scan windows of starts [a, a+win): a match from a start q ends by
 	// q+4n, so states up to there decide the window; beyond it, they are
 	// taken as "accepting" only, which no state the window reads depends on.
-	win := max(4*n, 256)
-	for a := j; a <= last; {
+	// Windows double from 4n, so that the scan past the leftmost match, and
+	// the states computed twice where windows overlap, cost at most about
+	// as much again as the scan up to it.
+	win := max(4*n, 64)
+	for a := j; a <= last; win *= 2 {
 		end := min(a+win, last+1)
 		top := min(len(s), end-1+4*n)
-		best := -1
-		sc.reset(top < len(s))
-		for p := top; p >= a; p-- {
-			if sc.step(s, p, true) && p < end {
-				best = p
-			}
-		}
+		best := sc.window(s, a, top, end, true)
 		work += (top - a + 1) * sc.words
 		if best >= 0 {
 			return r.at(s, best), work + n
@@ -252,14 +249,7 @@ func (r *run) matchEnd(s string, j int) (bool, int) {
 	}
 	var small [scanWords]uint64
 	sc, work := newScan(r, small[:])
-	sc.reset(false)
-	found := false
-	for p := len(s); p >= lo; p-- {
-		if sc.step(s, p, p == len(s)) && p <= hi {
-			found = true
-			break
-		}
-	}
+	found := sc.window(s, lo, len(s), hi+1, false) >= 0
 	return found, work + (len(s)-lo+1)*sc.words
 }
 
@@ -298,6 +288,75 @@ func newScan(r *run, small []uint64) (scan, int) {
 		}
 	}
 	return sc, 256*w + sc.n
+}
+
+// window computes the states from position top down to lo and returns the
+// lowest position below end where the run matches, or -1. When anywhere,
+// every position is accepting (a run followed by a '*') and so are the
+// positions above top, which must be within s; otherwise only len(s) is
+// (the pattern's last run), top is len(s), and window returns the first
+// match it finds.
+func (sc *scan) window(s string, lo, top, end int, anywhere bool) int {
+	if sc.words == 1 {
+		return sc.window1(s, lo, top, end, anywhere)
+	}
+	sc.reset(anywhere && top < len(s))
+	best := -1
+	for p := top; p >= lo; p-- {
+		if sc.step(s, p, anywhere || p == len(s)) && p < end {
+			if best = p; !anywhere {
+				break
+			}
+		}
+	}
+	return best
+}
+
+// window1 is window for runs of under 64 bytes, with the states above p
+// in registers.
+func (sc *scan) window1(s string, lo, top, end int, anywhere bool) int {
+	fin := uint64(1) << sc.n
+	lit, q := (*[256]uint64)(sc.lit), sc.q[0]
+	var acc uint64 // or-ed into every state
+	if anywhere {
+		acc = fin
+	}
+	// s1..s4: the states at p+1..p+4.
+	var s1, s2, s3, s4 uint64
+	if top < len(s) {
+		s1, s2, s3, s4 = acc, acc, acc, acc
+	}
+	best := -1
+	p := top
+	if p == len(s) {
+		s1, s2, s3, s4 = fin, s1, s2, s3
+		if p < end && fin&1 != 0 {
+			return p // an empty run (not reached: runs hold a '?')
+		}
+		p--
+	}
+	for ; p >= lo; p-- {
+		c := s[p]
+		far := s1
+		if c >= 0xC0 {
+			switch RuneLen(s, p) {
+			case 2:
+				far = s2
+			case 3:
+				far = s3
+			case 4:
+				far = s4
+			}
+		}
+		cur := lit[c]&(s1>>1) | q&(far>>1) | acc
+		s1, s2, s3, s4 = cur, s1, s2, s3
+		if cur&1 != 0 && p < end {
+			if best = p; !anywhere {
+				break
+			}
+		}
+	}
+	return best
 }
 
 // reset sets the states above the first position processed: "accepting"

@@ -127,6 +127,15 @@ func randGlob(rng *rand.Rand, maxLen int, wild bool) string {
 	return b.String()
 }
 
+// randRun is n bytes of 'a', 'b' and '?'.
+func randRun(rng *rand.Rand, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = "aaab?"[rng.IntN(5)]
+	}
+	return string(b)
+}
+
 // TestGlobDifferential checks arn.Glob (and through it arn.Match and the
 // compiled fast paths) against the backtracking matcher it replaced, on
 // random patterns and values short and long: long runs with '?' take the
@@ -144,6 +153,22 @@ func TestGlobDifferential(t *testing.T) {
 			plen, slen = 150, 700
 		}
 		p, s := randGlob(rng, plen, true), randGlob(rng, slen, false)
+		if i%40 == 1 {
+			// Long runs with '?' between '*'s over long values of few
+			// letters: the bit-parallel scan, its windows, and partial
+			// matches everywhere.
+			var pb, sb strings.Builder
+			for range 1 + rng.IntN(3) {
+				pb.WriteString("*" + randRun(rng, 5+rng.IntN(80)))
+			}
+			if rng.IntN(2) == 0 {
+				pb.WriteString("*")
+			}
+			for range rng.IntN(2000) {
+				sb.WriteString([]string{"a", "a", "a", "b", "é", "\xf0"}[rng.IntN(6)])
+			}
+			p, s = pb.String(), sb.String()
+		}
 		if i%3 == 0 && len(p) > 0 {
 			// Make a match likely: a value derived from the pattern.
 			s = strings.NewReplacer("*", randGlob(rng, 20, false), "?", globUnits[rng.IntN(len(globUnits))]).Replace(p)
@@ -309,5 +334,26 @@ func TestPathologicalResources(t *testing.T) {
 		if d.Effect != want {
 			t.Fatalf("resource %d: %v, want %v", i, d.Effect, want)
 		}
+	}
+}
+
+// BenchmarkGlob measures arn.Glob on a typical pattern and on the review's
+// pathological ones against a 2,048-byte value (per byte of the value: the
+// bit-parallel scan's speed).
+func BenchmarkGlob(b *testing.B) {
+	long := strings.Repeat("a", 2048)
+	for _, bm := range []struct{ name, p, s string }{
+		{"typical", "arn:aws:s3:::bucket/*/key?", "arn:aws:s3:::bucket/some/prefix/key1"},
+		{"last run", "*" + strings.Repeat("a", 40) + "?b", long[:2047] + "b"},
+		{"middle run", "*" + strings.Repeat("a", 40) + "?b*", long},
+		{"middle run, multi-byte", "*" + strings.Repeat("a", 40) + "?b*", strings.Repeat("aé", 683)},
+		{"middle run of 100", "*" + strings.Repeat("a", 100) + "?b*", long},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bm.s)))
+			for b.Loop() {
+				arn.Glob(bm.p, bm.s)
+			}
+		})
 	}
 }
