@@ -573,9 +573,10 @@ const (
 	// maxSimulationWork bounds the matching work of a page: for each
 	// action and resource, every policy's bytes, each of its terms against
 	// the longest request value, and each condition value against all the
-	// context's values (policy.Work). A page at the bound costs about a
-	// second of CPU at worst; one at a thousandth of it, a few milliseconds.
-	maxSimulationWork = 1 << 30
+	// context's values (policy.Work), in bytes. The costliest byte is a
+	// wildcard run with '?' scanned across a value (arn.Glob), at 1 to 2
+	// ns: a page at the bound costs about half a second of CPU at worst.
+	maxSimulationWork = 1 << 28
 	// maxSimulationAnswer bounds the estimated size of a page's answer:
 	// for each action and resource, the resource's ARN twice and 256 bytes,
 	// plus 256 bytes for each statement and condition of the policies (a
