@@ -139,49 +139,6 @@ func (t *tmpl) render(vals *[maxVars]string) string {
 	return b.String()
 }
 
-// matchToks matches s against tokens (with resolved variables) as a glob:
-// '*' and '?' tokens are wildcards, literal and variable text is literal. It
-// lays the tokens out as one pattern with its wildcards marked, on the stack
-// when it is at most tokBuf bytes, and matches it with arn.GlobMarked.
-func matchToks(toks []tok, vals *[maxVars]string, s string) bool {
-	n := 0
-	for i := range toks {
-		switch tk := &toks[i]; tk.kind {
-		case 'v':
-			n += len(vals[tk.vi])
-		case 'l':
-			n += len(tk.s)
-		default:
-			n++
-		}
-	}
-	if n == 0 {
-		return s == ""
-	}
-	var pb, wb [tokBuf]byte
-	p, w := pb[:], wb[:]
-	if n > tokBuf {
-		p, w = make([]byte, n), make([]byte, n)
-	}
-	p, w = p[:n], w[:n]
-	at := 0
-	for i := range toks {
-		switch tk := &toks[i]; tk.kind {
-		case 'v':
-			at += copy(p[at:], vals[tk.vi])
-		case 'l':
-			at += copy(p[at:], tk.s)
-		default:
-			p[at], w[at] = tk.kind, tk.kind
-			at++
-		}
-	}
-	return arn.GlobMarked(unsafe.String(&p[0], n), w, s)
-}
-
-// tokBuf is the size of matchToks's stack buffers.
-const tokBuf = 256
-
 // actionPat is a compiled Action/NotAction entry, lowercased.
 type actionPat struct {
 	kind byte // '*' all, 'e' exact, 'p' prefix, 's' star-only glob, 'g' glob
@@ -410,3 +367,46 @@ func (ev *evalState) matchSimple(toks []tok, s string, star bool) bool {
 	}
 	return s == "" || star
 }
+
+// matchToks matches s against tokens (with resolved variables) as a glob:
+// '*' and '?' tokens are wildcards, literal and variable text is literal. It
+// lays the tokens out as one pattern with its wildcards marked, on the stack
+// when it is at most tokBuf bytes, and matches it with arn.GlobMarked.
+func matchToks(toks []tok, vals *[maxVars]string, s string) bool {
+	n := 0
+	for i := range toks {
+		switch tk := &toks[i]; tk.kind {
+		case 'v':
+			n += len(vals[tk.vi])
+		case 'l':
+			n += len(tk.s)
+		default:
+			n++
+		}
+	}
+	if n == 0 {
+		return s == ""
+	}
+	var pb, wb [tokBuf]byte
+	p, w := pb[:], wb[:]
+	if n > tokBuf {
+		p, w = make([]byte, n), make([]byte, n)
+	}
+	p, w = p[:n], w[:n]
+	at := 0
+	for i := range toks {
+		switch tk := &toks[i]; tk.kind {
+		case 'v':
+			at += copy(p[at:], vals[tk.vi])
+		case 'l':
+			at += copy(p[at:], tk.s)
+		default:
+			p[at], w[at] = tk.kind, tk.kind
+			at++
+		}
+	}
+	return arn.GlobMarked(unsafe.String(&p[0], n), w, s)
+}
+
+// tokBuf is the size of matchToks's stack buffers.
+const tokBuf = 256
