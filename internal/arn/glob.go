@@ -237,6 +237,11 @@ func (r *run) matchEnd(s string, j int) (bool, int) {
 	if lo > hi {
 		return false, n
 	}
+	if !hasLead(s[lo:]) {
+		// Every '?' from these starts takes one byte: only the start n
+		// bytes from the end can reach it.
+		return r.at(s, hi) == len(s), len(s) - lo + n
+	}
 	if (hi-lo+1)*n <= naiveWork {
 		work := 0
 		for q := lo; q <= hi; q++ {
@@ -251,6 +256,17 @@ func (r *run) matchEnd(s string, j int) (bool, int) {
 	sc, work := newScan(r, small[:])
 	found := sc.window(s, lo, len(s), hi+1, false) >= 0
 	return found, work + (len(s)-lo+1)*sc.words
+}
+
+// hasLead reports whether s holds a byte that starts a multi-byte
+// character (RuneLen above 1 for it is possible).
+func hasLead(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0xC0 {
+			return true
+		}
+	}
+	return false
 }
 
 // scan matches a run at every start at once, from the end of s backwards
