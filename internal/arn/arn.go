@@ -97,42 +97,6 @@ func Match(pattern, arn string) bool {
 	return true
 }
 
-// Glob reports whether s matches pattern, where * matches any run of bytes
-// and ? matches exactly one character. It is case-sensitive, allocation-free
-// and runs in O(len(pattern)*len(s)) worst case.
-func Glob(pattern, s string) bool {
-	px, sx := 0, 0
-	nextPx, nextSx := -1, -1
-	for px < len(pattern) || sx < len(s) {
-		if px < len(pattern) {
-			switch c := pattern[px]; c {
-			case '*':
-				nextPx, nextSx = px, sx+1
-				px++
-				continue
-			case '?':
-				if sx < len(s) {
-					px++
-					sx += RuneLen(s, sx)
-					continue
-				}
-			default:
-				if sx < len(s) && s[sx] == c {
-					px++
-					sx++
-					continue
-				}
-			}
-		}
-		if nextSx > 0 && nextSx <= len(s) {
-			px, sx = nextPx, nextSx
-			continue
-		}
-		return false
-	}
-	return true
-}
-
 // RuneLen is the byte length of the UTF-8 sequence whose lead byte is s[i]
 // (1 for invalid bytes and truncated sequences), so that the ? of a pattern
 // matches one character.

@@ -1,6 +1,7 @@
 package arn
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -82,10 +83,35 @@ func TestGlob(t *testing.T) {
 		{"", "", true}, {"*", "", true}, {"?", "", false}, {"a*b*c", "axxbyyc", true},
 		{"a*b*c", "axxbyy", false}, {"*a", "bbba", true}, {"?é", "xé", true}, {"é?", "éx", true},
 		{"a**", "a", true}, {"*?*", "", false},
+		{"*aaaa?b", "aaaaaaab", true}, {"*aaaa?b", "aaaaaaaa", false}, {"*aa?b*", "xaaaab-aaxb", true},
+		{"*" + strings.Repeat("a", 70) + "?b*", strings.Repeat("a", 500) + "xb", true},
+		{"*" + strings.Repeat("a", 70) + "?b*", strings.Repeat("a", 500), false},
+		{"*?b", "\xf0abcb", true}, {"*?*b*", "\xf0abcd", false}, // '?' takes the four bytes at the leftmost start
 	}
 	for _, tt := range tests {
 		if got := Glob(tt.p, tt.s); got != tt.want {
 			t.Errorf("Glob(%q, %q) = %v, want %v", tt.p, tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestGlobMarked(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		p, wild, s string
+		want       bool
+	}{
+		{"a*b", "\x00\x00\x00", "a*b", true}, // an unmarked '*' is literal
+		{"a*b", "\x00\x00\x00", "axb", false},
+		{"a*b", "\x00*\x00", "axxb", true},
+		{"x?y", "\x00\x00\x00", "xzy", false},
+		{"x.y", "\x00?\x00", "xzy", true},
+		{"a*?*", "\x00**\x00", "a*?x", false}, // "*" then a literal '?'
+		{"a*?*", "\x00*\x00\x00", "aq?*", true},
+	}
+	for _, tt := range tests {
+		if got := GlobMarked(tt.p, []byte(tt.wild), tt.s); got != tt.want {
+			t.Errorf("GlobMarked(%q, %q, %q) = %v, want %v", tt.p, tt.wild, tt.s, got, tt.want)
 		}
 	}
 }

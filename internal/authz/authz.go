@@ -27,6 +27,9 @@ type Config struct {
 	Policies *policy.Cache
 	Sealer   *seal.Sealer // encrypts authorization messages
 	Now      func() time.Time
+	// CacheBytes bounds the cache of loaded principals, roles, managed
+	// policies and SCPs (0: DefaultCacheBytes).
+	CacheBytes int
 }
 
 // Authorizer decides whether callers may do things. Safe for concurrent use.
@@ -40,13 +43,7 @@ type Authorizer struct {
 	// cache entries stamped with an older value are stale.
 	gen      atomic.Int64
 	storeGen atomic.Int64
-	mu       sync.RWMutex
-	cache    map[string]cached
-}
-
-type cached struct {
-	gen   int64
-	value any
+	cache    *loadCache
 }
 
 // New returns an Authorizer.
@@ -55,7 +52,11 @@ func New(cfg Config) *Authorizer {
 	if now == nil {
 		now = time.Now
 	}
-	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now, cache: map[string]cached{}}
+	cacheBytes := cfg.CacheBytes
+	if cacheBytes <= 0 {
+		cacheBytes = DefaultCacheBytes
+	}
+	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now, cache: newLoadCache(cacheBytes)}
 	if cfg.Sealer != nil {
 		a.msgKey = cfg.Sealer.Derive("opensts authorization message v1")
 	}
@@ -66,9 +67,7 @@ func New(cfg Config) *Authorizer {
 // change a decision.
 func (a *Authorizer) Invalidate() {
 	a.gen.Add(1)
-	a.mu.Lock()
-	clear(a.cache)
-	a.mu.Unlock()
+	a.cache.clear()
 }
 
 // Run polls the store's generation and invalidates the cache when another
@@ -90,24 +89,18 @@ func (a *Authorizer) Run(ctx context.Context, every time.Duration) {
 	}
 }
 
+// load returns the value cached under key at the current generation, or
+// fills, caches and returns it. A cached value costs no allocation.
 func (a *Authorizer) load(key []byte, fill func() (any, error)) (any, error) {
 	g := a.gen.Load()
-	a.mu.RLock()
-	c, ok := a.cache[string(key)] // no allocation for the lookup
-	a.mu.RUnlock()
-	if ok && c.gen == g {
-		return c.value, nil
+	if v, ok := a.cache.get(key, g); ok {
+		return v, nil
 	}
 	v, err := fill()
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	if len(a.cache) > 100000 {
-		clear(a.cache)
-	}
-	a.cache[string(key)] = cached{gen: g, value: v}
-	a.mu.Unlock()
+	a.cache.put(key, g, v)
 	return v, nil
 }
 

@@ -34,7 +34,7 @@ func newAuthorizer(t *testing.T) (*Authorizer, store.Store) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	return New(Config{Store: st, Policies: policy.NewCache(100), Sealer: sl, Now: func() time.Time { return now }}), st
+	return New(Config{Store: st, Policies: policy.NewCache(1 << 20), Sealer: sl, Now: func() time.Time { return now }}), st
 }
 
 func allowDoc(action string) string {

@@ -32,6 +32,7 @@ type env struct {
 	ctx    context.Context
 	store  store.Store
 	svc    *iam.Service
+	cache  *policy.Cache // the service's compiled-policy cache
 	sealer *seal.Sealer
 	rootA  *authz.Caller
 	rootB  *authz.Caller
@@ -49,7 +50,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	now := func() time.Time { return epoch }
-	cache := policy.NewCache(1000)
+	cache := policy.NewCache(1 << 20)
 	az := authz.New(authz.Config{Store: st, Policies: cache, Sealer: sealer, Now: now})
 	svc := iam.New(iam.Config{Store: st, Authz: az, Policies: cache, Sealer: sealer, Now: now, Rand: rand.NewChaCha8([32]byte{2})})
 	ctx := context.Background()
@@ -64,7 +65,7 @@ func newEnv(t *testing.T) *env {
 	if err := svc.SeedManagedPolicies(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, ctx: ctx, store: st, svc: svc, sealer: sealer,
+	return &env{t: t, ctx: ctx, store: st, svc: svc, cache: cache, sealer: sealer,
 		rootA: rootCaller(acctA), rootB: rootCaller(acctB)}
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -198,19 +200,36 @@ func (s *Service) SimulateCustomPolicy(ctx context.Context, c *authz.Caller, in 
 // and its groups'), group or role, with its permissions boundary and the
 // account's SCPs, plus any policies passed in, for each action on each
 // resource. It needs iam:SimulatePrincipalPolicy on PolicySourceArn.
+//
+// PolicySourceArn names exactly one entity: one of the caller's account at
+// exactly that path (names compare case-insensitively, as IAM's do; paths
+// exactly). The caller is authorized on the entity's canonical ARN (stored
+// path and spelling); for an ARN that names no entity (none of that name,
+// one at another path, another account) on the ARN as given, and then
+// answered NoSuchEntity, so that the answer does not tell a missing entity
+// from one elsewhere.
 func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, in *SimulatePrincipalPolicyInput) (*SimulatePolicyOutput, error) {
-	if err := s.check(ctx, c, "iam:SimulatePrincipalPolicy", in.PolicySourceARN); err != nil {
-		return nil, err
-	}
 	src, err := parseSourceARN(in.PolicySourceARN)
 	if err != nil {
 		return nil, err
 	}
-	if src.account != c.Account {
-		return nil, noSuchEntity(src.kind, src.name)
+	var e entity
+	found := false
+	if src.account == c.Account {
+		if e, found, err = s.load(ctx, c.Account, src.kind, src.name); err != nil {
+			return nil, err
+		}
 	}
-	e, found, err := s.load(ctx, c.Account, src.kind, src.name)
-	if err != nil {
+	// A session ARN carries no path; an IAM ARN must carry the stored one.
+	found = found && (src.session != "" || orRoot(e.path) == src.path)
+	resource := in.PolicySourceARN
+	if found {
+		resource = e.arn
+		if src.session != "" {
+			resource = sessionARN(c.Account, e.name, src.session)
+		}
+	}
+	if err := s.check(ctx, c, "iam:SimulatePrincipalPolicy", resource); err != nil {
 		return nil, err
 	}
 	if !found {
@@ -227,7 +246,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 		pr = policy.Principal{Type: policy.User, Account: c.Account, ARN: e.arn, ID: e.user.ID}
 		username = e.name
 	case store.KindRole:
-		self := c.Session != nil && c.Session.Type == session.AssumedRole && src.session != "" && strings.EqualFold(c.ARN, in.PolicySourceARN)
+		self := c.Session != nil && c.Session.Type == session.AssumedRole && src.session != "" && strings.EqualFold(c.ARN, resource)
 		if self {
 			// The caller simulates its own session: its real session
 			// policies (inline and managed ARNs) apply.
@@ -238,7 +257,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 		}
 		pr = policy.Principal{Type: policy.AssumedRole, Account: c.Account, ARN: e.arn, ID: e.role.ID, RoleARN: e.arn, RoleID: e.role.ID}
 		if src.session != "" {
-			pr.ARN = "arn:aws:sts::" + c.Account + ":assumed-role/" + e.name + "/" + src.session
+			pr.ARN = resource
 			pr.ID = e.role.ID + ":" + src.session
 		}
 	case store.KindGroup:
@@ -275,10 +294,13 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 		if src.kind != store.KindRole || src.session == "" {
 			return nil, apierr.New(apierr.InvalidInput, "SessionPolicyInputList applies only to a role session PolicySourceArn (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION).")
 		}
+		if err := checkDocuments(map[string][]string{"sessionPolicyInputList": in.SessionPolicyInputList}); err != nil {
+			return nil, err
+		}
 		sim.set.Session = slices.Clip(sim.set.Session)
 		for i, doc := range in.SessionPolicyInputList {
 			id := "SessionPolicyInputList." + strconv.Itoa(i+1)
-			p, err := s.parsePolicy(policy.Session, doc)
+			p, err := parsePolicy(policy.Session, doc)
 			if err != nil {
 				return nil, err
 			}
@@ -332,8 +354,22 @@ func (s *Service) groupPolicies(ctx context.Context, account, group string) ([]p
 type sourceARN struct {
 	kind    store.PrincipalKind
 	account string
+	path    string // IAM ARNs only: "/" or "/a/b/"
 	name    string
 	session string // role sessions only
+}
+
+// orRoot is path, or "/" for a path not set.
+func orRoot(path string) string {
+	if path == "" {
+		return "/"
+	}
+	return path
+}
+
+// sessionARN is the ARN of a role session.
+func sessionARN(account, role, session string) string {
+	return "arn:aws:sts::" + account + ":assumed-role/" + role + "/" + session
 }
 
 func parseSourceARN(s string) (sourceARN, error) {
@@ -352,7 +388,8 @@ func parseSourceARN(s string) (sourceARN, error) {
 		default:
 			return sourceARN{}, bad
 		}
-		src.name = rest[strings.LastIndexByte(rest, '/')+1:]
+		slash := strings.LastIndexByte(rest, '/')
+		src.path, src.name = "/"+rest[:slash+1], rest[slash+1:]
 		if !ok || !validName(src.name, 128) {
 			return sourceARN{}, bad
 		}
@@ -377,17 +414,19 @@ func (s *Service) callerPrincipal(ctx context.Context, account, callerARN string
 		return policy.Principal{}, "", bad
 	}
 	typ, rest, _ := strings.Cut(a.Resource, "/")
-	name := rest[strings.LastIndexByte(rest, '/')+1:]
+	slash := strings.LastIndexByte(rest, '/')
+	path, name := "/"+rest[:slash+1], rest[slash+1:]
 	if !validName(name, 128) {
 		return policy.Principal{}, "", bad
 	}
+	// The caller's unique id is that of the entity at exactly that path.
 	switch typ {
 	case "user":
 		pr := policy.Principal{Type: policy.User, Account: a.Account, ARN: callerARN}
 		if a.Account == account {
-			if u, err := s.store.GetUser(ctx, account, name); err == nil {
+			if u, err := s.store.GetUser(ctx, account, name); err == nil && orRoot(u.Path) == path {
 				pr.ID = u.ID
-			} else if !isNotFound(err) {
+			} else if err != nil && !isNotFound(err) {
 				return policy.Principal{}, "", internal(err, "load caller "+callerARN)
 			}
 		}
@@ -395,9 +434,9 @@ func (s *Service) callerPrincipal(ctx context.Context, account, callerARN string
 	case "role":
 		pr := policy.Principal{Type: policy.AssumedRole, Account: a.Account, ARN: callerARN, RoleARN: callerARN}
 		if a.Account == account {
-			if r, err := s.store.GetRole(ctx, account, name); err == nil {
+			if r, err := s.store.GetRole(ctx, account, name); err == nil && orRoot(r.Path) == path {
 				pr.ID, pr.RoleID = r.ID, r.ID
-			} else if !isNotFound(err) {
+			} else if err != nil && !isNotFound(err) {
 				return policy.Principal{}, "", internal(err, "load caller "+callerARN)
 			}
 		}
@@ -449,9 +488,12 @@ type simParams struct {
 // the set: identity policies after the stored ones, an input boundary in
 // place of the stored one.
 func (sim *simulation) addInputs(identity, boundary []string, resource string) error {
+	if err := checkDocuments(map[string][]string{"policyInputList": identity, "permissionsBoundaryPolicyInputList": boundary}); err != nil {
+		return err
+	}
 	for i, doc := range identity {
 		id := "PolicyInputList." + strconv.Itoa(i+1)
-		p, err := sim.svc.parsePolicy(policy.Identity, doc)
+		p, err := parsePolicy(policy.Identity, doc)
 		if err != nil {
 			return err
 		}
@@ -463,7 +505,7 @@ func (sim *simulation) addInputs(identity, boundary []string, resource string) e
 	}
 	for i, doc := range boundary {
 		id := "PermissionsBoundaryPolicyInputList." + strconv.Itoa(i+1)
-		p, err := sim.svc.parsePolicy(policy.Boundary, doc)
+		p, err := parsePolicy(policy.Boundary, doc)
 		if err != nil {
 			return err
 		}
@@ -472,7 +514,7 @@ func (sim *simulation) addInputs(identity, boundary []string, resource string) e
 	}
 	if resource != "" {
 		const id = "ResourcePolicy"
-		p, err := sim.svc.parsePolicy(policy.Resource, resource)
+		p, err := parsePolicy(policy.Resource, resource)
 		if err != nil {
 			return err
 		}
@@ -482,10 +524,34 @@ func (sim *simulation) addInputs(identity, boundary []string, resource string) e
 	return nil
 }
 
-// parsePolicy compiles doc, returning MalformedPolicyDocument with the
-// engine's message when it is invalid.
-func (s *Service) parsePolicy(kind policy.Kind, doc string) (*policy.Policy, error) {
-	p, err := s.policies.Compile(kind, doc)
+// checkDocuments checks the length of the policy documents of lists (by
+// their field names) against AWS's policyDocumentType: 1 to 131072
+// characters.
+func checkDocuments(lists map[string][]string) error {
+	var violations []string
+	for _, field := range slices.Sorted(maps.Keys(lists)) {
+		for i, doc := range lists[field] {
+			at := field + "." + strconv.Itoa(i+1) + ".member"
+			if n := utf8.RuneCountInString(doc); n < 1 {
+				violations = append(violations, fmt.Sprintf("Value '' at '%s' failed to satisfy constraint: Member must have length greater than or equal to 1", at))
+			} else if n > 131072 {
+				violations = append(violations, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to 131072", doc, at))
+			}
+		}
+	}
+	if len(violations) > 0 {
+		return apierr.Validation(violations...)
+	}
+	return nil
+}
+
+// parsePolicy compiles a policy passed in a simulation request,
+// returning MalformedPolicyDocument with the engine's message when it is
+// invalid. It parses doc afresh rather than through the service's cache:
+// such documents serve one request, and a long-lived cache would let callers
+// fill it with documents of their choosing.
+func parsePolicy(kind policy.Kind, doc string) (*policy.Policy, error) {
+	p, err := policy.Parse(kind, doc)
 	if err == nil {
 		return p, nil
 	}
@@ -494,6 +560,96 @@ func (s *Service) parsePolicy(kind policy.Kind, doc string) (*policy.Policy, err
 		return nil, apierr.New(apierr.MalformedPolicyDocument, "%s", pe.Message)
 	}
 	return nil, apierr.Internal(fmt.Errorf("compile policy: %w", err))
+}
+
+// The size of one simulation. AWS limits the length of each input (action
+// names 3 to 128 characters, resource ARNs 1 to 2048, policy documents 1 to
+// 131072) but not how many a request holds, nor the work they make; OpenSTS
+// bounds both for each page of results (MaxItems actions), estimated before
+// any evaluation from the inputs and the compiled policies' policy.Work. A
+// page over either bound fails with InvalidInput, before any work: a caller
+// simulates fewer actions a page, fewer resources or smaller policies.
+const (
+	// maxSimulationWork bounds the matching work of a page: for each
+	// action and resource, every policy's bytes, each of its terms against
+	// the longest request value, and each condition value against all the
+	// context's values (policy.Work), in bytes. The costliest byte is a
+	// wildcard run with '?' scanned across a value (arn.Glob), at 1 to 2
+	// ns: a page at the bound costs about half a second of CPU at worst.
+	maxSimulationWork = 1 << 28
+	// maxSimulationAnswer bounds the estimated size of a page's answer:
+	// for each action and resource, the resource's ARN twice and 256 bytes,
+	// plus 256 bytes for each statement and condition of the policies (a
+	// matched statement, a missing context key).
+	maxSimulationAnswer = 32 << 20
+)
+
+// checkSize estimates the work and the answer of simulating n actions on
+// resources and refuses a page over the bounds.
+func (sim *simulation) checkSize(n int, resources []string, pr policy.Principal, username string, entries []ContextEntry) error {
+	var w policy.Work
+	add := func(list []policy.Named) {
+		for _, p := range list {
+			if p.Policy == nil {
+				continue
+			}
+			pw := p.Policy.Work()
+			w.Statements += pw.Statements
+			w.Conditions += pw.Conditions
+			w.Terms += pw.Terms
+			w.Values += pw.Values
+			w.Bytes += pw.Bytes
+		}
+	}
+	add(sim.set.Identity)
+	add(sim.set.Boundary)
+	add(sim.set.Session)
+	add(sim.set.Resource)
+	for _, level := range sim.set.SCP {
+		add(level)
+	}
+	// The longest value a term meets: an action name (at most 128), a
+	// resource ARN, the principal's ARNs; and all the context's values,
+	// with the keys every request has.
+	longest, resLongest := 128, 0
+	for _, r := range resources {
+		resLongest = max(resLongest, len(r))
+	}
+	longest = max(longest, resLongest, len(pr.ARN), len(pr.RoleARN), len(username))
+	ctxBytes := 1024
+	for _, e := range entries {
+		for _, v := range e.ContextKeyValues {
+			ctxBytes += len(v) + 16
+		}
+	}
+	pairs := n * len(resources)
+	work := mulSat(pairs, addSat(w.Bytes, mulSat(w.Terms, longest), mulSat(w.Values, ctxBytes+longest)))
+	answer := mulSat(pairs, addSat(256, 2*resLongest, mulSat(256, w.Statements+w.Conditions)))
+	if work > maxSimulationWork || answer > maxSimulationAnswer {
+		return apierr.New(apierr.InvalidInput, "The simulation is too large: %d actions on %d resources with these policies and context would take about %d units of work (at most %d) and %d bytes of results (at most %d). Simulate fewer actions at a time (MaxItems), fewer resources, or smaller policies.",
+			n, len(resources), work, maxSimulationWork, answer, maxSimulationAnswer)
+	}
+	return nil
+}
+
+// addSat and mulSat add and multiply non-negative ints, saturating at the
+// largest int instead of overflowing.
+func addSat(xs ...int) int {
+	s := 0
+	for _, x := range xs {
+		if s > math.MaxInt-x {
+			return math.MaxInt
+		}
+		s += x
+	}
+	return s
+}
+
+func mulSat(a, b int) int {
+	if a != 0 && b > math.MaxInt/a {
+		return math.MaxInt
+	}
+	return a * b
 }
 
 var resourceHandlingOptions = []string{"EC2-VPC-InstanceStore", "EC2-VPC-InstanceStore-Subnet", "EC2-VPC-EBS", "EC2-VPC-EBS-Subnet"}
@@ -530,6 +686,9 @@ func (sim *simulation) run(ctx context.Context, pr policy.Principal, username st
 	}
 	page, pg, err := paginate(idx, func(i int) string { return fmt.Sprintf("%08d", i) }, p.marker, p.maxItems)
 	if err != nil {
+		return nil, err
+	}
+	if err := sim.checkSize(len(page), resources, pr, username, p.entries); err != nil {
 		return nil, err
 	}
 	out := &SimulatePolicyOutput{EvaluationResults: make([]EvaluationResult, 0, len(page)), Page: pg}
@@ -699,6 +858,12 @@ type resourceEval struct {
 func (sim *simulation) evaluate(ctx context.Context, pr policy.Principal, pctx *policy.Context, action string, resources []string, named bool, owner string) (EvaluationResult, error) {
 	evals := make([]resourceEval, 0, len(resources))
 	for _, r := range resources {
+		// Stop when the client is gone (the request's context ends): the
+		// error is the context's, which the server does not report as a
+		// decision.
+		if err := ctx.Err(); err != nil {
+			return EvaluationResult{}, err
+		}
 		set := sim.set
 		set.ResourceAccount = owner
 		if a, err := arn.Parse(r); err == nil && a.Account != "" {
@@ -728,12 +893,15 @@ func (sim *simulation) evaluate(ctx context.Context, pr policy.Principal, pctx *
 	details := map[string]policy.Effect{}
 	var detailKeys []string
 	cross := false
+	seen := map[statementKey]bool{}
+	seenKeys := map[string]bool{}
 	for _, ev := range evals {
 		if ev.effect == top {
-			res.MatchedStatements = appendStatements(res.MatchedStatements, ev.matched...)
+			res.MatchedStatements = appendStatements(res.MatchedStatements, seen, ev.matched...)
 		}
 		for _, k := range ev.missing {
-			if !slices.Contains(res.MissingContextValues, k) {
+			if !seenKeys[k] {
+				seenKeys[k] = true
 				res.MissingContextValues = append(res.MissingContextValues, k)
 			}
 		}
@@ -810,6 +978,7 @@ func (sim *simulation) resourceEval(ctx context.Context, resource string, set *p
 	ev := resourceEval{resource: resource, effect: d.Effect, matched: []Statement{}, missing: []string{}, cross: d.CrossAccount}
 	ev.missing = append(ev.missing, d.Missing...)
 	var idAllow, idDeny, bdAllow, bdDeny, resAllow, resDeny bool
+	var seen map[statementKey]bool
 	for _, m := range d.Matched {
 		allow := m.Effect == policy.Allow
 		switch m.Kind {
@@ -834,7 +1003,10 @@ func (sim *simulation) resourceEval(ctx context.Context, resource string, set *p
 		if err != nil {
 			return resourceEval{}, err
 		}
-		ev.matched = appendStatements(ev.matched, st)
+		if seen == nil {
+			seen = map[statementKey]bool{}
+		}
+		ev.matched = appendStatements(ev.matched, seen, st)
 	}
 	if set.Boundary != nil {
 		ok := bdAllow && !bdDeny
@@ -862,18 +1034,23 @@ func (sim *simulation) resourceEval(ctx context.Context, resource string, set *p
 	return ev, nil
 }
 
-func appendStatements(list []Statement, sts ...Statement) []Statement {
+// appendStatements appends to list those of sts that seen does not hold
+// yet, and adds them to seen.
+func appendStatements(list []Statement, seen map[statementKey]bool, sts ...Statement) []Statement {
 	for _, st := range sts {
-		if !slices.ContainsFunc(list, func(x Statement) bool { return sameStatement(x, st) }) {
+		k := statementKey{st.SourcePolicyID, st.SourcePolicyType, *st.StartPosition, *st.EndPosition}
+		if !seen[k] {
+			seen[k] = true
 			list = append(list, st)
 		}
 	}
 	return list
 }
 
-func sameStatement(a, b Statement) bool {
-	return a.SourcePolicyID == b.SourcePolicyID && a.SourcePolicyType == b.SourcePolicyType &&
-		*a.StartPosition == *b.StartPosition && *a.EndPosition == *b.EndPosition
+// statementKey identifies a Statement: equal keys are the same statement.
+type statementKey struct {
+	id, typ    string
+	start, end Position
 }
 
 // statement describes a matched statement with its position in the source

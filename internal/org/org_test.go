@@ -45,7 +45,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { st.Close() })
 	ctx := context.Background()
 	now := func() time.Time { return epoch }
-	cache := policy.NewCache(100)
+	cache := policy.NewCache(1 << 20)
 	az := authz.New(authz.Config{Store: st, Policies: cache, Now: now})
 	for _, a := range []store.Account{
 		{ID: mgmt, Name: "management", CreatedAt: epoch, Management: true},
@@ -116,7 +116,7 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	if _, err := e.svc.DetachPolicy(e.ctx, e.root, &org.DetachPolicyInput{PolicyID: org.FullAWSAccessID, TargetID: member}); err != nil {
 		t.Fatal(err)
 	}
-	again := org.New(org.Config{Store: e.store, Authz: e.authz, Policies: policy.NewCache(10), Rand: rand.NewChaCha8([32]byte{9})})
+	again := org.New(org.Config{Store: e.store, Authz: e.authz, Policies: policy.NewCache(1 << 20), Rand: rand.NewChaCha8([32]byte{9})})
 	if err := again.Bootstrap(e.ctx, mgmt); err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -288,11 +289,20 @@ func (p *Pipeline) dispatch(ctx context.Context, x *Exchange) error {
 	return nil
 }
 
+// ErrCanceled answers a request whose context ended before its answer was
+// ready: the client went away, so the answer is for the log (at Info), and
+// it must not read as a decision or as a server fault.
+var ErrCanceled = apierr.New(apierr.ServiceUnavailable, "The request was canceled before it completed.")
+
 // answer writes the result or the error in the request's protocol.
 func (p *Pipeline) answer(w http.ResponseWriter, x *Exchange) {
 	api := x.API
 	if x.Err != nil {
-		if e, ok := apierr.As(x.Err); !ok || e.Code.Receiver {
+		if ctxErr := x.HTTP.Context().Err(); ctxErr != nil && errors.Is(x.Err, ctxErr) {
+			p.cfg.Log.Info("request canceled", "requestId", x.RequestID, "action", x.Action, "error", x.Err)
+			x.Err = ErrCanceled
+		}
+		if e, ok := apierr.As(x.Err); !ok || e.Code.Receiver && e != ErrCanceled {
 			name := ""
 			if api != nil {
 				name = api.Name

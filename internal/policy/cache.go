@@ -3,14 +3,27 @@ package policy
 import (
 	"crypto/sha256"
 	"sync"
+	"unsafe"
 )
 
+// DefaultCacheBytes is the size of a policy cache for a server: 64 MiB of
+// compiled policies, thousands of typical ones (a compiled policy retains
+// about ten times its document's length, and up to a hundred times for long
+// lists of short entries; see Policy.Size).
+const DefaultCacheBytes = 64 << 20
+
 // Cache compiles policies once, keyed by (kind, sha256(doc)). It is safe for
-// concurrent use and holds at most max policies, evicting the least recently
-// used. Validation failures are not cached.
+// concurrent use. It holds compiled policies of at most maxBytes in all, by
+// their estimated size (Policy.Size, plus the entry's own cost), evicting the
+// least recently used; a policy larger than maxBytes on its own is compiled
+// but not kept. Validation failures are not cached.
+//
+// Documents that only one request uses (the simulator's inputs) should not
+// go through a long-lived cache: Parse them.
 type Cache struct {
 	mu    sync.Mutex
-	max   int
+	max   int // bytes
+	bytes int // sum of the entries' costs
 	items map[cacheKey]*cacheItem
 	head  cacheItem // sentinel of the LRU list; head.next is the most recent
 }
@@ -23,15 +36,17 @@ type cacheKey struct {
 type cacheItem struct {
 	key        cacheKey
 	p          *Policy
+	cost       int
 	prev, next *cacheItem
 }
 
-// NewCache returns a cache holding at most max compiled policies (at least 1).
-func NewCache(max int) *Cache {
-	if max < 1 {
-		max = 1
-	}
-	c := &Cache{max: max, items: make(map[cacheKey]*cacheItem)}
+// cacheEntryBytes is what an entry costs beside its policy: the item, and
+// its map slot (key, pointer, control byte) at the map's load factor.
+const cacheEntryBytes = int(unsafe.Sizeof(cacheItem{})) + objOverhead + (int(unsafe.Sizeof(cacheKey{}))+wordSize+1)*8/7
+
+// NewCache returns a cache holding compiled policies of at most maxBytes.
+func NewCache(maxBytes int) *Cache {
+	c := &Cache{max: max(maxBytes, 0), items: make(map[cacheKey]*cacheItem)}
 	c.head.prev, c.head.next = &c.head, &c.head
 	return c
 }
@@ -52,18 +67,24 @@ func (c *Cache) Compile(kind Kind, doc string) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
+	cost := p.Size() + cacheEntryBytes
+	if cost > c.max {
+		return p, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if it, ok := c.items[k]; ok { // compiled concurrently
 		return it.p, nil
 	}
-	it := &cacheItem{key: k, p: p}
+	it := &cacheItem{key: k, p: p, cost: cost}
 	c.items[k] = it
 	c.pushFront(it)
-	for len(c.items) > c.max {
+	c.bytes += cost
+	for c.bytes > c.max {
 		last := c.head.prev
 		c.unlink(last)
 		delete(c.items, last.key)
+		c.bytes -= last.cost
 	}
 	return p, nil
 }
@@ -73,6 +94,14 @@ func (c *Cache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.items)
+}
+
+// Bytes returns the estimated size of the cached policies with their
+// entries; it never exceeds the cache's maxBytes.
+func (c *Cache) Bytes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
 }
 
 func (c *Cache) unlink(it *cacheItem) {

@@ -20,6 +20,8 @@ type Policy struct {
 	sum     [sha256.Size]byte
 	stmts   []statement
 	idx     svcIndex
+	size    int  // Size
+	work    Work // Work
 }
 
 // Kind returns the kind the policy was parsed as.
@@ -126,6 +128,7 @@ func Parse(kind Kind, doc string) (*Policy, error) {
 		p.stmts = append(p.stmts, st)
 	}
 	p.idx = buildIndex(p.stmts)
+	p.measure()
 	return p, nil
 }
 

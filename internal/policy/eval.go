@@ -379,7 +379,7 @@ func (ev *evalState) matchText(cl *clause, r string) bool {
 				return true
 			}
 		default:
-			if matchToks(p.t.toks, &vals, r, false) {
+			if matchToks(p.t.toks, &vals, r) {
 				return true
 			}
 		}

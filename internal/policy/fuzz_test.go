@@ -33,7 +33,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		c := NewCache(4)
+		c := NewCache(1 << 20)
 		q, err := c.Compile(k, doc)
 		if err != nil {
 			t.Fatalf("cache rejected a valid document: %v", err)

@@ -221,7 +221,7 @@ func TestResourceTemplates(t *testing.T) {
 		ev.setResource(req.Resource)
 		got := p.match(&ev)
 		rv, ok := p.rest.resolve(&ev)
-		want := ok && matchToks(p.rest.toks, &rv, ev.resSeg[5], false)
+		want := ok && matchToks(p.rest.toks, &rv, ev.resSeg[5])
 		if got != want {
 			t.Fatalf("pattern %q resource %q: got %v, want %v", pat.String(), req.Resource, got, want)
 		}

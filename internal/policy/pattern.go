@@ -3,6 +3,7 @@ package policy
 import (
 	"math/bits"
 	"strings"
+	"unsafe"
 
 	"github.com/opensts/opensts/internal/arn"
 )
@@ -136,72 +137,6 @@ func (t *tmpl) render(vals *[maxVars]string) string {
 		}
 	}
 	return b.String()
-}
-
-// matchToks matches s against tokens (with resolved variables) as a glob:
-// '*' and '?' tokens are wildcards, literal and variable text is literal.
-// fold compares ASCII case-insensitively.
-func matchToks(toks []tok, vals *[maxVars]string, s string, fold bool) bool {
-	// Flatten positions: (ti, ci) is the next pattern character.
-	text := func(ti int) string {
-		if tk := &toks[ti]; tk.kind == 'v' {
-			return vals[tk.vi]
-		}
-		return toks[ti].s
-	}
-	ti, ci, si := 0, 0, 0
-	starTi, starSi := -1, 0
-	for {
-		// Skip exhausted literal tokens.
-		for ti < len(toks) && (toks[ti].kind == 'l' || toks[ti].kind == 'v') && ci >= len(text(ti)) {
-			ti, ci = ti+1, 0
-		}
-		if ti == len(toks) && si == len(s) {
-			return true
-		}
-		if ti < len(toks) {
-			switch toks[ti].kind {
-			case '*':
-				starTi, starSi = ti+1, si
-				ti, ci = ti+1, 0
-				continue
-			case '?':
-				if si < len(s) {
-					si += arn.RuneLen(s, si)
-					ti, ci = ti+1, 0
-					continue
-				}
-			default:
-				if si < len(s) && byteEq(text(ti)[ci], s[si], fold) {
-					ci++
-					si++
-					continue
-				}
-			}
-		}
-		if starTi >= 0 && starSi < len(s) {
-			starSi++
-			ti, ci, si = starTi, 0, starSi
-			continue
-		}
-		return false
-	}
-}
-
-func byteEq(a, b byte, fold bool) bool {
-	if a == b {
-		return true
-	}
-	if !fold {
-		return false
-	}
-	if 'A' <= a && a <= 'Z' {
-		a += 'a' - 'A'
-	}
-	if 'A' <= b && b <= 'Z' {
-		b += 'a' - 'A'
-	}
-	return a == b
 }
 
 // actionPat is a compiled Action/NotAction entry, lowercased.
@@ -401,7 +336,7 @@ func (p *resPat) match(ev *evalState) bool {
 	if !ok {
 		return false // an unresolvable variable matches nothing
 	}
-	return matchToks(p.rest.toks, &vals, ev.resSeg[5], false)
+	return matchToks(p.rest.toks, &vals, ev.resSeg[5])
 }
 
 // matchSimple is resolve followed by matchToks for tokens that are literals
@@ -432,3 +367,46 @@ func (ev *evalState) matchSimple(toks []tok, s string, star bool) bool {
 	}
 	return s == "" || star
 }
+
+// matchToks matches s against tokens (with resolved variables) as a glob:
+// '*' and '?' tokens are wildcards, literal and variable text is literal. It
+// lays the tokens out as one pattern with its wildcards marked, on the stack
+// when it is at most tokBuf bytes, and matches it with arn.GlobMarked.
+func matchToks(toks []tok, vals *[maxVars]string, s string) bool {
+	n := 0
+	for i := range toks {
+		switch tk := &toks[i]; tk.kind {
+		case 'v':
+			n += len(vals[tk.vi])
+		case 'l':
+			n += len(tk.s)
+		default:
+			n++
+		}
+	}
+	if n == 0 {
+		return s == ""
+	}
+	var pb, wb [tokBuf]byte
+	p, w := pb[:], wb[:]
+	if n > tokBuf {
+		p, w = make([]byte, n), make([]byte, n)
+	}
+	p, w = p[:n], w[:n]
+	at := 0
+	for i := range toks {
+		switch tk := &toks[i]; tk.kind {
+		case 'v':
+			at += copy(p[at:], vals[tk.vi])
+		case 'l':
+			at += copy(p[at:], tk.s)
+		default:
+			p[at], w[at] = tk.kind, tk.kind
+			at++
+		}
+	}
+	return arn.GlobMarked(unsafe.String(&p[0], n), w, s)
+}
+
+// tokBuf is the size of matchToks's stack buffers.
+const tokBuf = 256

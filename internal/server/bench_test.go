@@ -44,7 +44,7 @@ func benchServer(b *testing.B) *Server {
 }
 
 // signedRequest builds a signed Query request for service with form.
-func signedRequest(b *testing.B, service, key, secret string, form url.Values) (*http.Request, []byte) {
+func signedRequest(b testing.TB, service, key, secret string, form url.Values) (*http.Request, []byte) {
 	b.Helper()
 	body := []byte(form.Encode())
 	req := httptest.NewRequest("POST", "http://opensts.test/", bytes.NewReader(body))

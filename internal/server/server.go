@@ -164,7 +164,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 			s.store.Close()
 		}
 	}()
-	s.policies = policy.NewCache(10000)
+	s.policies = policy.NewCache(policy.DefaultCacheBytes)
 	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: s.now})
 	s.sessions, err = session.NewManager(ctx, session.Config{
 		Keys: s.store, Sealer: s.sealer, Now: s.now, Rand: random, RotateEvery: cfg.KeyRotation,

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Group signing. Version 2 tokens are signed in batches, the way a database
@@ -446,9 +447,10 @@ func verifyBatch(k *ringKey, roots *rootCache, e *envelope) bool {
 	return true
 }
 
-// DefaultRootCacheSize is the number of verified batch roots a Manager or
-// Verifier remembers (unless its token cache is disabled).
-const DefaultRootCacheSize = 1024
+// DefaultRootCacheBytes bounds the verified batch roots a Manager or
+// Verifier remembers (unless its token cache is disabled): 256 KiB, about a
+// thousand roots.
+const DefaultRootCacheBytes = 256 << 10
 
 // rootCache is a bounded, sharded LRU of verified batch roots keyed by key
 // id and root. An entry holds the key it was verified with, so a key that is
@@ -470,12 +472,13 @@ type rootEntry struct {
 	sig [sigSize]byte
 }
 
-// newRootCache returns a cache of about size roots, or nil for size <= 0.
-func newRootCache(size int) *rootCache {
-	if size <= 0 {
+// newRootCache returns a cache of at most maxBytes of roots, or nil for
+// maxBytes <= 0.
+func newRootCache(maxBytes int) *rootCache {
+	if maxBytes <= 0 {
 		return nil
 	}
-	return &rootCache{l: newLRU[rootID, *rootEntry](size)}
+	return &rootCache{l: newLRU[rootID, *rootEntry](maxBytes, func(*rootEntry) int { return obj(int(unsafe.Sizeof(rootEntry{}))) })}
 }
 
 func (c *rootCache) has(k *ringKey, root *[hashSize]byte, sig []byte) bool {

@@ -78,7 +78,7 @@ func BenchmarkVerifyBatched(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		if i%len(cs) == 0 {
-			v.roots = newRootCache(DefaultRootCacheSize) // each batch verified once per round
+			v.roots = newRootCache(DefaultRootCacheBytes) // each batch verified once per round
 		}
 		c := cs[i%len(cs)]
 		if _, _, err := v.Verify(c.AccessKeyID, c.SessionToken); err != nil {
@@ -89,7 +89,7 @@ func BenchmarkVerifyBatched(b *testing.B) {
 }
 
 func BenchmarkVerifyV1(b *testing.B) {
-	f := newFixture(b, func(c *Config) { c.CacheSize = -1 })
+	f := newFixture(b, func(c *Config) { c.CacheBytes = -1 })
 	c := mustMintV1(b, f.m, typicalSession(f.clock.Now()))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -100,7 +100,7 @@ func BenchmarkVerifyV1(b *testing.B) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	f := newFixture(b, func(c *Config) { c.CacheSize = -1 })
+	f := newFixture(b, func(c *Config) { c.CacheBytes = -1 })
 	c := mustMint(b, f.m, typicalSession(f.clock.Now()))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -57,11 +57,11 @@ type Config struct {
 	// means DefaultPropagation; a negative value signs with a new key at once
 	// (single node, tests).
 	Propagation time.Duration
-	// CacheSize is the number of verified tokens remembered (default
-	// DefaultCacheSize; negative disables the cache, and the cache of
-	// DefaultRootCacheSize verified batch roots with it).
-	CacheSize int
-	Logger    *slog.Logger // nil: slog.Default()
+	// CacheBytes bounds the verified tokens remembered, by their estimated
+	// size (default DefaultCacheBytes; negative disables the cache, and the
+	// cache of DefaultRootCacheBytes of verified batch roots with it).
+	CacheBytes int
+	Logger     *slog.Logger // nil: slog.Default()
 }
 
 // Manager mints and verifies session credentials and manages the keyring.
@@ -105,8 +105,8 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 	if cfg.MaxLifetime <= 0 {
 		cfg.MaxLifetime = DefaultMaxLifetime
 	}
-	if cfg.CacheSize == 0 {
-		cfg.CacheSize = DefaultCacheSize
+	if cfg.CacheBytes == 0 {
+		cfg.CacheBytes = DefaultCacheBytes
 	}
 	m := &Manager{cfg: cfg, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger, prop: cfg.Propagation}
 	if m.now == nil {
@@ -126,9 +126,9 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 	case m.prop < 0:
 		m.prop = 0
 	}
-	m.cache = newCache(cfg.CacheSize)
-	if cfg.CacheSize > 0 {
-		m.roots = newRootCache(DefaultRootCacheSize)
+	m.cache = newCache(cfg.CacheBytes)
+	if cfg.CacheBytes > 0 {
+		m.roots = newRootCache(DefaultRootCacheBytes)
 	}
 	m.ring.Store(newKeyring(nil))
 

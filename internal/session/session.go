@@ -89,6 +89,7 @@ import (
 	"errors"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // Type is the kind of session.
@@ -194,4 +195,28 @@ type VerifierKey struct {
 	Derive      []byte
 	VerifyUntil time.Time
 	Revoked     bool
+}
+
+// size estimates the memory s retains: the struct and its strings and
+// slices.
+func (s *Session) size() int {
+	if s == nil {
+		return 0
+	}
+	n := obj(int(unsafe.Sizeof(*s)))
+	for _, v := range []string{s.AccessKeyID, s.Account, s.ARN, s.PrincipalID, s.UserName, s.UserID, s.RoleName, s.RoleID,
+		s.RolePath, s.SessionName, s.SourceIdentity, s.Policy, s.FederatedSubject, s.FederatedProvider, s.SourceAccessKeyID} {
+		n += obj(len(v))
+	}
+	n += obj(cap(s.Tags) * int(unsafe.Sizeof(Tag{})))
+	for _, t := range s.Tags {
+		n += obj(len(t.Key)) + obj(len(t.Value))
+	}
+	for _, l := range [][]string{s.TransitiveTagKeys, s.PolicyARNs} {
+		n += obj(cap(l) * int(unsafe.Sizeof("")))
+		for _, v := range l {
+			n += obj(len(v))
+		}
+	}
+	return n
 }

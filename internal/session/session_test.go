@@ -137,7 +137,7 @@ func TestTypicalTokenSize(t *testing.T) {
 
 func TestTamperAnyByte(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *Config) { c.CacheSize = -1 })
+	f := newFixture(t, func(c *Config) { c.CacheBytes = -1 })
 	c := mustMint(t, f.m, fullSession(f.clock.Now()))
 	raw, err := tokenEncoding.DecodeString(c.SessionToken)
 	if err != nil {
@@ -190,7 +190,7 @@ func TestExpiryBoundary(t *testing.T) {
 	t.Parallel()
 	for _, cacheSize := range []int{-1, 0} {
 		t.Run(fmt.Sprintf("cache=%d", cacheSize), func(t *testing.T) {
-			f := newFixture(t, func(c *Config) { c.CacheSize = cacheSize })
+			f := newFixture(t, func(c *Config) { c.CacheBytes = cacheSize })
 			s := typicalSession(f.clock.Now())
 			c := mustMint(t, f.m, s)
 			steps := []struct {
@@ -599,7 +599,7 @@ func TestMintRejects(t *testing.T) {
 
 func TestConcurrentMintVerifyRotate(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *Config) { c.CacheSize = 64 })
+	f := newFixture(t, func(c *Config) { c.CacheBytes = 64 << 10 }) // about 64 sessions
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for g := range 4 {
@@ -634,15 +634,16 @@ func TestConcurrentMintVerifyRotate(t *testing.T) {
 
 func TestCacheLRU(t *testing.T) {
 	t.Parallel()
-	c := newCache(cacheShards) // one entry per shard
 	h := func(shard, n byte) *tokenHash { return &tokenHash{shard, n} }
 	k := &ringKey{}
+	per := (&cacheEntry{key: k}).size() + (*cache).entryBytes(nil)
+	c := newCache(cacheShards * per) // one entry per shard
 	c.put(h(0, 1), &cacheEntry{key: k})
 	c.put(h(0, 2), &cacheEntry{key: k})
 	if c.get(h(0, 1)) != nil || c.get(h(0, 2)) == nil {
 		t.Error("least recently used entry not evicted")
 	}
-	c = newCache(2 * cacheShards)
+	c = newCache(2 * cacheShards * per)
 	c.put(h(1, 1), &cacheEntry{key: k})
 	c.put(h(1, 2), &cacheEntry{key: k})
 	c.get(h(1, 1))

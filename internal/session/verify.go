@@ -8,11 +8,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
-// DefaultCacheSize is the number of verified tokens a Manager or Verifier
-// remembers by default.
-const DefaultCacheSize = 10000
+// DefaultCacheBytes bounds the verified tokens a Manager or Verifier
+// remembers by default: 16 MiB, some fifteen thousand typical sessions (an
+// assumed-role session without tags or policy costs about a kilobyte; see
+// cacheEntry.size).
+const DefaultCacheBytes = 16 << 20
 
 // verify is the verification pipeline shared by Manager and Verifier.
 //
@@ -95,7 +98,7 @@ func NewVerifier(keys []VerifierKey, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
-	v := &Verifier{cache: newCache(DefaultCacheSize), roots: newRootCache(DefaultRootCacheSize), now: now}
+	v := &Verifier{cache: newCache(DefaultCacheBytes), roots: newRootCache(DefaultRootCacheBytes), now: now}
 	v.SetKeys(keys)
 	return v
 }
@@ -157,8 +160,14 @@ type cacheEntry struct {
 	secret []byte
 }
 
-// newCache returns a cache of about size entries, or nil (no caching) for
-// size <= 0.
-func newCache(size int) *cache {
-	return newLRU[tokenHash, *cacheEntry](size)
+// newCache returns a cache of at most maxBytes, or nil (no caching) for
+// maxBytes <= 0.
+func newCache(maxBytes int) *cache {
+	return newLRU[tokenHash, *cacheEntry](maxBytes, (*cacheEntry).size)
+}
+
+// size estimates the memory e retains: itself, its session and secret (the
+// ring key is the keyring's).
+func (e *cacheEntry) size() int {
+	return obj(int(unsafe.Sizeof(*e))) + e.sess.size() + obj(cap(e.secret))
 }

@@ -68,7 +68,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	sealed, err := mfa.SealSecret(sl, e.serial, mfa.Secret{Seed: e.seed})
 	must(err)
 	must(st.CreateMFADevice(ctx, store.MFADevice{Account: benchAccount, SerialNumber: e.serial, Name: "bench", Path: "/", Seed: sealed, UserName: "bench", EnabledAt: now(), CreatedAt: now()}))
-	cache := policy.NewCache(100)
+	cache := policy.NewCache(1 << 20)
 	az := authz.New(authz.Config{Store: st, Policies: cache, Sealer: sl, Now: now})
 	sm, err := session.NewManager(ctx, session.Config{Keys: st, Sealer: sl, Now: now})
 	must(err)
