@@ -112,7 +112,9 @@ func (e *env) stop() {
 		return
 	}
 	e.cancel()
-	<-e.served
+	if err := <-e.served; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, context.Canceled) {
+		e.t.Errorf("serve: %v", err)
+	}
 	if err := e.srv.Close(); err != nil {
 		e.t.Errorf("close server: %v", err)
 	}

@@ -142,7 +142,9 @@ func TestLoadHitAllocatesNothing(t *testing.T) {
 	v := principal(0)
 	var kb [128]byte
 	key := cacheKey(kb[:0], "policies/user", acct, "alice")
-	a.load(key, func() (any, error) { return v, nil })
+	if _, err := a.load(key, func() (any, error) { return v, nil }); err != nil {
+		t.Fatal(err)
+	}
 	allocs := testing.AllocsPerRun(100, func() {
 		var kb [128]byte
 		got, err := a.load(cacheKey(kb[:0], "policies/user", acct, "alice"), func() (any, error) { return nil, nil })

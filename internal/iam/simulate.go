@@ -379,8 +379,8 @@ func parseSourceARN(s string) (sourceARN, error) {
 		return sourceARN{}, bad
 	}
 	src := sourceARN{account: a.Account}
-	switch {
-	case a.Service == "iam":
+	switch a.Service {
+	case "iam":
 		typ, rest, ok := strings.Cut(a.Resource, "/")
 		switch store.PrincipalKind(typ) {
 		case store.KindUser, store.KindGroup, store.KindRole:
@@ -393,7 +393,7 @@ func parseSourceARN(s string) (sourceARN, error) {
 		if !ok || !validName(src.name, 128) {
 			return sourceARN{}, bad
 		}
-	case a.Service == "sts":
+	case "sts":
 		parts := strings.Split(a.Resource, "/")
 		if len(parts) != 3 || parts[0] != "assumed-role" || !validName(parts[1], 64) || !validName(parts[2], 64) {
 			return sourceARN{}, bad

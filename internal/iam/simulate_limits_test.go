@@ -98,8 +98,8 @@ func TestSimulateDocumentLength(t *testing.T) {
 // context.Canceled from call number cancelAt on (never when cancelAt is 0).
 type countingCtx struct {
 	context.Context
-	calls, cancelAt int64
-	n               atomic.Int64
+	cancelAt int64
+	n        atomic.Int64
 }
 
 func (c *countingCtx) Err() error {

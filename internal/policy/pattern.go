@@ -151,8 +151,7 @@ func compileAction(a string) actionPat {
 	if a == "*" {
 		return actionPat{kind: '*'}
 	}
-	g := compileSeg(a)
-	return actionPat{kind: g.kind, s: g.s, star: g.star}
+	return actionPat(compileSeg(a))
 }
 
 // match matches the ASCII-lowercased request action (see lowerAction): the

@@ -129,21 +129,21 @@ func tmplBytes(t *tmpl) int {
 }
 
 // patternLen is about the length of the pattern r was compiled from.
-func (r *resPat) patternLen() int {
+func (p *resPat) patternLen() int {
 	switch {
-	case r.all:
+	case p.all:
 		return 1
-	case !r.arn:
-		return r.fast.patternLen()
+	case !p.arn:
+		return p.fast.patternLen()
 	}
 	n := 5 // the colons
-	for k := range r.seg {
-		n += r.seg[k].patternLen()
+	for k := range p.seg {
+		n += p.seg[k].patternLen()
 	}
-	if !r.rest.hasVars() {
-		return n + len(r.rest.lit)
+	if !p.rest.hasVars() {
+		return n + len(p.rest.lit)
 	}
-	for _, tk := range r.rest.toks {
+	for _, tk := range p.rest.toks {
 		switch tk.kind {
 		case 'l':
 			n += len(tk.s)
@@ -157,10 +157,10 @@ func (r *resPat) patternLen() int {
 }
 
 // patternLen is the length of the pattern g was compiled from.
-func (g *segPat) patternLen() int {
-	switch g.kind {
+func (p *segPat) patternLen() int {
+	switch p.kind {
 	case '*', 'p':
-		return len(g.s) + 1
+		return len(p.s) + 1
 	}
-	return len(g.s)
+	return len(p.s)
 }

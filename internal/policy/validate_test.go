@@ -114,8 +114,14 @@ func TestCache(t *testing.T) {
 	if p3 == p1 || p3.Kind() != Boundary {
 		t.Error("kind is not part of the key")
 	}
-	c.Compile(Identity, doc)                    // most recently used again
-	c.Compile(Identity, allowDoc("ec2:*", "*")) // evicts the least recently used (boundary)
+	mustCompile := func(k Kind, doc string) {
+		t.Helper()
+		if _, err := c.Compile(k, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustCompile(Identity, doc)                    // most recently used again
+	mustCompile(Identity, allowDoc("ec2:*", "*")) // evicts the least recently used (boundary)
 	if c.Len() != 2 {
 		t.Errorf("Len = %d, want 2", c.Len())
 	}

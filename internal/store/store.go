@@ -34,9 +34,13 @@ var (
 	ErrChangesPruned = errors.New("store: changes pruned")
 )
 
-// IsNotFound, IsExists and IsConflict test err for the sentinels.
+// IsNotFound reports whether err is (or wraps) ErrNotFound.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
-func IsExists(err error) bool   { return errors.Is(err, ErrAlreadyExists) }
+
+// IsExists reports whether err is (or wraps) ErrAlreadyExists.
+func IsExists(err error) bool { return errors.Is(err, ErrAlreadyExists) }
+
+// IsConflict reports whether err is (or wraps) ErrConflict.
 func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
 
 // Tag is an IAM or session tag.

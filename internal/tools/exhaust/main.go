@@ -106,7 +106,7 @@ func run(bin, attack string, cp cpuParams, duration time.Duration, conc, policyS
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }() // killed on purpose
 	endpoint := "http://" + addr
 	if err := waitHealthy(endpoint); err != nil {
 		return err
