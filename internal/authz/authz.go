@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/cache"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/seal"
 	"github.com/opensts/opensts/internal/session"
@@ -38,12 +39,9 @@ type Authorizer struct {
 	policies *policy.Cache
 	msgKey   []byte
 	now      func() time.Time
-
-	// gen is bumped by Invalidate and by Run when the store's generation moves;
-	// cache entries stamped with an older value are stale.
-	gen      atomic.Int64
-	storeGen atomic.Int64
-	cache    *loadCache
+	// cache holds loaded principals, roles, managed policies and SCPs; the
+	// change feed drops exactly what changed (Forget).
+	cache *cache.Cache[any]
 }
 
 // New returns an Authorizer.
@@ -56,52 +54,54 @@ func New(cfg Config) *Authorizer {
 	if cacheBytes <= 0 {
 		cacheBytes = DefaultCacheBytes
 	}
-	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now, cache: newLoadCache(cacheBytes)}
+	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now,
+		cache: cache.New(cache.Config[any]{MaxBytes: cacheBytes, Cost: footprintShared})}
 	if cfg.Sealer != nil {
 		a.msgKey = cfg.Sealer.Derive("opensts authorization message v1")
 	}
 	return a
 }
 
-// Invalidate drops every cached policy; call it after a local write that can
-// change a decision.
-func (a *Authorizer) Invalidate() {
-	a.gen.Add(1)
-	a.cache.clear()
-}
+// Invalidate drops everything cached (a change feed that fell too far
+// behind; tests).
+func (a *Authorizer) Invalidate() { a.cache.Clear() }
 
-// Run polls the store's generation and invalidates the cache when another
-// node (or this one) changed something, until ctx ends. The staleness bound
-// for writes made through another node is one poll interval.
-func (a *Authorizer) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			g, err := a.store.Generation(ctx)
-			if err == nil && g != a.storeGen.Swap(g) {
-				a.Invalidate()
-			}
+// Forget drops what a change makes stale: a user's or role's own entries by
+// unique id (and a role's by name), every user of an account for a group
+// change (members' policies), a managed policy and every principal entry
+// that embeds it, an account's SCPs or all of them. The server calls it for
+// every change the store's feed reports, its own writes included.
+func (a *Authorizer) Forget(ch store.Change) {
+	var kb [160]byte
+	switch ch.Kind {
+	case store.ChangeUser:
+		a.cache.Delete(string(cacheKey(kb[:0], "policies/user", ch.Account, ch.Key)))
+	case store.ChangeGroup:
+		a.cache.DeletePrefix("policies/user\x00" + ch.Account + "\x00")
+	case store.ChangeRole:
+		a.cache.Delete(string(cacheKey(kb[:0], "policies/role", ch.Account, ch.Key)))
+		if ch.Name != "" {
+			a.cache.Delete(string(cacheKey(kb[:0], "role", ch.Account, ch.Name)))
+		}
+	case store.ChangePolicy:
+		a.cache.Delete(string(cacheKey(kb[:0], "p", "", ch.Key)))
+		// Principals hold the compiled policies attached to them.
+		a.cache.DeletePrefix("policies/")
+	case store.ChangeAccount:
+		a.cache.Delete("scp\x00" + ch.Account)
+	case store.ChangeOrg:
+		a.cache.DeletePrefix("scp\x00")
+	case store.ChangeSetting:
+		if ch.Key == OrgRootSetting {
+			a.cache.DeletePrefix("scp\x00")
 		}
 	}
 }
 
-// load returns the value cached under key at the current generation, or
-// fills, caches and returns it. A cached value costs no allocation.
+// load returns the value cached under key, or fills, caches and returns it.
+// A cached value costs no allocation.
 func (a *Authorizer) load(key []byte, fill func() (any, error)) (any, error) {
-	g := a.gen.Load()
-	if v, ok := a.cache.get(key, g); ok {
-		return v, nil
-	}
-	v, err := fill()
-	if err != nil {
-		return nil, err
-	}
-	a.cache.put(key, g, v)
-	return v, nil
+	return a.cache.Load(key, fill)
 }
 
 // cacheKey appends "prefix\x00account\x00lowercase(name)" to b, the cache key
@@ -437,7 +437,7 @@ type managedPolicy struct {
 
 func (a *Authorizer) managedEntry(ctx context.Context, arn string) (*managedPolicy, error) {
 	var kb [128]byte
-	v, err := a.load(append(append(kb[:0], "p\x00"...), arn...), func() (any, error) {
+	v, err := a.load(cacheKey(kb[:0], "p", "", arn), func() (any, error) {
 		mp, err := a.store.GetManagedPolicy(ctx, arn)
 		if err != nil {
 			return nil, fmt.Errorf("load managed policy %s: %w", arn, err)
@@ -655,7 +655,3 @@ func (a *Authorizer) Role(ctx context.Context, account, name string) (*Role, err
 	}
 	return v.(*Role), nil
 }
-
-// Generation is the cache generation; it changes whenever cached
-// authorization data may be stale. Other caches (access keys) compare it.
-func (a *Authorizer) Generation() int64 { return a.gen.Load() }

@@ -2,11 +2,10 @@ package authz
 
 import (
 	"reflect"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
+	"github.com/opensts/opensts/internal/cache"
 	"github.com/opensts/opensts/internal/policy"
 )
 
@@ -14,144 +13,24 @@ import (
 // roles, managed policies and SCPs: 64 MiB, by the estimate of loadCache.
 const DefaultCacheBytes = 64 << 20
 
-// loadCache is the Authorizer's cache: values by key, each stamped with the
-// generation it was loaded at, bounded by the bytes they retain. An entry
-// costs its key, its value's structs, slices and strings (walked by
-// reflection when it is stored, see footprint) and a fixed overhead; the
-// compiled policies values hold are counted apart, once each however many
+// The Authorizer's cache is a cache.Cache bounded by bytes: an entry costs
+// its key, its value's structs, slices and strings (walked by reflection when
+// it is stored, see footprint) and the cache's bookkeeping; the compiled
+// policies values hold are shared values, counted once each however many
 // entries share them (a managed policy attached to a thousand users is one
-// policy), at policy.Size. Past the bound, entries are evicted in CLOCK
-// order (second chance for those read since the hand last passed), which
-// approximates least recently used while letting a read take only the read
-// lock and allocate nothing.
-type loadCache struct {
-	mu    sync.RWMutex
-	max   int
-	bytes int // entries' costs and the referenced policies' sizes
-	items map[string]*loadEntry
-	hand  *loadEntry // the next entry CLOCK looks at; nil when empty
-	refs  map[*policy.Policy]int
+// policy), at policy.Size.
+
+// footprintShared is footprint as cache.Config.Cost wants it.
+func footprintShared(v any) (int, []cache.Shared) {
+	n, pols := footprint(v)
+	shared := make([]cache.Shared, len(pols))
+	for i, p := range pols {
+		shared[i] = p
+	}
+	return n, shared
 }
 
-type loadEntry struct {
-	key        string
-	gen        int64
-	value      any
-	cost       int
-	pols       []*policy.Policy // distinct
-	used       atomic.Bool
-	prev, next *loadEntry // the CLOCK ring
-}
-
-const (
-	wordSize = int(unsafe.Sizeof(uintptr(0)))
-	// loadEntryBytes is what an entry costs beside its key and value: the
-	// entry, its map slot at the map's load factor, and the value's box.
-	loadEntryBytes = int(unsafe.Sizeof(loadEntry{})) + 2*wordSize + (int(unsafe.Sizeof(""))+wordSize+1)*8/7 + 2*wordSize
-	// policyRefBytes is the cost of counting a referenced policy.
-	policyRefBytes = (2*wordSize + 1) * 8 / 7
-)
-
-func newLoadCache(maxBytes int) *loadCache {
-	return &loadCache{max: maxBytes, items: map[string]*loadEntry{}, refs: map[*policy.Policy]int{}}
-}
-
-// get returns the value stored under key at generation gen.
-func (c *loadCache) get(key []byte, gen int64) (any, bool) {
-	c.mu.RLock()
-	e := c.items[string(key)] // no allocation for the lookup
-	c.mu.RUnlock()
-	if e == nil || e.gen != gen {
-		return nil, false
-	}
-	if !e.used.Load() {
-		e.used.Store(true)
-	}
-	return e.value, true
-}
-
-// put stores v under key at generation gen, replacing what the key held,
-// and evicts entries until the cache is within its bound. A value that
-// would not fit in an empty cache is not stored.
-func (c *loadCache) put(key []byte, gen int64, v any) {
-	own, pols := footprint(v)
-	e := &loadEntry{key: string(key), gen: gen, value: v, pols: pols}
-	e.cost = len(e.key) + own + loadEntryBytes
-	need := e.cost
-	for _, p := range pols {
-		need += p.Size() + policyRefBytes
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old := c.items[e.key]; old != nil {
-		c.remove(old)
-	}
-	if need > c.max {
-		return
-	}
-	c.items[e.key] = e
-	c.bytes += e.cost
-	for _, p := range e.pols {
-		if c.refs[p]++; c.refs[p] == 1 {
-			c.bytes += p.Size() + policyRefBytes
-		}
-	}
-	// Insert just behind the hand: the last entry it comes to.
-	if c.hand == nil {
-		e.prev, e.next = e, e
-		c.hand = e
-	} else {
-		e.prev, e.next = c.hand.prev, c.hand
-		e.prev.next, c.hand.prev = e, e
-	}
-	for c.bytes > c.max {
-		// need <= max: entries other than e remain while over the bound.
-		h := c.hand
-		if h == e || h.used.Load() {
-			h.used.Store(false)
-			c.hand = h.next
-			continue
-		}
-		c.remove(h)
-	}
-}
-
-// remove drops e; the caller holds the write lock.
-func (c *loadCache) remove(e *loadEntry) {
-	delete(c.items, e.key)
-	c.bytes -= e.cost
-	for _, p := range e.pols {
-		if c.refs[p]--; c.refs[p] == 0 {
-			delete(c.refs, p)
-			c.bytes -= p.Size() + policyRefBytes
-		}
-	}
-	if e.next == e {
-		c.hand = nil
-	} else {
-		e.prev.next, e.next.prev = e.next, e.prev
-		if c.hand == e {
-			c.hand = e.next
-		}
-	}
-	e.prev, e.next = nil, nil
-}
-
-// clear drops every entry.
-func (c *loadCache) clear() {
-	c.mu.Lock()
-	clear(c.items)
-	clear(c.refs)
-	c.bytes, c.hand = 0, nil
-	c.mu.Unlock()
-}
-
-// stats returns the number of entries and their cost in bytes.
-func (c *loadCache) stats() (n, bytes int) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.items), c.bytes
-}
+const wordSize = int(unsafe.Sizeof(uintptr(0)))
 
 // footprint estimates the heap v retains beside the compiled policies it
 // references, which it returns (distinct) for the cache to count once each.
@@ -252,4 +131,7 @@ func obj(n int) int {
 // CacheStats returns the number of entries in the authorizer's cache and
 // their estimated size in bytes (with the compiled policies they hold),
 // which stays within Config.CacheBytes.
-func (a *Authorizer) CacheStats() (entries, bytes int) { return a.cache.stats() }
+func (a *Authorizer) CacheStats() (entries, bytes int) {
+	entries, bytes, _ = a.cache.Stats()
+	return entries, bytes
+}

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"fmt"
+	"github.com/opensts/opensts/internal/cache"
 	"runtime"
 	"strings"
 	"testing"
@@ -39,27 +40,27 @@ func principal(i int, pols ...*policy.Policy) *principalPolicies {
 // bound and that the heap it keeps stays within it.
 func TestLoadCacheBound(t *testing.T) {
 	const bound = 2 << 20
-	c := newLoadCache(bound)
+	c := cache.New(cache.Config[any]{MaxBytes: bound, Cost: footprintShared})
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for i := range 3000 { // about 20 KiB each: 30 times the bound
 		key := cacheKey(nil, "policies/user", acct, fmt.Sprint("user", i))
-		c.put(key, 1, principal(i, distinctPolicy(t, i, 40)))
-		if _, b := c.stats(); b > bound {
+		c.Put(string(key), principal(i, distinctPolicy(t, i, 40)))
+		if _, b, _ := c.Stats(); b > bound {
 			t.Fatalf("after %d principals: %d bytes cached, bound %d", i+1, b, bound)
 		}
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	n, b := c.stats()
+	n, b, _ := c.Stats()
 	if n < 10 || b < bound/2 {
 		t.Errorf("cache holds %d entries, %d bytes: not used up to its bound", n, b)
 	}
-	if v, ok := c.get(cacheKey(nil, "policies/user", acct, "user2999"), 1); !ok || v.(*principalPolicies).tags[0].Value != "t2999" {
+	if v, ok := c.Get(cacheKey(nil, "policies/user", acct, "user2999")); !ok || v.(*principalPolicies).tags[0].Value != "t2999" {
 		t.Error("the most recent entry is gone")
 	}
-	if _, ok := c.get(cacheKey(nil, "policies/user", acct, "user0"), 1); ok {
+	if _, ok := c.Get(cacheKey(nil, "policies/user", acct, "user0")); ok {
 		t.Error("the oldest entry is still there")
 	}
 	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
@@ -68,70 +69,68 @@ func TestLoadCacheBound(t *testing.T) {
 	}
 	t.Logf("%d entries, %d bytes estimated; heap grew by %d", n, b, grown)
 
-	c.clear()
-	if n, b := c.stats(); n != 0 || b != 0 || len(c.refs) != 0 {
-		t.Errorf("after clear: %d entries, %d bytes, %d policies", n, b, len(c.refs))
+	c.Clear()
+	if n, b, _ := c.Stats(); n != 0 || b != 0 {
+		t.Errorf("after clear: %d entries, %d bytes", n, b)
 	}
 }
 
-// TestLoadCacheSharedPolicies checks that a policy many entries share is
-// counted once, and uncounted when the last entry holding it goes.
+// TestLoadCacheSharedPolicies checks that a compiled policy many principals
+// share is counted once.
 func TestLoadCacheSharedPolicies(t *testing.T) {
 	t.Parallel()
-	c := newLoadCache(1 << 20)
+	c := cache.New(cache.Config[any]{MaxBytes: 1 << 20, Cost: footprintShared})
 	shared := distinctPolicy(t, 0, 200)
 	for i := range 100 {
-		c.put(cacheKey(nil, "policies/user", acct, fmt.Sprint("u", i)), 1, principal(i, shared))
+		c.Put(string(cacheKey(nil, "policies/user", acct, fmt.Sprint("u", i))), principal(i, shared))
 	}
-	_, b := c.stats()
-	if own, _ := footprint(principal(0, shared)); b > shared.Size()+policyRefBytes+100*(own+loadEntryBytes+64) {
+	_, b, _ := c.Stats()
+	if own, _ := footprint(principal(0, shared)); b > shared.Size()+100*(own+400) {
 		t.Errorf("100 entries sharing a policy of %d bytes cost %d", shared.Size(), b)
-	}
-	if c.refs[shared] != 100 {
-		t.Errorf("policy referenced %d times, want 100", c.refs[shared])
-	}
-	for i := range 100 {
-		c.put(cacheKey(nil, "policies/user", acct, fmt.Sprint("u", i)), 2, principal(i))
-	}
-	if _, ok := c.refs[shared]; ok {
-		t.Error("a policy no entry holds is still counted")
-	}
-	// A value larger than the whole cache is not kept.
-	var big []*policy.Policy
-	for i := range 10 {
-		big = append(big, distinctPolicy(t, i+1, 200))
-	}
-	c.put([]byte("big"), 2, principal(0, big...))
-	if _, ok := c.get([]byte("big"), 2); ok {
-		t.Error("a value larger than the cache was stored")
 	}
 }
 
-// TestLoadCacheClock checks that entries read since the CLOCK hand last
-// passed survive an eviction round that removes unread ones, and that a
-// stale generation misses.
-func TestLoadCacheClock(t *testing.T) {
-	t.Parallel()
-	own, _ := footprint(principal(0))
-	per := own + loadEntryBytes + len(cacheKey(nil, "policies/user", acct, "u00"))
-	c := newLoadCache(10 * per)
-	key := func(i int) []byte { return cacheKey(nil, "policies/user", acct, fmt.Sprintf("u%02d", i)) }
-	for i := range 10 {
-		c.put(key(i), 1, principal(i))
+// TestForgetDropsWhatChanged: each kind of change drops the entries it makes
+// stale and leaves the others.
+func TestForgetDropsWhatChanged(t *testing.T) {
+	a, _ := newAuthorizer(t)
+	keys := map[string]string{
+		"alice":  string(cacheKey(nil, "policies/user", acct, "AIDAALICE")),
+		"bob":    string(cacheKey(nil, "policies/user", acct, "AIDABOB")),
+		"other":  string(cacheKey(nil, "policies/user", "210987654321", "AIDAOTHER")),
+		"role":   string(cacheKey(nil, "policies/role", acct, "AROAAPP")),
+		"byname": string(cacheKey(nil, "role", acct, "App")),
+		"policy": string(cacheKey(nil, "p", "", "arn:aws:iam::"+acct+":policy/P")),
+		"scp":    "scp\x00" + acct,
 	}
-	if n, _ := c.stats(); n != 10 {
-		t.Fatalf("%d entries, want 10", n)
+	fill := func() {
+		for _, k := range keys {
+			a.cache.Put(k, principal(0))
+		}
 	}
-	c.get(key(0), 1)
-	c.put(key(10), 1, principal(10))
-	if _, ok := c.get(key(0), 1); !ok {
-		t.Error("a recently read entry was evicted")
+	tests := []struct {
+		change store.Change
+		gone   []string
+	}{
+		{store.Change{Kind: store.ChangeUser, Account: acct, Key: "AIDAALICE", Name: "alice"}, []string{"alice"}},
+		{store.Change{Kind: store.ChangeGroup, Account: acct, Key: "AGPADEV", Name: "dev"}, []string{"alice", "bob"}},
+		{store.Change{Kind: store.ChangeRole, Account: acct, Key: "AROAAPP", Name: "APP"}, []string{"role", "byname"}},
+		{store.Change{Kind: store.ChangePolicy, Account: acct, Key: "arn:aws:iam::" + acct + ":policy/p"}, []string{"policy", "alice", "bob", "other", "role"}},
+		{store.Change{Kind: store.ChangeOrg, Key: "p-1234"}, []string{"scp"}},
+		{store.Change{Kind: store.ChangeAccessKey, Account: acct, Key: "AKIA"}, nil},
 	}
-	if _, ok := c.get(key(1), 1); ok {
-		t.Error("the least recently used unread entry was kept")
-	}
-	if _, ok := c.get(key(10), 2); ok {
-		t.Error("an entry of another generation was returned")
+	for _, tt := range tests {
+		fill()
+		a.Forget(tt.change)
+		gone := map[string]bool{}
+		for _, g := range tt.gone {
+			gone[g] = true
+		}
+		for name, k := range keys {
+			if _, ok := a.cache.Get([]byte(k)); ok == gone[name] {
+				t.Errorf("%s %s: entry %s present=%v", tt.change.Kind, tt.change.Key, name, ok)
+			}
+		}
 	}
 }
 

@@ -207,7 +207,6 @@ func (s *Service) UpdateAccessKey(ctx context.Context, c *authz.Caller, in *Upda
 	if err := s.store.UpdateAccessKey(ctx, k); err != nil {
 		return nil, internal(err, "update access key")
 	}
-	s.authz.Invalidate()
 	return &UpdateAccessKeyOutput{}, nil
 }
 
@@ -232,7 +231,6 @@ func (s *Service) DeleteAccessKey(ctx context.Context, c *authz.Caller, in *Dele
 		}
 		return nil, internal(err, "delete access key")
 	}
-	s.authz.Invalidate()
 	return &DeleteAccessKeyOutput{}, nil
 }
 

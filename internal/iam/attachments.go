@@ -58,7 +58,6 @@ func (s *Service) attach(ctx context.Context, c *authz.Caller, kind store.Princi
 	if err := s.store.AttachPolicy(ctx, store.Attachment{Account: c.Account, Kind: kind, Owner: e.name, PolicyARN: mp.ARN}); err != nil {
 		return internal(err, "attach policy "+mp.ARN)
 	}
-	s.authz.Invalidate()
 	return nil
 }
 
@@ -81,7 +80,6 @@ func (s *Service) detach(ctx context.Context, c *authz.Caller, kind store.Princi
 			}
 			return internal(err, "detach policy "+arn)
 		}
-		s.authz.Invalidate()
 		return nil
 	}
 	return noSuchPolicy(arn)

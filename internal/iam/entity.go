@@ -75,7 +75,6 @@ func (s *Service) save(ctx context.Context, e entity, what string) error {
 	if err != nil {
 		return internal(err, what+" "+string(e.kind)+" "+e.name)
 	}
-	s.authz.Invalidate()
 	return nil
 }
 

@@ -39,7 +39,6 @@ func (s *Service) CreateGroup(ctx context.Context, c *authz.Caller, in *CreateGr
 		}
 		return nil, internal(err, "create group "+in.GroupName)
 	}
-	s.authz.Invalidate()
 	return &CreateGroupOutput{Group: groupOut(g)}, nil
 }
 
@@ -157,7 +156,6 @@ func (s *Service) UpdateGroup(ctx context.Context, c *authz.Caller, in *UpdateGr
 		}
 		return nil, internal(err, "update group "+e.name)
 	}
-	s.authz.Invalidate()
 	return &UpdateGroupOutput{}, nil
 }
 
@@ -191,7 +189,6 @@ func (s *Service) DeleteGroup(ctx context.Context, c *authz.Caller, in *DeleteGr
 		}
 		return nil, internal(err, "delete group "+e.name)
 	}
-	s.authz.Invalidate()
 	return &DeleteGroupOutput{}, nil
 }
 
@@ -243,7 +240,6 @@ func (s *Service) AddUserToGroup(ctx context.Context, c *authz.Caller, in *AddUs
 	if err := s.store.AddUserToGroup(ctx, c.Account, g.name, u.name); err != nil {
 		return nil, internal(err, "add user to group")
 	}
-	s.authz.Invalidate()
 	return &AddUserToGroupOutput{}, nil
 }
 
@@ -268,7 +264,6 @@ func (s *Service) RemoveUserFromGroup(ctx context.Context, c *authz.Caller, in *
 		}
 		return nil, internal(err, "remove user from group")
 	}
-	s.authz.Invalidate()
 	return &RemoveUserFromGroupOutput{}, nil
 }
 

@@ -61,7 +61,6 @@ func (s *Service) putInline(ctx context.Context, c *authz.Caller, kind store.Pri
 	if err := s.store.PutInlinePolicy(ctx, p); err != nil {
 		return internal(err, "put inline policy "+name)
 	}
-	s.authz.Invalidate()
 	return nil
 }
 
@@ -95,7 +94,6 @@ func (s *Service) deleteInline(ctx context.Context, c *authz.Caller, kind store.
 		}
 		return internal(err, "delete inline policy "+name)
 	}
-	s.authz.Invalidate()
 	return nil
 }
 

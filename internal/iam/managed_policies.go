@@ -207,7 +207,6 @@ func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreateP
 		}
 		return nil, internal(err, "create policy "+arn)
 	}
-	s.authz.Invalidate()
 	return &CreatePolicyOutput{Policy: policyOut(mp, usage{}, true)}, nil
 }
 
@@ -349,7 +348,6 @@ func (s *Service) DeletePolicy(ctx context.Context, c *authz.Caller, in *DeleteP
 		}
 		return nil, internal(err, "delete policy "+mp.ARN)
 	}
-	s.authz.Invalidate()
 	return &DeletePolicyOutput{}, nil
 }
 

@@ -281,7 +281,6 @@ func (s *Service) DeactivateMFADevice(ctx context.Context, c *authz.Caller, in *
 		}
 		return nil, internal(err, "deactivate mfa device")
 	}
-	s.resetLockout(d.SerialNumber)
 	return &DeactivateMFADeviceOutput{}, nil
 }
 
@@ -332,7 +331,6 @@ func (s *Service) ResyncMFADevice(ctx context.Context, c *authz.Caller, in *Resy
 		}
 		return nil, internal(err, "resync mfa device")
 	}
-	s.resetLockout(d.SerialNumber)
 	return &ResyncMFADeviceOutput{}, nil
 }
 
@@ -494,7 +492,6 @@ func (s *Service) DeleteVirtualMFADevice(ctx context.Context, c *authz.Caller, i
 		}
 		return nil, internal(err, "delete mfa device")
 	}
-	s.resetLockout(d.SerialNumber)
 	return &DeleteVirtualMFADeviceOutput{}, nil
 }
 

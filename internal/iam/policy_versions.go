@@ -96,7 +96,6 @@ func (s *Service) CreatePolicyVersion(ctx context.Context, c *authz.Caller, in *
 		if err := s.store.UpdateManagedPolicy(ctx, mp); err != nil {
 			return nil, internal(err, "set default policy version")
 		}
-		s.authz.Invalidate()
 	}
 	return &CreatePolicyVersionOutput{PolicyVersion: versionOut(v, mp.DefaultVersionID, false)}, nil
 }
@@ -215,6 +214,5 @@ func (s *Service) SetDefaultPolicyVersion(ctx context.Context, c *authz.Caller, 
 	if err := s.store.UpdateManagedPolicy(ctx, mp); err != nil {
 		return nil, internal(err, "set default policy version")
 	}
-	s.authz.Invalidate()
 	return &SetDefaultPolicyVersionOutput{}, nil
 }

@@ -200,6 +200,5 @@ func (s *Service) BindTrustPolicies(ctx context.Context) (unbound []string, err 
 			}
 		}
 	}
-	s.authz.Invalidate()
 	return unbound, nil
 }

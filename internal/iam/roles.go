@@ -109,7 +109,6 @@ func (s *Service) CreateRole(ctx context.Context, c *authz.Caller, in *CreateRol
 		}
 		return nil, internal(err, "create role "+in.RoleName)
 	}
-	s.authz.Invalidate()
 	r.TrustPolicy = in.AssumeRolePolicyDocument // every principal in it exists
 	out := roleOut(r, true)
 	out.RoleLastUsed = nil // CreateRole does not return RoleLastUsed
@@ -207,7 +206,6 @@ func (s *Service) UpdateRole(ctx context.Context, c *authz.Caller, in *UpdateRol
 	if err := s.store.UpdateRole(ctx, r); err != nil {
 		return nil, internal(err, "update role "+r.Name)
 	}
-	s.authz.Invalidate()
 	return &UpdateRoleOutput{}, nil
 }
 
@@ -233,7 +231,6 @@ func (s *Service) UpdateRoleDescription(ctx context.Context, c *authz.Caller, in
 	if err := s.store.UpdateRole(ctx, r); err != nil {
 		return nil, internal(err, "update role "+r.Name)
 	}
-	s.authz.Invalidate()
 	r.TrustPolicy = s.principalNames().show(ctx, r.TrustPolicy)
 	return &UpdateRoleDescriptionOutput{Role: roleOut(r, true)}, nil
 }
@@ -265,7 +262,6 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, c *authz.Caller, i
 	if err := s.store.UpdateRole(ctx, r); err != nil {
 		return nil, internal(err, "update role "+r.Name)
 	}
-	s.authz.Invalidate()
 	return &UpdateAssumeRolePolicyOutput{}, nil
 }
 
@@ -292,6 +288,5 @@ func (s *Service) DeleteRole(ctx context.Context, c *authz.Caller, in *DeleteRol
 		}
 		return nil, internal(err, "delete role "+e.name)
 	}
-	s.authz.Invalidate()
 	return &DeleteRoleOutput{}, nil
 }

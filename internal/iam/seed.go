@@ -159,7 +159,6 @@ func (s *Service) SeedManagedPolicies(ctx context.Context) error {
 			return fmt.Errorf("seed managed policy %s: %w", m.name, err)
 		}
 	}
-	s.authz.Invalidate()
 	return nil
 }
 

@@ -47,8 +47,6 @@ type Authorizer interface {
 	// PolicySet returns the policies that apply to a caller (the simulator).
 	PolicySet(ctx context.Context, c *authz.Caller) (policy.Set, error)
 	ManagedPolicy(ctx context.Context, arn string) (policy.Named, error)
-	// Invalidate drops cached authorization data after a write.
-	Invalidate()
 }
 
 // Config holds the Service's dependencies.
@@ -59,14 +57,6 @@ type Config struct {
 	Sealer   *seal.Sealer // seals long-term secret access keys (aad: access key id)
 	Now      func() time.Time
 	Rand     io.Reader // unique ids and access keys; nil means crypto/rand
-	// MFALockouts, when set, forgets a device's throttling state once an
-	// administrator resyncs, deactivates or deletes it (*mfa.Checker).
-	MFALockouts MFALockouts
-}
-
-// MFALockouts clears the MFA throttling state of a device.
-type MFALockouts interface {
-	Reset(serial string)
 }
 
 // Service implements the IAM actions. It is safe for concurrent use.
@@ -77,7 +67,6 @@ type Service struct {
 	sealer   *seal.Sealer
 	now      func() time.Time
 	rand     io.Reader
-	lockouts MFALockouts
 }
 
 // New returns a Service.
@@ -90,7 +79,7 @@ func New(cfg Config) *Service {
 	if r == nil {
 		r = rand.Reader
 	}
-	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r, lockouts: cfg.MFALockouts}
+	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r}
 }
 
 // Limits AWS applies by default (IAM quotas).
@@ -316,11 +305,4 @@ func self(c *authz.Caller) (name string, isRoot bool, err error) {
 		return c.UserName, false, nil
 	}
 	return "", false, apierr.New(apierr.ValidationError, "Must specify userName when calling with non-User credentials")
-}
-
-// resetLockout forgets a device's MFA throttling state on this node.
-func (s *Service) resetLockout(serial string) {
-	if s.lockouts != nil {
-		s.lockouts.Reset(serial)
-	}
 }

@@ -53,6 +53,9 @@ func newEnv(t *testing.T) *env {
 	cache := policy.NewCache(1 << 20)
 	az := authz.New(authz.Config{Store: st, Policies: cache, Sealer: sealer, Now: now})
 	svc := iam.New(iam.Config{Store: st, Authz: az, Policies: cache, Sealer: sealer, Now: now, Rand: rand.NewChaCha8([32]byte{2})})
+	// The server applies the store's change feed to the authorizer; here
+	// every local write simply clears its cache.
+	st.SetChangeHook(az.Invalidate)
 	ctx := context.Background()
 	for _, a := range []store.Account{
 		{ID: acctA, Name: "a", Email: "a@example.com", CreatedAt: epoch, Management: true},

@@ -264,7 +264,6 @@ func (s *Service) TagPolicy(ctx context.Context, c *authz.Caller, in *TagPolicyI
 	if err := s.store.UpdateManagedPolicy(ctx, mp); err != nil {
 		return nil, internal(err, "tag policy "+mp.ARN)
 	}
-	s.authz.Invalidate()
 	return &TagPolicyOutput{}, nil
 }
 
@@ -287,7 +286,6 @@ func (s *Service) UntagPolicy(ctx context.Context, c *authz.Caller, in *UntagPol
 	if err := s.store.UpdateManagedPolicy(ctx, mp); err != nil {
 		return nil, internal(err, "untag policy "+mp.ARN)
 	}
-	s.authz.Invalidate()
 	return &UntagPolicyOutput{}, nil
 }
 

@@ -67,7 +67,6 @@ func (s *Service) CreateUser(ctx context.Context, c *authz.Caller, in *CreateUse
 		}
 		return nil, internal(err, "create user "+in.UserName)
 	}
-	s.authz.Invalidate()
 	return &CreateUserOutput{User: userOut(u, true)}, nil
 }
 
@@ -152,7 +151,6 @@ func (s *Service) UpdateUser(ctx context.Context, c *authz.Caller, in *UpdateUse
 		}
 		return nil, internal(err, "update user "+e.name)
 	}
-	s.authz.Invalidate()
 	return &UpdateUserOutput{}, nil
 }
 
@@ -203,7 +201,6 @@ func (s *Service) DeleteUser(ctx context.Context, c *authz.Caller, in *DeleteUse
 		}
 		return nil, internal(err, "delete user "+e.name)
 	}
-	s.authz.Invalidate()
 	return &DeleteUserOutput{}, nil
 }
 

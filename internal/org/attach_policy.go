@@ -41,7 +41,6 @@ func (s *Service) AttachPolicy(ctx context.Context, c *authz.Caller, in *AttachP
 		}
 		return nil, internal(err, "attach policy "+p.ID)
 	}
-	s.authz.Invalidate()
 	return &AttachPolicyOutput{}, nil
 }
 

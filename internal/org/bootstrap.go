@@ -62,8 +62,5 @@ func (s *Service) Bootstrap(ctx context.Context, managementAccount string) error
 	if err := s.store.PutSetting(ctx, fullAccessAttachedSetting, "true"); err != nil {
 		return fmt.Errorf("bootstrap organization: %w", err)
 	}
-	if s.authz != nil {
-		s.authz.Invalidate()
-	}
 	return nil
 }

@@ -70,7 +70,6 @@ func (s *Service) CreateAccount(ctx context.Context, c *authz.Caller, in *Create
 	if err != nil && !isExists(err) {
 		return nil, internal(err, "create account: attach "+fullAWSAccessName)
 	}
-	s.authz.Invalidate()
 	return &CreateAccountOutput{CreateAccountStatus: succeeded(acct)}, nil
 }
 

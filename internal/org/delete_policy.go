@@ -33,6 +33,5 @@ func (s *Service) DeletePolicy(ctx context.Context, c *authz.Caller, in *DeleteP
 		}
 		return nil, internal(err, "delete policy "+p.ID)
 	}
-	s.authz.Invalidate()
 	return &DeletePolicyOutput{}, nil
 }

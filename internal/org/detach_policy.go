@@ -37,7 +37,6 @@ func (s *Service) DetachPolicy(ctx context.Context, c *authz.Caller, in *DetachP
 		}
 		return nil, internal(err, "detach policy "+p.ID)
 	}
-	s.authz.Invalidate()
 	return &DetachPolicyOutput{}, nil
 }
 

@@ -47,6 +47,7 @@ func newEnv(t *testing.T) *env {
 	now := func() time.Time { return epoch }
 	cache := policy.NewCache(1 << 20)
 	az := authz.New(authz.Config{Store: st, Policies: cache, Now: now})
+	st.SetChangeHook(az.Invalidate) // as the server's change feed would
 	for _, a := range []store.Account{
 		{ID: mgmt, Name: "management", CreatedAt: epoch, Management: true},
 		{ID: member, Name: "member", Email: "member@example.com", CreatedAt: epoch},

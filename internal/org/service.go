@@ -78,8 +78,6 @@ type Store interface {
 // Authorizer is what Organizations asks of authz.Authorizer.
 type Authorizer interface {
 	Check(ctx context.Context, c *authz.Caller, action, resource string, keys ...authz.Key) error
-	// Invalidate drops cached authorization data after a write.
-	Invalidate()
 }
 
 // PolicyCompiler validates SCP documents (policy.Cache).

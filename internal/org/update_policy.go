@@ -53,6 +53,5 @@ func (s *Service) UpdatePolicy(ctx context.Context, c *authz.Caller, in *UpdateP
 		}
 		return nil, internal(err, "update policy "+p.ID)
 	}
-	s.authz.Invalidate()
 	return &PolicyOutput{Policy: o.policy(p)}, nil
 }

@@ -4,63 +4,55 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 	"unsafe"
 
+	"github.com/opensts/opensts/internal/arn"
 	"github.com/opensts/opensts/internal/authn"
 	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/cache"
 	"github.com/opensts/opensts/internal/iam"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/store"
 )
 
 // keyCache holds long-term access keys with their opened secrets and the
-// caller they authenticate, so that a request costs no store read. Entries
-// are stamped with the authorizer's generation: any IAM write (a key
-// deactivated, a user renamed) drops them, and a short TTL bounds staleness
-// of writes made through other nodes. Only keys that exist are cached, and
-// the entries' estimated size (keyEntry.size) is bounded by maxBytes: past
-// it, expired and stale entries go, then others at random (map order) down
-// to seven eighths of the bound, so the sweep's cost is spread over the
-// insertions that fill the last eighth and a hit stays a read-locked map
-// lookup.
+// caller they authenticate, so that a request costs no store read. It is a
+// cache.Cache bounded in bytes (keyEntry.size); the change feed drops a key
+// when it changes, and every key of a user when the user does (a rename
+// changes the caller's ARN), so a deactivated key stops working at once on
+// the node that deactivated it and within the feed's freshness bound on
+// every other. The TTL is a second line: a key is re-read at least this
+// often whatever the feed says.
 type keyCache struct {
-	iam      *iam.Service
-	users    store.Users
-	authz    *authz.Authorizer
-	ttl      time.Duration
-	maxBytes int
-
-	mu      sync.RWMutex
-	entries map[string]*keyEntry // entries are immutable once stored
-	bytes   int                  // sum of the entries' size
+	iam   *iam.Service
+	users store.Users
+	ttl   time.Duration
+	cache *cache.Cache[*keyEntry]
 }
 
 // keyCacheBytes bounds the long-term key cache: 16 MiB, some twenty
 // thousand keys.
 const keyCacheBytes = 16 << 20
 
+// keyEntry is immutable once cached.
 type keyEntry struct {
-	gen     int64
 	expires time.Time
 	key     store.AccessKey
 	secret  []byte
 	caller  authz.Caller
 	auth    authn.Key // what authentication needs, built from the above
-	cost    int       // size, under its access key id
 }
 
-func newKeyCache(svc *iam.Service, users store.Users, a *authz.Authorizer) *keyCache {
-	return &keyCache{iam: svc, users: users, authz: a, ttl: 5 * time.Second, maxBytes: keyCacheBytes, entries: map[string]*keyEntry{}}
+func newKeyCache(svc *iam.Service, users store.Users) *keyCache {
+	return &keyCache{iam: svc, users: users, ttl: 5 * time.Second,
+		cache: cache.New(cache.Config[*keyEntry]{MaxBytes: keyCacheBytes, Cost: func(e *keyEntry) (int, []cache.Shared) { return e.size(), nil }})}
 }
 
-// size estimates what e retains in the cache under id: the entry, its map
-// slot, and its strings and byte slices (strings e holds twice are counted
-// twice).
-func (e *keyEntry) size(id string) int {
-	const word = int(unsafe.Sizeof(uintptr(0)))
-	n := int(unsafe.Sizeof(*e)) + 2*word + (int(unsafe.Sizeof(""))+word+1)*8/7 + len(id)
+// size estimates what e retains: the entry, and its strings and byte slices
+// (strings e holds twice are counted twice).
+func (e *keyEntry) size() int {
+	n := int(unsafe.Sizeof(*e))
 	k, c := &e.key, &e.caller
 	for _, s := range []string{k.ID, k.Account, k.UserName, k.UserID, k.Status, k.LastUsedService, k.LastUsedRegion,
 		c.Account, c.ARN, c.UserID, c.UserName, c.AccessKeyID, c.SourceIP, c.UserAgent, c.Region} {
@@ -69,66 +61,44 @@ func (e *keyEntry) size(id string) int {
 	return n + cap(k.Secret) + cap(e.secret)
 }
 
-// store adds e under id and shrinks the cache past its bound; the caller
-// holds the write lock.
-func (kc *keyCache) store(id string, e *keyEntry, now time.Time) {
-	if old := kc.entries[id]; old != nil {
-		kc.bytes -= old.cost
-	}
-	kc.entries[id] = e
-	kc.bytes += e.cost
-	if kc.bytes <= kc.maxBytes {
-		return
-	}
-	for k, old := range kc.entries {
-		if k != id && (old.gen != e.gen || !now.Before(old.expires)) {
-			delete(kc.entries, k)
-			kc.bytes -= old.cost
-		}
-	}
-	for k, old := range kc.entries {
-		if kc.bytes <= kc.maxBytes/8*7 {
-			break
-		}
-		if k != id {
-			delete(kc.entries, k)
-			kc.bytes -= old.cost
-		}
+// forget drops what a change makes stale.
+func (kc *keyCache) forget(ch store.Change) {
+	switch ch.Kind {
+	case store.ChangeAccessKey:
+		kc.cache.Delete(ch.Key)
+	case store.ChangeUser:
+		kc.cache.DeleteFunc(func(_ string, e *keyEntry) bool { return e.key.UserID == ch.Key })
 	}
 }
 
 // get returns the key, its secret and the caller template; store.ErrNotFound
 // for unknown ids.
 func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (*keyEntry, error) {
-	gen := kc.authz.Generation()
-	kc.mu.RLock()
-	e, ok := kc.entries[id]
-	kc.mu.RUnlock()
-	if ok && e.gen == gen && now.Before(e.expires) {
+	if e, ok := kc.cache.Get([]byte(id)); ok && now.Before(e.expires) {
 		return e, nil
 	}
-	k, secret, err := kc.iam.LookupAccessKey(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	e = &keyEntry{gen: gen, expires: now.Add(kc.ttl), key: k, secret: secret}
-	c := &e.caller
-	c.Account, c.AccessKeyID = k.Account, k.ID
-	if k.UserName == "" {
-		c.Type, c.ARN, c.UserID = policy.Root, authz.RootARN(k.Account), k.Account
-	} else {
-		u, err := kc.users.GetUserByID(ctx, k.UserID)
+	// Load, not Get+Put: a key read while the feed drops it is not cached.
+	var kb [128]byte
+	return kc.cache.Load(append(kb[:0], id...), func() (*keyEntry, error) {
+		k, secret, err := kc.iam.LookupAccessKey(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		c.Type, c.ARN, c.UserID, c.UserName = policy.User, authz.UserARN(u.Account, u.Path, u.Name), u.ID, u.Name
-	}
-	e.auth = authn.Key{Active: k.Status == "Active", Secret: secret, Caller: e.caller}
-	e.cost = e.size(id)
-	kc.mu.Lock()
-	kc.store(id, e, now)
-	kc.mu.Unlock()
-	return e, nil
+		e := &keyEntry{expires: now.Add(kc.ttl), key: k, secret: secret}
+		c := &e.caller
+		c.Account, c.AccessKeyID = k.Account, k.ID
+		if k.UserName == "" {
+			c.Type, c.ARN, c.UserID = policy.Root, arn.Root(k.Account), k.Account
+		} else {
+			u, err := kc.users.GetUserByID(ctx, k.UserID)
+			if err != nil {
+				return nil, err
+			}
+			c.Type, c.ARN, c.UserID, c.UserName = policy.User, arn.User(u.Account, u.Path, u.Name), u.ID, u.Name
+		}
+		e.auth = authn.Key{Active: k.Status == "Active", Secret: secret, Caller: e.caller}
+		return e, nil
+	})
 }
 
 // Key implements authn.KeySource.

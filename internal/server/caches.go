@@ -28,9 +28,7 @@ func (s *Server) CacheStats() CacheStats {
 	st.Policies = CacheStat{Entries: s.policies.Len(), Bytes: s.policies.Bytes(), MaxBytes: policy.DefaultCacheBytes}
 	st.Authz.Entries, st.Authz.Bytes = s.authz.CacheStats()
 	st.Authz.MaxBytes = authz.DefaultCacheBytes
-	s.keys.mu.RLock()
-	st.Keys = CacheStat{Entries: len(s.keys.entries), Bytes: s.keys.bytes, MaxBytes: s.keys.maxBytes}
-	s.keys.mu.RUnlock()
+	st.Keys.Entries, st.Keys.Bytes, st.Keys.MaxBytes = s.keys.cache.Stats()
 	st.Sessions.Entries, st.Sessions.Bytes = s.sessions.CacheStats()
 	st.Sessions.MaxBytes = session.DefaultCacheBytes
 	return st

@@ -2,13 +2,17 @@ package server
 
 import (
 	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Handler returns the HTTP handler: /healthz, and the API endpoint that STS,
+// Handler returns the HTTP handler: /healthz, /metrics (Prometheus), and
+// the API endpoint that STS,
 // IAM and Organizations share (the request pipeline, internal/pipeline).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", s.healthz)
+	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/", s.pipeline)
 	return mux
 }

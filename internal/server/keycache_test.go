@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/cache"
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/iam"
 	"github.com/opensts/opensts/internal/policy"
@@ -58,31 +59,58 @@ func TestKeyCacheBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kc.maxBytes = 20 * e.cost // room for about 20 of the 200
+	if e.size() < len(ids[0])+len(e.caller.ARN)+len(e.secret)+int(unsafe.Sizeof(keyEntry{})) {
+		t.Fatalf("entry size %d is below what it holds", e.size())
+	}
+	// A cache with room for about 20 of the 200.
+	kc.cache = cache.New(cache.Config[*keyEntry]{MaxBytes: 20 * (e.size() + 200), Cost: func(e *keyEntry) (int, []cache.Shared) { return e.size(), nil }})
 	for i, id := range ids {
 		e, err := kc.get(ctx, id, now)
 		if err != nil || e.key.ID != id {
 			t.Fatalf("key %d: %v", i, err)
 		}
-		if e.cost < len(id)+len(e.caller.ARN)+len(e.secret)+int(unsafe.Sizeof(keyEntry{})) {
-			t.Fatalf("entry cost %d is below what it holds", e.cost)
-		}
-		kc.mu.RLock()
-		n, b := len(kc.entries), kc.bytes
-		sum := 0
-		for _, e := range kc.entries {
-			sum += e.cost
-		}
-		kc.mu.RUnlock()
-		if b > kc.maxBytes || b != sum {
-			t.Fatalf("after %d keys: %d entries, %d bytes accounted (%d summed), bound %d", i+1, n, b, sum, kc.maxBytes)
+		if n, b, max := kc.cache.Stats(); b > max {
+			t.Fatalf("after %d keys: %d entries, %d bytes, bound %d", i+1, n, b, max)
 		}
 	}
-	kc.mu.RLock()
-	_, recent := kc.entries[ids[len(ids)-1]]
-	n := len(kc.entries)
-	kc.mu.RUnlock()
-	if !recent || n < 10 {
+	_, recent := kc.cache.Get([]byte(ids[len(ids)-1]))
+	n, _, _ := kc.cache.Stats()
+	if !recent || n < 10 || n > 25 {
 		t.Errorf("cache holds %d keys (the latest: %v)", n, recent)
+	}
+}
+
+// TestKeyCacheFollowsTheFeed: deactivating a key or renaming its user
+// reaches the key cache through the change feed, before the IAM call
+// returns, with no invalidation in the handler.
+func TestKeyCacheFollowsTheFeed(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, io.Discard)
+	ctx := context.Background()
+	root := &authz.Caller{Account: benchAccount, Type: policy.Root, ARN: authz.RootARN(benchAccount), UserID: benchAccount}
+	if _, err := s.iam.CreateUser(ctx, root, &iam.CreateUserInput{UserName: "kim"}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.iam.CreateAccessKey(ctx, root, &iam.CreateAccessKeyInput{UserName: "kim"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.AccessKey.AccessKeyID
+	now := time.Now()
+	k, err := s.keys.Key(ctx, id, now)
+	if err != nil || !k.Active || k.Caller.ARN != authz.UserARN(benchAccount, "/", "kim") {
+		t.Fatalf("%+v %v", k, err)
+	}
+	if _, err := s.iam.UpdateUser(ctx, root, &iam.UpdateUserInput{UserName: "kim", NewUserName: "kimberly"}); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := s.keys.Key(ctx, id, now); k.Caller.ARN != authz.UserARN(benchAccount, "/", "kimberly") {
+		t.Errorf("after a rename the key still authenticates as %s", k.Caller.ARN)
+	}
+	if _, err := s.iam.UpdateAccessKey(ctx, root, &iam.UpdateAccessKeyInput{UserName: "kimberly", AccessKeyID: id, Status: "Inactive"}); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := s.keys.Key(ctx, id, now); k.Active {
+		t.Error("a deactivated key is still active in the cache")
 	}
 }

@@ -16,8 +16,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/opensts/opensts/internal/authn"
 	"github.com/opensts/opensts/internal/authz"
@@ -105,6 +109,8 @@ type Server struct {
 
 	authn    *authn.Authenticator
 	pipeline *pipeline.Pipeline
+	feed     *feed
+	metrics  *prometheus.Registry
 
 	// Bootstrap is what the first start created (or found).
 	Bootstrap Bootstrap
@@ -175,9 +181,27 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.sigv4 = sigv4.NewVerifier(s.now)
 	// MFA codes: replay protection in the store, throttling in memory per node.
 	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer})
-	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random, MFALockouts: mfaChecker})
+	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
 	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker})
-	s.keys = newKeyCache(s.iam, s.store, s.authz)
+	s.keys = newKeyCache(s.iam, s.store)
+	s.metrics = prometheus.NewRegistry()
+	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The one place where changes reach the caches (feed.go).
+	s.feed = newFeed(s.store, s.log, s.now, cfg.RefreshInterval, s.metrics)
+	s.feed.forget = []func(store.Change){
+		s.authz.Forget,
+		s.keys.forget,
+		func(ch store.Change) {
+			if ch.Kind == store.ChangeMFADevice {
+				mfaChecker.Reset(ch.Key)
+			}
+		},
+	}
+	s.feed.reload = []func(){s.authz.Invalidate, s.keys.cache.Clear}
+	s.feed.keyring = s.sessions.Refresh
+	if err := s.feed.start(ctx); err != nil {
+		return nil, fmt.Errorf("start change feed: %w", err)
+	}
 	s.org = org.New(org.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Now: s.now, Rand: random})
 	s.authn = authn.New(authn.Config{Keys: s.keys, Sessions: s.sessions, SigV4: s.sigv4, Region: cfg.Region, Touch: s.store})
 	s.pipeline = pipeline.New(pipeline.Config{
@@ -202,10 +226,13 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
+	var loops sync.WaitGroup
+	loops.Go(func() { s.feed.run(loopCtx) })
+	loops.Go(func() { s.sessions.Run(loopCtx, cfg.RefreshInterval) })
 	go func() {
-		defer close(s.done)
-		go s.authz.Run(loopCtx, cfg.RefreshInterval)
-		s.sessions.Run(loopCtx, cfg.RefreshInterval)
+		// Close waits for every loop before it closes the store.
+		loops.Wait()
+		close(s.done)
 	}()
 	ok = true
 	s.ready.Store(true)

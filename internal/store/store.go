@@ -478,4 +478,9 @@ type Changes interface {
 	// contiguous tail), and returns how many it deleted. A tailer behind
 	// the pruned part gets ErrChangesPruned.
 	PruneChanges(ctx context.Context, before time.Time) (int64, error)
+	// SetChangeHook registers f (nil removes it), called after every write
+	// of this Store that committed changes, on the writing goroutine, before
+	// the write returns: a node applies its own writes at once (read your
+	// writes) and learns of other nodes' by tailing the feed.
+	SetChangeHook(f func())
 }

@@ -70,6 +70,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	must(st.CreateMFADevice(ctx, store.MFADevice{Account: benchAccount, SerialNumber: e.serial, Name: "bench", Path: "/", Seed: sealed, UserName: "bench", EnabledAt: now(), CreatedAt: now()}))
 	cache := policy.NewCache(1 << 20)
 	az := authz.New(authz.Config{Store: st, Policies: cache, Sealer: sl, Now: now})
+	st.SetChangeHook(az.Invalidate) // as the server's change feed would
 	sm, err := session.NewManager(ctx, session.Config{Keys: st, Sealer: sl, Now: now})
 	must(err)
 	e.svc = New(Config{Keys: st, Authz: az, Sessions: sm, Policies: cache, Now: now,

@@ -53,14 +53,32 @@ next:
 // than once (a backend retries serialization failures); each run starts
 // with no changes.
 func (s *Store) write(ctx context.Context, fn func(tx Tx, c *changeList) error) error {
-	return s.db.Write(ctx, func(tx Tx) error {
+	recorded := false
+	err := s.db.Write(ctx, func(tx Tx) error {
 		var c changeList
+		recorded = false
 		if err := fn(tx, &c); err != nil {
 			return err
 		}
-		_, err := RecordChanges(ctx, tx, s.d, c.list)
+		seq, err := RecordChanges(ctx, tx, s.d, c.list)
+		recorded = seq != 0
 		return err
 	})
+	if err == nil && recorded {
+		if hook := s.hook.Load(); hook != nil {
+			(*hook)()
+		}
+	}
+	return err
+}
+
+// SetChangeHook implements store.Changes.
+func (s *Store) SetChangeHook(f func()) {
+	if f == nil {
+		s.hook.Store(nil)
+		return
+	}
+	s.hook.Store(&f)
 }
 
 // maxInsertRows bounds the rows of one INSERT into changes (7 arguments

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/opensts/opensts/internal/store"
@@ -78,6 +79,7 @@ type Store struct {
 	db      DB
 	d       Dialect
 	touches *Touches
+	hook    atomic.Pointer[func()] // SetChangeHook
 }
 
 // New returns a Store on db. touches records access key usage; the caller

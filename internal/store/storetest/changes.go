@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -484,4 +485,29 @@ func testChangesConcurrentTail(t *testing.T, s store.Store) {
 	}
 	same(t, "changes seen", workers*each, len(seen))
 	same(t, "LastChange", int64(workers*each), lastChange(t, s))
+}
+
+// testChangeHook: the hook runs after each write that recorded changes,
+// before the write returns, and not for writes that failed or changed
+// nothing.
+func testChangeHook(t *testing.T, s store.Store) {
+	ctx := ctxOf(t)
+	var calls atomic.Int64
+	s.SetChangeHook(func() { calls.Add(1) })
+	defer s.SetChangeHook(nil)
+	ok(t, s.CreateUser(ctx, user(acct1, "AIDAHOOK", "hook")))
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("hook ran %d times after one write", n)
+	}
+	isErr(t, s.CreateUser(ctx, user(acct1, "AIDAHOOK2", "HOOK")), store.ErrAlreadyExists, "duplicate user")
+	ok(t, s.PutSetting(ctx, "hook.test", "v"))
+	ok(t, s.PutSetting(ctx, "hook.test", "v")) // unchanged: nothing recorded
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("hook ran %d times, want 2 (failed and no-op writes do not count)", n)
+	}
+	s.SetChangeHook(nil)
+	ok(t, s.DeleteUser(ctx, acct1, "hook"))
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("removed hook ran")
+	}
 }

@@ -69,6 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Generation", testGeneration},
 		{"ChangesRecorded", testChangesRecorded},
 		{"ChangesPaging", testChangesPaging},
+		{"ChangeHook", testChangeHook},
 		{"ChangesPruned", testChangesPruned},
 		{"ChangesConcurrentTail", testChangesConcurrentTail},
 		{"ConcurrentWriters", testConcurrentWriters},

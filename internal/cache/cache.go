@@ -1,0 +1,231 @@
+// Package cache is the bounded in-memory cache OpenSTS's invalidated caches
+// share (the authorizer's loaded policies and roles, the server's long-term
+// keys): values by string key, bounded by the bytes they retain, evicted in
+// CLOCK order, and invalidated exactly (by key, or by a key predicate) when
+// the store's change feed says something changed.
+//
+// A read takes only the read lock and allocates nothing (a key built in a
+// caller's buffer is looked up without conversion). Values shared by many
+// entries (a compiled policy attached to a thousand users) are counted once.
+//
+// It imports only the standard library.
+package cache
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Shared is a value several entries may reference, counted once at Size
+// while any entry references it. It is identified by its dynamic value, so
+// it must be a comparable type (a pointer).
+type Shared interface{ Size() int }
+
+// Config configures a Cache.
+type Config[V any] struct {
+	// MaxBytes bounds the estimated bytes of the cached entries (keys,
+	// values, shared values, bookkeeping). A value larger than the bound
+	// is returned by Load but not stored.
+	MaxBytes int
+	// Cost estimates what v retains beside its key and the shared values
+	// it references, which it returns (distinct). Nil counts only keys and
+	// bookkeeping.
+	Cost func(v V) (int, []Shared)
+}
+
+// Cache is a bounded cache. It is safe for concurrent use.
+type Cache[V any] struct {
+	cost func(V) (int, []Shared)
+	max  int
+	// gen is bumped by every invalidation; Load stores a value only if no
+	// invalidation happened while it was being loaded, so a value read from
+	// the store before a change is never cached after it.
+	gen atomic.Uint64
+
+	mu    sync.RWMutex
+	bytes int
+	items map[string]*entry[V]
+	hand  *entry[V] // the next entry CLOCK looks at; nil when empty
+	refs  map[Shared]int
+}
+
+type entry[V any] struct {
+	key        string
+	value      V
+	cost       int
+	shared     []Shared
+	used       atomic.Bool
+	prev, next *entry[V]
+}
+
+const wordSize = int(unsafe.Sizeof(uintptr(0)))
+
+// New returns an empty cache.
+func New[V any](cfg Config[V]) *Cache[V] {
+	return &Cache[V]{cost: cfg.Cost, max: cfg.MaxBytes, items: map[string]*entry[V]{}, refs: map[Shared]int{}}
+}
+
+// entryBytes is what an entry costs beside its key and value: the entry, its
+// map slot at the map's load factor, and the pointer to it.
+func entryBytes[V any]() int {
+	return int(unsafe.Sizeof(entry[V]{})) + 2*wordSize + (int(unsafe.Sizeof(""))+wordSize+1)*8/7
+}
+
+// sharedBytes is the cost of counting one shared value.
+const sharedBytes = (4*wordSize + 1) * 8 / 7
+
+// Get returns the value stored under key.
+func (c *Cache[V]) Get(key []byte) (V, bool) {
+	c.mu.RLock()
+	e := c.items[string(key)] // no allocation for the lookup
+	c.mu.RUnlock()
+	if e == nil {
+		var zero V
+		return zero, false
+	}
+	if !e.used.Load() {
+		e.used.Store(true)
+	}
+	return e.value, true
+}
+
+// Load returns the value under key, calling fill on a miss and storing what
+// it returns unless the cache was invalidated meanwhile. Errors are not
+// cached.
+func (c *Cache[V]) Load(key []byte, fill func() (V, error)) (V, error) {
+	if v, ok := c.Get(key); ok {
+		return v, nil
+	}
+	g := c.gen.Load()
+	v, err := fill()
+	if err != nil {
+		return v, err
+	}
+	c.put(string(key), v, g)
+	return v, nil
+}
+
+// Put stores v under key (unless an invalidation is running concurrently).
+func (c *Cache[V]) Put(key string, v V) { c.put(key, v, c.gen.Load()) }
+
+func (c *Cache[V]) put(key string, v V, gen uint64) {
+	e := &entry[V]{key: key, value: v}
+	own := 0
+	if c.cost != nil {
+		own, e.shared = c.cost(v)
+	}
+	e.cost = len(key) + own + entryBytes[V]()
+	need := e.cost
+	for _, s := range e.shared {
+		need += s.Size() + sharedBytes
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return // invalidated while v was loaded: v may be stale
+	}
+	if old := c.items[key]; old != nil {
+		c.remove(old)
+	}
+	if need > c.max {
+		return
+	}
+	c.items[key] = e
+	c.bytes += e.cost
+	for _, s := range e.shared {
+		if c.refs[s]++; c.refs[s] == 1 {
+			c.bytes += s.Size() + sharedBytes
+		}
+	}
+	// Insert just behind the hand: the last entry it comes to.
+	if c.hand == nil {
+		e.prev, e.next = e, e
+		c.hand = e
+	} else {
+		e.prev, e.next = c.hand.prev, c.hand
+		e.prev.next, c.hand.prev = e, e
+	}
+	for c.bytes > c.max {
+		// need <= max: entries other than e remain while over the bound.
+		h := c.hand
+		if h == e || h.used.Load() {
+			h.used.Store(false)
+			c.hand = h.next
+			continue
+		}
+		c.remove(h)
+	}
+}
+
+// remove drops e; the caller holds the write lock.
+func (c *Cache[V]) remove(e *entry[V]) {
+	delete(c.items, e.key)
+	c.bytes -= e.cost
+	for _, s := range e.shared {
+		if c.refs[s]--; c.refs[s] == 0 {
+			delete(c.refs, s)
+			c.bytes -= s.Size() + sharedBytes
+		}
+	}
+	if e.next == e {
+		c.hand = nil
+	} else {
+		e.prev.next, e.next.prev = e.next, e.prev
+		if c.hand == e {
+			c.hand = e.next
+		}
+	}
+	e.prev, e.next = nil, nil
+}
+
+// Delete drops the entry under key.
+func (c *Cache[V]) Delete(key string) {
+	c.mu.Lock()
+	c.gen.Add(1)
+	if e := c.items[key]; e != nil {
+		c.remove(e)
+	}
+	c.mu.Unlock()
+}
+
+// DeletePrefix drops every entry whose key starts with prefix, and returns
+// how many. It costs a walk of the cache.
+func (c *Cache[V]) DeletePrefix(prefix string) int {
+	return c.DeleteFunc(func(key string, _ V) bool { return strings.HasPrefix(key, prefix) })
+}
+
+// DeleteFunc drops every entry for which drop is true, and returns how
+// many. It costs a walk of the cache; drop runs under the cache's lock and
+// must not call it.
+func (c *Cache[V]) DeleteFunc(drop func(key string, v V) bool) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen.Add(1)
+	n := 0
+	for k, e := range c.items {
+		if drop(k, e.value) {
+			c.remove(e)
+			n++
+		}
+	}
+	return n
+}
+
+// Clear drops every entry.
+func (c *Cache[V]) Clear() {
+	c.mu.Lock()
+	c.gen.Add(1)
+	clear(c.items)
+	clear(c.refs)
+	c.bytes, c.hand = 0, nil
+	c.mu.Unlock()
+}
+
+// Stats returns the number of entries, their estimated bytes, and the bound.
+func (c *Cache[V]) Stats() (entries, bytes, max int) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.items), c.bytes, c.max
+}

@@ -1,0 +1,147 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+type blob struct{ n int }
+
+func (b *blob) Size() int { return b.n }
+
+type val struct {
+	size   int
+	shared []*blob
+}
+
+func newTestCache(max int) *Cache[val] {
+	return New(Config[val]{MaxBytes: max, Cost: func(v val) (int, []Shared) {
+		s := make([]Shared, len(v.shared))
+		for i, b := range v.shared {
+			s[i] = b
+		}
+		return v.size, s
+	}})
+}
+
+// TestBoundAndClock drives the cache far past its bound: the accounting
+// never exceeds it, and an entry read since the hand last passed survives a
+// round that evicts unread ones.
+func TestBoundAndClock(t *testing.T) {
+	per := 1000 + entryBytes[val]() + len("k000")
+	c := newTestCache(10 * per)
+	key := func(i int) string { return fmt.Sprintf("k%03d", i) }
+	for i := range 10 {
+		c.Put(key(i), val{size: 1000})
+	}
+	if n, b, max := c.Stats(); n != 10 || b > max {
+		t.Fatalf("%d entries, %d of %d bytes", n, b, max)
+	}
+	c.Get([]byte(key(0)))
+	c.Put(key(10), val{size: 1000})
+	if _, ok := c.Get([]byte(key(0))); !ok {
+		t.Error("a recently read entry was evicted")
+	}
+	if _, ok := c.Get([]byte(key(1))); ok {
+		t.Error("the least recently used unread entry was kept")
+	}
+	for i := range 1000 {
+		c.Put(key(i), val{size: 1000 + i})
+		if _, b, max := c.Stats(); b > max {
+			t.Fatalf("%d bytes over the bound %d", b, max)
+		}
+	}
+	c.Put("huge", val{size: 100 * per})
+	if _, ok := c.Get([]byte("huge")); ok {
+		t.Error("a value larger than the cache was stored")
+	}
+}
+
+func TestSharedCountedOnce(t *testing.T) {
+	c := newTestCache(1 << 20)
+	b := &blob{n: 50000}
+	for i := range 100 {
+		c.Put(fmt.Sprint("k", i), val{size: 10, shared: []*blob{b}})
+	}
+	_, bytes, _ := c.Stats()
+	if bytes > b.n+100*(10+entryBytes[val]()+8)+sharedBytes {
+		t.Errorf("100 entries sharing %d bytes cost %d", b.n, bytes)
+	}
+	if c.refs[b] != 100 {
+		t.Errorf("refs %d", c.refs[b])
+	}
+	for i := range 100 {
+		c.Delete(fmt.Sprint("k", i))
+	}
+	if _, ok := c.refs[b]; ok {
+		t.Error("a value no entry holds is still counted")
+	}
+	if n, bytes, _ := c.Stats(); n != 0 || bytes != 0 {
+		t.Errorf("%d entries, %d bytes after deleting all", n, bytes)
+	}
+}
+
+// TestInvalidationDuringLoad: a value loaded while an invalidation ran is
+// returned but not cached (it may predate the change).
+func TestInvalidationDuringLoad(t *testing.T) {
+	c := newTestCache(1 << 20)
+	v, err := c.Load([]byte("k"), func() (val, error) {
+		c.Delete("unrelated") // any invalidation meanwhile
+		return val{size: 1}, nil
+	})
+	if err != nil || v.size != 1 {
+		t.Fatal(v, err)
+	}
+	if _, ok := c.Get([]byte("k")); ok {
+		t.Error("a value loaded across an invalidation was cached")
+	}
+	if _, err := c.Load([]byte("k"), func() (val, error) { return val{size: 2}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := c.Get([]byte("k")); !ok || v.size != 2 {
+		t.Error("a quiet load was not cached")
+	}
+	boom := errors.New("boom")
+	if _, err := c.Load([]byte("e"), func() (val, error) { return val{}, boom }); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get([]byte("e")); ok {
+		t.Error("an error was cached")
+	}
+}
+
+func TestDeletePrefixAndFunc(t *testing.T) {
+	c := newTestCache(1 << 20)
+	for _, k := range []string{"a/1", "a/2", "b/1", "b/2"} {
+		c.Put(k, val{size: len(k)})
+	}
+	if n := c.DeletePrefix("a/"); n != 2 {
+		t.Errorf("DeletePrefix removed %d", n)
+	}
+	if n := c.DeleteFunc(func(k string, v val) bool { return k == "b/2" }); n != 1 {
+		t.Errorf("DeleteFunc removed %d", n)
+	}
+	if n, _, _ := c.Stats(); n != 1 {
+		t.Errorf("%d left", n)
+	}
+	c.Clear()
+	if n, b, _ := c.Stats(); n != 0 || b != 0 {
+		t.Errorf("after Clear: %d, %d", n, b)
+	}
+}
+
+func TestHitAllocatesNothing(t *testing.T) {
+	c := newTestCache(1 << 20)
+	c.Put("alice", val{size: 1})
+	var kb [16]byte
+	allocs := testing.AllocsPerRun(100, func() {
+		key := append(kb[:0], "alice"...)
+		if _, err := c.Load(key, func() (val, error) { t.Fatal("miss"); return val{}, nil }); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("a hit allocates %.0f times", allocs)
+	}
+}
