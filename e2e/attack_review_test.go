@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 )
 
 var _ = http.MethodPost
@@ -109,5 +110,35 @@ func TestAttackStaleSessionPrincipalArn(t *testing.T) {
 	who := need(old.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))(t)
 	if _, err := old.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(payroll), RoleSessionName: aws.String("xx")}); err == nil {
 		t.Fatalf("the renamed user's old session (GetCallerIdentity says %s) passed aws:PrincipalArn == user/alice meant for the new alice", *who.Arn)
+	}
+}
+
+// TestAttackAssumeRoleExistenceOracle: a caller with no permission at all
+// learns whether a role exists, and its MaxSessionDuration, because
+// AssumeRole checks DurationSeconds against the role's maximum before it
+// authorizes: an existing role answers ValidationError, a missing one
+// AccessDenied. Likewise GetFederationToken looks up PolicyArns before it
+// authorizes, so an unauthorized caller learns which managed policies exist.
+func TestAttackAssumeRoleExistenceOracle(t *testing.T) {
+	e := start(t)
+	root := e.rootIAM()
+	e.role(t, "SecretProject", "", trustAccount)
+	need(root.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("SecretPolicy"), PolicyDocument: aws.String(allow("s3:GetObject", "*"))}))(t)
+	akid, secret := e.user(t, "nobody") // no policies at all
+	s := e.sts(akid, secret, "")
+	probe := func(name string) error {
+		_, err := s.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(acctARN + "role/" + name), RoleSessionName: aws.String("probe"), DurationSeconds: aws.Int32(43200)})
+		return err
+	}
+	exists, missing := apiCode(t, probe("SecretProject")), apiCode(t, probe("NoSuchRole"))
+	if exists != missing {
+		t.Errorf("AssumeRole by an unauthorized caller: existing role -> %s, missing role -> %s", exists, missing)
+	}
+	fed := func(arn string) string {
+		_, err := s.GetFederationToken(ctx, &sts.GetFederationTokenInput{Name: aws.String("probe"), PolicyArns: []ststypes.PolicyDescriptorType{{Arn: aws.String(arn)}}})
+		return apiCode(t, err)
+	}
+	if a, b := fed(acctARN+"policy/SecretPolicy"), fed(acctARN+"policy/NoSuchPolicy"); a != b {
+		t.Errorf("GetFederationToken by an unauthorized caller: existing policy -> %s, missing policy -> %s", a, b)
 	}
 }
