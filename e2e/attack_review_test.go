@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 )
@@ -141,4 +142,40 @@ func TestAttackAssumeRoleExistenceOracle(t *testing.T) {
 	if a, b := fed(acctARN+"policy/SecretPolicy"), fed(acctARN+"policy/NoSuchPolicy"); a != b {
 		t.Errorf("GetFederationToken by an unauthorized caller: existing policy -> %s, missing policy -> %s", a, b)
 	}
+}
+
+// TestAttackTransitiveTagsOverrideTargetRoleTags: when a role session with
+// transitive session tags assumes another role, assumeRoleKeys replaces the
+// TARGET role's aws:ResourceTag values with the caller's transitive tags.
+// Under the standard ABAC rule "sts:AssumeRole where aws:ResourceTag/Team ==
+// ${aws:PrincipalTag/Team}", a dev session that honestly carries Team=dev
+// as a transitive tag then assumes the Finance role (tagged Team=finance):
+// the role's own tag is never looked at. aws:ResourceTag must be the
+// resource's tags; session tags override only aws:PrincipalTag.
+func TestAttackTransitiveTagsOverrideTargetRoleTags(t *testing.T) {
+	e := start(t)
+	root := e.rootIAM()
+	abac := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession"],"Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/Team":"${aws:PrincipalTag/Team}"}}}]}`
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
+	mk := func(name, team string) string {
+		a := e.role(t, name, "", trust)
+		need(root.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String(name), Tags: []iamtypes.Tag{{Key: aws.String("Team"), Value: aws.String(team)}}}))(t)
+		e.rolePolicy(t, name, "abac", abac)
+		return a
+	}
+	dev := mk("Dev", "dev")
+	fin := mk("Finance", "finance")
+	akid, secret := e.user(t, "bob")
+	need(root.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("bob"), Tags: []iamtypes.Tag{{Key: aws.String("Team"), Value: aws.String("dev")}}}))(t)
+	e.userPolicy(t, "bob", "abac", abac)
+	_, err := e.sts(akid, secret, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(fin), RoleSessionName: aws.String("ss")})
+	wantCode(t, err, "AccessDenied") // the rule works without chaining
+	s1 := need(e.sts(akid, secret, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(dev), RoleSessionName: aws.String("ss"),
+		Tags: []ststypes.Tag{{Key: aws.String("Team"), Value: aws.String("dev")}}, TransitiveTagKeys: []string{"Team"}}))(t)
+	c := s1.Credentials
+	_, err = e.sts(*c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(fin), RoleSessionName: aws.String("ss")})
+	if err == nil {
+		t.Fatal("a Team=dev session assumed the Team=finance role: its transitive tag replaced the role's aws:ResourceTag/Team")
+	}
+	wantCode(t, err, "AccessDenied")
 }
