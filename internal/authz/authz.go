@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/arn"
 	"github.com/opensts/opensts/internal/cache"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/seal"
@@ -120,7 +121,11 @@ func cacheKey(b []byte, prefix, account, name string) []byte {
 
 // principalPolicies is what a user or role contributes to every decision.
 type principalPolicies struct {
-	identity []policy.Named
+	// exists is false for a user or role that is gone: its sessions and
+	// keys are denied everything (Resolve marks them).
+	exists     bool
+	name, path string // as stored now
+	identity   []policy.Named
 	boundary []policy.Named
 	tags     []store.Tag
 	tagKeys  []string // "aws:PrincipalTag/"+tags[i].Key
@@ -164,6 +169,11 @@ type Request struct {
 
 // Decide evaluates r for c.
 func (a *Authorizer) Decide(ctx context.Context, c *Caller, r *Request) (policy.Decision, error) {
+	if c.Gone {
+		// The user or role behind the session is gone: nothing is allowed,
+		// whatever a resource policy says of its old name.
+		return policy.Decision{Effect: policy.ImplicitDeny}, nil
+	}
 	var set policy.Set
 	if err := a.fillSet(ctx, c, &set); err != nil {
 		return policy.Decision{}, err
@@ -299,6 +309,40 @@ func (a *Authorizer) PolicySet(ctx context.Context, c *Caller) (policy.Set, erro
 	return set, err
 }
 
+// Resolve brings a session caller's identity up to date with the store.
+// A session names its user or role by unique id; the name and ARN it was
+// issued with may have changed since (a user renamed, and another created
+// with the old name). Resolve sets the caller's user name, and for a
+// GetSessionToken session of a user its ARN, to the user's current ones, so
+// that "self" (an omitted UserName), aws:username and aws:PrincipalArn mean
+// the session's own user; and it marks a caller whose user or role no
+// longer exists Gone, which every decision denies. Long-term keys are
+// resolved when they are loaded (by unique id) and need nothing here.
+func (a *Authorizer) Resolve(ctx context.Context, c *Caller) error {
+	s := c.Session
+	if s == nil || c.Type == policy.Root {
+		return nil
+	}
+	if c.Type == policy.FederatedUser && c.UserName == "" {
+		return nil // the account root's federated session
+	}
+	pp, err := a.callerPolicies(ctx, c)
+	if err != nil || pp == nil {
+		return err
+	}
+	if !pp.exists {
+		c.Gone = true
+		return nil
+	}
+	if c.UserName != "" {
+		c.UserName = pp.name
+		if c.Type == policy.User {
+			c.ARN = arn.User(c.Account, pp.path, pp.name)
+		}
+	}
+	return nil
+}
+
 // callerPolicies returns what the caller's user or role contributes to a
 // decision, or nil for callers that have neither (the root, a root's
 // federated session). The user or role is found by its unique id, never by
@@ -333,6 +377,7 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 	v, err := a.load(cacheKey(kb[:0], "policies/"+string(kind), account, id), func() (any, error) {
 		var (
 			stored   string // the stored spelling of the name
+			path     string
 			tags     []store.Tag
 			boundary string
 			err      error
@@ -344,14 +389,14 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 			if err == nil && u.Account != account {
 				err = store.ErrNotFound
 			}
-			stored, tags, boundary = u.Name, u.Tags, u.PermissionsBoundary
+			stored, path, tags, boundary = u.Name, u.Path, u.Tags, u.PermissionsBoundary
 		default:
 			var r store.Role
 			r, err = a.store.GetRoleByID(ctx, id)
 			if err == nil && r.Account != account {
 				err = store.ErrNotFound
 			}
-			stored, tags, boundary = r.Name, r.Tags, r.PermissionsBoundary
+			stored, path, tags, boundary = r.Name, r.Path, r.Tags, r.PermissionsBoundary
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			return &principalPolicies{}, nil
@@ -361,6 +406,7 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 		}
 		name := stored
 		pp := newPrincipalPolicies(tags)
+		pp.exists, pp.name, pp.path = true, stored, path
 		if err := a.ownerPolicies(ctx, account, kind, stored, &pp.identity); err != nil {
 			return nil, err
 		}

@@ -29,6 +29,10 @@ type Caller struct {
 	// Session is the verified session for temporary credentials, nil for long-term keys.
 	Session *session.Session
 
+	// Gone is set by Authorizer.Resolve for a session whose user or role no
+	// longer exists: every decision about it is a denial.
+	Gone bool
+
 	SourceIP        string
 	UserAgent       string
 	SecureTransport bool

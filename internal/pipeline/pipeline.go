@@ -118,6 +118,10 @@ type Config struct {
 	DefaultQuery string
 	JSON         *API
 	Authn        *authn.Authenticator
+	// Resolve, if set, runs on every authenticated caller before the
+	// credential rules (authz.Authorizer.Resolve: a session's user or role
+	// as it is now).
+	Resolve      func(ctx context.Context, c *authz.Caller) error
 	SigV4        *sigv4.Verifier
 	MaxBodyBytes int64
 	Now          func() time.Time
@@ -266,6 +270,11 @@ func (p *Pipeline) authenticate(ctx context.Context, x *Exchange) error {
 	c, err := p.cfg.Authn.Authenticate(ctx, x.HTTP, x.SigV4, x.Time)
 	if err != nil {
 		return err
+	}
+	if p.cfg.Resolve != nil {
+		if err := p.cfg.Resolve(ctx, c); err != nil {
+			return err
+		}
 	}
 	x.Caller = c
 	return nil

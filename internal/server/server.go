@@ -212,6 +212,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		DefaultQuery: "sts",
 		JSON:         &pipeline.API{Name: "organizations", Protocol: pipeline.JSON, Prefix: awsjson.OrganizationsPrefix, Routes: orgRoutes(s.org)},
 		Authn:        s.authn,
+		Resolve:      s.authz.Resolve,
 		SigV4:        s.sigv4,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Now:          s.now,

@@ -85,10 +85,6 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	if role == nil || !strings.EqualFold(role.ARN, in.RoleArn) {
 		return nil, denyAssume(c, "sts:AssumeRole", in.RoleArn)
 	}
-	if int(duration) > role.MaxSessionDuration {
-		return nil, apierr.New(apierr.ValidationError, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-	}
-
 	mfa := false
 	if in.SerialNumber != "" || in.TokenCode != "" {
 		if err := s.checkMFA(ctx, c, in.SerialNumber, in.TokenCode); err != nil {
@@ -100,7 +96,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	// Authorize sts:AssumeRole and, for the features the request uses, the
 	// permission-only actions, each against the trust policy and the
 	// caller's own policies.
-	keys := assumeRoleKeys(in, role, prev)
+	keys := assumeRoleKeys(in, role)
 	if mfa {
 		keys = append(keys, authz.Key{Name: "aws:MultiFactorAuthPresent", Values: []string{"true"}}, authz.Key{Name: "aws:MultiFactorAuthAge", Values: []string{"0"}})
 	}
@@ -123,6 +119,12 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 		if d.Effect != policy.Allow {
 			return nil, denyAssume(c, action, in.RoleArn)
 		}
+	}
+
+	// Only a caller allowed to assume the role learns its MaxSessionDuration
+	// (checked before, it told anyone whether the role exists).
+	if int(duration) > role.MaxSessionDuration {
+		return nil, apierr.New(apierr.ValidationError, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
 
 	// Managed session policies are looked up only once the caller is known
@@ -194,7 +196,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 }
 
 // assumeRoleKeys builds the request-specific condition keys of AssumeRole.
-func assumeRoleKeys(in *AssumeRoleInput, role *authz.Role, prev *session.Session) []authz.Key {
+func assumeRoleKeys(in *AssumeRoleInput, role *authz.Role) []authz.Key {
 	keys := []authz.Key{{Name: "sts:RoleSessionName", Values: []string{in.RoleSessionName}}}
 	if in.ExternalId != "" {
 		keys = append(keys, authz.Key{Name: "sts:ExternalId", Values: []string{in.ExternalId}})
@@ -206,23 +208,16 @@ func assumeRoleKeys(in *AssumeRoleInput, role *authz.Role, prev *session.Session
 		keys = append(keys, authz.Key{Name: "sts:TransitiveTagKeys", Values: in.TransitiveTagKeys})
 	}
 	keys = append(keys, authz.RequestTagKeys(in.Tags)...)
-	// The role's tags are its resource tags; incoming transitive tags replace
-	// matching values (reference §10.3).
-	resTags := map[string]authz.Key{}
+	// The role's tags are its resource tags, and only they: the caller's
+	// session tags, transitive ones included, are its principal tags
+	// (aws:PrincipalTag), never the target's. Letting a caller's transitive
+	// tag stand in for the target role's tag would let anyone allowed to tag
+	// a session pass an ABAC trust policy written as "ResourceTag/Team ==
+	// PrincipalTag/Team" for any role, by chaining through a role of its
+	// own. (reference §10.3 reads otherwise; the attack test
+	// TestAttackTransitiveTagsOverrideTargetRoleTags pins this choice.)
 	for _, t := range role.Tags {
-		resTags[strings.ToLower(t.Key)] = authz.Key{Name: "aws:ResourceTag/" + t.Key, Values: []string{t.Value}}
-	}
-	if prev != nil {
-		for _, k := range prev.TransitiveTagKeys {
-			for _, t := range prev.Tags {
-				if strings.EqualFold(t.Key, k) {
-					resTags[strings.ToLower(t.Key)] = authz.Key{Name: "aws:ResourceTag/" + t.Key, Values: []string{t.Value}}
-				}
-			}
-		}
-	}
-	for _, k := range resTags {
-		keys = append(keys, k)
+		keys = append(keys, authz.Key{Name: "aws:ResourceTag/" + t.Key, Values: []string{t.Value}})
 	}
 	return keys
 }

@@ -49,10 +49,6 @@ func (s *Service) GetFederationToken(ctx context.Context, c *authz.Caller, in *G
 	if err != nil {
 		return nil, err
 	}
-	arns, err := s.sessionPolicyARNs(ctx, c.Account, in.PolicyArns)
-	if err != nil {
-		return nil, err
-	}
 	fedARN := arn.FederatedUser(c.Account, in.Name)
 	keys := authz.RequestTagKeys(in.Tags)
 	actions := []string{"sts:GetFederationToken"}
@@ -63,6 +59,12 @@ func (s *Service) GetFederationToken(ctx context.Context, c *authz.Caller, in *G
 		if err := s.authz.Check(ctx, c, a, fedARN, keys...); err != nil {
 			return nil, err
 		}
+	}
+	// Managed session policies are looked up only once the caller is known
+	// to be allowed, so that nobody learns which policy ARNs exist.
+	arns, err := s.sessionPolicyARNs(ctx, c.Account, in.PolicyArns)
+	if err != nil {
+		return nil, err
 	}
 	packed, err := packedSize(sessionPolicy, arns, tags)
 	if err != nil {
