@@ -126,9 +126,9 @@ type principalPolicies struct {
 	exists     bool
 	name, path string // as stored now
 	identity   []policy.Named
-	boundary []policy.Named
-	tags     []store.Tag
-	tagKeys  []string // "aws:PrincipalTag/"+tags[i].Key
+	boundary   []policy.Named
+	tags       []store.Tag
+	tagKeys    []string // "aws:PrincipalTag/"+tags[i].Key
 }
 
 func newPrincipalPolicies(tags []store.Tag) *principalPolicies {
