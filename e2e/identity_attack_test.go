@@ -577,3 +577,30 @@ func need[T any](v T, err error) func(t *testing.T) T {
 		return v
 	}
 }
+
+// TestRecreatedGroupGrantsNothing: membership belongs to the group, not its
+// name; a group deleted and created again with more rights has no members.
+func TestRecreatedGroupGrantsNothing(t *testing.T) {
+	e := start(t)
+	root := e.rootIAM()
+	akid, secret := e.user(t, "member")
+	need(root.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("ops")}))(t)
+	need(root.PutGroupPolicy(ctx, &iam.PutGroupPolicyInput{GroupName: aws.String("ops"), PolicyName: aws.String("p"), PolicyDocument: aws.String(allow("iam:ListUsers", "*"))}))(t)
+	need(root.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("ops"), UserName: aws.String("member")}))(t)
+	c := e.iam(akid, secret, "")
+	need(c.ListUsers(ctx, &iam.ListUsersInput{}))(t)
+
+	// A group with members cannot be deleted, as in AWS.
+	_, err := root.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: aws.String("ops")})
+	wantCode(t, err, "DeleteConflict")
+	need(root.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: aws.String("ops"), UserName: aws.String("member")}))(t)
+	need(root.DeleteGroupPolicy(ctx, &iam.DeleteGroupPolicyInput{GroupName: aws.String("ops"), PolicyName: aws.String("p")}))(t)
+	need(root.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: aws.String("ops")}))(t)
+	need(root.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("OPS")}))(t)
+	need(root.PutGroupPolicy(ctx, &iam.PutGroupPolicyInput{GroupName: aws.String("OPS"), PolicyName: aws.String("admin"), PolicyDocument: aws.String(allow("*", "*"))}))(t)
+	_, err = c.ListUsers(ctx, &iam.ListUsersInput{})
+	wantCode(t, err, "AccessDenied")
+	if g := need(root.GetGroup(ctx, &iam.GetGroupInput{GroupName: aws.String("ops")}))(t); len(g.Users) != 0 {
+		t.Fatalf("recreated group has members %v", g.Users)
+	}
+}
