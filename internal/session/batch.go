@@ -465,8 +465,6 @@ type rootID struct {
 	root [hashSize]byte
 }
 
-func (id rootID) shard() byte { return id.root[0] }
-
 type rootEntry struct {
 	key *ringKey
 	sig [sigSize]byte

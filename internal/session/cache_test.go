@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // bigSession is a session with a session policy and tags, about 3 KiB of
@@ -67,3 +68,14 @@ func TestTokenCacheBytesBound(t *testing.T) {
 }
 
 func tokenHashOf(token string) tokenHash { return sha256.Sum256([]byte(token)) }
+
+// TestLRUKeysHaveNoPadding: cache keys are the keys' memory, so a key type
+// must be made of bytes only.
+func TestLRUKeysHaveNoPadding(t *testing.T) {
+	if unsafe.Sizeof(rootID{}) != unsafe.Sizeof(rootID{}.kid)+unsafe.Sizeof(rootID{}.root) {
+		t.Error("rootID has padding")
+	}
+	if unsafe.Sizeof(tokenHash{}) != 32 {
+		t.Error("tokenHash is not 32 bytes")
+	}
+}

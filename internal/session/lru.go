@@ -1,54 +1,29 @@
 package session
 
 import (
-	"sync"
 	"unsafe"
+
+	boundedcache "github.com/opensts/opensts/internal/cache"
 )
 
-// lruKey is a key that picks its own shard (a method, not a func field, so
-// keys passed by pointer stay on the caller's stack).
-type lruKey interface {
-	comparable
-	shard() byte
-}
+// lruKey is a fixed-size key of plain bytes (a hash, a key id and a
+// root): its memory is its identity.
+type lruKey interface{ comparable }
 
-// lru is a bounded, sharded least-recently-used map. Values are immutable
-// once stored; only the recency links change. It is bounded in bytes: each
-// shard holds entries of at most 1/cacheShards of the bound, by their cost
-// (the size function's estimate of the value plus lruEntryBytes for the
-// entry with its key and map slot), computed once when they are stored.
-type lru[K lruKey, V any] struct {
-	shards [cacheShards]lruShard[K, V]
-	size   func(V) int
-}
+// lru is the session package's view of the one bounded cache type,
+// internal/cache.Cache (CLOCK eviction, bounded in bytes by size's estimate of each
+// value plus the cache's bookkeeping): keyed by the bytes of K, so a lookup
+// costs no allocation. Values are immutable once stored.
+type lru[K lruKey, V any] struct{ c *boundedcache.Cache[V] }
 
-const cacheShards = 16
-
-type lruEntry[K lruKey, V any] struct {
-	key        K
-	val        V
-	cost       int
-	prev, next *lruEntry[K, V]
-}
-
-type lruShard[K lruKey, V any] struct {
-	mu    sync.Mutex
-	m     map[K]*lruEntry[K, V]
-	head  lruEntry[K, V] // sentinel: head.next is the most recently used
-	max   int            // bytes
-	bytes int            // the entries' cost
+// keyBytes is k's memory. K is an array or a struct of byte arrays, which
+// have no padding (TestLRUKeysHaveNoPadding checks the ones in use).
+func keyBytes[K lruKey](k *K) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(k)), unsafe.Sizeof(*k))
 }
 
 // wordSize is the size of a pointer.
 const wordSize = int(unsafe.Sizeof(uintptr(0)))
-
-// entryBytes is what an entry of an lru[K, V] costs beside its value's own
-// memory: the entry, and its map slot (key, pointer, control byte) at the
-// map's load factor.
-func (c *lru[K, V]) entryBytes() int {
-	var e lruEntry[K, V]
-	return obj(int(unsafe.Sizeof(e))) + (int(unsafe.Sizeof(e.key))+wordSize+1)*8/7
-}
 
 // obj is the estimated heap cost of one object of n bytes: rounded up to a
 // word, plus an eighth for Go's size classes and a word.
@@ -66,96 +41,25 @@ func newLRU[K lruKey, V any](maxBytes int, size func(V) int) *lru[K, V] {
 	if maxBytes <= 0 {
 		return nil
 	}
-	per := maxBytes / cacheShards
-	c := &lru[K, V]{size: size}
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.m = make(map[K]*lruEntry[K, V])
-		s.head.next, s.head.prev = &s.head, &s.head
-		s.max = per
-	}
-	return c
+	return &lru[K, V]{c: boundedcache.New(boundedcache.Config[V]{MaxBytes: maxBytes, Cost: func(v V) (int, []boundedcache.Shared) { return size(v), nil }})}
 }
 
-func (c *lru[K, V]) shard(k *K) *lruShard[K, V] { return &c.shards[(*k).shard()%cacheShards] }
-
-// get returns the value of k (the zero value if absent) and marks it used.
+// get returns the value of k (the zero value if absent).
 func (c *lru[K, V]) get(k *K) V {
-	s := c.shard(k)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := s.m[*k]
-	if e == nil {
-		var zero V
-		return zero
-	}
-	s.unlink(e)
-	s.pushFront(e)
-	return e.val
+	v, _ := c.c.Get(keyBytes(k))
+	return v
 }
 
-// put stores v under k, evicting the least recently used entries of the
-// shard past its bound. A value that does not fit in an empty shard is not
-// stored.
-func (c *lru[K, V]) put(k *K, v V) {
-	e := &lruEntry[K, V]{key: *k, val: v, cost: c.size(v) + c.entryBytes()}
-	s := c.shard(k)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old := s.m[*k]; old != nil {
-		s.unlink(old)
-		delete(s.m, *k)
-		s.bytes -= old.cost
-	}
-	if e.cost > s.max {
-		return
-	}
-	s.m[*k] = e
-	s.pushFront(e)
-	s.bytes += e.cost
-	for s.bytes > s.max {
-		last := s.head.prev
-		s.unlink(last)
-		delete(s.m, last.key)
-		s.bytes -= last.cost
-	}
-}
+// put stores v under k, evicting past the bound.
+func (c *lru[K, V]) put(k *K, v V) { c.c.Put(string(keyBytes(k)), v) }
 
 // remove drops k.
-func (c *lru[K, V]) remove(k *K) {
-	s := c.shard(k)
-	s.mu.Lock()
-	if e := s.m[*k]; e != nil {
-		s.unlink(e)
-		delete(s.m, *k)
-		s.bytes -= e.cost
-	}
-	s.mu.Unlock()
-}
+func (c *lru[K, V]) remove(k *K) { c.c.Delete(string(keyBytes(k))) }
 
 // stats counts the entries and their cost in bytes.
 func (c *lru[K, V]) stats() (n, bytes int) {
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		n += len(s.m)
-		bytes += s.bytes
-		s.mu.Unlock()
-	}
+	n, bytes, _ = c.c.Stats()
 	return n, bytes
-}
-
-func (s *lruShard[K, V]) unlink(e *lruEntry[K, V]) {
-	e.prev.next = e.next
-	e.next.prev = e.prev
-	e.prev, e.next = nil, nil
-}
-
-func (s *lruShard[K, V]) pushFront(e *lruEntry[K, V]) {
-	e.prev = &s.head
-	e.next = s.head.next
-	s.head.next.prev = e
-	s.head.next = e
 }
 
 // CacheStats returns the number of verified tokens the Manager remembers

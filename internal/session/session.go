@@ -81,8 +81,8 @@
 // Revoke stops a key verifying at once on this node and, after their next
 // Refresh, on every other node.
 //
-// It imports internal/store and internal/seal, and otherwise only the
-// standard library.
+// It imports internal/store, internal/seal and internal/cache, and otherwise
+// only the standard library.
 package session
 
 import (

@@ -145,14 +145,12 @@ func (v *Verifier) Verify(accessKeyID, token string) (*Session, []byte, error) {
 	return verify(v.ring.Load(), v.cache, v.roots, v.now(), accessKeyID, token)
 }
 
-// cache is a bounded, sharded LRU of successfully verified tokens keyed by
-// the SHA-256 of the token.
+// cache is a bounded cache (internal/cache) of successfully verified tokens
+// keyed by the SHA-256 of the token.
 type cache = lru[tokenHash, *cacheEntry]
 
 // tokenHash is the SHA-256 of a token.
 type tokenHash [sha256.Size]byte
-
-func (h tokenHash) shard() byte { return h[0] }
 
 type cacheEntry struct {
 	key    *ringKey
