@@ -140,6 +140,53 @@ type Decision struct {
 	// CrossAccount reports that the resource belongs to another account than
 	// the principal, so both sides had to allow.
 	CrossAccount bool
+	// Verdicts is what the policies of each kind said, whatever the
+	// decision: a caller can tell that a boundary allowed a request the
+	// identity-based policies did not.
+	Verdicts Verdicts
+}
+
+// Verdicts records what the policies in each slot of a Set said about a
+// request: three bits a slot (the slot has policies, one allowed, one
+// denied). The zero value records no policies at all.
+type Verdicts uint32
+
+// Of returns the verdict of the policies of kind k: Allow when one of them
+// allowed and none denied, ExplicitDeny when one denied, ImplicitDeny when
+// none matched. ok is false, and the effect ImplicitDeny, when the Set had
+// no policies of that kind (its slot was nil). Resource and Trust both name
+// the Set's Resource slot; SCP is every organization level together, which
+// allows when each level allows.
+func (v Verdicts) Of(k Kind) (e Effect, ok bool) {
+	switch b := v >> (3 * verdictSlot(k)); {
+	case b&1 == 0:
+		return ImplicitDeny, false
+	case b&4 != 0:
+		return ExplicitDeny, true
+	case b&2 != 0:
+		return Allow, true
+	}
+	return ImplicitDeny, true
+}
+
+// verdict records the verdict of kind k: whether the Set has policies of
+// that kind, and whether one of them allowed and one denied.
+func verdict(k Kind, present, allow, deny bool) Verdicts {
+	return (bit(present) | bit(allow)<<1 | bit(deny)<<2) << (3 * verdictSlot(k))
+}
+
+func bit(b bool) Verdicts {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func verdictSlot(k Kind) Kind {
+	if k == Trust {
+		return Resource
+	}
+	return k
 }
 
 // Evaluate decides req against every policy in set. It allocates only the

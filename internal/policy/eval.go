@@ -662,6 +662,9 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 		}
 	}
 	d.CrossAccount = s.ResourceAccount != "" && pr.Account != "" && s.ResourceAccount != pr.Account
+	d.Verdicts = verdict(SCP, s.SCP != nil, scpOK, scpDeny) | verdict(Resource, s.Resource != nil, res.allow, res.deny) |
+		verdict(Identity, s.Identity != nil, id.allow, id.deny) | verdict(Boundary, s.Boundary != nil, bd.allow, bd.deny) |
+		verdict(Session, s.Session != nil, se.allow, se.deny)
 
 	deny := func(k Kind) { d.Effect, d.DeniedBy = ExplicitDeny, k }
 	switch {
