@@ -74,10 +74,80 @@ type Request struct {
 	Now       time.Time
 }
 
-// Named is a policy with the label its diagnostics carry.
+// Named is a policy with the label its diagnostics carry and where it came
+// from.
 type Named struct {
 	ID     string // labels diagnostics (policy ARN, "role/R/inline/P", ...)
 	Policy *Policy
+	// Source says where the policy came from, for callers that report it
+	// (the IAM policy simulator). Whoever builds the Set sets it;
+	// evaluation ignores it.
+	Source Source
+}
+
+// Source says where a policy came from.
+type Source struct {
+	Type SourceType
+	// Owner holds the policy: the name of the user, group or role of an
+	// inline policy, the ARN of the resource a resource-based policy is
+	// attached to ("" when unknown).
+	Owner string
+	// Name is the policy's name: an inline or managed policy's, an SCP's,
+	// or the label of a document passed in ("PolicyInputList.1"); "" for a
+	// policy without one (a session's inline policy).
+	Name string
+	// ARN is a managed policy's ARN.
+	ARN string
+}
+
+// SourceType is the kind of place a policy comes from. A permissions
+// boundary is a managed policy (SourceManaged) that fills the Set's Boundary
+// slot: the slot, not the source, says what role a policy plays.
+type SourceType uint8
+
+// Source types.
+const (
+	SourceUnknown     SourceType = iota // not said
+	SourceUserInline                    // an inline policy of an IAM user
+	SourceGroupInline                   // an inline policy of an IAM group
+	SourceRoleInline                    // an inline policy of an IAM role
+	SourceManaged                       // a managed policy, AWS's or the account's
+	SourceSession                       // the inline policy a session was issued with
+	SourceSCP                           // an organization's service control policy
+	SourceResource                      // a resource-based policy: a bucket policy, a role's trust policy
+	SourceInput                         // a document passed with a request (the simulator's inputs)
+	SourceRoot                          // the account root's implicit full access
+)
+
+// Named returns the policy of s whose statement m is: the one in the slot
+// of m's Kind with m's PolicyID; nil when s has none. Equal IDs in one slot
+// name the same policy (a managed policy attached twice).
+func (s *Set) Named(m Match) *Named {
+	find := func(list []Named) *Named {
+		for i := range list {
+			if list[i].ID == m.PolicyID {
+				return &list[i]
+			}
+		}
+		return nil
+	}
+	switch m.Kind {
+	case Identity:
+		return find(s.Identity)
+	case Boundary:
+		return find(s.Boundary)
+	case Session:
+		return find(s.Session)
+	case Resource, Trust:
+		return find(s.Resource)
+	case SCP:
+		for _, level := range s.SCP {
+			if n := find(level); n != nil {
+				return n
+			}
+		}
+	}
+	return nil
 }
 
 // Set is every policy that applies to one request.

@@ -534,7 +534,8 @@ func (ev *evalState) group(list []Named, slot Kind) groupResult {
 
 func (ev *evalState) groupOf(list []Named, slot Kind) groupResult {
 	var r groupResult
-	for _, n := range list {
+	for i := range list {
+		n := &list[i] // not a copy: a Named is wide
 		p := n.Policy
 		if p == nil {
 			continue

@@ -334,3 +334,38 @@ func TestDecisionVerdicts(t *testing.T) {
 		})
 	}
 }
+
+// TestSetNamed checks that every match of a decision leads back to its
+// policy, in the slot of its kind, and with the statement it names.
+func TestSetNamed(t *testing.T) {
+	t.Parallel()
+	managed := Named{ID: "arn:aws:iam::111122223333:policy/M", Policy: mustParse(t, Managed, allowDoc("s3:*", "*")),
+		Source: Source{Type: SourceManaged, Name: "M", ARN: "arn:aws:iam::111122223333:policy/M"}}
+	set := &Set{
+		Identity: []Named{{ID: "user/alice/p", Policy: mustParse(t, Identity, denyDoc("s3:DeleteObject", "*")),
+			Source: Source{Type: SourceUserInline, Owner: "alice", Name: "p"}}, managed},
+		Boundary: []Named{managed},
+		Session:  []Named{{ID: "session-policy", Policy: mustParse(t, Session, allowDoc("*", "*")), Source: Source{Type: SourceSession}}},
+		SCP:      [][]Named{named(t, SCP, allowDoc("*", "*")), named(t, SCP, allowDoc("s3:*", "*"))},
+		Resource: []Named{{ID: "bucket", Policy: mustParse(t, Resource, resDoc(`"*"`, "s3:*", "*")), Source: Source{Type: SourceResource, Owner: "arn:aws:s3:::b"}}},
+	}
+	d := Evaluate(set, &Request{Principal: sess, Action: "s3:DeleteObject", Resource: "arn:aws:s3:::b/k", Now: testNow})
+	if len(d.Matched) != 7 {
+		t.Fatalf("matched %+v, want 7 statements", d.Matched)
+	}
+	for _, m := range d.Matched {
+		n := set.Named(m)
+		if n == nil || n.ID != m.PolicyID || m.Index >= n.Policy.Len() {
+			t.Fatalf("match %+v: policy %+v", m, n)
+		}
+	}
+	if n := set.Named(Match{PolicyID: "user/alice/p", Kind: Boundary}); n != nil {
+		t.Errorf("an identity policy found in the boundary slot: %+v", n)
+	}
+	if n := set.Named(Match{PolicyID: "bucket", Kind: Trust}); n == nil || n.Source.Owner != "arn:aws:s3:::b" {
+		t.Errorf("the resource slot by Trust: %+v", n)
+	}
+	if n := set.Named(Match{PolicyID: "nothing", Kind: Identity}); n != nil {
+		t.Errorf("an unknown id found: %+v", n)
+	}
+}
