@@ -5,7 +5,10 @@
 // internal/arn.
 package policy
 
-import "time"
+import (
+	"iter"
+	"time"
+)
 
 // Kind is what a policy is attached as; it decides the validation rules and
 // the role a policy plays in evaluation.
@@ -119,37 +122,6 @@ const (
 	SourceRoot                          // the account root's implicit full access
 )
 
-// Named returns the policy of s whose statement m is: the one in the slot
-// of m's Kind with m's PolicyID; nil when s has none. Equal IDs in one slot
-// name the same policy (a managed policy attached twice).
-func (s *Set) Named(m Match) *Named {
-	find := func(list []Named) *Named {
-		for i := range list {
-			if list[i].ID == m.PolicyID {
-				return &list[i]
-			}
-		}
-		return nil
-	}
-	switch m.Kind {
-	case Identity:
-		return find(s.Identity)
-	case Boundary:
-		return find(s.Boundary)
-	case Session:
-		return find(s.Session)
-	case Resource, Trust:
-		return find(s.Resource)
-	case SCP:
-		for _, level := range s.SCP {
-			if n := find(level); n != nil {
-				return n
-			}
-		}
-	}
-	return nil
-}
-
 // Set is every policy that applies to one request.
 type Set struct {
 	Identity        []Named   // identity-based policies of the principal (user+groups, or role for sessions)
@@ -159,6 +131,36 @@ type Set struct {
 	SCP             [][]Named // one slice per organization level; nil means no guardrails apply
 	Resource        []Named   // resource-based policy (a role's trust policy for sts:AssumeRole*)
 	ResourceAccount string    // account that owns the resource; "" means the principal's account
+}
+
+// All yields every policy of s, slot by slot, with the Kind the matches of
+// its statements carry: its slot's, or Trust for a trust policy in the
+// Resource slot. A Match's PolicyID and Kind name one of them (equal IDs in
+// a slot name the same policy: a managed policy attached twice).
+func (s *Set) All() iter.Seq2[Kind, *Named] {
+	return func(yield func(Kind, *Named) bool) {
+		each := func(k Kind, list []Named) bool {
+			for i := range list {
+				n := &list[i]
+				kind := k
+				if k == Resource && n.Policy != nil && n.Policy.kind == Trust {
+					kind = Trust
+				}
+				if !yield(kind, n) {
+					return false
+				}
+			}
+			return true
+		}
+		if !each(Identity, s.Identity) || !each(Boundary, s.Boundary) || !each(Session, s.Session) || !each(Resource, s.Resource) {
+			return
+		}
+		for _, level := range s.SCP {
+			if !each(SCP, level) {
+				return
+			}
+		}
+	}
 }
 
 // Effect is the outcome of an evaluation, or the effect of a matched statement

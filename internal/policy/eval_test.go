@@ -335,9 +335,9 @@ func TestDecisionVerdicts(t *testing.T) {
 	}
 }
 
-// TestSetNamed checks that every match of a decision leads back to its
-// policy, in the slot of its kind, and with the statement it names.
-func TestSetNamed(t *testing.T) {
+// TestSetAll checks that every match of a decision leads back to its
+// policy, with the kind of its slot, and to the statement it names.
+func TestSetAll(t *testing.T) {
 	t.Parallel()
 	managed := Named{ID: "arn:aws:iam::111122223333:policy/M", Policy: mustParse(t, Managed, allowDoc("s3:*", "*")),
 		Source: Source{Type: SourceManaged, Name: "M", ARN: "arn:aws:iam::111122223333:policy/M"}}
@@ -349,23 +349,36 @@ func TestSetNamed(t *testing.T) {
 		SCP:      [][]Named{named(t, SCP, allowDoc("*", "*")), named(t, SCP, allowDoc("s3:*", "*"))},
 		Resource: []Named{{ID: "bucket", Policy: mustParse(t, Resource, resDoc(`"*"`, "s3:*", "*")), Source: Source{Type: SourceResource, Owner: "arn:aws:s3:::b"}}},
 	}
+	type key struct {
+		kind Kind
+		id   string
+	}
+	all := map[key]*Named{}
+	n := 0
+	for k, p := range set.All() {
+		all[key{k, p.ID}] = p
+		n++
+	}
+	if n != 7 {
+		t.Errorf("All yields %d policies, want 7", n)
+	}
 	d := Evaluate(set, &Request{Principal: sess, Action: "s3:DeleteObject", Resource: "arn:aws:s3:::b/k", Now: testNow})
 	if len(d.Matched) != 7 {
 		t.Fatalf("matched %+v, want 7 statements", d.Matched)
 	}
 	for _, m := range d.Matched {
-		n := set.Named(m)
-		if n == nil || n.ID != m.PolicyID || m.Index >= n.Policy.Len() {
-			t.Fatalf("match %+v: policy %+v", m, n)
+		if p := all[key{m.Kind, m.PolicyID}]; p == nil || m.Index >= p.Policy.Len() {
+			t.Errorf("match %+v: policy %+v", m, p)
 		}
 	}
-	if n := set.Named(Match{PolicyID: "user/alice/p", Kind: Boundary}); n != nil {
-		t.Errorf("an identity policy found in the boundary slot: %+v", n)
+
+	trust := &Set{Resource: named(t, Trust, trustDoc(`{"AWS":"arn:aws:iam::111122223333:role/Dev"}`))}
+	for k, p := range trust.All() {
+		if k != Trust || p.ID != "trust0" {
+			t.Errorf("trust policy yielded as %v %q", k, p.ID)
+		}
 	}
-	if n := set.Named(Match{PolicyID: "bucket", Kind: Trust}); n == nil || n.Source.Owner != "arn:aws:s3:::b" {
-		t.Errorf("the resource slot by Trust: %+v", n)
-	}
-	if n := set.Named(Match{PolicyID: "nothing", Kind: Identity}); n != nil {
-		t.Errorf("an unknown id found: %+v", n)
+	for range set.All() {
+		break // stopping early is safe
 	}
 }
