@@ -189,6 +189,10 @@ func (s *Service) SimulateCustomPolicy(ctx context.Context, c *authz.Caller, in 
 	return sim.run(ctx, pr, username, simParams{
 		actions: in.ActionNames, resources: in.ResourceARNs, owner: in.ResourceOwner, entries: in.ContextEntries,
 		handling: in.ResourceHandlingOption, marker: in.Marker, maxItems: in.MaxItems,
+		// With neither a caller nor a resource policy, AWS's simulator
+		// decides from the identity policies alone, whatever accounts
+		// the resources' ARNs or ResourceOwner name.
+		identityOnly: in.CallerARN == "" && in.ResourcePolicy == "",
 	})
 }
 
@@ -450,6 +454,9 @@ type simParams struct {
 	handling           string
 	marker             string
 	maxItems           *int32
+	// identityOnly: every resource is in the principal's account, so that
+	// no resource side takes part in the decisions.
+	identityOnly bool
 }
 
 // addInputs compiles the policies passed in the request and adds them to
@@ -570,8 +577,11 @@ func (sim *simulation) run(ctx context.Context, pr policy.Principal, username st
 	for k, i := range page {
 		actions[k] = p.actions[i]
 	}
+	if p.identityOnly {
+		owner = ""
+	}
 	decisions, err := Simulate(ctx, &Simulation{Set: &sim.set, Principal: pr, Context: pctx, Actions: actions, Resources: resources,
-		ResourceOwner: owner, OwnerFromARN: true})
+		ResourceOwner: owner, OwnerFromARN: !p.identityOnly})
 	if err != nil {
 		return nil, err
 	}
