@@ -268,3 +268,33 @@ func TestSimulateSessionPolicyInput(t *testing.T) {
 		t.Fatal(roleARN)
 	}
 }
+
+// TestSimulateCustomPolicyIdentityOnlyOverTheWire: without CallerArn and
+// ResourcePolicy, AWS's simulator decides from the identity policies alone,
+// even for resources whose ARNs name other accounts: no cross-account
+// "Resource Policy" side denies them.
+func TestSimulateCustomPolicyIdentityOnlyOverTheWire(t *testing.T) {
+	e := start(t)
+	c := e.rootIAM()
+	other, own := "arn:aws:sqs:us-east-1:210987654321:q", "arn:aws:sqs:us-east-1:123456789012:q"
+	out := must[*iam.SimulateCustomPolicyOutput](t)(c.SimulateCustomPolicy(ctx, &iam.SimulateCustomPolicyInput{
+		PolicyInputList: []string{allow("sqs:SendMessage", "*")},
+		ActionNames:     []string{"sqs:SendMessage"},
+		ResourceArns:    []string{other, own},
+	}))
+	r := out.EvaluationResults[0]
+	if r.EvalDecision != iamtypes.PolicyEvaluationDecisionTypeAllowed || len(r.MatchedStatements) != 1 {
+		t.Errorf("decision %s with statements %+v, want allowed by the input policy", r.EvalDecision, r.MatchedStatements)
+	}
+	if r.EvalDecisionDetails == nil || len(r.EvalDecisionDetails) != 0 {
+		t.Errorf("EvalDecisionDetails = %v, want an empty map (no cross-account sides)", r.EvalDecisionDetails)
+	}
+	for i, rr := range r.ResourceSpecificResults {
+		if *rr.EvalResourceName != []string{other, own}[i] || rr.EvalResourceDecision != iamtypes.PolicyEvaluationDecisionTypeAllowed || len(rr.EvalDecisionDetails) != 0 {
+			t.Errorf("resource %d: %s %s %v", i, *rr.EvalResourceName, rr.EvalResourceDecision, rr.EvalDecisionDetails)
+		}
+	}
+	if len(r.ResourceSpecificResults) != 2 {
+		t.Errorf("%d resource results, want 2", len(r.ResourceSpecificResults))
+	}
+}

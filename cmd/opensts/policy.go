@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opensts/opensts/internal/iam"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/spf13/cobra"
 )
@@ -126,7 +128,7 @@ func newPolicySimulateCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("simulate: %w", err)
 			}
-			out, err := simulate(raw)
+			out, err := simulate(cmd.Context(), raw)
 			if err != nil {
 				return fmt.Errorf("simulate %s: %w", input, err)
 			}
@@ -140,7 +142,9 @@ func newPolicySimulateCmd() *cobra.Command {
 	return cmd
 }
 
-func simulate(raw []byte) (*simulateOutput, error) {
+// simulate decides the request described by raw with the simulator of
+// IAM's SimulatePrincipalPolicy and SimulateCustomPolicy (iam.Simulate).
+func simulate(ctx context.Context, raw []byte) (*simulateOutput, error) {
 	var in simulateInput
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, fmt.Errorf("decode input: %w", err)
@@ -152,26 +156,22 @@ func simulate(raw []byte) (*simulateOutput, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown principal type %q", in.Principal.Type)
 	}
-	var err error
 	now := time.Now().UTC()
 	if in.Now != "" {
-		if now, err = time.Parse(time.RFC3339, in.Now); err != nil {
-			return nil, fmt.Errorf("now: %w", err)
+		if now, ok = policy.ParseDate(in.Now); !ok {
+			return nil, fmt.Errorf("now: %q is not a date", in.Now)
 		}
 	}
 	resource := in.Resource
 	if resource == "" {
 		resource = "*"
 	}
-	req := &policy.Request{
-		Principal: policy.Principal{Type: pt, Account: in.Principal.Account, ARN: in.Principal.ARN, ID: in.Principal.ID,
-			RoleARN: in.Principal.RoleARN, RoleID: in.Principal.RoleID, Federated: in.Principal.Federated, Service: in.Principal.Service},
-		Action: in.Action, Resource: resource, Context: &policy.Context{}, Now: now,
-	}
+	pctx := &policy.Context{}
 	for k, v := range in.Context {
-		req.Context.Set(k, v...)
+		pctx.Set(k, v...)
 	}
-	set := &policy.Set{ResourceAccount: in.ResourceAccount, SessionRequired: in.SessionRequired}
+	set := &policy.Set{SessionRequired: in.SessionRequired}
+	var err error
 	if set.Identity, err = compileAll(policy.Identity, in.Policies.Identity); err != nil {
 		return nil, err
 	}
@@ -198,7 +198,18 @@ func simulate(raw []byte) (*simulateOutput, error) {
 		}
 		set.SCP = append(set.SCP, l)
 	}
-	d := policy.Evaluate(set, req)
+	decisions, err := iam.Simulate(ctx, &iam.Simulation{
+		Set: set,
+		Principal: policy.Principal{Type: pt, Account: in.Principal.Account, ARN: in.Principal.ARN, ID: in.Principal.ID,
+			RoleARN: in.Principal.RoleARN, RoleID: in.Principal.RoleID, Federated: in.Principal.Federated, Service: in.Principal.Service},
+		Context: pctx, Now: now, Actions: []string{in.Action}, Resources: []string{resource},
+		// The resource is in the account the input names, whatever its ARN.
+		ResourceOwner: in.ResourceAccount,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d := decisions[0][0]
 	out := &simulateOutput{
 		Decision:             d.Effect.String(),
 		MatchedStatements:    []matchedStmt{},
@@ -230,7 +241,11 @@ func compileAll(kind policy.Kind, list []simPolicy) ([]policy.Named, error) {
 		if id == "" {
 			id = fmt.Sprintf("%s-%d", kind, i)
 		}
-		out = append(out, policy.Named{ID: id, Policy: p})
+		src := policy.Source{Type: policy.SourceInput, Name: id}
+		if kind == policy.Resource || kind == policy.Trust {
+			src.Type = policy.SourceResource
+		}
+		out = append(out, policy.Named{ID: id, Policy: p, Source: src})
 	}
 	return out, nil
 }

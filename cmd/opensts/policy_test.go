@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,5 +127,33 @@ func TestPolicySimulate(t *testing.T) {
 				t.Errorf("output mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestPolicySimulateShared checks that the command decides with IAM's
+// simulator: the resource is in the account the input names, not the one
+// its ARN names, and the simulation stops when its context ends.
+func TestPolicySimulateShared(t *testing.T) {
+	t.Parallel()
+	input := func(resourceAccount string) []byte {
+		return []byte(`{
+		  "principal": {"type": "user", "arn": "arn:aws:iam::111122223333:user/alice", "account": "111122223333"},
+		  "action": "sqs:SendMessage", "resource": "arn:aws:sqs:us-east-1:444455556666:q", "resourceAccount": "` + resourceAccount + `",
+		  "policies": {"identity": [{"id": "p", "document": {"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sqs:*","Resource":"*"}}}]}
+		}`)
+	}
+	for account, want := range map[string]string{"": "allowed", "111122223333": "allowed", "444455556666": "implicitDeny"} {
+		out, err := simulate(context.Background(), input(account))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Decision != want {
+			t.Errorf("resource account %q: %s, want %s", account, out.Decision, want)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if out, err := simulate(ctx, input("")); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled: %+v, %v; want context.Canceled", out, err)
 	}
 }

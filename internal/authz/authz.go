@@ -299,7 +299,7 @@ func (a *Authorizer) rootIdentity() []policy.Named {
 	if err != nil {
 		panic("authz: allow-all policy does not compile: " + err.Error())
 	}
-	return []policy.Named{{ID: "account-root", Policy: p}}
+	return []policy.Named{{ID: "account-root", Policy: p, Source: policy.Source{Type: policy.SourceRoot}}}
 }
 
 // PolicySet returns the caller's own policies as a policy.Set (for the simulator).
@@ -446,7 +446,7 @@ func (a *Authorizer) ownerPolicies(ctx context.Context, account string, kind sto
 		if err != nil {
 			return fmt.Errorf("compile inline policy %s of %s %s: %w", ip.Name, kind, owner, err)
 		}
-		*out = append(*out, policy.Named{ID: string(kind) + "/" + owner + "/" + ip.Name, Policy: p})
+		*out = append(*out, policy.Named{ID: string(kind) + "/" + owner + "/" + ip.Name, Policy: p, Source: inlineSource(kind, owner, ip.Name)})
 	}
 	atts, err := a.store.ListAttachments(ctx, account, kind, owner)
 	if err != nil {
@@ -496,7 +496,8 @@ func (a *Authorizer) managedEntry(ctx context.Context, arn string) (*managedPoli
 		if err != nil {
 			return nil, fmt.Errorf("compile managed policy %s: %w", arn, err)
 		}
-		return &managedPolicy{Named: policy.Named{ID: mp.ARN, Policy: p}, created: mp.CreatedAt}, nil
+		src := policy.Source{Type: policy.SourceManaged, Name: mp.Name, ARN: mp.ARN}
+		return &managedPolicy{Named: policy.Named{ID: mp.ARN, Policy: p, Source: src}, created: mp.CreatedAt}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -518,7 +519,7 @@ func (a *Authorizer) sessionPolicies(ctx context.Context, s *session.Session) ([
 		if err != nil {
 			return nil, fmt.Errorf("compile session policy: %w", err)
 		}
-		out = append(out, policy.Named{ID: "session-policy", Policy: p})
+		out = append(out, policy.Named{ID: "session-policy", Policy: p, Source: policy.Source{Type: policy.SourceSession}})
 	}
 	for _, arn := range s.PolicyARNs {
 		p, err := a.managedEntry(ctx, arn)
@@ -583,7 +584,7 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 			if err != nil {
 				return nil, fmt.Errorf("compile scp %s: %w", at.PolicyID, err)
 			}
-			levels[lvl] = append(levels[lvl], policy.Named{ID: op.ID, Policy: p})
+			levels[lvl] = append(levels[lvl], policy.Named{ID: op.ID, Policy: p, Source: policy.Source{Type: policy.SourceSCP, Name: op.Name}})
 		}
 		return levels, nil
 	})

@@ -2,16 +2,12 @@ package iam
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"maps"
-	"math"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/opensts/opensts/internal/apierr"
@@ -175,7 +171,7 @@ func (s *Service) SimulateCustomPolicy(ctx context.Context, c *authz.Caller, in 
 	if err := s.check(ctx, c, "iam:SimulateCustomPolicy", "*"); err != nil {
 		return nil, err
 	}
-	sim := &simulation{svc: s, account: c.Account, sources: map[string]policySource{}}
+	sim := &simulation{}
 	if err := sim.addInputs(in.PolicyInputList, in.PermissionsBoundaryPolicyInputList, in.ResourcePolicy); err != nil {
 		return nil, err
 	}
@@ -193,6 +189,10 @@ func (s *Service) SimulateCustomPolicy(ctx context.Context, c *authz.Caller, in 
 	return sim.run(ctx, pr, username, simParams{
 		actions: in.ActionNames, resources: in.ResourceARNs, owner: in.ResourceOwner, entries: in.ContextEntries,
 		handling: in.ResourceHandlingOption, marker: in.Marker, maxItems: in.MaxItems,
+		// With neither a caller nor a resource policy, AWS's simulator
+		// decides from the identity policies alone, whatever accounts
+		// the resources' ARNs or ResourceOwner name.
+		identityOnly: in.CallerARN == "" && in.ResourcePolicy == "",
 	})
 }
 
@@ -236,7 +236,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 		return nil, noSuchEntity(src.kind, src.name)
 	}
 
-	sim := &simulation{svc: s, account: c.Account, sources: map[string]policySource{}}
+	sim := &simulation{}
 	var pr policy.Principal
 	username := ""
 	var set policy.Set
@@ -273,23 +273,13 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 		return nil, internal(err, "load policies of "+in.PolicySourceARN)
 	}
 	sim.set = set
-	for _, n := range slices.Concat(set.Identity, set.Boundary) {
-		sim.sources[n.ID] = storedSource(n.ID)
-	}
 	// Copy before appending: the slices may be the authorizer's cache.
 	sim.set.Identity = slices.Clip(set.Identity)
 	if err := sim.addInputs(in.PolicyInputList, in.PermissionsBoundaryPolicyInputList, in.ResourcePolicy); err != nil {
 		return nil, err
 	}
-	for _, n := range set.Session {
-		// Only a caller simulating its own session has session policies
-		// here: its inline one, and managed ones by ARN.
-		if n.ID == "session-policy" && c.Session != nil {
-			sim.sources[n.ID] = policySource{id: n.ID, typ: sourceNone, doc: c.Session.Policy}
-		} else {
-			sim.sources[n.ID] = storedSource(n.ID)
-		}
-	}
+	// The set has session policies only when the caller simulates its own
+	// session (its inline one, managed ones by ARN); the input ones follow.
 	if len(in.SessionPolicyInputList) > 0 {
 		if src.kind != store.KindRole || src.session == "" {
 			return nil, apierr.New(apierr.InvalidInput, "SessionPolicyInputList applies only to a role session PolicySourceArn (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION).")
@@ -304,8 +294,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 			if err != nil {
 				return nil, err
 			}
-			sim.set.Session = append(sim.set.Session, policy.Named{ID: id, Policy: p})
-			sim.sources[id] = policySource{id: id, typ: sourceNone, doc: doc}
+			sim.set.Session = append(sim.set.Session, policy.Named{ID: id, Policy: p, Source: policy.Source{Type: policy.SourceInput, Name: id}})
 		}
 	}
 	if in.CallerARN != "" {
@@ -322,7 +311,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *authz.Caller, 
 }
 
 // groupPolicies compiles a group's inline and attached policies, labelled
-// as the authorizer labels them.
+// as the authorizer labels them, with their sources.
 func (s *Service) groupPolicies(ctx context.Context, account, group string) ([]policy.Named, error) {
 	var out []policy.Named
 	inline, err := s.store.ListInlinePolicies(ctx, account, store.KindGroup, group)
@@ -334,7 +323,8 @@ func (s *Service) groupPolicies(ctx context.Context, account, group string) ([]p
 		if err != nil {
 			return nil, fmt.Errorf("compile inline policy %s of group %s: %w", ip.Name, group, err)
 		}
-		out = append(out, policy.Named{ID: string(store.KindGroup) + "/" + group + "/" + ip.Name, Policy: p})
+		out = append(out, policy.Named{ID: string(store.KindGroup) + "/" + group + "/" + ip.Name, Policy: p,
+			Source: policy.Source{Type: policy.SourceGroupInline, Owner: group, Name: ip.Name}})
 	}
 	atts, err := s.store.ListAttachments(ctx, account, store.KindGroup, group)
 	if err != nil {
@@ -445,34 +435,16 @@ func (s *Service) callerPrincipal(ctx context.Context, account, callerARN string
 	return policy.Principal{}, "", bad
 }
 
-// policySource is how a policy appears in MatchedStatements.
-type policySource struct {
-	id, typ string
-	doc     string // the source document; "" until loaded for stored policies
-	stored  string // the authorizer's label of a stored policy, to load it
-}
-
-// storedSource describes a stored policy from the authorizer's label: a
-// managed policy ARN, or "user|group|role/OWNER/NAME" for inline policies.
-func storedSource(label string) policySource {
-	if a, err := arn.Parse(label); err == nil {
-		typ := sourceUserManaged
-		if a.Account == awsManagedPolicyOwner {
-			typ = sourceAWSManaged
-		}
-		return policySource{id: label[strings.LastIndexByte(label, '/')+1:], typ: typ, stored: label}
-	}
-	kind, rest, _ := strings.Cut(label, "/")
-	_, name, _ := strings.Cut(rest, "/")
-	return policySource{id: name, typ: kind, stored: label}
-}
-
+// simulation is one simulator request: its policies, stored and passed in.
 type simulation struct {
-	svc     *Service
-	account string // the caller's account, where stored policies live
-	set     policy.Set
-	sources map[string]policySource // by policy.Named.ID
-	spans   map[string][]span       // statement spans by policy.Named.ID, computed lazily
+	set      policy.Set
+	policies map[policyKey]*policy.Named // set's policies by the Match that names them
+}
+
+// policyKey names a policy as a Match does.
+type policyKey struct {
+	kind policy.Kind
+	id   string
 }
 
 type simParams struct {
@@ -482,6 +454,9 @@ type simParams struct {
 	handling           string
 	marker             string
 	maxItems           *int32
+	// identityOnly: every resource is in the principal's account, so that
+	// no resource side takes part in the decisions.
+	identityOnly bool
 }
 
 // addInputs compiles the policies passed in the request and adds them to
@@ -491,14 +466,14 @@ func (sim *simulation) addInputs(identity, boundary []string, resource string) e
 	if err := checkDocuments(map[string][]string{"policyInputList": identity, "permissionsBoundaryPolicyInputList": boundary}); err != nil {
 		return err
 	}
+	input := func(id string) policy.Source { return policy.Source{Type: policy.SourceInput, Name: id} }
 	for i, doc := range identity {
 		id := "PolicyInputList." + strconv.Itoa(i+1)
 		p, err := parsePolicy(policy.Identity, doc)
 		if err != nil {
 			return err
 		}
-		sim.set.Identity = append(sim.set.Identity, policy.Named{ID: id, Policy: p})
-		sim.sources[id] = policySource{id: id, typ: sourceNone, doc: doc}
+		sim.set.Identity = append(sim.set.Identity, policy.Named{ID: id, Policy: p, Source: input(id)})
 	}
 	if len(boundary) > 1 {
 		return apierr.New(apierr.InvalidInput, "Only one permissions boundary policy can be simulated.")
@@ -509,8 +484,7 @@ func (sim *simulation) addInputs(identity, boundary []string, resource string) e
 		if err != nil {
 			return err
 		}
-		sim.set.Boundary = []policy.Named{{ID: id, Policy: p}}
-		sim.sources[id] = policySource{id: id, typ: sourceNone, doc: doc}
+		sim.set.Boundary = []policy.Named{{ID: id, Policy: p, Source: input(id)}}
 	}
 	if resource != "" {
 		const id = "ResourcePolicy"
@@ -518,8 +492,7 @@ func (sim *simulation) addInputs(identity, boundary []string, resource string) e
 		if err != nil {
 			return err
 		}
-		sim.set.Resource = []policy.Named{{ID: id, Policy: p}}
-		sim.sources[id] = policySource{id: id, typ: sourceResource, doc: resource}
+		sim.set.Resource = []policy.Named{{ID: id, Policy: p, Source: policy.Source{Type: policy.SourceResource, Name: id}}}
 	}
 	return nil
 }
@@ -562,98 +535,10 @@ func parsePolicy(kind policy.Kind, doc string) (*policy.Policy, error) {
 	return nil, apierr.Internal(fmt.Errorf("compile policy: %w", err))
 }
 
-// The size of one simulation. AWS limits the length of each input (action
-// names 3 to 128 characters, resource ARNs 1 to 2048, policy documents 1 to
-// 131072) but not how many a request holds, nor the work they make; OpenSTS
-// bounds both for each page of results (MaxItems actions), estimated before
-// any evaluation from the inputs and the compiled policies' policy.Work. A
-// page over either bound fails with InvalidInput, before any work: a caller
-// simulates fewer actions a page, fewer resources or smaller policies.
-const (
-	// maxSimulationWork bounds the matching work of a page: for each
-	// action and resource, every policy's bytes, each of its terms against
-	// the longest request value, and each condition value against all the
-	// context's values (policy.Work), in bytes. The costliest byte is a
-	// wildcard run with '?' scanned across a value (arn.Glob), at 1 to 2
-	// ns: a page at the bound costs about half a second of CPU at worst.
-	maxSimulationWork = 1 << 28
-	// maxSimulationAnswer bounds the estimated size of a page's answer:
-	// for each action and resource, the resource's ARN twice and 256 bytes,
-	// plus 256 bytes for each statement and condition of the policies (a
-	// matched statement, a missing context key).
-	maxSimulationAnswer = 32 << 20
-)
-
-// checkSize estimates the work and the answer of simulating n actions on
-// resources and refuses a page over the bounds.
-func (sim *simulation) checkSize(n int, resources []string, pr policy.Principal, username string, entries []ContextEntry) error {
-	var w policy.Work
-	add := func(list []policy.Named) {
-		for _, p := range list {
-			if p.Policy == nil {
-				continue
-			}
-			pw := p.Policy.Work()
-			w.Statements += pw.Statements
-			w.Conditions += pw.Conditions
-			w.Terms += pw.Terms
-			w.Values += pw.Values
-			w.Bytes += pw.Bytes
-		}
-	}
-	add(sim.set.Identity)
-	add(sim.set.Boundary)
-	add(sim.set.Session)
-	add(sim.set.Resource)
-	for _, level := range sim.set.SCP {
-		add(level)
-	}
-	// The longest value a term meets: an action name (at most 128), a
-	// resource ARN, the principal's ARNs; and all the context's values,
-	// with the keys every request has.
-	longest, resLongest := 128, 0
-	for _, r := range resources {
-		resLongest = max(resLongest, len(r))
-	}
-	longest = max(longest, resLongest, len(pr.ARN), len(pr.RoleARN), len(username))
-	ctxBytes := 1024
-	for _, e := range entries {
-		for _, v := range e.ContextKeyValues {
-			ctxBytes += len(v) + 16
-		}
-	}
-	pairs := n * len(resources)
-	work := mulSat(pairs, addSat(w.Bytes, mulSat(w.Terms, longest), mulSat(w.Values, ctxBytes+longest)))
-	answer := mulSat(pairs, addSat(256, 2*resLongest, mulSat(256, w.Statements+w.Conditions)))
-	if work > maxSimulationWork || answer > maxSimulationAnswer {
-		return apierr.New(apierr.InvalidInput, "The simulation is too large: %d actions on %d resources with these policies and context would take about %d units of work (at most %d) and %d bytes of results (at most %d). Simulate fewer actions at a time (MaxItems), fewer resources, or smaller policies.",
-			n, len(resources), work, maxSimulationWork, answer, maxSimulationAnswer)
-	}
-	return nil
-}
-
-// addSat and mulSat add and multiply non-negative ints, saturating at the
-// largest int instead of overflowing.
-func addSat(xs ...int) int {
-	s := 0
-	for _, x := range xs {
-		if s > math.MaxInt-x {
-			return math.MaxInt
-		}
-		s += x
-	}
-	return s
-}
-
-func mulSat(a, b int) int {
-	if a != 0 && b > math.MaxInt/a {
-		return math.MaxInt
-	}
-	return a * b
-}
-
 var resourceHandlingOptions = []string{"EC2-VPC-InstanceStore", "EC2-VPC-InstanceStore-Subnet", "EC2-VPC-EBS", "EC2-VPC-EBS-Subnet"}
 
+// run checks the request, simulates a page of its actions (Simulate) and
+// renders the decisions in IAM's terms.
 func (sim *simulation) run(ctx context.Context, pr policy.Principal, username string, p simParams) (*SimulatePolicyOutput, error) {
 	if err := checkActions(p.actions); err != nil {
 		return nil, err
@@ -662,7 +547,7 @@ func (sim *simulation) run(ctx context.Context, pr policy.Principal, username st
 	if err != nil {
 		return nil, err
 	}
-	owner := pr.Account
+	owner := ""
 	if p.owner != "" {
 		if owner, err = parseResourceOwner(p.owner); err != nil {
 			return nil, err
@@ -688,16 +573,25 @@ func (sim *simulation) run(ctx context.Context, pr policy.Principal, username st
 	if err != nil {
 		return nil, err
 	}
-	if err := sim.checkSize(len(page), resources, pr, username, p.entries); err != nil {
+	actions := make([]string, len(page))
+	for k, i := range page {
+		actions[k] = p.actions[i]
+	}
+	if p.identityOnly {
+		owner = ""
+	}
+	decisions, err := Simulate(ctx, &Simulation{Set: &sim.set, Principal: pr, Context: pctx, Actions: actions, Resources: resources,
+		ResourceOwner: owner, OwnerFromARN: !p.identityOnly})
+	if err != nil {
 		return nil, err
 	}
+	sim.policies = map[policyKey]*policy.Named{}
+	for kind, n := range sim.set.All() {
+		sim.policies[policyKey{kind, n.ID}] = n
+	}
 	out := &SimulatePolicyOutput{EvaluationResults: make([]EvaluationResult, 0, len(page)), Page: pg}
-	for _, i := range page {
-		r, err := sim.evaluate(ctx, pr, pctx, p.actions[i], resources, named, owner)
-		if err != nil {
-			return nil, err
-		}
-		out.EvaluationResults = append(out.EvaluationResults, r)
+	for k, action := range actions {
+		out.EvaluationResults = append(out.EvaluationResults, sim.result(action, resources, named, decisions[k]))
 	}
 	return out, nil
 }
@@ -770,9 +664,16 @@ func parseResourceOwner(s string) (string, error) {
 	return "", apierr.New(apierr.InvalidInput, "Invalid ResourceOwner: %s. It must be an account ARN such as arn:aws:iam::123456789012:root.", s)
 }
 
-// setContextEntries validates ContextEntries and sets them in pc: list types
-// with SetList, so that only ForAllValues:/ForAnyValue: operators match
-// them, as in AWS's simulator.
+// contextKeyTypes are the ContextKeyType values, without their List
+// suffix, and the types of their values.
+var contextKeyTypes = map[string]policy.ValueType{
+	"string": policy.StringValue, "numeric": policy.NumericValue, "boolean": policy.BooleanValue,
+	"date": policy.DateValue, "ip": policy.IPValue, "binary": policy.BinaryValue,
+}
+
+// setContextEntries validates ContextEntries as the engine reads values of
+// their types and sets them in pc: list types with SetList, so that only
+// ForAllValues:/ForAnyValue: operators match them, as in AWS's simulator.
 func setContextEntries(pc *policy.Context, entries []ContextEntry) error {
 	for i, e := range entries {
 		at := "contextEntries." + strconv.Itoa(i+1) + ".member"
@@ -780,8 +681,8 @@ func setContextEntries(pc *policy.Context, entries []ContextEntry) error {
 			return apierr.New(apierr.InvalidInput, "ContextKeyName is required at %s.", at)
 		}
 		base, list := strings.CutSuffix(e.ContextKeyType, "List")
-		valid := contextValueCheck[base]
-		if valid == nil {
+		typ, ok := contextKeyTypes[base]
+		if !ok {
 			return apierr.New(apierr.InvalidInput, "Invalid ContextKeyType %q for context key %s: it must be one of string, stringList, numeric, numericList, boolean, booleanList, ip, ipList, binary, binaryList, date, dateList.", e.ContextKeyType, e.ContextKeyName)
 		}
 		if !list && len(e.ContextKeyValues) != 1 {
@@ -789,7 +690,7 @@ func setContextEntries(pc *policy.Context, entries []ContextEntry) error {
 		}
 		values := make([]string, len(e.ContextKeyValues))
 		for j, v := range e.ContextKeyValues {
-			norm, ok := valid(v)
+			norm, ok := policy.ParseValue(typ, v)
 			if !ok {
 				return apierr.New(apierr.InvalidInput, "Invalid value %q for context key %s of type %s.", v, e.ContextKeyName, e.ContextKeyType)
 			}
@@ -804,46 +705,8 @@ func setContextEntries(pc *policy.Context, entries []ContextEntry) error {
 	return nil
 }
 
-// contextValueCheck validates (and normalizes) a value of each base type.
-var contextValueCheck = map[string]func(string) (string, bool){
-	"string": func(v string) (string, bool) { return v, true },
-	"numeric": func(v string) (string, bool) {
-		_, err := strconv.ParseFloat(v, 64)
-		return v, err == nil
-	},
-	"boolean": func(v string) (string, bool) {
-		l := strings.ToLower(v)
-		return l, l == "true" || l == "false"
-	},
-	"ip": func(v string) (string, bool) {
-		if _, err := netip.ParseAddr(v); err == nil {
-			return v, true
-		}
-		_, err := netip.ParsePrefix(v)
-		return v, err == nil
-	},
-	"binary": func(v string) (string, bool) {
-		_, err := base64.StdEncoding.DecodeString(v)
-		return v, err == nil
-	},
-	"date": func(v string) (string, bool) { return v, validDate(v) },
-}
-
-// validDate accepts what date condition operators compare: ISO 8601 date or
-// date-time, or epoch seconds.
-func validDate(v string) bool {
-	if v != "" && strings.Trim(v, "0123456789") == "" {
-		return true
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05", "2006-01-02T15:04Z07:00", "2006-01-02T15:04Z", "2006-01-02"} {
-		if _, err := time.Parse(layout, v); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
-// resourceEval is the decision for one action on one resource.
+// resourceEval is the decision for one action on one resource, in the
+// simulator's terms.
 type resourceEval struct {
 	resource string
 	effect   policy.Effect
@@ -851,34 +714,24 @@ type resourceEval struct {
 	missing  []string
 	boundary *bool // nil: no boundary applies
 	orgs     *bool // nil: no SCPs apply
-	details  []DecisionDetail
+	details  []sideEffect
 	cross    bool
 }
 
-func (sim *simulation) evaluate(ctx context.Context, pr policy.Principal, pctx *policy.Context, action string, resources []string, named bool, owner string) (EvaluationResult, error) {
-	evals := make([]resourceEval, 0, len(resources))
-	for _, r := range resources {
-		// Stop when the client is gone (the request's context ends): the
-		// error is the context's, which the server does not report as a
-		// decision.
-		if err := ctx.Err(); err != nil {
-			return EvaluationResult{}, err
-		}
-		set := sim.set
-		set.ResourceAccount = owner
-		if a, err := arn.Parse(r); err == nil && a.Account != "" {
-			set.ResourceAccount = a.Account
-		}
-		d := policy.Evaluate(&set, &policy.Request{Principal: pr, Action: action, Resource: r, Context: pctx})
-		ev, err := sim.resourceEval(ctx, r, &set, d)
-		if err != nil {
-			return EvaluationResult{}, err
-		}
-		evals = append(evals, ev)
-	}
+// sideEffect is one side's decision in EvalDecisionDetails.
+type sideEffect struct {
+	key    string
+	effect policy.Effect
+}
 
-	// The top level is the most restrictive decision over the resources,
-	// with the statements of the resources that reached it.
+// result renders the decisions for one action on each resource. The top
+// level is the most restrictive decision over the resources, with the
+// statements of the resources that reached it.
+func (sim *simulation) result(action string, resources []string, named bool, decisions []policy.Decision) EvaluationResult {
+	evals := make([]resourceEval, len(decisions))
+	for j := range decisions {
+		evals[j] = sim.resourceEval(resources[j], &decisions[j])
+	}
 	top := evals[0].effect
 	for _, ev := range evals[1:] {
 		if restrictiveness(ev.effect) > restrictiveness(top) {
@@ -919,13 +772,12 @@ func (sim *simulation) evaluate(ctx context.Context, pr policy.Principal, pctx *
 		}
 		cross = cross || ev.cross
 		for _, dd := range ev.details {
-			e := parseEffect(dd.Value)
-			old, seen := details[dd.Key]
+			old, seen := details[dd.key]
 			if !seen {
-				detailKeys = append(detailKeys, dd.Key)
+				detailKeys = append(detailKeys, dd.key)
 			}
-			if !seen || restrictiveness(e) > restrictiveness(old) {
-				details[dd.Key] = e
+			if !seen || restrictiveness(dd.effect) > restrictiveness(old) {
+				details[dd.key] = dd.effect
 			}
 		}
 	}
@@ -940,7 +792,10 @@ func (sim *simulation) evaluate(ctx context.Context, pr policy.Principal, pctx *
 			rr := ResourceSpecificResult{EvalResourceName: ev.resource, EvalResourceDecision: ev.effect.String(),
 				MatchedStatements: ev.matched, MissingContextValues: ev.missing}
 			if ev.cross {
-				rr.EvalDecisionDetails = &DecisionDetails{Entries: ev.details}
+				rr.EvalDecisionDetails = &DecisionDetails{}
+				for _, dd := range ev.details {
+					rr.EvalDecisionDetails.Entries = append(rr.EvalDecisionDetails.Entries, DecisionDetail{Key: dd.key, Value: dd.effect.String()})
+				}
 			}
 			if ev.boundary != nil {
 				rr.PermissionsBoundaryDecisionDetail = &PermissionsBoundaryDecisionDetail{AllowedByPermissionsBoundary: *ev.boundary}
@@ -948,7 +803,7 @@ func (sim *simulation) evaluate(ctx context.Context, pr policy.Principal, pctx *
 			res.ResourceSpecificResults = append(res.ResourceSpecificResults, rr)
 		}
 	}
-	return res, nil
+	return res
 }
 
 func restrictiveness(e policy.Effect) int {
@@ -961,77 +816,57 @@ func restrictiveness(e policy.Effect) int {
 	return 0
 }
 
-func parseEffect(s string) policy.Effect {
-	for _, e := range []policy.Effect{policy.Allow, policy.ExplicitDeny} {
-		if e.String() == s {
-			return e
-		}
-	}
-	return policy.ImplicitDeny
-}
-
 // resourceEval turns a decision into the simulator's terms. Matched
 // statements are those that decided it: the Allow statements of identity and
 // resource policies for an allow, every non-SCP Deny statement for an
-// explicit deny, none for an implicit deny.
-func (sim *simulation) resourceEval(ctx context.Context, resource string, set *policy.Set, d policy.Decision) (resourceEval, error) {
+// explicit deny, none for an implicit deny. The boundary and cross-account
+// details are the decision's verdicts: the identity side of a cross-account
+// decision is the identity-based policies within the boundary.
+func (sim *simulation) resourceEval(resource string, d *policy.Decision) resourceEval {
 	ev := resourceEval{resource: resource, effect: d.Effect, matched: []Statement{}, missing: []string{}, cross: d.CrossAccount}
 	ev.missing = append(ev.missing, d.Missing...)
-	var idAllow, idDeny, bdAllow, bdDeny, resAllow, resDeny bool
 	var seen map[statementKey]bool
 	for _, m := range d.Matched {
-		allow := m.Effect == policy.Allow
-		switch m.Kind {
-		case policy.Identity:
-			idAllow, idDeny = idAllow || allow, idDeny || !allow
-		case policy.Boundary:
-			bdAllow, bdDeny = bdAllow || allow, bdDeny || !allow
-		case policy.Resource, policy.Trust:
-			resAllow, resDeny = resAllow || allow, resDeny || !allow
-		}
 		var decides bool
 		switch d.Effect {
 		case policy.Allow:
-			decides = allow && (m.Kind == policy.Identity || m.Kind == policy.Resource)
+			decides = m.Effect == policy.Allow && (m.Kind == policy.Identity || m.Kind == policy.Resource)
 		case policy.ExplicitDeny:
-			decides = !allow && m.Kind != policy.SCP
+			decides = m.Effect == policy.ExplicitDeny && m.Kind != policy.SCP
 		}
 		if !decides {
 			continue
 		}
-		st, err := sim.statement(ctx, m)
-		if err != nil {
-			return resourceEval{}, err
-		}
 		if seen == nil {
 			seen = map[statementKey]bool{}
 		}
-		ev.matched = appendStatements(ev.matched, seen, st)
+		ev.matched = appendStatements(ev.matched, seen, sim.statement(m))
 	}
-	if set.Boundary != nil {
-		ok := bdAllow && !bdDeny
+	boundary, hasBoundary := d.Verdicts.Of(policy.Boundary)
+	if hasBoundary {
+		ok := boundary == policy.Allow
 		ev.boundary = &ok
 	}
-	if set.SCP != nil {
+	if _, ok := d.Verdicts.Of(policy.SCP); ok {
+		// The SCPs allow unless they decided the denial. An explicit deny
+		// of another kind decides first: the SCPs are then reported as
+		// allowing even when their verdict is an implicit deny, as this
+		// simulator always has.
 		ok := d.DeniedBy != policy.SCP
 		ev.orgs = &ok
 	}
 	if d.CrossAccount {
-		side := func(allow, deny bool) string {
-			switch {
-			case deny:
-				return policy.ExplicitDeny.String()
-			case allow:
-				return policy.Allow.String()
-			}
-			return policy.ImplicitDeny.String()
+		identity, _ := d.Verdicts.Of(policy.Identity)
+		resource, _ := d.Verdicts.Of(policy.Resource)
+		switch {
+		case boundary == policy.ExplicitDeny:
+			identity = policy.ExplicitDeny
+		case identity == policy.Allow && hasBoundary && boundary != policy.Allow:
+			identity = policy.ImplicitDeny
 		}
-		ev.details = []DecisionDetail{
-			{Key: detailIdentity, Value: side(idAllow && (set.Boundary == nil || bdAllow), idDeny || bdDeny)},
-			{Key: detailResource, Value: side(resAllow, resDeny)},
-		}
+		ev.details = []sideEffect{{detailIdentity, identity}, {detailResource, resource}}
 	}
-	return ev, nil
+	return ev
 }
 
 // appendStatements appends to list those of sts that seen does not hold
@@ -1053,226 +888,43 @@ type statementKey struct {
 	start, end Position
 }
 
-// statement describes a matched statement with its position in the source
-// document (1/1 when the document cannot be located).
-func (sim *simulation) statement(ctx context.Context, m policy.Match) (Statement, error) {
-	src, ok := sim.sources[m.PolicyID]
-	if !ok {
-		src = policySource{id: m.PolicyID, typ: sourceNone}
+// statement describes a matched statement: its policy's source, and where
+// it sits in the policy's document (1/1 when the policy is not the set's).
+func (sim *simulation) statement(m policy.Match) Statement {
+	st := Statement{SourcePolicyID: m.PolicyID, SourcePolicyType: sourceNone, StartPosition: &Position{1, 1}, EndPosition: &Position{1, 1}}
+	n := sim.policies[policyKey{m.Kind, m.PolicyID}]
+	if n == nil {
+		return st
 	}
-	st := Statement{SourcePolicyID: src.id, SourcePolicyType: src.typ, StartPosition: &Position{1, 1}, EndPosition: &Position{1, 1}}
-	spans, err := sim.statementSpans(ctx, m.PolicyID, src)
-	if err != nil {
-		return Statement{}, err
+	st.SourcePolicyID, st.SourcePolicyType = source(n)
+	if sp, ok := n.Policy.Span(m.Index); ok {
+		st.StartPosition = &Position{Line: int32(sp.Start.Line), Column: int32(sp.Start.Column)}
+		st.EndPosition = &Position{Line: int32(sp.End.Line), Column: int32(sp.End.Column)}
 	}
-	if m.Index >= 0 && m.Index < len(spans) {
-		sp := spans[m.Index]
-		st.StartPosition, st.EndPosition = &sp.start, &sp.end
-	}
-	return st, nil
+	return st
 }
 
-func (sim *simulation) statementSpans(ctx context.Context, id string, src policySource) ([]span, error) {
-	if sp, ok := sim.spans[id]; ok {
-		return sp, nil
+// source returns a policy's SourcePolicyId (its name, or its label when it
+// has none) and SourcePolicyType.
+func source(n *policy.Named) (id, typ string) {
+	id = n.Source.Name
+	if id == "" {
+		id = n.ID
 	}
-	doc := src.doc
-	if doc == "" && src.stored != "" {
-		var err error
-		if doc, err = sim.storedDocument(ctx, src.stored); err != nil {
-			return nil, err
+	switch n.Source.Type {
+	case policy.SourceUserInline:
+		return id, sourceUser
+	case policy.SourceGroupInline:
+		return id, sourceGroup
+	case policy.SourceRoleInline:
+		return id, sourceRole
+	case policy.SourceManaged:
+		if a, err := arn.Parse(n.Source.ARN); err == nil && a.Account == awsManagedPolicyOwner {
+			return id, sourceAWSManaged
 		}
+		return id, sourceUserManaged
+	case policy.SourceResource:
+		return id, sourceResource
 	}
-	if sim.spans == nil {
-		sim.spans = map[string][]span{}
-	}
-	sp := statementSpans(doc)
-	sim.spans[id] = sp
-	return sp, nil
-}
-
-// storedDocument loads the source of a stored policy by its authorizer
-// label; "" when it is gone (deleted since it was compiled).
-func (sim *simulation) storedDocument(ctx context.Context, label string) (string, error) {
-	st := sim.svc.store
-	if strings.HasPrefix(label, "arn:") {
-		mp, err := st.GetManagedPolicy(ctx, label)
-		if err == nil {
-			var v store.PolicyVersion
-			v, err = st.GetPolicyVersion(ctx, label, mp.DefaultVersionID)
-			if err == nil {
-				return v.Document, nil
-			}
-		}
-		if isNotFound(err) {
-			return "", nil
-		}
-		return "", internal(err, "load policy "+label)
-	}
-	kind, rest, _ := strings.Cut(label, "/")
-	owner, name, _ := strings.Cut(rest, "/")
-	p, err := st.GetInlinePolicy(ctx, sim.account, store.PrincipalKind(kind), owner, name)
-	if isNotFound(err) {
-		return "", nil
-	}
-	if err != nil {
-		return "", internal(err, "load inline policy "+label)
-	}
-	return p.Document, nil
-}
-
-// span is where one statement sits in its policy document.
-type span struct{ start, end Position }
-
-// statementSpans locates each statement of a policy document: the start of
-// its opening brace and the position just past its closing brace, in
-// statement order. The document has already been validated; anything
-// unexpected yields nil.
-func statementSpans(doc string) []span {
-	sc := jsonScanner{s: doc}
-	sc.ws()
-	if !sc.eat('{') {
-		return nil
-	}
-	for {
-		sc.ws()
-		if sc.eat('}') {
-			return nil
-		}
-		key, ok := sc.str()
-		if !ok {
-			return nil
-		}
-		sc.ws()
-		if !sc.eat(':') {
-			return nil
-		}
-		sc.ws()
-		if key == "Statement" {
-			return sc.statements()
-		}
-		if !sc.skip() {
-			return nil
-		}
-		sc.ws()
-		if !sc.eat(',') {
-			return nil
-		}
-	}
-}
-
-// jsonScanner walks a JSON document by byte offset.
-type jsonScanner struct {
-	s string
-	i int
-}
-
-func (sc *jsonScanner) ws() {
-	for sc.i < len(sc.s) && strings.IndexByte(" \t\r\n", sc.s[sc.i]) >= 0 {
-		sc.i++
-	}
-}
-
-func (sc *jsonScanner) eat(b byte) bool {
-	if sc.i < len(sc.s) && sc.s[sc.i] == b {
-		sc.i++
-		return true
-	}
-	return false
-}
-
-// str reads a string and returns it unquoted.
-func (sc *jsonScanner) str() (string, bool) {
-	start := sc.i
-	if !sc.eat('"') {
-		return "", false
-	}
-	for sc.i < len(sc.s) {
-		switch sc.s[sc.i] {
-		case '\\':
-			sc.i += 2
-		case '"':
-			sc.i++
-			v, err := strconv.Unquote(sc.s[start:sc.i])
-			return v, err == nil
-		default:
-			sc.i++
-		}
-	}
-	return "", false
-}
-
-// skip moves past one value.
-func (sc *jsonScanner) skip() bool {
-	if sc.i >= len(sc.s) {
-		return false
-	}
-	switch sc.s[sc.i] {
-	case '"':
-		_, ok := sc.str()
-		return ok
-	case '{', '[':
-		depth := 0
-		for sc.i < len(sc.s) {
-			switch sc.s[sc.i] {
-			case '"':
-				if _, ok := sc.str(); !ok {
-					return false
-				}
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-			}
-			sc.i++
-			if depth == 0 {
-				return true
-			}
-		}
-		return false
-	}
-	for sc.i < len(sc.s) && strings.IndexByte(",}] \t\r\n", sc.s[sc.i]) < 0 {
-		sc.i++
-	}
-	return true
-}
-
-// statements reads the Statement value: one object or an array of them.
-func (sc *jsonScanner) statements() []span {
-	one := func() (span, bool) {
-		start := sc.i
-		if sc.i >= len(sc.s) || sc.s[sc.i] != '{' || !sc.skip() {
-			return span{}, false
-		}
-		return span{start: sc.pos(start), end: sc.pos(sc.i)}, true
-	}
-	if !sc.eat('[') {
-		sp, ok := one()
-		if !ok {
-			return nil
-		}
-		return []span{sp}
-	}
-	var out []span
-	for {
-		sc.ws()
-		if sc.eat(']') {
-			return out
-		}
-		sp, ok := one()
-		if !ok {
-			return nil
-		}
-		out = append(out, sp)
-		sc.ws()
-		sc.eat(',')
-	}
-}
-
-// pos converts a byte offset to a 1-based line and column (in characters).
-func (sc *jsonScanner) pos(off int) Position {
-	line := strings.Count(sc.s[:off], "\n") + 1
-	lineStart := strings.LastIndexByte(sc.s[:off], '\n') + 1
-	return Position{Line: int32(line), Column: int32(utf8.RuneCountInString(sc.s[lineStart:off]) + 1)}
+	return id, sourceNone
 }

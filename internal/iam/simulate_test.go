@@ -529,3 +529,42 @@ func TestSimulatePrincipalPolicySCP(t *testing.T) {
 		t.Fatalf("management account: %+v", r)
 	}
 }
+
+// TestSimulateCustomPolicyIdentityOnly checks that without CallerArn and
+// ResourcePolicy the identity policies alone decide, as in AWS's simulator,
+// whatever accounts the resources' ARNs or ResourceOwner name: the request
+// is not cross-account, and no resource policy is missing.
+func TestSimulateCustomPolicyIdentityOnly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	doc := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}}`
+	stmt := input("PolicyInputList.1", "none", 1, 37, 1, 97)
+	other, own := "arn:aws:sqs:us-east-1:444455556666:q", "arn:aws:sqs:us-east-1:111122223333:q"
+	allowed := func(resource string) iam.ResourceSpecificResult {
+		return iam.ResourceSpecificResult{EvalResourceName: resource, EvalResourceDecision: "allowed",
+			MatchedStatements: []iam.Statement{stmt}, MissingContextValues: []string{}}
+	}
+	tests := []struct {
+		name string
+		in   *iam.SimulateCustomPolicyInput
+		want iam.EvaluationResult
+	}{
+		{"resources of other accounts", &iam.SimulateCustomPolicyInput{ResourceARNs: []string{other, own}},
+			iam.EvaluationResult{EvalActionName: "sqs:SendMessage", EvalResourceName: "*", EvalDecision: "allowed",
+				MatchedStatements: []iam.Statement{stmt}, MissingContextValues: []string{}, EvalDecisionDetails: &iam.DecisionDetails{},
+				ResourceSpecificResults: []iam.ResourceSpecificResult{allowed(other), allowed(own)}}},
+		{"resource owner of another account", &iam.SimulateCustomPolicyInput{ResourceARNs: []string{"arn:aws:s3:::b/k"}, ResourceOwner: "arn:aws:iam::444455556666:root"},
+			iam.EvaluationResult{EvalActionName: "sqs:SendMessage", EvalResourceName: "arn:aws:s3:::b/k", EvalDecision: "allowed",
+				MatchedStatements: []iam.Statement{stmt}, MissingContextValues: []string{}, EvalDecisionDetails: &iam.DecisionDetails{},
+				ResourceSpecificResults: []iam.ResourceSpecificResult{allowed("arn:aws:s3:::b/k")}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.in.PolicyInputList, tt.in.ActionNames = []string{doc}, []string{"sqs:SendMessage"}
+			out := must[*iam.SimulatePolicyOutput](t)(e.svc.SimulateCustomPolicy(e.ctx, e.rootA, tt.in))
+			if diff := cmp.Diff([]iam.EvaluationResult{tt.want}, out.EvaluationResults); diff != "" {
+				t.Errorf("results (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -5,7 +5,10 @@
 // internal/arn.
 package policy
 
-import "time"
+import (
+	"iter"
+	"time"
+)
 
 // Kind is what a policy is attached as; it decides the validation rules and
 // the role a policy plays in evaluation.
@@ -74,11 +77,50 @@ type Request struct {
 	Now       time.Time
 }
 
-// Named is a policy with the label its diagnostics carry.
+// Named is a policy with the label its diagnostics carry and where it came
+// from.
 type Named struct {
 	ID     string // labels diagnostics (policy ARN, "role/R/inline/P", ...)
 	Policy *Policy
+	// Source says where the policy came from, for callers that report it
+	// (the IAM policy simulator). Whoever builds the Set sets it;
+	// evaluation ignores it.
+	Source Source
 }
+
+// Source says where a policy came from.
+type Source struct {
+	Type SourceType
+	// Owner holds the policy: the name of the user, group or role of an
+	// inline policy, the ARN of the resource a resource-based policy is
+	// attached to ("" when unknown).
+	Owner string
+	// Name is the policy's name: an inline or managed policy's, an SCP's,
+	// or the label of a document passed in ("PolicyInputList.1"); "" for a
+	// policy without one (a session's inline policy).
+	Name string
+	// ARN is a managed policy's ARN.
+	ARN string
+}
+
+// SourceType is the kind of place a policy comes from. A permissions
+// boundary is a managed policy (SourceManaged) that fills the Set's Boundary
+// slot: the slot, not the source, says what role a policy plays.
+type SourceType uint8
+
+// Source types.
+const (
+	SourceUnknown     SourceType = iota // not said
+	SourceUserInline                    // an inline policy of an IAM user
+	SourceGroupInline                   // an inline policy of an IAM group
+	SourceRoleInline                    // an inline policy of an IAM role
+	SourceManaged                       // a managed policy, AWS's or the account's
+	SourceSession                       // the inline policy a session was issued with
+	SourceSCP                           // an organization's service control policy
+	SourceResource                      // a resource-based policy: a bucket policy, a role's trust policy
+	SourceInput                         // a document passed with a request (the simulator's inputs)
+	SourceRoot                          // the account root's implicit full access
+)
 
 // Set is every policy that applies to one request.
 type Set struct {
@@ -89,6 +131,36 @@ type Set struct {
 	SCP             [][]Named // one slice per organization level; nil means no guardrails apply
 	Resource        []Named   // resource-based policy (a role's trust policy for sts:AssumeRole*)
 	ResourceAccount string    // account that owns the resource; "" means the principal's account
+}
+
+// All yields every policy of s, slot by slot, with the Kind the matches of
+// its statements carry: its slot's, or Trust for a trust policy in the
+// Resource slot. A Match's PolicyID and Kind name one of them (equal IDs in
+// a slot name the same policy: a managed policy attached twice).
+func (s *Set) All() iter.Seq2[Kind, *Named] {
+	return func(yield func(Kind, *Named) bool) {
+		each := func(k Kind, list []Named) bool {
+			for i := range list {
+				n := &list[i]
+				kind := k
+				if k == Resource && n.Policy != nil && n.Policy.kind == Trust {
+					kind = Trust
+				}
+				if !yield(kind, n) {
+					return false
+				}
+			}
+			return true
+		}
+		if !each(Identity, s.Identity) || !each(Boundary, s.Boundary) || !each(Session, s.Session) || !each(Resource, s.Resource) {
+			return
+		}
+		for _, level := range s.SCP {
+			if !each(SCP, level) {
+				return
+			}
+		}
+	}
 }
 
 // Effect is the outcome of an evaluation, or the effect of a matched statement
@@ -140,6 +212,53 @@ type Decision struct {
 	// CrossAccount reports that the resource belongs to another account than
 	// the principal, so both sides had to allow.
 	CrossAccount bool
+	// Verdicts is what the policies of each kind said, whatever the
+	// decision: a caller can tell that a boundary allowed a request the
+	// identity-based policies did not.
+	Verdicts Verdicts
+}
+
+// Verdicts records what the policies in each slot of a Set said about a
+// request: three bits a slot (the slot has policies, one allowed, one
+// denied). The zero value records no policies at all.
+type Verdicts uint32
+
+// Of returns the verdict of the policies of kind k: Allow when one of them
+// allowed and none denied, ExplicitDeny when one denied, ImplicitDeny when
+// none matched. ok is false, and the effect ImplicitDeny, when the Set had
+// no policies of that kind (its slot was nil). Resource and Trust both name
+// the Set's Resource slot; SCP is every organization level together, which
+// allows when each level allows.
+func (v Verdicts) Of(k Kind) (e Effect, ok bool) {
+	switch b := v >> (3 * verdictSlot(k)); {
+	case b&1 == 0:
+		return ImplicitDeny, false
+	case b&4 != 0:
+		return ExplicitDeny, true
+	case b&2 != 0:
+		return Allow, true
+	}
+	return ImplicitDeny, true
+}
+
+// verdict records the verdict of kind k: whether the Set has policies of
+// that kind, and whether one of them allowed and one denied.
+func verdict(k Kind, present, allow, deny bool) Verdicts {
+	return (bit(present) | bit(allow)<<1 | bit(deny)<<2) << (3 * verdictSlot(k))
+}
+
+func bit(b bool) Verdicts {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func verdictSlot(k Kind) Kind {
+	if k == Trust {
+		return Resource
+	}
+	return k
 }
 
 // Evaluate decides req against every policy in set. It allocates only the

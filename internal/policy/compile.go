@@ -20,8 +20,9 @@ type Policy struct {
 	sum     [sha256.Size]byte
 	stmts   []statement
 	idx     svcIndex
-	size    int  // Size
-	work    Work // Work
+	size    int    // Size
+	work    Work   // Work
+	spans   []Span // where each statement sits in the source document
 }
 
 // Kind returns the kind the policy was parsed as.
@@ -128,6 +129,7 @@ func Parse(kind Kind, doc string) (*Policy, error) {
 		p.stmts = append(p.stmts, st)
 	}
 	p.idx = buildIndex(p.stmts)
+	p.spans = statementSpans(doc, stmts)
 	p.measure()
 	return p, nil
 }

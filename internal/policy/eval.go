@@ -517,11 +517,26 @@ func (ev *evalState) statement(st *statement) (bool, NamedBy) {
 }
 
 type groupResult struct {
-	allow, deny bool
-	named       uint16 // bit set of NamedBy values of matching Allow statements
+	said  Verdicts // saidAllow, saidDeny: what the group's statements said
+	named uint16   // bit set of NamedBy values of matching Allow statements
 }
 
+// The bits of groupResult.said: those of one slot of Verdicts.
+const (
+	saidAllow Verdicts = 2
+	saidDeny  Verdicts = 4
+)
+
+func (g groupResult) allow() bool { return g.said&saidAllow != 0 }
+func (g groupResult) deny() bool  { return g.said&saidDeny != 0 }
+
 func (g groupResult) has(n NamedBy) bool { return g.named&(1<<n) != 0 }
+
+// verdictOf is the verdict of slot k of a Set: whether the slot has
+// policies (present), and what they said.
+func verdictOf(k Kind, present bool, g groupResult) Verdicts {
+	return (bit(present) | g.said) << (3 * verdictSlot(k))
+}
 
 // group evaluates the policies of one kind. It is a wrapper so that the
 // common absent kinds cost no call.
@@ -534,7 +549,8 @@ func (ev *evalState) group(list []Named, slot Kind) groupResult {
 
 func (ev *evalState) groupOf(list []Named, slot Kind) groupResult {
 	var r groupResult
-	for _, n := range list {
+	for i := range list {
+		n := &list[i] // not a copy: a Named is wide
 		p := n.Policy
 		if p == nil {
 			continue
@@ -572,9 +588,9 @@ func (ev *evalState) groupOf(list []Named, slot Kind) groupResult {
 			}
 			ev.addMatch(n.ID, kind, st)
 			if st.effect == ExplicitDeny {
-				r.deny = true
+				r.said |= saidDeny
 			} else {
-				r.allow = true
+				r.said |= saidAllow
 				r.named |= 1 << named
 			}
 		}
@@ -605,9 +621,9 @@ func (ev *evalState) apply(r *groupResult, id string, kind Kind, st *statement) 
 	}
 	ev.addMatch(id, kind, st)
 	if st.effect == ExplicitDeny {
-		r.deny = true
+		r.said |= saidDeny
 	} else {
-		r.allow = true
+		r.said |= saidAllow
 		r.named |= 1 << named
 	}
 }
@@ -640,12 +656,12 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 	scpOK, scpDeny := true, false
 	for _, level := range s.SCP {
 		r := ev.group(level, SCP)
-		scpDeny = scpDeny || r.deny
-		scpOK = scpOK && r.allow
+		scpDeny = scpDeny || r.deny()
+		scpOK = scpOK && r.allow()
 	}
 	resKind := Resource
-	for _, n := range s.Resource {
-		if n.Policy != nil && n.Policy.kind == Trust {
+	for i := range s.Resource {
+		if n := &s.Resource[i]; n.Policy != nil && n.Policy.kind == Trust {
 			resKind = Trust
 		}
 	}
@@ -653,6 +669,8 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 	id := ev.group(s.Identity, Identity)
 	bd := ev.group(s.Boundary, Boundary)
 	se := ev.group(s.Session, Session)
+	d.Verdicts = verdict(SCP, s.SCP != nil, scpOK, scpDeny) | verdictOf(Resource, s.Resource != nil, res) |
+		verdictOf(Identity, s.Identity != nil, id) | verdictOf(Boundary, s.Boundary != nil, bd) | verdictOf(Session, s.Session != nil, se)
 
 	if res.named != 0 {
 		for n := NamedOther; n > NamedNone; n-- { // strongest naming
@@ -667,13 +685,13 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 	switch {
 	case scpDeny:
 		deny(SCP)
-	case res.deny:
+	case res.deny():
 		deny(resKind)
-	case id.deny:
+	case id.deny():
 		deny(Identity)
-	case bd.deny:
+	case bd.deny():
 		deny(Boundary)
-	case se.deny:
+	case se.deny():
 		deny(Session)
 	}
 	if d.Effect == ExplicitDeny {
@@ -689,7 +707,7 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 	switch pr.Type {
 	case Anonymous, Service, WebIdentity, SAMLUser:
 		// No identity-based policies: only the resource policy can allow.
-		if res.allow {
+		if res.allow() {
 			allow()
 		} else {
 			implicit(resKind)
@@ -698,7 +716,7 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 	case Root:
 		if !d.CrossAccount && resKind != Trust {
 			allow()
-		} else if res.allow {
+		} else if res.allow() {
 			allow()
 		} else {
 			implicit(resKind)
@@ -706,11 +724,11 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 		return
 	}
 
-	boundaryOK := s.Boundary == nil || bd.allow
-	sessionOK := se.allow || (s.Session == nil && !s.SessionRequired)
+	boundaryOK := s.Boundary == nil || bd.allow()
+	sessionOK := se.allow() || (s.Session == nil && !s.SessionRequired)
 	identityFail := Kind(0)
 	switch {
-	case !id.allow:
+	case !id.allow():
 		identityFail = Identity
 	case !boundaryOK:
 		identityFail = Boundary
@@ -726,7 +744,7 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 		// its own account; naming its role also needs boundary and session
 		// policy; naming the account (or any other account) delegates to the
 		// caller's identity-based policies.
-		if !res.allow {
+		if !res.allow() {
 			implicit(Trust)
 			return
 		}
@@ -735,12 +753,12 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 			return
 		}
 	case d.CrossAccount:
-		if identityFail == 0 && !res.allow {
+		if identityFail == 0 && !res.allow() {
 			implicit(Resource)
 			return
 		}
 	default:
-		if res.allow && (direct || viaRole || res.has(NamedEveryone) || res.has(NamedOther)) {
+		if res.allow() && (direct || viaRole || res.has(NamedEveryone) || res.has(NamedOther)) {
 			allow()
 			return
 		}

@@ -242,6 +242,7 @@ func TestDecisionDiagnostics(t *testing.T) {
 			{PolicyID: "arn:aws:iam::111122223333:policy/P", Kind: Identity, Sid: "A", Index: 0, Effect: Allow},
 			{PolicyID: "arn:aws:iam::111122223333:policy/P", Kind: Identity, Index: 1, Effect: Allow},
 		},
+		Verdicts: verdict(SCP, true, true, true) | verdict(Identity, true, true, false),
 	}
 	if diff := cmp.Diff(want, d, cmp.Comparer(func(a, b []string) bool { return len(a) == len(b) })); diff != "" {
 		t.Errorf("decision mismatch (-want +got):\n%s", diff)
@@ -256,5 +257,128 @@ func TestDecisionDiagnostics(t *testing.T) {
 		if e.String() != s {
 			t.Errorf("%d.String() = %q, want %q", e, e.String(), s)
 		}
+	}
+}
+
+// TestDecisionVerdicts checks the per-kind verdicts of decisions: recorded
+// for each slot the Set has (an empty one included), whatever the decision
+// and wherever it was made, and absent for the slots it has not.
+func TestDecisionVerdicts(t *testing.T) {
+	t.Parallel()
+	const bucket = "arn:aws:s3:::b/k"
+	allowS3, allowAll := allowDoc("s3:*", "*"), allowDoc("*", "*")
+	tests := []struct {
+		name     string
+		pr       Principal
+		action   string
+		resource string
+		set      func(t *testing.T) *Set
+		want     Effect
+		verdicts map[Kind]string // kind to Effect.String(), "-" for none
+	}{
+		{"identity only", alice, "s3:GetObject", bucket, func(t *testing.T) *Set {
+			return &Set{Identity: named(t, Identity, allowS3)}
+		}, Allow, map[Kind]string{Identity: "allowed", Resource: "-", Trust: "-", Boundary: "-", Session: "-", SCP: "-"}},
+		{"no identity policy matches", alice, "ec2:RunInstances", "*", func(t *testing.T) *Set {
+			return &Set{Identity: named(t, Identity, allowS3)}
+		}, ImplicitDeny, map[Kind]string{Identity: "implicitDeny", Boundary: "-"}},
+		{"boundary does not allow", alice, "s3:GetObject", bucket, func(t *testing.T) *Set {
+			return &Set{Identity: named(t, Identity, allowS3), Boundary: named(t, Boundary, allowDoc("sqs:*", "*"))}
+		}, ImplicitDeny, map[Kind]string{Identity: "allowed", Boundary: "implicitDeny"}},
+		{"empty boundary", alice, "s3:GetObject", bucket, func(t *testing.T) *Set {
+			return &Set{Identity: named(t, Identity, allowS3), Boundary: []Named{}}
+		}, ImplicitDeny, map[Kind]string{Identity: "allowed", Boundary: "implicitDeny"}},
+		{"boundary allows and denies", alice, "s3:GetObject", bucket, func(t *testing.T) *Set {
+			return &Set{Identity: named(t, Identity, allowS3), Boundary: named(t, Boundary, allowAll, denyDoc("s3:GetObject", "*"))}
+		}, ExplicitDeny, map[Kind]string{Identity: "allowed", Boundary: "explicitDeny"}},
+		{"identity denies, session allows", sess, "s3:GetObject", bucket, func(t *testing.T) *Set {
+			return &Set{Identity: named(t, Identity, allowS3, denyDoc("s3:GetObject", "*")), Session: named(t, Session, allowS3)}
+		}, ExplicitDeny, map[Kind]string{Identity: "explicitDeny", Session: "allowed", Boundary: "-"}},
+		{"one SCP level does not allow", alice, "ec2:RunInstances", "*", func(t *testing.T) *Set {
+			return &Set{Identity: named(t, Identity, allowAll), SCP: [][]Named{named(t, SCP, allowAll), named(t, SCP, allowS3)}}
+		}, ImplicitDeny, map[Kind]string{SCP: "implicitDeny", Identity: "allowed"}},
+		{"every SCP level allows", alice, "s3:GetObject", bucket, func(t *testing.T) *Set {
+			return &Set{Identity: named(t, Identity, allowAll), SCP: [][]Named{named(t, SCP, allowAll), named(t, SCP, allowS3)}}
+		}, Allow, map[Kind]string{SCP: "allowed", Identity: "allowed"}},
+		{"an SCP denies", alice, "s3:GetObject", bucket, func(t *testing.T) *Set {
+			return &Set{Identity: named(t, Identity, allowAll), SCP: [][]Named{named(t, SCP, allowAll), named(t, SCP, allowAll, denyDoc("s3:*", "*"))}}
+		}, ExplicitDeny, map[Kind]string{SCP: "explicitDeny", Identity: "allowed"}},
+		{"trust policy", sess, "sts:AssumeRole", "arn:aws:iam::111122223333:role/Target", func(t *testing.T) *Set {
+			return &Set{Resource: named(t, Trust, trustDoc(`{"AWS":"arn:aws:iam::111122223333:role/Dev"}`))}
+		}, Allow, map[Kind]string{Trust: "allowed", Resource: "allowed", Identity: "-"}},
+		{"cross account without the resource's allow", alice, "s3:GetObject", bucket, func(t *testing.T) *Set {
+			return &Set{Identity: named(t, Identity, allowS3), Resource: named(t, Resource, resDoc(`{"AWS":"444455556666"}`, "s3:*", "*")), ResourceAccount: acctB}
+		}, ImplicitDeny, map[Kind]string{Identity: "allowed", Resource: "implicitDeny"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := Evaluate(tt.set(t), &Request{Principal: tt.pr, Action: tt.action, Resource: tt.resource, Now: testNow})
+			if d.Effect != tt.want {
+				t.Errorf("decision = %v, want %v", d.Effect, tt.want)
+			}
+			got := map[Kind]string{}
+			for k := range tt.verdicts {
+				e, ok := d.Verdicts.Of(k)
+				got[k] = e.String()
+				if !ok {
+					if e != ImplicitDeny {
+						t.Errorf("%v: absent with effect %v", k, e)
+					}
+					got[k] = "-"
+				}
+			}
+			if diff := cmp.Diff(tt.verdicts, got); diff != "" {
+				t.Errorf("verdicts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestSetAll checks that every match of a decision leads back to its
+// policy, with the kind of its slot, and to the statement it names.
+func TestSetAll(t *testing.T) {
+	t.Parallel()
+	managed := Named{ID: "arn:aws:iam::111122223333:policy/M", Policy: mustParse(t, Managed, allowDoc("s3:*", "*")),
+		Source: Source{Type: SourceManaged, Name: "M", ARN: "arn:aws:iam::111122223333:policy/M"}}
+	set := &Set{
+		Identity: []Named{{ID: "user/alice/p", Policy: mustParse(t, Identity, denyDoc("s3:DeleteObject", "*")),
+			Source: Source{Type: SourceUserInline, Owner: "alice", Name: "p"}}, managed},
+		Boundary: []Named{managed},
+		Session:  []Named{{ID: "session-policy", Policy: mustParse(t, Session, allowDoc("*", "*")), Source: Source{Type: SourceSession}}},
+		SCP:      [][]Named{named(t, SCP, allowDoc("*", "*")), named(t, SCP, allowDoc("s3:*", "*"))},
+		Resource: []Named{{ID: "bucket", Policy: mustParse(t, Resource, resDoc(`"*"`, "s3:*", "*")), Source: Source{Type: SourceResource, Owner: "arn:aws:s3:::b"}}},
+	}
+	type key struct {
+		kind Kind
+		id   string
+	}
+	all := map[key]*Named{}
+	n := 0
+	for k, p := range set.All() {
+		all[key{k, p.ID}] = p
+		n++
+	}
+	if n != 7 {
+		t.Errorf("All yields %d policies, want 7", n)
+	}
+	d := Evaluate(set, &Request{Principal: sess, Action: "s3:DeleteObject", Resource: "arn:aws:s3:::b/k", Now: testNow})
+	if len(d.Matched) != 7 {
+		t.Fatalf("matched %+v, want 7 statements", d.Matched)
+	}
+	for _, m := range d.Matched {
+		if p := all[key{m.Kind, m.PolicyID}]; p == nil || m.Index >= p.Policy.Len() {
+			t.Errorf("match %+v: policy %+v", m, p)
+		}
+	}
+
+	trust := &Set{Resource: named(t, Trust, trustDoc(`{"AWS":"arn:aws:iam::111122223333:role/Dev"}`))}
+	for k, p := range trust.All() {
+		if k != Trust || p.ID != "trust0" {
+			t.Errorf("trust policy yielded as %v %q", k, p.ID)
+		}
+	}
+	for range set.All() {
+		break // stopping early is safe
 	}
 }

@@ -16,8 +16,9 @@ var fuzzSeeds = []string{
 	`{"Version":"2012-10-17","Statement":[]}`,
 }
 
-// FuzzParse checks that Parse never panics and that a valid document compiles
-// through the cache to a policy deciding like a freshly parsed one.
+// FuzzParse checks that Parse never panics, that a valid document's
+// statement spans locate its statements, and that it compiles through the
+// cache to a policy deciding like a freshly parsed one.
 func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		for k := Identity; k <= Managed; k++ {
@@ -33,6 +34,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		checkSpans(t, doc, p)
 		c := NewCache(1 << 20)
 		q, err := c.Compile(k, doc)
 		if err != nil {

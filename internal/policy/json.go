@@ -9,12 +9,16 @@ import (
 
 // node is one JSON value with object keys in document order, so that
 // validation can reject duplicate keys (encoding/json keeps the last one).
+// Objects keep where they are in the document, so that statements can say
+// where they came from.
 type node struct {
-	kind byte // 'o' object, 'a' array, 's' string, 'n' number, 'b' bool, 'z' null
-	str  string
-	keys []string
-	vals []*node
-	arr  []*node
+	kind  byte // 'o' object, 'a' array, 's' string, 'n' number, 'b' bool, 'z' null
+	str   string
+	keys  []string
+	vals  []*node
+	arr   []*node
+	start int // objects: the byte offset of the opening brace
+	end   int // objects: the byte offset just past the closing brace
 }
 
 func (n *node) get(key string) (*node, bool) {
@@ -62,7 +66,8 @@ func decodeValue(dec *json.Decoder, depth int) (*node, error) {
 	case json.Delim:
 		switch t {
 		case '{':
-			n := &node{kind: 'o'}
+			// The offset is just past the token (the brace) just read.
+			n := &node{kind: 'o', start: int(dec.InputOffset()) - 1}
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
@@ -85,6 +90,7 @@ func decodeValue(dec *json.Decoder, depth int) (*node, error) {
 			if _, err := dec.Token(); err != nil {
 				return nil, err
 			}
+			n.end = int(dec.InputOffset())
 			return n, nil
 		case '[':
 			n := &node{kind: 'a'}

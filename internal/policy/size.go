@@ -65,6 +65,7 @@ func strsBytes(ss []string) int {
 func (p *Policy) measure() {
 	n := obj(int(unsafe.Sizeof(*p))) + strBytes(p.version) + strBytes(p.id)
 	n += obj(cap(p.stmts) * int(unsafe.Sizeof(statement{})))
+	n += obj(cap(p.spans) * int(unsafe.Sizeof(Span{})))
 	var w Work
 	w.Statements = len(p.stmts)
 	for i := range p.stmts {

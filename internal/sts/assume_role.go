@@ -107,7 +107,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	if in.SourceIdentity != "" {
 		actions = append(actions, "sts:SetSourceIdentity")
 	}
-	trust := []policy.Named{{ID: role.TrustID, Policy: role.Trust}}
+	trust := []policy.Named{{ID: role.TrustID, Policy: role.Trust, Source: policy.Source{Type: policy.SourceResource, Owner: role.ARN}}}
 	for _, action := range actions {
 		// The decision is about the stored role, so it is made on its stored
 		// ARN: a Deny on role/BreakGlass holds for role/breakglass.
