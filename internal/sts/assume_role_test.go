@@ -2,6 +2,7 @@ package sts
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,30 +41,11 @@ func (f *fakeAuthz) ManagedPolicy(context.Context, string) (policy.Named, error)
 
 func (f *fakeAuthz) Role(_ context.Context, account, name string) (*authz.Role, error) {
 	for n, r := range f.roles {
-		if r.Account == account && equalFoldASCII(n, name) {
+		if r.Account == account && strings.EqualFold(n, name) {
 			return r, nil
 		}
 	}
 	return nil, store.ErrNotFound
-}
-
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 type fakeMinter struct{ minted []session.Session }
