@@ -74,12 +74,16 @@ func (kc *keyCache) forget(ch store.Change) {
 // get returns the key, its secret and the caller template; store.ErrNotFound
 // for unknown ids.
 func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (*keyEntry, error) {
-	if e, ok := kc.cache.Get([]byte(id)); ok && now.Before(e.expires) {
-		return e, nil
+	var kb [128]byte
+	key := append(kb[:0], id...)
+	if e, ok := kc.cache.Get(key); ok {
+		if now.Before(e.expires) {
+			return e, nil
+		}
+		kc.cache.Delete(id) // past its TTL: read it again
 	}
 	// Load, not Get+Put: a key read while the feed drops it is not cached.
-	var kb [128]byte
-	return kc.cache.Load(append(kb[:0], id...), func() (*keyEntry, error) {
+	return kc.cache.Load(key, func() (*keyEntry, error) {
 		k, secret, err := kc.iam.LookupAccessKey(ctx, id)
 		if err != nil {
 			return nil, err

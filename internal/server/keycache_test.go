@@ -114,3 +114,40 @@ func TestKeyCacheFollowsTheFeed(t *testing.T) {
 		t.Error("a deactivated key is still active in the cache")
 	}
 }
+
+// TestKeyCacheTTL: an entry past its TTL is read from the store again, even
+// when no change reached the cache (the second line behind the feed).
+func TestKeyCacheTTL(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, io.Discard)
+	ctx := context.Background()
+	root := &authz.Caller{Account: benchAccount, Type: policy.Root, ARN: authz.RootARN(benchAccount), UserID: benchAccount}
+	if _, err := s.iam.CreateUser(ctx, root, &iam.CreateUserInput{UserName: "ttl"}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.iam.CreateAccessKey(ctx, root, &iam.CreateAccessKeyInput{UserName: "ttl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.AccessKey.AccessKeyID
+	now := time.Now()
+	if k, err := s.keys.Key(ctx, id, now); err != nil || !k.Active {
+		t.Fatalf("%+v %v", k, err)
+	}
+	// A change the feed does not see (another node's, before the next poll).
+	s.store.SetChangeHook(nil)
+	stored, err := s.store.GetAccessKey(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.Status = "Inactive"
+	if err := s.store.UpdateAccessKey(ctx, stored); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := s.keys.Key(ctx, id, now); !k.Active {
+		t.Fatal("within the TTL the cached key should still be served")
+	}
+	if k, _ := s.keys.Key(ctx, id, now.Add(s.keys.ttl)); k.Active {
+		t.Error("past the TTL the key was not read again")
+	}
+}
