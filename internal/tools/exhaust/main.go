@@ -28,13 +28,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,12 +42,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
-)
-
-const (
-	account    = "123456789012"
-	rootKey    = "AKIAOPENSTSEXHAUST01"
-	rootSecret = "exhaustRootSecretForMeasurementsOnly0123"
+	"github.com/opensts/opensts/internal/tools/devserver"
 )
 
 func main() {
@@ -80,41 +71,16 @@ type cpuParams struct {
 }
 
 func run(bin, attack string, cp cpuParams, duration time.Duration, conc, policySize int) error {
-	dir, err := os.MkdirTemp("", "opensts-exhaust")
+	srv, err := devserver.Start(bin)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if bin == "" {
-		bin = filepath.Join(dir, "opensts")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/opensts")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		build.Stderr = os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build: %w", err)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	srv := exec.Command(bin, "serve", "--listen", addr, "--data-dir", filepath.Join(dir, "data"))
-	srv.Env = append(os.Environ(), "OPENSTS_ACCOUNT_ID="+account, "OPENSTS_ROOT_ACCESS_KEY_ID="+rootKey, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+rootSecret)
-	srv.Stderr = io.Discard
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }() // killed on purpose
-	endpoint := "http://" + addr
-	if err := waitHealthy(endpoint); err != nil {
-		return err
-	}
+	defer srv.Close()
+	endpoint := srv.Endpoint
 	client := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider(rootKey, rootSecret, ""),
+		Credentials: credentials.NewStaticCredentialsProvider(devserver.RootKey, devserver.RootSecret, ""),
 		HTTPClient:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}})
-	pid := srv.Process.Pid
+	pid := srv.Pid()
 	switch attack {
 	case "cpu":
 		return cpuAttack(client, pid, cp)
@@ -141,20 +107,6 @@ func run(bin, attack string, cp cpuParams, duration time.Duration, conc, policyS
 			})
 	}
 	return fmt.Errorf("-attack %q: want cpu, memory or sessions", attack)
-}
-
-func waitHealthy(endpoint string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(endpoint + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("server at %s not healthy", endpoint)
 }
 
 func cpuAttack(c *iam.Client, pid int, p cpuParams) error {
@@ -235,7 +187,7 @@ func sessionSetup(c *iam.Client) (akid, secret, roleARN string, err error) {
 	if err != nil {
 		return
 	}
-	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:user/attacker"},"Action":"sts:AssumeRole"}]}`
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + devserver.Account + `:user/attacker"},"Action":"sts:AssumeRole"}]}`
 	r, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("target"), AssumeRolePolicyDocument: aws.String(trust)})
 	if err != nil {
 		return
@@ -246,7 +198,7 @@ func sessionSetup(c *iam.Client) (akid, secret, roleARN string, err error) {
 // memoryAttack runs send(w, i) from conc clients w for duration and
 // reports the server's resident memory.
 func memoryAttack(pid int, duration time.Duration, conc int, what string, send func(w, i int) error) error {
-	rss0, _ := procStatus(pid, "VmRSS")
+	rss0, _ := devserver.ProcStatus(pid, "VmRSS")
 	fmt.Printf("%s, %d clients, %s; VmRSS at start %.1f MiB\n", what, conc, duration, float64(rss0)/1024)
 	var sent, failed atomic.Int64
 	var firstErr atomic.Value
@@ -278,13 +230,13 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-t.C:
-			rss, _ := procStatus(pid, "VmRSS")
+			rss, _ := devserver.ProcStatus(pid, "VmRSS")
 			fmt.Printf("  %3.0fs: %6d requests, VmRSS %.1f MiB\n", time.Since(start).Seconds(), sent.Load(), float64(rss)/1024)
 		}
 	}
 	wg.Wait()
-	rss, _ := procStatus(pid, "VmRSS")
-	hwm, _ := procStatus(pid, "VmHWM")
+	rss, _ := devserver.ProcStatus(pid, "VmRSS")
+	hwm, _ := devserver.ProcStatus(pid, "VmHWM")
 	fmt.Printf("%d requests (%d failed); VmRSS at end %.1f MiB, peak (VmHWM) %.1f MiB\n", sent.Load(), failed.Load(), float64(rss)/1024, float64(hwm)/1024)
 	if e := firstErr.Load(); e != nil {
 		fmt.Printf("first failure: %s\n", trim(e.(string)))
@@ -320,18 +272,4 @@ func cpuTime(pid int) (time.Duration, error) {
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	const clkTck = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / clkTck, nil
-}
-
-// procStatus returns a kB field of /proc/pid/status.
-func procStatus(pid int, field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }

@@ -34,12 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/opensts/opensts/internal/sigv4"
-)
-
-const (
-	account    = "123456789012"
-	rootKey    = "AKIAOPENSTSLOADGEN01"
-	rootSecret = "loadgenRootSecretForBenchmarksOnly012345"
+	"github.com/opensts/opensts/internal/tools/devserver"
 )
 
 func main() {
@@ -63,35 +58,12 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 	if _, err := exec.LookPath(tool); err != nil {
 		return fmt.Errorf("%s not found (apt-get install %s): %w", tool, tool, err)
 	}
-	dir, err := os.MkdirTemp("", "opensts-loadgen")
+	srv, err := devserver.Start(binPath)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	bin := binPath
-	if bin == "" {
-		bin = filepath.Join(dir, "opensts")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/opensts")
-		build.Stderr = os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build: %w", err)
-		}
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	srv := exec.Command(bin, "serve", "--listen", addr, "--data-dir", filepath.Join(dir, "data"))
-	srv.Env = append(os.Environ(), "OPENSTS_ACCOUNT_ID="+account, "OPENSTS_ROOT_ACCESS_KEY_ID="+rootKey, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+rootSecret)
-	srv.Stderr = io.Discard
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }() // killed on purpose
-	endpoint := "http://" + addr
-	if err := waitHealthy(endpoint); err != nil {
-		return err
-	}
+	defer srv.Close()
+	endpoint, dir := srv.Endpoint, srv.Dir
 	body, header, err := setup(endpoint)
 	if err != nil {
 		return err
@@ -146,7 +118,7 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 		arSum += a
 	}
 	fmt.Printf("mean: bare %.0f req/s, AssumeRole %.0f req/s, ratio %.1f%%\n", bareSum/float64(rounds), arSum/float64(rounds), 100*arSum/bareSum)
-	hwm, err := vmHWM(srv.Process.Pid)
+	hwm, err := devserver.ProcStatus(srv.Pid(), "VmHWM")
 	if err != nil {
 		return err
 	}
@@ -154,35 +126,12 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 	return nil
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitHealthy(endpoint string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(endpoint + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("server at %s not healthy", endpoint)
-}
-
 // setup creates a user with a key and a role trusting it, and returns one
 // signed AssumeRole request (valid for the 15-minute skew window).
 func setup(endpoint string) ([]byte, http.Header, error) {
 	ctx := context.Background()
 	c := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider(rootKey, rootSecret, "")})
+		Credentials: credentials.NewStaticCredentialsProvider(devserver.RootKey, devserver.RootSecret, "")})
 	if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("load")}); err != nil {
 		return nil, nil, err
 	}
@@ -190,11 +139,11 @@ func setup(endpoint string) ([]byte, http.Header, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:user/load"},"Action":"sts:AssumeRole"}]}`
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + devserver.Account + `:user/load"},"Action":"sts:AssumeRole"}]}`
 	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("load-role"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
 		return nil, nil, err
 	}
-	form := url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "RoleArn": {"arn:aws:iam::" + account + ":role/load-role"}, "RoleSessionName": {"load"}, "DurationSeconds": {"900"}}
+	form := url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "RoleArn": {"arn:aws:iam::" + devserver.Account + ":role/load-role"}, "RoleSessionName": {"load"}, "DurationSeconds": {"900"}}
 	body := []byte(form.Encode())
 	req, _ := http.NewRequest("POST", endpoint+"/", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
@@ -330,17 +279,4 @@ func wrk(target, script string, conns, threads int, d time.Duration) (float64, e
 		return 0, fmt.Errorf("wrk saw %s failed or non-2xx responses against %s:\n%s", e[1], target, out)
 	}
 	return strconv.ParseFloat(string(m[1]), 64)
-}
-
-func vmHWM(pid int) (int64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM for %d", pid)
 }

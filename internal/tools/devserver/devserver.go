@@ -1,0 +1,114 @@
+// Package devserver starts an opensts binary on a loopback port with a
+// throwaway data directory and known root credentials, for the measuring
+// tools (loadgen, exhaust), and reads the process's figures from /proc.
+// Tests use their own harness (e2e).
+package devserver
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Root credentials of every server started here (tools only, never
+// production).
+const (
+	Account    = "123456789012"
+	RootKey    = "AKIAOPENSTSDEVSERVER"
+	RootSecret = "devserverRootSecretForMeasurementsOnly01"
+)
+
+// Server is a running opensts process.
+type Server struct {
+	Endpoint string // http://127.0.0.1:PORT
+	Dir      string // a temporary directory the caller may use too; removed by Close
+	cmd      *exec.Cmd
+}
+
+// Start builds ./cmd/opensts when bin is "" (from the module root), starts
+// it on a free loopback port and waits until it is healthy.
+func Start(bin string) (*Server, error) {
+	dir, err := os.MkdirTemp("", "opensts-devserver")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Dir: dir}
+	if bin == "" {
+		bin = filepath.Join(dir, "opensts")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/opensts")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("build: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // the port is the server's now
+	s.cmd = exec.Command(bin, "serve", "--listen", addr, "--data-dir", filepath.Join(dir, "data"))
+	s.cmd.Env = append(os.Environ(), "OPENSTS_ACCOUNT_ID="+Account, "OPENSTS_ROOT_ACCESS_KEY_ID="+RootKey, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+RootSecret)
+	s.cmd.Stderr = io.Discard
+	if err := s.cmd.Start(); err != nil {
+		s.cmd = nil
+		s.Close()
+		return nil, err
+	}
+	s.Endpoint = "http://" + addr
+	if err := waitHealthy(s.Endpoint); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Pid is the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// Close kills the server and removes its directory.
+func (s *Server) Close() {
+	if s.cmd != nil {
+		_ = s.cmd.Process.Kill() // killed on purpose
+		_ = s.cmd.Wait()
+	}
+	_ = os.RemoveAll(s.Dir)
+}
+
+func waitHealthy(endpoint string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(endpoint + "/healthz"); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("server at %s not healthy", endpoint)
+}
+
+// ProcStatus returns a kB field of /proc/PID/status (VmRSS, VmHWM).
+func ProcStatus(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
