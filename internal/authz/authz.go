@@ -404,7 +404,6 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 		if err != nil {
 			return nil, fmt.Errorf("load %s %s: %w", kind, id, err)
 		}
-		name := stored
 		pp := newPrincipalPolicies(tags)
 		pp.exists, pp.name, pp.path = true, stored, path
 		if err := a.ownerPolicies(ctx, account, kind, stored, &pp.identity); err != nil {
@@ -413,7 +412,7 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 		if kind == store.KindUser {
 			groups, err := a.store.ListGroupsForUser(ctx, account, stored)
 			if err != nil {
-				return nil, fmt.Errorf("load groups of %s: %w", name, err)
+				return nil, fmt.Errorf("load groups of %s: %w", stored, err)
 			}
 			for _, g := range groups {
 				if err := a.ownerPolicies(ctx, account, store.KindGroup, g.Name, &pp.identity); err != nil {
