@@ -54,7 +54,7 @@ func NewAccessKeyID(prefix, account string, random io.Reader) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("new access key id: invalid account %q", account)
 	}
-	var r [5]byte
+	var r [idRandSize]byte
 	if random == nil {
 		random = rand.Reader
 	}
@@ -66,10 +66,13 @@ func NewAccessKeyID(prefix, account string, random io.Reader) (string, error) {
 	return string(out[:]), nil
 }
 
+// idRandSize is the number of random bytes an access key id is made from.
+const idRandSize = 5
+
 // encodeAccessKeyID writes the access key id with the given prefix (4
 // uppercase letters), account (at most maxAccount) and 39 random bits (the
 // low 7 of r[0], and r[1:5]) to out.
-func encodeAccessKeyID(out *[accessKeyIDLen]byte, prefix string, acct uint64, r *[5]byte) {
+func encodeAccessKeyID(out *[accessKeyIDLen]byte, prefix string, acct uint64, r *[idRandSize]byte) {
 	var b [16]byte // 10 used; the slack is for the Uint64 store
 	hi := accountFlag | acct<<accountShift | uint64(r[0]&0x7f)
 	binary.BigEndian.PutUint64(b[0:8], hi<<16) // top 48 bits

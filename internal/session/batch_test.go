@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 func mustMintV1(t testing.TB, m *Manager, s Session) Credentials {
@@ -36,7 +37,7 @@ func mintBatch(t testing.TB, m *Manager, ss ...Session) []Credentials {
 	ps := make([]pendingToken, len(ss))
 	reqs := make([]*signReq, len(ss))
 	for i, s := range ss {
-		p, err := m.prepare(s, tokenV2, nil)
+		p, err := m.prepare(s, m.version, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +124,8 @@ func TestMerkleTree(t *testing.T) {
 }
 
 // TestMintIdleIsBatchOfOne: with no concurrency, every token is signed alone
-// and is one byte longer than version 1.
+// and is one byte longer than version 1, plus the nonce and tag of its
+// sealed payload.
 func TestMintIdleIsBatchOfOne(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
@@ -133,7 +135,7 @@ func TestMintIdleIsBatchOfOne(t *testing.T) {
 		c := mustMint(t, f.m, typicalSession(now))
 		raw := rawToken(t, c.SessionToken)
 		e := envOf(t, c.SessionToken)
-		if raw[0] != tokenV2 || e.pos != 1 || len(e.path) != 0 || len(raw) != len(v1)+1 {
+		if raw[0] != tokenV3 || e.pos != 1 || len(e.path) != 0 || len(raw) != len(v1)+1+nonceSize+tagSize {
 			t.Fatalf("idle token: version %d pos %d path %d, %d bytes (v1 %d)", raw[0], e.pos, len(e.path), len(raw), len(v1))
 		}
 		if _, _, err := f.m.Verify(c.AccessKeyID, c.SessionToken); err != nil {
@@ -145,27 +147,45 @@ func TestMintIdleIsBatchOfOne(t *testing.T) {
 	}
 }
 
+// TestTokenSizes reports the size of a typical and of the largest
+// legitimate assumed-role token in every version, and checks what sealing
+// and batching add: the nonce and tag (40 bytes), and 1 + 32*depth bytes.
 func TestTokenSizes(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	now := f.clock.Now()
-	v1 := mustMintV1(t, f.m, typicalSession(now))
-	t.Logf("typical token, v1: %d chars", len(v1.SessionToken))
-	for _, n := range []int{1, 2, 4, 8, 16, 32, 64} {
-		ss := make([]Session, n)
-		for i := range ss {
-			ss[i] = typicalSession(now)
+	for _, tc := range []struct {
+		name string
+		s    Session
+	}{{"typical", typicalSession(now)}, {"largest", largestSession(now)}} {
+		v1 := mustMintV1(t, f.m, tc.s)
+		f.m.version = tokenV2
+		v2 := mustMint(t, f.m, tc.s)
+		f.m.version = tokenV3
+		v3 := mustMint(t, f.m, tc.s)
+		t.Logf("%s token: v1 %d chars, v2 %d chars, v3 (sealed) %d chars", tc.name,
+			len(v1.SessionToken), len(v2.SessionToken), len(v3.SessionToken))
+		if grow := len(rawToken(t, v3.SessionToken)) - len(rawToken(t, v2.SessionToken)); grow != nonceSize+tagSize {
+			t.Errorf("%s: sealing adds %d bytes, want %d", tc.name, grow, nonceSize+tagSize)
 		}
-		cs := mintBatch(t, f.m, ss...)
-		c := cs[0]
-		d := depthOf(t, c.SessionToken)
-		grow := len(rawToken(t, c.SessionToken)) - len(rawToken(t, v1.SessionToken))
-		t.Logf("typical token, v2 batch of %2d: depth %d, %d chars (+%d bytes)", n, d, len(c.SessionToken), grow)
-		if grow != 1+d*hashSize {
-			t.Errorf("batch of %d grows by %d bytes, want %d", n, grow, 1+d*hashSize)
+		if len(v3.SessionToken) > maxTokenChars/4 {
+			t.Errorf("%s: %d chars leaves too little room under maxTokenChars", tc.name, len(v3.SessionToken))
 		}
-		if n == maxBatch && len(c.SessionToken) >= 900 {
-			t.Errorf("typical token in a full batch is %d chars", len(c.SessionToken))
+		for _, n := range []int{1, 2, 4, 8, 16, 32, 64} {
+			ss := make([]Session, n)
+			for i := range ss {
+				ss[i] = tc.s
+			}
+			c := mintBatch(t, f.m, ss...)[0]
+			d := depthOf(t, c.SessionToken)
+			grow := len(rawToken(t, c.SessionToken)) - len(rawToken(t, v3.SessionToken))
+			t.Logf("%s token, v3 batch of %2d: depth %d, %d chars (+%d bytes)", tc.name, n, d, len(c.SessionToken), grow)
+			if grow != d*hashSize {
+				t.Errorf("%s: batch of %d grows by %d bytes, want %d", tc.name, n, grow, d*hashSize)
+			}
+			if tc.name == "typical" && n == maxBatch && len(c.SessionToken) >= 760 {
+				t.Errorf("typical token in a full batch is %d chars", len(c.SessionToken))
+			}
 		}
 	}
 }
@@ -486,17 +506,66 @@ func TestV1TokensStillVerify(t *testing.T) {
 	}
 }
 
-// TestKnownAnswerV2 pins version 2: a token signed alone and a batch of
+// TestV2TokensStillVerify: tokens issued by the release before sealed
+// payloads (the version 2 golden tokens, signed by the same deterministic
+// key) verify after the upgrade, cold and cached, with the same secrets;
+// and a freshly minted version 2 token round-trips every field.
+func TestV2TokensStillVerify(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	g := readGolden(t, "known_answer_v2.golden")
+	if g["key_id"] != f.m.Keys()[0].ID {
+		t.Fatalf("fixture key %s, golden %s", f.m.Keys()[0].ID, g["key_id"])
+	}
+	v := NewVerifier(f.m.PublicKeyring(), f.clock.Now)
+	for _, name := range []string{"single", "batch.0", "batch.1", "batch.2"} {
+		id, token, secret := g[name+".access_key_id"], g[name+".session_token"], g[name+".secret_access_key"]
+		if rawToken(t, token)[0] != tokenV2 {
+			t.Fatalf("%s: golden token is not version 2", name)
+		}
+		for vn, verify := range map[string]func(string, string) (*Session, []byte, error){"manager": f.m.Verify, "verifier": v.Verify} {
+			for range 2 { // cold, then cached
+				s, sec, err := verify(id, token)
+				if err != nil {
+					t.Fatalf("%s, %s: %v", name, vn, err)
+				}
+				if string(sec) != secret || s.AccessKeyID != id {
+					t.Errorf("%s, %s: secret %s, want %s", name, vn, sec, secret)
+				}
+			}
+		}
+	}
+	f.m.version = tokenV2
+	in := fullSession(f.clock.Now())
+	c := mustMint(t, f.m, in)
+	if rawToken(t, c.SessionToken)[0] != tokenV2 {
+		t.Fatal("not a version 2 token")
+	}
+	got, _, err := v.Verify(c.AccessKeyID, c.SessionToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.AccessKeyID = c.AccessKeyID
+	if diff := cmp.Diff(in, *got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("v2 round trip (-minted +verified):\n%s", diff)
+	}
+}
+
+// TestKnownAnswerV3 pins version 3: a token signed alone and a batch of
 // three (an odd count: the third leaf is promoted), with fixed master key,
-// randomness and clock.
-func TestKnownAnswerV2(t *testing.T) {
+// randomness and clock; and checks by hand, with nothing but the exported
+// keys, that the payload is XChaCha20-Poly1305 under the key's Decrypt key
+// with the version and key id as additional data, and that the signature is
+// over the Merkle root of the sealed bodies.
+func TestKnownAnswerV3(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	now := f.clock.Now()
 	single := mustMint(t, f.m, typicalSession(now))
 	batch := mintBatch(t, f.m, fullSession(now), typicalSession(now), typicalSession(now))
+	exported := f.m.PublicKeyring()[0]
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "key_id: %s\npublic: %x\n\n", f.m.Keys()[0].ID, f.m.PublicKeyring()[0].Public)
+	fmt.Fprintf(&sb, "key_id: %s\npublic: %x\n\n", f.m.Keys()[0].ID, exported.Public)
 	fmt.Fprintf(&sb, "single.access_key_id: %s\nsingle.secret_access_key: %s\nsingle.session_token: %s\n\n",
 		single.AccessKeyID, single.SecretAccessKey, single.SessionToken)
 	var leaves [][hashSize]byte
@@ -509,7 +578,7 @@ func TestKnownAnswerV2(t *testing.T) {
 		fmt.Fprintf(&sb, "batch.%d.access_key_id: %s\nbatch.%d.secret_access_key: %s\nbatch.%d.position: %08b\nbatch.%d.session_token: %s\n",
 			i, c.AccessKeyID, i, c.SecretAccessKey, i, e.pos, i, c.SessionToken)
 	}
-	golden(t, "known_answer_v2.golden", sb.String())
+	golden(t, "known_answer_v3.golden", sb.String())
 	for _, c := range append(batch, single) {
 		if _, _, err := f.m.Verify(c.AccessKeyID, c.SessionToken); err != nil {
 			t.Fatal(err)
@@ -519,12 +588,26 @@ func TestKnownAnswerV2(t *testing.T) {
 	e := envOf(t, batch[0].SessionToken)
 	msg := append([]byte("opensts/session-batch/v1\x00"), e.kid[:]...)
 	root := mth(leaves)
-	if !ed25519.Verify(f.m.PublicKeyring()[0].Public, append(msg, root[:]...), e.sig) {
+	if !ed25519.Verify(exported.Public, append(msg, root[:]...), e.sig) {
 		t.Error("batch signature is not over label || key id || root")
 	}
 	sum := sha256.Sum256(append([]byte{0}, e.signed...))
 	if sum != leaves[0] {
 		t.Error("leaf is not SHA-256(0x00 || body)")
+	}
+	// The payload opens with the exported key alone, and is the session.
+	aead, err := chacha20poly1305.NewX(exported.Decrypt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := rawToken(t, batch[0].SessionToken)
+	plain, err := aead.Open(nil, raw[9:33], e.signed[33:], raw[:9])
+	if err != nil {
+		t.Fatalf("payload does not open as XChaCha20-Poly1305(version || key id): %v", err)
+	}
+	s, ok := parsePayload(plain)
+	if !ok || s.AccessKeyID != batch[0].AccessKeyID || s.ARN != fullSession(now).ARN {
+		t.Fatalf("opened payload is not the session: %+v", s)
 	}
 }
 

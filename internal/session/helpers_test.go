@@ -2,10 +2,12 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	mathrand "math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -152,6 +154,41 @@ func typicalSession(now time.Time) Session {
 		Expires:           now.Add(time.Hour),
 		SourceAccessKeyID: "AKIAZ7SAMPLEEXAMPLE2",
 	}
+}
+
+// largestSession is the largest assumed-role session AssumeRole issues: the
+// longest role path, role name, session name and source identity, a session
+// policy, policy ARNs and tags that use the whole packed budget (8192
+// bytes), every tag transitive, in a role chain with MFA.
+func largestSession(now time.Time) Session {
+	rolePath := "/" + strings.Repeat("p", 510) + "/"
+	roleName := strings.Repeat("r", 64)
+	sessionName := strings.Repeat("s", 64)
+	s := Session{
+		Type:              AssumedRole,
+		Account:           "123456789012",
+		ARN:               "arn:aws:sts::123456789012:assumed-role/" + roleName + "/" + sessionName,
+		PrincipalID:       "AROA3XFRBF23GEXAMPLE:" + sessionName,
+		RoleName:          roleName,
+		RoleID:            "AROA3XFRBF23GEXAMPLE",
+		RolePath:          rolePath,
+		SessionName:       sessionName,
+		Expires:           now.Add(time.Hour),
+		MFA:               true,
+		MFAAuthTime:       now.Add(-time.Minute),
+		SourceIdentity:    strings.Repeat("i", 64),
+		Policy:            `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + strings.Repeat("b", 1960) + `"}]}`,
+		ChainDepth:        1,
+		SourceAccessKeyID: "AKIAZ7SAMPLEEXAMPLE2",
+	}
+	budget := 8192 - len(s.Policy)
+	for i := 0; budget >= 128+256; i++ {
+		k := fmt.Sprintf("%03d", i) + strings.Repeat("k", 125)
+		s.Tags = append(s.Tags, Tag{Key: k, Value: strings.Repeat("v", 256)})
+		s.TransitiveTagKeys = append(s.TransitiveTagKeys, k)
+		budget -= 128 + 256
+	}
+	return s
 }
 
 // fullSession sets every field.

@@ -1,7 +1,9 @@
 package session
 
 import (
+	"crypto/cipher"
 	"crypto/ed25519"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,12 +12,19 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 const (
 	algEd25519 = "Ed25519"
 	deriveSize = 32
 	seedSize   = ed25519.SeedSize
+	// encryptSize is the size of a token-encryption key (XChaCha20-Poly1305).
+	encryptSize = chacha20poly1305.KeySize
+	// legacyEncryptInfo derives the token-encryption key of a key created
+	// before keys had one of their own (see encryptionKey).
+	legacyEncryptInfo = "opensts/session-token-encryption/v1"
 	// secretLabel domain-separates the secret derivation HMAC.
 	secretLabel = "opensts/session-secret/v1\x00"
 	secretBytes = 30 // 40 base64 characters
@@ -30,6 +39,8 @@ type ringKey struct {
 	pub         ed25519.PublicKey
 	priv        ed25519.PrivateKey // nil in a Verifier and for revoked keys
 	derive      []byte
+	encrypt     []byte      // token-encryption key; nil for revoked keys
+	box         cipher.AEAD // XChaCha20-Poly1305 keyed with encrypt; nil without it
 	created     time.Time
 	signUntil   time.Time
 	verifyUntil time.Time
@@ -39,9 +50,28 @@ type ringKey struct {
 	batch batcher   // group signer (keys with priv only)
 }
 
-func newRingKey(id keyID, pub ed25519.PublicKey, priv ed25519.PrivateKey, derive []byte) *ringKey {
+// newRingKey builds a key. encrypt, the token-encryption key, may be nil
+// (revoked keys, and verifiers given no decryption key): such a key still
+// verifies version 1 and 2 tokens but rejects every version 3 token.
+func newRingKey(id keyID, pub ed25519.PublicKey, priv ed25519.PrivateKey, derive, encrypt []byte) *ringKey {
 	k := &ringKey{id: id, idStr: hex.EncodeToString(id[:]), pub: pub, priv: priv, derive: derive}
 	k.macs.New = func() any { return &macState{h: hmac.New(sha256.New, k.derive)} }
+	if len(encrypt) == encryptSize {
+		k.encrypt = encrypt
+		k.box, _ = chacha20poly1305.NewX(encrypt) // never fails for a 32-byte key
+	}
+	return k
+}
+
+// legacyEncryptionKey derives a token-encryption key from the derivation key
+// of a key record created before records carried one (HKDF-SHA256, its own
+// label), so that every loaded key can mint version 3 tokens. Such keys stop
+// signing within 2*RotateEvery of the upgrade.
+func legacyEncryptionKey(derive []byte) []byte {
+	k, err := hkdf.Key(sha256.New, derive, nil, legacyEncryptInfo, encryptSize)
+	if err != nil {
+		panic(err) // only for lengths beyond 255*32 bytes
+	}
 	return k
 }
 

@@ -81,6 +81,9 @@ type Manager struct {
 	// minting counts the Mints that have not reached their key's signer
 	// yet (see batcher.more).
 	minting atomic.Int32
+	// version is the token version Mint issues: tokenV3; tests set
+	// tokenV2 to mint the tokens of earlier releases.
+	version byte
 
 	mu   sync.Mutex // serializes keyring changes
 	recs map[string]recKey
@@ -108,7 +111,7 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 	if cfg.CacheBytes == 0 {
 		cfg.CacheBytes = DefaultCacheBytes
 	}
-	m := &Manager{cfg: cfg, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger, prop: cfg.Propagation}
+	m := &Manager{cfg: cfg, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger, prop: cfg.Propagation, version: tokenV3}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -159,7 +162,7 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 func (m *Manager) Mint(s Session) (Credentials, error) {
 	m.minting.Add(1)
 	buf := tokenBufs.Get().(*[]byte)
-	p, err := m.prepare(s, tokenV2, (*buf)[:0])
+	p, err := m.prepare(s, m.version, (*buf)[:0])
 	if err != nil {
 		m.minting.Add(-1)
 		tokenBufs.Put(buf)
@@ -186,7 +189,7 @@ const maxPooledToken = 8 << 10
 // waiting for its signature.
 type pendingToken struct {
 	key     *ringKey
-	body    []byte // version, key id, payload; room for a v1 signature
+	body    []byte // version, key id, payload (v3: nonce, sealed payload); room for a signature
 	id      [accessKeyIDLen]byte
 	secret  [secretChars]byte
 	expires time.Time
@@ -228,8 +231,9 @@ func (m *Manager) mintV1(s Session) (Credentials, error) {
 }
 
 // prepare validates s, picks the signing key, assigns the access key id,
-// encodes the token body of the given version (appended to buf[:0]) and
-// derives the secret.
+// encodes the token body of the given version (appended to buf[:0]),
+// encrypts its payload (version 3) and derives the secret from the body as
+// it is signed.
 func (m *Manager) prepare(s Session, version byte, buf []byte) (pendingToken, error) {
 	now := unixTime(m.now())
 	if s.IssuedAt.IsZero() {
@@ -266,38 +270,46 @@ func (m *Manager) prepare(s Session, version byte, buf []byte) (pendingToken, er
 	if !ok {
 		return pendingToken{}, fmt.Errorf("mint session: new access key id: invalid account %q", s.Account)
 	}
-	var rnd [5]byte
-	if m.rand == rand.Reader {
-		fastRandom(rnd[:])
-	} else {
-		var err error
-		if rnd, err = readRandom(m.rand); err != nil {
-			return pendingToken{}, fmt.Errorf("mint session: new access key id: read random: %w", err)
-		}
+	if version == tokenV3 && k.box == nil {
+		return pendingToken{}, fmt.Errorf("mint session: key %s has no token-encryption key", k.idStr)
 	}
-	encodeAccessKeyID(&p.id, "ASIA", acct, &rnd)
+	// The access key id's random bits, then the nonce.
+	var rnd [idRandSize + nonceSize]byte
+	need := rnd[:idRandSize]
+	if version == tokenV3 {
+		need = rnd[:]
+	}
+	if m.rand == rand.Reader {
+		fastRandom(need)
+	} else if _, err := io.ReadFull(m.rand, need); err != nil {
+		return pendingToken{}, fmt.Errorf("mint session: read random: %w", err)
+	}
+	encodeAccessKeyID(&p.id, "ASIA", acct, (*[idRandSize]byte)(rnd[:idRandSize]))
 
-	// Room for a v1 signature, or a v2 position byte and signature (a
-	// batched token's audit path makes append grow it).
-	if n := tokenHeader + len(p.id) + payloadSize(&s) + 1 + sigSize; cap(buf) < n {
+	// Room for the nonce and tag, and a v1 signature or a v2/v3 position
+	// byte and signature (a batched token's audit path makes append grow it).
+	if n := sealedHeader + len(p.id) + payloadSize(&s) + tagSize + 1 + sigSize; cap(buf) < n {
 		buf = make([]byte, 0, n)
 	}
 	buf = append(buf[:0], version)
 	buf = append(buf, k.id[:]...)
+	start := len(buf)
+	if version == tokenV3 {
+		buf = append(buf, rnd[idRandSize:]...)
+		start = len(buf)
+	}
 	var err error
 	if buf, err = appendPayloadID(buf, &s, p.id[:]); err != nil {
 		return pendingToken{}, fmt.Errorf("mint session: %w", err)
 	}
+	if version == tokenV3 {
+		// Sealed in place: the ciphertext overwrites the payload exactly.
+		buf = k.box.Seal(buf[:start], buf[tokenHeader:start], buf[start:], buf[:tokenHeader])
+	}
+	clear(rnd[:])
 	p.body = buf
 	k.deriveSecret(&p.secret, buf)
 	return p, nil
-}
-
-// readRandom reads the random bits of an access key id from an injected
-// reader (the randomness does not escape in the crypto/rand case).
-func readRandom(r io.Reader) (b [5]byte, err error) {
-	_, err = io.ReadFull(r, b[:])
-	return b, err
 }
 
 // autoRotate creates a key when none can sign: Run is not running, or every
@@ -375,17 +387,18 @@ func (m *Manager) rotateLocked(ctx context.Context) (string, error) {
 	return rec.ID, nil
 }
 
-// newKeyRecord creates a key: 8-byte id, Ed25519 seed and derivation key from
-// m.rand; the seed and derivation key are sealed together, bound to the id.
+// newKeyRecord creates a key: 8-byte id, Ed25519 seed, derivation key and
+// token-encryption key from m.rand; the seed and the two secret keys are
+// sealed together, bound to the id.
 func (m *Manager) newKeyRecord(now time.Time) (store.SigningKey, error) {
-	var b [kidSize + seedSize + deriveSize]byte
+	var b [kidSize + seedSize + deriveSize + encryptSize]byte
 	if _, err := io.ReadFull(m.rand, b[:]); err != nil {
 		return store.SigningKey{}, fmt.Errorf("read random: %w", err)
 	}
 	defer clear(b[:])
 	var id keyID
 	copy(id[:], b[:kidSize])
-	k := newRingKey(id, nil, nil, nil)
+	k := newRingKey(id, nil, nil, nil, nil)
 	secret := b[kidSize:]
 	priv := ed25519.NewKeyFromSeed(secret[:seedSize])
 	sealed, err := m.cfg.Sealer.Seal(secret, keyAAD(k.idStr))
@@ -500,7 +513,7 @@ func (m *Manager) load(r store.SigningKey) (*ringKey, error) {
 		return nil, errKeyRecord
 	}
 	if r.Revoked {
-		k := newRingKey(id, nil, nil, nil)
+		k := newRingKey(id, nil, nil, nil, nil)
 		k.revoked = true
 		k.created, k.signUntil, k.verifyUntil = r.CreatedAt, r.SignUntil, r.VerifyUntil
 		return k, nil
@@ -513,15 +526,21 @@ func (m *Manager) load(r store.SigningKey) (*ringKey, error) {
 		return nil, fmt.Errorf("unseal: %w", err)
 	}
 	defer clear(secret)
-	if len(secret) != seedSize+deriveSize {
+	derive := append([]byte(nil), secret[seedSize:min(len(secret), seedSize+deriveSize)]...)
+	var encrypt []byte
+	switch len(secret) {
+	case seedSize + deriveSize + encryptSize:
+		encrypt = append([]byte(nil), secret[seedSize+deriveSize:]...)
+	case seedSize + deriveSize: // created before keys had a token-encryption key
+		encrypt = legacyEncryptionKey(derive)
+	default:
 		return nil, errKeyRecord
 	}
 	priv := ed25519.NewKeyFromSeed(secret[:seedSize])
 	if !bytes.Equal(priv.Public().(ed25519.PublicKey), r.Public) {
 		return nil, errKeyRecord
 	}
-	k := newRingKey(id, append(ed25519.PublicKey(nil), r.Public...), priv,
-		append([]byte(nil), secret[seedSize:]...))
+	k := newRingKey(id, append(ed25519.PublicKey(nil), r.Public...), priv, derive, encrypt)
 	k.created, k.signUntil, k.verifyUntil = r.CreatedAt, r.SignUntil, r.VerifyUntil
 	return k, nil
 }
@@ -616,9 +635,10 @@ func (m *Manager) Keys() []KeyInfo {
 }
 
 // PublicKeyring exports what a Verifier needs: for each loaded key its public
-// key and secret derivation key (revoked keys only by id, marked Revoked).
-// The derivation keys are secret: hand them only to trusted resource servers,
-// over an authenticated, encrypted channel.
+// key, secret derivation key and token-encryption key (revoked keys only by
+// id, marked Revoked). The derivation and encryption keys are secret: hand
+// them only to trusted resource servers, over an authenticated, encrypted
+// channel.
 func (m *Manager) PublicKeyring() []VerifierKey {
 	r := m.ring.Load()
 	out := make([]VerifierKey, 0, len(r.keys))
@@ -627,6 +647,7 @@ func (m *Manager) PublicKeyring() []VerifierKey {
 		if !k.revoked {
 			vk.Public = append([]byte(nil), k.pub...)
 			vk.Derive = append([]byte(nil), k.derive...)
+			vk.Decrypt = append([]byte(nil), k.encrypt...)
 		}
 		out = append(out, vk)
 	}

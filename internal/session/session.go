@@ -187,12 +187,16 @@ type KeyInfo struct {
 }
 
 // VerifierKey is what a verifier needs of one keyring key: the Ed25519 public
-// key and the secret derivation key. Derive is secret: whoever holds it can
-// compute the secret access key of any token signed by this key.
+// key, the secret derivation key and the token-encryption key. Derive is
+// secret: whoever holds it can compute the secret access key of any token
+// signed by this key. Decrypt is secret too: whoever holds it can read every
+// session token of this key; without it, the key's version 3 tokens (every
+// token minted since tokens were encrypted) do not verify.
 type VerifierKey struct {
 	ID          string
 	Public      []byte
 	Derive      []byte
+	Decrypt     []byte
 	VerifyUntil time.Time
 	Revoked     bool
 }

@@ -86,21 +86,11 @@ func TestMintTruncatesToSeconds(t *testing.T) {
 	}
 }
 
-// TestKnownAnswer pins the version 1 token format and the secret
-// derivation: fixed master key, randomness and clock must give the golden
-// token and secret. TestKnownAnswerV2 pins version 2.
-func TestKnownAnswer(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, nil)
-	c := mustMintV1(t, f.m, fullSession(f.clock.Now()))
-	typ := mustMintV1(t, f.m, typicalSession(f.clock.Now()))
-	keys := f.m.Keys()
-	got := fmt.Sprintf("key_id: %s\npublic: %x\n\nfull.access_key_id: %s\nfull.secret_access_key: %s\nfull.expiration: %s\nfull.session_token: %s\n\ntypical.access_key_id: %s\ntypical.secret_access_key: %s\ntypical.session_token: %s\n",
-		keys[0].ID, f.m.PublicKeyring()[0].Public,
-		c.AccessKeyID, c.SecretAccessKey, c.Expiration.Format(time.RFC3339), c.SessionToken,
-		typ.AccessKeyID, typ.SecretAccessKey, typ.SessionToken)
-	golden(t, "known_answer.golden", got)
-}
+// The known answers: testdata/known_answer.golden and known_answer_v2.golden
+// hold tokens minted by earlier releases (version 1, version 2) with the
+// fixture's deterministic key; TestV1TokensStillVerify and
+// TestV2TokensStillVerify check that they still verify, with their secrets.
+// TestKnownAnswerV3 pins the version Mint issues.
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()

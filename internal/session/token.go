@@ -7,6 +7,8 @@ import (
 	"errors"
 	"math/bits"
 	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 const (
@@ -14,6 +16,12 @@ const (
 	kidSize     = 8
 	sigSize     = ed25519.SignatureSize
 	tokenHeader = 1 + kidSize
+
+	// tokenV3 is tokenV2 with the payload sealed (see splitToken).
+	tokenV3      = 0x03
+	nonceSize    = chacha20poly1305.NonceSizeX
+	tagSize      = chacha20poly1305.Overhead
+	sealedHeader = tokenHeader + nonceSize
 
 	// maxTokenChars bounds the encoded token accepted by Verify. The largest
 	// legitimate session (50 tags of 128+256 bytes, a 2048-byte policy, ten
@@ -138,10 +146,10 @@ func payloadSize(s *Session) int {
 type envelope struct {
 	version byte
 	kid     keyID
-	signed  []byte // version, key id and payload: v1's signed message, v2's Merkle leaf
-	payload []byte
-	pos     byte   // v2: position byte, 1<<(len(path)/32) | directions
-	path    []byte // v2: audit path, len(path)/32 sibling hashes from the leaf up
+	signed  []byte // version, key id and payload: v1's signed message, v2's and v3's Merkle leaf
+	payload []byte // v3: nonce and sealed payload
+	pos     byte   // v2, v3: position byte, 1<<(len(path)/32) | directions
+	path    []byte // v2, v3: audit path, len(path)/32 sibling hashes from the leaf up
 	sig     []byte
 }
 
@@ -157,12 +165,17 @@ func decodeToken(token string) (envelope, bool) {
 	return splitToken(raw)
 }
 
-// splitToken splits a version 1 or 2 token:
+// splitToken splits a version 1, 2 or 3 token:
 //
 //	v1: 0x01 | key id (8) | payload | signature (64)
 //	v2: 0x02 | key id (8) | payload | path (32*depth) | pos (1) | signature (64)
+//	v3: 0x03 | key id (8) | nonce (24) | sealed payload | path (32*depth) | pos (1) | signature (64)
 //
-// where pos = 1<<depth | directions, depth <= maxPathDepth.
+// where pos = 1<<depth | directions, depth <= maxPathDepth. Version 3 seals
+// the payload with XChaCha20-Poly1305 under the key's token-encryption key,
+// the version and key id as additional data, and is signed like version 2,
+// over the ciphertext: only the version, the key id, the random nonce and
+// the batch proof are readable without the encryption key.
 func splitToken(raw []byte) (envelope, bool) {
 	if len(raw) < tokenHeader+sigSize+1 {
 		return envelope{}, false
@@ -173,7 +186,7 @@ func splitToken(raw []byte) (envelope, bool) {
 	e.sig = raw[n:]
 	switch e.version {
 	case tokenV1:
-	case tokenV2:
+	case tokenV2, tokenV3:
 		if n < tokenHeader+2 {
 			return envelope{}, false
 		}
@@ -186,6 +199,9 @@ func splitToken(raw []byte) (envelope, bool) {
 		e.path = raw[n-depth*hashSize : n : n]
 		n -= depth * hashSize
 	default:
+		return envelope{}, false
+	}
+	if e.version == tokenV3 && n < sealedHeader+tagSize+1 {
 		return envelope{}, false
 	}
 	e.signed = raw[:n:n]

@@ -57,7 +57,7 @@ func verify(r *keyring, c *cache, roots *rootCache, now time.Time, accessKeyID, 
 	} else if !verifyBatch(k, roots, &env) {
 		return nil, nil, ErrInvalid
 	}
-	s, ok := parsePayload(env.payload)
+	s, ok := openPayload(k, &env)
 	if !ok {
 		return nil, nil, ErrInvalid
 	}
@@ -66,6 +66,30 @@ func verify(r *keyring, c *cache, roots *rootCache, now time.Time, accessKeyID, 
 		c.put(&h, &cacheEntry{key: k, sess: s, secret: secret})
 	}
 	return result(s, secret, accessKeyID, k, now)
+}
+
+// openPayload parses the payload of an authenticated envelope, decrypting
+// it first if it is sealed (version 3). A key without a token-encryption key
+// opens no version 3 token.
+func openPayload(k *ringKey, e *envelope) (*Session, bool) {
+	if e.version != tokenV3 {
+		return parsePayload(e.payload)
+	}
+	if k.box == nil {
+		return nil, false
+	}
+	buf := tokenBufs.Get().(*[]byte)
+	defer tokenBufs.Put(buf)
+	p, err := k.box.Open((*buf)[:0], e.payload[:nonceSize], e.payload[nonceSize:], e.signed[:tokenHeader])
+	if err != nil {
+		return nil, false
+	}
+	s, ok := parsePayload(p) // copies p
+	clear(p)
+	if cap(p) <= maxPooledToken {
+		*buf = p[:0]
+	}
+	return s, ok
 }
 
 // result applies the binding and expiry checks and returns copies, so that
@@ -116,23 +140,25 @@ func (v *Verifier) SetKeys(keys []VerifierKey) {
 			continue
 		}
 		if vk.Revoked {
-			k := newRingKey(id, nil, nil, nil)
+			k := newRingKey(id, nil, nil, nil, nil)
 			k.revoked = true
 			ks = append(ks, k)
 			continue
 		}
-		if len(vk.Public) != ed25519.PublicKeySize || len(vk.Derive) != deriveSize {
+		if len(vk.Public) != ed25519.PublicKeySize || len(vk.Derive) != deriveSize ||
+			(vk.Decrypt != nil && len(vk.Decrypt) != encryptSize) {
 			continue
 		}
 		if old != nil {
 			// Keep unchanged keys, so that their cached verifications survive.
 			if k := old.byID[id]; k != nil && !k.revoked && k.verifyUntil.Equal(vk.VerifyUntil) &&
-				bytes.Equal(k.pub, vk.Public) && bytes.Equal(k.derive, vk.Derive) {
+				bytes.Equal(k.pub, vk.Public) && bytes.Equal(k.derive, vk.Derive) && bytes.Equal(k.encrypt, vk.Decrypt) {
 				ks = append(ks, k)
 				continue
 			}
 		}
-		k := newRingKey(id, append(ed25519.PublicKey(nil), vk.Public...), nil, append([]byte(nil), vk.Derive...))
+		k := newRingKey(id, append(ed25519.PublicKey(nil), vk.Public...), nil,
+			append([]byte(nil), vk.Derive...), bytes.Clone(vk.Decrypt))
 		k.verifyUntil = vk.VerifyUntil
 		ks = append(ks, k)
 	}

@@ -304,7 +304,8 @@ func sessionTags(prev *session.Session, in []Tag, transitiveKeys []string) ([]se
 // packedSize reports, as AWS's PackedPolicySize does, the percentage of the
 // budget that the session policy, policy ARNs and session tags use, and
 // PackedPolicyTooLarge beyond 100 %. The figure is truthful: these bytes
-// travel in the session token exactly as counted (the policy compacted).
+// travel in the session token exactly as counted (the policy compacted;
+// sealing keeps their length, and adds a fixed 40 bytes per token).
 func packedSize(policyDoc string, arns []string, tags []session.Tag) (int, error) {
 	n := len(policyDoc)
 	for _, a := range arns {
