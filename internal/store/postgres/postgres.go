@@ -450,10 +450,3 @@ func (d dialect) NameOrder(expr string) string    { return d.FoldOrder(expr) + "
 // transaction's start): a write that waited for the feed's counter row gets a
 // time after the write it waited for.
 func (dialect) Now() string { return "clock_timestamp()" }
-
-func (dialect) PathPrefix(column string, opt store.ListOptions) (string, []any) {
-	if opt.PathPrefix == "" || opt.PathPrefix == "/" {
-		return "", nil
-	}
-	return " AND starts_with(" + column + ", ?)", []any{opt.PathPrefix}
-}

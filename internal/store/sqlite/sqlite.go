@@ -447,10 +447,3 @@ func (dialect) Bool(b bool) any {
 	}
 	return 0
 }
-
-func (dialect) PathPrefix(column string, opt store.ListOptions) (string, []any) {
-	if opt.PathPrefix == "" || opt.PathPrefix == "/" {
-		return "", nil
-	}
-	return " AND substr(" + column + ", 1, length(?)) = ?", []any{opt.PathPrefix, opt.PathPrefix}
-}

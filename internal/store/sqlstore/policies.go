@@ -241,9 +241,8 @@ func (s *Store) DeleteManagedPolicy(ctx context.Context, arn string) error {
 
 // ListManagedPolicies implements store.Policies.
 func (s *Store) ListManagedPolicies(ctx context.Context, account string, opt store.ListOptions) ([]store.ManagedPolicy, error) {
-	cond, args := s.d.PathPrefix("path", opt)
-	ps, err := collect(ctx, s.db, s.scanManagedPolicy, `SELECT `+managedPolicyColumns+` FROM managed_policies WHERE account = ?`+cond+
-		` ORDER BY `+s.d.NameOrder("name"), append([]any{account}, args...)...)
+	q, args := s.namePage("name", "path", opt).query(`SELECT `+managedPolicyColumns+` FROM managed_policies WHERE account = ?`, account)
+	ps, err := collect(ctx, s.db, s.scanManagedPolicy, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list managed policies: %w", s.db.Translate(err))
 	}
