@@ -450,3 +450,6 @@ func (d dialect) NameOrder(expr string) string    { return d.FoldOrder(expr) + "
 // transaction's start): a write that waited for the feed's counter row gets a
 // time after the write it waited for.
 func (dialect) Now() string { return "clock_timestamp()" }
+
+// IndexedBy is empty: the planner chooses from its statistics.
+func (dialect) IndexedBy(string) string { return "" }

@@ -447,3 +447,7 @@ func (dialect) Bool(b bool) any {
 	}
 	return 0
 }
+
+// IndexedBy names the index: SQLite keeps no statistics on the selectivity
+// of a path prefix, so it would walk a list's name index for any prefix.
+func (dialect) IndexedBy(index string) string { return " INDEXED BY " + index }

@@ -26,6 +26,21 @@ func (p page) query(head string, args ...any) (string, []any) {
 	return head + p.cond + p.order + p.limit, all
 }
 
+// listFrom is the FROM item of a list page over table (with alias): when
+// opt has a path prefix, the table with the backend's hint to use its path
+// index, <table>_path, which 0003_list_indexes creates for every paged table
+// with a path.
+func (s *Store) listFrom(table, alias string, opt store.ListOptions) string {
+	from := table
+	if alias != "" {
+		from += " " + alias
+	}
+	if opt.PathPrefix != "" && opt.PathPrefix != "/" {
+		from += s.d.IndexedBy(table + "_path")
+	}
+	return from
+}
+
 // namePage builds the page of opt over the name column nameCol and the path
 // column pathCol ("" if the list has no path). The order is the
 // case-insensitive order of names (store.NameKey), which the backends serve

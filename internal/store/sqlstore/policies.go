@@ -241,7 +241,7 @@ func (s *Store) DeleteManagedPolicy(ctx context.Context, arn string) error {
 
 // ListManagedPolicies implements store.Policies.
 func (s *Store) ListManagedPolicies(ctx context.Context, account string, opt store.ListOptions) ([]store.ManagedPolicy, error) {
-	q, args := s.namePage("name", "path", opt).query(`SELECT `+managedPolicyColumns+` FROM managed_policies WHERE account = ?`, account)
+	q, args := s.namePage("name", "path", opt).query(`SELECT `+managedPolicyColumns+` FROM `+s.listFrom("managed_policies", "", opt)+` WHERE account = ?`, account)
 	ps, err := collect(ctx, s.db, s.scanManagedPolicy, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list managed policies: %w", s.db.Translate(err))

@@ -248,7 +248,7 @@ func (s *Store) DeleteUser(ctx context.Context, account, name string) error {
 
 // ListUsers implements store.Users.
 func (s *Store) ListUsers(ctx context.Context, account string, opt store.ListOptions) ([]store.User, error) {
-	q, args := s.namePage("u.name", "u.path", opt).query(`SELECT `+userColumns+` FROM users u WHERE u.account = ?`, account)
+	q, args := s.namePage("u.name", "u.path", opt).query(`SELECT `+userColumns+` FROM `+s.listFrom("users", "u", opt)+` WHERE u.account = ?`, account)
 	us, err := collect(ctx, s.db, s.scanUser, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", s.db.Translate(err))
@@ -342,7 +342,7 @@ func (s *Store) DeleteGroup(ctx context.Context, account, name string) error {
 
 // ListGroups implements store.Groups.
 func (s *Store) ListGroups(ctx context.Context, account string, opt store.ListOptions) ([]store.Group, error) {
-	q, args := s.namePage("g.name", "g.path", opt).query(`SELECT `+groupColumns+` FROM groups g WHERE g.account = ?`, account)
+	q, args := s.namePage("g.name", "g.path", opt).query(`SELECT `+groupColumns+` FROM `+s.listFrom("groups", "g", opt)+` WHERE g.account = ?`, account)
 	gs, err := collect(ctx, s.db, s.scanGroup, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list groups: %w", s.db.Translate(err))
@@ -550,7 +550,7 @@ func (s *Store) DeleteRole(ctx context.Context, account, name string) error {
 
 // ListRoles implements store.Roles.
 func (s *Store) ListRoles(ctx context.Context, account string, opt store.ListOptions) ([]store.Role, error) {
-	q, args := s.namePage("r.name", "r.path", opt).query(`SELECT `+roleColumns+` FROM roles r WHERE r.account = ?`, account)
+	q, args := s.namePage("r.name", "r.path", opt).query(`SELECT `+roleColumns+` FROM `+s.listFrom("roles", "r", opt)+` WHERE r.account = ?`, account)
 	rs, err := collect(ctx, s.db, s.scanRole, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list roles: %w", s.db.Translate(err))

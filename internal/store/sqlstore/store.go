@@ -65,6 +65,9 @@ type Dialect interface {
 	// store.NameKey; compared with a NameKey it is the keyset condition of a
 	// list page. The schema has an index on it for every paged list.
 	FoldOrder(expr string) string
+	// IndexedBy is the hint, after a table in FROM, that makes the backend use
+	// the named index, or "" where the planner picks well by itself.
+	IndexedBy(index string) string
 	// NameOrder is expr as ORDER BY terms in the order of names AWS treats
 	// case-insensitively: case-insensitive, ties in byte order.
 	NameOrder(expr string) string

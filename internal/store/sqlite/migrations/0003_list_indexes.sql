@@ -3,9 +3,13 @@
 -- A page is "WHERE account = ? AND name > ? ORDER BY name LIMIT ?" on a
 -- COLLATE NOCASE name: the UNIQUE (account, name) indexes of 0001 already
 -- serve it. A path prefix is a range "path >= ? AND path < ?" in byte
--- (BINARY) order, served by the (account, path) indexes below.
+-- (BINARY) order, served by the <table>_path indexes below, which the list
+-- queries name (INDEXED BY): SQLite has no statistics to tell a rare prefix
+-- from a common one, and on the name index a rare prefix would walk the whole
+-- account. The name in them lets the page's "name > ?" be checked in the
+-- index.
 
-CREATE INDEX users_path ON users (account, path);
-CREATE INDEX groups_path ON groups (account, path);
-CREATE INDEX roles_path ON roles (account, path);
-CREATE INDEX managed_policies_path ON managed_policies (account, path);
+CREATE INDEX users_path ON users (account, path, name);
+CREATE INDEX groups_path ON groups (account, path, name);
+CREATE INDEX roles_path ON roles (account, path, name);
+CREATE INDEX managed_policies_path ON managed_policies (account, path, name);
