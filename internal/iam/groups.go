@@ -120,18 +120,6 @@ func groupsOut(groups []store.Group, p Page) *ListGroupsOutput {
 	return out
 }
 
-func groupPage(groups []store.Group, marker string, maxItems *int32) (*ListGroupsOutput, error) {
-	page, p, err := paginate(groups, func(g store.Group) string { return nameKey(g.Name) }, marker, maxItems)
-	if err != nil {
-		return nil, err
-	}
-	out := &ListGroupsOutput{Groups: make([]Group, 0, len(page)), Page: p}
-	for _, g := range page {
-		out.Groups = append(out.Groups, groupOut(g))
-	}
-	return out, nil
-}
-
 // UpdateGroupInput is the input of UpdateGroup.
 type UpdateGroupInput struct {
 	GroupName    string `required:"true" min:"1" max:"128" pattern:"[\\w+=,.@-]+"`

@@ -321,6 +321,13 @@ type Policies interface {
 	AttachPolicy(ctx context.Context, a Attachment) error
 	DetachPolicy(ctx context.Context, a Attachment) error
 	ListAttachments(ctx context.Context, account string, kind PrincipalKind, owner string) ([]Attachment, error)
+	// PolicyUsage counts the uses of the managed policy arn in account: its
+	// attachments to the account's users, groups and roles, and the users
+	// and roles that have it as permissions boundary (ARNs compared
+	// case-insensitively). It costs the policy's attachments and index
+	// lookups, not the size of the account. A policy that does not exist
+	// has no uses.
+	PolicyUsage(ctx context.Context, account, arn string) (attachments, boundaries int, err error)
 	// ListPolicyAttachments lists every attachment of one managed policy, across accounts.
 	ListPolicyAttachments(ctx context.Context, policyARN string) ([]Attachment, error)
 }

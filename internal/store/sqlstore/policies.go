@@ -438,3 +438,21 @@ func (s *Store) ListPolicyAttachments(ctx context.Context, policyARN string) ([]
 	}
 	return as, nil
 }
+
+// PolicyUsage implements store.Policies.
+func (s *Store) PolicyUsage(ctx context.Context, account, arn string) (attachments, boundaries int, err error) {
+	key := store.NameKey(arn)
+	err = s.db.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM attachments a JOIN managed_policies p ON p.pk = a.policy_pk
+			LEFT JOIN users u ON u.pk = a.user_pk
+			LEFT JOIN groups g ON g.pk = a.group_pk
+			LEFT JOIN roles r ON r.pk = a.role_pk
+			WHERE p.arn = ? AND coalesce(u.account, g.account, r.account) = ?),
+		(SELECT count(*) FROM users WHERE account = ? AND `+s.d.FoldOrder("boundary")+` = ?) +
+		(SELECT count(*) FROM roles WHERE account = ? AND `+s.d.FoldOrder("boundary")+` = ?)`,
+		arn, account, account, key, account, key).Scan(&attachments, &boundaries)
+	if err != nil {
+		return 0, 0, fmt.Errorf("policy usage of %s: %w", arn, s.db.Translate(err))
+	}
+	return attachments, boundaries, nil
+}

@@ -242,3 +242,36 @@ func testListGroupMemberPages(t *testing.T, s store.Store) {
 	ok(t, err)
 	same(t, "member after BOB", []string{"Carol"}, names(page, userName))
 }
+
+// testPolicyUsage pins PolicyUsage: attachments count in the asking account
+// only, boundaries compare ARNs case-insensitively.
+func testPolicyUsage(t *testing.T, s store.Store) {
+	ctx := ctxOf(t)
+	p, v := managed(acct1, "ANPAUSAGE", "/", "Used")
+	ok(t, s.CreateManagedPolicy(ctx, p, v))
+	u := user(acct1, "AIDAUSAGE1", "u1")
+	u.PermissionsBoundary = strings.ToUpper(p.ARN)
+	ok(t, s.CreateUser(ctx, u))
+	r := role(acct1, "AROAUSAGE1", "r1")
+	r.PermissionsBoundary = p.ARN
+	ok(t, s.CreateRole(ctx, r))
+	ok(t, s.CreateRole(ctx, role(acct1, "AROAUSAGE2", "r2")))
+	ok(t, s.CreateGroup(ctx, group(acct1, "AGPAUSAGE1", "g1")))
+	ok(t, s.CreateUser(ctx, user(acct2, "AIDAUSAGE2", "other")))
+	for _, a := range []store.Attachment{
+		{Account: acct1, Kind: store.KindRole, Owner: "r2", PolicyARN: p.ARN},
+		{Account: acct1, Kind: store.KindGroup, Owner: "g1", PolicyARN: p.ARN},
+		{Account: acct2, Kind: store.KindUser, Owner: "other", PolicyARN: p.ARN},
+	} {
+		ok(t, s.AttachPolicy(ctx, a))
+	}
+	a, b, err := s.PolicyUsage(ctx, acct1, strings.ToLower(p.ARN))
+	ok(t, err)
+	same(t, "usage in acct1", [2]int{2, 2}, [2]int{a, b})
+	a, b, err = s.PolicyUsage(ctx, acct2, p.ARN)
+	ok(t, err)
+	same(t, "usage in acct2", [2]int{1, 0}, [2]int{a, b})
+	a, b, err = s.PolicyUsage(ctx, acct1, policyARN(acct1, "/", "missing"))
+	ok(t, err)
+	same(t, "usage of a missing policy", [2]int{0, 0}, [2]int{a, b})
+}

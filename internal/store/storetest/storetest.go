@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"ListPages", testListPages},
 		{"ListPathPrefix", testListPathPrefix},
 		{"ListGroupMemberPages", testListGroupMemberPages},
+		{"PolicyUsage", testPolicyUsage},
 		{"Tags", testTags},
 		{"Groups", testGroups},
 		{"GroupMembership", testGroupMembership},

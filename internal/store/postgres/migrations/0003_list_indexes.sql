@@ -19,3 +19,8 @@ CREATE INDEX users_path ON users (account, path COLLATE "C", (lower(name)) COLLA
 CREATE INDEX groups_path ON groups (account, path COLLATE "C", (lower(name)) COLLATE "C");
 CREATE INDEX roles_path ON roles (account, path COLLATE "C", (lower(name)) COLLATE "C");
 CREATE INDEX managed_policies_path ON managed_policies (account, path COLLATE "C", (lower(name)) COLLATE "C");
+
+-- ListPolicies reports how many users and roles have a policy as their
+-- permissions boundary (compared case-insensitively), a page at a time.
+CREATE INDEX users_boundary ON users (account, (lower(boundary)) COLLATE "C");
+CREATE INDEX roles_boundary ON roles (account, (lower(boundary)) COLLATE "C");

@@ -13,3 +13,8 @@ CREATE INDEX users_path ON users (account, path, name);
 CREATE INDEX groups_path ON groups (account, path, name);
 CREATE INDEX roles_path ON roles (account, path, name);
 CREATE INDEX managed_policies_path ON managed_policies (account, path, name);
+
+-- ListPolicies reports how many users and roles have a policy as their
+-- permissions boundary (compared case-insensitively), a page at a time.
+CREATE INDEX users_boundary ON users (account, boundary COLLATE NOCASE);
+CREATE INDEX roles_boundary ON roles (account, boundary COLLATE NOCASE);
