@@ -62,14 +62,15 @@ func (s *Service) GetGroup(ctx context.Context, c *authz.Caller, in *GetGroupInp
 	if err != nil {
 		return nil, err
 	}
-	users, err := s.store.ListGroupMembers(ctx, c.Account, e.name)
-	if err != nil {
-		return nil, internal(err, "list group members")
-	}
-	page, p, err := paginate(users, func(u store.User) string { return nameKey(u.Name) }, in.Marker, in.MaxItems)
+	req, err := pageRequest(in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
+	users, err := s.store.ListGroupMembers(ctx, c.Account, e.name, req.options(""))
+	if err != nil {
+		return nil, internal(err, "list group members")
+	}
+	page, p := cut(req, users, func(u store.User) string { return nameKey(u.Name) })
 	out := &GetGroupOutput{Group: groupOut(e.group), Users: make([]User, 0, len(page)), Page: p}
 	for _, u := range page {
 		out.Users = append(out.Users, userOut(u, false))
@@ -99,23 +100,24 @@ func (s *Service) ListGroups(ctx context.Context, c *authz.Caller, in *ListGroup
 	if err := s.check(ctx, c, "iam:ListGroups", groupARN(c.Account, prefix, "")); err != nil {
 		return nil, err
 	}
-	groups, err := s.store.ListGroups(ctx, c.Account, store.ListOptions{PathPrefix: prefix})
-	if err != nil {
-		return nil, internal(err, "list groups")
-	}
-	return groupPage(groups, in.Marker, in.MaxItems)
-}
-
-func groupPage(groups []store.Group, marker string, maxItems *int32) (*ListGroupsOutput, error) {
-	page, p, err := paginate(groups, func(g store.Group) string { return nameKey(g.Name) }, marker, maxItems)
+	req, err := pageRequest(in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
-	out := &ListGroupsOutput{Groups: make([]Group, 0, len(page)), Page: p}
-	for _, g := range page {
+	groups, err := s.store.ListGroups(ctx, c.Account, req.options(prefix))
+	if err != nil {
+		return nil, internal(err, "list groups")
+	}
+	page, p := cut(req, groups, func(g store.Group) string { return nameKey(g.Name) })
+	return groupsOut(page, p), nil
+}
+
+func groupsOut(groups []store.Group, p Page) *ListGroupsOutput {
+	out := &ListGroupsOutput{Groups: make([]Group, 0, len(groups)), Page: p}
+	for _, g := range groups {
 		out.Groups = append(out.Groups, groupOut(g))
 	}
-	return out, nil
+	return out
 }
 
 // UpdateGroupInput is the input of UpdateGroup.
@@ -173,7 +175,7 @@ func (s *Service) DeleteGroup(ctx context.Context, c *authz.Caller, in *DeleteGr
 	if err != nil {
 		return nil, err
 	}
-	members, err := s.store.ListGroupMembers(ctx, c.Account, e.name)
+	members, err := s.store.ListGroupMembers(ctx, c.Account, e.name, store.ListOptions{Limit: 1})
 	if err != nil {
 		return nil, internal(err, "list group members")
 	}
@@ -287,5 +289,11 @@ func (s *Service) ListGroupsForUser(ctx context.Context, c *authz.Caller, in *Li
 	if err != nil {
 		return nil, internal(err, "list groups for user")
 	}
-	return groupPage(groups, in.Marker, in.MaxItems)
+	// A user is in at most a few groups (AWS allows 10), so the page is cut
+	// from all of them.
+	page, p, err := paginate(groups, func(g store.Group) string { return nameKey(g.Name) }, in.Marker, in.MaxItems)
+	if err != nil {
+		return nil, err
+	}
+	return groupsOut(page, p), nil
 }

@@ -88,46 +88,14 @@ func (s *Service) authPolicy(ctx context.Context, c *authz.Caller, action, arn s
 // usage is how a managed policy is used in one account.
 type usage struct{ attachments, boundaries int }
 
-// policyUsage counts, for every policy ARN (lower-cased), its attachments
-// and its uses as a permissions boundary in account.
-func (s *Service) policyUsage(ctx context.Context, account string, policies []store.ManagedPolicy) (map[string]usage, error) {
-	out := make(map[string]usage, len(policies))
-	for _, mp := range policies {
-		atts, err := s.store.ListPolicyAttachments(ctx, mp.ARN)
-		if err != nil {
-			return nil, internal(err, "list policy attachments")
-		}
-		u := out[strings.ToLower(mp.ARN)]
-		for _, a := range atts {
-			if a.Account == account {
-				u.attachments++
-			}
-		}
-		out[strings.ToLower(mp.ARN)] = u
-	}
-	users, err := s.store.ListUsers(ctx, account, store.ListOptions{})
+// policyUsage counts mp's attachments and its uses as a permissions
+// boundary in account.
+func (s *Service) policyUsage(ctx context.Context, account string, mp store.ManagedPolicy) (usage, error) {
+	a, b, err := s.store.PolicyUsage(ctx, account, mp.ARN)
 	if err != nil {
-		return nil, internal(err, "list users")
+		return usage{}, internal(err, "count policy usage")
 	}
-	for _, x := range users {
-		if b := strings.ToLower(x.PermissionsBoundary); b != "" {
-			u := out[b]
-			u.boundaries++
-			out[b] = u
-		}
-	}
-	roles, err := s.store.ListRoles(ctx, account, store.ListOptions{})
-	if err != nil {
-		return nil, internal(err, "list roles")
-	}
-	for _, x := range roles {
-		if b := strings.ToLower(x.PermissionsBoundary); b != "" {
-			u := out[b]
-			u.boundaries++
-			out[b] = u
-		}
-	}
-	return out, nil
+	return usage{attachments: a, boundaries: b}, nil
 }
 
 // policyOut renders a managed policy; full adds Description and Tags, which
@@ -227,11 +195,11 @@ func (s *Service) GetPolicy(ctx context.Context, c *authz.Caller, in *GetPolicyI
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.policyUsage(ctx, c.Account, []store.ManagedPolicy{mp})
+	u, err := s.policyUsage(ctx, c.Account, mp)
 	if err != nil {
 		return nil, err
 	}
-	return &GetPolicyOutput{Policy: policyOut(mp, u[strings.ToLower(mp.ARN)], true)}, nil
+	return &GetPolicyOutput{Policy: policyOut(mp, u, true)}, nil
 }
 
 // ListPoliciesInput is the input of ListPolicies.
@@ -276,38 +244,97 @@ func (s *Service) ListPolicies(ctx context.Context, c *authz.Caller, in *ListPol
 	if err := s.check(ctx, c, "iam:ListPolicies", policyARN(c.Account, prefix, "")); err != nil {
 		return nil, err
 	}
-	var all []store.ManagedPolicy
-	for _, owner := range owners {
-		ps, err := s.store.ListManagedPolicies(ctx, owner, store.ListOptions{PathPrefix: prefix})
-		if err != nil {
-			return nil, internal(err, "list policies")
-		}
-		all = append(all, ps...)
-	}
-	use, err := s.policyUsage(ctx, c.Account, all)
+	req, err := pageRequest(in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
-	if in.OnlyAttached != nil && *in.OnlyAttached {
-		kept := all[:0]
-		for _, mp := range all {
-			u := use[strings.ToLower(mp.ARN)]
-			if in.PolicyUsageFilter == "PermissionsBoundary" && u.boundaries > 0 ||
-				in.PolicyUsageFilter != "PermissionsBoundary" && u.attachments > 0 {
-				kept = append(kept, mp)
+	// The list is the owners' lists merged by (name key, ARN key): names
+	// are unique within an owner, and a customer policy sorts before an AWS
+	// managed one of the same name (a digit before "aws"). Each owner's list
+	// is read from the store a page at a time, from the marker's name on.
+	afterName, _, _ := strings.Cut(req.after, "\x00")
+	key := func(mp store.ManagedPolicy) string { return nameKey(mp.Name) + "\x00" + strings.ToLower(mp.ARN) }
+	lists := make([]*policyList, len(owners))
+	for i, owner := range owners {
+		lists[i] = &policyList{svc: s, owner: owner, prefix: prefix, after: afterName, include: afterName != "", batch: req.size + 2}
+	}
+	onlyAttached := in.OnlyAttached != nil && *in.OnlyAttached
+	var (
+		page []store.ManagedPolicy
+		uses []usage
+	)
+	for len(page) <= req.size {
+		var next *policyList
+		for _, l := range lists {
+			head, ok, err := l.peek(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if ok && (next == nil || key(head) < key(next.buf[0])) {
+				next = l
 			}
 		}
-		all = kept
+		if next == nil {
+			break
+		}
+		mp := next.pop()
+		if req.after != "" && key(mp) <= req.after {
+			continue // at or before the marker's position
+		}
+		u, err := s.policyUsage(ctx, c.Account, mp)
+		if err != nil {
+			return nil, err
+		}
+		if onlyAttached && (in.PolicyUsageFilter == "PermissionsBoundary" && u.boundaries == 0 ||
+			in.PolicyUsageFilter != "PermissionsBoundary" && u.attachments == 0) {
+			continue
+		}
+		page = append(page, mp)
+		uses = append(uses, u)
 	}
-	page, p, err := paginate(all, func(mp store.ManagedPolicy) string { return nameKey(mp.Name) + "\x00" + strings.ToLower(mp.ARN) }, in.Marker, in.MaxItems)
-	if err != nil {
-		return nil, err
-	}
+	page, p := cut(req, page, key)
 	out := &ListPoliciesOutput{Policies: make([]Policy, 0, len(page)), Page: p}
-	for _, mp := range page {
-		out.Policies = append(out.Policies, policyOut(mp, use[strings.ToLower(mp.ARN)], false))
+	for i, mp := range page {
+		out.Policies = append(out.Policies, policyOut(mp, uses[i], false))
 	}
 	return out, nil
+}
+
+// policyList reads one owner's managed policies from the store in key
+// order, a batch at a time, for ListPolicies.
+type policyList struct {
+	svc     *Service
+	owner   string
+	prefix  string
+	after   string // the name key to continue from
+	include bool   // whether a policy named after comes first
+	batch   int
+	buf     []store.ManagedPolicy
+	done    bool
+}
+
+// peek returns the next policy, reading a batch when needed; false at the end.
+func (l *policyList) peek(ctx context.Context) (store.ManagedPolicy, bool, error) {
+	if len(l.buf) == 0 && !l.done {
+		ps, err := l.svc.store.ListManagedPolicies(ctx, l.owner, store.ListOptions{PathPrefix: l.prefix, After: l.after, IncludeAfter: l.include, Limit: l.batch})
+		if err != nil {
+			return store.ManagedPolicy{}, false, internal(err, "list policies")
+		}
+		l.buf, l.done = ps, len(ps) < l.batch
+		if len(ps) > 0 {
+			l.after, l.include = nameKey(ps[len(ps)-1].Name), false
+		}
+	}
+	if len(l.buf) == 0 {
+		return store.ManagedPolicy{}, false, nil
+	}
+	return l.buf[0], true, nil
+}
+
+func (l *policyList) pop() store.ManagedPolicy {
+	mp := l.buf[0]
+	l.buf = l.buf[1:]
+	return mp
 }
 
 // DeletePolicyInput is the input of DeletePolicy.
@@ -325,11 +352,11 @@ func (s *Service) DeletePolicy(ctx context.Context, c *authz.Caller, in *DeleteP
 	if err != nil {
 		return nil, err
 	}
-	use, err := s.policyUsage(ctx, c.Account, []store.ManagedPolicy{mp})
+	u, err := s.policyUsage(ctx, c.Account, mp)
 	if err != nil {
 		return nil, err
 	}
-	if u := use[strings.ToLower(mp.ARN)]; u.attachments > 0 || u.boundaries > 0 {
+	if u.attachments > 0 || u.boundaries > 0 {
 		return nil, apierr.New(apierr.DeleteConflict, "Cannot delete a policy attached to entities.")
 	}
 	versions, err := s.store.ListPolicyVersions(ctx, mp.ARN)

@@ -422,3 +422,55 @@ func TestTags(t *testing.T) {
 		})
 	}
 }
+
+// TestListPoliciesPages walks ListPolicies a page at a time across both
+// owners (a customer policy shares an AWS managed policy's name, and sorts
+// first), with and without OnlyAttached, and compares with one big page.
+func TestListPoliciesPages(t *testing.T) {
+	e := newEnv(t)
+	for _, n := range []string{"ReadOnlyAccess", "aaa", "Zed", "iamx", "PowerUserAccess2"} {
+		e.createPolicy(n, allowS3)
+	}
+	e.user("u", "/")
+	for _, arn := range []string{"arn:aws:iam::aws:policy/ReadOnlyAccess", policyARNOf(e, "ReadOnlyAccess"), policyARNOf(e, "Zed")} {
+		must[*iam.AttachUserPolicyOutput](t)(e.svc.AttachUserPolicy(e.ctx, e.rootA, &iam.AttachUserPolicyInput{UserName: "u", PolicyARN: arn}))
+	}
+	list := func(in iam.ListPoliciesInput, size int32) []string {
+		var got []string
+		for range 100 {
+			in.MaxItems = ptr(size)
+			out := must[*iam.ListPoliciesOutput](t)(e.svc.ListPolicies(e.ctx, e.rootA, &in))
+			for _, p := range out.Policies {
+				got = append(got, p.ARN)
+			}
+			if !out.IsTruncated {
+				return got
+			}
+			in.Marker = out.Marker
+		}
+		t.Fatal("pages do not end")
+		return nil
+	}
+	for _, in := range []iam.ListPoliciesInput{{}, {Scope: "Local"}, {Scope: "AWS"}, {OnlyAttached: ptr(true)}, {PathPrefix: "/"}} {
+		all := list(in, 1000)
+		if len(all) == 0 {
+			t.Fatalf("%+v: empty list", in)
+		}
+		for _, size := range []int32{1, 2, 3} {
+			if diff := cmp.Diff(all, list(in, size)); diff != "" {
+				t.Errorf("%+v in pages of %d (-want +got):\n%s", in, size, diff)
+			}
+		}
+	}
+	attached := list(iam.ListPoliciesInput{OnlyAttached: ptr(true)}, 1000)
+	want := []string{policyARNOf(e, "ReadOnlyAccess"), "arn:aws:iam::aws:policy/ReadOnlyAccess", policyARNOf(e, "Zed")}
+	if diff := cmp.Diff(want, attached); diff != "" {
+		t.Errorf("OnlyAttached (-want +got):\n%s", diff)
+	}
+	_, err := e.svc.ListPolicies(e.ctx, e.rootA, &iam.ListPoliciesInput{Marker: "!!!"})
+	wantErr(t, err, apierr.InvalidInput)
+}
+
+func policyARNOf(e *env, name string) string {
+	return "arn:aws:iam::" + e.rootA.Account + ":policy/" + name
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/store"
 )
 
 // Page is the pagination part of a list result: IsTruncated, and the Marker
@@ -52,8 +53,53 @@ func paginate[T any](items []T, key func(T) string, marker string, maxItems *int
 	return items[start:end], p, nil
 }
 
-// nameKey sorts names as IAM lists them: case-insensitively.
-func nameKey(name string) string { return strings.ToLower(name) }
+// nameKey sorts names as IAM lists them: case-insensitively, in the store's
+// list order.
+func nameKey(name string) string { return store.NameKey(name) }
 
 // underPath reports whether path is under prefix (prefix "/" matches all).
 func underPath(path, prefix string) bool { return strings.HasPrefix(path, prefix) }
+
+// storePage is the request for one page of a list the store pages itself:
+// the store position decoded from the client's marker and the page size.
+type storePage struct {
+	after string // the sort key of the last item of the previous page
+	size  int    // items on this page, 1..1000
+}
+
+// pageRequest decodes marker (the base64 of a sort key, as paginate writes
+// it) and maxItems (default 100, at most 1000).
+func pageRequest(marker string, maxItems *int32) (storePage, error) {
+	p := storePage{size: defaultMaxItems}
+	if maxItems != nil {
+		p.size = min(max(int(*maxItems), 1), 1000)
+	}
+	if marker != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(marker)
+		if err != nil || len(raw) == 0 {
+			return storePage{}, apierr.New(apierr.InvalidInput, "Invalid Marker.")
+		}
+		p.after = string(raw)
+	}
+	return p, nil
+}
+
+// options is the store request for the page: one item more than the page
+// holds, which tells whether the list goes on.
+func (p storePage) options(pathPrefix string) store.ListOptions {
+	return store.ListOptions{PathPrefix: pathPrefix, After: p.after, Limit: p.size + 1}
+}
+
+// cut returns the page of items, which the store returned in key order
+// starting after p.after, at most p.size of them, and the Page that tells
+// whether there are more and where they start. It never returns nil.
+func cut[T any](p storePage, items []T, key func(T) string) ([]T, Page) {
+	if items == nil {
+		items = []T{}
+	}
+	if len(items) <= p.size {
+		return items, Page{}
+	}
+	items = items[:p.size]
+	return items, Page{IsTruncated: true, Marker: base64.RawURLEncoding.EncodeToString([]byte(key(items[len(items)-1])))}
+}

@@ -160,14 +160,15 @@ func (s *Service) ListRoles(ctx context.Context, c *authz.Caller, in *ListRolesI
 	if err := s.check(ctx, c, "iam:ListRoles", roleARN(c.Account, prefix, "")); err != nil {
 		return nil, err
 	}
-	roles, err := s.store.ListRoles(ctx, c.Account, store.ListOptions{PathPrefix: prefix})
-	if err != nil {
-		return nil, internal(err, "list roles")
-	}
-	page, p, err := paginate(roles, func(r store.Role) string { return nameKey(r.Name) }, in.Marker, in.MaxItems)
+	req, err := pageRequest(in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
+	roles, err := s.store.ListRoles(ctx, c.Account, req.options(prefix))
+	if err != nil {
+		return nil, internal(err, "list roles")
+	}
+	page, p := cut(req, roles, func(r store.Role) string { return nameKey(r.Name) })
 	out := &ListRolesOutput{Roles: make([]Role, 0, len(page)), Page: p}
 	names := s.principalNames()
 	for _, r := range page {

@@ -227,14 +227,15 @@ func (s *Service) ListUsers(ctx context.Context, c *authz.Caller, in *ListUsersI
 	if err := s.check(ctx, c, "iam:ListUsers", userARN(c.Account, prefix, "")); err != nil {
 		return nil, err
 	}
-	users, err := s.store.ListUsers(ctx, c.Account, store.ListOptions{PathPrefix: prefix})
-	if err != nil {
-		return nil, internal(err, "list users")
-	}
-	page, p, err := paginate(users, func(u store.User) string { return nameKey(u.Name) }, in.Marker, in.MaxItems)
+	req, err := pageRequest(in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
+	users, err := s.store.ListUsers(ctx, c.Account, req.options(prefix))
+	if err != nil {
+		return nil, internal(err, "list users")
+	}
+	page, p := cut(req, users, func(u store.User) string { return nameKey(u.Name) })
 	out := &ListUsersOutput{Users: make([]User, 0, len(page)), Page: p}
 	for _, u := range page {
 		out.Users = append(out.Users, userOut(u, false))

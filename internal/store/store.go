@@ -14,6 +14,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -206,10 +207,30 @@ type OrgAttachment struct {
 	TargetID string
 }
 
-// ListOptions filters list calls. Results are sorted by name (case-insensitively).
+// ListOptions selects a page of a list call that takes them. Such lists are
+// sorted by their key, the name lower-cased (NameKey): names AWS treats
+// case-insensitively are unique that way within an account, so the key
+// orders a list completely. A page is served by an index: it costs the rows
+// it returns and a seek, not the size of the list; with a PathPrefix it
+// costs at most the rows under the prefix.
 type ListOptions struct {
-	PathPrefix string // "" or "/" means all
+	// PathPrefix keeps the entries whose path starts with it, byte for byte
+	// (paths are case-sensitive, as in AWS); "" or "/" keeps all.
+	PathPrefix string
+	// After, if not empty, starts the list after the entry whose key is
+	// After (or where it would be): a position that survives inserts and
+	// deletes elsewhere in the list. IncludeAfter starts it at that entry
+	// instead.
+	After        string
+	IncludeAfter bool
+	// Limit, if positive, returns at most Limit entries. A caller that asks
+	// for one more than a page knows whether the list goes on.
+	Limit int
 }
+
+// NameKey is the list key of a name AWS treats case-insensitively. IAM names
+// are ASCII, for which every backend folds case the same way.
+func NameKey(name string) string { return strings.ToLower(name) }
 
 // Accounts stores accounts.
 type Accounts interface {
@@ -244,7 +265,10 @@ type Groups interface {
 	AddUserToGroup(ctx context.Context, account, group, user string) error
 	RemoveUserFromGroup(ctx context.Context, account, group, user string) error
 	ListGroupsForUser(ctx context.Context, account, user string) ([]Group, error)
-	ListGroupMembers(ctx context.Context, account, group string) ([]User, error)
+	// ListGroupMembers lists a group's members by name key, a page at a
+	// time (opt.PathPrefix is ignored); it costs the group's size, not the
+	// account's.
+	ListGroupMembers(ctx context.Context, account, group string, opt ListOptions) ([]User, error)
 }
 
 // AccessKeys stores long-term access keys.
@@ -297,6 +321,13 @@ type Policies interface {
 	AttachPolicy(ctx context.Context, a Attachment) error
 	DetachPolicy(ctx context.Context, a Attachment) error
 	ListAttachments(ctx context.Context, account string, kind PrincipalKind, owner string) ([]Attachment, error)
+	// PolicyUsage counts the uses of the managed policy arn in account: its
+	// attachments to the account's users, groups and roles, and the users
+	// and roles that have it as permissions boundary (ARNs compared
+	// case-insensitively). It costs the policy's attachments and index
+	// lookups, not the size of the account. A policy that does not exist
+	// has no uses.
+	PolicyUsage(ctx context.Context, account, arn string) (attachments, boundaries int, err error)
 	// ListPolicyAttachments lists every attachment of one managed policy, across accounts.
 	ListPolicyAttachments(ctx context.Context, policyARN string) ([]Attachment, error)
 }

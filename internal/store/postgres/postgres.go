@@ -451,9 +451,5 @@ func (d dialect) NameOrder(expr string) string    { return d.FoldOrder(expr) + "
 // time after the write it waited for.
 func (dialect) Now() string { return "clock_timestamp()" }
 
-func (dialect) PathPrefix(column string, opt store.ListOptions) (string, []any) {
-	if opt.PathPrefix == "" || opt.PathPrefix == "/" {
-		return "", nil
-	}
-	return " AND starts_with(" + column + ", ?)", []any{opt.PathPrefix}
-}
+// IndexedBy is empty: the planner chooses from its statistics.
+func (dialect) IndexedBy(string) string { return "" }

@@ -448,9 +448,6 @@ func (dialect) Bool(b bool) any {
 	return 0
 }
 
-func (dialect) PathPrefix(column string, opt store.ListOptions) (string, []any) {
-	if opt.PathPrefix == "" || opt.PathPrefix == "/" {
-		return "", nil
-	}
-	return " AND substr(" + column + ", 1, length(?)) = ?", []any{opt.PathPrefix, opt.PathPrefix}
-}
+// IndexedBy names the index: SQLite keeps no statistics on the selectivity
+// of a path prefix, so it would walk a list's name index for any prefix.
+func (dialect) IndexedBy(index string) string { return " INDEXED BY " + index }

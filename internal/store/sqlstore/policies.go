@@ -241,9 +241,8 @@ func (s *Store) DeleteManagedPolicy(ctx context.Context, arn string) error {
 
 // ListManagedPolicies implements store.Policies.
 func (s *Store) ListManagedPolicies(ctx context.Context, account string, opt store.ListOptions) ([]store.ManagedPolicy, error) {
-	cond, args := s.d.PathPrefix("path", opt)
-	ps, err := collect(ctx, s.db, s.scanManagedPolicy, `SELECT `+managedPolicyColumns+` FROM managed_policies WHERE account = ?`+cond+
-		` ORDER BY `+s.d.NameOrder("name"), append([]any{account}, args...)...)
+	q, args := s.namePage("name", "path", opt).query(`SELECT `+managedPolicyColumns+` FROM `+s.listFrom("managed_policies", "", opt)+` WHERE account = ?`, account)
+	ps, err := collect(ctx, s.db, s.scanManagedPolicy, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list managed policies: %w", s.db.Translate(err))
 	}
@@ -438,4 +437,22 @@ func (s *Store) ListPolicyAttachments(ctx context.Context, policyARN string) ([]
 		return nil, fmt.Errorf("list attachments of policy %s: %w", policyARN, err)
 	}
 	return as, nil
+}
+
+// PolicyUsage implements store.Policies.
+func (s *Store) PolicyUsage(ctx context.Context, account, arn string) (attachments, boundaries int, err error) {
+	key := store.NameKey(arn)
+	err = s.db.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM attachments a JOIN managed_policies p ON p.pk = a.policy_pk
+			LEFT JOIN users u ON u.pk = a.user_pk
+			LEFT JOIN groups g ON g.pk = a.group_pk
+			LEFT JOIN roles r ON r.pk = a.role_pk
+			WHERE p.arn = ? AND coalesce(u.account, g.account, r.account) = ?),
+		(SELECT count(*) FROM users WHERE account = ? AND `+s.d.FoldOrder("boundary")+` = ?) +
+		(SELECT count(*) FROM roles WHERE account = ? AND `+s.d.FoldOrder("boundary")+` = ?)`,
+		arn, account, account, key, account, key).Scan(&attachments, &boundaries)
+	if err != nil {
+		return 0, 0, fmt.Errorf("policy usage of %s: %w", arn, s.db.Translate(err))
+	}
+	return attachments, boundaries, nil
 }

@@ -248,9 +248,8 @@ func (s *Store) DeleteUser(ctx context.Context, account, name string) error {
 
 // ListUsers implements store.Users.
 func (s *Store) ListUsers(ctx context.Context, account string, opt store.ListOptions) ([]store.User, error) {
-	cond, args := s.d.PathPrefix("u.path", opt)
-	us, err := collect(ctx, s.db, s.scanUser, `SELECT `+userColumns+` FROM users u WHERE u.account = ?`+cond+` ORDER BY `+s.d.NameOrder("u.name"),
-		append([]any{account}, args...)...)
+	q, args := s.namePage("u.name", "u.path", opt).query(`SELECT `+userColumns+` FROM `+s.listFrom("users", "u", opt)+` WHERE u.account = ?`, account)
+	us, err := collect(ctx, s.db, s.scanUser, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", s.db.Translate(err))
 	}
@@ -343,9 +342,8 @@ func (s *Store) DeleteGroup(ctx context.Context, account, name string) error {
 
 // ListGroups implements store.Groups.
 func (s *Store) ListGroups(ctx context.Context, account string, opt store.ListOptions) ([]store.Group, error) {
-	cond, args := s.d.PathPrefix("g.path", opt)
-	gs, err := collect(ctx, s.db, s.scanGroup, `SELECT `+groupColumns+` FROM groups g WHERE g.account = ?`+cond+` ORDER BY `+s.d.NameOrder("g.name"),
-		append([]any{account}, args...)...)
+	q, args := s.namePage("g.name", "g.path", opt).query(`SELECT `+groupColumns+` FROM `+s.listFrom("groups", "g", opt)+` WHERE g.account = ?`, account)
+	gs, err := collect(ctx, s.db, s.scanGroup, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list groups: %w", s.db.Translate(err))
 	}
@@ -423,15 +421,17 @@ func (s *Store) ListGroupsForUser(ctx context.Context, account, user string) ([]
 }
 
 // ListGroupMembers implements store.Groups; ErrNotFound if the group does not exist.
-func (s *Store) ListGroupMembers(ctx context.Context, account, group string) ([]store.User, error) {
+func (s *Store) ListGroupMembers(ctx context.Context, account, group string, opt store.ListOptions) ([]store.User, error) {
 	var us []store.User
 	err := s.db.Read(ctx, func(tx Tx) error {
 		gpk, err := s.groupPK(ctx, tx, account, group)
 		if err != nil {
 			return err
 		}
-		us, err = collect(ctx, tx, s.scanUser, `SELECT `+userColumns+` FROM users u JOIN group_members m ON m.user_pk = u.pk
-			WHERE m.group_pk = ? ORDER BY `+s.d.NameOrder("u.name"), gpk)
+		opt.PathPrefix = ""
+		q, args := s.namePage("u.name", "", opt).query(`SELECT `+userColumns+` FROM users u JOIN group_members m ON m.user_pk = u.pk
+			WHERE m.group_pk = ?`, gpk)
+		us, err = collect(ctx, tx, s.scanUser, q, args...)
 		return err
 	})
 	if err != nil {
@@ -550,9 +550,8 @@ func (s *Store) DeleteRole(ctx context.Context, account, name string) error {
 
 // ListRoles implements store.Roles.
 func (s *Store) ListRoles(ctx context.Context, account string, opt store.ListOptions) ([]store.Role, error) {
-	cond, args := s.d.PathPrefix("r.path", opt)
-	rs, err := collect(ctx, s.db, s.scanRole, `SELECT `+roleColumns+` FROM roles r WHERE r.account = ?`+cond+` ORDER BY `+s.d.NameOrder("r.name"),
-		append([]any{account}, args...)...)
+	q, args := s.namePage("r.name", "r.path", opt).query(`SELECT `+roleColumns+` FROM `+s.listFrom("roles", "r", opt)+` WHERE r.account = ?`, account)
+	rs, err := collect(ctx, s.db, s.scanRole, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list roles: %w", s.db.Translate(err))
 	}

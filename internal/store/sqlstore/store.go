@@ -57,16 +57,17 @@ type Dialect interface {
 	Bool(b bool) any
 	// Greatest is the SQL for the larger of the expressions a and b.
 	Greatest(a, b string) string
-	// PathPrefix returns an SQL condition, starting with " AND ", on the path
-	// column for a ListOptions path prefix, and its arguments; paths are
-	// case-sensitive, as in AWS.
-	PathPrefix(column string, opt store.ListOptions) (string, []any)
-
 	// Order is expr as an ORDER BY term in the order the backend keeps for
-	// that column.
+	// that column: byte order. It is also the term to compare expr with in
+	// that order (path ranges).
 	Order(expr string) string
-	// FoldOrder is expr as a case-insensitive ORDER BY term.
+	// FoldOrder is expr as a case-insensitive ORDER BY term, in the order of
+	// store.NameKey; compared with a NameKey it is the keyset condition of a
+	// list page. The schema has an index on it for every paged list.
 	FoldOrder(expr string) string
+	// IndexedBy is the hint, after a table in FROM, that makes the backend use
+	// the named index, or "" where the planner picks well by itself.
+	IndexedBy(index string) string
 	// NameOrder is expr as ORDER BY terms in the order of names AWS treats
 	// case-insensitively: case-insensitive, ties in byte order.
 	NameOrder(expr string) string

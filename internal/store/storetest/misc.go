@@ -393,7 +393,7 @@ func testReopen(t *testing.T, s store.Store, reopen func(t *testing.T, s store.S
 	gu, err := s.GetUser(ctx, acct1, "alice")
 	ok(t, err)
 	same(t, "user", u, gu)
-	members, err := s.ListGroupMembers(ctx, acct1, "dev")
+	members, err := s.ListGroupMembers(ctx, acct1, "dev", store.ListOptions{})
 	ok(t, err)
 	same(t, "members", []string{"Alice"}, names(members, userName))
 	as, err := s.ListPolicyAttachments(ctx, p.ARN)

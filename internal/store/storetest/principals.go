@@ -117,7 +117,7 @@ func testUserRename(t *testing.T, s store.Store) {
 	u.Name = "Alicia"
 	ok(t, s.UpdateUser(ctx, u))
 
-	members, err := s.ListGroupMembers(ctx, acct1, "dev")
+	members, err := s.ListGroupMembers(ctx, acct1, "dev", store.ListOptions{})
 	ok(t, err)
 	same(t, "members", []string{"Alicia"}, names(members, userName))
 	ips, err := s.ListInlinePolicies(ctx, acct1, store.KindUser, "alicia")
@@ -295,7 +295,7 @@ func testGroupMembership(t *testing.T, s store.Store) {
 	isErr(t, s.AddUserToGroup(ctx, acct1, "dev", "nobody"), store.ErrNotFound, "add missing user")
 	isErr(t, s.AddUserToGroup(ctx, acct2, "dev", "alice"), store.ErrNotFound, "add across accounts")
 
-	members, err := s.ListGroupMembers(ctx, acct1, "Dev")
+	members, err := s.ListGroupMembers(ctx, acct1, "Dev", store.ListOptions{})
 	ok(t, err)
 	same(t, "members", []string{"Alice", "bob", "carol"}, names(members, userName))
 	same(t, "member record", user(acct1, "AIDAAlice", "Alice"), members[0])
@@ -306,7 +306,7 @@ func testGroupMembership(t *testing.T, s store.Store) {
 	ok(t, err)
 	same(t, "groups for carol", []string{"dev"}, names(gs, groupName))
 
-	_, err = s.ListGroupMembers(ctx, acct1, "nope")
+	_, err = s.ListGroupMembers(ctx, acct1, "nope", store.ListOptions{})
 	isErr(t, err, store.ErrNotFound, "members of missing group")
 	_, err = s.ListGroupsForUser(ctx, acct1, "nobody")
 	isErr(t, err, store.ErrNotFound, "groups of missing user")
@@ -318,7 +318,7 @@ func testGroupMembership(t *testing.T, s store.Store) {
 	// AWS: removing a user who is not a member is NoSuchEntity.
 	isErr(t, s.RemoveUserFromGroup(ctx, acct1, "dev", "bob"), store.ErrNotFound, "remove non-member")
 	isErr(t, s.RemoveUserFromGroup(ctx, acct1, "nope", "bob"), store.ErrNotFound, "remove from missing group")
-	members, err = s.ListGroupMembers(ctx, acct1, "dev")
+	members, err = s.ListGroupMembers(ctx, acct1, "dev", store.ListOptions{})
 	ok(t, err)
 	same(t, "members after remove", []string{"Alice", "carol"}, names(members, userName))
 
@@ -327,7 +327,7 @@ func testGroupMembership(t *testing.T, s store.Store) {
 	ok(t, err)
 	g.Name = "developers"
 	ok(t, s.UpdateGroup(ctx, g))
-	members, err = s.ListGroupMembers(ctx, acct1, "developers")
+	members, err = s.ListGroupMembers(ctx, acct1, "developers", store.ListOptions{})
 	ok(t, err)
 	same(t, "members after rename", []string{"Alice", "carol"}, names(members, userName))
 }
@@ -390,7 +390,7 @@ func testDeleteLeavesNoOrphans(t *testing.T, s store.Store) {
 	gs, err := s.ListGroupsForUser(ctx, acct1, "alice")
 	ok(t, err)
 	same(t, "groups", 0, len(gs))
-	members, err := s.ListGroupMembers(ctx, acct1, "dev")
+	members, err := s.ListGroupMembers(ctx, acct1, "dev", store.ListOptions{})
 	ok(t, err)
 	same(t, "members", 0, len(members))
 	ks, err := s.ListAccessKeys(ctx, acct1, "alice")
