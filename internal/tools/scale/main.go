@@ -638,9 +638,18 @@ func newWriter(ctx context.Context, endpoint string) (*writer, error) {
 	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + devserver.Account + `:root"},"Action":"sts:AssumeRole"}]}`
 	steps := []func() error{
-		func() error { _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("w-user")}); return err },
-		func() error { _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("w-member")}); return err },
-		func() error { _, err := c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("w-group")}); return err },
+		func() error {
+			_, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("w-user")})
+			return err
+		},
+		func() error {
+			_, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("w-member")})
+			return err
+		},
+		func() error {
+			_, err := c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("w-group")})
+			return err
+		},
 		func() error {
 			_, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("w-policy"), PolicyDocument: aws.String(doc)})
 			return err
