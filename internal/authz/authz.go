@@ -134,9 +134,9 @@ type principalPolicies struct {
 	exists     bool
 	name, path string // as stored now
 	inline     []policy.Named
-	attached   []string // managed policy ARNs, as stored
+	attached   []string   // managed policy ARNs, as stored
 	groups     []groupRef // a user's groups
-	boundary   string   // permissions boundary ARN, "" if none
+	boundary   string     // permissions boundary ARN, "" if none
 	tags       []store.Tag
 	tagKeys    []string // "aws:PrincipalTag/"+tags[i].Key
 }
