@@ -539,6 +539,15 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 	return v.(*principalPolicies), nil
 }
 
+func (a *Authorizer) addInline(out *ownerSources, kind store.PrincipalKind, owner string, ip store.InlinePolicy) error {
+	p, err := a.policies.Compile(policy.Identity, ip.Document)
+	if err != nil {
+		return fmt.Errorf("compile inline policy %s of %s %s: %w", ip.Name, kind, owner, err)
+	}
+	out.inline = append(out.inline, policy.Named{ID: string(kind) + "/" + owner + "/" + ip.Name, Policy: p, Source: inlineSource(kind, owner, ip.Name)})
+	return nil
+}
+
 // ownerSources is what a user, group or role has of policies.
 type ownerSources struct {
 	inline   []policy.Named
@@ -550,16 +559,30 @@ type ownerSources struct {
 // ARNs of its attached managed policies and, for a user, its groups' names.
 func (a *Authorizer) sources(ctx context.Context, account string, kind store.PrincipalKind, owner string) (ownerSources, error) {
 	var out ownerSources
+	if r, ok := a.store.(store.PolicySourceReader); ok {
+		src, err := r.PolicySources(ctx, account, kind, owner)
+		if err != nil {
+			return out, fmt.Errorf("load policies of %s %s: %w", kind, owner, err)
+		}
+		for _, ip := range src.Inline {
+			if err := a.addInline(&out, kind, owner, ip); err != nil {
+				return out, err
+			}
+		}
+		out.attached = src.Attached
+		for _, g := range src.Groups {
+			out.groups = append(out.groups, groupRef{id: g.ID, name: g.Name})
+		}
+		return out, nil
+	}
 	inline, err := a.store.ListInlinePolicies(ctx, account, kind, owner)
 	if err != nil {
 		return out, fmt.Errorf("load inline policies of %s %s: %w", kind, owner, err)
 	}
 	for _, ip := range inline {
-		p, err := a.policies.Compile(policy.Identity, ip.Document)
-		if err != nil {
-			return out, fmt.Errorf("compile inline policy %s of %s %s: %w", ip.Name, kind, owner, err)
+		if err := a.addInline(&out, kind, owner, ip); err != nil {
+			return out, err
 		}
-		out.inline = append(out.inline, policy.Named{ID: string(kind) + "/" + owner + "/" + ip.Name, Policy: p, Source: inlineSource(kind, owner, ip.Name)})
 	}
 	atts, err := a.store.ListAttachments(ctx, account, kind, owner)
 	if err != nil {
