@@ -814,7 +814,9 @@ func boolString(b bool) string {
 	return "false"
 }
 
-// Role is a role with its compiled trust policy.
+// Role is a role with its compiled trust policy. Its TrustPolicy,
+// Description and last-use fields are empty: IAM's actions read the stored
+// role.
 type Role struct {
 	store.Role
 	Trust *policy.Policy
@@ -836,7 +838,13 @@ func (a *Authorizer) Role(ctx context.Context, account, name string) (*Role, err
 			return nil, fmt.Errorf("compile trust policy of %s: %w", name, err)
 		}
 		arn := RoleARN(r.Account, r.Path, r.Name)
-		return &Role{Role: r, Trust: t, ARN: arn, TrustID: arn + "#trust"}, nil
+		// The cached role keeps what decisions and AssumeRole use: its
+		// trust document is kept compiled (shared by content with every
+		// role of the same document), not as text, and its description and
+		// last use are dropped.
+		r.TrustPolicy, r.Description, r.LastUsedRegion, r.LastUsedAt = "", "", "", time.Time{}
+		trustID := arn + "#trust"
+		return &Role{Role: r, Trust: t, ARN: trustID[:len(arn)], TrustID: trustID}, nil
 	})
 	if err != nil {
 		return nil, err
