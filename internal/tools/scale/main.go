@@ -74,17 +74,17 @@ var masterKey = bytes.Repeat([]byte{0x5c}, seal.KeySize)
 var secretSeed = []byte("opensts scale tool secrets")
 
 var opt struct {
-	n         int
-	dataDir   string
-	pgDSN     string
-	conns     int
-	threads   int
-	duration  time.Duration
-	writes    int
-	bin       string
-	batch     int
-	gomemlim  string
-	warm      int
+	n        int
+	dataDir  string
+	pgDSN    string
+	conns    int
+	threads  int
+	duration time.Duration
+	writes   int
+	bin      string
+	batch    int
+	gomemlim string
+	warm     int
 }
 
 func main() {
