@@ -30,10 +30,9 @@ type keyCache struct {
 	cache *cache.Cache[*keyEntry]
 }
 
-// keyCacheBytes bounds the long-term key cache: 48 MiB, about a hundred
-// thousand keys (some 450 bytes each with their cache entry; measured with
-// internal/tools/scale at 100,000 users).
-const keyCacheBytes = 48 << 20
+// keyCacheBytes bounds the long-term key cache: 16 MiB, some 35,000 keys
+// (about 450 bytes each with their cache entry).
+const keyCacheBytes = 16 << 20
 
 // keyEntry is immutable once cached. It keeps what authentication needs and
 // the owner's id (for the change feed), not the stored key record.
