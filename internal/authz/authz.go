@@ -67,18 +67,24 @@ func New(cfg Config) *Authorizer {
 // behind; tests).
 func (a *Authorizer) Invalidate() { a.cache.Clear() }
 
-// Forget drops what a change makes stale: a user's or role's own entries by
-// unique id (and a role's by name), every user of an account for a group
-// change (members' policies), a managed policy and every principal entry
-// that embeds it, an account's SCPs or all of them. The server calls it for
-// every change the store's feed reports, its own writes included.
+// Forget drops what a change makes stale, and only that: a user's or role's
+// own entry by unique id (and a role's by name), a group's entry by name, a
+// managed policy's entry, an account's SCPs or all of them. Entries refer
+// to groups and managed policies by name, not by content (see
+// principalPolicies), so a group's or a policy's change drops that group or
+// policy alone; a user's group memberships and a principal's attachments
+// are the user's or principal's own change (store.ChangeUser, ChangeRole).
+// The server calls it for every change the store's feed reports, its own
+// writes included.
 func (a *Authorizer) Forget(ch store.Change) {
 	var kb [160]byte
 	switch ch.Kind {
 	case store.ChangeUser:
 		a.cache.Delete(string(cacheKey(kb[:0], "policies/user", ch.Account, ch.Key)))
 	case store.ChangeGroup:
-		a.cache.DeletePrefix("policies/user\x00" + ch.Account + "\x00")
+		// Members name the group by id and name: a renamed, deleted or
+		// recreated group is found stale when it is loaded again.
+		a.cache.Delete(string(cacheKey(kb[:0], "group", ch.Account, ch.Key)))
 	case store.ChangeRole:
 		a.cache.Delete(string(cacheKey(kb[:0], "policies/role", ch.Account, ch.Key)))
 		if ch.Name != "" {
@@ -86,8 +92,6 @@ func (a *Authorizer) Forget(ch store.Change) {
 		}
 	case store.ChangePolicy:
 		a.cache.Delete(string(cacheKey(kb[:0], "p", "", ch.Key)))
-		// Principals hold the compiled policies attached to them.
-		a.cache.DeletePrefix("policies/")
 	case store.ChangeAccount:
 		a.cache.Delete("scp\x00" + ch.Account)
 	case store.ChangeOrg:
@@ -120,15 +124,35 @@ func cacheKey(b []byte, prefix, account, name string) []byte {
 }
 
 // principalPolicies is what a user or role contributes to every decision.
+// It holds its own inline policies compiled, and its attached managed
+// policies and groups by name: they are cached entries of their own
+// (managedEntry, groupPolicies), so that a change to a managed policy or a
+// group drops that one entry, never the principals that use it.
 type principalPolicies struct {
 	// exists is false for a user or role that is gone: its sessions and
 	// keys are denied everything (Resolve marks them).
 	exists     bool
 	name, path string // as stored now
-	identity   []policy.Named
-	boundary   []policy.Named
+	inline     []policy.Named
+	attached   []string   // managed policy ARNs, as stored
+	groups     []groupRef // a user's groups
+	boundary   string     // permissions boundary ARN, "" if none
 	tags       []store.Tag
 	tagKeys    []string // "aws:PrincipalTag/"+tags[i].Key
+}
+
+// groupRef names a group a user is in, as it was when the user was loaded.
+type groupRef struct{ id, name string }
+
+// errStaleGroup: a user's group was renamed, deleted or recreated since the
+// user was loaded.
+var errStaleGroup = errors.New("group changed since its member was loaded")
+
+// groupPolicies is what a group gives its members: its inline policies
+// compiled, and its attached managed policies by ARN.
+type groupPolicies struct {
+	inline   []policy.Named
+	attached []string
 }
 
 func newPrincipalPolicies(tags []store.Tag) *principalPolicies {
@@ -272,9 +296,90 @@ func (a *Authorizer) fillSet(ctx context.Context, c *Caller, set *policy.Set) er
 	if pp == nil {
 		return nil
 	}
-	set.Identity = pp.identity
-	set.Boundary = pp.boundary
+	set.Identity, err = a.identity(ctx, c.Account, pp)
+	if errors.Is(err, errStaleGroup) {
+		// A group was renamed (which is not its members' change): the
+		// user's groups are read again, once.
+		a.forgetCaller(c)
+		if pp, err = a.callerPolicies(ctx, c); err != nil {
+			return err
+		}
+		set.Identity, err = a.identity(ctx, c.Account, pp)
+	}
+	if err != nil {
+		return err
+	}
+	if pp.boundary != "" {
+		b, err := a.managed(ctx, pp.boundary)
+		if err != nil {
+			return err
+		}
+		set.Boundary = []policy.Named{b}
+	}
 	return a.addSessionPolicies(ctx, c.Session, set)
+}
+
+// identity returns a principal's identity policies: its inline ones, its
+// attached managed ones, then each group's inline and attached ones. A
+// principal with neither attachments nor groups costs no allocation.
+func (a *Authorizer) identity(ctx context.Context, account string, pp *principalPolicies) ([]policy.Named, error) {
+	if len(pp.attached) == 0 && len(pp.groups) == 0 {
+		return pp.inline, nil
+	}
+	out := append(make([]policy.Named, 0, len(pp.inline)+len(pp.attached)+2*len(pp.groups)), pp.inline...)
+	out, err := a.appendManaged(ctx, out, pp.attached)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range pp.groups {
+		gp, err := a.groupPolicies(ctx, account, g)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, gp.inline...)
+		if out, err = a.appendManaged(ctx, out, gp.attached); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (a *Authorizer) appendManaged(ctx context.Context, out []policy.Named, arns []string) ([]policy.Named, error) {
+	for _, arn := range arns {
+		p, err := a.managed(ctx, arn)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// groupPolicies loads (cached, by the group's id) a group's policies;
+// errStaleGroup when g no longer names the group it named when its member
+// was loaded.
+func (a *Authorizer) groupPolicies(ctx context.Context, account string, g groupRef) (*groupPolicies, error) {
+	var kb [128]byte
+	v, err := a.load(cacheKey(kb[:0], "group", account, g.id), func() (any, error) {
+		stored, err := a.store.GetGroup(ctx, account, g.name)
+		if errors.Is(err, store.ErrNotFound) || err == nil && stored.ID != g.id {
+			return nil, errStaleGroup
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load group %s: %w", g.name, err)
+		}
+		gp := &groupPolicies{}
+		src, err := a.sources(ctx, account, store.KindGroup, stored.Name)
+		if err != nil {
+			return nil, err
+		}
+		gp.inline, gp.attached = src.inline, src.attached
+		return gp, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*groupPolicies), nil
 }
 
 func (a *Authorizer) addSessionPolicies(ctx context.Context, s *session.Session, set *policy.Set) error {
@@ -343,6 +448,21 @@ func (a *Authorizer) Resolve(ctx context.Context, c *Caller) error {
 	return nil
 }
 
+// forgetCaller drops the cached entry of the caller's user or role.
+func (a *Authorizer) forgetCaller(c *Caller) {
+	var kb [128]byte
+	switch {
+	case c.Session != nil && c.Session.Type == session.AssumedRole:
+		a.cache.Delete(string(cacheKey(kb[:0], "policies/role", c.Account, c.Session.RoleID)))
+	case c.UserName != "":
+		id := c.UserID
+		if c.Session != nil {
+			id = c.Session.UserID
+		}
+		a.cache.Delete(string(cacheKey(kb[:0], "policies/user", c.Account, id)))
+	}
+}
+
 // callerPolicies returns what the caller's user or role contributes to a
 // decision, or nil for callers that have neither (the root, a root's
 // federated session). The user or role is found by its unique id, never by
@@ -405,28 +525,12 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 			return nil, fmt.Errorf("load %s %s: %w", kind, id, err)
 		}
 		pp := newPrincipalPolicies(tags)
-		pp.exists, pp.name, pp.path = true, stored, path
-		if err := a.ownerPolicies(ctx, account, kind, stored, &pp.identity); err != nil {
+		pp.exists, pp.name, pp.path, pp.boundary = true, stored, path, boundary
+		src, err := a.sources(ctx, account, kind, stored)
+		if err != nil {
 			return nil, err
 		}
-		if kind == store.KindUser {
-			groups, err := a.store.ListGroupsForUser(ctx, account, stored)
-			if err != nil {
-				return nil, fmt.Errorf("load groups of %s: %w", stored, err)
-			}
-			for _, g := range groups {
-				if err := a.ownerPolicies(ctx, account, store.KindGroup, g.Name, &pp.identity); err != nil {
-					return nil, err
-				}
-			}
-		}
-		if boundary != "" {
-			p, err := a.managed(ctx, boundary)
-			if err != nil {
-				return nil, err
-			}
-			pp.boundary = []policy.Named{p}
-		}
+		pp.inline, pp.attached, pp.groups = src.inline, src.attached, src.groups
 		return pp, nil
 	})
 	if err != nil {
@@ -435,30 +539,68 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 	return v.(*principalPolicies), nil
 }
 
-func (a *Authorizer) ownerPolicies(ctx context.Context, account string, kind store.PrincipalKind, owner string, out *[]policy.Named) error {
+func (a *Authorizer) addInline(out *ownerSources, kind store.PrincipalKind, owner string, ip store.InlinePolicy) error {
+	p, err := a.policies.Compile(policy.Identity, ip.Document)
+	if err != nil {
+		return fmt.Errorf("compile inline policy %s of %s %s: %w", ip.Name, kind, owner, err)
+	}
+	out.inline = append(out.inline, policy.Named{ID: string(kind) + "/" + owner + "/" + ip.Name, Policy: p, Source: inlineSource(kind, owner, ip.Name)})
+	return nil
+}
+
+// ownerSources is what a user, group or role has of policies.
+type ownerSources struct {
+	inline   []policy.Named
+	attached []string
+	groups   []groupRef
+}
+
+// sources loads a user's, group's or role's inline policies (compiled), the
+// ARNs of its attached managed policies and, for a user, its groups' names.
+func (a *Authorizer) sources(ctx context.Context, account string, kind store.PrincipalKind, owner string) (ownerSources, error) {
+	var out ownerSources
+	if r, ok := a.store.(store.PolicySourceReader); ok {
+		src, err := r.PolicySources(ctx, account, kind, owner)
+		if err != nil {
+			return out, fmt.Errorf("load policies of %s %s: %w", kind, owner, err)
+		}
+		for _, ip := range src.Inline {
+			if err := a.addInline(&out, kind, owner, ip); err != nil {
+				return out, err
+			}
+		}
+		out.attached = src.Attached
+		for _, g := range src.Groups {
+			out.groups = append(out.groups, groupRef{id: g.ID, name: g.Name})
+		}
+		return out, nil
+	}
 	inline, err := a.store.ListInlinePolicies(ctx, account, kind, owner)
 	if err != nil {
-		return fmt.Errorf("load inline policies of %s %s: %w", kind, owner, err)
+		return out, fmt.Errorf("load inline policies of %s %s: %w", kind, owner, err)
 	}
 	for _, ip := range inline {
-		p, err := a.policies.Compile(policy.Identity, ip.Document)
-		if err != nil {
-			return fmt.Errorf("compile inline policy %s of %s %s: %w", ip.Name, kind, owner, err)
+		if err := a.addInline(&out, kind, owner, ip); err != nil {
+			return out, err
 		}
-		*out = append(*out, policy.Named{ID: string(kind) + "/" + owner + "/" + ip.Name, Policy: p, Source: inlineSource(kind, owner, ip.Name)})
 	}
 	atts, err := a.store.ListAttachments(ctx, account, kind, owner)
 	if err != nil {
-		return fmt.Errorf("load attachments of %s %s: %w", kind, owner, err)
+		return out, fmt.Errorf("load attachments of %s %s: %w", kind, owner, err)
 	}
 	for _, at := range atts {
-		p, err := a.managed(ctx, at.PolicyARN)
-		if err != nil {
-			return err
-		}
-		*out = append(*out, p)
+		out.attached = append(out.attached, at.PolicyARN)
 	}
-	return nil
+	if kind == store.KindUser {
+		groups, err := a.store.ListGroupsForUser(ctx, account, owner)
+		if err != nil {
+			return out, fmt.Errorf("load groups of %s: %w", owner, err)
+		}
+		for _, g := range groups {
+			out.groups = append(out.groups, groupRef{id: g.ID, name: g.Name})
+		}
+	}
+	return out, nil
 }
 
 // managed loads (cached) the default version of a managed policy, compiled
@@ -672,7 +814,9 @@ func boolString(b bool) string {
 	return "false"
 }
 
-// Role is a role with its compiled trust policy.
+// Role is a role with its compiled trust policy. Its TrustPolicy,
+// Description and last-use fields are empty: IAM's actions read the stored
+// role.
 type Role struct {
 	store.Role
 	Trust *policy.Policy
@@ -694,7 +838,13 @@ func (a *Authorizer) Role(ctx context.Context, account, name string) (*Role, err
 			return nil, fmt.Errorf("compile trust policy of %s: %w", name, err)
 		}
 		arn := RoleARN(r.Account, r.Path, r.Name)
-		return &Role{Role: r, Trust: t, ARN: arn, TrustID: arn + "#trust"}, nil
+		// The cached role keeps what decisions and AssumeRole use: its
+		// trust document is kept compiled (shared by content with every
+		// role of the same document), not as text, and its description and
+		// last use are dropped.
+		r.TrustPolicy, r.Description, r.LastUsedRegion, r.LastUsedAt = "", "", "", time.Time{}
+		trustID := arn + "#trust"
+		return &Role{Role: r, Trust: t, ARN: trustID[:len(arn)], TrustID: trustID}, nil
 	})
 	if err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ func distinctPolicy(t *testing.T, i, n int) *policy.Policy {
 func principal(i int, pols ...*policy.Policy) *principalPolicies {
 	pp := newPrincipalPolicies([]store.Tag{{Key: "team", Value: fmt.Sprint("t", i)}})
 	for j, p := range pols {
-		pp.identity = append(pp.identity, policy.Named{ID: fmt.Sprintf("user/u%d/p%d", i, j), Policy: p})
+		pp.inline = append(pp.inline, policy.Named{ID: fmt.Sprintf("user/u%d/p%d", i, j), Policy: p})
 	}
 	return pp
 }
@@ -101,6 +101,7 @@ func TestForgetDropsWhatChanged(t *testing.T) {
 		"role":   string(cacheKey(nil, "policies/role", acct, "AROAAPP")),
 		"byname": string(cacheKey(nil, "role", acct, "App")),
 		"policy": string(cacheKey(nil, "p", "", "arn:aws:iam::"+acct+":policy/P")),
+		"group":  string(cacheKey(nil, "group", acct, "AGPADEV")),
 		"scp":    "scp\x00" + acct,
 	}
 	fill := func() {
@@ -113,9 +114,9 @@ func TestForgetDropsWhatChanged(t *testing.T) {
 		gone   []string
 	}{
 		{store.Change{Kind: store.ChangeUser, Account: acct, Key: "AIDAALICE", Name: "alice"}, []string{"alice"}},
-		{store.Change{Kind: store.ChangeGroup, Account: acct, Key: "AGPADEV", Name: "dev"}, []string{"alice", "bob"}},
+		{store.Change{Kind: store.ChangeGroup, Account: acct, Key: "AGPADEV", Name: "dev"}, []string{"group"}},
 		{store.Change{Kind: store.ChangeRole, Account: acct, Key: "AROAAPP", Name: "APP"}, []string{"role", "byname"}},
-		{store.Change{Kind: store.ChangePolicy, Account: acct, Key: "arn:aws:iam::" + acct + ":policy/p"}, []string{"policy", "alice", "bob", "other", "role"}},
+		{store.Change{Kind: store.ChangePolicy, Account: acct, Key: "arn:aws:iam::" + acct + ":policy/p"}, []string{"policy"}},
 		{store.Change{Kind: store.ChangeOrg, Key: "p-1234"}, []string{"scp"}},
 		{store.Change{Kind: store.ChangeAccessKey, Account: acct, Key: "AKIA"}, nil},
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/opensts/opensts/internal/arn"
 	"github.com/opensts/opensts/internal/authn"
-	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/cache"
 	"github.com/opensts/opensts/internal/iam"
 	"github.com/opensts/opensts/internal/policy"
@@ -31,17 +30,16 @@ type keyCache struct {
 	cache *cache.Cache[*keyEntry]
 }
 
-// keyCacheBytes bounds the long-term key cache: 16 MiB, some twenty
-// thousand keys.
+// keyCacheBytes bounds the long-term key cache: 16 MiB, some 35,000 keys
+// (about 450 bytes each with their cache entry).
 const keyCacheBytes = 16 << 20
 
-// keyEntry is immutable once cached.
+// keyEntry is immutable once cached. It keeps what authentication needs and
+// the owner's id (for the change feed), not the stored key record.
 type keyEntry struct {
 	expires time.Time
-	key     store.AccessKey
-	secret  []byte
-	caller  authz.Caller
-	auth    authn.Key // what authentication needs, built from the above
+	userID  string    // the owner's unique id; the account id for root keys
+	auth    authn.Key // the opened secret and the caller the key authenticates
 }
 
 func newKeyCache(svc *iam.Service, users store.Users) *keyCache {
@@ -50,15 +48,21 @@ func newKeyCache(svc *iam.Service, users store.Users) *keyCache {
 }
 
 // size estimates what e retains: the entry, and its strings and byte slices
-// (strings e holds twice are counted twice).
+// (strings e holds twice are counted twice), each rounded up to a word with
+// a word of allocator overhead.
 func (e *keyEntry) size() int {
-	n := int(unsafe.Sizeof(*e))
-	k, c := &e.key, &e.caller
-	for _, s := range []string{k.ID, k.Account, k.UserName, k.UserID, k.Status, k.LastUsedService, k.LastUsedRegion,
-		c.Account, c.ARN, c.UserID, c.UserName, c.AccessKeyID, c.SourceIP, c.UserAgent, c.Region} {
-		n += len(s)
+	obj := func(n int) int {
+		if n == 0 {
+			return 0
+		}
+		return (n+7)&^7 + 8
 	}
-	return n + cap(k.Secret) + cap(e.secret)
+	c := &e.auth.Caller
+	n := obj(int(unsafe.Sizeof(*e)))
+	for _, s := range []string{e.userID, c.Account, c.ARN, c.UserID, c.UserName, c.AccessKeyID, c.SourceIP, c.UserAgent, c.Region} {
+		n += obj(len(s))
+	}
+	return n + obj(cap(e.auth.Secret))
 }
 
 // forget drops what a change makes stale.
@@ -67,7 +71,7 @@ func (kc *keyCache) forget(ch store.Change) {
 	case store.ChangeAccessKey:
 		kc.cache.Delete(ch.Key)
 	case store.ChangeUser:
-		kc.cache.DeleteFunc(func(_ string, e *keyEntry) bool { return e.key.UserID == ch.Key })
+		kc.cache.DeleteFunc(func(_ string, e *keyEntry) bool { return e.userID == ch.Key })
 	}
 }
 
@@ -88,8 +92,8 @@ func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (*keyEntr
 		if err != nil {
 			return nil, err
 		}
-		e := &keyEntry{expires: now.Add(kc.ttl), key: k, secret: secret}
-		c := &e.caller
+		e := &keyEntry{expires: now.Add(kc.ttl), userID: k.UserID}
+		c := &e.auth.Caller
 		c.Account, c.AccessKeyID = k.Account, k.ID
 		if k.UserName == "" {
 			c.Type, c.ARN, c.UserID = policy.Root, arn.Root(k.Account), k.Account
@@ -100,7 +104,7 @@ func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (*keyEntr
 			}
 			c.Type, c.ARN, c.UserID, c.UserName = policy.User, arn.User(u.Account, u.Path, u.Name), u.ID, u.Name
 		}
-		e.auth = authn.Key{Active: k.Status == "Active", Secret: secret, Caller: e.caller}
+		e.auth.Active, e.auth.Secret = k.Status == "Active", secret
 		return e, nil
 	})
 }

@@ -1,9 +1,22 @@
 package server
 
 import (
-	"github.com/opensts/opensts/internal/authz"
-	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/session"
+)
+
+// The caches' bounds add up to 80 MiB with the session caches, which
+// `opensts serve`'s soft memory limit (cmd/opensts) leaves room for: with
+// 100,000 users, keys and roles (internal/tools/scale) they fill up, and a
+// process whose live heap nears its limit spends its CPU collecting garbage.
+// A role costs about 1.8 KiB cached (its compiled trust policy 1.1 KiB of
+// it, in both the authorizer's cache and the policy cache when its document
+// is its own), a user's entry 0.35 KiB, a key 0.45 KiB.
+const (
+	// PolicyCacheBytes bounds the compiled policies.
+	PolicyCacheBytes = 16 << 20
+	// AuthzCacheBytes bounds the authorizer's principals, roles, groups,
+	// managed policies and SCPs.
+	AuthzCacheBytes = 32 << 20
 )
 
 // CacheStat is the size of one cache: its entries, their estimated size in
@@ -25,9 +38,9 @@ type CacheStats struct {
 // concurrent use.
 func (s *Server) CacheStats() CacheStats {
 	var st CacheStats
-	st.Policies = CacheStat{Entries: s.policies.Len(), Bytes: s.policies.Bytes(), MaxBytes: policy.DefaultCacheBytes}
+	st.Policies = CacheStat{Entries: s.policies.Len(), Bytes: s.policies.Bytes(), MaxBytes: PolicyCacheBytes}
 	st.Authz.Entries, st.Authz.Bytes = s.authz.CacheStats()
-	st.Authz.MaxBytes = authz.DefaultCacheBytes
+	st.Authz.MaxBytes = AuthzCacheBytes
 	st.Keys.Entries, st.Keys.Bytes, st.Keys.MaxBytes = s.keys.cache.Stats()
 	st.Sessions.Entries, st.Sessions.Bytes = s.sessions.CacheStats()
 	st.Sessions.MaxBytes = session.DefaultCacheBytes

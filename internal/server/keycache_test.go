@@ -59,14 +59,14 @@ func TestKeyCacheBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.size() < len(ids[0])+len(e.caller.ARN)+len(e.secret)+int(unsafe.Sizeof(keyEntry{})) {
+	if e.size() < len(ids[0])+len(e.auth.Caller.ARN)+len(e.auth.Secret)+int(unsafe.Sizeof(keyEntry{})) {
 		t.Fatalf("entry size %d is below what it holds", e.size())
 	}
 	// A cache with room for about 20 of the 200.
 	kc.cache = cache.New(cache.Config[*keyEntry]{MaxBytes: 20 * (e.size() + 200), Cost: func(e *keyEntry) (int, []cache.Shared) { return e.size(), nil }})
 	for i, id := range ids {
 		e, err := kc.get(ctx, id, now)
-		if err != nil || e.key.ID != id {
+		if err != nil || e.auth.Caller.AccessKeyID != id {
 			t.Fatalf("key %d: %v", i, err)
 		}
 		if n, b, max := kc.cache.Stats(); b > max {

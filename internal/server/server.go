@@ -170,8 +170,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 			s.store.Close()
 		}
 	}()
-	s.policies = policy.NewCache(policy.DefaultCacheBytes)
-	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: s.now})
+	s.policies = policy.NewCache(PolicyCacheBytes)
+	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: s.now, CacheBytes: AuthzCacheBytes})
 	s.sessions, err = session.NewManager(ctx, session.Config{
 		Keys: s.store, Sealer: s.sealer, Now: s.now, Rand: random, RotateEvery: cfg.KeyRotation,
 	})

@@ -27,27 +27,57 @@ const (
 
 // Server is a running opensts process.
 type Server struct {
-	Endpoint string // http://127.0.0.1:PORT
-	Dir      string // a temporary directory the caller may use too; removed by Close
+	Endpoint string    // http://127.0.0.1:PORT
+	Dir      string    // a temporary directory the caller may use too; removed by Close
+	Started  time.Time // just before the process started
 	cmd      *exec.Cmd
 }
 
 // Start builds ./cmd/opensts when bin is "" (from the module root), starts
 // it on a free loopback port and waits until it is healthy.
-func Start(bin string) (*Server, error) {
+func Start(bin string) (*Server, error) { return StartWith(Options{Bin: bin}) }
+
+// Options configure StartWith.
+type Options struct {
+	// Bin is the opensts binary; "" builds ./cmd/opensts (see Build).
+	Bin string
+	// DataDir is the data directory; "" means a new one under Dir. Close
+	// removes Dir, never a DataDir given here.
+	DataDir string
+	// Args are more arguments of `opensts serve` (--store postgres).
+	Args []string
+	// Env is more environment (OPENSTS_MASTER_KEY, GOMEMLIMIT).
+	Env []string
+	// NoWait returns as soon as the process started; the caller waits for
+	// it as it likes (a cold start is timed to the first answer).
+	NoWait bool
+}
+
+// Build builds ./cmd/opensts (from the module root) into dir and returns
+// the binary's path.
+func Build(dir string) (string, error) {
+	bin := filepath.Join(dir, "opensts")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/opensts")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("build: %w", err)
+	}
+	return bin, nil
+}
+
+// StartWith starts opensts serve as o says, on a free loopback port.
+func StartWith(o Options) (*Server, error) {
 	dir, err := os.MkdirTemp("", "opensts-devserver")
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{Dir: dir}
+	bin := o.Bin
 	if bin == "" {
-		bin = filepath.Join(dir, "opensts")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/opensts")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		build.Stderr = os.Stderr
-		if err := build.Run(); err != nil {
+		if bin, err = Build(dir); err != nil {
 			s.Close()
-			return nil, fmt.Errorf("build: %w", err)
+			return nil, err
 		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -57,15 +87,24 @@ func Start(bin string) (*Server, error) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close() // the port is the server's now
-	s.cmd = exec.Command(bin, "serve", "--listen", addr, "--data-dir", filepath.Join(dir, "data"))
+	data := o.DataDir
+	if data == "" {
+		data = filepath.Join(dir, "data")
+	}
+	s.cmd = exec.Command(bin, append([]string{"serve", "--listen", addr, "--data-dir", data}, o.Args...)...)
 	s.cmd.Env = append(os.Environ(), "OPENSTS_ACCOUNT_ID="+Account, "OPENSTS_ROOT_ACCESS_KEY_ID="+RootKey, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+RootSecret)
+	s.cmd.Env = append(s.cmd.Env, o.Env...)
 	s.cmd.Stderr = io.Discard
+	s.Endpoint = "http://" + addr
+	s.Started = time.Now()
 	if err := s.cmd.Start(); err != nil {
 		s.cmd = nil
 		s.Close()
 		return nil, err
 	}
-	s.Endpoint = "http://" + addr
+	if o.NoWait {
+		return s, nil
+	}
 	if err := waitHealthy(s.Endpoint); err != nil {
 		s.Close()
 		return nil, err

@@ -1,0 +1,120 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/opensts/opensts/internal/sigv4"
+	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/sqlstore"
+)
+
+// scaleEntities seeds n users, each with an access key and a role trusting
+// it alone, through the store (as internal/tools/scale does), and returns a
+// signed AssumeRole request for each.
+func scaleEntities(b *testing.B, s *Server, n int) []*http.Request {
+	b.Helper()
+	ctx := context.Background()
+	bulk, ok := s.store.(interface {
+		CreateBulk(context.Context, sqlstore.Bulk) error
+	})
+	if !ok {
+		b.Skip("store has no CreateBulk")
+	}
+	now := time.Now().UTC()
+	reqs := make([]*http.Request, n)
+	for lo := 0; lo < n; lo += 5000 {
+		var batch sqlstore.Bulk
+		for i := lo; i < min(lo+5000, n); i++ {
+			uid, rid := fmt.Sprintf("AIDASCALEBENCH%07d", i), fmt.Sprintf("AROASCALEBENCH%07d", i)
+			kid, secret := fmt.Sprintf("AKIASCALEBEN%08d", i), fmt.Sprintf("scaleBenchSecret%024d", i)
+			sealed, err := s.sealer.Seal([]byte(secret), []byte(kid))
+			if err != nil {
+				b.Fatal(err)
+			}
+			u := store.User{Account: benchAccount, ID: uid, Name: fmt.Sprintf("u%07d", i), Path: "/", CreatedAt: now}
+			batch.Users = append(batch.Users, u)
+			batch.AccessKeys = append(batch.AccessKeys, store.AccessKey{ID: kid, Account: benchAccount, UserName: u.Name, UserID: uid, Secret: sealed, Status: "Active", CreatedAt: now})
+			batch.Roles = append(batch.Roles, store.Role{Account: benchAccount, ID: rid, Name: fmt.Sprintf("r%07d", i), Path: "/", MaxSessionDuration: 3600, CreatedAt: now,
+				TrustPolicy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + uid + `"},"Action":"sts:AssumeRole"}]}`})
+			form := url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "RoleArn": {"arn:aws:iam::" + benchAccount + ":role/" + fmt.Sprintf("r%07d", i)},
+				"RoleSessionName": {"bench"}, "DurationSeconds": {"900"}}
+			body := []byte(form.Encode())
+			req := httptest.NewRequest("POST", "http://opensts.test/", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+			if err := sigv4.Sign(req, body, kid, secret, "", "us-east-1", "sts", now); err != nil {
+				b.Fatal(err)
+			}
+			req.Body = nil
+			req.ContentLength = int64(len(body))
+			reqs[i] = req.WithContext(context.WithValue(ctx, bodyKey{}, body))
+		}
+		if err := bulk.CreateBulk(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return reqs
+}
+
+type bodyKey struct{}
+
+func serveOne(b *testing.B, h http.Handler, r *http.Request) {
+	body := r.Context().Value(bodyKey{}).([]byte)
+	req := r.Clone(r.Context())
+	req.Body = httpBody(body)
+	w := &discardWriter{h: http.Header{}}
+	h.ServeHTTP(w, req)
+	if w.status != 200 {
+		b.Fatalf("AssumeRole: status %d", w.status)
+	}
+}
+
+func httpBody(b []byte) *bodyReader { return &bodyReader{bytes.NewReader(b)} }
+
+type bodyReader struct{ *bytes.Reader }
+
+func (bodyReader) Close() error { return nil }
+
+// BenchmarkServeAssumeRoleCold is AssumeRole for a user, key and role seen
+// for the first time (every cache misses); ...Warm for ones cached.
+//
+//	go test ./internal/server -run '^$' -bench 'ServeAssumeRole(Cold|Warm)' -benchmem
+func BenchmarkServeAssumeRoleCold(b *testing.B) {
+	s := benchServer(b)
+	reqs := scaleEntities(b, s, 20000)
+	h := s.Handler()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i == len(reqs) {
+			b.StopTimer()
+			s.authz.Invalidate()
+			s.keys.cache.Clear()
+			i = 0
+			b.StartTimer()
+		}
+		serveOne(b, h, reqs[i])
+		i++
+	}
+}
+
+func BenchmarkServeAssumeRoleWarm(b *testing.B) {
+	s := benchServer(b)
+	reqs := scaleEntities(b, s, 5000)
+	h := s.Handler()
+	for _, r := range reqs {
+		serveOne(b, h, r)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		serveOne(b, h, reqs[i%len(reqs)])
+		i++
+	}
+}

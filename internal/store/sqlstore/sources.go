@@ -1,0 +1,74 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/opensts/opensts/internal/store"
+)
+
+// sourcesQuery is the one statement of PolicySources for each kind: a row
+// for the owner (tag 0), then its inline policies (1), attachments (2) and,
+// for users, groups (3), ordered as the list calls order them.
+var sourcesQuery = func() map[store.PrincipalKind]string {
+	out := map[store.PrincipalKind]string{}
+	for _, kind := range []store.PrincipalKind{store.KindUser, store.KindGroup, store.KindRole} {
+		table, col, err := ownerTable(kind)
+		if err != nil {
+			panic(err)
+		}
+		q := `WITH o AS (SELECT pk FROM ` + table + ` WHERE account = ? AND name = ?)
+			SELECT 0, '', '', '' FROM o
+			UNION ALL SELECT 1, lower(i.name), i.name, i.document FROM inline_policies i JOIN o ON i.` + col + ` = o.pk
+			UNION ALL SELECT 2, lower(p.name), p.arn, '' FROM attachments a JOIN o ON a.` + col + ` = o.pk JOIN managed_policies p ON p.pk = a.policy_pk`
+		if kind == store.KindUser {
+			q += `
+			UNION ALL SELECT 3, lower(g.name), g.name, g.id FROM group_members m JOIN o ON m.user_pk = o.pk JOIN groups g ON g.pk = m.group_pk`
+		}
+		out[kind] = q + `
+			ORDER BY 1, 2, 3`
+	}
+	return out
+}()
+
+// PolicySources implements store.PolicySourceReader with one statement
+// (one snapshot), which the backend's statement cache keeps prepared.
+func (s *Store) PolicySources(ctx context.Context, account string, kind store.PrincipalKind, owner string) (store.PolicySources, error) {
+	var out store.PolicySources
+	q, ok := sourcesQuery[kind]
+	if !ok {
+		return out, fmt.Errorf("policy sources: unknown kind %q", kind)
+	}
+	rows, err := s.db.QueryContext(ctx, q, account, owner)
+	if err != nil {
+		return out, fmt.Errorf("policy sources of %s %s: %w", kind, owner, s.db.Translate(err))
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		var (
+			tag        int
+			sort, a, b string
+		)
+		if err := rows.Scan(&tag, &sort, &a, &b); err != nil {
+			return out, fmt.Errorf("policy sources of %s %s: %w", kind, owner, s.db.Translate(err))
+		}
+		switch tag {
+		case 0:
+			found = true
+		case 1:
+			out.Inline = append(out.Inline, store.InlinePolicy{Name: a, Document: b})
+		case 2:
+			out.Attached = append(out.Attached, a)
+		case 3:
+			out.Groups = append(out.Groups, store.Group{Account: account, Name: a, ID: b})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("policy sources of %s %s: %w", kind, owner, s.db.Translate(err))
+	}
+	if !found {
+		return out, fmt.Errorf("policy sources of %s %s: %w", kind, owner, store.ErrNotFound)
+	}
+	return out, nil
+}

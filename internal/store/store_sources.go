@@ -1,0 +1,21 @@
+package store
+
+import "context"
+
+// PolicySources is what a user, group or role has of policies: its inline
+// policies (Account, Kind and Owner unset), the ARNs of its attached
+// managed policies and, for a user, its groups (ID and Name set), each in
+// the order the list calls return them.
+type PolicySources struct {
+	Inline   []InlinePolicy
+	Attached []string
+	Groups   []Group
+}
+
+// PolicySourceReader reads a principal's PolicySources in one round trip,
+// in place of ListInlinePolicies, ListAttachments and ListGroupsForUser.
+// ErrNotFound when the owner does not exist. The SQL backends have it; a
+// caller falls back to the list calls without it.
+type PolicySourceReader interface {
+	PolicySources(ctx context.Context, account string, kind PrincipalKind, owner string) (PolicySources, error)
+}

@@ -1,0 +1,744 @@
+// Command scale measures how `opensts serve` holds up as the number of
+// principals grows. It seeds a data directory (SQLite) or a PostgreSQL
+// database (-postgres) with N users, each with an access key and a role
+// whose trust policy names that user alone (N distinct trust documents),
+// writing through the store in batched transactions; then it starts the
+// server on that data and measures, in the same run:
+//
+//   - cold start: from process start to the first successful AssumeRole;
+//   - data size per entity (one user, its key and its role);
+//   - AssumeRole requests per second with one caller and role, and across
+//     all N (each request a different user, key and role, in rotation,
+//     after a pass over all N to fill the caches);
+//   - the same across N while -writes IAM writes a second change unrelated
+//     entities (an inline user policy, a group's members, a managed policy's
+//     default version, a role's tags), against no writes;
+//   - the server's peak resident memory (VmHWM).
+//
+// Load comes from wrk, with a Lua script that rotates through requests the
+// tool signed beforehand (signing costs the load generator nothing); the
+// one-role figure uses the same script with one request, so the two differ
+// only in what the server does.
+//
+//	go run ./internal/tools/scale -n 100000
+//	go run ./internal/tools/scale -n 1000000 -data /tmp/scale-1m   # seeds once, reruns reuse it
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/opensts/opensts/internal/seal"
+	"github.com/opensts/opensts/internal/session"
+	"github.com/opensts/opensts/internal/sigv4"
+	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/postgres"
+	"github.com/opensts/opensts/internal/store/sqlite"
+	"github.com/opensts/opensts/internal/store/sqlstore"
+	"github.com/opensts/opensts/internal/tools/devserver"
+)
+
+// masterKey seals the seeded secrets; tools only, never production.
+var masterKey = bytes.Repeat([]byte{0x5c}, seal.KeySize)
+
+// secretSeed derives the seeded users' secret access keys, so that the
+// tool signs for any of them without keeping N secrets.
+var secretSeed = []byte("opensts scale tool secrets")
+
+var opt struct {
+	n        int
+	dataDir  string
+	pgDSN    string
+	conns    int
+	threads  int
+	duration time.Duration
+	writes   int
+	bin      string
+	batch    int
+	gomemlim string
+	warm     int
+}
+
+func main() {
+	flag.IntVar(&opt.n, "n", 100_000, "users, access keys and roles to seed")
+	flag.StringVar(&opt.dataDir, "data", "", "data directory to seed and keep (reused when it already holds -n entities); default: a temporary one")
+	flag.StringVar(&opt.pgDSN, "postgres", "", "seed and serve this PostgreSQL database (a DSN; it must be empty) instead of SQLite")
+	flag.IntVar(&opt.conns, "connections", 32, "keep-alive connections")
+	flag.IntVar(&opt.threads, "threads", 2, "wrk threads")
+	flag.DurationVar(&opt.duration, "duration", 8*time.Second, "duration of each measured run")
+	flag.IntVar(&opt.writes, "writes", 10, "IAM writes a second during the writes run")
+	flag.StringVar(&opt.bin, "bin", "", "run this opensts binary instead of building one")
+	flag.IntVar(&opt.batch, "batch", 5000, "entities per seeding transaction")
+	flag.StringVar(&opt.gomemlim, "gomemlimit", "", "GOMEMLIMIT for the server (default: serve's own setting)")
+	flag.IntVar(&opt.warm, "warm", 200_000, "entities the first pass goes over before the runs (at most -n)")
+	flag.Parse()
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// entity i's names and ids.
+func userName(i int) string { return fmt.Sprintf("u%07d", i) }
+func roleName(i int) string { return fmt.Sprintf("r%07d", i) }
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func uniqueID(prefix string, i int) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(i))
+	return prefix + "SCL" + idEncoding.EncodeToString(b[:]) // A-Z2-7, as issued ids
+}
+
+func keyID(i int) string {
+	var r [5]byte
+	r[0] = byte(i>>32) & 0x7f
+	binary.BigEndian.PutUint32(r[1:], uint32(i))
+	id, err := session.NewAccessKeyID("AKIA", devserver.Account, bytes.NewReader(r[:]))
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
+func secret(i int) string {
+	m := hmac.New(sha256.New, secretSeed)
+	_ = binary.Write(m, binary.BigEndian, uint64(i))
+	return base64.RawStdEncoding.EncodeToString(m.Sum(nil))[:40]
+}
+
+func trustPolicy(i int) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + uniqueID("AIDA", i) + `"},"Action":"sts:AssumeRole"}]}`
+}
+
+func run() error {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return fmt.Errorf("wrk not found (apt-get install wrk): %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "opensts-scale")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if opt.bin == "" {
+		if opt.bin, err = devserver.Build(tmp); err != nil {
+			return err
+		}
+	}
+	data := opt.dataDir
+	if data == "" {
+		data = filepath.Join(tmp, "data")
+	}
+	env := []string{"OPENSTS_MASTER_KEY=" + base64.StdEncoding.EncodeToString(masterKey)}
+	var args []string
+	if opt.pgDSN != "" {
+		env = append(env, "OPENSTS_DATABASE_URL="+opt.pgDSN)
+		args = append(args, "--store", "postgres")
+	}
+	if opt.gomemlim != "" {
+		env = append(env, "GOMEMLIMIT="+opt.gomemlim)
+	}
+	start := func(wait bool) (*devserver.Server, error) {
+		return devserver.StartWith(devserver.Options{Bin: opt.bin, DataDir: data, Args: args, Env: env, NoWait: !wait})
+	}
+
+	ctx := context.Background()
+	seedTime, size, err := seed(ctx, data, start)
+	if err != nil {
+		return err
+	}
+
+	// Cold start: nothing preloaded, timed to the first AssumeRole answered.
+	srv, err := start(false)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	cold, err := firstAnswer(srv, opt.n/2)
+	if err != nil {
+		return err
+	}
+
+	one, err := newLoad(tmp, srv.Endpoint, []int{opt.n / 2})
+	if err != nil {
+		return err
+	}
+	all := make([]int, opt.n)
+	for i := range all {
+		all[i] = i
+	}
+	many, err := newLoad(tmp, srv.Endpoint, all)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%d entities; %d connections, %d wrk threads, %s a run\n", opt.n, opt.conns, opt.threads, opt.duration)
+
+	warm := time.Now()
+	if err := many.warm(opt.conns, min(opt.warm, opt.n)); err != nil {
+		return err
+	}
+	warmTime := time.Since(warm)
+	w, err := newWriter(ctx, srv.Endpoint)
+	if err != nil {
+		return err
+	}
+
+	// One role and N roles alternate, as do writes and none.
+	var oneRPS, manyRPS, quietRPS, busyRPS []float64
+	for range 2 {
+		r, err := one.wrk()
+		if err != nil {
+			return err
+		}
+		oneRPS = append(oneRPS, r)
+		if r, err = many.wrk(); err != nil {
+			return err
+		}
+		manyRPS = append(manyRPS, r)
+	}
+	for range 2 {
+		r, err := many.wrk()
+		if err != nil {
+			return err
+		}
+		quietRPS = append(quietRPS, r)
+		stop := w.start(opt.writes)
+		r, err = many.wrk()
+		n, werr := stop()
+		if err != nil {
+			return err
+		}
+		if werr != nil {
+			return fmt.Errorf("IAM writes: %w", werr)
+		}
+		fmt.Printf("  (%d IAM writes in the run)\n", n)
+		busyRPS = append(busyRPS, r)
+	}
+	hwm, err := devserver.ProcStatus(srv.Pid(), "VmHWM")
+	if err != nil {
+		return err
+	}
+	rss, err := devserver.ProcStatus(srv.Pid(), "VmRSS")
+	if err != nil {
+		return err
+	}
+
+	o, m, q, b := mean(oneRPS), mean(manyRPS), mean(quietRPS), mean(busyRPS)
+	fmt.Println()
+	fmt.Printf("%-48s %s\n", "measure", "value")
+	fmt.Printf("%-48s %s\n", "entities (user + access key + role)", strconv.Itoa(opt.n))
+	fmt.Printf("%-48s %s\n", "seeding", seedTime.Round(time.Millisecond))
+	fmt.Printf("%-48s %s\n", "data size per entity", size)
+	fmt.Printf("%-48s %s\n", "cold start to first AssumeRole", cold.Round(time.Millisecond))
+	fmt.Printf("%-48s %s (%.0f req/s, Go client signing each)\n", fmt.Sprintf("first pass over %d roles", min(opt.warm, opt.n)), warmTime.Round(time.Millisecond), float64(min(opt.warm, opt.n))/warmTime.Seconds())
+	fmt.Printf("%-48s %.0f req/s  %v\n", "AssumeRole, one role", o, round(oneRPS))
+	fmt.Printf("%-48s %.0f req/s  %v  %.1f%% of one role\n", fmt.Sprintf("AssumeRole, across %d roles", opt.n), m, round(manyRPS), 100*m/o)
+	fmt.Printf("%-48s %.0f req/s  %v\n", "  same, no IAM writes", q, round(quietRPS))
+	fmt.Printf("%-48s %.0f req/s  %v  %.1f%% of no writes\n", fmt.Sprintf("  same, %d IAM writes/s to unrelated entities", opt.writes), b, round(busyRPS), 100*b/q)
+	fmt.Printf("%-48s %.1f MiB (now %.1f MiB)\n", "server peak RSS (VmHWM)", float64(hwm)/1024, float64(rss)/1024)
+	return nil
+}
+
+func mean(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+func round(xs []float64) []int {
+	out := make([]int, len(xs))
+	for i, x := range xs {
+		out[i] = int(x + 0.5)
+	}
+	return out
+}
+
+// seed fills the store with opt.n entities unless it holds them already
+// (a marker file in the data directory says so), and returns how long it
+// took and the data size per entity.
+func seed(ctx context.Context, data string, start func(bool) (*devserver.Server, error)) (time.Duration, string, error) {
+	marker := filepath.Join(data, fmt.Sprintf("scale-seeded-%d", opt.n))
+	if opt.pgDSN == "" {
+		if _, err := os.Stat(marker); err == nil {
+			size, err := dataSize(ctx)(data)
+			return 0, size + " (seeded before)", err
+		}
+	}
+	t0 := time.Now()
+	// The first start bootstraps the account and its root key.
+	srv, err := start(true)
+	if err != nil {
+		return 0, "", err
+	}
+	srv.Close()
+	var st interface {
+		store.Store
+		CreateBulk(context.Context, sqlstore.Bulk) error
+	}
+	if opt.pgDSN != "" {
+		st, err = postgres.Open(ctx, opt.pgDSN)
+	} else {
+		st, err = sqlite.Open(filepath.Join(data, "opensts.db"))
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	defer st.Close()
+	sealer, err := seal.New(masterKey, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	for lo := 0; lo < opt.n; lo += opt.batch {
+		hi := min(lo+opt.batch, opt.n)
+		var b sqlstore.Bulk
+		for i := lo; i < hi; i++ {
+			u := store.User{Account: devserver.Account, ID: uniqueID("AIDA", i), Name: userName(i), Path: "/", CreatedAt: now}
+			k := store.AccessKey{ID: keyID(i), Account: devserver.Account, UserName: u.Name, UserID: u.ID, Status: "Active", CreatedAt: now}
+			if k.Secret, err = sealer.Seal([]byte(secret(i)), []byte(k.ID)); err != nil {
+				return 0, "", err
+			}
+			r := store.Role{Account: devserver.Account, ID: uniqueID("AROA", i), Name: roleName(i), Path: "/",
+				TrustPolicy: trustPolicy(i), MaxSessionDuration: 3600, CreatedAt: now}
+			b.Users, b.AccessKeys, b.Roles = append(b.Users, u), append(b.AccessKeys, k), append(b.Roles, r)
+		}
+		if err := st.CreateBulk(ctx, b); err != nil {
+			return 0, "", fmt.Errorf("seed %d..%d: %w", lo, hi, err)
+		}
+		if hi%(20*opt.batch) == 0 || hi == opt.n {
+			fmt.Fprintf(os.Stderr, "seeded %d/%d in %s\n", hi, opt.n, time.Since(t0).Round(time.Second))
+		}
+	}
+	// The seeding's changes are of no use to a server started later (it
+	// starts at the newest); a running one would prune them in an hour.
+	if _, err := st.PruneChanges(ctx, time.Now().Add(time.Hour)); err != nil {
+		return 0, "", err
+	}
+	took := time.Since(t0)
+	if err := st.Close(); err != nil {
+		return 0, "", err
+	}
+	if opt.pgDSN == "" {
+		if err := os.WriteFile(marker, nil, 0o600); err != nil {
+			return 0, "", err
+		}
+	}
+	size, err := dataSize(ctx)(data)
+	return took, size, err
+}
+
+// dataSize returns a function that reports the data size per entity: the
+// pages of the users, access_keys and roles tables with their indexes
+// (SQLite's dbstat; PostgreSQL's pg_total_relation_size), and the whole
+// database's.
+func dataSize(ctx context.Context) func(data string) (string, error) {
+	per := func(tables, total int64) string {
+		return fmt.Sprintf("%d bytes (tables and indexes of users, keys, roles; whole database %.1f MiB, %d bytes an entity)",
+			tables/int64(opt.n), float64(total)/(1<<20), total/int64(opt.n))
+	}
+	if opt.pgDSN != "" {
+		return func(string) (string, error) {
+			c, err := pgx.Connect(ctx, opt.pgDSN)
+			if err != nil {
+				return "", err
+			}
+			defer c.Close(ctx)
+			var tables, total int64
+			err = c.QueryRow(ctx, `SELECT pg_total_relation_size('users') + pg_total_relation_size('access_keys') + pg_total_relation_size('roles'),
+				pg_database_size(current_database())`).Scan(&tables, &total)
+			return per(tables, total), err
+		}
+	}
+	return func(data string) (string, error) {
+		path := filepath.Join(data, "opensts.db")
+		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+		if err != nil {
+			return "", err
+		}
+		defer db.Close()
+		var tables int64
+		err = db.QueryRowContext(ctx, `SELECT sum(pgsize) FROM dbstat WHERE name IN
+			(SELECT name FROM sqlite_master WHERE tbl_name IN ('users', 'access_keys', 'roles'))`).Scan(&tables)
+		if err != nil {
+			return "", err
+		}
+		var total int64
+		for _, suffix := range []string{"", "-wal"} {
+			if fi, err := os.Stat(path + suffix); err == nil {
+				total += fi.Size()
+			}
+		}
+		return per(tables, total), nil
+	}
+}
+
+// firstAnswer polls AssumeRole for entity i until it succeeds and returns
+// the time since the server process started.
+func firstAnswer(srv *devserver.Server, i int) (time.Duration, error) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		req, err := signed(srv.Endpoint, i, time.Now())
+		if err != nil {
+			return 0, err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return time.Since(srv.Started), nil
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return 0, errors.New("no successful AssumeRole within a minute of starting the server")
+}
+
+func assumeBody(i int) string {
+	return "Action=AssumeRole&DurationSeconds=900&RoleArn=arn%3Aaws%3Aiam%3A%3A" + devserver.Account + "%3Arole%2F" + roleName(i) +
+		"&RoleSessionName=scale&Version=2011-06-15"
+}
+
+const contentType = "application/x-www-form-urlencoded; charset=utf-8"
+
+func signed(endpoint string, i int, t time.Time) (*http.Request, error) {
+	body := assumeBody(i)
+	req, err := http.NewRequest("POST", endpoint+"/", strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	if err := sigv4.Sign(req, []byte(body), keyID(i), secret(i), "", "us-east-1", "sts", t.UTC()); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// load is a set of signed AssumeRole requests, one for each of entities,
+// that wrk replays in rotation.
+type load struct {
+	endpoint string
+	entities []int
+	dir      string
+	script   string
+	signedAt time.Time // when sign ran
+	t        time.Time // the requests' time
+}
+
+func newLoad(dir, endpoint string, entities []int) (*load, error) {
+	dir, err := os.MkdirTemp(dir, "load")
+	if err != nil {
+		return nil, err
+	}
+	return &load{endpoint: endpoint, entities: entities, dir: dir}, nil
+}
+
+// sign (re)signs the requests when their signatures would expire within
+// the next few minutes: the server accepts a request time within 15
+// minutes of its clock.
+func (l *load) sign() error {
+	if time.Since(l.signedAt) < 5*time.Minute {
+		return nil
+	}
+	t := time.Now().UTC().Truncate(time.Second)
+	amzDate := t.Format("20060102T150405Z")
+	lines := make([][]byte, len(l.entities))
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	const workers = 4
+	for w := range workers {
+		wg.Go(func() {
+			for j := w; j < len(l.entities); j += workers {
+				i := l.entities[j]
+				req, err := signed(l.endpoint, i, t)
+				if err != nil {
+					failed.Store(err)
+					return
+				}
+				if req.Header.Get("X-Amz-Date") != amzDate {
+					failed.Store(errors.New("signer changed X-Amz-Date"))
+					return
+				}
+				auth := req.Header.Get("Authorization")
+				sig := auth[strings.LastIndex(auth, "=")+1:]
+				// Fixed width: the role name, the key id, the signature.
+				lines[j] = []byte(roleName(i) + " " + keyID(i) + " " + sig + "\n")
+			}
+		})
+	}
+	wg.Wait()
+	if err, ok := failed.Load().(error); ok {
+		return err
+	}
+	reqFile := filepath.Join(l.dir, "requests")
+	if err := os.WriteFile(reqFile, bytes.Join(lines, nil), 0o600); err != nil {
+		return err
+	}
+	l.script = filepath.Join(l.dir, "rotate.lua")
+	credScope := "/" + t.Format("20060102") + "/us-east-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature="
+	bodyHead, bodyTail, _ := strings.Cut(assumeBody(0), roleName(0))
+	lua := fmt.Sprintf(luaScript, reqFile, opt.threads, amzDate, contentType, credScope, bodyHead, bodyTail)
+	if err := os.WriteFile(l.script, []byte(lua), 0o600); err != nil {
+		return err
+	}
+	l.signedAt, l.t = time.Now(), t
+	return nil
+}
+
+// luaScript rotates through the signed requests: thread k of T sends
+// requests k, k+T, k+2T, ... and wraps around.
+const luaScript = `
+local file, nthreads = %q, %d
+local amzdate, ctype, scope, bhead, btail = %q, %q, %q, %q, %q
+local counter = 0
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+end
+local roles, auths, n, idx = {}, {}, 0, 0
+function init(args)
+  for line in io.lines(file) do
+    n = n + 1
+    roles[n] = string.sub(line, 1, 8)
+    auths[n] = "AWS4-HMAC-SHA256 Credential=" .. string.sub(line, 10, 29) .. scope .. string.sub(line, 31, 94)
+  end
+  -- Each run starts at a random place of the rotation (args[1]), so that
+  -- runs shorter than a whole rotation do not replay the same part.
+  idx = tid + (tonumber(args[1]) or 0)
+end
+local headers = {["Content-Type"] = ctype, ["X-Amz-Date"] = amzdate}
+function request()
+  local i = idx %% n + 1
+  idx = idx + nthreads
+  headers["Authorization"] = auths[i]
+  return wrk.format("POST", "/", headers, bhead .. roles[i] .. btail)
+end
+function done(summary, latency, requests)
+  local errs = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format("non2xx_or_errors %%d\n", errs))
+end
+`
+
+var (
+	rpsRe = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	errRe = regexp.MustCompile(`non2xx_or_errors (\d+)`)
+	p99Re = regexp.MustCompile(`(?m)^\s+99%\s+(\S+)`)
+)
+
+// wrk runs wrk for opt.duration and returns requests per second; any
+// failed request fails the run.
+func (l *load) wrk() (float64, error) {
+	if err := l.sign(); err != nil {
+		return 0, err
+	}
+	out, err := exec.Command("wrk", "-t", strconv.Itoa(opt.threads), "-c", strconv.Itoa(opt.conns), "-d", opt.duration.String(),
+		"--latency", "-s", l.script, l.endpoint+"/", "--", strconv.Itoa(rand.IntN(len(l.entities)))).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("wrk: %w\n%s", err, out)
+	}
+	m := rpsRe.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("wrk output: %s", out)
+	}
+	if e := errRe.FindSubmatch(out); e == nil || string(e[1]) != "0" {
+		return 0, fmt.Errorf("wrk saw failed or non-2xx responses:\n%s", out)
+	}
+	rps, err := strconv.ParseFloat(string(m[1]), 64)
+	p99 := "?"
+	if m := p99Re.FindSubmatch(out); m != nil {
+		p99 = string(m[1])
+	}
+	fmt.Printf("  %d roles: %.0f req/s, p99 %s\n", len(l.entities), rps, p99)
+	return rps, err
+}
+
+// warm sends every request once (from conns goroutines) and checks that
+// each succeeds: the caches hold what they can of the working set before
+// the runs.
+func (l *load) warm(conns, count int) error {
+	if err := l.sign(); err != nil {
+		return err
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	t := l.t
+	var next atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			for {
+				j := int(next.Add(1)) - 1
+				if j >= count || failed.Load() != nil {
+					return
+				}
+				req, err := signed(l.endpoint, l.entities[j], t)
+				if err != nil {
+					failed.Store(err)
+					return
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Store(err)
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failed.Store(fmt.Errorf("AssumeRole %s: %d %s", roleName(l.entities[j]), resp.StatusCode, b))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err, ok := failed.Load().(error); ok {
+		return err
+	}
+	return nil
+}
+
+// writer makes IAM writes to entities no AssumeRole of the load touches:
+// an inline policy of a user, a group's membership, a managed policy's
+// default version, a role's tags, in turn.
+type writer struct {
+	c *iam.Client
+}
+
+func newWriter(ctx context.Context, endpoint string) (*writer, error) {
+	c := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(devserver.RootKey, devserver.RootSecret, "")})
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + devserver.Account + `:root"},"Action":"sts:AssumeRole"}]}`
+	steps := []func() error{
+		func() error {
+			_, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("w-user")})
+			return err
+		},
+		func() error {
+			_, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("w-member")})
+			return err
+		},
+		func() error {
+			_, err := c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("w-group")})
+			return err
+		},
+		func() error {
+			_, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("w-policy"), PolicyDocument: aws.String(doc)})
+			return err
+		},
+		func() error {
+			_, err := c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("w-user"), PolicyArn: aws.String(wPolicyARN)})
+			return err
+		},
+		func() error {
+			_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("w-role"), AssumeRolePolicyDocument: aws.String(trust)})
+			return err
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil && !strings.Contains(err.Error(), "EntityAlreadyExists") {
+			return nil, err
+		}
+	}
+	return &writer{c: c}, nil
+}
+
+const wPolicyARN = "arn:aws:iam::" + devserver.Account + ":policy/w-policy"
+
+// write makes write number k.
+func (w *writer) write(ctx context.Context, k int) error {
+	doc := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"W%d","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`, k)
+	var err error
+	switch k % 5 {
+	case 0:
+		_, err = w.c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("w-user"), PolicyName: aws.String("inline"), PolicyDocument: aws.String(doc)})
+	case 1:
+		_, err = w.c.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("w-group"), UserName: aws.String("w-member")})
+	case 2:
+		_, err = w.c.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: aws.String("w-group"), UserName: aws.String("w-member")})
+	case 3:
+		// A new default version, and the oldest non-default one deleted
+		// (a managed policy keeps at most five).
+		var vs *iam.ListPolicyVersionsOutput
+		if vs, err = w.c.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(wPolicyARN)}); err != nil {
+			return err
+		}
+		if len(vs.Versions) >= 5 {
+			for i := len(vs.Versions) - 1; i >= 0; i-- {
+				if !vs.Versions[i].IsDefaultVersion {
+					if _, err = w.c.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(wPolicyARN), VersionId: vs.Versions[i].VersionId}); err != nil {
+						return err
+					}
+					break
+				}
+			}
+		}
+		_, err = w.c.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(wPolicyARN), PolicyDocument: aws.String(doc), SetAsDefault: true})
+	case 4:
+		_, err = w.c.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String("w-role"), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String(strconv.Itoa(k))}}})
+	}
+	return err
+}
+
+// start makes perSecond writes a second until the returned stop is called,
+// which returns how many were made and the first error.
+func (w *writer) start(perSecond int) func() (int, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var n int
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second / time.Duration(perSecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if e := w.write(ctx, n); e != nil && ctx.Err() == nil {
+					err = e
+					return
+				}
+				n++
+			}
+		}
+	}()
+	return func() (int, error) {
+		cancel()
+		<-done
+		return n, err
+	}
+}
