@@ -79,14 +79,17 @@ const orgPolicyColumns = `p.id, p.name, p.description, p.type, p.content, p.aws_
 
 // ListOrgPolicies implements store.Org.
 func (s *Store) ListOrgPolicies(ctx context.Context, typ string, opt store.ListOptions) ([]store.OrgPolicy, error) {
+	// The position is (folded name, name): a range on the first, which the
+	// index serves, and the second among the names that fold alike.
 	var p page
-	key := "(" + s.d.FoldOrder("p.name") + ", " + s.d.Order("p.name") + ")"
 	if opt.After != "" {
-		op := " > "
+		op := " > ?"
 		if opt.IncludeAfter {
-			op = " >= "
+			op = " >= ?"
 		}
-		p.cond, p.args = " AND "+key+op+"(?, ?)", []any{store.NameKey(opt.After), opt.After}
+		fold, key := s.d.FoldOrder("p.name"), store.NameKey(opt.After)
+		p.cond = " AND " + fold + " >= ? AND (" + fold + " > ? OR " + s.d.Order("p.name") + op + ")"
+		p.args = []any{key, key, opt.After}
 	}
 	p.order = " ORDER BY " + s.d.FoldOrder("p.name") + ", " + s.d.Order("p.name")
 	if opt.Limit > 0 {
