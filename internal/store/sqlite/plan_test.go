@@ -163,6 +163,7 @@ func TestKeyedListPlans(t *testing.T) {
 		`INSERT INTO accounts (id, name, email) SELECT printf('%012d', pk), name, name || '@example.com' FROM users`,
 		`INSERT INTO org_policies (id, name, description, type, content, aws_managed) SELECT 'p-' || id, name, '', 'SERVICE_CONTROL_POLICY', '{}', 0 FROM users`,
 		`INSERT INTO org_attachments (policy_id, target_id) SELECT 'p-AIDAPLAN0', id FROM accounts`,
+		`INSERT INTO org_attachments (policy_id, target_id) SELECT 'p-AIDAPLAN1', id FROM accounts`,
 		`ANALYZE`,
 	} {
 		if _, err := s.wdb.ExecContext(ctx, q); err != nil {
@@ -197,7 +198,10 @@ func TestKeyedListPlans(t *testing.T) {
 		{"assigned mfa devices", func() error { _, err := q.ListMFADevices(ctx, account, store.MFAAssigned, opt); return err }},
 		{"unassigned mfa devices", func() error { _, err := q.ListMFADevices(ctx, account, store.MFAUnassigned, opt); return err }},
 		{"root mfa devices", func() error { _, err := q.ListUserMFADevices(ctx, account, ""); return err }},
-		{"accounts", func() error { _, err := q.ListAccounts(ctx, store.ListOptions{After: "000000001500", Limit: 21}); return err }},
+		{"accounts", func() error {
+			_, err := q.ListAccounts(ctx, store.ListOptions{After: "000000001500", Limit: 21})
+			return err
+		}},
 		{"org policies", func() error { _, err := q.ListOrgPolicies(ctx, "SERVICE_CONTROL_POLICY", opt); return err }},
 		{"org targets", func() error {
 			_, err := q.ListOrgTargets(ctx, "p-AIDAPLAN0", store.ListOptions{After: "000000001500", Limit: 21})

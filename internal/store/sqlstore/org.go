@@ -106,7 +106,7 @@ func (s *Store) ListOrgPolicies(ctx context.Context, typ string, opt store.ListO
 // ListOrgPoliciesForTarget implements store.Org.
 func (s *Store) ListOrgPoliciesForTarget(ctx context.Context, target string) ([]store.OrgPolicy, error) {
 	ps, err := collect(ctx, s.db, s.scanOrgPolicy, `SELECT `+orgPolicyColumns+` FROM org_attachments a JOIN org_policies p ON p.id = a.policy_id
-		WHERE a.target_id = ? ORDER BY `+s.d.FoldOrder("p.name")+`, `+s.d.Order("p.name"), target)
+		WHERE `+s.d.Order("a.target_id")+` = ? ORDER BY `+s.d.FoldOrder("p.name")+`, `+s.d.Order("p.name"), target)
 	if err != nil {
 		return nil, fmt.Errorf("list org policies for target %s: %w", target, s.db.Translate(err))
 	}
@@ -115,7 +115,7 @@ func (s *Store) ListOrgPoliciesForTarget(ctx context.Context, target string) ([]
 
 // ListOrgTargets implements store.Org.
 func (s *Store) ListOrgTargets(ctx context.Context, policyID string, opt store.ListOptions) ([]string, error) {
-	q, args := s.exactPage("target_id", opt).query(`SELECT target_id FROM org_attachments WHERE policy_id = ?`, policyID)
+	q, args := s.exactPage("target_id", opt).query(`SELECT target_id FROM org_attachments WHERE `+s.d.Order("policy_id")+` = ?`, policyID)
 	ts, err := collect(ctx, s.db, func(r Scanner) (string, error) {
 		var t string
 		return t, r.Scan(&t)

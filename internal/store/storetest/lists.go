@@ -28,7 +28,9 @@ var keyedLists = []pagedList{
 			}
 			return s.AddUserToGroup(ctx, account, "members", name)
 		},
-		remove: func(ctx context.Context, s store.Store, name string) error { return s.DeleteUser(ctx, "333333333301", name) },
+		remove: func(ctx context.Context, s store.Store, name string) error {
+			return s.DeleteUser(ctx, "333333333301", name)
+		},
 		list: func(ctx context.Context, s store.Store, opt store.ListOptions) ([]string, error) {
 			us, err := s.ListGroupMembers(ctx, "333333333301", "members", opt)
 			return names(us, userName), err
