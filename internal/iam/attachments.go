@@ -3,6 +3,8 @@ package iam
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/opensts/opensts/internal/apierr"
@@ -297,77 +299,62 @@ func (s *Service) ListEntitiesForPolicy(ctx context.Context, c *authz.Caller, in
 	if err != nil {
 		return nil, err
 	}
-	type item struct {
-		kind           store.PrincipalKind
-		name, id, path string
-	}
-	var items []item
-	if in.PolicyUsageFilter != "PermissionsBoundary" {
-		atts, err := s.store.ListPolicyAttachments(ctx, mp.ARN)
-		if err != nil {
-			return nil, internal(err, "list policy attachments")
-		}
-		for _, a := range atts {
-			if a.Account != c.Account {
-				continue
-			}
-			e, found, err := s.load(ctx, c.Account, a.Kind, a.Owner)
-			if err != nil {
-				return nil, err
-			}
-			if found {
-				items = append(items, item{kind: a.Kind, name: e.name, id: e.user.ID + e.group.ID + e.role.ID, path: e.path})
-			}
-		}
-	}
-	if in.PolicyUsageFilter != "PermissionsPolicy" {
-		users, err := s.store.ListUsers(ctx, c.Account, store.ListOptions{})
-		if err != nil {
-			return nil, internal(err, "list users")
-		}
-		for _, u := range users {
-			if strings.EqualFold(u.PermissionsBoundary, mp.ARN) {
-				items = append(items, item{kind: store.KindUser, name: u.Name, id: u.ID, path: u.Path})
-			}
-		}
-		roles, err := s.store.ListRoles(ctx, c.Account, store.ListOptions{})
-		if err != nil {
-			return nil, internal(err, "list roles")
-		}
-		for _, r := range roles {
-			if strings.EqualFold(r.PermissionsBoundary, mp.ARN) {
-				items = append(items, item{kind: store.KindRole, name: r.Name, id: r.ID, path: r.Path})
-			}
-		}
-	}
-	kept := items[:0]
-	seen := map[string]bool{}
-	for _, it := range items {
-		key := string(it.kind) + "\x00" + it.id
-		if seen[key] || !underPath(it.path, prefix) || !entityFilterKeeps(in.EntityFilter, it.kind, mp.Account) {
-			continue
-		}
-		seen[key] = true
-		kept = append(kept, it)
-	}
-	order := map[store.PrincipalKind]string{store.KindGroup: "1", store.KindUser: "2", store.KindRole: "3"}
-	page, p, err := paginate(kept, func(it item) string { return order[it.kind] + nameKey(it.name) }, in.Marker, in.MaxItems)
+	req, err := pageRequest(in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
+	use := store.UseAttached | store.UseBoundary
+	switch in.PolicyUsageFilter {
+	case "PermissionsPolicy":
+		use = store.UseAttached
+	case "PermissionsBoundary":
+		use = store.UseBoundary
+	}
+	// One page spans the three lists, in entityKinds' order; the marker is
+	// the kind's digit and the name key of the page's last entity.
+	start, after := 0, ""
+	if req.after != "" {
+		start = strings.IndexByte("123", req.after[0])
+		if start < 0 {
+			return nil, apierr.New(apierr.InvalidInput, "Invalid Marker.")
+		}
+		after = req.after[1:]
+	}
+	var entities []store.PolicyEntity
+	for i := start; i < len(entityKinds) && len(entities) <= req.size; i++ {
+		kind := entityKinds[i]
+		if !entityFilterKeeps(in.EntityFilter, kind, mp.Account) {
+			continue
+		}
+		opt := store.ListOptions{PathPrefix: prefix, Limit: req.size + 1 - len(entities)}
+		if i == start {
+			opt.After = after
+		}
+		es, err := s.store.ListPolicyEntities(ctx, c.Account, mp.ARN, kind, use, opt)
+		if err != nil {
+			return nil, internal(err, "list entities for policy")
+		}
+		entities = append(entities, es...)
+	}
+	page, p := cut(req, entities, func(e store.PolicyEntity) string {
+		return strconv.Itoa(slices.Index(entityKinds, e.Kind)+1) + nameKey(e.Name)
+	})
 	out := &ListEntitiesForPolicyOutput{PolicyGroups: []PolicyGroup{}, PolicyUsers: []PolicyUser{}, PolicyRoles: []PolicyRole{}, Page: p}
-	for _, it := range page {
-		switch it.kind {
+	for _, e := range page {
+		switch e.Kind {
 		case store.KindGroup:
-			out.PolicyGroups = append(out.PolicyGroups, PolicyGroup{GroupName: it.name, GroupID: it.id})
+			out.PolicyGroups = append(out.PolicyGroups, PolicyGroup{GroupName: e.Name, GroupID: e.ID})
 		case store.KindUser:
-			out.PolicyUsers = append(out.PolicyUsers, PolicyUser{UserName: it.name, UserID: it.id})
+			out.PolicyUsers = append(out.PolicyUsers, PolicyUser{UserName: e.Name, UserID: e.ID})
 		case store.KindRole:
-			out.PolicyRoles = append(out.PolicyRoles, PolicyRole{RoleName: it.name, RoleID: it.id})
+			out.PolicyRoles = append(out.PolicyRoles, PolicyRole{RoleName: e.Name, RoleID: e.ID})
 		}
 	}
 	return out, nil
 }
+
+// entityKinds is the order of ListEntitiesForPolicy's lists.
+var entityKinds = []store.PrincipalKind{store.KindGroup, store.KindUser, store.KindRole}
 
 func entityFilterKeeps(filter string, kind store.PrincipalKind, policyOwner string) bool {
 	switch filter {

@@ -218,13 +218,13 @@ func (s *Service) EnableMFADevice(ctx context.Context, c *authz.Caller, in *Enab
 	if !d.EnabledAt.IsZero() {
 		return nil, apierr.New(apierr.EntityAlreadyExists, "MFA Device is already in use.")
 	}
-	all, err := s.store.ListMFADevices(ctx, c.Account)
+	mine, err := s.store.ListUserMFADevices(ctx, c.Account, e.name)
 	if err != nil {
 		return nil, internal(err, "list mfa devices")
 	}
 	n := 0
-	for _, o := range all {
-		if !o.EnabledAt.IsZero() && o.UserName != "" && sameName(o.UserName, e.name) {
+	for _, o := range mine {
+		if !o.EnabledAt.IsZero() {
 			n++
 		}
 	}
@@ -354,7 +354,9 @@ func (s *Service) ListMFADevices(ctx context.Context, c *authz.Caller, in *ListM
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.store.ListMFADevices(ctx, c.Account)
+	// A user has at most maxMFADevicesPerUser devices, so the page is cut
+	// from all of them.
+	all, err := s.store.ListUserMFADevices(ctx, c.Account, o.name)
 	if err != nil {
 		return nil, internal(err, "list mfa devices")
 	}
@@ -409,21 +411,16 @@ func (s *Service) ListVirtualMFADevices(ctx context.Context, c *authz.Caller, in
 	if err := s.check(ctx, c, "iam:ListVirtualMFADevices", mfaARN(c.Account, "/", "")); err != nil {
 		return nil, err
 	}
-	all, err := s.store.ListMFADevices(ctx, c.Account)
-	if err != nil {
-		return nil, internal(err, "list mfa devices")
-	}
-	var sel []store.MFADevice
-	for _, d := range all {
-		assigned := !d.EnabledAt.IsZero()
-		if status == assignmentAny || assigned == (status == assignmentAssigned) {
-			sel = append(sel, d)
-		}
-	}
-	page, p, err := paginate(sel, func(d store.MFADevice) string { return nameKey(d.SerialNumber) }, in.Marker, in.MaxItems)
+	req, err := pageRequest(in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
+	assignment := map[string]store.MFAAssignment{assignmentAny: store.MFAAny, assignmentAssigned: store.MFAAssigned, assignmentUnassigned: store.MFAUnassigned}[status]
+	devices, err := s.store.ListMFADevices(ctx, c.Account, assignment, req.options(""))
+	if err != nil {
+		return nil, internal(err, "list mfa devices")
+	}
+	page, p := cut(req, devices, func(d store.MFADevice) string { return nameKey(d.SerialNumber) })
 	out := &ListVirtualMFADevicesOutput{VirtualMFADevices: make([]VirtualMFADevice, 0, len(page)), Page: p}
 	for _, d := range page {
 		v := VirtualMFADevice{SerialNumber: d.SerialNumber, Tags: tagsOut(d.Tags)}

@@ -175,12 +175,32 @@ func (pn *principalNames) show(ctx context.Context, doc string) string {
 // policies name a deleted principal, and an operator should review them. It
 // is idempotent and safe to run on several nodes.
 func (s *Service) BindTrustPolicies(ctx context.Context) (unbound []string, err error) {
-	accounts, err := s.store.ListAccounts(ctx)
-	if err != nil {
-		return nil, internal(err, "list accounts")
+	// Accounts and roles are read a batch at a time, so memory stays bounded
+	// however many there are; a role renamed meanwhile may be visited twice,
+	// which binding (idempotent) allows.
+	const batch = 500
+	for after := ""; ; {
+		accounts, err := s.store.ListAccounts(ctx, store.ListOptions{After: after, Limit: batch})
+		if err != nil {
+			return nil, internal(err, "list accounts")
+		}
+		for _, a := range accounts {
+			if unbound, err = s.bindAccountTrustPolicies(ctx, a.ID, batch, unbound); err != nil {
+				return nil, err
+			}
+		}
+		if len(accounts) < batch {
+			return unbound, nil
+		}
+		after = accounts[len(accounts)-1].ID
 	}
-	for _, a := range accounts {
-		roles, err := s.store.ListRoles(ctx, a.ID, store.ListOptions{})
+}
+
+// bindAccountTrustPolicies binds the trust policies of account's roles, as
+// BindTrustPolicies does, reading batch roles at a time; it appends to unbound.
+func (s *Service) bindAccountTrustPolicies(ctx context.Context, account string, batch int, unbound []string) ([]string, error) {
+	for after := ""; ; {
+		roles, err := s.store.ListRoles(ctx, account, store.ListOptions{After: after, Limit: batch})
 		if err != nil {
 			return nil, internal(err, "list roles")
 		}
@@ -199,6 +219,9 @@ func (s *Service) BindTrustPolicies(ctx context.Context) (unbound []string, err 
 				return nil, internal(err, "update role "+r.Name)
 			}
 		}
+		if len(roles) < batch {
+			return unbound, nil
+		}
+		after = roles[len(roles)-1].Name
 	}
-	return unbound, nil
 }

@@ -186,14 +186,12 @@ func (s *Service) DeleteUser(ctx context.Context, c *authz.Caller, in *DeleteUse
 	if len(groups) > 0 {
 		return nil, apierr.New(apierr.DeleteConflict, "Cannot delete entity, must remove user from all groups first.")
 	}
-	devices, err := s.store.ListMFADevices(ctx, c.Account)
+	devices, err := s.store.ListUserMFADevices(ctx, c.Account, e.name)
 	if err != nil {
 		return nil, internal(err, "list mfa devices")
 	}
-	for _, d := range devices {
-		if d.UserName != "" && sameName(d.UserName, e.name) {
-			return nil, apierr.New(apierr.DeleteConflict, "Cannot delete entity, must delete MFA device first.")
-		}
+	if len(devices) > 0 {
+		return nil, apierr.New(apierr.DeleteConflict, "Cannot delete entity, must delete MFA device first.")
 	}
 	if err := s.store.DeleteUser(ctx, c.Account, e.name); err != nil {
 		if isNotFound(err) {

@@ -50,7 +50,11 @@ func (s *devices) DeleteMFADevice(_ context.Context, serial string) error {
 	return nil
 }
 
-func (s *devices) ListMFADevices(context.Context, string) ([]store.MFADevice, error) {
+func (s *devices) ListMFADevices(context.Context, string, store.MFAAssignment, store.ListOptions) ([]store.MFADevice, error) {
+	return nil, errors.New("not used")
+}
+
+func (s *devices) ListUserMFADevices(context.Context, string, string) ([]store.MFADevice, error) {
 	return nil, errors.New("not used")
 }
 

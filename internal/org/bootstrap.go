@@ -45,7 +45,7 @@ func (s *Service) Bootstrap(ctx context.Context, managementAccount string) error
 	} else if !isNotFound(err) {
 		return fmt.Errorf("bootstrap organization: %w", err)
 	}
-	accounts, err := s.store.ListAccounts(ctx)
+	accounts, err := s.store.ListAccounts(ctx, store.ListOptions{}) // once, on first start
 	if err != nil {
 		return fmt.Errorf("bootstrap organization: %w", err)
 	}

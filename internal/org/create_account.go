@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -41,14 +40,11 @@ func (s *Service) CreateAccount(ctx context.Context, c *authz.Caller, in *Create
 		return nil, err
 	}
 	now := s.time()
-	accounts, err := s.store.ListAccounts(ctx)
-	if err != nil {
+	switch _, err := s.store.GetAccountByEmail(ctx, in.Email); {
+	case err == nil:
+		return s.failCreateAccount(ctx, in.AccountName, "EMAIL_ALREADY_EXISTS")
+	case !isNotFound(err):
 		return nil, internal(err, "create account")
-	}
-	for _, a := range accounts {
-		if strings.EqualFold(a.Email, in.Email) {
-			return s.failCreateAccount(ctx, in.AccountName, "EMAIL_ALREADY_EXISTS")
-		}
 	}
 
 	acct := store.Account{Name: in.AccountName, Email: in.Email, CreatedAt: now}

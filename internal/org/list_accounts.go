@@ -26,14 +26,15 @@ func (s *Service) ListAccounts(ctx context.Context, c *authz.Caller, in *ListAcc
 	if err != nil {
 		return nil, err
 	}
-	accounts, err := s.store.ListAccounts(ctx) // sorted by id
-	if err != nil {
-		return nil, internal(err, "list accounts")
-	}
-	pg, next, err := page(accounts, func(a store.Account) string { return a.ID }, in.NextToken, in.MaxResults)
+	req, err := pageRequest(in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
 	}
+	accounts, err := s.store.ListAccounts(ctx, req.options()) // by id
+	if err != nil {
+		return nil, internal(err, "list accounts")
+	}
+	pg, next := cut(req, accounts, func(a store.Account) string { return a.ID })
 	out := &ListAccountsOutput{Accounts: make([]Account, 0, len(pg)), NextToken: next}
 	for _, a := range pg {
 		out.Accounts = append(out.Accounts, o.account(a))

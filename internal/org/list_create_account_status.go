@@ -2,6 +2,7 @@ package org
 
 import (
 	"context"
+	"strings"
 
 	"github.com/opensts/opensts/internal/authz"
 )
@@ -35,21 +36,28 @@ func (s *Service) ListCreateAccountStatus(ctx context.Context, c *authz.Caller, 
 	if err != nil {
 		return nil, err
 	}
-	var all []CreateAccountStatus
+	req, err := pageRequest(in.NextToken, in.MaxResults)
+	if err != nil {
+		return nil, err
+	}
+	var sts []CreateAccountStatus
 	if len(want) == 0 || want["SUCCEEDED"] {
-		accounts, err := s.store.ListAccounts(ctx) // sorted by id, so by request id
+		// Accounts by id, so statuses by request id; the token is a
+		// request id. Only the management account is left out, so a
+		// batch of a page and two more always fills the page if it can.
+		opt := req.options()
+		opt.After = strings.TrimPrefix(opt.After, carPrefix)
+		opt.Limit++
+		accounts, err := s.store.ListAccounts(ctx, opt)
 		if err != nil {
 			return nil, internal(err, "list create account status")
 		}
 		for _, a := range accounts {
 			if a.ID != o.mgmt && !a.Management {
-				all = append(all, succeeded(a))
+				sts = append(sts, succeeded(a))
 			}
 		}
 	}
-	pg, next, err := page(all, func(st CreateAccountStatus) string { return st.ID }, in.NextToken, in.MaxResults)
-	if err != nil {
-		return nil, err
-	}
+	pg, next := cut(req, sts, func(st CreateAccountStatus) string { return st.ID })
 	return &ListCreateAccountStatusOutput{CreateAccountStatuses: pg, NextToken: next}, nil
 }

@@ -31,13 +31,28 @@ func (s *Service) ListPolicies(ctx context.Context, c *authz.Caller, in *ListPol
 	if err != nil {
 		return nil, err
 	}
+	req, err := pageRequest(in.NextToken, in.MaxResults)
+	if err != nil {
+		return nil, err
+	}
 	var ps []store.OrgPolicy
-	if in.Filter == scpType {
-		if ps, err = s.store.ListOrgPolicies(ctx); err != nil {
+	if in.Filter == scpType { // the only type enabled
+		opt := req.options()
+		// The token is the last policy's name; one from policyPage (before
+		// the store paged this list) is its key, which holds the name.
+		if _, rest, ok := strings.Cut(opt.After, "\x00"); ok {
+			opt.After, _, _ = strings.Cut(rest, "\x00")
+		}
+		if ps, err = s.store.ListOrgPolicies(ctx, in.Filter, opt); err != nil {
 			return nil, internal(err, "list policies")
 		}
 	}
-	return o.policyPage(ps, in.Filter, in.NextToken, in.MaxResults)
+	pg, next := cut(req, ps, func(p store.OrgPolicy) string { return p.Name })
+	out := &PoliciesOutput{Policies: make([]PolicySummary, 0, len(pg)), NextToken: next}
+	for _, p := range pg {
+		out.Policies = append(out.Policies, o.summary(p))
+	}
+	return out, nil
 }
 
 // policyPage sorts policies of type typ by name and returns one page.

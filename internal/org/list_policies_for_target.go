@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/opensts/opensts/internal/authz"
-	"github.com/opensts/opensts/internal/store"
 )
 
 // ListPoliciesForTargetInput is the ListPoliciesForTarget request.
@@ -32,20 +31,11 @@ func (s *Service) ListPoliciesForTarget(ctx context.Context, c *authz.Caller, in
 	if err := s.check(ctx, c, o, "ListPoliciesForTarget", func(org) string { return t.ARN }); err != nil {
 		return nil, err
 	}
-	ids, err := s.attachedTo(ctx, t.ID)
+	// A target has at most maxSCPsPerTarget policies, so the page is cut
+	// from all of them.
+	ps, err := s.store.ListOrgPoliciesForTarget(ctx, t.ID)
 	if err != nil {
-		return nil, err
-	}
-	ps := make([]store.OrgPolicy, 0, len(ids))
-	for _, id := range ids {
-		p, err := s.store.GetOrgPolicy(ctx, id)
-		if isNotFound(err) {
-			continue // deleted meanwhile
-		}
-		if err != nil {
-			return nil, internal(err, "list policies for target "+t.ID)
-		}
-		ps = append(ps, p)
+		return nil, internal(err, "list policies for target "+t.ID)
 	}
 	return o.policyPage(ps, in.Filter, in.NextToken, in.MaxResults)
 }

@@ -26,24 +26,24 @@ func (s *Service) ListTargetsForPolicy(ctx context.Context, c *authz.Caller, in 
 	if err != nil {
 		return nil, err
 	}
-	atts, err := s.store.ListOrgAttachments(ctx) // sorted by policy id, then target id
+	req, err := pageRequest(in.NextToken, in.MaxResults)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := s.store.ListOrgTargets(ctx, p.ID, req.options()) // by target id
 	if err != nil {
 		return nil, internal(err, "list targets for policy "+p.ID)
 	}
-	var targets []PolicyTargetSummary
-	for _, a := range atts {
-		if a.PolicyID != p.ID {
-			continue
-		}
-		t, err := s.resolveTarget(ctx, o, a.TargetID)
+	// The token is the last target id of the page; a target that no longer
+	// exists is left out of the page, not out of the position.
+	ids, next := cut(req, ids, func(id string) string { return id })
+	targets := make([]PolicyTargetSummary, 0, len(ids))
+	for _, id := range ids {
+		t, err := s.resolveTarget(ctx, o, id)
 		if err != nil {
 			continue // an account or root that no longer exists
 		}
 		targets = append(targets, PolicyTargetSummary{TargetID: t.ID, ARN: t.ARN, Name: t.Name, Type: t.Type})
 	}
-	pg, next, err := page(targets, func(t PolicyTargetSummary) string { return t.TargetID }, in.NextToken, in.MaxResults)
-	if err != nil {
-		return nil, err
-	}
-	return &ListTargetsForPolicyOutput{Targets: pg, NextToken: next}, nil
+	return &ListTargetsForPolicyOutput{Targets: targets, NextToken: next}, nil
 }

@@ -157,15 +157,13 @@ func (s *Service) authAttachment(ctx context.Context, c *authz.Caller, action, p
 
 // attachedTo returns the ids of the policies attached to targetID.
 func (s *Service) attachedTo(ctx context.Context, targetID string) ([]string, error) {
-	atts, err := s.store.ListOrgAttachments(ctx)
+	ps, err := s.store.ListOrgPoliciesForTarget(ctx, targetID)
 	if err != nil {
 		return nil, internal(err, "list policy attachments")
 	}
-	var ids []string
-	for _, a := range atts {
-		if a.TargetID == targetID {
-			ids = append(ids, a.PolicyID)
-		}
+	ids := make([]string, 0, len(ps))
+	for _, p := range ps {
+		ids = append(ids, p.ID)
 	}
 	return ids, nil
 }

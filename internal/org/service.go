@@ -302,29 +302,62 @@ func slicesSortBy[T any](items []T, key func(T) string) {
 // NextToken of the previous page ("" for the first); the returned token is ""
 // on the last page. The page is never nil, so an empty one encodes as [].
 func page[T any](items []T, key func(T) string, token string, maxResults *int32) ([]T, string, error) {
-	if items == nil {
-		items = []T{}
-	}
-	n := defaultMaxResults
-	if maxResults != nil {
-		if *maxResults < 1 || *maxResults > defaultMaxResults {
-			return nil, "", invalidInput("You provided a value for MaxResults that is not valid: it must be between 1 and %d.", defaultMaxResults)
-		}
-		n = int(*maxResults)
+	req, err := pageRequest(token, maxResults)
+	if err != nil {
+		return nil, "", err
 	}
 	start := 0
-	if token != "" {
-		after, err := decodeToken(token)
-		if err != nil {
-			return nil, "", invalidInput("The specified pagination token isn't valid.")
-		}
-		for start < len(items) && key(items[start]) <= after {
+	if req.after != "" {
+		for start < len(items) && key(items[start]) <= req.after {
 			start++
 		}
 	}
-	items = items[start:]
-	if len(items) <= n {
-		return items, "", nil
+	pg, next := cut(req, items[start:], key)
+	return pg, next, nil
+}
+
+// storePage is one page of a list the store pages itself: the key after
+// which it starts, decoded from the request's NextToken, and its size.
+type storePage struct {
+	after string
+	size  int
+}
+
+// pageRequest decodes a list request's NextToken and MaxResults (1-20,
+// default 20).
+func pageRequest(token string, maxResults *int32) (storePage, error) {
+	p := storePage{size: defaultMaxResults}
+	if maxResults != nil {
+		if *maxResults < 1 || *maxResults > defaultMaxResults {
+			return storePage{}, invalidInput("You provided a value for MaxResults that is not valid: it must be between 1 and %d.", defaultMaxResults)
+		}
+		p.size = int(*maxResults)
 	}
-	return items[:n], encodeToken(key(items[n-1])), nil
+	if token != "" {
+		after, err := decodeToken(token)
+		if err != nil {
+			return storePage{}, invalidInput("The specified pagination token isn't valid.")
+		}
+		p.after = after
+	}
+	return p, nil
+}
+
+// options is the store request for the page: one item more than it holds,
+// which tells whether the list goes on.
+func (p storePage) options() store.ListOptions {
+	return store.ListOptions{After: p.after, Limit: p.size + 1}
+}
+
+// cut returns the page p of items (those after p.after, in key order), at
+// most p.size, and the NextToken of the rest ("" if none). The page is
+// never nil, so an empty one encodes as [].
+func cut[T any](p storePage, items []T, key func(T) string) ([]T, string) {
+	if items == nil {
+		items = []T{}
+	}
+	if len(items) <= p.size {
+		return items, ""
+	}
+	return items[:p.size], encodeToken(key(items[p.size-1]))
 }

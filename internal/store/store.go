@@ -236,7 +236,13 @@ func NameKey(name string) string { return strings.ToLower(name) }
 type Accounts interface {
 	CreateAccount(ctx context.Context, a Account) error
 	GetAccount(ctx context.Context, id string) (Account, error)
-	ListAccounts(ctx context.Context) ([]Account, error)
+	// ListAccounts lists accounts by id in byte order, a page at a time:
+	// opt.After is an account id (opt.PathPrefix is ignored); Limit 0 lists
+	// them all.
+	ListAccounts(ctx context.Context, opt ListOptions) ([]Account, error)
+	// GetAccountByEmail returns an account whose e-mail address is email,
+	// compared case-insensitively; ErrNotFound if there is none.
+	GetAccountByEmail(ctx context.Context, email string) (Account, error)
 }
 
 // Users stores IAM users.
@@ -266,8 +272,8 @@ type Groups interface {
 	RemoveUserFromGroup(ctx context.Context, account, group, user string) error
 	ListGroupsForUser(ctx context.Context, account, user string) ([]Group, error)
 	// ListGroupMembers lists a group's members by name key, a page at a
-	// time (opt.PathPrefix is ignored); it costs the group's size, not the
-	// account's.
+	// time (opt.PathPrefix is ignored); a page costs its rows and a seek in
+	// the group's members, not the group's size.
 	ListGroupMembers(ctx context.Context, account, group string, opt ListOptions) ([]User, error)
 }
 
@@ -330,6 +336,33 @@ type Policies interface {
 	PolicyUsage(ctx context.Context, account, arn string) (attachments, boundaries int, err error)
 	// ListPolicyAttachments lists every attachment of one managed policy, across accounts.
 	ListPolicyAttachments(ctx context.Context, policyARN string) ([]Attachment, error)
+	// ListPolicyEntities lists the entities of kind in account that use the
+	// managed policy arn as use says (attached, as permissions boundary, or
+	// either: each entity once), by name key, a page at a time as opt says.
+	// Groups have no boundary. A page costs its rows and index seeks, not the
+	// number of entities that use the policy; a path prefix filters the
+	// entities in name order, so a page under a rare prefix costs up to the
+	// policy's entities of that kind. A policy that does not exist has none.
+	ListPolicyEntities(ctx context.Context, account, arn string, kind PrincipalKind, use PolicyUse, opt ListOptions) ([]PolicyEntity, error)
+}
+
+// PolicyUse is how an entity uses a managed policy: a set of flags.
+type PolicyUse int
+
+const (
+	// UseAttached is a policy attached to the entity (a permissions policy).
+	UseAttached PolicyUse = 1 << iota
+	// UseBoundary is a policy that is the entity's permissions boundary
+	// (ARNs compared case-insensitively).
+	UseBoundary
+)
+
+// PolicyEntity is a user, group or role that uses a managed policy.
+type PolicyEntity struct {
+	Kind PrincipalKind
+	ID   string
+	Name string
+	Path string
 }
 
 // MFADevices stores virtual MFA devices.
@@ -338,12 +371,28 @@ type MFADevices interface {
 	GetMFADevice(ctx context.Context, serial string) (MFADevice, error)
 	UpdateMFADevice(ctx context.Context, d MFADevice) error
 	DeleteMFADevice(ctx context.Context, serial string) error
-	ListMFADevices(ctx context.Context, account string) ([]MFADevice, error)
+	// ListMFADevices lists an account's devices that assignment selects, by
+	// the serial number's list key (store.NameKey), a page at a time: After
+	// is a serial number (opt.PathPrefix is ignored).
+	ListMFADevices(ctx context.Context, account string, assignment MFAAssignment, opt ListOptions) ([]MFADevice, error)
+	// ListUserMFADevices lists the devices enabled for a user of account,
+	// or for the account's root user if user is "", by serial number's list
+	// key; a user has at most a few. A user that does not exist has none.
+	ListUserMFADevices(ctx context.Context, account, user string) ([]MFADevice, error)
 	// AdvanceMFACounter sets LastCounter to counter only if counter is greater
 	// than the stored value, atomically; it returns ErrConflict otherwise
 	// (the code was already used).
 	AdvanceMFACounter(ctx context.Context, serial string, counter int64) error
 }
+
+// MFAAssignment selects MFA devices by whether they are enabled for a user.
+type MFAAssignment int
+
+const (
+	MFAAny        MFAAssignment = iota // every device
+	MFAAssigned                        // enabled for a user or the root user
+	MFAUnassigned                      // not enabled
+)
 
 // SigningKeys stores the session token keyring.
 type SigningKeys interface {
@@ -364,9 +413,20 @@ type Org interface {
 	GetOrgPolicy(ctx context.Context, id string) (OrgPolicy, error)
 	UpdateOrgPolicy(ctx context.Context, p OrgPolicy) error
 	DeleteOrgPolicy(ctx context.Context, id string) error
-	ListOrgPolicies(ctx context.Context) ([]OrgPolicy, error)
+	// ListOrgPolicies lists the policies of type typ by name, case-
+	// insensitively and then byte for byte (names are unique exactly), a
+	// page at a time: After is a policy name (opt.PathPrefix is ignored).
+	ListOrgPolicies(ctx context.Context, typ string, opt ListOptions) ([]OrgPolicy, error)
+	// ListOrgPoliciesForTarget lists the policies attached to the target,
+	// in ListOrgPolicies' order; a target has at most a few.
+	ListOrgPoliciesForTarget(ctx context.Context, target string) ([]OrgPolicy, error)
+	// ListOrgTargets lists the ids of the targets the policy is attached
+	// to, in byte order, a page at a time: After is a target id
+	// (opt.PathPrefix is ignored).
+	ListOrgTargets(ctx context.Context, policyID string, opt ListOptions) ([]string, error)
 	AttachOrgPolicy(ctx context.Context, a OrgAttachment) error
 	DetachOrgPolicy(ctx context.Context, a OrgAttachment) error
+	// ListOrgAttachments lists every attachment in the organization.
 	ListOrgAttachments(ctx context.Context) ([]OrgAttachment, error)
 }
 

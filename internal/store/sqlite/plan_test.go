@@ -31,6 +31,23 @@ func (r *recorder) QueryContext(ctx context.Context, q string, args ...any) (sql
 	return r.DB.QueryContext(ctx, q, args...)
 }
 
+// Read records the queries of fn's transaction too.
+func (r *recorder) Read(ctx context.Context, fn func(sqlstore.Tx) error) error {
+	return r.DB.Read(ctx, func(tx sqlstore.Tx) error { return fn(recordingTx{tx, r}) })
+}
+
+type recordingTx struct {
+	sqlstore.Tx
+	r *recorder
+}
+
+func (t recordingTx) QueryContext(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	t.r.mu.Lock()
+	t.r.queries = append(t.r.queries, query{q, args})
+	t.r.mu.Unlock()
+	return t.Tx.QueryContext(ctx, q, args...)
+}
+
 // TestListPagePlans checks that a list page is served by an index: SQLite
 // neither scans the table nor sorts it (no "USE TEMP B-TREE FOR ORDER BY"),
 // and a path prefix is a range of the path index, not a scan (it sorts the
@@ -116,4 +133,96 @@ func explain(t *testing.T, s *Store, q query) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestKeyedListPlans checks, as TestListPagePlans does, the lists that page
+// by a key kept outside the listed table or by another column: a policy's
+// entities (attached, as boundary), a group's members, MFA devices,
+// Organizations accounts, policies and a policy's targets.
+func TestKeyedListPlans(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := t.Context()
+	const account = "111111111111"
+	const boundary = "arn:aws:iam::111111111111:policy/B"
+	for _, q := range []string{
+		`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2999)
+		INSERT INTO users (account, id, name, path, boundary, tags)
+			SELECT '` + account + `', 'AIDAPLAN' || i, printf('user-%05d', i), '/', CASE WHEN i % 2 = 0 THEN '` + boundary + `' ELSE '' END, '[]' FROM n`,
+		`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2999)
+		INSERT INTO roles (account, id, name, path, trust_policy, description, max_session_duration, boundary, tags, last_used_region)
+			SELECT '` + account + `', 'AROAPLAN' || i, printf('role-%05d', i), '/', '{}', '', 3600, CASE WHEN i % 2 = 0 THEN '` + boundary + `' ELSE '' END, '[]', '' FROM n`,
+		`INSERT INTO managed_policies (account, id, name, path, arn, description, default_version_id, tags)
+			VALUES ('aws', 'ANPAPLAN', 'P', '/', 'arn:aws:iam::aws:policy/P', '', 'v1', '[]')`,
+		`INSERT INTO attachments (user_pk, policy_pk, account, owner_key) SELECT pk, (SELECT pk FROM managed_policies), account, lower(name) FROM users WHERE pk % 3 = 0`,
+		`INSERT INTO attachments (role_pk, policy_pk, account, owner_key) SELECT pk, (SELECT pk FROM managed_policies), account, lower(name) FROM roles WHERE pk % 3 = 0`,
+		`INSERT INTO groups (account, id, name, path) VALUES ('` + account + `', 'AGPAPLAN', 'team', '/')`,
+		`INSERT INTO group_members (group_pk, user_pk, user_key) SELECT (SELECT pk FROM groups), pk, lower(name) FROM users`,
+		`INSERT INTO mfa_devices (serial, account, name, path, user_pk, enabled_at, tags, last_counter)
+			SELECT 'arn:aws:iam::` + account + `:mfa/' || name, account, name, '/', CASE WHEN pk % 3 = 0 THEN pk END,
+				CASE WHEN pk % 3 = 0 THEN '2026-01-01T00:00:00.000000000Z' END, '[]', 0 FROM users`,
+		`INSERT INTO accounts (id, name, email) SELECT printf('%012d', pk), name, name || '@example.com' FROM users`,
+		`INSERT INTO org_policies (id, name, description, type, content, aws_managed) SELECT 'p-' || id, name, '', 'SERVICE_CONTROL_POLICY', '{}', 0 FROM users`,
+		`INSERT INTO org_attachments (policy_id, target_id) SELECT 'p-AIDAPLAN0', id FROM accounts`,
+		`INSERT INTO org_attachments (policy_id, target_id) SELECT 'p-AIDAPLAN1', id FROM accounts`,
+		`ANALYZE`,
+	} {
+		if _, err := s.wdb.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	rec := &recorder{DB: db{s}}
+	q := sqlstore.New(rec, dialect{}, s.touches)
+	opt := store.ListOptions{After: "user-01500", Limit: 101}
+	for _, c := range []struct {
+		name string
+		list func() error
+	}{
+		{"users attached", func() error {
+			_, err := q.ListPolicyEntities(ctx, account, "arn:aws:iam::aws:policy/P", store.KindUser, store.UseAttached, opt)
+			return err
+		}},
+		{"roles attached", func() error {
+			_, err := q.ListPolicyEntities(ctx, account, "arn:aws:iam::aws:policy/P", store.KindRole, store.UseAttached, store.ListOptions{After: "role-01500", Limit: 101})
+			return err
+		}},
+		{"users with boundary", func() error {
+			_, err := q.ListPolicyEntities(ctx, account, boundary, store.KindUser, store.UseBoundary, opt)
+			return err
+		}},
+		{"roles with boundary", func() error {
+			_, err := q.ListPolicyEntities(ctx, account, boundary, store.KindRole, store.UseBoundary, opt)
+			return err
+		}},
+		{"group members", func() error { _, err := q.ListGroupMembers(ctx, account, "team", opt); return err }},
+		{"mfa devices", func() error { _, err := q.ListMFADevices(ctx, account, store.MFAAny, opt); return err }},
+		{"assigned mfa devices", func() error { _, err := q.ListMFADevices(ctx, account, store.MFAAssigned, opt); return err }},
+		{"unassigned mfa devices", func() error { _, err := q.ListMFADevices(ctx, account, store.MFAUnassigned, opt); return err }},
+		{"root mfa devices", func() error { _, err := q.ListUserMFADevices(ctx, account, ""); return err }},
+		{"accounts", func() error {
+			_, err := q.ListAccounts(ctx, store.ListOptions{After: "000000001500", Limit: 21})
+			return err
+		}},
+		{"org policies", func() error { _, err := q.ListOrgPolicies(ctx, "SERVICE_CONTROL_POLICY", opt); return err }},
+		{"org targets", func() error {
+			_, err := q.ListOrgTargets(ctx, "p-AIDAPLAN0", store.ListOptions{After: "000000001500", Limit: 21})
+			return err
+		}},
+	} {
+		rec.queries = nil
+		if err := c.list(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if len(rec.queries) == 0 {
+			t.Fatalf("%s: no query recorded", c.name)
+		}
+		for _, qu := range rec.queries {
+			plan := explain(t, s, qu)
+			t.Logf("%s:\n%s", c.name, plan)
+			for _, bad := range []string{"SCAN ", "TEMP B-TREE"} {
+				if strings.Contains(plan, bad) {
+					t.Errorf("%s: plan has %q:\n%s", c.name, bad, plan)
+				}
+			}
+		}
+	}
 }

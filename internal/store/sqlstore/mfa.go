@@ -116,12 +116,35 @@ func (s *Store) DeleteMFADevice(ctx context.Context, serial string) error {
 	return nil
 }
 
-// ListMFADevices implements store.MFADevices, sorted by name.
-func (s *Store) ListMFADevices(ctx context.Context, account string) ([]store.MFADevice, error) {
-	ds, err := collect(ctx, s.db, s.scanMFADevice, `SELECT `+mfaColumns+` FROM mfa_devices d LEFT JOIN users u ON u.pk = d.user_pk
-		WHERE d.account = ? ORDER BY `+s.d.NameOrder("d.name"), account)
+// ListMFADevices implements store.MFADevices.
+func (s *Store) ListMFADevices(ctx context.Context, account string, assignment store.MFAAssignment, opt store.ListOptions) ([]store.MFADevice, error) {
+	from, cond := "mfa_devices d"+s.d.IndexedBy("mfa_devices_list"), ""
+	switch assignment {
+	case store.MFAAssigned:
+		from, cond = "mfa_devices d"+s.d.IndexedBy("mfa_devices_assigned"), " AND d.enabled_at IS NOT NULL"
+	case store.MFAUnassigned:
+		from, cond = "mfa_devices d"+s.d.IndexedBy("mfa_devices_unassigned"), " AND d.enabled_at IS NULL"
+	}
+	q, args := s.namePage("d.serial", "", opt).query(`SELECT `+mfaColumns+` FROM `+from+` LEFT JOIN users u ON u.pk = d.user_pk
+		WHERE d.account = ?`+cond, account)
+	ds, err := collect(ctx, s.db, s.scanMFADevice, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list mfa devices: %w", s.db.Translate(err))
+	}
+	return ds, nil
+}
+
+// ListUserMFADevices implements store.MFADevices.
+func (s *Store) ListUserMFADevices(ctx context.Context, account, user string) ([]store.MFADevice, error) {
+	q, args := `SELECT `+mfaColumns+` FROM mfa_devices d JOIN users u ON u.pk = d.user_pk
+		WHERE u.account = ? AND u.name = ?`, []any{account, user}
+	if user == "" {
+		q, args = `SELECT `+mfaColumns+` FROM mfa_devices d`+s.d.IndexedBy("mfa_devices_root")+` LEFT JOIN users u ON u.pk = d.user_pk
+			WHERE d.account = ? AND d.user_pk IS NULL AND d.enabled_at IS NOT NULL`, []any{account}
+	}
+	ds, err := collect(ctx, s.db, s.scanMFADevice, q+` ORDER BY `+s.d.FoldOrder("d.serial"), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list mfa devices of user %s: %w", user, s.db.Translate(err))
 	}
 	return ds, nil
 }

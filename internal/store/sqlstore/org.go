@@ -75,14 +75,55 @@ func (s *Store) DeleteOrgPolicy(ctx context.Context, id string) error {
 	return nil
 }
 
-// ListOrgPolicies implements store.Org, sorted by name.
-func (s *Store) ListOrgPolicies(ctx context.Context) ([]store.OrgPolicy, error) {
-	ps, err := collect(ctx, s.db, s.scanOrgPolicy, `SELECT id, name, description, type, content, aws_managed FROM org_policies
-		ORDER BY `+s.d.NameOrder("name")+`, `+s.d.Order("id"))
+const orgPolicyColumns = `p.id, p.name, p.description, p.type, p.content, p.aws_managed`
+
+// ListOrgPolicies implements store.Org.
+func (s *Store) ListOrgPolicies(ctx context.Context, typ string, opt store.ListOptions) ([]store.OrgPolicy, error) {
+	// The position is (folded name, name): a range on the first, which the
+	// index serves, and the second among the names that fold alike.
+	var p page
+	if opt.After != "" {
+		op := " > ?"
+		if opt.IncludeAfter {
+			op = " >= ?"
+		}
+		fold, key := s.d.FoldOrder("p.name"), store.NameKey(opt.After)
+		p.cond = " AND " + fold + " >= ? AND (" + fold + " > ? OR " + s.d.Order("p.name") + op + ")"
+		p.args = []any{key, key, opt.After}
+	}
+	p.order = " ORDER BY " + s.d.FoldOrder("p.name") + ", " + s.d.Order("p.name")
+	if opt.Limit > 0 {
+		p.limit, p.n = " LIMIT ?", []any{opt.Limit}
+	}
+	q, args := p.query(`SELECT `+orgPolicyColumns+` FROM org_policies p WHERE p.type = ?`, typ)
+	ps, err := collect(ctx, s.db, s.scanOrgPolicy, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list org policies: %w", s.db.Translate(err))
 	}
 	return ps, nil
+}
+
+// ListOrgPoliciesForTarget implements store.Org.
+func (s *Store) ListOrgPoliciesForTarget(ctx context.Context, target string) ([]store.OrgPolicy, error) {
+	ps, err := collect(ctx, s.db, s.scanOrgPolicy, `SELECT `+orgPolicyColumns+` FROM org_attachments a JOIN org_policies p ON p.id = a.policy_id
+		WHERE `+s.d.Order("a.target_id")+` = ? ORDER BY `+s.d.FoldOrder("p.name")+`, `+s.d.Order("p.name"), target)
+	if err != nil {
+		return nil, fmt.Errorf("list org policies for target %s: %w", target, s.db.Translate(err))
+	}
+	return ps, nil
+}
+
+// ListOrgTargets implements store.Org.
+func (s *Store) ListOrgTargets(ctx context.Context, policyID string, opt store.ListOptions) ([]string, error) {
+	q, args := s.exactPage("target_id", opt).query(`SELECT target_id FROM org_attachments WHERE `+s.d.Order("policy_id")+` = ?`, policyID)
+	ts, err := collect(ctx, s.db, func(r Scanner) (string, error) {
+		var t string
+		return t, r.Scan(&t)
+	}, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list targets of org policy %s: %w", policyID, s.db.Translate(err))
+	}
+	return ts, nil
 }
 
 // AttachOrgPolicy implements store.Org. The policy must exist (ErrNotFound);

@@ -47,18 +47,39 @@ func (s *Store) listFrom(table, alias string, opt store.ListOptions) string {
 // from an index on (account, folded name); the path prefix is a range on an
 // index on (account, path).
 func (s *Store) namePage(nameCol, pathCol string, opt store.ListOptions) page {
-	var p page
+	p := s.keysetPage(s.d.FoldOrder(nameCol), store.NameKey(opt.After), opt)
 	if pathCol != "" {
-		p.cond, p.args = s.pathPrefix(pathCol, opt.PathPrefix)
+		cond, args := s.pathPrefix(pathCol, opt.PathPrefix)
+		p.cond, p.args = cond+p.cond, append(args, p.args...)
 	}
-	key := s.d.FoldOrder(nameCol)
-	if opt.After != "" {
+	return p
+}
+
+// keyPage builds the page of opt over keyCol, a column that holds the list
+// key (store.NameKey) of a name, compared in byte order: the keys that
+// memberships and attachments keep of their owners.
+func (s *Store) keyPage(keyCol string, opt store.ListOptions) page {
+	return s.keysetPage(s.d.Order(keyCol), store.NameKey(opt.After), opt)
+}
+
+// exactPage builds the page of opt over col compared byte for byte, for
+// lists keyed by an id: opt.After is an id, not a name.
+func (s *Store) exactPage(col string, opt store.ListOptions) page {
+	return s.keysetPage(s.d.Order(col), opt.After, opt)
+}
+
+// keysetPage is the page of opt ordered by the ORDER BY term key, starting
+// after (or at, with IncludeAfter) the key after if it is not empty; opt's
+// path prefix is the caller's.
+func (s *Store) keysetPage(key, after string, opt store.ListOptions) page {
+	var p page
+	if after != "" {
 		op := " > ?"
 		if opt.IncludeAfter {
 			op = " >= ?"
 		}
-		p.cond += " AND " + key + op
-		p.args = append(p.args, store.NameKey(opt.After))
+		p.cond = " AND " + key + op
+		p.args = []any{after}
 	}
 	p.order = " ORDER BY " + key
 	if opt.Limit > 0 {

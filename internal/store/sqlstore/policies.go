@@ -350,7 +350,8 @@ func (s *Store) AttachPolicy(ctx context.Context, a store.Attachment) error {
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (`+col+`, policy_pk) VALUES (?, ?) ON CONFLICT DO NOTHING`, o.pk, p.pk)
+		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (`+col+`, policy_pk, account, owner_key) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			o.pk, p.pk, o.account, store.NameKey(o.name))
 		if err := Affected(res, err); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return nil // already attached
@@ -455,4 +456,78 @@ func (s *Store) PolicyUsage(ctx context.Context, account, arn string) (attachmen
 		return 0, 0, fmt.Errorf("policy usage of %s: %w", arn, s.db.Translate(err))
 	}
 	return attachments, boundaries, nil
+}
+
+// ListPolicyEntities implements store.Policies. With both uses it reads a
+// page of each and merges them.
+func (s *Store) ListPolicyEntities(ctx context.Context, account, arn string, kind store.PrincipalKind, use store.PolicyUse, opt store.ListOptions) ([]store.PolicyEntity, error) {
+	table, col, err := ownerTable(kind)
+	if err != nil {
+		return nil, fmt.Errorf("list entities for policy %s: %w", arn, err)
+	}
+	scan := func(r Scanner) (store.PolicyEntity, error) {
+		e := store.PolicyEntity{Kind: kind}
+		return e, r.Scan(&e.ID, &e.Name, &e.Path)
+	}
+	var attached, bounded []store.PolicyEntity
+	err = s.db.Read(ctx, func(tx Tx) error {
+		if use&store.UseAttached != 0 {
+			p := s.keyPage("a.owner_key", opt)
+			cond, args := s.pathPrefix("x.path", opt.PathPrefix)
+			p.cond, p.args = cond+p.cond, append(args, p.args...)
+			q, args := p.query(`SELECT x.id, x.name, x.path FROM attachments a JOIN `+table+` x ON x.pk = a.`+col+`
+				WHERE a.policy_pk = (SELECT pk FROM managed_policies WHERE arn = ?) AND a.account = ? AND a.`+col+` IS NOT NULL`, arn, account)
+			if attached, err = collect(ctx, tx, scan, q, args...); err != nil {
+				return err
+			}
+		}
+		if use&store.UseBoundary != 0 && kind != store.KindGroup {
+			q, args := s.namePage("x.name", "x.path", opt).query(`SELECT x.id, x.name, x.path FROM `+table+` x
+				WHERE x.account = ? AND `+s.d.FoldOrder("x.boundary")+` = ?`, account, store.NameKey(arn))
+			if bounded, err = collect(ctx, tx, scan, q, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list entities for policy %s: %w", arn, err)
+	}
+	return mergeEntities(attached, bounded, opt.Limit), nil
+}
+
+// mergeEntities merges two lists of entities sorted by name key into one,
+// each entity once, at most limit long if limit is positive.
+func mergeEntities(a, b []store.PolicyEntity, limit int) []store.PolicyEntity {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]store.PolicyEntity, 0, len(a)+len(b))
+	for len(a) > 0 || len(b) > 0 {
+		var next store.PolicyEntity
+		switch {
+		case len(b) == 0:
+			next, a = a[0], a[1:]
+		case len(a) == 0:
+			next, b = b[0], b[1:]
+		default:
+			ka, kb := store.NameKey(a[0].Name), store.NameKey(b[0].Name)
+			switch {
+			case ka < kb:
+				next, a = a[0], a[1:]
+			case kb < ka:
+				next, b = b[0], b[1:]
+			default: // names are unique per kind and account: the same entity
+				next, a, b = a[0], a[1:], b[1:]
+			}
+		}
+		out = append(out, next)
+		if limit > 0 && len(out) == limit {
+			break
+		}
+	}
+	return out
 }

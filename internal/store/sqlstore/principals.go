@@ -39,13 +39,46 @@ func (s *Store) GetAccount(ctx context.Context, id string) (store.Account, error
 	return a, nil
 }
 
-// ListAccounts implements store.Accounts; accounts are sorted by id.
-func (s *Store) ListAccounts(ctx context.Context) ([]store.Account, error) {
-	as, err := collect(ctx, s.db, s.scanAccount, `SELECT `+accountColumns+` FROM accounts ORDER BY `+s.d.Order("id"))
+// ListAccounts implements store.Accounts.
+func (s *Store) ListAccounts(ctx context.Context, opt store.ListOptions) ([]store.Account, error) {
+	q, args := s.exactPage("id", opt).query(`SELECT ` + accountColumns + ` FROM accounts WHERE true`)
+	as, err := collect(ctx, s.db, s.scanAccount, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", s.db.Translate(err))
 	}
 	return as, nil
+}
+
+// GetAccountByEmail implements store.Accounts; of several accounts with the
+// address (which Organizations refuses to create) it returns the smallest id.
+func (s *Store) GetAccountByEmail(ctx context.Context, email string) (store.Account, error) {
+	a, err := s.scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE `+s.d.FoldOrder("email")+` = ?
+		ORDER BY `+s.d.Order("id")+` LIMIT 1`, store.NameKey(email)))
+	if err != nil {
+		return store.Account{}, fmt.Errorf("get account by email: %w", s.db.Translate(err))
+	}
+	return a, nil
+}
+
+// renameKeys rewrites the list keys that memberships and attachments keep
+// of the principal p (see 0004_list_keys) when its name key changes to that
+// of newName. A principal has at most a few of them.
+func (s *Store) renameKeys(ctx context.Context, tx Tx, p principal, newName string) error {
+	key := store.NameKey(newName)
+	if key == store.NameKey(p.name) {
+		return nil
+	}
+	_, col, err := ownerTable(p.kind)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE attachments SET owner_key = ? WHERE `+col+` = ?`, key, p.pk); err != nil {
+		return err
+	}
+	if p.kind == store.KindUser {
+		_, err = tx.ExecContext(ctx, `UPDATE group_members SET user_key = ? WHERE user_pk = ?`, key, p.pk)
+	}
+	return err
 }
 
 // principal is the row of a user, group or role.
@@ -180,6 +213,9 @@ func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 			u.Name, u.Path, s.d.Time(u.CreatedAt), u.PermissionsBoundary, EncodeTags(u.Tags), old.pk); err != nil {
 			return err
 		}
+		if err := s.renameKeys(ctx, tx, old, u.Name); err != nil {
+			return err
+		}
 		c.add(renameChanges(old, u.Name)...)
 		return nil
 	})
@@ -299,6 +335,9 @@ func (s *Store) UpdateGroup(ctx context.Context, g store.Group) error {
 			g.Name, g.Path, s.d.Time(g.CreatedAt), old.pk); err != nil {
 			return err
 		}
+		if err := s.renameKeys(ctx, tx, old, g.Name); err != nil {
+			return err
+		}
 		c.add(renameChanges(old, g.Name)...)
 		return nil
 	})
@@ -362,7 +401,8 @@ func (s *Store) AddUserToGroup(ctx context.Context, account, group, user string)
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_pk, user_pk) VALUES (?, ?) ON CONFLICT DO NOTHING`, g.pk, u.pk)
+		res, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_pk, user_pk, user_key) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			g.pk, u.pk, store.NameKey(u.name))
 		if err := Affected(res, err); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return nil // already a member
@@ -428,8 +468,7 @@ func (s *Store) ListGroupMembers(ctx context.Context, account, group string, opt
 		if err != nil {
 			return err
 		}
-		opt.PathPrefix = ""
-		q, args := s.namePage("u.name", "", opt).query(`SELECT `+userColumns+` FROM users u JOIN group_members m ON m.user_pk = u.pk
+		q, args := s.keyPage("m.user_key", opt).query(`SELECT `+userColumns+` FROM group_members m JOIN users u ON u.pk = m.user_pk
 			WHERE m.group_pk = ?`, gpk)
 		us, err = collect(ctx, tx, s.scanUser, q, args...)
 		return err
@@ -498,6 +537,12 @@ func (s *Store) UpdateRole(ctx context.Context, r store.Role) error {
 			r.Name, r.Path, r.TrustPolicy, r.Description, r.MaxSessionDuration,
 			r.PermissionsBoundary, s.d.Time(r.CreatedAt), EncodeTags(r.Tags), s.d.Time(r.LastUsedAt), r.LastUsedRegion, r.Account, r.ID); err != nil {
 			return err
+		}
+		if store.NameKey(old.Name) != store.NameKey(r.Name) {
+			if _, err := tx.ExecContext(ctx, `UPDATE attachments SET owner_key = ? WHERE role_pk = (SELECT pk FROM roles WHERE account = ? AND id = ?)`,
+				store.NameKey(r.Name), r.Account, r.ID); err != nil {
+				return err
+			}
 		}
 		old.LastUsedAt, old.LastUsedRegion = r.LastUsedAt, r.LastUsedRegion
 		if !roleEqual(old, r) {

@@ -143,7 +143,7 @@ func testMFADevices(t *testing.T, s store.Store) {
 
 	a := mfa(acct1, "a-key")
 	ok(t, s.CreateMFADevice(ctx, a))
-	ds, err := s.ListMFADevices(ctx, acct1)
+	ds, err := s.ListMFADevices(ctx, acct1, store.MFAAny, store.ListOptions{})
 	ok(t, err)
 	same(t, "devices", []store.MFADevice{a, d}, ds)
 

@@ -30,7 +30,7 @@ func testOrg(t *testing.T, s store.Store) {
 	same(t, "org policy", deny, got)
 	_, err = s.GetOrgPolicy(ctx, "p-none")
 	isErr(t, err, store.ErrNotFound, "missing org policy")
-	ps, err := s.ListOrgPolicies(ctx)
+	ps, err := s.ListOrgPolicies(ctx, "SERVICE_CONTROL_POLICY", store.ListOptions{})
 	ok(t, err)
 	same(t, "org policies by name", []store.OrgPolicy{deny, full}, ps)
 

@@ -18,6 +18,8 @@ type pagedList struct {
 	create func(ctx context.Context, s store.Store, id int, name, path string) error
 	remove func(ctx context.Context, s store.Store, name string) error
 	list   func(ctx context.Context, s store.Store, opt store.ListOptions) ([]string, error)
+	// noPath is set for lists that ignore ListOptions.PathPrefix.
+	noPath bool
 }
 
 var pagedLists = []pagedList{
@@ -114,7 +116,7 @@ func testListPages(t *testing.T, s store.Store) {
 	// Created out of order; "_" sorts between upper and lower case in bytes
 	// but before letters once folded, as strings.ToLower orders it.
 	created := []string{"mallory", "Alice", "bob", "Carol", "_under", "dave", "Eve", "a.b", "a-b", "A0", "zed", "Zoe", "a_c", "abc", "ABD"}
-	for _, l := range pagedLists {
+	for _, l := range slices.Concat(pagedLists, keyedLists) {
 		t.Run(l.name, func(t *testing.T) {
 			for i, n := range created {
 				ok(t, l.create(ctx, s, i, n, "/"))
@@ -177,7 +179,10 @@ func testListPathPrefix(t *testing.T, s store.Store) {
 		"uffff":  "/a\uffff/", // the successor of U+FFFF is U+10000
 		"u10000": "/a\U00010000/",
 	}
-	for _, l := range pagedLists {
+	for _, l := range slices.Concat(pagedLists, keyedLists) {
+		if l.noPath {
+			continue
+		}
 		t.Run(l.name, func(t *testing.T) {
 			i := 0
 			for n, p := range paths {

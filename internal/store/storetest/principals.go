@@ -23,7 +23,7 @@ func testAccounts(t *testing.T, s store.Store) {
 	same(t, "account", a1, got)
 
 	// Accounts list in id order.
-	all, err := s.ListAccounts(ctx)
+	all, err := s.ListAccounts(ctx, store.ListOptions{})
 	ok(t, err)
 	same(t, "accounts", []store.Account{a1, a2}, all)
 }
