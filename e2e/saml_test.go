@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -11,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"os"
 	"os/exec"
@@ -24,6 +26,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/server"
 )
 
 // SAML end to end: responses are signed by xmlsec1 (the XML Security
@@ -597,4 +602,50 @@ print("ok")
 			t.Fatalf("boto3: exit %d\n%s\n%s", code, out, errOut)
 		}
 	})
+}
+
+// TestSAMLAssertionNeverKept: the assertion is neither logged nor stored;
+// the replay cache keeps only a hash of its issuer and id.
+func TestSAMLAssertionNeverKept(t *testing.T) {
+	var logBuf syncBuffer
+	dir := t.TempDir()
+	e := startIn(t, dir, func(_ *config.Config, o *server.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	ctx := context.Background()
+	idp := newSAMLIdP(t, "idp")
+	setupSAML(t, e.rootIAM(), idp)
+	c := idp.claims(testAccount, "SAMLRole", time.Now())
+	resp := b64(idp.signedAssertionResponse(t, c))
+	if _, err := assumeSAML(ctx, e, "SAMLRole", resp); err != nil {
+		t.Fatal(err)
+	}
+	_, err := assumeSAML(ctx, e, "SAMLRole", resp) // a replay, logged as a failure
+	wantCode(t, err, "InvalidIdentityToken")
+	e.stop()
+	if strings.Contains(logBuf.String(), "alice@example.com") {
+		t.Error("log contains the subject")
+	}
+	// (The subject is in the database: the Strict role's trust policy names it.)
+	for _, secret := range []string{resp[:64], resp[len(resp)/2 : len(resp)/2+64], c.ID} {
+		if strings.Contains(logBuf.String(), secret) {
+			t.Errorf("log contains %q", secret)
+		}
+		err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+			if err != nil || info.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("%s contains %q", path, secret)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
