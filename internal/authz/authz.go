@@ -473,7 +473,7 @@ func (a *Authorizer) callerPolicies(ctx context.Context, c *Caller) (*principalP
 	switch {
 	case c.Type == policy.Root:
 		return nil, nil
-	case c.Session != nil && c.Session.Type == session.AssumedRole:
+	case RoleSession(c.Session):
 		return a.principalPolicies(ctx, store.KindRole, c.Account, c.Session.RoleID)
 	case c.UserName != "":
 		id := c.UserID

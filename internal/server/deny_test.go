@@ -91,6 +91,8 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 	}
 	serial := "arn:aws:iam::" + acct + ":mfa/dev"
 	roleARN := "arn:aws:iam::" + acct + ":role/role"
+	samlARN := "arn:aws:iam::" + acct + ":saml-provider/idp"
+	samlMetadataFixture := `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com"/>` + strings.Repeat(" ", 1000)
 
 	iamParams := map[string]map[string]string{
 		"AddUserToGroup":                {"GroupName": "grp", "UserName": "target"},
@@ -172,6 +174,15 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		"UpdateRole":                    {"RoleName": "role", "Description": "x"},
 		"UpdateRoleDescription":         {"RoleName": "role", "Description": "x"},
 		"UpdateUser":                    {"UserName": "target", "NewPath": "/x/"},
+
+		"CreateSAMLProvider":   {"Name": "idp", "SAMLMetadataDocument": samlMetadataFixture},
+		"DeleteSAMLProvider":   {"SAMLProviderArn": samlARN},
+		"GetSAMLProvider":      {"SAMLProviderArn": samlARN},
+		"ListSAMLProviderTags": {"SAMLProviderArn": samlARN},
+		"ListSAMLProviders":    {},
+		"TagSAMLProvider":      {"SAMLProviderArn": samlARN, "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"},
+		"UntagSAMLProvider":    {"SAMLProviderArn": samlARN, "TagKeys.member.1": "k"},
+		"UpdateSAMLProvider":   {"SAMLProviderArn": samlARN, "SAMLMetadataDocument": samlMetadataFixture},
 	}
 	stsParams := map[string]map[string]string{
 		"AssumeRole":                 {"RoleArn": roleARN, "RoleSessionName": "sess"},
@@ -181,6 +192,14 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 	}
 	// Callable by every principal without a policy, as in AWS.
 	stsOpen := map[string]bool{"GetCallerIdentity": true, "GetSessionToken": true}
+	// Authenticated by what they carry, not by the signature: a caller
+	// without any policy gets the answer about the token.
+	stsSelf := map[string]struct {
+		params map[string]string
+		code   string
+	}{
+		"AssumeRoleWithSAML": {map[string]string{"RoleArn": roleARN, "PrincipalArn": samlARN, "SAMLAssertion": "bm90IGEgcmVzcG9uc2U="}, "InvalidIdentityToken"},
+	}
 	orgParams := map[string]string{
 		"DescribeOrganization":        `{}`,
 		"CreateOrganization":          `{"FeatureSet":"ALL"}`,
@@ -235,6 +254,14 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 	}
 	for _, action := range sortedKeys(stsRoutes(s.sts)) {
 		t.Run("sts/"+action, func(t *testing.T) {
+			if self, ok := stsSelf[action]; ok {
+				form := url.Values{"Action": {action}, "Version": {"2011-06-15"}}
+				for k, v := range self.params {
+					form.Set(k, v)
+				}
+				check(t, send("sts", key.ID, key.Secret, form), self.code)
+				return
+			}
 			p, ok := stsParams[action]
 			if !ok && !stsOpen[action] {
 				t.Fatalf("STS route %s has no fixture here; add one", action)

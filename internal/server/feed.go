@@ -185,6 +185,10 @@ func (f *feed) run(ctx context.Context) {
 				if _, err := f.store.PruneChanges(ctx, now.Add(-changeRetention)); err != nil && ctx.Err() == nil {
 					f.log.Warn("prune the change feed", "error", err)
 				}
+				// Expired SAML replay entries go with the same sweep.
+				if _, err := f.store.PruneSAMLAssertions(ctx, now); err != nil && ctx.Err() == nil {
+					f.log.Warn("prune the saml replay cache", "error", err)
+				}
 			}
 		}
 	}

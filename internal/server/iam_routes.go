@@ -84,5 +84,14 @@ func iamRoutes(s *iam.Service) map[string]handler {
 		"UpdateRole":                    bind(s.UpdateRole),
 		"UpdateRoleDescription":         bind(s.UpdateRoleDescription),
 		"UpdateUser":                    bind(s.UpdateUser),
+
+		"CreateSAMLProvider":   bind(s.CreateSAMLProvider),
+		"DeleteSAMLProvider":   bind(s.DeleteSAMLProvider),
+		"GetSAMLProvider":      bind(s.GetSAMLProvider),
+		"ListSAMLProviderTags": bind(s.ListSAMLProviderTags),
+		"ListSAMLProviders":    bind(s.ListSAMLProviders),
+		"TagSAMLProvider":      bind(s.TagSAMLProvider),
+		"UntagSAMLProvider":    bind(s.UntagSAMLProvider),
+		"UpdateSAMLProvider":   bind(s.UpdateSAMLProvider),
 	}
 }

@@ -452,6 +452,8 @@ type Store interface {
 	Settings
 	SigningKeyDeleter
 	Changes
+	SAMLProviders
+	SAMLAssertions
 	// Generation is LastChange, kept for the caches that compare one number
 	// until they tail the feed: it increases on every write that records a
 	// change (see ChangeKind), and only then. On a multi-node backend it
@@ -532,6 +534,11 @@ const (
 	// ChangeSetting: PutSetting when the value changes, PutSettingIfAbsent
 	// when it stores. Key is the setting name; Account and Name are empty.
 	ChangeSetting ChangeKind = "setting"
+
+	// ChangeSAMLProvider: Create/Update/DeleteSAMLProvider. Key is the
+	// provider's ARN as stored, Name its name. (Replay records of
+	// SAMLAssertions record nothing: they are read from the store.)
+	ChangeSAMLProvider ChangeKind = "saml-provider"
 )
 
 // Change is one entry of the change feed. All changes of one write share its

@@ -26,6 +26,8 @@ type Config struct {
 	Rand     io.Reader
 	// MFA verifies SerialNumber/TokenCode; nil refuses every MFA code.
 	MFA MFAChecker
+	// SAML configures AssumeRoleWithSAML; without a Store it is refused.
+	SAML SAMLConfig
 }
 
 // AccessKeys looks up long-term access keys (GetAccessKeyInfo).
@@ -64,6 +66,8 @@ type Service struct {
 	policies PolicyCompiler
 	now      func() time.Time
 	mfa      MFAChecker
+	saml     SAMLConfig
+	mdCache  metadataCache
 }
 
 // New returns a Service.
@@ -72,7 +76,7 @@ func New(cfg Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA}
+	return &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA, saml: cfg.SAML}
 }
 
 // Credentials is the STS Credentials shape.

@@ -82,6 +82,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Bytes", testBytes},
 		{"Times", testTimes},
+		{"SAMLProviders", testSAMLProviders},
+		{"SAMLAssertions", testSAMLAssertions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
