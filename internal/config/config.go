@@ -51,6 +51,11 @@ type Config struct {
 	// KeyRotation is how old the newest session signing key may get before
 	// a new one replaces it.
 	KeyRotation time.Duration
+	// SessionTokenVersion is the session token format minted: 3 (sealed,
+	// the default) or 2 (readable by the holder) while a rolling upgrade
+	// has nodes of the release before sealed tokens, which cannot read
+	// version 3 (see session.Config.TokenVersion).
+	SessionTokenVersion int
 	// RefreshInterval bounds how long a change made through another node
 	// (policies, keys) takes to reach this one.
 	RefreshInterval time.Duration
@@ -59,13 +64,14 @@ type Config struct {
 // Default returns a Config with every default set.
 func Default() Config {
 	return Config{
-		Listen:          DefaultListen,
-		DataDir:         DefaultDataDir,
-		Region:          DefaultRegion,
-		Store:           "sqlite",
-		MaxBodyBytes:    DefaultMaxBodyBytes,
-		KeyRotation:     24 * time.Hour,
-		RefreshInterval: time.Second,
+		Listen:              DefaultListen,
+		DataDir:             DefaultDataDir,
+		Region:              DefaultRegion,
+		Store:               "sqlite",
+		MaxBodyBytes:        DefaultMaxBodyBytes,
+		KeyRotation:         24 * time.Hour,
+		SessionTokenVersion: 3,
+		RefreshInterval:     time.Second,
 	}
 }
 
@@ -94,6 +100,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("--data-dir must not be empty")
+	}
+	if c.SessionTokenVersion != 0 && c.SessionTokenVersion != 2 && c.SessionTokenVersion != 3 {
+		return fmt.Errorf("--session-token-version %d: want 2 or 3", c.SessionTokenVersion)
 	}
 	if c.Region == "" {
 		return errors.New("--region must not be empty")

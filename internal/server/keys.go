@@ -38,7 +38,8 @@ func OpenKeyring(ctx context.Context, cfg config.Config, log *slog.Logger) (m *s
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
-	m, err = session.NewManager(ctx, session.Config{Keys: st, Sealer: sealer, RotateEvery: cfg.KeyRotation})
+	m, err = session.NewManager(ctx, session.Config{Keys: st, Sealer: sealer, RotateEvery: cfg.KeyRotation,
+		TokenVersion: cfg.SessionTokenVersion})
 	if err != nil {
 		st.Close()
 		return nil, nil, err

@@ -174,6 +174,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: s.now, CacheBytes: AuthzCacheBytes})
 	s.sessions, err = session.NewManager(ctx, session.Config{
 		Keys: s.store, Sealer: s.sealer, Now: s.now, Rand: random, RotateEvery: cfg.KeyRotation,
+		TokenVersion: cfg.SessionTokenVersion,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load session keyring: %w", err)

@@ -135,7 +135,8 @@ func TestMintIdleIsBatchOfOne(t *testing.T) {
 		c := mustMint(t, f.m, typicalSession(now))
 		raw := rawToken(t, c.SessionToken)
 		e := envOf(t, c.SessionToken)
-		if raw[0] != tokenV3 || e.pos != 1 || len(e.path) != 0 || len(raw) != len(v1)+1+nonceSize+tagSize {
+		payload := len(v1) - tokenHeader - sigSize
+		if raw[0] != tokenV3 || e.pos != 1 || len(e.path) != 0 || len(raw) != len(v1)+1+nonceSize+sealedSize(payload)-payload+tagSize {
 			t.Fatalf("idle token: version %d pos %d path %d, %d bytes (v1 %d)", raw[0], e.pos, len(e.path), len(raw), len(v1))
 		}
 		if _, _, err := f.m.Verify(c.AccessKeyID, c.SessionToken); err != nil {
@@ -165,8 +166,10 @@ func TestTokenSizes(t *testing.T) {
 		v3 := mustMint(t, f.m, tc.s)
 		t.Logf("%s token: v1 %d chars, v2 %d chars, v3 (sealed) %d chars", tc.name,
 			len(v1.SessionToken), len(v2.SessionToken), len(v3.SessionToken))
-		if grow := len(rawToken(t, v3.SessionToken)) - len(rawToken(t, v2.SessionToken)); grow != nonceSize+tagSize {
-			t.Errorf("%s: sealing adds %d bytes, want %d", tc.name, grow, nonceSize+tagSize)
+		payload := len(rawToken(t, v1.SessionToken)) - tokenHeader - sigSize
+		want := nonceSize + sealedSize(payload) - payload + tagSize
+		if grow := len(rawToken(t, v3.SessionToken)) - len(rawToken(t, v2.SessionToken)); grow != want {
+			t.Errorf("%s: sealing adds %d bytes, want %d", tc.name, grow, want)
 		}
 		if len(v3.SessionToken) > maxTokenChars/4 {
 			t.Errorf("%s: %d chars leaves too little room under maxTokenChars", tc.name, len(v3.SessionToken))
@@ -605,7 +608,15 @@ func TestKnownAnswerV3(t *testing.T) {
 	if err != nil {
 		t.Fatalf("payload does not open as XChaCha20-Poly1305(version || key id): %v", err)
 	}
-	s, ok := parsePayload(plain)
+	// ISO/IEC 7816-4 padding to a multiple of 64 bytes, at least 256.
+	if len(plain)%64 != 0 || len(plain) < 256 {
+		t.Fatalf("sealed payload of %d bytes", len(plain))
+	}
+	end := bytes.LastIndexByte(plain, 0x80)
+	if end < 0 || len(bytes.Trim(plain[end+1:], "\x00")) != 0 {
+		t.Fatal("payload not padded with 0x80 0x00...")
+	}
+	s, ok := parsePayload(plain[:end])
 	if !ok || s.AccessKeyID != batch[0].AccessKeyID || s.ARN != fullSession(now).ARN {
 		t.Fatalf("opened payload is not the session: %+v", s)
 	}

@@ -61,7 +61,14 @@ type Config struct {
 	// size (default DefaultCacheBytes; negative disables the cache, and the
 	// cache of DefaultRootCacheBytes of verified batch roots with it).
 	CacheBytes int
-	Logger     *slog.Logger // nil: slog.Default()
+	// TokenVersion is the session token format Mint issues: 3 (the default;
+	// contents sealed) or 2 (contents readable by the holder), for a rolling
+	// upgrade of several nodes: while nodes of the release before sealed
+	// tokens still serve, the upgraded ones mint version 2 tokens and create
+	// keys in the format those nodes load; once every node is upgraded, drop
+	// the setting. Every release verifies both.
+	TokenVersion int
+	Logger       *slog.Logger // nil: slog.Default()
 }
 
 // Manager mints and verifies session credentials and manages the keyring.
@@ -112,6 +119,13 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 		cfg.CacheBytes = DefaultCacheBytes
 	}
 	m := &Manager{cfg: cfg, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger, prop: cfg.Propagation, version: tokenV3}
+	switch cfg.TokenVersion {
+	case 0, 3:
+	case 2:
+		m.version = tokenV2
+	default:
+		return nil, fmt.Errorf("new session manager: token version %d: want 2 or 3", cfg.TokenVersion)
+	}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -286,9 +300,10 @@ func (m *Manager) prepare(s Session, version byte, buf []byte) (pendingToken, er
 	}
 	encodeAccessKeyID(&p.id, "ASIA", acct, (*[idRandSize]byte)(rnd[:idRandSize]))
 
-	// Room for the nonce and tag, and a v1 signature or a v2/v3 position
-	// byte and signature (a batched token's audit path makes append grow it).
-	if n := sealedHeader + len(p.id) + payloadSize(&s) + tagSize + 1 + sigSize; cap(buf) < n {
+	// Room for the nonce, padding and tag, and a v1 signature or a v2/v3
+	// position byte and signature (a batched token's audit path makes append
+	// grow it).
+	if n := sealedHeader + len(p.id) + payloadSize(&s) + padBlock + tagSize + 1 + sigSize; cap(buf) < n {
 		buf = make([]byte, 0, n)
 	}
 	buf = append(buf[:0], version)
@@ -303,6 +318,7 @@ func (m *Manager) prepare(s Session, version byte, buf []byte) (pendingToken, er
 		return pendingToken{}, fmt.Errorf("mint session: %w", err)
 	}
 	if version == tokenV3 {
+		buf = appendPadding(buf, len(buf)-start)
 		// Sealed in place: the ciphertext overwrites the payload exactly.
 		buf = k.box.Seal(buf[:start], buf[tokenHeader:start], buf[start:], buf[:tokenHeader])
 	}
@@ -390,12 +406,21 @@ func (m *Manager) rotateLocked(ctx context.Context) (string, error) {
 // newKeyRecord creates a key: 8-byte id, Ed25519 seed, derivation key and
 // token-encryption key from m.rand; the seed and the two secret keys are
 // sealed together, bound to the id.
+//
+// In TokenVersion 2 mode (a rolling upgrade), the record leaves out the
+// encryption key, as the release before sealed tokens wrote them, so that
+// its nodes load the key; such a key's encryption key is derived from its
+// derivation key (legacyEncryptionKey) once version 3 tokens are minted.
 func (m *Manager) newKeyRecord(now time.Time) (store.SigningKey, error) {
-	var b [kidSize + seedSize + deriveSize + encryptSize]byte
-	if _, err := io.ReadFull(m.rand, b[:]); err != nil {
+	var buf [kidSize + seedSize + deriveSize + encryptSize]byte
+	b := buf[:]
+	if m.version == tokenV2 {
+		b = b[:kidSize+seedSize+deriveSize]
+	}
+	if _, err := io.ReadFull(m.rand, b); err != nil {
 		return store.SigningKey{}, fmt.Errorf("read random: %w", err)
 	}
-	defer clear(b[:])
+	defer clear(b)
 	var id keyID
 	copy(id[:], b[:kidSize])
 	k := newRingKey(id, nil, nil, nil, nil)

@@ -314,3 +314,108 @@ func TestLegacyKeyRecord(t *testing.T) {
 		t.Error("a new key's encryption key is missing or derived")
 	}
 }
+
+// sealedSize is the padded size of a payload of n bytes.
+func sealedSize(n int) int { return max(minSealed, (n+1+padBlock-1)/padBlock*padBlock) }
+
+func TestPadding(t *testing.T) {
+	t.Parallel()
+	for n := range 700 {
+		p := bytes.Repeat([]byte{0x80}, n) // the worst content: padding bytes
+		b := appendPadding(bytes.Clone(p), n)
+		if len(b) != sealedSize(n) || len(b)%padBlock != 0 || len(b) < minSealed {
+			t.Fatalf("%d bytes padded to %d", n, len(b))
+		}
+		got, ok := trimPadding(b)
+		if !ok || !bytes.Equal(got, p) {
+			t.Fatalf("%d bytes: padding does not trim back", n)
+		}
+	}
+	for _, bad := range [][]byte{nil, {}, {0}, {0, 0}, {1}, {0x80, 1}, {0x7f, 0}} {
+		if _, ok := trimPadding(bad); ok {
+			t.Errorf("trimPadding(%x) accepted", bad)
+		}
+	}
+}
+
+// TestSealedTokenLengths: a token's length does not tell which action
+// issued it, nor the length of a session name, tag or source identity, nor
+// whether the session has them, within the padding block: every typical
+// session below has a token of the same length.
+func TestSealedTokenLengths(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	now := f.clock.Now()
+	var sessions []Session
+	for n := 2; n <= 20; n++ {
+		s := typicalSession(now)
+		name := strings.Repeat("n", n)
+		s.SessionName, s.PrincipalID = name, s.RoleID+":"+name
+		s.ARN = "arn:aws:sts::123456789012:assumed-role/deploy-role/" + name
+		sessions = append(sessions, s)
+	}
+	withTag := typicalSession(now)
+	withTag.Tags = []Tag{{"Project", "falcon"}}
+	withSource := typicalSession(now)
+	withSource.SourceIdentity = "alice@example.com"
+	user := Session{ // GetSessionToken
+		Type: SessionToken, Account: "123456789012", ARN: "arn:aws:iam::123456789012:user/alice",
+		PrincipalID: "AIDA3XFRBF23GEXAMPLE", UserName: "alice", UserID: "AIDA3XFRBF23GEXAMPLE",
+		Expires: now.Add(time.Hour), SourceAccessKeyID: "AKIAZ7SAMPLEEXAMPLE2",
+	}
+	sessions = append(sessions, withTag, withSource, user)
+	want := -1
+	for i, s := range sessions {
+		c := mustMint(t, f.m, s)
+		if want < 0 {
+			want = len(c.SessionToken)
+		}
+		if len(c.SessionToken) != want {
+			t.Errorf("session %d: token of %d chars, the first was %d", i, len(c.SessionToken), want)
+		}
+	}
+}
+
+// TestTokenVersion2Mode: a Manager configured for a rolling upgrade mints
+// version 2 tokens and creates keys in the record format of the release
+// before sealed tokens (seed and derivation key only), which that release
+// loads; switched back to version 3 on the same store, it mints sealed
+// tokens with those keys and still verifies the version 2 ones.
+func TestTokenVersion2Mode(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	sealer := testSealer(t)
+	keys := newMemKeys()
+	m, err := NewManager(context.Background(), Config{Keys: keys, Sealer: sealer, Now: clk.Now, Propagation: -1, TokenVersion: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := mustMint(t, m, fullSession(clk.Now()))
+	if rawToken(t, old.SessionToken)[0] != tokenV2 {
+		t.Fatal("TokenVersion 2 minted another version")
+	}
+	recs, _ := keys.ListSigningKeys(context.Background())
+	if len(recs) != 1 {
+		t.Fatalf("%d keys", len(recs))
+	}
+	secret, err := sealer.Open(recs[0].Private, keyAAD(recs[0].ID))
+	if err != nil || len(secret) != seedSize+deriveSize {
+		t.Fatalf("key record for a rolling upgrade: %d-byte secret (%v), want the previous release's %d", len(secret), err, seedSize+deriveSize)
+	}
+	m3, err := NewManager(context.Background(), Config{Keys: keys, Sealer: sealer, Now: clk.Now, Propagation: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustMint(t, m3, fullSession(clk.Now()))
+	if rawToken(t, c.SessionToken)[0] != tokenV3 {
+		t.Fatal("default is not version 3")
+	}
+	for _, cr := range []Credentials{old, c} {
+		if _, _, err := m3.Verify(cr.AccessKeyID, cr.SessionToken); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := NewManager(context.Background(), Config{Keys: keys, Sealer: sealer, TokenVersion: 1}); err == nil {
+		t.Error("TokenVersion 1 accepted")
+	}
+}

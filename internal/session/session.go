@@ -191,7 +191,9 @@ type KeyInfo struct {
 // secret: whoever holds it can compute the secret access key of any token
 // signed by this key. Decrypt is secret too: whoever holds it can read every
 // session token of this key; without it, the key's version 3 tokens (every
-// token minted since tokens were encrypted) do not verify.
+// token minted since tokens were sealed) do not verify. A key created before
+// keys had an encryption key of their own (or in TokenVersion 2 mode) has
+// one derived from Derive: whoever holds Derive can read its tokens.
 type VerifierKey struct {
 	ID          string
 	Public      []byte

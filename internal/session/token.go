@@ -22,6 +22,12 @@ const (
 	nonceSize    = chacha20poly1305.NonceSizeX
 	tagSize      = chacha20poly1305.Overhead
 	sealedHeader = tokenHeader + nonceSize
+	// A sealed payload is padded to a multiple of padBlock bytes, and to at
+	// least minSealed, so that a token's length tells its holder neither
+	// which action issued it nor the length of a name, tag or policy
+	// within padBlock bytes.
+	padBlock  = 64
+	minSealed = 256
 
 	// maxTokenChars bounds the encoded token accepted by Verify. The largest
 	// legitimate session (50 tags of 128+256 bytes, a 2048-byte policy, ten
@@ -122,6 +128,30 @@ func appendStrings(b []byte, ss []string) []byte {
 		b = appendString(b, s)
 	}
 	return b
+}
+
+// appendPadding pads a payload of n bytes (the last n of b) as ISO/IEC
+// 7816-4 does: a 0x80 byte, then zeros up to the padded size (see padBlock).
+func appendPadding(b []byte, n int) []byte {
+	size := max(minSealed, (n+1+padBlock-1)/padBlock*padBlock)
+	b = append(b, 0x80)
+	for range size - n - 1 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// trimPadding removes appendPadding's padding, or reports false if p does
+// not end in it.
+func trimPadding(p []byte) ([]byte, bool) {
+	i := len(p) - 1
+	for i >= 0 && p[i] == 0 {
+		i--
+	}
+	if i < 0 || p[i] != 0x80 {
+		return nil, false
+	}
+	return p[:i], true
 }
 
 // payloadSize estimates the encoded payload size of s, to size buffers.

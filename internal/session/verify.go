@@ -84,7 +84,11 @@ func openPayload(k *ringKey, e *envelope) (*Session, bool) {
 	if err != nil {
 		return nil, false
 	}
-	s, ok := parsePayload(p) // copies p
+	payload, ok := trimPadding(p)
+	var s *Session
+	if ok {
+		s, ok = parsePayload(payload) // copies it
+	}
 	clear(p)
 	if cap(p) <= maxPooledToken {
 		*buf = p[:0]
