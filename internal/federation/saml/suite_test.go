@@ -15,7 +15,7 @@ import (
 	"github.com/opensts/opensts/internal/sharedtest"
 )
 
-func readFile(t *testing.T, dir, name string) []byte {
+func readFile(t testing.TB, dir, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
@@ -24,7 +24,7 @@ func readFile(t *testing.T, dir, name string) []byte {
 	return b
 }
 
-func response(t *testing.T, dir, file, encoding string) []byte {
+func response(t testing.TB, dir, file, encoding string) []byte {
 	t.Helper()
 	b := readFile(t, dir, file)
 	if encoding == "base64" {
@@ -37,7 +37,7 @@ func response(t *testing.T, dir, file, encoding string) []byte {
 	return b
 }
 
-func parseCertPEMOrBase64(t *testing.T, b []byte) *x509.Certificate {
+func parseCertPEMOrBase64(t testing.TB, b []byte) *x509.Certificate {
 	t.Helper()
 	if blk, _ := pem.Decode(b); blk != nil {
 		b = blk.Bytes
