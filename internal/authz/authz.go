@@ -96,6 +96,8 @@ func (a *Authorizer) Forget(ch store.Change) {
 		if ch.Key == OrgRootSetting {
 			a.cache.DeletePrefix("scp\x00")
 		}
+	case store.ChangeOIDCProvider:
+		a.cache.Delete(string(oidcKey(kb[:0], ch.Account, ch.Key)))
 	}
 }
 
@@ -251,6 +253,9 @@ func (a *Authorizer) Deny(c *Caller, r *Request, d policy.Decision) *apierr.Erro
 
 // FillSet adds the caller's own policies (identity, boundary, session, SCP) to set.
 func (a *Authorizer) fillSet(ctx context.Context, c *Caller, set *policy.Set) error {
+	if federatedCaller(c) {
+		return nil // only the trust policy decides
+	}
 	scp, err := a.scpLevels(ctx, c.Account)
 	if err != nil {
 		return err
@@ -353,7 +358,7 @@ func (a *Authorizer) callerPolicies(ctx context.Context, c *Caller) (*principalP
 	switch {
 	case c.Type == policy.Root:
 		return nil, nil
-	case c.Session != nil && c.Session.Type == session.AssumedRole:
+	case roleSession(c.Session):
 		return a.principalPolicies(ctx, store.KindRole, c.Account, c.Session.RoleID)
 	case c.UserName != "":
 		id := c.UserID
@@ -640,6 +645,9 @@ func (a *Authorizer) FillContext(ctx context.Context, c *Caller, pc *policy.Cont
 		}
 		if s.SourceIdentity != "" {
 			pc.Set("aws:SourceIdentity", s.SourceIdentity)
+		}
+		if s.FederatedProvider != "" {
+			pc.Set("aws:FederatedProvider", s.FederatedProvider)
 		}
 	}
 	return nil

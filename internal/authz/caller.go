@@ -28,6 +28,9 @@ type Caller struct {
 	AccessKeyID string
 	// Session is the verified session for temporary credentials, nil for long-term keys.
 	Session *session.Session
+	// Federated is, for a web identity (Type policy.WebIdentity), the
+	// provider's ARN that trust policies name.
+	Federated string
 
 	// Gone is set by Authorizer.Resolve for a session whose user or role no
 	// longer exists: every decision about it is a denial.
@@ -60,8 +63,8 @@ func (c *Caller) MFA() bool { return c.Session != nil && c.Session.MFA }
 
 // Principal returns the caller as the policy engine matches it.
 func (c *Caller) Principal() policy.Principal {
-	p := policy.Principal{Type: c.Type, Account: c.Account, ARN: c.ARN, ID: c.UserID}
-	if s := c.Session; s != nil && s.Type == session.AssumedRole {
+	p := policy.Principal{Type: c.Type, Account: c.Account, ARN: c.ARN, ID: c.UserID, Federated: c.Federated}
+	if s := c.Session; roleSession(s) {
 		p.RoleARN = RoleARN(c.Account, s.RolePath, s.RoleName)
 		p.RoleID = s.RoleID
 	}
@@ -71,7 +74,7 @@ func (c *Caller) Principal() policy.Principal {
 // PrincipalARN is aws:PrincipalArn: the role ARN for role sessions, the
 // caller's ARN otherwise.
 func (c *Caller) PrincipalARN() string {
-	if s := c.Session; s != nil && s.Type == session.AssumedRole {
+	if s := c.Session; roleSession(s) {
 		return RoleARN(c.Account, s.RolePath, s.RoleName)
 	}
 	return c.ARN
@@ -96,6 +99,8 @@ func principalTypeName(t policy.PrincipalType) string {
 		return "AssumedRole"
 	case policy.FederatedUser:
 		return "FederatedUser"
+	case policy.WebIdentity:
+		return "WebIdentityUser"
 	}
 	return "Anonymous"
 }

@@ -37,6 +37,7 @@ type Store interface {
 	store.Roles
 	store.Policies
 	store.MFADevices
+	store.OIDCProviders
 }
 
 // Authorizer is what IAM asks of authz.Authorizer.

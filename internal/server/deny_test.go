@@ -75,6 +75,8 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 	root("CreatePolicyVersion", "PolicyArn", policyARN, "PolicyDocument", allowS3)
 	root("PutUserPolicy", "UserName", "target", "PolicyName", "inl", "PolicyDocument", allowS3)
 	root("CreateVirtualMFADevice", "VirtualMFADeviceName", "dev")
+	root("CreateOpenIDConnectProvider", "Url", "https://idp.example.com/t", "ClientIDList.member.1", "app")
+	oidcARN := "arn:aws:iam::" + acct + ":oidc-provider/idp.example.com/t"
 	var targetKey struct {
 		ID string `xml:"CreateAccessKeyResult>AccessKey>AccessKeyId"`
 	}
@@ -172,6 +174,17 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		"UpdateRole":                    {"RoleName": "role", "Description": "x"},
 		"UpdateRoleDescription":         {"RoleName": "role", "Description": "x"},
 		"UpdateUser":                    {"UserName": "target", "NewPath": "/x/"},
+
+		"CreateOpenIDConnectProvider":             {"Url": "https://idp2.example.com", "ClientIDList.member.1": "app"},
+		"GetOpenIDConnectProvider":                {"OpenIDConnectProviderArn": oidcARN},
+		"ListOpenIDConnectProviders":              {},
+		"DeleteOpenIDConnectProvider":             {"OpenIDConnectProviderArn": oidcARN},
+		"AddClientIDToOpenIDConnectProvider":      {"OpenIDConnectProviderArn": oidcARN, "ClientID": "x"},
+		"RemoveClientIDFromOpenIDConnectProvider": {"OpenIDConnectProviderArn": oidcARN, "ClientID": "app"},
+		"UpdateOpenIDConnectProviderThumbprint":   {"OpenIDConnectProviderArn": oidcARN, "ThumbprintList.member.1": "0123456789abcdef0123456789abcdef01234567"},
+		"TagOpenIDConnectProvider":                {"OpenIDConnectProviderArn": oidcARN, "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"},
+		"UntagOpenIDConnectProvider":              {"OpenIDConnectProviderArn": oidcARN, "TagKeys.member.1": "k"},
+		"ListOpenIDConnectProviderTags":           {"OpenIDConnectProviderArn": oidcARN},
 	}
 	stsParams := map[string]map[string]string{
 		"AssumeRole":                 {"RoleArn": roleARN, "RoleSessionName": "sess"},
@@ -181,6 +194,10 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 	}
 	// Callable by every principal without a policy, as in AWS.
 	stsOpen := map[string]bool{"GetCallerIdentity": true, "GetSessionToken": true}
+	// Unsigned actions prove identity with their token, not the signature:
+	// a bad token is refused before any policy is read.
+	stsSelf := map[string]string{"AssumeRoleWithWebIdentity": "InvalidIdentityToken"}
+	stsParams["AssumeRoleWithWebIdentity"] = map[string]string{"RoleArn": roleARN, "RoleSessionName": "sess", "WebIdentityToken": "not-a-token"}
 	orgParams := map[string]string{
 		"DescribeOrganization":        `{}`,
 		"CreateOrganization":          `{"FeatureSet":"ALL"}`,
@@ -248,6 +265,10 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 				if rec.Code != 200 {
 					t.Errorf("%s needs no permission: %d %s", action, rec.Code, rec.Body)
 				}
+				return
+			}
+			if code, ok := stsSelf[action]; ok {
+				check(t, rec, code)
 				return
 			}
 			check(t, rec, "AccessDenied")

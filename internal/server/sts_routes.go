@@ -10,5 +10,6 @@ func stsRoutes(s *sts.Service) map[string]handler {
 		"GetCallerIdentity":          bind(s.GetCallerIdentity),
 		"GetAccessKeyInfo":           bind(s.GetAccessKeyInfo),
 		"DecodeAuthorizationMessage": bind(s.DecodeAuthorizationMessage),
+		"AssumeRoleWithWebIdentity":  bindUnsigned(s.AssumeRoleWithWebIdentity),
 	}
 }

@@ -26,6 +26,10 @@ type Config struct {
 	Rand     io.Reader
 	// MFA verifies SerialNumber/TokenCode; nil refuses every MFA code.
 	MFA MFAChecker
+	// OIDC looks up OIDC providers and WebIdentity verifies their tokens
+	// (AssumeRoleWithWebIdentity); nil refuses every web identity token.
+	OIDC        OIDCProviders
+	WebIdentity WebIdentityVerifier
 }
 
 // AccessKeys looks up long-term access keys (GetAccessKeyInfo).
@@ -64,6 +68,8 @@ type Service struct {
 	policies PolicyCompiler
 	now      func() time.Time
 	mfa      MFAChecker
+	oidc     OIDCProviders
+	webID    WebIdentityVerifier
 }
 
 // New returns a Service.
@@ -72,7 +78,7 @@ func New(cfg Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA}
+	return &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA, oidc: cfg.OIDC, webID: cfg.WebIdentity}
 }
 
 // Credentials is the STS Credentials shape.

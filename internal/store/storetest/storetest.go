@@ -75,6 +75,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Bytes", testBytes},
 		{"Times", testTimes},
+		{"OIDCProviders", testOIDCProviders},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
