@@ -17,7 +17,8 @@ import (
 // OpenID Connect identity providers (reference §6.4, §11.3). A provider is
 // named by its URL without https:// (host lowercased, then the path as
 // given), which is also its ARN's suffix: arn:aws:iam::ACCOUNT:oidc-provider/
-// HOST/PATH. AssumeRoleWithWebIdentity trusts tokens whose iss is the URL.
+// HOST/PATH (HOST:PORT when the URL has a port, which AWS does not allow
+// and OpenSTS does). AssumeRoleWithWebIdentity trusts tokens whose iss is the URL.
 
 const (
 	maxOIDCProviders    = 100
@@ -32,14 +33,20 @@ func noSuchOIDCProvider(a string) error {
 
 // oidcName validates a provider URL and returns its name.
 func oidcName(raw string) (string, error) {
-	bad := apierr.New(apierr.InvalidInput, "Invalid Url: %s. The URL must begin with https://, and have no query, fragment, port or user information.", raw)
+	bad := apierr.New(apierr.InvalidInput, "Invalid Url: %s. The URL must begin with https://, and have no query, fragment or user information.", raw)
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.Port() != "" || u.User != nil ||
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil ||
 		u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(raw, "?") || strings.HasSuffix(raw, "#") {
 		return "", bad
 	}
 	path := strings.TrimSuffix(u.EscapedPath(), "/")
-	return strings.ToLower(u.Hostname()) + path, nil
+	host := strings.ToLower(u.Hostname())
+	if u.Port() != "" {
+		// AWS refuses ports; a self-hosted IdP often listens on another
+		// port than 443, so OpenSTS keeps it, as part of the name.
+		host += ":" + u.Port()
+	}
+	return host + path, nil
 }
 
 // parseOIDCARN splits a provider ARN of the caller's account.

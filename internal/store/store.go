@@ -510,6 +510,6 @@ type OIDCProviders interface {
 	ListOIDCProviders(ctx context.Context, account string) ([]OIDCProvider, error)
 }
 
-// ChangeOIDCProvider: Create/Update/DeleteOIDCProvider. Key is the
-// provider's Name; Name is empty.
+// ChangeOIDCProvider is recorded by Create/Update/DeleteOIDCProvider. Key
+// is the provider's Name; Name is empty.
 const ChangeOIDCProvider ChangeKind = "oidc-provider"

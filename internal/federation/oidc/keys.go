@@ -162,8 +162,10 @@ func (v *Verifier) keys(ctx context.Context, p Provider, kid string) ([]jose.JSO
 		}
 		return nil, invalid("The web identity token names a key the provider does not publish")
 	}
-	e.attempted = now
 	keys, size, err := v.fetch(ctx, p)
+	// The interval runs from the end of the fetch: a provider that hangs
+	// is asked again only MinRefresh after it last timed out.
+	e.attempted = v.cfg.Now()
 	if err != nil {
 		e.err = err
 		if len(found) > 0 && now.Sub(e.fetched) < 2*v.cfg.TTL {
