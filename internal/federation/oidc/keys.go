@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -59,13 +60,17 @@ const (
 type Verifier struct {
 	cfg Config
 
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	entries map[string]*entry
 	bytes   int
 }
 
 // entry is the key cache of one provider (URL and thumbprints).
 type entry struct {
+	// snap is what the lock-free fast path reads: the keys and when they
+	// were fetched.
+	snap atomic.Pointer[snapshot]
+
 	mu        sync.Mutex // held during a fetch: one fetch per provider at a time
 	keys      []jose.JSONWebKey
 	size      int
@@ -100,9 +105,15 @@ func cacheKey(p Provider) string {
 
 func (v *Verifier) entry(p Provider) *entry {
 	k := cacheKey(p)
+	v.mu.RLock()
+	e, ok := v.entries[k]
+	v.mu.RUnlock()
+	if ok {
+		return e
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	e, ok := v.entries[k]
+	e, ok = v.entries[k]
 	if !ok {
 		e = &entry{}
 		v.entries[k] = e
@@ -140,10 +151,20 @@ func (v *Verifier) CachedBytes() int {
 	return v.bytes
 }
 
+type snapshot struct {
+	keys    []jose.JSONWebKey
+	fetched time.Time
+}
+
 // keys returns the keys for kid, fetching the JWKS when it is stale or
 // does not name kid, at most once per MinRefresh.
 func (v *Verifier) keys(ctx context.Context, p Provider, kid string) ([]jose.JSONWebKey, error) {
 	e := v.entry(p)
+	if sn := e.snap.Load(); sn != nil && v.cfg.Now().Sub(sn.fetched) < v.cfg.TTL {
+		if found := match(sn.keys, kid); len(found) > 0 {
+			return found, nil // fresh keys name kid: no lock
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := v.cfg.Now()
@@ -175,6 +196,7 @@ func (v *Verifier) keys(ctx context.Context, p Provider, kid string) ([]jose.JSO
 	}
 	e.err = nil
 	e.keys, e.fetched = keys, now
+	e.snap.Store(&snapshot{keys: keys, fetched: now})
 	v.account(p, e, size)
 	if found = match(keys, kid); len(found) == 0 {
 		return nil, invalid("The web identity token names a key the provider does not publish")

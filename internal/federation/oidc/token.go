@@ -22,8 +22,9 @@ var Algorithms = []jose.SignatureAlgorithm{
 
 // Token is a parsed, not yet verified, token.
 type Token struct {
-	jws *jose.JSONWebSignature
-	raw string
+	jws    *jose.JSONWebSignature
+	raw    string
+	claims map[string]any // the payload, decoded once (Parse)
 	// Issuer is the unverified iss claim: use it only to find the
 	// provider whose keys then verify the token.
 	Issuer string
@@ -38,13 +39,12 @@ func Parse(raw string) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	var iss struct {
-		Iss any `json:"iss"`
+	claims, err := decodeClaims(t.jws.UnsafePayloadWithoutVerification())
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(t.jws.UnsafePayloadWithoutVerification(), &iss); err != nil {
-		return nil, invalid("The web identity token's payload is not a JSON object")
-	}
-	s, ok := iss.Iss.(string)
+	t.claims = claims
+	s, ok := claims["iss"].(string)
 	if !ok || s == "" {
 		return nil, invalid("The web identity token has no issuer (iss)")
 	}
@@ -100,14 +100,20 @@ const (
 	sourceIdentityClaim = "https://aws.amazon.com/source_identity"
 )
 
-// checkClaims verifies the claims of a verified payload for provider p at now.
-func checkClaims(payload []byte, p Provider, now time.Time) (*Claims, error) {
+// decodeClaims decodes a payload as a JSON object, numbers kept exact.
+func decodeClaims(payload []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil || raw == nil {
+	if err := dec.Decode(&raw); err != nil || raw == nil || dec.More() {
 		return nil, invalid("The web identity token's payload is not a JSON object")
 	}
+	return raw, nil
+}
+
+// checkClaims verifies the claims of a verified payload (decoded) for
+// provider p at now.
+func checkClaims(raw map[string]any, p Provider, now time.Time) (*Claims, error) {
 	c := &Claims{Strings: map[string][]string{}}
 	var ok bool
 	if c.Issuer, ok = raw["iss"].(string); !ok || c.Issuer != p.URL {

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -25,7 +26,13 @@ func (v *Verifier) Verify(ctx context.Context, t *Token, p Provider) (*Claims, e
 	if err != nil {
 		return nil, err
 	}
-	return checkClaims(payload, p, v.cfg.Now().UTC())
+	raw := t.claims
+	if raw == nil || !bytes.Equal(payload, t.jws.UnsafePayloadWithoutVerification()) {
+		if raw, err = decodeClaims(payload); err != nil {
+			return nil, err
+		}
+	}
+	return checkClaims(raw, p, v.cfg.Now().UTC())
 }
 
 // VerifySignature verifies t with the first of keys that allows its
