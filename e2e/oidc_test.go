@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/pipeline"
 	"github.com/opensts/opensts/internal/server"
 )
 
@@ -454,4 +457,74 @@ print(json.dumps(out))
 			}
 		}
 	})
+}
+
+// TestOIDCSessionAndSecrecy: a web identity session is a role session (the
+// role's permission policies decide its calls, aws:FederatedProvider is
+// set); :amr and :oaud are usable in trust policies; and no token reaches
+// the log, the error or what observers (audit) see.
+func TestOIDCSessionAndSecrecy(t *testing.T) {
+	var logBuf syncBuffer
+	var seen []string
+	var mu sync.Mutex
+	obs := pipeline.ObserverFunc(func(_ context.Context, x *pipeline.Exchange) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, fmt.Sprintf("%+v %+v %v", pipeline.Redact(x.Input), pipeline.Redact(x.Output), x.Err))
+	})
+	e := start(t, withOIDC(time.Second, 2*time.Second), func(_ *config.Config, o *server.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		o.Observers = append(o.Observers, obs)
+	})
+	idp := newTestIdP(t)
+	idp.AddKey(t, "rsa1", "RS256")
+	ctx := context.Background()
+	out := must[*iam.CreateOpenIDConnectProviderOutput](t)(e.rootIAM().CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(idp.URL), ClientIDList: []string{oidcClientID}, ThumbprintList: []string{idp.Thumbprint}}))
+	o := &oidcEnv{env: e, idp: idp, providerARN: aws.ToString(out.OpenIDConnectProviderArn), prefix: strings.TrimPrefix(idp.URL, "https://"),
+		anon: sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(e.endpoint), RetryMaxAttempts: 1})}
+	trust := trustDoc(`{"Effect":"Allow","Principal":{"Federated":"` + o.providerARN + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{` +
+		`"ForAnyValue:StringEquals":{"` + o.prefix + `:amr":"mfa"},"StringEquals":{"` + o.prefix + `:oaud":"` + oidcClientID + `"}}}`)
+	must[*iam.CreateRoleOutput](t)(e.rootIAM().CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("mfa"), AssumeRolePolicyDocument: aws.String(trust)}))
+	perm := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*","Condition":{"StringEquals":{"aws:FederatedProvider":"` + o.providerARN + `"}}}]}`
+	must[*iam.PutRolePolicyOutput](t)(e.rootIAM().PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("mfa"), PolicyName: aws.String("list"), PolicyDocument: aws.String(perm)}))
+
+	c := idp.claims("user-1", oidcClientID)
+	c["amr"] = []string{"pwd", "mfa"}
+	token := idp.Sign(t, "rsa1", c)
+	res, err := o.assume("mfa", token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := res.Credentials
+	sess := o.iam(aws.ToString(cr.AccessKeyId), aws.ToString(cr.SecretAccessKey), aws.ToString(cr.SessionToken))
+	if _, err := sess.ListRoles(ctx, &iam.ListRolesInput{}); err != nil {
+		t.Errorf("role policy not applied to the web identity session: %v", err)
+	}
+	_, err = sess.ListUsers(ctx, &iam.ListUsersInput{})
+	wantCode(t, err, "AccessDenied")
+
+	c["amr"] = "pwd"
+	noMFA := idp.Sign(t, "rsa1", c)
+	_, err = o.assume("mfa", noMFA)
+	wantCode(t, err, "AccessDenied")
+	expired := idp.claims("user-1", oidcClientID)
+	expired["exp"] = time.Now().Add(-time.Hour).Unix()
+	expiredTok := idp.Sign(t, "rsa1", expired)
+	_, err = o.assume("mfa", expiredTok)
+	wantCode(t, err, "ExpiredTokenException")
+
+	mu.Lock()
+	defer mu.Unlock()
+	all := logBuf.String() + strings.Join(seen, "\n")
+	for _, tok := range []string{token, noMFA, expiredTok} {
+		sig := tok[strings.LastIndexByte(tok, '.')+1:]
+		payload := strings.Split(tok, ".")[1]
+		if strings.Contains(all, sig) || strings.Contains(all, payload) {
+			t.Fatalf("a web identity token reached the log or the observers")
+		}
+	}
+	if len(seen) < 3 {
+		t.Fatalf("observers saw %d requests", len(seen))
+	}
 }
