@@ -260,7 +260,7 @@ func (v *Verifier) fetch(ctx context.Context, p Provider) ([]jose.JSONWebKey, in
 }
 
 // ParseJWKS parses a JWK Set and keeps the public signature keys it can
-// use: RSA (at least 2048 bits), EC P-256/384/521 and Ed25519. Symmetric
+// use: RSA (at least 2048 bits, without the ROCA fingerprint), EC P-256/384/521 and Ed25519. Symmetric
 // keys, encryption keys and keys of unknown types are skipped, so one odd
 // key does not make a provider's whole set unusable.
 func ParseJWKS(b []byte) ([]jose.JSONWebKey, error) {
@@ -294,7 +294,7 @@ func ParseJWKS(b []byte) ([]jose.JSONWebKey, error) {
 		}
 		switch pk := pub.Key.(type) {
 		case *rsa.PublicKey:
-			if pk.N.BitLen() < 2048 {
+			if pk.N.BitLen() < 2048 || rocaVulnerable(pk.N) {
 				continue
 			}
 		case *ecdsa.PublicKey, ed25519.PublicKey:

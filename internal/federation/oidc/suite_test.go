@@ -1,6 +1,9 @@
 package oidc
 
 import (
+	"crypto"
+	"crypto/rsa"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -145,5 +148,113 @@ func TestWycheproofJWS(t *testing.T) {
 	}
 	if accepted < 20 || rejected < 200 {
 		t.Errorf("accepted %d, rejected %d: the suite did not run as expected", accepted, rejected)
+	}
+}
+
+// TestWycheproofJWK runs Wycheproof's JSON Web Key vectors: keys and key
+// sets a verifier must refuse (too small, exponent 1, points off the
+// curve, wrong curve or use, duplicate kids) and valid asymmetric tokens it
+// must accept. HMAC keys are refused as in TestWycheproofJWS.
+func TestWycheproofJWK(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testdata(t, "wycheproof-jose-sig", "testvectors_v1"), "json_web_key_test.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suite struct {
+		TestGroups []struct {
+			Comment string          `json:"comment"`
+			Public  json.RawMessage `json:"public"`
+			Private json.RawMessage `json:"private"`
+			Tests   []struct {
+				TcID    json.Number `json:"tcId"`
+				Comment string      `json:"comment"`
+				JWS     string      `json:"jws"`
+				Result  string      `json:"result"`
+			} `json:"tests"`
+		} `json:"testGroups"`
+	}
+	if err := json.Unmarshal(b, &suite); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range suite.TestGroups {
+		key := g.Public
+		if key == nil {
+			key = g.Private
+		}
+		set := key
+		if !strings.Contains(string(key), `"keys"`) {
+			set = json.RawMessage(`{"keys":[` + string(key) + `]}`)
+		}
+		for _, tc := range g.Tests {
+			n++
+			ok := func() bool {
+				tok, err := ParseJWS(tc.JWS)
+				if err != nil {
+					return false
+				}
+				keys, err := ParseJWKS(set)
+				if err != nil {
+					return false
+				}
+				_, err = VerifySignature(tok, match(keys, tok.KeyID))
+				return err == nil
+			}()
+			want := tc.Result == "valid" && g.Public != nil
+			if tc.Result == "acceptable" {
+				continue
+			}
+			if ok != want {
+				t.Errorf("tcId %s (%s, %s): accepted=%v, want %v", tc.TcID, g.Comment, tc.Comment, ok, want)
+			}
+		}
+	}
+	if n < 15 {
+		t.Errorf("only %d vectors", n)
+	}
+}
+
+// TestWycheproofPSS runs the RSASSA-PSS (SHA-256, MGF1-SHA-256, 32-byte
+// salt: PS256) primitive vectors through verifyPSS, the strict salt check
+// that backs go-jose's PS256/384/512, with the key parsed by ParseJWKS.
+func TestWycheproofPSS(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testdata(t, "wycheproof-jose-sig", "testvectors_v1"), "rsa_pss_2048_sha256_mgf1_32_test.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suite struct {
+		TestGroups []struct {
+			SLen         int             `json:"sLen"`
+			PublicKeyJwk json.RawMessage `json:"publicKeyJwk"`
+			Tests        []struct {
+				TcID   json.Number `json:"tcId"`
+				Msg    string      `json:"msg"`
+				Sig    string      `json:"sig"`
+				Result string      `json:"result"`
+			} `json:"tests"`
+		} `json:"testGroups"`
+	}
+	if err := json.Unmarshal(b, &suite); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range suite.TestGroups {
+		keys, err := ParseJWKS([]byte(`{"keys":[` + string(g.PublicKeyJwk) + `]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := keys[0].Key.(*rsa.PublicKey)
+		for _, tc := range g.Tests {
+			msg, _ := hex.DecodeString(tc.Msg)
+			sig, _ := hex.DecodeString(tc.Sig)
+			ok := verifyPSS(pub, crypto.SHA256, msg, sig)
+			if tc.Result != "acceptable" && ok != (tc.Result == "valid") {
+				t.Errorf("tcId %s: accepted=%v, want %s", tc.TcID, ok, tc.Result)
+			}
+			n++
+		}
+	}
+	if n < 50 {
+		t.Errorf("only %d vectors", n)
 	}
 }

@@ -72,7 +72,13 @@ func strictPSS(t *Token, k jose.JSONWebKey) bool {
 	if err != nil {
 		return false
 	}
+	return verifyPSS(pub, h, []byte(t.raw[:i]), sig)
+}
+
+// verifyPSS verifies an RSASSA-PSS signature of msg with MGF1 and the salt
+// as long as the hash h.
+func verifyPSS(pub *rsa.PublicKey, h crypto.Hash, msg, sig []byte) bool {
 	d := h.New()
-	d.Write([]byte(t.raw[:i]))
+	d.Write(msg)
 	return rsa.VerifyPSS(pub, h, d.Sum(nil), sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}) == nil
 }
