@@ -62,6 +62,9 @@ type Config struct {
 	// unknown keys costs the provider one request per interval).
 	OIDCTimeout    time.Duration
 	OIDCMinRefresh time.Duration
+	// OIDCVerifiedCacheBytes bounds the cache of web identity tokens whose
+	// signature verified (0: 4 MiB; negative: none).
+	OIDCVerifiedCacheBytes int
 }
 
 // Default returns a Config with every default set.

@@ -2,11 +2,14 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,15 +17,21 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/opensts/opensts/internal/config"
 )
 
 // BenchmarkAssumeRoleWithWebIdentity runs AssumeRoleWithWebIdentity (RS256
 // token, warm JWKS cache, unsigned request) through Server.Handler, next to
-// the AssumeRole benchmarks:
+// the AssumeRole benchmarks. The same token is presented again and again,
+// as a workload does with its token file: its signature is verified once
+// (the verified-token cache), its claims and the trust policy on every
+// call. The Uncached variants verify the signature on every call, as for a
+// new token each time.
 //
 //	go test ./internal/server -run '^$' -bench AssumeRoleWithWebIdentity -benchmem
 func BenchmarkAssumeRoleWithWebIdentity(b *testing.B) {
-	h, body := benchWebIdentity(b)
+	h, body := benchWebIdentity(b, 0)
 	b.ReportAllocs()
 	b.ResetTimer()
 	replayUnsigned(b, h, body, func(f func() bool) {
@@ -35,7 +44,28 @@ func BenchmarkAssumeRoleWithWebIdentity(b *testing.B) {
 }
 
 func BenchmarkAssumeRoleWithWebIdentityParallel(b *testing.B) {
-	h, body := benchWebIdentity(b)
+	benchWebIdentityParallel(b, 0)
+}
+
+func BenchmarkAssumeRoleWithWebIdentityUncached(b *testing.B) {
+	h, body := benchWebIdentity(b, -1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	replayUnsigned(b, h, body, func(f func() bool) {
+		for b.Loop() {
+			if !f() {
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkAssumeRoleWithWebIdentityUncachedParallel(b *testing.B) {
+	benchWebIdentityParallel(b, -1)
+}
+
+func benchWebIdentityParallel(b *testing.B, verifiedCache int) {
+	h, body := benchWebIdentity(b, verifiedCache)
 	b.ReportAllocs()
 	b.SetParallelism(16)
 	b.ResetTimer()
@@ -54,7 +84,7 @@ func BenchmarkAssumeRoleWithWebIdentityParallel(b *testing.B) {
 // of its self-signed certificate), registers it, creates a role trusting it
 // and returns the handler and one request body, after a first call that
 // warms the JWKS cache.
-func benchWebIdentity(b *testing.B) (http.Handler, []byte) {
+func benchWebIdentity(b *testing.B, verifiedCache int) (http.Handler, []byte) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		b.Fatal(err)
@@ -74,7 +104,16 @@ func benchWebIdentity(b *testing.B) (http.Handler, []byte) {
 	issuer = idp.URL
 	sum := sha1.Sum(idp.Certificate().Raw)
 
-	s := benchServer(b)
+	cfg := config.Default()
+	cfg.DataDir = b.TempDir()
+	cfg.MasterKey = bytes.Repeat([]byte{7}, 32)
+	cfg.AccountID, cfg.RootAccessKeyID, cfg.RootSecretAccessKey = benchAccount, benchRootKey, benchRootSec
+	cfg.OIDCVerifiedCacheBytes = verifiedCache
+	s, err := New(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
 	h := s.Handler()
 	iamCall := func(form url.Values) []byte {
 		form.Set("Version", "2010-05-08")

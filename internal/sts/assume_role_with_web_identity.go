@@ -22,9 +22,10 @@ type OIDCProviders interface {
 	OIDCProvider(ctx context.Context, account, name string) (store.OIDCProvider, error)
 }
 
-// WebIdentityVerifier verifies a parsed token against a provider
+// WebIdentityVerifier parses tokens and verifies them against a provider
 // (oidc.Verifier).
 type WebIdentityVerifier interface {
+	Parse(raw string) (*oidc.Token, error)
 	Verify(ctx context.Context, t *oidc.Token, p oidc.Provider) (*oidc.Claims, error)
 }
 
@@ -78,7 +79,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, c *authz.Caller
 
 	// The token: parsed, its provider found in the role's account by the
 	// (unverified) issuer, then verified with that provider's keys.
-	tok, err := oidc.Parse(in.WebIdentityToken)
+	tok, err := s.webID.Parse(in.WebIdentityToken)
 	if err != nil {
 		return nil, webIdentityError(err)
 	}

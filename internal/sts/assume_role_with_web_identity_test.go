@@ -30,6 +30,8 @@ type fakeVerifier struct {
 	got    []oidc.Provider
 }
 
+func (f *fakeVerifier) Parse(raw string) (*oidc.Token, error) { return oidc.Parse(raw) }
+
 func (f *fakeVerifier) Verify(_ context.Context, _ *oidc.Token, p oidc.Provider) (*oidc.Claims, error) {
 	f.got = append(f.got, p)
 	return f.claims, f.err

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/opensts/opensts/internal/cache"
 )
 
 // Config configures a Verifier. Zero values take the defaults.
@@ -47,6 +49,11 @@ type Config struct {
 	// Transport, when set, replaces the HTTP transport (tests). TLS
 	// verification (roots, thumbprints) is then the transport's.
 	Transport http.RoundTripper
+	// VerifiedCacheBytes bounds the cache of tokens whose signature
+	// verified (default 4 MiB; negative: no cache). A workload presents the
+	// same token until it rotates it; its signature is then checked once
+	// per key set, its claims (time, audience) on every call.
+	VerifiedCacheBytes int
 }
 
 const (
@@ -60,9 +67,12 @@ const (
 type Verifier struct {
 	cfg Config
 
+	verified *cache.Cache[*verifiedToken] // nil: no cache
+
 	mu      sync.RWMutex
 	entries map[string]*entry
 	bytes   int
+	stored  uint64 // counts account calls, for entry.order
 }
 
 // entry is the key cache of one provider (URL and thumbprints).
@@ -72,11 +82,13 @@ type entry struct {
 	snap atomic.Pointer[snapshot]
 
 	mu        sync.Mutex // held during a fetch: one fetch per provider at a time
-	keys      []jose.JSONWebKey
-	size      int
-	fetched   time.Time // last successful fetch
-	attempted time.Time // last fetch, successful or not
-	err       error     // the last fetch's failure, while it is the newest news
+	attempted time.Time  // end of the last fetch, successful or not
+
+	// size and order are guarded by Verifier.mu: the bytes of the cached
+	// JWKS, and when it was stored (eviction takes the oldest first).
+	size  int
+	order uint64
+	err   error // the last fetch's failure, while it is the newest news
 }
 
 // New returns a Verifier.
@@ -96,7 +108,15 @@ func New(cfg Config) *Verifier {
 	if cfg.MaxCacheBytes <= 0 {
 		cfg.MaxCacheBytes = 8 << 20
 	}
-	return &Verifier{cfg: cfg, entries: map[string]*entry{}}
+	v := &Verifier{cfg: cfg, entries: map[string]*entry{}}
+	if cfg.VerifiedCacheBytes == 0 {
+		cfg.VerifiedCacheBytes = 4 << 20
+	}
+	if cfg.VerifiedCacheBytes > 0 {
+		v.verified = cache.New(cache.Config[*verifiedToken]{MaxBytes: cfg.VerifiedCacheBytes,
+			Cost: func(vt *verifiedToken) (int, []cache.Shared) { return vt.size, nil }})
+	}
+	return v
 }
 
 func cacheKey(p Provider) string {
@@ -127,11 +147,13 @@ func (v *Verifier) account(p Provider, e *entry, size int) {
 	defer v.mu.Unlock()
 	v.bytes += size - e.size
 	e.size = size
+	v.stored++
+	e.order = v.stored
 	for v.bytes > v.cfg.MaxCacheBytes && len(v.entries) > 1 {
 		var oldK string
 		var old *entry
 		for k, x := range v.entries {
-			if x != e && (old == nil || x.attempted.Before(old.attempted)) {
+			if x != e && (old == nil || x.order < old.order) {
 				oldK, old = k, x
 			}
 		}
@@ -156,32 +178,38 @@ type snapshot struct {
 	fetched time.Time
 }
 
-// keys returns the keys for kid, fetching the JWKS when it is stale or
-// does not name kid, at most once per MinRefresh.
-func (v *Verifier) keys(ctx context.Context, p Provider, kid string) ([]jose.JSONWebKey, error) {
+// keys returns the keys for kid, and the snapshot they come from,
+// fetching the JWKS when it is stale or does not name kid, at most once per
+// MinRefresh.
+func (v *Verifier) keys(ctx context.Context, p Provider, kid string) ([]jose.JSONWebKey, *snapshot, error) {
 	e := v.entry(p)
 	if sn := e.snap.Load(); sn != nil && v.cfg.Now().Sub(sn.fetched) < v.cfg.TTL {
 		if found := match(sn.keys, kid); len(found) > 0 {
-			return found, nil // fresh keys name kid: no lock
+			return found, sn, nil // fresh keys name kid: no lock
 		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := v.cfg.Now()
-	fresh := !e.fetched.IsZero() && now.Sub(e.fetched) < v.cfg.TTL
-	found := match(e.keys, kid)
-	if fresh && len(found) > 0 {
-		return found, nil
+	sn := e.snap.Load()
+	var found []jose.JSONWebKey
+	usable := false // sn is young enough to serve while a refresh fails
+	if sn != nil {
+		found = match(sn.keys, kid)
+		if len(found) > 0 && now.Sub(sn.fetched) < v.cfg.TTL {
+			return found, sn, nil
+		}
+		usable = len(found) > 0 && now.Sub(sn.fetched) < 2*v.cfg.TTL
 	}
 	if !e.attempted.IsZero() && now.Sub(e.attempted) < v.cfg.MinRefresh {
 		// Rate limited: answer from what we have.
-		if len(found) > 0 && now.Sub(e.fetched) < 2*v.cfg.TTL {
-			return found, nil
+		if usable {
+			return found, sn, nil
 		}
-		if e.err != nil && e.fetched.IsZero() {
-			return nil, e.err
+		if e.err != nil && sn == nil {
+			return nil, nil, e.err
 		}
-		return nil, invalid("The web identity token names a key the provider does not publish")
+		return nil, nil, invalid("The web identity token names a key the provider does not publish")
 	}
 	keys, size, err := v.fetch(ctx, p)
 	// The interval runs from the end of the fetch: a provider that hangs
@@ -189,19 +217,19 @@ func (v *Verifier) keys(ctx context.Context, p Provider, kid string) ([]jose.JSO
 	e.attempted = v.cfg.Now()
 	if err != nil {
 		e.err = err
-		if len(found) > 0 && now.Sub(e.fetched) < 2*v.cfg.TTL {
-			return found, nil // serve stale keys while the provider is down
+		if usable {
+			return found, sn, nil // serve stale keys while the provider is down
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	e.err = nil
-	e.keys, e.fetched = keys, now
-	e.snap.Store(&snapshot{keys: keys, fetched: now})
+	sn = &snapshot{keys: keys, fetched: now}
+	e.snap.Store(sn)
 	v.account(p, e, size)
 	if found = match(keys, kid); len(found) == 0 {
-		return nil, invalid("The web identity token names a key the provider does not publish")
+		return nil, nil, invalid("The web identity token names a key the provider does not publish")
 	}
-	return found, nil
+	return found, sn, nil
 }
 
 // match returns the keys a token with kid may be verified with: those with

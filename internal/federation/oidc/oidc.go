@@ -6,7 +6,7 @@
 // the signature with go-jose and then the claims (iss, aud/azp, exp, nbf,
 // iat) by hand.
 //
-// It imports no other OpenSTS package: the caller looks the provider up,
+// It imports only internal/cache of OpenSTS: the caller looks the provider up,
 // maps the error Kinds to API errors and decides, with the trust policy,
 // whether the identity may assume a role. No token or claim is logged.
 package oidc

@@ -22,9 +22,14 @@ var Algorithms = []jose.SignatureAlgorithm{
 
 // Token is a parsed, not yet verified, token.
 type Token struct {
-	jws    *jose.JSONWebSignature
+	jws    *jose.JSONWebSignature // nil for a token from the verified cache
 	raw    string
 	claims map[string]any // the payload, decoded once (Parse)
+	// sum is the SHA-256 of raw when hashed (Verifier.Parse); cached is
+	// the token's entry in the verified cache, when it was found there.
+	sum    [32]byte
+	hashed bool
+	cached *verifiedToken
 	// Issuer is the unverified iss claim: use it only to find the
 	// provider whose keys then verify the token.
 	Issuer string

@@ -408,3 +408,63 @@ func TestParseJWKSSkipsUnusableKeys(t *testing.T) {
 func b64url(s string) string {
 	return strings.TrimRight(strings.NewReplacer("+", "-", "/", "_").Replace(base64Std(s)), "=")
 }
+
+// TestVerifiedCache: a token verified once is not verified again while the
+// provider's keys stay the same, but its claims are checked on every call;
+// a refetch of the keys sends it through full verification again; tokens
+// that fail are not remembered.
+func TestVerifiedCache(t *testing.T) {
+	f := newFakeIdP(t)
+	k1, k2 := rsaKey(t, "k1"), rsaKey(t, "k2")
+	f.publish(k1.pub)
+	clk := &fakeClock{now: time.Now()}
+	v := New(Config{Now: clk.Now, MinRefresh: time.Second, TTL: time.Hour, Timeout: 2 * time.Second})
+	p := f.provider()
+	c := claimsAt(p.URL, clk.Now())
+	c["exp"] = clk.Now().Add(2 * time.Minute).Unix()
+	raw := sign(t, k1, jose.RS256, "k1", c)
+	run := func() (*Token, error) {
+		tok, err := v.Parse(raw)
+		if err != nil {
+			return nil, err
+		}
+		_, err = v.Verify(context.Background(), tok, p)
+		return tok, err
+	}
+	if tok, err := run(); err != nil || tok.cached != nil {
+		t.Fatalf("first: cached=%v %v", tok != nil && tok.cached != nil, err)
+	}
+	if tok, err := run(); err != nil || tok.cached == nil {
+		t.Fatalf("second: cached=%v %v", tok != nil && tok.cached != nil, err)
+	}
+	// Claims are checked on every call, cached or not.
+	clk.Add(5 * time.Minute)
+	if _, err := run(); KindOf(err) != Expired {
+		t.Fatalf("expired cached token: %v", err)
+	}
+	clk.Add(-5 * time.Minute)
+	// The provider drops k1; once the keys are fetched again the cached
+	// token is verified again, and refused.
+	f.publish(k2.pub)
+	clk.Add(2 * time.Second)
+	if _, err := verify(v, p, sign(t, k2, jose.RS256, "k2", claimsAt(p.URL, clk.Now()))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(); KindOf(err) != Invalid {
+		t.Fatalf("token of a dropped key after a refetch: %v", err)
+	}
+	// A bad token is never cached.
+	bad := raw[:len(raw)-4] + "AAAA"
+	for range 2 {
+		tok, err := v.Parse(bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.cached != nil {
+			t.Fatal("a token that failed verification was cached")
+		}
+		if _, err := v.Verify(context.Background(), tok, p); err == nil {
+			t.Fatal("tampered token verified")
+		}
+	}
+}
