@@ -223,7 +223,7 @@ func (idp *samlIdP) signedAssertionResponse(t *testing.T, c samlClaims) string {
 	return c.response(idp.sign(t, c.assertion(true)), false)
 }
 
-func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+func b64std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 const samlTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::%s:saml-provider/` + samlProvider + `"},
 "Action":["sts:AssumeRoleWithSAML","sts:TagSession","sts:SetSourceIdentity"],"Condition":{"StringEquals":{"saml:aud":"` + samlRecipient + `"}}}]}`
@@ -324,7 +324,7 @@ func TestSAMLAssumeRole(t *testing.T) {
 			"https://aws.amazon.com/SAML/Attributes/SourceIdentity":    {"alice-src"},
 			"https://aws.amazon.com/SAML/Attributes/SessionDuration":   {"1800"},
 		}
-		out, err := assumeSAML(ctx, e, "SAMLRole", b64(idp.signedAssertionResponse(t, c)))
+		out, err := assumeSAML(ctx, e, "SAMLRole", b64std(idp.signedAssertionResponse(t, c)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -359,14 +359,14 @@ func TestSAMLAssumeRole(t *testing.T) {
 
 	t.Run("signed response, unsigned assertion", func(t *testing.T) {
 		c := idp.claims(testAccount, "SAMLRole", clk.Now())
-		if _, err := assumeSAML(ctx, e, "SAMLRole", b64(idp.sign(t, c.response(c.assertion(false), true)))); err != nil {
+		if _, err := assumeSAML(ctx, e, "SAMLRole", b64std(idp.sign(t, c.response(c.assertion(false), true)))); err != nil {
 			t.Fatal(err)
 		}
 	})
 
 	t.Run("both signed", func(t *testing.T) {
 		c := idp.claims(testAccount, "SAMLRole", clk.Now())
-		if _, err := assumeSAML(ctx, e, "SAMLRole", b64(idp.sign(t, c.response(idp.sign(t, c.assertion(true)), true)))); err != nil {
+		if _, err := assumeSAML(ctx, e, "SAMLRole", b64std(idp.sign(t, c.response(idp.sign(t, c.assertion(true)), true)))); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -374,22 +374,22 @@ func TestSAMLAssumeRole(t *testing.T) {
 	t.Run("trust policy conditions on saml keys", func(t *testing.T) {
 		c := idp.claims(testAccount, "Strict", clk.Now())
 		c.Extra = map[string][]string{"urn:oid:1.3.6.1.4.1.5923.1.1.1.1": {"member", "staff"}}
-		if _, err := assumeSAML(ctx, e, "Strict", b64(idp.signedAssertionResponse(t, c))); err != nil {
+		if _, err := assumeSAML(ctx, e, "Strict", b64std(idp.signedAssertionResponse(t, c))); err != nil {
 			t.Fatal(err)
 		}
 		c = idp.claims(testAccount, "Strict", clk.Now())
 		c.Extra = map[string][]string{"urn:oid:1.3.6.1.4.1.5923.1.1.1.1": {"student"}}
-		_, err := assumeSAML(ctx, e, "Strict", b64(idp.signedAssertionResponse(t, c)))
+		_, err := assumeSAML(ctx, e, "Strict", b64std(idp.signedAssertionResponse(t, c)))
 		wantCode(t, err, "AccessDenied")
 		// Tags need sts:TagSession, which Strict does not allow.
 		c = idp.claims(testAccount, "Strict", clk.Now())
 		c.Extra = map[string][]string{"urn:oid:1.3.6.1.4.1.5923.1.1.1.1": {"staff"}, "https://aws.amazon.com/SAML/Attributes/PrincipalTag:Team": {"blue"}}
-		_, err = assumeSAML(ctx, e, "Strict", b64(idp.signedAssertionResponse(t, c)))
+		_, err = assumeSAML(ctx, e, "Strict", b64std(idp.signedAssertionResponse(t, c)))
 		wantCode(t, err, "AccessDenied")
 		// Source identity needs sts:SetSourceIdentity.
 		c = idp.claims(testAccount, "Strict", clk.Now())
 		c.Extra = map[string][]string{"urn:oid:1.3.6.1.4.1.5923.1.1.1.1": {"staff"}, "https://aws.amazon.com/SAML/Attributes/SourceIdentity": {"alice"}}
-		_, err = assumeSAML(ctx, e, "Strict", b64(idp.signedAssertionResponse(t, c)))
+		_, err = assumeSAML(ctx, e, "Strict", b64std(idp.signedAssertionResponse(t, c)))
 		wantCode(t, err, "AccessDenied")
 	})
 
@@ -461,7 +461,7 @@ func TestSAMLAssumeRole(t *testing.T) {
 				if tc.mod != nil {
 					mods = append(mods, tc.mod)
 				}
-				_, err := assumeSAML(ctx, e, "SAMLRole", b64(tc.make()), mods...)
+				_, err := assumeSAML(ctx, e, "SAMLRole", b64std(tc.make()), mods...)
 				wantCode(t, err, tc.code)
 				t.Log(err)
 			})
@@ -469,14 +469,14 @@ func TestSAMLAssumeRole(t *testing.T) {
 	})
 
 	t.Run("replay", func(t *testing.T) {
-		resp := b64(idp.signedAssertionResponse(t, idp.claims(testAccount, "SAMLRole", clk.Now())))
+		resp := b64std(idp.signedAssertionResponse(t, idp.claims(testAccount, "SAMLRole", clk.Now())))
 		if _, err := assumeSAML(ctx, e, "SAMLRole", resp); err != nil {
 			t.Fatal(err)
 		}
 		_, err := assumeSAML(ctx, e, "SAMLRole", resp)
 		wantCode(t, err, "InvalidIdentityToken")
 		// Still refused when the same assertion is re-wrapped in a new Response.
-		_, err = assumeSAML(ctx, e, "SAMLRole", b64(strings.Replace(mustB64Decode(t, resp), `ID="_r`, `ID="_x`, 1)))
+		_, err = assumeSAML(ctx, e, "SAMLRole", b64std(strings.Replace(mustB64Decode(t, resp), `ID="_r`, `ID="_x`, 1)))
 		wantCode(t, err, "InvalidIdentityToken")
 	})
 
@@ -503,7 +503,7 @@ func TestSAMLAssumeRole(t *testing.T) {
 			`<samlp:Extensions>` + sr + `</samlp:Extensions><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` + evil.assertion(false) + `</samlp:Response>`
 		for name, doc := range cases {
 			t.Run(name, func(t *testing.T) {
-				_, err := assumeSAML(ctx, e, "SAMLRole", b64(doc))
+				_, err := assumeSAML(ctx, e, "SAMLRole", b64std(doc))
 				wantCode(t, err, "InvalidIdentityToken")
 				t.Log(err)
 			})
@@ -517,7 +517,7 @@ func TestSAMLAssumeRole(t *testing.T) {
 		c.NameID = "alice@example.com.attacker.test"
 		signed := idp.sign(t, c.assertion(true))
 		injected := strings.Replace(signed, "alice@example.com.attacker.test", "alice@example.com<!---->.attacker.test", 1)
-		out, err := assumeSAML(ctx, e, "SAMLRole", b64(c.response(injected, false)))
+		out, err := assumeSAML(ctx, e, "SAMLRole", b64std(c.response(injected, false)))
 		if err == nil && aws.ToString(out.Subject) != "alice@example.com.attacker.test" {
 			t.Fatalf("accepted with Subject %q", aws.ToString(out.Subject))
 		}
@@ -527,7 +527,7 @@ func TestSAMLAssumeRole(t *testing.T) {
 		c.Extra = map[string][]string{"urn:oid:1.3.6.1.4.1.5923.1.1.1.1": {"staff"}}
 		signed = idp.sign(t, c.assertion(true))
 		injected = strings.Replace(signed, "alice@example.com.attacker.test", "alice@example.com<!---->.attacker.test", 1)
-		_, err = assumeSAML(ctx, e, "Strict", b64(c.response(injected, false)))
+		_, err = assumeSAML(ctx, e, "Strict", b64std(c.response(injected, false)))
 		wantCode(t, err, "AccessDenied")
 	})
 }
@@ -552,7 +552,7 @@ func TestSAMLClients(t *testing.T) {
 	providerARN := "arn:aws:iam::" + testAccount + ":saml-provider/" + samlProvider
 
 	t.Run("aws cli", func(t *testing.T) {
-		file := c.write(t, "assertion.b64", b64(idp.signedAssertionResponse(t, idp.claims(testAccount, "SAMLRole", time.Now()))))
+		file := c.write(t, "assertion.b64", b64std(idp.signedAssertionResponse(t, idp.claims(testAccount, "SAMLRole", time.Now()))))
 		out, errOut, code := c.run(t, nil, awsCLIPath(), "sts", "assume-role-with-saml", "--role-arn", roleARN, "--principal-arn", providerARN,
 			"--saml-assertion", "file://"+file, "--endpoint-url", p.endpoint, "--output", "json")
 		if code != 0 {
@@ -578,7 +578,7 @@ func TestSAMLClients(t *testing.T) {
 	})
 
 	t.Run("boto3", func(t *testing.T) {
-		file := c.write(t, "assertion2.b64", b64(idp.signedAssertionResponse(t, idp.claims(testAccount, "SAMLRole", time.Now()))))
+		file := c.write(t, "assertion2.b64", b64std(idp.signedAssertionResponse(t, idp.claims(testAccount, "SAMLRole", time.Now()))))
 		script := c.write(t, "saml.py", `
 import sys, boto3, botocore
 endpoint, role, provider, path = sys.argv[1:5]
@@ -616,7 +616,7 @@ func TestSAMLAssertionNeverKept(t *testing.T) {
 	idp := newSAMLIdP(t, "idp")
 	setupSAML(t, e.rootIAM(), idp)
 	c := idp.claims(testAccount, "SAMLRole", time.Now())
-	resp := b64(idp.signedAssertionResponse(t, c))
+	resp := b64std(idp.signedAssertionResponse(t, c))
 	if _, err := assumeSAML(ctx, e, "SAMLRole", resp); err != nil {
 		t.Fatal(err)
 	}

@@ -59,6 +59,8 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	f.DurationVar(&cfg.KeyRotation, "key-rotation", cfg.KeyRotation, "rotate the session signing key when the newest is older than this")
+	f.DurationVar(&cfg.OIDCTimeout, "oidc-timeout", cfg.OIDCTimeout, "bound on fetching an OIDC provider's discovery document and keys (AssumeRoleWithWebIdentity answers IDPCommunicationError past it)")
+	f.DurationVar(&cfg.OIDCMinRefresh, "oidc-min-refresh", cfg.OIDCMinRefresh, "least time between two fetches of one OIDC provider's keys (tokens naming unknown keys)")
 	bindServerFlags(cmd, &cfg)
 	return cmd
 }

@@ -100,6 +100,8 @@ func (a *Authorizer) Forget(ch store.Change) {
 		if ch.Key == OrgRootSetting {
 			a.cache.DeletePrefix("scp\x00")
 		}
+	case store.ChangeOIDCProvider:
+		a.cache.Delete(string(oidcKey(kb[:0], ch.Account, ch.Key)))
 	}
 }
 
@@ -275,6 +277,9 @@ func (a *Authorizer) Deny(c *Caller, r *Request, d policy.Decision) *apierr.Erro
 
 // FillSet adds the caller's own policies (identity, boundary, session, SCP) to set.
 func (a *Authorizer) fillSet(ctx context.Context, c *Caller, set *policy.Set) error {
+	if federatedCaller(c) {
+		return nil // only the trust policy decides
+	}
 	scp, err := a.scpLevels(ctx, c.Account)
 	if err != nil {
 		return err
@@ -782,6 +787,9 @@ func (a *Authorizer) FillContext(ctx context.Context, c *Caller, pc *policy.Cont
 		}
 		if s.SourceIdentity != "" {
 			pc.Set("aws:SourceIdentity", s.SourceIdentity)
+		}
+		if s.FederatedProvider != "" {
+			pc.Set("aws:FederatedProvider", s.FederatedProvider)
 		}
 	}
 	return nil

@@ -105,6 +105,8 @@ func principalTypeName(t policy.PrincipalType) string {
 		return "AssumedRole"
 	case policy.FederatedUser:
 		return "FederatedUser"
+	case policy.WebIdentity:
+		return "WebIdentityUser"
 	}
 	return "Anonymous"
 }

@@ -59,6 +59,17 @@ type Config struct {
 	// RefreshInterval bounds how long a change made through another node
 	// (policies, keys) takes to reach this one.
 	RefreshInterval time.Duration
+
+	// OIDCTimeout bounds one fetch of an OIDC provider's discovery
+	// document and keys (AssumeRoleWithWebIdentity answers
+	// IDPCommunicationError past it); OIDCMinRefresh is the least time
+	// between two fetches for one provider (a flood of tokens naming
+	// unknown keys costs the provider one request per interval).
+	OIDCTimeout    time.Duration
+	OIDCMinRefresh time.Duration
+	// OIDCVerifiedCacheBytes bounds the cache of web identity tokens whose
+	// signature verified (0: 4 MiB; negative: none).
+	OIDCVerifiedCacheBytes int
 }
 
 // Default returns a Config with every default set.
@@ -72,6 +83,8 @@ func Default() Config {
 		KeyRotation:         24 * time.Hour,
 		SessionTokenVersion: 3,
 		RefreshInterval:     time.Second,
+		OIDCTimeout:         5 * time.Second,
+		OIDCMinRefresh:      30 * time.Second,
 	}
 }
 

@@ -75,6 +75,8 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 	root("CreatePolicyVersion", "PolicyArn", policyARN, "PolicyDocument", allowS3)
 	root("PutUserPolicy", "UserName", "target", "PolicyName", "inl", "PolicyDocument", allowS3)
 	root("CreateVirtualMFADevice", "VirtualMFADeviceName", "dev")
+	root("CreateOpenIDConnectProvider", "Url", "https://idp.example.com/t", "ClientIDList.member.1", "app")
+	oidcARN := "arn:aws:iam::" + acct + ":oidc-provider/idp.example.com/t"
 	var targetKey struct {
 		ID string `xml:"CreateAccessKeyResult>AccessKey>AccessKeyId"`
 	}
@@ -175,14 +177,24 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		"UpdateRoleDescription":         {"RoleName": "role", "Description": "x"},
 		"UpdateUser":                    {"UserName": "target", "NewPath": "/x/"},
 
-		"CreateSAMLProvider":   {"Name": "idp", "SAMLMetadataDocument": samlMetadataFixture},
-		"DeleteSAMLProvider":   {"SAMLProviderArn": samlARN},
-		"GetSAMLProvider":      {"SAMLProviderArn": samlARN},
-		"ListSAMLProviderTags": {"SAMLProviderArn": samlARN},
-		"ListSAMLProviders":    {},
-		"TagSAMLProvider":      {"SAMLProviderArn": samlARN, "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"},
-		"UntagSAMLProvider":    {"SAMLProviderArn": samlARN, "TagKeys.member.1": "k"},
-		"UpdateSAMLProvider":   {"SAMLProviderArn": samlARN, "SAMLMetadataDocument": samlMetadataFixture},
+		"CreateSAMLProvider":                      {"Name": "idp", "SAMLMetadataDocument": samlMetadataFixture},
+		"DeleteSAMLProvider":                      {"SAMLProviderArn": samlARN},
+		"GetSAMLProvider":                         {"SAMLProviderArn": samlARN},
+		"ListSAMLProviderTags":                    {"SAMLProviderArn": samlARN},
+		"ListSAMLProviders":                       {},
+		"TagSAMLProvider":                         {"SAMLProviderArn": samlARN, "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"},
+		"UntagSAMLProvider":                       {"SAMLProviderArn": samlARN, "TagKeys.member.1": "k"},
+		"UpdateSAMLProvider":                      {"SAMLProviderArn": samlARN, "SAMLMetadataDocument": samlMetadataFixture},
+		"CreateOpenIDConnectProvider":             {"Url": "https://idp2.example.com", "ClientIDList.member.1": "app"},
+		"GetOpenIDConnectProvider":                {"OpenIDConnectProviderArn": oidcARN},
+		"ListOpenIDConnectProviders":              {},
+		"DeleteOpenIDConnectProvider":             {"OpenIDConnectProviderArn": oidcARN},
+		"AddClientIDToOpenIDConnectProvider":      {"OpenIDConnectProviderArn": oidcARN, "ClientID": "x"},
+		"RemoveClientIDFromOpenIDConnectProvider": {"OpenIDConnectProviderArn": oidcARN, "ClientID": "app"},
+		"UpdateOpenIDConnectProviderThumbprint":   {"OpenIDConnectProviderArn": oidcARN, "ThumbprintList.member.1": "0123456789abcdef0123456789abcdef01234567"},
+		"TagOpenIDConnectProvider":                {"OpenIDConnectProviderArn": oidcARN, "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"},
+		"UntagOpenIDConnectProvider":              {"OpenIDConnectProviderArn": oidcARN, "TagKeys.member.1": "k"},
+		"ListOpenIDConnectProviderTags":           {"OpenIDConnectProviderArn": oidcARN},
 	}
 	stsParams := map[string]map[string]string{
 		"AssumeRole":                 {"RoleArn": roleARN, "RoleSessionName": "sess"},
@@ -198,7 +210,8 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		params map[string]string
 		code   string
 	}{
-		"AssumeRoleWithSAML": {map[string]string{"RoleArn": roleARN, "PrincipalArn": samlARN, "SAMLAssertion": "bm90IGEgcmVzcG9uc2U="}, "InvalidIdentityToken"},
+		"AssumeRoleWithSAML":        {map[string]string{"RoleArn": roleARN, "PrincipalArn": samlARN, "SAMLAssertion": "bm90IGEgcmVzcG9uc2U="}, "InvalidIdentityToken"},
+		"AssumeRoleWithWebIdentity": {map[string]string{"RoleArn": roleARN, "RoleSessionName": "sess", "WebIdentityToken": "not-a-token"}, "InvalidIdentityToken"},
 	}
 	orgParams := map[string]string{
 		"DescribeOrganization":        `{}`,

@@ -93,5 +93,16 @@ func iamRoutes(s *iam.Service) map[string]handler {
 		"TagSAMLProvider":      bind(s.TagSAMLProvider),
 		"UntagSAMLProvider":    bind(s.UntagSAMLProvider),
 		"UpdateSAMLProvider":   bind(s.UpdateSAMLProvider),
+		// OpenID Connect identity providers (federation/oidc).
+		"AddClientIDToOpenIDConnectProvider":      bind(s.AddClientIDToOpenIDConnectProvider),
+		"CreateOpenIDConnectProvider":             bind(s.CreateOpenIDConnectProvider),
+		"DeleteOpenIDConnectProvider":             bind(s.DeleteOpenIDConnectProvider),
+		"GetOpenIDConnectProvider":                bind(s.GetOpenIDConnectProvider),
+		"ListOpenIDConnectProviderTags":           bind(s.ListOpenIDConnectProviderTags),
+		"ListOpenIDConnectProviders":              bind(s.ListOpenIDConnectProviders),
+		"RemoveClientIDFromOpenIDConnectProvider": bind(s.RemoveClientIDFromOpenIDConnectProvider),
+		"TagOpenIDConnectProvider":                bind(s.TagOpenIDConnectProvider),
+		"UntagOpenIDConnectProvider":              bind(s.UntagOpenIDConnectProvider),
+		"UpdateOpenIDConnectProviderThumbprint":   bind(s.UpdateOpenIDConnectProviderThumbprint),
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/opensts/opensts/internal/awsjson"
 	"github.com/opensts/opensts/internal/awsquery"
 	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/federation/oidc"
 	"github.com/opensts/opensts/internal/iam"
 	"github.com/opensts/opensts/internal/mfa"
 	"github.com/opensts/opensts/internal/org"
@@ -183,8 +184,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	// MFA codes: replay protection in the store, throttling in memory per node.
 	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer})
 	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
+	webID := oidc.New(oidc.Config{Now: s.now, Timeout: cfg.OIDCTimeout, MinRefresh: cfg.OIDCMinRefresh, VerifiedCacheBytes: cfg.OIDCVerifiedCacheBytes})
 	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker,
-		SAML: sts.SAMLConfig{Store: s.store}})
+		SAML: sts.SAMLConfig{Store: s.store}, OIDC: s.authz, WebIdentity: webID})
 	s.keys = newKeyCache(s.iam, s.store)
 	s.metrics = prometheus.NewRegistry()
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

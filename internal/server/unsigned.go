@@ -2,19 +2,17 @@ package server
 
 import (
 	"context"
-	"net"
 
+	"github.com/opensts/opensts/internal/authn"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/awsquery"
 	"github.com/opensts/opensts/internal/pipeline"
 )
 
-// bindUnsigned is bind for an action whose request authenticates itself (a
-// SAML assertion, a web identity token): the pipeline does not require
-// SigV4 for it. When the request is unsigned, fn gets a caller that carries
-// only the request environment (source address, user agent, transport,
-// time) and no identity; the exchange's Caller stays nil, so observers see
-// an unauthenticated request.
+// bindUnsigned is bind for an action that authenticates itself (a web
+// identity token): the route is Unsigned, and fn gets a caller with only the
+// request's environment, whether or not the request was signed (AWS ignores
+// a signature on these actions).
 func bindUnsigned[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, error)) handler {
 	return handler{Unsigned: true, Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
 		in := new(In)
@@ -22,15 +20,9 @@ func bindUnsigned[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Ou
 			return nil, err
 		}
 		x.Input = in
-		c := x.Caller
-		if c == nil {
-			c = &authz.Caller{Now: x.Time}
-			if x.HTTP != nil {
-				c.UserAgent, c.SecureTransport = x.HTTP.UserAgent(), x.HTTP.TLS != nil
-				if host, _, err := net.SplitHostPort(x.HTTP.RemoteAddr); err == nil {
-					c.SourceIP = host
-				}
-			}
+		c := authn.Environment(x.HTTP, x.Time)
+		if x.Caller != nil {
+			c.Region = x.Caller.Region
 		}
 		out, err := fn(ctx, c, in)
 		if err != nil || out == nil {

@@ -454,6 +454,7 @@ type Store interface {
 	Changes
 	SAMLProviders
 	SAMLAssertions
+	OIDCProviders
 	// Generation is LastChange, kept for the caches that compare one number
 	// until they tail the feed: it increases on every write that records a
 	// change (see ChangeKind), and only then. On a multi-node backend it
@@ -582,3 +583,31 @@ type Changes interface {
 	// writes) and learns of other nodes' by tailing the feed.
 	SetChangeHook(f func())
 }
+
+// OIDCProvider is an IAM OpenID Connect identity provider of an account.
+type OIDCProvider struct {
+	Account string
+	// Name is the provider URL without "https://" (host, lowercase, and
+	// path): the ARN's resource suffix; unique per account.
+	Name        string
+	ClientIDs   []string
+	Thumbprints []string // 40 lowercase hex digits each
+	CreatedAt   time.Time
+	Tags        []Tag
+}
+
+// OIDCProviders stores OIDC identity providers. Names compare exactly.
+type OIDCProviders interface {
+	// CreateOIDCProvider: ErrAlreadyExists when the account has one with Name.
+	CreateOIDCProvider(ctx context.Context, p OIDCProvider) error
+	GetOIDCProvider(ctx context.Context, account, name string) (OIDCProvider, error)
+	// UpdateOIDCProvider writes ClientIDs, Thumbprints and Tags.
+	UpdateOIDCProvider(ctx context.Context, p OIDCProvider) error
+	DeleteOIDCProvider(ctx context.Context, account, name string) error
+	// ListOIDCProviders lists an account's providers sorted by name.
+	ListOIDCProviders(ctx context.Context, account string) ([]OIDCProvider, error)
+}
+
+// ChangeOIDCProvider is recorded by Create/Update/DeleteOIDCProvider. Key
+// is the provider's Name; Name is empty.
+const ChangeOIDCProvider ChangeKind = "oidc-provider"

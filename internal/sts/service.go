@@ -28,6 +28,10 @@ type Config struct {
 	MFA MFAChecker
 	// SAML configures AssumeRoleWithSAML; without a Store it is refused.
 	SAML SAMLConfig
+	// OIDC looks up OIDC providers and WebIdentity verifies their tokens
+	// (AssumeRoleWithWebIdentity); nil refuses every web identity token.
+	OIDC        OIDCProviders
+	WebIdentity WebIdentityVerifier
 }
 
 // AccessKeys looks up long-term access keys (GetAccessKeyInfo).
@@ -68,6 +72,8 @@ type Service struct {
 	mfa      MFAChecker
 	saml     SAMLConfig
 	mdCache  metadataCache
+	oidc     OIDCProviders
+	webID    WebIdentityVerifier
 }
 
 // New returns a Service.
@@ -76,7 +82,8 @@ func New(cfg Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA, saml: cfg.SAML}
+	return &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA, saml: cfg.SAML,
+		oidc: cfg.OIDC, webID: cfg.WebIdentity}
 }
 
 // Credentials is the STS Credentials shape.

@@ -1,0 +1,13 @@
+-- 0003_oidc_providers: IAM OpenID Connect identity providers. name is the
+-- provider URL without https:// (the ARN suffix), compared exactly;
+-- client_ids and thumbprints are JSON arrays of strings.
+
+CREATE TABLE oidc_providers (
+	account     TEXT NOT NULL,
+	name        TEXT NOT NULL,
+	client_ids  TEXT NOT NULL,
+	thumbprints TEXT NOT NULL,
+	tags        JSONB NOT NULL,
+	created_at  TIMESTAMPTZ,
+	PRIMARY KEY (account, name)
+);
