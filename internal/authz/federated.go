@@ -5,18 +5,12 @@ import (
 	"fmt"
 
 	"github.com/opensts/opensts/internal/policy"
-	"github.com/opensts/opensts/internal/session"
 	"github.com/opensts/opensts/internal/store"
 )
 
 // Federated identities: a web identity (OIDC) caller has no policies of its
 // own and is matched by trust policies' Principal {"Federated": ARN}; the
 // role sessions it gets are role sessions like AssumeRole's.
-
-// roleSession reports whether s is a session of a role, however assumed.
-func roleSession(s *session.Session) bool {
-	return s != nil && (s.Type == session.AssumedRole || s.Type == session.WebIdentity || s.Type == session.SAML)
-}
 
 // federatedCaller reports whether c is an identity provider's principal
 // (not an AWS principal): no identity policies, no SCPs.
