@@ -15,6 +15,7 @@ import (
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/arn"
 	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/cache"
 	"github.com/opensts/opensts/internal/federation/saml"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/session"
@@ -500,40 +501,31 @@ func nameQualifier(issuer, account, providerName string) string {
 }
 
 // metadataCache keeps parsed provider metadata by document hash, so a
-// request parses neither the XML nor the certificates again. It is bounded:
-// at most maxCachedMetadata documents of at most maxCachedMetadataSize bytes
-// each are kept (larger ones are parsed on every request).
+// request parses neither the XML nor the certificates again, however large
+// the document: an unauthenticated request must not be able to make the
+// server parse a provider's metadata. It is bounded by the bytes of what it
+// keeps (entity ids and certificates), with CLOCK eviction.
 type metadataCache struct {
-	mu sync.Mutex
-	m  map[[32]byte]*saml.Metadata
+	once sync.Once
+	c    *cache.Cache[*saml.Metadata]
 }
 
-const (
-	maxCachedMetadata     = 256
-	maxCachedMetadataSize = 256 << 10
-)
+// metadataCacheBytes bounds the parsed metadata kept: some two thousand
+// providers of one or two certificates.
+const metadataCacheBytes = 8 << 20
 
 func (s *Service) samlMetadata(p store.SAMLProvider) (*saml.Metadata, error) {
-	doc := []byte(p.MetadataDocument)
-	if len(doc) > maxCachedMetadataSize {
-		return saml.ParseMetadata(doc)
-	}
-	key := sha256.Sum256(doc)
-	s.mdCache.mu.Lock()
-	md, ok := s.mdCache.m[key]
-	s.mdCache.mu.Unlock()
-	if ok {
-		return md, nil
-	}
-	md, err := saml.ParseMetadata(doc)
-	if err != nil {
-		return nil, err
-	}
-	s.mdCache.mu.Lock()
-	if s.mdCache.m == nil || len(s.mdCache.m) >= maxCachedMetadata {
-		s.mdCache.m = map[[32]byte]*saml.Metadata{}
-	}
-	s.mdCache.m[key] = md
-	s.mdCache.mu.Unlock()
-	return md, nil
+	s.mdCache.once.Do(func() {
+		s.mdCache.c = cache.New(cache.Config[*saml.Metadata]{MaxBytes: metadataCacheBytes, Cost: func(md *saml.Metadata) (int, []cache.Shared) {
+			n := 64 + len(md.EntityID)
+			for _, c := range md.Certificates {
+				n += 3*len(c.Raw) + 512 // the parsed certificate holds its DER and slices of it
+			}
+			return n, nil
+		}})
+	})
+	key := sha256.Sum256([]byte(p.MetadataDocument))
+	return s.mdCache.c.Load(key[:], func() (*saml.Metadata, error) {
+		return saml.ParseMetadata([]byte(p.MetadataDocument))
+	})
 }

@@ -1,6 +1,15 @@
 package sts
 
-import "testing"
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opensts/opensts/internal/sharedtest"
+	"github.com/opensts/opensts/internal/store"
+)
 
 func TestSAMLHelpers(t *testing.T) {
 	t.Parallel()
@@ -35,5 +44,41 @@ func TestSAMLHelpers(t *testing.T) {
 		if got := samlRolePair(tc.values, role, prov); got != tc.want {
 			t.Errorf("samlRolePair(%q) = %v, want %v", tc.values, got, tc.want)
 		}
+	}
+}
+
+// TestSAMLMetadataParsedOnce: a provider's metadata is parsed once however
+// large it is (the attack review made every unauthenticated request parse a
+// 400 KB document, about a second of CPU each), and again only when it
+// changes.
+func TestSAMLMetadataParsedOnce(t *testing.T) {
+	t.Parallel()
+	md, err := os.ReadFile(filepath.Join(sharedtest.Dir(t, "saml-crewjam"), "testdata/TestSPCanHandleOneloginResponse_IDPMetadata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := bytes.LastIndex(md, []byte("</"))
+	large := string(md[:end]) + "<!--" + strings.Repeat("p", 400<<10) + "-->" + string(md[end:])
+	s := New(Config{})
+	for _, doc := range []string{string(md), large} {
+		a, err := s.samlMetadata(store.SAMLProvider{MetadataDocument: doc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.samlMetadata(store.SAMLProvider{MetadataDocument: doc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a != b {
+			t.Errorf("metadata of %d bytes parsed twice", len(doc))
+		}
+	}
+	small, _ := s.samlMetadata(store.SAMLProvider{MetadataDocument: string(md)})
+	changed, err := s.samlMetadata(store.SAMLProvider{MetadataDocument: strings.Replace(string(md), "</", " </", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed == small {
+		t.Error("changed metadata served from the cache")
 	}
 }

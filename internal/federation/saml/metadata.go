@@ -12,6 +12,11 @@ const nsMetadata = "urn:oasis:names:tc:SAML:2.0:metadata"
 // MaxMetadataSize bounds a metadata document (IAM: 10000000).
 const MaxMetadataSize = 10000000
 
+// maxMetadataMarkup bounds the markup ('<') of a metadata document: large
+// real ones (AD FS, with its WS-Federation role descriptors and claim
+// types) have a few thousand.
+const maxMetadataMarkup = 20000
+
 // MaxMetadataKeys is how many signing certificates a provider may have.
 const MaxMetadataKeys = 10
 
@@ -24,7 +29,7 @@ type Metadata struct {
 // ParseMetadata reads an md:EntityDescriptor with an IDPSSODescriptor and
 // its signing certificates (KeyDescriptors with use="signing" or no use).
 func ParseMetadata(doc []byte) (*Metadata, error) {
-	root, err := parse(doc, MaxMetadataSize)
+	root, err := parse(doc, MaxMetadataSize, maxMetadataMarkup)
 	if err != nil {
 		return nil, errors.New("metadata is not well-formed XML")
 	}
