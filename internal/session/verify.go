@@ -34,7 +34,9 @@ func verify(r *keyring, c *cache, roots *rootCache, now time.Time, accessKeyID, 
 	}
 	var h tokenHash
 	if c != nil {
-		h = sha256.Sum256([]byte(token))
+		// Hashed in place: Sum256 only reads it, and a copy of a token
+		// (some 500 bytes) would be the cached path's largest allocation.
+		h = sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
 		if e := c.get(&h); e != nil {
 			if r.byID[e.key.id] == e.key && !e.key.revoked {
 				return result(e.sess, e.secret, accessKeyID, e.key, now)
