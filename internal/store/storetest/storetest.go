@@ -84,6 +84,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Times", testTimes},
 		{"SAMLProviders", testSAMLProviders},
 		{"SAMLAssertions", testSAMLAssertions},
+		{"LDAPProviders", testLDAPProviders},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
