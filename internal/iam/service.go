@@ -38,6 +38,7 @@ type Store interface {
 	store.Policies
 	store.MFADevices
 	store.SAMLProviders
+	store.LDAPProviders
 }
 
 // Authorizer is what IAM asks of authz.Authorizer.

@@ -93,5 +93,11 @@ func iamRoutes(s *iam.Service) map[string]handler {
 		"TagSAMLProvider":      bind(s.TagSAMLProvider),
 		"UntagSAMLProvider":    bind(s.UntagSAMLProvider),
 		"UpdateSAMLProvider":   bind(s.UpdateSAMLProvider),
+
+		"CreateLDAPProvider": bind(s.CreateLDAPProvider),
+		"DeleteLDAPProvider": bind(s.DeleteLDAPProvider),
+		"GetLDAPProvider":    bind(s.GetLDAPProvider),
+		"ListLDAPProviders":  bind(s.ListLDAPProviders),
+		"UpdateLDAPProvider": bind(s.UpdateLDAPProvider),
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/opensts/opensts/internal/awsjson"
 	"github.com/opensts/opensts/internal/awsquery"
 	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/federation/ldap"
 	"github.com/opensts/opensts/internal/iam"
 	"github.com/opensts/opensts/internal/mfa"
 	"github.com/opensts/opensts/internal/org"
@@ -183,7 +184,10 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer})
 	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
 	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker,
-		SAML: sts.SAMLConfig{Store: s.store}})
+		SAML: sts.SAMLConfig{Store: s.store},
+		LDAP: sts.LDAPConfig{Store: s.store, Directory: &ldap.Directory{}, Sealer: s.sealer, DefaultProvider: cfg.LDAPDefaultProvider,
+			Users:     &ldap.Throttle{Limit: 10, Window: 5 * time.Minute, Now: s.now},
+			Addresses: &ldap.Throttle{Limit: 100, Window: 5 * time.Minute, Now: s.now}}})
 	s.keys = newKeyCache(s.iam, s.store)
 	s.metrics = prometheus.NewRegistry()
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -11,5 +11,6 @@ func stsRoutes(s *sts.Service) map[string]handler {
 		"GetAccessKeyInfo":           bind(s.GetAccessKeyInfo),
 		"DecodeAuthorizationMessage": bind(s.DecodeAuthorizationMessage),
 		"AssumeRoleWithSAML":         bindUnsigned(s.AssumeRoleWithSAML),
+		"AssumeRoleWithLDAPIdentity": bindUnsigned(s.AssumeRoleWithLDAPIdentity),
 	}
 }

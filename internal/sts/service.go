@@ -28,6 +28,9 @@ type Config struct {
 	MFA MFAChecker
 	// SAML configures AssumeRoleWithSAML; without a Store it is refused.
 	SAML SAMLConfig
+	// LDAP configures AssumeRoleWithLDAPIdentity; without a Store and a
+	// Directory it is refused.
+	LDAP LDAPConfig
 }
 
 // AccessKeys looks up long-term access keys (GetAccessKeyInfo).
@@ -67,6 +70,7 @@ type Service struct {
 	now      func() time.Time
 	mfa      MFAChecker
 	saml     SAMLConfig
+	ldap     LDAPConfig
 	mdCache  metadataCache
 }
 
@@ -76,7 +80,7 @@ func New(cfg Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA, saml: cfg.SAML}
+	return &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA, saml: cfg.SAML, ldap: cfg.LDAP}
 }
 
 // Credentials is the STS Credentials shape.

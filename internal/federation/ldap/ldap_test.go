@@ -111,9 +111,9 @@ func TestADReason(t *testing.T) {
 	t.Parallel()
 	for msg, want := range map[string]string{
 		"LDAP Result Code 49 \"Invalid Credentials\": 80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 533, v4563": "account disabled",
-		"... data 52e, v2580":  "wrong password",
-		"... data 775, v2580":  "account locked",
-		"... data 532, v2580":  "password expired",
+		"... data 52e, v2580": "wrong password",
+		"... data 775, v2580": "account locked",
+		"... data 532, v2580": "password expired",
 		"Invalid Credentials": "wrong password",
 	} {
 		if got := adReason(errors.New(msg)); got != want {
