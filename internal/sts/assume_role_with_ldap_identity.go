@@ -21,6 +21,7 @@ type LDAPStore interface {
 	GetLDAPProvider(ctx context.Context, account, name string) (store.LDAPProvider, error)
 	ListLDAPProviders(ctx context.Context, account string) ([]store.LDAPProvider, error)
 	ListRoles(ctx context.Context, account string, opt store.ListOptions) ([]store.Role, error)
+	GetRole(ctx context.Context, account, name string) (store.Role, error)
 }
 
 // LDAPDirectory authenticates a user against a directory (ldap.Directory).
@@ -218,9 +219,10 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 }
 
 // ldapProvider finds the provider of a request: LDAPProviderArn; or
-// ConfigName, or the only provider, of the role's account; or, for a
-// request that names no role, the server's default provider (ConfigName
-// then names another provider of its account).
+// ConfigName, or the one provider of the role's account that the role's
+// trust policy names (or the account's only provider); or, for a request
+// that names no role, the server's default provider (ConfigName then names
+// another provider of its account).
 func (s *Service) ldapProvider(ctx context.Context, in *AssumeRoleWithLDAPIdentityInput) (store.LDAPProvider, error) {
 	var account, name string
 	if in.RoleArn != "" {
@@ -270,9 +272,27 @@ func (s *Service) ldapProvider(ctx context.Context, in *AssumeRoleWithLDAPIdenti
 	if err != nil {
 		return store.LDAPProvider{}, internal(err, "assume role with ldap identity: list providers")
 	}
+	if len(list) > 1 {
+		// The providers the role's trust policy names.
+		_, _, roleName, _ := parseRoleARN(in.RoleArn)
+		role, err := s.ldap.Store.GetRole(ctx, account, roleName)
+		if err != nil && !isNotFound(err) {
+			return store.LDAPProvider{}, internal(err, "assume role with ldap identity: load role")
+		}
+		trust := strings.ToLower(role.TrustPolicy)
+		named := list[:0:0]
+		for _, p := range list {
+			if strings.Contains(trust, strings.ToLower(p.ARN)+`"`) {
+				named = append(named, p)
+			}
+		}
+		if len(named) == 1 {
+			return named[0], nil
+		}
+	}
 	if len(list) != 1 {
 		return store.LDAPProvider{}, apierr.New(apierr.InvalidParameterValue,
-			"The account has %d LDAP providers: name one with LDAPProviderArn or ConfigName", len(list))
+			"The account has %d LDAP providers and the role's trust policy names none or several: name one with LDAPProviderArn or ConfigName", len(list))
 	}
 	return list[0], nil
 }
