@@ -521,3 +521,20 @@ func TestLDAPOpenLDAP(t *testing.T) {
 		t.Errorf("no role trusts frank: %s", body)
 	}
 }
+
+// BenchmarkAssumeRoleWithLDAPIdentity is the whole request against the
+// Samba AD DC: HTTP, a new LDAPS connection, service bind, user search,
+// user bind, service bind again, nested group search, trust policy, mint.
+// The directory's own bind rate is the ceiling (see the README's figures).
+func BenchmarkAssumeRoleWithLDAPIdentity(b *testing.B) {
+	d := directory(b)
+	e := startTB(b, b.TempDir())
+	createLDAPProvider(b, e, sambaProvider(b, d, "corp"))
+	createRole(b, e, "S3Readers", ldapTrust("corp", `{"ForAnyValue:StringEquals":{"ldap:groups":"`+sambaGroupDN+`"}}`))
+	params := map[string]string{"LDAPUsername": "alice", "LDAPPassword": alicePassword, "RoleArn": "arn:aws:iam::" + testAccount + ":role/S3Readers"}
+	for b.Loop() {
+		if status, body, _ := e.assumeLDAP(b, params); status != http.StatusOK {
+			b.Fatalf("%d %s", status, body)
+		}
+	}
+}
