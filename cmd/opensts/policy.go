@@ -113,7 +113,7 @@ type matchedStmt struct {
 var principalTypes = map[string]policy.PrincipalType{
 	"": policy.Anonymous, "anonymous": policy.Anonymous, "root": policy.Root, "account": policy.Root,
 	"user": policy.User, "assumedrole": policy.AssumedRole, "federateduser": policy.FederatedUser,
-	"service": policy.Service, "webidentity": policy.WebIdentity, "samluser": policy.SAMLUser,
+	"service": policy.Service, "webidentity": policy.WebIdentity, "samluser": policy.SAMLUser, "ldapuser": policy.LDAPUser,
 }
 
 func newPolicySimulateCmd() *cobra.Command {

@@ -18,6 +18,7 @@ func bindServerFlags(cmd *cobra.Command, cfg *config.Config) {
 	f := cmd.Flags()
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (SQLite database, generated keys)")
 	f.StringVar(&cfg.Store, "store", cfg.Store, "storage backend: sqlite, or postgres (with OPENSTS_DATABASE_URL) for several nodes")
+	f.StringVar(&cfg.LDAPDefaultProvider, "ldap-default-provider", "", "LDAP provider ARN for AssumeRoleWithLDAPIdentity requests that name no role (MinIO clients); default OPENSTS_LDAP_DEFAULT_PROVIDER")
 	f.StringVar(&cfg.MasterKeyFile, "master-key-file", "", "file holding the base64 32-byte master key (default: OPENSTS_MASTER_KEY, else generated in the data directory)")
 	f.IntVar(&cfg.SessionTokenVersion, "session-token-version", cfg.SessionTokenVersion,
 		"session token format to mint, and to create signing keys for: 3 (sealed) or 2 (readable; only while nodes of a release before sealed tokens still serve this store)")

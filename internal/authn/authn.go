@@ -197,7 +197,7 @@ func SessionCaller(c *authz.Caller, s *session.Session) {
 	c.Account, c.AccessKeyID, c.Session = s.Account, s.AccessKeyID, s
 	c.ARN, c.UserID = s.ARN, s.PrincipalID
 	switch s.Type {
-	case session.AssumedRole, session.WebIdentity, session.SAML:
+	case session.AssumedRole, session.WebIdentity, session.SAML, session.LDAP:
 		c.Type = policy.AssumedRole
 	case session.FederatedUser:
 		c.Type, c.UserName = policy.FederatedUser, s.UserName

@@ -29,7 +29,7 @@ type Caller struct {
 	// Session is the verified session for temporary credentials, nil for long-term keys.
 	Session *session.Session
 	// Federated is the identity provider (its ARN) of an unsigned
-	// federation request (Type SAMLUser or WebIdentity).
+	// federation request (Type SAMLUser, WebIdentity or LDAPUser).
 	Federated string
 
 	// Gone is set by Authorizer.Resolve for a session whose user or role no
@@ -81,9 +81,9 @@ func (c *Caller) PrincipalARN() string {
 }
 
 // RoleSession reports whether s is a session of a role: AssumeRole,
-// AssumeRoleWithSAML or AssumeRoleWithWebIdentity.
+// AssumeRoleWithSAML, AssumeRoleWithWebIdentity or AssumeRoleWithLDAPIdentity.
 func RoleSession(s *session.Session) bool {
-	return s != nil && (s.Type == session.AssumedRole || s.Type == session.SAML || s.Type == session.WebIdentity)
+	return s != nil && (s.Type == session.AssumedRole || s.Type == session.SAML || s.Type == session.WebIdentity || s.Type == session.LDAP)
 }
 
 // RoleARN formats a role ARN (arn.Role).

@@ -37,7 +37,12 @@ type Config struct {
 	MasterKeyFile string
 
 	// Bootstrap of an empty data directory.
-	AccountID           string // OPENSTS_ACCOUNT_ID
+	AccountID string // OPENSTS_ACCOUNT_ID
+	// LDAPDefaultProvider is the LDAP provider (its ARN) of
+	// AssumeRoleWithLDAPIdentity requests that name no role and no
+	// provider, as MinIO's clients send them (--ldap-default-provider,
+	// OPENSTS_LDAP_DEFAULT_PROVIDER).
+	LDAPDefaultProvider string
 	RootAccessKeyID     string // OPENSTS_ROOT_ACCESS_KEY_ID
 	RootSecretAccessKey string // OPENSTS_ROOT_SECRET_ACCESS_KEY
 
@@ -101,6 +106,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		c.DatabaseURL = v
 	}
 	c.AccountID = getenv("OPENSTS_ACCOUNT_ID")
+	if v := getenv("OPENSTS_LDAP_DEFAULT_PROVIDER"); v != "" {
+		c.LDAPDefaultProvider = v
+	}
 	c.RootAccessKeyID = getenv("OPENSTS_ROOT_ACCESS_KEY_ID")
 	c.RootSecretAccessKey = getenv("OPENSTS_ROOT_SECRET_ACCESS_KEY")
 	return nil

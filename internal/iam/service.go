@@ -39,6 +39,7 @@ type Store interface {
 	store.MFADevices
 	store.SAMLProviders
 	store.OIDCProviders
+	store.LDAPProviders
 }
 
 // Authorizer is what IAM asks of authz.Authorizer.

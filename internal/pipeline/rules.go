@@ -27,7 +27,7 @@ var credentialRules = []struct {
 		deny: func(a string) error {
 			return apierr.New(apierr.AccessDenied, "Cannot call %s with session credentials", a)
 		}},
-	{service: "sts", types: []session.Type{session.AssumedRole, session.WebIdentity, session.SAML}, except: []string{"GetSessionToken", "GetFederationToken"},
+	{service: "sts", types: []session.Type{session.AssumedRole, session.WebIdentity, session.SAML, session.LDAP}, except: []string{"GetSessionToken", "GetFederationToken"},
 		deny: func(a string) error {
 			return apierr.New(apierr.AccessDenied, "Cannot call %s with session credentials", a)
 		}},

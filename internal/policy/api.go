@@ -54,6 +54,7 @@ const (
 	Service
 	WebIdentity
 	SAMLUser
+	LDAPUser // a user of an LDAP provider (AssumeRoleWithLDAPIdentity)
 )
 
 // Principal is who makes the request, as policies' Principal elements match it.

@@ -705,7 +705,7 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 	}
 
 	switch pr.Type {
-	case Anonymous, Service, WebIdentity, SAMLUser:
+	case Anonymous, Service, WebIdentity, SAMLUser, LDAPUser:
 		// No identity-based policies: only the resource policy can allow.
 		if res.allow() {
 			allow()

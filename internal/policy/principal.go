@@ -123,7 +123,7 @@ func (ps *principalSet) match(pr *Principal) (NamedBy, bool) {
 	if ps.any {
 		up(NamedEveryone)
 	}
-	if pr.Account != "" && pr.Type != Anonymous && pr.Type != Service && pr.Type != WebIdentity && pr.Type != SAMLUser {
+	if pr.Account != "" && pr.Type != Anonymous && pr.Type != Service && pr.Type != WebIdentity && pr.Type != SAMLUser && pr.Type != LDAPUser {
 		for _, a := range ps.accounts {
 			if a == pr.Account {
 				up(NamedAccount)
@@ -205,7 +205,7 @@ func (ps *principalSet) exempt(pr *Principal) bool {
 		return hasAcct && has(ps.arns, pr.ARN)
 	case Service:
 		return has(ps.services, pr.Service)
-	case WebIdentity, SAMLUser:
+	case WebIdentity, SAMLUser, LDAPUser:
 		return has(ps.federated, pr.Federated)
 	}
 	return false

@@ -64,6 +64,8 @@ func (t PrincipalType) String() string {
 		return "WebIdentity"
 	case SAMLUser:
 		return "SAMLUser"
+	case LDAPUser:
+		return "LDAPUser"
 	}
 	return "Anonymous"
 }

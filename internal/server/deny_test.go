@@ -94,6 +94,7 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 	serial := "arn:aws:iam::" + acct + ":mfa/dev"
 	roleARN := "arn:aws:iam::" + acct + ":role/role"
 	samlARN := "arn:aws:iam::" + acct + ":saml-provider/idp"
+	ldapARN := "arn:aws:iam::" + acct + ":ldap-provider/dir"
 	samlMetadataFixture := `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com"/>` + strings.Repeat(" ", 1000)
 
 	iamParams := map[string]map[string]string{
@@ -195,6 +196,12 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		"TagOpenIDConnectProvider":                {"OpenIDConnectProviderArn": oidcARN, "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"},
 		"UntagOpenIDConnectProvider":              {"OpenIDConnectProviderArn": oidcARN, "TagKeys.member.1": "k"},
 		"ListOpenIDConnectProviderTags":           {"OpenIDConnectProviderArn": oidcARN},
+
+		"CreateLDAPProvider": {"Name": "dir", "Url": "ldaps://dc.example.com", "UserSearchBase": "dc=example,dc=com"},
+		"DeleteLDAPProvider": {"LDAPProviderArn": ldapARN},
+		"GetLDAPProvider":    {"LDAPProviderArn": ldapARN},
+		"ListLDAPProviders":  {},
+		"UpdateLDAPProvider": {"LDAPProviderArn": ldapARN, "BindPassword": "x"},
 	}
 	stsParams := map[string]map[string]string{
 		"AssumeRole":                 {"RoleArn": roleARN, "RoleSessionName": "sess"},
@@ -212,6 +219,8 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 	}{
 		"AssumeRoleWithSAML":        {map[string]string{"RoleArn": roleARN, "PrincipalArn": samlARN, "SAMLAssertion": "bm90IGEgcmVzcG9uc2U="}, "InvalidIdentityToken"},
 		"AssumeRoleWithWebIdentity": {map[string]string{"RoleArn": roleARN, "RoleSessionName": "sess", "WebIdentityToken": "not-a-token"}, "InvalidIdentityToken"},
+		// The account has no LDAP provider: nothing to authenticate against.
+		"AssumeRoleWithLDAPIdentity": {map[string]string{"RoleArn": roleARN, "LDAPUsername": "alice", "LDAPPassword": "pw"}, "InvalidParameterValue"},
 	}
 	orgParams := map[string]string{
 		"DescribeOrganization":        `{}`,

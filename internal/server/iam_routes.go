@@ -104,5 +104,11 @@ func iamRoutes(s *iam.Service) map[string]handler {
 		"TagOpenIDConnectProvider":                bind(s.TagOpenIDConnectProvider),
 		"UntagOpenIDConnectProvider":              bind(s.UntagOpenIDConnectProvider),
 		"UpdateOpenIDConnectProviderThumbprint":   bind(s.UpdateOpenIDConnectProviderThumbprint),
+
+		"CreateLDAPProvider": bind(s.CreateLDAPProvider),
+		"DeleteLDAPProvider": bind(s.DeleteLDAPProvider),
+		"GetLDAPProvider":    bind(s.GetLDAPProvider),
+		"ListLDAPProviders":  bind(s.ListLDAPProviders),
+		"UpdateLDAPProvider": bind(s.UpdateLDAPProvider),
 	}
 }

@@ -12,5 +12,6 @@ func stsRoutes(s *sts.Service) map[string]handler {
 		"DecodeAuthorizationMessage": bind(s.DecodeAuthorizationMessage),
 		"AssumeRoleWithSAML":         bindUnsigned(s.AssumeRoleWithSAML),
 		"AssumeRoleWithWebIdentity":  bindUnsigned(s.AssumeRoleWithWebIdentity),
+		"AssumeRoleWithLDAPIdentity": bindUnsigned(s.AssumeRoleWithLDAPIdentity),
 	}
 }

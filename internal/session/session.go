@@ -102,9 +102,10 @@ const (
 	SessionToken                  // GetSessionToken of a user or root
 	WebIdentity                   // AssumeRoleWithWebIdentity
 	SAML                          // AssumeRoleWithSAML
+	LDAP                          // AssumeRoleWithLDAPIdentity (an OpenSTS extension)
 )
 
-func (t Type) valid() bool { return t >= AssumedRole && t <= SAML }
+func (t Type) valid() bool { return t >= AssumedRole && t <= LDAP }
 
 func (t Type) String() string {
 	switch t {
@@ -118,6 +119,8 @@ func (t Type) String() string {
 		return "WebIdentity"
 	case SAML:
 		return "SAML"
+	case LDAP:
+		return "LDAP"
 	}
 	return "Type(" + strconv.Itoa(int(t)) + ")"
 }

@@ -555,7 +555,7 @@ func TestMintRejects(t *testing.T) {
 	now := f.clock.Now()
 	for name, mod := range map[string]func(*Session){
 		"no type":           func(s *Session) { s.Type = 0 },
-		"unknown type":      func(s *Session) { s.Type = SAML + 1 },
+		"unknown type":      func(s *Session) { s.Type = LDAP + 1 },
 		"expires at issue":  func(s *Session) { s.Expires = now },
 		"expires before":    func(s *Session) { s.IssuedAt = now.Add(-time.Hour); s.Expires = now.Add(-2 * time.Hour) },
 		"too long":          func(s *Session) { s.Expires = now.Add(DefaultMaxLifetime + time.Second) },

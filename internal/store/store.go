@@ -455,6 +455,7 @@ type Store interface {
 	SAMLProviders
 	SAMLAssertions
 	OIDCProviders
+	LDAPProviders
 	// Generation is LastChange, kept for the caches that compare one number
 	// until they tail the feed: it increases on every write that records a
 	// change (see ChangeKind), and only then. On a multi-node backend it
@@ -540,6 +541,10 @@ const (
 	// provider's ARN as stored, Name its name. (Replay records of
 	// SAMLAssertions record nothing: they are read from the store.)
 	ChangeSAMLProvider ChangeKind = "saml-provider"
+
+	// ChangeLDAPProvider: Create/Update/DeleteLDAPProvider. Key is the
+	// provider's ARN as stored, Name its name.
+	ChangeLDAPProvider ChangeKind = "ldap-provider"
 )
 
 // Change is one entry of the change feed. All changes of one write share its

@@ -32,6 +32,9 @@ type Config struct {
 	// (AssumeRoleWithWebIdentity); nil refuses every web identity token.
 	OIDC        OIDCProviders
 	WebIdentity WebIdentityVerifier
+	// LDAP configures AssumeRoleWithLDAPIdentity; without a Store and a
+	// Directory it is refused.
+	LDAP LDAPConfig
 }
 
 // AccessKeys looks up long-term access keys (GetAccessKeyInfo).
@@ -71,6 +74,7 @@ type Service struct {
 	now      func() time.Time
 	mfa      MFAChecker
 	saml     SAMLConfig
+	ldap     LDAPConfig
 	mdCache  metadataCache
 	oidc     OIDCProviders
 	webID    WebIdentityVerifier
@@ -83,7 +87,7 @@ func New(cfg Config) *Service {
 		now = time.Now
 	}
 	return &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA, saml: cfg.SAML,
-		oidc: cfg.OIDC, webID: cfg.WebIdentity}
+		oidc: cfg.OIDC, webID: cfg.WebIdentity, ldap: cfg.LDAP}
 }
 
 // Credentials is the STS Credentials shape.

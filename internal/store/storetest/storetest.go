@@ -85,6 +85,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"SAMLProviders", testSAMLProviders},
 		{"SAMLAssertions", testSAMLAssertions},
 		{"OIDCProviders", testOIDCProviders},
+		{"LDAPProviders", testLDAPProviders},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,156 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestFilterEscapesTheUsername(t *testing.T) {
+	t.Parallel()
+	c := Config{UserFilter: "(uid={username})"}
+	for _, tc := range []struct{ name, username, want string }{
+		{"plain", "alice", "(uid=alice)"},
+		{"wildcard", "*", `(uid=\2a)`},
+		{"close and reopen", "x)(uid=*", `(uid=x\29\28uid=\2a)`},
+		{"backslash", `CORP\alice`, `(uid=CORP\5calice)`},
+		{"nul", "a\x00b", `(uid=a\00b)`},
+		{"non-ascii", "é", `(uid=\c3\a9)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Filter(c, tc.username); got != tc.want {
+				t.Errorf("Filter(%q) = %q, want %q", tc.username, got, tc.want)
+			}
+		})
+	}
+	if got, want := Filter(Config{}, "*)("), `(|(sAMAccountName=\2a\29\28)(userPrincipalName=\2a\29\28))`; got != want {
+		t.Errorf("default filter = %q, want %q", got, want)
+	}
+}
+
+func TestValidUsername(t *testing.T) {
+	t.Parallel()
+	for name, ok := range map[string]bool{
+		"alice": true, "alice@corp.example.com": true, `CORP\alice`: true, "*": true,
+		"": false, "a\x00": false, "a\nb": false, "\xff": false, string(make([]byte, 257)): false,
+	} {
+		if ValidUsername(name) != ok {
+			t.Errorf("ValidUsername(%q) = %v", name, !ok)
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	base := Config{URL: "ldaps://dc.example.com:636", UserSearchBase: "DC=example,DC=com", BindDN: "CN=svc,DC=example,DC=com"}
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+		ok   bool
+	}{
+		{"ldaps", func(*Config) {}, true},
+		{"ldap without StartTLS", func(c *Config) { c.URL = "ldap://dc.example.com" }, false},
+		{"ldap with StartTLS", func(c *Config) { c.URL, c.StartTLS = "ldap://dc.example.com", true }, true},
+		{"ldap insecure allowed", func(c *Config) { c.URL, c.AllowInsecure = "ldap://dc.example.com", true }, true},
+		{"StartTLS on ldaps", func(c *Config) { c.StartTLS = true }, false},
+		{"http", func(c *Config) { c.URL = "http://dc.example.com" }, false},
+		{"path", func(c *Config) { c.URL = "ldaps://dc.example.com/dc=x" }, false},
+		{"no base", func(c *Config) { c.UserSearchBase = "" }, false},
+		{"bad bind DN", func(c *Config) { c.BindDN = "not a dn" }, false},
+		{"filter without username", func(c *Config) { c.UserFilter = "(uid=alice)" }, false},
+		{"broken filter", func(c *Config) { c.UserFilter = "(uid={username}" }, false},
+		{"group search", func(c *Config) { c.GroupMode, c.GroupFilter = GroupsSearch, "(memberUid={username})" }, true},
+		{"group search without placeholder", func(c *Config) { c.GroupMode, c.GroupFilter = GroupsSearch, "(cn=x)" }, false},
+		{"unknown group mode", func(c *Config) { c.GroupMode = "nested" }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := base
+			tc.edit(&c)
+			if err := Check(c); (err == nil) != tc.ok {
+				t.Errorf("Check = %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestAuthenticateRefusesBeforeAnyBind(t *testing.T) {
+	t.Parallel()
+	// No directory listens here: a refusal that reached the network would
+	// be Unavailable, not Denied.
+	c := Config{URL: "ldaps://127.0.0.1:1", UserSearchBase: "dc=x"}
+	d := &Directory{DialTimeout: time.Second, Timeout: time.Second}
+	for name, tc := range map[string]struct{ user, pass string }{
+		"empty password": {"alice", ""},
+		"nul in name":    {"alice\x00", "pw"},
+		"empty name":     {"", "pw"},
+	} {
+		_, err := d.Authenticate(context.Background(), c, tc.user, tc.pass)
+		if !IsDenied(err) {
+			t.Errorf("%s: %v, want Denied", name, err)
+		}
+	}
+	_, err := d.Authenticate(context.Background(), Config{URL: "ldap://127.0.0.1:1", UserSearchBase: "dc=x"}, "alice", "pw")
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != Unavailable {
+		t.Errorf("insecure URL: %v, want Unavailable", err)
+	}
+	start := time.Now()
+	_, err = d.Authenticate(context.Background(), c, "alice", "pw")
+	if !errors.As(err, &e) || e.Kind != Unavailable {
+		t.Errorf("closed port: %v, want Unavailable", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %v", time.Since(start))
+	}
+}
+
+func TestADReason(t *testing.T) {
+	t.Parallel()
+	for msg, want := range map[string]string{
+		"LDAP Result Code 49 \"Invalid Credentials\": 80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 533, v4563": "account disabled",
+		"... data 52e, v2580": "wrong password",
+		"... data 775, v2580": "account locked",
+		"... data 532, v2580": "password expired",
+		"Invalid Credentials": "wrong password",
+	} {
+		if got := adReason(errors.New(msg)); got != want {
+			t.Errorf("adReason(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}
+
+func TestThrottle(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	th := &Throttle{Limit: 3, Window: time.Minute, MaxKeys: 2, Now: func() time.Time { return now }}
+	for range 3 {
+		if !th.Allowed("alice") {
+			t.Fatal("refused before the limit")
+		}
+		th.Fail("alice")
+	}
+	if th.Allowed("alice") {
+		t.Error("allowed after the limit")
+	}
+	if !th.Allowed("bob") {
+		t.Error("another key refused")
+	}
+	now = now.Add(time.Minute)
+	if !th.Allowed("alice") {
+		t.Error("refused after the window")
+	}
+	th.Fail("a")
+	th.Fail("b")
+	th.Fail("c") // past MaxKeys: the table never grows beyond it
+	if len(th.m) > 2 {
+		t.Errorf("%d keys tracked, max 2", len(th.m))
+	}
+	th.Fail("c")
+	th.Reset("c")
+	if !th.Allowed("c") {
+		t.Error("refused after reset")
+	}
+}

@@ -1,0 +1,219 @@
+package sts
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/federation/ldap"
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/store"
+)
+
+type fakeLDAPStore struct {
+	providers []store.LDAPProvider
+	roles     []store.Role
+}
+
+func (f *fakeLDAPStore) GetLDAPProvider(_ context.Context, account, name string) (store.LDAPProvider, error) {
+	for _, p := range f.providers {
+		if p.Account == account && strings.EqualFold(p.Name, name) {
+			return p, nil
+		}
+	}
+	return store.LDAPProvider{}, store.ErrNotFound
+}
+
+func (f *fakeLDAPStore) ListLDAPProviders(_ context.Context, account string) ([]store.LDAPProvider, error) {
+	var out []store.LDAPProvider
+	for _, p := range f.providers {
+		if p.Account == account {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeLDAPStore) ListRoles(_ context.Context, account string, opt store.ListOptions) ([]store.Role, error) {
+	var out []store.Role
+	for _, r := range f.roles {
+		if r.Account == account && store.NameKey(r.Name) > opt.After {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeLDAPStore) GetRole(_ context.Context, account, name string) (store.Role, error) {
+	for _, r := range f.roles {
+		if r.Account == account && strings.EqualFold(r.Name, name) {
+			return r, nil
+		}
+	}
+	return store.Role{}, store.ErrNotFound
+}
+
+// fakeDirectory accepts one user and password and records what it saw.
+type fakeDirectory struct {
+	user, password string
+	id             ldap.Identity
+	down           bool
+	calls          int
+	last           ldap.Config
+}
+
+func (f *fakeDirectory) Authenticate(_ context.Context, c ldap.Config, username, password string) (*ldap.Identity, error) {
+	f.calls++
+	f.last = c
+	if f.down {
+		return nil, &ldap.Error{Kind: ldap.Unavailable, Reason: "connect"}
+	}
+	if username != f.user || password != f.password {
+		return nil, &ldap.Error{Kind: ldap.Denied, Reason: "wrong password"}
+	}
+	id := f.id
+	id.Username = username
+	return &id, nil
+}
+
+type plainOpener struct{}
+
+func (plainOpener) Open(sealed, aad []byte) ([]byte, error) {
+	if !strings.HasPrefix(string(sealed), "sealed:") {
+		return nil, errors.New("not sealed")
+	}
+	return sealed[len("sealed:"):], nil
+}
+
+func code(err error) string {
+	if ae, ok := apierr.As(err); ok {
+		return ae.Code.Name
+	}
+	if err == nil {
+		return ""
+	}
+	return "not an API error: " + err.Error()
+}
+
+func TestAssumeRoleWithLDAPIdentity(t *testing.T) {
+	const acct = "123456789012"
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	provARN := "arn:aws:iam::" + acct + ":ldap-provider/corp"
+	trust := `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"` + provARN + `"},"Action":"sts:AssumeRoleWithLDAPIdentity"}]}`
+	role := &authz.Role{Role: store.Role{Account: acct, ID: "AROAREADERSREADERS01", Name: "Readers", Path: "/", MaxSessionDuration: 3600, TrustPolicy: trust},
+		ARN: "arn:aws:iam::" + acct + ":role/Readers", TrustID: "t"}
+	st := &fakeLDAPStore{
+		providers: []store.LDAPProvider{{Account: acct, Name: "corp", ARN: provARN, URL: "ldaps://dc", SealedBindPassword: []byte("sealed:svc-pw"),
+			UserSearchBase: "dc=x", UserFilter: ldap.DefaultUserFilter, GroupMode: ldap.GroupsMemberOf}},
+		roles: []store.Role{role.Role, {Account: acct, Name: "Unrelated", TrustPolicy: `{}`}},
+	}
+	dir := &fakeDirectory{user: `CORP\alice`, password: "pw", id: ldap.Identity{DN: "CN=alice,DC=x", UPN: "alice@x", Groups: []string{"CN=g1,DC=x", "CN=g2,DC=x"}}}
+	az := &fakeAuthz{roles: map[string]*authz.Role{"readers": role}, allow: true}
+	m := &fakeMinter{}
+	users := &ldap.Throttle{Limit: 3, Window: time.Minute, Now: func() time.Time { return now }}
+	s := New(Config{Authz: az, Sessions: m, Policies: policy.NewCache(10), Now: func() time.Time { return now },
+		LDAP: LDAPConfig{Store: st, Directory: dir, Sealer: plainOpener{}, Users: users, Addresses: &ldap.Throttle{Limit: 100, Window: time.Minute}}})
+	caller := &authz.Caller{SourceIP: "192.0.2.1"}
+	ctx := context.Background()
+
+	// With RoleArn: the role's trust decides on the ldap: keys.
+	out, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: `CORP\alice`, LDAPPassword: "pw", RoleArn: role.ARN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir.last.BindPassword != "svc-pw" {
+		t.Errorf("the directory got bind password %q", dir.last.BindPassword)
+	}
+	if out.AssumedRoleUser.ARN != "arn:aws:sts::"+acct+":assumed-role/Readers/CORP_alice" || out.SubjectFromToken != "CN=alice,DC=x" {
+		t.Errorf("output %+v", out)
+	}
+	req := az.requests[len(az.requests)-1]
+	keys := map[string][]string{}
+	for _, k := range req.Keys {
+		keys[k.Name] = k.Values
+	}
+	want := map[string][]string{
+		"ldap:username": {`CORP\alice`}, "ldap:dn": {"CN=alice,DC=x"}, "ldap:upn": {"alice@x"},
+		"ldap:groups": {"CN=g1,DC=x", "CN=g2,DC=x"}, "aws:FederatedProvider": {provARN}, "sts:RoleSessionName": {"CORP_alice"},
+	}
+	if diff := cmp.Diff(want, keys); diff != "" {
+		t.Errorf("condition keys (-want +got):\n%s", diff)
+	}
+	if req.Action != "sts:AssumeRoleWithLDAPIdentity" || req.Resource != role.ARN {
+		t.Errorf("request %+v", req)
+	}
+	sess := m.minted[len(m.minted)-1]
+	if sess.FederatedProvider != provARN || sess.FederatedSubject != "CN=alice,DC=x" || sess.Type.String() != "LDAP" {
+		t.Errorf("session %+v", sess)
+	}
+
+	// Without RoleArn (MinIO): the one role whose trust names the
+	// provider; the provider is the server's default.
+	_, err = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: `CORP\alice`, LDAPPassword: "pw"})
+	if code(err) != "ValidationError" {
+		t.Errorf("no role, no default provider: %v", err)
+	}
+	s.ldap.DefaultProvider = provARN
+	out, err = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: `CORP\alice`, LDAPPassword: "pw", RoleSessionName: "alice"})
+	if err != nil || out.AssumedRoleUser.ARN != "arn:aws:sts::"+acct+":assumed-role/Readers/alice" {
+		t.Fatalf("minio shape: %v %+v", err, out)
+	}
+	// Trust denies: AccessDenied, nothing minted.
+	az.allow = false
+	n := len(m.minted)
+	_, err = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: `CORP\alice`, LDAPPassword: "pw"})
+	if code(err) != "AccessDenied" || len(m.minted) != n {
+		t.Errorf("no trusting role: %v", err)
+	}
+	az.allow = true
+
+	// Every credential failure is the same AccessDenied; the empty
+	// password too (the directory refuses it before any bind).
+	for _, pw := range []string{"wrong", ""} {
+		_, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: pw, RoleArn: role.ARN})
+		if ae, ok := apierr.As(err); !ok || ae.Code != apierr.AccessDenied || ae.Message != "Not authorized to perform sts:AssumeRoleWithLDAPIdentity" {
+			t.Errorf("password %q: %v", pw, err)
+		}
+	}
+	// Throttled per user name: the third failure locks bob out, the
+	// directory is not asked again, and alice is unaffected.
+	_, _ = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "BOB", LDAPPassword: "x", RoleArn: role.ARN})
+	calls := dir.calls
+	dir.user, dir.password = "bob", "right"
+	_, err = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "right", RoleArn: role.ARN})
+	if code(err) != "AccessDenied" || dir.calls != calls {
+		t.Errorf("throttled: %v, directory called %d times more", err, dir.calls-calls)
+	}
+	now = now.Add(time.Minute)
+	if _, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "right", RoleArn: role.ARN}); err != nil {
+		t.Errorf("after the window: %v", err)
+	}
+	// A directory that is down.
+	dir.down = true
+	_, err = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "right", RoleArn: role.ARN})
+	if code(err) != "IDPCommunicationError" {
+		t.Errorf("down: %v", err)
+	}
+	// Not configured.
+	if _, err := New(Config{}).AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "a", LDAPPassword: "b"}); code(err) != "InvalidAction" {
+		t.Errorf("disabled: %v", err)
+	}
+}
+
+func TestLDAPSessionName(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"alice": "alice", "alice@corp.example.com": "alice@corp.example.com", `CORP\alice`: "CORP_alice",
+		"a": "a_", "é": "__", strings.Repeat("x", 70): strings.Repeat("x", 64), "a b*c": "a_b_c",
+	} {
+		if got := ldapSessionName(in); got != want {
+			t.Errorf("ldapSessionName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
