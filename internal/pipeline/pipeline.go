@@ -239,9 +239,12 @@ func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 		}
 		return apierr.New(apierr.InvalidAction, "Could not find operation %s for version %s", q.Action, q.Version)
 	}
-	if route.Unsigned && !signed(r) {
-		// The action authenticates itself; a signature is neither needed
-		// nor looked at when there is none.
+	if route.Unsigned {
+		// The action authenticates itself (a web identity token, a SAML
+		// assertion, a directory password): a signature is neither needed
+		// nor looked at, as in AWS, where an SDK holding some credentials
+		// signs these requests too and a stale or foreign signature must
+		// not fail them. The caller is only the request's environment.
 		x.Unsigned = true
 		return nil
 	}
@@ -250,11 +253,6 @@ func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 	}
 	x.SigV4 = sr
 	return nil
-}
-
-// signed reports whether r carries SigV4 authentication (header or query).
-func signed(r *http.Request) bool {
-	return r.Header.Get("Authorization") != "" || r.URL.Query().Get("X-Amz-Signature") != ""
 }
 
 func errMethod(m string) error {

@@ -124,6 +124,10 @@ func TestObserverSeesEveryRequestOnce(t *testing.T) {
 	}
 	tamper := request(t, v("Action", "Echo", "Name", "x"), true)
 	tamper.Header.Set("Authorization", strings.Replace(tamper.Header.Get("Authorization"), "Signature=", "Signature=0", 1))
+	// An unsigned action signed badly (an SDK holding stale credentials):
+	// the signature is not looked at, as in AWS.
+	tamperedUnsigned := request(t, v("Action", "WhoAmI", "Name", "web"), true)
+	tamperedUnsigned.Header.Set("Authorization", strings.Replace(tamperedUnsigned.Header.Get("Authorization"), "Signature=", "Signature=0", 1))
 	cases := []struct {
 		name   string
 		req    *http.Request
@@ -165,6 +169,16 @@ func TestObserverSeesEveryRequestOnce(t *testing.T) {
 		{"unsigned action", request(t, v("Action", "WhoAmI", "Name", "web"), false), 200, func(t *testing.T, r recorded) {
 			if !r.unsigned || r.caller != "" || r.output == nil {
 				t.Errorf("%+v", r)
+			}
+		}},
+		{"unsigned action with a bad signature", tamperedUnsigned, 200, func(t *testing.T, r recorded) {
+			if !r.unsigned || r.caller != "" || r.output == nil {
+				t.Errorf("%+v", r)
+			}
+		}},
+		{"unsigned action with a good signature", request(t, v("Action", "WhoAmI", "Name", "web"), true), 200, func(t *testing.T, r recorded) {
+			if !r.unsigned || r.caller != "" {
+				t.Errorf("a signed unsigned action got a caller: %+v", r)
 			}
 		}},
 		{"signed action without a signature", request(t, v("Action", "Echo", "Name", "x"), false), 403, func(t *testing.T, r recorded) {
