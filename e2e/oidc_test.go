@@ -423,6 +423,31 @@ func TestOIDCClients(t *testing.T) {
 		}
 	})
 
+	// The CLI's own web identity credential provider: from the
+	// environment, and from a profile's web_identity_token_file.
+	t.Run("aws cli web identity env and profile", func(t *testing.T) {
+		c.write(t, "config", "[profile webid]\nrole_arn = "+o.roleARN("web")+"\nweb_identity_token_file = "+tokenFile+
+			"\nrole_session_name = cliprofile\nregion = us-east-1\n")
+		for _, tc := range []struct {
+			name  string
+			extra []string
+			args  []string
+		}{
+			{"clienv", []string{"AWS_ROLE_ARN=" + o.roleARN("web"), "AWS_WEB_IDENTITY_TOKEN_FILE=" + tokenFile, "AWS_ROLE_SESSION_NAME=clienv"}, nil},
+			{"cliprofile", nil, []string{"--profile", "webid"}},
+		} {
+			args := append([]string{"sts", "get-caller-identity", "--endpoint-url", o.endpoint, "--output", "json"}, tc.args...)
+			out, errOut, code := c.run(t, tc.extra, awsCLIPath(), args...)
+			if code != 0 {
+				t.Fatalf("%s: exit %d: %s %s", tc.name, code, out, errOut)
+			}
+			var id struct{ Arn string }
+			if err := json.Unmarshal([]byte(out), &id); err != nil || id.Arn != wantARN+tc.name {
+				t.Errorf("%s: caller %q (%v)", tc.name, id.Arn, err)
+			}
+		}
+	})
+
 	t.Run("boto3", func(t *testing.T) {
 		script := c.write(t, "webid.py", `import json, os, sys, boto3, botocore
 endpoint, role, token_file = sys.argv[1:4]
