@@ -17,6 +17,11 @@ type principalSet struct {
 	canonical []string
 }
 
+// lists returns ps's lists of values.
+func (ps *principalSet) lists() [6][]string {
+	return [6][]string{ps.accounts, ps.arns, ps.ids, ps.federated, ps.services, ps.canonical}
+}
+
 func compilePrincipal(n *node) *principalSet {
 	ps := &principalSet{}
 	if n.kind == 's' {
