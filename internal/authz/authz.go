@@ -833,15 +833,18 @@ func (a *Authorizer) Role(ctx context.Context, account, name string) (*Role, err
 		if err != nil {
 			return nil, fmt.Errorf("load role %s: %w", name, err)
 		}
-		t, err := a.policies.Compile(policy.Trust, r.TrustPolicy)
+		// Parsed, not through the policy cache: the role's entry is what
+		// keeps its trust policy, which shares its shape (all but the
+		// principals) with the trust policies of other roles (see
+		// policy.Policy), so a role costs the cache a few hundred bytes.
+		t, err := policy.Parse(policy.Trust, r.TrustPolicy)
 		if err != nil {
 			return nil, fmt.Errorf("compile trust policy of %s: %w", name, err)
 		}
 		arn := RoleARN(r.Account, r.Path, r.Name)
 		// The cached role keeps what decisions and AssumeRole use: its
-		// trust document is kept compiled (shared by content with every
-		// role of the same document), not as text, and its description and
-		// last use are dropped.
+		// trust document is kept compiled, not as text, and its description
+		// and last use are dropped.
 		r.TrustPolicy, r.Description, r.LastUsedRegion, r.LastUsedAt = "", "", "", time.Time{}
 		trustID := arn + "#trust"
 		return &Role{Role: r, Trust: t, ARN: trustID[:len(arn)], TrustID: trustID}, nil

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"reflect"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -20,12 +21,20 @@ const DefaultCacheBytes = 64 << 20
 // entries share them (a managed policy attached to a thousand users is one
 // policy), at policy.Size.
 
-// footprintShared is footprint as cache.Config.Cost wants it.
+// footprintShared is footprint as cache.Config.Cost wants it: the compiled
+// policies, and the shapes they share with others (policy.Policy.Shape), are
+// shared values.
 func footprintShared(v any) (int, []cache.Shared) {
 	n, pols := footprint(v)
-	shared := make([]cache.Shared, len(pols))
-	for i, p := range pols {
-		shared[i] = p
+	if len(pols) == 0 {
+		return n, nil
+	}
+	shared := make([]cache.Shared, 0, 2*len(pols))
+	for _, p := range pols {
+		shared = append(shared, p)
+		if sh := p.Shape(); !slices.Contains(shared, cache.Shared(sh)) {
+			shared = append(shared, sh)
+		}
 	}
 	return n, shared
 }

@@ -95,10 +95,7 @@ func (p *Policy) measure() {
 	n += obj(cap(p.princ) * wordSize)
 	for _, ps := range p.princ {
 		if ps != nil {
-			n += obj(int(unsafe.Sizeof(*ps)))
-			for _, l := range ps.lists() {
-				n += strsBytes(l)
-			}
+			n += obj(int(unsafe.Sizeof(*ps))) + strsBytes(ps.vals)
 		}
 	}
 	p.size = n
