@@ -44,8 +44,8 @@ const wordSize = int(unsafe.Sizeof(uintptr(0)))
 // footprint estimates the heap v retains beside the compiled policies it
 // references, which it returns (distinct) for the cache to count once each.
 // It walks v by reflection, so that it follows changes to the cached types;
-// pointers seen twice are counted once, and time.Location (shared, global)
-// not at all.
+// pointers seen twice are counted once, and time.Location and noPolicies
+// (shared, global) not at all.
 func footprint(v any) (int, []*policy.Policy) {
 	w := walker{seen: map[unsafe.Pointer]bool{}}
 	rv := reflect.ValueOf(v)
@@ -76,8 +76,8 @@ func (w *walker) walk(v reflect.Value) {
 			return
 		}
 		p := v.UnsafePointer()
-		if w.seen[p] {
-			return
+		if w.seen[p] || p == unsafe.Pointer(noPolicies) {
+			return // counted, or shared by all (and not the cache's)
 		}
 		w.seen[p] = true
 		if v.Type() == policyPtr {

@@ -28,11 +28,11 @@ func distinctPolicy(t *testing.T, i, n int) *policy.Policy {
 
 // principal is a loaded principal as the authorizer caches it.
 func principal(i int, pols ...*policy.Policy) *principalPolicies {
-	pp := newPrincipalPolicies([]store.Tag{{Key: "team", Value: fmt.Sprint("t", i)}})
+	var src ownerSources
 	for j, p := range pols {
-		pp.inline = append(pp.inline, policy.Named{ID: fmt.Sprintf("user/u%d/p%d", i, j), Policy: p})
+		src.inline = append(src.inline, policy.Named{ID: fmt.Sprintf("user/u%d/p%d", i, j), Policy: p})
 	}
-	return pp
+	return newPrincipalPolicies(fmt.Sprint("u", i), "/", "", []store.Tag{{Key: "team", Value: fmt.Sprint("t", i)}}, src)
 }
 
 // TestLoadCacheBound drives the authorizer's cache far past its byte bound

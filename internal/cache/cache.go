@@ -12,6 +12,7 @@
 package cache
 
 import (
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,10 +55,18 @@ type Cache[V any] struct {
 type entry[V any] struct {
 	key        string
 	value      V
-	cost       int
-	shared     []Shared
+	cost       int32 // at most MaxBytes, which put checks fits
 	used       atomic.Bool
+	shared     *[]Shared // nil when the value references none
 	prev, next *entry[V]
+}
+
+// sharedOf returns what e shares.
+func (e *entry[V]) sharedOf() []Shared {
+	if e.shared == nil {
+		return nil
+	}
+	return *e.shared
 }
 
 const wordSize = int(unsafe.Sizeof(uintptr(0)))
@@ -71,6 +80,12 @@ func New[V any](cfg Config[V]) *Cache[V] {
 // map slot at the map's load factor, and the pointer to it.
 func entryBytes[V any]() int {
 	return int(unsafe.Sizeof(entry[V]{})) + 2*wordSize + (int(unsafe.Sizeof(""))+wordSize+1)*8/7
+}
+
+// sharedListBytes is what an entry's list of n shared values costs: the
+// slice header and its array, each with a word of overhead.
+func sharedListBytes(n int) int {
+	return int(unsafe.Sizeof([]Shared(nil))) + n*int(unsafe.Sizeof(Shared(nil))) + 2*wordSize
 }
 
 // sharedBytes is the cost of counting one shared value.
@@ -113,14 +128,20 @@ func (c *Cache[V]) Put(key string, v V) { c.put(key, v, c.gen.Load()) }
 func (c *Cache[V]) put(key string, v V, gen uint64) {
 	e := &entry[V]{key: key, value: v}
 	own := 0
+	var shared []Shared
 	if c.cost != nil {
-		own, e.shared = c.cost(v)
+		own, shared = c.cost(v)
 	}
-	e.cost = len(key) + own + entryBytes[V]()
-	need := e.cost
-	for _, s := range e.shared {
+	cost := len(key) + own + entryBytes[V]()
+	if len(shared) > 0 {
+		e.shared = &shared
+		cost += sharedListBytes(len(shared))
+	}
+	need := cost
+	for _, s := range shared {
 		need += s.Size() + sharedBytes
 	}
+	e.cost = int32(min(cost, math.MaxInt32))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen.Load() != gen {
@@ -129,12 +150,12 @@ func (c *Cache[V]) put(key string, v V, gen uint64) {
 	if old := c.items[key]; old != nil {
 		c.remove(old)
 	}
-	if need > c.max {
+	if need > c.max || cost > math.MaxInt32 {
 		return
 	}
 	c.items[key] = e
-	c.bytes += e.cost
-	for _, s := range e.shared {
+	c.bytes += int(e.cost)
+	for _, s := range shared {
 		if c.refs[s]++; c.refs[s] == 1 {
 			c.bytes += s.Size() + sharedBytes
 		}
@@ -162,8 +183,8 @@ func (c *Cache[V]) put(key string, v V, gen uint64) {
 // remove drops e; the caller holds the write lock.
 func (c *Cache[V]) remove(e *entry[V]) {
 	delete(c.items, e.key)
-	c.bytes -= e.cost
-	for _, s := range e.shared {
+	c.bytes -= int(e.cost)
+	for _, s := range e.sharedOf() {
 		if c.refs[s]--; c.refs[s] == 0 {
 			delete(c.refs, s)
 			c.bytes -= s.Size() + sharedBytes

@@ -65,7 +65,7 @@ func TestSharedCountedOnce(t *testing.T) {
 		c.Put(fmt.Sprint("k", i), val{size: 10, shared: []*blob{b}})
 	}
 	_, bytes, _ := c.Stats()
-	if bytes > b.n+100*(10+entryBytes[val]()+8)+sharedBytes {
+	if bytes > b.n+100*(10+entryBytes[val]()+sharedListBytes(1)+8)+sharedBytes {
 		t.Errorf("100 entries sharing %d bytes cost %d", b.n, bytes)
 	}
 	if c.refs[b] != 100 {
