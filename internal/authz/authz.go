@@ -474,6 +474,21 @@ func (a *Authorizer) Resolve(ctx context.Context, c *Caller) error {
 	return nil
 }
 
+// User returns the stored name and path of the user with unique id in
+// account, from the entry decisions about the user use (loaded and cached
+// if need be: a long-term key's first request costs one read of its user,
+// not two); store.ErrNotFound when there is no such user.
+func (a *Authorizer) User(ctx context.Context, account, id string) (name, path string, err error) {
+	pp, err := a.principalPolicies(ctx, store.KindUser, account, id)
+	if err != nil {
+		return "", "", err
+	}
+	if !pp.exists {
+		return "", "", fmt.Errorf("user %s: %w", id, store.ErrNotFound)
+	}
+	return pp.name, pp.path, nil
+}
+
 // forgetCaller drops the cached entry of the caller's user or role.
 func (a *Authorizer) forgetCaller(c *Caller) {
 	var kb [128]byte

@@ -145,3 +145,42 @@ func TestHitAllocatesNothing(t *testing.T) {
 		t.Errorf("a hit allocates %.0f times", allocs)
 	}
 }
+
+// TestScanResistance cycles through three times as many keys as fit: the
+// keys cached before the scan stay cached and keep hitting, where CLOCK
+// alone would replace each before its next use; a key that misses twice in
+// short order is stored.
+func TestScanResistance(t *testing.T) {
+	per := 1000 + entryBytes[val]() + len("k0000")
+	c := newTestCache(100*per + ghostBytes(ghostLen(100*per)))
+	if c.ghost.ring == nil {
+		t.Fatal("no ghost")
+	}
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%04d", i) }
+	load := func(i int) bool {
+		hit := true
+		if _, err := c.Load(key(i), func() (val, error) { hit = false; return val{size: 1000}, nil }); err != nil {
+			t.Fatal(err)
+		}
+		return hit
+	}
+	hits := 0
+	for round := range 4 {
+		for i := range 300 {
+			if load(i) && round > 0 {
+				hits++
+			}
+		}
+	}
+	if n, b, max := c.Stats(); b > max || n < 90 {
+		t.Fatalf("%d entries, %d of %d bytes", n, b, max)
+	}
+	// About a third of the requests of the last three rounds hit.
+	if hits < 3*90 {
+		t.Errorf("%d hits in three rounds over 300 keys with room for 100, want at least 270", hits)
+	}
+	// A key that missed recently is stored on its next miss.
+	if load(1000) || load(1000) || !load(1000) {
+		t.Error("a key loaded twice in short order is not cached")
+	}
+}

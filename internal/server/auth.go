@@ -26,9 +26,15 @@ import (
 // often whatever the feed says.
 type keyCache struct {
 	iam   *iam.Service
-	users store.Users
+	users userSource
 	ttl   time.Duration
 	cache *cache.Cache[*keyEntry]
+}
+
+// userSource finds a user's name and path by unique id (authz.Authorizer,
+// whose cached entry of the user the request's decision reads next).
+type userSource interface {
+	User(ctx context.Context, account, id string) (name, path string, err error)
 }
 
 // keyCacheBytes bounds the long-term key cache: 16 MiB, some 35,000 keys
@@ -43,7 +49,7 @@ type keyEntry struct {
 	auth    authn.Key // the opened secret and the caller the key authenticates
 }
 
-func newKeyCache(svc *iam.Service, users store.Users) *keyCache {
+func newKeyCache(svc *iam.Service, users userSource) *keyCache {
 	return &keyCache{iam: svc, users: users, ttl: 5 * time.Second,
 		cache: cache.New(cache.Config[*keyEntry]{MaxBytes: keyCacheBytes, Cost: func(e *keyEntry) (int, []cache.Shared) { return e.size(), nil }})}
 }
@@ -100,13 +106,13 @@ func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (*keyEntr
 		if k.UserName == "" {
 			c.Type, c.ARN, c.UserID = policy.Root, arn.Root(k.Account), c.Account
 		} else {
-			u, err := kc.users.GetUserByID(ctx, k.UserID)
+			name, path, err := kc.users.User(ctx, k.Account, k.UserID)
 			if err != nil {
 				return nil, err
 			}
-			c.Type, c.ARN, c.UserID = policy.User, arn.User(u.Account, u.Path, u.Name), u.ID
+			c.Type, c.ARN, c.UserID = policy.User, arn.User(k.Account, path, name), k.UserID
 			// The name is the tail of the ARN: one string, not two.
-			c.UserName = c.ARN[len(c.ARN)-len(u.Name):]
+			c.UserName = c.ARN[len(c.ARN)-len(name):]
 		}
 		e.auth.Active, e.auth.Secret = k.Status == "Active", secret
 		return e, nil

@@ -183,12 +183,15 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer})
 	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
 	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker})
-	s.keys = newKeyCache(s.iam, s.store)
+	s.keys = newKeyCache(s.iam, s.authz)
 	s.metrics = prometheus.NewRegistry()
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The one place where changes reach the caches (feed.go).
 	s.feed = newFeed(s.store, s.log, s.now, cfg.RefreshInterval, s.metrics)
 	s.feed.forget = []func(store.Change){
+		// The authorizer first: a key loaded after it forgot a user reads
+		// the user again through it (keyCache.users), and one loaded before
+		// is not cached once the key cache forgets.
 		s.authz.Forget,
 		s.keys.forget,
 		func(ch store.Change) {
