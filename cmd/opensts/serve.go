@@ -62,20 +62,22 @@ func newServeCmd() *cobra.Command {
 }
 
 // tuneGC trades memory, of which the server needs little beside its caches
-// (a live heap of a few MiB, and caches bounded at 80 MiB in all, see
-// internal/server), for CPU under load: the collector runs when the heap
-// reaches 11x the live heap instead of 2x, and a soft limit of 140 MiB makes
-// it run sooner when that would be too much. AssumeRole allocates about 9
-// KiB a request; under wrk at 32 connections this gave 2-3 points more of a
-// bare handler's requests per second than GOGC=400. The limit leaves some 45
-// MiB above full caches: at 128 MiB, with 100,000 users and roles cached
-// (internal/tools/scale), the live heap neared the limit and collection
-// took most of the CPU. GOGC and GOMEMLIMIT, when set, win.
+// (a live heap of a few MiB, and caches bounded at 76 MiB in all beside the
+// session cache, see internal/server), for CPU under load: the collector
+// runs when the heap reaches 11x the live heap instead of 2x, and a soft
+// limit of 120 MiB makes it run sooner when that would be too much.
+// AssumeRole allocates about 9 KiB a request; under wrk at 32 connections
+// this gave 2-3 points more of a bare handler's requests per second than
+// GOGC=400. With the caches full (some 62 MiB of live heap: 40,000 users,
+// keys and roles of internal/tools/scale) the limit leaves the collector
+// about 40 MiB to work in, and the process's resident memory, which adds
+// the binary, stacks and SQLite's page caches (some 25 MiB), stays under
+// 150 MiB. GOGC and GOMEMLIMIT, when set, win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(1000)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(140 << 20)
+		debug.SetMemoryLimit(120 << 20)
 	}
 }

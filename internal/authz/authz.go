@@ -886,7 +886,10 @@ func (a *Authorizer) Role(ctx context.Context, account, name string) (*Role, err
 		r.TrustPolicy, r.Description, r.LastUsedRegion, r.LastUsedAt = "", "", "", time.Time{}
 		r.Account, r.Path = intern(r.Account), intern(r.Path)
 		trustID := arn + "#trust"
-		return &Role{Role: r, Trust: t, ARN: trustID[:len(arn)], TrustID: trustID}, nil
+		arn = trustID[:len(arn)]
+		// One string holds the ARN, the trust policy's id and the name.
+		r.Name = arn[len(arn)-len(r.Name):]
+		return &Role{Role: r, Trust: t, ARN: arn, TrustID: trustID}, nil
 	})
 	if err != nil {
 		return nil, err

@@ -26,6 +26,11 @@ const DefaultCacheBytes = 64 << 20
 // shared values.
 func footprintShared(v any) (int, []cache.Shared) {
 	n, pols := footprint(v)
+	if r, ok := v.(*Role); ok && len(pols) == 1 && pols[0] == r.Trust {
+		// A role's trust policy is its own (Role parses it): counted with
+		// the role, its shape shared.
+		return n + r.Trust.Size(), []cache.Shared{r.Trust.Shape()}
+	}
 	if len(pols) == 0 {
 		return n, nil
 	}

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"math"
 	"net/netip"
@@ -15,14 +14,12 @@ import (
 // Policy is a parsed, validated, compiled policy. Immutable; safe for
 // concurrent use.
 //
-// A policy holds its Principal elements and the digest of its document, and
-// shares the rest, its shape, with every live policy of the same kind whose
+// A policy holds its Principal elements, and shares the rest, its shape, with every live policy of the same kind whose
 // document differs from its own only in Principal values (the trust policies
 // of a thousand roles, each trusting its own user, have one shape): a
 // compiled trust policy of one statement costs some 300 bytes of its own.
 type Policy struct {
 	*shape
-	sum [sha256.Size]byte
 	// princ holds each statement's compiled Principal or NotPrincipal
 	// element (nil for statements without one); nil when none has one.
 	princ []*principalSet
@@ -55,9 +52,6 @@ func (p *Policy) ID() string { return p.id }
 
 // Len returns the number of statements.
 func (p *Policy) Len() int { return len(p.stmts) }
-
-// SHA256 returns the digest of the source document.
-func (p *Policy) SHA256() [sha256.Size]byte { return p.sum }
 
 // statement is a compiled statement; the fields evaluation reads for every
 // candidate come first, so that they share the first cache line.
@@ -132,7 +126,7 @@ func Parse(kind Kind, doc string) (*Policy, error) {
 		return nil, &Error{Message: "Cannot exceed quota for PolicySize: " + strconv.Itoa(maxSize(kind)), Quota: maxSize(kind)}
 	}
 	sh := &shape{kind: kind}
-	p := &Policy{sum: sha256.Sum256([]byte(doc))}
+	p := &Policy{}
 	if v, ok := root.get("Version"); ok {
 		sh.version = v.str
 	}

@@ -14,7 +14,7 @@ import "unsafe"
 // fixed multiple of the document's length (a 4-byte "*" entry of a Resource
 // list compiles to a few hundred bytes).
 //
-// Size counts what p holds of its own (its Principal elements, digest and
+// Size counts what p holds of its own (its Principal elements and
 // positions); its shape, which policies of the same structure share, is
 // counted by Shape().Size(), and a cache of policies counts each shape once.
 func (p *Policy) Size() int { return p.size }
