@@ -37,10 +37,10 @@ type userSource interface {
 	User(ctx context.Context, account, id string) (name, path string, err error)
 }
 
-// keyCacheBytes bounds the long-term key cache: 20 MiB, some 39,000 keys
+// keyCacheBytes bounds the long-term key cache: 10 MiB, some 19,000 keys
 // (about 540 bytes each by their estimate, 450 of live heap, with their
-// cache entry).
-const keyCacheBytes = 20 << 20
+// cache entry; see caches.go for the choice).
+const keyCacheBytes = 10 << 20
 
 // keyEntry is immutable once cached. It keeps what authentication needs,
 // not the stored key record; auth.Caller.UserID is the owner's unique id
