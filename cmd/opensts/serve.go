@@ -67,20 +67,22 @@ func newServeCmd() *cobra.Command {
 }
 
 // tuneGC trades memory, of which the server needs little beside its caches
-// (a live heap of a few MiB, and caches bounded at 80 MiB in all, see
-// internal/server), for CPU under load: the collector runs when the heap
-// reaches 11x the live heap instead of 2x, and a soft limit of 140 MiB makes
-// it run sooner when that would be too much. AssumeRole allocates about 9
-// KiB a request; under wrk at 32 connections this gave 2-3 points more of a
-// bare handler's requests per second than GOGC=400. The limit leaves some 45
-// MiB above full caches: at 128 MiB, with 100,000 users and roles cached
-// (internal/tools/scale), the live heap neared the limit and collection
-// took most of the CPU. GOGC and GOMEMLIMIT, when set, win.
+// (a live heap of a few MiB, and caches bounded at 42 MiB in all beside the
+// session cache, see internal/server), for CPU under load: the collector
+// runs when the heap reaches 11x the live heap instead of 2x, and a soft
+// limit of 112 MiB makes it run sooner when that would be too much.
+// AssumeRole allocates about 9 KiB a request; under wrk at 32 connections
+// this gave 2-3 points more of a bare handler's requests per second than
+// GOGC=400. The process's resident memory is the limit plus some 30 MiB
+// (the binary, stacks, SQLite's page caches): at 120 MiB it peaked at 153-155
+// MiB under internal/tools/scale with 100,000 entities. With the caches full
+// (some 35 MiB of live heap) the limit leaves the collector about 70 MiB to
+// work in. GOGC and GOMEMLIMIT, when set, win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(1000)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(140 << 20)
+		debug.SetMemoryLimit(112 << 20)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+	"unique"
 
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/arn"
@@ -135,13 +136,25 @@ type principalPolicies struct {
 	// keys are denied everything (Resolve marks them).
 	exists     bool
 	name, path string // as stored now
-	inline     []policy.Named
-	attached   []string   // managed policy ARNs, as stored
-	groups     []groupRef // a user's groups
-	boundary   string     // permissions boundary ARN, "" if none
-	tags       []store.Tag
-	tagKeys    []string // "aws:PrincipalTag/"+tags[i].Key
+	// The rest, which most principals of a large account do without,
+	// behind one pointer: noPolicies when there is none of it.
+	*principalExtra
 }
+
+// principalExtra is what a principal has beside its name: policies, a
+// boundary, tags.
+type principalExtra struct {
+	inline   []policy.Named
+	attached []string   // managed policy ARNs, as stored
+	groups   []groupRef // a user's groups
+	boundary string     // permissions boundary ARN, "" if none
+	tags     []store.Tag
+	tagKeys  []string // "aws:PrincipalTag/"+tags[i].Key
+}
+
+// noPolicies is the principalExtra of every principal without policies,
+// boundary or tags. Read only.
+var noPolicies = &principalExtra{}
 
 // groupRef names a group a user is in, as it was when the user was loaded.
 type groupRef struct{ id, name string }
@@ -157,16 +170,29 @@ type groupPolicies struct {
 	attached []string
 }
 
-func newPrincipalPolicies(tags []store.Tag) *principalPolicies {
-	pp := &principalPolicies{tags: tags}
+// newPrincipalPolicies returns the entry of an existing principal.
+func newPrincipalPolicies(name, path, boundary string, tags []store.Tag, src ownerSources) *principalPolicies {
+	pp := &principalPolicies{exists: true, name: name, path: intern(path), principalExtra: noPolicies}
+	if boundary == "" && len(tags) == 0 && len(src.inline) == 0 && len(src.attached) == 0 && len(src.groups) == 0 {
+		return pp
+	}
+	x := &principalExtra{boundary: boundary, tags: tags, inline: src.inline, attached: src.attached, groups: src.groups}
 	if len(tags) > 0 {
-		pp.tagKeys = make([]string, len(tags))
+		x.tagKeys = make([]string, len(tags))
 		for i, t := range tags {
-			pp.tagKeys[i] = principalTagPrefix + t.Key
+			x.tagKeys[i] = principalTagPrefix + t.Key
 		}
 	}
+	pp.principalExtra = x
 	return pp
 }
+
+// gonePrincipal is the entry of a user or role that does not exist.
+func gonePrincipal() *principalPolicies { return &principalPolicies{principalExtra: noPolicies} }
+
+// intern returns s, or an equal string already in use: the few distinct
+// paths and account ids of many cached entries are kept once.
+func intern(s string) string { return unique.Make(s).Value() }
 
 const principalTagPrefix = "aws:PrincipalTag/"
 
@@ -453,6 +479,21 @@ func (a *Authorizer) Resolve(ctx context.Context, c *Caller) error {
 	return nil
 }
 
+// User returns the stored name and path of the user with unique id in
+// account, from the entry decisions about the user use (loaded and cached
+// if need be: a long-term key's first request costs one read of its user,
+// not two); store.ErrNotFound when there is no such user.
+func (a *Authorizer) User(ctx context.Context, account, id string) (name, path string, err error) {
+	pp, err := a.principalPolicies(ctx, store.KindUser, account, id)
+	if err != nil {
+		return "", "", err
+	}
+	if !pp.exists {
+		return "", "", fmt.Errorf("user %s: %w", id, store.ErrNotFound)
+	}
+	return pp.name, pp.path, nil
+}
+
 // forgetCaller drops the cached entry of the caller's user or role.
 func (a *Authorizer) forgetCaller(c *Caller) {
 	var kb [128]byte
@@ -496,7 +537,7 @@ func (a *Authorizer) callerPolicies(ctx context.Context, c *Caller) (*principalP
 // keeps no permissions: its sessions and keys are denied everything.
 func (a *Authorizer) principalPolicies(ctx context.Context, kind store.PrincipalKind, account, id string) (*principalPolicies, error) {
 	if id == "" {
-		return &principalPolicies{}, nil
+		return gonePrincipal(), nil
 	}
 	var kb [128]byte
 	v, err := a.load(cacheKey(kb[:0], "policies/"+string(kind), account, id), func() (any, error) {
@@ -524,19 +565,16 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 			stored, path, tags, boundary = r.Name, r.Path, r.Tags, r.PermissionsBoundary
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			return &principalPolicies{}, nil
+			return gonePrincipal(), nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("load %s %s: %w", kind, id, err)
 		}
-		pp := newPrincipalPolicies(tags)
-		pp.exists, pp.name, pp.path, pp.boundary = true, stored, path, boundary
 		src, err := a.sources(ctx, account, kind, stored)
 		if err != nil {
 			return nil, err
 		}
-		pp.inline, pp.attached, pp.groups = src.inline, src.attached, src.groups
-		return pp, nil
+		return newPrincipalPolicies(stored, path, boundary, tags, src), nil
 	})
 	if err != nil {
 		return nil, err
@@ -841,18 +879,25 @@ func (a *Authorizer) Role(ctx context.Context, account, name string) (*Role, err
 		if err != nil {
 			return nil, fmt.Errorf("load role %s: %w", name, err)
 		}
-		t, err := a.policies.Compile(policy.Trust, r.TrustPolicy)
+		// Parsed, not through the policy cache: the role's entry is what
+		// keeps its trust policy, which shares its shape (all but the
+		// principals) with the trust policies of other roles (see
+		// policy.Policy), so a role costs the cache a few hundred bytes.
+		t, err := policy.Parse(policy.Trust, r.TrustPolicy)
 		if err != nil {
 			return nil, fmt.Errorf("compile trust policy of %s: %w", name, err)
 		}
 		arn := RoleARN(r.Account, r.Path, r.Name)
 		// The cached role keeps what decisions and AssumeRole use: its
-		// trust document is kept compiled (shared by content with every
-		// role of the same document), not as text, and its description and
-		// last use are dropped.
+		// trust document is kept compiled, not as text, and its description
+		// and last use are dropped.
 		r.TrustPolicy, r.Description, r.LastUsedRegion, r.LastUsedAt = "", "", "", time.Time{}
+		r.Account, r.Path = intern(r.Account), intern(r.Path)
 		trustID := arn + "#trust"
-		return &Role{Role: r, Trust: t, ARN: trustID[:len(arn)], TrustID: trustID}, nil
+		arn = trustID[:len(arn)]
+		// One string holds the ARN, the trust policy's id and the name.
+		r.Name = arn[len(arn)-len(r.Name):]
+		return &Role{Role: r, Trust: t, ARN: arn, TrustID: trustID}, nil
 	})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"reflect"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -20,12 +21,25 @@ const DefaultCacheBytes = 64 << 20
 // entries share them (a managed policy attached to a thousand users is one
 // policy), at policy.Size.
 
-// footprintShared is footprint as cache.Config.Cost wants it.
+// footprintShared is footprint as cache.Config.Cost wants it: the compiled
+// policies, and the shapes they share with others (policy.Policy.Shape), are
+// shared values.
 func footprintShared(v any) (int, []cache.Shared) {
 	n, pols := footprint(v)
-	shared := make([]cache.Shared, len(pols))
-	for i, p := range pols {
-		shared[i] = p
+	if r, ok := v.(*Role); ok && len(pols) == 1 && pols[0] == r.Trust {
+		// A role's trust policy is its own (Role parses it): counted with
+		// the role, its shape shared.
+		return n + r.Trust.Size(), []cache.Shared{r.Trust.Shape()}
+	}
+	if len(pols) == 0 {
+		return n, nil
+	}
+	shared := make([]cache.Shared, 0, 2*len(pols))
+	for _, p := range pols {
+		shared = append(shared, p)
+		if sh := p.Shape(); !slices.Contains(shared, cache.Shared(sh)) {
+			shared = append(shared, sh)
+		}
 	}
 	return n, shared
 }
@@ -35,8 +49,8 @@ const wordSize = int(unsafe.Sizeof(uintptr(0)))
 // footprint estimates the heap v retains beside the compiled policies it
 // references, which it returns (distinct) for the cache to count once each.
 // It walks v by reflection, so that it follows changes to the cached types;
-// pointers seen twice are counted once, and time.Location (shared, global)
-// not at all.
+// pointers seen twice are counted once, and time.Location and noPolicies
+// (shared, global) not at all.
 func footprint(v any) (int, []*policy.Policy) {
 	w := walker{seen: map[unsafe.Pointer]bool{}}
 	rv := reflect.ValueOf(v)
@@ -67,8 +81,8 @@ func (w *walker) walk(v reflect.Value) {
 			return
 		}
 		p := v.UnsafePointer()
-		if w.seen[p] {
-			return
+		if w.seen[p] || p == unsafe.Pointer(noPolicies) {
+			return // counted, or shared by all (and not the cache's)
 		}
 		w.seen[p] = true
 		if v.Type() == policyPtr {

@@ -28,11 +28,11 @@ func distinctPolicy(t *testing.T, i, n int) *policy.Policy {
 
 // principal is a loaded principal as the authorizer caches it.
 func principal(i int, pols ...*policy.Policy) *principalPolicies {
-	pp := newPrincipalPolicies([]store.Tag{{Key: "team", Value: fmt.Sprint("t", i)}})
+	var src ownerSources
 	for j, p := range pols {
-		pp.inline = append(pp.inline, policy.Named{ID: fmt.Sprintf("user/u%d/p%d", i, j), Policy: p})
+		src.inline = append(src.inline, policy.Named{ID: fmt.Sprintf("user/u%d/p%d", i, j), Policy: p})
 	}
-	return pp
+	return newPrincipalPolicies(fmt.Sprint("u", i), "/", "", []store.Tag{{Key: "team", Value: fmt.Sprint("t", i)}}, src)
 }
 
 // TestLoadCacheBound drives the authorizer's cache far past its byte bound
@@ -85,8 +85,9 @@ func TestLoadCacheSharedPolicies(t *testing.T) {
 		c.Put(string(cacheKey(nil, "policies/user", acct, fmt.Sprint("u", i))), principal(i, shared))
 	}
 	_, b, _ := c.Stats()
-	if own, _ := footprint(principal(0, shared)); b > shared.Size()+100*(own+400) {
-		t.Errorf("100 entries sharing a policy of %d bytes cost %d", shared.Size(), b)
+	size := shared.Size() + shared.Shape().Size()
+	if own, _ := footprint(principal(0, shared)); b > size+100*(own+400) {
+		t.Errorf("100 entries sharing a policy of %d bytes cost %d", size, b)
 	}
 }
 

@@ -8,10 +8,18 @@
 // caller's buffer is looked up without conversion). Values shared by many
 // entries (a compiled policy attached to a thousand users) are counted once.
 //
+// It resists scans: a value Load reads while the cache is full is stored
+// only if its key missed recently before, so that requests cycling through
+// more keys than fit keep hitting the ones cached (LRU and CLOCK alone
+// would replace every entry before its next use and hit nothing), while a
+// key in steady use gets in on its second miss.
+//
 // It imports only the standard library.
 package cache
 
 import (
+	"hash/maphash"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,28 +57,87 @@ type Cache[V any] struct {
 	items map[string]*entry[V]
 	hand  *entry[V] // the next entry CLOCK looks at; nil when empty
 	refs  map[Shared]int
+	ghost ghost // keys of recent misses not stored
+}
+
+// ghost remembers the hashes of the last len(ring) keys Load did not store
+// because the cache was full.
+type ghost struct {
+	seed maphash.Seed
+	ring []uint64
+	next int
+	set  map[uint64]int32 // hash -> times in ring
+}
+
+// ghostBytes is what a ghost of n keys costs: its ring, and its set at
+// the map's load factor.
+func ghostBytes(n int) int { return n*8 + n*(16+1)*8/7 }
+
+// ghostLen is how many misses a cache of maxBytes remembers: one per 4 KiB,
+// a quarter of its entries or fewer when an entry costs 1 KiB or more.
+func ghostLen(maxBytes int) int { return min(max(maxBytes/4096, 16), 1<<20) }
+
+func (g *ghost) hash(key string) uint64 { return maphash.String(g.seed, key) }
+
+// seen reports whether h is remembered.
+func (g *ghost) seen(h uint64) bool { return g.set[h] > 0 }
+
+// add remembers h, forgetting the oldest.
+func (g *ghost) add(h uint64) {
+	if len(g.ring) == 0 {
+		return
+	}
+	if old := g.ring[g.next]; old != 0 {
+		if g.set[old]--; g.set[old] <= 0 {
+			delete(g.set, old)
+		}
+	}
+	g.ring[g.next] = h
+	g.set[h]++
+	g.next = (g.next + 1) % len(g.ring)
 }
 
 type entry[V any] struct {
 	key        string
 	value      V
-	cost       int
-	shared     []Shared
+	cost       int32 // at most MaxBytes, which put checks fits
 	used       atomic.Bool
+	shared     *[]Shared // nil when the value references none
 	prev, next *entry[V]
+}
+
+// sharedOf returns what e shares.
+func (e *entry[V]) sharedOf() []Shared {
+	if e.shared == nil {
+		return nil
+	}
+	return *e.shared
 }
 
 const wordSize = int(unsafe.Sizeof(uintptr(0)))
 
 // New returns an empty cache.
 func New[V any](cfg Config[V]) *Cache[V] {
-	return &Cache[V]{cost: cfg.Cost, max: cfg.MaxBytes, items: map[string]*entry[V]{}, refs: map[Shared]int{}}
+	c := &Cache[V]{cost: cfg.Cost, max: cfg.MaxBytes, items: map[string]*entry[V]{}, refs: map[Shared]int{}}
+	// The ghost counts against the bound; a cache too small to spare a
+	// sixty-fourth of it has none.
+	if n := ghostLen(cfg.MaxBytes); ghostBytes(n) <= cfg.MaxBytes/64 {
+		c.max -= ghostBytes(n)
+		c.ghost = ghost{seed: maphash.MakeSeed(), ring: make([]uint64, n), set: make(map[uint64]int32, n)}
+	}
+	return c
 }
 
 // entryBytes is what an entry costs beside its key and value: the entry, its
 // map slot at the map's load factor, and the pointer to it.
 func entryBytes[V any]() int {
 	return int(unsafe.Sizeof(entry[V]{})) + 2*wordSize + (int(unsafe.Sizeof(""))+wordSize+1)*8/7
+}
+
+// sharedListBytes is what an entry's list of n shared values costs: the
+// slice header and its array, each with a word of overhead.
+func sharedListBytes(n int) int {
+	return int(unsafe.Sizeof([]Shared(nil))) + n*int(unsafe.Sizeof(Shared(nil))) + 2*wordSize
 }
 
 // sharedBytes is the cost of counting one shared value.
@@ -103,24 +170,33 @@ func (c *Cache[V]) Load(key []byte, fill func() (V, error)) (V, error) {
 	if err != nil {
 		return v, err
 	}
-	c.put(string(key), v, g)
+	c.put(string(key), v, g, true)
 	return v, nil
 }
 
-// Put stores v under key (unless an invalidation is running concurrently).
-func (c *Cache[V]) Put(key string, v V) { c.put(key, v, c.gen.Load()) }
+// Put stores v under key (unless an invalidation is running concurrently),
+// evicting others as the bound requires.
+func (c *Cache[V]) Put(key string, v V) { c.put(key, v, c.gen.Load(), false) }
 
-func (c *Cache[V]) put(key string, v V, gen uint64) {
+// put stores v. With admit set, it stores v in a cache that would have to
+// evict for it only if key missed recently before (the ghost).
+func (c *Cache[V]) put(key string, v V, gen uint64, admit bool) {
 	e := &entry[V]{key: key, value: v}
 	own := 0
+	var shared []Shared
 	if c.cost != nil {
-		own, e.shared = c.cost(v)
+		own, shared = c.cost(v)
 	}
-	e.cost = len(key) + own + entryBytes[V]()
-	need := e.cost
-	for _, s := range e.shared {
+	cost := len(key) + own + entryBytes[V]()
+	if len(shared) > 0 {
+		e.shared = &shared
+		cost += sharedListBytes(len(shared))
+	}
+	need := cost
+	for _, s := range shared {
 		need += s.Size() + sharedBytes
 	}
+	e.cost = int32(min(cost, math.MaxInt32))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen.Load() != gen {
@@ -129,12 +205,18 @@ func (c *Cache[V]) put(key string, v V, gen uint64) {
 	if old := c.items[key]; old != nil {
 		c.remove(old)
 	}
-	if need > c.max {
+	if need > c.max || cost > math.MaxInt32 {
 		return
 	}
+	if admit && c.ghost.ring != nil && c.bytes+need > c.max {
+		if h := c.ghost.hash(key); !c.ghost.seen(h) {
+			c.ghost.add(h) // its first miss of late: not stored
+			return
+		}
+	}
 	c.items[key] = e
-	c.bytes += e.cost
-	for _, s := range e.shared {
+	c.bytes += int(e.cost)
+	for _, s := range shared {
 		if c.refs[s]++; c.refs[s] == 1 {
 			c.bytes += s.Size() + sharedBytes
 		}
@@ -162,8 +244,8 @@ func (c *Cache[V]) put(key string, v V, gen uint64) {
 // remove drops e; the caller holds the write lock.
 func (c *Cache[V]) remove(e *entry[V]) {
 	delete(c.items, e.key)
-	c.bytes -= e.cost
-	for _, s := range e.shared {
+	c.bytes -= int(e.cost)
+	for _, s := range e.sharedOf() {
 		if c.refs[s]--; c.refs[s] == 0 {
 			delete(c.refs, s)
 			c.bytes -= s.Size() + sharedBytes

@@ -65,7 +65,7 @@ func TestSharedCountedOnce(t *testing.T) {
 		c.Put(fmt.Sprint("k", i), val{size: 10, shared: []*blob{b}})
 	}
 	_, bytes, _ := c.Stats()
-	if bytes > b.n+100*(10+entryBytes[val]()+8)+sharedBytes {
+	if bytes > b.n+100*(10+entryBytes[val]()+sharedListBytes(1)+8)+sharedBytes {
 		t.Errorf("100 entries sharing %d bytes cost %d", b.n, bytes)
 	}
 	if c.refs[b] != 100 {
@@ -143,5 +143,47 @@ func TestHitAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("a hit allocates %.0f times", allocs)
+	}
+}
+
+// TestScanResistance cycles through three times as many keys as fit: the
+// keys cached before the scan stay cached and keep hitting, where CLOCK
+// alone would replace each before its next use; a key that misses twice in
+// short order is stored.
+func TestScanResistance(t *testing.T) {
+	per := 1000 + entryBytes[val]() + len("k0000")
+	c := newTestCache(100*per + ghostBytes(ghostLen(100*per)))
+	if c.ghost.ring == nil {
+		t.Fatal("no ghost")
+	}
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%04d", i) }
+	load := func(i int) bool {
+		hit := true
+		if _, err := c.Load(key(i), func() (val, error) { hit = false; return val{size: 1000}, nil }); err != nil {
+			t.Fatal(err)
+		}
+		return hit
+	}
+	hits := 0
+	for round := range 4 {
+		for i := range 300 {
+			if load(i) && round > 0 {
+				hits++
+			}
+		}
+	}
+	if n, b, max := c.Stats(); b > max || n < 90 {
+		t.Fatalf("%d entries, %d of %d bytes", n, b, max)
+	}
+	// About a third of the requests of the last three rounds hit.
+	if hits < 3*90 {
+		t.Errorf("%d hits in three rounds over 300 keys with room for 100, want at least 270", hits)
+	}
+	// A key that missed recently is stored on its next miss.
+	first := load(1000)
+	second := load(1000)
+	third := load(1000)
+	if first || second || !third {
+		t.Errorf("a key loaded three times in a row hit %v, %v, %v; want false, false, true", first, second, third)
 	}
 }

@@ -14,7 +14,8 @@ const DefaultCacheBytes = 64 << 20
 
 // Cache compiles policies once, keyed by (kind, sha256(doc)). It is safe for
 // concurrent use. It holds compiled policies of at most maxBytes in all, by
-// their estimated size (Policy.Size, plus the entry's own cost), evicting the
+// their estimated size (Policy.Size, plus the entry's own cost, plus each
+// shape its policies share once: Policy.Shape), evicting the
 // least recently used; a policy larger than maxBytes on its own is compiled
 // but not kept. Validation failures are not cached.
 //
@@ -26,7 +27,11 @@ type Cache struct {
 	bytes int // sum of the entries' costs
 	items map[cacheKey]*cacheItem
 	head  cacheItem // sentinel of the LRU list; head.next is the most recent
+	refs  map[*shape]int
 }
+
+// shapeRefBytes is what counting a shape costs: its slot in Cache.refs.
+const shapeRefBytes = (2*wordSize + 1) * 8 / 7
 
 type cacheKey struct {
 	kind Kind
@@ -46,7 +51,7 @@ const cacheEntryBytes = int(unsafe.Sizeof(cacheItem{})) + objOverhead + (int(uns
 
 // NewCache returns a cache holding compiled policies of at most maxBytes.
 func NewCache(maxBytes int) *Cache {
-	c := &Cache{max: max(maxBytes, 0), items: make(map[cacheKey]*cacheItem)}
+	c := &Cache{max: max(maxBytes, 0), items: make(map[cacheKey]*cacheItem), refs: make(map[*shape]int)}
 	c.head.prev, c.head.next = &c.head, &c.head
 	return c
 }
@@ -68,7 +73,7 @@ func (c *Cache) Compile(kind Kind, doc string) (*Policy, error) {
 		return nil, err
 	}
 	cost := p.Size() + cacheEntryBytes
-	if cost > c.max {
+	if cost+p.shape.Size()+shapeRefBytes > c.max {
 		return p, nil
 	}
 	c.mu.Lock()
@@ -80,11 +85,20 @@ func (c *Cache) Compile(kind Kind, doc string) (*Policy, error) {
 	c.items[k] = it
 	c.pushFront(it)
 	c.bytes += cost
+	if c.refs[p.shape]++; c.refs[p.shape] == 1 {
+		c.bytes += p.shape.Size() + shapeRefBytes
+	}
 	for c.bytes > c.max {
 		last := c.head.prev
 		c.unlink(last)
 		delete(c.items, last.key)
 		c.bytes -= last.cost
+		if sh := last.p.shape; c.refs[sh] == 1 {
+			delete(c.refs, sh)
+			c.bytes -= sh.Size() + shapeRefBytes
+		} else {
+			c.refs[sh]--
+		}
 	}
 	return p, nil
 }

@@ -80,8 +80,13 @@ func retained(t *testing.T, kind Kind, doc func(int) string, n int) (heap, est f
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	sum := 0
+	seen := map[any]bool{}
 	for _, p := range ps {
 		sum += p.Size()
+		if sh := p.Shape(); !seen[sh] {
+			seen[sh] = true
+			sum += sh.Size()
+		}
 	}
 	runtime.KeepAlive(ps)
 	runtime.KeepAlive(docs)

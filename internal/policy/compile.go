@@ -1,10 +1,10 @@
 package policy
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,16 +13,32 @@ import (
 
 // Policy is a parsed, validated, compiled policy. Immutable; safe for
 // concurrent use.
+//
+// A policy holds its Principal elements, and shares the rest, its shape, with every live policy of the same kind whose
+// document differs from its own only in Principal values (the trust policies
+// of a thousand roles, each trusting its own user, have one shape): a
+// compiled trust policy of one statement costs some 300 bytes of its own.
 type Policy struct {
-	kind    Kind
-	version string
-	id      string
-	sum     [sha256.Size]byte
-	stmts   []statement
-	idx     svcIndex
-	size    int    // Size
-	work    Work   // Work
-	spans   []Span // where each statement sits in the source document
+	*shape
+	// princ holds each statement's compiled Principal or NotPrincipal
+	// element (nil for statements without one); nil when none has one.
+	princ []*principalSet
+	spans []Span // where each statement sits in the document; nil: the shape's
+	size  int    // Size
+}
+
+// shape is what compiled policies of one kind and structure share: their
+// statements without their Principal values, the service index, and the
+// statement positions of the document first compiled. Immutable.
+type shape struct {
+	kind      Kind
+	version   string
+	id        string
+	stmts     []statement
+	idx       svcIndex
+	shapeSpan []Span
+	size      int  // Size
+	work      Work // Work, without the Principal terms
 }
 
 // Kind returns the kind the policy was parsed as.
@@ -37,9 +53,6 @@ func (p *Policy) ID() string { return p.id }
 // Len returns the number of statements.
 func (p *Policy) Len() int { return len(p.stmts) }
 
-// SHA256 returns the digest of the source document.
-func (p *Policy) SHA256() [sha256.Size]byte { return p.sum }
-
 // statement is a compiled statement; the fields evaluation reads for every
 // candidate come first, so that they share the first cache line.
 type statement struct {
@@ -52,7 +65,7 @@ type statement struct {
 	actions   []actionPat
 	resources []resPat
 	conds     []clause
-	principal *principalSet
+	hasPrinc  bool // a Principal or NotPrincipal element: Policy.princ[index]
 	sid       string
 	index     int
 	services  []string // lowercase services of all Action patterns; nil when one has a wildcard service
@@ -112,24 +125,37 @@ func Parse(kind Kind, doc string) (*Policy, error) {
 	if n := nonSpaceLen(doc); n > maxSize(kind) {
 		return nil, &Error{Message: "Cannot exceed quota for PolicySize: " + strconv.Itoa(maxSize(kind)), Quota: maxSize(kind)}
 	}
-	p := &Policy{kind: kind, sum: sha256.Sum256([]byte(doc))}
+	sh := &shape{kind: kind}
+	p := &Policy{}
 	if v, ok := root.get("Version"); ok {
-		p.version = v.str
+		sh.version = v.str
 	}
 	if v, ok := root.get("Id"); ok {
-		p.id = v.str
+		sh.id = v.str
 	}
-	vars := p.version == "2012-10-17"
-	p.stmts = make([]statement, 0, len(stmts))
+	vars := sh.version == "2012-10-17"
+	sh.stmts = make([]statement, 0, len(stmts))
 	for i, sn := range stmts {
-		st, msg := compileStatement(i, sn, vars)
+		st, ps, msg := compileStatement(i, sn, vars)
 		if msg != "" {
 			return nil, malformed(msg)
 		}
-		p.stmts = append(p.stmts, st)
+		sh.stmts = append(sh.stmts, st)
+		if ps != nil {
+			if p.princ == nil {
+				p.princ = make([]*principalSet, len(stmts))
+			}
+			p.princ[i] = ps
+		}
 	}
-	p.idx = buildIndex(p.stmts)
-	p.spans = statementSpans(doc, stmts)
+	sh.idx = buildIndex(sh.stmts)
+	spans := statementSpans(doc, stmts)
+	sh.shapeSpan = spans
+	sh.measure()
+	p.shape = shapes.intern(shapeKey(kind, root, stmts), sh)
+	if !slices.Equal(spans, p.shape.shapeSpan) {
+		p.spans = spans
+	}
 	p.measure()
 	return p, nil
 }
@@ -238,7 +264,7 @@ func nonSpaceLen(s string) int {
 	return n
 }
 
-func compileStatement(i int, sn *node, vars bool) (statement, string) {
+func compileStatement(i int, sn *node, vars bool) (statement, *principalSet, string) {
 	st := statement{index: i, effect: Allow}
 	if s, ok := sn.get("Sid"); ok {
 		st.sid = s.str
@@ -278,7 +304,7 @@ func compileStatement(i int, sn *node, vars bool) (statement, string) {
 		for _, s := range r.strs() {
 			rp, ok := compileResource(s, vars)
 			if !ok {
-				return st, msgSyntax
+				return st, nil, msgSyntax
 			}
 			st.resources = append(st.resources, rp)
 			if rp.all && !st.notRes {
@@ -291,8 +317,10 @@ func compileStatement(i int, sn *node, vars bool) (statement, string) {
 		p, ok = sn.get("NotPrincipal")
 		st.notPrinc = ok
 	}
+	var ps *principalSet
 	if ok {
-		st.principal = compilePrincipal(p)
+		st.hasPrinc = true
+		ps = compilePrincipal(p)
 	}
 	if c, ok := sn.get("Condition"); ok {
 		for j, opName := range c.keys {
@@ -304,13 +332,13 @@ func compileStatement(i int, sn *node, vars bool) (statement, string) {
 			for k, key := range block.keys {
 				cl, ok := compileClause(op, key, block.vals[k].strs(), vars)
 				if !ok {
-					return st, msgSyntax
+					return st, nil, msgSyntax
 				}
 				st.conds = append(st.conds, cl)
 			}
 		}
 	}
-	return st, ""
+	return st, ps, ""
 }
 
 func compileClause(op operator, key string, values []string, vars bool) (clause, bool) {

@@ -14,6 +14,7 @@ import (
 
 // evalState is the per-request working state; it lives on the stack.
 type evalState struct {
+	princ    []*principalSet // the Principal elements of the policy being evaluated
 	req      *Request
 	ctx      *Context
 	d        *Decision
@@ -494,14 +495,15 @@ func (ev *evalState) statement(st *statement) (bool, NamedBy) {
 		}
 	}
 	named := NamedNone
-	if st.principal != nil {
+	if st.hasPrinc {
+		ps := ev.princ[st.index]
 		if st.notPrinc {
-			if st.principal.exempt(&ev.req.Principal) {
+			if ps.exempt(&ev.req.Principal) {
 				return false, NamedNone
 			}
 			named = NamedEveryone
 		} else {
-			n, ok := st.principal.match(&ev.req.Principal)
+			n, ok := ps.match(&ev.req.Principal)
 			if !ok {
 				return false, NamedNone
 			}
@@ -559,6 +561,7 @@ func (ev *evalState) groupOf(list []Named, slot Kind) groupResult {
 		if slot == Resource && p.kind == Trust {
 			kind = Trust
 		}
+		ev.princ = p.princ
 		if ev.linear {
 			for i := range p.stmts {
 				if st := &p.stmts[i]; st.services == nil || contains(st.services, ev.svc) {

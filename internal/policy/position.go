@@ -19,10 +19,14 @@ type Span struct {
 // Span returns where statement i (from 0, as Match.Index counts) sits in
 // the document p was parsed from, and false when p has no statement i.
 func (p *Policy) Span(i int) (Span, bool) {
-	if i < 0 || i >= len(p.spans) {
+	spans := p.spans
+	if spans == nil {
+		spans = p.shapeSpan
+	}
+	if i < 0 || i >= len(spans) {
 		return Span{}, false
 	}
-	return p.spans[i], true
+	return spans[i], true
 }
 
 // statementSpans locates the statements (objects, in document order) in

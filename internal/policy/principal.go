@@ -6,15 +6,50 @@ import (
 	"github.com/opensts/opensts/internal/arn"
 )
 
-// principalSet is a compiled Principal/NotPrincipal element.
+// principalSet is a compiled Principal/NotPrincipal element: its values in
+// one slice, list by list (see the methods), so that a trust policy naming
+// one principal keeps three small objects. A document of at most 131,072
+// bytes holds fewer than 65,536 values (each takes at least two bytes).
 type principalSet struct {
-	any       bool     // "*" or {"AWS":"*"}
-	accounts  []string // 12-digit account ids (from "ACCT" or arn:...:root)
-	arns      []string // user, role, assumed-role, federated-user ARNs
-	ids       []string // unique ids (AIDA..., AROA...)
-	federated []string
-	services  []string
-	canonical []string
+	vals []string
+	end  [nPrincipalLists]uint16 // end[k] is where list k ends in vals
+	any  bool                    // "*" or {"AWS":"*"}
+}
+
+// The lists of a principalSet.
+const (
+	listAccounts  = iota // 12-digit account ids (from "ACCT" or arn:...:root)
+	listARNs             // user, role, assumed-role, federated-user ARNs
+	listIDs              // unique ids (AIDA..., AROA...)
+	listFederated        // Federated values
+	listServices         // Service values
+	listCanonical        // CanonicalUser values
+	nPrincipalLists
+)
+
+func (ps *principalSet) list(k int) []string {
+	lo := 0
+	if k > 0 {
+		lo = int(ps.end[k-1])
+	}
+	hi := int(ps.end[k])
+	return ps.vals[lo:hi:hi]
+}
+
+func (ps *principalSet) accounts() []string  { return ps.list(listAccounts) }
+func (ps *principalSet) arns() []string      { return ps.list(listARNs) }
+func (ps *principalSet) ids() []string       { return ps.list(listIDs) }
+func (ps *principalSet) federated() []string { return ps.list(listFederated) }
+func (ps *principalSet) services() []string  { return ps.list(listServices) }
+func (ps *principalSet) canonical() []string { return ps.list(listCanonical) }
+
+// lists returns ps's lists of values.
+func (ps *principalSet) lists() [nPrincipalLists][]string {
+	var out [nPrincipalLists][]string
+	for k := range out {
+		out[k] = ps.list(k)
+	}
+	return out
 }
 
 func compilePrincipal(n *node) *principalSet {
@@ -23,6 +58,7 @@ func compilePrincipal(n *node) *principalSet {
 		ps.any = n.str == "*"
 		return ps
 	}
+	var lists [nPrincipalLists][]string
 	for i, k := range n.keys {
 		for _, v := range n.vals[i].strs() {
 			switch k {
@@ -31,24 +67,38 @@ func compilePrincipal(n *node) *principalSet {
 				case v == "*":
 					ps.any = true
 				case isAccountID(v):
-					ps.accounts = append(ps.accounts, v)
+					lists[listAccounts] = append(lists[listAccounts], v)
 				case strings.HasPrefix(v, "arn:"):
 					if a, err := arn.Parse(v); err == nil && a.Resource == "root" {
-						ps.accounts = append(ps.accounts, a.Account)
+						lists[listAccounts] = append(lists[listAccounts], a.Account)
 					} else {
-						ps.arns = append(ps.arns, v)
+						lists[listARNs] = append(lists[listARNs], v)
 					}
 				default:
-					ps.ids = append(ps.ids, v)
+					lists[listIDs] = append(lists[listIDs], v)
 				}
 			case "Federated":
-				ps.federated = append(ps.federated, v)
+				lists[listFederated] = append(lists[listFederated], v)
 			case "Service":
-				ps.services = append(ps.services, v)
+				lists[listServices] = append(lists[listServices], v)
 			case "CanonicalUser":
-				ps.canonical = append(ps.canonical, v)
+				lists[listCanonical] = append(lists[listCanonical], v)
 			}
 		}
+	}
+	total := 0
+	for _, l := range lists {
+		total += len(l)
+	}
+	if total > 0 {
+		ps.vals = make([]string, 0, total)
+	}
+	for k, l := range lists {
+		for _, v := range l {
+			// Its own copy: not a substring pinning the document.
+			ps.vals = append(ps.vals, strings.Clone(v))
+		}
+		ps.end[k] = uint16(len(ps.vals))
 	}
 	return ps
 }
@@ -124,13 +174,13 @@ func (ps *principalSet) match(pr *Principal) (NamedBy, bool) {
 		up(NamedEveryone)
 	}
 	if pr.Account != "" && pr.Type != Anonymous && pr.Type != Service && pr.Type != WebIdentity && pr.Type != SAMLUser && pr.Type != LDAPUser {
-		for _, a := range ps.accounts {
+		for _, a := range ps.accounts() {
 			if a == pr.Account {
 				up(NamedAccount)
 			}
 		}
 	}
-	for _, a := range ps.arns {
+	for _, a := range ps.arns() {
 		switch {
 		case pr.ARN != "" && a == pr.ARN:
 			switch pr.Type {
@@ -147,7 +197,7 @@ func (ps *principalSet) match(pr *Principal) (NamedBy, bool) {
 			up(NamedRole)
 		}
 	}
-	for _, id := range ps.ids {
+	for _, id := range ps.ids() {
 		switch {
 		case pr.ID != "" && id == pr.ID && pr.Type == User:
 			up(NamedUser)
@@ -156,20 +206,20 @@ func (ps *principalSet) match(pr *Principal) (NamedBy, bool) {
 		}
 	}
 	if pr.Federated != "" {
-		for _, f := range ps.federated {
+		for _, f := range ps.federated() {
 			if strings.EqualFold(f, pr.Federated) {
 				up(NamedFederated)
 			}
 		}
 	}
 	if pr.Service != "" {
-		for _, s := range ps.services {
+		for _, s := range ps.services() {
 			if strings.EqualFold(s, pr.Service) {
 				up(NamedFederated)
 			}
 		}
 	}
-	for _, c := range ps.canonical {
+	for _, c := range ps.canonical() {
 		if pr.ID != "" && c == pr.ID {
 			up(NamedOther)
 		}
@@ -186,7 +236,7 @@ func (ps *principalSet) exempt(pr *Principal) bool {
 		return true
 	}
 	hasAcct := false
-	for _, a := range ps.accounts {
+	for _, a := range ps.accounts() {
 		if a == pr.Account && pr.Account != "" {
 			hasAcct = true
 		}
@@ -196,17 +246,17 @@ func (ps *principalSet) exempt(pr *Principal) bool {
 	}
 	switch pr.Type {
 	case Root:
-		return hasAcct || has(ps.arns, pr.ARN)
+		return hasAcct || has(ps.arns(), pr.ARN)
 	case User:
-		return hasAcct && (has(ps.arns, pr.ARN) || has(ps.ids, pr.ID))
+		return hasAcct && (has(ps.arns(), pr.ARN) || has(ps.ids(), pr.ID))
 	case AssumedRole:
-		return hasAcct && has(ps.arns, pr.ARN) && (has(ps.arns, pr.RoleARN) || has(ps.ids, pr.RoleID))
+		return hasAcct && has(ps.arns(), pr.ARN) && (has(ps.arns(), pr.RoleARN) || has(ps.ids(), pr.RoleID))
 	case FederatedUser:
-		return hasAcct && has(ps.arns, pr.ARN)
+		return hasAcct && has(ps.arns(), pr.ARN)
 	case Service:
-		return has(ps.services, pr.Service)
+		return has(ps.services(), pr.Service)
 	case WebIdentity, SAMLUser, LDAPUser:
-		return has(ps.federated, pr.Federated)
+		return has(ps.federated(), pr.Federated)
 	}
 	return false
 }

@@ -13,7 +13,20 @@ import "unsafe"
 // retained size is not a
 // fixed multiple of the document's length (a 4-byte "*" entry of a Resource
 // list compiles to a few hundred bytes).
+//
+// Size counts what p holds of its own (its Principal elements and
+// positions); its shape, which policies of the same structure share, is
+// counted by Shape().Size(), and a cache of policies counts each shape once.
 func (p *Policy) Size() int { return p.size }
+
+// Shape returns the part of p that policies of the same kind and structure
+// share (see Policy), for a cache to count once however many of its
+// policies share it: a pointer, whose Size estimates what it retains as
+// Policy.Size does.
+func (p *Policy) Shape() interface{ Size() int } { return p.shape }
+
+// Size estimates the memory the shape retains, as Policy.Size does.
+func (sh *shape) Size() int { return sh.size }
 
 // Work bounds the matching work of evaluating a policy once: each term (an
 // Action, NotAction, Resource, NotResource or Principal entry) is matched
@@ -30,7 +43,21 @@ type Work struct {
 }
 
 // Work returns p's matching work bound.
-func (p *Policy) Work() Work { return p.work }
+func (p *Policy) Work() Work {
+	w := p.shape.work
+	for _, ps := range p.princ {
+		if ps == nil {
+			continue
+		}
+		for _, l := range ps.lists() {
+			w.Terms += len(l)
+			for _, s := range l {
+				w.Bytes += len(s)
+			}
+		}
+	}
+	return w
+}
 
 const (
 	wordSize    = int(unsafe.Sizeof(uintptr(0)))
@@ -61,11 +88,25 @@ func strsBytes(ss []string) int {
 	return n
 }
 
-// measure computes p.size and p.work.
+// measure computes p.size.
 func (p *Policy) measure() {
+	n := obj(int(unsafe.Sizeof(*p)))
+	n += obj(cap(p.spans) * int(unsafe.Sizeof(Span{})))
+	n += obj(cap(p.princ) * wordSize)
+	for _, ps := range p.princ {
+		if ps != nil {
+			n += obj(int(unsafe.Sizeof(*ps))) + strsBytes(ps.vals)
+		}
+	}
+	p.size = n
+}
+
+// measure computes sh.size and sh.work.
+func (sh *shape) measure() {
+	p := sh
 	n := obj(int(unsafe.Sizeof(*p))) + strBytes(p.version) + strBytes(p.id)
 	n += obj(cap(p.stmts) * int(unsafe.Sizeof(statement{})))
-	n += obj(cap(p.spans) * int(unsafe.Sizeof(Span{})))
+	n += obj(cap(p.shapeSpan) * int(unsafe.Sizeof(Span{})))
 	var w Work
 	w.Statements = len(p.stmts)
 	for i := range p.stmts {
@@ -98,16 +139,6 @@ func (p *Policy) measure() {
 				n += strBytes(v.lit) + tmplBytes(&v.t)
 				w.Values++
 				w.Bytes += len(v.lit)
-			}
-		}
-		if ps := st.principal; ps != nil {
-			n += obj(int(unsafe.Sizeof(*ps)))
-			for _, l := range [][]string{ps.accounts, ps.arns, ps.ids, ps.federated, ps.services, ps.canonical} {
-				n += strsBytes(l)
-				w.Terms += len(l)
-				for _, s := range l {
-					w.Bytes += len(s)
-				}
 			}
 		}
 	}

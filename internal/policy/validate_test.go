@@ -94,7 +94,8 @@ func TestCache(t *testing.T) {
 	t.Parallel()
 	doc := allowDoc("s3:*", "*")
 	// Room for two of these documents' policies, not three.
-	cost := mustParse(t, Identity, doc).Size() + cacheEntryBytes
+	pol := mustParse(t, Identity, doc)
+	cost := pol.Size() + pol.Shape().Size() + shapeRefBytes + cacheEntryBytes
 	c := NewCache(2*cost + cost/2)
 	p1, err := c.Compile(Identity, doc)
 	if err != nil {

@@ -29,7 +29,7 @@ const (
 	benchRootSec = "benchRootSecretForBenchmarksOnly01234567"
 )
 
-func benchServer(b *testing.B) *Server {
+func benchServer(b testing.TB) *Server {
 	b.Helper()
 	cfg := config.Default()
 	cfg.DataDir = b.TempDir()

@@ -4,19 +4,26 @@ import (
 	"github.com/opensts/opensts/internal/session"
 )
 
-// The caches' bounds add up to 80 MiB with the session caches, which
-// `opensts serve`'s soft memory limit (cmd/opensts) leaves room for: with
-// 100,000 users, keys and roles (internal/tools/scale) they fill up, and a
-// process whose live heap nears its limit spends its CPU collecting garbage.
-// A role costs about 1.8 KiB cached (its compiled trust policy 1.1 KiB of
-// it, in both the authorizer's cache and the policy cache when its document
-// is its own), a user's entry 0.35 KiB, a key 0.45 KiB.
+// The caches' bounds are chosen for `opensts serve`'s soft memory limit
+// (cmd/opensts) from TestScaleBytesPerEntity and internal/tools/scale: an
+// entity of the scale benchmark (a user, its access key and a role trusting
+// it alone) costs about 1.1 KiB of the authorizer's cache (the role 0.6 KiB
+// with its compiled trust policy, whose shape it shares with the other
+// roles', the user 0.3 KiB, and the entries' bookkeeping) and 0.5 KiB of
+// the key cache, 1.5 KiB of live heap in all. The bounds hold some 20,000
+// of them (30 MiB of live heap). Twice that held more (a hit for 40% of the
+// requests across 100,000 entities rather than 20%) and served fewer: the
+// collector, marking the caches' million objects in the 40 MiB the limit
+// left it, took more CPU than the hits saved (internal/tools/scale at
+// 100,000: 30.5% and 32.1% of one role's rate, against 36.5% with these
+// bounds). Trust policies do not go through the policy cache, which holds
+// identity, managed, session and SCP documents.
 const (
 	// PolicyCacheBytes bounds the compiled policies.
-	PolicyCacheBytes = 16 << 20
+	PolicyCacheBytes = 8 << 20
 	// AuthzCacheBytes bounds the authorizer's principals, roles, groups,
 	// managed policies and SCPs.
-	AuthzCacheBytes = 32 << 20
+	AuthzCacheBytes = 24 << 20
 )
 
 // CacheStat is the size of one cache: its entries, their estimated size in

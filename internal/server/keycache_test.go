@@ -62,8 +62,8 @@ func TestKeyCacheBound(t *testing.T) {
 	if e.size() < len(ids[0])+len(e.auth.Caller.ARN)+len(e.auth.Secret)+int(unsafe.Sizeof(keyEntry{})) {
 		t.Fatalf("entry size %d is below what it holds", e.size())
 	}
-	// A cache with room for about 20 of the 200.
-	kc.cache = cache.New(cache.Config[*keyEntry]{MaxBytes: 20 * (e.size() + 200), Cost: func(e *keyEntry) (int, []cache.Shared) { return e.size(), nil }})
+	// A cache with room for about 40 of the 200.
+	kc.cache = cache.New(cache.Config[*keyEntry]{MaxBytes: 40 * (e.size() + 200), Cost: func(e *keyEntry) (int, []cache.Shared) { return e.size(), nil }})
 	for i, id := range ids {
 		e, err := kc.get(ctx, id, now)
 		if err != nil || e.auth.Caller.AccessKeyID != id {
@@ -73,10 +73,18 @@ func TestKeyCacheBound(t *testing.T) {
 			t.Fatalf("after %d keys: %d entries, %d bytes, bound %d", i+1, n, b, max)
 		}
 	}
-	_, recent := kc.cache.Get([]byte(ids[len(ids)-1]))
 	n, _, _ := kc.cache.Stats()
-	if !recent || n < 10 || n > 25 {
-		t.Errorf("cache holds %d keys (the latest: %v)", n, recent)
+	if n < 25 || n > 45 {
+		t.Errorf("cache holds %d keys", n)
+	}
+	// A key read again soon after its first miss is cached (a key read
+	// once while the cache is full may not be: cache.Cache resists scans).
+	last := ids[len(ids)-1]
+	if _, err := kc.get(ctx, last, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := kc.cache.Get([]byte(last)); !ok {
+		t.Error("a key read twice in a row was not cached")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 // scaleEntities seeds n users, each with an access key and a role trusting
 // it alone, through the store (as internal/tools/scale does), and returns a
 // signed AssumeRole request for each.
-func scaleEntities(b *testing.B, s *Server, n int) []*http.Request {
+func scaleEntities(b testing.TB, s *Server, n int) []*http.Request {
 	b.Helper()
 	ctx := context.Background()
 	bulk, ok := s.store.(interface {
@@ -64,7 +65,7 @@ func scaleEntities(b *testing.B, s *Server, n int) []*http.Request {
 
 type bodyKey struct{}
 
-func serveOne(b *testing.B, h http.Handler, r *http.Request) {
+func serveOne(b testing.TB, h http.Handler, r *http.Request) {
 	body := r.Context().Value(bodyKey{}).([]byte)
 	req := r.Clone(r.Context())
 	req.Body = httpBody(body)
@@ -117,4 +118,46 @@ func BenchmarkServeAssumeRoleWarm(b *testing.B) {
 		serveOne(b, h, reqs[i%len(reqs)])
 		i++
 	}
+}
+
+// TestScaleBytesPerEntity measures what one entity of the scale benchmark
+// (a user, its access key and a role trusting it) costs cached: the live
+// heap after AssumeRole has been served once for each of n of them, against
+// before, per entity, next to the caches' own estimate of it. The entities
+// fit in the caches' bounds. The bound it checks is generous; the figures
+// are in the log:
+//
+//	go test ./internal/server -run ScaleBytesPerEntity -v
+func TestScaleBytesPerEntity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 10,000 entities")
+	}
+	const n = 10000
+	s := benchServer(t)
+	reqs := scaleEntities(t, s, n)
+	h := s.Handler()
+	before := liveHeap()
+	for _, r := range reqs {
+		serveOne(t, h, r)
+	}
+	after := liveHeap()
+	st := s.CacheStats()
+	if st.Keys.Entries < n || st.Authz.Entries < 2*n {
+		t.Fatalf("caches hold %d keys and %d authorizer entries for %d entities: they do not fit", st.Keys.Entries, st.Authz.Entries, n)
+	}
+	heap := float64(after-before) / n
+	t.Logf("per entity: live heap %.0f bytes; estimated: authorizer %.0f, keys %.0f, policies %.0f bytes",
+		heap, float64(st.Authz.Bytes)/n, float64(st.Keys.Bytes)/n, float64(st.Policies.Bytes)/n)
+	if heap > 4096 {
+		t.Errorf("an entity costs %.0f bytes of live heap cached, want at most 4096", heap)
+	}
+	runtime.KeepAlive(reqs)
+}
+
+func liveHeap() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

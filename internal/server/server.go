@@ -191,12 +191,15 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		LDAP: sts.LDAPConfig{Store: s.store, Directory: &ldap.Directory{}, Sealer: s.sealer, DefaultProvider: cfg.LDAPDefaultProvider,
 			Users:     &ldap.Throttle{Limit: 10, Window: 5 * time.Minute, Now: s.now},
 			Addresses: &ldap.Throttle{Limit: 100, Window: 5 * time.Minute, Now: s.now}}})
-	s.keys = newKeyCache(s.iam, s.store)
+	s.keys = newKeyCache(s.iam, s.authz)
 	s.metrics = prometheus.NewRegistry()
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The one place where changes reach the caches (feed.go).
 	s.feed = newFeed(s.store, s.log, s.now, cfg.RefreshInterval, s.metrics)
 	s.feed.forget = []func(store.Change){
+		// The authorizer first: a key loaded after it forgot a user reads
+		// the user again through it (keyCache.users), and one loaded before
+		// is not cached once the key cache forgets.
 		s.authz.Forget,
 		s.keys.forget,
 		func(ch store.Change) {
