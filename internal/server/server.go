@@ -214,7 +214,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 			"iam": {Name: "iam", Protocol: pipeline.Query, Namespace: awsquery.IAMNamespace, Version: awsquery.IAMVersion, Routes: iamRoutes(s.iam)},
 		},
 		DefaultQuery: "sts",
-		JSON:         &pipeline.API{Name: "organizations", Protocol: pipeline.JSON, Prefix: awsjson.OrganizationsPrefix, Routes: orgRoutes(s.org)},
+		JSON:         []*pipeline.API{{Name: "organizations", Protocol: pipeline.JSON, Prefix: awsjson.OrganizationsPrefix, Routes: orgRoutes(s.org)}},
 		Authn:        s.authn,
 		Resolve:      s.authz.Resolve,
 		SigV4:        s.sigv4,
