@@ -454,7 +454,12 @@ func (t *Trail) write(batch []item) {
 	}
 }
 
-func (t *Trail) flush() error { return t.w.Flush() }
+func (t *Trail) flush() error {
+	if t.w == nil {
+		return errors.New("audit: no open file")
+	}
+	return t.w.Flush()
+}
 
 // rotate seals the current file, opens the next and applies retention.
 func (t *Trail) rotate() {
@@ -469,6 +474,9 @@ func (t *Trail) rotate() {
 
 // seal appends the signed digest to the current file and closes it.
 func (t *Trail) seal() error {
+	if t.f == nil {
+		return nil
+	}
 	name := FileName(t.num)
 	t.seq++
 	d := Digest{File: name, FirstSeq: t.first, Records: t.records}
@@ -489,7 +497,7 @@ func (t *Trail) seal() error {
 	if e := t.f.Close(); err == nil {
 		err = e
 	}
-	t.f, t.w = nil, nil
+	t.f, t.w, t.records = nil, nil, 0
 	return err
 }
 

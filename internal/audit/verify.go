@@ -118,10 +118,9 @@ func Verify(dir string, pub ed25519.PublicKey) (Summary, error) {
 				}
 				sig, err := base64.StdEncoding.DecodeString(d.Signature)
 				if err != nil || !ed25519.Verify(pub, digestMessage(*d, r.Seq, r.PrevHash), sig) {
-					if j > 0 {
-						return sum, &VerifyError{File: name, Line: j, Reason: "record changed (the file's signed digest does not cover it)"}
-					}
-					return sum, at("digest signature does not verify (key %s)", KeyID(pub))
+					// The chain up to here held, so the digest itself is
+					// not the one the server signed (or the key is wrong).
+					return sum, at("digest signature does not verify with key %s", KeyID(pub))
 				}
 				sealed = true
 				sum.Sealed++
