@@ -97,7 +97,9 @@ func TestAuditTrailWithCLIAndBoto3(t *testing.T) {
 	for _, e := range evs {
 		names[e["EventName"].(string)] = true
 		var r map[string]any
-		json.Unmarshal([]byte(e["CloudTrailEvent"].(string)), &r)
+		if err := json.Unmarshal([]byte(e["CloudTrailEvent"].(string)), &r); err != nil {
+			t.Fatal(err)
+		}
 		ui := r["userIdentity"].(map[string]any)
 		issuer := ui["sessionContext"].(map[string]any)["sessionIssuer"].(map[string]any)
 		if ui["type"] != "AssumedRole" || ui["arn"] != "arn:aws:sts::"+testAccount+":assumed-role/ops/audit-s" || issuer["arn"] != "arn:aws:iam::"+testAccount+":role/ops" || issuer["type"] != "Role" {
@@ -178,7 +180,9 @@ print(json.dumps({"n": len(r["Events"]), "name": r["Events"][0]["EventName"], "t
 	data, _ := os.ReadFile(files[0])
 	ls := strings.SplitAfter(string(data), "\n")
 	ls[1] = strings.Replace(ls[1], `"alice"`, `"mallory"`, 1)
-	os.WriteFile(files[0], []byte(strings.Join(ls, "")), 0o600)
+	if err := os.WriteFile(files[0], []byte(strings.Join(ls, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	verify = exec.Command(binary(t), "audit", "verify", "--data-dir", dataDir)
 	verify.Env = append(os.Environ(), "OPENSTS_MASTER_KEY="+testMasterKey)
 	if out, err := verify.CombinedOutput(); err == nil || !strings.Contains(string(out), filepath.Base(files[0])+":2: record changed") {

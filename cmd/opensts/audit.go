@@ -150,7 +150,9 @@ func newAuditQueryCmd() *cobra.Command {
 			w := bufio.NewWriter(cmd.OutOrStdout())
 			defer w.Flush()
 			return audit.Query(server.AuditDir(cfg), f, func(line []byte) error {
-				w.Write(line)
+				if _, err := w.Write(line); err != nil {
+					return err
+				}
 				return w.WriteByte('\n')
 			})
 		},

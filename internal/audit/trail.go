@@ -422,8 +422,9 @@ func (t *Trail) write(batch []item) {
 		e.seq, e.file, e.off, e.n = t.seq, t.num, t.size, uint32(len(line))
 		added = append(added, e)
 		t.prevHash = hashLine(line)
-		t.w.Write(line)
-		err = t.w.WriteByte('\n')
+		if _, err = t.w.Write(line); err == nil {
+			err = t.w.WriteByte('\n')
+		}
 		t.size += int64(len(line) + 1)
 		t.records++
 	}
@@ -488,8 +489,9 @@ func (t *Trail) seal() error {
 		return err
 	}
 	t.prevHash = hashLine(line)
-	t.w.Write(line)
-	t.w.WriteByte('\n')
+	// A bufio.Writer's error sticks: Flush reports a failed Write.
+	_, _ = t.w.Write(line)
+	_ = t.w.WriteByte('\n')
 	err = t.w.Flush()
 	if e := t.f.Sync(); err == nil {
 		err = e

@@ -127,7 +127,9 @@ func TestVerifyNamesTheFirstBadRecord(t *testing.T) {
 		{"torn", func(t *testing.T, dir string) {
 			p := filepath.Join(dir, f1)
 			b, _ := os.ReadFile(p)
-			os.WriteFile(p, b[:len(b)-10], 0o600)
+			if err := os.WriteFile(p, b[:len(b)-10], 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}, f1 + ":", "truncated"},
 		{"file removed from the middle", func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, FileName(2)))
@@ -169,7 +171,9 @@ func copyDir(t *testing.T, from, to string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(to, d.Name()), b, 0o600)
+		if err := os.WriteFile(filepath.Join(to, d.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -183,13 +187,17 @@ func TestReopenContinuesTheChain(t *testing.T) {
 	ls := lines(t, p)
 	writeLines(t, p, ls[:len(ls)-1])
 	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString(`{"eventVersion":"1.0`)
+	if _, err := f.WriteString(`{"eventVersion":"1.0`); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 	tr, err := Open(Config{Dir: dir, Key: testKey, Build: BuildConfig{Account: "123456789012"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.Record(context.Background(), exchange(99))
+	if err := tr.Record(context.Background(), exchange(99)); err != nil {
+		t.Fatal(err)
+	}
 	tr.Flush(context.Background())
 	lines, _, _, err := tr.Lookup(Filter{}, 0, 50)
 	if err != nil || len(lines) != 6 {
@@ -214,7 +222,9 @@ func TestStrictFailsWhenTheEventCannotBeWritten(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.RemoveAll(dir)
-		os.WriteFile(dir, []byte("not a directory"), 0o600)
+		if err := os.WriteFile(dir, []byte("not a directory"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		var failed error
 		for i := 0; i < 50 && failed == nil; i++ {
 			failed = tr.Record(context.Background(), exchange(i))
@@ -240,7 +250,9 @@ func TestLookupFiltersAndPages(t *testing.T) {
 	}
 	defer tr.Close()
 	for i := range 25 {
-		tr.Record(context.Background(), exchange(i))
+		if err := tr.Record(context.Background(), exchange(i)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tr.Flush(context.Background())
 	var seen []string
