@@ -90,6 +90,16 @@ var (
 	PolicyTypeNotEnabledException        = sender("PolicyTypeNotEnabledException", http.StatusBadRequest)
 )
 
+// CloudTrail errors (AWS JSON 1.1).
+var (
+	CloudTrailAccessDenied           = sender("AccessDeniedException", http.StatusBadRequest)
+	InvalidLookupAttributesException = sender("InvalidLookupAttributesException", http.StatusBadRequest)
+	InvalidTimeRangeException        = sender("InvalidTimeRangeException", http.StatusBadRequest)
+	InvalidMaxResultsException       = sender("InvalidMaxResultsException", http.StatusBadRequest)
+	InvalidNextTokenException        = sender("InvalidNextTokenException", http.StatusBadRequest)
+	InvalidEventCategoryException    = sender("InvalidEventCategoryException", http.StatusBadRequest)
+)
+
 // Codes is every code above, for tests that round-trip them through the SDKs.
 var Codes = []Code{
 	AccessDenied, IncompleteSignature, InvalidClientTokenID, SignatureDoesNotMatch, ExpiredToken,
@@ -105,6 +115,8 @@ var Codes = []Code{
 	DuplicatePolicyAttachmentException, PolicyNotAttachedException, CreateAccountStatusNotFoundException,
 	OrgInvalidInputException, OrgAccessDeniedException, MalformedPolicyDocumentException,
 	DuplicatePolicyException, PolicyInUseException, ConstraintViolationException, PolicyTypeNotEnabledException,
+	CloudTrailAccessDenied, InvalidLookupAttributesException, InvalidTimeRangeException, InvalidMaxResultsException,
+	InvalidNextTokenException, InvalidEventCategoryException,
 }
 
 // Error is an API error: a code, a message safe to show the caller, and an

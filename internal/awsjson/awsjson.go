@@ -58,8 +58,11 @@ func ReadRequest(r *http.Request, maxBytes int64) (*Request, error) {
 		}
 	}
 	target := r.Header.Get("X-Amz-Target")
-	prefix, action, ok := strings.Cut(target, ".")
-	if !ok || prefix == "" || action == "" || strings.Contains(action, ".") {
+	// The action follows the last dot: CloudTrail's prefix has dots of its
+	// own (com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101).
+	i := strings.LastIndexByte(target, '.')
+	prefix, action := target[:max(i, 0)], target[i+1:]
+	if i < 0 || prefix == "" || action == "" {
 		return nil, apierr.New(apierr.InvalidAction, "Missing or malformed X-Amz-Target header.")
 	}
 	return &Request{Prefix: prefix, Action: action, Body: body}, nil

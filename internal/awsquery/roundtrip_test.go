@@ -133,7 +133,7 @@ var modeled = map[string][]struct {
 	"PolicyEvaluation":                     {{"iam SimulatePrincipalPolicy", iamSimulate, typedAs[*iamtypes.PolicyEvaluationException]}},
 }
 
-// jsonOnly are the Organizations codes: they travel over AWS JSON 1.1
+// jsonOnly are the Organizations and CloudTrail codes: they travel over AWS JSON 1.1
 // (internal/awsjson round-trips them), never in a Query ErrorResponse. Two of
 // them collide with Query shape names (the STS/IAM SDKs read
 // "MalformedPolicyDocumentException" and "InvalidInputException" as their
@@ -147,6 +147,8 @@ var jsonOnly = map[apierr.Code]bool{
 	apierr.OrgAccessDeniedException: true, apierr.MalformedPolicyDocumentException: true,
 	apierr.DuplicatePolicyException: true, apierr.PolicyInUseException: true,
 	apierr.ConstraintViolationException: true, apierr.PolicyTypeNotEnabledException: true,
+	apierr.CloudTrailAccessDenied: true, apierr.InvalidLookupAttributesException: true, apierr.InvalidTimeRangeException: true,
+	apierr.InvalidMaxResultsException: true, apierr.InvalidNextTokenException: true, apierr.InvalidEventCategoryException: true,
 }
 
 // TestErrorCodeRoundTrip writes every code in apierr.Codes with WriteError

@@ -75,6 +75,19 @@ type Config struct {
 	// OIDCVerifiedCacheBytes bounds the cache of web identity tokens whose
 	// signature verified (0: 4 MiB; negative: none).
 	OIDCVerifiedCacheBytes int
+
+	// Audit trail (internal/audit): on unless Audit is false. AuditDir
+	// defaults to DATA_DIR/audit. A file is closed and signed once it
+	// holds AuditMaxBytes or is AuditMaxAge old; closed files older than
+	// AuditRetention are removed (0 keeps them). AuditStrict fails a
+	// request (ServiceUnavailable) whose event cannot be written, instead
+	// of counting it as dropped.
+	Audit          bool
+	AuditDir       string
+	AuditMaxBytes  int64
+	AuditMaxAge    time.Duration
+	AuditRetention time.Duration
+	AuditStrict    bool
 }
 
 // Default returns a Config with every default set.
@@ -90,6 +103,9 @@ func Default() Config {
 		RefreshInterval:     time.Second,
 		OIDCTimeout:         5 * time.Second,
 		OIDCMinRefresh:      30 * time.Second,
+		Audit:               true,
+		AuditMaxBytes:       64 << 20,
+		AuditMaxAge:         time.Hour,
 	}
 }
 
@@ -153,6 +169,9 @@ func (c *Config) Validate() error {
 	}
 	// The store backend is checked against the server's registry of
 	// backends (server.validate), the one place that lists them.
+	if c.Audit && (c.AuditMaxBytes < 4096 || c.AuditMaxAge < time.Second || c.AuditRetention < 0) {
+		return errors.New("--audit-max-bytes must be at least 4096, --audit-max-age at least 1s, --audit-retention not negative")
+	}
 	if c.MaxBodyBytes <= 0 {
 		return errors.New("max body bytes must be positive")
 	}

@@ -3,10 +3,12 @@
 //
 //	request id → recover → read and decode (AWS Query or AWS JSON 1.1)
 //	→ authenticate (or mark an unsigned action, which authenticates itself)
-//	→ credential-type rules (one table) → dispatch → answer → observe
+//	→ credential-type rules (one table) → dispatch → record → answer → observe
 //
 // Every request, whatever its outcome, ends in exactly one call of each
-// Observer with the Exchange: the request id, time, protocol, service,
+// Recorder before its answer is written (a Recorder may still turn the
+// answer into an error: an audit trail that must not lose an event) and one
+// call of each Observer after it, with the Exchange: the request id, time, protocol, service,
 // action, caller (when authenticated), typed input and output (when the
 // request got that far) and the error. Audit sinks, metrics and detection
 // plug in there, without any handler's help. Inputs and outputs mark their
@@ -46,7 +48,7 @@ type Protocol uint8
 // Protocols.
 const (
 	Query Protocol = iota + 1 // AWS Query (STS, IAM)
-	JSON                      // AWS JSON 1.1 (Organizations)
+	JSON                      // AWS JSON 1.1 (Organizations, CloudTrail)
 )
 
 // Exchange is one request as it moves through the stages. Observers get it
@@ -103,6 +105,20 @@ type Observer interface {
 	Observe(ctx context.Context, x *Exchange)
 }
 
+// Recorder sees every request once, after its outcome is known and before
+// its answer is written. A non-nil error replaces the outcome: the request
+// fails with it (an audit trail that must record every answer it lets out).
+// The same rule as for Observer holds: the Exchange must not be kept.
+type Recorder interface {
+	Record(ctx context.Context, x *Exchange) error
+}
+
+// RecorderFunc adapts a function to Recorder.
+type RecorderFunc func(ctx context.Context, x *Exchange) error
+
+// Record implements Recorder.
+func (f RecorderFunc) Record(ctx context.Context, x *Exchange) error { return f(ctx, x) }
+
 // ObserverFunc adapts a function to Observer.
 type ObserverFunc func(ctx context.Context, x *Exchange)
 
@@ -112,11 +128,11 @@ func (f ObserverFunc) Observe(ctx context.Context, x *Exchange) { f(ctx, x) }
 // Config configures a Pipeline.
 type Config struct {
 	// APIs: Query APIs are chosen by the credential scope's service name
-	// (DefaultQuery when a request is unsigned); the JSON API by its
+	// (DefaultQuery when a request is unsigned); the JSON APIs by their
 	// X-Amz-Target prefix.
 	Query        map[string]*API
 	DefaultQuery string
-	JSON         *API
+	JSON         []*API
 	Authn        *authn.Authenticator
 	// Resolve, if set, runs on every authenticated caller before the
 	// credential rules (authz.Authorizer.Resolve: a session's user or role
@@ -126,7 +142,9 @@ type Config struct {
 	MaxBodyBytes int64
 	Now          func() time.Time
 	Log          *slog.Logger
-	Observers    []Observer
+	// Recorders run before the answer is written, Observers after it.
+	Recorders []Recorder
+	Observers []Observer
 }
 
 // Stage is one step of the request path; an error ends the request with
@@ -162,12 +180,16 @@ func (p *Pipeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.Protocol = JSON
 	}
 	ctx := r.Context()
-	answered := false
+	answered, recorded := false, false
 	defer func() {
 		if v := recover(); v != nil {
 			p.cfg.Log.Error("panic serving request", "requestId", x.RequestID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			x.Output = nil
 			x.Err = apierr.Internal(fmt.Errorf("panic: %v", v))
+			if !recorded {
+				recorded = true
+				p.record(ctx, x)
+			}
 			if !answered {
 				p.answer(w, x)
 			}
@@ -183,8 +205,37 @@ func (p *Pipeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
+	recorded = true
+	p.record(ctx, x)
 	answered = true
 	p.answer(w, x)
+}
+
+// record settles the outcome (a canceled request's error) and runs the
+// recorders; the first error a recorder returns becomes the outcome.
+func (p *Pipeline) record(ctx context.Context, x *Exchange) {
+	if x.Err != nil {
+		if ctxErr := x.HTTP.Context().Err(); ctxErr != nil && errors.Is(x.Err, ctxErr) {
+			p.cfg.Log.Info("request canceled", "requestId", x.RequestID, "action", x.Action, "error", x.Err)
+			x.Err = ErrCanceled
+		}
+	}
+	for _, rec := range p.cfg.Recorders {
+		if err := rec.Record(ctx, x); err != nil {
+			x.Output, x.Err = nil, err
+			return
+		}
+	}
+}
+
+// jsonAPI returns the JSON API with X-Amz-Target prefix prefix, or nil.
+func (p *Pipeline) jsonAPI(prefix string) *API {
+	for _, a := range p.cfg.JSON {
+		if a.Prefix == prefix {
+			return a
+		}
+	}
+	return nil
 }
 
 // read reads and decodes the request (Query form or JSON body) and finds
@@ -195,11 +246,13 @@ func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 	if x.Protocol == JSON {
 		q, err := awsjson.ReadRequest(r, p.cfg.MaxBodyBytes)
 		if err != nil {
-			x.API = p.cfg.JSON
 			return err
 		}
-		x.API, x.Action, x.Body = p.cfg.JSON, q.Action, q.Body
-		if _, ok := x.API.Routes[q.Action]; q.Prefix != x.API.Prefix || !ok {
+		x.API, x.Action, x.Body = p.jsonAPI(q.Prefix), q.Action, q.Body
+		if x.API == nil {
+			return apierr.New(apierr.InvalidAction, "Could not find operation %s.%s", q.Prefix, q.Action)
+		}
+		if _, ok := x.API.Routes[q.Action]; !ok {
 			return apierr.New(apierr.InvalidAction, "Could not find operation %s.%s", q.Prefix, q.Action)
 		}
 		sr, err := p.cfg.SigV4.ParseAt(r, q.Body, x.Time)
@@ -305,10 +358,6 @@ var ErrCanceled = apierr.New(apierr.ServiceUnavailable, "The request was cancele
 func (p *Pipeline) answer(w http.ResponseWriter, x *Exchange) {
 	api := x.API
 	if x.Err != nil {
-		if ctxErr := x.HTTP.Context().Err(); ctxErr != nil && errors.Is(x.Err, ctxErr) {
-			p.cfg.Log.Info("request canceled", "requestId", x.RequestID, "action", x.Action, "error", x.Err)
-			x.Err = ErrCanceled
-		}
 		if e, ok := apierr.As(x.Err); !ok || e.Code.Receiver && e != ErrCanceled {
 			name := ""
 			if api != nil {

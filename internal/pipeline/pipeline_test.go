@@ -44,7 +44,7 @@ type echoInput struct {
 
 type echoOutput struct{ Greeting string }
 
-func newTestPipeline(t *testing.T) (*Pipeline, *[]recorded) {
+func newTestPipeline(t *testing.T, recs ...Recorder) (*Pipeline, *[]recorded) {
 	t.Helper()
 	now := func() time.Time { return time.Now().UTC() }
 	keys := authn.KeySourceFunc(func(_ context.Context, id string, _ time.Time) (*authn.Key, error) {
@@ -86,15 +86,54 @@ func newTestPipeline(t *testing.T) (*Pipeline, *[]recorded) {
 				Routes: map[string]Route{"Echo": echo, "WhoAmI": {Unsigned: true, Handler: echo.Handler}}},
 		},
 		DefaultQuery: "sts",
-		JSON:         &API{Name: "organizations", Protocol: JSON, Prefix: "AWSOrganizationsV20161128", Routes: map[string]Route{}},
+		JSON:         []*API{{Name: "organizations", Protocol: JSON, Prefix: "AWSOrganizationsV20161128", Routes: map[string]Route{}}},
 		Authn:        authn.New(authn.Config{Keys: keys, SigV4: v, Region: "us-east-1"}),
 		SigV4:        v,
 		MaxBodyBytes: 1 << 16,
 		Now:          now,
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Recorders:    recs,
 		Observers:    []Observer{obs},
 	})
 	return p, &seen
+}
+
+// TestRecorderRunsBeforeTheAnswer: a recorder sees each request once with
+// its outcome, before the answer is written, and an error it returns is
+// the answer (success, handler failure and panic alike); the observer then
+// sees that outcome.
+func TestRecorderRunsBeforeTheAnswer(t *testing.T) {
+	errFull := apierr.New(apierr.ServiceUnavailable, "audit trail unavailable")
+	var calls int
+	var refuse bool
+	var w *httptest.ResponseRecorder
+	rec := RecorderFunc(func(_ context.Context, x *Exchange) error {
+		calls++
+		if w.Code != 200 || w.Body.Len() != 0 || x.Status != 0 {
+			t.Errorf("recorder ran after the answer: %d %q", w.Code, w.Body)
+		}
+		if refuse {
+			return errFull
+		}
+		return nil
+	})
+	p, seen := newTestPipeline(t, rec)
+	for _, tc := range []struct {
+		name   string
+		refuse bool
+		status int
+	}{{"ann", false, 200}, {"ann", true, 503}, {"fail", true, 503}, {"panic", true, 503}, {"panic", false, 500}} {
+		calls, refuse = 0, tc.refuse
+		w = httptest.NewRecorder()
+		p.ServeHTTP(w, request(t, url.Values{"Action": {"Echo"}, "Version": {"2011-06-15"}, "Name": {tc.name}}, true))
+		if calls != 1 || w.Code != tc.status {
+			t.Errorf("%s refuse=%v: %d recorder calls, status %d, want 1, %d", tc.name, tc.refuse, calls, w.Code, tc.status)
+		}
+		last := (*seen)[len(*seen)-1]
+		if tc.refuse && (!errors.Is(last.err, errFull) || last.output != nil || !strings.Contains(w.Body.String(), "ServiceUnavailable")) {
+			t.Errorf("%s: observer saw %+v, body %s", tc.name, last, w.Body)
+		}
+	}
 }
 
 func request(t *testing.T, form url.Values, sign bool) *http.Request {
@@ -261,7 +300,7 @@ func TestCredentialRules(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	type creds struct {
-		AccessKeyID     string
+		AccessKeyID     string `xml:"AccessKeyId"`
 		SecretAccessKey string `sensitive:"true"`
 		SessionToken    string `sensitive:"true"`
 		Expiration      time.Time
@@ -278,7 +317,7 @@ func TestRedact(t *testing.T) {
 		RoleARN: "arn", Tags: []struct{ Key, Value string }{{"k", "v"}}, Size: &n, Seed: []byte("seed")})
 	m := got.(map[string]any)
 	c := m["credentials"].(map[string]any)
-	if c["secretAccessKey"] != Hidden || c["sessionToken"] != Hidden || c["accessKeyID"] != "ASIA1" || c["expiration"] != "2026-01-02T03:04:05Z" {
+	if c["secretAccessKey"] != Hidden || c["sessionToken"] != Hidden || c["accessKeyId"] != "ASIA1" || c["expiration"] != "2026-01-02T03:04:05Z" {
 		t.Errorf("credentials %v", c)
 	}
 	if m["roleARN"] != "arn" || m["size"] != int64(7) || m["seed"] != nil {

@@ -14,7 +14,8 @@ const Hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
 // Redact returns a copy of an action's typed input or output as plain
 // values for an observer (audit, logs): structs become maps keyed by their
-// field names in lower camel case (CloudTrail's requestParameters style),
+// wire names (the xml or json tag's name, else the field name) in lower
+// camel case (CloudTrail's requestParameters style: accessKeyId),
 // zero values are left out, times are RFC 3339 strings, and every field
 // tagged `sensitive:"true"` (MFA codes, secret keys, session tokens, MFA
 // seeds, assertions) is Hidden, however deep it sits. Secrets therefore never
@@ -61,14 +62,18 @@ func redact(v reflect.Value) (any, bool) {
 				}
 				continue
 			}
+			name := wireName(f)
+			if name == "" {
+				continue
+			}
 			if f.Tag.Get("sensitive") == "true" {
 				if !fv.IsZero() {
-					m[lowerFirst(f.Name)] = Hidden
+					m[name] = Hidden
 				}
 				continue
 			}
 			if x, ok := redact(fv); ok {
-				m[lowerFirst(f.Name)] = x
+				m[name] = x
 			}
 		}
 		return m, len(m) > 0
@@ -108,6 +113,31 @@ func redact(v reflect.Value) (any, bool) {
 		return v.Float(), true
 	}
 	return nil, false
+}
+
+// wireName is the key of field f: its xml or json tag's name (the last
+// element of an xml path) or its Go name, in lower camel case; "" for a
+// field the wire leaves out ("-").
+func wireName(f reflect.StructField) string {
+	name := f.Name
+	for _, key := range []string{"json", "xml"} {
+		tag, ok := f.Tag.Lookup(key)
+		if !ok {
+			continue
+		}
+		n, _, _ := strings.Cut(tag, ",")
+		if n == "-" {
+			return ""
+		}
+		if i := strings.LastIndexByte(n, '>'); i >= 0 {
+			n = n[i+1:]
+		}
+		if n != "" {
+			name = n
+			break
+		}
+	}
+	return lowerFirst(name)
 }
 
 // lowerFirst turns a Go field name into lower camel case, keeping

@@ -29,12 +29,15 @@ const (
 	benchRootSec = "benchRootSecretForBenchmarksOnly01234567"
 )
 
-func benchServer(b testing.TB) *Server {
+func benchServer(b testing.TB, opts ...func(*config.Config)) *Server {
 	b.Helper()
 	cfg := config.Default()
 	cfg.DataDir = b.TempDir()
 	cfg.MasterKey = bytes.Repeat([]byte{7}, 32)
 	cfg.AccountID, cfg.RootAccessKeyID, cfg.RootSecretAccessKey = benchAccount, benchRootKey, benchRootSec
+	for _, o := range opts {
+		o(&cfg)
+	}
 	s, err := New(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard})
 	if err != nil {
 		b.Fatal(err)
@@ -69,8 +72,8 @@ func call(b *testing.B, h http.Handler, service, key, secret string, form url.Va
 
 // benchAssumeRole creates a user with a key and a role trusting it and
 // returns the handler and one signed AssumeRole request (body and header).
-func benchAssumeRole(b *testing.B) (http.Handler, []byte, http.Header) {
-	s := benchServer(b)
+func benchAssumeRole(b *testing.B, opts ...func(*config.Config)) (http.Handler, []byte, http.Header) {
+	s := benchServer(b, opts...)
 	h := s.Handler()
 	iamCall := func(form url.Values) []byte {
 		form.Set("Version", "2010-05-08")
@@ -159,4 +162,35 @@ func BenchmarkServeAssumeRoleParallel(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkServeAssumeRoleAudit compares AssumeRole throughput with the
+// audit trail off, on (the default file sink) and strict, in one run:
+//
+//	go test ./internal/server -run '^$' -bench ServeAssumeRoleAudit -benchmem -count 5
+func BenchmarkServeAssumeRoleAudit(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		set  func(*config.Config)
+	}{
+		{"off", func(c *config.Config) { c.Audit = false }},
+		{"file", func(c *config.Config) {}},
+		{"strict", func(c *config.Config) { c.AuditStrict = true }},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			h, body, header := benchAssumeRole(b, mode.set)
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				replay(b, h, body, header, func(f func() bool) {
+					for pb.Next() {
+						if !f() {
+							return
+						}
+					}
+				})
+			})
+		})
+	}
 }

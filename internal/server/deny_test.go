@@ -7,14 +7,18 @@ import (
 	"encoding/xml"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/opensts/opensts/internal/audit"
 	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/pipeline"
 	"github.com/opensts/opensts/internal/sigv4"
 )
 
@@ -34,7 +38,16 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.MasterKey = bytes.Repeat([]byte{7}, 32)
 	cfg.AccountID, cfg.RootAccessKeyID, cfg.RootSecretAccessKey = acct, rootID, rootSK
-	s, err := New(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard})
+	// Every request's id, to check that the trail holds exactly one event
+	// for each (audit at the boundary: denials, failures, bad signatures).
+	var mu sync.Mutex
+	requests := map[string]string{}
+	seen := pipeline.ObserverFunc(func(_ context.Context, x *pipeline.Exchange) {
+		mu.Lock()
+		requests[x.RequestID] = x.Action
+		mu.Unlock()
+	})
+	s, err := New(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard, Observers: []pipeline.Observer{seen}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,6 +331,77 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 			h.ServeHTTP(rec, req)
 			check(t, rec, "AccessDeniedException")
 		})
+	}
+	cloudtrailParams := map[string]string{"LookupEvents": `{"MaxResults":5}`}
+	for _, action := range sortedKeys(cloudtrailRoutes(&audit.Service{})) {
+		t.Run("cloudtrail/"+action, func(t *testing.T) {
+			body, ok := cloudtrailParams[action]
+			if !ok {
+				t.Fatalf("CloudTrail route %s has no fixture here; add one", action)
+			}
+			req := httptest.NewRequest("POST", "http://opensts.test/", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			req.Header.Set("X-Amz-Target", CloudTrailPrefix+"."+action)
+			if err := sigv4.Sign(req, []byte(body), key.ID, key.Secret, "", "us-east-1", "cloudtrail", time.Now().UTC()); err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			check(t, rec, "AccessDeniedException")
+		})
+	}
+
+	// Requests that never reach a handler are audited too.
+	bad := func(name string, req *http.Request) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code < 400 {
+			t.Errorf("%s: %d", name, rec.Code)
+		}
+	}
+	form := url.Values{"Action": {"ListUsers"}, "Version": {"2010-05-08"}}
+	req := httptest.NewRequest("POST", "http://opensts.test/", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	_ = sigv4.Sign(req, []byte(form.Encode()), key.ID, "wrong-secret-wrong-secret-wrong-secret00", "", "us-east-1", "iam", time.Now().UTC())
+	bad("bad signature", req)
+	req = httptest.NewRequest("POST", "http://opensts.test/", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	_ = sigv4.Sign(req, []byte(form.Encode()), "AKIAUNKNOWNKEY000000", "x", "", "us-east-1", "iam", time.Now().UTC())
+	bad("unknown key", req)
+	req = httptest.NewRequest("POST", "http://opensts.test/", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	bad("unsigned", req)
+	bad("unknown action", httptest.NewRequest("GET", "http://opensts.test/?Action=Nope&Version=2011-06-15", nil))
+	bad("method", httptest.NewRequest("DELETE", "http://opensts.test/", nil))
+	req = httptest.NewRequest("POST", "http://opensts.test/", strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", "NoSuchService.Nope")
+	bad("unknown target", req)
+
+	// Exactly one event per request, none without a request.
+	if err := s.Trail().Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	events := map[string]int{}
+	if err := audit.Query(AuditDir(cfg), audit.Filter{}, func(line []byte) error {
+		var r audit.Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		events[r.RequestID]++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, action := range requests {
+		if events[id] != 1 {
+			t.Errorf("request %s (%s): %d events, want 1", id, action, events[id])
+		}
+	}
+	if len(events) != len(requests) {
+		t.Errorf("%d events for %d requests", len(events), len(requests))
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/opensts/opensts/internal/audit"
 	"github.com/opensts/opensts/internal/authn"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/awsjson"
@@ -111,6 +112,7 @@ type Server struct {
 
 	authn    *authn.Authenticator
 	pipeline *pipeline.Pipeline
+	trail    *audit.Trail // nil with --audit=false
 	feed     *feed
 	metrics  *prometheus.Registry
 
@@ -214,6 +216,15 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("start change feed: %w", err)
 	}
 	s.org = org.New(org.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Now: s.now, Rand: random})
+	var recorders []pipeline.Recorder
+	jsonAPIs := []*pipeline.API{{Name: "organizations", Protocol: pipeline.JSON, Prefix: awsjson.OrganizationsPrefix, Routes: orgRoutes(s.org)}}
+	lookup := &audit.Service{Authz: s.authz}
+	if cfg.Audit {
+		// The trail opens once the account is known (after bootstrap);
+		// no request is served before.
+		recorders = append(recorders, pipeline.RecorderFunc(func(ctx context.Context, x *pipeline.Exchange) error { return s.trail.Record(ctx, x) }))
+		jsonAPIs = append(jsonAPIs, &pipeline.API{Name: "cloudtrail", Protocol: pipeline.JSON, Prefix: CloudTrailPrefix, Routes: cloudtrailRoutes(lookup)})
+	}
 	s.authn = authn.New(authn.Config{Keys: s.keys, Sessions: s.sessions, SigV4: s.sigv4, Region: cfg.Region, Touch: s.store})
 	s.pipeline = pipeline.New(pipeline.Config{
 		Query: map[string]*pipeline.API{
@@ -221,19 +232,30 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 			"iam": {Name: "iam", Protocol: pipeline.Query, Namespace: awsquery.IAMNamespace, Version: awsquery.IAMVersion, Routes: iamRoutes(s.iam)},
 		},
 		DefaultQuery: "sts",
-		JSON:         &pipeline.API{Name: "organizations", Protocol: pipeline.JSON, Prefix: awsjson.OrganizationsPrefix, Routes: orgRoutes(s.org)},
+		JSON:         jsonAPIs,
 		Authn:        s.authn,
 		Resolve:      s.authz.Resolve,
 		SigV4:        s.sigv4,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Now:          s.now,
 		Log:          s.log,
+		Recorders:    recorders,
 		Observers:    opt.Observers,
 	})
 
 	stderr := opt.Stderr
 	if s.Bootstrap, err = bootstrap(ctx, s, random, stderr); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	if cfg.Audit {
+		if s.trail, err = openTrail(cfg, mk, s.Bootstrap.AccountID, s.now, s.log); err != nil {
+			return nil, err
+		}
+		lookup.Trail = s.trail
+		s.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "opensts_audit_dropped_events_total",
+			Help: "Audit events lost because the writer's queue was full or a write failed (not in strict mode).",
+		}, func() float64 { return float64(s.trail.Dropped()) }))
 	}
 
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -257,6 +279,9 @@ func (s *Server) Close() error {
 	if s.cancel != nil {
 		s.cancel()
 		<-s.done
+	}
+	if s.trail != nil {
+		s.trail.Close()
 	}
 	return s.store.Close()
 }
@@ -296,6 +321,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 }
+
+// Trail is the audit trail, nil when auditing is off.
+func (s *Server) Trail() *audit.Trail { return s.trail }
 
 // Sessions exposes the keyring manager (for `opensts keys`).
 func (s *Server) Sessions() *session.Manager { return s.sessions }

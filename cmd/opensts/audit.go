@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bufio"
+	"crypto/ed25519"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opensts/opensts/internal/audit"
+	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/server"
+)
+
+func newAuditCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Check and search the audit trail offline"}
+	cmd.AddCommand(newAuditVerifyCmd(), newAuditQueryCmd())
+	return cmd
+}
+
+// bindAuditDir binds the flags that locate a trail.
+func bindAuditDir(cmd *cobra.Command, cfg *config.Config) {
+	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory")
+	cmd.Flags().StringVar(&cfg.AuditDir, "audit-dir", "", "audit trail directory (default DATA_DIR/audit)")
+}
+
+func newAuditVerifyCmd() *cobra.Command {
+	cfg := config.Default()
+	var pubFile string
+	var sealed bool
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check the trail's hash chain and signed digests; exit 1 naming the first bad record",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.ApplyEnv(os.Getenv); err != nil {
+				return err
+			}
+			dir := server.AuditDir(cfg)
+			pub, from, err := verifyKey(cfg, dir, pubFile)
+			if err != nil {
+				return err
+			}
+			sum, err := audit.Verify(dir, pub)
+			if err == nil && sealed && sum.Open != "" {
+				err = &audit.VerifyError{File: sum.Open, Reason: "has no signed digest (truncated, or the server still writes it)"}
+			}
+			if err != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "audit verify: FAILED:", err)
+				return exitError{err}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "audit trail intact: %d files (%d sealed), %d records; key %s (%s)\n", sum.Files, sum.Sealed, sum.Records, audit.KeyID(pub), from)
+			if sum.Open != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "note: %s is not sealed yet; its records chain but no digest signs them\n", sum.Open)
+			}
+			return nil
+		},
+	}
+	bindAuditDir(cmd, &cfg)
+	cmd.Flags().StringVar(&cfg.MasterKeyFile, "master-key-file", "", "file holding the base64 master key (default: OPENSTS_MASTER_KEY, else DATA_DIR/master.key if present)")
+	cmd.Flags().StringVar(&pubFile, "public-key", "", "file holding the base64 Ed25519 digest public key, kept apart from the trail (default: derived from the master key, else "+audit.PublicKeyFile+" in the trail directory)")
+	cmd.Flags().BoolVar(&sealed, "sealed", false, "also require the last file to be sealed (after the server stopped)")
+	return cmd
+}
+
+// verifyKey finds the digest public key: a file given apart from the trail,
+// else derived from the master key when it can be read (never generated),
+// else the copy beside the trail, which an attacker with write access to
+// the trail could replace (said in the output).
+func verifyKey(cfg config.Config, dir, pubFile string) (ed25519.PublicKey, string, error) {
+	if pubFile != "" {
+		b, err := os.ReadFile(pubFile)
+		if err != nil {
+			return nil, "", err
+		}
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) != ed25519.PublicKeySize {
+			return nil, "", fmt.Errorf("%s is not a base64 Ed25519 public key", pubFile)
+		}
+		return k, pubFile, nil
+	}
+	mk := cfg.MasterKey
+	if mk == nil {
+		path := cfg.MasterKeyFile
+		if path == "" {
+			path = filepath.Join(cfg.DataDir, "master.key")
+		}
+		if b, err := os.ReadFile(path); err == nil {
+			mk, _ = base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		} else if cfg.MasterKeyFile != "" {
+			return nil, "", err
+		}
+	}
+	if len(mk) == 32 {
+		key, err := audit.DeriveKey(mk)
+		if err != nil {
+			return nil, "", err
+		}
+		pub := key.Public().(ed25519.PublicKey)
+		if onDisk, err := audit.ReadPublicKey(dir); err == nil && subtle.ConstantTimeCompare(onDisk, pub) != 1 {
+			return nil, "", exitError{errors.New("audit verify: FAILED: " + audit.PublicKeyFile + " is not the master key's digest key (replaced)")}
+		}
+		return pub, "derived from the master key", nil
+	}
+	pub, err := audit.ReadPublicKey(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	return pub, audit.PublicKeyFile + " beside the trail; pass --public-key or the master key to rule out its replacement", nil
+}
+
+func newAuditQueryCmd() *cobra.Command {
+	cfg := config.Default()
+	var f audit.Filter
+	var attr, start, end string
+	cmd := &cobra.Command{
+		Use:   "query",
+		Short: "Print the trail's records that match, oldest first, as JSON lines",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if attr != "" {
+				k, v, ok := strings.Cut(attr, "=")
+				known := false
+				for _, a := range audit.Attributes {
+					known = known || a == k
+				}
+				if !ok || !known {
+					return fmt.Errorf("--lookup-attribute %q: want KEY=VALUE with KEY one of %s", attr, strings.Join(audit.Attributes, ", "))
+				}
+				f.Attribute, f.Value = k, v
+			}
+			var err error
+			for _, p := range []struct {
+				s string
+				t *time.Time
+			}{{start, &f.Start}, {end, &f.End}} {
+				if p.s != "" {
+					if *p.t, err = time.Parse(time.RFC3339, p.s); err != nil {
+						return fmt.Errorf("time %q: want RFC 3339: %w", p.s, err)
+					}
+				}
+			}
+			w := bufio.NewWriter(cmd.OutOrStdout())
+			defer w.Flush()
+			return audit.Query(server.AuditDir(cfg), f, func(line []byte) error {
+				if _, err := w.Write(line); err != nil {
+					return err
+				}
+				return w.WriteByte('\n')
+			})
+		},
+	}
+	bindAuditDir(cmd, &cfg)
+	cmd.Flags().StringVar(&attr, "lookup-attribute", "", "KEY=VALUE, KEY one of "+strings.Join(audit.Attributes, ", "))
+	cmd.Flags().StringVar(&f.Account, "account", "", "only events recorded for this account")
+	cmd.Flags().StringVar(&start, "start-time", "", "RFC 3339 time")
+	cmd.Flags().StringVar(&end, "end-time", "", "RFC 3339 time")
+	return cmd
+}

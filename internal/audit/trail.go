@@ -1,0 +1,582 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/pipeline"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxBytes   = 64 << 20
+	DefaultMaxAge     = time.Hour
+	DefaultQueue      = 8192
+	DefaultIndexMax   = 200_000
+	DefaultStrictWait = 2 * time.Second
+	// PublicKeyFile, beside the trail, holds the digest key's public half
+	// (base64) for verifiers that do not hold the master key.
+	PublicKeyFile = "audit.pub"
+)
+
+// ErrUnavailable answers a request whose event could not be recorded in
+// strict mode (retryable).
+var ErrUnavailable = apierr.New(apierr.ServiceUnavailable, "The audit trail could not record this request; retry later.")
+
+// Config configures a Trail.
+type Config struct {
+	Dir string
+	// MaxBytes and MaxAge close the current file (with a signed digest)
+	// and start the next once it holds that many bytes or is that old.
+	MaxBytes int64
+	MaxAge   time.Duration
+	// Retention removes closed files older than it (0 keeps every file).
+	Retention time.Duration
+	// Strict fails a request (ErrUnavailable) whose event is not written
+	// to the file within StrictWait; otherwise a full queue drops the
+	// event, counted by Dropped, and requests never wait.
+	Strict     bool
+	StrictWait time.Duration
+	// Queue bounds the events waiting for the writer (default 8192; an
+	// event is about 1-2 KiB, so about 16 MiB at most).
+	Queue int
+	// IndexMax bounds the events LookupEvents can find (the newest; about
+	// 300 bytes each, so 200,000 is about 60 MiB). Older events are still
+	// in the files, for `opensts audit query`.
+	IndexMax int
+	Key      ed25519.PrivateKey
+	Build    BuildConfig
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+// item is one event on its way to the writer.
+type item struct {
+	line  []byte // the record's JSON without the closing brace
+	entry entry
+	done  chan error // strict mode: the write's outcome
+}
+
+// Trail is the audit trail: a pipeline.Recorder that writes every request's
+// event. It is safe for concurrent use.
+type Trail struct {
+	cfg       Config
+	ch        chan item
+	stop      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
+	dropped   atomic.Uint64
+	failed    atomic.Bool
+
+	// Owned by the writer goroutine.
+	f        *os.File
+	w        *bufio.Writer
+	num      int       // current file number
+	size     int64     // bytes in the current file
+	opened   time.Time // when the current file was opened
+	first    uint64    // seq of its first record
+	records  int       // records in it
+	seq      uint64    // seq of the last record written
+	prevHash string    // hash of the last record written
+
+	mu  sync.RWMutex
+	idx []entry // in seq order; guarded by mu
+}
+
+// Open opens (or creates) the trail in cfg.Dir, seals a file a crash left
+// open, builds the index from the files, and starts the writer.
+func Open(cfg Config) (*Trail, error) {
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultMaxAge
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = DefaultQueue
+	}
+	if cfg.IndexMax <= 0 {
+		cfg.IndexMax = DefaultIndexMax
+	}
+	if cfg.StrictWait <= 0 {
+		cfg.StrictWait = DefaultStrictWait
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Build.NewID == nil {
+		cfg.Build.NewID = NewUUID
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("audit: create %s: %w", cfg.Dir, err)
+	}
+	pub := base64.StdEncoding.EncodeToString(cfg.Key.Public().(ed25519.PublicKey)) + "\n"
+	if err := os.WriteFile(filepath.Join(cfg.Dir, PublicKeyFile), []byte(pub), 0o644); err != nil {
+		return nil, fmt.Errorf("audit: write public key: %w", err)
+	}
+	t := &Trail{cfg: cfg, ch: make(chan item, cfg.Queue), stop: make(chan struct{}), stopped: make(chan struct{})}
+	files, err := listFiles(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	for i, name := range files {
+		last := i == len(files)-1
+		if err := t.load(name, last); err != nil {
+			return nil, err
+		}
+	}
+	if len(files) > 0 {
+		t.num = fileNumber(files[len(files)-1])
+	}
+	if err := t.openNext(); err != nil {
+		return nil, err
+	}
+	go t.run()
+	return t, nil
+}
+
+// FileName is the name of trail file n.
+func FileName(n int) string { return fmt.Sprintf("audit-%08d.jsonl", n) }
+
+func fileNumber(name string) int {
+	n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "audit-"), ".jsonl"))
+	return n
+}
+
+// listFiles returns the trail's files in order.
+func listFiles(dir string) ([]string, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("audit: read %s: %w", dir, err)
+	}
+	var out []string
+	for _, d := range des {
+		if n := d.Name(); strings.HasPrefix(n, "audit-") && strings.HasSuffix(n, ".jsonl") && fileNumber(n) > 0 {
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return fileNumber(out[i]) < fileNumber(out[j]) })
+	return out, nil
+}
+
+// load indexes one existing file and takes the chain's head from it; the
+// last file, if a crash left it without a digest, is sealed now (a torn
+// last line is cut off first: it was never acknowledged in strict mode).
+func (t *Trail) load(name string, last bool) error {
+	path := filepath.Join(t.cfg.Dir, name)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	if last {
+		if i := bytes.LastIndexByte(data, '\n'); i != len(data)-1 {
+			t.cfg.Log.Warn("audit: cutting a torn last line", "file", name, "bytes", len(data)-i-1)
+			data = data[:i+1]
+			if err := os.Truncate(path, int64(len(data))); err != nil {
+				return fmt.Errorf("audit: %w", err)
+			}
+		}
+	}
+	num := fileNumber(name)
+	if last && len(data) == 0 {
+		// Opened and never written (a crash before the first event).
+		return os.Remove(path)
+	}
+	var off int64
+	var lastRec Record
+	t.first, t.records = 0, 0
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		line := data[:i]
+		var r Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return fmt.Errorf("audit: %s at byte %d: %w (run opensts audit verify)", name, off, err)
+		}
+		if t.records == 0 {
+			t.first = r.Seq
+		}
+		t.records++
+		if r.Digest == nil {
+			e := entryOf(&r)
+			e.file, e.off, e.n = num, off, uint32(len(line))
+			t.appendIndex(e)
+		}
+		t.seq, t.prevHash = r.Seq, hashLine(line)
+		lastRec = r
+		off += int64(i + 1)
+		data = data[i+1:]
+	}
+	if last && t.records > 0 && lastRec.Digest == nil {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		t.f, t.w, t.num = f, bufio.NewWriterSize(f, 64<<10), num
+		if err := t.seal(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hashLine is the chain's hash of a record: SHA-256 of its line without
+// the newline, in hex.
+func hashLine(line []byte) string {
+	h := sha256.Sum256(line)
+	return hex.EncodeToString(h[:])
+}
+
+// Record builds the request's event and queues it (pipeline.Recorder). In
+// strict mode it waits for the write and fails with ErrUnavailable if the
+// event could not be written.
+func (t *Trail) Record(ctx context.Context, x *pipeline.Exchange) error {
+	recs := Build(t.cfg.Build, x)
+	var done chan error
+	if t.cfg.Strict {
+		done = make(chan error, len(recs))
+	}
+	for i := range recs {
+		b, err := json.Marshal(&recs[i])
+		if err != nil {
+			t.cfg.Log.Error("audit: encode event", "requestId", x.RequestID, "error", err)
+			if t.cfg.Strict {
+				return ErrUnavailable
+			}
+			t.dropped.Add(1)
+			continue
+		}
+		// Cut `,"seq":0,"prevHash":""}`: the writer appends the chain.
+		b = b[:bytes.LastIndex(b, []byte(`,"seq":`))]
+		it := item{line: b, entry: entryOf(&recs[i]), done: done}
+		if !t.cfg.Strict {
+			select {
+			case t.ch <- it:
+			default:
+				t.dropped.Add(1)
+			}
+			continue
+		}
+		timer := time.NewTimer(t.cfg.StrictWait)
+		select {
+		case t.ch <- it:
+			timer.Stop()
+		case <-timer.C:
+			return ErrUnavailable
+		case <-t.stop:
+			timer.Stop()
+			return ErrUnavailable
+		}
+	}
+	if !t.cfg.Strict {
+		return nil
+	}
+	timer := time.NewTimer(t.cfg.StrictWait)
+	defer timer.Stop()
+	for range recs {
+		select {
+		case err := <-done:
+			if err != nil {
+				return ErrUnavailable
+			}
+		case <-timer.C:
+			return ErrUnavailable
+		}
+	}
+	return nil
+}
+
+// Dropped is the number of events lost (queue full, or a write failed)
+// outside strict mode.
+func (t *Trail) Dropped() uint64 { return t.dropped.Load() }
+
+// Flush returns once every event queued before it is written to the file
+// (not synced to disk), or ctx ends.
+func (t *Trail) Flush(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case t.ch <- item{done: done}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close writes what is queued, seals the current file and stops the
+// writer. It may be called more than once.
+func (t *Trail) Close() error {
+	t.closeOnce.Do(func() { close(t.stop) })
+	<-t.stopped
+	return nil
+}
+
+// run is the writer: it takes what is queued at once, writes it with one
+// system call (no fsync per event), and rotates by size and age.
+func (t *Trail) run() {
+	defer close(t.stopped)
+	tick := time.NewTicker(min(t.cfg.MaxAge, time.Minute) / 2)
+	defer tick.Stop()
+	batch := make([]item, 0, 256)
+	for {
+		select {
+		case it := <-t.ch:
+			batch = append(batch[:0], it)
+		drain:
+			for len(batch) < cap(batch) {
+				select {
+				case it := <-t.ch:
+					batch = append(batch, it)
+				default:
+					break drain
+				}
+			}
+			t.write(batch)
+		case <-tick.C:
+			if t.records > 0 && t.cfg.Now().Sub(t.opened) >= t.cfg.MaxAge {
+				t.rotate()
+			}
+		case <-t.stop:
+			for {
+				select {
+				case it := <-t.ch:
+					t.write([]item{it})
+					continue
+				default:
+				}
+				break
+			}
+			if t.records > 0 {
+				if err := t.seal(); err != nil {
+					t.cfg.Log.Error("audit: seal on close", "error", err)
+				}
+			} else if t.f != nil {
+				t.f.Close()
+				os.Remove(t.f.Name())
+			}
+			return
+		}
+	}
+}
+
+// write appends a batch to the current file and reports each outcome.
+func (t *Trail) write(batch []item) {
+	var err error
+	if t.f == nil {
+		err = t.openNext()
+	}
+	var added []entry
+	for i := range batch {
+		if err != nil {
+			break
+		}
+		it := &batch[i]
+		if it.line == nil {
+			continue // Flush
+		}
+		if t.records > 0 && (t.size+int64(len(it.line))+100 > t.cfg.MaxBytes || t.cfg.Now().Sub(t.opened) >= t.cfg.MaxAge) {
+			if err = t.flush(); err == nil {
+				t.rotate()
+				if t.f == nil {
+					err = errors.New("audit: no open file")
+					break
+				}
+			}
+		}
+		t.seq++
+		line := append(it.line, `,"seq":`...)
+		line = strconv.AppendUint(line, t.seq, 10)
+		line = append(line, `,"prevHash":"`...)
+		line = append(line, t.prevHash...)
+		line = append(line, `"}`...)
+		if t.records == 0 {
+			t.first = t.seq
+		}
+		e := it.entry
+		e.seq, e.file, e.off, e.n = t.seq, t.num, t.size, uint32(len(line))
+		added = append(added, e)
+		t.prevHash = hashLine(line)
+		if _, err = t.w.Write(line); err == nil {
+			err = t.w.WriteByte('\n')
+		}
+		t.size += int64(len(line) + 1)
+		t.records++
+	}
+	if err == nil {
+		err = t.flush()
+	}
+	if err != nil {
+		if !t.failed.Swap(true) {
+			t.cfg.Log.Error("audit: write failed; events are being lost", "error", err)
+		}
+		if !t.cfg.Strict {
+			t.dropped.Add(uint64(len(batch)))
+		}
+	} else if t.failed.Swap(false) {
+		t.cfg.Log.Info("audit: writing again")
+	}
+	if err == nil {
+		t.mu.Lock()
+		for _, e := range added {
+			t.appendIndex(e)
+		}
+		t.mu.Unlock()
+	}
+	for _, it := range batch {
+		if it.done != nil {
+			it.done <- err
+		}
+	}
+}
+
+func (t *Trail) flush() error {
+	if t.w == nil {
+		return errors.New("audit: no open file")
+	}
+	return t.w.Flush()
+}
+
+// rotate seals the current file, opens the next and applies retention.
+func (t *Trail) rotate() {
+	if err := t.seal(); err != nil {
+		t.cfg.Log.Error("audit: seal file", "error", err)
+	}
+	if err := t.openNext(); err != nil {
+		t.cfg.Log.Error("audit: open next file", "error", err)
+	}
+	t.prune()
+}
+
+// seal appends the signed digest to the current file and closes it.
+func (t *Trail) seal() error {
+	if t.f == nil {
+		return nil
+	}
+	name := FileName(t.num)
+	t.seq++
+	d := Digest{File: name, FirstSeq: t.first, Records: t.records}
+	d.KeyID = KeyID(t.cfg.Key.Public().(ed25519.PublicKey))
+	d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(t.cfg.Key, digestMessage(d, t.seq, t.prevHash)))
+	r := Record{EventVersion: EventVersion, EventTime: t.cfg.Now().UTC().Format(time.RFC3339), EventType: DigestType, Digest: &d, Seq: t.seq, PrevHash: t.prevHash}
+	line, err := json.Marshal(&r)
+	if err != nil {
+		return err
+	}
+	t.prevHash = hashLine(line)
+	// A bufio.Writer's error sticks: Flush reports a failed Write.
+	_, _ = t.w.Write(line)
+	_ = t.w.WriteByte('\n')
+	err = t.w.Flush()
+	if e := t.f.Sync(); err == nil {
+		err = e
+	}
+	if e := t.f.Close(); err == nil {
+		err = e
+	}
+	t.f, t.w, t.records = nil, nil, 0
+	return err
+}
+
+// digestMessage is what a digest's signature covers.
+func digestMessage(d Digest, seq uint64, prevHash string) []byte {
+	return fmt.Appendf(nil, "opensts-audit-digest-v1\n%s\n%d\n%d\n%d\n%s", d.File, d.FirstSeq, d.Records, seq, prevHash)
+}
+
+// KeyID names a digest public key: the first 8 bytes of its SHA-256, hex.
+func KeyID(pub ed25519.PublicKey) string {
+	h := sha256.Sum256(pub)
+	return hex.EncodeToString(h[:8])
+}
+
+func (t *Trail) openNext() error {
+	t.num++
+	f, err := os.OpenFile(filepath.Join(t.cfg.Dir, FileName(t.num)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	t.f, t.w, t.size, t.records, t.opened = f, bufio.NewWriterSize(f, 64<<10), 0, 0, t.cfg.Now()
+	return nil
+}
+
+// prune removes closed files older than the retention, and their events
+// from the index.
+func (t *Trail) prune() {
+	if t.cfg.Retention <= 0 {
+		return
+	}
+	files, err := listFiles(t.cfg.Dir)
+	if err != nil {
+		return
+	}
+	cutoff := t.cfg.Now().Add(-t.cfg.Retention)
+	keep := 0
+	for _, name := range files {
+		if fileNumber(name) >= t.num {
+			break
+		}
+		fi, err := os.Stat(filepath.Join(t.cfg.Dir, name))
+		if err != nil || fi.ModTime().After(cutoff) {
+			break
+		}
+		if err := os.Remove(filepath.Join(t.cfg.Dir, name)); err != nil {
+			break
+		}
+		keep = fileNumber(name) + 1
+	}
+	if keep == 0 {
+		return
+	}
+	t.mu.Lock()
+	i := sort.Search(len(t.idx), func(i int) bool { return t.idx[i].file >= keep })
+	t.idx = append(t.idx[:0], t.idx[i:]...)
+	t.mu.Unlock()
+}
+
+// appendIndex adds e, dropping the oldest quarter when the index is full.
+// The caller holds mu (or is Open).
+func (t *Trail) appendIndex(e entry) {
+	if len(t.idx) >= t.cfg.IndexMax {
+		n := copy(t.idx, t.idx[len(t.idx)/4:])
+		clear(t.idx[n:])
+		t.idx = t.idx[:n]
+	}
+	t.idx = append(t.idx, e)
+}
+
+// NewUUID returns a random (version 4) UUID.
+func NewUUID() string {
+	var b [16]byte
+	if _, err := io.ReadFull(rand.Reader, b[:]); err != nil {
+		panic("audit: no randomness: " + err.Error())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

@@ -1,0 +1,282 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opensts/opensts/internal/pipeline"
+)
+
+var testKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
+
+func exchange(i int) *pipeline.Exchange {
+	r := httptest.NewRequest("POST", "http://opensts.test/", nil)
+	r.Header.Set("User-Agent", "test-agent")
+	return &pipeline.Exchange{RequestID: fmt.Sprintf("req-%d", i), Time: time.Date(2026, 1, 2, 3, 4, i, 0, time.UTC), HTTP: r,
+		API: &pipeline.API{Name: "iam"}, Action: "CreateUser", Input: &struct{ UserName string }{fmt.Sprintf("user%d", i)}}
+}
+
+// writeTrail writes n events into a trail in a new directory with files of
+// about maxBytes, and closes it.
+func writeTrail(t *testing.T, n int, maxBytes int64) string {
+	t.Helper()
+	dir := t.TempDir()
+	tr, err := Open(Config{Dir: dir, MaxBytes: maxBytes, Key: testKey, Build: BuildConfig{Region: "us-east-1", Account: "123456789012"}, Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := tr.Record(context.Background(), exchange(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func lines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.SplitAfter(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+func writeLines(t *testing.T, path string, ls []string) {
+	t.Helper()
+	s := strings.Join(ls, "")
+	if !strings.HasSuffix(s, "\n") {
+		s += "\n"
+	}
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fix(l string) string {
+	if !strings.HasSuffix(l, "\n") {
+		return l + "\n"
+	}
+	return l
+}
+
+// TestVerifyNamesTheFirstBadRecord tampers with a trail of three files
+// every way the task names and expects Verify to name the record.
+func TestVerifyNamesTheFirstBadRecord(t *testing.T) {
+	t.Parallel()
+	clean := writeTrail(t, 30, 8<<10)
+	sum, err := Verify(clean, testKey.Public().(ed25519.PublicKey))
+	if err != nil || sum.Files < 3 || sum.Records != 30 || sum.Sealed != sum.Files || sum.Open != "" {
+		t.Fatalf("clean trail: %+v %v", sum, err)
+	}
+	f1 := FileName(1)
+	n1 := len(lines(t, filepath.Join(clean, f1)))
+	cases := []struct {
+		name   string
+		tamper func(t *testing.T, dir string)
+		want   string // "file:line" prefix
+		reason string
+	}{
+		{"changed", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, f1)
+			ls := lines(t, p)
+			ls[2] = strings.Replace(ls[2], "user2", "mallory", 1)
+			writeLines(t, p, ls)
+		}, f1 + ":3:", "changed"},
+		{"changed last before digest", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, f1)
+			ls := lines(t, p)
+			ls[n1-2] = strings.Replace(ls[n1-2], "CreateUser", "DeleteUser", 1)
+			writeLines(t, p, ls)
+		}, fmt.Sprintf("%s:%d:", f1, n1-1), "changed"},
+		{"removed", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, f1)
+			ls := lines(t, p)
+			writeLines(t, p, append(ls[:2:2], ls[3:]...))
+		}, f1 + ":3:", "removed"},
+		{"inserted", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, f1)
+			ls := lines(t, p)
+			out := append([]string{}, ls[:4]...)
+			out = append(out, ls[1])
+			writeLines(t, p, append(out, ls[4:]...))
+		}, f1 + ":5:", "inserted"},
+		{"reordered", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, f1)
+			ls := lines(t, p)
+			ls[2], ls[3] = fix(ls[3]), fix(ls[2])
+			writeLines(t, p, ls)
+		}, f1 + ":3:", "reordered"},
+		{"truncated", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, f1)
+			ls := lines(t, p)
+			writeLines(t, p, ls[:len(ls)-2])
+		}, fmt.Sprintf("%s:%d:", f1, n1-2), "truncated"},
+		{"torn", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, f1)
+			b, _ := os.ReadFile(p)
+			if err := os.WriteFile(p, b[:len(b)-10], 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, f1 + ":", "truncated"},
+		{"file removed from the middle", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, FileName(2)))
+		}, FileName(3) + ":", "missing"},
+		{"digest forged", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, f1)
+			ls := lines(t, p)
+			ls[n1-1] = strings.Replace(ls[n1-1], `"signature":"`, `"signature":"AAAA`, 1)
+			writeLines(t, p, ls)
+		}, fmt.Sprintf("%s:%d:", f1, n1), "signature"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			copyDir(t, clean, dir)
+			tc.tamper(t, dir)
+			_, err := Verify(dir, testKey.Public().(ed25519.PublicKey))
+			var ve *VerifyError
+			if !errors.As(err, &ve) {
+				t.Fatalf("Verify = %v, want a VerifyError", err)
+			}
+			if !strings.HasPrefix(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.reason) {
+				t.Errorf("Verify = %q, want %s... %s", err, tc.want, tc.reason)
+			}
+		})
+	}
+	// Another key does not verify the digests.
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, 32))
+	if _, err := Verify(clean, other.Public().(ed25519.PublicKey)); err == nil || !strings.Contains(err.Error(), "signature") {
+		t.Errorf("other key: %v", err)
+	}
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	des, _ := os.ReadDir(from)
+	for _, d := range des {
+		b, err := os.ReadFile(filepath.Join(from, d.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, d.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestReopenContinuesTheChain: a crash leaves the last file open; Open
+// seals it, and the next file chains on.
+func TestReopenContinuesTheChain(t *testing.T) {
+	t.Parallel()
+	dir := writeTrail(t, 5, 1<<20)
+	// Simulate a crash: drop the digest and add half a line.
+	p := filepath.Join(dir, FileName(1))
+	ls := lines(t, p)
+	writeLines(t, p, ls[:len(ls)-1])
+	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if _, err := f.WriteString(`{"eventVersion":"1.0`); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	tr, err := Open(Config{Dir: dir, Key: testKey, Build: BuildConfig{Account: "123456789012"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Record(context.Background(), exchange(99)); err != nil {
+		t.Fatal(err)
+	}
+	tr.Flush(context.Background())
+	lines, _, _, err := tr.Lookup(Filter{}, 0, 50)
+	if err != nil || len(lines) != 6 {
+		t.Errorf("lookup after reopen: %d events, %v", len(lines), err)
+	}
+	tr.Close()
+	sum, err := Verify(dir, testKey.Public().(ed25519.PublicKey))
+	if err != nil || sum.Records != 6 || sum.Files != 2 {
+		t.Errorf("%+v %v", sum, err)
+	}
+}
+
+// TestStrictFailsWhenTheEventCannotBeWritten: once the directory is gone,
+// rotation cannot open the next file; strict mode refuses the request,
+// and the default mode counts the event as dropped.
+func TestStrictFailsWhenTheEventCannotBeWritten(t *testing.T) {
+	t.Parallel()
+	for _, strict := range []bool{true, false} {
+		dir := filepath.Join(t.TempDir(), "trail")
+		tr, err := Open(Config{Dir: dir, MaxBytes: 4096, Key: testKey, Strict: strict, StrictWait: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.RemoveAll(dir)
+		if err := os.WriteFile(dir, []byte("not a directory"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var failed error
+		for i := 0; i < 50 && failed == nil; i++ {
+			failed = tr.Record(context.Background(), exchange(i))
+			tr.Flush(context.Background())
+		}
+		if strict && !errors.Is(failed, ErrUnavailable) {
+			t.Errorf("strict: %v, want ErrUnavailable", failed)
+		}
+		if !strict && (failed != nil || tr.Dropped() == 0) {
+			t.Errorf("default: %v, %d dropped", failed, tr.Dropped())
+		}
+		tr.Close()
+	}
+}
+
+// TestLookupFiltersAndPages pages through events newest first with filters.
+func TestLookupFiltersAndPages(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tr, err := Open(Config{Dir: dir, Key: testKey, IndexMax: 1000, Build: BuildConfig{Account: "123456789012"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	for i := range 25 {
+		if err := tr.Record(context.Background(), exchange(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.Flush(context.Background())
+	var seen []string
+	before := uint64(0)
+	for {
+		ls, es, next, err := tr.Lookup(Filter{Account: "123456789012", Attribute: "ResourceType", Value: "AWS::IAM::User"}, before, 10)
+		if err != nil || len(ls) != len(es) {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			seen = append(seen, e.resources[0].ARN)
+		}
+		if next == 0 {
+			break
+		}
+		before = next
+	}
+	if len(seen) != 25 || seen[0] != "user24" || seen[24] != "user0" {
+		t.Errorf("paged %v", seen)
+	}
+	if ls, _, _, _ := tr.Lookup(Filter{Attribute: "ResourceName", Value: "user7"}, 0, 50); len(ls) != 1 || !bytes.Contains(ls[0], []byte(`"userName":"user7"`)) {
+		t.Errorf("by name: %q", ls)
+	}
+	if ls, _, _, _ := tr.Lookup(Filter{Account: "999999999999"}, 0, 50); len(ls) != 0 {
+		t.Errorf("another account sees %d events", len(ls))
+	}
+}

@@ -1,0 +1,143 @@
+package audit
+
+import (
+	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DeriveKey derives the trail's digest signing key from the master key, so
+// that nothing more needs to be kept secret and every node of a cluster
+// signs with the same key.
+func DeriveKey(masterKey []byte) (ed25519.PrivateKey, error) {
+	seed, err := hkdf.Key(sha256.New, masterKey, nil, "opensts audit digest signing key v1", ed25519.SeedSize)
+	if err != nil {
+		return nil, fmt.Errorf("audit: derive key: %w", err)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// ReadPublicKey reads the public key file beside a trail.
+func ReadPublicKey(dir string) (ed25519.PublicKey, error) {
+	b, err := os.ReadFile(filepath.Join(dir, PublicKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(k) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("audit: %s is not a base64 Ed25519 public key", PublicKeyFile)
+	}
+	return k, nil
+}
+
+// VerifyError names the first record of a trail that is not as written.
+type VerifyError struct {
+	File   string
+	Line   int // 1-based; 0 for the file as a whole
+	Reason string
+}
+
+func (e *VerifyError) Error() string {
+	if e.Line == 0 {
+		return e.File + ": " + e.Reason
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason)
+}
+
+// Summary describes a trail that verified.
+type Summary struct {
+	Files, Records, Sealed int
+	// Open is the last file when it has no digest yet (the file a running
+	// server writes to): its records chain, but nothing signs them yet.
+	Open string
+}
+
+// Verify checks the trail in dir against pub: file numbers are
+// consecutive, every record's seq is one more than the one before and its
+// prevHash is the hash of the record before it (across files), and every
+// file but the last ends with a digest whose signature verifies. The first
+// file's first record is taken as the start (retention may have removed
+// files before it). The error is a *VerifyError naming the first bad record.
+func Verify(dir string, pub ed25519.PublicKey) (Summary, error) {
+	var sum Summary
+	files, err := listFiles(dir)
+	if err != nil {
+		return sum, err
+	}
+	var prevHash string
+	var seq uint64
+	started := false
+	for i, name := range files {
+		if i > 0 && fileNumber(name) != fileNumber(files[i-1])+1 {
+			return sum, &VerifyError{File: name, Reason: fmt.Sprintf("file %s is missing before it", FileName(fileNumber(files[i-1])+1))}
+		}
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return sum, err
+		}
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			return sum, &VerifyError{File: name, Line: strings.Count(string(data), "\n") + 1, Reason: "torn last line (file truncated)"}
+		}
+		lines := splitLines(data)
+		sum.Files++
+		sealed := false
+		var first uint64
+		for j, line := range lines {
+			at := func(reason string, args ...any) error {
+				return &VerifyError{File: name, Line: j + 1, Reason: fmt.Sprintf(reason, args...)}
+			}
+			var r Record
+			if err := json.Unmarshal(line, &r); err != nil {
+				return sum, at("not a JSON record: %v", err)
+			}
+			if sealed {
+				return sum, at("record after the file's digest (inserted)")
+			}
+			if started && r.Seq != seq+1 {
+				return sum, at("seq %d where %d was due (a record was removed, inserted or reordered here)", r.Seq, seq+1)
+			}
+			if started && r.PrevHash != prevHash {
+				if j == 0 {
+					return sum, at("does not chain to the last record of the file before (changed, or a file was replaced)")
+				}
+				return sum, &VerifyError{File: name, Line: j, Reason: "record changed (its hash is not the prevHash of the record after it)"}
+			}
+			if j == 0 {
+				first = r.Seq
+			}
+			if d := r.Digest; d != nil {
+				if r.EventType != DigestType || d.File != name || d.FirstSeq != first || d.Records != j {
+					return sum, at("digest does not describe this file (file %s, first seq %d, %d records)", d.File, d.FirstSeq, d.Records)
+				}
+				sig, err := base64.StdEncoding.DecodeString(d.Signature)
+				if err != nil || !ed25519.Verify(pub, digestMessage(*d, r.Seq, r.PrevHash), sig) {
+					// The chain up to here held, so the digest itself is
+					// not the one the server signed (or the key is wrong).
+					return sum, at("digest signature does not verify with key %s", KeyID(pub))
+				}
+				sealed = true
+				sum.Sealed++
+			} else {
+				sum.Records++
+			}
+			started, seq, prevHash = true, r.Seq, hashLine(line)
+		}
+		if !sealed {
+			if i != len(files)-1 {
+				return sum, &VerifyError{File: name, Line: len(lines), Reason: "file ends without its signed digest (truncated)"}
+			}
+			sum.Open = name
+		}
+	}
+	if len(files) == 0 {
+		return sum, errors.New("audit: no trail files in " + dir)
+	}
+	return sum, nil
+}
