@@ -18,7 +18,7 @@ import (
 func TestAuditTrailWithCLIAndBoto3(t *testing.T) {
 	dataDir := t.TempDir()
 	p := serveBinary(t, dataDir, "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret,
-		"OPENSTS_MASTER_KEY="+testMasterKey)
+		"OPENSTS_MASTER_KEY="+testMasterKey, "--audit")
 	c := newCLIEnv(t, p.endpoint)
 	root := creds(testRootKeyID, testRootSecret, "")
 	ok := func(env []string, args ...string) map[string]any {

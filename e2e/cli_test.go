@@ -125,12 +125,22 @@ func serveBinary(t *testing.T, dataDir string, env ...string) *proc {
 }
 
 // startBinary starts the server once; it returns nil and the server's
-// stderr if the server exited before it was healthy.
+// stderr if the server exited before it was healthy. Entries of env that
+// start with "--" are flags of serve, the others environment variables.
 func startBinary(t *testing.T, dataDir string, env []string) (*proc, string) {
 	t.Helper()
 	addr := freePort(t)
-	cmd := exec.Command(binary(t), "serve", "--listen", addr, "--data-dir", dataDir)
-	cmd.Env = append(os.Environ(), env...)
+	args := []string{"serve", "--listen", addr, "--data-dir", dataDir}
+	var vars []string
+	for _, e := range env {
+		if strings.HasPrefix(e, "--") {
+			args = append(args, e)
+		} else {
+			vars = append(vars, e)
+		}
+	}
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = append(os.Environ(), vars...)
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {

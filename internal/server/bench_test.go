@@ -174,8 +174,8 @@ func BenchmarkServeAssumeRoleAudit(b *testing.B) {
 		set  func(*config.Config)
 	}{
 		{"off", func(c *config.Config) { c.Audit = false }},
-		{"file", func(c *config.Config) {}},
-		{"strict", func(c *config.Config) { c.AuditStrict = true }},
+		{"file", func(c *config.Config) { c.Audit = true }},
+		{"strict", func(c *config.Config) { c.Audit, c.AuditStrict = true, true }},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			h, body, header := benchAssumeRole(b, mode.set)
