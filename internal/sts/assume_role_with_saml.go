@@ -350,7 +350,7 @@ func samlSourceIdentity(a *saml.Assertion) (string, error) {
 	return v[0], nil
 }
 
-var samlTagPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+var sessionTagPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 
 // samlTags reads the PrincipalTag:KEY attributes (one value each) and
 // TransitiveTagKeys (a subset of them).
@@ -363,13 +363,13 @@ func samlTags(a *saml.Assertion) ([]session.Tag, []string, error) {
 			continue
 		}
 		lk := strings.ToLower(key)
-		if key == "" || len(key) > 128 || !samlTagPattern.MatchString(key) || strings.HasPrefix(lk, "aws:") {
+		if key == "" || len(key) > 128 || !sessionTagPattern.MatchString(key) || strings.HasPrefix(lk, "aws:") {
 			return nil, nil, invalidToken("Invalid session tag key in AuthnResponse")
 		}
 		if seen[lk] || len(at.Values) != 1 {
 			return nil, nil, invalidToken("Session tag %s must have exactly one value in AuthnResponse", key)
 		}
-		if len(at.Values[0]) > 256 || !samlTagPattern.MatchString(at.Values[0]) {
+		if len(at.Values[0]) > 256 || !sessionTagPattern.MatchString(at.Values[0]) {
 			return nil, nil, invalidToken("Invalid session tag value in AuthnResponse")
 		}
 		seen[lk] = true

@@ -3,7 +3,9 @@ package sts
 import (
 	"context"
 	"errors"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/opensts/opensts/internal/apierr"
@@ -106,6 +108,11 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, c *authz.Caller
 	}
 	reqTags := make([]Tag, len(claims.Tags))
 	for i, t := range claims.Tags {
+		// The limits AssumeRole's Tags parameter has (its decoder checks
+		// them there): a token is no way around them.
+		if t.Key == "" || len(t.Key) > 128 || !sessionTagPattern.MatchString(t.Key) || len(t.Value) > 256 || !sessionTagPattern.MatchString(t.Value) {
+			return nil, apierr.New(apierr.InvalidIdentityToken, "Invalid session tag in the token: a key must be 1-128 and a value 0-256 characters of [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]")
+		}
 		reqTags[i] = Tag{Key: t.Key, Value: t.Value}
 	}
 	tags, transitive, err := sessionTags(nil, reqTags, claims.TransitiveTagKeys)
@@ -207,10 +214,21 @@ func webIdentityKeys(name, providerARN string, cl *oidc.Claims, sessionName stri
 	prefix := name + ":"
 	claims := make(map[string][]string, len(cl.Strings)+3)
 	for k, v := range cl.Strings {
-		if strings.HasPrefix(k, "https://aws.amazon.com/") {
-			continue
+		if k != "" && usableClaimName(k) {
+			claims[k] = v
 		}
-		claims[k] = v
+	}
+	// Condition keys compare names case-insensitively: claims whose names
+	// differ only in case would be one key whose value depends on which
+	// is set last, so neither is exposed.
+	seen := make(map[string]int, len(claims))
+	for k := range claims {
+		seen[strings.ToLower(k)]++
+	}
+	for k := range claims {
+		if seen[strings.ToLower(k)] > 1 {
+			delete(claims, k)
+		}
 	}
 	claims["sub"] = []string{cl.Subject}
 	claims["aud"] = []string{cl.ClientID}
@@ -221,8 +239,8 @@ func webIdentityKeys(name, providerARN string, cl *oidc.Claims, sessionName stri
 		claims["amr"] = cl.AMR
 	}
 	keys := make([]authz.Key, 0, len(claims)+len(tags)+len(role.Tags)+4)
-	for k, v := range claims {
-		keys = append(keys, authz.Key{Name: prefix + k, Values: v})
+	for _, k := range slices.Sorted(maps.Keys(claims)) {
+		keys = append(keys, authz.Key{Name: prefix + k, Values: claims[k]})
 	}
 	keys = append(keys,
 		authz.Key{Name: "sts:RoleSessionName", Values: []string{sessionName}},
@@ -238,6 +256,21 @@ func webIdentityKeys(name, providerARN string, cl *oidc.Claims, sessionName stri
 		keys = append(keys, authz.Key{Name: "aws:ResourceTag/" + t.Key, Values: []string{t.Value}})
 	}
 	return keys
+}
+
+// usableClaimName reports whether a token claim may become a condition key
+// PROVIDER:claim. The keys OpenSTS sets itself (sub, aud, oaud, amr) are
+// reserved in any case: a token with a claim "SUB" would otherwise set the
+// key of sub (condition key names compare case-insensitively). A name with
+// a colon could spell another provider's key (claim "8443:sub" of provider
+// "idp" is the sub of provider "idp:8443"), and AWS's own claims
+// (https://aws.amazon.com/...) carry tags and source identity, not keys.
+func usableClaimName(k string) bool {
+	switch strings.ToLower(k) {
+	case "sub", "aud", "oaud", "amr":
+		return false
+	}
+	return !strings.Contains(k, ":") // which also leaves out https://aws.amazon.com/...
 }
 
 // webIdentityError maps a verification failure to AWS's error code.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,6 +173,27 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 		{name: "ProviderId", iss: "https://idp.example.com/t", cl: claims(), mod: func(in *AssumeRoleWithWebIdentityInput) { in.ProviderId = "www.amazon.com" }, code: "InvalidParameterValue"},
 		{name: "not a JWT", iss: "", cl: claims(), mod: func(in *AssumeRoleWithWebIdentityInput) { in.WebIdentityToken = "abcd" }, code: "InvalidIdentityToken"},
 	}
+	// Session tags from the token get AssumeRole's limits (attack review:
+	// empty, 1000-character and NUL keys and 300-character values were
+	// minted into sessions).
+	for name, tag := range map[string]oidc.Tag{
+		"empty tag key": {Key: "", Value: "v"}, "long tag key": {Key: strings.Repeat("k", 129), Value: "v"},
+		"NUL in tag key": {Key: "a\x00b", Value: "v"}, "newline in tag key": {Key: "a\nb", Value: "v"},
+		"long tag value": {Key: "k", Value: strings.Repeat("v", 257)}, "wildcard tag value": {Key: "k", Value: "*"},
+		"variable in tag value": {Key: "k", Value: "${aws:username}"},
+	} {
+		cl := claims()
+		cl.Tags = []oidc.Tag{tag}
+		cases = append(cases, struct {
+			name string
+			iss  string
+			cl   *oidc.Claims
+			verr error
+			deny string
+			mod  func(*AssumeRoleWithWebIdentityInput)
+			code string
+		}{name: name, iss: "https://idp.example.com/t", cl: cl, code: "InvalidIdentityToken"})
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(tc.cl, tc.verr)
@@ -204,4 +227,40 @@ func joinComma(v []string) string {
 		out += s
 	}
 	return out
+}
+
+// TestWebIdentityKeysReserved: a token cannot set the keys OpenSTS derives
+// itself (sub, aud, oaud, amr) through claims spelled in another case, nor
+// spell another provider's key with a colon, nor expose two claims that
+// differ only in case (whichever was set last would win). Attack review:
+// a claim "SUB":"admin" beside sub=user won a trust policy's
+// PROVIDER:sub = admin condition in 13 of 20 tries.
+func TestWebIdentityKeysReserved(t *testing.T) {
+	t.Parallel()
+	cl := &oidc.Claims{Subject: "user", ClientID: "app-b", Audience: []string{"app-b"}, Strings: map[string][]string{
+		"sub": {"user"}, "SUB": {"admin"}, "Aud": {"app-a"}, "OAUD": {"app-a"}, "Amr": {"mfa"},
+		"8443:sub": {"admin"}, "Email": {"a@example.com"}, "email": {"b@example.com"}, "team": {"blue"},
+		"https://aws.amazon.com/tags": {"x"},
+	}}
+	for range 20 { // map order must not matter
+		got := map[string][]string{}
+		for _, k := range webIdentityKeys("idp", "arn:aws:iam::123456789012:oidc-provider/idp", cl, "s", nil, &authz.Role{}) {
+			lk := strings.ToLower(k.Name)
+			if _, dup := got[lk]; dup {
+				t.Fatalf("key %s twice", k.Name)
+			}
+			got[lk] = k.Values
+		}
+		want := map[string][]string{"idp:sub": {"user"}, "idp:aud": {"app-b"}, "idp:oaud": {"app-b"}, "idp:team": {"blue"}}
+		for k, v := range want {
+			if !slices.Equal(got[k], v) {
+				t.Errorf("%s = %v, want %v", k, got[k], v)
+			}
+		}
+		for _, k := range []string{"idp:amr", "idp:email", "idp:8443:sub", "idp:https://aws.amazon.com/tags"} {
+			if v, ok := got[k]; ok {
+				t.Errorf("%s = %v exposed", k, v)
+			}
+		}
+	}
 }
