@@ -16,14 +16,17 @@ package ldap
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -82,12 +85,24 @@ type Config struct {
 	GroupSearchBase string
 	// GroupFilter has {dn} and/or {username}; "" means DefaultGroupFilter.
 	GroupFilter string
+
+	// BeforeBind, when set, is called with the DN of the entry the search
+	// found, before the user bind: an error from it ends the
+	// authentication as Denied (wrapping that error) with no bind as the
+	// user (a per-entry throttle: the entry is the same whichever spelling
+	// of the name found it).
+	BeforeBind func(dn string) error
 }
 
 // Identity is an authenticated directory user.
 type Identity struct {
-	// Username is the name the user gave.
+	// Username is the directory's canonical name of the user: the entry's
+	// sAMAccountName, else its (first) uid, else the value of its DN's
+	// first RDN — never the spelling the user typed (which the directory
+	// may match case-insensitively, or as a UPN).
 	Username string
+	// Given is the name the user gave (for logs).
+	Given string
 	// DN is the user entry's distinguished name, as the directory returned
 	// it.
 	DN string
@@ -217,9 +232,16 @@ func Filter(c Config, username string) string {
 
 // ValidUsername reports whether a user name may be sent to a directory:
 // 1 to MaxUsernameLength bytes of valid UTF-8 without control characters
-// (NUL included).
+// (NUL included), and without leading or trailing white space (Active
+// Directory ignores it, so " bob" and "bob " would be other spellings of
+// bob).
 func ValidUsername(name string) bool {
 	if name == "" || len(name) > MaxUsernameLength || !utf8.ValidString(name) {
+		return false
+	}
+	first, _ := utf8.DecodeRuneInString(name)
+	last, _ := utf8.DecodeLastRuneInString(name)
+	if unicode.IsSpace(first) || unicode.IsSpace(last) {
 		return false
 	}
 	for _, r := range name {
@@ -275,7 +297,18 @@ func (d *Directory) Authenticate(ctx context.Context, c Config, username, passwo
 	}
 	entry, err := findUser(conn, c, username)
 	if err != nil {
+		if IsDenied(err) {
+			// An unknown user costs a bind too, so that a wrong password
+			// and an unknown user take about as long.
+			decoyBind(conn, c, password)
+		}
 		return nil, opErr(ctx, err)
+	}
+	if c.BeforeBind != nil {
+		if err := c.BeforeBind(entry.DN); err != nil {
+			decoyBind(conn, c, password)
+			return nil, denied("refused before the user bind", err)
+		}
 	}
 	if err := conn.Bind(entry.DN, password); err != nil {
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) {
@@ -286,7 +319,7 @@ func (d *Directory) Authenticate(ctx context.Context, c Config, username, passwo
 		}
 		return nil, denied("user bind refused", err)
 	}
-	id := &Identity{Username: username, DN: entry.DN, UPN: entry.GetAttributeValue("userPrincipalName"),
+	id := &Identity{Username: CanonicalName(entry), Given: username, DN: entry.DN, UPN: entry.GetAttributeValue("userPrincipalName"),
 		SAMAccountName: orDefault(entry.GetAttributeValue("sAMAccountName"), entry.GetAttributeValue("uid"))}
 	if c.GroupMode == GroupsNone {
 		return id, nil
@@ -331,6 +364,36 @@ func (d *Directory) dial(ctx context.Context, c Config, dialTimeout, timeout tim
 }
 
 var userAttributes = []string{"dn", "userPrincipalName", "sAMAccountName", "uid"}
+
+// CanonicalName is the directory's name of a user entry: its
+// sAMAccountName, else its first uid, else the value of its DN's first RDN,
+// else the DN.
+func CanonicalName(e *goldap.Entry) string {
+	for _, a := range []string{"sAMAccountName", "uid"} {
+		if v := e.GetAttributeValue(a); v != "" {
+			return v
+		}
+	}
+	if dn, err := goldap.ParseDN(e.DN); err == nil && len(dn.RDNs) > 0 && len(dn.RDNs[0].Attributes) > 0 && dn.RDNs[0].Attributes[0].Value != "" {
+		return dn.RDNs[0].Attributes[0].Value
+	}
+	return e.DN
+}
+
+// decoyDN is an entry no directory holds (its last part is random), under
+// the user search base.
+func decoyDN(c Config) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "cn=opensts-no-such-user-" + hex.EncodeToString(b[:]) + "," + c.UserSearchBase
+}
+
+// decoyBind binds with password as an entry that does not exist, when
+// there is no user to bind as: it fails (no account is locked or touched)
+// but takes the round trip a user bind takes. Its result does not matter.
+func decoyBind(conn *goldap.Conn, c Config, password string) {
+	_ = conn.Bind(decoyDN(c), password)
+}
 
 // findUser returns the one entry the user filter matches; none or more than
 // one is Denied.
