@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -260,6 +261,50 @@ type Directory struct {
 	DialTimeout, Timeout time.Duration
 	// MaxGroups bounds the groups read for one user.
 	MaxGroups int
+
+	// failedBind is, per directory URL, a moving average of how long a
+	// user bind that the directory refused took: an unknown user's decoy
+	// bind is padded to it (a directory may refuse an entry it does not
+	// hold faster than it checks a password and counts the failure).
+	mu         sync.Mutex
+	failedBind map[string]time.Duration
+}
+
+// maxBindPad bounds the padding of a decoy bind.
+const maxBindPad = time.Second
+
+// noteFailedBind adds one refused user bind's duration to url's average.
+func (d *Directory) noteFailedBind(url string, took time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.failedBind == nil {
+		d.failedBind = map[string]time.Duration{}
+	}
+	if avg, ok := d.failedBind[url]; ok {
+		took = avg + (took-avg)/8
+	}
+	d.failedBind[url] = min(took, maxBindPad)
+}
+
+// decoyBind binds with password as an entry that does not exist, when
+// there is no user to bind as: it fails (no account is locked or touched),
+// and it is padded to the time a refused user bind takes on this
+// directory, so that an unknown user and a wrong password take about as
+// long. Its result does not matter.
+func (d *Directory) decoyBind(ctx context.Context, conn *goldap.Conn, c Config, password string) {
+	begin := time.Now()
+	_ = conn.Bind(decoyDN(c), password)
+	d.mu.Lock()
+	avg := d.failedBind[c.URL]
+	d.mu.Unlock()
+	if pad := avg - time.Since(begin); pad > 0 {
+		t := time.NewTimer(pad)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
 }
 
 // Authenticate checks username and password against the directory of c.
@@ -300,18 +345,20 @@ func (d *Directory) Authenticate(ctx context.Context, c Config, username, passwo
 		if IsDenied(err) {
 			// An unknown user costs a bind too, so that a wrong password
 			// and an unknown user take about as long.
-			decoyBind(conn, c, password)
+			d.decoyBind(ctx, conn, c, password)
 		}
 		return nil, opErr(ctx, err)
 	}
 	if c.BeforeBind != nil {
 		if err := c.BeforeBind(entry.DN); err != nil {
-			decoyBind(conn, c, password)
+			d.decoyBind(ctx, conn, c, password)
 			return nil, denied("refused before the user bind", err)
 		}
 	}
+	begin := time.Now()
 	if err := conn.Bind(entry.DN, password); err != nil {
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) {
+			d.noteFailedBind(c.URL, time.Since(begin))
 			return nil, denied(adReason(err), nil)
 		}
 		if ctx.Err() != nil || isNetwork(err) {
@@ -386,13 +433,6 @@ func decoyDN(c Config) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return "cn=opensts-no-such-user-" + hex.EncodeToString(b[:]) + "," + c.UserSearchBase
-}
-
-// decoyBind binds with password as an entry that does not exist, when
-// there is no user to bind as: it fails (no account is locked or touched)
-// but takes the round trip a user bind takes. Its result does not matter.
-func decoyBind(conn *goldap.Conn, c Config, password string) {
-	_ = conn.Bind(decoyDN(c), password)
 }
 
 // findUser returns the one entry the user filter matches; none or more than
