@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -537,4 +538,126 @@ func BenchmarkAssumeRoleWithLDAPIdentity(b *testing.B) {
 			b.Fatalf("%d %s", status, body)
 		}
 	}
+}
+
+// TestLDAPSpellings: the attack review's findings against Samba AD and
+// OpenLDAP — other spellings of a user name (white space around it, other
+// case, the UPN) neither escape the failed-bind throttle nor a trust
+// policy's Deny on ldap:username, and an unknown user costs a bind like a
+// wrong password.
+func TestLDAPSpellings(t *testing.T) {
+	d := directory(t)
+	roleARN := func(name string) string { return "arn:aws:iam::" + testAccount + ":role/" + name }
+	const bobPassword = "Bob-Passw0rd!"
+
+	t.Run("throttle holds every spelling back", func(t *testing.T) {
+		var logs syncBuffer
+		e := start(t, withLog(&logs))
+		createLDAPProvider(t, e, sambaProvider(t, d, "corp"))
+		createRole(t, e, "BobRole", ldapTrust("corp", `{"StringEquals":{"ldap:username":"bob"}}`))
+		for _, v := range []string{" bob", "bob  ", "\tbob", "bob\u00a0"} {
+			if status, body, _ := e.assumeLDAP(t, map[string]string{"LDAPUsername": v, "LDAPPassword": bobPassword, "RoleArn": roleARN("BobRole")}); status != http.StatusForbidden || errCode(body) != "AccessDenied" {
+				t.Errorf("%q (white space) with the right password: %d %s", v, status, body)
+			}
+		}
+		for range 10 {
+			e.assumeLDAP(t, map[string]string{"LDAPUsername": "bob", "LDAPPassword": "Wrong-1!", "RoleArn": roleARN("BobRole")})
+		}
+		before := strings.Count(logs.String(), "wrong password")
+		for _, v := range []string{"bob", " bob", "bob  ", "BOB", "Bob", "bob@opensts.test", "BOB@OPENSTS.TEST"} {
+			if status, body, _ := e.assumeLDAP(t, map[string]string{"LDAPUsername": v, "LDAPPassword": bobPassword, "RoleArn": roleARN("BobRole")}); status != http.StatusForbidden || errCode(body) != "AccessDenied" {
+				t.Errorf("%q with the right password after 10 failures for bob: %d %s", v, status, body)
+			}
+		}
+		if after := strings.Count(logs.String(), "wrong password"); after != before {
+			t.Errorf("%d more binds failed after the limit", after-before)
+		}
+	})
+	t.Run("failures over spellings add up", func(t *testing.T) {
+		e := start(t)
+		createLDAPProvider(t, e, sambaProvider(t, d, "corp"))
+		createRole(t, e, "BobRole", ldapTrust("corp", `{"StringEquals":{"ldap:username":"bob"}}`))
+		for i := range 10 {
+			v := []string{"BOB", "bob@opensts.test", "Bob", "bob@OPENSTS.test", "bOb"}[i%5]
+			e.assumeLDAP(t, map[string]string{"LDAPUsername": v, "LDAPPassword": "Wrong-1!", "RoleArn": roleARN("BobRole")})
+		}
+		if status, body, _ := e.assumeLDAP(t, map[string]string{"LDAPUsername": "bob", "LDAPPassword": bobPassword, "RoleArn": roleARN("BobRole")}); errCode(body) != "AccessDenied" {
+			t.Errorf("bob after 10 failures over 5 spellings: %d %s", status, body)
+		}
+	})
+	t.Run("a Deny on ldap:username holds for every spelling", func(t *testing.T) {
+		providerARN := "arn:aws:iam::" + testAccount + ":ldap-provider/corp"
+		e := start(t, withLDAPDefault(providerARN))
+		createLDAPProvider(t, e, sambaProvider(t, d, "corp"))
+		federated := `"Principal":{"Federated":"` + providerARN + `"},"Action":"sts:AssumeRoleWithLDAPIdentity"`
+		createRole(t, e, "NotAlice", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+federated+`},`+
+			`{"Effect":"Deny",`+federated+`,"Condition":{"StringEquals":{"ldap:username":"alice"}}}]}`)
+		for _, v := range []string{"alice", "ALICE", "Alice", "alice@opensts.test", "ALICE@OPENSTS.TEST"} {
+			if status, body, _ := e.assumeLDAP(t, map[string]string{"LDAPUsername": v, "LDAPPassword": alicePassword, "RoleArn": roleARN("NotAlice")}); status != http.StatusForbidden || errCode(body) != "AccessDenied" {
+				t.Errorf("%q as NotAlice: %d %s", v, status, body)
+			}
+			// MinIO's shape: no role trusts alice.
+			if status, body, _ := e.assumeLDAP(t, map[string]string{"LDAPUsername": v, "LDAPPassword": alicePassword}); errCode(body) != "AccessDenied" {
+				t.Errorf("%q with no role: %d %s", v, status, body)
+			}
+		}
+		// bob by any spelling is bob: the default session name too.
+		for _, v := range []string{"BOB", "bob@opensts.test"} {
+			status, body, r := e.assumeLDAP(t, map[string]string{"LDAPUsername": v, "LDAPPassword": bobPassword, "RoleArn": roleARN("NotAlice")})
+			if status != http.StatusOK {
+				t.Fatalf("%q as NotAlice: %d %s", v, status, body)
+			}
+			if got := r.Result.AssumedRoleUser.Arn; got != "arn:aws:sts::"+testAccount+":assumed-role/NotAlice/bob" {
+				t.Errorf("%q: assumed %s", v, got)
+			}
+		}
+	})
+	t.Run("OpenLDAP: uid is the canonical name", func(t *testing.T) {
+		e := start(t)
+		base := d["OPENLDAP_BASE"]
+		createLDAPProvider(t, e, map[string]string{"Name": "ol", "Url": d["OPENLDAP_URL"], "StartTLS": "true",
+			"CACertificates": readFile(t, d["OPENLDAP_CA"]), "BindDN": d["OPENLDAP_BIND_DN"], "BindPassword": d["OPENLDAP_BIND_PASSWORD"],
+			"UserSearchBase": base, "UserSearchFilter": "(uid={username})", "GroupSearchMode": "none"})
+		createRole(t, e, "Erin", ldapTrust("ol", `{"StringEquals":{"ldap:username":"erin"}}`))
+		status, body, r := e.assumeLDAP(t, map[string]string{"LDAPUsername": "ERIN", "LDAPPassword": "Erin-Passw0rd!", "RoleArn": roleARN("Erin")})
+		if status != http.StatusOK {
+			t.Fatalf("ERIN: %d %s", status, body)
+		}
+		if got := r.Result.AssumedRoleUser.Arn; got != "arn:aws:sts::"+testAccount+":assumed-role/Erin/erin" {
+			t.Errorf("ERIN: assumed %s", got)
+		}
+		if status, body, _ := e.assumeLDAP(t, map[string]string{"LDAPUsername": "erin ", "LDAPPassword": "Erin-Passw0rd!", "RoleArn": roleARN("Erin")}); errCode(body) != "AccessDenied" {
+			t.Errorf("%q: %d %s", "erin ", status, body)
+		}
+	})
+	t.Run("an unknown user takes about as long as a wrong password", func(t *testing.T) {
+		e := start(t)
+		createLDAPProvider(t, e, sambaProvider(t, d, "corp"))
+		createRole(t, e, "BobRole", ldapTrust("corp", ""))
+		// Nine tries each (under the per-name limit), interleaved.
+		var wrong, unknown []time.Duration
+		for i := range 9 {
+			for _, p := range [][2]string{{"bob", "Wrong-1!"}, {"nosuchuser" + string(rune('a'+i)), "Wrong-1!"}} {
+				begin := time.Now()
+				_, body, _ := e.assumeLDAP(t, map[string]string{"LDAPUsername": p[0], "LDAPPassword": p[1], "RoleArn": roleARN("BobRole")})
+				took := time.Since(begin)
+				if errCode(body) != "AccessDenied" {
+					t.Fatalf("%s: %s", p[0], body)
+				}
+				if p[0] == "bob" {
+					wrong = append(wrong, took)
+				} else {
+					unknown = append(unknown, took)
+				}
+			}
+		}
+		median := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)/2] }
+		w, u := median(wrong), median(unknown)
+		t.Logf("median: wrong password %v, unknown user %v", w.Round(100*time.Microsecond), u.Round(100*time.Microsecond))
+		// Without the decoy bind the unknown user skipped a round trip:
+		// about 70% of the wrong password's time.
+		if u < w*85/100 {
+			t.Errorf("an unknown user answers in %v, a wrong password in %v", u, w)
+		}
+	})
 }

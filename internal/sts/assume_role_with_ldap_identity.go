@@ -43,8 +43,13 @@ type LDAPConfig struct {
 	// DefaultProvider is the provider (its ARN) of requests that name
 	// neither a role nor a provider, as MinIO's clients send them.
 	DefaultProvider string
-	// Users and Addresses throttle failed binds per user name (per
-	// provider) and per source address; nil throttles nothing.
+	// Users throttles failed binds per provider and user, under two keys:
+	// the name as given (lowercased), checked before the directory is
+	// asked, and the directory entry the search found (its DN,
+	// lowercased), checked before the user bind — so another spelling of
+	// the same user (other case, the UPN) reaches no bind once the entry
+	// is held back. Addresses throttles failed binds per source address.
+	// nil throttles nothing.
 	Users, Addresses *ldap.Throttle
 }
 
@@ -80,6 +85,18 @@ type AssumeRoleWithLDAPIdentityOutput struct {
 	Provider         string           `xml:"Provider"`
 }
 
+// errLDAPThrottled ends an authentication whose user entry is held back.
+var errLDAPThrottled = errors.New("ldap: throttled after failed binds")
+
+// ldapNameKey and ldapEntryKey are the Users throttle's keys.
+func ldapNameKey(providerARN, name string) string {
+	return providerARN + "\x00name\x00" + strings.ToLower(name)
+}
+
+func ldapEntryKey(providerARN, dn string) string {
+	return providerARN + "\x00dn\x00" + strings.ToLower(dn)
+}
+
 // ldapDenied is the one answer for every failure of the user's
 // credentials; cause (never holding the password) goes to logs and audit.
 func ldapDenied(cause error) error {
@@ -111,22 +128,48 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 	}
 
 	// Throttled before the directory is asked, with the same answer.
-	userKey := provider.ARN + "\x00" + strings.ToLower(in.LDAPUsername)
+	nameKey := ldapNameKey(provider.ARN, in.LDAPUsername)
 	var addr string
 	if c != nil {
 		addr = c.SourceIP
 	}
-	if !cfg.Users.Allowed(userKey) || (addr != "" && !cfg.Addresses.Allowed(addr)) {
-		return nil, ldapDenied(errors.New("ldap: throttled after failed binds"))
+	if !cfg.Users.Allowed(nameKey) || (addr != "" && !cfg.Addresses.Allowed(addr)) {
+		return nil, ldapDenied(errLDAPThrottled)
+	}
+	// A name the directory would read as another spelling (" bob", "bob ")
+	// or could not take is refused like a wrong password: AccessDenied, as
+	// for every other credential failure, so a prober learns nothing of
+	// which spellings are refused.
+	if !ldap.ValidUsername(in.LDAPUsername) {
+		if addr != "" {
+			cfg.Addresses.Fail(addr)
+		}
+		return nil, ldapDenied(errors.New("ldap: invalid user name"))
 	}
 	dcfg, err := s.ldapConfig(provider)
 	if err != nil {
 		return nil, err
 	}
+	// The entry found is throttled whichever spelling found it: checked
+	// before the user bind, counted when the bind fails.
+	var entryKey string
+	dcfg.BeforeBind = func(dn string) error {
+		entryKey = ldapEntryKey(provider.ARN, dn)
+		if !cfg.Users.Allowed(entryKey) {
+			return errLDAPThrottled
+		}
+		return nil
+	}
 	id, err := cfg.Directory.Authenticate(ctx, dcfg, in.LDAPUsername, in.LDAPPassword)
 	if err != nil {
 		if ldap.IsDenied(err) {
-			cfg.Users.Fail(userKey)
+			if errors.Is(err, errLDAPThrottled) {
+				return nil, ldapDenied(err)
+			}
+			cfg.Users.Fail(nameKey)
+			if entryKey != "" {
+				cfg.Users.Fail(entryKey)
+			}
 			if addr != "" {
 				cfg.Addresses.Fail(addr)
 			}
@@ -137,11 +180,17 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 		}
 		return nil, apierr.Wrap(apierr.IDPCommunicationError, err, "The LDAP directory could not be reached or did not answer in time.")
 	}
-	cfg.Users.Reset(userKey)
+	cfg.Users.Reset(nameKey)
+	if entryKey != "" {
+		cfg.Users.Reset(entryKey)
+	}
 
+	// The directory's name of the user, not the spelling typed: the
+	// default session name and ldap:username are the same whether the
+	// user typed alice, ALICE or alice@corp.example.
 	sessionName := in.RoleSessionName
 	if sessionName == "" {
-		sessionName = ldapSessionName(in.LDAPUsername)
+		sessionName = ldapSessionName(id.Username)
 	}
 	caller := &authz.Caller{Account: provider.Account, Type: policy.LDAPUser, ARN: provider.ARN, Federated: provider.ARN, Now: now}
 	if c != nil {
@@ -387,7 +436,8 @@ func (s *Service) ldapOnlyRole(ctx context.Context, caller *authz.Caller, p stor
 }
 
 // ldapKeys builds the condition keys of an AssumeRoleWithLDAPIdentity
-// request.
+// request: ldap:username is the directory's canonical name of the user
+// (sAMAccountName, else uid), never the spelling the user typed.
 func ldapKeys(id *ldap.Identity, p store.LDAPProvider, sessionName string) []authz.Key {
 	keys := []authz.Key{
 		{Name: "ldap:username", Values: []string{id.Username}},

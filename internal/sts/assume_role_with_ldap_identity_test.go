@@ -60,11 +60,15 @@ func (f *fakeLDAPStore) GetRole(_ context.Context, account, name string) (store.
 }
 
 // fakeDirectory accepts one user and password and records what it saw.
+// Like Active Directory, it finds the user by its name or an alias (the
+// UPN) in any case, ignoring leading and trailing spaces; it calls
+// BeforeBind with the entry's DN and counts the user binds it makes.
 type fakeDirectory struct {
 	user, password string
+	aliases        []string
 	id             ldap.Identity
 	down           bool
-	calls          int
+	calls, binds   int
 	last           ldap.Config
 }
 
@@ -74,11 +78,28 @@ func (f *fakeDirectory) Authenticate(_ context.Context, c ldap.Config, username,
 	if f.down {
 		return nil, &ldap.Error{Kind: ldap.Unavailable, Reason: "connect"}
 	}
-	if username != f.user || password != f.password {
+	name := strings.TrimSpace(username)
+	found := strings.EqualFold(name, f.user)
+	for _, a := range f.aliases {
+		found = found || strings.EqualFold(name, a)
+	}
+	if !found {
+		return nil, &ldap.Error{Kind: ldap.Denied, Reason: "unknown user"}
+	}
+	if c.BeforeBind != nil {
+		if err := c.BeforeBind(f.id.DN); err != nil {
+			return nil, &ldap.Error{Kind: ldap.Denied, Reason: "refused before the user bind", Err: err}
+		}
+	}
+	f.binds++
+	if password != f.password {
 		return nil, &ldap.Error{Kind: ldap.Denied, Reason: "wrong password"}
 	}
 	id := f.id
-	id.Username = username
+	if id.Username == "" {
+		id.Username = f.user
+	}
+	id.Given = username
 	return &id, nil
 }
 
@@ -214,6 +235,140 @@ func TestLDAPSessionName(t *testing.T) {
 	} {
 		if got := ldapSessionName(in); got != want {
 			t.Errorf("ldapSessionName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// ldapAttackFixture is a service with bob in a fake Active Directory and
+// the server's throttle limits.
+func ldapAttackFixture(now *time.Time) (*Service, *fakeDirectory, *fakeAuthz, string) {
+	const acct = "123456789012"
+	provARN := "arn:aws:iam::" + acct + ":ldap-provider/corp"
+	trust := `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"` + provARN + `"},"Action":"sts:AssumeRoleWithLDAPIdentity"}]}`
+	role := &authz.Role{Role: store.Role{Account: acct, ID: "AROABOBROLEBOBROLE01", Name: "BobRole", Path: "/", MaxSessionDuration: 3600, TrustPolicy: trust},
+		ARN: "arn:aws:iam::" + acct + ":role/BobRole", TrustID: "t"}
+	st := &fakeLDAPStore{
+		providers: []store.LDAPProvider{{Account: acct, Name: "corp", ARN: provARN, URL: "ldaps://dc", UserSearchBase: "DC=opensts,DC=test",
+			UserFilter: ldap.DefaultUserFilter, GroupMode: ldap.GroupsMemberOf}},
+		roles: []store.Role{role.Role},
+	}
+	dir := &fakeDirectory{user: "bob", password: "right", aliases: []string{"bob@opensts.test"},
+		id: ldap.Identity{Username: "bob", DN: "CN=bob,CN=Users,DC=opensts,DC=test", UPN: "bob@opensts.test", SAMAccountName: "bob"}}
+	az := &fakeAuthz{roles: map[string]*authz.Role{"bobrole": role}, allow: true}
+	clock := func() time.Time { return *now }
+	s := New(Config{Authz: az, Sessions: &fakeMinter{}, Policies: policy.NewCache(10), Now: clock,
+		LDAP: LDAPConfig{Store: st, Directory: dir, Users: &ldap.Throttle{Limit: 10, Window: 5 * time.Minute, Now: clock},
+			Addresses: &ldap.Throttle{Limit: 1000, Window: 5 * time.Minute, Now: clock}}})
+	return s, dir, az, role.ARN
+}
+
+// TestLDAPThrottleSpellings: the attack review's finding that ten failures
+// for bob did not hold back " bob", "bob  ", "BOB" or bob's UPN, which
+// reached the directory and got credentials with the right password.
+func TestLDAPThrottleSpellings(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	caller := &authz.Caller{SourceIP: "192.0.2.7"}
+	variants := []string{"bob", " bob", "bob  ", "\tbob", "bob\u00a0", "BOB", "Bob", "bob@opensts.test", "BOB@OPENSTS.TEST"}
+
+	t.Run("after ten failures for bob no spelling reaches a bind", func(t *testing.T) {
+		now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+		s, dir, _, roleARN := ldapAttackFixture(&now)
+		for range 10 {
+			_, _ = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "wrong", RoleArn: roleARN})
+		}
+		binds := dir.binds
+		for _, v := range variants {
+			_, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: v, LDAPPassword: "right", RoleArn: roleARN})
+			if code(err) != "AccessDenied" {
+				t.Errorf("%q with the right password after 10 failures: %v", v, err)
+			}
+		}
+		if dir.binds != binds {
+			t.Errorf("the directory got %d user binds after the limit", dir.binds-binds)
+		}
+		// The window ends: bob is back, by any accepted spelling.
+		now = now.Add(5 * time.Minute)
+		if _, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob@opensts.test", LDAPPassword: "right", RoleArn: roleARN}); err != nil {
+			t.Errorf("after the window: %v", err)
+		}
+	})
+	t.Run("failures spread over spellings add up on the entry", func(t *testing.T) {
+		now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+		s, dir, _, roleARN := ldapAttackFixture(&now)
+		for i := range 30 {
+			v := []string{"bob", "BOB", "Bob", "bob@opensts.test", "BoB@opensts.test"}[i%5]
+			_, _ = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: v, LDAPPassword: "wrong", RoleArn: roleARN})
+		}
+		if dir.binds != 10 {
+			t.Errorf("30 wrong passwords over 5 spellings made %d user binds, want 10", dir.binds)
+		}
+		if _, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bOB", LDAPPassword: "right", RoleArn: roleARN}); code(err) != "AccessDenied" {
+			t.Errorf("a new spelling with the right password: %v", err)
+		}
+	})
+	t.Run("white space around the name is refused before the directory", func(t *testing.T) {
+		now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+		s, dir, _, roleARN := ldapAttackFixture(&now)
+		for _, v := range []string{" bob", "bob ", "bob  ", "\tbob", "bob\u00a0", "\u3000bob"} {
+			calls := dir.calls
+			_, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: v, LDAPPassword: "right", RoleArn: roleARN})
+			if ae, ok := apierr.As(err); !ok || ae.Code != apierr.AccessDenied || ae.Message != "Not authorized to perform sts:AssumeRoleWithLDAPIdentity" {
+				t.Errorf("%q: %v", v, err)
+			}
+			if dir.calls != calls {
+				t.Errorf("%q reached the directory", v)
+			}
+		}
+	})
+	t.Run("unknown names are throttled by name", func(t *testing.T) {
+		now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+		s, dir, _, roleARN := ldapAttackFixture(&now)
+		for range 10 {
+			_, _ = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "nosuchuser", LDAPPassword: "x", RoleArn: roleARN})
+		}
+		calls := dir.calls
+		_, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "NoSuchUser", LDAPPassword: "x", RoleArn: roleARN})
+		if code(err) != "AccessDenied" || dir.calls != calls {
+			t.Errorf("the 11th try for an unknown name: %v, directory asked %d times", err, dir.calls-calls)
+		}
+		// bob is not held back by another name's failures.
+		if _, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "right", RoleArn: roleARN}); err != nil {
+			t.Errorf("bob: %v", err)
+		}
+	})
+}
+
+// TestLDAPCanonicalUsername: the attack review's finding that a trust
+// policy's Deny on ldap:username = alice was evaded with ALICE or the UPN,
+// because ldap:username and the default session name were the name typed.
+func TestLDAPCanonicalUsername(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	s, _, az, roleARN := ldapAttackFixture(&now)
+	s.ldap.DefaultProvider = "arn:aws:iam::123456789012:ldap-provider/corp"
+	for _, v := range []string{"bob", "BOB", "Bob", "bob@opensts.test", "BOB@OpenSTS.test"} {
+		for _, arn := range []string{roleARN, ""} { // named role, and MinIO's shape
+			out, err := s.AssumeRoleWithLDAPIdentity(ctx, &authz.Caller{SourceIP: "192.0.2.8"}, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: v, LDAPPassword: "right", RoleArn: arn})
+			if err != nil {
+				t.Fatalf("%q: %v", v, err)
+			}
+			if out.AssumedRoleUser.ARN != "arn:aws:sts::123456789012:assumed-role/BobRole/bob" {
+				t.Errorf("%q role %q: assumed %s", v, arn, out.AssumedRoleUser.ARN)
+			}
+			keys := map[string][]string{}
+			for _, k := range az.requests[len(az.requests)-1].Keys {
+				keys[k.Name] = k.Values
+			}
+			want := map[string][]string{
+				"ldap:username": {"bob"}, "ldap:samaccountname": {"bob"}, "ldap:upn": {"bob@opensts.test"},
+				"ldap:dn": {"CN=bob,CN=Users,DC=opensts,DC=test"}, "sts:RoleSessionName": {"bob"},
+				"aws:FederatedProvider": {"arn:aws:iam::123456789012:ldap-provider/corp"},
+			}
+			if diff := cmp.Diff(want, keys); diff != "" {
+				t.Errorf("%q role %q: condition keys (-want +got):\n%s", v, arn, diff)
+			}
 		}
 	}
 }

@@ -16,14 +16,18 @@ package ldap
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -82,12 +86,24 @@ type Config struct {
 	GroupSearchBase string
 	// GroupFilter has {dn} and/or {username}; "" means DefaultGroupFilter.
 	GroupFilter string
+
+	// BeforeBind, when set, is called with the DN of the entry the search
+	// found, before the user bind: an error from it ends the
+	// authentication as Denied (wrapping that error) with no bind as the
+	// user (a per-entry throttle: the entry is the same whichever spelling
+	// of the name found it).
+	BeforeBind func(dn string) error
 }
 
 // Identity is an authenticated directory user.
 type Identity struct {
-	// Username is the name the user gave.
+	// Username is the directory's canonical name of the user: the entry's
+	// sAMAccountName, else its (first) uid, else the value of its DN's
+	// first RDN — never the spelling the user typed (which the directory
+	// may match case-insensitively, or as a UPN).
 	Username string
+	// Given is the name the user gave (for logs).
+	Given string
 	// DN is the user entry's distinguished name, as the directory returned
 	// it.
 	DN string
@@ -217,9 +233,16 @@ func Filter(c Config, username string) string {
 
 // ValidUsername reports whether a user name may be sent to a directory:
 // 1 to MaxUsernameLength bytes of valid UTF-8 without control characters
-// (NUL included).
+// (NUL included), and without leading or trailing white space (Active
+// Directory ignores it, so " bob" and "bob " would be other spellings of
+// bob).
 func ValidUsername(name string) bool {
 	if name == "" || len(name) > MaxUsernameLength || !utf8.ValidString(name) {
+		return false
+	}
+	first, _ := utf8.DecodeRuneInString(name)
+	last, _ := utf8.DecodeLastRuneInString(name)
+	if unicode.IsSpace(first) || unicode.IsSpace(last) {
 		return false
 	}
 	for _, r := range name {
@@ -238,6 +261,50 @@ type Directory struct {
 	DialTimeout, Timeout time.Duration
 	// MaxGroups bounds the groups read for one user.
 	MaxGroups int
+
+	// failedBind is, per directory URL, a moving average of how long a
+	// user bind that the directory refused took: an unknown user's decoy
+	// bind is padded to it (a directory may refuse an entry it does not
+	// hold faster than it checks a password and counts the failure).
+	mu         sync.Mutex
+	failedBind map[string]time.Duration
+}
+
+// maxBindPad bounds the padding of a decoy bind.
+const maxBindPad = time.Second
+
+// noteFailedBind adds one refused user bind's duration to url's average.
+func (d *Directory) noteFailedBind(url string, took time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.failedBind == nil {
+		d.failedBind = map[string]time.Duration{}
+	}
+	if avg, ok := d.failedBind[url]; ok {
+		took = avg + (took-avg)/8
+	}
+	d.failedBind[url] = min(took, maxBindPad)
+}
+
+// decoyBind binds with password as an entry that does not exist, when
+// there is no user to bind as: it fails (no account is locked or touched),
+// and it is padded to the time a refused user bind takes on this
+// directory, so that an unknown user and a wrong password take about as
+// long. Its result does not matter.
+func (d *Directory) decoyBind(ctx context.Context, conn *goldap.Conn, c Config, password string) {
+	begin := time.Now()
+	_ = conn.Bind(decoyDN(c), password)
+	d.mu.Lock()
+	avg := d.failedBind[c.URL]
+	d.mu.Unlock()
+	if pad := avg - time.Since(begin); pad > 0 {
+		t := time.NewTimer(pad)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
 }
 
 // Authenticate checks username and password against the directory of c.
@@ -275,10 +342,23 @@ func (d *Directory) Authenticate(ctx context.Context, c Config, username, passwo
 	}
 	entry, err := findUser(conn, c, username)
 	if err != nil {
+		if IsDenied(err) {
+			// An unknown user costs a bind too, so that a wrong password
+			// and an unknown user take about as long.
+			d.decoyBind(ctx, conn, c, password)
+		}
 		return nil, opErr(ctx, err)
 	}
+	if c.BeforeBind != nil {
+		if err := c.BeforeBind(entry.DN); err != nil {
+			d.decoyBind(ctx, conn, c, password)
+			return nil, denied("refused before the user bind", err)
+		}
+	}
+	begin := time.Now()
 	if err := conn.Bind(entry.DN, password); err != nil {
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) {
+			d.noteFailedBind(c.URL, time.Since(begin))
 			return nil, denied(adReason(err), nil)
 		}
 		if ctx.Err() != nil || isNetwork(err) {
@@ -286,7 +366,7 @@ func (d *Directory) Authenticate(ctx context.Context, c Config, username, passwo
 		}
 		return nil, denied("user bind refused", err)
 	}
-	id := &Identity{Username: username, DN: entry.DN, UPN: entry.GetAttributeValue("userPrincipalName"),
+	id := &Identity{Username: CanonicalName(entry), Given: username, DN: entry.DN, UPN: entry.GetAttributeValue("userPrincipalName"),
 		SAMAccountName: orDefault(entry.GetAttributeValue("sAMAccountName"), entry.GetAttributeValue("uid"))}
 	if c.GroupMode == GroupsNone {
 		return id, nil
@@ -331,6 +411,29 @@ func (d *Directory) dial(ctx context.Context, c Config, dialTimeout, timeout tim
 }
 
 var userAttributes = []string{"dn", "userPrincipalName", "sAMAccountName", "uid"}
+
+// CanonicalName is the directory's name of a user entry: its
+// sAMAccountName, else its first uid, else the value of its DN's first RDN,
+// else the DN.
+func CanonicalName(e *goldap.Entry) string {
+	for _, a := range []string{"sAMAccountName", "uid"} {
+		if v := e.GetAttributeValue(a); v != "" {
+			return v
+		}
+	}
+	if dn, err := goldap.ParseDN(e.DN); err == nil && len(dn.RDNs) > 0 && len(dn.RDNs[0].Attributes) > 0 && dn.RDNs[0].Attributes[0].Value != "" {
+		return dn.RDNs[0].Attributes[0].Value
+	}
+	return e.DN
+}
+
+// decoyDN is an entry no directory holds (its last part is random), under
+// the user search base.
+func decoyDN(c Config) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "cn=opensts-no-such-user-" + hex.EncodeToString(b[:]) + "," + c.UserSearchBase
+}
 
 // findUser returns the one entry the user filter matches; none or more than
 // one is Denied.

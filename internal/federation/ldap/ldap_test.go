@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
 )
 
 func TestFilterEscapesTheUsername(t *testing.T) {
@@ -35,6 +37,10 @@ func TestValidUsername(t *testing.T) {
 	for name, ok := range map[string]bool{
 		"alice": true, "alice@corp.example.com": true, `CORP\alice`: true, "*": true,
 		"": false, "a\x00": false, "a\nb": false, "\xff": false, string(make([]byte, 257)): false,
+		// Active Directory ignores white space around a name: other
+		// spellings of alice are refused; inside a name it stays.
+		"John Smith": true, " alice": false, "alice ": false, "alice  ": false, "\talice": false,
+		"alice\u00a0": false, "\u3000alice": false, " ": false,
 	} {
 		if ValidUsername(name) != ok {
 			t.Errorf("ValidUsername(%q) = %v", name, !ok)
@@ -152,5 +158,22 @@ func TestThrottle(t *testing.T) {
 	th.Reset("c")
 	if !th.Allowed("c") {
 		t.Error("refused after reset")
+	}
+}
+
+func TestCanonicalName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		entry *goldap.Entry
+		want  string
+	}{
+		{goldap.NewEntry("CN=Alice Smith,CN=Users,DC=x", map[string][]string{"sAMAccountName": {"alice"}, "userPrincipalName": {"alice@x"}}), "alice"},
+		{goldap.NewEntry("uid=erin,ou=people,dc=x", map[string][]string{"uid": {"erin", "erin2"}}), "erin"},
+		{goldap.NewEntry("cn=svc,dc=x", nil), "svc"},
+		{goldap.NewEntry("", nil), ""},
+	} {
+		if got := CanonicalName(tc.entry); got != tc.want {
+			t.Errorf("CanonicalName(%s) = %q, want %q", tc.entry.DN, got, tc.want)
+		}
 	}
 }
