@@ -2,16 +2,19 @@ package audit
 
 import (
 	"encoding/binary"
+	"strings"
 	"unsafe"
 )
 
 // The index keeps, for each recent event, a fixed-size slot without
 // pointers (where its line is, its seq, time and readOnly) and its other
 // lookup attributes packed as bytes in its segment's blob. Neither holds a
-// pointer, so the garbage collector never scans the index, and nothing of
-// a request (its body, its parsed input) stays reachable from it. Whole
-// segments are dropped, oldest first, to keep it within its bounds: a
-// number of events (IndexMax) and a number of bytes (IndexBytes).
+// pointer, so nothing of a request (its body, its parsed input) stays
+// reachable from it. Each segment is one block of memory outside the Go
+// heap (mapMem), so the collector never scans it and its goal does not
+// grow with it: the index costs at most IndexBytes of resident memory.
+// Whole segments are dropped, oldest first, to keep it within its bounds:
+// a number of events (IndexMax) and a number of bytes (IndexBytes).
 
 // slot is one event in the index.
 type slot struct {
@@ -27,13 +30,34 @@ type slot struct {
 
 const slotSize = int64(unsafe.Sizeof(slot{}))
 
+// maxAttrString bounds each packed attribute (a longer value is cut, and
+// a lookup by its whole value does not find it), so that an event's
+// attributes always fit a segment.
+const maxAttrString = 2048
+
+// segment is one block of memory: slots, then the blob.
 type segment struct {
-	slots []slot
-	blob  []byte
-	start int // slots before it were removed by retention
+	mem   []byte
+	slots []slot // in mem
+	blob  []byte // in mem, after the slots
+	start int    // slots before it were removed by retention
 }
 
-func (s *segment) bytes() int64 { return int64(cap(s.slots))*slotSize + int64(cap(s.blob)) }
+func (s *segment) bytes() int64 { return int64(len(s.mem)) }
+
+func newSegment(slots int) *segment {
+	blob := max(slots*256, 64<<10)
+	n := (int(slotSize)*slots + blob + 4095) &^ 4095
+	mem := mapMem(n)
+	return &segment{mem: mem, slots: unsafe.Slice((*slot)(unsafe.Pointer(&mem[0])), slots)[:0],
+		blob: mem[int(slotSize)*slots : int(slotSize)*slots : n]}
+}
+
+func (s *segment) free() {
+	m := s.mem
+	s.mem, s.slots, s.blob = nil, nil, nil
+	unmapMem(m)
+}
 
 type index struct {
 	segs     []*segment
@@ -45,7 +69,7 @@ type index struct {
 }
 
 func newIndex(maxCount int, maxBytes int64) *index {
-	return &index{maxCount: maxCount, maxBytes: maxBytes, segCap: min(max(maxCount/16, 64), 4096)}
+	return &index{maxCount: maxCount, maxBytes: maxBytes, segCap: min(max(min(maxCount/16, int(maxBytes/16/(slotSize+256))), 64), 4096)}
 }
 
 // appendAttrs packs e's lookup attributes.
@@ -62,6 +86,7 @@ func appendAttrs(b []byte, e *entry) []byte {
 }
 
 func appendStr(b []byte, s string) []byte {
+	s = s[:min(len(s), maxAttrString)]
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
@@ -98,23 +123,25 @@ func (r *attrReader) uvarint() int {
 // exceeded (the newest segment always stays).
 func (x *index) add(s slot, attrs []byte) {
 	var seg *segment
-	if n := len(x.segs); n > 0 && len(x.segs[n-1].slots) < cap(x.segs[n-1].slots) {
+	if n := len(x.segs); n > 0 && len(x.segs[n-1].slots) < cap(x.segs[n-1].slots) && len(attrs) <= cap(x.segs[n-1].blob)-len(x.segs[n-1].blob) {
 		seg = x.segs[n-1]
 	} else {
-		seg = &segment{slots: make([]slot, 0, x.segCap), blob: make([]byte, 0, x.segCap*64)}
+		seg = newSegment(x.segCap)
 		x.segs = append(x.segs, seg)
 		x.bytes += seg.bytes()
 	}
-	before := int64(cap(seg.blob))
+	if len(attrs) > cap(seg.blob)-len(seg.blob) {
+		return // cannot happen: maxAttrString bounds attrs well below a segment
+	}
 	s.attrs, s.alen = uint32(len(seg.blob)), uint32(len(attrs))
-	seg.blob = append(seg.blob, attrs...)
-	x.bytes += int64(cap(seg.blob)) - before
+	seg.blob = append(seg.blob, attrs...) // within mem: never reallocates
 	seg.slots = append(seg.slots, s)
 	x.count++
 	for len(x.segs) > 1 && (x.count > x.maxCount || x.bytes > x.maxBytes) {
 		old := x.segs[0]
 		x.count -= len(old.slots) - old.start
 		x.bytes -= old.bytes()
+		old.free()
 		x.segs[0] = nil
 		x.segs = x.segs[1:]
 	}
@@ -132,9 +159,18 @@ func (x *index) dropFiles(keep int) {
 			return
 		}
 		x.bytes -= seg.bytes()
+		seg.free()
 		x.segs[0] = nil
 		x.segs = x.segs[1:]
 	}
+}
+
+// dropAll empties the index and returns its memory.
+func (x *index) dropAll() {
+	for _, seg := range x.segs {
+		seg.free()
+	}
+	x.segs, x.count, x.bytes = nil, 0, 0
 }
 
 // each calls f with every event, newest first, until f returns false.
@@ -150,16 +186,18 @@ func (x *index) each(f func(s *slot, attrs []byte) bool) {
 	}
 }
 
-// decode returns the entry of a slot (its strings share the blob).
+// decode returns the entry of a slot, its strings copied out of the
+// segment (which is unmapped when dropped).
 func decode(s *slot, attrs []byte) entry {
 	r := attrReader(attrs)
+	c := strings.Clone
 	e := entry{seq: s.seq, time: s.time, file: int(s.file), off: s.off, n: s.n, readOnly: s.readOnly}
-	e.account, e.id, e.name, e.source, e.user, e.accessKey = r.str(), r.str(), r.str(), r.str(), r.str(), r.str()
+	e.account, e.id, e.name, e.source, e.user, e.accessKey = c(r.str()), c(r.str()), c(r.str()), c(r.str()), c(r.str()), c(r.str())
 	if n := r.uvarint(); n > 0 {
 		e.resources = make([]Resource, 0, min(n, 64))
 		for range n {
-			typ := r.str()
-			e.resources = append(e.resources, Resource{Type: typ, ARN: r.str()})
+			typ := c(r.str())
+			e.resources = append(e.resources, Resource{Type: typ, ARN: c(r.str())})
 		}
 	}
 	return e

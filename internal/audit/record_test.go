@@ -31,3 +31,38 @@ func TestAppendRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexBounds fills an index past its bounds in bytes and in events
+// and expects it to keep the newest events within them.
+func TestIndexBounds(t *testing.T) {
+	for _, b := range []struct {
+		count int
+		bytes int64
+	}{{1000, 1 << 30}, {1 << 30, 1 << 20}} {
+		x := newIndex(min(b.count, 100_000), b.bytes)
+		for i := range 50_000 {
+			e := entry{seq: uint64(i + 1), account: "123456789012", id: NewUUID(), name: "AssumeRole", source: "sts.amazonaws.com", user: "load",
+				accessKey: "AKIAEXAMPLE", resources: []Resource{{ARN: "arn:aws:iam::123456789012:role/r", Type: "AWS::IAM::Role"}}}
+			x.add(slot{seq: e.seq}, appendAttrs(nil, &e))
+		}
+		if x.count > b.count || x.bytes > b.bytes || x.count == 0 {
+			t.Errorf("bounds %d events %d bytes: holds %d events in %d bytes", b.count, b.bytes, x.count, x.bytes)
+		}
+		var newest uint64
+		n := 0
+		x.each(func(s *slot, attrs []byte) bool {
+			if newest == 0 {
+				newest = s.seq
+				if e := decode(s, attrs); e.name != "AssumeRole" || e.resources[0].Type != "AWS::IAM::Role" || e.user != "load" {
+					t.Errorf("decoded %+v", e)
+				}
+			}
+			n++
+			return true
+		})
+		if newest != 50_000 || n != x.count {
+			t.Errorf("newest %d, %d of %d", newest, n, x.count)
+		}
+		x.dropAll()
+	}
+}

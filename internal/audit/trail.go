@@ -365,7 +365,13 @@ func (t *Trail) Flush(ctx context.Context) error {
 // Close writes what is queued, seals the current file and stops the
 // writer. It may be called more than once.
 func (t *Trail) Close() error {
-	t.closeOnce.Do(func() { close(t.stop) })
+	t.closeOnce.Do(func() {
+		close(t.stop)
+		<-t.stopped
+		t.mu.Lock()
+		t.idx.dropAll()
+		t.mu.Unlock()
+	})
 	<-t.stopped
 	return nil
 }
