@@ -66,6 +66,10 @@ type index struct {
 	maxCount int
 	maxBytes int64
 	segCap   int
+	// spare is the last segment dropped, kept (and counted in bytes) to
+	// be filled again: its pages are already resident, so the writer does
+	// not fault a new mapping in every few thousand events.
+	spare *segment
 }
 
 func newIndex(maxCount int, maxBytes int64) *index {
@@ -126,9 +130,11 @@ func (x *index) add(s slot, attrs []byte) {
 	if n := len(x.segs); n > 0 && len(x.segs[n-1].slots) < cap(x.segs[n-1].slots) && len(attrs) <= cap(x.segs[n-1].blob)-len(x.segs[n-1].blob) {
 		seg = x.segs[n-1]
 	} else {
-		seg = newSegment(x.segCap)
+		if seg, x.spare = x.spare, nil; seg == nil {
+			seg = newSegment(x.segCap)
+			x.bytes += seg.bytes()
+		}
 		x.segs = append(x.segs, seg)
-		x.bytes += seg.bytes()
 	}
 	if len(attrs) > cap(seg.blob)-len(seg.blob) {
 		return // cannot happen: maxAttrString bounds attrs well below a segment
@@ -140,8 +146,13 @@ func (x *index) add(s slot, attrs []byte) {
 	for len(x.segs) > 1 && (x.count > x.maxCount || x.bytes > x.maxBytes) {
 		old := x.segs[0]
 		x.count -= len(old.slots) - old.start
-		x.bytes -= old.bytes()
-		old.free()
+		if x.spare == nil {
+			old.slots, old.blob, old.start = old.slots[:0], old.blob[:0], 0
+			x.spare = old
+		} else {
+			x.bytes -= old.bytes()
+			old.free()
+		}
 		x.segs[0] = nil
 		x.segs = x.segs[1:]
 	}
@@ -170,7 +181,10 @@ func (x *index) dropAll() {
 	for _, seg := range x.segs {
 		seg.free()
 	}
-	x.segs, x.count, x.bytes = nil, 0, 0
+	if x.spare != nil {
+		x.spare.free()
+	}
+	x.segs, x.spare, x.count, x.bytes = nil, nil, 0, 0
 }
 
 // each calls f with every event, newest first, until f returns false.
