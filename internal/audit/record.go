@@ -68,6 +68,11 @@ type Record struct {
 	Digest             *Digest         `json:"digest,omitempty"`
 	Seq                uint64          `json:"seq"`
 	PrevHash           string          `json:"prevHash"`
+
+	// params and response, when RequestParameters and ResponseElements
+	// are nil, are the typed input and output appendRecord writes them
+	// from (through pipeline.AppendRedactedJSON, straight into the line).
+	params, response any
 }
 
 // UserIdentity is CloudTrail's userIdentity.
@@ -146,7 +151,9 @@ type BuildConfig struct {
 
 // Build returns the records of one request: one, or two for a
 // cross-account AssumeRole (one for each account, sharing SharedEventID).
-// It copies everything it needs; x may be reused once it returns.
+// Its records hold x.Input and x.Output, which appendRecord writes (redacted)
+// into the line; everything else is copied. x may be reused once the
+// records are encoded.
 func Build(cfg BuildConfig, x *pipeline.Exchange) []Record {
 	r := Record{
 		EventVersion:    EventVersion,
@@ -172,14 +179,14 @@ func Build(cfg BuildConfig, x *pipeline.Exchange) []Record {
 		r.AWSRegion = bound(x.SigV4.Region, maxNameBytes)
 	}
 	r.ReadOnly = readOnly(r.EventName)
-	r.RequestParameters = pipeline.AppendRedactedJSON(nil, x.Input)
+	r.params = x.Input
 	var response any // what the response elements were built from
 	if x.Err == nil && (!r.ReadOnly || r.EventSource == "sts.amazonaws.com") {
 		// Reads answer with state, often large, that the trail does not
 		// need; STS answers with the minted access key id, which later
 		// events join back to.
 		response = x.Output
-		r.ResponseElements = pipeline.AppendRedactedJSON(nil, x.Output)
+		r.response = x.Output
 	}
 	if x.Err != nil {
 		e, ok := apierr.As(x.Err)
@@ -380,8 +387,8 @@ func appendRecord(b []byte, r *Record) []byte {
 	b = appendField(b, "userAgent", r.UserAgent)
 	b = appendOmit(b, "errorCode", r.ErrorCode)
 	b = appendOmit(b, "errorMessage", r.ErrorMessage)
-	b = appendRaw(b, `,"requestParameters":`, r.RequestParameters)
-	b = appendRaw(b, `,"responseElements":`, r.ResponseElements)
+	b = appendRaw(b, `,"requestParameters":`, r.RequestParameters, r.params)
+	b = appendRaw(b, `,"responseElements":`, r.ResponseElements, r.response)
 	b = appendField(b, "requestID", r.RequestID)
 	b = appendField(b, "eventID", r.EventID)
 	b = append(b, `,"readOnly":`...)
@@ -482,10 +489,10 @@ func appendOmit(b []byte, key, v string) []byte {
 	return appendField(b, key, v)
 }
 
-func appendRaw(b []byte, key string, v json.RawMessage) []byte {
+func appendRaw(b []byte, key string, v json.RawMessage, typed any) []byte {
 	b = append(b, key...)
 	if len(v) == 0 {
-		return append(b, "null"...)
+		return pipeline.AppendRedactedJSON(b, typed)
 	}
 	return append(b, v...)
 }

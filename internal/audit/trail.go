@@ -83,7 +83,7 @@ type item struct {
 }
 
 // bufs holds the buffers events are encoded into, returned by the writer.
-var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 func putBuf(b *[]byte) {
 	if cap(*b) <= 64<<10 {
@@ -376,6 +376,10 @@ func (t *Trail) Close() error {
 	return nil
 }
 
+// writePause is how long the writer lets events gather after a batch
+// smaller than its largest (outside strict mode).
+const writePause = 2 * time.Millisecond
+
 // run is the writer: it takes what is queued at once, writes it with one
 // system call (no fsync per event), and rotates by size and age.
 func (t *Trail) run() {
@@ -383,6 +387,9 @@ func (t *Trail) run() {
 	tick := time.NewTicker(min(t.cfg.MaxAge, time.Minute) / 2)
 	defer tick.Stop()
 	batch := make([]item, 0, 256)
+	pace := time.NewTimer(time.Hour)
+	pace.Stop()
+	defer pace.Stop()
 	for {
 		select {
 		case it := <-t.ch:
@@ -397,6 +404,18 @@ func (t *Trail) run() {
 				}
 			}
 			t.write(batch)
+			if !t.cfg.Strict && len(batch) < cap(batch) {
+				// Let events gather: one write (and one wake-up of this
+				// goroutine) per batch, not per event. Requests never wait
+				// for the writer outside strict mode; the queue holds a
+				// pause's events many times over.
+				pace.Reset(writePause)
+				select {
+				case <-pace.C:
+				case <-t.stop:
+					pace.Stop()
+				}
+			}
 		case <-tick.C:
 			if t.records > 0 && t.cfg.Now().Sub(t.opened) >= t.cfg.MaxAge {
 				t.rotate()

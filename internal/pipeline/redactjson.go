@@ -174,7 +174,12 @@ func null(dst []byte, _ reflect.Value) ([]byte, bool) { return append(dst, "null
 func newEncoder(t reflect.Type) encoder {
 	if t == timeType {
 		return func(dst []byte, v reflect.Value) ([]byte, bool) {
-			tm := v.Interface().(time.Time)
+			var tm time.Time
+			if v.CanAddr() {
+				tm = *(*time.Time)(v.Addr().UnsafePointer())
+			} else {
+				tm = v.Interface().(time.Time)
+			}
 			if tm.IsZero() {
 				return append(dst, "null"...), false
 			}
