@@ -48,9 +48,10 @@ type Options struct {
 	Args []string
 	// Env is more environment (OPENSTS_MASTER_KEY, GOMEMLIMIT).
 	Env []string
-	// Audit passes --audit (the audit trail's file sink, under the data
-	// directory) to serve.
-	Audit bool
+	// Audit, if set, passes --audit=true or --audit=false (the audit
+	// trail's file sink, under the data directory) to serve; nil leaves
+	// serve's default.
+	Audit *bool
 	// NoWait returns as soon as the process started; the caller waits for
 	// it as it likes (a cold start is timed to the first answer).
 	NoWait bool
@@ -95,8 +96,8 @@ func StartWith(o Options) (*Server, error) {
 		data = filepath.Join(dir, "data")
 	}
 	args := []string{"serve", "--listen", addr, "--data-dir", data}
-	if o.Audit {
-		args = append(args, "--audit")
+	if o.Audit != nil {
+		args = append(args, "--audit="+strconv.FormatBool(*o.Audit))
 	}
 	s.cmd = exec.Command(bin, append(args, o.Args...)...)
 	s.cmd.Env = append(os.Environ(), "OPENSTS_ACCOUNT_ID="+Account, "OPENSTS_ROOT_ACCESS_KEY_ID="+RootKey, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+RootSecret)

@@ -45,7 +45,7 @@ func main() {
 	flag.BoolVar(&latency, "latency", false, "also print wrk's latency percentiles (p50, p75, p90, p99)")
 	flag.StringVar(&tool, "tool", "wrk", "load generator: wrk (C) or hey (Go), both from Debian's packages")
 	flag.StringVar(&binPath, "bin", "", "run this opensts binary instead of building one (to profile it with perf)")
-	flag.BoolVar(&auditOn, "audit", false, "run opensts serve with --audit (the file sink under the data directory)")
+	flag.BoolVar(&auditOn, "audit", false, "run opensts serve with --audit=true (the file sink under the data directory); false passes --audit=false")
 	flag.Parse()
 	if err := run(*conns, *threads, *duration, *rounds); err != nil {
 		log.Fatal(err)
@@ -59,7 +59,7 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 	if _, err := exec.LookPath(tool); err != nil {
 		return fmt.Errorf("%s not found (apt-get install %s): %w", tool, tool, err)
 	}
-	srv, err := devserver.StartWith(devserver.Options{Bin: binPath, Audit: auditOn})
+	srv, err := devserver.StartWith(devserver.Options{Bin: binPath, Audit: &auditOn})
 	if err != nil {
 		return err
 	}
