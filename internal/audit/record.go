@@ -15,9 +15,11 @@ import (
 	"errors"
 	"maps"
 	"net"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opensts/opensts/internal/apierr"
@@ -351,12 +353,30 @@ var resourceKeys = []struct{ key, typ string }{
 	{"policyId", "AWS::Organizations::Policy"},
 }
 
+// resourceTypes caches, per input type, which resourceKeys it has.
+var resourceTypes sync.Map // reflect.Type → []int
+
+func resourceFields(t reflect.Type) []int {
+	if v, ok := resourceTypes.Load(t); ok {
+		return v.([]int)
+	}
+	var keys []int
+	for i, k := range resourceKeys {
+		if pipeline.HasField(t, k.key) {
+			keys = append(keys, i)
+		}
+	}
+	resourceTypes.Store(t, keys)
+	return keys
+}
+
 // resources lists what a request names, and the access key an STS call or
 // CreateAccessKey minted, so that lookups by it find the call.
 func resources(params, response any) []Resource {
 	var out []Resource
 	if params != nil {
-		for _, k := range resourceKeys {
+		for _, i := range resourceFields(reflect.TypeOf(params)) {
+			k := resourceKeys[i]
 			if v := pipeline.RedactedString(params, k.key); v != "" {
 				out = append(out, Resource{ARN: v, Type: k.typ})
 			}

@@ -392,3 +392,16 @@ func appendJSONString(dst []byte, s string) []byte {
 
 // AppendJSONString appends s as a JSON string, as encoding/json writes it.
 func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }
+
+// HasField reports whether Redact shows a field of that wire name at the
+// top of values of type t (a struct, or a pointer to one).
+func HasField(t reflect.Type, name string) bool {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct || t == timeType {
+		return false
+	}
+	_, ok := planOf(t).byName[name]
+	return ok
+}
