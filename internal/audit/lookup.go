@@ -109,17 +109,17 @@ func (t *Trail) Lookup(f Filter, before uint64, max int) ([][]byte, []entry, uin
 	t.mu.RLock()
 	var hits []entry
 	next := uint64(0)
-	for i := len(t.idx) - 1; i >= 0; i-- {
-		e := &t.idx[i]
-		if before != 0 && e.seq >= before || !f.match(e) {
-			continue
+	t.idx.each(func(s *slot, attrs []byte) bool {
+		if before != 0 && s.seq >= before || !f.matchSlot(s, attrs) {
+			return true
 		}
 		if len(hits) == max {
 			next = hits[len(hits)-1].seq
-			break
+			return false
 		}
-		hits = append(hits, *e)
-	}
+		hits = append(hits, decode(s, attrs))
+		return true
+	})
 	t.mu.RUnlock()
 	lines := make([][]byte, 0, len(hits))
 	files := map[int]*os.File{}

@@ -11,9 +11,15 @@ package audit
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"errors"
+	"maps"
 	"net"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opensts/opensts/internal/apierr"
@@ -39,31 +45,36 @@ const (
 // Record is one CloudTrail record. Seq and PrevHash are the trail's chain,
 // set by the writer.
 type Record struct {
-	EventVersion       string       `json:"eventVersion"`
-	UserIdentity       UserIdentity `json:"userIdentity"`
-	EventTime          string       `json:"eventTime"`
-	EventSource        string       `json:"eventSource"`
-	EventName          string       `json:"eventName"`
-	AWSRegion          string       `json:"awsRegion"`
-	SourceIPAddress    string       `json:"sourceIPAddress"`
-	UserAgent          string       `json:"userAgent"`
-	ErrorCode          string       `json:"errorCode,omitempty"`
-	ErrorMessage       string       `json:"errorMessage,omitempty"`
-	RequestParameters  any          `json:"requestParameters"`
-	ResponseElements   any          `json:"responseElements"`
-	RequestID          string       `json:"requestID"`
-	EventID            string       `json:"eventID"`
-	ReadOnly           bool         `json:"readOnly"`
-	Resources          []Resource   `json:"resources,omitempty"`
-	EventType          string       `json:"eventType"`
-	ManagementEvent    bool         `json:"managementEvent"`
-	RecipientAccountID string       `json:"recipientAccountId"`
-	SharedEventID      string       `json:"sharedEventID,omitempty"`
-	EventCategory      string       `json:"eventCategory"`
-	TLSDetails         *TLSDetails  `json:"tlsDetails,omitempty"`
-	Digest             *Digest      `json:"digest,omitempty"`
-	Seq                uint64       `json:"seq"`
-	PrevHash           string       `json:"prevHash"`
+	EventVersion       string          `json:"eventVersion"`
+	UserIdentity       UserIdentity    `json:"userIdentity"`
+	EventTime          string          `json:"eventTime"`
+	EventSource        string          `json:"eventSource"`
+	EventName          string          `json:"eventName"`
+	AWSRegion          string          `json:"awsRegion"`
+	SourceIPAddress    string          `json:"sourceIPAddress"`
+	UserAgent          string          `json:"userAgent"`
+	ErrorCode          string          `json:"errorCode,omitempty"`
+	ErrorMessage       string          `json:"errorMessage,omitempty"`
+	RequestParameters  json.RawMessage `json:"requestParameters"`
+	ResponseElements   json.RawMessage `json:"responseElements"`
+	RequestID          string          `json:"requestID"`
+	EventID            string          `json:"eventID"`
+	ReadOnly           bool            `json:"readOnly"`
+	Resources          []Resource      `json:"resources,omitempty"`
+	EventType          string          `json:"eventType"`
+	ManagementEvent    bool            `json:"managementEvent"`
+	RecipientAccountID string          `json:"recipientAccountId"`
+	SharedEventID      string          `json:"sharedEventID,omitempty"`
+	EventCategory      string          `json:"eventCategory"`
+	TLSDetails         *TLSDetails     `json:"tlsDetails,omitempty"`
+	Digest             *Digest         `json:"digest,omitempty"`
+	Seq                uint64          `json:"seq"`
+	PrevHash           string          `json:"prevHash"`
+
+	// params and response, when RequestParameters and ResponseElements
+	// are nil, are the typed input and output appendRecord writes them
+	// from (through pipeline.AppendRedactedJSON, straight into the line).
+	params, response any
 }
 
 // UserIdentity is CloudTrail's userIdentity.
@@ -142,7 +153,9 @@ type BuildConfig struct {
 
 // Build returns the records of one request: one, or two for a
 // cross-account AssumeRole (one for each account, sharing SharedEventID).
-// It copies everything it needs; x may be reused once it returns.
+// Its records hold x.Input and x.Output, which appendRecord writes (redacted)
+// into the line; everything else is copied. x may be reused once the
+// records are encoded.
 func Build(cfg BuildConfig, x *pipeline.Exchange) []Record {
 	r := Record{
 		EventVersion:    EventVersion,
@@ -168,12 +181,14 @@ func Build(cfg BuildConfig, x *pipeline.Exchange) []Record {
 		r.AWSRegion = bound(x.SigV4.Region, maxNameBytes)
 	}
 	r.ReadOnly = readOnly(r.EventName)
-	r.RequestParameters = pipeline.Redact(x.Input)
+	r.params = x.Input
+	var response any // what the response elements were built from
 	if x.Err == nil && (!r.ReadOnly || r.EventSource == "sts.amazonaws.com") {
 		// Reads answer with state, often large, that the trail does not
 		// need; STS answers with the minted access key id, which later
 		// events join back to.
-		r.ResponseElements = pipeline.Redact(x.Output)
+		response = x.Output
+		r.response = x.Output
 	}
 	if x.Err != nil {
 		e, ok := apierr.As(x.Err)
@@ -185,25 +200,23 @@ func Build(cfg BuildConfig, x *pipeline.Exchange) []Record {
 			r.ErrorMessage += " (" + bound(e.Cause.Error(), 512) + ")"
 		}
 	}
-	r.UserIdentity, r.RecipientAccountID = identity(x, r.ResponseElements)
+	r.UserIdentity, r.RecipientAccountID = identity(x, response)
 	if r.RecipientAccountID == "" {
 		r.RecipientAccountID = cfg.Account
 	}
 	if t := x.HTTP.TLS; t != nil {
 		r.TLSDetails = &TLSDetails{TLSVersion: tlsVersion(t.Version), CipherSuite: tls.CipherSuiteName(t.CipherSuite), ClientProvidedHostHeader: bound(x.HTTP.Host, 256)}
 	}
-	r.Resources = resources(r.RequestParameters, r.ResponseElements)
+	r.Resources = resources(x.Input, response)
 	out := []Record{r}
 	if r.EventName == "AssumeRole" {
-		if p, ok := r.RequestParameters.(map[string]any); ok {
-			roleARN, _ := p["roleArn"].(string)
-			if a, err := arn.Parse(roleARN); err == nil && a.Account != "" && a.Account != r.RecipientAccountID {
-				r.SharedEventID = cfg.NewID()
-				other := r
-				other.EventID = cfg.NewID()
-				other.RecipientAccountID = a.Account
-				out = []Record{r, other}
-			}
+		roleARN := pipeline.RedactedString(x.Input, "roleArn")
+		if a, err := arn.Parse(roleARN); err == nil && a.Account != "" && a.Account != r.RecipientAccountID {
+			r.SharedEventID = cfg.NewID()
+			other := r
+			other.EventID = cfg.NewID()
+			other.RecipientAccountID = a.Account
+			out = []Record{r, other}
 		}
 	}
 	return out
@@ -292,12 +305,11 @@ func identity(x *pipeline.Exchange, response any) (UserIdentity, string) {
 func anonymous(x *pipeline.Exchange, response any) (UserIdentity, string) {
 	var u UserIdentity
 	account := ""
-	if in, ok := pipeline.Redact(x.Input).(map[string]any); ok {
-		if a, err := arn.Parse(str(in, "roleArn")); err == nil {
-			account = a.Account
-		}
+	if a, err := arn.Parse(pipeline.RedactedString(x.Input, "roleArn")); err == nil {
+		account = a.Account
 	}
-	out, _ := response.(map[string]any)
+	out := response
+	str := func(_ any, k string) string { return pipeline.RedactedString(out, k) }
 	switch {
 	case x.Unsigned && x.Action == "AssumeRoleWithWebIdentity":
 		u.Type = "WebIdentityUser"
@@ -318,11 +330,6 @@ func anonymous(x *pipeline.Exchange, response any) (UserIdentity, string) {
 		}
 	}
 	return u, account
-}
-
-func str(m map[string]any, k string) string {
-	s, _ := m[k].(string)
-	return s
 }
 
 func boolString(b bool) string {
@@ -346,25 +353,166 @@ var resourceKeys = []struct{ key, typ string }{
 	{"policyId", "AWS::Organizations::Policy"},
 }
 
+// resourceTypes caches, per input type, which resourceKeys it has.
+var resourceTypes sync.Map // reflect.Type → []int
+
+func resourceFields(t reflect.Type) []int {
+	if v, ok := resourceTypes.Load(t); ok {
+		return v.([]int)
+	}
+	var keys []int
+	for i, k := range resourceKeys {
+		if pipeline.HasField(t, k.key) {
+			keys = append(keys, i)
+		}
+	}
+	resourceTypes.Store(t, keys)
+	return keys
+}
+
 // resources lists what a request names, and the access key an STS call or
 // CreateAccessKey minted, so that lookups by it find the call.
 func resources(params, response any) []Resource {
 	var out []Resource
-	if p, ok := params.(map[string]any); ok {
-		for _, k := range resourceKeys {
-			if v := str(p, k.key); v != "" {
+	if params != nil {
+		for _, i := range resourceFields(reflect.TypeOf(params)) {
+			k := resourceKeys[i]
+			if v := pipeline.RedactedString(params, k.key); v != "" {
 				out = append(out, Resource{ARN: v, Type: k.typ})
 			}
 		}
 	}
-	if r, ok := response.(map[string]any); ok {
+	if response != nil {
 		for _, k := range []string{"credentials", "accessKey"} {
-			if c, ok := r[k].(map[string]any); ok {
-				if id := str(c, "accessKeyId"); id != "" {
-					out = append(out, Resource{ARN: id, Type: "AWS::IAM::AccessKey"})
-				}
+			if id := pipeline.RedactedString(response, k, "accessKeyId"); id != "" {
+				out = append(out, Resource{ARN: id, Type: "AWS::IAM::AccessKey"})
 			}
 		}
 	}
 	return out
+}
+
+// appendRecord appends r's JSON as json.Marshal writes it, without the
+// chain (seq, prevHash) and the closing brace, which the writer appends.
+func appendRecord(b []byte, r *Record) []byte {
+	b = append(b, `{"eventVersion":`...)
+	b = pipeline.AppendJSONString(b, r.EventVersion)
+	b = append(b, `,"userIdentity":`...)
+	b = appendIdentity(b, &r.UserIdentity)
+	b = appendField(b, "eventTime", r.EventTime)
+	b = appendField(b, "eventSource", r.EventSource)
+	b = appendField(b, "eventName", r.EventName)
+	b = appendField(b, "awsRegion", r.AWSRegion)
+	b = appendField(b, "sourceIPAddress", r.SourceIPAddress)
+	b = appendField(b, "userAgent", r.UserAgent)
+	b = appendOmit(b, "errorCode", r.ErrorCode)
+	b = appendOmit(b, "errorMessage", r.ErrorMessage)
+	b = appendRaw(b, `,"requestParameters":`, r.RequestParameters, r.params)
+	b = appendRaw(b, `,"responseElements":`, r.ResponseElements, r.response)
+	b = appendField(b, "requestID", r.RequestID)
+	b = appendField(b, "eventID", r.EventID)
+	b = append(b, `,"readOnly":`...)
+	b = strconv.AppendBool(b, r.ReadOnly)
+	if len(r.Resources) > 0 {
+		b = append(b, `,"resources":[`...)
+		for i := range r.Resources {
+			x := &r.Resources[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"ARN":`...)
+			b = pipeline.AppendJSONString(b, x.ARN)
+			b = appendOmit(b, "accountId", x.AccountID)
+			b = appendField(b, "type", x.Type)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = appendField(b, "eventType", r.EventType)
+	b = append(b, `,"managementEvent":`...)
+	b = strconv.AppendBool(b, r.ManagementEvent)
+	b = appendField(b, "recipientAccountId", r.RecipientAccountID)
+	b = appendOmit(b, "sharedEventID", r.SharedEventID)
+	b = appendField(b, "eventCategory", r.EventCategory)
+	if t := r.TLSDetails; t != nil {
+		b = append(b, `,"tlsDetails":{"tlsVersion":`...)
+		b = pipeline.AppendJSONString(b, t.TLSVersion)
+		b = appendField(b, "cipherSuite", t.CipherSuite)
+		b = appendField(b, "clientProvidedHostHeader", t.ClientProvidedHostHeader)
+		b = append(b, '}')
+	}
+	return b
+}
+
+func appendIdentity(b []byte, u *UserIdentity) []byte {
+	b = append(b, `{"type":`...)
+	b = pipeline.AppendJSONString(b, u.Type)
+	b = appendOmit(b, "principalId", u.PrincipalID)
+	b = appendOmit(b, "arn", u.ARN)
+	b = appendOmit(b, "accountId", u.AccountID)
+	b = appendOmit(b, "accessKeyId", u.AccessKeyID)
+	b = appendOmit(b, "userName", u.UserName)
+	b = appendOmit(b, "identityProvider", u.IdentityProvider)
+	if sc := u.SessionContext; sc != nil {
+		b = append(b, `,"sessionContext":{`...)
+		if si := sc.SessionIssuer; si != nil {
+			b = append(b, `"sessionIssuer":{"type":`...)
+			b = pipeline.AppendJSONString(b, si.Type)
+			b = appendField(b, "principalId", si.PrincipalID)
+			b = appendField(b, "arn", si.ARN)
+			b = appendField(b, "accountId", si.AccountID)
+			b = appendOmit(b, "userName", si.UserName)
+			b = append(b, "},"...)
+		}
+		b = append(b, `"attributes":{"creationDate":`...)
+		b = pipeline.AppendJSONString(b, sc.Attributes.CreationDate)
+		b = appendField(b, "mfaAuthenticated", sc.Attributes.MFAAuthenticated)
+		b = append(b, '}')
+		b = appendOmit(b, "sourceIdentity", sc.SourceIdentity)
+		b = append(b, '}')
+	}
+	if w := u.WebIDFederationData; w != nil {
+		b = append(b, `,"webIdFederationData":{"federatedProvider":`...)
+		b = pipeline.AppendJSONString(b, w.FederatedProvider)
+		b = append(b, `,"attributes":`...)
+		if w.Attributes == nil {
+			b = append(b, "null"...)
+		} else {
+			keys := slices.Sorted(maps.Keys(w.Attributes))
+			b = append(b, '{')
+			for i, k := range keys {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = pipeline.AppendJSONString(b, k)
+				b = append(b, ':')
+				b = pipeline.AppendJSONString(b, w.Attributes[k])
+			}
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func appendField(b []byte, key, v string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return pipeline.AppendJSONString(b, v)
+}
+
+func appendOmit(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendField(b, key, v)
+}
+
+func appendRaw(b []byte, key string, v json.RawMessage, typed any) []byte {
+	b = append(b, key...)
+	if len(v) == 0 {
+		return pipeline.AppendRedactedJSON(b, typed)
+	}
+	return append(b, v...)
 }

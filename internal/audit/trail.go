@@ -33,6 +33,7 @@ const (
 	DefaultMaxAge     = time.Hour
 	DefaultQueue      = 8192
 	DefaultIndexMax   = 200_000
+	DefaultIndexBytes = 32 << 20
 	DefaultStrictWait = 2 * time.Second
 	// PublicKeyFile, beside the trail, holds the digest key's public half
 	// (base64) for verifiers that do not hold the master key.
@@ -60,21 +61,35 @@ type Config struct {
 	// Queue bounds the events waiting for the writer (default 8192; an
 	// event is about 1-2 KiB, so about 16 MiB at most).
 	Queue int
-	// IndexMax bounds the events LookupEvents can find (the newest; about
-	// 300 bytes each, so 200,000 is about 60 MiB). Older events are still
-	// in the files, for `opensts audit query`.
-	IndexMax int
-	Key      ed25519.PrivateKey
-	Build    BuildConfig
-	Now      func() time.Time
-	Log      *slog.Logger
+	// IndexMax and IndexBytes bound the events LookupEvents can find (the
+	// newest): at most IndexMax events in at most IndexBytes bytes (about
+	// 200 bytes an event, without pointers for the collector to scan).
+	// Older events are still in the files, for `opensts audit query`.
+	IndexMax   int
+	IndexBytes int64
+	Key        ed25519.PrivateKey
+	Build      BuildConfig
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // item is one event on its way to the writer.
 type item struct {
-	line  []byte // the record's JSON without the closing brace
-	entry entry
-	done  chan error // strict mode: the write's outcome
+	buf      *[]byte // from bufs: the record's JSON without the chain and the closing brace, then its packed lookup attributes
+	lineLen  int
+	time     int64
+	readOnly bool
+	done     chan error // strict mode: the write's outcome
+}
+
+// bufs holds the buffers events are encoded into, returned by the writer.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		*b = (*b)[:0]
+		bufs.Put(b)
+	}
 }
 
 // Trail is the audit trail: a pipeline.Recorder that writes every request's
@@ -97,10 +112,18 @@ type Trail struct {
 	first    uint64    // seq of its first record
 	records  int       // records in it
 	seq      uint64    // seq of the last record written
-	prevHash string    // hash of the last record written
+	prevHash []byte    // hash of the last record written (hex), "" before the first
+	hashBuf  [64]byte
+	pending  []pendingSlot // of the batch being written
+	attrs    []byte        // their attributes
 
 	mu  sync.RWMutex
-	idx []entry // in seq order; guarded by mu
+	idx *index // guarded by mu
+}
+
+type pendingSlot struct {
+	slot
+	from, to int // in attrs
 }
 
 // Open opens (or creates) the trail in cfg.Dir, seals a file a crash left
@@ -117,6 +140,9 @@ func Open(cfg Config) (*Trail, error) {
 	}
 	if cfg.IndexMax <= 0 {
 		cfg.IndexMax = DefaultIndexMax
+	}
+	if cfg.IndexBytes <= 0 {
+		cfg.IndexBytes = DefaultIndexBytes
 	}
 	if cfg.StrictWait <= 0 {
 		cfg.StrictWait = DefaultStrictWait
@@ -137,7 +163,7 @@ func Open(cfg Config) (*Trail, error) {
 	if err := os.WriteFile(filepath.Join(cfg.Dir, PublicKeyFile), []byte(pub), 0o644); err != nil {
 		return nil, fmt.Errorf("audit: write public key: %w", err)
 	}
-	t := &Trail{cfg: cfg, ch: make(chan item, cfg.Queue), stop: make(chan struct{}), stopped: make(chan struct{})}
+	t := &Trail{cfg: cfg, ch: make(chan item, cfg.Queue), stop: make(chan struct{}), stopped: make(chan struct{}), idx: newIndex(cfg.IndexMax, cfg.IndexBytes)}
 	files, err := listFiles(cfg.Dir)
 	if err != nil {
 		return nil, err
@@ -224,7 +250,8 @@ func (t *Trail) load(name string, last bool) error {
 			e.file, e.off, e.n = num, off, uint32(len(line))
 			t.appendIndex(e)
 		}
-		t.seq, t.prevHash = r.Seq, hashLine(line)
+		t.seq = r.Seq
+		t.setPrevHash(line)
 		lastRec = r
 		off += int64(i + 1)
 		data = data[i+1:]
@@ -249,6 +276,13 @@ func hashLine(line []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
+// setPrevHash makes line the chain's head.
+func (t *Trail) setPrevHash(line []byte) {
+	h := sha256.Sum256(line)
+	hex.Encode(t.hashBuf[:], h[:])
+	t.prevHash = t.hashBuf[:]
+}
+
 // Record builds the request's event and queues it (pipeline.Recorder). In
 // strict mode it waits for the write and fails with ErrUnavailable if the
 // event could not be written.
@@ -259,22 +293,19 @@ func (t *Trail) Record(ctx context.Context, x *pipeline.Exchange) error {
 		done = make(chan error, len(recs))
 	}
 	for i := range recs {
-		b, err := json.Marshal(&recs[i])
-		if err != nil {
-			t.cfg.Log.Error("audit: encode event", "requestId", x.RequestID, "error", err)
-			if t.cfg.Strict {
-				return ErrUnavailable
-			}
-			t.dropped.Add(1)
-			continue
-		}
-		// Cut `,"seq":0,"prevHash":""}`: the writer appends the chain.
-		b = b[:bytes.LastIndex(b, []byte(`,"seq":`))]
-		it := item{line: b, entry: entryOf(&recs[i]), done: done}
+		r := &recs[i]
+		buf := bufs.Get().(*[]byte)
+		b := appendRecord((*buf)[:0], r)
+		n := len(b)
+		e := entry{account: r.RecipientAccountID, id: r.EventID, name: r.EventName, source: r.EventSource,
+			user: username(&r.UserIdentity), accessKey: r.UserIdentity.AccessKeyID, resources: r.Resources}
+		*buf = appendAttrs(b, &e)
+		it := item{buf: buf, lineLen: n, time: x.Time.Unix(), readOnly: r.ReadOnly, done: done}
 		if !t.cfg.Strict {
 			select {
 			case t.ch <- it:
 			default:
+				putBuf(buf)
 				t.dropped.Add(1)
 			}
 			continue
@@ -284,9 +315,11 @@ func (t *Trail) Record(ctx context.Context, x *pipeline.Exchange) error {
 		case t.ch <- it:
 			timer.Stop()
 		case <-timer.C:
+			putBuf(buf)
 			return ErrUnavailable
 		case <-t.stop:
 			timer.Stop()
+			putBuf(buf)
 			return ErrUnavailable
 		}
 	}
@@ -332,10 +365,20 @@ func (t *Trail) Flush(ctx context.Context) error {
 // Close writes what is queued, seals the current file and stops the
 // writer. It may be called more than once.
 func (t *Trail) Close() error {
-	t.closeOnce.Do(func() { close(t.stop) })
+	t.closeOnce.Do(func() {
+		close(t.stop)
+		<-t.stopped
+		t.mu.Lock()
+		t.idx.dropAll()
+		t.mu.Unlock()
+	})
 	<-t.stopped
 	return nil
 }
+
+// writePause is how long the writer lets events gather after a batch
+// smaller than its largest (outside strict mode).
+const writePause = 2 * time.Millisecond
 
 // run is the writer: it takes what is queued at once, writes it with one
 // system call (no fsync per event), and rotates by size and age.
@@ -344,6 +387,9 @@ func (t *Trail) run() {
 	tick := time.NewTicker(min(t.cfg.MaxAge, time.Minute) / 2)
 	defer tick.Stop()
 	batch := make([]item, 0, 256)
+	pace := time.NewTimer(time.Hour)
+	pace.Stop()
+	defer pace.Stop()
 	for {
 		select {
 		case it := <-t.ch:
@@ -358,6 +404,18 @@ func (t *Trail) run() {
 				}
 			}
 			t.write(batch)
+			if !t.cfg.Strict && len(batch) < cap(batch) {
+				// Let events gather: one write (and one wake-up of this
+				// goroutine) per batch, not per event. Requests never wait
+				// for the writer outside strict mode; the queue holds a
+				// pause's events many times over.
+				pace.Reset(writePause)
+				select {
+				case <-pace.C:
+				case <-t.stop:
+					pace.Stop()
+				}
+			}
 		case <-tick.C:
 			if t.records > 0 && t.cfg.Now().Sub(t.opened) >= t.cfg.MaxAge {
 				t.rotate()
@@ -391,16 +449,17 @@ func (t *Trail) write(batch []item) {
 	if t.f == nil {
 		err = t.openNext()
 	}
-	var added []entry
+	t.pending, t.attrs = t.pending[:0], t.attrs[:0]
 	for i := range batch {
 		if err != nil {
 			break
 		}
 		it := &batch[i]
-		if it.line == nil {
+		if it.buf == nil {
 			continue // Flush
 		}
-		if t.records > 0 && (t.size+int64(len(it.line))+100 > t.cfg.MaxBytes || t.cfg.Now().Sub(t.opened) >= t.cfg.MaxAge) {
+		buf := *it.buf
+		if t.records > 0 && (t.size+int64(it.lineLen)+100 > t.cfg.MaxBytes || t.cfg.Now().Sub(t.opened) >= t.cfg.MaxAge) {
 			if err = t.flush(); err == nil {
 				t.rotate()
 				if t.f == nil {
@@ -410,18 +469,19 @@ func (t *Trail) write(batch []item) {
 			}
 		}
 		t.seq++
-		line := append(it.line, `,"seq":`...)
+		from := len(t.attrs)
+		t.attrs = append(t.attrs, buf[it.lineLen:]...)
+		line := append(buf[:it.lineLen], `,"seq":`...)
 		line = strconv.AppendUint(line, t.seq, 10)
 		line = append(line, `,"prevHash":"`...)
 		line = append(line, t.prevHash...)
 		line = append(line, `"}`...)
+		*it.buf = line
 		if t.records == 0 {
 			t.first = t.seq
 		}
-		e := it.entry
-		e.seq, e.file, e.off, e.n = t.seq, t.num, t.size, uint32(len(line))
-		added = append(added, e)
-		t.prevHash = hashLine(line)
+		t.pending = append(t.pending, pendingSlot{slot: slot{seq: t.seq, time: it.time, file: int32(t.num), off: t.size, n: uint32(len(line)), readOnly: it.readOnly}, from: from, to: len(t.attrs)})
+		t.setPrevHash(line)
 		if _, err = t.w.Write(line); err == nil {
 			err = t.w.WriteByte('\n')
 		}
@@ -443,15 +503,23 @@ func (t *Trail) write(batch []item) {
 	}
 	if err == nil {
 		t.mu.Lock()
-		for _, e := range added {
-			t.appendIndex(e)
+		for _, p := range t.pending {
+			t.idx.add(p.slot, t.attrs[p.from:p.to])
 		}
 		t.mu.Unlock()
 	}
-	for _, it := range batch {
+	for i := range batch {
+		it := &batch[i]
+		if it.buf != nil {
+			putBuf(it.buf)
+			it.buf = nil
+		}
 		if it.done != nil {
 			it.done <- err
 		}
+	}
+	if cap(t.attrs) > 1<<20 {
+		t.attrs = nil
 	}
 }
 
@@ -482,13 +550,13 @@ func (t *Trail) seal() error {
 	t.seq++
 	d := Digest{File: name, FirstSeq: t.first, Records: t.records}
 	d.KeyID = KeyID(t.cfg.Key.Public().(ed25519.PublicKey))
-	d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(t.cfg.Key, digestMessage(d, t.seq, t.prevHash)))
-	r := Record{EventVersion: EventVersion, EventTime: t.cfg.Now().UTC().Format(time.RFC3339), EventType: DigestType, Digest: &d, Seq: t.seq, PrevHash: t.prevHash}
+	d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(t.cfg.Key, digestMessage(d, t.seq, string(t.prevHash))))
+	r := Record{EventVersion: EventVersion, EventTime: t.cfg.Now().UTC().Format(time.RFC3339), EventType: DigestType, Digest: &d, Seq: t.seq, PrevHash: string(t.prevHash)}
 	line, err := json.Marshal(&r)
 	if err != nil {
 		return err
 	}
-	t.prevHash = hashLine(line)
+	t.setPrevHash(line)
 	// A bufio.Writer's error sticks: Flush reports a failed Write.
 	_, _ = t.w.Write(line)
 	_ = t.w.WriteByte('\n')
@@ -553,30 +621,49 @@ func (t *Trail) prune() {
 		return
 	}
 	t.mu.Lock()
-	i := sort.Search(len(t.idx), func(i int) bool { return t.idx[i].file >= keep })
-	t.idx = append(t.idx[:0], t.idx[i:]...)
+	t.idx.dropFiles(keep)
 	t.mu.Unlock()
 }
 
-// appendIndex adds e, dropping the oldest quarter when the index is full.
-// The caller holds mu (or is Open).
+// appendIndex adds e. The caller holds mu (or is Open).
 func (t *Trail) appendIndex(e entry) {
-	if len(t.idx) >= t.cfg.IndexMax {
-		n := copy(t.idx, t.idx[len(t.idx)/4:])
-		clear(t.idx[n:])
-		t.idx = t.idx[:n]
-	}
-	t.idx = append(t.idx, e)
+	t.attrs = appendAttrs(t.attrs[:0], &e)
+	t.idx.add(slot{seq: e.seq, time: e.time, file: int32(e.file), off: e.off, n: e.n, readOnly: e.readOnly}, t.attrs)
 }
 
-// NewUUID returns a random (version 4) UUID.
+// NewUUID returns a random (version 4) UUID. Randomness is read from
+// crypto/rand a few hundred UUIDs at a time.
 func NewUUID() string {
 	var b [16]byte
-	if _, err := io.ReadFull(rand.Reader, b[:]); err != nil {
-		panic("audit: no randomness: " + err.Error())
+	uuidRand.Lock()
+	if uuidRand.n == 0 {
+		if _, err := io.ReadFull(rand.Reader, uuidRand.buf[:]); err != nil {
+			uuidRand.Unlock()
+			panic("audit: no randomness: " + err.Error())
+		}
+		uuidRand.n = len(uuidRand.buf)
 	}
+	uuidRand.n -= len(b)
+	copy(b[:], uuidRand.buf[uuidRand.n:])
+	clear(uuidRand.buf[uuidRand.n:][:len(b)])
+	uuidRand.Unlock()
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}
+
+var uuidRand struct {
+	sync.Mutex
+	buf [4096]byte
+	n   int
 }

@@ -48,6 +48,10 @@ type Options struct {
 	Args []string
 	// Env is more environment (OPENSTS_MASTER_KEY, GOMEMLIMIT).
 	Env []string
+	// Audit, if set, passes --audit=true or --audit=false (the audit
+	// trail's file sink, under the data directory) to serve; nil leaves
+	// serve's default.
+	Audit *bool
 	// NoWait returns as soon as the process started; the caller waits for
 	// it as it likes (a cold start is timed to the first answer).
 	NoWait bool
@@ -91,7 +95,11 @@ func StartWith(o Options) (*Server, error) {
 	if data == "" {
 		data = filepath.Join(dir, "data")
 	}
-	s.cmd = exec.Command(bin, append([]string{"serve", "--listen", addr, "--data-dir", data}, o.Args...)...)
+	args := []string{"serve", "--listen", addr, "--data-dir", data}
+	if o.Audit != nil {
+		args = append(args, "--audit="+strconv.FormatBool(*o.Audit))
+	}
+	s.cmd = exec.Command(bin, append(args, o.Args...)...)
 	s.cmd.Env = append(os.Environ(), "OPENSTS_ACCOUNT_ID="+Account, "OPENSTS_ROOT_ACCESS_KEY_ID="+RootKey, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+RootSecret)
 	s.cmd.Env = append(s.cmd.Env, o.Env...)
 	s.cmd.Stderr = io.Discard

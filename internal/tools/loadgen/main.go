@@ -45,6 +45,7 @@ func main() {
 	flag.BoolVar(&latency, "latency", false, "also print wrk's latency percentiles (p50, p75, p90, p99)")
 	flag.StringVar(&tool, "tool", "wrk", "load generator: wrk (C) or hey (Go), both from Debian's packages")
 	flag.StringVar(&binPath, "bin", "", "run this opensts binary instead of building one (to profile it with perf)")
+	flag.BoolVar(&auditOn, "audit", false, "run opensts serve with --audit=true (the file sink under the data directory); false passes --audit=false")
 	flag.Parse()
 	if err := run(*conns, *threads, *duration, *rounds); err != nil {
 		log.Fatal(err)
@@ -58,7 +59,7 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 	if _, err := exec.LookPath(tool); err != nil {
 		return fmt.Errorf("%s not found (apt-get install %s): %w", tool, tool, err)
 	}
-	srv, err := devserver.Start(binPath)
+	srv, err := devserver.StartWith(devserver.Options{Bin: binPath, Audit: &auditOn})
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,11 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("opensts peak resident memory (VmHWM): %.1f MiB\n", float64(hwm)/1024)
+	rss, err := devserver.ProcStatus(srv.Pid(), "VmRSS")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("opensts peak resident memory (VmHWM): %.1f MiB, resident at the end (VmRSS): %.1f MiB, audit %v\n", float64(hwm)/1024, float64(rss)/1024, auditOn)
 	return nil
 }
 
@@ -213,6 +218,9 @@ var latency bool
 
 // tool is the load generator.
 var tool string
+
+// auditOn runs the server with --audit.
+var auditOn bool
 
 // binPath, if set, is the opensts binary to run.
 var binPath string

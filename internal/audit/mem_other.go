@@ -1,0 +1,7 @@
+//go:build !unix
+
+package audit
+
+func mapMem(n int) []byte { return make([]byte, n) }
+
+func unmapMem([]byte) {}

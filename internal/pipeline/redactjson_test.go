@@ -1,0 +1,84 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// TestAppendRedactedJSON checks that the planned encoder writes exactly
+// what json.Marshal(Redact(v)) writes.
+func TestAppendRedactedJSON(t *testing.T) {
+	type creds struct {
+		AccessKeyID     string `xml:"AccessKeyId"`
+		SecretAccessKey string `sensitive:"true"`
+		SessionToken    string `sensitive:"true"`
+		Expiration      time.Time
+	}
+	type Embedded struct {
+		Zeta  string
+		Alpha int
+	}
+	type tree struct {
+		Name     string `json:"name"`
+		Children []*tree
+	}
+	type out struct {
+		Embedded
+		Credentials *creds
+		RoleARN     string
+		Tags        []struct{ Key, Value string }
+		Size        *int
+		Seed        []byte
+		Skip        string `json:"-"`
+		Path        string `xml:"A>B>LeafName"`
+		Flag        bool
+		Off         bool
+		Ratio       float64
+		Tiny        float32
+		Attrs       map[string]string
+		Empty       map[string]int
+		Any         any
+		List        []any
+		Tree        *tree
+		Code        string `sensitive:"true"`
+		u           string
+		U8          uint8
+		U16         uint16
+		Zero        struct{ A string }
+		Structs     []struct{ A string }
+		When        time.Time
+	}
+	n := 7
+	vals := []any{
+		nil,
+		&out{},
+		&out{Embedded: Embedded{"z", 3}, Credentials: &creds{AccessKeyID: "ASIA1", SecretAccessKey: "s3cr3t", SessionToken: "tok", Expiration: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+			RoleARN: "arn:<&>\"\\\n\t\x01\u2028é\xff", Tags: []struct{ Key, Value string }{{"k", "v"}, {}}, Size: &n, Seed: []byte("seed"), Skip: "x", Path: "p",
+			Flag: true, Ratio: 1.5e-9, Tiny: 2.5, Attrs: map[string]string{"b": "2", "a": "1", "c": ""}, Empty: map[string]int{}, Any: &creds{AccessKeyID: "A"},
+			List: []any{nil, "s", 3, &creds{}}, Tree: &tree{Name: "r", Children: []*tree{{Name: "c"}, nil}}, Code: "123456", u: "hidden", U8: 9, U16: 10,
+			Structs: []struct{ A string }{{}}, When: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))},
+		struct{ A string }{"a"},
+		"plain",
+		[]string{},
+		map[string]any{"k": 1e21, "j": 123456789.0},
+	}
+	for i, v := range vals {
+		want, err := json.Marshal(Redact(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendRedactedJSON(nil, v); string(got) != string(want) {
+			t.Errorf("%d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+	o := vals[2]
+	for want, path := range map[string][]string{"ASIA1": {"credentials", "accessKeyId"}, Hidden: {"credentials", "secretAccessKey"}, "z": {"zeta"}, "": {"size"}, "p": {"leafName"}} {
+		if got := RedactedString(o, path...); got != want {
+			t.Errorf("RedactedString(%v) = %q, want %q", path, got, want)
+		}
+	}
+	if got := RedactedString(&out{}, "credentials", "accessKeyId"); got != "" {
+		t.Errorf("nil path: %q", got)
+	}
+}
