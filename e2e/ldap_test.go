@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/xml"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -218,6 +219,31 @@ func withLDAPDefault(arn string) envOption {
 	return func(c *config.Config, _ *server.Options) { c.LDAPDefaultProvider = arn }
 }
 
+// withStrictAudit records every request in the audit trail before it is
+// answered, so a test reads a request's event right after its answer.
+func withStrictAudit() envOption {
+	return func(c *config.Config, _ *server.Options) { c.Audit, c.AuditStrict = true, true }
+}
+
+// trail is the text of every audit event e has recorded.
+func (e *env) trail(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	dir := filepath.Join(e.dataDir, "audit")
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".jsonl") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		b.Write(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
 func withLog(w io.Writer) envOption {
 	return func(_ *config.Config, o *server.Options) { o.Logger = slog.New(slog.NewTextHandler(w, nil)) }
 }
@@ -276,7 +302,7 @@ func TestLDAPSamba(t *testing.T) {
 	d := directory(t)
 	var logs syncBuffer
 	providerARN := "arn:aws:iam::" + testAccount + ":ldap-provider/corp"
-	e := start(t, withLDAPDefault(providerARN), withLog(&logs))
+	e := start(t, withLDAPDefault(providerARN), withLog(&logs), withStrictAudit())
 	createLDAPProvider(t, e, sambaProvider(t, d, "corp"))
 	createRole(t, e, "S3Readers", ldapTrust("corp", `{"ForAnyValue:StringEquals":{"ldap:groups":"`+sambaGroupDN+`"}}`))
 	createRole(t, e, "BobRole", ldapTrust("corp", `{"StringEquals":{"ldap:username":"bob"}}`))
@@ -316,6 +342,7 @@ func TestLDAPSamba(t *testing.T) {
 			"unknown user":        {"nosuchuser", "Whatever-1!"},
 			"disabled account":    {"carol", "Carol-Passw0rd!"},
 			"must change pw":      {"dave", "Dave-Passw0rd!"},
+			"locked account":      {"erin", "Erin-Passw0rd!"},
 			"empty password":      {"alice", ""},
 			"wildcard name":       {"*", alicePassword},
 			"prefix wildcard":     {"al*", alicePassword},
@@ -331,6 +358,14 @@ func TestLDAPSamba(t *testing.T) {
 			m := messageRE.FindStringSubmatch(body)
 			if status != http.StatusForbidden || errCode(body) != "AccessDenied" || m == nil || m[1] != ldapDenied {
 				t.Errorf("%s: %d %s", name, status, body)
+			}
+		}
+		// The wire says nothing; the audit trail says why, so the
+		// fixture's states are known to be what the cases above name.
+		trail := e.trail(t)
+		for _, why := range []string{"wrong password", "unknown user", "account disabled", "account locked", "password must be changed"} {
+			if !strings.Contains(trail, why) {
+				t.Errorf("no failed bind recorded as %q", why)
 			}
 		}
 	})
@@ -468,10 +503,16 @@ print("ok")
 			t.Errorf("alice after bob's failures: %d %s", status, body)
 		}
 	})
-	// Logs may say why a bind failed, never a password.
-	for _, pw := range []string{alicePassword, "Bob-Passw0rd!", "Carol-Passw0rd!", d["SAMBA_BIND_PASSWORD"], "Wrong-Passw0rd!"} {
+	// Logs and the audit trail may say why a bind failed, never a
+	// password (JSON escapes alice's quote and backslash, so her password
+	// is looked for as JSON writes it too).
+	trail := e.trail(t)
+	for _, pw := range []string{alicePassword, `P@ss w0rd!\"(*)\\ä`, "Bob-Passw0rd!", "Carol-Passw0rd!", "Erin-Passw0rd!", d["SAMBA_BIND_PASSWORD"], "Wrong-Passw0rd!"} {
 		if strings.Contains(logs.String(), pw) {
 			t.Errorf("the log holds a password")
+		}
+		if strings.Contains(trail, pw) {
+			t.Errorf("the audit trail holds a password")
 		}
 	}
 }
@@ -551,8 +592,7 @@ func TestLDAPSpellings(t *testing.T) {
 	const bobPassword = "Bob-Passw0rd!"
 
 	t.Run("throttle holds every spelling back", func(t *testing.T) {
-		var logs syncBuffer
-		e := start(t, withLog(&logs))
+		e := start(t, withStrictAudit())
 		createLDAPProvider(t, e, sambaProvider(t, d, "corp"))
 		createRole(t, e, "BobRole", ldapTrust("corp", `{"StringEquals":{"ldap:username":"bob"}}`))
 		for _, v := range []string{" bob", "bob  ", "\tbob", "bob\u00a0"} {
@@ -563,13 +603,16 @@ func TestLDAPSpellings(t *testing.T) {
 		for range 10 {
 			e.assumeLDAP(t, map[string]string{"LDAPUsername": "bob", "LDAPPassword": "Wrong-1!", "RoleArn": roleARN("BobRole")})
 		}
-		before := strings.Count(logs.String(), "wrong password")
+		before := strings.Count(e.trail(t), "wrong password")
+		if before == 0 {
+			t.Fatal("no failed bind recorded as a wrong password")
+		}
 		for _, v := range []string{"bob", " bob", "bob  ", "BOB", "Bob", "bob@opensts.test", "BOB@OPENSTS.TEST"} {
 			if status, body, _ := e.assumeLDAP(t, map[string]string{"LDAPUsername": v, "LDAPPassword": bobPassword, "RoleArn": roleARN("BobRole")}); status != http.StatusForbidden || errCode(body) != "AccessDenied" {
 				t.Errorf("%q with the right password after 10 failures for bob: %d %s", v, status, body)
 			}
 		}
-		if after := strings.Count(logs.String(), "wrong password"); after != before {
+		if after := strings.Count(e.trail(t), "wrong password"); after != before {
 			t.Errorf("%d more binds failed after the limit", after-before)
 		}
 	})
