@@ -506,6 +506,29 @@ func TestPackedPolicyTooLarge(t *testing.T) {
 	wantCode(t, err, "PackedPolicyTooLarge")
 }
 
+// TestGetFederationTokenPolicyLength: GetFederationToken's Policy is at
+// most 2048 characters in the STS model, so one longer is a ValidationError
+// (the model's length constraint, checked before the document is read),
+// while 2048 characters are accepted.
+func TestGetFederationTokenPolicyLength(t *testing.T) {
+	e := start(t)
+	akid, secret := e.user(t, "fed")
+	e.userPolicy(t, "fed", "all", allow("*", "*"))
+	c := e.sts(akid, secret, "")
+	doc := func(n int) string {
+		head, tail := `{"Version":"2012-10-17","Statement":[{"Sid":"`, `","Effect":"Allow","Action":"s3:*","Resource":"*"}]}`
+		return head + strings.Repeat("A", n-len(head)-len(tail)) + tail
+	}
+	if _, err := c.GetFederationToken(ctx, &sts.GetFederationTokenInput{Name: aws.String("bob"), Policy: aws.String(doc(2048))}); err != nil {
+		t.Fatalf("2048 characters: %v", err)
+	}
+	_, err := c.GetFederationToken(ctx, &sts.GetFederationTokenInput{Name: aws.String("bob"), Policy: aws.String(doc(2049))})
+	wantCode(t, err, "ValidationError")
+	if err != nil && !strings.Contains(err.Error(), "Member must have length less than or equal to 2048") {
+		t.Errorf("message: %v", err)
+	}
+}
+
 // TestConcurrentAssumeRole issues sessions from many goroutines at once (the
 // race detector runs this in CI) and checks every one verifies.
 func TestConcurrentAssumeRole(t *testing.T) {
