@@ -123,6 +123,19 @@ func TestVirtualMFADeviceLifecycle(t *testing.T) {
 	if page2.IsTruncated || len(page2.VirtualMFADevices) != 1 || page2.VirtualMFADevices[0].SerialNumber == page.VirtualMFADevices[0].SerialNumber {
 		t.Fatal("second page")
 	}
+	// A marker the server did not write is refused, even one that decodes:
+	// made up, changed in one character, cut short, or another page's key
+	// without its check.
+	raw, _ := base64.RawURLEncoding.DecodeString(page.Marker)
+	flipped := []byte(page.Marker)
+	flipped[0] ^= 1
+	for _, m := range []string{"Zm9v", base64.RawURLEncoding.EncodeToString([]byte("arn:aws:iam::111111111111:mfa/zzz")), string(flipped),
+		page.Marker[:len(page.Marker)-2], base64.RawURLEncoding.EncodeToString(raw[:len(raw)-6])} {
+		_, err = e.svc.ListVirtualMFADevices(ctx, e.rootA, &iam.ListVirtualMFADevicesInput{Marker: m})
+		if code(err) != "InvalidInput" || !strings.Contains(err.Error(), "Invalid Marker.") {
+			t.Errorf("marker %q: %v", m, err)
+		}
+	}
 
 	// DeleteUser and DeleteVirtualMFADevice refuse while enabled.
 	_, err = e.svc.DeleteUser(ctx, e.rootA, &iam.DeleteUserInput{UserName: "alice"})

@@ -1,6 +1,8 @@
 package iam
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"slices"
 	"strings"
@@ -28,11 +30,10 @@ func paginate[T any](items []T, key func(T) string, marker string, maxItems *int
 	slices.SortStableFunc(items, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 	start := 0
 	if marker != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(marker)
-		if err != nil {
+		after, ok := decodeMarker(marker)
+		if !ok {
 			return nil, Page{}, apierr.New(apierr.InvalidInput, "Invalid Marker.")
 		}
-		after := string(raw)
 		start, _ = slices.BinarySearchFunc(items, after, func(it T, k string) int {
 			if key(it) <= k {
 				return -1
@@ -48,7 +49,7 @@ func paginate[T any](items []T, key func(T) string, marker string, maxItems *int
 	var p Page
 	if end < len(items) {
 		p.IsTruncated = true
-		p.Marker = base64.RawURLEncoding.EncodeToString([]byte(key(items[end-1])))
+		p.Marker = encodeMarker(key(items[end-1]))
 	}
 	return items[start:end], p, nil
 }
@@ -75,11 +76,11 @@ func pageRequest(marker string, maxItems *int32) (storePage, error) {
 		p.size = min(max(int(*maxItems), 1), 1000)
 	}
 	if marker != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(marker)
-		if err != nil || len(raw) == 0 {
+		after, ok := decodeMarker(marker)
+		if !ok || after == "" {
 			return storePage{}, apierr.New(apierr.InvalidInput, "Invalid Marker.")
 		}
-		p.after = string(raw)
+		p.after = after
 	}
 	return p, nil
 }
@@ -101,5 +102,42 @@ func cut[T any](p storePage, items []T, key func(T) string) ([]T, Page) {
 		return items, Page{}
 	}
 	items = items[:p.size]
-	return items, Page{IsTruncated: true, Marker: base64.RawURLEncoding.EncodeToString([]byte(key(items[len(items)-1])))}
+	return items, Page{IsTruncated: true, Marker: encodeMarker(key(items[len(items)-1]))}
+}
+
+// markerCheckLen is the length of a marker's check value.
+const markerCheckLen = 6
+
+// encodeMarker writes the marker for a page that ends at sort key key: the
+// base64 of the key and a check value over it, so that a marker this
+// server did not write (one made up, cut short or changed) is refused with
+// "Invalid Marker." as AWS refuses it, instead of being read as a position.
+// The check is not a secret: a client that forges one learns nothing it
+// could not list.
+func encodeMarker(key string) string {
+	b := make([]byte, 0, len(key)+markerCheckLen)
+	b = append(b, key...)
+	b = appendMarkerCheck(b, key)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeMarker returns the sort key of a marker encodeMarker wrote.
+func decodeMarker(marker string) (string, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(marker)
+	if err != nil || len(raw) < markerCheckLen {
+		return "", false
+	}
+	key := string(raw[:len(raw)-markerCheckLen])
+	want := appendMarkerCheck(nil, key)
+	if subtle.ConstantTimeCompare(want, raw[len(raw)-markerCheckLen:]) != 1 {
+		return "", false
+	}
+	return key, true
+}
+
+func appendMarkerCheck(b []byte, key string) []byte {
+	h := sha256.New()
+	h.Write([]byte("opensts iam list marker\x00"))
+	h.Write([]byte(key))
+	return append(b, h.Sum(nil)[:markerCheckLen]...)
 }
