@@ -98,17 +98,34 @@ func (s *Service) policyUsage(ctx context.Context, account string, mp store.Mana
 	return usage{attachments: a, boundaries: b}, nil
 }
 
-// policyOut renders a managed policy; full adds Description and Tags, which
-// ListPolicies leaves out.
-func policyOut(mp store.ManagedPolicy, u usage, full bool) Policy {
+// Which response a managed policy is rendered for: AWS's Policy shape
+// differs between them.
+const (
+	policyListed  = iota // ListPolicies: neither Description nor Tags
+	policyCreated        // CreatePolicy: Tags when the request had some, no Description
+	policyGot            // GetPolicy: Description, and Tags even when empty
+)
+
+// policyOut renders a managed policy for the response kind.
+func policyOut(mp store.ManagedPolicy, u usage, kind int) Policy {
 	out := Policy{
 		PolicyName: mp.Name, PolicyID: mp.ID, ARN: mp.ARN, Path: mp.Path, DefaultVersionID: mp.DefaultVersionID,
 		AttachmentCount: int32(u.attachments), PermissionsBoundaryUsageCount: int32(u.boundaries), IsAttachable: true,
 		CreateDate: mp.CreatedAt.UTC(), UpdateDate: mp.UpdatedAt.UTC(),
 	}
-	if full {
+	switch kind {
+	case policyCreated:
+		if len(mp.Tags) > 0 {
+			tags := tagsOut(mp.Tags)
+			out.Tags = &tags
+		}
+	case policyGot:
 		out.Description = mp.Description
-		out.Tags = tagsOut(mp.Tags)
+		tags := tagsOut(mp.Tags)
+		if tags == nil {
+			tags = []Tag{}
+		}
+		out.Tags = &tags
 	}
 	return out
 }
@@ -175,7 +192,7 @@ func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreateP
 		}
 		return nil, internal(err, "create policy "+arn)
 	}
-	return &CreatePolicyOutput{Policy: policyOut(mp, usage{}, true)}, nil
+	return &CreatePolicyOutput{Policy: policyOut(mp, usage{}, policyCreated)}, nil
 }
 
 // GetPolicyInput is the input of GetPolicy.
@@ -199,7 +216,7 @@ func (s *Service) GetPolicy(ctx context.Context, c *authz.Caller, in *GetPolicyI
 	if err != nil {
 		return nil, err
 	}
-	return &GetPolicyOutput{Policy: policyOut(mp, u, true)}, nil
+	return &GetPolicyOutput{Policy: policyOut(mp, u, policyGot)}, nil
 }
 
 // ListPoliciesInput is the input of ListPolicies.
@@ -295,7 +312,7 @@ func (s *Service) ListPolicies(ctx context.Context, c *authz.Caller, in *ListPol
 	page, p := cut(req, page, key)
 	out := &ListPoliciesOutput{Policies: make([]Policy, 0, len(page)), Page: p}
 	for i, mp := range page {
-		out.Policies = append(out.Policies, policyOut(mp, uses[i], false))
+		out.Policies = append(out.Policies, policyOut(mp, uses[i], policyListed))
 	}
 	return out, nil
 }

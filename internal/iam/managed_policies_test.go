@@ -79,10 +79,34 @@ func TestManagedPolicyLifecycle(t *testing.T) {
 	}))
 	arn := "arn:aws:iam::111122223333:policy/data/Reader"
 	want := iam.Policy{PolicyName: "Reader", PolicyID: out.Policy.PolicyID, ARN: arn, Path: "/data/", DefaultVersionID: "v1",
-		IsAttachable: true, Description: "reads", CreateDate: epoch.Truncate(time.Second), UpdateDate: epoch.Truncate(time.Second),
-		Tags: []iam.Tag{{Key: "a", Value: "b"}}}
+		IsAttachable: true, CreateDate: epoch.Truncate(time.Second), UpdateDate: epoch.Truncate(time.Second),
+		Tags: &[]iam.Tag{{Key: "a", Value: "b"}}}
+	// CreatePolicy does not echo the Description (AWS leaves it out).
 	if diff := cmp.Diff(want, out.Policy); diff != "" {
 		t.Errorf("CreatePolicy (-want +got):\n%s", diff)
+	}
+	// GetPolicy has it, and Tags even when there are none; ListPolicies
+	// has neither.
+	got := must[*iam.GetPolicyOutput](t)(e.svc.GetPolicy(e.ctx, e.rootA, &iam.GetPolicyInput{PolicyARN: arn}))
+	if got.Policy.Description != "reads" || got.Policy.Tags == nil || len(*got.Policy.Tags) != 1 {
+		t.Errorf("GetPolicy: %+v", got.Policy)
+	}
+	untagged := must[*iam.CreatePolicyOutput](t)(e.svc.CreatePolicy(e.ctx, e.rootA, &iam.CreatePolicyInput{PolicyName: "Untagged", PolicyDocument: doc}))
+	if untagged.Policy.Tags != nil {
+		t.Errorf("CreatePolicy without tags has Tags %v", *untagged.Policy.Tags)
+	}
+	got = must[*iam.GetPolicyOutput](t)(e.svc.GetPolicy(e.ctx, e.rootA, &iam.GetPolicyInput{PolicyARN: untagged.Policy.ARN}))
+	if got.Policy.Tags == nil || len(*got.Policy.Tags) != 0 {
+		t.Errorf("GetPolicy without tags: Tags %v", got.Policy.Tags)
+	}
+	listed := must[*iam.ListPoliciesOutput](t)(e.svc.ListPolicies(e.ctx, e.rootA, &iam.ListPoliciesInput{Scope: "Local"}))
+	for _, p := range listed.Policies {
+		if p.Description != "" || p.Tags != nil {
+			t.Errorf("ListPolicies: %+v", p)
+		}
+	}
+	if _, err := e.svc.DeletePolicy(e.ctx, e.rootA, &iam.DeletePolicyInput{PolicyARN: untagged.Policy.ARN}); err != nil {
+		t.Fatal(err)
 	}
 	_, err := e.svc.CreatePolicy(e.ctx, e.rootA, &iam.CreatePolicyInput{PolicyName: "reader", PolicyDocument: doc})
 	wantErr(t, err, apierr.EntityAlreadyExists)

@@ -79,7 +79,7 @@ type Policy struct {
 	Description                   string    `xml:"Description,omitempty"`
 	CreateDate                    time.Time `xml:"CreateDate"`
 	UpdateDate                    time.Time `xml:"UpdateDate"`
-	Tags                          []Tag     `xml:"Tags>member,omitempty"`
+	Tags                          *[]Tag    `xml:"Tags>member"` // nil: no Tags element
 }
 
 // PolicyVersion is the IAM PolicyVersion shape. Document is URL-encoded and
