@@ -76,6 +76,7 @@ out["no_mfa_session_iam"] = code(lambda: client("iam", sess(nomfa["Credentials"]
 # Organizations and cross-account AssumeRole with ExternalId.
 org = client("organizations")
 out["create_org"] = code(lambda: org.create_organization(FeatureSet="ALL"))
+out["create_org_again"] = code(lambda: org.create_organization(FeatureSet="ALL"))
 st = org.create_account(AccountName="dev", Email="dev@example.com")["CreateAccountStatus"]
 st = org.describe_create_account_status(CreateAccountRequestId=st["Id"])["CreateAccountStatus"]
 out["create_account_state"] = st["State"]
@@ -121,7 +122,8 @@ func TestBoto3Features(t *testing.T) {
 		"mfa_session_iam":               "ok",
 		"mfa_replay":                    "AccessDenied",
 		"no_mfa_session_iam":            "InvalidClientTokenId",
-		"create_org":                    "AlreadyInOrganizationException",
+		"create_org":                    "ok",
+		"create_org_again":              "AlreadyInOrganizationException",
 		"create_account_state":          "SUCCEEDED",
 		"new_account_identity":          true,
 		"cross_no_external_id":          "AccessDenied",

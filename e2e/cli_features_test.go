@@ -77,6 +77,7 @@ func TestAWSCLIFeatures(t *testing.T) {
 	// A new account and a role there trusting this account with an
 	// ExternalId, used from a profile with role_arn, source_profile and
 	// external_id: the CLI's own credential provider calls OpenSTS.
+	ok(root, "organizations", "create-organization")
 	st := ok(root, "organizations", "create-account", "--account-name", "vendor", "--email", "vendor@example.com")["CreateAccountStatus"].(map[string]any)
 	newAcct := st["AccountId"].(string)
 	admin := ok(user, "sts", "assume-role", "--role-arn", "arn:aws:iam::"+newAcct+":role/OrganizationAccountAccessRole", "--role-session-name", "admin")

@@ -53,9 +53,22 @@ func (e *env) admin(t *testing.T, name string) principal {
 	return e.principal(akid, secret, "")
 }
 
-// newAccount creates a member account and returns its id.
+// createOrg makes the deployment's organization (ALL features), as the
+// README's quick start does; a deployment starts standalone.
+func (e *env) createOrg(t *testing.T) {
+	t.Helper()
+	_, err := e.rootOrg().CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll})
+	var already *orgtypes.AlreadyInOrganizationException
+	if err != nil && !errors.As(err, &already) {
+		t.Fatal(err)
+	}
+}
+
+// newAccount creates a member account (and the organization, when there is
+// none yet) and returns its id.
 func (e *env) newAccount(t *testing.T, name string) string {
 	t.Helper()
+	e.createOrg(t)
 	out, err := e.rootOrg().CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")})
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +94,12 @@ func (e *env) assumeInto(t *testing.T, p principal, account, role string) princi
 func TestOrgDescribeOrganization(t *testing.T) {
 	e := start(t)
 	c := e.rootOrg()
+	// Standalone until CreateOrganization, as an AWS account.
+	_, err := c.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	wantErr[*orgtypes.AWSOrganizationsNotInUseException](t, err)
+	_, err = c.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("early"), Email: aws.String("early@example.com")})
+	wantErr[*orgtypes.AWSOrganizationsNotInUseException](t, err)
+	created := must[*organizations.CreateOrganizationOutput](t)(c.CreateOrganization(ctx, &organizations.CreateOrganizationInput{})).Organization
 	o := must[*organizations.DescribeOrganizationOutput](t)(c.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})).Organization
 	id := aws.ToString(o.Id)
 	if !strings.HasPrefix(id, "o-") || len(id) != 12 || o.FeatureSet != orgtypes.OrganizationFeatureSetAll ||
@@ -92,7 +111,10 @@ func TestOrgDescribeOrganization(t *testing.T) {
 	if len(o.AvailablePolicyTypes) != 1 || o.AvailablePolicyTypes[0].Type != scpType || o.AvailablePolicyTypes[0].Status != orgtypes.PolicyTypeStatusEnabled {
 		t.Fatalf("AvailablePolicyTypes %+v", o.AvailablePolicyTypes)
 	}
-	_, err := c.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll})
+	if aws.ToString(created.Id) != id || created.FeatureSet != orgtypes.OrganizationFeatureSetAll {
+		t.Fatalf("CreateOrganization %+v, then DescribeOrganization %+v", created, o)
+	}
+	_, err = c.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll})
 	wantErr[*orgtypes.AlreadyInOrganizationException](t, err)
 
 	roots := must[*organizations.ListRootsOutput](t)(c.ListRoots(ctx, &organizations.ListRootsInput{})).Roots
@@ -111,6 +133,7 @@ func TestOrgDescribeOrganization(t *testing.T) {
 
 func TestOrgAccounts(t *testing.T) {
 	e := start(t)
+	e.createOrg(t)
 	c := e.rootOrg()
 	before := time.Now().Add(-time.Second)
 	out, err := c.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("dev"), Email: aws.String("dev@example.com")})
@@ -290,6 +313,7 @@ func TestCrossAccountAssumeRole(t *testing.T) {
 
 func TestOrgPolicies(t *testing.T) {
 	e := start(t)
+	e.createOrg(t)
 	c := e.rootOrg()
 	acct := e.newAccount(t, "dev")
 	roots := must[*organizations.ListRootsOutput](t)(c.ListRoots(ctx, &organizations.ListRootsInput{})).Roots
@@ -455,6 +479,12 @@ func TestOrgAWSCLI(t *testing.T) {
 			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 		return m
+	}
+	if _, errOut, code := c.run(t, root, awsCLIPath(), "organizations", "describe-organization", "--endpoint-url", p.endpoint); code == 0 || !strings.Contains(errOut, "AWSOrganizationsNotInUseException") {
+		t.Fatalf("describe-organization before create-organization: exit %d: %s", code, errOut)
+	}
+	if created := ok("organizations", "create-organization")["Organization"].(map[string]any); created["FeatureSet"] != "ALL" {
+		t.Fatalf("create-organization %v", created)
 	}
 	o := ok("organizations", "describe-organization")["Organization"].(map[string]any)
 	if o["MasterAccountId"] != testAccount || o["FeatureSet"] != "ALL" {

@@ -74,20 +74,22 @@ var (
 
 // Organizations errors (AWS JSON 1.1; the code travels in __type).
 var (
-	AlreadyInOrganizationException       = sender("AlreadyInOrganizationException", http.StatusBadRequest)
-	AccountNotFoundException             = sender("AccountNotFoundException", http.StatusBadRequest)
-	PolicyNotFoundException              = sender("PolicyNotFoundException", http.StatusBadRequest)
-	TargetNotFoundException              = sender("TargetNotFoundException", http.StatusBadRequest)
-	DuplicatePolicyAttachmentException   = sender("DuplicatePolicyAttachmentException", http.StatusBadRequest)
-	PolicyNotAttachedException           = sender("PolicyNotAttachedException", http.StatusBadRequest)
-	CreateAccountStatusNotFoundException = sender("CreateAccountStatusNotFoundException", http.StatusBadRequest)
-	OrgInvalidInputException             = sender("InvalidInputException", http.StatusBadRequest)
-	OrgAccessDeniedException             = sender("AccessDeniedException", http.StatusBadRequest)
-	MalformedPolicyDocumentException     = sender("MalformedPolicyDocumentException", http.StatusBadRequest)
-	DuplicatePolicyException             = sender("DuplicatePolicyException", http.StatusBadRequest)
-	PolicyInUseException                 = sender("PolicyInUseException", http.StatusBadRequest)
-	ConstraintViolationException         = sender("ConstraintViolationException", http.StatusBadRequest)
-	PolicyTypeNotEnabledException        = sender("PolicyTypeNotEnabledException", http.StatusBadRequest)
+	AlreadyInOrganizationException                 = sender("AlreadyInOrganizationException", http.StatusBadRequest)
+	AccountNotFoundException                       = sender("AccountNotFoundException", http.StatusBadRequest)
+	PolicyNotFoundException                        = sender("PolicyNotFoundException", http.StatusBadRequest)
+	TargetNotFoundException                        = sender("TargetNotFoundException", http.StatusBadRequest)
+	DuplicatePolicyAttachmentException             = sender("DuplicatePolicyAttachmentException", http.StatusBadRequest)
+	PolicyNotAttachedException                     = sender("PolicyNotAttachedException", http.StatusBadRequest)
+	CreateAccountStatusNotFoundException           = sender("CreateAccountStatusNotFoundException", http.StatusBadRequest)
+	OrgInvalidInputException                       = sender("InvalidInputException", http.StatusBadRequest)
+	OrgAccessDeniedException                       = sender("AccessDeniedException", http.StatusBadRequest)
+	MalformedPolicyDocumentException               = sender("MalformedPolicyDocumentException", http.StatusBadRequest)
+	DuplicatePolicyException                       = sender("DuplicatePolicyException", http.StatusBadRequest)
+	PolicyInUseException                           = sender("PolicyInUseException", http.StatusBadRequest)
+	ConstraintViolationException                   = sender("ConstraintViolationException", http.StatusBadRequest)
+	PolicyTypeNotEnabledException                  = sender("PolicyTypeNotEnabledException", http.StatusBadRequest)
+	OrganizationsNotInUseException                 = sender("AWSOrganizationsNotInUseException", http.StatusBadRequest)
+	PolicyTypeNotAvailableForOrganizationException = sender("PolicyTypeNotAvailableForOrganizationException", http.StatusBadRequest)
 )
 
 // CloudTrail errors (AWS JSON 1.1).
@@ -115,6 +117,7 @@ var Codes = []Code{
 	DuplicatePolicyAttachmentException, PolicyNotAttachedException, CreateAccountStatusNotFoundException,
 	OrgInvalidInputException, OrgAccessDeniedException, MalformedPolicyDocumentException,
 	DuplicatePolicyException, PolicyInUseException, ConstraintViolationException, PolicyTypeNotEnabledException,
+	OrganizationsNotInUseException, PolicyTypeNotAvailableForOrganizationException,
 	CloudTrailAccessDenied, InvalidLookupAttributesException, InvalidTimeRangeException, InvalidMaxResultsException,
 	InvalidNextTokenException, InvalidEventCategoryException,
 }

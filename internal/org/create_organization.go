@@ -12,22 +12,67 @@ type CreateOrganizationInput struct {
 	FeatureSet string `json:"FeatureSet"`
 }
 
-// CreateOrganizationOutput is the CreateOrganization result (never returned:
-// the organization exists from the first start).
+// CreateOrganizationOutput is the CreateOrganization result.
 type CreateOrganizationOutput struct {
 	Organization Organization `json:"Organization"`
 }
 
-// CreateOrganization answers as AWS does for an account that already belongs
-// to an organization: every account of a deployment does. A caller without
+// CreateOrganization makes the deployment's organization, with the
+// management account (the one created at first start) as its management
+// account: feature set ALL (the default; SCPs enabled, FullAWSAccess
+// attached to the root and every account) or CONSOLIDATED_BILLING (no
+// policy types). Every other account of a deployment is a member, so it,
+// and the management account once the organization exists, gets
+// AlreadyInOrganizationException; a caller without
 // organizations:CreateOrganization learns nothing of that.
-func (s *Service) CreateOrganization(ctx context.Context, c *authz.Caller, _ *CreateOrganizationInput) (*CreateOrganizationOutput, error) {
+func (s *Service) CreateOrganization(ctx context.Context, c *authz.Caller, in *CreateOrganizationInput) (*CreateOrganizationOutput, error) {
+	fs := in.FeatureSet
+	switch fs {
+	case "":
+		fs = featureAll
+	case featureAll, featureConsolidatedBilling:
+	default:
+		return nil, invalidInput("You specified an invalid value.")
+	}
+	s.mu.RLock()
+	mgmt := s.mgmt
+	s.mu.RUnlock()
+	if mgmt == "" {
+		return nil, errDenied()
+	}
+	if err := s.check(ctx, c, org{mgmt: mgmt}, "CreateOrganization"); err != nil {
+		return nil, err
+	}
+	if c.Account != mgmt {
+		return nil, errAlreadyIn()
+	}
+	// One creation at a time on this node; across nodes the organization
+	// id, written last and only if absent, decides.
+	s.create1.Lock()
+	defer s.create1.Unlock()
+	if _, err := s.load(ctx); err == nil {
+		return nil, errAlreadyIn()
+	} else if e, ok := apierr.As(err); !ok || e.Code != apierr.OrganizationsNotInUseException {
+		return nil, err
+	}
+	won, err := s.create(ctx, fs)
+	if err != nil {
+		return nil, internal(err, "create organization")
+	}
+	if !won {
+		return nil, errAlreadyIn()
+	}
 	o, err := s.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.check(ctx, c, o, "CreateOrganization"); err != nil {
+	out, err := s.describe(ctx, o)
+	if err != nil {
 		return nil, err
 	}
-	return nil, apierr.New(apierr.AlreadyInOrganizationException, "This account is already a member of an organization.")
+	return &CreateOrganizationOutput{Organization: out}, nil
+}
+
+func errAlreadyIn() *apierr.Error {
+	return apierr.New(apierr.AlreadyInOrganizationException, "This account is already a member of an organization.")
 }

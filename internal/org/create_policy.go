@@ -39,6 +39,9 @@ func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreateP
 	if err != nil {
 		return nil, err
 	}
+	if err := o.scpAvailable(); err != nil {
+		return nil, err
+	}
 	if err := s.checkContent(in.Content); err != nil {
 		return nil, err
 	}

@@ -21,13 +21,22 @@ func (s *Service) DescribeOrganization(ctx context.Context, c *authz.Caller, _ *
 	if err != nil {
 		return nil, err
 	}
+	out, err := s.describe(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return &DescribeOrganizationOutput{Organization: out}, nil
+}
+
+// describe is the organization as DescribeOrganization shows it.
+func (s *Service) describe(ctx context.Context, o org) (Organization, error) {
 	mgmt, err := s.store.GetAccount(ctx, o.mgmt)
 	if err != nil {
-		return nil, internal(err, "describe organization")
+		return Organization{}, internal(err, "describe organization")
 	}
-	return &DescribeOrganizationOutput{Organization: Organization{
-		ID: o.id, ARN: o.arn(), FeatureSet: "ALL",
+	return Organization{
+		ID: o.id, ARN: o.arn(), FeatureSet: o.featureSet,
 		MasterAccountARN: o.accountARN(o.mgmt), MasterAccountEmail: mgmt.Email, MasterAccountID: o.mgmt,
-		AvailablePolicyTypes: enabledSCP,
-	}}, nil
+		AvailablePolicyTypes: o.policyTypes(),
+	}, nil
 }

@@ -20,7 +20,7 @@ func (s *Service) ListPoliciesForTarget(ctx context.Context, c *authz.Caller, in
 	if !policyTypes[in.Filter] {
 		return nil, invalidInput("You specified an invalid value for filter.")
 	}
-	o, err := s.member(ctx, c)
+	o, err := s.member(ctx, c, "ListPoliciesForTarget")
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ func (s *Service) ListRoots(ctx context.Context, c *authz.Caller, in *ListRootsI
 	if err != nil {
 		return nil, err
 	}
-	roots := []Root{{ID: o.root, ARN: o.rootARN(), Name: "Root", PolicyTypes: enabledSCP}}
+	roots := []Root{{ID: o.root, ARN: o.rootARN(), Name: "Root", PolicyTypes: o.policyTypes()}}
 	pg, next, err := page(roots, func(r Root) string { return r.ID }, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err

@@ -36,7 +36,18 @@ type env struct {
 	root  *authz.Caller
 }
 
+// newEnv is a deployment whose organization exists (ALL features).
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := newStandaloneEnv(t)
+	if _, err := e.svc.CreateOrganization(e.ctx, e.root, &org.CreateOrganizationInput{}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// newStandaloneEnv is a deployment before CreateOrganization.
+func newStandaloneEnv(t *testing.T) *env {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "db"))
 	if err != nil {
@@ -343,5 +354,127 @@ func TestListAccountsPages(t *testing.T) {
 	}
 	if len(ids) != 5 || !slices.IsSorted(ids) {
 		t.Errorf("accounts %v", ids)
+	}
+}
+
+// TestStandaloneUntilCreateOrganization: a deployment starts standalone, as
+// an AWS account does; CreateOrganization makes the organization (ALL
+// features by default: SCPs enabled, FullAWSAccess on the root and every
+// account), once.
+func TestStandaloneUntilCreateOrganization(t *testing.T) {
+	t.Parallel()
+	e := newStandaloneEnv(t)
+	if _, err := e.svc.DescribeOrganization(e.ctx, e.root, &org.DescribeOrganizationInput{}); !errors.Is(err, code(apierr.OrganizationsNotInUseException)) {
+		t.Fatalf("DescribeOrganization before: %v", err)
+	}
+	if _, err := e.svc.CreateAccount(e.ctx, e.root, &org.CreateAccountInput{AccountName: "dev", Email: "dev@example.com"}); !errors.Is(err, code(apierr.OrganizationsNotInUseException)) {
+		t.Fatalf("CreateAccount before: %v", err)
+	}
+	if _, err := e.svc.ListRoots(e.ctx, e.root, &org.ListRootsInput{}); !errors.Is(err, code(apierr.OrganizationsNotInUseException)) {
+		t.Fatalf("ListRoots before: %v", err)
+	}
+	if atts, _ := e.store.ListOrgAttachments(e.ctx); len(atts) != 0 {
+		t.Fatalf("attachments before: %v", atts)
+	}
+	// A caller without the permission learns nothing.
+	if err := e.store.CreateUser(e.ctx, store.User{Account: mgmt, ID: "AIDAAAAAAAAAAAAAAAAAA", Name: "nobody", Path: "/", CreatedAt: epoch}); err != nil {
+		t.Fatal(err)
+	}
+	nobody := &authz.Caller{Account: mgmt, Type: policy.User, ARN: authz.UserARN(mgmt, "/", "nobody"), UserID: "AIDAAAAAAAAAAAAAAAAAA", UserName: "nobody"}
+	if _, err := e.svc.DescribeOrganization(e.ctx, nobody, &org.DescribeOrganizationInput{}); !errors.Is(err, code(apierr.OrgAccessDeniedException)) {
+		t.Fatalf("DescribeOrganization without permission: %v", err)
+	}
+	if _, err := e.svc.CreateOrganization(e.ctx, nobody, &org.CreateOrganizationInput{}); !errors.Is(err, code(apierr.OrgAccessDeniedException)) {
+		t.Fatalf("CreateOrganization without permission: %v", err)
+	}
+	if _, err := e.svc.CreateOrganization(e.ctx, e.root, &org.CreateOrganizationInput{FeatureSet: "SOME"}); !errors.Is(err, code(apierr.OrgInvalidInputException)) {
+		t.Fatalf("bad feature set: %v", err)
+	}
+	// Another account of the deployment is a member already.
+	if _, err := e.svc.CreateOrganization(e.ctx, rootCaller(member), &org.CreateOrganizationInput{}); !errors.Is(err, code(apierr.AlreadyInOrganizationException)) {
+		t.Fatalf("member account: %v", err)
+	}
+
+	out, err := e.svc.CreateOrganization(e.ctx, e.root, &org.CreateOrganizationInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := out.Organization
+	if o.FeatureSet != "ALL" || o.MasterAccountID != mgmt || len(o.ID) != 12 || o.ARN != "arn:aws:organizations::"+mgmt+":organization/"+o.ID ||
+		len(o.AvailablePolicyTypes) != 1 || o.AvailablePolicyTypes[0].Type != "SERVICE_CONTROL_POLICY" {
+		t.Fatalf("CreateOrganization: %+v", o)
+	}
+	d, err := e.svc.DescribeOrganization(e.ctx, e.root, &org.DescribeOrganizationInput{})
+	if err != nil || d.Organization.ID != o.ID {
+		t.Fatalf("DescribeOrganization after: %+v %v", d, err)
+	}
+	root, err := e.store.GetSetting(e.ctx, authz.OrgRootSetting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{mgmt, member, root}, e.targets(org.FullAWSAccessID)); diff != "" {
+		t.Errorf("FullAWSAccess targets (-want +got):\n%s", diff)
+	}
+	if _, err := e.svc.CreateOrganization(e.ctx, e.root, &org.CreateOrganizationInput{}); !errors.Is(err, code(apierr.AlreadyInOrganizationException)) {
+		t.Fatalf("second CreateOrganization: %v", err)
+	}
+	if _, err := e.svc.CreateAccount(e.ctx, e.root, &org.CreateAccountInput{AccountName: "dev", Email: "dev@example.com"}); err != nil {
+		t.Fatalf("CreateAccount after: %v", err)
+	}
+}
+
+// TestConsolidatedBilling: an organization with consolidated billing only
+// has no policy types: SCPs can be neither created nor attached, and none
+// applies.
+func TestConsolidatedBilling(t *testing.T) {
+	t.Parallel()
+	e := newStandaloneEnv(t)
+	out, err := e.svc.CreateOrganization(e.ctx, e.root, &org.CreateOrganizationInput{FeatureSet: "CONSOLIDATED_BILLING"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Organization.FeatureSet != "CONSOLIDATED_BILLING" || out.Organization.AvailablePolicyTypes == nil || len(out.Organization.AvailablePolicyTypes) != 0 {
+		t.Fatalf("CreateOrganization: %+v", out.Organization)
+	}
+	roots, err := e.svc.ListRoots(e.ctx, e.root, &org.ListRootsInput{})
+	if err != nil || len(roots.Roots) != 1 || len(roots.Roots[0].PolicyTypes) != 0 {
+		t.Fatalf("ListRoots: %+v %v", roots, err)
+	}
+	if atts, _ := e.store.ListOrgAttachments(e.ctx); len(atts) != 0 {
+		t.Fatalf("attachments: %v", atts)
+	}
+	_, err = e.svc.CreatePolicy(e.ctx, e.root, &org.CreatePolicyInput{Name: "s3", Type: "SERVICE_CONTROL_POLICY",
+		Content: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}`})
+	if !errors.Is(err, code(apierr.PolicyTypeNotAvailableForOrganizationException)) {
+		t.Fatalf("CreatePolicy: %v", err)
+	}
+	_, err = e.svc.AttachPolicy(e.ctx, e.root, &org.AttachPolicyInput{PolicyID: org.FullAWSAccessID, TargetID: member})
+	if !errors.Is(err, code(apierr.PolicyTypeNotAvailableForOrganizationException)) {
+		t.Fatalf("AttachPolicy: %v", err)
+	}
+}
+
+// TestOrganizationFromEarlierVersions: a data directory whose organization
+// an earlier version made at first start (its id and root, no feature set)
+// keeps it, with all features.
+func TestOrganizationFromEarlierVersions(t *testing.T) {
+	t.Parallel()
+	e := newStandaloneEnv(t)
+	if err := e.store.PutSetting(e.ctx, org.OrgIDSetting, "o-abcdefghij"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.PutSetting(e.ctx, authz.OrgRootSetting, "r-abcd"); err != nil {
+		t.Fatal(err)
+	}
+	again := org.New(org.Config{Store: e.store, Authz: e.authz, Policies: policy.NewCache(1 << 20), Rand: rand.NewChaCha8([32]byte{9})})
+	if err := again.Bootstrap(e.ctx, mgmt); err != nil {
+		t.Fatal(err)
+	}
+	d, err := again.DescribeOrganization(e.ctx, e.root, &org.DescribeOrganizationInput{})
+	if err != nil || d.Organization.ID != "o-abcdefghij" || d.Organization.FeatureSet != "ALL" {
+		t.Fatalf("DescribeOrganization: %+v %v", d, err)
+	}
+	if diff := cmp.Diff([]string{mgmt, member, "r-abcd"}, e.targets(org.FullAWSAccessID)); diff != "" {
+		t.Errorf("FullAWSAccess targets (-want +got):\n%s", diff)
 	}
 }

@@ -115,7 +115,7 @@ func (s *Service) resolveTarget(ctx context.Context, o org, id string) (target, 
 // names and authorizes "organizations:"+action on the policy's ARN, in that
 // order, for the actions on one policy.
 func (s *Service) authPolicy(ctx context.Context, c *authz.Caller, action, id string) (org, store.OrgPolicy, error) {
-	o, err := s.member(ctx, c)
+	o, err := s.member(ctx, c, action)
 	if err != nil {
 		return org{}, store.OrgPolicy{}, err
 	}
@@ -133,7 +133,7 @@ func (s *Service) authPolicy(ctx context.Context, c *authz.Caller, action, id st
 // loads the policy and the target, authorizes "organizations:"+action on
 // both ARNs, and returns the ids of the policies attached to the target.
 func (s *Service) authAttachment(ctx context.Context, c *authz.Caller, action, policyID, targetID string) (store.OrgPolicy, target, []string, error) {
-	o, err := s.member(ctx, c)
+	o, err := s.member(ctx, c, action)
 	if err != nil {
 		return store.OrgPolicy{}, target{}, nil, err
 	}
@@ -146,6 +146,9 @@ func (s *Service) authAttachment(ctx context.Context, c *authz.Caller, action, p
 		return store.OrgPolicy{}, target{}, nil, err
 	}
 	if err := s.check(ctx, c, o, action, policyResource(p), func(org) string { return t.ARN }); err != nil {
+		return store.OrgPolicy{}, target{}, nil, err
+	}
+	if err := o.scpAvailable(); err != nil {
 		return store.OrgPolicy{}, target{}, nil, err
 	}
 	attached, err := s.attachedTo(ctx, t.ID)

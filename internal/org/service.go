@@ -1,7 +1,8 @@
 // Package org implements the AWS Organizations subset OpenSTS serves over
-// AWS JSON 1.1: the deployment's one organization (created at first start),
-// its member accounts (CreateAccount, with the OrganizationAccountAccessRole
-// the management account assumes), and service control policies with their
+// AWS JSON 1.1: the deployment's one organization (made by
+// CreateOrganization; a deployment starts standalone), its member accounts
+// (CreateAccount, with the OrganizationAccountAccessRole the management
+// account assumes), and service control policies with their
 // attachments to the root and to accounts. The policy engine applies SCPs
 // (internal/authz reads the attachments); this package only keeps them.
 //
@@ -38,6 +39,8 @@ import (
 const (
 	// OrgIDSetting holds the organization id (o-xxxxxxxxxx).
 	OrgIDSetting = "org.id"
+	// featureSetSetting holds the organization's feature set (absent: ALL).
+	featureSetSetting = "org.feature-set"
 	// fullAccessAttachedSetting records that Bootstrap attached FullAWSAccess
 	// to the root and to the accounts that existed then. It is written last,
 	// so an interrupted first start attaches again, and a later start never
@@ -105,6 +108,8 @@ type Service struct {
 
 	mu   sync.RWMutex
 	mgmt string // management account id, set by Bootstrap
+
+	create1 sync.Mutex // one CreateOrganization at a time
 }
 
 // New returns a Service. Call Bootstrap before serving requests.
@@ -125,6 +130,32 @@ func (s *Service) time() time.Time { return s.now().UTC().Truncate(time.Second) 
 // org is what most actions need to know about the organization.
 type org struct {
 	id, root, mgmt string
+	featureSet     string // ALL or CONSOLIDATED_BILLING
+}
+
+// Feature sets of an organization.
+const (
+	featureAll                 = "ALL"
+	featureConsolidatedBilling = "CONSOLIDATED_BILLING"
+)
+
+// policyTypes is the root's enabled policy types: SCPs with all features,
+// none with consolidated billing only.
+func (o org) policyTypes() []PolicyTypeSummary {
+	if o.featureSet == featureAll {
+		return enabledSCP
+	}
+	return []PolicyTypeSummary{}
+}
+
+// scpAvailable refuses SCP operations in an organization without all
+// features, as AWS does.
+func (o org) scpAvailable() error {
+	if o.featureSet != featureAll {
+		return apierr.New(apierr.PolicyTypeNotAvailableForOrganizationException,
+			"You can't use the specified policy type with the feature set currently enabled for this organization.")
+	}
+	return nil
 }
 
 func (o org) arn() string { return "arn:aws:organizations::" + o.mgmt + ":organization/" + o.id }
@@ -142,6 +173,12 @@ func (o org) policyARN(p store.OrgPolicy) string {
 	return "arn:aws:organizations::" + o.mgmt + ":policy/" + o.id + "/service_control_policy/" + p.ID
 }
 
+// errNotInUse is the answer to the management account before
+// CreateOrganization.
+func errNotInUse() *apierr.Error {
+	return apierr.New(apierr.OrganizationsNotInUseException, "Your account is not a member of an organization.")
+}
+
 // errDenied is Organizations' answer to every caller it does not serve.
 func errDenied() *apierr.Error {
 	return apierr.New(apierr.OrgAccessDeniedException, "You don't have permissions to access this resource.")
@@ -151,23 +188,30 @@ func errDenied() *apierr.Error {
 // if their policies allow "organizations:"+action on each resource (built
 // from the organization's ids; "*" when none is given).
 func (s *Service) authorize(ctx context.Context, c *authz.Caller, action string, resources ...func(org) string) (org, error) {
-	o, err := s.member(ctx, c)
+	o, err := s.member(ctx, c, action)
 	if err != nil {
 		return org{}, err
 	}
 	return o, s.check(ctx, c, o, action, resources...)
 }
 
-// member admits only principals of the management account.
-func (s *Service) member(ctx context.Context, c *authz.Caller) (org, error) {
-	o, err := s.load(ctx)
-	if err != nil {
-		return org{}, err
-	}
-	if c == nil || c.Account != o.mgmt {
+// member admits only principals of the management account. Before the
+// organization exists it answers AWSOrganizationsNotInUseException, to a
+// caller allowed action only: one who is not learns nothing.
+func (s *Service) member(ctx context.Context, c *authz.Caller, action string) (org, error) {
+	s.mu.RLock()
+	mgmt := s.mgmt
+	s.mu.RUnlock()
+	if c == nil || mgmt == "" || c.Account != mgmt {
 		return org{}, errDenied()
 	}
-	return o, nil
+	o, err := s.load(ctx)
+	if e, ok := apierr.As(err); ok && e.Code == apierr.OrganizationsNotInUseException {
+		if err := s.check(ctx, c, org{mgmt: mgmt}, action); err != nil {
+			return org{}, err
+		}
+	}
+	return o, err
 }
 
 // check authorizes "organizations:"+action on each resource for a member.
@@ -208,6 +252,9 @@ func (s *Service) load(ctx context.Context) (org, error) {
 		return org{}, apierr.Internal(errors.New("organizations: not bootstrapped"))
 	}
 	id, err := s.store.GetSetting(ctx, OrgIDSetting)
+	if isNotFound(err) {
+		return org{}, errNotInUse()
+	}
 	if err != nil {
 		return org{}, internal(err, "load organization id")
 	}
@@ -215,7 +262,14 @@ func (s *Service) load(ctx context.Context) (org, error) {
 	if err != nil {
 		return org{}, internal(err, "load organization root id")
 	}
-	return org{id: id, root: root, mgmt: mgmt}, nil
+	fs, err := s.store.GetSetting(ctx, featureSetSetting)
+	if isNotFound(err) {
+		fs, err = featureAll, nil // organizations made before the setting had all features
+	}
+	if err != nil {
+		return org{}, internal(err, "load organization feature set")
+	}
+	return org{id: id, root: root, mgmt: mgmt, featureSet: fs}, nil
 }
 
 // internal passes API errors through and turns anything else into

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/session"
 	"github.com/opensts/opensts/internal/store"
@@ -116,9 +115,6 @@ func bootstrap(ctx context.Context, s *Server, random io.Reader, announce io.Wri
 	if err := bindTrustPolicies(ctx, s); err != nil {
 		return Bootstrap{}, err
 	}
-	if _, err := s.store.PutSettingIfAbsent(ctx, authz.OrgRootSetting, "r-"+randomLower(random, 4)); err != nil {
-		return Bootstrap{}, err
-	}
 	if id, err := s.store.GetSetting(ctx, managementSetting); err == nil {
 		keys, err := s.store.ListAccessKeys(ctx, id, "")
 		if err != nil {
@@ -188,18 +184,6 @@ func randomAccountID(r io.Reader) string {
 		panic(err) // crypto/rand does not fail
 	}
 	return fmt.Sprintf("%012d", n.Int64()+100_000_000_000)
-}
-
-func randomLower(r io.Reader, n int) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
-		panic(err)
-	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
 }
 
 // principalsBoundSetting records that every stored trust policy names its
