@@ -62,7 +62,7 @@ func newServeCmd() *cobra.Command {
 	f.DurationVar(&cfg.KeyRotation, "key-rotation", cfg.KeyRotation, "rotate the session signing key when the newest is older than this")
 	f.DurationVar(&cfg.OIDCTimeout, "oidc-timeout", cfg.OIDCTimeout, "bound on fetching an OIDC provider's discovery document and keys (AssumeRoleWithWebIdentity answers IDPCommunicationError past it)")
 	f.DurationVar(&cfg.OIDCMinRefresh, "oidc-min-refresh", cfg.OIDCMinRefresh, "least time between two fetches of one OIDC provider's keys (tokens naming unknown keys)")
-	f.BoolVar(&cfg.Audit, "audit", cfg.Audit, "record every API request in the audit trail under --audit-dir")
+	f.BoolVar(&cfg.Audit, "audit", cfg.Audit, "record every API request in the audit trail under --audit-dir (--audit=false turns it off)")
 	f.StringVar(&cfg.AuditDir, "audit-dir", "", "audit trail directory (default DATA_DIR/audit)")
 	f.Int64Var(&cfg.AuditMaxBytes, "audit-max-bytes", cfg.AuditMaxBytes, "close (and sign) an audit file once it holds this many bytes")
 	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", cfg.AuditMaxAge, "close (and sign) an audit file once it is this old")

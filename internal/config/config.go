@@ -76,7 +76,7 @@ type Config struct {
 	// signature verified (0: 4 MiB; negative: none).
 	OIDCVerifiedCacheBytes int
 
-	// Audit trail (internal/audit): on when Audit is set (--audit). AuditDir
+	// Audit trail (internal/audit): on unless Audit is cleared (--audit=false). AuditDir
 	// defaults to DATA_DIR/audit. A file is closed and signed once it
 	// holds AuditMaxBytes or is AuditMaxAge old; closed files older than
 	// AuditRetention are removed (0 keeps them). AuditStrict fails a
@@ -103,7 +103,7 @@ func Default() Config {
 		RefreshInterval:     time.Second,
 		OIDCTimeout:         5 * time.Second,
 		OIDCMinRefresh:      30 * time.Second,
-		Audit:               false,
+		Audit:               true,
 		AuditMaxBytes:       64 << 20,
 		AuditMaxAge:         time.Hour,
 	}
