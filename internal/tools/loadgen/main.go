@@ -46,7 +46,14 @@ func main() {
 	flag.StringVar(&tool, "tool", "wrk", "load generator: wrk (C) or hey (Go), both from Debian's packages")
 	flag.StringVar(&binPath, "bin", "", "run this opensts binary instead of building one (to profile it with perf)")
 	flag.BoolVar(&auditOn, "audit", false, "run opensts serve with --audit=true (the file sink under the data directory); false passes --audit=false")
+	compare := flag.Bool("audit-compare", false, "instead of bare against AssumeRole, run two servers, one with --audit=false and one with the default file sink, and alternate AssumeRole rounds between them")
 	flag.Parse()
+	if *compare {
+		if err := runCompare(*conns, *threads, *duration, *rounds); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if err := run(*conns, *threads, *duration, *rounds); err != nil {
 		log.Fatal(err)
 	}
@@ -59,33 +66,17 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 	if _, err := exec.LookPath(tool); err != nil {
 		return fmt.Errorf("%s not found (apt-get install %s): %w", tool, tool, err)
 	}
-	srv, err := devserver.StartWith(devserver.Options{Bin: binPath, Audit: &auditOn})
+	t, err := startTarget(auditOn, conns)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
-	endpoint, dir := srv.Endpoint, srv.Dir
-	body, header, err := setup(endpoint)
-	if err != nil {
-		return err
-	}
-	size, err := loadedSize(endpoint, body, header, conns)
-	if err != nil {
-		return err
-	}
-	script := filepath.Join(dir, "assume.lua")
-	if err := os.WriteFile(script, []byte(luaScript(body, header)), 0o600); err != nil {
-		return err
-	}
-	bodyFile := filepath.Join(dir, "assume.body")
-	if err := os.WriteFile(bodyFile, body, 0o600); err != nil {
-		return err
-	}
+	defer t.srv.Close()
+	srv, endpoint, size := t.srv, t.srv.Endpoint, t.size
 	load := func(target string) (float64, error) {
-		if tool == "hey" {
-			return hey(target, bodyFile, header, conns, duration)
+		if target == endpoint+"/" {
+			return t.load(conns, threads, duration)
 		}
-		return wrk(target, script, conns, threads, duration)
+		return t.loadAt(target, conns, threads, duration)
 	}
 
 	payload := bytes.Repeat([]byte("x"), size)
@@ -128,6 +119,101 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 		return err
 	}
 	fmt.Printf("opensts peak resident memory (VmHWM): %.1f MiB, resident at the end (VmRSS): %.1f MiB, audit %v\n", float64(hwm)/1024, float64(rss)/1024, auditOn)
+	return nil
+}
+
+// target is a running opensts server with one signed AssumeRole request
+// ready to replay against it.
+type target struct {
+	srv      *devserver.Server
+	header   http.Header
+	script   string // wrk's Lua script
+	bodyFile string // the request body, for hey
+	size     int    // the median AssumeRole answer under load
+}
+
+func startTarget(audit bool, conns int) (*target, error) {
+	srv, err := devserver.StartWith(devserver.Options{Bin: binPath, Audit: &audit})
+	if err != nil {
+		return nil, err
+	}
+	t := &target{srv: srv}
+	body, header, err := setup(srv.Endpoint)
+	if err == nil {
+		t.header = header
+		t.size, err = loadedSize(srv.Endpoint, body, header, conns)
+	}
+	if err == nil {
+		t.script = filepath.Join(srv.Dir, "assume.lua")
+		err = os.WriteFile(t.script, []byte(luaScript(body, header)), 0o600)
+	}
+	if err == nil {
+		t.bodyFile = filepath.Join(srv.Dir, "assume.body")
+		err = os.WriteFile(t.bodyFile, body, 0o600)
+	}
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// load replays the AssumeRole request against the server.
+func (t *target) load(conns, threads int, d time.Duration) (float64, error) {
+	return t.loadAt(t.srv.Endpoint+"/", conns, threads, d)
+}
+
+// loadAt replays the same request (body and headers) against url.
+func (t *target) loadAt(url string, conns, threads int, d time.Duration) (float64, error) {
+	if tool == "hey" {
+		return hey(url, t.bodyFile, t.header, conns, d)
+	}
+	return wrk(url, t.script, conns, threads, d)
+}
+
+// runCompare measures AssumeRole on two servers in the same run, one with
+// auditing off and one with the default file sink, alternating rounds so
+// that the machine's drift affects both alike.
+func runCompare(conns, threads int, duration time.Duration, rounds int) error {
+	if _, err := exec.LookPath(tool); err != nil {
+		return fmt.Errorf("%s not found (apt-get install %s): %w", tool, tool, err)
+	}
+	off, err := startTarget(false, conns)
+	if err != nil {
+		return err
+	}
+	defer off.srv.Close()
+	on, err := startTarget(true, conns)
+	if err != nil {
+		return err
+	}
+	defer on.srv.Close()
+	fmt.Printf("AssumeRole, audit off against the file sink, %d connections, %s, %s per run\n", conns, tool, duration)
+	var offSum, onSum float64
+	for i := 0; i < rounds; i++ {
+		a, err := off.load(conns, threads, duration)
+		if err != nil {
+			return err
+		}
+		b, err := on.load(conns, threads, duration)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("round %d: audit off %.0f req/s, file sink %.0f req/s, ratio %.1f%%\n", i+1, a, b, 100*b/a)
+		offSum += a
+		onSum += b
+	}
+	fmt.Printf("mean: audit off %.0f req/s, file sink %.0f req/s, ratio %.1f%%\n", offSum/float64(rounds), onSum/float64(rounds), 100*onSum/offSum)
+	for _, x := range []struct {
+		name string
+		t    *target
+	}{{"audit off", off}, {"file sink", on}} {
+		hwm, err := devserver.ProcStatus(x.t.srv.Pid(), "VmHWM")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s: peak resident memory (VmHWM) %.1f MiB\n", x.name, float64(hwm)/1024)
+	}
 	return nil
 }
 
