@@ -1,0 +1,179 @@
+package detect
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Baselines are learned per role (where it is assumed from, with which
+// client) and per principal (what it calls, when, how often; a role
+// session's principal is its role). A baseline judges nothing during its
+// warm-up, which starts at its first event; after it, what it never saw
+// fires a rule once and is learned.
+type baselines struct {
+	warmup   time.Duration
+	subjects *table[*baseline]
+	sessions *table[sessionSeen]
+}
+
+const (
+	maxNetworks = 256
+	maxAgents   = 64
+	maxActions  = 2048
+	rateAlpha   = 0.1 // EWMA weight of the newest minute
+	rateMinimum = 30  // calls in a minute below which no rate is a spike
+	rateMinutes = 60  // minutes of history a rate baseline needs
+)
+
+type baseline struct {
+	First    time.Time           `json:"first"`
+	Networks map[string]struct{} `json:"networks,omitempty"`
+	Agents   map[string]struct{} `json:"agents,omitempty"`
+	Actions  map[string]struct{} `json:"actions,omitempty"`
+	Hours    uint32              `json:"hours"`
+	Minute   int64               `json:"minute"`  // the current minute (Unix minutes)
+	Count    int                 `json:"count"`   // calls in it
+	Rate     float64             `json:"rate"`    // EWMA of calls per minute
+	Minutes  int                 `json:"minutes"` // completed minutes seen
+}
+
+type sessionSeen struct {
+	network string
+	at      time.Time
+}
+
+func newBaselines(max int, warmup time.Duration) *baselines {
+	return &baselines{warmup: warmup, subjects: newTable[*baseline](max), sessions: newTable[sessionSeen](max)}
+}
+
+func (b *baselines) get(key string, t time.Time) *baseline {
+	bl, ok := b.subjects.get(key)
+	if !ok {
+		bl = &baseline{First: t}
+		b.subjects.put(key, bl)
+	}
+	return bl
+}
+
+func (bl *baseline) warm(t time.Time, warmup time.Duration) bool { return t.Sub(bl.First) >= warmup }
+
+// learn adds v to set (bounded) and reports whether it was new.
+func learn(set *map[string]struct{}, v string, max int) bool {
+	if *set == nil {
+		*set = make(map[string]struct{})
+	}
+	if _, ok := (*set)[v]; ok {
+		return false
+	}
+	if len(*set) < max {
+		(*set)[v] = struct{}{}
+	}
+	return true
+}
+
+func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
+	b := e.base
+	// Where and with what a role is assumed from.
+	if strings.HasPrefix(ev.Name, "AssumeRole") {
+		if role := ev.param("roleArn"); role != "" {
+			bl := b.get("role:"+role, ev.Time)
+			warm := bl.warm(ev.Time, b.warmup)
+			if n := network(ev.SourceIP); n != "" && learn(&bl.Networks, n, maxNetworks) && warm {
+				e.fire(ev, "new-network", "role:"+role+"|"+n, "role "+role+" assumed from "+n+", never seen for it", fired)
+			}
+			if a := agentFamily(ev.UserAgent); a != "" && learn(&bl.Agents, a, maxAgents) && warm {
+				e.fire(ev, "new-user-agent", "role:"+role+"|"+a, "role "+role+" assumed with "+a+", never seen for it", fired)
+			}
+		}
+	}
+	// One session from two networks.
+	if strings.HasPrefix(ev.AccessKeyID, "ASIA") {
+		if n := network(ev.SourceIP); n != "" {
+			r := e.rules["session-two-networks"]
+			if prev, ok := b.sessions.get(ev.AccessKeyID); ok && prev.network != n && ev.Time.Sub(prev.at) <= r.window {
+				e.fire(ev, "session-two-networks", "key:"+ev.AccessKeyID+"|"+n,
+					"session "+ev.AccessKeyID+" used from "+prev.network+" and, within "+r.window.String()+", from "+n, fired)
+			}
+			b.sessions.put(ev.AccessKeyID, sessionSeen{network: n, at: ev.Time})
+		}
+	}
+	// What a principal does, when, and how often.
+	p := ev.ARN
+	if ev.IssuerARN != "" {
+		p = ev.IssuerARN
+	}
+	if p == "" {
+		return
+	}
+	bl := b.get("principal:"+p, ev.Time)
+	warm := bl.warm(ev.Time, b.warmup)
+	action := strings.TrimSuffix(ev.Source, ".amazonaws.com") + ":" + ev.Name
+	if learn(&bl.Actions, action, maxActions) && warm {
+		e.fire(ev, "new-action", "principal:"+p+"|"+action, p+" called "+action+" for the first time", fired)
+	}
+	hour := uint32(1) << uint(ev.Time.UTC().Hour())
+	if bl.Hours&hour == 0 {
+		bl.Hours |= hour
+		if warm {
+			e.fire(ev, "new-hour", "principal:"+p+"|"+itoa(ev.Time.UTC().Hour()), p+" active at "+itoa(ev.Time.UTC().Hour())+":00 UTC for the first time", fired)
+		}
+	}
+	minute := ev.Time.Unix() / 60
+	if minute != bl.Minute {
+		if bl.Minute != 0 && minute > bl.Minute {
+			bl.Rate = (1-rateAlpha)*bl.Rate + rateAlpha*float64(bl.Count)
+			gap := minute - bl.Minute - 1 // idle minutes count as zero calls
+			bl.Rate *= math.Pow(1-rateAlpha, float64(min(gap, 1000)))
+			bl.Minutes += int(min(gap, 1_000_000)) + 1
+		}
+		bl.Minute, bl.Count = minute, 0
+	}
+	bl.Count++
+	if r := e.rules["rate-spike"]; warm && bl.Minutes >= rateMinutes && bl.Count >= rateMinimum && float64(bl.Count) > r.factor*math.Max(bl.Rate, 1) {
+		e.fire(ev, "rate-spike", "principal:"+p, p+" made "+itoa(bl.Count)+" calls this minute against a baseline of "+
+			strconv.FormatFloat(math.Round(bl.Rate*10)/10, 'f', -1, 64)+" a minute", fired)
+	}
+}
+
+// SaveBaselines writes the learned baselines (JSON lines) so that they
+// outlive a restart; LoadBaselines reads them back.
+func (e *Engine) SaveBaselines(w io.Writer) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	enc := json.NewEncoder(w)
+	var err error
+	e.base.subjects.each(func(key string, bl *baseline) {
+		if err == nil {
+			err = enc.Encode(struct {
+				Key string    `json:"key"`
+				B   *baseline `json:"baseline"`
+			}{key, bl})
+		}
+	})
+	return err
+}
+
+// LoadBaselines merges saved baselines into the engine's.
+func (e *Engine) LoadBaselines(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for {
+		var rec struct {
+			Key string    `json:"key"`
+			B   *baseline `json:"baseline"`
+		}
+		if err := dec.Decode(&rec); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if rec.B != nil && rec.Key != "" {
+			e.base.subjects.put(rec.Key, rec.B)
+		}
+	}
+}

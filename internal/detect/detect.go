@@ -1,0 +1,403 @@
+// Package detect runs detection rules and behavioural anomaly baselines over
+// the stream of audit events and raises alerts, each with a response
+// (alert only, revoke a session or a principal, quarantine or deactivate a
+// key) that a Responder carries out through the same authorized, audited
+// paths an operator uses.
+//
+// It reads events, never requests: the server turns each audit record into
+// an Event (the same stream the trail records) and hands it to Observe,
+// which never blocks a request. One goroutine (Run) evaluates the rules;
+// Process evaluates one event synchronously (tests, benchmarks). State is
+// bounded: counting windows, cool-downs and baselines are kept for at most
+// MaxSubjects subjects each, the least recently seen dropped first.
+package detect
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Event is one audit event as the rules read it.
+type Event struct {
+	Time         time.Time
+	ID           string // eventID
+	Name         string // eventName
+	Source       string // eventSource
+	ErrorCode    string
+	ErrorMessage string
+	Account      string // recipientAccountId
+	// The caller (userIdentity): Type is Root, IAMUser, AssumedRole,
+	// FederatedUser, WebIdentityUser, SAMLUser or Unknown.
+	Type        string
+	ARN         string
+	AccessKeyID string
+	UserName    string // an IAM user's name
+	IssuerARN   string // a role session's role
+	SourceIP    string
+	UserAgent   string
+	// Params returns a request parameter by its JSON name (roleArn,
+	// userName, policyArn, policyDocument, ...), "" when absent. Nil means
+	// none.
+	Params func(name string) string
+	// Minted is the access key id an STS call issued ("" otherwise).
+	Minted string
+}
+
+func (e *Event) param(name string) string {
+	if e.Params == nil {
+		return ""
+	}
+	return e.Params(name)
+}
+
+// Alert is one rule firing.
+type Alert struct {
+	Rule     string
+	Severity string
+	Summary  string
+	Time     time.Time
+	Account  string
+	// The subject: the principal, its access key and where it came from.
+	PrincipalARN string
+	AccessKeyID  string
+	SourceIP     string
+	// EventIDs are the events that fired the rule (at most 20, newest
+	// last).
+	EventIDs []string
+	// Detail says what was seen, in a sentence.
+	Detail string
+	// Response and Mode are the rule's; Outcome is what the response did
+	// ("" for alert, "observed" in observe mode, else "done" or the error).
+	Response Response
+	Mode     Mode
+	Outcome  string
+}
+
+// Responder carries out responses (the revocation API and IAM, as the
+// operator would call them). Each call is idempotent.
+type Responder interface {
+	RevokeSession(ctx context.Context, accessKeyID, reason string) error
+	RevokePrincipal(ctx context.Context, principalARN, reason string) error
+	QuarantineKey(ctx context.Context, accessKeyID, reason string) error
+	DeactivateKey(ctx context.Context, accessKeyID, reason string) error
+}
+
+// Directory answers the questions the escalation rule asks of IAM. Any
+// method may be nil-safe; errors count as "no".
+type Directory interface {
+	// InGroup reports whether the user is a member of the group.
+	InGroup(ctx context.Context, account, user, group string) bool
+	// CanAssume reports whether the principal may assume the role (its
+	// trust policy allows it).
+	CanAssume(ctx context.Context, principalARN, account, role string) bool
+	// GrantsAll reports whether the managed policy allows every action on
+	// every resource.
+	GrantsAll(ctx context.Context, policyARN string) bool
+	// AttachedToPrincipal reports whether the managed policy is attached to
+	// the principal (directly, or through a group or its role).
+	AttachedToPrincipal(ctx context.Context, principalARN, policyARN string) bool
+}
+
+// Options configures an Engine.
+type Options struct {
+	Config    Config
+	Now       func() time.Time
+	Emit      func(Alert) // every alert, in order; must not block long
+	Responder Responder
+	Directory Directory
+	// Queue bounds the events waiting for Run (default 65,536); a full
+	// queue drops events and counts them.
+	Queue int
+	// MaxSubjects bounds each state table (default 100,000).
+	MaxSubjects int
+}
+
+// Engine evaluates the rules.
+type Engine struct {
+	opt   Options
+	rules map[string]*rule
+	ch    chan Event
+
+	dropped, processed, alerts atomic.Uint64
+
+	mu        sync.Mutex // guards the state below (Process may run beside Run in tests)
+	counts    *table[*window]
+	cooldowns *table[time.Time]
+	base      *baselines
+}
+
+// New returns an Engine.
+func New(opt Options) (*Engine, error) {
+	rules, err := opt.Config.rules()
+	if err != nil {
+		return nil, err
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Emit == nil {
+		opt.Emit = func(Alert) {}
+	}
+	if opt.Queue <= 0 {
+		opt.Queue = 1 << 16
+	}
+	if opt.MaxSubjects <= 0 {
+		opt.MaxSubjects = 100_000
+	}
+	warmup := time.Duration(opt.Config.Warmup)
+	if warmup == 0 {
+		warmup = 7 * 24 * time.Hour
+	}
+	return &Engine{opt: opt, rules: rules, ch: make(chan Event, opt.Queue),
+		counts: newTable[*window](opt.MaxSubjects), cooldowns: newTable[time.Time](opt.MaxSubjects),
+		base: newBaselines(opt.MaxSubjects, warmup)}, nil
+}
+
+// Observe queues an event; it never blocks.
+func (e *Engine) Observe(ev Event) {
+	select {
+	case e.ch <- ev:
+	default:
+		e.dropped.Add(1)
+	}
+}
+
+// Stats are the engine's counters.
+func (e *Engine) Stats() (processed, dropped, alerts uint64) {
+	return e.processed.Load(), e.dropped.Load(), e.alerts.Load()
+}
+
+// Run evaluates queued events until ctx ends.
+func (e *Engine) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-e.ch:
+			e.Process(ctx, ev)
+		}
+	}
+}
+
+// Process evaluates one event now.
+func (e *Engine) Process(ctx context.Context, ev Event) {
+	e.processed.Add(1)
+	if ev.Time.IsZero() {
+		ev.Time = e.opt.Now()
+	}
+	var fired []Alert
+	e.mu.Lock()
+	e.evaluate(ctx, &ev, &fired)
+	e.mu.Unlock()
+	for i := range fired {
+		e.respond(ctx, &fired[i])
+		e.alerts.Add(1)
+		e.opt.Emit(fired[i])
+	}
+}
+
+func (e *Engine) evaluate(ctx context.Context, ev *Event, fired *[]Alert) {
+	failed := ev.ErrorCode != ""
+	subject := ev.ARN
+	if subject == "" {
+		subject = ev.AccessKeyID
+	}
+	// Bursts, by principal and by source address.
+	if failed && strings.HasPrefix(ev.ErrorCode, "AccessDenied") {
+		e.count(ev, "access-denied-burst", "principal:"+subject, fired)
+		e.count(ev, "access-denied-burst", "source:"+ev.SourceIP, fired)
+	}
+	if failed && strings.HasPrefix(ev.Name, "AssumeRole") {
+		e.count(ev, "assume-role-failures", "principal:"+subject, fired)
+		e.count(ev, "assume-role-failures", "source:"+ev.SourceIP, fired)
+	}
+	if failed && strings.Contains(ev.ErrorMessage, "MultiFactorAuthentication failed") {
+		e.count(ev, "mfa-failures", "principal:"+subject, fired)
+		e.count(ev, "mfa-failures", "source:"+ev.SourceIP, fired)
+	}
+	if failed && ev.Name == "AssumeRoleWithLDAPIdentity" {
+		if u := ev.param("ldapUsername"); u != "" {
+			e.count(ev, "ldap-bind-failures", "user:"+strings.ToLower(u), fired)
+		}
+		e.count(ev, "ldap-bind-failures", "source:"+ev.SourceIP, fired)
+	}
+	// Bad credentials.
+	switch ev.ErrorCode {
+	case "ExpiredToken":
+		e.count(ev, "expired-credentials", "key:"+ev.AccessKeyID, fired)
+	case "InvalidClientTokenId", "InvalidAccessKeyId":
+		e.count(ev, "invalid-credentials", "key:"+ev.AccessKeyID+"|"+ev.SourceIP, fired)
+	case "SignatureDoesNotMatch":
+		e.count(ev, "signature-mismatch", "key:"+ev.AccessKeyID, fired)
+	}
+	// Root.
+	if ev.Type == "Root" && ev.AccessKeyID != "" && !failed {
+		e.count(ev, "root-key-use", "key:"+ev.AccessKeyID, fired)
+		if ev.Name == "CreateAccessKey" && ev.param("userName") == "" {
+			e.fire(ev, "root-access-key-created", "account:"+ev.Account, "root created an access key for itself", fired)
+		}
+	}
+	if !failed {
+		e.escalation(ctx, ev, fired)
+		e.trust(ev, fired)
+		e.anomalies(ev, fired)
+	}
+}
+
+// count adds the event to the rule's window for key and fires the rule
+// when the window holds its threshold.
+func (e *Engine) count(ev *Event, name, key string, fired *[]Alert) {
+	r := e.rules[name]
+	if !r.enabled {
+		return
+	}
+	k := name + "|" + key
+	w, ok := e.counts.get(k)
+	if !ok {
+		w = &window{}
+		e.counts.put(k, w)
+	}
+	if w.add(ev.Time, ev.ID, r.threshold, r.window) {
+		detail := r.summary
+		if r.threshold > 1 {
+			detail = r.summary + " (" + itoa(r.threshold) + " within " + r.window.String() + ", " + key + ")"
+		}
+		if e.fireWith(ev, r, k, detail, w.ids(), fired) {
+			w.reset()
+		}
+	}
+}
+
+// fire raises a one-event rule for key.
+func (e *Engine) fire(ev *Event, name, key, detail string, fired *[]Alert) {
+	r := e.rules[name]
+	if !r.enabled {
+		return
+	}
+	e.fireWith(ev, r, name+"|"+key, detail, []string{ev.ID}, fired)
+}
+
+// fireWith raises r's alert unless the rule is cooling down for key.
+func (e *Engine) fireWith(ev *Event, r *rule, key, detail string, ids []string, fired *[]Alert) bool {
+	if until, ok := e.cooldowns.get(key); ok && ev.Time.Before(until) {
+		return false
+	}
+	e.cooldowns.put(key, ev.Time.Add(r.cooldown))
+	*fired = append(*fired, Alert{Rule: r.name, Severity: r.severity, Summary: r.summary, Time: ev.Time, Account: ev.Account,
+		PrincipalARN: ev.ARN, AccessKeyID: ev.AccessKeyID, SourceIP: ev.SourceIP, EventIDs: ids, Detail: detail,
+		Response: r.response, Mode: r.mode})
+	return true
+}
+
+// respond carries out the alert's response.
+func (e *Engine) respond(ctx context.Context, a *Alert) {
+	if a.Response == AlertOnly || a.Response == "" {
+		return
+	}
+	if a.Mode == Observe {
+		a.Outcome = "observed"
+		return
+	}
+	if e.opt.Responder == nil {
+		a.Outcome = "no responder"
+		return
+	}
+	reason := "alert " + a.Rule + ": " + a.Detail
+	var err error
+	switch a.Response {
+	case RevokeSession:
+		err = e.opt.Responder.RevokeSession(ctx, a.AccessKeyID, reason)
+	case RevokePrincipal:
+		err = e.opt.Responder.RevokePrincipal(ctx, a.PrincipalARN, reason)
+	case QuarantineKey:
+		err = e.opt.Responder.QuarantineKey(ctx, a.AccessKeyID, reason)
+	case DeactivateKey:
+		err = e.opt.Responder.DeactivateKey(ctx, a.AccessKeyID, reason)
+	}
+	a.Outcome = "done"
+	if err != nil {
+		a.Outcome = err.Error()
+	}
+}
+
+// window holds the times of the last threshold events for one key.
+type window struct {
+	times []time.Time
+	evIDs []string
+	next  int
+	n     int
+}
+
+// add records an event and reports whether threshold events fell within d.
+func (w *window) add(t time.Time, id string, threshold int, d time.Duration) bool {
+	if len(w.times) != threshold {
+		w.times, w.evIDs, w.next, w.n = make([]time.Time, threshold), make([]string, threshold), 0, 0
+	}
+	w.times[w.next], w.evIDs[w.next] = t, id
+	w.next = (w.next + 1) % threshold
+	if w.n < threshold {
+		w.n++
+	}
+	if w.n < threshold {
+		return false
+	}
+	oldest := w.times[w.next] // the ring is full: next is the oldest
+	return d == 0 || t.Sub(oldest) <= d
+}
+
+// ids are the window's event ids, oldest first, at most 20.
+func (w *window) ids() []string {
+	var out []string
+	for i := 0; i < w.n; i++ {
+		out = append(out, w.evIDs[(w.next+i)%len(w.evIDs)])
+	}
+	if len(out) > 20 {
+		out = out[len(out)-20:]
+	}
+	return out
+}
+
+func (w *window) reset() { w.n, w.next = 0, 0 }
+
+// network is an address's /24 (IPv4) or /48 (IPv6), "" if it is none.
+func network(addr string) string {
+	ip := net.ParseIP(addr)
+	if ip == nil {
+		return ""
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.Mask(net.CIDRMask(24, 32)).String() + "/24"
+	}
+	return ip.Mask(net.CIDRMask(48, 128)).String() + "/48"
+}
+
+// agentFamily is the product name a user agent starts with ("aws-cli",
+// "Boto3", "aws-sdk-go-v2", "curl"), lower-cased.
+func agentFamily(ua string) string {
+	ua = strings.TrimSpace(ua)
+	if i := strings.IndexAny(ua, "/ "); i >= 0 {
+		ua = ua[:i]
+	}
+	if len(ua) > 64 {
+		ua = ua[:64]
+	}
+	return strings.ToLower(ua)
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}

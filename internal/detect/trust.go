@@ -1,0 +1,119 @@
+package detect
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// trust fires trust-opened when CreateRole or UpdateAssumeRolePolicy gives
+// a role a trust policy that TrustFindings objects to.
+func (e *Engine) trust(ev *Event, fired *[]Alert) {
+	if ev.Source != "iam.amazonaws.com" || (ev.Name != "CreateRole" && ev.Name != "UpdateAssumeRolePolicy") {
+		return
+	}
+	doc := ev.param("assumeRolePolicyDocument")
+	if doc == "" {
+		doc = ev.param("policyDocument")
+	}
+	fs := TrustFindings(doc, ev.Account)
+	if len(fs) == 0 {
+		return
+	}
+	role := ev.param("roleName")
+	e.fire(ev, "trust-opened", "role:"+ev.Account+"/"+role+"|"+ev.ID, "role "+role+": "+strings.Join(fs, "; "), fired)
+}
+
+// TrustFindings lists what is dangerously open in a trust policy: trust of
+// everyone ("*") without a narrowing condition, a foreign account trusted
+// as a whole without sts:ExternalId, and web identity trust with no
+// condition on the token's subject (":sub"), which lets any identity of the
+// provider (any repository of a CI provider) assume the role.
+func TrustFindings(doc, account string) []string {
+	var d struct{ Statement json.RawMessage }
+	if json.Unmarshal([]byte(doc), &d) != nil {
+		return nil
+	}
+	var out []string
+	for i, s := range statements(d.Statement) {
+		if s.Effect != "Allow" {
+			continue
+		}
+		name := s.Sid
+		if name == "" {
+			name = "statement " + itoa(i)
+		}
+		aws, federated, everyone := principals(s.Principal)
+		if everyone && len(s.Condition) == 0 {
+			out = append(out, name+" trusts everyone (\"*\") with no condition")
+		}
+		for _, p := range aws {
+			acct := accountOf(p)
+			if acct != "" && acct != account && isWholeAccount(p) && !hasKey(s.Condition, "sts:externalid") {
+				out = append(out, name+" trusts all of account "+acct+" without sts:ExternalId")
+			}
+		}
+		for _, f := range federated {
+			if strings.Contains(f, ":oidc-provider/") && !hasKeySuffix(s.Condition, ":sub") {
+				out = append(out, name+" trusts web identities of "+f[strings.Index(f, ":oidc-provider/")+len(":oidc-provider/"):]+" with no condition on sub")
+			}
+		}
+	}
+	return out
+}
+
+// principals reads a Principal element.
+func principals(raw json.RawMessage) (aws, federated []string, everyone bool) {
+	var star string
+	if json.Unmarshal(raw, &star) == nil {
+		return nil, nil, star == "*"
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil, nil, false
+	}
+	aws = strs(m["AWS"])
+	for _, a := range aws {
+		if a == "*" {
+			everyone = true
+		}
+	}
+	return aws, strs(m["Federated"]), everyone
+}
+
+// accountOf is the account of an AWS principal: a 12-digit id or an ARN.
+func accountOf(p string) string {
+	if len(p) == 12 && strings.Trim(p, "0123456789") == "" {
+		return p
+	}
+	parts := strings.SplitN(p, ":", 6)
+	if len(parts) == 6 && parts[0] == "arn" {
+		return parts[4]
+	}
+	return ""
+}
+
+func isWholeAccount(p string) bool {
+	return accountOf(p) == p || strings.HasSuffix(p, ":root")
+}
+
+func hasKey(cond map[string]map[string]json.RawMessage, key string) bool {
+	for _, kv := range cond {
+		for k := range kv {
+			if strings.EqualFold(k, key) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasKeySuffix(cond map[string]map[string]json.RawMessage, suffix string) bool {
+	for _, kv := range cond {
+		for k := range kv {
+			if strings.HasSuffix(strings.ToLower(k), suffix) {
+				return true
+			}
+		}
+	}
+	return false
+}
