@@ -68,6 +68,8 @@ func newServeCmd() *cobra.Command {
 	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", cfg.AuditMaxAge, "close (and sign) an audit file once it is this old")
 	f.DurationVar(&cfg.AuditRetention, "audit-retention", 0, "remove closed audit files older than this (0: keep all)")
 	f.BoolVar(&cfg.AuditStrict, "audit-strict", false, "fail a request with ServiceUnavailable (retryable) when its audit event cannot be written, instead of dropping the event")
+	f.BoolVar(&cfg.Detect, "detect", cfg.Detect, "run the detection rules over every request's audit event and raise alerts (audit events of type OpenSTSAlert)")
+	f.StringVar(&cfg.AlertRules, "alert-rules", "", "detection rules file, YAML or JSON: thresholds, windows, responses, rules switched off (default: the built-in rules)")
 	bindServerFlags(cmd, &cfg)
 	return cmd
 }

@@ -288,6 +288,7 @@ func (t *Trail) setPrevHash(line []byte) {
 // event could not be written.
 func (t *Trail) Record(ctx context.Context, x *pipeline.Exchange) error {
 	recs := Build(t.cfg.Build, x)
+	x.EventID = recs[0].EventID
 	var done chan error
 	if t.cfg.Strict {
 		done = make(chan error, len(recs))

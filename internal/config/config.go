@@ -88,6 +88,13 @@ type Config struct {
 	AuditMaxAge    time.Duration
 	AuditRetention time.Duration
 	AuditStrict    bool
+
+	// Detection (internal/detect): rules and baselines over the audit
+	// events, on unless Detect is cleared (--detect=false); AlertRules is
+	// a YAML or JSON rules file (--alert-rules; built-in defaults when
+	// empty).
+	Detect     bool
+	AlertRules string
 }
 
 // Default returns a Config with every default set.
@@ -104,6 +111,7 @@ func Default() Config {
 		OIDCTimeout:         5 * time.Second,
 		OIDCMinRefresh:      30 * time.Second,
 		Audit:               true,
+		Detect:              true,
 		AuditMaxBytes:       64 << 20,
 		AuditMaxAge:         time.Hour,
 	}

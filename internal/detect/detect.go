@@ -34,6 +34,7 @@ type Event struct {
 	// FederatedUser, WebIdentityUser, SAMLUser or Unknown.
 	Type        string
 	ARN         string
+	PrincipalID string // the caller's unique id (aws:userid)
 	AccessKeyID string
 	UserName    string // an IAM user's name
 	IssuerARN   string // a role session's role
@@ -93,7 +94,7 @@ type Directory interface {
 	InGroup(ctx context.Context, account, user, group string) bool
 	// CanAssume reports whether the principal may assume the role (its
 	// trust policy allows it).
-	CanAssume(ctx context.Context, principalARN, account, role string) bool
+	CanAssume(ctx context.Context, principalARN, principalID, account, role string) bool
 	// GrantsAll reports whether the managed policy allows every action on
 	// every resource.
 	GrantsAll(ctx context.Context, policyARN string) bool

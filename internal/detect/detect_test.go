@@ -181,7 +181,7 @@ type dir struct {
 }
 
 func (d dir) InGroup(_ context.Context, _, u, g string) bool { return d.groups[u+"/"+g] }
-func (d dir) CanAssume(_ context.Context, p, _, r string) bool {
+func (d dir) CanAssume(_ context.Context, p, _, _, r string) bool {
 	return d.assume[p+"|"+r]
 }
 func (d dir) GrantsAll(_ context.Context, p string) bool { return d.all[p] }

@@ -72,7 +72,7 @@ func (e *Engine) selfTarget(ctx context.Context, ev *Event) string {
 		if ev.Type == "AssumedRole" && strings.HasSuffix(ev.IssuerARN, "/"+r) {
 			return "its own role " + r
 		}
-		if d != nil && d.CanAssume(ctx, ev.ARN, ev.Account, r) {
+		if d != nil && d.CanAssume(ctx, ev.ARN, ev.PrincipalID, ev.Account, r) {
 			return "role " + r + ", which it can assume"
 		}
 	}

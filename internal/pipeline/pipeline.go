@@ -73,6 +73,9 @@ type Exchange struct {
 	Output   any // the typed output, on success
 	Err      error
 	Status   int // the HTTP status written
+	// EventID is the audit event's id once the trail's recorder built it
+	// (recorders after it, detection, join alerts to it).
+	EventID string
 }
 
 func (x *Exchange) reset() { *x = Exchange{} }

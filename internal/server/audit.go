@@ -12,6 +12,10 @@ import (
 // CloudTrailPrefix is the X-Amz-Target prefix of CloudTrail.
 const CloudTrailPrefix = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"
 
+// CloudTrailShortPrefix is the prefix newer SDKs send (aws-sdk-go-v2's
+// CloudTrail client since its 2024 models); AWS answers both.
+const CloudTrailShortPrefix = "CloudTrail_20131101"
+
 // cloudtrailRoutes are the CloudTrail actions, by X-Amz-Target action name.
 func cloudtrailRoutes(s *audit.Service) map[string]jsonHandler {
 	return map[string]jsonHandler{

@@ -29,6 +29,7 @@ import (
 	"github.com/opensts/opensts/internal/awsjson"
 	"github.com/opensts/opensts/internal/awsquery"
 	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/detect"
 	"github.com/opensts/opensts/internal/federation/ldap"
 	"github.com/opensts/opensts/internal/federation/oidc"
 	"github.com/opensts/opensts/internal/iam"
@@ -112,7 +113,9 @@ type Server struct {
 
 	authn    *authn.Authenticator
 	pipeline *pipeline.Pipeline
-	trail    *audit.Trail // nil with --audit=false
+	trail    *audit.Trail   // nil with --audit=false
+	detect   *detect.Engine // nil with --detect=false
+	alerts   *prometheus.CounterVec
 	feed     *feed
 	metrics  *prometheus.Registry
 
@@ -223,7 +226,16 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		// The trail opens once the account is known (after bootstrap);
 		// no request is served before.
 		recorders = append(recorders, pipeline.RecorderFunc(func(ctx context.Context, x *pipeline.Exchange) error { return s.trail.Record(ctx, x) }))
-		jsonAPIs = append(jsonAPIs, &pipeline.API{Name: "cloudtrail", Protocol: pipeline.JSON, Prefix: CloudTrailPrefix, Routes: cloudtrailRoutes(lookup)})
+		ct := cloudtrailRoutes(lookup)
+		jsonAPIs = append(jsonAPIs, &pipeline.API{Name: "cloudtrail", Protocol: pipeline.JSON, Prefix: CloudTrailPrefix, Routes: ct},
+			&pipeline.API{Name: "cloudtrail", Protocol: pipeline.JSON, Prefix: CloudTrailShortPrefix, Routes: ct})
+	}
+	observers := opt.Observers
+	if cfg.Detect {
+		if err := s.startDetect(cfg); err != nil {
+			return nil, err
+		}
+		observers = append(observers, pipeline.ObserverFunc(func(_ context.Context, x *pipeline.Exchange) { s.detect.Observe(detectEvent(x)) }))
 	}
 	s.authn = authn.New(authn.Config{Keys: s.keys, Sessions: s.sessions, SigV4: s.sigv4, Region: cfg.Region, Touch: s.store})
 	s.pipeline = pipeline.New(pipeline.Config{
@@ -240,7 +252,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		Now:          s.now,
 		Log:          s.log,
 		Recorders:    recorders,
-		Observers:    opt.Observers,
+		Observers:    observers,
 	})
 
 	stderr := opt.Stderr
@@ -263,6 +275,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	var loops sync.WaitGroup
 	loops.Go(func() { s.feed.run(loopCtx) })
 	loops.Go(func() { s.sessions.Run(loopCtx, cfg.RefreshInterval) })
+	if s.detect != nil {
+		loops.Go(func() { s.detect.Run(loopCtx) })
+	}
 	go func() {
 		// Close waits for every loop before it closes the store.
 		loops.Wait()
