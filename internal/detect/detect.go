@@ -110,7 +110,7 @@ type Options struct {
 	Emit      func(Alert) // every alert, in order; must not block long
 	Responder Responder
 	Directory Directory
-	// Queue bounds the events waiting for Run (default 65,536); a full
+	// Queue bounds the events waiting for Run (default 4,096); a full
 	// queue drops events and counts them.
 	Queue int
 	// MaxSubjects bounds each state table (default 100,000).
@@ -144,7 +144,7 @@ func New(opt Options) (*Engine, error) {
 		opt.Emit = func(Alert) {}
 	}
 	if opt.Queue <= 0 {
-		opt.Queue = 1 << 16
+		opt.Queue = 1 << 12
 	}
 	if opt.MaxSubjects <= 0 {
 		opt.MaxSubjects = 100_000
