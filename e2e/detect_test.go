@@ -212,3 +212,66 @@ func TestAlertRulesFile(t *testing.T) {
 		t.Fatalf("a rules file with an unknown rule: %v", err)
 	}
 }
+
+// TestDetectionTwoNodesOnPostgres: the same incident seen by two nodes of
+// one deployment raises one alert, not one per node.
+func TestDetectionTwoNodesOnPostgres(t *testing.T) {
+	dsn := postgresSchema(t)
+	a := start(t, withPostgres(dsn), withStrictAudit())
+	b := start(t, withPostgres(dsn), withStrictAudit())
+	ctx := context.Background()
+	for _, e := range []*env{a, b, a, b} {
+		_, err := e.sts("ASIAQQQQQQQQQQQQQQQQ", "forged/secret/0123456789012345678901234", "forged-token").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		wantCode(t, err, "InvalidClientTokenId")
+	}
+	time.Sleep(time.Second) // both engines have seen both requests
+	n := 0
+	for _, e := range []*env{a, b} {
+		for _, line := range strings.Split(e.trail(t), "\n") {
+			if strings.Contains(line, `"OpenSTSAlert"`) && strings.Contains(line, `"eventName":"invalid-credentials"`) {
+				n++
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d invalid-credentials alerts across two nodes, want 1", n)
+	}
+}
+
+// TestDetectionBaselinesPersist: what a node learned survives its restart,
+// warm-up included: after it, a known client is quiet and a new one alerts.
+func TestDetectionBaselinesPersist(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(rules, []byte(`{"warmup":"2s"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := startIn(t, dir, withStrictAudit(), withAlertRules(rules))
+	akid, secret := e.user(t, "alice")
+	roleARN := e.role(t, "app", "", trustAccount)
+	e.userPolicy(t, "alice", "assume", allow("sts:AssumeRole", roleARN))
+	ctx := context.Background()
+	assume := func(e *env) {
+		t.Helper()
+		must[*sts.AssumeRoleOutput](t)(e.sts(akid, secret, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("sdk")}))
+	}
+	assume(e)
+	e.stop() // writes the baselines
+	time.Sleep(2500 * time.Millisecond)
+
+	e = startIn(t, dir, withStrictAudit(), withAlertRules(rules))
+	assume(e)
+	c := newCLIEnv(t, e.endpoint)
+	out, errOut, code := c.run(t, creds(akid, secret, ""), awsCLIPath(), "sts", "assume-role", "--endpoint-url", e.endpoint,
+		"--role-arn", roleARN, "--role-session-name", "cli")
+	if code != 0 {
+		t.Fatalf("assume-role: %d %s %s", code, out, errOut)
+	}
+	got := waitAlerts(t, e, "new-user-agent")
+	if _, ok := got["new-network"]; ok {
+		t.Error("the known network alerted after the restart")
+	}
+	if d := got["new-user-agent"].RequestParameters.Detail; !strings.Contains(d, "aws-cli") || !strings.Contains(d, "role/app") {
+		t.Errorf("new-user-agent: %s", d)
+	}
+}

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"math"
@@ -18,6 +19,10 @@ type baselines struct {
 	warmup   time.Duration
 	subjects *table[*baseline]
 	sessions *table[sessionSeen]
+	// load, if set, reads a subject's stored baseline when it is first
+	// seen; dirty are the subjects changed since the last flush.
+	load  func(key string) *baseline
+	dirty map[string]struct{}
 }
 
 const (
@@ -47,16 +52,47 @@ type sessionSeen struct {
 }
 
 func newBaselines(max int, warmup time.Duration) *baselines {
-	return &baselines{warmup: warmup, subjects: newTable[*baseline](max), sessions: newTable[sessionSeen](max)}
+	return &baselines{warmup: warmup, subjects: newTable[*baseline](max), sessions: newTable[sessionSeen](max), dirty: map[string]struct{}{}}
 }
 
+// get returns the subject's baseline (stored, or new) and marks it changed:
+// every event a baseline sees changes it (at least its call count).
 func (b *baselines) get(key string, t time.Time) *baseline {
 	bl, ok := b.subjects.get(key)
 	if !ok {
-		bl = &baseline{First: t}
+		if b.load != nil {
+			bl = b.load(key)
+		}
+		if bl == nil {
+			bl = &baseline{First: t}
+		}
 		b.subjects.put(key, bl)
 	}
+	if len(b.dirty) < 1<<20 {
+		b.dirty[key] = struct{}{}
+	}
 	return bl
+}
+
+// merge adds what o learned to bl: the union of the sets and hours, the
+// earlier first sighting, the larger rate history.
+func (bl *baseline) merge(o *baseline) {
+	if !o.First.IsZero() && (bl.First.IsZero() || o.First.Before(bl.First)) {
+		bl.First = o.First
+	}
+	for v := range o.Networks {
+		learn(&bl.Networks, v, maxNetworks)
+	}
+	for v := range o.Agents {
+		learn(&bl.Agents, v, maxAgents)
+	}
+	for v := range o.Actions {
+		learn(&bl.Actions, v, maxActions)
+	}
+	bl.Hours |= o.Hours
+	if o.Minutes > bl.Minutes {
+		bl.Minutes, bl.Rate = o.Minutes, o.Rate
+	}
 }
 
 func (bl *baseline) warm(t time.Time, warmup time.Duration) bool { return t.Sub(bl.First) >= warmup }
@@ -137,6 +173,88 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 		e.fire(ev, "rate-spike", "principal:"+p, p+" made "+itoa(bl.Count)+" calls this minute against a baseline of "+
 			strconv.FormatFloat(math.Round(bl.Rate*10)/10, 'f', -1, 64)+" a minute", fired)
 	}
+}
+
+// loadBaseline reads a subject's stored baseline (called with e.mu held,
+// from the engine's goroutine, once per subject it has not in memory).
+func (e *Engine) loadBaseline(key string) *baseline {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	got, err := e.opt.Shared.GetBaselines(ctx, []string{key})
+	if err != nil {
+		e.opt.Log("detect: read baseline", err)
+		return nil
+	}
+	var bl baseline
+	if data, ok := got[key]; ok && json.Unmarshal(data, &bl) == nil {
+		return &bl
+	}
+	return nil
+}
+
+// Flush merges the baselines changed since the last flush with what the
+// shared state holds (other nodes' learning), writes the result back and
+// keeps it: the nodes converge on the union of what each saw.
+func (e *Engine) Flush(ctx context.Context) {
+	sh := e.opt.Shared
+	if sh == nil {
+		return
+	}
+	if p, ok := sh.(pruner); ok && e.flushes.Add(1)%60 == 0 {
+		if err := p.Prune(ctx, e.opt.Now().Add(-time.Hour)); err != nil {
+			e.opt.Log("detect: prune alert claims", err)
+		}
+	}
+	e.mu.Lock()
+	keys := make([]string, 0, len(e.base.dirty))
+	for k := range e.base.dirty {
+		keys = append(keys, k)
+	}
+	clear(e.base.dirty)
+	e.mu.Unlock()
+	if len(keys) == 0 {
+		return
+	}
+	stored, err := sh.GetBaselines(ctx, keys)
+	if err != nil {
+		e.opt.Log("detect: read baselines", err)
+		e.remark(keys)
+		return
+	}
+	out := make(map[string][]byte, len(keys))
+	e.mu.Lock()
+	for _, k := range keys {
+		bl, ok := e.base.subjects.get(k)
+		if !ok {
+			continue
+		}
+		var o baseline
+		if data, ok := stored[k]; ok && json.Unmarshal(data, &o) == nil {
+			bl.merge(&o)
+		}
+		if data, err := json.Marshal(bl); err == nil {
+			out[k] = data
+		}
+	}
+	e.mu.Unlock()
+	if err := sh.PutBaselines(ctx, out, e.opt.Now()); err != nil {
+		e.opt.Log("detect: write baselines", err)
+		e.remark(keys)
+	}
+}
+
+// pruner is a Shared that can delete ended alert claims.
+type pruner interface {
+	Prune(ctx context.Context, now time.Time) error
+}
+
+// remark marks keys changed again after a failed flush.
+func (e *Engine) remark(keys []string) {
+	e.mu.Lock()
+	for _, k := range keys {
+		e.base.dirty[k] = struct{}{}
+	}
+	e.mu.Unlock()
 }
 
 // SaveBaselines writes the learned baselines (JSON lines) so that they

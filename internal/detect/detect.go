@@ -103,6 +103,17 @@ type Directory interface {
 	AttachedToPrincipal(ctx context.Context, principalARN, policyARN string) bool
 }
 
+// Shared is state shared by the nodes of a deployment (the store): alert
+// claims, so that a cluster raises one alert per incident, and baselines,
+// so that they outlive restarts and each node learns what the others saw.
+type Shared interface {
+	// Claim reports whether this node may raise the alert key (no other
+	// claim lasts past now); the claim lasts until until.
+	Claim(ctx context.Context, key string, until, now time.Time) (bool, error)
+	GetBaselines(ctx context.Context, subjects []string) (map[string][]byte, error)
+	PutBaselines(ctx context.Context, baselines map[string][]byte, now time.Time) error
+}
+
 // Options configures an Engine.
 type Options struct {
 	Config    Config
@@ -115,6 +126,13 @@ type Options struct {
 	Queue int
 	// MaxSubjects bounds each state table (default 100,000).
 	MaxSubjects int
+	// Shared, if set, de-duplicates alerts across nodes and keeps the
+	// baselines (read when a subject is first seen, merged and written
+	// back every FlushEvery, default 10 s).
+	Shared     Shared
+	FlushEvery time.Duration
+	// Log receives failures of the shared state (default: none).
+	Log func(msg string, err error)
 }
 
 // Engine evaluates the rules.
@@ -123,7 +141,7 @@ type Engine struct {
 	rules map[string]*rule
 	ch    chan Event
 
-	dropped, processed, alerts atomic.Uint64
+	dropped, processed, alerts, flushes atomic.Uint64
 
 	mu        sync.Mutex // guards the state below (Process may run beside Run in tests)
 	counts    *table[*window]
@@ -149,13 +167,23 @@ func New(opt Options) (*Engine, error) {
 	if opt.MaxSubjects <= 0 {
 		opt.MaxSubjects = 100_000
 	}
+	if opt.FlushEvery <= 0 {
+		opt.FlushEvery = 10 * time.Second
+	}
+	if opt.Log == nil {
+		opt.Log = func(string, error) {}
+	}
 	warmup := time.Duration(opt.Config.Warmup)
 	if warmup == 0 {
 		warmup = 7 * 24 * time.Hour
 	}
-	return &Engine{opt: opt, rules: rules, ch: make(chan Event, opt.Queue),
+	e := &Engine{opt: opt, rules: rules, ch: make(chan Event, opt.Queue),
 		counts: newTable[*window](opt.MaxSubjects), cooldowns: newTable[time.Time](opt.MaxSubjects),
-		base: newBaselines(opt.MaxSubjects, warmup)}, nil
+		base: newBaselines(opt.MaxSubjects, warmup)}
+	if opt.Shared != nil {
+		e.base.load = e.loadBaseline
+	}
+	return e, nil
 }
 
 // Observe queues an event; it never blocks.
@@ -172,12 +200,20 @@ func (e *Engine) Stats() (processed, dropped, alerts uint64) {
 	return e.processed.Load(), e.dropped.Load(), e.alerts.Load()
 }
 
-// Run evaluates queued events until ctx ends.
+// Run evaluates queued events until ctx ends, and writes the baselines
+// back to the shared state every FlushEvery (and when it ends).
 func (e *Engine) Run(ctx context.Context) {
+	tick := time.NewTicker(e.opt.FlushEvery)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			e.Flush(fctx)
+			cancel()
 			return
+		case <-tick.C:
+			e.Flush(ctx)
 		case ev := <-e.ch:
 			e.Process(ctx, ev)
 		}
@@ -287,7 +323,20 @@ func (e *Engine) fireWith(ev *Event, r *rule, key, detail string, ids []string, 
 	if until, ok := e.cooldowns.get(key); ok && ev.Time.Before(until) {
 		return false
 	}
-	e.cooldowns.put(key, ev.Time.Add(r.cooldown))
+	until := ev.Time.Add(r.cooldown)
+	e.cooldowns.put(key, until)
+	if sh := e.opt.Shared; sh != nil {
+		// One alert per incident across the nodes. A failing store lets
+		// the alert through: a duplicate is better than silence.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ok, err := sh.Claim(ctx, ev.Account+"|"+key, until, ev.Time)
+		cancel()
+		if err != nil {
+			e.opt.Log("detect: claim alert", err)
+		} else if !ok {
+			return false
+		}
+	}
 	*fired = append(*fired, Alert{Rule: r.name, Severity: r.severity, Summary: r.summary, Time: ev.Time, Account: ev.Account,
 		PrincipalARN: ev.ARN, AccessKeyID: ev.AccessKeyID, SourceIP: ev.SourceIP, EventIDs: ids, Detail: detail,
 		Response: r.response, Mode: r.mode})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -519,5 +520,87 @@ func BenchmarkProcess(b *testing.B) {
 		x.Time = t0.Add(time.Duration(i) * time.Millisecond)
 		e.Process(ctx, x)
 		i++
+	}
+}
+
+// memShared is the shared state of a deployment, in memory, as the store
+// keeps it (store.DetectState; storetest checks the real ones).
+type memShared struct {
+	mu     sync.Mutex
+	claims map[string]time.Time
+	base   map[string][]byte
+}
+
+func newMemShared() *memShared {
+	return &memShared{claims: map[string]time.Time{}, base: map[string][]byte{}}
+}
+
+func (m *memShared) Claim(_ context.Context, key string, until, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if u, ok := m.claims[key]; ok && u.After(now) {
+		return false, nil
+	}
+	m.claims[key] = until
+	return true, nil
+}
+
+func (m *memShared) GetBaselines(_ context.Context, keys []string) (map[string][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string][]byte{}
+	for _, k := range keys {
+		if v, ok := m.base[k]; ok {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+func (m *memShared) PutBaselines(_ context.Context, b map[string][]byte, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, v := range b {
+		m.base[k] = v
+	}
+	return nil
+}
+
+// Two nodes: one alert per incident, and what one node learned the other
+// knows after a flush (and a restarted node remembers).
+func TestSharedAcrossNodes(t *testing.T) {
+	sh := newMemShared()
+	cfg := Config{Warmup: Duration(time.Hour)}
+	withShared := func(o *Options) { o.Shared = sh }
+	a, ra := newEngine(t, cfg, withShared)
+	b, rb := newEngine(t, cfg, withShared)
+	forged := ev("GetCallerIdentity", "sts", fails("InvalidClientTokenId", "x"), key("ASIAFORGED"))
+	run(a, forged)
+	run(b, forged)
+	if n := count(ra, "invalid-credentials") + count(rb, "invalid-credentials"); n != 1 {
+		t.Fatalf("%d alerts for one incident on two nodes", n)
+	}
+
+	role := "arn:aws:iam::" + acct + ":role/app"
+	// Node a sees the role assumed from two networks during the warm-up.
+	run(a, ev("AssumeRole", "sts", with("roleArn", role)), ev("AssumeRole", "sts", with("roleArn", role), from("198.51.100.5"), at(time.Minute)))
+	a.Flush(context.Background())
+	// Node b, after the warm-up, sees the second network for the first
+	// time itself: no alert; a third network alerts once, on one node.
+	run(b, ev("AssumeRole", "sts", with("roleArn", role), from("198.51.100.9"), at(2*time.Hour)))
+	if n := count(rb, "new-network"); n != 0 {
+		t.Fatalf("node b alerted on a network node a had learned")
+	}
+	run(b, ev("AssumeRole", "sts", with("roleArn", role), from("192.0.2.1"), at(2*time.Hour)))
+	run(a, ev("AssumeRole", "sts", with("roleArn", role), from("192.0.2.1"), at(2*time.Hour)))
+	if n := count(ra, "new-network") + count(rb, "new-network"); n != 1 {
+		t.Fatalf("%d new-network alerts", n)
+	}
+	// A restarted node reads the merged baseline.
+	b.Flush(context.Background())
+	c, rc := newEngine(t, cfg, withShared)
+	run(c, ev("AssumeRole", "sts", with("roleArn", role), from("192.0.2.200"), at(150*time.Minute)), ev("AssumeRole", "sts", with("roleArn", role), at(150*time.Minute)))
+	if len(rc.alerts) != 0 {
+		t.Fatalf("restarted node: %v", rc.rules())
 	}
 }

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -105,7 +107,8 @@ func (s *Server) startDetect(cfg config.Config) error {
 	s.alerts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "opensts_alerts_total", Help: "Detection alerts raised, by rule.",
 	}, []string{"rule"})
-	e, err := detect.New(detect.Options{Config: rules, Now: s.now, Directory: detectDirectory{s.store}, Emit: s.emitAlert})
+	e, err := detect.New(detect.Options{Config: rules, Now: s.now, Directory: detectDirectory{s.store}, Emit: s.emitAlert,
+		Shared: detectShared{s.store}, Log: func(msg string, err error) { s.log.Warn(msg, "error", err) }})
 	if err != nil {
 		return err
 	}
@@ -134,6 +137,33 @@ func alertRecord(a detect.Alert) audit.AlertRecord {
 	return audit.AlertRecord{Time: a.Time, Rule: a.Rule, Severity: a.Severity, Summary: a.Summary, Detail: a.Detail,
 		Account: a.Account, PrincipalARN: a.PrincipalARN, AccessKeyID: a.AccessKeyID, SourceIP: a.SourceIP,
 		EventIDs: a.EventIDs, Response: string(a.Response), Mode: string(a.Mode), Outcome: a.Outcome}
+}
+
+// detectShared keeps the engine's shared state in the store: alert claims
+// under the SHA-256 of their key, and baselines.
+type detectShared struct{ store store.Store }
+
+func (d detectShared) Claim(ctx context.Context, key string, until, now time.Time) (bool, error) {
+	h := sha256.Sum256([]byte(key))
+	err := d.store.ClaimAlert(ctx, h[:], until, now)
+	if store.IsExists(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (d detectShared) GetBaselines(ctx context.Context, subjects []string) (map[string][]byte, error) {
+	return d.store.GetBaselines(ctx, subjects)
+}
+
+func (d detectShared) PutBaselines(ctx context.Context, b map[string][]byte, now time.Time) error {
+	return d.store.PutBaselines(ctx, b, now)
+}
+
+// Prune deletes the claims that ended (detect.Engine.Flush calls it).
+func (d detectShared) Prune(ctx context.Context, now time.Time) error {
+	_, err := d.store.PruneAlertClaims(ctx, now)
+	return err
 }
 
 // detectDirectory answers the escalation rule's questions from the store.

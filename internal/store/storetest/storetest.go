@@ -86,6 +86,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"SAMLAssertions", testSAMLAssertions},
 		{"OIDCProviders", testOIDCProviders},
 		{"LDAPProviders", testLDAPProviders},
+		{"DetectState", testDetectState},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
