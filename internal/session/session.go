@@ -160,6 +160,12 @@ type Session struct {
 	FederatedProvider string
 
 	SourceAccessKeyID string // long-term key that started the chain, for audit
+
+	// ChainKeys and ChainARNs are the sessions this one was chained from
+	// (role chaining), their access key ids and ARNs, oldest first: a
+	// revocation of any of them revokes this one too.
+	ChainKeys []string
+	ChainARNs []string
 }
 
 // Credentials are the temporary credentials returned to the caller.

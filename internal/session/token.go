@@ -36,7 +36,11 @@ const (
 
 	flagMFA         = 1 << 0
 	flagMFAAuthTime = 1 << 1
-	knownFlags      = flagMFA | flagMFAAuthTime
+	// flagChain: the payload ends with the ancestor sessions' access key
+	// ids and ARNs (revocation of a session cuts off what was chained from
+	// it). Tokens without it, from earlier versions, have no ancestors.
+	flagChain  = 1 << 2
+	knownFlags = flagMFA | flagMFAAuthTime | flagChain
 
 	// maxUnix is 9999-12-31T23:59:59Z; times beyond it are rejected.
 	maxUnix        = 253402300799
@@ -66,7 +70,8 @@ func appendPayloadID(b []byte, s *Session, id []byte) ([]byte, error) {
 	exp := s.Expires.Unix()
 	if !s.Type.valid() || iss <= 0 || iss > maxUnix || exp <= iss || exp > maxUnix ||
 		s.ChainDepth < 0 || s.ChainDepth > maxChainDepth ||
-		len(s.Tags) > maxListEntries || len(s.TransitiveTagKeys) > maxListEntries || len(s.PolicyARNs) > maxListEntries {
+		len(s.Tags) > maxListEntries || len(s.TransitiveTagKeys) > maxListEntries || len(s.PolicyARNs) > maxListEntries ||
+		len(s.ChainKeys) != len(s.ChainARNs) || len(s.ChainKeys) > maxListEntries {
 		return b, errEncode
 	}
 	var flags byte
@@ -78,6 +83,9 @@ func appendPayloadID(b []byte, s *Session, id []byte) ([]byte, error) {
 			return b, errEncode
 		}
 		flags |= flagMFAAuthTime
+	}
+	if len(s.ChainKeys) > 0 {
+		flags |= flagChain
 	}
 	b = append(b, byte(s.Type), flags)
 	if id != nil {
@@ -114,6 +122,10 @@ func appendPayloadID(b []byte, s *Session, id []byte) ([]byte, error) {
 	b = appendString(b, s.FederatedSubject)
 	b = appendString(b, s.FederatedProvider)
 	b = appendString(b, s.SourceAccessKeyID)
+	if flags&flagChain != 0 {
+		b = appendStrings(b, s.ChainKeys)
+		b = appendStrings(b, s.ChainARNs)
+	}
 	return b, nil
 }
 
@@ -160,6 +172,9 @@ func payloadSize(s *Session) int {
 		len(s.UserName) + len(s.UserID) + len(s.RoleName) + len(s.RoleID) + len(s.RolePath) +
 		len(s.SessionName) + len(s.SourceIdentity) + len(s.Policy) + len(s.FederatedSubject) +
 		len(s.FederatedProvider) + len(s.SourceAccessKeyID)
+	for i := range s.ChainKeys {
+		n += len(s.ChainKeys[i]) + len(s.ChainARNs[i]) + 4
+	}
 	for _, t := range s.Tags {
 		n += len(t.Key) + len(t.Value) + 4
 	}
@@ -297,6 +312,13 @@ func parsePayload(p []byte) (*Session, bool) {
 	s.FederatedSubject = d.string()
 	s.FederatedProvider = d.string()
 	s.SourceAccessKeyID = d.string()
+	if flags&flagChain != 0 {
+		s.ChainKeys = d.strings()
+		s.ChainARNs = d.strings()
+		if len(s.ChainKeys) == 0 || len(s.ChainKeys) != len(s.ChainARNs) {
+			return nil, false
+		}
+	}
 	if d.bad || d.off != len(p) {
 		return nil, false
 	}

@@ -40,6 +40,11 @@ type AssumeRoleOutput struct {
 	SourceIdentity   string           `xml:"SourceIdentity,omitempty"`
 }
 
+// maxChainAncestors bounds role chaining (AWS limits only the chained
+// session's duration): each hop carries its ancestors in the token, for
+// revocation, so the chain must not grow without bound.
+const maxChainAncestors = 32
+
 const (
 	chainedMaxSeconds = 3600
 	// packedLimit is the budget, in bytes, for the session policy (compacted),
@@ -171,6 +176,12 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	}
 	if prev != nil {
 		sess.ChainDepth = prev.ChainDepth + 1
+		if len(prev.ChainKeys) < maxChainAncestors {
+			sess.ChainKeys = append(append(make([]string, 0, len(prev.ChainKeys)+1), prev.ChainKeys...), prev.AccessKeyID)
+			sess.ChainARNs = append(append(make([]string, 0, len(prev.ChainARNs)+1), prev.ChainARNs...), prev.ARN)
+		} else {
+			return nil, apierr.New(apierr.AccessDenied, "Role chaining is limited to %d hops.", maxChainAncestors)
+		}
 		if prev.SourceAccessKeyID != "" {
 			sess.SourceAccessKeyID = prev.SourceAccessKeyID
 		}

@@ -87,6 +87,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"OIDCProviders", testOIDCProviders},
 		{"LDAPProviders", testLDAPProviders},
 		{"DetectState", testDetectState},
+		{"Revocations", testRevocations},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

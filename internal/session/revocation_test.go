@@ -1,0 +1,110 @@
+package session
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestRevocations(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	const a, b = "111111111111", "222222222222"
+	role := func(acct, name, sess, key string, issued time.Time, chain ...string) *Session {
+		s := &Session{Type: AssumedRole, AccessKeyID: key, Account: acct, ARN: "arn:aws:sts::" + acct + ":assumed-role/" + name + "/" + sess,
+			RoleName: name, RoleID: "AROA" + name, IssuedAt: issued, SourceAccessKeyID: "AKIAALICE"}
+		for i := 0; i+1 < len(chain); i += 2 {
+			s.ChainKeys = append(s.ChainKeys, chain[i])
+			s.ChainARNs = append(s.ChainARNs, chain[i+1])
+		}
+		return s
+	}
+	exp := t0.Add(MaxLifetime)
+	var r Revocations
+	if r.Revoked(role(a, "app", "s", "ASIA1", t0), t0) {
+		t.Fatal("the empty set revokes")
+	}
+	r.Replace([]Revocation{
+		{ID: "1", Account: a, Kind: RevokeSession, Target: "ASIASTOLEN", IssuedBefore: t0, ExpiresAt: exp},
+		{ID: "2", Account: a, Kind: RevokePrincipal, Target: "arn:aws:sts::" + a + ":assumed-role/ops/Mallory", IssuedBefore: t0, ExpiresAt: exp},
+		{ID: "3", Account: a, Kind: RevokeRole, Target: "arn:aws:iam::" + a + ":role/path/deploy", RoleID: "AROAdeploy", IssuedBefore: t0, ExpiresAt: exp},
+		{ID: "4", Account: a, Kind: RevokePrincipal, Target: "arn:aws:iam::" + a + ":user/bob", OriginKeys: []string{"AKIABOB"}, IssuedBefore: t0, ExpiresAt: exp},
+		{ID: "5", Account: b, Kind: RevokeAccount, Target: b, IssuedBefore: t0, ExpiresAt: t0.Add(time.Hour)},
+		// Another account cannot revoke a's session by its key id.
+		{ID: "6", Account: b, Kind: RevokeSession, Target: "ASIAVICTIM", IssuedBefore: t0, ExpiresAt: exp},
+	})
+	if r.Len() != 6 {
+		t.Fatal(r.Len())
+	}
+	before, after := t0.Add(-time.Minute), t0.Add(time.Minute)
+	bob := role(a, "app", "s", "ASIA9", before)
+	bob.SourceAccessKeyID = "AKIABOB"
+	for _, tc := range []struct {
+		name string
+		s    *Session
+		now  time.Time
+		want bool
+	}{
+		{"the session", role(a, "app", "s", "ASIASTOLEN", before), t0, true},
+		{"chained from it, in another account", role(b, "x", "s", "ASIA2", before, "ASIASTOLEN", "arn:aws:sts::"+a+":assumed-role/app/s"), t0, true},
+		{"another session", role(a, "app", "s", "ASIA3", before), t0, false},
+		{"the session name, any case", role(a, "ops", "mallory", "ASIA4", before), t0, true},
+		{"the principal's later session", role(a, "ops", "Mallory", "ASIA5", after), after, false},
+		{"chained from the principal", role(a, "db", "s", "ASIA6", before, "ASIA5", "arn:aws:sts::"+a+":assumed-role/ops/Mallory"), t0, true},
+		{"the role's older session", role(a, "deploy", "s", "ASIA7", before), t0, true},
+		{"the role's newer session", role(a, "deploy", "s", "ASIA8", after), after, false},
+		{"chained from the role", role(a, "db", "s", "ASIA10", before, "ASIA7", "arn:aws:sts::"+a+":assumed-role/deploy/s"), t0, true},
+		{"started from the user's key", bob, t0, true},
+		{"the account's session", role(b, "x", "s", "ASIA11", before), t0, true},
+		{"the account entry expired", role(b, "x", "s", "ASIA12", before), t0.Add(2 * time.Hour), false},
+		{"another account's key id", role(a, "app", "s", "ASIAVICTIM", before), t0, false},
+	} {
+		if got := r.Revoked(tc.s, tc.now); got != tc.want {
+			t.Errorf("%s: revoked %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The chain survives the token, and tokens without one still verify.
+func TestChainInToken(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	s := &Session{Type: AssumedRole, AccessKeyID: "ASIACHILD00000000001", Account: "123456789012", ARN: "arn:aws:sts::123456789012:assumed-role/c/z",
+		PrincipalID: "AROAC:z", RoleName: "c", RoleID: "AROAC", RolePath: "/", SessionName: "z", IssuedAt: t0, Expires: t0.Add(time.Hour), ChainDepth: 2}
+	s.ChainKeys = []string{"ASIAPARENT0000000001", "ASIAPARENT0000000002"}
+	s.ChainARNs = []string{"arn:aws:sts::123456789012:assumed-role/a/x", "arn:aws:sts::123456789012:assumed-role/b/y"}
+	p, err := appendPayloadID(nil, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := parsePayload(p)
+	if !ok || fmt.Sprint(got.ChainKeys, got.ChainARNs) != fmt.Sprint(s.ChainKeys, s.ChainARNs) {
+		t.Fatalf("%v %+v", ok, got)
+	}
+	s.ChainARNs = s.ChainARNs[:1]
+	if _, err := appendPayloadID(nil, s, nil); err == nil {
+		t.Fatal("mismatched chain encoded")
+	}
+	s.ChainKeys, s.ChainARNs = nil, nil
+	p, _ = appendPayloadID(nil, s, nil)
+	if got, ok := parsePayload(p); !ok || got.ChainKeys != nil {
+		t.Fatalf("no chain: %v %+v", ok, got)
+	}
+}
+
+func BenchmarkRevoked(b *testing.B) {
+	t0 := time.Now()
+	var r Revocations
+	es := make([]Revocation, 100_000)
+	for i := range es {
+		es[i] = Revocation{ID: fmt.Sprint(i), Account: "111111111111", Kind: []string{RevokeSession, RevokePrincipal, RevokeRole}[i%3],
+			Target: fmt.Sprintf("ASIA%016d", i), RoleID: fmt.Sprintf("AROA%d", i), IssuedBefore: t0, ExpiresAt: t0.Add(time.Hour)}
+	}
+	r.Replace(es)
+	s := &Session{AccessKeyID: "ASIAOTHER", Account: "111111111111", ARN: "arn:aws:sts::111111111111:assumed-role/app/s", RoleID: "AROAAPP",
+		IssuedAt: t0.Add(-time.Minute), SourceAccessKeyID: "AKIAX", ChainKeys: []string{"ASIAP"}, ChainARNs: []string{"arn:aws:sts::111111111111:assumed-role/p/q"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if r.Revoked(s, t0) {
+			b.Fatal("revoked")
+		}
+	}
+}
