@@ -102,6 +102,13 @@ var (
 	InvalidEventCategoryException    = sender("InvalidEventCategoryException", http.StatusBadRequest)
 )
 
+// OpenSTS's own JSON APIs (revocation).
+var (
+	JSONAccessDenied          = sender("AccessDeniedException", http.StatusBadRequest)
+	ValidationException       = sender("ValidationException", http.StatusBadRequest)
+	ResourceNotFoundException = sender("ResourceNotFoundException", http.StatusBadRequest)
+)
+
 // Codes is every code above, for tests that round-trip them through the SDKs.
 var Codes = []Code{
 	AccessDenied, IncompleteSignature, InvalidClientTokenID, SignatureDoesNotMatch, ExpiredToken,
@@ -120,6 +127,7 @@ var Codes = []Code{
 	OrganizationsNotInUseException, PolicyTypeNotAvailableForOrganizationException,
 	CloudTrailAccessDenied, InvalidLookupAttributesException, InvalidTimeRangeException, InvalidMaxResultsException,
 	InvalidNextTokenException, InvalidEventCategoryException,
+	JSONAccessDenied, ValidationException, ResourceNotFoundException,
 }
 
 // Error is an API error: a code, a message safe to show the caller, and an

@@ -77,6 +77,10 @@ type Config struct {
 	Region string
 	// Touch, if set, records each use of a long-term key.
 	Touch Toucher
+	// Revoked, if set, reports whether the revocation set refuses a
+	// session (session.Revocations.Revoked): such a request gets
+	// InvalidClientTokenId, as an unknown token does.
+	Revoked func(s *session.Session, now time.Time) bool
 }
 
 // Authenticator authenticates requests. It is safe for concurrent use.
@@ -166,6 +170,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, sr *s
 	}
 	if err := a.cfg.SigV4.Verify(sr, secret); err != nil {
 		return nil, err
+	}
+	// Checked once the signature proved the caller holds the session's
+	// secret: a revoked session then learns no more than an invalid one.
+	if c.Session != nil && a.cfg.Revoked != nil && a.cfg.Revoked(c.Session, now) {
+		return nil, ErrInvalidToken
 	}
 	if !temporary && a.cfg.Touch != nil {
 		// Last-used tracking; the store coalesces these writes, and a

@@ -78,13 +78,11 @@ type Alert struct {
 	Outcome  string
 }
 
-// Responder carries out responses (the revocation API and IAM, as the
-// operator would call them). Each call is idempotent.
+// Responder carries out an alert's response (a.Response: revoke the
+// session or the principal, quarantine or deactivate the key) through the
+// revocation set and IAM, as an operator would. It is idempotent.
 type Responder interface {
-	RevokeSession(ctx context.Context, accessKeyID, reason string) error
-	RevokePrincipal(ctx context.Context, principalARN, reason string) error
-	QuarantineKey(ctx context.Context, accessKeyID, reason string) error
-	DeactivateKey(ctx context.Context, accessKeyID, reason string) error
+	Respond(ctx context.Context, a *Alert) error
 }
 
 // Directory answers the questions the escalation rule asks of IAM. Any
@@ -356,18 +354,7 @@ func (e *Engine) respond(ctx context.Context, a *Alert) {
 		a.Outcome = "no responder"
 		return
 	}
-	reason := "alert " + a.Rule + ": " + a.Detail
-	var err error
-	switch a.Response {
-	case RevokeSession:
-		err = e.opt.Responder.RevokeSession(ctx, a.AccessKeyID, reason)
-	case RevokePrincipal:
-		err = e.opt.Responder.RevokePrincipal(ctx, a.PrincipalARN, reason)
-	case QuarantineKey:
-		err = e.opt.Responder.QuarantineKey(ctx, a.AccessKeyID, reason)
-	case DeactivateKey:
-		err = e.opt.Responder.DeactivateKey(ctx, a.AccessKeyID, reason)
-	}
+	err := e.opt.Responder.Respond(ctx, a)
 	a.Outcome = "done"
 	if err != nil {
 		a.Outcome = err.Error()

@@ -383,20 +383,12 @@ type responder struct {
 	err   error
 }
 
-func (r *responder) RevokeSession(_ context.Context, k, _ string) error {
-	r.calls = append(r.calls, "revoke-session "+k)
-	return r.err
-}
-func (r *responder) RevokePrincipal(_ context.Context, p, _ string) error {
-	r.calls = append(r.calls, "revoke-principal "+p)
-	return r.err
-}
-func (r *responder) QuarantineKey(_ context.Context, k, _ string) error {
-	r.calls = append(r.calls, "quarantine-key "+k)
-	return r.err
-}
-func (r *responder) DeactivateKey(_ context.Context, k, _ string) error {
-	r.calls = append(r.calls, "deactivate-key "+k)
+func (r *responder) Respond(_ context.Context, a *Alert) error {
+	subject := a.AccessKeyID
+	if a.Response == RevokePrincipal {
+		subject = a.PrincipalARN
+	}
+	r.calls = append(r.calls, string(a.Response)+" "+subject)
 	return r.err
 }
 

@@ -27,7 +27,7 @@ func TestSeedManagedPolicies(t *testing.T) {
 			t.Errorf("policy = %+v", p)
 		}
 	}
-	want := []string{arnAdmin, arnIAMFull, arnIAMRead, arnPowerUser, arnReadOnly}
+	want := []string{arnAdmin, "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine", arnIAMFull, arnIAMRead, arnPowerUser, arnReadOnly}
 	if diff := cmp.Diff(want, arns); diff != "" {
 		t.Errorf("AWS managed policies (-want +got):\n%s", diff)
 	}
@@ -205,7 +205,7 @@ func TestManagedPolicyLifecycle(t *testing.T) {
 		{"all attached", iam.ListPoliciesInput{OnlyAttached: ptr(true)}, []string{"Reader"}},
 		{"boundaries", iam.ListPoliciesInput{OnlyAttached: ptr(true), PolicyUsageFilter: "PermissionsBoundary"}, []string{"Reader"}},
 		{"path prefix", iam.ListPoliciesInput{PathPrefix: "/data/"}, []string{"Reader"}},
-		{"all paged", iam.ListPoliciesInput{MaxItems: ptr[int32](2)}, []string{"AdministratorAccess", "IAMFullAccess", "IAMReadOnlyAccess", "PowerUserAccess", "Reader", "ReadOnlyAccess", "Unused"}},
+		{"all paged", iam.ListPoliciesInput{MaxItems: ptr[int32](2)}, []string{"AdministratorAccess", "AWSCompromisedKeyQuarantine", "IAMFullAccess", "IAMReadOnlyAccess", "PowerUserAccess", "Reader", "ReadOnlyAccess", "Unused"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

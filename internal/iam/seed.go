@@ -126,6 +126,25 @@ var awsManagedPolicies = []awsManaged{
 }`,
 	},
 	{
+		// AWS attaches its AWSCompromisedKeyQuarantine policies (a long deny
+		// list) to a user whose key leaked. OpenSTS's denies everything,
+		// and attaching it also revokes every session started from the
+		// user's keys (internal/server).
+		name: "AWSCompromisedKeyQuarantine", id: "ANPAZKAPJZG4LQUARANT1", created: awsDate("2026-12-04T00:00:00Z"),
+		description: "Denies everything to a user whose access key is compromised; in OpenSTS, attaching it also revokes every session started from the user's keys.",
+		document: `{
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "QuarantineCompromisedKey",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*"
+        }
+    ]
+}`,
+	},
+	{
 		name: "IAMReadOnlyAccess", id: "ANPAJKSO7NDY4T57MWDSQ", created: awsDate("2015-02-06T18:40:39Z"),
 		description: "Provides read only access to IAM via the AWS Management Console.",
 		document: `{

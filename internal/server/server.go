@@ -37,6 +37,7 @@ import (
 	"github.com/opensts/opensts/internal/org"
 	"github.com/opensts/opensts/internal/pipeline"
 	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/revoke"
 	"github.com/opensts/opensts/internal/seal"
 	"github.com/opensts/opensts/internal/session"
 	"github.com/opensts/opensts/internal/sigv4"
@@ -115,6 +116,8 @@ type Server struct {
 	pipeline *pipeline.Pipeline
 	trail    *audit.Trail   // nil with --audit=false
 	detect   *detect.Engine // nil with --detect=false
+	revoke   *revoke.Service
+	revs     *revocations
 	alerts   *prometheus.CounterVec
 	feed     *feed
 	metrics  *prometheus.Registry
@@ -201,6 +204,18 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The one place where changes reach the caches (feed.go).
 	s.feed = newFeed(s.store, s.log, s.now, cfg.RefreshInterval, s.metrics)
+	// The revocation set: loaded before the first request, reloaded on
+	// every change (revocations.run).
+	s.revs = newRevocations(s.store, s.now, s.metrics)
+	if err := s.revs.reload(ctx); err != nil {
+		return nil, fmt.Errorf("load the revocation set: %w", err)
+	}
+	s.revoke = &revoke.Service{Store: s.store, Authz: s.authz, Now: s.now, Applied: func(ctx context.Context) {
+		if err := s.revs.reload(ctx); err != nil {
+			s.log.Error("apply a revocation", "error", err)
+			s.revs.signal()
+		}
+	}}
 	s.feed.forget = []func(store.Change){
 		// The authorizer first: a key loaded after it forgot a user reads
 		// the user again through it (keyCache.users), and one loaded before
@@ -210,6 +225,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		func(ch store.Change) {
 			if ch.Kind == store.ChangeMFADevice {
 				mfaChecker.Reset(ch.Key)
+			}
+			if ch.Kind == store.ChangeRevocation {
+				s.revs.signal()
 			}
 		},
 	}
@@ -230,14 +248,15 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		jsonAPIs = append(jsonAPIs, &pipeline.API{Name: "cloudtrail", Protocol: pipeline.JSON, Prefix: CloudTrailPrefix, Routes: ct},
 			&pipeline.API{Name: "cloudtrail", Protocol: pipeline.JSON, Prefix: CloudTrailShortPrefix, Routes: ct})
 	}
-	observers := opt.Observers
+	jsonAPIs = append(jsonAPIs, &pipeline.API{Name: revoke.ServiceName, Protocol: pipeline.JSON, Prefix: revoke.Prefix, Routes: revokeRoutes(s.revoke)})
+	observers := append(opt.Observers[:len(opt.Observers):len(opt.Observers)], pipeline.ObserverFunc(s.quarantineObserver))
 	if cfg.Detect {
 		if err := s.startDetect(cfg); err != nil {
 			return nil, err
 		}
 		observers = append(observers, pipeline.ObserverFunc(func(_ context.Context, x *pipeline.Exchange) { s.detect.Observe(detectEvent(x)) }))
 	}
-	s.authn = authn.New(authn.Config{Keys: s.keys, Sessions: s.sessions, SigV4: s.sigv4, Region: cfg.Region, Touch: s.store})
+	s.authn = authn.New(authn.Config{Keys: s.keys, Sessions: s.sessions, SigV4: s.sigv4, Region: cfg.Region, Touch: s.store, Revoked: s.revs.set.Revoked})
 	s.pipeline = pipeline.New(pipeline.Config{
 		Query: map[string]*pipeline.API{
 			"sts": {Name: "sts", Protocol: pipeline.Query, Namespace: awsquery.STSNamespace, Version: awsquery.STSVersion, Routes: stsRoutes(s.sts)},
@@ -278,6 +297,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	if s.detect != nil {
 		loops.Go(func() { s.detect.Run(loopCtx) })
 	}
+	loops.Go(func() { s.revs.run(loopCtx, func(msg string, err error) { s.log.Warn(msg, "error", err) }) })
 	go func() {
 		// Close waits for every loop before it closes the store.
 		loops.Wait()
