@@ -40,19 +40,61 @@ type Event struct {
 	IssuerARN   string // a role session's role
 	SourceIP    string
 	UserAgent   string
-	// Params returns a request parameter by its JSON name (roleArn,
-	// userName, policyArn, policyDocument, ...), "" when absent. Nil means
-	// none.
-	Params func(name string) string
+	// Params are the request parameters the rules read.
+	Params Params
 	// Minted is the access key id an STS call issued ("" otherwise).
 	Minted string
 }
 
-func (e *Event) param(name string) string {
-	if e.Params == nil {
-		return ""
+// Params are the request parameters the rules read, by their JSON names.
+type Params struct {
+	RoleArn, RoleName, UserName, GroupName, PolicyArn, PolicyName string
+	PolicyDocument, AssumeRolePolicyDocument, SetAsDefault        string
+	LDAPUsername                                                  string
+}
+
+// ParamNames are the JSON names of Params' fields, in order.
+var ParamNames = []string{"roleArn", "roleName", "userName", "groupName", "policyArn", "policyName",
+	"policyDocument", "assumeRolePolicyDocument", "setAsDefault", "ldapUsername"}
+
+// Set sets the parameter with JSON name name (one of ParamNames).
+func (p *Params) Set(name, v string) {
+	if f := p.field(name); f != nil {
+		*f = v
 	}
-	return e.Params(name)
+}
+
+func (p *Params) field(name string) *string {
+	switch name {
+	case "roleArn":
+		return &p.RoleArn
+	case "roleName":
+		return &p.RoleName
+	case "userName":
+		return &p.UserName
+	case "groupName":
+		return &p.GroupName
+	case "policyArn":
+		return &p.PolicyArn
+	case "policyName":
+		return &p.PolicyName
+	case "policyDocument":
+		return &p.PolicyDocument
+	case "assumeRolePolicyDocument":
+		return &p.AssumeRolePolicyDocument
+	case "setAsDefault":
+		return &p.SetAsDefault
+	case "ldapUsername":
+		return &p.LDAPUsername
+	}
+	return nil
+}
+
+func (e *Event) param(name string) string {
+	if f := e.Params.field(name); f != nil {
+		return *f
+	}
+	return ""
 }
 
 // Alert is one rule firing.

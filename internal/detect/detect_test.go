@@ -41,12 +41,15 @@ func newEngine(t testing.TB, cfg Config, opts ...func(*Options)) (*Engine, *reco
 	return e, rec
 }
 
-func params(kv ...string) func(string) string {
-	m := map[string]string{}
+func params(kv ...string) Params {
+	var p Params
 	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
+		if p.field(kv[i]) == nil {
+			panic("unknown parameter " + kv[i])
+		}
+		p.Set(kv[i], kv[i+1])
 	}
-	return func(k string) string { return m[k] }
+	return p
 }
 
 var seq int

@@ -43,8 +43,13 @@ func benchServer(b testing.TB, opts ...func(*config.Config)) *Server {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
+	lastBenchServer = s
 	return s
 }
+
+// lastBenchServer is the server benchServer made last (benchmarks that
+// reach into it after benchAssumeRole).
+var lastBenchServer *Server
 
 // signedRequest builds a signed Query request for service with form.
 func signedRequest(b testing.TB, service, key, secret string, form url.Values) (*http.Request, []byte) {

@@ -19,11 +19,6 @@ import (
 	"github.com/opensts/opensts/internal/store"
 )
 
-// detectParams are the request parameters the rules read, copied out of
-// the exchange (which is reused once the request is answered).
-var detectParams = []string{"roleArn", "roleName", "userName", "groupName", "policyArn", "policyName",
-	"policyDocument", "assumeRolePolicyDocument", "setAsDefault", "ldapUsername"}
-
 // detectEvent turns an answered request into the event the rules read:
 // the same fields its audit record carries.
 func detectEvent(x *pipeline.Exchange) detect.Event {
@@ -69,22 +64,21 @@ func detectEvent(x *pipeline.Exchange) detect.Event {
 			ev.AccessKeyID = x.SigV4.AccessKeyID
 		}
 	}
-	if x.Input != nil && (strings.HasPrefix(x.Action, "AssumeRole") || ev.Source == "iam.amazonaws.com" && !readOnlyAction(x.Action)) {
-		var p map[string]string
-		for _, k := range detectParams {
-			v := pipeline.RedactedString(x.Input, k)
-			if v == "" && strings.HasSuffix(k, "Arn") {
-				v = pipeline.RedactedString(x.Input, strings.TrimSuffix(k, "Arn")+"ARN") // Go's PolicyARN
+	if x.Input != nil {
+		switch {
+		case strings.HasPrefix(x.Action, "AssumeRole"):
+			ev.Params.RoleArn = pipeline.RedactedString(x.Input, "roleArn")
+			if x.Action == "AssumeRoleWithLDAPIdentity" {
+				ev.Params.LDAPUsername = pipeline.RedactedString(x.Input, "ldapUsername")
 			}
-			if v != "" {
-				if p == nil {
-					p = make(map[string]string, 4)
+		case ev.Source == "iam.amazonaws.com" && !readOnlyAction(x.Action):
+			for _, k := range detect.ParamNames {
+				v := pipeline.RedactedString(x.Input, k)
+				if v == "" && strings.HasSuffix(k, "Arn") {
+					v = pipeline.RedactedString(x.Input, strings.TrimSuffix(k, "Arn")+"ARN") // Go's PolicyARN
 				}
-				p[k] = v
+				ev.Params.Set(k, v)
 			}
-		}
-		if p != nil {
-			ev.Params = func(k string) string { return p[k] }
 		}
 	}
 	return ev
