@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/spf13/cobra"
@@ -38,19 +37,9 @@ func newAlertsListCmd() *cobra.Command {
 				return fmt.Errorf("--since %s: want a positive duration", since)
 			}
 			ctx := cmd.Context()
-			opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithBaseEndpoint(endpoint)}
-			if profile != "" {
-				opts = append(opts, awsconfig.WithSharedConfigProfile(profile))
-			}
-			if region != "" {
-				opts = append(opts, awsconfig.WithRegion(region))
-			}
-			cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+			cfg, err := loadAWSConfig(ctx, endpoint, profile, region)
 			if err != nil {
-				return fmt.Errorf("load AWS configuration: %w", err)
-			}
-			if cfg.Region == "" {
-				cfg.Region = "us-east-1"
+				return err
 			}
 			client := cloudtrail.NewFromConfig(cfg)
 			in := &cloudtrail.LookupEventsInput{

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
@@ -48,19 +47,9 @@ func (f *roleFlags) assumer(ctx context.Context) (credentials.AssumeFunc, error)
 	if f.duration < 15*time.Minute || f.duration > 12*time.Hour {
 		return nil, fmt.Errorf("--duration %s: want 15m to 12h", f.duration)
 	}
-	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithBaseEndpoint(f.endpoint)}
-	if f.profile != "" {
-		opts = append(opts, awsconfig.WithSharedConfigProfile(f.profile))
-	}
-	if f.region != "" {
-		opts = append(opts, awsconfig.WithRegion(f.region))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	cfg, err := loadAWSConfig(ctx, f.endpoint, f.profile, f.region)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+		return nil, err
 	}
 	name := f.sessionName
 	if name == "" {

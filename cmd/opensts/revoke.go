@@ -16,7 +16,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 
 	"github.com/opensts/opensts/internal/revoke"
@@ -144,19 +143,9 @@ type jsonClient struct {
 }
 
 func newJSONClient(ctx context.Context, endpoint, profile, region string) (*jsonClient, error) {
-	var opts []func(*awsconfig.LoadOptions) error
-	if profile != "" {
-		opts = append(opts, awsconfig.WithSharedConfigProfile(profile))
-	}
-	if region != "" {
-		opts = append(opts, awsconfig.WithRegion(region))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	cfg, err := loadAWSConfig(ctx, "", profile, region)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+		return nil, err
 	}
 	return &jsonClient{endpoint: strings.TrimRight(endpoint, "/"), cfg: cfg, http: &http.Client{Timeout: 30 * time.Second}}, nil
 }
