@@ -155,8 +155,8 @@ func TestRevokeEveryKind(t *testing.T) {
 		}
 	})
 	t.Run("principal: a role session", func(t *testing.T) {
-		s, child := r.assumeApp("mallory"), creds3{}
-		child = r.assumeDB(s, "child")
+		s := r.assumeApp("mallory")
+		child := r.assumeDB(s, "child")
 		r.revoke(t, map[string]any{"PrincipalArn": "arn:aws:sts::" + testAccount + ":assumed-role/app/mallory"})
 		if r.works(t, s) || r.works(t, child) {
 			t.Fatal("the principal's sessions still work")
@@ -470,5 +470,69 @@ func TestStolenSessionStopped(t *testing.T) {
 	}
 	if trail := r.trail(t); strings.Contains(trail, s.token) || strings.Contains(trail, s.secret) {
 		t.Error("the session's secret or token is in the trail")
+	}
+}
+
+// TestDetectionResponses: each response kind, end to end, triggered by its
+// rule: deactivate-key and quarantine-key on a long-term key guessed at
+// (signature-mismatch), revoke-principal on a role session probing what it
+// may do (access-denied-burst).
+func TestDetectionResponses(t *testing.T) {
+	for _, tc := range []struct{ name, rules string }{
+		{"deactivate-key", "rules:\n  signature-mismatch: {threshold: 3, response: deactivate-key}\n"},
+		{"quarantine-key", "rules:\n  signature-mismatch: {threshold: 3, response: quarantine-key}\n"},
+		{"revoke-principal", "rules:\n  access-denied-burst: {threshold: 5, response: revoke-principal}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rules := filepath.Join(t.TempDir(), "rules.yaml")
+			if err := os.WriteFile(rules, []byte(tc.rules), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := startRevoke(t, withStrictAudit(), withAlertRules(rules))
+			s := r.assumeApp("prober")
+			if tc.name == "revoke-principal" {
+				for range 5 {
+					_, err := r.iam(s.akid, s.secret, s.token).ListUsers(ctx, &iam.ListUsersInput{})
+					wantCode(t, err, "AccessDenied")
+				}
+				waitAlerts(t, r.env, "access-denied-burst")
+				if r.works(t, s) {
+					t.Fatal("the prober's session still works")
+				}
+				if !r.works(t, r.alice) {
+					t.Error("alice's long-term key was cut off too")
+				}
+				return
+			}
+			for range 3 {
+				_, err := r.sts(r.akid, "wrong-secret-0123456789012345678901234567", "").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+				wantCode(t, err, "SignatureDoesNotMatch")
+			}
+			a := waitAlerts(t, r.env, "signature-mismatch")["signature-mismatch"]
+			if a.RequestParameters.Response != tc.name {
+				t.Errorf("alert %+v", a)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for r.works(t, s) {
+				if time.Now().After(deadline) {
+					t.Fatal("the session started from the key still works")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			_, err := r.iam(r.akid, r.secret, "").ListUsers(ctx, &iam.ListUsersInput{})
+			if tc.name == "deactivate-key" {
+				wantCode(t, err, "InvalidClientTokenId")
+				k := must[*iam.ListAccessKeysOutput](t)(r.rootIAM().ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("alice")}))
+				if k.AccessKeyMetadata[0].Status != "Inactive" {
+					t.Errorf("key status %s", k.AccessKeyMetadata[0].Status)
+				}
+			} else {
+				wantCode(t, err, "AccessDenied")
+				p := must[*iam.ListAttachedUserPoliciesOutput](t)(r.rootIAM().ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: aws.String("alice")}))
+				if len(p.AttachedPolicies) != 1 || aws.ToString(p.AttachedPolicies[0].PolicyName) != "AWSCompromisedKeyQuarantine" {
+					t.Errorf("attached %+v", p.AttachedPolicies)
+				}
+			}
+		})
 	}
 }
