@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -749,15 +750,22 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
-		levels := make([][]policy.Named, 2)
+		path, err := a.orgPath(ctx, account)
+		if err != nil {
+			return nil, err
+		}
+		// One level per target from the root down: the root, each OU above
+		// the account (top first), the account.
+		levelOf := make(map[string]int, len(path)+2)
+		levelOf[root] = 0
+		for i, ou := range path {
+			levelOf[ou] = i + 1
+		}
+		levelOf[account] = len(path) + 1
+		levels := make([][]policy.Named, len(path)+2)
 		for _, at := range atts {
-			var lvl int
-			switch at.TargetID {
-			case root:
-				lvl = 0
-			case account:
-				lvl = 1
-			default:
+			lvl, ok := levelOf[at.TargetID]
+			if !ok {
 				continue
 			}
 			op, err := a.store.GetOrgPolicy(ctx, at.PolicyID)
@@ -776,6 +784,33 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 		return nil, err
 	}
 	return v.([][]policy.Named), nil
+}
+
+// maxOrgDepth bounds the walk up an account's OUs (Organizations allows
+// five levels below the root); a longer chain is a corrupt store.
+const maxOrgDepth = 5
+
+// orgPath returns the OUs above an account, top first (none for an account
+// in the root).
+func (a *Authorizer) orgPath(ctx context.Context, account string) ([]string, error) {
+	parent, err := a.store.OrgAccountParent(ctx, account)
+	if err != nil {
+		return nil, fmt.Errorf("load parent of account %s: %w", account, err)
+	}
+	var path []string
+	for parent != "" {
+		if len(path) == maxOrgDepth {
+			return nil, fmt.Errorf("account %s: organizational units nested deeper than %d", account, maxOrgDepth)
+		}
+		path = append(path, parent)
+		u, err := a.store.GetOrgUnit(ctx, parent)
+		if err != nil {
+			return nil, fmt.Errorf("load organizational unit %s: %w", parent, err)
+		}
+		parent = u.ParentID
+	}
+	slices.Reverse(path)
+	return path, nil
 }
 
 // FillContext sets the global condition keys that describe the caller and the

@@ -84,19 +84,29 @@ func checkPolicyType(t string) error {
 // errAWSManaged is the answer to changing or deleting an AWS managed policy.
 func errAWSManaged() *apierr.Error { return errDenied() }
 
-// target is a root or an account a policy can be attached to.
+// target is a root, an OU or an account a policy can be attached to.
 type target struct {
 	ID, ARN, Name, Type string
 }
 
 // resolveTarget finds a target: InvalidInputException for a malformed id,
-// TargetNotFoundException for an unknown one (OUs do not exist here).
+// TargetNotFoundException for an unknown one.
 func (s *Service) resolveTarget(ctx context.Context, o org, id string) (target, error) {
 	if !targetIDPattern.MatchString(id) {
 		return target{}, invalidInput("You specified an invalid value for targetId.")
 	}
 	if id == o.root {
 		return target{ID: id, ARN: o.rootARN(), Name: "Root", Type: "ROOT"}, nil
+	}
+	if ouIDPattern.MatchString(id) {
+		u, err := s.store.GetOrgUnit(ctx, id)
+		if isNotFound(err) {
+			return target{}, errTargetNotFound()
+		}
+		if err != nil {
+			return target{}, internal(err, "get organizational unit "+id)
+		}
+		return target{ID: id, ARN: o.ouARN(id), Name: u.Name, Type: "ORGANIZATIONAL_UNIT"}, nil
 	}
 	if !accountIDPattern.MatchString(id) {
 		return target{}, errTargetNotFound()

@@ -73,6 +73,7 @@ const (
 type Store interface {
 	store.Accounts
 	store.Org
+	store.OrgUnits
 	store.Settings
 	CreateRole(ctx context.Context, r store.Role) error
 	AttachPolicy(ctx context.Context, a store.Attachment) error

@@ -116,7 +116,7 @@ type PolicyTargetSummary struct {
 	TargetID string `json:"TargetId"`
 	ARN      string `json:"Arn"`
 	Name     string `json:"Name"`
-	Type     string `json:"Type"` // ROOT | ACCOUNT
+	Type     string `json:"Type"` // ROOT | ORGANIZATIONAL_UNIT | ACCOUNT
 }
 
 // Input patterns (the Organizations model's).
