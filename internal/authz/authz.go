@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,11 @@ import (
 
 // OrgRootSetting is the settings key holding the organization root id (r-xxxx).
 const OrgRootSetting = "org.root"
+
+// OrgPolicyTypesSetting is the settings key holding the root's enabled
+// policy types, comma-separated; absent, SCPs are enabled. SCPs apply only
+// while SERVICE_CONTROL_POLICY is among them.
+const OrgPolicyTypesSetting = "org.policy-types"
 
 // Config configures an Authorizer.
 type Config struct {
@@ -99,7 +105,7 @@ func (a *Authorizer) Forget(ch store.Change) {
 	case store.ChangeOrg:
 		a.cache.DeletePrefix("scp\x00")
 	case store.ChangeSetting:
-		if ch.Key == OrgRootSetting {
+		if ch.Key == OrgRootSetting || ch.Key == OrgPolicyTypesSetting {
 			a.cache.DeletePrefix("scp\x00")
 		}
 	case store.ChangeOIDCProvider:
@@ -746,6 +752,13 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 		if len(atts) == 0 {
 			return [][]policy.Named(nil), nil
 		}
+		switch types, err := a.store.GetSetting(ctx, OrgPolicyTypesSetting); {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("load org policy types: %w", err)
+		case !slices.Contains(strings.Split(types, ","), "SERVICE_CONTROL_POLICY"):
+			return [][]policy.Named(nil), nil // SCPs disabled
+		}
 		root, err := a.store.GetSetting(ctx, OrgRootSetting)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
@@ -763,20 +776,32 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 		}
 		levelOf[account] = len(path) + 1
 		levels := make([][]policy.Named, len(path)+2)
+		scps := 0 // SCP attachments anywhere in the organization
+		loaded := map[string]store.OrgPolicy{} // each policy read once
 		for _, at := range atts {
+			op, seen := loaded[at.PolicyID]
+			if !seen {
+				if op, err = a.store.GetOrgPolicy(ctx, at.PolicyID); err != nil {
+					return nil, fmt.Errorf("load scp %s: %w", at.PolicyID, err)
+				}
+				loaded[at.PolicyID] = op
+			}
+			if op.Type != "SERVICE_CONTROL_POLICY" {
+				continue // a tag, backup, ... policy: not a guardrail here
+			}
+			scps++
 			lvl, ok := levelOf[at.TargetID]
 			if !ok {
 				continue
-			}
-			op, err := a.store.GetOrgPolicy(ctx, at.PolicyID)
-			if err != nil {
-				return nil, fmt.Errorf("load scp %s: %w", at.PolicyID, err)
 			}
 			p, err := a.policies.Compile(policy.SCP, op.Content)
 			if err != nil {
 				return nil, fmt.Errorf("compile scp %s: %w", at.PolicyID, err)
 			}
 			levels[lvl] = append(levels[lvl], policy.Named{ID: op.ID, Policy: p, Source: policy.Source{Type: policy.SourceSCP, Name: op.Name}})
+		}
+		if scps == 0 {
+			return [][]policy.Named(nil), nil
 		}
 		return levels, nil
 	})

@@ -268,10 +268,14 @@ func TestInputErrors(t *testing.T) {
 			_, err := e.svc.CreatePolicy(e.ctx, e.root, &org.CreatePolicyInput{Name: "bad", Type: "SERVICE_CONTROL_POLICY", Content: `{"Statement":[]`})
 			return err
 		}, apierr.MalformedPolicyDocumentException},
-		{"CreatePolicy tag policy", func() error {
+		{"CreatePolicy tag policy with an SCP's content", func() error {
 			_, err := e.svc.CreatePolicy(e.ctx, e.root, &org.CreatePolicyInput{Name: "tags", Type: "TAG_POLICY", Content: scp})
 			return err
-		}, apierr.PolicyTypeNotEnabledException},
+		}, apierr.MalformedPolicyDocumentException},
+		{"CreatePolicy of a type OpenSTS does not keep", func() error {
+			_, err := e.svc.CreatePolicy(e.ctx, e.root, &org.CreatePolicyInput{Name: "chat", Type: "CHATBOT_POLICY", Content: "{}"})
+			return err
+		}, apierr.PolicyTypeNotAvailableForOrganizationException},
 		{"CreatePolicy duplicate name", func() error {
 			_, err := e.svc.CreatePolicy(e.ctx, e.root, &org.CreatePolicyInput{Name: "deny", Type: "SERVICE_CONTROL_POLICY", Content: scp})
 			return err

@@ -16,7 +16,6 @@ type PolicyTypeSummary struct {
 	Status string `json:"Status"`
 }
 
-var enabledSCP = []PolicyTypeSummary{{Type: scpType, Status: "ENABLED"}}
 
 // Organization describes the organization.
 type Organization struct {
@@ -130,7 +129,7 @@ var (
 	roleNamePattern  = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 )
 
-// policyTypes are the Organizations policy types; only SCPs are enabled.
+// policyTypes are the Organizations policy types (ListPolicies' filters).
 var policyTypes = map[string]bool{
 	scpType: true, "RESOURCE_CONTROL_POLICY": true, "DECLARATIVE_POLICY_EC2": true, "BACKUP_POLICY": true,
 	"TAG_POLICY": true, "CHATBOT_POLICY": true, "AISERVICES_OPT_OUT_POLICY": true, "SECURITYHUB_POLICY": true,

@@ -262,6 +262,8 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		"ListChildren":                     `{"ParentId":"r-abcd","ChildType":"ACCOUNT"}`,
 		"ListParents":                      `{"ChildId":"` + acct + `"}`,
 		"ListAccountsForParent":            `{"ParentId":"r-abcd"}`,
+		"EnablePolicyType":                 `{"RootId":"r-abcd","PolicyType":"TAG_POLICY"}`,
+		"DisablePolicyType":                `{"RootId":"r-abcd","PolicyType":"SERVICE_CONTROL_POLICY"}`,
 		"MoveAccount":                      `{"AccountId":"` + acct + `","SourceParentId":"r-abcd","DestinationParentId":"ou-abcd-12345678"}`,
 	}
 

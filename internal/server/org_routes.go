@@ -32,5 +32,7 @@ func orgRoutes(s *org.Service) map[string]jsonHandler {
 		"ListParents":                      bindJSON(s.ListParents),
 		"ListAccountsForParent":            bindJSON(s.ListAccountsForParent),
 		"MoveAccount":                      bindJSON(s.MoveAccount),
+		"EnablePolicyType":                 bindJSON(s.EnablePolicyType),
+		"DisablePolicyType":                bindJSON(s.DisablePolicyType),
 	}
 }
