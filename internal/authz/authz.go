@@ -776,7 +776,7 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 		}
 		levelOf[account] = len(path) + 1
 		levels := make([][]policy.Named, len(path)+2)
-		scps := 0 // SCP attachments anywhere in the organization
+		scps := 0                              // SCP attachments anywhere in the organization
 		loaded := map[string]store.OrgPolicy{} // each policy read once
 		for _, at := range atts {
 			op, seen := loaded[at.PolicyID]

@@ -16,7 +16,6 @@ type PolicyTypeSummary struct {
 	Status string `json:"Status"`
 }
 
-
 // Organization describes the organization.
 type Organization struct {
 	ID                   string              `json:"Id"`
