@@ -9,7 +9,7 @@ import (
 	"github.com/opensts/opensts/internal/store"
 )
 
-// CreatePolicyInput is the CreatePolicy request. Tags are accepted and ignored.
+// CreatePolicyInput is the CreatePolicy request.
 type CreatePolicyInput struct {
 	Content     string          `json:"Content"`
 	Description string          `json:"Description"`
@@ -36,6 +36,10 @@ func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreateP
 	if err := checkPolicyType(in.Type); err != nil {
 		return nil, err
 	}
+	tags, err := parseTags(in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	o, err := s.authorize(ctx, c, "CreatePolicy")
 	if err != nil {
 		return nil, err
@@ -55,6 +59,11 @@ func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreateP
 		p.ID = "p-" + suffix
 		err = s.store.CreateOrgPolicy(ctx, p)
 		if err == nil {
+			if len(tags) > 0 {
+				if err := s.store.TagOrgResource(ctx, p.ID, tags, maxTags); err != nil {
+					return nil, internal(err, "create policy: tag")
+				}
+			}
 			return &PolicyOutput{Policy: o.policy(p)}, nil
 		}
 		if !isExists(err) {

@@ -264,6 +264,9 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		"ListAccountsForParent":            `{"ParentId":"r-abcd"}`,
 		"EnablePolicyType":                 `{"RootId":"r-abcd","PolicyType":"TAG_POLICY"}`,
 		"DisablePolicyType":                `{"RootId":"r-abcd","PolicyType":"SERVICE_CONTROL_POLICY"}`,
+		"TagResource":                      `{"ResourceId":"` + acct + `","Tags":[{"Key":"k","Value":"v"}]}`,
+		"UntagResource":                    `{"ResourceId":"` + acct + `","TagKeys":["k"]}`,
+		"ListTagsForResource":              `{"ResourceId":"` + acct + `"}`,
 		"MoveAccount":                      `{"AccountId":"` + acct + `","SourceParentId":"r-abcd","DestinationParentId":"ou-abcd-12345678"}`,
 	}
 

@@ -34,5 +34,8 @@ func orgRoutes(s *org.Service) map[string]jsonHandler {
 		"MoveAccount":                      bindJSON(s.MoveAccount),
 		"EnablePolicyType":                 bindJSON(s.EnablePolicyType),
 		"DisablePolicyType":                bindJSON(s.DisablePolicyType),
+		"TagResource":                      bindJSON(s.TagResource),
+		"UntagResource":                    bindJSON(s.UntagResource),
+		"ListTagsForResource":              bindJSON(s.ListTagsForResource),
 	}
 }

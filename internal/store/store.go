@@ -471,7 +471,8 @@ type OrgUnits interface {
 	// the root) atomically: ErrNotFound if the account is not in from,
 	// ErrConflict if to does not exist.
 	MoveOrgAccount(ctx context.Context, account, from, to string) error
-	// ListOrgTags lists a resource's tags by key.
+	// ListOrgTags lists a resource's tags by key. DeleteOrgPolicy and
+	// DeleteOrgUnit delete the deleted resource's tags.
 	ListOrgTags(ctx context.Context, resource string) ([]OrgTag, error)
 	// TagOrgResource adds or replaces tags; it fails with ErrConflict,
 	// writing nothing, if the resource would have more than max tags.

@@ -98,3 +98,14 @@ func testOrgUnits(t *testing.T, s store.Store) {
 	ok(t, err)
 	same(t, "tags after untag", []store.OrgTag{{Key: "b", Value: "3"}}, tags)
 }
+
+// testOrgPolicyTags: deleting a policy deletes its tags.
+func testOrgPolicyTags(t *testing.T, s store.Store) {
+	ctx := ctxOf(t)
+	ok(t, s.CreateOrgPolicy(ctx, store.OrgPolicy{ID: "p-tagged01", Name: "tagged", Type: "TAG_POLICY", Content: "{}"}))
+	ok(t, s.TagOrgResource(ctx, "p-tagged01", []store.OrgTag{{Key: "k", Value: "v"}}, 50))
+	ok(t, s.DeleteOrgPolicy(ctx, "p-tagged01"))
+	tags, err := s.ListOrgTags(ctx, "p-tagged01")
+	ok(t, err)
+	same(t, "tags of a deleted policy", 0, len(tags))
+}

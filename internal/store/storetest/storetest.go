@@ -73,6 +73,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"SigningKeys", testSigningKeys},
 		{"Org", testOrg},
 		{"OrgUnits", testOrgUnits},
+		{"OrgPolicyTags", testOrgPolicyTags},
 		{"Settings", testSettings},
 		{"Generation", testGeneration},
 		{"ChangesRecorded", testChangesRecorded},
