@@ -268,3 +268,56 @@ func TestOrgUnitsBoto3(t *testing.T) {
 }
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestOrgPolicyTypesAndTags drives EnablePolicyType / DisablePolicyType and
+// the tag actions with aws-sdk-go-v2.
+func TestOrgPolicyTypesAndTags(t *testing.T) {
+	e := start(t)
+	acct := e.newAccount(t, "typed")
+	c := e.rootOrg()
+	root := e.rootID(t)
+	_, err := c.EnablePolicyType(ctx, &organizations.EnablePolicyTypeInput{RootId: aws.String(root), PolicyType: scpType})
+	wantErr[*orgtypes.PolicyTypeAlreadyEnabledException](t, err)
+	_, err = c.DisablePolicyType(ctx, &organizations.DisablePolicyTypeInput{RootId: aws.String(root), PolicyType: orgtypes.PolicyTypeTagPolicy})
+	wantErr[*orgtypes.PolicyTypeNotEnabledException](t, err)
+	r := must[*organizations.EnablePolicyTypeOutput](t)(c.EnablePolicyType(ctx, &organizations.EnablePolicyTypeInput{RootId: aws.String(root), PolicyType: orgtypes.PolicyTypeTagPolicy})).Root
+	if len(r.PolicyTypes) != 2 || r.PolicyTypes[1].Type != orgtypes.PolicyTypeTagPolicy || r.PolicyTypes[1].Status != orgtypes.PolicyTypeStatusEnabled {
+		t.Fatalf("root %+v", r.PolicyTypes)
+	}
+	tp := must[*organizations.CreatePolicyOutput](t)(c.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("tags"), Description: aws.String(""),
+		Type: orgtypes.PolicyTypeTagPolicy, Content: aws.String(`{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"}}}}`),
+		Tags: []orgtypes.Tag{{Key: aws.String("owner"), Value: aws.String("sec")}}})).Policy.PolicySummary
+	if !strings.Contains(aws.ToString(tp.Arn), "/tag_policy/") {
+		t.Fatalf("tag policy %+v", tp)
+	}
+	must[*organizations.AttachPolicyOutput](t)(c.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: tp.Id, TargetId: aws.String(acct)}))
+	_, err = c.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("bad"), Description: aws.String(""), Type: orgtypes.PolicyTypeBackupPolicy, Content: aws.String(`{"tags":{}}`)})
+	wantErr[*orgtypes.MalformedPolicyDocumentException](t, err)
+
+	// Disabling SCPs lifts a Deny at once.
+	admin := e.assumeInto(t, e.admin(t, "typesadmin"), acct, "OrganizationAccountAccessRole")
+	deny := must[*organizations.CreatePolicyOutput](t)(c.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("no-users"), Description: aws.String(""),
+		Type: scpType, Content: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:CreateUser","Resource":"*"}]}`)})).Policy.PolicySummary.Id
+	must[*organizations.AttachPolicyOutput](t)(c.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: deny, TargetId: aws.String(acct)}))
+	_, err = admin.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("u1")})
+	wantCode(t, err, "AccessDenied")
+	must[*organizations.DisablePolicyTypeOutput](t)(c.DisablePolicyType(ctx, &organizations.DisablePolicyTypeInput{RootId: aws.String(root), PolicyType: scpType}))
+	if _, err := admin.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("u2")}); err != nil {
+		t.Fatalf("SCPs disabled: %v", err)
+	}
+	_, err = c.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: deny, TargetId: aws.String(acct)})
+	wantErr[*orgtypes.PolicyTypeNotEnabledException](t, err)
+
+	// Tags on an account, an OU, the root and a policy.
+	ou := must[*organizations.CreateOrganizationalUnitOutput](t)(c.CreateOrganizationalUnit(ctx, &organizations.CreateOrganizationalUnitInput{ParentId: aws.String(root), Name: aws.String("t")})).OrganizationalUnit.Id
+	for _, id := range []string{acct, aws.ToString(ou), root, aws.ToString(tp.Id)} {
+		must[*organizations.TagResourceOutput](t)(c.TagResource(ctx, &organizations.TagResourceInput{ResourceId: aws.String(id), Tags: []orgtypes.Tag{{Key: aws.String("env"), Value: aws.String("dev")}}}))
+		must[*organizations.UntagResourceOutput](t)(c.UntagResource(ctx, &organizations.UntagResourceInput{ResourceId: aws.String(id), TagKeys: []string{"owner"}}))
+		tags := must[*organizations.ListTagsForResourceOutput](t)(c.ListTagsForResource(ctx, &organizations.ListTagsForResourceInput{ResourceId: aws.String(id)})).Tags
+		if len(tags) != 1 || aws.ToString(tags[0].Key) != "env" || aws.ToString(tags[0].Value) != "dev" {
+			t.Fatalf("tags of %s: %+v", id, tags)
+		}
+	}
+	_, err = c.TagResource(ctx, &organizations.TagResourceInput{ResourceId: aws.String("999999999999"), Tags: []orgtypes.Tag{{Key: aws.String("k"), Value: aws.String("")}}})
+	wantErr[*orgtypes.TargetNotFoundException](t, err)
+}
