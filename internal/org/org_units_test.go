@@ -31,13 +31,20 @@ func (e *env) createOU(parent, name string) org.OrganizationalUnit {
 	return out.OrganizationalUnit
 }
 
-func wantCode(t *testing.T, what string, err error, c apierr.Code) *apierr.Error {
+func wantCode(t *testing.T, what string, err error, c apierr.Code) {
 	t.Helper()
 	if !errors.Is(err, code(c)) {
 		t.Fatalf("%s: got %v, want %s", what, err, c.Name)
 	}
+}
+
+// reason is the Reason of an API error ("" for none).
+func reason(err error) string {
 	e, _ := apierr.As(err)
-	return e
+	if e == nil {
+		return ""
+	}
+	return e.Reason
 }
 
 func TestOrganizationalUnits(t *testing.T) {
@@ -66,8 +73,9 @@ func TestOrganizationalUnits(t *testing.T) {
 		parent = e.createOU(parent, "L").ID
 	}
 	_, err = e.svc.CreateOrganizationalUnit(e.ctx, e.root, &org.CreateOrganizationalUnitInput{ParentID: parent, Name: "L6"})
-	if ae := wantCode(t, "sixth level", err, apierr.ConstraintViolationException); ae.Reason != "OU_DEPTH_LIMIT_EXCEEDED" {
-		t.Errorf("Reason %q", ae.Reason)
+	wantCode(t, "sixth level", err, apierr.ConstraintViolationException)
+	if r := reason(err); r != "OU_DEPTH_LIMIT_EXCEEDED" {
+		t.Errorf("Reason %q", r)
 	}
 
 	d, err := e.svc.DescribeOrganizationalUnit(e.ctx, e.root, &org.DescribeOrganizationalUnitInput{OrganizationalUnitID: eng.ID})

@@ -56,7 +56,7 @@ func TestTags(t *testing.T) {
 		many = append(many, org.Tag{Key: fmt.Sprintf("k%02d", i)})
 	}
 	_, err = e.svc.TagResource(e.ctx, e.root, &org.TagResourceInput{ResourceID: member, Tags: many})
-	if ae := wantCode(t, "51 tags", err, apierr.ConstraintViolationException); ae.Reason == "" {
+	if wantCode(t, "51 tags", err, apierr.ConstraintViolationException); reason(err) == "" {
 		t.Error("no Reason")
 	}
 	if got := list(member); len(got) != 1 {
