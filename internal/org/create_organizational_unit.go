@@ -25,8 +25,8 @@ type CreateOrganizationalUnitOutput struct {
 
 // CreateOrganizationalUnit creates an OU in a root or OU, at most five
 // levels below the root. As in AWS, FullAWSAccess is attached to the new
-// OU (without an SCP nothing below it would be allowed), and the name is
-// unique among the parent's OUs.
+// OU while SCPs are enabled (without an SCP nothing below it would be
+// allowed), and the name is unique among the parent's OUs.
 func (s *Service) CreateOrganizationalUnit(ctx context.Context, c *authz.Caller, in *CreateOrganizationalUnitInput) (*CreateOrganizationalUnitOutput, error) {
 	o, err := s.authParent(ctx, c, "CreateOrganizationalUnit", "parentId", in.ParentID)
 	if err != nil {
@@ -78,8 +78,11 @@ func (s *Service) CreateOrganizationalUnit(ctx context.Context, c *authz.Caller,
 	if u.ID == "" {
 		return nil, internal(errFiveCollisions, "create organizational unit")
 	}
-	if err := s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: FullAWSAccessID, TargetID: u.ID}); err != nil && !isExists(err) {
-		return nil, internal(err, "create organizational unit: attach "+fullAWSAccessName)
+	if o.typeEnabled(scpType) {
+		err := s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: FullAWSAccessID, TargetID: u.ID})
+		if err != nil && !isExists(err) {
+			return nil, internal(err, "create organizational unit: attach "+fullAWSAccessName)
+		}
 	}
 	if len(tags) > 0 {
 		if err := s.store.TagOrgResource(ctx, u.ID, tags, maxTags); err != nil {

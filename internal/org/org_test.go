@@ -456,6 +456,25 @@ func TestConsolidatedBilling(t *testing.T) {
 	if !errors.Is(err, code(apierr.PolicyTypeNotAvailableForOrganizationException)) {
 		t.Fatalf("AttachPolicy: %v", err)
 	}
+	// OUs exist with consolidated billing too, without SCPs: an account
+	// moved into one is not bound by anything.
+	ou, err := e.svc.CreateOrganizationalUnit(e.ctx, e.root, &org.CreateOrganizationalUnitInput{ParentID: roots.Roots[0].ID, Name: "cb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if atts, _ := e.store.ListOrgAttachments(e.ctx); len(atts) != 0 {
+		t.Fatalf("attachments after CreateOrganizationalUnit: %v", atts)
+	}
+	if _, err := e.svc.MoveAccount(e.ctx, e.root, &org.MoveAccountInput{AccountID: member, SourceParentID: roots.Roots[0].ID, DestinationParentID: ou.OrganizationalUnit.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.authz.Check(e.ctx, rootCaller(member), "s3:GetObject", "*"); err != nil {
+		t.Errorf("member in an OU with consolidated billing: %v", err)
+	}
+	_, err = e.svc.EnablePolicyType(e.ctx, e.root, &org.EnablePolicyTypeInput{RootID: roots.Roots[0].ID, PolicyType: "SERVICE_CONTROL_POLICY"})
+	if !errors.Is(err, code(apierr.PolicyTypeNotAvailableForOrganizationException)) {
+		t.Fatalf("EnablePolicyType: %v", err)
+	}
 }
 
 // TestOrganizationFromEarlierVersions: a data directory whose organization
