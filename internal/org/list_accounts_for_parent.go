@@ -46,7 +46,11 @@ func (s *Service) ListAccountsForParent(ctx context.Context, c *authz.Caller, in
 		if err != nil {
 			return nil, internal(err, "get account "+id)
 		}
-		out.Accounts = append(out.Accounts, o.account(a))
+		ao, err := s.accountOut(ctx, o, a)
+		if err != nil {
+			return nil, err
+		}
+		out.Accounts = append(out.Accounts, ao)
 	}
 	return out, nil
 }

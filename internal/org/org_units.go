@@ -148,6 +148,31 @@ func (s *Service) authOU(ctx context.Context, c *authz.Caller, action, id string
 	return o, u, err
 }
 
+// accountOut is a as the wire describes it, its Paths through the OUs
+// above it: "o-id/r-id/ou-.../account-id/".
+func (s *Service) accountOut(ctx context.Context, o org, a store.Account) (Account, error) {
+	out := o.account(a)
+	parent, err := s.store.OrgAccountParent(ctx, a.ID)
+	if err != nil {
+		return Account{}, internal(err, "get parent of account "+a.ID)
+	}
+	var ous []string
+	for parent != "" && len(ous) <= maxOUDepth {
+		ous = append(ous, parent)
+		u, err := s.store.GetOrgUnit(ctx, parent)
+		if err != nil {
+			return Account{}, internal(err, "get organizational unit "+parent)
+		}
+		parent = u.ParentID
+	}
+	path := o.id + "/" + o.root + "/"
+	for i := len(ous) - 1; i >= 0; i-- {
+		path += ous[i] + "/"
+	}
+	out.Paths = []string{path + a.ID + "/"}
+	return out, nil
+}
+
 // depth is how many OUs lie from the root down to the OU id, itself
 // included (0 for the root, "").
 func (s *Service) depth(ctx context.Context, id string) (int, error) {

@@ -142,6 +142,14 @@ func TestOrganizationalUnits(t *testing.T) {
 	if err != nil || len(a.Accounts) != 1 || a.Accounts[0].ID != member {
 		t.Fatalf("accounts in Eng: %+v %v", a, err)
 	}
+	orgID := strings.Split(eng.ARN, "/")[1]
+	if want := []string{orgID + "/" + root + "/" + eng.ID + "/" + member + "/"}; !cmp.Equal(want, a.Accounts[0].Paths) {
+		t.Errorf("Paths %v, want %v", a.Accounts[0].Paths, want)
+	}
+	da, err := e.svc.DescribeAccount(e.ctx, e.root, &org.DescribeAccountInput{AccountID: member})
+	if err != nil || !cmp.Equal(a.Accounts[0].Paths, da.Account.Paths) {
+		t.Errorf("DescribeAccount Paths %+v %v", da, err)
+	}
 	a, err = e.svc.ListAccountsForParent(e.ctx, e.root, &org.ListAccountsForParentInput{ParentID: root})
 	if err != nil || len(a.Accounts) != 1 || a.Accounts[0].ID != mgmt {
 		t.Fatalf("accounts in the root: %+v %v", a, err)
