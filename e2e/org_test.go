@@ -353,7 +353,7 @@ func TestOrgPolicies(t *testing.T) {
 	_, err = c.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("bad"), Description: aws.String(""), Type: scpType, Content: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*"}]}`)})
 	wantErr[*orgtypes.MalformedPolicyDocumentException](t, err)
 	_, err = c.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("tags"), Description: aws.String(""), Type: orgtypes.PolicyTypeTagPolicy, Content: aws.String(deny)})
-	wantErr[*orgtypes.PolicyTypeNotEnabledException](t, err)
+	wantErr[*orgtypes.MalformedPolicyDocumentException](t, err) // a tag policy needs "tags"
 	_, err = c.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: aws.String("p-00000000")})
 	wantErr[*orgtypes.PolicyNotFoundException](t, err)
 	_, err = c.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String("p-FullAWSAccess"), Content: aws.String(deny)})

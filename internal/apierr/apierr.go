@@ -90,6 +90,16 @@ var (
 	PolicyTypeNotEnabledException                  = sender("PolicyTypeNotEnabledException", http.StatusBadRequest)
 	OrganizationsNotInUseException                 = sender("AWSOrganizationsNotInUseException", http.StatusBadRequest)
 	PolicyTypeNotAvailableForOrganizationException = sender("PolicyTypeNotAvailableForOrganizationException", http.StatusBadRequest)
+	ParentNotFoundException                        = sender("ParentNotFoundException", http.StatusBadRequest)
+	ChildNotFoundException                         = sender("ChildNotFoundException", http.StatusBadRequest)
+	OrganizationalUnitNotFoundException            = sender("OrganizationalUnitNotFoundException", http.StatusBadRequest)
+	OrganizationalUnitNotEmptyException            = sender("OrganizationalUnitNotEmptyException", http.StatusBadRequest)
+	DuplicateOrganizationalUnitException           = sender("DuplicateOrganizationalUnitException", http.StatusBadRequest)
+	SourceParentNotFoundException                  = sender("SourceParentNotFoundException", http.StatusBadRequest)
+	DestinationParentNotFoundException             = sender("DestinationParentNotFoundException", http.StatusBadRequest)
+	DuplicateAccountException                      = sender("DuplicateAccountException", http.StatusBadRequest)
+	PolicyTypeAlreadyEnabledException              = sender("PolicyTypeAlreadyEnabledException", http.StatusBadRequest)
+	RootNotFoundException                          = sender("RootNotFoundException", http.StatusBadRequest)
 )
 
 // CloudTrail errors (AWS JSON 1.1).
@@ -125,6 +135,10 @@ var Codes = []Code{
 	OrgInvalidInputException, OrgAccessDeniedException, MalformedPolicyDocumentException,
 	DuplicatePolicyException, PolicyInUseException, ConstraintViolationException, PolicyTypeNotEnabledException,
 	OrganizationsNotInUseException, PolicyTypeNotAvailableForOrganizationException,
+	ParentNotFoundException, ChildNotFoundException, OrganizationalUnitNotFoundException,
+	OrganizationalUnitNotEmptyException, DuplicateOrganizationalUnitException, SourceParentNotFoundException,
+	DestinationParentNotFoundException, DuplicateAccountException, PolicyTypeAlreadyEnabledException,
+	RootNotFoundException,
 	CloudTrailAccessDenied, InvalidLookupAttributesException, InvalidTimeRangeException, InvalidMaxResultsException,
 	InvalidNextTokenException, InvalidEventCategoryException,
 	JSONAccessDenied, ValidationException, ResourceNotFoundException,
@@ -135,7 +149,10 @@ var Codes = []Code{
 type Error struct {
 	Code    Code
 	Message string
-	Cause   error
+	// Reason is the Reason member some JSON errors carry (Organizations'
+	// ConstraintViolationException and InvalidInputException); "" for none.
+	Reason string
+	Cause  error
 }
 
 // New returns an *Error with a formatted message.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +25,11 @@ import (
 
 // OrgRootSetting is the settings key holding the organization root id (r-xxxx).
 const OrgRootSetting = "org.root"
+
+// OrgPolicyTypesSetting is the settings key holding the root's enabled
+// policy types, comma-separated; absent, SCPs are enabled. SCPs apply only
+// while SERVICE_CONTROL_POLICY is among them.
+const OrgPolicyTypesSetting = "org.policy-types"
 
 // Config configures an Authorizer.
 type Config struct {
@@ -98,7 +105,7 @@ func (a *Authorizer) Forget(ch store.Change) {
 	case store.ChangeOrg:
 		a.cache.DeletePrefix("scp\x00")
 	case store.ChangeSetting:
-		if ch.Key == OrgRootSetting {
+		if ch.Key == OrgRootSetting || ch.Key == OrgPolicyTypesSetting {
 			a.cache.DeletePrefix("scp\x00")
 		}
 	case store.ChangeOIDCProvider:
@@ -745,24 +752,47 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 		if len(atts) == 0 {
 			return [][]policy.Named(nil), nil
 		}
+		switch types, err := a.store.GetSetting(ctx, OrgPolicyTypesSetting); {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("load org policy types: %w", err)
+		case !slices.Contains(strings.Split(types, ","), "SERVICE_CONTROL_POLICY"):
+			return [][]policy.Named(nil), nil // SCPs disabled
+		}
 		root, err := a.store.GetSetting(ctx, OrgRootSetting)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
-		levels := make([][]policy.Named, 2)
+		path, err := a.orgPath(ctx, account)
+		if err != nil {
+			return nil, err
+		}
+		// One level per target from the root down: the root, each OU above
+		// the account (top first), the account.
+		levelOf := make(map[string]int, len(path)+2)
+		levelOf[root] = 0
+		for i, ou := range path {
+			levelOf[ou] = i + 1
+		}
+		levelOf[account] = len(path) + 1
+		levels := make([][]policy.Named, len(path)+2)
+		scps := 0                              // SCP attachments anywhere in the organization
+		loaded := map[string]store.OrgPolicy{} // each policy read once
 		for _, at := range atts {
-			var lvl int
-			switch at.TargetID {
-			case root:
-				lvl = 0
-			case account:
-				lvl = 1
-			default:
-				continue
+			op, seen := loaded[at.PolicyID]
+			if !seen {
+				if op, err = a.store.GetOrgPolicy(ctx, at.PolicyID); err != nil {
+					return nil, fmt.Errorf("load scp %s: %w", at.PolicyID, err)
+				}
+				loaded[at.PolicyID] = op
 			}
-			op, err := a.store.GetOrgPolicy(ctx, at.PolicyID)
-			if err != nil {
-				return nil, fmt.Errorf("load scp %s: %w", at.PolicyID, err)
+			if op.Type != "SERVICE_CONTROL_POLICY" {
+				continue // a tag, backup, ... policy: not a guardrail here
+			}
+			scps++
+			lvl, ok := levelOf[at.TargetID]
+			if !ok {
+				continue
 			}
 			p, err := a.policies.Compile(policy.SCP, op.Content)
 			if err != nil {
@@ -770,12 +800,42 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 			}
 			levels[lvl] = append(levels[lvl], policy.Named{ID: op.ID, Policy: p, Source: policy.Source{Type: policy.SourceSCP, Name: op.Name}})
 		}
+		if scps == 0 {
+			return [][]policy.Named(nil), nil
+		}
 		return levels, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v.([][]policy.Named), nil
+}
+
+// maxOrgDepth bounds the walk up an account's OUs (Organizations allows
+// five levels below the root); a longer chain is a corrupt store.
+const maxOrgDepth = 5
+
+// orgPath returns the OUs above an account, top first (none for an account
+// in the root).
+func (a *Authorizer) orgPath(ctx context.Context, account string) ([]string, error) {
+	parent, err := a.store.OrgAccountParent(ctx, account)
+	if err != nil {
+		return nil, fmt.Errorf("load parent of account %s: %w", account, err)
+	}
+	var path []string
+	for parent != "" {
+		if len(path) == maxOrgDepth {
+			return nil, fmt.Errorf("account %s: organizational units nested deeper than %d", account, maxOrgDepth)
+		}
+		path = append(path, parent)
+		u, err := a.store.GetOrgUnit(ctx, parent)
+		if err != nil {
+			return nil, fmt.Errorf("load organizational unit %s: %w", parent, err)
+		}
+		parent = u.ParentID
+	}
+	slices.Reverse(path)
+	return path, nil
 }
 
 // FillContext sets the global condition keys that describe the caller and the

@@ -112,7 +112,8 @@ func WriteError(w http.ResponseWriter, requestID string, err error) {
 	body, _ := json.Marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
-	}{e.Code.Name, e.Message})
+		Reason  string `json:"Reason,omitempty"`
+	}{e.Code.Name, e.Message, e.Reason})
 	status := e.Code.Status
 	if status == 0 {
 		status = http.StatusInternalServerError

@@ -137,3 +137,23 @@ func TestReadRequestErrors(t *testing.T) {
 		t.Errorf("Decode bad JSON: %v", err)
 	}
 }
+
+// TestErrorReason checks that an error's Reason reaches the SDK's typed
+// error (ConstraintViolationException.Reason).
+func TestErrorReason(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e := apierr.New(apierr.ConstraintViolationException, "too deep")
+		e.Reason = "OU_DEPTH_LIMIT_EXCEEDED"
+		WriteError(w, "rid", e)
+	}))
+	t.Cleanup(srv.Close)
+	_, err := newClient(srv.URL).DescribeAccount(context.Background(), &organizations.DescribeAccountInput{AccountId: aws.String("123456789012")})
+	var cv *orgtypes.ConstraintViolationException
+	if !errors.As(err, &cv) {
+		t.Fatalf("error %v is not a ConstraintViolationException", err)
+	}
+	if cv.Reason != orgtypes.ConstraintViolationExceptionReasonOuDepthLimitExceeded {
+		t.Errorf("Reason = %q", cv.Reason)
+	}
+}

@@ -29,7 +29,7 @@ func (s *Service) AttachPolicy(ctx context.Context, c *authz.Caller, in *AttachP
 	if slices.Contains(attached, p.ID) {
 		return nil, errDuplicateAttachment()
 	}
-	if len(attached) >= maxSCPsPerTarget {
+	if len(attached) >= maxPerTarget(p.Type) {
 		return nil, apierr.New(apierr.ConstraintViolationException, "You have attached the maximum number of policies of the specified type to the entity.")
 	}
 	if err := s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: p.ID, TargetID: t.ID}); err != nil {

@@ -12,7 +12,7 @@ import (
 )
 
 // CreateAccountInput is the CreateAccount request. IamUserAccessToBilling
-// and Tags are accepted and ignored.
+// is accepted and ignored.
 type CreateAccountInput struct {
 	AccountName            string          `json:"AccountName"`
 	Email                  string          `json:"Email"`
@@ -33,6 +33,10 @@ type CreateAccountOutput struct {
 // management account, and FullAWSAccess attached as its SCP.
 func (s *Service) CreateAccount(ctx context.Context, c *authz.Caller, in *CreateAccountInput) (*CreateAccountOutput, error) {
 	if err := checkCreateAccount(in); err != nil {
+		return nil, err
+	}
+	tags, err := parseTags(in.Tags)
+	if err != nil {
 		return nil, err
 	}
 	o, err := s.authorize(ctx, c, "CreateAccount")
@@ -65,6 +69,11 @@ func (s *Service) CreateAccount(ctx context.Context, c *authz.Caller, in *Create
 	err = s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: FullAWSAccessID, TargetID: acct.ID})
 	if err != nil && !isExists(err) {
 		return nil, internal(err, "create account: attach "+fullAWSAccessName)
+	}
+	if len(tags) > 0 {
+		if err := s.store.TagOrgResource(ctx, acct.ID, tags, maxTags); err != nil {
+			return nil, internal(err, "create account: tag")
+		}
 	}
 	return &CreateAccountOutput{CreateAccountStatus: succeeded(acct)}, nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/opensts/opensts/internal/store"
 )
 
-// CreatePolicyInput is the CreatePolicy request. Tags are accepted and ignored.
+// CreatePolicyInput is the CreatePolicy request.
 type CreatePolicyInput struct {
 	Content     string          `json:"Content"`
 	Description string          `json:"Description"`
@@ -23,8 +23,9 @@ type PolicyOutput struct {
 	Policy *Policy `json:"Policy"`
 }
 
-// CreatePolicy creates a service control policy; its content must be a valid
-// SCP for the policy engine.
+// CreatePolicy creates a policy of a type OpenSTS keeps (checkTypedContent
+// says how each is validated); the type need not be enabled to create one,
+// only to attach it.
 func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreatePolicyInput) (*PolicyOutput, error) {
 	if err := checkPolicyName(in.Name); err != nil {
 		return nil, err
@@ -35,6 +36,10 @@ func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreateP
 	if err := checkPolicyType(in.Type); err != nil {
 		return nil, err
 	}
+	tags, err := parseTags(in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	o, err := s.authorize(ctx, c, "CreatePolicy")
 	if err != nil {
 		return nil, err
@@ -42,10 +47,10 @@ func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreateP
 	if err := o.scpAvailable(); err != nil {
 		return nil, err
 	}
-	if err := s.checkContent(in.Content); err != nil {
+	if err := s.checkTypedContent(in.Type, in.Content); err != nil {
 		return nil, err
 	}
-	p := store.OrgPolicy{Name: in.Name, Description: in.Description, Type: scpType, Content: in.Content}
+	p := store.OrgPolicy{Name: in.Name, Description: in.Description, Type: in.Type, Content: in.Content}
 	for range 5 {
 		suffix, err := s.randomString(lowerDigits, 8)
 		if err != nil {
@@ -54,6 +59,11 @@ func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreateP
 		p.ID = "p-" + suffix
 		err = s.store.CreateOrgPolicy(ctx, p)
 		if err == nil {
+			if len(tags) > 0 {
+				if err := s.store.TagOrgResource(ctx, p.ID, tags, maxTags); err != nil {
+					return nil, internal(err, "create policy: tag")
+				}
+			}
 			return &PolicyOutput{Policy: o.policy(p)}, nil
 		}
 		if !isExists(err) {

@@ -37,5 +37,9 @@ func (s *Service) DescribeAccount(ctx context.Context, c *authz.Caller, in *Desc
 	if err != nil {
 		return nil, internal(err, "describe account "+in.AccountID)
 	}
-	return &DescribeAccountOutput{Account: o.account(a)}, nil
+	out, err := s.accountOut(ctx, o, a)
+	if err != nil {
+		return nil, err
+	}
+	return &DescribeAccountOutput{Account: out}, nil
 }

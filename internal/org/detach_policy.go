@@ -28,7 +28,7 @@ func (s *Service) DetachPolicy(ctx context.Context, c *authz.Caller, in *DetachP
 	if !slices.Contains(attached, p.ID) {
 		return nil, errNotAttached()
 	}
-	if len(attached) == 1 {
+	if len(attached) == 1 && p.Type == scpType {
 		return nil, apierr.New(apierr.ConstraintViolationException, "You can't detach the last service control policy from the entity; attach another one first.")
 	}
 	if err := s.store.DetachOrgPolicy(ctx, store.OrgAttachment{PolicyID: p.ID, TargetID: t.ID}); err != nil {

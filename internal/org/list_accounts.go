@@ -37,7 +37,11 @@ func (s *Service) ListAccounts(ctx context.Context, c *authz.Caller, in *ListAcc
 	pg, next := cut(req, accounts, func(a store.Account) string { return a.ID })
 	out := &ListAccountsOutput{Accounts: make([]Account, 0, len(pg)), NextToken: next}
 	for _, a := range pg {
-		out.Accounts = append(out.Accounts, o.account(a))
+		ao, err := s.accountOut(ctx, o, a)
+		if err != nil {
+			return nil, err
+		}
+		out.Accounts = append(out.Accounts, ao)
 	}
 	return out, nil
 }

@@ -21,8 +21,7 @@ type PoliciesOutput struct {
 	NextToken string          `json:"NextToken,omitempty"`
 }
 
-// ListPolicies lists the policies of type Filter, by name. Types other than
-// SERVICE_CONTROL_POLICY have none.
+// ListPolicies lists the policies of type Filter, by name.
 func (s *Service) ListPolicies(ctx context.Context, c *authz.Caller, in *ListPoliciesInput) (*PoliciesOutput, error) {
 	if !policyTypes[in.Filter] {
 		return nil, invalidInput("You specified an invalid value for filter.")
@@ -36,7 +35,7 @@ func (s *Service) ListPolicies(ctx context.Context, c *authz.Caller, in *ListPol
 		return nil, err
 	}
 	var ps []store.OrgPolicy
-	if in.Filter == scpType { // the only type enabled
+	{
 		opt := req.options()
 		// The token is the last policy's name; one from policyPage (before
 		// the store paged this list) is its key, which holds the name.

@@ -268,10 +268,14 @@ func TestInputErrors(t *testing.T) {
 			_, err := e.svc.CreatePolicy(e.ctx, e.root, &org.CreatePolicyInput{Name: "bad", Type: "SERVICE_CONTROL_POLICY", Content: `{"Statement":[]`})
 			return err
 		}, apierr.MalformedPolicyDocumentException},
-		{"CreatePolicy tag policy", func() error {
+		{"CreatePolicy tag policy with an SCP's content", func() error {
 			_, err := e.svc.CreatePolicy(e.ctx, e.root, &org.CreatePolicyInput{Name: "tags", Type: "TAG_POLICY", Content: scp})
 			return err
-		}, apierr.PolicyTypeNotEnabledException},
+		}, apierr.MalformedPolicyDocumentException},
+		{"CreatePolicy of a type OpenSTS does not keep", func() error {
+			_, err := e.svc.CreatePolicy(e.ctx, e.root, &org.CreatePolicyInput{Name: "chat", Type: "CHATBOT_POLICY", Content: "{}"})
+			return err
+		}, apierr.PolicyTypeNotAvailableForOrganizationException},
 		{"CreatePolicy duplicate name", func() error {
 			_, err := e.svc.CreatePolicy(e.ctx, e.root, &org.CreatePolicyInput{Name: "deny", Type: "SERVICE_CONTROL_POLICY", Content: scp})
 			return err
@@ -451,6 +455,25 @@ func TestConsolidatedBilling(t *testing.T) {
 	_, err = e.svc.AttachPolicy(e.ctx, e.root, &org.AttachPolicyInput{PolicyID: org.FullAWSAccessID, TargetID: member})
 	if !errors.Is(err, code(apierr.PolicyTypeNotAvailableForOrganizationException)) {
 		t.Fatalf("AttachPolicy: %v", err)
+	}
+	// OUs exist with consolidated billing too, without SCPs: an account
+	// moved into one is not bound by anything.
+	ou, err := e.svc.CreateOrganizationalUnit(e.ctx, e.root, &org.CreateOrganizationalUnitInput{ParentID: roots.Roots[0].ID, Name: "cb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if atts, _ := e.store.ListOrgAttachments(e.ctx); len(atts) != 0 {
+		t.Fatalf("attachments after CreateOrganizationalUnit: %v", atts)
+	}
+	if _, err := e.svc.MoveAccount(e.ctx, e.root, &org.MoveAccountInput{AccountID: member, SourceParentID: roots.Roots[0].ID, DestinationParentID: ou.OrganizationalUnit.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.authz.Check(e.ctx, rootCaller(member), "s3:GetObject", "*"); err != nil {
+		t.Errorf("member in an OU with consolidated billing: %v", err)
+	}
+	_, err = e.svc.EnablePolicyType(e.ctx, e.root, &org.EnablePolicyTypeInput{RootID: roots.Roots[0].ID, PolicyType: "SERVICE_CONTROL_POLICY"})
+	if !errors.Is(err, code(apierr.PolicyTypeNotAvailableForOrganizationException)) {
+		t.Fatalf("EnablePolicyType: %v", err)
 	}
 }
 

@@ -69,14 +69,14 @@ func checkPolicyDescription(d string) error {
 	return nil
 }
 
-// checkPolicyType answers for a type other than SCPs: a known type is not
-// enabled in this organization; anything else is not a type.
+// checkPolicyType accepts the types OpenSTS keeps; another AWS type is not
+// available here, anything else is not a type.
 func checkPolicyType(t string) error {
-	if t == scpType {
+	if supportedType(t) {
 		return nil
 	}
 	if policyTypes[t] {
-		return apierr.New(apierr.PolicyTypeNotEnabledException, "This operation can be performed only for enabled policy types.")
+		return apierr.New(apierr.PolicyTypeNotAvailableForOrganizationException, "You can't use the specified policy type with the feature set currently enabled for this organization.")
 	}
 	return invalidInput("You specified an invalid value for type.")
 }
@@ -84,19 +84,29 @@ func checkPolicyType(t string) error {
 // errAWSManaged is the answer to changing or deleting an AWS managed policy.
 func errAWSManaged() *apierr.Error { return errDenied() }
 
-// target is a root or an account a policy can be attached to.
+// target is a root, an OU or an account a policy can be attached to.
 type target struct {
 	ID, ARN, Name, Type string
 }
 
 // resolveTarget finds a target: InvalidInputException for a malformed id,
-// TargetNotFoundException for an unknown one (OUs do not exist here).
+// TargetNotFoundException for an unknown one.
 func (s *Service) resolveTarget(ctx context.Context, o org, id string) (target, error) {
 	if !targetIDPattern.MatchString(id) {
 		return target{}, invalidInput("You specified an invalid value for targetId.")
 	}
 	if id == o.root {
 		return target{ID: id, ARN: o.rootARN(), Name: "Root", Type: "ROOT"}, nil
+	}
+	if ouIDPattern.MatchString(id) {
+		u, err := s.store.GetOrgUnit(ctx, id)
+		if isNotFound(err) {
+			return target{}, errTargetNotFound()
+		}
+		if err != nil {
+			return target{}, internal(err, "get organizational unit "+id)
+		}
+		return target{ID: id, ARN: o.ouARN(id), Name: u.Name, Type: "ORGANIZATIONAL_UNIT"}, nil
 	}
 	if !accountIDPattern.MatchString(id) {
 		return target{}, errTargetNotFound()
@@ -151,22 +161,27 @@ func (s *Service) authAttachment(ctx context.Context, c *authz.Caller, action, p
 	if err := o.scpAvailable(); err != nil {
 		return store.OrgPolicy{}, target{}, nil, err
 	}
-	attached, err := s.attachedTo(ctx, t.ID)
+	if !o.typeEnabled(p.Type) {
+		return store.OrgPolicy{}, target{}, nil, apierr.New(apierr.PolicyTypeNotEnabledException, "This operation can be performed only for enabled policy types.")
+	}
+	attached, err := s.attachedTo(ctx, t.ID, p.Type)
 	if err != nil {
 		return store.OrgPolicy{}, target{}, nil, err
 	}
 	return p, t, attached, nil
 }
 
-// attachedTo returns the ids of the policies attached to targetID.
-func (s *Service) attachedTo(ctx context.Context, targetID string) ([]string, error) {
+// attachedTo returns the ids of the policies of type typ attached to targetID.
+func (s *Service) attachedTo(ctx context.Context, targetID, typ string) ([]string, error) {
 	ps, err := s.store.ListOrgPoliciesForTarget(ctx, targetID)
 	if err != nil {
 		return nil, internal(err, "list policy attachments")
 	}
 	ids := make([]string, 0, len(ps))
 	for _, p := range ps {
-		ids = append(ids, p.ID)
+		if p.Type == typ {
+			ids = append(ids, p.ID)
+		}
 	}
 	return ids, nil
 }

@@ -73,6 +73,7 @@ const (
 type Store interface {
 	store.Accounts
 	store.Org
+	store.OrgUnits
 	store.Settings
 	CreateRole(ctx context.Context, r store.Role) error
 	AttachPolicy(ctx context.Context, a store.Attachment) error
@@ -130,7 +131,8 @@ func (s *Service) time() time.Time { return s.now().UTC().Truncate(time.Second) 
 // org is what most actions need to know about the organization.
 type org struct {
 	id, root, mgmt string
-	featureSet     string // ALL or CONSOLIDATED_BILLING
+	featureSet     string   // ALL or CONSOLIDATED_BILLING
+	enabled        []string // the root's enabled policy types, sorted
 }
 
 // Feature sets of an organization.
@@ -139,14 +141,17 @@ const (
 	featureConsolidatedBilling = "CONSOLIDATED_BILLING"
 )
 
-// policyTypes is the root's enabled policy types: SCPs with all features,
-// none with consolidated billing only.
+// policyTypes is the root's enabled policy types, by type.
 func (o org) policyTypes() []PolicyTypeSummary {
-	if o.featureSet == featureAll {
-		return enabledSCP
+	out := make([]PolicyTypeSummary, 0, len(o.enabled))
+	for _, t := range o.enabled {
+		out = append(out, PolicyTypeSummary{Type: t, Status: "ENABLED"})
 	}
-	return []PolicyTypeSummary{}
+	return out
 }
+
+// typeEnabled reports whether the root enables policy type t.
+func (o org) typeEnabled(t string) bool { return slices.Contains(o.enabled, t) }
 
 // scpAvailable refuses SCP operations in an organization without all
 // features, as AWS does.
@@ -167,10 +172,11 @@ func (o org) accountARN(id string) string {
 }
 
 func (o org) policyARN(p store.OrgPolicy) string {
+	typ := strings.ToLower(p.Type)
 	if p.AWSManaged {
-		return "arn:aws:organizations::aws:policy/service_control_policy/" + p.ID
+		return "arn:aws:organizations::aws:policy/" + typ + "/" + p.ID
 	}
-	return "arn:aws:organizations::" + o.mgmt + ":policy/" + o.id + "/service_control_policy/" + p.ID
+	return "arn:aws:organizations::" + o.mgmt + ":policy/" + o.id + "/" + typ + "/" + p.ID
 }
 
 // errNotInUse is the answer to the management account before
@@ -269,7 +275,20 @@ func (s *Service) load(ctx context.Context) (org, error) {
 	if err != nil {
 		return org{}, internal(err, "load organization feature set")
 	}
-	return org{id: id, root: root, mgmt: mgmt, featureSet: fs}, nil
+	o := org{id: id, root: root, mgmt: mgmt, featureSet: fs}
+	types, err := s.store.GetSetting(ctx, authz.OrgPolicyTypesSetting)
+	switch {
+	case isNotFound(err):
+		// Organizations made before the setting: SCPs with all features.
+		if fs == featureAll {
+			o.enabled = []string{scpType}
+		}
+	case err != nil:
+		return org{}, internal(err, "load organization policy types")
+	case types != "":
+		o.enabled = strings.Split(types, ",")
+	}
+	return o, nil
 }
 
 // internal passes API errors through and turns anything else into

@@ -16,8 +16,6 @@ type PolicyTypeSummary struct {
 	Status string `json:"Status"`
 }
 
-var enabledSCP = []PolicyTypeSummary{{Type: scpType, Status: "ENABLED"}}
-
 // Organization describes the organization.
 type Organization struct {
 	ID                   string              `json:"Id"`
@@ -116,7 +114,7 @@ type PolicyTargetSummary struct {
 	TargetID string `json:"TargetId"`
 	ARN      string `json:"Arn"`
 	Name     string `json:"Name"`
-	Type     string `json:"Type"` // ROOT | ACCOUNT
+	Type     string `json:"Type"` // ROOT | ORGANIZATIONAL_UNIT | ACCOUNT
 }
 
 // Input patterns (the Organizations model's).
@@ -130,7 +128,7 @@ var (
 	roleNamePattern  = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 )
 
-// policyTypes are the Organizations policy types; only SCPs are enabled.
+// policyTypes are the Organizations policy types (ListPolicies' filters).
 var policyTypes = map[string]bool{
 	scpType: true, "RESOURCE_CONTROL_POLICY": true, "DECLARATIVE_POLICY_EC2": true, "BACKUP_POLICY": true,
 	"TAG_POLICY": true, "CHATBOT_POLICY": true, "AISERVICES_OPT_OUT_POLICY": true, "SECURITYHUB_POLICY": true,

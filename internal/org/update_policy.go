@@ -39,7 +39,7 @@ func (s *Service) UpdatePolicy(ctx context.Context, c *authz.Caller, in *UpdateP
 		p.Description = *in.Description
 	}
 	if in.Content != nil {
-		if err := s.checkContent(*in.Content); err != nil {
+		if err := s.checkTypedContent(p.Type, *in.Content); err != nil {
 			return nil, err
 		}
 		p.Content = *in.Content

@@ -22,5 +22,20 @@ func orgRoutes(s *org.Service) map[string]jsonHandler {
 		"ListPolicies":                bindJSON(s.ListPolicies),
 		"ListPoliciesForTarget":       bindJSON(s.ListPoliciesForTarget),
 		"ListTargetsForPolicy":        bindJSON(s.ListTargetsForPolicy),
+
+		"CreateOrganizationalUnit":         bindJSON(s.CreateOrganizationalUnit),
+		"UpdateOrganizationalUnit":         bindJSON(s.UpdateOrganizationalUnit),
+		"DeleteOrganizationalUnit":         bindJSON(s.DeleteOrganizationalUnit),
+		"DescribeOrganizationalUnit":       bindJSON(s.DescribeOrganizationalUnit),
+		"ListOrganizationalUnitsForParent": bindJSON(s.ListOrganizationalUnitsForParent),
+		"ListChildren":                     bindJSON(s.ListChildren),
+		"ListParents":                      bindJSON(s.ListParents),
+		"ListAccountsForParent":            bindJSON(s.ListAccountsForParent),
+		"MoveAccount":                      bindJSON(s.MoveAccount),
+		"EnablePolicyType":                 bindJSON(s.EnablePolicyType),
+		"DisablePolicyType":                bindJSON(s.DisablePolicyType),
+		"TagResource":                      bindJSON(s.TagResource),
+		"UntagResource":                    bindJSON(s.UntagResource),
+		"ListTagsForResource":              bindJSON(s.ListTagsForResource),
 	}
 }

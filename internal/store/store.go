@@ -430,6 +430,58 @@ type Org interface {
 	ListOrgAttachments(ctx context.Context) ([]OrgAttachment, error)
 }
 
+// OrgUnit is an Organizations organizational unit.
+type OrgUnit struct {
+	ID        string // ou-xxxx-xxxxxxxx
+	Name      string
+	ParentID  string // the parent OU's id; "" for the root
+	CreatedAt time.Time
+}
+
+// OrgTag is a tag on an Organizations resource (account, OU, root, policy).
+type OrgTag struct {
+	Key, Value string
+}
+
+// OrgUnits stores the Organizations hierarchy below the root: OUs, the OU
+// each account sits in (none: the root), and tags on Organizations
+// resources. Every write records ChangeOrg (Key: the OU or account id, or
+// the tagged resource's id), since it may change the SCPs that apply.
+type OrgUnits interface {
+	// CreateOrgUnit stores u. ErrAlreadyExists if the id is taken or the
+	// parent has a child OU with u's name (exactly); ErrConflict if the
+	// parent OU does not exist.
+	CreateOrgUnit(ctx context.Context, u OrgUnit) error
+	GetOrgUnit(ctx context.Context, id string) (OrgUnit, error)
+	// RenameOrgUnit renames an OU: ErrNotFound, or ErrAlreadyExists if a
+	// sibling has the name.
+	RenameOrgUnit(ctx context.Context, id, name string) error
+	// DeleteOrgUnit deletes an OU, its attachments and its tags:
+	// ErrNotFound, or ErrConflict while it has child OUs or accounts.
+	DeleteOrgUnit(ctx context.Context, id string) error
+	// ListOrgUnits lists the child OUs of parent ("" for the root) by id.
+	ListOrgUnits(ctx context.Context, parent string) ([]OrgUnit, error)
+	// OrgAccountParent returns the OU an account sits in ("" for the root);
+	// ErrNotFound if there is no such account.
+	OrgAccountParent(ctx context.Context, account string) (string, error)
+	// ListOrgAccountsInUnit lists the ids of the accounts in parent ("" for
+	// the root), in byte order.
+	ListOrgAccountsInUnit(ctx context.Context, parent string) ([]string, error)
+	// MoveOrgAccount moves an account from the OU from to the OU to ("" for
+	// the root) atomically: ErrNotFound if the account is not in from,
+	// ErrConflict if to does not exist.
+	MoveOrgAccount(ctx context.Context, account, from, to string) error
+	// ListOrgTags lists a resource's tags by key. DeleteOrgPolicy and
+	// DeleteOrgUnit delete the deleted resource's tags.
+	ListOrgTags(ctx context.Context, resource string) ([]OrgTag, error)
+	// TagOrgResource adds or replaces tags; it fails with ErrConflict,
+	// writing nothing, if the resource would have more than max tags.
+	TagOrgResource(ctx context.Context, resource string, tags []OrgTag, max int) error
+	// UntagOrgResource removes the tags with the keys (absent ones are
+	// ignored).
+	UntagOrgResource(ctx context.Context, resource string, keys []string) error
+}
+
 // Settings stores small named values (e.g. the organization id).
 type Settings interface {
 	GetSetting(ctx context.Context, key string) (string, error)
@@ -449,6 +501,7 @@ type Store interface {
 	MFADevices
 	SigningKeys
 	Org
+	OrgUnits
 	Settings
 	SigningKeyDeleter
 	Changes

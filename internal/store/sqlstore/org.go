@@ -67,7 +67,11 @@ func (s *Store) DeleteOrgPolicy(ctx context.Context, id string) error {
 		if n > 0 {
 			return fmt.Errorf("attached %d times: %w", n, store.ErrConflict)
 		}
-		return Affected(tx.ExecContext(ctx, `DELETE FROM org_policies WHERE id = ?`, id))
+		if err := Affected(tx.ExecContext(ctx, `DELETE FROM org_policies WHERE id = ?`, id)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM org_tags WHERE resource_id = ?`, id)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("delete org policy %s: %w", id, err)

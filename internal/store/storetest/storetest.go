@@ -72,6 +72,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"AdvanceMFACounterRace", testAdvanceMFACounterRace},
 		{"SigningKeys", testSigningKeys},
 		{"Org", testOrg},
+		{"OrgUnits", testOrgUnits},
+		{"OrgPolicyTags", testOrgPolicyTags},
 		{"Settings", testSettings},
 		{"Generation", testGeneration},
 		{"ChangesRecorded", testChangesRecorded},

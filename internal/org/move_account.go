@@ -1,0 +1,77 @@
+package org
+
+import (
+	"context"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+)
+
+// MoveAccountInput is the MoveAccount request.
+type MoveAccountInput struct {
+	AccountID           string `json:"AccountId"`
+	SourceParentID      string `json:"SourceParentId"`
+	DestinationParentID string `json:"DestinationParentId"`
+}
+
+// MoveAccountOutput is the (empty) MoveAccount result.
+type MoveAccountOutput struct{}
+
+// MoveAccount moves an account from the root or OU it is in to another. The
+// SCPs of its new place apply from the next request.
+func (s *Service) MoveAccount(ctx context.Context, c *authz.Caller, in *MoveAccountInput) (*MoveAccountOutput, error) {
+	o, err := s.member(ctx, c, "MoveAccount")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !accountIDPattern.MatchString(in.AccountID):
+		return nil, invalidInput("You specified an invalid value for accountId.")
+	case !parentIDPattern.MatchString(in.SourceParentID):
+		return nil, invalidInput("You specified an invalid value for sourceParentId.")
+	case !parentIDPattern.MatchString(in.DestinationParentID):
+		return nil, invalidInput("You specified an invalid value for destinationParentId.")
+	}
+	if err := s.check(ctx, c, o, "MoveAccount", accountResource(in.AccountID), parentResource(in.SourceParentID), parentResource(in.DestinationParentID)); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetAccount(ctx, in.AccountID); err != nil {
+		if isNotFound(err) {
+			return nil, errAccountNotFound()
+		}
+		return nil, internal(err, "get account "+in.AccountID)
+	}
+	from, err := s.resolveParent(ctx, o, in.SourceParentID, func() *apierr.Error {
+		return apierr.New(apierr.SourceParentNotFoundException, "We can't find a source root or OU with the ParentId that you specified.")
+	})
+	if err != nil {
+		return nil, err
+	}
+	errDest := func() *apierr.Error {
+		return apierr.New(apierr.DestinationParentNotFoundException, "We can't find the destination container (a root or OU) with the ParentId that you specified.")
+	}
+	to, err := s.resolveParent(ctx, o, in.DestinationParentID, errDest)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.store.OrgAccountParent(ctx, in.AccountID)
+	if err != nil {
+		return nil, internal(err, "get parent of account "+in.AccountID)
+	}
+	if cur == to {
+		return nil, apierr.New(apierr.DuplicateAccountException, "That account is already present in the specified destination.")
+	}
+	if cur != from {
+		return nil, errAccountNotFound()
+	}
+	if err := s.store.MoveOrgAccount(ctx, in.AccountID, from, to); err != nil {
+		switch {
+		case isNotFound(err):
+			return nil, errAccountNotFound()
+		case isConflict(err):
+			return nil, errDest()
+		}
+		return nil, internal(err, "move account "+in.AccountID)
+	}
+	return &MoveAccountOutput{}, nil
+}

@@ -1,0 +1,185 @@
+package org
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// maxTags is how many tags an Organizations resource carries at most.
+const maxTags = 50
+
+// Tag is a tag on the wire.
+type Tag struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value"`
+}
+
+// parseTags decodes and validates a request's Tags (absent: none): keys of
+// 1-128 characters, values of 0-256, no key twice, at most maxTags.
+func parseTags(raw json.RawMessage) ([]store.OrgTag, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var tags []Tag
+	if err := json.Unmarshal(raw, &tags); err != nil {
+		return nil, invalidInput("You specified an invalid value for tags.")
+	}
+	return checkTags(tags)
+}
+
+func checkTags(tags []Tag) ([]store.OrgTag, error) {
+	if len(tags) > maxTags {
+		return nil, constraint("TAG_POLICY_VIOLATION", "You have exceeded the allowed number of tags for the resource.")
+	}
+	seen := make(map[string]bool, len(tags))
+	out := make([]store.OrgTag, 0, len(tags))
+	for _, t := range tags {
+		if n := utf8.RuneCountInString(t.Key); n < 1 || n > 128 {
+			return nil, invalidInput("You specified an invalid value for tag key.")
+		}
+		if n := utf8.RuneCountInString(t.Value); n > 256 {
+			return nil, invalidInput("You specified an invalid value for tag value.")
+		}
+		if seen[t.Key] {
+			return nil, invalidInput("Duplicate tag key %s.", t.Key)
+		}
+		seen[t.Key] = true
+		out = append(out, store.OrgTag{Key: t.Key, Value: t.Value})
+	}
+	return out, nil
+}
+
+// taggable resolves a resource id for the tag actions: a root, OU or
+// account (TargetNotFoundException if unknown) or a policy.
+func (s *Service) taggable(ctx context.Context, o org, id string) (arn string, err error) {
+	if strings.HasPrefix(id, "p-") {
+		if !policyIDPattern.MatchString(id) {
+			return "", invalidInput("You specified an invalid value for resourceId.")
+		}
+		p, err := s.store.GetOrgPolicy(ctx, id)
+		if isNotFound(err) {
+			return "", errTargetNotFound()
+		}
+		if err != nil {
+			return "", internal(err, "get policy "+id)
+		}
+		if p.AWSManaged {
+			return "", invalidInput("You can't tag an AWS managed policy.")
+		}
+		return o.policyARN(p), nil
+	}
+	if !targetIDPattern.MatchString(id) {
+		return "", invalidInput("You specified an invalid value for resourceId.")
+	}
+	t, err := s.resolveTarget(ctx, o, id)
+	if err != nil {
+		return "", err
+	}
+	return t.ARN, nil
+}
+
+// authTag admits a member, resolves the resource and authorizes action on it.
+func (s *Service) authTag(ctx context.Context, c *authz.Caller, action, id string) error {
+	o, err := s.member(ctx, c, action)
+	if err != nil {
+		return err
+	}
+	arn, err := s.taggable(ctx, o, id)
+	if err != nil {
+		return err
+	}
+	return s.check(ctx, c, o, action, func(org) string { return arn })
+}
+
+// TagResourceInput is the TagResource request.
+type TagResourceInput struct {
+	ResourceID string `json:"ResourceId"`
+	Tags       []Tag  `json:"Tags"`
+}
+
+// UntagResourceInput is the UntagResource request.
+type UntagResourceInput struct {
+	ResourceID string   `json:"ResourceId"`
+	TagKeys    []string `json:"TagKeys"`
+}
+
+// TagOutput is the (empty) result of TagResource and UntagResource.
+type TagOutput struct{}
+
+// TagResource adds tags to an account, OU, root or policy, replacing the
+// values of keys it has; at most 50 tags a resource.
+func (s *Service) TagResource(ctx context.Context, c *authz.Caller, in *TagResourceInput) (*TagOutput, error) {
+	if err := s.authTag(ctx, c, "TagResource", in.ResourceID); err != nil {
+		return nil, err
+	}
+	if len(in.Tags) == 0 {
+		return nil, invalidInput("You specified an invalid value for tags.")
+	}
+	tags, err := checkTags(in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.TagOrgResource(ctx, in.ResourceID, tags, maxTags); err != nil {
+		if isConflict(err) {
+			return nil, constraint("TAG_POLICY_VIOLATION", "You have exceeded the allowed number of tags for the resource.")
+		}
+		return nil, internal(err, "tag resource "+in.ResourceID)
+	}
+	return &TagOutput{}, nil
+}
+
+// UntagResource removes tags by key (keys it does not have are ignored).
+func (s *Service) UntagResource(ctx context.Context, c *authz.Caller, in *UntagResourceInput) (*TagOutput, error) {
+	if err := s.authTag(ctx, c, "UntagResource", in.ResourceID); err != nil {
+		return nil, err
+	}
+	if len(in.TagKeys) == 0 {
+		return nil, invalidInput("You specified an invalid value for tagKeys.")
+	}
+	for _, k := range in.TagKeys {
+		if n := utf8.RuneCountInString(k); n < 1 || n > 128 {
+			return nil, invalidInput("You specified an invalid value for tag key.")
+		}
+	}
+	if err := s.store.UntagOrgResource(ctx, in.ResourceID, in.TagKeys); err != nil {
+		return nil, internal(err, "untag resource "+in.ResourceID)
+	}
+	return &TagOutput{}, nil
+}
+
+// ListTagsForResourceInput is the ListTagsForResource request.
+type ListTagsForResourceInput struct {
+	ResourceID string `json:"ResourceId"`
+	NextToken  string `json:"NextToken"`
+}
+
+// ListTagsForResourceOutput is the ListTagsForResource result.
+type ListTagsForResourceOutput struct {
+	Tags      []Tag  `json:"Tags"`
+	NextToken string `json:"NextToken,omitempty"`
+}
+
+// ListTagsForResource lists a resource's tags by key, 20 a page.
+func (s *Service) ListTagsForResource(ctx context.Context, c *authz.Caller, in *ListTagsForResourceInput) (*ListTagsForResourceOutput, error) {
+	if err := s.authTag(ctx, c, "ListTagsForResource", in.ResourceID); err != nil {
+		return nil, err
+	}
+	ts, err := s.store.ListOrgTags(ctx, in.ResourceID)
+	if err != nil {
+		return nil, internal(err, "list tags of "+in.ResourceID)
+	}
+	tags := make([]Tag, 0, len(ts))
+	for _, t := range ts {
+		tags = append(tags, Tag{Key: t.Key, Value: t.Value})
+	}
+	pg, next, err := page(tags, func(t Tag) string { return t.Key }, in.NextToken, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &ListTagsForResourceOutput{Tags: pg, NextToken: next}, nil
+}
