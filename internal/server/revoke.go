@@ -215,3 +215,6 @@ const (
 	errRootQuarantine = responseError("the root's key cannot be quarantined with a policy; deactivate it")
 	errNoSession      = responseError("the alert names no session to revoke")
 )
+
+// Store is the server's store (tests and tools that seed it).
+func (s *Server) Store() store.Store { return s.store }

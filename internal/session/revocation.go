@@ -41,6 +41,7 @@ type Revocations struct {
 
 type revIndex struct {
 	n        int
+	perAcct  map[string]int           // entries each account made
 	sessions map[string][]*Revocation // access key id
 	names    map[string][]*Revocation // lower-cased principal ARN
 	origins  map[string][]*Revocation // long-term access key id
@@ -52,9 +53,10 @@ type revIndex struct {
 // Replace makes entries the set.
 func (r *Revocations) Replace(entries []Revocation) {
 	x := &revIndex{n: len(entries), sessions: map[string][]*Revocation{}, names: map[string][]*Revocation{}, origins: map[string][]*Revocation{},
-		roles: map[string][]*Revocation{}, prefixes: map[string][]*Revocation{}, accounts: map[string][]*Revocation{}}
+		roles: map[string][]*Revocation{}, prefixes: map[string][]*Revocation{}, accounts: map[string][]*Revocation{}, perAcct: map[string]int{}}
 	for i := range entries {
 		e := &entries[i]
+		x.perAcct[e.Account]++
 		switch e.Kind {
 		case RevokeSession:
 			x.sessions[e.Target] = append(x.sessions[e.Target], e)
@@ -80,6 +82,14 @@ func (r *Revocations) Replace(entries []Revocation) {
 func (r *Revocations) Len() int {
 	if x := r.idx.Load(); x != nil {
 		return x.n
+	}
+	return 0
+}
+
+// Count is the number of entries account made.
+func (r *Revocations) Count(account string) int {
+	if x := r.idx.Load(); x != nil {
+		return x.perAcct[account]
 	}
 	return 0
 }
