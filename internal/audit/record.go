@@ -147,9 +147,9 @@ type TLSDetails struct {
 // Digest closes a file: it is signed over the file's name, its records and
 // the hash of its last record, which chains every record before it.
 type Digest struct {
-	File      string `json:"file"`
-	FirstSeq  uint64 `json:"firstSeq"`
-	Records   int    `json:"records"`
+	File     string `json:"file"`
+	FirstSeq uint64 `json:"firstSeq"`
+	Records  int    `json:"records"`
 	// Recovered marks a file sealed on restart after a crash (the
 	// server died before sealing it); it is signed like the rest.
 	Recovered bool   `json:"recovered,omitempty"`

@@ -128,9 +128,9 @@ type Trail struct {
 		records  int
 		prevHash []byte
 	}
-	dirty   bool // a rollback could not cut the file back yet
-	pending  []pendingSlot // of the batch being written
-	attrs    []byte        // their attributes
+	dirty   bool          // a rollback could not cut the file back yet
+	pending []pendingSlot // of the batch being written
+	attrs   []byte        // their attributes
 
 	mu  sync.RWMutex
 	idx *index // guarded by mu
@@ -324,7 +324,16 @@ func (t *Trail) rollback() {
 		return
 	}
 	t.w.Reset(t.out(t.f))
-	t.dirty = t.f.Truncate(t.size) != nil
+	t.dirty = t.repairFile() != nil
+}
+
+// repairFile cuts the file back to size and writes on from there.
+func (t *Trail) repairFile() error {
+	if err := t.f.Truncate(t.size); err != nil {
+		return err
+	}
+	_, err := t.f.Seek(t.size, io.SeekStart)
+	return err
 }
 
 // repair cuts the file back after a rollback that could not.
@@ -332,7 +341,7 @@ func (t *Trail) repair() error {
 	if !t.dirty || t.f == nil {
 		return nil
 	}
-	if err := t.f.Truncate(t.size); err != nil {
+	if err := t.repairFile(); err != nil {
 		return fmt.Errorf("audit: cut back after a failed write: %w", err)
 	}
 	t.dirty = false
@@ -599,7 +608,11 @@ func (t *Trail) write(batch []item) {
 			t.cfg.Log.Error("audit: write failed; events are being lost", "error", err)
 		}
 		if !t.cfg.Strict {
-			t.dropped.Add(uint64(len(batch)))
+			for i := range batch {
+				if batch[i].buf != nil {
+					t.dropped.Add(1)
+				}
+			}
 		}
 	} else if t.failed.Swap(false) {
 		t.cfg.Log.Info("audit: writing again")
@@ -692,6 +705,9 @@ func (t *Trail) writeControl(r *Record) error {
 	t.seq = r.Seq
 	t.setPrevHash(line)
 	t.size += int64(len(line) + 1)
+	if t.records == 0 {
+		t.first = t.seq
+	}
 	t.records++
 	t.commit()
 	return nil
