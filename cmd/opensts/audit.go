@@ -21,7 +21,7 @@ import (
 
 func newAuditCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Check and search the audit trail offline"}
-	cmd.AddCommand(newAuditVerifyCmd(), newAuditQueryCmd())
+	cmd.AddCommand(newAuditVerifyCmd(), newAuditQueryCmd(), newAuditHeadCmd())
 	return cmd
 }
 
@@ -35,6 +35,7 @@ func newAuditVerifyCmd() *cobra.Command {
 	cfg := config.Default()
 	var pubFile string
 	var sealed, trustTrail bool
+	var head string
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the trail's hash chain and signed digests; exit 1 naming the first bad record",
@@ -49,7 +50,13 @@ func newAuditVerifyCmd() *cobra.Command {
 				fmt.Fprintln(cmd.ErrOrStderr(), err)
 				return exitError{err}
 			}
-			sum, err := audit.Verify(dir, pub)
+			var opts audit.Options
+			if head != "" {
+				if opts.HeadSeq, opts.HeadHash, err = audit.ParseHead(head); err != nil {
+					return err
+				}
+			}
+			sum, err := audit.VerifyWith(dir, pub, opts)
 			if err == nil && sealed && sum.Open != "" {
 				err = &audit.VerifyError{File: sum.Open, Reason: "has no signed digest (truncated, or the server still writes it)"}
 			}
@@ -61,6 +68,17 @@ func newAuditVerifyCmd() *cobra.Command {
 			if sum.Open != "" {
 				fmt.Fprintf(cmd.OutOrStdout(), "note: %q is not sealed yet; its records chain but no digest signs them\n", sum.Open)
 			}
+			for _, f := range sum.Recovered {
+				fmt.Fprintf(cmd.OutOrStdout(), "note: %q was sealed on restart after a crash (signed recovered mark)\n", f)
+			}
+			if sum.PrunedThrough > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "note: retention removed files 1..%d (signed prune record)\n", sum.PrunedThrough)
+			}
+			if head == "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "note: without --head, records dropped from the end cannot be detected; head now %d:%s\n", sum.HeadSeq, sum.HeadHash)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "head %s present; trail now ends at %d:%s\n", head, sum.HeadSeq, sum.HeadHash)
+			}
 			return nil
 		},
 	}
@@ -68,6 +86,7 @@ func newAuditVerifyCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.MasterKeyFile, "master-key-file", "", "file holding the base64 master key (default: OPENSTS_MASTER_KEY, else DATA_DIR/master.key if present)")
 	cmd.Flags().StringVar(&pubFile, "public-key", "", "file holding the base64 Ed25519 digest public key, kept apart from the trail (default: derived from the master key)")
 	cmd.Flags().BoolVar(&trustTrail, "trust-trail-key", false, "without --public-key or the master key, check against "+audit.PublicKeyFile+" in the trail directory (proves nothing against whoever can write the trail)")
+	cmd.Flags().StringVar(&head, "head", "", "SEQ:HASH recorded earlier (opensts audit head, or the server log's \"file sealed\" head): fail if that record is not in the trail as recorded (the newest records were removed)")
 	cmd.Flags().BoolVar(&sealed, "sealed", false, "also require the last file to be sealed (after the server stopped)")
 	return cmd
 }
@@ -122,6 +141,28 @@ func verifyKey(cfg config.Config, dir, pubFile string, trustTrail bool) (ed25519
 		return nil, "", err
 	}
 	return pub, audit.PublicKeyFile + " in the trail directory (--trust-trail-key): whoever can write the trail could have replaced it and re-signed every digest", nil
+}
+
+func newAuditHeadCmd() *cobra.Command {
+	cfg := config.Default()
+	cmd := &cobra.Command{
+		Use:   "head",
+		Short: "Print the trail's head (SEQ:HASH of its last record) to keep apart, for audit verify --head",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.ApplyEnv(os.Getenv); err != nil {
+				return err
+			}
+			seq, hash, err := audit.Head(server.AuditDir(cfg))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d:%s\n", seq, hash)
+			return nil
+		},
+	}
+	bindAuditDir(cmd, &cfg)
+	return cmd
 }
 
 func newAuditQueryCmd() *cobra.Command {
