@@ -84,7 +84,9 @@ func TestRecoveredMark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.Record(context.Background(), exchange(7))
+	if err := tr.Record(context.Background(), exchange(7)); err != nil {
+		t.Fatal(err)
+	}
 	tr.Close()
 	sum, err := Verify(dir, testPub)
 	if err != nil || len(sum.Recovered) != 1 || sum.Recovered[0] != FileName(1) || sum.Sealed != 2 {
@@ -184,7 +186,9 @@ func TestFirstFilesRemoved(t *testing.T) {
 	}
 	files, _ := listFiles(dir)
 	for _, f := range files[:len(files)-1] {
-		os.Chtimes(filepath.Join(dir, f), now, now)
+		if err := os.Chtimes(filepath.Join(dir, f), now, now); err != nil {
+			t.Fatal(err)
+		}
 	}
 	clock.Store(now.Add(2 * time.Hour).UnixNano())
 	for i := range 12 {

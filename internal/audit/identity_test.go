@@ -117,7 +117,7 @@ func TestWebIdentitySessionFederationData(t *testing.T) {
 		IssuedAt: time.Now(), FederatedProvider: "arn:aws:iam::111111111111:oidc-provider/token.actions.example.com", FederatedSubject: "repo:o/r"}
 	x := &pipeline.Exchange{RequestID: "r", Time: time.Now(), HTTP: httptest.NewRequest("POST", "/", nil), API: &pipeline.API{Name: "sts"}, Action: "GetCallerIdentity",
 		Caller: &authz.Caller{Account: "111111111111", Type: policy.AssumedRole, ARN: "arn:aws:sts::111111111111:assumed-role/ci/web", AccessKeyID: "ASIAWEB", Session: s},
-		Input: &struct{}{}, Output: &struct{}{}}
+		Input:  &struct{}{}, Output: &struct{}{}}
 	r := records(t, x)[0]
 	w, ok := field(r, "userIdentity", "webIdFederationData").(map[string]any)
 	if !ok || w["federatedProvider"] != s.FederatedProvider || w["attributes"] == nil {
