@@ -188,7 +188,7 @@ print(json.dumps({"n": len(r["Events"]), "name": r["Events"][0]["EventName"], "t
 	}
 	verify = exec.Command(binary(t), "audit", "verify", "--data-dir", dataDir)
 	verify.Env = append(os.Environ(), "OPENSTS_MASTER_KEY="+testMasterKey)
-	if out, err := verify.CombinedOutput(); err == nil || !strings.Contains(string(out), filepath.Base(files[0])+":"+strconv.Itoa(n+1)+": record changed") {
+	if out, err := verify.CombinedOutput(); err == nil || !strings.Contains(string(out), `"`+filepath.Base(files[0])+`":`+strconv.Itoa(n+1)+`: record changed`) {
 		t.Errorf("verify changed trail: %v: %s", err, out)
 	}
 }

@@ -552,4 +552,60 @@ func TestOIDCSessionAndSecrecy(t *testing.T) {
 	if len(seen) < 3 {
 		t.Fatalf("observers saw %d requests", len(seen))
 	}
+
+	// The audit trail: no token in any form; the web identity session's
+	// calls carry webIdFederationData naming the provider.
+	if err := e.srv.Trail().Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(e.dataDir, "audit", "audit-*.jsonl"))
+	var trail strings.Builder
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trail.Write(b)
+	}
+	for _, tok := range []string{token, noMFA, expiredTok} {
+		for _, part := range strings.Split(tok, ".") {
+			if strings.Contains(trail.String(), part) {
+				t.Fatalf("a web identity token's part is in the audit trail")
+			}
+		}
+	}
+	if strings.Contains(trail.String(), aws.ToString(cr.SecretAccessKey)) || strings.Contains(trail.String(), aws.ToString(cr.SessionToken)) {
+		t.Fatal("the session's secret or token is in the audit trail")
+	}
+	fed := 0
+	for _, line := range strings.Split(strings.TrimSpace(trail.String()), "\n") {
+		var r struct {
+			EventName    string
+			ErrorCode    string
+			UserIdentity struct {
+				AccessKeyID         string `json:"accessKeyId"`
+				WebIDFederationData *struct {
+					FederatedProvider string            `json:"federatedProvider"`
+					Attributes        map[string]string `json:"attributes"`
+				} `json:"webIdFederationData"`
+			} `json:"userIdentity"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.UserIdentity.AccessKeyID != aws.ToString(cr.AccessKeyId) {
+			continue
+		}
+		w := r.UserIdentity.WebIDFederationData
+		if w == nil || w.FederatedProvider != o.providerARN || w.Attributes == nil {
+			t.Errorf("%s by the web identity session: webIdFederationData %+v", r.EventName, w)
+		}
+		if r.EventName == "ListUsers" && r.ErrorCode != "AccessDenied" {
+			t.Errorf("denied ListUsers recorded with %q", r.ErrorCode)
+		}
+		fed++
+	}
+	if fed != 2 {
+		t.Errorf("%d events by the web identity session, want 2 (ListRoles, ListUsers)", fed)
+	}
 }

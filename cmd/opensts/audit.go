@@ -21,7 +21,7 @@ import (
 
 func newAuditCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Check and search the audit trail offline"}
-	cmd.AddCommand(newAuditVerifyCmd(), newAuditQueryCmd())
+	cmd.AddCommand(newAuditVerifyCmd(), newAuditQueryCmd(), newAuditHeadCmd())
 	return cmd
 }
 
@@ -34,7 +34,8 @@ func bindAuditDir(cmd *cobra.Command, cfg *config.Config) {
 func newAuditVerifyCmd() *cobra.Command {
 	cfg := config.Default()
 	var pubFile string
-	var sealed bool
+	var sealed, trustTrail bool
+	var head string
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the trail's hash chain and signed digests; exit 1 naming the first bad record",
@@ -44,11 +45,18 @@ func newAuditVerifyCmd() *cobra.Command {
 				return err
 			}
 			dir := server.AuditDir(cfg)
-			pub, from, err := verifyKey(cfg, dir, pubFile)
+			pub, from, err := verifyKey(cfg, dir, pubFile, trustTrail)
 			if err != nil {
-				return err
+				fmt.Fprintln(cmd.ErrOrStderr(), err)
+				return exitError{err}
 			}
-			sum, err := audit.Verify(dir, pub)
+			var opts audit.Options
+			if head != "" {
+				if opts.HeadSeq, opts.HeadHash, err = audit.ParseHead(head); err != nil {
+					return err
+				}
+			}
+			sum, err := audit.VerifyWith(dir, pub, opts)
 			if err == nil && sealed && sum.Open != "" {
 				err = &audit.VerifyError{File: sum.Open, Reason: "has no signed digest (truncated, or the server still writes it)"}
 			}
@@ -58,23 +66,38 @@ func newAuditVerifyCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "audit trail intact: %d files (%d sealed), %d records; key %s (%s)\n", sum.Files, sum.Sealed, sum.Records, audit.KeyID(pub), from)
 			if sum.Open != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "note: %s is not sealed yet; its records chain but no digest signs them\n", sum.Open)
+				fmt.Fprintf(cmd.OutOrStdout(), "note: %q is not sealed yet; its records chain but no digest signs them\n", sum.Open)
+			}
+			for _, f := range sum.Recovered {
+				fmt.Fprintf(cmd.OutOrStdout(), "note: %q was sealed on restart after a crash (signed recovered mark)\n", f)
+			}
+			if sum.PrunedThrough > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "note: retention removed files 1..%d (signed prune record)\n", sum.PrunedThrough)
+			}
+			if head == "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "note: without --head, records dropped from the end cannot be detected; head now %d:%s\n", sum.HeadSeq, sum.HeadHash)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "head %s present; trail now ends at %d:%s\n", head, sum.HeadSeq, sum.HeadHash)
 			}
 			return nil
 		},
 	}
 	bindAuditDir(cmd, &cfg)
 	cmd.Flags().StringVar(&cfg.MasterKeyFile, "master-key-file", "", "file holding the base64 master key (default: OPENSTS_MASTER_KEY, else DATA_DIR/master.key if present)")
-	cmd.Flags().StringVar(&pubFile, "public-key", "", "file holding the base64 Ed25519 digest public key, kept apart from the trail (default: derived from the master key, else "+audit.PublicKeyFile+" in the trail directory)")
+	cmd.Flags().StringVar(&pubFile, "public-key", "", "file holding the base64 Ed25519 digest public key, kept apart from the trail (default: derived from the master key)")
+	cmd.Flags().BoolVar(&trustTrail, "trust-trail-key", false, "without --public-key or the master key, check against "+audit.PublicKeyFile+" in the trail directory (proves nothing against whoever can write the trail)")
+	cmd.Flags().StringVar(&head, "head", "", "SEQ:HASH recorded earlier (opensts audit head, or the server log's \"file sealed\" head): fail if that record is not in the trail as recorded (the newest records were removed)")
 	cmd.Flags().BoolVar(&sealed, "sealed", false, "also require the last file to be sealed (after the server stopped)")
 	return cmd
 }
 
-// verifyKey finds the digest public key: a file given apart from the trail,
-// else derived from the master key when it can be read (never generated),
-// else the copy beside the trail, which an attacker with write access to
-// the trail could replace (said in the output).
-func verifyKey(cfg config.Config, dir, pubFile string) (ed25519.PublicKey, string, error) {
+// verifyKey finds the digest public key the trail is checked against: a
+// file given apart from the trail, else one derived from the master key
+// when the command can read it (never generated). The copy beside the trail
+// is used only with trustTrail: whoever can rewrite the trail can replace
+// it and re-sign every digest, so that check proves nothing against them
+// (said in the output). Without any of them it fails.
+func verifyKey(cfg config.Config, dir, pubFile string, trustTrail bool) (ed25519.PublicKey, string, error) {
 	if pubFile != "" {
 		b, err := os.ReadFile(pubFile)
 		if err != nil {
@@ -82,9 +105,9 @@ func verifyKey(cfg config.Config, dir, pubFile string) (ed25519.PublicKey, strin
 		}
 		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
 		if err != nil || len(k) != ed25519.PublicKeySize {
-			return nil, "", fmt.Errorf("%s is not a base64 Ed25519 public key", pubFile)
+			return nil, "", fmt.Errorf("%q is not a base64 Ed25519 public key", pubFile)
 		}
-		return k, pubFile, nil
+		return k, fmt.Sprintf("%q", pubFile), nil
 	}
 	mk := cfg.MasterKey
 	if mk == nil {
@@ -105,15 +128,41 @@ func verifyKey(cfg config.Config, dir, pubFile string) (ed25519.PublicKey, strin
 		}
 		pub := key.Public().(ed25519.PublicKey)
 		if onDisk, err := audit.ReadPublicKey(dir); err == nil && subtle.ConstantTimeCompare(onDisk, pub) != 1 {
-			return nil, "", exitError{errors.New("audit verify: FAILED: " + audit.PublicKeyFile + " is not the master key's digest key (replaced)")}
+			return nil, "", errors.New("audit verify: FAILED: " + audit.PublicKeyFile + " is not the master key's digest key (replaced)")
 		}
 		return pub, "derived from the master key", nil
+	}
+	if !trustTrail {
+		return nil, "", errors.New("audit verify: no trusted key: pass --public-key FILE (kept apart from the trail), or the master key (OPENSTS_MASTER_KEY, --master-key-file); " +
+			"--trust-trail-key checks against " + audit.PublicKeyFile + " in the trail directory, which whoever can write the trail can replace")
 	}
 	pub, err := audit.ReadPublicKey(dir)
 	if err != nil {
 		return nil, "", err
 	}
-	return pub, audit.PublicKeyFile + " beside the trail; pass --public-key or the master key to rule out its replacement", nil
+	return pub, audit.PublicKeyFile + " in the trail directory (--trust-trail-key): whoever can write the trail could have replaced it and re-signed every digest", nil
+}
+
+func newAuditHeadCmd() *cobra.Command {
+	cfg := config.Default()
+	cmd := &cobra.Command{
+		Use:   "head",
+		Short: "Print the trail's head (SEQ:HASH of its last record) to keep apart, for audit verify --head",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.ApplyEnv(os.Getenv); err != nil {
+				return err
+			}
+			seq, hash, err := audit.Head(server.AuditDir(cfg))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d:%s\n", seq, hash)
+			return nil
+		},
+	}
+	bindAuditDir(cmd, &cfg)
+	return cmd
 }
 
 func newAuditQueryCmd() *cobra.Command {

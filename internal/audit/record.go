@@ -36,11 +36,22 @@ const EventVersion = "1.08"
 // DigestType is the eventType of the signed record that closes a file.
 const DigestType = "OpenSTSDigest"
 
+// PruneType is the eventType of the signed record retention writes when it
+// removes the oldest files.
+const PruneType = "OpenSTSPrune"
+
 // Bounds on caller-controlled strings copied into a record.
 const (
 	maxNameBytes  = 128
 	maxAgentBytes = 1024
+	// MaxElementBytes bounds requestParameters and responseElements: a
+	// larger one is replaced by OmittedMarker (its size filled in).
+	MaxElementBytes = 100 << 10
 )
+
+// omitted is what stands for request parameters or response elements
+// larger than MaxElementBytes.
+const omitted = `{"omitted":true,"reason":"larger than 102400 bytes","originalSize":`
 
 // Record is one CloudTrail record. Seq and PrevHash are the trail's chain,
 // set by the writer.
@@ -68,6 +79,7 @@ type Record struct {
 	EventCategory      string          `json:"eventCategory"`
 	TLSDetails         *TLSDetails     `json:"tlsDetails,omitempty"`
 	Digest             *Digest         `json:"digest,omitempty"`
+	Prune              *Prune          `json:"prune,omitempty"`
 	Seq                uint64          `json:"seq"`
 	PrevHash           string          `json:"prevHash"`
 
@@ -135,11 +147,26 @@ type TLSDetails struct {
 // Digest closes a file: it is signed over the file's name, its records and
 // the hash of its last record, which chains every record before it.
 type Digest struct {
-	File      string `json:"file"`
-	FirstSeq  uint64 `json:"firstSeq"`
-	Records   int    `json:"records"`
+	File     string `json:"file"`
+	FirstSeq uint64 `json:"firstSeq"`
+	Records  int    `json:"records"`
+	// Recovered marks a file sealed on restart after a crash (the
+	// server died before sealing it); it is signed like the rest.
+	Recovered bool   `json:"recovered,omitempty"`
 	KeyID     string `json:"keyId"`
 	Signature string `json:"signature"`
+}
+
+// Prune records, signed, that retention removed files 1..RemovedThrough, and
+// the record the trail now starts at (the first record of NextFile: its seq
+// and prevHash), so that verify tells retention from removal.
+type Prune struct {
+	RemovedThrough int    `json:"removedThrough"`
+	NextFile       string `json:"nextFile"`
+	NextSeq        uint64 `json:"nextSeq"`
+	NextPrevHash   string `json:"nextPrevHash"`
+	KeyID          string `json:"keyId"`
+	Signature      string `json:"signature"`
 }
 
 // BuildConfig is what Build needs beside the exchange.
@@ -183,10 +210,11 @@ func Build(cfg BuildConfig, x *pipeline.Exchange) []Record {
 	r.ReadOnly = readOnly(r.EventName)
 	r.params = x.Input
 	var response any // what the response elements were built from
-	if x.Err == nil && (!r.ReadOnly || r.EventSource == "sts.amazonaws.com") {
+	if x.Err == nil && (!r.ReadOnly || r.EventSource == "sts.amazonaws.com") && r.EventName != "DecodeAuthorizationMessage" {
 		// Reads answer with state, often large, that the trail does not
 		// need; STS answers with the minted access key id, which later
-		// events join back to.
+		// events join back to. DecodeAuthorizationMessage's answer is the
+		// decoded policy details: AWS records null for it, and so do we.
 		response = x.Output
 		r.response = x.Output
 	}
@@ -511,8 +539,16 @@ func appendOmit(b []byte, key, v string) []byte {
 
 func appendRaw(b []byte, key string, v json.RawMessage, typed any) []byte {
 	b = append(b, key...)
+	start := len(b)
 	if len(v) == 0 {
-		return pipeline.AppendRedactedJSON(b, typed)
+		b = pipeline.AppendRedactedJSON(b, typed)
+	} else {
+		b = append(b, v...)
 	}
-	return append(b, v...)
+	if n := len(b) - start; n > MaxElementBytes {
+		b = append(b[:start], omitted...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, '}')
+	}
+	return b
 }

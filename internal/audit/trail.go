@@ -71,6 +71,10 @@ type Config struct {
 	Build      BuildConfig
 	Now        func() time.Time
 	Log        *slog.Logger
+
+	// wrap, in tests, stands between the writer and the file (to fail
+	// writes as a full or broken disk does).
+	wrap func(io.Writer) io.Writer
 }
 
 // item is one event on its way to the writer.
@@ -114,8 +118,19 @@ type Trail struct {
 	seq      uint64    // seq of the last record written
 	prevHash []byte    // hash of the last record written (hex), "" before the first
 	hashBuf  [64]byte
-	pending  []pendingSlot // of the batch being written
-	attrs    []byte        // their attributes
+	// The state as of the last write that reached the file whole: a
+	// failed write is rolled back to it (the file cut back to okSize), so
+	// that the chain goes on from the last record on disk.
+	ok struct {
+		size     int64
+		seq      uint64
+		first    uint64
+		records  int
+		prevHash []byte
+	}
+	dirty   bool          // a rollback could not cut the file back yet
+	pending []pendingSlot // of the batch being written
+	attrs   []byte        // their attributes
 
 	mu  sync.RWMutex
 	idx *index // guarded by mu
@@ -192,6 +207,12 @@ func fileNumber(name string) int {
 	return n
 }
 
+// isTrailFile reports whether name is exactly FileName(n) for some n > 0.
+func isTrailFile(name string) bool {
+	n := fileNumber(name)
+	return n > 0 && name == FileName(n)
+}
+
 // listFiles returns the trail's files in order.
 func listFiles(dir string) ([]string, error) {
 	des, err := os.ReadDir(dir)
@@ -200,7 +221,7 @@ func listFiles(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, d := range des {
-		if n := d.Name(); strings.HasPrefix(n, "audit-") && strings.HasSuffix(n, ".jsonl") && fileNumber(n) > 0 {
+		if n := d.Name(); isTrailFile(n) {
 			out = append(out, n)
 		}
 	}
@@ -245,7 +266,7 @@ func (t *Trail) load(name string, last bool) error {
 			t.first = r.Seq
 		}
 		t.records++
-		if r.Digest == nil {
+		if r.Digest == nil && r.Prune == nil {
 			e := entryOf(&r)
 			e.file, e.off, e.n = num, off, uint32(len(line))
 			t.appendIndex(e)
@@ -261,12 +282,97 @@ func (t *Trail) load(name string, last bool) error {
 		if err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
-		t.f, t.w, t.num = f, bufio.NewWriterSize(f, 64<<10), num
-		if err := t.seal(); err != nil {
+		t.f, t.w, t.num, t.size = f, bufio.NewWriterSize(t.out(f), 64<<10), num, off
+		t.commit()
+		t.cfg.Log.Warn("audit: sealing a file a crash left open (marked recovered)", "file", name)
+		if err := t.seal(true); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// out is what the writer writes f through.
+func (t *Trail) out(f *os.File) io.Writer {
+	if t.cfg.wrap != nil {
+		return t.cfg.wrap(f)
+	}
+	return f
+}
+
+// commit takes the current state as written.
+func (t *Trail) commit() {
+	t.ok.size, t.ok.seq, t.ok.first, t.ok.records = t.size, t.seq, t.first, t.records
+	t.ok.prevHash = append(t.ok.prevHash[:0], t.prevHash...)
+	if t.prevHash == nil {
+		t.ok.prevHash = nil
+	}
+}
+
+// rollback undoes what was written since the last commit: what is
+// buffered is dropped and the file cut back, so that no half line is left
+// and the next record chains to the last one on disk.
+func (t *Trail) rollback() {
+	t.size, t.seq, t.first, t.records = t.ok.size, t.ok.seq, t.ok.first, t.ok.records
+	if t.ok.prevHash == nil {
+		t.prevHash = nil
+	} else {
+		copy(t.hashBuf[:], t.ok.prevHash)
+		t.prevHash = t.hashBuf[:]
+	}
+	if t.f == nil {
+		return
+	}
+	t.w.Reset(t.out(t.f))
+	t.dirty = t.repairFile() != nil
+}
+
+// repairFile cuts the file back to size and writes on from there.
+func (t *Trail) repairFile() error {
+	if err := t.f.Truncate(t.size); err != nil {
+		return err
+	}
+	_, err := t.f.Seek(t.size, io.SeekStart)
+	return err
+}
+
+// repair cuts the file back after a rollback that could not.
+func (t *Trail) repair() error {
+	if !t.dirty || t.f == nil {
+		return nil
+	}
+	if err := t.repairFile(); err != nil {
+		return fmt.Errorf("audit: cut back after a failed write: %w", err)
+	}
+	t.dirty = false
+	return nil
+}
+
+// Head returns the seq and hash of the last record in the trail's files in
+// dir: recorded by an operator (`opensts audit head`), it lets `audit
+// verify --head` prove that nothing after it was removed.
+func Head(dir string) (uint64, string, error) {
+	files, err := listFiles(dir)
+	if err != nil {
+		return 0, "", err
+	}
+	for i := len(files) - 1; i >= 0; i-- {
+		data, err := os.ReadFile(filepath.Join(dir, files[i]))
+		if err != nil {
+			return 0, "", fmt.Errorf("audit: %w", err)
+		}
+		ls := splitLines(bytes.TrimSuffix(data, []byte("\n")))
+		if len(ls) == 0 {
+			continue
+		}
+		line := ls[len(ls)-1]
+		var r Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return 0, "", fmt.Errorf("audit: %q: last line is not a record: %w", files[i], err)
+		}
+		return r.Seq, hashLine(line), nil
+	}
+	return 0, "", errors.New("audit: no records in " + dir)
 }
 
 // hashLine is the chain's hash of a record: SHA-256 of its line without
@@ -432,7 +538,7 @@ func (t *Trail) run() {
 				break
 			}
 			if t.records > 0 {
-				if err := t.seal(); err != nil {
+				if err := t.seal(false); err != nil {
 					t.cfg.Log.Error("audit: seal on close", "error", err)
 				}
 			} else if t.f != nil {
@@ -446,8 +552,8 @@ func (t *Trail) run() {
 
 // write appends a batch to the current file and reports each outcome.
 func (t *Trail) write(batch []item) {
-	var err error
-	if t.f == nil {
+	err := t.repair()
+	if t.f == nil && err == nil {
 		err = t.openNext()
 	}
 	t.pending, t.attrs = t.pending[:0], t.attrs[:0]
@@ -462,6 +568,7 @@ func (t *Trail) write(batch []item) {
 		buf := *it.buf
 		if t.records > 0 && (t.size+int64(it.lineLen)+100 > t.cfg.MaxBytes || t.cfg.Now().Sub(t.opened) >= t.cfg.MaxAge) {
 			if err = t.flush(); err == nil {
+				t.commit()
 				t.rotate()
 				if t.f == nil {
 					err = errors.New("audit: no open file")
@@ -492,12 +599,21 @@ func (t *Trail) write(batch []item) {
 	if err == nil {
 		err = t.flush()
 	}
+	if err == nil {
+		t.commit()
+	} else {
+		t.rollback()
+	}
 	if err != nil {
 		if !t.failed.Swap(true) {
 			t.cfg.Log.Error("audit: write failed; events are being lost", "error", err)
 		}
 		if !t.cfg.Strict {
-			t.dropped.Add(uint64(len(batch)))
+			for i := range batch {
+				if batch[i].buf != nil {
+					t.dropped.Add(1)
+				}
+			}
 		}
 	} else if t.failed.Swap(false) {
 		t.cfg.Log.Info("audit: writing again")
@@ -533,8 +649,10 @@ func (t *Trail) flush() error {
 
 // rotate seals the current file, opens the next and applies retention.
 func (t *Trail) rotate() {
-	if err := t.seal(); err != nil {
+	if err := t.seal(false); err != nil {
+		// Rolled back: the file stays open; the next write retries.
 		t.cfg.Log.Error("audit: seal file", "error", err)
+		return
 	}
 	if err := t.openNext(); err != nil {
 		t.cfg.Log.Error("audit: open next file", "error", err)
@@ -542,39 +660,72 @@ func (t *Trail) rotate() {
 	t.prune()
 }
 
-// seal appends the signed digest to the current file and closes it.
-func (t *Trail) seal() error {
+// seal appends the signed digest to the current file and closes it; a
+// file a crash left open is sealed on restart with recovered set. On a
+// failed write it rolls back and leaves the file open.
+func (t *Trail) seal(recovered bool) error {
 	if t.f == nil {
 		return nil
 	}
-	name := FileName(t.num)
-	t.seq++
-	d := Digest{File: name, FirstSeq: t.first, Records: t.records}
-	d.KeyID = KeyID(t.cfg.Key.Public().(ed25519.PublicKey))
-	d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(t.cfg.Key, digestMessage(d, t.seq, string(t.prevHash))))
-	r := Record{EventVersion: EventVersion, EventTime: t.cfg.Now().UTC().Format(time.RFC3339), EventType: DigestType, Digest: &d, Seq: t.seq, PrevHash: string(t.prevHash)}
-	line, err := json.Marshal(&r)
-	if err != nil {
+	if err := t.repair(); err != nil {
 		return err
 	}
-	t.setPrevHash(line)
-	// A bufio.Writer's error sticks: Flush reports a failed Write.
-	_, _ = t.w.Write(line)
-	_ = t.w.WriteByte('\n')
-	err = t.w.Flush()
-	if e := t.f.Sync(); err == nil {
-		err = e
+	name := FileName(t.num)
+	d := Digest{File: name, FirstSeq: t.first, Records: t.records, Recovered: recovered}
+	d.KeyID = KeyID(t.cfg.Key.Public().(ed25519.PublicKey))
+	d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(t.cfg.Key, digestMessage(d, t.seq+1, string(t.prevHash))))
+	if err := t.writeControl(&Record{EventType: DigestType, Digest: &d}); err != nil {
+		return err
 	}
+	err := t.f.Sync()
 	if e := t.f.Close(); err == nil {
 		err = e
 	}
 	t.f, t.w, t.records = nil, nil, 0
+	t.commit()
+	t.cfg.Log.Info("audit: file sealed", "file", name, "head", fmt.Sprintf("%d:%s", t.seq, t.prevHash))
 	return err
+}
+
+// writeControl appends a record of the trail's own (a digest, a prune
+// mark) to the chain and flushes it; on failure it rolls back.
+func (t *Trail) writeControl(r *Record) error {
+	r.EventVersion, r.EventTime = EventVersion, t.cfg.Now().UTC().Format(time.RFC3339)
+	r.Seq, r.PrevHash = t.seq+1, string(t.prevHash)
+	line, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	// A bufio.Writer's error sticks: Flush reports a failed Write.
+	_, _ = t.w.Write(line)
+	_ = t.w.WriteByte('\n')
+	if err := t.w.Flush(); err != nil {
+		t.rollback()
+		return err
+	}
+	t.seq = r.Seq
+	t.setPrevHash(line)
+	t.size += int64(len(line) + 1)
+	if t.records == 0 {
+		t.first = t.seq
+	}
+	t.records++
+	t.commit()
+	return nil
 }
 
 // digestMessage is what a digest's signature covers.
 func digestMessage(d Digest, seq uint64, prevHash string) []byte {
-	return fmt.Appendf(nil, "opensts-audit-digest-v1\n%s\n%d\n%d\n%d\n%s", d.File, d.FirstSeq, d.Records, seq, prevHash)
+	b := fmt.Appendf(nil, "opensts-audit-digest-v1\n%s\n%d\n%d\n%d\n%s", d.File, d.FirstSeq, d.Records, seq, prevHash)
+	if d.Recovered {
+		b = append(b, "\nrecovered"...)
+	}
+	return b
+}
+
+// pruneMessage is what a prune record's signature covers.
+func pruneMessage(p Prune, seq uint64, prevHash string) []byte {
+	return fmt.Appendf(nil, "opensts-audit-prune-v1\n%d\n%s\n%d\n%s\n%d\n%s", p.RemovedThrough, p.NextFile, p.NextSeq, p.NextPrevHash, seq, prevHash)
 }
 
 // KeyID names a digest public key: the first 8 bytes of its SHA-256, hex.
@@ -589,7 +740,8 @@ func (t *Trail) openNext() error {
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	t.f, t.w, t.size, t.records, t.opened = f, bufio.NewWriterSize(f, 64<<10), 0, 0, t.cfg.Now()
+	t.f, t.w, t.size, t.records, t.opened = f, bufio.NewWriterSize(t.out(f), 64<<10), 0, 0, t.cfg.Now()
+	t.commit()
 	return nil
 }
 
@@ -624,6 +776,38 @@ func (t *Trail) prune() {
 	t.mu.Lock()
 	t.idx.dropFiles(keep)
 	t.mu.Unlock()
+	if err := t.markPruned(keep); err != nil {
+		t.cfg.Log.Error("audit: record the files retention removed", "error", err)
+	}
+}
+
+// markPruned appends the signed record that files before keep were removed
+// by retention, naming the record the trail now starts at.
+func (t *Trail) markPruned(keep int) error {
+	if t.f == nil {
+		return errors.New("audit: no open file")
+	}
+	p := Prune{RemovedThrough: keep - 1, NextFile: FileName(keep), NextSeq: t.seq + 1, NextPrevHash: string(t.prevHash)}
+	if keep != t.num || t.records > 0 {
+		// The trail starts at a file already written: its first record.
+		if err := t.flush(); err != nil {
+			t.rollback()
+			return err
+		}
+		data, err := os.ReadFile(filepath.Join(t.cfg.Dir, FileName(keep)))
+		if err != nil {
+			return err
+		}
+		i := bytes.IndexByte(data, '\n')
+		var r Record
+		if i < 0 || json.Unmarshal(data[:i], &r) != nil {
+			return fmt.Errorf("audit: %s: no first record", FileName(keep))
+		}
+		p.NextSeq, p.NextPrevHash = r.Seq, r.PrevHash
+	}
+	p.KeyID = KeyID(t.cfg.Key.Public().(ed25519.PublicKey))
+	p.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(t.cfg.Key, pruneMessage(p, t.seq+1, string(t.prevHash))))
+	return t.writeControl(&Record{EventType: PruneType, Prune: &p})
 }
 
 // appendIndex adds e. The caller holds mu (or is Open).

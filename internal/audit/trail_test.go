@@ -151,7 +151,8 @@ func TestVerifyNamesTheFirstBadRecord(t *testing.T) {
 			if !errors.As(err, &ve) {
 				t.Fatalf("Verify = %v, want a VerifyError", err)
 			}
-			if !strings.HasPrefix(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.reason) {
+			name, rest, _ := strings.Cut(tc.want, ":")
+			if want := fmt.Sprintf("%q:", name) + rest; !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tc.reason) {
 				t.Errorf("Verify = %q, want %s... %s", err, tc.want, tc.reason)
 			}
 		})

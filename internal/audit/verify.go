@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -44,11 +45,13 @@ type VerifyError struct {
 	Reason string
 }
 
+// Error names the file quoted (%q), so that a crafted file name cannot
+// inject control characters into a terminal or a log.
 func (e *VerifyError) Error() string {
 	if e.Line == 0 {
-		return e.File + ": " + e.Reason
+		return fmt.Sprintf("%q: %s", e.File, e.Reason)
 	}
-	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason)
+	return fmt.Sprintf("%q:%d: %s", e.File, e.Line, e.Reason)
 }
 
 // Summary describes a trail that verified.
@@ -57,6 +60,33 @@ type Summary struct {
 	// Open is the last file when it has no digest yet (the file a running
 	// server writes to): its records chain, but nothing signs them yet.
 	Open string
+	// Recovered are the files sealed on restart after a crash.
+	Recovered []string
+	// PrunedThrough is the last file retention removed (0: none).
+	PrunedThrough int
+	// HeadSeq and HeadHash are the last record's (for --head later).
+	HeadSeq  uint64
+	HeadHash string
+}
+
+// Options are Verify's checks beyond the files themselves.
+type Options struct {
+	// HeadSeq and HeadHash, when HeadSeq > 0, are a head recorded
+	// earlier (`opensts audit head`): the record with that seq must have
+	// that hash, and the trail must reach it, so that dropping the newest
+	// records or files is detected.
+	HeadSeq  uint64
+	HeadHash string
+}
+
+// ParseHead parses SEQ:HASH.
+func ParseHead(s string) (uint64, string, error) {
+	a, h, ok := strings.Cut(s, ":")
+	seq, err := strconv.ParseUint(a, 10, 64)
+	if !ok || err != nil || seq == 0 || len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
+		return 0, "", fmt.Errorf("head %q: want SEQ:HASH (a positive seq and 64 lowercase hex digits), as `opensts audit head` prints", s)
+	}
+	return seq, h, nil
 }
 
 // Verify checks the trail in dir against pub: file numbers are
@@ -66,14 +96,35 @@ type Summary struct {
 // file's first record is taken as the start (retention may have removed
 // files before it). The error is a *VerifyError naming the first bad record.
 func Verify(dir string, pub ed25519.PublicKey) (Summary, error) {
+	return VerifyWith(dir, pub, Options{})
+}
+
+// VerifyWith is Verify with opts. The trail must start at the first
+// record ever written (file 1, seq 1, no prevHash) unless a signed prune
+// record in it says retention removed the files before its first one.
+func VerifyWith(dir string, pub ed25519.PublicKey, opts Options) (Summary, error) {
 	var sum Summary
 	files, err := listFiles(dir)
 	if err != nil {
 		return sum, err
 	}
+	if des, err := os.ReadDir(dir); err == nil {
+		for _, d := range des {
+			if n := d.Name(); strings.HasPrefix(n, "audit-") && !isTrailFile(n) {
+				return sum, &VerifyError{File: n, Reason: "is not a trail file name (" + FileName(1) + ", ...): a file was renamed or planted"}
+			}
+		}
+	}
 	var prevHash string
 	var seq uint64
 	started := false
+	// The trail's first record, and whether a prune record explains it.
+	var startSeq uint64
+	var startPrev string
+	explained := false
+	headSeen := false
+	var lastFile string
+	lastLine := 0
 	for i, name := range files {
 		if i > 0 && fileNumber(name) != fileNumber(files[i-1])+1 {
 			return sum, &VerifyError{File: name, Reason: fmt.Sprintf("file %s is missing before it", FileName(fileNumber(files[i-1])+1))}
@@ -112,6 +163,26 @@ func Verify(dir string, pub ed25519.PublicKey) (Summary, error) {
 			if j == 0 {
 				first = r.Seq
 			}
+			if !started {
+				startSeq, startPrev = r.Seq, r.PrevHash
+				explained = fileNumber(name) == 1 && r.Seq == 1 && r.PrevHash == ""
+			}
+			if opts.HeadSeq > 0 && r.Seq == opts.HeadSeq {
+				if hashLine(line) != opts.HeadHash {
+					return sum, at("is not the recorded head %d:%s (changed, or the trail was rewritten after the head was recorded)", opts.HeadSeq, opts.HeadHash)
+				}
+				headSeen = true
+			}
+			if p := r.Prune; p != nil {
+				sig, err := base64.StdEncoding.DecodeString(p.Signature)
+				if r.EventType != PruneType || err != nil || !ed25519.Verify(pub, pruneMessage(*p, r.Seq, r.PrevHash), sig) {
+					return sum, at("retention (prune) record's signature does not verify with key %s", KeyID(pub))
+				}
+				if p.NextFile == files[0] && p.NextSeq == startSeq && p.NextPrevHash == startPrev {
+					explained = true
+					sum.PrunedThrough = p.RemovedThrough
+				}
+			}
 			if d := r.Digest; d != nil {
 				if r.EventType != DigestType || d.File != name || d.FirstSeq != first || d.Records != j {
 					return sum, at("digest does not describe this file (file %s, first seq %d, %d records)", d.File, d.FirstSeq, d.Records)
@@ -124,10 +195,14 @@ func Verify(dir string, pub ed25519.PublicKey) (Summary, error) {
 				}
 				sealed = true
 				sum.Sealed++
+				if d.Recovered {
+					sum.Recovered = append(sum.Recovered, name)
+				}
 			} else {
 				sum.Records++
 			}
 			started, seq, prevHash = true, r.Seq, hashLine(line)
+			lastFile, lastLine = name, j+1
 		}
 		if !sealed {
 			if i != len(files)-1 {
@@ -139,5 +214,12 @@ func Verify(dir string, pub ed25519.PublicKey) (Summary, error) {
 	if len(files) == 0 {
 		return sum, errors.New("audit: no trail files in " + dir)
 	}
+	if started && !explained {
+		return sum, &VerifyError{File: files[0], Line: 1, Reason: fmt.Sprintf("the trail starts at seq %d, not at %s seq 1, and no signed retention record covers the files before it (the first files were removed)", startSeq, FileName(1))}
+	}
+	if opts.HeadSeq > 0 && !headSeen && seq < opts.HeadSeq {
+		return sum, &VerifyError{File: lastFile, Line: lastLine, Reason: fmt.Sprintf("the trail ends at seq %d but the recorded head is seq %d: the newest records were removed (tail truncated)", seq, opts.HeadSeq)}
+	}
+	sum.HeadSeq, sum.HeadHash = seq, prevHash
 	return sum, nil
 }

@@ -1,0 +1,274 @@
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opensts/opensts/internal/pipeline"
+)
+
+var testPub = testKey.Public().(ed25519.PublicKey)
+
+// failingWriter writes half of what it is given and fails while fail is
+// set, as a disk that fills up or breaks mid-write does.
+type failingWriter struct {
+	w    io.Writer
+	fail *atomic.Bool
+}
+
+func (f failingWriter) Write(p []byte) (int, error) {
+	if f.fail.Load() {
+		n, _ := f.w.Write(p[:len(p)/2])
+		return n, errors.New("input/output error")
+	}
+	return f.w.Write(p)
+}
+
+// TestWriteFailureResumesTheChain: writes fail (leaving half a line on
+// disk), then succeed again: the trail goes on from the last whole record
+// and verifies, holding exactly the events written while the disk worked.
+func TestWriteFailureResumesTheChain(t *testing.T) {
+	t.Parallel()
+	for _, strict := range []bool{false, true} {
+		dir := t.TempDir()
+		var fail atomic.Bool
+		tr, err := Open(Config{Dir: dir, Key: testKey, Strict: strict, StrictWait: time.Second, MaxBytes: 6 << 10,
+			wrap: func(w io.Writer) io.Writer { return failingWriter{w, &fail} }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		ok := 0
+		for i := range 30 {
+			fail.Store(i >= 5 && i < 12)
+			err := tr.Record(ctx, exchange(i))
+			if ferr := tr.Flush(ctx); ferr == nil && err == nil && !fail.Load() {
+				ok++
+			}
+			if strict && fail.Load() && !errors.Is(err, ErrUnavailable) {
+				t.Errorf("strict: write %d failed but Record = %v", i, err)
+			}
+		}
+		fail.Store(false)
+		if !strict && tr.Dropped() != 7 {
+			t.Errorf("dropped %d, want 7", tr.Dropped())
+		}
+		tr.Close()
+		sum, err := Verify(dir, testPub)
+		if err != nil || sum.Records != ok || ok != 23 {
+			t.Errorf("strict=%v: after failed writes: %+v %v (%d written)", strict, sum, err, ok)
+		}
+	}
+}
+
+// TestRecoveredMark: a file a crash left unsealed is sealed on restart
+// with a signed recovered mark that verify reports; the mark cannot be
+// taken off, and a file left unsealed without a restart is still flagged.
+func TestRecoveredMark(t *testing.T) {
+	t.Parallel()
+	dir := writeTrail(t, 5, 1<<20)
+	p := filepath.Join(dir, FileName(1))
+	ls := lines(t, p)
+	writeLines(t, p, ls[:len(ls)-1]) // the crash: no digest
+	tr, err := Open(Config{Dir: dir, Key: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Record(context.Background(), exchange(7)); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	sum, err := Verify(dir, testPub)
+	if err != nil || len(sum.Recovered) != 1 || sum.Recovered[0] != FileName(1) || sum.Sealed != 2 {
+		t.Fatalf("recovered: %+v %v", sum, err)
+	}
+	// Taking the mark off breaks the signature.
+	ls = lines(t, p)
+	ls[len(ls)-1] = strings.Replace(ls[len(ls)-1], `"recovered":true,`, "", 1)
+	writeLines(t, p, ls)
+	if _, err := Verify(dir, testPub); err == nil || !strings.Contains(err.Error(), "signature") {
+		t.Errorf("mark removed: %v", err)
+	}
+	// A digest removed from a file that is not the last (no restart).
+	dir = writeTrail(t, 30, 8<<10)
+	p = filepath.Join(dir, FileName(1))
+	ls = lines(t, p)
+	writeLines(t, p, ls[:len(ls)-1])
+	if _, err := Verify(dir, testPub); err == nil || !strings.Contains(err.Error(), "without its signed digest") {
+		t.Errorf("digest removed: %v", err)
+	}
+}
+
+// TestVerifyHead: dropping the newest file, or the newest records and a
+// forged-free digest, passes a plain verify but not one given the head
+// recorded before.
+func TestVerifyHead(t *testing.T) {
+	t.Parallel()
+	clean := writeTrail(t, 30, 8<<10)
+	seq, hash, err := Head(clean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := VerifyWith(clean, testPub, Options{HeadSeq: seq, HeadHash: hash})
+	if err != nil || sum.HeadSeq != seq || sum.HeadHash != hash {
+		t.Fatalf("intact with head: %+v %v", sum, err)
+	}
+	files, _ := listFiles(clean)
+	dir := t.TempDir()
+	copyDir(t, clean, dir)
+	last := files[len(files)-1]
+	os.Remove(filepath.Join(dir, last))
+	if _, err := Verify(dir, testPub); err != nil {
+		t.Fatalf("without --head the dropped tail is not seen (the reason for --head): %v", err)
+	}
+	_, err = VerifyWith(dir, testPub, Options{HeadSeq: seq, HeadHash: hash})
+	prev := files[len(files)-2]
+	if err == nil || !strings.Contains(err.Error(), "tail truncated") || !strings.HasPrefix(err.Error(), `"`+prev+`":`) {
+		t.Errorf("tail dropped: %v", err)
+	}
+	// A head whose hash is not the record's.
+	bad := strings.Repeat("0", 64)
+	if _, err := VerifyWith(clean, testPub, Options{HeadSeq: seq, HeadHash: bad}); err == nil || !strings.Contains(err.Error(), "recorded head") {
+		t.Errorf("wrong head hash: %v", err)
+	}
+	if _, _, err := ParseHead("12:" + bad); err != nil {
+		t.Error(err)
+	}
+	for _, s := range []string{"", "12", "0:" + bad, "x:" + bad, "12:" + bad[:10], "12:" + strings.ToUpper(strings.Repeat("a", 64))} {
+		if _, _, err := ParseHead(s); err == nil {
+			t.Errorf("ParseHead(%q) accepted", s)
+		}
+	}
+}
+
+// TestFirstFilesRemoved: removing the oldest files is detected, unless
+// retention removed them and said so in a signed record.
+func TestFirstFilesRemoved(t *testing.T) {
+	t.Parallel()
+	clean := writeTrail(t, 30, 8<<10)
+	for _, k := range []int{1, 2} {
+		dir := t.TempDir()
+		copyDir(t, clean, dir)
+		for i := 1; i <= k; i++ {
+			os.Remove(filepath.Join(dir, FileName(i)))
+		}
+		_, err := Verify(dir, testPub)
+		if err == nil || !strings.HasPrefix(err.Error(), `"`+FileName(k+1)+`":1:`) || !strings.Contains(err.Error(), "first files were removed") {
+			t.Errorf("first %d files removed: %v", k, err)
+		}
+	}
+
+	// Retention: files older than an hour go at the next rotation.
+	dir := t.TempDir()
+	now := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	clock.Store(now.UnixNano())
+	tr, err := Open(Config{Dir: dir, Key: testKey, Strict: true, MaxBytes: 6 << 10, Retention: time.Hour,
+		Now: func() time.Time { return time.Unix(0, clock.Load()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 12 {
+		if err := tr.Record(ctx, exchange(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, _ := listFiles(dir)
+	for _, f := range files[:len(files)-1] {
+		if err := os.Chtimes(filepath.Join(dir, f), now, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Store(now.Add(2 * time.Hour).UnixNano())
+	for i := range 12 {
+		if err := tr.Record(ctx, exchange(20+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.Close()
+	sum, err := Verify(dir, testPub)
+	if err != nil || sum.PrunedThrough < 1 {
+		t.Fatalf("after retention: %+v %v", sum, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, FileName(1))); !os.IsNotExist(err) {
+		t.Fatalf("retention kept %s: %v", FileName(1), err)
+	}
+	// Removing one more file than retention did is still detected.
+	first := FileName(sum.PrunedThrough + 1)
+	os.Remove(filepath.Join(dir, first))
+	if _, err := Verify(dir, testPub); err == nil || !strings.Contains(err.Error(), "first files were removed") {
+		t.Errorf("one more removed after retention: %v", err)
+	}
+}
+
+// TestVerifyQuotesFileNames: a planted file whose name carries terminal
+// escapes is named quoted.
+func TestVerifyQuotesFileNames(t *testing.T) {
+	t.Parallel()
+	dir := writeTrail(t, 3, 1<<20)
+	evil := "audit-\x1b[2J\x1b]0;pwned\x07\n1.jsonl"
+	if err := os.WriteFile(filepath.Join(dir, evil), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Verify(dir, testPub)
+	if err == nil || strings.ContainsAny(err.Error(), "\x1b\x07\n") || !strings.Contains(err.Error(), `\x1b[2J`) {
+		t.Errorf("planted name: %q", err)
+	}
+}
+
+func buildLine(t *testing.T, x *pipeline.Exchange) map[string]any {
+	t.Helper()
+	recs := Build(BuildConfig{Account: "123456789012", NewID: NewUUID}, x)
+	b := append(appendRecord(nil, &recs[0]), `,"seq":1,"prevHash":""}`...)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	m["_len"] = len(b)
+	return m
+}
+
+// TestDecodeAuthorizationMessageIsNotRecorded: the decoded message (policy
+// details) is not written; responseElements is null, as in AWS.
+func TestDecodeAuthorizationMessageIsNotRecorded(t *testing.T) {
+	type out struct{ DecodedMessage string }
+	x := &pipeline.Exchange{RequestID: "r", Time: time.Now(), HTTP: httptest.NewRequest("POST", "/", nil), API: &pipeline.API{Name: "sts"},
+		Action: "DecodeAuthorizationMessage", Input: &struct{ EncodedMessage string }{"enc"}, Output: &out{`{"allowed":false,"context":{"secretPolicy":"x"}}`}}
+	m := buildLine(t, x)
+	if m["responseElements"] != nil {
+		t.Errorf("responseElements = %v, want null", m["responseElements"])
+	}
+	// Other STS answers are kept (the minted key joins later calls back).
+	x.Action = "GetCallerIdentity"
+	if m := buildLine(t, x); m["responseElements"] == nil {
+		t.Error("GetCallerIdentity's responseElements dropped")
+	}
+}
+
+// TestLargeElementsAreOmitted: request parameters over 100 KiB are
+// replaced by a marker with their size.
+func TestLargeElementsAreOmitted(t *testing.T) {
+	big := strings.Repeat("a", 150<<10)
+	x := &pipeline.Exchange{RequestID: "r", Time: time.Now(), HTTP: httptest.NewRequest("POST", "/", nil), API: &pipeline.API{Name: "iam"},
+		Action: "CreatePolicy", Input: &struct{ PolicyName, PolicyDocument string }{"p", big}}
+	m := buildLine(t, x)
+	rp, _ := m["requestParameters"].(map[string]any)
+	if rp["omitted"] != true || rp["originalSize"].(float64) < 150<<10 || m["_len"].(int) > 8<<10 {
+		t.Errorf("requestParameters %v, line %d bytes", rp, m["_len"])
+	}
+	x.Input = &struct{ PolicyName, PolicyDocument string }{"p", strings.Repeat("a", 90<<10)}
+	if rp, _ := buildLine(t, x)["requestParameters"].(map[string]any); rp["policyName"] != "p" {
+		t.Errorf("a 90 KiB document was omitted: %v", rp["omitted"])
+	}
+}
