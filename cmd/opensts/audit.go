@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opensts/opensts/internal/audit"
+	"github.com/opensts/opensts/internal/audit/pgsink"
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/server"
 )
@@ -168,7 +169,7 @@ func newAuditHeadCmd() *cobra.Command {
 func newAuditQueryCmd() *cobra.Command {
 	cfg := config.Default()
 	var f audit.Filter
-	var attr, start, end string
+	var attr, start, end, dbURL string
 	cmd := &cobra.Command{
 		Use:   "query",
 		Short: "Print the trail's records that match, oldest first, as JSON lines",
@@ -198,12 +199,16 @@ func newAuditQueryCmd() *cobra.Command {
 			}
 			w := bufio.NewWriter(cmd.OutOrStdout())
 			defer w.Flush()
-			return audit.Query(server.AuditDir(cfg), f, func(line []byte) error {
+			emit := func(line []byte) error {
 				if _, err := w.Write(line); err != nil {
 					return err
 				}
 				return w.WriteByte('\n')
-			})
+			}
+			if dbURL != "" {
+				return pgsink.Query(cmd.Context(), dbURL, f, emit)
+			}
+			return audit.Query(server.AuditDir(cfg), f, emit)
 		},
 	}
 	bindAuditDir(cmd, &cfg)
@@ -211,5 +216,6 @@ func newAuditQueryCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.Account, "account", "", "only events recorded for this account")
 	cmd.Flags().StringVar(&start, "start-time", "", "RFC 3339 time")
 	cmd.Flags().StringVar(&end, "end-time", "", "RFC 3339 time")
+	cmd.Flags().StringVar(&dbURL, "database-url", "", "read every node's events from PostgreSQL's audit_events (a DSN) instead of the trail's files")
 	return cmd
 }

@@ -70,6 +70,10 @@ func newServeCmd() *cobra.Command {
 	f.BoolVar(&cfg.AuditStrict, "audit-strict", false, "fail a request with ServiceUnavailable (retryable) when its audit event cannot be written, instead of dropping the event")
 	f.BoolVar(&cfg.Detect, "detect", cfg.Detect, "run the detection rules over every request's audit event and raise alerts (audit events of type OpenSTSAlert)")
 	f.StringVar(&cfg.AlertRules, "alert-rules", "", "detection rules file, YAML or JSON: thresholds, windows, responses, rules switched off (default: the built-in rules)")
+	f.StringVar(&cfg.AuditWebhookURL, "audit-webhook-url", "", "also POST audit records in batches to this http(s) URL (body {\"Records\":[...]})")
+	f.StringArrayVar(&cfg.AuditWebhookHeaders, "audit-webhook-header", nil, "header sent with each webhook POST, 'Name: value' (repeatable; never logged; OPENSTS_AUDIT_WEBHOOK_HEADERS keeps it off the command line)")
+	f.Int64Var(&cfg.AuditWebhookBufferBytes, "audit-webhook-buffer-bytes", 0, "bound on audit records waiting for the webhook (default 16 MiB); beyond it records are dropped and counted")
+	f.BoolVar(&cfg.AuditDatabase, "audit-database", cfg.AuditDatabase, "with --store postgres, also write audit events to the audit_events table and answer LookupEvents from it (every node's events)")
 	bindServerFlags(cmd, &cfg)
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -198,6 +199,8 @@ type Authorizer interface {
 type Service struct {
 	Trail *Trail
 	Authz Authorizer
+	// Events, if set, answers instead of Trail (every node's events).
+	Events EventStore
 }
 
 // LookupEvents returns the caller's account's events (cloudtrail:LookupEvents).
@@ -242,6 +245,19 @@ func (s *Service) LookupEvents(ctx context.Context, c *authz.Caller, in *LookupE
 			return nil, apierr.New(apierr.InvalidMaxResultsException, "MaxResults must be between 1 and 50.")
 		}
 		max = *in.MaxResults
+	}
+	if s.Events != nil {
+		evs, next, err := s.Events.LookupEvents(ctx, f, in.NextToken, max)
+		if errors.Is(err, ErrInvalidToken) {
+			return nil, apierr.New(apierr.InvalidNextTokenException, "Invalid NextToken.")
+		}
+		if err != nil {
+			return nil, apierr.Internal(err)
+		}
+		if evs == nil {
+			evs = []Event{}
+		}
+		return &LookupEventsOutput{Events: evs, NextToken: next}, nil
 	}
 	var before uint64
 	if in.NextToken != "" {

@@ -75,6 +75,9 @@ type Config struct {
 	// wrap, in tests, stands between the writer and the file (to fail
 	// writes as a full or broken disk does).
 	wrap func(io.Writer) io.Writer
+	// Sink, if set, is handed each record line once it is written to the
+	// file (by the writer goroutine; it must copy the line and never block).
+	Sink func(line []byte)
 }
 
 // item is one event on its way to the writer.
@@ -627,6 +630,9 @@ func (t *Trail) write(batch []item) {
 	}
 	for i := range batch {
 		it := &batch[i]
+		if err == nil && it.buf != nil && t.cfg.Sink != nil {
+			t.cfg.Sink(*it.buf)
+		}
 		if it.buf != nil {
 			putBuf(it.buf)
 			it.buf = nil

@@ -95,6 +95,17 @@ type Config struct {
 	// empty).
 	Detect     bool
 	AlertRules string
+	// Audit sinks (internal/audit/webhook, internal/audit/pgsink): a
+	// webhook POSTs records in batches to AuditWebhookURL with
+	// AuditWebhookHeaders ("Name: value", from --audit-webhook-header and
+	// OPENSTS_AUDIT_WEBHOOK_HEADERS, one a line) and a buffer of
+	// AuditWebhookBufferBytes (0: 16 MiB). AuditDatabase (default true)
+	// writes every node's events to PostgreSQL's audit_events, from which
+	// LookupEvents then answers, when the store is postgres.
+	AuditWebhookURL         string
+	AuditWebhookHeaders     []string
+	AuditWebhookBufferBytes int64
+	AuditDatabase           bool
 }
 
 // Default returns a Config with every default set.
@@ -114,11 +125,19 @@ func Default() Config {
 		Detect:              true,
 		AuditMaxBytes:       64 << 20,
 		AuditMaxAge:         time.Hour,
+		AuditDatabase:       true,
 	}
 }
 
 // ApplyEnv reads the OPENSTS_* environment variables through getenv.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
+	if v := getenv("OPENSTS_AUDIT_WEBHOOK_HEADERS"); v != "" {
+		for h := range strings.Lines(v) {
+			if h = strings.TrimSpace(h); h != "" {
+				c.AuditWebhookHeaders = append(c.AuditWebhookHeaders, h)
+			}
+		}
+	}
 	if v := getenv("OPENSTS_MASTER_KEY"); v != "" {
 		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
 		if err != nil {
@@ -179,6 +198,9 @@ func (c *Config) Validate() error {
 	// backends (server.validate), the one place that lists them.
 	if c.Audit && (c.AuditMaxBytes < 4096 || c.AuditMaxAge < time.Second || c.AuditRetention < 0) {
 		return errors.New("--audit-max-bytes must be at least 4096, --audit-max-age at least 1s, --audit-retention not negative")
+	}
+	if c.AuditWebhookBufferBytes != 0 && c.AuditWebhookBufferBytes < 64<<10 {
+		return errors.New("--audit-webhook-buffer-bytes must be at least 65536")
 	}
 	if c.MaxBodyBytes <= 0 {
 		return errors.New("max body bytes must be positive")

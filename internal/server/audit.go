@@ -1,11 +1,19 @@
 package server
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/opensts/opensts/internal/audit"
+	"github.com/opensts/opensts/internal/audit/pgsink"
+	"github.com/opensts/opensts/internal/audit/webhook"
 	"github.com/opensts/opensts/internal/config"
 )
 
@@ -31,16 +39,109 @@ func AuditDir(cfg config.Config) string {
 	return filepath.Join(cfg.DataDir, "audit")
 }
 
+// auditSinks are where the trail's records go besides its files.
+type auditSinks struct {
+	webhook  *webhook.Sink // nil without --audit-webhook-url
+	database *pgsink.Sink  // nil unless the store is postgres and --audit-database
+}
+
+// sinkCloseWait bounds how long Close lets the sinks deliver what they hold.
+const sinkCloseWait = 5 * time.Second
+
+// validateSinks checks the sinks' flags before anything starts.
+func validateSinks(cfg config.Config) error {
+	if cfg.AuditWebhookURL == "" {
+		if len(cfg.AuditWebhookHeaders) > 0 {
+			return fmt.Errorf("--audit-webhook-header needs --audit-webhook-url")
+		}
+		return nil
+	}
+	if _, err := webhook.ParseURL(cfg.AuditWebhookURL); err != nil {
+		return err
+	}
+	for _, v := range cfg.AuditWebhookHeaders {
+		if err := webhook.ParseHeader(http.Header{}, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openSinks starts the sinks cfg asks for.
+func openSinks(ctx context.Context, cfg config.Config, masterKey []byte, log *slog.Logger) (auditSinks, error) {
+	var s auditSinks
+	if cfg.AuditWebhookURL != "" {
+		h := http.Header{}
+		for _, v := range cfg.AuditWebhookHeaders {
+			if err := webhook.ParseHeader(h, v); err != nil {
+				return s, err
+			}
+		}
+		var err error
+		if s.webhook, err = webhook.New(webhook.Config{URL: cfg.AuditWebhookURL, Header: h, BufferBytes: cfg.AuditWebhookBufferBytes, Log: log}); err != nil {
+			return s, err
+		}
+	}
+	if cfg.Store == "postgres" && cfg.AuditDatabase {
+		m := hmac.New(sha256.New, masterKey)
+		m.Write([]byte("opensts-audit-lookup-token"))
+		node, _ := os.Hostname()
+		var err error
+		if s.database, err = pgsink.Open(ctx, pgsink.Config{DSN: cfg.DatabaseURL, Node: node, Retention: cfg.AuditRetention, TokenKey: m.Sum(nil), Log: log}); err != nil {
+			s.close()
+			return auditSinks{}, fmt.Errorf("audit database sink: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// sink is the audit.Config.Sink handing each record to every sink, nil
+// without any.
+func (s auditSinks) sink() func([]byte) {
+	if s.webhook == nil && s.database == nil {
+		return nil
+	}
+	return s.write
+}
+
+func (s auditSinks) write(line []byte) {
+	if s.webhook != nil {
+		s.webhook.Write(line)
+	}
+	if s.database != nil {
+		s.database.Write(line)
+	}
+}
+
+func (s auditSinks) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), sinkCloseWait)
+	defer cancel()
+	if s.webhook != nil {
+		s.webhook.Close(ctx)
+	}
+	if s.database != nil {
+		s.database.Close(ctx)
+	}
+}
+
 // openTrail opens the audit trail, its digests signed with a key derived
-// from the master key.
-func openTrail(cfg config.Config, masterKey []byte, account string, now func() time.Time, log *slog.Logger) (*audit.Trail, error) {
+// from the master key, handing each record to sink.
+func openTrail(cfg config.Config, masterKey []byte, account string, now func() time.Time, log *slog.Logger, sink func([]byte)) (*audit.Trail, error) {
 	key, err := audit.DeriveKey(masterKey)
 	if err != nil {
 		return nil, err
 	}
 	return audit.Open(audit.Config{
 		Dir: AuditDir(cfg), MaxBytes: cfg.AuditMaxBytes, MaxAge: cfg.AuditMaxAge, Retention: cfg.AuditRetention,
-		Strict: cfg.AuditStrict, Key: key, Now: now, Log: log,
+		Strict: cfg.AuditStrict, Key: key, Now: now, Log: log, Sink: sink,
 		Build: audit.BuildConfig{Region: cfg.Region, Account: account},
 	})
 }
+
+// AuditWebhook is the webhook sink (for metrics: Backlog, BacklogBytes,
+// Dropped, Sent, Failures, WriteLatency), nil without one.
+func (s *Server) AuditWebhook() *webhook.Sink { return s.sinks.webhook }
+
+// AuditDatabase is the database sink (for metrics: Backlog, Dropped,
+// Inserted, Failures, WriteLatency), nil without one.
+func (s *Server) AuditDatabase() *pgsink.Sink { return s.sinks.database }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -123,6 +124,24 @@ func (s *Server) emitAlert(a detect.Alert) {
 		"sourceIp", a.SourceIP, "detail", a.Detail, "response", string(a.Response), "outcome", a.Outcome)
 	if s.trail != nil {
 		s.trail.RecordAlert(alertRecord(a))
+	}
+	if w := s.sinks.webhook; w != nil {
+		// A body of its own with a Slack-compatible text (the record also
+		// reaches the webhook with the trail's batches).
+		rec := audit.BuildAlert(audit.BuildConfig{Region: s.cfg.Region, Account: s.Bootstrap.AccountID, NewID: audit.NewUUID}, alertRecord(a))
+		if line, err := json.Marshal(rec); err == nil {
+			text := "OpenSTS alert [" + a.Severity + "] " + a.Rule + ": " + a.Detail
+			if a.PrincipalARN != "" {
+				text += " — " + a.PrincipalARN
+			}
+			if a.SourceIP != "" {
+				text += " from " + a.SourceIP
+			}
+			if a.Outcome != "" {
+				text += " (" + string(a.Response) + ": " + a.Outcome + ")"
+			}
+			w.Alert(text, line)
+		}
 	}
 }
 

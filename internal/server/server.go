@@ -81,6 +81,9 @@ func validate(cfg config.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if err := validateSinks(cfg); err != nil {
+		return err
+	}
 	b, ok := backends[cfg.Store]
 	if !ok {
 		names := make([]string, 0, len(backends))
@@ -119,6 +122,7 @@ type Server struct {
 	revoke   *revoke.Service
 	revs     *revocations
 	alerts   *prometheus.CounterVec
+	sinks    auditSinks
 	feed     *feed
 	metrics  *prometheus.Registry
 
@@ -279,10 +283,17 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	if cfg.Audit {
-		if s.trail, err = openTrail(cfg, mk, s.Bootstrap.AccountID, s.now, s.log); err != nil {
+		if s.sinks, err = openSinks(ctx, cfg, mk, s.log); err != nil {
+			return nil, err
+		}
+		if s.trail, err = openTrail(cfg, mk, s.Bootstrap.AccountID, s.now, s.log, s.sinks.sink()); err != nil {
+			s.sinks.close()
 			return nil, err
 		}
 		lookup.Trail = s.trail
+		if s.sinks.database != nil {
+			lookup.Events = s.sinks.database
+		}
 		s.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "opensts_audit_dropped_events_total",
 			Help: "Audit events lost because the writer's queue was full or a write failed (not in strict mode).",
@@ -317,6 +328,7 @@ func (s *Server) Close() error {
 	}
 	if s.trail != nil {
 		s.trail.Close()
+		s.sinks.close()
 	}
 	return s.store.Close()
 }

@@ -1,0 +1,278 @@
+package pgsink
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/opensts/opensts/internal/audit"
+	"github.com/opensts/opensts/internal/store/postgres"
+)
+
+// schemaDSN returns a DSN for a fresh, migrated schema of the test
+// database (OPENSTS_TEST_POSTGRES_DSN; in CI a missing database fails).
+func schemaDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("OPENSTS_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("OPENSTS_TEST_POSTGRES_DSN is not set; CI must test the postgres backend")
+		}
+		t.Skip("OPENSTS_TEST_POSTGRES_DSN is not set")
+	}
+	ctx := context.Background()
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "pgsink_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(context.Background(), dsn); err == nil {
+			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			_ = c.Close(context.Background())
+		}
+	})
+	u, _ := url.Parse(dsn)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	st, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	return u.String()
+}
+
+var base = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+// line is a record: event i of account acct at base+i minutes, by access
+// key AKIA...<i%3>, resource role/r<i%2>.
+func line(acct string, i int) []byte {
+	return lineAt(acct, i, base.Add(time.Duration(i)*time.Minute))
+}
+
+func lineAt(acct string, i int, at time.Time) []byte {
+	return fmt.Appendf(nil, `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::%[1]s:user/u%[3]d","accountId":"%[1]s","accessKeyId":"AKIAPGSINKTEST0000%[3]d","userName":"u%[3]d"},`+
+		`"eventTime":"%[2]s","eventSource":"iam.amazonaws.com","eventName":"E%[4]d","awsRegion":"us-east-1","sourceIPAddress":"10.0.0.1","userAgent":"t",`+
+		`"requestParameters":null,"responseElements":null,"requestID":"r%[5]d","eventID":"id-%[1]s-%[5]d","readOnly":%[6]t,`+
+		`"resources":[{"accountId":"%[1]s","type":"AWS::IAM::Role","ARN":"arn:aws:iam::%[1]s:role/r%[4]d"}],"eventType":"AwsApiCall","managementEvent":true,`+
+		`"recipientAccountId":"%[1]s","eventCategory":"Management","seq":%[5]d,"prevHash":""}`,
+		acct, at.Format(time.RFC3339), i%3, i%2, i, i%2 == 0)
+}
+
+func open(t *testing.T, dsn string, cfg Config) *Sink {
+	t.Helper()
+	cfg.DSN, cfg.Node = dsn, "test"
+	if cfg.TokenKey == nil {
+		cfg.TokenKey = []byte("0123456789abcdef0123456789abcdef")
+	}
+	s, err := Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return s
+}
+
+func TestWriteAndLookup(t *testing.T) {
+	dsn := schemaDSN(t)
+	ctx := context.Background()
+	s := open(t, dsn, Config{BatchEvents: 7})
+	for i := range 30 {
+		s.Write(line("111111111111", i))
+		s.Write(line("222222222222", i))
+	}
+	if !s.Write([]byte(`{"not":"a record"`)) {
+		t.Fatal("the buffer refused a line")
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Inserted() != 60 || s.Dropped() != 1 || s.Backlog() != 0 || s.WriteLatency() <= 0 {
+		t.Fatalf("inserted %d dropped %d backlog %d latency %v", s.Inserted(), s.Dropped(), s.Backlog(), s.WriteLatency())
+	}
+	acct := audit.Filter{Account: "111111111111"}
+	evs, next, err := s.LookupEvents(ctx, acct, "", 50)
+	if err != nil || len(evs) != 30 || next != "" {
+		t.Fatalf("%d events, next %q, %v", len(evs), next, err)
+	}
+	// Newest first, with the lookup fields and the record as written.
+	e := evs[0]
+	if e.EventID != "id-111111111111-29" || e.EventName != "E1" || e.ReadOnly != "false" || e.AccessKeyID != "AKIAPGSINKTEST00002" || e.Username != "u2" ||
+		e.EventSource != "iam.amazonaws.com" || e.EventTime != float64(base.Add(29*time.Minute).Unix()) || string(line("111111111111", 29)) != e.CloudTrailEvent ||
+		len(e.Resources) != 1 || e.Resources[0].ResourceType != "AWS::IAM::Role" || e.Resources[0].ResourceName != "arn:aws:iam::111111111111:role/r1" {
+		t.Fatalf("event %+v", e)
+	}
+	count := func(f audit.Filter) int {
+		t.Helper()
+		f.Account = "111111111111"
+		evs, _, err := s.LookupEvents(ctx, f, "", 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if e.CloudTrailEvent == "" || e.EventID[:15] != "id-111111111111" {
+				t.Fatalf("another account's event: %+v", e)
+			}
+		}
+		return len(evs)
+	}
+	for f, want := range map[audit.Filter]int{
+		{Attribute: "AccessKeyId", Value: "AKIAPGSINKTEST00001"}:                                      10,
+		{Attribute: "Username", Value: "u0"}:                                                          10,
+		{Attribute: "EventName", Value: "E0"}:                                                         15,
+		{Attribute: "EventId", Value: "id-111111111111-4"}:                                            1,
+		{Attribute: "EventId", Value: "id-222222222222-4"}:                                            0,
+		{Attribute: "EventSource", Value: "iam.amazonaws.com"}:                                        30,
+		{Attribute: "ReadOnly", Value: "true"}:                                                        15,
+		{Attribute: "ReadOnly", Value: "yes"}:                                                         0,
+		{Attribute: "ResourceType", Value: "AWS::IAM::Role"}:                                          30,
+		{Attribute: "ResourceName", Value: "arn:aws:iam::111111111111:role/r0"}:                       15,
+		{Attribute: "Nope", Value: "x"}:                                                               0,
+		{Start: base.Add(10 * time.Minute), End: base.Add(14 * time.Minute)}:                          5,
+		{Start: base.Add(25 * time.Minute)}:                                                           5,
+		{End: base.Add(2*time.Minute + 30*time.Second)}:                                               3,
+		{Attribute: "Username", Value: "u0", Start: base, End: base.Add(9*time.Minute + 1)}:           4,
+		{Attribute: "AccessKeyId", Value: "AKIAPGSINKTEST00001", Start: base.Add(time.Hour)}:          0,
+		{Attribute: "ResourceName", Value: "arn:aws:iam::222222222222:role/r0", Start: base}:          0,
+		{Attribute: "AccessKeyId", Value: "AKIAPGSINKTEST00001' OR '1'='1", End: base.Add(time.Hour)}: 0,
+	} {
+		if got := count(f); got != want {
+			t.Errorf("%+v: %d events, want %d", f, got, want)
+		}
+	}
+}
+
+func TestPagesAndTokens(t *testing.T) {
+	dsn := schemaDSN(t)
+	ctx := context.Background()
+	s := open(t, dsn, Config{})
+	// Several events share each second: the pages still split them once.
+	for i := range 25 {
+		s.Write(lineAt("111111111111", i, base.Add(time.Duration(i%5)*time.Minute)))
+	}
+	if err := s.Flush(ctx); err != nil || s.Inserted() != 25 {
+		t.Fatalf("%v, inserted %d", err, s.Inserted())
+	}
+	f := audit.Filter{Account: "111111111111", Attribute: "EventSource", Value: "iam.amazonaws.com"}
+	var got []string
+	token, pages := "", 0
+	var first string
+	for {
+		evs, next, err := s.LookupEvents(ctx, f, token, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, e := range evs {
+			got = append(got, e.CloudTrailEvent)
+		}
+		if pages == 1 {
+			first = next
+		}
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	seen := map[string]bool{}
+	for _, g := range got {
+		seen[g] = true
+	}
+	if len(got) != 25 || len(seen) != 25 || pages != 7 {
+		t.Fatalf("%d events (%d distinct) in %d pages", len(got), len(seen), pages)
+	}
+	// A changed token, one for another filter or account, or another key's,
+	// is refused.
+	other := open(t, dsn, Config{TokenKey: []byte("another key of thirty-two bytes!!")})
+	bad := []struct {
+		s     *Sink
+		f     audit.Filter
+		token string
+	}{
+		{s, f, first[:len(first)-1] + flip(first[len(first)-1])},
+		{s, f, first[:len(first)-10] + flip(first[len(first)-10]) + first[len(first)-9:]},
+		{s, f, flip(first[0]) + first[1:]},
+		{s, f, "MTIzLjQ1." + first[len(first)-22:]},
+		{s, f, "not a token"},
+		{s, audit.Filter{Account: "111111111111", Attribute: "EventName", Value: "E0"}, first},
+		{s, audit.Filter{Account: "222222222222", Attribute: "EventSource", Value: "iam.amazonaws.com"}, first},
+		{other, f, first},
+	}
+	for i, b := range bad {
+		if _, _, err := b.s.LookupEvents(ctx, b.f, b.token, 4); !errors.Is(err, audit.ErrInvalidToken) {
+			t.Errorf("bad token %d: %v", i, err)
+		}
+	}
+}
+
+func TestRetention(t *testing.T) {
+	dsn := schemaDSN(t)
+	ctx := context.Background()
+	now := base.Add(30 * time.Minute)
+	s := open(t, dsn, Config{Retention: 10 * time.Minute, Now: func() time.Time { return now }})
+	for i := range 30 {
+		s.Write(line("111111111111", i))
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs, _, err := s.LookupEvents(ctx, audit.Filter{Account: "111111111111"}, "", 50)
+	if err != nil || len(evs) != 10 || evs[len(evs)-1].EventID != "id-111111111111-20" {
+		t.Fatalf("%d events after retention: %v", len(evs), err)
+	}
+}
+
+func TestFullBufferDropsAndDatabaseDownRetries(t *testing.T) {
+	dsn := schemaDSN(t)
+	ctx := context.Background()
+	// A database that refuses connections: records wait (bounded), the
+	// rest is dropped and counted, and Write never blocks.
+	u, _ := url.Parse(dsn)
+	u.Host = "127.0.0.1:1"
+	s := start(Config{DSN: u.String(), Node: "t", TokenKey: make([]byte, 32), BufferBytes: 4096, BatchEvents: 100, BatchWait: time.Millisecond, Conns: 1,
+		Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
+	accepted := 0
+	for i := range 100 {
+		if s.Write(line("111111111111", i)) {
+			accepted++
+		}
+	}
+	if accepted == 0 || accepted > 4096/500 || s.Dropped() != uint64(100-accepted) {
+		t.Fatalf("accepted %d, dropped %d", accepted, s.Dropped())
+	}
+	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	s.Close(cctx)
+	if s.Inserted() > uint64(accepted) || s.Backlog() != 0 {
+		t.Fatalf("inserted %d backlog %d", s.Inserted(), s.Backlog())
+	}
+}
+
+// flip is another base64url character than c.
+func flip(c byte) string {
+	if c == 'A' {
+		return "B"
+	}
+	return "A"
+}

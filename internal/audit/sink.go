@@ -1,0 +1,53 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Attrs are a record's LookupEvents attributes, for sinks that index
+// records elsewhere (internal/audit/pgsink).
+type Attrs struct {
+	Time        time.Time
+	Account     string
+	EventID     string
+	EventName   string
+	EventSource string
+	Username    string
+	AccessKeyID string
+	ReadOnly    bool
+	Resources   []Resource
+}
+
+// ParseAttrs reads the lookup attributes of one record line. A digest
+// record (or a line that is not a record) is an error.
+func ParseAttrs(line []byte) (Attrs, error) {
+	var r Record
+	if err := json.Unmarshal(line, &r); err != nil {
+		return Attrs{}, fmt.Errorf("audit: record: %w", err)
+	}
+	if r.Digest != nil {
+		return Attrs{}, errors.New("audit: a digest record")
+	}
+	t, err := time.Parse(time.RFC3339, r.EventTime)
+	if err != nil {
+		return Attrs{}, fmt.Errorf("audit: record eventTime: %w", err)
+	}
+	return Attrs{Time: t.UTC(), Account: r.RecipientAccountID, EventID: r.EventID, EventName: r.EventName, EventSource: r.EventSource,
+		Username: username(&r.UserIdentity), AccessKeyID: r.UserIdentity.AccessKeyID, ReadOnly: r.ReadOnly, Resources: r.Resources}, nil
+}
+
+// ErrInvalidToken is what an EventStore returns for a NextToken it did not
+// issue (or that was changed).
+var ErrInvalidToken = errors.New("audit: invalid NextToken")
+
+// EventStore answers LookupEvents from somewhere other than this node's
+// trail (the PostgreSQL table every node writes, internal/audit/pgsink).
+// Its tokens are its own: opaque, and checked so that a changed token is
+// refused (ErrInvalidToken).
+type EventStore interface {
+	LookupEvents(ctx context.Context, f Filter, token string, max int) (events []Event, next string, err error)
+}
