@@ -83,7 +83,9 @@ func TestParseHash(t *testing.T) {
 		{name: "S3 PUT unsigned payload", build: func(t *testing.T) *http.Request {
 			return s3Request(t, "PUT", "/key", UnsignedPayload, UnsignedPayload, body)
 		}, hash: sum, unsigned: true},
-		{name: "S3 GET empty body", build: func(t *testing.T) *http.Request { return s3Request(t, "GET", "/a%20b/../c", emptySHA256, emptySHA256, "") }, hash: ""},
+		{name: "S3 GET empty body", build: func(t *testing.T) *http.Request {
+			return s3Request(t, "GET", "/a%20b/../c", emptySHA256, emptySHA256, "")
+		}, hash: ""},
 		{name: "S3 GET empty body by hash", build: func(t *testing.T) *http.Request { return s3Request(t, "GET", "/key", emptySHA256, emptySHA256, "") }, hash: emptySHA256},
 		{name: "no content header, hash given", build: func(t *testing.T) *http.Request { return s3Request(t, "PUT", "/key", "", sum, body) }, hash: sum},
 		{name: "no content header, wrong hash", build: func(t *testing.T) *http.Request { return s3Request(t, "PUT", "/key", "", sum, body) },
