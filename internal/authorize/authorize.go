@@ -47,23 +47,23 @@ const (
 // Limits on the input, so that one call's work is bounded whatever the
 // caller sends (the body itself is bounded by the server's --max-body-bytes).
 const (
-	MaxHeaders           = 128       // header names in Request.Headers
-	MaxHeaderBytes       = 64 << 10  // names and values together, as the server's own listener
-	MaxURLBytes          = 16 << 10  // Request.Url
-	MaxContextKeys       = 64        // keys in Context
-	MaxContextValues     = 64        // values of one key
-	MaxContextValueBytes = 1024      // one value
-	MaxContextBytes      = 64 << 10  // every key and value together
-	MaxResourcePolicy    = 20 << 10  // characters, S3's bucket policy quota
-	MaxResourceBytes     = 2048      // Resource, as IAM's ARNs
-	MaxActionBytes       = 128       // Action, as IAM's simulator
-	maxKeyBytes          = 256       // a Context key
-	maxTokenBytes        = 16 << 10  // Principal.SessionToken
-	maxPrincipalIDBytes  = 128       // Principal.AccessKeyId
-	maxMethodBytes       = 32        // Request.Method
-	maxServiceBytes      = 64        // Request.Service, Request.Region
-	maxUserAgentBytes    = 1024      // Principal.UserAgent
-	redactedSignatureLen = 8         // shorter secrets are not scrubbed from messages (no false hits)
+	MaxHeaders           = 128      // header names in Request.Headers
+	MaxHeaderBytes       = 64 << 10 // names and values together, as the server's own listener
+	MaxURLBytes          = 16 << 10 // Request.Url
+	MaxContextKeys       = 64       // keys in Context
+	MaxContextValues     = 64       // values of one key
+	MaxContextValueBytes = 1024     // one value
+	MaxContextBytes      = 64 << 10 // every key and value together
+	MaxResourcePolicy    = 20 << 10 // characters, S3's bucket policy quota
+	MaxResourceBytes     = 2048     // Resource, as IAM's ARNs
+	MaxActionBytes       = 128      // Action, as IAM's simulator
+	maxKeyBytes          = 256      // a Context key
+	maxTokenBytes        = 16 << 10 // Principal.SessionToken
+	maxPrincipalIDBytes  = 128      // Principal.AccessKeyId
+	maxMethodBytes       = 32       // Request.Method
+	maxServiceBytes      = 64       // Request.Service, Request.Region
+	maxUserAgentBytes    = 1024     // Principal.UserAgent
+	redactedSignatureLen = 8        // shorter secrets are not scrubbed from messages (no false hits)
 )
 
 // Service serves the API. Configure it before first use; it is then safe
