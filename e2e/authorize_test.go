@@ -175,7 +175,7 @@ func TestAuthorizeThroughVerifier(t *testing.T) {
 	f := newFakeS3(t, v, clk, map[string]bucket{
 		"data": {},
 		// Owned by another account: alice is a foreign principal there.
-		"shared": {owner: other, policy: `{"Version":"2012-10-17","Statement":[{"Sid":"AliceReads","Effect":"Allow","Principal":{"AWS":"` + aliceARN + `"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/*"}]}`},
+		"shared":  {owner: other, policy: `{"Version":"2012-10-17","Statement":[{"Sid":"AliceReads","Effect":"Allow","Principal":{"AWS":"` + aliceARN + `"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/*"}]}`},
 		"foreign": {owner: other},
 		// Our own bucket whose policy denies deletes to everyone.
 		"locked": {policy: `{"Version":"2012-10-17","Statement":[{"Sid":"NoDelete","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::locked/*"}]}`},
@@ -399,7 +399,7 @@ func TestAuthorizeThroughVerifier(t *testing.T) {
 				_, err := v.Authorize(ctx, r, "", "s3:GetObject", "arn:aws:s3:::data/x", map[string][]string{"aws:SourceIp": {"10.0.0.1"}})
 				return err
 			},
-			"action": func() error { _, err := v.Authorize(ctx, r, "", "s3*", "arn:aws:s3:::data/x", nil); return err },
+			"action":   func() error { _, err := v.Authorize(ctx, r, "", "s3*", "arn:aws:s3:::data/x", nil); return err },
 			"resource": func() error { _, err := v.Authorize(ctx, r, "", "s3:GetObject", "not an arn", nil); return err },
 			"resource policy": func() error {
 				_, err := v.Authorize(ctx, r, "", "s3:GetObject", "arn:aws:s3:::data/x", nil, verifier.WithResourcePolicy(`{"Statement":[`))
