@@ -75,7 +75,7 @@ func newFakeS3(t *testing.T, v *verifier.Verifier, clk *clock, buckets map[strin
 	}
 	f.srv = httptest.NewServer(v.Middleware(mapping, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		io.WriteString(w, "ok "+verifier.FromContext(r.Context()).Principal.ARN+" "+strconv.Itoa(len(body)))
+		_, _ = io.WriteString(w, "ok "+verifier.FromContext(r.Context()).Principal.ARN+" "+strconv.Itoa(len(body)))
 	})))
 	t.Cleanup(f.srv.Close)
 	return f

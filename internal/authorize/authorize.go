@@ -102,7 +102,7 @@ type AuthorizeInput struct {
 type Request struct {
 	Method string `json:"Method"`
 	// Url is the absolute URL, its path and query exactly as received.
-	Url string `json:"Url"` //nolint:revive // the wire name
+	URL string `json:"Url"`
 	// Headers are the request's headers; a Host header here wins over
 	// the Url's host.
 	Headers map[string][]string `json:"Headers"`
@@ -111,7 +111,7 @@ type Request struct {
 	// empty body. See sigv4.Verifier.ParseHashAt.
 	PayloadHash string `json:"PayloadHash"`
 	// SourceIp is the client's address (aws:SourceIp).
-	SourceIp string `json:"SourceIp"` //nolint:revive // the wire name
+	SourceIP string `json:"SourceIp"`
 	// Service is the SigV4 service name the request must be signed for;
 	// default the Action's service prefix (s3 for s3:GetObject).
 	Service string `json:"Service"`
@@ -132,9 +132,9 @@ type Request struct {
 // (opensts:AuthenticationMethod is SessionToken), and the caller's own
 // opensts:Authorize permission can be limited to SigV4 with the same key.
 type PrincipalInput struct {
-	AccessKeyId  string `json:"AccessKeyId"` //nolint:revive // the wire name
+	AccessKeyID  string `json:"AccessKeyId"`
 	SessionToken string `json:"SessionToken" sensitive:"true"`
-	SourceIp     string `json:"SourceIp"` //nolint:revive // the wire name
+	SourceIP     string `json:"SourceIp"`
 	UserAgent    string `json:"UserAgent"`
 	// SecureTransport is aws:SecureTransport.
 	SecureTransport bool `json:"SecureTransport"`
@@ -182,13 +182,13 @@ type Statement struct {
 type Principal struct {
 	// Type is IAMUser, AssumedRole, FederatedUser or Root.
 	Type             string `json:"Type"`
-	Arn              string `json:"Arn"`          //nolint:revive // the wire name
-	PrincipalArn     string `json:"PrincipalArn"` //nolint:revive // aws:PrincipalArn: the role's ARN for role sessions
+	ARN              string `json:"Arn"`
+	PrincipalARN     string `json:"PrincipalArn"` // aws:PrincipalArn: the role's ARN for role sessions
 	AccountID        string `json:"AccountId"`
 	UserID           string `json:"UserId"` // aws:userid
 	AccessKeyID      string `json:"AccessKeyId"`
 	UserName         string `json:"UserName,omitempty"`
-	RoleArn          string `json:"RoleArn,omitempty"` //nolint:revive // the wire name
+	RoleARN          string `json:"RoleArn,omitempty"`
 	SessionName      string `json:"SessionName,omitempty"`
 	SourceIdentity   string `json:"SourceIdentity,omitempty"`
 	MFAAuthenticated bool   `json:"MFAAuthenticated"`
@@ -336,7 +336,7 @@ func explain(action string, d policy.Decision) *AuthorizeOutput {
 
 // describe returns the authenticated principal as the API shows it.
 func describe(c *authz.Caller, method string) *Principal {
-	p := &Principal{Arn: c.ARN, PrincipalArn: c.PrincipalARN(), AccountID: c.Account, UserID: c.UserID, AccessKeyID: c.AccessKeyID,
+	p := &Principal{ARN: c.ARN, PrincipalARN: c.PrincipalARN(), AccountID: c.Account, UserID: c.UserID, AccessKeyID: c.AccessKeyID,
 		UserName: c.UserName, MFAAuthenticated: c.MFA(), AuthenticatedBy: method}
 	switch c.Type {
 	case policy.Root:
@@ -353,7 +353,7 @@ func describe(c *authz.Caller, method string) *Principal {
 	if s := c.Session; s != nil {
 		p.SessionName, p.SourceIdentity = s.SessionName, s.SourceIdentity
 		if authz.RoleSession(s) {
-			p.RoleArn = arn.Role(s.Account, s.RolePath, s.RoleName)
+			p.RoleARN = arn.Role(s.Account, s.RolePath, s.RoleName)
 		}
 		p.SessionIssuedAt = float64(s.IssuedAt.Unix())
 		p.SessionExpiration = float64(s.Expires.Unix())
@@ -391,11 +391,11 @@ func (s *Service) authenticate(ctx context.Context, in *AuthorizeInput, now time
 
 // token authenticates a Principal input.
 func (s *Service) token(p *PrincipalInput, now time.Time) (*authz.Caller, error) {
-	c, err := s.Authn.Token(p.AccessKeyId, p.SessionToken, now)
+	c, err := s.Authn.Token(p.AccessKeyID, p.SessionToken, now)
 	if err != nil {
 		return nil, err
 	}
-	c.SourceIP, c.UserAgent, c.SecureTransport, c.Region = p.SourceIp, p.UserAgent, p.SecureTransport, p.Region
+	c.SourceIP, c.UserAgent, c.SecureTransport, c.Region = p.SourceIP, p.UserAgent, p.SecureTransport, p.Region
 	if c.Region == "" {
 		c.Region = authn.GlobalRegion
 	}
@@ -404,11 +404,11 @@ func (s *Service) token(p *PrincipalInput, now time.Time) (*authz.Caller, error)
 
 // httpRequest builds the server-side view of the embedded request.
 func httpRequest(hr *Request) (*http.Request, error) {
-	u, err := url.Parse(hr.Url)
+	u, err := url.Parse(hr.URL)
 	if err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" || u.Opaque != "" || u.User != nil {
 		return nil, invalid("Request.Url must be an absolute http or https URL.")
 	}
-	target := hr.Url[len(u.Scheme)+3:]
+	target := hr.URL[len(u.Scheme)+3:]
 	if i := strings.IndexAny(target, "/?#"); i >= 0 {
 		target = target[i:]
 	} else {
@@ -434,8 +434,8 @@ func httpRequest(hr *Request) (*http.Request, error) {
 	if u.Scheme == "https" {
 		r.TLS = &tls.ConnectionState{}
 	}
-	if hr.SourceIp != "" {
-		r.RemoteAddr = net.JoinHostPort(hr.SourceIp, "0")
+	if hr.SourceIP != "" {
+		r.RemoteAddr = net.JoinHostPort(hr.SourceIP, "0")
 	}
 	return r, nil
 }
@@ -470,10 +470,10 @@ func (in *AuthorizeInput) validate() error {
 		return in.Request.validate()
 	}
 	p := in.Principal
-	if p.AccessKeyId == "" || len(p.AccessKeyId) > maxPrincipalIDBytes || p.SessionToken == "" || len(p.SessionToken) > maxTokenBytes {
+	if p.AccessKeyID == "" || len(p.AccessKeyID) > maxPrincipalIDBytes || p.SessionToken == "" || len(p.SessionToken) > maxTokenBytes {
 		return invalid("Principal needs AccessKeyId and SessionToken (temporary credentials; long-term keys need a signed Request).")
 	}
-	if p.SourceIp != "" && !isIP(p.SourceIp) {
+	if p.SourceIP != "" && !isIP(p.SourceIP) {
 		return invalid("Principal.SourceIp must be an IP address.")
 	}
 	if len(p.UserAgent) > maxUserAgentBytes || len(p.Region) > maxServiceBytes {
@@ -486,7 +486,7 @@ func (hr *Request) validate() error {
 	if hr.Method == "" || len(hr.Method) > maxMethodBytes || !httpguts.ValidHeaderFieldName(hr.Method) {
 		return invalid("Request.Method must be an HTTP method.")
 	}
-	if hr.Url == "" || len(hr.Url) > MaxURLBytes {
+	if hr.URL == "" || len(hr.URL) > MaxURLBytes {
 		return invalid("Request.Url must be 1 to %d bytes.", MaxURLBytes)
 	}
 	if len(hr.Headers) > MaxHeaders {
@@ -505,7 +505,7 @@ func (hr *Request) validate() error {
 			return invalid("Request.Headers is larger than %d bytes.", MaxHeaderBytes)
 		}
 	}
-	if hr.SourceIp != "" && !isIP(hr.SourceIp) {
+	if hr.SourceIP != "" && !isIP(hr.SourceIP) {
 		return invalid("Request.SourceIp must be an IP address.")
 	}
 	if len(hr.PayloadHash) > 128 {
@@ -633,7 +633,7 @@ func scrub(msg string, in *AuthorizeInput) string {
 			}
 		}
 	}
-	if u, err := url.Parse(in.Request.Url); err == nil {
+	if u, err := url.Parse(in.Request.URL); err == nil {
 		for k, vs := range u.Query() {
 			if secretParam(k) {
 				for _, v := range vs {

@@ -46,7 +46,7 @@ func (in *AuthorizeInput) Redacted() *AuthorizeInput {
 	}
 	if r := in.Request; r != nil {
 		cp := *r
-		cp.Url = redactURL(r.Url)
+		cp.URL = redactURL(r.URL)
 		cp.Headers = make(map[string][]string, len(r.Headers))
 		for name, vs := range r.Headers {
 			if secretHeader(name) {
