@@ -81,7 +81,8 @@ type Config struct {
 	Credentials aws.CredentialsProvider
 	// Region signs the calls to OpenSTS; default us-east-1.
 	Region string
-	// HTTPClient calls OpenSTS; default a client with a 10 s timeout.
+	// HTTPClient calls OpenSTS; default a client with a 10 s timeout that
+	// keeps up to 64 idle connections.
 	HTTPClient *http.Client
 	// Now is the clock that signs calls; default time.Now.
 	Now func() time.Time
@@ -127,7 +128,11 @@ func New(cfg Config) (*Verifier, error) {
 		cfg.Region = "us-east-1"
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		// Every decision is a call to one host: keep enough idle
+		// connections for a busy service (the default keeps two).
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: t}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
