@@ -405,7 +405,8 @@ func (s *Service) token(p *PrincipalInput, now time.Time) (*authz.Caller, error)
 // httpRequest builds the server-side view of the embedded request.
 func httpRequest(hr *Request) (*http.Request, error) {
 	u, err := url.Parse(hr.URL)
-	if err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" || u.Opaque != "" || u.User != nil {
+	if err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" || u.Opaque != "" || u.User != nil ||
+		!strings.HasPrefix(strings.ToLower(hr.URL), u.Scheme+"://") {
 		return nil, invalid("Request.Url must be an absolute http or https URL.")
 	}
 	target := hr.URL[len(u.Scheme)+3:]
