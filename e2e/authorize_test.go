@@ -75,7 +75,14 @@ func newFakeS3(t *testing.T, v *verifier.Verifier, clk *clock, buckets map[strin
 	}
 	f.srv = httptest.NewServer(v.Middleware(mapping, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		_, _ = io.WriteString(w, "ok "+verifier.FromContext(r.Context()).Principal.ARN+" "+strconv.Itoa(len(body)))
+		principal := verifier.FromContext(r.Context()).Principal.ARN
+		if r.Method == http.MethodPut {
+			// S3 answers a PUT with headers only; SDKs parse any body.
+			w.Header().Set("X-Principal", principal)
+			w.Header().Set("X-Body-Length", strconv.Itoa(len(body)))
+			return
+		}
+		_, _ = io.WriteString(w, "ok "+principal+" "+strconv.Itoa(len(body)))
 	})))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -142,6 +149,9 @@ func doReq(t *testing.T, req *http.Request) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if p := resp.Header.Get("X-Principal"); p != "" && len(b) == 0 {
+		return resp.StatusCode, "ok " + p + " " + resp.Header.Get("X-Body-Length")
+	}
 	return resp.StatusCode, string(b)
 }
 
@@ -423,6 +433,57 @@ func TestAuthorizeThroughVerifier(t *testing.T) {
 				t.Errorf("%s: %v", name, err)
 			}
 		}
+	})
+
+	t.Run("boto3 and the AWS CLI", func(t *testing.T) {
+		c := newCLIEnv(t, e.endpoint)
+		script := `import boto3, sys, urllib.request
+from botocore.config import Config
+from botocore.exceptions import ClientError
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+print(s3.get_object(Bucket="data", Key="public/a.txt")["Body"].read().decode().split()[0])
+try:
+    s3.get_object(Bucket="data", Key="private/a.txt")
+    print("allowed")
+except ClientError as e:
+    print(e.response["Error"]["Code"])
+s3.put_object(Bucket="data", Key="public/b.txt", Body=b"hello boto3")
+print("put")
+u = s3.generate_presigned_url("get_object", Params={"Bucket": "data", "Key": "public/a.txt"}, ExpiresIn=300)
+print(urllib.request.urlopen(u).read().decode().split()[0])`
+		s := assume(t, "", 3600)
+		for name, env := range map[string][]string{
+			"long-term": creds(alice.AccessKeyID, alice.SecretAccessKey, ""),
+			"session":   creds(s.AccessKeyID, s.SecretAccessKey, s.SessionToken),
+		} {
+			out, errOut, code := c.run(t, env, pythonPath(), "-c", script, f.srv.URL)
+			want := "ok AccessDenied put ok"
+			if name == "session" {
+				want = "ok allowed put ok" // the role may read all of data/
+			}
+			if code != 0 || strings.Join(strings.Fields(out), " ") != want {
+				t.Errorf("boto3 %s: exit %d: %s %s", name, code, out, errOut)
+			}
+		}
+		out, errOut, code := c.run(t, append(creds(alice.AccessKeyID, alice.SecretAccessKey, ""), "AWS_DEFAULT_REGION=us-east-1"),
+			awsCLIPath(), "s3", "presign", "s3://data/public/a.txt", "--endpoint-url", f.srv.URL)
+		if code != 0 {
+			t.Fatalf("aws s3 presign: exit %d: %s %s", code, out, errOut)
+		}
+		req, _ := http.NewRequest("GET", strings.TrimSpace(out), nil)
+		status, body := doReq(t, req)
+		check(t, status, body, ok)
+	})
+
+	t.Run("revoked session", func(t *testing.T) {
+		s := assume(t, "", 3600)
+		status, body := f.send(t, s, "GET", "/data/x", "", nil)
+		check(t, status, body, ok)
+		clk.Advance(time.Second) // the test clock stands still: revoke after the issue
+		e.revoke(t, map[string]any{"AccessKeyId": s.AccessKeyID})
+		status, body = f.send(t, s, "GET", "/data/x", "", nil)
+		check(t, status, body, want{403, "InvalidClientTokenId"})
 	})
 
 	t.Run("expired session", func(t *testing.T) {
