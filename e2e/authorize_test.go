@@ -264,6 +264,40 @@ func TestAuthorizeThroughVerifier(t *testing.T) {
 		}
 	})
 
+	t.Run("credential scope", func(t *testing.T) {
+		signed := func(service, region string) *http.Request {
+			req, _ := http.NewRequest("GET", "http://data.s3.test/data/public/a.txt", nil)
+			req.Header.Set("X-Amz-Content-Sha256", sum256(""))
+			_ = v4.NewSigner().SignHTTP(ctx, alice, req, sum256(""), service, region, clk.Now(), func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+			r := httptest.NewRequest("GET", req.URL.String(), nil)
+			r.Header = req.Header
+			return r
+		}
+		for _, tc := range []struct {
+			name, service, region string
+			opts                  []verifier.Option
+			code                  string // "" for allowed
+		}{
+			{"another service's signature", "sts", "us-east-1", nil, "SignatureDoesNotMatch"},
+			{"the service named", "storage", "us-east-1", []verifier.Option{verifier.WithService("storage")}, ""},
+			{"the resource server's region", "s3", "eu-west-3", []verifier.Option{verifier.WithRegion("eu-west-3")}, ""},
+			{"another region", "s3", "us-east-1", []verifier.Option{verifier.WithRegion("eu-west-3")}, "SignatureDoesNotMatch"},
+			{"a region the server does not serve", "s3", "eu-west-3", nil, "SignatureDoesNotMatch"},
+		} {
+			d, err := v.Authorize(ctx, signed(tc.service, tc.region), "", "s3:GetObject", "arn:aws:s3:::data/public/a.txt", nil, tc.opts...)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			got := ""
+			if d.AuthenticationError != nil {
+				got = d.AuthenticationError.Code
+			}
+			if got != tc.code || (tc.code == "") != d.Allowed() {
+				t.Errorf("%s: %s %+v", tc.name, d.Decision, d.AuthenticationError)
+			}
+		}
+	})
+
 	t.Run("authentication failures", func(t *testing.T) {
 		status, body := f.send(t, alice, "GET", "/data/public/a.txt", "", func(r *http.Request) {
 			a := r.Header.Get("Authorization")
