@@ -285,7 +285,8 @@ func (s *Service) Authorize(ctx context.Context, caller *authz.Caller, in *Autho
 	for k, vs := range in.Context {
 		req.Keys = append(req.Keys, authz.Key{Name: k, Values: vs})
 	}
-	req.Keys = append(req.Keys, authz.Key{Name: "opensts:AuthenticationMethod", Values: []string{method}})
+	req.Keys = append(req.Keys, authz.Key{Name: "opensts:AuthenticationMethod", Values: []string{method}},
+		authz.Key{Name: "aws:ResourceAccount", Values: []string{resourceAccount}})
 	d, err := s.Authz.Decide(ctx, principal, req)
 	if err != nil {
 		return nil, apierr.OrInternal(err, "authorize: decide")
@@ -529,10 +530,11 @@ func validAction(a string) error {
 // contextKeys are the aws: keys a resource server may give: what the
 // request or the resource says, never the principal, the time, the
 // transport or the source address, which the server sets from what it
-// authenticated. Keys of the opensts: namespace are the server's.
+// authenticated (aws:ResourceAccount comes from ResourceAccount). Keys of
+// the opensts: namespace are the server's.
 var contextKeys = map[string]bool{
 	"aws:referer": true, "aws:sourcevpc": true, "aws:sourcevpce": true, "aws:vpcsourceip": true,
-	"aws:tagkeys": true, "aws:resourceaccount": true, "aws:resourceorgid": true, "aws:resourceorgpaths": true,
+	"aws:tagkeys": true, "aws:resourceorgid": true, "aws:resourceorgpaths": true,
 	"aws:sourcearn": true, "aws:sourceaccount": true, "aws:sourceorgid": true, "aws:sourceorgpaths": true,
 	"aws:calledvia": true, "aws:calledviafirst": true, "aws:calledvialast": true,
 }
