@@ -193,6 +193,8 @@ func TestAuthorizeThroughVerifier(t *testing.T) {
 
 	alice := e.userWith(t, "alice", `{"Version":"2012-10-17","Statement":[
 		{"Sid":"Objects","Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:DeleteObject"],"Resource":["arn:aws:s3:::data/public/*","arn:aws:s3:::shared/*","arn:aws:s3:::foreign/*","arn:aws:s3:::locked/*"]},
+		{"Sid":"FromLoopback","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::data/local/*","Condition":{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}},
+		{"Sid":"FromTenNet","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::data/ten/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}},
 		{"Sid":"ListPublic","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::data","Condition":{"StringLike":{"s3:prefix":"public/*"}}}]}`)
 
 	type want struct {
@@ -215,6 +217,8 @@ func TestAuthorizeThroughVerifier(t *testing.T) {
 			{"identity allows", "GET", "/data/public/a.txt", "", ok},
 			{"identity does not allow", "GET", "/data/private/a.txt", "", denied},
 			{"put with signed payload", "PUT", "/data/public/b.txt", "hello", ok},
+			{"source address condition met", "GET", "/data/local/a", "", ok},
+			{"source address condition not met", "GET", "/data/ten/a", "", denied},
 			{"prefix condition met", "GET", "/data/?prefix=public/", "", ok},
 			{"prefix condition not met", "GET", "/data/?prefix=private/", "", denied},
 			{"prefix missing", "GET", "/data/", "", denied},
