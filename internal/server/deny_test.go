@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/opensts/opensts/internal/audit"
+	"github.com/opensts/opensts/internal/authorize"
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/pipeline"
 	"github.com/opensts/opensts/internal/sigv4"
@@ -358,6 +359,27 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 			req.Header.Set("X-Amz-Target", CloudTrailPrefix+"."+action)
 			if err := sigv4.Sign(req, []byte(body), key.ID, key.Secret, "", "us-east-1", "cloudtrail", time.Now().UTC()); err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			check(t, rec, "AccessDeniedException")
+		})
+	}
+
+	authorizeParams := map[string]string{
+		"Authorize": `{"Principal":{"AccessKeyId":"ASIAOPENSTSDENYTEST1","SessionToken":"not-a-token"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket/key"}`,
+	}
+	for _, action := range sortedKeys(authorizeRoutes(nil)) {
+		t.Run("authorize/"+action, func(t *testing.T) {
+			body, ok := authorizeParams[action]
+			if !ok {
+				t.Fatalf("authorize route %s has no fixture here; add one", action)
+			}
+			req := httptest.NewRequest("POST", "http://opensts.test/", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			req.Header.Set("X-Amz-Target", authorize.Prefix+"."+action)
+			if err := sigv4.Sign(req, []byte(body), key.ID, key.Secret, "", "us-east-1", authorize.ServiceName, time.Now().UTC()); err != nil {
 				t.Fatal(err)
 			}
 			rec := httptest.NewRecorder()

@@ -261,6 +261,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		observers = append(observers, pipeline.ObserverFunc(func(_ context.Context, x *pipeline.Exchange) { s.detect.Observe(detectEvent(x)) }))
 	}
 	s.authn = authn.New(authn.Config{Keys: s.keys, Sessions: s.sessions, SigV4: s.sigv4, Region: cfg.Region, Touch: s.store, Revoked: s.revs.set.Revoked})
+	jsonAPIs = append(jsonAPIs, s.authorizeAPI())
 	s.pipeline = pipeline.New(pipeline.Config{
 		Query: map[string]*pipeline.API{
 			"sts": {Name: "sts", Protocol: pipeline.Query, Namespace: awsquery.STSNamespace, Version: awsquery.STSVersion, Routes: stsRoutes(s.sts)},

@@ -201,6 +201,29 @@ func (v *Verifier) Parse(r *http.Request, body []byte) (*Request, error) {
 // the caller can answer in the scope's service; it never verifies. Other
 // errors come with a nil Request.
 func (v *Verifier) ParseAt(r *http.Request, body []byte, now time.Time) (*Request, error) {
+	return v.parse(r, body, nil, now)
+}
+
+// ParseHashAt is ParseAt for a request whose body the caller does not hand
+// over (a resource server asking the authorize API about a request it
+// received): payloadHash stands for the body. It is the lower- or
+// upper-case hex SHA-256 of the body as received, or the literal value the
+// client signed instead of a hash (UNSIGNED-PAYLOAD, for the services
+// Verifier.UnsignedPayload allows); "" means an empty body.
+//
+// Where the client sent X-Amz-Content-Sha256, payloadHash must equal it
+// (hex compared without regard to case), except that a client's
+// UNSIGNED-PAYLOAD is accepted with any payloadHash: the client left the
+// body out of the signature. A presigned request to a service that allows
+// unsigned payloads and carries no X-Amz-Content-Sha256 signs
+// UNSIGNED-PAYLOAD, as S3 presigned URLs do, whatever payloadHash says.
+// Errors are ParseAt's.
+func (v *Verifier) ParseHashAt(r *http.Request, payloadHash string, now time.Time) (*Request, error) {
+	return v.parse(r, nil, &payloadHash, now)
+}
+
+// parse is ParseAt (hash nil) and ParseHashAt (hash set).
+func (v *Verifier) parse(r *http.Request, body []byte, hash *string, now time.Time) (*Request, error) {
 	req := &Request{}
 	var (
 		amzDate   string // the timestamp as signed, basic ISO 8601
@@ -250,7 +273,12 @@ func (v *Verifier) ParseAt(r *http.Request, body []byte, now time.Time) (*Reques
 	req.sigOK = decodeSignature(&req.signature, signature)
 
 	var ph payload
-	if err := ph.compute(req, r.Header, body, v.unsignedPayload(req.Service)); err != nil {
+	if hash != nil {
+		err = ph.given(req, r.Header, *hash, v.unsignedPayload(req.Service))
+	} else {
+		err = ph.compute(req, r.Header, body, v.unsignedPayload(req.Service))
+	}
+	if err != nil {
 		return req.scope(), err
 	}
 
@@ -696,6 +724,67 @@ func (p *payload) compute(req *Request, h http.Header, body []byte, unsigned boo
 	}
 	p.computed = true
 	return nil
+}
+
+// given sets p from a payload hash the caller computed (ParseHashAt).
+func (p *payload) given(req *Request, h http.Header, hash string, unsigned bool) error {
+	c := headerGet(h, "X-Amz-Content-Sha256")
+	switch {
+	case c == UnsignedPayload && unsigned:
+		req.UnsignedPayload = true
+		p.claimed = c
+		return nil
+	case c == "" && req.Presigned && unsigned:
+		// S3's rule: a presigned URL does not sign its body.
+		req.UnsignedPayload = true
+		p.claimed = UnsignedPayload
+		return nil
+	case c != "":
+		// Only a hash can match: UNSIGNED-PAYLOAD where the service does
+		// not allow it, and streaming payloads (whose chunks nobody here
+		// checks), never do.
+		if !isHexHash(c) || !strings.EqualFold(c, hash) && !(hash == "" && strings.EqualFold(c, emptySHA256)) {
+			return payloadMismatch(c)
+		}
+		p.claimed = c
+		return nil
+	case hash == "":
+		p.claimed = emptySHA256
+		return nil
+	case hash == UnsignedPayload && unsigned:
+		// Signed over UNSIGNED-PAYLOAD without saying so in a header: the
+		// signature matches only if the client signed exactly that.
+		req.UnsignedPayload = true
+		p.claimed = hash
+		return nil
+	case len(hash) == 2*sha256.Size:
+		for i := 0; i < len(hash); i++ {
+			c := hash[i]
+			if unhex[c] > 0xf {
+				return payloadMismatch(hash)
+			}
+			if 'A' <= c && c <= 'F' {
+				c += 'a' - 'A'
+			}
+			p.hex[i] = c
+		}
+		p.computed = true
+		return nil
+	}
+	return payloadMismatch(hash)
+}
+
+// isHexHash reports whether s is 64 hex digits (either case).
+func isHexHash(s string) bool {
+	if len(s) != 2*sha256.Size {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if unhex[s[i]] > 0xf {
+			return false
+		}
+	}
+	return true
 }
 
 func payloadMismatch(claimed string) error {

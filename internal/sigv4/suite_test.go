@@ -126,6 +126,23 @@ func checkSuiteCase(t *testing.T, c suiteCase) {
 	if err := c.verifier.Verify(got, []byte(c.secret+"x")); err == nil {
 		t.Error("Verify with a wrong secret succeeded")
 	}
+	// The same request, its body given by hash (ParseHashAt), builds the
+	// same canonical request and verifies.
+	r, body = parseRawRequest(t, c.request)
+	hash := ""
+	if body != nil {
+		hash = hashHex(body)
+	}
+	byHash, err := c.verifier.ParseHashAt(r, hash, c.now)
+	if err != nil {
+		t.Fatalf("ParseHashAt: %v", err)
+	}
+	if diff := cmp.Diff(c.canonical, byHash.CanonicalRequest()); diff != "" {
+		t.Errorf("ParseHashAt canonical request (-want +got):\n%s", diff)
+	}
+	if err := c.verifier.Verify(byHash, []byte(c.secret)); err != nil {
+		t.Errorf("Verify after ParseHashAt: %v", err)
+	}
 }
 
 type claims struct {

@@ -1,0 +1,129 @@
+package authorize
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/pipeline"
+)
+
+const (
+	token = "FwoGZXIvYXdzEBYaDH+example/session+token=="
+	sig   = "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+)
+
+// TestRedacted checks that what the audit trail records of an input holds
+// neither the session token nor the signature, wherever the client put
+// them, and keeps the rest.
+func TestRedacted(t *testing.T) {
+	in := &AuthorizeInput{
+		Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k",
+		Request: &Request{Method: "GET",
+			URL: "https://b.s3.test/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Security-Token=" + strings.ReplaceAll(token, "/", "%2F") +
+				"&x-amz-signature=" + sig + "&X-Amz-Security%2DToken=" + token + "#frag",
+			Headers: map[string][]string{
+				"authorization":        {"AWS4-HMAC-SHA256 Credential=ASIA/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=" + sig},
+				"X-Amz-Security-Token": {token},
+				"x-amz-date":           {"20260101T000000Z"},
+			}},
+	}
+	for _, p := range []*PrincipalInput{nil, {AccessKeyID: "ASIAEXAMPLE", SessionToken: token}} {
+		in := *in
+		if p != nil {
+			in.Request, in.Principal = nil, p
+		}
+		b, err := json.Marshal(pipeline.Redact(in.Redacted()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := string(b)
+		for _, secret := range []string{token, sig, strings.ReplaceAll(token, "/", "%2F"), token[:20]} {
+			if strings.Contains(got, secret) {
+				t.Errorf("redacted input holds %q: %s", secret, got)
+			}
+		}
+		for _, kept := range []string{"s3:GetObject", "arn:aws:s3:::b/k"} {
+			if !strings.Contains(got, kept) {
+				t.Errorf("redacted input lost %q: %s", kept, got)
+			}
+		}
+		if p == nil && (!strings.Contains(got, "20260101T000000Z") || !strings.Contains(got, "X-Amz-Algorithm=AWS4-HMAC-SHA256")) {
+			t.Errorf("redacted request lost what is not secret: %s", got)
+		}
+	}
+	if in.Request.Headers["X-Amz-Security-Token"][0] != token {
+		t.Error("Redacted changed its input")
+	}
+}
+
+// TestValidate checks that bad input is a ValidationException, with
+// messages that do not echo what they refuse.
+func TestValidate(t *testing.T) {
+	good := func() *AuthorizeInput {
+		return &AuthorizeInput{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k",
+			Request: &Request{Method: "GET", URL: "https://b.s3.test/k", Headers: map[string][]string{"Host": {"b.s3.test"}}}}
+	}
+	if err := good().validate(); err != nil {
+		t.Fatalf("good input: %v", err)
+	}
+	huge := strings.Repeat("a", MaxHeaderBytes)
+	tests := map[string]func(in *AuthorizeInput){
+		"neither":           func(in *AuthorizeInput) { in.Request = nil },
+		"both":              func(in *AuthorizeInput) { in.Principal = &PrincipalInput{AccessKeyID: "ASIA", SessionToken: token} },
+		"action":            func(in *AuthorizeInput) { in.Action = "GetObject" },
+		"wildcard action":   func(in *AuthorizeInput) { in.Action = "s3:Get*" },
+		"resource":          func(in *AuthorizeInput) { in.Resource = "bucket" },
+		"account":           func(in *AuthorizeInput) { in.ResourceAccount = "12345678901x" },
+		"policy size":       func(in *AuthorizeInput) { in.ResourcePolicy = strings.Repeat(" ", MaxResourcePolicy+1) },
+		"principal arn key": func(in *AuthorizeInput) { in.Context = map[string][]string{"aws:PrincipalArn": {"x"}} },
+		"principal tag key": func(in *AuthorizeInput) { in.Context = map[string][]string{"aws:PrincipalTag/team": {"x"}} },
+		"source ip key":     func(in *AuthorizeInput) { in.Context = map[string][]string{"AWS:SourceIp": {"10.0.0.1"}} },
+		"opensts key":       func(in *AuthorizeInput) { in.Context = map[string][]string{"opensts:AuthenticationMethod": {"SigV4"}} },
+		"key without colon": func(in *AuthorizeInput) { in.Context = map[string][]string{"prefix": {"x"}} },
+		"value size": func(in *AuthorizeInput) {
+			in.Context = map[string][]string{"s3:prefix": {strings.Repeat("x", MaxContextValueBytes+1)}}
+		},
+		"method":             func(in *AuthorizeInput) { in.Request.Method = "GET /" },
+		"url":                func(in *AuthorizeInput) { in.Request.URL = strings.Repeat("u", MaxURLBytes+1) },
+		"header name":        func(in *AuthorizeInput) { in.Request.Headers["Bad Name"] = []string{"x"} },
+		"header bytes":       func(in *AuthorizeInput) { in.Request.Headers["X-Big"] = []string{huge} },
+		"source ip":          func(in *AuthorizeInput) { in.Request.SourceIP = "not-an-ip" },
+		"principal no token": func(in *AuthorizeInput) { in.Request, in.Principal = nil, &PrincipalInput{AccessKeyID: "AKIAEXAMPLE"} },
+	}
+	for name, mutate := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := good()
+			mutate(in)
+			err := in.validate()
+			if !errors.Is(err, &apierr.Error{Code: apierr.ValidationException}) {
+				t.Fatalf("err = %v, want ValidationException", err)
+			}
+			if strings.Contains(err.Error(), huge[:64]) || strings.Contains(err.Error(), token) {
+				t.Errorf("message echoes the input: %v", err)
+			}
+		})
+	}
+	// Keys a resource server knows pass.
+	in := good()
+	in.Context = map[string][]string{"s3:prefix": {"a/"}, "aws:RequestTag/team": {"x"}, "aws:Referer": {"https://x"}, "aws:ResourceTag/env": {"p"}}
+	if err := in.validate(); err != nil {
+		t.Errorf("request keys refused: %v", err)
+	}
+}
+
+// TestScrub checks that an authentication error's message never carries
+// the signature or the token of the request it is about.
+func TestScrub(t *testing.T) {
+	in := &AuthorizeInput{Request: &Request{URL: "https://b.test/?X-Amz-Signature=" + sig, Headers: map[string][]string{"X-Amz-Security-Token": {token}}}}
+	msg := scrub("Authorization header requires 'Credential' parameter. Authorization=AWS4-HMAC-SHA256 Signature="+sig, in)
+	if strings.Contains(msg, sig) || !strings.HasSuffix(msg, "Authorization="+hidden) {
+		t.Errorf("scrub = %q", msg)
+	}
+	msg = scrub("echo "+token+" and "+sig[:40], in)
+	if strings.Contains(msg, token) || strings.Contains(msg, sig[:32]) {
+		t.Errorf("scrub = %q", msg)
+	}
+}
