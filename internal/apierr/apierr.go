@@ -107,6 +107,7 @@ var (
 	JSONAccessDenied          = sender("AccessDeniedException", http.StatusBadRequest)
 	ValidationException       = sender("ValidationException", http.StatusBadRequest)
 	ResourceNotFoundException = sender("ResourceNotFoundException", http.StatusBadRequest)
+	LimitExceededException    = sender("LimitExceededException", http.StatusBadRequest)
 )
 
 // Codes is every code above, for tests that round-trip them through the SDKs.
@@ -127,7 +128,7 @@ var Codes = []Code{
 	OrganizationsNotInUseException, PolicyTypeNotAvailableForOrganizationException,
 	CloudTrailAccessDenied, InvalidLookupAttributesException, InvalidTimeRangeException, InvalidMaxResultsException,
 	InvalidNextTokenException, InvalidEventCategoryException,
-	JSONAccessDenied, ValidationException, ResourceNotFoundException,
+	JSONAccessDenied, ValidationException, ResourceNotFoundException, LimitExceededException,
 }
 
 // Error is an API error: a code, a message safe to show the caller, and an

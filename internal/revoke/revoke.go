@@ -29,6 +29,11 @@ const (
 	ServiceName = "opensts"
 )
 
+// MaxEntriesPerAccount bounds an account's active entries made through the
+// API (an entry stays active up to 36 hours; a role, principal or account
+// entry covers any number of sessions).
+const MaxEntriesPerAccount = 1000
+
 // Store is what the service reads and writes.
 type Store interface {
 	store.Revocations
@@ -200,6 +205,15 @@ func (s *Service) RevokeSessions(ctx context.Context, c *authz.Caller, in *Revok
 	r.ExpiresAt = r.IssuedBefore.Add(session.MaxLifetime)
 	if !r.ExpiresAt.After(now) {
 		return nil, invalid("IssuedBefore is so long ago that no session issued before it is still valid.")
+	}
+	// Every node reloads the whole set on each change: one account must
+	// not make that cost unbounded for all.
+	active, err := s.Store.ListRevocations(ctx, c.Account, now)
+	if err != nil {
+		return nil, apierr.OrInternal(err, "revoke: count")
+	}
+	if len(active) >= MaxEntriesPerAccount {
+		return nil, apierr.New(apierr.LimitExceededException, "The account has %d active revocations, the most it can have; revoke by role, principal or account instead, or delete entries.", len(active))
 	}
 	if err := s.create(ctx, &r); err != nil {
 		return nil, err
