@@ -1,12 +1,17 @@
 package e2e
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // An outsider chooses the access key id of an unauthenticated request (a
@@ -47,5 +52,40 @@ func TestAttackAlertsListForgedKeyID(t *testing.T) {
 	}
 	if !strings.Contains(out, `AKIAFAKE\n2026-01-01T00:00:00Z\tself-escalation\tcritical\t\x1b[2Jforged`) {
 		t.Errorf("the key id is not shown escaped:\n%s", out)
+	}
+}
+
+// The natural response to a stolen key is to delete it, then revoke every
+// session its user created: the sessions the thief started from the key
+// (AssumeRole, GetFederationToken, and a chain from them) must go too,
+// though the key is no longer there to name them.
+func TestAttackRevokePrincipalAfterKeyDeleted(t *testing.T) {
+	r := startRevoke(t)
+	r.userPolicy(t, "alice", "federate", allow("sts:GetFederationToken", "*"))
+	app := r.assumeApp("thief")
+	chained := r.assumeDB(app, "thief2")
+	pol, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Action": "*", "Resource": "*"}}})
+	fed := credsOf(must[*sts.GetFederationTokenOutput](t)(r.sts(r.akid, r.secret, "").GetFederationToken(ctx,
+		&sts.GetFederationTokenInput{Name: aws.String("thief"), Policy: aws.String(string(pol))})).Credentials)
+	gst := r.sessionTokenOf()
+	for name, c := range map[string]creds3{"AssumeRole": app, "chained": chained, "GetFederationToken": fed, "GetSessionToken": gst} {
+		if !r.works(t, c) {
+			t.Fatalf("%s session refused before the revocation", name)
+		}
+	}
+	bk, bs := r.user(t, "bob")
+	r.userPolicy(t, "bob", "assume", allow("sts:AssumeRole", r.appARN))
+	bob := credsOf(must[*sts.AssumeRoleOutput](t)(r.sts(bk, bs, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(r.appARN), RoleSessionName: aws.String("bob")})).Credentials)
+	bob2 := r.assumeDB(bob, "bob2")
+	must[*iam.DeleteAccessKeyOutput](t)(r.rootIAM().DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("alice"), AccessKeyId: aws.String(r.akid)}))
+	time.Sleep(1100 * time.Millisecond) // sessions carry whole seconds
+	r.revoke(t, map[string]any{"PrincipalArn": "arn:aws:iam::" + testAccount + ":user/alice"})
+	for name, c := range map[string]creds3{"AssumeRole": app, "chained": chained, "GetFederationToken": fed, "GetSessionToken": gst} {
+		if r.works(t, c) {
+			t.Errorf("%s session of alice's deleted key still works after revoking alice", name)
+		}
+	}
+	if !r.works(t, bob) || !r.works(t, bob2) {
+		t.Error("bob's sessions were revoked with alice")
 	}
 }
