@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +89,33 @@ func TestAttackRevokePrincipalAfterKeyDeleted(t *testing.T) {
 	}
 	if !r.works(t, bob) || !r.works(t, bob2) {
 		t.Error("bob's sessions were revoked with alice")
+	}
+}
+
+// A key id is no secret, and a request that fails its signature proves
+// nothing about who sent it: a detection response (here deactivate-key on
+// signature-mismatch) must not act on such an alert, or any outsider who
+// knows a key id could deactivate it.
+func TestAttackResponseNeedsAuthenticatedSubject(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rules, []byte("rules:\n  signature-mismatch: {response: deactivate-key}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := startRevoke(t, withAlertRules(rules))
+	outsider := r.sts(r.akid, "not-the-secret-0000000000000000000000000", "")
+	for range 5 {
+		_, err := outsider.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		wantCode(t, err, "SignatureDoesNotMatch")
+	}
+	a := waitAlerts(t, r.env, "signature-mismatch")["signature-mismatch"]
+	if a.UserIdentity.AccessKeyID != r.akid || a.RequestParameters.Response != "deactivate-key" {
+		t.Fatalf("alert %+v", a)
+	}
+	time.Sleep(200 * time.Millisecond) // the response ran before the alert was recorded
+	if !r.works(t, r.alice) {
+		t.Fatal("an outsider who knew only the key id had alice's key deactivated")
+	}
+	if !strings.Contains(r.trail(t), "not authenticated") {
+		t.Error("the alert does not tell why nothing was done")
 	}
 }
