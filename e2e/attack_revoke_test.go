@@ -119,3 +119,23 @@ func TestAttackResponseNeedsAuthenticatedSubject(t *testing.T) {
 		t.Error("the alert does not tell why nothing was done")
 	}
 }
+
+// An account-wide revocation reaches what the account's users opened in
+// other accounts: a user's role session in a member account goes with its
+// account's sessions.
+func TestAttackRevokeAccountReachesCrossAccountSessions(t *testing.T) {
+	r := startRevoke(t)
+	member := r.newAccount(t, "member")
+	admin := r.admin(t, "admin")
+	into := must[*sts.AssumeRoleOutput](t)(admin.sts.AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::" + member + ":role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("ops")}))
+	s := credsOf(into.Credentials)
+	if !r.works(t, s) {
+		t.Fatal("the cross-account session is refused before the revocation")
+	}
+	time.Sleep(1100 * time.Millisecond) // sessions carry whole seconds
+	r.revoke(t, map[string]any{"AccountId": testAccount})
+	if r.works(t, s) {
+		t.Error("a session that the revoked account's user opened in account " + member + " still works")
+	}
+}
