@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,9 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
-
-	"github.com/opensts/opensts/internal/revoke"
-	"github.com/opensts/opensts/internal/store"
 )
 
 // revokeCall calls the revocation API (AWS JSON 1.1, service opensts) with
@@ -539,30 +535,4 @@ func TestDetectionResponses(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestRevocationQuota: an account may hold at most 10,000 active entries
-// (ServiceQuotaExceededException); deleting one makes room.
-func TestRevocationQuota(t *testing.T) {
-	r := startRevoke(t)
-	var rs []store.Revocation
-	now := time.Now()
-	for i := range revoke.MaxEntriesPerAccount - 1 {
-		rs = append(rs, store.Revocation{ID: fmt.Sprintf("rev-%016x", i), Account: testAccount, Kind: "session", Target: fmt.Sprintf("ASIA%016d", i),
-			IssuedBefore: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour), CreatedBy: "test"})
-	}
-	for _, x := range rs {
-		if err := r.srv.Store().CreateRevocation(ctx, x); err != nil {
-			t.Fatal(err)
-		}
-	}
-	id := r.revoke(t, map[string]any{"AccessKeyId": "ASIAZZZZZZZZZZZZZZZZ"}) // the 10,000th
-	status, out := r.revokeCall(t, testRootKeyID, testRootSecret, "", "RevokeSessions", map[string]any{"AccessKeyId": "ASIAYYYYYYYYYYYYYYYY"})
-	if status != 400 || !strings.HasSuffix(out["__type"].(string), "ServiceQuotaExceededException") {
-		t.Fatalf("past the quota: %d %v", status, out)
-	}
-	if status, out := r.revokeCall(t, testRootKeyID, testRootSecret, "", "DeleteRevocation", map[string]any{"Id": id}); status != 200 {
-		t.Fatalf("delete: %d %v", status, out)
-	}
-	r.revoke(t, map[string]any{"AccessKeyId": "ASIAYYYYYYYYYYYYYYYY"})
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -81,8 +83,11 @@ func newAlertsListCmd() *cobra.Command {
 					if o := r.ResponseElements.Outcome; o != "" {
 						resp += " (" + o + ")"
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.EventTime, r.EventName, r.RequestParameters.Severity,
-						dash(r.UserIdentity.ARN), dash(r.UserIdentity.AccessKeyID), dash(r.SourceIP), resp, strings.ReplaceAll(r.RequestParameters.Detail, "\t", " "))
+					// Fields an unauthenticated request chooses (its access key
+					// id, in the detail too) are shown escaped: a newline, tab
+					// or terminal escape in them must not forge a row.
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", printable(r.EventTime), printable(r.EventName), printable(r.RequestParameters.Severity),
+						printable(dash(r.UserIdentity.ARN)), printable(dash(r.UserIdentity.AccessKeyID)), printable(dash(r.SourceIP)), printable(resp), printable(r.RequestParameters.Detail))
 				}
 			}
 			return w.Flush()
@@ -97,6 +102,26 @@ func newAlertsListCmd() *cobra.Command {
 	_ = cmd.MarkFlagRequired("endpoint-url")
 	return cmd
 }
+
+// printable escapes control and formatting characters (newlines, tabs,
+// terminal escapes, bidirectional overrides) as Go escapes them.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, hidden) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if hidden(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func hidden(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
 
 func dash(s string) string {
 	if s == "" {

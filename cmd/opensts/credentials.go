@@ -100,7 +100,8 @@ func newCredentialsServeCmd() *cobra.Command {
 		Long: `Serve a role's credentials to unmodified SDKs and the AWS CLI.
 
 Container protocol (as on ECS and EKS): point the workload at it with
-  AWS_CONTAINER_CREDENTIALS_FULL_URI=http://ADDR/
+  AWS_CONTAINER_CREDENTIALS_FULL_URI=http://ADDR/ (an IP address or localhost:
+  without --auth-token-file, requests naming another host are refused)
 and, with --auth-token-file, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE naming the
 same file (or AWS_CONTAINER_AUTHORIZATION_TOKEN holding its content).
 

@@ -117,7 +117,7 @@ var (
 	JSONAccessDenied          = sender("AccessDeniedException", http.StatusBadRequest)
 	ValidationException       = sender("ValidationException", http.StatusBadRequest)
 	ResourceNotFoundException = sender("ResourceNotFoundException", http.StatusBadRequest)
-	ServiceQuotaExceeded      = sender("ServiceQuotaExceededException", http.StatusBadRequest)
+	LimitExceededException    = sender("LimitExceededException", http.StatusBadRequest)
 )
 
 // Codes is every code above, for tests that round-trip them through the SDKs.
@@ -142,7 +142,7 @@ var Codes = []Code{
 	RootNotFoundException,
 	CloudTrailAccessDenied, InvalidLookupAttributesException, InvalidTimeRangeException, InvalidMaxResultsException,
 	InvalidNextTokenException, InvalidEventCategoryException,
-	JSONAccessDenied, ValidationException, ResourceNotFoundException, ServiceQuotaExceeded,
+	JSONAccessDenied, ValidationException, ResourceNotFoundException, LimitExceededException,
 }
 
 // Error is an API error: a code, a message safe to show the caller, and an

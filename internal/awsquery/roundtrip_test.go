@@ -149,6 +149,8 @@ var jsonOnly = map[apierr.Code]bool{
 	apierr.ConstraintViolationException: true, apierr.PolicyTypeNotEnabledException: true,
 	apierr.CloudTrailAccessDenied: true, apierr.InvalidLookupAttributesException: true, apierr.InvalidTimeRangeException: true,
 	apierr.InvalidMaxResultsException: true, apierr.InvalidNextTokenException: true, apierr.InvalidEventCategoryException: true,
+	// The revocation API's; IAM's SDK reads it as its own LimitExceeded.
+	apierr.LimitExceededException: true,
 }
 
 // TestErrorCodeRoundTrip writes every code in apierr.Codes with WriteError

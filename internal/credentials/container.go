@@ -3,6 +3,7 @@ package credentials
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -36,6 +37,12 @@ func (c *Container) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET")
 		containerError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET is served")
+		return
+	}
+	if c.TokenFile == "" && !directHost(r.Host) {
+		// Without a token, the address is the only guard: a page whose
+		// name was rebound to it would read the answer (DNS rebinding).
+		containerError(w, http.StatusForbidden, "Forbidden", "the Host header must be an IP address or localhost")
 		return
 	}
 	if c.TokenFile != "" {
@@ -79,6 +86,18 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(b) // the client may be gone
+}
+
+// directHost reports whether a request's Host names an IP address or
+// localhost, as the SDKs' endpoints do (127.0.0.1, 169.254.170.2,
+// 169.254.169.254, [fd00:ec2::23]); a browser sends the page's own host
+// name, so a site rebound to this address is refused.
+func directHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return net.ParseIP(host) != nil || strings.EqualFold(host, "localhost")
 }
 
 // Process is the credential_process answer (Version 1) for ~/.aws/config.

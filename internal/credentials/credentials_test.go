@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -171,6 +172,7 @@ func TestIMDS(t *testing.T) {
 	m := NewIMDS(s)
 	do := func(method, path string, h map[string]string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(method, path, nil)
+		r.Host = "169.254.169.254"
 		for k, v := range h {
 			r.Header.Set(k, v)
 		}
@@ -274,5 +276,52 @@ func TestProcessOutput(t *testing.T) {
 	want := `{"Version":1,"AccessKeyId":"ASIA0000000000000001","SecretAccessKey":"secret-1","SessionToken":"token-1","Expiration":"2026-12-04T13:00:00Z"}`
 	if string(b) != want {
 		t.Errorf("%s", b)
+	}
+}
+
+// Without a token file the container endpoint's address is its only guard,
+// and IMDS has no secret a page lacks: a request naming any other host (a
+// page whose name was rebound to the address, DNS rebinding) gets nothing.
+func TestCredentialsRefuseRebinding(t *testing.T) {
+	s, _ := newTestSource(t)
+	m := NewIMDS(s)
+	c := &Container{Source: s}
+	serve := func(h http.Handler, method, host, path string, hdr map[string]string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, path, nil)
+		r.Host = host
+		for k, v := range hdr {
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	for _, host := range []string{"attacker.example:9911", "attacker.example", "127.0.0.1.attacker.example", "localhost.attacker.example:80", ""} {
+		if w := serve(c, "GET", host, "/", nil); w.Code != 403 || strings.Contains(w.Body.String(), "secret-") {
+			t.Errorf("container, Host %q: %d %s", host, w.Code, w.Body)
+		}
+		if w := serve(m, "PUT", host, "/latest/api/token", map[string]string{tokenTTLHeader: "60"}); w.Code != 403 || w.Body.Len() != 0 {
+			t.Errorf("IMDS token, Host %q: %d %s", host, w.Code, w.Body)
+		}
+	}
+	for _, host := range []string{"127.0.0.1:9911", "localhost:9911", "LOCALHOST", "169.254.170.2", "[fd00:ec2::23]:80", "[::1]:9911"} {
+		if w := serve(c, "GET", host, "/", nil); w.Code != 200 || !strings.Contains(w.Body.String(), "secret-") {
+			t.Errorf("container, Host %q: %d %s", host, w.Code, w.Body)
+		}
+	}
+	tok := serve(m, "PUT", "169.254.169.254", "/latest/api/token", map[string]string{tokenTTLHeader: "60"}).Body.String()
+	if w := serve(m, "GET", "attacker.example", credsPath+"app", map[string]string{tokenHeader: tok}); w.Code != 403 {
+		t.Errorf("IMDS credentials with a token, foreign Host: %d", w.Code)
+	}
+	if w := serve(m, "GET", "169.254.169.254", credsPath+"app", map[string]string{tokenHeader: tok}); w.Code != 200 {
+		t.Errorf("IMDS credentials: %d", w.Code)
+	}
+	// With a token file the token guards the endpoint, whatever the host.
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte("tok"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if w := serve(&Container{Source: s, TokenFile: file}, "GET", "creds.internal:9911", "/", map[string]string{"Authorization": "tok"}); w.Code != 200 {
+		t.Errorf("token file, named host: %d", w.Code)
 	}
 }

@@ -54,6 +54,11 @@ const (
 
 func (m *IMDS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Server", "EC2ws")
+	if !directHost(r.Host) {
+		// A same-origin page after DNS rebinding could PUT for a token.
+		plain(w, http.StatusForbidden, "")
+		return
+	}
 	if r.URL.Path == "/latest/api/token" {
 		m.token(w, r)
 		return

@@ -307,7 +307,15 @@ func (e *Engine) evaluate(ctx context.Context, ev *Event, fired *[]Alert) {
 	case "ExpiredToken":
 		e.count(ev, "expired-credentials", "key:"+ev.AccessKeyID, fired)
 	case "InvalidClientTokenId", "InvalidAccessKeyId":
-		e.count(ev, "invalid-credentials", "key:"+ev.AccessKeyID+"|"+ev.SourceIP, fired)
+		// The key id is whatever the request claims: bounded per source,
+		// or each made-up id would raise its own alert (and claim write).
+		if src := "invalid-credentials|alerts-from:" + sourceNetwork(ev.SourceIP); !e.sourceQuiet(src, ev.Time) {
+			n := len(*fired)
+			e.count(ev, "invalid-credentials", "key:"+ev.AccessKeyID+"|"+ev.SourceIP, fired)
+			if len(*fired) > n {
+				e.sourceFired(src, ev)
+			}
+		}
 	case "SignatureDoesNotMatch":
 		e.count(ev, "signature-mismatch", "key:"+ev.AccessKeyID, fired)
 	}
@@ -401,6 +409,38 @@ func (e *Engine) respond(ctx context.Context, a *Alert) {
 	if err != nil {
 		a.Outcome = err.Error()
 	}
+}
+
+// maxSourceAlerts bounds the alerts one source raises, within the rule's
+// cool-down, for a rule whose subject the request names unauthenticated
+// (invalid-credentials: any made-up access key id): past it the source is
+// quiet until its oldest alert leaves the cool-down.
+const maxSourceAlerts = 10
+
+// sourceQuiet reports whether key (a rule and source) already raised
+// maxSourceAlerts alerts within the rule's cool-down.
+func (e *Engine) sourceQuiet(key string, t time.Time) bool {
+	w, ok := e.counts.get(key)
+	return ok && w.n == maxSourceAlerts && t.Sub(w.times[w.next]) < e.rules["invalid-credentials"].cooldown
+}
+
+// sourceFired records an alert raised for key.
+func (e *Engine) sourceFired(key string, ev *Event) {
+	w, ok := e.counts.get(key)
+	if !ok {
+		w = &window{}
+		e.counts.put(key, w)
+	}
+	w.add(ev.Time, ev.ID, maxSourceAlerts, 0)
+}
+
+// sourceNetwork is the source an address stands for: itself (IPv4), or
+// its /48 (IPv6, where one host holds many addresses).
+func sourceNetwork(addr string) string {
+	if ip := net.ParseIP(addr); ip != nil && ip.To4() == nil {
+		return network(addr)
+	}
+	return addr
 }
 
 // window holds the times of the last threshold events for one key.

@@ -599,3 +599,34 @@ func TestSharedAcrossNodes(t *testing.T) {
 		t.Fatalf("restarted node: %v", rc.rules())
 	}
 }
+
+// An unauthenticated request names any access key id it likes: a flood of
+// made-up ids from one source raises a bounded number of alerts, while
+// other sources, and the same source after the cool-down, still raise
+// theirs.
+func TestInvalidCredentialsBoundedBySource(t *testing.T) {
+	bad := fails("InvalidClientTokenId", "The security token included in the request is invalid.")
+	unauth := func(e *Event) { e.Account, e.Type, e.ARN, e.UserName = "", "Unknown", "", "" }
+	e, r := newEngine(t, Config{})
+	for i := range 1000 {
+		run(e, ev("GetCallerIdentity", "sts", bad, unauth, key(fmt.Sprintf("AKIAMADEUP%06d", i)), at(time.Duration(i)*time.Millisecond)))
+	}
+	if n := count(r, "invalid-credentials"); n != maxSourceAlerts {
+		t.Fatalf("1,000 made-up keys from one source: %d alerts, want %d", n, maxSourceAlerts)
+	}
+	run(e, ev("GetCallerIdentity", "sts", bad, unauth, key("ASIAREVOKED"), from("198.51.100.9"), at(time.Second)))
+	if n := count(r, "invalid-credentials"); n != maxSourceAlerts+1 {
+		t.Fatalf("another source: %d alerts, want %d", n, maxSourceAlerts+1)
+	}
+	run(e, ev("GetCallerIdentity", "sts", bad, unauth, key("ASIAREVOKED"), at(16*time.Minute)))
+	if n := count(r, "invalid-credentials"); n != maxSourceAlerts+2 {
+		t.Fatalf("after the cool-down: %d alerts, want %d", n, maxSourceAlerts+2)
+	}
+	// IPv6: one /48 is one source.
+	for i := range 100 {
+		run(e, ev("GetCallerIdentity", "sts", bad, unauth, key(fmt.Sprintf("AKIAV6%06d", i)), from(fmt.Sprintf("2001:db8:1:%x::1", i)), at(time.Hour)))
+	}
+	if n := count(r, "invalid-credentials"); n != 2*maxSourceAlerts+2 {
+		t.Fatalf("IPv6 /48: %d alerts, want %d", n, 2*maxSourceAlerts+2)
+	}
+}

@@ -29,6 +29,11 @@ const (
 	ServiceName = "opensts"
 )
 
+// MaxEntriesPerAccount bounds an account's active entries made through the
+// API (an entry stays active up to 36 hours; a role, principal or account
+// entry covers any number of sessions).
+const MaxEntriesPerAccount = 1000
+
 // Store is what the service reads and writes.
 type Store interface {
 	store.Revocations
@@ -45,16 +50,7 @@ type Service struct {
 	// Applied is called after each change, so the node that made it
 	// applies it before it answers (other nodes learn it from the feed).
 	Applied func(ctx context.Context)
-	// Count is the number of active entries an account made (the node's
-	// set), checked against MaxEntriesPerAccount.
-	Count func(account string) int
 }
-
-// MaxEntriesPerAccount bounds an account's active entries made through the
-// API, so that no account can grow every node's set (and the cost of each
-// reload, which rebuilds it) without limit; the request path was measured
-// with 100,000 entries.
-const MaxEntriesPerAccount = 10_000
 
 // Revocation is an entry as the API shows it. Times are epoch seconds, as
 // AWS JSON protocols write timestamps.
@@ -210,8 +206,14 @@ func (s *Service) RevokeSessions(ctx context.Context, c *authz.Caller, in *Revok
 	if !r.ExpiresAt.After(now) {
 		return nil, invalid("IssuedBefore is so long ago that no session issued before it is still valid.")
 	}
-	if s.Count != nil && s.Count(c.Account) >= MaxEntriesPerAccount {
-		return nil, apierr.New(apierr.ServiceQuotaExceeded, "The account has %d active revocations, the most it may have; delete some or let them expire.", MaxEntriesPerAccount)
+	// Every node reloads the whole set on each change: one account must
+	// not make that cost unbounded for all.
+	active, err := s.Store.ListRevocations(ctx, c.Account, now)
+	if err != nil {
+		return nil, apierr.OrInternal(err, "revoke: count")
+	}
+	if len(active) >= MaxEntriesPerAccount {
+		return nil, apierr.New(apierr.LimitExceededException, "The account has %d active revocations, the most it can have; revoke by role, principal or account instead, or delete entries.", len(active))
 	}
 	if err := s.create(ctx, &r); err != nil {
 		return nil, err

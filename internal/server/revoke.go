@@ -155,6 +155,12 @@ const responderName = "opensts-detect"
 
 func (r responder) Respond(ctx context.Context, a *detect.Alert) error {
 	s := r.s
+	if a.Account == "" && a.Response != detect.AlertOnly {
+		// The request was not authenticated: its access key id is only
+		// what it claims (a key id is no secret), and acting on it would
+		// let anyone deactivate or quarantine anyone's key.
+		return errUnauthenticated
+	}
 	reason := "alert " + a.Rule + ": " + a.Detail
 	if len(reason) > 1024 {
 		reason = reason[:1024]
@@ -212,8 +218,9 @@ type responseError string
 func (e responseError) Error() string { return string(e) }
 
 const (
-	errRootQuarantine = responseError("the root's key cannot be quarantined with a policy; deactivate it")
-	errNoSession      = responseError("the alert names no session to revoke")
+	errRootQuarantine  = responseError("the root's key cannot be quarantined with a policy; deactivate it")
+	errNoSession       = responseError("the alert names no session to revoke")
+	errUnauthenticated = responseError("the request was not authenticated: its access key id is only a claim, and nothing is done to it")
 )
 
 // Store is the server's store (tests and tools that seed it).

@@ -214,7 +214,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	if err := s.revs.reload(ctx); err != nil {
 		return nil, fmt.Errorf("load the revocation set: %w", err)
 	}
-	s.revoke = &revoke.Service{Store: s.store, Authz: s.authz, Now: s.now, Count: s.revs.set.Count, Applied: func(ctx context.Context) {
+	s.revoke = &revoke.Service{Store: s.store, Authz: s.authz, Now: s.now, Applied: func(ctx context.Context) {
 		if err := s.revs.reload(ctx); err != nil {
 			s.log.Error("apply a revocation", "error", err)
 			s.revs.signal()

@@ -53,10 +53,9 @@ type revIndex struct {
 // Replace makes entries the set.
 func (r *Revocations) Replace(entries []Revocation) {
 	x := &revIndex{n: len(entries), sessions: map[string][]*Revocation{}, names: map[string][]*Revocation{}, origins: map[string][]*Revocation{},
-		roles: map[string][]*Revocation{}, prefixes: map[string][]*Revocation{}, accounts: map[string][]*Revocation{}, perAcct: map[string]int{}}
+		roles: map[string][]*Revocation{}, prefixes: map[string][]*Revocation{}, accounts: map[string][]*Revocation{}}
 	for i := range entries {
 		e := &entries[i]
-		x.perAcct[e.Account]++
 		switch e.Kind {
 		case RevokeSession:
 			x.sessions[e.Target] = append(x.sessions[e.Target], e)
@@ -82,14 +81,6 @@ func (r *Revocations) Replace(entries []Revocation) {
 func (r *Revocations) Len() int {
 	if x := r.idx.Load(); x != nil {
 		return x.n
-	}
-	return 0
-}
-
-// Count is the number of entries account made.
-func (r *Revocations) Count(account string) int {
-	if x := r.idx.Load(); x != nil {
-		return x.perAcct[account]
 	}
 	return 0
 }

@@ -176,7 +176,11 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	}
 	if prev != nil {
 		sess.ChainDepth = prev.ChainDepth + 1
-		if len(prev.ChainKeys) < maxChainAncestors {
+		limit := maxChainAncestors
+		if len(prev.ChainKeys) > 0 && !strings.HasPrefix(prev.ChainKeys[0], "ASIA") {
+			limit++ // the long-term key that started the chain is no hop
+		}
+		if len(prev.ChainKeys) < limit {
 			sess.ChainKeys = append(append(make([]string, 0, len(prev.ChainKeys)+1), prev.ChainKeys...), prev.AccessKeyID)
 			sess.ChainARNs = append(append(make([]string, 0, len(prev.ChainARNs)+1), prev.ChainARNs...), prev.ARN)
 		} else {
@@ -190,6 +194,11 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 		if prev.Type == session.SessionToken && prev.MFA && !mfa {
 			sess.MFA, sess.MFAAuthTime = true, prev.MFAAuthTime
 		}
+	} else if c.AccessKeyID != "" {
+		// The user (or root) whose long-term key this is starts the chain:
+		// revoking the principal reaches the session even once the key
+		// is deleted.
+		sess.ChainKeys, sess.ChainARNs = []string{c.AccessKeyID}, []string{c.ARN}
 	}
 	creds, err := s.sessions.Mint(sess)
 	if err != nil {

@@ -86,6 +86,11 @@ func (s *Service) GetFederationToken(ctx context.Context, c *authz.Caller, in *G
 		PolicyARNs:        arns,
 		SourceAccessKeyID: c.AccessKeyID,
 	}
+	if c.Session == nil && c.AccessKeyID != "" {
+		// The federating user starts the chain: revoking it reaches this
+		// session even once its key is deleted.
+		sess.ChainKeys, sess.ChainARNs = []string{c.AccessKeyID}, []string{c.ARN}
+	}
 	creds, err := s.sessions.Mint(sess)
 	if err != nil {
 		return nil, internal(err, "get federation token: mint")
