@@ -474,13 +474,14 @@ func TestStolenSessionStopped(t *testing.T) {
 }
 
 // TestDetectionResponses: each response kind, end to end, triggered by its
-// rule: deactivate-key and quarantine-key on a long-term key guessed at
-// (signature-mismatch), revoke-principal on a role session probing what it
-// may do (access-denied-burst).
+// rule on an authenticated subject probing what it may do
+// (access-denied-burst): deactivate-key and quarantine-key on alice's
+// long-term key, revoke-principal on a role session. (Responses never act
+// on unauthenticated requests: anyone can name any key id.)
 func TestDetectionResponses(t *testing.T) {
 	for _, tc := range []struct{ name, rules string }{
-		{"deactivate-key", "rules:\n  signature-mismatch: {threshold: 3, response: deactivate-key}\n"},
-		{"quarantine-key", "rules:\n  signature-mismatch: {threshold: 3, response: quarantine-key}\n"},
+		{"deactivate-key", "rules:\n  access-denied-burst: {threshold: 3, response: deactivate-key}\n"},
+		{"quarantine-key", "rules:\n  access-denied-burst: {threshold: 3, response: quarantine-key}\n"},
 		{"revoke-principal", "rules:\n  access-denied-burst: {threshold: 5, response: revoke-principal}\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -505,10 +506,10 @@ func TestDetectionResponses(t *testing.T) {
 				return
 			}
 			for range 3 {
-				_, err := r.sts(r.akid, "wrong-secret-0123456789012345678901234567", "").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-				wantCode(t, err, "SignatureDoesNotMatch")
+				_, err := r.iam(r.akid, r.secret, "").ListUsers(ctx, &iam.ListUsersInput{})
+				wantCode(t, err, "AccessDenied")
 			}
-			a := waitAlerts(t, r.env, "signature-mismatch")["signature-mismatch"]
+			a := waitAlerts(t, r.env, "access-denied-burst")["access-denied-burst"]
 			if a.RequestParameters.Response != tc.name {
 				t.Errorf("alert %+v", a)
 			}
