@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/opensts/opensts/internal/audit"
 	"github.com/opensts/opensts/internal/authn"
@@ -32,6 +31,7 @@ import (
 	"github.com/opensts/opensts/internal/federation/ldap"
 	"github.com/opensts/opensts/internal/federation/oidc"
 	"github.com/opensts/opensts/internal/iam"
+	"github.com/opensts/opensts/internal/metrics"
 	"github.com/opensts/opensts/internal/mfa"
 	"github.com/opensts/opensts/internal/org"
 	"github.com/opensts/opensts/internal/pipeline"
@@ -114,7 +114,7 @@ type Server struct {
 	pipeline *pipeline.Pipeline
 	trail    *audit.Trail // nil with --audit=false
 	feed     *feed
-	metrics  *prometheus.Registry
+	metrics  *metrics.Metrics
 
 	// Bootstrap is what the first start created (or found).
 	Bootstrap Bootstrap
@@ -194,10 +194,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 			Users:     &ldap.Throttle{Limit: 10, Window: 5 * time.Minute, Now: s.now},
 			Addresses: &ldap.Throttle{Limit: 100, Window: 5 * time.Minute, Now: s.now}}})
 	s.keys = newKeyCache(s.iam, s.authz)
-	s.metrics = prometheus.NewRegistry()
-	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = metrics.New()
 	// The one place where changes reach the caches (feed.go).
-	s.feed = newFeed(s.store, s.log, s.now, cfg.RefreshInterval, s.metrics)
+	s.feed = newFeed(s.store, s.log, s.now, cfg.RefreshInterval, s.metrics.Registry())
 	s.feed.forget = []func(store.Change){
 		// The authorizer first: a key loaded after it forgot a user reads
 		// the user again through it (keyCache.users), and one loaded before
@@ -240,7 +239,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		Now:          s.now,
 		Log:          s.log,
 		Recorders:    recorders,
-		Observers:    opt.Observers,
+		Observers:    append([]pipeline.Observer{observeMetrics(s.metrics)}, opt.Observers...),
 	})
 
 	stderr := opt.Stderr
@@ -324,6 +323,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // Trail is the audit trail, nil when auditing is off.
 func (s *Server) Trail() *audit.Trail { return s.trail }
+
+// Metrics is the server's metrics registry: subsystems wired in later (the
+// revocation set, audit sinks) add their collectors with Register.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // Sessions exposes the keyring manager (for `opensts keys`).
 func (s *Server) Sessions() *session.Manager { return s.sessions }
