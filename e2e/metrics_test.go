@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +13,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/server"
 )
 
 // scrape reads /metrics and returns the raw exposition and its families.
@@ -99,5 +104,32 @@ func TestMetrics(t *testing.T) {
 		if strings.Contains(text, secret) {
 			t.Errorf("/metrics holds a secret or an unbounded value: %.12s...", secret)
 		}
+	}
+}
+
+func TestMetricsListen(t *testing.T) {
+	e := start(t, func(c *config.Config, _ *server.Options) { c.MetricsListen = "127.0.0.1:0" })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.srv.ServeMetrics(sctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	must[*sts.GetCallerIdentityOutput](t)(e.rootSTS().GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+	resp, err := http.Get(e.endpoint + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("main listener GET /metrics = %d, want 404", resp.StatusCode)
+	}
+	other := &env{endpoint: "http://" + ln.Addr().String()}
+	_, fams := other.scrape(t)
+	if got := counter(fams, "opensts_requests_total", map[string]string{"service": "sts", "action": "GetCallerIdentity", "error_code": "none"}); got != 1 {
+		t.Errorf("metrics listener: GetCallerIdentity count = %v, want 1", got)
 	}
 }

@@ -1,7 +1,11 @@
 package server
 
 import (
+	"context"
+	"log/slog"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -12,7 +16,11 @@ import (
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", s.healthz)
-	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry(), promhttp.HandlerOpts{}))
+	if s.cfg.MetricsListen == "" {
+		mux.Handle("/metrics", s.MetricsHandler())
+	} else {
+		mux.Handle("/metrics", http.NotFoundHandler()) // on its own listener (ServeMetrics)
+	}
 	mux.Handle("/", s.pipeline)
 	return mux
 }
@@ -24,4 +32,31 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("ok\n")) // the client may be gone; nothing to do about it
+}
+
+// MetricsHandler serves the Prometheus exposition (unauthenticated, as
+// Prometheus scrapes; its labels carry no secret).
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.Registry(), promhttp.HandlerOpts{})
+}
+
+// ServeMetrics serves GET /metrics alone on ln (--metrics-listen) until ctx
+// ends.
+func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", s.MetricsHandler())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := hs.Shutdown(sctx)
+		<-errc
+		return err
+	}
 }
