@@ -99,6 +99,11 @@ func TestMetrics(t *testing.T) {
 	if f := after["opensts_request_duration_seconds"]; f == nil || f.GetType() != dto.MetricType_HISTOGRAM {
 		t.Errorf("opensts_request_duration_seconds is not a histogram: %v", f)
 	}
+	for _, name := range []string{"opensts_signing_key_age_seconds", "opensts_audit_backlog_events", "opensts_audit_dropped_events_total", "go_goroutines", "process_cpu_seconds_total"} {
+		if after[name] == nil || len(after[name].GetMetric()) == 0 {
+			t.Errorf("%s missing from /metrics", name)
+		}
+	}
 	for _, secret := range []string{akid, secret, "metrics-session-name", *out.Credentials.AccessKeyId, *out.Credentials.SecretAccessKey,
 		*out.Credentials.SessionToken, *gst.Credentials.AccessKeyId, *gst.Credentials.SecretAccessKey, *gst.Credentials.SessionToken} {
 		if strings.Contains(text, secret) {

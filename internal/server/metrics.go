@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/metrics"
 	"github.com/opensts/opensts/internal/pipeline"
@@ -73,4 +75,33 @@ func sessionOf(m *metrics.Metrics, kind string, u *sts.AssumedRoleUser) {
 	}
 	role, _, _ := strings.Cut(strings.TrimPrefix(parts[5], "assumed-role/"), "/")
 	m.SessionIssued(kind, parts[4], role)
+}
+
+// keyAges exports each loaded signing key's age, by key id (a keyring holds
+// a handful; pruned keys leave) and state (signing, verify, revoked).
+type keyAges struct {
+	s    *Server
+	desc *prometheus.Desc
+}
+
+func newKeyAges(s *Server) *keyAges {
+	return &keyAges{s: s, desc: prometheus.NewDesc("opensts_signing_key_age_seconds",
+		"Age of each loaded session signing key, by key id and state (signing: the key that signs now; verify: still verifies; revoked).",
+		[]string{"key_id", "state"}, nil)}
+}
+
+func (k *keyAges) Describe(ch chan<- *prometheus.Desc) { ch <- k.desc }
+
+func (k *keyAges) Collect(ch chan<- prometheus.Metric) {
+	now := k.s.now()
+	for _, key := range k.s.sessions.Keys() {
+		state := "verify"
+		switch {
+		case key.Revoked:
+			state = "revoked"
+		case key.Signing:
+			state = "signing"
+		}
+		ch <- prometheus.MustNewConstMetric(k.desc, prometheus.GaugeValue, now.Sub(key.CreatedAt).Seconds(), key.ID, state)
+	}
 }

@@ -195,6 +195,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 			Addresses: &ldap.Throttle{Limit: 100, Window: 5 * time.Minute, Now: s.now}}})
 	s.keys = newKeyCache(s.iam, s.authz)
 	s.metrics = metrics.New()
+	s.metrics.MustRegister(newKeyAges(s))
 	// The one place where changes reach the caches (feed.go).
 	s.feed = newFeed(s.store, s.log, s.now, cfg.RefreshInterval, s.metrics.Registry())
 	s.feed.forget = []func(store.Change){
@@ -254,7 +255,10 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		s.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "opensts_audit_dropped_events_total",
 			Help: "Audit events lost because the writer's queue was full or a write failed (not in strict mode).",
-		}, func() float64 { return float64(s.trail.Dropped()) }))
+		}, func() float64 { return float64(s.trail.Dropped()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "opensts_audit_backlog_events",
+			Help: "Audit events queued for the trail's writer.",
+		}, func() float64 { return float64(s.trail.Backlog()) }))
 	}
 
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
