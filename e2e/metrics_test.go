@@ -90,6 +90,7 @@ func TestMetrics(t *testing.T) {
 		{"opensts_requests_total", map[string]string{"service": "sts", "action": "GetSessionToken", "error_code": "none"}, 1},
 		{"opensts_requests_total", map[string]string{"service": "sts", "action": "GetCallerIdentity", "error_code": "SignatureDoesNotMatch"}, 1},
 		{"opensts_sessions_issued_total", map[string]string{"account": "123456789012", "role": "app", "kind": "assume_role"}, 1},
+		{"opensts_authz_denials_total", map[string]string{"policy_kind": "identity", "effect": "implicit"}, 1},
 		{"opensts_sessions_issued_total", map[string]string{"account": "123456789012", "role": "", "kind": "session_token"}, 1},
 	} {
 		if got := delta(c.name, c.labels); got != c.want {

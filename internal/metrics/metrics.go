@@ -40,6 +40,7 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	sessions *prometheus.CounterVec
 	roles    *LabelSet
+	denials  *prometheus.CounterVec
 }
 
 // New returns Metrics with a fresh registry holding the Go runtime and
@@ -59,8 +60,12 @@ func New() *Metrics {
 		Name: "opensts_sessions_issued_total",
 		Help: "Temporary credentials issued, by account, role and kind (assume_role, web_identity, saml, ldap, session_token, federation_token). At most 1000 distinct (account, role) pairs are labelled; later ones count under account and role \"other\".",
 	}, []string{"account", "role", "kind"})
+	m.denials = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "opensts_authz_denials_total",
+		Help: "Authorization decisions that denied, by the policy kind that denied or failed to allow (identity, permissions_boundary, session_policy, scp, resource_policy, trust_policy, none) and effect (explicit or implicit deny).",
+	}, []string{"policy_kind", "effect"})
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.latency, m.sessions)
+		m.requests, m.latency, m.sessions, m.denials)
 	return m
 }
 
@@ -130,3 +135,7 @@ func (s *LabelSet) Admit(v string) bool {
 	s.seen[v] = struct{}{}
 	return true
 }
+
+// Denied counts one denying decision; kind and effect must be bounded
+// (the server maps policy kinds to a fixed set of names).
+func (m *Metrics) Denied(kind, effect string) { m.denials.WithLabelValues(kind, effect).Inc() }

@@ -10,6 +10,7 @@ import (
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/metrics"
 	"github.com/opensts/opensts/internal/pipeline"
+	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/sts"
 )
 
@@ -103,5 +104,27 @@ func (k *keyAges) Collect(ch chan<- prometheus.Metric) {
 			state = "signing"
 		}
 		ch <- prometheus.MustNewConstMetric(k.desc, prometheus.GaugeValue, now.Sub(key.CreatedAt).Seconds(), key.ID, state)
+	}
+}
+
+// policyKinds names the policy kinds of denials.
+var policyKinds = map[policy.Kind]string{
+	policy.Identity: "identity", policy.Boundary: "permissions_boundary", policy.Session: "session_policy",
+	policy.SCP: "scp", policy.Resource: "resource_policy", policy.Trust: "trust_policy",
+}
+
+// denied is authz's OnDeny hook: it counts a denial by the kind that
+// denied or failed to allow.
+func denied(m *metrics.Metrics) func(d *policy.Decision) {
+	return func(d *policy.Decision) {
+		kind, ok := policyKinds[d.DeniedBy]
+		if !ok {
+			kind = "none"
+		}
+		effect := "implicit"
+		if d.Effect == policy.ExplicitDeny {
+			effect = "explicit"
+		}
+		m.Denied(kind, effect)
 	}
 }

@@ -175,7 +175,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		}
 	}()
 	s.policies = policy.NewCache(PolicyCacheBytes)
-	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: s.now, CacheBytes: AuthzCacheBytes})
+	s.metrics = metrics.New()
+	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: s.now, CacheBytes: AuthzCacheBytes,
+		OnDeny: denied(s.metrics)})
 	s.sessions, err = session.NewManager(ctx, session.Config{
 		Keys: s.store, Sealer: s.sealer, Now: s.now, Rand: random, RotateEvery: cfg.KeyRotation,
 		TokenVersion: cfg.SessionTokenVersion,
@@ -194,7 +196,6 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 			Users:     &ldap.Throttle{Limit: 10, Window: 5 * time.Minute, Now: s.now},
 			Addresses: &ldap.Throttle{Limit: 100, Window: 5 * time.Minute, Now: s.now}}})
 	s.keys = newKeyCache(s.iam, s.authz)
-	s.metrics = metrics.New()
 	s.metrics.MustRegister(newKeyAges(s))
 	// The one place where changes reach the caches (feed.go).
 	s.feed = newFeed(s.store, s.log, s.now, cfg.RefreshInterval, s.metrics.Registry())
