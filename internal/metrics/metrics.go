@@ -41,6 +41,8 @@ type Metrics struct {
 	sessions *prometheus.CounterVec
 	roles    *LabelSet
 	denials  *prometheus.CounterVec
+	mfaFails *prometheus.CounterVec
+	mfaLocks prometheus.Counter
 }
 
 // New returns Metrics with a fresh registry holding the Go runtime and
@@ -66,6 +68,15 @@ func New() *Metrics {
 	}, []string{"policy_kind", "effect"})
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.latency, m.sessions, m.denials)
+	m.mfaFails = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "opensts_mfa_failures_total",
+		Help: "MFA checks refused, by reason (unknown_device, throttled, invalid_code, replay).",
+	}, []string{"reason"})
+	m.mfaLocks = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "opensts_mfa_lockouts_total",
+		Help: "MFA device lockouts started after too many wrong codes (on this node).",
+	})
+	m.reg.MustRegister(m.mfaFails, m.mfaLocks)
 	return m
 }
 
@@ -139,3 +150,9 @@ func (s *LabelSet) Admit(v string) bool {
 // Denied counts one denying decision; kind and effect must be bounded
 // (the server maps policy kinds to a fixed set of names).
 func (m *Metrics) Denied(kind, effect string) { m.denials.WithLabelValues(kind, effect).Inc() }
+
+// MFAFailure counts a refused MFA check; reason is one of mfa's fixed reasons.
+func (m *Metrics) MFAFailure(reason string) { m.mfaFails.WithLabelValues(reason).Inc() }
+
+// MFALockout counts a lockout started.
+func (m *Metrics) MFALockout() { m.mfaLocks.Inc() }

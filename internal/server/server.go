@@ -187,7 +187,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	}
 	s.sigv4 = sigv4.NewVerifier(s.now)
 	// MFA codes: replay protection in the store, throttling in memory per node.
-	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer})
+	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer, OnFailure: s.metrics.MFAFailure, OnLockout: s.metrics.MFALockout})
 	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
 	webID := oidc.New(oidc.Config{Now: s.now, Timeout: cfg.OIDCTimeout, MinRefresh: cfg.OIDCMinRefresh, VerifiedCacheBytes: cfg.OIDCVerifiedCacheBytes})
 	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker,
