@@ -338,6 +338,21 @@ func TestMFAThrottle(t *testing.T) {
 	_, err := bob.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("mfa-session"),
 		SerialNumber: aws.String(serial), TokenCode: aws.String(m.code(t, seed, 1))})
 	wantMessage(t, err, "AccessDenied", "too many invalid MFA one time pass codes")
+	// The metrics counted each refusal by reason, and the one lockout.
+	_, fams := m.scrape(t)
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"opensts_mfa_failures_total", map[string]string{"reason": "invalid_code"}, 5},
+		{"opensts_mfa_failures_total", map[string]string{"reason": "throttled"}, 2},
+		{"opensts_mfa_lockouts_total", nil, 1},
+	} {
+		if got := counter(fams, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
 
 	// An administrator's resync (two fresh consecutive codes) lifts the
 	// lockout at once; codes used before stay used.

@@ -51,11 +51,25 @@ func newServeCmd() *cobra.Command {
 				scheme = "https"
 			}
 			log.Info("opensts listening", "endpoint", scheme+"://"+ln.Addr().String(), "account", srv.Bootstrap.AccountID, "region", cfg.Region)
+			if cfg.MetricsListen != "" {
+				mln, err := net.Listen("tcp", cfg.MetricsListen)
+				if err != nil {
+					ln.Close()
+					return fmt.Errorf("metrics listen: %w", err)
+				}
+				log.Info("opensts metrics listening", "endpoint", "http://"+mln.Addr().String()+"/metrics")
+				go func() {
+					if err := srv.ServeMetrics(cmd.Context(), mln); err != nil {
+						log.Error("metrics listener stopped", "error", err)
+					}
+				}()
+			}
 			return srv.Serve(cmd.Context(), ln)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on")
+	f.StringVar(&cfg.MetricsListen, "metrics-listen", "", "serve GET /metrics (Prometheus) only on this address, not on --listen")
 	f.StringVar(&cfg.Region, "region", cfg.Region, "region this endpoint serves")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")

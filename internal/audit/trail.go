@@ -455,6 +455,9 @@ func (t *Trail) Record(ctx context.Context, x *pipeline.Exchange) error {
 // outside strict mode.
 func (t *Trail) Dropped() uint64 { return t.dropped.Load() }
 
+// Backlog is the number of events queued for the writer.
+func (t *Trail) Backlog() int { return len(t.ch) }
+
 // Flush returns once every event queued before it is written to the file
 // (not synced to disk), or ctx ends.
 func (t *Trail) Flush(ctx context.Context) error {

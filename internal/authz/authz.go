@@ -40,6 +40,9 @@ type Config struct {
 	// CacheBytes bounds the cache of loaded principals, roles, managed
 	// policies and SCPs (0: DefaultCacheBytes).
 	CacheBytes int
+	// OnDeny, if set, is told of every decision Decide returns that is not
+	// an Allow (metrics); it must be fast and must not keep d.
+	OnDeny func(d *policy.Decision)
 }
 
 // Authorizer decides whether callers may do things. Safe for concurrent use.
@@ -48,6 +51,7 @@ type Authorizer struct {
 	policies *policy.Cache
 	msgKey   []byte
 	now      func() time.Time
+	onDeny   func(d *policy.Decision)
 	// cache holds loaded principals, roles, managed policies and SCPs; the
 	// change feed drops exactly what changed (Forget).
 	cache *cache.Cache[any]
@@ -63,7 +67,7 @@ func New(cfg Config) *Authorizer {
 	if cacheBytes <= 0 {
 		cacheBytes = DefaultCacheBytes
 	}
-	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now,
+	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now, onDeny: cfg.OnDeny,
 		cache: cache.New(cache.Config[any]{MaxBytes: cacheBytes, Cost: footprintShared})}
 	if cfg.Sealer != nil {
 		a.msgKey = cfg.Sealer.Derive("opensts authorization message v1")
@@ -231,7 +235,11 @@ func (a *Authorizer) Decide(ctx context.Context, c *Caller, r *Request) (policy.
 	if c.Gone {
 		// The user or role behind the session is gone: nothing is allowed,
 		// whatever a resource policy says of its old name.
-		return policy.Decision{Effect: policy.ImplicitDeny}, nil
+		d := policy.Decision{Effect: policy.ImplicitDeny}
+		if a.onDeny != nil {
+			a.onDeny(&d)
+		}
+		return d, nil
 	}
 	var set policy.Set
 	if err := a.fillSet(ctx, c, &set); err != nil {
@@ -248,7 +256,11 @@ func (a *Authorizer) Decide(ctx context.Context, c *Caller, r *Request) (policy.
 		pctx.Set(k.Name, k.Values...)
 	}
 	req := policy.Request{Principal: c.Principal(), Action: r.Action, Resource: r.Resource, Context: pctx, Now: c.now(a.now)}
-	return policy.Evaluate(&set, &req), nil
+	d := policy.Evaluate(&set, &req)
+	if d.Effect != policy.Allow && a.onDeny != nil {
+		a.onDeny(&d)
+	}
+	return d, nil
 }
 
 // contextPool recycles request contexts (a policy.Context is large; a

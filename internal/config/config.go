@@ -24,11 +24,14 @@ const (
 
 // Config is everything the server needs to start.
 type Config struct {
-	Listen  string
-	DataDir string
-	Region  string
-	TLSCert string
-	TLSKey  string
+	Listen string
+	// MetricsListen, when set, serves GET /metrics on its own listener
+	// (plain HTTP) and not on Listen.
+	MetricsListen string
+	DataDir       string
+	Region        string
+	TLSCert       string
+	TLSKey        string
 
 	// MasterKey is the 32-byte key that seals secrets at rest, from
 	// OPENSTS_MASTER_KEY; MasterKeyFile names a file holding it (base64).
@@ -161,6 +164,11 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("--listen %q: %w", c.Listen, err)
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return fmt.Errorf("--metrics-listen %q: %w", c.MetricsListen, err)
+		}
 	}
 	if c.DataDir == "" {
 		return errors.New("--data-dir must not be empty")

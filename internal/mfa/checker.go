@@ -81,6 +81,11 @@ type CheckerConfig struct {
 	MaxFailures   int
 	FailureWindow time.Duration
 	Lockout       time.Duration
+	// OnFailure, if set, is told of each refused check by reason
+	// ("unknown_device", "throttled", "invalid_code", "replay"), and
+	// OnLockout of each lockout started (metrics). Both must be fast.
+	OnFailure func(reason string)
+	OnLockout func()
 }
 
 // Checker verifies MFA codes for STS. It is safe for concurrent use.
@@ -97,6 +102,8 @@ type Checker struct {
 	max     int
 	window  time.Duration
 	lockout time.Duration
+	onFail  func(string)
+	onLock  func()
 
 	mu    sync.Mutex
 	state map[string]*attempts // by lower-cased serial number
@@ -110,7 +117,13 @@ type attempts struct {
 // NewChecker returns a Checker.
 func NewChecker(cfg CheckerConfig) *Checker {
 	c := &Checker{devices: cfg.Devices, sealer: cfg.Sealer, max: cfg.MaxFailures, window: cfg.FailureWindow, lockout: cfg.Lockout,
-		state: make(map[string]*attempts)}
+		onFail: cfg.OnFailure, onLock: cfg.OnLockout, state: make(map[string]*attempts)}
+	if c.onFail == nil {
+		c.onFail = func(string) {}
+	}
+	if c.onLock == nil {
+		c.onLock = func() {}
+	}
 	if c.max <= 0 {
 		c.max = DefaultMaxFailures
 	}
@@ -138,16 +151,19 @@ func NewChecker(cfg CheckerConfig) *Checker {
 func (c *Checker) Check(ctx context.Context, account, userName, serial, code string, now time.Time) error {
 	d, err := c.devices.GetMFADevice(ctx, serial)
 	if errors.Is(err, store.ErrNotFound) {
+		c.onFail("unknown_device")
 		return ErrUnknownDevice
 	}
 	if err != nil {
 		return fmt.Errorf("check mfa: %w", err)
 	}
 	if d.Account != account || d.EnabledAt.IsZero() || !strings.EqualFold(d.UserName, userName) {
+		c.onFail("unknown_device")
 		return ErrUnknownDevice
 	}
 	key := strings.ToLower(d.SerialNumber)
 	if c.locked(key, now) {
+		c.onFail("throttled")
 		return ErrThrottled
 	}
 	sec, err := OpenSecret(c.sealer, d.SerialNumber, d.Seed)
@@ -159,11 +175,13 @@ func (c *Checker) Check(ctx context.Context, account, userName, serial, code str
 		return fmt.Errorf("check mfa %s: %w", d.SerialNumber, err)
 	}
 	if !ok {
+		c.onFail("invalid_code")
 		c.fail(key, now)
 		return ErrInvalidCode
 	}
 	if err := c.devices.AdvanceMFACounter(ctx, d.SerialNumber, counter); err != nil {
 		if errors.Is(err, store.ErrConflict) {
+			c.onFail("replay")
 			c.fail(key, now)
 			return ErrInvalidCode
 		}
@@ -207,6 +225,7 @@ func (c *Checker) fail(key string, now time.Time) {
 	if len(a.failures) >= c.max {
 		a.lockedUntil = now.Add(c.lockout)
 		a.failures = nil
+		c.onLock()
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net/http"
 	"os"
@@ -145,3 +146,35 @@ func (s *Server) AuditWebhook() *webhook.Sink { return s.sinks.webhook }
 // AuditDatabase is the database sink (for metrics: Backlog, Dropped,
 // Inserted, Failures, WriteLatency), nil without one.
 func (s *Server) AuditDatabase() *pgsink.Sink { return s.sinks.database }
+
+// sinkStats is what every audit sink reports.
+type sinkStats interface {
+	Backlog() int64
+	Dropped() uint64
+	Failures() uint64
+	WriteLatency() time.Duration
+}
+
+// registerSinkMetrics exports the webhook's and the database sink's
+// backlog, drops, failures and last write latency, labelled by sink.
+func (s *Server) registerSinkMetrics() {
+	sinks := map[string]sinkStats{}
+	if s.sinks.webhook != nil {
+		sinks["webhook"] = s.sinks.webhook
+	}
+	if s.sinks.database != nil {
+		sinks["database"] = s.sinks.database
+	}
+	for name, st := range sinks {
+		labels := prometheus.Labels{"sink": name}
+		s.metrics.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "opensts_audit_sink_backlog_events", Help: "Audit records waiting for the sink.", ConstLabels: labels},
+				func() float64 { return float64(st.Backlog()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "opensts_audit_sink_dropped_events_total", Help: "Audit records the sink dropped (buffer full, or refused).", ConstLabels: labels},
+				func() float64 { return float64(st.Dropped()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "opensts_audit_sink_failures_total", Help: "Failed deliveries of the sink (retried).", ConstLabels: labels},
+				func() float64 { return float64(st.Failures()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "opensts_audit_sink_write_seconds", Help: "Duration of the sink's last write.", ConstLabels: labels},
+				func() float64 { return st.WriteLatency().Seconds() }))
+	}
+}

@@ -1,7 +1,12 @@
 package server
 
 import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -13,12 +18,16 @@ import (
 // paths a ServeMux would redirect), goes through the pipeline, so that it is
 // answered as AWS would and audited.
 func (s *Server) Handler() http.Handler {
-	metrics := promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})
+	metrics := s.MetricsHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/healthz":
 			s.healthz(w, r)
 		case "/metrics":
+			if s.cfg.MetricsListen != "" {
+				http.NotFound(w, r) // on its own listener (ServeMetrics)
+				return
+			}
 			metrics.ServeHTTP(w, r)
 		default:
 			s.pipeline.ServeHTTP(w, r)
@@ -33,4 +42,33 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("ok\n")) // the client may be gone; nothing to do about it
+}
+
+// MetricsHandler serves the Prometheus exposition (unauthenticated, as
+// Prometheus scrapes; its labels carry no secret).
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.Registry(), promhttp.HandlerOpts{})
+}
+
+// ServeMetrics serves GET /metrics alone on ln (--metrics-listen) until ctx
+// ends.
+func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", s.MetricsHandler())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := hs.Shutdown(sctx)
+		if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+			err = e
+		}
+		return err
+	}
 }

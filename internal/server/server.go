@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/opensts/opensts/internal/audit"
 	"github.com/opensts/opensts/internal/authn"
@@ -33,6 +32,7 @@ import (
 	"github.com/opensts/opensts/internal/federation/ldap"
 	"github.com/opensts/opensts/internal/federation/oidc"
 	"github.com/opensts/opensts/internal/iam"
+	"github.com/opensts/opensts/internal/metrics"
 	"github.com/opensts/opensts/internal/mfa"
 	"github.com/opensts/opensts/internal/org"
 	"github.com/opensts/opensts/internal/pipeline"
@@ -124,7 +124,7 @@ type Server struct {
 	alerts   *prometheus.CounterVec
 	sinks    auditSinks
 	feed     *feed
-	metrics  *prometheus.Registry
+	metrics  *metrics.Metrics
 
 	// Bootstrap is what the first start created (or found).
 	Bootstrap Bootstrap
@@ -185,7 +185,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		}
 	}()
 	s.policies = policy.NewCache(PolicyCacheBytes)
-	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: s.now, CacheBytes: AuthzCacheBytes})
+	s.metrics = metrics.New()
+	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: s.now, CacheBytes: AuthzCacheBytes,
+		OnDeny: denied(s.metrics)})
 	s.sessions, err = session.NewManager(ctx, session.Config{
 		Keys: s.store, Sealer: s.sealer, Now: s.now, Rand: random, RotateEvery: cfg.KeyRotation,
 		TokenVersion: cfg.SessionTokenVersion,
@@ -195,7 +197,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	}
 	s.sigv4 = sigv4.NewVerifier(s.now)
 	// MFA codes: replay protection in the store, throttling in memory per node.
-	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer})
+	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer, OnFailure: s.metrics.MFAFailure, OnLockout: s.metrics.MFALockout})
 	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
 	webID := oidc.New(oidc.Config{Now: s.now, Timeout: cfg.OIDCTimeout, MinRefresh: cfg.OIDCMinRefresh, VerifiedCacheBytes: cfg.OIDCVerifiedCacheBytes})
 	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker,
@@ -204,13 +206,12 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 			Users:     &ldap.Throttle{Limit: 10, Window: 5 * time.Minute, Now: s.now},
 			Addresses: &ldap.Throttle{Limit: 100, Window: 5 * time.Minute, Now: s.now}}})
 	s.keys = newKeyCache(s.iam, s.authz)
-	s.metrics = prometheus.NewRegistry()
-	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics.MustRegister(newKeyAges(s))
 	// The one place where changes reach the caches (feed.go).
-	s.feed = newFeed(s.store, s.log, s.now, cfg.RefreshInterval, s.metrics)
+	s.feed = newFeed(s.store, s.log, s.now, cfg.RefreshInterval, s.metrics.Registry())
 	// The revocation set: loaded before the first request, reloaded on
 	// every change (revocations.run).
-	s.revs = newRevocations(s.store, s.now, s.metrics)
+	s.revs = newRevocations(s.store, s.now, s.metrics.Registry())
 	if err := s.revs.reload(ctx); err != nil {
 		return nil, fmt.Errorf("load the revocation set: %w", err)
 	}
@@ -276,7 +277,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		Now:          s.now,
 		Log:          s.log,
 		Recorders:    recorders,
-		Observers:    observers,
+		Observers:    append([]pipeline.Observer{observeMetrics(s.metrics)}, observers...),
 	})
 
 	stderr := opt.Stderr
@@ -295,10 +296,14 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		if s.sinks.database != nil {
 			lookup.Events = s.sinks.database
 		}
+		s.registerSinkMetrics()
 		s.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "opensts_audit_dropped_events_total",
 			Help: "Audit events lost because the writer's queue was full or a write failed (not in strict mode).",
-		}, func() float64 { return float64(s.trail.Dropped()) }))
+		}, func() float64 { return float64(s.trail.Dropped()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "opensts_audit_backlog_events",
+			Help: "Audit events queued for the trail's writer.",
+		}, func() float64 { return float64(s.trail.Backlog()) }))
 	}
 
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -375,6 +380,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // Trail is the audit trail, nil when auditing is off.
 func (s *Server) Trail() *audit.Trail { return s.trail }
+
+// Metrics is the server's metrics registry: subsystems wired in later (the
+// revocation set, audit sinks) add their collectors with Register.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // Sessions exposes the keyring manager (for `opensts keys`).
 func (s *Server) Sessions() *session.Manager { return s.sessions }

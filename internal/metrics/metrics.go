@@ -1,0 +1,158 @@
+// Package metrics is OpenSTS's Prometheus instrumentation: one registry
+// (not the client library's global one) with the Go runtime and process
+// collectors, the request and session metrics the server observes at the
+// HTTP boundary, and Register for the collectors of other subsystems.
+//
+// Labels never carry a secret or an unbounded value: services and actions
+// are the ones the server routes (anything else is "other"), error codes
+// come from the apierr table, and accounts and roles are bounded by a
+// LabelSet (the first MaxRoles distinct values, then "other"). Session
+// names and access key ids are never labels.
+//
+// It imports the Prometheus client library only.
+package metrics
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Label bounds.
+const (
+	// MaxRoles bounds the distinct (account, role) pairs of
+	// opensts_sessions_issued_total; later ones count as "other".
+	MaxRoles = 1000
+	// Other is the label value of anything past a bound or unknown.
+	Other = "other"
+)
+
+// latencyBuckets are seconds, from half a millisecond to ten seconds.
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// Metrics is the registry and the server's own metrics. It is safe for
+// concurrent use.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	sessions *prometheus.CounterVec
+	roles    *LabelSet
+	denials  *prometheus.CounterVec
+	mfaFails *prometheus.CounterVec
+	mfaLocks prometheus.Counter
+}
+
+// New returns Metrics with a fresh registry holding the Go runtime and
+// process collectors and the request and session metrics.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry(), roles: NewLabelSet(MaxRoles)}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "opensts_requests_total",
+		Help: "API requests answered, by service, action (\"other\" for an unknown one) and error code (\"none\" on success).",
+	}, []string{"service", "action", "error_code"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "opensts_request_duration_seconds",
+		Help:    "Time from reading an API request to writing its answer, by service and action.",
+		Buckets: latencyBuckets,
+	}, []string{"service", "action"})
+	m.sessions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "opensts_sessions_issued_total",
+		Help: "Temporary credentials issued, by account, role and kind (assume_role, web_identity, saml, ldap, session_token, federation_token). At most 1000 distinct (account, role) pairs are labelled; later ones count under account and role \"other\".",
+	}, []string{"account", "role", "kind"})
+	m.denials = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "opensts_authz_denials_total",
+		Help: "Authorization decisions that denied, by the policy kind that denied or failed to allow (identity, permissions_boundary, session_policy, scp, resource_policy, trust_policy, none) and effect (explicit or implicit deny).",
+	}, []string{"policy_kind", "effect"})
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.latency, m.sessions, m.denials)
+	m.mfaFails = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "opensts_mfa_failures_total",
+		Help: "MFA checks refused, by reason (unknown_device, throttled, invalid_code, replay).",
+	}, []string{"reason"})
+	m.mfaLocks = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "opensts_mfa_lockouts_total",
+		Help: "MFA device lockouts started after too many wrong codes (on this node).",
+	})
+	m.reg.MustRegister(m.mfaFails, m.mfaLocks)
+	return m
+}
+
+// Registry is the registry to serve (promhttp.HandlerFor).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Register adds a subsystem's collector (the revocation set, an audit
+// sink). Its metric names must start with opensts_ and its labels follow
+// the package's rules.
+func (m *Metrics) Register(c prometheus.Collector) error { return m.reg.Register(c) }
+
+// MustRegister is Register that panics on a conflict (wiring errors).
+func (m *Metrics) MustRegister(cs ...prometheus.Collector) { m.reg.MustRegister(cs...) }
+
+// Request counts one answered request. service and action must be bounded
+// by the caller (routed names, or Other); code is an apierr code name, or
+// "" on success.
+func (m *Metrics) Request(service, action, code string, took time.Duration) {
+	if code == "" {
+		code = "none"
+	}
+	m.requests.WithLabelValues(service, action, code).Inc()
+	m.latency.WithLabelValues(service, action).Observe(took.Seconds())
+}
+
+// SessionIssued counts one issued session of kind for role in account
+// (role "" for sessions of no role: session and federation tokens).
+func (m *Metrics) SessionIssued(kind, account, role string) {
+	if !m.roles.Admit(account + "\x00" + role) {
+		account, role = Other, Other
+	}
+	m.sessions.WithLabelValues(account, role, kind).Inc()
+}
+
+// LabelSet admits at most max distinct values; it is safe for concurrent
+// use.
+type LabelSet struct {
+	max  int
+	mu   sync.RWMutex
+	seen map[string]struct{}
+}
+
+// NewLabelSet returns a LabelSet admitting max values.
+func NewLabelSet(max int) *LabelSet { return &LabelSet{max: max, seen: map[string]struct{}{}} }
+
+// Admit reports whether v may be a label value: it was admitted before, or
+// fewer than max values were.
+func (s *LabelSet) Admit(v string) bool {
+	s.mu.RLock()
+	_, ok := s.seen[v]
+	n := len(s.seen)
+	s.mu.RUnlock()
+	if ok {
+		return true
+	}
+	if n >= s.max {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.seen[v]; ok {
+		return true
+	}
+	if len(s.seen) >= s.max {
+		return false
+	}
+	s.seen[v] = struct{}{}
+	return true
+}
+
+// Denied counts one denying decision; kind and effect must be bounded
+// (the server maps policy kinds to a fixed set of names).
+func (m *Metrics) Denied(kind, effect string) { m.denials.WithLabelValues(kind, effect).Inc() }
+
+// MFAFailure counts a refused MFA check; reason is one of mfa's fixed reasons.
+func (m *Metrics) MFAFailure(reason string) { m.mfaFails.WithLabelValues(reason).Inc() }
+
+// MFALockout counts a lockout started.
+func (m *Metrics) MFALockout() { m.mfaLocks.Inc() }
