@@ -162,3 +162,19 @@ func (s *Store) TouchAccessKey(ctx context.Context, id string, at time.Time, ser
 	}
 	return nil
 }
+
+// TouchRole implements store.Store: as TouchAccessKey, for a role's
+// RoleLastUsed (date and region).
+func (s *Store) TouchRole(ctx context.Context, id string, at time.Time, region string) error {
+	if at.IsZero() {
+		return nil
+	}
+	t := map[string]Touch{RolePrefix + id: {At: at, Region: region}}
+	if s.touches.Direct {
+		return s.touches.Write(ctx, t)
+	}
+	if !s.touches.Record(RolePrefix+id, t[RolePrefix+id]) {
+		return fmt.Errorf("touch role %s: %w", id, ErrClosed)
+	}
+	return nil
+}
