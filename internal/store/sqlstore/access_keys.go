@@ -169,11 +169,11 @@ func (s *Store) TouchRole(ctx context.Context, id string, at time.Time, region s
 	if at.IsZero() {
 		return nil
 	}
-	t := map[string]Touch{RolePrefix + id: {At: at, Region: region}}
+	key, u := RolePrefix+id, Touch{At: at, Region: region}
 	if s.touches.Direct {
-		return s.touches.Write(ctx, t)
+		return s.touches.Write(ctx, map[string]Touch{key: u})
 	}
-	if !s.touches.Record(RolePrefix+id, t[RolePrefix+id]) {
+	if !s.touches.Record(key, u) {
 		return fmt.Errorf("touch role %s: %w", id, ErrClosed)
 	}
 	return nil
