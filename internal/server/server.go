@@ -201,7 +201,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
 	webID := oidc.New(oidc.Config{Now: s.now, Timeout: cfg.OIDCTimeout, MinRefresh: cfg.OIDCMinRefresh, VerifiedCacheBytes: cfg.OIDCVerifiedCacheBytes})
 	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker,
-		SAML: sts.SAMLConfig{Store: s.store}, OIDC: s.authz, WebIdentity: webID,
+		SAML: sts.SAMLConfig{Store: s.store}, OIDC: s.authz, WebIdentity: webID, RoleUse: s.store, Region: cfg.Region,
 		LDAP: sts.LDAPConfig{Store: s.store, Directory: &ldap.Directory{}, Sealer: s.sealer, DefaultProvider: cfg.LDAPDefaultProvider,
 			Users:     &ldap.Throttle{Limit: 10, Window: 5 * time.Minute, Now: s.now},
 			Addresses: &ldap.Throttle{Limit: 100, Window: 5 * time.Minute, Now: s.now}}})

@@ -299,6 +299,9 @@ type Roles interface {
 	UpdateRole(ctx context.Context, r Role) error
 	DeleteRole(ctx context.Context, account, name string) error
 	ListRoles(ctx context.Context, account string, opt ListOptions) ([]Role, error)
+	// TouchRole records that role id was used (assumed) at in region, for
+	// RoleLastUsed; backends coalesce the writes as for TouchAccessKey.
+	TouchRole(ctx context.Context, id string, at time.Time, region string) error
 }
 
 // Policies stores inline policies, managed policies, versions and attachments.

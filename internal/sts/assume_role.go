@@ -204,6 +204,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	if err != nil {
 		return nil, internal(err, "assume role: mint")
 	}
+	s.touchRole(ctx, sess.RoleID, sess.IssuedAt)
 	out := &AssumeRoleOutput{
 		Credentials:     credentials(creds),
 		AssumedRoleUser: &AssumedRoleUser{AssumedRoleID: sess.PrincipalID, ARN: sess.ARN},

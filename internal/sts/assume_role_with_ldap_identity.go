@@ -255,6 +255,7 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 	if err != nil {
 		return nil, internal(err, "assume role with ldap identity: mint")
 	}
+	s.touchRole(ctx, sess.RoleID, sess.IssuedAt)
 	out := &AssumeRoleWithLDAPIdentityOutput{
 		Credentials:      credentials(creds),
 		AssumedRoleUser:  &AssumedRoleUser{AssumedRoleID: sess.PrincipalID, ARN: sess.ARN},

@@ -257,6 +257,7 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, c *authz.Caller, in *A
 	if err != nil {
 		return nil, internal(err, "assume role with saml: mint")
 	}
+	s.touchRole(ctx, sess.RoleID, sess.IssuedAt)
 	out := &AssumeRoleWithSAMLOutput{
 		Credentials:     credentials(creds),
 		AssumedRoleUser: &AssumedRoleUser{AssumedRoleID: sess.PrincipalID, ARN: sess.ARN},

@@ -192,6 +192,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, c *authz.Caller
 	if err != nil {
 		return nil, internal(err, "assume role with web identity: mint")
 	}
+	s.touchRole(ctx, sess.RoleID, sess.IssuedAt)
 	out := &AssumeRoleWithWebIdentityOutput{
 		Credentials:                 credentials(creds),
 		SubjectFromWebIdentityToken: claims.Subject,

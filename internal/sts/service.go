@@ -35,6 +35,15 @@ type Config struct {
 	// LDAP configures AssumeRoleWithLDAPIdentity; without a Store and a
 	// Directory it is refused.
 	LDAP LDAPConfig
+	// RoleUse, if set, records each successful AssumeRole* as the role's
+	// last use (RoleLastUsed) in Region; backends coalesce the writes.
+	RoleUse RoleToucher
+	Region  string
+}
+
+// RoleToucher records a role's last use (store.Store.TouchRole).
+type RoleToucher interface {
+	TouchRole(ctx context.Context, id string, at time.Time, region string) error
 }
 
 // AccessKeys looks up long-term access keys (GetAccessKeyInfo).
@@ -78,6 +87,16 @@ type Service struct {
 	mdCache  metadataCache
 	oidc     OIDCProviders
 	webID    WebIdentityVerifier
+	roleUse  RoleToucher
+	region   string
+}
+
+// touchRole notes that role id was assumed now. A failure (the store is
+// closing) does not fail the request: last use is best effort, as in AWS.
+func (s *Service) touchRole(ctx context.Context, id string, now time.Time) {
+	if s.roleUse != nil {
+		_ = s.roleUse.TouchRole(ctx, id, now, s.region)
+	}
 }
 
 // New returns a Service.
@@ -87,7 +106,7 @@ func New(cfg Config) *Service {
 		now = time.Now
 	}
 	return &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA, saml: cfg.SAML,
-		oidc: cfg.OIDC, webID: cfg.WebIdentity, ldap: cfg.LDAP}
+		oidc: cfg.OIDC, webID: cfg.WebIdentity, ldap: cfg.LDAP, roleUse: cfg.RoleUse, region: cfg.Region}
 }
 
 // Credentials is the STS Credentials shape.

@@ -420,6 +420,13 @@ func (n nullTime) Scan(v any) error {
 func (s *Store) writeTouches(ctx context.Context, batch map[string]sqlstore.Touch) error {
 	err := s.write(ctx, func(tx *tx) error {
 		for id, u := range batch {
+			if rid, ok := strings.CutPrefix(id, sqlstore.RolePrefix); ok {
+				if _, err := tx.ExecContext(ctx, `UPDATE roles SET last_used_at = ?, last_used_region = ?
+					WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`, encTime(u.At), u.Region, rid, encTime(u.At)); err != nil {
+					return err
+				}
+				continue
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE access_keys SET last_used_at = ?, last_used_service = ?, last_used_region = ?
 				WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`, encTime(u.At), u.Service, u.Region, id, encTime(u.At)); err != nil {
 				return err

@@ -245,6 +245,13 @@ func (s *Store) writeTouches(ctx context.Context, batch map[string]sqlstore.Touc
 		}
 		defer stmt.Close()
 		for id, u := range batch {
+			if rid, ok := strings.CutPrefix(id, sqlstore.RolePrefix); ok {
+				if _, err := tx.ExecContext(ctx, `UPDATE roles SET last_used_at = ?1, last_used_region = ?2
+					WHERE id = ?3 AND (last_used_at IS NULL OR last_used_at <= ?1)`, encTime(u.At), u.Region, rid); err != nil {
+					return err
+				}
+				continue
+			}
 			if _, err := stmt.ExecContext(ctx, encTime(u.At), u.Service, u.Region, id); err != nil {
 				return err
 			}

@@ -162,3 +162,19 @@ func (s *Store) TouchAccessKey(ctx context.Context, id string, at time.Time, ser
 	}
 	return nil
 }
+
+// TouchRole implements store.Store: as TouchAccessKey, for a role's
+// RoleLastUsed (date and region).
+func (s *Store) TouchRole(ctx context.Context, id string, at time.Time, region string) error {
+	if at.IsZero() {
+		return nil
+	}
+	key, u := RolePrefix+id, Touch{At: at, Region: region}
+	if s.touches.Direct {
+		return s.touches.Write(ctx, map[string]Touch{key: u})
+	}
+	if !s.touches.Record(key, u) {
+		return fmt.Errorf("touch role %s: %w", id, ErrClosed)
+	}
+	return nil
+}

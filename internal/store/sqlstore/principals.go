@@ -502,6 +502,9 @@ func (s *Store) scanRole(sc Scanner) (store.Role, error) {
 	var r store.Role
 	err := sc.Scan(&r.Account, &r.ID, &r.Name, &r.Path, &r.TrustPolicy, &r.Description, &r.MaxSessionDuration,
 		&r.PermissionsBoundary, s.d.ScanTime(&r.CreatedAt), ScanTags(&r.Tags), s.d.ScanTime(&r.LastUsedAt), &r.LastUsedRegion)
+	if err == nil {
+		s.touches.OverlayRole(&r)
+	}
 	return r, err
 }
 

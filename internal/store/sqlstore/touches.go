@@ -90,6 +90,20 @@ func (t *Touches) Overlay(k *store.AccessKey) {
 	}
 }
 
+// RolePrefix marks the pending uses of roles: RolePrefix + role id. Access
+// key ids never contain "/".
+const RolePrefix = "role/"
+
+// OverlayRole applies a pending use of r newer than its stored one.
+func (t *Touches) OverlayRole(r *store.Role) {
+	t.mu.Lock()
+	u, ok := t.pending[RolePrefix+r.ID]
+	t.mu.Unlock()
+	if ok && u.At.After(r.LastUsedAt) {
+		r.LastUsedAt, r.LastUsedRegion = u.At.UTC(), u.Region
+	}
+}
+
 // Forget drops the pending uses of the keys ids.
 func (t *Touches) Forget(ids ...string) {
 	t.mu.Lock()

@@ -355,7 +355,7 @@ func testTimes(t *testing.T, s store.Store) {
 	}
 }
 
-// testReopen: everything written, including coalesced access key use,
+// testReopen: everything written, including coalesced access key and role use,
 // survives Close and reopening.
 func testReopen(t *testing.T, s store.Store, reopen func(t *testing.T, s store.Store) store.Store) {
 	ctx := ctxOf(t)
@@ -371,6 +371,9 @@ func testReopen(t *testing.T, s store.Store, reopen func(t *testing.T, s store.S
 	k := store.AccessKey{ID: "AKIA1", Account: acct1, UserName: "Alice", UserID: "AIDA1", Secret: []byte{0, 1, 0xff}, Status: "Active", CreatedAt: t0}
 	ok(t, s.CreateAccessKey(ctx, k))
 	ok(t, s.TouchAccessKey(ctx, k.ID, at(time.Hour), "s3", "eu-central-1"))
+	rl := role(acct1, "AROAREOPEN", "Reopened")
+	ok(t, s.CreateRole(ctx, rl))
+	ok(t, s.TouchRole(ctx, rl.ID, at(2*time.Hour), "ap-south-1"))
 	d := mfa(acct1, "phone")
 	ok(t, s.CreateMFADevice(ctx, d))
 	ok(t, s.AdvanceMFACounter(ctx, d.SerialNumber, 77))
@@ -403,6 +406,10 @@ func testReopen(t *testing.T, s store.Store, reopen func(t *testing.T, s store.S
 	ok(t, err)
 	k.LastUsedAt, k.LastUsedService, k.LastUsedRegion = at(time.Hour), "s3", "eu-central-1"
 	same(t, "access key with last use", k, gk)
+	gr, err := s.GetRole(ctx, acct1, "reopened")
+	ok(t, err)
+	rl.LastUsedAt, rl.LastUsedRegion = at(2*time.Hour), "ap-south-1"
+	same(t, "role with last use", rl, gr)
 	isErr(t, s.AdvanceMFACounter(ctx, d.SerialNumber, 77), store.ErrConflict, "replay after reopen")
 	val, err := s.GetSetting(ctx, "org-id")
 	ok(t, err)

@@ -445,3 +445,36 @@ func testRoles(t *testing.T, s store.Store) {
 	_, err = s.GetRole(ctx, acct2, "admin")
 	ok(t, err)
 }
+
+// testTouchRole: TouchRole is read back by GetRole, GetRoleByID and
+// ListRoles whether or not the backend has written it yet; the latest use
+// wins, an unknown role is not an error, and the generation is unchanged.
+func testTouchRole(t *testing.T, s store.Store) {
+	ctx := ctxOf(t)
+	ok(t, s.CreateRole(ctx, role(acct1, "AROATOUCH", "Touched")))
+	g := gen(t, s)
+	ok(t, s.TouchRole(ctx, "AROATOUCH", at(3*time.Minute), "eu-west-1"))
+	ok(t, s.TouchRole(ctx, "AROATOUCH", at(2*time.Minute), "us-west-2")) // older: ignored
+	ok(t, s.TouchRole(ctx, "AROAUNKNOWN", at(time.Minute), "us-east-1"))
+	check := func(what string, r store.Role) {
+		t.Helper()
+		if !r.LastUsedAt.Equal(at(3*time.Minute)) || r.LastUsedRegion != "eu-west-1" {
+			t.Fatalf("%s: last used %v %q, want %v eu-west-1", what, r.LastUsedAt, r.LastUsedRegion, at(3*time.Minute))
+		}
+	}
+	r, err := s.GetRole(ctx, acct1, "touched")
+	ok(t, err)
+	check("GetRole", r)
+	r, err = s.GetRoleByID(ctx, "AROATOUCH")
+	ok(t, err)
+	check("GetRoleByID", r)
+	rs, err := s.ListRoles(ctx, acct1, store.ListOptions{})
+	ok(t, err)
+	if len(rs) != 1 {
+		t.Fatalf("ListRoles: %d roles, want 1", len(rs))
+	}
+	check("ListRoles", rs[0])
+	if g2 := gen(t, s); g != g2 {
+		t.Fatalf("generation %d -> %d on TouchRole", g, g2)
+	}
+}

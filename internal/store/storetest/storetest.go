@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"AccessKeys", testAccessKeys},
 		{"TouchAccessKey", testTouchAccessKey},
 		{"Roles", testRoles},
+		{"TouchRole", testTouchRole},
 		{"InlinePolicies", testInlinePolicies},
 		{"ManagedPolicies", testManagedPolicies},
 		{"PolicyVersions", testPolicyVersions},
