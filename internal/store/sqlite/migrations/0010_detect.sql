@@ -1,4 +1,4 @@
--- 0011_detect: what the detection engine shares across restarts and nodes.
+-- 0010_detect: what the detection engine shares across restarts and nodes.
 --
 -- detect_alerts holds one row per alert key (rule and subject, hashed) while
 -- its cool-down lasts, so that a cluster raises one alert per incident;

@@ -1,4 +1,4 @@
--- 0012_detect: what the detection engine shares across restarts and nodes
+-- 0011_detect: what the detection engine shares across restarts and nodes
 -- (see the SQLite migration of the same name).
 
 CREATE TABLE detect_alerts (
