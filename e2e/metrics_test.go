@@ -122,7 +122,12 @@ func TestMetricsListen(t *testing.T) {
 	sctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.srv.ServeMetrics(sctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("metrics listener: %v", err)
+		}
+	})
 
 	must[*sts.GetCallerIdentityOutput](t)(e.rootSTS().GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
 	resp, err := http.Get(e.endpoint + "/metrics")

@@ -41,7 +41,6 @@ type Revocations struct {
 
 type revIndex struct {
 	n        int
-	perAcct  map[string]int           // entries each account made
 	sessions map[string][]*Revocation // access key id
 	names    map[string][]*Revocation // lower-cased principal ARN
 	origins  map[string][]*Revocation // long-term access key id
