@@ -23,6 +23,40 @@ type baselines struct {
 	// seen; dirty are the subjects changed since the last flush.
 	load  func(key string) *baseline
 	dirty map[string]struct{}
+
+	// Memos of derived strings, so that a repeated address, client or
+	// action costs a map read, not an allocation (cleared when full).
+	nets    map[string]string
+	agents  map[string]string
+	actions map[[2]string]string
+}
+
+const memoMax = 4096
+
+func memo[K comparable](m *map[K]string, k K, f func() string) string {
+	if v, ok := (*m)[k]; ok {
+		return v
+	}
+	if *m == nil || len(*m) >= memoMax {
+		*m = make(map[K]string)
+	}
+	v := f()
+	(*m)[k] = v
+	return v
+}
+
+func (b *baselines) network(ip string) string {
+	return memo(&b.nets, ip, func() string { return network(ip) })
+}
+
+func (b *baselines) agent(ua string) string {
+	return memo(&b.agents, ua, func() string { return agentFamily(ua) })
+}
+
+func (b *baselines) action(source, name string) string {
+	return memo(&b.actions, [2]string{source, name}, func() string {
+		return strings.TrimSuffix(source, ".amazonaws.com") + ":" + name
+	})
 }
 
 const (
@@ -118,17 +152,17 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 		if role := ev.param("roleArn"); role != "" {
 			bl := b.get("role:"+role, ev.Time)
 			warm := bl.warm(ev.Time, b.warmup)
-			if n := network(ev.SourceIP); n != "" && learn(&bl.Networks, n, maxNetworks) && warm {
+			if n := b.network(ev.SourceIP); n != "" && learn(&bl.Networks, n, maxNetworks) && warm {
 				e.fire(ev, "new-network", "role:"+role+"|"+n, "role "+role+" assumed from "+n+", never seen for it", fired)
 			}
-			if a := agentFamily(ev.UserAgent); a != "" && learn(&bl.Agents, a, maxAgents) && warm {
+			if a := b.agent(ev.UserAgent); a != "" && learn(&bl.Agents, a, maxAgents) && warm {
 				e.fire(ev, "new-user-agent", "role:"+role+"|"+a, "role "+role+" assumed with "+a+", never seen for it", fired)
 			}
 		}
 	}
 	// One session from two networks.
 	if strings.HasPrefix(ev.AccessKeyID, "ASIA") {
-		if n := network(ev.SourceIP); n != "" {
+		if n := b.network(ev.SourceIP); n != "" {
 			r := e.rules["session-two-networks"]
 			if prev, ok := b.sessions.get(ev.AccessKeyID); ok && prev.network != n && ev.Time.Sub(prev.at) <= r.window {
 				e.fire(ev, "session-two-networks", "key:"+ev.AccessKeyID+"|"+n,
@@ -147,7 +181,7 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 	}
 	bl := b.get("principal:"+p, ev.Time)
 	warm := bl.warm(ev.Time, b.warmup)
-	action := strings.TrimSuffix(ev.Source, ".amazonaws.com") + ":" + ev.Name
+	action := b.action(ev.Source, ev.Name)
 	if learn(&bl.Actions, action, maxActions) && warm {
 		e.fire(ev, "new-action", "principal:"+p+"|"+action, p+" called "+action+" for the first time", fired)
 	}

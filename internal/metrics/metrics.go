@@ -43,6 +43,19 @@ type Metrics struct {
 	denials  *prometheus.CounterVec
 	mfaFails *prometheus.CounterVec
 	mfaLocks prometheus.Counter
+
+	// handles caches each label combination's counter and histogram (the
+	// combinations are bounded: routed actions and apierr codes), so a
+	// request costs a map read instead of the vectors' label hashing and
+	// locking.
+	handles sync.Map // requestLabels -> *requestHandles
+}
+
+type requestLabels struct{ service, action, code string }
+
+type requestHandles struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 // New returns Metrics with a fresh registry holding the Go runtime and
@@ -98,8 +111,14 @@ func (m *Metrics) Request(service, action, code string, took time.Duration) {
 	if code == "" {
 		code = "none"
 	}
-	m.requests.WithLabelValues(service, action, code).Inc()
-	m.latency.WithLabelValues(service, action).Observe(took.Seconds())
+	k := requestLabels{service, action, code}
+	h, ok := m.handles.Load(k)
+	if !ok {
+		h, _ = m.handles.LoadOrStore(k, &requestHandles{m.requests.WithLabelValues(service, action, code), m.latency.WithLabelValues(service, action)})
+	}
+	rh := h.(*requestHandles)
+	rh.count.Inc()
+	rh.latency.Observe(took.Seconds())
 }
 
 // SessionIssued counts one issued session of kind for role in account
