@@ -222,6 +222,3 @@ const (
 	errNoSession       = responseError("the alert names no session to revoke")
 	errUnauthenticated = responseError("the request was not authenticated: its access key id is only a claim, and nothing is done to it")
 )
-
-// Store is the server's store (tests and tools that seed it).
-func (s *Server) Store() store.Store { return s.store }

@@ -362,13 +362,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, hs.TLSConfig)
 	}
+	return serveUntil(ctx, hs, ln, 10*time.Second)
+}
+
+// serveUntil serves ln until ctx ends, then shuts hs down gracefully,
+// waiting at most grace for requests in flight.
+func serveUntil(ctx context.Context, hs *http.Server, ln net.Listener, grace time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), grace)
 		defer cancel()
 		err := hs.Shutdown(sctx)
 		if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
