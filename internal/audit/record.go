@@ -262,7 +262,7 @@ func eventSource(x *pipeline.Exchange) string {
 	if x.API == nil {
 		return "unknown"
 	}
-	return x.API.Name + ".amazonaws.com"
+	return x.API.EventSource()
 }
 
 // readOnly follows CloudTrail: reads, and STS's credential actions.

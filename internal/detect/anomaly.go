@@ -29,6 +29,8 @@ type baselines struct {
 	nets    map[string]string
 	agents  map[string]string
 	actions map[[2]string]string
+
+	kbuf []byte // getFor's key, reused
 }
 
 const memoMax = 4096
@@ -93,6 +95,21 @@ func newBaselines(max int, warmup time.Duration) *baselines {
 // every event a baseline sees changes it (at least its call count).
 func (b *baselines) get(key string, t time.Time) *baseline {
 	bl, ok := b.subjects.get(key)
+	return b.got(key, bl, ok, t)
+}
+
+// getFor is get for the subject kind+":"+name, with no string made when
+// the subject's baseline is in memory and already marked changed.
+func (b *baselines) getFor(kind, name string, t time.Time) *baseline {
+	b.kbuf = append(append(append(b.kbuf[:0], kind...), ':'), name...)
+	bl, key, ok := b.subjects.find(b.kbuf)
+	if !ok {
+		key = string(b.kbuf)
+	}
+	return b.got(key, bl, ok, t)
+}
+
+func (b *baselines) got(key string, bl *baseline, ok bool, t time.Time) *baseline {
 	if !ok {
 		if b.load != nil {
 			bl = b.load(key)
@@ -102,7 +119,7 @@ func (b *baselines) get(key string, t time.Time) *baseline {
 		}
 		b.subjects.put(key, bl)
 	}
-	if len(b.dirty) < 1<<20 {
+	if _, ok := b.dirty[key]; !ok && len(b.dirty) < 1<<20 {
 		b.dirty[key] = struct{}{}
 	}
 	return bl
@@ -150,7 +167,7 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 	// Where and with what a role is assumed from.
 	if strings.HasPrefix(ev.Name, "AssumeRole") {
 		if role := ev.param("roleArn"); role != "" {
-			bl := b.get("role:"+role, ev.Time)
+			bl := b.getFor("role", role, ev.Time)
 			warm := bl.warm(ev.Time, b.warmup)
 			if n := b.network(ev.SourceIP); n != "" && learn(&bl.Networks, n, maxNetworks) && warm {
 				e.fire(ev, "new-network", "role:"+role+"|"+n, "role "+role+" assumed from "+n+", never seen for it", fired)
@@ -179,7 +196,7 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 	if p == "" {
 		return
 	}
-	bl := b.get("principal:"+p, ev.Time)
+	bl := b.getFor("principal", p, ev.Time)
 	warm := bl.warm(ev.Time, b.warmup)
 	action := b.action(ev.Source, ev.Name)
 	if learn(&bl.Actions, action, maxActions) && warm {

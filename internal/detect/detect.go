@@ -179,7 +179,12 @@ type Options struct {
 type Engine struct {
 	opt   Options
 	rules map[string]*rule
-	ch    chan Event
+
+	// The queue: events wait in queue (at most opt.Queue) until Run swaps
+	// it for spare; wake tells Run that the queue went from empty to not.
+	qmu          sync.Mutex
+	queue, spare []Event
+	wake         chan struct{}
 
 	dropped, processed, alerts, flushes atomic.Uint64
 
@@ -217,7 +222,7 @@ func New(opt Options) (*Engine, error) {
 	if warmup == 0 {
 		warmup = 7 * 24 * time.Hour
 	}
-	e := &Engine{opt: opt, rules: rules, ch: make(chan Event, opt.Queue),
+	e := &Engine{opt: opt, rules: rules, wake: make(chan struct{}, 1),
 		counts: newTable[*window](opt.MaxSubjects), cooldowns: newTable[time.Time](opt.MaxSubjects),
 		base: newBaselines(opt.MaxSubjects, warmup)}
 	if opt.Shared != nil {
@@ -226,13 +231,50 @@ func New(opt Options) (*Engine, error) {
 	return e, nil
 }
 
-// Observe queues an event; it never blocks.
+// batchDelay is the least time between two batches Run takes from the
+// queue: at a high request rate the engine wakes a few hundred times a
+// second for batches of events rather than once an event, and an alert
+// waits at most this much longer.
+const batchDelay = 2 * time.Millisecond
+
+// Observe queues an event; it never blocks. Only the first event of a
+// batch wakes Run.
 func (e *Engine) Observe(ev Event) {
-	select {
-	case e.ch <- ev:
-	default:
+	e.qmu.Lock()
+	if len(e.queue) >= e.opt.Queue {
+		e.qmu.Unlock()
 		e.dropped.Add(1)
+		return
 	}
+	e.queue = append(e.queue, ev)
+	first := len(e.queue) == 1
+	e.qmu.Unlock()
+	if first {
+		select {
+		case e.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take swaps the queue for the spare buffer and returns what was queued;
+// the caller hands the batch back with done.
+func (e *Engine) take() []Event {
+	e.qmu.Lock()
+	batch := e.queue
+	e.queue = e.spare[:0]
+	e.spare = nil
+	e.qmu.Unlock()
+	return batch
+}
+
+// done clears a processed batch (its strings are not kept alive) and keeps
+// it as the spare buffer.
+func (e *Engine) done(batch []Event) {
+	clear(batch)
+	e.qmu.Lock()
+	e.spare = batch[:0]
+	e.qmu.Unlock()
 }
 
 // Stats are the engine's counters.
@@ -254,8 +296,20 @@ func (e *Engine) Run(ctx context.Context) {
 			return
 		case <-tick.C:
 			e.Flush(ctx)
-		case ev := <-e.ch:
-			e.Process(ctx, ev)
+		case <-e.wake:
+			batch := e.take()
+			for i := range batch {
+				e.Process(ctx, batch[i])
+			}
+			e.done(batch)
+			if len(batch) > 0 {
+				// Let the next batch gather; an event queued meanwhile
+				// has signalled wake, so it is not missed.
+				select {
+				case <-ctx.Done():
+				case <-time.After(batchDelay):
+				}
+			}
 		}
 	}
 }

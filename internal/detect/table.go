@@ -28,6 +28,18 @@ func (t *table[T]) get(key string) (T, bool) {
 	return zero, false
 }
 
+// find is get for a key held in bytes, with no string made; it also
+// returns the entry's own key.
+func (t *table[T]) find(key []byte) (T, string, bool) {
+	if el, ok := t.m[string(key)]; ok {
+		t.order.MoveToFront(el)
+		e := el.Value.(*tableEntry[T])
+		return e.val, e.key, true
+	}
+	var zero T
+	return zero, "", false
+}
+
 func (t *table[T]) put(key string, v T) {
 	if el, ok := t.m[key]; ok {
 		el.Value.(*tableEntry[T]).val = v

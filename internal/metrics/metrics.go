@@ -47,8 +47,16 @@ type Metrics struct {
 	// handles caches each label combination's counter and histogram (the
 	// combinations are bounded: routed actions and apierr codes), so a
 	// request costs a map read instead of the vectors' label hashing and
-	// locking.
-	handles sync.Map // requestLabels -> *requestHandles
+	// locking (a typed map: a key boxed for sync.Map would be an
+	// allocation a request).
+	handlesMu sync.RWMutex
+	handles   map[requestLabels]*requestHandles
+
+	// sessionHandles caches the session counter of each (kind, account,
+	// role) seen, up to a bound: a session costs a map read, with no label
+	// string made.
+	sessionMu      sync.RWMutex
+	sessionHandles map[sessionLabels]prometheus.Counter
 }
 
 type requestLabels struct{ service, action, code string }
@@ -61,7 +69,8 @@ type requestHandles struct {
 // New returns Metrics with a fresh registry holding the Go runtime and
 // process collectors and the request and session metrics.
 func New() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), roles: NewLabelSet(MaxRoles)}
+	m := &Metrics{reg: prometheus.NewRegistry(), roles: NewLabelSet(MaxRoles), sessionHandles: map[sessionLabels]prometheus.Counter{},
+		handles: map[requestLabels]*requestHandles{}}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "opensts_requests_total",
 		Help: "API requests answered, by service, action (\"other\" for an unknown one) and error code (\"none\" on success).",
@@ -112,11 +121,15 @@ func (m *Metrics) Request(service, action, code string, took time.Duration) {
 		code = "none"
 	}
 	k := requestLabels{service, action, code}
-	h, ok := m.handles.Load(k)
+	m.handlesMu.RLock()
+	rh, ok := m.handles[k]
+	m.handlesMu.RUnlock()
 	if !ok {
-		h, _ = m.handles.LoadOrStore(k, &requestHandles{m.requests.WithLabelValues(service, action, code), m.latency.WithLabelValues(service, action)})
+		rh = &requestHandles{m.requests.WithLabelValues(service, action, code), m.latency.WithLabelValues(service, action)}
+		m.handlesMu.Lock()
+		m.handles[k] = rh
+		m.handlesMu.Unlock()
 	}
-	rh := h.(*requestHandles)
 	rh.count.Inc()
 	rh.latency.Observe(took.Seconds())
 }
@@ -124,11 +137,34 @@ func (m *Metrics) Request(service, action, code string, took time.Duration) {
 // SessionIssued counts one issued session of kind for role in account
 // (role "" for sessions of no role: session and federation tokens).
 func (m *Metrics) SessionIssued(kind, account, role string) {
+	k := sessionLabels{kind, account, role}
+	m.sessionMu.RLock()
+	c, ok := m.sessionHandles[k]
+	m.sessionMu.RUnlock()
+	if !ok {
+		c = m.sessionCounter(k)
+	}
+	c.Inc()
+}
+
+// sessionCounter is the counter of k, admitted to the label set or counted
+// as other, remembered for the next session of k.
+func (m *Metrics) sessionCounter(k sessionLabels) prometheus.Counter {
+	account, role := k.account, k.role
 	if !m.roles.Admit(account + "\x00" + role) {
 		account, role = Other, Other
 	}
-	m.sessions.WithLabelValues(account, role, kind).Inc()
+	c := m.sessions.WithLabelValues(account, role, k.kind)
+	m.sessionMu.Lock()
+	defer m.sessionMu.Unlock()
+	// Keep handles for admitted pairs and a bounded number of others.
+	if len(m.sessionHandles) < 4*MaxRoles {
+		m.sessionHandles[k] = c
+	}
+	return c
 }
+
+type sessionLabels struct{ kind, account, role string }
 
 // LabelSet admits at most max distinct values; it is safe for concurrent
 // use.

@@ -103,6 +103,24 @@ type API struct {
 	Routes    map[string]Route
 }
 
+// EventSource is the API's CloudTrail eventSource, Name + ".amazonaws.com",
+// with no string made for the services OpenSTS serves.
+func (a *API) EventSource() string {
+	switch a.Name {
+	case "sts":
+		return "sts.amazonaws.com"
+	case "iam":
+		return "iam.amazonaws.com"
+	case "organizations":
+		return "organizations.amazonaws.com"
+	case "cloudtrail":
+		return "cloudtrail.amazonaws.com"
+	case "opensts":
+		return "opensts.amazonaws.com"
+	}
+	return a.Name + ".amazonaws.com"
+}
+
 // Observer sees every finished request once.
 type Observer interface {
 	Observe(ctx context.Context, x *Exchange)

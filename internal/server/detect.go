@@ -33,7 +33,7 @@ func detectEvent(x *pipeline.Exchange) detect.Event {
 		ev.SourceIP = ev.SourceIP[1:i]
 	}
 	if x.API != nil {
-		ev.Source = x.API.Name + ".amazonaws.com"
+		ev.Source = x.API.EventSource()
 	}
 	if x.Err != nil {
 		if e, ok := apierr.As(x.Err); ok {

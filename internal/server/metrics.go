@@ -70,12 +70,20 @@ func sessionOf(m *metrics.Metrics, kind string, u *sts.AssumedRoleUser) {
 	if u == nil {
 		return
 	}
-	parts := strings.SplitN(u.ARN, ":", 6)
-	if len(parts) != 6 {
+	rest := u.ARN
+	for range 4 { // arn, partition, service, region
+		_, after, ok := strings.Cut(rest, ":")
+		if !ok {
+			return
+		}
+		rest = after
+	}
+	account, resource, ok := strings.Cut(rest, ":")
+	if !ok {
 		return
 	}
-	role, _, _ := strings.Cut(strings.TrimPrefix(parts[5], "assumed-role/"), "/")
-	m.SessionIssued(kind, parts[4], role)
+	role, _, _ := strings.Cut(strings.TrimPrefix(resource, "assumed-role/"), "/")
+	m.SessionIssued(kind, account, role)
 }
 
 // keyAges exports each loaded signing key's age, by key id (a keyring holds

@@ -169,11 +169,11 @@ func (s *Store) TouchRole(ctx context.Context, id string, at time.Time, region s
 	if at.IsZero() {
 		return nil
 	}
-	key, u := RolePrefix+id, Touch{At: at, Region: region}
+	u := Touch{At: at, Region: region}
 	if s.touches.Direct {
-		return s.touches.Write(ctx, map[string]Touch{key: u})
+		return s.touches.Write(ctx, map[string]Touch{RolePrefix + id: u})
 	}
-	if !s.touches.Record(key, u) {
+	if !s.touches.RecordRole(id, u) {
 		return fmt.Errorf("touch role %s: %w", id, ErrClosed)
 	}
 	return nil

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,9 +26,13 @@ type Touches struct {
 	// (benchmarks only). Set it before the Touches is shared.
 	Direct bool
 
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	pending map[string]Touch
-	closed  bool
+	// roles is the pending uses of roles by role id, beside their entries
+	// in pending (under RolePrefix), so a role's repeated use is found
+	// without making its pending key.
+	roles  map[string]Touch
+	closed bool
 
 	done    chan struct{}
 	stopped chan struct{}
@@ -40,6 +45,7 @@ func NewTouches(interval time.Duration, write func(context.Context, map[string]T
 		interval: interval,
 		write:    write,
 		pending:  make(map[string]Touch),
+		roles:    make(map[string]Touch),
 		done:     make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}
@@ -68,7 +74,49 @@ func (t *Touches) Write(ctx context.Context, batch map[string]Touch) error {
 }
 
 // Record keeps the latest use of key id; false if the Touches is stopped.
+// A use in the same second as the pending one, from the same service and
+// region, changes nothing (uses are kept to the second) and costs a read
+// lock: a key or role used at a high rate writes its entry once a second.
 func (t *Touches) Record(id string, u Touch) bool {
+	t.mu.RLock()
+	old, ok := t.pending[id]
+	closed := t.closed
+	t.mu.RUnlock()
+	if closed {
+		return false
+	}
+	if ok && sameSecond(old, u) {
+		return true
+	}
+	return t.record(id, u)
+}
+
+// RecordRole is Record for role id (under RolePrefix), with no string made
+// when the role's pending use is in the same second.
+func (t *Touches) RecordRole(id string, u Touch) bool {
+	t.mu.RLock()
+	old, ok := t.roles[id]
+	closed := t.closed
+	t.mu.RUnlock()
+	if closed {
+		return false
+	}
+	if ok && sameSecond(old, u) {
+		return true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	if old, ok := t.roles[id]; !ok || !old.At.After(u.At) {
+		t.roles[id] = u
+		t.pending[RolePrefix+id] = u
+	}
+	return true
+}
+
+func (t *Touches) record(id string, u Touch) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
@@ -80,11 +128,17 @@ func (t *Touches) Record(id string, u Touch) bool {
 	return true
 }
 
+// sameSecond reports whether u adds nothing to the pending old: it is not
+// in a later second, and it names the same service and region.
+func sameSecond(old, u Touch) bool {
+	return u.At.Unix() <= old.At.Unix() && u.Service == old.Service && u.Region == old.Region
+}
+
 // Overlay applies a pending use of k newer than its stored one.
 func (t *Touches) Overlay(k *store.AccessKey) {
-	t.mu.Lock()
+	t.mu.RLock()
 	u, ok := t.pending[k.ID]
-	t.mu.Unlock()
+	t.mu.RUnlock()
 	if ok && u.At.After(k.LastUsedAt) {
 		k.LastUsedAt, k.LastUsedService, k.LastUsedRegion = u.At.UTC(), u.Service, u.Region
 	}
@@ -96,9 +150,9 @@ const RolePrefix = "role/"
 
 // OverlayRole applies a pending use of r newer than its stored one.
 func (t *Touches) OverlayRole(r *store.Role) {
-	t.mu.Lock()
-	u, ok := t.pending[RolePrefix+r.ID]
-	t.mu.Unlock()
+	t.mu.RLock()
+	u, ok := t.roles[r.ID]
+	t.mu.RUnlock()
 	if ok && u.At.After(r.LastUsedAt) {
 		r.LastUsedAt, r.LastUsedRegion = u.At.UTC(), u.Region
 	}
@@ -109,6 +163,9 @@ func (t *Touches) Forget(ids ...string) {
 	t.mu.Lock()
 	for _, id := range ids {
 		delete(t.pending, id)
+		if role, ok := strings.CutPrefix(id, RolePrefix); ok {
+			delete(t.roles, role)
+		}
 	}
 	t.mu.Unlock()
 }
@@ -122,6 +179,7 @@ func (t *Touches) flush(ctx context.Context) error {
 		return nil
 	}
 	t.pending = make(map[string]Touch, len(batch))
+	t.roles = make(map[string]Touch, len(t.roles))
 	t.mu.Unlock()
 
 	err := t.write(ctx, batch)
@@ -130,6 +188,9 @@ func (t *Touches) flush(ctx context.Context) error {
 		for id, u := range batch {
 			if old, ok := t.pending[id]; !ok || u.At.After(old.At) {
 				t.pending[id] = u
+				if role, ok := strings.CutPrefix(id, RolePrefix); ok {
+					t.roles[role] = u
+				}
 			}
 		}
 		t.mu.Unlock()

@@ -95,9 +95,13 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 	// process from wrk, as opensts is.
 
 	fmt.Printf("response size %d bytes, %d connections, %s (%d threads for wrk), %s per run\n", size, conns, tool, threads, duration)
-	var bareSum, arSum float64
+	var bareSum, arSum, cpuSum float64
 	for i := 0; i < rounds; i++ {
 		b, err := load("http://" + ln.Addr().String() + "/")
+		if err != nil {
+			return err
+		}
+		cpu0, err := devserver.ProcCPU(srv.Pid())
 		if err != nil {
 			return err
 		}
@@ -105,11 +109,19 @@ func run(conns, threads int, duration time.Duration, rounds int) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("round %d: bare %.0f req/s, AssumeRole %.0f req/s, ratio %.1f%%\n", i+1, b, a, 100*a/b)
+		cpu1, err := devserver.ProcCPU(srv.Pid())
+		if err != nil {
+			return err
+		}
+		// The server's CPU time per AssumeRole answered: what a request
+		// costs, steadier than the rate when other work shares the cores.
+		perReq := float64((cpu1 - cpu0).Microseconds()) / (a * duration.Seconds())
+		fmt.Printf("round %d: bare %.0f req/s, AssumeRole %.0f req/s, ratio %.1f%%, server CPU %.1f µs an AssumeRole\n", i+1, b, a, 100*a/b, perReq)
 		bareSum += b
 		arSum += a
+		cpuSum += perReq
 	}
-	fmt.Printf("mean: bare %.0f req/s, AssumeRole %.0f req/s, ratio %.1f%%\n", bareSum/float64(rounds), arSum/float64(rounds), 100*arSum/bareSum)
+	fmt.Printf("mean: bare %.0f req/s, AssumeRole %.0f req/s, ratio %.1f%%, server CPU %.1f µs an AssumeRole\n", bareSum/float64(rounds), arSum/float64(rounds), 100*arSum/bareSum, cpuSum/float64(rounds))
 	hwm, err := devserver.ProcStatus(srv.Pid(), "VmHWM")
 	if err != nil {
 		return err
