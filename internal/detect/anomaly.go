@@ -68,9 +68,13 @@ const (
 	rateAlpha   = 0.1 // EWMA weight of the newest minute
 	rateMinimum = 30  // calls in a minute below which no rate is a spike
 	rateMinutes = 60  // minutes of history a rate baseline needs
+	// rateSaveMinutes: a baseline's rate history is written back every
+	// this many of its minutes (what it learned, at once).
+	rateSaveMinutes = 10
 )
 
 type baseline struct {
+	key      string              // its subject (the table's key)
 	First    time.Time           `json:"first"`
 	Networks map[string]struct{} `json:"networks,omitempty"`
 	Agents   map[string]struct{} `json:"agents,omitempty"`
@@ -91,15 +95,15 @@ func newBaselines(max int, warmup time.Duration) *baselines {
 	return &baselines{warmup: warmup, subjects: newTable[*baseline](max), sessions: newTable[sessionSeen](max), dirty: map[string]struct{}{}}
 }
 
-// get returns the subject's baseline (stored, or new) and marks it changed:
-// every event a baseline sees changes it (at least its call count).
+// get returns the subject's baseline (stored, or new). A new one is marked
+// changed; the caller marks one it changes with mark.
 func (b *baselines) get(key string, t time.Time) *baseline {
 	bl, ok := b.subjects.get(key)
 	return b.got(key, bl, ok, t)
 }
 
 // getFor is get for the subject kind+":"+name, with no string made when
-// the subject's baseline is in memory and already marked changed.
+// the subject's baseline is in memory.
 func (b *baselines) getFor(kind, name string, t time.Time) *baseline {
 	b.kbuf = append(append(append(b.kbuf[:0], kind...), ':'), name...)
 	bl, key, ok := b.subjects.find(b.kbuf)
@@ -110,19 +114,30 @@ func (b *baselines) getFor(kind, name string, t time.Time) *baseline {
 }
 
 func (b *baselines) got(key string, bl *baseline, ok bool, t time.Time) *baseline {
-	if !ok {
-		if b.load != nil {
-			bl = b.load(key)
-		}
-		if bl == nil {
-			bl = &baseline{First: t}
-		}
-		b.subjects.put(key, bl)
+	if ok {
+		return bl
 	}
+	if b.load != nil {
+		bl = b.load(key)
+	}
+	if bl == nil {
+		bl = &baseline{First: t}
+		b.mark(key)
+	}
+	bl.key = key
+	b.subjects.put(key, bl)
+	return bl
+}
+
+// mark records that the baseline of key changed, to be written back: it
+// learned a value, an hour or its first sighting, or its rate history
+// grew by rateSaveMinutes. Counting calls alone does not mark it, so an
+// active subject costs the shared state a write when it learns something,
+// not every flush.
+func (b *baselines) mark(key string) {
 	if _, ok := b.dirty[key]; !ok && len(b.dirty) < 1<<20 {
 		b.dirty[key] = struct{}{}
 	}
-	return bl
 }
 
 // merge adds what o learned to bl: the union of the sets and hours, the
@@ -162,6 +177,15 @@ func learn(set *map[string]struct{}, v string, max int) bool {
 	return true
 }
 
+// learn is learn for a set of bl that marks bl when v is new to it.
+func (b *baselines) learn(bl *baseline, set *map[string]struct{}, v string, max int) bool {
+	if !learn(set, v, max) {
+		return false
+	}
+	b.mark(bl.key)
+	return true
+}
+
 func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 	b := e.base
 	// Where and with what a role is assumed from.
@@ -169,10 +193,10 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 		if role := ev.param("roleArn"); role != "" {
 			bl := b.getFor("role", role, ev.Time)
 			warm := bl.warm(ev.Time, b.warmup)
-			if n := b.network(ev.SourceIP); n != "" && learn(&bl.Networks, n, maxNetworks) && warm {
+			if n := b.network(ev.SourceIP); n != "" && b.learn(bl, &bl.Networks, n, maxNetworks) && warm {
 				e.fire(ev, "new-network", "role:"+role+"|"+n, "role "+role+" assumed from "+n+", never seen for it", fired)
 			}
-			if a := b.agent(ev.UserAgent); a != "" && learn(&bl.Agents, a, maxAgents) && warm {
+			if a := b.agent(ev.UserAgent); a != "" && b.learn(bl, &bl.Agents, a, maxAgents) && warm {
 				e.fire(ev, "new-user-agent", "role:"+role+"|"+a, "role "+role+" assumed with "+a+", never seen for it", fired)
 			}
 		}
@@ -199,12 +223,13 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 	bl := b.getFor("principal", p, ev.Time)
 	warm := bl.warm(ev.Time, b.warmup)
 	action := b.action(ev.Source, ev.Name)
-	if learn(&bl.Actions, action, maxActions) && warm {
+	if b.learn(bl, &bl.Actions, action, maxActions) && warm {
 		e.fire(ev, "new-action", "principal:"+p+"|"+action, p+" called "+action+" for the first time", fired)
 	}
 	hour := uint32(1) << uint(ev.Time.UTC().Hour())
 	if bl.Hours&hour == 0 {
 		bl.Hours |= hour
+		b.mark(bl.key)
 		if warm {
 			e.fire(ev, "new-hour", "principal:"+p+"|"+itoa(ev.Time.UTC().Hour()), p+" active at "+itoa(ev.Time.UTC().Hour())+":00 UTC for the first time", fired)
 		}
@@ -215,7 +240,11 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 			bl.Rate = (1-rateAlpha)*bl.Rate + rateAlpha*float64(bl.Count)
 			gap := minute - bl.Minute - 1 // idle minutes count as zero calls
 			bl.Rate *= math.Pow(1-rateAlpha, float64(min(gap, 1000)))
+			before := bl.Minutes
 			bl.Minutes += int(min(gap, 1_000_000)) + 1
+			if bl.Minutes/rateSaveMinutes != before/rateSaveMinutes {
+				b.mark(bl.key)
+			}
 		}
 		bl.Minute, bl.Count = minute, 0
 	}

@@ -524,6 +524,42 @@ type memShared struct {
 	mu     sync.Mutex
 	claims map[string]time.Time
 	base   map[string][]byte
+	puts   int // baselines written
+}
+
+// A subject that keeps doing what it was seen doing costs the shared state
+// no write: only what it learns (a value, an hour, its first sighting, ten
+// more minutes of rate history) is written back.
+func TestBaselinesWrittenWhenLearned(t *testing.T) {
+	sh := newMemShared()
+	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh })
+	role := "arn:aws:iam::" + acct + ":role/app"
+	call := func(d time.Duration, opts ...func(*Event)) {
+		run(e, ev("AssumeRole", "sts", append([]func(*Event){with("roleArn", role), at(d)}, opts...)...))
+	}
+	call(0)
+	e.Flush(context.Background())
+	first := sh.puts
+	if first != 2 { // the role's baseline and its caller's
+		t.Fatalf("first flush wrote %d baselines, want 2", first)
+	}
+	for i := range 50 {
+		call(time.Duration(i) * time.Second)
+	}
+	e.Flush(context.Background())
+	if sh.puts != first {
+		t.Fatalf("repeated calls wrote %d baselines", sh.puts-first)
+	}
+	call(time.Minute, from("198.51.100.7")) // a new network for the role
+	e.Flush(context.Background())
+	if sh.puts != first+1 {
+		t.Fatalf("a new network wrote %d baselines, want 1", sh.puts-first)
+	}
+	call(10*time.Minute + time.Second) // ten minutes of the caller's rate history, a new network for neither
+	e.Flush(context.Background())
+	if sh.puts != first+2 {
+		t.Fatalf("rate history wrote %d baselines, want 1 more", sh.puts-first-1)
+	}
 }
 
 func newMemShared() *memShared {
@@ -555,6 +591,7 @@ func (m *memShared) GetBaselines(_ context.Context, keys []string) (map[string][
 func (m *memShared) PutBaselines(_ context.Context, b map[string][]byte, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.puts += len(b)
 	for k, v := range b {
 		m.base[k] = v
 	}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,10 +85,25 @@ func (s *Store) PutBaselines(ctx context.Context, baselines map[string][]byte, n
 	if len(baselines) == 0 {
 		return nil
 	}
+	// Rows go in statements of up to maxBaselineBatch each: one statement
+	// a row made each one a parse and a round trip.
+	keys := make([]string, 0, len(baselines))
+	for k := range baselines {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the same lock order on every node
+	ms := now.UnixMilli()
 	err := s.db.Write(ctx, func(tx Tx) error {
-		for k, v := range baselines {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO detect_baselines (subject, data, updated_ms) VALUES (?, ?, ?)
-				ON CONFLICT (subject) DO UPDATE SET data = excluded.data, updated_ms = excluded.updated_ms`, k, v, now.UnixMilli()); err != nil {
+		for len(keys) > 0 {
+			batch := keys[:min(len(keys), maxBaselineBatch)]
+			keys = keys[len(batch):]
+			args := make([]any, 0, 3*len(batch))
+			for _, k := range batch {
+				args = append(args, k, baselines[k], ms)
+			}
+			q := `INSERT INTO detect_baselines (subject, data, updated_ms) VALUES (?, ?, ?)` + strings.Repeat(", (?, ?, ?)", len(batch)-1) +
+				` ON CONFLICT (subject) DO UPDATE SET data = excluded.data, updated_ms = excluded.updated_ms`
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}
 		}
