@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,16 +75,16 @@ const (
 )
 
 type baseline struct {
-	key      string              // its subject (the table's key)
-	First    time.Time           `json:"first"`
-	Networks map[string]struct{} `json:"networks,omitempty"`
-	Agents   map[string]struct{} `json:"agents,omitempty"`
-	Actions  map[string]struct{} `json:"actions,omitempty"`
-	Hours    uint32              `json:"hours"`
-	Minute   int64               `json:"minute"`  // the current minute (Unix minutes)
-	Count    int                 `json:"count"`   // calls in it
-	Rate     float64             `json:"rate"`    // EWMA of calls per minute
-	Minutes  int                 `json:"minutes"` // completed minutes seen
+	key      string    // its subject (the table's key)
+	First    time.Time `json:"first"`
+	Networks strSet    `json:"networks,omitempty"`
+	Agents   strSet    `json:"agents,omitempty"`
+	Actions  strSet    `json:"actions,omitempty"`
+	Hours    uint32    `json:"hours"`
+	Minute   int64     `json:"minute"`  // the current minute (Unix minutes)
+	Count    int       `json:"count"`   // calls in it
+	Rate     float64   `json:"rate"`    // EWMA of calls per minute
+	Minutes  int       `json:"minutes"` // completed minutes seen
 }
 
 type sessionSeen struct {
@@ -135,6 +136,9 @@ func (b *baselines) got(key string, bl *baseline, ok bool, t time.Time) *baselin
 // active subject costs the shared state a write when it learns something,
 // not every flush.
 func (b *baselines) mark(key string) {
+	if b.load == nil {
+		return // no shared state to write back to
+	}
 	if _, ok := b.dirty[key]; !ok && len(b.dirty) < 1<<20 {
 		b.dirty[key] = struct{}{}
 	}
@@ -146,13 +150,13 @@ func (bl *baseline) merge(o *baseline) {
 	if !o.First.IsZero() && (bl.First.IsZero() || o.First.Before(bl.First)) {
 		bl.First = o.First
 	}
-	for v := range o.Networks {
+	for _, v := range o.Networks {
 		learn(&bl.Networks, v, maxNetworks)
 	}
-	for v := range o.Agents {
+	for _, v := range o.Agents {
 		learn(&bl.Agents, v, maxAgents)
 	}
-	for v := range o.Actions {
+	for _, v := range o.Actions {
 		learn(&bl.Actions, v, maxActions)
 	}
 	bl.Hours |= o.Hours
@@ -164,21 +168,41 @@ func (bl *baseline) merge(o *baseline) {
 func (bl *baseline) warm(t time.Time, warmup time.Duration) bool { return t.Sub(bl.First) >= warmup }
 
 // learn adds v to set (bounded) and reports whether it was new.
-func learn(set *map[string]struct{}, v string, max int) bool {
-	if *set == nil {
-		*set = make(map[string]struct{})
-	}
-	if _, ok := (*set)[v]; ok {
+func learn(set *strSet, v string, max int) bool {
+	i, found := slices.BinarySearch(*set, v)
+	if found {
 		return false
 	}
 	if len(*set) < max {
-		(*set)[v] = struct{}{}
+		*set = slices.Insert(*set, i, v)
 	}
 	return true
 }
 
+// strSet is a set of strings as a sorted slice: a baseline's sets hold a
+// value or a few, each a string shared through the memos, so a slice
+// costs a tenth of a map. It is written as a JSON array and read from an
+// array or from the object the sets were written as before.
+type strSet []string
+
+func (s *strSet) UnmarshalJSON(b []byte) error {
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		var obj map[string]struct{}
+		if json.Unmarshal(b, &obj) != nil {
+			return err
+		}
+		for v := range obj {
+			list = append(list, v)
+		}
+	}
+	slices.Sort(list)
+	*s = slices.Compact(list)
+	return nil
+}
+
 // learn is learn for a set of bl that marks bl when v is new to it.
-func (b *baselines) learn(bl *baseline, set *map[string]struct{}, v string, max int) bool {
+func (b *baselines) learn(bl *baseline, set *strSet, v string, max int) bool {
 	if !learn(set, v, max) {
 		return false
 	}

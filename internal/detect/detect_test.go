@@ -3,8 +3,11 @@ package detect
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -666,4 +669,57 @@ func TestInvalidCredentialsBoundedBySource(t *testing.T) {
 	if n := count(r, "invalid-credentials"); n != 2*maxSourceAlerts+2 {
 		t.Fatalf("IPv6 /48: %d alerts, want %d", n, 2*maxSourceAlerts+2)
 	}
+}
+
+// Baselines written before the sets were arrays (JSON objects) still
+// read, and sets stay sorted and without duplicates.
+func TestBaselineSetsJSON(t *testing.T) {
+	var bl baseline
+	if err := json.Unmarshal([]byte(`{"first":"2026-01-01T00:00:00Z","networks":{"10.0.0.0/24":{},"192.0.2.0/24":{}},"actions":["b","a","b"]}`), &bl); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(bl.Networks, strSet{"10.0.0.0/24", "192.0.2.0/24"}) || !slices.Equal(bl.Actions, strSet{"a", "b"}) {
+		t.Fatalf("read %v %v", bl.Networks, bl.Actions)
+	}
+	if !learn(&bl.Actions, "aa", maxActions) || learn(&bl.Actions, "a", maxActions) || !slices.Equal(bl.Actions, strSet{"a", "aa", "b"}) {
+		t.Fatalf("learn: %v", bl.Actions)
+	}
+	out, err := json.Marshal(&bl)
+	if err != nil || !strings.Contains(string(out), `"actions":["a","aa","b"]`) {
+		t.Fatalf("wrote %s, %v", out, err)
+	}
+	if err := json.Unmarshal([]byte(`{"networks":7}`), &bl); err == nil {
+		t.Fatal("a number read as a set")
+	}
+}
+
+// What detection keeps per entity at scale: n users each assuming its own
+// role once (a role baseline and a principal baseline each), measured as
+// live heap. The bound is generous; the figure is in the log:
+//
+//	go test ./internal/detect -run BytesPerEntity -v
+func TestBytesPerEntity(t *testing.T) {
+	const n = 20000
+	e, _ := newEngine(t, Config{})
+	evs := make([]Event, n)
+	for i := range evs {
+		evs[i] = ev("AssumeRole", "sts", as("IAMUser", fmt.Sprintf("arn:aws:iam::%s:user/u%07d", acct, i)),
+			with("roleArn", fmt.Sprintf("arn:aws:iam::%s:role/r%07d", acct, i)), key(fmt.Sprintf("AKIA%016d", i)))
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	ctx := context.Background()
+	for i := range evs {
+		e.Process(ctx, evs[i])
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	t.Logf("%d bytes of live heap an entity (%d subjects)", per, e.base.subjects.len())
+	if per > 2048 {
+		t.Fatalf("%d bytes an entity", per)
+	}
+	runtime.KeepAlive(evs)
+	runtime.KeepAlive(e)
 }

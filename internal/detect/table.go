@@ -1,28 +1,48 @@
 package detect
 
-import "container/list"
-
 // table is a map bounded to max entries, the least recently used dropped
-// first.
+// first. Its entries are their own list nodes (a map value and two links,
+// no separate list element and boxed value), since the engine keeps one
+// for each subject it has seen.
 type table[T any] struct {
-	max   int
-	m     map[string]*list.Element
-	order *list.List // front: most recently used
+	max  int
+	m    map[string]*tableEntry[T]
+	head tableEntry[T] // sentinel: head.next is the most recently used
 }
 
 type tableEntry[T any] struct {
-	key string
-	val T
+	prev, next *tableEntry[T]
+	key        string
+	val        T
 }
 
 func newTable[T any](max int) *table[T] {
-	return &table[T]{max: max, m: make(map[string]*list.Element), order: list.New()}
+	t := &table[T]{max: max, m: make(map[string]*tableEntry[T])}
+	t.head.prev, t.head.next = &t.head, &t.head
+	return t
+}
+
+func (t *table[T]) unlink(e *tableEntry[T]) {
+	e.prev.next, e.next.prev = e.next, e.prev
+}
+
+func (t *table[T]) pushFront(e *tableEntry[T]) {
+	e.prev, e.next = &t.head, t.head.next
+	t.head.next.prev = e
+	t.head.next = e
+}
+
+func (t *table[T]) touch(e *tableEntry[T]) {
+	if t.head.next != e {
+		t.unlink(e)
+		t.pushFront(e)
+	}
 }
 
 func (t *table[T]) get(key string) (T, bool) {
-	if el, ok := t.m[key]; ok {
-		t.order.MoveToFront(el)
-		return el.Value.(*tableEntry[T]).val, true
+	if e, ok := t.m[key]; ok {
+		t.touch(e)
+		return e.val, true
 	}
 	var zero T
 	return zero, false
@@ -31,9 +51,8 @@ func (t *table[T]) get(key string) (T, bool) {
 // find is get for a key held in bytes, with no string made; it also
 // returns the entry's own key.
 func (t *table[T]) find(key []byte) (T, string, bool) {
-	if el, ok := t.m[string(key)]; ok {
-		t.order.MoveToFront(el)
-		e := el.Value.(*tableEntry[T])
+	if e, ok := t.m[string(key)]; ok {
+		t.touch(e)
 		return e.val, e.key, true
 	}
 	var zero T
@@ -41,16 +60,18 @@ func (t *table[T]) find(key []byte) (T, string, bool) {
 }
 
 func (t *table[T]) put(key string, v T) {
-	if el, ok := t.m[key]; ok {
-		el.Value.(*tableEntry[T]).val = v
-		t.order.MoveToFront(el)
+	if e, ok := t.m[key]; ok {
+		e.val = v
+		t.touch(e)
 		return
 	}
-	t.m[key] = t.order.PushFront(&tableEntry[T]{key: key, val: v})
+	e := &tableEntry[T]{key: key, val: v}
+	t.m[key] = e
+	t.pushFront(e)
 	for len(t.m) > t.max {
-		last := t.order.Back()
-		t.order.Remove(last)
-		delete(t.m, last.Value.(*tableEntry[T]).key)
+		last := t.head.prev
+		t.unlink(last)
+		delete(t.m, last.key)
 	}
 }
 
@@ -58,8 +79,7 @@ func (t *table[T]) len() int { return len(t.m) }
 
 // each calls f for every entry, most recently used first.
 func (t *table[T]) each(f func(key string, v T)) {
-	for el := t.order.Front(); el != nil; el = el.Next() {
-		e := el.Value.(*tableEntry[T])
+	for e := t.head.next; e != &t.head; e = e.next {
 		f(e.key, e.val)
 	}
 }
