@@ -210,11 +210,93 @@ func (b *baselines) learn(bl *baseline, set *strSet, v string, max int) bool {
 	return true
 }
 
+// subjects are the names of the baselines an event updates: the role it
+// assumes ("" for none) and the principal that calls (a role session's
+// role; "" for an unknown caller).
+func subjects(ev *Event) (role, principal string) {
+	if strings.HasPrefix(ev.Name, "AssumeRole") {
+		role = ev.Params.RoleArn
+	}
+	principal = ev.ARN
+	if ev.IssuerARN != "" {
+		principal = ev.IssuerARN
+	}
+	return role, principal
+}
+
+// prefetch reads, in one query, the stored baselines of the subjects of
+// batch that are not in memory, so that Process finds every one of them
+// there instead of reading them one at a time.
+func (e *Engine) prefetch(ctx context.Context, batch []Event) {
+	if e.base.load == nil {
+		return
+	}
+	var keys []string
+	first := map[string]time.Time{} // when the batch first names each
+	e.mu.Lock()
+	for i := range batch {
+		role, principal := subjects(&batch[i])
+		for _, k := range [2][2]string{{"role", role}, {"principal", principal}} {
+			if k[1] == "" {
+				continue
+			}
+			e.base.kbuf = append(append(append(e.base.kbuf[:0], k[0]...), ':'), k[1]...)
+			if _, ok := e.base.subjects.m[string(e.base.kbuf)]; ok {
+				continue
+			}
+			if _, ok := first[string(e.base.kbuf)]; ok {
+				continue
+			}
+			key := string(e.base.kbuf)
+			t := batch[i].Time
+			if t.IsZero() {
+				t = e.opt.Now()
+			}
+			first[key] = t
+			keys = append(keys, key)
+		}
+	}
+	e.mu.Unlock()
+	if len(keys) == 0 {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	got, err := e.opt.Shared.GetBaselines(rctx, keys)
+	cancel()
+	if err != nil {
+		e.opt.Log("detect: read baselines", err)
+		return // each is read on its own when first seen
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, key := range keys {
+		if _, ok := e.base.subjects.m[key]; ok {
+			continue
+		}
+		var bl *baseline
+		if data, ok := got[key]; ok {
+			bl = new(baseline)
+			if json.Unmarshal(data, bl) != nil {
+				bl = nil
+			}
+		}
+		if bl == nil {
+			// Not stored: new, first seen by the batch's first event
+			// that names it.
+			bl = &baseline{First: first[key]}
+			e.base.mark(key)
+		}
+		bl.key = key
+		e.base.subjects.put(key, bl)
+	}
+}
+
 func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 	b := e.base
+	role, p := subjects(ev)
 	// Where and with what a role is assumed from.
-	if strings.HasPrefix(ev.Name, "AssumeRole") {
-		if role := ev.param("roleArn"); role != "" {
+	if role != "" {
+		{
 			bl := b.getFor("role", role, ev.Time)
 			warm := bl.warm(ev.Time, b.warmup)
 			if n := b.network(ev.SourceIP); n != "" && b.learn(bl, &bl.Networks, n, maxNetworks) && warm {
@@ -237,10 +319,6 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 		}
 	}
 	// What a principal does, when, and how often.
-	p := ev.ARN
-	if ev.IssuerARN != "" {
-		p = ev.IssuerARN
-	}
 	if p == "" {
 		return
 	}

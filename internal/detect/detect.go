@@ -298,6 +298,7 @@ func (e *Engine) Run(ctx context.Context) {
 			e.Flush(ctx)
 		case <-e.wake:
 			batch := e.take()
+			e.prefetch(ctx, batch)
 			for i := range batch {
 				e.Process(ctx, batch[i])
 			}

@@ -528,6 +528,7 @@ type memShared struct {
 	claims map[string]time.Time
 	base   map[string][]byte
 	puts   int // baselines written
+	gets   int // GetBaselines calls
 }
 
 // A subject that keeps doing what it was seen doing costs the shared state
@@ -565,6 +566,42 @@ func TestBaselinesWrittenWhenLearned(t *testing.T) {
 	}
 }
 
+// Run reads the baselines of a batch's new subjects in one query, not one
+// a subject, and what it read counts (a stored baseline is not new).
+func TestPrefetchBaselines(t *testing.T) {
+	sh := newMemShared()
+	known := "arn:aws:iam::" + acct + ":user/u7"
+	sh.base["principal:"+known] = []byte(`{"first":"2020-01-01T00:00:00Z","actions":["sts.amazonaws.com:GetCallerIdentity"]}`)
+	e, r := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh })
+	for i := range 100 {
+		e.Observe(ev("AssumeRole", "sts", as("IAMUser", fmt.Sprintf("arn:aws:iam::%s:user/u%d", acct, i)),
+			with("roleArn", fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i))))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.Run(ctx); close(done) }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if p, _, _ := e.Stats(); p == 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not drain the queue")
+		}
+	}
+	cancel()
+	<-done
+	sh.mu.Lock()
+	gets := sh.gets
+	sh.mu.Unlock()
+	if gets > 2 { // the prefetch, and the flush when Run ends
+		t.Fatalf("%d reads of the shared baselines for 200 new subjects", gets)
+	}
+	// u7's stored baseline was read: it is warm, and AssumeRole is new to it.
+	if n := count(r, "new-action"); n != 1 {
+		t.Fatalf("new-action alerts %d, want 1 (u7's): %v", n, r.rules())
+	}
+}
+
 func newMemShared() *memShared {
 	return &memShared{claims: map[string]time.Time{}, base: map[string][]byte{}}
 }
@@ -582,6 +619,7 @@ func (m *memShared) Claim(_ context.Context, key string, until, now time.Time) (
 func (m *memShared) GetBaselines(_ context.Context, keys []string) (map[string][]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.gets++
 	out := map[string][]byte{}
 	for _, k := range keys {
 		if v, ok := m.base[k]; ok {
