@@ -27,9 +27,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -191,6 +193,16 @@ func New(cfg Config) *Pipeline {
 
 // ServeHTTP runs the stages for one request and writes its answer. Nothing
 // from a panic or an internal error reaches the client.
+// APIs returns the APIs the pipeline serves: the Query APIs, then the JSON
+// APIs in their order.
+func (p *Pipeline) APIs() []*API {
+	apis := make([]*API, 0, len(p.cfg.Query)+len(p.cfg.JSON))
+	for _, name := range slices.Sorted(maps.Keys(p.cfg.Query)) {
+		apis = append(apis, p.cfg.Query[name])
+	}
+	return append(apis, p.cfg.JSON...)
+}
+
 func (p *Pipeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := p.pool.Get().(*Exchange)
 	x.RequestID = newRequestID()
