@@ -128,6 +128,22 @@ func TestAuditHoldsNoSecret(t *testing.T) {
 		t.Fatalf("wrong password: %d %s", status, body)
 	}
 
+	// The identity providers' requests are counted, never their secrets.
+	text, fams := e.scrape(t)
+	for _, c := range []struct{ kind, outcome string }{{"oidc_discovery", "ok"}, {"oidc_jwks", "ok"}, {"ldap", "ok"}, {"ldap", "denied"}} {
+		if counter(fams, "opensts_idp_requests_total", map[string]string{"kind": c.kind, "outcome": c.outcome}) < 1 {
+			t.Errorf("opensts_idp_requests_total{kind=%q,outcome=%q} not counted", c.kind, c.outcome)
+		}
+	}
+	if histogramCount(fams, "opensts_idp_request_duration_seconds", map[string]string{"kind": "ldap"}) < 2 {
+		t.Error("opensts_idp_request_duration_seconds{kind=\"ldap\"} missing")
+	}
+	for what, s := range secrets {
+		if len(s) >= 8 && strings.Contains(text, s) {
+			t.Errorf("/metrics holds the %s", what)
+		}
+	}
+
 	trail := e.trail(t)
 	for _, name := range []string{"CreateAccessKey", "CreateVirtualMFADevice", "EnableMFADevice", "AssumeRole", "GetSessionToken", "GetFederationToken",
 		"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML", "AssumeRoleWithLDAPIdentity", "CreateLDAPProvider", "GetCallerIdentity"} {

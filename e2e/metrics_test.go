@@ -61,6 +61,26 @@ next:
 	return sum
 }
 
+// histogramCount is the sample count of the histograms of family name
+// whose labels include want.
+func histogramCount(fams map[string]*dto.MetricFamily, name string, want map[string]string) uint64 {
+	f := fams[name]
+	if f == nil {
+		return 0
+	}
+	var n uint64
+next:
+	for _, m := range f.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if v, ok := want[l.GetName()]; ok && v != l.GetValue() {
+				continue next
+			}
+		}
+		n += m.GetHistogram().GetSampleCount()
+	}
+	return n
+}
+
 func TestMetrics(t *testing.T) {
 	e := start(t)
 	akid, secret := e.user(t, "alice")
@@ -95,6 +115,14 @@ func TestMetrics(t *testing.T) {
 	} {
 		if got := delta(c.name, c.labels); got != c.want {
 			t.Errorf("%s%v moved by %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	// The user policy above was a write; reading alice's key and the
+	// role when first used were reads.
+	for _, op := range []string{"read", "write"} {
+		if n := histogramCount(after, "opensts_store_duration_seconds", map[string]string{"op": op}) -
+			histogramCount(before, "opensts_store_duration_seconds", map[string]string{"op": op}); n < 1 {
+			t.Errorf("opensts_store_duration_seconds{op=%q} counted %d operations", op, n)
 		}
 	}
 	if f := after["opensts_request_duration_seconds"]; f == nil || f.GetType() != dto.MetricType_HISTOGRAM {

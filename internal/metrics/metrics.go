@@ -44,6 +44,10 @@ type Metrics struct {
 	mfaFails *prometheus.CounterVec
 	mfaLocks prometheus.Counter
 
+	idpRequests           *prometheus.CounterVec
+	idpLatency            *prometheus.HistogramVec
+	storeRead, storeWrite prometheus.Observer
+
 	// handles caches each label combination's counter and histogram (the
 	// combinations are bounded: routed actions and apierr codes), so a
 	// request costs a map read instead of the vectors' label hashing and
@@ -99,7 +103,40 @@ func New() *Metrics {
 		Help: "MFA device lockouts started after too many wrong codes (on this node).",
 	})
 	m.reg.MustRegister(m.mfaFails, m.mfaLocks)
+	m.idpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "opensts_idp_requests_total",
+		Help: "Requests to identity providers, by kind (oidc_discovery, oidc_jwks: fetches from an OIDC provider; ldap: a directory sign-in) and outcome (ok, denied: the directory refused the user, error: the provider could not be reached or answered wrongly).",
+	}, []string{"kind", "outcome"})
+	m.idpLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "opensts_idp_request_duration_seconds",
+		Help:    "Time a request to an identity provider took, by kind (oidc_discovery, oidc_jwks, ldap).",
+		Buckets: latencyBuckets,
+	}, []string{"kind"})
+	store := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "opensts_store_duration_seconds",
+		Help:    "Time a store operation took, by op (read: one query or read transaction; write: one write transaction, its commit included).",
+		Buckets: latencyBuckets,
+	}, []string{"op"})
+	m.storeRead, m.storeWrite = store.WithLabelValues("read"), store.WithLabelValues("write")
+	m.reg.MustRegister(m.idpRequests, m.idpLatency, store)
 	return m
+}
+
+// IdPRequest counts one request to an identity provider: kind is
+// oidc_discovery, oidc_jwks or ldap; outcome is ok, denied (a directory
+// refused the user) or error.
+func (m *Metrics) IdPRequest(kind, outcome string, took time.Duration) {
+	m.idpRequests.WithLabelValues(kind, outcome).Inc()
+	m.idpLatency.WithLabelValues(kind).Observe(took.Seconds())
+}
+
+// StoreOp observes one store operation: op is read or write.
+func (m *Metrics) StoreOp(op string, took time.Duration) {
+	if op == "write" {
+		m.storeWrite.Observe(took.Seconds())
+		return
+	}
+	m.storeRead.Observe(took.Seconds())
 }
 
 // Registry is the registry to serve (promhttp.HandlerFor).

@@ -42,6 +42,7 @@ import (
 	"github.com/opensts/opensts/internal/session"
 	"github.com/opensts/opensts/internal/sigv4"
 	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/sqlstore"
 	"github.com/opensts/opensts/internal/store/postgres"
 	"github.com/opensts/opensts/internal/store/sqlite"
 	"github.com/opensts/opensts/internal/sts"
@@ -186,6 +187,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	}()
 	s.policies = policy.NewCache(PolicyCacheBytes)
 	s.metrics = metrics.New()
+	if timed, isSQL := s.store.(interface{ SetLatency(sqlstore.Latency) }); isSQL {
+		timed.SetLatency(s.metrics.StoreOp)
+	}
 	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: s.now, CacheBytes: AuthzCacheBytes,
 		OnDeny: denied(s.metrics)})
 	s.sessions, err = session.NewManager(ctx, session.Config{
@@ -199,10 +203,17 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	// MFA codes: replay protection in the store, throttling in memory per node.
 	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer, OnFailure: s.metrics.MFAFailure, OnLockout: s.metrics.MFALockout})
 	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
-	webID := oidc.New(oidc.Config{Now: s.now, Timeout: cfg.OIDCTimeout, MinRefresh: cfg.OIDCMinRefresh, VerifiedCacheBytes: cfg.OIDCVerifiedCacheBytes})
+	webID := oidc.New(oidc.Config{Now: s.now, Timeout: cfg.OIDCTimeout, MinRefresh: cfg.OIDCMinRefresh, VerifiedCacheBytes: cfg.OIDCVerifiedCacheBytes,
+		Observe: func(what string, took time.Duration, err error) {
+			outcome := "ok"
+			if err != nil {
+				outcome = "error"
+			}
+			s.metrics.IdPRequest("oidc_"+what, outcome, took)
+		}})
 	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker,
 		SAML: sts.SAMLConfig{Store: s.store}, OIDC: s.authz, WebIdentity: webID, RoleUse: s.store, Region: cfg.Region,
-		LDAP: sts.LDAPConfig{Store: s.store, Directory: &ldap.Directory{}, Sealer: s.sealer, DefaultProvider: cfg.LDAPDefaultProvider,
+		LDAP: sts.LDAPConfig{Store: s.store, Directory: &ldap.Directory{Observe: func(outcome string, took time.Duration) { s.metrics.IdPRequest("ldap", outcome, took) }}, Sealer: s.sealer, DefaultProvider: cfg.LDAPDefaultProvider,
 			Users:     &ldap.Throttle{Limit: 10, Window: 5 * time.Minute, Now: s.now},
 			Addresses: &ldap.Throttle{Limit: 100, Window: 5 * time.Minute, Now: s.now}}})
 	s.keys = newKeyCache(s.iam, s.authz)

@@ -261,6 +261,10 @@ type Directory struct {
 	DialTimeout, Timeout time.Duration
 	// MaxGroups bounds the groups read for one user.
 	MaxGroups int
+	// Observe, if set, receives each authentication's outcome ("ok",
+	// "denied": the directory refused the user; "error": it could not be
+	// asked) and how long it took (metrics).
+	Observe func(outcome string, took time.Duration)
 
 	// failedBind is, per directory URL, a moving average of how long a
 	// user bind that the directory refused took: an unknown user's decoy
@@ -312,6 +316,23 @@ func (d *Directory) decoyBind(ctx context.Context, conn *goldap.Conn, c Config, 
 // would succeed on many directories). It takes at most about DialTimeout +
 // 5 × Timeout, and less when ctx ends first.
 func (d *Directory) Authenticate(ctx context.Context, c Config, username, password string) (*Identity, error) {
+	if d.Observe == nil {
+		return d.authenticate(ctx, c, username, password)
+	}
+	begin := time.Now()
+	id, err := d.authenticate(ctx, c, username, password)
+	outcome := "ok"
+	switch {
+	case IsDenied(err):
+		outcome = "denied"
+	case err != nil:
+		outcome = "error"
+	}
+	d.Observe(outcome, time.Since(begin))
+	return id, err
+}
+
+func (d *Directory) authenticate(ctx context.Context, c Config, username, password string) (*Identity, error) {
 	if !ValidUsername(username) {
 		return nil, denied("invalid user name", nil)
 	}

@@ -54,6 +54,10 @@ type Config struct {
 	// same token until it rotates it; its signature is then checked once
 	// per key set, its claims (time, audience) on every call.
 	VerifiedCacheBytes int
+	// Observe, if set, receives each fetch from a provider: what was
+	// fetched ("discovery" or "jwks"), how long it took and its error
+	// (metrics).
+	Observe func(what string, took time.Duration, err error)
 }
 
 const (
@@ -262,7 +266,7 @@ func (v *Verifier) fetch(ctx context.Context, p Provider) ([]jose.JSONWebKey, in
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
 	}
-	body, err := get(ctx, client, strings.TrimSuffix(p.URL, "/")+"/.well-known/openid-configuration", maxDiscoveryBytes)
+	body, err := v.get(ctx, client, "discovery", strings.TrimSuffix(p.URL, "/")+"/.well-known/openid-configuration", maxDiscoveryBytes)
 	if err != nil {
 		return nil, 0, commErr("Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements", err)
 	}
@@ -276,7 +280,7 @@ func (v *Verifier) fetch(ctx context.Context, p Provider) ([]jose.JSONWebKey, in
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, 0, commErr("The identity provider's jwks_uri is not an https URL", err)
 	}
-	body, err = get(ctx, client, u.String(), maxJWKSBytes)
+	body, err = v.get(ctx, client, "jwks", u.String(), maxJWKSBytes)
 	if err != nil {
 		return nil, 0, commErr("Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements", err)
 	}
@@ -360,6 +364,17 @@ func keyAllows(k jose.JSONWebKey, alg string) bool {
 		return alg == "EdDSA"
 	}
 	return false
+}
+
+// get is get, told to the Observe hook as what.
+func (v *Verifier) get(ctx context.Context, c *http.Client, what, u string, limit int64) ([]byte, error) {
+	if v.cfg.Observe == nil {
+		return get(ctx, c, u, limit)
+	}
+	begin := time.Now()
+	body, err := get(ctx, c, u, limit)
+	v.cfg.Observe(what, time.Since(begin), err)
+	return body, err
 }
 
 func get(ctx context.Context, c *http.Client, u string, limit int64) ([]byte, error) {

@@ -81,12 +81,15 @@ type Store struct {
 	d       Dialect
 	touches *Touches
 	hook    atomic.Pointer[func()] // SetChangeHook
+	latency atomic.Pointer[Latency] // SetLatency
 }
 
 // New returns a Store on db. touches records access key usage; the caller
 // stops it when it closes db.
 func New(db DB, d Dialect, touches *Touches) *Store {
-	return &Store{db: db, d: d, touches: touches}
+	s := &Store{d: d, touches: touches}
+	s.db = timedDB{DB: db, latency: &s.latency}
+	return s
 }
 
 // Rows is the cursor of a query.
