@@ -80,7 +80,7 @@ type Store struct {
 	db      DB
 	d       Dialect
 	touches *Touches
-	hook    atomic.Pointer[func()] // SetChangeHook
+	hook    atomic.Pointer[func()]  // SetChangeHook
 	latency atomic.Pointer[Latency] // SetLatency
 }
 
