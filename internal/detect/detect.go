@@ -271,11 +271,20 @@ func (e *Engine) take() []Event {
 // done clears a processed batch (its strings are not kept alive) and keeps
 // it as the spare buffer.
 func (e *Engine) done(batch []Event) {
+	if cap(batch) > maxSpare {
+		// A burst grew it; keep none rather than hold its size (an
+		// event is some 400 bytes) for good.
+		return
+	}
 	clear(batch)
 	e.qmu.Lock()
 	e.spare = batch[:0]
 	e.qmu.Unlock()
 }
+
+// maxSpare is the largest batch buffer kept for reuse: what a few
+// milliseconds of requests fill at a high rate.
+const maxSpare = 256
 
 // Stats are the engine's counters.
 func (e *Engine) Stats() (processed, dropped, alerts uint64) {
