@@ -237,7 +237,7 @@ func (a *Authorizer) Decide(ctx context.Context, c *Caller, r *Request) (policy.
 		// whatever a resource policy says of its old name.
 		d := policy.Decision{Effect: policy.ImplicitDeny}
 		if a.onDeny != nil {
-			a.onDeny(&d)
+			a.denied(d)
 		}
 		return d, nil
 	}
@@ -258,10 +258,14 @@ func (a *Authorizer) Decide(ctx context.Context, c *Caller, r *Request) (policy.
 	req := policy.Request{Principal: c.Principal(), Action: r.Action, Resource: r.Resource, Context: pctx, Now: c.now(a.now)}
 	d := policy.Evaluate(&set, &req)
 	if d.Effect != policy.Allow && a.onDeny != nil {
-		a.onDeny(&d)
+		a.denied(d)
 	}
 	return d, nil
 }
+
+// denied tells OnDeny of d. It takes a copy, so that passing it by
+// pointer does not move every decision Decide makes to the heap.
+func (a *Authorizer) denied(d policy.Decision) { a.onDeny(&d) }
 
 // contextPool recycles request contexts (a policy.Context is large; a
 // Decision keeps no reference to it).

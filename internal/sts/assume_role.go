@@ -198,7 +198,8 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 		// The user (or root) whose long-term key this is starts the chain:
 		// revoking the principal reaches the session even once the key
 		// is deleted.
-		sess.ChainKeys, sess.ChainARNs = []string{c.AccessKeyID}, []string{c.ARN}
+		chain := []string{c.AccessKeyID, c.ARN} // one allocation for both
+		sess.ChainKeys, sess.ChainARNs = chain[0:1:1], chain[1:2:2]
 	}
 	creds, err := s.sessions.Mint(sess)
 	if err != nil {
