@@ -96,15 +96,9 @@ func newBaselines(max int, warmup time.Duration) *baselines {
 	return &baselines{warmup: warmup, subjects: newTable[*baseline](max), sessions: newTable[sessionSeen](max), dirty: map[string]struct{}{}}
 }
 
-// get returns the subject's baseline (stored, or new). A new one is marked
+// getFor returns the baseline of the subject kind+":"+name (stored, or
+// new), with no string made when it is in memory. A new one is marked
 // changed; the caller marks one it changes with mark.
-func (b *baselines) get(key string, t time.Time) *baseline {
-	bl, ok := b.subjects.get(key)
-	return b.got(key, bl, ok, t)
-}
-
-// getFor is get for the subject kind+":"+name, with no string made when
-// the subject's baseline is in memory.
 func (b *baselines) getFor(kind, name string, t time.Time) *baseline {
 	b.kbuf = append(append(append(b.kbuf[:0], kind...), ':'), name...)
 	bl, key, ok := b.subjects.find(b.kbuf)

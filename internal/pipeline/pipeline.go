@@ -191,8 +191,6 @@ func New(cfg Config) *Pipeline {
 	return p
 }
 
-// ServeHTTP runs the stages for one request and writes its answer. Nothing
-// from a panic or an internal error reaches the client.
 // APIs returns the APIs the pipeline serves: the Query APIs, then the JSON
 // APIs in their order.
 func (p *Pipeline) APIs() []*API {
@@ -203,6 +201,8 @@ func (p *Pipeline) APIs() []*API {
 	return append(apis, p.cfg.JSON...)
 }
 
+// ServeHTTP runs the stages for one request and writes its answer. Nothing
+// from a panic or an internal error reaches the client.
 func (p *Pipeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := p.pool.Get().(*Exchange)
 	x.RequestID = newRequestID()

@@ -146,7 +146,6 @@ func waitHealthy(endpoint string) error {
 	return fmt.Errorf("server at %s not healthy", endpoint)
 }
 
-// ProcStatus returns a kB field of /proc/PID/status (VmRSS, VmHWM).
 // ProcCPU is the CPU time process pid has used so far, user and system,
 // from /proc/PID/stat (clock ticks of 10 ms).
 func ProcCPU(pid int) (time.Duration, error) {
@@ -172,6 +171,7 @@ func ProcCPU(pid int) (time.Duration, error) {
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
+// ProcStatus returns a kB field of /proc/PID/status (VmRSS, VmHWM).
 func ProcStatus(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
