@@ -32,6 +32,7 @@ import (
 	"github.com/opensts/opensts/internal/federation/ldap"
 	"github.com/opensts/opensts/internal/federation/oidc"
 	"github.com/opensts/opensts/internal/iam"
+	"github.com/opensts/opensts/internal/lastaccess"
 	"github.com/opensts/opensts/internal/metrics"
 	"github.com/opensts/opensts/internal/mfa"
 	"github.com/opensts/opensts/internal/org"
@@ -125,6 +126,7 @@ type Server struct {
 	sinks    auditSinks
 	feed     *feed
 	metrics  *metrics.Metrics
+	access   *lastaccess.Recorder
 
 	// Bootstrap is what the first start created (or found).
 	Bootstrap Bootstrap
@@ -198,7 +200,14 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.sigv4 = sigv4.NewVerifier(s.now)
 	// MFA codes: replay protection in the store, throttling in memory per node.
 	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer, OnFailure: s.metrics.MFAFailure, OnLockout: s.metrics.MFALockout})
-	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
+	s.access = lastaccess.New(lastaccess.Config{Writer: s.store, Interval: LastAccessInterval})
+	defer func() {
+		if !ok {
+			_ = s.access.Close(ctx)
+		}
+	}()
+	s.registerAccessMetrics()
+	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random, FlushUses: s.access.Flush})
 	webID := oidc.New(oidc.Config{Now: s.now, Timeout: cfg.OIDCTimeout, MinRefresh: cfg.OIDCMinRefresh, VerifiedCacheBytes: cfg.OIDCVerifiedCacheBytes})
 	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker,
 		SAML: sts.SAMLConfig{Store: s.store}, OIDC: s.authz, WebIdentity: webID, RoleUse: s.store, Region: cfg.Region,
@@ -277,7 +286,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		Now:          s.now,
 		Log:          s.log,
 		Recorders:    recorders,
-		Observers:    append([]pipeline.Observer{observeMetrics(s.metrics)}, observers...),
+		Observers:    append([]pipeline.Observer{observeMetrics(s.metrics), observeAccess(s.access, cfg.Region)}, observers...),
 	})
 
 	stderr := opt.Stderr
@@ -335,6 +344,9 @@ func (s *Server) Close() error {
 	if s.trail != nil {
 		s.trail.Close()
 		s.sinks.close()
+	}
+	if err := s.access.Close(context.Background()); err != nil {
+		s.log.Warn("write service last accessed data", "error", err)
 	}
 	return s.store.Close()
 }
