@@ -416,4 +416,3 @@ func writeTrustTable(w io.Writer, fs []TrustFinding, inv []CrossAccountTrust) er
 	}
 	return tw.Flush()
 }
-

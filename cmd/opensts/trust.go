@@ -209,7 +209,9 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 		for _, p := range ps["Federated"] {
 			switch {
 			case strings.Contains(p, ":saml-provider/"):
-				if !has(func(c condition) bool { return strings.HasPrefix(c.Key, "saml:") && c.Key != "saml:aud" && c.specific() }) {
+				if !has(func(c condition) bool {
+					return strings.HasPrefix(c.Key, "saml:") && c.Key != "saml:aud" && c.specific()
+				}) {
 					add("MEDIUM", "trusts every user of the SAML provider: no condition on a SAML attribute", p,
 						"add a Condition on SAML:sub, SAML:eduPersonAffiliation or a group attribute so that only the intended users can assume it")
 				}

@@ -8,19 +8,19 @@ import (
 )
 
 // pattern is the action pattern as written, lowercase.
-func (a *actionPat) pattern() string {
-	switch a.kind {
+func (p *actionPat) pattern() string {
+	switch p.kind {
 	case '*':
 		return "*"
 	case 'p':
-		return a.s + "*"
+		return p.s + "*"
 	}
-	return a.s
+	return p.s
 }
 
 // grantsAll reports whether the pattern matches every action of service.
-func (a *actionPat) grantsAll(service string) bool {
-	svc, act, ok := strings.Cut(a.pattern(), ":")
+func (p *actionPat) grantsAll(service string) bool {
+	svc, act, ok := strings.Cut(p.pattern(), ":")
 	if !ok {
 		return svc == "*"
 	}
@@ -28,8 +28,8 @@ func (a *actionPat) grantsAll(service string) bool {
 }
 
 // grantsSome reports whether the pattern can match an action of service.
-func (a *actionPat) grantsSome(service string) bool {
-	svc, _, ok := strings.Cut(a.pattern(), ":")
+func (p *actionPat) grantsSome(service string) bool {
+	svc, _, ok := strings.Cut(p.pattern(), ":")
 	return svc == "*" || ok && arn.Glob(svc, service)
 }
 
