@@ -29,6 +29,8 @@ func TestReportCommands(t *testing.T) {
 	busyARN := e.role(t, "ci-busy", "", own)
 	e.rolePolicy(t, "ci-busy", "p", allow("iam:*", "*"))
 	e.role(t, "idle", "", `{"Version":"2012-10-17","Statement":[{"Sid":"Anyone","Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}`)
+	admin := must[*iam.CreatePolicyOutput](t)(root.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("AdminAll"), PolicyDocument: aws.String(allow("*", "*"))}))
+	must[*iam.AttachRolePolicyOutput](t)(root.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("idle"), PolicyArn: admin.Policy.Arn}))
 	e.role(t, "partner", "", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:root"},"Action":"sts:AssumeRole"}]}`)
 	must[*iam.CreateOpenIDConnectProviderOutput](t)(root.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
 		Url: aws.String("https://token.actions.githubusercontent.com"), ClientIDList: []string{"sts.amazonaws.com"}, ThumbprintList: []string{strings.Repeat("a", 40)}}))
@@ -89,7 +91,9 @@ func TestReportCommands(t *testing.T) {
 	for _, f := range unused.Findings {
 		got = append(got, f.Kind+" "+f.Name)
 	}
-	want := []string{"role github", "role idle", "role partner", "role stale", "user bob", "access-key " + *idle.AccessKey.AccessKeyId, "permission alice sts"}
+	want := []string{"role github", "role idle", "role partner", "role stale", "user bob", "access-key " + *idle.AccessKey.AccessKeyId, "permission alice sts",
+		// AdminAll grants idle every service: none used.
+		"permission idle cloudtrail", "permission idle iam", "permission idle organizations", "permission idle sts"}
 	if unused.Days != 90 || strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("unused:\n got %q\nwant %q", got, want)
 	}
@@ -126,7 +130,7 @@ func TestReportCommands(t *testing.T) {
 	}
 	sort.Strings(got)
 	want = []string{
-		"HIGH github #1", "HIGH idle Anyone", "HIGH partner #1",
+		"HIGH github #1", "HIGH idle Anyone", "HIGH idle " + *admin.Policy.Arn + " #1", "HIGH partner #1",
 		"LOW github -", "LOW idle -", "LOW partner -", "LOW stale -",
 	}
 	if strings.Join(got, "|") != strings.Join(want, "|") {

@@ -90,10 +90,11 @@ exits 0 whatever it finds.`,
 narrows who, a whole foreign account trusted without sts:ExternalId, web
 identity trust without a sub (or aud) condition (the GitHub Actions / GitLab
 misconfiguration that lets any repository assume the role), SAML or LDAP trust
-without an attribute or group condition, and roles nobody assumed for --days
-days. Each finding names the role, the statement and a fix. It also lists
-every foreign principal a role trusts. It reads ListRoles and GetRole with the
-standard AWS credential chain, and exits 0 whatever it finds.`,
+without an attribute or group condition, roles nobody assumed for --days
+days, and permission policies that allow every action on every resource. Each finding names the role, the statement and a fix. It also lists
+every foreign principal a role trusts. It reads ListRoles, GetRole and the
+roles' policies (ListRolePolicies, GetRolePolicy, ListAttachedRolePolicies,
+GetPolicy, GetPolicyVersion) with the standard AWS credential chain, and exits 0 whatever it finds.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, now, err := setup(cmd)
 			if err != nil {
@@ -102,6 +103,11 @@ standard AWS credential chain, and exits 0 whatever it finds.`,
 			roles, err := listRoles(cmd.Context(), c)
 			if err != nil {
 				return err
+			}
+			for i := range roles {
+				if roles[i].Policies, err = rolePolicies(cmd.Context(), c, roles[i].Name); err != nil {
+					return err
+				}
 			}
 			findings, inventory := trustReport(roles, now, days)
 			if output == "json" {
@@ -122,6 +128,57 @@ type reportRole struct {
 	Created            time.Time
 	LastUsed           *time.Time
 	Trust              string
+	// Policies are the role's permission policies (trust report only):
+	// "inline/NAME" or the managed policy ARN, to its document.
+	Policies []namedDoc
+}
+
+type namedDoc struct{ Name, Document string }
+
+// decodeDocument undoes IAM's URL encoding of a policy document.
+func decodeDocument(s string) string {
+	if d, err := url.QueryUnescape(s); err == nil {
+		return d
+	}
+	return s
+}
+
+// rolePolicies reads a role's inline and attached policies.
+func rolePolicies(ctx context.Context, c *iam.Client, role string) ([]namedDoc, error) {
+	var out []namedDoc
+	ip := iam.NewListRolePoliciesPaginator(c, &iam.ListRolePoliciesInput{RoleName: aws.String(role)})
+	for ip.HasMorePages() {
+		page, err := ip.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list policies of role %s: %w", role, err)
+		}
+		for _, n := range page.PolicyNames {
+			g, err := c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(n)})
+			if err != nil {
+				return nil, fmt.Errorf("get policy %s of role %s: %w", n, role, err)
+			}
+			out = append(out, namedDoc{Name: "inline/" + n, Document: decodeDocument(aws.ToString(g.PolicyDocument))})
+		}
+	}
+	ap := iam.NewListAttachedRolePoliciesPaginator(c, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(role)})
+	for ap.HasMorePages() {
+		page, err := ap.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list attached policies of role %s: %w", role, err)
+		}
+		for _, a := range page.AttachedPolicies {
+			p, err := c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: a.PolicyArn})
+			if err != nil {
+				return nil, fmt.Errorf("get policy %s: %w", aws.ToString(a.PolicyArn), err)
+			}
+			v, err := c.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: a.PolicyArn, VersionId: p.Policy.DefaultVersionId})
+			if err != nil {
+				return nil, fmt.Errorf("get policy version of %s: %w", aws.ToString(a.PolicyArn), err)
+			}
+			out = append(out, namedDoc{Name: aws.ToString(a.PolicyArn), Document: decodeDocument(aws.ToString(v.PolicyVersion.Document))})
+		}
+	}
+	return out, nil
 }
 
 // reportService is one granted service's last use by an entity.
@@ -172,9 +229,7 @@ func listRoles(ctx context.Context, c *iam.Client) ([]reportRole, error) {
 				rr.LastUsed = g.Role.RoleLastUsed.LastUsedDate
 			}
 			// IAM returns policy documents URL-encoded.
-			if rr.Trust, err = url.QueryUnescape(aws.ToString(g.Role.AssumeRolePolicyDocument)); err != nil {
-				rr.Trust = aws.ToString(g.Role.AssumeRolePolicyDocument)
-			}
+			rr.Trust = decodeDocument(aws.ToString(g.Role.AssumeRolePolicyDocument))
 			out = append(out, rr)
 		}
 	}
@@ -353,6 +408,9 @@ func trustReport(roles []reportRole, now time.Time, days int) ([]TrustFinding, [
 	for _, r := range roles {
 		f, inv := reviewTrust(trustRole{Name: r.Name, ARN: r.ARN, Account: r.Account, Document: r.Trust})
 		findings = append(findings, f...)
+		for _, p := range r.Policies {
+			findings = append(findings, reviewPermissions(r.Name, r.ARN, p)...)
+		}
 		inventory = append(inventory, inv...)
 		if stale(r.Created, r.LastUsed, cutoff) {
 			findings = append(findings, TrustFinding{Role: r.Name, RoleARN: r.ARN, Statement: "-", Severity: "LOW",

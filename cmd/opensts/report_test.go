@@ -126,3 +126,32 @@ func TestTrustReportUnassumed(t *testing.T) {
 		t.Fatalf("findings: %+v", fs)
 	}
 }
+
+func TestReviewPermissions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, doc string
+		want      []string
+	}{
+		{"admin", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, []string{"p #1"}},
+		{"admin as *:*", `{"Version":"2012-10-17","Statement":{"Sid":"All","Effect":"Allow","Action":["s3:GetObject","*:*"],"Resource":["*"]}}`, []string{"p All"}},
+		{"one service", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`, nil},
+		{"one resource", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/*"}]}`, nil},
+		{"deny", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			for _, f := range reviewPermissions("r", "arn:aws:iam::111111111111:role/r", namedDoc{Name: "p", Document: tc.doc}) {
+				got = append(got, f.Statement)
+				if f.Severity != "HIGH" || f.Fix == "" {
+					t.Errorf("finding %+v", f)
+				}
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+}

@@ -240,3 +240,43 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 	}
 	return findings, inventory
 }
+
+// permissionStatement is a statement of a permission policy, as the trust
+// report reads it.
+type permissionStatement struct {
+	Sid       string            `json:"Sid"`
+	Effect    string            `json:"Effect"`
+	Action    oneOrMany[string] `json:"Action"`
+	Resource  oneOrMany[string] `json:"Resource"`
+	Condition json.RawMessage   `json:"Condition"`
+}
+
+// reviewPermissions flags the statements of a role's permission policy
+// that allow every action on every resource (*:*).
+func reviewPermissions(role, roleARN string, p namedDoc) []TrustFinding {
+	var doc struct {
+		Statement oneOrMany[permissionStatement] `json:"Statement"`
+	}
+	if err := json.Unmarshal([]byte(p.Document), &doc); err != nil {
+		return []TrustFinding{{Role: role, RoleARN: roleARN, Statement: p.Name, Severity: "MEDIUM", Finding: "permission policy could not be read: " + err.Error(),
+			Fix: "check the policy with aws iam get-role-policy or get-policy-version"}}
+	}
+	var out []TrustFinding
+	for i, st := range doc.Statement {
+		if !strings.EqualFold(st.Effect, "Allow") || !slices.ContainsFunc(st.Action, func(a string) bool { return a == "*" || a == "*:*" }) ||
+			!slices.Contains(st.Resource, "*") {
+			continue
+		}
+		name := st.Sid
+		if name == "" {
+			name = fmt.Sprintf("#%d", i+1)
+		}
+		what := "permission policy " + p.Name + " allows every action on every resource (*:*)"
+		if len(st.Condition) > 0 && string(st.Condition) != "{}" && string(st.Condition) != "null" {
+			what += ", under a condition"
+		}
+		out = append(out, TrustFinding{Role: role, RoleARN: roleARN, Statement: p.Name + " " + name, Severity: "HIGH", Finding: what,
+			Fix: "grant only the actions and resources the role needs (aws iam generate-service-last-accessed-details shows what it uses)"})
+	}
+	return out
+}
