@@ -97,6 +97,25 @@ func TestServiceLastAccessed(t *testing.T) {
 		t.Fatalf("organizations was never used: %v", services["organizations"])
 	}
 
+	// Pages: one service at a time, in namespace order.
+	var pages []string
+	in := &iam.GetServiceLastAccessedDetailsInput{JobId: aws.String(job), MaxItems: aws.Int32(1)}
+	for {
+		p := must[*iam.GetServiceLastAccessedDetailsOutput](t)(root.GetServiceLastAccessedDetails(ctx, in))
+		for _, s := range p.ServicesLastAccessed {
+			pages = append(pages, *s.ServiceNamespace)
+		}
+		if !p.IsTruncated {
+			break
+		}
+		in.Marker = p.Marker
+	}
+	if strings.Join(pages, ",") != "iam,organizations,sts" {
+		t.Fatalf("paged services: %v", pages)
+	}
+	_, err = root.GetServiceLastAccessedDetails(ctx, &iam.GetServiceLastAccessedDetailsInput{JobId: aws.String(job), Marker: aws.String("not-a-marker")})
+	wantCode(t, err, "InvalidInput")
+
 	// The group's report: its members' uses of what the group grants.
 	gj := must[*iam.GenerateServiceLastAccessedDetailsOutput](t)(root.GenerateServiceLastAccessedDetails(ctx, &iam.GenerateServiceLastAccessedDetailsInput{
 		Arn: aws.String("arn:aws:iam::" + testAccount + ":group/la-group")}))
