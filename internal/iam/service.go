@@ -40,6 +40,7 @@ type Store interface {
 	store.SAMLProviders
 	store.OIDCProviders
 	store.LDAPProviders
+	store.LastAccessed
 }
 
 // Authorizer is what IAM asks of authz.Authorizer.
@@ -60,6 +61,9 @@ type Config struct {
 	Sealer   *seal.Sealer // seals long-term secret access keys (aad: access key id)
 	Now      func() time.Time
 	Rand     io.Reader // unique ids and access keys; nil means crypto/rand
+	// FlushUses, if set, writes this node's service last accessed uses
+	// not yet written (lastaccess.Recorder.Flush), before a report.
+	FlushUses func(ctx context.Context) error
 }
 
 // Service implements the IAM actions. It is safe for concurrent use.
@@ -70,6 +74,8 @@ type Service struct {
 	sealer   *seal.Sealer
 	now      func() time.Time
 	rand     io.Reader
+
+	flushUses func(ctx context.Context) error
 }
 
 // New returns a Service.
@@ -82,7 +88,7 @@ func New(cfg Config) *Service {
 	if r == nil {
 		r = rand.Reader
 	}
-	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r}
+	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r, flushUses: cfg.FlushUses}
 }
 
 // Limits AWS applies by default (IAM quotas).

@@ -212,6 +212,10 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		"UntagOpenIDConnectProvider":              {"OpenIDConnectProviderArn": oidcARN, "TagKeys.member.1": "k"},
 		"ListOpenIDConnectProviderTags":           {"OpenIDConnectProviderArn": oidcARN},
 
+		"GenerateServiceLastAccessedDetails":        {"Arn": "arn:aws:iam::" + acct + ":user/target"},
+		"GetServiceLastAccessedDetails":             {"JobId": "00000000-0000-4000-8000-000000000000"},
+		"GetServiceLastAccessedDetailsWithEntities": {"JobId": "00000000-0000-4000-8000-000000000000", "ServiceNamespace": "iam"},
+
 		"CreateLDAPProvider": {"Name": "dir", "Url": "ldaps://dc.example.com", "UserSearchBase": "dc=example,dc=com"},
 		"DeleteLDAPProvider": {"LDAPProviderArn": ldapARN},
 		"GetLDAPProvider":    {"LDAPProviderArn": ldapARN},

@@ -110,5 +110,9 @@ func iamRoutes(s *iam.Service) map[string]handler {
 		"GetLDAPProvider":    bind(s.GetLDAPProvider),
 		"ListLDAPProviders":  bind(s.ListLDAPProviders),
 		"UpdateLDAPProvider": bind(s.UpdateLDAPProvider),
+
+		"GenerateServiceLastAccessedDetails":        bind(s.GenerateServiceLastAccessedDetails),
+		"GetServiceLastAccessedDetails":             bind(s.GetServiceLastAccessedDetails),
+		"GetServiceLastAccessedDetailsWithEntities": bind(s.GetServiceLastAccessedDetailsWithEntities),
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/opensts/opensts/internal/federation/ldap"
 	"github.com/opensts/opensts/internal/federation/oidc"
 	"github.com/opensts/opensts/internal/iam"
+	"github.com/opensts/opensts/internal/lastaccess"
 	"github.com/opensts/opensts/internal/metrics"
 	"github.com/opensts/opensts/internal/mfa"
 	"github.com/opensts/opensts/internal/org"
@@ -126,6 +127,7 @@ type Server struct {
 	sinks    auditSinks
 	feed     *feed
 	metrics  *metrics.Metrics
+	access   *lastaccess.Recorder
 
 	// Bootstrap is what the first start created (or found).
 	Bootstrap Bootstrap
@@ -202,7 +204,14 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.sigv4 = sigv4.NewVerifier(s.now)
 	// MFA codes: replay protection in the store, throttling in memory per node.
 	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer, OnFailure: s.metrics.MFAFailure, OnLockout: s.metrics.MFALockout})
-	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
+	s.access = lastaccess.New(lastaccess.Config{Writer: s.store, Interval: LastAccessInterval})
+	defer func() {
+		if !ok {
+			_ = s.access.Close(ctx)
+		}
+	}()
+	s.registerAccessMetrics()
+	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random, FlushUses: s.access.Flush})
 	webID := oidc.New(oidc.Config{Now: s.now, Timeout: cfg.OIDCTimeout, MinRefresh: cfg.OIDCMinRefresh, VerifiedCacheBytes: cfg.OIDCVerifiedCacheBytes,
 		Observe: func(what string, took time.Duration, err error) {
 			outcome := "ok"
@@ -288,7 +297,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		Now:          s.now,
 		Log:          s.log,
 		Recorders:    recorders,
-		Observers:    append([]pipeline.Observer{observeMetrics(s.metrics)}, observers...),
+		Observers:    append([]pipeline.Observer{observeMetrics(s.metrics), observeAccess(s.access, cfg.Region)}, observers...),
 	})
 
 	stderr := opt.Stderr
@@ -346,6 +355,9 @@ func (s *Server) Close() error {
 	if s.trail != nil {
 		s.trail.Close()
 		s.sinks.close()
+	}
+	if err := s.access.Close(context.Background()); err != nil {
+		s.log.Warn("write service last accessed data", "error", err)
 	}
 	return s.store.Close()
 }

@@ -272,6 +272,9 @@ func (s *Store) DeleteUser(ctx context.Context, account, name string) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE mfa_devices SET user_pk = NULL, enabled_at = NULL WHERE user_pk = ?`, u.pk); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM service_access WHERE principal_id = ?`, u.id); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE pk = ?`, u.pk)
 		return err
 	})
@@ -587,6 +590,9 @@ func (s *Store) DeleteRole(ctx context.Context, account, name string) error {
 			return err
 		}
 		c.add(policies...)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM service_access WHERE principal_id = ?`, r.id); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM roles WHERE pk = ?`, r.pk)
 		return err
 	})

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestReviewTrust(t *testing.T) {
+	t.Parallel()
+	const acct = "111111111111"
+	tests := []struct {
+		name      string
+		doc       string
+		findings  []string // severity + statement, in order
+		inventory []string // principal + external id
+	}{
+		{"own account", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}`, nil, nil},
+		{"everyone", `{"Version":"2012-10-17","Statement":[{"Sid":"Open","Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}`,
+			[]string{"HIGH Open"}, nil},
+		{"everyone in the org", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}}]}`,
+			nil, nil},
+		{"everyone, a wildcard condition", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"*"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"denied everyone", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole"}]}`, nil, nil},
+		{"foreign account", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["222222222222","arn:aws:iam::333333333333:role/ci"]},"Action":"sts:AssumeRole"}]}`,
+			[]string{"HIGH #1"}, []string{"222222222222 false", "arn:aws:iam::333333333333:role/ci false"}},
+		{"foreign account with external id", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x-7781"}}}}`,
+			nil, []string{"arn:aws:iam::222222222222:root true"}},
+		{"github without sub", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"github with a wildcard sub and no aud", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"*"}}}]}`,
+			[]string{"HIGH #1", "MEDIUM #1"}, nil},
+		{"github pinned", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:org/app:ref:refs/heads/main"}}}]}`,
+			nil, nil},
+		{"saml, audience only", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:saml-provider/corp"},"Action":"sts:AssumeRoleWithSAML","Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml"}}}]}`,
+			[]string{"MEDIUM #1"}, nil},
+		{"ldap with a group", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:ldap-provider/corp"},"Action":"sts:AssumeRoleWithLDAPIdentity","Condition":{"ForAnyValue:StringEquals":{"ldap:groups":"cn=ops,dc=corp"}}}]}`,
+			nil, nil},
+		{"ldap open", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:ldap-provider/corp"},"Action":"sts:AssumeRoleWithLDAPIdentity"}]}`,
+			[]string{"MEDIUM #1"}, nil},
+		{"unreadable", `{"Statement":7}`, []string{"MEDIUM -"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fs, inv := reviewTrust(trustRole{Name: "r", ARN: "arn:aws:iam::" + acct + ":role/r", Account: acct, Document: tc.doc})
+			var got, gotInv []string
+			for _, f := range fs {
+				got = append(got, f.Severity+" "+f.Statement)
+				if f.Fix == "" || f.Role != "r" {
+					t.Errorf("finding without a fix or role: %+v", f)
+				}
+			}
+			for _, i := range inv {
+				gotInv = append(gotInv, i.Principal+" "+map[bool]string{true: "true", false: "false"}[i.ExternalID])
+			}
+			if d := cmp.Diff(tc.findings, got); d != "" {
+				t.Errorf("findings (-want +got):\n%s\n%+v", d, fs)
+			}
+			if d := cmp.Diff(tc.inventory, gotInv); d != "" {
+				t.Errorf("inventory (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestUnusedFindings(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	ago := func(days int) *time.Time { t := now.Add(-time.Duration(days) * 24 * time.Hour); return &t }
+	d := unusedData{
+		Roles: []reportRole{
+			{Name: "busy", ARN: "arn:r/busy", Created: *ago(400), LastUsed: ago(3)},
+			{Name: "idle", ARN: "arn:r/idle", Created: *ago(400)},
+			{Name: "stale", ARN: "arn:r/stale", Created: *ago(400), LastUsed: ago(120)},
+			{Name: "new", ARN: "arn:r/new", Created: *ago(10)},
+		},
+		Users: []reportUser{
+			{Name: "alice", ARN: "arn:u/alice", Created: *ago(400), Keys: []reportKey{
+				{ID: "AKIAUSED", Active: true, Created: *ago(300), LastUsed: ago(1)},
+				{ID: "AKIAIDLE", Active: true, Created: *ago(300)},
+				{ID: "AKIAOFF", Active: false, Created: *ago(300)},
+			}},
+			// No key used, but a call (a session of the user) is recent.
+			{Name: "bob", ARN: "arn:u/bob", Created: *ago(400)},
+			{Name: "carol", ARN: "arn:u/carol", Created: *ago(400), Keys: []reportKey{{ID: "AKIACAROL", Active: true, Created: *ago(400), LastUsed: ago(200)}}},
+		},
+		Services: map[string][]reportService{
+			"arn:r/busy":  {{Namespace: "iam", Last: ago(3)}, {Namespace: "organizations"}},
+			"arn:u/bob":   {{Namespace: "sts", Last: ago(5)}},
+			"arn:u/alice": {{Namespace: "iam", Last: ago(1)}, {Namespace: "sts", Last: ago(95)}},
+		},
+	}
+	var got []string
+	for _, f := range unusedFindings(d, now, 90) {
+		got = append(got, f.Kind+" "+f.Name)
+	}
+	want := []string{
+		"role idle", "role stale",
+		"user carol",
+		"access-key AKIACAROL", "access-key AKIAIDLE",
+		"permission alice sts", "permission busy organizations",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("findings (-want +got):\n%s", diff)
+	}
+	// --days 0: everything used before now is unused, what is created now is not.
+	if n := len(unusedFindings(d, now, 0)); n <= len(want) {
+		t.Fatalf("--days 0 found %d, want more than %d", n, len(want))
+	}
+}
+
+func TestTrustReportUnassumed(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	old := now.Add(-200 * 24 * time.Hour)
+	recent := now.Add(-time.Hour)
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}`
+	fs, _ := trustReport([]reportRole{
+		{Name: "old", ARN: "arn:aws:iam::111111111111:role/old", Account: "111111111111", Created: old, Trust: doc},
+		{Name: "used", ARN: "arn:aws:iam::111111111111:role/used", Account: "111111111111", Created: old, LastUsed: &recent, Trust: doc},
+	}, now, 90)
+	if len(fs) != 1 || fs[0].Role != "old" || fs[0].Severity != "LOW" {
+		t.Fatalf("findings: %+v", fs)
+	}
+}
+
+func TestReviewPermissions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, doc string
+		want      []string
+	}{
+		{"admin", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, []string{"p #1"}},
+		{"admin as *:*", `{"Version":"2012-10-17","Statement":{"Sid":"All","Effect":"Allow","Action":["s3:GetObject","*:*"],"Resource":["*"]}}`, []string{"p All"}},
+		{"one service", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`, nil},
+		{"one resource", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/*"}]}`, nil},
+		{"deny", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			for _, f := range reviewPermissions("r", "arn:aws:iam::111111111111:role/r", namedDoc{Name: "p", Document: tc.doc}) {
+				got = append(got, f.Statement)
+				if f.Severity != "HIGH" || f.Fix == "" {
+					t.Errorf("finding %+v", f)
+				}
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,243 @@
+// Package lastaccess records which principal used which action of which
+// service, and when: IAM's service last accessed data. Uses are coalesced
+// in memory and written in batches by a goroutine of its own, so that the
+// request path never waits for the store.
+//
+// It imports only the store's records.
+package lastaccess
+
+import (
+	"context"
+	"hash/maphash"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opensts/opensts/internal/store"
+)
+
+// Writer writes a batch of uses (store.LastAccessed.RecordServiceAccess).
+type Writer interface {
+	RecordServiceAccess(ctx context.Context, uses []store.ServiceAccess) error
+}
+
+// Key is one principal's use of one action: the unit the recorder keeps.
+type Key struct {
+	PrincipalID string // AIDA... or AROA...
+	Service     string // namespace: iam, sts, ...
+	Action      string
+}
+
+// slot is the latest use of a key. at is Unix nanoseconds; a slot whose
+// at is above written has a use to write.
+type slot struct {
+	at      atomic.Int64
+	region  atomic.Pointer[string]
+	account string
+	written int64 // the flusher's alone
+	idle    int   // the flusher's alone: flushes since the last use
+}
+
+const shards = 64
+
+type shard struct {
+	mu sync.RWMutex
+	m  map[Key]*slot
+}
+
+// Recorder coalesces uses. Record is safe for concurrent use and, for a key
+// seen before, takes a shard's read lock and two atomic operations and
+// allocates nothing. Memory: at most MaxKeys keys (about 200 bytes each
+// plus the strings); a key not used for IdleFlushes flushes in a row is
+// dropped from memory (its use is in the store by then). At the bound, uses
+// of new keys are counted in Dropped and not recorded.
+type Recorder struct {
+	w        Writer
+	interval time.Duration
+	maxKeys  int64
+	seed     maphash.Seed
+	shards   [shards]shard
+	keys     atomic.Int64
+	dropped  atomic.Int64
+	failed   atomic.Int64
+
+	flushMu sync.Mutex // one flush at a time
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+}
+
+// Config configures a Recorder.
+type Config struct {
+	Writer Writer
+	// Interval between writes (default 1s): the bound on how stale the
+	// stored data is, and on what a crash loses.
+	Interval time.Duration
+	// MaxKeys bounds the keys kept in memory (default 1<<18).
+	MaxKeys int
+}
+
+// IdleFlushes is how many flushes a key may go unused before it leaves
+// memory.
+const IdleFlushes = 60
+
+// New starts a Recorder; Close it to write what is pending.
+func New(cfg Config) *Recorder {
+	r := &Recorder{w: cfg.Writer, interval: cfg.Interval, maxKeys: int64(cfg.MaxKeys), seed: maphash.MakeSeed(),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	if r.interval <= 0 {
+		r.interval = time.Second
+	}
+	if r.maxKeys <= 0 {
+		r.maxKeys = 1 << 18
+	}
+	for i := range r.shards {
+		r.shards[i].m = make(map[Key]*slot)
+	}
+	go r.run()
+	return r
+}
+
+func (r *Recorder) shard(k *Key) *shard {
+	h := maphash.String(r.seed, k.PrincipalID) ^ maphash.String(r.seed, k.Action)*31
+	return &r.shards[h%shards]
+}
+
+// Record notes that the principal of account used k at at in region. An
+// older use than the one kept changes nothing.
+func (r *Recorder) Record(k Key, account string, at time.Time, region string) {
+	sh := r.shard(&k)
+	ns := at.UnixNano()
+	sh.mu.RLock()
+	s := sh.m[k]
+	if s != nil {
+		s.update(ns, region)
+		sh.mu.RUnlock()
+		return
+	}
+	sh.mu.RUnlock()
+
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if s = sh.m[k]; s == nil {
+		if r.keys.Load() >= r.maxKeys {
+			r.dropped.Add(1)
+			return
+		}
+		// Copies: a key must not keep a request's memory alive.
+		k = Key{PrincipalID: strings.Clone(k.PrincipalID), Service: strings.Clone(k.Service), Action: strings.Clone(k.Action)}
+		s = &slot{account: strings.Clone(account)}
+		sh.m[k] = s
+		r.keys.Add(1)
+	}
+	s.update(ns, region)
+}
+
+// update moves the slot to a newer use. Callers hold the shard's lock
+// (read or write), so that the flusher's eviction never drops a slot
+// being updated.
+func (s *slot) update(ns int64, region string) {
+	for {
+		old := s.at.Load()
+		if ns <= old {
+			return
+		}
+		if s.at.CompareAndSwap(old, ns) {
+			break
+		}
+	}
+	// The region of the newest use; racing updates may pair a time with
+	// another racing use's region, both of this second.
+	if p := s.region.Load(); p == nil || *p != region {
+		reg := strings.Clone(region)
+		s.region.Store(&reg)
+	}
+}
+
+func (r *Recorder) run() {
+	defer close(r.done)
+	tick := time.NewTicker(r.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-tick.C:
+			// A failed write is retried on the next tick.
+			_ = r.Flush(context.Background())
+		}
+	}
+}
+
+// Flush writes the uses not written yet, at once.
+func (r *Recorder) Flush(ctx context.Context) error {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	type pending struct {
+		s  *slot
+		at int64
+	}
+	var batch []store.ServiceAccess
+	var marks []pending
+	for i := range r.shards {
+		sh := &r.shards[i]
+		evict := false
+		sh.mu.RLock()
+		for k, s := range sh.m {
+			at := s.at.Load()
+			if at <= s.written {
+				s.idle++
+				evict = evict || s.idle >= IdleFlushes
+				continue
+			}
+			s.idle = 0
+			region := ""
+			if p := s.region.Load(); p != nil {
+				region = *p
+			}
+			batch = append(batch, store.ServiceAccess{PrincipalID: k.PrincipalID, Account: s.account, Service: k.Service, Action: k.Action,
+				At: time.Unix(0, at).UTC(), Region: region})
+			marks = append(marks, pending{s, at})
+		}
+		sh.mu.RUnlock()
+		if evict {
+			sh.mu.Lock()
+			for k, s := range sh.m {
+				if s.idle >= IdleFlushes && s.at.Load() <= s.written {
+					delete(sh.m, k)
+					r.keys.Add(-1)
+				}
+			}
+			sh.mu.Unlock()
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := r.w.RecordServiceAccess(ctx, batch); err != nil {
+		r.failed.Add(1)
+		return err
+	}
+	for _, m := range marks {
+		m.s.written = m.at
+	}
+	return nil
+}
+
+// Keys is the number of keys in memory.
+func (r *Recorder) Keys() int64 { return r.keys.Load() }
+
+// Dropped is the number of uses not recorded because memory was full.
+func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
+
+// Failed is the number of batch writes that failed (and were retried).
+func (r *Recorder) Failed() int64 { return r.failed.Load() }
+
+// Close stops the background writer and writes what is pending. Record
+// may still be called; uses after Close are kept until the next Flush.
+func (r *Recorder) Close(ctx context.Context) error {
+	r.once.Do(func() { close(r.stop) })
+	<-r.done
+	return r.Flush(ctx)
+}

@@ -1,0 +1,255 @@
+package lastaccess
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/opensts/opensts/internal/store"
+)
+
+// memWriter keeps what it is given, newest use per key wins, as the store
+// does; fail makes the next write fail.
+type memWriter struct {
+	mu      sync.Mutex
+	batches int
+	uses    map[Key]store.ServiceAccess
+	fail    bool
+}
+
+func (w *memWriter) RecordServiceAccess(_ context.Context, uses []store.ServiceAccess) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fail {
+		w.fail = false
+		return errors.New("database is gone")
+	}
+	w.batches++
+	if w.uses == nil {
+		w.uses = make(map[Key]store.ServiceAccess)
+	}
+	for _, u := range uses {
+		k := Key{u.PrincipalID, u.Service, u.Action}
+		if old, ok := w.uses[k]; !ok || u.At.After(old.At) {
+			w.uses[k] = u
+		}
+	}
+	return nil
+}
+
+func (w *memWriter) snapshot() (int, map[Key]store.ServiceAccess) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := make(map[Key]store.ServiceAccess, len(w.uses))
+	for k, v := range w.uses {
+		m[k] = v
+	}
+	return w.batches, m
+}
+
+var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+func newRecorder(t *testing.T, w Writer, maxKeys int) *Recorder {
+	// A long interval: the tests flush themselves.
+	r := New(Config{Writer: w, Interval: time.Hour, MaxKeys: maxKeys})
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	return r
+}
+
+func TestRecordNewestWins(t *testing.T) {
+	t.Parallel()
+	w := &memWriter{}
+	r := newRecorder(t, w, 0)
+	ctx := context.Background()
+	k := Key{"AROAEXAMPLE", "iam", "ListUsers"}
+	r.Record(k, "111111111111", t0.Add(2*time.Second), "eu-west-1")
+	r.Record(k, "111111111111", t0.Add(time.Second), "us-west-2") // older: ignored
+	r.Record(Key{"AIDAEXAMPLE", "sts", "GetCallerIdentity"}, "111111111111", t0, "us-east-1")
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, got := w.snapshot()
+	want := map[Key]store.ServiceAccess{
+		k: {PrincipalID: "AROAEXAMPLE", Account: "111111111111", Service: "iam", Action: "ListUsers", At: t0.Add(2 * time.Second), Region: "eu-west-1"},
+		{"AIDAEXAMPLE", "sts", "GetCallerIdentity"}: {PrincipalID: "AIDAEXAMPLE", Account: "111111111111", Service: "sts", Action: "GetCallerIdentity", At: t0, Region: "us-east-1"},
+	}
+	if d := cmp.Diff(want, got); d != "" || n != 1 {
+		t.Fatalf("after one flush: %d batches, (-want +got):\n%s", n, d)
+	}
+	// Nothing new: no write.
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := w.snapshot(); n != 1 {
+		t.Fatalf("a flush with nothing new wrote: %d batches", n)
+	}
+	// A newer use is written with its region.
+	r.Record(k, "111111111111", t0.Add(time.Minute), "ap-south-1")
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, got = w.snapshot()
+	if u := got[k]; n != 2 || !u.At.Equal(t0.Add(time.Minute)) || u.Region != "ap-south-1" {
+		t.Fatalf("after a newer use: %d batches, %+v", n, u)
+	}
+}
+
+func TestFailedWriteIsRetried(t *testing.T) {
+	t.Parallel()
+	w := &memWriter{fail: true}
+	r := newRecorder(t, w, 0)
+	k := Key{"AIDARETRY", "iam", "GetUser"}
+	r.Record(k, "111111111111", t0, "us-east-1")
+	if err := r.Flush(context.Background()); err == nil {
+		t.Fatal("the failing write's error was not returned")
+	}
+	if r.Failed() != 1 {
+		t.Fatalf("Failed() = %d, want 1", r.Failed())
+	}
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, got := w.snapshot(); !got[k].At.Equal(t0) {
+		t.Fatalf("the use was lost after a failed write: %v", got)
+	}
+}
+
+func TestMemoryBound(t *testing.T) {
+	t.Parallel()
+	w := &memWriter{}
+	r := newRecorder(t, w, 10)
+	for i := range 15 {
+		r.Record(Key{fmt.Sprintf("AIDA%02d", i), "iam", "GetUser"}, "111111111111", t0, "us-east-1")
+	}
+	// A key already kept is still updated at the bound.
+	r.Record(Key{"AIDA00", "iam", "GetUser"}, "111111111111", t0.Add(time.Second), "us-east-1")
+	if r.Keys() != 10 || r.Dropped() != 5 {
+		t.Fatalf("Keys %d, Dropped %d; want 10, 5", r.Keys(), r.Dropped())
+	}
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, got := w.snapshot(); len(got) != 10 || !got[Key{"AIDA00", "iam", "GetUser"}].At.Equal(t0.Add(time.Second)) {
+		t.Fatalf("written: %v", got)
+	}
+	// Idle keys leave memory once written, and make room.
+	for range IdleFlushes {
+		if err := r.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.Keys() != 0 {
+		t.Fatalf("%d idle keys still in memory", r.Keys())
+	}
+	r.Record(Key{"AIDA14", "iam", "GetUser"}, "111111111111", t0, "us-east-1")
+	if r.Keys() != 1 || r.Dropped() != 5 {
+		t.Fatalf("after eviction: Keys %d, Dropped %d", r.Keys(), r.Dropped())
+	}
+}
+
+func TestCloseWritesPending(t *testing.T) {
+	t.Parallel()
+	w := &memWriter{}
+	r := New(Config{Writer: w, Interval: time.Hour})
+	r.Record(Key{"AIDACLOSE", "sts", "AssumeRole"}, "111111111111", t0, "us-east-1")
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, got := w.snapshot(); len(got) != 1 {
+		t.Fatalf("Close wrote %v", got)
+	}
+}
+
+func TestBackgroundFlush(t *testing.T) {
+	t.Parallel()
+	w := &memWriter{}
+	r := New(Config{Writer: w, Interval: 10 * time.Millisecond})
+	defer r.Close(context.Background())
+	r.Record(Key{"AIDATICK", "sts", "GetCallerIdentity"}, "111111111111", t0, "us-east-1")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, got := w.snapshot(); len(got) == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background writer never wrote the use")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestConcurrentRecord(t *testing.T) {
+	t.Parallel()
+	w := &memWriter{}
+	r := newRecorder(t, w, 0)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				r.Record(Key{fmt.Sprintf("AIDA%d", i%7), "iam", "GetUser"}, "111111111111", t0.Add(time.Duration(g*500+i)*time.Millisecond), "us-east-1")
+				if i%100 == 0 {
+					_ = r.Flush(context.Background())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, got := w.snapshot()
+	// The newest use of AIDA(i%7) is the last goroutine's largest i.
+	for p := range 7 {
+		k := Key{fmt.Sprintf("AIDA%d", p), "iam", "GetUser"}
+		last := 0
+		for i := range 500 {
+			if i%7 == p {
+				last = i
+			}
+		}
+		if want := t0.Add(time.Duration(7*500+last) * time.Millisecond); !got[k].At.Equal(want) {
+			t.Errorf("%v: %v, want %v", k, got[k].At, want)
+		}
+	}
+}
+
+func TestRecordRepeatedKeyAllocatesNothing(t *testing.T) {
+	w := &memWriter{}
+	r := newRecorder(t, w, 0)
+	k := Key{"AROAHOT", "sts", "AssumeRole"}
+	r.Record(k, "111111111111", t0, "us-east-1")
+	at := t0
+	if n := testing.AllocsPerRun(1000, func() {
+		at = at.Add(time.Millisecond)
+		r.Record(k, "111111111111", at, "us-east-1")
+	}); n != 0 {
+		t.Fatalf("Record of a known key allocates %v times", n)
+	}
+}
+
+// BenchmarkRecord is the request path's cost: a known key, from every core.
+func BenchmarkRecord(b *testing.B) {
+	r := New(Config{Writer: &memWriter{}, Interval: 50 * time.Millisecond})
+	defer r.Close(context.Background())
+	keys := make([]Key, 64)
+	for i := range keys {
+		keys[i] = Key{fmt.Sprintf("AROA%017d", i), "sts", "AssumeRole"}
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			i++
+			r.Record(keys[i&63], "111111111111", now.Add(time.Duration(i)), "us-east-1")
+		}
+	})
+}
