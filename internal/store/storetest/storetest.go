@@ -91,6 +91,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"LDAPProviders", testLDAPProviders},
 		{"DetectState", testDetectState},
 		{"Revocations", testRevocations},
+		{"Throttles", testThrottles},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
