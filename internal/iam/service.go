@@ -60,6 +60,10 @@ type Config struct {
 	Sealer   *seal.Sealer // seals long-term secret access keys (aad: access key id)
 	Now      func() time.Time
 	Rand     io.Reader // unique ids and access keys; nil means crypto/rand
+	// MFAReset, if set, forgets a device's failed codes and lockout on
+	// every node (mfa.Checker.Reset); EnableMFADevice and ResyncMFADevice
+	// call it, so that an administrator's resync lifts a lockout.
+	MFAReset func(ctx context.Context, serial string) error
 }
 
 // Service implements the IAM actions. It is safe for concurrent use.
@@ -70,6 +74,7 @@ type Service struct {
 	sealer   *seal.Sealer
 	now      func() time.Time
 	rand     io.Reader
+	mfaReset func(ctx context.Context, serial string) error
 }
 
 // New returns a Service.
@@ -82,7 +87,7 @@ func New(cfg Config) *Service {
 	if r == nil {
 		r = rand.Reader
 	}
-	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r}
+	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r, mfaReset: cfg.MFAReset}
 }
 
 // Limits AWS applies by default (IAM quotas).

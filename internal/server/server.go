@@ -42,6 +42,7 @@ import (
 	"github.com/opensts/opensts/internal/session"
 	"github.com/opensts/opensts/internal/sigv4"
 	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/throttle"
 	"github.com/opensts/opensts/internal/store/postgres"
 	"github.com/opensts/opensts/internal/store/sqlite"
 	"github.com/opensts/opensts/internal/store/sqlstore"
@@ -57,6 +58,15 @@ type backend struct {
 
 // backends are the store backends, by --store name: the one registry every
 // path (serve, keys) validates against.
+// The LDAP sign-in throttles, counted in the store for every node: ten
+// failed binds per user (by the name given and by the directory entry) or a
+// hundred per source address in five minutes hold that user or address
+// back for five minutes.
+var (
+	LDAPUserThrottle    = store.ThrottleLimit{Max: 10, Window: 5 * time.Minute, Lockout: 5 * time.Minute}
+	LDAPAddressThrottle = store.ThrottleLimit{Max: 100, Window: 5 * time.Minute, Lockout: 5 * time.Minute}
+)
+
 var backends = map[string]backend{
 	"sqlite": {
 		open: func(_ context.Context, cfg config.Config) (store.Store, error) {
@@ -200,9 +210,12 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("load session keyring: %w", err)
 	}
 	s.sigv4 = sigv4.NewVerifier(s.now)
-	// MFA codes: replay protection in the store, throttling in memory per node.
-	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer, OnFailure: s.metrics.MFAFailure, OnLockout: s.metrics.MFALockout})
-	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random})
+	// MFA codes: replay protection and throttling in the store, shared by
+	// every node.
+	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Throttles: s.store, Sealer: s.sealer,
+		OnFailure: s.metrics.MFAFailure, OnLockout: s.metrics.MFALockout})
+	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random,
+		MFAReset: mfaChecker.Reset})
 	webID := oidc.New(oidc.Config{Now: s.now, Timeout: cfg.OIDCTimeout, MinRefresh: cfg.OIDCMinRefresh, VerifiedCacheBytes: cfg.OIDCVerifiedCacheBytes,
 		Observe: func(what string, took time.Duration, err error) {
 			outcome := "ok"
@@ -214,8 +227,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker,
 		SAML: sts.SAMLConfig{Store: s.store}, OIDC: s.authz, WebIdentity: webID, RoleUse: s.store, Region: cfg.Region,
 		LDAP: sts.LDAPConfig{Store: s.store, Directory: &ldap.Directory{Observe: func(outcome string, took time.Duration) { s.metrics.IdPRequest("ldap", outcome, took) }}, Sealer: s.sealer, DefaultProvider: cfg.LDAPDefaultProvider,
-			Users:     &ldap.Throttle{Limit: 10, Window: 5 * time.Minute, Now: s.now},
-			Addresses: &ldap.Throttle{Limit: 100, Window: 5 * time.Minute, Now: s.now}}})
+			Users:     throttle.New(s.store, "ldap-user", LDAPUserThrottle),
+			Addresses: throttle.New(s.store, "ldap-address", LDAPAddressThrottle)}})
 	s.keys = newKeyCache(s.iam, s.authz)
 	s.metrics.MustRegister(newKeyAges(s))
 	// The one place where changes reach the caches (feed.go).
@@ -239,9 +252,6 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		s.authz.Forget,
 		s.keys.forget,
 		func(ch store.Change) {
-			if ch.Kind == store.ChangeMFADevice {
-				mfaChecker.Reset(ch.Key)
-			}
 			if ch.Kind == store.ChangeRevocation {
 				s.revs.signal()
 			}
