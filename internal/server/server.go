@@ -42,11 +42,11 @@ import (
 	"github.com/opensts/opensts/internal/session"
 	"github.com/opensts/opensts/internal/sigv4"
 	"github.com/opensts/opensts/internal/store"
-	"github.com/opensts/opensts/internal/throttle"
 	"github.com/opensts/opensts/internal/store/postgres"
 	"github.com/opensts/opensts/internal/store/sqlite"
 	"github.com/opensts/opensts/internal/store/sqlstore"
 	"github.com/opensts/opensts/internal/sts"
+	"github.com/opensts/opensts/internal/throttle"
 )
 
 // backend is one store backend: what it needs of the configuration, and
