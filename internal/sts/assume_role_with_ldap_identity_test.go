@@ -247,6 +247,12 @@ func TestLDAPSessionName(t *testing.T) {
 // ldapAttackFixture is a service with bob in a fake Active Directory and
 // the server's throttle limits.
 func ldapAttackFixture(t *testing.T, now *time.Time) (*Service, *fakeDirectory, *fakeAuthz, string) {
+	return ldapAttackFixtureOn(t, now, throttleStore(t))
+}
+
+// ldapAttackFixtureOn is ldapAttackFixture with the throttles in ths (two
+// fixtures on one store are two nodes of a deployment).
+func ldapAttackFixtureOn(t *testing.T, now *time.Time, ths store.Throttles) (*Service, *fakeDirectory, *fakeAuthz, string) {
 	const acct = "123456789012"
 	provARN := "arn:aws:iam::" + acct + ":ldap-provider/corp"
 	trust := `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"` + provARN + `"},"Action":"sts:AssumeRoleWithLDAPIdentity"}]}`
@@ -261,7 +267,6 @@ func ldapAttackFixture(t *testing.T, now *time.Time) (*Service, *fakeDirectory, 
 		id: ldap.Identity{Username: "bob", DN: "CN=bob,CN=Users,DC=opensts,DC=test", UPN: "bob@opensts.test", SAMAccountName: "bob"}}
 	az := &fakeAuthz{roles: map[string]*authz.Role{"bobrole": role}, allow: true}
 	clock := func() time.Time { return *now }
-	ths := throttleStore(t)
 	s := New(Config{Authz: az, Sessions: &fakeMinter{}, Policies: policy.NewCache(10), Now: clock,
 		LDAP: LDAPConfig{Store: st, Directory: dir, Users: throttle.New(ths, "ldap-user", store.ThrottleLimit{Max: 10, Window: 5 * time.Minute, Lockout: 5 * time.Minute}),
 			Addresses: throttle.New(ths, "ldap-address", store.ThrottleLimit{Max: 1000, Window: 5 * time.Minute, Lockout: 5 * time.Minute})}})
@@ -376,6 +381,34 @@ func TestLDAPCanonicalUsername(t *testing.T) {
 				t.Errorf("%q role %q: condition keys (-want +got):\n%s", v, arn, diff)
 			}
 		}
+	}
+}
+
+// TestLDAPThrottleAcrossNodes: two nodes on one store draw on one budget;
+// five failures on each are the ten that hold bob back on both.
+func TestLDAPThrottleAcrossNodes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	caller := &authz.Caller{SourceIP: "192.0.2.8"}
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	shared := throttleStore(t)
+	a, dirA, _, roleARN := ldapAttackFixtureOn(t, &now, shared)
+	b, dirB, _, _ := ldapAttackFixtureOn(t, &now, shared)
+	for i := range 10 {
+		node := a
+		if i%2 == 1 {
+			node = b
+		}
+		_, _ = node.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "wrong", RoleArn: roleARN})
+	}
+	binds := dirA.binds + dirB.binds
+	for name, node := range map[string]*Service{"a": a, "b": b} {
+		if _, err := node.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "right", RoleArn: roleARN}); code(err) != "AccessDenied" {
+			t.Errorf("node %s after 5 failures on each node: %v", name, err)
+		}
+	}
+	if got := dirA.binds + dirB.binds; got != binds {
+		t.Errorf("%d user binds after the shared limit", got-binds)
 	}
 }
 
