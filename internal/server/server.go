@@ -56,8 +56,6 @@ type backend struct {
 	open  func(ctx context.Context, cfg config.Config) (store.Store, error)
 }
 
-// backends are the store backends, by --store name: the one registry every
-// path (serve, keys) validates against.
 // The LDAP sign-in throttles, counted in the store for every node: ten
 // failed binds per user (by the name given and by the directory entry) or a
 // hundred per source address in five minutes hold that user or address
@@ -67,6 +65,8 @@ var (
 	LDAPAddressThrottle = store.ThrottleLimit{Max: 100, Window: 5 * time.Minute, Lockout: 5 * time.Minute}
 )
 
+// backends are the store backends, by --store name: the one registry every
+// path (serve, keys) validates against.
 var backends = map[string]backend{
 	"sqlite": {
 		open: func(_ context.Context, cfg config.Config) (store.Store, error) {
