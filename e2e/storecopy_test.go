@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -9,6 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/seal"
+	"github.com/opensts/opensts/internal/server"
 )
 
 // TestStoreCopyRoundTrip moves a deployment SQLite -> PostgreSQL -> a new
@@ -73,6 +81,16 @@ func TestStoreCopyRoundTrip(t *testing.T) {
 	// changes nothing.
 	if out, err := storeCopy(dir1, dsn); err == nil || !strings.Contains(out, "not empty") {
 		t.Fatalf("copy into a non-empty database: %v\n%s", err, out)
+	}
+	// A node with another master key than the data's refuses to start.
+	cfg := config.Default()
+	cfg.Store, cfg.DatabaseURL, cfg.DataDir = "postgres", dsn, t.TempDir()
+	cfg.MasterKey = bytes.Repeat([]byte{9}, 32)
+	if srv, err := server.New(ctx, cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard}); !errors.Is(err, seal.ErrOpen) {
+		if srv != nil {
+			srv.Close()
+		}
+		t.Fatalf("a node with another master key: %v", err)
 	}
 	pg := start(t, withPostgres(dsn))
 	check(pg, "postgres")

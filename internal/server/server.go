@@ -207,6 +207,12 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		TokenVersion: cfg.SessionTokenVersion,
 	})
 	if err != nil {
+		if errors.Is(err, seal.ErrOpen) {
+			// The store's secrets were sealed under another master key (a
+			// node started without the deployment's key, a copied store).
+			return nil, fmt.Errorf("the master key does not open the secrets in the store: start every node of a deployment with the master key "+
+				"its data was sealed with (OPENSTS_MASTER_KEY or --master-key-file; a generated one is DATA_DIR/master.key): load session keyring: %w", err)
+		}
 		return nil, fmt.Errorf("load session keyring: %w", err)
 	}
 	s.sigv4 = sigv4.NewVerifier(s.now)
