@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/jackc/pgx/v5"
 
@@ -112,15 +113,18 @@ func TestRevokeWhileNodeCutOff(t *testing.T) {
 	akid, secret := a.user(t, "pg-user")
 	roleARN := a.role(t, "pg-role", "", trustAccount)
 	a.userPolicy(t, "pg-user", "assume", allow("sts:AssumeRole", roleARN))
+	// B holds what it loads once it has read the feed to A's last write (a
+	// change read later would make it forget the key or role it loaded,
+	// and a miss during the outage is an InternalFailure: it serves only
+	// what it holds).
+	waitFeed(t, a, b)
 	out := must[*sts.AssumeRoleOutput](t)(b.sts(akid, secret, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("cut-off")}))
 	c := credsOf(out.Credentials)
-	// B holds what the session needs once it has read the feed to A's
-	// last write (a change read later would make it forget the role it
-	// loaded, and a miss during the outage is an InternalFailure: it
-	// serves only what it holds).
-	waitFeed(t, a, b)
 	if !b.works(t, c) {
 		t.Fatal("fresh session refused on B")
+	}
+	if _, err := b.iam(testRootKeyID, testRootSecret, "").ListUsers(ctx, &iam.ListUsersInput{}); err != nil {
+		t.Fatal(err)
 	}
 
 	// The outage: B cannot reconnect, and the server drops B's sessions.
@@ -147,6 +151,14 @@ func TestRevokeWhileNodeCutOff(t *testing.T) {
 	if lag := gaugeValue(t, b, "opensts_change_feed_lag_seconds"); lag < 0.5 {
 		t.Fatalf("B's feed lag %.2fs during the outage, want it growing", lag)
 	}
+	// AssumeRole keeps working on B for what it holds (the user's key, the
+	// role and its trust policy); an IAM write fails with a retryable
+	// InternalFailure (HTTP 500) and leaves nothing behind.
+	if _, err := b.sts(akid, secret, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("during")}); err != nil {
+		t.Fatalf("AssumeRole on B during the outage: %v", err)
+	}
+	_, err = b.iam(testRootKeyID, testRootSecret, "").CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("half-written")})
+	wantCode(t, err, "InternalFailure")
 
 	// The database is back: B catches up on its own.
 	proxy.restore()
@@ -158,6 +170,11 @@ func TestRevokeWhileNodeCutOff(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("B refused the session revoked during its outage %v after reconnecting (refresh interval 200 ms)", time.Since(back).Round(time.Millisecond))
+	if _, err := a.iam(testRootKeyID, testRootSecret, "").GetUser(ctx, &iam.GetUserInput{UserName: aws.String("half-written")}); err == nil {
+		t.Fatal("the user whose creation failed during the outage exists")
+	} else {
+		wantCode(t, err, "NoSuchEntity")
+	}
 	// And B writes again: a revocation made through B reaches A.
 	out = must[*sts.AssumeRoleOutput](t)(a.sts(akid, secret, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("after")}))
 	c2 := credsOf(out.Credentials)
