@@ -94,7 +94,7 @@ func CopyStore(ctx context.Context, from, to StoreLocation) (sqlstore.CopyReport
 	if err != nil {
 		return sqlstore.CopyReport{}, fmt.Errorf("copy store: open %s: %w", from, err)
 	}
-	defer closeSrc()
+	defer func() { _ = closeSrc() }() // read only: nothing to flush that matters
 	dst, closeDst, err := to.open(ctx, true)
 	if err != nil {
 		return sqlstore.CopyReport{}, fmt.Errorf("copy store: open %s: %w", to, err)
