@@ -37,6 +37,10 @@ type copyTable struct {
 	name     string
 	identity string
 	cols     []copyColumn
+	// selfRef names a column that references the table's own key (key:
+	// the first column): rows are inserted with it NULL and it is set once
+	// every row is in, so that no row waits for its parent.
+	selfRef string
 }
 
 func cols(spec string) []copyColumn {
@@ -80,7 +84,7 @@ var copyTables = []copyTable{
 	{name: "oidc_providers", cols: cols("account name client_ids thumbprints tags:j created_at:t")},
 	{name: "ldap_providers", cols: cols("account name arn url start_tls:b allow_insecure:b ca_certificates bind_dn bind_password:x user_search_base user_filter group_mode group_search_base group_filter created_at:t updated_at:t")},
 	{name: "revocations", cols: cols("id account kind target role_id origin_keys issued_before_ms:i created_ms:i expires_ms:i created_by reason")},
-	{name: "org_units", cols: cols("id name parent_unit created_at:t")},
+	{name: "org_units", cols: cols("id name parent_unit created_at:t"), selfRef: "parent_unit"},
 	{name: "org_account_parents", cols: cols("account_id parent_unit")},
 	{name: "org_tags", cols: cols("resource_id key value")},
 	{name: "detect_alerts", cols: cols("key:x until_ms:i")},
@@ -272,6 +276,13 @@ func copyRows(ctx context.Context, dtx, stx Tx, sd, dd Dialect, t copyTable) (in
 	var args []any
 	var pending int
 	var n int64
+	self := -1
+	for i, c := range t.cols {
+		if c.name == t.selfRef {
+			self = i
+		}
+	}
+	var refs [][2]string // key, reference
 	flush := func() error {
 		if pending == 0 {
 			return nil
@@ -293,6 +304,10 @@ func copyRows(ctx context.Context, dtx, stx Tx, sd, dd Dialect, t copyTable) (in
 		if err := rows.Scan(dests...); err != nil {
 			return n, err
 		}
+		if self >= 0 && vals[self].str.Valid {
+			refs = append(refs, [2]string{vals[0].str.String, vals[self].str.String})
+			vals[self].str.Valid = false
+		}
 		for i := range vals {
 			args = append(args, vals[i].arg(dd))
 		}
@@ -307,7 +322,15 @@ func copyRows(ctx context.Context, dtx, stx Tx, sd, dd Dialect, t copyTable) (in
 	if err := rows.Err(); err != nil {
 		return n, err
 	}
-	return n, flush()
+	if err := flush(); err != nil {
+		return n, err
+	}
+	for _, r := range refs {
+		if _, err := dtx.ExecContext(ctx, `UPDATE `+t.name+` SET `+t.selfRef+` = ? WHERE `+t.cols[0].name+` = ?`, r[1], r[0]); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // columnValue is one value in flight, decoded from the source's encoding
