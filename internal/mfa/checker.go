@@ -159,11 +159,11 @@ func (c *Checker) Check(ctx context.Context, account, userName, serial, code str
 		return ErrUnknownDevice
 	}
 	key := strings.ToLower(d.SerialNumber)
-	locked, err := c.throttle.Locked(ctx, key, now)
+	state, counted, err := c.throttle.State(ctx, key)
 	if err != nil {
 		return fmt.Errorf("check mfa %s: %w", d.SerialNumber, err)
 	}
-	if locked {
+	if state.Locked(now) {
 		c.onFail("throttled")
 		return ErrThrottled
 	}
@@ -186,9 +186,12 @@ func (c *Checker) Check(ctx context.Context, account, userName, serial, code str
 		}
 		return fmt.Errorf("check mfa %s: %w", d.SerialNumber, err)
 	}
-	// The failures before a good code no longer count.
-	if err := c.throttle.Reset(ctx, key); err != nil {
-		return fmt.Errorf("check mfa %s: %w", d.SerialNumber, err)
+	// The failures before a good code no longer count (a device without
+	// any costs no write).
+	if counted {
+		if err := c.throttle.Reset(ctx, key); err != nil {
+			return fmt.Errorf("check mfa %s: %w", d.SerialNumber, err)
+		}
 	}
 	return nil
 }

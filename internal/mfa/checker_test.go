@@ -328,3 +328,26 @@ func TestCheckThrottleShared(t *testing.T) {
 		t.Fatalf("after a reset on the other node: %v", err)
 	}
 }
+
+// TestCheckSuccessClearsFailures: a right code forgets the wrong ones
+// before it, so MaxFailures-1 wrong codes around each success never lock.
+func TestCheckSuccessClearsFailures(t *testing.T) {
+	c, _ := setup(t)
+	ctx := context.Background()
+	now := t0
+	for round := range 3 {
+		for i := range DefaultMaxFailures - 1 {
+			w := "000000"
+			if _, ok, _ := Validate(seed, w, now, 0); ok {
+				w = "000001"
+			}
+			if err := c.Check(ctx, acct, "alice", serial, w, now); !errors.Is(err, ErrInvalidCode) {
+				t.Fatalf("round %d, failure %d: %v", round, i, err)
+			}
+		}
+		now = now.Add(30 * time.Second)
+		if err := c.Check(ctx, acct, "alice", serial, codeAt(t, now), now); err != nil {
+			t.Fatalf("round %d, the right code: %v", round, err)
+		}
+	}
+}

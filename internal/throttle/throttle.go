@@ -55,14 +55,21 @@ func (c *Counter) key(k string) []byte {
 // Locked reports whether k is locked out at now. A store error is returned
 // as it is: callers fail closed.
 func (c *Counter) Locked(ctx context.Context, k string, now time.Time) (bool, error) {
+	t, _, err := c.State(ctx, k)
+	return t.Locked(now), err
+}
+
+// State returns k's state, and whether it has any (a key with none needs
+// no Reset after a success).
+func (c *Counter) State(ctx context.Context, k string) (store.Throttle, bool, error) {
 	t, err := c.store.GetThrottle(ctx, c.key(k))
 	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+		return store.Throttle{}, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("throttle %s: %w", c.scope, err)
+		return store.Throttle{}, false, fmt.Errorf("throttle %s: %w", c.scope, err)
 	}
-	return t.Locked(now), nil
+	return t, true, nil
 }
 
 // Fail records a failure of k at now and reports whether it started a
