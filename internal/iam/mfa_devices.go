@@ -250,6 +250,11 @@ func (s *Service) EnableMFADevice(ctx context.Context, c *authz.Caller, in *Enab
 		}
 		return nil, internal(err, "enable mfa device")
 	}
+	if s.mfaReset != nil {
+		if err := s.mfaReset(ctx, d.SerialNumber); err != nil {
+			return nil, internal(err, "enable mfa device: lift the lockout")
+		}
+	}
 	return &EnableMFADeviceOutput{}, nil
 }
 
@@ -330,6 +335,11 @@ func (s *Service) ResyncMFADevice(ctx context.Context, c *authz.Caller, in *Resy
 			return nil, noSuchMFADevice(in.SerialNumber)
 		}
 		return nil, internal(err, "resync mfa device")
+	}
+	if s.mfaReset != nil {
+		if err := s.mfaReset(ctx, d.SerialNumber); err != nil {
+			return nil, internal(err, "resync mfa device: lift the lockout")
+		}
 	}
 	return &ResyncMFADeviceOutput{}, nil
 }

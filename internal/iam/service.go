@@ -64,6 +64,10 @@ type Config struct {
 	// FlushUses, if set, writes this node's service last accessed uses
 	// not yet written (lastaccess.Recorder.Flush), before a report.
 	FlushUses func(ctx context.Context) error
+	// MFAReset, if set, forgets a device's failed codes and lockout on
+	// every node (mfa.Checker.Reset); EnableMFADevice and ResyncMFADevice
+	// call it, so that an administrator's resync lifts a lockout.
+	MFAReset func(ctx context.Context, serial string) error
 }
 
 // Service implements the IAM actions. It is safe for concurrent use.
@@ -76,6 +80,7 @@ type Service struct {
 	rand     io.Reader
 
 	flushUses func(ctx context.Context) error
+	mfaReset func(ctx context.Context, serial string) error
 }
 
 // New returns a Service.
@@ -88,7 +93,7 @@ func New(cfg Config) *Service {
 	if r == nil {
 		r = rand.Reader
 	}
-	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r, flushUses: cfg.FlushUses}
+	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r, flushUses: cfg.FlushUses, mfaReset: cfg.MFAReset}
 }
 
 // Limits AWS applies by default (IAM quotas).

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/opensts/opensts/internal/seal"
 	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/throttle"
 )
 
 // Errors of Check. Callers map them to API errors; none carries the seed
@@ -76,7 +76,10 @@ const (
 
 // CheckerConfig configures a Checker. Zero values take the defaults.
 type CheckerConfig struct {
-	Devices       store.MFADevices
+	Devices store.MFADevices
+	// Throttles keeps the failure counts, shared by every node on the
+	// store (required).
+	Throttles     throttle.Store
 	Sealer        *seal.Sealer
 	MaxFailures   int
 	FailureWindow time.Duration
@@ -90,48 +93,42 @@ type CheckerConfig struct {
 
 // Checker verifies MFA codes for STS. It is safe for concurrent use.
 //
-// Throttling state is kept in memory, per node: with N nodes behind a load
-// balancer an attacker gets at most N times the budget, still negligible
-// against 10^6 codes. Replay protection is not per node: a code is accepted
+// Throttling and replay protection hold across every node on one store.
+// Failures are counted in the store (store.Throttles, one upsert per wrong
+// code), so N nodes behind a load balancer give an attacker the budget of
+// one: MaxFailures wrong codes per device in a window of FailureWindow
+// that starts with the first (a fixed window: at worst 2*MaxFailures-2
+// guesses fit in one FailureWindow across two windows). A code is accepted
 // only if the store atomically advances the device's last used step
-// (store.MFADevices.AdvanceMFACounter), so a code (or any code of an earlier
-// step) is accepted at most once across all nodes.
+// (store.MFADevices.AdvanceMFACounter), so a code (or any code of an
+// earlier step) is accepted at most once across all nodes.
 type Checker struct {
-	devices store.MFADevices
-	sealer  *seal.Sealer
-	max     int
-	window  time.Duration
-	lockout time.Duration
-	onFail  func(string)
-	onLock  func()
-
-	mu    sync.Mutex
-	state map[string]*attempts // by lower-cased serial number
-}
-
-type attempts struct {
-	failures    []time.Time // within window, oldest first
-	lockedUntil time.Time
+	devices  store.MFADevices
+	throttle *throttle.Counter
+	sealer   *seal.Sealer
+	onFail   func(string)
+	onLock   func()
 }
 
 // NewChecker returns a Checker.
 func NewChecker(cfg CheckerConfig) *Checker {
-	c := &Checker{devices: cfg.Devices, sealer: cfg.Sealer, max: cfg.MaxFailures, window: cfg.FailureWindow, lockout: cfg.Lockout,
-		onFail: cfg.OnFailure, onLock: cfg.OnLockout, state: make(map[string]*attempts)}
+	limit := store.ThrottleLimit{Max: cfg.MaxFailures, Window: cfg.FailureWindow, Lockout: cfg.Lockout}
+	if limit.Max <= 0 {
+		limit.Max = DefaultMaxFailures
+	}
+	if limit.Window <= 0 {
+		limit.Window = DefaultFailureWindow
+	}
+	if limit.Lockout <= 0 {
+		limit.Lockout = DefaultLockout
+	}
+	c := &Checker{devices: cfg.Devices, throttle: throttle.New(cfg.Throttles, "mfa-device", limit), sealer: cfg.Sealer,
+		onFail: cfg.OnFailure, onLock: cfg.OnLockout}
 	if c.onFail == nil {
 		c.onFail = func(string) {}
 	}
 	if c.onLock == nil {
 		c.onLock = func() {}
-	}
-	if c.max <= 0 {
-		c.max = DefaultMaxFailures
-	}
-	if c.window <= 0 {
-		c.window = DefaultFailureWindow
-	}
-	if c.lockout <= 0 {
-		c.lockout = DefaultLockout
 	}
 	return c
 }
@@ -162,7 +159,11 @@ func (c *Checker) Check(ctx context.Context, account, userName, serial, code str
 		return ErrUnknownDevice
 	}
 	key := strings.ToLower(d.SerialNumber)
-	if c.locked(key, now) {
+	state, counted, err := c.throttle.State(ctx, key)
+	if err != nil {
+		return fmt.Errorf("check mfa %s: %w", d.SerialNumber, err)
+	}
+	if state.Locked(now) {
 		c.onFail("throttled")
 		return ErrThrottled
 	}
@@ -176,69 +177,40 @@ func (c *Checker) Check(ctx context.Context, account, userName, serial, code str
 	}
 	if !ok {
 		c.onFail("invalid_code")
-		c.fail(key, now)
-		return ErrInvalidCode
+		return c.fail(ctx, key, now)
 	}
 	if err := c.devices.AdvanceMFACounter(ctx, d.SerialNumber, counter); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			c.onFail("replay")
-			c.fail(key, now)
-			return ErrInvalidCode
+			return c.fail(ctx, key, now)
 		}
 		return fmt.Errorf("check mfa %s: %w", d.SerialNumber, err)
 	}
-	c.Reset(d.SerialNumber)
+	// The failures before a good code no longer count (a device without
+	// any costs no write).
+	if counted {
+		if err := c.throttle.Reset(ctx, key); err != nil {
+			return fmt.Errorf("check mfa %s: %w", d.SerialNumber, err)
+		}
+	}
 	return nil
 }
 
-// Reset forgets the failures and lockout of a device on this node (after a
-// successful code, a resync, deactivation or deletion).
-func (c *Checker) Reset(serial string) {
-	c.mu.Lock()
-	delete(c.state, strings.ToLower(serial))
-	c.mu.Unlock()
+// Reset forgets the failures and lockout of a device, on every node (after
+// a resync, enabling, deactivation or deletion).
+func (c *Checker) Reset(ctx context.Context, serial string) error {
+	return c.throttle.Reset(ctx, strings.ToLower(serial))
 }
 
-func (c *Checker) locked(key string, now time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	a := c.state[key]
-	return a != nil && now.Before(a.lockedUntil)
-}
-
-// fail records a failure and starts the lockout at the max-th failure
-// within the window.
-func (c *Checker) fail(key string, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	a := c.state[key]
-	if a == nil {
-		c.sweep(now)
-		a = &attempts{}
-		c.state[key] = a
+// fail records a wrong code or a replay; it returns ErrInvalidCode, or the
+// store's error (the check fails either way).
+func (c *Checker) fail(ctx context.Context, key string, now time.Time) error {
+	started, err := c.throttle.Fail(ctx, key, now)
+	if err != nil {
+		return fmt.Errorf("check mfa: %w", err)
 	}
-	cut := 0
-	for cut < len(a.failures) && now.Sub(a.failures[cut]) >= c.window {
-		cut++
-	}
-	a.failures = append(a.failures[cut:], now)
-	if len(a.failures) >= c.max {
-		a.lockedUntil = now.Add(c.lockout)
-		a.failures = nil
+	if started {
 		c.onLock()
 	}
-}
-
-// sweep drops state that no longer matters, so memory stays bounded by the
-// devices with recent failures. The caller holds c.mu.
-func (c *Checker) sweep(now time.Time) {
-	if len(c.state) < 1024 {
-		return
-	}
-	for k, a := range c.state {
-		recent := len(a.failures) > 0 && now.Sub(a.failures[len(a.failures)-1]) < c.window
-		if !recent && !now.Before(a.lockedUntil) {
-			delete(c.state, k)
-		}
-	}
+	return ErrInvalidCode
 }

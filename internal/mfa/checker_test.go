@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/opensts/opensts/internal/seal"
 	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/sqlite"
 )
 
 // devices is an in-memory store.MFADevices with the store's semantics.
@@ -115,7 +117,19 @@ func setup(t *testing.T) (*Checker, *devices) {
 	stolen := "arn:aws:iam::123456789012:mfa/stolen"
 	add(store.MFADevice{Account: acct, SerialNumber: stolen, Name: "stolen", Path: "/", Seed: sealed, UserName: "alice", EnabledAt: t0})
 	ds.writes = 0
-	return NewChecker(CheckerConfig{Devices: ds, Sealer: sealer}), ds
+	return NewChecker(CheckerConfig{Devices: ds, Throttles: throttles(t), Sealer: sealer}), ds
+}
+
+// throttles is a real store for the failure counts (the devices above stay
+// in memory to count writes).
+func throttles(t *testing.T) store.Throttles {
+	t.Helper()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "opensts.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 func codeAt(t *testing.T, at time.Time) string {
@@ -270,6 +284,70 @@ func TestSealSecret(t *testing.T) {
 		}
 		if _, err := OpenSecret(s, serial+"x", b); err == nil {
 			t.Fatal("opened under another serial")
+		}
+	}
+}
+
+// TestCheckThrottleShared: two checkers on one store (two nodes) draw on one
+// budget: failures on either add up to the lockout, which both then apply,
+// and Reset (a resync) lifts it for both.
+func TestCheckThrottleShared(t *testing.T) {
+	_, ds := setup(t)
+	sealer := newSealer(t)
+	shared := throttles(t)
+	a := NewChecker(CheckerConfig{Devices: ds, Throttles: shared, Sealer: sealer})
+	b := NewChecker(CheckerConfig{Devices: ds, Throttles: shared, Sealer: sealer})
+	ctx := context.Background()
+	now := t0
+	wrong := func() string {
+		for i := 0; ; i++ {
+			w := fmt.Sprintf("%06d", i)
+			if _, ok, _ := Validate(seed, w, now, 0); !ok {
+				return w
+			}
+		}
+	}
+	for i := range DefaultMaxFailures {
+		node := a
+		if i%2 == 1 {
+			node = b
+		}
+		if err := node.Check(ctx, acct, "alice", serial, wrong(), now); !errors.Is(err, ErrInvalidCode) {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+	}
+	for name, node := range map[string]*Checker{"a": a, "b": b} {
+		if err := node.Check(ctx, acct, "alice", serial, codeAt(t, now), now); !errors.Is(err, ErrThrottled) {
+			t.Fatalf("node %s after %d failures spread over both: %v", name, DefaultMaxFailures, err)
+		}
+	}
+	if err := a.Reset(ctx, strings.ToUpper(serial)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Check(ctx, acct, "alice", serial, codeAt(t, now), now); err != nil {
+		t.Fatalf("after a reset on the other node: %v", err)
+	}
+}
+
+// TestCheckSuccessClearsFailures: a right code forgets the wrong ones
+// before it, so MaxFailures-1 wrong codes around each success never lock.
+func TestCheckSuccessClearsFailures(t *testing.T) {
+	c, _ := setup(t)
+	ctx := context.Background()
+	now := t0
+	for round := range 3 {
+		for i := range DefaultMaxFailures - 1 {
+			w := "000000"
+			if _, ok, _ := Validate(seed, w, now, 0); ok {
+				w = "000001"
+			}
+			if err := c.Check(ctx, acct, "alice", serial, w, now); !errors.Is(err, ErrInvalidCode) {
+				t.Fatalf("round %d, failure %d: %v", round, i, err)
+			}
+		}
+		now = now.Add(30 * time.Second)
+		if err := c.Check(ctx, acct, "alice", serial, codeAt(t, now), now); err != nil {
+			t.Fatalf("round %d, the right code: %v", round, err)
 		}
 	}
 }

@@ -189,6 +189,10 @@ func (f *feed) run(ctx context.Context) {
 				if _, err := f.store.PruneSAMLAssertions(ctx, now); err != nil && ctx.Err() == nil {
 					f.log.Warn("prune the saml replay cache", "error", err)
 				}
+				// And failure counts whose window and lockout ended.
+				if _, err := f.store.PruneThrottles(ctx, now); err != nil && ctx.Err() == nil {
+					f.log.Warn("prune the throttles", "error", err)
+				}
 			}
 		}
 	}

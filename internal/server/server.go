@@ -47,6 +47,7 @@ import (
 	"github.com/opensts/opensts/internal/store/sqlite"
 	"github.com/opensts/opensts/internal/store/sqlstore"
 	"github.com/opensts/opensts/internal/sts"
+	"github.com/opensts/opensts/internal/throttle"
 )
 
 // backend is one store backend: what it needs of the configuration, and
@@ -55,6 +56,15 @@ type backend struct {
 	check func(cfg config.Config) error
 	open  func(ctx context.Context, cfg config.Config) (store.Store, error)
 }
+
+// The LDAP sign-in throttles, counted in the store for every node: ten
+// failed binds per user (by the name given and by the directory entry) or a
+// hundred per source address in five minutes hold that user or address
+// back for five minutes.
+var (
+	LDAPUserThrottle    = store.ThrottleLimit{Max: 10, Window: 5 * time.Minute, Lockout: 5 * time.Minute}
+	LDAPAddressThrottle = store.ThrottleLimit{Max: 100, Window: 5 * time.Minute, Lockout: 5 * time.Minute}
+)
 
 // backends are the store backends, by --store name: the one registry every
 // path (serve, keys) validates against.
@@ -199,11 +209,19 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		TokenVersion: cfg.SessionTokenVersion,
 	})
 	if err != nil {
+		if errors.Is(err, seal.ErrOpen) {
+			// The store's secrets were sealed under another master key (a
+			// node started without the deployment's key, a copied store).
+			return nil, fmt.Errorf("the master key does not open the secrets in the store: start every node of a deployment with the master key "+
+				"its data was sealed with (OPENSTS_MASTER_KEY or --master-key-file; a generated one is DATA_DIR/master.key): load session keyring: %w", err)
+		}
 		return nil, fmt.Errorf("load session keyring: %w", err)
 	}
 	s.sigv4 = sigv4.NewVerifier(s.now)
-	// MFA codes: replay protection in the store, throttling in memory per node.
-	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Sealer: s.sealer, OnFailure: s.metrics.MFAFailure, OnLockout: s.metrics.MFALockout})
+	// MFA codes: replay protection and throttling in the store, shared by
+	// every node.
+	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Throttles: s.store, Sealer: s.sealer,
+		OnFailure: s.metrics.MFAFailure, OnLockout: s.metrics.MFALockout})
 	s.access = lastaccess.New(lastaccess.Config{Writer: s.store, Interval: LastAccessInterval})
 	defer func() {
 		if !ok {
@@ -211,7 +229,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		}
 	}()
 	s.registerAccessMetrics()
-	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random, FlushUses: s.access.Flush})
+	s.iam = iam.New(iam.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Sealer: s.sealer, Now: s.now, Rand: random,
+		FlushUses: s.access.Flush, MFAReset: mfaChecker.Reset})
 	webID := oidc.New(oidc.Config{Now: s.now, Timeout: cfg.OIDCTimeout, MinRefresh: cfg.OIDCMinRefresh, VerifiedCacheBytes: cfg.OIDCVerifiedCacheBytes,
 		Observe: func(what string, took time.Duration, err error) {
 			outcome := "ok"
@@ -223,8 +242,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker,
 		SAML: sts.SAMLConfig{Store: s.store}, OIDC: s.authz, WebIdentity: webID, RoleUse: s.store, Region: cfg.Region,
 		LDAP: sts.LDAPConfig{Store: s.store, Directory: &ldap.Directory{Observe: func(outcome string, took time.Duration) { s.metrics.IdPRequest("ldap", outcome, took) }}, Sealer: s.sealer, DefaultProvider: cfg.LDAPDefaultProvider,
-			Users:     &ldap.Throttle{Limit: 10, Window: 5 * time.Minute, Now: s.now},
-			Addresses: &ldap.Throttle{Limit: 100, Window: 5 * time.Minute, Now: s.now}}})
+			Users:     throttle.New(s.store, "ldap-user", LDAPUserThrottle),
+			Addresses: throttle.New(s.store, "ldap-address", LDAPAddressThrottle)}})
 	s.keys = newKeyCache(s.iam, s.authz)
 	s.metrics.MustRegister(newKeyAges(s))
 	// The one place where changes reach the caches (feed.go).
@@ -248,9 +267,6 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		s.authz.Forget,
 		s.keys.forget,
 		func(ch store.Change) {
-			if ch.Kind == store.ChangeMFADevice {
-				mfaChecker.Reset(ch.Key)
-			}
 			if ch.Kind == store.ChangeRevocation {
 				s.revs.signal()
 			}

@@ -515,6 +515,7 @@ type Store interface {
 	DetectState
 	Revocations
 	LastAccessed
+	Throttles
 	// Generation is LastChange, kept for the caches that compare one number
 	// until they tail the feed: it increases on every write that records a
 	// change (see ChangeKind), and only then. On a multi-node backend it

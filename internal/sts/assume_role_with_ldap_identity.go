@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/arn"
@@ -13,6 +14,7 @@ import (
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/session"
 	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/throttle"
 )
 
 // LDAPStore is what AssumeRoleWithLDAPIdentity reads: the account's LDAP
@@ -49,8 +51,9 @@ type LDAPConfig struct {
 	// lowercased), checked before the user bind — so another spelling of
 	// the same user (other case, the UPN) reaches no bind once the entry
 	// is held back. Addresses throttles failed binds per source address.
-	// nil throttles nothing.
-	Users, Addresses *ldap.Throttle
+	// Both count in the store, for every node of a deployment. nil
+	// throttles nothing.
+	Users, Addresses *throttle.Counter
 }
 
 // maxLDAPRoleScan bounds the roles read to find the one role that trusts
@@ -97,6 +100,63 @@ func ldapEntryKey(providerARN, dn string) string {
 	return providerARN + "\x00dn\x00" + strings.ToLower(dn)
 }
 
+// ldapThrottles counts failed binds in the store (shared by every node).
+type ldapThrottles struct {
+	users, addresses *throttle.Counter
+	now              time.Time
+}
+
+// held reports whether key is held back by t (nil holds nothing back).
+func (l ldapThrottles) held(ctx context.Context, t *throttle.Counter, key string) (bool, error) {
+	if t == nil {
+		return false, nil
+	}
+	return t.Locked(ctx, key, l.now)
+}
+
+// fail counts a failed sign-in against the name given, the entry found and
+// the source address (each when not empty).
+func (l ldapThrottles) fail(ctx context.Context, nameKey, entryKey, addr string) error {
+	for _, f := range []struct {
+		t   *throttle.Counter
+		key string
+	}{{l.users, nameKey}, {l.users, entryKey}, {l.addresses, addr}} {
+		if f.t == nil || f.key == "" {
+			continue
+		}
+		if _, err := f.t.Fail(ctx, f.key, l.now); err != nil {
+			return internal(err, "assume role with ldap identity")
+		}
+	}
+	return nil
+}
+
+// reset forgets the user's failures after a successful bind.
+func (l ldapThrottles) reset(ctx context.Context, nameKey, entryKey string) error {
+	if l.users == nil {
+		return nil
+	}
+	for _, k := range []string{nameKey, entryKey} {
+		if k == "" {
+			continue
+		}
+		if err := l.users.Reset(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ldapHeld is the answer to a held-back sign-in: AccessDenied as for a
+// wrong password, or, when the throttle state cannot be read, an internal
+// error (it fails closed).
+func ldapHeld(err error) error {
+	if err != nil {
+		return internal(err, "assume role with ldap identity")
+	}
+	return ldapDenied(errLDAPThrottled)
+}
+
 // ldapDenied is the one answer for every failure of the user's
 // credentials; cause (never holding the password) goes to logs and audit.
 func ldapDenied(cause error) error {
@@ -133,16 +193,22 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 	if c != nil {
 		addr = c.SourceIP
 	}
-	if !cfg.Users.Allowed(nameKey) || (addr != "" && !cfg.Addresses.Allowed(addr)) {
-		return nil, ldapDenied(errLDAPThrottled)
+	th := ldapThrottles{users: cfg.Users, addresses: cfg.Addresses, now: now}
+	if held, err := th.held(ctx, cfg.Users, nameKey); err != nil || held {
+		return nil, ldapHeld(err)
+	}
+	if addr != "" {
+		if held, err := th.held(ctx, cfg.Addresses, addr); err != nil || held {
+			return nil, ldapHeld(err)
+		}
 	}
 	// A name the directory would read as another spelling (" bob", "bob ")
 	// or could not take is refused like a wrong password: AccessDenied, as
 	// for every other credential failure, so a prober learns nothing of
 	// which spellings are refused.
 	if !ldap.ValidUsername(in.LDAPUsername) {
-		if addr != "" {
-			cfg.Addresses.Fail(addr)
+		if err := th.fail(ctx, "", "", addr); err != nil {
+			return nil, err
 		}
 		return nil, ldapDenied(errors.New("ldap: invalid user name"))
 	}
@@ -153,25 +219,30 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 	// The entry found is throttled whichever spelling found it: checked
 	// before the user bind, counted when the bind fails.
 	var entryKey string
+	var heldErr error
 	dcfg.BeforeBind = func(dn string) error {
 		entryKey = ldapEntryKey(provider.ARN, dn)
-		if !cfg.Users.Allowed(entryKey) {
+		held, err := th.held(ctx, cfg.Users, entryKey)
+		if err != nil {
+			heldErr = err
+			return errLDAPThrottled
+		}
+		if held {
 			return errLDAPThrottled
 		}
 		return nil
 	}
 	id, err := cfg.Directory.Authenticate(ctx, dcfg, in.LDAPUsername, in.LDAPPassword)
+	if heldErr != nil {
+		return nil, ldapHeld(heldErr)
+	}
 	if err != nil {
 		if ldap.IsDenied(err) {
 			if errors.Is(err, errLDAPThrottled) {
 				return nil, ldapDenied(err)
 			}
-			cfg.Users.Fail(nameKey)
-			if entryKey != "" {
-				cfg.Users.Fail(entryKey)
-			}
-			if addr != "" {
-				cfg.Addresses.Fail(addr)
+			if ferr := th.fail(ctx, nameKey, entryKey, addr); ferr != nil {
+				return nil, ferr
 			}
 			return nil, ldapDenied(err)
 		}
@@ -180,9 +251,8 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 		}
 		return nil, apierr.Wrap(apierr.IDPCommunicationError, err, "The LDAP directory could not be reached or did not answer in time.")
 	}
-	cfg.Users.Reset(nameKey)
-	if entryKey != "" {
-		cfg.Users.Reset(entryKey)
+	if err := th.reset(ctx, nameKey, entryKey); err != nil {
+		return nil, internal(err, "assume role with ldap identity")
 	}
 
 	// The directory's name of the user, not the spelling typed: the

@@ -3,6 +3,7 @@ package sts
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/opensts/opensts/internal/federation/ldap"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/sqlite"
+	"github.com/opensts/opensts/internal/throttle"
 )
 
 type fakeLDAPStore struct {
@@ -137,9 +140,11 @@ func TestAssumeRoleWithLDAPIdentity(t *testing.T) {
 	dir := &fakeDirectory{user: `CORP\alice`, password: "pw", id: ldap.Identity{DN: "CN=alice,DC=x", UPN: "alice@x", Groups: []string{"CN=g1,DC=x", "CN=g2,DC=x"}}}
 	az := &fakeAuthz{roles: map[string]*authz.Role{"readers": role}, allow: true}
 	m := &fakeMinter{}
-	users := &ldap.Throttle{Limit: 3, Window: time.Minute, Now: func() time.Time { return now }}
+	ths := throttleStore(t)
+	users := throttle.New(ths, "ldap-user", store.ThrottleLimit{Max: 3, Window: time.Minute, Lockout: time.Minute})
 	s := New(Config{Authz: az, Sessions: m, Policies: policy.NewCache(10), Now: func() time.Time { return now },
-		LDAP: LDAPConfig{Store: st, Directory: dir, Sealer: plainOpener{}, Users: users, Addresses: &ldap.Throttle{Limit: 100, Window: time.Minute}}})
+		LDAP: LDAPConfig{Store: st, Directory: dir, Sealer: plainOpener{}, Users: users,
+			Addresses: throttle.New(ths, "ldap-address", store.ThrottleLimit{Max: 100, Window: time.Minute, Lockout: time.Minute})}})
 	caller := &authz.Caller{SourceIP: "192.0.2.1"}
 	ctx := context.Background()
 
@@ -241,7 +246,13 @@ func TestLDAPSessionName(t *testing.T) {
 
 // ldapAttackFixture is a service with bob in a fake Active Directory and
 // the server's throttle limits.
-func ldapAttackFixture(now *time.Time) (*Service, *fakeDirectory, *fakeAuthz, string) {
+func ldapAttackFixture(t *testing.T, now *time.Time) (*Service, *fakeDirectory, *fakeAuthz, string) {
+	return ldapAttackFixtureOn(t, now, throttleStore(t))
+}
+
+// ldapAttackFixtureOn is ldapAttackFixture with the throttles in ths (two
+// fixtures on one store are two nodes of a deployment).
+func ldapAttackFixtureOn(t *testing.T, now *time.Time, ths store.Throttles) (*Service, *fakeDirectory, *fakeAuthz, string) {
 	const acct = "123456789012"
 	provARN := "arn:aws:iam::" + acct + ":ldap-provider/corp"
 	trust := `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"` + provARN + `"},"Action":"sts:AssumeRoleWithLDAPIdentity"}]}`
@@ -257,8 +268,8 @@ func ldapAttackFixture(now *time.Time) (*Service, *fakeDirectory, *fakeAuthz, st
 	az := &fakeAuthz{roles: map[string]*authz.Role{"bobrole": role}, allow: true}
 	clock := func() time.Time { return *now }
 	s := New(Config{Authz: az, Sessions: &fakeMinter{}, Policies: policy.NewCache(10), Now: clock,
-		LDAP: LDAPConfig{Store: st, Directory: dir, Users: &ldap.Throttle{Limit: 10, Window: 5 * time.Minute, Now: clock},
-			Addresses: &ldap.Throttle{Limit: 1000, Window: 5 * time.Minute, Now: clock}}})
+		LDAP: LDAPConfig{Store: st, Directory: dir, Users: throttle.New(ths, "ldap-user", store.ThrottleLimit{Max: 10, Window: 5 * time.Minute, Lockout: 5 * time.Minute}),
+			Addresses: throttle.New(ths, "ldap-address", store.ThrottleLimit{Max: 1000, Window: 5 * time.Minute, Lockout: 5 * time.Minute})}})
 	return s, dir, az, role.ARN
 }
 
@@ -273,7 +284,7 @@ func TestLDAPThrottleSpellings(t *testing.T) {
 
 	t.Run("after ten failures for bob no spelling reaches a bind", func(t *testing.T) {
 		now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
-		s, dir, _, roleARN := ldapAttackFixture(&now)
+		s, dir, _, roleARN := ldapAttackFixture(t, &now)
 		for range 10 {
 			_, _ = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "wrong", RoleArn: roleARN})
 		}
@@ -295,7 +306,7 @@ func TestLDAPThrottleSpellings(t *testing.T) {
 	})
 	t.Run("failures spread over spellings add up on the entry", func(t *testing.T) {
 		now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
-		s, dir, _, roleARN := ldapAttackFixture(&now)
+		s, dir, _, roleARN := ldapAttackFixture(t, &now)
 		for i := range 30 {
 			v := []string{"bob", "BOB", "Bob", "bob@opensts.test", "BoB@opensts.test"}[i%5]
 			_, _ = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: v, LDAPPassword: "wrong", RoleArn: roleARN})
@@ -309,7 +320,7 @@ func TestLDAPThrottleSpellings(t *testing.T) {
 	})
 	t.Run("white space around the name is refused before the directory", func(t *testing.T) {
 		now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
-		s, dir, _, roleARN := ldapAttackFixture(&now)
+		s, dir, _, roleARN := ldapAttackFixture(t, &now)
 		for _, v := range []string{" bob", "bob ", "bob  ", "\tbob", "bob\u00a0", "\u3000bob"} {
 			calls := dir.calls
 			_, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: v, LDAPPassword: "right", RoleArn: roleARN})
@@ -323,7 +334,7 @@ func TestLDAPThrottleSpellings(t *testing.T) {
 	})
 	t.Run("unknown names are throttled by name", func(t *testing.T) {
 		now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
-		s, dir, _, roleARN := ldapAttackFixture(&now)
+		s, dir, _, roleARN := ldapAttackFixture(t, &now)
 		for range 10 {
 			_, _ = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "nosuchuser", LDAPPassword: "x", RoleArn: roleARN})
 		}
@@ -346,7 +357,7 @@ func TestLDAPCanonicalUsername(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
-	s, _, az, roleARN := ldapAttackFixture(&now)
+	s, _, az, roleARN := ldapAttackFixture(t, &now)
 	s.ldap.DefaultProvider = "arn:aws:iam::123456789012:ldap-provider/corp"
 	for _, v := range []string{"bob", "BOB", "Bob", "bob@opensts.test", "BOB@OpenSTS.test"} {
 		for _, arn := range []string{roleARN, ""} { // named role, and MinIO's shape
@@ -371,4 +382,43 @@ func TestLDAPCanonicalUsername(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestLDAPThrottleAcrossNodes: two nodes on one store draw on one budget;
+// five failures on each are the ten that hold bob back on both.
+func TestLDAPThrottleAcrossNodes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	caller := &authz.Caller{SourceIP: "192.0.2.8"}
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	shared := throttleStore(t)
+	a, dirA, _, roleARN := ldapAttackFixtureOn(t, &now, shared)
+	b, dirB, _, _ := ldapAttackFixtureOn(t, &now, shared)
+	for i := range 10 {
+		node := a
+		if i%2 == 1 {
+			node = b
+		}
+		_, _ = node.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "wrong", RoleArn: roleARN})
+	}
+	binds := dirA.binds + dirB.binds
+	for name, node := range map[string]*Service{"a": a, "b": b} {
+		if _, err := node.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "right", RoleArn: roleARN}); code(err) != "AccessDenied" {
+			t.Errorf("node %s after 5 failures on each node: %v", name, err)
+		}
+	}
+	if got := dirA.binds + dirB.binds; got != binds {
+		t.Errorf("%d user binds after the shared limit", got-binds)
+	}
+}
+
+// throttleStore is a real store for the throttles' failure counts.
+func throttleStore(t *testing.T) store.Throttles {
+	t.Helper()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "opensts.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

@@ -74,7 +74,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	sm, err := session.NewManager(ctx, session.Config{Keys: st, Sealer: sl, Now: now})
 	must(err)
 	e.svc = New(Config{Keys: st, Authz: az, Sessions: sm, Policies: cache, Now: now,
-		MFA: mfa.NewChecker(mfa.CheckerConfig{Devices: st, Sealer: sl})})
+		MFA: mfa.NewChecker(mfa.CheckerConfig{Devices: st, Throttles: st, Sealer: sl})})
 	e.caller = &authz.Caller{Account: benchAccount, Type: policy.User, ARN: "arn:aws:iam::" + benchAccount + ":user/bench",
 		UserID: "AIDABENCHBENCHBENCH1", UserName: "bench", AccessKeyID: "AKIABENCHBENCHBENCH1", SourceIP: "10.0.0.1"}
 	return e

@@ -128,39 +128,6 @@ func TestADReason(t *testing.T) {
 	}
 }
 
-func TestThrottle(t *testing.T) {
-	t.Parallel()
-	now := time.Unix(1000, 0)
-	th := &Throttle{Limit: 3, Window: time.Minute, MaxKeys: 2, Now: func() time.Time { return now }}
-	for range 3 {
-		if !th.Allowed("alice") {
-			t.Fatal("refused before the limit")
-		}
-		th.Fail("alice")
-	}
-	if th.Allowed("alice") {
-		t.Error("allowed after the limit")
-	}
-	if !th.Allowed("bob") {
-		t.Error("another key refused")
-	}
-	now = now.Add(time.Minute)
-	if !th.Allowed("alice") {
-		t.Error("refused after the window")
-	}
-	th.Fail("a")
-	th.Fail("b")
-	th.Fail("c") // past MaxKeys: the table never grows beyond it
-	if len(th.m) > 2 {
-		t.Errorf("%d keys tracked, max 2", len(th.m))
-	}
-	th.Fail("c")
-	th.Reset("c")
-	if !th.Allowed("c") {
-		t.Error("refused after reset")
-	}
-}
-
 func TestCanonicalName(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

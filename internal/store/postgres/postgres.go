@@ -460,3 +460,17 @@ func (dialect) Now() string { return "clock_timestamp()" }
 
 // IndexedBy is empty: the planner chooses from its statistics.
 func (dialect) IndexedBy(string) string { return "" }
+
+// ColumnsQuery lists the columns of the tables in the connection's schema.
+func (dialect) ColumnsQuery() string {
+	return `SELECT table_name::text, column_name::text FROM information_schema.columns
+		WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`
+}
+
+// OverrideIdentity keeps given values in GENERATED ALWAYS columns.
+func (dialect) OverrideIdentity() string { return "OVERRIDING SYSTEM VALUE" }
+
+// ResetIdentity moves the column's identity sequence past the stored keys.
+func (dialect) ResetIdentity(table, column string) string {
+	return `SELECT setval(pg_get_serial_sequence('` + table + `', '` + column + `'), (SELECT max(` + column + `) FROM ` + table + `))`
+}

@@ -458,3 +458,15 @@ func (dialect) Bool(b bool) any {
 // IndexedBy names the index: SQLite keeps no statistics on the selectivity
 // of a path prefix, so it would walk a list's name index for any prefix.
 func (dialect) IndexedBy(index string) string { return " INDEXED BY " + index }
+
+// ColumnsQuery lists the columns of every table but SQLite's own.
+func (dialect) ColumnsQuery() string {
+	return `SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'`
+}
+
+// OverrideIdentity is empty: an INTEGER PRIMARY KEY takes given values.
+func (dialect) OverrideIdentity() string { return "" }
+
+// ResetIdentity is empty: new rows take the largest key plus one.
+func (dialect) ResetIdentity(string, string) string { return "" }

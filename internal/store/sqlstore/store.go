@@ -68,6 +68,16 @@ type Dialect interface {
 	// IndexedBy is the hint, after a table in FROM, that makes the backend use
 	// the named index, or "" where the planner picks well by itself.
 	IndexedBy(index string) string
+	// ColumnsQuery is the SQL that lists every (table, column) of the
+	// store's schema (store copy checks it).
+	ColumnsQuery() string
+	// OverrideIdentity is the clause, after an INSERT's column list, that
+	// stores given values in a column the database generates; "" if none
+	// is needed.
+	OverrideIdentity() string
+	// ResetIdentity is the SQL that moves the generator of table's column
+	// past the values stored, or "" where it follows them by itself.
+	ResetIdentity(table, column string) string
 	// NameOrder is expr as ORDER BY terms in the order of names AWS treats
 	// case-insensitively: case-insensitive, ties in byte order.
 	NameOrder(expr string) string

@@ -92,6 +92,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"DetectState", testDetectState},
 		{"Revocations", testRevocations},
 		{"LastAccessed", testLastAccessed},
+		{"Throttles", testThrottles},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,73 @@
+package sqlite
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/sqlstore"
+)
+
+// TestCopy copies one data directory's store into another (the PostgreSQL
+// legs run in e2e): the rows arrive as stored, a target with data is
+// refused, and so is a schema with a table the copy does not know.
+func TestCopy(t *testing.T) {
+	ctx := t.Context()
+	src, _ := openTemp(t)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(src.CreateAccount(ctx, store.Account{ID: "111111111111", Name: "a", Email: "a@x", CreatedAt: now, Management: true}))
+	must(src.CreateUser(ctx, store.User{Account: "111111111111", ID: "AIDAALICE", Name: "alice", Path: "/", CreatedAt: now, Tags: []store.Tag{{Key: "k", Value: "v"}}}))
+	sealed := []byte{0, 1, 2, 0xff, 0xfe}
+	must(src.CreateAccessKey(ctx, store.AccessKey{ID: "AKIAALICE", Account: "111111111111", UserName: "alice", UserID: "AIDAALICE", Secret: sealed, Status: "Active", CreatedAt: now}))
+	must(src.CreateRole(ctx, store.Role{Account: "111111111111", ID: "AROAAPP", Name: "app", Path: "/", TrustPolicy: "{}", MaxSessionDuration: 3600, CreatedAt: now}))
+	_, err := src.FailThrottle(ctx, []byte("k"), store.ThrottleLimit{Max: 5, Window: time.Minute, Lockout: time.Minute}, now)
+	must(err)
+
+	dst, _ := openTemp(t)
+	rep, err := sqlstore.Copy(ctx, dst.Store, src.Store)
+	must(err)
+	if rep.Rows["users"] != 1 || rep.Rows["access_keys"] != 1 || rep.Rows["throttles"] != 1 || rep.ChangeSeq == 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	k, err := dst.GetAccessKey(ctx, "AKIAALICE")
+	must(err)
+	if !bytes.Equal(k.Secret, sealed) || !k.CreatedAt.Equal(now) {
+		t.Fatalf("copied key %+v", k)
+	}
+	u, err := dst.GetUser(ctx, "111111111111", "ALICE")
+	must(err)
+	if u.ID != "AIDAALICE" || len(u.Tags) != 1 {
+		t.Fatalf("copied user %+v", u)
+	}
+	srcSeq, _ := src.LastChange(ctx)
+	dstSeq, _ := dst.LastChange(ctx)
+	if srcSeq != dstSeq {
+		t.Fatalf("change feed at %d, source at %d", dstSeq, srcSeq)
+	}
+	// New rows after the copy get keys of their own.
+	must(dst.CreateUser(ctx, store.User{Account: "111111111111", ID: "AIDABOB", Name: "bob", Path: "/", CreatedAt: now}))
+
+	// A target with data is refused, and keeps its data.
+	if _, err := sqlstore.Copy(ctx, dst.Store, src.Store); !errors.Is(err, sqlstore.ErrTargetNotEmpty) {
+		t.Fatalf("copy into a store with data: %v", err)
+	}
+	if _, err := dst.GetUser(ctx, "111111111111", "bob"); err != nil {
+		t.Fatalf("after a refused copy: %v", err)
+	}
+	// A table the copy does not know stops it before anything is written.
+	empty, _ := openTemp(t)
+	if _, err := empty.wdb.ExecContext(ctx, `CREATE TABLE unknown_state (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlstore.Copy(ctx, empty.Store, src.Store); err == nil {
+		t.Fatal("copy into a schema with an unknown table succeeded")
+	}
+}
