@@ -111,7 +111,7 @@ func (s *Store) ListOrgAccountsInUnit(ctx context.Context, parent string) ([]str
 	q := `SELECT account_id FROM org_account_parents WHERE parent_unit = ? ORDER BY ` + s.d.Order("account_id")
 	args := []any{parent}
 	if parent == "" {
-		q, args = `SELECT a.id FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM org_account_parents p WHERE p.account_id = a.id) ORDER BY `+s.d.Order("a.id"), nil
+		q, args = `SELECT a.id FROM accounts a WHERE a.standalone = ? AND NOT EXISTS (SELECT 1 FROM org_account_parents p WHERE p.account_id = a.id) ORDER BY `+s.d.Order("a.id"), []any{s.d.Bool(false)}
 	}
 	ids, err := collect(ctx, s.db, func(r Scanner) (string, error) {
 		var id string

@@ -22,11 +22,12 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	return nil
 }
 
-const accountColumns = `id, name, email, created_at, management`
+const accountColumns = `id, name, email, created_at, management, standalone, joined_method, joined_at, closed_at`
 
 func (s *Store) scanAccount(r Scanner) (store.Account, error) {
 	var a store.Account
-	err := r.Scan(&a.ID, &a.Name, &a.Email, s.d.ScanTime(&a.CreatedAt), &a.Management)
+	err := r.Scan(&a.ID, &a.Name, &a.Email, s.d.ScanTime(&a.CreatedAt), &a.Management, &a.Standalone, &a.JoinedMethod,
+		s.d.ScanTime(&a.JoinedAt), s.d.ScanTime(&a.ClosedAt))
 	return a, err
 }
 
