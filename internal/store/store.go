@@ -508,6 +508,7 @@ type OrgHandshake struct {
 	Target      string // the account id or e-mail address as given
 	TargetAcct  string // the invited account's id
 	Notes       string
+	Tags        []OrgTag // put on the account when it joins
 	RequestedAt time.Time
 	ExpiresAt   time.Time
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -112,12 +113,18 @@ func (s *Store) DeleteOrg(ctx context.Context) error {
 	return nil
 }
 
-const handshakeColumns = `id, org_id, action, state, master, target_type, target, target_account, notes, requested_at, expires_at`
+const handshakeColumns = `id, org_id, action, state, master, target_type, target, target_account, notes, tags, requested_at, expires_at`
 
 func (s *Store) scanHandshake(r Scanner) (store.OrgHandshake, error) {
 	var h store.OrgHandshake
-	err := r.Scan(&h.ID, &h.OrgID, &h.Action, &h.State, &h.Master, &h.TargetType, &h.Target, &h.TargetAcct, &h.Notes,
+	var tags string
+	err := r.Scan(&h.ID, &h.OrgID, &h.Action, &h.State, &h.Master, &h.TargetType, &h.Target, &h.TargetAcct, &h.Notes, &tags,
 		s.d.ScanTime(&h.RequestedAt), s.d.ScanTime(&h.ExpiresAt))
+	if err == nil && tags != "" {
+		if err := json.Unmarshal([]byte(tags), &h.Tags); err != nil {
+			return h, fmt.Errorf("handshake %s tags: %w", h.ID, err)
+		}
+	}
 	return h, err
 }
 
@@ -125,8 +132,16 @@ func (s *Store) scanHandshake(r Scanner) (store.OrgHandshake, error) {
 // authorization decision and record no change.
 func (s *Store) CreateOrgHandshake(ctx context.Context, h store.OrgHandshake) error {
 	err := s.write(ctx, func(tx Tx, _ *changeList) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO org_handshakes (`+handshakeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			h.ID, h.OrgID, h.Action, h.State, h.Master, h.TargetType, h.Target, h.TargetAcct, h.Notes,
+		tags := ""
+		if len(h.Tags) > 0 {
+			b, err := json.Marshal(h.Tags)
+			if err != nil {
+				return err
+			}
+			tags = string(b)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO org_handshakes (`+handshakeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			h.ID, h.OrgID, h.Action, h.State, h.Master, h.TargetType, h.Target, h.TargetAcct, h.Notes, tags,
 			s.d.Time(h.RequestedAt), s.d.Time(h.ExpiresAt))
 		return err
 	})

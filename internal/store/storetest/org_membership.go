@@ -73,7 +73,7 @@ func testOrgMembership(t *testing.T, s store.Store) {
 
 	// Handshakes.
 	h := store.OrgHandshake{ID: "h-00000001", OrgID: "o-abcdefghij", Action: "INVITE", State: "OPEN", Master: mgmt,
-		TargetType: "EMAIL", Target: "x@example.com", TargetAcct: a1, Notes: "hi", RequestedAt: t0, ExpiresAt: at(15 * 24 * time.Hour)}
+		TargetType: "EMAIL", Target: "x@example.com", TargetAcct: a1, Notes: "hi", Tags: []store.OrgTag{{Key: "k", Value: "v"}}, RequestedAt: t0, ExpiresAt: at(15 * 24 * time.Hour)}
 	ok(t, s.CreateOrgHandshake(ctx, h))
 	gh, err := s.GetOrgHandshake(ctx, h.ID)
 	ok(t, err)

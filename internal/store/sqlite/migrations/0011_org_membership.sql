@@ -21,6 +21,7 @@ CREATE TABLE org_handshakes (
 	target         TEXT NOT NULL,
 	target_account TEXT NOT NULL,
 	notes          TEXT NOT NULL,
+	tags           TEXT NOT NULL, -- JSON [{"Key":...,"Value":...}]
 	requested_at   TEXT NOT NULL,
 	expires_at     TEXT NOT NULL
 ) STRICT;
