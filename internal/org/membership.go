@@ -71,9 +71,10 @@ func (s *Service) members(ctx context.Context) ([]store.Account, error) {
 
 // self admits a principal of any account of the deployment for the actions
 // a member account calls about itself (LeaveOrganization, the handshake
-// actions): it authorizes "organizations:"+action on "*" with the caller's
-// own policies, then loads the caller's account and the organization
-// (org{} with AWSOrganizationsNotInUseException when there is none).
+// actions): it loads the caller's account (AccessDeniedException for an
+// account the deployment does not have), authorizes "organizations:"+action
+// on "*" with the caller's own policies, then loads the organization (org{}
+// with AWSOrganizationsNotInUseException when there is none).
 func (s *Service) self(ctx context.Context, c *authz.Caller, action string) (store.Account, org, error) {
 	s.mu.RLock()
 	mgmt := s.mgmt
@@ -81,15 +82,15 @@ func (s *Service) self(ctx context.Context, c *authz.Caller, action string) (sto
 	if c == nil || mgmt == "" || c.Account == "" {
 		return store.Account{}, org{}, errDenied()
 	}
-	if err := s.check(ctx, c, org{mgmt: mgmt}, action); err != nil {
-		return store.Account{}, org{}, err
-	}
 	a, err := s.store.GetAccount(ctx, c.Account)
 	if isNotFound(err) {
 		return store.Account{}, org{}, errDenied()
 	}
 	if err != nil {
 		return store.Account{}, org{}, internal(err, "get account "+c.Account)
+	}
+	if err := s.check(ctx, c, org{mgmt: mgmt}, action); err != nil {
+		return store.Account{}, org{}, err
 	}
 	o, err := s.load(ctx)
 	return a, o, err
