@@ -1,0 +1,177 @@
+package e2e
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+)
+
+// TestOrgMembershipSDK drives membership with aws-sdk-go-v2: an account
+// leaves, is invited back and accepts; another is closed; delegated
+// administrators, trusted access, effective policies, failed requests; and
+// the organization is deleted once it has no members.
+func TestOrgMembershipSDK(t *testing.T) {
+	e := start(t)
+	c := e.rootOrg()
+	a := e.newAccount(t, "alpha")
+	b := e.newAccount(t, "bravo")
+	admin := e.admin(t, "memberadmin")
+	sa := e.assumeInto(t, admin, a, "OrganizationAccountAccessRole")
+	sb := e.assumeInto(t, admin, b, "OrganizationAccountAccessRole")
+
+	// The management account can neither leave nor be removed.
+	_, err := c.LeaveOrganization(ctx, &organizations.LeaveOrganizationInput{})
+	wantErr[*orgtypes.MasterCannotLeaveOrganizationException](t, err)
+	_, err = c.RemoveAccountFromOrganization(ctx, &organizations.RemoveAccountFromOrganizationInput{AccountId: aws.String(testAccount)})
+	wantErr[*orgtypes.MasterCannotLeaveOrganizationException](t, err)
+	_, err = c.DeleteOrganization(ctx, &organizations.DeleteOrganizationInput{})
+	wantErr[*orgtypes.OrganizationNotEmptyException](t, err)
+
+	// A member leaves on its own; it is no longer listed, and its
+	// principals keep working.
+	must[*organizations.LeaveOrganizationOutput](t)(sa.org.LeaveOrganization(ctx, &organizations.LeaveOrganizationInput{}))
+	_, err = c.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(a)})
+	wantErr[*orgtypes.AccountNotFoundException](t, err)
+	_, err = sa.org.LeaveOrganization(ctx, &organizations.LeaveOrganizationInput{})
+	wantErr[*orgtypes.AWSOrganizationsNotInUseException](t, err)
+	must[*iam.ListUsersOutput](t)(sa.iam.ListUsers(ctx, &iam.ListUsersInput{}))
+
+	// Invited back by its e-mail address.
+	inv := must[*organizations.InviteAccountToOrganizationOutput](t)(c.InviteAccountToOrganization(ctx, &organizations.InviteAccountToOrganizationInput{
+		Target: &orgtypes.HandshakeParty{Id: aws.String("alpha@example.com"), Type: orgtypes.HandshakePartyTypeEmail},
+		Notes:  aws.String("come back"), Tags: []orgtypes.Tag{{Key: aws.String("team"), Value: aws.String("a")}}})).Handshake
+	if inv.State != orgtypes.HandshakeStateOpen || inv.Action != orgtypes.ActionTypeInviteAccountToOrganization || len(inv.Parties) != 2 ||
+		inv.ExpirationTimestamp.Sub(*inv.RequestedTimestamp).Hours() != 15*24 {
+		t.Fatalf("invitation %+v", inv)
+	}
+	_, err = c.InviteAccountToOrganization(ctx, &organizations.InviteAccountToOrganizationInput{
+		Target: &orgtypes.HandshakeParty{Id: aws.String(a), Type: orgtypes.HandshakePartyTypeAccount}})
+	wantErr[*orgtypes.DuplicateHandshakeException](t, err)
+	_, err = c.InviteAccountToOrganization(ctx, &organizations.InviteAccountToOrganizationInput{
+		Target: &orgtypes.HandshakeParty{Id: aws.String(b), Type: orgtypes.HandshakePartyTypeAccount}})
+	var hcv *orgtypes.HandshakeConstraintViolationException
+	if !errors.As(err, &hcv) || hcv.Reason != orgtypes.HandshakeConstraintViolationExceptionReasonAlreadyInAnOrganization {
+		t.Fatalf("invite a member: %v", err)
+	}
+	mine := must[*organizations.ListHandshakesForAccountOutput](t)(sa.org.ListHandshakesForAccount(ctx, &organizations.ListHandshakesForAccountInput{})).Handshakes
+	if len(mine) != 1 || aws.ToString(mine[0].Id) != aws.ToString(inv.Id) {
+		t.Fatalf("the invited account's handshakes %+v", mine)
+	}
+	_, err = sb.org.DescribeHandshake(ctx, &organizations.DescribeHandshakeInput{HandshakeId: inv.Id})
+	wantErr[*orgtypes.HandshakeNotFoundException](t, err)
+	acc := must[*organizations.AcceptHandshakeOutput](t)(sa.org.AcceptHandshake(ctx, &organizations.AcceptHandshakeInput{HandshakeId: inv.Id})).Handshake
+	if acc.State != orgtypes.HandshakeStateAccepted {
+		t.Fatalf("accepted %+v", acc)
+	}
+	_, err = sa.org.AcceptHandshake(ctx, &organizations.AcceptHandshakeInput{HandshakeId: inv.Id})
+	wantErr[*orgtypes.HandshakeAlreadyInStateException](t, err)
+	_, err = c.CancelHandshake(ctx, &organizations.CancelHandshakeInput{HandshakeId: inv.Id})
+	wantErr[*orgtypes.InvalidHandshakeTransitionException](t, err)
+	back := must[*organizations.DescribeAccountOutput](t)(c.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(a)})).Account
+	if back.JoinedMethod != orgtypes.AccountJoinedMethodInvited || aws.ToString(back.Email) != "alpha@example.com" {
+		t.Fatalf("account back %+v", back)
+	}
+	orgHS := must[*organizations.ListHandshakesForOrganizationOutput](t)(c.ListHandshakesForOrganization(ctx, &organizations.ListHandshakesForOrganizationInput{})).Handshakes
+	if len(orgHS) != 1 || orgHS[0].State != orgtypes.HandshakeStateAccepted {
+		t.Fatalf("the organization's handshakes %+v", orgHS)
+	}
+
+	// Delegated administrators and trusted access.
+	must[*organizations.RegisterDelegatedAdministratorOutput](t)(c.RegisterDelegatedAdministrator(ctx, &organizations.RegisterDelegatedAdministratorInput{
+		AccountId: aws.String(a), ServicePrincipal: aws.String("config.amazonaws.com")}))
+	_, err = c.RegisterDelegatedAdministrator(ctx, &organizations.RegisterDelegatedAdministratorInput{AccountId: aws.String(a), ServicePrincipal: aws.String("config.amazonaws.com")})
+	wantErr[*orgtypes.AccountAlreadyRegisteredException](t, err)
+	das := must[*organizations.ListDelegatedAdministratorsOutput](t)(c.ListDelegatedAdministrators(ctx, &organizations.ListDelegatedAdministratorsInput{})).DelegatedAdministrators
+	if len(das) != 1 || aws.ToString(das[0].Id) != a || das[0].DelegationEnabledDate == nil {
+		t.Fatalf("delegated administrators %+v", das)
+	}
+	ds := must[*organizations.ListDelegatedServicesForAccountOutput](t)(c.ListDelegatedServicesForAccount(ctx, &organizations.ListDelegatedServicesForAccountInput{AccountId: aws.String(a)})).DelegatedServices
+	if len(ds) != 1 || aws.ToString(ds[0].ServicePrincipal) != "config.amazonaws.com" {
+		t.Fatalf("delegated services %+v", ds)
+	}
+	_, err = c.ListDelegatedServicesForAccount(ctx, &organizations.ListDelegatedServicesForAccountInput{AccountId: aws.String(b)})
+	wantErr[*orgtypes.AccountNotRegisteredException](t, err)
+	var cv *orgtypes.ConstraintViolationException
+	_, err = c.RemoveAccountFromOrganization(ctx, &organizations.RemoveAccountFromOrganizationInput{AccountId: aws.String(a)})
+	if !errors.As(err, &cv) || cv.Reason != orgtypes.ConstraintViolationExceptionReasonCannotRemoveDelegatedAdministratorFromOrg {
+		t.Fatalf("remove a delegated administrator: %v", err)
+	}
+	must[*organizations.DeregisterDelegatedAdministratorOutput](t)(c.DeregisterDelegatedAdministrator(ctx, &organizations.DeregisterDelegatedAdministratorInput{
+		AccountId: aws.String(a), ServicePrincipal: aws.String("config.amazonaws.com")}))
+	_, err = c.DeregisterDelegatedAdministrator(ctx, &organizations.DeregisterDelegatedAdministratorInput{AccountId: aws.String(a), ServicePrincipal: aws.String("config.amazonaws.com")})
+	wantErr[*orgtypes.AccountNotRegisteredException](t, err)
+	must[*organizations.EnableAWSServiceAccessOutput](t)(c.EnableAWSServiceAccess(ctx, &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String("sso.amazonaws.com")}))
+	sps := must[*organizations.ListAWSServiceAccessForOrganizationOutput](t)(c.ListAWSServiceAccessForOrganization(ctx, &organizations.ListAWSServiceAccessForOrganizationInput{})).EnabledServicePrincipals
+	if len(sps) != 1 || aws.ToString(sps[0].ServicePrincipal) != "sso.amazonaws.com" || sps[0].DateEnabled == nil {
+		t.Fatalf("trusted services %+v", sps)
+	}
+	must[*organizations.DisableAWSServiceAccessOutput](t)(c.DisableAWSServiceAccess(ctx, &organizations.DisableAWSServiceAccessInput{ServicePrincipal: aws.String("sso.amazonaws.com")}))
+
+	// Effective tag policy: the root's, with the account's appended value.
+	root := e.rootID(t)
+	_, err = c.DescribeEffectivePolicy(ctx, &organizations.DescribeEffectivePolicyInput{PolicyType: orgtypes.EffectivePolicyTypeTagPolicy, TargetId: aws.String(a)})
+	wantErr[*orgtypes.EffectivePolicyNotFoundException](t, err)
+	must[*organizations.EnablePolicyTypeOutput](t)(c.EnablePolicyType(ctx, &organizations.EnablePolicyTypeInput{RootId: aws.String(root), PolicyType: orgtypes.PolicyTypeTagPolicy}))
+	for target, content := range map[string]string{
+		root: `{"tags":{"env":{"tag_key":{"@@assign":"Env"},"tag_value":{"@@assign":["prod"]}}}}`,
+		a:    `{"tags":{"env":{"tag_value":{"@@append":["dev"]}}}}`,
+	} {
+		p := must[*organizations.CreatePolicyOutput](t)(c.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("tags-" + target),
+			Description: aws.String(""), Type: orgtypes.PolicyTypeTagPolicy, Content: aws.String(content)})).Policy.PolicySummary.Id
+		must[*organizations.AttachPolicyOutput](t)(c.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: p, TargetId: aws.String(target)}))
+	}
+	// The member asks for its own.
+	ep := must[*organizations.DescribeEffectivePolicyOutput](t)(sa.org.DescribeEffectivePolicy(ctx, &organizations.DescribeEffectivePolicyInput{PolicyType: orgtypes.EffectivePolicyTypeTagPolicy})).EffectivePolicy
+	if got := aws.ToString(ep.PolicyContent); got != `{"tags":{"env":{"tag_key":"Env","tag_value":["prod","dev"]}}}` || aws.ToString(ep.TargetId) != a {
+		t.Fatalf("effective policy %+v: %s", ep, got)
+	}
+
+	// A failed CreateAccount is listed as FAILED.
+	failed := must[*organizations.CreateAccountOutput](t)(c.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("again"), Email: aws.String("bravo@example.com")})).CreateAccountStatus
+	if failed.State != orgtypes.CreateAccountStateFailed || failed.FailureReason != orgtypes.CreateAccountFailureReasonEmailAlreadyExists {
+		t.Fatalf("duplicate e-mail %+v", failed)
+	}
+	sts := must[*organizations.ListCreateAccountStatusOutput](t)(c.ListCreateAccountStatus(ctx, &organizations.ListCreateAccountStatusInput{States: []orgtypes.CreateAccountState{orgtypes.CreateAccountStateFailed}})).CreateAccountStatuses
+	if len(sts) != 1 || aws.ToString(sts[0].Id) != aws.ToString(failed.Id) {
+		t.Fatalf("FAILED requests %+v", sts)
+	}
+
+	// Closing: PENDING_CLOSURE at once, and the account's principals are
+	// denied from then on.
+	must[*organizations.CloseAccountOutput](t)(c.CloseAccount(ctx, &organizations.CloseAccountInput{AccountId: aws.String(b)}))
+	closed := must[*organizations.DescribeAccountOutput](t)(c.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(b)})).Account
+	if closed.Status != orgtypes.AccountStatusPendingClosure || closed.State != orgtypes.AccountStatePendingClosure {
+		t.Fatalf("closed account %+v", closed)
+	}
+	_, err = c.CloseAccount(ctx, &organizations.CloseAccountInput{AccountId: aws.String(b)})
+	wantErr[*orgtypes.AccountAlreadyClosedException](t, err)
+	_, err = sb.iam.ListUsers(ctx, &iam.ListUsersInput{})
+	if code := apiCode(t, err); code != "AccessDenied" {
+		t.Fatalf("a closed account's session: %v", err)
+	}
+	_, err = c.CloseAccount(ctx, &organizations.CloseAccountInput{AccountId: aws.String(testAccount)})
+	if !errors.As(err, &cv) || cv.Reason != orgtypes.ConstraintViolationExceptionReasonCannotCloseManagementAccount {
+		t.Fatalf("close the management account: %v", err)
+	}
+
+	// Empty the organization and delete it.
+	for _, id := range []string{a, b} {
+		must[*organizations.RemoveAccountFromOrganizationOutput](t)(c.RemoveAccountFromOrganization(ctx, &organizations.RemoveAccountFromOrganizationInput{AccountId: aws.String(id)}))
+	}
+	must[*organizations.DeleteOrganizationOutput](t)(c.DeleteOrganization(ctx, &organizations.DeleteOrganizationInput{}))
+	_, err = c.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	wantErr[*orgtypes.AWSOrganizationsNotInUseException](t, err)
+	o := must[*organizations.CreateOrganizationOutput](t)(c.CreateOrganization(ctx, &organizations.CreateOrganizationInput{})).Organization
+	if !strings.HasPrefix(aws.ToString(o.Id), "o-") {
+		t.Fatalf("new organization %+v", o)
+	}
+	accts := must[*organizations.ListAccountsOutput](t)(c.ListAccounts(ctx, &organizations.ListAccountsInput{})).Accounts
+	if len(accts) != 1 || aws.ToString(accts[0].Id) != testAccount {
+		t.Fatalf("accounts of the new organization %+v", accts)
+	}
+}
