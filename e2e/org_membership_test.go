@@ -10,6 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+
+	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/server"
 )
 
 // TestOrgMembershipSDK drives membership with aws-sdk-go-v2: an account
@@ -317,4 +320,44 @@ func TestOrgMembershipCLI(t *testing.T) {
 	fails(root, "AccountNotFoundException", "organizations", "remove-account-from-organization", "--account-id", b)
 	ok(root, "organizations", "delete-organization")
 	fails(root, "AWSOrganizationsNotInUseException", "organizations", "describe-organization")
+}
+
+func withAccountEmail(email string) envOption {
+	return func(c *config.Config, _ *server.Options) { c.AccountEmail = email }
+}
+
+// TestOrgManagementEmail: the management account carries the address
+// OPENSTS_ACCOUNT_EMAIL names, from the first start or, for a data directory
+// made without one, from a later start; an address in use refuses
+// CreateAccount as EMAIL_ALREADY_EXISTS.
+func TestOrgManagementEmail(t *testing.T) {
+	dir := t.TempDir()
+	e := startIn(t, dir)
+	e.createOrg(t)
+	o := must[*organizations.DescribeOrganizationOutput](t)(e.rootOrg().DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})).Organization
+	if o.MasterAccountEmail != nil {
+		t.Fatalf("no address configured: %q", aws.ToString(o.MasterAccountEmail))
+	}
+	e.stop()
+	e = startIn(t, dir, withAccountEmail("ops@example.com"))
+	c := e.rootOrg()
+	o = must[*organizations.DescribeOrganizationOutput](t)(c.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})).Organization
+	if aws.ToString(o.MasterAccountEmail) != "ops@example.com" {
+		t.Fatalf("MasterAccountEmail %q", aws.ToString(o.MasterAccountEmail))
+	}
+	acct := must[*organizations.DescribeAccountOutput](t)(c.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(testAccount)})).Account
+	if aws.ToString(acct.Email) != "ops@example.com" {
+		t.Fatalf("management account %+v", acct)
+	}
+	st := must[*organizations.CreateAccountOutput](t)(c.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("dup"), Email: aws.String("OPS@example.com")})).CreateAccountStatus
+	if st.State != orgtypes.CreateAccountStateFailed || st.FailureReason != orgtypes.CreateAccountFailureReasonEmailAlreadyExists {
+		t.Fatalf("CreateAccount with the management account's address %+v", st)
+	}
+	// A fresh data directory gets it at the first start.
+	f := start(t, withAccountEmail("first@example.com"))
+	f.createOrg(t)
+	o = must[*organizations.DescribeOrganizationOutput](t)(f.rootOrg().DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})).Organization
+	if aws.ToString(o.MasterAccountEmail) != "first@example.com" {
+		t.Fatalf("first start: MasterAccountEmail %q", aws.ToString(o.MasterAccountEmail))
+	}
 }

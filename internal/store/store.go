@@ -254,6 +254,9 @@ type Accounts interface {
 	// GetAccountByEmail returns an account whose e-mail address is email,
 	// compared case-insensitively; ErrNotFound if there is none.
 	GetAccountByEmail(ctx context.Context, email string) (Account, error)
+	// SetAccountEmail sets an account's e-mail address: ErrNotFound if there
+	// is no such account. It records ChangeAccount.
+	SetAccountEmail(ctx context.Context, id, email string) error
 }
 
 // Users stores IAM users.

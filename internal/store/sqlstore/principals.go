@@ -50,6 +50,18 @@ func (s *Store) ListAccounts(ctx context.Context, opt store.ListOptions) ([]stor
 	return as, nil
 }
 
+// SetAccountEmail implements store.Accounts.
+func (s *Store) SetAccountEmail(ctx context.Context, id, email string) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		c.add(store.Change{Kind: store.ChangeAccount, Account: id, Key: id})
+		return Affected(tx.ExecContext(ctx, `UPDATE accounts SET email = ? WHERE id = ?`, email, id))
+	})
+	if err != nil {
+		return fmt.Errorf("set email of account %s: %w", id, s.db.Translate(err))
+	}
+	return nil
+}
+
 // GetAccountByEmail implements store.Accounts; of several accounts with the
 // address (which Organizations refuses to create) it returns the smallest id.
 func (s *Store) GetAccountByEmail(ctx context.Context, email string) (store.Account, error) {
