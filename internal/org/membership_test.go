@@ -151,6 +151,8 @@ func TestRemoveLeaveAndDelete(t *testing.T) {
 	wantCode(t, "remove twice", err, apierr.AccountNotFoundException)
 	_, err = e.svc.AttachPolicy(e.ctx, e.root, &org.AttachPolicyInput{PolicyID: deny, TargetID: member})
 	wantCode(t, "attach to a removed account", err, apierr.TargetNotFoundException)
+	_, err = e.svc.ListParents(e.ctx, e.root, &org.ListParentsInput{ChildID: member})
+	wantCode(t, "parents of a removed account", err, apierr.ChildNotFoundException)
 	// Standalone: no SCP binds it any more.
 	if err := e.authz.Check(e.ctx, memberRoot, "iam:ListUsers", "*"); err != nil {
 		t.Errorf("standalone account: %v", err)

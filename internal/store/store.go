@@ -479,7 +479,7 @@ type OrgUnits interface {
 	// ListOrgUnits lists the child OUs of parent ("" for the root) by id.
 	ListOrgUnits(ctx context.Context, parent string) ([]OrgUnit, error)
 	// OrgAccountParent returns the OU an account sits in ("" for the root);
-	// ErrNotFound if there is no such account.
+	// ErrNotFound if there is no such account or it is standalone.
 	OrgAccountParent(ctx context.Context, account string) (string, error)
 	// ListOrgAccountsInUnit lists the ids of the member accounts in parent
 	// ("" for the root), in byte order; standalone accounts are in none.

@@ -99,7 +99,8 @@ func (s *Store) ListOrgUnits(ctx context.Context, parent string) ([]store.OrgUni
 // OrgAccountParent implements store.OrgUnits.
 func (s *Store) OrgAccountParent(ctx context.Context, account string) (string, error) {
 	var parent sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT p.parent_unit FROM accounts a LEFT JOIN org_account_parents p ON p.account_id = a.id WHERE a.id = ?`, account).Scan(&parent)
+	err := s.db.QueryRowContext(ctx, `SELECT p.parent_unit FROM accounts a LEFT JOIN org_account_parents p ON p.account_id = a.id WHERE a.id = ? AND a.standalone = ?`,
+		account, s.d.Bool(false)).Scan(&parent)
 	if err != nil {
 		return "", fmt.Errorf("get parent of account %s: %w", account, s.db.Translate(err))
 	}

@@ -38,6 +38,8 @@ func testOrgMembership(t *testing.T, s store.Store) {
 	got, err := s.GetAccount(ctx, a1)
 	ok(t, err)
 	same(t, "removed account is standalone", true, got.Standalone)
+	_, err = s.OrgAccountParent(ctx, a1)
+	isErr(t, err, store.ErrNotFound, "parent of a standalone account")
 	ids, err := s.ListOrgAccountsInUnit(ctx, ou.ID)
 	ok(t, err)
 	same(t, "accounts in the OU after removal", []string(nil), ids)
