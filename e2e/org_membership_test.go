@@ -180,10 +180,11 @@ func TestOrgMembershipSDK(t *testing.T) {
 	}
 }
 
-// TestOrgMembershipCLI drives the same operations with the real AWS CLI: a
+// TestOrgMembershipCLI drives the operations with the real AWS CLI: a
 // member's session (an IAM user of the management account assuming
 // OrganizationAccountAccessRole) leaves, accepts an invitation, asks for
-// its effective policy; the management account closes, removes and deletes.
+// its effective policy; the management account registers, closes, removes
+// and deletes.
 func TestOrgMembershipCLI(t *testing.T) {
 	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	c := newCLIEnv(t, p.endpoint)
@@ -235,22 +236,17 @@ func TestOrgMembershipCLI(t *testing.T) {
 	sc := get(ok(ops, "sts", "assume-role", "--role-arn", "arn:aws:iam::"+a+":role/OrganizationAccountAccessRole", "--role-session-name", "cli"), "Credentials").(map[string]any)
 	member := creds(sc["AccessKeyId"].(string), sc["SecretAccessKey"].(string), sc["SessionToken"].(string))
 
-	fails(root, "MasterCannotLeaveOrganizationException", "organizations", "leave-organization")
-	fails(root, "OrganizationNotEmptyException", "organizations", "delete-organization")
+	// The member leaves and is invited back (error cases and the other
+	// handshake actions are in TestOrgMembershipSDK: each CLI call costs a
+	// Python start).
 	ok(member, "organizations", "leave-organization")
-	fails(root, "AccountNotFoundException", "organizations", "describe-account", "--account-id", a)
-
 	h := get(ok(root, "organizations", "invite-account-to-organization", "--target", "Id="+a+",Type=ACCOUNT", "--notes", "hello"), "Handshake").(map[string]any)
 	hid := h["Id"].(string)
 	if h["State"] != "OPEN" || !strings.HasPrefix(hid, "h-") {
 		t.Fatalf("invitation %v", h)
 	}
-	fails(root, "DuplicateHandshakeException", "organizations", "invite-account-to-organization", "--target", "Id="+a+",Type=ACCOUNT")
 	if hs := ok(member, "organizations", "list-handshakes-for-account")["Handshakes"].([]any); len(hs) != 1 {
 		t.Fatalf("member's handshakes %v", hs)
-	}
-	if d := get(ok(member, "organizations", "describe-handshake", "--handshake-id", hid), "Handshake", "State"); d != "OPEN" {
-		t.Fatalf("describe-handshake %v", d)
 	}
 	if st := get(ok(member, "organizations", "accept-handshake", "--handshake-id", hid), "Handshake", "State"); st != "ACCEPTED" {
 		t.Fatalf("accept-handshake %v", st)
@@ -259,65 +255,37 @@ func TestOrgMembershipCLI(t *testing.T) {
 	if m := get(ok(root, "organizations", "describe-account", "--account-id", a), "Account", "JoinedMethod"); m != "INVITED" {
 		t.Fatalf("JoinedMethod %v", m)
 	}
-	if hs := ok(root, "organizations", "list-handshakes-for-organization")["Handshakes"].([]any); len(hs) != 1 {
-		t.Fatalf("organization's handshakes %v", hs)
-	}
-
-	// An invitation the management account cancels, one the member declines.
-	ok(member, "organizations", "leave-organization")
-	h2 := get(ok(root, "organizations", "invite-account-to-organization", "--target", "Id=cli-a@example.com,Type=EMAIL"), "Handshake", "Id").(string)
-	if st := get(ok(root, "organizations", "cancel-handshake", "--handshake-id", h2), "Handshake", "State"); st != "CANCELED" {
-		t.Fatalf("cancel-handshake %v", st)
-	}
-	fails(member, "InvalidHandshakeTransitionException", "organizations", "decline-handshake", "--handshake-id", h2)
-	h3 := get(ok(root, "organizations", "invite-account-to-organization", "--target", "Id="+a+",Type=ACCOUNT"), "Handshake", "Id").(string)
-	if st := get(ok(member, "organizations", "decline-handshake", "--handshake-id", h3), "Handshake", "State"); st != "DECLINED" {
-		t.Fatalf("decline-handshake %v", st)
-	}
-	fails(root, "HandshakeNotFoundException", "organizations", "describe-handshake", "--handshake-id", "h-0000000000")
 
 	// Delegated administrators and trusted access.
 	ok(root, "organizations", "register-delegated-administrator", "--account-id", b, "--service-principal", "guardduty.amazonaws.com")
-	fails(root, "AccountAlreadyRegisteredException", "organizations", "register-delegated-administrator", "--account-id", b, "--service-principal", "guardduty.amazonaws.com")
 	if das := ok(root, "organizations", "list-delegated-administrators", "--service-principal", "guardduty.amazonaws.com")["DelegatedAdministrators"].([]any); len(das) != 1 || das[0].(map[string]any)["Id"] != b {
 		t.Fatalf("delegated administrators %v", das)
 	}
-	if ds := ok(root, "organizations", "list-delegated-services-for-account", "--account-id", b)["DelegatedServices"].([]any); len(ds) != 1 {
-		t.Fatalf("delegated services %v", ds)
-	}
 	ok(root, "organizations", "deregister-delegated-administrator", "--account-id", b, "--service-principal", "guardduty.amazonaws.com")
-	fails(root, "AccountNotRegisteredException", "organizations", "list-delegated-services-for-account", "--account-id", b)
 	ok(root, "organizations", "enable-aws-service-access", "--service-principal", "ram.amazonaws.com")
 	if sps := ok(root, "organizations", "list-aws-service-access-for-organization")["EnabledServicePrincipals"].([]any); len(sps) != 1 || sps[0].(map[string]any)["ServicePrincipal"] != "ram.amazonaws.com" {
 		t.Fatalf("trusted services %v", sps)
 	}
-	ok(root, "organizations", "disable-aws-service-access", "--service-principal", "ram.amazonaws.com")
-	if sps := ok(root, "organizations", "list-aws-service-access-for-organization")["EnabledServicePrincipals"].([]any); len(sps) != 0 {
-		t.Fatalf("trusted services after disable %v", sps)
-	}
 
-	// An effective AI services opt-out policy.
+	// The member's own effective tag policy.
 	rootID := ok(root, "organizations", "list-roots")["Roots"].([]any)[0].(map[string]any)["Id"].(string)
-	fails(root, "EffectivePolicyNotFoundException", "organizations", "describe-effective-policy", "--policy-type", "AISERVICES_OPT_OUT_POLICY", "--target-id", b)
 	ok(root, "organizations", "enable-policy-type", "--root-id", rootID, "--policy-type", "AISERVICES_OPT_OUT_POLICY")
 	pid := get(ok(root, "organizations", "create-policy", "--name", "optout", "--description", "", "--type", "AISERVICES_OPT_OUT_POLICY",
 		"--content", `{"services":{"default":{"opt_out_policy":{"@@assign":"optOut"}}}}`), "Policy", "PolicySummary", "Id").(string)
 	ok(root, "organizations", "attach-policy", "--policy-id", pid, "--target-id", rootID)
-	ep := get(ok(root, "organizations", "describe-effective-policy", "--policy-type", "AISERVICES_OPT_OUT_POLICY", "--target-id", b), "EffectivePolicy").(map[string]any)
-	if ep["PolicyContent"] != `{"services":{"default":{"opt_out_policy":"optOut"}}}` || ep["TargetId"] != b {
+	ep := get(ok(member, "organizations", "describe-effective-policy", "--policy-type", "AISERVICES_OPT_OUT_POLICY"), "EffectivePolicy").(map[string]any)
+	if ep["PolicyContent"] != `{"services":{"default":{"opt_out_policy":"optOut"}}}` || ep["TargetId"] != a {
 		t.Fatalf("effective policy %v", ep)
 	}
 
 	// Closing, removing, deleting.
-	fails(root, "ConstraintViolationException", "organizations", "close-account", "--account-id", testAccount)
 	ok(root, "organizations", "close-account", "--account-id", b)
 	if st := get(ok(root, "organizations", "describe-account", "--account-id", b), "Account", "Status"); st != "PENDING_CLOSURE" {
 		t.Fatalf("closed account's status %v", st)
 	}
-	fails(root, "AccountAlreadyClosedException", "organizations", "close-account", "--account-id", b)
 	fails(root, "OrganizationNotEmptyException", "organizations", "delete-organization")
 	ok(root, "organizations", "remove-account-from-organization", "--account-id", b)
-	fails(root, "AccountNotFoundException", "organizations", "remove-account-from-organization", "--account-id", b)
+	ok(member, "organizations", "leave-organization")
 	ok(root, "organizations", "delete-organization")
 	fails(root, "AWSOrganizationsNotInUseException", "organizations", "describe-organization")
 }
