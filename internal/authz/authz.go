@@ -761,12 +761,15 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 			return nil, fmt.Errorf("load account %s: %w", account, err)
 		}
 		switch {
-		case acct.Management, acct.Standalone:
+		case acct.Management:
 			return [][]policy.Named(nil), nil
 		case !acct.ClosedAt.IsZero():
-			// A closed account can do nothing: one level that allows
-			// nothing denies every request, its root user's too.
+			// A closed account can do nothing, in the organization or
+			// removed from it: one level that allows nothing denies every
+			// request, its root user's too.
 			return [][]policy.Named{{}}, nil
+		case acct.Standalone:
+			return [][]policy.Named(nil), nil
 		}
 		atts, err := a.store.ListOrgAttachments(ctx)
 		if err != nil {

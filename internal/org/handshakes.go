@@ -164,6 +164,9 @@ func (s *Service) InviteAccountToOrganization(ctx context.Context, c *authz.Call
 		e.Reason = "ALREADY_IN_AN_ORGANIZATION"
 		return nil, e
 	}
+	if !a.ClosedAt.IsZero() {
+		return nil, invalidInput("You can't invite a closed account.")
+	}
 	now := s.time()
 	open, err := s.store.ListOrgHandshakes(ctx, "", a.ID)
 	if err != nil {

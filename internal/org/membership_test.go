@@ -77,6 +77,13 @@ func TestCloseAccount(t *testing.T) {
 	if diff := cmp.Diff([]string{mgmt, member}, e.accountIDs()); diff != "" {
 		t.Errorf("accounts (-want +got):\n%s", diff)
 	}
+	// Removed, it stays closed: denied, and not to be invited.
+	if _, err := e.svc.RemoveAccountFromOrganization(e.ctx, e.root, &org.RemoveAccountFromOrganizationInput{AccountID: member}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "closed and removed account's root", e.authz.Check(e.ctx, memberRoot, "iam:ListUsers", "*"), apierr.AccessDenied)
+	_, err = e.invite("ACCOUNT", member)
+	wantCode(t, "invite a closed account", err, apierr.OrgInvalidInputException)
 }
 
 func TestCloseAccountQuota(t *testing.T) {

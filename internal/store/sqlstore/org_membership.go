@@ -54,7 +54,7 @@ func (s *Store) JoinOrgAccount(ctx context.Context, id, method string, at time.T
 		if !standalone {
 			return fmt.Errorf("already a member: %w", store.ErrConflict)
 		}
-		return Affected(tx.ExecContext(ctx, `UPDATE accounts SET standalone = ?, joined_method = ?, joined_at = ?, closed_at = NULL WHERE id = ? AND standalone = ?`,
+		return Affected(tx.ExecContext(ctx, `UPDATE accounts SET standalone = ?, joined_method = ?, joined_at = ? WHERE id = ? AND standalone = ?`,
 			s.d.Bool(false), method, s.d.Time(at), id, s.d.Bool(true)))
 	})
 	if err != nil {
