@@ -447,3 +447,52 @@ func TestListCreateAccountStatusFailed(t *testing.T) {
 		t.Errorf("describe the failed request: %+v, %v", d, err)
 	}
 }
+
+// TestListAccountsSkipsStandalone pages through accounts a page of one at a
+// time with standalone accounts between members.
+func TestListAccountsSkipsStandalone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var ids []string
+	for _, n := range []string{"a", "b", "c", "d"} {
+		out, err := e.svc.CreateAccount(e.ctx, e.root, &org.CreateAccountInput{AccountName: n, Email: n + "@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, out.CreateAccountStatus.AccountID)
+	}
+	want := map[string]bool{mgmt: true}
+	for i, id := range ids {
+		if i%2 == 0 {
+			if _, err := e.svc.RemoveAccountFromOrganization(e.ctx, e.root, &org.RemoveAccountFromOrganizationInput{AccountID: id}); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			want[id] = true
+		}
+	}
+	if _, err := e.svc.RemoveAccountFromOrganization(e.ctx, e.root, &org.RemoveAccountFromOrganizationInput{AccountID: member}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	one := int32(1)
+	for tok, pages := "", 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("too many pages")
+		}
+		out, err := e.svc.ListAccounts(e.ctx, e.root, &org.ListAccountsInput{NextToken: tok, MaxResults: &one})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Accounts) != 1 {
+			t.Fatalf("page of %d accounts", len(out.Accounts))
+		}
+		got[out.Accounts[0].ID] = true
+		if tok = out.NextToken; tok == "" {
+			break
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("members (-want +got):\n%s", diff)
+	}
+}
