@@ -100,6 +100,17 @@ var (
 	DuplicateAccountException                      = sender("DuplicateAccountException", http.StatusBadRequest)
 	PolicyTypeAlreadyEnabledException              = sender("PolicyTypeAlreadyEnabledException", http.StatusBadRequest)
 	RootNotFoundException                          = sender("RootNotFoundException", http.StatusBadRequest)
+	AccountAlreadyClosedException                  = sender("AccountAlreadyClosedException", http.StatusBadRequest)
+	MasterCannotLeaveOrganizationException         = sender("MasterCannotLeaveOrganizationException", http.StatusBadRequest)
+	OrganizationNotEmptyException                  = sender("OrganizationNotEmptyException", http.StatusBadRequest)
+	AccountAlreadyRegisteredException              = sender("AccountAlreadyRegisteredException", http.StatusBadRequest)
+	AccountNotRegisteredException                  = sender("AccountNotRegisteredException", http.StatusBadRequest)
+	HandshakeNotFoundException                     = sender("HandshakeNotFoundException", http.StatusBadRequest)
+	HandshakeAlreadyInStateException               = sender("HandshakeAlreadyInStateException", http.StatusBadRequest)
+	InvalidHandshakeTransitionException            = sender("InvalidHandshakeTransitionException", http.StatusBadRequest)
+	HandshakeConstraintViolationException          = sender("HandshakeConstraintViolationException", http.StatusBadRequest)
+	DuplicateHandshakeException                    = sender("DuplicateHandshakeException", http.StatusBadRequest)
+	EffectivePolicyNotFoundException               = sender("EffectivePolicyNotFoundException", http.StatusBadRequest)
 )
 
 // CloudTrail errors (AWS JSON 1.1).
@@ -140,6 +151,8 @@ var Codes = []Code{
 	OrganizationalUnitNotEmptyException, DuplicateOrganizationalUnitException, SourceParentNotFoundException,
 	DestinationParentNotFoundException, DuplicateAccountException, PolicyTypeAlreadyEnabledException,
 	RootNotFoundException,
+	AccountAlreadyClosedException, MasterCannotLeaveOrganizationException, OrganizationNotEmptyException, AccountAlreadyRegisteredException, AccountNotRegisteredException,
+	HandshakeNotFoundException, HandshakeAlreadyInStateException, InvalidHandshakeTransitionException, HandshakeConstraintViolationException, DuplicateHandshakeException, EffectivePolicyNotFoundException,
 	CloudTrailAccessDenied, InvalidLookupAttributesException, InvalidTimeRangeException, InvalidMaxResultsException,
 	InvalidNextTokenException, InvalidEventCategoryException,
 	JSONAccessDenied, ValidationException, ResourceNotFoundException, LimitExceededException,

@@ -750,7 +750,9 @@ func (a *Authorizer) sessionPolicies(ctx context.Context, s *session.Session) ([
 }
 
 // scpLevels returns the SCP levels for an account: nil for the management
-// account or when the organization has no SCP attachments at all.
+// account, a standalone account (not in the organization) or when the
+// organization has no SCP attachments at all; one empty level (deny all)
+// for a closed account.
 func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.Named, error) {
 	var kb [32]byte
 	v, err := a.load(append(append(kb[:0], "scp\x00"...), account...), func() (any, error) {
@@ -758,7 +760,15 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 		if err != nil {
 			return nil, fmt.Errorf("load account %s: %w", account, err)
 		}
-		if acct.Management {
+		switch {
+		case acct.Management:
+			return [][]policy.Named(nil), nil
+		case !acct.ClosedAt.IsZero():
+			// A closed account can do nothing, in the organization or
+			// removed from it: one level that allows nothing denies every
+			// request, its root user's too.
+			return [][]policy.Named{{}}, nil
+		case acct.Standalone:
 			return [][]policy.Named(nil), nil
 		}
 		atts, err := a.store.ListOrgAttachments(ctx)

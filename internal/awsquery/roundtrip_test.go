@@ -149,6 +149,12 @@ var jsonOnly = map[apierr.Code]bool{
 	apierr.ConstraintViolationException: true, apierr.PolicyTypeNotEnabledException: true,
 	apierr.CloudTrailAccessDenied: true, apierr.InvalidLookupAttributesException: true, apierr.InvalidTimeRangeException: true,
 	apierr.InvalidMaxResultsException: true, apierr.InvalidNextTokenException: true, apierr.InvalidEventCategoryException: true,
+	apierr.AccountAlreadyClosedException: true, apierr.MasterCannotLeaveOrganizationException: true,
+	apierr.OrganizationNotEmptyException: true, apierr.AccountAlreadyRegisteredException: true,
+	apierr.AccountNotRegisteredException: true, apierr.HandshakeNotFoundException: true,
+	apierr.HandshakeAlreadyInStateException: true, apierr.InvalidHandshakeTransitionException: true,
+	apierr.HandshakeConstraintViolationException: true, apierr.DuplicateHandshakeException: true,
+	apierr.EffectivePolicyNotFoundException: true,
 	// The revocation API's; IAM's SDK reads it as its own LimitExceeded.
 	apierr.LimitExceededException: true,
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -41,6 +42,10 @@ type Config struct {
 
 	// Bootstrap of an empty data directory.
 	AccountID string // OPENSTS_ACCOUNT_ID
+	// AccountEmail is the management account's e-mail address
+	// (OPENSTS_ACCOUNT_EMAIL): set on the first start, or on a later start
+	// of a deployment whose management account has none.
+	AccountEmail string
 	// LDAPDefaultProvider is the LDAP provider (its ARN) of
 	// AssumeRoleWithLDAPIdentity requests that name no role and no
 	// provider, as MinIO's clients send them (--ldap-default-provider,
@@ -152,6 +157,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		c.DatabaseURL = v
 	}
 	c.AccountID = getenv("OPENSTS_ACCOUNT_ID")
+	c.AccountEmail = getenv("OPENSTS_ACCOUNT_EMAIL")
 	if v := getenv("OPENSTS_LDAP_DEFAULT_PROVIDER"); v != "" {
 		c.LDAPDefaultProvider = v
 	}
@@ -159,6 +165,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	c.RootSecretAccessKey = getenv("OPENSTS_ROOT_SECRET_ACCESS_KEY")
 	return nil
 }
+
+// emailPattern is the Organizations model's shape of an e-mail address.
+var emailPattern = regexp.MustCompile(`^[^\s@]{1,58}@[^\s@]+\.[^\s@]+$`)
 
 // Validate reports the first problem with c.
 func (c *Config) Validate() error {
@@ -187,6 +196,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AccountID != "" && (len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "") {
 		return fmt.Errorf("OPENSTS_ACCOUNT_ID must be 12 digits")
+	}
+	if c.AccountEmail != "" && !emailPattern.MatchString(c.AccountEmail) {
+		return errors.New("OPENSTS_ACCOUNT_EMAIL must be an e-mail address of 6-64 characters")
 	}
 	if (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == "") {
 		return errors.New("OPENSTS_ROOT_ACCESS_KEY_ID and OPENSTS_ROOT_SECRET_ACCESS_KEY go together")

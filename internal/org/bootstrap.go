@@ -86,7 +86,9 @@ func (s *Service) complete(ctx context.Context, o org) error {
 	}
 	targets := []string{o.root}
 	for _, a := range accounts {
-		targets = append(targets, a.ID)
+		if !a.Standalone {
+			targets = append(targets, a.ID)
+		}
 	}
 	for _, t := range targets {
 		err := s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: FullAWSAccessID, TargetID: t})

@@ -125,15 +125,9 @@ func (s *Service) failCreateAccount(ctx context.Context, name, reason string) (*
 	if err != nil {
 		return nil, err
 	}
-	now := s.time()
-	st := CreateAccountStatus{ID: carPrefix + suffix, AccountName: name, State: "FAILED", FailureReason: reason,
-		RequestedTimestamp: ts(now), CompletedTimestamp: ts(now)}
-	b, err := json.Marshal(st)
-	if err != nil {
+	f := store.OrgAccountFailure{ID: carPrefix + suffix, AccountName: name, Reason: reason, RequestedAt: s.time()}
+	if err := s.store.CreateOrgAccountFailure(ctx, f); err != nil {
 		return nil, internal(err, "create account")
 	}
-	if err := s.store.PutSetting(ctx, failedCARPrefix+st.ID, string(b)); err != nil {
-		return nil, internal(err, "create account")
-	}
-	return &CreateAccountOutput{CreateAccountStatus: st}, nil
+	return &CreateAccountOutput{CreateAccountStatus: failed(f)}, nil
 }

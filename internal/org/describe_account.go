@@ -30,12 +30,9 @@ func (s *Service) DescribeAccount(ctx context.Context, c *authz.Caller, in *Desc
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.store.GetAccount(ctx, in.AccountID)
-	if isNotFound(err) {
-		return nil, errAccountNotFound()
-	}
+	a, err := s.getMember(ctx, in.AccountID)
 	if err != nil {
-		return nil, internal(err, "describe account "+in.AccountID)
+		return nil, err
 	}
 	out, err := s.accountOut(ctx, o, a)
 	if err != nil {

@@ -2,8 +2,6 @@ package org
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/opensts/opensts/internal/apierr"
@@ -40,16 +38,12 @@ func (s *Service) DescribeCreateAccountStatus(ctx context.Context, c *authz.Call
 			return nil, internal(err, "describe create account status")
 		}
 	}
-	v, err := s.store.GetSetting(ctx, failedCARPrefix+in.CreateAccountRequestID)
+	f, err := s.store.GetOrgAccountFailure(ctx, in.CreateAccountRequestID)
 	if isNotFound(err) {
 		return nil, notFound
 	}
 	if err != nil {
 		return nil, internal(err, "describe create account status")
 	}
-	var st CreateAccountStatus
-	if err := json.Unmarshal([]byte(v), &st); err != nil {
-		return nil, internal(fmt.Errorf("decode %s: %w", in.CreateAccountRequestID, err), "describe create account status")
-	}
-	return &DescribeCreateAccountStatusOutput{CreateAccountStatus: st}, nil
+	return &DescribeCreateAccountStatusOutput{CreateAccountStatus: failed(f)}, nil
 }

@@ -30,9 +30,23 @@ func (s *Service) ListAccounts(ctx context.Context, c *authz.Caller, in *ListAcc
 	if err != nil {
 		return nil, err
 	}
-	accounts, err := s.store.ListAccounts(ctx, req.options()) // by id
-	if err != nil {
-		return nil, internal(err, "list accounts")
+	// Accounts by id; standalone ones (not in the organization) are
+	// left out, so batches are read until the page and one more are found.
+	var accounts []store.Account
+	for opt := req.options(); ; {
+		batch, err := s.store.ListAccounts(ctx, opt)
+		if err != nil {
+			return nil, internal(err, "list accounts")
+		}
+		for _, a := range batch {
+			if !a.Standalone {
+				accounts = append(accounts, a)
+			}
+		}
+		if len(batch) < opt.Limit || len(accounts) > req.size {
+			break
+		}
+		opt.After = batch[len(batch)-1].ID
 	}
 	pg, next := cut(req, accounts, func(a store.Account) string { return a.ID })
 	out := &ListAccountsOutput{Accounts: make([]Account, 0, len(pg)), NextToken: next}

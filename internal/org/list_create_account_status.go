@@ -20,8 +20,9 @@ type ListCreateAccountStatusOutput struct {
 	NextToken             string                `json:"NextToken,omitempty"`
 }
 
-// ListCreateAccountStatus lists the requests that created accounts (all
-// SUCCEEDED). Failed requests are kept only for DescribeCreateAccountStatus.
+// ListCreateAccountStatus lists the CreateAccount requests by request id:
+// those that created accounts (SUCCEEDED) and those that failed (FAILED).
+// Requests complete at once, so none is IN_PROGRESS.
 func (s *Service) ListCreateAccountStatus(ctx context.Context, c *authz.Caller, in *ListCreateAccountStatusInput) (*ListCreateAccountStatusOutput, error) {
 	want := map[string]bool{}
 	for _, st := range in.States {
@@ -57,6 +58,16 @@ func (s *Service) ListCreateAccountStatus(ctx context.Context, c *authz.Caller, 
 				sts = append(sts, succeeded(a))
 			}
 		}
+	}
+	if len(want) == 0 || want["FAILED"] {
+		fs, err := s.store.ListOrgAccountFailures(ctx, req.options())
+		if err != nil {
+			return nil, internal(err, "list create account status")
+		}
+		for _, f := range fs {
+			sts = append(sts, failed(f))
+		}
+		slicesSortBy(sts, func(st CreateAccountStatus) string { return st.ID })
 	}
 	pg, next := cut(req, sts, func(st CreateAccountStatus) string { return st.ID })
 	return &ListCreateAccountStatusOutput{CreateAccountStatuses: pg, NextToken: next}, nil

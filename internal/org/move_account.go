@@ -35,11 +35,8 @@ func (s *Service) MoveAccount(ctx context.Context, c *authz.Caller, in *MoveAcco
 	if err := s.check(ctx, c, o, "MoveAccount", accountResource(in.AccountID), parentResource(in.SourceParentID), parentResource(in.DestinationParentID)); err != nil {
 		return nil, err
 	}
-	if _, err := s.store.GetAccount(ctx, in.AccountID); err != nil {
-		if isNotFound(err) {
-			return nil, errAccountNotFound()
-		}
-		return nil, internal(err, "get account "+in.AccountID)
+	if _, err := s.getMember(ctx, in.AccountID); err != nil {
+		return nil, err
 	}
 	from, err := s.resolveParent(ctx, o, in.SourceParentID, func() *apierr.Error {
 		return apierr.New(apierr.SourceParentNotFoundException, "We can't find a source root or OU with the ParentId that you specified.")

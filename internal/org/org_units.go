@@ -151,7 +151,7 @@ func (s *Service) authOU(ctx context.Context, c *authz.Caller, action, id string
 // accountOut is a as the wire describes it, its Paths through the OUs
 // above it: "o-id/r-id/ou-.../account-id/".
 func (s *Service) accountOut(ctx context.Context, o org, a store.Account) (Account, error) {
-	out := o.account(a)
+	out := o.account(a, s.time())
 	parent, err := s.store.OrgAccountParent(ctx, a.ID)
 	if err != nil {
 		return Account{}, internal(err, "get parent of account "+a.ID)

@@ -272,7 +272,9 @@ func (s *Service) allTargets(ctx context.Context, o org) ([]string, error) {
 			return nil, internal(err, "list accounts")
 		}
 		for _, a := range as {
-			out = append(out, a.ID)
+			if !a.Standalone {
+				out = append(out, a.ID)
+			}
 		}
 		if len(as) < 1000 {
 			return out, nil

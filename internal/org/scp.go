@@ -112,7 +112,7 @@ func (s *Service) resolveTarget(ctx context.Context, o org, id string) (target, 
 		return target{}, errTargetNotFound()
 	}
 	a, err := s.store.GetAccount(ctx, id)
-	if isNotFound(err) {
+	if isNotFound(err) || err == nil && a.Standalone {
 		return target{}, errTargetNotFound()
 	}
 	if err != nil {

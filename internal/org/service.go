@@ -11,10 +11,12 @@
 //
 // Persistence: the organization id lives in the setting "org.id", the root id
 // in authz.OrgRootSetting, policies and attachments in store.Org, accounts in
-// store.Accounts. Create-account requests complete at once, so their statuses
-// are derived from the accounts table (request id "car-" + the account id);
-// a request that failed (an email already in use) is kept in the setting
-// "org.car.<id>" so that DescribeCreateAccountStatus can report it.
+// store.Accounts. Create-account requests complete at once, so the statuses
+// of those that succeeded are derived from the accounts table (request id
+// "car-" + the account id); a request that failed (an email already in use)
+// is kept by store.OrgMembership. Membership (accounts leaving, joining,
+// closing), handshakes, delegated administrators and trusted services are
+// in store.OrgMembership too.
 package org
 
 import (
@@ -46,7 +48,6 @@ const (
 	// so an interrupted first start attaches again, and a later start never
 	// re-attaches a policy an administrator detached.
 	fullAccessAttachedSetting = "org.full-aws-access-attached"
-	failedCARPrefix           = "org.car."
 )
 
 // The AWS managed policy every root and account starts with.
@@ -74,6 +75,7 @@ type Store interface {
 	store.Accounts
 	store.Org
 	store.OrgUnits
+	store.OrgMembership
 	store.Settings
 	CreateRole(ctx context.Context, r store.Role) error
 	AttachPolicy(ctx context.Context, a store.Attachment) error

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"regexp"
+	"time"
 
 	"github.com/opensts/opensts/internal/store"
 )
@@ -40,14 +41,19 @@ type Account struct {
 	Paths           []string   `json:"Paths,omitempty"`
 }
 
-func (o org) account(a store.Account) Account {
+// account is a as the wire describes it at now.
+func (o org) account(a store.Account, now time.Time) Account {
 	method := "CREATED"
-	if a.Management {
+	if a.Management || a.JoinedMethod != "" {
 		method = "INVITED"
 	}
-	out := Account{ID: a.ID, ARN: o.accountARN(a.ID), Email: a.Email, Name: a.Name, Status: "ACTIVE", State: "ACTIVE",
+	status, state := accountStatus(a, now)
+	out := Account{ID: a.ID, ARN: o.accountARN(a.ID), Email: a.Email, Name: a.Name, Status: status, State: state,
 		JoinedMethod: method, Paths: []string{o.id + "/" + o.root + "/" + a.ID + "/"}}
-	if !a.CreatedAt.IsZero() {
+	switch {
+	case !a.JoinedAt.IsZero():
+		out.JoinedTimestamp = ts(a.JoinedAt)
+	case !a.CreatedAt.IsZero():
 		out.JoinedTimestamp = ts(a.CreatedAt)
 	}
 	return out
@@ -75,6 +81,13 @@ func succeeded(a store.Account) CreateAccountStatus {
 		st.RequestedTimestamp, st.CompletedTimestamp = ts(a.CreatedAt), ts(a.CreatedAt)
 	}
 	return st
+}
+
+// failed is the status of a request that failed; it completed when it was
+// made.
+func failed(f store.OrgAccountFailure) CreateAccountStatus {
+	return CreateAccountStatus{ID: f.ID, AccountName: f.AccountName, State: "FAILED", FailureReason: f.Reason,
+		RequestedTimestamp: ts(f.RequestedAt), CompletedTimestamp: ts(f.RequestedAt)}
 }
 
 // Root is the organization root.

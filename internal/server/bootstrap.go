@@ -105,6 +105,25 @@ func writeNew(path string, data []byte) error {
 	return f.Close()
 }
 
+// setManagementEmail gives the management account the configured e-mail
+// address if it has none (a data directory made before the setting).
+func setManagementEmail(ctx context.Context, s *Server, id string) error {
+	if s.cfg.AccountEmail == "" {
+		return nil
+	}
+	a, err := s.store.GetAccount(ctx, id)
+	if err != nil {
+		return fmt.Errorf("management account %s: %w", id, err)
+	}
+	if a.Email != "" {
+		return nil
+	}
+	if err := s.store.SetAccountEmail(ctx, id, s.cfg.AccountEmail); err != nil {
+		return fmt.Errorf("management account %s: %w", id, err)
+	}
+	return nil
+}
+
 // bootstrap creates the management account, its root key, the organization
 // root and the AWS managed policies on the first start of an empty data
 // directory; later starts keep what is stored.
@@ -121,6 +140,9 @@ func bootstrap(ctx context.Context, s *Server, random io.Reader, announce io.Wri
 			return Bootstrap{}, err
 		}
 		b := Bootstrap{AccountID: id}
+		if err := setManagementEmail(ctx, s, id); err != nil {
+			return Bootstrap{}, err
+		}
 		if len(keys) > 0 {
 			b.RootAccessKeyID = keys[0].ID
 		}
@@ -137,7 +159,8 @@ func bootstrap(ctx context.Context, s *Server, random io.Reader, announce io.Wri
 	if b.AccountID == "" {
 		b.AccountID = randomAccountID(random)
 	}
-	err := s.store.CreateAccount(ctx, store.Account{ID: b.AccountID, Name: "management", CreatedAt: s.now().UTC().Truncate(time.Second), Management: true})
+	err := s.store.CreateAccount(ctx, store.Account{ID: b.AccountID, Name: "management", Email: cfg.AccountEmail,
+		CreatedAt: s.now().UTC().Truncate(time.Second), Management: true})
 	if err != nil && !errors.Is(err, store.ErrAlreadyExists) {
 		return Bootstrap{}, fmt.Errorf("create management account: %w", err)
 	}

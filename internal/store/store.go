@@ -68,6 +68,17 @@ type Account struct {
 	// Management is true for the deployment's management account (the one
 	// created on first start). SCPs never apply to it.
 	Management bool
+	// Standalone is true for an account that is not a member of the
+	// organization: it left or was removed (OrgMembership). Accounts are
+	// members from creation.
+	Standalone bool
+	// JoinedMethod is how the account joined the organization: "" (it was
+	// created in it) or "INVITED" (it accepted a handshake).
+	JoinedMethod string
+	// JoinedAt is when it last joined; zero: CreatedAt.
+	JoinedAt time.Time
+	// ClosedAt is when CloseAccount closed it; zero while it is open.
+	ClosedAt time.Time
 }
 
 // User is an IAM user.
@@ -243,6 +254,9 @@ type Accounts interface {
 	// GetAccountByEmail returns an account whose e-mail address is email,
 	// compared case-insensitively; ErrNotFound if there is none.
 	GetAccountByEmail(ctx context.Context, email string) (Account, error)
+	// SetAccountEmail sets an account's e-mail address: ErrNotFound if there
+	// is no such account. It records ChangeAccount.
+	SetAccountEmail(ctx context.Context, id, email string) error
 }
 
 // Users stores IAM users.
@@ -465,10 +479,10 @@ type OrgUnits interface {
 	// ListOrgUnits lists the child OUs of parent ("" for the root) by id.
 	ListOrgUnits(ctx context.Context, parent string) ([]OrgUnit, error)
 	// OrgAccountParent returns the OU an account sits in ("" for the root);
-	// ErrNotFound if there is no such account.
+	// ErrNotFound if there is no such account or it is standalone.
 	OrgAccountParent(ctx context.Context, account string) (string, error)
-	// ListOrgAccountsInUnit lists the ids of the accounts in parent ("" for
-	// the root), in byte order.
+	// ListOrgAccountsInUnit lists the ids of the member accounts in parent
+	// ("" for the root), in byte order; standalone accounts are in none.
 	ListOrgAccountsInUnit(ctx context.Context, parent string) ([]string, error)
 	// MoveOrgAccount moves an account from the OU from to the OU to ("" for
 	// the root) atomically: ErrNotFound if the account is not in from,
@@ -483,6 +497,108 @@ type OrgUnits interface {
 	// UntagOrgResource removes the tags with the keys (absent ones are
 	// ignored).
 	UntagOrgResource(ctx context.Context, resource string, keys []string) error
+}
+
+// OrgHandshake is an Organizations handshake: an invitation from the
+// organization's management account to an account of the deployment.
+type OrgHandshake struct {
+	ID          string // h-xxxxxxxx
+	OrgID       string // the inviting organization
+	Action      string // INVITE
+	State       string // OPEN, ACCEPTED, DECLINED, CANCELED, EXPIRED as stored
+	Master      string // the management account that sent it
+	TargetType  string // ACCOUNT or EMAIL, as the invitation named it
+	Target      string // the account id or e-mail address as given
+	TargetAcct  string // the invited account's id
+	Notes       string
+	Tags        []OrgTag // put on the account when it joins
+	RequestedAt time.Time
+	ExpiresAt   time.Time
+}
+
+// OrgDelegatedAdmin registers an account as delegated administrator for a
+// service.
+type OrgDelegatedAdmin struct {
+	Account          string
+	ServicePrincipal string
+	DelegatedAt      time.Time
+}
+
+// OrgServiceAccess is a service given trusted access to the organization.
+type OrgServiceAccess struct {
+	ServicePrincipal string
+	EnabledAt        time.Time
+}
+
+// OrgAccountFailure is a CreateAccount request that failed.
+type OrgAccountFailure struct {
+	ID          string // car-...
+	AccountName string
+	Reason      string // e.g. EMAIL_ALREADY_EXISTS
+	RequestedAt time.Time
+}
+
+// OrgMembership stores what Organizations keeps about membership besides
+// the hierarchy: accounts leaving, joining and closing, handshakes,
+// delegated administrators, trusted services and failed CreateAccount
+// requests. Writes that change an account's membership record
+// ChangeAccount (Key and Account: the account id) and ChangeOrg (Key: the
+// account id), since they change the SCPs that apply.
+type OrgMembership interface {
+	// RemoveOrgAccount makes a member account standalone, in one write: it
+	// leaves its OU, loses its policy attachments, tags and delegated
+	// administrator registrations. ErrNotFound if there is no such member.
+	RemoveOrgAccount(ctx context.Context, id string) error
+	// JoinOrgAccount makes a standalone account a member in the root,
+	// joined by method at at: ErrNotFound if there is no such account,
+	// ErrConflict if it is a member.
+	JoinOrgAccount(ctx context.Context, id, method string, at time.Time) error
+	// CloseOrgAccount records that a member account was closed at at:
+	// ErrNotFound if there is no such member, ErrConflict if it is closed.
+	CloseOrgAccount(ctx context.Context, id string, at time.Time) error
+	// DeleteOrg deletes the organization: every setting whose key starts
+	// with "org.", every OU, account placement, policy attachment, tag,
+	// customer policy (AWS managed ones stay), handshake, delegated
+	// administrator, trusted service and failed request. Accounts stay.
+	DeleteOrg(ctx context.Context) error
+
+	// CreateOrgHandshake stores h: ErrAlreadyExists if its id is taken or
+	// its target account has another OPEN handshake.
+	CreateOrgHandshake(ctx context.Context, h OrgHandshake) error
+	GetOrgHandshake(ctx context.Context, id string) (OrgHandshake, error)
+	// SetOrgHandshakeState moves a handshake from the state from to the
+	// state to: ErrNotFound if there is none, ErrConflict if it is not in
+	// from.
+	SetOrgHandshakeState(ctx context.Context, id, from, to string) error
+	// ListOrgHandshakes lists the handshakes of the organization org (if
+	// not "") sent to the account target (if not ""), by id.
+	ListOrgHandshakes(ctx context.Context, org, target string) ([]OrgHandshake, error)
+
+	// RegisterOrgDelegatedAdmin stores d: ErrAlreadyExists if the account is
+	// registered for the service, ErrNotFound if there is no such account.
+	RegisterOrgDelegatedAdmin(ctx context.Context, d OrgDelegatedAdmin) error
+	// DeregisterOrgDelegatedAdmin removes a registration: ErrNotFound if
+	// there is none.
+	DeregisterOrgDelegatedAdmin(ctx context.Context, account, servicePrincipal string) error
+	// ListOrgDelegatedAdmins lists the registrations by account id, then
+	// service principal.
+	ListOrgDelegatedAdmins(ctx context.Context) ([]OrgDelegatedAdmin, error)
+
+	// EnableOrgServiceAccess stores a; enabling an enabled service keeps
+	// its first time and is not an error.
+	EnableOrgServiceAccess(ctx context.Context, a OrgServiceAccess) error
+	// DisableOrgServiceAccess removes a service's access (none: no error).
+	DisableOrgServiceAccess(ctx context.Context, servicePrincipal string) error
+	// ListOrgServiceAccess lists the enabled services by principal.
+	ListOrgServiceAccess(ctx context.Context) ([]OrgServiceAccess, error)
+
+	// CreateOrgAccountFailure stores a failed request: ErrAlreadyExists if
+	// its id is taken.
+	CreateOrgAccountFailure(ctx context.Context, f OrgAccountFailure) error
+	GetOrgAccountFailure(ctx context.Context, id string) (OrgAccountFailure, error)
+	// ListOrgAccountFailures lists failed requests by id, a page at a time:
+	// After is a request id (opt.PathPrefix is ignored).
+	ListOrgAccountFailures(ctx context.Context, opt ListOptions) ([]OrgAccountFailure, error)
 }
 
 // Settings stores small named values (e.g. the organization id).
@@ -505,6 +621,7 @@ type Store interface {
 	SigningKeys
 	Org
 	OrgUnits
+	OrgMembership
 	Settings
 	SigningKeyDeleter
 	Changes
@@ -541,7 +658,8 @@ type Store interface {
 type ChangeKind string
 
 const (
-	// ChangeAccount: CreateAccount. Key and Account are the account id.
+	// ChangeAccount: CreateAccount, and the OrgMembership writes that change
+	// an account's membership or closure. Key and Account are the account id.
 	ChangeAccount ChangeKind = "account"
 
 	// ChangeUser: CreateUser, UpdateUser, DeleteUser, and writes of the

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -256,4 +257,51 @@ func TestChangesVisibleInOrder(t *testing.T) {
 		t.Fatalf("tailer saw %d changes up to Seq %d, want %d", len(seen), after, want)
 	}
 	t.Logf("%d polls", polls)
+}
+
+// TestUpgradeMovesFailedCreateAccountRequests: migration 0012 moves the
+// failed CreateAccount requests kept in settings (org.car.<id>, the JSON of
+// their status) to their table.
+func TestUpgradeMovesFailedCreateAccountRequests(t *testing.T) {
+	ctx := t.Context()
+	sdsn := schemaDSN(t, testDSN(t))
+	cfg, err := pgx.ParseConfig(sdsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &Store{pool: newPool(cfg, 1)}
+	if err := old.applyMigrations(ctx, ms[:11]); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO settings (key, value) VALUES ('org.car.car-abcdefghijklmnop', '{"Id":"car-abcdefghijklmnop","AccountName":"dev","State":"FAILED","RequestedTimestamp":1767225600,"CompletedTimestamp":1767225600,"FailureReason":"EMAIL_ALREADY_EXISTS"}')`,
+		`INSERT INTO settings (key, value) VALUES ('org.id', 'o-abcdefghij')`,
+	} {
+		if _, err := (queryer{pool: old.pool}).ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.pool.close()
+	s, err := Open(ctx, sdsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f, err := s.GetOrgAccountFailure(ctx, "car-abcdefghijklmnop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.AccountName != "dev" || f.Reason != "EMAIL_ALREADY_EXISTS" || !f.RequestedAt.Equal(time.Unix(1767225600, 0)) {
+		t.Fatalf("moved request %+v", f)
+	}
+	if _, err := s.GetSetting(ctx, "org.car.car-abcdefghijklmnop"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the old setting: %v", err)
+	}
+	if v, err := s.GetSetting(ctx, "org.id"); err != nil || v != "o-abcdefghij" {
+		t.Fatalf("other settings: %q, %v", v, err)
+	}
 }

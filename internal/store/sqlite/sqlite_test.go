@@ -450,3 +450,52 @@ func TestLargeWrites(t *testing.T) {
 		t.Fatalf("Changes(%d) = %v, %v; want none", writes, cs, err)
 	}
 }
+
+// TestUpgradeMovesFailedCreateAccountRequests: migration 0011 moves the
+// failed CreateAccount requests kept in settings (org.car.<id>, the JSON of
+// their status) to their table.
+func TestUpgradeMovesFailedCreateAccountRequests(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "opensts.db")
+	old, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := applyMigrations(ctx, old, ms[:10]); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO settings (key, value) VALUES ('org.car.car-abcdefghijklmnop', '{"Id":"car-abcdefghijklmnop","AccountName":"dev","State":"FAILED","RequestedTimestamp":1767225600,"CompletedTimestamp":1767225600,"FailureReason":"EMAIL_ALREADY_EXISTS"}')`,
+		`INSERT INTO settings (key, value) VALUES ('org.id', 'o-abcdefghij')`,
+	} {
+		if _, err := old.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f, err := s.GetOrgAccountFailure(ctx, "car-abcdefghijklmnop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.OrgAccountFailure{ID: "car-abcdefghijklmnop", AccountName: "dev", Reason: "EMAIL_ALREADY_EXISTS", RequestedAt: time.Unix(1767225600, 0).UTC()}
+	if f.ID != want.ID || f.AccountName != want.AccountName || f.Reason != want.Reason || !f.RequestedAt.Equal(want.RequestedAt) {
+		t.Fatalf("moved request %+v, want %+v", f, want)
+	}
+	if _, err := s.GetSetting(ctx, "org.car.car-abcdefghijklmnop"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the old setting: %v", err)
+	}
+	if v, err := s.GetSetting(ctx, "org.id"); err != nil || v != "o-abcdefghij" {
+		t.Fatalf("other settings: %q, %v", v, err)
+	}
+}

@@ -99,7 +99,8 @@ func (s *Store) ListOrgUnits(ctx context.Context, parent string) ([]store.OrgUni
 // OrgAccountParent implements store.OrgUnits.
 func (s *Store) OrgAccountParent(ctx context.Context, account string) (string, error) {
 	var parent sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT p.parent_unit FROM accounts a LEFT JOIN org_account_parents p ON p.account_id = a.id WHERE a.id = ?`, account).Scan(&parent)
+	err := s.db.QueryRowContext(ctx, `SELECT p.parent_unit FROM accounts a LEFT JOIN org_account_parents p ON p.account_id = a.id WHERE a.id = ? AND a.standalone = ?`,
+		account, s.d.Bool(false)).Scan(&parent)
 	if err != nil {
 		return "", fmt.Errorf("get parent of account %s: %w", account, s.db.Translate(err))
 	}
@@ -111,7 +112,7 @@ func (s *Store) ListOrgAccountsInUnit(ctx context.Context, parent string) ([]str
 	q := `SELECT account_id FROM org_account_parents WHERE parent_unit = ? ORDER BY ` + s.d.Order("account_id")
 	args := []any{parent}
 	if parent == "" {
-		q, args = `SELECT a.id FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM org_account_parents p WHERE p.account_id = a.id) ORDER BY `+s.d.Order("a.id"), nil
+		q, args = `SELECT a.id FROM accounts a WHERE a.standalone = ? AND NOT EXISTS (SELECT 1 FROM org_account_parents p WHERE p.account_id = a.id) ORDER BY `+s.d.Order("a.id"), []any{s.d.Bool(false)}
 	}
 	ids, err := collect(ctx, s.db, func(r Scanner) (string, error) {
 		var id string

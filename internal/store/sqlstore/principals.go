@@ -22,11 +22,12 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	return nil
 }
 
-const accountColumns = `id, name, email, created_at, management`
+const accountColumns = `id, name, email, created_at, management, standalone, joined_method, joined_at, closed_at`
 
 func (s *Store) scanAccount(r Scanner) (store.Account, error) {
 	var a store.Account
-	err := r.Scan(&a.ID, &a.Name, &a.Email, s.d.ScanTime(&a.CreatedAt), &a.Management)
+	err := r.Scan(&a.ID, &a.Name, &a.Email, s.d.ScanTime(&a.CreatedAt), &a.Management, &a.Standalone, &a.JoinedMethod,
+		s.d.ScanTime(&a.JoinedAt), s.d.ScanTime(&a.ClosedAt))
 	return a, err
 }
 
@@ -47,6 +48,18 @@ func (s *Store) ListAccounts(ctx context.Context, opt store.ListOptions) ([]stor
 		return nil, fmt.Errorf("list accounts: %w", s.db.Translate(err))
 	}
 	return as, nil
+}
+
+// SetAccountEmail implements store.Accounts.
+func (s *Store) SetAccountEmail(ctx context.Context, id, email string) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		c.add(store.Change{Kind: store.ChangeAccount, Account: id, Key: id})
+		return Affected(tx.ExecContext(ctx, `UPDATE accounts SET email = ? WHERE id = ?`, email, id))
+	})
+	if err != nil {
+		return fmt.Errorf("set email of account %s: %w", id, s.db.Translate(err))
+	}
+	return nil
 }
 
 // GetAccountByEmail implements store.Accounts; of several accounts with the

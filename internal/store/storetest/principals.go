@@ -26,6 +26,12 @@ func testAccounts(t *testing.T, s store.Store) {
 	all, err := s.ListAccounts(ctx, store.ListOptions{})
 	ok(t, err)
 	same(t, "accounts", []store.Account{a1, a2}, all)
+
+	ok(t, s.SetAccountEmail(ctx, acct1, "owner@example.com"))
+	got, err = s.GetAccount(ctx, acct1)
+	ok(t, err)
+	same(t, "e-mail set", "owner@example.com", got.Email)
+	isErr(t, s.SetAccountEmail(ctx, "333333333333", "x@example.com"), store.ErrNotFound, "set the e-mail of a missing account")
 }
 
 func testUsers(t *testing.T, s store.Store) {

@@ -75,6 +75,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Org", testOrg},
 		{"OrgUnits", testOrgUnits},
 		{"OrgPolicyTags", testOrgPolicyTags},
+		{"OrgMembership", testOrgMembership},
 		{"Settings", testSettings},
 		{"Generation", testGeneration},
 		{"ChangesRecorded", testChangesRecorded},
