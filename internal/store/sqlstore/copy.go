@@ -63,7 +63,7 @@ func cols(spec string) []copyColumn {
 // schemas, so a table or column added by a migration and not here stops
 // the copy instead of being left behind.
 var copyTables = []copyTable{
-	{name: "accounts", cols: cols("id name email created_at:t management:b")},
+	{name: "accounts", cols: cols("id name email created_at:t management:b standalone:b joined_method joined_at:t closed_at:t")},
 	{name: "users", identity: "pk", cols: cols("pk:i account id name path created_at:t boundary tags:j")},
 	{name: "groups", identity: "pk", cols: cols("pk:i account id name path created_at:t")},
 	{name: "group_members", cols: cols("group_pk:i user_pk:i user_key")},
@@ -91,6 +91,10 @@ var copyTables = []copyTable{
 	{name: "detect_baselines", cols: cols("subject data:x updated_ms:i")},
 	{name: "service_access", cols: cols("principal_id service action account at_ms:i region")},
 	{name: "access_reports", cols: cols("account id created_ms:i data:x")},
+	{name: "org_handshakes", cols: cols("id org_id action state master target_type target target_account notes tags requested_at:t expires_at:t")},
+	{name: "org_delegated_admins", cols: cols("account_id service_principal delegated_at:t")},
+	{name: "org_service_access", cols: cols("service_principal enabled_at:t")},
+	{name: "org_account_failures", cols: cols("id account_name reason requested_at:t")},
 	{name: "throttles", cols: cols("key:x failures:i window_start_ms:i locked_until_ms:i expires_ms:i")},
 }
 
