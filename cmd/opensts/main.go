@@ -35,6 +35,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newPolicyCmd(), newKeysCmd(), newAuditCmd(), newCredentialsCmd(), newAlertsCmd(), newRevokeCmd())
+	root.AddCommand(newServeCmd(), newPolicyCmd(), newKeysCmd(), newAuditCmd(), newCredentialsCmd(), newAlertsCmd(), newRevokeCmd(), newGatewayCmd())
 	return root
 }
