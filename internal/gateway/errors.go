@@ -21,7 +21,9 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-func s3err(status int, code, msg string) *Error { return &Error{Code: code, Message: msg, Status: status} }
+func s3err(status int, code, msg string) *Error {
+	return &Error{Code: code, Message: msg, Status: status}
+}
 
 // The S3 errors the gateway answers, with S3's words.
 var (
