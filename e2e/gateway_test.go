@@ -406,7 +406,7 @@ func TestGatewaySessions(t *testing.T) {
 	g.up.put(t, "data", "home/h.txt", "home")
 	assume := func() aws.Credentials {
 		out := must[*sts.AssumeRoleOutput](t)(e.sts(g.alice.AccessKeyID, g.alice.SecretAccessKey, "").AssumeRole(ctx,
-			&sts.AssumeRoleInput{RoleArn: role.Role.Arn, RoleSessionName: aws.String("s"), DurationSeconds: aws.Int32(900)}))
+			&sts.AssumeRoleInput{RoleArn: role.Role.Arn, RoleSessionName: aws.String("sess"), DurationSeconds: aws.Int32(900)}))
 		c := out.Credentials
 		return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken}
 	}
@@ -428,12 +428,19 @@ func TestGatewaySessions(t *testing.T) {
 	g.cli.fails(t, aws.Credentials{AccessKeyID: g.alice.AccessKeyID, SecretAccessKey: "wrong"}, "SignatureDoesNotMatch",
 		"s3api", "get-object", "--bucket", "data", "--key", "home/h.txt", "/dev/null")
 
-	// A session issued 15 minutes and 10 seconds ago (the server's clock
-	// set back, then forward to now) has expired; the request itself is
-	// current.
-	g.clk.Advance(-(15*time.Minute + 10*time.Second))
+	// A 15-minute session issued by a server whose clock is 14 m 57 s
+	// behind (within the signing skew) expires 3 s from now; once it has,
+	// with the server's clock set right, it gets ExpiredToken while the
+	// request itself is current.
+	setClock := func(t time.Time) {
+		g.clk.mu.Lock()
+		g.clk.now = t
+		g.clk.mu.Unlock()
+	}
+	setClock(time.Now().UTC().Add(-15*time.Minute + 3*time.Second))
 	old := assume()
-	g.clk.Advance(15*time.Minute + 10*time.Second)
+	time.Sleep(4 * time.Second)
+	setClock(time.Now().UTC())
 	g.cli.fails(t, old, "ExpiredToken", "s3api", "get-object", "--bucket", "data", "--key", "public/r.txt", "/dev/null")
 }
 
@@ -449,7 +456,7 @@ import sys, boto3, botocore
 from botocore.config import Config
 s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
     aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],
-    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+    config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
 def code(f):
     try:
         f()
@@ -478,6 +485,10 @@ print("abort", code(lambda: s3.abort_multipart_upload(Bucket="data", Key="home/a
 print("mp-denied", code(lambda: s3.create_multipart_upload(Bucket="data", Key="private/mp.bin")))
 print("head", s3.head_object(Bucket="data", Key="home/mp.bin")["ContentLength"])
 print("url", s3.generate_presigned_url("get_object", Params={"Bucket": "data", "Key": "home/b.txt"}, ExpiresIn=60))
+v2 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+    aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],
+    config=Config(signature_version="s3", s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+print("sigv2", code(lambda: v2.get_object(Bucket="data", Key="home/b.txt")))
 `
 	cmd := exec.Command(pythonPath(), "-c", script, g.gw.url, g.alice.AccessKeyID, g.alice.SecretAccessKey)
 	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED=true"}
@@ -493,7 +504,7 @@ print("url", s3.generate_presigned_url("get_object", Params={"Bucket": "data", "
 	for k, want := range map[string]string{
 		"get": "boto3 body", "list-all": "AccessDenied", "copy-public": "ok", "copy-private": "AccessDenied",
 		"delete-mixed": "AccessDenied", "delete-home": "ok", "parts": "2", "abort": "ok", "mp-denied": "AccessDenied",
-		"head": fmt.Sprint(5<<20 + 1000),
+		"head": fmt.Sprint(5<<20 + 1000), "sigv2": "InvalidRequest",
 	} {
 		if lines[k] != want {
 			t.Errorf("%s = %q, want %q (output:\n%s)", k, lines[k], want, out)

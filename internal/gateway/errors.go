@@ -30,6 +30,7 @@ var (
 	errAccessDenied   = s3err(http.StatusForbidden, "AccessDenied", "Access Denied")
 	errUnsignedHeader = s3err(http.StatusForbidden, "AccessDenied", "There were headers present in the request which were not signed")
 	errAnonymous      = s3err(http.StatusForbidden, "AccessDenied", "Anonymous access is not allowed by this gateway")
+	errSigV2          = s3err(http.StatusBadRequest, "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
 	errExpiredURL     = s3err(http.StatusForbidden, "AccessDenied", "Request has expired")
 	errInvalidKeyID   = s3err(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
 	errInvalidToken   = s3err(http.StatusBadRequest, "InvalidToken", "The provided token is malformed or otherwise invalid.")

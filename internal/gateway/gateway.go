@@ -214,6 +214,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 	if e != nil {
 		return nil, 0, e
 	}
+	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS ") || r.Header.Get("Authorization") == "" && t.has("AWSAccessKeyId") {
+		return nil, 0, errSigV2
+	}
 	presigned := r.Header.Get("Authorization") == "" && t.has("X-Amz-Credential")
 	if r.Header.Get("Authorization") == "" && !presigned {
 		return nil, 0, errAnonymous
