@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,12 +20,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/opensts/opensts/internal/sigv4"
+	"github.com/opensts/opensts/verifier"
 )
 
 // The gateway end to end: the real `opensts gateway` binary between the
@@ -678,5 +681,66 @@ func TestGatewayTampering(t *testing.T) {
 	}
 	if _, ok := g.up.has(t, "data", "private/z.txt"); ok {
 		t.Fatal("a dot segment escaped the authorized prefix")
+	}
+}
+
+// TestAuthorizeStreamingSigningKey: the authorize API hands the signing
+// key of a chunk-signed upload's scope only for an allowed request whose
+// seed signature verified, and only to a caller that may
+// opensts:GetStreamingSigningKey; the key is the scope's SigV4 key.
+func TestAuthorizeStreamingSigningKey(t *testing.T) {
+	e := start(t)
+	withKey := e.userWith(t, "gw-key", gatewayIdentity)
+	noKey := e.userWith(t, "gw-nokey", allowAuthorize)
+	alice := e.userWith(t, "alice", alicePolicy)
+	now := time.Now().UTC()
+	seed := func(k aws.Credentials, path string) *http.Request {
+		req, _ := http.NewRequest(http.MethodPut, "http://gateway.test"+path, nil)
+		req.Header.Set("X-Amz-Content-Sha256", sigv4.StreamingPayload)
+		req.Header.Set("X-Amz-Decoded-Content-Length", "10")
+		signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+		if err := signer.SignHTTP(ctx, k, req, sigv4.StreamingPayload, "s3", "us-east-1", now); err != nil {
+			t.Fatal(err)
+		}
+		req.RequestURI = path
+		return req
+	}
+	newV := func(c aws.Credentials) *verifier.Verifier {
+		v, err := verifier.New(verifier.Config{Endpoint: e.endpoint, Credentials: credentials.StaticCredentialsProvider{Value: c}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	want := hmacOf([]byte("AWS4"+alice.SecretAccessKey), now.Format("20060102"))
+	for _, s := range []string{"us-east-1", "s3", "aws4_request"} {
+		want = hmacOf(want, s)
+	}
+	v := newV(withKey)
+	d, err := v.Authorize(ctx, seed(alice, "/data/home/x"), sigv4.StreamingPayload, "s3:PutObject", "arn:aws:s3:::data/home/x", nil,
+		verifier.WithRegion("us-east-1"))
+	if err != nil || !d.Allowed() || d.SigningKey != hex.EncodeToString(want) {
+		t.Fatalf("allowed seed: %v %+v", err, d)
+	}
+	// Denied: no key.
+	d, err = v.Authorize(ctx, seed(alice, "/data/private/x"), sigv4.StreamingPayload, "s3:PutObject", "arn:aws:s3:::data/private/x", nil,
+		verifier.WithRegion("us-east-1"))
+	if err != nil || d.Allowed() || d.SigningKey != "" {
+		t.Fatalf("denied seed: %v %+v", err, d)
+	}
+	// A seed signed with the wrong secret: no key.
+	bad := alice
+	bad.SecretAccessKey = "not alice's secret"
+	d, err = v.Authorize(ctx, seed(bad, "/data/home/x"), sigv4.StreamingPayload, "s3:PutObject", "arn:aws:s3:::data/home/x", nil,
+		verifier.WithRegion("us-east-1"))
+	if err != nil || d.Allowed() || d.SigningKey != "" || d.AuthenticationError == nil || d.AuthenticationError.Code != "SignatureDoesNotMatch" {
+		t.Fatalf("forged seed: %v %+v", err, d)
+	}
+	// A caller without opensts:GetStreamingSigningKey gets no decision.
+	_, err = newV(noKey).Authorize(ctx, seed(alice, "/data/home/x"), sigv4.StreamingPayload, "s3:PutObject", "arn:aws:s3:::data/home/x", nil,
+		verifier.WithRegion("us-east-1"))
+	var ae *verifier.APIError
+	if !errors.As(err, &ae) || ae.Code != "AccessDeniedException" {
+		t.Fatalf("caller without the key permission: %v", err)
 	}
 }
