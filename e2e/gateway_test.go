@@ -48,7 +48,7 @@ type upstreamS3 struct {
 	seen chan string
 }
 
-func startUpstream(t *testing.T, buckets ...string) *upstreamS3 {
+func startUpstream(t testing.TB, buckets ...string) *upstreamS3 {
 	t.Helper()
 	backend := s3mem.New()
 	for _, b := range buckets {
@@ -100,7 +100,7 @@ func startUpstream(t *testing.T, buckets ...string) *upstreamS3 {
 	return u
 }
 
-func (u *upstreamS3) has(t *testing.T, bucket, key string) ([]byte, bool) {
+func (u *upstreamS3) has(t testing.TB, bucket, key string) ([]byte, bool) {
 	t.Helper()
 	obj, err := u.backend.GetObject(bucket, key, nil)
 	if err != nil {
@@ -114,7 +114,7 @@ func (u *upstreamS3) has(t *testing.T, bucket, key string) ([]byte, bool) {
 	return b, true
 }
 
-func (u *upstreamS3) put(t *testing.T, bucket, key, content string) {
+func (u *upstreamS3) put(t testing.TB, bucket, key, content string) {
 	t.Helper()
 	if _, err := u.backend.PutObject(bucket, key, nil, strings.NewReader(content), int64(len(content)), nil); err != nil {
 		t.Fatal(err)
