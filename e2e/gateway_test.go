@@ -363,6 +363,10 @@ func TestGatewayAWSCLI(t *testing.T) {
 	if code, body := httpGet(t, url, nil); code != 200 || body != "presigned content" {
 		t.Fatalf("presigned GET = %d %q", code, body)
 	}
+	// An x-amz-* header added to a presigned URL is refused, as S3 does.
+	if code, body := httpGet(t, url, map[string]string{"X-Amz-Copy-Source": "/data/private/x.txt"}); code != 403 || !strings.Contains(body, "not signed") {
+		t.Fatalf("presigned GET with an added header = %d %q", code, body)
+	}
 	i := strings.Index(url, "X-Amz-Signature=") + len("X-Amz-Signature=")
 	flip := "0"
 	if url[i] == '0' {

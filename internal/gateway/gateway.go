@@ -22,8 +22,10 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/md5" //nolint:gosec // Content-MD5, which S3 requires of DeleteObjects
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -37,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -244,10 +247,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 	if e != nil {
 		return nil, 0, e
 	}
-	if sr != nil && !presigned {
+	if sr != nil {
+		// S3's rule, for both forms: every x-amz-* header is signed, so
+		// nobody can add one (a copy source, an ACL) to a signed request
+		// or a presigned URL.
 		for name := range r.Header {
 			l := strings.ToLower(name)
-			if strings.HasPrefix(l, "x-amz-") && !signed(sr.SignedHeaders, l) && l != "x-amz-content-sha256" {
+			if strings.HasPrefix(l, "x-amz-") && !signed(sr.SignedHeaders, l) && !(presigned && l == "x-amz-content-sha256") {
 				return op, 0, errUnsignedHeader
 			}
 		}
@@ -290,6 +296,12 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		if i == 0 {
 			signingKey = d.SigningKey
 		}
+	}
+	if sr == nil {
+		// OpenSTS accepted what the gateway could not parse (their clocks
+		// differ at the edge of the skew window): without the signed
+		// headers, nothing can be forwarded safely.
+		return op, 0, errSignature
 	}
 
 	// The body the upstream receives.
@@ -490,16 +502,50 @@ func (g *Gateway) upstreamRequest(r *http.Request, t *target, op *operation, bod
 	if op.copySource != "" {
 		up.Header.Set("X-Amz-Copy-Source", op.copySource)
 	}
+	if op.deleteObjects {
+		// The body is the gateway's own serialization of what it checked:
+		// the client's checksums do not apply to it.
+		for name := range up.Header {
+			if l := strings.ToLower(name); strings.HasPrefix(l, "x-amz-checksum-") || l == "x-amz-sdk-checksum-algorithm" {
+				up.Header.Del(name)
+			}
+		}
+		up.Header.Del("Content-Md5")
+		if b, ok := body.(*bytes.Reader); ok {
+			sum := md5.New()
+			_, _ = b.WriteTo(sum)
+			_, _ = b.Seek(0, io.SeekStart)
+			up.Header.Set("Content-Md5", base64.StdEncoding.EncodeToString(sum.Sum(nil)))
+		}
+	}
 	return up, nil
 }
 
-// deleteDocument is the body of DeleteObjects.
+// deleteDocument is the body of DeleteObjects. The gateway forwards its
+// own serialization of the document it parsed, never the client's bytes,
+// so that no difference between two XML parsers (a key given twice, an
+// unknown element) lets the store delete a key the gateway did not check.
 type deleteDocument struct {
-	XMLName xml.Name `xml:"Delete"`
+	XMLName xml.Name       `xml:"http://s3.amazonaws.com/doc/2006-03-01/ Delete"`
+	Objects []deleteObject `xml:"Object"`
+	Quiet   bool           `xml:"Quiet,omitempty"`
+}
+
+type deleteObject struct {
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId,omitempty"`
+}
+
+// strictDelete is the client's document as read: every element counted,
+// so that a repeated or unknown one is refused.
+type strictDelete struct {
 	Objects []struct {
-		Key       string `xml:"Key"`
-		VersionID string `xml:"VersionId"`
+		Keys       []string   `xml:"Key"`
+		VersionIDs []string   `xml:"VersionId"`
+		Other      []xml.Name `xml:",any"`
 	} `xml:"Object"`
+	Quiet []string   `xml:"Quiet"`
+	Other []xml.Name `xml:",any"`
 }
 
 // maxDeleteKeys is S3's limit on one DeleteObjects.
@@ -527,13 +573,24 @@ func (g *Gateway) readDelete(r *http.Request, t *target, claimed string, presign
 			return nil, nil, errContentSHA
 		}
 	}
-	var doc deleteDocument
-	if err := xml.Unmarshal(b, &doc); err != nil || len(doc.Objects) == 0 || len(doc.Objects) > maxDeleteKeys {
+	var in strictDelete
+	if err := xml.Unmarshal(b, &in); err != nil || len(in.Objects) == 0 || len(in.Objects) > maxDeleteKeys || len(in.Other) > 0 || len(in.Quiet) > 1 {
 		return nil, nil, errMalformedXML
+	}
+	doc := deleteDocument{Quiet: len(in.Quiet) == 1 && strings.TrimSpace(in.Quiet[0]) == "true"}
+	for _, o := range in.Objects {
+		if len(o.Keys) != 1 || len(o.VersionIDs) > 1 || len(o.Other) > 0 {
+			return nil, nil, errMalformedXML
+		}
+		do := deleteObject{Key: o.Keys[0]}
+		if len(o.VersionIDs) == 1 {
+			do.VersionID = o.VersionIDs[0]
+		}
+		doc.Objects = append(doc.Objects, do)
 	}
 	checks := make([]check, 0, len(doc.Objects))
 	for _, o := range doc.Objects {
-		if o.Key == "" || len(o.Key) > maxKeyBytes {
+		if o.Key == "" || len(o.Key) > maxKeyBytes || !utf8.ValidString(o.Key) {
 			return nil, nil, errMalformedXML
 		}
 		action := "s3:DeleteObject"
@@ -542,5 +599,9 @@ func (g *Gateway) readDelete(r *http.Request, t *target, claimed string, presign
 		}
 		checks = append(checks, check{action: action, resource: "arn:aws:s3:::" + t.bucket + "/" + o.Key, bucket: t.bucket})
 	}
-	return b, checks, nil
+	out, err := xml.Marshal(doc)
+	if err != nil {
+		return nil, nil, errMalformedXML
+	}
+	return append([]byte(xml.Header), out...), checks, nil
 }
