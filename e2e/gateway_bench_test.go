@@ -284,4 +284,3 @@ func TestGatewayMemory(t *testing.T) {
 		})
 	}
 }
-
