@@ -748,3 +748,56 @@ func TestAuthorizeStreamingSigningKey(t *testing.T) {
 		t.Fatalf("caller without the key permission: %v", err)
 	}
 }
+
+// TestGatewayAddressingAndAccounts: virtual-hosted-style requests under
+// --domain, a Host outside it refused; buckets of another account
+// (--resource-account) open to a principal only where the gateway's bucket
+// policy allows it too.
+func TestGatewayAddressingAndAccounts(t *testing.T) {
+	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	e := start(t, withClock(clk))
+	gwCreds := e.userWith(t, "gateway", gatewayIdentity)
+	alice := e.userWith(t, "alice", alicePolicy)
+	up := startUpstream(t, "data")
+	up.put(t, "data", "home/h.txt", "home")
+	up.put(t, "data", "public/p.txt", "public")
+	policies := t.TempDir()
+	aliceARN := "arn:aws:iam::" + testAccount + ":user/alice"
+	if err := os.WriteFile(filepath.Join(policies, "data.json"), []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+		"Principal":{"AWS":"`+aliceARN+`"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::data/home/*"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw := startGateway(t, e, up, gwCreds, "--domain", "s3.test", "--resource-account", "210987654321", "--bucket-policies", policies)
+	get := func(host, path string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, gw.url+path, nil)
+		req.Host = host
+		req.Header.Set("X-Amz-Content-Sha256", emptyHash)
+		if err := benchSigner.SignHTTP(ctx, alice, req, emptyHash, "s3", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return doReq(t, req)
+	}
+	// Virtual-hosted and path-style name the same object; the bucket
+	// policy of the other account allows home/*.
+	if code, body := get("data.s3.test", "/home/h.txt"); code != 200 || body != "home" {
+		t.Fatalf("virtual-hosted GET = %d %s", code, body)
+	}
+	if code, body := get("s3.test", "/data/home/h.txt"); code != 200 || body != "home" {
+		t.Fatalf("path-style GET = %d %s", code, body)
+	}
+	// Alice's own policy allows public/*, but the bucket is another
+	// account's and its policy does not: denied.
+	if code, body := get("data.s3.test", "/public/p.txt"); code != 403 || !strings.Contains(body, "AccessDenied") {
+		t.Fatalf("cross-account without the bucket policy = %d %s", code, body)
+	}
+	// A Host that is not the gateway's.
+	if code, body := get("data.elsewhere.test", "/home/h.txt"); code != 400 || !strings.Contains(body, "InvalidRequest") {
+		t.Fatalf("foreign Host = %d %s", code, body)
+	}
+	// A Host naming a bucket, a path naming another: the Host wins, for
+	// the policy and the store alike.
+	up.put(t, "data", "data/home/h.txt", "nested")
+	if code, body := get("data.s3.test", "/data/home/h.txt"); code != 403 {
+		t.Fatalf("virtual-hosted bucket with a bucket-like path = %d %s", code, body)
+	}
+}
