@@ -232,8 +232,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		payloadHash = sigv4.UnsignedPayload
 	case claimed == "" && r.ContentLength != 0:
 		return nil, 0, errMissingSHA
-	case strings.HasPrefix(claimed, "STREAMING-") && claimed != sigv4.StreamingPayload:
-		return nil, 0, notImplemented("The gateway does not accept " + truncate(claimed) + " uploads; sign the payload, or use UNSIGNED-PAYLOAD or STREAMING-AWS4-HMAC-SHA256-PAYLOAD.")
+	case strings.HasPrefix(claimed, "STREAMING-") && claimed != sigv4.StreamingPayload && claimed != sigv4.StreamingUnsignedTrailer:
+		return nil, 0, notImplemented("The gateway does not accept " + truncate(claimed) + " uploads; sign the payload, or use UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER.")
 	}
 	// The gateway reads what the request claims (no secret) to know the
 	// signed headers and the seed of a chunked body; OpenSTS verifies it.
@@ -261,7 +261,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 
 	var deleteBody []byte
 	if op.deleteObjects {
-		if claimed == sigv4.StreamingPayload {
+		if strings.HasPrefix(claimed, "STREAMING-") {
 			return op, 0, notImplemented("DeleteObjects with a chunked body is not served; sign the payload.")
 		}
 		b, checks, e := g.readDelete(r, t, claimed, presigned)
@@ -328,6 +328,23 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		cr := sigv4.NewChunkReader(r.Body, sr, [sha256.Size]byte(kb))
 		hb = newHoldback(cr, func() error {
 			if cr.Decoded() != decoded {
+				return errIncompleteBody
+			}
+			return nil
+		})
+		body, length = hb, decoded
+	case claimed == sigv4.StreamingUnsignedTrailer:
+		decoded, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64)
+		if err != nil || decoded < 0 {
+			return op, 0, s3err(http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header (x-amz-decoded-content-length).")
+		}
+		tr, e := newTrailerReader(r.Body, r.Header.Get("X-Amz-Trailer"))
+		if e != nil {
+			return op, 0, e
+		}
+		op.trailer = true
+		hb = newHoldback(tr, func() error {
+			if tr.total != decoded {
 				return errIncompleteBody
 			}
 			return nil
@@ -501,6 +518,11 @@ func (g *Gateway) upstreamRequest(r *http.Request, t *target, op *operation, bod
 	}
 	if op.copySource != "" {
 		up.Header.Set("X-Amz-Copy-Source", op.copySource)
+	}
+	if op.trailer {
+		// The checksum came in the client's trailer and was checked;
+		// the upstream gets the decoded body without it.
+		up.Header.Del("X-Amz-Sdk-Checksum-Algorithm")
 	}
 	if op.deleteObjects {
 		// The body is the gateway's own serialization of what it checked:

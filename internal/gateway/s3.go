@@ -202,6 +202,8 @@ type operation struct {
 	// deleteObjects: the body is a Delete document whose keys each need
 	// s3:DeleteObject (read and checked before forwarding).
 	deleteObjects bool
+	// trailer: the body is STREAMING-UNSIGNED-PAYLOAD-TRAILER, decoded.
+	trailer bool
 }
 
 // Query parameters that do not change which operation a request is.

@@ -18,6 +18,11 @@ import (
 // in aws-chunked encoding with a signature on every chunk.
 const StreamingPayload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 
+// StreamingUnsignedTrailer is the X-Amz-Content-Sha256 value of an S3
+// upload sent in aws-chunked encoding without chunk signatures, with a
+// checksum in a trailer (the SDKs' default over https).
+const StreamingUnsignedTrailer = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+
 // Limits of the aws-chunked framing a ChunkReader accepts.
 const (
 	// MaxChunkHeader bounds one chunk's header line ("hex-size;chunk-signature=...\r\n").

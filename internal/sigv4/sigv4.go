@@ -743,6 +743,12 @@ func (p *payload) given(req *Request, h http.Header, hash string, unsigned bool)
 		req.UnsignedPayload = true
 		p.claimed = UnsignedPayload
 		return nil
+	case c == StreamingUnsignedTrailer && unsigned && hash == StreamingUnsignedTrailer:
+		// An unsigned body in aws-chunked framing, its checksum in a
+		// trailer the caller checks.
+		req.UnsignedPayload = true
+		p.claimed = c
+		return nil
 	case c == StreamingPayload && unsigned && hash == StreamingPayload:
 		// The caller undertakes to check every chunk signature
 		// (NewChunkReader) against this seed.
