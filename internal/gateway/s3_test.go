@@ -151,7 +151,6 @@ func TestEscapeRoundTrip(t *testing.T) {
 
 type chunks struct {
 	parts [][]byte
-	err   error
 }
 
 func (c *chunks) Read(p []byte) (int, error) {
