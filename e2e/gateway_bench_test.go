@@ -108,20 +108,30 @@ func BenchmarkGatewayGetObject1KiB(b *testing.B) {
 	b.Run("gateway", func(b *testing.B) { run(b, gwURL+"/data/home/obj", alice) })
 }
 
-// pattern is a deterministic body of n bytes produced without a buffer.
+// pattern is a deterministic body of n bytes produced without a buffer
+// of its size: patternBlock repeated.
 type pattern struct{ off, n int64 }
+
+// patternBlock is 1 MiB + 7 bytes, so that no two MiB of a body are alike.
+var patternBlock = func() []byte {
+	b := make([]byte, 1<<20+7)
+	for i := range b {
+		b[i] = byte(i ^ i>>11)
+	}
+	return b
+}()
 
 func (p *pattern) Read(b []byte) (int, error) {
 	if p.off >= p.n {
 		return 0, io.EOF
 	}
 	b = b[:min(int64(len(b)), p.n-p.off)]
-	for i := range b {
-		x := p.off + int64(i)
-		b[i] = byte(x ^ x>>11)
+	n := 0
+	for n < len(b) {
+		n += copy(b[n:], patternBlock[(p.off+int64(n))%int64(len(patternBlock)):])
 	}
-	p.off += int64(len(b))
-	return len(b), nil
+	p.off += int64(n)
+	return n, nil
 }
 
 // chunkEncoder is a STREAMING-AWS4-HMAC-SHA256-PAYLOAD body of src,

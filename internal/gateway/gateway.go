@@ -264,7 +264,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		if strings.HasPrefix(claimed, "STREAMING-") {
 			return op, 0, notImplemented("DeleteObjects with a chunked body is not served; sign the payload.")
 		}
-		b, checks, e := g.readDelete(r, t, claimed, presigned)
+		b, checks, e := g.readDelete(r, t, claimed)
 		if e != nil {
 			return op, 0, e
 		}
@@ -575,7 +575,7 @@ const maxDeleteKeys = 1000
 
 // readDelete reads and verifies a DeleteObjects body (bounded) and returns
 // the s3:DeleteObject check of each key it names.
-func (g *Gateway) readDelete(r *http.Request, t *target, claimed string, presigned bool) ([]byte, []check, *Error) {
+func (g *Gateway) readDelete(r *http.Request, t *target, claimed string) ([]byte, []check, *Error) {
 	if r.ContentLength > g.cfg.MaxDeleteBody {
 		return nil, nil, errTooLarge
 	}

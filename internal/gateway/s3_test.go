@@ -229,7 +229,7 @@ func TestReadDelete(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, _ := http.NewRequest(http.MethodPost, "http://gw.test/data?delete", strings.NewReader(tc.body))
-			b, checks, e := g.readDelete(r, tg, "UNSIGNED-PAYLOAD", false)
+			b, checks, e := g.readDelete(r, tg, "UNSIGNED-PAYLOAD")
 			if tc.keys == nil {
 				if e == nil || e.Code != "MalformedXML" {
 					t.Fatalf("accepted: %v %s", e, b)
