@@ -184,6 +184,13 @@ type Decision struct {
 	Principal *Principal `json:"Principal,omitempty"`
 	// AuthenticationError is set when the request did not authenticate.
 	AuthenticationError *AuthenticationError `json:"AuthenticationError,omitempty"`
+	// SigningKey is set for an allowed request signed with
+	// X-Amz-Content-Sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD (pass that
+	// literal as the payload hash) when the service's credentials may also
+	// opensts:GetStreamingSigningKey: the hex SigV4 signing key of the
+	// request's credential scope, with which the service must check every
+	// chunk signature of the body. Keep it no longer than the request.
+	SigningKey string `json:"SigningKey,omitempty"`
 }
 
 // Allowed reports whether the request is allowed.

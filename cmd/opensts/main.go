@@ -35,6 +35,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newPolicyCmd(), newKeysCmd(), newAuditCmd(), newCredentialsCmd(), newAlertsCmd(), newRevokeCmd(), newReportCmd(), newStoreCmd())
+	root.AddCommand(newServeCmd(), newPolicyCmd(), newKeysCmd(), newAuditCmd(), newCredentialsCmd(), newAlertsCmd(), newRevokeCmd(), newReportCmd(), newStoreCmd(), newGatewayCmd())
 	return root
 }

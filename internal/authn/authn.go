@@ -142,7 +142,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, sr *s
 	if err != nil {
 		return nil, err
 	}
-	return a.authenticate(ctx, r, sr, now, region)
+	c, _, err := a.authenticate(ctx, r, sr, now, region)
+	return c, err
 }
 
 // AuthenticateIn is Authenticate for a request made to another service in
@@ -156,48 +157,49 @@ func (a *Authenticator) AuthenticateIn(ctx context.Context, r *http.Request, sr 
 		}
 		return nil, apierr.New(apierr.SignatureDoesNotMatch, "Credential should be scoped to a valid region, not '%s'. ", scope)
 	}
-	return a.authenticate(ctx, r, sr, now, region)
+	c, _, err := a.authenticate(ctx, r, sr, now, region)
+	return c, err
 }
 
-func (a *Authenticator) authenticate(ctx context.Context, r *http.Request, sr *sigv4.Request, now time.Time, region string) (*authz.Caller, error) {
+func (a *Authenticator) authenticate(ctx context.Context, r *http.Request, sr *sigv4.Request, now time.Time, region string) (*authz.Caller, []byte, error) {
 	c := &authz.Caller{}
 	var secret []byte
 	temporary := strings.HasPrefix(sr.AccessKeyID, "ASIA")
 	switch {
 	case temporary || sr.SecurityToken != "":
 		if !temporary || sr.SecurityToken == "" {
-			return nil, ErrInvalidToken
+			return nil, nil, ErrInvalidToken
 		}
 		sess, sec, err := a.cfg.Sessions.Verify(sr.AccessKeyID, sr.SecurityToken)
 		switch {
 		case errors.Is(err, session.ErrExpired):
-			return nil, ErrExpiredToken
+			return nil, nil, ErrExpiredToken
 		case err != nil:
-			return nil, ErrInvalidToken
+			return nil, nil, ErrInvalidToken
 		}
 		secret = sec
 		SessionCaller(c, sess)
 	default:
 		k, err := a.cfg.Keys.Key(ctx, sr.AccessKeyID, now)
 		if errors.Is(err, ErrUnknownKey) {
-			return nil, ErrUnknownAccessKey
+			return nil, nil, ErrUnknownAccessKey
 		}
 		if err != nil {
-			return nil, apierr.Internal(err)
+			return nil, nil, apierr.Internal(err)
 		}
 		if !k.Active {
-			return nil, ErrUnknownAccessKey
+			return nil, nil, ErrUnknownAccessKey
 		}
 		*c = k.Caller
 		secret = k.Secret
 	}
 	if err := a.cfg.SigV4.Verify(sr, secret); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Checked once the signature proved the caller holds the session's
 	// secret: a revoked session then learns no more than an invalid one.
 	if c.Session != nil && a.cfg.Revoked != nil && a.cfg.Revoked(c.Session, now) {
-		return nil, ErrInvalidToken
+		return nil, nil, ErrInvalidToken
 	}
 	if !temporary && a.cfg.Touch != nil {
 		// Last-used tracking; the store coalesces these writes, and a
@@ -211,7 +213,7 @@ func (a *Authenticator) authenticate(ctx context.Context, r *http.Request, sr *s
 	if host, ok := remoteHost(r.RemoteAddr); ok {
 		c.SourceIP = host
 	}
-	return c, nil
+	return c, secret, nil
 }
 
 // remoteHost is net.SplitHostPort's host, with a fast path for the common

@@ -17,6 +17,7 @@ package authorize
 import (
 	"context"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"net"
 	"net/http"
@@ -42,6 +43,9 @@ const (
 	Prefix      = "OpenSTSAuthorization_20261204"
 	ServiceName = "opensts"
 	Action      = "opensts:Authorize"
+	// SigningKeyAction is what a caller needs, besides Action, to receive
+	// the signing key of a chunk-signed upload (AuthorizeOutput.SigningKey).
+	SigningKeyAction = "opensts:GetStreamingSigningKey"
 )
 
 // Limits on the input, so that one call's work is bounded whatever the
@@ -167,6 +171,13 @@ type AuthorizeOutput struct {
 	CrossAccount        bool                 `json:"CrossAccount,omitempty"`
 	Principal           *Principal           `json:"Principal,omitempty"`
 	AuthenticationError *AuthenticationError `json:"AuthenticationError,omitempty"`
+	// SigningKey is set for an allowed request whose PayloadHash is
+	// STREAMING-AWS4-HMAC-SHA256-PAYLOAD, when the caller may also
+	// opensts:GetStreamingSigningKey: the hex SigV4 signing key of the
+	// request's credential scope (its date, region and service), with
+	// which the caller checks the chunk signatures. It is derived only
+	// after the seed signature verified; the secret never leaves.
+	SigningKey string `json:"SigningKey,omitempty" sensitive:"true"`
 }
 
 // Statement is a matched statement.
@@ -263,9 +274,10 @@ func (s *Service) Authorize(ctx context.Context, caller *authz.Caller, in *Autho
 	var (
 		principal *authz.Caller
 		err       error
+		key       *[32]byte
 	)
 	if in.Request != nil {
-		principal, err = s.authenticate(ctx, in, now)
+		principal, key, err = s.authenticate(ctx, in, now)
 	} else {
 		principal, err = s.token(in.Principal, now)
 	}
@@ -293,6 +305,15 @@ func (s *Service) Authorize(ctx context.Context, caller *authz.Caller, in *Autho
 	}
 	out := explain(in.Action, d)
 	out.Principal = describe(principal, method)
+	if key != nil && out.Decision == "Allow" {
+		if err := s.Authz.Check(ctx, caller, SigningKeyAction, in.Resource, keys...); err != nil {
+			if e, ok := apierr.As(err); ok && e.Code == apierr.AccessDenied {
+				return nil, apierr.New(apierr.JSONAccessDenied, "User: %s is not authorized to perform: %s on resource: %s", caller.ARN, SigningKeyAction, in.Resource)
+			}
+			return nil, apierr.OrInternal(err, "authorize: check the caller for the signing key")
+		}
+		out.SigningKey = hex.EncodeToString(key[:])
+	}
 	return out, nil
 }
 
@@ -364,15 +385,15 @@ func describe(c *authz.Caller, method string) *Principal {
 
 // authenticate builds the embedded request and authenticates it as the
 // server authenticates its own.
-func (s *Service) authenticate(ctx context.Context, in *AuthorizeInput, now time.Time) (*authz.Caller, error) {
+func (s *Service) authenticate(ctx context.Context, in *AuthorizeInput, now time.Time) (*authz.Caller, *[32]byte, error) {
 	hr := in.Request
 	r, err := httpRequest(hr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sr, err := s.SigV4.ParseHashAt(r, hr.PayloadHash, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	service := hr.Service
 	if service == "" {
@@ -382,12 +403,29 @@ func (s *Service) authenticate(ctx context.Context, in *AuthorizeInput, now time
 		// AWS's text, trailing space included. A signature made for
 		// another service (a presigned STS URL handed out as a proof of
 		// identity) never authorizes here.
-		return nil, apierr.New(apierr.SignatureDoesNotMatch, "Credential should be scoped to correct service: '%s'. ", service)
+		return nil, nil, apierr.New(apierr.SignatureDoesNotMatch, "Credential should be scoped to correct service: '%s'. ", service)
 	}
+	if sr.StreamingPayload {
+		region := hr.Region
+		if region == "" {
+			if _, err := s.Authn.RequestRegion(sr); err != nil {
+				return nil, nil, err
+			}
+			region = sr.Region
+		}
+		c, key, err := s.Authn.AuthenticateStreaming(ctx, r, sr, now, region)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, &key, nil
+	}
+	var c *authz.Caller
 	if hr.Region != "" {
-		return s.Authn.AuthenticateIn(ctx, r, sr, now, hr.Region)
+		c, err = s.Authn.AuthenticateIn(ctx, r, sr, now, hr.Region)
+	} else {
+		c, err = s.Authn.Authenticate(ctx, r, sr, now)
 	}
-	return s.Authn.Authenticate(ctx, r, sr, now)
+	return c, nil, err
 }
 
 // token authenticates a Principal input.

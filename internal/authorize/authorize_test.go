@@ -127,3 +127,16 @@ func TestScrub(t *testing.T) {
 		t.Errorf("scrub = %q", msg)
 	}
 }
+
+// TestSigningKeyRedacted: the signing key an answer may carry is never
+// recorded.
+func TestSigningKeyRedacted(t *testing.T) {
+	const key = "9f3c1e0b5a7d2c4e6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6"
+	b, err := json.Marshal(pipeline.Redact(&AuthorizeOutput{Decision: "Allow", SigningKey: key}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), key) || !strings.Contains(string(b), "Allow") {
+		t.Fatalf("recorded answer: %s", b)
+	}
+}

@@ -97,9 +97,16 @@ func TestParseHash(t *testing.T) {
 		{name: "UNSIGNED-PAYLOAD where the service signs bodies", build: func(t *testing.T) *http.Request {
 			return unsignedPayloadReq(t, body, "execute-api")
 		}, hash: UnsignedPayload, wantErr: codeErr(apierr.SignatureDoesNotMatch)},
+		// A streaming seed parses only when the caller says so (the
+		// literal as the hash): it then checks every chunk
+		// (NewChunkReader, chunked_test.go). A caller that hashed the
+		// framed body instead gets no decision.
 		{name: "streaming payload", build: func(t *testing.T) *http.Request {
 			return s3Request(t, "PUT", "/key", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", body)
-		}, hash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", wantErr: codeErr(apierr.IncompleteSignature)},
+		}, hash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"},
+		{name: "streaming payload hashed by the caller", build: func(t *testing.T) *http.Request {
+			return s3Request(t, "PUT", "/key", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", body)
+		}, hash: hashHex([]byte(body)), wantErr: codeErr(apierr.IncompleteSignature)},
 		{name: "header form STS body by hash", build: func(t *testing.T) *http.Request {
 			r, _ := headerSigned("/", stsBody, "sts")(t)
 			return r

@@ -69,6 +69,10 @@ type Request struct {
 	// UnsignedPayload is true when the client sent X-Amz-Content-Sha256:
 	// UNSIGNED-PAYLOAD, so the body is not covered by the signature.
 	UnsignedPayload bool
+	// StreamingPayload is true when the client signed
+	// STREAMING-AWS4-HMAC-SHA256-PAYLOAD: this signature is the seed of
+	// the chunk signatures (NewChunkReader), which cover the body.
+	StreamingPayload bool
 
 	canonical    []byte // canonical request
 	stringToSign []byte
@@ -738,6 +742,18 @@ func (p *payload) given(req *Request, h http.Header, hash string, unsigned bool)
 		// S3's rule: a presigned URL does not sign its body.
 		req.UnsignedPayload = true
 		p.claimed = UnsignedPayload
+		return nil
+	case c == StreamingUnsignedTrailer && unsigned && hash == StreamingUnsignedTrailer:
+		// An unsigned body in aws-chunked framing, its checksum in a
+		// trailer the caller checks.
+		req.UnsignedPayload = true
+		p.claimed = c
+		return nil
+	case c == StreamingPayload && unsigned && hash == StreamingPayload:
+		// The caller undertakes to check every chunk signature
+		// (NewChunkReader) against this seed.
+		req.StreamingPayload = true
+		p.claimed = c
 		return nil
 	case c != "":
 		// Only a hash can match: UNSIGNED-PAYLOAD where the service does

@@ -1,0 +1,254 @@
+package gateway
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	type tc struct {
+		method, uri, host string
+		header            map[string]string
+		domains           []string
+		name              string
+		checks            []check
+		ctx               map[string]string // a subset
+		code              string            // an error code instead
+	}
+	obj := func(action, res string) []check {
+		b, _, _ := strings.Cut(strings.TrimPrefix(res, "arn:aws:s3:::"), "/")
+		return []check{{action: action, resource: res, bucket: b}}
+	}
+	for _, c := range []tc{
+		{method: "GET", uri: "/", name: "ListBuckets", checks: []check{{action: "s3:ListAllMyBuckets", resource: "*"}}},
+		{method: "GET", uri: "/data?list-type=2&prefix=home%2F&delimiter=%2F&max-keys=10", name: "ListObjectsV2",
+			checks: obj("s3:ListBucket", "arn:aws:s3:::data"), ctx: map[string]string{"s3:prefix": "home/", "s3:delimiter": "/", "s3:max-keys": "10"}},
+		{method: "GET", uri: "/data?prefix=a+b", name: "ListObjects", checks: obj("s3:ListBucket", "arn:aws:s3:::data"), ctx: map[string]string{"s3:prefix": "a b"}},
+		{method: "HEAD", uri: "/data", name: "HeadBucket", checks: obj("s3:ListBucket", "arn:aws:s3:::data")},
+		{method: "GET", uri: "/data?location", name: "GET ?location", checks: obj("s3:GetBucketLocation", "arn:aws:s3:::data")},
+		{method: "PUT", uri: "/data?versioning", name: "PUT ?versioning", checks: obj("s3:PutBucketVersioning", "arn:aws:s3:::data")},
+		{method: "GET", uri: "/data?versioning", name: "GET ?versioning", checks: obj("s3:GetBucketVersioning", "arn:aws:s3:::data")},
+		{method: "DELETE", uri: "/data?tagging", name: "DELETE ?tagging", checks: obj("s3:PutBucketTagging", "arn:aws:s3:::data")},
+		{method: "GET", uri: "/data?uploads&prefix=x", name: "GET ?uploads", checks: obj("s3:ListBucketMultipartUploads", "arn:aws:s3:::data"), ctx: map[string]string{"s3:prefix": "x"}},
+		{method: "PUT", uri: "/data", name: "CreateBucket", checks: obj("s3:CreateBucket", "arn:aws:s3:::data"),
+			header: map[string]string{"X-Amz-Acl": "private"}, ctx: map[string]string{"s3:x-amz-acl": "private"}},
+		{method: "DELETE", uri: "/data", name: "DeleteBucket", checks: obj("s3:DeleteBucket", "arn:aws:s3:::data")},
+		{method: "POST", uri: "/data?delete", name: "DeleteObjects"},
+		{method: "GET", uri: "/data/a/b.txt", name: "GetObject", checks: obj("s3:GetObject", "arn:aws:s3:::data/a/b.txt")},
+		{method: "GET", uri: "/data/k?versionId=v1", name: "GetObject", checks: obj("s3:GetObjectVersion", "arn:aws:s3:::data/k"), ctx: map[string]string{"s3:versionid": "v1"}},
+		{method: "HEAD", uri: "/data/k", name: "HeadObject", checks: obj("s3:GetObject", "arn:aws:s3:::data/k")},
+		{method: "PUT", uri: "/data/k", name: "PutObject", checks: obj("s3:PutObject", "arn:aws:s3:::data/k"),
+			header: map[string]string{"X-Amz-Server-Side-Encryption": "AES256", "X-Amz-Tagging": "team=blue"},
+			ctx:    map[string]string{"s3:x-amz-server-side-encryption": "AES256", "s3:RequestObjectTag/team": "blue", "s3:RequestObjectTagKeys": "team"}},
+		{method: "PUT", uri: "/data/k", name: "CopyObject", header: map[string]string{"X-Amz-Copy-Source": "/src/a%20b.txt?versionId=3"},
+			checks: append(obj("s3:PutObject", "arn:aws:s3:::data/k"), check{action: "s3:GetObjectVersion", resource: "arn:aws:s3:::src/a b.txt", bucket: "src"})},
+		{method: "PUT", uri: "/data/k?partNumber=1&uploadId=u", name: "UploadPart", checks: obj("s3:PutObject", "arn:aws:s3:::data/k")},
+		{method: "PUT", uri: "/data/k?partNumber=1&uploadId=u", name: "UploadPartCopy", header: map[string]string{"X-Amz-Copy-Source": "src/s"},
+			checks: append(obj("s3:PutObject", "arn:aws:s3:::data/k"), check{action: "s3:GetObject", resource: "arn:aws:s3:::src/s", bucket: "src"})},
+		{method: "POST", uri: "/data/k?uploads", name: "CreateMultipartUpload", checks: obj("s3:PutObject", "arn:aws:s3:::data/k")},
+		{method: "POST", uri: "/data/k?uploadId=u", name: "CompleteMultipartUpload", checks: obj("s3:PutObject", "arn:aws:s3:::data/k")},
+		{method: "DELETE", uri: "/data/k?uploadId=u", name: "AbortMultipartUpload", checks: obj("s3:AbortMultipartUpload", "arn:aws:s3:::data/k")},
+		{method: "GET", uri: "/data/k?uploadId=u", name: "ListParts", checks: obj("s3:ListMultipartUploadParts", "arn:aws:s3:::data/k")},
+		{method: "DELETE", uri: "/data/k", name: "DeleteObject", checks: obj("s3:DeleteObject", "arn:aws:s3:::data/k")},
+		{method: "DELETE", uri: "/data/k?versionId=v", name: "DeleteObject", checks: obj("s3:DeleteObjectVersion", "arn:aws:s3:::data/k")},
+		{method: "PUT", uri: "/data/k?tagging", name: "PUT ?tagging", checks: obj("s3:PutObjectTagging", "arn:aws:s3:::data/k")},
+		{method: "GET", uri: "/data/k?tagging&versionId=v", name: "GET ?tagging", checks: obj("s3:GetObjectVersionTagging", "arn:aws:s3:::data/k")},
+		// Keys are decoded once; dot segments and encoded slashes are
+		// part of the key, as S3 reads them.
+		{method: "GET", uri: "/data/home/..%2Fprivate/x", name: "GetObject", checks: obj("s3:GetObject", "arn:aws:s3:::data/home/../private/x")},
+		{method: "GET", uri: "/data//x", name: "GetObject", checks: obj("s3:GetObject", "arn:aws:s3:::data//x")},
+		// Virtual-hosted style.
+		{method: "GET", uri: "/k", host: "data.s3.example.com:9000", domains: []string{"s3.example.com"}, name: "GetObject", checks: obj("s3:GetObject", "arn:aws:s3:::data/k")},
+		{method: "GET", uri: "/data/k", host: "S3.Example.com", domains: []string{"s3.example.com"}, name: "GetObject", checks: obj("s3:GetObject", "arn:aws:s3:::data/k")},
+		{method: "GET", uri: "/k", host: "my.data.s3.example.com", domains: []string{"s3.example.com"}, name: "GetObject", checks: obj("s3:GetObject", "arn:aws:s3:::my.data/k")},
+
+		// Refusals.
+		{method: "GET", uri: "/k", host: "data.evil.example", domains: []string{"s3.example.com"}, code: "InvalidRequest"},
+		{method: "GET", uri: "/k", host: "evil.example/data.s3.example.com", domains: []string{"s3.example.com"}, code: "InvalidBucketName"},
+		{method: "GET", uri: "/data?acl&policy", code: "NotImplemented"},
+		{method: "GET", uri: "/data?select", code: "NotImplemented"},
+		{method: "POST", uri: "/data/k?select", code: "NotImplemented"},
+		{method: "PATCH", uri: "/data/k", code: "NotImplemented"},
+		{method: "GET", uri: "/data?prefix=a&prefix=b", code: "InvalidArgument"},
+		{method: "GET", uri: "/data?prefix=%zz", code: "InvalidArgument"},
+		{method: "GET", uri: "/Data/k", code: "InvalidBucketName"},
+		{method: "GET", uri: "/../k", code: "InvalidBucketName"},
+		{method: "GET", uri: "/data/%ff", code: "InvalidURI"},
+		{method: "GET", uri: "/data/a%00b", code: "InvalidURI"},
+		{method: "GET", uri: "/data/" + strings.Repeat("k", 1025), code: "KeyTooLongError"},
+		{method: "PUT", uri: "/data/k", header: map[string]string{"X-Amz-Copy-Source": "nokey"}, code: "InvalidArgument"},
+		{method: "PUT", uri: "/data/k", header: map[string]string{"X-Amz-Copy-Source": "/src/k?versionId=1&x=2"}, code: "InvalidArgument"},
+		{method: "PUT", uri: "/data/k?uploadId=u", code: "InvalidArgument"},
+		{method: "GET", uri: "http://data/k", code: "InvalidRequest"},
+		{method: "PUT", uri: "/", code: "NotImplemented"},
+	} {
+		t.Run(c.method+" "+c.uri, func(t *testing.T) {
+			r, err := http.NewRequest(c.method, "http://gw.test/", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.RequestURI = c.uri
+			r.Host = "gw.test"
+			if c.host != "" {
+				r.Host = c.host
+			}
+			for k, v := range c.header {
+				r.Header.Set(k, v)
+			}
+			tg, e := parseTarget(r, c.domains)
+			var op *operation
+			if e == nil {
+				op, e = classify(r, tg, false, time.Time{}, time.Now())
+			}
+			if c.code != "" {
+				if e == nil || e.Code != c.code {
+					t.Fatalf("error = %v, want %s", e, c.code)
+				}
+				return
+			}
+			if e != nil {
+				t.Fatalf("error %v", e)
+			}
+			if op.name != c.name {
+				t.Errorf("operation %s, want %s", op.name, c.name)
+			}
+			if diff := cmp.Diff(c.checks, op.checks, cmp.AllowUnexported(check{})); diff != "" {
+				t.Errorf("checks (-want +got):\n%s", diff)
+			}
+			for k, v := range c.ctx {
+				if got := op.ctx[k]; len(got) != 1 || got[0] != v {
+					t.Errorf("context %s = %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
+
+// The forwarded key and copy source are re-encoded from the decoded
+// values the policy saw.
+func TestEscapeRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, key := range []string{"a b/c+d", "../x", "ü/%41", "a?b#c", "k=v&x"} {
+		enc := s3Escape(key, true)
+		if strings.ContainsAny(enc, "?#& +") {
+			t.Errorf("%q encodes to %q", key, enc)
+		}
+		r, _ := http.NewRequest("GET", "http://gw.test/", nil)
+		r.RequestURI = "/data/" + enc
+		tg, e := parseTarget(r, nil)
+		if e != nil || tg.key != key {
+			t.Errorf("%q -> %q -> %+v %v", key, enc, tg, e)
+		}
+	}
+}
+
+type chunks struct {
+	parts [][]byte
+}
+
+func (c *chunks) Read(p []byte) (int, error) {
+	if len(c.parts) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.parts[0])
+	c.parts[0] = c.parts[0][n:]
+	if len(c.parts[0]) == 0 {
+		c.parts = c.parts[1:]
+	}
+	return n, nil
+}
+
+// The holdback reader never releases a body's last byte unless the body
+// verified.
+func TestHoldback(t *testing.T) {
+	t.Parallel()
+	bad := errors.New("bad body")
+	for _, fail := range []bool{false, true} {
+		src := &chunks{parts: [][]byte{[]byte("hello "), []byte("w"), []byte("orld")}}
+		h := newHoldback(src, func() error {
+			if fail {
+				return bad
+			}
+			return nil
+		})
+		got, err := io.ReadAll(h)
+		if fail {
+			if !errors.Is(err, bad) || string(got) != "hello worl" || !errors.Is(h.Err(), bad) {
+				t.Fatalf("failing body: %q %v", got, err)
+			}
+			continue
+		}
+		if err != nil || string(got) != "hello world" {
+			t.Fatalf("good body: %q %v", got, err)
+		}
+	}
+	// A hashed body of the wrong length or hash.
+	for _, tc := range []struct {
+		body, hash string
+		n          int64
+		want       *Error
+	}{
+		{"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3, nil},
+		{"abc", "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", 3, nil},
+		{"abd", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3, errContentSHA},
+		{"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 4, errIncompleteBody},
+	} {
+		got, err := io.ReadAll(hashedBody(strings.NewReader(tc.body), tc.hash, tc.n))
+		if tc.want == nil && (err != nil || string(got) != tc.body) || tc.want != nil && (!errors.Is(err, tc.want) || len(got) != len(tc.body)-1) {
+			t.Errorf("%+v: %q %v", tc, got, err)
+		}
+	}
+}
+
+// DeleteObjects: the keys checked are the keys forwarded, whatever the
+// client's XML says twice or hides in elements S3 may read differently.
+func TestReadDelete(t *testing.T) {
+	t.Parallel()
+	g := &Gateway{cfg: Config{MaxDeleteBody: 1 << 20}}
+	tg := &target{bucket: "data"}
+	for _, tc := range []struct {
+		name, body string
+		keys       []string
+		fwd        string // a fragment of the forwarded document
+	}{
+		{"plain", `<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>a</Key></Object><Object><Key>b&amp;c</Key><VersionId>v1</VersionId></Object><Quiet>true</Quiet></Delete>`,
+			[]string{"s3:DeleteObject arn:aws:s3:::data/a", "s3:DeleteObjectVersion arn:aws:s3:::data/b&c"}, "<Key>b&amp;c</Key><VersionId>v1</VersionId>"},
+		{"key twice", `<Delete><Object><Key>home/a</Key><Key>private/b</Key></Object></Delete>`, nil, ""},
+		{"unknown element", `<Delete><Object><Key>home/a</Key><Extra>x</Extra></Object></Delete>`, nil, ""},
+		{"unknown top element", `<Delete><Object><Key>home/a</Key></Object><Objects><Key>private/b</Key></Objects></Delete>`, nil, ""},
+		{"no objects", `<Delete></Delete>`, nil, ""},
+		{"not xml", `{"Delete":[]}`, nil, ""},
+		{"empty key", `<Delete><Object><Key></Key></Object></Delete>`, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := http.NewRequest(http.MethodPost, "http://gw.test/data?delete", strings.NewReader(tc.body))
+			b, checks, e := g.readDelete(r, tg, "UNSIGNED-PAYLOAD")
+			if tc.keys == nil {
+				if e == nil || e.Code != "MalformedXML" {
+					t.Fatalf("accepted: %v %s", e, b)
+				}
+				return
+			}
+			if e != nil {
+				t.Fatal(e)
+			}
+			var got []string
+			for _, c := range checks {
+				got = append(got, c.action+" "+c.resource)
+			}
+			if diff := cmp.Diff(tc.keys, got); diff != "" {
+				t.Errorf("checks (-want +got):\n%s", diff)
+			}
+			if !strings.Contains(string(b), tc.fwd) || !strings.Contains(string(b), "<Quiet>true</Quiet>") {
+				t.Errorf("forwarded %s", b)
+			}
+		})
+	}
+}
