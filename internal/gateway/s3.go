@@ -66,6 +66,12 @@ func parseTarget(r *http.Request, domains []string) (*target, *Error) {
 	if !strings.HasPrefix(uri, "/") {
 		return nil, invalidRequest("The request target must be an origin-form path.")
 	}
+	if strings.ContainsRune(uri, '#') {
+		// No client sends a fragment (a "#" in a key or value is %23).
+		// OpenSTS verifies the signature of the URL without it, so what
+		// follows a "#" would be a path or query nobody signed.
+		return nil, s3err(http.StatusBadRequest, "InvalidURI", "Couldn't parse the specified URI.")
+	}
 	rawPath, rawQuery, _ := strings.Cut(uri, "?")
 	path, err := url.PathUnescape(rawPath)
 	if err != nil || !utf8.ValidString(path) || strings.ContainsRune(path, 0) {
@@ -395,6 +401,7 @@ func classifyBucket(r *http.Request, t *target, op *operation) (*operation, *Err
 		}
 		op.name = "CreateBucket"
 		op.checks = []check{{action: "s3:CreateBucket", resource: res, bucket: t.bucket}}
+		op.checks = append(op.checks, createBucketChecks(r, res, t.bucket)...)
 	case http.MethodDelete:
 		if hasOtherParams(t, set("x-id")) {
 			return nil, notImplemented("This DELETE on a bucket is not served by the gateway.")
@@ -424,15 +431,16 @@ func classifyObject(r *http.Request, t *target, op *operation) (*operation, *Err
 		return nil, invalidArgument("uploadId must not be empty.")
 	}
 	if r.Method == http.MethodPost {
+		op.checks = []check{{action: "s3:PutObject", resource: res, bucket: t.bucket}}
 		switch {
 		case t.has("uploads") && !hasOtherParams(t, set("uploads", "x-id")):
 			op.name = "CreateMultipartUpload"
+			op.checks = append(op.checks, writeHeaderChecks(r, res, t.bucket)...)
 		case multipart && !hasOtherParams(t, set("uploadId", "x-id")):
 			op.name = "CompleteMultipartUpload"
 		default:
 			return nil, notImplemented("This POST on an object is not served by the gateway.")
 		}
-		op.checks = []check{{action: "s3:PutObject", resource: res, bucket: t.bucket}}
 		tagContext(r, op)
 		return op, nil
 	}
@@ -454,6 +462,9 @@ func classifyObject(r *http.Request, t *target, op *operation) (*operation, *Err
 		}
 		op.name = r.Method + " ?" + sub
 		op.checks = []check{{action: action, resource: res, bucket: t.bucket}}
+		if sub == "retention" {
+			op.checks = append(op.checks, bypassChecks(r, res, t.bucket)...)
+		}
 		return op, nil
 	}
 	switch r.Method {
@@ -486,6 +497,7 @@ func classifyObject(r *http.Request, t *target, op *operation) (*operation, *Err
 		op.checks = []check{{action: "s3:PutObject", resource: res, bucket: t.bucket}}
 		if !multipart {
 			tagContext(r, op)
+			op.checks = append(op.checks, writeHeaderChecks(r, res, t.bucket)...)
 		}
 		if src := r.Header.Values("X-Amz-Copy-Source"); len(src) > 0 {
 			c, enc, e := copySource(src)
@@ -511,6 +523,7 @@ func classifyObject(r *http.Request, t *target, op *operation) (*operation, *Err
 				action = "s3:DeleteObjectVersion"
 			}
 			op.checks = []check{{action: action, resource: res, bucket: t.bucket}}
+			op.checks = append(op.checks, bypassChecks(r, res, t.bucket)...)
 		}
 	default:
 		return nil, notImplemented("The gateway does not serve " + r.Method + " on an object.")
@@ -536,6 +549,73 @@ func tagContext(r *http.Request, op *operation) {
 		op.ctx["s3:RequestObjectTag/"+k] = vs
 	}
 	op.ctx["s3:RequestObjectTagKeys"] = keys
+}
+
+// aclHeaders set an ACL on the object or bucket a request creates.
+var aclHeaders = []string{"X-Amz-Acl", "X-Amz-Grant-Read", "X-Amz-Grant-Write", "X-Amz-Grant-Read-Acp", "X-Amz-Grant-Write-Acp",
+	"X-Amz-Grant-Full-Control"}
+
+func hasHeader(r *http.Request, names ...string) bool {
+	for _, n := range names {
+		if len(r.Header.Values(n)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// writeHeaderChecks are the actions S3 requires, besides s3:PutObject, of
+// a write (PutObject, CopyObject, CreateMultipartUpload) whose headers
+// set the new object's ACL, tags or object-lock settings. The store
+// honours these headers with the gateway's own credentials, which may do
+// all of them: without these checks, s3:PutObject alone would make an
+// object public or lock it.
+func writeHeaderChecks(r *http.Request, res, bucket string) []check {
+	var out []check
+	add := func(action string) { out = append(out, check{action: action, resource: res, bucket: bucket}) }
+	if hasHeader(r, aclHeaders...) {
+		add("s3:PutObjectAcl")
+	}
+	if hasHeader(r, "X-Amz-Tagging") {
+		add("s3:PutObjectTagging")
+	}
+	if hasHeader(r, "X-Amz-Object-Lock-Mode", "X-Amz-Object-Lock-Retain-Until-Date") {
+		add("s3:PutObjectRetention")
+	}
+	if hasHeader(r, "X-Amz-Object-Lock-Legal-Hold") {
+		add("s3:PutObjectLegalHold")
+	}
+	return out
+}
+
+// bypassHeader lifts governance-mode retention from a delete or a
+// retention change; S3 requires s3:BypassGovernanceRetention for it.
+const bypassHeader = "X-Amz-Bypass-Governance-Retention"
+
+func bypassChecks(r *http.Request, res, bucket string) []check {
+	if !hasHeader(r, bypassHeader) {
+		return nil
+	}
+	return []check{{action: "s3:BypassGovernanceRetention", resource: res, bucket: bucket}}
+}
+
+// createBucketChecks are the actions S3 requires, besides
+// s3:CreateBucket, of a CreateBucket whose headers set the bucket's ACL,
+// object lock or object ownership.
+func createBucketChecks(r *http.Request, res, bucket string) []check {
+	var out []check
+	add := func(action string) { out = append(out, check{action: action, resource: res, bucket: bucket}) }
+	if hasHeader(r, aclHeaders...) {
+		add("s3:PutBucketAcl")
+	}
+	if hasHeader(r, "X-Amz-Bucket-Object-Lock-Enabled") {
+		add("s3:PutBucketObjectLockConfiguration")
+		add("s3:PutBucketVersioning")
+	}
+	if hasHeader(r, "X-Amz-Object-Ownership") {
+		add("s3:PutBucketOwnershipControls")
+	}
+	return out
 }
 
 // copySource reads x-amz-copy-source ("[/]bucket/key[?versionId=v]",
