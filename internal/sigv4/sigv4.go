@@ -368,6 +368,37 @@ func (v *Verifier) Verify(req *Request, secret []byte) error {
 		return apierr.New(apierr.SignatureDoesNotMatch, msgMismatch)
 	}
 	key := v.signingKey(secret, req.Date, req.Region, req.Service)
+	return check(req, &key)
+}
+
+// VerifyKey is Verify with the signing key of req's credential scope
+// (SigningKey of the secret, req.Date, req.Region and req.Service) instead
+// of the secret: what a party that must check signatures but must not hold
+// the secret is given (the public verifier's local mode). A key for another
+// scope does not match. It does not allocate.
+func (v *Verifier) VerifyKey(req *Request, key *[sha256.Size]byte) error {
+	if req == nil || req.stringToSign == nil || key == nil {
+		return apierr.New(apierr.SignatureDoesNotMatch, msgMismatch)
+	}
+	return check(req, key)
+}
+
+// SigningKey is the SigV4 signing key of a secret access key for one
+// credential scope: HMAC-SHA256 chained over "AWS4"+secret, date
+// (YYYYMMDD), region, service and "aws4_request". It signs only requests
+// of that day, region and service, and the secret cannot be recovered
+// from it.
+func SigningKey(secret []byte, date, region, service string) [sha256.Size]byte {
+	return deriveKey(secret, date, region, service)
+}
+
+// SignatureMismatch returns the SignatureDoesNotMatch error Verify returns
+// for a signature that does not match, for callers that compare signatures
+// made with SigningKey themselves.
+func SignatureMismatch() error { return apierr.New(apierr.SignatureDoesNotMatch, msgMismatch) }
+
+// check compares req's signature with the one key makes, in constant time.
+func check(req *Request, key *[sha256.Size]byte) error {
 	var mac [sha256.Size]byte
 	hmacSHA256(&mac, key[:], req.stringToSign)
 	ok := subtle.ConstantTimeCompare(mac[:], req.signature[:]) == 1

@@ -126,6 +126,21 @@ func checkSuiteCase(t *testing.T, c suiteCase) {
 	if err := c.verifier.Verify(got, []byte(c.secret+"x")); err == nil {
 		t.Error("Verify with a wrong secret succeeded")
 	}
+	// The scope's signing key alone (what a local verifier is given)
+	// verifies, and a key of another day, region or service does not.
+	key := SigningKey([]byte(c.secret), got.Date, got.Region, got.Service)
+	if err := c.verifier.VerifyKey(got, &key); err != nil {
+		t.Errorf("VerifyKey: %v", err)
+	}
+	for _, k := range [][32]byte{
+		SigningKey([]byte(c.secret), "20000101", got.Region, got.Service),
+		SigningKey([]byte(c.secret), got.Date, got.Region+"x", got.Service),
+		SigningKey([]byte(c.secret), got.Date, got.Region, got.Service+"x"),
+	} {
+		if err := c.verifier.VerifyKey(got, &k); err == nil {
+			t.Error("VerifyKey with another scope's key succeeded")
+		}
+	}
 	// The same request, its body given by hash (ParseHashAt), builds the
 	// same canonical request and verifies.
 	r, body = parseRawRequest(t, c.request)
