@@ -48,6 +48,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/opensts/opensts/internal/authorize"
 )
 
 // Mode is how a Verifier decides.
@@ -58,7 +60,7 @@ const Remote Mode = "remote"
 
 // Wire names of the authorize API.
 const (
-	target      = "OpenSTSAuthorization_20261204.Authorize"
+	prefix      = "OpenSTSAuthorization_20261204"
 	serviceName = "opensts"
 )
 
@@ -71,20 +73,22 @@ const DefaultMaxBodyBytes = 16 << 20
 
 // Config configures a Verifier.
 type Config struct {
-	// Mode is Remote (the default and, today, the only mode).
+	// Mode is Remote (the default) or Local.
 	Mode Mode
 	// Endpoint is the OpenSTS URL (https://opensts.example.com).
 	Endpoint string
 	// Credentials are the service's own identity toward OpenSTS; they
-	// need opensts:Authorize. They are cached (aws.CredentialsCache)
-	// unless they already are.
+	// need opensts:Authorize (Remote) or opensts:GetVerificationData
+	// (Local). They are cached (aws.CredentialsCache) unless they already
+	// are.
 	Credentials aws.CredentialsProvider
 	// Region signs the calls to OpenSTS; default us-east-1.
 	Region string
 	// HTTPClient calls OpenSTS; default a client with a 10 s timeout that
 	// keeps up to 64 idle connections.
 	HTTPClient *http.Client
-	// Now is the clock that signs calls; default time.Now.
+	// Now is the clock that signs calls and, in local mode, checks
+	// requests' times and sessions' expiry; default time.Now.
 	Now func() time.Time
 	// SourceIP returns a request's client address (aws:SourceIp); default
 	// the host of r.RemoteAddr. Behind a proxy, give one that reads the
@@ -96,6 +100,17 @@ type Config struct {
 	// JSONErrors makes Middleware answer {"__type":CODE,"message":...}
 	// (AWS JSON) instead of <Error><Code>... (AWS REST XML, as S3).
 	JSONErrors bool
+	// Freshness (Local) bounds the age of what a decision is made from:
+	// the revocation set, and each access key's signing key, session and
+	// policies are fetched again once they are this old (in the
+	// background from half of it for the set, three quarters for a key,
+	// so that keys in steady use do not wait). A revocation, a policy
+	// change or a deleted key therefore takes effect within Freshness
+	// plus one fetch. Default DefaultFreshness.
+	Freshness time.Duration
+	// CacheBytes (Local) bounds the memory of the cached keys, sessions
+	// and compiled policies; default DefaultCacheBytes.
+	CacheBytes int
 }
 
 // Verifier authenticates and authorizes requests. It is safe for
@@ -105,6 +120,7 @@ type Verifier struct {
 	creds  aws.CredentialsProvider
 	signer *v4.Signer
 	url    string
+	local  *local // Local mode; nil in Remote mode
 }
 
 // New returns a Verifier.
@@ -112,7 +128,7 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Mode == "" {
 		cfg.Mode = Remote
 	}
-	if cfg.Mode != Remote {
+	if cfg.Mode != Remote && cfg.Mode != Local {
 		return nil, fmt.Errorf("verifier: unknown mode %q", cfg.Mode)
 	}
 	if cfg.Endpoint == "" {
@@ -143,11 +159,21 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.Freshness <= 0 {
+		cfg.Freshness = DefaultFreshness
+	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
 	creds := cfg.Credentials
 	if _, ok := creds.(*aws.CredentialsCache); !ok {
 		creds = aws.NewCredentialsCache(creds)
 	}
-	return &Verifier{cfg: cfg, creds: creds, signer: v4.NewSigner(), url: strings.TrimSuffix(cfg.Endpoint, "/") + "/"}, nil
+	v := &Verifier{cfg: cfg, creds: creds, signer: v4.NewSigner(), url: strings.TrimSuffix(cfg.Endpoint, "/") + "/"}
+	if cfg.Mode == Local {
+		v.local = newLocal(v)
+	}
+	return v, nil
 }
 
 func remoteIP(r *http.Request) string {
@@ -327,6 +353,9 @@ func (v *Verifier) Authorize(ctx context.Context, r *http.Request, payloadHash, 
 	for _, o := range opts {
 		o(in)
 	}
+	if v.local != nil {
+		return v.local.authorize(ctx, r, payloadHash, localInput(in))
+	}
 	return v.call(ctx, in)
 }
 
@@ -342,7 +371,24 @@ func (v *Verifier) AuthorizeSessionToken(ctx context.Context, accessKeyID, sessi
 	for _, o := range opts {
 		o(in)
 	}
+	if v.local != nil {
+		return v.local.authorizeToken(ctx, localInput(in))
+	}
 	return v.call(ctx, in)
+}
+
+// localInput is in as the authorize API reads it.
+func localInput(in *input) *authorize.AuthorizeInput {
+	out := &authorize.AuthorizeInput{Action: in.Action, Resource: in.Resource, Context: in.Context, ResourcePolicy: in.ResourcePolicy,
+		ResourceAccount: in.ResourceAccount}
+	if r := in.Request; r != nil {
+		out.Request = &authorize.Request{Service: r.Service, Region: r.Region}
+	}
+	if p := in.Principal; p != nil {
+		out.Principal = &authorize.PrincipalInput{AccessKeyID: p.AccessKeyID, SessionToken: p.SessionToken, SourceIP: p.SourceIP, UserAgent: p.UserAgent,
+			SecureTransport: p.SecureTransport}
+	}
+	return out
 }
 
 // requestURL rebuilds the absolute URL of a server-side request, its
@@ -384,32 +430,49 @@ func requestHeaders(r *http.Request) map[string][]string {
 
 // call signs and sends one Authorize call.
 func (v *Verifier) call(ctx context.Context, in *input) (*Decision, error) {
+	d := new(Decision)
+	if err := v.post(ctx, "Authorize", in, d); err != nil {
+		return nil, err
+	}
+	if d.Decision != "Allow" && d.Decision != "Deny" {
+		return nil, fmt.Errorf("verifier: answer has no decision")
+	}
+	return d, nil
+}
+
+// maxAnswerBytes bounds an answer of OpenSTS (a principal's policies in
+// local mode are the largest).
+const maxAnswerBytes = 16 << 20
+
+// post signs and sends one call of the authorize API and decodes its
+// answer into out.
+func (v *Verifier) post(ctx context.Context, operation string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
-		return nil, fmt.Errorf("verifier: encode: %w", err)
+		return fmt.Errorf("verifier: encode: %w", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.url, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("verifier: %w", err)
+		return fmt.Errorf("verifier: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", target)
+	req.Header.Set("X-Amz-Target", prefix+"."+operation)
 	creds, err := v.creds.Retrieve(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("verifier: retrieve credentials: %w", err)
+		return fmt.Errorf("verifier: retrieve credentials: %w", err)
 	}
 	sum := sha256.Sum256(body)
 	if err := v.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), serviceName, v.cfg.Region, v.cfg.Now()); err != nil {
-		return nil, fmt.Errorf("verifier: sign: %w", err)
+		return fmt.Errorf("verifier: sign: %w", err)
 	}
 	resp, err := v.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("verifier: call OpenSTS: %w", err)
+		return fmt.Errorf("verifier: call OpenSTS: %w", err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
-		return nil, fmt.Errorf("verifier: read answer: %w", err)
+		return fmt.Errorf("verifier: read answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := &APIError{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("X-Amzn-Requestid")}
@@ -423,14 +486,10 @@ func (v *Verifier) call(ctx context.Context, in *input) (*Decision, error) {
 				e.Code = e.Code[i+1:]
 			}
 		}
-		return nil, e
+		return e
 	}
-	d := new(Decision)
-	if err := json.Unmarshal(b, d); err != nil {
-		return nil, fmt.Errorf("verifier: decode answer: %w", err)
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("verifier: decode answer: %w", err)
 	}
-	if d.Decision != "Allow" && d.Decision != "Deny" {
-		return nil, fmt.Errorf("verifier: answer has no decision")
-	}
-	return d, nil
+	return nil
 }

@@ -240,7 +240,7 @@ func invalid(format string, args ...any) error {
 // not an error.
 func (s *Service) Authorize(ctx context.Context, caller *authz.Caller, in *AuthorizeInput) (*AuthorizeOutput, error) {
 	now := s.Now()
-	if err := in.validate(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	method := BySigV4
@@ -509,9 +509,9 @@ func httpRequest(hr *Request) (*http.Request, error) {
 	return r, nil
 }
 
-// validate bounds and checks the input; messages never echo header values
+// Validate bounds and checks the input; messages never echo header values
 // or tokens.
-func (in *AuthorizeInput) validate() error {
+func (in *AuthorizeInput) Validate() error {
 	if (in.Request == nil) == (in.Principal == nil) {
 		return invalid("Exactly one of Request and Principal is required.")
 	}

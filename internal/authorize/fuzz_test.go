@@ -46,7 +46,7 @@ func FuzzInput(f *testing.F) {
 				}
 			}
 		}
-		if in.validate() != nil || in.Request == nil {
+		if in.Validate() != nil || in.Request == nil {
 			return
 		}
 		r, err := httpRequest(in.Request)

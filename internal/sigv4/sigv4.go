@@ -86,6 +86,15 @@ type Request struct {
 	buf       [640]byte
 }
 
+// Signature returns the claimed signature in hex, "" when it was not 64
+// hex digits.
+func (r *Request) Signature() string {
+	if !r.sigOK {
+		return ""
+	}
+	return hex.EncodeToString(r.signature[:])
+}
+
 // CanonicalRequest returns the canonical request the signature must cover.
 func (r *Request) CanonicalRequest() string { return string(r.canonical) }
 
