@@ -104,4 +104,3 @@ func ParseRawRequest(t testing.TB, raw string) (*http.Request, []byte) {
 	}
 	return r, b
 }
-
