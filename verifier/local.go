@@ -115,13 +115,11 @@ type entry struct {
 	principal  Principal
 	match      policy.Principal
 	sess       *session.Session // nil for long-term keys
-	static     []keyValue       // condition keys of the principal
+	static     policy.Context   // condition keys of the principal; read only
 	set        policy.Set
 	gone       bool
 	size       int
 }
-
-type keyValue struct{ key, value string }
 
 func newLocal(v *Verifier) *local {
 	l := &local{cfg: &v.cfg, src: apiSource{v}, sigv4: sigv4.NewVerifier(v.cfg.Now), policies: policy.NewCache(v.cfg.CacheBytes / 4),
@@ -152,8 +150,9 @@ func (l *local) authorize(ctx context.Context, r *http.Request, payloadHash stri
 	if err != nil {
 		return nil, apiError(err)
 	}
-	sr, err := l.sigv4.ParseHashAt(r, payloadHash, now)
-	if err != nil {
+	sr := requests.Get().(*sigv4.Request)
+	defer requests.Put(sr)
+	if err := l.sigv4.ParseHashInto(sr, r, payloadHash, now); err != nil {
 		return l.unauthenticated(err, r, in)
 	}
 	if err := in.CheckService(sr); err != nil {
@@ -242,6 +241,10 @@ type environment struct {
 
 var contextPool = sync.Pool{New: func() any { return new(policy.Context) }}
 
+// requests holds parsed requests, whose buffers a session token outgrows:
+// nothing keeps one past the decision (a refresh copies what it needs).
+var requests = sync.Pool{New: func() any { return new(sigv4.Request) }}
+
 // decide evaluates in for the principal of e as internal/authz decides
 // for the server: the principal's policies and condition keys, the
 // request's keys, then in's.
@@ -258,13 +261,10 @@ func (l *local) decide(e *entry, env *environment, in *authorize.AuthorizeInput,
 	pc := contextPool.Get().(*policy.Context)
 	defer func() {
 		if pc.Len() <= 64 {
-			pc.Reset()
-			contextPool.Put(pc)
+			contextPool.Put(pc) // the next CopyFrom overwrites it whole
 		}
 	}()
-	for _, kv := range e.static {
-		pc.Set(kv.key, kv.value)
-	}
+	pc.CopyFrom(&e.static)
 	ts := timeStrings(now)
 	pc.Set("aws:CurrentTime", ts.rfc3339)
 	pc.Set("aws:EpochTime", ts.epoch)
@@ -288,7 +288,9 @@ func (l *local) decide(e *entry, env *environment, in *authorize.AuthorizeInput,
 	pc.Set("opensts:AuthenticationMethod", method)
 	pc.Set("aws:ResourceAccount", resourceAccount)
 	d := policy.Evaluate(&set, &policy.Request{Principal: e.match, Action: in.Action, Resource: in.Resource, Context: pc, Now: now})
-	return fromOutput(authorize.Explain(in.Action, d), &e.principal, method)
+	var out authorize.AuthorizeOutput
+	authorize.ExplainInto(&out, in.Action, d)
+	return fromOutput(&out, &e.principal, method)
 }
 
 // timeStrs are aws:CurrentTime and aws:EpochTime of one second.
@@ -389,15 +391,14 @@ func (l *local) fetchRevocations(ctx context.Context, old *revState) (*revState,
 	return rs, nil
 }
 
-// entryKey is the cache key of an access key (with the SHA-256 of its
-// token) and a SigV4 scope.
+// entryKey is the cache key of an access key (with its token) and a SigV4
+// scope. The token itself is in the key, not a digest of it: a lookup
+// then costs the map's hash of it, not a SHA-256 (the key lives in this
+// process's memory only, as the token does in every request).
 func entryKey(b []byte, sr *sigv4.Request) []byte {
 	b = append(b, sr.AccessKeyID...)
 	b = append(b, 0)
-	if sr.SecurityToken != "" {
-		sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(sr.SecurityToken), len(sr.SecurityToken)))
-		b = append(b, sum[:]...)
-	}
+	b = append(b, sr.SecurityToken...)
 	b = append(b, 0)
 	b = append(b, sr.Date...)
 	b = append(b, '/')
@@ -411,7 +412,7 @@ func entryKey(b []byte, sr *sigv4.Request) []byte {
 // it when it is missing or older than the freshness bound. An error means
 // no decision (OpenSTS unreachable, or refusing the verifier).
 func (l *local) entry(ctx context.Context, sr *sigv4.Request, now time.Time) (*entry, error) {
-	var kb [256]byte
+	var kb [1024]byte
 	key := entryKey(kb[:0], sr)
 	fresh := func(e *entry) bool {
 		limit := l.freshness
@@ -449,7 +450,7 @@ func (l *local) refreshAhead(e *entry, sr *sigv4.Request) {
 	}
 	proof := &sigv4.Request{AccessKeyID: sr.AccessKeyID, SecurityToken: sr.SecurityToken, Date: sr.Date, Region: sr.Region, Service: sr.Service}
 	sts, sig := sr.StringToSign(), sr.Signature()
-	var kb [256]byte
+	var kb [1024]byte
 	key := string(entryKey(kb[:0], sr))
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
@@ -534,8 +535,8 @@ func (l *local) build(e *entry, out *authorize.GetVerificationDataOutput, sr *si
 		return errData
 	}
 	for k, v := range out.Context {
-		e.static = append(e.static, keyValue{k, v})
-		e.size += len(k) + len(v) + 32
+		e.static.Set(k, v)
+		e.size += len(k) + len(v) + 80
 	}
 	compile := func(docs []authorize.PolicyDocument) ([]policy.Named, error) {
 		if docs == nil {
@@ -613,22 +614,40 @@ func (f *flights) do(key string, fn func() (*entry, error)) (*entry, error) {
 	return c.e, c.err
 }
 
+// Statement and authorize.Statement have the same fields (the
+// conversion compiles only while they do), so a slice of one is a slice
+// of the other.
+var _ = Statement(authorize.Statement{})
+
+// statements reuses ss, which the caller no longer holds, as []Statement.
+func statements(ss []authorize.Statement) []Statement {
+	return unsafe.Slice((*Statement)(unsafe.SliceData(ss)), len(ss))
+}
+
 // fromOutput converts an answer of the authorize API's shape, with p (its
 // AuthenticatedBy set to method) as the principal.
 func fromOutput(o *authorize.AuthorizeOutput, p *Principal, method string) *Decision {
-	d := &Decision{Decision: o.Decision, Reason: o.Reason, DeniedBy: o.DeniedBy, Explanation: o.Explanation,
-		MatchedStatements: make([]Statement, len(o.MatchedStatements)), MissingContextValues: o.MissingContextValues,
-		PolicyDecisions: o.PolicyDecisions, CrossAccount: o.CrossAccount}
-	for i, m := range o.MatchedStatements {
-		d.MatchedStatements[i] = Statement{PolicyID: m.PolicyID, PolicyType: m.PolicyType, Sid: m.Sid, Index: m.Index, Effect: m.Effect}
+	if p == nil {
+		return decision(new(Decision), o)
 	}
+	// One allocation for the decision and its principal.
+	both := new(struct {
+		d Decision
+		p Principal
+	})
+	both.p = *p
+	both.p.AuthenticatedBy = method
+	both.d.Principal = &both.p
+	return decision(&both.d, o)
+}
+
+// decision fills d from o and returns it.
+func decision(d *Decision, o *authorize.AuthorizeOutput) *Decision {
+	d.Decision, d.Reason, d.DeniedBy, d.Explanation = o.Decision, o.Reason, o.DeniedBy, o.Explanation
+	d.MatchedStatements, d.MissingContextValues = statements(o.MatchedStatements), o.MissingContextValues
+	d.PolicyDecisions, d.CrossAccount = o.PolicyDecisions, o.CrossAccount
 	if ae := o.AuthenticationError; ae != nil {
 		d.AuthenticationError = &AuthenticationError{Code: ae.Code, Message: ae.Message, HTTPStatusCode: ae.HTTPStatusCode}
-	}
-	if p != nil {
-		cp := *p
-		cp.AuthenticatedBy = method
-		d.Principal = &cp
 	}
 	return d
 }

@@ -200,7 +200,8 @@ type Decision struct {
 	// request lacked.
 	MissingContextValues []string `json:"MissingContextValues"`
 	// PolicyDecisions is what each policy type present said (allowed,
-	// explicitDeny, implicitDeny).
+	// explicitDeny, implicitDeny). Read only: in local mode, decisions of
+	// the same verdicts share one map.
 	PolicyDecisions map[string]string `json:"PolicyDecisions,omitempty"`
 	// CrossAccount reports that the principal's account does not own the
 	// resource, so the resource policy had to allow too.
@@ -347,15 +348,15 @@ type principalInput struct {
 // set, not an error. An error means there is no decision (OpenSTS
 // unreachable, refused the call, or the input was invalid): deny.
 func (v *Verifier) Authorize(ctx context.Context, r *http.Request, payloadHash, action, resource string, context map[string][]string, opts ...Option) (*Decision, error) {
-	in := &input{Action: action, Resource: resource, Context: context, Request: &request{
-		Method: r.Method, URL: requestURL(r), Headers: requestHeaders(r), PayloadHash: payloadHash, SourceIP: v.cfg.SourceIP(r),
-	}}
+	in := &input{Action: action, Resource: resource, Context: context, Request: &request{}}
 	for _, o := range opts {
 		o(in)
 	}
 	if v.local != nil {
 		return v.local.authorize(ctx, r, payloadHash, localInput(in))
 	}
+	in.Request.Method, in.Request.URL, in.Request.Headers = r.Method, requestURL(r), requestHeaders(r)
+	in.Request.PayloadHash, in.Request.SourceIP = payloadHash, v.cfg.SourceIP(r)
 	return v.call(ctx, in)
 }
 

@@ -24,6 +24,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -339,7 +340,18 @@ func (in *AuthorizeInput) CompileResourcePolicy(cache *policy.Cache) ([]policy.N
 // Explain renders a decision. The server and the public verifier's local
 // mode both answer with it, so that their answers agree.
 func Explain(action string, d policy.Decision) *AuthorizeOutput {
-	out := &AuthorizeOutput{Decision: "Deny", MatchedStatements: make([]Statement, 0, len(d.Matched)), MissingContextValues: []string{},
+	out := new(AuthorizeOutput)
+	ExplainInto(out, action, d)
+	out.PolicyDecisions = policyDecisions(d.Verdicts)
+	return out
+}
+
+// ExplainInto is Explain into out, with PolicyDecisions shared between
+// every answer of the same verdicts: the caller must not modify it. The
+// public verifier's local mode, whose decisions cost microseconds, saves
+// building one map each.
+func ExplainInto(out *AuthorizeOutput, action string, d policy.Decision) {
+	*out = AuthorizeOutput{Decision: "Deny", MatchedStatements: make([]Statement, 0, len(d.Matched)), MissingContextValues: []string{},
 		CrossAccount: d.CrossAccount}
 	switch d.Effect {
 	case policy.Allow:
@@ -365,12 +377,28 @@ func Explain(action string, d policy.Decision) *AuthorizeOutput {
 		out.MatchedStatements = append(out.MatchedStatements, Statement{PolicyID: m.PolicyID, PolicyType: m.Kind.String(), Sid: m.Sid, Index: m.Index, Effect: effect})
 	}
 	out.MissingContextValues = append(out.MissingContextValues, d.Missing...)
+	if v, ok := sharedDecisions.Load(d.Verdicts); ok {
+		out.PolicyDecisions = v.(map[string]string)
+		return
+	}
+	m := policyDecisions(d.Verdicts)
+	sharedDecisions.Store(d.Verdicts, m)
+	out.PolicyDecisions = m
+}
+
+// sharedDecisions holds ExplainInto's read-only PolicyDecisions maps by
+// verdicts (a few hundred at most: three states for each of five kinds).
+var sharedDecisions sync.Map
+
+// policyDecisions is what the policies of each type present said.
+func policyDecisions(v policy.Verdicts) map[string]string {
+	var out map[string]string
 	for _, k := range []policy.Kind{policy.Identity, policy.Boundary, policy.Session, policy.Resource, policy.SCP} {
-		if e, ok := d.Verdicts.Of(k); ok {
-			if out.PolicyDecisions == nil {
-				out.PolicyDecisions = map[string]string{}
+		if e, ok := v.Of(k); ok {
+			if out == nil {
+				out = map[string]string{}
 			}
-			out.PolicyDecisions[k.String()] = e.String()
+			out[k.String()] = e.String()
 		}
 	}
 	return out

@@ -84,6 +84,7 @@ type Request struct {
 	// Larger ones spill to the heap as append grows them.
 	signedBuf [8]string
 	buf       [640]byte
+	spill     []byte // ParseHashInto: the buffer that replaced buf, kept
 }
 
 // Signature returns the claimed signature in hex, "" when it was not 64
@@ -235,9 +236,31 @@ func (v *Verifier) ParseHashAt(r *http.Request, payloadHash string, now time.Tim
 	return v.parse(r, nil, &payloadHash, now)
 }
 
+// ParseHashInto is ParseHashAt into req, which it resets first: a caller
+// that parses many requests reuses one Request (from a sync.Pool) and its
+// buffer, which a long canonical request (a session token among the signed
+// headers) outgrows. On error req holds nothing of use. req must not be in
+// use by another goroutine.
+func (v *Verifier) ParseHashInto(req *Request, r *http.Request, payloadHash string, now time.Time) error {
+	spill := req.spill
+	*req = Request{spill: spill[:0]}
+	if _, err := v.parseInto(req, r, nil, &payloadHash, now); err != nil {
+		return err
+	}
+	if total := len(req.canonical) + len(req.stringToSign); total > len(req.buf) && cap(req.spill) < total {
+		// Outgrown: the next parse into req starts with a buffer that
+		// holds both (this one's are not touched).
+		req.spill = make([]byte, 0, total+total/4)
+	}
+	return nil
+}
+
 // parse is ParseAt (hash nil) and ParseHashAt (hash set).
 func (v *Verifier) parse(r *http.Request, body []byte, hash *string, now time.Time) (*Request, error) {
-	req := &Request{}
+	return v.parseInto(&Request{}, r, body, hash, now)
+}
+
+func (v *Verifier) parseInto(req *Request, r *http.Request, body []byte, hash *string, now time.Time) (*Request, error) {
 	var (
 		amzDate   string // the timestamp as signed, basic ISO 8601
 		signature string
@@ -296,6 +319,9 @@ func (v *Verifier) parse(r *http.Request, body []byte, hash *string, now time.Ti
 	}
 
 	b := req.buf[:0]
+	if cap(req.spill) > 0 {
+		b = req.spill
+	}
 	b = append(b, r.Method...)
 	b = append(b, '\n')
 	b = appendCanonicalPath(b, requestPath(r), v.rawPath(req.Service))
@@ -995,7 +1021,11 @@ func appendTrimmed(b []byte, v string) []byte {
 		v = v[i:]
 		// v starts a word: append it whole, after one space unless first.
 		j := 1
-		for j < len(v) && !isSpace(v[j]) {
+		for {
+			j = indexControl(v, j)
+			if j == len(v) || isSpace(v[j]) {
+				break
+			}
 			j++
 		}
 		if !first {
@@ -1004,6 +1034,28 @@ func appendTrimmed(b []byte, v string) []byte {
 		b = append(b, v[:j]...)
 		v = v[j:]
 	}
+}
+
+// indexControl returns the index of the first byte of v from i on that is
+// at most ' ' (whitespace or another control character), or len(v). It
+// looks at eight bytes at a time: a session token among the signed
+// headers is a word of some 700 bytes.
+func indexControl(v string, i int) int {
+	const highs, below = 0x8080808080808080, 0x21 * 0x0101010101010101
+	for ; i+8 <= len(v); i += 8 {
+		w := v[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		if (x-below)&^x&highs != 0 { // some byte is below 0x21
+			break
+		}
+	}
+	for ; i < len(v); i++ {
+		if v[i] <= ' ' {
+			return i
+		}
+	}
+	return len(v)
 }
 
 // isSpace reports whether c is whitespace that appendTrimmed trims or collapses.

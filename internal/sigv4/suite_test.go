@@ -110,6 +110,26 @@ func checkSuiteCase(t *testing.T, c suiteCase) {
 	if err := c.verifier.Verify(byHash, []byte(c.secret)); err != nil {
 		t.Errorf("Verify after ParseHashAt: %v", err)
 	}
+	// ParseHashInto a Request reused (first for a long request, whose
+	// buffer it keeps) builds the same.
+	into := new(Request)
+	long, _ := parseRawRequest(t, c.request)
+	long.URL.RawQuery += "&pad=" + strings.Repeat("p", 2000)
+	if err := c.verifier.ParseHashInto(into, long, hash, c.now); err != nil || len(into.CanonicalRequest()) < 2000 {
+		t.Fatalf("ParseHashInto of a long request: %v", err)
+	}
+	for range 2 {
+		r, _ = parseRawRequest(t, c.request)
+		if err := c.verifier.ParseHashInto(into, r, hash, c.now); err != nil {
+			t.Fatalf("ParseHashInto: %v", err)
+		}
+		if into.CanonicalRequest() != c.canonical || into.StringToSign() != c.stringToSign || claimsOf(into) != claimsOf(byHash) {
+			t.Errorf("ParseHashInto differs from ParseHashAt")
+		}
+		if err := c.verifier.Verify(into, []byte(c.secret)); err != nil {
+			t.Errorf("Verify after ParseHashInto: %v", err)
+		}
+	}
 }
 
 type claims struct {
