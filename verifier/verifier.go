@@ -7,15 +7,71 @@
 // (a bucket policy) and the cross-account rules, and returns the decision
 // with its explanation and the authenticated principal.
 //
-// In remote mode (the only mode today) each decision is one call to the
-// OpenSTS authorize API (OpenSTSAuthorization_20261204.Authorize), signed
-// with the service's own credentials, which need opensts:Authorize. The
+// # Remote and local mode
+//
+// In remote mode (the default) each decision is one call to the OpenSTS
+// authorize API (OpenSTSAuthorization_20261204.Authorize), signed with
+// the service's own credentials, which need opensts:Authorize. The
 // service never sees a secret access key or a signing key: OpenSTS checks
-// the signature. Config.Mode is there so that a local mode, which decides
-// from cached verification keys and policies without a round trip, can be
-// added without changing this API.
+// the signature. Every decision is as fresh as the server's.
+//
+// In local mode (Config.Mode Local) the Verifier decides by itself, with
+// the same code as the server (internal/sigv4, the policy engine,
+// internal/authorize's rules and explanations), from what it fetches over
+// the same API with its own credentials, which need
+// opensts:GetVerificationData:
+//
+//   - per access key and SigV4 scope (day, region, service), the first
+//     time it sees a request signed with it: the scope's signing key
+//     (kSigning, the HMAC chain over the secret, the date, the region and
+//     the service), handed out only against that request's string to sign
+//     and signature, which OpenSTS checks first; for temporary
+//     credentials the session their token carries, opened and checked by
+//     OpenSTS (signature, expiry, revocation); and the principal's
+//     policies (identity, boundary, session, SCPs) and principal condition
+//     keys (tags, ...). Cached by access key, token and scope.
+//   - the revocation set, followed by its version: refetched whole only
+//     when it changed.
+//
+// A warm cache decides with no round trip: the SigV4 signature against
+// the cached signing key, the session's expiry and the revocation set,
+// then the full policy evaluation. Config.Freshness (DefaultFreshness, 30
+// s) bounds the age of all of it: the set is refetched in the background
+// from half the bound, a key's data from three quarters, and a decision
+// never uses either once it is older than the bound (it waits for a fetch
+// instead, and fails closed with an error if OpenSTS cannot answer). A
+// revocation, a policy change, a deleted user or a deactivated key
+// therefore applies to a local Verifier at most Freshness after it applied
+// on the server. A refusal of credentials (unknown key, invalid or expired
+// token) is remembered for at most 5 seconds.
+//
+// What local mode is never given: a secret access key, a session token's
+// secret derivation key, the keyring's Ed25519 signing key or its
+// token-encryption key. SigV4 is symmetric, so whoever checks a signature
+// can make one for the same scope; a signing key of one day, region and
+// service, handed out only for a key whose holder signed a request for
+// that scope, lets a compromised service sign only what it could already
+// replay (requests to that service, in that region, that day), and
+// OpenSTS never hands out one for a service it answers itself (sts, iam,
+// organizations, opensts, cloudtrail). Tokens are Ed25519-signed, but
+// their payload is sealed and their secret derived with symmetric keys
+// that would open or give the secret of every token, so the server opens
+// each new token once instead and local mode caches the session by the
+// token. So a local Verifier can check tokens but never mint one, and the
+// caller's opensts:GetVerificationData can be limited to its service and
+// region with the condition keys opensts:SigningService and
+// opensts:SigningRegion. Requests signed for the services OpenSTS answers
+// get an APIError (ValidationException) in local mode: use remote mode
+// for those.
+//
+// Both modes answer alike: the same decisions, explanations, principals
+// and authentication errors (the package's tests hold local mode to remote
+// mode's answers on a table of requests).
+//
+// # Use
 //
 //	v, err := verifier.New(verifier.Config{
+//		Mode:        verifier.Local, // or Remote, the default
 //		Endpoint:    "https://opensts.example.com",
 //		Credentials: awsCfg.Credentials, // the service's own identity
 //	})
@@ -27,9 +83,11 @@
 // resource with a function the service gives, and answers denials itself
 // with AWS-style XML errors (or JSON, Config.JSONErrors).
 //
-// The package imports only the standard library and aws-sdk-go-v2 (the
-// credentials provider interface and the SigV4 signer); never OpenSTS's
-// internal packages.
+// The package imports the standard library, aws-sdk-go-v2 (the
+// credentials provider interface and the SigV4 signer), and of OpenSTS's
+// internal packages only those that decide (authorize, authn, policy,
+// sigv4, session, cache, apierr); never the server, the pipeline or a
+// store backend.
 package verifier
 
 import (
