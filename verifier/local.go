@@ -3,6 +3,7 @@ package verifier
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -396,15 +397,10 @@ func (l *local) fetchRevocations(ctx context.Context, old *revState) (*revState,
 // then costs the map's hash of it, not a SHA-256 (the key lives in this
 // process's memory only, as the token does in every request).
 func entryKey(b []byte, sr *sigv4.Request) []byte {
-	b = append(b, sr.AccessKeyID...)
-	b = append(b, 0)
-	b = append(b, sr.SecurityToken...)
-	b = append(b, 0)
-	b = append(b, sr.Date...)
-	b = append(b, '/')
-	b = append(b, sr.Region...)
-	b = append(b, '/')
-	b = append(b, sr.Service...)
+	for _, s := range [...]string{sr.AccessKeyID, sr.SecurityToken, sr.Date, sr.Region, sr.Service} {
+		b = binary.AppendUvarint(b, uint64(len(s))) // each part length-prefixed: no two keys spell alike
+		b = append(b, s...)
+	}
 	return b
 }
 

@@ -75,7 +75,9 @@ type GetVerificationDataInput struct {
 	// PrincipalInput) no signing key is handed out; long-term keys need
 	// them.
 	StringToSign string `json:"StringToSign"`
-	Signature    string `json:"Signature"`
+	// Signature is hidden in the audit trail: with its StringToSign it
+	// is what this call needs to hand out the scope's signing key.
+	Signature string `json:"Signature" sensitive:"true"`
 }
 
 // GetVerificationDataOutput is what a local verifier decides from.
