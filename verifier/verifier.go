@@ -411,7 +411,14 @@ func (v *Verifier) Authorize(ctx context.Context, r *http.Request, payloadHash, 
 		o(in)
 	}
 	if v.local != nil {
-		return v.local.authorize(ctx, r, payloadHash, localInput(in))
+		var (
+			ain  authorize.AuthorizeInput
+			areq authorize.Request
+		)
+		localInput(&ain, in)
+		areq.Service, areq.Region = in.Request.Service, in.Request.Region
+		ain.Request = &areq
+		return v.local.authorize(ctx, r, payloadHash, &ain)
 	}
 	in.Request.Method, in.Request.URL, in.Request.Headers = r.Method, requestURL(r), requestHeaders(r)
 	in.Request.PayloadHash, in.Request.SourceIP = payloadHash, v.cfg.SourceIP(r)
@@ -431,23 +438,21 @@ func (v *Verifier) AuthorizeSessionToken(ctx context.Context, accessKeyID, sessi
 		o(in)
 	}
 	if v.local != nil {
-		return v.local.authorizeToken(ctx, localInput(in))
+		var ain authorize.AuthorizeInput
+		localInput(&ain, in)
+		p := in.Principal
+		ain.Principal = &authorize.PrincipalInput{AccessKeyID: p.AccessKeyID, SessionToken: p.SessionToken, SourceIP: p.SourceIP, UserAgent: p.UserAgent,
+			SecureTransport: p.SecureTransport}
+		return v.local.authorizeToken(ctx, &ain)
 	}
 	return v.call(ctx, in)
 }
 
-// localInput is in as the authorize API reads it.
-func localInput(in *input) *authorize.AuthorizeInput {
-	out := &authorize.AuthorizeInput{Action: in.Action, Resource: in.Resource, Context: in.Context, ResourcePolicy: in.ResourcePolicy,
+// localInput fills out with the question of in, as the authorize API
+// reads it (the caller adds the Request or the Principal).
+func localInput(out *authorize.AuthorizeInput, in *input) {
+	*out = authorize.AuthorizeInput{Action: in.Action, Resource: in.Resource, Context: in.Context, ResourcePolicy: in.ResourcePolicy,
 		ResourceAccount: in.ResourceAccount}
-	if r := in.Request; r != nil {
-		out.Request = &authorize.Request{Service: r.Service, Region: r.Region}
-	}
-	if p := in.Principal; p != nil {
-		out.Principal = &authorize.PrincipalInput{AccessKeyID: p.AccessKeyID, SessionToken: p.SessionToken, SourceIP: p.SourceIP, UserAgent: p.UserAgent,
-			SecureTransport: p.SecureTransport}
-	}
-	return out
 }
 
 // requestURL rebuilds the absolute URL of a server-side request, its
