@@ -171,6 +171,8 @@ func (l *local) authorize(ctx context.Context, r *http.Request, payloadHash stri
 		region = sr.Region
 	} else if region, err = rs.authn.RequestRegion(sr); err != nil {
 		return l.unauthenticated(err, r, in)
+	} else if sr.StreamingPayload {
+		region = sr.Region // as the server's AuthenticateStreaming
 	}
 	temporary := strings.HasPrefix(sr.AccessKeyID, "ASIA")
 	if (temporary || sr.SecurityToken != "") && (!temporary || sr.SecurityToken == "") {
@@ -194,7 +196,12 @@ func (l *local) authorize(ctx context.Context, r *http.Request, payloadHash stri
 	}
 	l.refreshAhead(e, sr)
 	env := environment{sourceIP: l.cfg.SourceIP(r), userAgent: r.UserAgent(), secure: r.TLS != nil, region: region}
-	return l.decide(e, &env, in, rp, rs, authorize.BySigV4, now), nil
+	d := l.decide(e, &env, in, rp, rs, authorize.BySigV4, now)
+	if sr.StreamingPayload && d.Allowed() {
+		// The chunk signatures' key: the scope's, which local mode holds.
+		d.SigningKey = hex.EncodeToString(e.key[:])
+	}
+	return d, nil
 }
 
 // authorizeToken is AuthorizeSessionToken in local mode.

@@ -102,7 +102,7 @@ func newVerifier(t testing.TB, mode verifier.Mode, self aws.Credentials, freshne
 	return v
 }
 
-const verifierPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["opensts:Authorize","opensts:GetVerificationData"],"Resource":"*"}]}`
+const verifierPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["opensts:Authorize","opensts:GetVerificationData","opensts:GetStreamingSigningKey"],"Resource":"*"}]}`
 
 // fixture is a set of principals of every kind, with their policies.
 type fixture struct {
@@ -275,6 +275,17 @@ func TestLocalAgreesWithRemote(t *testing.T) {
 		{name: "secure transport", request: get(f.alice, obj), action: "s3:PutObject", resource: "arn:aws:s3:::data/a.txt", want: "Deny"},
 		{name: "presigned", request: func(t *testing.T) *http.Request { return presignedRequest(t, f.alice, obj) }, hash: verifier.UnsignedPayload,
 			action: "s3:GetObject", resource: "arn:aws:s3:::data/a.txt", want: "Allow"},
+		{name: "streaming upload", request: func(t *testing.T) *http.Request {
+			r := httptest.NewRequest("PUT", obj, nil)
+			r.Header.Set("X-Amz-Content-Sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+			r.Header.Set("X-Amz-Decoded-Content-Length", "5")
+			if err := v4.NewSigner().SignHTTP(bg, f.plainSess, r, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "s3", "us-east-1", now(),
+				func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }); err != nil {
+				t.Fatal(err)
+			}
+			r.RequestURI = r.URL.RequestURI()
+			return r
+		}, hash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", action: "s3:PutObject", resource: "arn:aws:s3:::data/a.txt", want: "Allow"},
 		{name: "GetSessionToken session", request: get(f.aliceGST, obj), action: "s3:GetObject", resource: "arn:aws:s3:::data/a.txt", want: "Allow"},
 		{name: "GetSessionToken session tag", request: get(f.aliceGST, "http://team.s3.test/blue/x"), action: "s3:GetObject", resource: "arn:aws:s3:::team/blue/x", want: "Allow"},
 		{name: "session policy allows", request: get(f.roleSess, obj), action: "s3:GetObject", resource: "arn:aws:s3:::data/a.txt", want: "Allow"},
@@ -346,6 +357,9 @@ func TestLocalAgreesWithRemote(t *testing.T) {
 				}
 				if q.name == "sts scope" {
 					continue
+				}
+				if q.name == "streaming upload" && (ld.SigningKey == "" || len(ld.SigningKey) != 64) {
+					t.Errorf("local %s: no chunk signing key for a streaming upload", pass)
 				}
 				if diff := cmp.Diff(rd, ld); diff != "" {
 					t.Errorf("local %s differs from remote (-remote +local):\n%s", pass, diff)
