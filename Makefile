@@ -18,7 +18,7 @@ run: build
 # (aws-sdk-go-v2, the AWS CLI, boto3, oathtool, a local PostgreSQL server for
 # the postgres backend), then the race detector.
 test: test-deps fmt-check vet lint
-	OPENSTS_TEST_POSTGRES_DSN="$$(./scripts/test-postgres)" $(GO) test -count=1 ./...
+	OPENSTS_TEST_POSTGRES_DSN="$$(./scripts/test-postgres)" $(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) race
 
 # Unit tests only (no server binary, no external clients; SQLite only).
@@ -28,7 +28,7 @@ unit:
 # End-to-end tests: the real server driven by aws-sdk-go-v2, the AWS CLI and
 # boto3, and PostgreSQL (needs `make test-deps` once).
 e2e:
-	OPENSTS_TEST_POSTGRES_DSN="$$(./scripts/test-postgres)" $(GO) test -count=1 ./e2e
+	OPENSTS_TEST_POSTGRES_DSN="$$(./scripts/test-postgres)" $(GO) test -count=1 -timeout 30m ./e2e
 
 # golangci-lint (errcheck, staticcheck, unused, govet, ...; .golangci.yml),
 # pinned in tools/go.mod.
@@ -45,7 +45,7 @@ vet:
 	$(GO) vet ./...
 
 race:
-	OPENSTS_TEST_POSTGRES_DSN="$$(./scripts/test-postgres)" CGO_ENABLED=1 $(GO) test -race -count=1 ./internal/... ./e2e
+	OPENSTS_TEST_POSTGRES_DSN="$$(./scripts/test-postgres)" CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 40m ./internal/... ./verifier/... ./e2e
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/policy ./internal/sigv4 ./internal/session ./internal/awsquery ./internal/sts ./internal/server ./e2e

@@ -12,7 +12,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -29,6 +31,13 @@ const (
 	rootKeyID  = "AKIAOPENSTSVERIFIER1"
 	rootSecret = "verifierRootSecretForTestsOnly/01234567"
 )
+
+// clockOffset moves the clock of the server (and of the tests that read
+// now) forward, to expire sessions; tests that set it are not parallel
+// and set it back.
+var clockOffset atomic.Int64
+
+func now() time.Time { return time.Now().Add(time.Duration(clockOffset.Load())) }
 
 // openstsEndpoint is the running server's URL.
 var openstsEndpoint string
@@ -50,7 +59,7 @@ func run(m *testing.M) int {
 	cfg.MasterKey, _ = base64.StdEncoding.DecodeString("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	cfg.AccountID, cfg.RootAccessKeyID, cfg.RootSecretAccessKey = account, rootKeyID, rootSecret
 	cfg.Detect = false
-	srv, err := server.New(context.Background(), cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard})
+	srv, err := server.New(context.Background(), cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard, Now: now})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

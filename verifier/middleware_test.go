@@ -111,7 +111,7 @@ func TestMiddlewareAnswers(t *testing.T) {
 			"no endpoint":    {Credentials: selfCreds},
 			"bad endpoint":   {Endpoint: "opensts:8080", Credentials: selfCreds},
 			"no credentials": {Endpoint: openstsEndpoint},
-			"unknown mode":   {Endpoint: openstsEndpoint, Credentials: selfCreds, Mode: "local"},
+			"unknown mode":   {Endpoint: openstsEndpoint, Credentials: selfCreds, Mode: "hybrid"},
 		} {
 			if _, err := verifier.New(cfg); err == nil {
 				t.Errorf("%s: accepted", name)

@@ -7,15 +7,71 @@
 // (a bucket policy) and the cross-account rules, and returns the decision
 // with its explanation and the authenticated principal.
 //
-// In remote mode (the only mode today) each decision is one call to the
-// OpenSTS authorize API (OpenSTSAuthorization_20261204.Authorize), signed
-// with the service's own credentials, which need opensts:Authorize. The
+// # Remote and local mode
+//
+// In remote mode (the default) each decision is one call to the OpenSTS
+// authorize API (OpenSTSAuthorization_20261204.Authorize), signed with
+// the service's own credentials, which need opensts:Authorize. The
 // service never sees a secret access key or a signing key: OpenSTS checks
-// the signature. Config.Mode is there so that a local mode, which decides
-// from cached verification keys and policies without a round trip, can be
-// added without changing this API.
+// the signature. Every decision is as fresh as the server's.
+//
+// In local mode (Config.Mode Local) the Verifier decides by itself, with
+// the same code as the server (internal/sigv4, the policy engine,
+// internal/authorize's rules and explanations), from what it fetches over
+// the same API with its own credentials, which need
+// opensts:GetVerificationData:
+//
+//   - per access key and SigV4 scope (day, region, service), the first
+//     time it sees a request signed with it: the scope's signing key
+//     (kSigning, the HMAC chain over the secret, the date, the region and
+//     the service), handed out only against that request's string to sign
+//     and signature, which OpenSTS checks first; for temporary
+//     credentials the session their token carries, opened and checked by
+//     OpenSTS (signature, expiry, revocation); and the principal's
+//     policies (identity, boundary, session, SCPs) and principal condition
+//     keys (tags, ...). Cached by access key, token and scope.
+//   - the revocation set, followed by its version: refetched whole only
+//     when it changed.
+//
+// A warm cache decides with no round trip: the SigV4 signature against
+// the cached signing key, the session's expiry and the revocation set,
+// then the full policy evaluation. Config.Freshness (DefaultFreshness, 30
+// s) bounds the age of all of it: the set is refetched in the background
+// from half the bound, a key's data from three quarters, and a decision
+// never uses either once it is older than the bound (it waits for a fetch
+// instead, and fails closed with an error if OpenSTS cannot answer). A
+// revocation, a policy change, a deleted user or a deactivated key
+// therefore applies to a local Verifier at most Freshness after it applied
+// on the server. A refusal of credentials (unknown key, invalid or expired
+// token) is remembered for at most 5 seconds.
+//
+// What local mode is never given: a secret access key, a session token's
+// secret derivation key, the keyring's Ed25519 signing key or its
+// token-encryption key. SigV4 is symmetric, so whoever checks a signature
+// can make one for the same scope; a signing key of one day, region and
+// service, handed out only for a key whose holder signed a request for
+// that scope, lets a compromised service sign only what it could already
+// replay (requests to that service, in that region, that day), and
+// OpenSTS never hands out one for a service it answers itself (sts, iam,
+// organizations, opensts, cloudtrail). Tokens are Ed25519-signed, but
+// their payload is sealed and their secret derived with symmetric keys
+// that would open or give the secret of every token, so the server opens
+// each new token once instead and local mode caches the session by the
+// token. So a local Verifier can check tokens but never mint one, and the
+// caller's opensts:GetVerificationData can be limited to its service and
+// region with the condition keys opensts:SigningService and
+// opensts:SigningRegion. Requests signed for the services OpenSTS answers
+// get an APIError (ValidationException) in local mode: use remote mode
+// for those.
+//
+// Both modes answer alike: the same decisions, explanations, principals
+// and authentication errors (the package's tests hold local mode to remote
+// mode's answers on a table of requests).
+//
+// # Use
 //
 //	v, err := verifier.New(verifier.Config{
+//		Mode:        verifier.Local, // or Remote, the default
 //		Endpoint:    "https://opensts.example.com",
 //		Credentials: awsCfg.Credentials, // the service's own identity
 //	})
@@ -27,9 +83,11 @@
 // resource with a function the service gives, and answers denials itself
 // with AWS-style XML errors (or JSON, Config.JSONErrors).
 //
-// The package imports only the standard library and aws-sdk-go-v2 (the
-// credentials provider interface and the SigV4 signer); never OpenSTS's
-// internal packages.
+// The package imports the standard library, aws-sdk-go-v2 (the
+// credentials provider interface and the SigV4 signer), and of OpenSTS's
+// internal packages only those that decide (authorize, authn, policy,
+// sigv4, session, cache, apierr); never the server, the pipeline or a
+// store backend.
 package verifier
 
 import (
@@ -48,6 +106,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/opensts/opensts/internal/authorize"
 )
 
 // Mode is how a Verifier decides.
@@ -58,7 +118,7 @@ const Remote Mode = "remote"
 
 // Wire names of the authorize API.
 const (
-	target      = "OpenSTSAuthorization_20261204.Authorize"
+	prefix      = "OpenSTSAuthorization_20261204"
 	serviceName = "opensts"
 )
 
@@ -71,20 +131,22 @@ const DefaultMaxBodyBytes = 16 << 20
 
 // Config configures a Verifier.
 type Config struct {
-	// Mode is Remote (the default and, today, the only mode).
+	// Mode is Remote (the default) or Local.
 	Mode Mode
 	// Endpoint is the OpenSTS URL (https://opensts.example.com).
 	Endpoint string
 	// Credentials are the service's own identity toward OpenSTS; they
-	// need opensts:Authorize. They are cached (aws.CredentialsCache)
-	// unless they already are.
+	// need opensts:Authorize (Remote) or opensts:GetVerificationData
+	// (Local). They are cached (aws.CredentialsCache) unless they already
+	// are.
 	Credentials aws.CredentialsProvider
 	// Region signs the calls to OpenSTS; default us-east-1.
 	Region string
 	// HTTPClient calls OpenSTS; default a client with a 10 s timeout that
 	// keeps up to 64 idle connections.
 	HTTPClient *http.Client
-	// Now is the clock that signs calls; default time.Now.
+	// Now is the clock that signs calls and, in local mode, checks
+	// requests' times and sessions' expiry; default time.Now.
 	Now func() time.Time
 	// SourceIP returns a request's client address (aws:SourceIp); default
 	// the host of r.RemoteAddr. Behind a proxy, give one that reads the
@@ -96,6 +158,17 @@ type Config struct {
 	// JSONErrors makes Middleware answer {"__type":CODE,"message":...}
 	// (AWS JSON) instead of <Error><Code>... (AWS REST XML, as S3).
 	JSONErrors bool
+	// Freshness (Local) bounds the age of what a decision is made from:
+	// the revocation set, and each access key's signing key, session and
+	// policies are fetched again once they are this old (in the
+	// background from half of it for the set, three quarters for a key,
+	// so that keys in steady use do not wait). A revocation, a policy
+	// change or a deleted key therefore takes effect within Freshness
+	// plus one fetch. Default DefaultFreshness.
+	Freshness time.Duration
+	// CacheBytes (Local) bounds the memory of the cached keys, sessions
+	// and compiled policies; default DefaultCacheBytes.
+	CacheBytes int
 }
 
 // Verifier authenticates and authorizes requests. It is safe for
@@ -105,6 +178,7 @@ type Verifier struct {
 	creds  aws.CredentialsProvider
 	signer *v4.Signer
 	url    string
+	local  *local // Local mode; nil in Remote mode
 }
 
 // New returns a Verifier.
@@ -112,7 +186,7 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Mode == "" {
 		cfg.Mode = Remote
 	}
-	if cfg.Mode != Remote {
+	if cfg.Mode != Remote && cfg.Mode != Local {
 		return nil, fmt.Errorf("verifier: unknown mode %q", cfg.Mode)
 	}
 	if cfg.Endpoint == "" {
@@ -143,11 +217,21 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.Freshness <= 0 {
+		cfg.Freshness = DefaultFreshness
+	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
 	creds := cfg.Credentials
 	if _, ok := creds.(*aws.CredentialsCache); !ok {
 		creds = aws.NewCredentialsCache(creds)
 	}
-	return &Verifier{cfg: cfg, creds: creds, signer: v4.NewSigner(), url: strings.TrimSuffix(cfg.Endpoint, "/") + "/"}, nil
+	v := &Verifier{cfg: cfg, creds: creds, signer: v4.NewSigner(), url: strings.TrimSuffix(cfg.Endpoint, "/") + "/"}
+	if cfg.Mode == Local {
+		v.local = newLocal(v)
+	}
+	return v, nil
 }
 
 func remoteIP(r *http.Request) string {
@@ -174,7 +258,8 @@ type Decision struct {
 	// request lacked.
 	MissingContextValues []string `json:"MissingContextValues"`
 	// PolicyDecisions is what each policy type present said (allowed,
-	// explicitDeny, implicitDeny).
+	// explicitDeny, implicitDeny). Read only: in local mode, decisions of
+	// the same verdicts share one map.
 	PolicyDecisions map[string]string `json:"PolicyDecisions,omitempty"`
 	// CrossAccount reports that the principal's account does not own the
 	// resource, so the resource policy had to allow too.
@@ -321,12 +406,22 @@ type principalInput struct {
 // set, not an error. An error means there is no decision (OpenSTS
 // unreachable, refused the call, or the input was invalid): deny.
 func (v *Verifier) Authorize(ctx context.Context, r *http.Request, payloadHash, action, resource string, context map[string][]string, opts ...Option) (*Decision, error) {
-	in := &input{Action: action, Resource: resource, Context: context, Request: &request{
-		Method: r.Method, URL: requestURL(r), Headers: requestHeaders(r), PayloadHash: payloadHash, SourceIP: v.cfg.SourceIP(r),
-	}}
+	in := &input{Action: action, Resource: resource, Context: context, Request: &request{}}
 	for _, o := range opts {
 		o(in)
 	}
+	if v.local != nil {
+		var (
+			ain  authorize.AuthorizeInput
+			areq authorize.Request
+		)
+		localInput(&ain, in)
+		areq.Service, areq.Region = in.Request.Service, in.Request.Region
+		ain.Request = &areq
+		return v.local.authorize(ctx, r, payloadHash, &ain)
+	}
+	in.Request.Method, in.Request.URL, in.Request.Headers = r.Method, requestURL(r), requestHeaders(r)
+	in.Request.PayloadHash, in.Request.SourceIP = payloadHash, v.cfg.SourceIP(r)
 	return v.call(ctx, in)
 }
 
@@ -342,7 +437,22 @@ func (v *Verifier) AuthorizeSessionToken(ctx context.Context, accessKeyID, sessi
 	for _, o := range opts {
 		o(in)
 	}
+	if v.local != nil {
+		var ain authorize.AuthorizeInput
+		localInput(&ain, in)
+		p := in.Principal
+		ain.Principal = &authorize.PrincipalInput{AccessKeyID: p.AccessKeyID, SessionToken: p.SessionToken, SourceIP: p.SourceIP, UserAgent: p.UserAgent,
+			SecureTransport: p.SecureTransport}
+		return v.local.authorizeToken(ctx, &ain)
+	}
 	return v.call(ctx, in)
+}
+
+// localInput fills out with the question of in, as the authorize API
+// reads it (the caller adds the Request or the Principal).
+func localInput(out *authorize.AuthorizeInput, in *input) {
+	*out = authorize.AuthorizeInput{Action: in.Action, Resource: in.Resource, Context: in.Context, ResourcePolicy: in.ResourcePolicy,
+		ResourceAccount: in.ResourceAccount}
 }
 
 // requestURL rebuilds the absolute URL of a server-side request, its
@@ -384,32 +494,49 @@ func requestHeaders(r *http.Request) map[string][]string {
 
 // call signs and sends one Authorize call.
 func (v *Verifier) call(ctx context.Context, in *input) (*Decision, error) {
+	d := new(Decision)
+	if err := v.post(ctx, "Authorize", in, d); err != nil {
+		return nil, err
+	}
+	if d.Decision != "Allow" && d.Decision != "Deny" {
+		return nil, fmt.Errorf("verifier: answer has no decision")
+	}
+	return d, nil
+}
+
+// maxAnswerBytes bounds an answer of OpenSTS (a principal's policies in
+// local mode are the largest).
+const maxAnswerBytes = 16 << 20
+
+// post signs and sends one call of the authorize API and decodes its
+// answer into out.
+func (v *Verifier) post(ctx context.Context, operation string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
-		return nil, fmt.Errorf("verifier: encode: %w", err)
+		return fmt.Errorf("verifier: encode: %w", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.url, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("verifier: %w", err)
+		return fmt.Errorf("verifier: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", target)
+	req.Header.Set("X-Amz-Target", prefix+"."+operation)
 	creds, err := v.creds.Retrieve(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("verifier: retrieve credentials: %w", err)
+		return fmt.Errorf("verifier: retrieve credentials: %w", err)
 	}
 	sum := sha256.Sum256(body)
 	if err := v.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), serviceName, v.cfg.Region, v.cfg.Now()); err != nil {
-		return nil, fmt.Errorf("verifier: sign: %w", err)
+		return fmt.Errorf("verifier: sign: %w", err)
 	}
 	resp, err := v.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("verifier: call OpenSTS: %w", err)
+		return fmt.Errorf("verifier: call OpenSTS: %w", err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
-		return nil, fmt.Errorf("verifier: read answer: %w", err)
+		return fmt.Errorf("verifier: read answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := &APIError{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("X-Amzn-Requestid")}
@@ -423,14 +550,10 @@ func (v *Verifier) call(ctx context.Context, in *input) (*Decision, error) {
 				e.Code = e.Code[i+1:]
 			}
 		}
-		return nil, e
+		return e
 	}
-	d := new(Decision)
-	if err := json.Unmarshal(b, d); err != nil {
-		return nil, fmt.Errorf("verifier: decode answer: %w", err)
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("verifier: decode answer: %w", err)
 	}
-	if d.Decision != "Allow" && d.Decision != "Deny" {
-		return nil, fmt.Errorf("verifier: answer has no decision")
-	}
-	return d, nil
+	return nil
 }

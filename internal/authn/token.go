@@ -1,10 +1,12 @@
 package authn
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"time"
 
+	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/session"
 )
@@ -34,4 +36,50 @@ func (a *Authenticator) Token(accessKeyID, token string, now time.Time) (*authz.
 	SessionCaller(c, sess)
 	c.Now = now
 	return c, nil
+}
+
+// Secret returns the caller an access key authenticates and its secret,
+// with every check Authenticate makes but the signature's: a session
+// token must be valid, belong to accessKeyID, be unexpired and not
+// revoked; a long-term key must exist and be active. It serves whoever
+// derives a signing key from the secret for a party that checks
+// signatures without holding it (the authorize API's local verifier
+// data); the secret must not leave the process. Errors are
+// Authenticate's: ErrInvalidToken, ErrExpiredToken, ErrUnknownAccessKey,
+// or an internal error. The caller's request fields are unset but Now.
+func (a *Authenticator) Secret(ctx context.Context, accessKeyID, token string, now time.Time) (*authz.Caller, []byte, error) {
+	c := &authz.Caller{}
+	temporary := strings.HasPrefix(accessKeyID, "ASIA")
+	if temporary || token != "" {
+		if !temporary || token == "" {
+			return nil, nil, ErrInvalidToken
+		}
+		sess, secret, err := a.cfg.Sessions.Verify(accessKeyID, token)
+		switch {
+		case errors.Is(err, session.ErrExpired):
+			return nil, nil, ErrExpiredToken
+		case err != nil:
+			return nil, nil, ErrInvalidToken
+		}
+		if a.cfg.Revoked != nil && a.cfg.Revoked(sess, now) {
+			return nil, nil, ErrInvalidToken
+		}
+		SessionCaller(c, sess)
+		c.Now = now
+		return c, secret, nil
+	}
+	k, err := a.cfg.Keys.Key(ctx, accessKeyID, now)
+	if errors.Is(err, ErrUnknownKey) {
+		return nil, nil, ErrUnknownAccessKey
+	}
+	if err != nil {
+		return nil, nil, apierr.Internal(err)
+	}
+	if !k.Active {
+		return nil, nil, ErrUnknownAccessKey
+	}
+	*c = k.Caller
+	c.Now = now
+	// A copy: KeySource values are shared, and the caller clears its copy.
+	return c, append([]byte(nil), k.Secret...), nil
 }

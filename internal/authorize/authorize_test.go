@@ -66,7 +66,7 @@ func TestValidate(t *testing.T) {
 		return &AuthorizeInput{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k",
 			Request: &Request{Method: "GET", URL: "https://b.s3.test/k", Headers: map[string][]string{"Host": {"b.s3.test"}}}}
 	}
-	if err := good().validate(); err != nil {
+	if err := good().Validate(); err != nil {
 		t.Fatalf("good input: %v", err)
 	}
 	huge := strings.Repeat("a", MaxHeaderBytes)
@@ -97,7 +97,7 @@ func TestValidate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			in := good()
 			mutate(in)
-			err := in.validate()
+			err := in.Validate()
 			if !errors.Is(err, &apierr.Error{Code: apierr.ValidationException}) {
 				t.Fatalf("err = %v, want ValidationException", err)
 			}
@@ -109,7 +109,7 @@ func TestValidate(t *testing.T) {
 	// Keys a resource server knows pass.
 	in := good()
 	in.Context = map[string][]string{"s3:prefix": {"a/"}, "aws:RequestTag/team": {"x"}, "aws:Referer": {"https://x"}, "aws:ResourceTag/env": {"p"}}
-	if err := in.validate(); err != nil {
+	if err := in.Validate(); err != nil {
 		t.Errorf("request keys refused: %v", err)
 	}
 }

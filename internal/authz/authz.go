@@ -458,7 +458,7 @@ func (a *Authorizer) rootIdentity() []policy.Named {
 	if err != nil {
 		panic("authz: allow-all policy does not compile: " + err.Error())
 	}
-	return []policy.Named{{ID: "account-root", Policy: p, Source: policy.Source{Type: policy.SourceRoot}}}
+	return []policy.Named{{ID: "account-root", Policy: p, Source: policy.Source{Type: policy.SourceRoot}, Doc: allowAll}}
 }
 
 // PolicySet returns the caller's own policies as a policy.Set (for the simulator).
@@ -610,7 +610,7 @@ func (a *Authorizer) addInline(out *ownerSources, kind store.PrincipalKind, owne
 	if err != nil {
 		return fmt.Errorf("compile inline policy %s of %s %s: %w", ip.Name, kind, owner, err)
 	}
-	out.inline = append(out.inline, policy.Named{ID: string(kind) + "/" + owner + "/" + ip.Name, Policy: p, Source: inlineSource(kind, owner, ip.Name)})
+	out.inline = append(out.inline, policy.Named{ID: string(kind) + "/" + owner + "/" + ip.Name, Policy: p, Source: inlineSource(kind, owner, ip.Name), Doc: ip.Document})
 	return nil
 }
 
@@ -704,7 +704,7 @@ func (a *Authorizer) managedEntry(ctx context.Context, arn string) (*managedPoli
 			return nil, fmt.Errorf("compile managed policy %s: %w", arn, err)
 		}
 		src := policy.Source{Type: policy.SourceManaged, Name: mp.Name, ARN: mp.ARN}
-		return &managedPolicy{Named: policy.Named{ID: mp.ARN, Policy: p, Source: src}, created: mp.CreatedAt}, nil
+		return &managedPolicy{Named: policy.Named{ID: mp.ARN, Policy: p, Source: src, Doc: ver.Document}, created: mp.CreatedAt}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -726,7 +726,7 @@ func (a *Authorizer) sessionPolicies(ctx context.Context, s *session.Session) ([
 		if err != nil {
 			return nil, fmt.Errorf("compile session policy: %w", err)
 		}
-		out = append(out, policy.Named{ID: "session-policy", Policy: p, Source: policy.Source{Type: policy.SourceSession}})
+		out = append(out, policy.Named{ID: "session-policy", Policy: p, Source: policy.Source{Type: policy.SourceSession}, Doc: s.Policy})
 	}
 	for _, arn := range s.PolicyARNs {
 		p, err := a.managedEntry(ctx, arn)
@@ -824,7 +824,7 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 			if err != nil {
 				return nil, fmt.Errorf("compile scp %s: %w", at.PolicyID, err)
 			}
-			levels[lvl] = append(levels[lvl], policy.Named{ID: op.ID, Policy: p, Source: policy.Source{Type: policy.SourceSCP, Name: op.Name}})
+			levels[lvl] = append(levels[lvl], policy.Named{ID: op.ID, Policy: p, Source: policy.Source{Type: policy.SourceSCP, Name: op.Name}, Doc: op.Content})
 		}
 		if scps == 0 {
 			return [][]policy.Named(nil), nil

@@ -164,7 +164,9 @@ type Options struct {
 	// Queue bounds the events waiting for Run (default 4,096); a full
 	// queue drops events and counts them.
 	Queue int
-	// MaxSubjects bounds each state table (default 100,000).
+	// MaxSubjects bounds each state table (default 20,000: a subject's
+	// baseline is some 330 bytes of live heap, and one evicted is read
+	// back from the shared state when it is seen again).
 	MaxSubjects int
 	// Shared, if set, de-duplicates alerts across nodes and keeps the
 	// baselines (read when a subject is first seen, merged and written
@@ -210,7 +212,7 @@ func New(opt Options) (*Engine, error) {
 		opt.Queue = 1 << 12
 	}
 	if opt.MaxSubjects <= 0 {
-		opt.MaxSubjects = 100_000
+		opt.MaxSubjects = 20_000
 	}
 	if opt.FlushEvery <= 0 {
 		opt.FlushEvery = 10 * time.Second

@@ -80,7 +80,7 @@ type Service struct {
 	rand     io.Reader
 
 	flushUses func(ctx context.Context) error
-	mfaReset func(ctx context.Context, serial string) error
+	mfaReset  func(ctx context.Context, serial string) error
 }
 
 // New returns a Service.

@@ -87,6 +87,11 @@ type Named struct {
 	// (the IAM policy simulator). Whoever builds the Set sets it;
 	// evaluation ignores it.
 	Source Source
+	// Doc is the document Policy was compiled from, when whoever built
+	// the Named kept it (internal/authz does, so that the authorize API
+	// can hand a principal's policies to a local verifier); "" otherwise.
+	// Evaluation ignores it.
+	Doc string
 }
 
 // Source says where a policy came from.

@@ -104,6 +104,24 @@ func (c *Context) Reset() {
 	c.n = 0
 }
 
+// CopyFrom makes c a copy of src that shares no memory a later Set or
+// Reset of either writes to, so that a Context built once (the keys of a
+// principal) starts many.
+func (c *Context) CopyFrom(src *Context) {
+	c.n, c.fixed = src.n, src.fixed
+	for i := range c.fixed[:min(c.n, inlineKeys)] {
+		if e := &c.fixed[i]; e.vals != nil {
+			e.vals = append([]string(nil), e.vals...)
+		}
+	}
+	c.extra = append(c.extra[:0], src.extra...)
+	for i := range c.extra {
+		if e := &c.extra[i]; e.vals != nil {
+			e.vals = append([]string(nil), e.vals...)
+		}
+	}
+}
+
 func (c *Context) at(i int) *ctxEntry {
 	if i < inlineKeys {
 		return &c.fixed[i]

@@ -12,7 +12,8 @@ import (
 // authorizeAPI is the authorize API (internal/authorize) on the main
 // listener.
 func (s *Server) authorizeAPI() *pipeline.API {
-	svc := &authorize.Service{Authn: s.authn, Authz: s.authz, SigV4: s.sigv4, Policies: s.policies, Now: s.now}
+	svc := &authorize.Service{Authn: s.authn, Authz: s.authz, SigV4: s.sigv4, Policies: s.policies, Now: s.now,
+		Revocations: &s.revs.set, Region: s.cfg.Region}
 	return &pipeline.API{Name: authorize.ServiceName, Protocol: pipeline.JSON, Prefix: authorize.Prefix, Routes: authorizeRoutes(svc)}
 }
 
@@ -33,5 +34,8 @@ func authorizeRoutes(svc *authorize.Service) map[string]pipeline.Route {
 			}
 			return out, nil
 		}},
+		// The public verifier's local mode; see authorize.VerificationAction.
+		"GetVerificationData": bindJSON(svc.GetVerificationData),
+		"GetRevocations":      bindJSON(svc.GetRevocations),
 	}
 }

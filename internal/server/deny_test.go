@@ -391,7 +391,9 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 	}
 
 	authorizeParams := map[string]string{
-		"Authorize": `{"Principal":{"AccessKeyId":"ASIAOPENSTSDENYTEST1","SessionToken":"not-a-token"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket/key"}`,
+		"Authorize":           `{"Principal":{"AccessKeyId":"ASIAOPENSTSDENYTEST1","SessionToken":"not-a-token"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket/key"}`,
+		"GetVerificationData": `{"AccessKeyId":"ASIAOPENSTSDENYTEST1","SessionToken":"not-a-token"}`,
+		"GetRevocations":      `{}`,
 	}
 	for _, action := range sortedKeys(authorizeRoutes(nil)) {
 		t.Run("authorize/"+action, func(t *testing.T) {

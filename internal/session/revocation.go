@@ -1,6 +1,10 @@
 package session
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -41,6 +45,8 @@ type Revocations struct {
 
 type revIndex struct {
 	n        int
+	entries  []Revocation // as given to Replace, sorted by ID
+	version  string
 	sessions map[string][]*Revocation // access key id
 	names    map[string][]*Revocation // lower-cased principal ARN
 	origins  map[string][]*Revocation // long-term access key id
@@ -51,7 +57,9 @@ type revIndex struct {
 
 // Replace makes entries the set.
 func (r *Revocations) Replace(entries []Revocation) {
-	x := &revIndex{n: len(entries), sessions: map[string][]*Revocation{}, names: map[string][]*Revocation{}, origins: map[string][]*Revocation{},
+	entries = slices.Clone(entries)
+	slices.SortFunc(entries, func(a, b Revocation) int { return strings.Compare(a.ID, b.ID) })
+	x := &revIndex{n: len(entries), entries: entries, version: revVersion(entries), sessions: map[string][]*Revocation{}, names: map[string][]*Revocation{}, origins: map[string][]*Revocation{},
 		roles: map[string][]*Revocation{}, prefixes: map[string][]*Revocation{}, accounts: map[string][]*Revocation{}}
 	for i := range entries {
 		e := &entries[i]
@@ -74,6 +82,47 @@ func (r *Revocations) Replace(entries []Revocation) {
 		}
 	}
 	r.idx.Store(x)
+}
+
+// revVersion is a digest of entries (sorted by ID): equal sets have equal
+// versions on every node, and any change to an entry changes it.
+func revVersion(entries []Revocation) string {
+	h := sha256.New()
+	var b []byte
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	for i := range entries {
+		e := &entries[i]
+		b = b[:0]
+		str(e.ID)
+		str(e.Account)
+		str(e.Kind)
+		str(e.Target)
+		str(e.RoleID)
+		b = binary.AppendUvarint(b, uint64(len(e.OriginKeys)))
+		for _, k := range e.OriginKeys {
+			str(k)
+		}
+		b = binary.AppendVarint(b, e.IssuedBefore.UnixNano())
+		b = binary.AppendVarint(b, e.ExpiresAt.UnixNano())
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Snapshot returns the set's version and its entries, sorted by ID. The
+// version is a digest of the entries, so every node holding the same set
+// reports the same one: a copy elsewhere (the public verifier's local
+// mode) asks whether its version is still current. The entries are shared:
+// callers must not modify them.
+func (r *Revocations) Snapshot() (version string, entries []Revocation) {
+	x := r.idx.Load()
+	if x == nil {
+		return revVersion(nil), nil
+	}
+	return x.version, x.entries
 }
 
 // Len is the number of entries.

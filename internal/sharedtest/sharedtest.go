@@ -4,8 +4,12 @@
 package sharedtest
 
 import (
+	"net/http"
+	"net/textproto"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -48,4 +52,55 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// ParseRawRequest builds a server-side *http.Request from a raw HTTP/1.1
+// request as the suites ship it. It is lenient where net/http is strict
+// (spaces and raw UTF-8 in the request target, folded header lines), so that
+// every vector reaches the verifier; RequestURI carries the target as sent.
+func ParseRawRequest(t testing.TB, raw string) (*http.Request, []byte) {
+	t.Helper()
+	raw = strings.ReplaceAll(raw, "\r\n", "\n")
+	head, body, _ := strings.Cut(raw, "\n\n")
+	lines := strings.Split(head, "\n")
+	method, rest, ok := strings.Cut(lines[0], " ")
+	if !ok {
+		t.Fatalf("bad request line %q", lines[0])
+	}
+	target := strings.TrimSuffix(rest, " HTTP/1.1")
+	path, query, _ := strings.Cut(target, "?")
+	r := &http.Request{
+		Method:        method,
+		RequestURI:    target,
+		URL:           &url.URL{Path: path, RawQuery: query},
+		Header:        make(http.Header),
+		Proto:         "HTTP/1.1",
+		ContentLength: int64(len(body)),
+	}
+	var last string
+	for _, l := range lines[1:] {
+		if l == "" {
+			continue
+		}
+		if l[0] == ' ' || l[0] == '\t' { // folded continuation line
+			vs := r.Header[last]
+			vs[len(vs)-1] += "\n" + l
+			continue
+		}
+		name, value, ok := strings.Cut(l, ":")
+		if !ok {
+			t.Fatalf("bad header line %q", l)
+		}
+		last = textproto.CanonicalMIMEHeaderKey(name)
+		r.Header[last] = append(r.Header[last], value)
+	}
+	if h := r.Header["Host"]; len(h) > 0 {
+		r.Host = strings.TrimSpace(h[0])
+		delete(r.Header, "Host")
+	}
+	var b []byte
+	if body != "" {
+		b = []byte(body)
+	}
+	return r, b
 }

@@ -140,3 +140,32 @@ func unsignedPayloadReq(t *testing.T, body, service string) *http.Request {
 	r, _ := unsignedPayload(body, service)(t)
 	return r
 }
+
+// TestIndexControl checks the word-at-a-time scan against a byte loop, at
+// every position and with bytes on both sides of the bound (UTF-8 ones
+// included).
+func TestIndexControl(t *testing.T) {
+	bytes := []byte{0, '\t', '\n', '\r', ' ', '!', 'a', 0x7f, 0x80, 0xc3, 0xff, 0x20, 0x21, 0x1f}
+	slow := func(v string, i int) int {
+		for ; i < len(v); i++ {
+			if v[i] <= ' ' {
+				return i
+			}
+		}
+		return len(v)
+	}
+	for n := 0; n <= 24; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, c := range bytes {
+				b := []byte(strings.Repeat("x\xc3\xa9", 9))[:n]
+				b[pos] = c
+				v := string(b)
+				for i := 0; i <= n; i++ {
+					if got, want := indexControl(v, i), slow(v, i); got != want {
+						t.Fatalf("indexControl(%q, %d) = %d, want %d", v, i, got, want)
+					}
+				}
+			}
+		}
+	}
+}

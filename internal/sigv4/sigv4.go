@@ -84,6 +84,16 @@ type Request struct {
 	// Larger ones spill to the heap as append grows them.
 	signedBuf [8]string
 	buf       [640]byte
+	spill     []byte // ParseHashInto: the buffer that replaced buf, kept
+}
+
+// Signature returns the claimed signature in hex, "" when it was not 64
+// hex digits.
+func (r *Request) Signature() string {
+	if !r.sigOK {
+		return ""
+	}
+	return hex.EncodeToString(r.signature[:])
 }
 
 // CanonicalRequest returns the canonical request the signature must cover.
@@ -226,9 +236,31 @@ func (v *Verifier) ParseHashAt(r *http.Request, payloadHash string, now time.Tim
 	return v.parse(r, nil, &payloadHash, now)
 }
 
+// ParseHashInto is ParseHashAt into req, which it resets first: a caller
+// that parses many requests reuses one Request (from a sync.Pool) and its
+// buffer, which a long canonical request (a session token among the signed
+// headers) outgrows. On error req holds nothing of use. req must not be in
+// use by another goroutine.
+func (v *Verifier) ParseHashInto(req *Request, r *http.Request, payloadHash string, now time.Time) error {
+	spill := req.spill
+	*req = Request{spill: spill[:0]}
+	if _, err := v.parseInto(req, r, nil, &payloadHash, now); err != nil {
+		return err
+	}
+	if total := len(req.canonical) + len(req.stringToSign); total > len(req.buf) && cap(req.spill) < total {
+		// Outgrown: the next parse into req starts with a buffer that
+		// holds both (this one's are not touched).
+		req.spill = make([]byte, 0, total+total/4)
+	}
+	return nil
+}
+
 // parse is ParseAt (hash nil) and ParseHashAt (hash set).
 func (v *Verifier) parse(r *http.Request, body []byte, hash *string, now time.Time) (*Request, error) {
-	req := &Request{}
+	return v.parseInto(&Request{}, r, body, hash, now)
+}
+
+func (v *Verifier) parseInto(req *Request, r *http.Request, body []byte, hash *string, now time.Time) (*Request, error) {
 	var (
 		amzDate   string // the timestamp as signed, basic ISO 8601
 		signature string
@@ -287,6 +319,9 @@ func (v *Verifier) parse(r *http.Request, body []byte, hash *string, now time.Ti
 	}
 
 	b := req.buf[:0]
+	if cap(req.spill) > 0 {
+		b = req.spill
+	}
 	b = append(b, r.Method...)
 	b = append(b, '\n')
 	b = appendCanonicalPath(b, requestPath(r), v.rawPath(req.Service))
@@ -368,6 +403,37 @@ func (v *Verifier) Verify(req *Request, secret []byte) error {
 		return apierr.New(apierr.SignatureDoesNotMatch, msgMismatch)
 	}
 	key := v.signingKey(secret, req.Date, req.Region, req.Service)
+	return check(req, &key)
+}
+
+// VerifyKey is Verify with the signing key of req's credential scope
+// (SigningKey of the secret, req.Date, req.Region and req.Service) instead
+// of the secret: what a party that must check signatures but must not hold
+// the secret is given (the public verifier's local mode). A key for another
+// scope does not match. It does not allocate.
+func (v *Verifier) VerifyKey(req *Request, key *[sha256.Size]byte) error {
+	if req == nil || req.stringToSign == nil || key == nil {
+		return apierr.New(apierr.SignatureDoesNotMatch, msgMismatch)
+	}
+	return check(req, key)
+}
+
+// SigningKey is the SigV4 signing key of a secret access key for one
+// credential scope: HMAC-SHA256 chained over "AWS4"+secret, date
+// (YYYYMMDD), region, service and "aws4_request". It signs only requests
+// of that day, region and service, and the secret cannot be recovered
+// from it.
+func SigningKey(secret []byte, date, region, service string) [sha256.Size]byte {
+	return deriveKey(secret, date, region, service)
+}
+
+// SignatureMismatch returns the SignatureDoesNotMatch error Verify returns
+// for a signature that does not match, for callers that compare signatures
+// made with SigningKey themselves.
+func SignatureMismatch() error { return apierr.New(apierr.SignatureDoesNotMatch, msgMismatch) }
+
+// check compares req's signature with the one key makes, in constant time.
+func check(req *Request, key *[sha256.Size]byte) error {
 	var mac [sha256.Size]byte
 	hmacSHA256(&mac, key[:], req.stringToSign)
 	ok := subtle.ConstantTimeCompare(mac[:], req.signature[:]) == 1
@@ -955,7 +1021,11 @@ func appendTrimmed(b []byte, v string) []byte {
 		v = v[i:]
 		// v starts a word: append it whole, after one space unless first.
 		j := 1
-		for j < len(v) && !isSpace(v[j]) {
+		for {
+			j = indexControl(v, j)
+			if j == len(v) || isSpace(v[j]) {
+				break
+			}
 			j++
 		}
 		if !first {
@@ -964,6 +1034,28 @@ func appendTrimmed(b []byte, v string) []byte {
 		b = append(b, v[:j]...)
 		v = v[j:]
 	}
+}
+
+// indexControl returns the index of the first byte of v from i on that is
+// at most ' ' (whitespace or another control character), or len(v). It
+// looks at eight bytes at a time: a session token among the signed
+// headers is a word of some 700 bytes.
+func indexControl(v string, i int) int {
+	const highs, below = 0x8080808080808080, 0x21 * 0x0101010101010101
+	for ; i+8 <= len(v); i += 8 {
+		w := v[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		if (x-below)&^x&highs != 0 { // some byte is below 0x21
+			break
+		}
+	}
+	for ; i < len(v); i++ {
+		if v[i] <= ' ' {
+			return i
+		}
+	}
+	return len(v)
 }
 
 // isSpace reports whether c is whitespace that appendTrimmed trims or collapses.

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/http"
-	"net/textproto"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,55 +15,9 @@ import (
 	"github.com/opensts/opensts/internal/sharedtest"
 )
 
-// parseRawRequest builds a server-side *http.Request from a raw HTTP/1.1
-// request as the suites ship it. It is lenient where net/http is strict
-// (spaces and raw UTF-8 in the request target, folded header lines), so that
-// every vector reaches the verifier; RequestURI carries the target as sent.
 func parseRawRequest(t *testing.T, raw string) (*http.Request, []byte) {
 	t.Helper()
-	raw = strings.ReplaceAll(raw, "\r\n", "\n")
-	head, body, _ := strings.Cut(raw, "\n\n")
-	lines := strings.Split(head, "\n")
-	method, rest, ok := strings.Cut(lines[0], " ")
-	if !ok {
-		t.Fatalf("bad request line %q", lines[0])
-	}
-	target := strings.TrimSuffix(rest, " HTTP/1.1")
-	path, query, _ := strings.Cut(target, "?")
-	r := &http.Request{
-		Method:        method,
-		RequestURI:    target,
-		URL:           &url.URL{Path: path, RawQuery: query},
-		Header:        make(http.Header),
-		Proto:         "HTTP/1.1",
-		ContentLength: int64(len(body)),
-	}
-	var last string
-	for _, l := range lines[1:] {
-		if l == "" {
-			continue
-		}
-		if l[0] == ' ' || l[0] == '\t' { // folded continuation line
-			vs := r.Header[last]
-			vs[len(vs)-1] += "\n" + l
-			continue
-		}
-		name, value, ok := strings.Cut(l, ":")
-		if !ok {
-			t.Fatalf("bad header line %q", l)
-		}
-		last = textproto.CanonicalMIMEHeaderKey(name)
-		r.Header[last] = append(r.Header[last], value)
-	}
-	if h := r.Header["Host"]; len(h) > 0 {
-		r.Host = strings.TrimSpace(h[0])
-		delete(r.Header, "Host")
-	}
-	var b []byte
-	if body != "" {
-		b = []byte(body)
-	}
-	return r, b
+	return sharedtest.ParseRawRequest(t, raw)
 }
 
 func readText(t *testing.T, path string) string {
@@ -126,6 +78,21 @@ func checkSuiteCase(t *testing.T, c suiteCase) {
 	if err := c.verifier.Verify(got, []byte(c.secret+"x")); err == nil {
 		t.Error("Verify with a wrong secret succeeded")
 	}
+	// The scope's signing key alone (what a local verifier is given)
+	// verifies, and a key of another day, region or service does not.
+	key := SigningKey([]byte(c.secret), got.Date, got.Region, got.Service)
+	if err := c.verifier.VerifyKey(got, &key); err != nil {
+		t.Errorf("VerifyKey: %v", err)
+	}
+	for _, k := range [][32]byte{
+		SigningKey([]byte(c.secret), "20000101", got.Region, got.Service),
+		SigningKey([]byte(c.secret), got.Date, got.Region+"x", got.Service),
+		SigningKey([]byte(c.secret), got.Date, got.Region, got.Service+"x"),
+	} {
+		if err := c.verifier.VerifyKey(got, &k); err == nil {
+			t.Error("VerifyKey with another scope's key succeeded")
+		}
+	}
 	// The same request, its body given by hash (ParseHashAt), builds the
 	// same canonical request and verifies.
 	r, body = parseRawRequest(t, c.request)
@@ -142,6 +109,26 @@ func checkSuiteCase(t *testing.T, c suiteCase) {
 	}
 	if err := c.verifier.Verify(byHash, []byte(c.secret)); err != nil {
 		t.Errorf("Verify after ParseHashAt: %v", err)
+	}
+	// ParseHashInto a Request reused (first for a long request, whose
+	// buffer it keeps) builds the same.
+	into := new(Request)
+	long, _ := parseRawRequest(t, c.request)
+	long.URL.RawQuery += "&pad=" + strings.Repeat("p", 2000)
+	if err := c.verifier.ParseHashInto(into, long, hash, c.now); err != nil || len(into.CanonicalRequest()) < 2000 {
+		t.Fatalf("ParseHashInto of a long request: %v", err)
+	}
+	for range 2 {
+		r, _ = parseRawRequest(t, c.request)
+		if err := c.verifier.ParseHashInto(into, r, hash, c.now); err != nil {
+			t.Fatalf("ParseHashInto: %v", err)
+		}
+		if into.CanonicalRequest() != c.canonical || into.StringToSign() != c.stringToSign || claimsOf(into) != claimsOf(byHash) {
+			t.Errorf("ParseHashInto differs from ParseHashAt")
+		}
+		if err := c.verifier.Verify(into, []byte(c.secret)); err != nil {
+			t.Errorf("Verify after ParseHashInto: %v", err)
+		}
 	}
 }
 
