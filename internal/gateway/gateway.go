@@ -264,7 +264,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		if strings.HasPrefix(claimed, "STREAMING-") {
 			return op, 0, notImplemented("DeleteObjects with a chunked body is not served; sign the payload.")
 		}
+		// The document is read before anything is authorized (its keys
+		// are what is authorized): it must arrive within a bound, so that
+		// a client with no credentials cannot hold the connection by
+		// trickling it.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(deleteBodyTimeout)) // the wall clock, whatever Config.Now says
 		b, checks, e := g.readDelete(r, t, claimed)
+		_ = rc.SetReadDeadline(time.Time{})
 		if e != nil {
 			return op, 0, e
 		}
@@ -569,6 +576,10 @@ type strictDelete struct {
 	Quiet []string   `xml:"Quiet"`
 	Other []xml.Name `xml:",any"`
 }
+
+// deleteBodyTimeout bounds the reading of a DeleteObjects document (at
+// most MaxDeleteBody bytes, read before authorization).
+const deleteBodyTimeout = time.Minute
 
 // maxDeleteKeys is S3's limit on one DeleteObjects.
 const maxDeleteKeys = 1000
