@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +159,63 @@ func TestAttackGatewayHeaderPermissions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAttackGatewayRepeatedConditionHeaders: a header that is a condition
+// key, sent twice, makes the key multivalued, and a single-valued
+// operator never matches a multivalued key: a bucket policy's "Deny
+// s3:PutObject when s3:x-amz-acl is public-read" did not apply to a PUT
+// with x-amz-acl: public-read twice, which the store read as public-read.
+// The same held for a tag given twice in x-amz-tagging. Such requests are
+// refused.
+func TestAttackGatewayRepeatedConditionHeaders(t *testing.T) {
+	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	e := start(t, withClock(clk))
+	gwCreds := e.userWith(t, "gateway", gatewayIdentity)
+	writer := e.userWith(t, "writer", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:PutObjectAcl","s3:PutObjectTagging"],"Resource":"arn:aws:s3:::data/*"}]}`)
+	up := startUpstream(t, "data")
+	policies := t.TempDir()
+	if err := os.WriteFile(filepath.Join(policies, "data.json"), []byte(`{"Version":"2012-10-17","Statement":[
+		{"Sid":"NoPublic","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::data/*","Condition":{"StringEquals":{"s3:x-amz-acl":"public-read"}}},
+		{"Sid":"NoSecretTag","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::data/*","Condition":{"StringEquals":{"s3:RequestObjectTag/class":"secret"}}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw := startGateway(t, e, up, gwCreds, "--bucket-policies", policies)
+	put := func(key string, h http.Header) (int, string) {
+		req, _ := http.NewRequest(http.MethodPut, gw.url+"/data/"+key, strings.NewReader("x"))
+		s := sha256.Sum256([]byte("x"))
+		req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(s[:]))
+		for k, vs := range h {
+			req.Header[k] = vs
+		}
+		if err := benchSigner.SignHTTP(ctx, writer, req, hex.EncodeToString(s[:]), "s3", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return doReq(t, req)
+	}
+	// The policy as written.
+	if code, body := put("one.txt", http.Header{"X-Amz-Acl": {"public-read"}}); code != 403 {
+		t.Fatalf("x-amz-acl: public-read = %d %s", code, body)
+	}
+	if code, body := put("ok.txt", http.Header{"X-Amz-Acl": {"private"}}); code != 200 {
+		t.Fatalf("x-amz-acl: private = %d %s", code, body)
+	}
+	if code, body := put("tag.txt", http.Header{"X-Amz-Tagging": {"class=secret"}}); code != 403 {
+		t.Fatalf("x-amz-tagging: class=secret = %d %s", code, body)
+	}
+	for name, h := range map[string]http.Header{
+		"x-amz-acl twice":              {"X-Amz-Acl": {"public-read", "public-read"}},
+		"x-amz-acl twice, different":   {"X-Amz-Acl": {"public-read", "private"}},
+		"a tag twice in x-amz-tagging": {"X-Amz-Tagging": {"class=secret&class=secret"}},
+		"x-amz-tagging twice":          {"X-Amz-Tagging": {"class=secret", "class=secret"}},
+	} {
+		key := strings.ReplaceAll(name, " ", "-") + ".txt"
+		if code, body := put(key, h); code != 400 && code != 403 {
+			t.Errorf("%s = %d %s, want a refusal", name, code, body)
+		}
+		if _, ok := up.has(t, "data", key); ok {
+			t.Errorf("%s: the object was stored", name)
+		}
 	}
 }

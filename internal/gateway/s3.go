@@ -291,6 +291,15 @@ func classify(r *http.Request, t *target, presigned bool, signedAt time.Time, no
 	if r.TLS != nil {
 		op.ctx["s3:TlsVersion"] = []string{tlsVersion(r.TLS.Version)}
 	}
+	// A header given twice would make its condition key multivalued,
+	// which no single-valued operator matches (a Deny on s3:x-amz-acl
+	// being public-read would not apply), while the store reads one of
+	// the values: refused, as a query parameter given twice is.
+	for name, vs := range r.Header {
+		if len(vs) > 1 && strings.HasPrefix(strings.ToLower(name), "x-amz-") {
+			return nil, invalidArgument("The header " + strconv.Quote(strings.ToLower(name)) + " is given more than once.")
+		}
+	}
 	for _, h := range conditionHeaders {
 		if v := r.Header.Values(h); len(v) > 0 {
 			op.ctx["s3:"+h] = v
@@ -441,7 +450,9 @@ func classifyObject(r *http.Request, t *target, op *operation) (*operation, *Err
 		default:
 			return nil, notImplemented("This POST on an object is not served by the gateway.")
 		}
-		tagContext(r, op)
+		if e := tagContext(r, op); e != nil {
+			return nil, e
+		}
 		return op, nil
 	}
 	sub, e := subresource(t, objectSubresources, objectParams)
@@ -496,7 +507,9 @@ func classifyObject(r *http.Request, t *target, op *operation) (*operation, *Err
 		}
 		op.checks = []check{{action: "s3:PutObject", resource: res, bucket: t.bucket}}
 		if !multipart {
-			tagContext(r, op)
+			if e := tagContext(r, op); e != nil {
+				return nil, e
+			}
 			op.checks = append(op.checks, writeHeaderChecks(r, res, t.bucket)...)
 		}
 		if src := r.Header.Values("X-Amz-Copy-Source"); len(src) > 0 {
@@ -532,23 +545,30 @@ func classifyObject(r *http.Request, t *target, op *operation) (*operation, *Err
 }
 
 // tagContext sets s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys
-// from x-amz-tagging (a query-encoded tag set).
-func tagContext(r *http.Request, op *operation) {
+// from x-amz-tagging (a query-encoded tag set). A tag set that does not
+// parse, or names a key twice, is refused (S3's InvalidTag): the policy
+// would see no tag, or a multivalued one that no single-valued operator
+// matches, where the store may read one.
+func tagContext(r *http.Request, op *operation) *Error {
 	raw := r.Header.Get("X-Amz-Tagging")
 	if raw == "" {
-		return
+		return nil
 	}
+	bad := s3err(http.StatusBadRequest, "InvalidTag", "The x-amz-tagging header is not a valid tag set, or gives a tag key more than once.")
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
-		op.ctx["s3:RequestObjectTagKeys"] = []string{}
-		return
+		return bad
 	}
 	keys := make([]string, 0, len(vals))
 	for k, vs := range vals {
+		if len(vs) != 1 || k == "" {
+			return bad
+		}
 		keys = append(keys, k)
 		op.ctx["s3:RequestObjectTag/"+k] = vs
 	}
 	op.ctx["s3:RequestObjectTagKeys"] = keys
+	return nil
 }
 
 // aclHeaders set an ACL on the object or bucket a request creates.

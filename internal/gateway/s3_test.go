@@ -97,6 +97,11 @@ func TestClassify(t *testing.T) {
 		{method: "GET", uri: "/../k", code: "InvalidBucketName"},
 		{method: "GET", uri: "/data/%ff", code: "InvalidURI"},
 		{method: "GET", uri: "/data/a%00b", code: "InvalidURI"},
+		// A condition header or a tag given twice: its key would be
+		// multivalued, which no single-valued operator matches.
+		{method: "PUT", uri: "/data/k", header: map[string]string{"X-Amz-Tagging": "a=1&a=2"}, code: "InvalidTag"},
+		{method: "PUT", uri: "/data/k", header: map[string]string{"X-Amz-Tagging": "a=1;b=2"}, code: "InvalidTag"},
+		{method: "POST", uri: "/data/k?uploads", header: map[string]string{"X-Amz-Tagging": "=1"}, code: "InvalidTag"},
 		// A raw "#": OpenSTS verifies the URL without what follows it.
 		{method: "GET", uri: "/data/k#x", code: "InvalidURI"},
 		{method: "GET", uri: "/data/k?X-Amz-Signature=s#&acl", code: "InvalidURI"},
@@ -268,5 +273,24 @@ func TestReadDelete(t *testing.T) {
 				t.Errorf("forwarded %s", b)
 			}
 		})
+	}
+}
+
+// TestClassifyRepeatedHeader: an x-amz-* header given twice is refused; a
+// condition key made multivalued would match no single-valued operator
+// (a Deny on s3:x-amz-acl would not apply) while the store reads one.
+func TestClassifyRepeatedHeader(t *testing.T) {
+	t.Parallel()
+	for _, h := range []string{"X-Amz-Acl", "X-Amz-Storage-Class", "X-Amz-Meta-Owner"} {
+		r, _ := http.NewRequest(http.MethodPut, "http://gw.test/data/k", nil)
+		r.RequestURI = "/data/k"
+		r.Header[h] = []string{"public-read", "private"}
+		tg, e := parseTarget(r, nil)
+		if e == nil {
+			_, e = classify(r, tg, false, time.Time{}, time.Now())
+		}
+		if e == nil || e.Code != "InvalidArgument" {
+			t.Errorf("%s twice: %v", h, e)
+		}
 	}
 }
