@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -217,5 +218,35 @@ func TestAttackGatewayRepeatedConditionHeaders(t *testing.T) {
 		if _, ok := up.has(t, "data", key); ok {
 			t.Errorf("%s: the object was stored", name)
 		}
+	}
+}
+
+// TestAttackGatewayOversizedRequest: a request whose headers or URL are
+// more than the authorize API takes (128 header names, 16 KiB of URL)
+// was answered 503 ServiceUnavailable, which SDKs retry: a client's
+// mistake read as the gateway's, and each retry another call to OpenSTS.
+// It is the client's error now (400, 414), and OpenSTS is not asked.
+func TestAttackGatewayOversizedRequest(t *testing.T) {
+	g := startGatewayEnv(t)
+	g.up.put(t, "data", "home/a.txt", "a")
+	get := func(path string, pad int) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, g.gw.url+path, nil)
+		req.Header.Set("X-Amz-Content-Sha256", emptyHash)
+		for i := range pad {
+			req.Header.Set(fmt.Sprintf("X-Pad-%d", i), "x")
+		}
+		if err := benchSigner.SignHTTP(ctx, g.alice, req, emptyHash, "s3", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return doReq(t, req)
+	}
+	if code, body := get("/data/home/a.txt", 100); code != 200 {
+		t.Fatalf("100 extra headers = %d %s", code, body)
+	}
+	if code, body := get("/data/home/a.txt", 140); code != 400 || !strings.Contains(body, "RequestHeaderSectionTooLarge") {
+		t.Errorf("140 extra headers = %d %s, want 400", code, body)
+	}
+	if code, body := get("/data/home/a.txt?response-content-type="+strings.Repeat("x", 17<<10), 0); code != 414 {
+		t.Errorf("a 17 KiB URL = %d %s, want 414", code, body)
 	}
 }

@@ -217,6 +217,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 	if e != nil {
 		return nil, 0, e
 	}
+	// What OpenSTS would refuse to look at is the client's error, not
+	// OpenSTS's unavailability (which clients retry).
+	switch err := verifier.CheckRequestSize(r); {
+	case errors.Is(err, verifier.ErrURLTooLong):
+		return nil, 0, s3err(http.StatusRequestURITooLong, "RequestURITooLong", "The request URI is too long.")
+	case err != nil:
+		return nil, 0, s3err(http.StatusBadRequest, "RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed size.")
+	}
 	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS ") || r.Header.Get("Authorization") == "" && t.has("AWSAccessKeyId") {
 		return nil, 0, errSigV2
 	}
