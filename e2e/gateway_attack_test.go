@@ -229,11 +229,14 @@ func TestAttackGatewayRepeatedConditionHeaders(t *testing.T) {
 func TestAttackGatewayOversizedRequest(t *testing.T) {
 	g := startGatewayEnv(t)
 	g.up.put(t, "data", "home/a.txt", "a")
-	get := func(path string, pad int) (int, string) {
+	get := func(path string, pad int, h ...string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, g.gw.url+path, nil)
 		req.Header.Set("X-Amz-Content-Sha256", emptyHash)
 		for i := range pad {
 			req.Header.Set(fmt.Sprintf("X-Pad-%d", i), "x")
+		}
+		for i := 0; i+1 < len(h); i += 2 {
+			req.Header.Set(h[i], h[i+1])
 		}
 		if err := benchSigner.SignHTTP(ctx, g.alice, req, emptyHash, "s3", "us-east-1", time.Now()); err != nil {
 			t.Fatal(err)
@@ -248,5 +251,13 @@ func TestAttackGatewayOversizedRequest(t *testing.T) {
 	}
 	if code, body := get("/data/home/a.txt?response-content-type="+strings.Repeat("x", 17<<10), 0); code != 414 {
 		t.Errorf("a 17 KiB URL = %d %s, want 414", code, body)
+	}
+	// Condition keys from the client: an aws:Referer longer than a
+	// context value may be, or not UTF-8.
+	if code, body := get("/data/home/a.txt", 0, "Referer", "https://example.com/"+strings.Repeat("r", 2000)); code != 400 || !strings.Contains(body, "InvalidArgument") {
+		t.Errorf("a 2 KB Referer = %d %s, want 400", code, body)
+	}
+	if code, body := get("/data/home/a.txt", 0, "Referer", "https://example.com/\xff"); code != 400 || !strings.Contains(body, "InvalidArgument") {
+		t.Errorf("a Referer that is not UTF-8 = %d %s, want 400", code, body)
 	}
 }

@@ -496,6 +496,19 @@ func CheckRequestSize(r *http.Request) error {
 	return nil
 }
 
+// CheckQuestion returns the APIError (ValidationException) the authorize
+// API would answer for action, resource and context (condition keys the
+// caller may not give, or more, longer or other than UTF-8 values than it
+// takes), or nil. A resource server whose condition keys come from its
+// client's request answers such a request itself, as the client's error.
+func CheckQuestion(action, resource string, context map[string][]string) error {
+	in := &authorize.AuthorizeInput{Action: action, Resource: resource, Context: context}
+	if err := in.ValidateQuestion(); err != nil {
+		return apiError(err)
+	}
+	return nil
+}
+
 // requestURL rebuilds the absolute URL of a server-side request, its
 // path and query exactly as received.
 func requestURL(r *http.Request) string {

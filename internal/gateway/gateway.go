@@ -286,6 +286,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		deleteBody, op.checks = b, checks
 	}
 
+	for _, c := range op.checks {
+		// Condition keys come from the client's headers and query (a
+		// Referer, a tag set): what OpenSTS would refuse to take is the
+		// client's error.
+		if err := verifier.CheckQuestion(c.action, c.resource, op.ctx); err != nil {
+			return op, 0, invalidArgument("A header or query parameter is too long, too numerous or not UTF-8 for the policy's condition keys.")
+		}
+	}
 	var signingKey string
 	for i, c := range op.checks {
 		opts := []verifier.Option{verifier.WithService("s3"), verifier.WithRegion(g.cfg.Region)}
