@@ -104,3 +104,32 @@ func TestAttackLocalFlightPoisoning(t *testing.T) {
 		t.Errorf("the attacker's request: %s", got)
 	}
 }
+
+// TestAttackFragment: a request signed for data/a.txt, received with
+// "#x" after its path (net/http leaves a raw "#" in RequestURI), must not
+// be allowed in either mode: the resource server would act on
+// "data/a.txt#x". Local mode verifies the path as received (the
+// signature does not match); remote mode's server refuses a URL with a
+// fragment.
+func TestAttackFragment(t *testing.T) {
+	self, err := newUser("frag-svc", verifierPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := newUser("frag-alice", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []verifier.Mode{verifier.Local, verifier.Remote} {
+		v := newVerifier(t, mode, self, 0)
+		if got := decide(t, v, alice); got != "Allow" {
+			t.Fatalf("%s: the signed request: %s", mode, got)
+		}
+		r := signedRequest(t, alice, "http://data.s3.test/data/a.txt", "us-east-1", "s3")
+		r.RequestURI = "/data/a.txt#x"
+		d, err := v.Authorize(bg, r, emptyHash, "s3:GetObject", "arn:aws:s3:::data/a.txt#x", nil)
+		if err == nil && d.Allowed() {
+			t.Errorf("%s: a request with a fragment was allowed", mode)
+		}
+	}
+}
