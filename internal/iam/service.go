@@ -41,6 +41,7 @@ type Store interface {
 	store.OIDCProviders
 	store.LDAPProviders
 	store.LastAccessed
+	store.InstanceProfiles
 }
 
 // Authorizer is what IAM asks of authz.Authorizer.

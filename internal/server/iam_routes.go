@@ -85,6 +85,18 @@ func iamRoutes(s *iam.Service) map[string]handler {
 		"UpdateRoleDescription":         bind(s.UpdateRoleDescription),
 		"UpdateUser":                    bind(s.UpdateUser),
 
+		// Instance profiles.
+		"AddRoleToInstanceProfile":      bind(s.AddRoleToInstanceProfile),
+		"CreateInstanceProfile":         bind(s.CreateInstanceProfile),
+		"DeleteInstanceProfile":         bind(s.DeleteInstanceProfile),
+		"GetInstanceProfile":            bind(s.GetInstanceProfile),
+		"ListInstanceProfileTags":       bind(s.ListInstanceProfileTags),
+		"ListInstanceProfiles":          bind(s.ListInstanceProfiles),
+		"ListInstanceProfilesForRole":   bind(s.ListInstanceProfilesForRole),
+		"RemoveRoleFromInstanceProfile": bind(s.RemoveRoleFromInstanceProfile),
+		"TagInstanceProfile":            bind(s.TagInstanceProfile),
+		"UntagInstanceProfile":          bind(s.UntagInstanceProfile),
+
 		"CreateSAMLProvider":   bind(s.CreateSAMLProvider),
 		"DeleteSAMLProvider":   bind(s.DeleteSAMLProvider),
 		"GetSAMLProvider":      bind(s.GetSAMLProvider),

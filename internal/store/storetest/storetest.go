@@ -63,6 +63,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"AccessKeys", testAccessKeys},
 		{"TouchAccessKey", testTouchAccessKey},
 		{"Roles", testRoles},
+		{"InstanceProfiles", testInstanceProfiles},
+		{"InstanceProfilePages", testInstanceProfilePages},
 		{"TouchRole", testTouchRole},
 		{"InlinePolicies", testInlinePolicies},
 		{"ManagedPolicies", testManagedPolicies},

@@ -1,0 +1,176 @@
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+)
+
+// cliRunner runs the real AWS CLI against a server as one set of
+// credentials.
+type cliRunner struct {
+	t        *testing.T
+	c        *cliEnv
+	endpoint string
+}
+
+func (r cliRunner) run(env []string, args ...string) (string, string, int) {
+	r.t.Helper()
+	return r.c.run(r.t, env, awsCLIPath(), append(append([]string{}, args...), "--endpoint-url", r.endpoint, "--output", "json")...)
+}
+
+func (r cliRunner) ok(env []string, args ...string) map[string]any {
+	r.t.Helper()
+	out, errOut, code := r.run(env, args...)
+	if code != 0 {
+		r.t.Fatalf("aws %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+	}
+	var m map[string]any
+	if strings.TrimSpace(out) == "" {
+		return m
+	}
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		r.t.Fatalf("aws %s: output not JSON: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return m
+}
+
+func (r cliRunner) fails(code string, env []string, args ...string) string {
+	r.t.Helper()
+	_, errOut, exit := r.run(env, args...)
+	if exit == 0 || !strings.Contains(errOut, "("+code+")") {
+		r.t.Fatalf("aws %s: exit %d, want error %s: %s", strings.Join(args, " "), exit, code, errOut)
+	}
+	return errOut
+}
+
+// newCLIRunner serves the binary with the test's root credentials.
+func newCLIRunner(t *testing.T) (cliRunner, []string) {
+	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
+	return cliRunner{t: t, c: newCLIEnv(t, p.endpoint), endpoint: p.endpoint}, creds(testRootKeyID, testRootSecret, "")
+}
+
+// newUserKey creates a user with an access key and returns its credentials.
+func newUserKey(t *testing.T, c *iam.Client, name string) (string, string) {
+	t.Helper()
+	must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}))
+	k := must[*iam.CreateAccessKeyOutput](t)(c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)}))
+	return *k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey
+}
+
+func TestIAMInstanceProfilesSDK(t *testing.T) {
+	e := start(t)
+	c := e.rootIAM()
+	s := aws.String
+	must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: s("app"), AssumeRolePolicyDocument: s(trustEC2)}))
+	must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: s("other"), AssumeRolePolicyDocument: s(trustEC2)}))
+
+	created := must[*iam.CreateInstanceProfileOutput](t)(c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{
+		InstanceProfileName: s("web"), Path: s("/app/"), Tags: []iamtypes.Tag{{Key: s("team"), Value: s("core")}}}))
+	ip := created.InstanceProfile
+	if *ip.Arn != "arn:aws:iam::123456789012:instance-profile/app/web" || !strings.HasPrefix(*ip.InstanceProfileId, "AIPA") || ip.CreateDate == nil || ip.Roles == nil || len(ip.Roles) != 0 {
+		t.Fatalf("CreateInstanceProfile: %+v", ip)
+	}
+	_, err := c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: s("WEB")})
+	wantCode(t, err, "EntityAlreadyExists")
+	var exists *iamtypes.EntityAlreadyExistsException
+	if !errors.As(err, &exists) {
+		t.Errorf("EntityAlreadyExists is not typed: %T", err)
+	}
+	_, err = c.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: s("missing")})
+	wantCode(t, err, "NoSuchEntity")
+
+	must[*iam.AddRoleToInstanceProfileOutput](t)(c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: s("web"), RoleName: s("app")}))
+	_, err = c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: s("web"), RoleName: s("other")})
+	wantCode(t, err, "LimitExceeded")
+	var limit *iamtypes.LimitExceededException
+	if !errors.As(err, &limit) {
+		t.Errorf("LimitExceeded is not typed: %T", err)
+	}
+	got := must[*iam.GetInstanceProfileOutput](t)(c.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: s("web")}))
+	if len(got.InstanceProfile.Roles) != 1 || *got.InstanceProfile.Roles[0].RoleName != "app" || len(got.InstanceProfile.Tags) != 1 {
+		t.Fatalf("GetInstanceProfile: %+v", got.InstanceProfile)
+	}
+	_, err = c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: s("app")})
+	wantCode(t, err, "DeleteConflict")
+	_, err = c.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: s("web")})
+	wantCode(t, err, "DeleteConflict")
+	forRole := must[*iam.ListInstanceProfilesForRoleOutput](t)(c.ListInstanceProfilesForRole(ctx, &iam.ListInstanceProfilesForRoleInput{RoleName: s("app")}))
+	if len(forRole.InstanceProfiles) != 1 || *forRole.InstanceProfiles[0].InstanceProfileName != "web" {
+		t.Fatalf("ListInstanceProfilesForRole: %+v", forRole.InstanceProfiles)
+	}
+
+	must[*iam.TagInstanceProfileOutput](t)(c.TagInstanceProfile(ctx, &iam.TagInstanceProfileInput{InstanceProfileName: s("web"), Tags: []iamtypes.Tag{{Key: s("env"), Value: s("prod")}}}))
+	must[*iam.UntagInstanceProfileOutput](t)(c.UntagInstanceProfile(ctx, &iam.UntagInstanceProfileInput{InstanceProfileName: s("web"), TagKeys: []string{"team"}}))
+	tags := must[*iam.ListInstanceProfileTagsOutput](t)(c.ListInstanceProfileTags(ctx, &iam.ListInstanceProfileTagsInput{InstanceProfileName: s("web")}))
+	if len(tags.Tags) != 1 || *tags.Tags[0].Key != "env" {
+		t.Fatalf("ListInstanceProfileTags: %+v", tags.Tags)
+	}
+
+	// The SDK's paginator walks the keyset pages.
+	for _, n := range []string{"p1", "p2", "p3", "p4"} {
+		must[*iam.CreateInstanceProfileOutput](t)(c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: s(n)}))
+	}
+	var names []string
+	pg := iam.NewListInstanceProfilesPaginator(c, &iam.ListInstanceProfilesInput{MaxItems: aws.Int32(2)})
+	for pg.HasMorePages() {
+		out := must[*iam.ListInstanceProfilesOutput](t)(pg.NextPage(ctx))
+		for _, p := range out.InstanceProfiles {
+			names = append(names, *p.InstanceProfileName)
+		}
+	}
+	if strings.Join(names, ",") != "p1,p2,p3,p4,web" {
+		t.Fatalf("paged: %v", names)
+	}
+
+	// A user without permission is denied, whether the profile exists or not.
+	akid, secret := newUserKey(t, c, "nobody")
+	u := e.iam(akid, secret, "")
+	_, err = u.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: s("web")})
+	wantCode(t, err, "AccessDenied")
+	_, err = u.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: s("mine")})
+	wantCode(t, err, "AccessDenied")
+
+	must[*iam.RemoveRoleFromInstanceProfileOutput](t)(c.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: s("web"), RoleName: s("app")}))
+	must[*iam.DeleteInstanceProfileOutput](t)(c.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: s("web")}))
+	must[*iam.DeleteRoleOutput](t)(c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: s("app")}))
+}
+
+const trustEC2 = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+func TestAWSCLIInstanceProfiles(t *testing.T) {
+	r, root := newCLIRunner(t)
+	r.ok(root, "iam", "create-role", "--role-name", "cli-app", "--assume-role-policy-document", trustEC2)
+	ip := r.ok(root, "iam", "create-instance-profile", "--instance-profile-name", "cli-web", "--path", "/x/")["InstanceProfile"].(map[string]any)
+	if ip["Arn"] != "arn:aws:iam::123456789012:instance-profile/x/cli-web" {
+		t.Fatalf("create-instance-profile: %v", ip)
+	}
+	r.fails("EntityAlreadyExists", root, "iam", "create-instance-profile", "--instance-profile-name", "cli-web")
+	r.ok(root, "iam", "add-role-to-instance-profile", "--instance-profile-name", "cli-web", "--role-name", "cli-app")
+	r.fails("LimitExceeded", root, "iam", "add-role-to-instance-profile", "--instance-profile-name", "cli-web", "--role-name", "cli-app")
+	r.fails("DeleteConflict", root, "iam", "delete-role", "--role-name", "cli-app")
+	r.fails("DeleteConflict", root, "iam", "delete-instance-profile", "--instance-profile-name", "cli-web")
+	list := r.ok(root, "iam", "list-instance-profiles", "--path-prefix", "/x/")["InstanceProfiles"].([]any)
+	if len(list) != 1 || len(list[0].(map[string]any)["Roles"].([]any)) != 1 {
+		t.Fatalf("list-instance-profiles: %v", list)
+	}
+	forRole := r.ok(root, "iam", "list-instance-profiles-for-role", "--role-name", "cli-app")["InstanceProfiles"].([]any)
+	if len(forRole) != 1 {
+		t.Fatalf("list-instance-profiles-for-role: %v", forRole)
+	}
+	r.ok(root, "iam", "tag-instance-profile", "--instance-profile-name", "cli-web", "--tags", "Key=env,Value=prod")
+	tags := r.ok(root, "iam", "list-instance-profile-tags", "--instance-profile-name", "cli-web")["Tags"].([]any)
+	if len(tags) != 1 {
+		t.Fatalf("list-instance-profile-tags: %v", tags)
+	}
+	r.ok(root, "iam", "untag-instance-profile", "--instance-profile-name", "cli-web", "--tag-keys", "env")
+	r.ok(root, "iam", "remove-role-from-instance-profile", "--instance-profile-name", "cli-web", "--role-name", "cli-app")
+	r.ok(root, "iam", "delete-instance-profile", "--instance-profile-name", "cli-web")
+	r.fails("NoSuchEntity", root, "iam", "get-instance-profile", "--instance-profile-name", "cli-web")
+	r.ok(root, "iam", "delete-role", "--role-name", "cli-app")
+}

@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// InstanceProfile is an IAM instance profile: a container for at most one
+// role, which a workload receives credentials of.
+type InstanceProfile struct {
+	Account   string
+	ID        string // AIPA...
+	Name      string
+	Path      string
+	CreatedAt time.Time
+	Tags      []Tag
+	// RoleID is the unique id (AROA...) of the profile's role, "" if it has
+	// none. Deleting the role empties it.
+	RoleID string
+}
+
+// InstanceProfiles stores instance profiles. Names are unique
+// case-insensitively within an account. Every write records
+// ChangeInstanceProfile.
+type InstanceProfiles interface {
+	// CreateInstanceProfile stores p (its RoleID is ignored: a new profile
+	// has no role); ErrAlreadyExists if the account has a profile with its
+	// name.
+	CreateInstanceProfile(ctx context.Context, p InstanceProfile) error
+	GetInstanceProfile(ctx context.Context, account, name string) (InstanceProfile, error)
+	// DeleteInstanceProfile: ErrNotFound, or ErrConflict while it has a role.
+	DeleteInstanceProfile(ctx context.Context, account, name string) error
+	// ListInstanceProfiles lists an account's profiles as ListRoles lists
+	// roles (name key order, path prefix, keyset pages).
+	ListInstanceProfiles(ctx context.Context, account string, opt ListOptions) ([]InstanceProfile, error)
+	// ListInstanceProfilesForRole lists the profiles of account that hold
+	// the role with unique id roleID, in name key order, a page at a time
+	// (opt.PathPrefix is ignored).
+	ListInstanceProfilesForRole(ctx context.Context, account, roleID string, opt ListOptions) ([]InstanceProfile, error)
+	// SetInstanceProfileRole puts the role with unique id roleID (of the
+	// same account) in the profile, which must have none: ErrNotFound if the
+	// profile or the role does not exist, ErrConflict if the profile has a
+	// role already.
+	SetInstanceProfileRole(ctx context.Context, account, name, roleID string) error
+	// ClearInstanceProfileRole removes the role with unique id roleID from
+	// the profile: ErrNotFound if the profile does not exist or does not
+	// hold that role.
+	ClearInstanceProfileRole(ctx context.Context, account, name, roleID string) error
+	// SetInstanceProfileTags replaces the profile's tags.
+	SetInstanceProfileTags(ctx context.Context, account, name string, tags []Tag) error
+}
+
+// ChangeInstanceProfile is recorded by every write of InstanceProfiles and
+// by DeleteRole for each profile it removes the role from. Key is the
+// profile id (AIPA...), Name its name.
+const ChangeInstanceProfile ChangeKind = "instance-profile"

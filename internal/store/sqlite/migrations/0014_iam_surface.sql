@@ -1,0 +1,20 @@
+-- 0014_iam_surface: IAM resources beyond principals and policies.
+--
+-- instance_profiles: an instance profile holds at most one role (role_pk;
+-- deleting the role empties it, though IAM refuses to delete a role that is
+-- in a profile). Names are unique per account case-insensitively; lists
+-- page by name, under a path, or by role, as roles do (0003, 0004).
+
+CREATE TABLE instance_profiles (
+	pk         INTEGER PRIMARY KEY,
+	account    TEXT NOT NULL,
+	id         TEXT NOT NULL UNIQUE,
+	name       TEXT NOT NULL COLLATE NOCASE,
+	path       TEXT NOT NULL,
+	created_at TEXT,
+	tags       TEXT NOT NULL,
+	role_pk    INTEGER REFERENCES roles (pk) ON DELETE SET NULL,
+	UNIQUE (account, name)
+) STRICT;
+CREATE INDEX instance_profiles_path ON instance_profiles (account, path, name);
+CREATE INDEX instance_profiles_role ON instance_profiles (role_pk, name);
