@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -173,4 +174,104 @@ func TestAWSCLIInstanceProfiles(t *testing.T) {
 	r.ok(root, "iam", "delete-instance-profile", "--instance-profile-name", "cli-web")
 	r.fails("NoSuchEntity", root, "iam", "get-instance-profile", "--instance-profile-name", "cli-web")
 	r.ok(root, "iam", "delete-role", "--role-name", "cli-app")
+}
+
+// TestIAMPasswordsSDK drives login profiles, ChangePassword and the password
+// policy with aws-sdk-go-v2, then proves no password is in the audit trail
+// or anywhere in the data directory in clear.
+func TestIAMPasswordsSDK(t *testing.T) {
+	e := start(t, withStrictAudit())
+	c := e.rootIAM()
+	s := aws.String
+	const first, second, weak = "First+Passw0rd-Audit", "Second+Passw0rd-Audit", "weakpassword"
+	akid, secret := newUserKey(t, c, "pat")
+	pat := e.iam(akid, secret, "")
+
+	_, err := c.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{UserName: s("pat"), Password: s(weak)})
+	wantCode(t, err, "PasswordPolicyViolation")
+	var violation *iamtypes.PasswordPolicyViolationException
+	if !errors.As(err, &violation) {
+		t.Errorf("PasswordPolicyViolation is not typed: %T", err)
+	}
+	lp := must[*iam.CreateLoginProfileOutput](t)(c.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{UserName: s("pat"), Password: s(first), PasswordResetRequired: true}))
+	if *lp.LoginProfile.UserName != "pat" || !lp.LoginProfile.PasswordResetRequired || lp.LoginProfile.CreateDate == nil {
+		t.Fatalf("CreateLoginProfile: %+v", lp.LoginProfile)
+	}
+	_, err = c.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{UserName: s("pat"), Password: s(first)})
+	wantCode(t, err, "EntityAlreadyExists")
+	_, err = c.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: s("nobody")})
+	wantCode(t, err, "NoSuchEntity")
+	_, err = c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: s("pat")})
+	wantCode(t, err, "DeleteConflict")
+
+	// The user may not change its password until the policy allows it.
+	_, err = pat.ChangePassword(ctx, &iam.ChangePasswordInput{OldPassword: s(first), NewPassword: s(second)})
+	wantCode(t, err, "AccessDenied")
+	_, err = c.ChangePassword(ctx, &iam.ChangePasswordInput{OldPassword: s(first), NewPassword: s(second)})
+	wantCode(t, err, "InvalidUserType")
+	_, err = pat.GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{})
+	wantCode(t, err, "AccessDenied")
+	_, err = c.GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{})
+	wantCode(t, err, "NoSuchEntity")
+	must[*iam.UpdateAccountPasswordPolicyOutput](t)(c.UpdateAccountPasswordPolicy(ctx, &iam.UpdateAccountPasswordPolicyInput{
+		MinimumPasswordLength: aws.Int32(14), RequireNumbers: true, AllowUsersToChangePassword: true, MaxPasswordAge: aws.Int32(90)}))
+	pp := must[*iam.GetAccountPasswordPolicyOutput](t)(c.GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{}))
+	if p := pp.PasswordPolicy; aws.ToInt32(p.MinimumPasswordLength) != 14 || !p.RequireNumbers || !p.AllowUsersToChangePassword || !p.ExpirePasswords || aws.ToInt32(p.MaxPasswordAge) != 90 {
+		t.Fatalf("GetAccountPasswordPolicy: %+v", p)
+	}
+	_, err = pat.ChangePassword(ctx, &iam.ChangePasswordInput{OldPassword: s(first), NewPassword: s("Short+1")})
+	wantCode(t, err, "PasswordPolicyViolation")
+	_, err = pat.ChangePassword(ctx, &iam.ChangePasswordInput{OldPassword: s("Not+The-Passw0rd-At-All"), NewPassword: s(second)})
+	wantCode(t, err, "AccessDenied")
+	must[*iam.ChangePasswordOutput](t)(pat.ChangePassword(ctx, &iam.ChangePasswordInput{OldPassword: s(first), NewPassword: s(second)}))
+	got := must[*iam.GetLoginProfileOutput](t)(c.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: s("pat")}))
+	if got.LoginProfile.PasswordResetRequired {
+		t.Error("PasswordResetRequired still set after ChangePassword")
+	}
+	must[*iam.UpdateLoginProfileOutput](t)(c.UpdateLoginProfile(ctx, &iam.UpdateLoginProfileInput{UserName: s("pat"), PasswordResetRequired: aws.Bool(true)}))
+
+	trail := e.trail(t)
+	for _, name := range []string{"CreateLoginProfile", "ChangePassword", "UpdateAccountPasswordPolicy"} {
+		if !strings.Contains(trail, `"eventName":"`+name+`"`) {
+			t.Errorf("no %s event in the trail", name)
+		}
+	}
+	for _, pw := range []string{first, second, weak, "Not+The-Passw0rd-At-All"} {
+		quoted, _ := json.Marshal(pw)
+		for _, v := range []string{pw, string(quoted[1 : len(quoted)-1]), url.QueryEscape(pw)} {
+			if strings.Contains(trail, v) {
+				t.Errorf("the audit trail holds a password (%q)", v)
+			}
+		}
+		assertNotStored(t, e.dataDir, pw, "")
+	}
+
+	must[*iam.DeleteLoginProfileOutput](t)(c.DeleteLoginProfile(ctx, &iam.DeleteLoginProfileInput{UserName: s("pat")}))
+	must[*iam.DeleteAccountPasswordPolicyOutput](t)(c.DeleteAccountPasswordPolicy(ctx, &iam.DeleteAccountPasswordPolicyInput{}))
+	_, err = c.DeleteAccountPasswordPolicy(ctx, &iam.DeleteAccountPasswordPolicyInput{})
+	wantCode(t, err, "NoSuchEntity")
+}
+
+func TestAWSCLIPasswords(t *testing.T) {
+	r, root := newCLIRunner(t)
+	r.ok(root, "iam", "create-user", "--user-name", "cli-pat")
+	r.fails("PasswordPolicyViolation", root, "iam", "create-login-profile", "--user-name", "cli-pat", "--password", "short")
+	lp := r.ok(root, "iam", "create-login-profile", "--user-name", "cli-pat", "--password", "Cli+Passw0rd-One", "--password-reset-required")["LoginProfile"].(map[string]any)
+	if lp["UserName"] != "cli-pat" || lp["PasswordResetRequired"] != true {
+		t.Fatalf("create-login-profile: %v", lp)
+	}
+	r.ok(root, "iam", "get-login-profile", "--user-name", "cli-pat")
+	r.ok(root, "iam", "update-account-password-policy", "--minimum-password-length", "10", "--require-symbols", "--allow-users-to-change-password", "--password-reuse-prevention", "3")
+	pp := r.ok(root, "iam", "get-account-password-policy")["PasswordPolicy"].(map[string]any)
+	if pp["MinimumPasswordLength"] != float64(10) || pp["RequireSymbols"] != true || pp["PasswordReusePrevention"] != float64(3) {
+		t.Fatalf("get-account-password-policy: %v", pp)
+	}
+	r.fails("PasswordPolicyViolation", root, "iam", "update-login-profile", "--user-name", "cli-pat", "--password", "NoSymbols1234")
+	r.ok(root, "iam", "update-login-profile", "--user-name", "cli-pat", "--password", "Cli+Passw0rd-Two", "--no-password-reset-required")
+	r.fails("DeleteConflict", root, "iam", "delete-user", "--user-name", "cli-pat")
+	r.ok(root, "iam", "delete-login-profile", "--user-name", "cli-pat")
+	r.fails("NoSuchEntity", root, "iam", "get-login-profile", "--user-name", "cli-pat")
+	r.ok(root, "iam", "delete-account-password-policy")
+	r.fails("NoSuchEntity", root, "iam", "get-account-password-policy")
+	r.ok(root, "iam", "delete-user", "--user-name", "cli-pat")
 }

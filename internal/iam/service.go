@@ -42,6 +42,7 @@ type Store interface {
 	store.LDAPProviders
 	store.LastAccessed
 	store.InstanceProfiles
+	store.LoginProfiles
 }
 
 // Authorizer is what IAM asks of authz.Authorizer.
@@ -79,6 +80,7 @@ type Service struct {
 	sealer   *seal.Sealer
 	now      func() time.Time
 	rand     io.Reader
+	hashers  chan struct{} // password hashes in progress (passwordHashers)
 
 	flushUses func(ctx context.Context) error
 	mfaReset  func(ctx context.Context, serial string) error
@@ -94,7 +96,8 @@ func New(cfg Config) *Service {
 	if r == nil {
 		r = rand.Reader
 	}
-	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r, flushUses: cfg.FlushUses, mfaReset: cfg.MFAReset}
+	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r, flushUses: cfg.FlushUses, mfaReset: cfg.MFAReset,
+		hashers: make(chan struct{}, passwordHashers)}
 }
 
 // Limits AWS applies by default (IAM quotas).

@@ -97,6 +97,16 @@ func iamRoutes(s *iam.Service) map[string]handler {
 		"TagInstanceProfile":            bind(s.TagInstanceProfile),
 		"UntagInstanceProfile":          bind(s.UntagInstanceProfile),
 
+		// Login profiles, passwords and the account password policy.
+		"ChangePassword":              bind(s.ChangePassword),
+		"CreateLoginProfile":          bind(s.CreateLoginProfile),
+		"DeleteAccountPasswordPolicy": bind(s.DeleteAccountPasswordPolicy),
+		"DeleteLoginProfile":          bind(s.DeleteLoginProfile),
+		"GetAccountPasswordPolicy":    bind(s.GetAccountPasswordPolicy),
+		"GetLoginProfile":             bind(s.GetLoginProfile),
+		"UpdateAccountPasswordPolicy": bind(s.UpdateAccountPasswordPolicy),
+		"UpdateLoginProfile":          bind(s.UpdateLoginProfile),
+
 		"CreateSAMLProvider":   bind(s.CreateSAMLProvider),
 		"DeleteSAMLProvider":   bind(s.DeleteSAMLProvider),
 		"GetSAMLProvider":      bind(s.GetSAMLProvider),

@@ -54,3 +54,55 @@ type InstanceProfiles interface {
 // by DeleteRole for each profile it removes the role from. Key is the
 // profile id (AIPA...), Name its name.
 const ChangeInstanceProfile ChangeKind = "instance-profile"
+
+// LoginProfile is an IAM user's console password. The store keeps only a
+// one-way hash; it never sees the password.
+type LoginProfile struct {
+	Account  string
+	UserName string // the user's name as stored (on reads)
+	// PasswordHash is the password's memory-hard hash, in the encoded form
+	// the IAM service writes (it carries its own parameters and salt).
+	PasswordHash          string
+	PasswordResetRequired bool
+	CreatedAt             time.Time
+	// PasswordChangedAt is when the password was last set.
+	PasswordChangedAt time.Time
+	// PreviousHashes are the hashes of the user's earlier passwords, newest
+	// first, as many as the account's reuse prevention keeps (at most 24).
+	PreviousHashes []string
+}
+
+// PasswordPolicy is an account's password policy. Zero MaxPasswordAge and
+// PasswordReusePrevention mean none.
+type PasswordPolicy struct {
+	MinimumPasswordLength      int
+	RequireSymbols             bool
+	RequireNumbers             bool
+	RequireUppercaseCharacters bool
+	RequireLowercaseCharacters bool
+	AllowUsersToChangePassword bool
+	MaxPasswordAge             int // days
+	PasswordReusePrevention    int // previous passwords refused
+	HardExpiry                 bool
+}
+
+// LoginProfiles stores users' login profiles and accounts' password
+// policies. A login profile belongs to its user (by the user's internal
+// key): it follows renames and goes with the user. These writes change no
+// authorization decision and record no change.
+type LoginProfiles interface {
+	// CreateLoginProfile: ErrNotFound if the user does not exist,
+	// ErrAlreadyExists if it has a login profile.
+	CreateLoginProfile(ctx context.Context, p LoginProfile) error
+	GetLoginProfile(ctx context.Context, account, user string) (LoginProfile, error)
+	// UpdateLoginProfile replaces the hash, reset flag, change time and
+	// previous hashes of the user's profile; ErrNotFound if it has none.
+	UpdateLoginProfile(ctx context.Context, p LoginProfile) error
+	DeleteLoginProfile(ctx context.Context, account, user string) error
+	// GetPasswordPolicy: ErrNotFound if the account has none.
+	GetPasswordPolicy(ctx context.Context, account string) (PasswordPolicy, error)
+	// PutPasswordPolicy creates or replaces the account's policy.
+	PutPasswordPolicy(ctx context.Context, account string, p PasswordPolicy) error
+	// DeletePasswordPolicy: ErrNotFound if the account has none.
+	DeletePasswordPolicy(ctx context.Context, account string) error
+}

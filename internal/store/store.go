@@ -634,6 +634,7 @@ type Store interface {
 	LastAccessed
 	Throttles
 	InstanceProfiles
+	LoginProfiles
 	// Generation is LastChange, kept for the caches that compare one number
 	// until they tail the feed: it increases on every write that records a
 	// change (see ChangeKind), and only then. On a multi-node backend it

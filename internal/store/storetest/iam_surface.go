@@ -167,3 +167,65 @@ func testInstanceProfilePages(t *testing.T, s store.Store) {
 	ok(t, err)
 	same(t, "under /web/ after p03", []string{"p06"}, names(web, profileName))
 }
+
+// testLoginProfiles: a login profile belongs to its user (case-insensitive
+// lookups, follows a rename, goes with the user, is not inherited by a
+// recreated user); password policies are one per account.
+func testLoginProfiles(t *testing.T, s store.Store) {
+	ctx := ctxOf(t)
+	lp := store.LoginProfile{Account: acct1, UserName: "Alice", PasswordHash: "$argon2id$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA",
+		PasswordResetRequired: true, CreatedAt: t0, PasswordChangedAt: t0}
+	isErr(t, s.CreateLoginProfile(ctx, lp), store.ErrNotFound, "create for a missing user")
+	ok(t, s.CreateUser(ctx, user(acct1, "AIDAALICE", "Alice")))
+	ok(t, s.CreateLoginProfile(ctx, lp))
+	isErr(t, s.CreateLoginProfile(ctx, lp), store.ErrAlreadyExists, "create twice")
+	got, err := s.GetLoginProfile(ctx, acct1, "ALICE")
+	ok(t, err)
+	same(t, "login profile", lp, got)
+	_, err = s.GetLoginProfile(ctx, acct2, "alice")
+	isErr(t, err, store.ErrNotFound, "get in another account")
+
+	lp.PasswordHash, lp.PasswordResetRequired, lp.PasswordChangedAt = "$argon2id$new", false, at(time.Hour)
+	lp.PreviousHashes = []string{"$argon2id$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA"}
+	ok(t, s.UpdateLoginProfile(ctx, lp))
+	got, err = s.GetLoginProfile(ctx, acct1, "alice")
+	ok(t, err)
+	same(t, "updated login profile", lp, got)
+
+	// It follows a rename.
+	u, err := s.GetUser(ctx, acct1, "alice")
+	ok(t, err)
+	u.Name = "Alicia"
+	ok(t, s.UpdateUser(ctx, u))
+	got, err = s.GetLoginProfile(ctx, acct1, "alicia")
+	ok(t, err)
+	if got.UserName != "Alicia" || got.PasswordHash != lp.PasswordHash {
+		t.Errorf("after rename: %+v", got)
+	}
+	// It goes with the user.
+	ok(t, s.DeleteUser(ctx, acct1, "alicia"))
+	ok(t, s.CreateUser(ctx, user(acct1, "AIDAALICIA2", "Alicia")))
+	_, err = s.GetLoginProfile(ctx, acct1, "alicia")
+	isErr(t, err, store.ErrNotFound, "recreated user's login profile")
+	isErr(t, s.UpdateLoginProfile(ctx, store.LoginProfile{Account: acct1, UserName: "alicia"}), store.ErrNotFound, "update missing profile")
+	isErr(t, s.DeleteLoginProfile(ctx, acct1, "alicia"), store.ErrNotFound, "delete missing profile")
+	ok(t, s.CreateLoginProfile(ctx, store.LoginProfile{Account: acct1, UserName: "alicia", PasswordHash: "h", CreatedAt: t0}))
+	ok(t, s.DeleteLoginProfile(ctx, acct1, "ALICIA"))
+	_, err = s.GetLoginProfile(ctx, acct1, "alicia")
+	isErr(t, err, store.ErrNotFound, "get deleted profile")
+
+	// Password policies.
+	_, err = s.GetPasswordPolicy(ctx, acct1)
+	isErr(t, err, store.ErrNotFound, "get missing policy")
+	pp := store.PasswordPolicy{MinimumPasswordLength: 12, RequireSymbols: true, MaxPasswordAge: 90, PasswordReusePrevention: 3}
+	ok(t, s.PutPasswordPolicy(ctx, acct1, pp))
+	pp.RequireNumbers, pp.HardExpiry = true, true
+	ok(t, s.PutPasswordPolicy(ctx, acct1, pp))
+	gotPP, err := s.GetPasswordPolicy(ctx, acct1)
+	ok(t, err)
+	same(t, "password policy", pp, gotPP)
+	_, err = s.GetPasswordPolicy(ctx, acct2)
+	isErr(t, err, store.ErrNotFound, "other account's policy")
+	ok(t, s.DeletePasswordPolicy(ctx, acct1))
+	isErr(t, s.DeletePasswordPolicy(ctx, acct1), store.ErrNotFound, "delete twice")
+}

@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Roles", testRoles},
 		{"InstanceProfiles", testInstanceProfiles},
 		{"InstanceProfilePages", testInstanceProfilePages},
+		{"LoginProfiles", testLoginProfiles},
 		{"TouchRole", testTouchRole},
 		{"InlinePolicies", testInlinePolicies},
 		{"ManagedPolicies", testManagedPolicies},

@@ -15,3 +15,17 @@ CREATE TABLE instance_profiles (
 CREATE INDEX instance_profiles_list ON instance_profiles (account, (lower(name)) COLLATE "C");
 CREATE INDEX instance_profiles_path ON instance_profiles (account, path COLLATE "C", (lower(name)) COLLATE "C");
 CREATE INDEX instance_profiles_role ON instance_profiles (role_pk, (lower(name)) COLLATE "C");
+
+CREATE TABLE login_profiles (
+	user_pk        BIGINT PRIMARY KEY REFERENCES users (pk) ON DELETE CASCADE,
+	password_hash  TEXT NOT NULL,
+	reset_required BOOLEAN NOT NULL,
+	created_at     TIMESTAMPTZ,
+	changed_at     TIMESTAMPTZ,
+	previous       TEXT NOT NULL
+);
+
+CREATE TABLE password_policies (
+	account TEXT PRIMARY KEY,
+	policy  TEXT NOT NULL
+);

@@ -18,3 +18,21 @@ CREATE TABLE instance_profiles (
 ) STRICT;
 CREATE INDEX instance_profiles_path ON instance_profiles (account, path, name);
 CREATE INDEX instance_profiles_role ON instance_profiles (role_pk, name);
+
+-- login_profiles: a user's console password, as a one-way hash (never the
+-- password); previous holds earlier hashes (JSON array, newest first) for
+-- the account's reuse prevention. password_policies: one JSON document per
+-- account.
+CREATE TABLE login_profiles (
+	user_pk        INTEGER PRIMARY KEY REFERENCES users (pk) ON DELETE CASCADE,
+	password_hash  TEXT NOT NULL,
+	reset_required INTEGER NOT NULL,
+	created_at     TEXT,
+	changed_at     TEXT,
+	previous       TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE password_policies (
+	account TEXT PRIMARY KEY,
+	policy  TEXT NOT NULL
+) STRICT;
