@@ -275,3 +275,74 @@ func TestAWSCLIPasswords(t *testing.T) {
 	r.fails("NoSuchEntity", root, "iam", "get-account-password-policy")
 	r.ok(root, "iam", "delete-user", "--user-name", "cli-pat")
 }
+
+func TestIAMAccountSDK(t *testing.T) {
+	e := start(t)
+	c := e.rootIAM()
+	s := aws.String
+
+	aliases := must[*iam.ListAccountAliasesOutput](t)(c.ListAccountAliases(ctx, &iam.ListAccountAliasesInput{}))
+	if aliases.AccountAliases == nil || len(aliases.AccountAliases) != 0 {
+		t.Fatalf("ListAccountAliases: %#v", aliases.AccountAliases)
+	}
+	must[*iam.CreateAccountAliasOutput](t)(c.CreateAccountAlias(ctx, &iam.CreateAccountAliasInput{AccountAlias: s("wire-alias")}))
+	_, err := c.CreateAccountAlias(ctx, &iam.CreateAccountAliasInput{AccountAlias: s("Bad--Alias")})
+	wantCode(t, err, "ValidationError")
+	aliases = must[*iam.ListAccountAliasesOutput](t)(c.ListAccountAliases(ctx, &iam.ListAccountAliasesInput{}))
+	if len(aliases.AccountAliases) != 1 || aliases.AccountAliases[0] != "wire-alias" {
+		t.Fatalf("ListAccountAliases: %v", aliases.AccountAliases)
+	}
+	_, err = c.DeleteAccountAlias(ctx, &iam.DeleteAccountAliasInput{AccountAlias: s("not-mine")})
+	wantCode(t, err, "NoSuchEntity")
+
+	before := must[*iam.GetAccountSummaryOutput](t)(c.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})).SummaryMap
+	akid, secret := newUserKey(t, c, "summed")
+	must[*iam.CreateInstanceProfileOutput](t)(c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: s("summed")}))
+	after := must[*iam.GetAccountSummaryOutput](t)(c.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})).SummaryMap
+	if after["Users"] != before["Users"]+1 || after["InstanceProfiles"] != before["InstanceProfiles"]+1 || after["AccountAccessKeysPresent"] != 1 || after["UsersQuota"] != 5000 {
+		t.Fatalf("GetAccountSummary: before %v after %v", before, after)
+	}
+	u := e.iam(akid, secret, "")
+	_, err = u.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+	wantCode(t, err, "AccessDenied")
+	_, err = u.CreateAccountAlias(ctx, &iam.CreateAccountAliasInput{AccountAlias: s("stolen")})
+	wantCode(t, err, "AccessDenied")
+
+	dev := must[*iam.CreateVirtualMFADeviceOutput](t)(c.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: s("tagged")}))
+	serial := dev.VirtualMFADevice.SerialNumber
+	must[*iam.TagMFADeviceOutput](t)(c.TagMFADevice(ctx, &iam.TagMFADeviceInput{SerialNumber: serial, Tags: []iamtypes.Tag{{Key: s("owner"), Value: s("ops")}, {Key: s("x"), Value: s("y")}}}))
+	must[*iam.UntagMFADeviceOutput](t)(c.UntagMFADevice(ctx, &iam.UntagMFADeviceInput{SerialNumber: serial, TagKeys: []string{"x"}}))
+	mt := must[*iam.ListMFADeviceTagsOutput](t)(c.ListMFADeviceTags(ctx, &iam.ListMFADeviceTagsInput{SerialNumber: serial}))
+	if len(mt.Tags) != 1 || *mt.Tags[0].Key != "owner" {
+		t.Fatalf("ListMFADeviceTags: %+v", mt.Tags)
+	}
+	_, err = c.ListMFADeviceTags(ctx, &iam.ListMFADeviceTagsInput{SerialNumber: s("arn:aws:iam::123456789012:mfa/none")})
+	wantCode(t, err, "NoSuchEntity")
+	_, err = u.TagMFADevice(ctx, &iam.TagMFADeviceInput{SerialNumber: serial, Tags: []iamtypes.Tag{{Key: s("a"), Value: s("b")}}})
+	wantCode(t, err, "AccessDenied")
+	must[*iam.DeleteAccountAliasOutput](t)(c.DeleteAccountAlias(ctx, &iam.DeleteAccountAliasInput{AccountAlias: s("wire-alias")}))
+}
+
+func TestAWSCLIAccount(t *testing.T) {
+	r, root := newCLIRunner(t)
+	r.ok(root, "iam", "create-account-alias", "--account-alias", "cli-alias")
+	al := r.ok(root, "iam", "list-account-aliases")["AccountAliases"].([]any)
+	if len(al) != 1 || al[0] != "cli-alias" {
+		t.Fatalf("list-account-aliases: %v", al)
+	}
+	r.fails("NoSuchEntity", root, "iam", "delete-account-alias", "--account-alias", "other-alias")
+	r.ok(root, "iam", "create-user", "--user-name", "cli-summed")
+	sum := r.ok(root, "iam", "get-account-summary")["SummaryMap"].(map[string]any)
+	if sum["Users"] != float64(1) || sum["UsersQuota"] != float64(5000) {
+		t.Fatalf("get-account-summary: %v", sum)
+	}
+	dev := r.ok(root, "iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", "cli-dev", "--outfile", "/dev/null", "--bootstrap-method", "Base32StringSeed")["VirtualMFADevice"].(map[string]any)
+	serial := dev["SerialNumber"].(string)
+	r.ok(root, "iam", "tag-mfa-device", "--serial-number", serial, "--tags", "Key=team,Value=sec")
+	tags := r.ok(root, "iam", "list-mfa-device-tags", "--serial-number", serial)["Tags"].([]any)
+	if len(tags) != 1 {
+		t.Fatalf("list-mfa-device-tags: %v", tags)
+	}
+	r.ok(root, "iam", "untag-mfa-device", "--serial-number", serial, "--tag-keys", "team")
+	r.ok(root, "iam", "delete-account-alias", "--account-alias", "cli-alias")
+}

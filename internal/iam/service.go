@@ -43,6 +43,7 @@ type Store interface {
 	store.LastAccessed
 	store.InstanceProfiles
 	store.LoginProfiles
+	store.AccountAliases
 }
 
 // Authorizer is what IAM asks of authz.Authorizer.

@@ -107,6 +107,15 @@ func iamRoutes(s *iam.Service) map[string]handler {
 		"UpdateAccountPasswordPolicy": bind(s.UpdateAccountPasswordPolicy),
 		"UpdateLoginProfile":          bind(s.UpdateLoginProfile),
 
+		// Account aliases, the account summary, MFA device tags.
+		"CreateAccountAlias": bind(s.CreateAccountAlias),
+		"DeleteAccountAlias": bind(s.DeleteAccountAlias),
+		"GetAccountSummary":  bind(s.GetAccountSummary),
+		"ListAccountAliases": bind(s.ListAccountAliases),
+		"ListMFADeviceTags":  bind(s.ListMFADeviceTags),
+		"TagMFADevice":       bind(s.TagMFADevice),
+		"UntagMFADevice":     bind(s.UntagMFADevice),
+
 		"CreateSAMLProvider":   bind(s.CreateSAMLProvider),
 		"DeleteSAMLProvider":   bind(s.DeleteSAMLProvider),
 		"GetSAMLProvider":      bind(s.GetSAMLProvider),

@@ -106,3 +106,32 @@ type LoginProfiles interface {
 	// DeletePasswordPolicy: ErrNotFound if the account has none.
 	DeletePasswordPolicy(ctx context.Context, account string) error
 }
+
+// AccountSummary counts an account's IAM entities for GetAccountSummary.
+type AccountSummary struct {
+	Users, Groups, Roles int
+	Policies             int // customer managed policies
+	PolicyVersionsInUse  int // versions of the customer managed policies
+	InstanceProfiles     int
+	MFADevices           int // virtual MFA devices
+	MFADevicesInUse      int // enabled for a user or the root user
+	RootMFADevices       int // enabled for the root user
+	RootAccessKeys       int
+	Providers            int // SAML and OIDC identity providers
+}
+
+// AccountAliases stores account aliases (one per account, unique across
+// the deployment) and counts an account's entities. Aliases change no
+// authorization decision and record no change.
+type AccountAliases interface {
+	// PutAccountAlias sets the account's alias, replacing the one it has;
+	// ErrAlreadyExists if another account has alias.
+	PutAccountAlias(ctx context.Context, account, alias string) error
+	// DeleteAccountAlias: ErrNotFound unless the account's alias is alias.
+	DeleteAccountAlias(ctx context.Context, account, alias string) error
+	// ListAccountAliases returns the account's alias, or none.
+	ListAccountAliases(ctx context.Context, account string) ([]string, error)
+	// AccountSummary counts the account's entities, each with one indexed
+	// count query.
+	AccountSummary(ctx context.Context, account string) (AccountSummary, error)
+}

@@ -229,3 +229,55 @@ func testLoginProfiles(t *testing.T, s store.Store) {
 	ok(t, s.DeletePasswordPolicy(ctx, acct1))
 	isErr(t, s.DeletePasswordPolicy(ctx, acct1), store.ErrNotFound, "delete twice")
 }
+
+// testAccountAliases: one alias per account (a new one replaces it),
+// unique across accounts.
+func testAccountAliases(t *testing.T, s store.Store) {
+	ctx := ctxOf(t)
+	got, err := s.ListAccountAliases(ctx, acct1)
+	ok(t, err)
+	if len(got) != 0 {
+		t.Fatalf("aliases of a new account: %v", got)
+	}
+	ok(t, s.PutAccountAlias(ctx, acct1, "first"))
+	ok(t, s.PutAccountAlias(ctx, acct1, "first")) // idempotent
+	isErr(t, s.PutAccountAlias(ctx, acct2, "first"), store.ErrAlreadyExists, "another account's alias")
+	ok(t, s.PutAccountAlias(ctx, acct1, "second"))
+	got, err = s.ListAccountAliases(ctx, acct1)
+	ok(t, err)
+	same(t, "aliases", []string{"second"}, got)
+	ok(t, s.PutAccountAlias(ctx, acct2, "first")) // released by the replacement
+	isErr(t, s.DeleteAccountAlias(ctx, acct1, "first"), store.ErrNotFound, "delete another account's alias")
+	ok(t, s.DeleteAccountAlias(ctx, acct1, "second"))
+	isErr(t, s.DeleteAccountAlias(ctx, acct1, "second"), store.ErrNotFound, "delete twice")
+	got, err = s.ListAccountAliases(ctx, acct2)
+	ok(t, err)
+	same(t, "other account's aliases", []string{"first"}, got)
+}
+
+// testAccountSummary: the counts are the account's, not another's.
+func testAccountSummary(t *testing.T, s store.Store) {
+	ctx := ctxOf(t)
+	empty, err := s.AccountSummary(ctx, acct1)
+	ok(t, err)
+	same(t, "empty summary", store.AccountSummary{}, empty)
+	ok(t, s.CreateUser(ctx, user(acct1, "AIDA1", "u1")))
+	ok(t, s.CreateUser(ctx, user(acct1, "AIDA2", "u2")))
+	ok(t, s.CreateUser(ctx, user(acct2, "AIDA3", "u3")))
+	ok(t, s.CreateGroup(ctx, group(acct1, "AGPA1", "g1")))
+	ok(t, s.CreateRole(ctx, role(acct1, "AROA1", "r1")))
+	p, pv := managed(acct1, "ANPA1", "/", "P")
+	ok(t, s.CreateManagedPolicy(ctx, p, pv))
+	ok(t, s.CreatePolicyVersion(ctx, store.PolicyVersion{PolicyARN: p.ARN, VersionID: "v2", Document: pv.Document, CreatedAt: t0}))
+	ok(t, s.CreateInstanceProfile(ctx, profile(acct1, "AIPA1", "/", "ip")))
+	d1, d2 := mfa(acct1, "d1"), mfa(acct1, "d2")
+	d2.UserName, d2.EnabledAt = "u1", t0
+	ok(t, s.CreateMFADevice(ctx, d1))
+	ok(t, s.CreateMFADevice(ctx, d2))
+	ok(t, s.CreateAccessKey(ctx, store.AccessKey{ID: "AKIAROOT1", Account: acct1, UserID: acct1, Status: "Active", CreatedAt: t0}))
+	ok(t, s.CreateOIDCProvider(ctx, store.OIDCProvider{Account: acct1, Name: "idp.example.com", CreatedAt: t0}))
+	got, err := s.AccountSummary(ctx, acct1)
+	ok(t, err)
+	same(t, "summary", store.AccountSummary{Users: 2, Groups: 1, Roles: 1, Policies: 1, PolicyVersionsInUse: 2, InstanceProfiles: 1,
+		MFADevices: 2, MFADevicesInUse: 1, RootAccessKeys: 1, Providers: 1}, got)
+}

@@ -66,6 +66,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"InstanceProfiles", testInstanceProfiles},
 		{"InstanceProfilePages", testInstanceProfilePages},
 		{"LoginProfiles", testLoginProfiles},
+		{"AccountAliases", testAccountAliases},
+		{"AccountSummary", testAccountSummary},
 		{"TouchRole", testTouchRole},
 		{"InlinePolicies", testInlinePolicies},
 		{"ManagedPolicies", testManagedPolicies},

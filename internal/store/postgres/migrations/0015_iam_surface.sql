@@ -29,3 +29,8 @@ CREATE TABLE password_policies (
 	account TEXT PRIMARY KEY,
 	policy  TEXT NOT NULL
 );
+
+CREATE TABLE account_aliases (
+	account TEXT PRIMARY KEY,
+	alias   TEXT NOT NULL UNIQUE
+);

@@ -36,3 +36,9 @@ CREATE TABLE password_policies (
 	account TEXT PRIMARY KEY,
 	policy  TEXT NOT NULL
 ) STRICT;
+
+-- account_aliases: one alias per account, unique across the deployment.
+CREATE TABLE account_aliases (
+	account TEXT PRIMARY KEY,
+	alias   TEXT NOT NULL UNIQUE
+) STRICT;
