@@ -344,5 +344,38 @@ func TestAWSCLIAccount(t *testing.T) {
 		t.Fatalf("list-mfa-device-tags: %v", tags)
 	}
 	r.ok(root, "iam", "untag-mfa-device", "--serial-number", serial, "--tag-keys", "team")
+	keys := r.ok(root, "iam", "get-context-keys-for-custom-policy", "--policy-input-list",
+		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringLike":{"s3:prefix":"home/"}}}}`)["ContextKeyNames"].([]any)
+	if len(keys) != 1 || keys[0] != "s3:prefix" {
+		t.Fatalf("get-context-keys-for-custom-policy: %v", keys)
+	}
+	r.ok(root, "iam", "get-context-keys-for-principal-policy", "--policy-source-arn", "arn:aws:iam::123456789012:user/cli-summed")
 	r.ok(root, "iam", "delete-account-alias", "--account-alias", "cli-alias")
+}
+
+func TestIAMContextKeysSDK(t *testing.T) {
+	e := start(t)
+	c := e.rootIAM()
+	s := aws.String
+	out := must[*iam.GetContextKeysForCustomPolicyOutput](t)(c.GetContextKeysForCustomPolicy(ctx, &iam.GetContextKeysForCustomPolicyInput{PolicyInputList: []string{
+		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue"},"Bool":{"aws:MultiFactorAuthPresent":"true"}}}}`}}))
+	if strings.Join(out.ContextKeyNames, ",") != "aws:MultiFactorAuthPresent,aws:PrincipalTag/team" {
+		t.Fatalf("GetContextKeysForCustomPolicy: %v", out.ContextKeyNames)
+	}
+	_, err := c.GetContextKeysForCustomPolicy(ctx, &iam.GetContextKeysForCustomPolicyInput{PolicyInputList: []string{`{"Statement":`}})
+	wantCode(t, err, "MalformedPolicyDocument")
+
+	must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: s("keyed")}))
+	must[*iam.PutUserPolicyOutput](t)(c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: s("keyed"), PolicyName: s("p"),
+		PolicyDocument: s(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}}`)}))
+	pk := must[*iam.GetContextKeysForPrincipalPolicyOutput](t)(c.GetContextKeysForPrincipalPolicy(ctx, &iam.GetContextKeysForPrincipalPolicyInput{
+		PolicySourceArn: s("arn:aws:iam::123456789012:user/keyed")}))
+	if strings.Join(pk.ContextKeyNames, ",") != "aws:SourceIp" {
+		t.Fatalf("GetContextKeysForPrincipalPolicy: %v", pk.ContextKeyNames)
+	}
+	_, err = c.GetContextKeysForPrincipalPolicy(ctx, &iam.GetContextKeysForPrincipalPolicyInput{PolicySourceArn: s("arn:aws:iam::123456789012:user/absent")})
+	wantCode(t, err, "NoSuchEntity")
+	akid, secret := newUserKey(t, c, "curious")
+	_, err = e.iam(akid, secret, "").GetContextKeysForPrincipalPolicy(ctx, &iam.GetContextKeysForPrincipalPolicyInput{PolicySourceArn: s("arn:aws:iam::123456789012:user/keyed")})
+	wantCode(t, err, "AccessDenied")
 }

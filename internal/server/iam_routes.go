@@ -116,6 +116,9 @@ func iamRoutes(s *iam.Service) map[string]handler {
 		"TagMFADevice":       bind(s.TagMFADevice),
 		"UntagMFADevice":     bind(s.UntagMFADevice),
 
+		"GetContextKeysForCustomPolicy":    bind(s.GetContextKeysForCustomPolicy),
+		"GetContextKeysForPrincipalPolicy": bind(s.GetContextKeysForPrincipalPolicy),
+
 		"CreateSAMLProvider":   bind(s.CreateSAMLProvider),
 		"DeleteSAMLProvider":   bind(s.DeleteSAMLProvider),
 		"GetSAMLProvider":      bind(s.GetSAMLProvider),
