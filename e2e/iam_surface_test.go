@@ -379,3 +379,60 @@ func TestIAMContextKeysSDK(t *testing.T) {
 	_, err = e.iam(akid, secret, "").GetContextKeysForPrincipalPolicy(ctx, &iam.GetContextKeysForPrincipalPolicyInput{PolicySourceArn: s("arn:aws:iam::123456789012:user/keyed")})
 	wantCode(t, err, "AccessDenied")
 }
+
+func TestIAMAuthorizationDetailsSDK(t *testing.T) {
+	e := start(t)
+	c := e.rootIAM()
+	s := aws.String
+	akid, secret := newUserKey(t, c, "detailed")
+	must[*iam.PutUserPolicyOutput](t)(c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: s("detailed"), PolicyName: s("p"),
+		PolicyDocument: s(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}`)}))
+	must[*iam.AttachUserPolicyOutput](t)(c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: s("detailed"), PolicyArn: s("arn:aws:iam::aws:policy/ReadOnlyAccess")}))
+	must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: s("detailed-role"), AssumeRolePolicyDocument: s(trustEC2)}))
+	must[*iam.CreateInstanceProfileOutput](t)(c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: s("detailed-ip")}))
+	must[*iam.AddRoleToInstanceProfileOutput](t)(c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: s("detailed-ip"), RoleName: s("detailed-role")}))
+
+	var users, roles, policies []string
+	pg := iam.NewGetAccountAuthorizationDetailsPaginator(c, &iam.GetAccountAuthorizationDetailsInput{MaxItems: aws.Int32(1)})
+	for pg.HasMorePages() {
+		out := must[*iam.GetAccountAuthorizationDetailsOutput](t)(pg.NextPage(ctx))
+		for _, u := range out.UserDetailList {
+			users = append(users, *u.UserName)
+			if len(u.UserPolicyList) != 1 || len(u.AttachedManagedPolicies) != 1 {
+				t.Errorf("user detail %+v", u)
+			}
+		}
+		for _, r := range out.RoleDetailList {
+			roles = append(roles, *r.RoleName)
+			if len(r.InstanceProfileList) != 1 || *r.InstanceProfileList[0].InstanceProfileName != "detailed-ip" {
+				t.Errorf("role detail %+v", r)
+			}
+		}
+		for _, p := range out.Policies {
+			policies = append(policies, *p.PolicyName)
+			if len(p.PolicyVersionList) == 0 || p.PolicyVersionList[0].Document == nil {
+				t.Errorf("policy detail %+v", p)
+			}
+		}
+	}
+	if strings.Join(users, ",") != "detailed" || strings.Join(roles, ",") != "detailed-role" || strings.Join(policies, ",") != "ReadOnlyAccess" {
+		t.Fatalf("users %v roles %v policies %v", users, roles, policies)
+	}
+	// The user reads them through ReadOnlyAccess; a user without policies may not.
+	must[*iam.GetAccountAuthorizationDetailsOutput](t)(e.iam(akid, secret, "").GetAccountAuthorizationDetails(ctx, &iam.GetAccountAuthorizationDetailsInput{}))
+	nobodyKey, nobodySecret := newUserKey(t, c, "nobody")
+	_, err := e.iam(nobodyKey, nobodySecret, "").GetAccountAuthorizationDetails(ctx, &iam.GetAccountAuthorizationDetailsInput{})
+	wantCode(t, err, "AccessDenied")
+}
+
+func TestAWSCLIAuthorizationDetails(t *testing.T) {
+	r, root := newCLIRunner(t)
+	r.ok(root, "iam", "create-user", "--user-name", "cli-detailed")
+	r.ok(root, "iam", "create-group", "--group-name", "cli-group")
+	// The CLI pages through every section with its own paginator.
+	out := r.ok(root, "iam", "get-account-authorization-details", "--page-size", "1")
+	if len(out["UserDetailList"].([]any)) != 1 || len(out["GroupDetailList"].([]any)) != 1 {
+		t.Fatalf("get-account-authorization-details: %v", out)
+	}
+	r.fails("ValidationError", root, "iam", "get-account-authorization-details", "--filter", "Bogus")
+}

@@ -127,6 +127,7 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		"DeleteAccountPasswordPolicy":      {},
 		"DeleteInstanceProfile":            {"InstanceProfileName": "ip"},
 		"DeleteLoginProfile":               {"UserName": "target"},
+		"GetAccountAuthorizationDetails":   {},
 		"GetAccountPasswordPolicy":         {},
 		"GetAccountSummary":                {},
 		"GetContextKeysForCustomPolicy":    {"PolicyInputList.member.1": allowS3},

@@ -116,6 +116,7 @@ func iamRoutes(s *iam.Service) map[string]handler {
 		"TagMFADevice":       bind(s.TagMFADevice),
 		"UntagMFADevice":     bind(s.UntagMFADevice),
 
+		"GetAccountAuthorizationDetails":   bind(s.GetAccountAuthorizationDetails),
 		"GetContextKeysForCustomPolicy":    bind(s.GetContextKeysForCustomPolicy),
 		"GetContextKeysForPrincipalPolicy": bind(s.GetContextKeysForPrincipalPolicy),
 
