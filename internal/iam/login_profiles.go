@@ -206,7 +206,8 @@ type ChangePasswordOutput struct{}
 
 // ChangePassword changes the calling IAM user's own password. It needs
 // iam:ChangePassword on the user, unless the account's password policy
-// lets every user change their own; the old password must match (a wrong
+// lets every user change their own (an explicit deny still refuses it); the
+// old password must match (a wrong
 // one is AccessDenied, and costs the caller a full hash). Changing clears
 // PasswordResetRequired.
 func (s *Service) ChangePassword(ctx context.Context, c *authz.Caller, in *ChangePasswordInput) (*ChangePasswordOutput, error) {
@@ -224,10 +225,15 @@ func (s *Service) ChangePassword(ctx context.Context, c *authz.Caller, in *Chang
 	if err != nil {
 		return nil, internal(err, "load user "+c.UserName)
 	}
-	if !pp.AllowUsersToChangePassword {
-		if err := s.check(ctx, c, "iam:ChangePassword", userARN(c.Account, u.Path, u.Name), resourceTagKeys(u.Tags)...); err != nil {
-			return nil, err
-		}
+	// The policy's AllowUsersToChangePassword grants the permission the
+	// way an identity policy would: an explicit deny still wins.
+	r := &authz.Request{Action: "iam:ChangePassword", Resource: userARN(c.Account, u.Path, u.Name), Keys: resourceTagKeys(u.Tags)}
+	d, err := s.authz.Decide(ctx, c, r)
+	if err != nil {
+		return nil, internal(err, "authorize iam:ChangePassword")
+	}
+	if d.Effect == policy.ExplicitDeny || d.Effect != policy.Allow && !pp.AllowUsersToChangePassword {
+		return nil, s.authz.Deny(c, r, d)
 	}
 	p, err := s.store.GetLoginProfile(ctx, c.Account, u.Name)
 	if isNotFound(err) {

@@ -58,6 +58,11 @@ func TestLoginProfiles(t *testing.T) {
 	wantErr(t, err, apierr.PasswordPolicyViolation)
 	_, err = e.svc.ChangePassword(e.ctx, alice, &iam.ChangePasswordInput{OldPassword: pw1, NewPassword: pw1})
 	wantErr(t, err, apierr.PasswordPolicyViolation) // reuse
+	// An explicit deny wins over the policy's permission.
+	e.putUserPolicy("alice", "deny", `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"iam:ChangePassword","Resource":"*"}}`)
+	_, err = e.svc.ChangePassword(e.ctx, alice, &iam.ChangePasswordInput{OldPassword: pw1, NewPassword: pw2})
+	wantErr(t, err, apierr.AccessDenied)
+	must[*iam.DeleteUserPolicyOutput](t)(e.svc.DeleteUserPolicy(e.ctx, root, &iam.DeleteUserPolicyInput{UserName: "alice", PolicyName: "deny"}))
 	must[*iam.ChangePasswordOutput](t)(e.svc.ChangePassword(e.ctx, alice, &iam.ChangePasswordInput{OldPassword: pw1, NewPassword: pw2}))
 	got := must[*iam.GetLoginProfileOutput](t)(e.svc.GetLoginProfile(e.ctx, root, &iam.GetLoginProfileInput{UserName: "alice"}))
 	if got.LoginProfile.PasswordResetRequired {

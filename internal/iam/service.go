@@ -51,6 +51,11 @@ type Authorizer interface {
 	Check(ctx context.Context, c *authz.Caller, action, resource string, keys ...authz.Key) error
 	// CheckAs is Check with display naming the resource in a denial's message.
 	CheckAs(ctx context.Context, c *authz.Caller, action, resource, display string, keys ...authz.Key) error
+	// Decide evaluates a request without turning a denial into an error,
+	// and Deny turns one into AccessDenied (ChangePassword tells an explicit
+	// deny from an implicit one).
+	Decide(ctx context.Context, c *authz.Caller, r *authz.Request) (policy.Decision, error)
+	Deny(c *authz.Caller, r *authz.Request, d policy.Decision) *apierr.Error
 	// PolicySet returns the policies that apply to a caller (the simulator).
 	PolicySet(ctx context.Context, c *authz.Caller) (policy.Set, error)
 	ManagedPolicy(ctx context.Context, arn string) (policy.Named, error)
