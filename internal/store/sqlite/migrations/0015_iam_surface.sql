@@ -1,4 +1,4 @@
--- 0014_iam_surface: IAM resources beyond principals and policies.
+-- 0015_iam_surface: IAM resources beyond principals and policies.
 --
 -- instance_profiles: an instance profile holds at most one role (role_pk;
 -- deleting the role empties it, though IAM refuses to delete a role that is

@@ -1,4 +1,4 @@
--- 0015_iam_surface: IAM resources beyond principals and policies (see the
+-- 0016_iam_surface: IAM resources beyond principals and policies (see the
 -- SQLite migration of the same name).
 
 CREATE TABLE instance_profiles (
