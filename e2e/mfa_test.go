@@ -137,6 +137,14 @@ func TestMFA(t *testing.T) {
 	}
 	_, err = root.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String("alice-phone"), Path: aws.String("/people/")})
 	wantCode(t, err, "EntityAlreadyExists")
+	// The same name under another path is another device, as in AWS.
+	other, err := root.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String("alice-phone"), Path: aws.String("/spare/")})
+	if err != nil || aws.ToString(other.VirtualMFADevice.SerialNumber) != "arn:aws:iam::"+testAccount+":mfa/spare/alice-phone" {
+		t.Fatalf("same name, another path: %v", err)
+	}
+	if _, err := root.DeleteVirtualMFADevice(ctx, &iam.DeleteVirtualMFADeviceInput{SerialNumber: other.VirtualMFADevice.SerialNumber}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Enable with two consecutive codes; wrong codes are refused.
 	_, err = root.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial),

@@ -68,6 +68,8 @@ var (
 	InvalidAuthenticationCode     = sender("InvalidAuthenticationCode", http.StatusForbidden)
 	UnmodifiableEntity            = sender("UnmodifiableEntity", http.StatusBadRequest)
 	PolicyNotAttachable           = sender("PolicyNotAttachable", http.StatusBadRequest)
+	PasswordPolicyViolation       = sender("PasswordPolicyViolation", http.StatusBadRequest)
+	InvalidUserType               = sender("InvalidUserType", http.StatusBadRequest)
 	PolicyEvaluation              = Code{Name: "PolicyEvaluation", Status: http.StatusInternalServerError, Receiver: true}
 	ServiceFailure                = Code{Name: "ServiceFailure", Status: http.StatusInternalServerError, Receiver: true}
 )
@@ -141,6 +143,7 @@ var Codes = []Code{
 	InvalidIdentityToken, MalformedPolicyDocument, PackedPolicyTooLarge, RegionDisabledException,
 	NoSuchEntity, EntityAlreadyExists, LimitExceeded, DeleteConflict, InvalidInput, ConcurrentModification,
 	EntityTemporarilyUnmodifiable, InvalidAuthenticationCode, UnmodifiableEntity, PolicyNotAttachable,
+	PasswordPolicyViolation, InvalidUserType,
 	PolicyEvaluation, ServiceFailure,
 	AlreadyInOrganizationException, AccountNotFoundException, PolicyNotFoundException, TargetNotFoundException,
 	DuplicatePolicyAttachmentException, PolicyNotAttachedException, CreateAccountStatusNotFoundException,

@@ -31,6 +31,11 @@ func Policy(account, path, name string) string { return iamPathed(account, "poli
 // MFA returns the serial number (ARN) of a virtual MFA device.
 func MFA(account, path, name string) string { return iamPathed(account, "mfa", path, name) }
 
+// InstanceProfile is arn:aws:iam::ACCOUNT:instance-profile/PATH/NAME.
+func InstanceProfile(account, path, name string) string {
+	return iamPathed(account, "instance-profile", path, name)
+}
+
 // Root returns the ARN of an account's root user.
 func Root(account string) string { return "arn:aws:iam::" + account + ":root" }
 

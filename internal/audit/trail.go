@@ -186,9 +186,16 @@ func Open(cfg Config) (*Trail, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i, name := range files {
-		last := i == len(files)-1
-		if err := t.load(name, last); err != nil {
+	// Only the newest files that hold the index's worth of events are read
+	// (the index keeps the newest IndexMax anyway; the chain's head is in
+	// the last file): a long trail does not make every start parse all of
+	// it. Older files are checked by opensts audit verify.
+	from, err := indexFrom(cfg.Dir, files, cfg.IndexMax)
+	if err != nil {
+		return nil, err
+	}
+	for i := from; i < len(files); i++ {
+		if err := t.load(files[i], i == len(files)-1); err != nil {
 			return nil, err
 		}
 	}
@@ -230,6 +237,23 @@ func listFiles(dir string) ([]string, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return fileNumber(out[i]) < fileNumber(out[j]) })
 	return out, nil
+}
+
+// indexFrom returns the index in files of the oldest file Open must read:
+// counting lines from the newest file back, the first that brings the
+// count to max (or the oldest file).
+func indexFrom(dir string, files []string, max int) (int, error) {
+	n := 0
+	for i := len(files) - 1; i > 0; i-- {
+		data, err := os.ReadFile(filepath.Join(dir, files[i]))
+		if err != nil {
+			return 0, fmt.Errorf("audit: %w", err)
+		}
+		if n += bytes.Count(data, []byte{'\n'}); n >= max {
+			return i, nil
+		}
+	}
+	return 0, nil
 }
 
 // load indexes one existing file and takes the chain's head from it; the

@@ -281,3 +281,43 @@ func TestLookupFiltersAndPages(t *testing.T) {
 		t.Errorf("another account sees %d events", len(ls))
 	}
 }
+
+// Open reads only the newest files that hold the index's worth of events:
+// a long trail does not make every start parse all of it. An old file
+// damaged on disk does not stop the start (audit verify names it); the
+// newest events are still found, and the chain goes on from the last one.
+func TestOpenReadsOnlyWhatTheIndexHolds(t *testing.T) {
+	dir := writeTrail(t, 120, 4096)
+	files, err := listFiles(dir)
+	if err != nil || len(files) < 6 {
+		t.Fatalf("%d files, %v", len(files), err)
+	}
+	// Damage the oldest file: it is past what an index of 20 holds.
+	old := filepath.Join(dir, files[0])
+	if err := os.WriteFile(old, []byte("not json\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Dir: dir, MaxBytes: 4096, Key: testKey, IndexMax: 20, Build: BuildConfig{Region: "us-east-1", Account: "123456789012"}, Strict: true}
+	tr, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("open with an old file damaged: %v", err)
+	}
+	lines, _, _, err := tr.Lookup(Filter{}, 0, 5)
+	if err != nil || len(lines) != 5 || !bytes.Contains(lines[0], []byte(`"req-119"`)) {
+		t.Fatalf("newest events: %d, %v, %.200s", len(lines), err, lines)
+	}
+	if err := tr.Record(context.Background(), exchange(120)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(dir, testKey.Public().(ed25519.PublicKey)); err == nil || !strings.Contains(err.Error(), files[0]) {
+		t.Fatalf("verify: %v, want the damaged %s named", err, files[0])
+	}
+	// With the whole trail in the index's reach, the damage stops the start.
+	cfg.IndexMax = 1000
+	if _, err := Open(cfg); err == nil {
+		t.Fatal("opened a trail whose indexed file is damaged")
+	}
+}

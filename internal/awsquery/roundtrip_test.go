@@ -73,6 +73,10 @@ var (
 		_, err := c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("alice")})
 		return err
 	}
+	iamChangePassword = func(ctx context.Context, _ *sts.Client, c *iam.Client) error {
+		_, err := c.ChangePassword(ctx, &iam.ChangePasswordInput{OldPassword: aws.String("old"), NewPassword: aws.String("new")})
+		return err
+	}
 	iamCreatePolicy = func(ctx context.Context, _ *sts.Client, c *iam.Client) error {
 		_, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("p"), PolicyDocument: aws.String("{}")})
 		return err
@@ -130,6 +134,8 @@ var modeled = map[string][]struct {
 	"EntityTemporarilyUnmodifiable":        {{"iam EnableMFADevice", iamEnableMFA, typedAs[*iamtypes.EntityTemporarilyUnmodifiableException]}},
 	"UnmodifiableEntity":                   {{"iam AttachRolePolicy", iamAttachRolePolicy, typedAs[*iamtypes.UnmodifiableEntityException]}},
 	"PolicyNotAttachable":                  {{"iam AttachRolePolicy", iamAttachRolePolicy, typedAs[*iamtypes.PolicyNotAttachableException]}},
+	"PasswordPolicyViolation":              {{"iam ChangePassword", iamChangePassword, typedAs[*iamtypes.PasswordPolicyViolationException]}},
+	"InvalidUserType":                      {{"iam ChangePassword", iamChangePassword, typedAs[*iamtypes.InvalidUserTypeException]}},
 	"PolicyEvaluation":                     {{"iam SimulatePrincipalPolicy", iamSimulate, typedAs[*iamtypes.PolicyEvaluationException]}},
 }
 

@@ -274,7 +274,8 @@ type DeleteRoleInput struct {
 // DeleteRoleOutput is the (empty) output of DeleteRole.
 type DeleteRoleOutput struct{}
 
-// DeleteRole deletes a role with no inline or attached policies left.
+// DeleteRole deletes a role with no inline or attached policies left that
+// is in no instance profile.
 func (s *Service) DeleteRole(ctx context.Context, c *authz.Caller, in *DeleteRoleInput) (*DeleteRoleOutput, error) {
 	e, err := s.authEntity(ctx, c, store.KindRole, "iam:DeleteRole", in.RoleName)
 	if err != nil {
@@ -282,6 +283,13 @@ func (s *Service) DeleteRole(ctx context.Context, c *authz.Caller, in *DeleteRol
 	}
 	if err := s.policyConflicts(ctx, c.Account, store.KindRole, e.name); err != nil {
 		return nil, err
+	}
+	profiles, err := s.store.ListInstanceProfilesForRole(ctx, c.Account, e.role.ID, store.ListOptions{Limit: 1})
+	if err != nil {
+		return nil, internal(err, "list instance profiles for role "+e.name)
+	}
+	if len(profiles) > 0 {
+		return nil, apierr.New(apierr.DeleteConflict, "Cannot delete entity, must remove roles from instance profile first.")
 	}
 	if err := s.store.DeleteRole(ctx, c.Account, e.name); err != nil {
 		if isNotFound(err) {

@@ -41,6 +41,9 @@ type Store interface {
 	store.OIDCProviders
 	store.LDAPProviders
 	store.LastAccessed
+	store.InstanceProfiles
+	store.LoginProfiles
+	store.AccountAliases
 }
 
 // Authorizer is what IAM asks of authz.Authorizer.
@@ -48,6 +51,11 @@ type Authorizer interface {
 	Check(ctx context.Context, c *authz.Caller, action, resource string, keys ...authz.Key) error
 	// CheckAs is Check with display naming the resource in a denial's message.
 	CheckAs(ctx context.Context, c *authz.Caller, action, resource, display string, keys ...authz.Key) error
+	// Decide evaluates a request without turning a denial into an error,
+	// and Deny turns one into AccessDenied (ChangePassword tells an explicit
+	// deny from an implicit one).
+	Decide(ctx context.Context, c *authz.Caller, r *authz.Request) (policy.Decision, error)
+	Deny(c *authz.Caller, r *authz.Request, d policy.Decision) *apierr.Error
 	// PolicySet returns the policies that apply to a caller (the simulator).
 	PolicySet(ctx context.Context, c *authz.Caller) (policy.Set, error)
 	ManagedPolicy(ctx context.Context, arn string) (policy.Named, error)
@@ -78,6 +86,7 @@ type Service struct {
 	sealer   *seal.Sealer
 	now      func() time.Time
 	rand     io.Reader
+	hashers  chan struct{} // password hashes in progress (passwordHashers)
 
 	flushUses func(ctx context.Context) error
 	mfaReset  func(ctx context.Context, serial string) error
@@ -93,7 +102,8 @@ func New(cfg Config) *Service {
 	if r == nil {
 		r = rand.Reader
 	}
-	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r, flushUses: cfg.FlushUses, mfaReset: cfg.MFAReset}
+	return &Service{store: cfg.Store, authz: cfg.Authz, policies: cfg.Policies, sealer: cfg.Sealer, now: now, rand: r, flushUses: cfg.FlushUses, mfaReset: cfg.MFAReset,
+		hashers: make(chan struct{}, passwordHashers)}
 }
 
 // Limits AWS applies by default (IAM quotas).

@@ -40,7 +40,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "db"))
+	return newEnvIn(t, t.TempDir())
+}
+
+// newEnvIn is newEnv with the database in dir.
+func newEnvIn(t *testing.T, dir string) *env {
+	t.Helper()
+	st, err := sqlite.Open(filepath.Join(dir, "db"))
 	if err != nil {
 		t.Fatal(err)
 	}

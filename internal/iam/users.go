@@ -176,6 +176,11 @@ func (s *Service) DeleteUser(ctx context.Context, c *authz.Caller, in *DeleteUse
 	if len(keys) > 0 {
 		return nil, apierr.New(apierr.DeleteConflict, "Cannot delete entity, must delete access keys first.")
 	}
+	if _, err := s.store.GetLoginProfile(ctx, c.Account, e.name); err == nil {
+		return nil, apierr.New(apierr.DeleteConflict, "Cannot delete entity, must delete login profile first.")
+	} else if !isNotFound(err) {
+		return nil, internal(err, "load login profile")
+	}
 	if err := s.policyConflicts(ctx, c.Account, store.KindUser, e.name); err != nil {
 		return nil, err
 	}

@@ -85,6 +85,41 @@ func iamRoutes(s *iam.Service) map[string]handler {
 		"UpdateRoleDescription":         bind(s.UpdateRoleDescription),
 		"UpdateUser":                    bind(s.UpdateUser),
 
+		// Instance profiles.
+		"AddRoleToInstanceProfile":      bind(s.AddRoleToInstanceProfile),
+		"CreateInstanceProfile":         bind(s.CreateInstanceProfile),
+		"DeleteInstanceProfile":         bind(s.DeleteInstanceProfile),
+		"GetInstanceProfile":            bind(s.GetInstanceProfile),
+		"ListInstanceProfileTags":       bind(s.ListInstanceProfileTags),
+		"ListInstanceProfiles":          bind(s.ListInstanceProfiles),
+		"ListInstanceProfilesForRole":   bind(s.ListInstanceProfilesForRole),
+		"RemoveRoleFromInstanceProfile": bind(s.RemoveRoleFromInstanceProfile),
+		"TagInstanceProfile":            bind(s.TagInstanceProfile),
+		"UntagInstanceProfile":          bind(s.UntagInstanceProfile),
+
+		// Login profiles, passwords and the account password policy.
+		"ChangePassword":              bind(s.ChangePassword),
+		"CreateLoginProfile":          bind(s.CreateLoginProfile),
+		"DeleteAccountPasswordPolicy": bind(s.DeleteAccountPasswordPolicy),
+		"DeleteLoginProfile":          bind(s.DeleteLoginProfile),
+		"GetAccountPasswordPolicy":    bind(s.GetAccountPasswordPolicy),
+		"GetLoginProfile":             bind(s.GetLoginProfile),
+		"UpdateAccountPasswordPolicy": bind(s.UpdateAccountPasswordPolicy),
+		"UpdateLoginProfile":          bind(s.UpdateLoginProfile),
+
+		// Account aliases, the account summary, MFA device tags.
+		"CreateAccountAlias": bind(s.CreateAccountAlias),
+		"DeleteAccountAlias": bind(s.DeleteAccountAlias),
+		"GetAccountSummary":  bind(s.GetAccountSummary),
+		"ListAccountAliases": bind(s.ListAccountAliases),
+		"ListMFADeviceTags":  bind(s.ListMFADeviceTags),
+		"TagMFADevice":       bind(s.TagMFADevice),
+		"UntagMFADevice":     bind(s.UntagMFADevice),
+
+		"GetAccountAuthorizationDetails":   bind(s.GetAccountAuthorizationDetails),
+		"GetContextKeysForCustomPolicy":    bind(s.GetContextKeysForCustomPolicy),
+		"GetContextKeysForPrincipalPolicy": bind(s.GetContextKeysForPrincipalPolicy),
+
 		"CreateSAMLProvider":   bind(s.CreateSAMLProvider),
 		"DeleteSAMLProvider":   bind(s.DeleteSAMLProvider),
 		"GetSAMLProvider":      bind(s.GetSAMLProvider),

@@ -633,6 +633,9 @@ type Store interface {
 	Revocations
 	LastAccessed
 	Throttles
+	InstanceProfiles
+	LoginProfiles
+	AccountAliases
 	// Generation is LastChange, kept for the caches that compare one number
 	// until they tail the feed: it increases on every write that records a
 	// change (see ChangeKind), and only then. On a multi-node backend it

@@ -112,6 +112,38 @@ func TestListPagePlans(t *testing.T) {
 			t.Errorf("%+v: plan sorts:\n%s", c.opt, plan)
 		}
 	}
+
+	// Instance profiles page the same way, their role found by its key.
+	if _, err := conn.Exec(ctx, `INSERT INTO instance_profiles (account, id, name, path, created_at, tags, role_pk)
+		SELECT $1, 'AIPAPLAN' || lpad(i::text, 8, '0'), 'Profile-' || lpad(i::text, 5, '0'),
+			CASE WHEN i % 1000 = 0 THEN '/rare/' ELSE '/' END, now(), '[]',
+			CASE WHEN i % 2 = 0 THEN (SELECT pk FROM roles WHERE id = 'AROAPLAN' || lpad(i::text, 8, '0')) END
+		FROM generate_series(0, 19999) AS i`, account); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `ANALYZE instance_profiles`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		opt  store.ListOptions
+		want string
+	}{
+		{store.ListOptions{After: "profile-10000", Limit: 101}, "Index Scan using instance_profiles_list"},
+		{store.ListOptions{PathPrefix: "/rare/", After: "profile-01000", Limit: 101}, "instance_profiles_path"},
+	} {
+		rec.queries = nil
+		if _, err := q.ListInstanceProfiles(ctx, account, c.opt); err != nil {
+			t.Fatal(err)
+		}
+		plan := explain(t, conn, rec.queries[0])
+		t.Logf("instance profiles %+v:\n%s", c.opt, plan)
+		if !strings.Contains(plan, c.want) {
+			t.Errorf("instance profiles %+v: plan has no %q:\n%s", c.opt, c.want, plan)
+		}
+		if strings.Contains(plan, "Seq Scan") {
+			t.Errorf("instance profiles %+v: plan scans a table:\n%s", c.opt, plan)
+		}
+	}
 }
 
 // explain returns the EXPLAIN of q, with its ? placeholders numbered as the

@@ -28,6 +28,11 @@ func TestCopy(t *testing.T) {
 	sealed := []byte{0, 1, 2, 0xff, 0xfe}
 	must(src.CreateAccessKey(ctx, store.AccessKey{ID: "AKIAALICE", Account: "111111111111", UserName: "alice", UserID: "AIDAALICE", Secret: sealed, Status: "Active", CreatedAt: now}))
 	must(src.CreateRole(ctx, store.Role{Account: "111111111111", ID: "AROAAPP", Name: "app", Path: "/", TrustPolicy: "{}", MaxSessionDuration: 3600, CreatedAt: now}))
+	must(src.CreateInstanceProfile(ctx, store.InstanceProfile{Account: "111111111111", ID: "AIPAAPP", Name: "app", Path: "/", CreatedAt: now}))
+	must(src.SetInstanceProfileRole(ctx, "111111111111", "app", "AROAAPP"))
+	must(src.CreateLoginProfile(ctx, store.LoginProfile{Account: "111111111111", UserName: "alice", PasswordHash: "$argon2id$hash", PasswordResetRequired: true, CreatedAt: now, PasswordChangedAt: now}))
+	must(src.PutPasswordPolicy(ctx, "111111111111", store.PasswordPolicy{MinimumPasswordLength: 12}))
+	must(src.PutAccountAlias(ctx, "111111111111", "copied"))
 	_, err := src.FailThrottle(ctx, []byte("k"), store.ThrottleLimit{Max: 5, Window: time.Minute, Lockout: time.Minute}, now)
 	must(err)
 
@@ -46,6 +51,17 @@ func TestCopy(t *testing.T) {
 	must(err)
 	if u.ID != "AIDAALICE" || len(u.Tags) != 1 {
 		t.Fatalf("copied user %+v", u)
+	}
+	ip, err := dst.GetInstanceProfile(ctx, "111111111111", "app")
+	must(err)
+	lp, err := dst.GetLoginProfile(ctx, "111111111111", "alice")
+	must(err)
+	pp, err := dst.GetPasswordPolicy(ctx, "111111111111")
+	must(err)
+	aliases, err := dst.ListAccountAliases(ctx, "111111111111")
+	must(err)
+	if ip.RoleID != "AROAAPP" || lp.PasswordHash != "$argon2id$hash" || !lp.PasswordResetRequired || pp.MinimumPasswordLength != 12 || len(aliases) != 1 {
+		t.Fatalf("copied IAM surface: %+v %+v %+v %v", ip, lp, pp, aliases)
 	}
 	srcSeq, _ := src.LastChange(ctx)
 	dstSeq, _ := dst.LastChange(ctx)

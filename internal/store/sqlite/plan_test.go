@@ -67,6 +67,16 @@ func TestListPagePlans(t *testing.T) {
 	if err := s.CreateRoles(ctx, roles); err != nil {
 		t.Fatal(err)
 	}
+	for i := range 300 {
+		path := "/"
+		if i%10 == 0 {
+			path = "/tenth/"
+		}
+		if err := s.CreateInstanceProfile(ctx, store.InstanceProfile{Account: "111111111111", ID: fmt.Sprintf("AIPAPLAN%08d", i),
+			Name: fmt.Sprintf("role-%05d", i*10), Path: path, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := s.wdb.ExecContext(ctx, `ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +91,10 @@ func TestListPagePlans(t *testing.T) {
 		{"users", func(opt store.ListOptions) error { _, err := q.ListUsers(ctx, "111111111111", opt); return err }},
 		{"groups", func(opt store.ListOptions) error { _, err := q.ListGroups(ctx, "111111111111", opt); return err }},
 		{"roles", func(opt store.ListOptions) error { _, err := q.ListRoles(ctx, "111111111111", opt); return err }},
+		{"instance profiles", func(opt store.ListOptions) error {
+			_, err := q.ListInstanceProfiles(ctx, "111111111111", opt)
+			return err
+		}},
 		{"managed policies", func(opt store.ListOptions) error {
 			_, err := q.ListManagedPolicies(ctx, "111111111111", opt)
 			return err

@@ -96,6 +96,10 @@ var copyTables = []copyTable{
 	{name: "org_service_access", cols: cols("service_principal enabled_at:t")},
 	{name: "org_account_failures", cols: cols("id account_name reason requested_at:t")},
 	{name: "throttles", cols: cols("key:x failures:i window_start_ms:i locked_until_ms:i expires_ms:i")},
+	{name: "instance_profiles", identity: "pk", cols: cols("pk:i account id name path created_at:t tags:j role_pk:i")},
+	{name: "login_profiles", cols: cols("user_pk:i password_hash reset_required:b created_at:t changed_at:t previous")},
+	{name: "password_policies", cols: cols("account policy")},
+	{name: "account_aliases", cols: cols("account alias")},
 }
 
 // changeSeq is the feed's counter row, copied as a value.

@@ -606,6 +606,14 @@ func (s *Store) DeleteRole(ctx context.Context, account, name string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM service_access WHERE principal_id = ?`, r.id); err != nil {
 			return err
 		}
+		profiles, err := collect(ctx, tx, func(sc Scanner) (store.Change, error) {
+			ch := store.Change{Kind: store.ChangeInstanceProfile, Account: account}
+			return ch, sc.Scan(&ch.Key, &ch.Name)
+		}, `SELECT id, name FROM instance_profiles WHERE role_pk = ?`, r.pk)
+		if err != nil {
+			return err
+		}
+		c.add(profiles...)
 		_, err = tx.ExecContext(ctx, `DELETE FROM roles WHERE pk = ?`, r.pk)
 		return err
 	})

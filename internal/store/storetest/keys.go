@@ -112,6 +112,13 @@ func testMFADevices(t *testing.T, s store.Store) {
 	nouser.UserName = "nobody"
 	isErr(t, s.CreateMFADevice(ctx, nouser), store.ErrNotFound, "device of missing user")
 	ok(t, s.CreateMFADevice(ctx, mfa(acct2, "phone")))
+	// The same name under another path is another device (its serial
+	// number differs), as in AWS.
+	pathed := mfa(acct1, "Phone")
+	pathed.Path, pathed.SerialNumber = "/team/", "arn:aws:iam::"+acct1+":mfa/team/Phone"
+	ok(t, s.CreateMFADevice(ctx, pathed))
+	isErr(t, s.CreateMFADevice(ctx, pathed), store.ErrAlreadyExists, "the same name under the same path")
+	ok(t, s.DeleteMFADevice(ctx, pathed.SerialNumber))
 
 	got, err := s.GetMFADevice(ctx, "arn:aws:iam::"+acct1+":mfa/PHONE")
 	ok(t, err)
