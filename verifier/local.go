@@ -427,7 +427,16 @@ func (l *local) entry(ctx context.Context, sr *sigv4.Request, now time.Time) (*e
 	if e, ok := l.entries.Get(key); ok && fresh(e) {
 		return e, nil
 	}
-	return l.flight.do(string(key), func() (*entry, error) {
+	// Requests share a fetch only when they share its proof: the answer
+	// to one request's string to sign and signature (a refusal of a
+	// forged one) says nothing of another's, and a forger who knows only
+	// the access key id must not have the key holder's own requests
+	// answered with it.
+	flight := string(key)
+	if sr.Date != "" {
+		flight += "\x00" + sr.Signature() + "\x00" + sr.StringToSign()
+	}
+	return l.flight.do(flight, func() (*entry, error) {
 		if e, ok := l.entries.Get(key); ok && fresh(e) {
 			return e, nil // fetched by a flight that just ended
 		}

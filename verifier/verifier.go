@@ -455,6 +455,60 @@ func localInput(out *authorize.AuthorizeInput, in *input) {
 		ResourceAccount: in.ResourceAccount}
 }
 
+// Limits of the request the authorize API takes: a request over them gets
+// an APIError (ValidationException), not a decision, so a resource server
+// answers such a request itself (CheckRequestSize).
+const (
+	MaxRequestHeaders     = authorize.MaxHeaders     // header names, with Host, Content-Length, Transfer-Encoding
+	MaxRequestHeaderBytes = authorize.MaxHeaderBytes // their names and values together
+	MaxRequestURLBytes    = authorize.MaxURLBytes    // the absolute URL
+)
+
+// Errors of CheckRequestSize.
+var (
+	ErrHeadersTooLarge = errors.New("verifier: the request has more headers than the authorize API takes")
+	ErrURLTooLong      = errors.New("verifier: the request's URL is longer than the authorize API takes")
+)
+
+// CheckRequestSize reports whether r is within what the authorize API
+// takes (MaxRequestHeaders, MaxRequestHeaderBytes, MaxRequestURLBytes),
+// counted as Authorize sends it. A resource server answers a request over
+// them as its client's error (400) instead of asking: the answer would be
+// an APIError, which callers read as OpenSTS being unavailable.
+func CheckRequestSize(r *http.Request) error {
+	if len(requestURL(r)) > MaxRequestURLBytes {
+		return ErrURLTooLong
+	}
+	h := requestHeaders(r)
+	if len(h) > MaxRequestHeaders {
+		return ErrHeadersTooLarge
+	}
+	total := 0
+	for k, vs := range h {
+		total += len(k)
+		for _, v := range vs {
+			total += len(v)
+		}
+	}
+	if total > MaxRequestHeaderBytes {
+		return ErrHeadersTooLarge
+	}
+	return nil
+}
+
+// CheckQuestion returns the APIError (ValidationException) the authorize
+// API would answer for action, resource and context (condition keys the
+// caller may not give, or more, longer or other than UTF-8 values than it
+// takes), or nil. A resource server whose condition keys come from its
+// client's request answers such a request itself, as the client's error.
+func CheckQuestion(action, resource string, context map[string][]string) error {
+	in := &authorize.AuthorizeInput{Action: action, Resource: resource, Context: context}
+	if err := in.ValidateQuestion(); err != nil {
+		return apiError(err)
+	}
+	return nil
+}
+
 // requestURL rebuilds the absolute URL of a server-side request, its
 // path and query exactly as received.
 func requestURL(r *http.Request) string {

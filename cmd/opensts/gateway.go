@@ -82,7 +82,10 @@ to accept chunk-signed uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD).`,
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10}
+			// No ReadTimeout: an upload may take long. An idle keep-alive
+			// connection is closed after IdleTimeout (without one, a client
+			// that sent one request could hold its connection forever).
+			srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 			go func() {
 				<-ctx.Done()
 				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -505,14 +505,17 @@ func httpRequest(hr *Request) (*http.Request, error) {
 		!strings.HasPrefix(strings.ToLower(hr.URL), u.Scheme+"://") {
 		return nil, invalid("Request.Url must be an absolute http or https URL.")
 	}
+	if strings.ContainsRune(hr.URL, '#') {
+		// A request-target has no fragment. Verifying the URL without it
+		// would sign less than the resource server reads (a path or query
+		// past the "#"), so such a request is refused, not trimmed.
+		return nil, invalid("Request.Url must not contain a fragment (#); a request-target has none.")
+	}
 	target := hr.URL[len(u.Scheme)+3:]
-	if i := strings.IndexAny(target, "/?#"); i >= 0 {
+	if i := strings.IndexAny(target, "/?"); i >= 0 {
 		target = target[i:]
 	} else {
 		target = "/"
-	}
-	if i := strings.IndexByte(target, '#'); i >= 0 {
-		target = target[:i]
 	}
 	if target == "" || target[0] == '?' {
 		target = "/" + target

@@ -61,13 +61,18 @@ func (in *AuthorizeInput) Redacted() *AuthorizeInput {
 }
 
 // redactURL hides the values of secret query parameters, keeping the
-// rest of the URL as sent. A query it cannot read is hidden whole.
+// rest of the URL as sent. A query it cannot read is hidden whole, and so
+// is a fragment (no request has one; the API refuses it, but still
+// audits the input, and a token could be placed after the "#").
 func redactURL(raw string) string {
+	raw, _, hasFrag := strings.Cut(raw, "#")
 	base, query, ok := strings.Cut(raw, "?")
 	if !ok {
+		if hasFrag {
+			raw += "#" + hidden
+		}
 		return raw
 	}
-	query, frag, hasFrag := strings.Cut(query, "#")
 	parts := strings.Split(query, "&")
 	for i, part := range parts {
 		k, _, _ := strings.Cut(part, "=")
@@ -81,7 +86,7 @@ func redactURL(raw string) string {
 	}
 	out := base + "?" + strings.Join(parts, "&")
 	if hasFrag {
-		out += "#" + frag
+		out += "#" + hidden
 	}
 	return out
 }

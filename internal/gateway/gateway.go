@@ -217,6 +217,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 	if e != nil {
 		return nil, 0, e
 	}
+	// What OpenSTS would refuse to look at is the client's error, not
+	// OpenSTS's unavailability (which clients retry).
+	switch err := verifier.CheckRequestSize(r); {
+	case errors.Is(err, verifier.ErrURLTooLong):
+		return nil, 0, s3err(http.StatusRequestURITooLong, "RequestURITooLong", "The request URI is too long.")
+	case err != nil:
+		return nil, 0, s3err(http.StatusBadRequest, "RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed size.")
+	}
 	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS ") || r.Header.Get("Authorization") == "" && t.has("AWSAccessKeyId") {
 		return nil, 0, errSigV2
 	}
@@ -264,13 +272,28 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		if strings.HasPrefix(claimed, "STREAMING-") {
 			return op, 0, notImplemented("DeleteObjects with a chunked body is not served; sign the payload.")
 		}
+		// The document is read before anything is authorized (its keys
+		// are what is authorized): it must arrive within a bound, so that
+		// a client with no credentials cannot hold the connection by
+		// trickling it.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(deleteBodyTimeout)) // the wall clock, whatever Config.Now says
 		b, checks, e := g.readDelete(r, t, claimed)
+		_ = rc.SetReadDeadline(time.Time{})
 		if e != nil {
 			return op, 0, e
 		}
 		deleteBody, op.checks = b, checks
 	}
 
+	for _, c := range op.checks {
+		// Condition keys come from the client's headers and query (a
+		// Referer, a tag set): what OpenSTS would refuse to take is the
+		// client's error.
+		if err := verifier.CheckQuestion(c.action, c.resource, op.ctx); err != nil {
+			return op, 0, invalidArgument("A header or query parameter is too long, too numerous or not UTF-8 for the policy's condition keys.")
+		}
+	}
 	var signingKey string
 	for i, c := range op.checks {
 		opts := []verifier.Option{verifier.WithService("s3"), verifier.WithRegion(g.cfg.Region)}
@@ -570,6 +593,10 @@ type strictDelete struct {
 	Other []xml.Name `xml:",any"`
 }
 
+// deleteBodyTimeout bounds the reading of a DeleteObjects document (at
+// most MaxDeleteBody bytes, read before authorization).
+const deleteBodyTimeout = time.Minute
+
 // maxDeleteKeys is S3's limit on one DeleteObjects.
 const maxDeleteKeys = 1000
 
@@ -619,7 +646,9 @@ func (g *Gateway) readDelete(r *http.Request, t *target, claimed string) ([]byte
 		if o.VersionID != "" {
 			action = "s3:DeleteObjectVersion"
 		}
-		checks = append(checks, check{action: action, resource: "arn:aws:s3:::" + t.bucket + "/" + o.Key, bucket: t.bucket})
+		res := "arn:aws:s3:::" + t.bucket + "/" + o.Key
+		checks = append(checks, check{action: action, resource: res, bucket: t.bucket})
+		checks = append(checks, bypassChecks(r, res, t.bucket)...)
 	}
 	out, err := xml.Marshal(doc)
 	if err != nil {

@@ -66,6 +66,12 @@ func parseTarget(r *http.Request, domains []string) (*target, *Error) {
 	if !strings.HasPrefix(uri, "/") {
 		return nil, invalidRequest("The request target must be an origin-form path.")
 	}
+	if strings.ContainsRune(uri, '#') {
+		// No client sends a fragment (a "#" in a key or value is %23).
+		// OpenSTS verifies the signature of the URL without it, so what
+		// follows a "#" would be a path or query nobody signed.
+		return nil, s3err(http.StatusBadRequest, "InvalidURI", "Couldn't parse the specified URI.")
+	}
 	rawPath, rawQuery, _ := strings.Cut(uri, "?")
 	path, err := url.PathUnescape(rawPath)
 	if err != nil || !utf8.ValidString(path) || strings.ContainsRune(path, 0) {
@@ -285,6 +291,15 @@ func classify(r *http.Request, t *target, presigned bool, signedAt time.Time, no
 	if r.TLS != nil {
 		op.ctx["s3:TlsVersion"] = []string{tlsVersion(r.TLS.Version)}
 	}
+	// A header given twice would make its condition key multivalued,
+	// which no single-valued operator matches (a Deny on s3:x-amz-acl
+	// being public-read would not apply), while the store reads one of
+	// the values: refused, as a query parameter given twice is.
+	for name, vs := range r.Header {
+		if len(vs) > 1 && strings.HasPrefix(strings.ToLower(name), "x-amz-") {
+			return nil, invalidArgument("The header " + strconv.Quote(strings.ToLower(name)) + " is given more than once.")
+		}
+	}
 	for _, h := range conditionHeaders {
 		if v := r.Header.Values(h); len(v) > 0 {
 			op.ctx["s3:"+h] = v
@@ -395,6 +410,7 @@ func classifyBucket(r *http.Request, t *target, op *operation) (*operation, *Err
 		}
 		op.name = "CreateBucket"
 		op.checks = []check{{action: "s3:CreateBucket", resource: res, bucket: t.bucket}}
+		op.checks = append(op.checks, createBucketChecks(r, res, t.bucket)...)
 	case http.MethodDelete:
 		if hasOtherParams(t, set("x-id")) {
 			return nil, notImplemented("This DELETE on a bucket is not served by the gateway.")
@@ -424,16 +440,19 @@ func classifyObject(r *http.Request, t *target, op *operation) (*operation, *Err
 		return nil, invalidArgument("uploadId must not be empty.")
 	}
 	if r.Method == http.MethodPost {
+		op.checks = []check{{action: "s3:PutObject", resource: res, bucket: t.bucket}}
 		switch {
 		case t.has("uploads") && !hasOtherParams(t, set("uploads", "x-id")):
 			op.name = "CreateMultipartUpload"
+			op.checks = append(op.checks, writeHeaderChecks(r, res, t.bucket)...)
 		case multipart && !hasOtherParams(t, set("uploadId", "x-id")):
 			op.name = "CompleteMultipartUpload"
 		default:
 			return nil, notImplemented("This POST on an object is not served by the gateway.")
 		}
-		op.checks = []check{{action: "s3:PutObject", resource: res, bucket: t.bucket}}
-		tagContext(r, op)
+		if e := tagContext(r, op); e != nil {
+			return nil, e
+		}
 		return op, nil
 	}
 	sub, e := subresource(t, objectSubresources, objectParams)
@@ -454,6 +473,9 @@ func classifyObject(r *http.Request, t *target, op *operation) (*operation, *Err
 		}
 		op.name = r.Method + " ?" + sub
 		op.checks = []check{{action: action, resource: res, bucket: t.bucket}}
+		if sub == "retention" {
+			op.checks = append(op.checks, bypassChecks(r, res, t.bucket)...)
+		}
 		return op, nil
 	}
 	switch r.Method {
@@ -485,7 +507,10 @@ func classifyObject(r *http.Request, t *target, op *operation) (*operation, *Err
 		}
 		op.checks = []check{{action: "s3:PutObject", resource: res, bucket: t.bucket}}
 		if !multipart {
-			tagContext(r, op)
+			if e := tagContext(r, op); e != nil {
+				return nil, e
+			}
+			op.checks = append(op.checks, writeHeaderChecks(r, res, t.bucket)...)
 		}
 		if src := r.Header.Values("X-Amz-Copy-Source"); len(src) > 0 {
 			c, enc, e := copySource(src)
@@ -511,6 +536,7 @@ func classifyObject(r *http.Request, t *target, op *operation) (*operation, *Err
 				action = "s3:DeleteObjectVersion"
 			}
 			op.checks = []check{{action: action, resource: res, bucket: t.bucket}}
+			op.checks = append(op.checks, bypassChecks(r, res, t.bucket)...)
 		}
 	default:
 		return nil, notImplemented("The gateway does not serve " + r.Method + " on an object.")
@@ -519,23 +545,97 @@ func classifyObject(r *http.Request, t *target, op *operation) (*operation, *Err
 }
 
 // tagContext sets s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys
-// from x-amz-tagging (a query-encoded tag set).
-func tagContext(r *http.Request, op *operation) {
+// from x-amz-tagging (a query-encoded tag set). A tag set that does not
+// parse, or names a key twice, is refused (S3's InvalidTag): the policy
+// would see no tag, or a multivalued one that no single-valued operator
+// matches, where the store may read one.
+func tagContext(r *http.Request, op *operation) *Error {
 	raw := r.Header.Get("X-Amz-Tagging")
 	if raw == "" {
-		return
+		return nil
 	}
+	bad := s3err(http.StatusBadRequest, "InvalidTag", "The x-amz-tagging header is not a valid tag set, or gives a tag key more than once.")
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
-		op.ctx["s3:RequestObjectTagKeys"] = []string{}
-		return
+		return bad
 	}
 	keys := make([]string, 0, len(vals))
 	for k, vs := range vals {
+		if len(vs) != 1 || k == "" {
+			return bad
+		}
 		keys = append(keys, k)
 		op.ctx["s3:RequestObjectTag/"+k] = vs
 	}
 	op.ctx["s3:RequestObjectTagKeys"] = keys
+	return nil
+}
+
+// aclHeaders set an ACL on the object or bucket a request creates.
+var aclHeaders = []string{"X-Amz-Acl", "X-Amz-Grant-Read", "X-Amz-Grant-Write", "X-Amz-Grant-Read-Acp", "X-Amz-Grant-Write-Acp",
+	"X-Amz-Grant-Full-Control"}
+
+func hasHeader(r *http.Request, names ...string) bool {
+	for _, n := range names {
+		if len(r.Header.Values(n)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// writeHeaderChecks are the actions S3 requires, besides s3:PutObject, of
+// a write (PutObject, CopyObject, CreateMultipartUpload) whose headers
+// set the new object's ACL, tags or object-lock settings. The store
+// honours these headers with the gateway's own credentials, which may do
+// all of them: without these checks, s3:PutObject alone would make an
+// object public or lock it.
+func writeHeaderChecks(r *http.Request, res, bucket string) []check {
+	var out []check
+	add := func(action string) { out = append(out, check{action: action, resource: res, bucket: bucket}) }
+	if hasHeader(r, aclHeaders...) {
+		add("s3:PutObjectAcl")
+	}
+	if hasHeader(r, "X-Amz-Tagging") {
+		add("s3:PutObjectTagging")
+	}
+	if hasHeader(r, "X-Amz-Object-Lock-Mode", "X-Amz-Object-Lock-Retain-Until-Date") {
+		add("s3:PutObjectRetention")
+	}
+	if hasHeader(r, "X-Amz-Object-Lock-Legal-Hold") {
+		add("s3:PutObjectLegalHold")
+	}
+	return out
+}
+
+// bypassHeader lifts governance-mode retention from a delete or a
+// retention change; S3 requires s3:BypassGovernanceRetention for it.
+const bypassHeader = "X-Amz-Bypass-Governance-Retention"
+
+func bypassChecks(r *http.Request, res, bucket string) []check {
+	if !hasHeader(r, bypassHeader) {
+		return nil
+	}
+	return []check{{action: "s3:BypassGovernanceRetention", resource: res, bucket: bucket}}
+}
+
+// createBucketChecks are the actions S3 requires, besides
+// s3:CreateBucket, of a CreateBucket whose headers set the bucket's ACL,
+// object lock or object ownership.
+func createBucketChecks(r *http.Request, res, bucket string) []check {
+	var out []check
+	add := func(action string) { out = append(out, check{action: action, resource: res, bucket: bucket}) }
+	if hasHeader(r, aclHeaders...) {
+		add("s3:PutBucketAcl")
+	}
+	if hasHeader(r, "X-Amz-Bucket-Object-Lock-Enabled") {
+		add("s3:PutBucketObjectLockConfiguration")
+		add("s3:PutBucketVersioning")
+	}
+	if hasHeader(r, "X-Amz-Object-Ownership") {
+		add("s3:PutBucketOwnershipControls")
+	}
+	return out
 }
 
 // copySource reads x-amz-copy-source ("[/]bucket/key[?versionId=v]",

@@ -37,14 +37,17 @@ func TestClassify(t *testing.T) {
 		{method: "GET", uri: "/data?versioning", name: "GET ?versioning", checks: obj("s3:GetBucketVersioning", "arn:aws:s3:::data")},
 		{method: "DELETE", uri: "/data?tagging", name: "DELETE ?tagging", checks: obj("s3:PutBucketTagging", "arn:aws:s3:::data")},
 		{method: "GET", uri: "/data?uploads&prefix=x", name: "GET ?uploads", checks: obj("s3:ListBucketMultipartUploads", "arn:aws:s3:::data"), ctx: map[string]string{"s3:prefix": "x"}},
-		{method: "PUT", uri: "/data", name: "CreateBucket", checks: obj("s3:CreateBucket", "arn:aws:s3:::data"),
+		{method: "PUT", uri: "/data", name: "CreateBucket", checks: append(obj("s3:CreateBucket", "arn:aws:s3:::data"), obj("s3:PutBucketAcl", "arn:aws:s3:::data")...),
 			header: map[string]string{"X-Amz-Acl": "private"}, ctx: map[string]string{"s3:x-amz-acl": "private"}},
+		{method: "PUT", uri: "/data", name: "CreateBucket", header: map[string]string{"X-Amz-Bucket-Object-Lock-Enabled": "true", "X-Amz-Object-Ownership": "ObjectWriter"},
+			checks: append(obj("s3:CreateBucket", "arn:aws:s3:::data"), append(obj("s3:PutBucketObjectLockConfiguration", "arn:aws:s3:::data"),
+				append(obj("s3:PutBucketVersioning", "arn:aws:s3:::data"), obj("s3:PutBucketOwnershipControls", "arn:aws:s3:::data")...)...)...)},
 		{method: "DELETE", uri: "/data", name: "DeleteBucket", checks: obj("s3:DeleteBucket", "arn:aws:s3:::data")},
 		{method: "POST", uri: "/data?delete", name: "DeleteObjects"},
 		{method: "GET", uri: "/data/a/b.txt", name: "GetObject", checks: obj("s3:GetObject", "arn:aws:s3:::data/a/b.txt")},
 		{method: "GET", uri: "/data/k?versionId=v1", name: "GetObject", checks: obj("s3:GetObjectVersion", "arn:aws:s3:::data/k"), ctx: map[string]string{"s3:versionid": "v1"}},
 		{method: "HEAD", uri: "/data/k", name: "HeadObject", checks: obj("s3:GetObject", "arn:aws:s3:::data/k")},
-		{method: "PUT", uri: "/data/k", name: "PutObject", checks: obj("s3:PutObject", "arn:aws:s3:::data/k"),
+		{method: "PUT", uri: "/data/k", name: "PutObject", checks: append(obj("s3:PutObject", "arn:aws:s3:::data/k"), obj("s3:PutObjectTagging", "arn:aws:s3:::data/k")...),
 			header: map[string]string{"X-Amz-Server-Side-Encryption": "AES256", "X-Amz-Tagging": "team=blue"},
 			ctx:    map[string]string{"s3:x-amz-server-side-encryption": "AES256", "s3:RequestObjectTag/team": "blue", "s3:RequestObjectTagKeys": "team"}},
 		{method: "PUT", uri: "/data/k", name: "CopyObject", header: map[string]string{"X-Amz-Copy-Source": "/src/a%20b.txt?versionId=3"},
@@ -58,6 +61,18 @@ func TestClassify(t *testing.T) {
 		{method: "GET", uri: "/data/k?uploadId=u", name: "ListParts", checks: obj("s3:ListMultipartUploadParts", "arn:aws:s3:::data/k")},
 		{method: "DELETE", uri: "/data/k", name: "DeleteObject", checks: obj("s3:DeleteObject", "arn:aws:s3:::data/k")},
 		{method: "DELETE", uri: "/data/k?versionId=v", name: "DeleteObject", checks: obj("s3:DeleteObjectVersion", "arn:aws:s3:::data/k")},
+		// Headers S3 authorizes with actions of their own.
+		{method: "PUT", uri: "/data/k", name: "PutObject", header: map[string]string{"X-Amz-Grant-Full-Control": "id=x", "X-Amz-Object-Lock-Mode": "GOVERNANCE",
+			"X-Amz-Object-Lock-Legal-Hold": "ON"}, checks: append(obj("s3:PutObject", "arn:aws:s3:::data/k"), append(obj("s3:PutObjectAcl", "arn:aws:s3:::data/k"),
+			append(obj("s3:PutObjectRetention", "arn:aws:s3:::data/k"), obj("s3:PutObjectLegalHold", "arn:aws:s3:::data/k")...)...)...)},
+		{method: "PUT", uri: "/data/k", name: "CopyObject", header: map[string]string{"X-Amz-Copy-Source": "src/s", "X-Amz-Acl": "public-read"},
+			checks: append(obj("s3:PutObject", "arn:aws:s3:::data/k"), obj("s3:PutObjectAcl", "arn:aws:s3:::data/k")[0], check{action: "s3:GetObject", resource: "arn:aws:s3:::src/s", bucket: "src"})},
+		{method: "POST", uri: "/data/k?uploads", name: "CreateMultipartUpload", header: map[string]string{"X-Amz-Acl": "public-read"},
+			checks: append(obj("s3:PutObject", "arn:aws:s3:::data/k"), obj("s3:PutObjectAcl", "arn:aws:s3:::data/k")...)},
+		{method: "DELETE", uri: "/data/k?versionId=v", name: "DeleteObject", header: map[string]string{"X-Amz-Bypass-Governance-Retention": "true"},
+			checks: append(obj("s3:DeleteObjectVersion", "arn:aws:s3:::data/k"), obj("s3:BypassGovernanceRetention", "arn:aws:s3:::data/k")...)},
+		{method: "PUT", uri: "/data/k?retention", name: "PUT ?retention", header: map[string]string{"X-Amz-Bypass-Governance-Retention": "true"},
+			checks: append(obj("s3:PutObjectRetention", "arn:aws:s3:::data/k"), obj("s3:BypassGovernanceRetention", "arn:aws:s3:::data/k")...)},
 		{method: "PUT", uri: "/data/k?tagging", name: "PUT ?tagging", checks: obj("s3:PutObjectTagging", "arn:aws:s3:::data/k")},
 		{method: "GET", uri: "/data/k?tagging&versionId=v", name: "GET ?tagging", checks: obj("s3:GetObjectVersionTagging", "arn:aws:s3:::data/k")},
 		// Keys are decoded once; dot segments and encoded slashes are
@@ -82,6 +97,14 @@ func TestClassify(t *testing.T) {
 		{method: "GET", uri: "/../k", code: "InvalidBucketName"},
 		{method: "GET", uri: "/data/%ff", code: "InvalidURI"},
 		{method: "GET", uri: "/data/a%00b", code: "InvalidURI"},
+		// A condition header or a tag given twice: its key would be
+		// multivalued, which no single-valued operator matches.
+		{method: "PUT", uri: "/data/k", header: map[string]string{"X-Amz-Tagging": "a=1&a=2"}, code: "InvalidTag"},
+		{method: "PUT", uri: "/data/k", header: map[string]string{"X-Amz-Tagging": "a=1;b=2"}, code: "InvalidTag"},
+		{method: "POST", uri: "/data/k?uploads", header: map[string]string{"X-Amz-Tagging": "=1"}, code: "InvalidTag"},
+		// A raw "#": OpenSTS verifies the URL without what follows it.
+		{method: "GET", uri: "/data/k#x", code: "InvalidURI"},
+		{method: "GET", uri: "/data/k?X-Amz-Signature=s#&acl", code: "InvalidURI"},
 		{method: "GET", uri: "/data/" + strings.Repeat("k", 1025), code: "KeyTooLongError"},
 		{method: "PUT", uri: "/data/k", header: map[string]string{"X-Amz-Copy-Source": "nokey"}, code: "InvalidArgument"},
 		{method: "PUT", uri: "/data/k", header: map[string]string{"X-Amz-Copy-Source": "/src/k?versionId=1&x=2"}, code: "InvalidArgument"},
@@ -250,5 +273,24 @@ func TestReadDelete(t *testing.T) {
 				t.Errorf("forwarded %s", b)
 			}
 		})
+	}
+}
+
+// TestClassifyRepeatedHeader: an x-amz-* header given twice is refused; a
+// condition key made multivalued would match no single-valued operator
+// (a Deny on s3:x-amz-acl would not apply) while the store reads one.
+func TestClassifyRepeatedHeader(t *testing.T) {
+	t.Parallel()
+	for _, h := range []string{"X-Amz-Acl", "X-Amz-Storage-Class", "X-Amz-Meta-Owner"} {
+		r, _ := http.NewRequest(http.MethodPut, "http://gw.test/data/k", nil)
+		r.RequestURI = "/data/k"
+		r.Header[h] = []string{"public-read", "private"}
+		tg, e := parseTarget(r, nil)
+		if e == nil {
+			_, e = classify(r, tg, false, time.Time{}, time.Now())
+		}
+		if e == nil || e.Code != "InvalidArgument" {
+			t.Errorf("%s twice: %v", h, e)
+		}
 	}
 }

@@ -94,9 +94,10 @@ type CheckerConfig struct {
 // Checker verifies MFA codes for STS. It is safe for concurrent use.
 //
 // Throttling and replay protection hold across every node on one store.
-// Failures are counted in the store (store.Throttles, one upsert per wrong
-// code), so N nodes behind a load balancer give an attacker the budget of
-// one: MaxFailures wrong codes per device in a window of FailureWindow
+// Attempts are counted in the store (store.Throttles, one upsert per
+// attempt, before its code is compared, and a delete after a right one),
+// so N nodes behind a load balancer, or N guesses sent at once, give an
+// attacker the budget of one: MaxFailures wrong codes per device in a window of FailureWindow
 // that starts with the first (a fixed window: at worst 2*MaxFailures-2
 // guesses fit in one FailureWindow across two windows). A code is accepted
 // only if the store atomically advances the device's last used step
@@ -143,8 +144,10 @@ func NewChecker(cfg CheckerConfig) *Checker {
 //  4. the matched step must be later than every step accepted before, which
 //     the store records atomically (ErrInvalidCode for a replay).
 //
-// Wrong codes and replays count as failures. Only Check writes to the store,
-// and only for a code that passed 1-3. Other errors are internal.
+// Every attempt on a device that is not locked counts toward the lockout
+// before its code is compared (so concurrent guesses cannot all pass step
+// 2); a right code resets the count. Check writes to the store only for a
+// device that passed 1-2. Other errors are internal.
 func (c *Checker) Check(ctx context.Context, account, userName, serial, code string, now time.Time) error {
 	d, err := c.devices.GetMFADevice(ctx, serial)
 	if errors.Is(err, store.ErrNotFound) {
@@ -159,11 +162,21 @@ func (c *Checker) Check(ctx context.Context, account, userName, serial, code str
 		return ErrUnknownDevice
 	}
 	key := strings.ToLower(d.SerialNumber)
-	state, counted, err := c.throttle.State(ctx, key)
+	// A locked device is refused without a write.
+	if locked, err := c.throttle.Locked(ctx, key, now); err != nil {
+		return fmt.Errorf("check mfa %s: %w", d.SerialNumber, err)
+	} else if locked {
+		c.onFail("throttled")
+		return ErrThrottled
+	}
+	// The attempt is counted before the code is compared, so that guesses
+	// sent at once (on one node or many) each draw on the budget instead
+	// of all passing the check above; a right code resets the count.
+	held, started, err := c.throttle.Attempt(ctx, key, now)
 	if err != nil {
 		return fmt.Errorf("check mfa %s: %w", d.SerialNumber, err)
 	}
-	if state.Locked(now) {
+	if held {
 		c.onFail("throttled")
 		return ErrThrottled
 	}
@@ -177,21 +190,18 @@ func (c *Checker) Check(ctx context.Context, account, userName, serial, code str
 	}
 	if !ok {
 		c.onFail("invalid_code")
-		return c.fail(ctx, key, now)
+		return c.failed(started)
 	}
 	if err := c.devices.AdvanceMFACounter(ctx, d.SerialNumber, counter); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			c.onFail("replay")
-			return c.fail(ctx, key, now)
+			return c.failed(started)
 		}
 		return fmt.Errorf("check mfa %s: %w", d.SerialNumber, err)
 	}
-	// The failures before a good code no longer count (a device without
-	// any costs no write).
-	if counted {
-		if err := c.throttle.Reset(ctx, key); err != nil {
-			return fmt.Errorf("check mfa %s: %w", d.SerialNumber, err)
-		}
+	// The attempts before a good code, and this one, no longer count.
+	if err := c.throttle.Reset(ctx, key); err != nil {
+		return fmt.Errorf("check mfa %s: %w", d.SerialNumber, err)
 	}
 	return nil
 }
@@ -202,13 +212,8 @@ func (c *Checker) Reset(ctx context.Context, serial string) error {
 	return c.throttle.Reset(ctx, strings.ToLower(serial))
 }
 
-// fail records a wrong code or a replay; it returns ErrInvalidCode, or the
-// store's error (the check fails either way).
-func (c *Checker) fail(ctx context.Context, key string, now time.Time) error {
-	started, err := c.throttle.Fail(ctx, key, now)
-	if err != nil {
-		return fmt.Errorf("check mfa: %w", err)
-	}
+// failed ends a wrong code or a replay (already counted by Attempt).
+func (c *Checker) failed(started bool) error {
 	if started {
 		c.onLock()
 	}

@@ -351,3 +351,75 @@ func TestCheckSuccessClearsFailures(t *testing.T) {
 		}
 	}
 }
+
+// barrierThrottles holds every GetThrottle until n callers have read (or
+// a while has passed), so that n concurrent checks all read the state
+// before any of them records a failure: the interleaving an attacker gets
+// by sending n guesses at once.
+type barrierThrottles struct {
+	store.Throttles
+	n       int
+	mu      sync.Mutex
+	arrived int
+	all     chan struct{}
+}
+
+func (b *barrierThrottles) GetThrottle(ctx context.Context, key []byte) (store.Throttle, error) {
+	b.mu.Lock()
+	b.arrived++
+	if b.arrived == b.n {
+		close(b.all)
+	}
+	b.mu.Unlock()
+	select {
+	case <-b.all:
+	case <-time.After(5 * time.Second):
+	}
+	return b.Throttles.GetThrottle(ctx, key)
+}
+
+// TestAttackCheckConcurrentGuesses: guesses sent at once must not each
+// be checked against a state read before any of them failed. Checking
+// the lockout before the code and counting the failure after let n
+// concurrent guesses all be tried however small the limit; each attempt
+// is now counted before its code is compared, so at most MaxFailures of
+// them are.
+func TestAttackCheckConcurrentGuesses(t *testing.T) {
+	_, ds := setup(t)
+	const n = 24
+	bt := &barrierThrottles{Throttles: throttles(t), n: n, all: make(chan struct{})}
+	c := NewChecker(CheckerConfig{Devices: ds, Throttles: bt, Sealer: newSealer(t)})
+	var wrongs []string
+	for i := 0; len(wrongs) < n; i++ {
+		w := fmt.Sprintf("%06d", i)
+		if _, ok, _ := Validate(seed, w, t0, 0); !ok {
+			wrongs = append(wrongs, w)
+		}
+	}
+	var (
+		wg                  sync.WaitGroup
+		mu                  sync.Mutex
+		compared, throttled int
+	)
+	for _, w := range wrongs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := c.Check(context.Background(), acct, "alice", serial, w, t0)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, ErrInvalidCode):
+				compared++
+			case errors.Is(err, ErrThrottled):
+				throttled++
+			default:
+				t.Errorf("check: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if compared > DefaultMaxFailures || compared+throttled != n {
+		t.Fatalf("%d concurrent guesses: %d compared, %d throttled; want at most %d compared", n, compared, throttled, DefaultMaxFailures)
+	}
+}

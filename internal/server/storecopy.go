@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,18 +43,32 @@ func (l StoreLocation) String() string {
 	return "data directory " + l.DataDir
 }
 
-// redactURL drops the password of a URL.
+// redactURL drops the passwords of a URL: the userinfo's, and the value
+// of every query parameter whose name holds "password" (libpq and pgx
+// read password= and sslpassword= there too).
 func redactURL(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		return s
+	s, frag, hasFrag := strings.Cut(s, "#")
+	base, query, hasQuery := strings.Cut(s, "?")
+	if scheme, rest, ok := strings.Cut(base, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			user, _, _ := strings.Cut(rest[:at], ":")
+			base = scheme + "://" + user + ":xxxxx" + rest[at:]
+		}
 	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return s
+	if hasQuery {
+		parts := strings.Split(query, "&")
+		for i, p := range parts {
+			name, _, _ := strings.Cut(p, "=")
+			if n, err := url.QueryUnescape(name); err != nil || strings.Contains(strings.ToLower(n), "password") {
+				parts[i] = name + "=xxxxx"
+			}
+		}
+		base += "?" + strings.Join(parts, "&")
 	}
-	user, _, _ := strings.Cut(rest[:at], ":")
-	return scheme + "://" + user + ":xxxxx" + rest[at:]
+	if hasFrag {
+		base += "#" + frag
+	}
+	return base
 }
 
 func (l StoreLocation) open(ctx context.Context, create bool) (*sqlstore.Store, func() error, error) {

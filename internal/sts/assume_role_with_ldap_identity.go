@@ -114,8 +114,25 @@ func (l ldapThrottles) held(ctx context.Context, t *throttle.Counter, key string
 	return t.Locked(ctx, key, l.now)
 }
 
+// attempt counts an attempt of key by t before the bind (nil counts
+// nothing) and reports whether key is held back. Counting before the
+// bind, not after it fails, is what keeps binds made at once (a bind takes
+// a round trip to the directory) from all passing a check that no failure
+// has been recorded yet; a successful bind resets the count.
+func (l ldapThrottles) attempt(ctx context.Context, t *throttle.Counter, key string) (bool, error) {
+	if t == nil {
+		return false, nil
+	}
+	if locked, err := t.Locked(ctx, key, l.now); err != nil || locked {
+		return locked, err
+	}
+	held, _, err := t.Attempt(ctx, key, l.now)
+	return held, err
+}
+
 // fail counts a failed sign-in against the name given, the entry found and
-// the source address (each when not empty).
+// the source address (each when not empty; the name and the entry were
+// counted by attempt already, and are passed "").
 func (l ldapThrottles) fail(ctx context.Context, nameKey, entryKey, addr string) error {
 	for _, f := range []struct {
 		t   *throttle.Counter
@@ -194,7 +211,7 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 		addr = c.SourceIP
 	}
 	th := ldapThrottles{users: cfg.Users, addresses: cfg.Addresses, now: now}
-	if held, err := th.held(ctx, cfg.Users, nameKey); err != nil || held {
+	if held, err := th.attempt(ctx, cfg.Users, nameKey); err != nil || held {
 		return nil, ldapHeld(err)
 	}
 	if addr != "" {
@@ -216,13 +233,13 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 	if err != nil {
 		return nil, err
 	}
-	// The entry found is throttled whichever spelling found it: checked
-	// before the user bind, counted when the bind fails.
+	// The entry found is throttled whichever spelling found it: counted
+	// and checked before the user bind.
 	var entryKey string
 	var heldErr error
 	dcfg.BeforeBind = func(dn string) error {
 		entryKey = ldapEntryKey(provider.ARN, dn)
-		held, err := th.held(ctx, cfg.Users, entryKey)
+		held, err := th.attempt(ctx, cfg.Users, entryKey)
 		if err != nil {
 			heldErr = err
 			return errLDAPThrottled
@@ -241,7 +258,7 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 			if errors.Is(err, errLDAPThrottled) {
 				return nil, ldapDenied(err)
 			}
-			if ferr := th.fail(ctx, nameKey, entryKey, addr); ferr != nil {
+			if ferr := th.fail(ctx, "", "", addr); ferr != nil {
 				return nil, ferr
 			}
 			return nil, ldapDenied(err)

@@ -3,8 +3,11 @@ package sts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -421,4 +424,73 @@ func throttleStore(t *testing.T) store.Throttles {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
+}
+
+// slowDirectory holds every Authenticate until each of n guesses has
+// either arrived or been refused without asking it (a directory round
+// trip long enough for n guesses sent at once all to be under way), then
+// binds as fakeDirectory does, denying every password; it counts the user
+// binds.
+type slowDirectory struct {
+	n       int
+	mu      sync.Mutex
+	settled map[string]bool // by password: the guess arrived or was answered
+	all     chan struct{}
+	binds   atomic.Int32
+}
+
+// settle records the guess with password p as arrived or answered.
+func (d *slowDirectory) settle(p string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.settled[p] {
+		return
+	}
+	d.settled[p] = true
+	if len(d.settled) == d.n {
+		close(d.all)
+	}
+}
+
+func (d *slowDirectory) Authenticate(_ context.Context, c ldap.Config, _, password string) (*ldap.Identity, error) {
+	d.settle(password)
+	<-d.all
+	if err := c.BeforeBind("CN=bob,CN=Users,DC=opensts,DC=test"); err != nil {
+		return nil, &ldap.Error{Kind: ldap.Denied, Reason: "refused before the user bind", Err: err}
+	}
+	d.binds.Add(1)
+	return nil, &ldap.Error{Kind: ldap.Denied, Reason: "wrong password"}
+}
+
+// TestAttackLDAPConcurrentGuesses: password guesses sent at once must not
+// all reach a bind. The user throttle was checked before the directory
+// was asked and counted only after the bind failed, so n guesses in
+// flight together all passed the check, whatever the limit; each attempt
+// is now counted before the bind.
+func TestAttackLDAPConcurrentGuesses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	s, _, _, roleARN := ldapAttackFixture(t, &now)
+	const n = 40
+	dir := &slowDirectory{n: n, settled: map[string]bool{}, all: make(chan struct{})}
+	s.ldap.Directory = dir
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			guess := fmt.Sprintf("guess-%d", i)
+			_, err := s.AssumeRoleWithLDAPIdentity(ctx, &authz.Caller{SourceIP: "192.0.2.9"},
+				&AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: guess, RoleArn: roleARN})
+			dir.settle(guess) // refused before the directory was asked
+			if code(err) != "AccessDenied" {
+				t.Errorf("guess %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := dir.binds.Load(); got > 10 {
+		t.Fatalf("%d concurrent guesses made %d user binds; the limit is 10", n, got)
+	}
 }

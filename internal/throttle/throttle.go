@@ -82,6 +82,25 @@ func (c *Counter) Fail(ctx context.Context, k string, now time.Time) (started bo
 	return t.Failures == 0 && t.Locked(now), nil
 }
 
+// Attempt counts an attempt of k at now before its outcome is known, so
+// that attempts made at once on any node each draw on the budget: a check
+// of the lockout followed by Fail after a slow comparison lets n
+// concurrent attempts all read "not locked" and all be compared. held is
+// true when k was already locked out (the attempt must be refused
+// unchecked); started is true when this attempt used the last of the
+// budget and started the lockout: it is still checked, and a success
+// (Reset) lifts the lockout. An attempt that then fails needs no Fail: it
+// was counted here. With a limit of Max 1 every attempt restarts the
+// lockout and none is held here; callers check Locked first as well.
+func (c *Counter) Attempt(ctx context.Context, k string, now time.Time) (held, started bool, err error) {
+	t, err := c.store.FailThrottle(ctx, c.key(k), c.limit, now)
+	if err != nil {
+		return false, false, fmt.Errorf("throttle %s: %w", c.scope, err)
+	}
+	started = t.Failures == 0 && t.Locked(now)
+	return t.Locked(now) && !started, started, nil
+}
+
 // Reset forgets k's failures and lockout (after a success).
 func (c *Counter) Reset(ctx context.Context, k string) error {
 	if err := c.store.ResetThrottle(ctx, c.key(k)); err != nil {

@@ -1,0 +1,135 @@
+package verifier_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/opensts/opensts/verifier"
+)
+
+// holdingTransport holds the first GetVerificationData call for key
+// until another GetVerificationData call for key is made (or a while has
+// passed), and tells when it holds it.
+type holdingTransport struct {
+	key     string
+	mu      sync.Mutex
+	calls   int
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (h *holdingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".GetVerificationData") && r.Body != nil {
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		if bytes.Contains(b, []byte(h.key)) {
+			h.mu.Lock()
+			h.calls++
+			n := h.calls
+			h.mu.Unlock()
+			switch n {
+			case 1:
+				close(h.held)
+				select {
+				case <-h.release:
+				case <-time.After(3 * time.Second):
+				}
+			case 2:
+				close(h.release)
+			}
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestAttackLocalFlightPoisoning: in local mode, concurrent requests for
+// one access key and scope share one fetch of its verification data, made
+// with the proof (string to sign and signature) of whichever came first.
+// An attacker who knows only alice's access key id sent a request with a
+// wrong signature for her scope; alice's own request, arriving while that
+// fetch was under way, was answered with the attacker's
+// SignatureDoesNotMatch. Kept up, this refused every request of alice's
+// whose key was not cached. A fetch is now shared only by requests with
+// the same proof.
+func TestAttackLocalFlightPoisoning(t *testing.T) {
+	self, err := newUser("flight-svc", verifierPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+	alice, err := newUser("flight-alice", read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := newUser("flight-bob", read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ht := &holdingTransport{key: alice.AccessKeyID, held: make(chan struct{}), release: make(chan struct{})}
+	v, err := verifier.New(verifier.Config{Mode: verifier.Local, Endpoint: openstsEndpoint, Credentials: credentials.StaticCredentialsProvider{Value: self},
+		HTTPClient: &http.Client{Transport: ht}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The revocation set is fetched (with bob's first decision).
+	if got := decide(t, v, bob); got != "Allow" {
+		t.Fatalf("bob: %s", got)
+	}
+	forged := aws.Credentials{AccessKeyID: alice.AccessKeyID, SecretAccessKey: "not alice's secret"}
+	attacker := make(chan string, 1)
+	go func() {
+		d, err := v.Authorize(bg, signedRequest(t, forged, "http://data.s3.test/data/a.txt", "us-east-1", "s3"), emptyHash, "s3:GetObject", "arn:aws:s3:::data/a.txt", nil)
+		switch {
+		case err != nil:
+			attacker <- err.Error()
+		case d.AuthenticationError != nil:
+			attacker <- d.AuthenticationError.Code
+		default:
+			attacker <- d.Decision
+		}
+	}()
+	<-ht.held // the attacker's fetch is under way
+	if got := decide(t, v, alice); got != "Allow" {
+		t.Errorf("alice's own request during the attacker's fetch: %s, want Allow", got)
+	}
+	if got := <-attacker; got != "SignatureDoesNotMatch" {
+		t.Errorf("the attacker's request: %s", got)
+	}
+}
+
+// TestAttackFragment: a request signed for data/a.txt, received with
+// "#x" after its path (net/http leaves a raw "#" in RequestURI), must not
+// be allowed in either mode: the resource server would act on
+// "data/a.txt#x". Local mode verifies the path as received (the
+// signature does not match); remote mode's server refuses a URL with a
+// fragment.
+func TestAttackFragment(t *testing.T) {
+	self, err := newUser("frag-svc", verifierPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := newUser("frag-alice", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []verifier.Mode{verifier.Local, verifier.Remote} {
+		v := newVerifier(t, mode, self, 0)
+		if got := decide(t, v, alice); got != "Allow" {
+			t.Fatalf("%s: the signed request: %s", mode, got)
+		}
+		r := signedRequest(t, alice, "http://data.s3.test/data/a.txt", "us-east-1", "s3")
+		r.RequestURI = "/data/a.txt#x"
+		d, err := v.Authorize(bg, r, emptyHash, "s3:GetObject", "arn:aws:s3:::data/a.txt#x", nil)
+		if err == nil && d.Allowed() {
+			t.Errorf("%s: a request with a fragment was allowed", mode)
+		}
+	}
+}
