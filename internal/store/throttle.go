@@ -36,9 +36,11 @@ type Throttles interface {
 	// FailThrottle records one failure of key at now, atomically across
 	// nodes: a key with no window, or whose window started at or before
 	// now-limit.Window, starts a new window at now with one failure; else
-	// its count grows by one. When the count reaches limit.Max, a lockout
-	// until now+limit.Lockout starts, the count returns to 0 and a new
-	// window starts at now. It returns the state after the failure; exactly
+	// its count grows by one. When the count reaches limit.Max and no
+	// lockout is running, a lockout until now+limit.Lockout starts, the
+	// count returns to 0 and a new window starts at now (failures during a
+	// lockout are counted and start no other). It returns the state after
+	// the failure; exactly
 	// one of concurrent failures sees the one that started a lockout
 	// (Failures 0 and Locked(now)).
 	FailThrottle(ctx context.Context, key []byte, limit ThrottleLimit, now time.Time) (Throttle, error)

@@ -24,6 +24,10 @@ func (s *Store) FailThrottle(ctx context.Context, key []byte, limit store.Thrott
 	expires := n + max(limit.Window, limit.Lockout).Milliseconds()
 	// The failure count after this one, reading the old row.
 	next := `(CASE WHEN throttles.window_start_ms <= ? THEN 1 ELSE throttles.failures + 1 END)`
+	// The failure that reaches the limit starts a lockout, unless one is
+	// running: failures during a lockout are counted, and never start
+	// another (each would have been let through to a comparison).
+	trip := `(` + next + ` >= ? AND throttles.locked_until_ms <= ?)`
 	first := 0
 	var firstLock int64
 	if limit.Max <= 1 {
@@ -38,15 +42,15 @@ func (s *Store) FailThrottle(ctx context.Context, key []byte, limit store.Thrott
 		err := tx.QueryRowContext(ctx, `INSERT INTO throttles (key, failures, window_start_ms, locked_until_ms, expires_ms)
 			VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET
-				failures = CASE WHEN `+next+` >= ? THEN 0 ELSE `+next+` END,
-				window_start_ms = CASE WHEN throttles.window_start_ms <= ? OR `+next+` >= ? THEN ? ELSE throttles.window_start_ms END,
-				locked_until_ms = CASE WHEN `+next+` >= ? THEN ? ELSE throttles.locked_until_ms END,
+				failures = CASE WHEN `+trip+` THEN 0 ELSE `+next+` END,
+				window_start_ms = CASE WHEN throttles.window_start_ms <= ? OR `+trip+` THEN ? ELSE throttles.window_start_ms END,
+				locked_until_ms = CASE WHEN `+trip+` THEN ? ELSE throttles.locked_until_ms END,
 				expires_ms = CASE WHEN throttles.expires_ms > ? THEN throttles.expires_ms ELSE ? END
 			RETURNING failures, window_start_ms, locked_until_ms`,
 			key, first, n, firstLock, expires,
-			cut, limit.Max, cut,
-			cut, cut, limit.Max, n,
-			cut, limit.Max, lockEnd,
+			cut, limit.Max, n, cut,
+			cut, cut, limit.Max, n, n,
+			cut, limit.Max, n, lockEnd,
 			expires, expires,
 		).Scan(&failures, &start, &locked)
 		if err != nil {
