@@ -100,12 +100,17 @@ func newBaselines(max int, warmup time.Duration) *baselines {
 // new), with no string made when it is in memory. A new one is marked
 // changed; the caller marks one it changes with mark.
 func (b *baselines) getFor(kind, name string, t time.Time) *baseline {
-	b.kbuf = append(append(append(b.kbuf[:0], kind...), ':'), name...)
-	bl, key, ok := b.subjects.find(b.kbuf)
+	bl, key, ok := b.subjects.find(b.subjectKey(kind, name))
 	if !ok {
 		key = string(b.kbuf)
 	}
 	return b.got(key, bl, ok, t)
+}
+
+// subjectKey builds kind+":"+name in kbuf, reused, and returns it.
+func (b *baselines) subjectKey(kind, name string) []byte {
+	b.kbuf = append(append(append(b.kbuf[:0], kind...), ':'), name...)
+	return b.kbuf
 }
 
 func (b *baselines) got(key string, bl *baseline, ok bool, t time.Time) *baseline {
@@ -234,7 +239,7 @@ func (e *Engine) prefetch(ctx context.Context, batch []Event) {
 			if k[1] == "" {
 				continue
 			}
-			e.base.kbuf = append(append(append(e.base.kbuf[:0], k[0]...), ':'), k[1]...)
+			e.base.subjectKey(k[0], k[1])
 			if _, ok := e.base.subjects.m[string(e.base.kbuf)]; ok {
 				continue
 			}

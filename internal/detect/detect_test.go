@@ -761,3 +761,17 @@ func TestBytesPerEntity(t *testing.T) {
 	runtime.KeepAlive(evs)
 	runtime.KeepAlive(e)
 }
+
+// A batch buffer a burst grew past maxSpare is not kept for reuse; a small
+// one is.
+func TestSpareBounded(t *testing.T) {
+	e, _ := newEngine(t, Config{})
+	e.done(make([]Event, 0, maxSpare+1))
+	if e.spare != nil {
+		t.Fatalf("kept a spare of capacity %d", cap(e.spare))
+	}
+	e.done(make([]Event, 3, maxSpare))
+	if cap(e.spare) != maxSpare || len(e.spare) != 0 {
+		t.Fatalf("spare len %d cap %d", len(e.spare), cap(e.spare))
+	}
+}

@@ -49,3 +49,15 @@ func TestRequestCodes(t *testing.T) {
 		t.Errorf("AccessDenied = %v, want 1", got)
 	}
 }
+
+// The cache of session counter handles stays within its bound however many
+// (kind, account, role) combinations are seen.
+func TestSessionHandlesBounded(t *testing.T) {
+	m := New()
+	for i := range 4*MaxRoles + 50 {
+		m.SessionIssued("assume_role", "111122223333", fmt.Sprintf("r%d", i))
+	}
+	if n := len(m.sessionHandles); n > 4*MaxRoles {
+		t.Fatalf("%d session handles kept, bound %d", n, 4*MaxRoles)
+	}
+}
