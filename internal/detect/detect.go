@@ -301,20 +301,19 @@ func (e *Engine) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// What was queued before the end is evaluated, and learned
+			// from, before the last flush: a server stopped right after
+			// a call keeps what that call taught its baselines.
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			for e.runBatch(fctx) > 0 && fctx.Err() == nil {
+			}
 			e.Flush(fctx)
 			cancel()
 			return
 		case <-tick.C:
 			e.Flush(ctx)
 		case <-e.wake:
-			batch := e.take()
-			e.prefetch(ctx, batch)
-			for i := range batch {
-				e.Process(ctx, batch[i])
-			}
-			e.done(batch)
-			if len(batch) > 0 {
+			if e.runBatch(ctx) > 0 {
 				// Let the next batch gather; an event queued meanwhile
 				// has signalled wake, so it is not missed.
 				select {
@@ -324,6 +323,18 @@ func (e *Engine) Run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// runBatch evaluates what is queued and returns how many events it took.
+func (e *Engine) runBatch(ctx context.Context) int {
+	batch := e.take()
+	e.prefetch(ctx, batch)
+	for i := range batch {
+		e.Process(ctx, batch[i])
+	}
+	n := len(batch)
+	e.done(batch)
+	return n
 }
 
 // Process evaluates one event now.

@@ -498,6 +498,32 @@ func TestObserveNeverBlocks(t *testing.T) {
 	<-done
 }
 
+// Events queued when Run ends are evaluated and learned from before its
+// last flush: a server stopped right after a call keeps what the call
+// taught (e2e TestDetectionBaselinesPersist lost it when a batch was still
+// queued at the stop).
+func TestRunDrainsQueueWhenItEnds(t *testing.T) {
+	sh := newMemShared()
+	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh })
+	for i := range 50 {
+		e.Observe(ev("AssumeRole", "sts", as("IAMUser", fmt.Sprintf("arn:aws:iam::%s:user/u%d", acct, i))))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	<-e.wake // Run sees the end, not the batch's wake-up
+	e.Run(ctx)
+	if p, _, _ := e.Stats(); p != 50 {
+		t.Fatalf("processed %d of 50 queued events", p)
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for i := range 50 {
+		if _, ok := sh.base[fmt.Sprintf("principal:arn:aws:iam::%s:user/u%d", acct, i)]; !ok {
+			t.Fatalf("u%d's baseline was not written", i)
+		}
+	}
+}
+
 // BenchmarkProcess: events per second on one core with every default rule.
 //
 //	go test ./internal/detect -run '^$' -bench Process -cpu 1
