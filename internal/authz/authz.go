@@ -40,6 +40,10 @@ type Config struct {
 	// CacheBytes bounds the cache of loaded principals, roles, managed
 	// policies and SCPs (0: DefaultCacheBytes).
 	CacheBytes int
+	// CompactBytes bounds the second tier of that cache, the encoded users
+	// and roles it evicted, kept in memory the collector does not scan
+	// (0: none).
+	CompactBytes int
 	// OnDeny, if set, is told of every decision Decide returns that is not
 	// an Allow (metrics); it must be fast and must not keep d.
 	OnDeny func(d *policy.Decision)
@@ -68,7 +72,7 @@ func New(cfg Config) *Authorizer {
 		cacheBytes = DefaultCacheBytes
 	}
 	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now, onDeny: cfg.OnDeny,
-		cache: cache.New(cache.Config[any]{MaxBytes: cacheBytes, Cost: footprintShared})}
+		cache: cache.New(cache.Config[any]{MaxBytes: cacheBytes, Cost: footprintShared, CompactBytes: cfg.CompactBytes})}
 	if cfg.Sealer != nil {
 		a.msgKey = cfg.Sealer.Derive("opensts authorization message v1")
 	}
@@ -423,7 +427,7 @@ func (a *Authorizer) groupPolicies(ctx context.Context, account string, g groupR
 			return nil, fmt.Errorf("load group %s: %w", g.name, err)
 		}
 		gp := &groupPolicies{}
-		src, err := a.sources(ctx, account, store.KindGroup, stored.Name)
+		src, _, err := a.sources(ctx, account, store.KindGroup, stored.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -563,7 +567,8 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 		return gonePrincipal(), nil
 	}
 	var kb [128]byte
-	v, err := a.load(cacheKey(kb[:0], "policies/"+string(kind), account, id), func() (any, error) {
+	decode := func(b []byte) (any, bool) { return a.decodePrincipal(kind, b) }
+	v, err := a.cache.LoadTiered(cacheKey(kb[:0], "policies/"+string(kind), account, id), decode, func() (any, []byte, error) {
 		var (
 			stored   string // the stored spelling of the name
 			path     string
@@ -588,21 +593,74 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 			stored, path, tags, boundary = r.Name, r.Path, r.Tags, r.PermissionsBoundary
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			return gonePrincipal(), nil
+			return gonePrincipal(), nil, nil // not in the second tier
 		}
 		if err != nil {
-			return nil, fmt.Errorf("load %s %s: %w", kind, id, err)
+			return nil, nil, fmt.Errorf("load %s %s: %w", kind, id, err)
 		}
-		src, err := a.sources(ctx, account, kind, stored)
+		src, inline, err := a.sources(ctx, account, kind, stored)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return newPrincipalPolicies(stored, path, boundary, tags, src), nil
+		return newPrincipalPolicies(stored, path, boundary, tags, src), encodePrincipal(stored, path, boundary, tags, inline, src), nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v.(*principalPolicies), nil
+}
+
+// encodePrincipal is a user or role in the cache's second tier: what
+// newPrincipalPolicies keeps, with inline policies as text.
+func encodePrincipal(name, path, boundary string, tags []store.Tag, inline []store.InlinePolicy, src ownerSources) []byte {
+	e := cache.Enc(make([]byte, 0, 64)).String(name).String(path).String(boundary)
+	e = encodeTags(e, tags).Int(int64(len(inline)))
+	for _, ip := range inline {
+		e = e.String(ip.Name).String(ip.Document)
+	}
+	e = e.Int(int64(len(src.attached)))
+	for _, arn := range src.attached {
+		e = e.String(arn)
+	}
+	e = e.Int(int64(len(src.groups)))
+	for _, g := range src.groups {
+		e = e.String(g.id).String(g.name)
+	}
+	return e
+}
+
+// decodePrincipal reads what encodePrincipal wrote, compiling inline
+// policies through the policy cache.
+func (a *Authorizer) decodePrincipal(kind store.PrincipalKind, b []byte) (any, bool) {
+	d := cache.NewDec(b)
+	name, path, boundary := d.String(), d.String(), d.String()
+	tags := decodeTags(d)
+	var src ownerSources
+	inline := make([]store.InlinePolicy, d.Len(1<<16))
+	for i := range inline {
+		inline[i] = store.InlinePolicy{Name: d.String(), Document: d.String()}
+	}
+	if n := d.Len(1 << 16); n > 0 {
+		src.attached = make([]string, n)
+		for i := range src.attached {
+			src.attached[i] = d.String()
+		}
+	}
+	if n := d.Len(1 << 16); n > 0 {
+		src.groups = make([]groupRef, n)
+		for i := range src.groups {
+			src.groups[i] = groupRef{id: d.String(), name: d.String()}
+		}
+	}
+	if !d.OK() {
+		return nil, false
+	}
+	for _, ip := range inline {
+		if a.addInline(&src, kind, name, ip) != nil {
+			return nil, false
+		}
+	}
+	return newPrincipalPolicies(name, path, boundary, tags, src), true
 }
 
 func (a *Authorizer) addInline(out *ownerSources, kind store.PrincipalKind, owner string, ip store.InlinePolicy) error {
@@ -623,36 +681,36 @@ type ownerSources struct {
 
 // sources loads a user's, group's or role's inline policies (compiled), the
 // ARNs of its attached managed policies and, for a user, its groups' names.
-func (a *Authorizer) sources(ctx context.Context, account string, kind store.PrincipalKind, owner string) (ownerSources, error) {
+func (a *Authorizer) sources(ctx context.Context, account string, kind store.PrincipalKind, owner string) (ownerSources, []store.InlinePolicy, error) {
 	var out ownerSources
 	if r, ok := a.store.(store.PolicySourceReader); ok {
 		src, err := r.PolicySources(ctx, account, kind, owner)
 		if err != nil {
-			return out, fmt.Errorf("load policies of %s %s: %w", kind, owner, err)
+			return out, nil, fmt.Errorf("load policies of %s %s: %w", kind, owner, err)
 		}
 		for _, ip := range src.Inline {
 			if err := a.addInline(&out, kind, owner, ip); err != nil {
-				return out, err
+				return out, nil, err
 			}
 		}
 		out.attached = src.Attached
 		for _, g := range src.Groups {
 			out.groups = append(out.groups, groupRef{id: g.ID, name: g.Name})
 		}
-		return out, nil
+		return out, src.Inline, nil
 	}
 	inline, err := a.store.ListInlinePolicies(ctx, account, kind, owner)
 	if err != nil {
-		return out, fmt.Errorf("load inline policies of %s %s: %w", kind, owner, err)
+		return out, nil, fmt.Errorf("load inline policies of %s %s: %w", kind, owner, err)
 	}
 	for _, ip := range inline {
 		if err := a.addInline(&out, kind, owner, ip); err != nil {
-			return out, err
+			return out, nil, err
 		}
 	}
 	atts, err := a.store.ListAttachments(ctx, account, kind, owner)
 	if err != nil {
-		return out, fmt.Errorf("load attachments of %s %s: %w", kind, owner, err)
+		return out, nil, fmt.Errorf("load attachments of %s %s: %w", kind, owner, err)
 	}
 	for _, at := range atts {
 		out.attached = append(out.attached, at.PolicyARN)
@@ -660,13 +718,13 @@ func (a *Authorizer) sources(ctx context.Context, account string, kind store.Pri
 	if kind == store.KindUser {
 		groups, err := a.store.ListGroupsForUser(ctx, account, owner)
 		if err != nil {
-			return out, fmt.Errorf("load groups of %s: %w", owner, err)
+			return out, nil, fmt.Errorf("load groups of %s: %w", owner, err)
 		}
 		for _, g := range groups {
 			out.groups = append(out.groups, groupRef{id: g.ID, name: g.Name})
 		}
 	}
-	return out, nil
+	return out, inline, nil
 }
 
 // managed loads (cached) the default version of a managed policy, compiled
@@ -960,33 +1018,80 @@ type Role struct {
 // store.ErrNotFound when it does not exist.
 func (a *Authorizer) Role(ctx context.Context, account, name string) (*Role, error) {
 	var kb [128]byte
-	v, err := a.load(cacheKey(kb[:0], "role", account, name), func() (any, error) {
+	v, err := a.cache.LoadTiered(cacheKey(kb[:0], "role", account, name), decodeRole, func() (any, []byte, error) {
 		r, err := a.store.GetRole(ctx, account, name)
 		if err != nil {
-			return nil, fmt.Errorf("load role %s: %w", name, err)
+			return nil, nil, fmt.Errorf("load role %s: %w", name, err)
 		}
-		// Parsed, not through the policy cache: the role's entry is what
-		// keeps its trust policy, which shares its shape (all but the
-		// principals) with the trust policies of other roles (see
-		// policy.Policy), so a role costs the cache a few hundred bytes.
-		t, err := policy.Parse(policy.Trust, r.TrustPolicy)
-		if err != nil {
-			return nil, fmt.Errorf("compile trust policy of %s: %w", name, err)
-		}
-		arn := RoleARN(r.Account, r.Path, r.Name)
-		// The cached role keeps what decisions and AssumeRole use: its
-		// trust document is kept compiled, not as text, and its description
-		// and last use are dropped.
-		r.TrustPolicy, r.Description, r.LastUsedRegion, r.LastUsedAt = "", "", "", time.Time{}
-		r.Account, r.Path = intern(r.Account), intern(r.Path)
-		trustID := arn + "#trust"
-		arn = trustID[:len(arn)]
-		// One string holds the ARN, the trust policy's id and the name.
-		r.Name = arn[len(arn)-len(r.Name):]
-		return &Role{Role: r, Trust: t, ARN: arn, TrustID: trustID}, nil
+		enc := encodeRole(r)
+		role, err := newRole(r)
+		return role, enc, err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v.(*Role), nil
+}
+
+// newRole is the cached form of a stored role.
+func newRole(r store.Role) (*Role, error) {
+	// Parsed, not through the policy cache: the role's entry is what keeps
+	// its trust policy, which shares its shape (all but the principals)
+	// with the trust policies of other roles (see policy.Policy), so a role
+	// costs the cache a few hundred bytes.
+	t, err := policy.Parse(policy.Trust, r.TrustPolicy)
+	if err != nil {
+		return nil, fmt.Errorf("compile trust policy of %s: %w", r.Name, err)
+	}
+	arn := RoleARN(r.Account, r.Path, r.Name)
+	// The cached role keeps what decisions and AssumeRole use: its trust
+	// document is kept compiled, not as text, and its description and last
+	// use are dropped.
+	r.TrustPolicy, r.Description, r.LastUsedRegion, r.LastUsedAt = "", "", "", time.Time{}
+	r.Account, r.Path = intern(r.Account), intern(r.Path)
+	trustID := arn + "#trust"
+	arn = trustID[:len(arn)]
+	// One string holds the ARN, the trust policy's id and the name.
+	r.Name = arn[len(arn)-len(r.Name):]
+	return &Role{Role: r, Trust: t, ARN: arn, TrustID: trustID}, nil
+}
+
+// encodeRole is a stored role in the cache's second tier: what newRole
+// keeps, with the trust document as text.
+func encodeRole(r store.Role) []byte {
+	e := cache.Enc(make([]byte, 0, 96+len(r.TrustPolicy))).String(r.Account).String(r.ID).String(r.Name).String(r.Path).
+		String(r.TrustPolicy).Int(int64(r.MaxSessionDuration)).String(r.PermissionsBoundary).Time(r.CreatedAt)
+	return encodeTags(e, r.Tags)
+}
+
+func decodeRole(b []byte) (any, bool) {
+	d := cache.NewDec(b)
+	r := store.Role{Account: d.String(), ID: d.String(), Name: d.String(), Path: d.String(), TrustPolicy: d.String(),
+		MaxSessionDuration: int(d.Int()), PermissionsBoundary: d.String(), CreatedAt: d.Time()}
+	r.Tags = decodeTags(d)
+	if !d.OK() {
+		return nil, false
+	}
+	role, err := newRole(r)
+	return role, err == nil
+}
+
+func encodeTags(e cache.Enc, tags []store.Tag) cache.Enc {
+	e = e.Int(int64(len(tags)))
+	for _, t := range tags {
+		e = e.String(t.Key).String(t.Value)
+	}
+	return e
+}
+
+func decodeTags(d *cache.Dec) []store.Tag {
+	n := d.Len(1000)
+	if n == 0 {
+		return nil
+	}
+	tags := make([]store.Tag, n)
+	for i := range tags {
+		tags[i] = store.Tag{Key: d.String(), Value: d.String()}
+	}
+	return tags
 }

@@ -149,3 +149,11 @@ func (a *Authorizer) CacheStats() (entries, bytes int) {
 	entries, bytes, _ = a.cache.Stats()
 	return entries, bytes
 }
+
+// TierStats reports the cache's second tier: its records, their bytes, and
+// the bytes of its segments allocated so far.
+func (a *Authorizer) TierStats() (entries, bytes, allocated int) { return a.cache.TierStats() }
+
+// Evict drops every entry of the first tier and keeps the second, as if
+// each had been evicted for want of room (benchmarks, tests).
+func (a *Authorizer) Evict() { a.cache.DeleteFunc(func(string, any) bool { return true }) }

@@ -41,6 +41,13 @@ type Config[V any] struct {
 	// it references, which it returns (distinct). Nil counts only keys and
 	// bookkeeping.
 	Cost func(v V) (int, []Shared)
+	// CompactBytes, when not zero, gives the cache a second tier of that
+	// many bytes for the values loaded with LoadTiered: their encoded
+	// form, in memory the garbage collector does not scan (see compact).
+	// Delete, DeletePrefix and Clear apply to both tiers; DeleteFunc only
+	// to the first, so an encoded value must not hold what a DeleteFunc
+	// predicate looks at.
+	CompactBytes int
 }
 
 // Cache is a bounded cache. It is safe for concurrent use.
@@ -58,6 +65,8 @@ type Cache[V any] struct {
 	hand  *entry[V] // the next entry CLOCK looks at; nil when empty
 	refs  map[Shared]int
 	ghost ghost // keys of recent misses not stored
+
+	tier *compact // nil without CompactBytes
 }
 
 // ghost remembers the hashes of the last len(ring) keys Load did not store
@@ -119,6 +128,9 @@ const wordSize = int(unsafe.Sizeof(uintptr(0)))
 // New returns an empty cache.
 func New[V any](cfg Config[V]) *Cache[V] {
 	c := &Cache[V]{cost: cfg.Cost, max: cfg.MaxBytes, items: map[string]*entry[V]{}, refs: map[Shared]int{}}
+	if cfg.CompactBytes > 0 {
+		c.tier = newCompact(cfg.CompactBytes)
+	}
 	// The ghost counts against the bound; a cache too small to spare a
 	// sixty-fourth of it has none.
 	if n := ghostLen(cfg.MaxBytes); ghostBytes(n) <= cfg.MaxBytes/64 {
@@ -169,6 +181,43 @@ func (c *Cache[V]) Load(key []byte, fill func() (V, error)) (V, error) {
 	v, err := fill()
 	if err != nil {
 		return v, err
+	}
+	c.put(string(key), v, g, true)
+	return v, nil
+}
+
+// LoadTiered is Load with the second tier: on a miss in the first, the
+// value encoded under key in the second is decoded (and stored in the
+// first) instead of filled; a filled value is stored in the first tier and
+// its encoding, which fill returns, in the second. decode returns false for
+// an encoding it no longer accepts (one past its own expiry, say), which
+// is then filled. Without a second tier it is Load.
+func (c *Cache[V]) LoadTiered(key []byte, decode func([]byte) (V, bool), fill func() (V, []byte, error)) (V, error) {
+	if v, ok := c.Get(key); ok {
+		return v, nil
+	}
+	g := c.gen.Load()
+	if c.tier != nil {
+		var buf [512]byte
+		if b, ok := c.tier.get(buf[:0], key); ok {
+			if v, ok := decode(b); ok {
+				c.put(string(key), v, g, true)
+				return v, nil
+			}
+		}
+	}
+	v, enc, err := fill()
+	if err != nil {
+		return v, err
+	}
+	if c.tier != nil && enc != nil {
+		// Under the first tier's lock, as invalidations bump gen: an
+		// encoding read before one is never stored after it.
+		c.mu.Lock()
+		if c.gen.Load() == g {
+			c.tier.put(key, enc)
+		}
+		c.mu.Unlock()
 	}
 	c.put(string(key), v, g, true)
 	return v, nil
@@ -269,21 +318,33 @@ func (c *Cache[V]) Delete(key string) {
 	if e := c.items[key]; e != nil {
 		c.remove(e)
 	}
+	if c.tier != nil {
+		c.tier.delete(key)
+	}
 	c.mu.Unlock()
 }
 
 // DeletePrefix drops every entry whose key starts with prefix, and returns
 // how many. It costs a walk of the cache.
 func (c *Cache[V]) DeletePrefix(prefix string) int {
-	return c.DeleteFunc(func(key string, _ V) bool { return strings.HasPrefix(key, prefix) })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tier != nil {
+		c.tier.deletePrefix(prefix)
+	}
+	return c.deleteLocked(func(key string, _ V) bool { return strings.HasPrefix(key, prefix) })
 }
 
-// DeleteFunc drops every entry for which drop is true, and returns how
-// many. It costs a walk of the cache; drop runs under the cache's lock and
-// must not call it.
+// DeleteFunc drops every entry of the first tier for which drop is true,
+// and returns how many. It costs a walk of the cache; drop runs under the
+// cache's lock and must not call it.
 func (c *Cache[V]) DeleteFunc(drop func(key string, v V) bool) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.deleteLocked(drop)
+}
+
+func (c *Cache[V]) deleteLocked(drop func(key string, v V) bool) int {
 	c.gen.Add(1)
 	n := 0
 	for k, e := range c.items {
@@ -302,6 +363,9 @@ func (c *Cache[V]) Clear() {
 	clear(c.items)
 	clear(c.refs)
 	c.bytes, c.hand = 0, nil
+	if c.tier != nil {
+		c.tier.clear()
+	}
 	c.mu.Unlock()
 }
 
@@ -310,4 +374,13 @@ func (c *Cache[V]) Stats() (entries, bytes, max int) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.items), c.bytes, c.max
+}
+
+// TierStats returns the second tier's records, their bytes, and the bytes
+// of its segments allocated so far (all zero without one).
+func (c *Cache[V]) TierStats() (entries, bytes, allocated int) {
+	if c.tier == nil {
+		return 0, 0, 0
+	}
+	return c.tier.stats()
 }

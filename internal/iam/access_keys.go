@@ -316,9 +316,18 @@ func (s *Service) LookupAccessKey(ctx context.Context, id string) (store.AccessK
 	if err != nil {
 		return store.AccessKey{}, nil, fmt.Errorf("lookup access key %s: %w", id, err)
 	}
-	secret, err := s.sealer.Open(k.Secret, []byte(k.ID))
+	secret, err := s.OpenSecret(k.ID, k.Secret)
 	if err != nil {
-		return store.AccessKey{}, nil, fmt.Errorf("lookup access key %s: open secret: %w", id, err)
+		return store.AccessKey{}, nil, fmt.Errorf("lookup access key %s: %w", id, err)
 	}
 	return k, secret, nil
+}
+
+// OpenSecret opens the sealed secret of access key id (store.AccessKey.Secret).
+func (s *Service) OpenSecret(id string, sealed []byte) ([]byte, error) {
+	secret, err := s.sealer.Open(sealed, []byte(id))
+	if err != nil {
+		return nil, fmt.Errorf("open secret: %w", err)
+	}
+	return secret, nil
 }

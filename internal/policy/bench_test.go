@@ -2,6 +2,8 @@ package policy
 
 import (
 	"fmt"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -124,4 +126,27 @@ func BenchmarkParse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkParseTrustSharedShape parses trust policies that differ in their
+// principal alone, as the roles of a large account's do: after the first,
+// only the principal is compiled (the shape is shared).
+func BenchmarkParseTrustSharedShape(b *testing.B) {
+	docs := make([]string, 1024)
+	for i := range docs {
+		docs[i] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/u` + strconv.Itoa(100000+i) + `"},"Action":"sts:AssumeRole"}]}`
+	}
+	keep, err := Parse(Trust, docs[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := Parse(Trust, docs[i%len(docs)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	runtime.KeepAlive(keep)
 }

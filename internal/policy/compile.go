@@ -125,6 +125,27 @@ func Parse(kind Kind, doc string) (*Policy, error) {
 	if n := nonSpaceLen(doc); n > maxSize(kind) {
 		return nil, &Error{Message: "Cannot exceed quota for PolicySize: " + strconv.Itoa(maxSize(kind)), Quota: maxSize(kind)}
 	}
+	key := shapeKey(kind, root, stmts)
+	if sh := shapes.lookup(key); sh != nil {
+		// A document of this shape compiled before: its statements are
+		// those but for their principals (compileStatement reads nothing
+		// else of them), so only the principals are compiled. Many roles'
+		// trust policies differ in their principals alone.
+		p := &Policy{shape: sh}
+		for i, sn := range stmts {
+			if ps, _ := statementPrincipal(sn); ps != nil {
+				if p.princ == nil {
+					p.princ = make([]*principalSet, len(stmts))
+				}
+				p.princ[i] = ps
+			}
+		}
+		if spans := statementSpans(doc, stmts); !slices.Equal(spans, sh.shapeSpan) {
+			p.spans = spans
+		}
+		p.measure()
+		return p, nil
+	}
 	sh := &shape{kind: kind}
 	p := &Policy{}
 	if v, ok := root.get("Version"); ok {
@@ -152,7 +173,7 @@ func Parse(kind Kind, doc string) (*Policy, error) {
 	spans := statementSpans(doc, stmts)
 	sh.shapeSpan = spans
 	sh.measure()
-	p.shape = shapes.intern(shapeKey(kind, root, stmts), sh)
+	p.shape = shapes.intern(key, sh)
 	if !slices.Equal(spans, p.shape.shapeSpan) {
 		p.spans = spans
 	}
@@ -312,16 +333,8 @@ func compileStatement(i int, sn *node, vars bool) (statement, *principalSet, str
 			}
 		}
 	}
-	p, ok := sn.get("Principal")
-	if !ok {
-		p, ok = sn.get("NotPrincipal")
-		st.notPrinc = ok
-	}
-	var ps *principalSet
-	if ok {
-		st.hasPrinc = true
-		ps = compilePrincipal(p)
-	}
+	ps, not := statementPrincipal(sn)
+	st.hasPrinc, st.notPrinc = ps != nil, not
 	if c, ok := sn.get("Condition"); ok {
 		for j, opName := range c.keys {
 			op, ok := parseOperator(opName)
@@ -339,6 +352,20 @@ func compileStatement(i int, sn *node, vars bool) (statement, *principalSet, str
 		}
 	}
 	return st, ps, ""
+}
+
+// statementPrincipal compiles a statement's Principal or NotPrincipal (not
+// set); nil when it has neither.
+func statementPrincipal(sn *node) (ps *principalSet, not bool) {
+	p, ok := sn.get("Principal")
+	if !ok {
+		p, ok = sn.get("NotPrincipal")
+		not = ok
+	}
+	if !ok {
+		return nil, false
+	}
+	return compilePrincipal(p), not
 }
 
 func compileClause(op operator, key string, values []string, vars bool) (clause, bool) {

@@ -32,6 +32,13 @@ func (t *shapeTable) intern(key [sha256.Size]byte, sh *shape) *shape {
 	return sh
 }
 
+// lookup returns the live shape under key, or nil.
+func (t *shapeTable) lookup(key [sha256.Size]byte) *shape {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[key].Value()
+}
+
 // forget drops key once its shape is collected, unless another took its place.
 func (t *shapeTable) forget(key [sha256.Size]byte) {
 	t.mu.Lock()

@@ -15,6 +15,7 @@ import (
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/iam"
 	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/store"
 )
 
 // newTestServer returns a server on a fresh data directory, logging to log.
@@ -157,5 +158,76 @@ func TestKeyCacheTTL(t *testing.T) {
 	}
 	if k, _ := s.keys.Key(ctx, id, now.Add(s.keys.ttl)); k.Active {
 		t.Error("past the TTL the key was not read again")
+	}
+}
+
+// TestKeyCacheSecondTier: a key evicted from the first tier is served from
+// the second (its row, the secret sealed) without a store read; a change
+// to the key reaches the second tier; a change to its user (a rename) is
+// seen because the second tier keeps the key's row, not the user's name.
+func TestKeyCacheSecondTier(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, io.Discard)
+	ctx := context.Background()
+	root := &authz.Caller{Account: benchAccount, Type: policy.Root, ARN: authz.RootARN(benchAccount), UserID: benchAccount}
+	if _, err := s.iam.CreateUser(ctx, root, &iam.CreateUserInput{UserName: "tiered"}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.iam.CreateAccessKey(ctx, root, &iam.CreateAccessKeyInput{UserName: "tiered"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.AccessKey.AccessKeyID
+	now := time.Now()
+	first, err := s.keys.Key(ctx, id, now)
+	if err != nil || !first.Active || string(first.Secret) != out.AccessKey.SecretAccessKey {
+		t.Fatalf("%+v %v", first, err)
+	}
+	evict := func() { s.keys.cache.DeleteFunc(func(string, *keyEntry) bool { return true }) }
+	if n, _, _ := s.keys.cache.TierStats(); n != 1 {
+		t.Fatalf("second tier holds %d keys", n)
+	}
+
+	// Changed behind the feed's back: what comes back is the second tier's.
+	s.store.SetChangeHook(nil)
+	stored, err := s.store.GetAccessKey(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.Status = "Inactive"
+	if err := s.store.UpdateAccessKey(ctx, stored); err != nil {
+		t.Fatal(err)
+	}
+	evict()
+	k, err := s.keys.Key(ctx, id, now)
+	if err != nil || !k.Active || k == first || string(k.Secret) != out.AccessKey.SecretAccessKey || k.Caller.ARN != first.Caller.ARN {
+		t.Fatalf("from the second tier: %+v %v", k, err)
+	}
+	// The feed's change drops it from both tiers.
+	s.keys.forget(store.Change{Kind: store.ChangeAccessKey, Account: benchAccount, Key: id})
+	evict()
+	if k, err := s.keys.Key(ctx, id, now); err != nil || k.Active {
+		t.Fatalf("after the key's change: %+v %v", k, err)
+	}
+
+	// A rename: the user's change drops the key's first-tier entry, and
+	// the second tier's row is completed with the user's new name.
+	u, err := s.store.GetUser(ctx, benchAccount, "tiered")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Name = "renamed"
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	ch := store.Change{Kind: store.ChangeUser, Account: benchAccount, Key: u.ID, Name: "renamed"}
+	s.authz.Forget(ch)
+	s.keys.forget(ch)
+	if k, err := s.keys.Key(ctx, id, now); err != nil || k.Caller.ARN != "arn:aws:iam::"+benchAccount+":user/renamed" || k.Caller.UserName != "renamed" {
+		t.Fatalf("after the rename: %+v %v", k, err)
+	}
+	// Past the TTL the row is read again, from either tier.
+	if _, err := s.keys.Key(ctx, id, now.Add(s.keys.ttl)); err != nil {
+		t.Fatal(err)
 	}
 }

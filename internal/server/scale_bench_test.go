@@ -105,6 +105,38 @@ func BenchmarkServeAssumeRoleCold(b *testing.B) {
 	}
 }
 
+// BenchmarkServeAssumeRoleTier2 is AssumeRole for a user, key and role each
+// evicted from the first tier of its cache and found in the second (the
+// encoded records), as across more entities than the first tier holds.
+func BenchmarkServeAssumeRoleTier2(b *testing.B) {
+	s := benchServer(b)
+	reqs := scaleEntities(b, s, 20000)
+	h := s.Handler()
+	for _, r := range reqs {
+		serveOne(b, h, r)
+	}
+	evict := func() {
+		s.authz.Evict()
+		s.keys.cache.DeleteFunc(func(string, *keyEntry) bool { return true })
+	}
+	evict()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i == len(reqs) {
+			b.StopTimer()
+			evict()
+			i = 0
+			b.StartTimer()
+		}
+		serveOne(b, h, reqs[i])
+		i++
+	}
+	if st := s.CacheStats(); st.AuthzCompact.Entries < 2*len(reqs) || st.KeysCompact.Entries < len(reqs) {
+		b.Fatalf("second tiers hold %d authorizer and %d key records for %d entities", st.AuthzCompact.Entries, st.KeysCompact.Entries, len(reqs))
+	}
+}
+
 func BenchmarkServeAssumeRoleWarm(b *testing.B) {
 	s := benchServer(b)
 	reqs := scaleEntities(b, s, 5000)

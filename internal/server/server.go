@@ -202,7 +202,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	if timed, isSQL := s.store.(interface{ SetLatency(sqlstore.Latency) }); isSQL {
 		timed.SetLatency(s.metrics.StoreOp)
 	}
-	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: s.now, CacheBytes: AuthzCacheBytes,
+	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: s.now, CacheBytes: AuthzCacheBytes, CompactBytes: AuthzCompactBytes,
 		OnDeny: denied(s.metrics)})
 	s.sessions, err = session.NewManager(ctx, session.Config{
 		Keys: s.store, Sealer: s.sealer, Now: s.now, Rand: random, RotateEvery: cfg.KeyRotation,

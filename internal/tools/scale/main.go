@@ -186,7 +186,7 @@ func run() error {
 		return err
 	}
 
-	one, err := newLoad(tmp, srv.Endpoint, []int{opt.n / 2})
+	one, err := newLoad(tmp, srv.Pid(), srv.Endpoint, []int{opt.n / 2})
 	if err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func run() error {
 	for i := range all {
 		all[i] = i
 	}
-	many, err := newLoad(tmp, srv.Endpoint, all)
+	many, err := newLoad(tmp, srv.Pid(), srv.Endpoint, all)
 	if err != nil {
 		return err
 	}
@@ -447,6 +447,7 @@ func signed(endpoint string, i int, t time.Time) (*http.Request, error) {
 // load is a set of signed AssumeRole requests, one for each of entities,
 // that wrk replays in rotation.
 type load struct {
+	pid      int // the server's, for its CPU time
 	endpoint string
 	entities []int
 	dir      string
@@ -455,12 +456,12 @@ type load struct {
 	t        time.Time // the requests' time
 }
 
-func newLoad(dir, endpoint string, entities []int) (*load, error) {
+func newLoad(dir string, pid int, endpoint string, entities []int) (*load, error) {
 	dir, err := os.MkdirTemp(dir, "load")
 	if err != nil {
 		return nil, err
 	}
-	return &load{endpoint: endpoint, entities: entities, dir: dir}, nil
+	return &load{pid: pid, endpoint: endpoint, entities: entities, dir: dir}, nil
 }
 
 // sign (re)signs the requests when their signatures would expire within
@@ -553,6 +554,7 @@ var (
 	rpsRe = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 	errRe = regexp.MustCompile(`non2xx_or_errors (\d+)`)
 	p99Re = regexp.MustCompile(`(?m)^\s+99%\s+(\S+)`)
+	nRe   = regexp.MustCompile(`(\d+) requests in`)
 )
 
 // wrk runs wrk for opt.duration and returns requests per second; any
@@ -561,8 +563,16 @@ func (l *load) wrk() (float64, error) {
 	if err := l.sign(); err != nil {
 		return 0, err
 	}
+	cpu0, err := devserver.ProcCPU(l.pid)
+	if err != nil {
+		return 0, err
+	}
 	out, err := exec.Command("wrk", "-t", strconv.Itoa(opt.threads), "-c", strconv.Itoa(opt.conns), "-d", opt.duration.String(),
 		"--latency", "-s", l.script, l.endpoint+"/", "--", strconv.Itoa(rand.IntN(len(l.entities)))).CombinedOutput()
+	cpu1, cerr := devserver.ProcCPU(l.pid)
+	if err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return 0, fmt.Errorf("wrk: %w\n%s", err, out)
 	}
@@ -578,7 +588,15 @@ func (l *load) wrk() (float64, error) {
 	if m := p99Re.FindSubmatch(out); m != nil {
 		p99 = string(m[1])
 	}
-	fmt.Printf("  %d roles: %.0f req/s, p99 %s\n", len(l.entities), rps, p99)
+	// The server's CPU time per request: steadier than the rate on a
+	// shared machine.
+	perReq := "?"
+	if m := nRe.FindSubmatch(out); m != nil {
+		if n, _ := strconv.Atoi(string(m[1])); n > 0 {
+			perReq = fmt.Sprintf("%.1f µs", float64((cpu1-cpu0).Microseconds())/float64(n))
+		}
+	}
+	fmt.Printf("  %d roles: %.0f req/s, p99 %s, server CPU %s a request\n", len(l.entities), rps, p99, perReq)
 	return rps, err
 }
 

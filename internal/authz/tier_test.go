@@ -1,0 +1,150 @@
+package authz
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opensts/opensts/internal/policy"
+	"github.com/opensts/opensts/internal/seal"
+	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/sqlite"
+)
+
+// readCounter counts the store reads that load a user or a role.
+type readCounter struct {
+	store.Store
+	reads atomic.Int64
+}
+
+func (r *readCounter) GetRole(ctx context.Context, account, name string) (store.Role, error) {
+	r.reads.Add(1)
+	return r.Store.GetRole(ctx, account, name)
+}
+
+func (r *readCounter) GetUserByID(ctx context.Context, id string) (store.User, error) {
+	r.reads.Add(1)
+	return r.Store.GetUserByID(ctx, id)
+}
+
+func (r *readCounter) PolicySources(ctx context.Context, account string, kind store.PrincipalKind, owner string) (store.PolicySources, error) {
+	r.reads.Add(1)
+	return r.Store.(store.PolicySourceReader).PolicySources(ctx, account, kind, owner)
+}
+
+// A user and a role evicted from the first tier come back from the second
+// without a store read, equal to what the store gave (inline policies,
+// attachments, groups, tags, boundary, trust policy); a change to either
+// reaches the second tier too, so the next load reads the store again and
+// sees it.
+func TestSecondTier(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st := &readCounter{Store: db}
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(db.CreateAccount(ctx, store.Account{ID: acct, Name: "a", Management: true}))
+	sl, err := seal.New(make([]byte, 32), nil)
+	must(err)
+	a := New(Config{Store: st, Policies: policy.NewCache(1 << 20), Sealer: sl, CompactBytes: 1 << 20,
+		Now: func() time.Time { return time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC) }})
+	next := feedTo(t, a, db)
+
+	parn := "arn:aws:iam::" + acct + ":policy/P"
+	must(db.CreateManagedPolicy(ctx, store.ManagedPolicy{Account: acct, ID: "ANPAP", Name: "P", Path: "/", ARN: parn, DefaultVersionID: "v1"},
+		store.PolicyVersion{PolicyARN: parn, VersionID: "v1", Document: allowDoc("s3:GetObject")}))
+	must(db.CreateUser(ctx, store.User{Account: acct, ID: "AIDAALICE", Name: "Alice", Path: "/eng/", CreatedAt: time.Now(),
+		PermissionsBoundary: parn, Tags: []store.Tag{{Key: "team", Value: "red"}, {Key: "cost", Value: "42"}}}))
+	must(db.PutInlinePolicy(ctx, store.InlinePolicy{Account: acct, Kind: store.KindUser, Owner: "Alice", Name: "own", Document: allowDoc("iam:GetUser")}))
+	must(db.AttachPolicy(ctx, store.Attachment{Account: acct, Kind: store.KindUser, Owner: "Alice", PolicyARN: parn}))
+	must(db.CreateGroup(ctx, store.Group{Account: acct, ID: "AGPADEV", Name: "dev", Path: "/", CreatedAt: time.Now()}))
+	must(db.AddUserToGroup(ctx, acct, "dev", "Alice"))
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:user/eng/Alice"},"Action":"sts:AssumeRole"}]}`
+	must(db.CreateRole(ctx, store.Role{Account: acct, ID: "AROAAPP", Name: "App", Path: "/svc/", TrustPolicy: trust, Description: "d",
+		MaxSessionDuration: 7200, PermissionsBoundary: parn, CreatedAt: time.Now(), Tags: []store.Tag{{Key: "env", Value: "prod"}}}))
+	next()
+
+	loadBoth := func() (*principalPolicies, *Role) {
+		t.Helper()
+		pp, err := a.principalPolicies(ctx, store.KindUser, acct, "AIDAALICE")
+		must(err)
+		r, err := a.Role(ctx, acct, "App")
+		must(err)
+		return pp, r
+	}
+	filledPP, filledRole := loadBoth()
+	filled := st.reads.Load()
+	if filled == 0 {
+		t.Fatal("nothing was read from the store")
+	}
+	a.Evict()
+	pp, r := loadBoth()
+	if got := st.reads.Load(); got != filled {
+		t.Fatalf("%d store reads after the first tier was evicted, want none", got-filled)
+	}
+	if pp == filledPP || r == filledRole {
+		t.Fatal("the first tier was not evicted")
+	}
+	// Equal, but for the compiled policies, compared by what they decide.
+	samePolicies := func(x, y []policy.Named) {
+		t.Helper()
+		if len(x) != len(y) {
+			t.Fatalf("%d policies, want %d", len(x), len(y))
+		}
+		for i := range x {
+			if x[i].ID != y[i].ID || x[i].Doc != y[i].Doc || x[i].Source != y[i].Source {
+				t.Fatalf("policy %d: %+v, want %+v", i, x[i], y[i])
+			}
+		}
+	}
+	samePolicies(pp.inline, filledPP.inline)
+	if pp.exists != filledPP.exists || pp.name != filledPP.name || pp.path != filledPP.path || pp.boundary != filledPP.boundary ||
+		!reflect.DeepEqual(pp.tags, filledPP.tags) || !reflect.DeepEqual(pp.tagKeys, filledPP.tagKeys) ||
+		!reflect.DeepEqual(pp.attached, filledPP.attached) || !reflect.DeepEqual(pp.groups, filledPP.groups) {
+		t.Fatalf("decoded user\n%+v %+v\nfilled\n%+v %+v", *pp, *pp.principalExtra, *filledPP, *filledPP.principalExtra)
+	}
+	if !reflect.DeepEqual(r.Role, filledRole.Role) || r.ARN != filledRole.ARN || r.TrustID != filledRole.TrustID {
+		t.Fatalf("decoded role\n%+v\nfilled\n%+v", *r, *filledRole)
+	}
+	alice := &policy.Principal{Type: policy.User, ARN: "arn:aws:iam::" + acct + ":user/eng/Alice", Account: acct, ID: "AIDAALICE"}
+	bob := &policy.Principal{Type: policy.User, ARN: "arn:aws:iam::" + acct + ":user/Bob", Account: acct, ID: "AIDABOB"}
+	for _, p := range []*policy.Principal{alice, bob} {
+		req := &policy.Request{Principal: *p, Action: "sts:AssumeRole", Resource: r.ARN, Context: &policy.Context{}}
+		got := policy.Evaluate(&policy.Set{Resource: []policy.Named{{ID: r.TrustID, Policy: r.Trust}}}, req).Effect
+		want := policy.Evaluate(&policy.Set{Resource: []policy.Named{{ID: filledRole.TrustID, Policy: filledRole.Trust}}}, req).Effect
+		if got != want {
+			t.Fatalf("trust policy decides %v for %s, filled one %v", got, p.ARN, want)
+		}
+	}
+
+	// A change to each reaches the second tier.
+	stored, err := db.GetRole(ctx, acct, "App")
+	must(err)
+	stored.TrustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole"}]}`
+	must(db.UpdateRole(ctx, stored))
+	must(db.PutInlinePolicy(ctx, store.InlinePolicy{Account: acct, Kind: store.KindUser, Owner: "Alice", Name: "more", Document: allowDoc("s3:PutObject")}))
+	next()
+	a.Evict()
+	pp, r = loadBoth()
+	if st.reads.Load() == filled {
+		t.Fatal("changed entries were served from the second tier")
+	}
+	if len(pp.inline) != 2 {
+		t.Fatalf("user has %d inline policies after a second was added", len(pp.inline))
+	}
+	req := &policy.Request{Principal: *alice, Action: "sts:AssumeRole", Resource: r.ARN, Context: &policy.Context{}}
+	if e := policy.Evaluate(&policy.Set{Resource: []policy.Named{{ID: r.TrustID, Policy: r.Trust}}}, req).Effect; e != policy.ExplicitDeny {
+		t.Fatalf("the changed trust policy decides %v", e)
+	}
+}

@@ -1,0 +1,100 @@
+package cache
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// Enc builds the encoding of a value for the second tier: fields appended
+// in an order its decoder reads them back with a Dec.
+type Enc []byte
+
+// String appends s.
+func (e Enc) String(s string) Enc { return append(binary.AppendUvarint(e, uint64(len(s))), s...) }
+
+// Int appends n.
+func (e Enc) Int(n int64) Enc { return binary.AppendVarint(e, n) }
+
+// Bool appends v.
+func (e Enc) Bool(v bool) Enc {
+	if v {
+		return append(e, 1)
+	}
+	return append(e, 0)
+}
+
+// Time appends t to the nanosecond, without its location (read back in UTC);
+// the zero time stays zero.
+func (e Enc) Time(t time.Time) Enc {
+	if t.IsZero() {
+		return e.Int(0).Int(0)
+	}
+	return e.Int(t.Unix()).Int(int64(t.Nanosecond()))
+}
+
+// Dec reads an encoding an Enc built. Reading past its end or a malformed
+// field makes every later read return zero values and OK false.
+type Dec struct {
+	b   []byte
+	bad bool
+}
+
+// NewDec returns a decoder of b; what it returns never refers to b.
+func NewDec(b []byte) *Dec { return &Dec{b: b} }
+
+// String reads a string.
+func (d *Dec) String() string {
+	n, k := binary.Uvarint(d.b)
+	if k <= 0 || n > uint64(len(d.b)-k) || d.bad {
+		d.bad = true
+		return ""
+	}
+	s := string(d.b[k : k+int(n)])
+	d.b = d.b[k+int(n):]
+	return s
+}
+
+// Int reads an integer.
+func (d *Dec) Int() int64 {
+	n, k := binary.Varint(d.b)
+	if k <= 0 || d.bad {
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[k:]
+	return n
+}
+
+// Len reads a count Int wrote, which must be at most max.
+func (d *Dec) Len(max int) int {
+	n := d.Int()
+	if n < 0 || n > int64(max) {
+		d.bad = true
+		return 0
+	}
+	return int(n)
+}
+
+// Bool reads a bool.
+func (d *Dec) Bool() bool {
+	if len(d.b) == 0 || d.bad || d.b[0] > 1 {
+		d.bad = true
+		return false
+	}
+	v := d.b[0] == 1
+	d.b = d.b[1:]
+	return v
+}
+
+// Time reads a time (in UTC).
+func (d *Dec) Time() time.Time {
+	s, ns := d.Int(), d.Int()
+	if s == 0 && ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, ns).UTC()
+}
+
+// OK reports whether everything read so far was there and well formed, and
+// nothing is left over.
+func (d *Dec) OK() bool { return !d.bad && len(d.b) == 0 }

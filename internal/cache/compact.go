@@ -1,0 +1,199 @@
+package cache
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/maphash"
+	"strings"
+	"sync"
+)
+
+// compact is a cache's second tier: values encoded as bytes, by key, in
+// memory the garbage collector does not scan. Records are appended to one
+// of compactSegments fixed-size byte segments in turn; a map of integers
+// (key hash to segment and offset) finds them. When the segment being
+// filled is full, the oldest is emptied and reused (FIFO eviction in
+// sixteenths), and a record read while it sits in one of the two oldest
+// segments is copied forward, so what is in use survives a lap.
+//
+// A large working set of small records costs the collector nothing to
+// mark, where the decoded entries of the first tier, each a few dozen
+// pointers, are what made it spend more CPU than the hits saved.
+type compact struct {
+	seed    maphash.Seed
+	segSize int
+
+	mu    sync.RWMutex
+	index map[uint64]uint64 // key hash -> ref(segment, offset)
+	segs  [compactSegments][]byte
+	ends  [compactSegments]int // bytes used in each segment
+	cur   int                  // the segment appended to
+	bytes int                  // bytes of the records the index holds
+}
+
+// compactSegments is how many segments a tier has: eviction empties one.
+const compactSegments = 16
+
+// recordHeader is a record's header: the key's length (2 bytes) and the
+// value's (4 bytes).
+const recordHeader = 6
+
+func newCompact(maxBytes int) *compact {
+	return &compact{seed: maphash.MakeSeed(), segSize: maxBytes / compactSegments, index: map[uint64]uint64{}}
+}
+
+func ref(seg, off int) uint64           { return uint64(seg)<<32 | uint64(off) }
+func unref(r uint64) (seg, off int)     { return int(r >> 32), int(uint32(r)) }
+func (t *compact) hash(k []byte) uint64 { return maphash.Bytes(t.seed, k) }
+
+// record returns the key and value of the record at r; the caller holds a
+// lock.
+func (t *compact) record(r uint64) (key, value []byte) {
+	seg, off := unref(r)
+	b := t.segs[seg][off:]
+	kl, vl := int(binary.LittleEndian.Uint16(b)), int(binary.LittleEndian.Uint32(b[2:]))
+	return b[recordHeader : recordHeader+kl], b[recordHeader+kl : recordHeader+kl+vl]
+}
+
+// get appends the value stored under key to dst.
+func (t *compact) get(dst, key []byte) ([]byte, bool) {
+	h := t.hash(key)
+	t.mu.RLock()
+	r, ok := t.index[h]
+	if !ok {
+		t.mu.RUnlock()
+		return dst, false
+	}
+	k, v := t.record(r)
+	if !bytes.Equal(k, key) {
+		t.mu.RUnlock()
+		return dst, false
+	}
+	dst = append(dst, v...)
+	seg, _ := unref(r)
+	old := (seg-t.cur+compactSegments)%compactSegments <= 2 && seg != t.cur
+	t.mu.RUnlock()
+	if old {
+		t.refresh(h, r)
+	}
+	return dst, true
+}
+
+// refresh copies the record at r forward, unless it was dropped or
+// replaced meanwhile.
+func (t *compact) refresh(h, r uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.index[h] != r {
+		return
+	}
+	k, v := t.record(r)
+	// Copied out first: appending may empty and reuse their segment.
+	var buf [512]byte
+	kv := append(append(buf[:0], k...), v...)
+	t.removeLocked(h)
+	t.appendLocked(h, kv[:len(k)], kv[len(k):])
+}
+
+// put stores value under key; the caller checked that no invalidation ran
+// since value was read, holding what makes that check and this put atomic
+// with respect to invalidations (see Cache.loadTiered).
+func (t *compact) put(key, value []byte) {
+	h := t.hash(key)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.removeLocked(h) // key's record, or another key's with its hash
+	t.appendLocked(h, key, value)
+}
+
+// appendLocked appends a record and indexes it, emptying the oldest
+// segment when the current one is full. A record larger than a segment,
+// or with a key over 64 KiB, is not stored.
+func (t *compact) appendLocked(h uint64, key, value []byte) {
+	n := recordHeader + len(key) + len(value)
+	if n > t.segSize || len(key) > 0xffff {
+		return
+	}
+	if t.ends[t.cur]+n > t.segSize {
+		t.cur = (t.cur + 1) % compactSegments
+		t.emptyLocked(t.cur)
+	}
+	if t.segs[t.cur] == nil {
+		t.segs[t.cur] = make([]byte, t.segSize)
+	}
+	off := t.ends[t.cur]
+	b := t.segs[t.cur][off : off+n]
+	binary.LittleEndian.PutUint16(b, uint16(len(key)))
+	binary.LittleEndian.PutUint32(b[2:], uint32(len(value)))
+	copy(b[recordHeader:], key)
+	copy(b[recordHeader+len(key):], value)
+	t.ends[t.cur] = off + n
+	t.index[h] = ref(t.cur, off)
+	t.bytes += n
+}
+
+// emptyLocked drops the records of segment seg from the index.
+func (t *compact) emptyLocked(seg int) {
+	b := t.segs[seg]
+	for off := 0; off < t.ends[seg]; {
+		kl, vl := int(binary.LittleEndian.Uint16(b[off:])), int(binary.LittleEndian.Uint32(b[off+2:]))
+		h := t.hash(b[off+recordHeader : off+recordHeader+kl])
+		if t.index[h] == ref(seg, off) {
+			delete(t.index, h)
+			t.bytes -= recordHeader + kl + vl
+		}
+		off += recordHeader + kl + vl
+	}
+	t.ends[seg] = 0
+}
+
+// removeLocked drops the record the index holds under h, if any.
+func (t *compact) removeLocked(h uint64) {
+	if r, ok := t.index[h]; ok {
+		k, v := t.record(r)
+		delete(t.index, h)
+		t.bytes -= recordHeader + len(k) + len(v)
+	}
+}
+
+func (t *compact) delete(key string) {
+	h := maphash.String(t.seed, key)
+	t.mu.Lock()
+	if r, ok := t.index[h]; ok {
+		if k, _ := t.record(r); string(k) == key {
+			t.removeLocked(h)
+		}
+	}
+	t.mu.Unlock()
+}
+
+func (t *compact) deletePrefix(prefix string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for h, r := range t.index {
+		if k, v := t.record(r); strings.HasPrefix(string(k), prefix) {
+			delete(t.index, h)
+			t.bytes -= recordHeader + len(k) + len(v)
+		}
+	}
+}
+
+// clear drops every record and gives the segments back.
+func (t *compact) clear() {
+	t.mu.Lock()
+	clear(t.index)
+	t.segs, t.ends = [compactSegments][]byte{}, [compactSegments]int{}
+	t.cur, t.bytes = 0, 0
+	t.mu.Unlock()
+}
+
+// stats returns the records held, their bytes, and the segments' bytes
+// allocated; the index costs about 20 bytes a record beside them.
+func (t *compact) stats() (entries, bytes, allocated int) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, s := range t.segs {
+		allocated += len(s)
+	}
+	return len(t.index), t.bytes, allocated
+}

@@ -1,0 +1,184 @@
+package cache
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+// The second tier keeps what fits, evicts the oldest sixteenth when full,
+// and keeps a record that is read as its segment comes up for reuse.
+func TestCompactEvictsOldestAndKeepsWhatIsRead(t *testing.T) {
+	rec := recordHeader + len("k00000") + 100
+	tr := newCompact(compactSegments * 10 * rec) // ten records a segment
+	val := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 100) }
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%05d", i) }
+	for i := range 160 {
+		tr.put(key(i), val(i))
+	}
+	if n, b, alloc := tr.stats(); n != 160 || b != 160*rec || alloc != compactSegments*10*rec {
+		t.Fatalf("%d records, %d bytes, %d allocated", n, b, alloc)
+	}
+	for i := 30; i < 160; i++ { // outside the two oldest segments: reading moves nothing
+		if v, ok := tr.get(nil, key(i)); !ok || !bytes.Equal(v, val(i)) {
+			t.Fatalf("record %d: %v %x", i, ok, v)
+		}
+	}
+	// Full: the next record empties the oldest segment (records 0..9) ...
+	tr.put(key(160), val(160))
+	if _, ok := tr.get(nil, key(0)); ok {
+		t.Fatal("the oldest record survived its segment's reuse")
+	}
+	if n, _, _ := tr.stats(); n != 151 {
+		t.Fatalf("%d records after one segment's eviction", n)
+	}
+	// ... and records 10..29 sit in the two oldest segments now: one read
+	// is copied forward and survives the next evictions, the others do not.
+	if _, ok := tr.get(nil, key(15)); !ok {
+		t.Fatal("record 15 missing")
+	}
+	for i := 161; i < 185; i++ {
+		tr.put(key(i), val(i))
+	}
+	if v, ok := tr.get(nil, key(15)); !ok || !bytes.Equal(v, val(15)) {
+		t.Fatalf("a record read in the oldest segment was evicted: %v", ok)
+	}
+	if _, ok := tr.get(nil, key(14)); ok {
+		t.Fatal("an unread record of the oldest segment survived")
+	}
+	_, b, alloc := tr.stats()
+	if b > alloc {
+		t.Fatalf("%d bytes held in %d allocated", b, alloc)
+	}
+}
+
+func TestCompactDeleteAndReplace(t *testing.T) {
+	tr := newCompact(1 << 16)
+	tr.put([]byte("role\x00a"), []byte("one"))
+	tr.put([]byte("role\x00b"), []byte("two"))
+	tr.put([]byte("scp\x00x"), []byte("three"))
+	tr.put([]byte("role\x00a"), []byte("uno")) // replaced, counted once
+	if v, _ := tr.get(nil, []byte("role\x00a")); string(v) != "uno" {
+		t.Fatalf("replaced value %q", v)
+	}
+	if n, b, _ := tr.stats(); n != 3 || b != 3*recordHeader+3*len("role\x00a")-1+3+3+5 {
+		t.Fatalf("%d records, %d bytes", n, b)
+	}
+	tr.delete("role\x00b")
+	if _, ok := tr.get(nil, []byte("role\x00b")); ok {
+		t.Fatal("deleted record found")
+	}
+	tr.deletePrefix("scp\x00")
+	if _, ok := tr.get(nil, []byte("scp\x00x")); ok {
+		t.Fatal("record under a deleted prefix found")
+	}
+	if _, ok := tr.get(nil, []byte("role\x00a")); !ok {
+		t.Fatal("a record outside the prefix was deleted")
+	}
+	tr.put(bytes.Repeat([]byte("x"), 1<<16), nil) // larger than a segment
+	if n, _, _ := tr.stats(); n != 1 {
+		t.Fatalf("%d records", n)
+	}
+	tr.clear()
+	if n, b, alloc := tr.stats(); n != 0 || b != 0 || alloc != 0 {
+		t.Fatalf("after clear: %d records, %d bytes, %d allocated", n, b, alloc)
+	}
+}
+
+type tiered struct{ s string }
+
+func decodeTiered(b []byte) (tiered, bool) {
+	if string(b) == "expired" {
+		return tiered{}, false
+	}
+	return tiered{s: string(b)}, true
+}
+
+// LoadTiered fills once, then serves from the second tier what the first
+// evicted; invalidation reaches both tiers (DeleteFunc only the first); a
+// value filled while an invalidation ran is stored in neither.
+func TestLoadTiered(t *testing.T) {
+	c := New(Config[tiered]{MaxBytes: 1 << 20, CompactBytes: 1 << 20})
+	fills := 0
+	load := func(k string) tiered {
+		t.Helper()
+		v, err := c.LoadTiered([]byte(k), decodeTiered, func() (tiered, []byte, error) {
+			fills++
+			return tiered{s: "v" + k}, []byte("v" + k), nil
+		})
+		if err != nil || v.s != "v"+k {
+			t.Fatalf("%s: %+v %v", k, v, err)
+		}
+		return v
+	}
+	load("a")
+	load("b")
+	c.DeleteFunc(func(string, tiered) bool { return true }) // first tier only
+	load("a")
+	load("b")
+	if fills != 2 {
+		t.Fatalf("%d fills: the second tier did not serve what the first dropped", fills)
+	}
+	c.Delete("a")
+	load("a")
+	c.DeletePrefix("b")
+	load("b")
+	if fills != 4 {
+		t.Fatalf("%d fills: Delete or DeletePrefix left the second tier", fills)
+	}
+	c.Clear()
+	load("a")
+	if fills != 5 {
+		t.Fatalf("%d fills: Clear left the second tier", fills)
+	}
+	// An encoding decode refuses is filled again.
+	c.Clear()
+	_, _ = c.LoadTiered([]byte("e"), decodeTiered, func() (tiered, []byte, error) { return tiered{s: "x"}, []byte("expired"), nil })
+	c.DeleteFunc(func(string, tiered) bool { return true })
+	v, _ := c.LoadTiered([]byte("e"), decodeTiered, func() (tiered, []byte, error) { return tiered{s: "fresh"}, []byte("fresh"), nil })
+	if v.s != "fresh" {
+		t.Fatalf("an encoding decode refused was served: %+v", v)
+	}
+	// Invalidated while filling: stored in neither tier.
+	c.Clear()
+	_, _ = c.LoadTiered([]byte("r"), decodeTiered, func() (tiered, []byte, error) {
+		c.Delete("r")
+		return tiered{s: "stale"}, []byte("stale"), nil
+	})
+	if _, ok := c.Get([]byte("r")); ok {
+		t.Fatal("a value filled across an invalidation is in the first tier")
+	}
+	if n, _, _ := c.TierStats(); n != 0 {
+		t.Fatal("a value filled across an invalidation is in the second tier")
+	}
+}
+
+// Concurrent loads, puts, evictions and deletes keep every record intact
+// (run with -race).
+func TestCompactConcurrent(t *testing.T) {
+	c := New(Config[tiered]{MaxBytes: 4 << 10, CompactBytes: 32 << 10})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 5000 {
+				k := strconv.Itoa((i * (w + 1)) % 700)
+				v, err := c.LoadTiered([]byte(k), decodeTiered, func() (tiered, []byte, error) {
+					return tiered{s: "v" + k}, []byte("v" + k + "|" + string(bytes.Repeat([]byte{'p'}, i%90))), nil
+				})
+				if err != nil || (v.s != "v"+k && !bytes.HasPrefix([]byte(v.s), []byte("v"+k+"|"))) {
+					t.Errorf("%s: %q %v", k, v.s, err)
+					return
+				}
+				if i%97 == 0 {
+					c.Delete(k)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if _, b, alloc := c.TierStats(); b > alloc {
+		t.Fatalf("%d bytes held in %d allocated", b, alloc)
+	}
+}
