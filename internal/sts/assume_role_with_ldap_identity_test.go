@@ -78,7 +78,7 @@ type fakeDirectory struct {
 	// bind (BeforeBind has counted the entry).
 	downAtBind   bool
 	calls, binds int
-	last           ldap.Config
+	last         ldap.Config
 }
 
 func (f *fakeDirectory) Authenticate(_ context.Context, c ldap.Config, username, password string) (*ldap.Identity, error) {
