@@ -146,8 +146,14 @@ func (l *ldapThrottles) take(ctx context.Context, t *throttle.Counter, key strin
 	if err != nil {
 		return false, err
 	}
+	if a.Held {
+		// Locked out since the check: refused unchecked, so no failure
+		// either (and not one that keeps the refund of the attempt that
+		// started the lockout from lifting it).
+		return true, t.Refund(ctx, key, a)
+	}
 	l.taken = append(l.taken, ldapTaken{t: t, key: key, a: a})
-	return a.Held, nil
+	return false, nil
 }
 
 // refund takes back the attempts counted by t (all of them when t is nil):
