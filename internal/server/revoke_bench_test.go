@@ -28,20 +28,20 @@ func processCPU(b *testing.B) time.Duration {
 // BenchmarkRevocationsAndRules compares AssumeRole (long-term key) and
 // GetCallerIdentity (a role session, so the revocation set is consulted)
 // with an active revocation set of 100,000 entries and the default
-// detection rules, against the same server with neither (audit off in
-// both, to measure these two alone). Besides ns/op it reports cpu-ns/op,
+// detection rules, against the same server with neither, and with each
+// alone (audit off in all, to measure these two alone). Besides ns/op it reports cpu-ns/op,
 // the process's CPU time an operation, which other work on the machine
 // disturbs less:
 //
 //	go test ./internal/server -run '^$' -bench RevocationsAndRules -benchmem -count 5
 func BenchmarkRevocationsAndRules(b *testing.B) {
 	for _, call := range []string{"AssumeRole", "GetCallerIdentity"} {
-		for _, mode := range []string{"neither", "both"} {
+		for _, mode := range []string{"neither", "revocations", "rules", "both"} {
 			b.Run(call+"/"+mode, func(b *testing.B) {
 				var srv *Server
-				h, body, header := benchAssumeRole(b, func(c *config.Config) { c.Audit, c.Detect = false, mode == "both" })
+				h, body, header := benchAssumeRole(b, func(c *config.Config) { c.Audit, c.Detect = false, mode == "both" || mode == "rules" })
 				srv = lastBenchServer
-				if mode == "both" {
+				if mode == "both" || mode == "revocations" {
 					now := time.Now()
 					es := make([]session.Revocation, 100_000)
 					for i := range es {
