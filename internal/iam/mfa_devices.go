@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 
@@ -326,13 +327,19 @@ func (s *Service) ResyncMFADevice(ctx context.Context, c *authz.Caller, in *Resy
 		return nil, invalidAuthenticationCode()
 	}
 	sec.Drift = counter - mfa.Step(now)
-	if d.Seed, err = mfa.SealSecret(s.sealer, d.SerialNumber, sec); err != nil {
+	seed, err := mfa.SealSecret(s.sealer, d.SerialNumber, sec)
+	if err != nil {
 		return nil, apierr.Internal(err)
 	}
-	d.LastCounter = counter
-	if err := s.store.UpdateMFADevice(ctx, d); err != nil {
-		if isNotFound(err) {
+	// Only the seed (the drift) and the counter, and only if the device is
+	// still the one read: a whole-row write put back an assignment that a
+	// DeactivateMFADevice made meanwhile had removed.
+	if err := s.store.ResyncMFADevice(ctx, d, seed, counter); err != nil {
+		switch {
+		case isNotFound(err):
 			return nil, noSuchMFADevice(in.SerialNumber)
+		case errors.Is(err, store.ErrConflict):
+			return nil, apierr.New(apierr.ConcurrentModification, "The MFA device %s changed while it was resynced; try again.", in.SerialNumber)
 		}
 		return nil, internal(err, "resync mfa device")
 	}

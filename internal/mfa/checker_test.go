@@ -45,6 +45,22 @@ func (s *devices) UpdateMFADevice(_ context.Context, d store.MFADevice) error {
 	return s.CreateMFADevice(context.Background(), d)
 }
 
+func (s *devices) ResyncMFADevice(_ context.Context, was store.MFADevice, seed []byte, counter int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.m[strings.ToLower(was.SerialNumber)]
+	if !ok {
+		return fmt.Errorf("resync %s: %w", was.SerialNumber, store.ErrNotFound)
+	}
+	if !bytes.Equal(d.Seed, was.Seed) || d.UserName != was.UserName || !d.EnabledAt.Equal(was.EnabledAt) || counter <= d.LastCounter {
+		return fmt.Errorf("resync %s: %w", was.SerialNumber, store.ErrConflict)
+	}
+	s.writes++
+	d.Seed, d.LastCounter = seed, counter
+	s.m[strings.ToLower(d.SerialNumber)] = d
+	return nil
+}
+
 func (s *devices) DeleteMFADevice(_ context.Context, serial string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -400,6 +400,15 @@ type MFADevices interface {
 	// than the stored value, atomically; it returns ErrConflict otherwise
 	// (the code was already used).
 	AdvanceMFACounter(ctx context.Context, serial string, counter int64) error
+	// ResyncMFADevice stores a resync of the device was (as read): its
+	// sealed seed, which holds the drift, becomes seed and LastCounter
+	// counter, and nothing else of it is written. It is conditional, in
+	// one statement: the device must still be the one read (the same
+	// sealed seed, so neither re-created nor resynced since), enabled for
+	// the same user at the same time (not deactivated since), and counter
+	// above its LastCounter (the codes unused). ErrNotFound if there is no
+	// device serial; ErrConflict if it changed since it was read.
+	ResyncMFADevice(ctx context.Context, was MFADevice, seed []byte, counter int64) error
 }
 
 // MFAAssignment selects MFA devices by whether they are enabled for a user.

@@ -49,6 +49,18 @@ type Throttles interface {
 	// ResetThrottle forgets key's failures and lockout (absent keys are
 	// not an error).
 	ResetThrottle(ctx context.Context, key []byte) error
+	// RefundThrottle takes back one failure FailThrottle counted for key
+	// and answered with attempt: an attempt counted before its outcome was
+	// known that turned out not to be a failure (a success, a directory
+	// that could not be reached). If the key still has attempt's window,
+	// its count drops by one; if attempt started a lockout (Failures 0)
+	// and no failure was counted during it since, the lockout is lifted
+	// and the count is limit.Max-1 again (in a window that starts at the
+	// lockout's start, never earlier: the refund never shortens what the
+	// other failures count for). In every other case (the window ended,
+	// another failure fed the lockout) nothing changes. Absent keys are not
+	// an error.
+	RefundThrottle(ctx context.Context, key []byte, limit ThrottleLimit, attempt Throttle) error
 	// PruneThrottles deletes the state that stopped mattering before
 	// before (windows and lockouts that ended) and returns how many.
 	PruneThrottles(ctx context.Context, before time.Time) (int64, error)

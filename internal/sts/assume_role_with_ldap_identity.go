@@ -100,66 +100,95 @@ func ldapEntryKey(providerARN, dn string) string {
 	return providerARN + "\x00dn\x00" + strings.ToLower(dn)
 }
 
-// ldapThrottles counts failed binds in the store (shared by every node).
+// ldapThrottles counts sign-ins in the store (shared by every node), the
+// way AWS counts sign-in failures: a wrong password or an unknown user
+// counts against the name, the directory entry and the source address; a
+// success resets the user's count (the name and the entry) but not the
+// address's, which it leaves as it was (one valid account must not clear
+// the failures a password sprayer made from its address); a sign-in the
+// directory could not check (unreachable, TLS failure, timeout) counts
+// against nobody: the request fails with a retryable error and no
+// lockout. Every attempt is counted before the bind and taken back when it
+// turns out not to be a failure, so that binds made at once (a bind takes
+// a round trip to the directory) cannot all pass a check that no failure
+// has been recorded yet.
 type ldapThrottles struct {
 	users, addresses *throttle.Counter
 	now              time.Time
+	taken            []ldapTaken
+}
+
+// ldapTaken is one attempt counted by take.
+type ldapTaken struct {
+	t   *throttle.Counter
+	key string
+	a   throttle.Taken
 }
 
 // held reports whether key is held back by t (nil holds nothing back).
-func (l ldapThrottles) held(ctx context.Context, t *throttle.Counter, key string) (bool, error) {
-	if t == nil {
+func (l *ldapThrottles) held(ctx context.Context, t *throttle.Counter, key string) (bool, error) {
+	if t == nil || key == "" {
 		return false, nil
 	}
 	return t.Locked(ctx, key, l.now)
 }
 
-// attempt counts an attempt of key by t before the bind (nil counts
-// nothing) and reports whether key is held back. Counting before the
-// bind, not after it fails, is what keeps binds made at once (a bind takes
-// a round trip to the directory) from all passing a check that no failure
-// has been recorded yet; a successful bind resets the count.
-func (l ldapThrottles) attempt(ctx context.Context, t *throttle.Counter, key string) (bool, error) {
-	if t == nil {
+// take counts an attempt of key by t before the bind (nil or an empty key
+// counts nothing) and reports whether key is held back.
+func (l *ldapThrottles) take(ctx context.Context, t *throttle.Counter, key string) (bool, error) {
+	if t == nil || key == "" {
 		return false, nil
 	}
 	if locked, err := t.Locked(ctx, key, l.now); err != nil || locked {
 		return locked, err
 	}
-	held, _, err := t.Attempt(ctx, key, l.now)
-	return held, err
+	a, err := t.Take(ctx, key, l.now)
+	if err != nil {
+		return false, err
+	}
+	if a.Held {
+		// Locked out since the check: refused unchecked, so no failure
+		// either (and not one that keeps the refund of the attempt that
+		// started the lockout from lifting it).
+		return true, t.Refund(ctx, key, a)
+	}
+	l.taken = append(l.taken, ldapTaken{t: t, key: key, a: a})
+	return false, nil
 }
 
-// fail counts a failed sign-in against the name given, the entry found and
-// the source address (each when not empty; the name and the entry were
-// counted by attempt already, and are passed "").
-func (l ldapThrottles) fail(ctx context.Context, nameKey, entryKey, addr string) error {
-	for _, f := range []struct {
-		t   *throttle.Counter
-		key string
-	}{{l.users, nameKey}, {l.users, entryKey}, {l.addresses, addr}} {
-		if f.t == nil || f.key == "" {
+// refund takes back the attempts counted by t (all of them when t is nil):
+// they were not failures. It runs when ctx has ended too (a request cut
+// off while the directory was asked was no failure either).
+func (l *ldapThrottles) refund(ctx context.Context, t *throttle.Counter) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var first error
+	for _, k := range l.taken {
+		if t != nil && k.t != t {
 			continue
 		}
-		if _, err := f.t.Fail(ctx, f.key, l.now); err != nil {
-			return internal(err, "assume role with ldap identity")
+		if err := k.t.Refund(ctx, k.key, k.a); err != nil && first == nil {
+			first = err
 		}
 	}
-	return nil
+	return first
 }
 
-// reset forgets the user's failures after a successful bind.
-func (l ldapThrottles) reset(ctx context.Context, nameKey, entryKey string) error {
-	if l.users == nil {
-		return nil
+// succeeded records a successful bind: the user's failures are forgotten
+// and the address's attempt is taken back.
+func (l *ldapThrottles) succeeded(ctx context.Context, nameKey, entryKey string) error {
+	if l.users != nil {
+		for _, k := range []string{nameKey, entryKey} {
+			if k == "" {
+				continue
+			}
+			if err := l.users.Reset(ctx, k); err != nil {
+				return err
+			}
+		}
 	}
-	for _, k := range []string{nameKey, entryKey} {
-		if k == "" {
-			continue
-		}
-		if err := l.users.Reset(ctx, k); err != nil {
-			return err
-		}
+	if l.addresses != nil {
+		return l.refund(ctx, l.addresses)
 	}
 	return nil
 }
@@ -210,27 +239,29 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 	if c != nil {
 		addr = c.SourceIP
 	}
-	th := ldapThrottles{users: cfg.Users, addresses: cfg.Addresses, now: now}
-	if held, err := th.attempt(ctx, cfg.Users, nameKey); err != nil || held {
+	th := &ldapThrottles{users: cfg.Users, addresses: cfg.Addresses, now: now}
+	if held, err := th.held(ctx, cfg.Addresses, addr); err != nil || held {
 		return nil, ldapHeld(err)
 	}
-	if addr != "" {
-		if held, err := th.held(ctx, cfg.Addresses, addr); err != nil || held {
-			return nil, ldapHeld(err)
+	if held, err := th.take(ctx, cfg.Users, nameKey); err != nil || held {
+		return nil, ldapHeld(err)
+	}
+	if held, err := th.take(ctx, cfg.Addresses, addr); err != nil || held {
+		if err != nil {
+			_ = th.refund(ctx, nil)
 		}
+		return nil, ldapHeld(err)
 	}
 	// A name the directory would read as another spelling (" bob", "bob ")
 	// or could not take is refused like a wrong password: AccessDenied, as
 	// for every other credential failure, so a prober learns nothing of
-	// which spellings are refused.
+	// which spellings are refused. It was counted as one.
 	if !ldap.ValidUsername(in.LDAPUsername) {
-		if err := th.fail(ctx, "", "", addr); err != nil {
-			return nil, err
-		}
 		return nil, ldapDenied(errors.New("ldap: invalid user name"))
 	}
 	dcfg, err := s.ldapConfig(provider)
 	if err != nil {
+		_ = th.refund(ctx, nil)
 		return nil, err
 	}
 	// The entry found is throttled whichever spelling found it: counted
@@ -239,7 +270,7 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 	var heldErr error
 	dcfg.BeforeBind = func(dn string) error {
 		entryKey = ldapEntryKey(provider.ARN, dn)
-		held, err := th.attempt(ctx, cfg.Users, entryKey)
+		held, err := th.take(ctx, cfg.Users, entryKey)
 		if err != nil {
 			heldErr = err
 			return errLDAPThrottled
@@ -251,24 +282,26 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 	}
 	id, err := cfg.Directory.Authenticate(ctx, dcfg, in.LDAPUsername, in.LDAPPassword)
 	if heldErr != nil {
+		_ = th.refund(ctx, nil)
 		return nil, ldapHeld(heldErr)
 	}
 	if err != nil {
 		if ldap.IsDenied(err) {
-			if errors.Is(err, errLDAPThrottled) {
-				return nil, ldapDenied(err)
-			}
-			if ferr := th.fail(ctx, "", "", addr); ferr != nil {
-				return nil, ferr
-			}
+			// Counted already, against the name, the entry and the address.
 			return nil, ldapDenied(err)
+		}
+		// The directory did not check the password: no failure of the
+		// user's, so nothing counts towards a lockout. The request fails
+		// closed, with an error SDKs retry.
+		if rerr := th.refund(ctx, nil); rerr != nil {
+			return nil, internal(rerr, "assume role with ldap identity")
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, apierr.Wrap(apierr.IDPCommunicationError, err, "The LDAP directory could not be reached or did not answer in time.")
 	}
-	if err := th.reset(ctx, nameKey, entryKey); err != nil {
+	if err := th.succeeded(ctx, nameKey, entryKey); err != nil {
 		return nil, internal(err, "assume role with ldap identity")
 	}
 

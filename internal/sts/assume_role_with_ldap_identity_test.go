@@ -74,8 +74,11 @@ type fakeDirectory struct {
 	aliases        []string
 	id             ldap.Identity
 	down           bool
-	calls, binds   int
-	last           ldap.Config
+	// downAtBind: the directory is lost after the search, at the user
+	// bind (BeforeBind has counted the entry).
+	downAtBind   bool
+	calls, binds int
+	last         ldap.Config
 }
 
 func (f *fakeDirectory) Authenticate(_ context.Context, c ldap.Config, username, password string) (*ldap.Identity, error) {
@@ -96,6 +99,9 @@ func (f *fakeDirectory) Authenticate(_ context.Context, c ldap.Config, username,
 		if err := c.BeforeBind(f.id.DN); err != nil {
 			return nil, &ldap.Error{Kind: ldap.Denied, Reason: "refused before the user bind", Err: err}
 		}
+	}
+	if f.downAtBind {
+		return nil, &ldap.Error{Kind: ldap.Unavailable, Reason: "user bind"}
 	}
 	f.binds++
 	if password != f.password {
@@ -432,7 +438,9 @@ func throttleStore(t *testing.T) store.Throttles {
 // binds as fakeDirectory does, denying every password; it counts the user
 // binds.
 type slowDirectory struct {
-	n       int
+	n int
+	// perUser: each user name is its own entry (else every name finds bob).
+	perUser bool
 	mu      sync.Mutex
 	settled map[string]bool // by password: the guess arrived or was answered
 	all     chan struct{}
@@ -452,10 +460,14 @@ func (d *slowDirectory) settle(p string) {
 	}
 }
 
-func (d *slowDirectory) Authenticate(_ context.Context, c ldap.Config, _, password string) (*ldap.Identity, error) {
+func (d *slowDirectory) Authenticate(_ context.Context, c ldap.Config, username, password string) (*ldap.Identity, error) {
 	d.settle(password)
 	<-d.all
-	if err := c.BeforeBind("CN=bob,CN=Users,DC=opensts,DC=test"); err != nil {
+	dn := "CN=bob,CN=Users,DC=opensts,DC=test"
+	if d.perUser {
+		dn = "CN=" + username + ",CN=Users,DC=opensts,DC=test"
+	}
+	if err := c.BeforeBind(dn); err != nil {
 		return nil, &ldap.Error{Kind: ldap.Denied, Reason: "refused before the user bind", Err: err}
 	}
 	d.binds.Add(1)
@@ -492,5 +504,122 @@ func TestAttackLDAPConcurrentGuesses(t *testing.T) {
 	wg.Wait()
 	if got := dir.binds.Load(); got > 10 {
 		t.Fatalf("%d concurrent guesses made %d user binds; the limit is 10", n, got)
+	}
+}
+
+// ldapAddressFixture is ldapAttackFixture with an address limit of max
+// failures.
+func ldapAddressFixture(t *testing.T, now *time.Time, max int) (*Service, *fakeDirectory, string) {
+	ths := throttleStore(t)
+	s, dir, _, roleARN := ldapAttackFixtureOn(t, now, ths)
+	s.ldap.Addresses = throttle.New(ths, "ldap-address", store.ThrottleLimit{Max: max, Window: 5 * time.Minute, Lockout: 5 * time.Minute})
+	return s, dir, roleARN
+}
+
+// TestAttackLDAPConcurrentAddressGuesses: guesses from one address for
+// many names sent at once must not all reach a bind. The address throttle
+// was checked before the directory was asked and counted only after the
+// bind failed, so a password sprayer's n guesses in flight together all
+// passed the check whatever the limit; the attempt is now counted before
+// the bind.
+func TestAttackLDAPConcurrentAddressGuesses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	s, _, roleARN := ldapAddressFixture(t, &now, 10)
+	const n = 40
+	dir := &slowDirectory{n: n, perUser: true, settled: map[string]bool{}, all: make(chan struct{})}
+	s.ldap.Directory = dir
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			guess := fmt.Sprintf("guess-%d", i)
+			_, err := s.AssumeRoleWithLDAPIdentity(ctx, &authz.Caller{SourceIP: "192.0.2.10"},
+				&AssumeRoleWithLDAPIdentityInput{LDAPUsername: fmt.Sprintf("user%d", i), LDAPPassword: guess, RoleArn: roleARN})
+			dir.settle(guess)
+			if code(err) != "AccessDenied" {
+				t.Errorf("guess %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := dir.binds.Load(); got > 10 {
+		t.Fatalf("%d concurrent guesses from one address made %d user binds; the address limit is 10", n, got)
+	}
+}
+
+// TestLDAPSuccessesAndTheAddress: sign-ins that succeed do not use up
+// their address's budget (many users behind one NAT sign in all day), and
+// do not clear the failures counted against it either (a password sprayer
+// who knows one valid password must not reset the count of its guesses).
+func TestLDAPSuccessesAndTheAddress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	caller := &authz.Caller{SourceIP: "192.0.2.11"}
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	s, _, roleARN := ldapAddressFixture(t, &now, 5)
+	for i := range 20 {
+		if _, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "right", RoleArn: roleARN}); err != nil {
+			t.Fatalf("sign-in %d of 20 with an address limit of 5: %v", i+1, err)
+		}
+	}
+	// Four failures, then bob signs in (the address's count stays at four),
+	// then the fifth failure locks the address: bob is held back too.
+	for i := range 4 {
+		_, _ = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: fmt.Sprintf("spray%d", i), LDAPPassword: "Winter2026!", RoleArn: roleARN})
+	}
+	if _, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "right", RoleArn: roleARN}); err != nil {
+		t.Fatalf("bob after four failures from his address: %v", err)
+	}
+	_, _ = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "spray4", LDAPPassword: "Winter2026!", RoleArn: roleARN})
+	if _, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "right", RoleArn: roleARN}); code(err) != "AccessDenied" {
+		t.Fatalf("bob after the fifth failure from his address: %v", err)
+	}
+	// Another address is not held back.
+	if _, err := s.AssumeRoleWithLDAPIdentity(ctx, &authz.Caller{SourceIP: "192.0.2.12"}, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "right", RoleArn: roleARN}); err != nil {
+		t.Fatalf("bob from another address: %v", err)
+	}
+}
+
+// TestLDAPOutagesCountAgainstNobody: a directory that cannot be reached
+// (before the search, or lost at the user bind) fails the request with the
+// retryable IDPCommunicationError and counts towards no lockout: outages
+// used to count against the name and the entry, so a directory flapping
+// for a minute locked out every user who retried.
+func TestLDAPOutagesCountAgainstNobody(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, where := range []string{"connect", "user bind"} {
+		t.Run(where, func(t *testing.T) {
+			t.Parallel()
+			caller := &authz.Caller{SourceIP: "192.0.2.13"}
+			now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+			s, dir, roleARN := ldapAddressFixture(t, &now, 5)
+			dir.down, dir.downAtBind = where == "connect", where == "user bind"
+			// 30 tries (user limit 10, address limit 5), with the right
+			// password and a wrong one.
+			for i := range 30 {
+				pw := "right"
+				if i%2 == 1 {
+					pw = "wrong"
+				}
+				_, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: pw, RoleArn: roleARN})
+				if code(err) != "IDPCommunicationError" {
+					t.Fatalf("try %d with the directory down: %v", i+1, err)
+				}
+			}
+			dir.down, dir.downAtBind = false, false
+			if _, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "right", RoleArn: roleARN}); err != nil {
+				t.Fatalf("bob once the directory is back: %v", err)
+			}
+			// And the failures the throttles do count still add up: four
+			// wrong passwords from the address, then the fifth locks it.
+			for range 5 {
+				_, _ = s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "wrong", RoleArn: roleARN})
+			}
+			if _, err := s.AssumeRoleWithLDAPIdentity(ctx, caller, &AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "right", RoleArn: roleARN}); code(err) != "AccessDenied" {
+				t.Fatalf("after five wrong passwords from the address: %v", err)
+			}
+		})
 	}
 }

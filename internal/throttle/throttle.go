@@ -23,6 +23,7 @@ type Store interface {
 	FailThrottle(ctx context.Context, key []byte, limit store.ThrottleLimit, now time.Time) (store.Throttle, error)
 	GetThrottle(ctx context.Context, key []byte) (store.Throttle, error)
 	ResetThrottle(ctx context.Context, key []byte) error
+	RefundThrottle(ctx context.Context, key []byte, limit store.ThrottleLimit, attempt store.Throttle) error
 }
 
 // Counter is one kind of throttle (one scope and limit). It is safe for
@@ -93,12 +94,41 @@ func (c *Counter) Fail(ctx context.Context, k string, now time.Time) (started bo
 // was counted here. With a limit of Max 1 every attempt restarts the
 // lockout and none is held here; callers check Locked first as well.
 func (c *Counter) Attempt(ctx context.Context, k string, now time.Time) (held, started bool, err error) {
+	a, err := c.Take(ctx, k, now)
+	return a.Held, a.Started, err
+}
+
+// Taken is an attempt Take counted, to be refunded if it turns out not to
+// be a failure.
+type Taken struct {
+	// Held and Started are as Attempt reports them.
+	Held, Started bool
+	state         store.Throttle
+}
+
+// Take counts an attempt of k at now as Attempt does, and returns it so
+// that Refund can take it back.
+func (c *Counter) Take(ctx context.Context, k string, now time.Time) (Taken, error) {
 	t, err := c.store.FailThrottle(ctx, c.key(k), c.limit, now)
 	if err != nil {
-		return false, false, fmt.Errorf("throttle %s: %w", c.scope, err)
+		return Taken{}, fmt.Errorf("throttle %s: %w", c.scope, err)
 	}
-	started = t.Failures == 0 && t.Locked(now)
-	return t.Locked(now) && !started, started, nil
+	started := t.Failures == 0 && t.Locked(now)
+	return Taken{Held: t.Locked(now) && !started, Started: started, state: t}, nil
+}
+
+// Refund takes back an attempt of k that Take counted and that was not a
+// failure (a success that must not use up a shared budget, or an attempt
+// that could not be checked): see store.Throttles.RefundThrottle. A zero
+// Taken refunds nothing.
+func (c *Counter) Refund(ctx context.Context, k string, a Taken) error {
+	if a.state.WindowStart.IsZero() {
+		return nil
+	}
+	if err := c.store.RefundThrottle(ctx, c.key(k), c.limit, a.state); err != nil {
+		return fmt.Errorf("throttle %s: %w", c.scope, err)
+	}
+	return nil
 }
 
 // Reset forgets k's failures and lockout (after a success).

@@ -178,6 +178,49 @@ func (s *Store) AdvanceMFACounter(ctx context.Context, serial string, counter in
 	return nil
 }
 
+// ResyncMFADevice implements store.MFADevices with one conditional
+// update of the seed and the counter: a whole-row write of the device as
+// read would put back the assignment a DeactivateMFADevice made at the same
+// time removed, or an old seed over a device re-created under the serial.
+func (s *Store) ResyncMFADevice(ctx context.Context, was store.MFADevice, seed []byte, counter int64) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		ch, err := s.mfaChange(ctx, tx, was.SerialNumber)
+		if err != nil {
+			return err
+		}
+		upk, err := s.mfaUserPK(ctx, tx, ch.Account, was.UserName)
+		if errors.Is(s.db.Translate(err), store.ErrNotFound) {
+			return fmt.Errorf("user %s is gone: %w", was.UserName, store.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		enabled := `enabled_at IS NULL`
+		args := []any{seed, counter, ch.Key, was.Seed, upk.Int64, counter}
+		if !was.EnabledAt.IsZero() {
+			enabled = `enabled_at = ?`
+			args = append(args, s.d.Time(was.EnabledAt))
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE mfa_devices SET seed = ?, last_counter = ?
+			WHERE serial = ? AND seed = ? AND coalesce(user_pk, 0) = ? AND last_counter < ? AND `+enabled, args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("changed since it was read: %w", store.ErrConflict)
+		}
+		c.add(ch)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("resync mfa device %s: %w", was.SerialNumber, err)
+	}
+	return nil
+}
+
 // PutSigningKey implements store.SigningKeys.
 func (s *Store) PutSigningKey(ctx context.Context, k store.SigningKey) error {
 	err := s.write(ctx, func(tx Tx, c *changeList) error {

@@ -95,6 +95,28 @@ func (s *Store) ResetThrottle(ctx context.Context, key []byte) error {
 	return nil
 }
 
+// RefundThrottle implements store.Throttles with one conditional update:
+// the row's window (and lockout) must still be the attempt's, so a refund
+// that lost a race with a new window or another failure changes nothing.
+func (s *Store) RefundThrottle(ctx context.Context, key []byte, limit store.ThrottleLimit, attempt store.Throttle) error {
+	start := attempt.WindowStart.UnixMilli()
+	err := s.db.Write(ctx, func(tx Tx) error {
+		if attempt.Failures == 0 && !attempt.LockedUntil.IsZero() {
+			_, err := tx.ExecContext(ctx, `UPDATE throttles SET failures = ?, locked_until_ms = 0
+				WHERE key = ? AND window_start_ms = ? AND locked_until_ms = ? AND failures = 0`,
+				max(limit.Max-1, 0), key, start, attempt.LockedUntil.UnixMilli())
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE throttles SET failures = failures - 1
+			WHERE key = ? AND window_start_ms = ? AND failures > 0`, key, start)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("refund throttle: %w", s.db.Translate(err))
+	}
+	return nil
+}
+
 // PruneThrottles implements store.Throttles.
 func (s *Store) PruneThrottles(ctx context.Context, before time.Time) (int64, error) {
 	var n int64

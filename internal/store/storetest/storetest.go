@@ -99,6 +99,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Revocations", testRevocations},
 		{"LastAccessed", testLastAccessed},
 		{"Throttles", testThrottles},
+		{"MFAResync", testMFAResync},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

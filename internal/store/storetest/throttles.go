@@ -110,4 +110,71 @@ func testThrottles(t *testing.T, s store.Store) {
 	if other.Failures != 1 {
 		t.Fatalf("another key: %+v", other)
 	}
+	testRefundThrottle(t, s)
+}
+
+// testRefundThrottle: a refund takes back one counted attempt, lifts the
+// lockout the attempt started when nothing was counted since, and changes
+// nothing once the window or lockout is another one.
+func testRefundThrottle(t *testing.T, s store.Store) {
+	ctx := ctxOf(t)
+	limit := store.ThrottleLimit{Max: 3, Window: 5 * time.Minute, Lockout: 15 * time.Minute}
+	k := []byte("ldap|refund")
+	ok(t, s.RefundThrottle(ctx, k, limit, store.Throttle{Failures: 1, WindowStart: t0})) // absent: no error
+	fail := func(at time.Time) store.Throttle {
+		t.Helper()
+		th, err := s.FailThrottle(ctx, k, limit, at)
+		ok(t, err)
+		return th
+	}
+	state := func() store.Throttle {
+		t.Helper()
+		th, err := s.GetThrottle(ctx, k)
+		ok(t, err)
+		return th
+	}
+	fail(at(0))
+	a := fail(at(time.Second))
+	ok(t, s.RefundThrottle(ctx, k, limit, a))
+	if got := state(); got.Failures != 1 || got.Locked(at(time.Second)) {
+		t.Fatalf("after a refund of the second of two: %+v", got)
+	}
+	// The attempt that started a lockout, refunded before any other
+	// failure: no lockout, and the next failure starts it.
+	fail(at(2 * time.Second))
+	trip := fail(at(3 * time.Second))
+	if trip.Failures != 0 || !trip.Locked(at(3*time.Second)) {
+		t.Fatalf("third failure: %+v", trip)
+	}
+	ok(t, s.RefundThrottle(ctx, k, limit, trip))
+	if got := state(); got.Failures != 2 || got.Locked(at(3*time.Second)) {
+		t.Fatalf("after the refund of the lockout's start: %+v", got)
+	}
+	if th := fail(at(4 * time.Second)); th.Failures != 0 || !th.Locked(at(4*time.Second)) {
+		t.Fatalf("the failure after the refund: %+v", th)
+	}
+	// A failure counted during the lockout since: it stands.
+	k2 := []byte("ldap|refund2")
+	for range 2 {
+		_, err := s.FailThrottle(ctx, k2, limit, t0)
+		ok(t, err)
+	}
+	trip, err := s.FailThrottle(ctx, k2, limit, t0)
+	ok(t, err)
+	_, err = s.FailThrottle(ctx, k2, limit, at(time.Second))
+	ok(t, err)
+	ok(t, s.RefundThrottle(ctx, k2, limit, trip))
+	if got, err := s.GetThrottle(ctx, k2); err != nil || !got.Locked(at(time.Second)) {
+		t.Fatalf("a refund after a failure fed the lockout lifted it: %+v, %v", got, err)
+	}
+	// A refund of an attempt of an ended window changes nothing.
+	k3 := []byte("ldap|refund3")
+	old, err := s.FailThrottle(ctx, k3, limit, t0)
+	ok(t, err)
+	_, err = s.FailThrottle(ctx, k3, limit, at(10*time.Minute))
+	ok(t, err)
+	ok(t, s.RefundThrottle(ctx, k3, limit, old))
+	if got, err := s.GetThrottle(ctx, k3); err != nil || got.Failures != 1 {
+		t.Fatalf("a refund of an ended window's attempt: %+v, %v", got, err)
+	}
 }

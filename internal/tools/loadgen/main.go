@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/opensts/opensts/internal/sigv4"
 	"github.com/opensts/opensts/internal/tools/devserver"
@@ -47,7 +48,15 @@ func main() {
 	flag.StringVar(&binPath, "bin", "", "run this opensts binary instead of building one (to profile it with perf)")
 	flag.BoolVar(&auditOn, "audit", false, "run opensts serve with --audit=true (the file sink under the data directory); false passes --audit=false")
 	compare := flag.Bool("audit-compare", false, "instead of bare against AssumeRole, run two servers, one with --audit=false and one with the default file sink, and alternate AssumeRole rounds between them")
+	nodes := flag.Int("nodes", 0, "instead of bare against AssumeRole, run this many nodes on one PostgreSQL database (-database-url), each pinned to its own core with GOMAXPROCS=1, and alternate AssumeRole rounds on one node and on all of them")
+	dbURL := flag.String("database-url", "", "the PostgreSQL database of -nodes (a DSN; give an empty database)")
 	flag.Parse()
+	if *nodes > 0 {
+		if err := runNodes(*dbURL, *nodes, *conns, *duration, *rounds); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *compare {
 		if err := runCompare(*conns, *threads, *duration, *rounds); err != nil {
 			log.Fatal(err)
@@ -232,25 +241,41 @@ func runCompare(conns, threads int, duration time.Duration, rounds int) error {
 // setup creates a user with a key and a role trusting it, and returns one
 // signed AssumeRole request (valid for the 15-minute skew window).
 func setup(endpoint string) ([]byte, http.Header, error) {
-	ctx := context.Background()
-	c := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider(devserver.RootKey, devserver.RootSecret, "")})
-	if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("load")}); err != nil {
-		return nil, nil, err
-	}
-	k, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("load")})
+	k, err := createCaller(endpoint, "load")
 	if err != nil {
 		return nil, nil, err
 	}
-	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + devserver.Account + `:user/load"},"Action":"sts:AssumeRole"}]}`
-	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("load-role"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
-		return nil, nil, err
+	return signAssumeRole(endpoint, "load", k)
+}
+
+// createCaller creates user name with an access key and a role name-role
+// trusting it, through endpoint.
+func createCaller(endpoint, name string) (*iamtypes.AccessKey, error) {
+	ctx := context.Background()
+	c := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(devserver.RootKey, devserver.RootSecret, "")})
+	if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
+		return nil, err
 	}
-	form := url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "RoleArn": {"arn:aws:iam::" + devserver.Account + ":role/load-role"}, "RoleSessionName": {"load"}, "DurationSeconds": {"900"}}
+	k, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+	if err != nil {
+		return nil, err
+	}
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + devserver.Account + `:user/` + name + `"},"Action":"sts:AssumeRole"}]}`
+	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name + "-role"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		return nil, err
+	}
+	return k.AccessKey, nil
+}
+
+// signAssumeRole signs an AssumeRole of name-role with k for endpoint (the
+// signature covers the host: each node gets its own).
+func signAssumeRole(endpoint, name string, k *iamtypes.AccessKey) ([]byte, http.Header, error) {
+	form := url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "RoleArn": {"arn:aws:iam::" + devserver.Account + ":role/" + name + "-role"}, "RoleSessionName": {"load"}, "DurationSeconds": {"900"}}
 	body := []byte(form.Encode())
 	req, _ := http.NewRequest("POST", endpoint+"/", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	if err := sigv4.Sign(req, body, *k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey, "", "us-east-1", "sts", time.Now().UTC()); err != nil {
+	if err := sigv4.Sign(req, body, *k.AccessKeyId, *k.SecretAccessKey, "", "us-east-1", "sts", time.Now().UTC()); err != nil {
 		return nil, nil, err
 	}
 	return body, req.Header, nil
@@ -314,6 +339,9 @@ func luaScript(body []byte, h http.Header) string {
 // latency makes wrk report latency percentiles, printed with each run.
 var latency bool
 
+// wrkTimeout, if set, is wrk's request timeout (its default is 2 s).
+var wrkTimeout time.Duration
+
 // tool is the load generator.
 var tool string
 
@@ -362,14 +390,25 @@ var rpsRe = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 var errRe = regexp.MustCompile(`non2xx_or_errors (\d+)`)
 
 func wrk(target, script string, conns, threads int, d time.Duration) (float64, error) {
+	rate, _, err := wrkCPU(target, script, conns, threads, d)
+	return rate, err
+}
+
+// wrkCPU is wrk, and also returns the CPU time wrk itself used.
+func wrkCPU(target, script string, conns, threads int, d time.Duration) (float64, time.Duration, error) {
 	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", d.String(), "-s", script}
 	if latency {
 		args = append(args, "--latency")
 	}
-	out, err := exec.Command("wrk", append(args, target)...).CombinedOutput()
-	if err != nil {
-		return 0, fmt.Errorf("wrk: %v\n%s", err, out)
+	if wrkTimeout > 0 {
+		args = append(args, "--timeout", wrkTimeout.String())
 	}
+	cmd := exec.Command("wrk", append(args, target)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, 0, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if latency {
 		var ps []string
 		for _, m := range pctRe.FindAllSubmatch(out, -1) {
@@ -379,10 +418,11 @@ func wrk(target, script string, conns, threads int, d time.Duration) (float64, e
 	}
 	m := rpsRe.FindSubmatch(out)
 	if m == nil {
-		return 0, fmt.Errorf("wrk output: %s", out)
+		return 0, 0, fmt.Errorf("wrk output: %s", out)
 	}
 	if e := errRe.FindSubmatch(out); e != nil && string(e[1]) != "0" {
-		return 0, fmt.Errorf("wrk saw %s failed or non-2xx responses against %s:\n%s", e[1], target, out)
+		return 0, 0, fmt.Errorf("wrk saw %s failed or non-2xx responses against %s:\n%s", e[1], target, out)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	rate, err := strconv.ParseFloat(string(m[1]), 64)
+	return rate, cpu, err
 }
