@@ -1,10 +1,11 @@
 package policy
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // node is one JSON value with object keys in document order, so that
@@ -35,18 +36,28 @@ func (n *node) has(key string) bool {
 	return ok
 }
 
-var errDuplicateKey = errors.New("duplicate key")
+var (
+	errDuplicateKey = errors.New("duplicate key")
+	errSyntax       = errors.New("invalid JSON")
+	errDepth        = errors.New("nesting too deep")
+)
 
 // decodeJSON parses doc into a node tree. It fails on trailing data and on
 // duplicate keys in one object.
+//
+// It is written by hand rather than with encoding/json's Decoder.Token, which
+// cost a policy document about a hundred allocations (a role's trust policy
+// is parsed whenever the role is loaded); it accepts exactly what
+// encoding/json does and decodes strings as it does (FuzzDecodeJSON compares
+// the two).
 func decodeJSON(doc string) (*node, error) {
-	dec := json.NewDecoder(strings.NewReader(doc))
-	dec.UseNumber()
-	n, err := decodeValue(dec, 0)
+	d := jsonDecoder{s: doc}
+	n, err := d.value(0)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	d.space()
+	if d.i != len(d.s) {
 		return nil, errors.New("trailing data")
 	}
 	return n, nil
@@ -54,73 +65,298 @@ func decodeJSON(doc string) (*node, error) {
 
 const maxDepth = 64
 
-func decodeValue(dec *json.Decoder, depth int) (*node, error) {
-	if depth > maxDepth {
-		return nil, errors.New("nesting too deep")
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			// The offset is just past the token (the brace) just read.
-			n := &node{kind: 'o', start: int(dec.InputOffset()) - 1}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				k, ok := kt.(string)
-				if !ok {
-					return nil, errors.New("object key is not a string")
-				}
-				if n.has(k) {
-					return nil, errDuplicateKey
-				}
-				v, err := decodeValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				n.keys = append(n.keys, k)
-				n.vals = append(n.vals, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
-			n.end = int(dec.InputOffset())
-			return n, nil
-		case '[':
-			n := &node{kind: 'a'}
-			for dec.More() {
-				v, err := decodeValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				n.arr = append(n.arr, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
-			return n, nil
-		}
-		return nil, errors.New("unexpected delimiter")
-	case string:
-		return &node{kind: 's', str: t}, nil
-	case json.Number:
-		return &node{kind: 'n', str: t.String()}, nil
-	case bool:
-		if t {
-			return &node{kind: 'b', str: "true"}, nil
-		}
-		return &node{kind: 'b', str: "false"}, nil
-	case nil:
-		return &node{kind: 'z'}, nil
-	}
-	return nil, errors.New("unexpected token")
+type jsonDecoder struct {
+	s string
+	i int
 }
+
+func (d *jsonDecoder) space() {
+	for d.i < len(d.s) {
+		switch d.s[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// next skips space and returns the next byte (0 at the end).
+func (d *jsonDecoder) next() byte {
+	d.space()
+	if d.i < len(d.s) {
+		return d.s[d.i]
+	}
+	return 0
+}
+
+func (d *jsonDecoder) value(depth int) (*node, error) {
+	if depth > maxDepth {
+		return nil, errDepth
+	}
+	switch c := d.next(); {
+	case c == '{':
+		n := &node{kind: 'o', start: d.i}
+		d.i++
+		if d.next() == '}' {
+			d.i++
+			n.end = d.i
+			return n, nil
+		}
+		for {
+			if d.next() != '"' {
+				return nil, errSyntax
+			}
+			k, err := d.str()
+			if err != nil {
+				return nil, err
+			}
+			if n.has(k) {
+				return nil, errDuplicateKey
+			}
+			if d.next() != ':' {
+				return nil, errSyntax
+			}
+			d.i++
+			v, err := d.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			n.keys = append(n.keys, k)
+			n.vals = append(n.vals, v)
+			switch d.next() {
+			case ',':
+				d.i++
+			case '}':
+				d.i++
+				n.end = d.i
+				return n, nil
+			default:
+				return nil, errSyntax
+			}
+		}
+	case c == '[':
+		n := &node{kind: 'a'}
+		d.i++
+		if d.next() == ']' {
+			d.i++
+			return n, nil
+		}
+		for {
+			v, err := d.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			n.arr = append(n.arr, v)
+			switch d.next() {
+			case ',':
+				d.i++
+			case ']':
+				d.i++
+				return n, nil
+			default:
+				return nil, errSyntax
+			}
+		}
+	case c == '"':
+		s, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		return &node{kind: 's', str: s}, nil
+	case c == '-' || c >= '0' && c <= '9':
+		return d.number()
+	case c == 't':
+		return d.literal("true", &node{kind: 'b', str: "true"})
+	case c == 'f':
+		return d.literal("false", &node{kind: 'b', str: "false"})
+	case c == 'n':
+		return d.literal("null", &node{kind: 'z'})
+	}
+	return nil, errSyntax
+}
+
+func (d *jsonDecoder) literal(lit string, n *node) (*node, error) {
+	if !strings.HasPrefix(d.s[d.i:], lit) {
+		return nil, errSyntax
+	}
+	d.i += len(lit)
+	return n, nil
+}
+
+// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? and keeps its
+// text, as json.Number does.
+func (d *jsonDecoder) number() (*node, error) {
+	start := d.i
+	digits := func() int {
+		n := 0
+		for d.i < len(d.s) && d.s[d.i] >= '0' && d.s[d.i] <= '9' {
+			d.i++
+			n++
+		}
+		return n
+	}
+	if d.s[d.i] == '-' {
+		d.i++
+	}
+	switch {
+	case d.i < len(d.s) && d.s[d.i] == '0':
+		d.i++
+	case digits() == 0:
+		return nil, errSyntax
+	}
+	if d.i < len(d.s) && d.s[d.i] == '.' {
+		d.i++
+		if digits() == 0 {
+			return nil, errSyntax
+		}
+	}
+	if d.i < len(d.s) && (d.s[d.i] == 'e' || d.s[d.i] == 'E') {
+		d.i++
+		if d.i < len(d.s) && (d.s[d.i] == '+' || d.s[d.i] == '-') {
+			d.i++
+		}
+		if digits() == 0 {
+			return nil, errSyntax
+		}
+	}
+	return &node{kind: 'n', str: strings.Clone(d.s[start:d.i])}, nil
+}
+
+// str reads a string at d.i (its opening quote). A string with no escape,
+// control character or invalid UTF-8 is copied once (a well-known key is not
+// copied at all); others are unescaped as encoding/json does: invalid UTF-8
+// and unpaired surrogates become U+FFFD.
+func (d *jsonDecoder) str() (string, error) {
+	d.i++
+	start := d.i
+	for d.i < len(d.s) {
+		c := d.s[d.i]
+		switch {
+		case c == '"':
+			s := d.s[start:d.i]
+			d.i++
+			if k, ok := wellKnownKeys[s]; ok {
+				return k, nil
+			}
+			return strings.Clone(s), nil
+		case c == '\\' || c < ' ':
+			return d.slowStr(start)
+		case c < utf8.RuneSelf:
+			d.i++
+		default:
+			r, size := utf8.DecodeRuneInString(d.s[d.i:])
+			if r == utf8.RuneError && size == 1 {
+				return d.slowStr(start)
+			}
+			d.i += size
+		}
+	}
+	return "", errSyntax
+}
+
+// slowStr finishes a string that needs unescaping, from its start.
+func (d *jsonDecoder) slowStr(start int) (string, error) {
+	b := make([]byte, 0, d.i-start+16)
+	b = append(b, d.s[start:d.i]...)
+	for d.i < len(d.s) {
+		c := d.s[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			return string(b), nil
+		case c < ' ':
+			return "", errSyntax
+		case c == '\\':
+			if d.i+1 >= len(d.s) {
+				return "", errSyntax
+			}
+			switch e := d.s[d.i+1]; e {
+			case '"', '\\', '/':
+				b = append(b, e)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r := hex4(d.s[d.i+2:])
+				if r < 0 {
+					return "", errSyntax
+				}
+				d.i += 6
+				if utf16.IsSurrogate(r) {
+					if d.i+1 < len(d.s) && d.s[d.i] == '\\' && d.s[d.i+1] == 'u' {
+						r2 := hex4(d.s[d.i+2:])
+						if r2 < 0 {
+							return "", errSyntax // not a valid escape: the string is invalid
+						}
+						if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
+							d.i += 6
+							b = utf8.AppendRune(b, dec)
+							continue
+						}
+					}
+					r = unicode.ReplacementChar
+				}
+				b = utf8.AppendRune(b, r)
+				continue
+			default:
+				return "", errSyntax
+			}
+			d.i += 2
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			d.i++
+		default:
+			r, size := utf8.DecodeRuneInString(d.s[d.i:])
+			b = utf8.AppendRune(b, r) // RuneError for invalid UTF-8, as encoding/json
+			d.i += size
+		}
+	}
+	return "", errSyntax
+}
+
+// hex4 decodes the four hex digits of a \u escape at the start of s; -1
+// when they are not.
+func hex4(s string) rune {
+	if len(s) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range []byte(s[:4]) {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
+}
+
+// wellKnownKeys are the object keys of policy documents, returned without a
+// copy.
+var wellKnownKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"Version", "Id", "Statement", "Sid", "Effect", "Allow", "Deny", "Action", "NotAction",
+		"Resource", "NotResource", "Principal", "NotPrincipal", "Condition", "AWS", "Federated", "Service",
+		"CanonicalUser", "2012-10-17", "2008-10-17", "*", "sts:AssumeRole", "sts:AssumeRoleWithWebIdentity",
+		"sts:AssumeRoleWithSAML", "sts:TagSession", "sts:SetSourceIdentity", "StringEquals", "StringLike"} {
+		m[k] = k
+	}
+	return m
+}()
 
 // strings returns the string elements of a string-or-array node, skipping
 // nulls; scalars (numbers, bools) are returned as their text.
