@@ -109,6 +109,6 @@ func tuneGC() {
 		debug.SetGCPercent(1000)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(112 << 20)
+		debug.SetMemoryLimit(80 << 20)
 	}
 }

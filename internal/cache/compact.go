@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/maphash"
+	"runtime"
 	"strings"
 	"sync"
 )
@@ -18,14 +19,17 @@ import (
 //
 // A large working set of small records costs the collector nothing to
 // mark, where the decoded entries of the first tier, each a few dozen
-// pointers, are what made it spend more CPU than the hits saved.
+// pointers, are what made it spend more CPU than the hits saved; and the
+// segments are mapped outside the Go heap (segment_unix.go), so they do not
+// count toward the soft memory limit either, which with them inside made
+// the collector run without pause at 100,000 entities.
 type compact struct {
 	seed    maphash.Seed
 	segSize int
 
 	mu    sync.RWMutex
 	index map[uint64]uint64 // key hash -> ref(segment, offset)
-	segs  [compactSegments][]byte
+	segs  *segments
 	ends  [compactSegments]int // bytes used in each segment
 	cur   int                  // the segment appended to
 	bytes int                  // bytes of the records the index holds
@@ -34,12 +38,27 @@ type compact struct {
 // compactSegments is how many segments a tier has: eviction empties one.
 const compactSegments = 16
 
+// segments are a tier's segments, in an object of their own so that the
+// tier's cleanup can unmap them once the tier is gone.
+type segments [compactSegments][]byte
+
+func (ss *segments) free() {
+	for i, s := range ss {
+		if s != nil {
+			freeSegment(s)
+			ss[i] = nil
+		}
+	}
+}
+
 // recordHeader is a record's header: the key's length (2 bytes) and the
 // value's (4 bytes).
 const recordHeader = 6
 
 func newCompact(maxBytes int) *compact {
-	return &compact{seed: maphash.MakeSeed(), segSize: maxBytes / compactSegments, index: map[uint64]uint64{}}
+	t := &compact{seed: maphash.MakeSeed(), segSize: maxBytes / compactSegments, index: map[uint64]uint64{}, segs: &segments{}}
+	runtime.AddCleanup(t, (*segments).free, t.segs)
+	return t
 }
 
 func ref(seg, off int) uint64           { return uint64(seg)<<32 | uint64(off) }
@@ -119,7 +138,7 @@ func (t *compact) appendLocked(h uint64, key, value []byte) {
 		t.emptyLocked(t.cur)
 	}
 	if t.segs[t.cur] == nil {
-		t.segs[t.cur] = make([]byte, t.segSize)
+		t.segs[t.cur] = newSegment(t.segSize)
 	}
 	off := t.ends[t.cur]
 	b := t.segs[t.cur][off : off+n]
@@ -182,7 +201,8 @@ func (t *compact) deletePrefix(prefix string) {
 func (t *compact) clear() {
 	t.mu.Lock()
 	clear(t.index)
-	t.segs, t.ends = [compactSegments][]byte{}, [compactSegments]int{}
+	t.segs.free()
+	t.ends = [compactSegments]int{}
 	t.cur, t.bytes = 0, 0
 	t.mu.Unlock()
 }

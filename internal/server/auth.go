@@ -49,7 +49,7 @@ const keyTTL = time.Minute
 // keyCacheBytes bounds the long-term key cache: 10 MiB, some 19,000 keys
 // (about 540 bytes each by their estimate, 450 of live heap, with their
 // cache entry; see caches.go for the choice).
-const keyCacheBytes = 10 << 20
+const keyCacheBytes = 4 << 20
 
 // keyEntry is immutable once cached. It keeps what authentication needs,
 // not the stored key record; auth.Caller.UserID is the owner's unique id

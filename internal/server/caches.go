@@ -23,7 +23,7 @@ const (
 	PolicyCacheBytes = 8 << 20
 	// AuthzCacheBytes bounds the authorizer's principals, roles, groups,
 	// managed policies and SCPs.
-	AuthzCacheBytes = 16 << 20
+	AuthzCacheBytes = 8 << 20
 	// AuthzCompactBytes bounds the authorizer cache's second tier: users and
 	// roles encoded, some 300 bytes an entity of the scale benchmark.
 	AuthzCompactBytes = 40 << 20

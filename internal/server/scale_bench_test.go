@@ -162,9 +162,9 @@ func BenchmarkServeAssumeRoleWarm(b *testing.B) {
 //	go test ./internal/server -run ScaleBytesPerEntity -v
 func TestScaleBytesPerEntity(t *testing.T) {
 	if testing.Short() {
-		t.Skip("seeds 10,000 entities")
+		t.Skip("seeds 5,000 entities")
 	}
-	const n = 10000
+	const n = 5000
 	s := benchServer(t)
 	reqs := scaleEntities(t, s, n)
 	h := s.Handler()
