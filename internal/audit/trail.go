@@ -418,61 +418,99 @@ func (t *Trail) setPrevHash(line []byte) {
 
 // Record builds the request's event and queues it (pipeline.Recorder). In
 // strict mode it waits for the write and fails with ErrUnavailable if the
-// event could not be written.
+// event could not be written within StrictWait.
 func (t *Trail) Record(ctx context.Context, x *pipeline.Exchange) error {
-	recs := Build(t.cfg.Build, x)
-	x.EventID = recs[0].EventID
+	var r Record // on the stack, its time in r.at
+	other := build(t.cfg.Build, x, &r)
+	var buf [4]Resource // the usual one to three resources cost no allocation
+	res := resources(buf[:0], r.params, r.response)
+	x.EventID = r.EventID
+	n := 1
+	if other != "" {
+		// A cross-account AssumeRole: one record for each account.
+		n = 2
+		r.SharedEventID = t.cfg.Build.NewID()
+	}
+	var w *waiter
 	var done chan error
 	if t.cfg.Strict {
-		done = make(chan error, len(recs))
+		w = waiters.Get().(*waiter)
+		w.timer.Reset(t.cfg.StrictWait)
+		defer w.release()
+		done = w.done
 	}
-	for i := range recs {
-		r := &recs[i]
-		buf := bufs.Get().(*[]byte)
-		b := appendRecord((*buf)[:0], r)
-		n := len(b)
-		e := entry{account: r.RecipientAccountID, id: r.EventID, name: r.EventName, source: r.EventSource,
-			user: username(&r.UserIdentity), accessKey: r.UserIdentity.AccessKeyID, resources: r.Resources}
-		*buf = appendAttrs(b, &e)
-		it := item{buf: buf, lineLen: n, time: x.Time.Unix(), readOnly: r.ReadOnly, done: done}
-		if !t.cfg.Strict {
+	tm := x.Time.Unix()
+	for i := range n {
+		if i == 1 {
+			r.EventID, r.RecipientAccountID = t.cfg.Build.NewID(), other
+		}
+		it := encode(&r, res, tm, done)
+		if w == nil {
 			select {
 			case t.ch <- it:
 			default:
-				putBuf(buf)
+				putBuf(it.buf)
 				t.dropped.Add(1)
 			}
 			continue
 		}
-		timer := time.NewTimer(t.cfg.StrictWait)
 		select {
 		case t.ch <- it:
-			timer.Stop()
-		case <-timer.C:
-			putBuf(buf)
+			w.pending++
+		case <-w.timer.C:
+			putBuf(it.buf)
 			return ErrUnavailable
 		case <-t.stop:
-			timer.Stop()
-			putBuf(buf)
+			putBuf(it.buf)
 			return ErrUnavailable
 		}
 	}
-	if !t.cfg.Strict {
-		return nil
-	}
-	timer := time.NewTimer(t.cfg.StrictWait)
-	defer timer.Stop()
-	for range recs {
+	for w != nil && w.pending > 0 {
 		select {
-		case err := <-done:
+		case err := <-w.done:
+			w.pending--
 			if err != nil {
 				return ErrUnavailable
 			}
-		case <-timer.C:
+		case <-w.timer.C:
 			return ErrUnavailable
 		}
 	}
 	return nil
+}
+
+// waiter is what a request waits for its writes with in strict mode.
+type waiter struct {
+	done    chan error // the writer's outcomes
+	timer   *time.Timer
+	pending int // writes queued whose outcome was not received
+}
+
+var waiters = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &waiter{done: make(chan error, 2), timer: t}
+}}
+
+// release stops w's timer and pools w again unless a write it queued can
+// still answer on done (a request that gave up waiting).
+func (w *waiter) release() {
+	w.timer.Stop() // no stale tick is received after Stop (Go 1.23 timers)
+	if w.pending == 0 && len(w.done) == 0 {
+		waiters.Put(w)
+	}
+}
+
+// encode writes r's line (without the chain) and its packed lookup
+// attributes into a pooled buffer, the writer's item.
+func encode(r *Record, res []Resource, tm int64, done chan error) item {
+	buf := bufs.Get().(*[]byte)
+	b := appendRecordWith((*buf)[:0], r, res)
+	n := len(b)
+	e := entry{account: r.RecipientAccountID, id: r.EventID, name: r.EventName, source: r.EventSource,
+		user: username(&r.UserIdentity), accessKey: r.UserIdentity.AccessKeyID, resources: res}
+	*buf = appendAttrs(b, &e)
+	return item{buf: buf, lineLen: n, time: tm, readOnly: r.ReadOnly, done: done}
 }
 
 // Dropped is the number of events lost (queue full, or a write failed)
