@@ -175,6 +175,25 @@ func (t *target) load(conns, threads int, d time.Duration) (float64, error) {
 	return t.loadAt(t.srv.Endpoint+"/", conns, threads, d)
 }
 
+// loadCPU is load, with the server's CPU time per request answered (what
+// a request costs, steadier than the rate when other work shares the
+// cores).
+func (t *target) loadCPU(conns, threads int, d time.Duration) (float64, float64, error) {
+	c0, err := devserver.ProcCPU(t.srv.Pid())
+	if err != nil {
+		return 0, 0, err
+	}
+	rate, err := t.load(conns, threads, d)
+	if err != nil {
+		return 0, 0, err
+	}
+	c1, err := devserver.ProcCPU(t.srv.Pid())
+	if err != nil {
+		return 0, 0, err
+	}
+	return rate, float64((c1 - c0).Microseconds()) / (rate * d.Seconds()), nil
+}
+
 // loadAt replays the same request (body and headers) against url.
 func (t *target) loadAt(url string, conns, threads int, d time.Duration) (float64, error) {
 	if tool == "hey" {
@@ -201,21 +220,24 @@ func runCompare(conns, threads int, duration time.Duration, rounds int) error {
 	}
 	defer on.srv.Close()
 	fmt.Printf("AssumeRole, audit off against the file sink, %d connections, %s, %s per run\n", conns, tool, duration)
-	var offSum, onSum float64
+	var offSum, onSum, offCPU, onCPU float64
 	for i := 0; i < rounds; i++ {
-		a, err := off.load(conns, threads, duration)
+		a, ca, err := off.loadCPU(conns, threads, duration)
 		if err != nil {
 			return err
 		}
-		b, err := on.load(conns, threads, duration)
+		b, cb, err := on.loadCPU(conns, threads, duration)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("round %d: audit off %.0f req/s, file sink %.0f req/s, ratio %.1f%%\n", i+1, a, b, 100*b/a)
+		fmt.Printf("round %d: audit off %.0f req/s (server CPU %.1f µs an AssumeRole), file sink %.0f req/s (%.1f µs), ratio %.1f%%, CPU ratio %.1f%%\n", i+1, a, ca, b, cb, 100*b/a, 100*ca/cb)
 		offSum += a
 		onSum += b
+		offCPU += ca
+		onCPU += cb
 	}
-	fmt.Printf("mean: audit off %.0f req/s, file sink %.0f req/s, ratio %.1f%%\n", offSum/float64(rounds), onSum/float64(rounds), 100*onSum/offSum)
+	fmt.Printf("mean: audit off %.0f req/s, file sink %.0f req/s, ratio %.1f%%; server CPU an AssumeRole: off %.1f µs, file sink %.1f µs, ratio (off/on) %.1f%%\n",
+		offSum/float64(rounds), onSum/float64(rounds), 100*onSum/offSum, offCPU/float64(rounds), onCPU/float64(rounds), 100*offCPU/onCPU)
 	for _, x := range []struct {
 		name string
 		t    *target
