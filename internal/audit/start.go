@@ -221,10 +221,10 @@ type indexRecord struct {
 		AccessKeyID string `json:"accessKeyId"`
 		UserName    string `json:"userName"`
 	} `json:"userIdentity"`
-	Resources []Resource      `json:"resources"`
+	Resources []Resource `json:"resources"`
 	Digest    *struct{}  `json:"digest"`
 	Prune     *struct{}  `json:"prune"`
-	Seq       uint64          `json:"seq"`
+	Seq       uint64     `json:"seq"`
 }
 
 // buildIndex indexes the events of files (the trail's files at Open, whose
