@@ -271,6 +271,10 @@ func (t *Trail) buildIndex(files []string) {
 
 var errClosed = errors.New("audit: trail closed")
 
+// Indexed is closed once the index holds the events of the files that
+// were on disk at Open (or the trail closed first).
+func (t *Trail) Indexed() <-chan struct{} { return t.indexed }
+
 // indexFile adds the events of one file to x. A line that is not a
 // record is skipped (and reported once the file is read): verify names it.
 func (t *Trail) indexFile(x *index, name string, attrs []byte) ([]byte, error) {
