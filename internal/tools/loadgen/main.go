@@ -46,10 +46,11 @@ func main() {
 	flag.StringVar(&tool, "tool", "wrk", "load generator: wrk (C) or hey (Go), both from Debian's packages")
 	flag.StringVar(&binPath, "bin", "", "run this opensts binary instead of building one (to profile it with perf)")
 	flag.BoolVar(&auditOn, "audit", false, "run opensts serve with --audit=true (the file sink under the data directory); false passes --audit=false")
+	strict := flag.Bool("audit-strict", false, "with -audit-compare, the audited server runs with --audit-strict (each request waits for its event to be written)")
 	compare := flag.Bool("audit-compare", false, "instead of bare against AssumeRole, run two servers, one with --audit=false and one with the default file sink, and alternate AssumeRole rounds between them")
 	flag.Parse()
 	if *compare {
-		if err := runCompare(*conns, *threads, *duration, *rounds); err != nil {
+		if err := runCompare(*conns, *threads, *duration, *rounds, *strict); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -144,8 +145,8 @@ type target struct {
 	size     int    // the median AssumeRole answer under load
 }
 
-func startTarget(audit bool, conns int) (*target, error) {
-	srv, err := devserver.StartWith(devserver.Options{Bin: binPath, Audit: &audit})
+func startTarget(audit bool, conns int, args ...string) (*target, error) {
+	srv, err := devserver.StartWith(devserver.Options{Bin: binPath, Audit: &audit, Args: args})
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +206,7 @@ func (t *target) loadAt(url string, conns, threads int, d time.Duration) (float6
 // runCompare measures AssumeRole on two servers in the same run, one with
 // auditing off and one with the default file sink, alternating rounds so
 // that the machine's drift affects both alike.
-func runCompare(conns, threads int, duration time.Duration, rounds int) error {
+func runCompare(conns, threads int, duration time.Duration, rounds int, strict bool) error {
 	if _, err := exec.LookPath(tool); err != nil {
 		return fmt.Errorf("%s not found (apt-get install %s): %w", tool, tool, err)
 	}
@@ -214,12 +215,16 @@ func runCompare(conns, threads int, duration time.Duration, rounds int) error {
 		return err
 	}
 	defer off.srv.Close()
-	on, err := startTarget(true, conns)
+	var args []string
+	if strict {
+		args = []string{"--audit-strict"}
+	}
+	on, err := startTarget(true, conns, args...)
 	if err != nil {
 		return err
 	}
 	defer on.srv.Close()
-	fmt.Printf("AssumeRole, audit off against the file sink, %d connections, %s, %s per run\n", conns, tool, duration)
+	fmt.Printf("AssumeRole, audit off against the file sink (strict %v), %d connections, %s, %s per run\n", strict, conns, tool, duration)
 	var offSum, onSum, offCPU, onCPU float64
 	for i := 0; i < rounds; i++ {
 		a, ca, err := off.loadCPU(conns, threads, duration)
