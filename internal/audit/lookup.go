@@ -293,6 +293,11 @@ func (s *Service) LookupEvents(ctx context.Context, c *authz.Caller, in *LookupE
 		}
 	}
 	lines, entries, next, err := s.Trail.LookupContext(ctx, f, before, max)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// Gone, or out of time while the index of the trail's files
+		// was still being built after a start.
+		return nil, apierr.New(apierr.ServiceUnavailable, "The event index is being built; retry later.")
+	}
 	if err != nil {
 		return nil, apierr.Internal(err)
 	}

@@ -4,17 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/pipeline"
 )
 
@@ -344,6 +348,14 @@ func TestOpenReadsOnlyWhatTheIndexHolds(t *testing.T) {
 	}
 }
 
+// allowLookups lets every caller look up (these tests are about the
+// trail, not authorization).
+type allowLookups struct{}
+
+func (allowLookups) Check(context.Context, *authz.Caller, string, string, ...authz.Key) error {
+	return nil
+}
+
 // lockedBuffer is a log's output, written from the trail's goroutines.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -426,6 +438,16 @@ func TestOpenServesBeforeTheIndexIsBuilt(t *testing.T) {
 	defer cancel()
 	if _, _, _, err := tr.LookupContext(short, Filter{}, next, 50); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a page needing the unbuilt index answered: %v", err)
+	}
+	// Through LookupEvents: a retryable ServiceUnavailable when the
+	// request's time runs out first, never a partial page.
+	svc := &Service{Trail: tr, Authz: allowLookups{}}
+	tok := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatUint(next, 10)))
+	short2, cancel2 := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel2()
+	_, err = svc.LookupEvents(short2, &authz.Caller{Account: "123456789012"}, &LookupEventsInput{NextToken: tok})
+	if e, ok := apierr.As(err); !ok || e.Code != apierr.ServiceUnavailable {
+		t.Fatalf("LookupEvents before the index is built: %v", err)
 	}
 	select {
 	case <-tr.indexed:
