@@ -87,16 +87,11 @@ func principalType(a string) string {
 // counted as dropped when the queue is full).
 func (t *Trail) RecordAlert(a AlertRecord) {
 	r := BuildAlert(t.cfg.Build, a)
-	buf := bufs.Get().(*[]byte)
-	b := appendRecord((*buf)[:0], &r)
-	n := len(b)
-	e := entry{account: r.RecipientAccountID, id: r.EventID, name: r.EventName, source: r.EventSource,
-		user: username(&r.UserIdentity), accessKey: r.UserIdentity.AccessKeyID}
-	*buf = appendAttrs(b, &e)
+	it := encode(&r, r.Resources, a.Time.Unix(), nil)
 	select {
-	case t.ch <- item{buf: buf, lineLen: n, time: a.Time.Unix(), readOnly: true}:
+	case t.ch <- it:
 	default:
-		putBuf(buf)
+		putBuf(it.buf)
 		t.dropped.Add(1)
 	}
 }

@@ -143,6 +143,12 @@ func (x *index) add(s slot, attrs []byte) {
 	seg.blob = append(seg.blob, attrs...) // within mem: never reallocates
 	seg.slots = append(seg.slots, s)
 	x.count++
+	x.trim()
+}
+
+// trim drops the oldest segments while a bound is exceeded (the newest
+// segment always stays).
+func (x *index) trim() {
 	for len(x.segs) > 1 && (x.count > x.maxCount || x.bytes > x.maxBytes) {
 		old := x.segs[0]
 		x.count -= len(old.slots) - old.start
@@ -166,14 +172,28 @@ func (x *index) dropFiles(keep int) {
 			seg.start++
 			x.count--
 		}
-		if seg.start < len(seg.slots) || len(seg.slots) < cap(seg.slots) {
-			return
+		if seg.start < len(seg.slots) || len(x.segs) == 1 && len(seg.slots) < cap(seg.slots) {
+			return // events left, or the segment events are added to
 		}
 		x.bytes -= seg.bytes()
 		seg.free()
 		x.segs[0] = nil
 		x.segs = x.segs[1:]
 	}
+}
+
+// prepend puts old's events (all older than x's) before x's, then trims
+// x to its bounds. old is empty after.
+func (x *index) prepend(old *index) {
+	if old.spare != nil {
+		old.spare.free()
+		old.spare = nil
+	}
+	x.segs = append(old.segs, x.segs...)
+	x.count += old.count
+	x.bytes += old.bytes
+	old.segs, old.count, old.bytes = nil, 0, 0
+	x.trim()
 }
 
 // dropAll empties the index and returns its memory.

@@ -105,23 +105,26 @@ func (f *Filter) match(e *entry) bool {
 // Lookup returns up to max events that f selects, newest first, before
 // the event with seq before (0: from the newest), and the seq to continue
 // from (0 when there are no more). It scans at most the index (IndexMax
-// entries) and reads each returned line from its file.
+// entries) and reads each returned line from its file. While the index of
+// the files on disk at Open is still being built, a page that the events
+// written since cannot fill waits for it (LookupContext).
 func (t *Trail) Lookup(f Filter, before uint64, max int) ([][]byte, []entry, uint64, error) {
-	t.mu.RLock()
-	var hits []entry
-	next := uint64(0)
-	t.idx.each(func(s *slot, attrs []byte) bool {
-		if before != 0 && s.seq >= before || !f.matchSlot(s, attrs) {
-			return true
+	return t.LookupContext(context.Background(), f, before, max)
+}
+
+// LookupContext is Lookup, its wait for the index bounded by ctx.
+func (t *Trail) LookupContext(ctx context.Context, f Filter, before uint64, max int) ([][]byte, []entry, uint64, error) {
+	hits, next, ready := t.scan(f, before, max)
+	if !ready && next == 0 {
+		// The page may go on into the events on disk before Open: an
+		// answer from part of the trail would be wrong, so wait.
+		select {
+		case <-t.indexed:
+		case <-ctx.Done():
+			return nil, nil, 0, ctx.Err()
 		}
-		if len(hits) == max {
-			next = hits[len(hits)-1].seq
-			return false
-		}
-		hits = append(hits, decode(s, attrs))
-		return true
-	})
-	t.mu.RUnlock()
+		hits, next, _ = t.scan(f, before, max)
+	}
 	lines := make([][]byte, 0, len(hits))
 	files := map[int]*os.File{}
 	defer func() {
@@ -147,6 +150,26 @@ func (t *Trail) Lookup(f Filter, before uint64, max int) ([][]byte, []entry, uin
 		kept = append(kept, e)
 	}
 	return lines, kept, next, nil
+}
+
+// scan returns up to max events of the index that f selects before seq
+// before, newest first, the seq to continue from, and whether the index
+// was whole (ready).
+func (t *Trail) scan(f Filter, before uint64, max int) (hits []entry, next uint64, ready bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	t.idx.each(func(s *slot, attrs []byte) bool {
+		if before != 0 && s.seq >= before || !f.matchSlot(s, attrs) {
+			return true
+		}
+		if len(hits) == max {
+			next = hits[len(hits)-1].seq
+			return false
+		}
+		hits = append(hits, decode(s, attrs))
+		return true
+	})
+	return hits, next, t.ready
 }
 
 // LookupEventsInput is CloudTrail's LookupEvents request.
@@ -269,7 +292,12 @@ func (s *Service) LookupEvents(ctx context.Context, c *authz.Caller, in *LookupE
 			return nil, apierr.New(apierr.InvalidNextTokenException, "Invalid NextToken.")
 		}
 	}
-	lines, entries, next, err := s.Trail.Lookup(f, before, max)
+	lines, entries, next, err := s.Trail.LookupContext(ctx, f, before, max)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// Gone, or out of time while the index of the trail's files
+		// was still being built after a start.
+		return nil, apierr.New(apierr.ServiceUnavailable, "The event index is being built; retry later.")
+	}
 	if err != nil {
 		return nil, apierr.Internal(err)
 	}

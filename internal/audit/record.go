@@ -87,6 +87,9 @@ type Record struct {
 	// are nil, are the typed input and output appendRecord writes them
 	// from (through pipeline.AppendRedactedJSON, straight into the line).
 	params, response any
+	// at is the event's time, which appendRecord formats into the line
+	// when EventTime is "" (Trail.Record: no string is made for it).
+	at time.Time
 }
 
 // UserIdentity is CloudTrail's userIdentity.
@@ -184,19 +187,35 @@ type BuildConfig struct {
 // into the line; everything else is copied. x may be reused once the
 // records are encoded.
 func Build(cfg BuildConfig, x *pipeline.Exchange) []Record {
-	r := Record{
-		EventVersion:    EventVersion,
-		EventTime:       x.Time.UTC().Format(time.RFC3339),
-		EventSource:     eventSource(x),
-		EventName:       bound(x.Action, maxNameBytes),
-		AWSRegion:       cfg.Region,
-		UserAgent:       bound(x.HTTP.UserAgent(), maxAgentBytes),
-		RequestID:       x.RequestID,
-		EventID:         cfg.NewID(),
-		EventType:       "AwsApiCall",
-		ManagementEvent: true,
-		EventCategory:   "Management",
+	var r Record
+	other := build(cfg, x, &r)
+	r.EventTime = r.at.Format(time.RFC3339)
+	r.Resources = resources(nil, r.params, r.response)
+	if other == "" {
+		return []Record{r}
 	}
+	r.SharedEventID = cfg.NewID()
+	o := r
+	o.EventID = cfg.NewID()
+	o.RecipientAccountID = other
+	return []Record{r, o}
+}
+
+// build fills r, a zero Record, with the request's record, its time in
+// r.at, but not its resources (resources(dst, r.params, r.response)). For a cross-account AssumeRole it
+// returns the role's account, which receives a second record (Build).
+func build(cfg BuildConfig, x *pipeline.Exchange, r *Record) (other string) {
+	r.EventVersion = EventVersion
+	r.at = x.Time.UTC()
+	r.EventSource = eventSource(x)
+	r.EventName = bound(x.Action, maxNameBytes)
+	r.AWSRegion = cfg.Region
+	r.UserAgent = bound(x.HTTP.UserAgent(), maxAgentBytes)
+	r.RequestID = x.RequestID
+	r.EventID = cfg.NewID()
+	r.EventType = "AwsApiCall"
+	r.ManagementEvent = true
+	r.EventCategory = "Management"
 	if r.EventName == "" {
 		r.EventName = "Unknown"
 	}
@@ -235,19 +254,13 @@ func Build(cfg BuildConfig, x *pipeline.Exchange) []Record {
 	if t := x.HTTP.TLS; t != nil {
 		r.TLSDetails = &TLSDetails{TLSVersion: tlsVersion(t.Version), CipherSuite: tls.CipherSuiteName(t.CipherSuite), ClientProvidedHostHeader: bound(x.HTTP.Host, 256)}
 	}
-	r.Resources = resources(x.Input, response)
-	out := []Record{r}
 	if r.EventName == "AssumeRole" {
 		roleARN := pipeline.RedactedString(x.Input, "roleArn")
 		if a, err := arn.Parse(roleARN); err == nil && a.Account != "" && a.Account != r.RecipientAccountID {
-			r.SharedEventID = cfg.NewID()
-			other := r
-			other.EventID = cfg.NewID()
-			other.RecipientAccountID = a.Account
-			out = []Record{r, other}
+			return a.Account
 		}
 	}
-	return out
+	return ""
 }
 
 func bound(s string, n int) string {
@@ -400,8 +413,7 @@ func resourceFields(t reflect.Type) []int {
 
 // resources lists what a request names, and the access key an STS call or
 // CreateAccessKey minted, so that lookups by it find the call.
-func resources(params, response any) []Resource {
-	var out []Resource
+func resources(out []Resource, params, response any) []Resource {
 	if params != nil {
 		for _, i := range resourceFields(reflect.TypeOf(params)) {
 			k := resourceKeys[i]
@@ -422,12 +434,22 @@ func resources(params, response any) []Resource {
 
 // appendRecord appends r's JSON as json.Marshal writes it, without the
 // chain (seq, prevHash) and the closing brace, which the writer appends.
-func appendRecord(b []byte, r *Record) []byte {
+func appendRecord(b []byte, r *Record) []byte { return appendRecordWith(b, r, r.Resources) }
+
+// appendRecordWith is appendRecord with res for r.Resources (Trail.Record
+// keeps them out of r, in an array on its stack).
+func appendRecordWith(b []byte, r *Record, res []Resource) []byte {
 	b = append(b, `{"eventVersion":`...)
 	b = pipeline.AppendJSONString(b, r.EventVersion)
 	b = append(b, `,"userIdentity":`...)
 	b = appendIdentity(b, &r.UserIdentity)
-	b = appendField(b, "eventTime", r.EventTime)
+	if r.EventTime == "" && !r.at.IsZero() {
+		b = append(b, `,"eventTime":"`...)
+		b = r.at.AppendFormat(b, time.RFC3339)
+		b = append(b, '"')
+	} else {
+		b = appendField(b, "eventTime", r.EventTime)
+	}
 	b = appendField(b, "eventSource", r.EventSource)
 	b = appendField(b, "eventName", r.EventName)
 	b = appendField(b, "awsRegion", r.AWSRegion)
@@ -441,10 +463,10 @@ func appendRecord(b []byte, r *Record) []byte {
 	b = appendField(b, "eventID", r.EventID)
 	b = append(b, `,"readOnly":`...)
 	b = strconv.AppendBool(b, r.ReadOnly)
-	if len(r.Resources) > 0 {
+	if len(res) > 0 {
 		b = append(b, `,"resources":[`...)
-		for i := range r.Resources {
-			x := &r.Resources[i]
+		for i := range res {
+			x := &res[i]
 			if i > 0 {
 				b = append(b, ',')
 			}

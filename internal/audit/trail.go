@@ -75,6 +75,8 @@ type Config struct {
 	// wrap, in tests, stands between the writer and the file (to fail
 	// writes as a full or broken disk does).
 	wrap func(io.Writer) io.Writer
+	// indexGate, in tests, holds the building of the index until closed.
+	indexGate chan struct{}
 	// Sink, if set, is handed each record line once it is written to the
 	// file (by the writer goroutine; it must copy the line and never block).
 	Sink func(line []byte)
@@ -137,6 +139,15 @@ type Trail struct {
 
 	mu  sync.RWMutex
 	idx *index // guarded by mu
+	// ready is set once the index holds the events of the files that
+	// were on disk at Open (buildIndex, which closes indexed when it
+	// ends); before, idx holds only those written since.
+	ready   bool
+	indexed chan struct{}
+	closed  bool // guarded by mu
+	// prunedBefore is the first file retention kept (guarded by mu), for
+	// the index being built.
+	prunedBefore int
 }
 
 type pendingSlot struct {
@@ -182,30 +193,21 @@ func Open(cfg Config) (*Trail, error) {
 		return nil, fmt.Errorf("audit: write public key: %w", err)
 	}
 	t := &Trail{cfg: cfg, ch: make(chan item, cfg.Queue), stop: make(chan struct{}), stopped: make(chan struct{}), idx: newIndex(cfg.IndexMax, cfg.IndexBytes)}
+	t.indexed = make(chan struct{})
 	files, err := listFiles(cfg.Dir)
 	if err != nil {
 		return nil, err
 	}
-	// Only the newest files that hold the index's worth of events are read
-	// (the index keeps the newest IndexMax anyway; the chain's head is in
-	// the last file): a long trail does not make every start parse all of
-	// it. Older files are checked by opensts audit verify.
-	from, err := indexFrom(cfg.Dir, files, cfg.IndexMax)
-	if err != nil {
+	// Only the last record is read before the trail takes events (the
+	// chain's head); the index of what is on disk is built meanwhile.
+	if files, err = t.openHead(files); err != nil {
 		return nil, err
-	}
-	for i := from; i < len(files); i++ {
-		if err := t.load(files[i], i == len(files)-1); err != nil {
-			return nil, err
-		}
-	}
-	if len(files) > 0 {
-		t.num = fileNumber(files[len(files)-1])
 	}
 	if err := t.openNext(); err != nil {
 		return nil, err
 	}
 	go t.run()
+	go t.buildIndex(files)
 	return t, nil
 }
 
@@ -237,86 +239,6 @@ func listFiles(dir string) ([]string, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return fileNumber(out[i]) < fileNumber(out[j]) })
 	return out, nil
-}
-
-// indexFrom returns the index in files of the oldest file Open must read:
-// counting lines from the newest file back, the first that brings the
-// count to max (or the oldest file).
-func indexFrom(dir string, files []string, max int) (int, error) {
-	n := 0
-	for i := len(files) - 1; i > 0; i-- {
-		data, err := os.ReadFile(filepath.Join(dir, files[i]))
-		if err != nil {
-			return 0, fmt.Errorf("audit: %w", err)
-		}
-		if n += bytes.Count(data, []byte{'\n'}); n >= max {
-			return i, nil
-		}
-	}
-	return 0, nil
-}
-
-// load indexes one existing file and takes the chain's head from it; the
-// last file, if a crash left it without a digest, is sealed now (a torn
-// last line is cut off first: it was never acknowledged in strict mode).
-func (t *Trail) load(name string, last bool) error {
-	path := filepath.Join(t.cfg.Dir, name)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	if last {
-		if i := bytes.LastIndexByte(data, '\n'); i != len(data)-1 {
-			t.cfg.Log.Warn("audit: cutting a torn last line", "file", name, "bytes", len(data)-i-1)
-			data = data[:i+1]
-			if err := os.Truncate(path, int64(len(data))); err != nil {
-				return fmt.Errorf("audit: %w", err)
-			}
-		}
-	}
-	num := fileNumber(name)
-	if last && len(data) == 0 {
-		// Opened and never written (a crash before the first event).
-		return os.Remove(path)
-	}
-	var off int64
-	var lastRec Record
-	t.first, t.records = 0, 0
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		line := data[:i]
-		var r Record
-		if err := json.Unmarshal(line, &r); err != nil {
-			return fmt.Errorf("audit: %s at byte %d: %w (run opensts audit verify)", name, off, err)
-		}
-		if t.records == 0 {
-			t.first = r.Seq
-		}
-		t.records++
-		if r.Digest == nil && r.Prune == nil {
-			e := entryOf(&r)
-			e.file, e.off, e.n = num, off, uint32(len(line))
-			t.appendIndex(e)
-		}
-		t.seq = r.Seq
-		t.setPrevHash(line)
-		lastRec = r
-		off += int64(i + 1)
-		data = data[i+1:]
-	}
-	if last && t.records > 0 && lastRec.Digest == nil {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return fmt.Errorf("audit: %w", err)
-		}
-		t.f, t.w, t.num, t.size = f, bufio.NewWriterSize(t.out(f), 64<<10), num, off
-		t.commit()
-		t.cfg.Log.Warn("audit: sealing a file a crash left open (marked recovered)", "file", name)
-		if err := t.seal(true); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // out is what the writer writes f through.
@@ -418,61 +340,99 @@ func (t *Trail) setPrevHash(line []byte) {
 
 // Record builds the request's event and queues it (pipeline.Recorder). In
 // strict mode it waits for the write and fails with ErrUnavailable if the
-// event could not be written.
+// event could not be written within StrictWait.
 func (t *Trail) Record(ctx context.Context, x *pipeline.Exchange) error {
-	recs := Build(t.cfg.Build, x)
-	x.EventID = recs[0].EventID
+	var r Record // on the stack, its time in r.at
+	other := build(t.cfg.Build, x, &r)
+	var buf [4]Resource // the usual one to three resources cost no allocation
+	res := resources(buf[:0], r.params, r.response)
+	x.EventID = r.EventID
+	n := 1
+	if other != "" {
+		// A cross-account AssumeRole: one record for each account.
+		n = 2
+		r.SharedEventID = t.cfg.Build.NewID()
+	}
+	var w *waiter
 	var done chan error
 	if t.cfg.Strict {
-		done = make(chan error, len(recs))
+		w = waiters.Get().(*waiter)
+		w.timer.Reset(t.cfg.StrictWait)
+		defer w.release()
+		done = w.done
 	}
-	for i := range recs {
-		r := &recs[i]
-		buf := bufs.Get().(*[]byte)
-		b := appendRecord((*buf)[:0], r)
-		n := len(b)
-		e := entry{account: r.RecipientAccountID, id: r.EventID, name: r.EventName, source: r.EventSource,
-			user: username(&r.UserIdentity), accessKey: r.UserIdentity.AccessKeyID, resources: r.Resources}
-		*buf = appendAttrs(b, &e)
-		it := item{buf: buf, lineLen: n, time: x.Time.Unix(), readOnly: r.ReadOnly, done: done}
-		if !t.cfg.Strict {
+	tm := x.Time.Unix()
+	for i := range n {
+		if i == 1 {
+			r.EventID, r.RecipientAccountID = t.cfg.Build.NewID(), other
+		}
+		it := encode(&r, res, tm, done)
+		if w == nil {
 			select {
 			case t.ch <- it:
 			default:
-				putBuf(buf)
+				putBuf(it.buf)
 				t.dropped.Add(1)
 			}
 			continue
 		}
-		timer := time.NewTimer(t.cfg.StrictWait)
 		select {
 		case t.ch <- it:
-			timer.Stop()
-		case <-timer.C:
-			putBuf(buf)
+			w.pending++
+		case <-w.timer.C:
+			putBuf(it.buf)
 			return ErrUnavailable
 		case <-t.stop:
-			timer.Stop()
-			putBuf(buf)
+			putBuf(it.buf)
 			return ErrUnavailable
 		}
 	}
-	if !t.cfg.Strict {
-		return nil
-	}
-	timer := time.NewTimer(t.cfg.StrictWait)
-	defer timer.Stop()
-	for range recs {
+	for w != nil && w.pending > 0 {
 		select {
-		case err := <-done:
+		case err := <-w.done:
+			w.pending--
 			if err != nil {
 				return ErrUnavailable
 			}
-		case <-timer.C:
+		case <-w.timer.C:
 			return ErrUnavailable
 		}
 	}
 	return nil
+}
+
+// waiter is what a request waits for its writes with in strict mode.
+type waiter struct {
+	done    chan error // the writer's outcomes
+	timer   *time.Timer
+	pending int // writes queued whose outcome was not received
+}
+
+var waiters = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &waiter{done: make(chan error, 2), timer: t}
+}}
+
+// release stops w's timer and pools w again unless a write it queued can
+// still answer on done (a request that gave up waiting).
+func (w *waiter) release() {
+	w.timer.Stop() // no stale tick is received after Stop (Go 1.23 timers)
+	if w.pending == 0 && len(w.done) == 0 {
+		waiters.Put(w)
+	}
+}
+
+// encode writes r's line (without the chain) and its packed lookup
+// attributes into a pooled buffer, the writer's item.
+func encode(r *Record, res []Resource, tm int64, done chan error) item {
+	buf := bufs.Get().(*[]byte)
+	b := appendRecordWith((*buf)[:0], r, res)
+	n := len(b)
+	e := entry{account: r.RecipientAccountID, id: r.EventID, name: r.EventName, source: r.EventSource,
+		user: username(&r.UserIdentity), accessKey: r.UserIdentity.AccessKeyID, resources: res}
+	*buf = appendAttrs(b, &e)
+	return item{buf: buf, lineLen: n, time: tm, readOnly: r.ReadOnly, done: done}
 }
 
 // Dropped is the number of events lost (queue full, or a write failed)
@@ -505,7 +465,9 @@ func (t *Trail) Close() error {
 	t.closeOnce.Do(func() {
 		close(t.stop)
 		<-t.stopped
+		<-t.indexed
 		t.mu.Lock()
+		t.closed = true
 		t.idx.dropAll()
 		t.mu.Unlock()
 	})
@@ -808,6 +770,7 @@ func (t *Trail) prune() {
 	}
 	t.mu.Lock()
 	t.idx.dropFiles(keep)
+	t.prunedBefore = keep
 	t.mu.Unlock()
 	if err := t.markPruned(keep); err != nil {
 		t.cfg.Log.Error("audit: record the files retention removed", "error", err)
@@ -841,12 +804,6 @@ func (t *Trail) markPruned(keep int) error {
 	p.KeyID = KeyID(t.cfg.Key.Public().(ed25519.PublicKey))
 	p.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(t.cfg.Key, pruneMessage(p, t.seq+1, string(t.prevHash))))
 	return t.writeControl(&Record{EventType: PruneType, Prune: &p})
-}
-
-// appendIndex adds e. The caller holds mu (or is Open).
-func (t *Trail) appendIndex(e entry) {
-	t.attrs = appendAttrs(t.attrs[:0], &e)
-	t.idx.add(slot{seq: e.seq, time: e.time, file: int32(e.file), off: e.off, n: e.n, readOnly: e.readOnly}, t.attrs)
 }
 
 // NewUUID returns a random (version 4) UUID. Randomness is read from

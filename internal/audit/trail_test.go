@@ -4,15 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/pipeline"
 )
 
@@ -294,6 +300,13 @@ func TestOpenReadsOnlyWhatTheIndexHolds(t *testing.T) {
 	}
 	// Damage the oldest file: it is past what an index of 20 holds.
 	old := filepath.Join(dir, files[0])
+	orig, err := os.ReadFile(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(old+".orig", orig, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(old, []byte("not json\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -315,9 +328,145 @@ func TestOpenReadsOnlyWhatTheIndexHolds(t *testing.T) {
 	if _, err := Verify(dir, testKey.Public().(ed25519.PublicKey)); err == nil || !strings.Contains(err.Error(), files[0]) {
 		t.Fatalf("verify: %v, want the damaged %s named", err, files[0])
 	}
-	// With the whole trail in the index's reach, the damage stops the start.
+	// With the whole trail in the index's reach, the damage does not stop
+	// the start (the index is built after it): the build reports the
+	// damaged file, and every other event is found.
 	cfg.IndexMax = 1000
-	if _, err := Open(cfg); err == nil {
-		t.Fatal("opened a trail whose indexed file is damaged")
+	var log lockedBuffer
+	cfg.Log = slog.New(slog.NewTextHandler(&log, nil))
+	tr, err = Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	<-tr.indexed
+	if !strings.Contains(log.String(), files[0]+" at byte 0") {
+		t.Errorf("the damaged file is not reported: %s", log.String())
+	}
+	if got := countEvents(t, tr, Filter{}); got != 121-eventsIn(t, old+".orig") {
+		t.Errorf("%d events found", got)
+	}
+}
+
+// allowLookups lets every caller look up (these tests are about the
+// trail, not authorization).
+type allowLookups struct{}
+
+func (allowLookups) Check(context.Context, *authz.Caller, string, string, ...authz.Key) error {
+	return nil
+}
+
+// lockedBuffer is a log's output, written from the trail's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// countEvents pages through every event f selects.
+func countEvents(t *testing.T, tr *Trail, f Filter) int {
+	t.Helper()
+	n, before := 0, uint64(0)
+	for {
+		ls, _, next, err := tr.Lookup(f, before, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(ls)
+		if next == 0 {
+			return n
+		}
+		before = next
+	}
+}
+
+// eventsIn counts the event records (not digests) of a trail file.
+func eventsIn(t *testing.T, path string) int {
+	t.Helper()
+	n := 0
+	for _, l := range lines(t, path) {
+		if !strings.Contains(l, `"digest":`) && !strings.Contains(l, `"prune":`) {
+			n++
+		}
+	}
+	return n
+}
+
+// Open does not read the trail's files before it takes events: the chain
+// goes on from the last record (read from the end of the last file), the
+// index of the files is built after. Until it is, a page the new events
+// fill is answered at once, one that needs older events waits (never a
+// partial answer); once built, every event is found, newest first, and the
+// trail verifies.
+func TestOpenServesBeforeTheIndexIsBuilt(t *testing.T) {
+	const old = 300
+	dir := writeTrail(t, old, 4096)
+	files, err := listFiles(dir)
+	if err != nil || len(files) < 20 {
+		t.Fatalf("%d files, %v", len(files), err)
+	}
+	gate := make(chan struct{})
+	cfg := Config{Dir: dir, MaxBytes: 4096, Key: testKey, Build: BuildConfig{Region: "us-east-1", Account: "123456789012"}, Strict: true, indexGate: gate}
+	tr, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ctx := context.Background()
+	for i := old; i < old+10; i++ {
+		if err := tr.Record(ctx, exchange(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ls, _, next, err := tr.Lookup(Filter{}, 0, 5)
+	if err != nil || len(ls) != 5 || next == 0 || !bytes.Contains(ls[0], []byte(`"req-309"`)) || !bytes.Contains(ls[4], []byte(`"req-305"`)) {
+		t.Fatalf("newest page before the index is built: %d, %v, %.200s", len(ls), err, ls)
+	}
+	// The next page reaches into the events on disk: it waits.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, _, _, err := tr.LookupContext(short, Filter{}, next, 50); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a page needing the unbuilt index answered: %v", err)
+	}
+	// Through LookupEvents: a retryable ServiceUnavailable when the
+	// request's time runs out first, never a partial page.
+	svc := &Service{Trail: tr, Authz: allowLookups{}}
+	tok := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatUint(next, 10)))
+	short2, cancel2 := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel2()
+	_, err = svc.LookupEvents(short2, &authz.Caller{Account: "123456789012"}, &LookupEventsInput{NextToken: tok})
+	if e, ok := apierr.As(err); !ok || e.Code != apierr.ServiceUnavailable {
+		t.Fatalf("LookupEvents before the index is built: %v", err)
+	}
+	select {
+	case <-tr.indexed:
+		t.Fatal("index built before the gate opened")
+	default:
+	}
+	close(gate)
+	if got := countEvents(t, tr, Filter{}); got != old+10 {
+		t.Errorf("%d events after the index is built, want %d", got, old+10)
+	}
+	ls, es, _, err := tr.Lookup(Filter{Attribute: "ResourceName", Value: "user0"}, 0, 50)
+	if err != nil || len(ls) != 1 || es[0].seq != 1 || !bytes.Contains(ls[0], []byte(`"req-0"`)) {
+		t.Errorf("oldest event: %v %.200s", err, ls)
+	}
+	// The chain went on from the last record on disk.
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(dir, testKey.Public().(ed25519.PublicKey)); err != nil {
+		t.Fatal(err)
 	}
 }

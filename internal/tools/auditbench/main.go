@@ -19,11 +19,13 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,11 +44,14 @@ import (
 const account = "123456789012"
 
 var (
-	n      = flag.Int("n", 1_000_000, "events to record")
-	keys   = flag.Int("keys", 1000, "distinct access keys (the busy key makes 1/keys of the events)")
-	span   = flag.Duration("span", 30*24*time.Hour, "time the events spread over")
-	pgDSN  = flag.String("postgres", "", "PostgreSQL DSN: also seed audit_events (in a fresh schema, dropped after) and time lookups there")
-	rounds = flag.Int("rounds", 20, "timed lookups of each kind (the median and the slowest are printed)")
+	n         = flag.Int("n", 1_000_000, "events to record")
+	keys      = flag.Int("keys", 1000, "distinct access keys (the busy key makes 1/keys of the events)")
+	span      = flag.Duration("span", 30*24*time.Hour, "time the events spread over")
+	pgDSN     = flag.String("postgres", "", "PostgreSQL DSN: also seed audit_events (in a fresh schema, dropped after) and time lookups there")
+	rounds    = flag.Int("rounds", 20, "timed lookups of each kind (the median and the slowest are printed)")
+	keepDir   = flag.String("dir", "", "write the trail here and keep it (default: a temporary directory, removed)")
+	fileBytes = flag.Int64("file-bytes", audit.DefaultMaxBytes, "trail file size (rotation)")
+	reopen    = flag.Bool("reopen", true, "then close the trail and time opening it again: until Open returns (the server answers from then on) and until the index of the files is built")
 )
 
 // allowAll lets the bench's caller look up (the bench times lookups, not
@@ -61,11 +66,14 @@ func main() {
 	log.SetFlags(0)
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	step := *span / time.Duration(*n)
-	dir, err := os.MkdirTemp("", "auditbench")
-	if err != nil {
-		log.Fatal(err)
+	dir := *keepDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "auditbench"); err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
 	}
-	defer os.RemoveAll(dir)
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 
 	var pg *pgsink.Sink
@@ -84,7 +92,7 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-	cfg := audit.Config{Dir: dir, MaxBytes: 256 << 20, Strict: true, Key: key, IndexMax: *n, IndexBytes: 1 << 30,
+	cfg := audit.Config{Dir: dir, MaxBytes: *fileBytes, Strict: true, Key: key, IndexMax: *n, IndexBytes: 1 << 30,
 		Build: audit.BuildConfig{Region: "us-east-1", Account: account}}
 	if pg != nil {
 		cfg.Sink = func(line []byte) { pg.Write(line) }
@@ -160,6 +168,36 @@ func main() {
 	if pg != nil {
 		pg.Close(ctx)
 	}
+	if *reopen {
+		reopenTrail(cfg, tr)
+	}
+}
+
+// reopenTrail closes tr and times opening its directory again.
+func reopenTrail(cfg audit.Config, tr *audit.Trail) {
+	if err := tr.Close(); err != nil {
+		log.Fatal(err)
+	}
+	var size int64
+	files, _ := filepath.Glob(filepath.Join(cfg.Dir, "audit-*.jsonl"))
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			size += fi.Size()
+		}
+	}
+	cfg.Sink = nil
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	t0 := time.Now()
+	tr2, err := audit.Open(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	opened := time.Since(t0)
+	<-tr2.Indexed()
+	built := time.Since(t0)
+	defer tr2.Close()
+	fmt.Printf("reopened the trail (%d files, %.0f MB): Open returned in %.1f ms (the server answers from then on); index of the files built in %.2f s\n",
+		len(files), float64(size)/1e6, ms(opened), built.Seconds())
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

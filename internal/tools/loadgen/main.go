@@ -47,6 +47,7 @@ func main() {
 	flag.StringVar(&tool, "tool", "wrk", "load generator: wrk (C) or hey (Go), both from Debian's packages")
 	flag.StringVar(&binPath, "bin", "", "run this opensts binary instead of building one (to profile it with perf)")
 	flag.BoolVar(&auditOn, "audit", false, "run opensts serve with --audit=true (the file sink under the data directory); false passes --audit=false")
+	strict := flag.Bool("audit-strict", false, "with -audit-compare, the audited server runs with --audit-strict (each request waits for its event to be written)")
 	compare := flag.Bool("audit-compare", false, "instead of bare against AssumeRole, run two servers, one with --audit=false and one with the default file sink, and alternate AssumeRole rounds between them")
 	nodes := flag.Int("nodes", 0, "instead of bare against AssumeRole, run this many nodes on one PostgreSQL database (-database-url), each pinned to its own core with GOMAXPROCS=1, and alternate AssumeRole rounds on one node and on all of them")
 	dbURL := flag.String("database-url", "", "the PostgreSQL database of -nodes (a DSN; give an empty database)")
@@ -58,7 +59,7 @@ func main() {
 		return
 	}
 	if *compare {
-		if err := runCompare(*conns, *threads, *duration, *rounds); err != nil {
+		if err := runCompare(*conns, *threads, *duration, *rounds, *strict); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -153,8 +154,8 @@ type target struct {
 	size     int    // the median AssumeRole answer under load
 }
 
-func startTarget(audit bool, conns int) (*target, error) {
-	srv, err := devserver.StartWith(devserver.Options{Bin: binPath, Audit: &audit})
+func startTarget(audit bool, conns int, args ...string) (*target, error) {
+	srv, err := devserver.StartWith(devserver.Options{Bin: binPath, Audit: &audit, Args: args})
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +185,25 @@ func (t *target) load(conns, threads int, d time.Duration) (float64, error) {
 	return t.loadAt(t.srv.Endpoint+"/", conns, threads, d)
 }
 
+// loadCPU is load, with the server's CPU time per request answered (what
+// a request costs, steadier than the rate when other work shares the
+// cores).
+func (t *target) loadCPU(conns, threads int, d time.Duration) (float64, float64, error) {
+	c0, err := devserver.ProcCPU(t.srv.Pid())
+	if err != nil {
+		return 0, 0, err
+	}
+	rate, err := t.load(conns, threads, d)
+	if err != nil {
+		return 0, 0, err
+	}
+	c1, err := devserver.ProcCPU(t.srv.Pid())
+	if err != nil {
+		return 0, 0, err
+	}
+	return rate, float64((c1 - c0).Microseconds()) / (rate * d.Seconds()), nil
+}
+
 // loadAt replays the same request (body and headers) against url.
 func (t *target) loadAt(url string, conns, threads int, d time.Duration) (float64, error) {
 	if tool == "hey" {
@@ -195,7 +215,7 @@ func (t *target) loadAt(url string, conns, threads int, d time.Duration) (float6
 // runCompare measures AssumeRole on two servers in the same run, one with
 // auditing off and one with the default file sink, alternating rounds so
 // that the machine's drift affects both alike.
-func runCompare(conns, threads int, duration time.Duration, rounds int) error {
+func runCompare(conns, threads int, duration time.Duration, rounds int, strict bool) error {
 	if _, err := exec.LookPath(tool); err != nil {
 		return fmt.Errorf("%s not found (apt-get install %s): %w", tool, tool, err)
 	}
@@ -204,27 +224,34 @@ func runCompare(conns, threads int, duration time.Duration, rounds int) error {
 		return err
 	}
 	defer off.srv.Close()
-	on, err := startTarget(true, conns)
+	var args []string
+	if strict {
+		args = []string{"--audit-strict"}
+	}
+	on, err := startTarget(true, conns, args...)
 	if err != nil {
 		return err
 	}
 	defer on.srv.Close()
-	fmt.Printf("AssumeRole, audit off against the file sink, %d connections, %s, %s per run\n", conns, tool, duration)
-	var offSum, onSum float64
+	fmt.Printf("AssumeRole, audit off against the file sink (strict %v), %d connections, %s, %s per run\n", strict, conns, tool, duration)
+	var offSum, onSum, offCPU, onCPU float64
 	for i := 0; i < rounds; i++ {
-		a, err := off.load(conns, threads, duration)
+		a, ca, err := off.loadCPU(conns, threads, duration)
 		if err != nil {
 			return err
 		}
-		b, err := on.load(conns, threads, duration)
+		b, cb, err := on.loadCPU(conns, threads, duration)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("round %d: audit off %.0f req/s, file sink %.0f req/s, ratio %.1f%%\n", i+1, a, b, 100*b/a)
+		fmt.Printf("round %d: audit off %.0f req/s (server CPU %.1f µs an AssumeRole), file sink %.0f req/s (%.1f µs), ratio %.1f%%, CPU ratio %.1f%%\n", i+1, a, ca, b, cb, 100*b/a, 100*ca/cb)
 		offSum += a
 		onSum += b
+		offCPU += ca
+		onCPU += cb
 	}
-	fmt.Printf("mean: audit off %.0f req/s, file sink %.0f req/s, ratio %.1f%%\n", offSum/float64(rounds), onSum/float64(rounds), 100*onSum/offSum)
+	fmt.Printf("mean: audit off %.0f req/s, file sink %.0f req/s, ratio %.1f%%; server CPU an AssumeRole: off %.1f µs, file sink %.1f µs, ratio (off/on) %.1f%%\n",
+		offSum/float64(rounds), onSum/float64(rounds), 100*onSum/offSum, offCPU/float64(rounds), onCPU/float64(rounds), 100*offCPU/onCPU)
 	for _, x := range []struct {
 		name string
 		t    *target

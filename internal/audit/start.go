@@ -1,0 +1,329 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Starting a trail reads as little as it can before the server answers:
+// the chain goes on from the last record of the last file, which is all
+// Open reads (the last line, found from the end of the file; the whole
+// file only when a crash left it without its digest and Open seals it).
+// The index of the events already on disk is built in the background
+// (buildIndex), each file read once, while new events are written and
+// indexed; once built it is put before them. Until then a lookup the
+// events written since the start cannot answer whole waits for it
+// (Lookup): it is never answered from part of the trail.
+
+// readLastLine returns the last whole line of f (size bytes long), without
+// its newline, and the size of f's whole lines (end < size when the file
+// ends in a torn line). A file without a newline has no whole line.
+func readLastLine(f *os.File, size int64) (line []byte, end int64, err error) {
+	var buf []byte // f's bytes from pos to size
+	pos := size
+	chunk := int64(16 << 10)
+	for {
+		if nl := bytes.LastIndexByte(buf, '\n'); nl >= 0 {
+			if start := bytes.LastIndexByte(buf[:nl], '\n'); start >= 0 || pos == 0 {
+				return buf[start+1 : nl], pos + int64(nl) + 1, nil
+			}
+		}
+		if pos == 0 {
+			return nil, 0, nil
+		}
+		n := min(chunk, pos)
+		chunk *= 2
+		b := make([]byte, n, n+int64(len(buf)))
+		if _, err := f.ReadAt(b, pos-n); err != nil {
+			return nil, 0, err
+		}
+		buf = append(b, buf...)
+		pos -= n
+	}
+}
+
+// lastRecord reads the last record of a closed trail file.
+func lastRecord(dir, name string) (Record, error) {
+	f, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		return Record{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Record{}, err
+	}
+	line, _, err := readLastLine(f, fi.Size())
+	if err != nil {
+		return Record{}, err
+	}
+	var r Record
+	if err := json.Unmarshal(line, &r); err != nil {
+		return Record{}, fmt.Errorf("%s: last line: %w", name, err)
+	}
+	return r, nil
+}
+
+// openHead takes the chain's head from the last of files (the files
+// before it are left to buildIndex): the seq and hash of its last record.
+// A torn last line is cut off (it was never acknowledged in strict mode),
+// an empty file (opened and never written: a crash before the first
+// event) removed and the one before it taken, and a file a crash left
+// without its digest sealed, marked recovered. It returns the files left.
+func (t *Trail) openHead(files []string) ([]string, error) {
+	for len(files) > 0 {
+		name := files[len(files)-1]
+		path := filepath.Join(t.cfg.Dir, name)
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+		fi, err := f.Stat()
+		var line []byte
+		var end int64
+		if err == nil {
+			line, end, err = readLastLine(f, fi.Size())
+		}
+		if err == nil && end < fi.Size() {
+			t.cfg.Log.Warn("audit: cutting a torn last line", "file", name, "bytes", fi.Size()-end)
+			err = f.Truncate(end)
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("audit: %s: %w", name, err)
+		}
+		t.num = fileNumber(name)
+		if end == 0 {
+			f.Close()
+			if err := os.Remove(path); err != nil {
+				return nil, fmt.Errorf("audit: %w", err)
+			}
+			files = files[:len(files)-1]
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("audit: %s: last line: %w (run opensts audit verify)", name, err)
+		}
+		t.seq = r.Seq
+		t.setPrevHash(line)
+		if r.Digest != nil {
+			f.Close()
+			return files, nil
+		}
+		// A crash left it open: count its records and find its first, then
+		// seal it.
+		first, records, err := countRecords(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("audit: %s: %w (run opensts audit verify)", name, err)
+		}
+		if _, err := f.Seek(end, io.SeekStart); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+		t.f, t.w, t.size = f, bufio.NewWriterSize(t.out(f), 64<<10), end
+		t.first, t.records = first, records
+		t.commit()
+		t.cfg.Log.Warn("audit: sealing a file a crash left open (marked recovered)", "file", name)
+		if err := t.seal(true); err != nil {
+			return nil, err
+		}
+		return files, nil
+	}
+	return files, nil
+}
+
+// countRecords returns the seq of the first record in f and the number of
+// lines, reading f once from its start.
+func countRecords(f *os.File) (first uint64, records int, err error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, 0, err
+	}
+	br := bufio.NewReaderSize(f, 256<<10)
+	var line []byte
+	for {
+		line, err = readLine(br, line[:0])
+		if err == io.EOF {
+			return first, records, nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		if records == 0 {
+			var r struct {
+				Seq uint64 `json:"seq"`
+			}
+			if err := json.Unmarshal(line, &r); err != nil {
+				return 0, 0, fmt.Errorf("first line: %w", err)
+			}
+			first = r.Seq
+		}
+		records++
+	}
+}
+
+// readLine appends the next line of br (without its newline) to buf; at
+// the end it returns io.EOF (a last line without a newline is a line).
+func readLine(br *bufio.Reader, buf []byte) ([]byte, error) {
+	for {
+		b, err := br.ReadSlice('\n')
+		buf = append(buf, b...)
+		switch {
+		case err == nil:
+			return buf[:len(buf)-1], nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err == io.EOF && len(buf) > 0:
+			return buf, nil
+		default:
+			return buf, err
+		}
+	}
+}
+
+// indexFrom returns the position in files of the oldest file whose events
+// the index holds: counting records from the newest file back, by each
+// file's digest (its last line), the first that brings the count to max.
+func indexFrom(dir string, files []string, max int) int {
+	n := 0
+	for i := len(files) - 1; i > 0; i-- {
+		r, err := lastRecord(dir, files[i])
+		if err != nil || r.Digest == nil {
+			return i // damaged: verify names it; index from the next one
+		}
+		if n += r.Digest.Records; n >= max {
+			return i
+		}
+	}
+	return 0
+}
+
+// indexRecord is what the index reads of a record line.
+type indexRecord struct {
+	EventTime          string `json:"eventTime"`
+	EventSource        string `json:"eventSource"`
+	EventName          string `json:"eventName"`
+	EventID            string `json:"eventID"`
+	RecipientAccountID string `json:"recipientAccountId"`
+	ReadOnly           bool   `json:"readOnly"`
+	UserIdentity       struct {
+		Type        string `json:"type"`
+		ARN         string `json:"arn"`
+		AccessKeyID string `json:"accessKeyId"`
+		UserName    string `json:"userName"`
+	} `json:"userIdentity"`
+	Resources []Resource `json:"resources"`
+	Digest    *struct{}  `json:"digest"`
+	Prune     *struct{}  `json:"prune"`
+	Seq       uint64     `json:"seq"`
+}
+
+// buildIndex indexes the events of files (the trail's files at Open, whose
+// last is sealed), reading each once, and puts them before the events
+// written since. It ends early when the trail closes.
+func (t *Trail) buildIndex(files []string) {
+	defer close(t.indexed)
+	if t.cfg.indexGate != nil {
+		select {
+		case <-t.cfg.indexGate:
+		case <-t.stop:
+			return
+		}
+	}
+	start := time.Now()
+	old := newIndex(t.cfg.IndexMax, t.cfg.IndexBytes)
+	from := indexFrom(t.cfg.Dir, files, t.cfg.IndexMax)
+	var attrs []byte
+	for _, name := range files[from:] {
+		var err error
+		if attrs, err = t.indexFile(old, name, attrs); err != nil {
+			if errors.Is(err, errClosed) {
+				old.dropAll()
+				return
+			}
+			t.cfg.Log.Error("audit: indexing the trail", "error", err)
+		}
+	}
+	events := old.count
+	t.mu.Lock()
+	if t.closed {
+		old.dropAll()
+	} else {
+		old.dropFiles(t.prunedBefore)
+		t.idx.prepend(old)
+		t.ready = true
+	}
+	t.mu.Unlock()
+	if len(files) == 0 {
+		return
+	}
+	t.cfg.Log.Info("audit: trail indexed", "events", events, "files", len(files)-from, "duration", time.Since(start).Round(time.Millisecond))
+}
+
+var errClosed = errors.New("audit: trail closed")
+
+// Indexed is closed once the index holds the events of the files that
+// were on disk at Open (or the trail closed first).
+func (t *Trail) Indexed() <-chan struct{} { return t.indexed }
+
+// indexFile adds the events of one file to x. A line that is not a
+// record is skipped (and reported once the file is read): verify names it.
+func (t *Trail) indexFile(x *index, name string, attrs []byte) ([]byte, error) {
+	f, err := os.Open(filepath.Join(t.cfg.Dir, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return attrs, nil // removed by retention since
+	}
+	if err != nil {
+		return attrs, err
+	}
+	defer f.Close()
+	num := fileNumber(name)
+	br := bufio.NewReaderSize(f, 256<<10)
+	var line []byte
+	var off int64
+	var bad error
+	for i := 0; ; i++ {
+		if i%1024 == 0 {
+			select {
+			case <-t.stop:
+				return attrs, errClosed
+			default:
+			}
+		}
+		line, err = readLine(br, line[:0])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return attrs, fmt.Errorf("%s: %w", name, err)
+		}
+		n := int64(len(line) + 1)
+		var r indexRecord
+		if err := json.Unmarshal(line, &r); err != nil {
+			if bad == nil {
+				bad = fmt.Errorf("%s at byte %d: %w (run opensts audit verify)", name, off, err)
+			}
+			off += n
+			continue
+		}
+		if r.Digest == nil && r.Prune == nil {
+			tm, _ := time.Parse(time.RFC3339, r.EventTime)
+			u := UserIdentity{Type: r.UserIdentity.Type, ARN: r.UserIdentity.ARN, UserName: r.UserIdentity.UserName}
+			e := entry{account: r.RecipientAccountID, id: r.EventID, name: r.EventName, source: r.EventSource,
+				user: username(&u), accessKey: r.UserIdentity.AccessKeyID, resources: r.Resources}
+			attrs = appendAttrs(attrs[:0], &e)
+			x.add(slot{seq: r.Seq, time: tm.Unix(), file: int32(num), off: off, n: uint32(len(line)), readOnly: r.ReadOnly}, attrs)
+		}
+		off += n
+	}
+	return attrs, bad
+}
