@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,15 +14,6 @@ import (
 	"github.com/opensts/opensts/internal/session"
 	"github.com/opensts/opensts/internal/sigv4"
 )
-
-// processCPU is the CPU time (user and system) the process has used.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkRevocationsAndRules compares AssumeRole (long-term key) and
 // GetCallerIdentity (a role session, so the revocation set is consulted)
@@ -75,12 +65,12 @@ func BenchmarkRevocationsAndRules(b *testing.B) {
 				}
 				b.ReportAllocs()
 				b.SetParallelism(16)
-				cpu0 := processCPU(b)
+				cpu0 := processCPU()
 				b.ResetTimer()
 				defer func() {
 					// The process's CPU time an operation: steadier than
 					// ns/op on a machine whose cores other work shares.
-					b.ReportMetric(float64((processCPU(b)-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+					b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 				}()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
