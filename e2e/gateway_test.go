@@ -133,9 +133,16 @@ type gatewayProc struct {
 // standard environment variables and the upstream's in OPENSTS_UPSTREAM_*.
 func startGateway(t *testing.T, e *env, up *upstreamS3, gw aws.Credentials, extra ...string) *gatewayProc {
 	t.Helper()
+	return startGatewayArgs(t, e, gw, append([]string{"--upstream", up.url, "--service", "s3"}, extra...)...)
+}
+
+// startGatewayArgs runs `opensts gateway` with args (besides --listen and
+// --endpoint-url).
+func startGatewayArgs(t *testing.T, e *env, gw aws.Credentials, extra ...string) *gatewayProc {
+	t.Helper()
 	dir := t.TempDir()
 	addr := freePort(t)
-	args := append([]string{"gateway", "--listen", addr, "--upstream", up.url, "--service", "s3", "--endpoint-url", e.endpoint}, extra...)
+	args := append([]string{"gateway", "--listen", addr, "--endpoint-url", e.endpoint}, extra...)
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = []string{
 		"HOME=" + dir, "PATH=/usr/bin:/bin",
