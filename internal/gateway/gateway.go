@@ -422,12 +422,20 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		return op, 0, errBadGateway
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotModified {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
+		e, code, msg := upstreamError(resp.StatusCode, b)
+		g.cfg.Log.Info("gateway: upstream error", "request_id", id, "status", resp.StatusCode, "upstream_code", code, "upstream_message", msg,
+			"upstream_request_id", truncate(resp.Header.Get("X-Amz-Request-Id")))
+		return op, 0, e
+	}
 	h := w.Header()
 	for k, vs := range resp.Header {
-		if !hopHeaders[k] {
+		if !hopHeaders[k] && !upstreamOnly[k] {
 			h[k] = vs
 		}
 	}
+	h.Set("X-Amz-Request-Id", id)
 	w.WriteHeader(resp.StatusCode)
 	if r.Method != http.MethodHead {
 		buf := make([]byte, bufSize)
@@ -435,6 +443,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 	}
 	return op, resp.StatusCode, nil
 }
+
+// upstreamOnly are response headers that describe the store, not the
+// object: not passed on (the request id is the gateway's).
+var upstreamOnly = map[string]bool{"Server": true, "X-Amz-Id-2": true, "X-Amz-Request-Id": true, "Location": true}
 
 func principalARN(d *verifier.Decision) string {
 	if d.Principal == nil {
