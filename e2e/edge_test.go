@@ -387,3 +387,35 @@ func TestNginxAuthRequest(t *testing.T) {
 		t.Fatalf("a dot segment reached the API: %q", got)
 	}
 }
+
+// TestEnvoyModeIgnoresOriginalHeaders: in Envoy mode the check request is
+// the original request (method, path, headers), so X-Original-* headers
+// are the client's own and must not name what is authorized: a request
+// for /pets/secret claiming X-Original-URI /pets/1 is decided as
+// /pets/secret. (Envoy itself is not installable here; see the README.)
+func TestEnvoyModeIgnoresOriginalHeaders(t *testing.T) {
+	e := start(t)
+	gwCreds := e.userWith(t, "gateway", allowAuthorize)
+	alice := e.userWith(t, "alice", petPolicy)
+	gw := startGatewayArgs(t, e, gwCreds, "--rules", writeRules(t), "--auth-request", "envoy", "--source-ip-header", "X-Envoy-External-Address")
+	req := signedReq(t, "GET", gw.url+"/pets/1", nil, alice, nil)
+	req.Header.Set("X-Envoy-External-Address", "192.0.2.7") // Envoy's, added after the client signed
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Opensts-Principal-Arn") != "arn:aws:iam::"+testAccount+":user/alice" || resp.Header.Get("X-Opensts-Account") != testAccount {
+		t.Fatalf("check of GET /pets/1 = %d %v", resp.StatusCode, resp.Header)
+	}
+	forged := signedReq(t, "GET", gw.url+"/pets/secret", nil, alice, map[string]string{"X-Original-Uri": "/pets/1", "X-Original-Method": "GET"})
+	if code, body := sendReq(t, forged); code != 403 {
+		t.Fatalf("check of GET /pets/secret with X-Original-URI /pets/1 = %d %s, want 403", code, body)
+	}
+	if code, _ := sendReq(t, signedReq(t, "GET", gw.url+"/pets/secret", nil, alice, nil)); code != 403 {
+		t.Fatalf("check of GET /pets/secret = %d, want 403", code)
+	}
+	if code, _ := sendReq(t, must[*http.Request](t)(http.NewRequest("GET", gw.url+"/pets/1", nil))); code != 401 {
+		t.Fatalf("unsigned check = %d, want 401", code)
+	}
+}

@@ -200,10 +200,12 @@ func (g *Generic) original(r *http.Request) (*http.Request, error) {
 		// nginx's subrequest carries no body; what the client signed about
 		// it is in X-Amz-Content-Sha256 (or nothing, for no body).
 		o.ContentLength = 0
-	}
-	for k := range o.Header {
-		if strings.HasPrefix(strings.ToLower(k), "x-original-") {
-			o.Header.Del(k)
+		// nginx's, not the client's (Envoy mode leaves a client's own
+		// X-Original-* headers alone: they may be signed, and name nothing).
+		for k := range o.Header {
+			if strings.HasPrefix(strings.ToLower(k), "x-original-") {
+				o.Header.Del(k)
+			}
 		}
 	}
 	return o, nil
@@ -317,7 +319,6 @@ func (g *Generic) decide(w http.ResponseWriter, r, o *http.Request, id string) (
 		} else {
 			o.RemoteAddr = ""
 		}
-		o.Header.Del(g.cfg.SourceIPHeader)
 	}
 	d, err := g.cfg.Authorizer.Authorize(r.Context(), o, payloadHash, m.Action, m.Resource, m.Context, opts...)
 	if err != nil {
