@@ -113,7 +113,10 @@ func startUpstream(t testing.TB, buckets ...string) *upstreamS3 {
 	target, _ := url.Parse(u.vgw)
 	proxy := &httputil.ReverseProxy{
 		// The Host stays the one the gateway signed: versitygw checks it.
-		Director: func(r *http.Request) { r.URL.Scheme, r.URL.Host = target.Scheme, target.Host },
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host = target.Scheme, target.Host
+			pr.Out.Host = pr.In.Host
+		},
 		ModifyResponse: func(resp *http.Response) error {
 			if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusBadRequest {
 				b, _ := io.ReadAll(resp.Body)
