@@ -261,3 +261,46 @@ func TestAttackGatewayOversizedRequest(t *testing.T) {
 		t.Errorf("a Referer that is not UTF-8 = %d %s, want 400", code, body)
 	}
 }
+
+// TestAttackGatewayDotSegments: alice may read data/home/* and
+// data/public/*, not data/private/*. A request signed for the key
+// home/../private/x is within home/* for the policy, but a store that
+// resolves keys as paths (a file system backend, a server that cleans
+// URLs) serves private/x; home//private... likewise escapes a Deny on a
+// prefix. The gateway refuses such keys (InvalidURI), in the path and in
+// a copy source, before anything is asked or forwarded.
+func TestAttackGatewayDotSegments(t *testing.T) {
+	g := startGatewayEnv(t)
+	for len(g.up.seen) > 0 {
+		<-g.up.seen
+	}
+	sign := func(method, path string, h map[string]string) *http.Request {
+		req, _ := http.NewRequest(method, g.gw.url+"/data/home/placeholder", nil)
+		req.URL.Opaque = "//" + strings.TrimPrefix(g.gw.url, "http://") + path // sign the path as is
+		req.Header.Set("X-Amz-Content-Sha256", emptyHash)
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		if err := benchSigner.SignHTTP(ctx, g.alice, req, emptyHash, "s3", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return req
+	}
+	for _, path := range []string{"/data/home/../private/x", "/data/home/%2e%2e/private/x", "/data/home/./x", "/data/home/a/..", "/data/home//x"} {
+		code, body := rawRequest(t, g.gw.url, sign(http.MethodGet, path, nil), path)
+		if code != 400 || !strings.Contains(body, "<Code>InvalidURI</Code>") {
+			t.Errorf("GET %s = %d %q, want 400 InvalidURI", path, code, body)
+		}
+	}
+	code, body := rawRequest(t, g.gw.url, sign(http.MethodPut, "/data/home/copy", map[string]string{"X-Amz-Copy-Source": "/data/home/../private/x"}), "/data/home/copy")
+	if code != 400 || !strings.Contains(body, "InvalidArgument") {
+		t.Errorf("copy from home/../private/x = %d %q, want 400 InvalidArgument", code, body)
+	}
+	if len(g.up.seen) != 0 {
+		t.Fatalf("a dotted key reached the upstream: %s", <-g.up.seen)
+	}
+	// A trailing "/" (a folder marker) is a key like any other.
+	if code, body := rawRequest(t, g.gw.url, sign(http.MethodPut, "/data/home/folder/", nil), "/data/home/folder/"); code != 200 {
+		t.Errorf("PUT home/folder/ = %d %q", code, body)
+	}
+}

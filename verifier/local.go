@@ -119,8 +119,15 @@ type entry struct {
 	static     policy.Context   // condition keys of the principal; read only
 	set        policy.Set
 	gone       bool
-	size       int
+	// other: the credentials are another account's; Authorize decides
+	// about them (errOtherAccount).
+	other bool
+	size  int
 }
+
+// errOtherAccount sends a decision to the authorize API: the credentials
+// are another account's, whose data the server does not hand out.
+var errOtherAccount = errors.New("verifier: another account's credentials")
 
 func newLocal(v *Verifier) *local {
 	l := &local{cfg: &v.cfg, src: apiSource{v}, sigv4: sigv4.NewVerifier(v.cfg.Now), policies: policy.NewCache(v.cfg.CacheBytes / 4),
@@ -185,6 +192,9 @@ func (l *local) authorize(ctx context.Context, r *http.Request, payloadHash stri
 	if e.refusal != nil {
 		return fromOutput(authorize.Unauthenticated(refusal(e.refusal)), nil, ""), nil
 	}
+	if e.other {
+		return nil, errOtherAccount
+	}
 	if e.sess != nil && !now.Before(e.sess.Expires) {
 		return l.unauthenticated(authn.ErrExpiredToken, r, in)
 	}
@@ -229,6 +239,8 @@ func (l *local) authorizeToken(ctx context.Context, in *authorize.AuthorizeInput
 	switch {
 	case e.refusal != nil:
 		return fromOutput(authorize.Unauthenticated(refusal(e.refusal)), nil, ""), nil
+	case e.other:
+		return nil, errOtherAccount
 	case !now.Before(e.sess.Expires):
 		return fromOutput(authorize.Unauthenticated(l.failure(authn.ErrExpiredToken, in)), nil, ""), nil
 	case l.revs.Revoked(e.sess, now):
@@ -496,6 +508,10 @@ func (l *local) fetchProof(ctx context.Context, sr *sigv4.Request, sts, sig stri
 	e := &entry{fetched: started, size: 512}
 	if ae := out.AuthenticationError; ae != nil {
 		e.refusal = &AuthenticationError{Code: ae.Code, Message: ae.Message, HTTPStatusCode: ae.HTTPStatusCode}
+		return e, nil
+	}
+	if out.OtherAccount {
+		e.other = true
 		return e, nil
 	}
 	if err := l.build(e, out, sr, sts != ""); err != nil {

@@ -2,6 +2,7 @@ package verifier_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/opensts/opensts/internal/sigv4"
 	"github.com/opensts/opensts/verifier"
 )
 
@@ -131,5 +133,87 @@ func TestAttackFragment(t *testing.T) {
 		if err == nil && d.Allowed() {
 			t.Errorf("%s: a request with a fragment was allowed", mode)
 		}
+	}
+}
+
+// TestAttackVerificationDataOtherAccount: a verifier's own identity could
+// read the policies, tags and session of any account's credentials it
+// was shown (GetVerificationData), a signing key of their secret for its
+// service (which signs those principals' requests to another account's
+// service of the same name), and every account's revocation entries
+// (GetRevocations). It now learns only that the credentials are another
+// account's, and its own account's revocations; local mode asks the
+// authorize API about the others and still decides as remote mode does.
+func TestAttackVerificationDataOtherAccount(t *testing.T) {
+	f := newFixture(t, "xacct")
+	// A signed request of the member account's session, and its proof.
+	r := signedRequest(t, f.memberSess, "http://data.s3.test/ext/a.txt", "us-east-1", "s3")
+	sr, err := sigv4.NewVerifier(now).ParseHashAt(r, emptyHash, now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetVerificationData", map[string]any{
+		"AccessKeyId": f.memberSess.AccessKeyID, "SessionToken": f.memberSess.SessionToken, "StringToSign": sr.StringToSign(), "Signature": sr.Signature()})
+	if status != 200 {
+		t.Fatalf("GetVerificationData: %d %s", status, body)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out["OtherAccount"] != true || len(out) != 1 {
+		t.Fatalf("another account's credentials: %s, want only OtherAccount", body)
+	}
+	// Without the proof, nothing either (and no oracle: a refusal).
+	status, body = signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetVerificationData", map[string]any{
+		"AccessKeyId": f.memberSess.AccessKeyID, "SessionToken": f.memberSess.SessionToken, "StringToSign": sr.StringToSign(), "Signature": strings.Repeat("0", 64)})
+	if status != 200 || !bytes.Contains(body, []byte("AuthenticationError")) || bytes.Contains(body, []byte("OtherAccount")) {
+		t.Fatalf("a wrong proof: %d %s", status, body)
+	}
+	// Its own account's credentials: the full data, as before.
+	ra := signedRequest(t, f.alice, "http://data.s3.test/data/a.txt", "us-east-1", "s3")
+	sa, err := sigv4.NewVerifier(now).ParseHashAt(ra, emptyHash, now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body = signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetVerificationData", map[string]any{
+		"AccessKeyId": f.alice.AccessKeyID, "StringToSign": sa.StringToSign(), "Signature": sa.Signature()})
+	if status != 200 || !bytes.Contains(body, []byte(`"Policies"`)) || !bytes.Contains(body, []byte(`"SigningKey"`)) {
+		t.Fatalf("its own account's credentials: %d %s", status, body)
+	}
+
+	// A revocation in the member account is not the verifier's to see.
+	if status, body := signedCall(t, f.memberSess, "OpenSTSRevocation_20261204.RevokeSessions", map[string]any{"AccessKeyId": f.memberSess.AccessKeyID}); status != 200 {
+		t.Fatalf("RevokeSessions in the member account: %d %s", status, body)
+	}
+	status, body = signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetRevocations", map[string]any{})
+	if status != 200 {
+		t.Fatalf("GetRevocations: %d %s", status, body)
+	}
+	var revs struct{ Entries []struct{ Account string } }
+	if err := json.Unmarshal(body, &revs); err != nil {
+		t.Fatal(err)
+	}
+	own := 0
+	for _, e := range revs.Entries {
+		if e.Account != account {
+			t.Fatalf("GetRevocations gave account %s's entry to account %s", e.Account, account)
+		}
+		own++
+	}
+	if own == 0 {
+		t.Fatalf("GetRevocations lost the caller's own account's entries: %s", body)
+	}
+	// Local mode decides about the revoked member session through the
+	// authorize API, as remote mode.
+	local := newVerifier(t, verifier.Local, f.self, 0)
+	remote := newVerifier(t, verifier.Remote, f.self, 0)
+	q := &question{request: func(t *testing.T) *http.Request {
+		return signedRequest(t, f.memberSess, "http://data.s3.test/ext/a.txt", "us-east-1", "s3")
+	}, action: "s3:GetObject", resource: "arn:aws:s3:::ext/a.txt"}
+	gotLocal, _, _ := ask(t, local, q)
+	gotRemote, _, _ := ask(t, remote, q)
+	if gotLocal != gotRemote || gotLocal == "Allow" {
+		t.Fatalf("a revoked session of another account: local %s, remote %s", gotLocal, gotRemote)
 	}
 }

@@ -33,6 +33,12 @@
 //   - the revocation set, followed by its version: refetched whole only
 //     when it changed.
 //
+// Only the verifier's own account's principals are decided locally: the
+// server hands out the data (policies, tags, sessions, signing keys,
+// revocation entries) of the caller's account alone, and answers that
+// another account's credentials are another account's; local mode then
+// asks the authorize API about each such request, as remote mode does.
+//
 // A warm cache decides with no round trip: the SigV4 signature against
 // the cached signing key, the session's expiry and the revocation set,
 // then the full policy evaluation. Config.Freshness (DefaultFreshness, 30
@@ -418,7 +424,10 @@ func (v *Verifier) Authorize(ctx context.Context, r *http.Request, payloadHash, 
 		localInput(&ain, in)
 		areq.Service, areq.Region = in.Request.Service, in.Request.Region
 		ain.Request = &areq
-		return v.local.authorize(ctx, r, payloadHash, &ain)
+		d, err := v.local.authorize(ctx, r, payloadHash, &ain)
+		if !errors.Is(err, errOtherAccount) {
+			return d, err
+		}
 	}
 	in.Request.Method, in.Request.URL, in.Request.Headers = r.Method, requestURL(r), requestHeaders(r)
 	in.Request.PayloadHash, in.Request.SourceIP = payloadHash, v.cfg.SourceIP(r)
@@ -443,7 +452,10 @@ func (v *Verifier) AuthorizeSessionToken(ctx context.Context, accessKeyID, sessi
 		p := in.Principal
 		ain.Principal = &authorize.PrincipalInput{AccessKeyID: p.AccessKeyID, SessionToken: p.SessionToken, SourceIP: p.SourceIP, UserAgent: p.UserAgent,
 			SecureTransport: p.SecureTransport}
-		return v.local.authorizeToken(ctx, &ain)
+		d, err := v.local.authorizeToken(ctx, &ain)
+		if !errors.Is(err, errOtherAccount) {
+			return d, err
+		}
 	}
 	return v.call(ctx, in)
 }

@@ -20,7 +20,8 @@ import (
 func newGatewayCmd() *cobra.Command {
 	var (
 		listen, upstream, service, endpoint, region, upstreamRegion string
-		profile, policyDir, resourceAccount                         string
+		profile, policyDir, resourceAccount, rulesFile, authRequest string
+		sourceIPHeader                                              string
 		domains                                                     []string
 	)
 	cmd := &cobra.Command{
@@ -39,11 +40,39 @@ store's own credentials:
 
 The gateway's own identity toward OpenSTS comes from the standard AWS
 credential chain; it needs opensts:Authorize, and opensts:GetStreamingSigningKey
-to accept chunk-signed uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD).`,
+to accept chunk-signed uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD).
+
+Generic mode (--rules FILE) serves any HTTP API instead: the rules file maps
+method and path patterns to IAM actions and resource templates, and allowed
+requests go to --upstream with their path and query as received, without the
+client's authentication, with X-Opensts-Principal-Arn and X-Opensts-Account.
+With --auth-request nginx|envoy there is no upstream: the gateway answers the
+checks of nginx's auth_request or Envoy's ext_authz HTTP service (200 allowed,
+401 authentication failure, 403 denied), which cannot sign the authorize
+API's calls themselves. See the README for both proxies' configuration.
+
+Without --domain, any Host is accepted: a request signed for another service
+that trusts the same OpenSTS (another gateway, in front of other data) can be
+replayed here within the 15 minutes of clock skew SigV4 allows, if its path
+means something here too. Give --domain with the gateway's public names.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			if len(domains) == 0 {
+				log.Warn("gateway: no --domain: requests signed for any host are accepted (see --help)")
+			}
+			if rulesFile != "" {
+				return serveGeneric(ctx, log, genericFlags{listen: listen, upstream: upstream, endpoint: endpoint, profile: profile, region: region,
+					rules: rulesFile, authRequest: authRequest, sourceIPHeader: sourceIPHeader, resourceAccount: resourceAccount, domains: domains})
+			}
+			if authRequest != "" {
+				return errors.New("--auth-request needs --rules")
+			}
+			if upstream == "" {
+				return errors.New("--upstream is required")
+			}
 			if service != "s3" {
-				return fmt.Errorf("--service %q: only s3 is served", service)
+				return fmt.Errorf("--service %q: only s3 is served (or --rules FILE for any HTTP API)", service)
 			}
 			akid, secret := os.Getenv("OPENSTS_UPSTREAM_ACCESS_KEY_ID"), os.Getenv("OPENSTS_UPSTREAM_SECRET_ACCESS_KEY")
 			if akid == "" || secret == "" {
@@ -63,7 +92,6 @@ to accept chunk-signed uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD).`,
 					return err
 				}
 			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			g, err := gateway.New(gateway.Config{
 				Upstream:            upstream,
 				UpstreamCredentials: credentials.NewStaticCredentialsProvider(akid, secret, os.Getenv("OPENSTS_UPSTREAM_SESSION_TOKEN")),
@@ -78,25 +106,7 @@ to accept chunk-signed uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD).`,
 			if err != nil {
 				return err
 			}
-			ln, err := net.Listen("tcp", listen)
-			if err != nil {
-				return err
-			}
-			// No ReadTimeout: an upload may take long. An idle keep-alive
-			// connection is closed after IdleTimeout (without one, a client
-			// that sent one request could hold its connection forever).
-			srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
-			go func() {
-				<-ctx.Done()
-				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				_ = srv.Shutdown(sctx)
-			}()
-			log.Info("gateway: serving", "listen", "http://"+ln.Addr().String(), "upstream", upstream, "buckets_with_policy", len(policies))
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+			return serveHandler(ctx, log, listen, g, "upstream", upstream, "buckets_with_policy", len(policies))
 		},
 	}
 	f := cmd.Flags()
@@ -109,8 +119,65 @@ to accept chunk-signed uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD).`,
 	f.StringVar(&profile, "profile", "", "the AWS profile that holds the gateway's own identity (default: the standard AWS credential chain)")
 	f.StringVar(&policyDir, "bucket-policies", "", "a directory of bucket policies, BUCKET.json each, evaluated as the bucket's resource policy")
 	f.StringVar(&resourceAccount, "resource-account", "", "the account that owns the buckets (default: the gateway identity's account)")
-	f.StringSliceVar(&domains, "domain", nil, "a host name of the gateway for virtual-hosted-style requests (BUCKET.DOMAIN); when given, other Host headers are refused")
-	_ = cmd.MarkFlagRequired("upstream")
+	f.StringSliceVar(&domains, "domain", nil, "a host name of the gateway (s3: also BUCKET.DOMAIN, virtual-hosted style); when given, other Host headers are refused")
+	f.StringVar(&rulesFile, "rules", "", "generic mode: a rules file (YAML or JSON) mapping method and path patterns to actions and resources")
+	f.StringVar(&authRequest, "auth-request", "", "generic mode without upstream: answer nginx auth_request (nginx) or Envoy ext_authz (envoy) checks")
+	f.StringVar(&sourceIPHeader, "source-ip-header", "X-Real-IP", "with --auth-request: the header the proxy sets to the client's address (it must replace the client's own)")
 	_ = cmd.MarkFlagRequired("endpoint-url")
 	return cmd
+}
+
+type genericFlags struct {
+	listen, upstream, endpoint, profile, region, rules, authRequest, sourceIPHeader, resourceAccount string
+	domains                                                                                          []string
+}
+
+// serveGeneric runs the generic mode (--rules).
+func serveGeneric(ctx context.Context, log *slog.Logger, f genericFlags) error {
+	if (f.upstream == "") == (f.authRequest == "") {
+		return errors.New("generic mode needs --upstream URL or --auth-request nginx|envoy, not both")
+	}
+	rules, err := gateway.LoadRules(f.rules)
+	if err != nil {
+		return err
+	}
+	awsCfg, err := loadAWSConfig(ctx, f.endpoint, f.profile, f.region)
+	if err != nil {
+		return err
+	}
+	v, err := verifier.New(verifier.Config{Endpoint: f.endpoint, Credentials: awsCfg.Credentials, Region: awsCfg.Region})
+	if err != nil {
+		return err
+	}
+	g, err := gateway.NewGeneric(gateway.GenericConfig{
+		Rules: rules, Upstream: f.upstream, AuthRequest: gateway.AuthRequest(f.authRequest), Region: awsCfg.Region, Domains: f.domains,
+		ResourceAccount: f.resourceAccount, Authorizer: v, SourceIPHeader: f.sourceIPHeader, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	return serveHandler(ctx, log, f.listen, g, "upstream", f.upstream, "auth_request", f.authRequest, "service", rules.Service, "rules", len(rules.Rules))
+}
+
+// serveHandler serves h on listen until ctx ends.
+func serveHandler(ctx context.Context, log *slog.Logger, listen string, h http.Handler, attrs ...any) error {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	// No ReadTimeout: an upload may take long. An idle keep-alive
+	// connection is closed after IdleTimeout (without one, a client
+	// that sent one request could hold its connection forever).
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	log.Info("gateway: serving", append([]any{"listen", "http://" + ln.Addr().String()}, attrs...)...)
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

@@ -108,6 +108,12 @@ type GetVerificationDataOutput struct {
 	// Gone: the user or role behind the credentials no longer exists;
 	// every decision is an implicit deny.
 	Gone bool `json:"Gone,omitempty"`
+	// OtherAccount: the credentials authenticated, but belong to another
+	// account than the caller's; nothing else is set. A verifier learns
+	// the policies, tags and signing keys of its own account's principals
+	// only, and asks Authorize (which decides on the server) about the
+	// others'.
+	OtherAccount bool `json:"OtherAccount,omitempty"`
 }
 
 // PrincipalMatch is policy.Principal on the wire.
@@ -218,6 +224,14 @@ func (s *Service) GetVerificationData(ctx context.Context, caller *authz.Caller,
 		out.SigningKey, out.Scope = hex.EncodeToString(key[:]), scope.date+"/"+scope.region+"/"+scope.service+"/aws4_request"
 	}
 	clear(secret)
+	if c.Account != caller.Account {
+		// Another account's principal: its policies, tags and a signing
+		// key of its secret are that account's (the key would sign its
+		// requests to another account's service of the same name). The
+		// proof was checked first, so that this answer tells nothing to
+		// whoever holds none.
+		return &GetVerificationDataOutput{OtherAccount: true}, nil
+	}
 	if err := s.Authz.Resolve(ctx, c); err != nil {
 		return nil, apierr.OrInternal(err, "verification data: resolve the principal")
 	}
@@ -379,8 +393,8 @@ type Revocation struct {
 	ExpiresAt    time.Time `json:"ExpiresAt"`
 }
 
-// GetRevocations returns the revocation set when it differs from the
-// version the caller holds. The set is small (its entries leave 36 hours
+// GetRevocations returns the revocation set's entries of the caller's
+// account when the set differs from the version the caller holds. The set is small (its entries leave 36 hours
 // after the last session they match was issued, and each account may make
 // MaxEntriesPerAccount), so a changed set is sent whole; an unchanged one
 // costs a version string.
@@ -401,10 +415,15 @@ func (s *Service) GetRevocations(ctx context.Context, caller *authz.Caller, in *
 		out.Region = "us-east-1"
 	}
 	if out.Modified {
-		out.Entries = make([]Revocation, len(entries))
-		for i, e := range entries {
-			out.Entries[i] = Revocation{ID: e.ID, Account: e.Account, Kind: e.Kind, Target: e.Target, RoleID: e.RoleID, OriginKeys: e.OriginKeys,
-				IssuedBefore: e.IssuedBefore, ExpiresAt: e.ExpiresAt}
+		// The caller's account's entries only: a verifier decides locally
+		// about its own account's sessions (GetVerificationData answers
+		// OtherAccount for the others', which Authorize decides).
+		for _, e := range entries {
+			if e.Account != caller.Account {
+				continue
+			}
+			out.Entries = append(out.Entries, Revocation{ID: e.ID, Account: e.Account, Kind: e.Kind, Target: e.Target, RoleID: e.RoleID, OriginKeys: e.OriginKeys,
+				IssuedBefore: e.IssuedBefore, ExpiresAt: e.ExpiresAt})
 		}
 	}
 	return out, nil

@@ -15,6 +15,14 @@
 // body's last byte is withheld until the whole body verified, so that the
 // store never receives a complete body that did not.
 //
+// The store checks the body too (upstream_body.go): a signed payload's
+// hash is forwarded as signed, a chunked one is re-framed with a trailing
+// checksum that is wrong on purpose when the client's body failed.
+//
+// Generic mode (generic.go, rules.go) serves any HTTP API from a rules file
+// that maps method and path patterns to actions and resource templates,
+// as a proxy or as the check of nginx auth_request and Envoy ext_authz.
+//
 // It imports the verifier, sigv4 (parsing the client's request, chunk
 // signatures) and aws-sdk-go-v2's SigV4 signer; never the server or a store.
 package gateway
@@ -330,7 +338,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 	// The body the upstream receives.
 	var (
 		body   io.Reader
-		hb     *holdback
+		hb     interface{ Err() error }
+		framed bool // body is framedBody's aws-chunked encoding
 		length = r.ContentLength
 	)
 	switch {
@@ -349,13 +358,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 			return op, 0, s3err(http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header (x-amz-decoded-content-length).")
 		}
 		cr := sigv4.NewChunkReader(r.Body, sr, [sha256.Size]byte(kb))
-		hb = newHoldback(cr, func() error {
+		fb := newFramedBody(cr, decoded, func() error {
 			if cr.Decoded() != decoded {
 				return errIncompleteBody
 			}
 			return nil
 		})
-		body, length = hb, decoded
+		hb, body, length, framed = fb, fb, framedLength(decoded), true
 	case claimed == sigv4.StreamingUnsignedTrailer:
 		decoded, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64)
 		if err != nil || decoded < 0 {
@@ -366,13 +375,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 			return op, 0, e
 		}
 		op.trailer = true
-		hb = newHoldback(tr, func() error {
+		fb := newFramedBody(tr, decoded, func() error {
 			if tr.total != decoded {
 				return errIncompleteBody
 			}
 			return nil
 		})
-		body, length = hb, decoded
+		hb, body, length, framed = fb, fb, framedLength(decoded), true
 	case r.ContentLength == 0 || r.Method == http.MethodGet || r.Method == http.MethodHead:
 		if r.ContentLength != 0 {
 			return op, 0, invalidRequest("A GET or HEAD request must not have a body.")
@@ -382,23 +391,38 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		}
 		body, length = nil, 0
 	case payloadHash == sigv4.UnsignedPayload:
-		hb = lengthBody(r.Body, r.ContentLength)
-		body = hb
+		h := lengthBody(r.Body, r.ContentLength)
+		hb, body = h, h
 	default:
-		hb = hashedBody(r.Body, claimed, r.ContentLength)
-		body = hb
+		h := hashedBody(r.Body, claimed, r.ContentLength)
+		hb, body = h, h
 	}
 
 	up, err := g.upstreamRequest(r, t, op, body, length, sr, presigned)
 	if err != nil {
 		return op, 0, err
 	}
+	// The store checks the body too, whatever it makes of a connection
+	// that ends early: a signed payload's hash is forwarded as signed, a
+	// chunked one goes framed with a trailing checksum (framedBody).
 	bodyHash := sigv4.UnsignedPayload
-	if deleteBody != nil {
+	switch {
+	case deleteBody != nil:
 		s := sha256.Sum256(deleteBody)
 		bodyHash = hex.EncodeToString(s[:])
-	} else if body == nil {
+	case body == nil:
 		bodyHash = emptySHA256
+	case framed:
+		bodyHash = sigv4.StreamingUnsignedTrailer
+		up.Header.Set("X-Amz-Decoded-Content-Length", strconv.FormatInt(decodedLength(r), 10))
+		up.Header.Set("X-Amz-Trailer", upstreamTrailer)
+		if ce := up.Header.Get("Content-Encoding"); ce != "" {
+			up.Header.Set("Content-Encoding", "aws-chunked,"+ce)
+		} else {
+			up.Header.Set("Content-Encoding", "aws-chunked")
+		}
+	case payloadHash != sigv4.UnsignedPayload && isHexSHA256(payloadHash):
+		bodyHash = lowerHex(payloadHash)
 	}
 	up.Header.Set("X-Amz-Content-Sha256", bodyHash)
 	creds, err := g.cfg.UpstreamCredentials.Retrieve(r.Context())
@@ -422,12 +446,20 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		return op, 0, errBadGateway
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotModified {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
+		e, code, msg := upstreamError(resp.StatusCode, b)
+		g.cfg.Log.Info("gateway: upstream error", "request_id", id, "status", resp.StatusCode, "upstream_code", code, "upstream_message", msg,
+			"upstream_request_id", truncate(resp.Header.Get("X-Amz-Request-Id")))
+		return op, 0, e
+	}
 	h := w.Header()
 	for k, vs := range resp.Header {
-		if !hopHeaders[k] {
+		if !hopHeaders[k] && !upstreamOnly[k] {
 			h[k] = vs
 		}
 	}
+	h.Set("X-Amz-Request-Id", id)
 	w.WriteHeader(resp.StatusCode)
 	if r.Method != http.MethodHead {
 		buf := make([]byte, bufSize)
@@ -435,6 +467,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 	}
 	return op, resp.StatusCode, nil
 }
+
+// upstreamOnly are response headers that describe the store, not the
+// object: not passed on (the request id is the gateway's).
+var upstreamOnly = map[string]bool{"Server": true, "X-Amz-Id-2": true, "X-Amz-Request-Id": true, "Location": true}
 
 func principalARN(d *verifier.Decision) string {
 	if d.Principal == nil {
@@ -655,4 +691,10 @@ func (g *Gateway) readDelete(r *http.Request, t *target, claimed string) ([]byte
 		return nil, nil, errMalformedXML
 	}
 	return append([]byte(xml.Header), out...), checks, nil
+}
+
+// decodedLength is X-Amz-Decoded-Content-Length as the gateway checked it.
+func decodedLength(r *http.Request) int64 {
+	n, _ := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64)
+	return n
 }

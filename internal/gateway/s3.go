@@ -94,6 +94,9 @@ func parseTarget(r *http.Request, domains []string) (*target, *Error) {
 	if len(t.key) > maxKeyBytes {
 		return nil, s3err(http.StatusBadRequest, "KeyTooLongError", "Your key is too long")
 	}
+	if dotSegment(t.key) {
+		return nil, errInvalidURI
+	}
 	if t.query, e = parseQuery(rawQuery); e != nil {
 		return nil, e
 	}
@@ -653,7 +656,7 @@ func copySource(vs []string) (check, string, *Error) {
 	}
 	p = strings.TrimPrefix(p, "/")
 	bucket, key, ok := strings.Cut(p, "/")
-	if !ok || key == "" || !validBucket(bucket) || len(key) > maxKeyBytes {
+	if !ok || key == "" || !validBucket(bucket) || len(key) > maxKeyBytes || dotSegment(key) {
 		return check{}, "", bad
 	}
 	action := "s3:GetObject"
@@ -667,4 +670,21 @@ func copySource(vs []string) (check, string, *Error) {
 		enc += "?versionId=" + s3Escape(q[0].value, false)
 	}
 	return check{action: action, resource: "arn:aws:s3:::" + bucket + "/" + key, bucket: bucket}, enc, nil
+}
+
+// dotSegment reports whether key has a "." or ".." segment, or an empty
+// one before its last. S3 keys are opaque, but a store behind the gateway
+// may resolve them as a path (a file system backend, a server that cleans
+// its URL paths): the policy would decide about data/home/../secret or
+// data//secret/x (which a Deny on data/secret/* does not match) while the
+// store serves data/secret or data/secret/x. Such keys are refused, in
+// the path and in a copy source. A trailing "/" (a folder marker) stays.
+func dotSegment(key string) bool {
+	segs := strings.Split(key, "/")
+	for i, s := range segs {
+		if s == "." || s == ".." || s == "" && i < len(segs)-1 {
+			return true
+		}
+	}
+	return false
 }
