@@ -79,7 +79,7 @@ var (
 	UnrecognizedPublicKeyEncoding = sender("UnrecognizedPublicKeyEncoding", http.StatusBadRequest)
 	NotSupportedService           = sender("NotSupportedService", http.StatusNotFound)
 	ReportNotPresent              = sender("ReportNotPresent", http.StatusGone)
-	ReportInProgress              = sender("ReportInProgress", http.StatusNotFound)
+	ReportExpired                 = sender("ReportExpired", http.StatusGone)
 	PolicyEvaluation              = Code{Name: "PolicyEvaluation", Status: http.StatusInternalServerError, Receiver: true}
 	ServiceFailure                = Code{Name: "ServiceFailure", Status: http.StatusInternalServerError, Receiver: true}
 )
@@ -155,7 +155,7 @@ var Codes = []Code{
 	EntityTemporarilyUnmodifiable, InvalidAuthenticationCode, UnmodifiableEntity, PolicyNotAttachable,
 	PasswordPolicyViolation, InvalidUserType,
 	MalformedCertificate, InvalidCertificate, DuplicateCertificate, KeyPairMismatch, InvalidPublicKey,
-	DuplicateSSHPublicKey, UnrecognizedPublicKeyEncoding, NotSupportedService, ReportNotPresent, ReportInProgress,
+	DuplicateSSHPublicKey, UnrecognizedPublicKeyEncoding, NotSupportedService, ReportNotPresent, ReportExpired,
 	PolicyEvaluation, ServiceFailure,
 	AlreadyInOrganizationException, AccountNotFoundException, PolicyNotFoundException, TargetNotFoundException,
 	DuplicatePolicyAttachmentException, PolicyNotAttachedException, CreateAccountStatusNotFoundException,

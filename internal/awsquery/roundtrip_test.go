@@ -166,7 +166,7 @@ var modeled = map[string][]struct {
 	"UnrecognizedPublicKeyEncoding":        {{"iam UploadSSHPublicKey", iamUploadSSH, typedAs[*iamtypes.UnrecognizedPublicKeyEncodingException]}},
 	"NotSupportedService":                  {{"iam CreateServiceSpecificCredential", iamCreateServiceCred, typedAs[*iamtypes.ServiceNotSupportedException]}},
 	"ReportNotPresent":                     {{"iam GetCredentialReport", iamGetCredentialReport, typedAs[*iamtypes.CredentialReportNotPresentException]}},
-	"ReportInProgress":                     {{"iam GetCredentialReport", iamGetCredentialReport, typedAs[*iamtypes.CredentialReportNotReadyException]}},
+	"ReportExpired":                        {{"iam GetCredentialReport", iamGetCredentialReport, typedAs[*iamtypes.CredentialReportExpiredException]}},
 }
 
 // jsonOnly are the Organizations and CloudTrail codes: they travel over AWS JSON 1.1

@@ -27,6 +27,8 @@ type UserCredential struct {
 	Status   string // Active, Inactive (service credentials: also Expired)
 	// CreatedAt is when it was uploaded or created.
 	CreatedAt time.Time
+	// ExpiresAt is when a service-specific credential expires; zero: never.
+	ExpiresAt time.Time
 	// Body is the SSH public key or the PEM certificate, as uploaded.
 	Body string
 	// Fingerprint identifies the content: no two credentials of one user and

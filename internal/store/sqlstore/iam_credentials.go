@@ -7,11 +7,11 @@ import (
 	"github.com/opensts/opensts/internal/store"
 )
 
-const userCredentialColumns = `u.account, u.name, c.kind, c.id, c.status, c.created_at, c.body, c.fingerprint, c.service_name, c.service_user_name, c.secret`
+const userCredentialColumns = `u.account, u.name, c.kind, c.id, c.status, c.created_at, c.expires_at, c.body, c.fingerprint, c.service_name, c.service_user_name, c.secret`
 
 func (s *Store) scanUserCredential(sc Scanner) (store.UserCredential, error) {
 	var c store.UserCredential
-	err := sc.Scan(&c.Account, &c.UserName, &c.Kind, &c.ID, &c.Status, s.d.ScanTime(&c.CreatedAt), &c.Body, &c.Fingerprint,
+	err := sc.Scan(&c.Account, &c.UserName, &c.Kind, &c.ID, &c.Status, s.d.ScanTime(&c.CreatedAt), s.d.ScanTime(&c.ExpiresAt), &c.Body, &c.Fingerprint,
 		&c.ServiceName, &c.ServiceUserName, &c.Secret)
 	return c, err
 }
@@ -23,9 +23,9 @@ func (s *Store) CreateUserCredential(ctx context.Context, c store.UserCredential
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO user_credentials (id, user_pk, kind, status, created_at, body, fingerprint, service_name, service_user_name, secret)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, pk, string(c.Kind), c.Status, s.d.Time(c.CreatedAt), c.Body, c.Fingerprint, c.ServiceName, c.ServiceUserName, c.Secret)
+		_, err = tx.ExecContext(ctx, `INSERT INTO user_credentials (id, user_pk, kind, status, created_at, expires_at, body, fingerprint, service_name, service_user_name, secret)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, pk, string(c.Kind), c.Status, s.d.Time(c.CreatedAt), s.d.Time(c.ExpiresAt), c.Body, c.Fingerprint, c.ServiceName, c.ServiceUserName, c.Secret)
 		return err
 	})
 	if err != nil {

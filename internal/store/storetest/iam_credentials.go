@@ -29,7 +29,7 @@ func testUserCredentials(t *testing.T, s store.Store) {
 	missing.UserName, missing.ID = "nobody", "APKASSH3"
 	isErr(t, s.CreateUserCredential(ctx, missing), store.ErrNotFound, "a missing user")
 
-	svc := store.UserCredential{Account: acct1, UserName: "keys", Kind: store.CredentialService, ID: "ACCASVC1", Status: "Active", CreatedAt: t0.Add(time.Second),
+	svc := store.UserCredential{Account: acct1, UserName: "keys", Kind: store.CredentialService, ID: "ACCASVC1", Status: "Active", CreatedAt: t0.Add(time.Second), ExpiresAt: t0.Add(48 * time.Hour),
 		Fingerprint: "ACCASVC1", ServiceName: "codecommit.amazonaws.com", ServiceUserName: "Keys-at-111", Secret: []byte{0, 1, 0xff}}
 	ok(t, s.CreateUserCredential(ctx, svc))
 	svc.UserName = "Keys"

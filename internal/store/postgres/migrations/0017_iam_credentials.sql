@@ -8,6 +8,7 @@ CREATE TABLE user_credentials (
 	kind              TEXT NOT NULL,
 	status            TEXT NOT NULL,
 	created_at        TIMESTAMPTZ,
+	expires_at        TIMESTAMPTZ,
 	body              TEXT NOT NULL,
 	fingerprint       TEXT NOT NULL,
 	service_name      TEXT NOT NULL,

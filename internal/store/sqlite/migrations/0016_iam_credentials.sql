@@ -11,6 +11,7 @@ CREATE TABLE user_credentials (
 	kind              TEXT NOT NULL,
 	status            TEXT NOT NULL,
 	created_at        TEXT,
+	expires_at        TEXT,
 	body              TEXT NOT NULL,
 	fingerprint       TEXT NOT NULL,
 	service_name      TEXT NOT NULL,
