@@ -117,10 +117,9 @@ func (s *Service) credentialReport(ctx context.Context, account string) ([]byte,
 	if err != nil {
 		return nil, internal(err, "load account")
 	}
-	policy, hasPolicy := store.PasswordPolicy{}, true
-	if policy, err = s.store.GetPasswordPolicy(ctx, account); isNotFound(err) {
-		hasPolicy = false
-	} else if err != nil {
+	policy, err := s.store.GetPasswordPolicy(ctx, account)
+	hasPolicy := err == nil
+	if err != nil && !isNotFound(err) {
 		return nil, internal(err, "load password policy")
 	}
 	root, err := s.reportLine(ctx, account, "")
