@@ -83,7 +83,7 @@ type GetCredentialReportInput struct{}
 // GetCredentialReportOutput is the output of GetCredentialReport; Content
 // is the base64 of the CSV (a blob).
 type GetCredentialReportOutput struct {
-	Content       string    `xml:"Content"`
+	Content       string    `xml:"Content" sensitive:"true"` // not in the audit trail: a whole report per event
 	ReportFormat  string    `xml:"ReportFormat"`
 	GeneratedTime time.Time `xml:"GeneratedTime"`
 }
