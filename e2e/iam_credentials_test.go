@@ -247,6 +247,16 @@ func TestAWSCLIIAMCredentials(t *testing.T) {
 		t.Fatalf("get-service-linked-role-deletion-status: %v", st)
 	}
 	r.ok(root, "iam", "set-security-token-service-preferences", "--global-endpoint-token-version", "v2Token")
+
+	r.ok(root, "iam", "put-user-policy", "--user-name", "cli-dev", "--policy-name", "s3", "--policy-document",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:List*","Resource":"*"}]}`)
+	granting := r.ok(root, "iam", "list-policies-granting-service-access", "--arn", "arn:aws:iam::"+testAccount+":user/cli-dev",
+		"--service-namespaces", "s3", "sqs")["PoliciesGrantingServiceAccess"].([]any)
+	s3 := granting[0].(map[string]any)["Policies"].([]any)
+	sqs := granting[1].(map[string]any)["Policies"].([]any)
+	if len(granting) != 2 || len(s3) != 1 || s3[0].(map[string]any)["PolicyName"] != "s3" || s3[0].(map[string]any)["EntityType"] != "USER" || len(sqs) != 0 {
+		t.Fatalf("list-policies-granting-service-access: %v", granting)
+	}
 }
 
 // boto3CredentialsScript drives the new IAM credential operations with

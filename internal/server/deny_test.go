@@ -174,6 +174,7 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		"CreateServiceLinkedRole":            {"AWSServiceName": "ecs.amazonaws.com"},
 		"DeleteServiceLinkedRole":            {"RoleName": "AWSServiceRoleForAutoscaling"},
 		"GetServiceLinkedRoleDeletionStatus": {"DeletionTaskId": task.ID},
+		"ListPoliciesGrantingServiceAccess":  {"Arn": "arn:aws:iam::" + acct + ":user/target", "ServiceNamespaces.member.1": "s3"},
 		"GenerateCredentialReport":           {},
 		"GetCredentialReport":                {},
 		"SetSecurityTokenServicePreferences": {"GlobalEndpointTokenVersion": "v2Token"},

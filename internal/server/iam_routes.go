@@ -175,6 +175,7 @@ func iamRoutes(s *iam.Service) map[string]handler {
 		"UpdateServiceSpecificCredential":           bind(s.UpdateServiceSpecificCredential),
 		"DeleteServiceSpecificCredential":           bind(s.DeleteServiceSpecificCredential),
 		"GenerateCredentialReport":                  bind(s.GenerateCredentialReport),
+		"ListPoliciesGrantingServiceAccess":         bind(s.ListPoliciesGrantingServiceAccess),
 		"GetCredentialReport":                       bind(s.GetCredentialReport),
 		"SetSecurityTokenServicePreferences":        bind(s.SetSecurityTokenServicePreferences),
 	}
