@@ -128,6 +128,21 @@ func TestAuditHoldsNoSecret(t *testing.T) {
 		t.Fatalf("wrong password: %d %s", status, body)
 	}
 
+	// A service-specific password (created, then reset) and a server
+	// certificate's private key.
+	ssc := must[*iam.CreateServiceSpecificCredentialOutput](t)(root.CreateServiceSpecificCredential(ctx, &iam.CreateServiceSpecificCredentialInput{
+		UserName: aws.String("alice"), ServiceName: aws.String("codecommit.amazonaws.com")}))
+	secrets["service-specific password"] = aws.ToString(ssc.ServiceSpecificCredential.ServicePassword)
+	reset := must[*iam.ResetServiceSpecificCredentialOutput](t)(root.ResetServiceSpecificCredential(ctx, &iam.ResetServiceSpecificCredentialInput{
+		UserName: aws.String("alice"), ServiceSpecificCredentialId: ssc.ServiceSpecificCredential.ServiceSpecificCredentialId}))
+	secrets["reset service-specific password"] = aws.ToString(reset.ServiceSpecificCredential.ServicePassword)
+	certFile, keyFile, _ := selfSigned(t)
+	certPEM, keyPEM := readPEMs(t, certFile, keyFile)
+	must[*iam.UploadServerCertificateOutput](t)(root.UploadServerCertificate(ctx, &iam.UploadServerCertificateInput{ServerCertificateName: aws.String("audit"),
+		CertificateBody: aws.String(certPEM), PrivateKey: aws.String(keyPEM)}))
+	secrets["server certificate private key"] = keyPEM
+	secrets["server certificate private key's base64"] = strings.Split(keyPEM, "\n")[1]
+
 	// The identity providers' requests are counted, never their secrets.
 	text, fams := e.scrape(t)
 	for _, c := range []struct{ kind, outcome string }{{"oidc_discovery", "ok"}, {"oidc_jwks", "ok"}, {"ldap", "ok"}, {"ldap", "denied"}} {
@@ -146,7 +161,8 @@ func TestAuditHoldsNoSecret(t *testing.T) {
 
 	trail := e.trail(t)
 	for _, name := range []string{"CreateAccessKey", "CreateVirtualMFADevice", "EnableMFADevice", "AssumeRole", "GetSessionToken", "GetFederationToken",
-		"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML", "AssumeRoleWithLDAPIdentity", "CreateLDAPProvider", "GetCallerIdentity"} {
+		"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML", "AssumeRoleWithLDAPIdentity", "CreateLDAPProvider", "GetCallerIdentity",
+		"CreateServiceSpecificCredential", "ResetServiceSpecificCredential", "UploadServerCertificate"} {
 		if !strings.Contains(trail, `"eventName":"`+name+`"`) {
 			t.Errorf("no %s event in the trail", name)
 		}

@@ -70,6 +70,16 @@ var (
 	PolicyNotAttachable           = sender("PolicyNotAttachable", http.StatusBadRequest)
 	PasswordPolicyViolation       = sender("PasswordPolicyViolation", http.StatusBadRequest)
 	InvalidUserType               = sender("InvalidUserType", http.StatusBadRequest)
+	MalformedCertificate          = sender("MalformedCertificate", http.StatusBadRequest)
+	InvalidCertificate            = sender("InvalidCertificate", http.StatusBadRequest)
+	DuplicateCertificate          = sender("DuplicateCertificate", http.StatusConflict)
+	KeyPairMismatch               = sender("KeyPairMismatch", http.StatusBadRequest)
+	InvalidPublicKey              = sender("InvalidPublicKey", http.StatusBadRequest)
+	DuplicateSSHPublicKey         = sender("DuplicateSSHPublicKey", http.StatusBadRequest)
+	UnrecognizedPublicKeyEncoding = sender("UnrecognizedPublicKeyEncoding", http.StatusBadRequest)
+	NotSupportedService           = sender("NotSupportedService", http.StatusNotFound)
+	ReportNotPresent              = sender("ReportNotPresent", http.StatusGone)
+	ReportExpired                 = sender("ReportExpired", http.StatusGone)
 	PolicyEvaluation              = Code{Name: "PolicyEvaluation", Status: http.StatusInternalServerError, Receiver: true}
 	ServiceFailure                = Code{Name: "ServiceFailure", Status: http.StatusInternalServerError, Receiver: true}
 )
@@ -144,6 +154,8 @@ var Codes = []Code{
 	NoSuchEntity, EntityAlreadyExists, LimitExceeded, DeleteConflict, InvalidInput, ConcurrentModification,
 	EntityTemporarilyUnmodifiable, InvalidAuthenticationCode, UnmodifiableEntity, PolicyNotAttachable,
 	PasswordPolicyViolation, InvalidUserType,
+	MalformedCertificate, InvalidCertificate, DuplicateCertificate, KeyPairMismatch, InvalidPublicKey,
+	DuplicateSSHPublicKey, UnrecognizedPublicKeyEncoding, NotSupportedService, ReportNotPresent, ReportExpired,
 	PolicyEvaluation, ServiceFailure,
 	AlreadyInOrganizationException, AccountNotFoundException, PolicyNotFoundException, TargetNotFoundException,
 	DuplicatePolicyAttachmentException, PolicyNotAttachedException, CreateAccountStatusNotFoundException,

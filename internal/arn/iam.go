@@ -98,3 +98,8 @@ func IsAccountID(s string) bool {
 	}
 	return true
 }
+
+// ServerCertificate is arn:aws:iam::ACCOUNT:server-certificate/PATH/NAME.
+func ServerCertificate(account, path, name string) string {
+	return iamPathed(account, "server-certificate", path, name)
+}

@@ -77,6 +77,26 @@ var (
 		_, err := c.ChangePassword(ctx, &iam.ChangePasswordInput{OldPassword: aws.String("old"), NewPassword: aws.String("new")})
 		return err
 	}
+	iamUploadSSH = func(ctx context.Context, _ *sts.Client, c *iam.Client) error {
+		_, err := c.UploadSSHPublicKey(ctx, &iam.UploadSSHPublicKeyInput{UserName: aws.String("alice"), SSHPublicKeyBody: aws.String("ssh-rsa x")})
+		return err
+	}
+	iamUploadServerCert = func(ctx context.Context, _ *sts.Client, c *iam.Client) error {
+		_, err := c.UploadServerCertificate(ctx, &iam.UploadServerCertificateInput{ServerCertificateName: aws.String("c"), CertificateBody: aws.String("b"), PrivateKey: aws.String("k")})
+		return err
+	}
+	iamUploadSigningCert = func(ctx context.Context, _ *sts.Client, c *iam.Client) error {
+		_, err := c.UploadSigningCertificate(ctx, &iam.UploadSigningCertificateInput{CertificateBody: aws.String("b")})
+		return err
+	}
+	iamCreateServiceCred = func(ctx context.Context, _ *sts.Client, c *iam.Client) error {
+		_, err := c.CreateServiceSpecificCredential(ctx, &iam.CreateServiceSpecificCredentialInput{UserName: aws.String("alice"), ServiceName: aws.String("s")})
+		return err
+	}
+	iamGetCredentialReport = func(ctx context.Context, _ *sts.Client, c *iam.Client) error {
+		_, err := c.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
+		return err
+	}
 	iamCreatePolicy = func(ctx context.Context, _ *sts.Client, c *iam.Client) error {
 		_, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("p"), PolicyDocument: aws.String("{}")})
 		return err
@@ -137,6 +157,16 @@ var modeled = map[string][]struct {
 	"PasswordPolicyViolation":              {{"iam ChangePassword", iamChangePassword, typedAs[*iamtypes.PasswordPolicyViolationException]}},
 	"InvalidUserType":                      {{"iam ChangePassword", iamChangePassword, typedAs[*iamtypes.InvalidUserTypeException]}},
 	"PolicyEvaluation":                     {{"iam SimulatePrincipalPolicy", iamSimulate, typedAs[*iamtypes.PolicyEvaluationException]}},
+	"MalformedCertificate":                 {{"iam UploadServerCertificate", iamUploadServerCert, typedAs[*iamtypes.MalformedCertificateException]}},
+	"KeyPairMismatch":                      {{"iam UploadServerCertificate", iamUploadServerCert, typedAs[*iamtypes.KeyPairMismatchException]}},
+	"InvalidCertificate":                   {{"iam UploadSigningCertificate", iamUploadSigningCert, typedAs[*iamtypes.InvalidCertificateException]}},
+	"DuplicateCertificate":                 {{"iam UploadSigningCertificate", iamUploadSigningCert, typedAs[*iamtypes.DuplicateCertificateException]}},
+	"InvalidPublicKey":                     {{"iam UploadSSHPublicKey", iamUploadSSH, typedAs[*iamtypes.InvalidPublicKeyException]}},
+	"DuplicateSSHPublicKey":                {{"iam UploadSSHPublicKey", iamUploadSSH, typedAs[*iamtypes.DuplicateSSHPublicKeyException]}},
+	"UnrecognizedPublicKeyEncoding":        {{"iam UploadSSHPublicKey", iamUploadSSH, typedAs[*iamtypes.UnrecognizedPublicKeyEncodingException]}},
+	"NotSupportedService":                  {{"iam CreateServiceSpecificCredential", iamCreateServiceCred, typedAs[*iamtypes.ServiceNotSupportedException]}},
+	"ReportNotPresent":                     {{"iam GetCredentialReport", iamGetCredentialReport, typedAs[*iamtypes.CredentialReportNotPresentException]}},
+	"ReportExpired":                        {{"iam GetCredentialReport", iamGetCredentialReport, typedAs[*iamtypes.CredentialReportExpiredException]}},
 }
 
 // jsonOnly are the Organizations and CloudTrail codes: they travel over AWS JSON 1.1

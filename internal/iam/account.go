@@ -6,6 +6,7 @@ import (
 
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/store"
 )
 
 // Account aliases and the account summary. An account has at most one
@@ -136,14 +137,12 @@ const (
 	quotaRoles            = 1000
 	quotaPolicies         = 1500
 	quotaInstanceProfiles = 1000
-	quotaServerCerts      = 20
 	quotaPolicyVersions   = 10000
-	quotaSigningCerts     = 2
 )
 
 // GetAccountSummary counts the account's IAM entities (from the store) and
-// reports the quotas OpenSTS enforces or AWS's defaults. OpenSTS has no
-// server or signing certificates: they count 0.
+// reports the quotas OpenSTS enforces or AWS's defaults. The root user has
+// no signing certificates (they belong to users): AccountSigningCertificatesPresent is 0.
 func (s *Service) GetAccountSummary(ctx context.Context, c *authz.Caller, _ *GetAccountSummaryInput) (*GetAccountSummaryOutput, error) {
 	if err := s.check(ctx, c, "iam:GetAccountSummary", "*"); err != nil {
 		return nil, err
@@ -151,6 +150,10 @@ func (s *Service) GetAccountSummary(ctx context.Context, c *authz.Caller, _ *Get
 	sum, err := s.store.AccountSummary(ctx, c.Account)
 	if err != nil {
 		return nil, internal(err, "account summary")
+	}
+	tokenVersion, err := s.globalEndpointTokenVersion(ctx, c.Account)
+	if err != nil {
+		return nil, err
 	}
 	present := func(n int) int { return min(n, 1) }
 	entries := []struct {
@@ -165,7 +168,7 @@ func (s *Service) GetAccountSummary(ctx context.Context, c *authz.Caller, _ *Get
 		{"AttachedPoliciesPerGroupQuota", maxAttachedPolicies},
 		{"AttachedPoliciesPerRoleQuota", maxAttachedPolicies},
 		{"AttachedPoliciesPerUserQuota", maxAttachedPolicies},
-		{"GlobalEndpointTokenVersion", 1},
+		{"GlobalEndpointTokenVersion", tokenVersion},
 		{"GroupPolicySizeQuota", maxGroupInlineSize},
 		{"Groups", sum.Groups},
 		{"GroupsPerUserQuota", maxGroupsPerUser},
@@ -183,9 +186,9 @@ func (s *Service) GetAccountSummary(ctx context.Context, c *authz.Caller, _ *Get
 		{"RolePolicySizeQuota", maxRoleInlineSize},
 		{"Roles", sum.Roles},
 		{"RolesQuota", quotaRoles},
-		{"ServerCertificates", 0},
-		{"ServerCertificatesQuota", quotaServerCerts},
-		{"SigningCertificatesPerUserQuota", quotaSigningCerts},
+		{"ServerCertificates", sum.ServerCertificates},
+		{"ServerCertificatesQuota", maxServerCertificates},
+		{"SigningCertificatesPerUserQuota", credentialKinds[store.CredentialSigningCert].max},
 		{"UserPolicySizeQuota", maxUserInlineSize},
 		{"Users", sum.Users},
 		{"UsersQuota", quotaUsers},

@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authz"
@@ -56,6 +57,9 @@ func (s *Service) CreateRole(ctx context.Context, c *authz.Caller, in *CreateRol
 	path, err := checkPath(in.Path, "path")
 	if err != nil {
 		return nil, err
+	}
+	if strings.HasPrefix(path, serviceRolePath) {
+		return nil, apierr.New(apierr.InvalidInput, "Cannot create role with path prefix %s: it is reserved for service-linked roles (CreateServiceLinkedRole).", serviceRolePath)
 	}
 	if err := checkMaxSessionDuration(in.MaxSessionDuration); err != nil {
 		return nil, err
@@ -251,6 +255,9 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, c *authz.Caller, i
 	if err != nil {
 		return nil, err
 	}
+	if isServiceLinked(e.role) {
+		return nil, protectedRole(e.name)
+	}
 	if err := s.checkTrustPolicy(in.PolicyDocument); err != nil {
 		return nil, err
 	}
@@ -280,6 +287,9 @@ func (s *Service) DeleteRole(ctx context.Context, c *authz.Caller, in *DeleteRol
 	e, err := s.authEntity(ctx, c, store.KindRole, "iam:DeleteRole", in.RoleName)
 	if err != nil {
 		return nil, err
+	}
+	if isServiceLinked(e.role) {
+		return nil, protectedRole(e.name)
 	}
 	if err := s.policyConflicts(ctx, c.Account, store.KindRole, e.name); err != nil {
 		return nil, err

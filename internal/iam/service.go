@@ -44,6 +44,10 @@ type Store interface {
 	store.InstanceProfiles
 	store.LoginProfiles
 	store.AccountAliases
+	store.UserCredentials
+	store.ServerCertificates
+	store.IAMTasks
+	store.Settings
 }
 
 // Authorizer is what IAM asks of authz.Authorizer.
@@ -169,15 +173,18 @@ const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 // newID returns prefix + 17 random characters of [A-Z2-7], as AWS forms
 // AIDA/AGPA/AROA/ANPA ids.
-func (s *Service) newID(prefix string) (string, error) {
-	var b [17]byte
-	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+func (s *Service) newID(prefix string) (string, error) { return s.randomID(prefix, 17) }
+
+// randomID returns prefix + n random characters of [A-Z2-7].
+func (s *Service) randomID(prefix string, n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
 		return "", apierr.Internal(fmt.Errorf("new %s id: %w", prefix, err))
 	}
 	for i := range b {
 		b[i] = idAlphabet[b[i]%32] // 256 is a multiple of 32: no bias
 	}
-	return prefix + string(b[:]), nil
+	return prefix + string(b), nil
 }
 
 // ARNs of the entities IAM manages; internal/arn builds them.

@@ -181,6 +181,9 @@ func (s *Service) DeleteUser(ctx context.Context, c *authz.Caller, in *DeleteUse
 	} else if !isNotFound(err) {
 		return nil, internal(err, "load login profile")
 	}
+	if err := s.credentialConflicts(ctx, c.Account, e.name); err != nil {
+		return nil, err
+	}
 	if err := s.policyConflicts(ctx, c.Account, store.KindUser, e.name); err != nil {
 		return nil, err
 	}

@@ -118,6 +118,7 @@ type AccountSummary struct {
 	RootMFADevices       int // enabled for the root user
 	RootAccessKeys       int
 	Providers            int // SAML and OIDC identity providers
+	ServerCertificates   int
 }
 
 // AccountAliases stores account aliases (one per account, unique across

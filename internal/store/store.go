@@ -645,6 +645,9 @@ type Store interface {
 	InstanceProfiles
 	LoginProfiles
 	AccountAliases
+	UserCredentials
+	ServerCertificates
+	IAMTasks
 	// Generation is LastChange, kept for the caches that compare one number
 	// until they tail the feed: it increases on every write that records a
 	// change (see ChangeKind), and only then. On a multi-node backend it

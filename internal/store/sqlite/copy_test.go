@@ -33,6 +33,11 @@ func TestCopy(t *testing.T) {
 	must(src.CreateLoginProfile(ctx, store.LoginProfile{Account: "111111111111", UserName: "alice", PasswordHash: "$argon2id$hash", PasswordResetRequired: true, CreatedAt: now, PasswordChangedAt: now}))
 	must(src.PutPasswordPolicy(ctx, "111111111111", store.PasswordPolicy{MinimumPasswordLength: 12}))
 	must(src.PutAccountAlias(ctx, "111111111111", "copied"))
+	must(src.CreateUserCredential(ctx, store.UserCredential{Account: "111111111111", UserName: "alice", Kind: store.CredentialService, ID: "ACCAALICE", Status: "Active",
+		CreatedAt: now, Fingerprint: "ACCAALICE", ServiceName: "codecommit.amazonaws.com", ServiceUserName: "alice-at-1", Secret: sealed}))
+	must(src.CreateServerCertificate(ctx, store.ServerCertificate{Account: "111111111111", ID: "ASCAWEB", Name: "web", Path: "/", Body: "pem", PrivateKey: sealed, UploadedAt: now, Expiration: now}))
+	must(src.PutCredentialReport(ctx, store.CredentialReport{Account: "111111111111", GeneratedAt: now, Content: []byte("user\n")}))
+	must(src.PutRoleDeletionTask(ctx, store.RoleDeletionTask{Account: "111111111111", ID: "task/1", RoleName: "r", Status: "SUCCEEDED", CreatedAt: now}))
 	_, err := src.FailThrottle(ctx, []byte("k"), store.ThrottleLimit{Max: 5, Window: time.Minute, Lockout: time.Minute}, now)
 	must(err)
 
@@ -62,6 +67,17 @@ func TestCopy(t *testing.T) {
 	must(err)
 	if ip.RoleID != "AROAAPP" || lp.PasswordHash != "$argon2id$hash" || !lp.PasswordResetRequired || pp.MinimumPasswordLength != 12 || len(aliases) != 1 {
 		t.Fatalf("copied IAM surface: %+v %+v %+v %v", ip, lp, pp, aliases)
+	}
+	uc, err := dst.GetUserCredential(ctx, "111111111111", "alice", store.CredentialService, "ACCAALICE")
+	must(err)
+	sc, err := dst.GetServerCertificate(ctx, "111111111111", "web")
+	must(err)
+	cr, err := dst.GetCredentialReport(ctx, "111111111111")
+	must(err)
+	task, err := dst.GetRoleDeletionTask(ctx, "111111111111", "task/1")
+	must(err)
+	if string(uc.Secret) != string(sealed) || string(sc.PrivateKey) != string(sealed) || string(cr.Content) != "user\n" || task.Status != "SUCCEEDED" {
+		t.Fatalf("copied IAM credentials: %+v %+v %+v %+v", uc, sc, cr, task)
 	}
 	srcSeq, _ := src.LastChange(ctx)
 	dstSeq, _ := dst.LastChange(ctx)

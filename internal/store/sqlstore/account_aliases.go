@@ -64,6 +64,7 @@ func (s *Store) AccountSummary(ctx context.Context, account string) (store.Accou
 		{&sum.MFADevicesInUse, `SELECT count(*) FROM mfa_devices WHERE account = ? AND enabled_at IS NOT NULL`},
 		{&sum.RootMFADevices, `SELECT count(*) FROM mfa_devices WHERE account = ? AND user_pk IS NULL AND enabled_at IS NOT NULL`},
 		{&sum.RootAccessKeys, `SELECT count(*) FROM access_keys WHERE account = ? AND user_pk IS NULL`},
+		{&sum.ServerCertificates, `SELECT count(*) FROM server_certificates WHERE account = ?`},
 		{&sum.Providers, `SELECT (SELECT count(*) FROM saml_providers WHERE account = ?) + (SELECT count(*) FROM oidc_providers WHERE account = ?)`},
 	}
 	for _, c := range counts {

@@ -100,6 +100,10 @@ var copyTables = []copyTable{
 	{name: "login_profiles", cols: cols("user_pk:i password_hash reset_required:b created_at:t changed_at:t previous")},
 	{name: "password_policies", cols: cols("account policy")},
 	{name: "account_aliases", cols: cols("account alias")},
+	{name: "user_credentials", cols: cols("id user_pk:i kind status created_at:t expires_at:t body fingerprint service_name service_user_name secret:x")},
+	{name: "server_certificates", identity: "pk", cols: cols("pk:i account id name path body chain private_key:x uploaded_at:t expires_at:t tags:j")},
+	{name: "credential_reports", cols: cols("account generated_at:t content:x")},
+	{name: "role_deletion_tasks", cols: cols("id account role_name status reason created_at:t")},
 }
 
 // changeSeq is the feed's counter row, copied as a value.
