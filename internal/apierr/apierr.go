@@ -54,6 +54,10 @@ var (
 	MalformedPolicyDocument              = sender("MalformedPolicyDocument", http.StatusBadRequest)
 	PackedPolicyTooLarge                 = sender("PackedPolicyTooLarge", http.StatusBadRequest)
 	RegionDisabledException              = sender("RegionDisabledException", http.StatusForbidden)
+	// GetWebIdentityToken's.
+	OutboundWebIdentityFederationDisabledException = sender("OutboundWebIdentityFederationDisabledException", http.StatusForbidden)
+	SessionDurationEscalationException             = sender("SessionDurationEscalationException", http.StatusForbidden)
+	JWTPayloadSizeExceededException                = sender("JWTPayloadSizeExceededException", http.StatusBadRequest)
 )
 
 // IAM modeled errors.
@@ -141,6 +145,7 @@ var Codes = []Code{
 	RequestEntityTooLarge, OptInRequired, Throttling, InternalFailure, ServiceUnavailable,
 	ExpiredTokenException, IDPCommunicationError, IDPRejectedClaim, InvalidAuthorizationMessageException,
 	InvalidIdentityToken, MalformedPolicyDocument, PackedPolicyTooLarge, RegionDisabledException,
+	OutboundWebIdentityFederationDisabledException, SessionDurationEscalationException, JWTPayloadSizeExceededException,
 	NoSuchEntity, EntityAlreadyExists, LimitExceeded, DeleteConflict, InvalidInput, ConcurrentModification,
 	EntityTemporarilyUnmodifiable, InvalidAuthenticationCode, UnmodifiableEntity, PolicyNotAttachable,
 	PasswordPolicyViolation, InvalidUserType,

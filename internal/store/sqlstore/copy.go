@@ -100,6 +100,7 @@ var copyTables = []copyTable{
 	{name: "login_profiles", cols: cols("user_pk:i password_hash reset_required:b created_at:t changed_at:t previous")},
 	{name: "password_policies", cols: cols("account policy")},
 	{name: "account_aliases", cols: cols("account alias")},
+	{name: "issuer_keys", cols: cols("id algorithm public:x private:x created_at:t sign_until:t verify_until:t revoked:b")},
 }
 
 // changeSeq is the feed's counter row, copied as a value.
