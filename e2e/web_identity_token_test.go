@@ -119,8 +119,8 @@ func TestGetWebIdentityToken(t *testing.T) {
 			}
 			var claims struct {
 				Iss, Sub, Aud, Jti string
-				Iat, Exp          int64
-				AWS               struct {
+				Iat, Exp           int64
+				AWS                struct {
 					Account     string            `json:"aws_account"`
 					RequestTags map[string]string `json:"request_tags"`
 				} `json:"https://sts.amazonaws.com/"`
