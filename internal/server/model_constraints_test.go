@@ -32,7 +32,7 @@ type serviceModel struct {
 		} `json:"output"`
 	} `json:"operations"`
 	Shapes map[string]modelShape `json:"shapes"`
-	lists  map[string]string // list shape -> member shape
+	lists  map[string]string     // list shape -> member shape
 }
 
 type modelShape struct {
