@@ -117,6 +117,7 @@ var (
 	HandshakeConstraintViolationException          = sender("HandshakeConstraintViolationException", http.StatusBadRequest)
 	DuplicateHandshakeException                    = sender("DuplicateHandshakeException", http.StatusBadRequest)
 	EffectivePolicyNotFoundException               = sender("EffectivePolicyNotFoundException", http.StatusBadRequest)
+	ResourcePolicyNotFoundException                = sender("ResourcePolicyNotFoundException", http.StatusBadRequest)
 )
 
 // CloudTrail errors (AWS JSON 1.1).
@@ -161,6 +162,7 @@ var Codes = []Code{
 	RootNotFoundException,
 	AccountAlreadyClosedException, MasterCannotLeaveOrganizationException, OrganizationNotEmptyException, AccountAlreadyRegisteredException, AccountNotRegisteredException,
 	HandshakeNotFoundException, HandshakeAlreadyInStateException, InvalidHandshakeTransitionException, HandshakeConstraintViolationException, DuplicateHandshakeException, EffectivePolicyNotFoundException,
+	ResourcePolicyNotFoundException,
 	CloudTrailAccessDenied, InvalidLookupAttributesException, InvalidTimeRangeException, InvalidMaxResultsException,
 	InvalidNextTokenException, InvalidEventCategoryException,
 	JSONAccessDenied, ValidationException, ResourceNotFoundException, LimitExceededException,

@@ -168,7 +168,7 @@ var jsonOnly = map[apierr.Code]bool{
 	apierr.AccountNotRegisteredException: true, apierr.HandshakeNotFoundException: true,
 	apierr.HandshakeAlreadyInStateException: true, apierr.InvalidHandshakeTransitionException: true,
 	apierr.HandshakeConstraintViolationException: true, apierr.DuplicateHandshakeException: true,
-	apierr.EffectivePolicyNotFoundException: true,
+	apierr.EffectivePolicyNotFoundException: true, apierr.ResourcePolicyNotFoundException: true,
 	// The revocation API's; IAM's SDK reads it as its own LimitExceeded.
 	apierr.LimitExceededException: true,
 }

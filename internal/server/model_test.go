@@ -126,7 +126,6 @@ var notBuilt = map[string][]string{
 		"UploadServerCertificate", "UploadSigningCertificate",
 	},
 	"organizations": {
-		"CreateGovCloudAccount", "DeleteResourcePolicy", "DescribeResourcePolicy", "EnableAllFeatures",
-		"PutResourcePolicy",
+		"CreateGovCloudAccount", "EnableAllFeatures",
 	},
 }
