@@ -73,7 +73,7 @@ const allowWebIdentityToken = `{"Version":"2012-10-17","Statement":[{"Effect":"A
 // accepts it; tampered tokens, alg confusion and tokens past their exp are
 // refused; the caller's policy bounds audiences and duration.
 func TestGetWebIdentityToken(t *testing.T) {
-	ie := startIssuer(t)
+	ie := startIssuer(t, withStrictAudit())
 	creds := ie.userWith(t, "workload", allowWebIdentityToken)
 	c := ie.sts(creds.AccessKeyID, creds.SecretAccessKey, "")
 
@@ -170,8 +170,9 @@ func TestGetWebIdentityToken(t *testing.T) {
 			RoleSessionName: aws.String("self"), WebIdentityToken: aws.String(tok)})
 		return err
 	}
+	var tok string
 	for _, alg := range []string{"RS256", "ES384"} {
-		tok := aws.ToString(must[*sts.GetWebIdentityTokenOutput](t)(c.GetWebIdentityToken(ctx, &sts.GetWebIdentityTokenInput{
+		tok = aws.ToString(must[*sts.GetWebIdentityTokenOutput](t)(c.GetWebIdentityToken(ctx, &sts.GetWebIdentityTokenInput{
 			Audience: []string{"sts-self"}, SigningAlgorithm: aws.String(alg)})).WebIdentityToken)
 		if err := assume(tok); err != nil {
 			t.Fatalf("AssumeRoleWithWebIdentity with OpenSTS's own %s token: %v", alg, err)
@@ -218,8 +219,17 @@ func TestGetWebIdentityToken(t *testing.T) {
 			t.Errorf("%s: alg none: %v, want InvalidIdentityToken", alg, err)
 		}
 	}
+	// The audit trail records the call, never the token (a bearer
+	// credential for whoever trusts the issuer).
+	trail := ie.trail(t)
+	if !strings.Contains(trail, `"eventName":"GetWebIdentityToken"`) {
+		t.Error("no GetWebIdentityToken event in the audit trail")
+	}
+	if sig := tok[strings.LastIndexByte(tok, '.')+1:]; strings.Contains(trail, sig) {
+		t.Error("the audit trail holds a web identity token")
+	}
 	// A token for another audience is not accepted by the role.
-	tok := aws.ToString(must[*sts.GetWebIdentityTokenOutput](t)(c.GetWebIdentityToken(ctx, &sts.GetWebIdentityTokenInput{
+	tok = aws.ToString(must[*sts.GetWebIdentityTokenOutput](t)(c.GetWebIdentityToken(ctx, &sts.GetWebIdentityTokenInput{
 		Audience: []string{"https://api.example.com"}, SigningAlgorithm: aws.String("RS256")})).WebIdentityToken)
 	if err := assume(tok); err == nil {
 		t.Error("a token for another audience assumed the role")
