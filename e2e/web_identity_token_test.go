@@ -105,7 +105,7 @@ func TestGetWebIdentityToken(t *testing.T) {
 				Audience: []string{"https://api.example.com"}, SigningAlgorithm: aws.String(alg),
 				Tags: []ststypes.Tag{{Key: aws.String("job"), Value: aws.String("nightly")}}}))
 			raw := aws.ToString(out.WebIdentityToken)
-			jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+			jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +189,7 @@ func TestGetWebIdentityToken(t *testing.T) {
 		}
 		// Alg confusion: the same claims "signed" with HS256 keyed by the
 		// public key, and with alg none.
-		parsed, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+		parsed, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -77,7 +77,7 @@ func verify(t *testing.T, i *Issuer, tok, alg string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func TestRotation(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
 	i := newIssuer(t, keys, clk, 1)
 	kid := func(tok string) string {
-		jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES384})
+		jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES384})
 		if err != nil {
 			t.Fatal(err)
 		}
