@@ -74,6 +74,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	f.DurationVar(&cfg.KeyRotation, "key-rotation", cfg.KeyRotation, "rotate the session signing key when the newest is older than this")
+	f.StringVar(&cfg.WebIdentityIssuer, "web-identity-issuer", "", "https URL of this server as an OIDC issuer: GetWebIdentityToken signs tokens with it as iss, and its discovery document and JWKS are served under it")
 	f.DurationVar(&cfg.OIDCTimeout, "oidc-timeout", cfg.OIDCTimeout, "bound on fetching an OIDC provider's discovery document and keys (AssumeRoleWithWebIdentity answers IDPCommunicationError past it)")
 	f.DurationVar(&cfg.OIDCMinRefresh, "oidc-min-refresh", cfg.OIDCMinRefresh, "least time between two fetches of one OIDC provider's keys (tokens naming unknown keys)")
 	f.BoolVar(&cfg.Audit, "audit", cfg.Audit, "record every API request in the audit trail under --audit-dir (--audit=false turns it off)")

@@ -54,6 +54,10 @@ var (
 	MalformedPolicyDocument              = sender("MalformedPolicyDocument", http.StatusBadRequest)
 	PackedPolicyTooLarge                 = sender("PackedPolicyTooLarge", http.StatusBadRequest)
 	RegionDisabledException              = sender("RegionDisabledException", http.StatusForbidden)
+	// GetWebIdentityToken's.
+	OutboundWebIdentityFederationDisabledException = sender("OutboundWebIdentityFederationDisabledException", http.StatusForbidden)
+	SessionDurationEscalationException             = sender("SessionDurationEscalationException", http.StatusForbidden)
+	JWTPayloadSizeExceededException                = sender("JWTPayloadSizeExceededException", http.StatusBadRequest)
 )
 
 // IAM modeled errors.
@@ -123,6 +127,7 @@ var (
 	HandshakeConstraintViolationException          = sender("HandshakeConstraintViolationException", http.StatusBadRequest)
 	DuplicateHandshakeException                    = sender("DuplicateHandshakeException", http.StatusBadRequest)
 	EffectivePolicyNotFoundException               = sender("EffectivePolicyNotFoundException", http.StatusBadRequest)
+	ResourcePolicyNotFoundException                = sender("ResourcePolicyNotFoundException", http.StatusBadRequest)
 )
 
 // CloudTrail errors (AWS JSON 1.1).
@@ -151,6 +156,7 @@ var Codes = []Code{
 	RequestEntityTooLarge, OptInRequired, Throttling, InternalFailure, ServiceUnavailable,
 	ExpiredTokenException, IDPCommunicationError, IDPRejectedClaim, InvalidAuthorizationMessageException,
 	InvalidIdentityToken, MalformedPolicyDocument, PackedPolicyTooLarge, RegionDisabledException,
+	OutboundWebIdentityFederationDisabledException, SessionDurationEscalationException, JWTPayloadSizeExceededException,
 	NoSuchEntity, EntityAlreadyExists, LimitExceeded, DeleteConflict, InvalidInput, ConcurrentModification,
 	EntityTemporarilyUnmodifiable, InvalidAuthenticationCode, UnmodifiableEntity, PolicyNotAttachable,
 	PasswordPolicyViolation, InvalidUserType,
@@ -168,6 +174,7 @@ var Codes = []Code{
 	RootNotFoundException,
 	AccountAlreadyClosedException, MasterCannotLeaveOrganizationException, OrganizationNotEmptyException, AccountAlreadyRegisteredException, AccountNotRegisteredException,
 	HandshakeNotFoundException, HandshakeAlreadyInStateException, InvalidHandshakeTransitionException, HandshakeConstraintViolationException, DuplicateHandshakeException, EffectivePolicyNotFoundException,
+	ResourcePolicyNotFoundException,
 	CloudTrailAccessDenied, InvalidLookupAttributesException, InvalidTimeRangeException, InvalidMaxResultsException,
 	InvalidNextTokenException, InvalidEventCategoryException,
 	JSONAccessDenied, ValidationException, ResourceNotFoundException, LimitExceededException,

@@ -339,7 +339,8 @@ func (a *Authorizer) fillSet(ctx context.Context, c *Caller, set *policy.Set) er
 	}
 	set.SCP = scp
 	if c.Type == policy.Root {
-		return nil
+		// An AssumeRoot session is the root bounded by its task policy.
+		return a.addSessionPolicies(ctx, c.Session, set)
 	}
 	if c.Type == policy.FederatedUser && c.UserName == "" {
 		// A federated session of the account root: the root's side allows

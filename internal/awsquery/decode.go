@@ -81,9 +81,12 @@ type field struct {
 	required  bool
 	sensitive bool
 	min, max  *int64
-	pattern   *pattern
-	sub       *plan        // for kStruct and kStructList
-	elem      reflect.Type // for ptr: the type pointed to
+	// memberMin and memberMax bound the length of each member of a
+	// string list (tags memberMin, memberMax).
+	memberMin, memberMax *int64
+	pattern              *pattern
+	sub                  *plan        // for kStruct and kStructList
+	elem                 reflect.Type // for ptr: the type pointed to
 }
 
 type plan struct {
@@ -133,6 +136,12 @@ func buildPlan(t reflect.Type, depth int) (*plan, error) {
 			return nil, err
 		}
 		if f.max, err = intTag(sf, "max"); err != nil {
+			return nil, err
+		}
+		if f.memberMin, err = intTag(sf, "memberMin"); err != nil {
+			return nil, err
+		}
+		if f.memberMax, err = intTag(sf, "memberMax"); err != nil {
 			return nil, err
 		}
 		if pat, ok := sf.Tag.Lookup("pattern"); ok {
@@ -374,6 +383,17 @@ func (d *decoder) stringList(f *field, fv reflect.Value, key, path []byte) {
 	// The message shows the list, which is worth building only for it.
 	if n := int64(len(list)); !f.lengthOK(n) {
 		d.checkLength(f, "["+strings.Join(list, ", ")+"]", n, path)
+	}
+	for i, v := range list {
+		n := int64(utf16Len(v))
+		if f.memberMin != nil && n < *f.memberMin {
+			d.violate(v, true, f, append(strconv.AppendInt(append(path, '.'), int64(i+1), 10), ".member"...),
+				"Member must have length greater than or equal to "+strconv.FormatInt(*f.memberMin, 10))
+		}
+		if f.memberMax != nil && n > *f.memberMax {
+			d.violate(v, true, f, append(strconv.AppendInt(append(path, '.'), int64(i+1), 10), ".member"...),
+				"Member must have length less than or equal to "+strconv.FormatInt(*f.memberMax, 10))
+		}
 	}
 	if f.pattern != nil {
 		for i, v := range list {

@@ -125,3 +125,14 @@ func javaToGoRegexp(p string) string {
 	}
 	return b.String()
 }
+
+// PatternMatches reports whether s matches the whole of an AWS model
+// pattern (Java syntax), as the decoder checks a pattern tag. It is for
+// tests that hold the models against the server.
+func PatternMatches(src, s string) (bool, error) {
+	p, err := compilePattern(src)
+	if err != nil {
+		return false, err
+	}
+	return p.match(s), nil
+}

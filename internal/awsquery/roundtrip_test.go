@@ -57,6 +57,10 @@ var (
 			RoleSessionName: aws.String("s1"), WebIdentityToken: aws.String("token-token")})
 		return err
 	}
+	stsWebIdentityToken = func(ctx context.Context, c *sts.Client, _ *iam.Client) error {
+		_, err := c.GetWebIdentityToken(ctx, &sts.GetWebIdentityTokenInput{Audience: []string{"https://example.com"}, SigningAlgorithm: aws.String("RS256")})
+		return err
+	}
 	stsDecode = func(ctx context.Context, c *sts.Client, _ *iam.Client) error {
 		_, err := c.DecodeAuthorizationMessage(ctx, &sts.DecodeAuthorizationMessageInput{EncodedMessage: aws.String("m")})
 		return err
@@ -135,6 +139,10 @@ var modeled = map[string][]struct {
 	},
 	"PackedPolicyTooLarge":    {{"sts AssumeRole", stsAssumeRole, typedAs[*ststypes.PackedPolicyTooLargeException]}},
 	"RegionDisabledException": {{"sts AssumeRole", stsAssumeRole, typedAs[*ststypes.RegionDisabledException]}},
+	"OutboundWebIdentityFederationDisabledException": {{"sts GetWebIdentityToken", stsWebIdentityToken,
+		typedAs[*ststypes.OutboundWebIdentityFederationDisabledException]}},
+	"SessionDurationEscalationException": {{"sts GetWebIdentityToken", stsWebIdentityToken, typedAs[*ststypes.SessionDurationEscalationException]}},
+	"JWTPayloadSizeExceededException":    {{"sts GetWebIdentityToken", stsWebIdentityToken, typedAs[*ststypes.JWTPayloadSizeExceededException]}},
 	"ExpiredTokenException": {
 		{"sts AssumeRoleWithWebIdentity", stsWebIdentity, typedAs[*ststypes.ExpiredTokenException]},
 		{"sts AssumeRole", stsAssumeRole, typedAs[*ststypes.ExpiredTokenException]},
@@ -190,7 +198,7 @@ var jsonOnly = map[apierr.Code]bool{
 	apierr.AccountNotRegisteredException: true, apierr.HandshakeNotFoundException: true,
 	apierr.HandshakeAlreadyInStateException: true, apierr.InvalidHandshakeTransitionException: true,
 	apierr.HandshakeConstraintViolationException: true, apierr.DuplicateHandshakeException: true,
-	apierr.EffectivePolicyNotFoundException: true,
+	apierr.EffectivePolicyNotFoundException: true, apierr.ResourcePolicyNotFoundException: true,
 	// The revocation API's; IAM's SDK reads it as its own LimitExceeded.
 	apierr.LimitExceededException: true,
 }

@@ -84,6 +84,14 @@ type Config struct {
 	// signature verified (0: 4 MiB; negative: none).
 	OIDCVerifiedCacheBytes int
 
+	// WebIdentityIssuer, when set, makes OpenSTS an OIDC issuer
+	// (GetWebIdentityToken): the https URL that is every token's iss and
+	// under which this server answers /.well-known/openid-configuration
+	// and /.well-known/jwks.json (--web-identity-issuer). Without it
+	// GetWebIdentityToken answers
+	// OutboundWebIdentityFederationDisabledException.
+	WebIdentityIssuer string
+
 	// Audit trail (internal/audit): on unless Audit is cleared (--audit=false). AuditDir
 	// defaults to DATA_DIR/audit. A file is closed and signed once it
 	// holds AuditMaxBytes or is AuditMaxAge old; closed files older than

@@ -46,7 +46,7 @@ func (s *Service) setBoundary(ctx context.Context, c *authz.Caller, kind store.P
 
 // PutUserPermissionsBoundaryInput is the input of PutUserPermissionsBoundary.
 type PutUserPermissionsBoundaryInput struct {
-	UserName            string `required:"true" min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
+	UserName            string `required:"true" min:"1" max:"64" pattern:"[\\w+=,.@-]+"`
 	PermissionsBoundary string `required:"true" min:"20" max:"2048"`
 }
 
@@ -61,7 +61,7 @@ func (s *Service) PutUserPermissionsBoundary(ctx context.Context, c *authz.Calle
 
 // DeleteUserPermissionsBoundaryInput is the input of DeleteUserPermissionsBoundary.
 type DeleteUserPermissionsBoundaryInput struct {
-	UserName string `required:"true" min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
+	UserName string `required:"true" min:"1" max:"64" pattern:"[\\w+=,.@-]+"`
 }
 
 // DeleteUserPermissionsBoundaryOutput is the (empty) output of DeleteUserPermissionsBoundary.

@@ -23,11 +23,17 @@ func TestSeedManagedPolicies(t *testing.T) {
 	var arns []string
 	for _, p := range out.Policies {
 		arns = append(arns, p.ARN)
-		if p.DefaultVersionID != "v1" || !p.IsAttachable || p.PolicyID[:4] != "ANPA" || p.Path != "/" {
+		wantPath := "/"
+		if strings.Contains(p.ARN, ":policy/root-task/") {
+			wantPath = "/root-task/"
+		}
+		if p.DefaultVersionID != "v1" || !p.IsAttachable || p.PolicyID[:4] != "ANPA" || p.Path != wantPath {
 			t.Errorf("policy = %+v", p)
 		}
 	}
-	want := []string{arnAdmin, "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine", arnIAMFull, arnIAMRead, arnPowerUser, arnReadOnly}
+	want := []string{arnAdmin, "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine", "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials",
+		"arn:aws:iam::aws:policy/root-task/IAMCreateRootUserPassword", "arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials",
+		arnIAMFull, arnIAMRead, arnPowerUser, arnReadOnly, "arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy", "arn:aws:iam::aws:policy/root-task/SQSUnlockQueuePolicy"}
 	if diff := cmp.Diff(want, arns); diff != "" {
 		t.Errorf("AWS managed policies (-want +got):\n%s", diff)
 	}
@@ -205,7 +211,9 @@ func TestManagedPolicyLifecycle(t *testing.T) {
 		{"all attached", iam.ListPoliciesInput{OnlyAttached: ptr(true)}, []string{"Reader"}},
 		{"boundaries", iam.ListPoliciesInput{OnlyAttached: ptr(true), PolicyUsageFilter: "PermissionsBoundary"}, []string{"Reader"}},
 		{"path prefix", iam.ListPoliciesInput{PathPrefix: "/data/"}, []string{"Reader"}},
-		{"all paged", iam.ListPoliciesInput{MaxItems: ptr[int32](2)}, []string{"AdministratorAccess", "AWSCompromisedKeyQuarantine", "IAMFullAccess", "IAMReadOnlyAccess", "PowerUserAccess", "Reader", "ReadOnlyAccess", "Unused"}},
+		{"all paged", iam.ListPoliciesInput{MaxItems: ptr[int32](2)}, []string{"AdministratorAccess", "AWSCompromisedKeyQuarantine", "IAMAuditRootUserCredentials",
+			"IAMCreateRootUserPassword", "IAMDeleteRootUserCredentials", "IAMFullAccess", "IAMReadOnlyAccess", "PowerUserAccess", "Reader",
+			"ReadOnlyAccess", "S3UnlockBucketPolicy", "SQSUnlockQueuePolicy", "Unused"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

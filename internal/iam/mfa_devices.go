@@ -512,7 +512,7 @@ func (s *Service) DeleteVirtualMFADevice(ctx context.Context, c *authz.Caller, i
 // GetMFADeviceInput is the input of GetMFADevice.
 type GetMFADeviceInput struct {
 	SerialNumber string `required:"true" min:"9" max:"256" pattern:"[\\w+=/:,.@-]+"`
-	UserName     string `min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
+	UserName     string `min:"1" max:"64" pattern:"[\\w+=,.@-]+"`
 }
 
 // GetMFADeviceOutput is the output of GetMFADevice.

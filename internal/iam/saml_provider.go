@@ -318,7 +318,7 @@ func (s *Service) UntagSAMLProvider(ctx context.Context, c *authz.Caller, in *Un
 // ListSAMLProviderTagsInput is the input of ListSAMLProviderTags.
 type ListSAMLProviderTagsInput struct {
 	SAMLProviderARN string `query:"SAMLProviderArn" required:"true" min:"20" max:"2048"`
-	Marker          string `min:"1" max:"320"`
+	Marker          string `min:"1" max:"320" pattern:"[\\u0020-\\u00FF]+"`
 	MaxItems        *int32 `min:"1" max:"1000"`
 }
 

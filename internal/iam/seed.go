@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/opensts/opensts/internal/store"
@@ -13,6 +14,7 @@ import (
 // date AWS gives it.
 type awsManaged struct {
 	name, id, description, document string
+	path                            string // "" is "/"
 	created                         time.Time
 }
 
@@ -22,6 +24,26 @@ func awsDate(s string) time.Time {
 		panic(err)
 	}
 	return t
+}
+
+// rootTaskPolicy is one of the policies that scope an AssumeRoot session
+// (path /root-task/). The documents allow the actions AWS documents for
+// each task.
+func rootTaskPolicy(name, id, description string, actions ...string) awsManaged {
+	doc := `{
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "` + name + `",
+            "Effect": "Allow",
+            "Action": [
+                "` + strings.Join(actions, "\",\n                \"") + `"
+            ],
+            "Resource": "*"
+        }
+    ]
+}`
+	return awsManaged{name: name, id: id, path: "/root-task/", description: description, document: doc, created: awsDate("2024-11-15T00:00:00Z")}
 }
 
 // awsManagedPolicies are the AWS managed policies users expect to attach.
@@ -165,6 +187,19 @@ var awsManagedPolicies = []awsManaged{
     ]
 }`,
 	},
+	rootTaskPolicy("IAMAuditRootUserCredentials", "ANPAZKAPJZG4ROOTTASK1", "Audits the root user credentials of a member account",
+		"iam:GetAccessKeyLastUsed", "iam:GetAccountSummary", "iam:GetLoginProfile", "iam:GetMFADevice", "iam:GetUser",
+		"iam:ListAccessKeys", "iam:ListMFADevices", "iam:ListSigningCertificates"),
+	rootTaskPolicy("IAMCreateRootUserPassword", "ANPAZKAPJZG4ROOTTASK2", "Creates the root user password of a member account",
+		"iam:CreateLoginProfile", "iam:GetLoginProfile"),
+	rootTaskPolicy("IAMDeleteRootUserCredentials", "ANPAZKAPJZG4ROOTTASK3", "Deletes the root user credentials of a member account",
+		"iam:DeactivateMFADevice", "iam:DeleteAccessKey", "iam:DeleteLoginProfile", "iam:DeleteSigningCertificate",
+		"iam:GetAccessKeyLastUsed", "iam:GetLoginProfile", "iam:GetUser", "iam:ListAccessKeys", "iam:ListMFADevices",
+		"iam:ListSigningCertificates"),
+	rootTaskPolicy("S3UnlockBucketPolicy", "ANPAZKAPJZG4ROOTTASK4", "Unlocks an S3 bucket whose policy denies every principal",
+		"s3:DeleteBucketPolicy", "s3:GetBucketPolicy", "s3:PutBucketPolicy"),
+	rootTaskPolicy("SQSUnlockQueuePolicy", "ANPAZKAPJZG4ROOTTASK5", "Unlocks an SQS queue whose policy denies every principal",
+		"sqs:GetQueueAttributes", "sqs:SetQueueAttributes"),
 }
 
 // SeedManagedPolicies creates the AWS managed policies (account "aws", ARNs
@@ -182,10 +217,14 @@ func (s *Service) SeedManagedPolicies(ctx context.Context) error {
 }
 
 func (s *Service) seed(ctx context.Context, m awsManaged) error {
-	arn := policyARN(awsManagedPolicyOwner, "/", m.name)
+	path := m.path
+	if path == "" {
+		path = "/"
+	}
+	arn := policyARN(awsManagedPolicyOwner, path, m.name)
 	mp, err := s.store.GetManagedPolicy(ctx, arn)
 	if isNotFound(err) {
-		mp = store.ManagedPolicy{Account: awsManagedPolicyOwner, ID: m.id, Name: m.name, Path: "/", ARN: arn,
+		mp = store.ManagedPolicy{Account: awsManagedPolicyOwner, ID: m.id, Name: m.name, Path: path, ARN: arn,
 			Description: m.description, DefaultVersionID: "v1", CreatedAt: m.created, UpdatedAt: m.created}
 		v := store.PolicyVersion{PolicyARN: arn, VersionID: "v1", Document: m.document, CreatedAt: m.created}
 		err = s.store.CreateManagedPolicy(ctx, mp, v)

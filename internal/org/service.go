@@ -20,6 +20,7 @@
 package org
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -84,6 +85,7 @@ type Store interface {
 // Authorizer is what Organizations asks of authz.Authorizer.
 type Authorizer interface {
 	Check(ctx context.Context, c *authz.Caller, action, resource string, keys ...authz.Key) error
+	Decide(ctx context.Context, c *authz.Caller, r *authz.Request) (policy.Decision, error)
 }
 
 // PolicyCompiler validates SCP documents (policy.Cache).
@@ -210,8 +212,22 @@ func (s *Service) member(ctx context.Context, c *authz.Caller, action string) (o
 	s.mu.RLock()
 	mgmt := s.mgmt
 	s.mu.RUnlock()
-	if c == nil || mgmt == "" || c.Account != mgmt {
+	if c == nil || mgmt == "" {
 		return org{}, errDenied()
+	}
+	if c.Account != mgmt {
+		// A member account's principal, through the resource policy.
+		if !delegable(action) {
+			return org{}, errDenied()
+		}
+		o, err := s.load(ctx)
+		if err != nil {
+			return org{}, errDenied()
+		}
+		if ok, err := s.delegated(ctx, c, o, action); err != nil || !ok {
+			return org{}, cmp.Or(err, error(errDenied()))
+		}
+		return o, nil
 	}
 	o, err := s.load(ctx)
 	if e, ok := apierr.As(err); ok && e.Code == apierr.OrganizationsNotInUseException {

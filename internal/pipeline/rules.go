@@ -56,7 +56,7 @@ func CredentialRule(service, action string, c *authz.Caller) error {
 		if r.service != service || !hasType(r.types, t) {
 			continue
 		}
-		if r.mfa && c.MFA() {
+		if r.mfa && (c.MFA() || rootTask(c)) {
 			continue
 		}
 		switch {
@@ -67,6 +67,14 @@ func CredentialRule(service, action string, c *authz.Caller) error {
 		}
 	}
 	return nil
+}
+
+// rootTask reports whether c is an AssumeRoot session: a root session
+// scoped by a task policy, which GetSessionToken never sets. Its task
+// policy, not MFA, bounds what it may do in IAM.
+func rootTask(c *authz.Caller) bool {
+	s := c.Session
+	return s != nil && s.Type == session.SessionToken && c.IsRoot() && len(s.PolicyARNs) > 0
 }
 
 func hasType(ts []session.Type, t session.Type) bool {

@@ -717,7 +717,11 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 		}
 		return
 	case Root:
-		if !d.CrossAccount && resKind != Trust {
+		if s.Session != nil && !se.allow() {
+			// A root session scoped by session policies (AssumeRoot's
+			// task policy) does only what they allow.
+			implicit(Session)
+		} else if !d.CrossAccount && resKind != Trust {
 			allow()
 		} else if res.allow() {
 			allow()

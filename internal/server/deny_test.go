@@ -319,6 +319,8 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		"GetFederationToken":         {"Name": "fed"},
 		"GetAccessKeyInfo":           {"AccessKeyId": targetKey.ID},
 		"DecodeAuthorizationMessage": {"EncodedMessage": "x"},
+		"GetWebIdentityToken":        {"Audience.member.1": "aud", "SigningAlgorithm": "RS256"},
+		"AssumeRoot":                 {"TargetPrincipal": "210987654321", "TaskPolicyArn.arn": "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"},
 	}
 	// Callable by every principal without a policy, as in AWS.
 	stsOpen := map[string]bool{"GetCallerIdentity": true, "GetSessionToken": true}
@@ -384,6 +386,9 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		"ListHandshakesForAccount":            `{}`,
 		"ListHandshakesForOrganization":       `{}`,
 		"DescribeEffectivePolicy":             `{"PolicyType":"TAG_POLICY"}`,
+		"PutResourcePolicy":                   `{"Content":"{}"}`,
+		"DescribeResourcePolicy":              `{}`,
+		"DeleteResourcePolicy":                `{}`,
 	}
 
 	errCode := func(rec *httptest.ResponseRecorder) string {

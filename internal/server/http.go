@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -18,7 +20,27 @@ import (
 // answered as AWS would and audited.
 func (s *Server) Handler() http.Handler {
 	metrics := s.MetricsHandler()
+	var discoveryPath, jwksPath string
+	if s.issuer != nil {
+		discoveryPath, jwksPath = urlPath(s.issuer.DiscoveryURL()), urlPath(s.issuer.JWKSURL())
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.issuer != nil && r.Method == http.MethodGet && r.URL.RawQuery == "" {
+			switch r.URL.Path {
+			case discoveryPath:
+				s.serveJSON(w, r, s.issuer.Discovery())
+				return
+			case jwksPath:
+				set, err := s.issuer.JWKS(r.Context())
+				if err != nil {
+					s.log.Error("serve the issuer's JWKS", "error", err)
+					http.Error(w, "keys unavailable", http.StatusServiceUnavailable)
+					return
+				}
+				s.serveJSON(w, r, set)
+				return
+			}
+		}
 		switch r.URL.Path {
 		case "/healthz":
 			s.healthz(w, r)
@@ -32,6 +54,28 @@ func (s *Server) Handler() http.Handler {
 			s.pipeline.ServeHTTP(w, r)
 		}
 	})
+}
+
+// urlPath is the path of an issuer URL the server built itself.
+func urlPath(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "\x00" // never a request path
+	}
+	return p.Path
+}
+
+// serveJSON answers the issuer's public documents: cacheable for a short
+// while, as OIDC relying parties cache them.
+func (s *Server) serveJSON(w http.ResponseWriter, _ *http.Request, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(b) // the client may be gone
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

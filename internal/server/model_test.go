@@ -59,9 +59,10 @@ func modelOperations(t *testing.T, data, service, version string) []string {
 
 // extensions are operations the server routes that the model read here
 // does not have: OpenSTS's own (directory sign-in), and AWS operations
-// newer than Debian's botocore (GetMFADevice).
+// newer than Debian's botocore (GetMFADevice, AssumeRoot,
+// GetWebIdentityToken).
 var extensions = map[string][]string{
-	"sts": {"AssumeRoleWithLDAPIdentity"},
+	"sts": {"AssumeRoleWithLDAPIdentity", "AssumeRoot", "GetWebIdentityToken"},
 	"iam": {"CreateLDAPProvider", "DeleteLDAPProvider", "GetLDAPProvider", "ListLDAPProviders", "UpdateLDAPProvider", "GetMFADevice"},
 }
 
@@ -116,7 +117,6 @@ var notBuilt = map[string][]string{
 		"GenerateOrganizationsAccessReport", "GetOrganizationsAccessReport",
 	},
 	"organizations": {
-		"CreateGovCloudAccount", "DeleteResourcePolicy", "DescribeResourcePolicy", "EnableAllFeatures",
-		"PutResourcePolicy",
+		"CreateGovCloudAccount", "EnableAllFeatures",
 	},
 }

@@ -57,5 +57,8 @@ func orgRoutes(s *org.Service) map[string]jsonHandler {
 		"ListHandshakesForAccount":            bindJSON(s.ListHandshakesForAccount),
 		"ListHandshakesForOrganization":       bindJSON(s.ListHandshakesForOrganization),
 		"DescribeEffectivePolicy":             bindJSON(s.DescribeEffectivePolicy),
+		"PutResourcePolicy":                   bindJSON(s.PutResourcePolicy),
+		"DescribeResourcePolicy":              bindJSON(s.DescribeResourcePolicy),
+		"DeleteResourcePolicy":                bindJSON(s.DeleteResourcePolicy),
 	}
 }

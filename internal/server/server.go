@@ -32,6 +32,7 @@ import (
 	"github.com/opensts/opensts/internal/federation/ldap"
 	"github.com/opensts/opensts/internal/federation/oidc"
 	"github.com/opensts/opensts/internal/iam"
+	"github.com/opensts/opensts/internal/issuer"
 	"github.com/opensts/opensts/internal/lastaccess"
 	"github.com/opensts/opensts/internal/metrics"
 	"github.com/opensts/opensts/internal/mfa"
@@ -96,6 +97,11 @@ func validate(cfg config.Config) error {
 	if err := validateSinks(cfg); err != nil {
 		return err
 	}
+	if cfg.WebIdentityIssuer != "" {
+		if err := issuer.ValidURL(cfg.WebIdentityIssuer); err != nil {
+			return fmt.Errorf("--web-identity-issuer %q: %w", cfg.WebIdentityIssuer, err)
+		}
+	}
 	b, ok := backends[cfg.Store]
 	if !ok {
 		names := make([]string, 0, len(backends))
@@ -126,6 +132,7 @@ type Server struct {
 	sts      *sts.Service
 	org      *org.Service
 	keys     *keyCache
+	issuer   *issuer.Issuer // nil without --web-identity-issuer
 
 	authn    *authn.Authenticator
 	pipeline *pipeline.Pipeline
@@ -239,7 +246,15 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 			}
 			s.metrics.IdPRequest("oidc_"+what, outcome, took)
 		}})
-	s.sts = sts.New(sts.Config{Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker,
+	var tokenIssuer sts.TokenIssuer
+	if cfg.WebIdentityIssuer != "" {
+		if s.issuer, err = issuer.New(ctx, issuer.Config{Keys: s.store, Sealer: s.sealer, URL: cfg.WebIdentityIssuer, Now: s.now, Rand: random,
+			RotateEvery: cfg.KeyRotation, Logger: s.log}); err != nil {
+			return nil, fmt.Errorf("load web identity issuer keys: %w", err)
+		}
+		tokenIssuer = s.issuer
+	}
+	s.sts = sts.New(sts.Config{Issuer: tokenIssuer, Org: s.store, Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker,
 		SAML: sts.SAMLConfig{Store: s.store}, OIDC: s.authz, WebIdentity: webID, RoleUse: s.store, Region: cfg.Region,
 		LDAP: sts.LDAPConfig{Store: s.store, Directory: &ldap.Directory{Observe: func(outcome string, took time.Duration) { s.metrics.IdPRequest("ldap", outcome, took) }}, Sealer: s.sealer, DefaultProvider: cfg.LDAPDefaultProvider,
 			Users:     throttle.New(s.store, "ldap-user", LDAPUserThrottle),
@@ -347,6 +362,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	var loops sync.WaitGroup
 	loops.Go(func() { s.feed.run(loopCtx) })
 	loops.Go(func() { s.sessions.Run(loopCtx, cfg.RefreshInterval) })
+	if s.issuer != nil {
+		loops.Go(func() { s.issuer.Run(loopCtx, time.Minute) })
+	}
 	if s.detect != nil {
 		loops.Go(func() { s.detect.Run(loopCtx) })
 	}

@@ -13,5 +13,7 @@ func stsRoutes(s *sts.Service) map[string]handler {
 		"AssumeRoleWithSAML":         bindUnsigned(s.AssumeRoleWithSAML),
 		"AssumeRoleWithWebIdentity":  bindUnsigned(s.AssumeRoleWithWebIdentity),
 		"AssumeRoleWithLDAPIdentity": bindUnsigned(s.AssumeRoleWithLDAPIdentity),
+		"GetWebIdentityToken":        bind(s.GetWebIdentityToken),
+		"AssumeRoot":                 bind(s.AssumeRoot),
 	}
 }

@@ -433,6 +433,19 @@ type SigningKeyDeleter interface {
 	DeleteSigningKey(ctx context.Context, id string) error
 }
 
+// IssuerKeys stores the keys that sign the web identity tokens OpenSTS
+// issues (GetWebIdentityToken), apart from the session token keyring:
+// their public halves are published, their algorithms are RS256 and
+// ES384, and no session token is ever signed with one. The records have
+// the SigningKey shape (Private sealed).
+type IssuerKeys interface {
+	PutIssuerKey(ctx context.Context, k SigningKey) error // create or replace
+	// ListIssuerKeys returns every key, oldest first.
+	ListIssuerKeys(ctx context.Context) ([]SigningKey, error)
+	// DeleteIssuerKey deletes the key with id; ErrNotFound if there is none.
+	DeleteIssuerKey(ctx context.Context, id string) error
+}
+
 // Org stores Organizations policies and their attachments.
 type Org interface {
 	CreateOrgPolicy(ctx context.Context, p OrgPolicy) error
@@ -633,6 +646,7 @@ type Store interface {
 	OrgMembership
 	Settings
 	SigningKeyDeleter
+	IssuerKeys
 	Changes
 	SAMLProviders
 	SAMLAssertions
@@ -719,6 +733,10 @@ const (
 	// ChangeSigningKey: PutSigningKey, DeleteSigningKey. Key is the key id;
 	// Account and Name are empty.
 	ChangeSigningKey ChangeKind = "signing-key"
+
+	// ChangeIssuerKey: PutIssuerKey, DeleteIssuerKey. Key is the key id;
+	// Account and Name are empty.
+	ChangeIssuerKey ChangeKind = "issuer-key"
 
 	// ChangeOrg: Create/Update/DeleteOrgPolicy (Key is the policy id) and
 	// Attach/DetachOrgPolicy (two changes: Key the policy id, then Key the

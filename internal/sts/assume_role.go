@@ -13,10 +13,10 @@ import (
 
 // AssumeRoleInput is the AssumeRole request.
 type AssumeRoleInput struct {
-	RoleArn           string             `required:"true" min:"20" max:"2048"`
+	RoleArn           string             `required:"true" min:"20" max:"2048" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+"`
 	RoleSessionName   string             `required:"true" min:"2" max:"64" pattern:"[\\w+=,.@-]*"`
 	DurationSeconds   *int32             `min:"900" max:"43200"`
-	Policy            string             `min:"1"`
+	Policy            string             `min:"1" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
 	PolicyArns        []PolicyDescriptor `max:"10"`
 	Tags              []Tag              `max:"50"`
 	TransitiveTagKeys []string           `max:"50"`

@@ -66,11 +66,11 @@ const maxLDAPRoleScan = 10000
 type AssumeRoleWithLDAPIdentityInput struct {
 	LDAPUsername    string             `query:"LDAPUsername" max:"256"`
 	LDAPPassword    string             `query:"LDAPPassword" max:"1024" sensitive:"true"`
-	RoleArn         string             `min:"20" max:"2048"`
+	RoleArn         string             `min:"20" max:"2048" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+"`
 	LDAPProviderArn string             `query:"LDAPProviderArn" min:"20" max:"2048"`
 	RoleSessionName string             `min:"2" max:"64" pattern:"[\\w+=,.@-]*"`
 	PolicyArns      []PolicyDescriptor `max:"10"`
-	Policy          string             `min:"1" max:"2048"`
+	Policy          string             `min:"1" max:"2048" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
 	DurationSeconds *int32             `min:"900" max:"43200"`
 	// ConfigName (MinIO) names a provider of the account instead of
 	// LDAPProviderArn; TokenRevokeType (MinIO) is accepted and ignored.

@@ -56,11 +56,11 @@ const (
 // AssumeRoleWithSAMLInput is the AssumeRoleWithSAML request. The assertion
 // is secret: it is never logged, audited or stored.
 type AssumeRoleWithSAMLInput struct {
-	RoleArn         string             `required:"true" min:"20" max:"2048"`
-	PrincipalArn    string             `required:"true" min:"20" max:"2048"`
+	RoleArn         string             `required:"true" min:"20" max:"2048" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+"`
+	PrincipalArn    string             `required:"true" min:"20" max:"2048" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+"`
 	SAMLAssertion   string             `required:"true" min:"4" max:"100000" sensitive:"true"`
 	PolicyArns      []PolicyDescriptor `max:"10"`
-	Policy          string             `min:"1" max:"2048"`
+	Policy          string             `min:"1" max:"2048" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
 	DurationSeconds *int32             `min:"900" max:"43200"`
 }
 

@@ -33,11 +33,11 @@ type WebIdentityVerifier interface {
 
 // AssumeRoleWithWebIdentityInput is the AssumeRoleWithWebIdentity request.
 type AssumeRoleWithWebIdentityInput struct {
-	RoleArn          string             `required:"true" min:"20" max:"2048"`
+	RoleArn          string             `required:"true" min:"20" max:"2048" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+"`
 	RoleSessionName  string             `required:"true" min:"2" max:"64" pattern:"[\\w+=,.@-]*"`
 	WebIdentityToken string             `required:"true" min:"4" max:"20000" sensitive:"true"`
 	ProviderId       string             `min:"4" max:"2048"`
-	Policy           string             `min:"1" max:"2048"`
+	Policy           string             `min:"1" max:"2048" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
 	PolicyArns       []PolicyDescriptor `max:"10"`
 	DurationSeconds  *int32             `min:"900" max:"43200"`
 }

@@ -11,7 +11,7 @@ import (
 // GetFederationTokenInput is the GetFederationToken request.
 type GetFederationTokenInput struct {
 	Name            string             `required:"true" min:"2" max:"32" pattern:"[\\w+=,.@-]*"`
-	Policy          string             `min:"1" max:"2048"`
+	Policy          string             `min:"1" max:"2048" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
 	PolicyArns      []PolicyDescriptor `max:"10"`
 	DurationSeconds *int32             `min:"900" max:"129600"`
 	Tags            []Tag              `max:"50"`

@@ -6,6 +6,7 @@ package sts
 import (
 	"context"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/opensts/opensts/internal/apierr"
@@ -39,6 +40,12 @@ type Config struct {
 	// last use (RoleLastUsed) in Region; backends coalesce the writes.
 	RoleUse RoleToucher
 	Region  string
+	// Issuer signs GetWebIdentityToken's tokens; nil answers
+	// OutboundWebIdentityFederationDisabledException.
+	Issuer TokenIssuer
+	// Org answers AssumeRoot's questions about the organization; nil
+	// refuses every AssumeRoot.
+	Org RootOrg
 }
 
 // RoleToucher records a role's last use (store.Store.TouchRole).
@@ -89,6 +96,10 @@ type Service struct {
 	webID    WebIdentityVerifier
 	roleUse  RoleToucher
 	region   string
+	issuer   TokenIssuer
+	org      RootOrg
+	rand     io.Reader
+	randMu   sync.Mutex // rand need not be safe for concurrent use
 }
 
 // touchRole notes that role id was assumed now. A failure (the store is
@@ -105,8 +116,13 @@ func New(cfg Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA, saml: cfg.SAML,
-		oidc: cfg.OIDC, webID: cfg.WebIdentity, ldap: cfg.LDAP, roleUse: cfg.RoleUse, region: cfg.Region}
+	s := &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA, saml: cfg.SAML,
+		oidc: cfg.OIDC, webID: cfg.WebIdentity, ldap: cfg.LDAP, roleUse: cfg.RoleUse, region: cfg.Region,
+		issuer: cfg.Issuer, org: cfg.Org, rand: cfg.Rand}
+	if s.rand == nil {
+		s.rand = defaultRand
+	}
+	return s
 }
 
 // Credentials is the STS Credentials shape.

@@ -104,6 +104,7 @@ var copyTables = []copyTable{
 	{name: "server_certificates", identity: "pk", cols: cols("pk:i account id name path body chain private_key:x uploaded_at:t expires_at:t tags:j")},
 	{name: "credential_reports", cols: cols("account generated_at:t content:x")},
 	{name: "role_deletion_tasks", cols: cols("id account role_name status reason created_at:t")},
+	{name: "issuer_keys", cols: cols("id algorithm public:x private:x created_at:t sign_until:t verify_until:t revoked:b")},
 }
 
 // changeSeq is the feed's counter row, copied as a value.

@@ -257,3 +257,40 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error)
 	}
 	return ks, nil
 }
+
+// PutIssuerKey implements store.IssuerKeys.
+func (s *Store) PutIssuerKey(ctx context.Context, k store.SigningKey) error {
+	err := s.write(ctx, func(tx Tx, c *changeList) error {
+		c.add(store.Change{Kind: store.ChangeIssuerKey, Key: k.ID})
+		_, err := tx.ExecContext(ctx, `INSERT INTO issuer_keys (id, algorithm, public, private, created_at, sign_until, verify_until, revoked)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, public = excluded.public, private = excluded.private,
+				created_at = excluded.created_at, sign_until = excluded.sign_until, verify_until = excluded.verify_until,
+				revoked = excluded.revoked`,
+			k.ID, k.Algorithm, k.Public, k.Private, s.d.Time(k.CreatedAt), s.d.Time(k.SignUntil), s.d.Time(k.VerifyUntil), s.d.Bool(k.Revoked))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("put issuer key %s: %w", k.ID, err)
+	}
+	return nil
+}
+
+// DeleteIssuerKey implements store.IssuerKeys.
+func (s *Store) DeleteIssuerKey(ctx context.Context, id string) error {
+	return s.deleteRow(ctx, "delete issuer key "+id, []store.Change{{Kind: store.ChangeIssuerKey, Key: id}},
+		`DELETE FROM issuer_keys WHERE id = ?`, id)
+}
+
+// ListIssuerKeys implements store.IssuerKeys, oldest first.
+func (s *Store) ListIssuerKeys(ctx context.Context) ([]store.SigningKey, error) {
+	ks, err := collect(ctx, s.db, func(r Scanner) (store.SigningKey, error) {
+		var k store.SigningKey
+		err := r.Scan(&k.ID, &k.Algorithm, &k.Public, &k.Private, s.d.ScanTime(&k.CreatedAt), s.d.ScanTime(&k.SignUntil), s.d.ScanTime(&k.VerifyUntil), &k.Revoked)
+		return k, err
+	}, `SELECT id, algorithm, public, private, created_at, sign_until, verify_until, revoked FROM issuer_keys ORDER BY created_at, `+s.d.Order("id"))
+	if err != nil {
+		return nil, fmt.Errorf("list issuer keys: %w", s.db.Translate(err))
+	}
+	return ks, nil
+}

@@ -254,6 +254,45 @@ func testSigningKeys(t *testing.T, s store.Store) {
 	isErr(t, s.DeleteSigningKey(ctx, k2.ID), store.ErrNotFound, "delete missing key")
 }
 
+func testIssuerKeys(t *testing.T, s store.Store) {
+	ctx := ctxOf(t)
+	ks, err := s.ListIssuerKeys(ctx)
+	ok(t, err)
+	same(t, "no keys", 0, len(ks))
+	k2 := store.SigningKey{ID: "i2", Algorithm: "ES384", Public: bytes.Repeat([]byte{0xfe}, 120), Private: []byte{0, 1, 2, 0xff},
+		CreatedAt: at(time.Hour), SignUntil: at(25 * time.Hour), VerifyUntil: at(27 * time.Hour)}
+	k1 := store.SigningKey{ID: "i1", Algorithm: "RS256", Public: []byte{1, 2, 3}, Private: []byte{4, 5, 6}, CreatedAt: t0, SignUntil: at(24 * time.Hour), VerifyUntil: at(26 * time.Hour)}
+	g := gen(t, s)
+	ok(t, s.PutIssuerKey(ctx, k2))
+	ok(t, s.PutIssuerKey(ctx, k1))
+	if g2 := gen(t, s); g2 <= g {
+		t.Fatalf("generation %d -> %d on PutIssuerKey", g, g2)
+	}
+	ks, err = s.ListIssuerKeys(ctx)
+	ok(t, err)
+	same(t, "keys, oldest first", []store.SigningKey{k1, k2}, ks)
+	// The session keyring is another table.
+	sk, err := s.ListSigningKeys(ctx)
+	ok(t, err)
+	for _, k := range sk {
+		if k.ID == k1.ID || k.ID == k2.ID {
+			t.Fatalf("issuer key %s listed as a session signing key", k.ID)
+		}
+	}
+
+	k1.Revoked = true
+	ok(t, s.PutIssuerKey(ctx, k1))
+	ks, err = s.ListIssuerKeys(ctx)
+	ok(t, err)
+	same(t, "revoked key", []store.SigningKey{k1, k2}, ks)
+
+	ok(t, s.DeleteIssuerKey(ctx, k2.ID))
+	ks, err = s.ListIssuerKeys(ctx)
+	ok(t, err)
+	same(t, "after delete", []store.SigningKey{k1}, ks)
+	isErr(t, s.DeleteIssuerKey(ctx, k2.ID), store.ErrNotFound, "delete missing key")
+}
+
 func testBytes(t *testing.T, s store.Store) {
 	ctx := ctxOf(t)
 	all := make([]byte, 256)

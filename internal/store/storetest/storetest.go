@@ -80,6 +80,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"AdvanceMFACounter", testAdvanceMFACounter},
 		{"AdvanceMFACounterRace", testAdvanceMFACounterRace},
 		{"SigningKeys", testSigningKeys},
+		{"IssuerKeys", testIssuerKeys},
 		{"Org", testOrg},
 		{"OrgUnits", testOrgUnits},
 		{"OrgPolicyTags", testOrgPolicyTags},
