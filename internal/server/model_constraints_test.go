@@ -258,6 +258,11 @@ func listMember(m *serviceModel, shape string) string { return m.lists[shape] }
 // leaves out: GetUser of the root user has no UserName and no Path.
 var awsOmits = map[string]bool{"GetUser.User.Path": true, "GetUser.User.UserName": true}
 
+// forUser are the operations whose UserName is optional but which answer
+// for a user only (the root has no SSH keys, signing certificates or
+// service-specific credentials here): they are asked about the seeded user.
+var forUser = map[string]bool{"ListSSHPublicKeys": true, "ListSigningCertificates": true, "ListServiceSpecificCredentials": true}
+
 // seeded are the values of required input members that name what
 // TestResponsesAgainstTheModels creates.
 var seeded = map[string]string{
@@ -299,6 +304,7 @@ func TestResponsesAgainstTheModels(t *testing.T) {
 		{"Action": {"CreateVirtualMFADevice"}, "VirtualMFADeviceName": {"spare"}},
 		{"Action": {"UpdateAccountPasswordPolicy"}, "MinimumPasswordLength": {"12"}},
 		{"Action": {"CreateLoginProfile"}, "UserName": {"alice"}, "Password": {"Correct-Horse-9-battery"}},
+		{"Action": {"GenerateCredentialReport"}},
 	} {
 		if code, body := do("iam", "2010-05-08", f); code != 200 {
 			t.Fatalf("seed %s: %d %s", f.Get("Action"), code, body)
@@ -327,6 +333,9 @@ func TestResponsesAgainstTheModels(t *testing.T) {
 				continue
 			}
 			form := url.Values{"Action": {op}}
+			if forUser[op] {
+				form.Set("UserName", "alice")
+			}
 			if o.Input != nil {
 				complete := true
 				for _, req := range m.Shapes[o.Input.Shape].Required {
