@@ -39,12 +39,14 @@ type userSource interface {
 
 // keyTTL is how long a key is used from memory without reading it again
 // whatever the change feed says. The feed is what makes changes apply (at
-// once on the node that made them, within its freshness bound elsewhere);
-// the TTL is only a second line behind it. A minute, not less: a key is
-// re-read whenever it is used a TTL after it was read, so a TTL shorter than
-// the time a deployment takes to use each of its keys once (20 s for
-// 100,000 keys at 5,000 requests a second) makes every key's use a read.
-const keyTTL = time.Minute
+// once on the node that made them, within its freshness bound elsewhere,
+// and a node that falls behind it clears every cache); the TTL is only a
+// second line behind it. Fifteen minutes: a key is re-read whenever it is
+// used a TTL after it was read, so a TTL shorter than the time a deployment
+// takes to use each of its keys once makes every such use a store read
+// (at 5 s, and at 1 minute, most uses of 100,000 keys at 3,000 requests a
+// second were).
+const keyTTL = 15 * time.Minute
 
 // keyCacheBytes bounds the long-term key cache: 10 MiB, some 19,000 keys
 // (about 540 bytes each by their estimate, 450 of live heap, with their

@@ -244,10 +244,18 @@ func (s *Store) writeTouches(ctx context.Context, batch map[string]sqlstore.Touc
 			return err
 		}
 		defer stmt.Close()
+		// Prepared once a batch, as the keys' statement: a batch holds a
+		// use of every role assumed in the interval, which across many
+		// roles is one a request.
+		roles, err := tx.PrepareContext(ctx, `UPDATE roles SET last_used_at = ?1, last_used_region = ?2
+			WHERE id = ?3 AND (last_used_at IS NULL OR last_used_at <= ?1)`)
+		if err != nil {
+			return err
+		}
+		defer roles.Close()
 		for id, u := range batch {
 			if rid, ok := strings.CutPrefix(id, sqlstore.RolePrefix); ok {
-				if _, err := tx.ExecContext(ctx, `UPDATE roles SET last_used_at = ?1, last_used_region = ?2
-					WHERE id = ?3 AND (last_used_at IS NULL OR last_used_at <= ?1)`, encTime(u.At), u.Region, rid); err != nil {
+				if _, err := roles.ExecContext(ctx, encTime(u.At), u.Region, rid); err != nil {
 					return err
 				}
 				continue
