@@ -94,17 +94,18 @@ func newServeCmd() *cobra.Command {
 }
 
 // tuneGC trades memory, of which the server needs little beside its caches
-// (a live heap of a few MiB, and caches bounded at 42 MiB in all beside the
-// session cache, see internal/server), for CPU under load: the collector
-// runs when the heap reaches 11x the live heap instead of 2x, and a soft
-// limit of 112 MiB makes it run sooner when that would be too much.
-// AssumeRole allocates about 9 KiB a request; under wrk at 32 connections
-// this gave 2-3 points more of a bare handler's requests per second than
-// GOGC=400. The process's resident memory is the limit plus some 30 MiB
-// (the binary, stacks, SQLite's page caches): at 120 MiB it peaked at 153-155
-// MiB under internal/tools/scale with 100,000 entities. With the caches full
-// (some 35 MiB of live heap) the limit leaves the collector about 70 MiB to
-// work in. GOGC and GOMEMLIMIT, when set, win.
+// (a live heap of a few MiB, and the caches' first tiers bounded at 20 MiB
+// in all beside the session cache, see internal/server), for CPU under
+// load: the collector runs when the heap reaches 11x the live heap instead
+// of 2x, and a soft limit of 80 MiB makes it run sooner when that would be
+// too much. AssumeRole allocates about 9 KiB a request; under wrk at 32
+// connections this gave 2-3 points more of a bare handler's requests per
+// second than GOGC=400. The caches' second tiers and the audit index are
+// mapped outside the Go heap and count toward neither: at 100,000 entities
+// (internal/tools/scale) they add some 40 and 32 MiB of resident memory to
+// the limit and the binary's 25 MiB. With 112 MiB, the limit before the
+// second tiers left the heap, the heap of 100,000 entities ran into it and
+// the collector ran without pause. GOGC and GOMEMLIMIT, when set, win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(1000)

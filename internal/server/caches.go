@@ -5,19 +5,27 @@ import (
 )
 
 // The caches' bounds are chosen for `opensts serve`'s soft memory limit
-// (cmd/opensts) from TestScaleBytesPerEntity and internal/tools/scale: an
-// entity of the scale benchmark (a user, its access key and a role trusting
-// it alone) costs about 1.1 KiB of the authorizer's cache (the role 0.6 KiB
-// with its compiled trust policy, whose shape it shares with the other
-// roles', the user 0.3 KiB, and the entries' bookkeeping) and 0.5 KiB of
-// the key cache, 1.5 KiB of live heap in all. The bounds hold some 20,000
-// of them (30 MiB of live heap). Twice that held more (a hit for 40% of the
-// requests across 100,000 entities rather than 20%) and served fewer: the
-// collector, marking the caches' million objects in the 40 MiB the limit
-// left it, took more CPU than the hits saved (internal/tools/scale at
-// 100,000: 30.5% and 32.1% of one role's rate, against 36.5% with these
-// bounds). Trust policies do not go through the policy cache, which holds
-// identity, managed, session and SCP documents.
+// (cmd/opensts) from TestScaleBytesPerEntity and internal/tools/scale. Each
+// of the authorizer's and the key cache has two tiers (internal/cache):
+//   - the first holds decoded entries, ready to use: an entity of the scale
+//     benchmark (a user, its access key and a role trusting it alone) costs
+//     about 1.1 KiB of the authorizer's (the role with its compiled trust
+//     policy, whose shape it shares with other roles', the user, the
+//     bookkeeping) and 0.5 KiB of the key cache. These bounds hold some
+//     7,000 entities: what a hot working set needs, no more, because the
+//     collector marks every one of their objects;
+//   - the second holds the same entries encoded (a role's trust policy as
+//     text, a key's secret sealed), about 300 and 170 bytes, in memory
+//     mapped outside the Go heap, which the collector neither marks nor
+//     paces itself by: 100,000 entities fit. A first-tier miss that the
+//     second holds costs a decode and a trust policy parse instead of four
+//     store reads.
+//
+// Before the second tier, the first held 20,000 entities and across
+// 100,000 every miss read the store; twice that bound served fewer
+// requests, the collector taking more CPU than the hits saved. Trust
+// policies do not go through the policy cache, which holds identity,
+// managed, session and SCP documents.
 const (
 	// PolicyCacheBytes bounds the compiled policies.
 	PolicyCacheBytes = 8 << 20
