@@ -221,11 +221,22 @@ func (s *Store) ResyncMFADevice(ctx context.Context, was store.MFADevice, seed [
 	return nil
 }
 
-// PutSigningKey implements store.SigningKeys.
-func (s *Store) PutSigningKey(ctx context.Context, k store.SigningKey) error {
+// keyTable is a table of signing keys: the session keyring's or the web
+// identity issuer's, which hold the same rows.
+type keyTable struct {
+	table, what string
+	kind        store.ChangeKind
+}
+
+var (
+	sessionKeyTable = keyTable{"signing_keys", "signing key", store.ChangeSigningKey}
+	issuerKeyTable  = keyTable{"issuer_keys", "issuer key", store.ChangeIssuerKey}
+)
+
+func (s *Store) putKey(ctx context.Context, t keyTable, k store.SigningKey) error {
 	err := s.write(ctx, func(tx Tx, c *changeList) error {
-		c.add(store.Change{Kind: store.ChangeSigningKey, Key: k.ID})
-		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (id, algorithm, public, private, created_at, sign_until, verify_until, revoked)
+		c.add(store.Change{Kind: t.kind, Key: k.ID})
+		_, err := tx.ExecContext(ctx, `INSERT INTO `+t.table+` (id, algorithm, public, private, created_at, sign_until, verify_until, revoked)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, public = excluded.public, private = excluded.private,
 				created_at = excluded.created_at, sign_until = excluded.sign_until, verify_until = excluded.verify_until,
@@ -234,63 +245,55 @@ func (s *Store) PutSigningKey(ctx context.Context, k store.SigningKey) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("put signing key %s: %w", k.ID, err)
+		return fmt.Errorf("put %s %s: %w", t.what, k.ID, err)
 	}
 	return nil
+}
+
+func (s *Store) deleteKey(ctx context.Context, t keyTable, id string) error {
+	return s.deleteRow(ctx, "delete "+t.what+" "+id, []store.Change{{Kind: t.kind, Key: id}},
+		`DELETE FROM `+t.table+` WHERE id = ?`, id)
+}
+
+// listKeys lists a key table, oldest first.
+func (s *Store) listKeys(ctx context.Context, t keyTable) ([]store.SigningKey, error) {
+	ks, err := collect(ctx, s.db, func(r Scanner) (store.SigningKey, error) {
+		var k store.SigningKey
+		err := r.Scan(&k.ID, &k.Algorithm, &k.Public, &k.Private, s.d.ScanTime(&k.CreatedAt), s.d.ScanTime(&k.SignUntil), s.d.ScanTime(&k.VerifyUntil), &k.Revoked)
+		return k, err
+	}, `SELECT id, algorithm, public, private, created_at, sign_until, verify_until, revoked FROM `+t.table+` ORDER BY created_at, `+s.d.Order("id"))
+	if err != nil {
+		return nil, fmt.Errorf("list %ss: %w", t.what, s.db.Translate(err))
+	}
+	return ks, nil
+}
+
+// PutSigningKey implements store.SigningKeys.
+func (s *Store) PutSigningKey(ctx context.Context, k store.SigningKey) error {
+	return s.putKey(ctx, sessionKeyTable, k)
 }
 
 // DeleteSigningKey implements store.SigningKeyDeleter.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
-	return s.deleteRow(ctx, "delete signing key "+id, []store.Change{{Kind: store.ChangeSigningKey, Key: id}},
-		`DELETE FROM signing_keys WHERE id = ?`, id)
+	return s.deleteKey(ctx, sessionKeyTable, id)
 }
 
 // ListSigningKeys implements store.SigningKeys, oldest first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	ks, err := collect(ctx, s.db, func(r Scanner) (store.SigningKey, error) {
-		var k store.SigningKey
-		err := r.Scan(&k.ID, &k.Algorithm, &k.Public, &k.Private, s.d.ScanTime(&k.CreatedAt), s.d.ScanTime(&k.SignUntil), s.d.ScanTime(&k.VerifyUntil), &k.Revoked)
-		return k, err
-	}, `SELECT id, algorithm, public, private, created_at, sign_until, verify_until, revoked FROM signing_keys ORDER BY created_at, `+s.d.Order("id"))
-	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", s.db.Translate(err))
-	}
-	return ks, nil
+	return s.listKeys(ctx, sessionKeyTable)
 }
 
 // PutIssuerKey implements store.IssuerKeys.
 func (s *Store) PutIssuerKey(ctx context.Context, k store.SigningKey) error {
-	err := s.write(ctx, func(tx Tx, c *changeList) error {
-		c.add(store.Change{Kind: store.ChangeIssuerKey, Key: k.ID})
-		_, err := tx.ExecContext(ctx, `INSERT INTO issuer_keys (id, algorithm, public, private, created_at, sign_until, verify_until, revoked)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, public = excluded.public, private = excluded.private,
-				created_at = excluded.created_at, sign_until = excluded.sign_until, verify_until = excluded.verify_until,
-				revoked = excluded.revoked`,
-			k.ID, k.Algorithm, k.Public, k.Private, s.d.Time(k.CreatedAt), s.d.Time(k.SignUntil), s.d.Time(k.VerifyUntil), s.d.Bool(k.Revoked))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("put issuer key %s: %w", k.ID, err)
-	}
-	return nil
+	return s.putKey(ctx, issuerKeyTable, k)
 }
 
 // DeleteIssuerKey implements store.IssuerKeys.
 func (s *Store) DeleteIssuerKey(ctx context.Context, id string) error {
-	return s.deleteRow(ctx, "delete issuer key "+id, []store.Change{{Kind: store.ChangeIssuerKey, Key: id}},
-		`DELETE FROM issuer_keys WHERE id = ?`, id)
+	return s.deleteKey(ctx, issuerKeyTable, id)
 }
 
 // ListIssuerKeys implements store.IssuerKeys, oldest first.
 func (s *Store) ListIssuerKeys(ctx context.Context) ([]store.SigningKey, error) {
-	ks, err := collect(ctx, s.db, func(r Scanner) (store.SigningKey, error) {
-		var k store.SigningKey
-		err := r.Scan(&k.ID, &k.Algorithm, &k.Public, &k.Private, s.d.ScanTime(&k.CreatedAt), s.d.ScanTime(&k.SignUntil), s.d.ScanTime(&k.VerifyUntil), &k.Revoked)
-		return k, err
-	}, `SELECT id, algorithm, public, private, created_at, sign_until, verify_until, revoked FROM issuer_keys ORDER BY created_at, `+s.d.Order("id"))
-	if err != nil {
-		return nil, fmt.Errorf("list issuer keys: %w", s.db.Translate(err))
-	}
-	return ks, nil
+	return s.listKeys(ctx, issuerKeyTable)
 }
