@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,9 @@ const petPolicy = `{"Version":"2012-10-17","Statement":[
 type petAPI struct {
 	url  string
 	seen chan string
+
+	mu      sync.Mutex
+	account []string // the X-Opensts-Account values of the last request
 }
 
 func startPetAPI(t *testing.T) *petAPI {
@@ -63,12 +67,23 @@ func startPetAPI(t *testing.T) *petAPI {
 				t.Errorf("the client's %s reached the API", h)
 			}
 		}
+		a.mu.Lock()
+		a.account = r.Header.Values("X-Opensts-Account")
+		a.mu.Unlock()
 		a.seen <- r.Method + " " + r.URL.EscapedPath() + " " + r.Header.Get("X-Opensts-Principal-Arn") + " " + string(b)
 		fmt.Fprintf(w, "pet api: %s %s", r.Method, r.URL.EscapedPath())
 	}))
 	t.Cleanup(srv.Close)
 	a.url = srv.URL
 	return a
+}
+
+// lastAccount returns the X-Opensts-Account values of the last request
+// that reached the API.
+func (a *petAPI) lastAccount() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.account
 }
 
 // next returns what reached the API since, or "" when nothing did.
@@ -295,7 +310,9 @@ func nginxServer(listen, gateway, api string) string {
     location / {
       auth_request /_opensts;
       auth_request_set $opensts_principal $upstream_http_x_opensts_principal_arn;
+      auth_request_set $opensts_account $upstream_http_x_opensts_account;
       proxy_set_header X-Opensts-Principal-Arn $opensts_principal;
+      proxy_set_header X-Opensts-Account $opensts_account;
       proxy_set_header Authorization "";
       proxy_set_header X-Amz-Security-Token "";
       proxy_pass %s;
@@ -366,6 +383,20 @@ func TestNginxAuthRequest(t *testing.T) {
 		if got := api.next(); got != "" {
 			t.Errorf("%s reached the API: %q", name, got)
 		}
+	}
+	// Attack: the client's own X-Opensts-Account (another account) must
+	// not reach the API beside the principal nginx passes on: the API
+	// sees the account OpenSTS answered, once.
+	spoofed := signedReq(t, "GET", base+"/pets/3", nil, alice, nil)
+	spoofed.Header.Set("X-Opensts-Account", "999999999999")
+	if code, body := sendReq(t, spoofed); code != 200 {
+		t.Fatalf("GET /pets/3 = %d %s", code, body)
+	}
+	if got := api.next(); !strings.HasPrefix(got, "GET /pets/3 "+aliceARN) {
+		t.Fatalf("the API saw %q", got)
+	}
+	if got := api.lastAccount(); len(got) != 1 || got[0] != testAccount {
+		t.Fatalf("the API saw X-Opensts-Account %q, want only %s (the client's own reached it)", got, testAccount)
 	}
 	// Attack: a request for /pets/secret that carries X-Original-URI
 	// /pets/1 and a signature for /pets/1. nginx replaces the header with
