@@ -450,3 +450,26 @@ func TestEnvoyModeIgnoresOriginalHeaders(t *testing.T) {
 		t.Fatalf("unsigned check = %d, want 401", code)
 	}
 }
+
+// TestEnvoyModeSourceIPDefault: without --source-ip-header, Envoy mode
+// reads the client's address from X-Envoy-External-Address (which Envoy
+// sets, over a client's own), never from X-Real-IP, which Envoy does not
+// set: a check request's X-Real-IP is the client's, and believing it let
+// a client choose its aws:SourceIp.
+func TestEnvoyModeSourceIPDefault(t *testing.T) {
+	e := start(t)
+	gwCreds := e.userWith(t, "gateway", allowAuthorize)
+	carol := e.userWith(t, "carol", `{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":"petstore:GetPet","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}`)
+	gw := startGatewayArgs(t, e, gwCreds, "--rules", writeRules(t), "--auth-request", "envoy")
+	req := signedReq(t, "GET", gw.url+"/pets/1", nil, carol, nil)
+	req.Header.Set("X-Real-IP", "203.0.113.9") // the client's own
+	if code, body := sendReq(t, req); code != 403 {
+		t.Fatalf("check with a client's X-Real-IP in the allowed range = %d %s, want 403", code, body)
+	}
+	req = signedReq(t, "GET", gw.url+"/pets/1", nil, carol, nil)
+	req.Header.Set("X-Envoy-External-Address", "203.0.113.9") // Envoy's
+	if code, body := sendReq(t, req); code != 200 {
+		t.Fatalf("check with Envoy's address in the allowed range = %d %s, want 200", code, body)
+	}
+}
