@@ -78,6 +78,52 @@ func startPetAPI(t *testing.T) *petAPI {
 	return a
 }
 
+// checkOverrides sends alice's allowed requests carrying a method or path
+// override through base, and fails unless each is refused (400) without
+// reaching api.
+func checkOverrides(t *testing.T, base string, alice aws.Credentials, api *petAPI) {
+	t.Helper()
+	for _, h := range []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"} {
+		r := signedReq(t, "PUT", base+"/files/alice/o.txt", []byte("x"), alice, map[string]string{h: "DELETE"})
+		if code, body := sendReq(t, r); code != 400 {
+			t.Errorf("PUT with %s: DELETE = %d %s, want 400", h, code, body)
+		}
+		if got := api.next(); got != "" {
+			t.Errorf("a request with %s reached the API: %q", h, got)
+		}
+	}
+	for _, h := range []string{"X-Original-URL", "X-Rewrite-URL"} {
+		r := signedReq(t, "GET", base+"/pets/1", nil, alice, map[string]string{h: "/pets/secret"})
+		if code, body := sendReq(t, r); code != 400 {
+			t.Errorf("GET /pets/1 with %s: /pets/secret = %d %s, want 400", h, code, body)
+		}
+		if got := api.next(); got != "" {
+			t.Errorf("a request with %s reached the API: %q", h, got)
+		}
+	}
+	if code, body := sendReq(t, signedReq(t, "GET", base+"/pets/1?_method=DELETE", nil, alice, nil)); code != 400 {
+		t.Errorf("GET /pets/1?_method=DELETE = %d %s, want 400", code, body)
+	}
+	if got := api.next(); got != "" {
+		t.Errorf("a request with _method reached the API: %q", got)
+	}
+}
+
+// checkOverridesNginx is checkOverrides through nginx, which answers a
+// check's 400 with its own 500.
+func checkOverridesNginx(t *testing.T, base string, alice aws.Credentials, api *petAPI) {
+	t.Helper()
+	for h, v := range map[string]string{"X-HTTP-Method-Override": "DELETE", "X-Original-URL": "/pets/secret"} {
+		r := signedReq(t, "GET", base+"/pets/1", nil, alice, map[string]string{h: v})
+		if code, body := sendReq(t, r); code == 200 {
+			t.Errorf("GET /pets/1 with %s: %s through nginx = %d %s", h, v, code, body)
+		}
+		if got := api.next(); got != "" {
+			t.Errorf("a request with %s reached the API through nginx: %q", h, got)
+		}
+	}
+}
+
 // lastAccount returns the X-Opensts-Account values of the last request
 // that reached the API.
 func (a *petAPI) lastAccount() []string {
@@ -183,6 +229,11 @@ func TestGenericGateway(t *testing.T) {
 			t.Fatalf("the API received the swapped body: %q", got)
 		}
 	}
+	// Attack: an allowed request that names another method or path, which
+	// Symfony, Laravel, Rails (X-HTTP-Method-Override, _method) or
+	// Symfony, Zend, IIS (X-Original-URL, X-Rewrite-URL) would act on
+	// instead: refused, never forwarded.
+	checkOverrides(t, gw.url, alice, api)
 	// Unsigned, badly signed.
 	if code, body := sendReq(t, must[*http.Request](t)(http.NewRequest("GET", gw.url+"/pets/1", nil))); code != 401 || !strings.Contains(body, "MissingAuthenticationToken") {
 		t.Fatalf("unsigned = %d %s", code, body)
@@ -384,6 +435,9 @@ func TestNginxAuthRequest(t *testing.T) {
 			t.Errorf("%s reached the API: %q", name, got)
 		}
 	}
+	// Method and path overrides: refused by the check (nginx answers its
+	// own 500 for a 400), never passed on.
+	checkOverridesNginx(t, base, alice, api)
 	// Attack: the client's own X-Opensts-Account (another account) must
 	// not reach the API beside the principal nginx passes on: the API
 	// sees the account OpenSTS answered, once.
