@@ -56,6 +56,7 @@ type petAPI struct {
 
 	mu      sync.Mutex
 	account []string // the X-Opensts-Account values of the last request
+	addr    []string // its X-Real-IP and X-Forwarded-For
 }
 
 func startPetAPI(t *testing.T) *petAPI {
@@ -69,6 +70,7 @@ func startPetAPI(t *testing.T) *petAPI {
 		}
 		a.mu.Lock()
 		a.account = r.Header.Values("X-Opensts-Account")
+		a.addr = []string{strings.Join(r.Header.Values("X-Real-Ip"), ","), strings.Join(r.Header.Values("X-Forwarded-For"), ",")}
 		a.mu.Unlock()
 		a.seen <- r.Method + " " + r.URL.EscapedPath() + " " + r.Header.Get("X-Opensts-Principal-Arn") + " " + string(b)
 		fmt.Fprintf(w, "pet api: %s %s", r.Method, r.URL.EscapedPath())
@@ -228,6 +230,22 @@ func TestGenericGateway(t *testing.T) {
 		if strings.Contains(got, "HELLO") {
 			t.Fatalf("the API received the swapped body: %q", got)
 		}
+	}
+	// Attack: the client's own X-Real-IP and X-Forwarded-For, which the
+	// API would take for its address: the API sees the gateway's word
+	// (X-Real-IP the client's address; it last in X-Forwarded-For).
+	spoof := signedReq(t, "GET", gw.url+"/pets/1", nil, alice, nil)
+	spoof.Header.Set("X-Real-IP", "10.9.9.9")
+	spoof.Header.Set("X-Forwarded-For", "10.9.9.9")
+	if code, body := sendReq(t, spoof); code != 200 {
+		t.Fatalf("GET /pets/1 with X-Real-IP = %d %s", code, body)
+	}
+	api.next()
+	api.mu.Lock()
+	addr := api.addr
+	api.mu.Unlock()
+	if addr[0] != "127.0.0.1" || addr[1] != "10.9.9.9, 127.0.0.1" {
+		t.Fatalf("the API saw X-Real-IP %q, X-Forwarded-For %q; want 127.0.0.1 and 10.9.9.9, 127.0.0.1", addr[0], addr[1])
 	}
 	// Attack: an allowed request that names another method or path, which
 	// Symfony, Laravel, Rails (X-HTTP-Method-Override, _method) or

@@ -398,6 +398,19 @@ func (g *Generic) forward(w http.ResponseWriter, o *http.Request, rawPath string
 	}
 	up.Header.Set(HeaderPrincipalARN, principal)
 	up.Header.Set(HeaderAccount, account)
+	// The client's address, as a reverse proxy gives it: appended to
+	// X-Forwarded-For (whose earlier entries are the client's word), and
+	// X-Real-IP set over a client's own, which an API behind the gateway
+	// would otherwise take for the client's address.
+	up.Header.Del("X-Real-Ip")
+	if ip, _, err := net.SplitHostPort(o.RemoteAddr); err == nil {
+		if prior := up.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+			up.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+ip)
+		} else {
+			up.Header.Set("X-Forwarded-For", ip)
+		}
+		up.Header.Set("X-Real-Ip", ip)
+	}
 	resp, err := g.cfg.HTTPClient.Do(up)
 	if hb != nil {
 		if berr := hb.Err(); berr != nil {
