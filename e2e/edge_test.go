@@ -382,6 +382,8 @@ func nginxServer(listen, gateway, api string) string {
       auth_request_set $opensts_account $upstream_http_x_opensts_account;
       proxy_set_header X-Opensts-Principal-Arn $opensts_principal;
       proxy_set_header X-Opensts-Account $opensts_account;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header Authorization "";
       proxy_set_header X-Amz-Security-Token "";
       proxy_pass %s;
