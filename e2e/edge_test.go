@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,10 @@ const petPolicy = `{"Version":"2012-10-17","Statement":[
 type petAPI struct {
 	url  string
 	seen chan string
+
+	mu      sync.Mutex
+	account []string // the X-Opensts-Account values of the last request
+	addr    []string // its X-Real-IP and X-Forwarded-For
 }
 
 func startPetAPI(t *testing.T) *petAPI {
@@ -63,12 +68,70 @@ func startPetAPI(t *testing.T) *petAPI {
 				t.Errorf("the client's %s reached the API", h)
 			}
 		}
+		a.mu.Lock()
+		a.account = r.Header.Values("X-Opensts-Account")
+		a.addr = []string{strings.Join(r.Header.Values("X-Real-Ip"), ","), strings.Join(r.Header.Values("X-Forwarded-For"), ",")}
+		a.mu.Unlock()
 		a.seen <- r.Method + " " + r.URL.EscapedPath() + " " + r.Header.Get("X-Opensts-Principal-Arn") + " " + string(b)
 		fmt.Fprintf(w, "pet api: %s %s", r.Method, r.URL.EscapedPath())
 	}))
 	t.Cleanup(srv.Close)
 	a.url = srv.URL
 	return a
+}
+
+// checkOverrides sends alice's allowed requests carrying a method or path
+// override through base, and fails unless each is refused (400) without
+// reaching api.
+func checkOverrides(t *testing.T, base string, alice aws.Credentials, api *petAPI) {
+	t.Helper()
+	for _, h := range []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"} {
+		r := signedReq(t, "PUT", base+"/files/alice/o.txt", []byte("x"), alice, map[string]string{h: "DELETE"})
+		if code, body := sendReq(t, r); code != 400 {
+			t.Errorf("PUT with %s: DELETE = %d %s, want 400", h, code, body)
+		}
+		if got := api.next(); got != "" {
+			t.Errorf("a request with %s reached the API: %q", h, got)
+		}
+	}
+	for _, h := range []string{"X-Original-URL", "X-Rewrite-URL"} {
+		r := signedReq(t, "GET", base+"/pets/1", nil, alice, map[string]string{h: "/pets/secret"})
+		if code, body := sendReq(t, r); code != 400 {
+			t.Errorf("GET /pets/1 with %s: /pets/secret = %d %s, want 400", h, code, body)
+		}
+		if got := api.next(); got != "" {
+			t.Errorf("a request with %s reached the API: %q", h, got)
+		}
+	}
+	if code, body := sendReq(t, signedReq(t, "GET", base+"/pets/1?_method=DELETE", nil, alice, nil)); code != 400 {
+		t.Errorf("GET /pets/1?_method=DELETE = %d %s, want 400", code, body)
+	}
+	if got := api.next(); got != "" {
+		t.Errorf("a request with _method reached the API: %q", got)
+	}
+}
+
+// checkOverridesNginx is checkOverrides through nginx, which answers a
+// check's 400 with its own 500.
+func checkOverridesNginx(t *testing.T, base string, alice aws.Credentials, api *petAPI) {
+	t.Helper()
+	for h, v := range map[string]string{"X-HTTP-Method-Override": "DELETE", "X-Original-URL": "/pets/secret"} {
+		r := signedReq(t, "GET", base+"/pets/1", nil, alice, map[string]string{h: v})
+		if code, body := sendReq(t, r); code == 200 {
+			t.Errorf("GET /pets/1 with %s: %s through nginx = %d %s", h, v, code, body)
+		}
+		if got := api.next(); got != "" {
+			t.Errorf("a request with %s reached the API through nginx: %q", h, got)
+		}
+	}
+}
+
+// lastAccount returns the X-Opensts-Account values of the last request
+// that reached the API.
+func (a *petAPI) lastAccount() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.account
 }
 
 // next returns what reached the API since, or "" when nothing did.
@@ -168,6 +231,27 @@ func TestGenericGateway(t *testing.T) {
 			t.Fatalf("the API received the swapped body: %q", got)
 		}
 	}
+	// Attack: the client's own X-Real-IP and X-Forwarded-For, which the
+	// API would take for its address: the API sees the gateway's word
+	// (X-Real-IP the client's address; it last in X-Forwarded-For).
+	spoof := signedReq(t, "GET", gw.url+"/pets/1", nil, alice, nil)
+	spoof.Header.Set("X-Real-IP", "10.9.9.9")
+	spoof.Header.Set("X-Forwarded-For", "10.9.9.9")
+	if code, body := sendReq(t, spoof); code != 200 {
+		t.Fatalf("GET /pets/1 with X-Real-IP = %d %s", code, body)
+	}
+	api.next()
+	api.mu.Lock()
+	addr := api.addr
+	api.mu.Unlock()
+	if addr[0] != "127.0.0.1" || addr[1] != "10.9.9.9, 127.0.0.1" {
+		t.Fatalf("the API saw X-Real-IP %q, X-Forwarded-For %q; want 127.0.0.1 and 10.9.9.9, 127.0.0.1", addr[0], addr[1])
+	}
+	// Attack: an allowed request that names another method or path, which
+	// Symfony, Laravel, Rails (X-HTTP-Method-Override, _method) or
+	// Symfony, Zend, IIS (X-Original-URL, X-Rewrite-URL) would act on
+	// instead: refused, never forwarded.
+	checkOverrides(t, gw.url, alice, api)
 	// Unsigned, badly signed.
 	if code, body := sendReq(t, must[*http.Request](t)(http.NewRequest("GET", gw.url+"/pets/1", nil))); code != 401 || !strings.Contains(body, "MissingAuthenticationToken") {
 		t.Fatalf("unsigned = %d %s", code, body)
@@ -295,7 +379,11 @@ func nginxServer(listen, gateway, api string) string {
     location / {
       auth_request /_opensts;
       auth_request_set $opensts_principal $upstream_http_x_opensts_principal_arn;
+      auth_request_set $opensts_account $upstream_http_x_opensts_account;
       proxy_set_header X-Opensts-Principal-Arn $opensts_principal;
+      proxy_set_header X-Opensts-Account $opensts_account;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header Authorization "";
       proxy_set_header X-Amz-Security-Token "";
       proxy_pass %s;
@@ -367,6 +455,23 @@ func TestNginxAuthRequest(t *testing.T) {
 			t.Errorf("%s reached the API: %q", name, got)
 		}
 	}
+	// Method and path overrides: refused by the check (nginx answers its
+	// own 500 for a 400), never passed on.
+	checkOverridesNginx(t, base, alice, api)
+	// Attack: the client's own X-Opensts-Account (another account) must
+	// not reach the API beside the principal nginx passes on: the API
+	// sees the account OpenSTS answered, once.
+	spoofed := signedReq(t, "GET", base+"/pets/3", nil, alice, nil)
+	spoofed.Header.Set("X-Opensts-Account", "999999999999")
+	if code, body := sendReq(t, spoofed); code != 200 {
+		t.Fatalf("GET /pets/3 = %d %s", code, body)
+	}
+	if got := api.next(); !strings.HasPrefix(got, "GET /pets/3 "+aliceARN) {
+		t.Fatalf("the API saw %q", got)
+	}
+	if got := api.lastAccount(); len(got) != 1 || got[0] != testAccount {
+		t.Fatalf("the API saw X-Opensts-Account %q, want only %s (the client's own reached it)", got, testAccount)
+	}
 	// Attack: a request for /pets/secret that carries X-Original-URI
 	// /pets/1 and a signature for /pets/1. nginx replaces the header with
 	// the real URI, so the signature does not match it.
@@ -417,5 +522,28 @@ func TestEnvoyModeIgnoresOriginalHeaders(t *testing.T) {
 	}
 	if code, _ := sendReq(t, must[*http.Request](t)(http.NewRequest("GET", gw.url+"/pets/1", nil))); code != 401 {
 		t.Fatalf("unsigned check = %d, want 401", code)
+	}
+}
+
+// TestEnvoyModeSourceIPDefault: without --source-ip-header, Envoy mode
+// reads the client's address from X-Envoy-External-Address (which Envoy
+// sets, over a client's own), never from X-Real-IP, which Envoy does not
+// set: a check request's X-Real-IP is the client's, and believing it let
+// a client choose its aws:SourceIp.
+func TestEnvoyModeSourceIPDefault(t *testing.T) {
+	e := start(t)
+	gwCreds := e.userWith(t, "gateway", allowAuthorize)
+	carol := e.userWith(t, "carol", `{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":"petstore:GetPet","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}`)
+	gw := startGatewayArgs(t, e, gwCreds, "--rules", writeRules(t), "--auth-request", "envoy")
+	req := signedReq(t, "GET", gw.url+"/pets/1", nil, carol, nil)
+	req.Header.Set("X-Real-IP", "203.0.113.9") // the client's own
+	if code, body := sendReq(t, req); code != 403 {
+		t.Fatalf("check with a client's X-Real-IP in the allowed range = %d %s, want 403", code, body)
+	}
+	req = signedReq(t, "GET", gw.url+"/pets/1", nil, carol, nil)
+	req.Header.Set("X-Envoy-External-Address", "203.0.113.9") // Envoy's
+	if code, body := sendReq(t, req); code != 200 {
+		t.Fatalf("check with Envoy's address in the allowed range = %d %s, want 200", code, body)
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/opensts/opensts/internal/sigv4"
 	"github.com/opensts/opensts/verifier"
@@ -215,5 +217,45 @@ func TestAttackVerificationDataOtherAccount(t *testing.T) {
 	gotRemote, _, _ := ask(t, remote, q)
 	if gotLocal != gotRemote || gotLocal == "Allow" {
 		t.Fatalf("a revoked session of another account: local %s, remote %s", gotLocal, gotRemote)
+	}
+}
+
+// TestAttackRevokedOtherAccountOrigin: a session of the verifier's own
+// account chained from another account's session (a member account's
+// session that assumed a role here) is revoked on the server when the
+// other account revokes the session it came from. GetRevocations gives a
+// verifier its own account's entries only, so local mode never sees that
+// entry; it must still refuse the session, as remote mode does: the
+// server refuses the revoked session's verification data (Authn checks
+// the whole set), so a local verifier holds it at most its freshness
+// bound, as it holds its own account's revocations.
+func TestAttackRevokedOtherAccountOrigin(t *testing.T) {
+	f := newFixture(t, "xorigin")
+	c := rootIAM()
+	role := mustDo[*iam.CreateRoleOutput](t)(c.CreateRole(bg, &iam.CreateRoleInput{RoleName: aws.String("xorigin-from-member"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + f.member + `:root"},"Action":"sts:AssumeRole"}]}`)}))
+	mustDo[*iam.PutRolePolicyOutput](t)(c.PutRolePolicy(bg, &iam.PutRolePolicyInput{RoleName: aws.String("xorigin-from-member"), PolicyName: aws.String("read"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}))
+	// The member account's session assumes the role of the verifier's
+	// account: a session of this account whose chain starts in the member.
+	chained := sessionCreds(mustDo[*sts.AssumeRoleOutput](t)(stsClient(f.memberSess).AssumeRole(bg, &sts.AssumeRoleInput{
+		RoleArn: role.Role.Arn, RoleSessionName: aws.String("from-member")})).Credentials)
+	q := &question{request: func(t *testing.T) *http.Request {
+		return signedRequest(t, chained, "http://data.s3.test/data/a.txt", "us-east-1", "s3")
+	}, action: "s3:GetObject", resource: "arn:aws:s3:::data/a.txt"}
+	if got, _, _ := ask(t, newVerifier(t, verifier.Remote, f.self, 0), q); got != "Allow" {
+		t.Fatalf("the chained session before any revocation: %s", got)
+	}
+	// The member account revokes its session; the chained one goes with it.
+	if status, body := signedCall(t, f.memberSess, "OpenSTSRevocation_20261204.RevokeSessions", map[string]any{"AccessKeyId": f.memberSess.AccessKeyID}); status != 200 {
+		t.Fatalf("RevokeSessions in the member account: %d %s", status, body)
+	}
+	gotRemote, _, _ := ask(t, newVerifier(t, verifier.Remote, f.self, 0), q)
+	gotLocal, _, _ := ask(t, newVerifier(t, verifier.Local, f.self, 0), q)
+	if gotRemote == "Allow" {
+		t.Fatalf("remote mode allowed a session chained from a revoked one")
+	}
+	if gotLocal != gotRemote {
+		t.Fatalf("a session chained from another account's revoked session: local %s, remote %s", gotLocal, gotRemote)
 	}
 }

@@ -62,6 +62,11 @@ means something here too. Give --domain with the gateway's public names.`,
 				log.Warn("gateway: no --domain: requests signed for any host are accepted (see --help)")
 			}
 			if rulesFile != "" {
+				if authRequest == string(gateway.EnvoyExtAuthz) && !cmd.Flags().Changed("source-ip-header") {
+					// Envoy never sets X-Real-IP: a check request's would be
+					// the client's own (aws:SourceIp of its choosing).
+					sourceIPHeader = envoySourceIPHeader
+				}
 				return serveGeneric(ctx, log, genericFlags{listen: listen, upstream: upstream, endpoint: endpoint, profile: profile, region: region,
 					rules: rulesFile, authRequest: authRequest, sourceIPHeader: sourceIPHeader, resourceAccount: resourceAccount, domains: domains})
 			}
@@ -122,10 +127,15 @@ means something here too. Give --domain with the gateway's public names.`,
 	f.StringSliceVar(&domains, "domain", nil, "a host name of the gateway (s3: also BUCKET.DOMAIN, virtual-hosted style); when given, other Host headers are refused")
 	f.StringVar(&rulesFile, "rules", "", "generic mode: a rules file (YAML or JSON) mapping method and path patterns to actions and resources")
 	f.StringVar(&authRequest, "auth-request", "", "generic mode without upstream: answer nginx auth_request (nginx) or Envoy ext_authz (envoy) checks")
-	f.StringVar(&sourceIPHeader, "source-ip-header", "X-Real-IP", "with --auth-request: the header the proxy sets to the client's address (it must replace the client's own)")
+	f.StringVar(&sourceIPHeader, "source-ip-header", "X-Real-IP", "with --auth-request: the header the proxy sets to the client's address (it must replace the client's own; default with --auth-request envoy: "+envoySourceIPHeader+")")
 	_ = cmd.MarkFlagRequired("endpoint-url")
 	return cmd
 }
+
+// envoySourceIPHeader is the header Envoy sets to the client's address
+// (use_remote_address), removing a client's own: the source address of
+// --auth-request envoy unless --source-ip-header names another.
+const envoySourceIPHeader = "X-Envoy-External-Address"
 
 type genericFlags struct {
 	listen, upstream, endpoint, profile, region, rules, authRequest, sourceIPHeader, resourceAccount string

@@ -155,6 +155,7 @@ var (
 	gErrDenied      = gerr(http.StatusForbidden, "AccessDenied", "Access Denied")
 	gErrUnavailable = gerr(http.StatusServiceUnavailable, "ServiceUnavailable", "The authorization service did not answer; try again.")
 	gErrBadGateway  = gerr(http.StatusBadGateway, "BadGateway", "The gateway could not reach the service.")
+	gErrOverride    = gerr(http.StatusBadRequest, "InvalidRequest", "The request names another method or path (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, X-Original-URL, X-Rewrite-URL or _method): the gateway authorizes a request's own.")
 	gErrInternal    = gerr(http.StatusInternalServerError, "InternalFailure", "The gateway failed to handle the request.")
 )
 
@@ -250,6 +251,13 @@ func (g *Generic) decide(w http.ResponseWriter, r, o *http.Request, id string) (
 		return 0, "", gerr(http.StatusBadRequest, "RequestHeaderSectionTooLarge", "The request's header section is too large.")
 	}
 	q, perr := url.ParseQuery(rawQuery)
+	hdr := o.Header
+	if g.cfg.AuthRequest == NginxAuthRequest {
+		hdr = r.Header // o's lost every X-Original-*, nginx passes them on
+	}
+	if overrides(hdr, q) {
+		return 0, "", gErrOverride
+	}
 	presigned := o.Header.Get("Authorization") == "" && perr == nil && q.Has("X-Amz-Credential")
 	if o.Header.Get("Authorization") == "" && !presigned {
 		return 0, "", gErrMissingAuth
@@ -390,6 +398,19 @@ func (g *Generic) forward(w http.ResponseWriter, o *http.Request, rawPath string
 	}
 	up.Header.Set(HeaderPrincipalARN, principal)
 	up.Header.Set(HeaderAccount, account)
+	// The client's address, as a reverse proxy gives it: appended to
+	// X-Forwarded-For (whose earlier entries are the client's word), and
+	// X-Real-IP set over a client's own, which an API behind the gateway
+	// would otherwise take for the client's address.
+	up.Header.Del("X-Real-Ip")
+	if ip, _, err := net.SplitHostPort(o.RemoteAddr); err == nil {
+		if prior := up.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+			up.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+ip)
+		} else {
+			up.Header.Set("X-Forwarded-For", ip)
+		}
+		up.Header.Set("X-Real-Ip", ip)
+	}
 	resp, err := g.cfg.HTTPClient.Do(up)
 	if hb != nil {
 		if berr := hb.Err(); berr != nil {
@@ -416,6 +437,26 @@ func (g *Generic) forward(w http.ResponseWriter, o *http.Request, rawPath string
 		_, _ = io.CopyBuffer(w, resp.Body, make([]byte, bufSize))
 	}
 	return resp.StatusCode, principal, nil
+}
+
+// overrideHeaders are request headers with which common frameworks let a
+// request name another method or path than its own: Symfony (so Laravel)
+// and Rack (so Rails) read X-HTTP-Method-Override on a POST, others
+// X-HTTP-Method or X-Method-Override, and Symfony, Zend and IIS's URL
+// Rewrite X-Original-URL or X-Rewrite-URL. The gateway decides about the
+// request's own method and path, so a service behind it that honoured one
+// would do what was not authorized (a DELETE sent as an allowed POST).
+var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override", "X-Original-Url", "X-Rewrite-Url"}
+
+// overrides reports whether a request carries a method or path override:
+// one of overrideHeaders, or a _method query parameter (Laravel, Rails).
+func overrides(h http.Header, q url.Values) bool {
+	for _, k := range overrideHeaders {
+		if _, ok := h[k]; ok {
+			return true
+		}
+	}
+	return q.Has("_method")
 }
 
 func isHexSHA256(s string) bool {

@@ -256,7 +256,10 @@ func expand(t string, vars map[string]string) string {
 // segments. It refuses what a server behind the gateway could read as
 // another path than the policy saw: dot segments (also percent-encoded),
 // an encoded "/" or a "\\" (which some servers read as "/"), invalid
-// percent-encoding or UTF-8, and NUL.
+// percent-encoding or UTF-8, and NUL. A dot segment with path parameters
+// ("..;x", also encoded) is one too: servlet containers (Tomcat, Jetty)
+// drop a segment's ";..." before they resolve dot segments, so that
+// /public/..;/admin is /admin to them.
 func splitPath(rawPath string) ([]string, *Error) {
 	if !strings.HasPrefix(rawPath, "/") {
 		return nil, errInvalidURI
@@ -265,7 +268,8 @@ func splitPath(rawPath string) ([]string, *Error) {
 	out := make([]string, len(parts))
 	for i, p := range parts {
 		d, err := pathUnescape(p)
-		if err != nil || d == "." || d == ".." || strings.ContainsAny(d, "/\\\x00") {
+		base, _, _ := strings.Cut(d, ";")
+		if err != nil || base == "." || base == ".." || strings.ContainsAny(d, "/\\\x00") {
 			return nil, errInvalidURI
 		}
 		out[i] = d

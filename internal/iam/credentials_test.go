@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -38,6 +39,14 @@ ewIDAQAB
 `
 )
 
+// hugeRSAPEM is a PKCS#1 PEM RSA public key with a modulus of bits bits
+// (not a real key: a public key is never checked for one).
+func hugeRSAPEM(bits int) string {
+	n := new(big.Int).Lsh(big.NewInt(1), uint(bits-1))
+	n.Add(n, big.NewInt(1))
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&rsa.PublicKey{N: n, E: 65537})}))
+}
+
 func TestSSHPublicKeys(t *testing.T) {
 	e := newEnv(t)
 	root := e.rootA
@@ -55,6 +64,10 @@ func TestSSHPublicKeys(t *testing.T) {
 		{"a short RSA key", sshRSA1024, apierr.InvalidPublicKey},
 		{"two keys", sshED25519 + "\n" + sshRSA2048, apierr.InvalidPublicKey},
 		{"a PEM that is no key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", apierr.InvalidPublicKey},
+		// Over OpenSSH's 16384 bits: accepted in PEM, it was stored in an
+		// OpenSSH form that no SSH parser reads back (GetSSHPublicKey with
+		// Encoding PEM answered 500).
+		{"an RSA key over 16384 bits, PEM", hugeRSAPEM(16385), apierr.InvalidPublicKey},
 	} {
 		_, err := up(c.body)
 		wantErr(t, err, c.want)

@@ -19,7 +19,13 @@ import (
 // ssh-ed25519, uploaded in OpenSSH or PEM (PKIX) encoding, kept in OpenSSH
 // form and identified by their MD5 fingerprint.
 
-const minSSHRSABits = 2048
+// minSSHRSABits and maxSSHRSABits bound an RSA key's modulus; the maximum
+// is OpenSSH's (and golang.org/x/crypto/ssh's): a larger key read from PEM
+// would be stored in an OpenSSH form no SSH implementation reads back.
+const (
+	minSSHRSABits = 2048
+	maxSSHRSABits = 16384
+)
 
 // SSHPublicKey is the SSHPublicKey shape.
 type SSHPublicKey struct {
@@ -84,12 +90,18 @@ func parseSSHPublicKey(body string) (ssh.PublicKey, error) {
 		if !ok {
 			return nil, apierr.New(apierr.InvalidPublicKey, "The public key is not valid.")
 		}
-		if rk, ok := ck.CryptoPublicKey().(*rsa.PublicKey); !ok || rk.N.BitLen() < minSSHRSABits {
-			return nil, apierr.New(apierr.InvalidPublicKey, "The public key is not valid: an RSA key must have at least %d bits.", minSSHRSABits)
+		if rk, ok := ck.CryptoPublicKey().(*rsa.PublicKey); !ok || rk.N.BitLen() < minSSHRSABits || rk.N.BitLen() > maxSSHRSABits {
+			return nil, apierr.New(apierr.InvalidPublicKey, "The public key is not valid: an RSA key must have %d to %d bits.", minSSHRSABits, maxSSHRSABits)
 		}
 	case ssh.KeyAlgoED25519:
 	default:
 		return nil, apierr.New(apierr.InvalidPublicKey, "The public key is not valid: key type %s is not supported (ssh-rsa, ssh-ed25519).", key.Type())
+	}
+	// What is stored is the OpenSSH form: it must read back (a key that
+	// the PEM parsers took and the SSH one does not is refused here, not
+	// found unreadable when it is used).
+	if _, _, _, _, err := ssh.ParseAuthorizedKey(ssh.MarshalAuthorizedKey(key)); err != nil {
+		return nil, apierr.New(apierr.InvalidPublicKey, "The public key is not valid.")
 	}
 	return key, nil
 }

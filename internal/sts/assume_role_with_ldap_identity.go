@@ -247,9 +247,9 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 		return nil, ldapHeld(err)
 	}
 	if held, err := th.take(ctx, cfg.Addresses, addr); err != nil || held {
-		if err != nil {
-			_ = th.refund(ctx, nil)
-		}
+		// Refused unchecked (the address was locked out since its check,
+		// or its count failed): the name's attempt is taken back too.
+		_ = th.refund(ctx, nil)
 		return nil, ldapHeld(err)
 	}
 	// A name the directory would read as another spelling (" bob", "bob ")

@@ -623,3 +623,64 @@ func TestLDAPOutagesCountAgainstNobody(t *testing.T) {
 		})
 	}
 }
+
+// lockingStore is a throttle store that starts a lockout of the key it
+// was first asked about (the source address: the first key a sign-in
+// checks) the second time it is asked about it, just after answering
+// that the key is not locked: the lockout another request starts between
+// a sign-in's check of its address and its count of it.
+type lockingStore struct {
+	store.Throttles
+	limit store.ThrottleLimit
+	now   time.Time
+	first []byte
+	seen  int
+}
+
+func (l *lockingStore) GetThrottle(ctx context.Context, key []byte) (store.Throttle, error) {
+	t, err := l.Throttles.GetThrottle(ctx, key)
+	if l.first == nil {
+		l.first = append([]byte(nil), key...)
+	}
+	if string(key) == string(l.first) {
+		if l.seen++; l.seen == 2 {
+			for range l.limit.Max {
+				if _, ferr := l.Throttles.FailThrottle(ctx, key, l.limit, l.now); ferr != nil {
+					return t, ferr
+				}
+			}
+		}
+	}
+	return t, err
+}
+
+// TestAttackLDAPHeldAddressChargesNoName: a sign-in whose address was
+// locked out between its check and its count is refused unchecked; its
+// attempt against the user's name must be taken back too. It was not: a
+// burst of guesses from one address charged the name once for every
+// request the address's lockout held back, though no password was
+// checked for them.
+func TestAttackLDAPHeldAddressChargesNoName(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	addrLimit := store.ThrottleLimit{Max: 3, Window: 5 * time.Minute, Lockout: 5 * time.Minute}
+	ls := &lockingStore{Throttles: throttleStore(t), limit: addrLimit, now: now}
+	s, dir, _, roleARN := ldapAttackFixtureOn(t, &now, ls)
+	s.ldap.Addresses = throttle.New(ls, "ldap-address", addrLimit)
+	_, err := s.AssumeRoleWithLDAPIdentity(ctx, &authz.Caller{SourceIP: "192.0.2.30"},
+		&AssumeRoleWithLDAPIdentityInput{LDAPUsername: "bob", LDAPPassword: "a guess", RoleArn: roleARN})
+	if code(err) != "AccessDenied" {
+		t.Fatalf("a sign-in from an address locked out meanwhile: %v", err)
+	}
+	if dir.calls != 0 {
+		t.Fatalf("the directory was asked %d times", dir.calls)
+	}
+	st, _, err := s.ldap.Users.State(ctx, ldapNameKey("arn:aws:iam::123456789012:ldap-provider/corp", "bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Failures != 0 || st.Locked(now) {
+		t.Fatalf("bob's name: %d failures (locked %v) after a sign-in refused unchecked", st.Failures, st.Locked(now))
+	}
+}
