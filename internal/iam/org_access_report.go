@@ -39,17 +39,15 @@ const orgIDSetting = "org.id"
 const orgJobType = "ORGANIZATIONS"
 
 var (
-	orgPathPattern     = regexp.MustCompile(`^o-[0-9a-z]{10,32}/r-[0-9a-z]{4,32}[0-9a-z-/]*$`)
-	orgOUPattern       = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
-	orgAccountPattern  = regexp.MustCompile(`^[0-9]{12}$`)
-	orgPolicyIDPattern = regexp.MustCompile(`^p-[0-9a-zA-Z_]{8,128}$`)
+	orgOUPattern      = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+	orgAccountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 )
 
 // GenerateOrganizationsAccessReportInput is the input of
 // GenerateOrganizationsAccessReport.
 type GenerateOrganizationsAccessReportInput struct {
-	EntityPath            string `required:"true" min:"19" max:"427"`
-	OrganizationsPolicyID string `query:"OrganizationsPolicyId"`
+	EntityPath            string `required:"true" min:"19" max:"427" pattern:"^o-[0-9a-z]{10,32}\\/r-[0-9a-z]{4,32}[0-9a-z-\\/]*"`
+	OrganizationsPolicyID string `query:"OrganizationsPolicyId" pattern:"^p-[0-9a-zA-Z_]{8,128}$"`
 }
 
 // GenerateOrganizationsAccessReportOutput is the output of
@@ -85,12 +83,6 @@ type orgAccount struct {
 // of the organization's management account allowed
 // iam:GenerateOrganizationsAccessReport.
 func (s *Service) GenerateOrganizationsAccessReport(ctx context.Context, c *authz.Caller, in *GenerateOrganizationsAccessReportInput) (*GenerateOrganizationsAccessReportOutput, error) {
-	if !orgPathPattern.MatchString(in.EntityPath) {
-		return nil, apierr.Validation(fmt.Sprintf("Value '%s' at 'entityPath' failed to satisfy constraint: Member must satisfy regular expression pattern: ^o-[0-9a-z]{10,32}\\/r-[0-9a-z]{4,32}[0-9a-z-\\/]*", in.EntityPath))
-	}
-	if in.OrganizationsPolicyID != "" && !orgPolicyIDPattern.MatchString(in.OrganizationsPolicyID) {
-		return nil, apierr.Validation(fmt.Sprintf("Value '%s' at 'organizationsPolicyId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^p-[0-9a-zA-Z_]{8,128}$", in.OrganizationsPolicyID))
-	}
 	if err := s.check(ctx, c, "iam:GenerateOrganizationsAccessReport", "*"); err != nil {
 		return nil, err
 	}
