@@ -48,6 +48,14 @@ func (s *Service) create(ctx context.Context, featureSet string) (bool, error) {
 	if err := s.store.PutSetting(ctx, featureSetSetting, featureSet); err != nil {
 		return false, fmt.Errorf("create organization: %w", err)
 	}
+	if featureSet != featureAll {
+		// No policy type: without the setting the policy engine would
+		// take SCPs as enabled, with no FullAWSAccess on the root, and
+		// deny every member account's principals everything.
+		if err := s.store.PutSetting(ctx, authz.OrgPolicyTypesSetting, ""); err != nil {
+			return false, fmt.Errorf("create organization: %w", err)
+		}
+	}
 	s.mu.RLock()
 	o := org{root: root, mgmt: s.mgmt, featureSet: featureSet}
 	s.mu.RUnlock()
