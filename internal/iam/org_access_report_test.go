@@ -122,8 +122,8 @@ func TestOrganizationsAccessReportKnownAnswers(t *testing.T) {
 		}
 	}
 	bad(e.rootB, rootPath+"/"+ou1+"/"+ou2+"/"+acctB, "", "AccessDenied") // a member account
-	bad(e.rootA, rootPath+"/"+ou2, "", "InvalidInput")                    // ou2 is below ou1
-	bad(e.rootA, rootPath+"/"+ou1+"/"+acctB, "", "InvalidInput")          // B is in ou2
+	bad(e.rootA, rootPath+"/"+ou2, "", "InvalidInput")                   // ou2 is below ou1
+	bad(e.rootA, rootPath+"/"+ou1+"/"+acctB, "", "InvalidInput")         // B is in ou2
 	bad(e.rootA, rootPath+"/"+acctB, "", "InvalidInput")
 	bad(e.rootA, pathA+"/"+ou1, "", "InvalidInput")
 	bad(e.rootA, rootPath+"/"+ou1+"/"+ou2+"/"+acctB+"/"+acctB, "", "InvalidInput")
