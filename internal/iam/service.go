@@ -48,6 +48,8 @@ type Store interface {
 	store.ServerCertificates
 	store.IAMTasks
 	store.Settings
+	store.Org      // organizations access reports: SCPs and their targets
+	store.OrgUnits // and the hierarchy
 }
 
 // Authorizer is what IAM asks of authz.Authorizer.

@@ -109,7 +109,8 @@ type accessReport struct {
 	JobType   string                     `json:"type"`
 	Completed time.Time                  `json:"completed"`
 	Services  []ServiceLastAccessed      `json:"services"`
-	Entities  map[string][]EntityDetails `json:"entities"` // by namespace
+	Entities  map[string][]EntityDetails `json:"entities"`      // by namespace
+	Org       *orgReport                 `json:"org,omitempty"` // an organizations access report
 }
 
 // reportEntity is a user or role a report covers.
@@ -403,7 +404,7 @@ func (s *Service) loadReport(ctx context.Context, c *authz.Caller, action, jobID
 	}
 	r, err := s.store.GetAccessReport(ctx, c.Account, jobID)
 	if isNotFound(err) {
-		return store.AccessReport{}, accessReport{}, apierr.New(apierr.NoSuchEntity, "The job with id %s cannot be found.", jobID)
+		return store.AccessReport{}, accessReport{}, errNoJob(jobID)
 	}
 	if err != nil {
 		return store.AccessReport{}, accessReport{}, internal(err, "load report")
@@ -411,6 +412,10 @@ func (s *Service) loadReport(ctx context.Context, c *authz.Caller, action, jobID
 	var rep accessReport
 	if err := json.Unmarshal(r.Data, &rep); err != nil {
 		return store.AccessReport{}, accessReport{}, internal(err, "decode report")
+	}
+	if (rep.Org != nil) != (action == "iam:GetOrganizationsAccessReport") {
+		// The other kind of report: not a job of this action.
+		return store.AccessReport{}, accessReport{}, errNoJob(jobID)
 	}
 	return r, rep, nil
 }

@@ -65,7 +65,8 @@ func (s *Service) create(ctx context.Context, featureSet string) (bool, error) {
 }
 
 // complete makes sure FullAWSAccess exists and, once and with all features,
-// is attached to the root and to the accounts that exist then.
+// is attached to the root and to the accounts that exist then; without all
+// features, that no policy type is taken as enabled.
 func (s *Service) complete(ctx context.Context, o org) error {
 	full := store.OrgPolicy{ID: FullAWSAccessID, Name: fullAWSAccessName, Description: fullAWSAccessDesc, Type: scpType,
 		Content: fullAWSAccessContent, AWSManaged: true}
@@ -73,6 +74,13 @@ func (s *Service) complete(ctx context.Context, o org) error {
 		return fmt.Errorf("bootstrap %s: %w", fullAWSAccessName, err)
 	}
 	if o.featureSet != featureAll {
+		// No policy type is enabled: without the setting the policy engine
+		// would take SCPs as enabled, with no FullAWSAccess on the root, and
+		// deny every member account's principals everything (organizations
+		// made before this was written get it at the next start).
+		if _, err := s.store.PutSettingIfAbsent(ctx, authz.OrgPolicyTypesSetting, ""); err != nil {
+			return fmt.Errorf("bootstrap organization: %w", err)
+		}
 		return nil
 	}
 	if _, err := s.store.GetSetting(ctx, fullAccessAttachedSetting); err == nil {

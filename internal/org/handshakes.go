@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,14 +96,19 @@ func (s *Service) handshake(ctx context.Context, h store.OrgHandshake, now time.
 	orgRes := HandshakeResource{Type: "ORGANIZATION", Value: h.OrgID, Resources: []HandshakeResource{
 		{Type: "MASTER_EMAIL", Value: mgmt.Email}, {Type: "MASTER_NAME", Value: mgmt.Name}, {Type: "ORGANIZATION_FEATURE_SET", Value: fs},
 	}}
-	res := []HandshakeResource{orgRes, {Type: h.TargetType, Value: h.Target}}
+	res := []HandshakeResource{orgRes}
+	parties := []HandshakeParty{{ID: h.OrgID, Type: "ORGANIZATION"}}
+	if h.TargetType != "ORGANIZATION" { // an invitation; ENABLE_ALL_FEATURES has the organization alone
+		res = append(res, HandshakeResource{Type: h.TargetType, Value: h.Target})
+		parties = append(parties, HandshakeParty{ID: h.Target, Type: h.TargetType})
+	}
 	if h.Notes != "" {
 		res = append(res, HandshakeResource{Type: "NOTES", Value: h.Notes})
 	}
 	return Handshake{
 		ID:      h.ID,
 		ARN:     "arn:aws:organizations::" + h.Master + ":handshake/" + h.OrgID + "/" + strings.ToLower(h.Action) + "/" + h.ID,
-		Parties: []HandshakeParty{{ID: h.OrgID, Type: "ORGANIZATION"}, {ID: h.Target, Type: h.TargetType}},
+		Parties: parties,
 		State:   state(h, now), RequestedTimestamp: ts(h.RequestedAt), ExpirationTimestamp: ts(h.ExpiresAt),
 		Action: h.Action, Resources: res,
 	}, nil
@@ -146,6 +152,12 @@ func (s *Service) InviteAccountToOrganization(ctx context.Context, c *authz.Call
 	o, err := s.authorize(ctx, c, "InviteAccountToOrganization")
 	if err != nil {
 		return nil, err
+	}
+	switch pending, err := s.pendingAllFeatures(ctx, o, s.time()); {
+	case err != nil:
+		return nil, err
+	case pending:
+		return nil, handshakeConstraint("INVITE_DISABLED_DURING_ENABLE_ALL_FEATURES", "You can't invite an account while the organization is enabling all features.")
 	}
 	var a store.Account
 	if in.Target.Type == "ACCOUNT" {
@@ -267,6 +279,9 @@ func (s *Service) AcceptHandshake(ctx context.Context, c *authz.Caller, in *Hand
 	if err != nil {
 		return nil, err
 	}
+	if h.Action == hsEnableAllFeatures {
+		return s.acceptAllFeatures(ctx, h)
+	}
 	o, err := s.load(ctx)
 	if err != nil {
 		return nil, err
@@ -383,11 +398,13 @@ func checkHandshakeFilter(f *HandshakeFilter) error {
 	return nil
 }
 
-// listHandshakes is one page of hs that pass the filter. Only invitations
-// exist, and they have no parent.
+// listHandshakes is one page of hs that pass the filter. Invitations and
+// ENABLE_ALL_FEATURES handshakes exist, and none has a parent.
 func (s *Service) listHandshakes(ctx context.Context, hs []store.OrgHandshake, in *ListHandshakesInput) (*ListHandshakesOutput, error) {
-	if f := in.Filter; f != nil && (f.ActionType != "" && f.ActionType != hsInvite || f.ParentHandshakeID != "") {
+	if f := in.Filter; f != nil && f.ParentHandshakeID != "" {
 		hs = nil
+	} else if f != nil && f.ActionType != "" {
+		hs = slices.DeleteFunc(slices.Clone(hs), func(h store.OrgHandshake) bool { return h.Action != f.ActionType })
 	}
 	pg, next, err := page(hs, func(h store.OrgHandshake) string { return h.ID }, in.NextToken, in.MaxResults)
 	if err != nil {

@@ -306,6 +306,8 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 
 		"GenerateServiceLastAccessedDetails":        {"Arn": "arn:aws:iam::" + acct + ":user/target"},
 		"GetServiceLastAccessedDetails":             {"JobId": "00000000-0000-4000-8000-000000000000"},
+		"GenerateOrganizationsAccessReport":         {"EntityPath": "o-0123456789/r-abcd"},
+		"GetOrganizationsAccessReport":              {"JobId": "00000000-0000-4000-8000-000000000000"},
 		"GetServiceLastAccessedDetailsWithEntities": {"JobId": "00000000-0000-4000-8000-000000000000", "ServiceNamespace": "iam"},
 
 		"CreateLDAPProvider": {"Name": "dir", "Url": "ldaps://dc.example.com", "UserSearchBase": "dc=example,dc=com"},
@@ -380,6 +382,8 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		"ListAWSServiceAccessForOrganization": `{}`,
 		"InviteAccountToOrganization":         `{"Target":{"Id":"` + acct + `","Type":"ACCOUNT"}}`,
 		"AcceptHandshake":                     `{"HandshakeId":"h-0123456789abcdef"}`,
+		"EnableAllFeatures":                   `{}`,
+		"CreateGovCloudAccount":               `{"Email":"g@example.com","AccountName":"g"}`,
 		"DeclineHandshake":                    `{"HandshakeId":"h-0123456789abcdef"}`,
 		"CancelHandshake":                     `{"HandshakeId":"h-0123456789abcdef"}`,
 		"DescribeHandshake":                   `{"HandshakeId":"h-0123456789abcdef"}`,

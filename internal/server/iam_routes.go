@@ -149,6 +149,8 @@ func iamRoutes(s *iam.Service) map[string]handler {
 		"GenerateServiceLastAccessedDetails":        bind(s.GenerateServiceLastAccessedDetails),
 		"GetServiceLastAccessedDetails":             bind(s.GetServiceLastAccessedDetails),
 		"GetServiceLastAccessedDetailsWithEntities": bind(s.GetServiceLastAccessedDetailsWithEntities),
+		"GenerateOrganizationsAccessReport":         bind(s.GenerateOrganizationsAccessReport),
+		"GetOrganizationsAccessReport":              bind(s.GetOrganizationsAccessReport),
 		"CreateServiceLinkedRole":                   bind(s.CreateServiceLinkedRole),
 		"DeleteServiceLinkedRole":                   bind(s.DeleteServiceLinkedRole),
 		"GetServiceLinkedRoleDeletionStatus":        bind(s.GetServiceLinkedRoleDeletionStatus),

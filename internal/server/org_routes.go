@@ -51,6 +51,8 @@ func orgRoutes(s *org.Service) map[string]jsonHandler {
 		"ListAWSServiceAccessForOrganization": bindJSON(s.ListAWSServiceAccessForOrganization),
 		"InviteAccountToOrganization":         bindJSON(s.InviteAccountToOrganization),
 		"AcceptHandshake":                     bindJSON(s.AcceptHandshake),
+		"EnableAllFeatures":                   bindJSON(s.EnableAllFeatures),
+		"CreateGovCloudAccount":               bindJSON(s.CreateGovCloudAccount),
 		"DeclineHandshake":                    bindJSON(s.DeclineHandshake),
 		"CancelHandshake":                     bindJSON(s.CancelHandshake),
 		"DescribeHandshake":                   bindJSON(s.DescribeHandshake),
