@@ -3,7 +3,6 @@ package iam
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -132,19 +131,9 @@ func (s *Service) GenerateOrganizationsAccessReport(ctx context.Context, c *auth
 	now := s.time()
 	rep := accessReport{JobType: orgJobType, Completed: now, Services: []ServiceLastAccessed{},
 		Org: &orgReport{EntityPath: in.EntityPath, PolicyID: in.OrganizationsPolicyID, Details: buildOrgDetails(scp, uses, pathOf)}}
-	data, err := json.Marshal(rep)
+	id, err := s.saveReport(ctx, c.Account, rep, now)
 	if err != nil {
-		return nil, internal(err, "encode report")
-	}
-	id, err := newJobID(s.rand)
-	if err != nil {
-		return nil, internal(err, "new job id")
-	}
-	if _, err := s.store.PruneAccessReports(ctx, now.Add(-reportRetention)); err != nil {
-		return nil, internal(err, "prune reports")
-	}
-	if err := s.store.PutAccessReport(ctx, store.AccessReport{Account: c.Account, ID: id, CreatedAt: now, Data: data}); err != nil {
-		return nil, internal(err, "store report")
+		return nil, err
 	}
 	return &GenerateOrganizationsAccessReportOutput{JobID: id}, nil
 }

@@ -6,8 +6,6 @@ import (
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/policy"
-	"github.com/opensts/opensts/internal/session"
-	"github.com/opensts/opensts/internal/store"
 )
 
 // ListPoliciesGrantingServiceAccessInput is the input of ListPoliciesGrantingServiceAccess.
@@ -76,20 +74,7 @@ func (s *Service) ListPoliciesGrantingServiceAccess(ctx context.Context, c *auth
 	if in.Marker != "" {
 		return nil, apierr.New(apierr.InvalidInput, "Invalid Marker.")
 	}
-	var named []policy.Named
-	switch src.kind {
-	case store.KindUser:
-		var set policy.Set
-		set, err = s.authz.PolicySet(ctx, &authz.Caller{Account: c.Account, Type: policy.User, UserName: e.name, UserID: e.user.ID})
-		named = set.Identity
-	case store.KindRole:
-		var set policy.Set
-		set, err = s.authz.PolicySet(ctx, &authz.Caller{Account: c.Account, Type: policy.AssumedRole,
-			Session: &session.Session{Type: session.AssumedRole, RoleName: e.name, RoleID: e.role.ID, RolePath: e.path}})
-		named = set.Identity
-	case store.KindGroup:
-		named, err = s.groupPolicies(ctx, c.Account, e.name)
-	}
+	named, err := s.identityPolicies(ctx, c.Account, e)
 	if err != nil {
 		return nil, internal(err, "load policies of "+in.ARN)
 	}

@@ -193,47 +193,63 @@ func (s *Service) GenerateServiceLastAccessedDetails(ctx context.Context, c *aut
 	now := s.time()
 	rep := buildReport(policies, entities, uses, granularity == actionLevel)
 	rep.JobType, rep.Completed = granularity, now
+	id, err := s.saveReport(ctx, c.Account, rep, now)
+	if err != nil {
+		return nil, err
+	}
+	return &GenerateServiceLastAccessedDetailsOutput{JobID: id}, nil
+}
+
+// saveReport stores a finished report under a new job id, after pruning
+// those past their retention.
+func (s *Service) saveReport(ctx context.Context, account string, rep accessReport, now time.Time) (string, error) {
 	data, err := json.Marshal(rep)
 	if err != nil {
-		return nil, internal(err, "encode report")
+		return "", internal(err, "encode report")
 	}
 	id, err := newJobID(s.rand)
 	if err != nil {
-		return nil, internal(err, "new job id")
+		return "", internal(err, "new job id")
 	}
 	if _, err := s.store.PruneAccessReports(ctx, now.Add(-reportRetention)); err != nil {
-		return nil, internal(err, "prune reports")
+		return "", internal(err, "prune reports")
 	}
-	if err := s.store.PutAccessReport(ctx, store.AccessReport{Account: c.Account, ID: id, CreatedAt: now, Data: data}); err != nil {
-		return nil, internal(err, "store report")
+	if err := s.store.PutAccessReport(ctx, store.AccessReport{Account: account, ID: id, CreatedAt: now, Data: data}); err != nil {
+		return "", internal(err, "store report")
 	}
-	return &GenerateServiceLastAccessedDetailsOutput{JobID: id}, nil
+	return id, nil
 }
 
 // entityScope returns the identity policies of a user, role or group and the
 // entities whose uses count: the user or role, or the group's members.
 func (s *Service) entityScope(ctx context.Context, account string, e entity) ([]policy.Named, []reportEntity, error) {
-	switch e.kind {
-	case store.KindUser:
-		set, err := s.authz.PolicySet(ctx, &authz.Caller{Account: account, Type: policy.User, UserName: e.name, UserID: e.user.ID})
-		if err != nil {
-			return nil, nil, internal(err, "load policies of "+e.arn)
-		}
-		return set.Identity, []reportEntity{userEntity(account, e.user)}, nil
-	case store.KindRole:
-		set, err := s.authz.PolicySet(ctx, &authz.Caller{Account: account, Type: policy.AssumedRole,
-			Session: &session.Session{Type: session.AssumedRole, RoleName: e.name, RoleID: e.role.ID, RolePath: e.path}})
-		if err != nil {
-			return nil, nil, internal(err, "load policies of "+e.arn)
-		}
-		return set.Identity, []reportEntity{roleEntity(account, e.role)}, nil
-	}
-	ps, err := s.groupPolicies(ctx, account, e.name)
+	ps, err := s.identityPolicies(ctx, account, e)
 	if err != nil {
 		return nil, nil, internal(err, "load policies of "+e.arn)
 	}
+	switch e.kind {
+	case store.KindUser:
+		return ps, []reportEntity{userEntity(account, e.user)}, nil
+	case store.KindRole:
+		return ps, []reportEntity{roleEntity(account, e.role)}, nil
+	}
 	members, err := s.groupMembers(ctx, account, e.name)
 	return ps, members, err
+}
+
+// identityPolicies returns the identity policies of a user, role (as its
+// sessions have them, without session policies) or group.
+func (s *Service) identityPolicies(ctx context.Context, account string, e entity) ([]policy.Named, error) {
+	switch e.kind {
+	case store.KindUser:
+		set, err := s.authz.PolicySet(ctx, &authz.Caller{Account: account, Type: policy.User, UserName: e.name, UserID: e.user.ID})
+		return set.Identity, err
+	case store.KindRole:
+		set, err := s.authz.PolicySet(ctx, &authz.Caller{Account: account, Type: policy.AssumedRole,
+			Session: &session.Session{Type: session.AssumedRole, RoleName: e.name, RoleID: e.role.ID, RolePath: e.path}})
+		return set.Identity, err
+	}
+	return s.groupPolicies(ctx, account, e.name)
 }
 
 func (s *Service) groupMembers(ctx context.Context, account, group string) ([]reportEntity, error) {
