@@ -96,27 +96,19 @@ func TestKeyCacheFollowsTheFeed(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, io.Discard)
 	ctx := context.Background()
-	root := &authz.Caller{Account: benchAccount, Type: policy.Root, ARN: authz.RootARN(benchAccount), UserID: benchAccount}
-	if _, err := s.iam.CreateUser(ctx, root, &iam.CreateUserInput{UserName: "kim"}); err != nil {
-		t.Fatal(err)
-	}
-	out, err := s.iam.CreateAccessKey(ctx, root, &iam.CreateAccessKeyInput{UserName: "kim"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := out.AccessKey.AccessKeyID
+	id, _ := newUserKey(t, s, "kim")
 	now := time.Now()
 	k, err := s.keys.Key(ctx, id, now)
 	if err != nil || !k.Active || k.Caller.ARN != authz.UserARN(benchAccount, "/", "kim") {
 		t.Fatalf("%+v %v", k, err)
 	}
-	if _, err := s.iam.UpdateUser(ctx, root, &iam.UpdateUserInput{UserName: "kim", NewUserName: "kimberly"}); err != nil {
+	if _, err := s.iam.UpdateUser(ctx, testRoot, &iam.UpdateUserInput{UserName: "kim", NewUserName: "kimberly"}); err != nil {
 		t.Fatal(err)
 	}
 	if k, _ := s.keys.Key(ctx, id, now); k.Caller.ARN != authz.UserARN(benchAccount, "/", "kimberly") {
 		t.Errorf("after a rename the key still authenticates as %s", k.Caller.ARN)
 	}
-	if _, err := s.iam.UpdateAccessKey(ctx, root, &iam.UpdateAccessKeyInput{UserName: "kimberly", AccessKeyID: id, Status: "Inactive"}); err != nil {
+	if _, err := s.iam.UpdateAccessKey(ctx, testRoot, &iam.UpdateAccessKeyInput{UserName: "kimberly", AccessKeyID: id, Status: "Inactive"}); err != nil {
 		t.Fatal(err)
 	}
 	if k, _ := s.keys.Key(ctx, id, now); k.Active {
@@ -130,15 +122,7 @@ func TestKeyCacheTTL(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, io.Discard)
 	ctx := context.Background()
-	root := &authz.Caller{Account: benchAccount, Type: policy.Root, ARN: authz.RootARN(benchAccount), UserID: benchAccount}
-	if _, err := s.iam.CreateUser(ctx, root, &iam.CreateUserInput{UserName: "ttl"}); err != nil {
-		t.Fatal(err)
-	}
-	out, err := s.iam.CreateAccessKey(ctx, root, &iam.CreateAccessKeyInput{UserName: "ttl"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := out.AccessKey.AccessKeyID
+	id, _ := newUserKey(t, s, "ttl")
 	now := time.Now()
 	if k, err := s.keys.Key(ctx, id, now); err != nil || !k.Active {
 		t.Fatalf("%+v %v", k, err)
@@ -169,18 +153,10 @@ func TestKeyCacheSecondTier(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, io.Discard)
 	ctx := context.Background()
-	root := &authz.Caller{Account: benchAccount, Type: policy.Root, ARN: authz.RootARN(benchAccount), UserID: benchAccount}
-	if _, err := s.iam.CreateUser(ctx, root, &iam.CreateUserInput{UserName: "tiered"}); err != nil {
-		t.Fatal(err)
-	}
-	out, err := s.iam.CreateAccessKey(ctx, root, &iam.CreateAccessKeyInput{UserName: "tiered"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := out.AccessKey.AccessKeyID
+	id, secret := newUserKey(t, s, "tiered")
 	now := time.Now()
 	first, err := s.keys.Key(ctx, id, now)
-	if err != nil || !first.Active || string(first.Secret) != out.AccessKey.SecretAccessKey {
+	if err != nil || !first.Active || string(first.Secret) != secret {
 		t.Fatalf("%+v %v", first, err)
 	}
 	evict := func() { s.keys.cache.DeleteFunc(func(string, *keyEntry) bool { return true }) }
@@ -200,7 +176,7 @@ func TestKeyCacheSecondTier(t *testing.T) {
 	}
 	evict()
 	k, err := s.keys.Key(ctx, id, now)
-	if err != nil || !k.Active || k == first || string(k.Secret) != out.AccessKey.SecretAccessKey || k.Caller.ARN != first.Caller.ARN {
+	if err != nil || !k.Active || k == first || string(k.Secret) != secret || k.Caller.ARN != first.Caller.ARN {
 		t.Fatalf("from the second tier: %+v %v", k, err)
 	}
 	// The feed's change drops it from both tiers.
@@ -231,3 +207,21 @@ func TestKeyCacheSecondTier(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// newUserKey creates user name (as root) and an access key for it, and
+// returns the key's id and secret.
+func newUserKey(t *testing.T, s *Server, name string) (id, secret string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.iam.CreateUser(ctx, testRoot, &iam.CreateUserInput{UserName: name}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.iam.CreateAccessKey(ctx, testRoot, &iam.CreateAccessKeyInput{UserName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.AccessKey.AccessKeyID, out.AccessKey.SecretAccessKey
+}
+
+// testRoot is the bench account's root as an IAM caller.
+var testRoot = &authz.Caller{Account: benchAccount, Type: policy.Root, ARN: authz.RootARN(benchAccount), UserID: benchAccount}
