@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/opensts/opensts/internal/cache"
 	"github.com/opensts/opensts/internal/store"
 )
 
@@ -57,6 +58,7 @@ type Recorder struct {
 	interval time.Duration
 	maxKeys  int64
 	seed     maphash.Seed
+	recent   *cache.Recent
 	shards   [shards]shard
 	keys     atomic.Int64
 	dropped  atomic.Int64
@@ -76,7 +78,16 @@ type Config struct {
 	Interval time.Duration
 	// MaxKeys bounds the keys kept in memory (default 1<<16, some 13 MiB).
 	MaxKeys int
+	// Window: a use within Window of the last one recorded for the same
+	// key and region is not recorded (default store.UseWindow; negative:
+	// every use is). It is how far behind the stored data may be for a
+	// principal that calls again and again.
+	Window time.Duration
 }
+
+// recentSlots bounds the uses the window remembers (8 bytes each, outside
+// the Go heap); a use it has forgotten is recorded again.
+const recentSlots = 1 << 18
 
 // IdleFlushes is how many flushes a key may go unused before it leaves
 // memory. A key is kept past its write only so that a principal calling
@@ -95,6 +106,12 @@ func New(cfg Config) *Recorder {
 	if r.maxKeys <= 0 {
 		r.maxKeys = 1 << 16
 	}
+	if cfg.Window == 0 {
+		cfg.Window = store.UseWindow
+	}
+	if cfg.Window > 0 {
+		r.recent = cache.NewRecent(recentSlots, int64(cfg.Window/time.Second))
+	}
 	for i := range r.shards {
 		r.shards[i].m = make(map[Key]*slot)
 	}
@@ -108,8 +125,24 @@ func (r *Recorder) shard(k *Key) *shard {
 }
 
 // Record notes that the principal of account used k at at in region. An
-// older use than the one kept changes nothing.
+// older use than the one kept changes nothing, nor does a use within the
+// window of the last one recorded for k and region.
 func (r *Recorder) Record(k Key, account string, at time.Time, region string) {
+	var rh uint64
+	if r.recent != nil {
+		var h maphash.Hash
+		h.SetSeed(r.seed)
+		h.WriteString(k.PrincipalID)
+		h.WriteByte(0)
+		h.WriteString(k.Service)
+		h.WriteByte(0)
+		h.WriteString(k.Action)
+		h.WriteByte(0)
+		h.WriteString(region)
+		if rh = h.Sum64(); r.recent.Seen(rh, at.Unix()) {
+			return
+		}
+	}
 	sh := r.shard(&k)
 	ns := at.UnixNano()
 	sh.mu.RLock()
@@ -126,6 +159,7 @@ func (r *Recorder) Record(k Key, account string, at time.Time, region string) {
 	if s = sh.m[k]; s == nil {
 		if r.keys.Load() >= r.maxKeys {
 			r.dropped.Add(1)
+			r.recent.Forget(rh) // not recorded: the next use must be
 			return
 		}
 		// Copies: a key must not keep a request's memory alive.

@@ -55,8 +55,9 @@ func (w *memWriter) snapshot() (int, map[Key]store.ServiceAccess) {
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
 func newRecorder(t *testing.T, w Writer, maxKeys int) *Recorder {
-	// A long interval: the tests flush themselves.
-	r := New(Config{Writer: w, Interval: time.Hour, MaxKeys: maxKeys})
+	// A long interval: the tests flush themselves. No window: every use
+	// reaches the recorder (TestWindow tests the window).
+	r := New(Config{Writer: w, Interval: time.Hour, MaxKeys: maxKeys, Window: -1})
 	t.Cleanup(func() { _ = r.Close(context.Background()) })
 	return r
 }
@@ -96,6 +97,56 @@ func TestRecordNewestWins(t *testing.T) {
 	n, got = w.snapshot()
 	if u := got[k]; n != 2 || !u.At.Equal(t0.Add(time.Minute)) || u.Region != "ap-south-1" {
 		t.Fatalf("after a newer use: %d batches, %+v", n, u)
+	}
+}
+
+// A use within the window of the last one recorded for the same key and
+// region is not written; past it, or from another region, it is.
+func TestWindow(t *testing.T) {
+	t.Parallel()
+	w := &memWriter{}
+	r := New(Config{Writer: w, Interval: time.Hour, MaxKeys: 2, Window: time.Minute})
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	ctx := context.Background()
+	k := Key{"AROAEXAMPLE", "iam", "ListUsers"}
+	use := func(d time.Duration, region string) store.ServiceAccess {
+		t.Helper()
+		r.Record(k, "111111111111", t0.Add(d), region)
+		if err := r.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, got := w.snapshot()
+		return got[k]
+	}
+	if u := use(0, "eu-west-1"); !u.At.Equal(t0) {
+		t.Fatalf("first use: %+v", u)
+	}
+	if u := use(30*time.Second, "eu-west-1"); !u.At.Equal(t0) {
+		t.Fatalf("use within the window written: %+v", u)
+	}
+	if u := use(40*time.Second, "us-east-1"); !u.At.Equal(t0.Add(40*time.Second)) || u.Region != "us-east-1" {
+		t.Fatalf("use from another region: %+v", u)
+	}
+	if u := use(61*time.Second, "eu-west-1"); !u.At.Equal(t0.Add(61*time.Second)) || u.Region != "eu-west-1" {
+		t.Fatalf("use past the window: %+v", u)
+	}
+	// A use dropped at the memory bound is not remembered by the window.
+	r.Record(Key{"AIDA1", "iam", "GetUser"}, "111111111111", t0, "us-east-1")
+	r.Record(Key{"AIDA2", "iam", "GetUser"}, "111111111111", t0, "us-east-1")
+	if r.Dropped() != 1 {
+		t.Fatalf("Dropped %d, want 1", r.Dropped())
+	}
+	for range IdleFlushes + 1 {
+		if err := r.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Record(Key{"AIDA2", "iam", "GetUser"}, "111111111111", t0.Add(time.Second), "us-east-1")
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, got := w.snapshot(); !got[Key{"AIDA2", "iam", "GetUser"}].At.Equal(t0.Add(time.Second)) {
+		t.Fatalf("a use dropped at the bound kept the next one out: %+v", got[Key{"AIDA2", "iam", "GetUser"}])
 	}
 }
 

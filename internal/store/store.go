@@ -300,7 +300,9 @@ type AccessKeys interface {
 	DeleteAccessKey(ctx context.Context, id string) error
 	// ListAccessKeys lists the keys of a user; user "" lists the root keys.
 	ListAccessKeys(ctx context.Context, account, user string) ([]AccessKey, error)
-	// TouchAccessKey records last use; backends may coalesce writes.
+	// TouchAccessKey records last use; backends may coalesce writes, and may
+	// leave out a use within UseWindow of the last one they recorded for
+	// the same key, service and region.
 	TouchAccessKey(ctx context.Context, id string, at time.Time, service, region string) error
 }
 
@@ -314,9 +316,18 @@ type Roles interface {
 	DeleteRole(ctx context.Context, account, name string) error
 	ListRoles(ctx context.Context, account string, opt ListOptions) ([]Role, error)
 	// TouchRole records that role id was used (assumed) at in region, for
-	// RoleLastUsed; backends coalesce the writes as for TouchAccessKey.
+	// RoleLastUsed; backends coalesce the writes as for TouchAccessKey (and
+	// as there, may leave out a use within UseWindow of the last recorded in
+	// the same region).
 	TouchRole(ctx context.Context, id string, at time.Time, region string) error
 }
+
+// UseWindow is how far behind a key's or role's stored last use may be: a
+// backend need not write a use within UseWindow of the last one it wrote
+// for the same key or role, service and region. AWS itself reports last use
+// hours late; without the window, a deployment whose 100,000 principals
+// each call every few seconds wrote 100,000 rows every few seconds.
+const UseWindow = 5 * time.Minute
 
 // Policies stores inline policies, managed policies, versions and attachments.
 type Policies interface {

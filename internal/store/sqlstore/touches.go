@@ -2,10 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"hash/maphash"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/opensts/opensts/internal/cache"
 	"github.com/opensts/opensts/internal/store"
 )
 
@@ -15,12 +17,19 @@ type Touch struct {
 	Service, Region string
 }
 
+// recentSlots bounds the uses the window remembers (8 bytes each, outside
+// the Go heap): a use the table has forgotten is written again.
+const recentSlots = 1 << 19
+
 // Touches coalesces access key usage in memory and writes it in batches, once
-// per interval, from a goroutine of its own. The latest use of a key wins. It
-// is safe for concurrent use; Stop it to write what is pending.
+// per interval, from a goroutine of its own. The latest use of a key wins,
+// within store.UseWindow (see there). It is safe for concurrent use; Stop it to
+// write what is pending.
 type Touches struct {
 	interval time.Duration
 	write    func(context.Context, map[string]Touch) error
+	recent   *cache.Recent
+	seed     maphash.Seed
 
 	// Direct makes callers write every use at once instead of recording it
 	// (benchmarks only). Set it before the Touches is shared.
@@ -44,6 +53,8 @@ func NewTouches(interval time.Duration, write func(context.Context, map[string]T
 	t := &Touches{
 		interval: interval,
 		write:    write,
+		recent:   cache.NewRecent(recentSlots, int64(store.UseWindow/time.Second)),
+		seed:     maphash.MakeSeed(),
 		pending:  make(map[string]Touch),
 		roles:    make(map[string]Touch),
 		done:     make(chan struct{}),
@@ -85,10 +96,25 @@ func (t *Touches) Record(id string, u Touch) bool {
 	if closed {
 		return false
 	}
-	if ok && sameSecond(old, u) {
+	if ok && sameSecond(old, u) || t.recentlyWritten('k', id, u) {
 		return true
 	}
 	return t.record(id, u)
+}
+
+// recentlyWritten reports whether a use of the key ('k') or role ('r') id
+// from u's service and region was recorded within store.UseWindow before u (and
+// remembers u when not).
+func (t *Touches) recentlyWritten(kind byte, id string, u Touch) bool {
+	var h maphash.Hash
+	h.SetSeed(t.seed)
+	h.WriteByte(kind)
+	h.WriteString(id)
+	h.WriteByte(0)
+	h.WriteString(u.Service)
+	h.WriteByte(0)
+	h.WriteString(u.Region)
+	return t.recent.Seen(h.Sum64(), u.At.Unix())
 }
 
 // RecordRole is Record for role id (under RolePrefix), with no string made
@@ -101,7 +127,7 @@ func (t *Touches) RecordRole(id string, u Touch) bool {
 	if closed {
 		return false
 	}
-	if ok && sameSecond(old, u) {
+	if ok && sameSecond(old, u) || t.recentlyWritten('r', id, u) {
 		return true
 	}
 	t.mu.Lock()

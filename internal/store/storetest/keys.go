@@ -92,6 +92,22 @@ func testTouchAccessKey(t *testing.T, s store.Store) {
 	ok(t, err)
 	same(t, "listed key", []store.AccessKey{k}, ks)
 
+	// A use in the same service and region may be left out within
+	// store.UseWindow of the one recorded, never past it.
+	ok(t, s.TouchAccessKey(ctx, k.ID, at(3*time.Minute+store.UseWindow/2), "iam", "eu-west-1"))
+	got, err = s.GetAccessKey(ctx, k.ID)
+	ok(t, err)
+	if got.LastUsedAt.Before(at(3*time.Minute)) || got.LastUsedAt.After(at(3*time.Minute+store.UseWindow/2)) {
+		t.Fatalf("use within the window: last used %v", got.LastUsedAt)
+	}
+	past := at(3*time.Minute + store.UseWindow + time.Second)
+	ok(t, s.TouchAccessKey(ctx, k.ID, past, "iam", "eu-west-1"))
+	got, err = s.GetAccessKey(ctx, k.ID)
+	ok(t, err)
+	if !got.LastUsedAt.Equal(past) {
+		t.Fatalf("use past the window: last used %v, want %v", got.LastUsedAt, past)
+	}
+
 	ok(t, s.TouchAccessKey(ctx, "AKIAUNKNOWN", at(time.Minute), "sts", "us-east-1"))
 	if g2 := gen(t, s); g2 != g {
 		t.Fatalf("generation %d -> %d on TouchAccessKey", g, g2)

@@ -480,6 +480,14 @@ func testTouchRole(t *testing.T, s store.Store) {
 		t.Fatalf("ListRoles: %d roles, want 1", len(rs))
 	}
 	check("ListRoles", rs[0])
+	// Past store.UseWindow a use in the same region is always recorded.
+	past := at(3*time.Minute + store.UseWindow + time.Second)
+	ok(t, s.TouchRole(ctx, "AROATOUCH", past, "eu-west-1"))
+	r, err = s.GetRoleByID(ctx, "AROATOUCH")
+	ok(t, err)
+	if !r.LastUsedAt.Equal(past) {
+		t.Fatalf("use past the window: last used %v, want %v", r.LastUsedAt, past)
+	}
 	if g2 := gen(t, s); g != g2 {
 		t.Fatalf("generation %d -> %d on TouchRole", g, g2)
 	}

@@ -1,0 +1,62 @@
+package sqlstore
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opensts/opensts/internal/store"
+)
+
+// A key or role used again within store.UseWindow, from the same service
+// and region, is written once; another service or region, or a use past the
+// window, is written again.
+func TestTouchesWindow(t *testing.T) {
+	var mu sync.Mutex
+	var writes []map[string]Touch
+	tt := NewTouches(time.Hour, func(_ context.Context, b map[string]Touch) error {
+		mu.Lock()
+		writes = append(writes, b)
+		mu.Unlock()
+		return nil
+	})
+	defer tt.Stop()
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	flush := func() map[string]Touch {
+		t.Helper()
+		mu.Lock()
+		writes = nil
+		mu.Unlock()
+		if err := tt.flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(writes) == 0 {
+			return nil
+		}
+		return writes[0]
+	}
+	tt.Record("AKIA1", Touch{At: t0, Service: "sts", Region: "us-east-1"})
+	tt.RecordRole("AROA1", Touch{At: t0, Region: "us-east-1"})
+	if b := flush(); len(b) != 2 {
+		t.Fatalf("first uses: wrote %v", b)
+	}
+	tt.Record("AKIA1", Touch{At: t0.Add(time.Minute), Service: "sts", Region: "us-east-1"})
+	tt.RecordRole("AROA1", Touch{At: t0.Add(time.Minute), Region: "us-east-1"})
+	if b := flush(); len(b) != 0 {
+		t.Fatalf("uses within the window: wrote %v", b)
+	}
+	tt.Record("AKIA1", Touch{At: t0.Add(2 * time.Minute), Service: "iam", Region: "us-east-1"})
+	tt.RecordRole("AROA1", Touch{At: t0.Add(2 * time.Minute), Region: "eu-west-1"})
+	if b := flush(); len(b) != 2 || b["AKIA1"].Service != "iam" || b[RolePrefix+"AROA1"].Region != "eu-west-1" {
+		t.Fatalf("uses from another service or region: wrote %v", b)
+	}
+	past := t0.Add(store.UseWindow + time.Second)
+	tt.Record("AKIA1", Touch{At: past, Service: "sts", Region: "us-east-1"})
+	tt.RecordRole("AROA1", Touch{At: past, Region: "us-east-1"})
+	if b := flush(); len(b) != 2 || !b["AKIA1"].At.Equal(past) || !b[RolePrefix+"AROA1"].At.Equal(past) {
+		t.Fatalf("uses past the window: wrote %v", b)
+	}
+}
