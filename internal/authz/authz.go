@@ -59,7 +59,16 @@ type Authorizer struct {
 	// cache holds loaded principals, roles, managed policies and SCPs; the
 	// change feed drops exactly what changed (Forget).
 	cache *cache.Cache[any]
+	// trust holds a trust document of each shape, which the second tier's
+	// roles are encoded against (most differ from theirs in the principal
+	// alone); decodeRole is a.decodeRole, made once.
+	trust      *cache.Templates
+	decodeRole func([]byte) (any, bool)
 }
+
+// trustTemplates bounds the trust documents the second tier's roles are
+// encoded against: one per trust policy shape in use, the first seen.
+const trustTemplates = 1024
 
 // New returns an Authorizer.
 func New(cfg Config) *Authorizer {
@@ -72,7 +81,9 @@ func New(cfg Config) *Authorizer {
 		cacheBytes = DefaultCacheBytes
 	}
 	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now, onDeny: cfg.OnDeny,
-		cache: cache.New(cache.Config[any]{MaxBytes: cacheBytes, Cost: footprintShared, CompactBytes: cfg.CompactBytes})}
+		cache: cache.New(cache.Config[any]{MaxBytes: cacheBytes, Cost: footprintShared, CompactBytes: cfg.CompactBytes}),
+		trust: cache.NewTemplates(trustTemplates)}
+	a.decodeRole = a.decodeRoleRecord
 	if cfg.Sealer != nil {
 		a.msgKey = cfg.Sealer.Derive("opensts authorization message v1")
 	}
@@ -1019,14 +1030,17 @@ type Role struct {
 // store.ErrNotFound when it does not exist.
 func (a *Authorizer) Role(ctx context.Context, account, name string) (*Role, error) {
 	var kb [128]byte
-	v, err := a.cache.LoadTiered(cacheKey(kb[:0], "role", account, name), decodeRole, func() (any, []byte, error) {
+	v, err := a.cache.LoadTiered(cacheKey(kb[:0], "role", account, name), a.decodeRole, func() (any, []byte, error) {
 		r, err := a.store.GetRole(ctx, account, name)
 		if err != nil {
 			return nil, nil, fmt.Errorf("load role %s: %w", name, err)
 		}
-		enc := encodeRole(r)
+		doc := r.TrustPolicy
 		role, err := newRole(r)
-		return role, enc, err
+		if err != nil {
+			return nil, nil, err
+		}
+		return role, a.encodeRole(r, doc, role.Trust.Shape()), nil
 	})
 	if err != nil {
 		return nil, err
@@ -1058,16 +1072,17 @@ func newRole(r store.Role) (*Role, error) {
 }
 
 // encodeRole is a stored role in the cache's second tier: what newRole
-// keeps, with the trust document as text.
-func encodeRole(r store.Role) []byte {
-	e := cache.Enc(make([]byte, 0, 96+len(r.TrustPolicy))).String(r.Account).String(r.ID).String(r.Name).String(r.Path).
-		String(r.TrustPolicy).Int(int64(r.MaxSessionDuration)).String(r.PermissionsBoundary).Time(r.CreatedAt)
+// keeps, with the trust document doc, of shape shape, as its difference
+// from the first document of that shape.
+func (a *Authorizer) encodeRole(r store.Role, doc string, shape any) []byte {
+	e := cache.Enc(make([]byte, 0, 96+len(doc))).String(r.Account).String(r.ID).String(r.Name).String(r.Path).
+		Text(a.trust, shape, doc).Int(int64(r.MaxSessionDuration)).String(r.PermissionsBoundary).Time(r.CreatedAt)
 	return encodeTags(e, r.Tags)
 }
 
-func decodeRole(b []byte) (any, bool) {
+func (a *Authorizer) decodeRoleRecord(b []byte) (any, bool) {
 	d := cache.NewDec(b)
-	r := store.Role{Account: d.String(), ID: d.String(), Name: d.String(), Path: d.String(), TrustPolicy: d.String(),
+	r := store.Role{Account: d.String(), ID: d.String(), Name: d.String(), Path: d.String(), TrustPolicy: d.Text(a.trust),
 		MaxSessionDuration: int(d.Int()), PermissionsBoundary: d.String(), CreatedAt: d.Time()}
 	r.Tags = decodeTags(d)
 	if !d.OK() {

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"sync/atomic"
@@ -146,5 +147,62 @@ func TestSecondTier(t *testing.T) {
 	req := &policy.Request{Principal: *alice, Action: "sts:AssumeRole", Resource: r.ARN, Context: &policy.Context{}}
 	if e := policy.Evaluate(&policy.Set{Resource: []policy.Named{{ID: r.TrustID, Policy: r.Trust}}}, req).Effect; e != policy.ExplicitDeny {
 		t.Fatalf("the changed trust policy decides %v", e)
+	}
+}
+
+// Roles whose trust documents share a shape (each trusts its own user) are
+// kept in the second tier as their difference from the first: they come
+// back from it without a store read, each trusting its own user alone, in
+// a fraction of their documents' bytes.
+func TestSecondTierSharesTrustShapes(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st := &readCounter{Store: db}
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(db.CreateAccount(ctx, store.Account{ID: acct, Name: "a", Management: true}))
+	a := New(Config{Store: st, Policies: policy.NewCache(1 << 20), CompactBytes: 1 << 20})
+	const n = 200
+	userARN := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:user/u%03d", acct, i) }
+	docBytes := 0
+	for i := range n {
+		doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + userARN(i) + `"},"Action":"sts:AssumeRole"}]}`
+		docBytes += len(doc)
+		must(db.CreateRole(ctx, store.Role{Account: acct, ID: fmt.Sprintf("AROA%03d", i), Name: fmt.Sprintf("r%03d", i), Path: "/", TrustPolicy: doc, CreatedAt: time.Now()}))
+	}
+	for i := range n {
+		_, err := a.Role(ctx, acct, fmt.Sprintf("r%03d", i))
+		must(err)
+	}
+	filled := st.reads.Load()
+	if _, tierBytes, _ := a.TierStats(); tierBytes >= docBytes*2/3 {
+		t.Fatalf("the second tier holds %d bytes for %d roles whose trust documents alone are %d", tierBytes, n, docBytes)
+	}
+	if a.trust.Len() != 1 {
+		t.Fatalf("%d trust templates for one shape", a.trust.Len())
+	}
+	a.Evict()
+	for i := range n {
+		r, err := a.Role(ctx, acct, fmt.Sprintf("r%03d", i))
+		must(err)
+		for _, j := range []int{i, (i + 1) % n} {
+			p := policy.Principal{Type: policy.User, ARN: userARN(j), Account: acct, ID: fmt.Sprintf("AIDA%03d", j)}
+			req := &policy.Request{Principal: p, Action: "sts:AssumeRole", Resource: r.ARN, Context: &policy.Context{}}
+			got := policy.Evaluate(&policy.Set{Resource: []policy.Named{{ID: r.TrustID, Policy: r.Trust}}}, req).Effect
+			if (got == policy.Allow) != (i == j) {
+				t.Fatalf("role %d's trust decides %v for user %d", i, got, j)
+			}
+		}
+	}
+	if got := st.reads.Load(); got != filled {
+		t.Fatalf("%d store reads after the first tier was evicted, want none", got-filled)
 	}
 }
