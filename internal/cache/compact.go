@@ -11,8 +11,8 @@ import (
 
 // compact is a cache's second tier: values encoded as bytes, by key, in
 // memory the garbage collector does not scan. Records are appended to one
-// of compactSegments fixed-size byte segments in turn; a map of integers
-// (key hash to segment and offset) finds them. When the segment being
+// of compactSegments fixed-size byte segments in turn; an index (key
+// hash to segment and offset, index.go) finds them. When the segment being
 // filled is full, the oldest is emptied and reused (FIFO eviction in
 // sixteenths), and a record read while it sits in one of the two oldest
 // segments is copied forward, so what is in use survives a lap.
@@ -28,7 +28,7 @@ type compact struct {
 	segSize int
 
 	mu    sync.RWMutex
-	index map[uint64]uint64 // key hash -> ref(segment, offset)
+	idx   *index // key hash -> ref(segment, offset)
 	segs  *segments
 	ends  [compactSegments]int // bytes used in each segment
 	cur   int                  // the segment appended to
@@ -56,8 +56,9 @@ func (ss *segments) free() {
 const recordHeader = 6
 
 func newCompact(maxBytes int) *compact {
-	t := &compact{seed: maphash.MakeSeed(), segSize: maxBytes / compactSegments, index: map[uint64]uint64{}, segs: &segments{}}
+	t := &compact{seed: maphash.MakeSeed(), segSize: maxBytes / compactSegments, idx: newIndex(), segs: &segments{}}
 	runtime.AddCleanup(t, (*segments).free, t.segs)
+	runtime.AddCleanup(t, (*index).free, t.idx)
 	return t
 }
 
@@ -78,7 +79,7 @@ func (t *compact) record(r uint64) (key, value []byte) {
 func (t *compact) get(dst, key []byte) ([]byte, bool) {
 	h := t.hash(key)
 	t.mu.RLock()
-	r, ok := t.index[h]
+	r, ok := t.idx.get(h)
 	if !ok {
 		t.mu.RUnlock()
 		return dst, false
@@ -103,7 +104,7 @@ func (t *compact) get(dst, key []byte) ([]byte, bool) {
 func (t *compact) refresh(h, r uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.index[h] != r {
+	if cur, ok := t.idx.get(h); !ok || cur != r {
 		return
 	}
 	k, v := t.record(r)
@@ -147,7 +148,7 @@ func (t *compact) appendLocked(h uint64, key, value []byte) {
 	copy(b[recordHeader:], key)
 	copy(b[recordHeader+len(key):], value)
 	t.ends[t.cur] = off + n
-	t.index[h] = ref(t.cur, off)
+	t.idx.set(h, ref(t.cur, off))
 	t.bytes += n
 }
 
@@ -157,8 +158,8 @@ func (t *compact) emptyLocked(seg int) {
 	for off := 0; off < t.ends[seg]; {
 		kl, vl := int(binary.LittleEndian.Uint16(b[off:])), int(binary.LittleEndian.Uint32(b[off+2:]))
 		h := t.hash(b[off+recordHeader : off+recordHeader+kl])
-		if t.index[h] == ref(seg, off) {
-			delete(t.index, h)
+		if r, ok := t.idx.get(h); ok && r == ref(seg, off) {
+			t.idx.del(h)
 			t.bytes -= recordHeader + kl + vl
 		}
 		off += recordHeader + kl + vl
@@ -168,9 +169,9 @@ func (t *compact) emptyLocked(seg int) {
 
 // removeLocked drops the record the index holds under h, if any.
 func (t *compact) removeLocked(h uint64) {
-	if r, ok := t.index[h]; ok {
+	if r, ok := t.idx.get(h); ok {
 		k, v := t.record(r)
-		delete(t.index, h)
+		t.idx.del(h)
 		t.bytes -= recordHeader + len(k) + len(v)
 	}
 }
@@ -178,7 +179,7 @@ func (t *compact) removeLocked(h uint64) {
 func (t *compact) delete(key string) {
 	h := maphash.String(t.seed, key)
 	t.mu.Lock()
-	if r, ok := t.index[h]; ok {
+	if r, ok := t.idx.get(h); ok {
 		if k, _ := t.record(r); string(k) == key {
 			t.removeLocked(h)
 		}
@@ -189,18 +190,22 @@ func (t *compact) delete(key string) {
 func (t *compact) deletePrefix(prefix string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for h, r := range t.index {
+	var drop []uint64
+	t.idx.each(func(h, r uint64) {
 		if k, v := t.record(r); strings.HasPrefix(string(k), prefix) {
-			delete(t.index, h)
+			drop = append(drop, h)
 			t.bytes -= recordHeader + len(k) + len(v)
 		}
+	})
+	for _, h := range drop {
+		t.idx.del(h)
 	}
 }
 
 // clear drops every record and gives the segments back.
 func (t *compact) clear() {
 	t.mu.Lock()
-	clear(t.index)
+	t.idx.reset()
 	t.segs.free()
 	t.ends = [compactSegments]int{}
 	t.cur, t.bytes = 0, 0
@@ -215,5 +220,5 @@ func (t *compact) stats() (entries, bytes, allocated int) {
 	for _, s := range t.segs {
 		allocated += len(s)
 	}
-	return len(t.index), t.bytes, allocated
+	return t.idx.len(), t.bytes, allocated
 }
