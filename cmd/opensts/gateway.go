@@ -40,7 +40,7 @@ store's own credentials:
 
 The gateway's own identity toward OpenSTS comes from the standard AWS
 credential chain; it needs opensts:Authorize, and opensts:GetStreamingSigningKey
-to accept chunk-signed uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD).
+to accept chunk-signed uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]).
 
 Generic mode (--rules FILE) serves any HTTP API instead: the rules file maps
 method and path patterns to IAM actions and resource templates, and allowed
