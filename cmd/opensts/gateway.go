@@ -151,6 +151,9 @@ func serveGeneric(ctx context.Context, log *slog.Logger, f genericFlags) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range rules.Warnings() {
+		log.Warn("gateway: " + f.rules + ": " + w)
+	}
 	awsCfg, err := loadAWSConfig(ctx, f.endpoint, f.profile, f.region)
 	if err != nil {
 		return err
