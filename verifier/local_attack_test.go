@@ -184,9 +184,24 @@ func TestAttackVerificationDataOtherAccount(t *testing.T) {
 		t.Fatalf("its own account's credentials: %d %s", status, body)
 	}
 
-	// A revocation in the member account is not the verifier's to see.
+	// A revocation in the member account is not the verifier's to see,
+	// nor is the fact that one happened: the version it holds stays
+	// current.
+	status, body = signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetRevocations", map[string]any{})
+	var before struct{ Version string }
+	if err := json.Unmarshal(body, &before); status != 200 || err != nil || before.Version == "" {
+		t.Fatalf("GetRevocations before: %d %s", status, body)
+	}
 	if status, body := signedCall(t, f.memberSess, "OpenSTSRevocation_20261204.RevokeSessions", map[string]any{"AccessKeyId": f.memberSess.AccessKeyID}); status != 200 {
 		t.Fatalf("RevokeSessions in the member account: %d %s", status, body)
+	}
+	status, body = signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetRevocations", map[string]any{"Version": before.Version})
+	var after struct {
+		Version  string
+		Modified bool
+	}
+	if err := json.Unmarshal(body, &after); status != 200 || err != nil || after.Modified || after.Version != before.Version {
+		t.Fatalf("another account's revocation changed the caller's version: %s, then %d %s", before.Version, status, body)
 	}
 	status, body = signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetRevocations", map[string]any{})
 	if status != 200 {

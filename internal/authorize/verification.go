@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -408,25 +409,61 @@ func (s *Service) GetRevocations(ctx context.Context, caller *authz.Caller, in *
 		}
 		return nil, apierr.OrInternal(err, "revocations: check the caller")
 	}
-	version, entries := s.Revocations.Snapshot()
+	_, all := s.Revocations.Snapshot()
+	// The caller's account's entries only: a verifier decides locally
+	// about its own account's sessions (GetVerificationData answers
+	// OtherAccount for the others', which Authorize decides). The version
+	// is theirs too: the set's own version changes with every account's
+	// revocations, and would tell a verifier when another account revoked.
+	entries := []Revocation{}
+	for _, e := range all {
+		if e.Account != caller.Account {
+			continue
+		}
+		entries = append(entries, Revocation{ID: e.ID, Account: e.Account, Kind: e.Kind, Target: e.Target, RoleID: e.RoleID, OriginKeys: e.OriginKeys,
+			IssuedBefore: e.IssuedBefore, ExpiresAt: e.ExpiresAt})
+	}
+	version := accountVersion(caller.Account, entries)
 	out := &GetRevocationsOutput{Version: version, Modified: version != in.Version, Entries: []Revocation{}, Region: s.Region,
 		CallerAccount: caller.Account, ServerTime: s.Now().UTC()}
 	if out.Region == "" {
 		out.Region = "us-east-1"
 	}
 	if out.Modified {
-		// The caller's account's entries only: a verifier decides locally
-		// about its own account's sessions (GetVerificationData answers
-		// OtherAccount for the others', which Authorize decides).
-		for _, e := range entries {
-			if e.Account != caller.Account {
-				continue
-			}
-			out.Entries = append(out.Entries, Revocation{ID: e.ID, Account: e.Account, Kind: e.Kind, Target: e.Target, RoleID: e.RoleID, OriginKeys: e.OriginKeys,
-				IssuedBefore: e.IssuedBefore, ExpiresAt: e.ExpiresAt})
-		}
+		out.Entries = entries
 	}
 	return out, nil
+}
+
+// accountVersion is the version of one account's revocation entries (as
+// Snapshot sorts them, by ID): a digest of the account and its entries
+// only, so that it changes when they do and never when another account's
+// do, and every node holding the same set answers the same version.
+func accountVersion(account string, entries []Revocation) string {
+	h := sha256.New()
+	var b []byte
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	str(account)
+	h.Write(b)
+	for _, e := range entries {
+		b = b[:0]
+		str(e.ID)
+		str(e.Account)
+		str(e.Kind)
+		str(e.Target)
+		str(e.RoleID)
+		b = binary.AppendUvarint(b, uint64(len(e.OriginKeys)))
+		for _, k := range e.OriginKeys {
+			str(k)
+		}
+		b = binary.AppendVarint(b, e.IssuedBefore.UnixNano())
+		b = binary.AppendVarint(b, e.ExpiresAt.UnixNano())
+		h.Write(b)
+	}
+	return "a" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // SessionRevocations is the inverse of GetRevocations' wire entries.
