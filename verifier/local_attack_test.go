@@ -172,6 +172,30 @@ func TestAttackVerificationDataOtherAccount(t *testing.T) {
 	if status != 200 || !bytes.Contains(body, []byte("AuthenticationError")) || bytes.Contains(body, []byte("OtherAccount")) {
 		t.Fatalf("a wrong proof: %d %s", status, body)
 	}
+	// And no oracle of which credentials exist in other accounts: another
+	// account's token or long-term key without a valid proof is answered
+	// exactly as one that does not exist.
+	_, unknownTok := signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetVerificationData", map[string]any{
+		"AccessKeyId": "ASIAZZZZZZZZZZZZZZZZ", "SessionToken": f.memberSess.SessionToken[:40] + "x", "StringToSign": sr.StringToSign(), "Signature": strings.Repeat("0", 64)})
+	if !bytes.Equal(body, unknownTok) {
+		t.Fatalf("another account's token with a wrong proof: %s; an unknown token: %s", body, unknownTok)
+	}
+	memberIAM := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(openstsEndpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(f.memberSess.AccessKeyID, f.memberSess.SecretAccessKey, f.memberSess.SessionToken)})
+	mustDo[*iam.CreateUserOutput](t)(memberIAM.CreateUser(bg, &iam.CreateUserInput{UserName: aws.String("xacct-oracle")}))
+	mk := mustDo[*iam.CreateAccessKeyOutput](t)(memberIAM.CreateAccessKey(bg, &iam.CreateAccessKeyInput{UserName: aws.String("xacct-oracle")}))
+	var answers [][]byte
+	for _, id := range []string{*mk.AccessKey.AccessKeyId, "AKIAZZZZZZZZZZZZZZZZ"} {
+		_, b := signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetVerificationData", map[string]any{
+			"AccessKeyId": id, "StringToSign": sr.StringToSign(), "Signature": strings.Repeat("0", 64)})
+		if !bytes.Contains(b, []byte("AuthenticationError")) || bytes.Contains(b, []byte("SignatureDoesNotMatch")) {
+			t.Fatalf("GetVerificationData of %s with a wrong proof: %s", id, b)
+		}
+		answers = append(answers, b)
+	}
+	if !bytes.Equal(answers[0], answers[1]) {
+		t.Fatalf("another account's key with a wrong proof: %s; an unknown key: %s", answers[0], answers[1])
+	}
 	// Its own account's credentials: the full data, as before.
 	ra := signedRequest(t, f.alice, "http://data.s3.test/data/a.txt", "us-east-1", "s3")
 	sa, err := sigv4.NewVerifier(now).ParseHashAt(ra, emptyHash, now())

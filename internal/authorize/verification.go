@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authn"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/session"
@@ -211,15 +212,24 @@ func (s *Service) GetVerificationData(ctx context.Context, caller *authz.Caller,
 	}
 	c, secret, err := s.Authn.Secret(ctx, in.AccessKeyID, in.SessionToken, now)
 	if err != nil {
+		if in.StringToSign != "" {
+			// The work a known key costs, so that the answer's time does
+			// not tell an unknown key from another account's.
+			proofMatches(nil, &scope, in.StringToSign)
+		}
 		return refused(err)
 	}
 	out := &GetVerificationDataOutput{}
 	if in.StringToSign != "" {
-		key := sigv4.SigningKey(secret, scope.date, scope.region, scope.service)
+		key, ok := proofMatches(secret, &scope, in.StringToSign)
 		clear(secret)
-		mac := hmac.New(sha256.New, key[:])
-		mac.Write([]byte(in.StringToSign))
-		if !hmac.Equal(mac.Sum(nil), scope.signature) {
+		if !ok {
+			if c.Account != caller.Account {
+				// Another account's credentials with no valid proof are
+				// answered as unknown ones: the caller learns nothing of
+				// which access keys or tokens exist in other accounts.
+				return refused(unknownCredentials(in.AccessKeyID, in.SessionToken))
+			}
 			return refused(sigv4.SignatureMismatch())
 		}
 		out.SigningKey, out.Scope = hex.EncodeToString(key[:]), scope.date+"/"+scope.region+"/"+scope.service+"/aws4_request"
@@ -272,6 +282,24 @@ func (s *Service) GetVerificationData(ctx context.Context, caller *authz.Caller,
 		return nil, apierr.Internal(err)
 	}
 	return out, nil
+}
+
+// proofMatches derives the signing key of scope for secret and reports
+// whether scope.signature signs stringToSign with it.
+func proofMatches(secret []byte, scope *scope, stringToSign string) ([sha256.Size]byte, bool) {
+	key := sigv4.SigningKey(secret, scope.date, scope.region, scope.service)
+	mac := hmac.New(sha256.New, key[:])
+	mac.Write([]byte(stringToSign))
+	return key, hmac.Equal(mac.Sum(nil), scope.signature)
+}
+
+// unknownCredentials is what Authn.Secret answers for an access key id
+// (and token) that does not exist.
+func unknownCredentials(accessKeyID, token string) error {
+	if strings.HasPrefix(accessKeyID, "ASIA") || token != "" {
+		return authn.ErrInvalidToken
+	}
+	return authn.ErrUnknownAccessKey
 }
 
 // refused answers credentials that do not authenticate; other errors pass.
