@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,44 +76,51 @@ func testUserCredentials(t *testing.T, s store.Store) {
 // step), per user, kind and service.
 func testUserCredentialQuota(t *testing.T, s store.Store) {
 	ctx := ctxOf(t)
-	ok(t, s.CreateUser(ctx, user(acct1, "AIDAQUOTA", "quota")))
-	ok(t, s.CreateUser(ctx, user(acct1, "AIDAQUOTA2", "quota2")))
-	const max, tries = 5, 16
+	const max, tries, rounds = 5, 16, 4
 	key := func(u string, i int) store.UserCredential {
 		return store.UserCredential{Account: acct1, UserName: u, Kind: store.CredentialSSHKey, ID: fmt.Sprintf("APKAQ%s%02d", u, i), Status: "Active",
 			CreatedAt: t0, Body: "ssh-ed25519 AAAA", Fingerprint: fmt.Sprintf("%s:%02d", u, i)}
 	}
-	var (
-		wg        sync.WaitGroup
-		mu        sync.Mutex
-		created   = map[string]int{}
-		conflicts = map[string]int{}
-	)
-	for i := range tries {
-		for _, u := range []string{"quota", "quota2"} {
-			wg.Go(func() {
-				err := s.CreateUserCredential(ctx, key(u, i), max)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					created[u]++
-				case errors.Is(err, store.ErrConflict):
-					conflicts[u]++
-				default:
-					t.Errorf("create %s's key %d: %v", u, i, err)
-				}
-			})
+	// Several rounds of two users racing: the window between a count and
+	// its insert is short.
+	for r := range rounds {
+		users := []string{fmt.Sprintf("quota%da", r), fmt.Sprintf("quota%db", r)}
+		for _, u := range users {
+			ok(t, s.CreateUser(ctx, user(acct1, "AIDA"+strings.ToUpper(u), u)))
+		}
+		var (
+			wg        sync.WaitGroup
+			mu        sync.Mutex
+			created   = map[string]int{}
+			conflicts = map[string]int{}
+		)
+		for i := range tries {
+			for _, u := range users {
+				wg.Go(func() {
+					err := s.CreateUserCredential(ctx, key(u, i), max)
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						created[u]++
+					case errors.Is(err, store.ErrConflict):
+						conflicts[u]++
+					default:
+						t.Errorf("create %s's key %d: %v", u, i, err)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		for _, u := range users {
+			list, err := s.ListUserCredentials(ctx, acct1, u, store.CredentialSSHKey)
+			ok(t, err)
+			if created[u] != max || conflicts[u] != tries-max || len(list) != max {
+				t.Errorf("%s: %d created, %d refused, %d stored; want %d, %d, %d", u, created[u], conflicts[u], len(list), max, tries-max, max)
+			}
 		}
 	}
-	wg.Wait()
-	for _, u := range []string{"quota", "quota2"} {
-		list, err := s.ListUserCredentials(ctx, acct1, u, store.CredentialSSHKey)
-		ok(t, err)
-		if created[u] != max || conflicts[u] != tries-max || len(list) != max {
-			t.Errorf("%s: %d created, %d refused, %d stored; want %d, %d, %d", u, created[u], conflicts[u], len(list), max, tries-max, max)
-		}
-	}
+	ok(t, s.CreateUser(ctx, user(acct1, "AIDAQUOTA", "quota")))
 	// Other kinds and services count apart; max 0 is no limit.
 	cert := key("quota", 99)
 	cert.Kind = store.CredentialSigningCert
