@@ -633,3 +633,52 @@ func TestEnvoyModeSourceIPDefault(t *testing.T) {
 		t.Fatalf("check with Envoy's address in the allowed range = %d %s, want 200", code, body)
 	}
 }
+
+// TestGenericGatewayCaseRules: behind a rules file whose catch-all follows
+// an admin rule, /ADMIN/x misses the admin rule and is authorized as the
+// catch-all's action; the gateway warns at start. With caseInsensitive:
+// true the admin rule takes it (and denies it) and no warning is given.
+func TestGenericGatewayCaseRules(t *testing.T) {
+	e := start(t)
+	gwCreds := e.userWith(t, "gateway", allowAuthorize)
+	carol := e.userWith(t, "carol", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"petstore:Other","Resource":"*"}]}`)
+	api := startPetAPI(t)
+	rules := func(extra string) string {
+		p := filepath.Join(t.TempDir(), "rules.yaml")
+		doc := "service: petstore\n" + extra + `rules:
+  - method: "*"
+    path: /admin/{x+}
+    action: petstore:Admin
+    resource: arn:aws:petstore:::admin/{x}
+  - method: "*"
+    path: /{any+}
+    action: petstore:Other
+    resource: arn:aws:petstore:::other/{any}
+`
+		if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	sensitive := startGatewayArgs(t, e, gwCreds, "--rules", rules(""), "--upstream", api.url)
+	insensitive := startGatewayArgs(t, e, gwCreds, "--rules", rules("caseInsensitive: true\n"), "--upstream", api.url)
+	if !strings.Contains(sensitive.stderr.String(), "caseInsensitive") {
+		t.Fatalf("no warning at start about the catch-all: %s", sensitive.stderr.String())
+	}
+	if strings.Contains(insensitive.stderr.String(), "caseInsensitive") {
+		t.Fatalf("a warning for a case-insensitive file: %s", insensitive.stderr.String())
+	}
+	if code, body := sendReq(t, signedReq(t, "GET", sensitive.url+"/ADMIN/users", nil, carol, nil)); code != 200 {
+		t.Fatalf("case-sensitive rules, GET /ADMIN/users = %d %s (the catch-all's action, allowed)", code, body)
+	}
+	api.next()
+	if code, body := sendReq(t, signedReq(t, "GET", insensitive.url+"/ADMIN/users", nil, carol, nil)); code != 403 {
+		t.Fatalf("case-insensitive rules, GET /ADMIN/users = %d %s, want 403", code, body)
+	}
+	if got := api.next(); got != "" {
+		t.Fatalf("/ADMIN/users reached the API: %q", got)
+	}
+	if code, body := sendReq(t, signedReq(t, "GET", insensitive.url+"/Pets/1", nil, carol, nil)); code != 200 {
+		t.Fatalf("case-insensitive rules, GET /Pets/1 = %d %s", code, body)
+	}
+}
