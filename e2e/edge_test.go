@@ -57,6 +57,7 @@ type petAPI struct {
 	mu      sync.Mutex
 	account []string // the X-Opensts-Account values of the last request
 	addr    []string // its X-Real-IP and X-Forwarded-For
+	query   string   // its raw query
 }
 
 func startPetAPI(t *testing.T) *petAPI {
@@ -71,6 +72,7 @@ func startPetAPI(t *testing.T) *petAPI {
 		a.mu.Lock()
 		a.account = r.Header.Values("X-Opensts-Account")
 		a.addr = []string{strings.Join(r.Header.Values("X-Real-Ip"), ","), strings.Join(r.Header.Values("X-Forwarded-For"), ",")}
+		a.query = r.URL.RawQuery
 		a.mu.Unlock()
 		a.seen <- r.Method + " " + r.URL.EscapedPath() + " " + r.Header.Get("X-Opensts-Principal-Arn") + " " + string(b)
 		fmt.Fprintf(w, "pet api: %s %s", r.Method, r.URL.EscapedPath())
@@ -108,6 +110,82 @@ func checkOverrides(t *testing.T, base string, alice aws.Credentials, api *petAP
 	}
 	if got := api.next(); got != "" {
 		t.Errorf("a request with _method reached the API: %q", got)
+	}
+}
+
+// checkFormOverride: a _method field in a form body (Rack so Rails,
+// Symfony so Laravel act on it for a POST) is refused like the override
+// headers, whether the gateway reads the body before asking (no
+// X-Amz-Content-Sha256) or streams it under a signed hash; a form without
+// it passes.
+func checkFormOverride(t *testing.T, base string, alice aws.Credentials, api *petAPI) {
+	t.Helper()
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	for name, body := range map[string]string{"plain": "a=1&_method=DELETE", "encoded": "a=1&%5Fmethod=DELETE"} {
+		if code, resp := sendReq(t, signedReq(t, "PUT", base+"/files/alice/form.txt", []byte(body), alice, form)); code != 400 || !strings.Contains(resp, "InvalidRequest") {
+			t.Errorf("%s _method in a form body = %d %s, want 400", name, code, resp)
+		}
+		if got := api.next(); got != "" {
+			t.Errorf("a form body with _method reached the API: %q", got)
+		}
+		sum := sha256.Sum256([]byte(body))
+		streamed := map[string]string{"Content-Type": form["Content-Type"], "X-Amz-Content-Sha256": hex.EncodeToString(sum[:])}
+		if code, resp := sendReq(t, signedReq(t, "PUT", base+"/files/alice/form.txt", []byte(body), alice, streamed)); code != 400 || !strings.Contains(resp, "InvalidRequest") {
+			t.Errorf("%s _method in a streamed form body = %d %s, want 400", name, code, resp)
+		}
+		for got := api.next(); got != ""; got = api.next() {
+			if strings.Contains(got, "method") {
+				t.Errorf("a streamed form body with _method reached the API: %q", got)
+			}
+		}
+	}
+	// No Content-Type: Rack reads a POST's body as a form.
+	if code, resp := sendReq(t, signedReq(t, "PUT", base+"/files/alice/form.txt", []byte("_method=DELETE"), alice, nil)); code != 400 {
+		t.Errorf("_method in a body without Content-Type = %d %s, want 400", code, resp)
+	}
+	if got := api.next(); got != "" {
+		t.Errorf("a body with _method reached the API: %q", got)
+	}
+	if code, resp := sendReq(t, signedReq(t, "PUT", base+"/files/alice/form.txt", []byte("a=1&x_method=2"), alice, form)); code != 200 {
+		t.Errorf("a form without _method = %d %s", code, resp)
+	}
+	if got := api.next(); !strings.HasSuffix(got, " a=1&x_method=2") {
+		t.Errorf("the API saw %q", got)
+	}
+}
+
+// checkPresignStripped: a presigned URL's parameters authenticate the
+// request to the gateway and never reach the API (which would log the
+// signature and the session token); the other parameters pass as sent.
+func checkPresignStripped(t *testing.T, base string, alice aws.Credentials, api *petAPI) {
+	t.Helper()
+	req := must[*http.Request](t)(http.NewRequest("GET", base+"/pets/1?b=2&a=x%20y", nil))
+	signed, _, err := v4.NewSigner().PresignHTTP(ctx, alice, req, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "petstore", "us-east-1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, resp := sendReq(t, must[*http.Request](t)(http.NewRequest("GET", signed, nil))); code != 200 {
+		t.Fatalf("presigned GET /pets/1 = %d %s", code, resp)
+	}
+	api.next()
+	api.mu.Lock()
+	q := api.query
+	api.mu.Unlock()
+	if strings.Contains(strings.ToLower(q), "x-amz-") || !strings.Contains(q, "b=2") || !strings.Contains(q, "a=x%20y") {
+		t.Fatalf("the API saw the query %q", q)
+	}
+	// The same parameters on a request signed in its header (in any
+	// case): stripped too.
+	r := signedReq(t, "GET", base+"/pets/1?x-amz-security-token=leak&X-Amz-Signature=00&c=3", nil, alice, nil)
+	if code, resp := sendReq(t, r); code != 200 {
+		t.Fatalf("GET /pets/1?x-amz-security-token = %d %s", code, resp)
+	}
+	api.next()
+	api.mu.Lock()
+	q = api.query
+	api.mu.Unlock()
+	if q != "c=3" {
+		t.Fatalf("the API saw the query %q, want c=3", q)
 	}
 }
 
@@ -252,6 +330,8 @@ func TestGenericGateway(t *testing.T) {
 	// Symfony, Zend, IIS (X-Original-URL, X-Rewrite-URL) would act on
 	// instead: refused, never forwarded.
 	checkOverrides(t, gw.url, alice, api)
+	checkFormOverride(t, gw.url, alice, api)
+	checkPresignStripped(t, gw.url, alice, api)
 	// Unsigned, badly signed.
 	if code, body := sendReq(t, must[*http.Request](t)(http.NewRequest("GET", gw.url+"/pets/1", nil))); code != 401 || !strings.Contains(body, "MissingAuthenticationToken") {
 		t.Fatalf("unsigned = %d %s", code, body)
@@ -551,5 +631,54 @@ func TestEnvoyModeSourceIPDefault(t *testing.T) {
 	req.Header.Set("X-Envoy-External-Address", "203.0.113.9") // Envoy's
 	if code, body := sendReq(t, req); code != 200 {
 		t.Fatalf("check with Envoy's address in the allowed range = %d %s, want 200", code, body)
+	}
+}
+
+// TestGenericGatewayCaseRules: behind a rules file whose catch-all follows
+// an admin rule, /ADMIN/x misses the admin rule and is authorized as the
+// catch-all's action; the gateway warns at start. With caseInsensitive:
+// true the admin rule takes it (and denies it) and no warning is given.
+func TestGenericGatewayCaseRules(t *testing.T) {
+	e := start(t)
+	gwCreds := e.userWith(t, "gateway", allowAuthorize)
+	carol := e.userWith(t, "carol", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"petstore:Other","Resource":"*"}]}`)
+	api := startPetAPI(t)
+	rules := func(extra string) string {
+		p := filepath.Join(t.TempDir(), "rules.yaml")
+		doc := "service: petstore\n" + extra + `rules:
+  - method: "*"
+    path: /admin/{x+}
+    action: petstore:Admin
+    resource: arn:aws:petstore:::admin/{x}
+  - method: "*"
+    path: /{any+}
+    action: petstore:Other
+    resource: arn:aws:petstore:::other/{any}
+`
+		if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	sensitive := startGatewayArgs(t, e, gwCreds, "--rules", rules(""), "--upstream", api.url)
+	insensitive := startGatewayArgs(t, e, gwCreds, "--rules", rules("caseInsensitive: true\n"), "--upstream", api.url)
+	if !strings.Contains(sensitive.stderr.String(), "caseInsensitive") {
+		t.Fatalf("no warning at start about the catch-all: %s", sensitive.stderr.String())
+	}
+	if strings.Contains(insensitive.stderr.String(), "caseInsensitive") {
+		t.Fatalf("a warning for a case-insensitive file: %s", insensitive.stderr.String())
+	}
+	if code, body := sendReq(t, signedReq(t, "GET", sensitive.url+"/ADMIN/users", nil, carol, nil)); code != 200 {
+		t.Fatalf("case-sensitive rules, GET /ADMIN/users = %d %s (the catch-all's action, allowed)", code, body)
+	}
+	api.next()
+	if code, body := sendReq(t, signedReq(t, "GET", insensitive.url+"/ADMIN/users", nil, carol, nil)); code != 403 {
+		t.Fatalf("case-insensitive rules, GET /ADMIN/users = %d %s, want 403", code, body)
+	}
+	if got := api.next(); got != "" {
+		t.Fatalf("/ADMIN/users reached the API: %q", got)
+	}
+	if code, body := sendReq(t, signedReq(t, "GET", insensitive.url+"/Pets/1", nil, carol, nil)); code != 200 {
+		t.Fatalf("case-insensitive rules, GET /Pets/1 = %d %s", code, body)
 	}
 }

@@ -172,6 +172,30 @@ func TestAttackVerificationDataOtherAccount(t *testing.T) {
 	if status != 200 || !bytes.Contains(body, []byte("AuthenticationError")) || bytes.Contains(body, []byte("OtherAccount")) {
 		t.Fatalf("a wrong proof: %d %s", status, body)
 	}
+	// And no oracle of which credentials exist in other accounts: another
+	// account's token or long-term key without a valid proof is answered
+	// exactly as one that does not exist.
+	_, unknownTok := signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetVerificationData", map[string]any{
+		"AccessKeyId": "ASIAZZZZZZZZZZZZZZZZ", "SessionToken": f.memberSess.SessionToken[:40] + "x", "StringToSign": sr.StringToSign(), "Signature": strings.Repeat("0", 64)})
+	if !bytes.Equal(body, unknownTok) {
+		t.Fatalf("another account's token with a wrong proof: %s; an unknown token: %s", body, unknownTok)
+	}
+	memberIAM := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(openstsEndpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(f.memberSess.AccessKeyID, f.memberSess.SecretAccessKey, f.memberSess.SessionToken)})
+	mustDo[*iam.CreateUserOutput](t)(memberIAM.CreateUser(bg, &iam.CreateUserInput{UserName: aws.String("xacct-oracle")}))
+	mk := mustDo[*iam.CreateAccessKeyOutput](t)(memberIAM.CreateAccessKey(bg, &iam.CreateAccessKeyInput{UserName: aws.String("xacct-oracle")}))
+	var answers [][]byte
+	for _, id := range []string{*mk.AccessKey.AccessKeyId, "AKIAZZZZZZZZZZZZZZZZ"} {
+		_, b := signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetVerificationData", map[string]any{
+			"AccessKeyId": id, "StringToSign": sr.StringToSign(), "Signature": strings.Repeat("0", 64)})
+		if !bytes.Contains(b, []byte("AuthenticationError")) || bytes.Contains(b, []byte("SignatureDoesNotMatch")) {
+			t.Fatalf("GetVerificationData of %s with a wrong proof: %s", id, b)
+		}
+		answers = append(answers, b)
+	}
+	if !bytes.Equal(answers[0], answers[1]) {
+		t.Fatalf("another account's key with a wrong proof: %s; an unknown key: %s", answers[0], answers[1])
+	}
 	// Its own account's credentials: the full data, as before.
 	ra := signedRequest(t, f.alice, "http://data.s3.test/data/a.txt", "us-east-1", "s3")
 	sa, err := sigv4.NewVerifier(now).ParseHashAt(ra, emptyHash, now())
@@ -184,9 +208,24 @@ func TestAttackVerificationDataOtherAccount(t *testing.T) {
 		t.Fatalf("its own account's credentials: %d %s", status, body)
 	}
 
-	// A revocation in the member account is not the verifier's to see.
+	// A revocation in the member account is not the verifier's to see,
+	// nor is the fact that one happened: the version it holds stays
+	// current.
+	status, body = signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetRevocations", map[string]any{})
+	var before struct{ Version string }
+	if err := json.Unmarshal(body, &before); status != 200 || err != nil || before.Version == "" {
+		t.Fatalf("GetRevocations before: %d %s", status, body)
+	}
 	if status, body := signedCall(t, f.memberSess, "OpenSTSRevocation_20261204.RevokeSessions", map[string]any{"AccessKeyId": f.memberSess.AccessKeyID}); status != 200 {
 		t.Fatalf("RevokeSessions in the member account: %d %s", status, body)
+	}
+	status, body = signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetRevocations", map[string]any{"Version": before.Version})
+	var after struct {
+		Version  string
+		Modified bool
+	}
+	if err := json.Unmarshal(body, &after); status != 200 || err != nil || after.Modified || after.Version != before.Version {
+		t.Fatalf("another account's revocation changed the caller's version: %s, then %d %s", before.Version, status, body)
 	}
 	status, body = signedCall(t, f.self, "OpenSTSAuthorization_20261204.GetRevocations", map[string]any{})
 	if status != 200 {

@@ -276,8 +276,9 @@ type Decision struct {
 	// AuthenticationError is set when the request did not authenticate.
 	AuthenticationError *AuthenticationError `json:"AuthenticationError,omitempty"`
 	// SigningKey is set for an allowed request signed with
-	// X-Amz-Content-Sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD (pass that
-	// literal as the payload hash) when the service's credentials may also
+	// X-Amz-Content-Sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD or
+	// STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER (pass that literal as the
+	// payload hash) when the service's credentials may also
 	// opensts:GetStreamingSigningKey: the hex SigV4 signing key of the
 	// request's credential scope, with which the service must check every
 	// chunk signature of the body. Keep it no longer than the request.

@@ -40,7 +40,7 @@ store's own credentials:
 
 The gateway's own identity toward OpenSTS comes from the standard AWS
 credential chain; it needs opensts:Authorize, and opensts:GetStreamingSigningKey
-to accept chunk-signed uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD).
+to accept chunk-signed uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]).
 
 Generic mode (--rules FILE) serves any HTTP API instead: the rules file maps
 method and path patterns to IAM actions and resource templates, and allowed
@@ -150,6 +150,9 @@ func serveGeneric(ctx context.Context, log *slog.Logger, f genericFlags) error {
 	rules, err := gateway.LoadRules(f.rules)
 	if err != nil {
 		return err
+	}
+	for _, w := range rules.Warnings() {
+		log.Warn("gateway: " + f.rules + ": " + w)
 	}
 	awsCfg, err := loadAWSConfig(ctx, f.endpoint, f.profile, f.region)
 	if err != nil {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
 
 	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authn"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/session"
@@ -210,15 +212,24 @@ func (s *Service) GetVerificationData(ctx context.Context, caller *authz.Caller,
 	}
 	c, secret, err := s.Authn.Secret(ctx, in.AccessKeyID, in.SessionToken, now)
 	if err != nil {
+		if in.StringToSign != "" {
+			// The work a known key costs, so that the answer's time does
+			// not tell an unknown key from another account's.
+			proofMatches(nil, &scope, in.StringToSign)
+		}
 		return refused(err)
 	}
 	out := &GetVerificationDataOutput{}
 	if in.StringToSign != "" {
-		key := sigv4.SigningKey(secret, scope.date, scope.region, scope.service)
+		key, ok := proofMatches(secret, &scope, in.StringToSign)
 		clear(secret)
-		mac := hmac.New(sha256.New, key[:])
-		mac.Write([]byte(in.StringToSign))
-		if !hmac.Equal(mac.Sum(nil), scope.signature) {
+		if !ok {
+			if c.Account != caller.Account {
+				// Another account's credentials with no valid proof are
+				// answered as unknown ones: the caller learns nothing of
+				// which access keys or tokens exist in other accounts.
+				return refused(unknownCredentials(in.AccessKeyID, in.SessionToken))
+			}
 			return refused(sigv4.SignatureMismatch())
 		}
 		out.SigningKey, out.Scope = hex.EncodeToString(key[:]), scope.date+"/"+scope.region+"/"+scope.service+"/aws4_request"
@@ -271,6 +282,24 @@ func (s *Service) GetVerificationData(ctx context.Context, caller *authz.Caller,
 		return nil, apierr.Internal(err)
 	}
 	return out, nil
+}
+
+// proofMatches derives the signing key of scope for secret and reports
+// whether scope.signature signs stringToSign with it.
+func proofMatches(secret []byte, scope *scope, stringToSign string) ([sha256.Size]byte, bool) {
+	key := sigv4.SigningKey(secret, scope.date, scope.region, scope.service)
+	mac := hmac.New(sha256.New, key[:])
+	mac.Write([]byte(stringToSign))
+	return key, hmac.Equal(mac.Sum(nil), scope.signature)
+}
+
+// unknownCredentials is what Authn.Secret answers for an access key id
+// (and token) that does not exist.
+func unknownCredentials(accessKeyID, token string) error {
+	if strings.HasPrefix(accessKeyID, "ASIA") || token != "" {
+		return authn.ErrInvalidToken
+	}
+	return authn.ErrUnknownAccessKey
 }
 
 // refused answers credentials that do not authenticate; other errors pass.
@@ -408,25 +437,61 @@ func (s *Service) GetRevocations(ctx context.Context, caller *authz.Caller, in *
 		}
 		return nil, apierr.OrInternal(err, "revocations: check the caller")
 	}
-	version, entries := s.Revocations.Snapshot()
+	_, all := s.Revocations.Snapshot()
+	// The caller's account's entries only: a verifier decides locally
+	// about its own account's sessions (GetVerificationData answers
+	// OtherAccount for the others', which Authorize decides). The version
+	// is theirs too: the set's own version changes with every account's
+	// revocations, and would tell a verifier when another account revoked.
+	entries := []Revocation{}
+	for _, e := range all {
+		if e.Account != caller.Account {
+			continue
+		}
+		entries = append(entries, Revocation{ID: e.ID, Account: e.Account, Kind: e.Kind, Target: e.Target, RoleID: e.RoleID, OriginKeys: e.OriginKeys,
+			IssuedBefore: e.IssuedBefore, ExpiresAt: e.ExpiresAt})
+	}
+	version := accountVersion(caller.Account, entries)
 	out := &GetRevocationsOutput{Version: version, Modified: version != in.Version, Entries: []Revocation{}, Region: s.Region,
 		CallerAccount: caller.Account, ServerTime: s.Now().UTC()}
 	if out.Region == "" {
 		out.Region = "us-east-1"
 	}
 	if out.Modified {
-		// The caller's account's entries only: a verifier decides locally
-		// about its own account's sessions (GetVerificationData answers
-		// OtherAccount for the others', which Authorize decides).
-		for _, e := range entries {
-			if e.Account != caller.Account {
-				continue
-			}
-			out.Entries = append(out.Entries, Revocation{ID: e.ID, Account: e.Account, Kind: e.Kind, Target: e.Target, RoleID: e.RoleID, OriginKeys: e.OriginKeys,
-				IssuedBefore: e.IssuedBefore, ExpiresAt: e.ExpiresAt})
-		}
+		out.Entries = entries
 	}
 	return out, nil
+}
+
+// accountVersion is the version of one account's revocation entries (as
+// Snapshot sorts them, by ID): a digest of the account and its entries
+// only, so that it changes when they do and never when another account's
+// do, and every node holding the same set answers the same version.
+func accountVersion(account string, entries []Revocation) string {
+	h := sha256.New()
+	var b []byte
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	str(account)
+	h.Write(b)
+	for _, e := range entries {
+		b = b[:0]
+		str(e.ID)
+		str(e.Account)
+		str(e.Kind)
+		str(e.Target)
+		str(e.RoleID)
+		b = binary.AppendUvarint(b, uint64(len(e.OriginKeys)))
+		for _, k := range e.OriginKeys {
+			str(k)
+		}
+		b = binary.AppendVarint(b, e.IssuedBefore.UnixNano())
+		b = binary.AppendVarint(b, e.ExpiresAt.UnixNano())
+		h.Write(b)
+	}
+	return "a" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // SessionRevocations is the inverse of GetRevocations' wire entries.

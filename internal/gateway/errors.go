@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/sigv4"
 	"github.com/opensts/opensts/verifier"
 )
 
@@ -93,6 +94,14 @@ func bodyError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	var ce *sigv4.ChecksumError
+	if errors.As(err, &ce) {
+		return s3err(http.StatusBadRequest, "BadDigest", "The "+strings.ToUpper(strings.TrimPrefix(ce.Name, "x-amz-checksum-"))+
+			" you specified did not match the calculated checksum.")
+	}
+	if errors.Is(err, sigv4.ErrUnknownTrailer) {
+		return invalidRequest("X-Amz-Trailer must name one checksum: x-amz-checksum-crc32, -crc32c, -crc64nvme, -sha1 or -sha256.")
 	}
 	if ae, ok := apierr.As(err); ok {
 		switch ae.Code {

@@ -248,8 +248,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		payloadHash = sigv4.UnsignedPayload
 	case claimed == "" && r.ContentLength != 0:
 		return nil, 0, errMissingSHA
-	case strings.HasPrefix(claimed, "STREAMING-") && claimed != sigv4.StreamingPayload && claimed != sigv4.StreamingUnsignedTrailer:
-		return nil, 0, notImplemented("The gateway does not accept " + truncate(claimed) + " uploads; sign the payload, or use UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER.")
+	case strings.HasPrefix(claimed, "STREAMING-") && claimed != sigv4.StreamingPayload && claimed != sigv4.StreamingPayloadTrailer &&
+		claimed != sigv4.StreamingUnsignedTrailer:
+		return nil, 0, notImplemented("The gateway does not accept " + truncate(claimed) + " uploads; sign the payload, or use UNSIGNED-PAYLOAD, " +
+			"STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or STREAMING-UNSIGNED-PAYLOAD-TRAILER.")
 	}
 	// The gateway reads what the request claims (no secret) to know the
 	// signed headers and the seed of a chunked body; OpenSTS verifies it.
@@ -345,7 +347,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 	switch {
 	case deleteBody != nil:
 		body, length = bytes.NewReader(deleteBody), int64(len(deleteBody))
-	case claimed == sigv4.StreamingPayload:
+	case claimed == sigv4.StreamingPayload || claimed == sigv4.StreamingPayloadTrailer:
 		if sr == nil || !sr.StreamingPayload {
 			return op, 0, errSignature
 		}
@@ -353,11 +355,15 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		if err != nil || len(kb) != sha256.Size {
 			return op, 0, fmt.Errorf("gateway: OpenSTS gave no signing key for a chunked upload (the gateway's credentials need %s)", "opensts:GetStreamingSigningKey")
 		}
-		decoded, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64)
-		if err != nil || decoded < 0 {
-			return op, 0, s3err(http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header (x-amz-decoded-content-length).")
+		decoded, e := decodedContentLength(r)
+		if e != nil {
+			return op, 0, e
 		}
-		cr := sigv4.NewChunkReader(r.Body, sr, [sha256.Size]byte(kb))
+		cr, err := sigv4.NewChunkReader(r.Body, sr, [sha256.Size]byte(kb))
+		if err != nil {
+			return op, 0, bodyError(err)
+		}
+		op.trailer = sr.StreamingTrailer
 		fb := newFramedBody(cr, decoded, func() error {
 			if cr.Decoded() != decoded {
 				return errIncompleteBody
@@ -366,17 +372,17 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		})
 		hb, body, length, framed = fb, fb, framedLength(decoded), true
 	case claimed == sigv4.StreamingUnsignedTrailer:
-		decoded, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64)
-		if err != nil || decoded < 0 {
-			return op, 0, s3err(http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header (x-amz-decoded-content-length).")
-		}
-		tr, e := newTrailerReader(r.Body, r.Header.Get("X-Amz-Trailer"))
+		decoded, e := decodedContentLength(r)
 		if e != nil {
 			return op, 0, e
 		}
+		cr, err := sigv4.NewUnsignedChunkReader(r.Body, r.Header.Get("X-Amz-Trailer"))
+		if err != nil {
+			return op, 0, bodyError(err)
+		}
 		op.trailer = true
-		fb := newFramedBody(tr, decoded, func() error {
-			if tr.total != decoded {
+		fb := newFramedBody(cr, decoded, func() error {
+			if cr.Decoded() != decoded {
 				return errIncompleteBody
 			}
 			return nil
@@ -466,6 +472,16 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) (*ope
 		_, _ = io.CopyBuffer(w, resp.Body, buf)
 	}
 	return op, resp.StatusCode, nil
+}
+
+// decodedContentLength is X-Amz-Decoded-Content-Length, which an
+// aws-chunked upload must send.
+func decodedContentLength(r *http.Request) (int64, *Error) {
+	decoded, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64)
+	if err != nil || decoded < 0 {
+		return 0, s3err(http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header (x-amz-decoded-content-length).")
+	}
+	return decoded, nil
 }
 
 // upstreamOnly are response headers that describe the store, not the

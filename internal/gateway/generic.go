@@ -291,10 +291,10 @@ func (g *Generic) decide(w http.ResponseWriter, r, o *http.Request, id string) (
 			payloadHash = emptySHA256
 		}
 	case claimed == sigv4.UnsignedPayload:
-		hb = lengthBody(o.Body, o.ContentLength)
+		hb = lengthBody(formChecked(o), o.ContentLength)
 		body = hb
 	case claimed != "":
-		hb = hashedBody(o.Body, claimed, o.ContentLength)
+		hb = hashedBody(formChecked(o), claimed, o.ContentLength)
 		body = hb
 	default:
 		// No claim: the signature covers the body's hash, which must be
@@ -302,7 +302,10 @@ func (g *Generic) decide(w http.ResponseWriter, r, o *http.Request, id string) (
 		if o.ContentLength > g.cfg.MaxBodyBytes {
 			return 0, "", gerr(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The body is larger than the gateway reads to authenticate; sign it with X-Amz-Content-Sha256.")
 		}
-		b, err := io.ReadAll(io.LimitReader(o.Body, g.cfg.MaxBodyBytes+1))
+		b, err := io.ReadAll(io.LimitReader(formChecked(o), g.cfg.MaxBodyBytes+1))
+		if errors.Is(err, gErrOverride) {
+			return 0, "", gErrOverride
+		}
 		if err != nil || o.ContentLength >= 0 && int64(len(b)) != o.ContentLength {
 			return 0, "", gerr(http.StatusBadRequest, "IncompleteBody", "The body ended before Content-Length bytes.")
 		}
@@ -354,25 +357,19 @@ func (g *Generic) decide(w http.ResponseWriter, r, o *http.Request, id string) (
 		w.WriteHeader(http.StatusOK)
 		return http.StatusOK, principal, nil
 	}
-	return g.forward(w, o, rawPath, q, presigned, body, length, hb, principal, account, id)
+	return g.forward(w, o, rawPath, body, length, hb, principal, account, id)
 }
 
 // forward sends an allowed request to the upstream: its path and query as
 // received (less a presigned URL's parameters), its headers less the
 // client's authentication and hop-by-hop ones, with the principal's.
-func (g *Generic) forward(w http.ResponseWriter, o *http.Request, rawPath string, q url.Values, presigned bool, body io.Reader, length int64,
+func (g *Generic) forward(w http.ResponseWriter, o *http.Request, rawPath string, body io.Reader, length int64,
 	hb *holdback, principal, account, id string) (int, string, error) {
 	u := *g.upstream
 	u.RawPath = rawPath
 	u.Path, _ = url.PathUnescape(rawPath)
 	_, rawQuery, _ := strings.Cut(o.RequestURI, "?")
-	if presigned {
-		for k := range presignParams {
-			q.Del(k)
-		}
-		rawQuery = q.Encode()
-	}
-	u.RawQuery = rawQuery
+	u.RawQuery = stripPresign(rawQuery)
 	up, err := http.NewRequestWithContext(o.Context(), o.Method, u.String(), body)
 	if err != nil {
 		return 0, principal, fmt.Errorf("gateway: build the upstream request: %w", err)
@@ -417,6 +414,10 @@ func (g *Generic) forward(w http.ResponseWriter, o *http.Request, rawPath string
 			if resp != nil {
 				resp.Body.Close()
 			}
+			var ge *genericError
+			if errors.As(berr, &ge) {
+				return 0, principal, ge
+			}
 			be := bodyError(berr)
 			return 0, principal, gerr(be.Status, be.Code, be.Message)
 		}
@@ -457,6 +458,49 @@ func overrides(h http.Header, q url.Values) bool {
 		}
 	}
 	return q.Has("_method")
+}
+
+// stripPresign returns rawQuery without the parameters of a presigned URL
+// (X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token, ..., in any
+// case, also percent-encoded), whether the request was presigned or
+// signed in its header: they authenticate the request to the gateway, and
+// the API behind would log or act on them. The other parameters pass byte
+// for byte, in their order.
+func stripPresign(rawQuery string) string {
+	if rawQuery == "" {
+		return ""
+	}
+	parts := strings.Split(rawQuery, "&")
+	kept := parts[:0]
+	for _, p := range parts {
+		k, _, _ := strings.Cut(p, "=")
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		if isPresignParam(k) {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return strings.Join(kept, "&")
+}
+
+func isPresignParam(k string) bool {
+	for p := range presignParams {
+		if strings.EqualFold(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// formChecked is o's body, through formScan when a framework would read
+// it as form fields: a _method field in it fails the body.
+func formChecked(o *http.Request) io.Reader {
+	if formBody(o.Header) {
+		return &formScan{src: o.Body}
+	}
+	return o.Body
 }
 
 func isHexSHA256(s string) bool {

@@ -37,9 +37,18 @@ import (
 // Variables may appear only in the resource part of an ARN template
 // (after its fifth ':'), so that no request can move the ARN's partition,
 // service, region or account.
+//
+// Literal segments match case-sensitively unless the file says
+// caseInsensitive: true, which an API that reads paths in any case needs
+// (otherwise /ADMIN/x misses a rule for /admin/{x} and falls to a later,
+// wider rule, or to none): then literals match in any case (Unicode simple
+// folding) and variables are lower-cased before they fill the resource and
+// the context, so that a policy about pet/secret covers /PETS/SECRET too.
+// Warnings names the rules a case-sensitive file lets through that way.
 type Rules struct {
-	Service string `json:"service"`
-	Rules   []Rule `json:"rules"`
+	Service         string `json:"service"`
+	CaseInsensitive bool   `json:"caseInsensitive,omitempty"`
+	Rules           []Rule `json:"rules"`
 }
 
 // Rule is one entry of Rules.
@@ -107,6 +116,66 @@ func ParseRules(doc []byte) (*Rules, error) {
 		}
 	}
 	return &rs, nil
+}
+
+// Warnings returns what the file lets through that its author likely did
+// not mean: in a case-sensitive file, a later rule that has a variable
+// where an earlier rule has a literal and can match the same paths in
+// another case (a catch-all after specific rules), so that an API behind
+// that reads paths in any case serves /ADMIN/x, meant for the earlier
+// rule, under the later one's action. Set caseInsensitive: true, or state
+// that the API is case-sensitive, to silence it.
+func (rs *Rules) Warnings() []string {
+	if rs.CaseInsensitive {
+		return nil
+	}
+	var out []string
+	for j := range rs.Rules {
+		later := &rs.Rules[j]
+		for i := range j {
+			earlier := &rs.Rules[i]
+			if earlier.Method != "*" && later.Method != "*" && earlier.Method != later.Method {
+				continue
+			}
+			if shadowsCase(earlier.segs, later.segs) {
+				out = append(out, fmt.Sprintf("rules: rule %d (%s %s) matches the paths of rule %d (%s %s) written in another case, "+
+					"which an API that reads paths in any case serves as rule %d's; set caseInsensitive: true if it does",
+					j+1, later.Method, later.Path, i+1, earlier.Method, earlier.Path, i+1))
+				break
+			}
+		}
+	}
+	return out
+}
+
+// shadowsCase reports whether some path matches both a and b when
+// literals are compared in any case, with b taking a variable where a
+// has a literal: a case variant of a's paths then goes to b.
+func shadowsCase(a, b []segment) bool {
+	wider := false
+	for i := 0; ; i++ {
+		if i >= len(a) || i >= len(b) {
+			return wider && len(a) == len(b)
+		}
+		sa, sb := a[i], b[i]
+		if sb.name != "" && sa.name == "" {
+			wider = true
+		}
+		if sb.greedy {
+			// The rest of the path is b's, whatever a's segments are:
+			// any literal among them is matched in any case.
+			for _, s := range a[i:] {
+				wider = wider || s.name == ""
+			}
+			return wider
+		}
+		if sa.greedy {
+			return wider
+		}
+		if sa.name == "" && sb.name == "" && !strings.EqualFold(sa.literal, sb.literal) {
+			return false
+		}
+	}
 }
 
 // reservedServices are answered by OpenSTS itself: a request signed for
@@ -200,7 +269,7 @@ func (rs *Rules) Match(method string, segs []string) (*Match, bool) {
 		if r.Method != "*" && r.Method != method {
 			continue
 		}
-		vars, ok := r.match(segs)
+		vars, ok := r.match(segs, rs.CaseInsensitive)
 		if !ok {
 			continue
 		}
@@ -216,8 +285,14 @@ func (rs *Rules) Match(method string, segs []string) (*Match, bool) {
 	return nil, false
 }
 
-func (r *Rule) match(segs []string) (map[string]string, bool) {
+func (r *Rule) match(segs []string, fold bool) (map[string]string, bool) {
 	vars := map[string]string{}
+	value := func(s string) string {
+		if fold {
+			return strings.ToLower(s)
+		}
+		return s
+	}
 	for i, s := range r.segs {
 		if s.greedy {
 			rest := segs[i:]
@@ -229,7 +304,7 @@ func (r *Rule) match(segs []string) (map[string]string, bool) {
 					return nil, false
 				}
 			}
-			vars[s.name] = strings.Join(rest, "/")
+			vars[s.name] = value(strings.Join(rest, "/"))
 			return vars, true
 		}
 		if i >= len(segs) {
@@ -240,8 +315,8 @@ func (r *Rule) match(segs []string) (map[string]string, bool) {
 			if segs[i] == "" || strings.Contains(segs[i], "/") {
 				return nil, false
 			}
-			vars[s.name] = segs[i]
-		case s.literal != segs[i]:
+			vars[s.name] = value(segs[i])
+		case fold && !strings.EqualFold(s.literal, segs[i]), !fold && s.literal != segs[i]:
 			return nil, false
 		}
 	}

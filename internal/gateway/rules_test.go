@@ -102,3 +102,85 @@ func TestParseRulesRefuses(t *testing.T) {
 		t.Errorf("JSON: %v", err)
 	}
 }
+
+// TestRulesCase: a case-sensitive file sends /ADMIN/x past a rule for
+// /admin/{x} to a later catch-all (what an API that reads paths in any
+// case then serves as admin); caseInsensitive: true matches it to the
+// admin rule and lower-cases variables, and the loader warns about the
+// case-sensitive file.
+func TestRulesCase(t *testing.T) {
+	const doc = `service: petstore
+%s
+rules:
+  - method: "*"
+    path: /admin/{x+}
+    action: petstore:Admin
+    resource: arn:aws:petstore:::admin/{x}
+  - method: GET
+    path: /pets/{id}
+    action: petstore:GetPet
+    resource: arn:aws:petstore:::pet/{id}
+  - method: "*"
+    path: /{any+}
+    action: petstore:Other
+    resource: arn:aws:petstore:::other/{any}
+`
+	sensitive, err := ParseRules([]byte(strings.Replace(doc, "%s", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	insensitive, err := ParseRules([]byte(strings.Replace(doc, "%s", "caseInsensitive: true", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := splitPath("/ADMIN/Secret")
+	if m, ok := sensitive.Match("GET", segs); !ok || m.Action != "petstore:Other" {
+		t.Fatalf("case-sensitive /ADMIN/Secret = %+v", m)
+	}
+	m, ok := insensitive.Match("GET", segs)
+	if !ok || m.Action != "petstore:Admin" || m.Resource != "arn:aws:petstore:::admin/secret" {
+		t.Fatalf("case-insensitive /ADMIN/Secret = %+v", m)
+	}
+	segs, _ = splitPath("/Pets/KEY")
+	if m, ok := insensitive.Match("GET", segs); !ok || m.Resource != "arn:aws:petstore:::pet/key" {
+		t.Fatalf("case-insensitive /Pets/KEY = %+v", m)
+	}
+	w := sensitive.Warnings()
+	if len(w) != 1 || !strings.Contains(w[0], "rule 3") || !strings.Contains(w[0], "caseInsensitive") {
+		t.Fatalf("warnings = %q", w)
+	}
+	if w := insensitive.Warnings(); len(w) != 0 {
+		t.Fatalf("case-insensitive file warned: %q", w)
+	}
+	// No warning where no later rule is wider than an earlier one.
+	plain, err := ParseRules([]byte(testRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := plain.Warnings(); len(w) != 0 {
+		t.Fatalf("warnings = %q", w)
+	}
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"/admin/{x}", "/{a}/{b}", true},
+		{"/admin", "/{a}/{b}", false},
+		{"/{t}/admin", "/{u+}", true},
+		{"/admin/{x}", "/admin/{y+}", false},
+		{"/{x+}", "/admin", false},
+		{"/pets/{id}", "/pets/{other}", false},
+		{"/pets/{id}", "/dogs/{id}", false},
+	} {
+		a, b := Rule{Method: "*", Path: tc.a, Action: "p:A", Resource: "*"}, Rule{Method: "*", Path: tc.b, Action: "p:A", Resource: "*"}
+		if err := a.compile(); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.compile(); err != nil {
+			t.Fatal(err)
+		}
+		if got := shadowsCase(a.segs, b.segs); got != tc.want {
+			t.Errorf("shadowsCase(%s, %s) = %v", tc.a, tc.b, got)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/opensts/opensts/internal/apierr"
@@ -70,11 +71,16 @@ func (s *Service) listCredentials(ctx context.Context, account, user string, kin
 // already listed) and answering dup for a duplicate.
 func (s *Service) createCredential(ctx context.Context, cr store.UserCredential, others int, dup error) error {
 	k := credentialKinds[cr.Kind]
+	limit := apierr.New(apierr.LimitExceeded, "Cannot exceed quota for %s: %d", k.quota, k.max)
 	if others >= k.max {
-		return apierr.New(apierr.LimitExceeded, "Cannot exceed quota for %s: %d", k.quota, k.max)
+		return limit
 	}
-	if err := s.store.CreateUserCredential(ctx, cr); err != nil {
+	// The store counts again, atomically with the insert: concurrent
+	// uploads that each saw room never exceed the quota together.
+	if err := s.store.CreateUserCredential(ctx, cr, k.max); err != nil {
 		switch {
+		case errors.Is(err, store.ErrConflict):
+			return limit
 		case isExists(err):
 			return dup
 		case isNotFound(err):

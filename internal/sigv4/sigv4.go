@@ -73,6 +73,14 @@ type Request struct {
 	// STREAMING-AWS4-HMAC-SHA256-PAYLOAD: this signature is the seed of
 	// the chunk signatures (NewChunkReader), which cover the body.
 	StreamingPayload bool
+	// StreamingTrailer is true when the client signed
+	// STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER (StreamingPayload is then
+	// true too): the chunks end with a signed trailer carrying the
+	// checksum Trailer names.
+	StreamingTrailer bool
+	// Trailer is the X-Amz-Trailer header of a StreamingTrailer request,
+	// as sent.
+	Trailer string
 
 	canonical    []byte // canonical request
 	stringToSign []byte
@@ -819,6 +827,12 @@ func (p *payload) given(req *Request, h http.Header, hash string, unsigned bool)
 		// The caller undertakes to check every chunk signature
 		// (NewChunkReader) against this seed.
 		req.StreamingPayload = true
+		p.claimed = c
+		return nil
+	case c == StreamingPayloadTrailer && unsigned && hash == StreamingPayloadTrailer:
+		// The same, and the signed trailer after the final chunk.
+		req.StreamingPayload, req.StreamingTrailer = true, true
+		req.Trailer = headerGet(h, "X-Amz-Trailer")
 		p.claimed = c
 		return nil
 	case c != "":

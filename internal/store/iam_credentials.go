@@ -49,8 +49,11 @@ type UserCredential struct {
 type UserCredentials interface {
 	// CreateUserCredential: ErrNotFound if the user does not exist,
 	// ErrAlreadyExists if the id is taken or the user has a credential of
-	// the kind with the same Fingerprint.
-	CreateUserCredential(ctx context.Context, c UserCredential) error
+	// the kind with the same Fingerprint, ErrConflict if the user already
+	// holds max credentials of the kind (of c.ServiceName, for
+	// service-specific ones; max <= 0: no limit). The count and the insert
+	// are one atomic step: concurrent creations never exceed max.
+	CreateUserCredential(ctx context.Context, c UserCredential, max int) error
 	// GetUserCredential: ErrNotFound unless the user has a credential of
 	// kind with id.
 	GetUserCredential(ctx context.Context, account, user string, kind CredentialKind, id string) (UserCredential, error)

@@ -34,7 +34,7 @@ func TestCopy(t *testing.T) {
 	must(src.PutPasswordPolicy(ctx, "111111111111", store.PasswordPolicy{MinimumPasswordLength: 12}))
 	must(src.PutAccountAlias(ctx, "111111111111", "copied"))
 	must(src.CreateUserCredential(ctx, store.UserCredential{Account: "111111111111", UserName: "alice", Kind: store.CredentialService, ID: "ACCAALICE", Status: "Active",
-		CreatedAt: now, Fingerprint: "ACCAALICE", ServiceName: "codecommit.amazonaws.com", ServiceUserName: "alice-at-1", Secret: sealed}))
+		CreatedAt: now, Fingerprint: "ACCAALICE", ServiceName: "codecommit.amazonaws.com", ServiceUserName: "alice-at-1", Secret: sealed}, 0))
 	must(src.CreateServerCertificate(ctx, store.ServerCertificate{Account: "111111111111", ID: "ASCAWEB", Name: "web", Path: "/", Body: "pem", PrivateKey: sealed, UploadedAt: now, Expiration: now}))
 	must(src.PutCredentialReport(ctx, store.CredentialReport{Account: "111111111111", GeneratedAt: now, Content: []byte("user\n")}))
 	must(src.PutRoleDeletionTask(ctx, store.RoleDeletionTask{Account: "111111111111", ID: "task/1", RoleName: "r", Status: "SUCCEEDED", CreatedAt: now}))

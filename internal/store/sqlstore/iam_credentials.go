@@ -17,11 +17,27 @@ func (s *Store) scanUserCredential(sc Scanner) (store.UserCredential, error) {
 }
 
 // CreateUserCredential implements store.UserCredentials.
-func (s *Store) CreateUserCredential(ctx context.Context, c store.UserCredential) error {
+func (s *Store) CreateUserCredential(ctx context.Context, c store.UserCredential, max int) error {
 	err := s.write(ctx, func(tx Tx, _ *changeList) error {
 		pk, err := s.userPK(ctx, tx, c.Account, c.UserName)
 		if err != nil {
 			return err
+		}
+		if max > 0 {
+			// The user's row lock (PostgreSQL; SQLite has one writer)
+			// orders concurrent creations for the user, so that each
+			// counts what the others inserted.
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET name = name WHERE pk = ?`, pk); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM user_credentials WHERE user_pk = ? AND kind = ? AND service_name = ?`,
+				pk, string(c.Kind), c.ServiceName).Scan(&n); err != nil {
+				return err
+			}
+			if n >= max {
+				return fmt.Errorf("%d of at most %d: %w", n, max, store.ErrConflict)
+			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO user_credentials (id, user_pk, kind, status, created_at, expires_at, body, fingerprint, service_name, service_user_name, secret)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

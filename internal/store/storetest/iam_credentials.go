@@ -1,6 +1,10 @@
 package storetest
 
 import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,22 +20,22 @@ func testUserCredentials(t *testing.T, s store.Store) {
 	ok(t, s.CreateUser(ctx, user(acct1, "AIDAOTHER", "other")))
 	ssh := store.UserCredential{Account: acct1, UserName: "Keys", Kind: store.CredentialSSHKey, ID: "APKASSH1", Status: "Active", CreatedAt: t0,
 		Body: "ssh-ed25519 AAAA", Fingerprint: "aa:bb"}
-	ok(t, s.CreateUserCredential(ctx, ssh))
+	ok(t, s.CreateUserCredential(ctx, ssh, 0))
 	dup := ssh
 	dup.ID = "APKASSH2"
-	isErr(t, s.CreateUserCredential(ctx, dup), store.ErrAlreadyExists, "the same key twice for one user")
+	isErr(t, s.CreateUserCredential(ctx, dup, 0), store.ErrAlreadyExists, "the same key twice for one user")
 	dup.UserName = "other"
-	ok(t, s.CreateUserCredential(ctx, dup)) // another user may hold it
+	ok(t, s.CreateUserCredential(ctx, dup, 0)) // another user may hold it
 	taken := ssh
 	taken.Fingerprint = "cc:dd"
-	isErr(t, s.CreateUserCredential(ctx, taken), store.ErrAlreadyExists, "a taken id")
+	isErr(t, s.CreateUserCredential(ctx, taken, 0), store.ErrAlreadyExists, "a taken id")
 	missing := ssh
 	missing.UserName, missing.ID = "nobody", "APKASSH3"
-	isErr(t, s.CreateUserCredential(ctx, missing), store.ErrNotFound, "a missing user")
+	isErr(t, s.CreateUserCredential(ctx, missing, 0), store.ErrNotFound, "a missing user")
 
 	svc := store.UserCredential{Account: acct1, UserName: "keys", Kind: store.CredentialService, ID: "ACCASVC1", Status: "Active", CreatedAt: t0.Add(time.Second), ExpiresAt: t0.Add(48 * time.Hour),
 		Fingerprint: "ACCASVC1", ServiceName: "codecommit.amazonaws.com", ServiceUserName: "Keys-at-111", Secret: []byte{0, 1, 0xff}}
-	ok(t, s.CreateUserCredential(ctx, svc))
+	ok(t, s.CreateUserCredential(ctx, svc, 0))
 	svc.UserName = "Keys"
 	got, err := s.GetUserCredential(ctx, acct1, "KEYS", store.CredentialService, "ACCASVC1")
 	ok(t, err)
@@ -64,7 +68,77 @@ func testUserCredentials(t *testing.T, s store.Store) {
 	ok(t, s.DeleteUser(ctx, acct1, "Renamed"))
 	ok(t, s.CreateUser(ctx, user(acct1, "AIDAKEYS2", "Keys")))
 	svc.UserName = "Keys"
-	ok(t, s.CreateUserCredential(ctx, svc))
+	ok(t, s.CreateUserCredential(ctx, svc, 0))
+}
+
+// testUserCredentialQuota: concurrent uploads that each would fit under
+// the quota never exceed it together (the count and the insert are one
+// step), per user, kind and service.
+func testUserCredentialQuota(t *testing.T, s store.Store) {
+	ctx := ctxOf(t)
+	const max, tries, rounds = 5, 16, 4
+	key := func(u string, i int) store.UserCredential {
+		return store.UserCredential{Account: acct1, UserName: u, Kind: store.CredentialSSHKey, ID: fmt.Sprintf("APKAQ%s%02d", u, i), Status: "Active",
+			CreatedAt: t0, Body: "ssh-ed25519 AAAA", Fingerprint: fmt.Sprintf("%s:%02d", u, i)}
+	}
+	// Several rounds of two users racing: the window between a count and
+	// its insert is short.
+	for r := range rounds {
+		users := []string{fmt.Sprintf("quota%da", r), fmt.Sprintf("quota%db", r)}
+		for _, u := range users {
+			ok(t, s.CreateUser(ctx, user(acct1, "AIDA"+strings.ToUpper(u), u)))
+		}
+		var (
+			wg        sync.WaitGroup
+			mu        sync.Mutex
+			created   = map[string]int{}
+			conflicts = map[string]int{}
+		)
+		for i := range tries {
+			for _, u := range users {
+				wg.Go(func() {
+					err := s.CreateUserCredential(ctx, key(u, i), max)
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						created[u]++
+					case errors.Is(err, store.ErrConflict):
+						conflicts[u]++
+					default:
+						t.Errorf("create %s's key %d: %v", u, i, err)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		for _, u := range users {
+			list, err := s.ListUserCredentials(ctx, acct1, u, store.CredentialSSHKey)
+			ok(t, err)
+			if created[u] != max || conflicts[u] != tries-max || len(list) != max {
+				t.Errorf("%s: %d created, %d refused, %d stored; want %d, %d, %d", u, created[u], conflicts[u], len(list), max, tries-max, max)
+			}
+		}
+	}
+	ok(t, s.CreateUser(ctx, user(acct1, "AIDAQUOTA", "quota")))
+	// Other kinds and services count apart; max 0 is no limit.
+	cert := key("quota", 99)
+	cert.Kind = store.CredentialSigningCert
+	ok(t, s.CreateUserCredential(ctx, cert, 1))
+	cert.ID, cert.Fingerprint = "APKAQCERT2", "cert2"
+	isErr(t, s.CreateUserCredential(ctx, cert, 1), store.ErrConflict, "a second certificate over a quota of one")
+	svc := store.UserCredential{Account: acct1, UserName: "quota", Kind: store.CredentialService, Status: "Active", CreatedAt: t0}
+	for i, name := range []string{"a.amazonaws.com", "b.amazonaws.com", "a.amazonaws.com"} {
+		svc.ID, svc.Fingerprint, svc.ServiceName = fmt.Sprintf("ACCAQ%d", i), fmt.Sprintf("ACCAQ%d", i), name
+		err := s.CreateUserCredential(ctx, svc, 1)
+		if i < 2 {
+			ok(t, err)
+		} else {
+			isErr(t, err, store.ErrConflict, "a second credential of one service over a quota of one")
+		}
+	}
+	extra := key("quota", 50)
+	ok(t, s.CreateUserCredential(ctx, extra, 0))
 }
 
 // testServerCertificates: names unique case-insensitively per account,

@@ -68,6 +68,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"LoginProfiles", testLoginProfiles},
 		{"AccountAliases", testAccountAliases},
 		{"UserCredentials", testUserCredentials},
+		{"UserCredentialQuota", testUserCredentialQuota},
 		{"ServerCertificates", testServerCertificates},
 		{"IAMTasks", testIAMTasks},
 		{"AccountSummary", testAccountSummary},
