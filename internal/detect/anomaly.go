@@ -226,15 +226,15 @@ func subjects(ev *Event) (role, principal string) {
 // prefetch reads, in one query, the stored baselines of the subjects of
 // batch that are not in memory, so that Process finds every one of them
 // there instead of reading them one at a time.
-func (e *Engine) prefetch(ctx context.Context, batch []Event) {
+func (e *Engine) prefetch(ctx context.Context, batch []*chunk) {
 	if e.base.load == nil {
 		return
 	}
 	var keys []string
 	first := map[string]time.Time{} // when the batch first names each
 	e.mu.Lock()
-	for i := range batch {
-		role, principal := subjects(&batch[i])
+	for _, ev := range events(batch) {
+		role, principal := subjects(ev)
 		for _, k := range [2][2]string{{"role", role}, {"principal", principal}} {
 			if k[1] == "" {
 				continue
@@ -247,7 +247,7 @@ func (e *Engine) prefetch(ctx context.Context, batch []Event) {
 				continue
 			}
 			key := string(e.base.kbuf)
-			t := batch[i].Time
+			t := ev.Time
 			if t.IsZero() {
 				t = e.opt.Now()
 			}
