@@ -94,6 +94,7 @@ type revIndex struct {
 	// hashes collide share a run; each posting's own key decides.
 	keys map[uint64]uint64
 	post []posting
+	used [byAccount + 1]bool // the indexes some entry is in
 }
 
 func (x *revIndex) str(s span) string { return x.arena[s.off : s.off+s.n] }
@@ -114,35 +115,43 @@ func (r *Revocations) Replace(entries []Revocation) {
 		return sp
 	}
 	post := make([]posting, 0, len(entries))
-	index := func(i int, index uint8, key string) {
-		post = append(post, posting{entry: uint32(i), index: index, key: add(key)})
+	// index files entry i under key (a span of the arena: the entry's own
+	// string where the key is one, so most keys cost no bytes of their own).
+	index := func(i int, index uint8, key span) {
+		post = append(post, posting{entry: uint32(i), index: index, key: key})
+		x.used[index] = true
+	}
+	lower := func(s string, sp span) span {
+		if l := strings.ToLower(s); l != s {
+			return add(l)
+		}
+		return sp
 	}
 	for i := range entries {
 		e := &entries[i]
 		rec := &x.recs[i]
 		rec.id, rec.account, rec.kind, rec.target, rec.roleID = add(e.ID), add(e.Account), add(e.Kind), add(e.Target), add(e.RoleID)
-		rec.origins.off = uint32(len(x.origins))
+		rec.origins = span{uint32(len(x.origins)), uint32(len(e.OriginKeys))}
 		for _, o := range e.OriginKeys {
 			x.origins = append(x.origins, add(o))
 		}
-		rec.origins.n = uint32(len(e.OriginKeys))
 		rec.issuedSec, rec.issuedNsec = e.IssuedBefore.Unix(), int32(e.IssuedBefore.Nanosecond())
 		rec.expiresSec, rec.expiresNsec = e.ExpiresAt.Unix(), int32(e.ExpiresAt.Nanosecond())
 		switch e.Kind {
 		case RevokeSession:
-			index(i, bySession, e.Target)
+			index(i, bySession, rec.target)
 		case RevokePrincipal:
-			index(i, byName, strings.ToLower(e.Target))
-			for _, o := range e.OriginKeys {
+			index(i, byName, lower(e.Target, rec.target))
+			for _, o := range x.origins[rec.origins.off:] {
 				index(i, byOrigin, o)
 			}
 		case RevokeRole:
-			index(i, byRole, e.RoleID)
+			index(i, byRole, rec.roleID)
 			if p := rolePrefix(e.Target); p != "" {
-				index(i, byPrefix, p)
+				index(i, byPrefix, add(p))
 			}
 		case RevokeAccount:
-			index(i, byAccount, e.Target)
+			index(i, byAccount, rec.target)
 		}
 	}
 	x.arena = arena.String()
@@ -173,6 +182,9 @@ func (r *Revocations) Replace(entries []Revocation) {
 // live reports whether an entry found by key in index, live at now, covers
 // a session issued at issued (of account, when account is not "").
 func (x *revIndex) live(index uint8, key string, issued, now time.Time, account string) bool {
+	if !x.used[index] {
+		return false
+	}
 	v, ok := x.keys[x.hash(index, key)]
 	if !ok {
 		return false
