@@ -194,6 +194,9 @@ type Engine struct {
 	spare  []*chunk // the list Run handed back, reused for queue
 	free   []*chunk
 	wake   chan struct{}
+	// flushDue asks Run to flush before FlushEvery: the baselines evicted
+	// unwritten fill a table's worth.
+	flushDue chan struct{}
 
 	dropped, processed, alerts, flushes atomic.Uint64
 
@@ -231,11 +234,17 @@ func New(opt Options) (*Engine, error) {
 	if warmup == 0 {
 		warmup = 7 * 24 * time.Hour
 	}
-	e := &Engine{opt: opt, rules: rules, wake: make(chan struct{}, 1),
+	e := &Engine{opt: opt, rules: rules, wake: make(chan struct{}, 1), flushDue: make(chan struct{}, 1),
 		counts: newTable[*window](opt.MaxSubjects), cooldowns: newTable[time.Time](opt.MaxSubjects),
 		base: newBaselines(opt.MaxSubjects, warmup)}
 	if opt.Shared != nil {
 		e.base.load = e.loadBaseline
+		e.base.full = func() {
+			select {
+			case e.flushDue <- struct{}{}:
+			default:
+			}
+		}
 	}
 	return e, nil
 }
@@ -346,6 +355,8 @@ func (e *Engine) Run(ctx context.Context) {
 			cancel()
 			return
 		case <-tick.C:
+			e.Flush(ctx)
+		case <-e.flushDue:
 			e.Flush(ctx)
 		case <-e.wake:
 			if e.runBatch(ctx) > 0 {
