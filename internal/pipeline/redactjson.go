@@ -356,8 +356,8 @@ var safeJSON = func() (t [utf8.RuneSelf]bool) {
 // word trick, so a false answer means every byte is safe.
 func needsEscape(x uint64) bool {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	zero := func(v uint64) uint64 { return (v - lo) & ^v & hi }
-	return (x&hi)|(x-0x20*lo)&^x&hi|zero(x^'"'*lo)|zero(x^'\\'*lo)|zero(x^'<'*lo)|zero(x^'>'*lo)|zero(x^'&'*lo) != 0
+	q, bs, lt, gt, amp := x^'"'*lo, x^'\\'*lo, x^'<'*lo, x^'>'*lo, x^'&'*lo
+	return (x|(x-0x20*lo)&^x|(q-lo)&^q|(bs-lo)&^bs|(lt-lo)&^lt|(gt-lo)&^gt|(amp-lo)&^amp)&hi != 0
 }
 
 // appendJSONString appends s quoted as encoding/json does by default:
