@@ -476,13 +476,8 @@ func (t *Trail) Close() error {
 }
 
 // writePause is how long the writer lets events gather after a batch
-// smaller than its largest (outside strict mode). A lone event is written
-// at once; under load each write system call and each wake-up of the
-// writer carries some tens of events instead of a few (at 5,000 requests
-// a second, 2 ms gathered about ten), which is most of what the writer
-// costs beyond hashing and copying. An event reaches the file, and
-// LookupEvents, at most this much later (Flush waits for it).
-const writePause = 10 * time.Millisecond
+// smaller than its largest (outside strict mode).
+const writePause = 2 * time.Millisecond
 
 // run is the writer: it takes what is queued at once, writes it with one
 // system call (no fsync per event), and rotates by size and age.
