@@ -210,7 +210,9 @@ func build(cfg BuildConfig, x *pipeline.Exchange, r *Record) (other string) {
 	r.EventSource = eventSource(x)
 	r.EventName = bound(x.Action, maxNameBytes)
 	r.AWSRegion = cfg.Region
-	r.UserAgent = bound(x.HTTP.UserAgent(), maxAgentBytes)
+	if ua := x.HTTP.Header["User-Agent"]; len(ua) > 0 { // Header.Get, without canonicalizing a constant key
+		r.UserAgent = bound(ua[0], maxAgentBytes)
+	}
 	r.RequestID = x.RequestID
 	r.EventID = cfg.NewID()
 	r.EventType = "AwsApiCall"

@@ -2,7 +2,9 @@ package detect
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"slices"
@@ -24,6 +26,16 @@ type baselines struct {
 	// seen; dirty are the subjects changed since the last flush.
 	load  func(key string) *baseline
 	dirty map[string]struct{}
+	// evicted holds, encoded, the changed baselines the table dropped
+	// before a flush wrote them: the flush writes them from here, and a
+	// subject seen again is read from here before the shared state (it
+	// is newer). Without it a working set larger than the table would
+	// lose what it learned and start its warm-up over at every sighting.
+	evicted map[string][]byte
+	// full, if set, asks for a flush: evicted holds a table's worth.
+	full func()
+	// first is prefetch's, reused batch to batch.
+	first map[string]time.Time
 
 	// Memos of derived strings, so that a repeated address, client or
 	// action costs a map read, not an allocation (cleared when full).
@@ -93,7 +105,36 @@ type sessionSeen struct {
 }
 
 func newBaselines(max int, warmup time.Duration) *baselines {
-	return &baselines{warmup: warmup, subjects: newTable[*baseline](max), sessions: newTable[sessionSeen](max), dirty: map[string]struct{}{}}
+	b := &baselines{warmup: warmup, subjects: newTable[*baseline](max), sessions: newTable[sessionSeen](max), dirty: map[string]struct{}{},
+		evicted: map[string][]byte{}, first: map[string]time.Time{}}
+	b.subjects.evicted = func(key string, bl *baseline) {
+		if _, ok := b.dirty[key]; ok {
+			delete(b.dirty, key)
+			if len(b.evicted) < 4*max {
+				b.evicted[key] = bl.appendBinary(nil)
+			}
+			if len(b.evicted) >= max && b.full != nil {
+				b.full() // flush early rather than drop what was learned
+			}
+		}
+	}
+	return b
+}
+
+// pending returns the evicted, unwritten baseline of key (then in memory
+// again, and changed), or nil.
+func (b *baselines) pending(key string) *baseline {
+	data, ok := b.evicted[key]
+	if !ok {
+		return nil
+	}
+	delete(b.evicted, key)
+	bl, err := decodeBaseline(data)
+	if err != nil {
+		return nil // cannot happen: appendBinary wrote it
+	}
+	b.mark(key)
+	return bl
 }
 
 // getFor returns the baseline of the subject kind+":"+name (stored, or
@@ -117,7 +158,7 @@ func (b *baselines) got(key string, bl *baseline, ok bool, t time.Time) *baselin
 	if ok {
 		return bl
 	}
-	if b.load != nil {
+	if bl = b.pending(key); bl == nil && b.load != nil {
 		bl = b.load(key)
 	}
 	if bl == nil {
@@ -226,15 +267,16 @@ func subjects(ev *Event) (role, principal string) {
 // prefetch reads, in one query, the stored baselines of the subjects of
 // batch that are not in memory, so that Process finds every one of them
 // there instead of reading them one at a time.
-func (e *Engine) prefetch(ctx context.Context, batch []Event) {
+func (e *Engine) prefetch(ctx context.Context, batch []*chunk) {
 	if e.base.load == nil {
 		return
 	}
 	var keys []string
-	first := map[string]time.Time{} // when the batch first names each
 	e.mu.Lock()
-	for i := range batch {
-		role, principal := subjects(&batch[i])
+	first := e.base.first // when the batch first names each
+	clear(first)
+	for _, ev := range events(batch) {
+		role, principal := subjects(ev)
 		for _, k := range [2][2]string{{"role", role}, {"principal", principal}} {
 			if k[1] == "" {
 				continue
@@ -243,11 +285,14 @@ func (e *Engine) prefetch(ctx context.Context, batch []Event) {
 			if _, ok := e.base.subjects.m[string(e.base.kbuf)]; ok {
 				continue
 			}
+			if _, ok := e.base.evicted[string(e.base.kbuf)]; ok {
+				continue // read from there when seen
+			}
 			if _, ok := first[string(e.base.kbuf)]; ok {
 				continue
 			}
 			key := string(e.base.kbuf)
-			t := batch[i].Time
+			t := ev.Time
 			if t.IsZero() {
 				t = e.opt.Now()
 			}
@@ -274,10 +319,7 @@ func (e *Engine) prefetch(ctx context.Context, batch []Event) {
 		}
 		var bl *baseline
 		if data, ok := got[key]; ok {
-			bl = new(baseline)
-			if json.Unmarshal(data, bl) != nil {
-				bl = nil
-			}
+			bl, _ = decodeBaseline(data)
 		}
 		if bl == nil {
 			// Not stored: new, first seen by the batch's first event
@@ -366,9 +408,10 @@ func (e *Engine) loadBaseline(key string) *baseline {
 		e.opt.Log("detect: read baseline", err)
 		return nil
 	}
-	var bl baseline
-	if data, ok := got[key]; ok && json.Unmarshal(data, &bl) == nil {
-		return &bl
+	if data, ok := got[key]; ok {
+		if bl, err := decodeBaseline(data); err == nil {
+			return bl
+		}
 	}
 	return nil
 }
@@ -387,11 +430,16 @@ func (e *Engine) Flush(ctx context.Context) {
 		}
 	}
 	e.mu.Lock()
-	keys := make([]string, 0, len(e.base.dirty))
+	keys := make([]string, 0, len(e.base.dirty)+len(e.base.evicted))
 	for k := range e.base.dirty {
 		keys = append(keys, k)
 	}
 	clear(e.base.dirty)
+	evicted := e.base.evicted
+	for k := range evicted {
+		keys = append(keys, k)
+	}
+	e.base.evicted = make(map[string][]byte)
 	e.mu.Unlock()
 	if len(keys) == 0 {
 		return
@@ -399,28 +447,37 @@ func (e *Engine) Flush(ctx context.Context) {
 	stored, err := sh.GetBaselines(ctx, keys)
 	if err != nil {
 		e.opt.Log("detect: read baselines", err)
-		e.remark(keys)
+		e.remark(keys, evicted)
 		return
 	}
 	out := make(map[string][]byte, len(keys))
+	var buf []byte
 	e.mu.Lock()
 	for _, k := range keys {
-		bl, ok := e.base.subjects.get(k)
-		if !ok {
+		// In memory (peeked at: a flush is no use of it), else evicted
+		// since it changed.
+		var bl *baseline
+		if x, ok := e.base.subjects.m[k]; ok {
+			bl = x.val
+		} else if data, ok := evicted[k]; ok {
+			if bl, err = decodeBaseline(data); err != nil {
+				continue
+			}
+		} else {
 			continue
 		}
-		var o baseline
-		if data, ok := stored[k]; ok && json.Unmarshal(data, &o) == nil {
-			bl.merge(&o)
+		if data, ok := stored[k]; ok {
+			if o, err := decodeBaseline(data); err == nil {
+				bl.merge(o)
+			}
 		}
-		if data, err := json.Marshal(bl); err == nil {
-			out[k] = data
-		}
+		buf = bl.appendBinary(buf)
+		out[k], buf = buf[:len(buf):len(buf)], buf[len(buf):]
 	}
 	e.mu.Unlock()
 	if err := sh.PutBaselines(ctx, out, e.opt.Now()); err != nil {
 		e.opt.Log("detect: write baselines", err)
-		e.remark(keys)
+		e.remark(keys, evicted)
 	}
 }
 
@@ -429,11 +486,18 @@ type pruner interface {
 	Prune(ctx context.Context, now time.Time) error
 }
 
-// remark marks keys changed again after a failed flush.
-func (e *Engine) remark(keys []string) {
+// remark marks keys changed again after a failed flush (those evicted
+// meanwhile, or before, kept encoded for the next).
+func (e *Engine) remark(keys []string, evicted map[string][]byte) {
 	e.mu.Lock()
 	for _, k := range keys {
-		e.base.dirty[k] = struct{}{}
+		if _, ok := e.base.subjects.m[k]; ok {
+			e.base.dirty[k] = struct{}{}
+		} else if data, ok := evicted[k]; ok {
+			if _, newer := e.base.evicted[k]; !newer {
+				e.base.evicted[k] = data
+			}
+		}
 	}
 	e.mu.Unlock()
 }
@@ -475,4 +539,124 @@ func (e *Engine) LoadBaselines(r io.Reader) error {
 			e.base.subjects.put(rec.Key, rec.B)
 		}
 	}
+}
+
+// baselineBinary is the first byte of a baseline in the compact encoding
+// appendBinary writes; a stored baseline that starts with '{' is the JSON
+// written before it, still read.
+const baselineBinary = 1
+
+// appendBinary appends bl in the compact encoding the shared state keeps:
+// a version byte, then varints and length-prefixed strings. It is some
+// third of the JSON and costs no reflection either way.
+func (bl *baseline) appendBinary(b []byte) []byte {
+	b = append(b, baselineBinary)
+	var sec, nsec int64
+	if !bl.First.IsZero() {
+		sec, nsec = bl.First.Unix(), int64(bl.First.Nanosecond())+1 // 0: no time
+	}
+	b = binary.AppendVarint(b, sec)
+	b = binary.AppendUvarint(b, uint64(nsec))
+	for _, set := range [3]strSet{bl.Networks, bl.Agents, bl.Actions} {
+		b = binary.AppendUvarint(b, uint64(len(set)))
+		for _, v := range set {
+			b = binary.AppendUvarint(b, uint64(len(v)))
+			b = append(b, v...)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(bl.Hours))
+	b = binary.AppendVarint(b, bl.Minute)
+	b = binary.AppendVarint(b, int64(bl.Count))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(bl.Rate))
+	return binary.AppendVarint(b, int64(bl.Minutes))
+}
+
+var errBaseline = errors.New("detect: malformed baseline")
+
+// decodeBaseline reads a stored baseline, in either encoding. A set's
+// values are checked and bounded as learn bounds them, so that a bad row
+// cannot make a baseline larger than one the engine builds.
+func decodeBaseline(data []byte) (*baseline, error) {
+	bl := new(baseline)
+	if len(data) > 0 && data[0] == '{' {
+		if err := json.Unmarshal(data, bl); err != nil {
+			return nil, err
+		}
+		return bl, nil
+	}
+	if len(data) == 0 || data[0] != baselineBinary {
+		return nil, errBaseline
+	}
+	r := data[1:]
+	bad := false
+	varint := func() int64 {
+		v, n := binary.Varint(r)
+		if n <= 0 {
+			bad = true
+			return 0
+		}
+		r = r[n:]
+		return v
+	}
+	uvarint := func() uint64 {
+		v, n := binary.Uvarint(r)
+		if n <= 0 {
+			bad = true
+			return 0
+		}
+		r = r[n:]
+		return v
+	}
+	sec := varint()
+	if nsec := uvarint(); nsec > 0 && nsec <= 1e9 {
+		bl.First = time.Unix(sec, int64(nsec-1)).UTC()
+	}
+	for i, set := range [3]*strSet{&bl.Networks, &bl.Agents, &bl.Actions} {
+		n := uvarint()
+		if n > uint64(len(r)) {
+			return nil, errBaseline
+		}
+		list := make(strSet, 0, min(n, 64))
+		for range n {
+			l := uvarint()
+			if bad || l > uint64(len(r)) {
+				return nil, errBaseline
+			}
+			list = append(list, string(r[:l]))
+			r = r[l:]
+		}
+		// Written sorted and bounded; a row that is not is made so.
+		if !strictlySorted(list) {
+			slices.Sort(list)
+			list = slices.Compact(list)
+		}
+		if limit := [3]int{maxNetworks, maxAgents, maxActions}[i]; len(list) > limit {
+			list = list[:limit]
+		}
+		if len(list) > 0 {
+			*set = list
+		}
+	}
+	bl.Hours = uint32(uvarint())
+	bl.Minute = varint()
+	bl.Count = int(varint())
+	if bad || len(r) < 8 {
+		return nil, errBaseline
+	}
+	bl.Rate = math.Float64frombits(binary.LittleEndian.Uint64(r))
+	r = r[8:]
+	bl.Minutes = int(varint())
+	if bad || len(r) != 0 {
+		return nil, errBaseline
+	}
+	return bl, nil
+}
+
+func strictlySorted(s []string) bool {
+	for i := 1; i < len(s); i++ {
+		if s[i-1] >= s[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -788,16 +788,40 @@ func TestBytesPerEntity(t *testing.T) {
 	runtime.KeepAlive(e)
 }
 
-// A batch buffer a burst grew past maxSpare is not kept for reuse; a small
-// one is.
-func TestSpareBounded(t *testing.T) {
+// The queue's chunks are reused: a burst's extra chunks are let go (at
+// most maxFreeChunks kept), events come out in order, and queueing into a
+// kept chunk allocates nothing.
+func TestQueueChunksReused(t *testing.T) {
 	e, _ := newEngine(t, Config{})
-	e.done(make([]Event, 0, maxSpare+1))
-	if e.spare != nil {
-		t.Fatalf("kept a spare of capacity %d", cap(e.spare))
+	n := (maxFreeChunks+2)*chunkEvents + 5
+	for i := range n {
+		e.Observe(Event{ID: itoa(i)})
 	}
-	e.done(make([]Event, 3, maxSpare))
-	if cap(e.spare) != maxSpare || len(e.spare) != 0 {
-		t.Fatalf("spare len %d cap %d", len(e.spare), cap(e.spare))
+	batch := e.take()
+	if len(batch) != maxFreeChunks+3 {
+		t.Fatalf("%d chunks for %d events", len(batch), n)
 	}
+	got := 0
+	for i, ev := range events(batch) {
+		if ev.ID != itoa(i) {
+			t.Fatalf("event %d is %q", i, ev.ID)
+		}
+		got++
+	}
+	if got != n {
+		t.Fatalf("%d events, want %d", got, n)
+	}
+	e.done(batch)
+	if len(e.free) != maxFreeChunks {
+		t.Fatalf("kept %d chunks, want %d", len(e.free), maxFreeChunks)
+	}
+	for _, c := range e.free {
+		if c.n != 0 || c.ev[0].ID != "" {
+			t.Fatal("a kept chunk holds an event")
+		}
+	}
+	if a := testing.AllocsPerRun(100, func() { e.Observe(Event{ID: "x"}) }); a != 0 {
+		t.Fatalf("Observe allocates %v times", a)
+	}
+	e.done(e.take())
 }

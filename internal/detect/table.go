@@ -8,6 +8,8 @@ type table[T any] struct {
 	max  int
 	m    map[string]*tableEntry[T]
 	head tableEntry[T] // sentinel: head.next is the most recently used
+	// evicted, if set, is called with each entry dropped to keep max.
+	evicted func(key string, v T)
 }
 
 type tableEntry[T any] struct {
@@ -72,6 +74,9 @@ func (t *table[T]) put(key string, v T) {
 		last := t.head.prev
 		t.unlink(last)
 		delete(t.m, last.key)
+		if t.evicted != nil {
+			t.evicted(last.key, last.val)
+		}
 	}
 }
 

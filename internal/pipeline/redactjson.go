@@ -349,12 +349,32 @@ var safeJSON = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// needsEscape reports whether any of the eight bytes in x is one
+// appendJSONString does not copy as is: a control character, '"', '\\',
+// '<', '>', '&', or a byte of a multi-byte (or invalid) UTF-8 sequence.
+// Each test is the exact "has a zero byte" / "has a byte less than n"
+// word trick, so a false answer means every byte is safe.
+func needsEscape(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q, bs, lt, gt, amp := x^'"'*lo, x^'\\'*lo, x^'<'*lo, x^'>'*lo, x^'&'*lo
+	return (x|(x-0x20*lo)&^x|(q-lo)&^q|(bs-lo)&^bs|(lt-lo)&^lt|(gt-lo)&^gt|(amp-lo)&^amp)&hi != 0
+}
+
 // appendJSONString appends s quoted as encoding/json does by default:
 // HTML-safe, invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped.
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a second look (the
+		// common case: ids, ARNs, times), then byte by byte.
+		for i+8 <= len(s) && !needsEscape(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		if b := s[i]; b < utf8.RuneSelf {
 			if safeJSON[b] {
 				i++
@@ -370,6 +390,10 @@ func appendJSONString(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
 			}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -80,5 +81,49 @@ func TestAppendRedactedJSON(t *testing.T) {
 	}
 	if got := RedactedString(&out{}, "credentials", "accessKeyId"); got != "" {
 		t.Errorf("nil path: %q", got)
+	}
+}
+
+// AppendJSONString writes what encoding/json writes for every byte that
+// needs a second look, at every position of a word (the eight-byte fast
+// path must hand each one to the byte-by-byte path).
+func TestAppendJSONStringEscapes(t *testing.T) {
+	specials := []string{"\"", "\\", "<", ">", "&", "\x00", "\x1f", "\n", "\t", "\b", "\f", "\x7f", "é", "\u2028", "\u2029", "\xff", "\xe2\x80", "€", "😀"}
+	for _, sp := range specials {
+		for pos := range 20 {
+			for _, tail := range []int{0, 1, 7, 8, 9} {
+				s := strings.Repeat("a", pos) + sp + strings.Repeat("Z", tail)
+				want, err := json.Marshal(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := AppendJSONString([]byte("x"), s); string(got) != "x"+string(want) {
+					t.Fatalf("%q: %s, want %s", s, got[1:], want)
+				}
+			}
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	f.Add("arn:aws:iam::123456789012:role/a<b>&\"c\"\\")
+	f.Add("\x00\x1f\u2028é\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendJSONString(nil, s); string(got) != string(want) {
+			t.Fatalf("%q: %s, want %s", s, got, want)
+		}
+	})
+}
+
+func BenchmarkAppendJSONString(b *testing.B) {
+	s := "arn:aws:sts::123456789012:assumed-role/bench-role/bench-session-0123456789"
+	buf := make([]byte, 0, 256)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = AppendJSONString(buf[:0], s)
 	}
 }

@@ -1,9 +1,11 @@
 package session
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -38,50 +40,166 @@ type Revocation struct {
 }
 
 // Revocations is the revocation set: an immutable index swapped whole, so
-// a check is a handful of map lookups with no lock and no store access.
+// a check is a handful of hash probes with no lock and no store access.
+//
+// The index holds no pointers the garbage collector must follow: every
+// string of every entry lives in one arena, entries refer to it by offset,
+// and the hash table maps a 64-bit hash of each lookup key to a run of
+// postings (the key's entries). A set of 100,000 entries is then a few
+// large pointer-free objects, which a collection marks without scanning,
+// instead of some million small ones that every collection on a busy
+// server would walk again.
 type Revocations struct {
 	idx atomic.Pointer[revIndex]
 }
 
+// The indexes a revocation is found by.
+const (
+	bySession = iota // access key id
+	byName           // lower-cased principal ARN
+	byOrigin         // long-term access key id
+	byRole           // role id
+	byPrefix         // lower-cased "arn:aws:sts::ACCT:assumed-role/NAME/"
+	byAccount        // account id
+)
+
+// span is a string of the arena.
+type span struct{ off, n uint32 }
+
+// revRec is an entry in the index: its strings are spans of the arena,
+// its times seconds and nanoseconds (time.Time holds a pointer).
+type revRec struct {
+	id, account, kind, target, roleID span
+	origins                           span // a run of revIndex.origins
+	issuedSec, expiresSec             int64
+	issuedNsec, expiresNsec           int32
+}
+
+// posting is one (index, key) of an entry.
+type posting struct {
+	entry uint32
+	index uint8
+	key   span
+}
+
 type revIndex struct {
-	n        int
-	entries  []Revocation // as given to Replace, sorted by ID
-	version  string
-	sessions map[string][]*Revocation // access key id
-	names    map[string][]*Revocation // lower-cased principal ARN
-	origins  map[string][]*Revocation // long-term access key id
-	roles    map[string][]*Revocation // role id
-	prefixes map[string][]*Revocation // lower-cased "arn:aws:sts::ACCT:assumed-role/NAME/"
-	accounts map[string][]*Revocation
+	n       int
+	version string
+	arena   string
+	recs    []revRec // sorted by ID
+	origins []span
+	seed    maphash.Seed
+	// keys maps the hash of an (index, key) to a run of post: its start
+	// in the high 32 bits, its length in the low ones. Two keys whose
+	// hashes collide share a run; each posting's own key decides.
+	keys map[uint64]uint64
+	post []posting
+	used [byAccount + 1]bool // the indexes some entry is in
+}
+
+func (x *revIndex) str(s span) string { return x.arena[s.off : s.off+s.n] }
+
+func (x *revIndex) hash(index uint8, key string) uint64 {
+	return maphash.String(x.seed, key) ^ uint64(index+1)*0x9e3779b97f4a7c15
 }
 
 // Replace makes entries the set.
 func (r *Revocations) Replace(entries []Revocation) {
 	entries = slices.Clone(entries)
 	slices.SortFunc(entries, func(a, b Revocation) int { return strings.Compare(a.ID, b.ID) })
-	x := &revIndex{n: len(entries), entries: entries, version: revVersion(entries), sessions: map[string][]*Revocation{}, names: map[string][]*Revocation{}, origins: map[string][]*Revocation{},
-		roles: map[string][]*Revocation{}, prefixes: map[string][]*Revocation{}, accounts: map[string][]*Revocation{}}
+	x := &revIndex{n: len(entries), version: revVersion(entries), recs: make([]revRec, len(entries)), seed: maphash.MakeSeed()}
+	var arena strings.Builder
+	add := func(s string) span {
+		sp := span{uint32(arena.Len()), uint32(len(s))}
+		arena.WriteString(s)
+		return sp
+	}
+	post := make([]posting, 0, len(entries))
+	// index files entry i under key (a span of the arena: the entry's own
+	// string where the key is one, so most keys cost no bytes of their own).
+	index := func(i int, index uint8, key span) {
+		post = append(post, posting{entry: uint32(i), index: index, key: key})
+		x.used[index] = true
+	}
+	lower := func(s string, sp span) span {
+		if l := strings.ToLower(s); l != s {
+			return add(l)
+		}
+		return sp
+	}
 	for i := range entries {
 		e := &entries[i]
+		rec := &x.recs[i]
+		rec.id, rec.account, rec.kind, rec.target, rec.roleID = add(e.ID), add(e.Account), add(e.Kind), add(e.Target), add(e.RoleID)
+		rec.origins = span{uint32(len(x.origins)), uint32(len(e.OriginKeys))}
+		for _, o := range e.OriginKeys {
+			x.origins = append(x.origins, add(o))
+		}
+		rec.issuedSec, rec.issuedNsec = e.IssuedBefore.Unix(), int32(e.IssuedBefore.Nanosecond())
+		rec.expiresSec, rec.expiresNsec = e.ExpiresAt.Unix(), int32(e.ExpiresAt.Nanosecond())
 		switch e.Kind {
 		case RevokeSession:
-			x.sessions[e.Target] = append(x.sessions[e.Target], e)
+			index(i, bySession, rec.target)
 		case RevokePrincipal:
-			k := strings.ToLower(e.Target)
-			x.names[k] = append(x.names[k], e)
-			for _, o := range e.OriginKeys {
-				x.origins[o] = append(x.origins[o], e)
+			index(i, byName, lower(e.Target, rec.target))
+			for _, o := range x.origins[rec.origins.off:] {
+				index(i, byOrigin, o)
 			}
 		case RevokeRole:
-			x.roles[e.RoleID] = append(x.roles[e.RoleID], e)
+			index(i, byRole, rec.roleID)
 			if p := rolePrefix(e.Target); p != "" {
-				x.prefixes[p] = append(x.prefixes[p], e)
+				index(i, byPrefix, add(p))
 			}
 		case RevokeAccount:
-			x.accounts[e.Target] = append(x.accounts[e.Target], e)
+			index(i, byAccount, rec.target)
+		}
+	}
+	x.arena = arena.String()
+	hashes := make([]uint64, len(post))
+	for i := range post {
+		hashes[i] = x.hash(post[i].index, x.str(post[i].key))
+	}
+	// Group the postings by hash: sort an order, then lay them out in it.
+	order := make([]int32, len(post))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(hashes[a], hashes[b]) })
+	x.post = make([]posting, len(post))
+	x.keys = make(map[uint64]uint64, len(post))
+	for i, o := range order {
+		x.post[i] = post[o]
+		h := hashes[o]
+		if v, ok := x.keys[h]; ok {
+			x.keys[h] = v + 1
+		} else {
+			x.keys[h] = uint64(i)<<32 | 1
 		}
 	}
 	r.idx.Store(x)
+}
+
+// live reports whether an entry found by key in index, live at now, covers
+// a session issued at issued (of account, when account is not "").
+func (x *revIndex) live(index uint8, key string, issued, now time.Time, account string) bool {
+	if !x.used[index] {
+		return false
+	}
+	v, ok := x.keys[x.hash(index, key)]
+	if !ok {
+		return false
+	}
+	for _, p := range x.post[v>>32 : v>>32+v&0xffffffff] {
+		if p.index != index || x.str(p.key) != key {
+			continue
+		}
+		e := &x.recs[p.entry]
+		if now.Before(time.Unix(e.expiresSec, int64(e.expiresNsec))) && issued.Before(time.Unix(e.issuedSec, int64(e.issuedNsec))) &&
+			(account == "" || account == x.str(e.account)) {
+			return true
+		}
+	}
+	return false
 }
 
 // revVersion is a digest of entries (sorted by ID): equal sets have equal
@@ -115,14 +233,26 @@ func revVersion(entries []Revocation) string {
 // Snapshot returns the set's version and its entries, sorted by ID. The
 // version is a digest of the entries, so every node holding the same set
 // reports the same one: a copy elsewhere (the public verifier's local
-// mode) asks whether its version is still current. The entries are shared:
-// callers must not modify them.
+// mode) asks whether its version is still current. The entries are made
+// for the caller (their strings share one block), in UTC.
 func (r *Revocations) Snapshot() (version string, entries []Revocation) {
 	x := r.idx.Load()
 	if x == nil {
 		return revVersion(nil), nil
 	}
-	return x.version, x.entries
+	entries = make([]Revocation, len(x.recs))
+	for i := range x.recs {
+		e := &x.recs[i]
+		entries[i] = Revocation{ID: x.str(e.id), Account: x.str(e.account), Kind: x.str(e.kind), Target: x.str(e.target), RoleID: x.str(e.roleID),
+			IssuedBefore: time.Unix(e.issuedSec, int64(e.issuedNsec)).UTC(), ExpiresAt: time.Unix(e.expiresSec, int64(e.expiresNsec)).UTC()}
+		if e.origins.n > 0 {
+			entries[i].OriginKeys = make([]string, e.origins.n)
+			for j, o := range x.origins[e.origins.off : e.origins.off+e.origins.n] {
+				entries[i].OriginKeys[j] = x.str(o)
+			}
+		}
+	}
+	return x.version, entries
 }
 
 // Len is the number of entries.
@@ -185,20 +315,12 @@ func (r *Revocations) Revoked(s *Session, now time.Time) bool {
 	if x == nil || x.n == 0 {
 		return false
 	}
-	live := func(es []*Revocation, issued time.Time, account string) bool {
-		for _, e := range es {
-			if now.Before(e.ExpiresAt) && issued.Before(e.IssuedBefore) && (account == "" || account == e.Account) {
-				return true
-			}
-		}
-		return false
-	}
 	iss := s.IssuedAt
 	// Sessions are revoked whatever their issue time (an entry names
 	// them); IssuedBefore is the entry's time, after every session it
 	// names was issued.
-	if live(x.sessions[s.AccessKeyID], iss, s.Account) || live(x.names[strings.ToLower(s.ARN)], iss, "") ||
-		live(x.origins[s.SourceAccessKeyID], iss, "") || live(x.roles[s.RoleID], iss, "") || live(x.accounts[s.Account], iss, "") {
+	if x.live(bySession, s.AccessKeyID, iss, now, s.Account) || x.live(byName, strings.ToLower(s.ARN), iss, now, "") ||
+		x.live(byOrigin, s.SourceAccessKeyID, iss, now, "") || x.live(byRole, s.RoleID, iss, now, "") || x.live(byAccount, s.Account, iss, now, "") {
 		return true
 	}
 	for i, k := range s.ChainKeys {
@@ -206,8 +328,8 @@ func (r *Revocations) Revoked(s *Session, now time.Time) bool {
 		// What was chained from a revoked session, principal, role or
 		// account goes with it (checked with this session's issue time:
 		// it was issued after every ancestor).
-		if live(x.sessions[k], iss, accountOf(a)) || live(x.names[strings.ToLower(a)], iss, "") ||
-			live(x.prefixes[sessionPrefix(a)], iss, "") || live(x.accounts[accountOf(a)], iss, "") {
+		if x.live(bySession, k, iss, now, accountOf(a)) || x.live(byName, strings.ToLower(a), iss, now, "") ||
+			x.live(byPrefix, sessionPrefix(a), iss, now, "") || x.live(byAccount, accountOf(a), iss, now, "") {
 			return true
 		}
 	}

@@ -108,3 +108,53 @@ func BenchmarkRevoked(b *testing.B) {
 		}
 	}
 }
+
+// Snapshot gives back what Replace was given (sorted by ID, times in UTC),
+// and the same version on a set rebuilt from it.
+func TestRevocationsSnapshot(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 123456789, time.UTC)
+	in := []Revocation{
+		{ID: "b", Account: "111111111111", Kind: RevokePrincipal, Target: "arn:aws:iam::111111111111:user/Bob", OriginKeys: []string{"AKIA1", "AKIA2"},
+			IssuedBefore: t0, ExpiresAt: t0.Add(MaxLifetime)},
+		{ID: "a", Account: "111111111111", Kind: RevokeRole, Target: "arn:aws:iam::111111111111:role/p/r", RoleID: "AROAR",
+			IssuedBefore: t0.Add(-time.Hour), ExpiresAt: t0.Add(time.Hour)},
+		{ID: "c", Account: "222222222222", Kind: RevokeSession, Target: "ASIAX", IssuedBefore: t0, ExpiresAt: t0.Add(time.Minute)},
+	}
+	var r Revocations
+	r.Replace(in)
+	v, got := r.Snapshot()
+	want := []Revocation{in[1], in[0], in[2]}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Snapshot:\n%v\nwant\n%v", got, want)
+	}
+	var r2 Revocations
+	r2.Replace(got)
+	if v2, _ := r2.Snapshot(); v2 != v {
+		t.Fatalf("version %s after a round trip, want %s", v2, v)
+	}
+	in[2].ExpiresAt = in[2].ExpiresAt.Add(time.Nanosecond)
+	r2.Replace(in)
+	if v2, _ := r2.Snapshot(); v2 == v {
+		t.Fatal("a changed entry kept the version")
+	}
+}
+
+// Keys whose hashes collide share a run of postings; each posting's own
+// key decides, so a collision never revokes the wrong session.
+func TestRevocationsHashCollision(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	var r Revocations
+	r.Replace([]Revocation{{ID: "1", Account: "111111111111", Kind: RevokeSession, Target: "ASIASTOLEN", IssuedBefore: t0, ExpiresAt: t0.Add(time.Hour)}})
+	x := r.idx.Load()
+	// Make every key collide: one run holds the entry's posting.
+	v := x.keys[x.hash(bySession, "ASIASTOLEN")]
+	x.keys = map[uint64]uint64{x.hash(bySession, "ASIAOTHER"): v, x.hash(bySession, "ASIASTOLEN"): v}
+	s := &Session{AccessKeyID: "ASIAOTHER", Account: "111111111111", IssuedAt: t0.Add(-time.Minute)}
+	if r.Revoked(s, t0) {
+		t.Fatal("a colliding key revoked another session")
+	}
+	s.AccessKeyID = "ASIASTOLEN"
+	if !r.Revoked(s, t0) {
+		t.Fatal("the session is not revoked")
+	}
+}
