@@ -7,12 +7,14 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/opensts/opensts/internal/offheap"
 )
 
 // compact is a cache's second tier: values encoded as bytes, by key, in
 // memory the garbage collector does not scan. Records are appended to one
 // of compactSegments fixed-size byte segments in turn; an index (key
-// hash to segment and offset, index.go) finds them. When the segment being
+// hash to segment and offset, internal/offheap) finds them. When the segment being
 // filled is full, the oldest is emptied and reused (FIFO eviction in
 // sixteenths), and a record read while it sits in one of the two oldest
 // segments is copied forward, so what is in use survives a lap.
@@ -28,7 +30,7 @@ type compact struct {
 	segSize int
 
 	mu    sync.RWMutex
-	idx   *index // key hash -> ref(segment, offset)
+	idx   *offheap.Index // key hash -> ref(segment, offset)
 	segs  *segments
 	ends  [compactSegments]int // bytes used in each segment
 	cur   int                  // the segment appended to
@@ -45,7 +47,7 @@ type segments [compactSegments][]byte
 func (ss *segments) free() {
 	for i, s := range ss {
 		if s != nil {
-			freeSegment(s)
+			offheap.Free(s)
 			ss[i] = nil
 		}
 	}
@@ -56,9 +58,9 @@ func (ss *segments) free() {
 const recordHeader = 6
 
 func newCompact(maxBytes int) *compact {
-	t := &compact{seed: maphash.MakeSeed(), segSize: maxBytes / compactSegments, idx: newIndex(), segs: &segments{}}
+	t := &compact{seed: maphash.MakeSeed(), segSize: maxBytes / compactSegments, idx: offheap.NewIndex(), segs: &segments{}}
 	runtime.AddCleanup(t, (*segments).free, t.segs)
-	runtime.AddCleanup(t, (*index).free, t.idx)
+	runtime.AddCleanup(t, (*offheap.Index).Free, t.idx)
 	return t
 }
 
@@ -79,7 +81,7 @@ func (t *compact) record(r uint64) (key, value []byte) {
 func (t *compact) get(dst, key []byte) ([]byte, bool) {
 	h := t.hash(key)
 	t.mu.RLock()
-	r, ok := t.idx.get(h)
+	r, ok := t.idx.Get(h)
 	if !ok {
 		t.mu.RUnlock()
 		return dst, false
@@ -104,7 +106,7 @@ func (t *compact) get(dst, key []byte) ([]byte, bool) {
 func (t *compact) refresh(h, r uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if cur, ok := t.idx.get(h); !ok || cur != r {
+	if cur, ok := t.idx.Get(h); !ok || cur != r {
 		return
 	}
 	k, v := t.record(r)
@@ -139,7 +141,7 @@ func (t *compact) appendLocked(h uint64, key, value []byte) {
 		t.emptyLocked(t.cur)
 	}
 	if t.segs[t.cur] == nil {
-		t.segs[t.cur] = newSegment(t.segSize)
+		t.segs[t.cur] = offheap.Bytes(t.segSize)
 	}
 	off := t.ends[t.cur]
 	b := t.segs[t.cur][off : off+n]
@@ -148,7 +150,7 @@ func (t *compact) appendLocked(h uint64, key, value []byte) {
 	copy(b[recordHeader:], key)
 	copy(b[recordHeader+len(key):], value)
 	t.ends[t.cur] = off + n
-	t.idx.set(h, ref(t.cur, off))
+	t.idx.Set(h, ref(t.cur, off))
 	t.bytes += n
 }
 
@@ -158,8 +160,8 @@ func (t *compact) emptyLocked(seg int) {
 	for off := 0; off < t.ends[seg]; {
 		kl, vl := int(binary.LittleEndian.Uint16(b[off:])), int(binary.LittleEndian.Uint32(b[off+2:]))
 		h := t.hash(b[off+recordHeader : off+recordHeader+kl])
-		if r, ok := t.idx.get(h); ok && r == ref(seg, off) {
-			t.idx.del(h)
+		if r, ok := t.idx.Get(h); ok && r == ref(seg, off) {
+			t.idx.Del(h)
 			t.bytes -= recordHeader + kl + vl
 		}
 		off += recordHeader + kl + vl
@@ -169,9 +171,9 @@ func (t *compact) emptyLocked(seg int) {
 
 // removeLocked drops the record the index holds under h, if any.
 func (t *compact) removeLocked(h uint64) {
-	if r, ok := t.idx.get(h); ok {
+	if r, ok := t.idx.Get(h); ok {
 		k, v := t.record(r)
-		t.idx.del(h)
+		t.idx.Del(h)
 		t.bytes -= recordHeader + len(k) + len(v)
 	}
 }
@@ -179,7 +181,7 @@ func (t *compact) removeLocked(h uint64) {
 func (t *compact) delete(key string) {
 	h := maphash.String(t.seed, key)
 	t.mu.Lock()
-	if r, ok := t.idx.get(h); ok {
+	if r, ok := t.idx.Get(h); ok {
 		if k, _ := t.record(r); string(k) == key {
 			t.removeLocked(h)
 		}
@@ -191,21 +193,21 @@ func (t *compact) deletePrefix(prefix string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var drop []uint64
-	t.idx.each(func(h, r uint64) {
+	t.idx.Each(func(h, r uint64) {
 		if k, v := t.record(r); strings.HasPrefix(string(k), prefix) {
 			drop = append(drop, h)
 			t.bytes -= recordHeader + len(k) + len(v)
 		}
 	})
 	for _, h := range drop {
-		t.idx.del(h)
+		t.idx.Del(h)
 	}
 }
 
 // clear drops every record and gives the segments back.
 func (t *compact) clear() {
 	t.mu.Lock()
-	t.idx.reset()
+	t.idx.Reset()
 	t.segs.free()
 	t.ends = [compactSegments]int{}
 	t.cur, t.bytes = 0, 0
@@ -220,5 +222,5 @@ func (t *compact) stats() (entries, bytes, allocated int) {
 	for _, s := range t.segs {
 		allocated += len(s)
 	}
-	return t.idx.len(), t.bytes, allocated
+	return t.idx.Len(), t.bytes, allocated
 }

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/opensts/opensts/internal/offheap"
 )
 
 // Recent remembers, approximately and in a fixed amount of memory, which
@@ -29,9 +31,9 @@ func NewRecent(slots int, windowSeconds int64) *Recent {
 	for n < slots {
 		n <<= 1
 	}
-	b := newSegment(n * 8)
+	b := offheap.Bytes(n * 8)
 	r := &Recent{slots: unsafe.Slice((*atomic.Uint64)(unsafe.Pointer(unsafe.SliceData(b))), n), mask: uint64(n - 1), window: windowSeconds}
-	runtime.AddCleanup(r, freeSegment, b)
+	runtime.AddCleanup(r, offheap.Free, b)
 	return r
 }
 

@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -147,8 +148,8 @@ func TestRevocationsHashCollision(t *testing.T) {
 	r.Replace([]Revocation{{ID: "1", Account: "111111111111", Kind: RevokeSession, Target: "ASIASTOLEN", IssuedBefore: t0, ExpiresAt: t0.Add(time.Hour)}})
 	x := r.idx.Load()
 	// Make every key collide: one run holds the entry's posting.
-	v := x.keys[x.hash(bySession, "ASIASTOLEN")]
-	x.keys = map[uint64]uint64{x.hash(bySession, "ASIAOTHER"): v, x.hash(bySession, "ASIASTOLEN"): v}
+	v, _ := x.keys.Get(x.hash(bySession, "ASIASTOLEN"))
+	x.keys.Set(x.hash(bySession, "ASIAOTHER"), v)
 	s := &Session{AccessKeyID: "ASIAOTHER", Account: "111111111111", IssuedAt: t0.Add(-time.Minute)}
 	if r.Revoked(s, t0) {
 		t.Fatal("a colliding key revoked another session")
@@ -156,5 +157,32 @@ func TestRevocationsHashCollision(t *testing.T) {
 	s.AccessKeyID = "ASIASTOLEN"
 	if !r.Revoked(s, t0) {
 		t.Fatal("the session is not revoked")
+	}
+}
+
+// Snapshot's strings are the caller's: they stay readable after the set
+// they came from is replaced and its memory (outside the heap) given back.
+func TestRevocationsSnapshotOutlivesTheSet(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	var r Revocations
+	var entries []Revocation
+	for i := range 1000 {
+		entries = append(entries, Revocation{ID: fmt.Sprintf("%04d", i), Account: "111111111111", Kind: RevokePrincipal,
+			Target: fmt.Sprintf("arn:aws:iam::111111111111:user/u%04d", i), OriginKeys: []string{fmt.Sprintf("AKIA%016d", i)},
+			IssuedBefore: t0, ExpiresAt: t0.Add(time.Hour)})
+	}
+	r.Replace(entries)
+	_, snap := r.Snapshot()
+	for range 5 {
+		r.Replace(nil)
+		runtime.GC()
+	}
+	for i, e := range snap {
+		if e.Target != entries[i].Target || e.OriginKeys[0] != entries[i].OriginKeys[0] || e.ID != entries[i].ID {
+			t.Fatalf("entry %d after its set was freed: %+v", i, e)
+		}
+	}
+	if r.Len() != 0 || r.Revoked(&Session{ARN: entries[0].Target, IssuedAt: t0.Add(-time.Minute)}, t0) {
+		t.Fatal("the emptied set still revokes")
 	}
 }

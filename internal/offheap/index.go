@@ -1,18 +1,19 @@
-package cache
+package offheap
 
 import "unsafe"
 
-// index maps a record's key hash to its ref, for the second tier: an open
-// addressing table with linear probing in memory mapped outside the Go
-// heap (newSegment), as the records are. At 100,000 entities the Go map it
-// replaces was some 5 MiB of heap that, scanned or not, counted toward the
-// soft memory limit and so made the collector run more often.
+// Index maps 64-bit hashes to 64-bit values (the cache's second tier: a
+// record's key hash to its place): an open addressing table with linear
+// probing in memory from Bytes. At 100,000 entities the Go map it replaced
+// was some 5 MiB of heap that, scanned or not, counted toward the soft
+// memory limit and so made the collector run more often.
 //
 // A slot is two words: the hash, and the ref plus one (0: empty). Deletion
 // shifts the following entries back (no tombstones), so a lookup stops at
-// the first empty slot. Not safe for concurrent use: the tier's lock
-// guards it.
-type index struct {
+// the first empty slot. Not safe for concurrent use; reads may run
+// concurrently with each other. Free it when done (or leave that to a
+// cleanup of its owner).
+type Index struct {
 	mem   []byte
 	slots []uint64 // 2 words a slot
 	mask  int      // slots - 1
@@ -22,21 +23,23 @@ type index struct {
 // minIndexSlots is the smallest table: 8 KiB.
 const minIndexSlots = 512
 
-func newIndex() *index {
-	x := &index{}
+// NewIndex returns an empty Index.
+func NewIndex() *Index {
+	x := &Index{}
 	x.alloc(minIndexSlots)
 	return x
 }
 
-func (x *index) alloc(slots int) {
-	x.mem = newSegment(slots * 16)
+func (x *Index) alloc(slots int) {
+	x.mem = Bytes(slots * 16)
 	x.slots = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(x.mem))), slots*2)
 	x.mask = slots - 1
 }
 
-func (x *index) home(h uint64) int { return int(h^h>>29) & x.mask }
+func (x *Index) home(h uint64) int { return int(h^h>>29) & x.mask }
 
-func (x *index) get(h uint64) (uint64, bool) {
+// Get returns the value under h.
+func (x *Index) Get(h uint64) (uint64, bool) {
 	for i := x.home(h); ; i = (i + 1) & x.mask {
 		v := x.slots[2*i+1]
 		if v == 0 {
@@ -48,7 +51,8 @@ func (x *index) get(h uint64) (uint64, bool) {
 	}
 }
 
-func (x *index) set(h, r uint64) {
+// Set puts r under h.
+func (x *Index) Set(h, r uint64) {
 	if (x.n+1)*4 > (x.mask+1)*3 {
 		x.grow()
 	}
@@ -66,19 +70,20 @@ func (x *index) set(h, r uint64) {
 	}
 }
 
-func (x *index) grow() {
+func (x *Index) grow() {
 	old, oldMem := x.slots, x.mem
 	x.alloc((x.mask + 1) * 2)
 	x.n = 0
 	for i := 0; i < len(old); i += 2 {
 		if old[i+1] != 0 {
-			x.set(old[i], old[i+1]-1)
+			x.Set(old[i], old[i+1]-1)
 		}
 	}
-	freeSegment(oldMem)
+	Free(oldMem)
 }
 
-func (x *index) del(h uint64) bool {
+// Del removes h; false when it was not there.
+func (x *Index) Del(h uint64) bool {
 	i := x.home(h)
 	for ; ; i = (i + 1) & x.mask {
 		v := x.slots[2*i+1]
@@ -110,8 +115,8 @@ func (x *index) del(h uint64) bool {
 	}
 }
 
-// each calls f for every entry; f must not change the index.
-func (x *index) each(f func(h, r uint64)) {
+// Each calls f for every entry; f must not change the index.
+func (x *Index) Each(f func(h, r uint64)) {
 	for i := 0; i < len(x.slots); i += 2 {
 		if v := x.slots[i+1]; v != 0 {
 			f(x.slots[i], v-1)
@@ -119,19 +124,20 @@ func (x *index) each(f func(h, r uint64)) {
 	}
 }
 
-func (x *index) len() int { return x.n }
+// Len is the number of entries.
+func (x *Index) Len() int { return x.n }
 
-// reset empties the index and gives back all but the smallest table.
-func (x *index) reset() {
-	x.free()
+// Reset empties the index and gives back all but the smallest table.
+func (x *Index) Reset() {
+	x.Free()
 	x.alloc(minIndexSlots)
 	x.n = 0
 }
 
-// free gives the table back; the index is unusable after it until reset.
-func (x *index) free() {
+// Free gives the table back; the index is unusable after it until Reset.
+func (x *Index) Free() {
 	if x.mem != nil {
-		freeSegment(x.mem)
+		Free(x.mem)
 		x.mem, x.slots = nil, nil
 	}
 }

@@ -1,4 +1,4 @@
-package cache
+package offheap
 
 import (
 	"math/rand/v2"
@@ -10,7 +10,7 @@ import (
 // deletions shift entries across the table's end.
 func TestIndexAgreesWithMap(t *testing.T) {
 	for _, spread := range []uint64{1 << 62, 1 << 12, 64} {
-		x := newIndex()
+		x := NewIndex()
 		want := map[uint64]uint64{}
 		rng := rand.New(rand.NewPCG(1, spread))
 		for i := range 200_000 {
@@ -21,31 +21,31 @@ func TestIndexAgreesWithMap(t *testing.T) {
 			switch op := rng.IntN(10); {
 			case op < 5:
 				r := rng.Uint64()
-				x.set(h, r)
+				x.Set(h, r)
 				want[h] = r
 			case op < 9:
 				_, had := want[h]
-				if got := x.del(h); got != had {
+				if got := x.Del(h); got != had {
 					t.Fatalf("spread %d op %d: del(%x) = %v, want %v", spread, i, h, got, had)
 				}
 				delete(want, h)
 			default:
-				r, ok := x.get(h)
+				r, ok := x.Get(h)
 				if w, had := want[h]; ok != had || r != w {
 					t.Fatalf("spread %d op %d: get(%x) = %x %v, want %x %v", spread, i, h, r, ok, w, had)
 				}
 			}
 			if i%50_000 == 49_999 {
-				if x.len() != len(want) {
-					t.Fatalf("len %d, want %d", x.len(), len(want))
+				if x.Len() != len(want) {
+					t.Fatalf("len %d, want %d", x.Len(), len(want))
 				}
 				for h, w := range want {
-					if r, ok := x.get(h); !ok || r != w {
+					if r, ok := x.Get(h); !ok || r != w {
 						t.Fatalf("spread %d: entry %x lost (%x %v, want %x)", spread, h, r, ok, w)
 					}
 				}
 				n := 0
-				x.each(func(h, r uint64) {
+				x.Each(func(h, r uint64) {
 					n++
 					if want[h] != r {
 						t.Fatalf("each: %x -> %x, want %x", h, r, want[h])
@@ -56,10 +56,10 @@ func TestIndexAgreesWithMap(t *testing.T) {
 				}
 			}
 		}
-		x.reset()
-		if _, ok := x.get(1); ok || x.len() != 0 {
+		x.Reset()
+		if _, ok := x.Get(1); ok || x.Len() != 0 {
 			t.Fatal("reset left entries")
 		}
-		x.free()
+		x.Free()
 	}
 }
