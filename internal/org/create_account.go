@@ -70,6 +70,9 @@ func (s *Service) CreateAccount(ctx context.Context, c *authz.Caller, in *Create
 	if err != nil && !isExists(err) {
 		return nil, internal(err, "create account: attach "+fullAWSAccessName)
 	}
+	if err := s.attachDefaults(ctx, o, acct.ID, true); err != nil {
+		return nil, err
+	}
 	if len(tags) > 0 {
 		if err := s.store.TagOrgResource(ctx, acct.ID, tags, maxTags); err != nil {
 			return nil, internal(err, "create account: tag")

@@ -78,11 +78,8 @@ func (s *Service) CreateOrganizationalUnit(ctx context.Context, c *authz.Caller,
 	if u.ID == "" {
 		return nil, internal(errFiveCollisions, "create organizational unit")
 	}
-	if o.typeEnabled(scpType) {
-		err := s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: FullAWSAccessID, TargetID: u.ID})
-		if err != nil && !isExists(err) {
-			return nil, internal(err, "create organizational unit: attach "+fullAWSAccessName)
-		}
+	if err := s.attachDefaults(ctx, o, u.ID, false); err != nil {
+		return nil, err
 	}
 	if len(tags) > 0 {
 		if err := s.store.TagOrgResource(ctx, u.ID, tags, maxTags); err != nil {

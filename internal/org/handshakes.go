@@ -310,11 +310,8 @@ func (s *Service) AcceptHandshake(ctx context.Context, c *authz.Caller, in *Hand
 	case err != nil:
 		return nil, internal(err, "join account "+a.ID)
 	}
-	if o.typeEnabled(scpType) {
-		err := s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: FullAWSAccessID, TargetID: a.ID})
-		if err != nil && !isExists(err) {
-			return nil, internal(err, "join account: attach "+fullAWSAccessName)
-		}
+	if err := s.attachDefaults(ctx, o, a.ID, false); err != nil {
+		return nil, err
 	}
 	if len(h.Tags) > 0 {
 		if err := s.store.TagOrgResource(ctx, a.ID, h.Tags, maxTags); err != nil {
