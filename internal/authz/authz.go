@@ -844,7 +844,8 @@ type orgPolicyKind struct {
 	// enabledByDefault: an organization without the policy types setting
 	// (made by an older version) has this type enabled.
 	enabledByDefault bool
-	// closedDenies: a closed account gets one empty level (deny all).
+	// closedDenies: a closed account gets one empty level (deny all),
+	// and an unknown one is an error (SCPs); otherwise both get none.
 	closedDenies bool
 }
 
@@ -862,6 +863,12 @@ func (a *Authorizer) orgLevels(ctx context.Context, account string, k *orgPolicy
 	var kb [32]byte
 	v, err := a.load(append(append(kb[:0], k.cachePrefix...), account...), func() (any, error) {
 		acct, err := a.store.GetAccount(ctx, account)
+		if errors.Is(err, store.ErrNotFound) && !k.closedDenies {
+			// A resource of an account OpenSTS does not know: not in the
+			// organization, no RCP applies (a principal's account, whose
+			// SCPs are asked for, always exists).
+			return [][]policy.Named(nil), nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("load account %s: %w", account, err)
 		}
