@@ -47,7 +47,7 @@ const (
 // DescribeEffectivePolicyInput is the DescribeEffectivePolicy request.
 type DescribeEffectivePolicyInput struct {
 	PolicyType string `json:"PolicyType"`
-	TargetID   string `json:"TargetId"`
+	TargetID   string `json:"TargetId" max:"100" pattern:"^(r-[0-9a-z]{4,32})|(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"`
 }
 
 // EffectivePolicy is an effective policy on the wire.

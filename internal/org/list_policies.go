@@ -11,8 +11,8 @@ import (
 // ListPoliciesInput is the ListPolicies request.
 type ListPoliciesInput struct {
 	Filter     string `json:"Filter"`
-	NextToken  string `json:"NextToken"`
-	MaxResults *int32 `json:"MaxResults"`
+	NextToken  string `json:"NextToken" max:"100000"`
+	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // PoliciesOutput is the result of ListPolicies and ListPoliciesForTarget.

@@ -8,10 +8,10 @@ import (
 
 // ListPoliciesForTargetInput is the ListPoliciesForTarget request.
 type ListPoliciesForTargetInput struct {
-	TargetID   string `json:"TargetId"`
+	TargetID   string `json:"TargetId" max:"100" pattern:"^(r-[0-9a-z]{4,32})|(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"`
 	Filter     string `json:"Filter"`
-	NextToken  string `json:"NextToken"`
-	MaxResults *int32 `json:"MaxResults"`
+	NextToken  string `json:"NextToken" max:"100000"`
+	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListPoliciesForTarget lists the policies of type Filter attached directly

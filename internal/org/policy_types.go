@@ -175,7 +175,7 @@ func checkRCP(content string) error {
 
 // EnablePolicyTypeInput is the EnablePolicyType request.
 type EnablePolicyTypeInput struct {
-	RootID     string `json:"RootId"`
+	RootID     string `json:"RootId" max:"34" pattern:"^r-[0-9a-z]{4,32}$"`
 	PolicyType string `json:"PolicyType"`
 }
 
