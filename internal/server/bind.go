@@ -60,11 +60,10 @@ func bindJSON[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, e
 // InvalidInputException with the Reason that names the kind of
 // constraint.
 func bindOrg[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, error)) jsonHandler {
-	inner := bindJSON(fn)
 	t := reflect.TypeFor[In]()
 	return jsonHandler{Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
-		var probe In
-		if err := awsjson.Decode(x.Body, &probe); err != nil {
+		in := new(In)
+		if err := awsjson.Decode(x.Body, in); err != nil {
 			return nil, err
 		}
 		v, err := awsquery.CheckJSON(t, x.Body)
@@ -74,7 +73,12 @@ func bindOrg[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, er
 		if v != nil {
 			return nil, orgInvalidInput(v)
 		}
-		return inner.Handler(ctx, x)
+		x.Input = in
+		out, err := fn(ctx, x.Caller, in)
+		if err != nil || out == nil {
+			return nil, err
+		}
+		return out, nil
 	}}
 }
 
