@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,8 +16,8 @@ type Violation struct {
 	// member names in camelCase, list elements by position from 1
 	// ("tags.1.member.key").
 	Path string
-	// Kind is what was broken: MinLength, MaxLength, MinValue, MaxValue or
-	// Pattern.
+	// Kind is what was broken: MinLength, MaxLength, MinValue, MaxValue,
+	// Pattern or Enum.
 	Kind ViolationKind
 	// Constraint is the constraint as a ValidationError states it
 	// ("Member must have length less than or equal to 128").
@@ -33,11 +34,12 @@ const (
 	MinValue
 	MaxValue
 	Pattern
+	Enum
 )
 
 // CheckJSON checks body, a JSON object already decoded into a value of type
 // t without error, against the constraint tags of t's fields (the tags
-// Decode reads: min, max, pattern, memberMin, memberMax), recursing into
+// Decode reads: min, max, pattern, enum, memberMin, memberMax), recursing into
 // structures and lists of structures. Only members present in body are
 // checked: an absent optional member breaks nothing, and a member sent
 // empty ("Name": "") is held to its minimum length as AWS holds it. A
@@ -70,6 +72,7 @@ type jsonField struct {
 	min, max             *int64
 	memberMin, memberMax *int64
 	pattern              *pattern
+	enum                 []string  // a string's (or a string list element's) values
 	sub                  *jsonPlan // a structure, or a list's structure element
 }
 
@@ -122,6 +125,9 @@ func buildJSONPlan(t reflect.Type, depth int) (*jsonPlan, error) {
 				return nil, fmt.Errorf("awsquery: %s.%s: pattern: %w", t, sf.Name, err)
 			}
 		}
+		if e, ok := sf.Tag.Lookup("enum"); ok {
+			f.enum = strings.Split(e, ",")
+		}
 		ft := sf.Type
 		for ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
@@ -147,7 +153,7 @@ func buildJSONPlan(t reflect.Type, depth int) (*jsonPlan, error) {
 				}
 			}
 		}
-		if f.min == nil && f.max == nil && f.memberMin == nil && f.memberMax == nil && f.pattern == nil && f.sub == nil {
+		if f.min == nil && f.max == nil && f.memberMin == nil && f.memberMax == nil && f.pattern == nil && f.enum == nil && f.sub == nil {
 			continue
 		}
 		p.fields = append(p.fields, f)
@@ -177,6 +183,9 @@ func (p *jsonPlan) check(raw any, prefix string) *Violation {
 			}
 			if f.pattern != nil && !f.pattern.match(x) {
 				return &Violation{Path: path, Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: " + f.pattern.src}
+			}
+			if viol := enumViolation(f.enum, x, path); viol != nil {
+				return viol
 			}
 		case json.Number:
 			if !f.number {
@@ -209,6 +218,9 @@ func (p *jsonPlan) check(raw any, prefix string) *Violation {
 					if f.pattern != nil && !f.pattern.match(ev) {
 						return &Violation{Path: at, Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: " + f.pattern.src}
 					}
+					if viol := enumViolation(f.enum, ev, at); viol != nil {
+						return viol
+					}
 				case map[string]any:
 					if f.sub != nil {
 						if viol := f.sub.check(ev, at+"."); viol != nil {
@@ -236,4 +248,11 @@ func lengthViolation(lo, hi *int64, n int64, path string) *Violation {
 		return &Violation{Path: path, Kind: MaxLength, Constraint: "Member must have length less than or equal to " + strconv.FormatInt(*hi, 10)}
 	}
 	return nil
+}
+
+func enumViolation(enum []string, v, path string) *Violation {
+	if enum == nil || slices.Contains(enum, v) {
+		return nil
+	}
+	return &Violation{Path: path, Kind: Enum, Constraint: "Member must satisfy enum value set: [" + strings.Join(enum, ", ") + "]"}
 }

@@ -18,6 +18,8 @@ type checkInput struct {
 	Keys    []string   `json:"TagKeys" memberMin:"1" memberMax:"3" pattern:"[a-z]*"`
 	Nested  *checkTag  `json:"Nested"`
 	Ignored string     `json:"Ignored"`
+	Type    string     `json:"Type" enum:"A,B"`
+	States  []string   `json:"States" enum:"X,Y"`
 }
 
 func TestCheckJSON(t *testing.T) {
@@ -43,6 +45,9 @@ func TestCheckJSON(t *testing.T) {
 		{`{"TagKeys":["a","ABC"]}`, &Violation{Path: "tagKeys.2.member", Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: [a-z]*"}},
 		{`{"TagKeys":["abcd"]}`, &Violation{Path: "tagKeys.1.member", Kind: MaxLength, Constraint: "Member must have length less than or equal to 3"}},
 		{`{"Nested":{"Key":"toolong"}}`, &Violation{Path: "nested.key", Kind: MaxLength, Constraint: "Member must have length less than or equal to 4"}},
+		{`{"Type":"B","States":["Y","X"]}`, nil},
+		{`{"Type":"C"}`, &Violation{Path: "type", Kind: Enum, Constraint: "Member must satisfy enum value set: [A, B]"}},
+		{`{"States":["X","Z"]}`, &Violation{Path: "states.2.member", Kind: Enum, Constraint: "Member must satisfy enum value set: [X, Y]"}},
 		// Another type than the field's is the decoder's to refuse.
 		{`{"MaxResults":"5","Tags":{"Key":""}}`, nil},
 	} {

@@ -35,7 +35,7 @@ import (
 type ContextEntry struct {
 	ContextKeyName   string `min:"5" max:"256"`
 	ContextKeyValues []string
-	ContextKeyType   string
+	ContextKeyType   string `enum:"string,stringList,numeric,numericList,boolean,booleanList,ip,ipList,binary,binaryList,date,dateList"`
 }
 
 // SimulateCustomPolicyInput is the input of SimulateCustomPolicy.

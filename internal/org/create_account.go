@@ -16,7 +16,7 @@ type CreateAccountInput struct {
 	AccountName            string `json:"AccountName" min:"1" max:"50" pattern:"[\\u0020-\\u007E]+"`
 	Email                  string `json:"Email" min:"6" max:"64" pattern:"[^\\s@]+@[^\\s@]+\\.[^\\s@]+"`
 	RoleName               string `json:"RoleName" max:"64" pattern:"[\\w+=,.@-]{1,64}"`
-	IamUserAccessToBilling string `json:"IamUserAccessToBilling"`
+	IamUserAccessToBilling string `json:"IamUserAccessToBilling" enum:"ALLOW,DENY"`
 	Tags                   []Tag  `json:"Tags"`
 }
 

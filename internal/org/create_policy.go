@@ -13,7 +13,7 @@ type CreatePolicyInput struct {
 	Content     string `json:"Content" min:"1" max:"1000000"`
 	Description string `json:"Description" max:"512"`
 	Name        string `json:"Name" min:"1" max:"128"`
-	Type        string `json:"Type"`
+	Type        string `json:"Type" enum:"SERVICE_CONTROL_POLICY,RESOURCE_CONTROL_POLICY,DECLARATIVE_POLICY_EC2,BACKUP_POLICY,TAG_POLICY,CHATBOT_POLICY,AISERVICES_OPT_OUT_POLICY,SECURITYHUB_POLICY"`
 	Tags        []Tag  `json:"Tags"`
 }
 

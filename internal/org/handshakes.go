@@ -35,7 +35,7 @@ var handshakeIDPattern = regexp.MustCompile(`^h-[0-9a-z]{8,32}$`)
 // HandshakeParty is one party to a handshake.
 type HandshakeParty struct {
 	ID   string `json:"Id" min:"1" max:"64"`
-	Type string `json:"Type"`
+	Type string `json:"Type" enum:"ACCOUNT,ORGANIZATION,EMAIL"`
 }
 
 // HandshakeResource is a resource a handshake carries.
@@ -360,7 +360,7 @@ func (s *Service) DescribeHandshake(ctx context.Context, c *authz.Caller, in *Ha
 
 // HandshakeFilter narrows a handshake list.
 type HandshakeFilter struct {
-	ActionType        string `json:"ActionType"`
+	ActionType        string `json:"ActionType" enum:"INVITE,ENABLE_ALL_FEATURES,APPROVE_ALL_FEATURES,ADD_ORGANIZATIONS_SERVICE_LINKED_ROLE"`
 	ParentHandshakeID string `json:"ParentHandshakeId" max:"34" pattern:"^h-[0-9a-z]{8,32}$"`
 }
 

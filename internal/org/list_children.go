@@ -9,7 +9,7 @@ import (
 // ListChildrenInput is the ListChildren request.
 type ListChildrenInput struct {
 	ParentID   string `json:"ParentId" max:"100" pattern:"^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"`
-	ChildType  string `json:"ChildType"`
+	ChildType  string `json:"ChildType" enum:"ACCOUNT,ORGANIZATIONAL_UNIT"`
 	NextToken  string `json:"NextToken" max:"100000"`
 	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }

@@ -9,7 +9,7 @@ import (
 
 // ListCreateAccountStatusInput is the ListCreateAccountStatus request.
 type ListCreateAccountStatusInput struct {
-	States     []string `json:"States"`
+	States     []string `json:"States" enum:"IN_PROGRESS,SUCCEEDED,FAILED"`
 	NextToken  string   `json:"NextToken" max:"100000"`
 	MaxResults *int32   `json:"MaxResults" min:"1" max:"20"`
 }

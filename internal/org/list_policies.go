@@ -10,7 +10,7 @@ import (
 
 // ListPoliciesInput is the ListPolicies request.
 type ListPoliciesInput struct {
-	Filter     string `json:"Filter"`
+	Filter     string `json:"Filter" enum:"SERVICE_CONTROL_POLICY,RESOURCE_CONTROL_POLICY,DECLARATIVE_POLICY_EC2,BACKUP_POLICY,TAG_POLICY,CHATBOT_POLICY,AISERVICES_OPT_OUT_POLICY,SECURITYHUB_POLICY"`
 	NextToken  string `json:"NextToken" max:"100000"`
 	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }

@@ -176,7 +176,7 @@ func checkRCP(content string) error {
 // EnablePolicyTypeInput is the EnablePolicyType request.
 type EnablePolicyTypeInput struct {
 	RootID     string `json:"RootId" max:"34" pattern:"^r-[0-9a-z]{4,32}$"`
-	PolicyType string `json:"PolicyType"`
+	PolicyType string `json:"PolicyType" enum:"SERVICE_CONTROL_POLICY,RESOURCE_CONTROL_POLICY,DECLARATIVE_POLICY_EC2,BACKUP_POLICY,TAG_POLICY,CHATBOT_POLICY,AISERVICES_OPT_OUT_POLICY,SECURITYHUB_POLICY"`
 }
 
 // DisablePolicyTypeInput is the DisablePolicyType request.

@@ -94,6 +94,8 @@ func orgInvalidInput(v *awsquery.Violation) *apierr.Error {
 		reason, msg = "MIN_VALUE_EXCEEDED", "You provided a numeric parameter that has a smaller value than allowed."
 	case awsquery.MaxValue:
 		reason, msg = "MAX_VALUE_EXCEEDED", "You provided a numeric parameter that has a larger value than allowed."
+	case awsquery.Enum:
+		reason, msg = "INVALID_ENUM", "You specified an invalid value."
 	default:
 		reason, msg = "INVALID_PATTERN", "You provided a value that does not match the required pattern."
 	}

@@ -39,6 +39,11 @@ const maxListCase = 200
 type caseGen struct {
 	t *testing.T
 	m *serviceModel
+	// enums: also a value out of each enum shape's set.
+	enums bool
+	// listEnumAtList: a list of enums is named whole (IAM's Query
+	// protocol), not by element.
+	listEnumAtList bool
 }
 
 // stringCandidates are tried, beside runs of one character, for a valid
@@ -135,6 +140,9 @@ func (g *caseGen) cases(shape string, depth int) []inputCase {
 	var out []inputCase
 	switch s.Type {
 	case "string", "integer", "long":
+		if len(s.Enum) > 0 && g.enums {
+			out = append(out, inputCase{value: "NotAnEnumValue", constraint: "Member must satisfy enum value set: [" + strings.Join(s.Enum, ", ") + "]"})
+		}
 		for _, v := range violations(g.t, s) {
 			var value any = v.value
 			if s.Type != "string" {
@@ -162,6 +170,13 @@ func (g *caseGen) cases(shape string, depth int) []inputCase {
 			out = append(out, inputCase{value: list, constraint: fmt.Sprintf("Member must have length greater than or equal to %d", int(*s.Min))})
 		}
 		for _, c := range g.cases(s.Member.Shape, depth+1) {
+			if me := g.m.Shapes[s.Member.Shape]; g.listEnumAtList && len(me.Enum) > 0 && c.path == "" && strings.HasPrefix(c.constraint, "Member must satisfy enum") {
+				// IAM names a list of enums whole: "Value '[x]' at 'filter'
+				// failed to satisfy constraint: Member must satisfy
+				// constraint: [Member must satisfy enum value set: [...]]".
+				out = append(out, inputCase{value: []any{c.value}, constraint: "Member must satisfy constraint: [" + c.constraint + "]"})
+				continue
+			}
 			list := []any{c.value}
 			if s.Min != nil {
 				if !ok && *s.Min > 1 {
@@ -254,7 +269,7 @@ func TestNestedInputConstraintsAgainstTheModels(t *testing.T) {
 	checked := 0
 	for _, svc := range []struct{ name, version string }{{"iam", "2010-05-08"}, {"sts", "2011-06-15"}} {
 		m := readModel(t, data, svc.name, svc.version)
-		g := &caseGen{t: t, m: m}
+		g := &caseGen{t: t, m: m, enums: true, listEnumAtList: true}
 		for _, op := range sortedOps(m) {
 			o := m.Operations[op]
 			if !routed[svc.name][op] || o.Input == nil {
@@ -306,6 +321,8 @@ func orgReason(constraint string) string {
 		return "MAX_VALUE_EXCEEDED"
 	case strings.HasPrefix(constraint, "Member must satisfy regular expression pattern"):
 		return "INVALID_PATTERN"
+	case strings.HasPrefix(constraint, "Member must satisfy enum value set"):
+		return "INVALID_ENUM"
 	}
 	return "?"
 }
@@ -328,7 +345,7 @@ func TestOrganizationsInputConstraintsAgainstTheModels(t *testing.T) {
 	h := s.Handler()
 	routed := routedActions(s)
 	m := readModel(t, data, "organizations", "2016-11-28")
-	g := &caseGen{t: t, m: m}
+	g := &caseGen{t: t, m: m, enums: true}
 	checked := 0
 	for _, op := range sortedOps(m) {
 		o := m.Operations[op]
