@@ -139,7 +139,12 @@ func TestSimulateCustomPolicyOverTheWire(t *testing.T) {
 	wantCode(t, err, "InvalidInput")
 	_, err = c.SimulateCustomPolicy(ctx, &iam.SimulateCustomPolicyInput{PolicyInputList: []string{simPolicy}, ActionNames: []string{"s3:GetObject"},
 		ContextEntries: []iamtypes.ContextEntry{{ContextKeyName: s("aws:SourceIp"), ContextKeyType: "address", ContextKeyValues: []string{"10.0.0.1"}}}})
-	wantCode(t, err, "InvalidInput")
+	// A type out of the model's enum is the model's constraint, checked
+	// first, as IAM checks its other enums (ListPolicies' Scope, ...).
+	wantCode(t, err, "ValidationError")
+	if err != nil && !strings.Contains(err.Error(), "at 'contextEntries.1.member.contextKeyType' failed to satisfy constraint: Member must satisfy enum value set: [string, stringList, ") {
+		t.Errorf("unknown ContextKeyType: %v", err)
+	}
 }
 
 // TestSimulatePrincipalPolicyOverTheWire simulates a user's stored

@@ -103,6 +103,10 @@ type revState struct {
 	fetched time.Time
 	account string // the verifier's own account: the default resource account
 	authn   *authn.Authenticator
+	// rcp is the resource control policies of account's resources (nil:
+	// none apply). A question about another account's resource goes to
+	// Authorize (errOtherAccount), which knows that account's.
+	rcp [][]policy.Named
 }
 
 // entry is what local mode knows of one access key (with its token, for
@@ -126,7 +130,8 @@ type entry struct {
 }
 
 // errOtherAccount sends a decision to the authorize API: the credentials
-// are another account's, whose data the server does not hand out.
+// are another account's, whose data the server does not hand out, or the
+// resource is, whose resource control policies it does not either.
 var errOtherAccount = errors.New("verifier: another account's credentials")
 
 func newLocal(v *Verifier) *local {
@@ -153,6 +158,9 @@ func (l *local) authorize(ctx context.Context, r *http.Request, payloadHash stri
 	rs, err := l.revocations(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if in.ResourceAccount != "" && in.ResourceAccount != rs.account {
+		return nil, errOtherAccount
 	}
 	rp, err := in.CompileResourcePolicy(l.policies)
 	if err != nil {
@@ -224,6 +232,9 @@ func (l *local) authorizeToken(ctx context.Context, in *authorize.AuthorizeInput
 	if err != nil {
 		return nil, err
 	}
+	if in.ResourceAccount != "" && in.ResourceAccount != rs.account {
+		return nil, errOtherAccount
+	}
 	rp, err := in.CompileResourcePolicy(l.policies)
 	if err != nil {
 		return nil, apiError(err)
@@ -272,12 +283,11 @@ func (l *local) decide(e *entry, env *environment, in *authorize.AuthorizeInput,
 	if e.gone {
 		return fromOutput(authorize.Explain(in.Action, policy.Decision{Effect: policy.ImplicitDeny}), &e.principal, method)
 	}
-	resourceAccount := in.ResourceAccount
-	if resourceAccount == "" {
-		resourceAccount = rs.account
-	}
+	// The resource is the verifier's own account's (authorize sends the
+	// others' to the server): its RCPs are rs's.
+	resourceAccount := rs.account
 	set := e.set
-	set.Resource, set.ResourceAccount = rp, resourceAccount
+	set.Resource, set.ResourceAccount, set.RCP = rp, resourceAccount, rs.rcp
 	pc := contextPool.Get().(*policy.Context)
 	defer func() {
 		if pc.Len() <= 64 {
@@ -402,11 +412,15 @@ func (l *local) fetchRevocations(ctx context.Context, old *revState) (*revState,
 	if err != nil {
 		return nil, err
 	}
+	rcp, err := l.compileLevels(out.ResourceControlPolicies)
+	if err != nil {
+		return nil, fmt.Errorf("verifier: resource control policies: %w", err)
+	}
 	if out.Modified {
 		l.revs.Replace(authorize.SessionRevocations(out.Entries))
 	}
 	rs := &revState{version: out.Version, fetched: started, account: out.CallerAccount,
-		authn: authn.New(authn.Config{Region: out.Region})}
+		authn: authn.New(authn.Config{Region: out.Region}), rcp: rcp}
 	l.rev.Store(rs)
 	return rs, nil
 }
@@ -606,6 +620,30 @@ func (l *local) build(e *entry, out *authorize.GetVerificationDataOutput, sr *si
 		}
 	}
 	return nil
+}
+
+// compileLevels compiles organization policy levels as the server sent
+// them (nil stays nil: none apply).
+func (l *local) compileLevels(levels [][]authorize.PolicyDocument) ([][]policy.Named, error) {
+	if levels == nil {
+		return nil, nil
+	}
+	out := make([][]policy.Named, len(levels))
+	for i, level := range levels {
+		out[i] = make([]policy.Named, len(level))
+		for j, d := range level {
+			kind, ok := policy.ParseKind(d.Kind)
+			if !ok {
+				return nil, errData
+			}
+			p, err := l.policies.Compile(kind, d.Document)
+			if err != nil {
+				return nil, fmt.Errorf("compile policy %s: %w", d.ID, err)
+			}
+			out[i][j] = policy.Named{ID: d.ID, Policy: p}
+		}
+	}
+	return out, nil
 }
 
 // flights lets one fetch per key run at a time; the others wait for its

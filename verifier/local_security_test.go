@@ -284,7 +284,7 @@ func TestLocalCannotMint(t *testing.T) {
 			t.Fatalf("%d %s", status, body)
 		}
 		for k := range out {
-			if !slices.Contains([]string{"Version", "Modified", "Entries", "Region", "CallerAccount", "ServerTime"}, k) {
+			if !slices.Contains([]string{"Version", "Modified", "Entries", "Region", "CallerAccount", "ServerTime", "ResourceControlPolicies"}, k) {
 				t.Errorf("GetRevocations answers field %s", k)
 			}
 		}

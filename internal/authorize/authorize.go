@@ -387,13 +387,13 @@ func ExplainInto(out *AuthorizeOutput, action string, d policy.Decision) {
 }
 
 // sharedDecisions holds ExplainInto's read-only PolicyDecisions maps by
-// verdicts (a few hundred at most: three states for each of five kinds).
+// verdicts (a few thousand at most: three states for each of six kinds).
 var sharedDecisions sync.Map
 
 // policyDecisions is what the policies of each type present said.
 func policyDecisions(v policy.Verdicts) map[string]string {
 	var out map[string]string
-	for _, k := range []policy.Kind{policy.Identity, policy.Boundary, policy.Session, policy.Resource, policy.SCP} {
+	for _, k := range []policy.Kind{policy.Identity, policy.Boundary, policy.Session, policy.Resource, policy.SCP, policy.RCP} {
 		if e, ok := v.Of(k); ok {
 			if out == nil {
 				out = map[string]string{}

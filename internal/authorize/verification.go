@@ -351,39 +351,51 @@ func parseStringToSign(sts, signature string, now time.Time) (scope, error) {
 	return scope{date: parts[0], region: parts[1], service: parts[2], signature: sig}, nil
 }
 
+// wireDocs writes policies; every policy must carry its document.
+func wireDocs(list []policy.Named) ([]PolicyDocument, error) {
+	if list == nil {
+		return nil, nil
+	}
+	out := make([]PolicyDocument, len(list))
+	for i, n := range list {
+		if n.Doc == "" || n.Policy == nil {
+			return nil, errors.New("verification data: policy " + n.ID + " has no document")
+		}
+		out[i] = PolicyDocument{ID: n.ID, Kind: n.Policy.Kind().String(), Document: n.Doc}
+	}
+	return out, nil
+}
+
+// wireLevels writes organization policy levels (SCPs, RCPs); nil stays nil.
+func wireLevels(levels [][]policy.Named) ([][]PolicyDocument, error) {
+	if levels == nil {
+		return nil, nil
+	}
+	out := make([][]PolicyDocument, len(levels))
+	for i, level := range levels {
+		var err error
+		if out[i], err = wireDocs(level); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // wireSet writes a policy set; every policy must carry its document.
 func wireSet(set *policy.Set) (*PolicySet, error) {
-	docs := func(list []policy.Named) ([]PolicyDocument, error) {
-		if list == nil {
-			return nil, nil
-		}
-		out := make([]PolicyDocument, len(list))
-		for i, n := range list {
-			if n.Doc == "" || n.Policy == nil {
-				return nil, errors.New("verification data: policy " + n.ID + " has no document")
-			}
-			out[i] = PolicyDocument{ID: n.ID, Kind: n.Policy.Kind().String(), Document: n.Doc}
-		}
-		return out, nil
-	}
 	w := &PolicySet{SessionRequired: set.SessionRequired}
 	var err error
-	if w.Identity, err = docs(set.Identity); err != nil {
+	if w.Identity, err = wireDocs(set.Identity); err != nil {
 		return nil, err
 	}
-	if w.Boundary, err = docs(set.Boundary); err != nil {
+	if w.Boundary, err = wireDocs(set.Boundary); err != nil {
 		return nil, err
 	}
-	if w.Session, err = docs(set.Session); err != nil {
+	if w.Session, err = wireDocs(set.Session); err != nil {
 		return nil, err
 	}
-	if set.SCP != nil {
-		w.SCP = make([][]PolicyDocument, len(set.SCP))
-		for i, level := range set.SCP {
-			if w.SCP[i], err = docs(level); err != nil {
-				return nil, err
-			}
-		}
+	if w.SCP, err = wireLevels(set.SCP); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
@@ -397,7 +409,8 @@ type GetRevocationsInput struct {
 // GetRevocationsOutput is the revocation set, unless the verifier's
 // version is current (Modified false, Entries empty). It also tells the
 // verifier what it needs of the server: its region, the caller's account
-// (the default resource account) and the server's time.
+// (the default resource account), the resource control policies that bound
+// requests to that account's resources, and the server's time.
 type GetRevocationsOutput struct {
 	Version  string       `json:"Version"`
 	Modified bool         `json:"Modified"`
@@ -407,6 +420,13 @@ type GetRevocationsOutput struct {
 	Region        string    `json:"Region"`
 	CallerAccount string    `json:"CallerAccount"`
 	ServerTime    time.Time `json:"ServerTime"`
+	// ResourceControlPolicies are the RCP levels of CallerAccount (the
+	// root, each OU above the account top first, the account), sent
+	// whole with every answer, so that a verifier holds them no longer
+	// than the revocation set; null when none apply (see policy.Set.RCP).
+	// A verifier asked about a resource of another account lets Authorize
+	// decide.
+	ResourceControlPolicies [][]PolicyDocument `json:"ResourceControlPolicies"`
 }
 
 // Revocation is session.Revocation on the wire. Times are RFC 3339 with
@@ -456,6 +476,13 @@ func (s *Service) GetRevocations(ctx context.Context, caller *authz.Caller, in *
 		CallerAccount: caller.Account, ServerTime: s.Now().UTC()}
 	if out.Region == "" {
 		out.Region = "us-east-1"
+	}
+	rcp, err := s.Authz.RCPLevels(ctx, caller.Account)
+	if err != nil {
+		return nil, apierr.OrInternal(err, "revocations: resource control policies")
+	}
+	if out.ResourceControlPolicies, err = wireLevels(rcp); err != nil {
+		return nil, apierr.OrInternal(err, "revocations: resource control policies")
 	}
 	if out.Modified {
 		out.Entries = entries

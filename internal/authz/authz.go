@@ -121,11 +121,14 @@ func (a *Authorizer) Forget(ch store.Change) {
 		a.cache.Delete(string(cacheKey(kb[:0], "p", "", ch.Key)))
 	case store.ChangeAccount:
 		a.cache.Delete("scp\x00" + ch.Account)
+		a.cache.Delete("rcp\x00" + ch.Account)
 	case store.ChangeOrg:
 		a.cache.DeletePrefix("scp\x00")
+		a.cache.DeletePrefix("rcp\x00")
 	case store.ChangeSetting:
 		if ch.Key == OrgRootSetting || ch.Key == OrgPolicyTypesSetting {
 			a.cache.DeletePrefix("scp\x00")
+			a.cache.DeletePrefix("rcp\x00")
 		}
 	case store.ChangeOIDCProvider:
 		a.cache.Delete(string(oidcKey(kb[:0], ch.Account, ch.Key)))
@@ -257,11 +260,19 @@ func (a *Authorizer) Decide(ctx context.Context, c *Caller, r *Request) (policy.
 		return d, nil
 	}
 	var set policy.Set
-	if err := a.fillSet(ctx, c, &set); err != nil {
+	err := a.fillSet(ctx, c, &set)
+	if err != nil {
 		return policy.Decision{}, err
 	}
 	set.Resource = r.ResourcePolicy
 	set.ResourceAccount = r.ResourceAccount
+	owner := r.ResourceAccount
+	if owner == "" {
+		owner = c.Account
+	}
+	if set.RCP, err = a.rcpLevels(ctx, owner); err != nil {
+		return policy.Decision{}, err
+	}
 	pctx := contextPool.Get().(*policy.Context)
 	defer putContext(pctx)
 	if err := a.FillContext(ctx, c, pctx); err != nil {
@@ -824,9 +835,51 @@ func (a *Authorizer) sessionPolicies(ctx context.Context, s *session.Session) ([
 // organization has no SCP attachments at all; one empty level (deny all)
 // for a closed account.
 func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.Named, error) {
+	return a.orgLevels(ctx, account, scpPolicies)
+}
+
+// rcpLevels returns the resource control policy levels of the account that
+// owns a resource: nil for the management account's resources (RCPs do not
+// apply to them), a standalone or closed account's, or when the root does
+// not have RESOURCE_CONTROL_POLICY enabled or no RCP is attached anywhere.
+func (a *Authorizer) rcpLevels(ctx context.Context, account string) ([][]policy.Named, error) {
+	return a.orgLevels(ctx, account, rcpPolicies)
+}
+
+// orgPolicyKind is what distinguishes SCPs and RCPs in orgLevels.
+type orgPolicyKind struct {
+	cachePrefix string // of the cache key: prefix + account
+	orgType     string // Organizations' policy type
+	kind        policy.Kind
+	source      policy.SourceType
+	// enabledByDefault: an organization without the policy types setting
+	// (made by an older version) has this type enabled.
+	enabledByDefault bool
+	// closedDenies: a closed account gets one empty level (deny all),
+	// and an unknown one is an error (SCPs); otherwise both get none.
+	closedDenies bool
+}
+
+var (
+	scpPolicies = &orgPolicyKind{cachePrefix: "scp\x00", orgType: "SERVICE_CONTROL_POLICY", kind: policy.SCP, source: policy.SourceSCP,
+		enabledByDefault: true, closedDenies: true}
+	rcpPolicies = &orgPolicyKind{cachePrefix: "rcp\x00", orgType: "RESOURCE_CONTROL_POLICY", kind: policy.RCP, source: policy.SourceRCP}
+)
+
+// orgLevels returns the levels of an account's organization policies of
+// kind k: one level per target from the root down (the root, each OU
+// above the account, top first, the account), each with the policies of
+// that type attached to it.
+func (a *Authorizer) orgLevels(ctx context.Context, account string, k *orgPolicyKind) ([][]policy.Named, error) {
 	var kb [32]byte
-	v, err := a.load(append(append(kb[:0], "scp\x00"...), account...), func() (any, error) {
+	v, err := a.load(append(append(kb[:0], k.cachePrefix...), account...), func() (any, error) {
 		acct, err := a.store.GetAccount(ctx, account)
+		if errors.Is(err, store.ErrNotFound) && !k.closedDenies {
+			// A resource of an account OpenSTS does not know: not in the
+			// organization, no RCP applies (a principal's account, whose
+			// SCPs are asked for, always exists).
+			return [][]policy.Named(nil), nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("load account %s: %w", account, err)
 		}
@@ -834,6 +887,9 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 		case acct.Management:
 			return [][]policy.Named(nil), nil
 		case !acct.ClosedAt.IsZero():
+			if !k.closedDenies {
+				return [][]policy.Named(nil), nil
+			}
 			// A closed account can do nothing, in the organization or
 			// removed from it: one level that allows nothing denies every
 			// request, its root user's too.
@@ -843,17 +899,20 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 		}
 		atts, err := a.store.ListOrgAttachments(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("load scp attachments: %w", err)
+			return nil, fmt.Errorf("load organization policy attachments: %w", err)
 		}
 		if len(atts) == 0 {
 			return [][]policy.Named(nil), nil
 		}
 		switch types, err := a.store.GetSetting(ctx, OrgPolicyTypesSetting); {
 		case errors.Is(err, store.ErrNotFound):
+			if !k.enabledByDefault {
+				return [][]policy.Named(nil), nil
+			}
 		case err != nil:
 			return nil, fmt.Errorf("load org policy types: %w", err)
-		case !slices.Contains(strings.Split(types, ","), "SERVICE_CONTROL_POLICY"):
-			return [][]policy.Named(nil), nil // SCPs disabled
+		case !slices.Contains(strings.Split(types, ","), k.orgType):
+			return [][]policy.Named(nil), nil // the type is disabled
 		}
 		root, err := a.store.GetSetting(ctx, OrgRootSetting)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -863,8 +922,6 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 		if err != nil {
 			return nil, err
 		}
-		// One level per target from the root down: the root, each OU above
-		// the account (top first), the account.
 		levelOf := make(map[string]int, len(path)+2)
 		levelOf[root] = 0
 		for i, ou := range path {
@@ -872,31 +929,31 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 		}
 		levelOf[account] = len(path) + 1
 		levels := make([][]policy.Named, len(path)+2)
-		scps := 0                              // SCP attachments anywhere in the organization
+		n := 0                                 // attachments of the type anywhere in the organization
 		loaded := map[string]store.OrgPolicy{} // each policy read once
 		for _, at := range atts {
 			op, seen := loaded[at.PolicyID]
 			if !seen {
 				if op, err = a.store.GetOrgPolicy(ctx, at.PolicyID); err != nil {
-					return nil, fmt.Errorf("load scp %s: %w", at.PolicyID, err)
+					return nil, fmt.Errorf("load organization policy %s: %w", at.PolicyID, err)
 				}
 				loaded[at.PolicyID] = op
 			}
-			if op.Type != "SERVICE_CONTROL_POLICY" {
-				continue // a tag, backup, ... policy: not a guardrail here
+			if op.Type != k.orgType {
+				continue // another type: not this guardrail
 			}
-			scps++
+			n++
 			lvl, ok := levelOf[at.TargetID]
 			if !ok {
 				continue
 			}
-			p, err := a.policies.Compile(policy.SCP, op.Content)
+			p, err := a.policies.Compile(k.kind, op.Content)
 			if err != nil {
-				return nil, fmt.Errorf("compile scp %s: %w", at.PolicyID, err)
+				return nil, fmt.Errorf("compile %s %s: %w", k.kind, at.PolicyID, err)
 			}
-			levels[lvl] = append(levels[lvl], policy.Named{ID: op.ID, Policy: p, Source: policy.Source{Type: policy.SourceSCP, Name: op.Name}, Doc: op.Content})
+			levels[lvl] = append(levels[lvl], policy.Named{ID: op.ID, Policy: p, Source: policy.Source{Type: k.source, Name: op.Name}, Doc: op.Content})
 		}
-		if scps == 0 {
+		if n == 0 {
 			return [][]policy.Named(nil), nil
 		}
 		return levels, nil
@@ -905,6 +962,13 @@ func (a *Authorizer) scpLevels(ctx context.Context, account string) ([][]policy.
 		return nil, err
 	}
 	return v.([][]policy.Named), nil
+}
+
+// RCPLevels returns the resource control policies that bound requests to
+// the resources of account, one slice per level (see policy.Set.RCP); nil
+// when none apply.
+func (a *Authorizer) RCPLevels(ctx context.Context, account string) ([][]policy.Named, error) {
+	return a.rcpLevels(ctx, account)
 }
 
 // maxOrgDepth bounds the walk up an account's OUs (Organizations allows

@@ -104,6 +104,7 @@ func TestForgetDropsWhatChanged(t *testing.T) {
 		"policy": string(cacheKey(nil, "p", "", "arn:aws:iam::"+acct+":policy/P")),
 		"group":  string(cacheKey(nil, "group", acct, "AGPADEV")),
 		"scp":    "scp\x00" + acct,
+		"rcp":    "rcp\x00" + acct,
 	}
 	fill := func() {
 		for _, k := range keys {
@@ -118,7 +119,8 @@ func TestForgetDropsWhatChanged(t *testing.T) {
 		{store.Change{Kind: store.ChangeGroup, Account: acct, Key: "AGPADEV", Name: "dev"}, []string{"group"}},
 		{store.Change{Kind: store.ChangeRole, Account: acct, Key: "AROAAPP", Name: "APP"}, []string{"role", "byname"}},
 		{store.Change{Kind: store.ChangePolicy, Account: acct, Key: "arn:aws:iam::" + acct + ":policy/p"}, []string{"policy"}},
-		{store.Change{Kind: store.ChangeOrg, Key: "p-1234"}, []string{"scp"}},
+		{store.Change{Kind: store.ChangeOrg, Key: "p-1234"}, []string{"scp", "rcp"}},
+		{store.Change{Kind: store.ChangeSetting, Key: OrgPolicyTypesSetting}, []string{"scp", "rcp"}},
 		{store.Change{Kind: store.ChangeAccessKey, Account: acct, Key: "AKIA"}, nil},
 	}
 	for _, tt := range tests {

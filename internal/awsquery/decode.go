@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ const maxListMembers = 1000
 //	min:"2" max:"64"  length (in UTF-16 units, as AWS counts) for strings and lists; value for numbers
 //	pattern:"re"      full match; the message quotes re as written (\uXXXX is accepted).
 //	                  Tag values are Go-quoted: write `pattern:"[\\w+=,.@-]*"` for [\w+=,.@-]*
+//	enum:"a,b"        a string must be one of the comma-separated values
 //	sensitive:"true"  the value is left out of validation messages
 //
 // Types: string, *string, int/int32/int64 and pointers to them, bool and
@@ -85,6 +87,7 @@ type field struct {
 	// string list (tags memberMin, memberMax).
 	memberMin, memberMax *int64
 	pattern              *pattern
+	enum                 []string     // enum tag: the values a string may take
 	sub                  *plan        // for kStruct and kStructList
 	elem                 reflect.Type // for ptr: the type pointed to
 }
@@ -148,6 +151,9 @@ func buildPlan(t reflect.Type, depth int) (*plan, error) {
 			if f.pattern, err = compilePattern(pat); err != nil {
 				return nil, fmt.Errorf("awsquery: %s.%s: pattern: %w", t, sf.Name, err)
 			}
+		}
+		if e, ok := sf.Tag.Lookup("enum"); ok {
+			f.enum = strings.Split(e, ",")
 		}
 		ft := sf.Type
 		if ft.Kind() == reflect.Pointer {
@@ -319,6 +325,9 @@ func (d *decoder) scalar(f *field, fv reflect.Value, raw string, path []byte) {
 		}
 		if f.pattern != nil && !f.pattern.match(raw) {
 			d.violate(raw, true, f, path, "Member must satisfy regular expression pattern: "+f.pattern.src)
+		}
+		if f.enum != nil && !slices.Contains(f.enum, raw) {
+			d.violate(raw, true, f, path, "Member must satisfy enum value set: ["+strings.Join(f.enum, ", ")+"]")
 		}
 	case kInt:
 		n, err := strconv.ParseInt(raw, 10, f.bits)

@@ -45,6 +45,7 @@ type assumeRoleInput struct {
 	SerialNumber      *string     `min:"9" max:"256"`
 	TokenCode         *string     `min:"6" max:"6" pattern:"[\\d]*" sensitive:"true"`
 	SourceIdentity    *string     `min:"2" max:"64"`
+	Mode              string      `enum:"fast,slow"` // not AssumeRole's: the enum tag
 }
 
 type getSessionTokenInput struct {
@@ -420,6 +421,9 @@ func TestDecodeValidation(t *testing.T) {
 		{"list too long", "RoleArn=arn:aws:iam::123456789012:role/demo&RoleSessionName=ab" + manyMembers("TransitiveTagKeys", 51),
 			"1 validation error detected: Value '[" + strings.TrimSuffix(strings.Repeat("k, ", 51), ", ") + "]' at 'transitiveTagKeys' failed to satisfy constraint: Member must have length less than or equal to 50"},
 		{"empty list", "RoleArn=arn:aws:iam::123456789012:role/demo&RoleSessionName=ab&PolicyArns=&TransitiveTagKeys=", ""},
+		{"enum", "RoleArn=arn:aws:iam::123456789012:role/demo&RoleSessionName=ab&Mode=medium",
+			"1 validation error detected: Value 'medium' at 'mode' failed to satisfy constraint: Member must satisfy enum value set: [fast, slow]"},
+		{"enum value", "RoleArn=arn:aws:iam::123456789012:role/demo&RoleSessionName=ab&Mode=slow", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -188,7 +188,7 @@ func (s *Service) ListAccessKeys(ctx context.Context, c *authz.Caller, in *ListA
 type UpdateAccessKeyInput struct {
 	UserName    string `min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
 	AccessKeyID string `query:"AccessKeyId" required:"true" min:"16" max:"128" pattern:"[\\w]+"`
-	Status      string `required:"true"`
+	Status      string `required:"true" enum:"Active,Inactive,Expired"`
 }
 
 // UpdateAccessKeyOutput is the (empty) output of UpdateAccessKey.

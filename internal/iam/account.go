@@ -22,7 +22,7 @@ const aliasPatternText = `^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$`
 
 func checkAlias(alias string) error {
 	if !aliasPattern.MatchString(alias) || containsDoubleHyphen(alias) {
-		return apierr.Validation("1 validation error detected: Value '" + alias + "' at 'accountAlias' failed to satisfy constraint: Member must satisfy regular expression pattern: " + aliasPatternText)
+		return apierr.Validation("Value '" + alias + "' at 'accountAlias' failed to satisfy constraint: Member must satisfy regular expression pattern: " + aliasPatternText)
 	}
 	return nil
 }

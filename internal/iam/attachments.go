@@ -247,9 +247,9 @@ func (s *Service) ListAttachedRolePolicies(ctx context.Context, c *authz.Caller,
 // ListEntitiesForPolicyInput is the input of ListEntitiesForPolicy.
 type ListEntitiesForPolicyInput struct {
 	PolicyARN         string `query:"PolicyArn" required:"true" min:"20" max:"2048"`
-	EntityFilter      string // User | Role | Group | LocalManagedPolicy | AWSManagedPolicy
+	EntityFilter      string `enum:"User,Role,Group,LocalManagedPolicy,AWSManagedPolicy"` // User | Role | Group | LocalManagedPolicy | AWSManagedPolicy
 	PathPrefix        string `min:"1" max:"512" pattern:"\\u002F[\\u0021-\\u007F]*"`
-	PolicyUsageFilter string // PermissionsPolicy | PermissionsBoundary
+	PolicyUsageFilter string `enum:"PermissionsPolicy,PermissionsBoundary"` // PermissionsPolicy | PermissionsBoundary
 	Marker            string `min:"1" max:"320" pattern:"[\\u0020-\\u00FF]+"`
 	MaxItems          *int32 `min:"1" max:"1000"`
 }

@@ -102,6 +102,10 @@ type GetAccountAuthorizationDetailsOutput struct {
 	Page
 }
 
+// filterEnum is the Filter values as the model's enum lists them (and
+// AWS's ValidationError quotes them).
+const filterEnum = "User, Role, Group, LocalManagedPolicy, AWSManagedPolicy"
+
 // The sections of the list, in order.
 var detailSections = []string{"User", "Group", "Role", "LocalManagedPolicy", "AWSManagedPolicy"}
 
@@ -112,8 +116,8 @@ func (s *Service) GetAccountAuthorizationDetails(ctx context.Context, c *authz.C
 	for _, f := range in.Filter {
 		i := indexOf(detailSections, f)
 		if i < 0 {
-			return nil, apierr.Validation(fmt.Sprintf("1 validation error detected: Value '[%s]' at 'filter' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [%s]]",
-				strings.Join(in.Filter, ", "), strings.Join(detailSections, ", ")))
+			return nil, apierr.Validation(fmt.Sprintf("Value '[%s]' at 'filter' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [%s]]",
+				strings.Join(in.Filter, ", "), filterEnum))
 		}
 		want[i] = true
 	}

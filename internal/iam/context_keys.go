@@ -53,7 +53,7 @@ func parseInputs(docs []string) ([]*policy.Policy, error) {
 
 // GetContextKeysForCustomPolicyInput is the input of GetContextKeysForCustomPolicy.
 type GetContextKeysForCustomPolicyInput struct {
-	PolicyInputList []string `required:"true" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
+	PolicyInputList []string `required:"true" memberMin:"1" memberMax:"131072" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
 }
 
 // GetContextKeysForCustomPolicy lists the context keys the given policies
@@ -74,7 +74,7 @@ func (s *Service) GetContextKeysForCustomPolicy(ctx context.Context, c *authz.Ca
 // GetContextKeysForPrincipalPolicyInput is the input of GetContextKeysForPrincipalPolicy.
 type GetContextKeysForPrincipalPolicyInput struct {
 	PolicySourceARN string   `query:"PolicySourceArn" required:"true" min:"20" max:"2048"`
-	PolicyInputList []string `pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
+	PolicyInputList []string `memberMin:"1" memberMax:"131072" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
 }
 
 // GetContextKeysForPrincipalPolicy lists the context keys referenced by

@@ -372,7 +372,7 @@ func (s *Service) setInstanceProfileTags(ctx context.Context, p store.InstancePr
 // UntagInstanceProfileInput is the input of UntagInstanceProfile.
 type UntagInstanceProfileInput struct {
 	InstanceProfileName string   `required:"true" min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
-	TagKeys             []string `required:"true" max:"50"`
+	TagKeys             []string `required:"true" max:"50" memberMin:"1" memberMax:"128" pattern:"[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"`
 }
 
 // UntagInstanceProfileOutput is the (empty) output of UntagInstanceProfile.

@@ -66,7 +66,7 @@ func (s *Service) CreateLoginProfile(ctx context.Context, c *authz.Caller, in *C
 		return nil, err
 	}
 	if in.Password == "" {
-		return nil, apierr.Validation("1 validation error detected: Value null at 'password' failed to satisfy constraint: Member must not be null")
+		return nil, apierr.Validation("Value null at 'password' failed to satisfy constraint: Member must not be null")
 	}
 	if _, err := s.store.GetLoginProfile(ctx, c.Account, e.name); err == nil {
 		return nil, apierr.New(apierr.EntityAlreadyExists, "Login Profile for user %s already exists.", e.name)

@@ -224,7 +224,7 @@ type ListPoliciesInput struct {
 	Scope             string // All | AWS | Local, checked by ListPolicies for AWS's enum message
 	OnlyAttached      *bool
 	PathPrefix        string `min:"1" max:"512" pattern:"((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"`
-	PolicyUsageFilter string // PermissionsPolicy | PermissionsBoundary
+	PolicyUsageFilter string `enum:"PermissionsPolicy,PermissionsBoundary"` // PermissionsPolicy | PermissionsBoundary
 	Marker            string `min:"1" max:"320" pattern:"[\\u0020-\\u00FF]+"`
 	MaxItems          *int32 `min:"1" max:"1000"`
 }

@@ -403,7 +403,7 @@ const (
 
 // ListVirtualMFADevicesInput is the input of ListVirtualMFADevices.
 type ListVirtualMFADevicesInput struct {
-	AssignmentStatus string
+	AssignmentStatus string `enum:"Assigned,Unassigned,Any"`
 	Marker           string `min:"1" max:"320" pattern:"[\\u0020-\\u00FF]+"`
 	MaxItems         *int32 `min:"1" max:"1000"`
 }

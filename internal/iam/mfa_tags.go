@@ -68,7 +68,7 @@ func (s *Service) TagMFADevice(ctx context.Context, c *authz.Caller, in *TagMFAD
 // UntagMFADeviceInput is the input of UntagMFADevice.
 type UntagMFADeviceInput struct {
 	SerialNumber string   `required:"true" min:"9" max:"256" pattern:"[\\w+=/:,.@-]+"`
-	TagKeys      []string `required:"true" max:"50"`
+	TagKeys      []string `required:"true" max:"50" memberMin:"1" memberMax:"128" pattern:"[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"`
 }
 
 // UntagMFADeviceOutput is the (empty) output of UntagMFADevice.

@@ -131,8 +131,8 @@ func (s *Service) saveOIDC(ctx context.Context, p store.OIDCProvider, what strin
 // CreateOpenIDConnectProviderInput is the input of CreateOpenIDConnectProvider.
 type CreateOpenIDConnectProviderInput struct {
 	Url            string   `required:"true" min:"1" max:"255"`
-	ClientIDList   []string `max:"100"`
-	ThumbprintList []string `max:"5"`
+	ClientIDList   []string `max:"100" memberMin:"1" memberMax:"255"`
+	ThumbprintList []string `max:"5" memberMin:"40" memberMax:"40"`
 	Tags           []Tag    `max:"50"`
 }
 
@@ -299,7 +299,7 @@ func (s *Service) RemoveClientIDFromOpenIDConnectProvider(ctx context.Context, c
 // UpdateOpenIDConnectProviderThumbprintInput is the input of UpdateOpenIDConnectProviderThumbprint.
 type UpdateOpenIDConnectProviderThumbprintInput struct {
 	OpenIDConnectProviderArn string   `required:"true" min:"20" max:"2048"`
-	ThumbprintList           []string `required:"true" max:"5"`
+	ThumbprintList           []string `required:"true" max:"5" memberMin:"40" memberMax:"40"`
 }
 
 // UpdateOpenIDConnectProviderThumbprintOutput is the (empty) output.
@@ -346,7 +346,7 @@ func (s *Service) TagOpenIDConnectProvider(ctx context.Context, c *authz.Caller,
 // UntagOpenIDConnectProviderInput is the input of UntagOpenIDConnectProvider.
 type UntagOpenIDConnectProviderInput struct {
 	OpenIDConnectProviderArn string   `required:"true" min:"20" max:"2048"`
-	TagKeys                  []string `required:"true" max:"50"`
+	TagKeys                  []string `required:"true" max:"50" memberMin:"1" memberMax:"128" pattern:"[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"`
 }
 
 // UntagOpenIDConnectProviderOutput is the (empty) output.

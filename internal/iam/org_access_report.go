@@ -332,7 +332,7 @@ type GetOrganizationsAccessReportInput struct {
 	JobID    string `query:"JobId" required:"true" min:"36" max:"36"`
 	MaxItems *int32 `min:"1" max:"1000"`
 	Marker   string `min:"1" max:"320" pattern:"[\\u0020-\\u00FF]+"`
-	SortKey  string
+	SortKey  string `enum:"SERVICE_NAMESPACE_ASCENDING,SERVICE_NAMESPACE_DESCENDING,LAST_AUTHENTICATED_TIME_ASCENDING,LAST_AUTHENTICATED_TIME_DESCENDING"`
 }
 
 // GetOrganizationsAccessReportOutput is the output of

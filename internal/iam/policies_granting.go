@@ -12,7 +12,7 @@ import (
 type ListPoliciesGrantingServiceAccessInput struct {
 	Marker            string   `min:"1" max:"320" pattern:"[\\u0020-\\u00FF]+"`
 	ARN               string   `query:"Arn" required:"true" min:"20" max:"2048"`
-	ServiceNamespaces []string `required:"true" min:"1" max:"200"`
+	ServiceNamespaces []string `required:"true" min:"1" max:"200" memberMin:"1" memberMax:"64" pattern:"[\\w-]*"`
 }
 
 // PolicyGrantingServiceAccess is the PolicyGrantingServiceAccess shape:

@@ -298,7 +298,7 @@ func (s *Service) TagSAMLProvider(ctx context.Context, c *authz.Caller, in *TagS
 // UntagSAMLProviderInput is the input of UntagSAMLProvider.
 type UntagSAMLProviderInput struct {
 	SAMLProviderARN string   `query:"SAMLProviderArn" required:"true" min:"20" max:"2048"`
-	TagKeys         []string `required:"true" max:"50"`
+	TagKeys         []string `required:"true" max:"50" memberMin:"1" memberMax:"128" pattern:"[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"`
 }
 
 // UntagSAMLProviderOutput is the (empty) output of UntagSAMLProvider.

@@ -355,7 +355,7 @@ func (s *Service) TagServerCertificate(ctx context.Context, c *authz.Caller, in 
 // UntagServerCertificateInput is the input of UntagServerCertificate.
 type UntagServerCertificateInput struct {
 	ServerCertificateName string   `required:"true" min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
-	TagKeys               []string `required:"true" max:"50"`
+	TagKeys               []string `required:"true" max:"50" memberMin:"1" memberMax:"128" pattern:"[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"`
 }
 
 // UntagServerCertificateOutput is the (empty) output of UntagServerCertificate.

@@ -213,7 +213,7 @@ func (s *Service) ResetServiceSpecificCredential(ctx context.Context, c *authz.C
 type UpdateServiceSpecificCredentialInput struct {
 	UserName                    string `min:"1" max:"64" pattern:"[\\w+=,.@-]+"`
 	ServiceSpecificCredentialID string `query:"ServiceSpecificCredentialId" required:"true" min:"20" max:"128" pattern:"[\\w]+"`
-	Status                      string `required:"true"`
+	Status                      string `required:"true" enum:"Active,Inactive,Expired"`
 }
 
 // UpdateServiceSpecificCredentialOutput is the (empty) output of UpdateServiceSpecificCredential.

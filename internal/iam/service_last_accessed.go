@@ -61,7 +61,7 @@ func serviceName(ns string) string {
 // GenerateServiceLastAccessedDetails.
 type GenerateServiceLastAccessedDetailsInput struct {
 	ARN         string `query:"Arn" required:"true" min:"20" max:"2048"`
-	Granularity string // SERVICE_LEVEL (default) | ACTION_LEVEL
+	Granularity string `enum:"SERVICE_LEVEL,ACTION_LEVEL"` // SERVICE_LEVEL (default) | ACTION_LEVEL
 }
 
 // GenerateServiceLastAccessedDetailsOutput is the output of

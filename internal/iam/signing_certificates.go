@@ -154,7 +154,7 @@ func (s *Service) ListSigningCertificates(ctx context.Context, c *authz.Caller, 
 type UpdateSigningCertificateInput struct {
 	UserName      string `min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
 	CertificateID string `query:"CertificateId" required:"true" min:"24" max:"128" pattern:"[\\w]+"`
-	Status        string `required:"true"`
+	Status        string `required:"true" enum:"Active,Inactive,Expired"`
 }
 
 // UpdateSigningCertificateOutput is the (empty) output of UpdateSigningCertificate.

@@ -35,15 +35,15 @@ import (
 type ContextEntry struct {
 	ContextKeyName   string `min:"5" max:"256"`
 	ContextKeyValues []string
-	ContextKeyType   string
+	ContextKeyType   string `enum:"string,stringList,numeric,numericList,boolean,booleanList,ip,ipList,binary,binaryList,date,dateList"`
 }
 
 // SimulateCustomPolicyInput is the input of SimulateCustomPolicy.
 type SimulateCustomPolicyInput struct {
-	PolicyInputList                    []string `required:"true" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
-	PermissionsBoundaryPolicyInputList []string `pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
-	ActionNames                        []string `required:"true"`
-	ResourceARNs                       []string `query:"ResourceArns"`
+	PolicyInputList                    []string `required:"true" memberMin:"1" memberMax:"131072" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
+	PermissionsBoundaryPolicyInputList []string `memberMin:"1" memberMax:"131072" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
+	ActionNames                        []string `required:"true" memberMin:"3" memberMax:"128"`
+	ResourceARNs                       []string `query:"ResourceArns" memberMin:"1" memberMax:"2048"`
 	ResourcePolicy                     string   `min:"1" max:"131072" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
 	ResourceOwner                      string   `min:"1" max:"2048"`
 	CallerARN                          string   `query:"CallerArn" min:"1" max:"2048"`
@@ -62,11 +62,11 @@ type SimulateCustomPolicyInput struct {
 // sent as SessionPolicyInputList.member.N).
 type SimulatePrincipalPolicyInput struct {
 	PolicySourceARN                    string   `query:"PolicySourceArn" required:"true" min:"20" max:"2048"`
-	PolicyInputList                    []string `pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
-	PermissionsBoundaryPolicyInputList []string `pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
+	PolicyInputList                    []string `memberMin:"1" memberMax:"131072" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
+	PermissionsBoundaryPolicyInputList []string `memberMin:"1" memberMax:"131072" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
 	SessionPolicyInputList             []string `max:"11" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
-	ActionNames                        []string `required:"true"`
-	ResourceARNs                       []string `query:"ResourceArns"`
+	ActionNames                        []string `required:"true" memberMin:"3" memberMax:"128"`
+	ResourceARNs                       []string `query:"ResourceArns" memberMin:"1" memberMax:"2048"`
 	ResourcePolicy                     string   `min:"1" max:"131072" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
 	ResourceOwner                      string   `min:"1" max:"2048"`
 	CallerARN                          string   `query:"CallerArn" min:"1" max:"2048"`

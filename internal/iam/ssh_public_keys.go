@@ -165,7 +165,7 @@ func duplicateSSHKey() error {
 type GetSSHPublicKeyInput struct {
 	UserName       string `required:"true" min:"1" max:"64" pattern:"[\\w+=,.@-]+"`
 	SSHPublicKeyID string `query:"SSHPublicKeyId" required:"true" min:"20" max:"128" pattern:"[\\w]+"`
-	Encoding       string `required:"true"`
+	Encoding       string `required:"true" enum:"SSH,PEM"`
 }
 
 // GetSSHPublicKeyOutput is the output of GetSSHPublicKey.
@@ -253,7 +253,7 @@ func credentialOrder(cr store.UserCredential) string {
 type UpdateSSHPublicKeyInput struct {
 	UserName       string `required:"true" min:"1" max:"64" pattern:"[\\w+=,.@-]+"`
 	SSHPublicKeyID string `query:"SSHPublicKeyId" required:"true" min:"20" max:"128" pattern:"[\\w]+"`
-	Status         string `required:"true"`
+	Status         string `required:"true" enum:"Active,Inactive,Expired"`
 }
 
 // UpdateSSHPublicKeyOutput is the (empty) output of UpdateSSHPublicKey.

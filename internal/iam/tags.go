@@ -149,7 +149,7 @@ func (s *Service) TagUser(ctx context.Context, c *authz.Caller, in *TagUserInput
 // UntagUserInput is the input of UntagUser.
 type UntagUserInput struct {
 	UserName string   `required:"true" min:"1" max:"128" pattern:"[\\w+=,.@-]+"`
-	TagKeys  []string `required:"true" max:"50"`
+	TagKeys  []string `required:"true" max:"50" memberMin:"1" memberMax:"128" pattern:"[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"`
 }
 
 // UntagUserOutput is the (empty) output of UntagUser.
@@ -203,7 +203,7 @@ func (s *Service) TagRole(ctx context.Context, c *authz.Caller, in *TagRoleInput
 // UntagRoleInput is the input of UntagRole.
 type UntagRoleInput struct {
 	RoleName string   `required:"true" min:"1" max:"64" pattern:"[\\w+=,.@-]+"`
-	TagKeys  []string `required:"true" max:"50"`
+	TagKeys  []string `required:"true" max:"50" memberMin:"1" memberMax:"128" pattern:"[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"`
 }
 
 // UntagRoleOutput is the (empty) output of UntagRole.
@@ -270,7 +270,7 @@ func (s *Service) TagPolicy(ctx context.Context, c *authz.Caller, in *TagPolicyI
 // UntagPolicyInput is the input of UntagPolicy.
 type UntagPolicyInput struct {
 	PolicyARN string   `query:"PolicyArn" required:"true" min:"20" max:"2048"`
-	TagKeys   []string `required:"true" max:"50"`
+	TagKeys   []string `required:"true" max:"50" memberMin:"1" memberMax:"128" pattern:"[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"`
 }
 
 // UntagPolicyOutput is the (empty) output of UntagPolicy.

@@ -125,7 +125,7 @@ func (s *Service) CreateGovCloudAccount(ctx context.Context, c *authz.Caller, in
 	if err := checkCreateAccount(in); err != nil {
 		return nil, err
 	}
-	if _, err := parseTags(in.Tags); err != nil {
+	if _, err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
 	if _, err := s.authorize(ctx, c, "CreateGovCloudAccount"); err != nil {

@@ -11,8 +11,8 @@ import (
 
 // AttachPolicyInput is the AttachPolicy request.
 type AttachPolicyInput struct {
-	PolicyID string `json:"PolicyId"`
-	TargetID string `json:"TargetId"`
+	PolicyID string `json:"PolicyId" max:"130" pattern:"^p-[0-9a-zA-Z_]{8,128}$"`
+	TargetID string `json:"TargetId" max:"100" pattern:"^(r-[0-9a-z]{4,32})|(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"`
 }
 
 // AttachPolicyOutput is the (empty) AttachPolicy result.

@@ -64,7 +64,7 @@ func (s *Service) create(ctx context.Context, featureSet string) (bool, error) {
 	return id == "o-"+suffix, nil
 }
 
-// complete makes sure FullAWSAccess exists and, once and with all features,
+// complete makes sure FullAWSAccess and RCPFullAWSAccess exist and once and with all features,
 // is attached to the root and to the accounts that exist then; without all
 // features, that no policy type is taken as enabled.
 func (s *Service) complete(ctx context.Context, o org) error {
@@ -72,6 +72,11 @@ func (s *Service) complete(ctx context.Context, o org) error {
 		Content: fullAWSAccessContent, AWSManaged: true}
 	if err := s.store.CreateOrgPolicy(ctx, full); err != nil && !isExists(err) {
 		return fmt.Errorf("bootstrap %s: %w", fullAWSAccessName, err)
+	}
+	rcpFull := store.OrgPolicy{ID: RCPFullAWSAccessID, Name: rcpFullAWSAccessName, Description: rcpFullAWSAccessDesc, Type: rcpType,
+		Content: rcpFullAWSAccessContent, AWSManaged: true}
+	if err := s.store.CreateOrgPolicy(ctx, rcpFull); err != nil && !isExists(err) {
+		return fmt.Errorf("bootstrap %s: %w", rcpFullAWSAccessName, err)
 	}
 	if o.featureSet != featureAll {
 		// No policy type is enabled: without the setting the policy engine

@@ -2,7 +2,6 @@ package org
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -14,11 +13,11 @@ import (
 // CreateAccountInput is the CreateAccount request. IamUserAccessToBilling
 // is accepted and ignored.
 type CreateAccountInput struct {
-	AccountName            string          `json:"AccountName"`
-	Email                  string          `json:"Email"`
-	RoleName               string          `json:"RoleName"`
-	IamUserAccessToBilling string          `json:"IamUserAccessToBilling"`
-	Tags                   json.RawMessage `json:"Tags"`
+	AccountName            string `json:"AccountName" min:"1" max:"50" pattern:"[\\u0020-\\u007E]+"`
+	Email                  string `json:"Email" min:"6" max:"64" pattern:"[^\\s@]+@[^\\s@]+\\.[^\\s@]+"`
+	RoleName               string `json:"RoleName" max:"64" pattern:"[\\w+=,.@-]{1,64}"`
+	IamUserAccessToBilling string `json:"IamUserAccessToBilling" enum:"ALLOW,DENY"`
+	Tags                   []Tag  `json:"Tags"`
 }
 
 // CreateAccountOutput is the CreateAccount result.
@@ -35,7 +34,7 @@ func (s *Service) CreateAccount(ctx context.Context, c *authz.Caller, in *Create
 	if err := checkCreateAccount(in); err != nil {
 		return nil, err
 	}
-	tags, err := parseTags(in.Tags)
+	tags, err := checkTags(in.Tags)
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +68,9 @@ func (s *Service) CreateAccount(ctx context.Context, c *authz.Caller, in *Create
 	err = s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: FullAWSAccessID, TargetID: acct.ID})
 	if err != nil && !isExists(err) {
 		return nil, internal(err, "create account: attach "+fullAWSAccessName)
+	}
+	if err := s.attachDefaults(ctx, o, acct.ID, true); err != nil {
+		return nil, err
 	}
 	if len(tags) > 0 {
 		if err := s.store.TagOrgResource(ctx, acct.ID, tags, maxTags); err != nil {

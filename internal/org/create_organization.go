@@ -9,7 +9,7 @@ import (
 
 // CreateOrganizationInput is the CreateOrganization request.
 type CreateOrganizationInput struct {
-	FeatureSet string `json:"FeatureSet"`
+	FeatureSet string `json:"FeatureSet" enum:"ALL,CONSOLIDATED_BILLING"`
 }
 
 // CreateOrganizationOutput is the CreateOrganization result.

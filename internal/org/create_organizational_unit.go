@@ -2,7 +2,6 @@ package org
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"unicode/utf8"
 
@@ -13,9 +12,9 @@ import (
 
 // CreateOrganizationalUnitInput is the CreateOrganizationalUnit request.
 type CreateOrganizationalUnitInput struct {
-	ParentID string          `json:"ParentId"`
-	Name     string          `json:"Name"`
-	Tags     json.RawMessage `json:"Tags"`
+	ParentID string `json:"ParentId" max:"100" pattern:"^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"`
+	Name     string `json:"Name" min:"1" max:"128"`
+	Tags     []Tag  `json:"Tags"`
 }
 
 // CreateOrganizationalUnitOutput is the CreateOrganizationalUnit result.
@@ -35,7 +34,7 @@ func (s *Service) CreateOrganizationalUnit(ctx context.Context, c *authz.Caller,
 	if err := checkOUName(in.Name); err != nil {
 		return nil, err
 	}
-	tags, err := parseTags(in.Tags)
+	tags, err := checkTags(in.Tags)
 	if err != nil {
 		return nil, err
 	}
@@ -78,11 +77,8 @@ func (s *Service) CreateOrganizationalUnit(ctx context.Context, c *authz.Caller,
 	if u.ID == "" {
 		return nil, internal(errFiveCollisions, "create organizational unit")
 	}
-	if o.typeEnabled(scpType) {
-		err := s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: FullAWSAccessID, TargetID: u.ID})
-		if err != nil && !isExists(err) {
-			return nil, internal(err, "create organizational unit: attach "+fullAWSAccessName)
-		}
+	if err := s.attachDefaults(ctx, o, u.ID, false); err != nil {
+		return nil, err
 	}
 	if len(tags) > 0 {
 		if err := s.store.TagOrgResource(ctx, u.ID, tags, maxTags); err != nil {

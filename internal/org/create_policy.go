@@ -2,7 +2,6 @@ package org
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authz"
@@ -11,11 +10,11 @@ import (
 
 // CreatePolicyInput is the CreatePolicy request.
 type CreatePolicyInput struct {
-	Content     string          `json:"Content"`
-	Description string          `json:"Description"`
-	Name        string          `json:"Name"`
-	Type        string          `json:"Type"`
-	Tags        json.RawMessage `json:"Tags"`
+	Content     string `json:"Content" min:"1" max:"1000000"`
+	Description string `json:"Description" max:"512"`
+	Name        string `json:"Name" min:"1" max:"128"`
+	Type        string `json:"Type" enum:"SERVICE_CONTROL_POLICY,RESOURCE_CONTROL_POLICY,DECLARATIVE_POLICY_EC2,BACKUP_POLICY,TAG_POLICY,CHATBOT_POLICY,AISERVICES_OPT_OUT_POLICY,SECURITYHUB_POLICY"`
+	Tags        []Tag  `json:"Tags"`
 }
 
 // PolicyOutput is the result of CreatePolicy, DescribePolicy and UpdatePolicy.
@@ -36,7 +35,7 @@ func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreateP
 	if err := checkPolicyType(in.Type); err != nil {
 		return nil, err
 	}
-	tags, err := parseTags(in.Tags)
+	tags, err := checkTags(in.Tags)
 	if err != nil {
 		return nil, err
 	}

@@ -50,8 +50,8 @@ func errNotRegistered() *apierr.Error {
 // RegisterDelegatedAdministratorInput is the RegisterDelegatedAdministrator
 // request.
 type RegisterDelegatedAdministratorInput struct {
-	AccountID        string `json:"AccountId"`
-	ServicePrincipal string `json:"ServicePrincipal"`
+	AccountID        string `json:"AccountId" max:"12" pattern:"^\\d{12}$"`
+	ServicePrincipal string `json:"ServicePrincipal" min:"1" max:"128" pattern:"[\\w+=,.@-]*"`
 }
 
 // RegisterDelegatedAdministrator registers a member account (not the
@@ -96,8 +96,8 @@ func (s *Service) RegisterDelegatedAdministrator(ctx context.Context, c *authz.C
 // DeregisterDelegatedAdministratorInput is the
 // DeregisterDelegatedAdministrator request.
 type DeregisterDelegatedAdministratorInput struct {
-	AccountID        string `json:"AccountId"`
-	ServicePrincipal string `json:"ServicePrincipal"`
+	AccountID        string `json:"AccountId" max:"12" pattern:"^\\d{12}$"`
+	ServicePrincipal string `json:"ServicePrincipal" min:"1" max:"128" pattern:"[\\w+=,.@-]*"`
 }
 
 // DeregisterDelegatedAdministrator removes a registration.
@@ -125,9 +125,9 @@ func (s *Service) DeregisterDelegatedAdministrator(ctx context.Context, c *authz
 
 // ListDelegatedAdministratorsInput is the ListDelegatedAdministrators request.
 type ListDelegatedAdministratorsInput struct {
-	ServicePrincipal string `json:"ServicePrincipal"`
-	NextToken        string `json:"NextToken"`
-	MaxResults       *int32 `json:"MaxResults"`
+	ServicePrincipal string `json:"ServicePrincipal" min:"1" max:"128" pattern:"[\\w+=,.@-]*"`
+	NextToken        string `json:"NextToken" max:"100000"`
+	MaxResults       *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListDelegatedAdministratorsOutput is the ListDelegatedAdministrators result.
@@ -187,9 +187,9 @@ func (s *Service) ListDelegatedAdministrators(ctx context.Context, c *authz.Call
 // ListDelegatedServicesForAccountInput is the ListDelegatedServicesForAccount
 // request.
 type ListDelegatedServicesForAccountInput struct {
-	AccountID  string `json:"AccountId"`
-	NextToken  string `json:"NextToken"`
-	MaxResults *int32 `json:"MaxResults"`
+	AccountID  string `json:"AccountId" max:"12" pattern:"^\\d{12}$"`
+	NextToken  string `json:"NextToken" max:"100000"`
+	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListDelegatedServicesForAccountOutput is the
@@ -238,7 +238,7 @@ func (s *Service) ListDelegatedServicesForAccount(ctx context.Context, c *authz.
 // ServiceAccessInput is the EnableAWSServiceAccess and
 // DisableAWSServiceAccess request.
 type ServiceAccessInput struct {
-	ServicePrincipal string `json:"ServicePrincipal"`
+	ServicePrincipal string `json:"ServicePrincipal" min:"1" max:"128" pattern:"[\\w+=,.@-]*"`
 }
 
 // EnableAWSServiceAccess gives a service trusted access to the
@@ -278,8 +278,8 @@ func (s *Service) DisableAWSServiceAccess(ctx context.Context, c *authz.Caller, 
 // ListAWSServiceAccessForOrganizationInput is the
 // ListAWSServiceAccessForOrganization request.
 type ListAWSServiceAccessForOrganizationInput struct {
-	NextToken  string `json:"NextToken"`
-	MaxResults *int32 `json:"MaxResults"`
+	NextToken  string `json:"NextToken" max:"100000"`
+	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListAWSServiceAccessForOrganizationOutput is the

@@ -9,7 +9,7 @@ import (
 
 // DeleteOrganizationalUnitInput is the DeleteOrganizationalUnit request.
 type DeleteOrganizationalUnitInput struct {
-	OrganizationalUnitID string `json:"OrganizationalUnitId"`
+	OrganizationalUnitID string `json:"OrganizationalUnitId" max:"68" pattern:"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"`
 }
 
 // DeleteOrganizationalUnitOutput is the (empty) DeleteOrganizationalUnit result.

@@ -9,7 +9,7 @@ import (
 
 // DeletePolicyInput is the DeletePolicy request.
 type DeletePolicyInput struct {
-	PolicyID string `json:"PolicyId"`
+	PolicyID string `json:"PolicyId" max:"130" pattern:"^p-[0-9a-zA-Z_]{8,128}$"`
 }
 
 // DeletePolicyOutput is the (empty) DeletePolicy result.

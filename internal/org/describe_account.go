@@ -9,7 +9,7 @@ import (
 
 // DescribeAccountInput is the DescribeAccount request.
 type DescribeAccountInput struct {
-	AccountID string `json:"AccountId"`
+	AccountID string `json:"AccountId" max:"12" pattern:"^\\d{12}$"`
 }
 
 // DescribeAccountOutput is the DescribeAccount result.

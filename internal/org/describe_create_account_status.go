@@ -10,7 +10,7 @@ import (
 
 // DescribeCreateAccountStatusInput is the DescribeCreateAccountStatus request.
 type DescribeCreateAccountStatusInput struct {
-	CreateAccountRequestID string `json:"CreateAccountRequestId"`
+	CreateAccountRequestID string `json:"CreateAccountRequestId" max:"36" pattern:"^car-[a-z0-9]{8,32}$"`
 }
 
 // DescribeCreateAccountStatusOutput is the DescribeCreateAccountStatus result.

@@ -8,7 +8,7 @@ import (
 
 // DescribeOrganizationalUnitInput is the DescribeOrganizationalUnit request.
 type DescribeOrganizationalUnitInput struct {
-	OrganizationalUnitID string `json:"OrganizationalUnitId"`
+	OrganizationalUnitID string `json:"OrganizationalUnitId" max:"68" pattern:"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"`
 }
 
 // DescribeOrganizationalUnitOutput is the DescribeOrganizationalUnit result.

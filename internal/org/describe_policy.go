@@ -8,7 +8,7 @@ import (
 
 // DescribePolicyInput is the DescribePolicy request.
 type DescribePolicyInput struct {
-	PolicyID string `json:"PolicyId"`
+	PolicyID string `json:"PolicyId" max:"130" pattern:"^p-[0-9a-zA-Z_]{8,128}$"`
 }
 
 // DescribePolicy returns a policy with its content.

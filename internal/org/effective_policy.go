@@ -46,8 +46,8 @@ const (
 
 // DescribeEffectivePolicyInput is the DescribeEffectivePolicy request.
 type DescribeEffectivePolicyInput struct {
-	PolicyType string `json:"PolicyType"`
-	TargetID   string `json:"TargetId"`
+	PolicyType string `json:"PolicyType" enum:"TAG_POLICY,BACKUP_POLICY,AISERVICES_OPT_OUT_POLICY,CHATBOT_POLICY,DECLARATIVE_POLICY_EC2,SECURITYHUB_POLICY,INSPECTOR_POLICY,UPGRADE_ROLLOUT_POLICY,BEDROCK_POLICY,S3_POLICY,NETWORK_SECURITY_DIRECTOR_POLICY"`
+	TargetID   string `json:"TargetId" max:"100" pattern:"^(r-[0-9a-z]{4,32})|(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"`
 }
 
 // EffectivePolicy is an effective policy on the wire.

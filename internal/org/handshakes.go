@@ -2,7 +2,6 @@ package org
 
 import (
 	"context"
-	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
@@ -35,8 +34,8 @@ var handshakeIDPattern = regexp.MustCompile(`^h-[0-9a-z]{8,32}$`)
 
 // HandshakeParty is one party to a handshake.
 type HandshakeParty struct {
-	ID   string `json:"Id"`
-	Type string `json:"Type"`
+	ID   string `json:"Id" min:"1" max:"64"`
+	Type string `json:"Type" enum:"ACCOUNT,ORGANIZATION,EMAIL"`
 }
 
 // HandshakeResource is a resource a handshake carries.
@@ -65,7 +64,7 @@ type HandshakeOutput struct {
 
 // HandshakeInput is the request of the actions on one handshake.
 type HandshakeInput struct {
-	HandshakeID string `json:"HandshakeId"`
+	HandshakeID string `json:"HandshakeId" max:"34" pattern:"^h-[0-9a-z]{8,32}$"`
 }
 
 func errHandshakeNotFound() *apierr.Error {
@@ -116,9 +115,9 @@ func (s *Service) handshake(ctx context.Context, h store.OrgHandshake, now time.
 
 // InviteAccountToOrganizationInput is the InviteAccountToOrganization request.
 type InviteAccountToOrganizationInput struct {
-	Target HandshakeParty  `json:"Target"`
-	Notes  string          `json:"Notes"`
-	Tags   json.RawMessage `json:"Tags"`
+	Target HandshakeParty `json:"Target"`
+	Notes  string         `json:"Notes" max:"1024"`
+	Tags   []Tag          `json:"Tags"`
 }
 
 // InviteAccountToOrganization invites a standalone account of the
@@ -145,7 +144,7 @@ func (s *Service) InviteAccountToOrganization(ctx context.Context, c *authz.Call
 	if len(in.Notes) > 1024 {
 		return nil, invalidInput("You specified an invalid value for notes.")
 	}
-	tags, err := parseTags(in.Tags)
+	tags, err := checkTags(in.Tags)
 	if err != nil {
 		return nil, err
 	}
@@ -310,11 +309,8 @@ func (s *Service) AcceptHandshake(ctx context.Context, c *authz.Caller, in *Hand
 	case err != nil:
 		return nil, internal(err, "join account "+a.ID)
 	}
-	if o.typeEnabled(scpType) {
-		err := s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: FullAWSAccessID, TargetID: a.ID})
-		if err != nil && !isExists(err) {
-			return nil, internal(err, "join account: attach "+fullAWSAccessName)
-		}
+	if err := s.attachDefaults(ctx, o, a.ID, false); err != nil {
+		return nil, err
 	}
 	if len(h.Tags) > 0 {
 		if err := s.store.TagOrgResource(ctx, a.ID, h.Tags, maxTags); err != nil {
@@ -364,16 +360,16 @@ func (s *Service) DescribeHandshake(ctx context.Context, c *authz.Caller, in *Ha
 
 // HandshakeFilter narrows a handshake list.
 type HandshakeFilter struct {
-	ActionType        string `json:"ActionType"`
-	ParentHandshakeID string `json:"ParentHandshakeId"`
+	ActionType        string `json:"ActionType" enum:"INVITE,ENABLE_ALL_FEATURES,APPROVE_ALL_FEATURES,ADD_ORGANIZATIONS_SERVICE_LINKED_ROLE"`
+	ParentHandshakeID string `json:"ParentHandshakeId" max:"34" pattern:"^h-[0-9a-z]{8,32}$"`
 }
 
 // ListHandshakesInput is the ListHandshakesForAccount and
 // ListHandshakesForOrganization request.
 type ListHandshakesInput struct {
 	Filter     *HandshakeFilter `json:"Filter"`
-	NextToken  string           `json:"NextToken"`
-	MaxResults *int32           `json:"MaxResults"`
+	NextToken  string           `json:"NextToken" max:"100000"`
+	MaxResults *int32           `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListHandshakesOutput is the ListHandshakesForAccount and

@@ -9,8 +9,8 @@ import (
 
 // ListAccountsInput is the ListAccounts request.
 type ListAccountsInput struct {
-	NextToken  string `json:"NextToken"`
-	MaxResults *int32 `json:"MaxResults"`
+	NextToken  string `json:"NextToken" max:"100000"`
+	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListAccountsOutput is the ListAccounts result.

@@ -8,9 +8,9 @@ import (
 
 // ListAccountsForParentInput is the ListAccountsForParent request.
 type ListAccountsForParentInput struct {
-	ParentID   string `json:"ParentId"`
-	NextToken  string `json:"NextToken"`
-	MaxResults *int32 `json:"MaxResults"`
+	ParentID   string `json:"ParentId" max:"100" pattern:"^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"`
+	NextToken  string `json:"NextToken" max:"100000"`
+	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListAccountsForParentOutput is the ListAccountsForParent result.

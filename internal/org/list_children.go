@@ -8,10 +8,10 @@ import (
 
 // ListChildrenInput is the ListChildren request.
 type ListChildrenInput struct {
-	ParentID   string `json:"ParentId"`
-	ChildType  string `json:"ChildType"`
-	NextToken  string `json:"NextToken"`
-	MaxResults *int32 `json:"MaxResults"`
+	ParentID   string `json:"ParentId" max:"100" pattern:"^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"`
+	ChildType  string `json:"ChildType" enum:"ACCOUNT,ORGANIZATIONAL_UNIT"`
+	NextToken  string `json:"NextToken" max:"100000"`
+	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListChildrenOutput is the ListChildren result.

@@ -9,9 +9,9 @@ import (
 
 // ListCreateAccountStatusInput is the ListCreateAccountStatus request.
 type ListCreateAccountStatusInput struct {
-	States     []string `json:"States"`
-	NextToken  string   `json:"NextToken"`
-	MaxResults *int32   `json:"MaxResults"`
+	States     []string `json:"States" enum:"IN_PROGRESS,SUCCEEDED,FAILED"`
+	NextToken  string   `json:"NextToken" max:"100000"`
+	MaxResults *int32   `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListCreateAccountStatusOutput is the ListCreateAccountStatus result.

@@ -9,9 +9,9 @@ import (
 
 // ListOrganizationalUnitsForParentInput is the ListOrganizationalUnitsForParent request.
 type ListOrganizationalUnitsForParentInput struct {
-	ParentID   string `json:"ParentId"`
-	NextToken  string `json:"NextToken"`
-	MaxResults *int32 `json:"MaxResults"`
+	ParentID   string `json:"ParentId" max:"100" pattern:"^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"`
+	NextToken  string `json:"NextToken" max:"100000"`
+	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListOrganizationalUnitsForParentOutput is the ListOrganizationalUnitsForParent result.

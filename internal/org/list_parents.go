@@ -9,9 +9,9 @@ import (
 
 // ListParentsInput is the ListParents request.
 type ListParentsInput struct {
-	ChildID    string `json:"ChildId"`
-	NextToken  string `json:"NextToken"`
-	MaxResults *int32 `json:"MaxResults"`
+	ChildID    string `json:"ChildId" max:"100" pattern:"^(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"`
+	NextToken  string `json:"NextToken" max:"100000"`
+	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListParentsOutput is the ListParents result: the one immediate parent.

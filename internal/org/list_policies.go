@@ -10,9 +10,9 @@ import (
 
 // ListPoliciesInput is the ListPolicies request.
 type ListPoliciesInput struct {
-	Filter     string `json:"Filter"`
-	NextToken  string `json:"NextToken"`
-	MaxResults *int32 `json:"MaxResults"`
+	Filter     string `json:"Filter" enum:"SERVICE_CONTROL_POLICY,RESOURCE_CONTROL_POLICY,DECLARATIVE_POLICY_EC2,BACKUP_POLICY,TAG_POLICY,CHATBOT_POLICY,AISERVICES_OPT_OUT_POLICY,SECURITYHUB_POLICY"`
+	NextToken  string `json:"NextToken" max:"100000"`
+	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // PoliciesOutput is the result of ListPolicies and ListPoliciesForTarget.

@@ -8,10 +8,10 @@ import (
 
 // ListPoliciesForTargetInput is the ListPoliciesForTarget request.
 type ListPoliciesForTargetInput struct {
-	TargetID   string `json:"TargetId"`
-	Filter     string `json:"Filter"`
-	NextToken  string `json:"NextToken"`
-	MaxResults *int32 `json:"MaxResults"`
+	TargetID   string `json:"TargetId" max:"100" pattern:"^(r-[0-9a-z]{4,32})|(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"`
+	Filter     string `json:"Filter" enum:"SERVICE_CONTROL_POLICY,RESOURCE_CONTROL_POLICY,DECLARATIVE_POLICY_EC2,BACKUP_POLICY,TAG_POLICY,CHATBOT_POLICY,AISERVICES_OPT_OUT_POLICY,SECURITYHUB_POLICY"`
+	NextToken  string `json:"NextToken" max:"100000"`
+	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListPoliciesForTarget lists the policies of type Filter attached directly

@@ -8,8 +8,8 @@ import (
 
 // ListRootsInput is the ListRoots request.
 type ListRootsInput struct {
-	NextToken  string `json:"NextToken"`
-	MaxResults *int32 `json:"MaxResults"`
+	NextToken  string `json:"NextToken" max:"100000"`
+	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListRootsOutput is the ListRoots result.

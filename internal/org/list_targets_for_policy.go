@@ -8,9 +8,9 @@ import (
 
 // ListTargetsForPolicyInput is the ListTargetsForPolicy request.
 type ListTargetsForPolicyInput struct {
-	PolicyID   string `json:"PolicyId"`
-	NextToken  string `json:"NextToken"`
-	MaxResults *int32 `json:"MaxResults"`
+	PolicyID   string `json:"PolicyId" max:"130" pattern:"^p-[0-9a-zA-Z_]{8,128}$"`
+	NextToken  string `json:"NextToken" max:"100000"`
+	MaxResults *int32 `json:"MaxResults" min:"1" max:"20"`
 }
 
 // ListTargetsForPolicyOutput is the ListTargetsForPolicy result.

@@ -106,7 +106,7 @@ type Empty struct{}
 
 // CloseAccountInput is the CloseAccount request.
 type CloseAccountInput struct {
-	AccountID string `json:"AccountId"`
+	AccountID string `json:"AccountId" max:"12" pattern:"^\\d{12}$"`
 }
 
 // CloseAccount closes a member account: it reports PENDING_CLOSURE, then
@@ -158,7 +158,7 @@ func (s *Service) CloseAccount(ctx context.Context, c *authz.Caller, in *CloseAc
 // RemoveAccountFromOrganizationInput is the RemoveAccountFromOrganization
 // request.
 type RemoveAccountFromOrganizationInput struct {
-	AccountID string `json:"AccountId"`
+	AccountID string `json:"AccountId" max:"12" pattern:"^\\d{12}$"`
 }
 
 // RemoveAccountFromOrganization makes a member account standalone: it

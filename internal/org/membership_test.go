@@ -1,7 +1,6 @@
 package org_test
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -202,7 +201,7 @@ func TestLeaveOrganization(t *testing.T) {
 func (e *env) invite(typ, id string) (org.Handshake, error) {
 	e.t.Helper()
 	out, err := e.svc.InviteAccountToOrganization(e.ctx, e.root, &org.InviteAccountToOrganizationInput{
-		Target: org.HandshakeParty{ID: id, Type: typ}, Notes: "welcome", Tags: json.RawMessage(`[{"Key":"team","Value":"blue"}]`)})
+		Target: org.HandshakeParty{ID: id, Type: typ}, Notes: "welcome", Tags: []org.Tag{{Key: "team", Value: "blue"}}})
 	if err != nil {
 		return org.Handshake{}, err
 	}

@@ -9,9 +9,9 @@ import (
 
 // MoveAccountInput is the MoveAccount request.
 type MoveAccountInput struct {
-	AccountID           string `json:"AccountId"`
-	SourceParentID      string `json:"SourceParentId"`
-	DestinationParentID string `json:"DestinationParentId"`
+	AccountID           string `json:"AccountId" max:"12" pattern:"^\\d{12}$"`
+	SourceParentID      string `json:"SourceParentId" max:"100" pattern:"^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"`
+	DestinationParentID string `json:"DestinationParentId" max:"100" pattern:"^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"`
 }
 
 // MoveAccountOutput is the (empty) MoveAccount result.

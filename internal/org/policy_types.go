@@ -3,19 +3,22 @@ package org
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/store"
 )
 
 // The policy types a root can enable, and how their content is checked:
 // SCPs by the policy engine; resource control policies by their IAM-like
-// shape; management policies (tag, backup, AI services opt-out) as a JSON
-// object with the type's top-level member. Only SCPs are enforced here.
+// shape and the policy engine; management policies (tag, backup, AI
+// services opt-out) as a JSON object with the type's top-level member. SCPs
+// and RCPs are enforced (internal/authz).
 const (
 	rcpType          = "RESOURCE_CONTROL_POLICY"
 	tagType          = "TAG_POLICY"
@@ -82,6 +85,34 @@ func checkManagementPolicy(typ, content string) error {
 	return nil
 }
 
+// defaultPolicy is the AWS managed policy every target gets while policy
+// type t is enabled ("" for a type without one).
+func defaultPolicy(t string) (id, name string) {
+	switch t {
+	case scpType:
+		return FullAWSAccessID, fullAWSAccessName
+	case rcpType:
+		return RCPFullAWSAccessID, rcpFullAWSAccessName
+	}
+	return "", ""
+}
+
+// attachDefaults attaches to a new OU or a joining account the default
+// policy of each enabled type that has one (FullAWSAccess,
+// RCPFullAWSAccess); skipSCP when the caller attached FullAWSAccess itself.
+func (s *Service) attachDefaults(ctx context.Context, o org, target string, skipSCP bool) error {
+	for _, t := range []string{scpType, rcpType} {
+		if !o.typeEnabled(t) || t == scpType && skipSCP {
+			continue
+		}
+		id, name := defaultPolicy(t)
+		if err := s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: id, TargetID: target}); err != nil && !isExists(err) {
+			return internal(err, "attach "+name)
+		}
+	}
+	return nil
+}
+
 // checkRCP checks a resource control policy's shape: Version, and
 // statements each with Effect Allow or Deny, an Action or NotAction, a
 // Resource or NotResource, and the principal "*" (RCPs bind every caller).
@@ -131,13 +162,21 @@ func checkRCP(content string) error {
 			return errMalformed("A resource control policy can't have NotPrincipal.")
 		}
 	}
+	// What is enforced must compile: the policy engine's own checks.
+	if _, err := policy.Parse(policy.RCP, content); err != nil {
+		var pe *policy.Error
+		if errors.As(err, &pe) && pe.Quota > 0 {
+			return constraint("MAX_POLICY_SIZE_EXCEEDED", "You attempted to create or update a policy whose content is larger than the maximum size.")
+		}
+		return errMalformed(err.Error())
+	}
 	return nil
 }
 
 // EnablePolicyTypeInput is the EnablePolicyType request.
 type EnablePolicyTypeInput struct {
-	RootID     string `json:"RootId"`
-	PolicyType string `json:"PolicyType"`
+	RootID     string `json:"RootId" max:"34" pattern:"^r-[0-9a-z]{4,32}$"`
+	PolicyType string `json:"PolicyType" enum:"SERVICE_CONTROL_POLICY,RESOURCE_CONTROL_POLICY,DECLARATIVE_POLICY_EC2,BACKUP_POLICY,TAG_POLICY,CHATBOT_POLICY,AISERVICES_OPT_OUT_POLICY,SECURITYHUB_POLICY"`
 }
 
 // DisablePolicyTypeInput is the DisablePolicyType request.
@@ -149,8 +188,9 @@ type PolicyTypeOutput struct {
 }
 
 // EnablePolicyType enables a policy type in the root. Enabling SCPs
-// attaches FullAWSAccess to the root, every OU and every account first, as
-// AWS does, so that nothing is refused for want of an Allow.
+// attaches FullAWSAccess (RCPs: RCPFullAWSAccess) to the root, every OU and
+// every account first, as AWS does, so that nothing is refused for want of
+// an Allow.
 func (s *Service) EnablePolicyType(ctx context.Context, c *authz.Caller, in *EnablePolicyTypeInput) (*PolicyTypeOutput, error) {
 	o, err := s.authRoot(ctx, c, "EnablePolicyType", in)
 	if err != nil {
@@ -159,15 +199,15 @@ func (s *Service) EnablePolicyType(ctx context.Context, c *authz.Caller, in *Ena
 	if o.typeEnabled(in.PolicyType) {
 		return nil, apierr.New(apierr.PolicyTypeAlreadyEnabledException, "The specified policy type is already enabled.")
 	}
-	if in.PolicyType == scpType {
+	if id, name := defaultPolicy(in.PolicyType); id != "" {
 		targets, err := s.allTargets(ctx, o)
 		if err != nil {
 			return nil, err
 		}
 		for _, t := range targets {
-			err := s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: FullAWSAccessID, TargetID: t})
+			err := s.store.AttachOrgPolicy(ctx, store.OrgAttachment{PolicyID: id, TargetID: t})
 			if err != nil && !isExists(err) {
-				return nil, internal(err, "enable policy type: attach "+fullAWSAccessName)
+				return nil, internal(err, "enable policy type: attach "+name)
 			}
 		}
 	}

@@ -2,12 +2,16 @@ package org_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/org"
+	"github.com/opensts/opensts/internal/policy"
 )
 
 func TestPolicyTypes(t *testing.T) {
@@ -121,5 +125,75 @@ func TestPolicyTypes(t *testing.T) {
 	}
 	if err := e.authz.Check(e.ctx, rootCaller(member), "s3:GetObject", "*"); err != nil {
 		t.Errorf("SCPs enabled again: %v", err)
+	}
+}
+
+// TestResourceControlPolicyType: enabling RCPs attaches RCPFullAWSAccess to
+// the root, every OU and every account, and to OUs and accounts made
+// afterwards; an RCP attached to the member account then bounds requests
+// to its resources (not the management account's), until the type is
+// disabled, which detaches every RCP.
+func TestResourceControlPolicyType(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	root := e.rootID()
+	ou, err := e.svc.CreateOrganizationalUnit(e.ctx, e.root, &org.CreateOrganizationalUnitInput{ParentID: root, Name: "before"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.targets(org.RCPFullAWSAccessID); len(got) != 0 {
+		t.Fatalf("RCPFullAWSAccess attached before RCPs are enabled: %v", got)
+	}
+	if _, err := e.svc.EnablePolicyType(e.ctx, e.root, &org.EnablePolicyTypeInput{RootID: root, PolicyType: "RESOURCE_CONTROL_POLICY"}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := e.svc.CreateOrganizationalUnit(e.ctx, e.root, &org.CreateOrganizationalUnitInput{ParentID: root, Name: "after"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := e.svc.CreateAccount(e.ctx, e.root, &org.CreateAccountInput{AccountName: "late", Email: "late@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := acct.CreateAccountStatus.AccountID
+	want := []string{mgmt, member, late, ou.OrganizationalUnit.ID, after.OrganizationalUnit.ID, root}
+	got := e.targets(org.RCPFullAWSAccessID)
+	if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("RCPFullAWSAccess targets (-want +got):\n%s", diff)
+	}
+
+	deny, err := e.svc.CreatePolicy(e.ctx, e.root, &org.CreatePolicyInput{Name: "NoGet", Type: "RESOURCE_CONTROL_POLICY",
+		Content: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AttachPolicy(e.ctx, e.root, &org.AttachPolicyInput{PolicyID: deny.Policy.PolicySummary.ID, TargetID: member}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(owner string) error {
+		r := &authz.Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k", ResourceAccount: owner}
+		d, err := e.authz.Decide(e.ctx, rootCaller(owner), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Effect != policy.Allow {
+			return e.authz.Deny(rootCaller(owner), r, d)
+		}
+		return nil
+	}
+	if err := get(member); err == nil || !strings.Contains(err.Error(), "explicit deny in a resource control policy") {
+		t.Fatalf("the member's object under the RCP: %v", err)
+	}
+	if err := get(mgmt); err != nil {
+		t.Fatalf("the management account's object: %v", err)
+	}
+	if _, err := e.svc.DisablePolicyType(e.ctx, e.root, &org.DisablePolicyTypeInput{RootID: root, PolicyType: "RESOURCE_CONTROL_POLICY"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := get(member); err != nil {
+		t.Fatalf("RCPs disabled: %v", err)
+	}
+	if got := e.targets(org.RCPFullAWSAccessID); len(got) != 0 {
+		t.Errorf("RCPFullAWSAccess still attached to %v", got)
 	}
 }

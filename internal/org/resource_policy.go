@@ -45,8 +45,8 @@ type ResourcePolicyOutput struct {
 
 // PutResourcePolicyInput is the PutResourcePolicy request.
 type PutResourcePolicyInput struct {
-	Content string          `json:"Content"`
-	Tags    json.RawMessage `json:"Tags"`
+	Content string `json:"Content" min:"1" max:"40000"`
+	Tags    []Tag  `json:"Tags"`
 }
 
 func errResourcePolicyNotFound() *apierr.Error {
@@ -84,7 +84,7 @@ func (s *Service) PutResourcePolicy(ctx context.Context, c *authz.Caller, in *Pu
 	if n := len(in.Content); n < 1 || n > maxResourcePolicyBytes {
 		return nil, invalidInput("You provided a value that does not match the required pattern: Content must be 1 to %d characters.", maxResourcePolicyBytes)
 	}
-	if len(in.Tags) > 0 && string(in.Tags) != "null" && string(in.Tags) != "[]" {
+	if len(in.Tags) > 0 {
 		return nil, invalidInput("You can't tag the resource policy in this deployment.")
 	}
 	if _, err := s.policies.Compile(policy.Resource, in.Content); err != nil {

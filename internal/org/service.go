@@ -59,6 +59,16 @@ const (
 	fullAWSAccessDesc    = "Allows access to every operation"
 )
 
+// The AWS managed resource control policy attached, while RCPs are enabled,
+// to the root, every OU and every account, so that nothing is refused for
+// want of an Allow at a level.
+const (
+	RCPFullAWSAccessID      = "p-RCPFullAWSAccess"
+	rcpFullAWSAccessName    = "RCPFullAWSAccess"
+	rcpFullAWSAccessContent = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`
+	rcpFullAWSAccessDesc    = "Allows access to every operation"
+)
+
 // AccessRoleName is the role CreateAccount creates in a new account by default.
 const AccessRoleName = "OrganizationAccountAccessRole"
 

@@ -2,7 +2,6 @@ package org
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"unicode/utf8"
 
@@ -15,21 +14,8 @@ const maxTags = 50
 
 // Tag is a tag on the wire.
 type Tag struct {
-	Key   string `json:"Key"`
-	Value string `json:"Value"`
-}
-
-// parseTags decodes and validates a request's Tags (absent: none): keys of
-// 1-128 characters, values of 0-256, no key twice, at most maxTags.
-func parseTags(raw json.RawMessage) ([]store.OrgTag, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var tags []Tag
-	if err := json.Unmarshal(raw, &tags); err != nil {
-		return nil, invalidInput("You specified an invalid value for tags.")
-	}
-	return checkTags(tags)
+	Key   string `json:"Key" min:"1" max:"128" pattern:"^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"`
+	Value string `json:"Value" max:"256" pattern:"^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"`
 }
 
 func checkTags(tags []Tag) ([]store.OrgTag, error) {
@@ -98,14 +84,14 @@ func (s *Service) authTag(ctx context.Context, c *authz.Caller, action, id strin
 
 // TagResourceInput is the TagResource request.
 type TagResourceInput struct {
-	ResourceID string `json:"ResourceId"`
+	ResourceID string `json:"ResourceId" max:"130" pattern:"^(r-[0-9a-z]{4,32})|(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})|(^p-[0-9a-zA-Z_]{8,128})|(^rp-[0-9a-zA-Z_]{4,128})$"`
 	Tags       []Tag  `json:"Tags"`
 }
 
 // UntagResourceInput is the UntagResource request.
 type UntagResourceInput struct {
-	ResourceID string   `json:"ResourceId"`
-	TagKeys    []string `json:"TagKeys"`
+	ResourceID string   `json:"ResourceId" max:"130" pattern:"^(r-[0-9a-z]{4,32})|(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})|(^p-[0-9a-zA-Z_]{8,128})|(^rp-[0-9a-zA-Z_]{4,128})$"`
+	TagKeys    []string `json:"TagKeys" memberMin:"1" memberMax:"128" pattern:"^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"`
 }
 
 // TagOutput is the (empty) result of TagResource and UntagResource.
@@ -154,8 +140,8 @@ func (s *Service) UntagResource(ctx context.Context, c *authz.Caller, in *UntagR
 
 // ListTagsForResourceInput is the ListTagsForResource request.
 type ListTagsForResourceInput struct {
-	ResourceID string `json:"ResourceId"`
-	NextToken  string `json:"NextToken"`
+	ResourceID string `json:"ResourceId" max:"130" pattern:"^(r-[0-9a-z]{4,32})|(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})|(^p-[0-9a-zA-Z_]{8,128})|(^rp-[0-9a-zA-Z_]{4,128})$"`
+	NextToken  string `json:"NextToken" max:"100000"`
 }
 
 // ListTagsForResourceOutput is the ListTagsForResource result.

@@ -1,7 +1,6 @@
 package org_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -83,7 +82,7 @@ func TestTags(t *testing.T) {
 		t.Errorf("%d keys over the pages", len(keys))
 	}
 	// Tags given at creation.
-	raw, _ := json.Marshal([]org.Tag{{Key: "team", Value: "x"}})
+	raw := []org.Tag{{Key: "team", Value: "x"}}
 	ou2, err := e.svc.CreateOrganizationalUnit(e.ctx, e.root, &org.CreateOrganizationalUnitInput{ParentID: root, Name: "WithTags", Tags: raw})
 	if err != nil {
 		t.Fatal(err)

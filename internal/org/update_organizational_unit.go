@@ -9,8 +9,8 @@ import (
 
 // UpdateOrganizationalUnitInput is the UpdateOrganizationalUnit request.
 type UpdateOrganizationalUnitInput struct {
-	OrganizationalUnitID string `json:"OrganizationalUnitId"`
-	Name                 string `json:"Name"`
+	OrganizationalUnitID string `json:"OrganizationalUnitId" max:"68" pattern:"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"`
+	Name                 string `json:"Name" min:"1" max:"128"`
 }
 
 // UpdateOrganizationalUnitOutput is the UpdateOrganizationalUnit result.

@@ -9,10 +9,10 @@ import (
 
 // UpdatePolicyInput is the UpdatePolicy request; absent members keep their value.
 type UpdatePolicyInput struct {
-	PolicyID    string  `json:"PolicyId"`
-	Name        *string `json:"Name"`
-	Description *string `json:"Description"`
-	Content     *string `json:"Content"`
+	PolicyID    string  `json:"PolicyId" max:"130" pattern:"^p-[0-9a-zA-Z_]{8,128}$"`
+	Name        *string `json:"Name" min:"1" max:"128"`
+	Description *string `json:"Description" max:"512"`
+	Content     *string `json:"Content" min:"1" max:"1000000"`
 }
 
 // UpdatePolicy changes a customer managed policy's name, description or

@@ -28,6 +28,9 @@ const (
 	// 6,144 characters. The Set slot it fills decides its role in
 	// evaluation, so compile it as Managed wherever it is used.
 	Managed
+	// RCP is an organization resource control policy: it bounds what any
+	// request to a resource of a member account may do (Set.RCP).
+	RCP
 )
 
 // Error is a validation failure; Message is AWS's MalformedPolicyDocument
@@ -126,6 +129,7 @@ const (
 	SourceResource                      // a resource-based policy: a bucket policy, a role's trust policy
 	SourceInput                         // a document passed with a request (the simulator's inputs)
 	SourceRoot                          // the account root's implicit full access
+	SourceRCP                           // an organization's resource control policy
 )
 
 // Set is every policy that applies to one request.
@@ -135,8 +139,15 @@ type Set struct {
 	Session         []Named   // session policies; nil means none were passed
 	SessionRequired bool      // federated-user sessions: no session policy => implicit deny
 	SCP             [][]Named // one slice per organization level; nil means no guardrails apply
-	Resource        []Named   // resource-based policy (a role's trust policy for sts:AssumeRole*)
-	ResourceAccount string    // account that owns the resource; "" means the principal's account
+	// RCP is the resource control policies of the resource's account, one
+	// slice per organization level (root, OUs top first, the account);
+	// nil means none apply (the resource is the management account's or a
+	// standalone account's, or the policy type is disabled). They bound
+	// the actions of the services RCPs cover (RCPApplies), for every
+	// principal but service-linked roles.
+	RCP             [][]Named
+	Resource        []Named // resource-based policy (a role's trust policy for sts:AssumeRole*)
+	ResourceAccount string  // account that owns the resource; "" means the principal's account
 }
 
 // All yields every policy of s, slot by slot, with the Kind the matches of
@@ -163,6 +174,11 @@ func (s *Set) All() iter.Seq2[Kind, *Named] {
 		}
 		for _, level := range s.SCP {
 			if !each(SCP, level) {
+				return
+			}
+		}
+		for _, level := range s.RCP {
+			if !each(RCP, level) {
 				return
 			}
 		}
@@ -233,8 +249,8 @@ type Verdicts uint32
 // allowed and none denied, ExplicitDeny when one denied, ImplicitDeny when
 // none matched. ok is false, and the effect ImplicitDeny, when the Set had
 // no policies of that kind (its slot was nil). Resource and Trust both name
-// the Set's Resource slot; SCP is every organization level together, which
-// allows when each level allows.
+// the Set's Resource slot; SCP (and RCP) is every organization level
+// together, which allows when each level allows.
 func (v Verdicts) Of(k Kind) (e Effect, ok bool) {
 	switch b := v >> (3 * verdictSlot(k)); {
 	case b&1 == 0:

@@ -103,7 +103,7 @@ type cvalue struct {
 // returns an *Error carrying AWS's MalformedPolicyDocument message when doc
 // is invalid. Parse is safe for concurrent use.
 func Parse(kind Kind, doc string) (*Policy, error) {
-	if kind < Identity || kind > Managed {
+	if kind < Identity || kind > RCP {
 		return nil, malformed("unknown policy kind")
 	}
 	if len(doc) > 131072 {

@@ -662,6 +662,15 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 		scpDeny = scpDeny || r.deny()
 		scpOK = scpOK && r.allow()
 	}
+	rcpOK, rcpDeny := true, false
+	rcp := s.RCP != nil && rcpApplies(ev.action, ev.svc, pr)
+	if rcp {
+		for _, level := range s.RCP {
+			r := ev.group(level, RCP)
+			rcpDeny = rcpDeny || r.deny()
+			rcpOK = rcpOK && r.allow()
+		}
+	}
 	resKind := Resource
 	for i := range s.Resource {
 		if n := &s.Resource[i]; n.Policy != nil && n.Policy.kind == Trust {
@@ -673,7 +682,8 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 	bd := ev.group(s.Boundary, Boundary)
 	se := ev.group(s.Session, Session)
 	d.Verdicts = verdict(SCP, s.SCP != nil, scpOK, scpDeny) | verdictOf(Resource, s.Resource != nil, res) |
-		verdictOf(Identity, s.Identity != nil, id) | verdictOf(Boundary, s.Boundary != nil, bd) | verdictOf(Session, s.Session != nil, se)
+		verdictOf(Identity, s.Identity != nil, id) | verdictOf(Boundary, s.Boundary != nil, bd) | verdictOf(Session, s.Session != nil, se) |
+		verdict(RCP, rcp, rcp && rcpOK, rcpDeny)
 
 	if res.named != 0 {
 		for n := NamedOther; n > NamedNone; n-- { // strongest naming
@@ -688,6 +698,8 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 	switch {
 	case scpDeny:
 		deny(SCP)
+	case rcpDeny:
+		deny(RCP)
 	case res.deny():
 		deny(resKind)
 	case id.deny():
@@ -704,6 +716,10 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 	implicit := func(k Kind) { d.Effect, d.DeniedBy = ImplicitDeny, k }
 	if !scpOK {
 		implicit(SCP)
+		return
+	}
+	if !rcpOK {
+		implicit(RCP)
 		return
 	}
 
@@ -775,6 +791,38 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 		return
 	}
 	allow()
+}
+
+// rcpServices are the services whose actions resource control policies
+// bound (AWS Organizations, "List of AWS services that support RCPs"); of
+// STS, the actions on roles.
+var rcpServices = map[string]bool{"s3": true, "kms": true, "sqs": true, "secretsmanager": true, "cognito-identity": true,
+	"logs": true, "dynamodb": true, "ecr": true, "aoss": true}
+
+var rcpSTSActions = map[string]bool{"sts:assumerole": true, "sts:assumerolewithsaml": true, "sts:assumerolewithwebidentity": true,
+	"sts:tagsession": true, "sts:setsourceidentity": true, "sts:setcontext": true}
+
+// serviceLinkedRolePath is the path of every service-linked role's ARN.
+const serviceLinkedRolePath = ":role/aws-service-role/"
+
+// RCPApplies reports whether resource control policies bound action (any
+// case) requested by pr: an action of a service RCPs cover, by a principal
+// other than a service-linked role's session (which RCPs do not restrict).
+func RCPApplies(action string, pr *Principal) bool {
+	var buf [actionBuf + 8]byte
+	lower, svc, _ := lowerAction(action, &buf)
+	return rcpApplies(lower, svc, pr)
+}
+
+func rcpApplies(action, svc string, pr *Principal) bool {
+	if svc == "sts" {
+		if !rcpSTSActions[action] {
+			return false
+		}
+	} else if !rcpServices[svc] {
+		return false
+	}
+	return pr.Type != AssumedRole || !strings.Contains(pr.RoleARN, serviceLinkedRolePath)
 }
 
 // actionBuf is the size of the stack buffer an action is lowercased into;

@@ -3,7 +3,7 @@ package policy
 import "strings"
 
 // String returns the kind's lowercase name as the CLI spells it: identity,
-// resource, trust, boundary, session, scp or managed.
+// resource, trust, boundary, session, scp, managed or rcp.
 func (k Kind) String() string {
 	switch k {
 	case Identity:
@@ -20,13 +20,15 @@ func (k Kind) String() string {
 		return "scp"
 	case Managed:
 		return "managed"
+	case RCP:
+		return "rcp"
 	}
 	return "unknown"
 }
 
 // ParseKind is the inverse of Kind.String.
 func ParseKind(s string) (Kind, bool) {
-	for k := Identity; k <= Managed; k++ {
+	for k := Identity; k <= RCP; k++ {
 		if strings.EqualFold(s, k.String()) {
 			return k, true
 		}
@@ -84,6 +86,8 @@ func (k Kind) phrase() string {
 		return "a service control policy"
 	case Managed:
 		return "a managed policy"
+	case RCP:
+		return "a resource control policy"
 	}
 	return "a policy"
 }
@@ -102,6 +106,8 @@ func (k Kind) noPhrase() string {
 		return "no service control policy"
 	case Managed:
 		return "no managed policy"
+	case RCP:
+		return "no resource control policy"
 	}
 	return "no policy"
 }

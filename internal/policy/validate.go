@@ -42,7 +42,7 @@ func maxSize(k Kind) int {
 		return 2048
 	case Trust:
 		return 4096
-	case SCP:
+	case SCP, RCP:
 		return 5120
 	}
 	return 20480 // resource-based policies (S3 bucket policies)
@@ -507,6 +507,15 @@ func validateKind(kind Kind, stmts []*node) *Error {
 		case Resource:
 			if !hasP && !hasNP {
 				return malformed(msgMissingPrinc)
+			}
+		case RCP:
+			// An RCP binds every caller: its Principal, when it has one,
+			// is "*".
+			if hasNP {
+				return malformed("Has prohibited field NotPrincipal")
+			}
+			if p, ok := st.get("Principal"); ok && (p.kind != 's' || p.str != "*") {
+				return malformed(`A resource control policy's Principal must be "*"`)
 			}
 		}
 		for _, key := range []string{"Principal", "NotPrincipal"} {

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"reflect"
 
+	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/awsjson"
 	"github.com/opensts/opensts/internal/awsquery"
@@ -49,4 +51,55 @@ func bindJSON[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, e
 		}
 		return out, nil
 	}}
+}
+
+// bindOrg is bindJSON for Organizations: before anything else, the input
+// is checked against its members' length, range and pattern constraints
+// (the tags of In's fields, as the service model states them), and the
+// first one broken is answered as Organizations answers it:
+// InvalidInputException with the Reason that names the kind of
+// constraint.
+func bindOrg[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, error)) jsonHandler {
+	t := reflect.TypeFor[In]()
+	return jsonHandler{Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
+		in := new(In)
+		if err := awsjson.Decode(x.Body, in); err != nil {
+			return nil, err
+		}
+		v, err := awsquery.CheckJSON(t, x.Body)
+		if err != nil {
+			return nil, apierr.Internal(err)
+		}
+		if v != nil {
+			return nil, orgInvalidInput(v)
+		}
+		x.Input = in
+		out, err := fn(ctx, x.Caller, in)
+		if err != nil || out == nil {
+			return nil, err
+		}
+		return out, nil
+	}}
+}
+
+// orgInvalidInput is Organizations' answer to a broken input constraint.
+func orgInvalidInput(v *awsquery.Violation) *apierr.Error {
+	var reason, msg string
+	switch v.Kind {
+	case awsquery.MinLength:
+		reason, msg = "MIN_LENGTH_EXCEEDED", "You provided a string parameter that is shorter than allowed."
+	case awsquery.MaxLength:
+		reason, msg = "MAX_LENGTH_EXCEEDED", "You provided a string parameter that is longer than allowed."
+	case awsquery.MinValue:
+		reason, msg = "MIN_VALUE_EXCEEDED", "You provided a numeric parameter that has a smaller value than allowed."
+	case awsquery.MaxValue:
+		reason, msg = "MAX_VALUE_EXCEEDED", "You provided a numeric parameter that has a larger value than allowed."
+	case awsquery.Enum:
+		reason, msg = "INVALID_ENUM", "You specified an invalid value."
+	default:
+		reason, msg = "INVALID_PATTERN", "You provided a value that does not match the required pattern."
+	}
+	e := apierr.New(apierr.OrgInvalidInputException, "%s", msg)
+	e.Reason = reason
+	return e
 }

@@ -118,7 +118,7 @@ func (k *keyAges) Collect(ch chan<- prometheus.Metric) {
 // policyKinds names the policy kinds of denials.
 var policyKinds = map[policy.Kind]string{
 	policy.Identity: "identity", policy.Boundary: "permissions_boundary", policy.Session: "session_policy",
-	policy.SCP: "scp", policy.Resource: "resource_policy", policy.Trust: "trust_policy",
+	policy.SCP: "scp", policy.Resource: "resource_policy", policy.Trust: "trust_policy", policy.RCP: "rcp",
 }
 
 // denied is authz's OnDeny hook: it counts a denial by the kind that

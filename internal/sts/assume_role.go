@@ -19,7 +19,7 @@ type AssumeRoleInput struct {
 	Policy            string             `min:"1" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"`
 	PolicyArns        []PolicyDescriptor `max:"10"`
 	Tags              []Tag              `max:"50"`
-	TransitiveTagKeys []string           `max:"50"`
+	TransitiveTagKeys []string           `max:"50" memberMin:"1" memberMax:"128" pattern:"[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"`
 	ExternalId        string             `min:"2" max:"1224" pattern:"[\\w+=,.@:\\/-]*"`
 	SerialNumber      string             `min:"9" max:"256" pattern:"[\\w+=/:,.@-]*"`
 	TokenCode         string             `min:"6" max:"6" pattern:"[\\d]*" sensitive:"true"`

@@ -221,7 +221,7 @@ func (s *Service) AssumeRoleWithLDAPIdentity(ctx context.Context, c *authz.Calle
 		return nil, apierr.New(apierr.InvalidAction, "AssumeRoleWithLDAPIdentity is not enabled")
 	}
 	if in.LDAPUsername == "" {
-		return nil, apierr.Validation("1 validation error detected: Value null at 'lDAPUsername' failed to satisfy constraint: Member must not be null")
+		return nil, apierr.Validation("Value null at 'lDAPUsername' failed to satisfy constraint: Member must not be null")
 	}
 	now := s.now().UTC()
 	provider, err := s.ldapProvider(ctx, in)

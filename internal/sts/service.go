@@ -139,7 +139,7 @@ func credentials(c session.Credentials) *Credentials {
 
 // PolicyDescriptor is a managed policy ARN passed as a session policy.
 type PolicyDescriptor struct {
-	ARN string `query:"arn" min:"20" max:"2048"`
+	ARN string `query:"arn" min:"20" max:"2048" pattern:"[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+"`
 }
 
 // Tag is a session tag.

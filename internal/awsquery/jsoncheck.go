@@ -1,0 +1,258 @@
+package awsquery
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Violation is the first constraint a JSON input breaks (CheckJSON).
+type Violation struct {
+	// Path names the member as AWS's validation messages do: the JSON
+	// member names in camelCase, list elements by position from 1
+	// ("tags.1.member.key").
+	Path string
+	// Kind is what was broken: MinLength, MaxLength, MinValue, MaxValue,
+	// Pattern or Enum.
+	Kind ViolationKind
+	// Constraint is the constraint as a ValidationError states it
+	// ("Member must have length less than or equal to 128").
+	Constraint string
+}
+
+// ViolationKind is the kind of constraint a Violation broke.
+type ViolationKind uint8
+
+// Kinds of constraint.
+const (
+	MinLength ViolationKind = iota + 1
+	MaxLength
+	MinValue
+	MaxValue
+	Pattern
+	Enum
+)
+
+// CheckJSON checks body, a JSON object already decoded into a value of type
+// t without error, against the constraint tags of t's fields (the tags
+// Decode reads: min, max, pattern, enum, memberMin, memberMax), recursing into
+// structures and lists of structures. Only members present in body are
+// checked: an absent optional member breaks nothing, and a member sent
+// empty ("Name": "") is held to its minimum length as AWS holds it. A
+// field's member name is its json tag's. It returns the first violation
+// in field order, or nil.
+func CheckJSON(t reflect.Type, body []byte) (*Violation, error) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var raw any
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil, nil
+	}
+	d := json.NewDecoder(strings.NewReader(string(body)))
+	d.UseNumber()
+	if err := d.Decode(&raw); err != nil {
+		return nil, err
+	}
+	p, err := jsonPlanFor(t)
+	if err != nil {
+		return nil, err
+	}
+	return p.check(raw, ""), nil
+}
+
+// jsonField is one checked field of a JSON input structure.
+type jsonField struct {
+	name, path           string
+	list, number         bool
+	min, max             *int64
+	memberMin, memberMax *int64
+	pattern              *pattern
+	enum                 []string  // a string's (or a string list element's) values
+	sub                  *jsonPlan // a structure, or a list's structure element
+}
+
+type jsonPlan struct{ fields []jsonField }
+
+var jsonPlans sync.Map // reflect.Type -> *jsonPlan or error
+
+func jsonPlanFor(t reflect.Type) (*jsonPlan, error) {
+	if v, ok := jsonPlans.Load(t); ok {
+		if err, isErr := v.(error); isErr {
+			return nil, err
+		}
+		return v.(*jsonPlan), nil
+	}
+	p, err := buildJSONPlan(t, 0)
+	if err != nil {
+		jsonPlans.Store(t, err)
+		return nil, err
+	}
+	jsonPlans.Store(t, p)
+	return p, nil
+}
+
+func buildJSONPlan(t reflect.Type, depth int) (*jsonPlan, error) {
+	if depth > 8 {
+		return nil, fmt.Errorf("awsquery: %s nests too deeply", t)
+	}
+	p := &jsonPlan{}
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		f := jsonField{name: name, path: lowerFirst(name)}
+		var err error
+		for tag, dst := range map[string]**int64{"min": &f.min, "max": &f.max, "memberMin": &f.memberMin, "memberMax": &f.memberMax} {
+			if *dst, err = intTag(sf, tag); err != nil {
+				return nil, err
+			}
+		}
+		if pat, ok := sf.Tag.Lookup("pattern"); ok {
+			if f.pattern, err = compilePattern(pat); err != nil {
+				return nil, fmt.Errorf("awsquery: %s.%s: pattern: %w", t, sf.Name, err)
+			}
+		}
+		if e, ok := sf.Tag.Lookup("enum"); ok {
+			f.enum = strings.Split(e, ",")
+		}
+		ft := sf.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch ft.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Float32, reflect.Float64:
+			f.number = true
+		case reflect.Struct:
+			if ft.NumField() > 0 {
+				if f.sub, err = buildJSONPlan(ft, depth+1); err != nil {
+					return nil, err
+				}
+			}
+		case reflect.Slice:
+			f.list = true
+			et := ft.Elem()
+			for et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				if f.sub, err = buildJSONPlan(et, depth+1); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if f.min == nil && f.max == nil && f.memberMin == nil && f.memberMax == nil && f.pattern == nil && f.enum == nil && f.sub == nil {
+			continue
+		}
+		p.fields = append(p.fields, f)
+	}
+	return p, nil
+}
+
+func (p *jsonPlan) check(raw any, prefix string) *Violation {
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		return nil // not an object: the decoder answered for it
+	}
+	for i := range p.fields {
+		f := &p.fields[i]
+		v, present := obj[f.name]
+		if !present || v == nil {
+			continue
+		}
+		path := prefix + f.path
+		switch x := v.(type) {
+		case string:
+			if f.list || f.number {
+				continue
+			}
+			if viol := lengthViolation(f.min, f.max, int64(utf16Len(x)), path); viol != nil {
+				return viol
+			}
+			if f.pattern != nil && !f.pattern.match(x) {
+				return &Violation{Path: path, Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: " + f.pattern.src}
+			}
+			if viol := enumViolation(f.enum, x, path); viol != nil {
+				return viol
+			}
+		case json.Number:
+			if !f.number {
+				continue
+			}
+			n, err := strconv.ParseInt(x.String(), 10, 64)
+			if err != nil {
+				continue
+			}
+			if f.min != nil && n < *f.min {
+				return &Violation{Path: path, Kind: MinValue, Constraint: "Member must have value greater than or equal to " + strconv.FormatInt(*f.min, 10)}
+			}
+			if f.max != nil && n > *f.max {
+				return &Violation{Path: path, Kind: MaxValue, Constraint: "Member must have value less than or equal to " + strconv.FormatInt(*f.max, 10)}
+			}
+		case []any:
+			if !f.list {
+				continue
+			}
+			if viol := lengthViolation(f.min, f.max, int64(len(x)), path); viol != nil {
+				return viol
+			}
+			for j, e := range x {
+				at := path + "." + strconv.Itoa(j+1) + ".member"
+				switch ev := e.(type) {
+				case string:
+					if viol := lengthViolation(f.memberMin, f.memberMax, int64(utf16Len(ev)), at); viol != nil {
+						return viol
+					}
+					if f.pattern != nil && !f.pattern.match(ev) {
+						return &Violation{Path: at, Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: " + f.pattern.src}
+					}
+					if viol := enumViolation(f.enum, ev, at); viol != nil {
+						return viol
+					}
+				case map[string]any:
+					if f.sub != nil {
+						if viol := f.sub.check(ev, at+"."); viol != nil {
+							return viol
+						}
+					}
+				}
+			}
+		case map[string]any:
+			if f.sub != nil && !f.list {
+				if viol := f.sub.check(x, path+"."); viol != nil {
+					return viol
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func lengthViolation(lo, hi *int64, n int64, path string) *Violation {
+	if lo != nil && n < *lo {
+		return &Violation{Path: path, Kind: MinLength, Constraint: "Member must have length greater than or equal to " + strconv.FormatInt(*lo, 10)}
+	}
+	if hi != nil && n > *hi {
+		return &Violation{Path: path, Kind: MaxLength, Constraint: "Member must have length less than or equal to " + strconv.FormatInt(*hi, 10)}
+	}
+	return nil
+}
+
+func enumViolation(enum []string, v, path string) *Violation {
+	if enum == nil || slices.Contains(enum, v) {
+		return nil
+	}
+	return &Violation{Path: path, Kind: Enum, Constraint: "Member must satisfy enum value set: [" + strings.Join(enum, ", ") + "]"}
+}
