@@ -28,6 +28,11 @@ func (s *Service) DetachPolicy(ctx context.Context, c *authz.Caller, in *DetachP
 	if !slices.Contains(attached, p.ID) {
 		return nil, errNotAttached()
 	}
+	if p.ID == RCPFullAWSAccessID {
+		// AWS: "You cannot detach this policy" (it leaves every level an
+		// Allow, so RCPs act by their Deny statements alone).
+		return nil, apierr.New(apierr.ConstraintViolationException, "You can't detach the RCPFullAWSAccess policy: it stays attached to every root, OU and account while resource control policies are enabled.")
+	}
 	if len(attached) == 1 && p.Type == scpType {
 		return nil, apierr.New(apierr.ConstraintViolationException, "You can't detach the last service control policy from the entity; attach another one first.")
 	}

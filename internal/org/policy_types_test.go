@@ -162,6 +162,13 @@ func TestResourceControlPolicyType(t *testing.T) {
 		t.Errorf("RCPFullAWSAccess targets (-want +got):\n%s", diff)
 	}
 
+	// As in AWS, it cannot be detached.
+	_, err = e.svc.DetachPolicy(e.ctx, e.root, &org.DetachPolicyInput{PolicyID: org.RCPFullAWSAccessID, TargetID: member})
+	wantCode(t, "detach RCPFullAWSAccess", err, apierr.ConstraintViolationException)
+	if got := e.targets(org.RCPFullAWSAccessID); len(got) != len(want) {
+		t.Fatalf("RCPFullAWSAccess targets after a refused detach: %v", got)
+	}
+
 	deny, err := e.svc.CreatePolicy(e.ctx, e.root, &org.CreatePolicyInput{Name: "NoGet", Type: "RESOURCE_CONTROL_POLICY",
 		Content: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}`})
 	if err != nil {
