@@ -260,6 +260,7 @@ func creds(akid, secret, token string) []string {
 }
 
 func TestAWSCLI(t *testing.T) {
+	t.Parallel()
 	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	c := newCLIEnv(t, p.endpoint)
 	root := creds(testRootKeyID, testRootSecret, "")
@@ -393,6 +394,7 @@ print(json.dumps(out))
 `
 
 func TestBoto3(t *testing.T) {
+	t.Parallel()
 	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	c := newCLIEnv(t, p.endpoint)
 	script := c.write(t, "check.py", boto3Script)
@@ -424,6 +426,7 @@ func TestBoto3(t *testing.T) {
 }
 
 func TestServeFirstStartGeneratesCredentials(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := serveBinary(t, dir)
 	credFile := filepath.Join(dir, "root-credentials")
@@ -474,6 +477,7 @@ func TestServeFirstStartGeneratesCredentials(t *testing.T) {
 // the server runs: sessions issued before keep working, and `keys list`
 // shows both keys without any secret.
 func TestKeysCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := serveBinary(t, dir, "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	e := &env{endpoint: p.endpoint}
