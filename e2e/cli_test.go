@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -44,29 +45,43 @@ var (
 	buildErr  error
 )
 
-// binary builds ./cmd/opensts once per test run.
+// binary builds ./cmd/opensts once per test run (TestMain starts the build
+// while the first tests run).
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "opensts-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "opensts")
-		_, self, _, _ := runtime.Caller(0)
-		root := filepath.Dir(filepath.Dir(self))
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/opensts")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
+	buildOnce.Do(buildBinary)
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return binPath
+}
+
+func buildBinary() {
+	dir, err := os.MkdirTemp("", "opensts-bin")
+	if err != nil {
+		buildErr = err
+		return
+	}
+	binPath = filepath.Join(dir, "opensts")
+	_, self, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(self))
+	cmd := exec.Command("go", "build", "-o", binPath, "./cmd/opensts")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+	}
+}
+
+// TestMain starts building the server binary at once when every test runs
+// (no -run), so that the build overlaps the tests that run alone first
+// (see README) instead of holding up the first test that needs it.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.run"); f != nil && f.Value.String() == "" {
+		go buildOnce.Do(buildBinary)
+	}
+	os.Exit(m.Run())
 }
 
 // proc is a running `opensts serve`.
