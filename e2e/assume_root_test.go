@@ -21,6 +21,7 @@ const (
 // minutes; every other caller, target, task and duration is refused as
 // AWS refuses it.
 func TestAssumeRoot(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	allow := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRoot","Resource":"*",
 		"Condition":{"StringEquals":{"sts:TaskPolicyArn":"` + taskAudit + `"}}}]}`

@@ -26,6 +26,7 @@ var _ = http.MethodPost
 // policy "iam:*AccessKey* on user/${aws:username}" it mints an access key
 // for the new user and takes it over.
 func TestAttackStaleSessionNameSelectsAnotherUser(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	m := &mfaEnv{env: start(t, withClock(clk)), clk: clk, rec: &recorder{}}
 	root := m.rootIAM()
@@ -66,6 +67,7 @@ func TestAttackStaleSessionNameSelectsAnotherUser(t *testing.T) {
 // the trusting role, because the session ARN is matched as a string and
 // nothing checks that the session's role (by unique id) still exists.
 func TestAttackDeletedRoleSessionAssumesBySessionARN(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	root := e.rootIAM()
 	hopARN := e.role(t, "Hop", "", trustAccount)
@@ -96,6 +98,7 @@ func TestAttackDeletedRoleSessionAssumesBySessionARN(t *testing.T) {
 // session satisfies conditions written for the new holder of the name.
 // (No MFA needed: session-token credentials may call sts:AssumeRole.)
 func TestAttackStaleSessionPrincipalArn(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	root := e.rootIAM()
 	akid, secret := e.user(t, "alice")
@@ -121,6 +124,7 @@ func TestAttackStaleSessionPrincipalArn(t *testing.T) {
 // AccessDenied. Likewise GetFederationToken looks up PolicyArns before it
 // authorizes, so an unauthorized caller learns which managed policies exist.
 func TestAttackAssumeRoleExistenceOracle(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	root := e.rootIAM()
 	e.role(t, "SecretProject", "", trustAccount)
@@ -153,6 +157,7 @@ func TestAttackAssumeRoleExistenceOracle(t *testing.T) {
 // the role's own tag is never looked at. aws:ResourceTag must be the
 // resource's tags; session tags override only aws:PrincipalTag.
 func TestAttackTransitiveTagsOverrideTargetRoleTags(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	root := e.rootIAM()
 	abac := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession"],"Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/Team":"${aws:PrincipalTag/Team}"}}}]}`

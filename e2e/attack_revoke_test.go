@@ -21,6 +21,7 @@ import (
 // invalid-credentials alert it raises must not forge rows or reach the
 // operator's terminal as escapes in `opensts alerts list`.
 func TestAttackAlertsListForgedKeyID(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	now := time.Now().UTC()
 	forged := "AKIAFAKE\n2026-01-01T00:00:00Z\tself-escalation\tcritical\t\x1b[2Jforged"
@@ -62,6 +63,7 @@ func TestAttackAlertsListForgedKeyID(t *testing.T) {
 // (AssumeRole, GetFederationToken, and a chain from them) must go too,
 // though the key is no longer there to name them.
 func TestAttackRevokePrincipalAfterKeyDeleted(t *testing.T) {
+	t.Parallel()
 	r := startRevoke(t)
 	r.userPolicy(t, "alice", "federate", allow("sts:GetFederationToken", "*"))
 	app := r.assumeApp("thief")
@@ -97,6 +99,7 @@ func TestAttackRevokePrincipalAfterKeyDeleted(t *testing.T) {
 // signature-mismatch) must not act on such an alert, or any outsider who
 // knows a key id could deactivate it.
 func TestAttackResponseNeedsAuthenticatedSubject(t *testing.T) {
+	t.Parallel()
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
 	if err := os.WriteFile(rules, []byte("rules:\n  signature-mismatch: {response: deactivate-key}\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -124,6 +127,7 @@ func TestAttackResponseNeedsAuthenticatedSubject(t *testing.T) {
 // other accounts: a user's role session in a member account goes with its
 // account's sessions.
 func TestAttackRevokeAccountReachesCrossAccountSessions(t *testing.T) {
+	t.Parallel()
 	r := startRevoke(t)
 	member := r.newAccount(t, "member")
 	admin := r.admin(t, "admin")

@@ -12,6 +12,7 @@ import (
 // there), then a time range that excludes everything, and MaxResults /
 // NextToken paging without repeats.
 func TestAuditLookupEveryAttribute(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	p := serveBinary(t, dataDir, "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret,
 		"OPENSTS_MASTER_KEY="+testMasterKey, "--audit")

@@ -38,6 +38,7 @@ func opensts(t *testing.T, env []string, args ...string) (string, int) {
 // method the API does not take and an oversize body are each answered with
 // an AWS error (no redirect, no net/http answer) and recorded once.
 func TestAuditEveryPathIsRecorded(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	p := serveBinary(t, dataDir, "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret,
 		"OPENSTS_MASTER_KEY="+testMasterKey, "--audit")
@@ -130,6 +131,7 @@ func TestAuditEveryPathIsRecorded(t *testing.T) {
 // the trail directory unless told to; a replaced key is caught with the
 // master key or a public key kept apart; --head catches a dropped tail.
 func TestAuditVerifyNeedsATrustedKey(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	p := serveBinary(t, dataDir, "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret,
 		"OPENSTS_MASTER_KEY="+testMasterKey, "--audit")

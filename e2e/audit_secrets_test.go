@@ -24,6 +24,7 @@ import (
 // wrong — and then scans every audit event for each of them, raw and in
 // the forms an event could carry them (JSON-escaped, base64, URL-encoded).
 func TestAuditHoldsNoSecret(t *testing.T) {
+	t.Parallel()
 	d := directory(t)
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	ldapARN := "arn:aws:iam::" + testAccount + ":ldap-provider/corp"

@@ -107,6 +107,7 @@ var rootEnv = []string{"OPENSTS_ACCOUNT_ID=" + testAccount, "OPENSTS_ROOT_ACCESS
 // the configured Authorization header, and no secret is in the bodies or
 // the server's log.
 func TestAuditWebhookSink(t *testing.T) {
+	t.Parallel()
 	rc := &hookReceiver{}
 	hook := httptest.NewServer(rc)
 	defer hook.Close()
@@ -155,6 +156,7 @@ func TestAuditWebhookSink(t *testing.T) {
 // while calls are made; once it recovers, the events arrive (retried with
 // backoff), none lost.
 func TestAuditWebhookRetriesUntilReceiverRecovers(t *testing.T) {
+	t.Parallel()
 	rc := &hookReceiver{failing: true}
 	hook := httptest.NewServer(rc)
 	defer hook.Close()
@@ -193,6 +195,7 @@ func TestAuditWebhookRetriesUntilReceiverRecovers(t *testing.T) {
 // AWS CLI and boto3 (paging, a changed NextToken refused), though B's own
 // trail files never saw them.
 func TestAuditDatabaseTwoNodes(t *testing.T) {
+	t.Parallel()
 	dsn := postgresSchema(t)
 	pgEnv := append(append([]string{}, rootEnv...), "OPENSTS_DATABASE_URL="+dsn, "--store=postgres")
 	a := serveBinary(t, t.TempDir(), pgEnv...)

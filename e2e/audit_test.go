@@ -18,6 +18,7 @@ import (
 // client, scans every trail file for every secret used (raw and base64),
 // and checks `opensts audit verify` on the intact and on a changed trail.
 func TestAuditTrailWithCLIAndBoto3(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	p := serveBinary(t, dataDir, "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret,
 		"OPENSTS_MASTER_KEY="+testMasterKey, "--audit")

@@ -65,6 +65,7 @@ func wantWrongRegion(t *testing.T, err error, region string) {
 // (and slip past a region Deny) nor be recorded as the key's last-used
 // region.
 func TestCredentialScopeRegion(t *testing.T) {
+	t.Parallel()
 	e := start(t) // serves us-east-1
 	akid, secret := e.user(t, "region-user")
 	roleARN := e.role(t, "region-role", "", trustAccount)
@@ -114,6 +115,7 @@ func TestCredentialScopeRegion(t *testing.T) {
 // for the us-east-1 of the global endpoints both work; aws:RequestedRegion
 // is the STS request's region, and us-east-1 for IAM, a global service.
 func TestServedRegions(t *testing.T) {
+	t.Parallel()
 	e := start(t, withRegion("eu-west-1"))
 	akid, secret := e.user(t, "eu-user")
 	roleARN := e.role(t, "eu-role", "", trustAccount)
@@ -154,6 +156,7 @@ func unsignedPayloadClient(o *iam.Options) {
 // Action, so a signature that does not cover it would let anyone who sees
 // one signed request replay it with another Action and parameters.
 func TestUnsignedPayloadRefused(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	unsigned := iam.NewFromConfig(e.awsConfig(testRootKeyID, testRootSecret, ""), unsignedPayloadClient)
 	_, err := unsigned.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("sdk-unsigned")})
@@ -233,6 +236,7 @@ func hashHex(s string) string {
 // signs STS and IAM with that region against --endpoint-url, and works; a
 // region the server does not serve gets AWS's answer.
 func TestAWSCLIServedRegion(t *testing.T) {
+	t.Parallel()
 	e := start(t, withRegion("eu-west-1"))
 	c := newCLIEnv(t, e.endpoint)
 	root := creds(testRootKeyID, testRootSecret, "")

@@ -173,6 +173,7 @@ func (e *env) userWith(t *testing.T, name, policy string) aws.Credentials {
 // role sessions, are allowed and denied by each kind of policy, and
 // authentication failures come back with the code S3 would answer.
 func TestAuthorizeThroughVerifier(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	e := start(t, withClock(clk), withStrictAudit())
 	rs := e.userWith(t, "resource-server", allowAuthorize)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -44,29 +45,43 @@ var (
 	buildErr  error
 )
 
-// binary builds ./cmd/opensts once per test run.
+// binary builds ./cmd/opensts once per test run (TestMain starts the build
+// while the first tests run).
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "opensts-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "opensts")
-		_, self, _, _ := runtime.Caller(0)
-		root := filepath.Dir(filepath.Dir(self))
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/opensts")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
+	buildOnce.Do(buildBinary)
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return binPath
+}
+
+func buildBinary() {
+	dir, err := os.MkdirTemp("", "opensts-bin")
+	if err != nil {
+		buildErr = err
+		return
+	}
+	binPath = filepath.Join(dir, "opensts")
+	_, self, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(self))
+	cmd := exec.Command("go", "build", "-o", binPath, "./cmd/opensts")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+	}
+}
+
+// TestMain starts building the server binary at once when every test runs
+// (no -run), so that the build overlaps the tests that run alone first
+// (see README) instead of holding up the first test that needs it.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.run"); f != nil && f.Value.String() == "" {
+		go buildOnce.Do(buildBinary)
+	}
+	os.Exit(m.Run())
 }
 
 // proc is a running `opensts serve`.
@@ -260,6 +275,7 @@ func creds(akid, secret, token string) []string {
 }
 
 func TestAWSCLI(t *testing.T) {
+	t.Parallel()
 	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	c := newCLIEnv(t, p.endpoint)
 	root := creds(testRootKeyID, testRootSecret, "")
@@ -393,6 +409,7 @@ print(json.dumps(out))
 `
 
 func TestBoto3(t *testing.T) {
+	t.Parallel()
 	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	c := newCLIEnv(t, p.endpoint)
 	script := c.write(t, "check.py", boto3Script)
@@ -424,6 +441,7 @@ func TestBoto3(t *testing.T) {
 }
 
 func TestServeFirstStartGeneratesCredentials(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := serveBinary(t, dir)
 	credFile := filepath.Join(dir, "root-credentials")
@@ -474,6 +492,7 @@ func TestServeFirstStartGeneratesCredentials(t *testing.T) {
 // the server runs: sessions issued before keep working, and `keys list`
 // shows both keys without any secret.
 func TestKeysCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := serveBinary(t, dir, "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	e := &env{endpoint: p.endpoint}

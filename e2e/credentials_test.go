@@ -315,6 +315,7 @@ print(boto3.client("sts", endpoint_url=sys.argv[1]).get_caller_identity()["Arn"]
 // file (a Kubernetes projected service-account token) gets role
 // credentials: the command's own identity is the web identity role.
 func TestCredentialsWebIdentity(t *testing.T) {
+	t.Parallel()
 	o := startOIDC(t, time.Second, 3*time.Second)
 	ctx := context.Background()
 	trust := trustDoc(`{"Effect":"Allow","Principal":{"AWS":"` + o.roleARN("web") + `"},"Action":"sts:AssumeRole"}`)

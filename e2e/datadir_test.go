@@ -9,6 +9,7 @@ import (
 // TestDataDirMode: the data directory is made mode 0700 on start, whether
 // the server creates it or finds it with looser permissions.
 func TestDataDirMode(t *testing.T) {
+	t.Parallel()
 	existing := filepath.Join(t.TempDir(), "data")
 	if err := os.Mkdir(existing, 0o755); err != nil {
 		t.Fatal(err)

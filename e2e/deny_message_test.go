@@ -30,6 +30,7 @@ func deniedMessage(t *testing.T, err error) string {
 // same, byte for byte, whether the entity exists or not, and names it as
 // the caller typed it, without its path or stored spelling.
 func TestAccessDeniedRevealsNoEntity(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "nobody")
 	c := e.iam(akid, secret, "")

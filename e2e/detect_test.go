@@ -91,6 +91,7 @@ func keys[V any](m map[string]V) []string {
 // lookup-events and with `opensts alerts list`); the same user's normal
 // work before them raised none.
 func TestDetection(t *testing.T) {
+	t.Parallel()
 	e := start(t, withStrictAudit())
 	ctx := context.Background()
 	root := e.rootIAM()
@@ -183,6 +184,7 @@ func TestDetection(t *testing.T) {
 // TestAlertRulesFile: a rule switched off in --alert-rules stays quiet; a
 // rules file with a mistake stops the server from starting.
 func TestAlertRulesFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "rules.yaml")
 	if err := os.WriteFile(rules, []byte("rules:\n  trust-opened:\n    enabled: false\n  self-escalation:\n    mode: observe\n    response: deactivate-key\n"), 0o600); err != nil {
@@ -216,6 +218,7 @@ func TestAlertRulesFile(t *testing.T) {
 // TestDetectionTwoNodesOnPostgres: the same incident seen by two nodes of
 // one deployment raises one alert, not one per node.
 func TestDetectionTwoNodesOnPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := postgresSchema(t)
 	a := start(t, withPostgres(dsn), withStrictAudit())
 	b := start(t, withPostgres(dsn), withStrictAudit())
@@ -241,6 +244,7 @@ func TestDetectionTwoNodesOnPostgres(t *testing.T) {
 // TestDetectionBaselinesPersist: what a node learned survives its restart,
 // warm-up included: after it, a known client is quiet and a new one alerts.
 func TestDetectionBaselinesPersist(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	rules := filepath.Join(t.TempDir(), "rules.json")
 	if err := os.WriteFile(rules, []byte(`{"warmup":"2s"}`), 0o600); err != nil {

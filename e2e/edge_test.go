@@ -260,6 +260,7 @@ func writeRules(t *testing.T) string {
 
 // TestGenericGateway: the generic mode as a proxy.
 func TestGenericGateway(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	gwCreds := e.userWith(t, "gateway", allowAuthorize)
 	alice := e.userWith(t, "alice", petPolicy)
@@ -357,6 +358,7 @@ func TestGenericGateway(t *testing.T) {
 // TestGenericGatewayDomain: with --domain, a request signed for another
 // host (another service trusting the same OpenSTS) is not replayed here.
 func TestGenericGatewayDomain(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	gwCreds := e.userWith(t, "gateway", allowAuthorize)
 	alice := e.userWith(t, "alice", petPolicy)
@@ -485,6 +487,7 @@ func nginxServer(listen, gateway, api string) string {
 // --auth-request nginx` about each request (auth_request) and passes
 // only the allowed ones to the API, with the principal.
 func TestNginxAuthRequest(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	gwCreds := e.userWith(t, "gateway", allowAuthorize)
 	alice := e.userWith(t, "alice", petPolicy)
@@ -585,6 +588,7 @@ func TestNginxAuthRequest(t *testing.T) {
 // for /pets/secret claiming X-Original-URI /pets/1 is decided as
 // /pets/secret. (Envoy itself is not installable here; see the README.)
 func TestEnvoyModeIgnoresOriginalHeaders(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	gwCreds := e.userWith(t, "gateway", allowAuthorize)
 	alice := e.userWith(t, "alice", petPolicy)
@@ -617,6 +621,7 @@ func TestEnvoyModeIgnoresOriginalHeaders(t *testing.T) {
 // set: a check request's X-Real-IP is the client's, and believing it let
 // a client choose its aws:SourceIp.
 func TestEnvoyModeSourceIPDefault(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	gwCreds := e.userWith(t, "gateway", allowAuthorize)
 	carol := e.userWith(t, "carol", `{"Version":"2012-10-17","Statement":[

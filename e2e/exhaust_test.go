@@ -36,6 +36,7 @@ func pathologicalSimulation() *iam.SimulateCustomPolicyInput {
 // as too large (InvalidInput, before any evaluation), and that the same
 // simulation in pages the bound allows is answered, each page decided.
 func TestPathologicalSimulation(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootIAM()
 	in := pathologicalSimulation()
@@ -65,6 +66,7 @@ func TestPathologicalSimulation(t *testing.T) {
 // does not grow (simulation inputs are parsed per request) and that every
 // cache stays within its byte bound.
 func TestSimulatedPoliciesNotCached(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootIAM()
 	before := e.srv.CacheStats()
@@ -99,6 +101,7 @@ func TestSimulatedPoliciesNotCached(t *testing.T) {
 // cannot simulate the user /lim by naming it user/team/lim; the answers
 // are those for a missing user.
 func TestSimulatePrincipalPolicyWrongPath(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	root := e.rootIAM()
 	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("lim")}); err != nil {

@@ -96,6 +96,7 @@ func (p *cutProxy) restore() {
 // within its refresh interval once the database is back; nothing needs a
 // restart.
 func TestRevokeWhileNodeCutOff(t *testing.T) {
+	t.Parallel()
 	dsn := postgresSchema(t)
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -216,6 +217,7 @@ func gaugeValue(t *testing.T, e *env, name string) float64 {
 // node A takes to be applied on node B with the default refresh interval
 // (the bound the README states), over ten revocations made at random points of B's poll cycle.
 func TestRevocationPropagationDefault(t *testing.T) {
+	t.Parallel()
 	dsn := postgresSchema(t)
 	defaultInterval := func(c *config.Config, _ *server.Options) { c.RefreshInterval = config.Default().RefreshInterval }
 	a := start(t, withPostgres(dsn), defaultInterval)

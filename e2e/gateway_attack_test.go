@@ -64,6 +64,7 @@ func rawRequest(t *testing.T, gwURL string, req *http.Request, target string) (i
 // appended became another operation. Both are refused before anything
 // is asked or forwarded.
 func TestAttackGatewayFragment(t *testing.T) {
+	t.Parallel()
 	g := startGatewayEnv(t)
 	g.up.put(t, "data", "home/a.txt", "signed for this")
 	g.up.put(t, "data", "home/a.txt#x", "but this was read")
@@ -114,6 +115,7 @@ const sigv4UnsignedPayload = "UNSIGNED-PAYLOAD"
 // and s3:DeleteObject could make her object public-read at the store,
 // tag it, lock it, or delete a governance-locked object.
 func TestAttackGatewayHeaderPermissions(t *testing.T) {
+	t.Parallel()
 	g := startGatewayEnv(t)
 	full := g.e.userWith(t, "full", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:DeleteObject",
 		"s3:PutObjectAcl","s3:PutObjectTagging","s3:BypassGovernanceRetention"],"Resource":"arn:aws:s3:::data/home/*"}]}`)
@@ -171,6 +173,7 @@ func TestAttackGatewayHeaderPermissions(t *testing.T) {
 // The same held for a tag given twice in x-amz-tagging. Such requests are
 // refused.
 func TestAttackGatewayRepeatedConditionHeaders(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	e := start(t, withClock(clk))
 	gwCreds := e.userWith(t, "gateway", gatewayIdentity)
@@ -227,6 +230,7 @@ func TestAttackGatewayRepeatedConditionHeaders(t *testing.T) {
 // mistake read as the gateway's, and each retry another call to OpenSTS.
 // It is the client's error now (400, 414), and OpenSTS is not asked.
 func TestAttackGatewayOversizedRequest(t *testing.T) {
+	t.Parallel()
 	g := startGatewayEnv(t)
 	g.up.put(t, "data", "home/a.txt", "a")
 	get := func(path string, pad int, h ...string) (int, string) {
@@ -270,6 +274,7 @@ func TestAttackGatewayOversizedRequest(t *testing.T) {
 // prefix. The gateway refuses such keys (InvalidURI), in the path and in
 // a copy source, before anything is asked or forwarded.
 func TestAttackGatewayDotSegments(t *testing.T) {
+	t.Parallel()
 	g := startGatewayEnv(t)
 	for len(g.up.seen) > 0 {
 		<-g.up.seen

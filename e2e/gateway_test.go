@@ -376,6 +376,7 @@ func startGatewayEnv(t *testing.T) *gatewayEnv {
 // copies both ways, removal, a 64 MiB multipart upload, presigned URLs,
 // each allowed or denied as the policies say.
 func TestGatewayAWSCLI(t *testing.T) {
+	t.Parallel()
 	g := startGatewayEnv(t)
 	cli, alice := g.cli, g.alice
 	dir := cli.dir
@@ -506,6 +507,7 @@ func httpGet(t *testing.T, url string, h map[string]string) (int, string) {
 // with the role's policy; expired sessions and unknown keys get S3's
 // ExpiredToken and InvalidAccessKeyId.
 func TestGatewaySessions(t *testing.T) {
+	t.Parallel()
 	g := startGatewayEnv(t)
 	e := g.e
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + testAccount + `:root"},"Action":"sts:AssumeRole"}]}`
@@ -558,6 +560,7 @@ func TestGatewaySessions(t *testing.T) {
 // prefix condition, CopyObject with the source's read check,
 // DeleteObjects checked per key, multipart by hand, presigned URLs.
 func TestGatewayBoto3(t *testing.T) {
+	t.Parallel()
 	g := startGatewayEnv(t)
 	g.up.put(t, "data", "public/src.txt", "copy me")
 	g.up.put(t, "data", "private/src.txt", "not me")
@@ -721,6 +724,7 @@ func hmacOf(key []byte, msg string) []byte {
 // tampered chunk, a tampered body under a signed hash, an unsigned
 // x-amz-* header and a forged Host never reach the upstream whole.
 func TestGatewayTampering(t *testing.T) {
+	t.Parallel()
 	g := startGatewayEnv(t)
 	data := bytes.Repeat([]byte("0123456789abcdef"), 20000) // 320,000 bytes: five chunks
 	if code, body := chunkedPut(t, g.gw.url, "/data/home/chunked.bin", g.alice, data, 64<<10, nil); code != 200 {
@@ -885,6 +889,7 @@ func TestGatewaySignedTrailer(t *testing.T) {
 // seed signature verified, and only to a caller that may
 // opensts:GetStreamingSigningKey; the key is the scope's SigV4 key.
 func TestAuthorizeStreamingSigningKey(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	withKey := e.userWith(t, "gw-key", gatewayIdentity)
 	noKey := e.userWith(t, "gw-nokey", allowAuthorize)
@@ -946,6 +951,7 @@ func TestAuthorizeStreamingSigningKey(t *testing.T) {
 // (--resource-account) open to a principal only where the gateway's bucket
 // policy allows it too.
 func TestGatewayAddressingAndAccounts(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	e := start(t, withClock(clk))
 	gwCreds := e.userWith(t, "gateway", gatewayIdentity)
@@ -1023,6 +1029,7 @@ func trailerPut(t *testing.T, gwURL, path string, k aws.Credentials, data []byte
 // default over https) are decoded and their checksum checked before the
 // last byte reaches the store.
 func TestGatewayTrailer(t *testing.T) {
+	t.Parallel()
 	g := startGatewayEnv(t)
 	data := bytes.Repeat([]byte("trailing checksum "), 3000)
 	c := crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli))

@@ -57,6 +57,7 @@ func assertNoSecretInTrail(t *testing.T, trail, what, secret string) {
 }
 
 func TestIAMCredentialsSDK(t *testing.T) {
+	t.Parallel()
 	e := start(t, withStrictAudit())
 	c := e.rootIAM()
 	s := aws.String
@@ -192,6 +193,7 @@ func TestIAMCredentialsSDK(t *testing.T) {
 }
 
 func TestAWSCLIIAMCredentials(t *testing.T) {
+	t.Parallel()
 	r, root := newCLIRunner(t)
 	r.ok(root, "iam", "create-user", "--user-name", "cli-dev")
 	body, fingerprint := newSSHKey(t)
@@ -293,6 +295,7 @@ print(json.dumps(out))
 `
 
 func TestBoto3IAMCredentials(t *testing.T) {
+	t.Parallel()
 	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	c := newCLIEnv(t, p.endpoint)
 	script := c.write(t, "credentials.py", boto3CredentialsScript)

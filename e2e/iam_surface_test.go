@@ -65,6 +65,7 @@ func newUserKey(t *testing.T, c *iam.Client, name string) (string, string) {
 }
 
 func TestIAMInstanceProfilesSDK(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootIAM()
 	s := aws.String
@@ -145,6 +146,7 @@ func TestIAMInstanceProfilesSDK(t *testing.T) {
 const trustEC2 = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 
 func TestAWSCLIInstanceProfiles(t *testing.T) {
+	t.Parallel()
 	r, root := newCLIRunner(t)
 	r.ok(root, "iam", "create-role", "--role-name", "cli-app", "--assume-role-policy-document", trustEC2)
 	ip := r.ok(root, "iam", "create-instance-profile", "--instance-profile-name", "cli-web", "--path", "/x/")["InstanceProfile"].(map[string]any)
@@ -180,6 +182,7 @@ func TestAWSCLIInstanceProfiles(t *testing.T) {
 // policy with aws-sdk-go-v2, then proves no password is in the audit trail
 // or anywhere in the data directory in clear.
 func TestIAMPasswordsSDK(t *testing.T) {
+	t.Parallel()
 	e := start(t, withStrictAudit())
 	c := e.rootIAM()
 	s := aws.String
@@ -253,6 +256,7 @@ func TestIAMPasswordsSDK(t *testing.T) {
 }
 
 func TestAWSCLIPasswords(t *testing.T) {
+	t.Parallel()
 	r, root := newCLIRunner(t)
 	r.ok(root, "iam", "create-user", "--user-name", "cli-pat")
 	r.fails("PasswordPolicyViolation", root, "iam", "create-login-profile", "--user-name", "cli-pat", "--password", "short")
@@ -277,6 +281,7 @@ func TestAWSCLIPasswords(t *testing.T) {
 }
 
 func TestIAMAccountSDK(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootIAM()
 	s := aws.String
@@ -324,6 +329,7 @@ func TestIAMAccountSDK(t *testing.T) {
 }
 
 func TestAWSCLIAccount(t *testing.T) {
+	t.Parallel()
 	r, root := newCLIRunner(t)
 	r.ok(root, "iam", "create-account-alias", "--account-alias", "cli-alias")
 	al := r.ok(root, "iam", "list-account-aliases")["AccountAliases"].([]any)
@@ -354,6 +360,7 @@ func TestAWSCLIAccount(t *testing.T) {
 }
 
 func TestIAMContextKeysSDK(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootIAM()
 	s := aws.String
@@ -381,6 +388,7 @@ func TestIAMContextKeysSDK(t *testing.T) {
 }
 
 func TestIAMAuthorizationDetailsSDK(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootIAM()
 	s := aws.String
@@ -426,6 +434,7 @@ func TestIAMAuthorizationDetailsSDK(t *testing.T) {
 }
 
 func TestAWSCLIAuthorizationDetails(t *testing.T) {
+	t.Parallel()
 	r, root := newCLIRunner(t)
 	r.ok(root, "iam", "create-user", "--user-name", "cli-detailed")
 	r.ok(root, "iam", "create-group", "--group-name", "cli-group")

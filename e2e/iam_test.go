@@ -14,6 +14,7 @@ import (
 // TestIAMOverTheWire drives every IAM action through the aws-sdk-go-v2 IAM
 // client, so each response shape is parsed by the SDK, not only by our tests.
 func TestIAMOverTheWire(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootIAM()
 	ok := func(_ any, err error) {
@@ -231,6 +232,7 @@ func TestIAMOverTheWire(t *testing.T) {
 
 // TestIAMPagination walks a list larger than one page with the SDK paginator.
 func TestIAMPagination(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootIAM()
 	for i := 0; i < 7; i++ {

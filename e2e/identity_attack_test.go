@@ -25,6 +25,7 @@ const acctARN = "arn:aws:iam::" + testAccount + ":"
 // except on the entities named Target, then calls every action that takes a
 // name or an ARN with Target spelled in other cases. Each must be denied.
 func TestCaseVariantNamesAreAuthorizedAsStored(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	root := e.rootIAM()
 	need(root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("Target")}))(t)
@@ -330,6 +331,7 @@ func TestCaseVariantNamesAreAuthorizedAsStored(t *testing.T) {
 
 // TestReviewedEscalations replays the outside review's three escalations.
 func TestReviewedEscalations(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	root := e.rootIAM()
 
@@ -408,6 +410,7 @@ func TestReviewedEscalations(t *testing.T) {
 // unique id once saved, so neither a user renamed to a trusted name nor one
 // created with the name of a deleted trusted user inherits the trust.
 func TestTrustBindsPrincipalsByID(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	root := e.rootIAM()
 	trustUser := func(arns ...string) string {
@@ -491,6 +494,7 @@ func TestTrustBindsPrincipalsByID(t *testing.T) {
 // nothing, even after a role with the same name and more permissions is
 // created; the same holds for a GetSessionToken session of a deleted user.
 func TestDeletedRoleSessionGetsNothing(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	root := e.rootIAM()
 	arn := e.role(t, "app", "", trustAccount)
@@ -533,6 +537,7 @@ func TestDeletedRoleSessionGetsNothing(t *testing.T) {
 // TestRecreatedSessionPolicyGrantsNothing: a managed session policy deleted
 // and created again with broader rights does not widen a live session.
 func TestRecreatedSessionPolicyGrantsNothing(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	e := start(t, withClock(clk))
 	root := e.rootIAM()
@@ -581,6 +586,7 @@ func need[T any](v T, err error) func(t *testing.T) T {
 // TestRecreatedGroupGrantsNothing: membership belongs to the group, not its
 // name; a group deleted and created again with more rights has no members.
 func TestRecreatedGroupGrantsNothing(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	root := e.rootIAM()
 	akid, secret := e.user(t, "member")

@@ -18,6 +18,7 @@ import (
 // signed with InvalidClientTokenId once it refreshes its keyring, and a
 // new key takes over signing in the same command.
 func TestKeysRevokeWhileServing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := serveBinary(t, dir, "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	e := &env{endpoint: p.endpoint}

@@ -16,6 +16,7 @@ import (
 // in the service last accessed reports of the user, its group, the role
 // and a managed policy, through the SDK and the real AWS CLI.
 func TestServiceLastAccessed(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	root := e.rootIAM()
 	akid, secret := e.user(t, "la-user")

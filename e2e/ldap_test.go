@@ -249,6 +249,7 @@ func withLog(w io.Writer) envOption {
 }
 
 func TestLDAPProviderIAM(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	params := map[string]string{"Name": "corp", "Url": "ldaps://dc.example.test", "UserSearchBase": "DC=example,DC=test",
 		"BindDN": "CN=svc,CN=Users,DC=example,DC=test", "BindPassword": "s3cret-bind-pw"}

@@ -82,6 +82,7 @@ next:
 }
 
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "alice")
 	roleARN := e.role(t, "app", "/team/", trustAccount)
@@ -142,6 +143,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestMetricsListen(t *testing.T) {
+	t.Parallel()
 	e := start(t, func(c *config.Config, _ *server.Options) { c.MetricsListen = "127.0.0.1:0" })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -111,6 +111,7 @@ const (
 )
 
 func TestMFA(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	m := &mfaEnv{env: start(t, withClock(clk)), clk: clk, rec: &recorder{}}
 	root := m.iamc(testRootKeyID, testRootSecret, "")
@@ -319,6 +320,7 @@ func TestMFA(t *testing.T) {
 }
 
 func TestMFAThrottle(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	m := &mfaEnv{env: start(t, withClock(clk)), clk: clk, rec: &recorder{}}
 	akid, secret := m.user(t, "bob")
@@ -378,6 +380,7 @@ func TestMFAThrottle(t *testing.T) {
 // TestMFAAWSCLI drives virtual MFA with the real AWS CLI against the real
 // binary: create (QR code and seed out-files), enable, get-session-token.
 func TestMFAAWSCLI(t *testing.T) {
+	t.Parallel()
 	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	c := newCLIEnv(t, p.endpoint)
 	root := creds(testRootKeyID, testRootSecret, "")

@@ -15,6 +15,7 @@ import (
 // and on B add up to one lockout, which both nodes then apply, until an
 // administrator's resync through one node lifts it on both.
 func TestMFASharedAcrossNodes(t *testing.T) {
+	t.Parallel()
 	dsn := postgresSchema(t)
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	a := &mfaEnv{env: start(t, withPostgres(dsn), withClock(clk)), clk: clk, rec: &recorder{}}

@@ -82,6 +82,7 @@ func (o *oidcEnv) assume(role, token string, mod ...func(*sts.AssumeRoleWithWebI
 
 // TestOIDCProviderIAM drives the IAM OIDC provider actions with the SDK.
 func TestOIDCProviderIAM(t *testing.T) {
+	t.Parallel()
 	o := startOIDC(t, time.Second, 3*time.Second)
 	ctx := context.Background()
 	c := o.rootIAM()
@@ -133,6 +134,7 @@ func TestOIDCProviderIAM(t *testing.T) {
 // the session, trust-policy conditions, tags and source identity, and each
 // error AWS defines for the action.
 func TestOIDCAssumeRoleWithWebIdentity(t *testing.T) {
+	t.Parallel()
 	o := startOIDC(t, time.Second, 3*time.Second)
 	ctx := context.Background()
 	claims := func() map[string]any { return o.idp.claims("user-1", oidcClientID) }
@@ -241,6 +243,7 @@ func TestOIDCAssumeRoleWithWebIdentity(t *testing.T) {
 // code AWS uses, and a flood of unknown key ids costs the provider at most
 // one JWKS fetch per refresh interval.
 func TestOIDCAttacks(t *testing.T) {
+	t.Parallel()
 	o := startOIDC(t, 2*time.Second, 3*time.Second)
 	claims := func() map[string]any { return o.idp.claims("user-1", oidcClientID) }
 	// Warm the cache.
@@ -489,6 +492,7 @@ print(json.dumps(out))
 // set); :amr and :oaud are usable in trust policies; and no token reaches
 // the log, the error or what observers (audit) see.
 func TestOIDCSessionAndSecrecy(t *testing.T) {
+	t.Parallel()
 	var logBuf syncBuffer
 	var seen []string
 	var mu sync.Mutex

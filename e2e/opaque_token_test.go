@@ -53,6 +53,7 @@ func readableIn(token, v string) string {
 // key id of the caller, in any encoding. Yet the session works and
 // GetCallerIdentity tells the holder what AWS would.
 func TestSessionTokenIsOpaque(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "vendor-user")
 	e.userPolicy(t, "vendor-user", "sts", allow("sts:*", "*"))
@@ -128,6 +129,7 @@ func TestSessionTokenIsOpaque(t *testing.T) {
 // restarted with the default on the same data directory, it mints sealed
 // tokens and still accepts the version 2 ones it issued.
 func TestSessionTokenVersionRollingUpgrade(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	v2 := func(c *config.Config, _ *server.Options) { c.SessionTokenVersion = 2 }
 	e := startIn(t, dir, v2)

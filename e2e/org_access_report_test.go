@@ -19,6 +19,7 @@ import (
 // the AWS CLI; the errors AWS gives for a bad path, another caller and
 // another kind of job.
 func TestOrganizationsAccessReport(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	acctA := e.newAccount(t, "ora")
 	acctB := e.newAccount(t, "orb")

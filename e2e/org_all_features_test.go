@@ -16,6 +16,7 @@ import (
 // that the management account accepts; SCPs become available, not enabled.
 // With the SDK and the AWS CLI.
 func TestOrgEnableAllFeatures(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootOrg()
 	must[*organizations.CreateOrganizationOutput](t)(c.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetConsolidatedBilling}))
@@ -99,6 +100,7 @@ func TestOrgEnableAllFeatures(t *testing.T) {
 // not paired with GovCloud, after the request's validation and
 // authorization; nothing is created.
 func TestOrgCreateGovCloudAccount(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootOrg()
 	in := &organizations.CreateGovCloudAccountInput{AccountName: aws.String("gov"), Email: aws.String("gov@example.com")}

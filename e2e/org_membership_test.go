@@ -20,6 +20,7 @@ import (
 // administrators, trusted access, effective policies, failed requests; and
 // the organization is deleted once it has no members.
 func TestOrgMembershipSDK(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootOrg()
 	a := e.newAccount(t, "alpha")
@@ -186,6 +187,7 @@ func TestOrgMembershipSDK(t *testing.T) {
 // its effective policy; the management account registers, closes, removes
 // and deletes.
 func TestOrgMembershipCLI(t *testing.T) {
+	t.Parallel()
 	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	c := newCLIEnv(t, p.endpoint)
 	root := creds(testRootKeyID, testRootSecret, "")
@@ -299,6 +301,7 @@ func withAccountEmail(email string) envOption {
 // made without one, from a later start; an address in use refuses
 // CreateAccount as EMAIL_ALREADY_EXISTS.
 func TestOrgManagementEmail(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	e := startIn(t, dir)
 	e.createOrg(t)

@@ -14,6 +14,7 @@ import (
 // member account's principal may call the Organizations actions it
 // delegates, and no others, only while it is in place.
 func TestOrgResourcePolicy(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	admin := e.admin(t, "org-admin")
 	member := e.newAccount(t, "security")

@@ -92,6 +92,7 @@ func (e *env) assumeInto(t *testing.T, p principal, account, role string) princi
 }
 
 func TestOrgDescribeOrganization(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootOrg()
 	// Standalone until CreateOrganization, as an AWS account.
@@ -132,6 +133,7 @@ func TestOrgDescribeOrganization(t *testing.T) {
 }
 
 func TestOrgAccounts(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	e.createOrg(t)
 	c := e.rootOrg()
@@ -202,6 +204,7 @@ func TestOrgAccounts(t *testing.T) {
 // reaches a new account through OrganizationAccountAccessRole; the accounts
 // stay isolated otherwise.
 func TestOrgCreateAccountAndAssume(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	acct := e.newAccount(t, "dev")
 	admin := e.admin(t, "admin")
@@ -267,6 +270,7 @@ func userNames(t *testing.T, c *iam.Client) []string {
 // TestCrossAccountAssumeRole: both sides must allow, and an external id
 // condition stops the confused deputy.
 func TestCrossAccountAssumeRole(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	acct := e.newAccount(t, "partner")
 	dev := e.assumeInto(t, e.admin(t, "admin"), acct, "OrganizationAccountAccessRole")
@@ -312,6 +316,7 @@ func TestCrossAccountAssumeRole(t *testing.T) {
 }
 
 func TestOrgPolicies(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	e.createOrg(t)
 	c := e.rootOrg()
@@ -465,6 +470,7 @@ func TestOrgPolicies(t *testing.T) {
 }
 
 func TestOrgAWSCLI(t *testing.T) {
+	t.Parallel()
 	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	c := newCLIEnv(t, p.endpoint)
 	root := creds(testRootKeyID, testRootSecret, "")

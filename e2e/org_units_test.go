@@ -20,6 +20,7 @@ func (e *env) rootID(t *testing.T) string {
 // TestOrgUnitsSDK drives the OU lifecycle with aws-sdk-go-v2, and SCPs on
 // an OU against a session in an account below it.
 func TestOrgUnitsSDK(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	acct := e.newAccount(t, "unit")
 	c := e.rootOrg()
@@ -144,6 +145,7 @@ func names2id(t *testing.T, c *organizations.Client, parent, name string) *strin
 
 // TestOrgUnitsCLI drives the OU lifecycle through the real AWS CLI.
 func TestOrgUnitsCLI(t *testing.T) {
+	t.Parallel()
 	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	c := newCLIEnv(t, p.endpoint)
 	root := creds(testRootKeyID, testRootSecret, "")
@@ -244,6 +246,7 @@ print(json.dumps(out))
 
 // TestOrgUnitsBoto3 drives the OU lifecycle with boto3.
 func TestOrgUnitsBoto3(t *testing.T) {
+	t.Parallel()
 	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	c := newCLIEnv(t, p.endpoint)
 	script := c.write(t, "ou.py", boto3OUScript)
@@ -272,6 +275,7 @@ func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 // TestOrgPolicyTypesAndTags drives EnablePolicyType / DisablePolicyType and
 // the tag actions with aws-sdk-go-v2.
 func TestOrgPolicyTypesAndTags(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	acct := e.newAccount(t, "typed")
 	c := e.rootOrg()

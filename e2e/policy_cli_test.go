@@ -12,6 +12,7 @@ import (
 // TestPolicyCommands runs `opensts policy validate` and `opensts policy
 // simulate` as users do, without a server, checking output and exit status.
 func TestPolicyCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)

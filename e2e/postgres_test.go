@@ -69,6 +69,7 @@ func withPostgres(dsn string) envOption {
 // TestTwoNodesOnPostgres runs two servers on one PostgreSQL database: what
 // one node creates and issues, the other serves and verifies.
 func TestTwoNodesOnPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := postgresSchema(t)
 	a := start(t, withPostgres(dsn))
 	b := start(t, withPostgres(dsn))

@@ -51,6 +51,7 @@ func (e *env) raw(t *testing.T, method, service string, form url.Values, sign bo
 }
 
 func TestQueryProtocolErrors(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	gci := url.Values{"Action": {"GetCallerIdentity"}, "Version": {"2011-06-15"}}
 	cases := []struct {
@@ -127,6 +128,7 @@ func TestQueryProtocolErrors(t *testing.T) {
 // TestNoSecretsInResponses checks that nothing but CreateAccessKey and the
 // STS credential responses ever carries a secret.
 func TestNoSecretsInResponses(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "leak")
 	for _, f := range []url.Values{

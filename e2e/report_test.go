@@ -22,6 +22,7 @@ import (
 // judged as of 100 days from now with --days 90, so that a use counts as
 // recent only if it is one of the seeded ones.
 func TestReportCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	e := startIn(t, dir)
 	root := e.rootIAM()

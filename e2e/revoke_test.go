@@ -123,6 +123,7 @@ func startRevoke(t *testing.T, opts ...envOption) *revokeEnv {
 // what is refused (InvalidClientTokenId on every call, chained sessions
 // included, and no more AssumeRole) and what is not.
 func TestRevokeEveryKind(t *testing.T) {
+	t.Parallel()
 	r := startRevoke(t)
 	t.Run("session", func(t *testing.T) {
 		s1, other := r.assumeApp("one"), r.assumeApp("one")
@@ -214,6 +215,7 @@ func TestRevokeEveryKind(t *testing.T) {
 // TestRevokeAuthorizationAndInput: callers need the opensts: actions, act
 // on their own account only, and bad input gets AWS JSON errors.
 func TestRevokeAuthorizationAndInput(t *testing.T) {
+	t.Parallel()
 	r := startRevoke(t)
 	bob, bobSecret := r.user(t, "bob")
 	code := func(status int, out map[string]any) string {
@@ -310,6 +312,7 @@ func TestRevokeAuthorizationAndInput(t *testing.T) {
 // TestRevocationsExpire: an entry leaves the set once the last session it
 // can match has expired (36 hours).
 func TestRevocationsExpire(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	r := startRevoke(t, withClock(clk))
 	if status, out := r.revokeCallAt(t, clk.Now(), testRootKeyID, testRootSecret, "", "RevokeSessions", map[string]any{"AccountId": testAccount}); status != 200 {
@@ -340,6 +343,7 @@ func TestRevocationsExpire(t *testing.T) {
 // denies the user everything and refuses every session started from its
 // keys, chained ones included.
 func TestQuarantinePolicy(t *testing.T) {
+	t.Parallel()
 	r := startRevoke(t)
 	s := r.assumeApp("before")
 	child := r.assumeDB(s, "child")
@@ -358,6 +362,7 @@ func TestQuarantinePolicy(t *testing.T) {
 // TestRevokeTwoNodesOnPostgres: a revocation made on one node applies on
 // the other within its refresh interval; the time is measured and logged.
 func TestRevokeTwoNodesOnPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := postgresSchema(t)
 	a := start(t, withPostgres(dsn))
 	b := start(t, withPostgres(dsn))
@@ -389,6 +394,7 @@ func TestRevokeTwoNodesOnPostgres(t *testing.T) {
 
 // TestRevokeCLI drives `opensts revoke` with the standard credential chain.
 func TestRevokeCLI(t *testing.T) {
+	t.Parallel()
 	r := startRevoke(t)
 	s := r.assumeApp("cli")
 	bin := binary(t)
@@ -432,6 +438,7 @@ func TestRevokeCLI(t *testing.T) {
 // TestStolenSessionStopped: a session used from a second network is
 // revoked by the detection rule's response, and its next call fails.
 func TestStolenSessionStopped(t *testing.T) {
+	t.Parallel()
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
 	if err := os.WriteFile(rules, []byte("rules:\n  session-two-networks: {response: revoke-session}\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -479,6 +486,7 @@ func TestStolenSessionStopped(t *testing.T) {
 // long-term key, revoke-principal on a role session. (Responses never act
 // on unauthenticated requests: anyone can name any key id.)
 func TestDetectionResponses(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, rules string }{
 		{"deactivate-key", "rules:\n  access-denied-burst: {threshold: 3, response: deactivate-key}\n"},
 		{"quarantine-key", "rules:\n  access-denied-burst: {threshold: 3, response: quarantine-key}\n"},

@@ -249,6 +249,7 @@ func setupSAML(t *testing.T, client *iam.Client, idp *samlIdP) string {
 }
 
 func TestSAMLProviderIAM(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	ctx := context.Background()
 	c := e.rootIAM()
@@ -310,6 +311,7 @@ func assumeSAML(ctx context.Context, e *env, role, assertion string, mod ...func
 }
 
 func TestSAMLAssumeRole(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	e := start(t, withClock(clk))
 	ctx := context.Background()
@@ -543,6 +545,7 @@ func mustB64Decode(t *testing.T, s string) string {
 // TestSAMLClients drives AssumeRoleWithSAML with the real AWS CLI and boto3
 // against the opensts binary.
 func TestSAMLClients(t *testing.T) {
+	t.Parallel()
 	p := serveBinary(t, t.TempDir(), "OPENSTS_ACCOUNT_ID="+testAccount, "OPENSTS_ROOT_ACCESS_KEY_ID="+testRootKeyID, "OPENSTS_ROOT_SECRET_ACCESS_KEY="+testRootSecret)
 	e := &env{endpoint: p.endpoint}
 	idp := newSAMLIdP(t, "idp")
@@ -607,6 +610,7 @@ print("ok")
 // TestSAMLAssertionNeverKept: the assertion is neither logged nor stored;
 // the replay cache keeps only a hash of its issuer and id.
 func TestSAMLAssertionNeverKept(t *testing.T) {
+	t.Parallel()
 	var logBuf syncBuffer
 	dir := t.TempDir()
 	e := startIn(t, dir, func(_ *config.Config, o *server.Options) {

@@ -22,6 +22,7 @@ func (e *env) sessionClients(out *sts.AssumeRoleOutput) (*sts.Client, *iam.Clien
 const trustTagging = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}`
 
 func TestSessionTags(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "tagger")
 	e.userPolicy(t, "tagger", "sts", allow("sts:*", "*"))
@@ -114,6 +115,7 @@ func TestSessionTags(t *testing.T) {
 }
 
 func TestSourceIdentity(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "alice")
 	e.userPolicy(t, "alice", "sts", allow("sts:*", "*"))
@@ -148,6 +150,7 @@ func TestSourceIdentity(t *testing.T) {
 // cannot escape into a role that trusts its role ARN, because a role
 // principal in a trust policy is still limited by the session policy.
 func TestChainedRoleEscalation(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "chainer")
 	e.userPolicy(t, "chainer", "sts", allow("sts:AssumeRole", "*"))
@@ -173,6 +176,7 @@ func TestChainedRoleEscalation(t *testing.T) {
 }
 
 func TestFederationToken(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "broker")
 	e.userPolicy(t, "broker", "p", allow("sts:GetFederationToken", "arn:aws:sts::123456789012:federated-user/*"))

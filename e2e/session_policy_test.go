@@ -44,6 +44,7 @@ func (e *env) managedPolicy(t *testing.T, name, doc string) string {
 // intersection, and a session survives its managed policy growing past the
 // inline session policy quota.
 func TestLargeManagedSessionPolicy(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "caller")
 	e.userPolicy(t, "caller", "p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole","sts:GetFederationToken"],"Resource":"*"}]}`)

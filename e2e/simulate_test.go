@@ -32,6 +32,7 @@ func stmt(id string, typ iamtypes.PolicySourceType, l1, c1, l2, c2 int32) iamtyp
 // missing context values, boundary and cross-account decision details, and
 // per-resource results.
 func TestSimulateCustomPolicyOverTheWire(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootIAM()
 	s := aws.String
@@ -150,6 +151,7 @@ func TestSimulateCustomPolicyOverTheWire(t *testing.T) {
 // TestSimulatePrincipalPolicyOverTheWire simulates a user's stored
 // policies, with its group's and its boundary, and a role session's.
 func TestSimulatePrincipalPolicyOverTheWire(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootIAM()
 	s := aws.String
@@ -220,6 +222,7 @@ func TestSimulatePrincipalPolicyOverTheWire(t *testing.T) {
 // its session policy narrows the result as it does for real requests; any
 // caller may pass session policies for a session ARN.
 func TestSimulateOwnSession(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "simmer")
 	e.userPolicy(t, "simmer", "assume", allow("sts:AssumeRole", "*"))
@@ -248,6 +251,7 @@ func TestSimulateOwnSession(t *testing.T) {
 // TestSimulateSessionPolicyInput passes session policies for a session ARN
 // over the wire (SessionPolicyInputList, an OpenSTS extension).
 func TestSimulateSessionPolicyInput(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	roleARN := e.role(t, "simrole2", "", trustAccount)
 	e.rolePolicy(t, "simrole2", "p", allow("s3:*", "*"))
@@ -279,6 +283,7 @@ func TestSimulateSessionPolicyInput(t *testing.T) {
 // even for resources whose ARNs name other accounts: no cross-account
 // "Resource Policy" side denies them.
 func TestSimulateCustomPolicyIdentityOnlyOverTheWire(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := e.rootIAM()
 	other, own := "arn:aws:sqs:us-east-1:210987654321:q", "arn:aws:sqs:us-east-1:123456789012:q"

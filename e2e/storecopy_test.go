@@ -25,6 +25,7 @@ import (
 // sessions issued before the move, still refuses a revoked session, keeps
 // the IAM data, and that a copy into a store that holds data is refused.
 func TestStoreCopyRoundTrip(t *testing.T) {
+	t.Parallel()
 	dsn := postgresSchema(t)
 	bin := binary(t)
 	dir1, dir2 := t.TempDir(), filepath.Join(t.TempDir(), "copied")

@@ -71,6 +71,7 @@ func allow(action, resource string) string {
 }
 
 func TestGetCallerIdentityRoot(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	out := must[*sts.GetCallerIdentityOutput](t)(e.rootSTS().GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
 	if *out.Arn != "arn:aws:iam::123456789012:root" || *out.UserId != testAccount || *out.Account != testAccount {
@@ -79,6 +80,7 @@ func TestGetCallerIdentityRoot(t *testing.T) {
 }
 
 func TestAssumeRole(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "alice")
 	roleARN := e.role(t, "app", "/team/", trustAccount)
@@ -121,6 +123,7 @@ func TestAssumeRole(t *testing.T) {
 }
 
 func TestAssumeRoleTrustNamesUserDirectly(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "bob")
 	e.user(t, "carol")
@@ -133,6 +136,7 @@ func TestAssumeRoleTrustNamesUserDirectly(t *testing.T) {
 }
 
 func TestAssumeRoleDenials(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "dave")
 	e.userPolicy(t, "dave", "all", allow("sts:*", "*"))
@@ -207,6 +211,7 @@ func hugePolicy() string {
 }
 
 func TestExternalID(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "vendor")
 	e.userPolicy(t, "vendor", "assume", allow("sts:AssumeRole", "*"))
@@ -233,6 +238,7 @@ func (e *env) assume(t *testing.T, c *sts.Client, roleARN string, mod func(*sts.
 }
 
 func TestSessionPolicyNarrowsAndChaining(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "erin")
 	e.userPolicy(t, "erin", "assume", allow("sts:AssumeRole", "*"))
@@ -284,6 +290,7 @@ func TestSessionPolicyNarrowsAndChaining(t *testing.T) {
 }
 
 func TestGetSessionToken(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "frank")
 	e.userPolicy(t, "frank", "all", allow("*", "*"))
@@ -312,6 +319,7 @@ func TestGetSessionToken(t *testing.T) {
 }
 
 func TestCredentialErrors(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "gina")
 	e.userPolicy(t, "gina", "all", allow("*", "*"))
@@ -363,6 +371,7 @@ func TestCredentialErrors(t *testing.T) {
 }
 
 func TestGetAccessKeyInfoAndDecodeMessage(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "hank")
 	root := e.rootSTS()
@@ -400,6 +409,7 @@ func TestGetAccessKeyInfoAndDecodeMessage(t *testing.T) {
 }
 
 func TestPresignedGetCallerIdentity(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "ivy")
 	p := sts.NewPresignClient(e.sts(akid, secret, ""))
@@ -432,6 +442,7 @@ func TestPresignedGetCallerIdentity(t *testing.T) {
 }
 
 func TestSessionsSurviveRestartAndRotation(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	e := startIn(t, dir)
 	akid, secret := e.user(t, "jack")
@@ -463,6 +474,7 @@ func TestSessionsSurviveRestartAndRotation(t *testing.T) {
 }
 
 func TestRevokeOlderSessions(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "kim")
 	e.userPolicy(t, "kim", "all", allow("*", "*"))
@@ -481,6 +493,7 @@ func TestRevokeOlderSessions(t *testing.T) {
 }
 
 func TestPackedPolicyTooLarge(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "tagger")
 	e.userPolicy(t, "tagger", "all", allow("sts:*", "*"))
@@ -511,6 +524,7 @@ func TestPackedPolicyTooLarge(t *testing.T) {
 // (the model's length constraint, checked before the document is read),
 // while 2048 characters are accepted.
 func TestGetFederationTokenPolicyLength(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "fed")
 	e.userPolicy(t, "fed", "all", allow("*", "*"))
@@ -532,6 +546,7 @@ func TestGetFederationTokenPolicyLength(t *testing.T) {
 // TestConcurrentAssumeRole issues sessions from many goroutines at once (the
 // race detector runs this in CI) and checks every one verifies.
 func TestConcurrentAssumeRole(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	akid, secret := e.user(t, "many")
 	roleARN := e.role(t, "busy", "", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/many"},"Action":"sts:AssumeRole"}]}`)
@@ -589,6 +604,7 @@ func wrongSecret(secret string) string {
 // TestGetAccessKeyInfoOperatorKey: an operator-chosen root key id that
 // happens to decode as an AWS-layout id still reports its stored account.
 func TestGetAccessKeyInfoOperatorKey(t *testing.T) {
+	t.Parallel()
 	const key = "AKIAZZZZZZZZZZZZZZZZ" // decodes to another account under AWS's layout
 	e := start(t, func(c *config.Config, _ *server.Options) { c.RootAccessKeyID = key })
 	out := must[*sts.GetAccessKeyInfoOutput](t)(e.sts(key, testRootSecret, "").GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: aws.String(key)}))

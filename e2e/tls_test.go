@@ -57,6 +57,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 }
 
 func TestTLS(t *testing.T) {
+	t.Parallel()
 	certFile, keyFile, pool := selfSigned(t)
 	e := start(t, func(c *config.Config, _ *server.Options) { c.TLSCert, c.TLSKey = certFile, keyFile })
 	e.endpoint = strings.Replace(e.endpoint, "http://", "https://", 1)

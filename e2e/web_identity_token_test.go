@@ -73,6 +73,7 @@ const allowWebIdentityToken = `{"Version":"2012-10-17","Statement":[{"Effect":"A
 // accepts it; tampered tokens, alg confusion and tokens past their exp are
 // refused; the caller's policy bounds audiences and duration.
 func TestGetWebIdentityToken(t *testing.T) {
+	t.Parallel()
 	ie := startIssuer(t, withStrictAudit())
 	creds := ie.userWith(t, "workload", allowWebIdentityToken)
 	c := ie.sts(creds.AccessKeyID, creds.SecretAccessKey, "")
@@ -239,6 +240,7 @@ func TestGetWebIdentityToken(t *testing.T) {
 // TestGetWebIdentityTokenSessions: a role session's token names the role
 // and never outlives the session; a server without an issuer refuses.
 func TestGetWebIdentityTokenSessions(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	ie := startIssuer(t, withClock(clk))
 	creds := ie.userWith(t, "caller", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`)
