@@ -644,6 +644,7 @@ func TestEnvoyModeSourceIPDefault(t *testing.T) {
 // catch-all's action; the gateway warns at start. With caseInsensitive:
 // true the admin rule takes it (and denies it) and no warning is given.
 func TestGenericGatewayCaseRules(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	gwCreds := e.userWith(t, "gateway", allowAuthorize)
 	carol := e.userWith(t, "carol", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"petstore:Other","Resource":"*"}]}`)

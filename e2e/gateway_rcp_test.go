@@ -19,6 +19,7 @@ import (
 // to the OU with `aws organizations attach-policy`, and read again once it
 // is detached, through the server's change feed, without a restart.
 func TestGatewayResourceControlPolicy(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	e := start(t, withClock(clk))
 	member := e.newAccount(t, "storage")

@@ -832,6 +832,7 @@ func TestGatewayTampering(t *testing.T) {
 // chunk, a truncated body or a trailer X-Amz-Trailer did not declare
 // stores nothing.
 func TestGatewaySignedTrailer(t *testing.T) {
+	t.Parallel()
 	g := startGatewayEnv(t)
 	data := bytes.Repeat([]byte("signed trailer 0123456789"), 8000) // 200,000 bytes: four chunks
 	c := crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli))
