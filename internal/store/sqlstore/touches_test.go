@@ -21,7 +21,7 @@ func TestTouchesWindow(t *testing.T) {
 		mu.Unlock()
 		return nil
 	})
-	defer tt.Stop()
+	t.Cleanup(func() { _ = tt.Stop() })
 	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	flush := func() map[string]Touch {
 		t.Helper()
