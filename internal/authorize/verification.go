@@ -496,26 +496,10 @@ func (s *Service) GetRevocations(ctx context.Context, caller *authz.Caller, in *
 // do, and every node holding the same set answers the same version.
 func accountVersion(account string, entries []Revocation) string {
 	h := sha256.New()
-	var b []byte
-	str := func(s string) {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	str(account)
-	h.Write(b)
+	b := binary.AppendUvarint(nil, uint64(len(account)))
+	h.Write(append(b, account...))
 	for _, e := range entries {
-		b = b[:0]
-		str(e.ID)
-		str(e.Account)
-		str(e.Kind)
-		str(e.Target)
-		str(e.RoleID)
-		b = binary.AppendUvarint(b, uint64(len(e.OriginKeys)))
-		for _, k := range e.OriginKeys {
-			str(k)
-		}
-		b = binary.AppendVarint(b, e.IssuedBefore.UnixNano())
-		b = binary.AppendVarint(b, e.ExpiresAt.UnixNano())
+		b = session.AppendRevocationDigest(b[:0], e.ID, e.Account, e.Kind, e.Target, e.RoleID, e.OriginKeys, e.IssuedBefore, e.ExpiresAt)
 		h.Write(b)
 	}
 	return "a" + hex.EncodeToString(h.Sum(nil)[:16])

@@ -36,26 +36,33 @@ func (r *readCounter) PolicySources(ctx context.Context, account string, kind st
 	return r.Store.(store.PolicySourceReader).PolicySources(ctx, account, kind, owner)
 }
 
-// A user and a role evicted from the first tier come back from the second
-// without a store read, equal to what the store gave (inline policies,
-// attachments, groups, tags, boundary, trust policy); a change to either
-// reaches the second tier too, so the next load reads the store again and
-// sees it.
-func TestSecondTier(t *testing.T) {
+// tierStore is a SQLite store with the management account, the same store
+// counting its reads, and a check of errors.
+func tierStore(t *testing.T) (*sqlite.Store, *readCounter, func(error)) {
+	t.Helper()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	st := &readCounter{Store: db}
-	ctx := context.Background()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(db.CreateAccount(ctx, store.Account{ID: acct, Name: "a", Management: true}))
+	must(db.CreateAccount(context.Background(), store.Account{ID: acct, Name: "a", Management: true}))
+	return db, &readCounter{Store: db}, must
+}
+
+// A user and a role evicted from the first tier come back from the second
+// without a store read, equal to what the store gave (inline policies,
+// attachments, groups, tags, boundary, trust policy); a change to either
+// reaches the second tier too, so the next load reads the store again and
+// sees it.
+func TestSecondTier(t *testing.T) {
+	db, st, must := tierStore(t)
+	ctx := context.Background()
 	sl, err := seal.New(make([]byte, 32), nil)
 	must(err)
 	a := New(Config{Store: st, Policies: policy.NewCache(1 << 20), Sealer: sl, CompactBytes: 1 << 20,
@@ -155,20 +162,8 @@ func TestSecondTier(t *testing.T) {
 // back from it without a store read, each trusting its own user alone, in
 // a fraction of their documents' bytes.
 func TestSecondTierSharesTrustShapes(t *testing.T) {
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	st := &readCounter{Store: db}
+	db, st, must := tierStore(t)
 	ctx := context.Background()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(db.CreateAccount(ctx, store.Account{ID: acct, Name: "a", Management: true}))
 	a := New(Config{Store: st, Policies: policy.NewCache(1 << 20), CompactBytes: 1 << 20})
 	const n = 200
 	userARN := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:user/u%03d", acct, i) }

@@ -246,27 +246,33 @@ func (x *revIndex) live(index uint8, key string, issued, now time.Time, account 
 func revVersion(entries []Revocation) string {
 	h := sha256.New()
 	var b []byte
+	for i := range entries {
+		e := &entries[i]
+		b = AppendRevocationDigest(b[:0], e.ID, e.Account, e.Kind, e.Target, e.RoleID, e.OriginKeys, e.IssuedBefore, e.ExpiresAt)
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// AppendRevocationDigest appends an entry's fields as the set's version
+// digests them (lengths before strings, so no two entries read the same),
+// for digests of other views of the set (one account's entries).
+func AppendRevocationDigest(b []byte, id, account, kind, target, roleID string, origins []string, issuedBefore, expiresAt time.Time) []byte {
 	str := func(s string) {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	for i := range entries {
-		e := &entries[i]
-		b = b[:0]
-		str(e.ID)
-		str(e.Account)
-		str(e.Kind)
-		str(e.Target)
-		str(e.RoleID)
-		b = binary.AppendUvarint(b, uint64(len(e.OriginKeys)))
-		for _, k := range e.OriginKeys {
-			str(k)
-		}
-		b = binary.AppendVarint(b, e.IssuedBefore.UnixNano())
-		b = binary.AppendVarint(b, e.ExpiresAt.UnixNano())
-		h.Write(b)
+	str(id)
+	str(account)
+	str(kind)
+	str(target)
+	str(roleID)
+	b = binary.AppendUvarint(b, uint64(len(origins)))
+	for _, k := range origins {
+		str(k)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	b = binary.AppendVarint(b, issuedBefore.UnixNano())
+	return binary.AppendVarint(b, expiresAt.UnixNano())
 }
 
 // Snapshot returns the set's version and its entries, sorted by ID. The
