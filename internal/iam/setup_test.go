@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +45,19 @@ func newEnv(t *testing.T) *env {
 	return newEnvIn(t, t.TempDir())
 }
 
+// lockedReader makes a deterministic source safe for the concurrent
+// requests some tests make (a ChaCha8 is not).
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
+}
+
 // newEnvIn is newEnv with the database in dir.
 func newEnvIn(t *testing.T, dir string) *env {
 	t.Helper()
@@ -51,14 +66,14 @@ func newEnvIn(t *testing.T, dir string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	sealer, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize), rand.NewChaCha8([32]byte{1}))
+	sealer, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize), &lockedReader{r: rand.NewChaCha8([32]byte{1})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := func() time.Time { return epoch }
 	cache := policy.NewCache(1 << 20)
 	az := authz.New(authz.Config{Store: st, Policies: cache, Sealer: sealer, Now: now})
-	svc := iam.New(iam.Config{Store: st, Authz: az, Policies: cache, Sealer: sealer, Now: now, Rand: rand.NewChaCha8([32]byte{2})})
+	svc := iam.New(iam.Config{Store: st, Authz: az, Policies: cache, Sealer: sealer, Now: now, Rand: &lockedReader{r: rand.NewChaCha8([32]byte{2})}})
 	// The server applies the store's change feed to the authorizer; here
 	// every local write simply clears its cache.
 	st.SetChangeHook(az.Invalidate)
