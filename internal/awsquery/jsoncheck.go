@@ -76,7 +76,13 @@ type jsonField struct {
 	sub                  *jsonPlan // a structure, or a list's structure element
 }
 
-type jsonPlan struct{ fields []jsonField }
+type jsonPlan struct {
+	fields []jsonField
+	// names are the member names of every field of the structure, checked
+	// or not: encoding/json fills a field from a member of another name
+	// only when no field has that exact name.
+	names map[string]bool
+}
 
 var jsonPlans sync.Map // reflect.Type -> *jsonPlan or error
 
@@ -100,7 +106,7 @@ func buildJSONPlan(t reflect.Type, depth int) (*jsonPlan, error) {
 	if depth > 8 {
 		return nil, fmt.Errorf("awsquery: %s nests too deeply", t)
 	}
-	p := &jsonPlan{}
+	p := &jsonPlan{names: map[string]bool{}}
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		if !sf.IsExported() {
@@ -113,6 +119,7 @@ func buildJSONPlan(t reflect.Type, depth int) (*jsonPlan, error) {
 		if name == "" {
 			name = sf.Name
 		}
+		p.names[name] = true
 		f := jsonField{name: name, path: lowerFirst(name)}
 		var err error
 		for tag, dst := range map[string]**int64{"min": &f.min, "max": &f.max, "memberMin": &f.memberMin, "memberMax": &f.memberMax} {
@@ -168,72 +175,105 @@ func (p *jsonPlan) check(raw any, prefix string) *Violation {
 	}
 	for i := range p.fields {
 		f := &p.fields[i]
-		v, present := obj[f.name]
-		if !present || v == nil {
-			continue
+		for _, v := range p.members(obj, f.name) {
+			if viol := f.check(v, prefix); viol != nil {
+				return viol
+			}
 		}
-		path := prefix + f.path
-		switch x := v.(type) {
-		case string:
-			if f.list || f.number {
-				continue
-			}
-			if viol := lengthViolation(f.min, f.max, int64(utf16Len(x)), path); viol != nil {
-				return viol
-			}
-			if f.pattern != nil && !f.pattern.match(x) {
-				return &Violation{Path: path, Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: " + f.pattern.src}
-			}
-			if viol := enumViolation(f.enum, x, path); viol != nil {
-				return viol
-			}
-		case json.Number:
-			if !f.number {
-				continue
-			}
-			n, err := strconv.ParseInt(x.String(), 10, 64)
-			if err != nil {
-				continue
-			}
-			if f.min != nil && n < *f.min {
-				return &Violation{Path: path, Kind: MinValue, Constraint: "Member must have value greater than or equal to " + strconv.FormatInt(*f.min, 10)}
-			}
-			if f.max != nil && n > *f.max {
-				return &Violation{Path: path, Kind: MaxValue, Constraint: "Member must have value less than or equal to " + strconv.FormatInt(*f.max, 10)}
-			}
-		case []any:
-			if !f.list {
-				continue
-			}
-			if viol := lengthViolation(f.min, f.max, int64(len(x)), path); viol != nil {
-				return viol
-			}
-			for j, e := range x {
-				at := path + "." + strconv.Itoa(j+1) + ".member"
-				switch ev := e.(type) {
-				case string:
-					if viol := lengthViolation(f.memberMin, f.memberMax, int64(utf16Len(ev)), at); viol != nil {
-						return viol
-					}
-					if f.pattern != nil && !f.pattern.match(ev) {
-						return &Violation{Path: at, Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: " + f.pattern.src}
-					}
-					if viol := enumViolation(f.enum, ev, at); viol != nil {
-						return viol
-					}
-				case map[string]any:
-					if f.sub != nil {
-						if viol := f.sub.check(ev, at+"."); viol != nil {
-							return viol
-						}
-					}
-				}
-			}
-		case map[string]any:
-			if f.sub != nil && !f.list {
-				if viol := f.sub.check(x, path+"."); viol != nil {
+	}
+	return nil
+}
+
+// members returns the values of obj that encoding/json decodes into the
+// field named name: the member of that exact name, then (sorted by name,
+// so that the first violation is always the same) every member whose name
+// equals it under Unicode case folding, as the decoder accepts a member
+// no field names exactly. When two spellings of a field are sent, the
+// decoder keeps the last, which the object has lost: each is checked.
+func (p *jsonPlan) members(obj map[string]any, name string) []any {
+	var out []any
+	if v, ok := obj[name]; ok {
+		out = append(out, v)
+	}
+	var folded []string
+	for k := range obj {
+		if k != name && !p.names[k] && strings.EqualFold(k, name) {
+			folded = append(folded, k)
+		}
+	}
+	slices.Sort(folded)
+	for _, k := range folded {
+		out = append(out, obj[k])
+	}
+	return out
+}
+
+// check checks v, the value of the member of f, below prefix.
+func (f *jsonField) check(v any, prefix string) *Violation {
+	if v == nil {
+		return nil
+	}
+	path := prefix + f.path
+	switch x := v.(type) {
+	case string:
+		if f.list || f.number {
+			return nil
+		}
+		if viol := lengthViolation(f.min, f.max, int64(utf16Len(x)), path); viol != nil {
+			return viol
+		}
+		if f.pattern != nil && !f.pattern.match(x) {
+			return &Violation{Path: path, Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: " + f.pattern.src}
+		}
+		if viol := enumViolation(f.enum, x, path); viol != nil {
+			return viol
+		}
+	case json.Number:
+		if !f.number {
+			return nil
+		}
+		n, err := strconv.ParseInt(x.String(), 10, 64)
+		if err != nil {
+			return nil
+		}
+		if f.min != nil && n < *f.min {
+			return &Violation{Path: path, Kind: MinValue, Constraint: "Member must have value greater than or equal to " + strconv.FormatInt(*f.min, 10)}
+		}
+		if f.max != nil && n > *f.max {
+			return &Violation{Path: path, Kind: MaxValue, Constraint: "Member must have value less than or equal to " + strconv.FormatInt(*f.max, 10)}
+		}
+	case []any:
+		if !f.list {
+			return nil
+		}
+		if viol := lengthViolation(f.min, f.max, int64(len(x)), path); viol != nil {
+			return viol
+		}
+		for j, e := range x {
+			at := path + "." + strconv.Itoa(j+1) + ".member"
+			switch ev := e.(type) {
+			case string:
+				if viol := lengthViolation(f.memberMin, f.memberMax, int64(utf16Len(ev)), at); viol != nil {
 					return viol
 				}
+				if f.pattern != nil && !f.pattern.match(ev) {
+					return &Violation{Path: at, Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: " + f.pattern.src}
+				}
+				if viol := enumViolation(f.enum, ev, at); viol != nil {
+					return viol
+				}
+			case map[string]any:
+				if f.sub != nil {
+					if viol := f.sub.check(ev, at+"."); viol != nil {
+						return viol
+					}
+				}
+			}
+		}
+	case map[string]any:
+		if f.sub != nil && !f.list {
+			if viol := f.sub.check(x, path+"."); viol != nil {
+				return viol
 			}
 		}
 	}
