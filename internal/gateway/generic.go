@@ -255,7 +255,7 @@ func (g *Generic) decide(w http.ResponseWriter, r, o *http.Request, id string) (
 	if g.cfg.AuthRequest == NginxAuthRequest {
 		hdr = r.Header // o's lost every X-Original-*, nginx passes them on
 	}
-	if overrides(hdr, q) {
+	if overrides(hdr, q, rawQuery) {
 		return 0, "", gErrOverride
 	}
 	presigned := o.Header.Get("Authorization") == "" && perr == nil && q.Has("X-Amz-Credential")
@@ -450,14 +450,16 @@ func (g *Generic) forward(w http.ResponseWriter, o *http.Request, rawPath string
 var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override", "X-Original-Url", "X-Rewrite-Url"}
 
 // overrides reports whether a request carries a method or path override:
-// one of overrideHeaders, or a _method query parameter (Laravel, Rails).
-func overrides(h http.Header, q url.Values) bool {
+// one of overrideHeaders, or a _method query parameter (Laravel, Rails),
+// as the frameworks read the raw query's keys (hasMethodField: ".method",
+// "[_method]", ...).
+func overrides(h http.Header, q url.Values, rawQuery string) bool {
 	for _, k := range overrideHeaders {
 		if _, ok := h[k]; ok {
 			return true
 		}
 	}
-	return q.Has("_method")
+	return q.Has("_method") || hasMethodField(rawQuery)
 }
 
 // stripPresign returns rawQuery without the parameters of a presigned URL
