@@ -49,13 +49,13 @@ func CheckJSON(t reflect.Type, body []byte) (*Violation, error) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	var raw any
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil, nil
 	}
 	d := json.NewDecoder(strings.NewReader(string(body)))
 	d.UseNumber()
-	if err := d.Decode(&raw); err != nil {
+	raw, err := parseJSON(d)
+	if err != nil {
 		return nil, err
 	}
 	p, err := jsonPlanFor(t)
@@ -63,6 +63,64 @@ func CheckJSON(t reflect.Type, body []byte) (*Violation, error) {
 		return nil, err
 	}
 	return p.check(raw, ""), nil
+}
+
+// jsonObject is a JSON object with every member as sent, in order,
+// duplicates included: encoding/json decodes a member named twice into
+// the same field twice, and merges two objects into one structure (the
+// second sets only the fields it names, in a structure, a pointer's or a
+// list element's, that keeps the first one's others), so a field can end
+// up with the value of any occurrence. Each is therefore checked; a map,
+// which keeps only the last, would let the first through unchecked.
+type jsonObject []jsonMember
+
+type jsonMember struct {
+	name  string
+	value any
+}
+
+// parseJSON reads one JSON value: a jsonObject, []any, string,
+// json.Number, bool or nil.
+func parseJSON(d *json.Decoder) (any, error) {
+	tok, err := d.Token()
+	if err != nil {
+		return nil, err
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return tok, nil
+	}
+	var v any
+	switch delim {
+	case '{':
+		obj := jsonObject{}
+		for d.More() {
+			name, err := d.Token()
+			if err != nil {
+				return nil, err
+			}
+			mv, err := parseJSON(d)
+			if err != nil {
+				return nil, err
+			}
+			obj = append(obj, jsonMember{name: name.(string), value: mv})
+		}
+		v = obj
+	case '[':
+		list := []any{}
+		for d.More() {
+			ev, err := parseJSON(d)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, ev)
+		}
+		v = list
+	}
+	if _, err := d.Token(); err != nil { // the closing delimiter
+		return nil, err
+	}
+	return v, nil
 }
 
 // jsonField is one checked field of a JSON input structure.
@@ -169,7 +227,7 @@ func buildJSONPlan(t reflect.Type, depth int) (*jsonPlan, error) {
 }
 
 func (p *jsonPlan) check(raw any, prefix string) *Violation {
-	obj, ok := raw.(map[string]any)
+	obj, ok := raw.(jsonObject)
 	if !ok {
 		return nil // not an object: the decoder answered for it
 	}
@@ -185,25 +243,16 @@ func (p *jsonPlan) check(raw any, prefix string) *Violation {
 }
 
 // members returns the values of obj that encoding/json decodes into the
-// field named name: the member of that exact name, then (sorted by name,
-// so that the first violation is always the same) every member whose name
-// equals it under Unicode case folding, as the decoder accepts a member
-// no field names exactly. When two spellings of a field are sent, the
-// decoder keeps the last, which the object has lost: each is checked.
-func (p *jsonPlan) members(obj map[string]any, name string) []any {
+// field named name, in the order sent: every member of that exact name,
+// and every member whose name equals it under Unicode case folding (the
+// decoder takes such a member for the field when no field has its exact
+// name). The decoder may keep any of them, or merge them: each is checked.
+func (p *jsonPlan) members(obj jsonObject, name string) []any {
 	var out []any
-	if v, ok := obj[name]; ok {
-		out = append(out, v)
-	}
-	var folded []string
-	for k := range obj {
-		if k != name && !p.names[k] && strings.EqualFold(k, name) {
-			folded = append(folded, k)
+	for _, m := range obj {
+		if m.name == name || !p.names[m.name] && strings.EqualFold(m.name, name) {
+			out = append(out, m.value)
 		}
-	}
-	slices.Sort(folded)
-	for _, k := range folded {
-		out = append(out, obj[k])
 	}
 	return out
 }
@@ -262,7 +311,7 @@ func (f *jsonField) check(v any, prefix string) *Violation {
 				if viol := enumViolation(f.enum, ev, at); viol != nil {
 					return viol
 				}
-			case map[string]any:
+			case jsonObject:
 				if f.sub != nil {
 					if viol := f.sub.check(ev, at+"."); viol != nil {
 						return viol
@@ -270,7 +319,7 @@ func (f *jsonField) check(v any, prefix string) *Violation {
 				}
 			}
 		}
-	case map[string]any:
+	case jsonObject:
 		if f.sub != nil && !f.list {
 			if viol := f.sub.check(x, path+"."); viol != nil {
 				return viol

@@ -87,6 +87,14 @@ func TestCheckJSONMemberCase(t *testing.T) {
 		{`{"RoleName":"abc","rolename":"ABC"}`, &Violation{Path: "roleName", Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: [a-z]{1,4}"}},
 		{`{"rolename":"ABC","RoleName":"abc"}`, &Violation{Path: "roleName", Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: [a-z]{1,4}"}},
 		{`{"roleName":"abc","tagkeys":["a"]}`, nil},
+		// A member sent twice: the decoder merges two objects into one
+		// structure (a pointer's, a list element's), keeping the first
+		// one's fields the second does not name.
+		{`{"Nested":{"Key":"toolong"},"Nested":{"Value":"x"}}`, &Violation{Path: "nested.key", Kind: MaxLength, Constraint: "Member must have length less than or equal to 4"}},
+		{`{"Tags":[{"Key":"toolong"}],"Tags":[{"Value":"x"}]}`, &Violation{Path: "tags.1.member.key", Kind: MaxLength, Constraint: "Member must have length less than or equal to 4"}},
+		{`{"Nested":{"Key":"toolong","Key":"ok"}}`, &Violation{Path: "nested.key", Kind: MaxLength, Constraint: "Member must have length less than or equal to 4"}},
+		{`{"Id":"p-123456","Id":"p-1"}`, &Violation{Path: "id", Kind: MaxLength, Constraint: "Member must have length less than or equal to 5"}},
+		{`{"Nested":{"Key":"ab"},"Nested":{"Value":"x"},"Tags":[],"Tags":[{"Key":"a"}]}`, nil},
 	} {
 		var in checkInput
 		if err := json.Unmarshal([]byte(tc.body), &in); err != nil {
