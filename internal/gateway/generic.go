@@ -228,7 +228,7 @@ func (g *Generic) decide(w http.ResponseWriter, r, o *http.Request, id string) (
 	}
 	rawPath, rawQuery, _ := strings.Cut(uri, "?")
 	segs, e := splitPath(rawPath)
-	if e != nil {
+	if e != nil || g.cfg.Rules.Lookalike(segs) {
 		return 0, "", gErrInvalidURI
 	}
 	if len(g.cfg.Domains) > 0 {
