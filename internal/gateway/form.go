@@ -31,9 +31,10 @@ func formBody(h http.Header) bool {
 // by '&' or ';' (older Rack splits on both) and decoded as forms are ('+'
 // is a space, %XX a byte), then as the frameworks name fields: PHP (so
 // Symfony and Laravel) drops leading spaces and reads ' ' and '.' as '_'
-// (".method" and " _method" are _method), Rack 2 drops leading brackets
-// ("[_method]" is _method), and both read a key up to its first bracket
-// as the field (an array or hash under _method is refused too).
+// (".method" and " _method" are _method) and ends a name at a NUL, Rack 2
+// drops leading brackets ("[_method]" is _method), and both read a key up
+// to its first bracket as the field (an array or hash under _method is
+// refused too).
 type formScan struct {
 	src io.Reader
 	key formKey
@@ -140,7 +141,8 @@ func (k *formKey) decoded(c byte) {
 		return
 	case !k.started && (c == ' ' || c == '[' || c == ']'):
 		return
-	case c == '[' || c == ']':
+	case c == '[' || c == ']' || c == 0:
+		// PHP also reads a name as a C string: a NUL ends it.
 		k.cut = true
 		return
 	case c == ' ' || c == '.':

@@ -42,6 +42,7 @@ func TestFormScan(t *testing.T) {
 		{"_method[]=DELETE", true},
 		{"_method[a]=DELETE", true},
 		{"%5B%5Fmethod%5D=DELETE", true},
+		{"_method%00x=DELETE", true},
 		{"_method%=DELETE", false},
 		{"%_method=DELETE", false},
 		{"_metho%64=DELETE", true},
