@@ -103,3 +103,17 @@ func TestOverridesQuery(t *testing.T) {
 		}
 	}
 }
+
+func TestOverridesHeaderUnderscore(t *testing.T) {
+	t.Parallel()
+	for k, want := range map[string]bool{
+		"X-Http-Method-Override": true, "X_HTTP_METHOD_OVERRIDE": true, "X-Http_Method-Override": true, "x_original_url": true,
+		"X_Amz_Date": false, "X-Custom": false,
+	} {
+		h := http.Header{}
+		h[k] = []string{"DELETE"} // as the server keeps it (not canonicalized when it has '_')
+		if got := overrides(h, url.Values{}, ""); got != want {
+			t.Errorf("overrides(%s) = %v, want %v", k, got, want)
+		}
+	}
+}

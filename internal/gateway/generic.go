@@ -453,10 +453,26 @@ var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Met
 // one of overrideHeaders, or a _method query parameter (Laravel, Rails),
 // as the frameworks read the raw query's keys (hasMethodField: ".method",
 // "[_method]", ...).
+//
+// A header is compared with '_' read as '-', in any case: CGI, PHP and
+// Rack servers name headers HTTP_X_HTTP_METHOD_OVERRIDE either way, and
+// Go keeps X_HTTP_METHOD_OVERRIDE under another key than the canonical
+// X-Http-Method-Override.
 func overrides(h http.Header, q url.Values, rawQuery string) bool {
 	for _, k := range overrideHeaders {
 		if _, ok := h[k]; ok {
 			return true
+		}
+	}
+	for k := range h {
+		if strings.IndexByte(k, '_') < 0 {
+			continue // canonical keys were looked up above
+		}
+		n := strings.ReplaceAll(k, "_", "-")
+		for _, o := range overrideHeaders {
+			if strings.EqualFold(n, o) {
+				return true
+			}
 		}
 	}
 	return q.Has("_method") || hasMethodField(rawQuery)
