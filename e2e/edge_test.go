@@ -105,11 +105,20 @@ func checkOverrides(t *testing.T, base string, alice aws.Credentials, api *petAP
 			t.Errorf("a request with %s reached the API: %q", h, got)
 		}
 	}
-	if code, body := sendReq(t, signedReq(t, "GET", base+"/pets/1?_method=DELETE", nil, alice, nil)); code != 400 {
-		t.Errorf("GET /pets/1?_method=DELETE = %d %s, want 400", code, body)
+	for _, q := range []string{"_method=DELETE", ".method=DELETE", "%20_method=DELETE"} {
+		if code, body := sendReq(t, signedReq(t, "GET", base+"/pets/1?"+q, nil, alice, nil)); code != 400 {
+			t.Errorf("GET /pets/1?%s = %d %s, want 400", q, code, body)
+		}
+		if got := api.next(); got != "" {
+			t.Errorf("a request with %s reached the API: %q", q, got)
+		}
+	}
+	// Spelt with '_': CGI, PHP and Rack read it as X-HTTP-Method-Override.
+	if code, body := sendReq(t, signedReq(t, "PUT", base+"/files/alice/o.txt", []byte("x"), alice, map[string]string{"X_HTTP_METHOD_OVERRIDE": "DELETE"})); code != 400 {
+		t.Errorf("an allowed PUT with X_HTTP_METHOD_OVERRIDE: DELETE = %d %s, want 400", code, body)
 	}
 	if got := api.next(); got != "" {
-		t.Errorf("a request with _method reached the API: %q", got)
+		t.Errorf("a request with X_HTTP_METHOD_OVERRIDE reached the API: %q", got)
 	}
 }
 
@@ -121,7 +130,9 @@ func checkOverrides(t *testing.T, base string, alice aws.Credentials, api *petAP
 func checkFormOverride(t *testing.T, base string, alice aws.Credentials, api *petAPI) {
 	t.Helper()
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
-	for name, body := range map[string]string{"plain": "a=1&_method=DELETE", "encoded": "a=1&%5Fmethod=DELETE"} {
+	for name, body := range map[string]string{"plain": "a=1&_method=DELETE", "encoded": "a=1&%5Fmethod=DELETE",
+		"PHP's dot": "a=1&.method=DELETE", "PHP's leading space": "a=1&+_method=DELETE", "PHP's NUL": "a=1&_method%00=DELETE",
+		"Rack 2's brackets": "a=1&[_method]=DELETE"} {
 		if code, resp := sendReq(t, signedReq(t, "PUT", base+"/files/alice/form.txt", []byte(body), alice, form)); code != 400 || !strings.Contains(resp, "InvalidRequest") {
 			t.Errorf("%s _method in a form body = %d %s, want 400", name, code, resp)
 		}

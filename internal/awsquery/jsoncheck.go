@@ -49,13 +49,13 @@ func CheckJSON(t reflect.Type, body []byte) (*Violation, error) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	var raw any
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil, nil
 	}
 	d := json.NewDecoder(strings.NewReader(string(body)))
 	d.UseNumber()
-	if err := d.Decode(&raw); err != nil {
+	raw, err := parseJSON(d)
+	if err != nil {
 		return nil, err
 	}
 	p, err := jsonPlanFor(t)
@@ -63,6 +63,64 @@ func CheckJSON(t reflect.Type, body []byte) (*Violation, error) {
 		return nil, err
 	}
 	return p.check(raw, ""), nil
+}
+
+// jsonObject is a JSON object with every member as sent, in order,
+// duplicates included: encoding/json decodes a member named twice into
+// the same field twice, and merges two objects into one structure (the
+// second sets only the fields it names, in a structure, a pointer's or a
+// list element's, that keeps the first one's others), so a field can end
+// up with the value of any occurrence. Each is therefore checked; a map,
+// which keeps only the last, would let the first through unchecked.
+type jsonObject []jsonMember
+
+type jsonMember struct {
+	name  string
+	value any
+}
+
+// parseJSON reads one JSON value: a jsonObject, []any, string,
+// json.Number, bool or nil.
+func parseJSON(d *json.Decoder) (any, error) {
+	tok, err := d.Token()
+	if err != nil {
+		return nil, err
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return tok, nil
+	}
+	var v any
+	switch delim {
+	case '{':
+		obj := jsonObject{}
+		for d.More() {
+			name, err := d.Token()
+			if err != nil {
+				return nil, err
+			}
+			mv, err := parseJSON(d)
+			if err != nil {
+				return nil, err
+			}
+			obj = append(obj, jsonMember{name: name.(string), value: mv})
+		}
+		v = obj
+	case '[':
+		list := []any{}
+		for d.More() {
+			ev, err := parseJSON(d)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, ev)
+		}
+		v = list
+	}
+	if _, err := d.Token(); err != nil { // the closing delimiter
+		return nil, err
+	}
+	return v, nil
 }
 
 // jsonField is one checked field of a JSON input structure.
@@ -76,7 +134,13 @@ type jsonField struct {
 	sub                  *jsonPlan // a structure, or a list's structure element
 }
 
-type jsonPlan struct{ fields []jsonField }
+type jsonPlan struct {
+	fields []jsonField
+	// names are the member names of every field of the structure, checked
+	// or not: encoding/json fills a field from a member of another name
+	// only when no field has that exact name.
+	names map[string]bool
+}
 
 var jsonPlans sync.Map // reflect.Type -> *jsonPlan or error
 
@@ -100,7 +164,7 @@ func buildJSONPlan(t reflect.Type, depth int) (*jsonPlan, error) {
 	if depth > 8 {
 		return nil, fmt.Errorf("awsquery: %s nests too deeply", t)
 	}
-	p := &jsonPlan{}
+	p := &jsonPlan{names: map[string]bool{}}
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		if !sf.IsExported() {
@@ -113,6 +177,7 @@ func buildJSONPlan(t reflect.Type, depth int) (*jsonPlan, error) {
 		if name == "" {
 			name = sf.Name
 		}
+		p.names[name] = true
 		f := jsonField{name: name, path: lowerFirst(name)}
 		var err error
 		for tag, dst := range map[string]**int64{"min": &f.min, "max": &f.max, "memberMin": &f.memberMin, "memberMax": &f.memberMax} {
@@ -162,78 +227,102 @@ func buildJSONPlan(t reflect.Type, depth int) (*jsonPlan, error) {
 }
 
 func (p *jsonPlan) check(raw any, prefix string) *Violation {
-	obj, ok := raw.(map[string]any)
+	obj, ok := raw.(jsonObject)
 	if !ok {
 		return nil // not an object: the decoder answered for it
 	}
 	for i := range p.fields {
 		f := &p.fields[i]
-		v, present := obj[f.name]
-		if !present || v == nil {
-			continue
+		for _, v := range p.members(obj, f.name) {
+			if viol := f.check(v, prefix); viol != nil {
+				return viol
+			}
 		}
-		path := prefix + f.path
-		switch x := v.(type) {
-		case string:
-			if f.list || f.number {
-				continue
-			}
-			if viol := lengthViolation(f.min, f.max, int64(utf16Len(x)), path); viol != nil {
-				return viol
-			}
-			if f.pattern != nil && !f.pattern.match(x) {
-				return &Violation{Path: path, Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: " + f.pattern.src}
-			}
-			if viol := enumViolation(f.enum, x, path); viol != nil {
-				return viol
-			}
-		case json.Number:
-			if !f.number {
-				continue
-			}
-			n, err := strconv.ParseInt(x.String(), 10, 64)
-			if err != nil {
-				continue
-			}
-			if f.min != nil && n < *f.min {
-				return &Violation{Path: path, Kind: MinValue, Constraint: "Member must have value greater than or equal to " + strconv.FormatInt(*f.min, 10)}
-			}
-			if f.max != nil && n > *f.max {
-				return &Violation{Path: path, Kind: MaxValue, Constraint: "Member must have value less than or equal to " + strconv.FormatInt(*f.max, 10)}
-			}
-		case []any:
-			if !f.list {
-				continue
-			}
-			if viol := lengthViolation(f.min, f.max, int64(len(x)), path); viol != nil {
-				return viol
-			}
-			for j, e := range x {
-				at := path + "." + strconv.Itoa(j+1) + ".member"
-				switch ev := e.(type) {
-				case string:
-					if viol := lengthViolation(f.memberMin, f.memberMax, int64(utf16Len(ev)), at); viol != nil {
-						return viol
-					}
-					if f.pattern != nil && !f.pattern.match(ev) {
-						return &Violation{Path: at, Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: " + f.pattern.src}
-					}
-					if viol := enumViolation(f.enum, ev, at); viol != nil {
-						return viol
-					}
-				case map[string]any:
-					if f.sub != nil {
-						if viol := f.sub.check(ev, at+"."); viol != nil {
-							return viol
-						}
-					}
-				}
-			}
-		case map[string]any:
-			if f.sub != nil && !f.list {
-				if viol := f.sub.check(x, path+"."); viol != nil {
+	}
+	return nil
+}
+
+// members returns the values of obj that encoding/json decodes into the
+// field named name, in the order sent: every member of that exact name,
+// and every member whose name equals it under Unicode case folding (the
+// decoder takes such a member for the field when no field has its exact
+// name). The decoder may keep any of them, or merge them: each is checked.
+func (p *jsonPlan) members(obj jsonObject, name string) []any {
+	var out []any
+	for _, m := range obj {
+		if m.name == name || !p.names[m.name] && strings.EqualFold(m.name, name) {
+			out = append(out, m.value)
+		}
+	}
+	return out
+}
+
+// check checks v, the value of the member of f, below prefix.
+func (f *jsonField) check(v any, prefix string) *Violation {
+	if v == nil {
+		return nil
+	}
+	path := prefix + f.path
+	switch x := v.(type) {
+	case string:
+		if f.list || f.number {
+			return nil
+		}
+		if viol := lengthViolation(f.min, f.max, int64(utf16Len(x)), path); viol != nil {
+			return viol
+		}
+		if f.pattern != nil && !f.pattern.match(x) {
+			return &Violation{Path: path, Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: " + f.pattern.src}
+		}
+		if viol := enumViolation(f.enum, x, path); viol != nil {
+			return viol
+		}
+	case json.Number:
+		if !f.number {
+			return nil
+		}
+		n, err := strconv.ParseInt(x.String(), 10, 64)
+		if err != nil {
+			return nil
+		}
+		if f.min != nil && n < *f.min {
+			return &Violation{Path: path, Kind: MinValue, Constraint: "Member must have value greater than or equal to " + strconv.FormatInt(*f.min, 10)}
+		}
+		if f.max != nil && n > *f.max {
+			return &Violation{Path: path, Kind: MaxValue, Constraint: "Member must have value less than or equal to " + strconv.FormatInt(*f.max, 10)}
+		}
+	case []any:
+		if !f.list {
+			return nil
+		}
+		if viol := lengthViolation(f.min, f.max, int64(len(x)), path); viol != nil {
+			return viol
+		}
+		for j, e := range x {
+			at := path + "." + strconv.Itoa(j+1) + ".member"
+			switch ev := e.(type) {
+			case string:
+				if viol := lengthViolation(f.memberMin, f.memberMax, int64(utf16Len(ev)), at); viol != nil {
 					return viol
 				}
+				if f.pattern != nil && !f.pattern.match(ev) {
+					return &Violation{Path: at, Kind: Pattern, Constraint: "Member must satisfy regular expression pattern: " + f.pattern.src}
+				}
+				if viol := enumViolation(f.enum, ev, at); viol != nil {
+					return viol
+				}
+			case jsonObject:
+				if f.sub != nil {
+					if viol := f.sub.check(ev, at+"."); viol != nil {
+						return viol
+					}
+				}
+			}
+		}
+	case jsonObject:
+		if f.sub != nil && !f.list {
+			if viol := f.sub.check(x, path+"."); viol != nil {
+				return viol
 			}
 		}
 	}

@@ -11,11 +11,6 @@ import (
 // Request::getMethod with HTTP method parameter override on).
 const methodParam = "_method"
 
-// maxFormKey bounds the raw bytes of a form key the scanner keeps: the
-// longest spelling of "_method" is all of it percent-encoded (21 bytes);
-// a longer key cannot decode to it.
-const maxFormKey = 3 * len(methodParam)
-
 // formBody reports whether a framework reads h's body as form fields: an
 // application/x-www-form-urlencoded one, and (Rack's rule for a POST) one
 // with no Content-Type, or one whose Content-Type does not parse.
@@ -29,19 +24,21 @@ func formBody(h http.Header) bool {
 }
 
 // formScan passes a form-encoded body through and fails with gErrOverride
-// when one of its keys decodes to _method: the gateway authorizes the
-// request's own method, so a service that honoured the field would do what
-// was not authorized (a DELETE sent as an allowed POST). It keeps at most
-// maxFormKey bytes whatever the body. Keys are separated by '&' or ';'
-// (older Rack splits on both) and decoded as forms are: '+' is a space,
-// %XX a byte.
+// when one of its keys names _method as a framework reads it: the gateway
+// authorizes the request's own method, so a service that honoured the
+// field would do what was not authorized (a DELETE sent as an allowed
+// POST). Its memory is a few bytes whatever the body. Keys are separated
+// by '&' or ';' (older Rack splits on both) and decoded as forms are ('+'
+// is a space, %XX a byte), then as the frameworks name fields: PHP (so
+// Symfony and Laravel) drops leading spaces and reads ' ' and '.' as '_'
+// (".method" and " _method" are _method) and ends a name at a NUL, Rack 2
+// drops leading brackets ("[_method]" is _method), and both read a key up
+// to its first bracket as the field (an array or hash under _method is
+// refused too).
 type formScan struct {
-	src     io.Reader
-	key     [maxFormKey]byte
-	n       int  // bytes of the current key kept
-	inValue bool // past the current field's '='
-	long    bool // the current key is longer than maxFormKey
-	err     error
+	src io.Reader
+	key formKey
+	err error
 }
 
 func (f *formScan) Read(p []byte) (int, error) {
@@ -50,68 +47,130 @@ func (f *formScan) Read(p []byte) (int, error) {
 	}
 	n, err := f.src.Read(p)
 	for _, c := range p[:n] {
-		if f.feed(c) {
+		if f.key.feed(c) {
 			f.err = gErrOverride
 			return 0, f.err
 		}
 	}
-	if err == io.EOF && f.end() {
+	if err == io.EOF && f.key.end() {
 		f.err = gErrOverride
 		return 0, f.err
 	}
 	return n, err
 }
 
-// feed takes one byte; it reports whether a key just ended as _method.
-func (f *formScan) feed(c byte) bool {
+// hasMethodField reports whether a form-encoded string (a query) has a key
+// that names _method as formScan reads keys.
+func hasMethodField(s string) bool {
+	var k formKey
+	for i := 0; i < len(s); i++ {
+		if k.feed(s[i]) {
+			return true
+		}
+	}
+	return k.end()
+}
+
+// formKey follows the keys of a form-encoded stream, one raw byte at a
+// time, decoding and normalizing each key as it comes.
+type formKey struct {
+	inValue bool // past the current field's '='
+	pct     int  // bytes of a %XX escape seen: 0, 1 ('%') or 2 ('%X')
+	hi      byte // the X of "%X"
+
+	name    [len(methodParam)]byte // the normalized key so far
+	n       int
+	started bool // a byte other than a leading space or bracket came
+	cut     bool // a bracket ended the field's name
+	long    bool // the name is longer than _method
+}
+
+// feed takes one raw byte; it reports whether a key just ended as _method.
+func (k *formKey) feed(c byte) bool {
 	switch {
 	case c == '&' || c == ';':
-		hit := f.end()
-		f.n, f.inValue, f.long = 0, false, false
+		hit := k.end()
+		*k = formKey{}
 		return hit
-	case f.inValue:
+	case k.inValue:
 		return false
 	case c == '=':
-		hit := f.end()
-		f.inValue = true
+		hit := k.end()
+		k.inValue = true
 		return hit
-	case f.n < maxFormKey:
-		f.key[f.n] = c
-		f.n++
-	default:
-		f.long = true
 	}
+	k.raw(c)
 	return false
 }
 
-// end reports whether the current key (if not already judged) is _method.
-func (f *formScan) end() bool {
-	if f.inValue || f.long {
-		return false
+// raw decodes one raw byte of a key: '+' is a space, %XX a byte, a '%'
+// not followed by two hex digits itself.
+func (k *formKey) raw(c byte) {
+	switch k.pct {
+	case 1:
+		if unhexDigit(c) >= 0 {
+			k.hi, k.pct = c, 2
+			return
+		}
+		k.pct = 0
+		k.decoded('%')
+	case 2:
+		if unhexDigit(c) >= 0 {
+			k.pct = 0
+			k.decoded(byte(unhexDigit(k.hi)<<4 | unhexDigit(c)))
+			return
+		}
+		k.pct = 0
+		k.decoded('%')
+		k.decoded(k.hi)
 	}
-	return isMethodKey(f.key[:f.n])
+	switch c {
+	case '%':
+		k.pct = 1
+	case '+':
+		k.decoded(' ')
+	default:
+		k.decoded(c)
+	}
 }
 
-// isMethodKey reports whether raw decodes, as a form key, to _method.
-func isMethodKey(raw []byte) bool {
-	var out [len(methodParam) + 1]byte
-	n := 0
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		switch {
-		case c == '+':
-			c = ' '
-		case c == '%' && i+2 < len(raw) && unhexDigit(raw[i+1]) >= 0 && unhexDigit(raw[i+2]) >= 0:
-			c = byte(unhexDigit(raw[i+1])<<4 | unhexDigit(raw[i+2]))
-			i += 2
-		}
-		if n == len(out) {
-			return false
-		}
-		out[n] = c
-		n++
+// decoded takes one decoded byte of a key and normalizes it.
+func (k *formKey) decoded(c byte) {
+	switch {
+	case k.cut || k.long:
+		return
+	case !k.started && (c == ' ' || c == '[' || c == ']'):
+		return
+	case c == '[' || c == ']' || c == 0:
+		// PHP also reads a name as a C string: a NUL ends it.
+		k.cut = true
+		return
+	case c == ' ' || c == '.':
+		c = '_'
 	}
-	return string(out[:n]) == methodParam
+	k.started = true
+	if k.n == len(k.name) {
+		k.long = true
+		return
+	}
+	k.name[k.n] = c
+	k.n++
+}
+
+// end reports whether the current key (if not already judged) is _method.
+func (k *formKey) end() bool {
+	if k.inValue {
+		return false
+	}
+	switch k.pct {
+	case 1:
+		k.decoded('%')
+	case 2:
+		k.decoded('%')
+		k.decoded(k.hi)
+	}
+	k.pct = 0
+	return !k.long && string(k.name[:k.n]) == methodParam
 }
 
 func unhexDigit(c byte) int {

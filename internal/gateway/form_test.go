@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -29,6 +30,25 @@ func TestFormScan(t *testing.T) {
 		{"a=" + strings.Repeat("x", 100000) + "&b=1", false},
 		{strings.Repeat("k", 100) + "_method=1", false},
 		{"", false},
+		// As PHP (Symfony, Laravel) names fields: leading spaces dropped,
+		// ' ' and '.' read as '_'; as Rack 2 does: leading brackets
+		// dropped; both: the name ends at a bracket.
+		{"a=1&.method=DELETE", true},
+		{"%2Emethod=DELETE", true},
+		{"+_method=DELETE", true},
+		{"%20%20.method=PUT", true},
+		{strings.Repeat("+", 100) + "_method=DELETE", true},
+		{"[_method]=DELETE", true},
+		{"_method[]=DELETE", true},
+		{"_method[a]=DELETE", true},
+		{"%5B%5Fmethod%5D=DELETE", true},
+		{"_method%00x=DELETE", true},
+		{"_method%=DELETE", false},
+		{"%_method=DELETE", false},
+		{"_metho%64=DELETE", true},
+		{"_metho%6=DELETE", false},
+		{"x.method=DELETE", false},
+		{"a=.method", false},
 	} {
 		// One byte at a time, so that keys span reads.
 		_, err := io.ReadAll(iotest.OneByteReader(&formScan{src: strings.NewReader(tc.body)}))
@@ -66,6 +86,34 @@ func TestStripPresign(t *testing.T) {
 	} {
 		if got := stripPresign(in); got != want {
 			t.Errorf("stripPresign(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestOverridesQuery(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]bool{
+		"_method=DELETE": true, "a=1&.method=DELETE": true, "+_method=DELETE": true, "%5B_method%5D=PUT": true,
+		"a=1;_method=DELETE": true, "_method[]=DELETE": true,
+		"a=1&b=2": false, "a=.method": false, "x_method=1": false, "": false,
+	} {
+		q, _ := url.ParseQuery(raw)
+		if got := overrides(http.Header{}, q, raw); got != want {
+			t.Errorf("overrides(?%s) = %v, want %v", raw, got, want)
+		}
+	}
+}
+
+func TestOverridesHeaderUnderscore(t *testing.T) {
+	t.Parallel()
+	for k, want := range map[string]bool{
+		"X-Http-Method-Override": true, "X_HTTP_METHOD_OVERRIDE": true, "X-Http_Method-Override": true, "x_original_url": true,
+		"X_Amz_Date": false, "X-Custom": false,
+	} {
+		h := http.Header{}
+		h[k] = []string{"DELETE"} // as the server keeps it (not canonicalized when it has '_')
+		if got := overrides(h, url.Values{}, ""); got != want {
+			t.Errorf("overrides(%s) = %v, want %v", k, got, want)
 		}
 	}
 }

@@ -228,7 +228,7 @@ func (g *Generic) decide(w http.ResponseWriter, r, o *http.Request, id string) (
 	}
 	rawPath, rawQuery, _ := strings.Cut(uri, "?")
 	segs, e := splitPath(rawPath)
-	if e != nil {
+	if e != nil || g.cfg.Rules.Lookalike(segs) {
 		return 0, "", gErrInvalidURI
 	}
 	if len(g.cfg.Domains) > 0 {
@@ -255,7 +255,7 @@ func (g *Generic) decide(w http.ResponseWriter, r, o *http.Request, id string) (
 	if g.cfg.AuthRequest == NginxAuthRequest {
 		hdr = r.Header // o's lost every X-Original-*, nginx passes them on
 	}
-	if overrides(hdr, q) {
+	if overrides(hdr, q, rawQuery) {
 		return 0, "", gErrOverride
 	}
 	presigned := o.Header.Get("Authorization") == "" && perr == nil && q.Has("X-Amz-Credential")
@@ -450,14 +450,32 @@ func (g *Generic) forward(w http.ResponseWriter, o *http.Request, rawPath string
 var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override", "X-Original-Url", "X-Rewrite-Url"}
 
 // overrides reports whether a request carries a method or path override:
-// one of overrideHeaders, or a _method query parameter (Laravel, Rails).
-func overrides(h http.Header, q url.Values) bool {
+// one of overrideHeaders, or a _method query parameter (Laravel, Rails),
+// as the frameworks read the raw query's keys (hasMethodField: ".method",
+// "[_method]", ...).
+//
+// A header is compared with '_' read as '-', in any case: CGI, PHP and
+// Rack servers name headers HTTP_X_HTTP_METHOD_OVERRIDE either way, and
+// Go keeps X_HTTP_METHOD_OVERRIDE under another key than the canonical
+// X-Http-Method-Override.
+func overrides(h http.Header, q url.Values, rawQuery string) bool {
 	for _, k := range overrideHeaders {
 		if _, ok := h[k]; ok {
 			return true
 		}
 	}
-	return q.Has("_method")
+	for k := range h {
+		if strings.IndexByte(k, '_') < 0 {
+			continue // canonical keys were looked up above
+		}
+		n := strings.ReplaceAll(k, "_", "-")
+		for _, o := range overrideHeaders {
+			if strings.EqualFold(n, o) {
+				return true
+			}
+		}
+	}
+	return q.Has("_method") || hasMethodField(rawQuery)
 }
 
 // stripPresign returns rawQuery without the parameters of a presigned URL

@@ -7,6 +7,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
 )
@@ -283,6 +285,66 @@ func (rs *Rules) Match(method string, segs []string) (*Match, bool) {
 		return m, true
 	}
 	return nil, false
+}
+
+// Lookalike reports whether, in a caseInsensitive file, segs match a
+// rule only when letters are compared as other case-insensitive servers
+// compare them, beyond Unicode simple folding: Java's
+// Character.toLowerCase (Spring) reads U+0130 (İ) as i, its
+// equalsIgnoreCase and .NET's upper-casing read U+0131 (ı) as I. Such a
+// path misses the rule here and goes to a later, wider one while the API
+// behind serves it as the rule's path: it is refused instead.
+func (rs *Rules) Lookalike(segs []string) bool {
+	if !rs.CaseInsensitive {
+		return false
+	}
+	ascii := true
+	for _, s := range segs {
+		for i := 0; i < len(s); i++ {
+			ascii = ascii && s[i] < utf8.RuneSelf
+		}
+	}
+	if ascii {
+		return false // simple folding is every server's reading
+	}
+	for i := range rs.Rules {
+		r := &rs.Rules[i]
+		if _, ok := r.match(segs, true); ok {
+			continue
+		}
+		if _, ok := r.matchLoose(segs); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// matchLoose is match in any case, with literals compared by looseEqual.
+func (r *Rule) matchLoose(segs []string) (map[string]string, bool) {
+	lit := make([]segment, len(r.segs))
+	copy(lit, r.segs)
+	loose := Rule{segs: lit}
+	for i := range lit {
+		if lit[i].name == "" && i < len(segs) && looseEqual(lit[i].literal, segs[i]) {
+			lit[i].literal = segs[i]
+		}
+	}
+	return loose.match(segs, true)
+}
+
+// looseEqual reports whether a and b are equal when each rune is mapped
+// to the lower case of its upper case (ı and İ to i, ſ to s, K to k), as
+// the loosest of the servers' case-insensitive comparisons do.
+func looseEqual(a, b string) bool {
+	for a != "" && b != "" {
+		ra, na := utf8.DecodeRuneInString(a)
+		rb, nb := utf8.DecodeRuneInString(b)
+		if unicode.ToLower(unicode.ToUpper(ra)) != unicode.ToLower(unicode.ToUpper(rb)) {
+			return false
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return a == b
 }
 
 func (r *Rule) match(segs []string, fold bool) (map[string]string, bool) {

@@ -145,6 +145,31 @@ rules:
 	if m, ok := insensitive.Match("GET", segs); !ok || m.Resource != "arn:aws:petstore:::pet/key" {
 		t.Fatalf("case-insensitive /Pets/KEY = %+v", m)
 	}
+	// Letters other servers read as ASCII ones in any case (Spring: İ as
+	// i; Java's equalsIgnoreCase, .NET: ı as I), which simple folding
+	// does not: /admİn/x misses the admin rule here, and would go to the
+	// catch-all while such an API serves it as /admin/x. Refused.
+	for _, p := range []string{"/adm%C4%B0n/x", "/adm%C4%B1n/x", "/ADM%C4%B0N/x", "/pets/x", "/%C5%BFecret/x"} {
+		segs, e := splitPath(p)
+		if e != nil {
+			t.Fatalf("%s: %v", p, e)
+		}
+		m, ok := insensitive.Match("GET", segs)
+		lookalike := strings.Contains(p, "%C4")
+		if lookalike && (!ok || m.Action != "petstore:Other") {
+			t.Fatalf("%s matched %+v %v: the case for refusing it is gone", p, m, ok)
+		}
+		if got := insensitive.Lookalike(segs); got != lookalike {
+			t.Errorf("Lookalike(%s) = %v (matched %+v %v)", p, got, m, ok)
+		}
+		if sensitive.Lookalike(segs) {
+			t.Errorf("case-sensitive file: Lookalike(%s)", p)
+		}
+	}
+	// Variables may hold any letter.
+	if segs, _ := splitPath("/pets/I%C5%9F%C4%B1k"); insensitive.Lookalike(segs) {
+		t.Error("Lookalike(/pets/Işık)")
+	}
 	w := sensitive.Warnings()
 	if len(w) != 1 || !strings.Contains(w[0], "rule 3") || !strings.Contains(w[0], "caseInsensitive") {
 		t.Fatalf("warnings = %q", w)

@@ -795,12 +795,14 @@ func (s *Set) evaluate(req *Request, d *Decision, linear bool) {
 
 // rcpServices are the services whose actions resource control policies
 // bound (AWS Organizations, "List of AWS services that support RCPs"); of
-// STS, the actions on roles.
+// STS, the actions on roles, OpenSTS's own federation to a role
+// (AssumeRoleWithLDAPIdentity) with AWS's (an RCP that bounds
+// sts:AssumeRole* or sts:* bounds it too).
 var rcpServices = map[string]bool{"s3": true, "kms": true, "sqs": true, "secretsmanager": true, "cognito-identity": true,
 	"logs": true, "dynamodb": true, "ecr": true, "aoss": true}
 
 var rcpSTSActions = map[string]bool{"sts:assumerole": true, "sts:assumerolewithsaml": true, "sts:assumerolewithwebidentity": true,
-	"sts:tagsession": true, "sts:setsourceidentity": true, "sts:setcontext": true}
+	"sts:assumerolewithldapidentity": true, "sts:tagsession": true, "sts:setsourceidentity": true, "sts:setcontext": true}
 
 // serviceLinkedRolePath is the path of every service-linked role's ARN.
 const serviceLinkedRolePath = ":role/aws-service-role/"

@@ -2,6 +2,8 @@ package policy
 
 import "testing"
 
+var ldapUser = Principal{Type: LDAPUser, Federated: "arn:aws:iam::111122223333:ldap-provider/corp"}
+
 func rcpAllowAll() string {
 	return `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}}`
 }
@@ -70,6 +72,10 @@ func TestResourceControlPolicies(t *testing.T) {
 		}, Allow, 0},
 		{"sts:AssumeRole is covered", sess, "sts:AssumeRole", "arn:aws:iam::111122223333:role/Target", func(t *testing.T) *Set {
 			return &Set{Identity: named(t, Identity, allowDoc("sts:*", "*")), RCP: [][]Named{named(t, RCP, rcpAllowAll(), rcpDeny("sts:AssumeRole", "*"))}}
+		}, ExplicitDeny, RCP},
+		{"sts:AssumeRoleWithLDAPIdentity is covered as the other federations are", ldapUser, "sts:AssumeRoleWithLDAPIdentity", "arn:aws:iam::111122223333:role/Target", func(t *testing.T) *Set {
+			trust := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Federated":"` + ldapUser.Federated + `"},"Action":"sts:AssumeRoleWithLDAPIdentity"}}`
+			return &Set{Resource: named(t, Trust, trust), ResourceAccount: acctA, RCP: [][]Named{named(t, RCP, rcpAllowAll(), rcpDeny("sts:AssumeRole*", "*"))}}
 		}, ExplicitDeny, RCP},
 		{"other STS actions are not", sess, "sts:DecodeAuthorizationMessage", "*", func(t *testing.T) *Set {
 			return &Set{Identity: named(t, Identity, allowDoc("sts:*", "*")), RCP: [][]Named{named(t, RCP, rcpDeny("sts:*", "*"))}}

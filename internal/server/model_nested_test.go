@@ -354,42 +354,47 @@ func TestOrganizationsInputConstraintsAgainstTheModels(t *testing.T) {
 		}
 		in := m.Shapes[o.Input.Shape]
 		for _, name := range sortedMembers(in) {
+			// The member under its own name, and in lower case: encoding/json
+			// fills a field from a member named in another case, which must
+			// be held to the same constraints.
 			for _, c := range g.cases(in.Members[name].Shape, 1) {
-				body := map[string]any{name: c.value}
-				complete := true
-				for _, r := range in.Required {
-					if r != name {
-						v, ok := g.valid(in.Members[r].Shape, 1)
-						complete = complete && ok
-						body[r] = v
+				for _, sent := range []string{name, strings.ToLower(name)} {
+					body := map[string]any{sent: c.value}
+					complete := true
+					for _, r := range in.Required {
+						if r != name {
+							v, ok := g.valid(in.Members[r].Shape, 1)
+							complete = complete && ok
+							body[r] = v
+						}
 					}
-				}
-				if !complete {
-					t.Errorf("%s: no valid value for the required members of %s", op, o.Input.Shape)
-					continue
-				}
-				b, _ := json.Marshal(body)
-				if len(b) >= config.DefaultMaxBodyBytes {
-					continue
-				}
-				checked++
-				req := httptest.NewRequest("POST", "http://opensts.test/", strings.NewReader(string(b)))
-				req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-				req.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128."+op)
-				if err := sigv4.Sign(req, b, benchRootKey, benchRootSec, "", "us-east-1", "organizations", time.Now().UTC()); err != nil {
-					t.Fatal(err)
-				}
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				var e struct {
-					Type    string `json:"__type"`
-					Message string `json:"Message"`
-					Reason  string `json:"Reason"`
-				}
-				_ = json.Unmarshal(rec.Body.Bytes(), &e)
-				want := orgReason(c.constraint)
-				if rec.Code != 400 || !strings.HasSuffix(e.Type, "InvalidInputException") || e.Reason != want {
-					t.Errorf("%s %s%s (%s): %d %s %s %q; want InvalidInputException %s", op, name, c.path, c.constraint, rec.Code, e.Type, e.Reason, shorten(e.Message), want)
+					if !complete {
+						t.Errorf("%s: no valid value for the required members of %s", op, o.Input.Shape)
+						continue
+					}
+					b, _ := json.Marshal(body)
+					if len(b) >= config.DefaultMaxBodyBytes {
+						continue
+					}
+					checked++
+					req := httptest.NewRequest("POST", "http://opensts.test/", strings.NewReader(string(b)))
+					req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+					req.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128."+op)
+					if err := sigv4.Sign(req, b, benchRootKey, benchRootSec, "", "us-east-1", "organizations", time.Now().UTC()); err != nil {
+						t.Fatal(err)
+					}
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					var e struct {
+						Type    string `json:"__type"`
+						Message string `json:"Message"`
+						Reason  string `json:"Reason"`
+					}
+					_ = json.Unmarshal(rec.Body.Bytes(), &e)
+					want := orgReason(c.constraint)
+					if rec.Code != 400 || !strings.HasSuffix(e.Type, "InvalidInputException") || e.Reason != want {
+						t.Errorf("%s %s%s (%s): %d %s %s %q; want InvalidInputException %s", op, sent, c.path, c.constraint, rec.Code, e.Type, e.Reason, shorten(e.Message), want)
+					}
 				}
 			}
 		}
