@@ -205,6 +205,12 @@ func run() error {
 		return err
 	}
 	warmTime := time.Since(warm)
+	// The warm-up pass leaves writes behind (last use, detection
+	// baselines); measured runs start once the server is idle, so that
+	// neither their rate nor their CPU per request carries them.
+	if err := waitIdle(srv.Pid(), time.Minute); err != nil {
+		return err
+	}
 	w, err := newWriter(ctx, srv.Endpoint)
 	if err != nil {
 		return err
@@ -272,6 +278,29 @@ func mean(xs []float64) float64 {
 		s += x
 	}
 	return s / float64(len(xs))
+}
+
+// waitIdle waits until the server used under a tenth of a core over a
+// second, or for at most limit.
+func waitIdle(pid int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	prev, err := devserver.ProcCPU(pid)
+	if err != nil {
+		return err
+	}
+	for time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		cur, err := devserver.ProcCPU(pid)
+		if err != nil {
+			return err
+		}
+		if cur-prev < 100*time.Millisecond {
+			return nil
+		}
+		prev = cur
+	}
+	fmt.Printf("  (the server was still busy %s after the warm-up pass)\n", limit)
+	return nil
 }
 
 func round(xs []float64) []int {
