@@ -147,24 +147,11 @@ func TestInputConstraintsAgainstTheModels(t *testing.T) {
 	data := botocoreData(t)
 	s := benchServer(t)
 	h := s.Handler()
-	routed := map[string]map[string]bool{}
-	for _, api := range s.pipeline.APIs() {
-		if routed[api.Name] == nil {
-			routed[api.Name] = map[string]bool{}
-		}
-		for action := range api.Routes {
-			routed[api.Name][action] = true
-		}
-	}
+	routed := routedActions(s)
 	checked := 0
 	for _, svc := range []struct{ name, version string }{{"iam", "2010-05-08"}, {"sts", "2011-06-15"}} {
 		m := readModel(t, data, svc.name, svc.version)
-		ops := make([]string, 0, len(m.Operations))
-		for op := range m.Operations {
-			ops = append(ops, op)
-		}
-		slices.Sort(ops)
-		for _, op := range ops {
+		for _, op := range sortedOps(m) {
 			o := m.Operations[op]
 			if !routed[svc.name][op] || o.Input == nil {
 				continue
@@ -321,24 +308,11 @@ func TestResponsesAgainstTheModels(t *testing.T) {
 			t.Fatalf("seed %s: %d %s", f.Get("Action"), code, body)
 		}
 	}
-	routed := map[string]map[string]bool{}
-	for _, api := range s.pipeline.APIs() {
-		if routed[api.Name] == nil {
-			routed[api.Name] = map[string]bool{}
-		}
-		for action := range api.Routes {
-			routed[api.Name][action] = true
-		}
-	}
+	routed := routedActions(s)
 	checked := 0
 	for _, svc := range []struct{ name, version string }{{"iam", "2010-05-08"}, {"sts", "2011-06-15"}} {
 		m := readModel(t, data, svc.name, svc.version)
-		ops := make([]string, 0, len(m.Operations))
-		for op := range m.Operations {
-			ops = append(ops, op)
-		}
-		slices.Sort(ops)
-		for _, op := range ops {
+		for _, op := range sortedOps(m) {
 			o := m.Operations[op]
 			if !routed[svc.name][op] || o.Output == nil || !strings.HasPrefix(op, "Get") && !strings.HasPrefix(op, "List") || op == "GetFederationToken" {
 				continue
