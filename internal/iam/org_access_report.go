@@ -397,24 +397,12 @@ func (s *Service) GetOrganizationsAccessReport(ctx context.Context, c *authz.Cal
 	case sortTimeDesc:
 		slices.SortFunc(details, func(a, b AccessDetail) int { return cmp.Or(byTime(b, a), byNS(a, b)) })
 	}
-	// The marker is the position in the requested order.
-	type indexed struct {
-		i int
-		d AccessDetail
-	}
-	items := make([]indexed, len(details))
-	for i, d := range details {
-		items[i] = indexed{i, d}
-	}
-	page, p, err := paginate(items, func(x indexed) string { return fmt.Sprintf("%08d", x.i) }, in.Marker, in.MaxItems)
+	page, p, err := paginateInOrder(details, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
 	out := &GetOrganizationsAccessReportOutput{JobStatus: jobCompleted, JobCreationDate: r.CreatedAt.Truncate(time.Second), JobCompletionDate: rep.Completed,
-		NumberOfServicesAccessible: len(details), NumberOfServicesNotAccessed: notAccessed, AccessDetails: make([]AccessDetail, 0, len(page)), Page: p}
-	for _, x := range page {
-		out.AccessDetails = append(out.AccessDetails, x.d)
-	}
+		NumberOfServicesAccessible: len(details), NumberOfServicesNotAccessed: notAccessed, AccessDetails: page, Page: p}
 	return out, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -16,6 +17,28 @@ import (
 type Page struct {
 	IsTruncated bool   `xml:"IsTruncated"`
 	Marker      string `xml:"Marker,omitempty"`
+}
+
+// paginateInOrder is paginate for items already in the order the answer
+// gives them (a report's): the marker is an item's position.
+func paginateInOrder[T any](items []T, marker string, maxItems *int32) ([]T, Page, error) {
+	type indexed struct {
+		i int
+		v T
+	}
+	xs := make([]indexed, len(items))
+	for i, v := range items {
+		xs[i] = indexed{i, v}
+	}
+	page, p, err := paginate(xs, func(x indexed) string { return fmt.Sprintf("%08d", x.i) }, marker, maxItems)
+	if err != nil {
+		return nil, p, err
+	}
+	out := make([]T, len(page))
+	for i, x := range page {
+		out[i] = x.v
+	}
+	return out, p, nil
 }
 
 // paginate returns the page of items after marker, at most maxItems long

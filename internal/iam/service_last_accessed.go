@@ -498,23 +498,11 @@ func (s *Service) GetServiceLastAccessedDetailsWithEntities(ctx context.Context,
 		return nil, err
 	}
 	details := rep.Entities[strings.ToLower(in.ServiceNamespace)]
-	// The marker is the position in the report's order.
-	type indexed struct {
-		i int
-		d EntityDetails
-	}
-	items := make([]indexed, len(details))
-	for i, d := range details {
-		items[i] = indexed{i, d}
-	}
-	page, p, err := paginate(items, func(x indexed) string { return fmt.Sprintf("%08d", x.i) }, in.Marker, in.MaxItems)
+	page, p, err := paginateInOrder(details, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
 	out := &GetServiceLastAccessedDetailsWithEntitiesOutput{JobStatus: jobCompleted, JobCreationDate: r.CreatedAt.Truncate(time.Second),
-		JobCompletionDate: rep.Completed, EntityDetailsList: make([]EntityDetails, 0, len(page)), Page: p}
-	for _, x := range page {
-		out.EntityDetailsList = append(out.EntityDetailsList, x.d)
-	}
+		JobCompletionDate: rep.Completed, EntityDetailsList: page, Page: p}
 	return out, nil
 }
