@@ -188,7 +188,10 @@ func (r *Revocations) Replace(entries []Revocation) {
 		}
 	}
 	mem := &revMemory{keys: offheap.NewIndex()}
-	if b := offHeap(mem, []byte(arena.String())); len(b) > 0 {
+	if a := arena.String(); a != "" {
+		b := offheap.Bytes(len(a))
+		copy(b, a)
+		mem.mems = append(mem.mems, b)
 		x.arena = unsafe.String(unsafe.SliceData(b), len(b))
 	}
 	x.recs, x.origins = offHeap(mem, x.recs), offHeap(mem, x.origins)
