@@ -130,7 +130,7 @@ func (t *Trail) openHead(files []string) ([]string, error) {
 			f.Close()
 			return nil, fmt.Errorf("audit: %w", err)
 		}
-		t.f, t.w, t.size = f, bufio.NewWriterSize(t.out(f), 64<<10), end
+		t.setFile(f, end)
 		t.first, t.records = first, records
 		t.commit()
 		t.cfg.Log.Warn("audit: sealing a file a crash left open (marked recovered)", "file", name)

@@ -136,6 +136,9 @@ type Trail struct {
 	dirty   bool          // a rollback could not cut the file back yet
 	pending []pendingSlot // of the batch being written
 	attrs   []byte        // their attributes
+	lines   [][]byte      // their lines (each ending in a newline), until flush writes them
+	o       io.Writer     // what w and flush write f through (out)
+	bw      *batchWriter  // writes lines to o
 
 	mu  sync.RWMutex
 	idx *index // guarded by mu
@@ -272,7 +275,8 @@ func (t *Trail) rollback() {
 	if t.f == nil {
 		return
 	}
-	t.w.Reset(t.out(t.f))
+	t.w.Reset(t.o)
+	t.lines = t.lines[:0]
 	t.dirty = t.repairFile() != nil
 }
 
@@ -575,17 +579,17 @@ func (t *Trail) write(batch []item) {
 		line = strconv.AppendUint(line, t.seq, 10)
 		line = append(line, `,"prevHash":"`...)
 		line = append(line, t.prevHash...)
-		line = append(line, `"}`...)
+		line = append(line, "\"}\n"...)
 		*it.buf = line
 		if t.records == 0 {
 			t.first = t.seq
 		}
-		t.pending = append(t.pending, pendingSlot{slot: slot{seq: t.seq, time: it.time, file: int32(t.num), off: t.size, n: uint32(len(line)), readOnly: it.readOnly}, from: from, to: len(t.attrs)})
-		t.setPrevHash(line)
-		if _, err = t.w.Write(line); err == nil {
-			err = t.w.WriteByte('\n')
-		}
-		t.size += int64(len(line) + 1)
+		n := len(line) - 1 // without the newline
+		t.pending = append(t.pending, pendingSlot{slot: slot{seq: t.seq, time: it.time, file: int32(t.num), off: t.size, n: uint32(n), readOnly: it.readOnly}, from: from, to: len(t.attrs)})
+		t.setPrevHash(line[:n])
+		// Written by flush, straight from the event's buffer.
+		t.lines = append(t.lines, line)
+		t.size += int64(len(line))
 		t.records++
 	}
 	if err == nil {
@@ -620,7 +624,8 @@ func (t *Trail) write(batch []item) {
 	for i := range batch {
 		it := &batch[i]
 		if err == nil && it.buf != nil && t.cfg.Sink != nil {
-			t.cfg.Sink(*it.buf)
+			line := *it.buf
+			t.cfg.Sink(line[:len(line)-1])
 		}
 		if it.buf != nil {
 			putBuf(it.buf)
@@ -633,13 +638,33 @@ func (t *Trail) write(batch []item) {
 	if cap(t.attrs) > 1<<20 {
 		t.attrs = nil
 	}
+	clear(t.lines)
+	t.lines = t.lines[:0]
 }
 
+// flush writes what is buffered and the lines of the batch (with one
+// writev: no copy into a buffer).
 func (t *Trail) flush() error {
 	if t.w == nil {
 		return errors.New("audit: no open file")
 	}
-	return t.w.Flush()
+	if err := t.w.Flush(); err != nil {
+		return err
+	}
+	if len(t.lines) == 0 {
+		return nil
+	}
+	err := t.bw.write(t.lines)
+	clear(t.lines)
+	t.lines = t.lines[:0]
+	return err
+}
+
+// setFile makes f the file the writer appends to, from offset size.
+func (t *Trail) setFile(f *os.File, size int64) {
+	t.o = t.out(f)
+	t.bw = newBatchWriter(t.o)
+	t.f, t.w, t.size = f, bufio.NewWriterSize(t.o, 64<<10), size
 }
 
 // rotate seals the current file, opens the next and applies retention.
@@ -676,7 +701,7 @@ func (t *Trail) seal(recovered bool) error {
 	if e := t.f.Close(); err == nil {
 		err = e
 	}
-	t.f, t.w, t.records = nil, nil, 0
+	t.f, t.w, t.o, t.bw, t.records = nil, nil, nil, nil, 0
 	t.commit()
 	t.cfg.Log.Info("audit: file sealed", "file", name, "head", fmt.Sprintf("%d:%s", t.seq, t.prevHash))
 	return err
@@ -735,7 +760,8 @@ func (t *Trail) openNext() error {
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	t.f, t.w, t.size, t.records, t.opened = f, bufio.NewWriterSize(t.out(f), 64<<10), 0, 0, t.cfg.Now()
+	t.setFile(f, 0)
+	t.records, t.opened = 0, t.cfg.Now()
 	t.commit()
 	return nil
 }
@@ -841,4 +867,14 @@ var uuidRand struct {
 	sync.Mutex
 	buf [4096]byte
 	n   int
+}
+
+// writeEach writes lines, in order, with one Write each.
+func writeEach(w io.Writer, lines [][]byte) error {
+	for _, l := range lines {
+		if _, err := w.Write(l); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -470,3 +470,34 @@ func TestOpenServesBeforeTheIndexIsBuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWriteBatchFile checks the writev path: more lines than one call
+// takes, of every length, land in the file whole and in order.
+func TestWriteBatchFile(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "batch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines [][]byte
+	var want []byte
+	for i := range 2500 {
+		l := append(bytes.Repeat([]byte{byte('a' + i%26)}, i%300), '\n')
+		lines = append(lines, l)
+		want = append(want, l...)
+	}
+	bw := newBatchWriter(f)
+	if err := bw.write(lines[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := bw.write(lines[1:]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("file holds %d bytes, want %d (or they differ)", len(got), len(want))
+	}
+}
