@@ -2,6 +2,8 @@ package audit
 
 import (
 	"encoding/json"
+	"regexp"
+	"sync"
 	"testing"
 )
 
@@ -64,5 +66,33 @@ func TestIndexBounds(t *testing.T) {
 			t.Errorf("newest %d, %d of %d", newest, n, x.count)
 		}
 		x.dropAll()
+	}
+}
+
+// TestNewUUID checks that event ids are version 4 UUIDs, in their
+// canonical form, and do not repeat across goroutines.
+func TestNewUUID(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	const workers, each = 4, 20000
+	ids := make(chan string, workers*each)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				ids <- NewUUID()
+			}
+		})
+	}
+	wg.Wait()
+	close(ids)
+	seen := make(map[string]bool, workers*each)
+	for id := range ids {
+		if !re.MatchString(id) {
+			t.Fatalf("%q is not a version 4 UUID", id)
+		}
+		if seen[id] {
+			t.Fatalf("%q repeats", id)
+		}
+		seen[id] = true
 	}
 }
