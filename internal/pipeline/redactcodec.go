@@ -83,9 +83,6 @@ func (sp *StringPath) Of(v any) string {
 	return sp.at(c, heapCopy(c, v))
 }
 
-// Path returns the path sp reads.
-func (sp *StringPath) Path() []string { return slices.Clone(sp.path) }
-
 // at reads the path in the value of c's type at p.
 func (sp *StringPath) at(c *codec, p unsafe.Pointer) string {
 	var pl *pathPlan

@@ -75,3 +75,28 @@ func BenchmarkAppendRedactedJSON(b *testing.B) {
 		buf = AppendRedactedJSON(AppendRedactedJSON(buf[:0], params), response)
 	}
 }
+
+// BenchmarkStringAt reads the strings an AssumeRole's audit record and
+// detection event read (the role ARN, the minted access key id) with
+// StringPath handles, and with the reflection walk they replaced.
+func BenchmarkStringAt(b *testing.B) {
+	in, out := benchAssumeRole()
+	var params, response any = in, out
+	role, key := StringAt("roleArn"), StringAt("credentials", "accessKeyId")
+	b.Run("compiled", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if role.Of(params) == "" || key.Of(response) == "" {
+				b.Fatal("empty")
+			}
+		}
+	})
+	b.Run("reflect", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if oracleRedactedString(params, "roleArn") == "" || oracleRedactedString(response, "credentials", "accessKeyId") == "" {
+				b.Fatal("empty")
+			}
+		}
+	})
+}

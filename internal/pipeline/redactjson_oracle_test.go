@@ -25,10 +25,11 @@ func oracleAppendRedactedJSON(dst []byte, v any) []byte {
 	return dst
 }
 
-// oracleRedactedString is RedactedString as it was before StringPath (a
-// reflection walk per call), the reference for StringPath. It returns the string Redact(v) holds at path (wire names,
-// one per nesting level of structs), or "" when there is none: a field
-// tagged sensitive reads as Hidden. It allocates nothing.
+// oracleRedactedString is RedactedString, which StringPath replaced (a
+// reflection walk per call), kept as StringPath's reference. It returns
+// the string Redact(v) holds at path (wire names, one per nesting level of
+// structs), or "" when there is none: a field tagged sensitive reads as
+// Hidden.
 func oracleRedactedString(v any, path ...string) string {
 	if v == nil {
 		return ""
