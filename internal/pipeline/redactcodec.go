@@ -16,6 +16,11 @@ import (
 // offsets, and the codecs are found by the type word of an interface value
 // in a map that is never written once published (copied on insert). See
 // the package doc for why unsafe is used and what it is trusted with.
+//
+// Bounds: one codec per distinct type met (the types of inputs, outputs
+// and what they hold: a fixed set for a given program, about two thousand
+// for the server's routes), compiled once and kept; each StringPath keeps
+// one plan pointer per codec id, a few tens of KiB at worst.
 
 // AppendRedactedJSON appends the JSON of Redact(v) to dst, as
 // json.Marshal(Redact(v)) would write it (object keys sorted, zero values
@@ -23,7 +28,9 @@ import (
 // UTC, strings escaped HTML-safe), without building the maps. A nil v, or
 // one with nothing to show, appends null. It is safe to call concurrently;
 // a type's first call compiles its codec (and those of the types it holds)
-// under a lock, later calls take none.
+// under a lock, later calls take none and allocate nothing, except for
+// maps and for a v that is a map, chan, func or a struct or array of one
+// pointer (each copied to the heap).
 func AppendRedactedJSON(dst []byte, v any) []byte {
 	if v == nil {
 		return append(dst, "null"...)
@@ -63,8 +70,9 @@ type StringPath struct {
 
 // Of returns the string Redact(v) holds at the path, or "" when there is
 // none (a nil on the way, a field the type does not have, a value that is
-// not a string); a field tagged sensitive reads as Hidden unless it is
-// zero. It allocates nothing.
+// not a string, a time, a map); a field tagged sensitive on the way reads
+// as Hidden unless it is zero. Once v's type is compiled it allocates
+// nothing, except for the values AppendRedactedJSON copies.
 func (sp *StringPath) Of(v any) string {
 	if v == nil {
 		return ""
