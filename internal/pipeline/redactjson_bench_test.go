@@ -100,3 +100,18 @@ func BenchmarkStringAt(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAppendRedactedJSONReflect is BenchmarkAppendRedactedJSON with
+// the reflection encoder the codecs replaced, for a comparison in one
+// binary.
+func BenchmarkAppendRedactedJSONReflect(b *testing.B) {
+	in, out := benchAssumeRole()
+	var params, response any = in, out
+	buf := make([]byte, 0, 2048)
+	buf = oracleAppendRedactedJSON(oracleAppendRedactedJSON(buf, params), response)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = oracleAppendRedactedJSON(oracleAppendRedactedJSON(buf[:0], params), response)
+	}
+}
