@@ -18,9 +18,9 @@ import (
 // the package doc for why unsafe is used and what it is trusted with.
 //
 // Bounds: one codec per distinct type met (the types of inputs, outputs
-// and what they hold: a fixed set for a given program, about two thousand
+// and what they hold: a fixed set for a given program, about a thousand
 // for the server's routes), compiled once and kept; each StringPath keeps
-// one plan pointer per codec id, a few tens of KiB at worst.
+// one plan pointer per codec id (8 KiB for a thousand types).
 
 // AppendRedactedJSON appends the JSON of Redact(v) to dst, as
 // json.Marshal(Redact(v)) would write it (object keys sorted, zero values
