@@ -257,7 +257,7 @@ func build(cfg BuildConfig, x *pipeline.Exchange, r *Record) (other string) {
 		r.TLSDetails = &TLSDetails{TLSVersion: tlsVersion(t.Version), CipherSuite: tls.CipherSuiteName(t.CipherSuite), ClientProvidedHostHeader: bound(x.HTTP.Host, 256)}
 	}
 	if r.EventName == "AssumeRole" {
-		roleARN := pipeline.RedactedString(x.Input, "roleArn")
+		roleARN := roleARNAt.Of(x.Input)
 		if a, err := arn.Parse(roleARN); err == nil && a.Account != "" && a.Account != r.RecipientAccountID {
 			return a.Account
 		}
@@ -348,23 +348,22 @@ func identity(x *pipeline.Exchange, response any) (UserIdentity, string) {
 func anonymous(x *pipeline.Exchange, response any) (UserIdentity, string) {
 	var u UserIdentity
 	account := ""
-	if a, err := arn.Parse(pipeline.RedactedString(x.Input, "roleArn")); err == nil {
+	if a, err := arn.Parse(roleARNAt.Of(x.Input)); err == nil {
 		account = a.Account
 	}
 	out := response
-	str := func(_ any, k string) string { return pipeline.RedactedString(out, k) }
 	switch {
 	case x.Unsigned && x.Action == "AssumeRoleWithWebIdentity":
 		u.Type = "WebIdentityUser"
 		if out != nil {
-			u.IdentityProvider, u.UserName = str(out, "provider"), str(out, "subjectFromWebIdentityToken")
-			u.PrincipalID = u.IdentityProvider + ":" + str(out, "audience") + ":" + u.UserName
+			u.IdentityProvider, u.UserName = providerAt.Of(out), subjectFromWebIdentityTokenAt.Of(out)
+			u.PrincipalID = u.IdentityProvider + ":" + audienceAt.Of(out) + ":" + u.UserName
 		}
 	case x.Unsigned && x.Action == "AssumeRoleWithSAML":
 		u.Type = "SAMLUser"
 		if out != nil {
-			u.IdentityProvider, u.UserName = str(out, "issuer"), str(out, "subject")
-			u.PrincipalID = str(out, "nameQualifier") + ":" + u.UserName
+			u.IdentityProvider, u.UserName = issuerAt.Of(out), subjectAt.Of(out)
+			u.PrincipalID = nameQualifierAt.Of(out) + ":" + u.UserName
 		}
 	default:
 		u.Type = "Unknown"
@@ -382,18 +381,34 @@ func boolString(b bool) string {
 	return "false"
 }
 
+// The strings of inputs and outputs that records are built from, read
+// through Redact's view of them (a sensitive one reads as Hidden).
+var (
+	roleARNAt                     = pipeline.StringAt("roleArn")
+	providerAt                    = pipeline.StringAt("provider")
+	subjectFromWebIdentityTokenAt = pipeline.StringAt("subjectFromWebIdentityToken")
+	audienceAt                    = pipeline.StringAt("audience")
+	issuerAt                      = pipeline.StringAt("issuer")
+	subjectAt                     = pipeline.StringAt("subject")
+	nameQualifierAt               = pipeline.StringAt("nameQualifier")
+	mintedKeyAt                   = []*pipeline.StringPath{pipeline.StringAt("credentials", "accessKeyId"), pipeline.StringAt("accessKey", "accessKeyId")}
+)
+
 // resourceKeys are the request parameters that name a resource, with its
 // CloudTrail type.
-var resourceKeys = []struct{ key, typ string }{
-	{"roleArn", "AWS::IAM::Role"},
-	{"roleName", "AWS::IAM::Role"},
-	{"userName", "AWS::IAM::User"},
-	{"groupName", "AWS::IAM::Group"},
-	{"policyArn", "AWS::IAM::Policy"},
-	{"accessKeyId", "AWS::IAM::AccessKey"},
-	{"serialNumber", "AWS::IAM::MFADevice"},
-	{"accountId", "AWS::Organizations::Account"},
-	{"policyId", "AWS::Organizations::Policy"},
+var resourceKeys = []struct {
+	key, typ string
+	at       *pipeline.StringPath
+}{
+	{"roleArn", "AWS::IAM::Role", roleARNAt},
+	{"roleName", "AWS::IAM::Role", pipeline.StringAt("roleName")},
+	{"userName", "AWS::IAM::User", pipeline.StringAt("userName")},
+	{"groupName", "AWS::IAM::Group", pipeline.StringAt("groupName")},
+	{"policyArn", "AWS::IAM::Policy", pipeline.StringAt("policyArn")},
+	{"accessKeyId", "AWS::IAM::AccessKey", pipeline.StringAt("accessKeyId")},
+	{"serialNumber", "AWS::IAM::MFADevice", pipeline.StringAt("serialNumber")},
+	{"accountId", "AWS::Organizations::Account", pipeline.StringAt("accountId")},
+	{"policyId", "AWS::Organizations::Policy", pipeline.StringAt("policyId")},
 }
 
 // resourceTypes caches, per input type, which resourceKeys it has.
@@ -419,14 +434,14 @@ func resources(out []Resource, params, response any) []Resource {
 	if params != nil {
 		for _, i := range resourceFields(reflect.TypeOf(params)) {
 			k := resourceKeys[i]
-			if v := pipeline.RedactedString(params, k.key); v != "" {
+			if v := k.at.Of(params); v != "" {
 				out = append(out, Resource{ARN: v, Type: k.typ})
 			}
 		}
 	}
 	if response != nil {
-		for _, k := range []string{"credentials", "accessKey"} {
-			if id := pipeline.RedactedString(response, k, "accessKeyId"); id != "" {
+		for _, at := range mintedKeyAt {
+			if id := at.Of(response); id != "" {
 				out = append(out, Resource{ARN: id, Type: "AWS::IAM::AccessKey"})
 			}
 		}

@@ -15,6 +15,16 @@
 // secret fields with the struct tag `sensitive:"true"`; Redact gives every
 // observer the same view of them.
 //
+// Observers that write inputs and outputs (the audit trail, on every
+// request) use AppendRedactedJSON and StringPath, which compile each type
+// once into code that reads values through unsafe.Pointer and field
+// offsets (redactcodec.go): reflect.Value per field, and a sync.Map lookup
+// per value, cost more than the rest of an audit record. unsafe is used
+// only there, only to read values of the type the codec was compiled for,
+// and the codecs are held byte for byte to the reflection encoder they
+// replaced (redactjson_oracle_test.go) over random types and over every
+// route's input and output, under the race detector's pointer checks.
+//
 // It imports the protocol packages (awsquery, awsjson), sigv4, authn,
 // authz (Caller) and apierr; never a service (sts, iam, org) or a store.
 package pipeline
@@ -30,6 +40,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -93,6 +104,10 @@ type Route struct {
 	// token, a SAML assertion): the pipeline does not require SigV4 for
 	// them, and the handler authenticates the request itself.
 	Unsigned bool
+	// Input and Output are the types of the typed input the handler
+	// records on the exchange and of the output it returns (pointers to
+	// structs), so that tests can reach every type observers meet.
+	Input, Output reflect.Type
 }
 
 // API is one service on the listener.

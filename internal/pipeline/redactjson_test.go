@@ -75,11 +75,11 @@ func TestAppendRedactedJSON(t *testing.T) {
 	}
 	o := vals[2]
 	for want, path := range map[string][]string{"ASIA1": {"credentials", "accessKeyId"}, Hidden: {"credentials", "secretAccessKey"}, "z": {"zeta"}, "": {"size"}, "p": {"leafName"}} {
-		if got := RedactedString(o, path...); got != want {
-			t.Errorf("RedactedString(%v) = %q, want %q", path, got, want)
+		if got := StringAt(path...).Of(o); got != want {
+			t.Errorf("StringAt(%v).Of = %q, want %q", path, got, want)
 		}
 	}
-	if got := RedactedString(&out{}, "credentials", "accessKeyId"); got != "" {
+	if got := StringAt("credentials", "accessKeyId").Of(&out{}); got != "" {
 		t.Errorf("nil path: %q", got)
 	}
 }

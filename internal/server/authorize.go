@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authorize"
@@ -22,7 +23,7 @@ func (s *Server) authorizeAPI() *pipeline.API {
 // signature live in a header map and a URL, which struct tags cannot mark.
 func authorizeRoutes(svc *authorize.Service) map[string]pipeline.Route {
 	return map[string]pipeline.Route{
-		"Authorize": {Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
+		"Authorize": {Input: reflect.TypeFor[*authorize.AuthorizeInput](), Output: reflect.TypeFor[*authorize.AuthorizeOutput](), Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
 			in := new(authorize.AuthorizeInput)
 			if err := json.Unmarshal(x.Body, in); err != nil {
 				return nil, apierr.New(apierr.ValidationException, "The request body is not valid JSON for Authorize.")

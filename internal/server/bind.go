@@ -20,7 +20,7 @@ type handler = pipeline.Route
 // and validates the parameters into In with awsquery.Decode, records the
 // typed input on the exchange for observers, and calls fn.
 func bind[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, error)) handler {
-	return handler{Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
+	return handler{Input: reflect.TypeFor[*In](), Output: reflect.TypeFor[*Out](), Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
 		in := new(In)
 		if err := awsquery.Decode(x.Params, in); err != nil {
 			return nil, err
@@ -39,7 +39,7 @@ type jsonHandler = pipeline.Route
 
 // bindJSON adapts a typed service method to an AWS JSON 1.1 route.
 func bindJSON[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, error)) jsonHandler {
-	return jsonHandler{Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
+	return jsonHandler{Input: reflect.TypeFor[*In](), Output: reflect.TypeFor[*Out](), Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
 		in := new(In)
 		if err := awsjson.Decode(x.Body, in); err != nil {
 			return nil, err
@@ -61,7 +61,7 @@ func bindJSON[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, e
 // constraint.
 func bindOrg[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, error)) jsonHandler {
 	t := reflect.TypeFor[In]()
-	return jsonHandler{Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
+	return jsonHandler{Input: reflect.TypeFor[*In](), Output: reflect.TypeFor[*Out](), Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
 		in := new(In)
 		if err := awsjson.Decode(x.Body, in); err != nil {
 			return nil, err

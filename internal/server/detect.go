@@ -20,6 +20,25 @@ import (
 	"github.com/opensts/opensts/internal/store"
 )
 
+// The input parameters detection reads (see detectEvent).
+var (
+	detectRoleARNAt      = pipeline.StringAt("roleArn")
+	detectLDAPUsernameAt = pipeline.StringAt("ldapUsername")
+	// detectParamAt reads each of detect.ParamNames; detectParamAltAt,
+	// for the names ending in Arn, the Go spelling ARN (PolicyARN).
+	detectParamAt, detectParamAltAt = func() (at, alt []*pipeline.StringPath) {
+		for _, k := range detect.ParamNames {
+			at = append(at, pipeline.StringAt(k))
+			var a *pipeline.StringPath
+			if strings.HasSuffix(k, "Arn") {
+				a = pipeline.StringAt(strings.TrimSuffix(k, "Arn") + "ARN")
+			}
+			alt = append(alt, a)
+		}
+		return at, alt
+	}()
+)
+
 // detectEvent turns an answered request into the event the rules read:
 // the same fields its audit record carries.
 func detectEvent(x *pipeline.Exchange) detect.Event {
@@ -68,15 +87,15 @@ func detectEvent(x *pipeline.Exchange) detect.Event {
 	if x.Input != nil {
 		switch {
 		case strings.HasPrefix(x.Action, "AssumeRole"):
-			ev.Params.RoleArn = pipeline.RedactedString(x.Input, "roleArn")
+			ev.Params.RoleArn = detectRoleARNAt.Of(x.Input)
 			if x.Action == "AssumeRoleWithLDAPIdentity" {
-				ev.Params.LDAPUsername = pipeline.RedactedString(x.Input, "ldapUsername")
+				ev.Params.LDAPUsername = detectLDAPUsernameAt.Of(x.Input)
 			}
 		case ev.Source == "iam.amazonaws.com" && !readOnlyAction(x.Action):
-			for _, k := range detect.ParamNames {
-				v := pipeline.RedactedString(x.Input, k)
-				if v == "" && strings.HasSuffix(k, "Arn") {
-					v = pipeline.RedactedString(x.Input, strings.TrimSuffix(k, "Arn")+"ARN") // Go's PolicyARN
+			for i, k := range detect.ParamNames {
+				v := detectParamAt[i].Of(x.Input)
+				if alt := detectParamAltAt[i]; v == "" && alt != nil {
+					v = alt.Of(x.Input) // Go's PolicyARN
 				}
 				ev.Params.Set(k, v)
 			}

@@ -111,17 +111,23 @@ func revokeRoutes(s *revoke.Service) map[string]jsonHandler {
 	}
 }
 
+// The AttachUserPolicy parameters quarantineObserver reads.
+var (
+	quarantinePolicyARNAt = pipeline.StringAt("policyARN")
+	quarantineUserNameAt  = pipeline.StringAt("userName")
+)
+
 // quarantineObserver revokes every session started from a user's keys once
 // the quarantine policy is attached to it.
 func (s *Server) quarantineObserver(ctx context.Context, x *pipeline.Exchange) {
 	if x.Err != nil || x.Action != "AttachUserPolicy" || x.API == nil || x.API.Name != "iam" || x.Caller == nil {
 		return
 	}
-	policyARN := pipeline.RedactedString(x.Input, "policyARN")
+	policyARN := quarantinePolicyARNAt.Of(x.Input)
 	if !strings.EqualFold(policyARN, QuarantinePolicyARN) {
 		return
 	}
-	user := pipeline.RedactedString(x.Input, "userName")
+	user := quarantineUserNameAt.Of(x.Input)
 	if err := s.quarantineUser(context.WithoutCancel(ctx), x.Caller.Account, user, x.Caller.ARN, "AWSCompromisedKeyQuarantine attached"); err != nil {
 		s.log.Error("quarantine: revoke the user's sessions", "user", user, "error", err)
 	}

@@ -441,6 +441,9 @@ func serveUntil(ctx context.Context, hs *http.Server, ln net.Listener, grace tim
 	}
 }
 
+// APIs are the APIs the listener serves, with their routes.
+func (s *Server) APIs() []*pipeline.API { return s.pipeline.APIs() }
+
 // Trail is the audit trail, nil when auditing is off.
 func (s *Server) Trail() *audit.Trail { return s.trail }
 

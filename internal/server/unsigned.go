@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"reflect"
 
 	"github.com/opensts/opensts/internal/authn"
 	"github.com/opensts/opensts/internal/authz"
@@ -14,7 +15,7 @@ import (
 // request's environment, whether or not the request was signed (AWS ignores
 // a signature on these actions).
 func bindUnsigned[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, error)) handler {
-	return handler{Unsigned: true, Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
+	return handler{Unsigned: true, Input: reflect.TypeFor[*In](), Output: reflect.TypeFor[*Out](), Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
 		in := new(In)
 		if err := awsquery.Decode(x.Params, in); err != nil {
 			return nil, err
