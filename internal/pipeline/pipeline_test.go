@@ -335,6 +335,22 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+// TestRedactListNames checks that a list or map member is named for the
+// member, not for the Query protocol's item element: two lists in one
+// structure were both "member", and one was lost.
+func TestRedactListNames(t *testing.T) {
+	type profile struct {
+		Roles []string          `xml:"Roles>member"`
+		Tags  []string          `xml:"Tags>member"`
+		Map   map[string]string `xml:"SummaryMap>entry"`
+		ID    string            `xml:"CreateAccessKeyResult>AccessKey>AccessKeyId"`
+	}
+	got := string(AppendRedactedJSON(nil, &profile{Roles: []string{"r"}, Tags: []string{"t"}, Map: map[string]string{"k": "v"}, ID: "AKIA"}))
+	if want := `{"accessKeyId":"AKIA","roles":["r"],"summaryMap":{"k":"v"},"tags":["t"]}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
 func fmtAny(v any) string {
 	var b strings.Builder
 	var walk func(any)

@@ -129,8 +129,20 @@ func wireName(f reflect.StructField) string {
 		if n == "-" {
 			return ""
 		}
-		if i := strings.LastIndexByte(n, '>'); i >= 0 {
-			n = n[i+1:]
+		// A path names the element the value is in: its last step, or
+		// for a list or map (Tags>member, SummaryMap>entry) the step
+		// before the Query protocol's item element, as CloudTrail names
+		// the member (tags, summaryMap).
+		for {
+			i := strings.LastIndexByte(n, '>')
+			if i < 0 {
+				break
+			}
+			if last := n[i+1:]; last != "member" && last != "entry" {
+				n = last
+				break
+			}
+			n = n[:i]
 		}
 		if n != "" {
 			name = n
