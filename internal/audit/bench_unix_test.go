@@ -59,19 +59,7 @@ func BenchmarkRecordAssumeRole(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer tr.Close()
-	r := httptest.NewRequest("POST", "http://opensts.test/", nil)
-	r.Header.Set("User-Agent", "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64.debian.12 prompt/off command/sts.assume-role")
-	d := int32(900)
-	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
-	x := &pipeline.Exchange{RequestID: "0b32a9fc-3eb6-4363-8d60-ee0c373d4610", Time: now, HTTP: r, API: &pipeline.API{Name: "sts"}, Action: "AssumeRole",
-		Caller: &authz.Caller{Account: "123456789012", Type: policy.User, ARN: "arn:aws:iam::123456789012:user/bench", UserID: "AIDA75D3275CTTNQDUNZZ",
-			UserName: "bench", AccessKeyID: "AKIARZPUZDIKCJ5QHRKP"},
-		Input: &benchInput{RoleArn: "arn:aws:iam::123456789012:role/bench-role", RoleSessionName: "bench", DurationSeconds: &d},
-		Output: &benchOutput{Credentials: &benchCredentials{AccessKeyID: "ASIARZPUZDIKGXEISGJP", SecretAccessKey: "secret", SessionToken: "token",
-			Expiration: now.Add(15 * time.Minute)}, AssumedRoleUser: &struct {
-			AssumedRoleID string `xml:"AssumedRoleId"`
-			ARN           string `xml:"Arn"`
-		}{"AROAT3P7Z5D252FPVJTSW:bench", "arn:aws:sts::123456789012:assumed-role/bench-role/bench"}}}
+	x := benchExchange()
 	ctx := context.Background()
 	b.ReportAllocs()
 	cpu := processCPU()
@@ -95,4 +83,23 @@ func BenchmarkRecordAssumeRole(b *testing.B) {
 	if tr.Dropped() != 0 {
 		b.Fatalf("%d events dropped", tr.Dropped())
 	}
+}
+
+// benchExchange is an AssumeRole as the pipeline hands it to the trail:
+// an IAM user's call, its input and its output (secrets included, for the
+// redaction to hide).
+func benchExchange() *pipeline.Exchange {
+	r := httptest.NewRequest("POST", "http://opensts.test/", nil)
+	r.Header.Set("User-Agent", "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64.debian.12 prompt/off command/sts.assume-role")
+	d := int32(900)
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	return &pipeline.Exchange{RequestID: "0b32a9fc-3eb6-4363-8d60-ee0c373d4610", Time: now, HTTP: r, API: &pipeline.API{Name: "sts"}, Action: "AssumeRole",
+		Caller: &authz.Caller{Account: "123456789012", Type: policy.User, ARN: "arn:aws:iam::123456789012:user/bench", UserID: "AIDA75D3275CTTNQDUNZZ",
+			UserName: "bench", AccessKeyID: "AKIARZPUZDIKCJ5QHRKP"},
+		Input: &benchInput{RoleArn: "arn:aws:iam::123456789012:role/bench-role", RoleSessionName: "bench", DurationSeconds: &d},
+		Output: &benchOutput{Credentials: &benchCredentials{AccessKeyID: "ASIARZPUZDIKGXEISGJP", SecretAccessKey: "secret", SessionToken: "token",
+			Expiration: now.Add(15 * time.Minute)}, AssumedRoleUser: &struct {
+			AssumedRoleID string `xml:"AssumedRoleId"`
+			ARN           string `xml:"Arn"`
+		}{"AROAT3P7Z5D252FPVJTSW:bench", "arn:aws:sts::123456789012:assumed-role/bench-role/bench"}}}
 }
