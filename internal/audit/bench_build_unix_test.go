@@ -2,9 +2,7 @@
 
 package audit
 
-import (
-	"testing"
-)
+import "testing"
 
 // BenchmarkBuildAssumeRole is the request goroutine's share of
 // BenchmarkRecordAssumeRole, without the writer: an AssumeRole's record
