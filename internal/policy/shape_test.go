@@ -101,3 +101,25 @@ func TestShapeTableForgets(t *testing.T) {
 	}
 	t.Errorf("%d shapes recorded after the policies were collected, want at most %d", shapes.len(), before)
 }
+
+// TestShapeKeyAllocs checks that digesting a document's shape allocates
+// nothing: it runs for every trust policy a role's cached record is
+// decoded with.
+func TestShapeKeyAllocs(t *testing.T) {
+	root, err := decodeJSON(userTrust(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts, verr := validate(Trust, root)
+	if verr != nil {
+		t.Fatal(verr)
+	}
+	want := shapeKey(Trust, root, stmts)
+	if n := testing.AllocsPerRun(100, func() {
+		if shapeKey(Trust, root, stmts) != want {
+			t.Fatal("shape key changed")
+		}
+	}); n != 0 {
+		t.Errorf("shapeKey allocates %.0f times, want 0", n)
+	}
+}
