@@ -123,3 +123,21 @@ func TestShapeKeyAllocs(t *testing.T) {
 		t.Errorf("shapeKey allocates %.0f times, want 0", n)
 	}
 }
+
+// TestParseTrustAllocs bounds the allocations of parsing a trust policy of
+// one user whose shape is live: it runs for every role record decoded from
+// the authorizer's second tier.
+func TestParseTrustAllocs(t *testing.T) {
+	keep := mustParse(t, Trust, userTrust(0)) // the shape, live
+	doc := userTrust(1)
+	n := testing.AllocsPerRun(100, func() {
+		if _, err := Parse(Trust, doc); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("%.0f allocations", n)
+	if n > 20 {
+		t.Errorf("parsing a trust policy allocates %.0f times, want at most 20", n)
+	}
+	runtime.KeepAlive(keep)
+}
