@@ -31,6 +31,10 @@ func footprintShared(v any) (int, []cache.Shared) {
 		// the role, its shape shared.
 		return roleFootprint(r) + r.Trust.Size(), []cache.Shared{r.Trust.Shape()}
 	}
+	if pp, ok := v.(*principalPolicies); ok && pp.principalExtra == noPolicies {
+		// Most principals of a large account: a name and a path.
+		return obj(int(unsafe.Sizeof(*pp))) + obj(len(pp.name)) + obj(len(pp.path)), nil
+	}
 	n, pols := footprint(v)
 	if len(pols) == 0 {
 		return n, nil

@@ -201,3 +201,17 @@ func TestRoleFootprint(t *testing.T) {
 		}
 	}
 }
+
+// TestBarePrincipalFootprint checks footprintShared's count of a user or
+// role without policies, boundary or tags against footprint's walk.
+func TestBarePrincipalFootprint(t *testing.T) {
+	if n := reflect.TypeFor[principalPolicies]().NumField(); n != 4 {
+		t.Fatalf("principalPolicies has %d fields: count the new ones in footprintShared's fast path, then update this test", n)
+	}
+	for _, pp := range []*principalPolicies{newPrincipalPolicies("u0000001", "/team/", "", nil, ownerSources{}), gonePrincipal()} {
+		want, pols := footprint(pp)
+		if got, shared := footprintShared(pp); got != want || len(pols) != 0 || shared != nil {
+			t.Errorf("%+v: footprintShared %d %v, footprint %d %v", pp, got, shared, want, pols)
+		}
+	}
+}
