@@ -2,11 +2,13 @@ package authz
 
 import (
 	"fmt"
-	"github.com/opensts/opensts/internal/cache"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/opensts/opensts/internal/cache"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/store"
 )
@@ -157,5 +159,59 @@ func TestLoadHitAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("a cache hit allocates %.0f times", allocs)
+	}
+}
+
+// TestRoleFootprint checks that roleFootprint counts what footprint's walk
+// does, with every string field of a role set (so that a field added to
+// Role or store.Role and not to roleFootprint fails here).
+func TestRoleFootprint(t *testing.T) {
+	trust, err := policy.Parse(policy.Trust, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"AIDAFOOTPRINT0000001"},"Action":"sts:AssumeRole"}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tags := range [][]store.Tag{nil, {{Key: "team", Value: "payments"}, {Key: "k", Value: ""}}} {
+		r := &Role{Trust: trust}
+		rv := reflect.ValueOf(r).Elem()
+		var fill func(v reflect.Value)
+		fill = func(v reflect.Value) {
+			for i := range v.NumField() {
+				switch f := v.Field(i); f.Kind() {
+				case reflect.String:
+					f.SetString(strings.Repeat("x", 3+5*i))
+				case reflect.Struct:
+					if f.Type() != reflect.TypeFor[time.Time]() {
+						fill(f)
+					}
+				}
+			}
+		}
+		fill(rv)
+		r.Tags = tags
+		r.CreatedAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))
+		want, pols := footprint(r)
+		if len(pols) != 1 || pols[0] != trust {
+			t.Fatalf("footprint found policies %v, want the trust policy", pols)
+		}
+		if got := roleFootprint(r); got != want {
+			t.Errorf("tags %v: roleFootprint %d, footprint %d", tags, got, want)
+		}
+		if n, shared := footprintShared(r); n != want+trust.Size() || len(shared) != 1 || shared[0] != trust.Shape() {
+			t.Errorf("footprintShared: %d %v, want %d and the trust policy's shape", n, shared, want+trust.Size())
+		}
+	}
+}
+
+// TestBarePrincipalFootprint checks footprintShared's count of a user or
+// role without policies, boundary or tags against footprint's walk.
+func TestBarePrincipalFootprint(t *testing.T) {
+	if n := reflect.TypeFor[principalPolicies]().NumField(); n != 4 {
+		t.Fatalf("principalPolicies has %d fields: count the new ones in footprintShared's fast path, then update this test", n)
+	}
+	for _, pp := range []*principalPolicies{newPrincipalPolicies("u0000001", "/team/", "", nil, ownerSources{}), gonePrincipal()} {
+		want, pols := footprint(pp)
+		if got, shared := footprintShared(pp); got != want || len(pols) != 0 || shared != nil {
+			t.Errorf("%+v: footprintShared %d %v, footprint %d %v", pp, got, shared, want, pols)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opensts/opensts/internal/cache"
 )
 
 // Baselines are learned per role (where it is assumed from, with which
@@ -34,6 +37,15 @@ type baselines struct {
 	evicted map[string][]byte
 	// full, if set, asks for a flush: evicted holds a table's worth.
 	full func()
+	// tier, if set, holds encoded the baselines the table dropped that
+	// the shared state has as they are (unchanged since read, or written
+	// by a flush), by tierKey: a subject seen again is read from there
+	// rather than from the shared state. It holds a subject only while the
+	// table does not (a baseline read from it leaves it), so it is never
+	// behind the table; it is behind the shared state as much as the
+	// table is (other nodes' learning arrives at flushes).
+	tier    *cache.Tier
+	tierBuf []byte
 	// first is prefetch's, reused batch to batch.
 	first map[string]time.Time
 
@@ -108,17 +120,58 @@ func newBaselines(max int, warmup time.Duration) *baselines {
 	b := &baselines{warmup: warmup, subjects: newTable[*baseline](max), sessions: newTable[sessionSeen](max), dirty: map[string]struct{}{},
 		evicted: map[string][]byte{}, first: map[string]time.Time{}}
 	b.subjects.evicted = func(key string, bl *baseline) {
-		if _, ok := b.dirty[key]; ok {
-			delete(b.dirty, key)
-			if len(b.evicted) < 4*max {
-				b.evicted[key] = bl.appendBinary(nil)
-			}
-			if len(b.evicted) >= max && b.full != nil {
-				b.full() // flush early rather than drop what was learned
-			}
+		if _, ok := b.dirty[key]; !ok {
+			b.toTier(key, bl.appendBinary(b.tierBuf[:0]))
+			return
+		}
+		delete(b.dirty, key)
+		if len(b.evicted) < 4*max {
+			b.evicted[key] = bl.appendBinary(nil)
+		}
+		if len(b.evicted) >= max && b.full != nil {
+			b.full() // flush early rather than drop what was learned
 		}
 	}
 	return b
+}
+
+// tierKey is what the tier keeps a subject under: the first 16 bytes of
+// its SHA-256 (subject keys run to 60 bytes and more; two subjects of
+// one key is a chance of 2^-128 a pair).
+func tierKey(key string) [16]byte {
+	sum := sha256.Sum256([]byte(key))
+	return [16]byte(sum[:16])
+}
+
+// toTier keeps data, the encoding of the baseline of key as the shared
+// state has it, in the tier (if any).
+func (b *baselines) toTier(key string, data []byte) {
+	if b.tier == nil {
+		return
+	}
+	k := tierKey(key)
+	b.tier.Put(k[:], data)
+	b.tierBuf = data[:0]
+}
+
+// fromTier returns the baseline of key the tier holds, which leaves it
+// (the caller puts it in the table), or nil.
+func (b *baselines) fromTier(key string) *baseline {
+	if b.tier == nil {
+		return nil
+	}
+	k := tierKey(key)
+	data, ok := b.tier.Get(b.tierBuf[:0], k[:])
+	if !ok {
+		return nil
+	}
+	b.tierBuf = data[:0]
+	b.tier.Delete(k[:])
+	bl, err := decodeBaseline(data)
+	if err != nil {
+		return nil // cannot happen: appendBinary wrote it
+	}
+	return bl
 }
 
 // pending returns the evicted, unwritten baseline of key (then in memory
@@ -158,7 +211,10 @@ func (b *baselines) got(key string, bl *baseline, ok bool, t time.Time) *baselin
 	if ok {
 		return bl
 	}
-	if bl = b.pending(key); bl == nil && b.load != nil {
+	if bl = b.pending(key); bl == nil {
+		bl = b.fromTier(key)
+	}
+	if bl == nil && b.load != nil {
 		bl = b.load(key)
 	}
 	if bl == nil {
@@ -292,6 +348,11 @@ func (e *Engine) prefetch(ctx context.Context, batch []*chunk) {
 				continue
 			}
 			key := string(e.base.kbuf)
+			if bl := e.base.fromTier(key); bl != nil {
+				bl.key = key
+				e.base.subjects.put(key, bl)
+				continue
+			}
 			t := ev.Time
 			if t.IsZero() {
 				t = e.opt.Now()
@@ -478,7 +539,20 @@ func (e *Engine) Flush(ctx context.Context) {
 	if err := sh.PutBaselines(ctx, out, e.opt.Now()); err != nil {
 		e.opt.Log("detect: write baselines", err)
 		e.remark(keys, evicted)
+		return
 	}
+	// The evicted ones are now as the shared state has them: the tier
+	// keeps them, unless seen (and so in the table, or evicted anew)
+	// meanwhile.
+	e.mu.Lock()
+	for k := range evicted {
+		_, inTable := e.base.subjects.m[k]
+		_, newer := e.base.evicted[k]
+		if data, ok := out[k]; ok && !inTable && !newer {
+			e.base.toTier(k, data)
+		}
+	}
+	e.mu.Unlock()
 }
 
 // pruner is a Shared that can delete ended alert claims.

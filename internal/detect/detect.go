@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/opensts/opensts/internal/cache"
 )
 
 // Event is one audit event as the rules read it.
@@ -171,7 +173,13 @@ type Options struct {
 	// Shared, if set, de-duplicates alerts across nodes and keeps the
 	// baselines (read when a subject is first seen, merged and written
 	// back every FlushEvery, default 10 s).
-	Shared     Shared
+	Shared Shared
+	// TierBytes, with Shared, keeps the baselines the table drops, as the
+	// shared state has them, encoded in that many bytes outside the Go
+	// heap (some 80 bytes a subject of the scale benchmark's), so that a
+	// subject seen again is read from memory instead of the shared state
+	// (internal/cache.Tier). Zero: none.
+	TierBytes  int
 	FlushEvery time.Duration
 	// Log receives failures of the shared state (default: none).
 	Log func(msg string, err error)
@@ -238,6 +246,9 @@ func New(opt Options) (*Engine, error) {
 		counts: newTable[*window](opt.MaxSubjects), cooldowns: newTable[time.Time](opt.MaxSubjects),
 		base: newBaselines(opt.MaxSubjects, warmup)}
 	if opt.Shared != nil {
+		if opt.TierBytes > 0 {
+			e.base.tier = cache.NewTier(opt.TierBytes)
+		}
 		e.base.load = e.loadBaseline
 		e.base.full = func() {
 			select {

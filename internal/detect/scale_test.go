@@ -177,3 +177,84 @@ func FuzzDecodeBaseline(f *testing.F) {
 		}
 	})
 }
+
+// With a tier, a working set larger than the table is read from the shared
+// state once: the baselines the table drops are kept encoded in the tier,
+// and a subject seen again is read from there with what it learned, the
+// ones changed since read after the flush that writes them.
+func TestBaselinesTier(t *testing.T) {
+	role := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i) }
+	const n = 30 // three tables' worth
+	for _, tier := range []bool{false, true} {
+		sh := newMemShared()
+		e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) {
+			o.Shared, o.MaxSubjects = sh, 10
+			if tier {
+				o.TierBytes = 64 << 10
+			}
+		})
+		ctx := context.Background()
+		for i := range n {
+			run(e, ev("AssumeRole", "sts", with("roleArn", role(i))))
+		}
+		e.Flush(ctx)
+		// Seen again: the roles evicted unchanged since the flush, and
+		// one learning a network. Reads as subjects are seen are counted,
+		// not the flushes' (a flush reads what it merges with).
+		reads := 0
+		for pass := range 2 {
+			gets := sh.gets
+			for i := range n {
+				opts := []func(*Event){with("roleArn", role(i)), at(time.Minute)}
+				if i == 0 && pass == 1 {
+					opts = append(opts, from("198.51.100.7"))
+				}
+				run(e, ev("AssumeRole", "sts", opts...))
+			}
+			reads += sh.gets - gets
+			e.Flush(ctx)
+		}
+		if !tier {
+			if reads < n {
+				t.Fatalf("without a tier: %d reads of the shared state for %d roles seen again, want one each", reads, n)
+			}
+			continue
+		}
+		if reads != 0 {
+			t.Errorf("with a tier: %d reads of the shared state for roles it holds, want none", reads)
+		}
+		for i := range n {
+			bl := e.peekBaseline("role:" + role(i))
+			if bl == nil || !bl.First.Equal(t0) || !slices.Contains(bl.Networks, "203.0.113.0/24") {
+				t.Fatalf("role %d: %+v", i, bl)
+			}
+			if i == 0 && !slices.Contains(bl.Networks, "198.51.100.0/24") {
+				t.Fatalf("role 0 lost what it learned: %v", bl.Networks)
+			}
+		}
+		data, _ := decodeBaseline(sh.base["role:"+role(0)])
+		if data == nil || !slices.Contains(data.Networks, "198.51.100.0/24") {
+			t.Fatalf("role 0's new network was not written: %+v", data)
+		}
+	}
+}
+
+// peekBaseline returns the baseline of key from the table or the tier
+// (leaving it there), or nil (tests).
+func (e *Engine) peekBaseline(key string) *baseline {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if x, ok := e.base.subjects.m[key]; ok {
+		return x.val
+	}
+	if e.base.tier == nil {
+		return nil
+	}
+	k := tierKey(key)
+	data, ok := e.base.tier.Get(nil, k[:])
+	if !ok {
+		return nil
+	}
+	bl, _ := decodeBaseline(data)
+	return bl
+}

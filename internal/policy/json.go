@@ -68,6 +68,19 @@ const maxDepth = 64
 type jsonDecoder struct {
 	s string
 	i int
+	// slab is where nodes are allocated, a chunk at a time (8, then
+	// twice as many up to 64): a trust policy's eight nodes cost one
+	// allocation, not eight. Nothing keeps a node past Parse.
+	slab []node
+}
+
+// node returns a new node holding n.
+func (d *jsonDecoder) node(n node) *node {
+	if len(d.slab) == cap(d.slab) {
+		d.slab = make([]node, 0, min(max(2*cap(d.slab), 8), 64))
+	}
+	d.slab = append(d.slab, n)
+	return &d.slab[len(d.slab)-1]
 }
 
 func (d *jsonDecoder) space() {
@@ -96,7 +109,7 @@ func (d *jsonDecoder) value(depth int) (*node, error) {
 	}
 	switch c := d.next(); {
 	case c == '{':
-		n := &node{kind: 'o', start: d.i}
+		n := d.node(node{kind: 'o', start: d.i})
 		d.i++
 		if d.next() == '}' {
 			d.i++
@@ -122,6 +135,10 @@ func (d *jsonDecoder) value(depth int) (*node, error) {
 			if err != nil {
 				return nil, err
 			}
+			if n.keys == nil {
+				// Most objects of a policy have four keys or fewer.
+				n.keys, n.vals = make([]string, 0, 4), make([]*node, 0, 4)
+			}
 			n.keys = append(n.keys, k)
 			n.vals = append(n.vals, v)
 			switch d.next() {
@@ -136,7 +153,7 @@ func (d *jsonDecoder) value(depth int) (*node, error) {
 			}
 		}
 	case c == '[':
-		n := &node{kind: 'a'}
+		n := d.node(node{kind: 'a'})
 		d.i++
 		if d.next() == ']' {
 			d.i++
@@ -163,15 +180,15 @@ func (d *jsonDecoder) value(depth int) (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &node{kind: 's', str: s}, nil
+		return d.node(node{kind: 's', str: s}), nil
 	case c == '-' || c >= '0' && c <= '9':
 		return d.number()
 	case c == 't':
-		return d.literal("true", &node{kind: 'b', str: "true"})
+		return d.literal("true", d.node(node{kind: 'b', str: "true"}))
 	case c == 'f':
-		return d.literal("false", &node{kind: 'b', str: "false"})
+		return d.literal("false", d.node(node{kind: 'b', str: "false"}))
 	case c == 'n':
-		return d.literal("null", &node{kind: 'z'})
+		return d.literal("null", d.node(node{kind: 'z'}))
 	}
 	return nil, errSyntax
 }
@@ -220,7 +237,7 @@ func (d *jsonDecoder) number() (*node, error) {
 			return nil, errSyntax
 		}
 	}
-	return &node{kind: 'n', str: strings.Clone(d.s[start:d.i])}, nil
+	return d.node(node{kind: 'n', str: strings.Clone(d.s[start:d.i])}), nil
 }
 
 // str reads a string at d.i (its opening quote). A string with no escape,

@@ -3,7 +3,6 @@ package policy
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"hash"
 	"runtime"
 	"sync"
 	"weak"
@@ -60,44 +59,41 @@ func (t *shapeTable) len() int {
 // of the statements' Principal and NotPrincipal elements left out. Two
 // documents with one key compile to the same statements but for their
 // principals (compileStatement reads nothing else of them).
+//
+// The structure is written to a buffer and digested once (the same digest
+// as writing it piece by piece to the hash, which cost two allocations a
+// value).
 func shapeKey(kind Kind, root *node, stmts []*node) [sha256.Size]byte {
-	h := sha256.New()
-	h.Write([]byte{'k', byte(kind)})
-	writeShape(h, root, stmts, false)
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	return sum
+	var buf [1024]byte
+	b := appendShape(append(buf[:0], 'k', byte(kind)), root, stmts, false)
+	return sha256.Sum256(b)
 }
 
-func writeShape(h hash.Hash, n *node, stmts []*node, isStmt bool) {
-	var b [binary.MaxVarintLen64 + 1]byte
-	str := func(tag byte, s string) {
-		b[0] = tag
-		h.Write(b[:1+binary.PutUvarint(b[1:], uint64(len(s)))])
-		h.Write([]byte(s))
+func appendShape(b []byte, n *node, stmts []*node, isStmt bool) []byte {
+	str := func(b []byte, tag byte, s string) []byte {
+		return append(binary.AppendUvarint(append(b, tag), uint64(len(s))), s...)
 	}
 	switch n.kind {
 	case 'o':
-		str('o', "")
-		h.Write(b[1 : binary.PutUvarint(b[1:], uint64(len(n.keys)))+1])
+		b = binary.AppendUvarint(str(b, 'o', ""), uint64(len(n.keys)))
 		for i, k := range n.keys {
-			str('K', k)
+			b = str(b, 'K', k)
 			if isStmt && (k == "Principal" || k == "NotPrincipal") {
-				str('P', "")
+				b = str(b, 'P', "")
 				continue
 			}
 			v := n.vals[i]
-			writeShape(h, v, stmts, isStatement(v, stmts))
+			b = appendShape(b, v, stmts, isStatement(v, stmts))
 		}
 	case 'a':
-		str('a', "")
-		h.Write(b[1 : binary.PutUvarint(b[1:], uint64(len(n.arr)))+1])
+		b = binary.AppendUvarint(str(b, 'a', ""), uint64(len(n.arr)))
 		for _, v := range n.arr {
-			writeShape(h, v, stmts, isStatement(v, stmts))
+			b = appendShape(b, v, stmts, isStatement(v, stmts))
 		}
 	default:
-		str(n.kind, n.str)
+		b = str(b, n.kind, n.str)
 	}
+	return b
 }
 
 func isStatement(n *node, stmts []*node) bool {

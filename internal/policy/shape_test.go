@@ -101,3 +101,43 @@ func TestShapeTableForgets(t *testing.T) {
 	}
 	t.Errorf("%d shapes recorded after the policies were collected, want at most %d", shapes.len(), before)
 }
+
+// TestShapeKeyAllocs checks that digesting a document's shape allocates
+// nothing: it runs for every trust policy a role's cached record is
+// decoded with.
+func TestShapeKeyAllocs(t *testing.T) {
+	root, err := decodeJSON(userTrust(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts, verr := validate(Trust, root)
+	if verr != nil {
+		t.Fatal(verr)
+	}
+	want := shapeKey(Trust, root, stmts)
+	if n := testing.AllocsPerRun(100, func() {
+		if shapeKey(Trust, root, stmts) != want {
+			t.Fatal("shape key changed")
+		}
+	}); n != 0 {
+		t.Errorf("shapeKey allocates %.0f times, want 0", n)
+	}
+}
+
+// TestParseTrustAllocs bounds the allocations of parsing a trust policy of
+// one user whose shape is live: it runs for every role record decoded from
+// the authorizer's second tier.
+func TestParseTrustAllocs(t *testing.T) {
+	keep := mustParse(t, Trust, userTrust(0)) // the shape, live
+	doc := userTrust(1)
+	n := testing.AllocsPerRun(100, func() {
+		if _, err := Parse(Trust, doc); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("%.0f allocations", n)
+	if n > 20 {
+		t.Errorf("parsing a trust policy allocates %.0f times, want at most 20", n)
+	}
+	runtime.KeepAlive(keep)
+}

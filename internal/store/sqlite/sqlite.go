@@ -41,6 +41,12 @@ import (
 // process before it fails.
 const busyTimeout = 10 * time.Second
 
+// readerCacheKiB is each reader connection's page cache (SQLite's
+// default is 2,000 KiB a connection, and there are four readers or more):
+// reads are point lookups in a database far larger than any such cache,
+// whose pages the operating system's cache holds anyway.
+const readerCacheKiB = 512
+
 // defaultTouchInterval is how often coalesced TouchAccessKey calls are written.
 const defaultTouchInterval = time.Second
 
@@ -134,6 +140,7 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
+		q.Add("_pragma", "cache_size(-"+strconv.Itoa(readerCacheKiB)+")")
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Set("_txlock", "immediate")

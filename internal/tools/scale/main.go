@@ -13,7 +13,13 @@
 //   - the same across N while -writes IAM writes a second change unrelated
 //     entities (an inline user policy, a group's members, a managed policy's
 //     default version, a role's tags), against no writes;
-//   - the server's peak resident memory (VmHWM).
+//   - the server's peak resident memory (VmHWM);
+//   - with each rate, the server's CPU time a request: steadier than the
+//     rate on a shared machine. Each run starts once the server is idle
+//     (under a tenth of a core for a second), so that the work a run
+//     leaves behind (last-use writes, detection baselines, flushed after
+//     it) is not charged to the next; that work is measured while the tool
+//     waits for the server to go idle after the run, and reported apart.
 //
 // Load comes from wrk, with a Lua script that rotates through requests the
 // tool signed beforehand (signing costs the load generator nothing); the
@@ -208,7 +214,7 @@ func run() error {
 	// The warm-up pass leaves writes behind (last use, detection
 	// baselines); measured runs start once the server is idle, so that
 	// neither their rate nor their CPU per request carries them.
-	if err := waitIdle(srv.Pid(), time.Minute); err != nil {
+	if _, err := waitIdle(srv.Pid(), time.Minute); err != nil {
 		return err
 	}
 	w, err := newWriter(ctx, srv.Endpoint)
@@ -217,35 +223,37 @@ func run() error {
 	}
 
 	// One role and N roles alternate, as do writes and none.
-	var oneRPS, manyRPS, quietRPS, busyRPS []float64
+	var oneRuns, manyRuns, quietRuns, busyRuns runs
 	for range 2 {
-		r, err := one.wrk()
+		r, err := one.wrk(nil)
 		if err != nil {
 			return err
 		}
-		oneRPS = append(oneRPS, r)
-		if r, err = many.wrk(); err != nil {
+		oneRuns = append(oneRuns, r)
+		if r, err = many.wrk(nil); err != nil {
 			return err
 		}
-		manyRPS = append(manyRPS, r)
+		manyRuns = append(manyRuns, r)
 	}
 	for range 2 {
-		r, err := many.wrk()
+		r, err := many.wrk(nil)
 		if err != nil {
 			return err
 		}
-		quietRPS = append(quietRPS, r)
-		stop := w.start(opt.writes)
-		r, err = many.wrk()
-		n, werr := stop()
+		quietRuns = append(quietRuns, r)
+		var stop func() (int, error)
+		r, err = many.wrk(&around{start: func() { stop = w.start(opt.writes) }, stop: func() error {
+			n, err := stop()
+			if err != nil {
+				return fmt.Errorf("IAM writes: %w", err)
+			}
+			fmt.Printf("  (%d IAM writes in the run)\n", n)
+			return nil
+		}})
 		if err != nil {
 			return err
 		}
-		if werr != nil {
-			return fmt.Errorf("IAM writes: %w", werr)
-		}
-		fmt.Printf("  (%d IAM writes in the run)\n", n)
-		busyRPS = append(busyRPS, r)
+		busyRuns = append(busyRuns, r)
 	}
 	hwm, err := devserver.ProcStatus(srv.Pid(), "VmHWM")
 	if err != nil {
@@ -256,7 +264,7 @@ func run() error {
 		return err
 	}
 
-	o, m, q, b := mean(oneRPS), mean(manyRPS), mean(quietRPS), mean(busyRPS)
+	o, m, q, b := oneRuns.rps(), manyRuns.rps(), quietRuns.rps(), busyRuns.rps()
 	fmt.Println()
 	fmt.Printf("%-48s %s\n", "measure", "value")
 	fmt.Printf("%-48s %s\n", "entities (user + access key + role)", strconv.Itoa(opt.n))
@@ -264,51 +272,70 @@ func run() error {
 	fmt.Printf("%-48s %s\n", "data size per entity", size)
 	fmt.Printf("%-48s %s\n", "cold start to first AssumeRole", cold.Round(time.Millisecond))
 	fmt.Printf("%-48s %s (%.0f req/s, Go client signing each)\n", fmt.Sprintf("first pass over %d roles", min(opt.warm, opt.n)), warmTime.Round(time.Millisecond), float64(min(opt.warm, opt.n))/warmTime.Seconds())
-	fmt.Printf("%-48s %.0f req/s  %v\n", "AssumeRole, one role", o, round(oneRPS))
-	fmt.Printf("%-48s %.0f req/s  %v  %.1f%% of one role\n", fmt.Sprintf("AssumeRole, across %d roles", opt.n), m, round(manyRPS), 100*m/o)
-	fmt.Printf("%-48s %.0f req/s  %v\n", "  same, no IAM writes", q, round(quietRPS))
-	fmt.Printf("%-48s %.0f req/s  %v  %.1f%% of no writes\n", fmt.Sprintf("  same, %d IAM writes/s to unrelated entities", opt.writes), b, round(busyRPS), 100*b/q)
+	fmt.Printf("%-48s %.0f req/s  %v\n", "AssumeRole, one role", o, oneRuns.rates())
+	fmt.Printf("%-48s %.0f req/s  %v  %.1f%% of one role\n", fmt.Sprintf("AssumeRole, across %d roles", opt.n), m, manyRuns.rates(), 100*m/o)
+	fmt.Printf("%-48s %.0f req/s  %v\n", "  same, no IAM writes", q, quietRuns.rates())
+	fmt.Printf("%-48s %.0f req/s  %v  %.1f%% of no writes\n", fmt.Sprintf("  same, %d IAM writes/s to unrelated entities", opt.writes), b, busyRuns.rates(), 100*b/q)
+	oc, mc := oneRuns.cpu(), manyRuns.cpu()
+	fmt.Printf("%-48s %.1f µs, then %.1f µs flushed after the run\n", "server CPU a request, one role", oc, oneRuns.after())
+	fmt.Printf("%-48s %.1f µs, then %.1f µs flushed after the run (one role's %.1f%% of it)\n",
+		fmt.Sprintf("server CPU a request, across %d roles", opt.n), mc, manyRuns.after(), 100*oc/mc)
 	fmt.Printf("%-48s %.1f MiB (now %.1f MiB)\n", "server peak RSS (VmHWM)", float64(hwm)/1024, float64(rss)/1024)
 	return nil
 }
 
-func mean(xs []float64) float64 {
+// result is one measured run: its requests a second, and the server's CPU
+// time a request during it and after it (the writes it left, flushed while
+// the tool waited for the server to go idle).
+type result struct {
+	rps, cpu, after float64 // req/s, µs, µs
+}
+
+type runs []result
+
+func (rs runs) mean(f func(result) float64) float64 {
 	s := 0.0
-	for _, x := range xs {
-		s += x
+	for _, r := range rs {
+		s += f(r)
 	}
-	return s / float64(len(xs))
+	return s / float64(len(rs))
+}
+
+func (rs runs) rps() float64   { return rs.mean(func(r result) float64 { return r.rps }) }
+func (rs runs) cpu() float64   { return rs.mean(func(r result) float64 { return r.cpu }) }
+func (rs runs) after() float64 { return rs.mean(func(r result) float64 { return r.after }) }
+
+func (rs runs) rates() []int {
+	out := make([]int, len(rs))
+	for i, r := range rs {
+		out[i] = int(r.rps + 0.5)
+	}
+	return out
 }
 
 // waitIdle waits until the server used under a tenth of a core over a
-// second, or for at most limit.
-func waitIdle(pid int, limit time.Duration) error {
+// second, or for at most limit, and returns the CPU time it used
+// meanwhile.
+func waitIdle(pid int, limit time.Duration) (time.Duration, error) {
 	deadline := time.Now().Add(limit)
-	prev, err := devserver.ProcCPU(pid)
+	start, err := devserver.ProcCPU(pid)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	prev := start
 	for time.Now().Before(deadline) {
 		time.Sleep(time.Second)
 		cur, err := devserver.ProcCPU(pid)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if cur-prev < 100*time.Millisecond {
-			return nil
+			return cur - start, nil
 		}
 		prev = cur
 	}
-	fmt.Printf("  (the server was still busy %s after the warm-up pass)\n", limit)
-	return nil
-}
-
-func round(xs []float64) []int {
-	out := make([]int, len(xs))
-	for i, x := range xs {
-		out[i] = int(x + 0.5)
-	}
-	return out
+	fmt.Printf("  (the server was still busy %s later)\n", limit)
+	return prev - start, nil
 }
 
 // seed fills the store with opt.n entities unless it holds them already
@@ -523,6 +550,10 @@ func (l *load) sign() error {
 				sig := auth[strings.LastIndex(auth, "=")+1:]
 				// Fixed width: the role name, the key id, the signature.
 				lines[j] = []byte(roleName(i) + " " + keyID(i) + " " + sig + "\n")
+				if len(lines[j]) != lineWidth {
+					failed.Store(fmt.Errorf("request line of %d bytes, want %d", len(lines[j]), lineWidth))
+					return
+				}
 			}
 		})
 	}
@@ -537,13 +568,18 @@ func (l *load) sign() error {
 	l.script = filepath.Join(l.dir, "rotate.lua")
 	credScope := "/" + t.Format("20060102") + "/us-east-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature="
 	bodyHead, bodyTail, _ := strings.Cut(assumeBody(0), roleName(0))
-	lua := fmt.Sprintf(luaScript, reqFile, opt.threads, amzDate, contentType, credScope, bodyHead, bodyTail)
+	lua := fmt.Sprintf(luaScript, reqFile, opt.threads, amzDate, contentType, credScope, bodyHead, bodyTail, lineWidth, lineWidth)
 	if err := os.WriteFile(l.script, []byte(lua), 0o600); err != nil {
 		return err
 	}
 	l.signedAt, l.t = time.Now(), t
 	return nil
 }
+
+// lineWidth is the width of a line of the requests file: a role name (8
+// bytes), an access key id (20) and a signature (64), each followed by a
+// space or a newline.
+const lineWidth = 8 + 1 + 20 + 1 + 64 + 1
 
 // luaScript rotates through the signed requests: thread k of T sends
 // requests k, k+T, k+2T, ... and wraps around.
@@ -555,23 +591,28 @@ function setup(thread)
   thread:set("tid", counter)
   counter = counter + 1
 end
-local roles, auths, n, idx = {}, {}, 0, 0
+-- wrk calls a thread's init, then starts the thread, before the next
+-- thread's init, and times the run (its rate's divisor) from after the
+-- last: requests the first threads sent during a slow init were counted in
+-- a time that left them out (building tables of 1,000,000 requests took
+-- seconds). So init reads the requests file whole, and its fixed-width
+-- lines are cut as they are sent.
+local data, n, idx = "", 0, 0
 function init(args)
-  for line in io.lines(file) do
-    n = n + 1
-    roles[n] = string.sub(line, 1, 8)
-    auths[n] = "AWS4-HMAC-SHA256 Credential=" .. string.sub(line, 10, 29) .. scope .. string.sub(line, 31, 94)
-  end
+  local f = assert(io.open(file, "rb"))
+  data = f:read("*a")
+  f:close()
+  n = math.floor(#data / %d)
   -- Each run starts at a random place of the rotation (args[1]), so that
   -- runs shorter than a whole rotation do not replay the same part.
   idx = tid + (tonumber(args[1]) or 0)
 end
 local headers = {["Content-Type"] = ctype, ["X-Amz-Date"] = amzdate}
 function request()
-  local i = idx %% n + 1
+  local o = (idx %% n) * %d
   idx = idx + nthreads
-  headers["Authorization"] = auths[i]
-  return wrk.format("POST", "/", headers, bhead .. roles[i] .. btail)
+  headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=" .. string.sub(data, o + 10, o + 29) .. scope .. string.sub(data, o + 31, o + 94)
+  return wrk.format("POST", "/", headers, bhead .. string.sub(data, o + 1, o + 8) .. btail)
 end
 function done(summary, latency, requests)
   local errs = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
@@ -586,15 +627,29 @@ var (
 	nRe   = regexp.MustCompile(`(\d+) requests in`)
 )
 
-// wrk runs wrk for opt.duration and returns requests per second; any
-// failed request fails the run.
-func (l *load) wrk() (float64, error) {
+// around is what runs beside a measured run: start as it starts, stop as
+// it ends (before the server is left to go idle).
+type around struct {
+	start func()
+	stop  func() error
+}
+
+// wrk runs wrk for opt.duration, once the server is idle, and measures
+// it; any failed request fails the run.
+func (l *load) wrk(a *around) (result, error) {
+	var res result
 	if err := l.sign(); err != nil {
-		return 0, err
+		return res, err
+	}
+	if _, err := waitIdle(l.pid, time.Minute); err != nil {
+		return res, err
+	}
+	if a != nil {
+		a.start()
 	}
 	cpu0, err := devserver.ProcCPU(l.pid)
 	if err != nil {
-		return 0, err
+		return res, err
 	}
 	out, err := exec.Command("wrk", "-t", strconv.Itoa(opt.threads), "-c", strconv.Itoa(opt.conns), "-d", opt.duration.String(),
 		"--latency", "-s", l.script, l.endpoint+"/", "--", strconv.Itoa(rand.IntN(len(l.entities)))).CombinedOutput()
@@ -602,31 +657,45 @@ func (l *load) wrk() (float64, error) {
 	if err == nil {
 		err = cerr
 	}
+	if a != nil {
+		if serr := a.stop(); err == nil {
+			err = serr
+		}
+	}
 	if err != nil {
-		return 0, fmt.Errorf("wrk: %w\n%s", err, out)
+		return res, fmt.Errorf("wrk: %w\n%s", err, out)
 	}
 	m := rpsRe.FindSubmatch(out)
 	if m == nil {
-		return 0, fmt.Errorf("wrk output: %s", out)
+		return res, fmt.Errorf("wrk output: %s", out)
 	}
 	if e := errRe.FindSubmatch(out); e == nil || string(e[1]) != "0" {
-		return 0, fmt.Errorf("wrk saw failed or non-2xx responses:\n%s", out)
+		return res, fmt.Errorf("wrk saw failed or non-2xx responses:\n%s", out)
 	}
-	rps, err := strconv.ParseFloat(string(m[1]), 64)
+	if res.rps, err = strconv.ParseFloat(string(m[1]), 64); err != nil {
+		return res, err
+	}
 	p99 := "?"
 	if m := p99Re.FindSubmatch(out); m != nil {
 		p99 = string(m[1])
 	}
-	// The server's CPU time per request: steadier than the rate on a
-	// shared machine.
-	perReq := "?"
+	n := 0
 	if m := nRe.FindSubmatch(out); m != nil {
-		if n, _ := strconv.Atoi(string(m[1])); n > 0 {
-			perReq = fmt.Sprintf("%.1f µs", float64((cpu1-cpu0).Microseconds())/float64(n))
-		}
+		n, _ = strconv.Atoi(string(m[1]))
 	}
-	fmt.Printf("  %d roles: %.0f req/s, p99 %s, server CPU %s a request\n", len(l.entities), rps, p99, perReq)
-	return rps, err
+	if n == 0 {
+		return res, fmt.Errorf("wrk output without a request count: %s", out)
+	}
+	// What the run left behind is flushed after it: measured until the
+	// server is idle, so that it is this run's, not the next one's.
+	after, err := waitIdle(l.pid, time.Minute)
+	if err != nil {
+		return res, err
+	}
+	res.cpu = float64((cpu1 - cpu0).Microseconds()) / float64(n)
+	res.after = float64(after.Microseconds()) / float64(n)
+	fmt.Printf("  %d roles: %.0f req/s, p99 %s, server CPU %.1f µs a request, then %.1f µs flushed after\n", len(l.entities), res.rps, p99, res.cpu, res.after)
+	return res, nil
 }
 
 // warm sends every request once (from conns goroutines) and checks that
