@@ -115,12 +115,15 @@ func redact(v reflect.Value) (any, bool) {
 	return nil, false
 }
 
-// wireName is the key of field f: its xml or json tag's name (the last
-// element of an xml path) or its Go name, in lower camel case; "" for a
-// field the wire leaves out ("-").
+// wireName is the key of field f: its json, xml or query tag's name (the
+// last element of an xml path) or its Go name, in lower camel case; "" for
+// a field the wire leaves out ("-").
 func wireName(f reflect.StructField) string {
 	name := f.Name
-	for _, key := range []string{"json", "xml"} {
+	// query is the Query protocol's name of an input's parameter
+	// (PolicyArn for a field PolicyARN): CloudTrail names it so
+	// (policyArn), and so do the records' resources and detection.
+	for _, key := range []string{"json", "xml", "query"} {
 		tag, ok := f.Tag.Lookup(key)
 		if !ok {
 			continue
