@@ -14,7 +14,7 @@ const Hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
 // Redact returns a copy of an action's typed input or output as plain
 // values for an observer (audit, logs): structs become maps keyed by their
-// wire names (the xml or json tag's name, else the field name) in lower
+// wire names (the json, xml or query tag's name, else the field name) in lower
 // camel case (CloudTrail's requestParameters style: accessKeyId),
 // zero values are left out, times are RFC 3339 strings, and every field
 // tagged `sensitive:"true"` (MFA codes, secret keys, session tokens, MFA
