@@ -554,6 +554,10 @@ func (t *Trail) write(batch []item) {
 		err = t.openNext()
 	}
 	t.pending, t.attrs = t.pending[:0], t.attrs[:0]
+	// A rotation in the batch first writes what comes before it:
+	// batch[:written] are then in a sealed file whatever happens to the
+	// rest, and t.pending[:kept] are their slots.
+	written, kept := 0, 0
 	for i := range batch {
 		if err != nil {
 			break
@@ -566,6 +570,7 @@ func (t *Trail) write(batch []item) {
 		if t.records > 0 && (t.size+int64(it.lineLen)+100 > t.cfg.MaxBytes || t.cfg.Now().Sub(t.opened) >= t.cfg.MaxAge) {
 			if err = t.flush(); err == nil {
 				t.commit()
+				written, kept = i, len(t.pending)
 				t.rotate()
 				if t.f == nil {
 					err = errors.New("audit: no open file")
@@ -606,7 +611,7 @@ func (t *Trail) write(batch []item) {
 			t.cfg.Log.Error("audit: write failed; events are being lost", "error", err)
 		}
 		if !t.cfg.Strict {
-			for i := range batch {
+			for i := written; i < len(batch); i++ {
 				if batch[i].buf != nil {
 					t.dropped.Add(1)
 				}
@@ -615,16 +620,24 @@ func (t *Trail) write(batch []item) {
 	} else if t.failed.Swap(false) {
 		t.cfg.Log.Info("audit: writing again")
 	}
-	if err == nil {
+	indexed := t.pending
+	if err != nil {
+		indexed = t.pending[:kept]
+	}
+	if len(indexed) > 0 {
 		t.mu.Lock()
-		for _, p := range t.pending {
+		for _, p := range indexed {
 			t.idx.add(p.slot, t.attrs[p.from:p.to])
 		}
 		t.mu.Unlock()
 	}
 	for i := range batch {
 		it := &batch[i]
-		if err == nil && it.buf != nil && t.cfg.Sink != nil {
+		e := err
+		if i < written {
+			e = nil // written before the rotation
+		}
+		if e == nil && it.buf != nil && t.cfg.Sink != nil {
 			line := *it.buf
 			t.cfg.Sink(line[:len(line)-1])
 		}
@@ -633,7 +646,7 @@ func (t *Trail) write(batch []item) {
 			it.buf = nil
 		}
 		if it.done != nil {
-			it.done <- err
+			it.done <- e
 		}
 	}
 	if cap(t.attrs) > 1<<20 {

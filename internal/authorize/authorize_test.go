@@ -178,3 +178,30 @@ func TestAttackRedactedFragment(t *testing.T) {
 		t.Errorf("redacted input lost the URL: %s", b)
 	}
 }
+
+// TestRedactedSSECKeys: the customer-provided encryption keys of S3's
+// SSE-C, in the headers of a PUT, GET or copy or in a presigned URL, are
+// secrets: the recorded input hides them (they were recorded as sent), and
+// so is a token whose "=" was percent-encoded into the parameter's name.
+func TestRedactedSSECKeys(t *testing.T) {
+	const key, copyKey, qkey, tok = "c2VjcmV0LWFlcy1rZXktMzItYnl0ZXMtbG9uZy0xMjM=", "Y29weS1zb3VyY2Uta2V5LTMyLWJ5dGVzLWxvbmctMTI=", "cXVlcnkta2V5LTMyLWJ5dGVz", "FwoGZXIvYXdzEXAMPLETOKEN"
+	in := &AuthorizeInput{Action: "s3:PutObject", Resource: "arn:aws:s3:::b/k", Request: &Request{Method: "PUT",
+		URL: "https://b.s3.test/k?X-Amz-Server-Side-Encryption-Customer-Key=" + qkey + "&X-Amz-Security-Token%3D" + tok + "&partNumber=1",
+		Headers: map[string][]string{
+			"X-Amz-Server-Side-Encryption-Customer-Algorithm":       {"AES256"},
+			"X-Amz-Server-Side-Encryption-Customer-Key":             {key},
+			"x-amz-copy-source-server-side-encryption-customer-key": {copyKey},
+			"X-Amz-Server-Side-Encryption-Customer-Key-MD5":         {"md5"},
+		}}}
+	got := string(pipeline.AppendRedactedJSON(nil, in.Redacted()))
+	for _, secret := range []string{key, copyKey, qkey, tok} {
+		if strings.Contains(got, secret) {
+			t.Errorf("redacted input holds %q: %s", secret, got)
+		}
+	}
+	for _, kept := range []string{"AES256", "partNumber=1", "X-Amz-Server-Side-Encryption-Customer-Key-MD5"} {
+		if !strings.Contains(got, kept) {
+			t.Errorf("redacted input lost %q: %s", kept, got)
+		}
+	}
+}

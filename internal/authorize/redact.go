@@ -11,20 +11,25 @@ const hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
 // secretHeader reports whether a header's value is a secret or a
 // signature: the session token, the Authorization header (its signature),
-// and the credentials a browser or proxy may send along.
+// the credentials a browser or proxy may send along, and the encryption
+// keys of S3's SSE-C (a PUT or GET of an object, and the source of a copy,
+// carry the customer's AES key itself).
 func secretHeader(name string) bool {
 	switch strings.ToLower(name) {
-	case "x-amz-security-token", "authorization", "proxy-authorization", "cookie", "x-amz-signature":
+	case "x-amz-security-token", "authorization", "proxy-authorization", "cookie", "x-amz-signature",
+		"x-amz-server-side-encryption-customer-key", "x-amz-copy-source-server-side-encryption-customer-key":
 		return true
 	}
 	return false
 }
 
 // secretParam reports whether a query parameter is a presigned URL's
-// session token or signature.
+// session token or signature, or an SSE-C key (a presigned URL may carry
+// the headers as parameters).
 func secretParam(name string) bool {
 	switch strings.ToLower(name) {
-	case "x-amz-security-token", "x-amz-signature":
+	case "x-amz-security-token", "x-amz-signature",
+		"x-amz-server-side-encryption-customer-key", "x-amz-copy-source-server-side-encryption-customer-key":
 		return true
 	}
 	return false
@@ -80,8 +85,13 @@ func redactURL(raw string) string {
 		if err != nil {
 			return base + "?" + hidden
 		}
-		if secretParam(key) {
+		// A key holding an encoded "=" (X-Amz-Security-Token%3D...) is
+		// judged by its name before it.
+		if name, _, _ := strings.Cut(key, "="); secretParam(name) {
 			parts[i] = k + "=" + hidden
+			if name != key {
+				parts[i] = hidden
+			}
 		}
 	}
 	out := base + "?" + strings.Join(parts, "&")

@@ -14,7 +14,7 @@ const Hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
 // Redact returns a copy of an action's typed input or output as plain
 // values for an observer (audit, logs): structs become maps keyed by their
-// wire names (the xml or json tag's name, else the field name) in lower
+// wire names (the json, xml or query tag's name, else the field name) in lower
 // camel case (CloudTrail's requestParameters style: accessKeyId),
 // zero values are left out, times are RFC 3339 strings, and every field
 // tagged `sensitive:"true"` (MFA codes, secret keys, session tokens, MFA
@@ -115,12 +115,15 @@ func redact(v reflect.Value) (any, bool) {
 	return nil, false
 }
 
-// wireName is the key of field f: its xml or json tag's name (the last
-// element of an xml path) or its Go name, in lower camel case; "" for a
-// field the wire leaves out ("-").
+// wireName is the key of field f: its json, xml or query tag's name (the
+// last element of an xml path) or its Go name, in lower camel case; "" for
+// a field the wire leaves out ("-").
 func wireName(f reflect.StructField) string {
 	name := f.Name
-	for _, key := range []string{"json", "xml"} {
+	// query is the Query protocol's name of an input's parameter
+	// (PolicyArn for a field PolicyARN): CloudTrail names it so
+	// (policyArn), and so do the records' resources and detection.
+	for _, key := range []string{"json", "xml", "query"} {
 		tag, ok := f.Tag.Lookup(key)
 		if !ok {
 			continue

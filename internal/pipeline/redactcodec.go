@@ -59,11 +59,19 @@ func StringAt(path ...string) *StringPath {
 	return &StringPath{path: slices.Clone(path)}
 }
 
+// BoolAt is StringAt for a path that may end in a bool (SetAsDefault, a
+// *bool): Of reads it as "true" or "false" ("" for a nil pointer), and a
+// string as StringAt does.
+func BoolAt(path ...string) *StringPath {
+	return &StringPath{path: slices.Clone(path), bools: true}
+}
+
 // StringPath reads one string of Redact's view of values (see StringAt).
 // It is safe for concurrent use. It holds one compiled plan per type it has
 // read, and there are only as many as the program has types.
 type StringPath struct {
 	path  []string
+	bools bool                        // a bool at the end of the path reads as "true" or "false" (BoolAt)
 	plans atomic.Pointer[[]*pathPlan] // by codec id; never written once published
 	mu    sync.Mutex                  // held to compile a plan
 }
@@ -111,6 +119,11 @@ func (sp *StringPath) at(c *codec, p unsafe.Pointer) string {
 			}
 		case opString:
 			return *(*string)(p)
+		case opBool:
+			if *(*bool)(p) {
+				return "true"
+			}
+			return "false"
 		case opSensitive:
 			if s.zero(p) {
 				return ""
@@ -141,6 +154,7 @@ const (
 	opString                  // the string at p
 	opSensitive               // Hidden unless the value at p is zero
 	opInterface               // the rest of the path in the interface's value
+	opBool                    // "true" or "false" for the bool at p (BoolAt)
 )
 
 type pathStep struct {
@@ -161,7 +175,7 @@ func (sp *StringPath) compile(c *codec) *pathPlan {
 			return old[c.id]
 		}
 	}
-	pl := &pathPlan{steps: pathSteps(c.typ, sp.path)}
+	pl := &pathPlan{steps: pathSteps(c.typ, sp.path, sp.bools)}
 	next := make([]*pathPlan, max(len(old), c.id+1))
 	copy(next, old)
 	next[c.id] = pl
@@ -172,7 +186,7 @@ func (sp *StringPath) compile(c *codec) *pathPlan {
 // pathSteps follows RedactedString's old walk, once per type: pointers
 // and interfaces are followed before each name and at the end, each name
 // must be a field of a struct (not a time), a sensitive field ends the walk.
-func pathSteps(t reflect.Type, path []string) []pathStep {
+func pathSteps(t reflect.Type, path []string, bools bool) []pathStep {
 	var steps []pathStep
 	for k := 0; ; k++ {
 		for t.Kind() == reflect.Pointer {
@@ -180,11 +194,14 @@ func pathSteps(t reflect.Type, path []string) []pathStep {
 			t = t.Elem()
 		}
 		if t.Kind() == reflect.Interface {
-			return append(steps, pathStep{op: opInterface, iface: t, rest: StringAt(path[k:]...)})
+			return append(steps, pathStep{op: opInterface, iface: t, rest: &StringPath{path: path[k:], bools: bools}})
 		}
 		if k == len(path) {
 			if t.Kind() == reflect.String {
 				return append(steps, pathStep{op: opString})
+			}
+			if bools && t.Kind() == reflect.Bool {
+				return append(steps, pathStep{op: opBool})
 			}
 			return append(steps, pathStep{op: opNone})
 		}

@@ -24,18 +24,13 @@ import (
 var (
 	detectRoleARNAt      = pipeline.StringAt("roleArn")
 	detectLDAPUsernameAt = pipeline.StringAt("ldapUsername")
-	// detectParamAt reads each of detect.ParamNames; detectParamAltAt,
-	// for the names ending in Arn, the Go spelling ARN (PolicyARN).
-	detectParamAt, detectParamAltAt = func() (at, alt []*pipeline.StringPath) {
+	// detectParamAt reads each of detect.ParamNames (setAsDefault is a
+	// *bool: BoolAt reads it as "true").
+	detectParamAt = func() (at []*pipeline.StringPath) {
 		for _, k := range detect.ParamNames {
-			at = append(at, pipeline.StringAt(k))
-			var a *pipeline.StringPath
-			if strings.HasSuffix(k, "Arn") {
-				a = pipeline.StringAt(strings.TrimSuffix(k, "Arn") + "ARN")
-			}
-			alt = append(alt, a)
+			at = append(at, pipeline.BoolAt(k))
 		}
-		return at, alt
+		return at
 	}()
 )
 
@@ -93,11 +88,7 @@ func detectEvent(x *pipeline.Exchange) detect.Event {
 			}
 		case ev.Source == "iam.amazonaws.com" && !readOnlyAction(x.Action):
 			for i, k := range detect.ParamNames {
-				v := detectParamAt[i].Of(x.Input)
-				if alt := detectParamAltAt[i]; v == "" && alt != nil {
-					v = alt.Of(x.Input) // Go's PolicyARN
-				}
-				ev.Params.Set(k, v)
+				ev.Params.Set(k, detectParamAt[i].Of(x.Input))
 			}
 		}
 	}

@@ -113,7 +113,7 @@ func revokeRoutes(s *revoke.Service) map[string]jsonHandler {
 
 // The AttachUserPolicy parameters quarantineObserver reads.
 var (
-	quarantinePolicyARNAt = pipeline.StringAt("policyARN")
+	quarantinePolicyARNAt = pipeline.StringAt("policyArn")
 	quarantineUserNameAt  = pipeline.StringAt("userName")
 )
 
