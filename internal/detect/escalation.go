@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
+
+	"github.com/opensts/opensts/internal/policy"
 )
 
 // escalation fires self-escalation when a principal grants itself more: it
@@ -25,13 +28,13 @@ func (e *Engine) escalation(ctx context.Context, ev *Event, fired *[]Alert) {
 		}
 		target, what = e.selfTarget(ctx, ev), "attached "+arn
 	case "PutUserPolicy", "PutGroupPolicy", "PutRolePolicy":
-		if !GrantsAll(ev.param("policyDocument")) {
+		if !GrantsAll(ev.param("policyDocument"), ev.Account) {
 			return
 		}
 		target, what = e.selfTarget(ctx, ev), "put an inline policy allowing every action ("+ev.param("policyName")+")"
 	case "CreatePolicyVersion":
 		arn := ev.param("policyArn")
-		if !strings.EqualFold(ev.param("setAsDefault"), "true") || !GrantsAll(ev.param("policyDocument")) ||
+		if !strings.EqualFold(ev.param("setAsDefault"), "true") || !GrantsAll(ev.param("policyDocument"), ev.Account) ||
 			e.opt.Directory == nil || !e.opt.Directory.AttachedToPrincipal(ctx, ev.ARN, arn) {
 			return
 		}
@@ -79,26 +82,45 @@ func (e *Engine) selfTarget(ctx context.Context, ev *Event) string {
 	return ""
 }
 
-// GrantsAll reports whether a policy document has an Allow statement for
-// every action ("*", "*:*" or "iam:*") on every resource without a
-// condition.
-func GrantsAll(doc string) bool {
-	var d struct {
-		Statement json.RawMessage
-	}
-	if json.Unmarshal([]byte(doc), &d) != nil {
+// GrantsAll reports whether a policy document, attached to a principal of
+// account, lets it do anything in IAM: the policy engine itself, with no
+// request context, allows each of the actions that hand out permissions on
+// the account's users, roles and policies. Asking the engine, not reading
+// the statements, leaves no spelling that grants everything and is not
+// seen ("**", "i?m:*", Allow with a NotAction, "arn:*", the account's own
+// ARNs); a document the engine refuses grants nothing.
+func GrantsAll(doc, account string) bool {
+	p, err := policy.Parse(policy.Identity, doc)
+	if err != nil {
 		return false
 	}
-	for _, s := range statements(d.Statement) {
-		if s.Effect != "Allow" || len(s.Condition) > 0 || s.NotAction != nil || s.NotResource != nil {
-			continue
-		}
-		if anyOf(s.Action, "*", "*:*", "iam:*") && anyOf(s.Resource, "*") {
-			return true
+	if account == "" {
+		account = "000000000000"
+	}
+	set := &policy.Set{Identity: []policy.Named{{ID: "probe", Policy: p}}}
+	now := time.Now()
+	pr := policy.Principal{Type: policy.User, Account: account, ARN: "arn:aws:iam::" + account + ":user/probe", ID: "AIDAPROBE"}
+	for _, action := range grantsAllActions {
+		for _, res := range grantsAllResources {
+			req := policy.Request{Principal: pr, Action: action, Resource: strings.ReplaceAll(res, "ACCOUNT", account), Now: now}
+			if policy.Evaluate(set, &req).Effect != policy.Allow {
+				return false
+			}
 		}
 	}
-	return false
+	return true
 }
+
+// The questions GrantsAll asks: the IAM actions that grant permissions or
+// credentials, on a user, a role and a policy of the account (at the
+// present time, without any other context: a condition on something the
+// request would have to carry does not count as granting).
+var (
+	grantsAllActions = []string{"iam:PutUserPolicy", "iam:AttachRolePolicy", "iam:CreatePolicyVersion",
+		"iam:CreateAccessKey", "iam:UpdateAssumeRolePolicy", "iam:PassRole"}
+	grantsAllResources = []string{"arn:aws:iam::ACCOUNT:user/probe", "arn:aws:iam::ACCOUNT:role/probe",
+		"arn:aws:iam::ACCOUNT:policy/probe"}
+)
 
 type statement struct {
 	Sid         string
@@ -133,15 +155,4 @@ func strs(raw json.RawMessage) []string {
 	var list []string
 	_ = json.Unmarshal(raw, &list)
 	return list
-}
-
-func anyOf(raw json.RawMessage, want ...string) bool {
-	for _, v := range strs(raw) {
-		for _, w := range want {
-			if strings.EqualFold(v, w) {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -231,7 +231,11 @@ func (d detectDirectory) GrantsAll(ctx context.Context, policyARN string) bool {
 		return false
 	}
 	v, err := d.store.GetPolicyVersion(ctx, policyARN, p.DefaultVersionID)
-	return err == nil && detect.GrantsAll(v.Document)
+	account := "" // an AWS managed policy names no account
+	if a, perr := arn.Parse(policyARN); perr == nil && a.Account != "aws" {
+		account = a.Account
+	}
+	return err == nil && detect.GrantsAll(v.Document, account)
 }
 
 // AttachedToPrincipal looks at a user's and its groups' attachments, or a
