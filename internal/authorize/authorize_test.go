@@ -205,3 +205,30 @@ func TestRedactedSSECKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactedUnknownHeaders: a header the trail does not know to be free
+// of secrets (a service's own API key, a vendor's token) is recorded by
+// name with its value hidden; S3's headers and the usual HTTP ones are
+// kept as sent.
+func TestRedactedUnknownHeaders(t *testing.T) {
+	in := &AuthorizeInput{Action: "s3:PutObject", Resource: "arn:aws:s3:::b/k",
+		Request: &Request{Method: "PUT", URL: "https://b.s3.test/k", Headers: map[string][]string{
+			"X-Api-Key":          {"vendor-secret-1"},
+			"X-Auth-Token":       {"vendor-secret-2"},
+			"Cookie":             {"session=vendor-secret-3"},
+			"Content-Type":       {"text/plain"},
+			"X-Amz-Meta-Project": {"alpha"},
+			"Host":               {"b.s3.test"},
+		}}}
+	got := string(pipeline.AppendRedactedJSON(nil, in.Redacted()))
+	for _, secret := range []string{"vendor-secret-1", "vendor-secret-2", "vendor-secret-3"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("recorded %q: %s", secret, got)
+		}
+	}
+	for _, kept := range []string{"text/plain", "alpha", "b.s3.test", "X-Api-Key"} {
+		if !strings.Contains(got, kept) {
+			t.Errorf("lost %q: %s", kept, got)
+		}
+	}
+}

@@ -23,6 +23,28 @@ func secretHeader(name string) bool {
 	return false
 }
 
+// recordedHeaders are the headers, besides S3's x-amz-* (secretHeader's
+// excepted), whose values the trail keeps: what describes a request and
+// carries no credential. Any other header is recorded by name with its
+// value hidden, so that a service's own secret header (an API key, a
+// vendor's token) is never written to the trail.
+var recordedHeaders = map[string]bool{
+	"host": true, "content-type": true, "content-length": true, "content-md5": true, "content-encoding": true,
+	"content-language": true, "content-disposition": true, "cache-control": true, "expires": true, "expect": true,
+	"range": true, "if-match": true, "if-none-match": true, "if-modified-since": true, "if-unmodified-since": true,
+	"user-agent": true, "accept": true, "accept-encoding": true, "date": true, "transfer-encoding": true,
+	"origin": true, "x-forwarded-for": true, "x-forwarded-proto": true, "x-forwarded-host": true, "x-real-ip": true,
+}
+
+// recordedHeader reports whether a header's value is kept in the trail.
+func recordedHeader(name string) bool {
+	n := strings.ToLower(name)
+	if secretHeader(n) {
+		return false
+	}
+	return recordedHeaders[n] || strings.HasPrefix(n, "x-amz-")
+}
+
 // secretParam reports whether a query parameter is a presigned URL's
 // session token or signature, or an SSE-C key (a presigned URL may carry
 // the headers as parameters).
@@ -37,8 +59,9 @@ func secretParam(name string) bool {
 
 // Redacted returns a copy of in for the audit trail and logs: the session
 // token and the signature (headers, presigned query parameters, the
-// Principal's token) are hidden; everything else is kept, so an event
-// still says which request was decided. The pipeline records this copy,
+// Principal's token) are hidden, and so is the value of every header that
+// is not known to carry no secret (recordedHeader); the rest is kept, so
+// an event still says which request was decided. The pipeline records this copy,
 // never the input itself.
 func (in *AuthorizeInput) Redacted() *AuthorizeInput {
 	out := *in
@@ -54,7 +77,7 @@ func (in *AuthorizeInput) Redacted() *AuthorizeInput {
 		cp.URL = redactURL(r.URL)
 		cp.Headers = make(map[string][]string, len(r.Headers))
 		for name, vs := range r.Headers {
-			if secretHeader(name) {
+			if !recordedHeader(name) {
 				cp.Headers[name] = []string{hidden}
 				continue
 			}
