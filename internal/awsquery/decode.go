@@ -82,14 +82,44 @@ type field struct {
 	bits      int  // int size
 	required  bool
 	sensitive bool
-	min, max  *int64
+	constraints
+	sub  *plan        // for kStruct and kStructList
+	elem reflect.Type // for ptr: the type pointed to
+}
+
+// constraints are what a field's tags bound its value to, in the Query
+// and the JSON protocols alike.
+type constraints struct {
+	min, max *int64
 	// memberMin and memberMax bound the length of each member of a
 	// string list (tags memberMin, memberMax).
 	memberMin, memberMax *int64
 	pattern              *pattern
-	enum                 []string     // enum tag: the values a string may take
-	sub                  *plan        // for kStruct and kStructList
-	elem                 reflect.Type // for ptr: the type pointed to
+	enum                 []string // enum tag: the values a string may take
+}
+
+// readConstraints reads sf's min, max, memberMin, memberMax, pattern and
+// enum tags.
+func readConstraints(t reflect.Type, sf reflect.StructField) (constraints, error) {
+	var c constraints
+	var err error
+	for _, tag := range []struct {
+		name string
+		dst  **int64
+	}{{"min", &c.min}, {"max", &c.max}, {"memberMin", &c.memberMin}, {"memberMax", &c.memberMax}} {
+		if *tag.dst, err = intTag(sf, tag.name); err != nil {
+			return c, err
+		}
+	}
+	if pat, ok := sf.Tag.Lookup("pattern"); ok {
+		if c.pattern, err = compilePattern(pat); err != nil {
+			return c, fmt.Errorf("awsquery: %s.%s: pattern: %w", t, sf.Name, err)
+		}
+	}
+	if e, ok := sf.Tag.Lookup("enum"); ok {
+		c.enum = strings.Split(e, ",")
+	}
+	return c, nil
 }
 
 type plan struct {
@@ -135,25 +165,8 @@ func buildPlan(t reflect.Type, depth int) (*plan, error) {
 		f := field{index: i, wire: wire, path: lowerFirst(wire), required: sf.Tag.Get("required") == "true",
 			sensitive: sf.Tag.Get("sensitive") == "true"}
 		var err error
-		if f.min, err = intTag(sf, "min"); err != nil {
+		if f.constraints, err = readConstraints(t, sf); err != nil {
 			return nil, err
-		}
-		if f.max, err = intTag(sf, "max"); err != nil {
-			return nil, err
-		}
-		if f.memberMin, err = intTag(sf, "memberMin"); err != nil {
-			return nil, err
-		}
-		if f.memberMax, err = intTag(sf, "memberMax"); err != nil {
-			return nil, err
-		}
-		if pat, ok := sf.Tag.Lookup("pattern"); ok {
-			if f.pattern, err = compilePattern(pat); err != nil {
-				return nil, fmt.Errorf("awsquery: %s.%s: pattern: %w", t, sf.Name, err)
-			}
-		}
-		if e, ok := sf.Tag.Lookup("enum"); ok {
-			f.enum = strings.Split(e, ",")
 		}
 		ft := sf.Type
 		if ft.Kind() == reflect.Pointer {

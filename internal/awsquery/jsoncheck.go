@@ -125,13 +125,10 @@ func parseJSON(d *json.Decoder) (any, error) {
 
 // jsonField is one checked field of a JSON input structure.
 type jsonField struct {
-	name, path           string
-	list, number         bool
-	min, max             *int64
-	memberMin, memberMax *int64
-	pattern              *pattern
-	enum                 []string  // a string's (or a string list element's) values
-	sub                  *jsonPlan // a structure, or a list's structure element
+	name, path   string
+	list, number bool
+	constraints            // enum: a string's (or a string list element's) values
+	sub          *jsonPlan // a structure, or a list's structure element
 }
 
 type jsonPlan struct {
@@ -180,18 +177,8 @@ func buildJSONPlan(t reflect.Type, depth int) (*jsonPlan, error) {
 		p.names[name] = true
 		f := jsonField{name: name, path: lowerFirst(name)}
 		var err error
-		for tag, dst := range map[string]**int64{"min": &f.min, "max": &f.max, "memberMin": &f.memberMin, "memberMax": &f.memberMax} {
-			if *dst, err = intTag(sf, tag); err != nil {
-				return nil, err
-			}
-		}
-		if pat, ok := sf.Tag.Lookup("pattern"); ok {
-			if f.pattern, err = compilePattern(pat); err != nil {
-				return nil, fmt.Errorf("awsquery: %s.%s: pattern: %w", t, sf.Name, err)
-			}
-		}
-		if e, ok := sf.Tag.Lookup("enum"); ok {
-			f.enum = strings.Split(e, ",")
+		if f.constraints, err = readConstraints(t, sf); err != nil {
+			return nil, err
 		}
 		ft := sf.Type
 		for ft.Kind() == reflect.Pointer {
