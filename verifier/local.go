@@ -581,23 +581,10 @@ func (l *local) build(e *entry, out *authorize.GetVerificationDataOutput, sr *si
 		e.size += len(k) + len(v) + 80
 	}
 	compile := func(docs []authorize.PolicyDocument) ([]policy.Named, error) {
-		if docs == nil {
-			return nil, nil
-		}
-		list := make([]policy.Named, len(docs))
-		for i, d := range docs {
-			kind, ok := policy.ParseKind(d.Kind)
-			if !ok {
-				return nil, errData
-			}
-			p, err := l.policies.Compile(kind, d.Document)
-			if err != nil {
-				return nil, fmt.Errorf("compile policy %s: %w", d.ID, err)
-			}
-			list[i] = policy.Named{ID: d.ID, Policy: p}
+		for _, d := range docs {
 			e.size += len(d.ID) + 64
 		}
-		return list, nil
+		return l.compileDocs(docs)
 	}
 	ps := out.Policies
 	var err error
@@ -622,6 +609,27 @@ func (l *local) build(e *entry, out *authorize.GetVerificationDataOutput, sr *si
 	return nil
 }
 
+// compileDocs compiles policy documents as the server sent them (nil
+// stays nil: none were sent).
+func (l *local) compileDocs(docs []authorize.PolicyDocument) ([]policy.Named, error) {
+	if docs == nil {
+		return nil, nil
+	}
+	list := make([]policy.Named, len(docs))
+	for i, d := range docs {
+		kind, ok := policy.ParseKind(d.Kind)
+		if !ok {
+			return nil, errData
+		}
+		p, err := l.policies.Compile(kind, d.Document)
+		if err != nil {
+			return nil, fmt.Errorf("compile policy %s: %w", d.ID, err)
+		}
+		list[i] = policy.Named{ID: d.ID, Policy: p}
+	}
+	return list, nil
+}
+
 // compileLevels compiles organization policy levels as the server sent
 // them (nil stays nil: none apply).
 func (l *local) compileLevels(levels [][]authorize.PolicyDocument) ([][]policy.Named, error) {
@@ -630,18 +638,11 @@ func (l *local) compileLevels(levels [][]authorize.PolicyDocument) ([][]policy.N
 	}
 	out := make([][]policy.Named, len(levels))
 	for i, level := range levels {
-		out[i] = make([]policy.Named, len(level))
-		for j, d := range level {
-			kind, ok := policy.ParseKind(d.Kind)
-			if !ok {
-				return nil, errData
-			}
-			p, err := l.policies.Compile(kind, d.Document)
-			if err != nil {
-				return nil, fmt.Errorf("compile policy %s: %w", d.ID, err)
-			}
-			out[i][j] = policy.Named{ID: d.ID, Policy: p}
+		list, err := l.compileDocs(level)
+		if err != nil {
+			return nil, err
 		}
+		out[i] = list
 	}
 	return out, nil
 }
