@@ -89,10 +89,17 @@ func writevOnAFullDisk(t *testing.T, dir string) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &full); err != nil {
 		t.Fatal(err)
 	}
-	failed := record(5, 40)
-	if failed == 0 || failed == 40 {
-		t.Errorf("%d of 40 writes failed on the full disk, want some", failed)
+	// One at a time first, so that some events fit whatever the timing:
+	// the one that crosses the limit has its writev cut short, then fails.
+	// Then a burst, whose batches find the disk full.
+	before, failed := written, 0
+	for i := 5; i < 15; i++ {
+		failed += record(i, 1)
 	}
+	if written == before || failed == 0 {
+		t.Errorf("one by one: %d written, %d failed on the full disk; want some of each", written-before, failed)
+	}
+	failed += record(15, 30)
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
 		t.Fatal(err)
 	}
