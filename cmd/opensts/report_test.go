@@ -41,6 +41,30 @@ func TestReviewTrust(t *testing.T) {
 		{"ldap open", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:ldap-provider/corp"},"Action":"sts:AssumeRoleWithLDAPIdentity"}]}`,
 			[]string{"MEDIUM #1"}, nil},
 		{"unreadable", `{"Statement":7}`, []string{"MEDIUM -"}, nil},
+		// Spellings that let a stranger in while looking narrowed, and
+		// narrowings that look open: the engine is asked, not the text.
+		{"everyone, an IfExists org condition", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEqualsIfExists":{"aws:PrincipalOrgID":"o-abc123"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"everyone, a partial wildcard on the principal ARN", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"everyone, an external id any value meets", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:ExternalId":"?*"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"everyone, a condition the caller meets", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"},"StringEquals":{"sts:RoleSessionName":"ops"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"everyone, any organization", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"Null":{"aws:PrincipalOrgID":"false"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"everyone, by web identity", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity"}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"everyone, the own account by condition", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":"111111111111"}}}]}`,
+			nil, nil},
+		{"everyone, tagging only", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:TagSession"}]}`,
+			nil, nil},
+		{"foreign account, a negated narrowing", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"sts:AssumeRole","Condition":{"StringNotEquals":{"aws:PrincipalArn":"arn:aws:iam::222222222222:role/intern"}}}]}`,
+			[]string{"HIGH #1"}, []string{"222222222222 false"}},
+		{"foreign account narrowed to a role", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalArn":"arn:aws:iam::222222222222:role/deployer"}}}]}`,
+			nil, []string{"arn:aws:iam::222222222222:root false"}},
+		{"foreign account, an external id any value meets", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:ExternalId":"*"}}}]}`,
+			[]string{"HIGH #1"}, []string{"222222222222 false"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,6 +162,12 @@ func TestReviewPermissions(t *testing.T) {
 		{"one service", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`, nil},
 		{"one resource", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/*"}]}`, nil},
 		{"deny", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`, nil},
+		{"everything but one action", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:DeleteAccountPasswordPolicy","Resource":"*"}]}`, []string{"p #1"}},
+		{"everything but one bucket", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","NotResource":"arn:aws:s3:::audit/*"}]}`, []string{"p #1"}},
+		{"every action, wildcards", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["*:?*"],"Resource":["*"]}]}`, []string{"p #1"}},
+		{"under a condition", `{"Version":"2012-10-17","Statement":[{"Sid":"MFA","Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`, []string{"p MFA"}},
+		{"many services", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*","s3:*","ec2:*","kms:*","sts:*","organizations:*"],"Resource":"*"}]}`, nil},
+		{"everything but IAM", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}`, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -88,18 +88,6 @@ func (st *trustStatement) conditions() []condition {
 	return out
 }
 
-// narrowing reports whether a condition restricts who the principal is:
-// a key naming the caller's identity, organization or account, or an
-// external id, with a value that is not a bare wildcard.
-func (c condition) narrowing() bool {
-	switch c.Key {
-	case "aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount", "aws:principalarn", "aws:userid",
-		"aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths", "sts:externalid", "aws:username":
-		return c.specific()
-	}
-	return false
-}
-
 // specific reports whether some value is more than wildcards.
 func (c condition) specific() bool {
 	if strings.HasPrefix(strings.ToLower(c.Op), "null") {
@@ -160,10 +148,20 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 	var findings []TrustFinding
 	var inventory []CrossAccountTrust
 	var doc trustDoc
-	if err := json.Unmarshal([]byte(r.Document), &doc); err != nil {
-		return []TrustFinding{{Role: r.Name, RoleARN: r.ARN, Statement: "-", Severity: "MEDIUM", Finding: "trust policy could not be read: " + err.Error(),
+	var raw rawDoc
+	err := json.Unmarshal([]byte(r.Document), &doc)
+	if err == nil {
+		err = json.Unmarshal([]byte(r.Document), &raw)
+	}
+	if err != nil || len(raw.Statement) != len(doc.Statement) {
+		msg := "statements could not be read"
+		if err != nil {
+			msg = err.Error()
+		}
+		return []TrustFinding{{Role: r.Name, RoleARN: r.ARN, Statement: "-", Severity: "MEDIUM", Finding: "trust policy could not be read: " + msg,
 			Fix: "check the policy with aws iam get-role"}}, nil
 	}
+	stranger := strangerAccount(r.Document)
 	for i, st := range doc.Statement {
 		if !strings.EqualFold(st.Effect, "Allow") {
 			continue
@@ -177,22 +175,29 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 		}
 		conds := st.conditions()
 		has := func(pred func(condition) bool) bool { return slices.ContainsFunc(conds, pred) }
-		narrowed := has(condition.narrowing)
 		ps, err := st.principals()
 		if err != nil {
 			add("MEDIUM", "principal could not be read: "+err.Error(), "", "check the policy with aws iam get-role")
 			continue
 		}
-		for _, p := range ps["AWS"] {
-			if p == "*" {
-				if !narrowed {
-					add("HIGH", "trusts every AWS principal (\"*\") without a condition that narrows who", p,
-						"name the trusted accounts or roles, or add a Condition on aws:PrincipalOrgID, aws:PrincipalAccount or aws:PrincipalArn")
-				}
-				continue
+		// Who the statement lets in is asked of the policy engine, as
+		// AssumeRole asks it, not read from how the statement is spelled.
+		probe, err := newTrustProbe(r, raw.Version, raw.Statement[i])
+		if err != nil {
+			add("MEDIUM", "statement could not be read: "+err.Error(), "", "check the policy with aws iam get-role")
+			continue
+		}
+		if probe.everyone(stranger) {
+			who := strings.Join(ps["AWS"], ", ")
+			if who == "" {
+				who = "*"
 			}
-			acct, whole := principalAccount(p)
-			if acct == "" || acct == r.Account {
+			add("HIGH", "trusts every AWS principal (\"*\") without a condition that narrows who: a principal of any account may assume it", who,
+				"name the trusted accounts or roles, or add a Condition on aws:PrincipalOrgID, aws:PrincipalAccount or aws:PrincipalArn")
+		}
+		for _, p := range ps["AWS"] {
+			acct, _ := principalAccount(p)
+			if p == "*" || acct == "" || acct == r.Account {
 				continue
 			}
 			ext := has(func(c condition) bool { return c.Key == "sts:externalid" && c.specific() })
@@ -201,7 +206,7 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 				keys = append(keys, c.Op+" "+c.Key)
 			}
 			inventory = append(inventory, CrossAccountTrust{Role: r.Name, RoleARN: r.ARN, Statement: name, Principal: p, Account: acct, ExternalID: ext, Conditions: keys})
-			if whole && !ext && !narrowed {
+			if probe.anyoneOf(acct) {
 				add("HIGH", "trusts the whole foreign account "+acct+" without sts:ExternalId", p,
 					"add a Condition StringEquals sts:ExternalId (the confused-deputy guard), or name the foreign role that may assume it")
 			}
@@ -244,27 +249,36 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 // permissionStatement is a statement of a permission policy, as the trust
 // report reads it.
 type permissionStatement struct {
-	Sid       string            `json:"Sid"`
-	Effect    string            `json:"Effect"`
-	Action    oneOrMany[string] `json:"Action"`
-	Resource  oneOrMany[string] `json:"Resource"`
-	Condition json.RawMessage   `json:"Condition"`
+	Sid       string          `json:"Sid"`
+	Effect    string          `json:"Effect"`
+	Condition json.RawMessage `json:"Condition"`
 }
 
 // reviewPermissions flags the statements of a role's permission policy
-// that allow every action on every resource (*:*).
+// that allow every action on every resource (*:*), however spelled
+// ("*", "*:*", NotAction, NotResource): the policy engine is asked, with
+// the statement's conditions taken as met.
 func reviewPermissions(role, roleARN string, p namedDoc) []TrustFinding {
 	var doc struct {
 		Statement oneOrMany[permissionStatement] `json:"Statement"`
 	}
-	if err := json.Unmarshal([]byte(p.Document), &doc); err != nil {
-		return []TrustFinding{{Role: role, RoleARN: roleARN, Statement: p.Name, Severity: "MEDIUM", Finding: "permission policy could not be read: " + err.Error(),
+	var raw rawDoc
+	err := json.Unmarshal([]byte(p.Document), &doc)
+	if err == nil {
+		err = json.Unmarshal([]byte(p.Document), &raw)
+	}
+	if err != nil || len(raw.Statement) != len(doc.Statement) {
+		msg := "statements could not be read"
+		if err != nil {
+			msg = err.Error()
+		}
+		return []TrustFinding{{Role: role, RoleARN: roleARN, Statement: p.Name, Severity: "MEDIUM", Finding: "permission policy could not be read: " + msg,
 			Fix: "check the policy with aws iam get-role-policy or get-policy-version"}}
 	}
+	account, _ := principalAccount(roleARN)
 	var out []TrustFinding
 	for i, st := range doc.Statement {
-		if !strings.EqualFold(st.Effect, "Allow") || !slices.ContainsFunc(st.Action, func(a string) bool { return a == "*" || a == "*:*" }) ||
-			!slices.Contains(st.Resource, "*") {
+		if !strings.EqualFold(st.Effect, "Allow") || !grantsEverything(account, roleARN, raw.Version, raw.Statement[i]) {
 			continue
 		}
 		name := st.Sid
