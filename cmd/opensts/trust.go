@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/opensts/opensts/internal/trustcheck"
 )
 
 // A trust policy as the trust report reads it: leniently, since the server
@@ -148,12 +150,13 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 	var findings []TrustFinding
 	var inventory []CrossAccountTrust
 	var doc trustDoc
-	var raw rawDoc
 	err := json.Unmarshal([]byte(r.Document), &doc)
+	var version string
+	var stmts []json.RawMessage
 	if err == nil {
-		err = json.Unmarshal([]byte(r.Document), &raw)
+		version, stmts, err = trustcheck.Statements(r.Document)
 	}
-	if err != nil || len(raw.Statement) != len(doc.Statement) {
+	if err != nil || len(stmts) != len(doc.Statement) {
 		msg := "statements could not be read"
 		if err != nil {
 			msg = err.Error()
@@ -161,7 +164,7 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 		return []TrustFinding{{Role: r.Name, RoleARN: r.ARN, Statement: "-", Severity: "MEDIUM", Finding: "trust policy could not be read: " + msg,
 			Fix: "check the policy with aws iam get-role"}}, nil
 	}
-	stranger := strangerAccount(r.Document)
+	stranger := trustcheck.Stranger(r.Document)
 	for i, st := range doc.Statement {
 		if !strings.EqualFold(st.Effect, "Allow") {
 			continue
@@ -182,12 +185,12 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 		}
 		// Who the statement lets in is asked of the policy engine, as
 		// AssumeRole asks it, not read from how the statement is spelled.
-		probe, err := newTrustProbe(r, raw.Version, raw.Statement[i])
+		probe, err := trustcheck.NewProbe(r.ARN, r.Account, version, stmts[i])
 		if err != nil {
 			add("MEDIUM", "statement could not be read: "+err.Error(), "", "check the policy with aws iam get-role")
 			continue
 		}
-		if probe.everyone(stranger) {
+		if probe.Everyone(stranger) {
 			who := strings.Join(ps["AWS"], ", ")
 			if who == "" {
 				who = "*"
@@ -206,7 +209,7 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 				keys = append(keys, c.Op+" "+c.Key)
 			}
 			inventory = append(inventory, CrossAccountTrust{Role: r.Name, RoleARN: r.ARN, Statement: name, Principal: p, Account: acct, ExternalID: ext, Conditions: keys})
-			if probe.anyoneOf(acct) {
+			if probe.AnyoneOf(acct) {
 				add("HIGH", "trusts the whole foreign account "+acct+" without sts:ExternalId", p,
 					"add a Condition StringEquals sts:ExternalId (the confused-deputy guard), or name the foreign role that may assume it")
 			}
@@ -262,12 +265,13 @@ func reviewPermissions(role, roleARN string, p namedDoc) []TrustFinding {
 	var doc struct {
 		Statement oneOrMany[permissionStatement] `json:"Statement"`
 	}
-	var raw rawDoc
 	err := json.Unmarshal([]byte(p.Document), &doc)
+	var version string
+	var stmts []json.RawMessage
 	if err == nil {
-		err = json.Unmarshal([]byte(p.Document), &raw)
+		version, stmts, err = trustcheck.Statements(p.Document)
 	}
-	if err != nil || len(raw.Statement) != len(doc.Statement) {
+	if err != nil || len(stmts) != len(doc.Statement) {
 		msg := "statements could not be read"
 		if err != nil {
 			msg = err.Error()
@@ -278,7 +282,7 @@ func reviewPermissions(role, roleARN string, p namedDoc) []TrustFinding {
 	account, _ := principalAccount(roleARN)
 	var out []TrustFinding
 	for i, st := range doc.Statement {
-		if !strings.EqualFold(st.Effect, "Allow") || !grantsEverything(account, roleARN, raw.Version, raw.Statement[i]) {
+		if !strings.EqualFold(st.Effect, "Allow") || !trustcheck.GrantsEverything(roleARN, account, version, stmts[i]) {
 			continue
 		}
 		name := st.Sid

@@ -257,6 +257,14 @@ func TestTrustOpened(t *testing.T) {
 		{"web identity without sub", doc(`{"Effect":"Allow","Principal":{"Federated":"` + oidc + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}`), 1},
 		{"web identity with sub", doc(`{"Effect":"Allow","Principal":{"Federated":"` + oidc + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/app:*"}}}`), 0},
 		{"deny", doc(`{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole"}`), 0},
+		// Spellings that open the role while looking narrowed.
+		{"everyone, IfExists organization", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEqualsIfExists":{"aws:PrincipalOrgID":"o-abc"}}}`), 1},
+		{"everyone, any principal ARN", doc(`{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*"}}}`), 1},
+		{"everyone, only a caller's choice", doc(`{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}`), 1},
+		{"foreign account, any ExternalId", doc(`{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:ExternalId":"*"}}}`), 1},
+		{"foreign account, all but one", doc(`{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole","Condition":{"ArnNotEquals":{"aws:PrincipalArn":"arn:aws:iam::999999999999:role/x"}}}`), 1},
+		{"foreign account narrowed to a role", doc(`{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole","Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::999999999999:role/ci"}}}`), 0},
+		{"everyone, own account by condition", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":"` + acct + `"}}}`), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := TrustFindings(tc.doc, acct); len(got) != tc.want {

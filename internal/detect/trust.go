@@ -3,6 +3,8 @@ package detect
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/opensts/opensts/internal/trustcheck"
 )
 
 // trust fires trust-opened when CreateRole or UpdateAssumeRolePolicy gives
@@ -27,14 +29,23 @@ func (e *Engine) trust(ev *Event, fired *[]Alert) {
 // everyone ("*") without a narrowing condition, a foreign account trusted
 // as a whole without sts:ExternalId, and web identity trust with no
 // condition on the token's subject (":sub"), which lets any identity of the
-// provider (any repository of a CI provider) assume the role.
+// provider (any repository of a CI provider) assume the role. The first two
+// are asked of the policy engine (internal/trustcheck), whatever the
+// statement's spelling.
 func TrustFindings(doc, account string) []string {
 	var d struct{ Statement json.RawMessage }
 	if json.Unmarshal([]byte(doc), &d) != nil {
 		return nil
 	}
+	version, raw, err := trustcheck.Statements(doc)
+	list := statements(d.Statement)
+	if err != nil || len(raw) != len(list) {
+		return nil
+	}
+	roleARN := "arn:aws:iam::" + account + ":role/trust-opened"
+	stranger := trustcheck.Stranger(doc)
 	var out []string
-	for i, s := range statements(d.Statement) {
+	for i, s := range list {
 		if s.Effect != "Allow" {
 			continue
 		}
@@ -42,14 +53,22 @@ func TrustFindings(doc, account string) []string {
 		if name == "" {
 			name = "statement " + itoa(i)
 		}
-		aws, federated, everyone := principals(s.Principal)
-		if everyone && len(s.Condition) == 0 {
-			out = append(out, name+" trusts everyone (\"*\") with no condition")
+		probe, err := trustcheck.NewProbe(roleARN, account, version, raw[i])
+		if err != nil {
+			continue
 		}
+		aws, federated, _ := principals(s.Principal)
+		if probe.Everyone(stranger) {
+			out = append(out, name+" trusts everyone (\"*\") with no condition that narrows who")
+		}
+		seen := map[string]bool{}
 		for _, p := range aws {
 			acct := accountOf(p)
-			if acct != "" && acct != account && isWholeAccount(p) && !hasKey(s.Condition, "sts:externalid") {
-				out = append(out, name+" trusts all of account "+acct+" without sts:ExternalId")
+			if acct != "" && acct != account && !seen[acct] && p != "*" {
+				seen[acct] = true
+				if probe.AnyoneOf(acct) {
+					out = append(out, name+" trusts all of account "+acct+" without sts:ExternalId")
+				}
 			}
 		}
 		for _, f := range federated {
@@ -90,21 +109,6 @@ func accountOf(p string) string {
 		return parts[4]
 	}
 	return ""
-}
-
-func isWholeAccount(p string) bool {
-	return accountOf(p) == p || strings.HasSuffix(p, ":root")
-}
-
-func hasKey(cond map[string]map[string]json.RawMessage, key string) bool {
-	for _, kv := range cond {
-		for k := range kv {
-			if strings.EqualFold(k, key) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func hasKeySuffix(cond map[string]map[string]json.RawMessage, suffix string) bool {

@@ -1,14 +1,18 @@
-package main
+// Package trustcheck asks the policy engine who a trust policy statement
+// lets in, and whether a permission statement allows everything, for the
+// trust report (opensts report trust) and the trust-opened detection.
+package trustcheck
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/opensts/opensts/internal/policy"
 )
 
-// The trust report asks the policy engine who a statement lets in, so that
+// Who a statement lets in is asked of the policy engine, so that
 // how it is spelled (a wildcard in a condition on aws:PrincipalArn, an
 // IfExists operator, an ExternalId condition that any value meets) does
 // not hide what it allows. Each statement is asked on its own, as its
@@ -19,10 +23,28 @@ import (
 // claims of an identity provider (which a stranger does not issue), and on
 // sts:ExternalId, which the probe sets to a value nobody was given.
 
-// rawDoc is a policy with its statements kept as written.
-type rawDoc struct {
-	Version   string                     `json:"Version"`
-	Statement oneOrMany[json.RawMessage] `json:"Statement"`
+// Statements returns a policy's Version and its statements as written.
+func Statements(doc string) (version string, stmts []json.RawMessage, err error) {
+	var d struct {
+		Version   string
+		Statement json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(doc), &d); err != nil {
+		return "", nil, err
+	}
+	if len(d.Statement) > 0 && d.Statement[0] == '[' {
+		if err := json.Unmarshal(d.Statement, &stmts); err != nil {
+			return "", nil, err
+		}
+	} else if len(d.Statement) > 0 && string(d.Statement) != "null" {
+		stmts = []json.RawMessage{d.Statement}
+	}
+	for _, st := range stmts {
+		if len(st) == 0 || st[0] != '{' {
+			return "", nil, errors.New("a statement is not an object")
+		}
+	}
+	return d.Version, stmts, nil
 }
 
 // whoKeys are the global condition keys a caller cannot choose: they say
@@ -82,23 +104,25 @@ func statementPolicy(k policy.Kind, version string, stmt json.RawMessage, drop f
 	return policy.Parse(k, string(b))
 }
 
-// trustProbe asks whether one trust statement lets in a principal the role
-// did not mean to trust.
-type trustProbe struct {
-	role trustRole
-	set  policy.Set
+// Probe asks whether one statement of a role's trust policy lets in a
+// principal the role did not mean to trust.
+type Probe struct {
+	roleARN, account string
+	set              policy.Set
 	// The stranger as two callers: one in an organization of its own, one
 	// in none; both bring an external id they made up.
 	ctx [2]policy.Context
 	now time.Time
 }
 
-func newTrustProbe(r trustRole, version string, stmt json.RawMessage) (*trustProbe, error) {
+// NewProbe compiles stmt, a statement of the trust policy (of the given
+// Version) of the role roleARN in account.
+func NewProbe(roleARN, account, version string, stmt json.RawMessage) (*Probe, error) {
 	p, err := statementPolicy(policy.Trust, version, stmt, chosenByCaller)
 	if err != nil {
 		return nil, err
 	}
-	t := &trustProbe{role: r, now: time.Now(), set: policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: r.Account}}
+	t := &Probe{roleARN: roleARN, account: account, now: time.Now(), set: policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: account}}
 	for i := range t.ctx {
 		t.ctx[i].Set("sts:ExternalId", "opensts-trust-probe-not-an-external-id")
 	}
@@ -108,9 +132,9 @@ func newTrustProbe(r trustRole, version string, stmt json.RawMessage) (*trustPro
 }
 
 // allows reports whether the trust statement allows pr action.
-func (t *trustProbe) allows(pr policy.Principal, action string) bool {
+func (t *Probe) allows(pr policy.Principal, action string) bool {
 	for i := range t.ctx {
-		req := policy.Request{Principal: pr, Action: action, Resource: t.role.ARN, Context: &t.ctx[i], Now: t.now}
+		req := policy.Request{Principal: pr, Action: action, Resource: t.roleARN, Context: &t.ctx[i], Now: t.now}
 		if e, _ := policy.Evaluate(&t.set, &req).Verdicts.Of(policy.Trust); e == policy.Allow {
 			return true
 		}
@@ -118,9 +142,9 @@ func (t *trustProbe) allows(pr policy.Principal, action string) bool {
 	return false
 }
 
-// anyoneOf reports whether the statement lets any user or role of account
+// AnyoneOf reports whether the statement lets any user or role of account
 // assume the role: a made-up user and a made-up role session of it.
-func (t *trustProbe) anyoneOf(account string) bool {
+func (t *Probe) AnyoneOf(account string) bool {
 	user := policy.Principal{Type: policy.User, Account: account, ARN: "arn:aws:iam::" + account + ":user/opensts-trust-probe",
 		ID: "AIDAOPENSTSTRUSTPROBE"}
 	session := policy.Principal{Type: policy.AssumedRole, Account: account,
@@ -130,13 +154,14 @@ func (t *trustProbe) anyoneOf(account string) bool {
 	return t.allows(user, "sts:AssumeRole") || t.allows(session, "sts:AssumeRole")
 }
 
-// everyone reports whether the statement lets in a principal of an account
-// it does not name (stranger), or any identity of any provider.
-func (t *trustProbe) everyone(stranger string) bool {
-	if t.anyoneOf(stranger) {
+// Everyone reports whether the statement lets in a principal of an account
+// it does not name (stranger, see Stranger), or any identity of any
+// provider.
+func (t *Probe) Everyone(stranger string) bool {
+	if t.AnyoneOf(stranger) {
 		return true
 	}
-	acct := t.role.Account
+	acct := t.account
 	for _, f := range []struct {
 		typ    policy.PrincipalType
 		action string
@@ -153,8 +178,8 @@ func (t *trustProbe) everyone(stranger string) bool {
 	return false
 }
 
-// strangerAccount returns an account id doc does not mention.
-func strangerAccount(doc string) string {
+// Stranger returns an account id doc does not mention.
+func Stranger(doc string) string {
 	for _, a := range []string{"999999999999", "987654321098", "135792468013"} {
 		if !strings.Contains(doc, a) {
 			return a
@@ -173,10 +198,10 @@ var (
 		"arn:aws:kms:us-east-1:ACCOUNT:key/opensts-probe", "arn:aws:opensts-probe:us-east-1:000000000000:probe/x"}
 )
 
-// grantsEverything reports whether one statement of a role's permission
-// policy, its conditions taken as met, allows every action on every
-// resource.
-func grantsEverything(account, roleARN, version string, stmt json.RawMessage) bool {
+// GrantsEverything reports whether one statement (of a policy of the given
+// Version) of the permission policy of the role roleARN in account, its
+// conditions taken as met, allows every action on every resource.
+func GrantsEverything(roleARN, account, version string, stmt json.RawMessage) bool {
 	p, err := statementPolicy(policy.Identity, version, stmt, func(string) bool { return true })
 	if err != nil {
 		return false

@@ -1,0 +1,89 @@
+package trustcheck
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+const account = "111111111111"
+
+const roleARN = "arn:aws:iam::" + account + ":role/r"
+
+func TestStatements(t *testing.T) {
+	for _, tc := range []struct {
+		doc     string
+		version string
+		n       int
+		err     bool
+	}{
+		{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow"},{"Effect":"Deny"}]}`, "2012-10-17", 2, false},
+		{`{"Statement":{"Effect":"Allow"}}`, "", 1, false},
+		{`{"Version":"2012-10-17"}`, "2012-10-17", 0, false},
+		{`{"Statement":7}`, "", 0, true},
+		{`[`, "", 0, true},
+	} {
+		v, stmts, err := Statements(tc.doc)
+		if (err != nil) != tc.err || v != tc.version || len(stmts) != tc.n {
+			t.Errorf("%s: %q %d %v", tc.doc, v, len(stmts), err)
+		}
+	}
+}
+
+// A probe keeps the conditions on who the caller is and drops those the
+// caller chooses, and the decision is the engine's.
+func TestProbe(t *testing.T) {
+	for _, tc := range []struct {
+		name, stmt        string
+		everyone, foreign bool // foreign: anyone of 222222222222
+	}{
+		{"named role", `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/ci"},"Action":"sts:AssumeRole"}`, false, false},
+		{"whole account", `{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"sts:AssumeRole"}`, false, true},
+		{"star", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}`, true, true},
+		{"star with a source IP", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}`, true, true},
+		{"star in an organization", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc"}}}`, false, false},
+		{"star, the organization may be absent", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEqualsIfExists":{"aws:PrincipalOrgID":"o-abc"}}}`, true, true},
+		{"star, a provider's claim", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"accounts.example:sub":"x"}}}`, false, false},
+		{"whole account, a real external id", `{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"c0ffee"}}}`, false, false},
+		{"deny", `{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole"}`, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewProbe(roleARN, account, "2012-10-17", json.RawMessage(tc.stmt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Everyone(Stranger(tc.stmt)); got != tc.everyone {
+				t.Errorf("Everyone = %v", got)
+			}
+			if got := p.AnyoneOf("222222222222"); got != tc.foreign {
+				t.Errorf("AnyoneOf = %v", got)
+			}
+		})
+	}
+	if _, err := NewProbe(roleARN, account, "2012-10-17", json.RawMessage(`{"Effect":"Allow","Principal":"*","Action":7}`)); err == nil {
+		t.Error("an invalid statement compiled")
+	}
+}
+
+func TestStranger(t *testing.T) {
+	if s := Stranger(`{"AWS":["999999999999","987654321098"]}`); s == "999999999999" || s == "987654321098" || len(s) != 12 {
+		t.Errorf("Stranger = %s", s)
+	}
+}
+
+func FuzzProbe(f *testing.F) {
+	f.Add(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"*"}}}]}`)
+	f.Add(`{"Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		v, stmts, err := Statements(doc)
+		if err != nil {
+			return
+		}
+		for _, st := range stmts {
+			if p, err := NewProbe(roleARN, account, v, st); err == nil {
+				p.Everyone(Stranger(doc))
+				p.AnyoneOf("222222222222")
+			}
+			GrantsEverything(roleARN, account, v, st)
+		}
+	})
+}
