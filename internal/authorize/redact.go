@@ -57,11 +57,37 @@ func secretParam(name string) bool {
 	return false
 }
 
+// recordedParams are the query parameters, besides x-amz-* (secretParam's
+// excepted), whose values the trail keeps: S3's, which select and page
+// what a request reads, and the Query protocol's Action and Version. Any
+// other parameter is recorded by name with its value hidden, as headers
+// are: a service behind the gateway may take an API key or a token in its
+// query ("?api_key=", "?access_token=", "?sig=").
+var recordedParams = map[string]bool{
+	"prefix": true, "delimiter": true, "marker": true, "max-keys": true, "encoding-type": true, "list-type": true,
+	"continuation-token": true, "start-after": true, "fetch-owner": true, "key-marker": true, "version-id-marker": true,
+	"upload-id-marker": true, "max-uploads": true, "max-parts": true, "part-number-marker": true, "uploadid": true,
+	"partnumber": true, "versionid": true, "x-id": true, "response-content-type": true, "response-content-language": true,
+	"response-expires": true, "response-cache-control": true, "response-content-disposition": true,
+	"response-content-encoding": true, "action": true, "version": true,
+}
+
+// recordedParam reports whether a query parameter's value is kept in the
+// trail.
+func recordedParam(name string) bool {
+	n := strings.ToLower(name)
+	if secretParam(n) {
+		return false
+	}
+	return recordedParams[n] || strings.HasPrefix(n, "x-amz-")
+}
+
 // Redacted returns a copy of in for the audit trail and logs: the session
 // token and the signature (headers, presigned query parameters, the
-// Principal's token) are hidden, and so is the value of every header that
-// is not known to carry no secret (recordedHeader); the rest is kept, so
-// an event still says which request was decided. The pipeline records this copy,
+// Principal's token) are hidden, and so is the value of every header and
+// query parameter that is not known to carry no secret (recordedHeader,
+// recordedParam); the rest is kept, so an event still says which request
+// was decided. The pipeline records this copy,
 // never the input itself.
 func (in *AuthorizeInput) Redacted() *AuthorizeInput {
 	out := *in
@@ -88,8 +114,9 @@ func (in *AuthorizeInput) Redacted() *AuthorizeInput {
 	return &out
 }
 
-// redactURL hides the values of secret query parameters, keeping the
-// rest of the URL as sent. A query it cannot read is hidden whole, and so
+// redactURL hides the values of the query parameters recordedParam does
+// not keep, keeping the rest of the URL as sent (a parameter without a
+// value, S3's "?acl" or "?uploads", as it is). A query it cannot read is hidden whole, and so
 // is a fragment (no request has one; the API refuses it, but still
 // audits the input, and a token could be placed after the "#").
 func redactURL(raw string) string {
@@ -103,18 +130,19 @@ func redactURL(raw string) string {
 	}
 	parts := strings.Split(query, "&")
 	for i, part := range parts {
-		k, _, _ := strings.Cut(part, "=")
+		k, _, hasValue := strings.Cut(part, "=")
 		key, err := url.QueryUnescape(k)
 		if err != nil {
 			return base + "?" + hidden
 		}
 		// A key holding an encoded "=" (X-Amz-Security-Token%3D...) is
-		// judged by its name before it.
-		if name, _, _ := strings.Cut(key, "="); secretParam(name) {
+		// judged by its name before it, and hidden whole.
+		name, _, encodedValue := strings.Cut(key, "=")
+		switch {
+		case encodedValue && !recordedParam(name):
+			parts[i] = hidden
+		case hasValue && !recordedParam(name):
 			parts[i] = k + "=" + hidden
-			if name != key {
-				parts[i] = hidden
-			}
 		}
 	}
 	out := base + "?" + strings.Join(parts, "&")
