@@ -233,8 +233,8 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 				if i := strings.Index(provider, ":oidc-provider/"); i >= 0 {
 					provider = provider[i+len(":oidc-provider/"):]
 				}
-				if !has(func(c condition) bool { return strings.HasSuffix(c.Key, ":sub") && c.specific() }) {
-					add("HIGH", "web identity trust without a sub condition: any identity the provider issues tokens for (any repository, for GitHub Actions or GitLab) can assume it", p,
+				if probe.AnySubject(p) {
+					add("HIGH", "web identity trust that admits any subject (no sub condition, or one any subject meets, such as repo:*): any identity the provider issues tokens for (any repository, for GitHub Actions or GitLab) can assume it", p,
 						"add a Condition StringEquals "+provider+":sub naming the subject, e.g. repo:ORG/REPO:ref:refs/heads/main")
 				}
 				if !has(func(c condition) bool {

@@ -255,6 +255,7 @@ func TestTrustOpened(t *testing.T) {
 		{"foreign role", doc(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:role/ci"},"Action":"sts:AssumeRole"}`), 0},
 		{"own account", doc(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":"sts:AssumeRole"}`), 0},
 		{"web identity without sub", doc(`{"Effect":"Allow","Principal":{"Federated":"` + oidc + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}`), 1},
+		{"web identity, any repository", doc(`{"Effect":"Allow","Principal":{"Federated":"` + oidc + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}}`), 1},
 		{"web identity with sub", doc(`{"Effect":"Allow","Principal":{"Federated":"` + oidc + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/app:*"}}}`), 0},
 		{"deny", doc(`{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole"}`), 0},
 		// Spellings that open the role while looking narrowed.

@@ -72,8 +72,8 @@ func TrustFindings(doc, account string) []string {
 			}
 		}
 		for _, f := range federated {
-			if strings.Contains(f, ":oidc-provider/") && !hasKeySuffix(s.Condition, ":sub") {
-				out = append(out, name+" trusts web identities of "+f[strings.Index(f, ":oidc-provider/")+len(":oidc-provider/"):]+" with no condition on sub")
+			if probe.AnySubject(f) {
+				out = append(out, name+" trusts web identities of "+f[strings.Index(f, ":oidc-provider/")+len(":oidc-provider/"):]+" whatever their sub")
 			}
 		}
 	}
@@ -109,15 +109,4 @@ func accountOf(p string) string {
 		return parts[4]
 	}
 	return ""
-}
-
-func hasKeySuffix(cond map[string]map[string]json.RawMessage, suffix string) bool {
-	for _, kv := range cond {
-		for k := range kv {
-			if strings.HasSuffix(strings.ToLower(k), suffix) {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -108,6 +108,8 @@ func statementPolicy(k policy.Kind, version string, stmt json.RawMessage, drop f
 // principal the role did not mean to trust.
 type Probe struct {
 	roleARN, account string
+	version          string
+	stmt             json.RawMessage
 	set              policy.Set
 	// The stranger as two callers: one in an organization of its own, one
 	// in none; both bring an external id they made up.
@@ -122,7 +124,7 @@ func NewProbe(roleARN, account, version string, stmt json.RawMessage) (*Probe, e
 	if err != nil {
 		return nil, err
 	}
-	t := &Probe{roleARN: roleARN, account: account, now: time.Now(), set: policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: account}}
+	t := &Probe{roleARN: roleARN, account: account, version: version, stmt: stmt, now: time.Now(), set: policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: account}}
 	for i := range t.ctx {
 		t.ctx[i].Set("sts:ExternalId", "opensts-trust-probe-not-an-external-id")
 	}
@@ -176,6 +178,38 @@ func (t *Probe) Everyone(stranger string) bool {
 		}
 	}
 	return false
+}
+
+// AnySubject reports whether the statement lets in a web identity of the
+// OIDC provider federated (its ARN, as the statement names it) whatever
+// the token's subject: one the provider would issue to anyone (for GitHub
+// Actions, "repo:" and a repository nobody here owns), with every other
+// condition taken as met. No condition on sub, "repo:*" and "*" let any
+// repository of a CI provider assume the role; "repo:acme/*" does not.
+func (t *Probe) AnySubject(federated string) bool {
+	i := strings.Index(federated, ":oidc-provider/")
+	if i < 0 {
+		return false
+	}
+	host := federated[i+len(":oidc-provider/"):]
+	sub := strings.ToLower(host) + ":sub"
+	p, err := statementPolicy(policy.Trust, t.version, t.stmt, func(key string) bool { return key != sub && !whoKeys[key] })
+	if err != nil {
+		return false
+	}
+	set := policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: t.account}
+	subject := "opensts-trust-probe-7c1f0e"
+	if strings.EqualFold(host, "token.actions.githubusercontent.com") {
+		subject = "repo:opensts-trust-probe-7c1f0e/probe:ref:refs/heads/main"
+	} else if strings.Contains(strings.ToLower(host), "gitlab") {
+		subject = "project_path:opensts-trust-probe-7c1f0e/probe:ref_type:branch:ref:main"
+	}
+	var ctx policy.Context
+	ctx.Set(host+":sub", subject)
+	pr := policy.Principal{Type: policy.WebIdentity, Account: t.account, Federated: federated, ID: subject}
+	req := policy.Request{Principal: pr, Action: "sts:AssumeRoleWithWebIdentity", Resource: t.roleARN, Context: &ctx, Now: t.now}
+	e, _ := policy.Evaluate(&set, &req).Verdicts.Of(policy.Trust)
+	return e == policy.Allow
 }
 
 // Stranger returns an account id doc does not mention.

@@ -87,3 +87,35 @@ func FuzzProbe(f *testing.F) {
 		}
 	})
 }
+
+func TestAnySubject(t *testing.T) {
+	const gh = "arn:aws:iam::" + account + ":oidc-provider/token.actions.githubusercontent.com"
+	stmt := func(cond string) string {
+		return `{"Effect":"Allow","Principal":{"Federated":"` + gh + `"},"Action":"sts:AssumeRoleWithWebIdentity"` + cond + `}`
+	}
+	aud := `"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"`
+	for _, tc := range []struct {
+		name, stmt string
+		any        bool
+	}{
+		{"no condition", stmt(``), true},
+		{"audience only", stmt(`,"Condition":{"StringEquals":{` + aud + `}}`), true},
+		{"any repository", stmt(`,"Condition":{"StringEquals":{` + aud + `},"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}`), true},
+		{"every subject", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"*"}}`), true},
+		{"all but one", stmt(`,"Condition":{"StringNotEquals":{"token.actions.githubusercontent.com:sub":"repo:acme/app:ref:refs/heads/main"}}`), true},
+		{"the subject may be absent", stmt(`,"Condition":{"StringLikeIfExists":{"token.actions.githubusercontent.com:sub":"repo:acme/*"}}`), false},
+		{"an organization's repositories", stmt(`,"Condition":{"StringEquals":{` + aud + `},"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/*"}}`), false},
+		{"one branch", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"repo:acme/app:ref:refs/heads/main"}}`), false},
+		{"another provider", `{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::` + account + `:oidc-provider/other.example"},"Action":"sts:AssumeRoleWithWebIdentity"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewProbe(roleARN, account, "2012-10-17", json.RawMessage(tc.stmt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.AnySubject(gh); got != tc.any {
+				t.Errorf("AnySubject = %v", got)
+			}
+		})
+	}
+}
