@@ -12,49 +12,55 @@ import (
 // BenchmarkManyRoles is the detection side of the scale benchmark
 // (internal/tools/scale): AssumeRole across 100,000 distinct roles, each by
 // its own user, in Run's batches, with the baselines kept in a shared
-// state (in memory here; the store in the server) and flushed as Run does.
-// It reports the shared state's traffic an event besides the time.
+// state (in memory here; the store in the server) and flushed as Run does,
+// with no tier and with the server's (16 MiB). It reports the shared
+// state's traffic an event besides the time: subjects read and written
+// (a read is two subjects an event when neither table nor tier holds them).
 //
 //	go test ./internal/detect -run '^$' -bench ManyRoles -benchmem -cpu 1
 func BenchmarkManyRoles(b *testing.B) {
+	for _, tier := range []int{0, 16 << 20} {
+		b.Run(fmt.Sprintf("tier=%dMiB", tier>>20), func(b *testing.B) { benchmarkManyRoles(b, tier) })
+	}
+}
+
+func benchmarkManyRoles(b *testing.B, tierBytes int) {
 	const n = 100_000
 	sh := newMemShared()
-	e, _ := newEngine(b, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh })
+	e, _ := newEngine(b, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared, o.TierBytes = sh, tierBytes })
 	evs := make([]Event, n)
 	for i := range evs {
-		user := fmt.Sprintf("arn:aws:iam::%s:user/u%d", acct, i)
+		// Named as the scale benchmark's.
+		user := fmt.Sprintf("arn:aws:iam::%s:user/u%07d", acct, i)
 		evs[i] = Event{Time: t0, ID: fmt.Sprint("ev-", i), Name: "AssumeRole", Source: "sts.amazonaws.com", Account: acct,
-			Type: "IAMUser", ARN: user, UserName: fmt.Sprint("u", i), AccessKeyID: fmt.Sprintf("AKIA%016d", i),
-			SourceIP: "203.0.113.7", UserAgent: "Go-http-client/1.1", Params: Params{RoleArn: fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i)}}
+			Type: "IAMUser", ARN: user, UserName: fmt.Sprintf("u%07d", i), AccessKeyID: fmt.Sprintf("AKIA%016d", i),
+			SourceIP: "127.0.0.1", UserAgent: "Go-http-client/1.1", Params: Params{RoleArn: fmt.Sprintf("arn:aws:iam::%s:role/r%07d", acct, i)}}
 	}
 	ctx := context.Background()
 	// One pass to learn (and store) every baseline, as a warmed-up
 	// deployment has.
-	pass := func(from, to int, at time.Time) {
-		for i := from; i < to; i++ {
-			ev := evs[i%n]
-			ev.Time = at
-			e.Observe(ev)
-			if i%256 == 255 {
-				e.runBatch(ctx)
-			}
-			select {
-			case <-e.flushDue:
-				e.Flush(ctx)
-			default:
-			}
+	for i := range n {
+		ev := evs[i]
+		ev.Time = t0.Add(time.Duration(i) * 100 * time.Microsecond)
+		e.Observe(ev)
+		if i%256 == 255 {
+			e.runBatch(ctx)
 		}
-		e.runBatch(ctx)
+		select {
+		case <-e.flushDue:
+			e.Flush(ctx)
+		default:
+		}
 	}
-	pass(0, n, t0)
+	e.runBatch(ctx)
 	e.Flush(ctx)
-	gets, puts := sh.gets, sh.puts
+	read, puts := sh.read, sh.puts
 	b.ReportAllocs()
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
 		ev := evs[i%n]
-		ev.Time = t0.Add(time.Duration(i) * 100 * time.Microsecond) // 10,000 a second
+		ev.Time = t0.Add(time.Duration(n+i) * 100 * time.Microsecond) // 10,000 a second
 		e.Observe(ev)
 		if i%256 == 255 {
 			e.runBatch(ctx)
@@ -71,8 +77,12 @@ func BenchmarkManyRoles(b *testing.B) {
 	}
 	e.runBatch(ctx)
 	b.StopTimer()
-	b.ReportMetric(float64(sh.gets-gets)/float64(b.N), "reads/op")
+	b.ReportMetric(float64(sh.read-read)/float64(b.N), "reads/op")
 	b.ReportMetric(float64(sh.puts-puts)/float64(b.N), "writes/op")
+	if e.base.tier != nil {
+		n, bytes, _ := e.base.tier.Stats()
+		b.ReportMetric(float64(bytes)/float64(n), "tier-B/subject")
+	}
 }
 
 // A working set larger than the table keeps what it learned: baselines
