@@ -172,7 +172,19 @@ func TestBaselineBinary(t *testing.T) {
 func FuzzDecodeBaseline(f *testing.F) {
 	f.Add((&baseline{First: t0, Networks: strSet{"10.0.0.0/24"}, Actions: strSet{"a", "b"}}).appendBinary(nil))
 	f.Add([]byte(`{"first":"2020-01-01T00:00:00Z","actions":["x"]}`))
+	var d dict
+	for _, v := range []string{"10.0.0.0/24", "aws-cli", "sts:AssumeRole"} {
+		d.id(v)
+	}
+	f.Add((&baseline{First: t0, Networks: strSet{"10.0.0.0/24", "192.0.2.0/24"}, Actions: strSet{"sts:AssumeRole"}}).encode(nil, &d))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The tier's encoding, with a dictionary of three strings: no
+		// panic, and the same bounds.
+		if bl, err := decodeInto(nil, data, &d, true); err == nil {
+			if len(bl.Networks) > maxNetworks || len(bl.Agents) > maxAgents || len(bl.Actions) > maxActions {
+				t.Fatal("a set past its bound")
+			}
+		}
 		bl, err := decodeBaseline(data)
 		if err != nil || data[0] != baselineBinary {
 			return
@@ -265,6 +277,146 @@ func (e *Engine) peekBaseline(key string) *baseline {
 	if !ok {
 		return nil
 	}
-	bl, _ := decodeBaseline(data)
+	bl, _ := decodeInto(nil, data, &e.base.dict, true)
 	return bl
+}
+
+// The tier's encoding numbers the sets' strings: it round-trips, is
+// smaller than the shared state's, writes a string out in full once the
+// dictionary is full, and a malformed record (cut, or naming a number the
+// dictionary has not) is refused. The shared state's reader refuses it:
+// its numbers mean nothing to another node.
+func TestBaselineTierEncoding(t *testing.T) {
+	bl := &baseline{First: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Networks: strSet{"10.0.0.0/24", "192.0.2.0/24"},
+		Agents: strSet{"aws-cli"}, Actions: strSet{"iam:GetUser", "sts:AssumeRole"}, Hours: 1<<3 | 1<<23, Minute: 29_000_000,
+		Count: 17, Rate: 12.5, Minutes: 4321}
+	same := func(got *baseline) bool {
+		return got.First.Equal(bl.First) && slices.Equal(got.Networks, bl.Networks) && slices.Equal(got.Agents, bl.Agents) &&
+			slices.Equal(got.Actions, bl.Actions) && got.Hours == bl.Hours && got.Minute == bl.Minute && got.Count == bl.Count &&
+			got.Rate == bl.Rate && got.Minutes == bl.Minutes
+	}
+	var d dict
+	data := bl.encode(nil, &d)
+	if bin := bl.appendBinary(nil); len(data) >= len(bin)-20 {
+		t.Errorf("tier encoding %d bytes, shared state's %d", len(data), len(bin))
+	}
+	got, err := decodeInto(nil, data, &d, true)
+	if err != nil || !same(got) {
+		t.Fatalf("read %+v, %v; want %+v", got, err, bl)
+	}
+	if _, err := decodeBaseline(data); err == nil {
+		t.Fatal("the shared state's reader read the tier's encoding")
+	}
+	if _, err := decodeInto(nil, bl.appendBinary(nil), &d, true); err == nil {
+		t.Fatal("the tier's reader read the shared state's encoding")
+	}
+	for i := range len(data) {
+		if _, err := decodeInto(nil, data[:i], &d, true); err == nil {
+			t.Fatalf("a record cut to %d bytes was read", i)
+		}
+	}
+	// A number past the dictionary (another engine's, or none).
+	var small dict
+	small.id("x")
+	if _, err := decodeInto(nil, data, &small, true); err == nil {
+		t.Fatal("a record naming numbers the dictionary has not was read")
+	}
+	// A full dictionary: new strings are written out, and still read.
+	var full dict
+	for i := range dictMax {
+		full.id(itoa(i))
+	}
+	data = bl.encode(nil, &full)
+	if got, err := decodeInto(nil, data, &full, true); err != nil || !same(got) {
+		t.Fatalf("with a full dictionary: read %+v, %v", got, err)
+	}
+	if len(full.strs) != dictMax {
+		t.Fatalf("dictionary grew to %d past %d", len(full.strs), dictMax)
+	}
+	// Decoded into a recycled baseline: nothing of the old one is left.
+	old := &baseline{Networks: strSet{"a", "b", "c"}, Agents: strSet{"z"}, Actions: strSet{"q"}, Count: 9}
+	rec := &baseline{Networks: old.Networks[:0], Agents: old.Agents[:0], Actions: old.Actions[:0]}
+	empty := (&baseline{First: t0}).encode(nil, &d)
+	if got, err := decodeInto(rec, empty, &d, true); err != nil || len(got.Networks)+len(got.Agents)+len(got.Actions) != 0 || got.Count != 0 {
+		t.Fatalf("recycled: %+v, %v", got, err)
+	}
+}
+
+// Baselines the table drops are reused for the ones it reads back: with
+// many more subjects than the table holds, each learning something of
+// its own, every subject keeps exactly what it learned, through the tier
+// and through the shared state.
+func TestBaselinesRecycled(t *testing.T) {
+	role := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i) }
+	net := func(i int) string { return fmt.Sprintf("10.%d.%d.1", i/256, i%256) }
+	const n = 50
+	for _, tier := range []int{0, 64 << 10} {
+		sh := newMemShared()
+		e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared, o.MaxSubjects, o.TierBytes = sh, 7, tier })
+		ctx := context.Background()
+		for pass := range 4 {
+			for i := range n {
+				// Subject i learns network i, then on later passes
+				// network i+n once, and the same again.
+				ip := net(i)
+				if pass == 2 {
+					ip = net(i + n)
+				}
+				e.Observe(ev("AssumeRole", "sts", with("roleArn", role(i)), from(ip), at(time.Duration(pass)*time.Minute)))
+				if i%5 == 4 {
+					e.runBatch(ctx)
+				}
+				select {
+				case <-e.flushDue: // as Run does
+					e.Flush(ctx)
+				default:
+				}
+			}
+			e.runBatch(ctx)
+			if pass%2 == 1 {
+				e.Flush(ctx)
+			}
+		}
+		e.Flush(ctx)
+		for i := range n {
+			want := strSet{network(net(i)), network(net(i + n))}
+			slices.Sort(want)
+			bl := e.peekBaseline("role:" + role(i))
+			if bl == nil {
+				stored, err := decodeBaseline(sh.base["role:"+role(i)])
+				if err != nil {
+					t.Fatalf("tier %d: role %d: %v", tier, i, err)
+				}
+				bl = stored
+			}
+			if !slices.Equal(bl.Networks, want) || !bl.First.Equal(t0) {
+				t.Fatalf("tier %d: role %d: networks %v first %v, want %v", tier, i, bl.Networks, bl.First, want)
+			}
+		}
+	}
+}
+
+// A baseline stored as JSON (before the compact encoding) is written
+// back in the compact encoding once read, with what it held.
+func TestOldJSONBaselineRewritten(t *testing.T) {
+	sh := newMemShared()
+	role := "arn:aws:iam::" + acct + ":role/app"
+	sh.base["role:"+role] = []byte(`{"first":"2026-12-01T00:00:00Z","networks":["203.0.113.0/24"],"agents":["aws-cli"]}`)
+	e, r := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh })
+	ctx := context.Background()
+	e.Observe(ev("AssumeRole", "sts", with("roleArn", role)))
+	e.runBatch(ctx)
+	e.Flush(ctx)
+	data := sh.base["role:"+role]
+	if len(data) == 0 || data[0] != baselineBinary {
+		t.Fatalf("stored %q, want the compact encoding", data)
+	}
+	bl, err := decodeBaseline(data)
+	if err != nil || !bl.First.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) || !slices.Equal(bl.Networks, strSet{"203.0.113.0/24"}) ||
+		!slices.Equal(bl.Agents, strSet{"aws-cli"}) {
+		t.Fatalf("rewritten as %+v, %v", bl, err)
+	}
+	if len(r.alerts) != 0 {
+		t.Fatalf("alerts for what the stored baseline knew: %v", r.rules())
+	}
 }
