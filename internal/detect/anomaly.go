@@ -40,10 +40,15 @@ type baselines struct {
 	// tier, if set, holds encoded the baselines the table dropped that
 	// the shared state has as they are (unchanged since read, or written
 	// by a flush), by tierKey: a subject seen again is read from there
-	// rather than from the shared state. It holds a subject only while the
-	// table does not (a baseline read from it leaves it), so it is never
-	// behind the table; it is behind the shared state as much as the
-	// table is (other nodes' learning arrives at flushes).
+	// rather than from the shared state. It is read only for a subject
+	// the table does not hold, and a subject leaves the table only by
+	// eviction, which replaces its record (unchanged since read, as the
+	// shared state has it) or deletes it (changed: the record is behind),
+	// so what it returns is never behind the table; it is behind the
+	// shared state as much as the table is (other nodes' learning arrives
+	// at flushes). A record read stays while the subject is in the table
+	// (deleting it there cost a tier operation a sighting; the eviction
+	// replaces or deletes it anyway).
 	tier    *cache.Tier
 	tierBuf []byte
 	// dict numbers the strings of the baselines the tier holds, which
@@ -141,6 +146,13 @@ func newBaselines(max int, warmup time.Duration) *baselines {
 			return
 		}
 		delete(b.dirty, key)
+		if b.tier != nil {
+			// Changed since read: a record read from the tier is behind.
+			if !bl.tkSet {
+				bl.tk, bl.tkSet = b.tierKey(key), true
+			}
+			b.tier.Delete(bl.tk[:])
+		}
 		if len(b.evicted) < 4*max {
 			b.evicted[key] = bl.appendBinary(nil)
 		}
@@ -206,8 +218,8 @@ func (b *baselines) toTier(key string, bl *baseline) {
 	b.tier.Put(k[:], b.tierBuf)
 }
 
-// fromTier returns the baseline of key the tier holds, which leaves it
-// (the caller puts it in the table), or nil.
+// fromTier returns the baseline of key the tier holds (the caller puts
+// it in the table; the record stays until its eviction), or nil.
 func (b *baselines) fromTier(key string) *baseline {
 	if b.tier == nil {
 		return nil
@@ -218,7 +230,6 @@ func (b *baselines) fromTier(key string) *baseline {
 		return nil
 	}
 	b.tierBuf = data[:0]
-	b.tier.Delete(k[:])
 	bl, _, err := b.decode(data, true)
 	if err != nil {
 		return nil // cannot happen: encode wrote it

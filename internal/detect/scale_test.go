@@ -420,3 +420,40 @@ func TestOldJSONBaselineRewritten(t *testing.T) {
 		t.Fatalf("alerts for what the stored baseline knew: %v", r.rules())
 	}
 }
+
+// A record read from the tier stays there while its subject is in the
+// table; a subject that changes and is then dropped unwritten (more
+// evicted, changed baselines than are kept between flushes) has its
+// record deleted, so that it is read back from the shared state (what the
+// last flush wrote), not from the record it was first read from.
+func TestTierRecordBehindDeleted(t *testing.T) {
+	sh := newMemShared()
+	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared, o.MaxSubjects, o.TierBytes = sh, 3, 64<<10 })
+	ctx := context.Background()
+	r := "arn:aws:iam::" + acct + ":role/r"
+	x := func(i int) Event {
+		return ev("AssumeRole", "sts", with("roleArn", fmt.Sprintf("arn:aws:iam::%s:role/x%d", acct, i)))
+	}
+	run(e, ev("AssumeRole", "sts", with("roleArn", r)))
+	e.Flush(ctx)
+	run(e, x(0), x(1)) // r evicted unchanged: into the tier
+	e.Flush(ctx)
+	run(e, ev("AssumeRole", "sts", with("roleArn", r), from("198.51.100.7"))) // read from the tier; learns a network
+	e.Flush(ctx)                                                              // written: the tier's record is behind
+	// Fill what is kept of evicted, changed baselines, r kept in the
+	// table meanwhile; then r learns again and is dropped unwritten.
+	i := 2
+	for ; len(e.base.evicted) < 4*3; i++ {
+		run(e, x(i), ev("AssumeRole", "sts", with("roleArn", r)))
+	}
+	run(e, ev("AssumeRole", "sts", with("roleArn", r), from("192.0.2.9")))
+	run(e, x(i), x(i+1))
+	if e.peekBaseline("role:"+r) != nil {
+		t.Fatal("r still in the table or the tier")
+	}
+	run(e, ev("AssumeRole", "sts", with("roleArn", r), at(time.Minute)))
+	bl := e.peekBaseline("role:" + r)
+	if bl == nil || !slices.Contains(bl.Networks, "198.51.100.0/24") {
+		t.Fatalf("r read back without what the flush wrote: %+v", bl)
+	}
+}
