@@ -40,12 +40,23 @@ type baselines struct {
 	// tier, if set, holds encoded the baselines the table dropped that
 	// the shared state has as they are (unchanged since read, or written
 	// by a flush), by tierKey: a subject seen again is read from there
-	// rather than from the shared state. It holds a subject only while the
-	// table does not (a baseline read from it leaves it), so it is never
-	// behind the table; it is behind the shared state as much as the
-	// table is (other nodes' learning arrives at flushes).
+	// rather than from the shared state. It is read only for a subject
+	// the table does not hold, and a subject leaves the table only by
+	// eviction, which replaces its record (unchanged since read, as the
+	// shared state has it) or deletes it (changed: the record is behind),
+	// so what it returns is never behind the table; it is behind the
+	// shared state as much as the table is (other nodes' learning arrives
+	// at flushes). A record read stays while the subject is in the table
+	// (deleting it there cost a tier operation a sighting; the eviction
+	// replaces or deletes it anyway).
 	tier    *cache.Tier
 	tierBuf []byte
+	// dict numbers the strings of the baselines the tier holds, which
+	// refer to them by number (see encode), and interns those read.
+	dict dict
+	// free are baselines the table dropped, once encoded, for reuse
+	// (with their sets' arrays) by the next decoded.
+	free []*baseline
 	// first is prefetch's, reused batch to batch.
 	first map[string]time.Time
 
@@ -56,6 +67,7 @@ type baselines struct {
 	actions map[[2]string]string
 
 	kbuf []byte // getFor's key, reused
+	hbuf []byte // tierKey's, reused
 }
 
 const memoMax = 4096
@@ -99,7 +111,9 @@ const (
 )
 
 type baseline struct {
-	key      string    // its subject (the table's key)
+	key      string   // its subject (the table's key)
+	tk       [16]byte // tierKey(key), once tkSet
+	tkSet    bool
 	First    time.Time `json:"first"`
 	Networks strSet    `json:"networks,omitempty"`
 	Agents   strSet    `json:"agents,omitempty"`
@@ -120,11 +134,25 @@ func newBaselines(max int, warmup time.Duration) *baselines {
 	b := &baselines{warmup: warmup, subjects: newTable[*baseline](max), sessions: newTable[sessionSeen](max), dirty: map[string]struct{}{},
 		evicted: map[string][]byte{}, first: map[string]time.Time{}}
 	b.subjects.evicted = func(key string, bl *baseline) {
+		defer b.recycle(bl)
 		if _, ok := b.dirty[key]; !ok {
-			b.toTier(key, bl.appendBinary(b.tierBuf[:0]))
+			if b.tier != nil {
+				if !bl.tkSet {
+					bl.tk, bl.tkSet = b.tierKey(key), true
+				}
+				b.tierBuf = bl.encode(b.tierBuf[:0], &b.dict)
+				b.tier.Put(bl.tk[:], b.tierBuf)
+			}
 			return
 		}
 		delete(b.dirty, key)
+		if b.tier != nil {
+			// Changed since read: a record read from the tier is behind.
+			if !bl.tkSet {
+				bl.tk, bl.tkSet = b.tierKey(key), true
+			}
+			b.tier.Delete(bl.tk[:])
+		}
 		if len(b.evicted) < 4*max {
 			b.evicted[key] = bl.appendBinary(nil)
 		}
@@ -135,6 +163,35 @@ func newBaselines(max int, warmup time.Duration) *baselines {
 	return b
 }
 
+// maxFree bounds the baselines kept for reuse.
+const maxFree = 64
+
+// recycle keeps bl, which the table dropped and nothing refers to any
+// more, for reuse by the next decoded baseline.
+func (b *baselines) recycle(bl *baseline) {
+	if len(b.free) < maxFree {
+		*bl = baseline{Networks: bl.Networks[:0], Agents: bl.Agents[:0], Actions: bl.Actions[:0]}
+		b.free = append(b.free, bl)
+	}
+}
+
+// decode reads a baseline stored in the shared state (tier false) or
+// kept in the tier (tier true) into a recycled one, interning its
+// strings, and reports whether it is in the JSON written before the
+// compact encoding (and so worth writing back in it).
+func (b *baselines) decode(data []byte, tier bool) (bl *baseline, old bool, err error) {
+	if len(data) > 0 && data[0] == '{' && !tier {
+		bl, err = decodeBaseline(data)
+		return bl, true, err
+	}
+	var into *baseline
+	if n := len(b.free); n > 0 {
+		into, b.free = b.free[n-1], b.free[:n-1]
+	}
+	bl, err = decodeInto(into, data, &b.dict, tier)
+	return bl, false, err
+}
+
 // tierKey is what the tier keeps a subject under: the first 16 bytes of
 // its SHA-256 (subject keys run to 60 bytes and more; two subjects of
 // one key is a chance of 2^-128 a pair).
@@ -143,34 +200,41 @@ func tierKey(key string) [16]byte {
 	return [16]byte(sum[:16])
 }
 
-// toTier keeps data, the encoding of the baseline of key as the shared
-// state has it, in the tier (if any).
-func (b *baselines) toTier(key string, data []byte) {
+// tierKey is tierKey with no allocation.
+func (b *baselines) tierKey(key string) [16]byte {
+	b.hbuf = append(b.hbuf[:0], key...)
+	sum := sha256.Sum256(b.hbuf)
+	return [16]byte(sum[:16])
+}
+
+// toTier keeps bl, the baseline of key as the shared state has it, in
+// the tier (if any).
+func (b *baselines) toTier(key string, bl *baseline) {
 	if b.tier == nil {
 		return
 	}
-	k := tierKey(key)
-	b.tier.Put(k[:], data)
-	b.tierBuf = data[:0]
+	k := b.tierKey(key)
+	b.tierBuf = bl.encode(b.tierBuf[:0], &b.dict)
+	b.tier.Put(k[:], b.tierBuf)
 }
 
-// fromTier returns the baseline of key the tier holds, which leaves it
-// (the caller puts it in the table), or nil.
+// fromTier returns the baseline of key the tier holds (the caller puts
+// it in the table; the record stays until its eviction), or nil.
 func (b *baselines) fromTier(key string) *baseline {
 	if b.tier == nil {
 		return nil
 	}
-	k := tierKey(key)
+	k := b.tierKey(key)
 	data, ok := b.tier.Get(b.tierBuf[:0], k[:])
 	if !ok {
 		return nil
 	}
 	b.tierBuf = data[:0]
-	b.tier.Delete(k[:])
-	bl, err := decodeBaseline(data)
+	bl, _, err := b.decode(data, true)
 	if err != nil {
-		return nil // cannot happen: appendBinary wrote it
+		return nil // cannot happen: encode wrote it
 	}
+	bl.tk, bl.tkSet = k, true
 	return bl
 }
 
@@ -182,7 +246,7 @@ func (b *baselines) pending(key string) *baseline {
 		return nil
 	}
 	delete(b.evicted, key)
-	bl, err := decodeBaseline(data)
+	bl, _, err := b.decode(data, false)
 	if err != nil {
 		return nil // cannot happen: appendBinary wrote it
 	}
@@ -380,7 +444,10 @@ func (e *Engine) prefetch(ctx context.Context, batch []*chunk) {
 		}
 		var bl *baseline
 		if data, ok := got[key]; ok {
-			bl, _ = decodeBaseline(data)
+			var old bool
+			if bl, old, _ = e.base.decode(data, false); old {
+				e.base.mark(key) // written back in the compact encoding
+			}
 		}
 		if bl == nil {
 			// Not stored: new, first seen by the batch's first event
@@ -470,7 +537,10 @@ func (e *Engine) loadBaseline(key string) *baseline {
 		return nil
 	}
 	if data, ok := got[key]; ok {
-		if bl, err := decodeBaseline(data); err == nil {
+		if bl, old, err := e.base.decode(data, false); err == nil {
+			if old {
+				e.base.mark(key) // written back in the compact encoding
+			}
 			return bl
 		}
 	}
@@ -549,7 +619,10 @@ func (e *Engine) Flush(ctx context.Context) {
 		_, inTable := e.base.subjects.m[k]
 		_, newer := e.base.evicted[k]
 		if data, ok := out[k]; ok && !inTable && !newer {
-			e.base.toTier(k, data)
+			if bl, _, err := e.base.decode(data, false); err == nil {
+				e.base.toTier(k, bl)
+				e.base.recycle(bl)
+			}
 		}
 	}
 	e.mu.Unlock()
@@ -617,14 +690,30 @@ func (e *Engine) LoadBaselines(r io.Reader) error {
 
 // baselineBinary is the first byte of a baseline in the compact encoding
 // appendBinary writes; a stored baseline that starts with '{' is the JSON
-// written before it, still read.
-const baselineBinary = 1
+// written before it, still read. baselineTier is the first byte of one in
+// the tier's encoding, which the shared state never holds.
+const (
+	baselineBinary = 1
+	baselineTier   = 2
+)
 
 // appendBinary appends bl in the compact encoding the shared state keeps:
 // a version byte, then varints and length-prefixed strings. It is some
 // third of the JSON and costs no reflection either way.
-func (bl *baseline) appendBinary(b []byte) []byte {
-	b = append(b, baselineBinary)
+func (bl *baseline) appendBinary(b []byte) []byte { return bl.encode(b, nil) }
+
+// encode appends bl in the compact encoding, with d nil; with d, in the
+// tier's, where a string d numbers is its number plus one (0: the string
+// follows). The strings of the sets were most of a baseline (a network,
+// a client, an action: 12-20 bytes each), and are few and the same for
+// many subjects: numbered, the 200,000 baselines of 100,000 roles and
+// their users take some 10 MiB of the tier rather than 14.
+func (bl *baseline) encode(b []byte, d *dict) []byte {
+	if d == nil {
+		b = append(b, baselineBinary)
+	} else {
+		b = append(b, baselineTier)
+	}
 	var sec, nsec int64
 	if !bl.First.IsZero() {
 		sec, nsec = bl.First.Unix(), int64(bl.First.Nanosecond())+1 // 0: no time
@@ -634,6 +723,13 @@ func (bl *baseline) appendBinary(b []byte) []byte {
 	for _, set := range [3]strSet{bl.Networks, bl.Agents, bl.Actions} {
 		b = binary.AppendUvarint(b, uint64(len(set)))
 		for _, v := range set {
+			if d != nil {
+				if id, ok := d.id(v); ok {
+					b = binary.AppendUvarint(b, uint64(id)+1)
+					continue
+				}
+				b = append(b, 0)
+			}
 			b = binary.AppendUvarint(b, uint64(len(v)))
 			b = append(b, v...)
 		}
@@ -651,15 +747,30 @@ var errBaseline = errors.New("detect: malformed baseline")
 // values are checked and bounded as learn bounds them, so that a bad row
 // cannot make a baseline larger than one the engine builds.
 func decodeBaseline(data []byte) (*baseline, error) {
-	bl := new(baseline)
 	if len(data) > 0 && data[0] == '{' {
+		bl := new(baseline)
 		if err := json.Unmarshal(data, bl); err != nil {
 			return nil, err
 		}
 		return bl, nil
 	}
-	if len(data) == 0 || data[0] != baselineBinary {
+	return decodeInto(nil, data, nil, false)
+}
+
+// decodeInto reads a baseline in the compact encoding (tier false) or
+// the tier's (tier true, d its dictionary) into bl, a recycled one (nil:
+// a new one), reusing its sets' arrays; with d, the strings read are
+// interned in it.
+func decodeInto(bl *baseline, data []byte, d *dict, tier bool) (*baseline, error) {
+	version := byte(baselineBinary)
+	if tier {
+		version = baselineTier
+	}
+	if len(data) == 0 || data[0] != version || (tier && d == nil) {
 		return nil, errBaseline
+	}
+	if bl == nil {
+		bl = new(baseline)
 	}
 	r := data[1:]
 	bad := false
@@ -690,13 +801,29 @@ func decodeBaseline(data []byte) (*baseline, error) {
 		if n > uint64(len(r)) {
 			return nil, errBaseline
 		}
-		list := make(strSet, 0, min(n, 64))
+		list := (*set)[:0]
+		if list == nil {
+			list = make(strSet, 0, min(n, 64))
+		}
 		for range n {
+			if tier {
+				if ref := uvarint(); ref > 0 {
+					if bad || ref > uint64(len(d.strs)) {
+						return nil, errBaseline
+					}
+					list = append(list, d.strs[ref-1])
+					continue
+				}
+			}
 			l := uvarint()
 			if bad || l > uint64(len(r)) {
 				return nil, errBaseline
 			}
-			list = append(list, string(r[:l]))
+			if d != nil {
+				list = append(list, d.intern(r[:l]))
+			} else {
+				list = append(list, string(r[:l]))
+			}
 			r = r[l:]
 		}
 		// Written sorted and bounded; a row that is not is made so.
@@ -733,4 +860,44 @@ func strictlySorted(s []string) bool {
 		}
 	}
 	return true
+}
+
+// dict numbers strings, up to dictMax of them, for the tier's encoding;
+// the numbers stand as long as the engine (the tier is its own).
+type dict struct {
+	ids  map[string]uint32
+	strs []string
+}
+
+// dictMax bounds a dictionary: the values of networks, clients and
+// actions a deployment's baselines hold are some hundreds; past it (a
+// flood of networks) values are written out in full.
+const dictMax = 1 << 14
+
+// id returns the number of s, numbering it if it is new and there is
+// room.
+func (d *dict) id(s string) (uint32, bool) {
+	if id, ok := d.ids[s]; ok {
+		return id, true
+	}
+	if len(d.strs) >= dictMax {
+		return 0, false
+	}
+	if d.ids == nil {
+		d.ids = make(map[string]uint32)
+	}
+	id := uint32(len(d.strs))
+	d.ids[s] = id
+	d.strs = append(d.strs, s)
+	return id, true
+}
+
+// intern returns b as a string: d's, if it holds it (no allocation).
+func (d *dict) intern(b []byte) string {
+	if id, ok := d.ids[string(b)]; ok {
+		return d.strs[id]
+	}
+	s := string(b)
+	d.id(s)
+	return s
 }

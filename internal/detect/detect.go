@@ -176,7 +176,8 @@ type Options struct {
 	Shared Shared
 	// TierBytes, with Shared, keeps the baselines the table drops, as the
 	// shared state has them, encoded in that many bytes outside the Go
-	// heap (some 80 bytes a subject of the scale benchmark's), so that a
+	// heap (the strings of their sets by number: some 53 bytes a subject
+	// of the scale benchmark's, digest and header included), so that a
 	// subject seen again is read from memory instead of the shared state
 	// (internal/cache.Tier). Zero: none.
 	TierBytes  int

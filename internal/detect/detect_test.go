@@ -564,6 +564,7 @@ type memShared struct {
 	base   map[string][]byte
 	puts   int // baselines written
 	gets   int // GetBaselines calls
+	read   int // subjects asked for by GetBaselines
 }
 
 // A subject that keeps doing what it was seen doing costs the shared state
@@ -655,6 +656,7 @@ func (m *memShared) GetBaselines(_ context.Context, keys []string) (map[string][
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.gets++
+	m.read += len(keys)
 	out := map[string][]byte{}
 	for _, k := range keys {
 		if v, ok := m.base[k]; ok {

@@ -12,49 +12,55 @@ import (
 // BenchmarkManyRoles is the detection side of the scale benchmark
 // (internal/tools/scale): AssumeRole across 100,000 distinct roles, each by
 // its own user, in Run's batches, with the baselines kept in a shared
-// state (in memory here; the store in the server) and flushed as Run does.
-// It reports the shared state's traffic an event besides the time.
+// state (in memory here; the store in the server) and flushed as Run does,
+// with no tier and with the server's (16 MiB). It reports the shared
+// state's traffic an event besides the time: subjects read and written
+// (a read is two subjects an event when neither table nor tier holds them).
 //
 //	go test ./internal/detect -run '^$' -bench ManyRoles -benchmem -cpu 1
 func BenchmarkManyRoles(b *testing.B) {
+	for _, tier := range []int{0, 16 << 20} {
+		b.Run(fmt.Sprintf("tier=%dMiB", tier>>20), func(b *testing.B) { benchmarkManyRoles(b, tier) })
+	}
+}
+
+func benchmarkManyRoles(b *testing.B, tierBytes int) {
 	const n = 100_000
 	sh := newMemShared()
-	e, _ := newEngine(b, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh })
+	e, _ := newEngine(b, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared, o.TierBytes = sh, tierBytes })
 	evs := make([]Event, n)
 	for i := range evs {
-		user := fmt.Sprintf("arn:aws:iam::%s:user/u%d", acct, i)
+		// Named as the scale benchmark's.
+		user := fmt.Sprintf("arn:aws:iam::%s:user/u%07d", acct, i)
 		evs[i] = Event{Time: t0, ID: fmt.Sprint("ev-", i), Name: "AssumeRole", Source: "sts.amazonaws.com", Account: acct,
-			Type: "IAMUser", ARN: user, UserName: fmt.Sprint("u", i), AccessKeyID: fmt.Sprintf("AKIA%016d", i),
-			SourceIP: "203.0.113.7", UserAgent: "Go-http-client/1.1", Params: Params{RoleArn: fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i)}}
+			Type: "IAMUser", ARN: user, UserName: fmt.Sprintf("u%07d", i), AccessKeyID: fmt.Sprintf("AKIA%016d", i),
+			SourceIP: "127.0.0.1", UserAgent: "Go-http-client/1.1", Params: Params{RoleArn: fmt.Sprintf("arn:aws:iam::%s:role/r%07d", acct, i)}}
 	}
 	ctx := context.Background()
 	// One pass to learn (and store) every baseline, as a warmed-up
 	// deployment has.
-	pass := func(from, to int, at time.Time) {
-		for i := from; i < to; i++ {
-			ev := evs[i%n]
-			ev.Time = at
-			e.Observe(ev)
-			if i%256 == 255 {
-				e.runBatch(ctx)
-			}
-			select {
-			case <-e.flushDue:
-				e.Flush(ctx)
-			default:
-			}
+	for i := range n {
+		ev := evs[i]
+		ev.Time = t0.Add(time.Duration(i) * 100 * time.Microsecond)
+		e.Observe(ev)
+		if i%256 == 255 {
+			e.runBatch(ctx)
 		}
-		e.runBatch(ctx)
+		select {
+		case <-e.flushDue:
+			e.Flush(ctx)
+		default:
+		}
 	}
-	pass(0, n, t0)
+	e.runBatch(ctx)
 	e.Flush(ctx)
-	gets, puts := sh.gets, sh.puts
+	read, puts := sh.read, sh.puts
 	b.ReportAllocs()
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
 		ev := evs[i%n]
-		ev.Time = t0.Add(time.Duration(i) * 100 * time.Microsecond) // 10,000 a second
+		ev.Time = t0.Add(time.Duration(n+i) * 100 * time.Microsecond) // 10,000 a second
 		e.Observe(ev)
 		if i%256 == 255 {
 			e.runBatch(ctx)
@@ -71,8 +77,12 @@ func BenchmarkManyRoles(b *testing.B) {
 	}
 	e.runBatch(ctx)
 	b.StopTimer()
-	b.ReportMetric(float64(sh.gets-gets)/float64(b.N), "reads/op")
+	b.ReportMetric(float64(sh.read-read)/float64(b.N), "reads/op")
 	b.ReportMetric(float64(sh.puts-puts)/float64(b.N), "writes/op")
+	if e.base.tier != nil {
+		n, bytes, _ := e.base.tier.Stats()
+		b.ReportMetric(float64(bytes)/float64(n), "tier-B/subject")
+	}
 }
 
 // A working set larger than the table keeps what it learned: baselines
@@ -162,7 +172,19 @@ func TestBaselineBinary(t *testing.T) {
 func FuzzDecodeBaseline(f *testing.F) {
 	f.Add((&baseline{First: t0, Networks: strSet{"10.0.0.0/24"}, Actions: strSet{"a", "b"}}).appendBinary(nil))
 	f.Add([]byte(`{"first":"2020-01-01T00:00:00Z","actions":["x"]}`))
+	var d dict
+	for _, v := range []string{"10.0.0.0/24", "aws-cli", "sts:AssumeRole"} {
+		d.id(v)
+	}
+	f.Add((&baseline{First: t0, Networks: strSet{"10.0.0.0/24", "192.0.2.0/24"}, Actions: strSet{"sts:AssumeRole"}}).encode(nil, &d))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The tier's encoding, with a dictionary of three strings: no
+		// panic, and the same bounds.
+		if bl, err := decodeInto(nil, data, &d, true); err == nil {
+			if len(bl.Networks) > maxNetworks || len(bl.Agents) > maxAgents || len(bl.Actions) > maxActions {
+				t.Fatal("a set past its bound")
+			}
+		}
 		bl, err := decodeBaseline(data)
 		if err != nil || data[0] != baselineBinary {
 			return
@@ -255,6 +277,183 @@ func (e *Engine) peekBaseline(key string) *baseline {
 	if !ok {
 		return nil
 	}
-	bl, _ := decodeBaseline(data)
+	bl, _ := decodeInto(nil, data, &e.base.dict, true)
 	return bl
+}
+
+// The tier's encoding numbers the sets' strings: it round-trips, is
+// smaller than the shared state's, writes a string out in full once the
+// dictionary is full, and a malformed record (cut, or naming a number the
+// dictionary has not) is refused. The shared state's reader refuses it:
+// its numbers mean nothing to another node.
+func TestBaselineTierEncoding(t *testing.T) {
+	bl := &baseline{First: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Networks: strSet{"10.0.0.0/24", "192.0.2.0/24"},
+		Agents: strSet{"aws-cli"}, Actions: strSet{"iam:GetUser", "sts:AssumeRole"}, Hours: 1<<3 | 1<<23, Minute: 29_000_000,
+		Count: 17, Rate: 12.5, Minutes: 4321}
+	same := func(got *baseline) bool {
+		return got.First.Equal(bl.First) && slices.Equal(got.Networks, bl.Networks) && slices.Equal(got.Agents, bl.Agents) &&
+			slices.Equal(got.Actions, bl.Actions) && got.Hours == bl.Hours && got.Minute == bl.Minute && got.Count == bl.Count &&
+			got.Rate == bl.Rate && got.Minutes == bl.Minutes
+	}
+	var d dict
+	data := bl.encode(nil, &d)
+	if bin := bl.appendBinary(nil); len(data) >= len(bin)-20 {
+		t.Errorf("tier encoding %d bytes, shared state's %d", len(data), len(bin))
+	}
+	got, err := decodeInto(nil, data, &d, true)
+	if err != nil || !same(got) {
+		t.Fatalf("read %+v, %v; want %+v", got, err, bl)
+	}
+	if _, err := decodeBaseline(data); err == nil {
+		t.Fatal("the shared state's reader read the tier's encoding")
+	}
+	if _, err := decodeInto(nil, bl.appendBinary(nil), &d, true); err == nil {
+		t.Fatal("the tier's reader read the shared state's encoding")
+	}
+	for i := range len(data) {
+		if _, err := decodeInto(nil, data[:i], &d, true); err == nil {
+			t.Fatalf("a record cut to %d bytes was read", i)
+		}
+	}
+	// A number past the dictionary (another engine's, or none).
+	var small dict
+	small.id("x")
+	if _, err := decodeInto(nil, data, &small, true); err == nil {
+		t.Fatal("a record naming numbers the dictionary has not was read")
+	}
+	// A full dictionary: new strings are written out, and still read.
+	var full dict
+	for i := range dictMax {
+		full.id(itoa(i))
+	}
+	data = bl.encode(nil, &full)
+	if got, err := decodeInto(nil, data, &full, true); err != nil || !same(got) {
+		t.Fatalf("with a full dictionary: read %+v, %v", got, err)
+	}
+	if len(full.strs) != dictMax {
+		t.Fatalf("dictionary grew to %d past %d", len(full.strs), dictMax)
+	}
+	// Decoded into a recycled baseline: nothing of the old one is left.
+	old := &baseline{Networks: strSet{"a", "b", "c"}, Agents: strSet{"z"}, Actions: strSet{"q"}, Count: 9}
+	rec := &baseline{Networks: old.Networks[:0], Agents: old.Agents[:0], Actions: old.Actions[:0]}
+	empty := (&baseline{First: t0}).encode(nil, &d)
+	if got, err := decodeInto(rec, empty, &d, true); err != nil || len(got.Networks)+len(got.Agents)+len(got.Actions) != 0 || got.Count != 0 {
+		t.Fatalf("recycled: %+v, %v", got, err)
+	}
+}
+
+// Baselines the table drops are reused for the ones it reads back: with
+// many more subjects than the table holds, each learning something of
+// its own, every subject keeps exactly what it learned, through the tier
+// and through the shared state.
+func TestBaselinesRecycled(t *testing.T) {
+	role := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i) }
+	net := func(i int) string { return fmt.Sprintf("10.%d.%d.1", i/256, i%256) }
+	const n = 50
+	for _, tier := range []int{0, 64 << 10} {
+		sh := newMemShared()
+		e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared, o.MaxSubjects, o.TierBytes = sh, 7, tier })
+		ctx := context.Background()
+		for pass := range 4 {
+			for i := range n {
+				// Subject i learns network i, then on later passes
+				// network i+n once, and the same again.
+				ip := net(i)
+				if pass == 2 {
+					ip = net(i + n)
+				}
+				e.Observe(ev("AssumeRole", "sts", with("roleArn", role(i)), from(ip), at(time.Duration(pass)*time.Minute)))
+				if i%5 == 4 {
+					e.runBatch(ctx)
+				}
+				select {
+				case <-e.flushDue: // as Run does
+					e.Flush(ctx)
+				default:
+				}
+			}
+			e.runBatch(ctx)
+			if pass%2 == 1 {
+				e.Flush(ctx)
+			}
+		}
+		e.Flush(ctx)
+		for i := range n {
+			want := strSet{network(net(i)), network(net(i + n))}
+			slices.Sort(want)
+			bl := e.peekBaseline("role:" + role(i))
+			if bl == nil {
+				stored, err := decodeBaseline(sh.base["role:"+role(i)])
+				if err != nil {
+					t.Fatalf("tier %d: role %d: %v", tier, i, err)
+				}
+				bl = stored
+			}
+			if !slices.Equal(bl.Networks, want) || !bl.First.Equal(t0) {
+				t.Fatalf("tier %d: role %d: networks %v first %v, want %v", tier, i, bl.Networks, bl.First, want)
+			}
+		}
+	}
+}
+
+// A baseline stored as JSON (before the compact encoding) is written
+// back in the compact encoding once read, with what it held.
+func TestOldJSONBaselineRewritten(t *testing.T) {
+	sh := newMemShared()
+	role := "arn:aws:iam::" + acct + ":role/app"
+	sh.base["role:"+role] = []byte(`{"first":"2026-12-01T00:00:00Z","networks":["203.0.113.0/24"],"agents":["aws-cli"]}`)
+	e, r := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh })
+	ctx := context.Background()
+	e.Observe(ev("AssumeRole", "sts", with("roleArn", role)))
+	e.runBatch(ctx)
+	e.Flush(ctx)
+	data := sh.base["role:"+role]
+	if len(data) == 0 || data[0] != baselineBinary {
+		t.Fatalf("stored %q, want the compact encoding", data)
+	}
+	bl, err := decodeBaseline(data)
+	if err != nil || !bl.First.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) || !slices.Equal(bl.Networks, strSet{"203.0.113.0/24"}) ||
+		!slices.Equal(bl.Agents, strSet{"aws-cli"}) {
+		t.Fatalf("rewritten as %+v, %v", bl, err)
+	}
+	if len(r.alerts) != 0 {
+		t.Fatalf("alerts for what the stored baseline knew: %v", r.rules())
+	}
+}
+
+// A record read from the tier stays there while its subject is in the
+// table; a subject that changes and is then dropped unwritten (more
+// evicted, changed baselines than are kept between flushes) has its
+// record deleted, so that it is read back from the shared state (what the
+// last flush wrote), not from the record it was first read from.
+func TestTierRecordBehindDeleted(t *testing.T) {
+	sh := newMemShared()
+	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared, o.MaxSubjects, o.TierBytes = sh, 3, 64<<10 })
+	ctx := context.Background()
+	r := "arn:aws:iam::" + acct + ":role/r"
+	x := func(i int) Event {
+		return ev("AssumeRole", "sts", with("roleArn", fmt.Sprintf("arn:aws:iam::%s:role/x%d", acct, i)))
+	}
+	run(e, ev("AssumeRole", "sts", with("roleArn", r)))
+	e.Flush(ctx)
+	run(e, x(0), x(1)) // r evicted unchanged: into the tier
+	e.Flush(ctx)
+	run(e, ev("AssumeRole", "sts", with("roleArn", r), from("198.51.100.7"))) // read from the tier; learns a network
+	e.Flush(ctx)                                                              // written: the tier's record is behind
+	// Fill what is kept of evicted, changed baselines, r kept in the
+	// table meanwhile; then r learns again and is dropped unwritten.
+	i := 2
+	for ; len(e.base.evicted) < 4*3; i++ {
+		run(e, x(i), ev("AssumeRole", "sts", with("roleArn", r)))
+	}
+	run(e, ev("AssumeRole", "sts", with("roleArn", r), from("192.0.2.9")))
+	run(e, x(i), x(i+1))
+	if e.peekBaseline("role:"+r) != nil {
+		t.Fatal("r still in the table or the tier")
+	}
+	run(e, ev("AssumeRole", "sts", with("roleArn", r), at(time.Minute)))
+	bl := e.peekBaseline("role:" + r)
+	if bl == nil || !slices.Contains(bl.Networks, "198.51.100.0/24") {
+		t.Fatalf("r read back without what the flush wrote: %+v", bl)
+	}
 }

@@ -67,17 +67,25 @@ func (t *table[T]) put(key string, v T) {
 		t.touch(e)
 		return
 	}
-	e := &tableEntry[T]{key: key, val: v}
-	t.m[key] = e
-	t.pushFront(e)
-	for len(t.m) > t.max {
+	// Full: the least recently used entry is dropped first, and its
+	// list node reused for the new one (a working set larger than the
+	// table drops an entry for each it adds).
+	var e *tableEntry[T]
+	for len(t.m) >= max(t.max, 1) {
 		last := t.head.prev
 		t.unlink(last)
 		delete(t.m, last.key)
 		if t.evicted != nil {
 			t.evicted(last.key, last.val)
 		}
+		e = last
 	}
+	if e == nil {
+		e = new(tableEntry[T])
+	}
+	*e = tableEntry[T]{key: key, val: v}
+	t.m[key] = e
+	t.pushFront(e)
 }
 
 func (t *table[T]) len() int { return len(t.m) }
