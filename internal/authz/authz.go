@@ -59,16 +59,82 @@ type Authorizer struct {
 	// cache holds loaded principals, roles, managed policies and SCPs; the
 	// change feed drops exactly what changed (Forget).
 	cache *cache.Cache[any]
-	// trust holds a trust document of each shape, which the second tier's
-	// roles are encoded against (most differ from theirs in the principal
-	// alone); decodeRole is a.decodeRole, made once.
-	trust      *cache.Templates
+	// trust numbers the trust policy shapes the second tier's roles are
+	// encoded against; decodeRole is a.decodeRoleRecord, made once.
+	trust      *trustShapes
 	decodeRole func([]byte) (any, bool)
 }
 
-// trustTemplates bounds the trust documents the second tier's roles are
-// encoded against: one per trust policy shape in use, the first seen.
-const trustTemplates = 1024
+// trustShapeMax bounds the trust policy shapes the second tier's roles are
+// encoded against: the first seen of each, up to this many.
+const trustShapeMax = 1024
+
+// trustShapes numbers trust policy shapes (policy.Policy.Shape): a role in
+// the second tier is its trust policy's shape, by number, and its bindings
+// (policy.Policy.AppendBindings), which policy.Rebind makes the compiled
+// policy again without the document, a sixth of parsing it (most roles'
+// trust policies differ from others' in their principals alone, and a
+// deployment has a few shapes). The bindings are kept as their difference
+// from those of the shape's first policy: the bytes between the prefix and
+// the suffix they share (a user's id, the end of a user's ARN). It keeps
+// the first policy of each shape it sees, up to a bound, and never drops
+// one, so a number stays valid for the life of the Authorizer and the
+// records that use it; a role of a shape past the bound is kept with its
+// document, parsed when decoded.
+//
+// It is safe for concurrent use.
+type trustShapes struct {
+	mu     sync.Mutex
+	ids    map[any]int
+	shapes atomic.Pointer[[]trustShape] // copied on write: read without a lock
+	max    int
+}
+
+// trustShape is a shape's first policy and its bindings.
+type trustShape struct {
+	p    *policy.Policy
+	bind []byte
+}
+
+func newTrustShapes(max int) *trustShapes { return &trustShapes{ids: map[any]int{}, max: max} }
+
+// number returns p's shape's number, registering p as its policy when the
+// shape has none and there is room; -1 when there is none.
+func (t *trustShapes) number(p *policy.Policy) (int, trustShape) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cur := t.load()
+	k := p.Shape()
+	if id, ok := t.ids[k]; ok {
+		return id, cur[id]
+	}
+	if len(cur) >= t.max {
+		return -1, trustShape{}
+	}
+	next := append(cur[:len(cur):len(cur)], trustShape{p: p, bind: p.AppendBindings(nil)})
+	t.shapes.Store(&next)
+	t.ids[k] = len(next) - 1
+	return len(next) - 1, next[len(next)-1]
+}
+
+// shape returns the shape numbered id.
+func (t *trustShapes) shape(id int) (trustShape, bool) {
+	cur := t.load()
+	if id < 0 || id >= len(cur) {
+		return trustShape{}, false
+	}
+	return cur[id], true
+}
+
+func (t *trustShapes) load() []trustShape {
+	if cur := t.shapes.Load(); cur != nil {
+		return *cur
+	}
+	return nil
+}
+
+// len returns how many shapes are numbered (tests).
+func (t *trustShapes) len() int { return len(t.load()) }
 
 // New returns an Authorizer.
 func New(cfg Config) *Authorizer {
@@ -82,7 +148,7 @@ func New(cfg Config) *Authorizer {
 	}
 	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now, onDeny: cfg.OnDeny,
 		cache: cache.New(cache.Config[any]{MaxBytes: cacheBytes, Cost: footprintShared, CompactBytes: cfg.CompactBytes}),
-		trust: cache.NewTemplates(trustTemplates)}
+		trust: newTrustShapes(trustShapeMax)}
 	a.decodeRole = a.decodeRoleRecord
 	if cfg.Sealer != nil {
 		a.msgKey = cfg.Sealer.Derive("opensts authorization message v1")
@@ -1104,7 +1170,7 @@ func (a *Authorizer) Role(ctx context.Context, account, name string) (*Role, err
 		if err != nil {
 			return nil, nil, err
 		}
-		return role, a.encodeRole(r, doc, role.Trust.Shape()), nil
+		return role, a.encodeRole(r, doc, role.Trust), nil
 	})
 	if err != nil {
 		return nil, err
@@ -1122,6 +1188,11 @@ func newRole(r store.Role) (*Role, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile trust policy of %s: %w", r.Name, err)
 	}
+	return compiledRole(r, t), nil
+}
+
+// compiledRole is the cached form of a stored role whose trust policy is t.
+func compiledRole(r store.Role, t *policy.Policy) *Role {
 	arn := RoleARN(r.Account, r.Path, r.Name)
 	// The cached role keeps what decisions and AssumeRole use: its trust
 	// document is kept compiled, not as text, and its description and last
@@ -1132,28 +1203,67 @@ func newRole(r store.Role) (*Role, error) {
 	arn = trustID[:len(arn)]
 	// One string holds the ARN, the trust policy's id and the name.
 	r.Name = arn[len(arn)-len(r.Name):]
-	return &Role{Role: r, Trust: t, ARN: arn, TrustID: trustID}, nil
+	return &Role{Role: r, Trust: t, ARN: arn, TrustID: trustID}
 }
 
 // encodeRole is a stored role in the cache's second tier: what newRole
-// keeps, with the trust document doc, of shape shape, as its difference
-// from the first document of that shape.
-func (a *Authorizer) encodeRole(r store.Role, doc string, shape any) []byte {
-	e := cache.Enc(make([]byte, 0, 96+len(doc))).String(r.Account).String(r.ID).String(r.Name).String(r.Path).
-		Text(a.trust, shape, doc).Int(int64(r.MaxSessionDuration)).String(r.PermissionsBoundary).Time(r.CreatedAt)
+// keeps, with its trust policy t (compiled from doc) as its shape's number
+// and its bindings, or as doc when its shape has no number.
+func (a *Authorizer) encodeRole(r store.Role, doc string, t *policy.Policy) []byte {
+	e := cache.Enc(make([]byte, 0, 96)).String(r.Account).String(r.ID).String(r.Name).String(r.Path)
+	if id, sh := a.trust.number(t); id >= 0 {
+		var buf [256]byte
+		b := t.AppendBindings(buf[:0])
+		p := 0
+		for p < len(b) && p < len(sh.bind) && b[p] == sh.bind[p] {
+			p++
+		}
+		n := 0
+		for n < len(b)-p && n < len(sh.bind)-p && b[len(b)-1-n] == sh.bind[len(sh.bind)-1-n] {
+			n++
+		}
+		e = e.Int(int64(id) + 1).Int(int64(p)).Int(int64(n)).Bytes(b[p : len(b)-n])
+	} else {
+		e = e.Int(0).String(doc)
+	}
+	e = e.Int(int64(r.MaxSessionDuration)).String(r.PermissionsBoundary).Time(r.CreatedAt)
 	return encodeTags(e, r.Tags)
 }
 
+// decodeRoleRecord reads what encodeRole wrote.
 func (a *Authorizer) decodeRoleRecord(b []byte) (any, bool) {
 	d := cache.NewDec(b)
-	r := store.Role{Account: d.String(), ID: d.String(), Name: d.String(), Path: d.String(), TrustPolicy: d.Text(a.trust),
-		MaxSessionDuration: int(d.Int()), PermissionsBoundary: d.String(), CreatedAt: d.Time()}
+	r := store.Role{Account: d.String(), ID: d.String(), Name: d.String(), Path: d.String()}
+	var (
+		p, n int64
+		mid  []byte
+	)
+	id := d.Int()
+	if id == 0 {
+		r.TrustPolicy = d.String()
+	} else {
+		p, n, mid = d.Int(), d.Int(), d.Bytes()
+	}
+	r.MaxSessionDuration, r.PermissionsBoundary, r.CreatedAt = int(d.Int()), d.String(), d.Time()
 	r.Tags = decodeTags(d)
 	if !d.OK() {
 		return nil, false
 	}
-	role, err := newRole(r)
-	return role, err == nil
+	if id == 0 {
+		role, err := newRole(r)
+		return role, err == nil
+	}
+	sh, ok := a.trust.shape(int(id - 1))
+	if !ok || p < 0 || n < 0 || p+n > int64(len(sh.bind)) {
+		return nil, false
+	}
+	var buf [256]byte
+	bind := append(append(append(buf[:0], sh.bind[:p]...), mid...), sh.bind[int64(len(sh.bind))-n:]...)
+	t, ok := policy.Rebind(sh.p, bind)
+	if !ok {
+		return nil, false
+	}
+	return compiledRole(r, t), true
 }
 
 func encodeTags(e cache.Enc, tags []store.Tag) cache.Enc {

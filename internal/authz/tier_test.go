@@ -181,13 +181,20 @@ func TestSecondTierSharesTrustShapes(t *testing.T) {
 	if _, tierBytes, _ := a.TierStats(); tierBytes >= docBytes*2/3 {
 		t.Fatalf("the second tier holds %d bytes for %d roles whose trust documents alone are %d", tierBytes, n, docBytes)
 	}
-	if a.trust.Len() != 1 {
-		t.Fatalf("%d trust templates for one shape", a.trust.Len())
+	if a.trust.len() != 1 {
+		t.Fatalf("%d trust shapes numbered for one shape", a.trust.len())
 	}
 	a.Evict()
 	for i := range n {
 		r, err := a.Role(ctx, acct, fmt.Sprintf("r%03d", i))
 		must(err)
+		// Rebuilt from its shape and bindings, not parsed: equal to the
+		// policy parsed from its document.
+		parsed, err := policy.Parse(policy.Trust, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"`+userARN(i)+`"},"Action":"sts:AssumeRole"}]}`)
+		must(err)
+		if !reflect.DeepEqual(r.Trust, parsed) {
+			t.Fatalf("role %d's trust policy from the second tier\n%+v\nparsed\n%+v", i, *r.Trust, *parsed)
+		}
 		for _, j := range []int{i, (i + 1) % n} {
 			p := policy.Principal{Type: policy.User, ARN: userARN(j), Account: acct, ID: fmt.Sprintf("AIDA%03d", j)}
 			req := &policy.Request{Principal: p, Action: "sts:AssumeRole", Resource: r.ARN, Context: &policy.Context{}}

@@ -12,7 +12,13 @@
 // only if its key missed recently before, so that requests cycling through
 // more keys than fit keep hitting the ones cached (LRU and CLOCK alone
 // would replace every entry before its next use and hit nothing), while a
-// key in steady use gets in on its second miss.
+// key in steady use gets in on its second miss. A value not stored is kept
+// a short while in a small window instead (the last few hundred, in the
+// order they came), which serves the uses that follow soon after (one
+// request reads a user twice, for its key and for its decision) without
+// letting the value into the cache, whose entries it would evict: a key
+// read once in a rotation over more keys than fit costs one load, not two,
+// and evicts nothing.
 //
 // It imports only the standard library.
 package cache
@@ -64,7 +70,8 @@ type Cache[V any] struct {
 	items map[string]*entry[V]
 	hand  *entry[V] // the next entry CLOCK looks at; nil when empty
 	refs  map[Shared]int
-	ghost ghost // keys of recent misses not stored
+	ghost ghost     // keys of recent misses not stored
+	win   window[V] // values of recent misses not stored
 
 	tier *compact // nil without CompactBytes
 }
@@ -106,6 +113,90 @@ func (g *ghost) add(h uint64) {
 	g.next = (g.next + 1) % len(g.ring)
 }
 
+// window keeps the last values Load did not store (their key's first miss
+// of late, with the cache full), in a ring: a value stays until as many
+// others came after it as the ring holds, or their bytes exceed the
+// window's bound, or an invalidation drops it. The cache's lock guards it.
+type window[V any] struct {
+	ring  []winSlot[V]
+	next  int              // the slot written next: the oldest
+	at    map[string]int32 // key -> slot
+	bytes int              // cost of the values held
+	max   int
+}
+
+type winSlot[V any] struct {
+	key   string
+	value V
+	cost  int
+	live  bool
+}
+
+// windowLen is how many values the window of a cache of maxBytes holds:
+// an eighth of its ghost's keys, between 16 and 512.
+func windowLen(maxBytes int) int { return min(max(ghostLen(maxBytes)/8, 16), 512) }
+
+// get returns the value under key.
+func (w *window[V]) get(key []byte) (V, bool) {
+	if i, ok := w.at[string(key)]; ok { // no allocation for the lookup
+		return w.ring[i].value, true
+	}
+	var zero V
+	return zero, false
+}
+
+// add keeps v under key, dropping the oldest values as the ring and the
+// byte bound require; a value costing more than the bound is not kept.
+func (w *window[V]) add(key string, v V, cost int) {
+	if len(w.ring) == 0 || cost > w.max {
+		return
+	}
+	w.delete(key)
+	w.drop(w.next)
+	for i := 1; w.bytes+cost > w.max && i < len(w.ring); i++ {
+		w.drop((w.next + i) % len(w.ring)) // the next oldest
+	}
+	w.ring[w.next] = winSlot[V]{key: key, value: v, cost: cost, live: true}
+	w.at[key] = int32(w.next)
+	w.bytes += cost
+	w.next = (w.next + 1) % len(w.ring)
+}
+
+// drop empties slot i.
+func (w *window[V]) drop(i int) {
+	if sl := &w.ring[i]; sl.live {
+		delete(w.at, sl.key)
+		w.bytes -= sl.cost
+		*sl = winSlot[V]{}
+	}
+}
+
+// delete drops the value under key.
+func (w *window[V]) delete(key string) {
+	if i, ok := w.at[key]; ok {
+		w.drop(int(i))
+	}
+}
+
+// deleteFunc drops the values for which drop is true, and returns how many.
+func (w *window[V]) deleteFunc(drop func(key string, v V) bool) int {
+	n := 0
+	for i := range w.ring {
+		if sl := &w.ring[i]; sl.live && drop(sl.key, sl.value) {
+			w.drop(i)
+			n++
+		}
+	}
+	return n
+}
+
+// clear drops every value.
+func (w *window[V]) clear() {
+	clear(w.ring)
+	clear(w.at)
+	w.bytes = 0
+}
+
 type entry[V any] struct {
 	key        string
 	value      V
@@ -131,11 +222,15 @@ func New[V any](cfg Config[V]) *Cache[V] {
 	if cfg.CompactBytes > 0 {
 		c.tier = newCompact(cfg.CompactBytes)
 	}
-	// The ghost counts against the bound; a cache too small to spare a
-	// sixty-fourth of it has none.
+	// The ghost counts against the bound, and so does the window, which
+	// holds at most a thirty-second of it; a cache too small to spare a
+	// sixty-fourth of it for the ghost has neither.
 	if n := ghostLen(cfg.MaxBytes); ghostBytes(n) <= cfg.MaxBytes/64 {
 		c.max -= ghostBytes(n)
 		c.ghost = ghost{seed: maphash.MakeSeed(), ring: make([]uint64, n), set: make(map[uint64]int32, n)}
+		wl := windowLen(cfg.MaxBytes)
+		c.win = window[V]{ring: make([]winSlot[V], wl), at: make(map[string]int32, wl), max: cfg.MaxBytes / 32}
+		c.max -= c.win.max + wl*int(unsafe.Sizeof(winSlot[V]{}))
 	}
 	return c
 }
@@ -155,15 +250,16 @@ func sharedListBytes(n int) int {
 // sharedBytes is the cost of counting one shared value.
 const sharedBytes = (4*wordSize + 1) * 8 / 7
 
-// Get returns the value stored under key.
+// Get returns the value stored under key, or kept in the window.
 func (c *Cache[V]) Get(key []byte) (V, bool) {
 	c.mu.RLock()
 	e := c.items[string(key)] // no allocation for the lookup
-	c.mu.RUnlock()
 	if e == nil {
-		var zero V
-		return zero, false
+		v, ok := c.win.get(key)
+		c.mu.RUnlock()
+		return v, ok
 	}
+	c.mu.RUnlock()
 	if !e.used.Load() {
 		e.used.Store(true)
 	}
@@ -228,9 +324,9 @@ func (c *Cache[V]) LoadTiered(key []byte, decode func([]byte) (V, bool), fill fu
 func (c *Cache[V]) Put(key string, v V) { c.put(key, v, c.gen.Load(), false) }
 
 // put stores v. With admit set, it stores v in a cache that would have to
-// evict for it only if key missed recently before (the ghost).
+// evict for it only if key missed recently before (the ghost), and keeps it
+// in the window otherwise.
 func (c *Cache[V]) put(key string, v V, gen uint64, admit bool) {
-	e := &entry[V]{key: key, value: v}
 	own := 0
 	var shared []Shared
 	if c.cost != nil {
@@ -238,14 +334,12 @@ func (c *Cache[V]) put(key string, v V, gen uint64, admit bool) {
 	}
 	cost := len(key) + own + entryBytes[V]()
 	if len(shared) > 0 {
-		e.shared = &shared
 		cost += sharedListBytes(len(shared))
 	}
 	need := cost
 	for _, s := range shared {
 		need += s.Size() + sharedBytes
 	}
-	e.cost = int32(min(cost, math.MaxInt32))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen.Load() != gen {
@@ -254,14 +348,20 @@ func (c *Cache[V]) put(key string, v V, gen uint64, admit bool) {
 	if old := c.items[key]; old != nil {
 		c.remove(old)
 	}
+	c.win.delete(key)
 	if need > c.max || cost > math.MaxInt32 {
 		return
 	}
 	if admit && c.ghost.ring != nil && c.bytes+need > c.max {
 		if h := c.ghost.hash(key); !c.ghost.seen(h) {
-			c.ghost.add(h) // its first miss of late: not stored
+			c.ghost.add(h) // its first miss of late: not stored, kept a while
+			c.win.add(key, v, need)
 			return
 		}
+	}
+	e := &entry[V]{key: key, value: v, cost: int32(cost)}
+	if len(shared) > 0 {
+		e.shared = &shared
 	}
 	c.items[key] = e
 	c.bytes += int(e.cost)
@@ -318,6 +418,7 @@ func (c *Cache[V]) Delete(key string) {
 	if e := c.items[key]; e != nil {
 		c.remove(e)
 	}
+	c.win.delete(key)
 	if c.tier != nil {
 		c.tier.delete(key)
 	}
@@ -335,8 +436,8 @@ func (c *Cache[V]) DeletePrefix(prefix string) int {
 	return c.deleteLocked(func(key string, _ V) bool { return strings.HasPrefix(key, prefix) })
 }
 
-// DeleteFunc drops every entry of the first tier for which drop is true,
-// and returns how many. It costs a walk of the cache; drop runs under the
+// DeleteFunc drops every entry of the first tier (and of its window) for
+// which drop is true, and returns how many. It costs a walk of the cache; drop runs under the
 // cache's lock and must not call it.
 func (c *Cache[V]) DeleteFunc(drop func(key string, v V) bool) int {
 	c.mu.Lock()
@@ -346,7 +447,7 @@ func (c *Cache[V]) DeleteFunc(drop func(key string, v V) bool) int {
 
 func (c *Cache[V]) deleteLocked(drop func(key string, v V) bool) int {
 	c.gen.Add(1)
-	n := 0
+	n := c.win.deleteFunc(drop)
 	for k, e := range c.items {
 		if drop(k, e.value) {
 			c.remove(e)
@@ -362,6 +463,7 @@ func (c *Cache[V]) Clear() {
 	c.gen.Add(1)
 	clear(c.items)
 	clear(c.refs)
+	c.win.clear()
 	c.bytes, c.hand = 0, nil
 	if c.tier != nil {
 		c.tier.clear()
@@ -369,11 +471,12 @@ func (c *Cache[V]) Clear() {
 	c.mu.Unlock()
 }
 
-// Stats returns the number of entries, their estimated bytes, and the bound.
+// Stats returns the number of entries, their estimated bytes, and the bound
+// (the window's values and their bound included).
 func (c *Cache[V]) Stats() (entries, bytes, max int) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return len(c.items), c.bytes, c.max
+	return len(c.items) + len(c.win.at), c.bytes + c.win.bytes, c.max + c.win.max
 }
 
 // TierStats returns the second tier's records, their bytes, and the bytes

@@ -179,11 +179,136 @@ func TestScanResistance(t *testing.T) {
 	if hits < 3*90 {
 		t.Errorf("%d hits in three rounds over 300 keys with room for 100, want at least 270", hits)
 	}
-	// A key that missed recently is stored on its next miss.
-	first := load(1000)
-	second := load(1000)
-	third := load(1000)
-	if first || second || !third {
-		t.Errorf("a key loaded three times in a row hit %v, %v, %v; want false, false, true", first, second, third)
+	// A key loaded again soon after its first miss is served from the
+	// window, without being stored.
+	n, _, _ := c.Stats()
+	first, second, third := load(1000), load(1000), load(1000)
+	if first || !second || !third {
+		t.Errorf("a key loaded three times in a row hit %v, %v, %v; want false, true, true", first, second, third)
+	}
+	if _, ok := c.items["k1000"]; ok {
+		t.Error("a key seen once of late was stored")
+	}
+	if m, _, _ := c.Stats(); m != n {
+		t.Errorf("%d entries, then %d", n, m)
+	}
+}
+
+// TestWindowThenAdmission: a value the full cache did not store is served
+// from the window until enough other misses push it out; the key's next
+// miss, while the ghost remembers it, stores it in the cache, where it
+// stays in use as CLOCK keeps it. Nothing in the cache is evicted for a
+// value held in the window.
+func TestWindowThenAdmission(t *testing.T) {
+	per := 1000 + entryBytes[val]() + len("k0000")
+	c := newTestCache(64 * per)
+	if c.ghost.ring == nil || len(c.win.ring) == 0 {
+		t.Fatal("no ghost or window")
+	}
+	wl := len(c.win.ring)
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%04d", i) }
+	fills := 0
+	load := func(i int) {
+		if _, err := c.Load(key(i), func() (val, error) { fills++; return val{size: 1000}, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; ; i++ { // fill the cache
+		c.Put(string(key(5000+i)), val{size: 1000})
+		if n, _, _ := c.Stats(); n < i+1 {
+			break
+		}
+	}
+	before := map[string]bool{}
+	for k := range c.items {
+		before[k] = true
+	}
+	load(1)
+	load(1)
+	if fills != 1 {
+		t.Fatalf("%d fills for a key loaded twice in a row", fills)
+	}
+	if _, ok := c.items["k0001"]; ok {
+		t.Fatal("stored on its first miss")
+	}
+	for k := range before {
+		if _, ok := c.items[k]; !ok {
+			t.Fatalf("%s evicted for a value kept in the window", k)
+		}
+	}
+	for i := range wl { // push it out of the window
+		load(100 + i)
+	}
+	if _, ok := c.win.at["k0001"]; ok {
+		t.Fatalf("still in the window after %d others", wl)
+	}
+	fills = 0
+	load(1)
+	if fills != 1 {
+		t.Fatal("served after leaving the window")
+	}
+	if _, ok := c.items["k0001"]; !ok {
+		t.Error("not stored on its second miss of late")
+	}
+	load(1)
+	if fills != 1 {
+		t.Error("a stored key missed")
+	}
+	if _, b, max := c.Stats(); b > max {
+		t.Errorf("%d of %d bytes", b, max)
+	}
+}
+
+// TestWindowInvalidation: every invalidation drops what the window holds,
+// as it does the cache's entries, and a value loaded across an
+// invalidation is not kept in the window either.
+func TestWindowInvalidation(t *testing.T) {
+	per := 1000 + entryBytes[val]() + len("k0000")
+	c := newTestCache(64 * per)
+	for i := range 200 {
+		c.Put(fmt.Sprintf("f%04d", i), val{size: 1000})
+	}
+	miss := func(k string) bool {
+		hit := true
+		if _, err := c.Load([]byte(k), func() (val, error) { hit = false; return val{size: 1000}, nil }); err != nil {
+			t.Fatal(err)
+		}
+		return !hit
+	}
+	inWindow := func(k string) bool { _, ok := c.win.at[k]; return ok }
+	for _, k := range []string{"a/1", "a/2", "b/1", "b/2", "c/1"} {
+		miss(k)
+		if !inWindow(k) {
+			t.Fatalf("%s not in the window", k)
+		}
+	}
+	c.Delete("a/1")
+	if !miss("a/1") {
+		t.Error("Delete left a/1 in the window")
+	}
+	c.DeletePrefix("a/")
+	if !miss("a/2") {
+		t.Error("DeletePrefix left a/2 in the window")
+	}
+	c.DeleteFunc(func(k string, _ val) bool { return k == "b/1" })
+	if !miss("b/1") || miss("b/2") {
+		t.Error("DeleteFunc dropped the wrong values from the window")
+	}
+	if _, err := c.Load([]byte("d/1"), func() (val, error) {
+		c.Delete("unrelated")
+		return val{size: 1000}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.items["d/1"]; ok || inWindow("d/1") {
+		t.Error("a value loaded across an invalidation was kept")
+	}
+	c.Put("b/2", val{size: 20}) // a stored value replaces the window's
+	if v, _ := c.Get([]byte("b/2")); v.size != 20 || inWindow("b/2") {
+		t.Errorf("after Put: %d, in window %v", v.size, inWindow("b/2"))
+	}
+	c.Clear()
+	if !miss("c/1") {
+		t.Error("Clear left c/1 in the window")
 	}
 }

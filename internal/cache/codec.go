@@ -12,6 +12,9 @@ type Enc []byte
 // String appends s.
 func (e Enc) String(s string) Enc { return append(binary.AppendUvarint(e, uint64(len(s))), s...) }
 
+// Bytes appends b, which Dec.String or Dec.Bytes reads back.
+func (e Enc) Bytes(b []byte) Enc { return append(binary.AppendUvarint(e, uint64(len(b))), b...) }
+
 // Int appends n.
 func (e Enc) Int(n int64) Enc { return binary.AppendVarint(e, n) }
 
@@ -39,7 +42,8 @@ type Dec struct {
 	bad bool
 }
 
-// NewDec returns a decoder of b; what it returns never refers to b.
+// NewDec returns a decoder of b; what it returns never refers to b, but
+// for Bytes.
 func NewDec(b []byte) *Dec { return &Dec{b: b} }
 
 // String reads a string.
@@ -52,6 +56,19 @@ func (d *Dec) String() string {
 	s := string(d.b[k : k+int(n)])
 	d.b = d.b[k+int(n):]
 	return s
+}
+
+// Bytes reads what Bytes or String wrote, without copying it: the slice is
+// the decoder's input, valid as long as that is.
+func (d *Dec) Bytes() []byte {
+	n, k := binary.Uvarint(d.b)
+	if k <= 0 || n > uint64(len(d.b)-k) || d.bad {
+		d.bad = true
+		return nil
+	}
+	b := d.b[k : k+int(n)]
+	d.b = d.b[k+int(n):]
+	return b
 }
 
 // Int reads an integer.

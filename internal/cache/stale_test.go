@@ -10,12 +10,24 @@ import (
 
 // TestTieredNeverStaleAfterInvalidation: a value changed and invalidated
 // is never returned by a load that starts after the invalidation, whether
-// from the first tier, the second (after evictions from the first, reuse of
-// segments and refreshes) or a fill racing it.
+// from the first tier, its window, the second (after evictions from the
+// first, reuse of segments and refreshes) or a fill racing it.
 func TestTieredNeverStaleAfterInvalidation(t *testing.T) {
-	c := New(Config[tiered]{MaxBytes: 2 << 10, CompactBytes: 16 << 10})
-	const keys = 64
-	var versions, invalidated [keys]atomic.Int64
+	t.Run("small", func(t *testing.T) { testNeverStale(t, 2<<10, 16<<10, 64) })
+	// Large enough for a ghost and a window, and full: most loads are
+	// served by the window or the second tier.
+	t.Run("window", func(t *testing.T) {
+		c := New(Config[tiered]{MaxBytes: 32 << 10})
+		if len(c.win.ring) == 0 {
+			t.Fatal("no window")
+		}
+		testNeverStale(t, 32<<10, 64<<10, 1024)
+	})
+}
+
+func testNeverStale(t *testing.T, firstBytes, secondBytes, keys int) {
+	c := New(Config[tiered]{MaxBytes: firstBytes, CompactBytes: secondBytes})
+	versions, invalidated := make([]atomic.Int64, keys), make([]atomic.Int64, keys)
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for w := range 3 {

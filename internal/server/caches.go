@@ -13,13 +13,19 @@ import (
 //     policy, whose shape it shares with other roles', the user, the
 //     bookkeeping) and 0.5 KiB of the key cache. These bounds hold some
 //     7,000 entities: what a hot working set needs, no more, because the
-//     collector marks every one of their objects;
+//     collector marks every one of their objects. Once full, a first tier
+//     stores a decoded entry only on its key's second miss of late; an
+//     entry seen once is kept a short while in the cache's window (the
+//     last few hundred), which serves the request's later reads of it
+//     (a user is read for its key and again for the decision), and then
+//     dropped, evicting nothing;
 //   - the second holds the same entries encoded (a role's trust policy as
-//     text, a key's secret sealed), about 300 and 170 bytes, in memory
-//     mapped outside the Go heap, which the collector neither marks nor
-//     paces itself by: 100,000 entities fit. A first-tier miss that the
-//     second holds costs a decode and a trust policy parse instead of four
-//     store reads.
+//     its shape's number and its principals, a key's secret sealed), about
+//     170 bytes an entity in each, in memory mapped outside the Go heap,
+//     which the collector neither marks nor paces itself by: 100,000
+//     entities fit, with room. A first-tier miss that the second holds
+//     costs a decode (the trust policy rebuilt from its shape, not parsed)
+//     instead of four store reads.
 //
 // Before the second tier, the first held 20,000 entities and across
 // 100,000 every miss read the store; twice that bound served fewer
@@ -33,10 +39,14 @@ const (
 	// managed policies and SCPs.
 	AuthzCacheBytes = 8 << 20
 	// AuthzCompactBytes bounds the authorizer cache's second tier: users and
-	// roles encoded, some 300 bytes an entity of the scale benchmark.
-	AuthzCompactBytes = 40 << 20
+	// roles encoded, some 170 bytes an entity of the scale benchmark (a
+	// user and a role), so 100,000 take 17 MB, with room for the copies
+	// that reads of the oldest records make. Each of its segments stays
+	// resident once written: at 40 MiB, the bound before, more than half
+	// of it came to hold nothing in use.
+	AuthzCompactBytes = 24 << 20
 	// KeyCompactBytes bounds the key cache's second tier: keys encoded
-	// with their secrets sealed, some 170 bytes each.
+	// with their secrets sealed, some 170 bytes each (100,000: 17 MB).
 	KeyCompactBytes = 20 << 20
 	// DetectTierBytes bounds detection's baselines kept encoded outside
 	// the heap once its table (20,000 subjects) drops them: some 70 bytes

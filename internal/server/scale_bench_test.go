@@ -137,6 +137,25 @@ func BenchmarkServeAssumeRoleTier2(b *testing.B) {
 	}
 }
 
+// BenchmarkServeAssumeRoleRotation is AssumeRole in rotation over more
+// entities than the first tiers hold (each seen once before, so that the
+// second tiers hold them all), as internal/tools/scale's run across N
+// roles: a request's user, key and role are each a first-tier miss.
+func BenchmarkServeAssumeRoleRotation(b *testing.B) {
+	s := benchServer(b)
+	reqs := scaleEntities(b, s, 40000)
+	h := s.Handler()
+	for _, r := range reqs {
+		serveOne(b, h, r)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		serveOne(b, h, reqs[i%len(reqs)])
+		i++
+	}
+}
+
 func BenchmarkServeAssumeRoleWarm(b *testing.B) {
 	s := benchServer(b)
 	reqs := scaleEntities(b, s, 5000)
