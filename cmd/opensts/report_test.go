@@ -67,6 +67,20 @@ func TestReviewTrust(t *testing.T) {
 			[]string{"HIGH #1"}, []string{"222222222222 false"}},
 		{"foreign account narrowed to a role", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalArn":"arn:aws:iam::222222222222:role/deployer"}}}]}`,
 			nil, []string{"arn:aws:iam::222222222222:root false"}},
+		// Evasions confirmed against a running server (a stranger's user
+		// or role session assumed each role; the report said nothing).
+		{"everyone, no external id", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"Null":{"sts:ExternalId":"true"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"everyone, all but the probe's accounts", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringNotEquals":{"aws:PrincipalAccount":["999999999999","987654321098","135792468013","246813579024"]}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"everyone, a role name", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/deploy"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"everyone, a session name", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:userid":"*:admin"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"github, any repository's environment", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*:environment:prod"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"github by \"*\", any repository", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}}]}`,
+			[]string{"HIGH #1"}, nil},
 		{"foreign account, an external id any value meets", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:ExternalId":"*"}}}]}`,
 			[]string{"HIGH #1"}, []string{"222222222222 false"}},
 	}
