@@ -198,11 +198,27 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 			add("HIGH", "trusts every AWS principal (\"*\") without a condition that narrows who: a principal of any account may assume it", who,
 				"name the trusted accounts or roles, or add a Condition on aws:PrincipalOrgID, aws:PrincipalAccount or aws:PrincipalArn")
 		}
+		// The foreign accounts it trusts: those its Principal names, and
+		// with "*", those its conditions on who the caller is name.
+		type trusted struct{ principal, account string }
+		var foreign []trusted
+		star := false
 		for _, p := range ps["AWS"] {
 			acct, _ := principalAccount(p)
-			if p == "*" || acct == "" || acct == r.Account {
-				continue
+			star = star || p == "*"
+			if p != "*" && acct != "" && acct != r.Account {
+				foreign = append(foreign, trusted{p, acct})
 			}
+		}
+		if star {
+			for _, acct := range probe.Accounts() {
+				if !slices.ContainsFunc(foreign, func(f trusted) bool { return f.account == acct }) {
+					foreign = append(foreign, trusted{"*", acct})
+				}
+			}
+		}
+		for _, f := range foreign {
+			p, acct := f.principal, f.account
 			ext := has(func(c condition) bool { return c.Key == "sts:externalid" && c.specific() })
 			var keys []string
 			for _, c := range conds {

@@ -271,6 +271,8 @@ func TestTrustOpened(t *testing.T) {
 		{"everyone, a role name", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/deploy"}}}`), 1},
 		{"everyone, a session name", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:userid":"*:admin"}}}`), 1},
 		{"web identity, any repository's environment", doc(`{"Effect":"Allow","Principal":{"Federated":"` + oidc + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*:environment:prod"}}}`), 1},
+		{"everyone, a foreign account by condition", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":"999999999999"}}}`), 1},
+		{"everyone, a foreign role by condition", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::999999999999:role/ci"}}}`), 0},
 		{"everyone, own account by condition", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":"` + acct + `"}}}`), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,8 +117,9 @@ type Probe struct {
 	set              policy.Set
 	// values are the statement's condition values by key (lowercase), of
 	// every operator: what the names a stranger chooses (its roles', its
-	// users', its sessions', its repositories') are made of to meet them.
-	values map[string][]string
+	// users', its sessions', its repositories') are made of to meet them;
+	// named are those of the operators that are not negated.
+	values, named map[string][]string
 	// orgID and externalID are the stranger's organization and the
 	// external id it brings, drawn at random so that no document can list
 	// them among the values it excludes.
@@ -133,19 +135,22 @@ func NewProbe(roleARN, account, version string, stmt json.RawMessage) (*Probe, e
 		return nil, err
 	}
 	t := &Probe{roleARN: roleARN, account: account, version: version, stmt: stmt, now: time.Now(), set: policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: account},
-		values: conditionValues(stmt), orgID: "o-" + strings.ToLower(rand.Text()[:12]), externalID: "opensts-trust-probe-" + rand.Text()}
+		orgID: "o-" + strings.ToLower(rand.Text()[:12]), externalID: "opensts-trust-probe-" + rand.Text()}
+	t.values, t.named = conditionValues(stmt)
 	return t, nil
 }
 
 // conditionValues reads the string values of a statement's conditions by
-// key (lowercase).
-func conditionValues(stmt json.RawMessage) map[string][]string {
+// key (lowercase): all of them, and those of operators that are not
+// negated (StringNotEquals names what it excludes).
+func conditionValues(stmt json.RawMessage) (all, named map[string][]string) {
 	var st struct {
 		Condition map[string]map[string]json.RawMessage
 	}
 	_ = json.Unmarshal(stmt, &st)
-	out := map[string][]string{}
-	for _, keys := range st.Condition {
+	all, named = map[string][]string{}, map[string][]string{}
+	for op, keys := range st.Condition {
+		negated := strings.Contains(strings.ToLower(op), "not")
 		for key, raw := range keys {
 			var one string
 			var list []string
@@ -155,10 +160,13 @@ func conditionValues(stmt json.RawMessage) map[string][]string {
 				_ = json.Unmarshal(raw, &list)
 			}
 			k := strings.ToLower(key)
-			out[k] = append(out[k], list...)
+			all[k] = append(all[k], list...)
+			if !negated {
+				named[k] = append(named[k], list...)
+			}
 		}
 	}
-	return out
+	return all, named
 }
 
 // contexts are the stranger's request contexts: in an organization of its
@@ -221,6 +229,30 @@ func session(account, path, name, session string) policy.Principal {
 // assume the role: a made-up user and a made-up role session of it.
 func (t *Probe) AnyoneOf(account string) bool {
 	return t.allows(user(account, "/", probeName), "sts:AssumeRole") || t.allows(session(account, "/", probeName, "probe"), "sts:AssumeRole")
+}
+
+// Accounts returns the accounts other than the role's that the
+// statement's conditions on who the caller is name (aws:PrincipalAccount,
+// and the account of an aws:PrincipalArn): a statement that trusts "*" and
+// a condition naming a foreign account trusts that account, as one naming
+// it in its Principal does, and AnyoneOf says whether it does so whole.
+func (t *Probe) Accounts() []string {
+	var out []string
+	add := func(a string) {
+		if len(a) == 12 && strings.Trim(a, "0123456789") == "" && a != t.account && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	for _, v := range t.named["aws:principalaccount"] {
+		add(v)
+	}
+	for _, v := range t.named["aws:principalarn"] {
+		if parts := strings.SplitN(v, ":", 6); len(parts) == 6 {
+			add(parts[4])
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // fill returns pattern (an IAM glob) with each "*" replaced by star and

@@ -143,3 +143,17 @@ func TestAnySubject(t *testing.T) {
 		})
 	}
 }
+
+// Accounts are the foreign accounts a statement's conditions on who the
+// caller is name.
+func TestAccounts(t *testing.T) {
+	stmt := `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":["222222222222","` + account + `","x"]},` +
+		`"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::333333333333:role/*","arn:aws:iam::*:role/x","arn:aws:iam::222222222222:user/u"]},"StringNotEquals":{"aws:PrincipalAccount":"444444444444"}}}`
+	p, err := NewProbe(roleARN, account, "2012-10-17", json.RawMessage(stmt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Accounts(); len(got) != 2 || got[0] != "222222222222" || got[1] != "333333333333" {
+		t.Errorf("Accounts = %v", got)
+	}
+}
