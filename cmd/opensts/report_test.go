@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -194,6 +195,13 @@ func TestReviewPermissions(t *testing.T) {
 		{"under a condition", `{"Version":"2012-10-17","Statement":[{"Sid":"MFA","Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`, []string{"p MFA"}},
 		{"many services", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*","s3:*","ec2:*","kms:*","sts:*","organizations:*"],"Resource":"*"}]}`, nil},
 		{"everything but IAM", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}`, nil},
+		// Evasions confirmed against a running server (the simulator
+		// allowed every action; the report said nothing): NotAction and
+		// NotResource naming what the probe asked about.
+		{"everything but the probe's action", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"kms:Decrypt","Resource":"*"}]}`, []string{"p #1"}},
+		{"everything but the probe's bucket", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","NotResource":"arn:aws:s3:::opensts-probe/object"}]}`, []string{"p #1"}},
+		{"everything but the probe's service", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"opensts-probe:Probe","Resource":"*"}]}`, []string{"p #1"}},
+		{"everything but S3", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","NotResource":"arn:aws:s3:::*"}]}`, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,5 +217,41 @@ func TestReviewPermissions(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestReviewPermissionsTogether: statements (of one policy or several)
+// that allow everything together, though none does alone, are found.
+func TestReviewPermissionsTogether(t *testing.T) {
+	t.Parallel()
+	const arn = "arn:aws:iam::111111111111:role/r"
+	notIAM := namedDoc{Name: "a", Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}`}
+	iam := namedDoc{Name: "b", Document: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*"}}`}
+	both := namedDoc{Name: "c", Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"},{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`}
+	denyIAM := namedDoc{Name: "d", Document: `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"iam:*","Resource":"*"}}`}
+	for _, tc := range []struct {
+		name     string
+		policies []namedDoc
+		want     bool
+	}{
+		{"two policies", []namedDoc{notIAM, iam}, true},
+		{"one policy", []namedDoc{both}, true},
+		{"one of them", []namedDoc{notIAM}, false},
+		{"a deny is not a grant", []namedDoc{notIAM, denyIAM}, false},
+	} {
+		if got := len(reviewPermissionsTogether("r", arn, tc.policies)) == 1; got != tc.want {
+			t.Errorf("%s: %v", tc.name, got)
+		}
+	}
+	roles := []reportRole{{Name: "r", ARN: arn, Account: "111111111111", Trust: `{"Version":"2012-10-17","Statement":[]}`, Policies: []namedDoc{notIAM, iam}}}
+	fs, _ := trustReport(roles, time.Now(), 90)
+	n := 0
+	for _, f := range fs {
+		if strings.Contains(f.Finding, "together allow every action") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("trust report: %d findings of policies together: %+v", n, fs)
 	}
 }

@@ -314,3 +314,28 @@ func reviewPermissions(role, roleARN string, p namedDoc) []TrustFinding {
 	}
 	return out
 }
+
+// reviewPermissionsTogether flags a role whose permission policies allow
+// every action on every resource together though no statement does alone
+// (one allows everything but IAM, another IAM).
+func reviewPermissionsTogether(role, roleARN string, policies []namedDoc) []TrustFinding {
+	var stmts []trustcheck.Statement
+	var names []string
+	for _, p := range policies {
+		version, raw, err := trustcheck.Statements(p.Document)
+		if err != nil {
+			continue
+		}
+		names = append(names, p.Name)
+		for _, st := range raw {
+			stmts = append(stmts, trustcheck.Statement{Version: version, Raw: st})
+		}
+	}
+	account, _ := principalAccount(roleARN)
+	if len(stmts) < 2 || !trustcheck.GrantTogether(roleARN, account, stmts) {
+		return nil
+	}
+	return []TrustFinding{{Role: role, RoleARN: roleARN, Statement: strings.Join(names, ", "), Severity: "HIGH",
+		Finding: "permission policies " + strings.Join(names, ", ") + " together allow every action on every resource (*:*), though no statement does alone",
+		Fix:     "grant only the actions and resources the role needs (aws iam generate-service-last-accessed-details shows what it uses)"}}
+}

@@ -477,31 +477,70 @@ func Stranger(doc string) string {
 
 // Every action on every resource, as the permission review asks it: IAM,
 // data and key actions and a service nobody lists, on resources of the
-// role's account and of none.
+// role's account and of none. A service counts as granted when one of its
+// actions is: the one listed, or one drawn at random (a statement with
+// NotAction naming the listed one still allows the rest of the service);
+// the names of the resources and of the made-up service are drawn at
+// random too, so that no NotAction or NotResource can name them.
 var (
 	everyActions = []string{"iam:CreateUser", "iam:PutRolePolicy", "sts:AssumeRole", "s3:GetObject", "ec2:RunInstances",
-		"kms:Decrypt", "organizations:LeaveOrganization", "opensts-probe:Probe"}
-	everyResources = []string{"arn:aws:iam::ACCOUNT:role/opensts-probe", "arn:aws:s3:::opensts-probe/object",
-		"arn:aws:kms:us-east-1:ACCOUNT:key/opensts-probe", "arn:aws:opensts-probe:us-east-1:000000000000:probe/x"}
+		"kms:Decrypt", "organizations:LeaveOrganization", "opensts-probe-RAND:Probe"}
+	everyResources = []string{"arn:aws:iam::ACCOUNT:role/opensts-probe-RAND", "arn:aws:s3:::opensts-probe-RAND/object",
+		"arn:aws:kms:us-east-1:ACCOUNT:key/opensts-probe-RAND", "arn:aws:opensts-probe-RAND:us-east-1:000000000000:probe/x"}
 )
+
+// Statement is one statement of a permission policy and the policy's
+// Version.
+type Statement struct {
+	Version string
+	Raw     json.RawMessage
+}
 
 // GrantsEverything reports whether one statement (of a policy of the given
 // Version) of the permission policy of the role roleARN in account, its
 // conditions taken as met, allows every action on every resource.
 func GrantsEverything(roleARN, account, version string, stmt json.RawMessage) bool {
-	p, err := statementPolicy(policy.Identity, version, stmt, func(string) bool { return true })
-	if err != nil {
+	return GrantTogether(roleARN, account, []Statement{{version, stmt}})
+}
+
+// GrantTogether reports whether the Allow statements of a role's
+// permission policies, their conditions taken as met, together allow
+// every action on every resource (one NotAction "iam:*", another "iam:*").
+func GrantTogether(roleARN, account string, stmts []Statement) bool {
+	var set policy.Set
+	for _, st := range stmts {
+		var e struct{ Effect string }
+		if json.Unmarshal(st.Raw, &e) != nil || e.Effect != "Allow" {
+			continue
+		}
+		p, err := statementPolicy(policy.Identity, st.Version, st.Raw, func(string) bool { return true })
+		if err != nil {
+			continue
+		}
+		set.Identity = append(set.Identity, policy.Named{ID: "probe", Policy: p})
+	}
+	if len(set.Identity) == 0 {
 		return false
 	}
-	set := policy.Set{Identity: []policy.Named{{ID: "probe", Policy: p}}}
 	name := roleARN[strings.LastIndex(roleARN, "/")+1:]
 	pr := policy.Principal{Type: policy.AssumedRole, Account: account, ARN: "arn:aws:sts::" + account + ":assumed-role/" + name + "/probe",
 		ID: "AROAOPENSTSPROBE:probe", RoleARN: roleARN, RoleID: "AROAOPENSTSPROBE"}
 	now := time.Now()
+	random := strings.ToLower(rand.Text()[:10])
 	for _, action := range everyActions {
+		action = strings.ReplaceAll(action, "RAND", random)
+		service, _, _ := strings.Cut(action, ":")
 		for _, res := range everyResources {
-			req := policy.Request{Principal: pr, Action: action, Resource: strings.ReplaceAll(res, "ACCOUNT", account), Now: now}
-			if e, _ := policy.Evaluate(&set, &req).Verdicts.Of(policy.Identity); e != policy.Allow {
+			res = strings.ReplaceAll(strings.ReplaceAll(res, "ACCOUNT", account), "RAND", random)
+			allowed := false
+			for _, a := range []string{action, service + ":OpenstsProbe" + random} {
+				req := policy.Request{Principal: pr, Action: a, Resource: res, Now: now}
+				if e, _ := policy.Evaluate(&set, &req).Verdicts.Of(policy.Identity); e == policy.Allow {
+					allowed = true
+					break
+				}
+			}
+			if !allowed {
 				return false
 			}
 		}
