@@ -46,6 +46,18 @@ func TestReviewTrust(t *testing.T) {
 		{"ldap open", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:ldap-provider/corp"},"Action":"sts:AssumeRoleWithLDAPIdentity"}]}`,
 			[]string{"MEDIUM #1"}, nil},
 		{"unreadable", `{"Statement":7}`, []string{"MEDIUM -"}, nil},
+		// A condition that only excludes narrows nothing among a
+		// provider's users.
+		{"saml, every user but one", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:saml-provider/corp"},"Action":"sts:AssumeRoleWithSAML","Condition":{"StringNotEquals":{"SAML:sub":"intern"}}}]}`,
+			[]string{"MEDIUM #1"}, nil},
+		{"saml, the issuer", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:saml-provider/corp"},"Action":"sts:AssumeRoleWithSAML","Condition":{"StringEquals":{"SAML:iss":"https://idp.example/"}}}]}`,
+			[]string{"MEDIUM #1"}, nil},
+		{"saml, a group", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:saml-provider/corp"},"Action":"sts:AssumeRoleWithSAML","Condition":{"ForAnyValue:StringEquals":{"SAML:groups":"admins"}}}]}`,
+			nil, nil},
+		{"ldap, every user but one", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:ldap-provider/corp"},"Action":"sts:AssumeRoleWithLDAPIdentity","Condition":{"StringNotEquals":{"ldap:username":"intern"}}}]}`,
+			[]string{"MEDIUM #1"}, nil},
+		{"ldap, a group", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:ldap-provider/corp"},"Action":"sts:AssumeRoleWithLDAPIdentity","Condition":{"ForAnyValue:StringEquals":{"ldap:groups":"cn=ops,dc=example"}}}]}`,
+			nil, nil},
 		// Spellings that let a stranger in while looking narrowed, and
 		// narrowings that look open: the engine is asked, not the text.
 		{"everyone, an IfExists org condition", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEqualsIfExists":{"aws:PrincipalOrgID":"o-abc123"}}}]}`,

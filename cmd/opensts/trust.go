@@ -233,14 +233,14 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 		for _, p := range ps["Federated"] {
 			switch {
 			case strings.Contains(p, ":saml-provider/"):
-				if !has(func(c condition) bool {
+				if probe.AnyUser(p) || !has(func(c condition) bool {
 					return strings.HasPrefix(c.Key, "saml:") && c.Key != "saml:aud" && c.specific()
 				}) {
 					add("MEDIUM", "trusts every user of the SAML provider: no condition on a SAML attribute", p,
 						"add a Condition on SAML:sub, SAML:eduPersonAffiliation or a group attribute so that only the intended users can assume it")
 				}
 			case strings.Contains(p, ":ldap-provider/"):
-				if !has(func(c condition) bool { return strings.HasPrefix(c.Key, "ldap:") && c.specific() }) {
+				if probe.AnyUser(p) || !has(func(c condition) bool { return strings.HasPrefix(c.Key, "ldap:") && c.specific() }) {
 					add("MEDIUM", "trusts every user of the LDAP directory: no condition on ldap:groups or ldap:username", p,
 						"add a Condition ForAnyValue:StringEquals ldap:groups (a group DN) or StringEquals ldap:username")
 				}

@@ -460,6 +460,42 @@ func (t *Probe) anySubject(host, federated string) bool {
 	return false
 }
 
+// sameForEveryUser are the SAML keys whose value is the same for every
+// user of a provider (its issuer, the role's audience): a condition on them
+// narrows nothing among its users.
+var sameForEveryUser = map[string]bool{"saml:aud": true, "saml:iss": true, "saml:doc": true, "saml:namequalifier": true, "saml:sub_type": true}
+
+// AnyUser reports whether the statement lets in a user of the SAML or
+// LDAP provider federated (its ARN) whoever the user is: a made-up user,
+// of a name nobody has and in no group, with the conditions on what is
+// the same for every user, and on what the caller chooses, taken as met.
+// A condition that only excludes (StringNotEquals ldap:username, saml:sub)
+// narrows nothing.
+func (t *Probe) AnyUser(federated string) bool {
+	typ, action := policy.SAMLUser, "sts:AssumeRoleWithSAML"
+	keys := []string{"saml:sub"}
+	if strings.Contains(federated, ":ldap-provider/") {
+		typ, action = policy.LDAPUser, "sts:AssumeRoleWithLDAPIdentity"
+		keys = []string{"ldap:username", "ldap:dn", "ldap:upn", "ldap:samaccountname"}
+	} else if !strings.Contains(federated, ":saml-provider/") {
+		return false
+	}
+	p, err := statementPolicy(policy.Trust, t.version, t.stmt, func(key string) bool { return chosenByCaller(key) || sameForEveryUser[key] })
+	if err != nil {
+		return false
+	}
+	set := policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: t.account}
+	user := "opensts-trust-probe-" + strings.ToLower(rand.Text()[:10])
+	var ctx policy.Context
+	for _, k := range keys {
+		ctx.Set(k, user)
+	}
+	pr := policy.Principal{Type: typ, Account: t.account, Federated: federated, ID: user}
+	req := policy.Request{Principal: pr, Action: action, Resource: t.roleARN, Context: &ctx, Now: t.now}
+	e, _ := policy.Evaluate(&set, &req).Verdicts.Of(policy.Trust)
+	return e == policy.Allow
+}
+
 // Stranger returns an account id doc does not mention, drawn at random so
 // that no document can exclude it by name.
 func Stranger(doc string) string {
