@@ -281,19 +281,23 @@ func fill(pattern, star string) string {
 func (t *Probe) chosen(stranger string) []policy.Principal {
 	var out []policy.Principal
 	for _, v := range t.values["aws:principalarn"] {
-		parts := strings.SplitN(v, ":", 6)
-		if len(parts) != 6 || !strings.ContainsAny(parts[4], "*?") {
+		// The resource part (role/NAME) of an ARN whose account is a
+		// wildcard, or of a pattern that begins with one ("*:role/deploy",
+		// "*deploy").
+		var resource string
+		if parts := strings.SplitN(v, ":", 6); len(parts) == 6 && strings.ContainsAny(parts[4], "*?") {
+			resource = parts[5]
+		} else if strings.HasPrefix(v, "*") {
+			resource = v[strings.LastIndexByte(v, ':')+1:]
+		} else {
 			continue
 		}
 		for _, star := range []string{probeName, ""} {
-			res := fill(parts[5], star)
+			res := fill(resource, star)
 			for _, r := range []string{res, "role/" + res, "user/" + res} {
 				kind, rest, _ := strings.Cut(r, "/")
 				i := strings.LastIndex(rest, "/")
 				path, name := "/"+rest[:i+1], rest[i+1:]
-				if i < 0 {
-					path = "/"
-				}
 				if name == "" {
 					continue
 				}

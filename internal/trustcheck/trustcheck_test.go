@@ -55,6 +55,8 @@ func TestProbe(t *testing.T) {
 		{"star, every organization but the probe's", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"Null":{"aws:PrincipalOrgID":"false"},"StringNotEquals":{"aws:PrincipalOrgID":"o-openstsprobe"}}}`, true, true},
 		{"star, a role name any account may take", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/deploy"}}}`, true, false},
 		{"star, a role name pattern", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*:*deploy-?"}}}`, true, false},
+		{"star, a role name after a wildcard", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"*:role/deploy"}}}`, true, false},
+		{"star, a name ending", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"*deploy"}}}`, true, false},
 		{"star, a user name any account may take", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:username":"admin"}}}`, true, false},
 		{"star, a session name", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:userid":"*:admin"}}}`, true, false},
 		{"star, a role of this account", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::` + account + `:role/deploy"}}}`, false, false},
