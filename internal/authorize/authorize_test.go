@@ -273,6 +273,9 @@ func TestAttackRedactedSpellings(t *testing.T) {
 		{"https://gw.test/k?+X-Amz-Signature%20=" + secret, "https://gw.test/k?+X-Amz-Signature%20=" + hidden},
 		{"https://user:" + secret + "@gw.test/k?prefix=p", "https://" + hidden + "@gw.test/k?prefix=p"},
 		{"https://" + secret + "@gw.test", "https://" + hidden + "@gw.test"},
+		{"https://gw.test/k?=" + secret + "&prefix=p", "https://gw.test/k?=" + hidden + "&prefix=p"},
+		{"https://gw.test/k?prefix%3D" + secret, "https://gw.test/k?prefix%3D" + secret}, // judged by the name before the encoded "=": S3's own
+		{"https://gw.test/k?prefix=a&%zz=" + secret, "https://gw.test/k?" + hidden},
 		// Still useful: what carries no secret is kept as sent.
 		{"https://gw.test/k?", "https://gw.test/k?"},
 		{"https://gw.test/k?&&prefix=a%40b&&", "https://gw.test/k?&&prefix=a%40b&&"},
