@@ -95,3 +95,23 @@ func TestAttackTrustEvasions(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackTrustEvasionWebIdentity: a role that trusts "*" for web
+// identity with a condition on its provider's audience only lets in any
+// identity of that provider (for GitHub Actions, any repository): a token
+// of a subject nobody named assumes it, and trust-opened reports it.
+func TestAttackTrustEvasionWebIdentity(t *testing.T) {
+	t.Parallel()
+	o := startOIDC(t, 0, 5*time.Second)
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + o.prefix + `:aud":"` + oidcClientID + `"}}}]}`
+	o.role(t, "any-subject", "", doc)
+	if _, err := o.assume("any-subject", o.idp.Sign(t, "rsa1", o.idp.claims("someone-else", oidcClientID))); err != nil {
+		t.Fatalf("a token of any subject could not assume the role (the attack is moot): %v", err)
+	}
+	waitAlerts(t, o.env, "trust-opened")
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(o.trail(t), `"detail":"role any-subject: `); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no trust-opened alert for any-subject")
+		}
+	}
+}

@@ -365,19 +365,35 @@ func (t *Probe) Everyone(stranger string) bool {
 		}
 	}
 	// A statement that trusts "*" for web identity with conditions on the
-	// claims of a provider (token.actions.githubusercontent.com:sub) lets
-	// in whom that provider's tokens may name.
-	for key := range t.values {
-		if host, ok := strings.CutSuffix(key, ":sub"); ok && !strings.HasPrefix(host, "aws") && !strings.HasPrefix(host, "sts") &&
-			!strings.HasPrefix(host, "saml") && !strings.HasPrefix(host, "ldap") {
-			// The principal is of a provider the statement does not name:
-			// statements that name one are AnySubject's.
-			if t.anySubject(host, "arn:aws:iam::"+acct+":oidc-provider/opensts-trust-probe.invalid") {
-				return true
-			}
+	// claims of a provider (token.actions.githubusercontent.com:sub or
+	// :aud) lets in whom that provider's tokens may name.
+	for _, host := range claimHosts(t.values) {
+		// The principal is of a provider the statement does not name:
+		// statements that name one are AnySubject's.
+		if t.anySubject(host, "arn:aws:iam::"+acct+":oidc-provider/opensts-trust-probe.invalid") {
+			return true
 		}
 	}
 	return false
+}
+
+// claimHosts returns the OIDC providers (hosts, lowercase) whose claims
+// the condition keys name: "token.actions.githubusercontent.com:aud",
+// "localhost:8443:sub"; a service's keys ("s3:prefix") name none.
+func claimHosts(values map[string][]string) []string {
+	var out []string
+	for key := range values {
+		i := strings.LastIndexByte(key, ':')
+		if i <= 0 || strings.HasPrefix(key, "aws:") || strings.HasPrefix(key, "sts:") {
+			continue
+		}
+		host := key[:i]
+		if strings.ContainsAny(host, ".:") && !slices.Contains(out, host) {
+			out = append(out, host)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // ciSubjects maps the hosts of CI providers whose subjects begin with the

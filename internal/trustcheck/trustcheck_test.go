@@ -63,6 +63,7 @@ func TestProbe(t *testing.T) {
 		{"star, a role's unique id", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:userid":"AROAEXAMPLEID:*"}}}`, false, false},
 		{"star, a name in an account", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/deploy"},"StringEquals":{"aws:PrincipalAccount":"` + account + `"}}}`, false, false},
 		{"star for web identity, any repository", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}}`, true, false},
+		{"star for web identity, an audience", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}`, true, false},
 		{"star for web identity, one repository", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"repo:acme/app:ref:refs/heads/main"}}}`, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
