@@ -93,6 +93,7 @@ func TestStranger(t *testing.T) {
 func FuzzProbe(f *testing.F) {
 	f.Add(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"*"}}}]}`)
 	f.Add(`{"Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}`)
+	f.Add(`{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole*","Condition":{"StringLike":{"aws:PrincipalArn":"*:role/*?","aws:userid":"*:a*","token.actions.githubusercontent.com:sub":"repo:*:environment:*"}}}}`)
 	f.Fuzz(func(t *testing.T, doc string) {
 		v, stmts, err := Statements(doc)
 		if err != nil {
@@ -102,6 +103,9 @@ func FuzzProbe(f *testing.F) {
 			if p, err := NewProbe(roleARN, account, v, st); err == nil {
 				p.Everyone(Stranger(doc))
 				p.AnyoneOf("222222222222")
+				p.AnySubject("arn:aws:iam::" + account + ":oidc-provider/token.actions.githubusercontent.com")
+				p.AnyUser("arn:aws:iam::" + account + ":saml-provider/corp")
+				p.Accounts()
 			}
 			GrantsEverything(roleARN, account, v, st)
 		}
