@@ -408,8 +408,12 @@ func trustReport(roles []reportRole, now time.Time, days int) ([]TrustFinding, [
 	for _, r := range roles {
 		f, inv := reviewTrust(trustRole{Name: r.Name, ARN: r.ARN, Account: r.Account, Document: r.Trust})
 		findings = append(findings, f...)
+		n := len(findings)
 		for _, p := range r.Policies {
 			findings = append(findings, reviewPermissions(r.Name, r.ARN, p)...)
+		}
+		if len(findings) == n {
+			findings = append(findings, reviewPermissionsTogether(r.Name, r.ARN, r.Policies)...)
 		}
 		inventory = append(inventory, inv...)
 		if stale(r.Created, r.LastUsed, cutoff) {

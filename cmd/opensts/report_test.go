@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +46,18 @@ func TestReviewTrust(t *testing.T) {
 		{"ldap open", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:ldap-provider/corp"},"Action":"sts:AssumeRoleWithLDAPIdentity"}]}`,
 			[]string{"MEDIUM #1"}, nil},
 		{"unreadable", `{"Statement":7}`, []string{"MEDIUM -"}, nil},
+		// A condition that only excludes narrows nothing among a
+		// provider's users.
+		{"saml, every user but one", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:saml-provider/corp"},"Action":"sts:AssumeRoleWithSAML","Condition":{"StringNotEquals":{"SAML:sub":"intern"}}}]}`,
+			[]string{"MEDIUM #1"}, nil},
+		{"saml, the issuer", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:saml-provider/corp"},"Action":"sts:AssumeRoleWithSAML","Condition":{"StringEquals":{"SAML:iss":"https://idp.example/"}}}]}`,
+			[]string{"MEDIUM #1"}, nil},
+		{"saml, a group", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:saml-provider/corp"},"Action":"sts:AssumeRoleWithSAML","Condition":{"ForAnyValue:StringEquals":{"SAML:groups":"admins"}}}]}`,
+			nil, nil},
+		{"ldap, every user but one", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:ldap-provider/corp"},"Action":"sts:AssumeRoleWithLDAPIdentity","Condition":{"StringNotEquals":{"ldap:username":"intern"}}}]}`,
+			[]string{"MEDIUM #1"}, nil},
+		{"ldap, a group", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:ldap-provider/corp"},"Action":"sts:AssumeRoleWithLDAPIdentity","Condition":{"ForAnyValue:StringEquals":{"ldap:groups":"cn=ops,dc=example"}}}]}`,
+			nil, nil},
 		// Spellings that let a stranger in while looking narrowed, and
 		// narrowings that look open: the engine is asked, not the text.
 		{"everyone, an IfExists org condition", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEqualsIfExists":{"aws:PrincipalOrgID":"o-abc123"}}}]}`,
@@ -67,6 +80,28 @@ func TestReviewTrust(t *testing.T) {
 			[]string{"HIGH #1"}, []string{"222222222222 false"}},
 		{"foreign account narrowed to a role", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalArn":"arn:aws:iam::222222222222:role/deployer"}}}]}`,
 			nil, []string{"arn:aws:iam::222222222222:root false"}},
+		// Evasions confirmed against a running server (a stranger's user
+		// or role session assumed each role; the report said nothing).
+		{"everyone, no external id", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"Null":{"sts:ExternalId":"true"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"everyone, all but the probe's accounts", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringNotEquals":{"aws:PrincipalAccount":["999999999999","987654321098","135792468013","246813579024"]}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"everyone, a role name", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/deploy"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"everyone, a session name", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:userid":"*:admin"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"github, any repository's environment", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*:environment:prod"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"github by \"*\", any repository", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}}]}`,
+			[]string{"HIGH #1"}, nil},
+		{"everyone, a foreign account by condition", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":"222222222222"}}}]}`,
+			[]string{"HIGH #1"}, []string{"* false"}},
+		{"everyone, a foreign account's principals by ARN", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::222222222222:*"}}}]}`,
+			[]string{"HIGH #1"}, []string{"* false"}},
+		{"everyone, a foreign role by ARN", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::222222222222:role/ci"}}}]}`,
+			nil, []string{"* false"}},
+		{"everyone, a foreign account with an external id", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":"222222222222","sts:ExternalId":"c0ffee"}}}]}`,
+			nil, []string{"* true"}},
 		{"foreign account, an external id any value meets", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:ExternalId":"*"}}}]}`,
 			[]string{"HIGH #1"}, []string{"222222222222 false"}},
 	}
@@ -172,6 +207,13 @@ func TestReviewPermissions(t *testing.T) {
 		{"under a condition", `{"Version":"2012-10-17","Statement":[{"Sid":"MFA","Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`, []string{"p MFA"}},
 		{"many services", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*","s3:*","ec2:*","kms:*","sts:*","organizations:*"],"Resource":"*"}]}`, nil},
 		{"everything but IAM", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}`, nil},
+		// Evasions confirmed against a running server (the simulator
+		// allowed every action; the report said nothing): NotAction and
+		// NotResource naming what the probe asked about.
+		{"everything but the probe's action", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"kms:Decrypt","Resource":"*"}]}`, []string{"p #1"}},
+		{"everything but the probe's bucket", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","NotResource":"arn:aws:s3:::opensts-probe/object"}]}`, []string{"p #1"}},
+		{"everything but the probe's service", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"opensts-probe:Probe","Resource":"*"}]}`, []string{"p #1"}},
+		{"everything but S3", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","NotResource":"arn:aws:s3:::*"}]}`, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,5 +229,41 @@ func TestReviewPermissions(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestReviewPermissionsTogether: statements (of one policy or several)
+// that allow everything together, though none does alone, are found.
+func TestReviewPermissionsTogether(t *testing.T) {
+	t.Parallel()
+	const arn = "arn:aws:iam::111111111111:role/r"
+	notIAM := namedDoc{Name: "a", Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}`}
+	iam := namedDoc{Name: "b", Document: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*"}}`}
+	both := namedDoc{Name: "c", Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"},{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`}
+	denyIAM := namedDoc{Name: "d", Document: `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"iam:*","Resource":"*"}}`}
+	for _, tc := range []struct {
+		name     string
+		policies []namedDoc
+		want     bool
+	}{
+		{"two policies", []namedDoc{notIAM, iam}, true},
+		{"one policy", []namedDoc{both}, true},
+		{"one of them", []namedDoc{notIAM}, false},
+		{"a deny is not a grant", []namedDoc{notIAM, denyIAM}, false},
+	} {
+		if got := len(reviewPermissionsTogether("r", arn, tc.policies)) == 1; got != tc.want {
+			t.Errorf("%s: %v", tc.name, got)
+		}
+	}
+	roles := []reportRole{{Name: "r", ARN: arn, Account: "111111111111", Trust: `{"Version":"2012-10-17","Statement":[]}`, Policies: []namedDoc{notIAM, iam}}}
+	fs, _ := trustReport(roles, time.Now(), 90)
+	n := 0
+	for _, f := range fs {
+		if strings.Contains(f.Finding, "together allow every action") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("trust report: %d findings of policies together: %+v", n, fs)
 	}
 }

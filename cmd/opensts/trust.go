@@ -198,11 +198,27 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 			add("HIGH", "trusts every AWS principal (\"*\") without a condition that narrows who: a principal of any account may assume it", who,
 				"name the trusted accounts or roles, or add a Condition on aws:PrincipalOrgID, aws:PrincipalAccount or aws:PrincipalArn")
 		}
+		// The foreign accounts it trusts: those its Principal names, and
+		// with "*", those its conditions on who the caller is name.
+		type trusted struct{ principal, account string }
+		var foreign []trusted
+		star := false
 		for _, p := range ps["AWS"] {
 			acct, _ := principalAccount(p)
-			if p == "*" || acct == "" || acct == r.Account {
-				continue
+			star = star || p == "*"
+			if p != "*" && acct != "" && acct != r.Account {
+				foreign = append(foreign, trusted{p, acct})
 			}
+		}
+		if star {
+			for _, acct := range probe.Accounts() {
+				if !slices.ContainsFunc(foreign, func(f trusted) bool { return f.account == acct }) {
+					foreign = append(foreign, trusted{"*", acct})
+				}
+			}
+		}
+		for _, f := range foreign {
+			p, acct := f.principal, f.account
 			ext := has(func(c condition) bool { return c.Key == "sts:externalid" && c.specific() })
 			var keys []string
 			for _, c := range conds {
@@ -217,14 +233,14 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 		for _, p := range ps["Federated"] {
 			switch {
 			case strings.Contains(p, ":saml-provider/"):
-				if !has(func(c condition) bool {
+				if probe.AnyUser(p) || !has(func(c condition) bool {
 					return strings.HasPrefix(c.Key, "saml:") && c.Key != "saml:aud" && c.specific()
 				}) {
 					add("MEDIUM", "trusts every user of the SAML provider: no condition on a SAML attribute", p,
 						"add a Condition on SAML:sub, SAML:eduPersonAffiliation or a group attribute so that only the intended users can assume it")
 				}
 			case strings.Contains(p, ":ldap-provider/"):
-				if !has(func(c condition) bool { return strings.HasPrefix(c.Key, "ldap:") && c.specific() }) {
+				if probe.AnyUser(p) || !has(func(c condition) bool { return strings.HasPrefix(c.Key, "ldap:") && c.specific() }) {
 					add("MEDIUM", "trusts every user of the LDAP directory: no condition on ldap:groups or ldap:username", p,
 						"add a Condition ForAnyValue:StringEquals ldap:groups (a group DN) or StringEquals ldap:username")
 				}
@@ -297,4 +313,29 @@ func reviewPermissions(role, roleARN string, p namedDoc) []TrustFinding {
 			Fix: "grant only the actions and resources the role needs (aws iam generate-service-last-accessed-details shows what it uses)"})
 	}
 	return out
+}
+
+// reviewPermissionsTogether flags a role whose permission policies allow
+// every action on every resource together though no statement does alone
+// (one allows everything but IAM, another IAM).
+func reviewPermissionsTogether(role, roleARN string, policies []namedDoc) []TrustFinding {
+	var stmts []trustcheck.Statement
+	var names []string
+	for _, p := range policies {
+		version, raw, err := trustcheck.Statements(p.Document)
+		if err != nil {
+			continue
+		}
+		names = append(names, p.Name)
+		for _, st := range raw {
+			stmts = append(stmts, trustcheck.Statement{Version: version, Raw: st})
+		}
+	}
+	account, _ := principalAccount(roleARN)
+	if len(stmts) < 2 || !trustcheck.GrantTogether(roleARN, account, stmts) {
+		return nil
+	}
+	return []TrustFinding{{Role: role, RoleARN: roleARN, Statement: strings.Join(names, ", "), Severity: "HIGH",
+		Finding: "permission policies " + strings.Join(names, ", ") + " together allow every action on every resource (*:*), though no statement does alone",
+		Fix:     "grant only the actions and resources the role needs (aws iam generate-service-last-accessed-details shows what it uses)"}}
 }

@@ -255,3 +255,36 @@ func TestRedactedUnknownParams(t *testing.T) {
 		t.Errorf("redacted URL\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestAttackRedactedSpellings: spellings of a query (and of a URL's
+// authority) that carried a secret past the redaction into the trail, each
+// confirmed against a running server by LookupEvents: a ";" separator
+// some servers split at, a bare parameter that is itself the secret (or
+// whose "=" is encoded twice), a "+" around the token's name, and a
+// user and password in the URL, which the API refuses but audits.
+func TestAttackRedactedSpellings(t *testing.T) {
+	const secret = "SECRETvalue0123456789"
+	for _, tc := range []struct{ url, want string }{
+		{"https://gw.test/k?prefix=a;api_key=" + secret, "https://gw.test/k?prefix=a;api_key=" + hidden},
+		{"https://gw.test/k?" + secret, "https://gw.test/k?" + hidden},
+		{"https://gw.test/k?acl&" + secret + "&uploads", "https://gw.test/k?acl&" + hidden + "&uploads"},
+		{"https://gw.test/k?access_token%253D" + secret, "https://gw.test/k?" + hidden},
+		{"https://gw.test/k?x-amz-security-token+=" + secret, "https://gw.test/k?x-amz-security-token+=" + hidden},
+		{"https://gw.test/k?+X-Amz-Signature%20=" + secret, "https://gw.test/k?+X-Amz-Signature%20=" + hidden},
+		{"https://user:" + secret + "@gw.test/k?prefix=p", "https://" + hidden + "@gw.test/k?prefix=p"},
+		{"https://" + secret + "@gw.test", "https://" + hidden + "@gw.test"},
+		{"https://gw.test/k?=" + secret + "&prefix=p", "https://gw.test/k?=" + hidden + "&prefix=p"},
+		{"https://gw.test/k?prefix%3D" + secret, "https://gw.test/k?prefix%3D" + secret}, // judged by the name before the encoded "=": S3's own
+		{"https://gw.test/k?prefix=a&%zz=" + secret, "https://gw.test/k?" + hidden},
+		// Still useful: what carries no secret is kept as sent.
+		{"https://gw.test/k?", "https://gw.test/k?"},
+		{"https://gw.test/k?&&prefix=a%40b&&", "https://gw.test/k?&&prefix=a%40b&&"},
+		{"https://gw.test/k?versionId=3&tagging&x-id=GetObject", "https://gw.test/k?versionId=3&tagging&x-id=GetObject"},
+		{"https://gw.test/a@b/k?uploadId=u", "https://gw.test/a@b/k?uploadId=u"},
+	} {
+		in := &AuthorizeInput{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k", Request: &Request{Method: "GET", URL: tc.url}}
+		if got := in.Redacted().Request.URL; got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.url, got, tc.want)
+		}
+	}
+}

@@ -114,13 +114,29 @@ func (in *AuthorizeInput) Redacted() *AuthorizeInput {
 	return &out
 }
 
+// subresources are the parameters S3 takes without a value ("?acl",
+// "?uploads"), kept in the trail as sent. Any other parameter without a
+// value is hidden whole: its name may be the secret ("?<token>").
+var subresources = map[string]bool{
+	"accelerate": true, "acl": true, "analytics": true, "attributes": true, "cors": true, "delete": true, "encryption": true,
+	"intelligent-tiering": true, "inventory": true, "legal-hold": true, "lifecycle": true, "location": true, "logging": true,
+	"metadatatable": true, "metrics": true, "notification": true, "object-lock": true, "ownershipcontrols": true,
+	"policy": true, "policystatus": true, "publicaccessblock": true, "replication": true, "requestpayment": true,
+	"restore": true, "retention": true, "select": true, "select-type": true, "session": true, "tagging": true,
+	"torrent": true, "uploads": true, "versioning": true, "versions": true, "website": true, "renameobject": true,
+}
+
 // redactURL hides the values of the query parameters recordedParam does
 // not keep, keeping the rest of the URL as sent (a parameter without a
 // value, S3's "?acl" or "?uploads", as it is). A query it cannot read is hidden whole, and so
 // is a fragment (no request has one; the API refuses it, but still
-// audits the input, and a token could be placed after the "#").
+// audits the input, and a token could be placed after the "#"), and so
+// are the user and password of the URL (refused too). Parameters are
+// split at ";" as well as "&", as some servers do: "?prefix=a;api_key=K"
+// hides K.
 func redactURL(raw string) string {
 	raw, _, hasFrag := strings.Cut(raw, "#")
+	raw = redactUserinfo(raw)
 	base, query, ok := strings.Cut(raw, "?")
 	if !ok {
 		if hasFrag {
@@ -128,26 +144,71 @@ func redactURL(raw string) string {
 		}
 		return raw
 	}
-	parts := strings.Split(query, "&")
-	for i, part := range parts {
-		k, _, hasValue := strings.Cut(part, "=")
-		key, err := url.QueryUnescape(k)
-		if err != nil {
+	var b strings.Builder
+	b.WriteString(base)
+	b.WriteByte('?')
+	for {
+		i := strings.IndexAny(query, "&;")
+		part := query
+		if i >= 0 {
+			part = query[:i]
+		}
+		r, ok := redactParam(part)
+		if !ok {
 			return base + "?" + hidden
 		}
-		// A key holding an encoded "=" (X-Amz-Security-Token%3D...) is
-		// judged by its name before it, and hidden whole.
-		name, _, encodedValue := strings.Cut(key, "=")
-		switch {
-		case encodedValue && !recordedParam(name):
-			parts[i] = hidden
-		case hasValue && !recordedParam(name):
-			parts[i] = k + "=" + hidden
+		b.WriteString(r)
+		if i < 0 {
+			break
 		}
+		b.WriteByte(query[i])
+		query = query[i+1:]
 	}
-	out := base + "?" + strings.Join(parts, "&")
+	out := b.String()
 	if hasFrag {
 		out += "#" + hidden
 	}
 	return out
+}
+
+// redactParam returns one name=value of a query as the trail keeps it; ok
+// is false when its name cannot be read.
+func redactParam(part string) (string, bool) {
+	k, _, hasValue := strings.Cut(part, "=")
+	key, err := url.QueryUnescape(k)
+	if err != nil {
+		return "", false
+	}
+	// A key holding an encoded "=" (X-Amz-Security-Token%3D...) is judged
+	// by its name before it, and hidden whole; spaces around a name ("+")
+	// do not change what it is.
+	name, _, encodedValue := strings.Cut(key, "=")
+	name = strings.TrimSpace(name)
+	switch {
+	case encodedValue && !recordedParam(name):
+		return hidden, true
+	case hasValue && !recordedParam(name):
+		return k + "=" + hidden, true
+	case !hasValue && part != "" && !recordedParam(name) && !subresources[strings.ToLower(name)]:
+		return hidden, true
+	}
+	return part, true
+}
+
+// redactUserinfo hides the user and password of an absolute URL
+// ("https://user:password@host/"), which the API refuses but audits.
+func redactUserinfo(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	auth := raw[i+3:]
+	if j := strings.IndexAny(auth, "/?"); j >= 0 {
+		auth = auth[:j]
+	}
+	at := strings.LastIndexByte(auth, '@')
+	if at < 0 {
+		return raw
+	}
+	return raw[:i+3] + hidden + raw[i+3+at:]
 }

@@ -265,6 +265,14 @@ func TestTrustOpened(t *testing.T) {
 		{"foreign account, any ExternalId", doc(`{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:ExternalId":"*"}}}`), 1},
 		{"foreign account, all but one", doc(`{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole","Condition":{"ArnNotEquals":{"aws:PrincipalArn":"arn:aws:iam::999999999999:role/x"}}}`), 1},
 		{"foreign account narrowed to a role", doc(`{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole","Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::999999999999:role/ci"}}}`), 0},
+		// Evasions confirmed against a running server.
+		{"everyone, no ExternalId", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"Null":{"sts:ExternalId":"true"}}}`), 1},
+		{"everyone, all but the probe's accounts", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringNotEquals":{"aws:PrincipalAccount":["999999999999","987654321098","135792468013","246813579024"]}}}`), 1},
+		{"everyone, a role name", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/deploy"}}}`), 1},
+		{"everyone, a session name", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:userid":"*:admin"}}}`), 1},
+		{"web identity, any repository's environment", doc(`{"Effect":"Allow","Principal":{"Federated":"` + oidc + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*:environment:prod"}}}`), 1},
+		{"everyone, a foreign account by condition", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":"999999999999"}}}`), 1},
+		{"everyone, a foreign role by condition", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::999999999999:role/ci"}}}`), 0},
 		{"everyone, own account by condition", doc(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":"` + acct + `"}}}`), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/opensts/opensts/internal/trustcheck"
@@ -57,18 +58,28 @@ func TrustFindings(doc, account string) []string {
 		if err != nil {
 			continue
 		}
-		aws, federated, _ := principals(s.Principal)
+		aws, federated, everyone := principals(s.Principal)
 		if probe.Everyone(stranger) {
 			out = append(out, name+" trusts everyone (\"*\") with no condition that narrows who")
 		}
-		seen := map[string]bool{}
+		// The foreign accounts it trusts: those its Principal names, and
+		// with "*", those its conditions on who the caller is name.
+		var foreign []string
 		for _, p := range aws {
-			acct := accountOf(p)
-			if acct != "" && acct != account && !seen[acct] && p != "*" {
-				seen[acct] = true
-				if probe.AnyoneOf(acct) {
-					out = append(out, name+" trusts all of account "+acct+" without sts:ExternalId")
+			if acct := accountOf(p); acct != "" && acct != account && p != "*" && !slices.Contains(foreign, acct) {
+				foreign = append(foreign, acct)
+			}
+		}
+		if everyone {
+			for _, acct := range probe.Accounts() {
+				if !slices.Contains(foreign, acct) {
+					foreign = append(foreign, acct)
 				}
+			}
+		}
+		for _, acct := range foreign {
+			if probe.AnyoneOf(acct) {
+				out = append(out, name+" trusts all of account "+acct+" without sts:ExternalId")
 			}
 		}
 		for _, f := range federated {

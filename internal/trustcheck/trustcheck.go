@@ -4,8 +4,12 @@
 package trustcheck
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -111,10 +115,16 @@ type Probe struct {
 	version          string
 	stmt             json.RawMessage
 	set              policy.Set
-	// The stranger as two callers: one in an organization of its own, one
-	// in none; both bring an external id they made up.
-	ctx [2]policy.Context
-	now time.Time
+	// values are the statement's condition values by key (lowercase), of
+	// every operator: what the names a stranger chooses (its roles', its
+	// users', its sessions', its repositories') are made of to meet them;
+	// named are those of the operators that are not negated.
+	values, named map[string][]string
+	// orgID and externalID are the stranger's organization and the
+	// external id it brings, drawn at random so that no document can list
+	// them among the values it excludes.
+	orgID, externalID string
+	now               time.Time
 }
 
 // NewProbe compiles stmt, a statement of the trust policy (of the given
@@ -124,19 +134,74 @@ func NewProbe(roleARN, account, version string, stmt json.RawMessage) (*Probe, e
 	if err != nil {
 		return nil, err
 	}
-	t := &Probe{roleARN: roleARN, account: account, version: version, stmt: stmt, now: time.Now(), set: policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: account}}
-	for i := range t.ctx {
-		t.ctx[i].Set("sts:ExternalId", "opensts-trust-probe-not-an-external-id")
-	}
-	t.ctx[0].Set("aws:PrincipalOrgID", "o-openstsprobe")
-	t.ctx[0].Set("aws:PrincipalOrgPaths", "o-openstsprobe/r-prob/ou-prob-openstsprobe/")
+	t := &Probe{roleARN: roleARN, account: account, version: version, stmt: stmt, now: time.Now(), set: policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: account},
+		orgID: "o-" + strings.ToLower(rand.Text()[:12]), externalID: "opensts-trust-probe-" + rand.Text()}
+	t.values, t.named = conditionValues(stmt)
 	return t, nil
+}
+
+// conditionValues reads the string values of a statement's conditions by
+// key (lowercase): all of them, and those of operators that are not
+// negated (StringNotEquals names what it excludes).
+func conditionValues(stmt json.RawMessage) (all, named map[string][]string) {
+	var st struct {
+		Condition map[string]map[string]json.RawMessage
+	}
+	_ = json.Unmarshal(stmt, &st)
+	all, named = map[string][]string{}, map[string][]string{}
+	for op, keys := range st.Condition {
+		negated := strings.Contains(strings.ToLower(op), "not")
+		for key, raw := range keys {
+			var one string
+			var list []string
+			if json.Unmarshal(raw, &one) == nil {
+				list = []string{one}
+			} else {
+				_ = json.Unmarshal(raw, &list)
+			}
+			k := strings.ToLower(key)
+			all[k] = append(all[k], list...)
+			if !negated {
+				named[k] = append(named[k], list...)
+			}
+		}
+	}
+	return all, named
+}
+
+// contexts are the stranger's request contexts: in an organization of its
+// own or in none, with an external id it made up or none (a condition may
+// ask for its absence, or exclude every value but no value); username is
+// aws:username for a user ("" for a role session).
+func (t *Probe) contexts(username string) []*policy.Context {
+	var out []*policy.Context
+	for _, org := range []bool{true, false} {
+		for _, ext := range []bool{true, false} {
+			c := new(policy.Context)
+			if org {
+				c.Set("aws:PrincipalOrgID", t.orgID)
+				c.Set("aws:PrincipalOrgPaths", t.orgID+"/r-prob/ou-prob-"+t.orgID[2:]+"/")
+			}
+			if ext {
+				c.Set("sts:ExternalId", t.externalID)
+			}
+			if username != "" {
+				c.Set("aws:username", username)
+			}
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // allows reports whether the trust statement allows pr action.
 func (t *Probe) allows(pr policy.Principal, action string) bool {
-	for i := range t.ctx {
-		req := policy.Request{Principal: pr, Action: action, Resource: t.roleARN, Context: &t.ctx[i], Now: t.now}
+	username := ""
+	if pr.Type == policy.User {
+		username = pr.ARN[strings.LastIndex(pr.ARN, "/")+1:]
+	}
+	for _, ctx := range t.contexts(username) {
+		req := policy.Request{Principal: pr, Action: action, Resource: t.roleARN, Context: ctx, Now: t.now}
 		if e, _ := policy.Evaluate(&t.set, &req).Verdicts.Of(policy.Trust); e == policy.Allow {
 			return true
 		}
@@ -144,24 +209,146 @@ func (t *Probe) allows(pr policy.Principal, action string) bool {
 	return false
 }
 
+const probeName = "opensts-trust-probe"
+
+// user is a user of account, of path and name (path "/" for none).
+func user(account, path, name string) policy.Principal {
+	return policy.Principal{Type: policy.User, Account: account, ARN: "arn:aws:iam::" + account + ":user" + path + name, ID: "AIDAOPENSTSTRUSTPROBE"}
+}
+
+// session is a session named session of the role of account of path and
+// name.
+func session(account, path, name, session string) policy.Principal {
+	return policy.Principal{Type: policy.AssumedRole, Account: account,
+		ARN:     "arn:aws:sts::" + account + ":assumed-role/" + name + "/" + session,
+		ID:      "AROAOPENSTSTRUSTPROBE:" + session,
+		RoleARN: "arn:aws:iam::" + account + ":role" + path + name, RoleID: "AROAOPENSTSTRUSTPROBE"}
+}
+
 // AnyoneOf reports whether the statement lets any user or role of account
 // assume the role: a made-up user and a made-up role session of it.
 func (t *Probe) AnyoneOf(account string) bool {
-	user := policy.Principal{Type: policy.User, Account: account, ARN: "arn:aws:iam::" + account + ":user/opensts-trust-probe",
-		ID: "AIDAOPENSTSTRUSTPROBE"}
-	session := policy.Principal{Type: policy.AssumedRole, Account: account,
-		ARN:     "arn:aws:sts::" + account + ":assumed-role/opensts-trust-probe/probe",
-		ID:      "AROAOPENSTSTRUSTPROBE:probe",
-		RoleARN: "arn:aws:iam::" + account + ":role/opensts-trust-probe", RoleID: "AROAOPENSTSTRUSTPROBE"}
-	return t.allows(user, "sts:AssumeRole") || t.allows(session, "sts:AssumeRole")
+	return t.allows(user(account, "/", probeName), "sts:AssumeRole") || t.allows(session(account, "/", probeName, "probe"), "sts:AssumeRole")
+}
+
+// Accounts returns the accounts other than the role's that the
+// statement's conditions on who the caller is name (aws:PrincipalAccount,
+// and the account of an aws:PrincipalArn): a statement that trusts "*" and
+// a condition naming a foreign account trusts that account, as one naming
+// it in its Principal does, and AnyoneOf says whether it does so whole.
+func (t *Probe) Accounts() []string {
+	var out []string
+	add := func(a string) {
+		if len(a) == 12 && strings.Trim(a, "0123456789") == "" && a != t.account && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	for _, v := range t.named["aws:principalaccount"] {
+		add(v)
+	}
+	for _, v := range t.named["aws:principalarn"] {
+		if parts := strings.SplitN(v, ":", 6); len(parts) == 6 {
+			add(parts[4])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// fill returns pattern (an IAM glob) with each "*" replaced by star and
+// each "?" by one letter: a value the pattern matches.
+func fill(pattern, star string) string {
+	var b strings.Builder
+	for _, r := range pattern {
+		switch r {
+		case '*':
+			b.WriteString(star)
+		case '?':
+			b.WriteByte('p')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// chosen returns the principals of the account stranger whose names the
+// stranger chose to meet the statement's conditions on aws:PrincipalArn
+// (an account that is a wildcard, with a role or user name the pattern
+// matches), aws:username and aws:userid (a session name): a condition on
+// who the caller is narrows nothing when a stranger can take the name it
+// asks for.
+func (t *Probe) chosen(stranger string) []policy.Principal {
+	var out []policy.Principal
+	for _, v := range t.values["aws:principalarn"] {
+		// The resource part (role/NAME) of an ARN whose account is a
+		// wildcard, or of a pattern that begins with one ("*:role/deploy",
+		// "*deploy").
+		var resource string
+		if parts := strings.SplitN(v, ":", 6); len(parts) == 6 && strings.ContainsAny(parts[4], "*?") {
+			resource = parts[5]
+		} else if strings.HasPrefix(v, "*") {
+			resource = v[strings.LastIndexByte(v, ':')+1:]
+		} else {
+			continue
+		}
+		for _, star := range []string{probeName, ""} {
+			res := fill(resource, star)
+			for _, r := range []string{res, "role/" + res, "user/" + res} {
+				kind, rest, _ := strings.Cut(r, "/")
+				i := strings.LastIndex(rest, "/")
+				path, name := "/"+rest[:i+1], rest[i+1:]
+				if name == "" {
+					continue
+				}
+				switch kind {
+				case "role":
+					out = append(out, session(stranger, path, name, "probe"))
+				case "user":
+					out = append(out, user(stranger, path, name))
+				}
+			}
+		}
+	}
+	for _, v := range t.values["aws:username"] {
+		for _, star := range []string{probeName, ""} {
+			if name := fill(v, star); name != "" && !strings.Contains(name, "/") {
+				out = append(out, user(stranger, "/", name))
+			}
+		}
+	}
+	for _, v := range t.values["aws:userid"] {
+		// A session's id is the role's unique id (not chosen) and the
+		// session name (chosen).
+		id, name, ok := strings.Cut(v, ":")
+		switch {
+		case !ok && strings.HasPrefix(v, "*"):
+			name = strings.TrimPrefix(v, "*")
+		case !ok || strings.Trim(id, "*?") != "":
+			continue
+		}
+		for _, star := range []string{"probe", ""} {
+			if n := fill(name, star); n != "" {
+				out = append(out, session(stranger, "/", probeName, n))
+			}
+		}
+	}
+	return out
 }
 
 // Everyone reports whether the statement lets in a principal of an account
 // it does not name (stranger, see Stranger), or any identity of any
-// provider.
+// provider. The stranger is a made-up user and role session, and those
+// whose names it chose to meet the statement's conditions on who the
+// caller is.
 func (t *Probe) Everyone(stranger string) bool {
 	if t.AnyoneOf(stranger) {
 		return true
+	}
+	for _, pr := range t.chosen(stranger) {
+		if t.allows(pr, "sts:AssumeRole") {
+			return true
+		}
 	}
 	acct := t.account
 	for _, f := range []struct {
@@ -177,78 +364,239 @@ func (t *Probe) Everyone(stranger string) bool {
 			return true
 		}
 	}
+	// A statement that trusts "*" for web identity with conditions on the
+	// claims of a provider (token.actions.githubusercontent.com:sub or
+	// :aud) lets in whom that provider's tokens may name.
+	for _, host := range claimHosts(t.values) {
+		// The principal is of a provider the statement does not name:
+		// statements that name one are AnySubject's.
+		if t.anySubject(host, "arn:aws:iam::"+acct+":oidc-provider/opensts-trust-probe.invalid") {
+			return true
+		}
+	}
 	return false
+}
+
+// claimHosts returns the OIDC providers (hosts, lowercase) whose claims
+// the condition keys name: "token.actions.githubusercontent.com:aud",
+// "localhost:8443:sub"; a service's keys ("s3:prefix") name none.
+func claimHosts(values map[string][]string) []string {
+	var out []string
+	for key := range values {
+		i := strings.LastIndexByte(key, ':')
+		if i <= 0 || strings.HasPrefix(key, "aws:") || strings.HasPrefix(key, "sts:") {
+			continue
+		}
+		host := key[:i]
+		if strings.ContainsAny(host, ".:") && !slices.Contains(out, host) {
+			out = append(out, host)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ciSubjects maps the hosts of CI providers whose subjects begin with the
+// owner of the repository the token was issued to (which anyone may create)
+// to that prefix.
+var ciSubjects = map[string]string{"token.actions.githubusercontent.com": "repo:", "gitlab.com": "project_path:"}
+
+// subjects returns the subjects a stranger may be issued by the provider
+// host that meet the statement's conditions on sub: a made-up one, and for
+// a CI provider each pattern filled so that the repository's owner is one
+// of the stranger's ("repo:*:environment:prod", "repo:acme*", "*:ref:..."
+// each admit a repository of an owner anyone may create; "repo:acme/*"
+// does not).
+func (t *Probe) subjects(host, sub string) []string {
+	h := strings.ToLower(host)
+	prefix, ci := ciSubjects[h]
+	if !ci && strings.Contains(h, "gitlab") {
+		prefix, ci = "project_path:", true
+	}
+	const owner = "opensts-trust-probe-7c1f0e"
+	out := []string{owner}
+	switch {
+	case h == "token.actions.githubusercontent.com":
+		out = []string{"repo:" + owner + "/probe:ref:refs/heads/main"}
+	case ci:
+		out = []string{prefix + owner + "/probe:ref_type:branch:ref:main"}
+	}
+	if !ci {
+		return out
+	}
+	for _, v := range t.values[sub] {
+		i := strings.IndexByte(v, '*')
+		if i < 0 {
+			continue
+		}
+		pre := v[:i]
+		// The first "*" falls in the owner's name: before "/" in what
+		// follows the prefix, or in the prefix itself.
+		if !strings.HasPrefix(prefix, pre) && (!strings.HasPrefix(pre, prefix) || strings.Contains(pre[len(prefix):], "/")) {
+			continue
+		}
+		first := owner + "/probe"
+		if strings.HasPrefix(prefix, pre) {
+			first = prefix[len(pre):] + first
+		}
+		out = append(out, pre+first+fill(v[i+1:], "x"))
+	}
+	return out
 }
 
 // AnySubject reports whether the statement lets in a web identity of the
 // OIDC provider federated (its ARN, as the statement names it) whatever
 // the token's subject: one the provider would issue to anyone (for GitHub
-// Actions, "repo:" and a repository nobody here owns), with every other
-// condition taken as met. No condition on sub, "repo:*" and "*" let any
-// repository of a CI provider assume the role; "repo:acme/*" does not.
+// Actions, "repo:" and a repository of an owner nobody here is), with every
+// other condition taken as met. No condition on sub, "repo:*",
+// "repo:*:environment:prod" and "*" let any repository of a CI provider
+// assume the role; "repo:acme/*" does not.
 func (t *Probe) AnySubject(federated string) bool {
 	i := strings.Index(federated, ":oidc-provider/")
 	if i < 0 {
 		return false
 	}
-	host := federated[i+len(":oidc-provider/"):]
+	return t.anySubject(federated[i+len(":oidc-provider/"):], federated)
+}
+
+// anySubject reports whether the statement lets in a web identity of the
+// provider federated whatever the subject of host's tokens.
+func (t *Probe) anySubject(host, federated string) bool {
 	sub := strings.ToLower(host) + ":sub"
 	p, err := statementPolicy(policy.Trust, t.version, t.stmt, func(key string) bool { return key != sub && !whoKeys[key] })
 	if err != nil {
 		return false
 	}
 	set := policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: t.account}
-	subject := "opensts-trust-probe-7c1f0e"
-	if strings.EqualFold(host, "token.actions.githubusercontent.com") {
-		subject = "repo:opensts-trust-probe-7c1f0e/probe:ref:refs/heads/main"
-	} else if strings.Contains(strings.ToLower(host), "gitlab") {
-		subject = "project_path:opensts-trust-probe-7c1f0e/probe:ref_type:branch:ref:main"
+	for _, subject := range t.subjects(host, sub) {
+		var ctx policy.Context
+		ctx.Set(host+":sub", subject)
+		pr := policy.Principal{Type: policy.WebIdentity, Account: t.account, Federated: federated, ID: subject}
+		req := policy.Request{Principal: pr, Action: "sts:AssumeRoleWithWebIdentity", Resource: t.roleARN, Context: &ctx, Now: t.now}
+		if e, _ := policy.Evaluate(&set, &req).Verdicts.Of(policy.Trust); e == policy.Allow {
+			return true
+		}
 	}
+	return false
+}
+
+// sameForEveryUser are the SAML keys whose value is the same for every
+// user of a provider (its issuer, the role's audience): a condition on them
+// narrows nothing among its users.
+var sameForEveryUser = map[string]bool{"saml:aud": true, "saml:iss": true, "saml:doc": true, "saml:namequalifier": true, "saml:sub_type": true}
+
+// AnyUser reports whether the statement lets in a user of the SAML or
+// LDAP provider federated (its ARN) whoever the user is: a made-up user,
+// of a name nobody has and in no group, with the conditions on what is
+// the same for every user, and on what the caller chooses, taken as met.
+// A condition that only excludes (StringNotEquals ldap:username, saml:sub)
+// narrows nothing.
+func (t *Probe) AnyUser(federated string) bool {
+	typ, action := policy.SAMLUser, "sts:AssumeRoleWithSAML"
+	keys := []string{"saml:sub"}
+	if strings.Contains(federated, ":ldap-provider/") {
+		typ, action = policy.LDAPUser, "sts:AssumeRoleWithLDAPIdentity"
+		keys = []string{"ldap:username", "ldap:dn", "ldap:upn", "ldap:samaccountname"}
+	} else if !strings.Contains(federated, ":saml-provider/") {
+		return false
+	}
+	p, err := statementPolicy(policy.Trust, t.version, t.stmt, func(key string) bool { return chosenByCaller(key) || sameForEveryUser[key] })
+	if err != nil {
+		return false
+	}
+	set := policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: t.account}
+	user := "opensts-trust-probe-" + strings.ToLower(rand.Text()[:10])
 	var ctx policy.Context
-	ctx.Set(host+":sub", subject)
-	pr := policy.Principal{Type: policy.WebIdentity, Account: t.account, Federated: federated, ID: subject}
-	req := policy.Request{Principal: pr, Action: "sts:AssumeRoleWithWebIdentity", Resource: t.roleARN, Context: &ctx, Now: t.now}
+	for _, k := range keys {
+		ctx.Set(k, user)
+	}
+	pr := policy.Principal{Type: typ, Account: t.account, Federated: federated, ID: user}
+	req := policy.Request{Principal: pr, Action: action, Resource: t.roleARN, Context: &ctx, Now: t.now}
 	e, _ := policy.Evaluate(&set, &req).Verdicts.Of(policy.Trust)
 	return e == policy.Allow
 }
 
-// Stranger returns an account id doc does not mention.
+// Stranger returns an account id doc does not mention, drawn at random so
+// that no document can exclude it by name.
 func Stranger(doc string) string {
-	for _, a := range []string{"999999999999", "987654321098", "135792468013"} {
+	for {
+		n, err := rand.Int(rand.Reader, big.NewInt(1e12))
+		if err != nil {
+			panic(err) // crypto/rand does not fail
+		}
+		a := fmt.Sprintf("%012d", n)
 		if !strings.Contains(doc, a) {
 			return a
 		}
 	}
-	return "246813579024"
 }
 
 // Every action on every resource, as the permission review asks it: IAM,
 // data and key actions and a service nobody lists, on resources of the
-// role's account and of none.
+// role's account and of none. A service counts as granted when one of its
+// actions is: the one listed, or one drawn at random (a statement with
+// NotAction naming the listed one still allows the rest of the service);
+// the names of the resources and of the made-up service are drawn at
+// random too, so that no NotAction or NotResource can name them.
 var (
 	everyActions = []string{"iam:CreateUser", "iam:PutRolePolicy", "sts:AssumeRole", "s3:GetObject", "ec2:RunInstances",
-		"kms:Decrypt", "organizations:LeaveOrganization", "opensts-probe:Probe"}
-	everyResources = []string{"arn:aws:iam::ACCOUNT:role/opensts-probe", "arn:aws:s3:::opensts-probe/object",
-		"arn:aws:kms:us-east-1:ACCOUNT:key/opensts-probe", "arn:aws:opensts-probe:us-east-1:000000000000:probe/x"}
+		"kms:Decrypt", "organizations:LeaveOrganization", "opensts-probe-RAND:Probe"}
+	everyResources = []string{"arn:aws:iam::ACCOUNT:role/opensts-probe-RAND", "arn:aws:s3:::opensts-probe-RAND/object",
+		"arn:aws:kms:us-east-1:ACCOUNT:key/opensts-probe-RAND", "arn:aws:opensts-probe-RAND:us-east-1:000000000000:probe/x"}
 )
+
+// Statement is one statement of a permission policy and the policy's
+// Version.
+type Statement struct {
+	Version string
+	Raw     json.RawMessage
+}
 
 // GrantsEverything reports whether one statement (of a policy of the given
 // Version) of the permission policy of the role roleARN in account, its
 // conditions taken as met, allows every action on every resource.
 func GrantsEverything(roleARN, account, version string, stmt json.RawMessage) bool {
-	p, err := statementPolicy(policy.Identity, version, stmt, func(string) bool { return true })
-	if err != nil {
+	return GrantTogether(roleARN, account, []Statement{{version, stmt}})
+}
+
+// GrantTogether reports whether the Allow statements of a role's
+// permission policies, their conditions taken as met, together allow
+// every action on every resource (one NotAction "iam:*", another "iam:*").
+func GrantTogether(roleARN, account string, stmts []Statement) bool {
+	var set policy.Set
+	for _, st := range stmts {
+		var e struct{ Effect string }
+		if json.Unmarshal(st.Raw, &e) != nil || e.Effect != "Allow" {
+			continue
+		}
+		p, err := statementPolicy(policy.Identity, st.Version, st.Raw, func(string) bool { return true })
+		if err != nil {
+			continue
+		}
+		set.Identity = append(set.Identity, policy.Named{ID: "probe", Policy: p})
+	}
+	if len(set.Identity) == 0 {
 		return false
 	}
-	set := policy.Set{Identity: []policy.Named{{ID: "probe", Policy: p}}}
 	name := roleARN[strings.LastIndex(roleARN, "/")+1:]
 	pr := policy.Principal{Type: policy.AssumedRole, Account: account, ARN: "arn:aws:sts::" + account + ":assumed-role/" + name + "/probe",
 		ID: "AROAOPENSTSPROBE:probe", RoleARN: roleARN, RoleID: "AROAOPENSTSPROBE"}
 	now := time.Now()
+	random := strings.ToLower(rand.Text()[:10])
 	for _, action := range everyActions {
+		action = strings.ReplaceAll(action, "RAND", random)
+		service, _, _ := strings.Cut(action, ":")
 		for _, res := range everyResources {
-			req := policy.Request{Principal: pr, Action: action, Resource: strings.ReplaceAll(res, "ACCOUNT", account), Now: now}
-			if e, _ := policy.Evaluate(&set, &req).Verdicts.Of(policy.Identity); e != policy.Allow {
+			res = strings.ReplaceAll(strings.ReplaceAll(res, "ACCOUNT", account), "RAND", random)
+			allowed := false
+			for _, a := range []string{action, service + ":OpenstsProbe" + random} {
+				req := policy.Request{Principal: pr, Action: a, Resource: res, Now: now}
+				if e, _ := policy.Evaluate(&set, &req).Verdicts.Of(policy.Identity); e == policy.Allow {
+					allowed = true
+					break
+				}
+			}
+			if !allowed {
 				return false
 			}
 		}

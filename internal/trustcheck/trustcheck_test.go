@@ -45,6 +45,26 @@ func TestProbe(t *testing.T) {
 		{"star, a provider's claim", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"accounts.example:sub":"x"}}}`, false, false},
 		{"whole account, a real external id", `{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"c0ffee"}}}`, false, false},
 		{"deny", `{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole"}`, false, false},
+		// Evasions: the stranger brings no external id, is in an
+		// organization or an account the document cannot name, or takes
+		// the name a condition on who it is asks for.
+		{"star, no external id", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"Null":{"sts:ExternalId":"true"}}}`, true, true},
+		{"whole account, no external id", `{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"sts:AssumeRole","Condition":{"Null":{"sts:ExternalId":"true"}}}`, false, true},
+		{"star, every external id but the probe's", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringNotEquals":{"sts:ExternalId":"opensts-trust-probe-not-an-external-id"}}}`, true, true},
+		{"star, every account but the probe's", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringNotEquals":{"aws:PrincipalAccount":["999999999999","987654321098","135792468013","246813579024"]}}}`, true, true},
+		{"star, every organization but the probe's", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"Null":{"aws:PrincipalOrgID":"false"},"StringNotEquals":{"aws:PrincipalOrgID":"o-openstsprobe"}}}`, true, true},
+		{"star, a role name any account may take", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/deploy"}}}`, true, false},
+		{"star, a role name pattern", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*:*deploy-?"}}}`, true, false},
+		{"star, a role name after a wildcard", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"*:role/deploy"}}}`, true, false},
+		{"star, a name ending", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"*deploy"}}}`, true, false},
+		{"star, a user name any account may take", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:username":"admin"}}}`, true, false},
+		{"star, a session name", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:userid":"*:admin"}}}`, true, false},
+		{"star, a role of this account", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::` + account + `:role/deploy"}}}`, false, false},
+		{"star, a role's unique id", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:userid":"AROAEXAMPLEID:*"}}}`, false, false},
+		{"star, a name in an account", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/deploy"},"StringEquals":{"aws:PrincipalAccount":"` + account + `"}}}`, false, false},
+		{"star for web identity, any repository", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}}`, true, false},
+		{"star for web identity, an audience", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}`, true, false},
+		{"star for web identity, one repository", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"repo:acme/app:ref:refs/heads/main"}}}`, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := NewProbe(roleARN, account, "2012-10-17", json.RawMessage(tc.stmt))
@@ -73,6 +93,7 @@ func TestStranger(t *testing.T) {
 func FuzzProbe(f *testing.F) {
 	f.Add(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"*"}}}]}`)
 	f.Add(`{"Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}`)
+	f.Add(`{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole*","Condition":{"StringLike":{"aws:PrincipalArn":"*:role/*?","aws:userid":"*:a*","token.actions.githubusercontent.com:sub":"repo:*:environment:*"}}}}`)
 	f.Fuzz(func(t *testing.T, doc string) {
 		v, stmts, err := Statements(doc)
 		if err != nil {
@@ -82,6 +103,9 @@ func FuzzProbe(f *testing.F) {
 			if p, err := NewProbe(roleARN, account, v, st); err == nil {
 				p.Everyone(Stranger(doc))
 				p.AnyoneOf("222222222222")
+				p.AnySubject("arn:aws:iam::" + account + ":oidc-provider/token.actions.githubusercontent.com")
+				p.AnyUser("arn:aws:iam::" + account + ":saml-provider/corp")
+				p.Accounts()
 			}
 			GrantsEverything(roleARN, account, v, st)
 		}
@@ -103,6 +127,13 @@ func TestAnySubject(t *testing.T) {
 		{"any repository", stmt(`,"Condition":{"StringEquals":{` + aud + `},"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}`), true},
 		{"every subject", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"*"}}`), true},
 		{"all but one", stmt(`,"Condition":{"StringNotEquals":{"token.actions.githubusercontent.com:sub":"repo:acme/app:ref:refs/heads/main"}}`), true},
+		{"any repository's environment", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*:environment:prod"}}`), true},
+		{"any repository's pull requests", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*:pull_request"}}`), true},
+		{"any repository of a name", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*/deploy:*"}}`), true},
+		{"any main branch", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"*:ref:refs/heads/main"}}`), true},
+		{"owners that begin with acme", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme*"}}`), true},
+		{"one repository's branches", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/app:*"}}`), false},
+		{"an organization's environments", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":["repo:acme/*:environment:prod","repo:acme/app:ref:*"]}}`), false},
 		{"the subject may be absent", stmt(`,"Condition":{"StringLikeIfExists":{"token.actions.githubusercontent.com:sub":"repo:acme/*"}}`), false},
 		{"an organization's repositories", stmt(`,"Condition":{"StringEquals":{` + aud + `},"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/*"}}`), false},
 		{"one branch", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"repo:acme/app:ref:refs/heads/main"}}`), false},
@@ -117,5 +148,19 @@ func TestAnySubject(t *testing.T) {
 				t.Errorf("AnySubject = %v", got)
 			}
 		})
+	}
+}
+
+// Accounts are the foreign accounts a statement's conditions on who the
+// caller is name.
+func TestAccounts(t *testing.T) {
+	stmt := `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":["222222222222","` + account + `","x"]},` +
+		`"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::333333333333:role/*","arn:aws:iam::*:role/x","arn:aws:iam::222222222222:user/u"]},"StringNotEquals":{"aws:PrincipalAccount":"444444444444"}}}`
+	p, err := NewProbe(roleARN, account, "2012-10-17", json.RawMessage(stmt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Accounts(); len(got) != 2 || got[0] != "222222222222" || got[1] != "333333333333" {
+		t.Errorf("Accounts = %v", got)
 	}
 }
