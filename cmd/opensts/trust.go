@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -103,6 +104,23 @@ func (c condition) specific() bool {
 	return false
 }
 
+// readStatements decodes a policy document into doc (as the report reads
+// its statements) and returns its Version and its statements as written
+// (for the policy engine's probes); n is how many statements doc holds,
+// which must be as many.
+func readStatements(document string, doc any, n func() int) (version string, stmts []json.RawMessage, err error) {
+	if err := json.Unmarshal([]byte(document), doc); err != nil {
+		return "", nil, err
+	}
+	if version, stmts, err = trustcheck.Statements(document); err != nil {
+		return "", nil, err
+	}
+	if len(stmts) != n() {
+		return "", nil, errors.New("statements could not be read")
+	}
+	return version, stmts, nil
+}
+
 // TrustFinding is one problem with one role's trust policy.
 type TrustFinding struct {
 	Role      string `json:"role"`
@@ -150,18 +168,9 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 	var findings []TrustFinding
 	var inventory []CrossAccountTrust
 	var doc trustDoc
-	err := json.Unmarshal([]byte(r.Document), &doc)
-	var version string
-	var stmts []json.RawMessage
-	if err == nil {
-		version, stmts, err = trustcheck.Statements(r.Document)
-	}
-	if err != nil || len(stmts) != len(doc.Statement) {
-		msg := "statements could not be read"
-		if err != nil {
-			msg = err.Error()
-		}
-		return []TrustFinding{{Role: r.Name, RoleARN: r.ARN, Statement: "-", Severity: "MEDIUM", Finding: "trust policy could not be read: " + msg,
+	version, stmts, err := readStatements(r.Document, &doc, func() int { return len(doc.Statement) })
+	if err != nil {
+		return []TrustFinding{{Role: r.Name, RoleARN: r.ARN, Statement: "-", Severity: "MEDIUM", Finding: "trust policy could not be read: " + err.Error(),
 			Fix: "check the policy with aws iam get-role"}}, nil
 	}
 	stranger := trustcheck.Stranger(r.Document)
@@ -281,18 +290,9 @@ func reviewPermissions(role, roleARN string, p namedDoc) []TrustFinding {
 	var doc struct {
 		Statement oneOrMany[permissionStatement] `json:"Statement"`
 	}
-	err := json.Unmarshal([]byte(p.Document), &doc)
-	var version string
-	var stmts []json.RawMessage
-	if err == nil {
-		version, stmts, err = trustcheck.Statements(p.Document)
-	}
-	if err != nil || len(stmts) != len(doc.Statement) {
-		msg := "statements could not be read"
-		if err != nil {
-			msg = err.Error()
-		}
-		return []TrustFinding{{Role: role, RoleARN: roleARN, Statement: p.Name, Severity: "MEDIUM", Finding: "permission policy could not be read: " + msg,
+	version, stmts, err := readStatements(p.Document, &doc, func() int { return len(doc.Statement) })
+	if err != nil {
+		return []TrustFinding{{Role: role, RoleARN: roleARN, Statement: p.Name, Severity: "MEDIUM", Finding: "permission policy could not be read: " + err.Error(),
 			Fix: "check the policy with aws iam get-role-policy or get-policy-version"}}
 	}
 	account, _ := principalAccount(roleARN)

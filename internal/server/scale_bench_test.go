@@ -141,24 +141,17 @@ func BenchmarkServeAssumeRoleTier2(b *testing.B) {
 // entities than the first tiers hold (each seen once before, so that the
 // second tiers hold them all), as internal/tools/scale's run across N
 // roles: a request's user, key and role are each a first-tier miss.
-func BenchmarkServeAssumeRoleRotation(b *testing.B) {
-	s := benchServer(b)
-	reqs := scaleEntities(b, s, 40000)
-	h := s.Handler()
-	for _, r := range reqs {
-		serveOne(b, h, r)
-	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		serveOne(b, h, reqs[i%len(reqs)])
-		i++
-	}
-}
+func BenchmarkServeAssumeRoleRotation(b *testing.B) { benchRotation(b, 40000) }
 
-func BenchmarkServeAssumeRoleWarm(b *testing.B) {
+// BenchmarkServeAssumeRoleWarm is AssumeRole in rotation over entities the
+// first tiers hold.
+func BenchmarkServeAssumeRoleWarm(b *testing.B) { benchRotation(b, 5000) }
+
+// benchRotation serves AssumeRole in rotation over n entities, each seen
+// once before.
+func benchRotation(b *testing.B, n int) {
 	s := benchServer(b)
-	reqs := scaleEntities(b, s, 5000)
+	reqs := scaleEntities(b, s, n)
 	h := s.Handler()
 	for _, r := range reqs {
 		serveOne(b, h, r)
