@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -251,4 +252,60 @@ func trustedVersion(t *testing.T, p *policy.Policy, newest int64) int64 {
 	}
 	t.Errorf("trust policy admits no user v0..v%d", newest)
 	return -1
+}
+
+// bigTrust is a trust policy of about 4,000 bytes (the quota is 4,096)
+// whose shape is its own (i) and costs some 100 KB compiled: an external
+// id condition of a few hundred wildcard values.
+func bigTrust(i int) string {
+	var vals []string
+	for j := 0; ; j++ {
+		v := fmt.Sprintf(`"a%d*b%d?c"`, i, j)
+		if len(strings.Join(vals, ","))+len(v) > 3800 {
+			break
+		}
+		vals = append(vals, v)
+	}
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/u1"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:ExternalId":[` + strings.Join(vals, ",") + `]}}}]}`
+}
+
+// TestTrustShapesBoundedInBytes: the shapes the authorizer numbers for
+// its second tier are kept for its life, outside every cache's bound, so
+// they are bounded in bytes as well as in number: whoever may write trust
+// policies (CreateRole, or UpdateAssumeRolePolicy of one role over and
+// over, each followed by an AssumeRole that loads it) cannot pin 1,024
+// shapes of 100 KB each (some 50 MB live, measured) in every node. A role
+// of a shape past the bound is kept with its document, and decides as
+// parsed.
+func TestTrustShapesBoundedInBytes(t *testing.T) {
+	db, st, must := tierStore(t)
+	ctx := context.Background()
+	a := New(Config{Store: st, Policies: policy.NewCache(1 << 20), CompactBytes: 8 << 20})
+	const n = 80
+	must(db.CreateRole(ctx, store.Role{Account: acct, ID: "AROABIGSHAPE00000000", Name: "big", Path: "/", TrustPolicy: bigTrust(0), CreatedAt: time.Now()}))
+	for i := range n {
+		r, err := db.GetRole(ctx, acct, "big")
+		must(err)
+		r.TrustPolicy = bigTrust(i)
+		must(db.UpdateRole(ctx, r))
+		a.Forget(store.Change{Kind: store.ChangeRole, Account: acct, Key: r.ID, Name: r.Name})
+		_, err = a.Role(ctx, acct, "big")
+		must(err)
+	}
+	total := 0
+	for i := range a.trust.len() {
+		sh, _ := a.trust.shape(i)
+		total += sh.p.Shape().Size()
+	}
+	if total > trustShapeBytes {
+		t.Fatalf("%d trust shapes of %d bytes numbered, over the bound of %d", a.trust.len(), total, trustShapeBytes)
+	}
+	a.Evict()
+	r, err := a.Role(ctx, acct, "big")
+	must(err)
+	parsed, err := policy.Parse(policy.Trust, bigTrust(n-1))
+	must(err)
+	if !reflect.DeepEqual(r.Trust, parsed) {
+		t.Fatal("a role past the shapes' bound differs from its parsed trust policy")
+	}
 }
