@@ -71,11 +71,12 @@ const trustShapeMax = 1024
 
 // trustShapeBytes bounds those shapes' bytes (policy.Policy.Shape's Size):
 // they are kept for the Authorizer's life, outside the cache's bound, and a
-// trust policy of the 4,096-byte quota can compile to a shape of 60 to 100
-// KB, so that whoever may write trust policies (CreateRole, or one role's
+// trust policy of IAM's 2,048-byte quota can compile to a shape of some
+// 24 KB live (50 at the 4,096 bytes policy.Parse allows), so that whoever
+// may write trust policies (CreateRole, or one role's
 // UpdateAssumeRolePolicy over and over, each loaded by an AssumeRole) would
-// otherwise pin some 50 MB in every node. A deployment's usual shapes, of a
-// few statements, take a few KB each: 1,024 of them fit.
+// otherwise pin some 25 MB (50) in every node. A deployment's usual shapes,
+// of a few statements, take a few KB each: 1,024 of them fit.
 const trustShapeBytes = 4 << 20
 
 // trustShapes numbers trust policy shapes (policy.Policy.Shape): a role in

@@ -274,7 +274,8 @@ func bigTrust(i int) string {
 // they are bounded in bytes as well as in number: whoever may write trust
 // policies (CreateRole, or UpdateAssumeRolePolicy of one role over and
 // over, each followed by an AssumeRole that loads it) cannot pin 1,024
-// shapes of 100 KB each (some 50 MB live, measured) in every node. A role
+// large shapes (some 25 MB live at IAM's 2,048-byte quota, 50 MB at the
+// 4,096 bytes Parse allows, measured) in every node. A role
 // of a shape past the bound is kept with its document, and decides as
 // parsed.
 func TestTrustShapesBoundedInBytes(t *testing.T) {
