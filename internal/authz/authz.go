@@ -69,6 +69,16 @@ type Authorizer struct {
 // encoded against: the first seen of each, up to this many.
 const trustShapeMax = 1024
 
+// trustShapeBytes bounds those shapes' bytes (policy.Policy.Shape's Size):
+// they are kept for the Authorizer's life, outside the cache's bound, and a
+// trust policy of IAM's 2,048-byte quota can compile to a shape of some
+// 24 KB live (50 at the 4,096 bytes policy.Parse allows), so that whoever
+// may write trust policies (CreateRole, or one role's
+// UpdateAssumeRolePolicy over and over, each loaded by an AssumeRole) would
+// otherwise pin some 25 MB (50) in every node. A deployment's usual shapes,
+// of a few statements, take a few KB each: 1,024 of them fit.
+const trustShapeBytes = 4 << 20
+
 // trustShapes numbers trust policy shapes (policy.Policy.Shape): a role in
 // the second tier is its trust policy's shape, by number, and its bindings
 // (policy.Policy.AppendBindings), which policy.Rebind makes the compiled
@@ -77,17 +87,19 @@ const trustShapeMax = 1024
 // deployment has a few shapes). The bindings are kept as their difference
 // from those of the shape's first policy: the bytes between the prefix and
 // the suffix they share (a user's id, the end of a user's ARN). It keeps
-// the first policy of each shape it sees, up to a bound, and never drops
-// one, so a number stays valid for the life of the Authorizer and the
-// records that use it; a role of a shape past the bound is kept with its
-// document, parsed when decoded.
+// the first policy of each shape it sees, up to bounds in number and bytes,
+// and never drops one, so a number stays valid for the life of the
+// Authorizer and the records that use it; a role of a shape past the bounds
+// is kept with its document, parsed when decoded.
 //
 // It is safe for concurrent use.
 type trustShapes struct {
 	mu     sync.Mutex
 	ids    map[any]int
 	shapes atomic.Pointer[[]trustShape] // copied on write: read without a lock
-	max    int
+	max    int                          // shapes
+	bytes  int                          // the shapes' Size, summed
+	budget int                          // bound of bytes
 }
 
 // trustShape is a shape's first policy and its bindings.
@@ -96,7 +108,9 @@ type trustShape struct {
 	bind []byte
 }
 
-func newTrustShapes(max int) *trustShapes { return &trustShapes{ids: map[any]int{}, max: max} }
+func newTrustShapes(max, budget int) *trustShapes {
+	return &trustShapes{ids: map[any]int{}, max: max, budget: budget}
+}
 
 // number returns p's shape's number, registering p as its policy when the
 // shape has none and there is room; -1 when there is none.
@@ -108,9 +122,11 @@ func (t *trustShapes) number(p *policy.Policy) (int, trustShape) {
 	if id, ok := t.ids[k]; ok {
 		return id, cur[id]
 	}
-	if len(cur) >= t.max {
+	size := k.Size()
+	if len(cur) >= t.max || t.bytes+size > t.budget {
 		return -1, trustShape{}
 	}
+	t.bytes += size
 	next := append(cur[:len(cur):len(cur)], trustShape{p: p, bind: p.AppendBindings(nil)})
 	t.shapes.Store(&next)
 	t.ids[k] = len(next) - 1
@@ -148,7 +164,7 @@ func New(cfg Config) *Authorizer {
 	}
 	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now, onDeny: cfg.OnDeny,
 		cache: cache.New(cache.Config[any]{MaxBytes: cacheBytes, Cost: footprintShared, CompactBytes: cfg.CompactBytes}),
-		trust: newTrustShapes(trustShapeMax)}
+		trust: newTrustShapes(trustShapeMax, trustShapeBytes)}
 	a.decodeRole = a.decodeRoleRecord
 	if cfg.Sealer != nil {
 		a.msgKey = cfg.Sealer.Derive("opensts authorization message v1")
