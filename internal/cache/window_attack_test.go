@@ -104,7 +104,11 @@ func TestWindowNeverStaleAfterAnyInvalidation(t *testing.T) {
 			}
 			stop.Store(true)
 			wg.Wait()
-			if inWindow < 1000 {
+			// How often the value just read is the window's depends on the
+			// workers' timing (600 to 4,200 times of 20,000 seen); some must be, or
+			// the window was not tested.
+			t.Logf("the value just read was the window's %d times of 20,000", inWindow)
+			if inWindow < 100 {
 				t.Fatalf("a value read just before its invalidation was in the window %d times of 20,000", inWindow)
 			}
 		})
