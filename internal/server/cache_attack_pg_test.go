@@ -69,7 +69,7 @@ func TestRevokeThroughOtherNodeDuringStorm(t *testing.T) {
 	}
 	a := benchServer(t, pg)
 	b := benchServer(t, pg)
-	const n = 30000
+	const n = 12000
 	reqs := scaleEntities(t, a, n)
 	h := b.Handler()
 	for _, r := range reqs {

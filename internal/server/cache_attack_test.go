@@ -28,7 +28,7 @@ func serveStatus(h http.Handler, r *http.Request) int {
 // however recently they were served.
 func TestRevokeDuringAssumeRoleStorm(t *testing.T) {
 	s := benchServer(t)
-	const n = 30000
+	const n = 12000
 	reqs := scaleEntities(t, s, n)
 	h := s.Handler()
 	for _, r := range reqs {
