@@ -1,62 +1,17 @@
 package e2e
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/server"
+	"github.com/opensts/opensts/internal/sharedtest"
 )
-
-// postgresSchema returns a DSN for a fresh schema of the test database
-// (OPENSTS_TEST_POSTGRES_DSN, which `make test` sets up). In CI a missing
-// database fails the test.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("OPENSTS_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("OPENSTS_TEST_POSTGRES_DSN is not set; CI must test the postgres backend")
-		}
-		t.Skip("OPENSTS_TEST_POSTGRES_DSN is not set (make test sets it up)")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "e2e_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			_ = c.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 func withPostgres(dsn string) envOption {
 	return func(c *config.Config, _ *server.Options) {
@@ -111,4 +66,11 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 	if *ida.Account != *idb.Account {
 		t.Fatalf("accounts differ: %s %s", *ida.Account, *idb.Account)
 	}
+}
+
+// postgresSchema returns a DSN for a fresh schema of the test database
+// (sharedtest.PostgresSchema).
+func postgresSchema(t *testing.T) string {
+	t.Helper()
+	return sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "e2e")
 }

@@ -2,59 +2,15 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/sharedtest"
 )
-
-// attackPostgresDSN returns a DSN for a fresh schema of the test database
-// (OPENSTS_TEST_POSTGRES_DSN); in CI a missing database fails the test.
-func attackPostgresDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("OPENSTS_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("OPENSTS_TEST_POSTGRES_DSN is not set; CI must test the postgres backend")
-		}
-		t.Skip("OPENSTS_TEST_POSTGRES_DSN is not set (make test sets it up)")
-	}
-	ctx := context.Background()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "srv_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), dsn); err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			_ = c.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // TestRevokeThroughOtherNodeDuringStorm: two servers share one PostgreSQL
 // database; node B serves AssumeRole in rotation over more roles than its
@@ -63,7 +19,7 @@ func attackPostgresDSN(t *testing.T) string {
 // every later request: no window, first or second tier serves the old role
 // or key.
 func TestRevokeThroughOtherNodeDuringStorm(t *testing.T) {
-	dsn := attackPostgresDSN(t)
+	dsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "srv")
 	pg := func(c *config.Config) {
 		c.Store, c.DatabaseURL, c.RefreshInterval = "postgres", dsn, 200*time.Millisecond
 	}

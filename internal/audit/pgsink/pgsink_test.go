@@ -2,20 +2,16 @@ package pgsink
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/opensts/opensts/internal/audit"
+	"github.com/opensts/opensts/internal/sharedtest"
 	"github.com/opensts/opensts/internal/store/postgres"
 )
 
@@ -23,41 +19,14 @@ import (
 // database (OPENSTS_TEST_POSTGRES_DSN; in CI a missing database fails).
 func schemaDSN(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("OPENSTS_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("OPENSTS_TEST_POSTGRES_DSN is not set; CI must test the postgres backend")
-		}
-		t.Skip("OPENSTS_TEST_POSTGRES_DSN is not set")
-	}
 	ctx := context.Background()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "pgsink_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), dsn); err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			_ = c.Close(context.Background())
-		}
-	})
-	u, _ := url.Parse(dsn)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	st, err := postgres.Open(ctx, u.String())
+	dsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "pgsink")
+	st, err := postgres.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
-	return u.String()
+	return dsn
 }
 
 var base = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)

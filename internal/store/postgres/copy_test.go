@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opensts/opensts/internal/sharedtest"
 	"github.com/opensts/opensts/internal/store"
 	"github.com/opensts/opensts/internal/store/sqlite"
 	"github.com/opensts/opensts/internal/store/sqlstore"
@@ -17,7 +18,7 @@ import (
 // order of rows.
 func TestCopyToSQLite(t *testing.T) {
 	ctx := t.Context()
-	src, err := Open(ctx, schemaDSN(t, testDSN(t)))
+	src, err := Open(ctx, sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "storetest"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestCopyToSQLite(t *testing.T) {
 	}
 	// And back into an empty PostgreSQL schema: identity keys continue
 	// after the copied ones.
-	back, err := Open(ctx, schemaDSN(t, testDSN(t)))
+	back, err := Open(ctx, sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "storetest"))
 	if err != nil {
 		t.Fatal(err)
 	}

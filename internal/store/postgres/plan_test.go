@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/opensts/opensts/internal/sharedtest"
 	"github.com/opensts/opensts/internal/store"
 	"github.com/opensts/opensts/internal/store/sqlstore"
 )
@@ -55,7 +56,7 @@ func (t recordingTx) QueryContext(ctx context.Context, q string, args ...any) (s
 // sequential scan, no sort, an index scan that stops at the LIMIT; and that
 // a rare path prefix is a range of the path index.
 func TestListPagePlans(t *testing.T) {
-	sdsn := schemaDSN(t, testDSN(t))
+	sdsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "storetest")
 	ctx := t.Context()
 	s, err := Open(ctx, sdsn)
 	if err != nil {
@@ -174,7 +175,7 @@ func explain(t *testing.T, conn *pgx.Conn, q query) string {
 // entities (attached, as boundary), a group's members, MFA devices,
 // Organizations accounts, policies and a policy's targets.
 func TestKeyedListPlans(t *testing.T) {
-	sdsn := schemaDSN(t, testDSN(t))
+	sdsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "storetest")
 	ctx := t.Context()
 	s, err := Open(ctx, sdsn)
 	if err != nil {

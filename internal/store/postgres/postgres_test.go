@@ -1,81 +1,26 @@
 package postgres
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/opensts/opensts/internal/sharedtest"
 	"github.com/opensts/opensts/internal/store"
 	"github.com/opensts/opensts/internal/store/sqlstore"
 	"github.com/opensts/opensts/internal/store/storetest"
 )
 
-// testDSN returns OPENSTS_TEST_POSTGRES_DSN. In CI (CI=true) a missing
-// database fails the run instead of skipping it.
-func testDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("OPENSTS_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("OPENSTS_TEST_POSTGRES_DSN is not set; CI must test the postgres backend")
-		}
-		t.Skip("OPENSTS_TEST_POSTGRES_DSN is not set")
-	}
-	return dsn
-}
-
-// schemaDSN creates an empty schema for one test and returns a DSN whose
-// search_path is that schema; the schema is dropped when t ends.
-func schemaDSN(t *testing.T, dsn string) string {
-	t.Helper()
-	ctx := context.Background()
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "storetest_" + hex.EncodeToString(b)
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil || u.Scheme == "" {
-		return dsn + " search_path=" + schema
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 func TestConformance(t *testing.T) {
-	dsn := testDSN(t)
+	dsn := sharedtest.PostgresDSN(t)
 	dsns := map[store.Store]string{}
 	var mu = make(chan struct{}, 1)
 	storetest.Run(t, func(t *testing.T) store.Store {
-		sdsn := schemaDSN(t, dsn)
+		sdsn := sharedtest.PostgresSchema(t, dsn, "storetest")
 		s, err := Open(t.Context(), sdsn)
 		if err != nil {
 			t.Fatal(err)
@@ -102,7 +47,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestMigrationsIdempotent(t *testing.T) {
-	sdsn := schemaDSN(t, testDSN(t))
+	sdsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "storetest")
 	for range 3 {
 		s, err := Open(t.Context(), sdsn)
 		if err != nil {
@@ -125,7 +70,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 // counter, so Seqs continue above it and the older ones read as pruned.
 func TestUpgradeKeepsGeneration(t *testing.T) {
 	ctx := t.Context()
-	sdsn := schemaDSN(t, testDSN(t))
+	sdsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "storetest")
 	cfg, err := pgx.ParseConfig(sdsn)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +124,7 @@ func TestUpgradeKeepsGeneration(t *testing.T) {
 // transactions commit in a different order than they took their numbers.
 func TestChangesVisibleInOrder(t *testing.T) {
 	ctx := t.Context()
-	sdsn := schemaDSN(t, testDSN(t))
+	sdsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "storetest")
 	const nodes, writersPerNode, writes = 3, 3, 40
 	var stores []*Store
 	for range nodes + 1 {
@@ -264,7 +209,7 @@ func TestChangesVisibleInOrder(t *testing.T) {
 // their status) to their table.
 func TestUpgradeMovesFailedCreateAccountRequests(t *testing.T) {
 	ctx := t.Context()
-	sdsn := schemaDSN(t, testDSN(t))
+	sdsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "storetest")
 	cfg, err := pgx.ParseConfig(sdsn)
 	if err != nil {
 		t.Fatal(err)
