@@ -130,14 +130,33 @@ type Probe struct {
 // NewProbe compiles stmt, a statement of the trust policy (of the given
 // Version) of the role roleARN in account.
 func NewProbe(roleARN, account, version string, stmt json.RawMessage) (*Probe, error) {
-	p, err := statementPolicy(policy.Trust, version, stmt, chosenByCaller)
+	t := &Probe{roleARN: roleARN, account: account, version: version, stmt: stmt, now: time.Now(),
+		orgID: "o-" + strings.ToLower(rand.Text()[:12]), externalID: "opensts-trust-probe-" + rand.Text()}
+	set, err := t.compile(chosenByCaller)
 	if err != nil {
 		return nil, err
 	}
-	t := &Probe{roleARN: roleARN, account: account, version: version, stmt: stmt, now: time.Now(), set: policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: account},
-		orgID: "o-" + strings.ToLower(rand.Text()[:12]), externalID: "opensts-trust-probe-" + rand.Text()}
+	t.set = *set
 	t.values, t.named = conditionValues(stmt)
 	return t, nil
+}
+
+// compile returns the statement as the role's only trust policy, with the
+// conditions on the keys drop reports removed.
+func (t *Probe) compile(drop func(key string) bool) (*policy.Set, error) {
+	p, err := statementPolicy(policy.Trust, t.version, t.stmt, drop)
+	if err != nil {
+		return nil, err
+	}
+	return &policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: t.account}, nil
+}
+
+// decide reports whether set, a statement compiled by compile, allows pr
+// action on the role with ctx.
+func (t *Probe) decide(set *policy.Set, pr policy.Principal, action string, ctx *policy.Context) bool {
+	req := policy.Request{Principal: pr, Action: action, Resource: t.roleARN, Context: ctx, Now: t.now}
+	e, _ := policy.Evaluate(set, &req).Verdicts.Of(policy.Trust)
+	return e == policy.Allow
 }
 
 // conditionValues reads the string values of a statement's conditions by
@@ -201,8 +220,7 @@ func (t *Probe) allows(pr policy.Principal, action string) bool {
 		username = pr.ARN[strings.LastIndex(pr.ARN, "/")+1:]
 	}
 	for _, ctx := range t.contexts(username) {
-		req := policy.Request{Principal: pr, Action: action, Resource: t.roleARN, Context: ctx, Now: t.now}
-		if e, _ := policy.Evaluate(&t.set, &req).Verdicts.Of(policy.Trust); e == policy.Allow {
+		if t.decide(&t.set, pr, action, ctx) {
 			return true
 		}
 	}
@@ -463,17 +481,15 @@ func (t *Probe) AnySubject(federated string) bool {
 // provider federated whatever the subject of host's tokens.
 func (t *Probe) anySubject(host, federated string) bool {
 	sub := strings.ToLower(host) + ":sub"
-	p, err := statementPolicy(policy.Trust, t.version, t.stmt, func(key string) bool { return key != sub && !whoKeys[key] })
+	set, err := t.compile(func(key string) bool { return key != sub && !whoKeys[key] })
 	if err != nil {
 		return false
 	}
-	set := policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: t.account}
 	for _, subject := range t.subjects(host, sub) {
 		var ctx policy.Context
 		ctx.Set(host+":sub", subject)
 		pr := policy.Principal{Type: policy.WebIdentity, Account: t.account, Federated: federated, ID: subject}
-		req := policy.Request{Principal: pr, Action: "sts:AssumeRoleWithWebIdentity", Resource: t.roleARN, Context: &ctx, Now: t.now}
-		if e, _ := policy.Evaluate(&set, &req).Verdicts.Of(policy.Trust); e == policy.Allow {
+		if t.decide(set, pr, "sts:AssumeRoleWithWebIdentity", &ctx) {
 			return true
 		}
 	}
@@ -500,20 +516,16 @@ func (t *Probe) AnyUser(federated string) bool {
 	} else if !strings.Contains(federated, ":saml-provider/") {
 		return false
 	}
-	p, err := statementPolicy(policy.Trust, t.version, t.stmt, func(key string) bool { return chosenByCaller(key) || sameForEveryUser[key] })
+	set, err := t.compile(func(key string) bool { return chosenByCaller(key) || sameForEveryUser[key] })
 	if err != nil {
 		return false
 	}
-	set := policy.Set{Resource: []policy.Named{{ID: "probe", Policy: p}}, ResourceAccount: t.account}
 	user := "opensts-trust-probe-" + strings.ToLower(rand.Text()[:10])
 	var ctx policy.Context
 	for _, k := range keys {
 		ctx.Set(k, user)
 	}
-	pr := policy.Principal{Type: typ, Account: t.account, Federated: federated, ID: user}
-	req := policy.Request{Principal: pr, Action: action, Resource: t.roleARN, Context: &ctx, Now: t.now}
-	e, _ := policy.Evaluate(&set, &req).Verdicts.Of(policy.Trust)
-	return e == policy.Allow
+	return t.decide(set, policy.Principal{Type: typ, Account: t.account, Federated: federated, ID: user}, action, &ctx)
 }
 
 // Stranger returns an account id doc does not mention, drawn at random so
