@@ -693,16 +693,19 @@ func TestCollectUnderLoad(t *testing.T) {
 	}
 	k := f.m.ring.Load().keys[0]
 	k.batch.mu.Lock()
-	sigs, tokens, open, signing := k.batch.signatures, k.batch.tokens, k.batch.open, k.batch.signing
+	sigs, tokens, collects, open, signing := k.batch.signatures, k.batch.tokens, k.batch.collects, k.batch.open, k.batch.signing
 	k.batch.mu.Unlock()
 	perSig := float64(tokens) / float64(sigs)
-	t.Logf("%d tokens, %d signatures: %.1f tokens per signature", tokens, sigs, perSig)
-	// Without collecting, 1.2 to 2 (a signature's worth of arrivals); with
-	// it, close to batchTarget on an idle machine and above 4 with other
-	// test packages running beside it. 2.5 tells the two apart without
-	// timing flakes.
-	if tokens != workers*each || perSig < 2.5 {
-		t.Errorf("%d tokens in %d signatures, want %d in batches of 2.5 or more on average", tokens, sigs, workers*each)
+	t.Logf("%d tokens, %d signatures: %.1f tokens per signature; %d batches waited for company", tokens, sigs, perSig, collects)
+	// Without collecting, 1.2 to 2 tokens a signature (a signature's worth
+	// of arrivals); with it, close to batchTarget on an idle machine and
+	// above 4 with other test packages running beside it, but 2.0 was seen
+	// once under the race detector with the suite beside it, so the
+	// average is logged, not asked. What is asked cannot depend on timing:
+	// loaded Mints opened batches to wait for company, and batches held
+	// more than one token.
+	if tokens != workers*each || collects == 0 || tokens <= sigs {
+		t.Errorf("%d tokens in %d signatures, %d batches that waited for company; want %d tokens, batches that waited, and more tokens than signatures", tokens, sigs, collects, workers*each)
 	}
 	if open != nil || signing != 0 || f.m.minting.Load() != 0 {
 		t.Errorf("signer not idle: %d open, %d signing, %d minting", len(open), signing, f.m.minting.Load())
