@@ -210,6 +210,14 @@ func TestTrustChangeRacesRoleLoads(t *testing.T) {
 					}
 					got := trustedVersion(t, r.Trust, newest.Load())
 					if got < before {
+						// What the store and a second load say now tells
+						// a stale cache from a stale store read.
+						stored, err := db.GetRole(ctx, acct, fmt.Sprintf("q%03d", k))
+						again, err2 := a.Role(ctx, acct, fmt.Sprintf("q%03d", k))
+						if err == nil && err2 == nil {
+							sp, _ := policy.Parse(policy.Trust, stored.TrustPolicy)
+							t.Logf("role %d now: stored version %d, loaded again %d", k, trustedVersion(t, sp, newest.Load()), trustedVersion(t, again.Trust, newest.Load()))
+						}
 						t.Errorf("role %d: trust of version %d loaded after version %d was committed and forgotten", k, got, before)
 						stop.Store(true)
 						return
