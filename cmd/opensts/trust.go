@@ -259,8 +259,8 @@ func reviewTrust(r trustRole) ([]TrustFinding, []CrossAccountTrust) {
 					provider = provider[i+len(":oidc-provider/"):]
 				}
 				if probe.AnySubject(p) {
-					add("HIGH", "web identity trust that admits any subject (no sub condition, or one any subject meets, such as repo:*): any identity the provider issues tokens for (any repository, for GitHub Actions or GitLab) can assume it", p,
-						"add a Condition StringEquals "+provider+":sub naming the subject, e.g. repo:ORG/REPO:ref:refs/heads/main")
+					add("HIGH", "web identity trust that admits any subject (no sub condition, or one any subject meets, such as repo:*, or a custom subject that names no owner, such as environment:prod): any identity the provider issues tokens for (any repository, for GitHub Actions or GitLab) can assume it", p,
+						"add a Condition StringEquals "+provider+":sub naming the subject, e.g. repo:ORG/REPO:ref:refs/heads/main (or "+provider+":repository_owner naming the owner)")
 				}
 				if !has(func(c condition) bool {
 					return (strings.HasSuffix(c.Key, ":aud") || strings.HasSuffix(c.Key, ":azp")) && c.specific()

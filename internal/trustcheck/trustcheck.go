@@ -273,6 +273,70 @@ func (t *Probe) Accounts() []string {
 	return out
 }
 
+// wildAccounts returns accounts a stranger may hold that the statement's
+// account patterns match (aws:PrincipalAccount, aws:SourceAccount, and
+// the account of an aws:PrincipalArn or aws:SourceArn): "9*" or
+// "12345678901?" lets in accounts it does not name, as "*" does. Each is
+// drawn at random, and is not the role's account.
+func (t *Probe) wildAccounts() []string {
+	var pats []string
+	for _, k := range []string{"aws:principalaccount", "aws:sourceaccount"} {
+		pats = append(pats, t.values[k]...)
+	}
+	for _, k := range []string{"aws:principalarn", "aws:sourcearn"} {
+		for _, v := range t.values[k] {
+			if parts := strings.SplitN(v, ":", 6); len(parts) == 6 {
+				pats = append(pats, parts[4])
+			}
+		}
+	}
+	var out []string
+	for _, pat := range pats {
+		lit := strings.Trim(pat, "*?")
+		if !strings.ContainsAny(pat, "*?") || strings.Trim(strings.NewReplacer("*", "", "?", "").Replace(pat), "0123456789") != "" ||
+			lit == "" && strings.Trim(pat, "*") == "" {
+			continue // no wildcard, not of digits, or "*" (the stranger's own account meets it)
+		}
+		fixed := len(pat) - strings.Count(pat, "*")
+		if fixed > 12 || fixed < 12 && !strings.Contains(pat, "*") {
+			continue
+		}
+		for range 4 {
+			var b strings.Builder
+			star := false
+			for _, r := range pat {
+				switch r {
+				case '?':
+					b.WriteByte(byte('0' + randDigit()))
+				case '*':
+					if !star {
+						for range 12 - fixed {
+							b.WriteByte(byte('0' + randDigit()))
+						}
+						star = true
+					}
+				default:
+					b.WriteRune(r)
+				}
+			}
+			if a := b.String(); a != t.account && !slices.Contains(out, a) {
+				out = append(out, a)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// randDigit returns a random digit.
+func randDigit() int64 {
+	v, err := rand.Int(rand.Reader, big.NewInt(10))
+	if err != nil {
+		panic(err) // crypto/rand does not fail
+	}
+	return v.Int64()
+}
+
 // fill returns pattern (an IAM glob) with each "*" replaced by star and
 // each "?" by one letter: a value the pattern matches.
 func fill(pattern, star string) string {
@@ -360,12 +424,14 @@ func (t *Probe) chosen(stranger string) []policy.Principal {
 // whose names it chose to meet the statement's conditions on who the
 // caller is.
 func (t *Probe) Everyone(stranger string) bool {
-	if t.AnyoneOf(stranger) {
-		return true
-	}
-	for _, pr := range t.chosen(stranger) {
-		if t.allows(pr, "sts:AssumeRole") {
+	for _, acct := range append([]string{stranger}, t.wildAccounts()...) {
+		if t.AnyoneOf(acct) {
 			return true
+		}
+		for _, pr := range t.chosen(acct) {
+			if t.allows(pr, "sts:AssumeRole") {
+				return true
+			}
 		}
 	}
 	acct := t.account
@@ -414,61 +480,245 @@ func claimHosts(values map[string][]string) []string {
 	return out
 }
 
-// ciSubjects maps the hosts of CI providers whose subjects begin with the
-// owner of the repository the token was issued to (which anyone may create)
-// to that prefix.
-var ciSubjects = map[string]string{"token.actions.githubusercontent.com": "repo:", "gitlab.com": "project_path:"}
+// ci is what the probe knows of a CI provider whose tokens name a
+// repository anyone may create (a GitHub Actions or GitLab CI job of a
+// stranger's own repository).
+type ci struct {
+	// repo is the claim whose value is OWNER/REPOSITORY, which the
+	// provider's subjects begin with by default ("repo:OWNER/REPO:ref:...").
+	repo string
+	// claims are the claims that say whose repository (or job) the token
+	// is of, by what the stranger's token holds in them: PATH
+	// (OWNER/REPOSITORY), OWNER, USER (the stranger's login), OWNERID,
+	// REPOID, USERID, WORKFLOW (a workflow file of the stranger's
+	// repository). A condition on them narrows who gets in, so the probe
+	// keeps it and gives them the stranger's values; a claim not listed,
+	// and absent from the stranger's token (enterprise), is kept too and
+	// absent. Other claims (ref, environment, event, job_workflow_ref,
+	// which names a reusable workflow any repository may call) are the
+	// stranger's to choose: their conditions are taken as met.
+	claims map[string]string
+	// kept are further claims whose conditions are kept: the stranger's
+	// token does not carry them.
+	kept []string
+	// defaultTail completes the default subject after OWNER/REPOSITORY.
+	defaultTail string
+}
 
-// subjects returns the subjects a stranger may be issued by the provider
-// host that meet the statement's conditions on sub: a made-up one, and for
-// a CI provider each pattern filled so that the repository's owner is one
-// of the stranger's ("repo:*:environment:prod", "repo:acme*", "*:ref:..."
-// each admit a repository of an owner anyone may create; "repo:acme/*"
-// does not).
-func (t *Probe) subjects(host, sub string) []string {
-	h := strings.ToLower(host)
-	prefix, ci := ciSubjects[h]
-	if !ci && strings.Contains(h, "gitlab") {
-		prefix, ci = "project_path:", true
-	}
-	const owner = "opensts-trust-probe-7c1f0e"
-	out := []string{owner}
+var (
+	githubActions = &ci{repo: "repo", defaultTail: ":ref:refs/heads/main", claims: map[string]string{
+		"repo": "PATH", "repository": "PATH", "repository_owner": "OWNER", "repository_owner_id": "OWNERID",
+		"repository_id": "REPOID", "actor": "USER", "actor_id": "USERID", "triggering_actor": "USER",
+		"workflow_ref": "WORKFLOW",
+	}, kept: []string{"enterprise", "enterprise_id"}}
+	gitlabCI = &ci{repo: "project_path", defaultTail: ":ref_type:branch:ref:main", claims: map[string]string{
+		"project_path": "PATH", "namespace_path": "OWNER", "namespace_id": "OWNERID", "project_id": "REPOID",
+		"user_login": "USER", "user_id": "USERID", "user_email": "USER@example.invalid",
+	}}
+)
+
+// ciOf returns the CI provider of host (lowercase), or nil.
+func ciOf(host string) *ci {
 	switch {
-	case h == "token.actions.githubusercontent.com":
-		out = []string{"repo:" + owner + "/probe:ref:refs/heads/main"}
-	case ci:
-		out = []string{prefix + owner + "/probe:ref_type:branch:ref:main"}
+	case host == "token.actions.githubusercontent.com":
+		return githubActions
+	case strings.Contains(host, "gitlab"):
+		return gitlabCI
 	}
-	if !ci {
-		return out
+	return nil
+}
+
+// pathClaim reports whether the claim's value is OWNER/NAME, pinned to an
+// owner once it holds a "/".
+func (c *ci) pathClaim(claim string) bool { return c.claims[claim] == "PATH" }
+
+// stranger is a CI job of a repository of a stranger's: its owner's name,
+// ids, and the subject its token carries.
+type stranger struct {
+	owner, ownerID, repoID, userID, sub string
+}
+
+// claim returns the value of claim in the stranger's token, and whether it
+// carries one.
+func (c *ci) claim(s stranger, claim string) (string, bool) {
+	v, ok := c.claims[claim]
+	if !ok {
+		return "", false
 	}
-	for _, v := range t.values[sub] {
-		i := strings.IndexByte(v, '*')
-		if i < 0 {
+	switch v {
+	case "PATH":
+		return s.owner + "/probe", true
+	case "OWNER", "USER":
+		return s.owner, true
+	case "OWNERID":
+		return s.ownerID, true
+	case "REPOID":
+		return s.repoID, true
+	case "USERID":
+		return s.userID, true
+	case "WORKFLOW":
+		return s.owner + "/probe/.github/workflows/probe.yml@refs/heads/main", true
+	}
+	return strings.ReplaceAll(v, "USER", s.owner), true
+}
+
+// whoClaim reports whether key (lowercase) is a claim of host that says
+// whose job a token is of (see ci.claims).
+func (c *ci) whoClaim(host, key string) bool {
+	claim, ok := strings.CutPrefix(key, host+":")
+	if !ok {
+		return false
+	}
+	_, listed := c.claims[claim]
+	return listed || slices.Contains(c.kept, claim)
+}
+
+// probeOwner is the name of the stranger's account at a CI provider,
+// which a condition may extend ("repo:acme*": the stranger's is
+// "acme"+probeOwner).
+const probeOwner = "opensts-trust-probe-7c1f0e"
+
+// strangers returns the CI jobs of a stranger's repositories that may meet
+// the statement's conditions on the provider host's claims: one with the
+// default subject, and one for each pattern on sub or on a claim of the
+// owner that does not pin an owner before its first "*" — a subject
+// pattern that names no owner, repository or id of one before it
+// ("repo:*", "*:ref:refs/heads/main", "environment:prod:*",
+// "repository_owner_id:12*", a custom subject of a claim that is not the
+// owner's), or an owner pattern that names a prefix ("repo:acme*",
+// repository_owner "acme*"), each filled with the stranger's owner. A
+// pattern that names one ("repo:acme/*", "repository_owner_id:123:*")
+// admits no stranger.
+func (t *Probe) strangers(host string, c *ci) []stranger {
+	base := func(owner, ownerIDPrefix string) stranger {
+		return stranger{owner: owner, ownerID: ownerIDPrefix + probeDigits(), repoID: probeDigits(), userID: probeDigits()}
+	}
+	s0 := base(probeOwner, "")
+	s0.sub = c.repo + ":" + s0.owner + "/probe" + c.defaultTail
+	out := []stranger{s0}
+	// Owners a condition on an owner claim lets a stranger take.
+	for claim, v := range c.claims {
+		if v != "OWNER" && v != "PATH" && v != "OWNERID" {
 			continue
 		}
-		pre := v[:i]
-		// The first "*" falls in the owner's name: before "/" in what
-		// follows the prefix, or in the prefix itself.
-		if !strings.HasPrefix(prefix, pre) && (!strings.HasPrefix(pre, prefix) || strings.Contains(pre[len(prefix):], "/")) {
-			continue
+		for _, pat := range t.values[host+":"+claim] {
+			i := strings.IndexByte(pat, '*')
+			if i < 0 || v == "PATH" && strings.Contains(pat[:i], "/") {
+				continue
+			}
+			s := base(probeOwner, "")
+			if v == "OWNERID" {
+				if strings.Trim(pat[:i], "0123456789") != "" {
+					continue
+				}
+				s = base(probeOwner, pat[:i])
+			} else {
+				s.owner = pat[:i] + probeOwner
+			}
+			s.sub = c.repo + ":" + s.owner + "/probe" + c.defaultTail
+			out = append(out, s)
 		}
-		first := owner + "/probe"
-		if strings.HasPrefix(prefix, pre) {
-			first = prefix[len(pre):] + first
+	}
+	for _, pat := range t.values[host+":sub"] {
+		if s, ok := c.fillSubject(pat, base); ok {
+			out = append(out, s)
 		}
-		out = append(out, pre+first+fill(v[i+1:], "x"))
 	}
 	return out
+}
+
+// fillSubject returns a stranger whose subject pattern pat matches, when
+// pat does not pin an owner before its first "*" (see strangers). A
+// subject without a "*" that names no claim of who the job is of
+// ("environment:prod", "job_workflow_ref:acme/deploy/...") is matched as
+// it is by a custom subject of the stranger's repository, which holds only
+// those claims.
+func (c *ci) fillSubject(pat string, base func(owner, ownerIDPrefix string) stranger) (stranger, bool) {
+	i := strings.IndexByte(pat, '*')
+	if i < 0 {
+		i = len(pat)
+	}
+	pre := pat[:i]
+	toks := strings.Split(pre, ":")
+	last := toks[len(toks)-1]
+	done := toks[:len(toks)-1] // claim, value, claim, value...
+	for j := 0; j+1 < len(done); j += 2 {
+		if _, ok := c.claims[done[j]]; ok {
+			return stranger{}, false // who the job is of, named in full
+		}
+	}
+	s := base(probeOwner, "")
+	if i == len(pat) {
+		if len(toks)%2 == 1 || strings.ContainsRune(pat, '?') {
+			return stranger{}, false // not a subject of claims
+		}
+		if _, ok := c.claims[toks[len(toks)-2]]; ok {
+			return stranger{}, false
+		}
+		s.sub = pat
+		return s, true
+	}
+	rest := fill(pat[i+1:], "x")
+	if len(done)%2 == 1 {
+		// The "*" is in the value of claim done[len-1].
+		claim := done[len(done)-1]
+		switch v := c.claims[claim]; v {
+		case "PATH", "WORKFLOW", "OWNER", "USER":
+			if (v == "PATH" || v == "WORKFLOW") && strings.Contains(last, "/") {
+				return stranger{}, false // "repo:acme/*"
+			}
+			s.owner = last + probeOwner
+			val, _ := c.claim(s, claim)
+			s.sub = pre + val[len(last):] + rest
+		case "OWNERID", "REPOID", "USERID":
+			if strings.Trim(last, "0123456789") != "" {
+				return stranger{}, false
+			}
+			id := last + probeDigits()
+			switch v {
+			case "OWNERID":
+				s.ownerID = id
+			case "REPOID":
+				s.repoID = id
+			default:
+				s.userID = id
+			}
+			s.sub = pre + id[len(last):] + rest
+		default:
+			// A claim the stranger chooses: its value ends, and the
+			// owner's claim follows within the "*".
+			s.sub = pre + "x:" + c.repo + ":" + s.owner + "/probe" + rest
+		}
+		return s, true
+	}
+	// The "*" is in a claim's name: the owner's claim within it.
+	if strings.HasPrefix(c.repo, last) {
+		s.sub = pre + c.repo[len(last):] + ":" + s.owner + "/probe" + rest
+	} else {
+		s.sub = pre + "x:x:" + c.repo + ":" + s.owner + "/probe" + rest
+	}
+	return s, true
+}
+
+// probeDigits returns a made-up id of a CI provider's (nine digits), drawn
+// at random so that no document can exclude it by value.
+func probeDigits() string {
+	v, err := rand.Int(rand.Reader, big.NewInt(8e8))
+	if err != nil {
+		panic(err) // crypto/rand does not fail
+	}
+	return fmt.Sprint(1e8 + v.Int64())
 }
 
 // AnySubject reports whether the statement lets in a web identity of the
 // OIDC provider federated (its ARN, as the statement names it) whatever
 // the token's subject: one the provider would issue to anyone (for GitHub
-// Actions, "repo:" and a repository of an owner nobody here is), with every
-// other condition taken as met. No condition on sub, "repo:*",
+// Actions and GitLab, a job of a repository of an owner nobody here is,
+// whose claims of who it is are the stranger's), with every other
+// condition taken as met. No condition on sub, "repo:*",
 // "repo:*:environment:prod" and "*" let any repository of a CI provider
-// assume the role; "repo:acme/*" does not.
+// assume the role; "repo:acme/*", and a condition on the repository's
+// owner, do not.
 func (t *Probe) AnySubject(federated string) bool {
 	i := strings.Index(federated, ":oidc-provider/")
 	if i < 0 {
@@ -480,15 +730,31 @@ func (t *Probe) AnySubject(federated string) bool {
 // anySubject reports whether the statement lets in a web identity of the
 // provider federated whatever the subject of host's tokens.
 func (t *Probe) anySubject(host, federated string) bool {
-	sub := strings.ToLower(host) + ":sub"
-	set, err := t.compile(func(key string) bool { return key != sub && !whoKeys[key] })
+	h := strings.ToLower(host)
+	sub := h + ":sub"
+	c := ciOf(h)
+	set, err := t.compile(func(key string) bool {
+		return key != sub && !whoKeys[key] && (c == nil || !c.whoClaim(h, key))
+	})
 	if err != nil {
 		return false
 	}
-	for _, subject := range t.subjects(host, sub) {
+	if c == nil {
+		// A made-up subject, which a condition on sub must name.
 		var ctx policy.Context
-		ctx.Set(host+":sub", subject)
-		pr := policy.Principal{Type: policy.WebIdentity, Account: t.account, Federated: federated, ID: subject}
+		ctx.Set(host+":sub", probeOwner)
+		pr := policy.Principal{Type: policy.WebIdentity, Account: t.account, Federated: federated, ID: probeOwner}
+		return t.decide(set, pr, "sts:AssumeRoleWithWebIdentity", &ctx)
+	}
+	for _, s := range t.strangers(h, c) {
+		var ctx policy.Context
+		ctx.Set(host+":sub", s.sub)
+		for claim := range c.claims {
+			if v, ok := c.claim(s, claim); ok {
+				ctx.Set(host+":"+claim, v)
+			}
+		}
+		pr := policy.Principal{Type: policy.WebIdentity, Account: t.account, Federated: federated, ID: s.sub}
 		if t.decide(set, pr, "sts:AssumeRoleWithWebIdentity", &ctx) {
 			return true
 		}

@@ -62,6 +62,11 @@ func TestProbe(t *testing.T) {
 		{"star, a role of this account", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::` + account + `:role/deploy"}}}`, false, false},
 		{"star, a role's unique id", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:userid":"AROAEXAMPLEID:*"}}}`, false, false},
 		{"star, a name in an account", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/deploy"},"StringEquals":{"aws:PrincipalAccount":"` + account + `"}}}`, false, false},
+		{"star, accounts that begin with 9", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalAccount":"9*"}}}`, true, false},
+		{"star, accounts one digit from this one", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalAccount":"11111111111?"}}}`, true, false},
+		{"star, a role name in accounts that begin with 9", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::9*:role/deploy"}}}`, true, false},
+		{"star, this account by pattern", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalAccount":"` + account + `"}}}`, false, false},
+		{"a named account, accounts that begin with 9", `{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalAccount":"9*"}}}`, false, false},
 		{"star for web identity, any repository", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}}`, true, false},
 		{"star for web identity, an audience", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}`, true, false},
 		{"star for web identity, one repository", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"repo:acme/app:ref:refs/heads/main"}}}`, false, false},
@@ -94,6 +99,7 @@ func FuzzProbe(f *testing.F) {
 	f.Add(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"*"}}}]}`)
 	f.Add(`{"Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}`)
 	f.Add(`{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole*","Condition":{"StringLike":{"aws:PrincipalArn":"*:role/*?","aws:userid":"*:a*","token.actions.githubusercontent.com:sub":"repo:*:environment:*"}}}}`)
+	f.Add(`{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":["repository_owner_id:1*:x","context:*","workflow_ref:a*"],"gitlab.example.com:sub":"project_path:*","token.actions.githubusercontent.com:repository_owner":"a*","aws:PrincipalAccount":"9?*"}}}}`)
 	f.Fuzz(func(t *testing.T, doc string) {
 		v, stmts, err := Statements(doc)
 		if err != nil {
@@ -104,12 +110,42 @@ func FuzzProbe(f *testing.F) {
 				p.Everyone(Stranger(doc))
 				p.AnyoneOf("222222222222")
 				p.AnySubject("arn:aws:iam::" + account + ":oidc-provider/token.actions.githubusercontent.com")
+				p.AnySubject("arn:aws:iam::" + account + ":oidc-provider/gitlab.example.com")
 				p.AnyUser("arn:aws:iam::" + account + ":saml-provider/corp")
 				p.Accounts()
 			}
 			GrantsEverything(roleARN, account, v, st)
 		}
 	})
+}
+
+func TestAnySubjectGitLab(t *testing.T) {
+	const gl = "arn:aws:iam::" + account + ":oidc-provider/gitlab.com"
+	stmt := func(cond string) string {
+		return `{"Effect":"Allow","Principal":{"Federated":"` + gl + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":` + cond + `}`
+	}
+	for _, tc := range []struct {
+		name, stmt string
+		any        bool
+	}{
+		{"any project", stmt(`{"StringLike":{"gitlab.com:sub":"project_path:*"}}`), true},
+		{"groups that begin with acme", stmt(`{"StringLike":{"gitlab.com:sub":"project_path:acme*"}}`), true},
+		{"one group", stmt(`{"StringLike":{"gitlab.com:sub":"project_path:acme/*"}}`), false},
+		{"one namespace id", stmt(`{"StringEquals":{"gitlab.com:namespace_id":"4242"}}`), false},
+		{"one namespace", stmt(`{"StringEquals":{"gitlab.com:namespace_path":"acme"}}`), false},
+		{"any namespace's main branch", stmt(`{"StringLike":{"gitlab.com:sub":"*:ref_type:branch:ref:main"}}`), true},
+		{"one project's branches", stmt(`{"StringLike":{"gitlab.com:sub":"project_path:acme/app:ref_type:branch:ref:*"}}`), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewProbe(roleARN, account, "2012-10-17", json.RawMessage(tc.stmt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.AnySubject(gl); got != tc.any {
+				t.Errorf("AnySubject = %v", got)
+			}
+		})
+	}
 }
 
 func TestAnySubject(t *testing.T) {
@@ -137,6 +173,27 @@ func TestAnySubject(t *testing.T) {
 		{"the subject may be absent", stmt(`,"Condition":{"StringLikeIfExists":{"token.actions.githubusercontent.com:sub":"repo:acme/*"}}`), false},
 		{"an organization's repositories", stmt(`,"Condition":{"StringEquals":{` + aud + `},"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/*"}}`), false},
 		{"one branch", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"repo:acme/app:ref:refs/heads/main"}}`), false},
+		// Custom subjects (GitHub lets an owner choose the claims its
+		// repositories' subjects hold), and the claims of who the job is
+		// of, which OpenSTS makes condition keys.
+		{"a custom subject of any owner id", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repository_owner_id:*"}}`), true},
+		{"owner ids that begin with 12", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repository_owner_id:12*"}}`), true},
+		{"one owner id's repositories", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repository_owner_id:123456:*"}}`), false},
+		{"one repository id's environments", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repository_id:987:environment:*"}}`), false},
+		{"an environment first, any repository", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"environment:prod:*"}}`), true},
+		{"an environment alone", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"environment:prod"}}`), true},
+		{"a reusable workflow alone", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"job_workflow_ref:acme/deploy/.github/workflows/deploy.yml@refs/heads/main"}}`), true},
+		{"a reusable workflow claim alone", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:job_workflow_ref":"acme/deploy/.github/workflows/deploy.yml@refs/heads/main"}}`), true},
+		{"an owner prefix in a custom subject", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repository_owner:acme*"}}`), true},
+		{"a repository prefix in a custom subject", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"context:x:repository:acme*"}}`), true},
+		{"one owner, no subject condition", stmt(`,"Condition":{"StringEquals":{` + aud + `,"token.actions.githubusercontent.com:repository_owner":"acme"}}`), false},
+		{"one owner id, no subject condition", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:repository_owner_id":"123456"}}`), false},
+		{"one repository, no subject condition", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:repository":"acme/app"}}`), false},
+		{"an enterprise, no subject condition", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:enterprise":"acme-corp"}}`), false},
+		{"owners that begin with acme, by claim", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:repository_owner":"acme*"}}`), true},
+		{"owner ids that begin with 12, by claim", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:repository_owner_id":"12*"}}`), true},
+		{"every owner but one", stmt(`,"Condition":{"StringNotEquals":{"token.actions.githubusercontent.com:repository_owner":"evil"}}`), true},
+		{"one owner's main branches", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:repository_owner":"acme"},"StringLike":{"token.actions.githubusercontent.com:sub":"*:ref:refs/heads/main"}}`), false},
 		{"another provider", `{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::` + account + `:oidc-provider/other.example"},"Action":"sts:AssumeRoleWithWebIdentity"}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
