@@ -528,10 +528,6 @@ func ciOf(host string) *ci {
 	return nil
 }
 
-// pathClaim reports whether the claim's value is OWNER/NAME, pinned to an
-// owner once it holds a "/".
-func (c *ci) pathClaim(claim string) bool { return c.claims[claim] == "PATH" }
-
 // stranger is a CI job of a repository of a stranger's: its owner's name,
 // ids, and the subject its token carries.
 type stranger struct {
