@@ -533,6 +533,11 @@ type ci struct {
 	nested bool
 	// defaultTail completes the default subject after OWNER/REPOSITORY.
 	defaultTail string
+	// custom are subjects of templates an owner may choose (GitHub's
+	// include_claim_keys), of the stranger's values (see stranger.value)
+	// or claims it chooses: a condition that excludes subjects
+	// (StringNotLike sub "repo:*") lets in a stranger of another template.
+	custom []string
 }
 
 var (
@@ -541,7 +546,10 @@ var (
 		"repository_id": "REPOID", "actor": "USER", "actor_id": "USERID", "workflow_ref": "WORKFLOW",
 	}, subOnly: map[string]string{"repo": "PATH"},
 		kept:  []string{"enterprise", "enterprise_id", "repo", "triggering_actor"},
-		colon: []string{"workflow", "environment"}}
+		colon: []string{"workflow", "environment"},
+		custom: []string{"repository_owner:OWNER", "repository_owner_id:OWNERID", "repository:PATH", "repository_id:REPOID",
+			"actor:USER", "actor_id:USERID", "workflow_ref:WORKFLOW", "job_workflow_ref:WORKFLOW", "workflow:probe",
+			"environment:probe", "ref:refs/heads/main", "pull_request", "event_name:push", "runner_environment:self-hosted"}}
 	gitlabCI = &ci{repo: "project_path", defaultTail: ":ref_type:branch:ref:main", nested: true, claims: map[string]string{
 		"project_path": "PATH", "namespace_path": "OWNER", "namespace_id": "OWNERID", "project_id": "REPOID",
 		"user_login": "USER", "user_id": "USERID", "user_email": "USER@example.invalid", "groups_direct": "OWNER",
@@ -759,7 +767,7 @@ func (c *ci) adjust(s stranger, claim, pattern string) (stranger, bool) {
 
 // strangers returns the CI jobs of a stranger's repositories that may meet
 // the statement's conditions on the provider host's claims: one with the
-// default subject, one for each pattern on sub that does not pin an owner
+// default subject, one with each custom one, one for each pattern on sub that does not pin an owner
 // (see fillSubject), and each of those with the values of the claims of
 // who the job is of that the statement's patterns ask for and the
 // stranger may take (see adjust): one at a time for the default subject,
@@ -767,6 +775,15 @@ func (c *ci) adjust(s stranger, claim, pattern string) (stranger, bool) {
 func (t *Probe) strangers(host string, c *ci) []stranger {
 	base := c.base()
 	cands := []stranger{base}
+	for _, tmpl := range c.custom {
+		s := base
+		key, v, _ := strings.Cut(tmpl, ":")
+		if v != "" && v == strings.ToUpper(v) {
+			v = s.value(v)
+		}
+		s.sub = strings.TrimSuffix(key+":"+v, ":")
+		cands = append(cands, s)
+	}
 	for _, pat := range t.values[host+":sub"] {
 		if s, ok := c.fillSubject(pat, base); ok {
 			cands = append(cands, s)

@@ -229,6 +229,13 @@ func TestAnySubject(t *testing.T) {
 		{"an environment alone, owners that end in -corp", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"environment:prod"},"StringLike":{"token.actions.githubusercontent.com:repository_owner":"*-corp"}}`), true},
 		{"one owner, in another case", stmt(`,"Condition":{"StringEqualsIgnoreCase":{"token.actions.githubusercontent.com:sub":"Repository_Owner:acme"}}`), false},
 		{"not a subject of claims", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"a b:c"}}`), false},
+		// A stranger chooses its subject's template: excluding the default
+		// one excludes no stranger.
+		{"every subject but a repository's", stmt(`,"Condition":{"StringNotLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}`), true},
+		{"every subject but of repositories and owners", stmt(`,"Condition":{"StringNotLike":{"token.actions.githubusercontent.com:sub":["repo:*","repository_owner:*","repository_owner_id:*"]}}`), true},
+		{"one owner, if it exists", stmt(`,"Condition":{"StringEqualsIfExists":{"token.actions.githubusercontent.com:repository_owner":"acme"}}`), false},
+		{"one owner, for all values", stmt(`,"Condition":{"ForAllValues:StringEquals":{"token.actions.githubusercontent.com:repository_owner":"acme"}}`), false},
+		{"an enterprise, for all values (none)", stmt(`,"Condition":{"ForAllValues:StringEquals":{"token.actions.githubusercontent.com:enterprise":"acme"}}`), true},
 		{"another provider", `{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::` + account + `:oidc-provider/other.example"},"Action":"sts:AssumeRoleWithWebIdentity"}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
