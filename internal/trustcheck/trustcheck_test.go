@@ -67,6 +67,7 @@ func TestProbe(t *testing.T) {
 		{"star, a role name in accounts that begin with 9", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::9*:role/deploy"}}}`, true, false},
 		{"star, any principal of accounts that begin with 99", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::99*"}}}`, true, false},
 		{"star, a role name after an account prefix's *", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::99*role/deploy"}}}`, true, false},
+		{"star, a role name after any account's *", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*role/deploy"}}}`, true, false},
 		{"star, this account by pattern", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalAccount":"` + account + `"}}}`, false, false},
 		{"a named account, accounts that begin with 9", `{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalAccount":"9*"}}}`, false, false},
 		{"star for web identity, any repository", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}}`, true, false},
@@ -236,6 +237,8 @@ func TestAnySubject(t *testing.T) {
 		{"one owner, if it exists", stmt(`,"Condition":{"StringEqualsIfExists":{"token.actions.githubusercontent.com:repository_owner":"acme"}}`), false},
 		{"one owner, for all values", stmt(`,"Condition":{"ForAllValues:StringEquals":{"token.actions.githubusercontent.com:repository_owner":"acme"}}`), false},
 		{"an enterprise, for all values (none)", stmt(`,"Condition":{"ForAllValues:StringEquals":{"token.actions.githubusercontent.com:enterprise":"acme"}}`), true},
+		{"owners that end in -corp, a key in another case", stmt(`,"Condition":{"StringLike":{"Token.Actions.GithubUserContent.com:Repository_Owner":"*-corp"}}`), true},
+		{"one owner, a key in another case", stmt(`,"Condition":{"StringEquals":{"Token.Actions.GithubUserContent.com:Repository_Owner":"acme"}}`), false},
 		{"another provider", `{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::` + account + `:oidc-provider/other.example"},"Action":"sts:AssumeRoleWithWebIdentity"}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
