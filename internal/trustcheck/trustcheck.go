@@ -520,9 +520,11 @@ type ci struct {
 	// do not carry as claims (GitHub's "repo").
 	subOnly map[string]string
 	// kept are further claims whose conditions are kept, and absent from
-	// the stranger's token: GitHub's enterprise (a stranger's repository
-	// is in none), and names no GitHub token carries ("repo",
-	// "triggering_actor"), on which StringEqualsIfExists admits every job.
+	// the stranger's token: GitHub's enterprise_id (a stranger's
+	// repository is in no enterprise, but one it names: ENTERPRISE, whose
+	// slug a stranger may take as an owner's name), and names no GitHub
+	// token carries ("repo", "triggering_actor"), on which
+	// StringEqualsIfExists admits every job.
 	kept []string
 	// colon are the claims the stranger chooses whose values may hold a
 	// ":" (a workflow's name, an environment's): in a subject, such a
@@ -544,8 +546,9 @@ var (
 	githubActions = &ci{repo: "repo", defaultTail: ":ref:refs/heads/main", claims: map[string]string{
 		"repository": "PATH", "repository_owner": "OWNER", "repository_owner_id": "OWNERID",
 		"repository_id": "REPOID", "actor": "USER", "actor_id": "USERID", "workflow_ref": "WORKFLOW",
+		"enterprise": "ENTERPRISE",
 	}, subOnly: map[string]string{"repo": "PATH"},
-		kept:  []string{"enterprise", "enterprise_id", "repo", "triggering_actor"},
+		kept:  []string{"enterprise_id", "repo", "triggering_actor"},
 		colon: []string{"workflow", "environment"},
 		custom: []string{"repository_owner:OWNER", "repository_owner_id:OWNERID", "repository:PATH", "repository_id:REPOID",
 			"actor:USER", "actor_id:USERID", "workflow_ref:WORKFLOW", "job_workflow_ref:WORKFLOW", "workflow:probe",
@@ -569,9 +572,10 @@ func ciOf(host string) *ci {
 
 // stranger is a CI job of a repository of a stranger's: its owner's name,
 // the repository's, the workflow file's (and ref), the login of who ran
-// it, their ids, and the subject its token carries.
+// it, their ids, its enterprise's slug (none unless a condition asks for
+// one it may take), and the subject its token carries.
 type stranger struct {
-	owner, repo, wf, user, ownerID, repoID, userID, sub string
+	owner, repo, wf, user, ownerID, repoID, userID, enterprise, sub string
 }
 
 // probeOwner is the name of the stranger's account at a CI provider,
@@ -608,6 +612,8 @@ func (s stranger) value(kind string) string {
 		return s.userID
 	case "WORKFLOW":
 		return s.owner + "/" + s.repo + "/" + s.wf
+	case "ENTERPRISE":
+		return s.enterprise
 	}
 	return strings.ReplaceAll(kind, "USER", s.user)
 }
@@ -616,7 +622,7 @@ func (s stranger) value(kind string) string {
 // carries one.
 func (c *ci) claim(s stranger, claim string) (string, bool) {
 	kind, ok := c.claims[claim]
-	if !ok {
+	if !ok || kind == "ENTERPRISE" && s.enterprise == "" {
 		return "", false
 	}
 	return s.value(kind), true
@@ -647,7 +653,7 @@ func (c *ci) subKey(key string) (string, bool) {
 // named reports whether kind is of a name a stranger may register or
 // create (an owner, a user, a repository, a workflow file).
 func named(kind string) bool {
-	return kind == "OWNER" || kind == "USER" || kind == "PATH" || kind == "WORKFLOW"
+	return kind == "OWNER" || kind == "USER" || kind == "PATH" || kind == "WORKFLOW" || kind == "ENTERPRISE"
 }
 
 // takes reports whether a stranger may take a value of kind that pattern
@@ -664,7 +670,7 @@ func takes(kind, pattern string) bool {
 func (s stranger) completions(kind string) []string {
 	path := s.owner + "/" + s.repo
 	switch kind {
-	case "OWNER":
+	case "OWNER", "ENTERPRISE":
 		return []string{s.owner}
 	case "USER":
 		return []string{s.user}
@@ -691,6 +697,11 @@ func (c *ci) set(s stranger, kind, v string) (stranger, bool) {
 			return s, false
 		}
 		n.user = v
+	case "ENTERPRISE":
+		if v == "" || strings.Contains(v, "/") {
+			return s, false
+		}
+		n.enterprise = v
 	case "PATH":
 		owner, repo, ok := strings.Cut(v, "/")
 		if !ok || owner == "" || repo == "" || !c.nested && strings.Contains(repo, "/") {

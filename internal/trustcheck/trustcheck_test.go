@@ -239,6 +239,8 @@ func TestAnySubject(t *testing.T) {
 		{"an enterprise, for all values (none)", stmt(`,"Condition":{"ForAllValues:StringEquals":{"token.actions.githubusercontent.com:enterprise":"acme"}}`), true},
 		{"owners that end in -corp, a key in another case", stmt(`,"Condition":{"StringLike":{"Token.Actions.GithubUserContent.com:Repository_Owner":"*-corp"}}`), true},
 		{"one owner, a key in another case", stmt(`,"Condition":{"StringEquals":{"Token.Actions.GithubUserContent.com:Repository_Owner":"acme"}}`), false},
+		{"enterprises that begin with acme", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:enterprise":"acme*"}}`), true},
+		{"no enterprise but acme", stmt(`,"Condition":{"StringNotEquals":{"token.actions.githubusercontent.com:enterprise":"acme"}}`), true},
 		{"another provider", `{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::` + account + `:oidc-provider/other.example"},"Action":"sts:AssumeRoleWithWebIdentity"}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
