@@ -509,7 +509,9 @@ type ci struct {
 	// is of, by what the stranger's token holds in them: PATH
 	// (OWNER/REPOSITORY), OWNER, USER (the login of who ran the job),
 	// OWNERID, REPOID, USERID, WORKFLOW (a workflow file of the stranger's
-	// repository). A condition on them narrows who gets in, so the probe
+	// repository), ENTERPRISE (GitHub's enterprise slug, absent from the
+	// stranger's token unless a pattern asks for one it may take). A
+	// condition on them narrows who gets in, so the probe
 	// keeps it and gives them the stranger's values, or values it may
 	// take (an owner "acme-*" asks for, a repository "*/deploy" asks for).
 	// Other claims (ref, environment, event, job_workflow_ref, which names
