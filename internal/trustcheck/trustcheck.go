@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
@@ -285,8 +286,8 @@ func (t *Probe) wildAccounts() []string {
 	}
 	for _, k := range []string{"aws:principalarn", "aws:sourcearn"} {
 		for _, v := range t.values[k] {
-			if parts := strings.SplitN(v, ":", 6); len(parts) == 6 {
-				pats = append(pats, parts[4])
+			if acct, _, ok := arnAccount(v); ok {
+				pats = append(pats, acct)
 			}
 		}
 	}
@@ -328,6 +329,23 @@ func (t *Probe) wildAccounts() []string {
 	return out
 }
 
+// arnAccount returns the account field of an ARN pattern and what follows
+// it (the resource), and whether it has one. A "*" in the account may hold
+// the ":" that ends it ("arn:aws:iam::9*role/deploy", "arn:aws:iam::9*"):
+// the account is then its digits and "*", and the resource what follows.
+func arnAccount(v string) (acct, resource string, ok bool) {
+	parts := strings.SplitN(v, ":", 6)
+	switch {
+	case len(parts) == 6:
+		return parts[4], parts[5], true
+	case len(parts) == 5:
+		if i := strings.IndexByte(parts[4], '*'); i >= 0 && strings.Trim(parts[4][:i], "0123456789?") == "" {
+			return parts[4][:i+1], parts[4][i+1:], true
+		}
+	}
+	return "", "", false
+}
+
 // randDigit returns a random digit.
 func randDigit() int64 {
 	v, err := rand.Int(rand.Reader, big.NewInt(10))
@@ -367,8 +385,8 @@ func (t *Probe) chosen(stranger string) []policy.Principal {
 		// wildcard, or of a pattern that begins with one ("*:role/deploy",
 		// "*deploy").
 		var resource string
-		if parts := strings.SplitN(v, ":", 6); len(parts) == 6 && strings.ContainsAny(parts[4], "*?") {
-			resource = parts[5]
+		if acct, res, ok := arnAccount(v); ok && strings.ContainsAny(acct, "*?") {
+			resource = res
 		} else if strings.HasPrefix(v, "*") {
 			resource = v[strings.LastIndexByte(v, ':')+1:]
 		} else {
@@ -484,36 +502,62 @@ func claimHosts(values map[string][]string) []string {
 // repository anyone may create (a GitHub Actions or GitLab CI job of a
 // stranger's own repository).
 type ci struct {
-	// repo is the claim whose value is OWNER/REPOSITORY, which the
-	// provider's subjects begin with by default ("repo:OWNER/REPO:ref:...").
+	// repo is the key of OWNER/REPOSITORY in the provider's subjects,
+	// which begin with it by default ("repo:OWNER/REPO:ref:...").
 	repo string
-	// claims are the claims that say whose repository (or job) the token
+	// claims are the token's claims that say whose repository (or job) it
 	// is of, by what the stranger's token holds in them: PATH
-	// (OWNER/REPOSITORY), OWNER, USER (the stranger's login), OWNERID,
-	// REPOID, USERID, WORKFLOW (a workflow file of the stranger's
-	// repository). A condition on them narrows who gets in, so the probe
-	// keeps it and gives them the stranger's values; a claim not listed,
-	// and absent from the stranger's token (enterprise), is kept too and
-	// absent. Other claims (ref, environment, event, job_workflow_ref,
-	// which names a reusable workflow any repository may call) are the
-	// stranger's to choose: their conditions are taken as met.
+	// (OWNER/REPOSITORY), OWNER, USER (the login of who ran the job),
+	// OWNERID, REPOID, USERID, WORKFLOW (a workflow file of the stranger's
+	// repository), ENTERPRISE (GitHub's enterprise slug, absent from the
+	// stranger's token unless a pattern asks for one it may take). A
+	// condition on them narrows who gets in, so the probe
+	// keeps it and gives them the stranger's values, or values it may
+	// take (an owner "acme-*" asks for, a repository "*/deploy" asks for).
+	// Other claims (ref, environment, event, job_workflow_ref, which names
+	// a reusable workflow any repository may call) are the stranger's to
+	// choose: their conditions are taken as met.
 	claims map[string]string
-	// kept are further claims whose conditions are kept: the stranger's
-	// token does not carry them.
+	// subOnly are keys of who the job is of that subjects hold and tokens
+	// do not carry as claims (GitHub's "repo").
+	subOnly map[string]string
+	// kept are further claims whose conditions are kept, and absent from
+	// the stranger's token: GitHub's enterprise_id (a stranger's
+	// repository is in no enterprise, but one it names: ENTERPRISE, whose
+	// slug a stranger may take as an owner's name), and names no GitHub
+	// token carries ("repo", "triggering_actor"), on which
+	// StringEqualsIfExists admits every job.
 	kept []string
+	// colon are the claims the stranger chooses whose values may hold a
+	// ":" (a workflow's name, an environment's): in a subject, such a
+	// claim's value may hold every claim that follows it.
+	colon []string
+	// nested reports whether a path may hold more than one "/" (GitLab's
+	// subgroups).
+	nested bool
 	// defaultTail completes the default subject after OWNER/REPOSITORY.
 	defaultTail string
+	// custom are subjects of templates an owner may choose (GitHub's
+	// include_claim_keys), of the stranger's values (see stranger.value)
+	// or claims it chooses: a condition that excludes subjects
+	// (StringNotLike sub "repo:*") lets in a stranger of another template.
+	custom []string
 }
 
 var (
 	githubActions = &ci{repo: "repo", defaultTail: ":ref:refs/heads/main", claims: map[string]string{
-		"repo": "PATH", "repository": "PATH", "repository_owner": "OWNER", "repository_owner_id": "OWNERID",
-		"repository_id": "REPOID", "actor": "USER", "actor_id": "USERID", "triggering_actor": "USER",
-		"workflow_ref": "WORKFLOW",
-	}, kept: []string{"enterprise", "enterprise_id"}}
-	gitlabCI = &ci{repo: "project_path", defaultTail: ":ref_type:branch:ref:main", claims: map[string]string{
+		"repository": "PATH", "repository_owner": "OWNER", "repository_owner_id": "OWNERID",
+		"repository_id": "REPOID", "actor": "USER", "actor_id": "USERID", "workflow_ref": "WORKFLOW",
+		"enterprise": "ENTERPRISE",
+	}, subOnly: map[string]string{"repo": "PATH"},
+		kept:  []string{"enterprise_id", "repo", "triggering_actor"},
+		colon: []string{"workflow", "environment"},
+		custom: []string{"repository_owner:OWNER", "repository_owner_id:OWNERID", "repository:PATH", "repository_id:REPOID",
+			"actor:USER", "actor_id:USERID", "workflow_ref:WORKFLOW", "job_workflow_ref:WORKFLOW", "workflow:probe",
+			"environment:probe", "ref:refs/heads/main", "pull_request", "event_name:push", "runner_environment:self-hosted"}}
+	gitlabCI = &ci{repo: "project_path", defaultTail: ":ref_type:branch:ref:main", nested: true, claims: map[string]string{
 		"project_path": "PATH", "namespace_path": "OWNER", "namespace_id": "OWNERID", "project_id": "REPOID",
-		"user_login": "USER", "user_id": "USERID", "user_email": "USER@example.invalid",
+		"user_login": "USER", "user_id": "USERID", "user_email": "USER@example.invalid", "groups_direct": "OWNER",
 	}}
 )
 
@@ -529,37 +573,65 @@ func ciOf(host string) *ci {
 }
 
 // stranger is a CI job of a repository of a stranger's: its owner's name,
-// ids, and the subject its token carries.
+// the repository's, the workflow file's (and ref), the login of who ran
+// it, their ids, its enterprise's slug (none unless a condition asks for
+// one it may take), and the subject its token carries.
 type stranger struct {
-	owner, ownerID, repoID, userID, sub string
+	owner, repo, wf, user, ownerID, repoID, userID, enterprise, sub string
+}
+
+// probeOwner is the name of the stranger's account at a CI provider,
+// which a condition may extend ("repo:acme*": the stranger's is
+// "acme"+probeOwner); probeUser is the login of who runs its jobs.
+const (
+	probeOwner = "opensts-trust-probe-7c1f0e"
+	probeUser  = "opensts-probe-runner-3d9a1b"
+)
+
+// base returns a stranger's job with the provider's default subject.
+func (c *ci) base() stranger {
+	s := stranger{owner: probeOwner, repo: "probe", wf: ".github/workflows/probe.yml@refs/heads/main", user: probeUser,
+		ownerID: probeDigits(), repoID: probeDigits(), userID: probeDigits()}
+	s.sub = c.repo + ":" + s.owner + "/" + s.repo + c.defaultTail
+	return s
+}
+
+// value returns what the stranger's token holds in a claim of kind (see
+// ci.claims).
+func (s stranger) value(kind string) string {
+	switch kind {
+	case "PATH":
+		return s.owner + "/" + s.repo
+	case "OWNER":
+		return s.owner
+	case "USER":
+		return s.user
+	case "OWNERID":
+		return s.ownerID
+	case "REPOID":
+		return s.repoID
+	case "USERID":
+		return s.userID
+	case "WORKFLOW":
+		return s.owner + "/" + s.repo + "/" + s.wf
+	case "ENTERPRISE":
+		return s.enterprise
+	}
+	return strings.ReplaceAll(kind, "USER", s.user)
 }
 
 // claim returns the value of claim in the stranger's token, and whether it
 // carries one.
 func (c *ci) claim(s stranger, claim string) (string, bool) {
-	v, ok := c.claims[claim]
-	if !ok {
+	kind, ok := c.claims[claim]
+	if !ok || kind == "ENTERPRISE" && s.enterprise == "" {
 		return "", false
 	}
-	switch v {
-	case "PATH":
-		return s.owner + "/probe", true
-	case "OWNER", "USER":
-		return s.owner, true
-	case "OWNERID":
-		return s.ownerID, true
-	case "REPOID":
-		return s.repoID, true
-	case "USERID":
-		return s.userID, true
-	case "WORKFLOW":
-		return s.owner + "/probe/.github/workflows/probe.yml@refs/heads/main", true
-	}
-	return strings.ReplaceAll(v, "USER", s.owner), true
+	return s.value(kind), true
 }
 
 // whoClaim reports whether key (lowercase) is a claim of host that says
-// whose job a token is of (see ci.claims).
+// whose job a token is of (see ci.claims), or one kept absent.
 func (c *ci) whoClaim(host, key string) bool {
 	claim, ok := strings.CutPrefix(key, host+":")
 	if !ok {
@@ -569,131 +641,371 @@ func (c *ci) whoClaim(host, key string) bool {
 	return listed || slices.Contains(c.kept, claim)
 }
 
-// probeOwner is the name of the stranger's account at a CI provider,
-// which a condition may extend ("repo:acme*": the stranger's is
-// "acme"+probeOwner).
-const probeOwner = "opensts-trust-probe-7c1f0e"
+// subKey returns the kind of a key of a subject (in any case) that says
+// whose job it is, and whether it is one.
+func (c *ci) subKey(key string) (string, bool) {
+	key = strings.ToLower(key)
+	if kind, ok := c.claims[key]; ok {
+		return kind, true
+	}
+	kind, ok := c.subOnly[key]
+	return kind, ok
+}
+
+// named reports whether kind is of a name a stranger may register or
+// create (an owner, a user, a repository, a workflow file).
+func named(kind string) bool {
+	return kind == "OWNER" || kind == "USER" || kind == "PATH" || kind == "WORKFLOW" || kind == "ENTERPRISE"
+}
+
+// takes reports whether a stranger may take a value of kind that pattern
+// (a value in a subject, up to its first "*") asks for: a name with a "?"
+// before its first "/" ("ac?e", "ac?e/app"), which a stranger registers.
+func takes(kind, pattern string) bool {
+	i := strings.IndexByte(pattern, '?')
+	return named(kind) && i >= 0 && !strings.Contains(pattern[:i], "/")
+}
+
+// completions are what the first "*" of a pattern on a value of kind may
+// hold in the stranger's job: the rest of its owner's name, its path, or
+// its workflow file.
+func (s stranger) completions(kind string) []string {
+	path := s.owner + "/" + s.repo
+	switch kind {
+	case "OWNER", "ENTERPRISE":
+		return []string{s.owner}
+	case "USER":
+		return []string{s.user}
+	case "PATH":
+		return []string{s.owner, path}
+	case "WORKFLOW":
+		return []string{s.owner, path, path + "/" + s.wf}
+	}
+	return nil
+}
+
+// set returns the stranger with its value of kind v, and its subject
+// following it, when a job of a stranger's may hold v.
+func (c *ci) set(s stranger, kind, v string) (stranger, bool) {
+	n := s
+	switch kind {
+	case "OWNER":
+		if v == "" || strings.Contains(v, "/") && !c.nested {
+			return s, false
+		}
+		n.owner = v
+	case "USER":
+		if v == "" || strings.Contains(v, "/") {
+			return s, false
+		}
+		n.user = v
+	case "ENTERPRISE":
+		if v == "" || strings.Contains(v, "/") {
+			return s, false
+		}
+		n.enterprise = v
+	case "PATH":
+		owner, repo, ok := strings.Cut(v, "/")
+		if !ok || owner == "" || repo == "" || !c.nested && strings.Contains(repo, "/") {
+			return s, false
+		}
+		n.owner, n.repo = owner, repo
+	case "WORKFLOW":
+		parts := strings.SplitN(v, "/", 3)
+		if len(parts) != 3 || parts[0] == "" || parts[1] == "" || !strings.HasPrefix(parts[2], ".github/workflows/") || !strings.Contains(parts[2], "@") {
+			return s, false
+		}
+		n.owner, n.repo, n.wf = parts[0], parts[1], parts[2]
+	case "OWNERID", "REPOID", "USERID":
+		if v == "" || strings.Trim(v, "0123456789") != "" {
+			return s, false
+		}
+		switch kind {
+		case "OWNERID":
+			n.ownerID = v
+		case "REPOID":
+			n.repoID = v
+		default:
+			n.userID = v
+		}
+	default:
+		return s, false
+	}
+	var pairs []string
+	for _, p := range [][2]string{{s.owner + "/" + s.repo, n.owner + "/" + n.repo}, {s.owner, n.owner}, {s.user, n.user},
+		{s.ownerID, n.ownerID}, {s.repoID, n.repoID}, {s.userID, n.userID}} {
+		if p[0] != p[1] {
+			pairs = append(pairs, p[0], p[1])
+		}
+	}
+	if len(pairs) > 0 {
+		n.sub = strings.NewReplacer(pairs...).Replace(s.sub)
+	}
+	return n, true
+}
+
+// adjust returns the stranger with a value of claim that pattern (a
+// condition's value) matches, when the stranger does not hold one and may
+// take one: a name the pattern does not pin before its first wildcard
+// ("acme-*", "*-corp", "*/deploy", "ac?e"; not "acme/*"), an id it gives a
+// prefix of ("12*"), or the login of an app's bot ("dependabot[bot]"),
+// which acts in any repository that installs it.
+func (c *ci) adjust(s stranger, claim, pattern string) (stranger, bool) {
+	kind := c.claims[claim]
+	if globMatch(pattern, s.value(kind)) {
+		return s, false
+	}
+	w := strings.IndexAny(pattern, "*?")
+	switch {
+	case w < 0:
+		if kind == "USER" && strings.HasSuffix(pattern, "[bot]") {
+			return c.set(s, kind, pattern)
+		}
+	case named(kind):
+		if strings.Contains(pattern[:w], "/") {
+			return s, false
+		}
+		for _, first := range s.completions(kind) {
+			if v := fillWith(pattern, first, "x", 'p'); globMatch(pattern, v) {
+				if n, ok := c.set(s, kind, v); ok {
+					return n, true
+				}
+			}
+		}
+	case strings.HasSuffix(kind, "ID") && !strings.Contains(pattern, "?"):
+		return c.set(s, kind, fillWith(pattern, probeDigits(), "", '0'))
+	}
+	return s, false
+}
 
 // strangers returns the CI jobs of a stranger's repositories that may meet
 // the statement's conditions on the provider host's claims: one with the
-// default subject, and one for each pattern on sub or on a claim of the
-// owner that does not pin an owner before its first "*" — a subject
-// pattern that names no owner, repository or id of one before it
-// ("repo:*", "*:ref:refs/heads/main", "environment:prod:*",
-// "repository_owner_id:12*", a custom subject of a claim that is not the
-// owner's), or an owner pattern that names a prefix ("repo:acme*",
-// repository_owner "acme*"), each filled with the stranger's owner. A
-// pattern that names one ("repo:acme/*", "repository_owner_id:123:*")
-// admits no stranger.
+// default subject, one with each custom one, one for each pattern on sub that does not pin an owner
+// (see fillSubject), and each of those with the values of the claims of
+// who the job is of that the statement's patterns ask for and the
+// stranger may take (see adjust): one at a time for the default subject,
+// and all together for each.
 func (t *Probe) strangers(host string, c *ci) []stranger {
-	base := func(owner, ownerIDPrefix string) stranger {
-		return stranger{owner: owner, ownerID: ownerIDPrefix + probeDigits(), repoID: probeDigits(), userID: probeDigits()}
-	}
-	s0 := base(probeOwner, "")
-	s0.sub = c.repo + ":" + s0.owner + "/probe" + c.defaultTail
-	out := []stranger{s0}
-	// Owners a condition on an owner claim lets a stranger take.
-	for claim, v := range c.claims {
-		if v != "OWNER" && v != "PATH" && v != "OWNERID" {
-			continue
+	base := c.base()
+	cands := []stranger{base}
+	for _, tmpl := range c.custom {
+		s := base
+		key, v, _ := strings.Cut(tmpl, ":")
+		if v != "" && v == strings.ToUpper(v) {
+			v = s.value(v)
 		}
-		for _, pat := range t.values[host+":"+claim] {
-			i := strings.IndexByte(pat, '*')
-			if i < 0 || v == "PATH" && strings.Contains(pat[:i], "/") {
-				continue
-			}
-			s := base(probeOwner, "")
-			if v == "OWNERID" {
-				if strings.Trim(pat[:i], "0123456789") != "" {
-					continue
-				}
-				s = base(probeOwner, pat[:i])
-			} else {
-				s.owner = pat[:i] + probeOwner
-			}
-			s.sub = c.repo + ":" + s.owner + "/probe" + c.defaultTail
-			out = append(out, s)
-		}
+		s.sub = strings.TrimSuffix(key+":"+v, ":")
+		cands = append(cands, s)
 	}
 	for _, pat := range t.values[host+":sub"] {
 		if s, ok := c.fillSubject(pat, base); ok {
-			out = append(out, s)
+			cands = append(cands, s)
+		}
+	}
+	type claimPattern struct{ claim, pattern string }
+	var pats []claimPattern
+	for _, claim := range slices.Sorted(maps.Keys(c.claims)) {
+		for _, pat := range t.named[host+":"+claim] {
+			pats = append(pats, claimPattern{claim, pat})
+		}
+	}
+	var out []stranger
+	for i, s := range cands {
+		out = append(out, s)
+		all, changed := s, false
+		for _, p := range pats {
+			if n, ok := c.adjust(s, p.claim, p.pattern); ok && i == 0 {
+				out = append(out, n)
+			}
+			if n, ok := c.adjust(all, p.claim, p.pattern); ok {
+				all, changed = n, true
+			}
+		}
+		if changed {
+			out = append(out, all)
 		}
 	}
 	return out
 }
 
-// fillSubject returns a stranger whose subject pattern pat matches, when
-// pat does not pin an owner before its first "*" (see strangers). A
-// subject without a "*" that names no claim of who the job is of
-// ("environment:prod", "job_workflow_ref:acme/deploy/...") is matched as
-// it is by a custom subject of the stranger's repository, which holds only
-// those claims.
-func (c *ci) fillSubject(pat string, base func(owner, ownerIDPrefix string) stranger) (stranger, bool) {
-	i := strings.IndexByte(pat, '*')
-	if i < 0 {
-		i = len(pat)
+// fillSubject returns a stranger (from s) whose subject pattern pat
+// matches, when pat does not pin who the job is of before its first "*".
+// A subject is claims and their values (KEY:VALUE:KEY:VALUE, "context"
+// giving ref:REF, environment:NAME or pull_request, which has no value),
+// in the order its owner chose; the stranger chooses its own. It pins an
+// owner when a claim of who the job is of, with its whole value, comes
+// before the first "*" ("repo:acme/app:*", "repository_owner_id:123:*",
+// "environment:prod:repository_owner:acme") and no claim the stranger
+// chooses whose value may hold ":" (a workflow's name) comes before that:
+// "workflow:deploy:repository_owner:acme" is the subject of a stranger's
+// workflow named "deploy:repository_owner:acme". A "*" in the value of a
+// claim of who ("repo:acme*", "repository_owner_id:12*"), of one the
+// stranger chooses, or in a claim's name ("environment:prod:*") does not
+// pin one, nor a "?" in a name ("repo:ac?e/*", which owner "acpe" meets).
+func (c *ci) fillSubject(pat string, s stranger) (stranger, bool) {
+	w := strings.IndexByte(pat, '*')
+	if w < 0 {
+		w = len(pat)
 	}
-	pre := pat[:i]
-	toks := strings.Split(pre, ":")
-	last := toks[len(toks)-1]
-	done := toks[:len(toks)-1] // claim, value, claim, value...
-	for j := 0; j+1 < len(done); j += 2 {
-		if _, ok := c.claims[done[j]]; ok {
-			return stranger{}, false // who the job is of, named in full
+	toks := strings.Split(pat[:w], ":")
+	last := len(toks) - 1
+	j := 0
+	for j < last {
+		key := strings.ToLower(toks[j])
+		if key == "pull_request" {
+			j++
+			continue
 		}
-	}
-	s := base(probeOwner, "")
-	if i == len(pat) {
-		if len(toks)%2 == 1 || strings.ContainsRune(pat, '?') {
+		if j+1 == last {
+			break // the "*" (or the end) falls in key's value
+		}
+		if !claimKey(key) {
 			return stranger{}, false // not a subject of claims
 		}
-		if _, ok := c.claims[toks[len(toks)-2]]; ok {
-			return stranger{}, false
-		}
-		s.sub = pat
-		return s, true
-	}
-	rest := fill(pat[i+1:], "x")
-	if len(done)%2 == 1 {
-		// The "*" is in the value of claim done[len-1].
-		claim := done[len(done)-1]
-		switch v := c.claims[claim]; v {
-		case "PATH", "WORKFLOW", "OWNER", "USER":
-			if (v == "PATH" || v == "WORKFLOW") && strings.Contains(last, "/") {
-				return stranger{}, false // "repo:acme/*"
+		if kind, who := c.subKey(key); who {
+			if !takes(kind, toks[j+1]) {
+				return stranger{}, false // who the job is of, named in full
 			}
-			s.owner = last + probeOwner
-			val, _ := c.claim(s, claim)
-			s.sub = pre + val[len(last):] + rest
-		case "OWNERID", "REPOID", "USERID":
-			if strings.Trim(last, "0123456789") != "" {
+			n, ok := c.set(s, kind, fill(toks[j+1], ""))
+			if !ok {
 				return stranger{}, false
 			}
-			id := last + probeDigits()
-			switch v {
-			case "OWNERID":
-				s.ownerID = id
-			case "REPOID":
-				s.repoID = id
-			default:
-				s.userID = id
+			s = n
+		} else if slices.Contains(c.colon, key) {
+			s.sub = fillWith(pat, "x", "x", 'p')
+			return s, true
+		}
+		j += 2
+	}
+	prefix := fill(strings.Join(toks[:j], ":"), "")
+	if prefix != "" {
+		prefix += ":"
+	}
+	if w == len(pat) {
+		// A subject without "*": it ends in a context of no value, or a
+		// claim and its value.
+		switch {
+		case j == last && strings.ToLower(toks[j]) == "pull_request":
+		case j+1 == last && claimKey(strings.ToLower(toks[j])):
+			if kind, who := c.subKey(toks[j]); who {
+				if !takes(kind, toks[last]) {
+					return stranger{}, false
+				}
+				n, ok := c.set(s, kind, fill(toks[last], ""))
+				if !ok {
+					return stranger{}, false
+				}
+				s = n
 			}
-			s.sub = pre + id[len(last):] + rest
 		default:
-			// A claim the stranger chooses: its value ends, and the
-			// owner's claim follows within the "*".
-			s.sub = pre + "x:" + c.repo + ":" + s.owner + "/probe" + rest
+			return stranger{}, false
+		}
+		s.sub = fill(pat, "")
+		return s, true
+	}
+	rest := fillWith(pat[w+1:], "x", "x", 'p')
+	path := func() string { return s.owner + "/" + s.repo }
+	if j == last {
+		// The "*" is in a claim's name: the owner's claim within it.
+		part := fill(toks[last], "")
+		if strings.HasPrefix(c.repo, part) {
+			s.sub = prefix + c.repo + ":" + path() + rest
+		} else {
+			s.sub = prefix + part + "x:x:" + c.repo + ":" + path() + rest
 		}
 		return s, true
 	}
-	// The "*" is in a claim's name: the owner's claim within it.
-	if strings.HasPrefix(c.repo, last) {
-		s.sub = pre + c.repo[len(last):] + ":" + s.owner + "/probe" + rest
-	} else {
-		s.sub = pre + "x:x:" + c.repo + ":" + s.owner + "/probe" + rest
+	// The "*" is in the value of claim toks[j].
+	prefix += toks[j] + ":"
+	v := toks[last]
+	kind, who := c.subKey(toks[j])
+	switch {
+	case who && named(kind):
+		lit := v
+		if i := strings.IndexByte(v, '?'); i >= 0 {
+			lit = v[:i]
+		}
+		if strings.Contains(lit, "/") {
+			return stranger{}, false // "repo:acme/*"
+		}
+		for _, first := range s.completions(kind) {
+			if n, ok := c.set(s, kind, fill(v, "")+first); ok {
+				n.sub = prefix + n.value(kind) + rest
+				return n, true
+			}
+		}
+		return stranger{}, false
+	case who:
+		if strings.Trim(v, "0123456789") != "" {
+			return stranger{}, false
+		}
+		n, ok := c.set(s, kind, v+probeDigits())
+		if !ok {
+			return stranger{}, false
+		}
+		n.sub = prefix + n.value(kind) + rest
+		return n, true
 	}
+	// A claim the stranger chooses: its value ends, and the owner's claim
+	// follows within the "*".
+	s.sub = prefix + fill(v, "") + "x:" + c.repo + ":" + path() + rest
 	return s, true
+}
+
+// claimKey reports whether key may be the name of a claim in a subject
+// (letters, digits and underscores).
+func claimKey(key string) bool {
+	return key != "" && strings.Trim(key, "abcdefghijklmnopqrstuvwxyz0123456789_") == ""
+}
+
+// fillWith returns pattern (an IAM glob) with its first "*" replaced by
+// first, the others by star, and each "?" by q: a value the pattern
+// matches.
+func fillWith(pattern, first, star string, q byte) string {
+	var b strings.Builder
+	seen := false
+	for _, r := range pattern {
+		switch r {
+		case '*':
+			if seen {
+				b.WriteString(star)
+			} else {
+				b.WriteString(first)
+				seen = true
+			}
+		case '?':
+			b.WriteByte(q)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// globMatch reports whether s matches pattern, an IAM glob ("*" any run
+// of characters, "?" one), as StringLike compares them.
+func globMatch(pattern, s string) bool {
+	p, v := []rune(pattern), []rune(s)
+	pi, vi, star, mark := 0, 0, -1, 0
+	for vi < len(v) {
+		switch {
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, vi
+			pi++
+		case pi < len(p) && (p[pi] == '?' || p[pi] == v[vi]):
+			pi++
+			vi++
+		case star >= 0:
+			mark++
+			pi, vi = star+1, mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
 }
 
 // probeDigits returns a made-up id of a CI provider's (nine digits), drawn

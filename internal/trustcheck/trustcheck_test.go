@@ -65,6 +65,9 @@ func TestProbe(t *testing.T) {
 		{"star, accounts that begin with 9", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalAccount":"9*"}}}`, true, false},
 		{"star, accounts one digit from this one", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalAccount":"11111111111?"}}}`, true, false},
 		{"star, a role name in accounts that begin with 9", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::9*:role/deploy"}}}`, true, false},
+		{"star, any principal of accounts that begin with 99", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::99*"}}}`, true, false},
+		{"star, a role name after an account prefix's *", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::99*role/deploy"}}}`, true, false},
+		{"star, a role name after any account's *", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*role/deploy"}}}`, true, false},
 		{"star, this account by pattern", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalAccount":"` + account + `"}}}`, false, false},
 		{"a named account, accounts that begin with 9", `{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalAccount":"9*"}}}`, false, false},
 		{"star for web identity, any repository", `{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}}`, true, false},
@@ -100,6 +103,7 @@ func FuzzProbe(f *testing.F) {
 	f.Add(`{"Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}`)
 	f.Add(`{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole*","Condition":{"StringLike":{"aws:PrincipalArn":"*:role/*?","aws:userid":"*:a*","token.actions.githubusercontent.com:sub":"repo:*:environment:*"}}}}`)
 	f.Add(`{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":["repository_owner_id:1*:x","context:*","workflow_ref:a*"],"gitlab.example.com:sub":"project_path:*","token.actions.githubusercontent.com:repository_owner":"a*","aws:PrincipalAccount":"9?*"}}}}`)
+	f.Add(`{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole*","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":["pull_request:workflow:a?:*","repo:a?c/*:x","::*?"],"token.actions.githubusercontent.com:workflow_ref":"*/.github/workflows/*","token.actions.githubusercontent.com:actor":"a*[bot]","gitlab.com:groups_direct":"?*","aws:PrincipalArn":"arn:aws:iam::9*x/y"}}}}`)
 	f.Fuzz(func(t *testing.T, doc string) {
 		v, stmts, err := Statements(doc)
 		if err != nil {
@@ -135,6 +139,10 @@ func TestAnySubjectGitLab(t *testing.T) {
 		{"one namespace", stmt(`{"StringEquals":{"gitlab.com:namespace_path":"acme"}}`), false},
 		{"any namespace's main branch", stmt(`{"StringLike":{"gitlab.com:sub":"*:ref_type:branch:ref:main"}}`), true},
 		{"one project's branches", stmt(`{"StringLike":{"gitlab.com:sub":"project_path:acme/app:ref_type:branch:ref:*"}}`), false},
+		{"one direct group", stmt(`{"ForAnyValue:StringEquals":{"gitlab.com:groups_direct":"acme"}}`), false},
+		{"direct groups that begin with acme", stmt(`{"ForAnyValue:StringLike":{"gitlab.com:groups_direct":"acme*"}}`), true},
+		{"one group's projects, by claim", stmt(`{"StringLike":{"gitlab.com:project_path":"acme/*"}}`), false},
+		{"any project named deploy", stmt(`{"StringLike":{"gitlab.com:project_path":"*/deploy"}}`), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := NewProbe(roleARN, account, "2012-10-17", json.RawMessage(tc.stmt))
@@ -194,6 +202,45 @@ func TestAnySubject(t *testing.T) {
 		{"owner ids that begin with 12, by claim", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:repository_owner_id":"12*"}}`), true},
 		{"every owner but one", stmt(`,"Condition":{"StringNotEquals":{"token.actions.githubusercontent.com:repository_owner":"evil"}}`), true},
 		{"one owner's main branches", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:repository_owner":"acme"},"StringLike":{"token.actions.githubusercontent.com:sub":"*:ref:refs/heads/main"}}`), false},
+		// Names a stranger registers or creates: a condition on a claim of who the
+		// job is of that does not pin an owner before its first wildcard.
+		{"any repository named deploy", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:repository":"*/deploy"}}`), true},
+		{"owners that end in -corp", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:repository_owner":"*-corp"}}`), true},
+		{"owners of four letters", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:repository_owner":"acm?"}}`), true},
+		{"any repository's workflow file", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:workflow_ref":"*/.github/workflows/deploy.yml@refs/heads/main"}}`), true},
+		{"one owner's workflow files", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:workflow_ref":"acme/*"}}`), false},
+		{"actors that begin with acme-", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:actor":"acme-*"}}`), true},
+		{"an app's bot, which acts in any repository that installs it", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:actor":"dependabot[bot]"}}`), true},
+		{"repository ids that begin with 12", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:repository_id":"12*"}}`), true},
+		{"an owner prefix and a repository name", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:repository_owner":"acme-*","token.actions.githubusercontent.com:repository":"*/deploy"}}`), true},
+		{"any repository, owners that end in -corp", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*","token.actions.githubusercontent.com:repository_owner":"*-corp"}}`), true},
+		{"one owner's repositories named deploy", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:repository_owner":"acme"},"StringLike":{"token.actions.githubusercontent.com:repository":"*/deploy"}}`), false},
+		// Claims no GitHub token carries: IfExists admits every job.
+		{"a repo claim, if it exists", stmt(`,"Condition":{"StringEqualsIfExists":{"token.actions.githubusercontent.com:repo":"acme/app"}}`), true},
+		{"a triggering_actor claim, if it exists", stmt(`,"Condition":{"StringEqualsIfExists":{"token.actions.githubusercontent.com:triggering_actor":"alice"}}`), true},
+		// Subjects: pull_request (a context of no value), a workflow's name
+		// holding ":", "?".
+		{"a pull request and a reusable workflow", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"pull_request:job_workflow_ref:acme/deploy/.github/workflows/d.yml@refs/heads/main"}}`), true},
+		{"a pull request alone", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"pull_request"}}`), true},
+		{"one owner's pull requests", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"pull_request:repository_owner:acme:*"}}`), false},
+		{"one repository's pull requests", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"repo:acme/app:pull_request"}}`), false},
+		{"a workflow's name before the owner", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"workflow:deploy:repository_owner:acme"}}`), true},
+		{"an environment by pattern", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"environment:pro?"}}`), true},
+		{"owners of a pattern with ?", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:ac?e/*"}}`), true},
+		{"an environment alone, owners that end in -corp", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"environment:prod"},"StringLike":{"token.actions.githubusercontent.com:repository_owner":"*-corp"}}`), true},
+		{"one owner, in another case", stmt(`,"Condition":{"StringEqualsIgnoreCase":{"token.actions.githubusercontent.com:sub":"Repository_Owner:acme"}}`), false},
+		{"not a subject of claims", stmt(`,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"a b:c"}}`), false},
+		// A stranger chooses its subject's template: excluding the default
+		// one excludes no stranger.
+		{"every subject but a repository's", stmt(`,"Condition":{"StringNotLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}`), true},
+		{"every subject but of repositories and owners", stmt(`,"Condition":{"StringNotLike":{"token.actions.githubusercontent.com:sub":["repo:*","repository_owner:*","repository_owner_id:*"]}}`), true},
+		{"one owner, if it exists", stmt(`,"Condition":{"StringEqualsIfExists":{"token.actions.githubusercontent.com:repository_owner":"acme"}}`), false},
+		{"one owner, for all values", stmt(`,"Condition":{"ForAllValues:StringEquals":{"token.actions.githubusercontent.com:repository_owner":"acme"}}`), false},
+		{"an enterprise, for all values (none)", stmt(`,"Condition":{"ForAllValues:StringEquals":{"token.actions.githubusercontent.com:enterprise":"acme"}}`), true},
+		{"owners that end in -corp, a key in another case", stmt(`,"Condition":{"StringLike":{"Token.Actions.GithubUserContent.com:Repository_Owner":"*-corp"}}`), true},
+		{"one owner, a key in another case", stmt(`,"Condition":{"StringEquals":{"Token.Actions.GithubUserContent.com:Repository_Owner":"acme"}}`), false},
+		{"enterprises that begin with acme", stmt(`,"Condition":{"StringLike":{"token.actions.githubusercontent.com:enterprise":"acme*"}}`), true},
+		{"no enterprise but acme", stmt(`,"Condition":{"StringNotEquals":{"token.actions.githubusercontent.com:enterprise":"acme"}}`), true},
 		{"another provider", `{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::` + account + `:oidc-provider/other.example"},"Action":"sts:AssumeRoleWithWebIdentity"}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
