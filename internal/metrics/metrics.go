@@ -187,17 +187,25 @@ func (m *Metrics) SessionIssued(kind, account, role string) {
 // sessionCounter is the counter of k, admitted to the label set or counted
 // as other, remembered for the next session of k.
 func (m *Metrics) sessionCounter(k sessionLabels) prometheus.Counter {
-	account, role := k.account, k.role
-	if !m.roles.Admit(account + "\x00" + role) {
-		account, role = Other, Other
+	if !m.roles.Admit(k.account + "\x00" + k.role) {
+		// Counted as other, by a handle of the kind's: across more roles
+		// than MaxRoles, a session of a role not admitted looks up no
+		// label values (which cost a request about a microsecond at
+		// 100,000 roles, once the handles were full).
+		k = sessionLabels{kind: k.kind, account: Other, role: Other}
+		m.sessionMu.RLock()
+		c, ok := m.sessionHandles[k]
+		m.sessionMu.RUnlock()
+		if ok {
+			return c
+		}
 	}
-	c := m.sessions.WithLabelValues(account, role, k.kind)
+	c := m.sessions.WithLabelValues(k.account, k.role, k.kind)
 	m.sessionMu.Lock()
 	defer m.sessionMu.Unlock()
-	// Keep handles for admitted pairs and a bounded number of others.
-	if len(m.sessionHandles) < 4*MaxRoles {
-		m.sessionHandles[k] = c
-	}
+	// Keep handles for admitted pairs (at most MaxRoles a kind) and the
+	// others' of each kind.
+	m.sessionHandles[k] = c
 	return c
 }
 

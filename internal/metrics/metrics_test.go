@@ -57,7 +57,11 @@ func TestSessionHandlesBounded(t *testing.T) {
 	for i := range 4*MaxRoles + 50 {
 		m.SessionIssued("assume_role", "111122223333", fmt.Sprintf("r%d", i))
 	}
-	if n := len(m.sessionHandles); n > 4*MaxRoles {
-		t.Fatalf("%d session handles kept, bound %d", n, 4*MaxRoles)
+	// One a role admitted, and the others' handle.
+	if n := len(m.sessionHandles); n != MaxRoles+1 {
+		t.Fatalf("%d session handles kept, want %d", n, MaxRoles+1)
+	}
+	if got := testutil.ToFloat64(m.sessions.WithLabelValues(Other, Other, "assume_role")); got != 3*MaxRoles+50 {
+		t.Errorf("other = %v, want %d", got, 3*MaxRoles+50)
 	}
 }
