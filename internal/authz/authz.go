@@ -1162,6 +1162,13 @@ func boolString(b bool) string {
 	return "false"
 }
 
+// roleWhere reports which part of the cache holds the role's entry (see
+// cache.Cache.Where; tests).
+func (a *Authorizer) roleWhere(account, name string) string {
+	var kb [128]byte
+	return a.cache.Where(cacheKey(kb[:0], "role", account, name))
+}
+
 // Role is a role with its compiled trust policy. Its TrustPolicy,
 // Description and last-use fields are empty: IAM's actions read the stored
 // role.

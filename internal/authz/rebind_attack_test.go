@@ -212,11 +212,13 @@ func TestTrustChangeRacesRoleLoads(t *testing.T) {
 					if got < before {
 						// What the store and a second load say now tells
 						// a stale cache from a stale store read.
+						where := a.roleWhere(acct, fmt.Sprintf("q%03d", k))
 						stored, err := db.GetRole(ctx, acct, fmt.Sprintf("q%03d", k))
 						again, err2 := a.Role(ctx, acct, fmt.Sprintf("q%03d", k))
 						if err == nil && err2 == nil {
 							sp, _ := policy.Parse(policy.Trust, stored.TrustPolicy)
-							t.Logf("role %d now: stored version %d, loaded again %d", k, trustedVersion(t, sp, newest.Load()), trustedVersion(t, again.Trust, newest.Load()))
+							t.Logf("role %d now: stored version %d, loaded again %d; its entry was in the cache's %s", k,
+								trustedVersion(t, sp, newest.Load()), trustedVersion(t, again.Trust, newest.Load()), where)
 						}
 						t.Errorf("role %d: trust of version %d loaded after version %d was committed and forgotten", k, got, before)
 						stop.Store(true)

@@ -471,6 +471,31 @@ func (c *Cache[V]) Clear() {
 	c.mu.Unlock()
 }
 
+// Where reports which part of the cache holds a value under key: "first"
+// (the first tier), "window", "second" (the second tier's record), each
+// that does joined by "+", or "none" (diagnostics and tests).
+func (c *Cache[V]) Where(key []byte) string {
+	var at []string
+	c.mu.RLock()
+	if c.items[string(key)] != nil {
+		at = append(at, "first")
+	}
+	if _, ok := c.win.get(key); ok {
+		at = append(at, "window")
+	}
+	c.mu.RUnlock()
+	if c.tier != nil {
+		var buf [512]byte
+		if _, ok := c.tier.peek(buf[:0], key); ok {
+			at = append(at, "second")
+		}
+	}
+	if len(at) == 0 {
+		return "none"
+	}
+	return strings.Join(at, "+")
+}
+
 // Stats returns the number of entries, their estimated bytes, and the bound
 // (the window's values and their bound included).
 func (c *Cache[V]) Stats() (entries, bytes, max int) {

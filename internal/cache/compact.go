@@ -101,6 +101,22 @@ func (t *compact) get(dst, key []byte) ([]byte, bool) {
 	return dst, true
 }
 
+// peek is get without copying the record forward.
+func (t *compact) peek(dst, key []byte) ([]byte, bool) {
+	h := t.hash(key)
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	r, ok := t.idx.Get(h)
+	if !ok {
+		return dst, false
+	}
+	k, v := t.record(r)
+	if !bytes.Equal(k, key) {
+		return dst, false
+	}
+	return append(dst, v...), true
+}
+
 // refresh copies the record at r forward, unless it was dropped or
 // replaced meanwhile.
 func (t *compact) refresh(h, r uint64) {

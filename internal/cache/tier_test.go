@@ -34,3 +34,26 @@ func TestTier(t *testing.T) {
 		t.Fatal("oldest record kept past the bound")
 	}
 }
+
+// Where names the parts of a cache that hold a key.
+func TestWhere(t *testing.T) {
+	c := New(Config[string]{MaxBytes: 1 << 20, CompactBytes: 1 << 20})
+	if w := c.Where([]byte("k")); w != "none" {
+		t.Fatalf("empty: %s", w)
+	}
+	if _, err := c.LoadTiered([]byte("k"), func(b []byte) (string, bool) { return string(b), true },
+		func() (string, []byte, error) { return "v", []byte("v"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Where([]byte("k")); w != "first+second" {
+		t.Fatalf("loaded: %s", w)
+	}
+	c.DeleteFunc(func(string, string) bool { return true })
+	if w := c.Where([]byte("k")); w != "second" {
+		t.Fatalf("evicted from the first tier: %s", w)
+	}
+	c.Delete("k")
+	if w := c.Where([]byte("k")); w != "none" {
+		t.Fatalf("deleted: %s", w)
+	}
+}
