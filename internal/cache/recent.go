@@ -73,6 +73,10 @@ func (r *Recent) Seen(h uint64, at int64) bool {
 		}
 	}
 	b[victim].Store(fp<<32 | uint64(uint32(at)))
+	// b is memory r's cleanup unmaps: r must outlive the store (after
+	// the loop nothing else uses r, and a caller may hold no other
+	// reference to it).
+	runtime.KeepAlive(r)
 	return false
 }
 
@@ -93,4 +97,5 @@ func (r *Recent) Forget(h uint64) {
 			b[i].CompareAndSwap(v, 0)
 		}
 	}
+	runtime.KeepAlive(r) // as in Seen
 }

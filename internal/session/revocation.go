@@ -372,6 +372,7 @@ func (r *Revocations) Revoked(s *Session, now time.Time) bool {
 	// names was issued.
 	if x.live(bySession, s.AccessKeyID, iss, now, s.Account) || x.live(byName, strings.ToLower(s.ARN), iss, now, "") ||
 		x.live(byOrigin, s.SourceAccessKeyID, iss, now, "") || x.live(byRole, s.RoleID, iss, now, "") || x.live(byAccount, s.Account, iss, now, "") {
+		runtime.KeepAlive(x)
 		return true
 	}
 	for i, k := range s.ChainKeys {
@@ -381,8 +382,13 @@ func (r *Revocations) Revoked(s *Session, now time.Time) bool {
 		// it was issued after every ancestor).
 		if x.live(bySession, k, iss, now, accountOf(a)) || x.live(byName, strings.ToLower(a), iss, now, "") ||
 			x.live(byPrefix, sessionPrefix(a), iss, now, "") || x.live(byAccount, accountOf(a), iss, now, "") {
+			runtime.KeepAlive(x)
 			return true
 		}
 	}
+	// x's cleanup unmaps what live read (its strings and records): x
+	// must outlive the reads, which a Replace meanwhile makes it the last
+	// reference to.
+	runtime.KeepAlive(x)
 	return false
 }
