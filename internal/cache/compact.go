@@ -77,44 +77,39 @@ func (t *compact) record(r uint64) (key, value []byte) {
 	return b[recordHeader : recordHeader+kl], b[recordHeader+kl : recordHeader+kl+vl]
 }
 
-// get appends the value stored under key to dst.
+// get appends the value stored under key to dst, copying its record
+// forward when it sits in one of the two oldest segments.
 func (t *compact) get(dst, key []byte) ([]byte, bool) {
-	h := t.hash(key)
-	t.mu.RLock()
-	r, ok := t.idx.Get(h)
-	if !ok {
-		t.mu.RUnlock()
-		return dst, false
-	}
-	k, v := t.record(r)
-	if !bytes.Equal(k, key) {
-		t.mu.RUnlock()
-		return dst, false
-	}
-	dst = append(dst, v...)
-	seg, _ := unref(r)
-	old := (seg-t.cur+compactSegments)%compactSegments <= 2 && seg != t.cur
-	t.mu.RUnlock()
+	dst, h, r, old, ok := t.read(dst, key)
 	if old {
 		t.refresh(h, r)
 	}
-	return dst, true
+	return dst, ok
 }
 
 // peek is get without copying the record forward.
 func (t *compact) peek(dst, key []byte) ([]byte, bool) {
-	h := t.hash(key)
+	dst, _, _, _, ok := t.read(dst, key)
+	return dst, ok
+}
+
+// read appends the value stored under key to dst, and returns its key's
+// hash, its record's place, and whether that is in one of the two oldest
+// segments.
+func (t *compact) read(dst, key []byte) (_ []byte, h, r uint64, old, ok bool) {
+	h = t.hash(key)
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	r, ok := t.idx.Get(h)
-	if !ok {
-		return dst, false
+	if r, ok = t.idx.Get(h); !ok {
+		return dst, h, r, false, false
 	}
 	k, v := t.record(r)
 	if !bytes.Equal(k, key) {
-		return dst, false
+		return dst, h, r, false, false
 	}
-	return append(dst, v...), true
+	seg, _ := unref(r)
+	old = (seg-t.cur+compactSegments)%compactSegments <= 2 && seg != t.cur
+	return append(dst, v...), h, r, old, true
 }
 
 // refresh copies the record at r forward, unless it was dropped or

@@ -366,13 +366,16 @@ func (r *Revocations) Revoked(s *Session, now time.Time) bool {
 	if x == nil || x.n == 0 {
 		return false
 	}
+	// x's cleanup unmaps what live reads (its strings and records): x
+	// must outlive the reads, which a Replace meanwhile makes it the last
+	// reference to.
+	defer runtime.KeepAlive(x)
 	iss := s.IssuedAt
 	// Sessions are revoked whatever their issue time (an entry names
 	// them); IssuedBefore is the entry's time, after every session it
 	// names was issued.
 	if x.live(bySession, s.AccessKeyID, iss, now, s.Account) || x.live(byName, strings.ToLower(s.ARN), iss, now, "") ||
 		x.live(byOrigin, s.SourceAccessKeyID, iss, now, "") || x.live(byRole, s.RoleID, iss, now, "") || x.live(byAccount, s.Account, iss, now, "") {
-		runtime.KeepAlive(x)
 		return true
 	}
 	for i, k := range s.ChainKeys {
@@ -382,13 +385,8 @@ func (r *Revocations) Revoked(s *Session, now time.Time) bool {
 		// it was issued after every ancestor).
 		if x.live(bySession, k, iss, now, accountOf(a)) || x.live(byName, strings.ToLower(a), iss, now, "") ||
 			x.live(byPrefix, sessionPrefix(a), iss, now, "") || x.live(byAccount, accountOf(a), iss, now, "") {
-			runtime.KeepAlive(x)
 			return true
 		}
 	}
-	// x's cleanup unmaps what live read (its strings and records): x
-	// must outlive the reads, which a Replace meanwhile makes it the last
-	// reference to.
-	runtime.KeepAlive(x)
 	return false
 }

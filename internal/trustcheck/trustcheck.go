@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opensts/opensts/internal/arn"
 	"github.com/opensts/opensts/internal/policy"
 )
 
@@ -357,20 +358,7 @@ func randDigit() int64 {
 
 // fill returns pattern (an IAM glob) with each "*" replaced by star and
 // each "?" by one letter: a value the pattern matches.
-func fill(pattern, star string) string {
-	var b strings.Builder
-	for _, r := range pattern {
-		switch r {
-		case '*':
-			b.WriteString(star)
-		case '?':
-			b.WriteByte('p')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+func fill(pattern, star string) string { return fillWith(pattern, star, star, 'p') }
 
 // chosen returns the principals of the account stranger whose names the
 // stranger chose to meet the statement's conditions on aws:PrincipalArn
@@ -752,7 +740,7 @@ func (c *ci) set(s stranger, kind, v string) (stranger, bool) {
 // which acts in any repository that installs it.
 func (c *ci) adjust(s stranger, claim, pattern string) (stranger, bool) {
 	kind := c.claims[claim]
-	if globMatch(pattern, s.value(kind)) {
+	if arn.Glob(pattern, s.value(kind)) {
 		return s, false
 	}
 	w := strings.IndexAny(pattern, "*?")
@@ -766,7 +754,7 @@ func (c *ci) adjust(s stranger, claim, pattern string) (stranger, bool) {
 			return s, false
 		}
 		for _, first := range s.completions(kind) {
-			if v := fillWith(pattern, first, "x", 'p'); globMatch(pattern, v) {
+			if v := fillWith(pattern, first, "x", 'p'); arn.Glob(pattern, v) {
 				if n, ok := c.set(s, kind, v); ok {
 					return n, true
 				}
@@ -980,32 +968,6 @@ func fillWith(pattern, first, star string, q byte) string {
 		}
 	}
 	return b.String()
-}
-
-// globMatch reports whether s matches pattern, an IAM glob ("*" any run
-// of characters, "?" one), as StringLike compares them.
-func globMatch(pattern, s string) bool {
-	p, v := []rune(pattern), []rune(s)
-	pi, vi, star, mark := 0, 0, -1, 0
-	for vi < len(v) {
-		switch {
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, vi
-			pi++
-		case pi < len(p) && (p[pi] == '?' || p[pi] == v[vi]):
-			pi++
-			vi++
-		case star >= 0:
-			mark++
-			pi, vi = star+1, mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
 }
 
 // probeDigits returns a made-up id of a CI provider's (nine digits), drawn
