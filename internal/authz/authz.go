@@ -738,7 +738,7 @@ func encodePrincipal(name, path, boundary string, tags []store.Tag, inline []sto
 // policies through the policy cache.
 func (a *Authorizer) decodePrincipal(kind store.PrincipalKind, b []byte) (any, bool) {
 	d := cache.NewDec(b)
-	name, path, boundary := d.String(), d.String(), d.String()
+	name, path, boundary := d.String(), d.Interned(), d.String()
 	tags := decodeTags(d)
 	var src ownerSources
 	inline := make([]store.InlinePolicy, d.Len(1<<16))
@@ -1216,14 +1216,18 @@ func newRole(r store.Role) (*Role, error) {
 
 // compiledRole is the cached form of a stored role whose trust policy is t.
 func compiledRole(r store.Role, t *policy.Policy) *Role {
-	arn := RoleARN(r.Account, r.Path, r.Name)
 	// The cached role keeps what decisions and AssumeRole use: its trust
 	// document is kept compiled, not as text, and its description and last
 	// use are dropped.
 	r.TrustPolicy, r.Description, r.LastUsedRegion, r.LastUsedAt = "", "", "", time.Time{}
 	r.Account, r.Path = intern(r.Account), intern(r.Path)
-	trustID := arn + "#trust"
-	arn = trustID[:len(arn)]
+	path := r.Path
+	if path == "" {
+		path = "/"
+	}
+	// RoleARN's form, with the suffix, in one allocation.
+	trustID := "arn:aws:iam::" + r.Account + ":role" + path + r.Name + "#trust"
+	arn := trustID[:len(trustID)-len("#trust")]
 	// One string holds the ARN, the trust policy's id and the name.
 	r.Name = arn[len(arn)-len(r.Name):]
 	return &Role{Role: r, Trust: t, ARN: arn, TrustID: trustID}
@@ -1256,7 +1260,7 @@ func (a *Authorizer) encodeRole(r store.Role, doc string, t *policy.Policy) []by
 // decodeRoleRecord reads what encodeRole wrote.
 func (a *Authorizer) decodeRoleRecord(b []byte) (any, bool) {
 	d := cache.NewDec(b)
-	r := store.Role{Account: d.String(), ID: d.String(), Name: d.String(), Path: d.String()}
+	r := store.Role{Account: d.Interned(), ID: d.String(), Name: d.String(), Path: d.Interned()}
 	var (
 		p, n int64
 		mid  []byte

@@ -287,19 +287,31 @@ func (c *Cache[V]) Load(key []byte, fill func() (V, error)) (V, error) {
 // first) instead of filled; a filled value is stored in the first tier and
 // its encoding, which fill returns, in the second. decode returns false for
 // an encoding it no longer accepts (one past its own expiry, say), which
-// is then filled. Without a second tier it is Load.
+// is then filled; it must not keep the slice it is given (or any slice of
+// it), which is reused after it returns. Without a second tier it is Load.
 func (c *Cache[V]) LoadTiered(key []byte, decode func([]byte) (V, bool), fill func() (V, []byte, error)) (V, error) {
 	if v, ok := c.Get(key); ok {
 		return v, nil
 	}
 	g := c.gen.Load()
 	if c.tier != nil {
-		var buf [512]byte
-		if b, ok := c.tier.get(buf[:0], key); ok {
-			if v, ok := decode(b); ok {
+		// The record is copied out into a pooled buffer: decode is a
+		// function value, so a buffer on the stack would escape to the heap
+		// (a 512-byte allocation a miss).
+		bp := recordBufs.Get().(*[]byte)
+		b, ok := c.tier.get((*bp)[:0], key)
+		if ok {
+			v, ok := decode(b)
+			if cap(b) <= maxPooledRecord {
+				*bp = b[:0]
+			}
+			recordBufs.Put(bp)
+			if ok {
 				c.put(string(key), v, g, true)
 				return v, nil
 			}
+		} else {
+			recordBufs.Put(bp)
 		}
 	}
 	v, enc, err := fill()
@@ -318,6 +330,12 @@ func (c *Cache[V]) LoadTiered(key []byte, decode func([]byte) (V, bool), fill fu
 	c.put(string(key), v, g, true)
 	return v, nil
 }
+
+// recordBufs are the buffers LoadTiered copies records into for decode,
+// which must not keep them; one grown past maxPooledRecord is let go.
+var recordBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooledRecord = 16 << 10
 
 // Put stores v under key (unless an invalidation is running concurrently),
 // evicting others as the bound requires.
@@ -361,7 +379,8 @@ func (c *Cache[V]) put(key string, v V, gen uint64, admit bool) {
 	}
 	e := &entry[V]{key: key, value: v, cost: int32(cost)}
 	if len(shared) > 0 {
-		e.shared = &shared
+		sh := shared // on the heap only when there is a list to keep
+		e.shared = &sh
 	}
 	c.items[key] = e
 	c.bytes += int(e.cost)

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -55,6 +56,58 @@ func (d *Dec) String() string {
 	}
 	s := string(d.b[k : k+int(n)])
 	d.b = d.b[k+int(n):]
+	return s
+}
+
+// Interned reads a string as String does, but returns the one copy of a
+// value read before instead of a new one: for the fields whose values
+// records share (an account, a path), so that decoding them allocates
+// nothing. Values past the interner's bound are returned as String does.
+func (d *Dec) Interned() string {
+	b := d.Bytes()
+	if d.bad {
+		return ""
+	}
+	return interned.get(b)
+}
+
+// interner keeps one copy of each value Interned read, up to a bound in
+// number and bytes: the values come from records, some of them chosen by
+// whoever may create entities (a path), so they cannot be kept without
+// bound.
+type interner struct {
+	mu    sync.RWMutex
+	m     map[string]string
+	bytes int
+}
+
+const (
+	internMax      = 4096
+	internMaxBytes = 256 << 10
+)
+
+var interned = interner{m: map[string]string{}}
+
+func (in *interner) get(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	in.mu.RLock()
+	s, ok := in.m[string(b)] // no allocation for the lookup
+	in.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = string(b)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if old, ok := in.m[s]; ok {
+		return old
+	}
+	if len(in.m) < internMax && in.bytes+len(s) <= internMaxBytes {
+		in.m[s] = s
+		in.bytes += len(s)
+	}
 	return s
 }
 

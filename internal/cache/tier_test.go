@@ -3,6 +3,7 @@ package cache
 import (
 	"fmt"
 	"testing"
+	"unsafe"
 )
 
 func TestTier(t *testing.T) {
@@ -55,5 +56,31 @@ func TestWhere(t *testing.T) {
 	c.Delete("k")
 	if w := c.Where([]byte("k")); w != "none" {
 		t.Fatalf("deleted: %s", w)
+	}
+}
+
+// Interned reads the value String reads, returns one copy of a value read
+// before, and keeps no more values than its bound.
+func TestDecInterned(t *testing.T) {
+	b := Enc(nil).String("111122223333").String("/path/").String("").String("111122223333")
+	d := NewDec(b)
+	a1, p, e, a2 := d.Interned(), d.Interned(), d.Interned(), d.Interned()
+	if !d.OK() || a1 != "111122223333" || p != "/path/" || e != "" || a2 != a1 {
+		t.Fatalf("read %q %q %q %q (ok %v)", a1, p, e, a2, d.OK())
+	}
+	if unsafe.StringData(a1) != unsafe.StringData(a2) {
+		t.Error("the same value read twice is two copies")
+	}
+	if got := NewDec([]byte{0x05, 'a'}).Interned(); got != "" {
+		t.Errorf("a truncated value read as %q", got)
+	}
+	for i := range internMax + 100 {
+		NewDec(Enc(nil).String(fmt.Sprintf("distinct-%d", i))).Interned()
+	}
+	interned.mu.RLock()
+	n, bytes := len(interned.m), interned.bytes
+	interned.mu.RUnlock()
+	if n > internMax || bytes > internMaxBytes {
+		t.Errorf("the interner keeps %d values, %d bytes; bound %d, %d", n, bytes, internMax, internMaxBytes)
 	}
 }

@@ -161,12 +161,12 @@ func (kc *keyCache) entry(ctx context.Context, row keyRow, secret []byte) (*keyE
 // the store, which says why).
 func (kc *keyCache) decode(ctx context.Context, b []byte, now time.Time) (*keyEntry, bool) {
 	d := cache.NewDec(b)
-	row := keyRow{expires: d.Int(), account: d.String(), id: d.String(), userID: d.String(), root: d.Bool(), active: d.Bool()}
-	sealed := d.String()
+	row := keyRow{expires: d.Int(), account: d.Interned(), id: d.String(), userID: d.String(), root: d.Bool(), active: d.Bool()}
+	sealed := d.Bytes() // b's, which OpenSecret does not keep
 	if !d.OK() || now.UnixNano() >= row.expires {
 		return nil, false
 	}
-	secret, err := kc.iam.OpenSecret(row.id, []byte(sealed))
+	secret, err := kc.iam.OpenSecret(row.id, sealed)
 	if err != nil {
 		return nil, false
 	}
