@@ -207,14 +207,22 @@ func FuzzDecodeBaseline(f *testing.F) {
 func TestBaselinesTier(t *testing.T) {
 	role := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i) }
 	const n = 30 // three tables' worth
-	for _, tier := range []bool{false, true} {
+	// The third case bounds the baselines alone (Options.Baselines, as
+	// the server does): the other tables keep their larger bound.
+	for c, tier := range []bool{false, true, true} {
 		sh := newMemShared()
 		e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) {
 			o.Shared, o.MaxSubjects = sh, 10
+			if c == 2 {
+				o.MaxSubjects, o.Baselines = 100, 10
+			}
 			if tier {
 				o.TierBytes = 64 << 10
 			}
 		})
+		if got := e.base.subjects.max; got != 10 {
+			t.Fatalf("case %d: the baselines' table holds %d, want 10", c, got)
+		}
 		ctx := context.Background()
 		for i := range n {
 			run(e, ev("AssumeRole", "sts", with("roleArn", role(i))))
