@@ -44,6 +44,10 @@ type Config struct {
 	// and roles it evicted, kept in memory the collector does not scan
 	// (0: none).
 	CompactBytes int
+	// CacheTTL bounds how long a loaded principal, role, policy or SCP is
+	// used without reading it again, whatever the change feed says
+	// (0: DefaultCacheTTL; negative: none).
+	CacheTTL time.Duration
 	// OnDeny, if set, is told of every decision Decide returns that is not
 	// an Allow (metrics); it must be fast and must not keep d.
 	OnDeny func(d *policy.Decision)
@@ -162,8 +166,13 @@ func New(cfg Config) *Authorizer {
 	if cacheBytes <= 0 {
 		cacheBytes = DefaultCacheBytes
 	}
+	ttl := cfg.CacheTTL
+	if ttl == 0 {
+		ttl = DefaultCacheTTL
+	}
 	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now, onDeny: cfg.OnDeny,
-		cache: cache.New(cache.Config[any]{MaxBytes: cacheBytes, Cost: footprintShared, CompactBytes: cfg.CompactBytes}),
+		cache: cache.New(cache.Config[any]{MaxBytes: cacheBytes, Cost: footprintShared, CompactBytes: cfg.CompactBytes,
+			TTL: max(ttl, 0), Now: now}),
 		trust: newTrustShapes(trustShapeMax, trustShapeBytes)}
 	a.decodeRole = a.decodeRoleRecord
 	if cfg.Sealer != nil {

@@ -11,6 +11,17 @@ import (
 	"github.com/opensts/opensts/internal/store"
 )
 
+// DefaultCacheTTL is how long the authorizer uses what it loaded without
+// reading it again. The change feed is what makes changes apply (Forget);
+// the TTL is a second line behind it, as the key cache's is
+// (server.keyTTL), so that a value kept stale by a change the feed did not
+// bring, or by a read the store served from before a change, is used for
+// at most this long: a narrowed trust policy or a removed permission is
+// not honoured for ever. Fifteen minutes: short enough to bound such an
+// error, long enough that a deployment's whole working set is read again
+// rarely (at 100,000 roles and users in use, some 250 reads a second).
+const DefaultCacheTTL = 15 * time.Minute
+
 // DefaultCacheBytes bounds the authorizer's cache of loaded principals,
 // roles, managed policies and SCPs: 64 MiB, by the estimate of loadCache.
 const DefaultCacheBytes = 64 << 20

@@ -208,3 +208,59 @@ func TestSecondTierSharesTrustShapes(t *testing.T) {
 		t.Fatalf("%d store reads after the first tier was evicted, want none", got-filled)
 	}
 }
+
+// TestCacheTTLBoundsMissedInvalidation: a change the authorizer is never
+// told of (a missed Forget, or a load the store served from before the
+// change) is used for at most the cache's TTL, whichever tier holds the
+// stale role, and a role's trust policy is read again after it.
+func TestCacheTTLBoundsMissedInvalidation(t *testing.T) {
+	db, st, must := tierStore(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	a := New(Config{Store: st, Policies: policy.NewCache(1 << 20), CompactBytes: 1 << 20, Now: func() time.Time { return now }})
+	doc := func(user string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/` + user + `"},"Action":"sts:AssumeRole"}]}`
+	}
+	must(db.CreateRole(ctx, store.Role{Account: acct, ID: "AROATTLTEST000000001", Name: "ttl", Path: "/", TrustPolicy: doc("old"), CreatedAt: now}))
+	trusts := func(user string) bool {
+		t.Helper()
+		r, err := a.Role(ctx, acct, "ttl")
+		must(err)
+		req := &policy.Request{Principal: policy.Principal{Type: policy.User, Account: acct, ARN: "arn:aws:iam::111122223333:user/" + user, ID: "AIDAX"},
+			Action: "sts:AssumeRole", Resource: r.ARN, Context: &policy.Context{}}
+		return policy.Evaluate(&policy.Set{Resource: []policy.Named{{ID: r.TrustID, Policy: r.Trust}}}, req).Effect == policy.Allow
+	}
+	if !trusts("old") {
+		t.Fatal("the role does not trust its user")
+	}
+	// Narrowed in the store; the authorizer is not told.
+	r, err := db.GetRole(ctx, acct, "ttl")
+	must(err)
+	r.TrustPolicy = doc("new")
+	must(db.UpdateRole(ctx, r))
+	for _, tier := range []string{"first", "second"} {
+		if tier == "second" {
+			a.Evict()
+		}
+		now = now.Add(DefaultCacheTTL / 4)
+		if !trusts("old") || a.roleWhere(acct, "ttl") != "first+second" {
+			t.Fatalf("%s tier: the cached role was not served within its TTL (in %s)", tier, a.roleWhere(acct, "ttl"))
+		}
+	}
+	a.Evict() // the second tier's record, loaded at the start, expires with it
+	now = now.Add(DefaultCacheTTL / 2)
+	if trusts("old") || !trusts("new") {
+		t.Fatal("past the TTL the stale trust policy is still honoured (from the second tier)")
+	}
+	// And from the first: its entry, loaded now, expires a TTL from now.
+	r.TrustPolicy = doc("newer")
+	must(db.UpdateRole(ctx, r))
+	now = now.Add(DefaultCacheTTL - time.Second)
+	if !trusts("new") {
+		t.Fatal("the role was read again within its TTL")
+	}
+	now = now.Add(time.Second)
+	if trusts("new") || !trusts("newer") {
+		t.Fatal("past the TTL the stale trust policy is still honoured (from the first tier)")
+	}
+}

@@ -24,11 +24,13 @@
 package cache
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -54,12 +56,23 @@ type Config[V any] struct {
 	// to the first, so an encoded value must not hold what a DeleteFunc
 	// predicate looks at.
 	CompactBytes int
+	// TTL, when not zero, bounds how long a value is served after it was
+	// loaded, whatever invalidations say: a second line behind them, so
+	// that a value kept stale by a missed invalidation (or a read the store
+	// served from before a change) is served for at most TTL. Values put
+	// with Put expire as loaded ones do; the second tier's records carry
+	// their expiry.
+	TTL time.Duration
+	// Now is the clock of TTL (default time.Now).
+	Now func() time.Time
 }
 
 // Cache is a bounded cache. It is safe for concurrent use.
 type Cache[V any] struct {
 	cost func(V) (int, []Shared)
 	max  int
+	ttl  int64 // nanoseconds; 0: none
+	now  func() time.Time
 	// gen is bumped by every invalidation; Load stores a value only if no
 	// invalidation happened while it was being loaded, so a value read from
 	// the store before a change is never cached after it.
@@ -126,28 +139,29 @@ type window[V any] struct {
 }
 
 type winSlot[V any] struct {
-	key   string
-	value V
-	cost  int
-	live  bool
+	key     string
+	value   V
+	cost    int
+	expires int64 // Unix nanoseconds; 0: never
+	live    bool
 }
 
 // windowLen is how many values the window of a cache of maxBytes holds:
 // an eighth of its ghost's keys, between 16 and 512.
 func windowLen(maxBytes int) int { return min(max(ghostLen(maxBytes)/8, 16), 512) }
 
-// get returns the value under key.
-func (w *window[V]) get(key []byte) (V, bool) {
+// get returns the value under key, and when it expires.
+func (w *window[V]) get(key []byte) (V, int64, bool) {
 	if i, ok := w.at[string(key)]; ok { // no allocation for the lookup
-		return w.ring[i].value, true
+		return w.ring[i].value, w.ring[i].expires, true
 	}
 	var zero V
-	return zero, false
+	return zero, 0, false
 }
 
 // add keeps v under key, dropping the oldest values as the ring and the
 // byte bound require; a value costing more than the bound is not kept.
-func (w *window[V]) add(key string, v V, cost int) {
+func (w *window[V]) add(key string, v V, cost int, expires int64) {
 	if len(w.ring) == 0 || cost > w.max {
 		return
 	}
@@ -156,7 +170,7 @@ func (w *window[V]) add(key string, v V, cost int) {
 	for i := 1; w.bytes+cost > w.max && i < len(w.ring); i++ {
 		w.drop((w.next + i) % len(w.ring)) // the next oldest
 	}
-	w.ring[w.next] = winSlot[V]{key: key, value: v, cost: cost, live: true}
+	w.ring[w.next] = winSlot[V]{key: key, value: v, cost: cost, expires: expires, live: true}
 	w.at[key] = int32(w.next)
 	w.bytes += cost
 	w.next = (w.next + 1) % len(w.ring)
@@ -201,6 +215,7 @@ type entry[V any] struct {
 	key        string
 	value      V
 	cost       int32 // at most MaxBytes, which put checks fits
+	expires    int64 // Unix nanoseconds; 0: never
 	used       atomic.Bool
 	shared     *[]Shared // nil when the value references none
 	prev, next *entry[V]
@@ -218,7 +233,11 @@ const wordSize = int(unsafe.Sizeof(uintptr(0)))
 
 // New returns an empty cache.
 func New[V any](cfg Config[V]) *Cache[V] {
-	c := &Cache[V]{cost: cfg.Cost, max: cfg.MaxBytes, items: map[string]*entry[V]{}, refs: map[Shared]int{}}
+	c := &Cache[V]{cost: cfg.Cost, max: cfg.MaxBytes, items: map[string]*entry[V]{}, refs: map[Shared]int{},
+		ttl: int64(cfg.TTL), now: cfg.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	if cfg.CompactBytes > 0 {
 		c.tier = newCompact(cfg.CompactBytes)
 	}
@@ -250,20 +269,42 @@ func sharedListBytes(n int) int {
 // sharedBytes is the cost of counting one shared value.
 const sharedBytes = (4*wordSize + 1) * 8 / 7
 
-// Get returns the value stored under key, or kept in the window.
+// Get returns the value stored under key, or kept in the window, unless
+// it expired.
 func (c *Cache[V]) Get(key []byte) (V, bool) {
 	c.mu.RLock()
 	e := c.items[string(key)] // no allocation for the lookup
 	if e == nil {
-		v, ok := c.win.get(key)
+		v, exp, ok := c.win.get(key)
 		c.mu.RUnlock()
+		if ok && c.expired(exp) {
+			var zero V
+			return zero, false
+		}
 		return v, ok
 	}
 	c.mu.RUnlock()
+	if c.expired(e.expires) {
+		var zero V
+		return zero, false // replaced by the load that follows
+	}
 	if !e.used.Load() {
 		e.used.Store(true)
 	}
 	return e.value, true
+}
+
+// expiry is when a value loaded now expires (0: never).
+func (c *Cache[V]) expiry() int64 {
+	if c.ttl == 0 {
+		return 0
+	}
+	return c.now().UnixNano() + c.ttl
+}
+
+// expired reports whether a value expiring at exp has.
+func (c *Cache[V]) expired(exp int64) bool {
+	return exp != 0 && c.now().UnixNano() >= exp
 }
 
 // Load returns the value under key, calling fill on a miss and storing what
@@ -273,12 +314,12 @@ func (c *Cache[V]) Load(key []byte, fill func() (V, error)) (V, error) {
 	if v, ok := c.Get(key); ok {
 		return v, nil
 	}
-	g := c.gen.Load()
+	g, exp := c.gen.Load(), c.expiry()
 	v, err := fill()
 	if err != nil {
 		return v, err
 	}
-	c.put(string(key), v, g, true)
+	c.put(string(key), v, g, exp, true)
 	return v, nil
 }
 
@@ -293,7 +334,7 @@ func (c *Cache[V]) LoadTiered(key []byte, decode func([]byte) (V, bool), fill fu
 	if v, ok := c.Get(key); ok {
 		return v, nil
 	}
-	g := c.gen.Load()
+	g, exp := c.gen.Load(), c.expiry()
 	if c.tier != nil {
 		// The record is copied out into a pooled buffer: decode is a
 		// function value, so a buffer on the stack would escape to the heap
@@ -301,15 +342,30 @@ func (c *Cache[V]) LoadTiered(key []byte, decode func([]byte) (V, bool), fill fu
 		bp := recordBufs.Get().(*[]byte)
 		b, ok := c.tier.get((*bp)[:0], key)
 		if ok {
-			v, ok := decode(b)
+			rec := b
+			if c.ttl != 0 {
+				// A record's first 8 bytes are its expiry: the value
+				// decoded from it expires then, not a TTL from now.
+				if len(rec) < 8 {
+					ok = false
+				} else {
+					exp, rec = int64(binary.LittleEndian.Uint64(rec)), rec[8:]
+					ok = !c.expired(exp)
+				}
+			}
+			var v V
+			if ok {
+				v, ok = decode(rec)
+			}
 			if cap(b) <= maxPooledRecord {
 				*bp = b[:0]
 			}
 			recordBufs.Put(bp)
 			if ok {
-				c.put(string(key), v, g, true)
+				c.put(string(key), v, g, exp, true)
 				return v, nil
 			}
+			exp = c.expiry() // filled below
 		} else {
 			recordBufs.Put(bp)
 		}
@@ -321,13 +377,17 @@ func (c *Cache[V]) LoadTiered(key []byte, decode func([]byte) (V, bool), fill fu
 	if c.tier != nil && enc != nil {
 		// Under the first tier's lock, as invalidations bump gen: an
 		// encoding read before one is never stored after it.
+		var head []byte
+		if c.ttl != 0 {
+			head = binary.LittleEndian.AppendUint64(make([]byte, 0, 8), uint64(exp))
+		}
 		c.mu.Lock()
 		if c.gen.Load() == g {
-			c.tier.put(key, enc)
+			c.tier.put(key, head, enc)
 		}
 		c.mu.Unlock()
 	}
-	c.put(string(key), v, g, true)
+	c.put(string(key), v, g, exp, true)
 	return v, nil
 }
 
@@ -339,12 +399,12 @@ const maxPooledRecord = 16 << 10
 
 // Put stores v under key (unless an invalidation is running concurrently),
 // evicting others as the bound requires.
-func (c *Cache[V]) Put(key string, v V) { c.put(key, v, c.gen.Load(), false) }
+func (c *Cache[V]) Put(key string, v V) { c.put(key, v, c.gen.Load(), c.expiry(), false) }
 
 // put stores v. With admit set, it stores v in a cache that would have to
 // evict for it only if key missed recently before (the ghost), and keeps it
 // in the window otherwise.
-func (c *Cache[V]) put(key string, v V, gen uint64, admit bool) {
+func (c *Cache[V]) put(key string, v V, gen uint64, expires int64, admit bool) {
 	own := 0
 	var shared []Shared
 	if c.cost != nil {
@@ -373,11 +433,11 @@ func (c *Cache[V]) put(key string, v V, gen uint64, admit bool) {
 	if admit && c.ghost.ring != nil && c.bytes+need > c.max {
 		if h := c.ghost.hash(key); !c.ghost.seen(h) {
 			c.ghost.add(h) // its first miss of late: not stored, kept a while
-			c.win.add(key, v, need)
+			c.win.add(key, v, need, expires)
 			return
 		}
 	}
-	e := &entry[V]{key: key, value: v, cost: int32(cost)}
+	e := &entry[V]{key: key, value: v, cost: int32(cost), expires: expires}
 	if len(shared) > 0 {
 		sh := shared // on the heap only when there is a list to keep
 		e.shared = &sh
@@ -499,7 +559,7 @@ func (c *Cache[V]) Where(key []byte) string {
 	if c.items[string(key)] != nil {
 		at = append(at, "first")
 	}
-	if _, ok := c.win.get(key); ok {
+	if _, _, ok := c.win.get(key); ok {
 		at = append(at, "window")
 	}
 	c.mu.RUnlock()

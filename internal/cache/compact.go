@@ -125,25 +125,26 @@ func (t *compact) refresh(h, r uint64) {
 	var buf [512]byte
 	kv := append(append(buf[:0], k...), v...)
 	t.removeLocked(h)
-	t.appendLocked(h, kv[:len(k)], kv[len(k):])
+	t.appendLocked(h, kv[:len(k)], nil, kv[len(k):])
 }
 
 // put stores value under key; the caller checked that no invalidation ran
 // since value was read, holding what makes that check and this put atomic
 // with respect to invalidations (see Cache.loadTiered).
-func (t *compact) put(key, value []byte) {
+func (t *compact) put(key, head, value []byte) {
 	h := t.hash(key)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.removeLocked(h) // key's record, or another key's with its hash
-	t.appendLocked(h, key, value)
+	t.appendLocked(h, key, head, value)
 }
 
-// appendLocked appends a record and indexes it, emptying the oldest
-// segment when the current one is full. A record larger than a segment,
-// or with a key over 64 KiB, is not stored.
-func (t *compact) appendLocked(h uint64, key, value []byte) {
-	n := recordHeader + len(key) + len(value)
+// appendLocked appends a record of key and value (head, then the rest)
+// and indexes it, emptying the oldest segment when the current one is
+// full. A record larger than a segment, or with a key over 64 KiB, is not
+// stored.
+func (t *compact) appendLocked(h uint64, key, head, value []byte) {
+	n := recordHeader + len(key) + len(head) + len(value)
 	if n > t.segSize || len(key) > 0xffff {
 		return
 	}
@@ -157,9 +158,10 @@ func (t *compact) appendLocked(h uint64, key, value []byte) {
 	off := t.ends[t.cur]
 	b := t.segs[t.cur][off : off+n]
 	binary.LittleEndian.PutUint16(b, uint16(len(key)))
-	binary.LittleEndian.PutUint32(b[2:], uint32(len(value)))
+	binary.LittleEndian.PutUint32(b[2:], uint32(len(head)+len(value)))
 	copy(b[recordHeader:], key)
-	copy(b[recordHeader+len(key):], value)
+	copy(b[recordHeader+len(key):], head)
+	copy(b[recordHeader+len(key)+len(head):], value)
 	t.ends[t.cur] = off + n
 	t.idx.Set(h, ref(t.cur, off))
 	t.bytes += n

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The second tier keeps what fits, evicts the oldest sixteenth when full,
@@ -16,7 +17,7 @@ func TestCompactEvictsOldestAndKeepsWhatIsRead(t *testing.T) {
 	val := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 100) }
 	key := func(i int) []byte { return fmt.Appendf(nil, "k%05d", i) }
 	for i := range 160 {
-		tr.put(key(i), val(i))
+		tr.put(key(i), nil, val(i))
 	}
 	if n, b, alloc := tr.stats(); n != 160 || b != 160*rec || alloc != compactSegments*10*rec {
 		t.Fatalf("%d records, %d bytes, %d allocated", n, b, alloc)
@@ -27,7 +28,7 @@ func TestCompactEvictsOldestAndKeepsWhatIsRead(t *testing.T) {
 		}
 	}
 	// Full: the next record empties the oldest segment (records 0..9) ...
-	tr.put(key(160), val(160))
+	tr.put(key(160), nil, val(160))
 	if _, ok := tr.get(nil, key(0)); ok {
 		t.Fatal("the oldest record survived its segment's reuse")
 	}
@@ -40,7 +41,7 @@ func TestCompactEvictsOldestAndKeepsWhatIsRead(t *testing.T) {
 		t.Fatal("record 15 missing")
 	}
 	for i := 161; i < 185; i++ {
-		tr.put(key(i), val(i))
+		tr.put(key(i), nil, val(i))
 	}
 	if v, ok := tr.get(nil, key(15)); !ok || !bytes.Equal(v, val(15)) {
 		t.Fatalf("a record read in the oldest segment was evicted: %v", ok)
@@ -56,10 +57,10 @@ func TestCompactEvictsOldestAndKeepsWhatIsRead(t *testing.T) {
 
 func TestCompactDeleteAndReplace(t *testing.T) {
 	tr := newCompact(1 << 16)
-	tr.put([]byte("role\x00a"), []byte("one"))
-	tr.put([]byte("role\x00b"), []byte("two"))
-	tr.put([]byte("scp\x00x"), []byte("three"))
-	tr.put([]byte("role\x00a"), []byte("uno")) // replaced, counted once
+	tr.put([]byte("role\x00a"), nil, []byte("one"))
+	tr.put([]byte("role\x00b"), nil, []byte("two"))
+	tr.put([]byte("scp\x00x"), nil, []byte("three"))
+	tr.put([]byte("role\x00a"), nil, []byte("uno")) // replaced, counted once
 	if v, _ := tr.get(nil, []byte("role\x00a")); string(v) != "uno" {
 		t.Fatalf("replaced value %q", v)
 	}
@@ -77,7 +78,7 @@ func TestCompactDeleteAndReplace(t *testing.T) {
 	if _, ok := tr.get(nil, []byte("role\x00a")); !ok {
 		t.Fatal("a record outside the prefix was deleted")
 	}
-	tr.put(bytes.Repeat([]byte("x"), 1<<16), nil) // larger than a segment
+	tr.put(bytes.Repeat([]byte("x"), 1<<16), nil, nil) // larger than a segment
 	if n, _, _ := tr.stats(); n != 1 {
 		t.Fatalf("%d records", n)
 	}
@@ -180,5 +181,68 @@ func TestCompactConcurrent(t *testing.T) {
 	wg.Wait()
 	if _, b, alloc := c.TierStats(); b > alloc {
 		t.Fatalf("%d bytes held in %d allocated", b, alloc)
+	}
+}
+
+// TestTTL: with a TTL a value is served for at most TTL after it was
+// loaded, from the first tier, the window or the second (whose records
+// carry their expiry: a value decoded from one expires when the record
+// does), whatever invalidations say; without one, for as long as it is
+// cached.
+func TestTTL(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	for _, ttl := range []time.Duration{0, time.Minute} {
+		c := New(Config[tiered]{MaxBytes: 64 << 10, CompactBytes: 64 << 10, TTL: ttl, Now: func() time.Time { return now }})
+		fills := 0
+		expect := func(key, want string) {
+			t.Helper()
+			v, err := c.LoadTiered([]byte(key), decodeTiered, func() (tiered, []byte, error) {
+				fills++
+				s := strconv.Itoa(fills)
+				return tiered{s: s}, []byte(s), nil
+			})
+			if err != nil || v.s != want {
+				t.Fatalf("ttl %v, %s: loaded %q (%v), want %q", ttl, key, v.s, err, want)
+			}
+		}
+		evict := func() { c.DeleteFunc(func(string, tiered) bool { return true }) }
+		expect("k", "1")
+		now = now.Add(30 * time.Second)
+		expect("k", "1") // the first tier
+		evict()
+		expect("k", "1") // the second tier: expires 60 s after the fill, not now
+		now = now.Add(31 * time.Second)
+		if ttl == 0 {
+			expect("k", "1")
+			continue
+		}
+		if _, ok := c.Get([]byte("k")); ok {
+			t.Fatal("Get served an expired value")
+		}
+		expect("k", "2") // expired in both tiers: filled
+		evict()
+		now = now.Add(59 * time.Second)
+		expect("k", "2")
+		evict()
+		now = now.Add(2 * time.Second)
+		expect("k", "3")
+		// The window: a full cache keeps a first miss there.
+		w := New(Config[tiered]{MaxBytes: 32 << 10, TTL: ttl, Now: func() time.Time { return now }})
+		for i := range 2000 {
+			w.Put(fmt.Sprintf("fill-%d", i), tiered{s: "x"})
+		}
+		if _, err := w.Load([]byte("win"), func() (tiered, error) { return tiered{s: "w"}, nil }); err != nil {
+			t.Fatal(err)
+		}
+		if w.Where([]byte("win")) != "window" {
+			t.Fatalf("the value is in %s, want the window", w.Where([]byte("win")))
+		}
+		if _, ok := w.Get([]byte("win")); !ok {
+			t.Fatal("the window does not serve its value")
+		}
+		now = now.Add(ttl)
+		if _, ok := w.Get([]byte("win")); ok {
+			t.Fatal("the window served an expired value")
+		}
 	}
 }

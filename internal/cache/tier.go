@@ -19,7 +19,7 @@ func (t *Tier) Get(dst, key []byte) ([]byte, bool) { return t.c.get(dst, key) }
 
 // Put stores value under key, replacing what it held. A record larger than
 // a sixteenth of the tier is not stored.
-func (t *Tier) Put(key, value []byte) { t.c.put(key, value) }
+func (t *Tier) Put(key, value []byte) { t.c.put(key, nil, value) }
 
 // Delete drops the value stored under key.
 func (t *Tier) Delete(key []byte) { t.c.delete(string(key)) }
