@@ -1290,7 +1290,7 @@ func (a *Authorizer) decodeRoleRecord(b []byte) (any, bool) {
 		return role, err == nil
 	}
 	sh, ok := a.trust.shape(int(id - 1))
-	if !ok || p < 0 || n < 0 || p+n > int64(len(sh.bind)) {
+	if !ok || p < 0 || n < 0 || p > int64(len(sh.bind)) || n > int64(len(sh.bind))-p {
 		return nil, false
 	}
 	var buf [256]byte

@@ -195,6 +195,11 @@ func TestTrustChangeRacesRoleLoads(t *testing.T) {
 		before := committed[k%roles].Load()
 		r, err := get()
 		if err == nil {
+			// Another role's row (one later in the writer's pass holds
+			// the previous version) would look like a stale read.
+			if r.Name != name {
+				t.Errorf("the store returned role %s for %s", r.Name, name)
+			}
 			if v := docVersion(r.TrustPolicy); v < before {
 				t.Errorf("role %d: the store read version %d after version %d was committed (a stale read, not the cache)", k, v, before)
 			}
@@ -224,6 +229,9 @@ func TestTrustChangeRacesRoleLoads(t *testing.T) {
 						t.Error(err)
 						stop.Store(true)
 						return
+					}
+					if want := fmt.Sprintf("q%03d", k); r.Name != want {
+						t.Errorf("the authorizer returned role %s for %s (in the cache's %s)", r.Name, want, a.roleWhere(acct, want))
 					}
 					got := trustedVersion(t, r.Trust, newest.Load())
 					if got < before {

@@ -3,12 +3,14 @@ package authz
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/opensts/opensts/internal/cache"
 	"github.com/opensts/opensts/internal/policy"
 	"github.com/opensts/opensts/internal/seal"
 	"github.com/opensts/opensts/internal/store"
@@ -262,5 +264,25 @@ func TestCacheTTLBoundsMissedInvalidation(t *testing.T) {
 	now = now.Add(time.Second)
 	if trusts("new") || !trusts("newer") {
 		t.Fatal("past the TTL the stale trust policy is still honoured (from the first tier)")
+	}
+}
+
+// A role record whose bindings' prefix and suffix lengths overflow when
+// added is refused, not a panic (records are the authorizer's own, so
+// this takes memory corruption; the decoder still fails closed).
+func TestDecodeRoleRecordOverflow(t *testing.T) {
+	_, st, must := tierStore(t)
+	a := New(Config{Store: st, Policies: policy.NewCache(1 << 20), CompactBytes: 1 << 20})
+	p, err := policy.Parse(policy.Trust, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/u"},"Action":"sts:AssumeRole"}]}`)
+	must(err)
+	if id, _ := a.trust.number(p); id != 0 {
+		t.Fatalf("shape numbered %d", id)
+	}
+	for _, pn := range [][2]int64{{math.MaxInt64, 1}, {1, math.MaxInt64}, {-1, 0}, {0, -1}, {1 << 40, 1 << 40}} {
+		rec := cache.Enc(nil).String(acct).String("AROAX").String("r").String("/").Int(1).Int(pn[0]).Int(pn[1]).Bytes(nil).
+			Int(3600).String("").Time(time.Time{}).Int(0)
+		if v, ok := a.decodeRoleRecord(rec); ok || v != nil {
+			t.Errorf("prefix %d, suffix %d: decoded %v", pn[0], pn[1], v)
+		}
 	}
 }

@@ -73,6 +73,7 @@ type Cache[V any] struct {
 	max  int
 	ttl  int64 // nanoseconds; 0: none
 	now  func() time.Time
+	base time.Time // expiries are nanoseconds since it, on the monotonic clock
 	// gen is bumped by every invalidation; Load stores a value only if no
 	// invalidation happened while it was being loaded, so a value read from
 	// the store before a change is never cached after it.
@@ -142,7 +143,7 @@ type winSlot[V any] struct {
 	key     string
 	value   V
 	cost    int
-	expires int64 // Unix nanoseconds; 0: never
+	expires int64 // Cache.expiry; 0: never
 	live    bool
 }
 
@@ -215,7 +216,7 @@ type entry[V any] struct {
 	key        string
 	value      V
 	cost       int32 // at most MaxBytes, which put checks fits
-	expires    int64 // Unix nanoseconds; 0: never
+	expires    int64 // Cache.expiry; 0: never
 	used       atomic.Bool
 	shared     *[]Shared // nil when the value references none
 	prev, next *entry[V]
@@ -238,6 +239,8 @@ func New[V any](cfg Config[V]) *Cache[V] {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.base = c.now()
+	c.ttl = min(c.ttl, int64(100*365*24*time.Hour)) // no overflow below
 	if cfg.CompactBytes > 0 {
 		c.tier = newCompact(cfg.CompactBytes)
 	}
@@ -294,17 +297,19 @@ func (c *Cache[V]) Get(key []byte) (V, bool) {
 	return e.value, true
 }
 
-// expiry is when a value loaded now expires (0: never).
+// expiry is when a value loaded now expires (0: never), in nanoseconds
+// since base: on the monotonic clock, so that a step of the wall clock
+// neither lengthens nor shortens a TTL.
 func (c *Cache[V]) expiry() int64 {
 	if c.ttl == 0 {
 		return 0
 	}
-	return c.now().UnixNano() + c.ttl
+	return max(int64(c.now().Sub(c.base))+c.ttl, 1)
 }
 
 // expired reports whether a value expiring at exp has.
 func (c *Cache[V]) expired(exp int64) bool {
-	return exp != 0 && c.now().UnixNano() >= exp
+	return exp != 0 && int64(c.now().Sub(c.base)) >= exp
 }
 
 // Load returns the value under key, calling fill on a miss and storing what

@@ -119,7 +119,7 @@ func (d *Dec) Bytes() []byte {
 		d.bad = true
 		return nil
 	}
-	b := d.b[k : k+int(n)]
+	b := d.b[k : k+int(n) : k+int(n)] // an append copies: it cannot write over what follows
 	d.b = d.b[k+int(n):]
 	return b
 }

@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"testing"
@@ -244,5 +245,15 @@ func TestTTL(t *testing.T) {
 		if _, ok := w.Get([]byte("win")); ok {
 			t.Fatal("the window served an expired value")
 		}
+	}
+}
+
+// A TTL too large to add to a time does not overflow into an expiry in
+// the past (every value expired at once: the cache off).
+func TestTTLHuge(t *testing.T) {
+	c := New(Config[tiered]{MaxBytes: 64 << 10, TTL: time.Duration(math.MaxInt64)})
+	c.Put("k", tiered{s: "v"})
+	if _, ok := c.Get([]byte("k")); !ok {
+		t.Fatal("a value with a huge TTL expired at once")
 	}
 }

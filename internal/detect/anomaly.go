@@ -130,8 +130,11 @@ type sessionSeen struct {
 	at      time.Time
 }
 
-func newBaselines(max int, warmup time.Duration) *baselines {
-	b := &baselines{warmup: warmup, subjects: newTable[*baseline](max), sessions: newTable[sessionSeen](max), dirty: map[string]struct{}{},
+// newBaselines holds at most held baselines decoded; max bounds the
+// sessions it remembers (they have no tier: one dropped is forgotten) and
+// the evicted baselines waiting for a flush.
+func newBaselines(held, max int, warmup time.Duration) *baselines {
+	b := &baselines{warmup: warmup, subjects: newTable[*baseline](held), sessions: newTable[sessionSeen](max), dirty: map[string]struct{}{},
 		evicted: map[string][]byte{}, first: map[string]time.Time{}}
 	b.subjects.evicted = func(key string, bl *baseline) {
 		defer b.recycle(bl)

@@ -170,11 +170,12 @@ type Options struct {
 	// baseline is some 330 bytes of live heap, and one evicted is read
 	// back from the shared state when it is seen again).
 	MaxSubjects int
-	// Baselines bounds the subjects whose baselines (and the sessions
-	// whose networks) are held decoded, in the Go heap (default
-	// MaxSubjects). With TierBytes, those it drops are kept encoded and
-	// decoded again when seen: a smaller bound trades that decoding for
-	// live heap, which the collector scans on every cycle.
+	// Baselines bounds the subjects whose baselines are held decoded, in
+	// the Go heap (default MaxSubjects). With TierBytes, those it drops
+	// are kept encoded and decoded again when seen: a smaller bound trades
+	// that decoding for live heap, which the collector scans on every
+	// cycle. The sessions remembered (which have no tier) and the evicted
+	// baselines waiting for a flush stay bounded by MaxSubjects.
 	Baselines int
 	// Shared, if set, de-duplicates alerts across nodes and keeps the
 	// baselines (read when a subject is first seen, merged and written
@@ -254,7 +255,7 @@ func New(opt Options) (*Engine, error) {
 	}
 	e := &Engine{opt: opt, rules: rules, wake: make(chan struct{}, 1), flushDue: make(chan struct{}, 1),
 		counts: newTable[*window](opt.MaxSubjects), cooldowns: newTable[time.Time](opt.MaxSubjects),
-		base: newBaselines(opt.Baselines, warmup)}
+		base: newBaselines(opt.Baselines, opt.MaxSubjects, warmup)}
 	if opt.Shared != nil {
 		if opt.TierBytes > 0 {
 			e.base.tier = cache.NewTier(opt.TierBytes)

@@ -844,3 +844,22 @@ func TestQueueChunksReused(t *testing.T) {
 	}
 	e.done(e.take())
 }
+
+// A stolen session used from a second network is caught after more
+// sessions than the baselines held decoded (Options.Baselines, which the
+// server keeps small): the sessions remembered are bounded by MaxSubjects.
+func TestSessionTwoNetworksPastBaselines(t *testing.T) {
+	e, r := newEngine(t, Config{}, func(o *Options) { o.MaxSubjects, o.Baselines = 1000, 10 })
+	s := key("ASIASTOLEN")
+	run(e, ev("GetCallerIdentity", "sts", s, from("203.0.113.7")))
+	for i := range 500 {
+		run(e, ev("GetCallerIdentity", "sts", key(fmt.Sprintf("ASIAOTHER%06d", i)), from("203.0.113.7"), at(time.Second)))
+	}
+	if e.base.subjects.len() > 10 {
+		t.Fatalf("%d baselines held, bound 10", e.base.subjects.len())
+	}
+	run(e, ev("GetCallerIdentity", "sts", s, from("192.0.2.9"), at(2*time.Minute)))
+	if count(r, "session-two-networks") != 1 {
+		t.Fatalf("the stolen session's second network was not caught: %v", r.rules())
+	}
+}

@@ -114,7 +114,9 @@ func (s *Sealer) Seal(plaintext, aad []byte) ([]byte, error) {
 }
 
 // Open authenticates and decrypts a value produced by Seal with the same
-// master key and aad. Any failure returns ErrOpen.
+// master key and aad. Any failure returns ErrOpen. The plaintext is in new
+// memory: sealed is only read (callers pass buffers they reuse, such as the
+// key cache's second-tier records), and neither it nor aad is kept.
 func (s *Sealer) Open(sealed, aad []byte) ([]byte, error) {
 	if len(sealed) < overhead || sealed[0] != version1 ||
 		subtle.ConstantTimeCompare(sealed[1:headerSize], s.keyID[:]) != 1 {
