@@ -1197,6 +1197,11 @@ func (a *Authorizer) Role(ctx context.Context, account, name string) (*Role, err
 		if err != nil {
 			return nil, nil, fmt.Errorf("load role %s: %w", name, err)
 		}
+		if r.Account != account || !strings.EqualFold(r.Name, name) {
+			// Never cached under another role's key, whatever the store
+			// returned (fail closed).
+			return nil, nil, fmt.Errorf("load role %s: the store returned role %s of %s", name, r.Name, r.Account)
+		}
 		doc := r.TrustPolicy
 		role, err := newRole(r)
 		if err != nil {

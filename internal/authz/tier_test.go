@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -284,5 +285,30 @@ func TestDecodeRoleRecordOverflow(t *testing.T) {
 		if v, ok := a.decodeRoleRecord(rec); ok || v != nil {
 			t.Errorf("prefix %d, suffix %d: decoded %v", pn[0], pn[1], v)
 		}
+	}
+}
+
+// A store that answers a role's read with another role's row (the
+// symptom a stale entry of TestTrustChangeRacesRoleLoads would also show)
+// gets an error, and nothing is cached under the role asked for.
+func TestRoleFromAnotherRowRefused(t *testing.T) {
+	db, st, must := tierStore(t)
+	ctx := context.Background()
+	for _, n := range []string{"asked", "other"} {
+		must(db.CreateRole(ctx, store.Role{Account: acct, ID: "AROAROW" + strings.ToUpper(n), Name: n, Path: "/", CreatedAt: time.Now(),
+			TrustPolicy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/` + n + `"},"Action":"sts:AssumeRole"}]}`}))
+	}
+	wrong := &roleReads{Store: st, read: func(name string, get func() (store.Role, error)) (store.Role, error) {
+		return db.GetRole(ctx, acct, "other")
+	}}
+	a := New(Config{Store: wrong, Policies: policy.NewCache(1 << 20), CompactBytes: 1 << 20})
+	if r, err := a.Role(ctx, acct, "asked"); err == nil {
+		t.Fatalf("loaded %s for asked", r.Name)
+	}
+	if where := a.roleWhere(acct, "asked"); where != "none" {
+		t.Fatalf("cached in %s", where)
+	}
+	if r, err := a.Role(ctx, acct, "OTHER"); err != nil || r.Name != "other" {
+		t.Fatalf("a role's own row in another case: %v, %v", r, err)
 	}
 }
