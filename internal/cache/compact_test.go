@@ -257,3 +257,22 @@ func TestTTLHuge(t *testing.T) {
 		t.Fatal("a value with a huge TTL expired at once")
 	}
 }
+
+// Without a clock of its own a cache with a TTL reads the coarse clock: a
+// value is served after it is put and expires once the clock's ticks pass
+// its TTL (waited for up to 10 s: the ticks are a goroutine's).
+func TestTTLCoarseClock(t *testing.T) {
+	c := New(Config[tiered]{MaxBytes: 64 << 10, TTL: 300 * time.Millisecond})
+	c.Put("k", tiered{s: "v"})
+	if _, ok := c.Get([]byte("k")); !ok {
+		t.Fatal("a value just put is not served")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, ok := c.Get([]byte("k")); !ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the value is still served 10 s after its 300 ms TTL")
+		}
+	}
+}
