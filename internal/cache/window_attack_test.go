@@ -51,10 +51,11 @@ func TestWindowNeverStaleAfterAnyInvalidation(t *testing.T) {
 					}
 				})
 			}
-			load := func(k int) int64 {
-				key := "k" + strconv.Itoa(k) + "/"
+			// loadAs loads key, whose value is tag|version, and returns
+			// the version loaded.
+			loadAs := func(key, tag string, version func() int64) int64 {
 				v, err := c.LoadTiered([]byte(key), decodeTiered, func() (tiered, []byte, error) {
-					s := strconv.Itoa(k) + "|" + strconv.FormatInt(versions[k].Load(), 10)
+					s := tag + "|" + strconv.FormatInt(version(), 10)
 					return tiered{s: s}, []byte(s), nil
 				})
 				if err != nil {
@@ -63,6 +64,9 @@ func TestWindowNeverStaleAfterAnyInvalidation(t *testing.T) {
 				_, s, _ := strings.Cut(v.s, "|")
 				got, _ := strconv.ParseInt(s, 10, 64)
 				return got
+			}
+			load := func(k int) int64 {
+				return loadAs("k"+strconv.Itoa(k)+"/", strconv.Itoa(k), versions[k].Load)
 			}
 			inWindow := 0
 			for i := range 20000 {
@@ -120,18 +124,7 @@ func TestWindowNeverStaleAfterAnyInvalidation(t *testing.T) {
 				// filler, so that the room eviction left cannot hold it.
 				key := "fresh" + strconv.Itoa(kind) + "/" + strings.Repeat("x", 300)
 				version := int64(0)
-				loadFresh := func() int64 {
-					v, err := c.LoadTiered([]byte(key), decodeTiered, func() (tiered, []byte, error) {
-						s := strconv.Itoa(kind) + "|" + strconv.FormatInt(version, 10)
-						return tiered{s: s}, []byte(s), nil
-					})
-					if err != nil {
-						t.Fatal(err)
-					}
-					_, s, _ := strings.Cut(v.s, "|")
-					got, _ := strconv.ParseInt(s, 10, 64)
-					return got
-				}
+				loadFresh := func() int64 { return loadAs(key, strconv.Itoa(kind), func() int64 { return version }) }
 				loadFresh()
 				if where := c.Where([]byte(key)); !strings.Contains(where, "window") {
 					t.Fatalf("kind %d: a first load into the full cache is in %s, not the window", kind, where)
