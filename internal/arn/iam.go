@@ -24,6 +24,15 @@ func Group(account, path, name string) string { return iamPathed(account, "group
 // Role returns the ARN of an IAM role.
 func Role(account, path, name string) string { return iamPathed(account, "role", path, name) }
 
+// RoleWithSuffix returns the ARN of an IAM role followed by suffix, in one
+// string (one allocation: a caller keeps the ARN as its prefix).
+func RoleWithSuffix(account, path, name, suffix string) string {
+	if path == "" {
+		path = "/"
+	}
+	return "arn:aws:iam::" + account + ":role" + path + name + suffix
+}
+
 // Policy returns the ARN of a managed policy; account is 12 digits, or
 // "aws" for AWS managed policies.
 func Policy(account, path, name string) string { return iamPathed(account, "policy", path, name) }

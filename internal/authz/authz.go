@@ -1235,12 +1235,7 @@ func compiledRole(r store.Role, t *policy.Policy) *Role {
 	// use are dropped.
 	r.TrustPolicy, r.Description, r.LastUsedRegion, r.LastUsedAt = "", "", "", time.Time{}
 	r.Account, r.Path = intern(r.Account), intern(r.Path)
-	path := r.Path
-	if path == "" {
-		path = "/"
-	}
-	// RoleARN's form, with the suffix, in one allocation.
-	trustID := "arn:aws:iam::" + r.Account + ":role" + path + r.Name + "#trust"
+	trustID := arn.RoleWithSuffix(r.Account, r.Path, r.Name, "#trust")
 	arn := trustID[:len(trustID)-len("#trust")]
 	// One string holds the ARN, the trust policy's id and the name.
 	r.Name = arn[len(arn)-len(r.Name):]

@@ -416,7 +416,8 @@ func (c *Cache[V]) LoadTiered(key []byte, decode func([]byte) (V, bool), fill fu
 		// encoding read before one is never stored after it.
 		var head []byte
 		if c.ttl != 0 {
-			head = binary.LittleEndian.AppendUint64(make([]byte, 0, 8), uint64(exp))
+			var hb [8]byte
+			head = binary.LittleEndian.AppendUint64(hb[:0], uint64(exp))
 		}
 		c.mu.Lock()
 		if c.gen.Load() == g {
