@@ -1,26 +1,55 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/opensts/opensts/internal/store"
 )
 
-// RecordServiceAccess implements store.LastAccessed with one upsert per use
-// that only moves a key's time forward. Times are Unix milliseconds.
+// RecordServiceAccess implements store.LastAccessed with upserts that only
+// move a key's time forward, up to maxAccessBatch rows a statement: across
+// many principals a batch holds a use a request, and a statement a use
+// made each one a parse (SQLite prepares every statement it is given).
+// Times are Unix milliseconds. Uses of one key in a batch are one row, the
+// latest (PostgreSQL refuses a statement that updates a row twice), and
+// rows go in key order, the same lock order on every node.
 func (s *Store) RecordServiceAccess(ctx context.Context, uses []store.ServiceAccess) error {
 	if len(uses) == 0 {
 		return nil
 	}
+	type key struct{ principal, service, action string }
+	latest := make(map[key]int, len(uses))
+	for i, u := range uses {
+		k := key{u.PrincipalID, u.Service, u.Action}
+		if j, ok := latest[k]; !ok || uses[j].At.Before(u.At) {
+			latest[k] = i
+		}
+	}
+	rows := make([]store.ServiceAccess, 0, len(latest))
+	for _, i := range latest {
+		rows = append(rows, uses[i])
+	}
+	slices.SortFunc(rows, func(a, b store.ServiceAccess) int {
+		return cmp.Or(strings.Compare(a.PrincipalID, b.PrincipalID), strings.Compare(a.Service, b.Service), strings.Compare(a.Action, b.Action))
+	})
 	err := s.db.Write(ctx, func(tx Tx) error {
-		for _, u := range uses {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO service_access (principal_id, service, action, account, at_ms, region) VALUES (?, ?, ?, ?, ?, ?)
+		for len(rows) > 0 {
+			batch := rows[:min(len(rows), maxAccessBatch)]
+			rows = rows[len(batch):]
+			args := make([]any, 0, 6*len(batch))
+			for _, u := range batch {
+				args = append(args, u.PrincipalID, u.Service, u.Action, u.Account, u.At.UnixMilli(), u.Region)
+			}
+			q := `INSERT INTO service_access (principal_id, service, action, account, at_ms, region) VALUES (?, ?, ?, ?, ?, ?)` +
+				strings.Repeat(", (?, ?, ?, ?, ?, ?)", len(batch)-1) + `
 				ON CONFLICT (principal_id, service, action) DO UPDATE SET at_ms = excluded.at_ms, region = excluded.region, account = excluded.account
-				WHERE service_access.at_ms < excluded.at_ms`,
-				u.PrincipalID, u.Service, u.Action, u.Account, u.At.UnixMilli(), u.Region); err != nil {
+				WHERE service_access.at_ms < excluded.at_ms`
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}
 		}
@@ -32,7 +61,8 @@ func (s *Store) RecordServiceAccess(ctx context.Context, uses []store.ServiceAcc
 	return nil
 }
 
-// maxAccessBatch bounds the principals of one query.
+// maxAccessBatch bounds the principals of one query and the rows of one
+// upsert (six parameters each).
 const maxAccessBatch = 200
 
 // ListServiceAccess implements store.LastAccessed.

@@ -29,6 +29,19 @@ func testLastAccessed(t *testing.T, s store.Store) {
 		use("AROALASTACCESS", "sts", "GetCallerIdentity", 4*time.Minute, "ap-south-1"),
 	}))
 	ok(t, s.RecordServiceAccess(ctx, nil))
+	// One key more than once in a batch: the latest use wins, in whatever
+	// order the batch holds them (one statement may not update a row
+	// twice on PostgreSQL).
+	ok(t, s.RecordServiceAccess(ctx, []store.ServiceAccess{
+		use("AIDATWICE", "iam", "GetUser", 5*time.Minute, "eu-west-2"),
+		use("AIDATWICE", "iam", "GetUser", 7*time.Minute, "eu-west-3"),
+		use("AIDATWICE", "iam", "GetUser", 6*time.Minute, "eu-north-1"),
+	}))
+	twice, err := s.ListServiceAccess(ctx, []string{"AIDATWICE"})
+	ok(t, err)
+	if len(twice) != 1 || twice[0].Region != "eu-west-3" || !twice[0].At.Equal(at(7*time.Minute).Truncate(time.Millisecond)) {
+		t.Fatalf("one key three times in a batch: %+v, want the use at 7 minutes in eu-west-3", twice)
+	}
 	got, err := s.ListServiceAccess(ctx, []string{"AROALASTACCESS", "AIDANONE"})
 	ok(t, err)
 	sort.Slice(got, func(i, j int) bool { return got[i].Service < got[j].Service })
