@@ -683,6 +683,9 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 	var kb [128]byte
 	decode := func(b []byte) (any, bool) { return a.decodePrincipal(kind, b) }
 	v, err := a.cache.LoadTiered(cacheKey(kb[:0], "policies/"+string(kind), account, id), decode, func() (any, []byte, error) {
+		if r, ok := a.store.(store.PrincipalSourceReader); ok {
+			return a.loadPrincipal(ctx, r, kind, account, id)
+		}
 		var (
 			stored   string // the stored spelling of the name
 			path     string
@@ -722,6 +725,27 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 		return nil, err
 	}
 	return v.(*principalPolicies), nil
+}
+
+// loadPrincipal is principalPolicies' fill from a store that reads a
+// principal and its policy sources in one statement.
+func (a *Authorizer) loadPrincipal(ctx context.Context, r store.PrincipalSourceReader, kind store.PrincipalKind, account, id string) (any, []byte, error) {
+	p, err := r.PrincipalSources(ctx, kind, id)
+	if err == nil && p.Account != account {
+		err = store.ErrNotFound
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return gonePrincipal(), nil, nil // not in the second tier
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load %s %s: %w", kind, id, err)
+	}
+	src, err := a.ownerSources(kind, p.Name, p.Sources)
+	if err != nil {
+		return nil, nil, err
+	}
+	return newPrincipalPolicies(p.Name, p.Path, p.PermissionsBoundary, p.Tags, src),
+		encodePrincipal(p.Name, p.Path, p.PermissionsBoundary, p.Tags, p.Sources.Inline, src), nil
 }
 
 // encodePrincipal is a user or role in the cache's second tier: what
@@ -802,16 +826,8 @@ func (a *Authorizer) sources(ctx context.Context, account string, kind store.Pri
 		if err != nil {
 			return out, nil, fmt.Errorf("load policies of %s %s: %w", kind, owner, err)
 		}
-		for _, ip := range src.Inline {
-			if err := a.addInline(&out, kind, owner, ip); err != nil {
-				return out, nil, err
-			}
-		}
-		out.attached = src.Attached
-		for _, g := range src.Groups {
-			out.groups = append(out.groups, groupRef{id: g.ID, name: g.Name})
-		}
-		return out, src.Inline, nil
+		out, err = a.ownerSources(kind, owner, src)
+		return out, src.Inline, err
 	}
 	inline, err := a.store.ListInlinePolicies(ctx, account, kind, owner)
 	if err != nil {
@@ -839,6 +855,21 @@ func (a *Authorizer) sources(ctx context.Context, account string, kind store.Pri
 		}
 	}
 	return out, inline, nil
+}
+
+// ownerSources compiles what src holds of owner's policies.
+func (a *Authorizer) ownerSources(kind store.PrincipalKind, owner string, src store.PolicySources) (ownerSources, error) {
+	var out ownerSources
+	for _, ip := range src.Inline {
+		if err := a.addInline(&out, kind, owner, ip); err != nil {
+			return out, err
+		}
+	}
+	out.attached = src.Attached
+	for _, g := range src.Groups {
+		out.groups = append(out.groups, groupRef{id: g.ID, name: g.Name})
+	}
+	return out, nil
 }
 
 // managed loads (cached) the default version of a managed policy, compiled

@@ -312,3 +312,74 @@ func TestRoleFromAnotherRowRefused(t *testing.T) {
 		t.Fatalf("a role's own row in another case: %v, %v", r, err)
 	}
 }
+
+// oneStatement is readCounter with the store's PrincipalSources, which a
+// principal's load then uses in place of GetUserByID (or GetRoleByID) and
+// PolicySources.
+type oneStatement struct{ readCounter }
+
+func (r *oneStatement) PrincipalSources(ctx context.Context, kind store.PrincipalKind, id string) (store.PrincipalSources, error) {
+	r.reads.Add(1)
+	return r.Store.(store.PrincipalSourceReader).PrincipalSources(ctx, kind, id)
+}
+
+// A user or role loaded with one statement (PrincipalSources) is the one
+// loaded with two reads, for one read; one of another account, or gone, is
+// a principal that does not exist.
+func TestPrincipalInOneStatement(t *testing.T) {
+	db, two, must := tierStore(t)
+	one := &oneStatement{readCounter{Store: db}}
+	ctx := context.Background()
+	parn := "arn:aws:iam::" + acct + ":policy/P"
+	must(db.CreateManagedPolicy(ctx, store.ManagedPolicy{Account: acct, ID: "ANPAP", Name: "P", Path: "/", ARN: parn, DefaultVersionID: "v1"},
+		store.PolicyVersion{PolicyARN: parn, VersionID: "v1", Document: allowDoc("s3:GetObject")}))
+	must(db.CreateUser(ctx, store.User{Account: acct, ID: "AIDAALICE", Name: "Alice", Path: "/eng/", PermissionsBoundary: parn,
+		Tags: []store.Tag{{Key: "team", Value: "red"}, {Key: "cost", Value: "42"}}}))
+	must(db.PutInlinePolicy(ctx, store.InlinePolicy{Account: acct, Kind: store.KindUser, Owner: "Alice", Name: "own", Document: allowDoc("iam:GetUser")}))
+	must(db.AttachPolicy(ctx, store.Attachment{Account: acct, Kind: store.KindUser, Owner: "Alice", PolicyARN: parn}))
+	must(db.CreateGroup(ctx, store.Group{Account: acct, ID: "AGPADEV", Name: "dev", Path: "/"}))
+	must(db.AddUserToGroup(ctx, acct, "dev", "Alice"))
+	must(db.CreateRole(ctx, store.Role{Account: acct, ID: "AROAAPP", Name: "App", Path: "/svc/", MaxSessionDuration: 3600, PermissionsBoundary: parn,
+		TrustPolicy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + acct + `"},"Action":"sts:AssumeRole"}]}`}))
+	must(db.PutInlinePolicy(ctx, store.InlinePolicy{Account: acct, Kind: store.KindRole, Owner: "App", Name: "rp", Document: allowDoc("ec2:*")}))
+	sl, err := seal.New(make([]byte, 32), nil)
+	must(err)
+	newA := func(st store.Store) *Authorizer {
+		return New(Config{Store: st, Policies: policy.NewCache(1 << 20), Sealer: sl, CompactBytes: 1 << 20})
+	}
+	viaTwo, viaOne := newA(two), newA(one)
+	for _, c := range []struct {
+		kind    store.PrincipalKind
+		account string
+		id      string
+		exists  bool
+	}{
+		{store.KindUser, acct, "AIDAALICE", true},
+		{store.KindRole, acct, "AROAAPP", true},
+		{store.KindUser, "999988887777", "AIDAALICE", false}, // another account's id
+		{store.KindRole, acct, "AIDAALICE", false},           // a user's id asked as a role
+		{store.KindUser, acct, "AIDANOBODY", false},
+	} {
+		before := one.reads.Load()
+		got, err := viaOne.principalPolicies(ctx, c.kind, c.account, c.id)
+		must(err)
+		if n := one.reads.Load() - before; n != 1 {
+			t.Errorf("%s %s: %d store reads, want 1", c.kind, c.id, n)
+		}
+		want, err := viaTwo.principalPolicies(ctx, c.kind, c.account, c.id)
+		must(err)
+		if got.exists != c.exists || want.exists != c.exists {
+			t.Fatalf("%s %s in %s: exists %v (two reads: %v), want %v", c.kind, c.id, c.account, got.exists, want.exists, c.exists)
+		}
+		if got.name != want.name || got.path != want.path || got.boundary != want.boundary || !reflect.DeepEqual(got.tags, want.tags) ||
+			!reflect.DeepEqual(got.tagKeys, want.tagKeys) || !reflect.DeepEqual(got.attached, want.attached) || !reflect.DeepEqual(got.groups, want.groups) ||
+			len(got.inline) != len(want.inline) {
+			t.Fatalf("%s %s in one statement\n%+v %+v\nin two reads\n%+v %+v", c.kind, c.id, *got, *got.principalExtra, *want, *want.principalExtra)
+		}
+		for i := range got.inline {
+			if got.inline[i].ID != want.inline[i].ID || got.inline[i].Doc != want.inline[i].Doc || got.inline[i].Source != want.inline[i].Source {
+				t.Fatalf("%s %s: inline policy %d %+v, two reads %+v", c.kind, c.id, i, got.inline[i], want.inline[i])
+			}
+		}
+	}
+}

@@ -19,3 +19,22 @@ type PolicySources struct {
 type PolicySourceReader interface {
 	PolicySources(ctx context.Context, account string, kind PrincipalKind, owner string) (PolicySources, error)
 }
+
+// PrincipalSources is a user or role as an authorization decision needs
+// it: its account, stored name and path, permissions boundary, tags and
+// policy sources.
+type PrincipalSources struct {
+	Account, Name, Path, PermissionsBoundary string
+	Tags                                     []Tag
+	Sources                                  PolicySources
+}
+
+// PrincipalSourceReader reads a user or role by unique id with its
+// PolicySources in one statement: one round trip and one snapshot, where
+// GetUserByID (or GetRoleByID) and PolicySources took two of each.
+// ErrNotFound when no principal of kind (KindUser or KindRole) has the id.
+// The SQL backends have it; a caller falls back to the two calls without
+// it.
+type PrincipalSourceReader interface {
+	PrincipalSources(ctx context.Context, kind PrincipalKind, id string) (PrincipalSources, error)
+}

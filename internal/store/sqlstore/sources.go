@@ -72,3 +72,74 @@ func (s *Store) PolicySources(ctx context.Context, account string, kind store.Pr
 	}
 	return out, nil
 }
+
+// principalQuery is PrincipalSources' statement for each kind: sourcesQuery
+// with the owner found by unique id and its row (tag 0) carrying its
+// account, name, path, boundary and tags; every row has seven columns.
+var principalQuery = func() map[store.PrincipalKind]string {
+	out := map[store.PrincipalKind]string{}
+	for _, kind := range []store.PrincipalKind{store.KindUser, store.KindRole} {
+		table, col, err := ownerTable(kind)
+		if err != nil {
+			panic(err)
+		}
+		q := `WITH o AS (SELECT pk, account, name, path, boundary, CAST(tags AS TEXT) AS tags FROM ` + table + ` WHERE id = ?)
+			SELECT 0, '', o.account, o.name, o.path, o.boundary, o.tags FROM o
+			UNION ALL SELECT 1, lower(i.name), i.name, i.document, '', '', '' FROM inline_policies i JOIN o ON i.` + col + ` = o.pk
+			UNION ALL SELECT 2, lower(p.name), p.arn, '', '', '', '' FROM attachments a JOIN o ON a.` + col + ` = o.pk JOIN managed_policies p ON p.pk = a.policy_pk`
+		if kind == store.KindUser {
+			q += `
+			UNION ALL SELECT 3, lower(g.name), g.name, g.id, '', '', '' FROM group_members m JOIN o ON m.user_pk = o.pk JOIN groups g ON g.pk = m.group_pk`
+		}
+		out[kind] = q + `
+			ORDER BY 1, 2, 3`
+	}
+	return out
+}()
+
+// PrincipalSources implements store.PrincipalSourceReader with one
+// statement, which the backend's statement cache keeps prepared.
+func (s *Store) PrincipalSources(ctx context.Context, kind store.PrincipalKind, id string) (store.PrincipalSources, error) {
+	var out store.PrincipalSources
+	q, ok := principalQuery[kind]
+	if !ok {
+		return out, fmt.Errorf("principal sources: unknown kind %q", kind)
+	}
+	rows, err := s.db.QueryContext(ctx, q, id)
+	if err != nil {
+		return out, fmt.Errorf("principal sources of %s %s: %w", kind, id, s.db.Translate(err))
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		var (
+			tag        int
+			sort, a, b string
+			c, d, e    string
+		)
+		if err := rows.Scan(&tag, &sort, &a, &b, &c, &d, &e); err != nil {
+			return out, fmt.Errorf("principal sources of %s %s: %w", kind, id, s.db.Translate(err))
+		}
+		switch tag {
+		case 0:
+			found = true
+			out.Account, out.Name, out.Path, out.PermissionsBoundary = a, b, c, d
+			if err := ScanTags(&out.Tags).Scan(e); err != nil {
+				return out, fmt.Errorf("principal sources of %s %s: %w", kind, id, err)
+			}
+		case 1:
+			out.Sources.Inline = append(out.Sources.Inline, store.InlinePolicy{Name: a, Document: b})
+		case 2:
+			out.Sources.Attached = append(out.Sources.Attached, a)
+		case 3:
+			out.Sources.Groups = append(out.Sources.Groups, store.Group{Account: out.Account, Name: a, ID: b})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("principal sources of %s %s: %w", kind, id, s.db.Translate(err))
+	}
+	if !found {
+		return store.PrincipalSources{}, fmt.Errorf("principal sources of %s %s: %w", kind, id, store.ErrNotFound)
+	}
+	return out, nil
+}

@@ -103,6 +103,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"DetectState", testDetectState},
 		{"Revocations", testRevocations},
 		{"LastAccessed", testLastAccessed},
+		{"PrincipalSources", testPrincipalSources},
 		{"Throttles", testThrottles},
 		{"MFAResync", testMFAResync},
 	}
