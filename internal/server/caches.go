@@ -25,7 +25,8 @@ import (
 //     which the collector neither marks nor paces itself by: 100,000
 //     entities fit, with room. A first-tier miss that the second holds
 //     costs a decode (the trust policy rebuilt from its shape, not parsed)
-//     instead of four store reads.
+//     instead of three store reads (the key; its user with its policy
+//     sources, store.PrincipalSourceReader; the role).
 //
 // Before the second tier, the first held 20,000 entities and across
 // 100,000 every miss read the store; twice that bound served fewer
