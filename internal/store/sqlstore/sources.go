@@ -43,34 +43,55 @@ func (s *Store) PolicySources(ctx context.Context, account string, kind store.Pr
 	if err != nil {
 		return out, fmt.Errorf("policy sources of %s %s: %w", kind, owner, s.db.Translate(err))
 	}
-	defer rows.Close()
-	found := false
-	for rows.Next() {
-		var (
-			tag        int
-			sort, a, b string
-		)
-		if err := rows.Scan(&tag, &sort, &a, &b); err != nil {
-			return out, fmt.Errorf("policy sources of %s %s: %w", kind, owner, s.db.Translate(err))
-		}
-		switch tag {
-		case 0:
-			found = true
-		case 1:
-			out.Inline = append(out.Inline, store.InlinePolicy{Name: a, Document: b})
-		case 2:
-			out.Attached = append(out.Attached, a)
-		case 3:
-			out.Groups = append(out.Groups, store.Group{Account: account, Name: a, ID: b})
-		}
-	}
-	if err := rows.Err(); err != nil {
+	out, found, err := readSources(rows, &account, nil)
+	if err != nil {
 		return out, fmt.Errorf("policy sources of %s %s: %w", kind, owner, s.db.Translate(err))
 	}
 	if !found {
 		return out, fmt.Errorf("policy sources of %s %s: %w", kind, owner, store.ErrNotFound)
 	}
 	return out, nil
+}
+
+// readSources reads the rows of a sources statement and closes them: the
+// owner's (tag 0), whose columns after the sort key go to owner (nil when
+// the statement has only the owner's tag), then its inline policies (1),
+// attachments (2) and groups (3), each in columns a and b, the rest
+// empty; groups are of *account, read when they come (after the owner's
+// row). It reports whether the owner's row was there.
+func readSources(rows Rows, account *string, owner func(cols *[5]string) error) (out store.PolicySources, found bool, err error) {
+	defer rows.Close()
+	var (
+		tag  int
+		sort string
+		cols [5]string
+	)
+	dest := []any{&tag, &sort, &cols[0], &cols[1]}
+	if owner != nil {
+		dest = append(dest, &cols[2], &cols[3], &cols[4])
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return out, found, err
+		}
+		a, b := cols[0], cols[1]
+		switch tag {
+		case 0:
+			found = true
+			if owner != nil {
+				if err := owner(&cols); err != nil {
+					return out, found, err
+				}
+			}
+		case 1:
+			out.Inline = append(out.Inline, store.InlinePolicy{Name: a, Document: b})
+		case 2:
+			out.Attached = append(out.Attached, a)
+		case 3:
+			out.Groups = append(out.Groups, store.Group{Account: *account, Name: a, ID: b})
+		}
+	}
+	return out, found, rows.Err()
 }
 
 // principalQuery is PrincipalSources' statement for each kind: sourcesQuery
@@ -109,37 +130,16 @@ func (s *Store) PrincipalSources(ctx context.Context, kind store.PrincipalKind, 
 	if err != nil {
 		return out, fmt.Errorf("principal sources of %s %s: %w", kind, id, s.db.Translate(err))
 	}
-	defer rows.Close()
-	found := false
-	for rows.Next() {
-		var (
-			tag        int
-			sort, a, b string
-			c, d, e    string
-		)
-		if err := rows.Scan(&tag, &sort, &a, &b, &c, &d, &e); err != nil {
-			return out, fmt.Errorf("principal sources of %s %s: %w", kind, id, s.db.Translate(err))
-		}
-		switch tag {
-		case 0:
-			found = true
-			out.Account, out.Name, out.Path, out.PermissionsBoundary = a, b, c, d
-			if err := ScanTags(&out.Tags).Scan(e); err != nil {
-				return out, fmt.Errorf("principal sources of %s %s: %w", kind, id, err)
-			}
-		case 1:
-			out.Sources.Inline = append(out.Sources.Inline, store.InlinePolicy{Name: a, Document: b})
-		case 2:
-			out.Sources.Attached = append(out.Sources.Attached, a)
-		case 3:
-			out.Sources.Groups = append(out.Sources.Groups, store.Group{Account: out.Account, Name: a, ID: b})
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("principal sources of %s %s: %w", kind, id, s.db.Translate(err))
+	src, found, err := readSources(rows, &out.Account, func(c *[5]string) error {
+		out.Account, out.Name, out.Path, out.PermissionsBoundary = c[0], c[1], c[2], c[3]
+		return ScanTags(&out.Tags).Scan(c[4])
+	})
+	if err != nil {
+		return store.PrincipalSources{}, fmt.Errorf("principal sources of %s %s: %w", kind, id, s.db.Translate(err))
 	}
 	if !found {
 		return store.PrincipalSources{}, fmt.Errorf("principal sources of %s %s: %w", kind, id, store.ErrNotFound)
 	}
+	out.Sources = src
 	return out, nil
 }
