@@ -94,9 +94,11 @@ func (s *Store) PutBaselines(ctx context.Context, baselines map[string][]byte, n
 	slices.Sort(keys) // the same lock order on every node
 	ms := now.UnixMilli()
 	err := s.db.Write(ctx, func(tx Tx) error {
-		for len(keys) > 0 {
-			batch := keys[:min(len(keys), maxBaselineBatch)]
-			keys = keys[len(batch):]
+		// rest, not keys: a backend runs fn again after a deadlock or a
+		// serialization failure (PostgreSQL), and the retry writes them all.
+		for rest := keys; len(rest) > 0; {
+			batch := rest[:min(len(rest), maxBaselineBatch)]
+			rest = rest[len(batch):]
 			args := make([]any, 0, 3*len(batch))
 			for _, k := range batch {
 				args = append(args, k, baselines[k], ms)

@@ -17,7 +17,9 @@ import (
 // made each one a parse (SQLite prepares every statement it is given).
 // Times are Unix milliseconds. Uses of one key in a batch are one row, the
 // latest (PostgreSQL refuses a statement that updates a row twice), and
-// rows go in key order, the same lock order on every node.
+// rows go in key order, the same lock order for every batch (a delete of a
+// principal's uses may lock them in another; the deadlock that can make is
+// retried).
 func (s *Store) RecordServiceAccess(ctx context.Context, uses []store.ServiceAccess) error {
 	if len(uses) == 0 {
 		return nil
@@ -38,9 +40,11 @@ func (s *Store) RecordServiceAccess(ctx context.Context, uses []store.ServiceAcc
 		return cmp.Or(strings.Compare(a.PrincipalID, b.PrincipalID), strings.Compare(a.Service, b.Service), strings.Compare(a.Action, b.Action))
 	})
 	err := s.db.Write(ctx, func(tx Tx) error {
-		for len(rows) > 0 {
-			batch := rows[:min(len(rows), maxAccessBatch)]
-			rows = rows[len(batch):]
+		// rest, not rows: a backend runs fn again after a deadlock or a
+		// serialization failure (PostgreSQL), and the retry writes them all.
+		for rest := rows; len(rest) > 0; {
+			batch := rest[:min(len(rest), maxAccessBatch)]
+			rest = rest[len(batch):]
 			args := make([]any, 0, 6*len(batch))
 			for _, u := range batch {
 				args = append(args, u.PrincipalID, u.Service, u.Action, u.Account, u.At.UnixMilli(), u.Region)

@@ -32,6 +32,9 @@ type DB interface {
 	// Querier runs single read statements, each on its own.
 	Querier
 	// Write runs fn in a write transaction and commits it if fn returns nil.
+	// A backend may run fn more than once (PostgreSQL retries deadlocks and
+	// serialization failures), each time in a new transaction: fn must not
+	// consume or accumulate state it captured.
 	// Errors come back translated. Changes are recorded by fn, with
 	// RecordChanges as its last statement.
 	Write(ctx context.Context, fn func(Tx) error) error

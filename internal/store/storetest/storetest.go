@@ -104,6 +104,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Revocations", testRevocations},
 		{"LastAccessed", testLastAccessed},
 		{"PrincipalSources", testPrincipalSources},
+		{"PrincipalSourcesEdges", testPrincipalSourcesEdges},
+		{"ServiceAccessConcurrentBatches", testServiceAccessConcurrentBatches},
 		{"Throttles", testThrottles},
 		{"MFAResync", testMFAResync},
 	}

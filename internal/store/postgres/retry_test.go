@@ -1,0 +1,152 @@
+package postgres
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/opensts/opensts/internal/sharedtest"
+	"github.com/opensts/opensts/internal/store"
+)
+
+// deadlockBatch runs write (a batch of upserts over keys, in key order)
+// while another transaction holds the batch's last key and then asks for
+// its first: a deadlock that PostgreSQL resolves by failing the batch's
+// transaction (each waiter looks for one deadlock_timeout after it began
+// to wait, and the batch began first), which the store retries. It
+// returns write's error.
+func deadlockBatch(t *testing.T, dsn, table, column, first, last string, write func() error) error {
+	t.Helper()
+	ctx := t.Context()
+	other, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op once rolled back below
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM `+table+` WHERE `+column+` = $1 FOR UPDATE`, last); err != nil {
+		t.Fatal(err)
+	}
+	// Watched from a connection of its own: a statistics view read in a
+	// transaction shows what it showed at the transaction's first read.
+	watch, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(ctx)
+	done := make(chan error, 1)
+	go func() { done <- write() }()
+	// Wait until the batch waits for the last key, its first statements
+	// written (and their rows locked).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		if err := watch.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+			AND query LIKE 'INSERT INTO `+table+`%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the batch ended (%v) before it waited for the held key", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the batch never waited for the held key")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Now the other transaction asks for the first key, which the batch
+	// holds: the batch finds the deadlock a deadlock_timeout after it began
+	// to wait, and fails.
+	locked := make(chan error, 1)
+	go func() {
+		_, err := tx.Exec(ctx, `SELECT 1 FROM `+table+` WHERE `+column+` = $1 FOR UPDATE`, first)
+		locked <- err
+	}()
+	if err := <-locked; err != nil {
+		t.Fatalf("the other transaction: %v", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return <-done
+}
+
+// A batch of more than one statement whose transaction fails on a deadlock
+// and is retried writes every row on the retry: the retry used to find the
+// rows consumed by the first attempt, write nothing and report success.
+func TestBatchWritesSurviveADeadlock(t *testing.T) {
+	ctx := t.Context()
+	dsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "retry")
+	s, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	const n = 201 // two statements: 200 and 1
+
+	t.Run("service access", func(t *testing.T) {
+		use := func(i int, at time.Time) store.ServiceAccess {
+			return store.ServiceAccess{PrincipalID: fmt.Sprintf("AIDARETRY%04d", i), Service: "iam", Action: "GetUser", Account: "111111111111", At: at, Region: "us-east-1"}
+		}
+		var old, now []store.ServiceAccess
+		var ids []string
+		for i := range n {
+			old, now = append(old, use(i, t0)), append(now, use(i, t0.Add(time.Hour)))
+			ids = append(ids, use(i, t0).PrincipalID)
+		}
+		if err := s.RecordServiceAccess(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		if err := deadlockBatch(t, dsn, "service_access", "principal_id", ids[0], ids[n-1], func() error { return s.RecordServiceAccess(ctx, now) }); err != nil {
+			t.Fatalf("RecordServiceAccess: %v", err)
+		}
+		got, err := s.ListServiceAccess(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != n {
+			t.Fatalf("%d uses, want %d", len(got), n)
+		}
+		for _, g := range got {
+			if !g.At.Equal(t0.Add(time.Hour)) {
+				t.Errorf("%s at %v after RecordServiceAccess succeeded, want %v", g.PrincipalID, g.At, t0.Add(time.Hour))
+			}
+		}
+	})
+
+	t.Run("baselines", func(t *testing.T) {
+		old, now := map[string][]byte{}, map[string][]byte{}
+		var keys []string
+		for i := range n {
+			k := fmt.Sprintf("role:retry%04d", i)
+			keys = append(keys, k)
+			old[k], now[k] = []byte("old"), []byte("new")
+		}
+		if err := s.PutBaselines(ctx, old, t0); err != nil {
+			t.Fatal(err)
+		}
+		if err := deadlockBatch(t, dsn, "detect_baselines", "subject", keys[0], keys[n-1], func() error { return s.PutBaselines(ctx, now, t0.Add(time.Hour)) }); err != nil {
+			t.Fatalf("PutBaselines: %v", err)
+		}
+		got, err := s.GetBaselines(ctx, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if string(got[k]) != "new" {
+				t.Errorf("%s holds %q after PutBaselines succeeded, want \"new\"", k, got[k])
+			}
+		}
+	})
+}
