@@ -24,6 +24,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -418,8 +420,13 @@ func (n nullTime) Scan(v any) error {
 // writeTouches writes the uses in batch in one transaction; an older use
 // never overwrites a newer one.
 func (s *Store) writeTouches(ctx context.Context, batch map[string]sqlstore.Touch) error {
+	// In id order: two nodes flushing at once, or a flush and a user's
+	// delete, then lock rows in one order instead of deadlocking on a
+	// map's random one (a deadlock is retried, at a transaction's cost).
+	ids := slices.Sorted(maps.Keys(batch))
 	err := s.write(ctx, func(tx *tx) error {
-		for id, u := range batch {
+		for _, id := range ids {
+			u := batch[id]
 			if rid, ok := strings.CutPrefix(id, sqlstore.RolePrefix); ok {
 				if _, err := tx.ExecContext(ctx, `UPDATE roles SET last_used_at = ?, last_used_region = ?
 					WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`, encTime(u.At), u.Region, rid, encTime(u.At)); err != nil {

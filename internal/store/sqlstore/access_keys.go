@@ -15,8 +15,9 @@ import (
 func (s *Store) CreateAccessKey(ctx context.Context, k store.AccessKey) error {
 	err := s.write(ctx, func(tx Tx, c *changeList) error {
 		var (
-			upk   sql.NullInt64
-			uname string
+			upk    sql.NullInt64
+			uname  string
+			userID = k.UserID // not k.UserID =: a retried run reads the user again
 		)
 		if k.UserName != "" {
 			u, err := s.principal(ctx, tx, store.KindUser, k.Account, k.UserName)
@@ -25,13 +26,13 @@ func (s *Store) CreateAccessKey(ctx context.Context, k store.AccessKey) error {
 			}
 			upk = sql.NullInt64{Int64: u.pk, Valid: true}
 			uname = u.name
-			if k.UserID == "" {
-				k.UserID = u.id
+			if userID == "" {
+				userID = u.id
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO access_keys (id, account, user_pk, user_id, secret, status, created_at,
 			last_used_at, last_used_service, last_used_region) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			k.ID, k.Account, upk, k.UserID, k.Secret, k.Status, s.d.Time(k.CreatedAt),
+			k.ID, k.Account, upk, userID, k.Secret, k.Status, s.d.Time(k.CreatedAt),
 			s.d.Time(k.LastUsedAt), k.LastUsedService, k.LastUsedRegion)
 		c.add(store.Change{Kind: store.ChangeAccessKey, Account: k.Account, Key: k.ID, Name: uname})
 		return err
