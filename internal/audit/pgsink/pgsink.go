@@ -327,6 +327,8 @@ func (s *Sink) done(inserted, dropped int, size int64) {
 
 var columns = []string{"node", "event_time", "account", "event_id", "event_name", "event_source", "username", "access_key_id", "read_only", "resource_types", "resource_names", "record"}
 
+var columnList = strings.Join(columns, ", ")
+
 // insert COPYs a batch; records that do not parse are skipped (and
 // counted as dropped by the caller).
 func (s *Sink) insert(ctx context.Context, conn *pgx.Conn, batch [][]byte) (skipped int, err error) {
@@ -344,12 +346,37 @@ func (s *Sink) insert(ctx context.Context, conn *pgx.Conn, batch [][]byte) (skip
 		rows = append(rows, []any{s.cfg.Node, a.Time, a.Account, a.EventID, a.EventName, a.EventSource, a.Username, a.AccessKeyID, a.ReadOnly, types, names, string(line)})
 	}
 	start := time.Now()
-	_, err = conn.CopyFrom(ctx, pgx.Identifier{"audit_events"}, columns, pgx.CopyFromRows(rows))
+	err = copyOnce(ctx, conn, rows)
 	s.latency.Store(int64(time.Since(start)))
 	if err != nil {
 		return 0, fmt.Errorf("copy into audit_events: %w", err)
 	}
 	return skipped, nil
+}
+
+// copyOnce stores rows, skipping an event already stored: the sink sends a
+// batch again after an error, and the error may have come after the
+// server committed it. COPY cannot skip a row, so the rows go through a
+// staging table of the connection's, emptied at each commit.
+func copyOnce(ctx context.Context, conn *pgx.Conn, rows [][]any) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }() // a no-op once committed
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS audit_stage (node TEXT, event_time TIMESTAMPTZ, account TEXT, event_id TEXT,
+		event_name TEXT, event_source TEXT, username TEXT, access_key_id TEXT, read_only BOOLEAN, resource_types TEXT[], resource_names TEXT[],
+		record JSON) ON COMMIT DELETE ROWS`); err != nil {
+		return err
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_stage"}, columns, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_events (`+columnList+`) SELECT `+columnList+` FROM audit_stage
+		ON CONFLICT (account, event_id) DO NOTHING`); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 // prune deletes the events older than the retention.

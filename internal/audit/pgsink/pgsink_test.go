@@ -1,6 +1,7 @@
 package pgsink
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/opensts/opensts/internal/audit"
 	"github.com/opensts/opensts/internal/sharedtest"
@@ -244,4 +247,49 @@ func flip(c byte) string {
 		return "B"
 	}
 	return "A"
+}
+
+// A batch sent again — as the sink does after an error that may have
+// come after the server committed it — is stored once: LookupEvents lists
+// each event once, and an event id looked up finds one event.
+func TestBatchSentTwiceStoredOnce(t *testing.T) {
+	dsn := schemaDSN(t)
+	ctx := context.Background()
+	s := open(t, dsn, Config{BatchEvents: 100})
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var batch [][]byte
+	for i := range 5 {
+		batch = append(batch, line("111111111111", i))
+	}
+	for range 2 {
+		if _, err := s.insert(ctx, conn, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// And a batch that holds one of them and a new one.
+	if _, err := s.insert(ctx, conn, [][]byte{line("111111111111", 2), line("111111111111", 5)}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM audit_events`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 6 {
+		t.Fatalf("%d rows after the same 5 events were sent twice and 2 more (one of them again), want 6", n)
+	}
+	evs, _, err := s.LookupEvents(ctx, audit.Filter{Account: "111111111111", Attribute: "EventId", Value: "id-111111111111-2"}, "", 50)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("event id-111111111111-2: %d events, %v", len(evs), err)
+	}
+	// The same event id in another account is another event.
+	if _, err := s.insert(ctx, conn, [][]byte{bytes.ReplaceAll(line("111111111111", 0), []byte(`"recipientAccountId":"111111111111"`), []byte(`"recipientAccountId":"222222222222"`))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM audit_events`).Scan(&n); err != nil || n != 7 {
+		t.Fatalf("%d rows (%v) after another account's event of the same id, want 7", n, err)
+	}
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -248,5 +249,66 @@ func TestUpgradeMovesFailedCreateAccountRequests(t *testing.T) {
 	}
 	if v, err := s.GetSetting(ctx, "org.id"); err != nil || v != "o-abcdefghij" {
 		t.Fatalf("other settings: %q, %v", v, err)
+	}
+}
+
+// The upgrade that makes an event id unique in its account keeps the first
+// of the copies a database sink stored before it, and only those.
+func TestUpgradeKeepsOneCopyOfAnAuditEvent(t *testing.T) {
+	ctx := t.Context()
+	sdsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "storetest")
+	cfg, err := pgx.ParseConfig(sdsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &Store{pool: newPool(cfg, 1)}
+	if err := old.applyMigrations(ctx, ms[:18]); err != nil {
+		t.Fatal(err)
+	}
+	q := queryer{pool: old.pool}
+	for _, ev := range []struct{ node, account, id string }{
+		{"a", "111111111111", "e1"}, {"b", "111111111111", "e1"}, {"c", "111111111111", "e1"}, // three copies
+		{"a", "222222222222", "e1"}, // the same id in another account
+		{"a", "111111111111", "e2"},
+	} {
+		if _, err := q.ExecContext(ctx, `INSERT INTO audit_events (node, event_time, account, event_id, event_name, event_source, username, access_key_id,
+			read_only, resource_types, resource_names, record) VALUES (?, now(), ?, ?, 'E', 'iam.amazonaws.com', '', '', false, '{}', '{}', '{}')`,
+			ev.node, ev.account, ev.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.pool.close()
+	s, err := Open(ctx, sdsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	conn, err := pgx.Connect(ctx, sdsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT node, account, event_id FROM audit_events ORDER BY account, event_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var node, account, id string
+		if err := rows.Scan(&node, &account, &id); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, node+"/"+account+"/"+id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a/111111111111/e1", "a/111111111111/e2", "a/222222222222/e1"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events after the upgrade %v, want %v", got, want)
 	}
 }
