@@ -66,10 +66,11 @@ func TestMigrationsIdempotent(t *testing.T) {
 	}
 }
 
-// TestUpgradeKeepsGeneration: a database written before the change feed
-// (migration 1 only) upgrades in place; its generation becomes the feed's
-// counter, so Seqs continue above it and the older ones read as pruned.
-func TestUpgradeKeepsGeneration(t *testing.T) {
+// upgradeFrom returns a fresh schema migrated to its first n migrations
+// and then written by stmts: a database of an older version, for Open to
+// upgrade.
+func upgradeFrom(t *testing.T, n int, stmts ...string) string {
+	t.Helper()
 	ctx := t.Context()
 	sdsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "storetest")
 	cfg, err := pgx.ParseConfig(sdsn)
@@ -81,18 +82,27 @@ func TestUpgradeKeepsGeneration(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := &Store{pool: newPool(cfg, 1)}
-	if err := old.applyMigrations(ctx, ms[:1]); err != nil {
+	defer old.pool.close()
+	if err := old.applyMigrations(ctx, ms[:n]); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		`INSERT INTO users (account, id, name, path, boundary, tags) VALUES ('111111111111', 'AIDA1', 'alice', '/', '', '[]')`,
-		`UPDATE generation SET value = 7`,
-	} {
+	for _, q := range stmts {
 		if _, err := (queryer{pool: old.pool}).ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	old.pool.close()
+	return sdsn
+}
+
+// TestUpgradeKeepsGeneration: a database written before the change feed
+// (migration 1 only) upgrades in place; its generation becomes the feed's
+// counter, so Seqs continue above it and the older ones read as pruned.
+func TestUpgradeKeepsGeneration(t *testing.T) {
+	ctx := t.Context()
+	sdsn := upgradeFrom(t, 1,
+		`INSERT INTO users (account, id, name, path, boundary, tags) VALUES ('111111111111', 'AIDA1', 'alice', '/', '', '[]')`,
+		`UPDATE generation SET value = 7`,
+	)
 
 	s, err := Open(ctx, sdsn)
 	if err != nil {
@@ -210,28 +220,10 @@ func TestChangesVisibleInOrder(t *testing.T) {
 // their status) to their table.
 func TestUpgradeMovesFailedCreateAccountRequests(t *testing.T) {
 	ctx := t.Context()
-	sdsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "storetest")
-	cfg, err := pgx.ParseConfig(sdsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := &Store{pool: newPool(cfg, 1)}
-	if err := old.applyMigrations(ctx, ms[:11]); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	sdsn := upgradeFrom(t, 11,
 		`INSERT INTO settings (key, value) VALUES ('org.car.car-abcdefghijklmnop', '{"Id":"car-abcdefghijklmnop","AccountName":"dev","State":"FAILED","RequestedTimestamp":1767225600,"CompletedTimestamp":1767225600,"FailureReason":"EMAIL_ALREADY_EXISTS"}')`,
 		`INSERT INTO settings (key, value) VALUES ('org.id', 'o-abcdefghij')`,
-	} {
-		if _, err := (queryer{pool: old.pool}).ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	old.pool.close()
+	)
 	s, err := Open(ctx, sdsn)
 	if err != nil {
 		t.Fatal(err)
@@ -256,32 +248,16 @@ func TestUpgradeMovesFailedCreateAccountRequests(t *testing.T) {
 // of the copies a database sink stored before it, and only those.
 func TestUpgradeKeepsOneCopyOfAnAuditEvent(t *testing.T) {
 	ctx := t.Context()
-	sdsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "storetest")
-	cfg, err := pgx.ParseConfig(sdsn)
-	if err != nil {
-		t.Fatal(err)
+	insert := func(node, account, id string) string {
+		return `INSERT INTO audit_events (node, event_time, account, event_id, event_name, event_source, username, access_key_id,
+			read_only, resource_types, resource_names, record) VALUES ('` + node + `', now(), '` + account + `', '` + id + `', 'E', 'iam.amazonaws.com', '', '',
+			false, '{}', '{}', '{}')`
 	}
-	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := &Store{pool: newPool(cfg, 1)}
-	if err := old.applyMigrations(ctx, ms[:18]); err != nil {
-		t.Fatal(err)
-	}
-	q := queryer{pool: old.pool}
-	for _, ev := range []struct{ node, account, id string }{
-		{"a", "111111111111", "e1"}, {"b", "111111111111", "e1"}, {"c", "111111111111", "e1"}, // three copies
-		{"a", "222222222222", "e1"}, // the same id in another account
-		{"a", "111111111111", "e2"},
-	} {
-		if _, err := q.ExecContext(ctx, `INSERT INTO audit_events (node, event_time, account, event_id, event_name, event_source, username, access_key_id,
-			read_only, resource_types, resource_names, record) VALUES (?, now(), ?, ?, 'E', 'iam.amazonaws.com', '', '', false, '{}', '{}', '{}')`,
-			ev.node, ev.account, ev.id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	old.pool.close()
+	sdsn := upgradeFrom(t, 18,
+		insert("a", "111111111111", "e1"), insert("b", "111111111111", "e1"), insert("c", "111111111111", "e1"), // three copies
+		insert("a", "222222222222", "e1"), // the same id in another account
+		insert("a", "111111111111", "e2"),
+	)
 	s, err := Open(ctx, sdsn)
 	if err != nil {
 		t.Fatal(err)
