@@ -541,7 +541,7 @@ func (a *Authorizer) groupPolicies(ctx context.Context, account string, g groupR
 			return nil, fmt.Errorf("load group %s: %w", g.name, err)
 		}
 		gp := &groupPolicies{}
-		src, _, err := a.sources(ctx, account, store.KindGroup, stored.Name)
+		src, err := a.sources(ctx, account, store.KindGroup, stored.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -683,31 +683,9 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 	var kb [128]byte
 	decode := func(b []byte) (any, bool) { return a.decodePrincipal(kind, b) }
 	v, err := a.cache.LoadTiered(cacheKey(kb[:0], "policies/"+string(kind), account, id), decode, func() (any, []byte, error) {
-		if r, ok := a.store.(store.PrincipalSourceReader); ok {
-			return a.loadPrincipal(ctx, r, kind, account, id)
-		}
-		var (
-			stored   string // the stored spelling of the name
-			path     string
-			tags     []store.Tag
-			boundary string
-			err      error
-		)
-		switch kind {
-		case store.KindUser:
-			var u store.User
-			u, err = a.store.GetUserByID(ctx, id)
-			if err == nil && u.Account != account {
-				err = store.ErrNotFound
-			}
-			stored, path, tags, boundary = u.Name, u.Path, u.Tags, u.PermissionsBoundary
-		default:
-			var r store.Role
-			r, err = a.store.GetRoleByID(ctx, id)
-			if err == nil && r.Account != account {
-				err = store.ErrNotFound
-			}
-			stored, path, tags, boundary = r.Name, r.Path, r.Tags, r.PermissionsBoundary
+		p, err := a.principalSources(ctx, kind, id)
+		if err == nil && p.Account != account {
+			err = store.ErrNotFound
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			return gonePrincipal(), nil, nil // not in the second tier
@@ -715,11 +693,12 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 		if err != nil {
 			return nil, nil, fmt.Errorf("load %s %s: %w", kind, id, err)
 		}
-		src, inline, err := a.sources(ctx, account, kind, stored)
+		src, err := a.ownerSources(kind, p.Name, p.Sources)
 		if err != nil {
 			return nil, nil, err
 		}
-		return newPrincipalPolicies(stored, path, boundary, tags, src), encodePrincipal(stored, path, boundary, tags, inline, src), nil
+		return newPrincipalPolicies(p.Name, p.Path, p.PermissionsBoundary, p.Tags, src),
+			encodePrincipal(p.Name, p.Path, p.PermissionsBoundary, p.Tags, p.Sources.Inline, src), nil
 	})
 	if err != nil {
 		return nil, err
@@ -727,25 +706,31 @@ func (a *Authorizer) principalPolicies(ctx context.Context, kind store.Principal
 	return v.(*principalPolicies), nil
 }
 
-// loadPrincipal is principalPolicies' fill from a store that reads a
-// principal and its policy sources in one statement.
-func (a *Authorizer) loadPrincipal(ctx context.Context, r store.PrincipalSourceReader, kind store.PrincipalKind, account, id string) (any, []byte, error) {
-	p, err := r.PrincipalSources(ctx, kind, id)
-	if err == nil && p.Account != account {
-		err = store.ErrNotFound
+// principalSources reads a user or role by unique id with its policy
+// sources: in one statement when the store can, else its row and then its
+// sources by its stored name.
+func (a *Authorizer) principalSources(ctx context.Context, kind store.PrincipalKind, id string) (store.PrincipalSources, error) {
+	if r, ok := a.store.(store.PrincipalSourceReader); ok {
+		return r.PrincipalSources(ctx, kind, id)
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		return gonePrincipal(), nil, nil // not in the second tier
+	var p store.PrincipalSources
+	switch kind {
+	case store.KindUser:
+		u, err := a.store.GetUserByID(ctx, id)
+		if err != nil {
+			return p, err
+		}
+		p = store.PrincipalSources{Account: u.Account, Name: u.Name, Path: u.Path, PermissionsBoundary: u.PermissionsBoundary, Tags: u.Tags}
+	default:
+		r, err := a.store.GetRoleByID(ctx, id)
+		if err != nil {
+			return p, err
+		}
+		p = store.PrincipalSources{Account: r.Account, Name: r.Name, Path: r.Path, PermissionsBoundary: r.PermissionsBoundary, Tags: r.Tags}
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("load %s %s: %w", kind, id, err)
-	}
-	src, err := a.ownerSources(kind, p.Name, p.Sources)
-	if err != nil {
-		return nil, nil, err
-	}
-	return newPrincipalPolicies(p.Name, p.Path, p.PermissionsBoundary, p.Tags, src),
-		encodePrincipal(p.Name, p.Path, p.PermissionsBoundary, p.Tags, p.Sources.Inline, src), nil
+	var err error
+	p.Sources, err = a.policySources(ctx, p.Account, kind, p.Name)
+	return p, err
 }
 
 // encodePrincipal is a user or role in the cache's second tier: what
@@ -819,42 +804,49 @@ type ownerSources struct {
 
 // sources loads a user's, group's or role's inline policies (compiled), the
 // ARNs of its attached managed policies and, for a user, its groups' names.
-func (a *Authorizer) sources(ctx context.Context, account string, kind store.PrincipalKind, owner string) (ownerSources, []store.InlinePolicy, error) {
-	var out ownerSources
+func (a *Authorizer) sources(ctx context.Context, account string, kind store.PrincipalKind, owner string) (ownerSources, error) {
+	src, err := a.policySources(ctx, account, kind, owner)
+	if err != nil {
+		return ownerSources{}, err
+	}
+	return a.ownerSources(kind, owner, src)
+}
+
+// policySources reads owner's policy sources: in one statement when the
+// store can, else with the three list calls.
+func (a *Authorizer) policySources(ctx context.Context, account string, kind store.PrincipalKind, owner string) (store.PolicySources, error) {
+	var out store.PolicySources
 	if r, ok := a.store.(store.PolicySourceReader); ok {
 		src, err := r.PolicySources(ctx, account, kind, owner)
 		if err != nil {
-			return out, nil, fmt.Errorf("load policies of %s %s: %w", kind, owner, err)
+			return out, fmt.Errorf("load policies of %s %s: %w", kind, owner, err)
 		}
-		out, err = a.ownerSources(kind, owner, src)
-		return out, src.Inline, err
+		return src, nil
 	}
 	inline, err := a.store.ListInlinePolicies(ctx, account, kind, owner)
 	if err != nil {
-		return out, nil, fmt.Errorf("load inline policies of %s %s: %w", kind, owner, err)
+		return out, fmt.Errorf("load inline policies of %s %s: %w", kind, owner, err)
 	}
 	for _, ip := range inline {
-		if err := a.addInline(&out, kind, owner, ip); err != nil {
-			return out, nil, err
-		}
+		out.Inline = append(out.Inline, store.InlinePolicy{Name: ip.Name, Document: ip.Document})
 	}
 	atts, err := a.store.ListAttachments(ctx, account, kind, owner)
 	if err != nil {
-		return out, nil, fmt.Errorf("load attachments of %s %s: %w", kind, owner, err)
+		return out, fmt.Errorf("load attachments of %s %s: %w", kind, owner, err)
 	}
 	for _, at := range atts {
-		out.attached = append(out.attached, at.PolicyARN)
+		out.Attached = append(out.Attached, at.PolicyARN)
 	}
 	if kind == store.KindUser {
 		groups, err := a.store.ListGroupsForUser(ctx, account, owner)
 		if err != nil {
-			return out, nil, fmt.Errorf("load groups of %s: %w", owner, err)
+			return out, fmt.Errorf("load groups of %s: %w", owner, err)
 		}
 		for _, g := range groups {
-			out.groups = append(out.groups, groupRef{id: g.ID, name: g.Name})
+			out.Groups = append(out.Groups, store.Group{Account: account, ID: g.ID, Name: g.Name})
 		}
 	}
-	return out, inline, nil
+	return out, nil
 }
 
 // ownerSources compiles what src holds of owner's policies.
