@@ -86,12 +86,28 @@ type Exchange struct {
 	Output   any // the typed output, on success
 	Err      error
 	Status   int // the HTTP status written
+	// sig is where SigV4 is parsed: kept from request to request, as the
+	// exchange is, so that parsing allocates nothing.
+	sig *sigv4.Request
 	// EventID is the audit event's id once the trail's recorder built it
 	// (recorders after it, detection, join alerts to it).
 	EventID string
 }
 
-func (x *Exchange) reset() { *x = Exchange{} }
+// reset clears x for the next request, keeping the storage its signature
+// is parsed into.
+func (x *Exchange) reset() {
+	sig := x.sig
+	*x = Exchange{sig: sig}
+}
+
+// parseSig parses r's signature into x's own storage (sigv4.Verifier.ParseAtInto).
+func (x *Exchange) parseSig(v *sigv4.Verifier, r *http.Request, body []byte) (*sigv4.Request, error) {
+	if x.sig == nil {
+		x.sig = new(sigv4.Request)
+	}
+	return v.ParseAtInto(x.sig, r, body, x.Time)
+}
 
 // Handler runs one action: it decodes x's parameters into its typed input
 // (and sets x.Input), calls the service and returns the typed output.
@@ -303,7 +319,7 @@ func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 		if _, ok := x.API.Routes[q.Action]; !ok {
 			return apierr.New(apierr.InvalidAction, "Could not find operation %s.%s", q.Prefix, q.Action)
 		}
-		sr, err := p.cfg.SigV4.ParseAt(r, q.Body, x.Time)
+		sr, err := x.parseSig(p.cfg.SigV4, r, q.Body)
 		if err != nil {
 			return err
 		}
@@ -322,7 +338,7 @@ func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 		return err
 	}
 	x.Action, x.Params = q.Action, q.Params
-	sr, sigErr := p.cfg.SigV4.ParseAt(r, q.Body, x.Time)
+	sr, sigErr := x.parseSig(p.cfg.SigV4, r, q.Body)
 	if sr != nil && sr.Service != "" {
 		api, ok := p.cfg.Query[sr.Service]
 		if !ok {

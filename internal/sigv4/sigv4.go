@@ -250,17 +250,32 @@ func (v *Verifier) ParseHashAt(r *http.Request, payloadHash string, now time.Tim
 // headers) outgrows. On error req holds nothing of use. req must not be in
 // use by another goroutine.
 func (v *Verifier) ParseHashInto(req *Request, r *http.Request, payloadHash string, now time.Time) error {
+	_, err := v.into(req, r, nil, &payloadHash, now)
+	return err
+}
+
+// ParseAtInto is ParseAt into req, which it resets first, for a caller
+// that parses request after request (the API listener, into each pooled
+// exchange's): it returns req, or nil, where ParseAt returns a Request or
+// nil, and allocates nothing for a typical request. req must not be in use
+// by another goroutine, and what it returns is good until the next parse
+// into req.
+func (v *Verifier) ParseAtInto(req *Request, r *http.Request, body []byte, now time.Time) (*Request, error) {
+	return v.into(req, r, body, nil, now)
+}
+
+// into resets req, keeping the buffer an earlier parse outgrew into, and
+// parses into it.
+func (v *Verifier) into(req *Request, r *http.Request, body []byte, hash *string, now time.Time) (*Request, error) {
 	spill := req.spill
 	*req = Request{spill: spill[:0]}
-	if _, err := v.parseInto(req, r, nil, &payloadHash, now); err != nil {
-		return err
-	}
+	out, err := v.parseInto(req, r, body, hash, now)
 	if total := len(req.canonical) + len(req.stringToSign); total > len(req.buf) && cap(req.spill) < total {
 		// Outgrown: the next parse into req starts with a buffer that
 		// holds both (this one's are not touched).
 		req.spill = make([]byte, 0, total+total/4)
 	}
-	return nil
+	return out, err
 }
 
 // parse is ParseAt (hash nil) and ParseHashAt (hash set).

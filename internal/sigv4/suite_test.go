@@ -130,6 +130,25 @@ func checkSuiteCase(t *testing.T, c suiteCase) {
 			t.Errorf("Verify after ParseHashInto: %v", err)
 		}
 	}
+	// ParseAtInto, the listener's, the same: into a Request that a long
+	// request and a failed parse used before.
+	r, body = parseRawRequest(t, c.request)
+	if _, err := c.verifier.ParseAtInto(into, r, body, c.now.Add(-time.Hour)); err == nil {
+		t.Fatal("ParseAtInto an hour before the request's time succeeded")
+	}
+	for range 2 {
+		r, body = parseRawRequest(t, c.request)
+		got, err := c.verifier.ParseAtInto(into, r, body, c.now)
+		if err != nil || got != into {
+			t.Fatalf("ParseAtInto: %v (into itself: %v)", err, got == into)
+		}
+		if into.CanonicalRequest() != c.canonical || into.StringToSign() != c.stringToSign || claimsOf(into) != claimsOf(byHash) {
+			t.Errorf("ParseAtInto differs from Parse")
+		}
+		if err := c.verifier.Verify(into, []byte(c.secret)); err != nil {
+			t.Errorf("Verify after ParseAtInto: %v", err)
+		}
+	}
 }
 
 type claims struct {
