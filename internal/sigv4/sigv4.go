@@ -256,10 +256,11 @@ func (v *Verifier) ParseHashInto(req *Request, r *http.Request, payloadHash stri
 
 // ParseAtInto is ParseAt into req, which it resets first, for a caller
 // that parses request after request (the API listener, into each pooled
-// exchange's): it returns req, or nil, where ParseAt returns a Request or
-// nil, and allocates nothing for a typical request. req must not be in use
-// by another goroutine, and what it returns is good until the next parse
-// into req.
+// exchange's), and allocates nothing for a typical request. It returns req
+// on success; on error what ParseAt returns (nil, or the Request of the
+// scope alone, allocated apart: never req). req must not be in use by
+// another goroutine, and what it returns is good until the next parse into
+// req.
 func (v *Verifier) ParseAtInto(req *Request, r *http.Request, body []byte, now time.Time) (*Request, error) {
 	return v.into(req, r, body, nil, now)
 }
