@@ -84,22 +84,29 @@ func newTestPipeline(t *testing.T, recs ...Recorder) (*Pipeline, *[]recorded) {
 		}
 		seen = append(seen, r)
 	})
-	p := New(Config{
+	p := New(testConfig(authn.Config{Keys: keys, SigV4: v, Region: "us-east-1"}, echo, now, recs, obs))
+	return p, &seen
+}
+
+// testConfig is the test pipelines' configuration: STS with Echo (signed)
+// and WhoAmI (unsigned) served by echo, and an Organizations API with no
+// routes.
+func testConfig(ac authn.Config, echo Route, now func() time.Time, recs []Recorder, obs Observer) Config {
+	return Config{
 		Query: map[string]*API{
 			"sts": {Name: "sts", Protocol: Query, Namespace: "https://sts.amazonaws.com/doc/2011-06-15/", Version: "2011-06-15",
 				Routes: map[string]Route{"Echo": echo, "WhoAmI": {Unsigned: true, Handler: echo.Handler}}},
 		},
 		DefaultQuery: "sts",
 		JSON:         []*API{{Name: "organizations", Protocol: JSON, Prefix: "AWSOrganizationsV20161128", Routes: map[string]Route{}}},
-		Authn:        authn.New(authn.Config{Keys: keys, SigV4: v, Region: "us-east-1"}),
-		SigV4:        v,
+		Authn:        authn.New(ac),
+		SigV4:        ac.SigV4,
 		MaxBodyBytes: 1 << 16,
 		Now:          now,
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Recorders:    recs,
 		Observers:    []Observer{obs},
-	})
-	return p, &seen
+	}
 }
 
 // TestRecorderRunsBeforeTheAnswer: a recorder sees each request once with

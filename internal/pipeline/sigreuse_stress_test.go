@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -119,21 +118,7 @@ func newStressPipeline(t *testing.T) (*Pipeline, *sync.Map) {
 		s.status = x.Status
 		seen.Store(x.RequestID, s)
 	})
-	p := New(Config{
-		Query: map[string]*API{
-			"sts": {Name: "sts", Protocol: Query, Namespace: "https://sts.amazonaws.com/doc/2011-06-15/", Version: "2011-06-15",
-				Routes: map[string]Route{"Echo": echo, "WhoAmI": {Unsigned: true, Handler: echo.Handler}}},
-		},
-		DefaultQuery: "sts",
-		JSON:         []*API{{Name: "organizations", Protocol: JSON, Prefix: "AWSOrganizationsV20161128", Routes: map[string]Route{}}},
-		Authn:        authn.New(authn.Config{Keys: keys, Sessions: sessions, SigV4: v, Region: "us-east-1"}),
-		SigV4:        v,
-		MaxBodyBytes: 1 << 16,
-		Now:          now,
-		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Recorders:    []Recorder{record},
-		Observers:    []Observer{obs},
-	})
+	p := New(testConfig(authn.Config{Keys: keys, Sessions: sessions, SigV4: v, Region: "us-east-1"}, echo, now, []Recorder{record}, obs))
 	return p, seen
 }
 
