@@ -186,12 +186,19 @@ func TestRevokeEveryKind(t *testing.T) {
 		time.Sleep(2100 * time.Millisecond)
 		cut := time.Now().Add(-time.Second).UTC()
 		recent := r.assumeApp("recent")
+		// Chained after the cut: from the old session (which goes with
+		// it, as everything chained from a revoked session does) and from
+		// the recent one (which stays).
+		oldChild, recentChild := r.assumeDB(old, "old-child"), r.assumeDB(recent, "recent-child")
 		r.revoke(t, map[string]any{"RoleArn": r.appARN, "IssuedBefore": float64(cut.UnixMilli()) / 1000})
 		if r.works(t, old) {
 			t.Error("a session issued before the cut still works")
 		}
-		if !r.works(t, recent) {
-			t.Error("a session issued after the cut is refused")
+		if r.works(t, oldChild) {
+			t.Error("a session chained after the cut from one issued before it still works")
+		}
+		if !r.works(t, recent) || !r.works(t, recentChild) {
+			t.Error("a session issued after the cut, or chained from one, is refused")
 		}
 	})
 	t.Run("account", func(t *testing.T) {

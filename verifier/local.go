@@ -561,11 +561,12 @@ func (l *local) build(e *entry, out *authorize.GetVerificationDataOutput, sr *si
 	m := out.Match
 	e.match = policy.Principal{Type: t, Account: m.Account, ARN: m.ARN, ID: m.ID, RoleARN: m.RoleARN, RoleID: m.RoleID, Federated: m.Federated}
 	if s := out.Session; s != nil {
-		if s.AccessKeyID != sr.AccessKeyID || len(s.ChainKeys) != len(s.ChainARNs) {
+		if s.AccessKeyID != sr.AccessKeyID || len(s.ChainKeys) != len(s.ChainARNs) || s.ChainIssued != nil && len(s.ChainIssued) != len(s.ChainKeys) {
 			return errData
 		}
 		e.sess = &session.Session{AccessKeyID: s.AccessKeyID, Account: s.Account, ARN: s.ARN, RoleID: s.RoleID, SourceAccessKeyID: s.SourceAccessKeyID,
-			IssuedAt: s.IssuedAt, Expires: s.Expires, MFA: s.MFA, MFAAuthTime: s.MFAAuthTime, ChainKeys: s.ChainKeys, ChainARNs: s.ChainARNs}
+			IssuedAt: s.IssuedAt, Expires: s.Expires, MFA: s.MFA, MFAAuthTime: s.MFAAuthTime, ChainKeys: s.ChainKeys, ChainARNs: s.ChainARNs,
+			ChainIssued: s.ChainIssued}
 	} else if sr.SecurityToken != "" {
 		return errData
 	}

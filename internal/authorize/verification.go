@@ -142,6 +142,10 @@ type SessionData struct {
 	MFAAuthTime       time.Time `json:"MFAAuthTime,omitzero"`
 	ChainKeys         []string  `json:"ChainKeys,omitempty"`
 	ChainARNs         []string  `json:"ChainArns,omitempty"`
+	// ChainIssued is when each of ChainKeys was issued (the zero time for a
+	// long-term key), when the token says: revocations by time judge each
+	// ancestor by its own.
+	ChainIssued []time.Time `json:"ChainIssued,omitempty"`
 }
 
 // PolicySet is policy.Set on the wire. A nil slot (JSON null) and an empty
@@ -253,7 +257,7 @@ func (s *Service) GetVerificationData(ctx context.Context, caller *authz.Caller,
 	if sess := c.Session; sess != nil {
 		out.Session = &SessionData{AccessKeyID: sess.AccessKeyID, Account: sess.Account, ARN: sess.ARN, RoleID: sess.RoleID,
 			SourceAccessKeyID: sess.SourceAccessKeyID, IssuedAt: sess.IssuedAt, Expires: sess.Expires, MFA: sess.MFA, MFAAuthTime: sess.MFAAuthTime,
-			ChainKeys: sess.ChainKeys, ChainARNs: sess.ChainARNs}
+			ChainKeys: sess.ChainKeys, ChainARNs: sess.ChainARNs, ChainIssued: sess.ChainIssued}
 	}
 	if c.Gone {
 		out.Gone = true

@@ -371,20 +371,36 @@ func (r *Revocations) Revoked(s *Session, now time.Time) bool {
 	// reference to.
 	defer runtime.KeepAlive(x)
 	iss := s.IssuedAt
+	// first is when the chain's first session was issued (this one's when
+	// the token does not say: it has no ancestors, or is an earlier
+	// version's): what a long-term key started is judged by it.
+	first := iss
+	for _, t := range s.ChainIssued {
+		if !t.IsZero() && t.Before(first) {
+			first = t
+		}
+	}
 	// Sessions are revoked whatever their issue time (an entry names
 	// them); IssuedBefore is the entry's time, after every session it
 	// names was issued.
 	if x.live(bySession, s.AccessKeyID, iss, now, s.Account) || x.live(byName, strings.ToLower(s.ARN), iss, now, "") ||
-		x.live(byOrigin, s.SourceAccessKeyID, iss, now, "") || x.live(byRole, s.RoleID, iss, now, "") || x.live(byAccount, s.Account, iss, now, "") {
+		x.live(byOrigin, s.SourceAccessKeyID, first, now, "") || x.live(byRole, s.RoleID, iss, now, "") || x.live(byAccount, s.Account, iss, now, "") {
 		return true
 	}
 	for i, k := range s.ChainKeys {
 		a := s.ChainARNs[i]
 		// What was chained from a revoked session, principal, role or
-		// account goes with it (checked with this session's issue time:
-		// it was issued after every ancestor).
-		if x.live(bySession, k, iss, now, accountOf(a)) || x.live(byName, strings.ToLower(a), iss, now, "") ||
-			x.live(byPrefix, sessionPrefix(a), iss, now, "") || x.live(byAccount, accountOf(a), iss, now, "") {
+		// account goes with it: an ancestor session is judged by its own
+		// issue time, so that a revocation of what was issued before some
+		// time also reaches what was chained from it after that time; the
+		// long-term key that started the chain, by the chain's first
+		// session's.
+		at := first
+		if i < len(s.ChainIssued) && !s.ChainIssued[i].IsZero() {
+			at = s.ChainIssued[i]
+		}
+		if x.live(bySession, k, at, now, accountOf(a)) || x.live(byName, strings.ToLower(a), at, now, "") ||
+			x.live(byPrefix, sessionPrefix(a), at, now, "") || x.live(byAccount, accountOf(a), at, now, "") {
 			return true
 		}
 	}

@@ -77,9 +77,26 @@ func TestChainInToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, ok := parsePayload(p)
-	if !ok || fmt.Sprint(got.ChainKeys, got.ChainARNs) != fmt.Sprint(s.ChainKeys, s.ChainARNs) {
+	if !ok || fmt.Sprint(got.ChainKeys, got.ChainARNs) != fmt.Sprint(s.ChainKeys, s.ChainARNs) || got.ChainIssued != nil {
 		t.Fatalf("%v %+v", ok, got)
 	}
+	// With the ancestors' issue times (a long-term key's zero is written as
+	// this session's time).
+	s.ChainIssued = []time.Time{{}, t0.Add(-time.Hour)}
+	if p, err = appendPayloadID(nil, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, ok = parsePayload(p)
+	if !ok || len(got.ChainIssued) != 2 || !got.ChainIssued[0].Equal(t0) || !got.ChainIssued[1].Equal(t0.Add(-time.Hour)) {
+		t.Fatalf("issue times: %v %+v", ok, got.ChainIssued)
+	}
+	for _, bad := range [][]time.Time{{t0.Add(time.Second), t0}, {t0}, {time.Unix(0, 0), t0}} {
+		s.ChainIssued = bad
+		if _, err := appendPayloadID(nil, s, nil); err == nil {
+			t.Errorf("encoded issue times %v (after the session, mismatched, or at the epoch)", bad)
+		}
+	}
+	s.ChainIssued = nil
 	s.ChainARNs = s.ChainARNs[:1]
 	if _, err := appendPayloadID(nil, s, nil); err == nil {
 		t.Fatal("mismatched chain encoded")
@@ -184,5 +201,54 @@ func TestRevocationsSnapshotOutlivesTheSet(t *testing.T) {
 	}
 	if r.Len() != 0 || r.Revoked(&Session{ARN: entries[0].Target, IssuedAt: t0.Add(-time.Minute)}, t0) {
 		t.Fatal("the emptied set still revokes")
+	}
+}
+
+// A revocation of what was issued before a time reaches what was chained
+// from such a session later: each ancestor is judged by its own issue time
+// (as the token carries it), and a chain started from a user's key by its
+// first session's.
+func TestRevocationsReachLaterChains(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	const a = "111111111111"
+	old, later, cut := t0.Add(-10*time.Minute), t0.Add(time.Minute), t0
+	exp := t0.Add(MaxLifetime)
+	app := "arn:aws:sts::" + a + ":assumed-role/app/s"
+	chained := func(issued time.Time, keys, arns []string, times ...time.Time) *Session {
+		return &Session{Type: AssumedRole, AccessKeyID: "ASIACHILD", Account: a, ARN: "arn:aws:sts::" + a + ":assumed-role/db/s",
+			RoleName: "db", RoleID: "AROAdb", IssuedAt: issued, SourceAccessKeyID: "AKIAALICE", ChainKeys: keys, ChainARNs: arns, ChainIssued: times}
+	}
+	for _, tc := range []struct {
+		name  string
+		entry Revocation
+		s     *Session
+		want  bool
+	}{
+		{"the role, its old session's later chain", Revocation{Kind: RevokeRole, Target: "arn:aws:iam::" + a + ":role/app", RoleID: "AROAapp"},
+			chained(later, []string{"ASIAPARENT"}, []string{app}, old), true},
+		{"the role, a chain from its newer session", Revocation{Kind: RevokeRole, Target: "arn:aws:iam::" + a + ":role/app", RoleID: "AROAapp"},
+			chained(later.Add(time.Minute), []string{"ASIAPARENT"}, []string{app}, later), false},
+		{"the account, its old session's later chain", Revocation{Kind: RevokeAccount, Target: a},
+			chained(later, []string{"ASIAPARENT"}, []string{app}, old), true},
+		{"the account, a chain from its newer session", Revocation{Kind: RevokeAccount, Target: a},
+			chained(later.Add(time.Minute), []string{"ASIAPARENT"}, []string{app}, later), false},
+		{"the principal, its old session's later chain", Revocation{Kind: RevokePrincipal, Target: app},
+			chained(later, []string{"ASIAPARENT"}, []string{app}, old), true},
+		{"the user, a chain its key started before", Revocation{Kind: RevokePrincipal, Target: "arn:aws:iam::" + a + ":user/alice", OriginKeys: []string{"AKIAALICE"}},
+			chained(later, []string{"AKIAALICE", "ASIAPARENT"}, []string{"arn:aws:iam::" + a + ":user/alice", app}, time.Time{}, old), true},
+		{"the user, a chain its key started after", Revocation{Kind: RevokePrincipal, Target: "arn:aws:iam::" + a + ":user/alice", OriginKeys: []string{"AKIAALICE"}},
+			chained(later.Add(time.Minute), []string{"AKIAALICE", "ASIAPARENT"}, []string{"arn:aws:iam::" + a + ":user/alice", app}, time.Time{}, later), false},
+		// A token of an earlier version carries no times: its ancestors
+		// are judged by its own (later) issue time, as before.
+		{"a token without times", Revocation{Kind: RevokeRole, Target: "arn:aws:iam::" + a + ":role/app", RoleID: "AROAapp"},
+			chained(later, []string{"ASIAPARENT"}, []string{app}), false},
+	} {
+		e := tc.entry
+		e.ID, e.Account, e.IssuedBefore, e.ExpiresAt = "1", a, cut, exp
+		var r Revocations
+		r.Replace([]Revocation{e})
+		if got := r.Revoked(tc.s, later.Add(2*time.Minute)); got != tc.want {
+			t.Errorf("%s: revoked %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

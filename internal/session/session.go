@@ -166,6 +166,13 @@ type Session struct {
 	// revocation of any of them revokes this one too.
 	ChainKeys []string
 	ChainARNs []string
+	// ChainIssued, when set, holds when each of them was issued (zero for
+	// the long-term key that started a chain): a revocation of sessions
+	// issued before some time reaches what was chained from an ancestor
+	// issued before it, whenever the descendant was issued. Tokens of
+	// versions before it have none (their ancestors are then judged by
+	// this session's issue time).
+	ChainIssued []time.Time
 }
 
 // Credentials are the temporary credentials returned to the caller.
@@ -234,4 +241,13 @@ func (s *Session) size() int {
 		}
 	}
 	return n
+}
+
+// ChainIssuedAfter is the ChainIssued of a session chained from prev:
+// when prev's ancestors were issued (zero where prev's token did not say),
+// then when prev was.
+func ChainIssuedAfter(prev *Session) []time.Time {
+	out := make([]time.Time, len(prev.ChainKeys), len(prev.ChainKeys)+1)
+	copy(out, prev.ChainIssued)
+	return append(out, prev.IssuedAt)
 }

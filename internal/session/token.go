@@ -39,8 +39,11 @@ const (
 	// flagChain: the payload ends with the ancestor sessions' access key
 	// ids and ARNs (revocation of a session cuts off what was chained from
 	// it). Tokens without it, from earlier versions, have no ancestors.
-	flagChain  = 1 << 2
-	knownFlags = flagMFA | flagMFAAuthTime | flagChain
+	flagChain = 1 << 2
+	// flagChainIssued: after the chain, when each ancestor was issued, as
+	// seconds before this session (with flagChain only).
+	flagChainIssued = 1 << 3
+	knownFlags      = flagMFA | flagMFAAuthTime | flagChain | flagChainIssued
 
 	// maxUnix is 9999-12-31T23:59:59Z; times beyond it are rejected.
 	maxUnix        = 253402300799
@@ -71,7 +74,8 @@ func appendPayloadID(b []byte, s *Session, id []byte) ([]byte, error) {
 	if !s.Type.valid() || iss <= 0 || iss > maxUnix || exp <= iss || exp > maxUnix ||
 		s.ChainDepth < 0 || s.ChainDepth > maxChainDepth ||
 		len(s.Tags) > maxListEntries || len(s.TransitiveTagKeys) > maxListEntries || len(s.PolicyARNs) > maxListEntries ||
-		len(s.ChainKeys) != len(s.ChainARNs) || len(s.ChainKeys) > maxListEntries {
+		len(s.ChainKeys) != len(s.ChainARNs) || len(s.ChainKeys) > maxListEntries ||
+		s.ChainIssued != nil && len(s.ChainIssued) != len(s.ChainKeys) {
 		return b, errEncode
 	}
 	var flags byte
@@ -86,6 +90,9 @@ func appendPayloadID(b []byte, s *Session, id []byte) ([]byte, error) {
 	}
 	if len(s.ChainKeys) > 0 {
 		flags |= flagChain
+		if s.ChainIssued != nil {
+			flags |= flagChainIssued
+		}
 	}
 	b = append(b, byte(s.Type), flags)
 	if id != nil {
@@ -125,6 +132,19 @@ func appendPayloadID(b []byte, s *Session, id []byte) ([]byte, error) {
 	if flags&flagChain != 0 {
 		b = appendStrings(b, s.ChainKeys)
 		b = appendStrings(b, s.ChainARNs)
+	}
+	if flags&flagChainIssued != 0 {
+		for _, t := range s.ChainIssued {
+			// An ancestor was issued before its descendant; a zero time
+			// (a long-term key) is written as this session's.
+			d := int64(0)
+			if !t.IsZero() {
+				if d = iss - t.Unix(); d < 0 || d >= iss {
+					return b, errEncode
+				}
+			}
+			b = binary.AppendUvarint(b, uint64(d))
+		}
 	}
 	return b, nil
 }
@@ -173,7 +193,7 @@ func payloadSize(s *Session) int {
 		len(s.SessionName) + len(s.SourceIdentity) + len(s.Policy) + len(s.FederatedSubject) +
 		len(s.FederatedProvider) + len(s.SourceAccessKeyID)
 	for i := range s.ChainKeys {
-		n += len(s.ChainKeys[i]) + len(s.ChainARNs[i]) + 4
+		n += len(s.ChainKeys[i]) + len(s.ChainARNs[i]) + 9 // lengths, and its issue time
 	}
 	for _, t := range s.Tags {
 		n += len(t.Key) + len(t.Value) + 4
@@ -317,6 +337,19 @@ func parsePayload(p []byte) (*Session, bool) {
 		s.ChainARNs = d.strings()
 		if len(s.ChainKeys) == 0 || len(s.ChainKeys) != len(s.ChainARNs) {
 			return nil, false
+		}
+	}
+	if flags&flagChainIssued != 0 {
+		if flags&flagChain == 0 {
+			return nil, false
+		}
+		s.ChainIssued = make([]time.Time, len(s.ChainKeys))
+		for i := range s.ChainIssued {
+			delta := d.uvarint()
+			if delta >= iss {
+				return nil, false
+			}
+			s.ChainIssued[i] = time.Unix(int64(iss-delta), 0).UTC()
 		}
 	}
 	if d.bad || d.off != len(p) {

@@ -183,6 +183,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 		if len(prev.ChainKeys) < limit {
 			sess.ChainKeys = append(append(make([]string, 0, len(prev.ChainKeys)+1), prev.ChainKeys...), prev.AccessKeyID)
 			sess.ChainARNs = append(append(make([]string, 0, len(prev.ChainARNs)+1), prev.ChainARNs...), prev.ARN)
+			sess.ChainIssued = session.ChainIssuedAfter(prev)
 		} else {
 			return nil, apierr.New(apierr.AccessDenied, "Role chaining is limited to %d hops.", maxChainAncestors)
 		}

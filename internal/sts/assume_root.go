@@ -94,6 +94,7 @@ func (s *Service) AssumeRoot(ctx context.Context, c *authz.Caller, in *AssumeRoo
 	if c.Session != nil {
 		sess.ChainKeys = append(slices.Clone(c.Session.ChainKeys), c.AccessKeyID)
 		sess.ChainARNs = append(slices.Clone(c.Session.ChainARNs), c.ARN)
+		sess.ChainIssued = session.ChainIssuedAfter(c.Session)
 		if len(sess.ChainKeys) > maxChainAncestors {
 			return nil, apierr.New(apierr.ValidationError, "The role chain is too long")
 		}
