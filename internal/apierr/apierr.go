@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 )
 
 // Code is a wire error code with its HTTP status.
@@ -268,4 +269,22 @@ func Validation(violations ...string) *Error {
 		msg += v
 	}
 	return &Error{Code: ValidationError, Message: msg}
+}
+
+// MaxQuoted bounds what an error message quotes of a request (a value, an
+// action name): a client must not make the server repeat a megabyte back,
+// nor into the audit trail's record of the error.
+const MaxQuoted = 256
+
+// Quote returns s, or its first MaxQuoted bytes (whole UTF-8 sequences)
+// followed by "...", for an error message.
+func Quote(s string) string {
+	if len(s) <= MaxQuoted {
+		return s
+	}
+	n := MaxQuoted
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

@@ -44,6 +44,10 @@ const PruneType = "OpenSTSPrune"
 const (
 	maxNameBytes  = 128
 	maxAgentBytes = 1024
+	// maxErrorBytes bounds errorMessage: the messages quote at most
+	// apierr.MaxQuoted bytes of a value each, and a validation error lists
+	// every violation.
+	maxErrorBytes = 4096
 	// MaxElementBytes bounds requestParameters and responseElements: a
 	// larger one is replaced by OmittedMarker (its size filled in).
 	MaxElementBytes = 100 << 10
@@ -244,7 +248,7 @@ func build(cfg BuildConfig, x *pipeline.Exchange, r *Record) (other string) {
 		if !ok {
 			e = apierr.Internal(x.Err)
 		}
-		r.ErrorCode, r.ErrorMessage = e.Code.Name, e.Message
+		r.ErrorCode, r.ErrorMessage = e.Code.Name, bound(e.Message, maxErrorBytes)
 		if e.Cause != nil && !errors.Is(e.Cause, x.Err) {
 			r.ErrorMessage += " (" + bound(e.Cause.Error(), 512) + ")"
 		}

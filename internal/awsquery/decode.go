@@ -277,9 +277,9 @@ func (d *decoder) violate(value string, quoted bool, f *field, path []byte, cons
 	case f.sensitive:
 		v = "Value"
 	case quoted:
-		v = "Value '" + value + "'"
+		v = "Value '" + apierr.Quote(value) + "'"
 	default:
-		v = "Value " + value
+		v = "Value " + apierr.Quote(value)
 	}
 	d.violations = append(d.violations, v+" at '"+string(path)+"' failed to satisfy constraint: "+constraint)
 }

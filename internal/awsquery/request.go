@@ -9,7 +9,6 @@ package awsquery
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -189,11 +188,10 @@ func parseInto(params url.Values, raw string, slab []string) ([]string, error) {
 		key, ok1 := unescape(k)
 		val, ok2 := unescape(v)
 		if !ok1 || !ok2 {
-			// The cause: url.QueryUnescape's errors, which unescape's
-			// failures match.
-			_, err1 := url.QueryUnescape(k)
-			_, err2 := url.QueryUnescape(v)
-			return nil, apierr.Wrap(apierr.MalformedQueryString, errors.Join(err1, err2), "The query string contains a syntax error.")
+			// No cause: url.QueryUnescape's would quote the bad escape,
+			// part of a value that may be a secret (a password, an MFA
+			// code), into the error the audit trail records.
+			return nil, apierr.New(apierr.MalformedQueryString, "The query string contains a syntax error.")
 		}
 		if len(slab) == 0 {
 			slab = make([]string, 1)

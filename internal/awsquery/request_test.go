@@ -45,25 +45,25 @@ func FuzzUnescape(f *testing.F) {
 	f.Fuzz(checkUnescape)
 }
 
-// TestReadRequestMalformedCause checks a bad escape carries url's errors as
-// its cause, for the key, the value or both.
-func TestReadRequestMalformedCause(t *testing.T) {
+// TestReadRequestMalformedQuotesNothing: a bad escape is
+// MalformedQueryString with nothing of the request in the error, message or
+// cause: the bad escape may be in a secret (a password, an MFA code), and
+// the audit trail records the error (found by a review as an attacker: an
+// LDAP password's "%2%" reached the trail's errorMessage).
+func TestReadRequestMalformedQuotesNothing(t *testing.T) {
 	t.Parallel()
-	for _, tt := range []struct{ body, want string }{
-		{"Action=A&Role%zzArn=x", `invalid URL escape "%zz"`},
-		{"Action=A&RoleArn=x%4", `invalid URL escape "%4"`},
-		{"Action=A&Role%2=x%", "invalid URL escape \"%2\"\ninvalid URL escape \"%\""},
-	} {
-		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tt.body))
+	for _, body := range []string{"Action=A&Role%zzArn=x", "Action=A&LDAPPassword=hunter%2%41", "Action=A&Role%2=x%"} {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		_, err := ReadRequest(r, 1<<20)
 		e, ok := apierr.As(err)
-		if !ok || e.Code != apierr.MalformedQueryString || e.Cause == nil || e.Cause.Error() != tt.want {
-			t.Errorf("%q: error %v, want MalformedQueryString caused by %q", tt.body, err, tt.want)
+		if !ok || e.Code != apierr.MalformedQueryString || e.Cause != nil {
+			t.Fatalf("%q: error %v, want MalformedQueryString without a cause", body, err)
 		}
-		var ue url.EscapeError
-		if !errors.As(err, &ue) {
-			t.Errorf("%q: cause %v is not a url.EscapeError", tt.body, err)
+		for _, part := range []string{"%2", "%zz", "hunter", "Role"} {
+			if strings.Contains(err.Error(), part) {
+				t.Errorf("%q: error %q quotes %q", body, err, part)
+			}
 		}
 	}
 }

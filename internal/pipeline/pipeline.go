@@ -314,10 +314,10 @@ func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 		}
 		x.API, x.Action, x.Body = p.jsonAPI(q.Prefix), q.Action, q.Body
 		if x.API == nil {
-			return apierr.New(apierr.InvalidAction, "Could not find operation %s.%s", q.Prefix, q.Action)
+			return apierr.New(apierr.InvalidAction, "Could not find operation %s.%s", apierr.Quote(q.Prefix), apierr.Quote(q.Action))
 		}
 		if _, ok := x.API.Routes[q.Action]; !ok {
-			return apierr.New(apierr.InvalidAction, "Could not find operation %s.%s", q.Prefix, q.Action)
+			return apierr.New(apierr.InvalidAction, "Could not find operation %s.%s", apierr.Quote(q.Prefix), apierr.Quote(q.Action))
 		}
 		sr, err := x.parseSig(p.cfg.SigV4, r, q.Body)
 		if err != nil {
@@ -354,7 +354,7 @@ func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 		if q.Version == "" {
 			return apierr.New(apierr.MissingParameter, "The request must contain the parameter Version")
 		}
-		return apierr.New(apierr.InvalidAction, "Could not find operation %s for version %s", q.Action, q.Version)
+		return apierr.New(apierr.InvalidAction, "Could not find operation %s for version %s", apierr.Quote(q.Action), apierr.Quote(q.Version))
 	}
 	if route.Unsigned {
 		// The action authenticates itself (a web identity token, a SAML
@@ -373,7 +373,7 @@ func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 }
 
 func errMethod(m string) error {
-	return apierr.New(apierr.InvalidAction, "Unsupported HTTP method %s", m)
+	return apierr.New(apierr.InvalidAction, "Unsupported HTTP method %s", apierr.Quote(m))
 }
 
 // authenticate verifies the signature and builds the caller; unsigned

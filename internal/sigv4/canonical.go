@@ -36,8 +36,10 @@ func parseQuery(raw string) ([]queryPair, error) {
 		k, v, _ := strings.Cut(part, "=")
 		key, err1 := url.QueryUnescape(k)
 		val, err2 := url.QueryUnescape(v)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, apierr.Wrap(apierr.MalformedQueryString, err, "The query string is malformed: invalid percent-encoding.")
+		if err1 != nil || err2 != nil {
+			// No cause: it would quote the bad escape, part of a value
+			// that may be a secret, into the error the audit trail records.
+			return nil, apierr.New(apierr.MalformedQueryString, "The query string is malformed: invalid percent-encoding.")
 		}
 		pairs = append(pairs, queryPair{key: key, value: val, encKey: uriEncode(key, false), encValue: uriEncode(val, false)})
 	}
