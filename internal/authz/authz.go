@@ -26,6 +26,10 @@ import (
 // OrgRootSetting is the settings key holding the organization root id (r-xxxx).
 const OrgRootSetting = "org.root"
 
+// OrgIDSetting is the settings key holding the organization id
+// (o-xxxxxxxxxx), written last when the organization is made.
+const OrgIDSetting = "org.id"
+
 // OrgPolicyTypesSetting is the settings key holding the root's enabled
 // policy types, comma-separated; absent, SCPs are enabled. SCPs apply only
 // while SERVICE_CONTROL_POLICY is among them.
@@ -213,13 +217,18 @@ func (a *Authorizer) Forget(ch store.Change) {
 	case store.ChangeAccount:
 		a.cache.Delete("scp\x00" + ch.Account)
 		a.cache.Delete("rcp\x00" + ch.Account)
+		a.cache.Delete(principalOrgPrefix + ch.Account)
 	case store.ChangeOrg:
 		a.cache.DeletePrefix("scp\x00")
 		a.cache.DeletePrefix("rcp\x00")
+		a.cache.DeletePrefix(principalOrgPrefix)
 	case store.ChangeSetting:
 		if ch.Key == OrgRootSetting || ch.Key == OrgPolicyTypesSetting {
 			a.cache.DeletePrefix("scp\x00")
 			a.cache.DeletePrefix("rcp\x00")
+		}
+		if ch.Key == OrgRootSetting || ch.Key == OrgIDSetting {
+			a.cache.DeletePrefix(principalOrgPrefix)
 		}
 	case store.ChangeOIDCProvider:
 		a.cache.Delete(string(oidcKey(kb[:0], ch.Account, ch.Key)))
@@ -1112,6 +1121,59 @@ func (a *Authorizer) orgPath(ctx context.Context, account string) ([]string, err
 	return path, nil
 }
 
+// principalOrgPrefix prefixes the cache key of an account's place in the
+// organization (principalOrg).
+const principalOrgPrefix = "porg\x00"
+
+// orgPlace is an account's place in the organization: aws:PrincipalOrgID
+// and aws:PrincipalOrgPaths for its principals ("" for an account outside
+// it).
+type orgPlace struct{ id, path string }
+
+// principalOrg returns where account is in the organization: the
+// organization's id and the account's path ("o-.../r-.../ou-.../", the
+// OUs above it top first), or the zero orgPlace for an account that is in
+// none (no organization, a standalone account, one OpenSTS does not know).
+func (a *Authorizer) principalOrg(ctx context.Context, account string) (orgPlace, error) {
+	var kb [48]byte
+	v, err := a.load(append(append(kb[:0], principalOrgPrefix...), account...), func() (any, error) {
+		id, err := a.store.GetSetting(ctx, OrgIDSetting)
+		if errors.Is(err, store.ErrNotFound) {
+			return orgPlace{}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load organization id: %w", err)
+		}
+		acct, err := a.store.GetAccount(ctx, account)
+		if errors.Is(err, store.ErrNotFound) {
+			return orgPlace{}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load account %s: %w", account, err)
+		}
+		if acct.Standalone {
+			return orgPlace{}, nil
+		}
+		root, err := a.store.GetSetting(ctx, OrgRootSetting)
+		if err != nil {
+			return nil, fmt.Errorf("load organization root: %w", err)
+		}
+		ous, err := a.orgPath(ctx, account)
+		if err != nil {
+			return nil, err
+		}
+		path := id + "/" + root + "/"
+		for _, ou := range ous {
+			path += ou + "/"
+		}
+		return orgPlace{id: id, path: path}, nil
+	})
+	if err != nil {
+		return orgPlace{}, err
+	}
+	return v.(orgPlace), nil
+}
+
 // FillContext sets the global condition keys that describe the caller and the
 // request environment.
 func (a *Authorizer) FillContext(ctx context.Context, c *Caller, pc *policy.Context) error {
@@ -1136,6 +1198,18 @@ func (a *Authorizer) FillContext(ctx context.Context, c *Caller, pc *policy.Cont
 	}
 	if c.Type == policy.User {
 		pc.Set("aws:username", c.UserName)
+	}
+	// The principal's organization, for policies that draw a perimeter
+	// around it: unset for an account in none, as in AWS (a Deny on
+	// StringNotEquals aws:PrincipalOrgID then denies it; a ForAnyValue
+	// test of aws:PrincipalOrgPaths matches nothing).
+	place, err := a.principalOrg(ctx, c.Account)
+	if err != nil {
+		return err
+	}
+	if place.id != "" {
+		pc.Set("aws:PrincipalOrgID", place.id)
+		pc.Set("aws:PrincipalOrgPaths", place.path)
 	}
 	pp, err := a.callerPolicies(ctx, c)
 	if err != nil {

@@ -41,7 +41,7 @@ import (
 // Settings keys.
 const (
 	// OrgIDSetting holds the organization id (o-xxxxxxxxxx).
-	OrgIDSetting = "org.id"
+	OrgIDSetting = authz.OrgIDSetting
 	// featureSetSetting holds the organization's feature set (absent: ALL).
 	featureSetSetting = "org.feature-set"
 	// fullAccessAttachedSetting records that Bootstrap attached FullAWSAccess
