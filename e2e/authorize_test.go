@@ -557,3 +557,73 @@ print(urllib.request.urlopen(u).read().decode().split()[0])`
 		}
 	})
 }
+
+// TestAuthorizeHidesAnotherAccountsPolicies: a resource server (a user of
+// the management account allowed opensts:Authorize and nothing else) holds
+// a session token of a member account's user, as any service its requests
+// reach does. Asked about that principal, Authorize answers the decision
+// and what the resource server's own resource policy said, never the
+// member's policies: before, it named the member's inline policy and its
+// statements, which of them denied and why, for any action the resource
+// server liked (found by a review as an attacker).
+func TestAuthorizeHidesAnotherAccountsPolicies(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	admin := e.admin(t, "org-admin")
+	member := e.newAccount(t, "prod")
+	ops := e.assumeInto(t, admin, member, "OrganizationAccountAccessRole")
+	if _, err := ops.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("victim")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ops.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("victim"), PolicyName: aws.String("SecretPolicyName"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Sid":"AllowAll","Effect":"Allow","Action":["s3:*","sts:*"],"Resource":"*"},` +
+			`{"Sid":"DenyTopSecret","Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::topsecret/*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := ops.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("victim")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := e.sts(*key.AccessKey.AccessKeyId, *key.AccessKey.SecretAccessKey, "").GetSessionToken(ctx, &sts.GetSessionTokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsKey, rsSecret := e.user(t, "resource-server")
+	e.userPolicy(t, "resource-server", "authorize", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"opensts:Authorize","Resource":"*"}]}`)
+	v, err := verifier.New(verifier.Config{Endpoint: e.endpoint, Credentials: credentials.StaticCredentialsProvider{Value: aws.Credentials{AccessKeyID: rsKey, SecretAccessKey: rsSecret}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := `{"Version":"2012-10-17","Statement":[{"Sid":"Shared","Effect":"Allow","Principal":{"AWS":"` + member + `"},"Action":"s3:GetObject","Resource":"*"}]}`
+	for _, tc := range []struct {
+		action, resource string
+		opts             []verifier.Option
+		want             string
+	}{
+		{"s3:GetObject", "arn:aws:s3:::topsecret/x", []verifier.Option{verifier.WithResourceAccount(member)}, "Deny"},
+		{"iam:CreateUser", "*", []verifier.Option{verifier.WithResourceAccount(member)}, "Deny"},
+		{"s3:GetObject", "arn:aws:s3:::shared/x", []verifier.Option{verifier.WithResourcePolicy(own)}, "Allow"},
+		{"s3:GetObject", "arn:aws:s3:::topsecret/x", []verifier.Option{verifier.WithResourcePolicy(own)}, "Deny"},
+	} {
+		d, err := v.AuthorizeSessionToken(ctx, *tok.Credentials.AccessKeyId, *tok.Credentials.SessionToken, "192.0.2.1", tc.action, tc.resource, nil, tc.opts...)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.action, tc.resource, err)
+		}
+		if d.Decision != tc.want || d.Principal == nil || d.Principal.AccountID != member {
+			t.Errorf("%s %s: %s for %+v, want %s", tc.action, tc.resource, d.Decision, d.Principal, tc.want)
+		}
+		if d.Explanation != "" || len(d.MissingContextValues) != 0 || (d.DeniedBy != "" && d.DeniedBy != "resource") {
+			t.Errorf("%s %s: explained %q, missing %v, denied by %q", tc.action, tc.resource, d.Explanation, d.MissingContextValues, d.DeniedBy)
+		}
+		for _, m := range d.MatchedStatements {
+			if m.PolicyType != "resource" || m.Sid != "Shared" {
+				t.Errorf("%s %s: a statement of another account's: %+v", tc.action, tc.resource, m)
+			}
+		}
+		for k := range d.PolicyDecisions {
+			if k != "resource" {
+				t.Errorf("%s %s: the member's %s policies' decision shown", tc.action, tc.resource, k)
+			}
+		}
+	}
+}

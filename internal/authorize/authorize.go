@@ -302,6 +302,9 @@ func (s *Service) Authorize(ctx context.Context, caller *authz.Caller, in *Autho
 	}
 	out := Explain(in.Action, d)
 	out.Principal = Describe(principal, method)
+	if principal.Account != caller.Account {
+		ownPoliciesOnly(out)
+	}
 	if key != nil && out.Decision == "Allow" {
 		if err := s.Authz.Check(ctx, caller, SigningKeyAction, in.Resource, keys...); err != nil {
 			if e, ok := apierr.As(err); ok && e.Code == apierr.AccessDenied {
@@ -312,6 +315,34 @@ func (s *Service) Authorize(ctx context.Context, caller *authz.Caller, in *Autho
 		out.SigningKey = hex.EncodeToString(key[:])
 	}
 	return out, nil
+}
+
+// ownPoliciesOnly cuts an answer about another account's principal down to
+// the decision and what the caller's own resource policy said: that
+// account's policies (their names, statements, which of them denied, the
+// condition keys they lacked) are its own, as GetVerificationData keeps
+// them, and AWS shows a resource's owner none of them either. Without it a
+// resource server could read another account's IAM policies, statement by
+// statement, for any action it liked (found by a review as an attacker).
+func ownPoliciesOnly(out *AuthorizeOutput) {
+	resource := policy.Resource.String()
+	matched := make([]Statement, 0, len(out.MatchedStatements))
+	for _, m := range out.MatchedStatements {
+		if m.PolicyType == resource {
+			matched = append(matched, m)
+		}
+	}
+	out.MatchedStatements = matched
+	if out.DeniedBy != "" && out.DeniedBy != resource {
+		out.DeniedBy = ""
+	}
+	out.Explanation = ""
+	out.MissingContextValues = []string{}
+	var decisions map[string]string
+	if v, ok := out.PolicyDecisions[resource]; ok {
+		decisions = map[string]string{resource: v}
+	}
+	out.PolicyDecisions = decisions
 }
 
 // Unauthenticated is the answer about a request that did not authenticate.
