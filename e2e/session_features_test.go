@@ -144,6 +144,16 @@ func TestSourceIdentity(t *testing.T) {
 	plain := e.role(t, "plain", "", trustAccount)
 	_, err = e.assume(t, user, plain, func(in *sts.AssumeRoleInput) { in.SourceIdentity = aws.String("alice") })
 	wantCode(t, err, "AccessDenied")
+	// So must it, and the caller's policies, for a chain that carries one
+	// (found by a review as an attacker: the chain set it with neither).
+	_, err = e.assume(t, sessSTS, plain, nil)
+	wantCode(t, err, "AccessDenied")
+	narrowed := must[*sts.AssumeRoleOutput](t)(e.assume(t, user, roleARN, func(in *sts.AssumeRoleInput) {
+		in.SourceIdentity, in.Policy = aws.String("alice"), aws.String(allow("sts:AssumeRole", "*"))
+	}))
+	narrowedSTS, _ := e.sessionClients(narrowed)
+	_, err = e.assume(t, narrowedSTS, roleARN, nil)
+	wantCode(t, err, "AccessDenied")
 }
 
 // TestChainedRoleEscalation: a role session narrowed by a session policy

@@ -109,8 +109,14 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	if len(in.Tags) > 0 || len(in.TransitiveTagKeys) > 0 {
 		actions = append(actions, "sts:TagSession")
 	}
-	if in.SourceIdentity != "" {
+	if in.SourceIdentity != "" || prev != nil && prev.SourceIdentity != "" {
+		// A source identity the chain carries is set on the new session
+		// too: as in AWS, both the trust policy and the caller's policies
+		// must allow it (UG, source identity with role chaining).
 		actions = append(actions, "sts:SetSourceIdentity")
+		if in.SourceIdentity == "" {
+			keys = append(keys, authz.Key{Name: "sts:SourceIdentity", Values: []string{prev.SourceIdentity}})
+		}
 	}
 	trust := []policy.Named{{ID: role.TrustID, Policy: role.Trust, Source: policy.Source{Type: policy.SourceResource, Owner: role.ARN}}}
 	for _, action := range actions {
