@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -270,5 +271,53 @@ func TestLargeElementsAreOmitted(t *testing.T) {
 	x.Input = &struct{ PolicyName, PolicyDocument string }{"p", strings.Repeat("a", 90<<10)}
 	if rp, _ := buildLine(t, x)["requestParameters"].(map[string]any); rp["policyName"] != "p" {
 		t.Errorf("a 90 KiB document was omitted: %v", rp["omitted"])
+	}
+}
+
+// TestRecoveryDoesNotSignAChangedFile: while the server is down after a
+// crash, someone with write access to the trail drops a record from the
+// file left open. Restarting sealed it, signing the change, and verify
+// called the trail intact (found by a review as an attacker). The file's
+// chain is now checked from the file before it: one that does not chain is
+// left unsealed, verify names it, and the trail goes on in the next file.
+// (A forger who also renumbers and rechains every later record of the open
+// file is not caught by this: nothing signs a file before it is sealed, so
+// only a head recorded elsewhere, audit verify --head, or a copy the sinks
+// sent away shows it; see README.)
+func TestRecoveryDoesNotSignAChangedFile(t *testing.T) {
+	t.Parallel()
+	for _, change := range []struct {
+		name string
+		do   func([]string) []string
+	}{
+		{"a record dropped", func(ls []string) []string { return append([]string{ls[0]}, ls[2:]...) }},
+		{"a record edited", func(ls []string) []string {
+			return append(append([]string{ls[0]}, strings.Replace(ls[1], `"eventName":"`, `"eventName":"X`, 1)), ls[2:]...)
+		}},
+		{"the first record replaced", func(ls []string) []string { return append([]string{ls[1]}, ls[1:]...) }},
+	} {
+		dir := writeTrail(t, 30, 8<<10)
+		files, err := listFiles(dir)
+		if err != nil || len(files) < 3 {
+			t.Fatalf("%v %v", files, err)
+		}
+		last := filepath.Join(dir, files[len(files)-1])
+		ls := lines(t, last)
+		changed := change.do(ls[:len(ls)-1]) // the crash: no digest
+		writeLines(t, last, changed)
+		tr, err := Open(Config{Dir: dir, Key: testKey, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Record(context.Background(), exchange(99)); err != nil {
+			t.Fatal(err)
+		}
+		tr.Close()
+		if got := lines(t, last); len(got) != len(changed) {
+			t.Fatalf("%s: the changed file was sealed (%d lines, %d before)", change.name, len(got), len(changed))
+		}
+		if _, err := Verify(dir, testPub); err == nil || !strings.Contains(err.Error(), files[len(files)-1]) {
+			t.Fatalf("%s: verify after the changed file was left unsealed: %v", change.name, err)
+		}
 	}
 }

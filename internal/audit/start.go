@@ -119,9 +119,27 @@ func (t *Trail) openHead(files []string) ([]string, error) {
 			f.Close()
 			return files, nil
 		}
-		// A crash left it open: count its records and find its first, then
-		// seal it.
-		first, records, err := countRecords(f)
+		// A crash left it open: check that its records chain, from the
+		// last record of the file before it, count them and find its
+		// first, then seal it. A file that does not chain was changed
+		// while the server was down: signing it would vouch for what
+		// someone wrote, so it is left unsealed (audit verify names it)
+		// and the trail goes on in the next file.
+		var before *chainStart
+		if len(files) > 1 {
+			if before, err = lastLineOf(t.cfg.Dir, files[len(files)-2]); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("audit: %w (run opensts audit verify)", err)
+			}
+		}
+		first, records, err := countRecords(f, before)
+		var broken *VerifyError
+		if errors.As(err, &broken) {
+			f.Close()
+			t.cfg.Log.Error("audit: a file a crash left open does not chain: left unsealed, not signed (run opensts audit verify)",
+				"file", name, "line", broken.Line, "reason", broken.Reason)
+			return files, nil
+		}
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("audit: %s: %w (run opensts audit verify)", name, err)
@@ -142,14 +160,49 @@ func (t *Trail) openHead(files []string) ([]string, error) {
 	return files, nil
 }
 
+// chainStart is where a file's chain starts: the seq and hash of the last
+// record of the file before it.
+type chainStart struct {
+	seq  uint64
+	hash string
+}
+
+// lastLineOf returns the chain's state at the end of file name of dir.
+func lastLineOf(dir, name string) (*chainStart, error) {
+	f, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	line, _, err := readLastLine(f, fi.Size())
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Seq uint64 `json:"seq"`
+	}
+	if err := json.Unmarshal(line, &r); err != nil {
+		return nil, fmt.Errorf("%s: last line: %w", name, err)
+	}
+	return &chainStart{seq: r.Seq, hash: hashLine(line)}, nil
+}
+
 // countRecords returns the seq of the first record in f and the number of
-// lines, reading f once from its start.
-func countRecords(f *os.File) (first uint64, records int, err error) {
+// lines, reading f once from its start, and checks that they chain: each
+// record's seq one more than the one before and its prevHash the hash of
+// the line before, the first's those of before (when there is a file
+// before). A record that does not is a *VerifyError.
+func countRecords(f *os.File, before *chainStart) (first uint64, records int, err error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return 0, 0, err
 	}
 	br := bufio.NewReaderSize(f, 256<<10)
 	var line []byte
+	prev := before
 	for {
 		line, err = readLine(br, line[:0])
 		if err == io.EOF {
@@ -158,16 +211,21 @@ func countRecords(f *os.File) (first uint64, records int, err error) {
 		if err != nil {
 			return 0, 0, err
 		}
+		var r struct {
+			Seq      uint64 `json:"seq"`
+			PrevHash string `json:"prevHash"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return 0, 0, &VerifyError{File: f.Name(), Line: records + 1, Reason: "not a record: " + err.Error()}
+		}
+		if prev != nil && (r.Seq != prev.seq+1 || r.PrevHash != prev.hash) {
+			return 0, 0, &VerifyError{File: f.Name(), Line: records + 1, Reason: fmt.Sprintf("seq %d does not follow %d, or its prevHash is not the hash of the record before", r.Seq, prev.seq)}
+		}
 		if records == 0 {
-			var r struct {
-				Seq uint64 `json:"seq"`
-			}
-			if err := json.Unmarshal(line, &r); err != nil {
-				return 0, 0, fmt.Errorf("first line: %w", err)
-			}
 			first = r.Seq
 		}
 		records++
+		prev = &chainStart{seq: r.Seq, hash: hashLine(line)}
 	}
 }
 
