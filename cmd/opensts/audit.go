@@ -72,6 +72,9 @@ func newAuditVerifyCmd() *cobra.Command {
 			for _, f := range sum.Recovered {
 				fmt.Fprintf(cmd.OutOrStdout(), "note: %q was sealed on restart after a crash (signed recovered mark)\n", f)
 			}
+			if sum.Unattested > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "note: %d records come after the last signature of a file that is open or was sealed after a crash: whoever could write the trail could have changed them (only --head, or a copy a sink sent away, proves them)\n", sum.Unattested)
+			}
 			if sum.PrunedThrough > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "note: retention removed files 1..%d (signed prune record)\n", sum.PrunedThrough)
 			}

@@ -341,7 +341,7 @@ func Query(dir string, f Filter, emit func(line []byte) error) error {
 		}
 		for _, line := range splitLines(data) {
 			var r Record
-			if err := json.Unmarshal(line, &r); err != nil || r.Digest != nil || r.Prune != nil {
+			if err := json.Unmarshal(line, &r); err != nil || r.control() {
 				continue
 			}
 			e := entryOf(&r)

@@ -40,6 +40,13 @@ const DigestType = "OpenSTSDigest"
 // removes the oldest files.
 const PruneType = "OpenSTSPrune"
 
+// CheckpointType is the eventType of the signed record the writer adds to
+// the file it writes every Config.Checkpoint (when events came since the
+// last): it attests the records before it before the file is sealed, so
+// that one changed while the server was down (after a crash) shows,
+// whoever rechains it, unless the change is after the last checkpoint.
+const CheckpointType = "OpenSTSCheckpoint"
+
 // Bounds on caller-controlled strings copied into a record.
 const (
 	maxNameBytes  = 128
@@ -84,6 +91,7 @@ type Record struct {
 	TLSDetails         *TLSDetails     `json:"tlsDetails,omitempty"`
 	Digest             *Digest         `json:"digest,omitempty"`
 	Prune              *Prune          `json:"prune,omitempty"`
+	Checkpoint         *Checkpoint     `json:"checkpoint,omitempty"`
 	Seq                uint64          `json:"seq"`
 	PrevHash           string          `json:"prevHash"`
 
@@ -150,6 +158,18 @@ type TLSDetails struct {
 	CipherSuite              string `json:"cipherSuite"`
 	ClientProvidedHostHeader string `json:"clientProvidedHostHeader"`
 }
+
+// Checkpoint attests the chain up to it: it is signed over the file's name,
+// its own seq and the hash of the record before it.
+type Checkpoint struct {
+	File      string `json:"file"`
+	KeyID     string `json:"keyId"`
+	Signature string `json:"signature"`
+}
+
+// control reports whether r is one of the trail's own records (a digest,
+// a prune mark, a checkpoint), not a request's event.
+func (r *Record) control() bool { return r.Digest != nil || r.Prune != nil || r.Checkpoint != nil }
 
 // Digest closes a file: it is signed over the file's name, its records and
 // the hash of its last record, which chains every record before it.

@@ -22,15 +22,16 @@ type Attrs struct {
 	Resources   []Resource
 }
 
-// ParseAttrs reads the lookup attributes of one record line. A digest
-// record (or a line that is not a record) is an error.
+// ParseAttrs reads the lookup attributes of one record line. A record of
+// the trail's own (a digest, a prune mark, a checkpoint), or a line that is
+// not a record, is an error.
 func ParseAttrs(line []byte) (Attrs, error) {
 	var r Record
 	if err := json.Unmarshal(line, &r); err != nil {
 		return Attrs{}, fmt.Errorf("audit: record: %w", err)
 	}
-	if r.Digest != nil {
-		return Attrs{}, errors.New("audit: a digest record")
+	if r.control() {
+		return Attrs{}, errors.New("audit: a record of the trail's own (digest, prune mark, checkpoint)")
 	}
 	t, err := time.Parse(time.RFC3339, r.EventTime)
 	if err != nil {

@@ -279,10 +279,11 @@ type indexRecord struct {
 		AccessKeyID string `json:"accessKeyId"`
 		UserName    string `json:"userName"`
 	} `json:"userIdentity"`
-	Resources []Resource `json:"resources"`
-	Digest    *struct{}  `json:"digest"`
-	Prune     *struct{}  `json:"prune"`
-	Seq       uint64     `json:"seq"`
+	Resources  []Resource `json:"resources"`
+	Digest     *struct{}  `json:"digest"`
+	Prune      *struct{}  `json:"prune"`
+	Checkpoint *struct{}  `json:"checkpoint"`
+	Seq        uint64     `json:"seq"`
 }
 
 // buildIndex indexes the events of files (the trail's files at Open, whose
@@ -373,7 +374,7 @@ func (t *Trail) indexFile(x *index, name string, attrs []byte) ([]byte, error) {
 			off += n
 			continue
 		}
-		if r.Digest == nil && r.Prune == nil {
+		if r.Digest == nil && r.Prune == nil && r.Checkpoint == nil {
 			tm, _ := time.Parse(time.RFC3339, r.EventTime)
 			u := UserIdentity{Type: r.UserIdentity.Type, ARN: r.UserIdentity.ARN, UserName: r.UserIdentity.UserName}
 			e := entry{account: r.RecipientAccountID, id: r.EventID, name: r.EventName, source: r.EventSource,

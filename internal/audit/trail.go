@@ -36,6 +36,7 @@ const (
 	DefaultIndexMax   = 200_000
 	DefaultIndexBytes = 32 << 20
 	DefaultStrictWait = 2 * time.Second
+	DefaultCheckpoint = 10 * time.Second
 	// PublicKeyFile, beside the trail, holds the digest key's public half
 	// (base64) for verifiers that do not hold the master key.
 	PublicKeyFile = "audit.pub"
@@ -54,6 +55,11 @@ type Config struct {
 	MaxAge   time.Duration
 	// Retention removes closed files older than it (0 keeps every file).
 	Retention time.Duration
+	// Checkpoint is how often the writer signs the chain so far into the
+	// file it writes (a checkpoint record), when events came since the
+	// last; negative: never. Records after a file's last signature are
+	// attested by nothing until it is sealed.
+	Checkpoint time.Duration
 	// Strict fails a request (ErrUnavailable) whose event is not written
 	// to the file within StrictWait; otherwise a full queue drops the
 	// event, counted by Dropped, and requests never wait.
@@ -78,6 +84,8 @@ type Config struct {
 	wrap func(io.Writer) io.Writer
 	// indexGate, in tests, holds the building of the index until closed.
 	indexGate chan struct{}
+	// checkpointNow, in tests, asks the writer for a checkpoint now.
+	checkpointNow chan struct{}
 	// Sink, if set, is handed each record line once it is written to the
 	// file (by the writer goroutine; it must copy the line and never block).
 	Sink func(line []byte)
@@ -134,12 +142,13 @@ type Trail struct {
 		records  int
 		prevHash []byte
 	}
-	dirty   bool          // a rollback could not cut the file back yet
-	pending []pendingSlot // of the batch being written
-	attrs   []byte        // their attributes
-	lines   [][]byte      // their lines (each ending in a newline), until flush writes them
-	o       io.Writer     // what w and flush write f through (out)
-	bw      *batchWriter  // writes lines to o
+	dirty    bool          // a rollback could not cut the file back yet
+	unsigned bool          // events were written since the last signature (checkpoint or digest)
+	pending  []pendingSlot // of the batch being written
+	attrs    []byte        // their attributes
+	lines    [][]byte      // their lines (each ending in a newline), until flush writes them
+	o        io.Writer     // what w and flush write f through (out)
+	bw       *batchWriter  // writes lines to o
 
 	mu  sync.RWMutex
 	idx *index // guarded by mu
@@ -179,6 +188,9 @@ func Open(cfg Config) (*Trail, error) {
 	}
 	if cfg.StrictWait <= 0 {
 		cfg.StrictWait = DefaultStrictWait
+	}
+	if cfg.Checkpoint == 0 {
+		cfg.Checkpoint = DefaultCheckpoint
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -494,8 +506,26 @@ func (t *Trail) run() {
 	pace := time.NewTimer(time.Hour)
 	pace.Stop()
 	defer pace.Stop()
+	var sign <-chan time.Time
+	if t.cfg.Checkpoint > 0 {
+		cp := time.NewTicker(t.cfg.Checkpoint)
+		defer cp.Stop()
+		sign = cp.C
+	}
 	for {
 		select {
+		case <-sign:
+			if t.unsigned && t.f != nil {
+				if err := t.checkpoint(); err != nil {
+					t.cfg.Log.Error("audit: checkpoint", "error", err)
+				}
+			}
+		case <-t.cfg.checkpointNow:
+			if t.unsigned && t.f != nil {
+				if err := t.checkpoint(); err != nil {
+					t.cfg.Log.Error("audit: checkpoint", "error", err)
+				}
+			}
 		case it := <-t.ch:
 			batch = append(batch[:0], it)
 		drain:
@@ -597,6 +627,7 @@ func (t *Trail) write(batch []item) {
 		t.lines = append(t.lines, line)
 		t.size += int64(len(line))
 		t.records++
+		t.unsigned = true
 	}
 	if err == nil {
 		err = t.flush()
@@ -716,6 +747,7 @@ func (t *Trail) seal(recovered bool) error {
 		err = e
 	}
 	t.f, t.w, t.o, t.bw, t.records = nil, nil, nil, nil, 0
+	t.unsigned = false
 	t.commit()
 	t.cfg.Log.Info("audit: file sealed", "file", name, "head", fmt.Sprintf("%d:%s", t.seq, t.prevHash))
 	return err
@@ -746,6 +778,26 @@ func (t *Trail) writeControl(r *Record) error {
 	t.records++
 	t.commit()
 	return nil
+}
+
+// checkpoint signs the chain so far into the current file: a checkpoint
+// record, flushed (no fsync). On failure it rolls back, as writeControl does.
+func (t *Trail) checkpoint() error {
+	if err := t.repair(); err != nil {
+		return err
+	}
+	c := Checkpoint{File: FileName(t.num), KeyID: KeyID(t.cfg.Key.Public().(ed25519.PublicKey))}
+	c.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(t.cfg.Key, checkpointMessage(c, t.seq+1, string(t.prevHash))))
+	if err := t.writeControl(&Record{EventType: CheckpointType, Checkpoint: &c}); err != nil {
+		return err
+	}
+	t.unsigned = false
+	return nil
+}
+
+// checkpointMessage is what a checkpoint's signature covers.
+func checkpointMessage(c Checkpoint, seq uint64, prevHash string) []byte {
+	return fmt.Appendf(nil, "opensts-audit-checkpoint-v1\n%s\n%d\n%s", c.File, seq, prevHash)
 }
 
 // digestMessage is what a digest's signature covers.

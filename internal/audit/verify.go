@@ -62,6 +62,13 @@ type Summary struct {
 	Open string
 	// Recovered are the files sealed on restart after a crash.
 	Recovered []string
+	// Unattested counts the events no signature made when they were
+	// written covers: those after the last checkpoint of the open file and
+	// of each file sealed after a crash (whose digest signs what the file
+	// held at the restart). Someone able to write the trail could have
+	// changed them and rechained the rest; a head recorded elsewhere
+	// (--head) or a sink's copy is what shows it.
+	Unattested int
 	// PrunedThrough is the last file retention removed (0: none).
 	PrunedThrough int
 	// HeadSeq and HeadHash are the last record's (for --head later).
@@ -140,6 +147,7 @@ func VerifyWith(dir string, pub ed25519.PublicKey, opts Options) (Summary, error
 		sum.Files++
 		sealed := false
 		var first uint64
+		since := 0 // events after the file's last checkpoint
 		for j, line := range lines {
 			at := func(reason string, args ...any) error {
 				return &VerifyError{File: name, Line: j + 1, Reason: fmt.Sprintf(reason, args...)}
@@ -183,6 +191,16 @@ func VerifyWith(dir string, pub ed25519.PublicKey, opts Options) (Summary, error
 					sum.PrunedThrough = p.RemovedThrough
 				}
 			}
+			if c := r.Checkpoint; c != nil {
+				sig, err := base64.StdEncoding.DecodeString(c.Signature)
+				if r.EventType != CheckpointType || c.File != name || err != nil || !ed25519.Verify(pub, checkpointMessage(*c, r.Seq, r.PrevHash), sig) {
+					// The chain up to here held: the records before it are
+					// not the ones the server signed (removed, changed or
+					// rechained), or the key is wrong.
+					return sum, at("checkpoint signature does not verify with key %s (the records before it are not those the server signed)", KeyID(pub))
+				}
+				since = 0
+			}
 			if d := r.Digest; d != nil {
 				if r.EventType != DigestType || d.File != name || d.FirstSeq != first || d.Records != j {
 					return sum, at("digest does not describe this file (file %s, first seq %d, %d records)", d.File, d.FirstSeq, d.Records)
@@ -197,9 +215,13 @@ func VerifyWith(dir string, pub ed25519.PublicKey, opts Options) (Summary, error
 				sum.Sealed++
 				if d.Recovered {
 					sum.Recovered = append(sum.Recovered, name)
+					sum.Unattested += since
 				}
-			} else {
+			} else if r.Checkpoint == nil {
 				sum.Records++
+				if r.Prune == nil {
+					since++
+				}
 			}
 			started, seq, prevHash = true, r.Seq, hashLine(line)
 			lastFile, lastLine = name, j+1
@@ -209,6 +231,7 @@ func VerifyWith(dir string, pub ed25519.PublicKey, opts Options) (Summary, error
 				return sum, &VerifyError{File: name, Line: len(lines), Reason: "file ends without its signed digest (truncated)"}
 			}
 			sum.Open = name
+			sum.Unattested += since
 		}
 	}
 	if len(files) == 0 {
