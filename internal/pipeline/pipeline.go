@@ -351,6 +351,12 @@ func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 	}
 	route, ok := x.API.Routes[q.Action]
 	if !ok || q.Version != x.API.Version {
+		if e, isAPI := apierr.As(sigErr); sr == nil && isAPI && e.Code != apierr.MissingAuthenticationToken {
+			// A signature that does not parse names no service: the action
+			// was looked up in STS, the default, and an IAM action is not
+			// there. What is wrong is the signature, as AWS answers.
+			return sigErr
+		}
 		if q.Version == "" {
 			return apierr.New(apierr.MissingParameter, "The request must contain the parameter Version")
 		}

@@ -400,3 +400,35 @@ func TestRequestIDs(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// TestMalformedSignatureOfAnotherService: an IAM call whose Authorization
+// header does not parse (an empty access key id) names no service, so its
+// action was looked up in STS and answered InvalidAction; it gets the
+// signature's error, IncompleteSignature, as from AWS (found by a review as
+// an attacker). Without any signature, or with a parseable one, an unknown
+// action is still InvalidAction.
+func TestMalformedSignatureOfAnotherService(t *testing.T) {
+	p, _ := newTestPipeline(t)
+	form := url.Values{"Action": {"CreateUser"}, "Version": {"2010-05-08"}, "UserName": {"x"}}
+	code := func(r *http.Request) string {
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, r)
+		m := regexp.MustCompile(`<Code>([^<]*)</Code>`).FindStringSubmatch(rec.Body.String())
+		if m == nil {
+			t.Fatalf("no error code: %d %s", rec.Code, rec.Body)
+		}
+		return m[1]
+	}
+	r := request(t, form, false)
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=/20261205/us-east-1/iam/aws4_request, SignedHeaders=host;x-amz-date, Signature="+strings.Repeat("0", 64))
+	r.Header.Set("X-Amz-Date", time.Now().UTC().Format("20060102T150405Z"))
+	if got := code(r); got != "IncompleteSignature" {
+		t.Errorf("malformed signature of an IAM call: %s, want IncompleteSignature", got)
+	}
+	if got := code(request(t, form, false)); got != "InvalidAction" {
+		t.Errorf("an IAM action without a signature: %s, want InvalidAction", got)
+	}
+	if got := code(request(t, url.Values{"Action": {"Nope"}, "Version": {"2011-06-15"}}, true)); got != "InvalidAction" {
+		t.Errorf("an unknown action, signed: %s, want InvalidAction", got)
+	}
+}
