@@ -65,6 +65,17 @@ func TestAssumeRoot(t *testing.T) {
 		t.Error("the root task session assumed a role")
 	}
 
+	// A role session's source identity stays with the root session it
+	// makes, and comes back (found by a review as an attacker: dropped).
+	e.userPolicy(t, "root-admin", "chain", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole","sts:SetSourceIdentity"],"Resource":"*"}]}`)
+	operator := e.role(t, "root-operator", "", trustTagging)
+	e.rolePolicy(t, "root-operator", "p", allow)
+	withSource := must[*sts.AssumeRoleOutput](t)(e.assume(t, c, operator, func(i *sts.AssumeRoleInput) { i.SourceIdentity = aws.String("alice") }))
+	opSTS, _ := e.sessionClients(withSource)
+	if root := must[*sts.AssumeRootOutput](t)(opSTS.AssumeRoot(ctx, in(member, taskAudit))); aws.ToString(root.SourceIdentity) != "alice" {
+		t.Errorf("AssumeRoot from a session with a source identity: SourceIdentity %q, want alice", aws.ToString(root.SourceIdentity))
+	}
+
 	// An ARN of the member's root names it too.
 	must[*sts.AssumeRootOutput](t)(c.AssumeRoot(ctx, in("arn:aws:iam::"+member+":root", taskAudit, func(i *sts.AssumeRootInput) { i.DurationSeconds = aws.Int32(60) })))
 

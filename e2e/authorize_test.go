@@ -612,6 +612,9 @@ func TestAuthorizeHidesAnotherAccountsPolicies(t *testing.T) {
 		if d.Decision != tc.want || d.Principal == nil || d.Principal.AccountID != member {
 			t.Errorf("%s %s: %s for %+v, want %s", tc.action, tc.resource, d.Decision, d.Principal, tc.want)
 		}
+		if d.Decision == "Deny" && d.DeniedBy != "resource" && d.Reason != "Denied" {
+			t.Errorf("%s %s: reason %q says how the member's policies denied", tc.action, tc.resource, d.Reason)
+		}
 		if d.Explanation != "" || len(d.MissingContextValues) != 0 || (d.DeniedBy != "" && d.DeniedBy != "resource") {
 			t.Errorf("%s %s: explained %q, missing %v, denied by %q", tc.action, tc.resource, d.Explanation, d.MissingContextValues, d.DeniedBy)
 		}

@@ -252,7 +252,9 @@ func remoteIP(r *http.Request) string {
 type Decision struct {
 	// Decision is "Allow" or "Deny".
 	Decision string `json:"Decision"`
-	// Reason is Allowed, ExplicitDeny, ImplicitDeny or AuthenticationFailed.
+	// Reason is Allowed, ExplicitDeny, ImplicitDeny, AuthenticationFailed, or
+	// Denied: about another account's principal, denied by that account's
+	// policies (which the answer does not describe).
 	Reason string `json:"Reason"`
 	// DeniedBy is the policy type that denied or failed to allow
 	// (identity, boundary, session, scp, resource).

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -367,30 +368,6 @@ func TestCheckpointsAttestTheOpenFile(t *testing.T) {
 		}
 		return dir, ls[:len(ls)-1] // the crash: no digest
 	}
-	// rechain drops line i and renumbers and rechains the lines after it.
-	rechain := func(t *testing.T, ls []string, i int) []string {
-		out := append([]string(nil), ls[:i]...)
-		for _, l := range ls[i+1:] {
-			var r map[string]any
-			if err := json.Unmarshal([]byte(l), &r); err != nil {
-				t.Fatal(err)
-			}
-			before := strings.TrimSuffix(out[len(out)-1], "\n")
-			var prev struct {
-				Seq float64 `json:"seq"`
-			}
-			if err := json.Unmarshal([]byte(before), &prev); err != nil {
-				t.Fatal(err)
-			}
-			r["seq"], r["prevHash"] = prev.Seq+1, hashLine([]byte(before))
-			b, err := json.Marshal(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, string(b)+"\n")
-		}
-		return out
-	}
 	restart := func(t *testing.T, dir string) {
 		tr, err := Open(Config{Dir: dir, Key: testKey, Log: quiet})
 		if err != nil {
@@ -400,14 +377,14 @@ func TestCheckpointsAttestTheOpenFile(t *testing.T) {
 	}
 
 	dir, ls := write(t)
-	writeLines(t, filepath.Join(dir, FileName(1)), rechain(t, ls, 1)) // the second event, before both checkpoints
+	writeLines(t, filepath.Join(dir, FileName(1)), rechainWithout(t, ls, 1)) // the second event, before both checkpoints
 	restart(t, dir)
 	if _, err := Verify(dir, testPub); err == nil || !strings.Contains(err.Error(), "checkpoint signature does not verify") {
 		t.Fatalf("a record dropped before a checkpoint, the rest rechained: %v", err)
 	}
 
 	dir, ls = write(t)
-	writeLines(t, filepath.Join(dir, FileName(1)), rechain(t, ls, len(ls)-1)) // the last event, after the last checkpoint
+	writeLines(t, filepath.Join(dir, FileName(1)), rechainWithout(t, ls, len(ls)-1)) // the last event, after the last checkpoint
 	restart(t, dir)
 	sum, err := Verify(dir, testPub)
 	if err != nil || len(sum.Recovered) != 1 || sum.Unattested != 3 {
@@ -443,5 +420,90 @@ func TestCheckpointTicker(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // ten ticks with nothing new
 	if n := count(); n != 1 {
 		t.Fatalf("%d checkpoints for one event", n)
+	}
+}
+
+// rechainWithout drops line i of ls (a file's lines, each ending in a
+// newline) and renumbers and rechains the lines after it, as someone who can
+// write the trail, but holds no key, would.
+func rechainWithout(t *testing.T, ls []string, i int) []string {
+	t.Helper()
+	out := append([]string(nil), ls[:i]...)
+	for _, l := range ls[i+1:] {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		before := strings.TrimSuffix(out[len(out)-1], "\n")
+		var prev struct {
+			Seq float64 `json:"seq"`
+		}
+		if err := json.Unmarshal([]byte(before), &prev); err != nil {
+			t.Fatal(err)
+		}
+		r["seq"], r["prevHash"] = prev.Seq+1, hashLine([]byte(before))
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b)+"\n")
+	}
+	return out
+}
+
+// TestLoggedCheckpointHeadCatchesRemovedCheckpoints: a forger who changes a
+// record of the open file and removes every checkpoint after it, then
+// rechains, leaves files that verify (found by a review of the checkpoints
+// as an attacker): nothing in them says a checkpoint was there. The head
+// each checkpoint logs, kept by whatever collects the logs, is what shows
+// it: verify --head with it fails.
+func TestLoggedCheckpointHeadCatchesRemovedCheckpoints(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var logged strings.Builder
+	now := make(chan struct{})
+	tr, err := Open(Config{Dir: dir, Key: testKey, Checkpoint: -1, Strict: true, Log: slog.New(slog.NewTextHandler(&logged, nil)), checkpointNow: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		if err := tr.Record(context.Background(), exchange(i)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 5 {
+			now <- struct{}{}
+		}
+	}
+	tr.Close()
+	m := regexp.MustCompile(`msg="audit: checkpoint" file=\S+ head=(\d+:[0-9a-f]{64})`).FindStringSubmatch(logged.String())
+	if m == nil {
+		t.Fatalf("no checkpoint head logged: %s", logged.String())
+	}
+	headSeq, headHash, err := ParseHead(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, FileName(1))
+	ls := lines(t, p)
+	ls = ls[:len(ls)-1] // the crash: no digest
+	// The second event dropped, then the checkpoint (now at index 5).
+	forged := rechainWithout(t, ls, 1)
+	for i, l := range forged {
+		if strings.Contains(l, `"eventType":"`+CheckpointType+`"`) {
+			forged = rechainWithout(t, forged, i)
+			break
+		}
+	}
+	writeLines(t, p, forged)
+	tr, err = Open(Config{Dir: dir, Key: testKey, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	if _, err := Verify(dir, testPub); err != nil {
+		t.Fatalf("without a head the forgery is not seen, as the README says; but verify failed: %v", err)
+	}
+	if _, err := VerifyWith(dir, testPub, Options{HeadSeq: headSeq, HeadHash: headHash}); err == nil {
+		t.Fatal("verify --head with the logged checkpoint head passed a trail whose checkpoint was removed")
 	}
 }

@@ -792,6 +792,10 @@ func (t *Trail) checkpoint() error {
 		return err
 	}
 	t.unsigned = false
+	// Logged, as each seal's head is: someone able to write the trail can
+	// remove checkpoints as well as records, and a head kept elsewhere
+	// (audit verify --head) is what shows it.
+	t.cfg.Log.Info("audit: checkpoint", "file", c.File, "head", fmt.Sprintf("%d:%s", t.seq, t.prevHash))
 	return nil
 }
 

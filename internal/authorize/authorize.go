@@ -157,8 +157,9 @@ type PrincipalInput struct {
 type AuthorizeOutput struct {
 	// Decision is Allow or Deny.
 	Decision string `json:"Decision"`
-	// Reason is Allowed, ExplicitDeny, ImplicitDeny or
-	// AuthenticationFailed.
+	// Reason is Allowed, ExplicitDeny, ImplicitDeny, AuthenticationFailed,
+	// or Denied: about another account's principal, denied by that
+	// account's policies (which the answer does not describe).
 	Reason string `json:"Reason"`
 	// DeniedBy is the policy type that denied or failed to allow:
 	// identity, boundary, session, scp or resource.
@@ -334,7 +335,9 @@ func ownPoliciesOnly(out *AuthorizeOutput) {
 	}
 	out.MatchedStatements = matched
 	if out.DeniedBy != "" && out.DeniedBy != resource {
-		out.DeniedBy = ""
+		// Denied by that account's side: whether explicitly or not would
+		// say what its policies hold about the action the caller picked.
+		out.DeniedBy, out.Reason = "", "Denied"
 	}
 	out.Explanation = ""
 	out.MissingContextValues = []string{}

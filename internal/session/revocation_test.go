@@ -80,16 +80,21 @@ func TestChainInToken(t *testing.T) {
 	if !ok || fmt.Sprint(got.ChainKeys, got.ChainARNs) != fmt.Sprint(s.ChainKeys, s.ChainARNs) || got.ChainIssued != nil {
 		t.Fatalf("%v %+v", ok, got)
 	}
-	// With the ancestors' issue times (a long-term key's zero is written as
-	// this session's time).
-	s.ChainIssued = []time.Time{{}, t0.Add(-time.Hour)}
+	// With the ancestors' issue times: a long-term key's zero time stays
+	// zero (it was read back as this session's time, which let a chain a
+	// key started before a cut escape its account's revocation), and one
+	// issued in this session's second stays that second.
+	s.ChainIssued = []time.Time{{}, t0.Add(-time.Hour), t0}
+	s.ChainKeys = append(s.ChainKeys, "ASIAPARENT0000000003")
+	s.ChainARNs = append(s.ChainARNs, "arn:aws:sts::123456789012:assumed-role/c/w")
 	if p, err = appendPayloadID(nil, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, ok = parsePayload(p)
-	if !ok || len(got.ChainIssued) != 2 || !got.ChainIssued[0].Equal(t0) || !got.ChainIssued[1].Equal(t0.Add(-time.Hour)) {
+	if !ok || len(got.ChainIssued) != 3 || !got.ChainIssued[0].IsZero() || !got.ChainIssued[1].Equal(t0.Add(-time.Hour)) || !got.ChainIssued[2].Equal(t0) {
 		t.Fatalf("issue times: %v %+v", ok, got.ChainIssued)
 	}
+	s.ChainKeys, s.ChainARNs = s.ChainKeys[:2], s.ChainARNs[:2]
 	for _, bad := range [][]time.Time{{t0.Add(time.Second), t0}, {t0}, {time.Unix(0, 0), t0}} {
 		s.ChainIssued = bad
 		if _, err := appendPayloadID(nil, s, nil); err == nil {

@@ -41,7 +41,8 @@ const (
 	// it). Tokens without it, from earlier versions, have no ancestors.
 	flagChain = 1 << 2
 	// flagChainIssued: after the chain, when each ancestor was issued, as
-	// seconds before this session (with flagChain only).
+	// one more than the seconds before this session (0: none, the
+	// long-term key that started the chain; with flagChain only).
 	flagChainIssued = 1 << 3
 	knownFlags      = flagMFA | flagMFAAuthTime | flagChain | flagChainIssued
 
@@ -135,13 +136,15 @@ func appendPayloadID(b []byte, s *Session, id []byte) ([]byte, error) {
 	}
 	if flags&flagChainIssued != 0 {
 		for _, t := range s.ChainIssued {
-			// An ancestor was issued before its descendant; a zero time
-			// (a long-term key) is written as this session's.
+			// An ancestor was issued before its descendant: written as
+			// one more than the seconds before this session, so that 0
+			// stays the zero time (a long-term key, which has none).
 			d := int64(0)
 			if !t.IsZero() {
 				if d = iss - t.Unix(); d < 0 || d >= iss {
 					return b, errEncode
 				}
+				d++
 			}
 			b = binary.AppendUvarint(b, uint64(d))
 		}
@@ -346,10 +349,13 @@ func parsePayload(p []byte) (*Session, bool) {
 		s.ChainIssued = make([]time.Time, len(s.ChainKeys))
 		for i := range s.ChainIssued {
 			delta := d.uvarint()
-			if delta >= iss {
+			if delta == 0 {
+				continue // the zero time: a long-term key
+			}
+			if delta > iss {
 				return nil, false
 			}
-			s.ChainIssued[i] = time.Unix(int64(iss-delta), 0).UTC()
+			s.ChainIssued[i] = time.Unix(int64(iss-delta+1), 0).UTC()
 		}
 	}
 	if d.bad || d.off != len(p) {

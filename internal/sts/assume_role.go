@@ -60,7 +60,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *authz.Caller, in *AssumeRol
 	}
 	account, _, name, ok := parseRoleARN(in.RoleArn)
 	if !ok {
-		return nil, apierr.New(apierr.ValidationError, "%s is invalid", in.RoleArn)
+		return nil, apierr.New(apierr.ValidationError, "%s is invalid", apierr.Quote(in.RoleArn))
 	}
 	if strings.HasPrefix(strings.ToLower(in.SourceIdentity), "aws:") {
 		return nil, apierr.Validation("Value '" + in.SourceIdentity + "' at 'sourceIdentity' failed to satisfy constraint: Member must not start with 'aws:'")

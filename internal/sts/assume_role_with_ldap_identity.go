@@ -398,7 +398,7 @@ func (s *Service) ldapProvider(ctx context.Context, in *AssumeRoleWithLDAPIdenti
 	if in.RoleArn != "" {
 		a, _, _, ok := parseRoleARN(in.RoleArn)
 		if !ok {
-			return store.LDAPProvider{}, apierr.New(apierr.ValidationError, "%s is invalid", in.RoleArn)
+			return store.LDAPProvider{}, apierr.New(apierr.ValidationError, "%s is invalid", apierr.Quote(in.RoleArn))
 		}
 		account = a
 	}
@@ -406,7 +406,7 @@ func (s *Service) ldapProvider(ctx context.Context, in *AssumeRoleWithLDAPIdenti
 	case in.LDAPProviderArn != "":
 		r, ok := arn.ParseIAM(in.LDAPProviderArn, "ldap-provider")
 		if !ok || r.Path != "/" || r.Name == "" {
-			return store.LDAPProvider{}, apierr.New(apierr.ValidationError, "%s is invalid", in.LDAPProviderArn)
+			return store.LDAPProvider{}, apierr.New(apierr.ValidationError, "%s is invalid", apierr.Quote(in.LDAPProviderArn))
 		}
 		if account != "" && r.Account != account {
 			return store.LDAPProvider{}, apierr.New(apierr.ValidationError, "LDAPProviderArn and RoleArn must be in the same account")

@@ -98,11 +98,11 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, c *authz.Caller, in *A
 	}
 	account, _, roleName, ok := parseRoleARN(in.RoleArn)
 	if !ok {
-		return nil, apierr.New(apierr.ValidationError, "%s is invalid", in.RoleArn)
+		return nil, apierr.New(apierr.ValidationError, "%s is invalid", apierr.Quote(in.RoleArn))
 	}
 	pr, ok := arn.ParseIAM(in.PrincipalArn, "saml-provider")
 	if !ok || pr.Path != "/" || pr.Name == "" {
-		return nil, apierr.New(apierr.ValidationError, "%s is invalid", in.PrincipalArn)
+		return nil, apierr.New(apierr.ValidationError, "%s is invalid", apierr.Quote(in.PrincipalArn))
 	}
 	now := s.now().UTC()
 	raw, err := saml.Decode(in.SAMLAssertion)

@@ -65,7 +65,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, c *authz.Caller
 	}
 	account, _, name, ok := parseRoleARN(in.RoleArn)
 	if !ok {
-		return nil, apierr.New(apierr.ValidationError, "%s is invalid", in.RoleArn)
+		return nil, apierr.New(apierr.ValidationError, "%s is invalid", apierr.Quote(in.RoleArn))
 	}
 	duration := int32(3600)
 	if in.DurationSeconds != nil {
@@ -85,7 +85,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, c *authz.Caller
 	if err != nil {
 		return nil, webIdentityError(err)
 	}
-	noProvider := apierr.New(apierr.InvalidIdentityToken, "No OpenIDConnect provider found in your account for %s", tok.Issuer)
+	noProvider := apierr.New(apierr.InvalidIdentityToken, "No OpenIDConnect provider found in your account for %s", apierr.Quote(tok.Issuer))
 	if !strings.HasPrefix(tok.Issuer, "https://") {
 		return nil, noProvider
 	}

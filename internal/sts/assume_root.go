@@ -60,7 +60,7 @@ func (s *Service) AssumeRoot(ctx context.Context, c *authz.Caller, in *AssumeRoo
 	}
 	target, ok := rootTarget(in.TargetPrincipal)
 	if !ok {
-		return nil, apierr.Validation("Value '" + in.TargetPrincipal + "' at 'targetPrincipal' failed to satisfy constraint: Member must be an account id or the ARN of an account's root user")
+		return nil, apierr.Validation("Value '" + apierr.Quote(in.TargetPrincipal) + "' at 'targetPrincipal' failed to satisfy constraint: Member must be an account id or the ARN of an account's root user")
 	}
 	task := in.TaskPolicyArn.ARN
 	if !slices.Contains(RootTaskPolicies, task) {
@@ -92,6 +92,9 @@ func (s *Service) AssumeRoot(ctx context.Context, c *authz.Caller, in *AssumeRoo
 		SourceAccessKeyID: c.AccessKeyID,
 	}
 	if c.Session != nil {
+		// The source identity a chain carries stays with it, into the
+		// root session too (reference §10.4: inherited, and returned).
+		sess.SourceIdentity = c.Session.SourceIdentity
 		sess.ChainKeys = append(slices.Clone(c.Session.ChainKeys), c.AccessKeyID)
 		sess.ChainARNs = append(slices.Clone(c.Session.ChainARNs), c.ARN)
 		sess.ChainIssued = session.ChainIssuedAfter(c.Session)
@@ -105,7 +108,7 @@ func (s *Service) AssumeRoot(ctx context.Context, c *authz.Caller, in *AssumeRoo
 	if err != nil {
 		return nil, internal(err, "assume root: mint")
 	}
-	return &AssumeRootOutput{Credentials: credentials(creds)}, nil
+	return &AssumeRootOutput{Credentials: credentials(creds), SourceIdentity: sess.SourceIdentity}, nil
 }
 
 // rootAllowed checks the organization: it exists, the caller's account
