@@ -1,11 +1,13 @@
 package postgres
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/opensts/opensts/internal/sharedtest"
 	"github.com/opensts/opensts/internal/store"
@@ -16,8 +18,12 @@ import (
 // its first: a deadlock that PostgreSQL resolves by failing the batch's
 // transaction (each waiter looks for one deadlock_timeout after it began
 // to wait, and the batch began first), which the store retries. It
-// returns write's error.
-func deadlockBatch(t *testing.T, dsn, table, column, first, last string, write func() error) error {
+// returns write's error, and whether the batch was the one PostgreSQL
+// failed: on a loaded machine the batch's one look for a deadlock can come
+// before the other transaction asked for the first key, and the other
+// transaction's look then finds it and fails that one instead (no retry to
+// test: the caller tries again).
+func deadlockBatch(t *testing.T, dsn, table, column, first, last string, write func() error) (error, bool) {
 	t.Helper()
 	ctx := t.Context()
 	other, err := pgx.Connect(ctx, dsn)
@@ -73,12 +79,31 @@ func deadlockBatch(t *testing.T, dsn, table, column, first, last string, write f
 		locked <- err
 	}()
 	if err := <-locked; err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "40P01" {
+			_ = tx.Rollback(ctx)
+			return <-done, false // the other transaction was the victim
+		}
 		t.Fatalf("the other transaction: %v", err)
 	}
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return <-done
+	return <-done, true
+}
+
+// untilBatchFails runs attempt (which resets the rows and calls
+// deadlockBatch) until the batch is the deadlock's victim, at most five
+// times.
+func untilBatchFails(t *testing.T, attempt func() (error, bool)) error {
+	t.Helper()
+	for range 5 {
+		if err, victim := attempt(); victim || err != nil {
+			return err
+		}
+	}
+	t.Fatal("in five attempts PostgreSQL never failed the batch rather than the other transaction")
+	return nil
 }
 
 // A batch of more than one statement whose transaction fails on a deadlock
@@ -99,16 +124,27 @@ func TestBatchWritesSurviveADeadlock(t *testing.T) {
 		use := func(i int, at time.Time) store.ServiceAccess {
 			return store.ServiceAccess{PrincipalID: fmt.Sprintf("AIDARETRY%04d", i), Service: "iam", Action: "GetUser", Account: "111111111111", At: at, Region: "us-east-1"}
 		}
-		var old, now []store.ServiceAccess
 		var ids []string
 		for i := range n {
-			old, now = append(old, use(i, t0)), append(now, use(i, t0.Add(time.Hour)))
 			ids = append(ids, use(i, t0).PrincipalID)
 		}
-		if err := s.RecordServiceAccess(ctx, old); err != nil {
-			t.Fatal(err)
-		}
-		if err := deadlockBatch(t, dsn, "service_access", "principal_id", ids[0], ids[n-1], func() error { return s.RecordServiceAccess(ctx, now) }); err != nil {
+		// Each attempt writes later times than the one before (the latest
+		// use wins), so that a retry that wrote nothing shows.
+		var want time.Time
+		k := 0
+		if err := untilBatchFails(t, func() (error, bool) {
+			before, after := t0.Add(time.Duration(2*k)*time.Hour), t0.Add(time.Duration(2*k+1)*time.Hour)
+			k++
+			var old, now []store.ServiceAccess
+			for i := range n {
+				old, now = append(old, use(i, before)), append(now, use(i, after))
+			}
+			if err := s.RecordServiceAccess(ctx, old); err != nil {
+				t.Fatal(err)
+			}
+			want = after
+			return deadlockBatch(t, dsn, "service_access", "principal_id", ids[0], ids[n-1], func() error { return s.RecordServiceAccess(ctx, now) })
+		}); err != nil {
 			t.Fatalf("RecordServiceAccess: %v", err)
 		}
 		got, err := s.ListServiceAccess(ctx, ids)
@@ -119,8 +155,8 @@ func TestBatchWritesSurviveADeadlock(t *testing.T) {
 			t.Fatalf("%d uses, want %d", len(got), n)
 		}
 		for _, g := range got {
-			if !g.At.Equal(t0.Add(time.Hour)) {
-				t.Errorf("%s at %v after RecordServiceAccess succeeded, want %v", g.PrincipalID, g.At, t0.Add(time.Hour))
+			if !g.At.Equal(want) {
+				t.Errorf("%s at %v after RecordServiceAccess succeeded, want %v", g.PrincipalID, g.At, want)
 			}
 		}
 	})
@@ -133,10 +169,12 @@ func TestBatchWritesSurviveADeadlock(t *testing.T) {
 			keys = append(keys, k)
 			old[k], now[k] = []byte("old"), []byte("new")
 		}
-		if err := s.PutBaselines(ctx, old, t0); err != nil {
-			t.Fatal(err)
-		}
-		if err := deadlockBatch(t, dsn, "detect_baselines", "subject", keys[0], keys[n-1], func() error { return s.PutBaselines(ctx, now, t0.Add(time.Hour)) }); err != nil {
+		if err := untilBatchFails(t, func() (error, bool) {
+			if err := s.PutBaselines(ctx, old, t0); err != nil {
+				t.Fatal(err)
+			}
+			return deadlockBatch(t, dsn, "detect_baselines", "subject", keys[0], keys[n-1], func() error { return s.PutBaselines(ctx, now, t0.Add(time.Hour)) })
+		}); err != nil {
 			t.Fatalf("PutBaselines: %v", err)
 		}
 		got, err := s.GetBaselines(ctx, keys)
