@@ -202,7 +202,11 @@ func countRecords(f *os.File, before *chainStart) (first uint64, records int, er
 	}
 	br := bufio.NewReaderSize(f, 256<<10)
 	var line []byte
-	prev := before
+	var prev chainStart // the record before the next, when have
+	have := before != nil
+	if have {
+		prev = *before
+	}
 	for {
 		line, err = readLine(br, line[:0])
 		if err == io.EOF {
@@ -218,14 +222,14 @@ func countRecords(f *os.File, before *chainStart) (first uint64, records int, er
 		if err := json.Unmarshal(line, &r); err != nil {
 			return 0, 0, &VerifyError{File: f.Name(), Line: records + 1, Reason: "not a record: " + err.Error()}
 		}
-		if prev != nil && (r.Seq != prev.seq+1 || r.PrevHash != prev.hash) {
+		if have && (r.Seq != prev.seq+1 || r.PrevHash != prev.hash) {
 			return 0, 0, &VerifyError{File: f.Name(), Line: records + 1, Reason: fmt.Sprintf("seq %d does not follow %d, or its prevHash is not the hash of the record before", r.Seq, prev.seq)}
 		}
 		if records == 0 {
 			first = r.Seq
 		}
 		records++
-		prev = &chainStart{seq: r.Seq, hash: hashLine(line)}
+		prev, have = chainStart{seq: r.Seq, hash: hashLine(line)}, true
 	}
 }
 

@@ -515,17 +515,9 @@ func (t *Trail) run() {
 	for {
 		select {
 		case <-sign:
-			if t.unsigned && t.f != nil {
-				if err := t.checkpoint(); err != nil {
-					t.cfg.Log.Error("audit: checkpoint", "error", err)
-				}
-			}
+			t.checkpointIfUnsigned()
 		case <-t.cfg.checkpointNow:
-			if t.unsigned && t.f != nil {
-				if err := t.checkpoint(); err != nil {
-					t.cfg.Log.Error("audit: checkpoint", "error", err)
-				}
-			}
+			t.checkpointIfUnsigned()
 		case it := <-t.ch:
 			batch = append(batch[:0], it)
 		drain:
@@ -797,6 +789,17 @@ func (t *Trail) checkpoint() error {
 	// (audit verify --head) is what shows it.
 	t.cfg.Log.Info("audit: checkpoint", "file", c.File, "head", fmt.Sprintf("%d:%s", t.seq, t.prevHash))
 	return nil
+}
+
+// checkpointIfUnsigned signs a checkpoint when events came since the last
+// signature, logging a failure (the next tick tries again).
+func (t *Trail) checkpointIfUnsigned() {
+	if !t.unsigned || t.f == nil {
+		return
+	}
+	if err := t.checkpoint(); err != nil {
+		t.cfg.Log.Error("audit: checkpoint", "error", err)
+	}
 }
 
 // checkpointMessage is what a checkpoint's signature covers.

@@ -5,11 +5,12 @@ import (
 	"time"
 )
 
-// (Found by a review of the fix as an attacker.) A chain started from user alice's key in account A (first session S1, a
+// A chain started from user alice's key in account A (first session S1, a
 // role in account B, issued before the cut), chained once more after the
 // cut (S2, a role in account B). Account A is revoked with IssuedBefore=cut.
-// In memory (ChainIssued[0] zero) S2 is revoked; after a trip through the
-// token, ChainIssued[0] comes back as S2's own issue time, and S2 escapes.
+// S2 is revoked in memory (ChainIssued[0] zero) and after a trip through the
+// token, where ChainIssued[0] came back as S2's own issue time and S2
+// escaped (found by a review of the fix as an attacker).
 func TestLongTermKeyTimeSurvivesTheToken(t *testing.T) {
 	const a, b = "111111111111", "222222222222"
 	cut := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
@@ -36,7 +37,6 @@ func TestLongTermKeyTimeSurvivesTheToken(t *testing.T) {
 	if !ok {
 		t.Fatal("parse")
 	}
-
 	if !r.Revoked(got, now) {
 		t.Error("after the token round trip, S2 (chained after the cut from a chain alice's key started before it) escapes account A's revocation")
 	}
