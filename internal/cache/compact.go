@@ -108,7 +108,7 @@ func (t *compact) read(dst, key []byte) (_ []byte, h, r uint64, old, ok bool) {
 		return dst, h, r, false, false
 	}
 	seg, _ := unref(r)
-	old = (seg-t.cur+compactSegments)%compactSegments <= 2 && seg != t.cur
+	old = t.oldLocked(seg)
 	return append(dst, v...), h, r, old, true
 }
 
@@ -131,12 +131,30 @@ func (t *compact) refresh(h, r uint64) {
 // put stores value under key; the caller checked that no invalidation ran
 // since value was read, holding what makes that check and this put atomic
 // with respect to invalidations (see Cache.loadTiered).
+//
+// A record of the same size is rewritten where it is, unless that is one
+// of the two oldest segments: a value put again and again (detection's
+// baselines, written back each time its table drops them) then leaves no
+// dead copy behind, which appended each time filled the segments with
+// them and emptied the live records out with the oldest segment.
 func (t *compact) put(key, head, value []byte) {
 	h := t.hash(key)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if r, ok := t.idx.Get(h); ok {
+		k, v := t.record(r)
+		if seg, _ := unref(r); len(v) == len(head)+len(value) && !t.oldLocked(seg) && bytes.Equal(k, key) {
+			copy(v[copy(v, head):], value)
+			return
+		}
+	}
 	t.removeLocked(h) // key's record, or another key's with its hash
 	t.appendLocked(h, key, head, value)
+}
+
+// oldLocked reports whether seg is one of the two segments emptied next.
+func (t *compact) oldLocked(seg int) bool {
+	return (seg-t.cur+compactSegments)%compactSegments <= 2 && seg != t.cur
 }
 
 // appendLocked appends a record of key and value (head, then the rest)

@@ -84,3 +84,42 @@ func TestDecInterned(t *testing.T) {
 		t.Errorf("the interner keeps %d values, %d bytes; bound %d, %d", n, bytes, internMax, internMaxBytes)
 	}
 }
+
+// A tier's records put again at the same size do not push out the rest:
+// the detection engine writes a subject's baseline back each time its
+// table drops it, and appending each time filled the segments with dead
+// copies of the subjects seen most, so that the oldest segment, emptied,
+// took the others with it (at 100,000 roles a quarter of the baselines were
+// read from the store again).
+func TestTierPutAgainKeepsTheWorkingSet(t *testing.T) {
+	const n, bound = 1000, 128 * 1024 // 1,000 records of some 80 bytes: 60 % of the bound
+	tr := NewTier(bound)
+	key := func(i int) []byte { return fmt.Appendf(nil, "subject-%04d", i) }
+	val := func(i, round int) []byte { return fmt.Appendf(make([]byte, 0, 64), "%04d-%06d-%053d", i, round, 0) }
+	for i := range n {
+		tr.Put(key(i), val(i, 0))
+	}
+	// The first tenth, put again and again: 500 times the bound appended.
+	for round := 1; round <= 1000; round++ {
+		for i := range n / 10 {
+			tr.Put(key(i), val(i, round))
+		}
+	}
+	for i := range n {
+		want := 0
+		if i < n/10 {
+			want = 1000
+		}
+		if v, ok := tr.Get(nil, key(i)); !ok || string(v) != string(val(i, want)) {
+			t.Fatalf("record %d = %q, %v; want %q", i, v, ok, val(i, want))
+		}
+	}
+	// A value of another size still replaces the record.
+	tr.Put(key(7), []byte("short"))
+	if v, ok := tr.Get(nil, key(7)); !ok || string(v) != "short" {
+		t.Fatalf("resized record = %q, %v", v, ok)
+	}
+	if got, b, _ := tr.Stats(); got != n || b > bound {
+		t.Fatalf("%d records of %d bytes; want %d within %d", got, b, n, bound)
+	}
+}
