@@ -1,6 +1,11 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +78,57 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 func postgresSchema(t *testing.T) string {
 	t.Helper()
 	return sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "e2e")
+}
+
+// TestAuditAnchoredHeadPerNode: two nodes of one PostgreSQL database each
+// anchor their own trail's head (a setting named after the host and the
+// trail's directory), and `opensts audit verify --store postgres` checks
+// each trail against its own: a trail cut short fails, the other node's
+// passes.
+func TestAuditAnchoredHeadPerNode(t *testing.T) {
+	t.Parallel()
+	dsn := postgresSchema(t)
+	a := start(t, withPostgres(dsn))
+	b := start(t, withPostgres(dsn))
+	for _, n := range []*env{a, b} {
+		if _, err := n.rootSTS().GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.stop()
+	b.stop()
+	verify := func(dataDir string, args ...string) (string, error) {
+		cmd := exec.Command(binary(t), append([]string{"audit", "verify", "--store", "postgres", "--data-dir", dataDir}, args...)...)
+		cmd.Env = append(os.Environ(), "OPENSTS_MASTER_KEY="+testMasterKey, "OPENSTS_DATABASE_URL="+dsn)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	settings := map[string]bool{}
+	for _, n := range []*env{a, b} {
+		out, err := verify(n.dataDir)
+		m := regexp.MustCompile(`anchored in the store \(setting (audit\.head\.\S+)\) present`).FindStringSubmatch(out)
+		if err != nil || m == nil {
+			t.Fatalf("verify %s: %v: %s", n.dataDir, err, out)
+		}
+		settings[m[1]] = true
+	}
+	if len(settings) != 2 {
+		t.Fatalf("the two nodes share an anchor: %v", settings)
+	}
+	files, _ := filepath.Glob(filepath.Join(a.dataDir, "audit", "audit-*.jsonl"))
+	if len(files) == 0 {
+		t.Fatal("no trail files")
+	}
+	last := files[len(files)-1]
+	data, _ := os.ReadFile(last)
+	ls := strings.SplitAfter(strings.TrimSuffix(string(data), "\n"), "\n")
+	if err := os.WriteFile(last, []byte(strings.Join(ls[:len(ls)-1], "")), 0o600); err != nil { // the digest
+		t.Fatal(err)
+	}
+	if out, err := verify(a.dataDir); err == nil || !strings.Contains(out, "short of the head anchored in the store") {
+		t.Fatalf("verify of node A's trail cut short: %v: %s", err, out)
+	}
+	if out, err := verify(b.dataDir); err != nil {
+		t.Fatalf("verify of node B's trail: %v: %s", err, out)
+	}
 }

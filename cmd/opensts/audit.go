@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/ed25519"
 	"crypto/subtle"
 	"encoding/base64"
@@ -35,8 +36,8 @@ func bindAuditDir(cmd *cobra.Command, cfg *config.Config) {
 func newAuditVerifyCmd() *cobra.Command {
 	cfg := config.Default()
 	var pubFile string
-	var sealed, trustTrail bool
-	var head string
+	var sealed, trustTrail, noAnchor bool
+	var head, node string
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the trail's hash chain and signed digests; exit 1 naming the first bad record",
@@ -61,6 +62,10 @@ func newAuditVerifyCmd() *cobra.Command {
 			if err == nil && sealed && sum.Open != "" {
 				err = &audit.VerifyError{File: sum.Open, Reason: "has no signed digest (truncated, or the server still writes it)"}
 			}
+			var anchorNote string
+			if err == nil && !noAnchor {
+				anchorNote, err = checkAnchoredHead(cmd.Context(), cfg, dir, node)
+			}
 			if err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), "audit verify: FAILED:", err)
 				return exitError{err}
@@ -78,8 +83,11 @@ func newAuditVerifyCmd() *cobra.Command {
 			if sum.PrunedThrough > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "note: retention removed files 1..%d (signed prune record)\n", sum.PrunedThrough)
 			}
+			if anchorNote != "" {
+				fmt.Fprintln(cmd.OutOrStdout(), anchorNote)
+			}
 			if head == "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "note: without --head, records dropped from the end cannot be detected; head now %d:%s\n", sum.HeadSeq, sum.HeadHash)
+				fmt.Fprintf(cmd.OutOrStdout(), "note: without --head, records dropped after the anchored head (the last checkpoint, at most some 10 seconds of events) cannot be detected; head now %d:%s\n", sum.HeadSeq, sum.HeadHash)
 			} else {
 				fmt.Fprintf(cmd.OutOrStdout(), "head %s present; trail now ends at %d:%s\n", head, sum.HeadSeq, sum.HeadHash)
 			}
@@ -92,7 +100,33 @@ func newAuditVerifyCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&trustTrail, "trust-trail-key", false, "without --public-key or the master key, check against "+audit.PublicKeyFile+" in the trail directory (proves nothing against whoever can write the trail)")
 	cmd.Flags().StringVar(&head, "head", "", "SEQ:HASH recorded earlier (opensts audit head, or the server log's \"file sealed\" head): fail if that record is not in the trail as recorded (the newest records were removed)")
 	cmd.Flags().BoolVar(&sealed, "sealed", false, "also require the last file to be sealed (after the server stopped)")
+	cmd.Flags().StringVar(&cfg.Store, "store", cfg.Store, "the store holding the trail's anchored head: sqlite (the data directory's), or postgres (OPENSTS_DATABASE_URL)")
+	cmd.Flags().StringVar(&node, "node", "", "with --store postgres, the node whose trail this is, HOST:DIR (default: this host's name and the trail directory's absolute path, as the server names its trail)")
+	cmd.Flags().BoolVar(&noAnchor, "no-anchor", false, "do not check the trail against the head the server anchored in the store (a copy of a trail checked away from its store)")
 	return cmd
+}
+
+// checkAnchoredHead checks the trail in dir against the head the server
+// anchored in the store (audit.Anchor): an error when the trail does not
+// hold it, else a note of what was checked (or why nothing was: no store
+// here, no head stored yet).
+func checkAnchoredHead(ctx context.Context, cfg config.Config, dir, node string) (string, error) {
+	if node == "" {
+		node = server.AuditNode(cfg)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	seq, hash, err := server.ReadAuditHead(ctx, cfg, node)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("note: the head anchored in the store was not checked: %v (--no-anchor to say so)", err), nil
+	case seq == 0:
+		return "note: the store holds no anchored head for this trail yet", nil
+	}
+	if err := audit.CheckAnchored(dir, seq, hash); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("head %d:%s anchored in the store (setting %s) present", seq, hash, server.AuditHeadSetting(cfg, node)), nil
 }
 
 // verifyKey finds the digest public key the trail is checked against: a

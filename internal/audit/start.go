@@ -77,7 +77,19 @@ func lastRecord(dir, name string) (Record, error) {
 // an empty file (opened and never written: a crash before the first
 // event) removed and the one before it taken, and a file a crash left
 // without its digest sealed, marked recovered. It returns the files left.
-func (t *Trail) openHead(files []string) ([]string, error) {
+// With head, the head anchored in the store, files that no longer hold it
+// as it was signed were changed while the server was down: t.changed says
+// how (Open records an alert), and a file a crash left open is then not
+// sealed, so that verify names it.
+func (t *Trail) openHead(files []string, head *chainStart) ([]string, error) {
+	checkHead := func(all []string) {
+		if head == nil {
+			return
+		}
+		if err := checkAnchored(t.cfg.Dir, all, *head); err != nil {
+			t.changed = err
+		}
+	}
 	for len(files) > 0 {
 		name := files[len(files)-1]
 		path := filepath.Join(t.cfg.Dir, name)
@@ -117,6 +129,10 @@ func (t *Trail) openHead(files []string) ([]string, error) {
 		t.setPrevHash(line)
 		if r.Digest != nil {
 			f.Close()
+			checkHead(files)
+			if t.changed != nil {
+				t.cfg.Log.Error("audit: the trail does not hold the head anchored in the store: it was changed while the server was down (run opensts audit verify)", "error", t.changed)
+			}
 			return files, nil
 		}
 		// A crash left it open: check that its records chain, from the
@@ -138,11 +154,18 @@ func (t *Trail) openHead(files []string) ([]string, error) {
 			f.Close()
 			t.cfg.Log.Error("audit: a file a crash left open does not chain: left unsealed, not signed (run opensts audit verify)",
 				"file", name, "line", broken.Line, "reason", broken.Reason)
+			t.changed = broken
 			return files, nil
 		}
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("audit: %s: %w (run opensts audit verify)", name, err)
+		}
+		if checkHead(files); t.changed != nil {
+			f.Close()
+			t.cfg.Log.Error("audit: a file a crash left open does not hold the head anchored in the store: left unsealed, not signed (run opensts audit verify)",
+				"file", name, "error", t.changed)
+			return files, nil
 		}
 		if _, err := f.Seek(end, io.SeekStart); err != nil {
 			f.Close()
@@ -156,6 +179,9 @@ func (t *Trail) openHead(files []string) ([]string, error) {
 			return nil, err
 		}
 		return files, nil
+	}
+	if checkHead(files); t.changed != nil { // every file removed
+		t.cfg.Log.Error("audit: the trail does not hold the head anchored in the store: it was changed while the server was down", "error", t.changed)
 	}
 	return files, nil
 }

@@ -86,6 +86,9 @@ type Config struct {
 	indexGate chan struct{}
 	// checkpointNow, in tests, asks the writer for a checkpoint now.
 	checkpointNow chan struct{}
+	// Anchor, if set, keeps the head of each checkpoint and seal outside
+	// the trail, and Open checks the files against it (see Anchor).
+	Anchor Anchor
 	// Sink, if set, is handed each record line once it is written to the
 	// file (by the writer goroutine; it must copy the line and never block).
 	Sink func(line []byte)
@@ -142,6 +145,13 @@ type Trail struct {
 		records  int
 		prevHash []byte
 	}
+	// changed, set by Open, is how the files failed the anchored head.
+	changed error
+	// anchorCh takes heads to store to runAnchor, which closes anchorDone
+	// once anchorCh is closed; nil without an Anchor.
+	anchorCh   chan anchored
+	anchorDone chan struct{}
+
 	dirty    bool          // a rollback could not cut the file back yet
 	unsigned bool          // events were written since the last signature (checkpoint or digest)
 	pending  []pendingSlot // of the batch being written
@@ -214,16 +224,36 @@ func Open(cfg Config) (*Trail, error) {
 	if err != nil {
 		return nil, err
 	}
+	head := t.loadAnchor()
+	if cfg.Anchor != nil {
+		t.anchorCh, t.anchorDone = make(chan anchored, 1), make(chan struct{})
+		go t.runAnchor()
+	}
+	stopAnchor := func() {
+		if t.anchorCh != nil {
+			close(t.anchorCh)
+			<-t.anchorDone
+		}
+	}
 	// Only the last record is read before the trail takes events (the
 	// chain's head); the index of what is on disk is built meanwhile.
-	if files, err = t.openHead(files); err != nil {
+	if files, err = t.openHead(files, head); err != nil {
+		stopAnchor()
 		return nil, err
 	}
 	if err := t.openNext(); err != nil {
+		stopAnchor()
 		return nil, err
 	}
 	go t.run()
 	go t.buildIndex(files)
+	if t.changed != nil {
+		// In the trail itself, where later checkpoints sign it: the store's
+		// head moves on with them.
+		t.RecordAlert(AlertRecord{Time: cfg.Now(), Rule: AlertTrailChanged, Severity: "critical",
+			Summary: "The audit trail was changed while the server was down: its files do not hold the head anchored in the store.",
+			Detail:  t.changed.Error()})
+	}
 	return t, nil
 }
 
@@ -482,6 +512,10 @@ func (t *Trail) Close() error {
 	t.closeOnce.Do(func() {
 		close(t.stop)
 		<-t.stopped
+		if t.anchorCh != nil {
+			close(t.anchorCh)
+			<-t.anchorDone
+		}
 		<-t.indexed
 		t.mu.Lock()
 		t.closed = true
@@ -742,6 +776,9 @@ func (t *Trail) seal(recovered bool) error {
 	t.unsigned = false
 	t.commit()
 	t.cfg.Log.Info("audit: file sealed", "file", name, "head", fmt.Sprintf("%d:%s", t.seq, t.prevHash))
+	if err == nil {
+		t.anchorHead()
+	}
 	return err
 }
 
@@ -788,6 +825,7 @@ func (t *Trail) checkpoint() error {
 	// remove checkpoints as well as records, and a head kept elsewhere
 	// (audit verify --head) is what shows it.
 	t.cfg.Log.Info("audit: checkpoint", "file", c.File, "head", fmt.Sprintf("%d:%s", t.seq, t.prevHash))
+	t.anchorHead()
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/opensts/opensts/internal/audit/pgsink"
 	"github.com/opensts/opensts/internal/audit/webhook"
 	"github.com/opensts/opensts/internal/config"
+	"github.com/opensts/opensts/internal/store"
 )
 
 // CloudTrailPrefix is the X-Amz-Target prefix of CloudTrail.
@@ -127,14 +129,16 @@ func (s auditSinks) close() {
 }
 
 // openTrail opens the audit trail, its digests signed with a key derived
-// from the master key, handing each record to sink.
-func openTrail(cfg config.Config, masterKey []byte, account string, now func() time.Time, log *slog.Logger, sink func([]byte)) (*audit.Trail, error) {
+// from the master key, handing each record to sink and anchoring its head
+// in settings (AuditHeadSetting).
+func openTrail(cfg config.Config, masterKey []byte, account string, now func() time.Time, log *slog.Logger, sink func([]byte), settings store.Settings) (*audit.Trail, error) {
 	key, err := audit.DeriveKey(masterKey)
 	if err != nil {
 		return nil, err
 	}
 	return audit.Open(audit.Config{
-		Dir: AuditDir(cfg), MaxBytes: cfg.AuditMaxBytes, MaxAge: cfg.AuditMaxAge, Retention: cfg.AuditRetention,
+		Anchor: storeAnchor{store: settings, key: AuditHeadSetting(cfg, AuditNode(cfg))},
+		Dir:    AuditDir(cfg), MaxBytes: cfg.AuditMaxBytes, MaxAge: cfg.AuditMaxAge, Retention: cfg.AuditRetention,
 		Strict: cfg.AuditStrict, Key: key, Now: now, Log: log, Sink: sink,
 		Build: audit.BuildConfig{Region: cfg.Region, Account: account},
 	})
@@ -178,4 +182,76 @@ func (s *Server) registerSinkMetrics() {
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "opensts_audit_sink_write_seconds", Help: "Duration of the sink's last write.", ConstLabels: labels},
 				func() float64 { return st.WriteLatency().Seconds() }))
 	}
+}
+
+// AuditHeadSetting is the store setting that anchors a node's audit trail
+// (audit.Anchor): its head as of the last checkpoint or seal, "SEQ:HASH".
+// A SQLite store serves one node; with PostgreSQL each node's trail has
+// its own, under the node's name (AuditNode).
+func AuditHeadSetting(cfg config.Config, node string) string {
+	if cfg.Store != "postgres" {
+		return "audit.head"
+	}
+	return "audit.head." + node
+}
+
+// AuditNode names a node's trail among the nodes of one PostgreSQL store:
+// its host's name and the trail's directory (nodes of one host each have
+// their own), "HOST:DIR".
+func AuditNode(cfg config.Config) string {
+	host, _ := os.Hostname()
+	dir, err := filepath.Abs(AuditDir(cfg))
+	if err != nil {
+		dir = AuditDir(cfg)
+	}
+	return host + ":" + dir
+}
+
+// storeAnchor keeps a trail's head in a store setting.
+type storeAnchor struct {
+	store store.Settings
+	key   string
+}
+
+func (a storeAnchor) LoadHead(ctx context.Context) (uint64, string, error) {
+	return LoadAuditHead(ctx, a.store, a.key)
+}
+
+func (a storeAnchor) StoreHead(ctx context.Context, seq uint64, hash string) error {
+	return a.store.PutSetting(ctx, a.key, fmt.Sprintf("%d:%s", seq, hash))
+}
+
+// LoadAuditHead reads the head anchored under key: seq 0 when none is.
+func LoadAuditHead(ctx context.Context, s store.Settings, key string) (uint64, string, error) {
+	v, err := s.GetSetting(ctx, key)
+	if store.IsNotFound(err) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	seq, hash, err := audit.ParseHead(v)
+	if err != nil {
+		return 0, "", fmt.Errorf("setting %s: %w", key, err)
+	}
+	return seq, hash, nil
+}
+
+// ReadAuditHead reads node's anchored audit head from the store cfg names
+// (the data directory's database, or PostgreSQL with --store postgres),
+// for `opensts audit verify`: seq 0 when none is stored.
+func ReadAuditHead(ctx context.Context, cfg config.Config, node string) (uint64, string, error) {
+	loc := StoreLocation{DataDir: cfg.DataDir}
+	if cfg.Store == "postgres" {
+		if cfg.DatabaseURL == "" {
+			return 0, "", errors.New("--store postgres needs OPENSTS_DATABASE_URL")
+		}
+		loc = StoreLocation{DatabaseURL: cfg.DatabaseURL}
+	}
+	s, closeStore, err := loc.open(ctx, false)
+	if err != nil {
+		return 0, "", err
+	}
+	defer func() { _ = closeStore() }()
+	return LoadAuditHead(ctx, s, AuditHeadSetting(cfg, node))
 }

@@ -339,7 +339,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		if s.sinks, err = openSinks(ctx, cfg, mk, s.log); err != nil {
 			return nil, err
 		}
-		if s.trail, err = openTrail(cfg, mk, s.Bootstrap.AccountID, s.now, s.log, s.sinks.sink()); err != nil {
+		if s.trail, err = openTrail(cfg, mk, s.Bootstrap.AccountID, s.now, s.log, s.sinks.sink(), s.store); err != nil {
 			s.sinks.close()
 			return nil, err
 		}
