@@ -227,7 +227,7 @@ func (g *Generic) decide(w http.ResponseWriter, r, o *http.Request, id string) (
 		return 0, "", gErrInvalidURI
 	}
 	rawPath, rawQuery, _ := strings.Cut(uri, "?")
-	segs, e := splitPath(rawPath)
+	segs, e := splitPath(rawPath, g.cfg.Rules.SemicolonsLiteral)
 	if e != nil || g.cfg.Rules.Lookalike(segs) {
 		return 0, "", gErrInvalidURI
 	}

@@ -50,7 +50,14 @@ import (
 type Rules struct {
 	Service         string `json:"service"`
 	CaseInsensitive bool   `json:"caseInsensitive,omitempty"`
-	Rules           []Rule `json:"rules"`
+	// SemicolonsLiteral says that the API behind the gateway reads a ";"
+	// in a path as part of its segment. Otherwise a path with one is
+	// refused: servlet containers (Tomcat, Jetty, Spring) drop ";..." from
+	// each segment as path parameters, so that /pets/secret;x, which a
+	// rule's {id} takes as "secret;x", is /pets/secret to them, past a Deny
+	// on pet/secret.
+	SemicolonsLiteral bool   `json:"semicolonsLiteral,omitempty"`
+	Rules             []Rule `json:"rules"`
 }
 
 // Rule is one entry of Rules.
@@ -396,8 +403,10 @@ func expand(t string, vars map[string]string) string {
 // percent-encoding or UTF-8, and NUL. A dot segment with path parameters
 // ("..;x", also encoded) is one too: servlet containers (Tomcat, Jetty)
 // drop a segment's ";..." before they resolve dot segments, so that
-// /public/..;/admin is /admin to them.
-func splitPath(rawPath string) ([]string, *Error) {
+// /public/..;/admin is /admin to them. Unless semicolons (the API reads ";"
+// as part of a segment: Rules.SemicolonsLiteral), so is any ";", encoded
+// or not: to those containers /pets/secret;x is /pets/secret.
+func splitPath(rawPath string, semicolons bool) ([]string, *Error) {
 	if !strings.HasPrefix(rawPath, "/") {
 		return nil, errInvalidURI
 	}
@@ -405,8 +414,8 @@ func splitPath(rawPath string) ([]string, *Error) {
 	out := make([]string, len(parts))
 	for i, p := range parts {
 		d, err := pathUnescape(p)
-		base, _, _ := strings.Cut(d, ";")
-		if err != nil || base == "." || base == ".." || strings.ContainsAny(d, "/\\\x00") {
+		base, _, params := strings.Cut(d, ";")
+		if err != nil || base == "." || base == ".." || strings.ContainsAny(d, "/\\\x00") || params && !semicolons {
 			return nil, errInvalidURI
 		}
 		out[i] = d

@@ -42,7 +42,7 @@ func TestRulesMatch(t *testing.T) {
 		{"DELETE", "/owners/al/files/", nil},
 		{"DELETE", "/owners/al/files/a//b", nil},
 	} {
-		segs, e := splitPath(tc.path)
+		segs, e := splitPath(tc.path, false)
 		if e != nil {
 			t.Fatalf("%s: %v", tc.path, e)
 		}
@@ -61,13 +61,26 @@ func TestSplitPathRefuses(t *testing.T) {
 		// Jetty) drop ";..." from a segment before they resolve dot
 		// segments, so /public/..;/admin is /admin to them.
 		"/a/..;/b", "/a/.;x/b", "/a/%2e%2e;/b", "/a/..%3b/b", "/a/..;jsessionid=1/b"} {
-		if _, e := splitPath(p); e == nil {
-			t.Errorf("splitPath(%q) accepted", p)
+		for _, semicolons := range []bool{false, true} {
+			if _, e := splitPath(p, semicolons); e == nil {
+				t.Errorf("splitPath(%q, %v) accepted", p, semicolons)
+			}
 		}
 	}
-	for _, p := range []string{"/", "/a..b", "/...", "/a/.b/c.", "/a;b", "/a/b;..", "/a/...;"} {
-		if _, e := splitPath(p); e != nil {
+	for _, p := range []string{"/", "/a..b", "/...", "/a/.b/c."} {
+		if _, e := splitPath(p, false); e != nil {
 			t.Errorf("splitPath(%q) refused", p)
+		}
+	}
+	// Any other ";": path parameters to servlet containers, which drop
+	// them (/pets/secret;x is /pets/secret), unless the rules say the
+	// API reads ";" as part of a segment.
+	for _, p := range []string{"/a;b", "/a/b;..", "/a/...;", "/pets/secret;x", "/pets/secret%3Bx", "/pets;x/1"} {
+		if _, e := splitPath(p, false); e == nil {
+			t.Errorf("splitPath(%q) accepted a path parameter", p)
+		}
+		if _, e := splitPath(p, true); e != nil {
+			t.Errorf("splitPath(%q) refused with semicolons literal", p)
 		}
 	}
 }
@@ -133,7 +146,7 @@ rules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	segs, _ := splitPath("/ADMIN/Secret")
+	segs, _ := splitPath("/ADMIN/Secret", false)
 	if m, ok := sensitive.Match("GET", segs); !ok || m.Action != "petstore:Other" {
 		t.Fatalf("case-sensitive /ADMIN/Secret = %+v", m)
 	}
@@ -141,7 +154,7 @@ rules:
 	if !ok || m.Action != "petstore:Admin" || m.Resource != "arn:aws:petstore:::admin/secret" {
 		t.Fatalf("case-insensitive /ADMIN/Secret = %+v", m)
 	}
-	segs, _ = splitPath("/Pets/KEY")
+	segs, _ = splitPath("/Pets/KEY", false)
 	if m, ok := insensitive.Match("GET", segs); !ok || m.Resource != "arn:aws:petstore:::pet/key" {
 		t.Fatalf("case-insensitive /Pets/KEY = %+v", m)
 	}
@@ -150,7 +163,7 @@ rules:
 	// does not: /admİn/x misses the admin rule here, and would go to the
 	// catch-all while such an API serves it as /admin/x. Refused.
 	for _, p := range []string{"/adm%C4%B0n/x", "/adm%C4%B1n/x", "/ADM%C4%B0N/x", "/pets/x", "/%C5%BFecret/x"} {
-		segs, e := splitPath(p)
+		segs, e := splitPath(p, false)
 		if e != nil {
 			t.Fatalf("%s: %v", p, e)
 		}
@@ -167,7 +180,7 @@ rules:
 		}
 	}
 	// Variables may hold any letter.
-	if segs, _ := splitPath("/pets/I%C5%9F%C4%B1k"); insensitive.Lookalike(segs) {
+	if segs, _ := splitPath("/pets/I%C5%9F%C4%B1k", false); insensitive.Lookalike(segs) {
 		t.Error("Lookalike(/pets/Işık)")
 	}
 	w := sensitive.Warnings()

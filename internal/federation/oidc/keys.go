@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -414,27 +415,58 @@ func (v *Verifier) client(p Provider) (*http.Client, func()) {
 	if v.cfg.Transport != nil {
 		return &http.Client{Transport: v.cfg.Transport, CheckRedirect: redirect}, func() {}
 	}
+	roots, thumbprints, timeout := v.cfg.RootCAs, p.Thumbprints, v.cfg.Timeout
+	dialer := &net.Dialer{Timeout: timeout}
 	t := &http.Transport{
 		Proxy:                  http.ProxyFromEnvironment,
-		TLSHandshakeTimeout:    v.cfg.Timeout,
-		ResponseHeaderTimeout:  v.cfg.Timeout,
+		TLSHandshakeTimeout:    timeout,
+		ResponseHeaderTimeout:  timeout,
 		MaxResponseHeaderBytes: 16 << 10,
-		TLSClientConfig:        pinnedTLS(v.cfg.RootCAs, p.Thumbprints),
+		// Through an HTTP proxy (CONNECT), the transport's own handshake,
+		// whose host name VerifyConnection reads from the handshake.
+		TLSClientConfig: pinnedTLS(roots, thumbprints, ""),
+		// Straight to the provider, the certificate is verified for the
+		// host dialled: a handshake with an IP address carries no server
+		// name (SNI), so the handshake's says nothing to check it against.
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			raw, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			c := tls.Client(raw, pinnedTLS(roots, thumbprints, host))
+			hctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			if err := c.HandshakeContext(hctx); err != nil {
+				raw.Close()
+				return nil, err
+			}
+			return c, nil
+		},
 	}
 	return &http.Client{Transport: t, CheckRedirect: redirect}, t.CloseIdleConnections
 }
 
-// pinnedTLS verifies the server's chain for its host name against roots
-// (nil: the system's) or, failing that, against the certificates of the
-// presented chain whose SHA-1 fingerprint is listed, as AWS does with an
-// OIDC provider's thumbprints. The standard verification is replaced, not
-// skipped: VerifyConnection does it for every handshake.
-func pinnedTLS(roots *x509.CertPool, thumbprints []string) *tls.Config {
+// pinnedTLS verifies the server's chain for host (when "", the server name
+// of the handshake; none is refused) against roots (nil: the system's)
+// or, failing that, against the certificates of the presented chain whose
+// SHA-1 fingerprint is listed, as AWS does with an OIDC provider's
+// thumbprints. The standard verification is replaced, not skipped:
+// VerifyConnection does it for every handshake.
+func pinnedTLS(roots *x509.CertPool, thumbprints []string, host string) *tls.Config {
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS12,
+		ServerName:         host,
 		InsecureSkipVerify: true, // verified in VerifyConnection below
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			return verifyChain(cs.PeerCertificates, cs.ServerName, roots, thumbprints)
+			h := host
+			if h == "" {
+				h = cs.ServerName
+			}
+			return verifyChain(cs.PeerCertificates, h, roots, thumbprints)
 		},
 	}
 }
@@ -442,6 +474,11 @@ func pinnedTLS(roots *x509.CertPool, thumbprints []string) *tls.Config {
 func verifyChain(certs []*x509.Certificate, host string, roots *x509.CertPool, thumbprints []string) error {
 	if len(certs) == 0 {
 		return errors.New("tls: no server certificate")
+	}
+	if host == "" {
+		// x509 checks no name for an empty one: any certificate a trusted
+		// root issued, for any name, would do.
+		return errors.New("tls: no host name to verify the server's certificate for")
 	}
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
