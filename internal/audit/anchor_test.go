@@ -118,20 +118,7 @@ func TestAnchoredHeadCatchesAChangedTrail(t *testing.T) {
 	crashed := func(t *testing.T) (dir string, ls []string, a *memAnchor) {
 		dir = t.TempDir()
 		a = &memAnchor{}
-		now := make(chan struct{})
-		tr, err := Open(Config{Dir: dir, Key: testKey, Checkpoint: -1, Strict: true, Anchor: a, checkpointNow: now, Log: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range 8 {
-			if err := tr.Record(context.Background(), exchange(i)); err != nil {
-				t.Fatal(err)
-			}
-			if i == 5 {
-				now <- struct{}{}
-			}
-		}
-		tr.Close()
+		writeCheckpointed(t, Config{Dir: dir, Anchor: a, Log: quiet}, 8, 5)
 		ls = lines(t, filepath.Join(dir, FileName(1)))
 		ls = ls[:len(ls)-1] // the crash: no digest, and the anchor at the checkpoint
 		a.head = checkpointHead(t, ls)
@@ -179,14 +166,7 @@ func TestAnchoredHeadCatchesAChangedTrail(t *testing.T) {
 		do   func(t *testing.T, p string, ls []string)
 	}{
 		{"a record dropped and the checkpoint removed", func(t *testing.T, p string, ls []string) {
-			forged := rechainWithout(t, ls, 1)
-			for i, l := range forged {
-				if strings.Contains(l, `"eventType":"`+CheckpointType+`"`) {
-					forged = rechainWithout(t, forged, i)
-					break
-				}
-			}
-			writeLines(t, p, forged)
+			writeLines(t, p, withoutACheckpointedRecord(t, ls))
 		}},
 		{"cut before the checkpoint", func(t *testing.T, p string, ls []string) { writeLines(t, p, ls[:3]) }},
 		{"the open file removed", func(t *testing.T, p string, _ []string) {

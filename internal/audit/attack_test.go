@@ -423,6 +423,43 @@ func TestCheckpointTicker(t *testing.T) {
 	}
 }
 
+// writeCheckpointed writes n events into a new trail of cfg (Dir and Log
+// set; strict, checkpoints only when asked), asking for a checkpoint after
+// event at, and closes it.
+func writeCheckpointed(t *testing.T, cfg Config, n, at int) {
+	t.Helper()
+	now := make(chan struct{})
+	cfg.Key, cfg.Checkpoint, cfg.Strict, cfg.checkpointNow = testKey, -1, true, now
+	tr, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := tr.Record(context.Background(), exchange(i)); err != nil {
+			t.Fatal(err)
+		}
+		if i == at {
+			now <- struct{}{}
+		}
+	}
+	tr.Close()
+}
+
+// withoutACheckpointedRecord is the forgery the files alone cannot show:
+// the second line of ls dropped, then the first checkpoint, each time the
+// rest renumbered and rechained.
+func withoutACheckpointedRecord(t *testing.T, ls []string) []string {
+	t.Helper()
+	forged := rechainWithout(t, ls, 1)
+	for i, l := range forged {
+		if strings.Contains(l, `"eventType":"`+CheckpointType+`"`) {
+			return rechainWithout(t, forged, i)
+		}
+	}
+	t.Fatal("no checkpoint")
+	return nil
+}
+
 // rechainWithout drops line i of ls (a file's lines, each ending in a
 // newline) and renumbers and rechains the lines after it, as someone who can
 // write the trail, but holds no key, would.
@@ -461,20 +498,7 @@ func TestLoggedCheckpointHeadCatchesRemovedCheckpoints(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	var logged strings.Builder
-	now := make(chan struct{})
-	tr, err := Open(Config{Dir: dir, Key: testKey, Checkpoint: -1, Strict: true, Log: slog.New(slog.NewTextHandler(&logged, nil)), checkpointNow: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 8 {
-		if err := tr.Record(context.Background(), exchange(i)); err != nil {
-			t.Fatal(err)
-		}
-		if i == 5 {
-			now <- struct{}{}
-		}
-	}
-	tr.Close()
+	writeCheckpointed(t, Config{Dir: dir, Log: slog.New(slog.NewTextHandler(&logged, nil))}, 8, 5)
 	m := regexp.MustCompile(`msg="audit: checkpoint" file=\S+ head=(\d+:[0-9a-f]{64})`).FindStringSubmatch(logged.String())
 	if m == nil {
 		t.Fatalf("no checkpoint head logged: %s", logged.String())
@@ -486,16 +510,8 @@ func TestLoggedCheckpointHeadCatchesRemovedCheckpoints(t *testing.T) {
 	p := filepath.Join(dir, FileName(1))
 	ls := lines(t, p)
 	ls = ls[:len(ls)-1] // the crash: no digest
-	// The second event dropped, then the checkpoint (now at index 5).
-	forged := rechainWithout(t, ls, 1)
-	for i, l := range forged {
-		if strings.Contains(l, `"eventType":"`+CheckpointType+`"`) {
-			forged = rechainWithout(t, forged, i)
-			break
-		}
-	}
-	writeLines(t, p, forged)
-	tr, err = Open(Config{Dir: dir, Key: testKey, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	writeLines(t, p, withoutACheckpointedRecord(t, ls))
+	tr, err := Open(Config{Dir: dir, Key: testKey, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
