@@ -560,6 +560,21 @@ func TestLDAPOpenLDAP(t *testing.T) {
 	if _, body, _ := e.assumeLDAP(t, map[string]string{"LDAPUsername": "frank", "LDAPPassword": "Frank-Passw0rd!"}); errCode(body) != "ValidationError" || !strings.Contains(body, "no default LDAP provider") {
 		t.Errorf("no role, no provider: %s", body)
 	}
+
+	// Users found by an attribute they can set (mail): frank's is "erin".
+	// Signing in as "erin" with frank's password finds and binds frank,
+	// whose groups were searched with what he typed, (memberUid=erin):
+	// erin's (found by a review as an attacker). They are searched with
+	// the entry's own name now.
+	createLDAPProvider(t, e, map[string]string{"Name": "olmail", "Url": d["OPENLDAP_URL"], "StartTLS": "true",
+		"CACertificates": readFile(t, d["OPENLDAP_CA"]), "BindDN": d["OPENLDAP_BIND_DN"], "BindPassword": d["OPENLDAP_BIND_PASSWORD"],
+		"UserSearchBase": base, "UserSearchFilter": "(mail={username})",
+		"GroupSearchMode": "search", "GroupSearchBase": "ou=groups," + base, "GroupSearchFilter": "(memberUid={username})"})
+	createRole(t, e, "MailDevs", ldapTrust("olmail", `{"ForAnyValue:StringEquals":{"ldap:groups":"cn=devs,ou=groups,`+base+`"}}`))
+	if status, body, _ := e.assumeLDAP(t, map[string]string{"LDAPUsername": "erin", "LDAPPassword": "Frank-Passw0rd!", "RoleArn": roleARN("MailDevs"),
+		"LDAPProviderArn": "arn:aws:iam::" + testAccount + ":ldap-provider/olmail"}); status != http.StatusForbidden || errCode(body) != "AccessDenied" {
+		t.Errorf("frank, signed in by his mail \"erin\", took erin's groups: %d %s", status, body)
+	}
 	if _, body, _ := e.assumeLDAP(t, map[string]string{"LDAPUsername": "frank", "LDAPPassword": "Frank-Passw0rd!", "LDAPProviderArn": "arn:aws:iam::" + testAccount + ":ldap-provider/ol"}); errCode(body) != "AccessDenied" {
 		t.Errorf("no role trusts frank: %s", body)
 	}

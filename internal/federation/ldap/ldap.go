@@ -41,7 +41,8 @@ const (
 	// user search base).
 	GroupsMemberOf = "memberOf"
 	// GroupsSearch runs GroupFilter under GroupSearchBase with {dn} and
-	// {username} replaced by the escaped user DN and user name.
+	// {username} replaced by the escaped user DN and the entry's canonical
+	// name (Identity.Username, never the spelling the user typed).
 	GroupsSearch = "search"
 	// GroupsNone looks up no groups.
 	GroupsNone = "none"
@@ -84,7 +85,8 @@ type Config struct {
 	// GroupsMemberOf).
 	GroupMode       string
 	GroupSearchBase string
-	// GroupFilter has {dn} and/or {username}; "" means DefaultGroupFilter.
+	// GroupFilter has {dn} and/or {username} (the entry's canonical name);
+	// "" means DefaultGroupFilter.
 	GroupFilter string
 
 	// BeforeBind, when set, is called with the DN of the entry the search
@@ -397,7 +399,10 @@ func (d *Directory) authenticate(ctx context.Context, c Config, username, passwo
 	if err := conn.Bind(c.BindDN, c.BindPassword); err != nil {
 		return nil, unavailable("service bind for groups", opErr(ctx, err))
 	}
-	if id.Groups, err = d.groups(conn, c, entry.DN, username); err != nil {
+	// {username} is the entry's own name, not what was typed: a user filter
+	// may find an entry by an attribute its user can set (mail), and
+	// memberUid names members by uid.
+	if id.Groups, err = d.groups(conn, c, entry.DN, id.Username); err != nil {
 		return nil, unavailable("group search", opErr(ctx, err))
 	}
 	return id, nil
