@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,11 +12,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/server"
+	"github.com/opensts/opensts/verifier"
 )
 
 func withAlertRules(path string) envOption {
@@ -277,5 +282,56 @@ func TestDetectionBaselinesPersist(t *testing.T) {
 	}
 	if d := got["new-user-agent"].RequestParameters.Detail; !strings.Contains(d, "aws-cli") || !strings.Contains(d, "role/app") {
 		t.Errorf("new-user-agent: %s", d)
+	}
+}
+
+// TestDetectionSeesAuthorizedRequests: the requests a resource server
+// asks the authorize API about are events for the rules, as its clients'
+// own: guessed secrets raise signature-mismatch, a burst of denials
+// access-denied-burst for the principal denied, with the client's address.
+// Before, the rules saw only the resource server's successful Authorize
+// calls (found by a review as an attacker).
+func TestDetectionSeesAuthorizedRequests(t *testing.T) {
+	t.Parallel()
+	e := start(t, withStrictAudit())
+	rs := e.userWith(t, "resource-server", allowAuthorize)
+	alice := e.userWith(t, "alice", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::data/home/*"}]}`)
+	v, err := verifier.New(verifier.Config{Endpoint: e.endpoint, Credentials: credentials.StaticCredentialsProvider{Value: rs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(k aws.Credentials, path string) *verifier.Decision {
+		req, _ := http.NewRequest(http.MethodGet, "http://data.s3.test/data"+path, nil)
+		req.Header.Set("X-Amz-Content-Sha256", sum256(""))
+		if err := v4.NewSigner().SignHTTP(ctx, k, req, sum256(""), "s3", "us-east-1", time.Now(), func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }); err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest(http.MethodGet, req.URL.String(), nil)
+		r.Header = req.Header
+		r.RemoteAddr = "198.51.100.23:40000"
+		d, err := v.Authorize(ctx, r, "", "s3:GetObject", "arn:aws:s3:::data"+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	guessed := alice
+	guessed.SecretAccessKey = "a guessed secret"
+	for range 5 {
+		if d := get(guessed, "/home/a"); d.Allowed() || d.AuthenticationError == nil {
+			t.Fatalf("a guessed secret: %+v", d)
+		}
+	}
+	for range 20 {
+		if d := get(alice, "/private/a"); d.Allowed() || d.AuthenticationError != nil {
+			t.Fatalf("alice's request for private/: %+v %+v", d, d.AuthenticationError)
+		}
+	}
+	got := waitAlerts(t, e, "signature-mismatch", "access-denied-burst")
+	if a := got["signature-mismatch"]; a.UserIdentity.AccessKeyID != alice.AccessKeyID {
+		t.Errorf("signature-mismatch names %+v", a.UserIdentity)
+	}
+	if a := got["access-denied-burst"]; a.UserIdentity.ARN != "arn:aws:iam::"+testAccount+":user/alice" {
+		t.Errorf("access-denied-burst names %+v", a.UserIdentity)
 	}
 }

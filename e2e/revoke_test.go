@@ -490,7 +490,8 @@ func TestStolenSessionStopped(t *testing.T) {
 // TestDetectionResponses: each response kind, end to end, triggered by its
 // rule on an authenticated subject probing what it may do
 // (access-denied-burst): deactivate-key and quarantine-key on alice's
-// long-term key, revoke-principal on a role session. (Responses never act
+// long-term key, revoke-principal on a role session (that session, by its
+// key: another session of the same name is spared). (Responses never act
 // on unauthenticated requests: anyone can name any key id.)
 func TestDetectionResponses(t *testing.T) {
 	t.Parallel()
@@ -507,6 +508,10 @@ func TestDetectionResponses(t *testing.T) {
 			r := startRevoke(t, withStrictAudit(), withAlertRules(rules))
 			s := r.assumeApp("prober")
 			if tc.name == "revoke-principal" {
+				// Another session of the role under the same name (found
+				// by a review as an attacker: a session's name is its
+				// caller's choice, and the ARN was revoked) is spared.
+				twin := r.assumeApp("prober")
 				for range 5 {
 					_, err := r.iam(s.akid, s.secret, s.token).ListUsers(ctx, &iam.ListUsersInput{})
 					wantCode(t, err, "AccessDenied")
@@ -514,6 +519,9 @@ func TestDetectionResponses(t *testing.T) {
 				waitAlerts(t, r.env, "access-denied-burst")
 				if r.works(t, s) {
 					t.Fatal("the prober's session still works")
+				}
+				if !r.works(t, twin) {
+					t.Error("another session of the same name was revoked too")
 				}
 				if !r.works(t, r.alice) {
 					t.Error("alice's long-term key was cut off too")

@@ -46,6 +46,11 @@ type Event struct {
 	Params Params
 	// Minted is the access key id an STS call issued ("" otherwise).
 	Minted string
+	// AssumedRoleARN is the session ARN an AssumeRole call answered with
+	// (assumedRoleUser.arn), "" when the call failed: it names the role as
+	// IAM spells it, where the request's RoleArn may spell it in another
+	// case, or with any path.
+	AssumedRoleARN string
 }
 
 // Params are the request parameters the rules read, by their JSON names.
@@ -120,6 +125,12 @@ type Alert struct {
 	Response Response
 	Mode     Mode
 	Outcome  string
+
+	// unattributed says why the response is not carried out: the rule
+	// counted what several principals share (a source address, a role's
+	// sessions, a name the request gave), and the principal named is only
+	// the one whose event came last.
+	unattributed string
 }
 
 // Responder carries out an alert's response (a.Response: revoke the
@@ -216,10 +227,13 @@ type Engine struct {
 
 	dropped, processed, alerts, flushes atomic.Uint64
 
-	mu        sync.Mutex // guards the state below (Process may run beside Run in tests)
-	counts    *table[*window]
-	cooldowns *table[time.Time]
-	base      *baselines
+	mu sync.Mutex // guards the state below (Process may run beside Run in tests)
+	// counts holds the windows of authenticated events, ucounts those of
+	// the others, whose keys the requests choose: a flood of those cannot
+	// push the windows of a real principal out.
+	counts, ucounts *table[*window]
+	cooldowns       *table[time.Time]
+	base            *baselines
 }
 
 // New returns an Engine.
@@ -254,7 +268,7 @@ func New(opt Options) (*Engine, error) {
 		warmup = 7 * 24 * time.Hour
 	}
 	e := &Engine{opt: opt, rules: rules, wake: make(chan struct{}, 1), flushDue: make(chan struct{}, 1),
-		counts: newTable[*window](opt.MaxSubjects), cooldowns: newTable[time.Time](opt.MaxSubjects),
+		counts: newTable[*window](opt.MaxSubjects), ucounts: newTable[*window](opt.MaxSubjects), cooldowns: newTable[time.Time](opt.MaxSubjects),
 		base: newBaselines(opt.Baselines, opt.MaxSubjects, warmup)}
 	if opt.Shared != nil {
 		if opt.TierBytes > 0 {
@@ -428,6 +442,10 @@ func (e *Engine) evaluate(ctx context.Context, ev *Event, fired *[]Alert) {
 	subject := ev.ARN
 	if subject == "" {
 		subject = ev.AccessKeyID
+	} else if ev.AccessKeyID != "" && (ev.Type == "AssumedRole" || ev.Type == "FederatedUser") {
+		// A session's ARN ends in a name its caller chose: another
+		// session may take the same one. Its own key tells them apart.
+		subject += "|" + ev.AccessKeyID
 	}
 	// Bursts, by principal and by source address.
 	if failed && strings.HasPrefix(ev.ErrorCode, "AccessDenied") {
@@ -443,8 +461,16 @@ func (e *Engine) evaluate(ctx context.Context, ev *Event, fired *[]Alert) {
 		e.count(ev, "mfa-failures", "source:"+ev.SourceIP, fired)
 	}
 	if failed && ev.Name == "AssumeRoleWithLDAPIdentity" {
+		// The user name is whatever the request says: bounded per source,
+		// as invalid-credentials' key ids are.
 		if u := ev.param("ldapUsername"); u != "" {
-			e.count(ev, "ldap-bind-failures", "user:"+strings.ToLower(u), fired)
+			if src := "ldap-bind-failures|alerts-from:" + sourceNetwork(ev.SourceIP); !e.sourceQuiet(src, "ldap-bind-failures", ev.Time) {
+				n := len(*fired)
+				e.count(ev, "ldap-bind-failures", "user:"+strings.ToLower(u), fired)
+				if len(*fired) > n {
+					e.sourceFired(src, ev)
+				}
+			}
 		}
 		e.count(ev, "ldap-bind-failures", "source:"+ev.SourceIP, fired)
 	}
@@ -455,7 +481,7 @@ func (e *Engine) evaluate(ctx context.Context, ev *Event, fired *[]Alert) {
 	case "InvalidClientTokenId", "InvalidAccessKeyId":
 		// The key id is whatever the request claims: bounded per source,
 		// or each made-up id would raise its own alert (and claim write).
-		if src := "invalid-credentials|alerts-from:" + sourceNetwork(ev.SourceIP); !e.sourceQuiet(src, ev.Time) {
+		if src := "invalid-credentials|alerts-from:" + sourceNetwork(ev.SourceIP); !e.sourceQuiet(src, "invalid-credentials", ev.Time) {
 			n := len(*fired)
 			e.count(ev, "invalid-credentials", "key:"+ev.AccessKeyID+"|"+ev.SourceIP, fired)
 			if len(*fired) > n {
@@ -480,27 +506,43 @@ func (e *Engine) evaluate(ctx context.Context, ev *Event, fired *[]Alert) {
 }
 
 // count adds the event to the rule's window for key and fires the rule
-// when the window holds its threshold.
+// when the window holds its threshold. Only a window of the event's own
+// principal (a "principal:" or "key:" key) names who filled it: the
+// response to any other (a source address, a user name as typed) is not
+// carried out on the principal whose event came last.
 func (e *Engine) count(ev *Event, name, key string, fired *[]Alert) {
 	r := e.rules[name]
 	if !r.enabled {
 		return
 	}
 	k := name + "|" + key
-	w, ok := e.counts.get(k)
+	t := e.windows(ev)
+	w, ok := t.get(k)
 	if !ok {
 		w = &window{}
-		e.counts.put(k, w)
+		t.put(k, w)
 	}
 	if w.add(ev.Time, ev.ID, r.threshold, r.window) {
 		detail := r.summary
 		if r.threshold > 1 {
 			detail = r.summary + " (" + itoa(r.threshold) + " within " + r.window.String() + ", " + key + ")"
 		}
-		if e.fireWith(ev, r, k, detail, w.ids(), fired) {
+		var unattributed string
+		if !strings.HasPrefix(key, "principal:") && !strings.HasPrefix(key, "key:") {
+			unattributed = "not carried out: the rule counted " + key[:strings.IndexByte(key, ':')] + ", not one principal"
+		}
+		if e.fireWith(ev, r, k, detail, w.ids(), unattributed, fired) {
 			w.reset()
 		}
 	}
+}
+
+// windows is the table of ev's counting windows.
+func (e *Engine) windows(ev *Event) *table[*window] {
+	if ev.Account == "" {
+		return e.ucounts
+	}
+	return e.counts
 }
 
 // fire raises a one-event rule for key.
@@ -509,11 +551,12 @@ func (e *Engine) fire(ev *Event, name, key, detail string, fired *[]Alert) {
 	if !r.enabled {
 		return
 	}
-	e.fireWith(ev, r, name+"|"+key, detail, []string{ev.ID}, fired)
+	e.fireWith(ev, r, name+"|"+key, detail, []string{ev.ID}, "", fired)
 }
 
-// fireWith raises r's alert unless the rule is cooling down for key.
-func (e *Engine) fireWith(ev *Event, r *rule, key, detail string, ids []string, fired *[]Alert) bool {
+// fireWith raises r's alert unless the rule is cooling down for key;
+// unattributed, if set, says why its response is not carried out.
+func (e *Engine) fireWith(ev *Event, r *rule, key, detail string, ids []string, unattributed string, fired *[]Alert) bool {
 	if until, ok := e.cooldowns.get(key); ok && ev.Time.Before(until) {
 		return false
 	}
@@ -533,13 +576,17 @@ func (e *Engine) fireWith(ev *Event, r *rule, key, detail string, ids []string, 
 	}
 	*fired = append(*fired, Alert{Rule: r.name, Severity: r.severity, Summary: r.summary, Time: ev.Time, Account: ev.Account,
 		PrincipalARN: ev.ARN, AccessKeyID: ev.AccessKeyID, SourceIP: ev.SourceIP, EventIDs: ids, Detail: detail,
-		Response: r.response, Mode: r.mode})
+		Response: r.response, Mode: r.mode, unattributed: unattributed})
 	return true
 }
 
 // respond carries out the alert's response.
 func (e *Engine) respond(ctx context.Context, a *Alert) {
 	if a.Response == AlertOnly || a.Response == "" {
+		return
+	}
+	if a.unattributed != "" {
+		a.Outcome = a.unattributed
 		return
 	}
 	if a.Mode == Observe {
@@ -564,18 +611,18 @@ func (e *Engine) respond(ctx context.Context, a *Alert) {
 const maxSourceAlerts = 10
 
 // sourceQuiet reports whether key (a rule and source) already raised
-// maxSourceAlerts alerts within the rule's cool-down.
-func (e *Engine) sourceQuiet(key string, t time.Time) bool {
-	w, ok := e.counts.get(key)
-	return ok && w.n == maxSourceAlerts && t.Sub(w.times[w.next]) < e.rules["invalid-credentials"].cooldown
+// maxSourceAlerts alerts within the cool-down of rule.
+func (e *Engine) sourceQuiet(key, rule string, t time.Time) bool {
+	w, ok := e.ucounts.get(key)
+	return ok && w.n == maxSourceAlerts && t.Sub(w.times[w.next]) < e.rules[rule].cooldown
 }
 
 // sourceFired records an alert raised for key.
 func (e *Engine) sourceFired(key string, ev *Event) {
-	w, ok := e.counts.get(key)
+	w, ok := e.ucounts.get(key)
 	if !ok {
 		w = &window{}
-		e.counts.put(key, w)
+		e.ucounts.put(key, w)
 	}
 	w.add(ev.Time, ev.ID, maxSourceAlerts, 0)
 }

@@ -496,7 +496,7 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		"GetVerificationData": `{"AccessKeyId":"ASIAOPENSTSDENYTEST1","SessionToken":"not-a-token"}`,
 		"GetRevocations":      `{}`,
 	}
-	for _, action := range sortedKeys(authorizeRoutes(nil)) {
+	for _, action := range sortedKeys(authorizeRoutes(nil, nil)) {
 		t.Run("authorize/"+action, func(t *testing.T) {
 			body, ok := authorizeParams[action]
 			if !ok {

@@ -24,6 +24,7 @@ import (
 var (
 	detectRoleARNAt      = pipeline.StringAt("roleArn")
 	detectLDAPUsernameAt = pipeline.StringAt("ldapUsername")
+	detectAssumedRoleAt  = pipeline.StringAt("assumedRoleUser", "arn")
 	// detectParamAt reads each of detect.ParamNames (setAsDefault is a
 	// *bool: BoolAt reads it as "true").
 	detectParamAt = func() (at []*pipeline.StringPath) {
@@ -83,6 +84,9 @@ func detectEvent(x *pipeline.Exchange) detect.Event {
 		switch {
 		case strings.HasPrefix(x.Action, "AssumeRole"):
 			ev.Params.RoleArn = detectRoleARNAt.Of(x.Input)
+			if x.Err == nil && x.Output != nil {
+				ev.AssumedRoleARN = detectAssumedRoleAt.Of(x.Output)
+			}
 			if x.Action == "AssumeRoleWithLDAPIdentity" {
 				ev.Params.LDAPUsername = detectLDAPUsernameAt.Of(x.Input)
 			}

@@ -172,8 +172,12 @@ func (r responder) Respond(ctx context.Context, a *detect.Alert) error {
 		reason = reason[:1024]
 	}
 	temporary := strings.HasPrefix(a.AccessKeyID, "ASIA")
+	// A role or federated session's ARN ends in a name its caller chose,
+	// which another's session may share: its principal is revoked by its
+	// own key (and what it chained into), never by that ARN.
+	sessionARN := temporary && strings.HasPrefix(a.PrincipalARN, "arn:aws:sts::")
 	switch {
-	case a.Response == detect.RevokePrincipal && a.PrincipalARN != "":
+	case a.Response == detect.RevokePrincipal && a.PrincipalARN != "" && !sessionARN:
 		kind := session.RevokePrincipal
 		target := a.PrincipalARN
 		var origins []string
@@ -187,7 +191,7 @@ func (r responder) Respond(ctx context.Context, a *detect.Alert) error {
 		}
 		_, err := s.revoke.Create(ctx, store.Revocation{Account: a.Account, Kind: kind, Target: target, OriginKeys: origins, CreatedBy: responderName, Reason: reason})
 		return err
-	case temporary && (a.Response == detect.RevokeSession || a.Response == detect.QuarantineKey || a.Response == detect.DeactivateKey):
+	case temporary && (a.Response == detect.RevokeSession || a.Response == detect.RevokePrincipal || a.Response == detect.QuarantineKey || a.Response == detect.DeactivateKey):
 		_, err := s.revoke.Create(ctx, store.Revocation{Account: a.Account, Kind: session.RevokeSession, Target: a.AccessKeyID, CreatedBy: responderName, Reason: reason})
 		return err
 	case a.Response == detect.QuarantineKey || a.Response == detect.DeactivateKey:
