@@ -117,6 +117,12 @@ func validate(cfg config.Config) error {
 	return nil
 }
 
+// tokenChainRevoked is sts.Config.Revoked: the revocation set (set up after
+// STS, before any request).
+func (s *Server) tokenChainRevoked(ss *session.Session, now time.Time) bool {
+	return s.revs != nil && s.revs.set.Revoked(ss, now)
+}
+
 // Server is a running OpenSTS node.
 type Server struct {
 	cfg      config.Config
@@ -254,7 +260,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		}
 		tokenIssuer = s.issuer
 	}
-	s.sts = sts.New(sts.Config{Issuer: tokenIssuer, Org: s.store, Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker,
+	s.sts = sts.New(sts.Config{Issuer: tokenIssuer, Chains: s.sealer, Revoked: s.tokenChainRevoked, Org: s.store, Keys: s.store, Authz: s.authz, Sessions: s.sessions, Policies: s.policies, Now: s.now, Rand: random, MFA: mfaChecker,
 		SAML: sts.SAMLConfig{Store: s.store}, OIDC: s.authz, WebIdentity: webID, RoleUse: s.store, Region: cfg.Region,
 		LDAP: sts.LDAPConfig{Store: s.store, Directory: &ldap.Directory{Observe: func(outcome string, took time.Duration) { s.metrics.IdPRequest("ldap", outcome, took) }}, Sealer: s.sealer, DefaultProvider: cfg.LDAPDefaultProvider,
 			Users:     throttle.New(s.store, "ldap-user", LDAPUserThrottle),

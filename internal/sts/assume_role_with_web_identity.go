@@ -188,6 +188,11 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, c *authz.Caller
 		FederatedSubject:  claims.Subject,
 		FederatedProvider: providerARN,
 	}
+	if s.issuer != nil && claims.Issuer == s.issuer.URL() {
+		if err := s.openChain(claims.Strings, &sess, now); err != nil {
+			return nil, err
+		}
+	}
 	creds, err := s.sessions.Mint(sess)
 	if err != nil {
 		return nil, internal(err, "assume role with web identity: mint")

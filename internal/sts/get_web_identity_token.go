@@ -115,6 +115,10 @@ func (s *Service) GetWebIdentityToken(ctx context.Context, c *authz.Caller, in *
 	if len(in.Audience) == 1 {
 		aud = in.Audience[0]
 	}
+	chain, err := s.sealChain(c, now)
+	if err != nil {
+		return nil, err
+	}
 	claims := map[string]any{
 		"iss":           s.issuer.URL(),
 		"sub":           c.PrincipalARN(),
@@ -124,6 +128,9 @@ func (s *Service) GetWebIdentityToken(ctx context.Context, c *authz.Caller, in *
 		"exp":           exp.Unix(),
 		"jti":           hex.EncodeToString(jti[:]),
 		claimsNamespace: aws,
+	}
+	if chain != "" {
+		claims[chainClaim] = chain
 	}
 	var payload []byte
 	payload, err = json.Marshal(claims)

@@ -46,6 +46,11 @@ type Config struct {
 	// Org answers AssumeRoot's questions about the organization; nil
 	// refuses every AssumeRoot.
 	Org RootOrg
+	// Chains seals the chain GetWebIdentityToken's tokens carry, and
+	// Revoked refuses a token of this deployment's issuer whose chain is
+	// revoked (see web_identity_chain.go); nil: tokens carry none.
+	Chains  ChainSealer
+	Revoked RevocationCheck
 }
 
 // RoleToucher records a role's last use (store.Store.TouchRole).
@@ -98,6 +103,8 @@ type Service struct {
 	region   string
 	issuer   TokenIssuer
 	org      RootOrg
+	chains   ChainSealer
+	revoked  RevocationCheck
 	rand     io.Reader
 	randMu   sync.Mutex // rand need not be safe for concurrent use
 }
@@ -118,7 +125,7 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{keys: cfg.Keys, authz: cfg.Authz, sessions: cfg.Sessions, policies: cfg.Policies, now: now, mfa: cfg.MFA, saml: cfg.SAML,
 		oidc: cfg.OIDC, webID: cfg.WebIdentity, ldap: cfg.LDAP, roleUse: cfg.RoleUse, region: cfg.Region,
-		issuer: cfg.Issuer, org: cfg.Org, rand: cfg.Rand}
+		issuer: cfg.Issuer, org: cfg.Org, chains: cfg.Chains, revoked: cfg.Revoked, rand: cfg.Rand}
 	if s.rand == nil {
 		s.rand = defaultRand
 	}

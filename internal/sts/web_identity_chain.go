@@ -1,0 +1,126 @@
+package sts
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/opensts/opensts/internal/apierr"
+	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/session"
+)
+
+// A token GetWebIdentityToken mints carries, sealed (only this deployment
+// reads it), the chain a session minted from it in this deployment joins:
+// the caller's ancestors and the caller. AssumeRoleWithWebIdentity of a
+// token of its own issuer puts that chain in the session it mints and
+// refuses the token when the revocation set refuses the chain, so that
+// revoking the session that minted the token, its principal, its role or
+// its account reaches the token too. Before, a session revoked after it
+// minted a token traded the token for a fresh session nothing tied to it
+// (found by a review as an attacker). A relying party elsewhere sees an
+// opaque string: the chain's access key ids and ARNs are not its business.
+
+// ChainSealer seals and opens the chain claim (seal.Sealer).
+type ChainSealer interface {
+	Seal(plaintext, aad []byte) ([]byte, error)
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
+// RevocationCheck reports whether the revocation set refuses s at now
+// (session.Revocations.Revoked).
+type RevocationCheck func(s *session.Session, now time.Time) bool
+
+const (
+	// chainClaim holds the sealed chain.
+	chainClaim = "https://opensts.dev/chain"
+	chainAAD   = "opensts-web-identity-chain-v1"
+)
+
+// webIdentityChain is what chainClaim seals.
+type webIdentityChain struct {
+	Keys   []string `json:"k"`
+	ARNs   []string `json:"a"`
+	Issued []int64  `json:"i"` // Unix seconds; 0: not known
+	Origin string   `json:"o,omitempty"`
+}
+
+// sealChain returns the chain claim of a token c mints at now, "" when
+// there is no sealer (or no caller to chain from).
+func (s *Service) sealChain(c *authz.Caller, now time.Time) (string, error) {
+	if s.chains == nil || c == nil || c.AccessKeyID == "" {
+		return "", nil
+	}
+	var ch webIdentityChain
+	if p := c.Session; p != nil {
+		ch.Keys = append(slices.Clone(p.ChainKeys), c.AccessKeyID)
+		ch.ARNs = append(slices.Clone(p.ChainARNs), c.ARN)
+		for _, t := range session.ChainIssuedAfter(p) {
+			ch.Issued = append(ch.Issued, unixOrZero(t))
+		}
+		ch.Origin = p.SourceAccessKeyID
+	} else {
+		// A long-term key starts the chain; the token's minting time
+		// stands for the first session's, by which a revocation of what
+		// the key started before some time judges it.
+		ch.Keys, ch.ARNs, ch.Issued, ch.Origin = []string{c.AccessKeyID}, []string{c.ARN}, []int64{now.Unix()}, c.AccessKeyID
+	}
+	if len(ch.Keys) > maxChainAncestors {
+		return "", apierr.New(apierr.ValidationError, "The role chain is too long")
+	}
+	b, err := json.Marshal(ch)
+	if err != nil {
+		return "", internal(err, "get web identity token: chain")
+	}
+	sealed, err := s.chains.Seal(b, []byte(chainAAD))
+	if err != nil {
+		return "", internal(err, "get web identity token: seal the chain")
+	}
+	return base64.RawURLEncoding.EncodeToString(sealed), nil
+}
+
+// openChain puts the chain a token of this deployment's issuer carries
+// into sess, and refuses the token when the revocation set refuses that
+// chain. A token without one (minted before tokens carried it) chains
+// from nothing.
+func (s *Service) openChain(claims map[string][]string, sess *session.Session, now time.Time) error {
+	v := claims[chainClaim]
+	if len(v) == 0 || s.chains == nil {
+		return nil
+	}
+	bad := apierr.New(apierr.InvalidIdentityToken, "The web identity token's chain claim is not valid")
+	if len(v) != 1 {
+		return bad
+	}
+	sealed, err := base64.RawURLEncoding.DecodeString(v[0])
+	if err != nil {
+		return bad
+	}
+	b, err := s.chains.Open(sealed, []byte(chainAAD))
+	if err != nil {
+		return bad
+	}
+	var ch webIdentityChain
+	if err := json.Unmarshal(b, &ch); err != nil || len(ch.Keys) != len(ch.ARNs) || len(ch.Issued) != len(ch.Keys) || len(ch.Keys) > maxChainAncestors {
+		return bad
+	}
+	sess.ChainKeys, sess.ChainARNs, sess.SourceAccessKeyID = ch.Keys, ch.ARNs, ch.Origin
+	sess.ChainIssued = make([]time.Time, len(ch.Issued))
+	for i, t := range ch.Issued {
+		if t > 0 {
+			sess.ChainIssued[i] = time.Unix(t, 0).UTC()
+		}
+	}
+	if s.revoked != nil && s.revoked(sess, now) {
+		return apierr.New(apierr.InvalidIdentityToken, "The web identity token was minted by a session or principal whose credentials have been revoked")
+	}
+	return nil
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
