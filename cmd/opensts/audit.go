@@ -101,7 +101,7 @@ func newAuditVerifyCmd() *cobra.Command {
 	cmd.Flags().StringVar(&head, "head", "", "SEQ:HASH recorded earlier (opensts audit head, or the server log's \"file sealed\" head): fail if that record is not in the trail as recorded (the newest records were removed)")
 	cmd.Flags().BoolVar(&sealed, "sealed", false, "also require the last file to be sealed (after the server stopped)")
 	cmd.Flags().StringVar(&cfg.Store, "store", cfg.Store, "the store holding the trail's anchored head: sqlite (the data directory's), or postgres (OPENSTS_DATABASE_URL)")
-	cmd.Flags().StringVar(&node, "node", "", "with --store postgres, the node whose trail this is, HOST:DIR (default: this host's name and the trail directory's absolute path, as the server names its trail)")
+	cmd.Flags().StringVar(&node, "node", "", "with --store postgres, the node whose trail this is (default: the id in DATA_DIR/node-id, which the server makes)")
 	cmd.Flags().BoolVar(&noAnchor, "no-anchor", false, "do not check the trail against the head the server anchored in the store (a copy of a trail checked away from its store)")
 	return cmd
 }
@@ -111,17 +111,24 @@ func newAuditVerifyCmd() *cobra.Command {
 // hold it, else a note of what was checked (or why nothing was: no store
 // here, no head stored yet).
 func checkAnchoredHead(ctx context.Context, cfg config.Config, dir, node string) (string, error) {
-	if node == "" {
-		node = server.AuditNode(cfg)
+	if node == "" && cfg.Store == "postgres" {
+		var err error
+		if node, err = server.AuditNode(cfg, false); err != nil {
+			return "", fmt.Errorf("the node whose trail this is (%s in the data directory, or --node): %w (--no-anchor to check the files alone)", server.AuditNodeFile, err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	seq, hash, err := server.ReadAuditHead(ctx, cfg, node)
 	switch {
 	case err != nil:
-		return fmt.Sprintf("note: the head anchored in the store was not checked: %v (--no-anchor to say so)", err), nil
+		hint := ""
+		if cfg.Store != "postgres" {
+			hint = "; --store postgres for a PostgreSQL deployment"
+		}
+		return "", fmt.Errorf("cannot read the trail's anchored head from the store: %w (--no-anchor to check the files alone%s)", err, hint)
 	case seq == 0:
-		return "note: the store holds no anchored head for this trail yet", nil
+		return "note: the store holds no anchored head for this trail yet (the server anchors one at each checkpoint and seal)", nil
 	}
 	if err := audit.CheckAnchored(dir, seq, hash); err != nil {
 		return "", err

@@ -35,23 +35,27 @@ const anchorWait = 5 * time.Second
 // it finds, on opening, that its files no longer hold the anchored head.
 const AlertTrailChanged = "AuditTrailChanged"
 
-// loadAnchor reads the anchored head, nil when there is none or it cannot
-// be read (logged: the check is then not made).
-func (t *Trail) loadAnchor() *chainStart {
+// AlertTrailNotChecked is the rule name of the alert the trail records
+// when it could not check its files against an anchored head on opening.
+const AlertTrailNotChecked = "AuditTrailNotChecked"
+
+// loadAnchor reads the anchored head: nil when none is stored, loaded
+// false when it could not be read (logged).
+func (t *Trail) loadAnchor() (head *chainStart, loaded bool) {
 	if t.cfg.Anchor == nil {
-		return nil
+		return nil, true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), anchorWait)
 	defer cancel()
 	seq, hash, err := t.cfg.Anchor.LoadHead(ctx)
 	if err != nil {
-		t.cfg.Log.Error("audit: cannot read the trail's anchored head; the files are not checked against it", "error", err)
-		return nil
+		t.cfg.Log.Error("audit: cannot read the trail's anchored head; the files are not checked against it, and no head is anchored until the next start", "error", err)
+		return nil, false
 	}
 	if seq == 0 {
-		return nil
+		return nil, true
 	}
-	return &chainStart{seq: seq, hash: hash}
+	return &chainStart{seq: seq, hash: hash}, true
 }
 
 // anchored is a head on its way to the anchor: the file that holds it is
@@ -109,7 +113,7 @@ func (t *Trail) runAnchor() {
 // syncFile flushes the file at path to disk (through a descriptor of its
 // own: the writer goes on meanwhile).
 func syncFile(path string) error {
-	f, err := os.Open(path)
+	f, err := openTrailFile(path, os.O_RDONLY)
 	if err != nil {
 		return err
 	}
@@ -152,7 +156,7 @@ func CheckAnchored(dir string, seq uint64, hash string) error {
 // file starts after it, an error when its record at head's place is not
 // head (or the file ends before it).
 func findInFile(path string, head chainStart) (found bool, err error) {
-	f, err := os.Open(path)
+	f, err := openTrailFile(path, os.O_RDONLY)
 	if err != nil {
 		return false, err
 	}
@@ -190,6 +194,46 @@ func findInFile(path string, head chainStart) (found bool, err error) {
 		return true, &VerifyError{File: name, Line: at, Reason: fmt.Sprintf("(seq %d) is not record %d as its head was anchored in the store (hash %s): records before it were removed, inserted or changed", seq, head.seq, head.hash)}
 	}
 	return true, nil
+}
+
+// openTrailFile opens the trail file at path with flag, refusing anything
+// but a regular file: a FIFO or a device planted in the trail directory
+// (by whoever can write it) would block the restart or feed it without
+// end.
+func openTrailFile(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = &VerifyError{File: filepath.Base(path), Reason: "is not a regular file"}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// readTrailFile reads the trail file at path (openTrailFile), no more than
+// the size it had when opened.
+func readTrailFile(path string) ([]byte, error) {
+	f, err := openTrailFile(path, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, fi.Size())
+	n, err := io.ReadFull(f, b)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil // cut meanwhile: what was read
+	}
+	return b[:n], err
 }
 
 // lineSeq returns the seq of a record's line.

@@ -204,15 +204,18 @@ func TestAnchoredHeadCatchesAChangedTrail(t *testing.T) {
 	}
 }
 
-// A store that cannot be read or written never stops the trail: the check
-// is skipped (logged) and heads are tried again at the next signature.
+// A store that cannot be read never stops the trail: the check is skipped
+// (logged, and an AuditTrailNotChecked alert written), and no head of the
+// run is anchored over the one that could not be read. One that cannot be
+// written is tried again at the next signature.
 func TestAnchorFailing(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	a := &memAnchor{fail: errors.New("store down")}
 	var logged strings.Builder
 	var mu sync.Mutex
-	tr, err := Open(Config{Dir: dir, Key: testKey, Strict: true, Anchor: a, Log: slog.New(slog.NewTextHandler(&lockedWriter{w: &logged, mu: &mu}, nil))})
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logged, mu: &mu}, nil))
+	tr, err := Open(Config{Dir: dir, Key: testKey, Strict: true, Anchor: a, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,6 +226,20 @@ func TestAnchorFailing(t *testing.T) {
 	if _, err := Verify(dir, testPub); err != nil {
 		t.Fatal(err)
 	}
+	if !notCheckedAlert(t, dir) {
+		t.Error("no AuditTrailNotChecked alert")
+	}
+	// Read, but not written: the next start stores nothing either, and
+	// says so.
+	a.mu.Lock()
+	a.fail, a.head = nil, chainStart{}
+	a.mu.Unlock()
+	w := &storeFails{memAnchor: a}
+	tr, err = Open(Config{Dir: dir, Key: testKey, Strict: true, Anchor: w, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
 	mu.Lock()
 	defer mu.Unlock()
 	for _, want := range []string{"cannot read the trail's anchored head", "cannot anchor the trail's head"} {
@@ -230,6 +247,13 @@ func TestAnchorFailing(t *testing.T) {
 			t.Errorf("log lacks %q: %s", want, logged.String())
 		}
 	}
+}
+
+// storeFails is an anchor that reads but cannot store.
+type storeFails struct{ *memAnchor }
+
+func (storeFails) StoreHead(context.Context, uint64, string) error {
+	return errors.New("store read-only")
 }
 
 type lockedWriter struct {

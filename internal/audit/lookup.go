@@ -137,7 +137,7 @@ func (t *Trail) LookupContext(ctx context.Context, f Filter, before uint64, max 
 		fh, ok := files[e.file]
 		if !ok {
 			var err error
-			if fh, err = os.Open(filepath.Join(t.cfg.Dir, FileName(e.file))); err != nil {
+			if fh, err = openTrailFile(filepath.Join(t.cfg.Dir, FileName(e.file)), os.O_RDONLY); err != nil {
 				continue // removed by retention since
 			}
 			files[e.file] = fh
@@ -335,7 +335,7 @@ func Query(dir string, f Filter, emit func(line []byte) error) error {
 		return err
 	}
 	for _, name := range files {
-		data, err := os.ReadFile(filepath.Join(dir, name))
+		data, err := readTrailFile(filepath.Join(dir, name))
 		if err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}

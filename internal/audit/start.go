@@ -51,7 +51,7 @@ func readLastLine(f *os.File, size int64) (line []byte, end int64, err error) {
 
 // lastRecord reads the last record of a closed trail file.
 func lastRecord(dir, name string) (Record, error) {
-	f, err := os.Open(filepath.Join(dir, name))
+	f, err := openTrailFile(filepath.Join(dir, name), os.O_RDONLY)
 	if err != nil {
 		return Record{}, err
 	}
@@ -93,7 +93,7 @@ func (t *Trail) openHead(files []string, head *chainStart) ([]string, error) {
 	for len(files) > 0 {
 		name := files[len(files)-1]
 		path := filepath.Join(t.cfg.Dir, name)
-		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		f, err := openTrailFile(path, os.O_RDWR)
 		if err != nil {
 			return nil, fmt.Errorf("audit: %w", err)
 		}
@@ -195,7 +195,7 @@ type chainStart struct {
 
 // lastLineOf returns the chain's state at the end of file name of dir.
 func lastLineOf(dir, name string) (*chainStart, error) {
-	f, err := os.Open(filepath.Join(dir, name))
+	f, err := openTrailFile(filepath.Join(dir, name), os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +367,7 @@ func (t *Trail) Indexed() <-chan struct{} { return t.indexed }
 // indexFile adds the events of one file to x. A line that is not a
 // record is skipped (and reported once the file is read): verify names it.
 func (t *Trail) indexFile(x *index, name string, attrs []byte) ([]byte, error) {
-	f, err := os.Open(filepath.Join(t.cfg.Dir, name))
+	f, err := openTrailFile(filepath.Join(t.cfg.Dir, name), os.O_RDONLY)
 	if errors.Is(err, os.ErrNotExist) {
 		return attrs, nil // removed by retention since
 	}

@@ -224,8 +224,10 @@ func Open(cfg Config) (*Trail, error) {
 	if err != nil {
 		return nil, err
 	}
-	head := t.loadAnchor()
-	if cfg.Anchor != nil {
+	head, loaded := t.loadAnchor()
+	if cfg.Anchor != nil && loaded {
+		// A head that could not be read is not overwritten by this run's:
+		// the trail was not checked against it, and verify still can.
 		t.anchorCh, t.anchorDone = make(chan anchored, 1), make(chan struct{})
 		go t.runAnchor()
 	}
@@ -245,16 +247,57 @@ func Open(cfg Config) (*Trail, error) {
 		stopAnchor()
 		return nil, err
 	}
+	if a, ok := t.anchorAlert(cfg.Anchor != nil, loaded, head, files); ok {
+		// Written, and signed by a checkpoint, before the trail takes any
+		// event, and before any head of this run is anchored: a queued
+		// alert whose write failed (a full disk) was lost, and the next
+		// checkpoint anchored the changed trail.
+		if err := t.writeAlertNow(a); err != nil {
+			stopAnchor()
+			return nil, fmt.Errorf("audit: %s, and the alert saying so cannot be written: %w", a.Summary, err)
+		}
+	}
 	go t.run()
 	go t.buildIndex(files)
-	if t.changed != nil {
-		// In the trail itself, where later checkpoints sign it: the store's
-		// head moves on with them.
-		t.RecordAlert(AlertRecord{Time: cfg.Now(), Rule: AlertTrailChanged, Severity: "critical",
-			Summary: "The audit trail was changed while the server was down: its files do not hold the head anchored in the store.",
-			Detail:  t.changed.Error()})
-	}
 	return t, nil
+}
+
+// anchorAlert is the alert Open records about the anchored head, if any:
+// the files do not hold it (critical); it could not be read, so the files
+// were not checked (high); or none is stored for a trail that has records
+// (low: the first start with anchoring, or the store's head was lost or
+// the trail moved).
+func (t *Trail) anchorAlert(anchoring, loaded bool, head *chainStart, files []string) (AlertRecord, bool) {
+	a := AlertRecord{Time: t.cfg.Now()}
+	switch {
+	case t.changed != nil:
+		a.Rule, a.Severity, a.Detail = AlertTrailChanged, "critical", t.changed.Error()
+		a.Summary = "The audit trail was changed while the server was down: its files do not hold the head anchored in the store."
+	case !anchoring:
+		return a, false
+	case !loaded:
+		a.Rule, a.Severity = AlertTrailNotChecked, "high"
+		a.Summary = "The audit trail's anchored head could not be read at the start: the files were not checked, and no head is anchored until the next start."
+	case head == nil && len(files) > 0:
+		a.Rule, a.Severity = AlertTrailNotChecked, "low"
+		a.Summary = "The store holds no anchored head for this audit trail, which has files: they were not checked (the first start with anchoring, or the head was lost)."
+	default:
+		return a, false
+	}
+	return a, true
+}
+
+// writeAlertNow writes a's record and a checkpoint after it, from Open
+// (before the writer runs), and returns the error that kept either out of
+// the file.
+func (t *Trail) writeAlertNow(a AlertRecord) error {
+	r := BuildAlert(t.cfg.Build, a)
+	done := make(chan error, 1)
+	t.write([]item{encode(&r, r.Resources, a.Time.Unix(), done)})
+	if err := <-done; err != nil {
+		return err
+	}
+	return t.checkpoint()
 }
 
 // FileName is the name of trail file n.
@@ -353,7 +396,7 @@ func Head(dir string) (uint64, string, error) {
 		return 0, "", err
 	}
 	for i := len(files) - 1; i >= 0; i-- {
-		data, err := os.ReadFile(filepath.Join(dir, files[i]))
+		data, err := readTrailFile(filepath.Join(dir, files[i]))
 		if err != nil {
 			return 0, "", fmt.Errorf("audit: %w", err)
 		}
@@ -927,7 +970,7 @@ func (t *Trail) markPruned(keep int) error {
 			t.rollback()
 			return err
 		}
-		data, err := os.ReadFile(filepath.Join(t.cfg.Dir, FileName(keep)))
+		data, err := readTrailFile(filepath.Join(t.cfg.Dir, FileName(keep)))
 		if err != nil {
 			return err
 		}

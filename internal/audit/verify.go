@@ -27,7 +27,7 @@ func DeriveKey(masterKey []byte) (ed25519.PrivateKey, error) {
 
 // ReadPublicKey reads the public key file beside a trail.
 func ReadPublicKey(dir string) (ed25519.PublicKey, error) {
-	b, err := os.ReadFile(filepath.Join(dir, PublicKeyFile))
+	b, err := readTrailFile(filepath.Join(dir, PublicKeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
@@ -136,7 +136,7 @@ func VerifyWith(dir string, pub ed25519.PublicKey, opts Options) (Summary, error
 		if i > 0 && fileNumber(name) != fileNumber(files[i-1])+1 {
 			return sum, &VerifyError{File: name, Reason: fmt.Sprintf("file %s is missing before it", FileName(fileNumber(files[i-1])+1))}
 		}
-		data, err := os.ReadFile(filepath.Join(dir, name))
+		data, err := readTrailFile(filepath.Join(dir, name))
 		if err != nil {
 			return sum, err
 		}

@@ -3,13 +3,17 @@ package server
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +23,7 @@ import (
 	"github.com/opensts/opensts/internal/audit/webhook"
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/postgres"
 )
 
 // CloudTrailPrefix is the X-Amz-Target prefix of CloudTrail.
@@ -136,8 +141,12 @@ func openTrail(cfg config.Config, masterKey []byte, account string, now func() t
 	if err != nil {
 		return nil, err
 	}
+	node, err := AuditNode(cfg, true)
+	if err != nil {
+		return nil, fmt.Errorf("audit: node id: %w", err)
+	}
 	return audit.Open(audit.Config{
-		Anchor: storeAnchor{store: settings, key: AuditHeadSetting(cfg, AuditNode(cfg))},
+		Anchor: storeAnchor{store: settings, key: AuditHeadSetting(cfg, node)},
 		Dir:    AuditDir(cfg), MaxBytes: cfg.AuditMaxBytes, MaxAge: cfg.AuditMaxAge, Retention: cfg.AuditRetention,
 		Strict: cfg.AuditStrict, Key: key, Now: now, Log: log, Sink: sink,
 		Build: audit.BuildConfig{Region: cfg.Region, Account: account},
@@ -195,17 +204,40 @@ func AuditHeadSetting(cfg config.Config, node string) string {
 	return "audit.head." + node
 }
 
-// AuditNode names a node's trail among the nodes of one PostgreSQL store:
-// its host's name and the trail's directory (nodes of one host each have
-// their own), "HOST:DIR".
-func AuditNode(cfg config.Config) string {
-	host, _ := os.Hostname()
-	dir, err := filepath.Abs(AuditDir(cfg))
-	if err != nil {
-		dir = AuditDir(cfg)
+// AuditNodeFile is the file, in the data directory, that names the node
+// whose audit trail is there among the nodes of one PostgreSQL store (AuditHeadSetting): an
+// id the server makes once. Host names change when a container is made
+// again (an upgrade), which lost the trail's anchored head; a node id
+// removed or changed finds no head, which the restart records as an alert.
+const AuditNodeFile = "node-id"
+
+// AuditNode reads the node's id (AuditNodeFile); create makes one when
+// there is none.
+func AuditNode(cfg config.Config, create bool) (string, error) {
+	path := filepath.Join(cfg.DataDir, AuditNodeFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		id := strings.TrimSpace(string(b))
+		if !nodeID.MatchString(id) {
+			return "", fmt.Errorf("%s: not a node id", path)
+		}
+		return id, nil
 	}
-	return host + ":" + dir
+	if !create || !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	var r [8]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", err
+	}
+	id := hex.EncodeToString(r[:])
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return id, nil
 }
+
+var nodeID = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
 
 // storeAnchor keeps a trail's head in a store setting.
 type storeAnchor struct {
@@ -248,10 +280,22 @@ func ReadAuditHead(ctx context.Context, cfg config.Config, node string) (uint64,
 		}
 		loc = StoreLocation{DatabaseURL: cfg.DatabaseURL}
 	}
-	s, closeStore, err := loc.open(ctx, false)
-	if err != nil {
-		return 0, "", err
+	var st store.Settings
+	if loc.DatabaseURL != "" {
+		// Without migrating: verify only reads.
+		p, err := postgres.OpenExisting(ctx, loc.DatabaseURL)
+		if err != nil {
+			return 0, "", err
+		}
+		defer func() { _ = p.Close() }()
+		st = p
+	} else {
+		s, closeStore, err := loc.open(ctx, false)
+		if err != nil {
+			return 0, "", err
+		}
+		defer func() { _ = closeStore() }()
+		st = s
 	}
-	defer func() { _ = closeStore() }()
-	return LoadAuditHead(ctx, s, AuditHeadSetting(cfg, node))
+	return LoadAuditHead(ctx, st, AuditHeadSetting(cfg, node))
 }

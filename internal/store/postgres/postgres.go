@@ -64,17 +64,30 @@ var _ store.Store = (*Store)(nil)
 // and brings its schema up to date. Tables live in the connection's
 // search_path schema.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	return open(ctx, dsn, defaultTouchInterval)
+	return open(ctx, dsn, defaultTouchInterval, true)
 }
 
-func open(ctx context.Context, dsn string, touchInterval time.Duration) (*Store, error) {
+// OpenExisting connects to a database a server already brought up to date,
+// without touching its schema: for a tool that only reads (audit verify),
+// which must not migrate a deployment's database as a side effect.
+func OpenExisting(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, defaultTouchInterval, false)
+}
+
+func open(ctx context.Context, dsn string, touchInterval time.Duration, migrate bool) (*Store, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
 	p := newPool(cfg, 16)
 	s := &Store{pool: p, reads: queryer{pool: p}}
-	if err := s.migrate(ctx); err != nil {
+	if !migrate {
+		// One round trip now, so that a wrong DSN says so here.
+		if err := s.ping(ctx); err != nil {
+			p.close()
+			return nil, fmt.Errorf("open postgres store: %w", err)
+		}
+	} else if err := s.migrate(ctx); err != nil {
 		p.close()
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
@@ -480,4 +493,15 @@ func (dialect) OverrideIdentity() string { return "OVERRIDING SYSTEM VALUE" }
 // ResetIdentity moves the column's identity sequence past the stored keys.
 func (dialect) ResetIdentity(table, column string) string {
 	return `SELECT setval(pg_get_serial_sequence('` + table + `', '` + column + `'), (SELECT max(` + column + `) FROM ` + table + `))`
+}
+
+// ping checks that the database answers.
+func (s *Store) ping(ctx context.Context) error {
+	c, err := s.pool.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	err = c.Ping(ctx)
+	s.pool.release(c, err)
+	return err
 }
