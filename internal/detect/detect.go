@@ -51,6 +51,11 @@ type Event struct {
 	// IAM spells it, where the request's RoleArn may spell it in another
 	// case, or with any path.
 	AssumedRoleARN string
+	// Relayed marks an event a resource server reported through the
+	// authorize API: it chose the action and resource asked about, and
+	// may replay a client's signed request as often as it likes, so that
+	// a response is never carried out on the event's principal.
+	Relayed bool
 }
 
 // Params are the request parameters the rules read, by their JSON names.
@@ -559,6 +564,9 @@ func (e *Engine) fire(ev *Event, name, key, detail string, fired *[]Alert) {
 func (e *Engine) fireWith(ev *Event, r *rule, key, detail string, ids []string, unattributed string, fired *[]Alert) bool {
 	if until, ok := e.cooldowns.get(key); ok && ev.Time.Before(until) {
 		return false
+	}
+	if ev.Relayed && unattributed == "" {
+		unattributed = "not carried out: a resource server reported the events, and chose what it asked about"
 	}
 	until := ev.Time.Add(r.cooldown)
 	e.cooldowns.put(key, until)

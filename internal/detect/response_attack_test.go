@@ -176,3 +176,28 @@ func TestRoleSpellingsShareABaseline(t *testing.T) {
 		}
 	}
 }
+
+// TestRelayedEventsAreNotActedOn: a resource server reports its clients'
+// requests through the authorize API, choosing the action and resource
+// asked about and free to replay a client's signed request: twenty Denies
+// it reports for alice raise the alert, and no response is carried out on
+// her.
+func TestRelayedEventsAreNotActedOn(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`rules: {access-denied-burst: {response: quarantine-key}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := &responder{}
+	e, r := newEngine(t, cfg, func(o *Options) { o.Responder = resp })
+	for i := range 20 {
+		run(e, ev("GetObject", "s3", fails("AccessDenied", "x"), at(time.Duration(i)*time.Second), func(x *Event) { x.Relayed = true }))
+	}
+	if count(r, "access-denied-burst") == 0 || len(resp.calls) != 0 {
+		t.Fatalf("alerts %+v, responses %v", r.alerts, resp.calls)
+	}
+	for _, a := range r.alerts {
+		if !strings.HasPrefix(a.Outcome, "not carried out") {
+			t.Fatalf("outcome %q", a.Outcome)
+		}
+	}
+}

@@ -63,7 +63,7 @@ func authorizeRoutes(svc *authorize.Service, observe func(detect.Event)) map[str
 // attacker).
 func authorizeEvent(x *pipeline.Exchange, in *authorize.AuthorizeInput, out *authorize.AuthorizeOutput) detect.Event {
 	service, name, _ := strings.Cut(in.Action, ":")
-	ev := detect.Event{Time: x.Time, ID: x.EventID, Name: name, Source: service + ".amazonaws.com", Type: "Unknown"}
+	ev := detect.Event{Time: x.Time, ID: x.EventID, Name: name, Source: service + ".amazonaws.com", Type: "Unknown", Relayed: true}
 	if ev.ID == "" {
 		ev.ID = x.RequestID
 	}
