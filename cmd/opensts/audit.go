@@ -64,7 +64,7 @@ func newAuditVerifyCmd() *cobra.Command {
 			}
 			var anchorNote string
 			if err == nil && !noAnchor {
-				anchorNote, err = checkAnchoredHead(cmd.Context(), cfg, dir, node)
+				anchorNote, err = checkAnchoredHead(cmd.Context(), cfg, dir, node, pub)
 			}
 			if err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), "audit verify: FAILED:", err)
@@ -110,7 +110,7 @@ func newAuditVerifyCmd() *cobra.Command {
 // anchored in the store (audit.Anchor): an error when the trail does not
 // hold it, else a note of what was checked (or why nothing was: no store
 // here, no head stored yet).
-func checkAnchoredHead(ctx context.Context, cfg config.Config, dir, node string) (string, error) {
+func checkAnchoredHead(ctx context.Context, cfg config.Config, dir, node string, pub ed25519.PublicKey) (string, error) {
 	if node == "" && cfg.Store == "postgres" {
 		var err error
 		if node, err = server.AuditNode(cfg, false); err != nil {
@@ -120,6 +120,15 @@ func checkAnchoredHead(ctx context.Context, cfg config.Config, dir, node string)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	seq, hash, err := server.ReadAuditHead(ctx, cfg, node)
+	var was string
+	if err == nil && seq == 0 && cfg.Store == "postgres" {
+		// The trail's checkpoints may say it was anchored as another
+		// node (its node id changed beside it): check against that one's.
+		if prev := audit.SignedNode(dir, pub); prev != "" && prev != node {
+			was = prev
+			seq, hash, err = server.ReadAuditHead(ctx, cfg, prev)
+		}
+	}
 	switch {
 	case err != nil:
 		hint := ""
@@ -132,6 +141,9 @@ func checkAnchoredHead(ctx context.Context, cfg config.Config, dir, node string)
 	}
 	if err := audit.CheckAnchored(dir, seq, hash); err != nil {
 		return "", err
+	}
+	if was != "" {
+		return fmt.Sprintf("head %d:%s anchored in the store (setting %s) present; note: the trail's checkpoints name node %s, the data directory %s", seq, hash, server.AuditHeadSetting(cfg, was), was, node), nil
 	}
 	return fmt.Sprintf("head %d:%s anchored in the store (setting %s) present", seq, hash, server.AuditHeadSetting(cfg, node)), nil
 }

@@ -2,7 +2,10 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,9 +26,10 @@ import (
 // never holds up the writer); Open checks it before it seals a file a
 // crash left open, and `opensts audit verify` checks it by default.
 type Anchor interface {
-	// LoadHead returns the anchored head; seq 0 when none was stored.
-	LoadHead(ctx context.Context) (seq uint64, hash string, err error)
-	StoreHead(ctx context.Context, seq uint64, hash string) error
+	// LoadHead returns the head anchored for node (Config.Node); seq 0
+	// when none was stored.
+	LoadHead(ctx context.Context, node string) (seq uint64, hash string, err error)
+	StoreHead(ctx context.Context, node string, seq uint64, hash string) error
 }
 
 // anchorWait bounds one read or write of the anchor.
@@ -39,15 +43,19 @@ const AlertTrailChanged = "AuditTrailChanged"
 // when it could not check its files against an anchored head on opening.
 const AlertTrailNotChecked = "AuditTrailNotChecked"
 
-// loadAnchor reads the anchored head: nil when none is stored, loaded
-// false when it could not be read (logged).
-func (t *Trail) loadAnchor() (head *chainStart, loaded bool) {
+// AlertTrailNodeChanged is the rule name of the alert the trail records
+// when its checkpoints say it was anchored as another node than this one.
+const AlertTrailNodeChanged = "AuditTrailNodeChanged"
+
+// loadAnchor reads the head anchored for node: nil when none is stored,
+// loaded false when it could not be read (logged).
+func (t *Trail) loadAnchor(node string) (head *chainStart, loaded bool) {
 	if t.cfg.Anchor == nil {
 		return nil, true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), anchorWait)
 	defer cancel()
-	seq, hash, err := t.cfg.Anchor.LoadHead(ctx)
+	seq, hash, err := t.cfg.Anchor.LoadHead(ctx, node)
 	if err != nil {
 		t.cfg.Log.Error("audit: cannot read the trail's anchored head; the files are not checked against it, and no head is anchored until the next start", "error", err)
 		return nil, false
@@ -96,7 +104,7 @@ func (t *Trail) runAnchor() {
 		err := syncFile(a.file)
 		if err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), anchorWait)
-			err = t.cfg.Anchor.StoreHead(ctx, a.head.seq, a.head.hash)
+			err = t.cfg.Anchor.StoreHead(ctx, t.cfg.Node, a.head.seq, a.head.hash)
 			cancel()
 		}
 		switch {
@@ -234,6 +242,50 @@ func readTrailFile(path string) ([]byte, error) {
 		err = nil // cut meanwhile: what was read
 	}
 	return b[:n], err
+}
+
+// SignedNode returns the node the trail in dir was last anchored as: the
+// Node of its newest checkpoint or digest whose signature pub verifies,
+// looked for in its last two files; "" when none says.
+func SignedNode(dir string, pub ed25519.PublicKey) string {
+	files, err := listFiles(dir)
+	if err != nil {
+		return ""
+	}
+	return signedNode(dir, files, pub)
+}
+
+func signedNode(dir string, files []string, pub ed25519.PublicKey) string {
+	for i := len(files) - 1; i >= 0 && i >= len(files)-2; i-- {
+		data, err := readTrailFile(filepath.Join(dir, files[i]))
+		if err != nil {
+			return ""
+		}
+		ls := splitLines(bytes.TrimSuffix(data, []byte("\n")))
+		for j := len(ls) - 1; j >= 0; j-- {
+			if !bytes.Contains(ls[j], []byte(`"node":"`)) {
+				continue
+			}
+			var r Record
+			if json.Unmarshal(ls[j], &r) != nil {
+				continue
+			}
+			var node, sig string
+			var msg []byte
+			switch {
+			case r.Checkpoint != nil && r.Checkpoint.Node != "":
+				node, sig, msg = r.Checkpoint.Node, r.Checkpoint.Signature, checkpointMessage(*r.Checkpoint, r.Seq, r.PrevHash)
+			case r.Digest != nil && r.Digest.Node != "":
+				node, sig, msg = r.Digest.Node, r.Digest.Signature, digestMessage(*r.Digest, r.Seq, r.PrevHash)
+			default:
+				continue
+			}
+			if s, err := base64.StdEncoding.DecodeString(sig); err == nil && ed25519.Verify(pub, msg, s) {
+				return node
+			}
+		}
+	}
+	return ""
 }
 
 // lineSeq returns the seq of a record's line.

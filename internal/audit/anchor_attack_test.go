@@ -110,7 +110,7 @@ func TestChangedTrailAlertIsWrittenBeforeAnything(t *testing.T) {
 // moment at the restart) and works otherwise.
 type loadFailAnchor struct{ *memAnchor }
 
-func (l loadFailAnchor) LoadHead(context.Context) (uint64, string, error) {
+func (l loadFailAnchor) LoadHead(context.Context, string) (uint64, string, error) {
 	return 0, "", errors.New("store unreachable")
 }
 

@@ -21,13 +21,13 @@ type memAnchor struct {
 	fail   error
 }
 
-func (a *memAnchor) LoadHead(context.Context) (uint64, string, error) {
+func (a *memAnchor) LoadHead(context.Context, string) (uint64, string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.head.seq, a.head.hash, a.fail
 }
 
-func (a *memAnchor) StoreHead(_ context.Context, seq uint64, hash string) error {
+func (a *memAnchor) StoreHead(_ context.Context, _ string, seq uint64, hash string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.fail != nil {
@@ -252,7 +252,7 @@ func TestAnchorFailing(t *testing.T) {
 // storeFails is an anchor that reads but cannot store.
 type storeFails struct{ *memAnchor }
 
-func (storeFails) StoreHead(context.Context, uint64, string) error {
+func (storeFails) StoreHead(context.Context, string, uint64, string) error {
 	return errors.New("store read-only")
 }
 

@@ -162,7 +162,10 @@ type TLSDetails struct {
 // Checkpoint attests the chain up to it: it is signed over the file's name,
 // its own seq and the hash of the record before it.
 type Checkpoint struct {
-	File      string `json:"file"`
+	File string `json:"file"`
+	// Node is the node whose anchored head the trail is (Config.Node),
+	// signed: a node id changed beside the trail is seen.
+	Node      string `json:"node,omitempty"`
 	KeyID     string `json:"keyId"`
 	Signature string `json:"signature"`
 }
@@ -179,7 +182,9 @@ type Digest struct {
 	Records  int    `json:"records"`
 	// Recovered marks a file sealed on restart after a crash (the
 	// server died before sealing it); it is signed like the rest.
-	Recovered bool   `json:"recovered,omitempty"`
+	Recovered bool `json:"recovered,omitempty"`
+	// Node is as Checkpoint's.
+	Node      string `json:"node,omitempty"`
 	KeyID     string `json:"keyId"`
 	Signature string `json:"signature"`
 }

@@ -87,8 +87,11 @@ type Config struct {
 	// checkpointNow, in tests, asks the writer for a checkpoint now.
 	checkpointNow chan struct{}
 	// Anchor, if set, keeps the head of each checkpoint and seal outside
-	// the trail, and Open checks the files against it (see Anchor).
+	// the trail, and Open checks the files against it (see Anchor), under
+	// Node: this node's name among those whose heads one store keeps
+	// ("" when it keeps one), which checkpoints and digests sign.
 	Anchor Anchor
+	Node   string
 	// Sink, if set, is handed each record line once it is written to the
 	// file (by the writer goroutine; it must copy the line and never block).
 	Sink func(line []byte)
@@ -145,8 +148,11 @@ type Trail struct {
 		records  int
 		prevHash []byte
 	}
-	// changed, set by Open, is how the files failed the anchored head.
+	// changed, set by Open, is how the files failed the anchored head;
+	// nodeWas, the node the trail's checkpoints name when it is not
+	// Config.Node.
 	changed error
+	nodeWas string
 	// anchorCh takes heads to store to runAnchor, which closes anchorDone
 	// once anchorCh is closed; nil without an Anchor.
 	anchorCh   chan anchored
@@ -224,7 +230,16 @@ func Open(cfg Config) (*Trail, error) {
 	if err != nil {
 		return nil, err
 	}
-	head, loaded := t.loadAnchor()
+	head, loaded := t.loadAnchor(cfg.Node)
+	if cfg.Anchor != nil && loaded && head == nil && cfg.Node != "" && len(files) > 0 {
+		// No head for this node, but the trail's checkpoints may say it
+		// was anchored as another (its node id changed beside it): the
+		// files are checked against that one's.
+		if prev := signedNode(cfg.Dir, files, cfg.Key.Public().(ed25519.PublicKey)); prev != "" && prev != cfg.Node {
+			t.nodeWas = prev
+			head, loaded = t.loadAnchor(prev)
+		}
+	}
 	if cfg.Anchor != nil && loaded {
 		// A head that could not be read is not overwritten by this run's:
 		// the trail was not checked against it, and verify still can.
@@ -273,6 +288,13 @@ func (t *Trail) anchorAlert(anchoring, loaded bool, head *chainStart, files []st
 	case t.changed != nil:
 		a.Rule, a.Severity, a.Detail = AlertTrailChanged, "critical", t.changed.Error()
 		a.Summary = "The audit trail was changed while the server was down: its files do not hold the head anchored in the store."
+		if t.nodeWas != "" {
+			a.Detail += " (the trail was anchored as node " + t.nodeWas + ", this node is " + t.cfg.Node + ")"
+		}
+	case t.nodeWas != "":
+		a.Rule, a.Severity = AlertTrailNodeChanged, "high"
+		a.Summary = "The audit trail's checkpoints say it was anchored as node " + t.nodeWas + ", and this node is " + t.cfg.Node +
+			" (its node id changed): the files were checked against " + t.nodeWas + "'s head, and are anchored as " + t.cfg.Node + " from now on."
 	case !anchoring:
 		return a, false
 	case !loaded:
@@ -652,6 +674,9 @@ func (t *Trail) write(batch []item) {
 	if t.f == nil && err == nil {
 		err = t.openNext()
 	}
+	if err == nil {
+		err = t.startFile()
+	}
 	t.pending, t.attrs = t.pending[:0], t.attrs[:0]
 	// A rotation in the batch first writes what comes before it:
 	// batch[:written] are then in a sealed file whatever happens to the
@@ -673,6 +698,9 @@ func (t *Trail) write(batch []item) {
 				t.rotate()
 				if t.f == nil {
 					err = errors.New("audit: no open file")
+					break
+				}
+				if err = t.startFile(); err != nil {
 					break
 				}
 			}
@@ -805,7 +833,7 @@ func (t *Trail) seal(recovered bool) error {
 		return err
 	}
 	name := FileName(t.num)
-	d := Digest{File: name, FirstSeq: t.first, Records: t.records, Recovered: recovered}
+	d := Digest{File: name, FirstSeq: t.first, Records: t.records, Recovered: recovered, Node: t.cfg.Node}
 	d.KeyID = KeyID(t.cfg.Key.Public().(ed25519.PublicKey))
 	d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(t.cfg.Key, digestMessage(d, t.seq+1, string(t.prevHash))))
 	if err := t.writeControl(&Record{EventType: DigestType, Digest: &d}); err != nil {
@@ -858,7 +886,7 @@ func (t *Trail) checkpoint() error {
 	if err := t.repair(); err != nil {
 		return err
 	}
-	c := Checkpoint{File: FileName(t.num), KeyID: KeyID(t.cfg.Key.Public().(ed25519.PublicKey))}
+	c := Checkpoint{File: FileName(t.num), Node: t.cfg.Node, KeyID: KeyID(t.cfg.Key.Public().(ed25519.PublicKey))}
 	c.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(t.cfg.Key, checkpointMessage(c, t.seq+1, string(t.prevHash))))
 	if err := t.writeControl(&Record{EventType: CheckpointType, Checkpoint: &c}); err != nil {
 		return err
@@ -870,6 +898,18 @@ func (t *Trail) checkpoint() error {
 	t.cfg.Log.Info("audit: checkpoint", "file", c.File, "head", fmt.Sprintf("%d:%s", t.seq, t.prevHash))
 	t.anchorHead()
 	return nil
+}
+
+// startFile begins a file with a checkpoint when the trail has a Node, so
+// that every file names, signed, the node its head is anchored as: cutting
+// the newest records (and the checkpoints among them) off leaves it, and a
+// node id changed beside the trail is seen (found by a review as an
+// attacker).
+func (t *Trail) startFile() error {
+	if t.cfg.Node == "" || t.records > 0 || t.f == nil {
+		return nil
+	}
+	return t.checkpoint()
 }
 
 // checkpointIfUnsigned signs a checkpoint when events came since the last
@@ -885,7 +925,11 @@ func (t *Trail) checkpointIfUnsigned() {
 
 // checkpointMessage is what a checkpoint's signature covers.
 func checkpointMessage(c Checkpoint, seq uint64, prevHash string) []byte {
-	return fmt.Appendf(nil, "opensts-audit-checkpoint-v1\n%s\n%d\n%s", c.File, seq, prevHash)
+	b := fmt.Appendf(nil, "opensts-audit-checkpoint-v1\n%s\n%d\n%s", c.File, seq, prevHash)
+	if c.Node != "" {
+		b = append(append(b, "\nnode="...), c.Node...)
+	}
+	return b
 }
 
 // digestMessage is what a digest's signature covers.
@@ -893,6 +937,9 @@ func digestMessage(d Digest, seq uint64, prevHash string) []byte {
 	b := fmt.Appendf(nil, "opensts-audit-digest-v1\n%s\n%d\n%d\n%d\n%s", d.File, d.FirstSeq, d.Records, seq, prevHash)
 	if d.Recovered {
 		b = append(b, "\nrecovered"...)
+	}
+	if d.Node != "" {
+		b = append(append(b, "\nnode="...), d.Node...)
 	}
 	return b
 }

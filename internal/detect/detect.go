@@ -469,32 +469,18 @@ func (e *Engine) evaluate(ctx context.Context, ev *Event, fired *[]Alert) {
 		// The user name is whatever the request says: bounded per source,
 		// as invalid-credentials' key ids are.
 		if u := ev.param("ldapUsername"); u != "" {
-			if src := "ldap-bind-failures|alerts-from:" + sourceNetwork(ev.SourceIP); !e.sourceQuiet(src, "ldap-bind-failures", ev.Time) {
-				n := len(*fired)
-				e.count(ev, "ldap-bind-failures", "user:"+strings.ToLower(u), fired)
-				if len(*fired) > n {
-					e.sourceFired(src, ev)
-				}
-			}
+			e.countClaimed(ev, "ldap-bind-failures", "user:"+strings.ToLower(u), fired)
 		}
 		e.count(ev, "ldap-bind-failures", "source:"+ev.SourceIP, fired)
 	}
 	// Bad credentials.
 	switch ev.ErrorCode {
 	case "ExpiredToken":
-		e.count(ev, "expired-credentials", "key:"+ev.AccessKeyID, fired)
+		e.countClaimed(ev, "expired-credentials", "key:"+ev.AccessKeyID, fired)
 	case "InvalidClientTokenId", "InvalidAccessKeyId":
-		// The key id is whatever the request claims: bounded per source,
-		// or each made-up id would raise its own alert (and claim write).
-		if src := "invalid-credentials|alerts-from:" + sourceNetwork(ev.SourceIP); !e.sourceQuiet(src, "invalid-credentials", ev.Time) {
-			n := len(*fired)
-			e.count(ev, "invalid-credentials", "key:"+ev.AccessKeyID+"|"+ev.SourceIP, fired)
-			if len(*fired) > n {
-				e.sourceFired(src, ev)
-			}
-		}
+		e.countClaimed(ev, "invalid-credentials", "key:"+ev.AccessKeyID+"|"+ev.SourceIP, fired)
 	case "SignatureDoesNotMatch":
-		e.count(ev, "signature-mismatch", "key:"+ev.AccessKeyID, fired)
+		e.countClaimed(ev, "signature-mismatch", "key:"+ev.AccessKeyID, fired)
 	}
 	// Root.
 	if ev.Type == "Root" && ev.AccessKeyID != "" && !failed {
@@ -539,6 +525,26 @@ func (e *Engine) count(ev *Event, name, key string, fired *[]Alert) {
 		if e.fireWith(ev, r, k, detail, w.ids(), unattributed, fired) {
 			w.reset()
 		}
+	}
+}
+
+// countClaimed is count for a key an unauthenticated request claims (a
+// key id, a user name: anyone may make up as many as they like), bounded
+// to maxSourceAlerts alerts per source a cool-down, or each made-up one
+// would raise its own alert (and claim write, audit record, webhook post).
+func (e *Engine) countClaimed(ev *Event, name, key string, fired *[]Alert) {
+	if ev.Account != "" {
+		e.count(ev, name, key, fired)
+		return
+	}
+	src := name + "|alerts-from:" + sourceNetwork(ev.SourceIP)
+	if e.sourceQuiet(src, name, ev.Time) {
+		return
+	}
+	n := len(*fired)
+	e.count(ev, name, key, fired)
+	if len(*fired) > n {
+		e.sourceFired(src, ev)
 	}
 }
 

@@ -141,13 +141,16 @@ func openTrail(cfg config.Config, masterKey []byte, account string, now func() t
 	if err != nil {
 		return nil, err
 	}
-	node, err := AuditNode(cfg, true)
-	if err != nil {
-		return nil, fmt.Errorf("audit: node id: %w", err)
+	var node string
+	if cfg.Store == "postgres" {
+		// One store, several nodes: each anchors under its own id.
+		if node, err = AuditNode(cfg, true); err != nil {
+			return nil, fmt.Errorf("audit: node id: %w", err)
+		}
 	}
 	return audit.Open(audit.Config{
-		Anchor: storeAnchor{store: settings, key: AuditHeadSetting(cfg, node)},
-		Dir:    AuditDir(cfg), MaxBytes: cfg.AuditMaxBytes, MaxAge: cfg.AuditMaxAge, Retention: cfg.AuditRetention,
+		Anchor: storeAnchor{store: settings, cfg: cfg}, Node: node,
+		Dir: AuditDir(cfg), MaxBytes: cfg.AuditMaxBytes, MaxAge: cfg.AuditMaxAge, Retention: cfg.AuditRetention,
 		Strict: cfg.AuditStrict, Key: key, Now: now, Log: log, Sink: sink,
 		Build: audit.BuildConfig{Region: cfg.Region, Account: account},
 	})
@@ -239,18 +242,18 @@ func AuditNode(cfg config.Config, create bool) (string, error) {
 
 var nodeID = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
 
-// storeAnchor keeps a trail's head in a store setting.
+// storeAnchor keeps a trail's head in a store setting (AuditHeadSetting).
 type storeAnchor struct {
 	store store.Settings
-	key   string
+	cfg   config.Config
 }
 
-func (a storeAnchor) LoadHead(ctx context.Context) (uint64, string, error) {
-	return LoadAuditHead(ctx, a.store, a.key)
+func (a storeAnchor) LoadHead(ctx context.Context, node string) (uint64, string, error) {
+	return LoadAuditHead(ctx, a.store, AuditHeadSetting(a.cfg, node))
 }
 
-func (a storeAnchor) StoreHead(ctx context.Context, seq uint64, hash string) error {
-	return a.store.PutSetting(ctx, a.key, fmt.Sprintf("%d:%s", seq, hash))
+func (a storeAnchor) StoreHead(ctx context.Context, node string, seq uint64, hash string) error {
+	return a.store.PutSetting(ctx, AuditHeadSetting(a.cfg, node), fmt.Sprintf("%d:%s", seq, hash))
 }
 
 // LoadAuditHead reads the head anchored under key: seq 0 when none is.

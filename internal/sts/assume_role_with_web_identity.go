@@ -188,10 +188,8 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, c *authz.Caller
 		FederatedSubject:  claims.Subject,
 		FederatedProvider: providerARN,
 	}
-	if s.issuer != nil && claims.Issuer == s.issuer.URL() {
-		if err := s.openChain(claims.Strings, &sess, now); err != nil {
-			return nil, err
-		}
+	if err := s.openChain(claims.Strings, s.issuer != nil && claims.Issuer == s.issuer.URL(), &sess, now); err != nil {
+		return nil, err
 	}
 	creds, err := s.sessions.Mint(sess)
 	if err != nil {

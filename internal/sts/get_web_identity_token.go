@@ -129,9 +129,6 @@ func (s *Service) GetWebIdentityToken(ctx context.Context, c *authz.Caller, in *
 		"jti":           hex.EncodeToString(jti[:]),
 		claimsNamespace: aws,
 	}
-	if chain != "" {
-		claims[chainClaim] = chain
-	}
 	var payload []byte
 	payload, err = json.Marshal(claims)
 	if err != nil {
@@ -140,6 +137,14 @@ func (s *Service) GetWebIdentityToken(ctx context.Context, c *authz.Caller, in *
 	if len(payload) > maxWebIdentityPayload {
 		return nil, apierr.New(apierr.JWTPayloadSizeExceededException,
 			"The requested token payload size exceeds the maximum allowed size of %d bytes: reduce the request tags", maxWebIdentityPayload)
+	}
+	if chain != "" {
+		// After the bound, which is the caller's (its tags): the chain a
+		// session allowed to chain carries is no reason to refuse it.
+		claims[chainClaim] = chain
+		if payload, err = json.Marshal(claims); err != nil {
+			return nil, internal(err, "get web identity token: claims")
+		}
 	}
 	tok, err := s.issuer.SignPayload(ctx, in.SigningAlgorithm, payload)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/opensts/opensts/internal/apierr"
@@ -66,7 +67,7 @@ func (s *Service) sealChain(c *authz.Caller, now time.Time) (string, error) {
 		// the key started before some time judges it.
 		ch.Keys, ch.ARNs, ch.Issued, ch.Origin = []string{c.AccessKeyID}, []string{c.ARN}, []int64{now.Unix()}, c.AccessKeyID
 	}
-	if len(ch.Keys) > maxChainAncestors {
+	if len(ch.Keys) > chainLimit(ch.Keys) {
 		return "", apierr.New(apierr.ValidationError, "The role chain is too long")
 	}
 	b, err := json.Marshal(ch)
@@ -80,29 +81,38 @@ func (s *Service) sealChain(c *authz.Caller, now time.Time) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(sealed), nil
 }
 
-// openChain puts the chain a token of this deployment's issuer carries
-// into sess, and refuses the token when the revocation set refuses that
-// chain. A token without one (minted before tokens carried it) chains
-// from nothing.
-func (s *Service) openChain(claims map[string][]string, sess *session.Session, now time.Time) error {
+// openChain puts the chain a token of this deployment carries into sess,
+// and refuses the token when the revocation set refuses that chain. Only
+// the master key opens the claim: one that opens is this deployment's,
+// whatever issuer URL this node has (a node without --web-identity-issuer,
+// or with another, still enforces it); one that does not is another
+// deployment's, refused only under this node's own issuer. A token without
+// one (minted before tokens carried it) chains from nothing.
+func (s *Service) openChain(claims map[string][]string, ours bool, sess *session.Session, now time.Time) error {
 	v := claims[chainClaim]
 	if len(v) == 0 || s.chains == nil {
 		return nil
 	}
 	bad := apierr.New(apierr.InvalidIdentityToken, "The web identity token's chain claim is not valid")
 	if len(v) != 1 {
-		return bad
+		if ours {
+			return bad
+		}
+		return nil
 	}
 	sealed, err := base64.RawURLEncoding.DecodeString(v[0])
-	if err != nil {
-		return bad
+	var b []byte
+	if err == nil {
+		b, err = s.chains.Open(sealed, []byte(chainAAD))
 	}
-	b, err := s.chains.Open(sealed, []byte(chainAAD))
 	if err != nil {
-		return bad
+		if ours {
+			return bad
+		}
+		return nil
 	}
 	var ch webIdentityChain
-	if err := json.Unmarshal(b, &ch); err != nil || len(ch.Keys) != len(ch.ARNs) || len(ch.Issued) != len(ch.Keys) || len(ch.Keys) > maxChainAncestors {
+	if err := json.Unmarshal(b, &ch); err != nil || len(ch.Keys) != len(ch.ARNs) || len(ch.Issued) != len(ch.Keys) || len(ch.Keys) > chainLimit(ch.Keys) {
 		return bad
 	}
 	sess.ChainKeys, sess.ChainARNs, sess.SourceAccessKeyID = ch.Keys, ch.ARNs, ch.Origin
@@ -116,6 +126,18 @@ func (s *Service) openChain(claims map[string][]string, sess *session.Session, n
 		return apierr.New(apierr.InvalidIdentityToken, "The web identity token was minted by a session or principal whose credentials have been revoked")
 	}
 	return nil
+}
+
+// chainLimit bounds the chain a token carries: what AssumeRole lets a
+// session carry (maxChainAncestors sessions, and the long-term key that
+// started it, which is no hop), and the session that mints the token, so
+// that every session role chaining allows can mint one. The session
+// exchanged for it can chain no further.
+func chainLimit(keys []string) int {
+	if len(keys) > 0 && !strings.HasPrefix(keys[0], "ASIA") {
+		return maxChainAncestors + 2
+	}
+	return maxChainAncestors + 1
 }
 
 func unixOrZero(t time.Time) int64 {
