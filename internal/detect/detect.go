@@ -159,6 +159,8 @@ type Directory interface {
 	// AttachedToPrincipal reports whether the managed policy is attached to
 	// the principal (directly, or through a group or its role).
 	AttachedToPrincipal(ctx context.Context, principalARN, policyARN string) bool
+	// KeyExists reports whether the long-term access key id exists.
+	KeyExists(ctx context.Context, id string) bool
 }
 
 // Shared is state shared by the nodes of a deployment (the store): alert
@@ -538,7 +540,7 @@ func (e *Engine) countClaimed(ev *Event, name, key string, fired *[]Alert) {
 		return
 	}
 	src := name + "|alerts-from:" + sourceNetwork(ev.SourceIP)
-	if e.sourceQuiet(src, name, ev.Time) {
+	if e.sourceQuiet(src, name, ev.Time) && !e.realKey(name, ev.AccessKeyID) {
 		return
 	}
 	n := len(*fired)
@@ -546,6 +548,26 @@ func (e *Engine) countClaimed(ev *Event, name, key string, fired *[]Alert) {
 	if len(*fired) > n {
 		e.sourceFired(src, ev)
 	}
+}
+
+// realKey reports, for a bad signature, whether the key it names is real:
+// a source that spent its alerts on made-up key ids must not silence the
+// alerts about a real key it then guesses the secret of. A session key
+// whose signature failed is real (its token verified); a long-term one is
+// looked up, only once its source is quiet.
+func (e *Engine) realKey(rule, id string) bool {
+	if rule != "signature-mismatch" || id == "" {
+		return false
+	}
+	if strings.HasPrefix(id, "ASIA") {
+		return true
+	}
+	if e.opt.Directory == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return e.opt.Directory.KeyExists(ctx, id)
 }
 
 // windows is the table of ev's counting windows.

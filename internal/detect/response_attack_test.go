@@ -201,3 +201,29 @@ func TestRelayedEventsAreNotActedOn(t *testing.T) {
 		}
 	}
 }
+
+// TestMadeUpKeysCannotSilenceARealOne: the bound on alerts for made-up
+// key ids is per source; spent on made-up ids, it must not silence the
+// alerts about a real key whose secret the same source then guesses.
+func TestMadeUpKeysCannotSilenceARealOne(t *testing.T) {
+	e, r := newEngine(t, Config{}, func(o *Options) { o.Directory = dir{keys: map[string]bool{"AKIAREAL": true}} })
+	clock := time.Duration(0)
+	bad := func(id string) {
+		clock += time.Second
+		run(e, ev("GetCallerIdentity", "sts", unauthenticated, key(id), as("Unknown", ""), fails("SignatureDoesNotMatch", "x"), from("198.51.100.9"), at(clock)))
+	}
+	for i := range 20 {
+		for range 5 {
+			bad(fmt.Sprintf("AKIAMADEUP%04d", i))
+		}
+	}
+	if n := count(r, "signature-mismatch"); n != maxSourceAlerts {
+		t.Fatalf("%d alerts for 20 made-up ids, want %d", n, maxSourceAlerts)
+	}
+	for range 5 {
+		bad("AKIAREAL")
+	}
+	if n := count(r, "signature-mismatch"); n != maxSourceAlerts+1 || r.alerts[len(r.alerts)-1].AccessKeyID != "AKIAREAL" {
+		t.Fatalf("the real key's guesses raised nothing: %d alerts", n)
+	}
+}

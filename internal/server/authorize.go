@@ -75,7 +75,9 @@ func authorizeEvent(x *pipeline.Exchange, in *authorize.AuthorizeInput, out *aut
 	}
 	if ae := out.AuthenticationError; ae != nil {
 		ev.ErrorCode, ev.ErrorMessage = ae.Code, ae.Message
-		if in.Request != nil {
+		// A signature for another service is refused before its key is
+		// looked up: the key id then names nothing known.
+		if in.Request != nil && !strings.HasPrefix(ae.Message, "Credential should be scoped to correct service") {
 			ev.AccessKeyID = claimedKeyID(in.Request)
 		}
 		return ev

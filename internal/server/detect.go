@@ -196,6 +196,11 @@ func (d detectShared) Prune(ctx context.Context, now time.Time) error {
 // detectDirectory answers the escalation rule's questions from the store.
 type detectDirectory struct{ store store.Store }
 
+func (d detectDirectory) KeyExists(ctx context.Context, id string) bool {
+	_, err := d.store.GetAccessKey(ctx, id)
+	return err == nil
+}
+
 func (d detectDirectory) InGroup(ctx context.Context, account, user, group string) bool {
 	gs, err := d.store.ListGroupsForUser(ctx, account, user)
 	if err != nil {
