@@ -77,7 +77,7 @@ type anchored struct {
 // anchorHead hands the current head to the anchor's goroutine, replacing
 // one it has not stored yet (only the newest matters).
 func (t *Trail) anchorHead() {
-	if t.anchorCh == nil {
+	if t.anchorCh == nil || t.holdAnchor {
 		return
 	}
 	a := anchored{head: chainStart{seq: t.seq, hash: string(t.prevHash)}, file: filepath.Join(t.cfg.Dir, FileName(t.num))}
@@ -245,8 +245,8 @@ func readTrailFile(path string) ([]byte, error) {
 }
 
 // SignedNode returns the node the trail in dir was last anchored as: the
-// Node of its newest checkpoint or digest whose signature pub verifies,
-// looked for in its last two files; "" when none says.
+// Node of the checkpoint (or digest) among the first lines of its newest
+// file that has one, whose signature pub verifies; "" when none says.
 func SignedNode(dir string, pub ed25519.PublicKey) string {
 	files, err := listFiles(dir)
 	if err != nil {
@@ -255,35 +255,64 @@ func SignedNode(dir string, pub ed25519.PublicKey) string {
 	return signedNode(dir, files, pub)
 }
 
+// signedNode is SignedNode over files. Every file a node writes begins
+// with a checkpoint naming it (Trail.startFile), after a prune mark at
+// most: the first lines of each file, newest first, are read until one
+// names a node, so that neither a cut tail nor empty files planted after
+// it hide the name.
 func signedNode(dir string, files []string, pub ed25519.PublicKey) string {
-	for i := len(files) - 1; i >= 0 && i >= len(files)-2; i-- {
-		data, err := readTrailFile(filepath.Join(dir, files[i]))
-		if err != nil {
-			return ""
-		}
-		ls := splitLines(bytes.TrimSuffix(data, []byte("\n")))
-		for j := len(ls) - 1; j >= 0; j-- {
-			if !bytes.Contains(ls[j], []byte(`"node":"`)) {
-				continue
-			}
-			var r Record
-			if json.Unmarshal(ls[j], &r) != nil {
-				continue
-			}
-			var node, sig string
-			var msg []byte
-			switch {
-			case r.Checkpoint != nil && r.Checkpoint.Node != "":
-				node, sig, msg = r.Checkpoint.Node, r.Checkpoint.Signature, checkpointMessage(*r.Checkpoint, r.Seq, r.PrevHash)
-			case r.Digest != nil && r.Digest.Node != "":
-				node, sig, msg = r.Digest.Node, r.Digest.Signature, digestMessage(*r.Digest, r.Seq, r.PrevHash)
-			default:
-				continue
-			}
-			if s, err := base64.StdEncoding.DecodeString(sig); err == nil && ed25519.Verify(pub, msg, s) {
+	for i := len(files) - 1; i >= 0; i-- {
+		for _, line := range firstLines(filepath.Join(dir, files[i]), 3) {
+			if node := nodeOf(line, pub); node != "" {
 				return node
 			}
 		}
+	}
+	return ""
+}
+
+// firstLines returns up to n whole first lines of the trail file at path
+// (nil when it cannot be read), reading at most 1 MiB.
+func firstLines(path string, n int) [][]byte {
+	f, err := openTrailFile(path, os.O_RDONLY)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(io.LimitReader(f, 1<<20), 64<<10)
+	var out [][]byte
+	for len(out) < n {
+		line, err := readLine(br, nil)
+		if err != nil {
+			break
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// nodeOf returns the Node of line, a checkpoint or digest whose signature
+// pub verifies; "" otherwise.
+func nodeOf(line []byte, pub ed25519.PublicKey) string {
+	if !bytes.Contains(line, []byte(`"node":"`)) {
+		return ""
+	}
+	var r Record
+	if json.Unmarshal(line, &r) != nil {
+		return ""
+	}
+	var node, sig string
+	var msg []byte
+	switch {
+	case r.Checkpoint != nil && r.Checkpoint.Node != "":
+		node, sig, msg = r.Checkpoint.Node, r.Checkpoint.Signature, checkpointMessage(*r.Checkpoint, r.Seq, r.PrevHash)
+	case r.Digest != nil && r.Digest.Node != "":
+		node, sig, msg = r.Digest.Node, r.Digest.Signature, digestMessage(*r.Digest, r.Seq, r.PrevHash)
+	default:
+		return ""
+	}
+	if s, err := base64.StdEncoding.DecodeString(sig); err == nil && ed25519.Verify(pub, msg, s) {
+		return node
 	}
 	return ""
 }

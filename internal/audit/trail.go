@@ -151,8 +151,9 @@ type Trail struct {
 	// changed, set by Open, is how the files failed the anchored head;
 	// nodeWas, the node the trail's checkpoints name when it is not
 	// Config.Node.
-	changed error
-	nodeWas string
+	changed    error
+	nodeWas    string
+	holdAnchor bool // Open writes its alert: no head is anchored before it
 	// anchorCh takes heads to store to runAnchor, which closes anchorDone
 	// once anchorCh is closed; nil without an Anchor.
 	anchorCh   chan anchored
@@ -264,13 +265,18 @@ func Open(cfg Config) (*Trail, error) {
 	}
 	if a, ok := t.anchorAlert(cfg.Anchor != nil, loaded, head, files); ok {
 		// Written, and signed by a checkpoint, before the trail takes any
-		// event, and before any head of this run is anchored: a queued
-		// alert whose write failed (a full disk) was lost, and the next
-		// checkpoint anchored the changed trail.
-		if err := t.writeAlertNow(a); err != nil {
+		// event, and before any head of this run is anchored (the
+		// checkpoint a file begins with included): a queued alert whose
+		// write failed (a full disk) was lost, and the next checkpoint
+		// anchored the changed trail.
+		t.holdAnchor = true
+		err := t.writeAlertNow(a)
+		t.holdAnchor = false
+		if err != nil {
 			stopAnchor()
 			return nil, fmt.Errorf("audit: %s, and the alert saying so cannot be written: %w", a.Summary, err)
 		}
+		t.anchorHead()
 	}
 	go t.run()
 	go t.buildIndex(files)

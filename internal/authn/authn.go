@@ -102,6 +102,23 @@ var (
 	ErrUnknownAccessKey = apierr.New(apierr.InvalidClientTokenID, "The security token included in the request is invalid.")
 )
 
+// realCredential wraps the failure of a request whose credential exists:
+// a key or session token that resolved, and then whose signature did not
+// verify, or that expired or was revoked. The wire answer is the wrapped
+// error's; detection tells these apart from credentials a request may have
+// made up (RealCredential).
+type realCredential struct{ error }
+
+func (e realCredential) Unwrap() error { return e.error }
+
+// RealCredential reports whether err is an authentication failure about a
+// credential that exists (realCredential): anyone can make up key ids, not
+// these.
+func RealCredential(err error) bool {
+	var r realCredential
+	return errors.As(err, &r)
+}
+
 // GlobalRegion is the region AWS's global endpoints (iam.amazonaws.com,
 // organizations, sts.amazonaws.com) are signed for.
 const GlobalRegion = "us-east-1"
@@ -173,7 +190,7 @@ func (a *Authenticator) authenticate(ctx context.Context, r *http.Request, sr *s
 		sess, sec, err := a.cfg.Sessions.Verify(sr.AccessKeyID, sr.SecurityToken)
 		switch {
 		case errors.Is(err, session.ErrExpired):
-			return nil, nil, ErrExpiredToken
+			return nil, nil, realCredential{ErrExpiredToken}
 		case err != nil:
 			return nil, nil, ErrInvalidToken
 		}
@@ -194,12 +211,12 @@ func (a *Authenticator) authenticate(ctx context.Context, r *http.Request, sr *s
 		secret = k.Secret
 	}
 	if err := a.cfg.SigV4.Verify(sr, secret); err != nil {
-		return nil, nil, err
+		return nil, nil, realCredential{err}
 	}
 	// Checked once the signature proved the caller holds the session's
 	// secret: a revoked session then learns no more than an invalid one.
 	if c.Session != nil && a.cfg.Revoked != nil && a.cfg.Revoked(c.Session, now) {
-		return nil, nil, ErrInvalidToken
+		return nil, nil, realCredential{ErrInvalidToken}
 	}
 	if !temporary && a.cfg.Touch != nil {
 		// Last-used tracking; the store coalesces these writes, and a

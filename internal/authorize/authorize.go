@@ -225,7 +225,13 @@ type AuthenticationError struct {
 	Code           string `json:"Code"`
 	Message        string `json:"Message"`
 	HTTPStatusCode int    `json:"HTTPStatusCode"`
+
+	real bool // about a credential that exists (RealCredential)
 }
+
+// RealCredential reports whether the failure is about a credential that
+// exists (authn.RealCredential), not one the request may have made up.
+func (e *AuthenticationError) RealCredential() bool { return e.real }
 
 // Authentication methods (opensts:AuthenticationMethod, Principal.AuthenticatedBy).
 const (
@@ -757,7 +763,7 @@ func AuthenticationFailure(err error, in *AuthorizeInput) (*AuthenticationError,
 		// The embedded request's URL: the caller's input, not the client's.
 		return nil, false
 	}
-	return &AuthenticationError{Code: e.Code.Name, Message: scrub(e.Message, in), HTTPStatusCode: e.Code.Status}, true
+	return &AuthenticationError{Code: e.Code.Name, Message: scrub(e.Message, in), HTTPStatusCode: e.Code.Status, real: authn.RealCredential(err)}, true
 }
 
 // scrub removes from a message what must not leave: sigv4 echoes a

@@ -56,6 +56,9 @@ type Event struct {
 	// may replay a client's signed request as often as it likes, so that
 	// a response is never carried out on the event's principal.
 	Relayed bool
+	// RealCredential marks a failed authentication of a credential that
+	// exists (authn.RealCredential): not one the request made up.
+	RealCredential bool
 }
 
 // Params are the request parameters the rules read, by their JSON names.
@@ -159,8 +162,6 @@ type Directory interface {
 	// AttachedToPrincipal reports whether the managed policy is attached to
 	// the principal (directly, or through a group or its role).
 	AttachedToPrincipal(ctx context.Context, principalARN, policyARN string) bool
-	// KeyExists reports whether the long-term access key id exists.
-	KeyExists(ctx context.Context, id string) bool
 }
 
 // Shared is state shared by the nodes of a deployment (the store): alert
@@ -534,13 +535,18 @@ func (e *Engine) count(ev *Event, name, key string, fired *[]Alert) {
 // key id, a user name: anyone may make up as many as they like), bounded
 // to maxSourceAlerts alerts per source a cool-down, or each made-up one
 // would raise its own alert (and claim write, audit record, webhook post).
+//
+// A credential that exists (RealCredential: a key whose signature failed, a
+// session that expired or was revoked) is counted without the bound: a
+// source that spent its alerts on made-up ids must not silence the ones
+// about a real key it then guesses the secret of, or a stolen token.
 func (e *Engine) countClaimed(ev *Event, name, key string, fired *[]Alert) {
-	if ev.Account != "" {
+	if ev.Account != "" || ev.RealCredential {
 		e.count(ev, name, key, fired)
 		return
 	}
 	src := name + "|alerts-from:" + sourceNetwork(ev.SourceIP)
-	if e.sourceQuiet(src, name, ev.Time) && !e.realKey(name, ev.AccessKeyID) {
+	if e.sourceQuiet(src, name, ev.Time) {
 		return
 	}
 	n := len(*fired)
@@ -548,26 +554,6 @@ func (e *Engine) countClaimed(ev *Event, name, key string, fired *[]Alert) {
 	if len(*fired) > n {
 		e.sourceFired(src, ev)
 	}
-}
-
-// realKey reports, for a bad signature, whether the key it names is real:
-// a source that spent its alerts on made-up key ids must not silence the
-// alerts about a real key it then guesses the secret of. A session key
-// whose signature failed is real (its token verified); a long-term one is
-// looked up, only once its source is quiet.
-func (e *Engine) realKey(rule, id string) bool {
-	if rule != "signature-mismatch" || id == "" {
-		return false
-	}
-	if strings.HasPrefix(id, "ASIA") {
-		return true
-	}
-	if e.opt.Directory == nil {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return e.opt.Directory.KeyExists(ctx, id)
 }
 
 // windows is the table of ev's counting windows.

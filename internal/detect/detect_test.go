@@ -185,10 +185,7 @@ type dir struct {
 	assume   map[string]bool // principal ARN|role
 	all      map[string]bool // policy ARN
 	attached map[string]bool // principal ARN|policy ARN
-	keys     map[string]bool // long-term access key ids
 }
-
-func (d dir) KeyExists(_ context.Context, id string) bool { return d.keys[id] }
 
 func (d dir) InGroup(_ context.Context, _, u, g string) bool { return d.groups[u+"/"+g] }
 func (d dir) CanAssume(_ context.Context, p, _, _, r string) bool {

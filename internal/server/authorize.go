@@ -74,7 +74,7 @@ func authorizeEvent(x *pipeline.Exchange, in *authorize.AuthorizeInput, out *aut
 		}
 	}
 	if ae := out.AuthenticationError; ae != nil {
-		ev.ErrorCode, ev.ErrorMessage = ae.Code, ae.Message
+		ev.ErrorCode, ev.ErrorMessage, ev.RealCredential = ae.Code, ae.Message, ae.RealCredential()
 		// A signature for another service is refused before its key is
 		// looked up: the key id then names nothing known.
 		if in.Request != nil && !strings.HasPrefix(ae.Message, "Credential should be scoped to correct service") {

@@ -12,6 +12,7 @@ import (
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/arn"
 	"github.com/opensts/opensts/internal/audit"
+	"github.com/opensts/opensts/internal/authn"
 	"github.com/opensts/opensts/internal/authz"
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/detect"
@@ -56,6 +57,7 @@ func detectEvent(x *pipeline.Exchange) detect.Event {
 		} else {
 			ev.ErrorCode = "InternalFailure"
 		}
+		ev.RealCredential = authn.RealCredential(x.Err)
 	}
 	if c := x.Caller; c != nil {
 		ev.Account, ev.ARN, ev.AccessKeyID, ev.PrincipalID = c.Account, c.ARN, c.AccessKeyID, c.UserID
@@ -195,11 +197,6 @@ func (d detectShared) Prune(ctx context.Context, now time.Time) error {
 
 // detectDirectory answers the escalation rule's questions from the store.
 type detectDirectory struct{ store store.Store }
-
-func (d detectDirectory) KeyExists(ctx context.Context, id string) bool {
-	_, err := d.store.GetAccessKey(ctx, id)
-	return err == nil
-}
 
 func (d detectDirectory) InGroup(ctx context.Context, account, user, group string) bool {
 	gs, err := d.store.ListGroupsForUser(ctx, account, user)

@@ -39,6 +39,9 @@ const (
 	// maxWebIdentityPayload bounds the JSON claims of a token, in bytes:
 	// request tags beyond it give JWTPayloadSizeExceededException.
 	maxWebIdentityPayload = 8192
+	// maxWebIdentityToken bounds the whole token: what
+	// AssumeRoleWithWebIdentity takes (WebIdentityToken's 20,000).
+	maxWebIdentityToken = 20000
 	// claimsNamespace is where AWS nests its own claims.
 	claimsNamespace = "https://sts.amazonaws.com/"
 )
@@ -149,6 +152,12 @@ func (s *Service) GetWebIdentityToken(ctx context.Context, c *authz.Caller, in *
 	tok, err := s.issuer.SignPayload(ctx, in.SigningAlgorithm, payload)
 	if err != nil {
 		return nil, internal(err, "get web identity token: sign")
+	}
+	if len(tok) > maxWebIdentityToken {
+		// Never a token AssumeRoleWithWebIdentity (here or at AWS) would
+		// refuse: a long role chain with tags near their bound.
+		return nil, apierr.New(apierr.JWTPayloadSizeExceededException,
+			"The token would be %d characters, over the %d AssumeRoleWithWebIdentity takes: reduce the request tags, or request it from a shorter role chain", len(tok), maxWebIdentityToken)
 	}
 	return &GetWebIdentityTokenOutput{WebIdentityToken: tok, Expiration: exp}, nil
 }

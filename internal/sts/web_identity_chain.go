@@ -1,8 +1,11 @@
 package sts
 
 import (
+	"bytes"
+	"compress/flate"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -36,7 +39,7 @@ type RevocationCheck func(s *session.Session, now time.Time) bool
 const (
 	// chainClaim holds the sealed chain.
 	chainClaim = "https://opensts.dev/chain"
-	chainAAD   = "opensts-web-identity-chain-v1"
+	chainAAD   = "opensts-web-identity-chain-v2"
 )
 
 // webIdentityChain is what chainClaim seals.
@@ -74,7 +77,15 @@ func (s *Service) sealChain(c *authz.Caller, now time.Time) (string, error) {
 	if err != nil {
 		return "", internal(err, "get web identity token: chain")
 	}
-	sealed, err := s.chains.Seal(b, []byte(chainAAD))
+	// Deflated: the ARNs of a chain repeat its account and roles, and a
+	// token must stay within what AssumeRoleWithWebIdentity takes.
+	var z bytes.Buffer
+	w, _ := flate.NewWriter(&z, flate.BestCompression)
+	_, _ = w.Write(b)
+	if err := w.Close(); err != nil {
+		return "", internal(err, "get web identity token: chain")
+	}
+	sealed, err := s.chains.Seal(z.Bytes(), []byte(chainAAD))
 	if err != nil {
 		return "", internal(err, "get web identity token: seal the chain")
 	}
@@ -110,6 +121,10 @@ func (s *Service) openChain(claims map[string][]string, ours bool, sess *session
 			return bad
 		}
 		return nil
+	}
+	b, err = io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b)), 1<<20))
+	if err != nil {
+		return bad
 	}
 	var ch webIdentityChain
 	if err := json.Unmarshal(b, &ch); err != nil || len(ch.Keys) != len(ch.ARNs) || len(ch.Issued) != len(ch.Keys) || len(ch.Keys) > chainLimit(ch.Keys) {
