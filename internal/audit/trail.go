@@ -154,6 +154,7 @@ type Trail struct {
 	changed    error
 	nodeWas    string
 	holdAnchor bool // Open writes its alert: no head is anchored before it
+	nodeSigned bool // the current file's node checkpoint is written (startFile)
 	// anchorCh takes heads to store to runAnchor, which closes anchorDone
 	// once anchorCh is closed; nil without an Anchor.
 	anchorCh   chan anchored
@@ -912,10 +913,15 @@ func (t *Trail) checkpoint() error {
 // node id changed beside the trail is seen (found by a review as an
 // attacker).
 func (t *Trail) startFile() error {
-	if t.cfg.Node == "" || t.records > 0 || t.f == nil {
+	if t.cfg.Node == "" || t.nodeSigned || t.f == nil {
 		return nil
 	}
-	return t.checkpoint()
+	// After a prune mark at most (retention writes one first).
+	if err := t.checkpoint(); err != nil {
+		return err
+	}
+	t.nodeSigned = true
+	return nil
 }
 
 // checkpointIfUnsigned signs a checkpoint when events came since the last
@@ -968,7 +974,7 @@ func (t *Trail) openNext() error {
 		return fmt.Errorf("audit: %w", err)
 	}
 	t.setFile(f, 0)
-	t.records, t.opened = 0, t.cfg.Now()
+	t.records, t.opened, t.nodeSigned = 0, t.cfg.Now(), false
 	t.commit()
 	return nil
 }
