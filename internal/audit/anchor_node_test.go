@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // nodeAnchor keeps one head per node, as the PostgreSQL store does.
@@ -158,3 +160,56 @@ func TestNothingIsAnchoredBeforeTheAlert(t *testing.T) {
 
 // emptyFiles is how many empty files the forger plants after the cut.
 func emptyFiles() int { return 2 }
+
+// TestEveryFileNamesItsNode: with retention, a file opened by a rotation
+// begins with a prune mark; the node's checkpoint comes right after it, so
+// that every file of the trail names the node in its first lines (found by
+// a review as an attacker: it was skipped after a prune mark).
+func TestEveryFileNamesItsNode(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	clock.Store(now.UnixNano())
+	tr, err := Open(Config{Dir: dir, Key: testKey, Strict: true, MaxBytes: 6 << 10, Retention: time.Hour, Node: "node-7",
+		Now: func() time.Time { return time.Unix(0, clock.Load()) }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 12 {
+		if err := tr.Record(ctx, exchange(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, _ := listFiles(dir)
+	for _, f := range files[:len(files)-1] {
+		if err := os.Chtimes(filepath.Join(dir, f), now, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Store(now.Add(2 * time.Hour).UnixNano())
+	for i := range 12 {
+		if err := tr.Record(ctx, exchange(20+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.Close()
+	sum, err := Verify(dir, testPub)
+	if err != nil || sum.PrunedThrough < 1 {
+		t.Fatalf("after retention: %+v %v", sum, err)
+	}
+	files, _ = listFiles(dir)
+	pruneFirst := 0
+	for _, f := range files {
+		ls := firstLines(filepath.Join(dir, f), 3)
+		if len(ls) > 0 && strings.Contains(string(ls[0]), `"prune"`) {
+			pruneFirst++
+		}
+		if got := signedNode(dir, []string{f}, testPub); got != "node-7" {
+			t.Errorf("%s names node %q in its first lines", f, got)
+		}
+	}
+	if pruneFirst == 0 {
+		t.Fatal("no file began with a prune mark: the case is not tested")
+	}
+}
