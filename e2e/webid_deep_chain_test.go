@@ -18,24 +18,7 @@ import (
 func TestWebIdentityTokenAtEveryChainDepth(t *testing.T) {
 	t.Parallel()
 	ie := startIssuer(t)
-	name := "r" + strings.Repeat("x", 63)
-	hop := ie.role(t, name, "", trustAccount)
-	ie.rolePolicy(t, name, "p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"`+hop+`"},`+
-		`{"Effect":"Allow","Action":"sts:GetWebIdentityToken","Resource":"*"}]}`)
-	k, s := ie.user(t, "deep")
-	ie.userPolicy(t, "deep", "assume", allow("sts:AssumeRole", hop))
-	cur := creds3{k, s, ""}
-	var sessions []creds3
-	for i := 0; i < 40; i++ {
-		out, err := ie.sts(cur.akid, cur.secret, cur.token).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(hop),
-			RoleSessionName: aws.String(strings.Repeat("s", 62) + string(rune('a'+i%26)) + string(rune('a'+i/26)))})
-		if err != nil {
-			t.Logf("chaining stops after %d hops: %v", i, err)
-			break
-		}
-		cur = credsOf(out.Credentials)
-		sessions = append(sessions, cur)
-	}
+	sessions := deepChain(t, ie, "deep")
 	if len(sessions) < 33 {
 		t.Fatalf("role chaining allowed %d hops, want 33 (the long-term key and 32 sessions)", len(sessions))
 	}
@@ -47,4 +30,30 @@ func TestWebIdentityTokenAtEveryChainDepth(t *testing.T) {
 			break
 		}
 	}
+}
+
+// deepChain makes user, allowed to assume a role of a 64-character name
+// that may assume itself and call GetWebIdentityToken, and chains that
+// role with 64-character session names as far as role chaining allows: the
+// sessions, in order.
+func deepChain(t *testing.T, ie *issuerEnv, user string) []creds3 {
+	t.Helper()
+	name := "r" + strings.Repeat("x", 63)
+	hop := ie.role(t, name, "", trustAccount)
+	ie.rolePolicy(t, name, "p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"`+hop+`"},`+
+		`{"Effect":"Allow","Action":"sts:GetWebIdentityToken","Resource":"*"}]}`)
+	k, s := ie.user(t, user)
+	ie.userPolicy(t, user, "assume", allow("sts:AssumeRole", hop))
+	cur := creds3{k, s, ""}
+	var sessions []creds3
+	for i := 0; i < 40; i++ {
+		out, err := ie.sts(cur.akid, cur.secret, cur.token).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(hop),
+			RoleSessionName: aws.String(strings.Repeat("s", 62) + string(rune('a'+i%26)) + string(rune('a'+i/26)))})
+		if err != nil {
+			break // the limit
+		}
+		cur = credsOf(out.Credentials)
+		sessions = append(sessions, cur)
+	}
+	return sessions
 }

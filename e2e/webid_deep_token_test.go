@@ -23,22 +23,12 @@ import (
 func TestDeepChainTokenCanBeExchanged(t *testing.T) {
 	t.Parallel()
 	ie := startIssuer(t)
-	name := "r" + strings.Repeat("x", 63)
-	hop := ie.role(t, name, "", trustAccount)
-	ie.rolePolicy(t, name, "p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"`+hop+`"},`+
-		`{"Effect":"Allow","Action":"sts:GetWebIdentityToken","Resource":"*"}]}`)
-	k, s := ie.user(t, "deep2")
-	ie.userPolicy(t, "deep2", "assume", allow("sts:AssumeRole", hop))
-	cur := creds3{k, s, ""}
-	hops := 0
-	for i := 0; i < 40; i++ {
-		out, err := ie.sts(cur.akid, cur.secret, cur.token).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(hop),
-			RoleSessionName: aws.String(strings.Repeat("s", 62) + string(rune('a'+i%26)) + string(rune('a'+i/26)))})
-		if err != nil {
-			break
-		}
-		cur, hops = credsOf(out.Credentials), hops+1
+	sessions := deepChain(t, ie, "deep2")
+	hops := len(sessions)
+	if hops < 33 {
+		t.Fatalf("role chaining allowed %d hops", hops)
 	}
+	cur := sessions[hops-1]
 	prov := must[*iam.CreateOpenIDConnectProviderOutput](t)(ie.rootIAM().CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
 		Url: aws.String(ie.url), ClientIDList: []string{"sts-self"}, ThumbprintList: []string{ie.thumbprint}}))
 	trust := trustDoc(`{"Effect":"Allow","Principal":{"Federated":"` + aws.ToString(prov.OpenIDConnectProviderArn) + `"},"Action":"sts:AssumeRoleWithWebIdentity"}`)

@@ -4,7 +4,6 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -17,42 +16,19 @@ import (
 	"time"
 )
 
-// notCheckedAlert reports whether the trail in dir holds an
-// AuditTrailNotChecked alert.
-func notCheckedAlert(t *testing.T, dir string) bool {
-	t.Helper()
-	found := false
-	if err := Query(dir, Filter{}, func(line []byte) error {
-		found = found || strings.Contains(string(line), `"eventName":"`+AlertTrailNotChecked+`"`)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return found
-}
-
-func alertedIn(t *testing.T, dir string) bool {
-	t.Helper()
-	found := false
-	if err := Query(dir, Filter{}, func(line []byte) error {
-		var r Record
-		if err := json.Unmarshal(line, &r); err != nil {
-			return err
-		}
-		found = found || (r.EventType == AlertEventType && r.EventName == AlertTrailChanged)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return found
-}
-
 // Two clean runs: files 1 and 2 sealed, the anchor at file 2's seal.
 func twoSealedRuns(t *testing.T, quiet *slog.Logger) (string, *memAnchor) {
-	dir := t.TempDir()
 	a := &memAnchor{}
+	return sealTwice(t, a, "", quiet), a
+}
+
+// sealTwice writes two runs of three events into a new trail anchored in
+// a as node, each sealed by its Close, and returns its directory.
+func sealTwice(t *testing.T, a Anchor, node string, quiet *slog.Logger) string {
+	t.Helper()
+	dir := t.TempDir()
 	for run := range 2 {
-		tr, err := Open(Config{Dir: dir, Key: testKey, Strict: true, Anchor: a, Log: quiet})
+		tr, err := Open(Config{Dir: dir, Key: testKey, Strict: true, Anchor: a, Node: node, Log: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +39,7 @@ func twoSealedRuns(t *testing.T, quiet *slog.Logger) (string, *memAnchor) {
 		}
 		tr.Close()
 	}
-	return dir, a
+	return dir
 }
 
 // TestChangedTrailAlertIsWrittenBeforeAnything (found by a review as an

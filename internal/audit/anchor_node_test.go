@@ -12,9 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // nodeAnchor keeps one head per node, as the PostgreSQL store does.
@@ -65,21 +63,8 @@ func alertRules(t *testing.T, dir string) []string {
 }
 
 func twoSealedRunsAs(t *testing.T, node string, quiet *slog.Logger) (string, *nodeAnchor) {
-	dir := t.TempDir()
 	a := &nodeAnchor{}
-	for run := range 2 {
-		tr, err := Open(Config{Dir: dir, Key: testKey, Strict: true, Anchor: a, Node: node, Log: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range 3 {
-			if err := tr.Record(context.Background(), exchange(run*10+i)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		tr.Close()
-	}
-	return dir, a
+	return sealTwice(t, a, node, quiet), a
 }
 
 // TestEmptyFilesDoNotHideTheSignedNode (found by a second review as an
@@ -166,39 +151,12 @@ func emptyFiles() int { return 2 }
 // that every file of the trail names the node in its first lines (found by
 // a review as an attacker: it was skipped after a prune mark).
 func TestEveryFileNamesItsNode(t *testing.T) {
-	dir := t.TempDir()
-	now := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
-	var clock atomic.Int64
-	clock.Store(now.UnixNano())
-	tr, err := Open(Config{Dir: dir, Key: testKey, Strict: true, MaxBytes: 6 << 10, Retention: time.Hour, Node: "node-7",
-		Now: func() time.Time { return time.Unix(0, clock.Load()) }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	for i := range 12 {
-		if err := tr.Record(ctx, exchange(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	files, _ := listFiles(dir)
-	for _, f := range files[:len(files)-1] {
-		if err := os.Chtimes(filepath.Join(dir, f), now, now); err != nil {
-			t.Fatal(err)
-		}
-	}
-	clock.Store(now.Add(2 * time.Hour).UnixNano())
-	for i := range 12 {
-		if err := tr.Record(ctx, exchange(20+i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tr.Close()
+	dir := pastRetention(t, "node-7")
 	sum, err := Verify(dir, testPub)
 	if err != nil || sum.PrunedThrough < 1 {
 		t.Fatalf("after retention: %+v %v", sum, err)
 	}
-	files, _ = listFiles(dir)
+	files, _ := listFiles(dir)
 	pruneFirst := 0
 	for _, f := range files {
 		ls := firstLines(filepath.Join(dir, f), 3)

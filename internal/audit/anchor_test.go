@@ -131,20 +131,7 @@ func TestAnchoredHeadCatchesAChangedTrail(t *testing.T) {
 		}
 		tr.Close()
 	}
-	alerted := func(t *testing.T, dir string) bool {
-		found := false
-		if err := Query(dir, Filter{}, func(line []byte) error {
-			var r Record
-			if err := json.Unmarshal(line, &r); err != nil {
-				return err
-			}
-			found = found || (r.EventType == AlertEventType && r.EventName == AlertTrailChanged)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return found
-	}
+	alerted := alertedIn
 
 	t.Run("left alone", func(t *testing.T) {
 		dir, ls, a := crashed(t)
@@ -265,4 +252,34 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// notCheckedAlert reports whether the trail in dir holds an
+// AuditTrailNotChecked alert.
+func notCheckedAlert(t *testing.T, dir string) bool {
+	t.Helper()
+	found := false
+	if err := Query(dir, Filter{}, func(line []byte) error {
+		found = found || strings.Contains(string(line), `"eventName":"`+AlertTrailNotChecked+`"`)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+func alertedIn(t *testing.T, dir string) bool {
+	t.Helper()
+	found := false
+	if err := Query(dir, Filter{}, func(line []byte) error {
+		var r Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		found = found || (r.EventType == AlertEventType && r.EventName == AlertTrailChanged)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return found
 }

@@ -171,34 +171,7 @@ func TestFirstFilesRemoved(t *testing.T) {
 	}
 
 	// Retention: files older than an hour go at the next rotation.
-	dir := t.TempDir()
-	now := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
-	var clock atomic.Int64
-	clock.Store(now.UnixNano())
-	tr, err := Open(Config{Dir: dir, Key: testKey, Strict: true, MaxBytes: 6 << 10, Retention: time.Hour,
-		Now: func() time.Time { return time.Unix(0, clock.Load()) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	for i := range 12 {
-		if err := tr.Record(ctx, exchange(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	files, _ := listFiles(dir)
-	for _, f := range files[:len(files)-1] {
-		if err := os.Chtimes(filepath.Join(dir, f), now, now); err != nil {
-			t.Fatal(err)
-		}
-	}
-	clock.Store(now.Add(2 * time.Hour).UnixNano())
-	for i := range 12 {
-		if err := tr.Record(ctx, exchange(20+i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tr.Close()
+	dir := pastRetention(t, "")
 	sum, err := Verify(dir, testPub)
 	if err != nil || sum.PrunedThrough < 1 {
 		t.Fatalf("after retention: %+v %v", sum, err)
@@ -421,6 +394,42 @@ func TestCheckpointTicker(t *testing.T) {
 	if n := count(); n != 1 {
 		t.Fatalf("%d checkpoints for one event", n)
 	}
+}
+
+// pastRetention writes a trail of small files (6 KiB) with a retention of
+// an hour, ages all but the last file two hours and writes on, so that
+// the next rotations prune them; node is Config.Node.
+func pastRetention(t *testing.T, node string) string {
+	t.Helper()
+	dir := t.TempDir()
+	now := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	clock.Store(now.UnixNano())
+	tr, err := Open(Config{Dir: dir, Key: testKey, Strict: true, MaxBytes: 6 << 10, Retention: time.Hour, Node: node,
+		Now: func() time.Time { return time.Unix(0, clock.Load()) }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 12 {
+		if err := tr.Record(ctx, exchange(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, _ := listFiles(dir)
+	for _, f := range files[:len(files)-1] {
+		if err := os.Chtimes(filepath.Join(dir, f), now, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Store(now.Add(2 * time.Hour).UnixNano())
+	for i := range 12 {
+		if err := tr.Record(ctx, exchange(20+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.Close()
+	return dir
 }
 
 // writeCheckpointed writes n events into a new trail of cfg (Dir and Log
