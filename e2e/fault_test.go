@@ -64,6 +64,15 @@ func (p *cutProxy) serve() {
 			continue
 		}
 		p.mu.Lock()
+		if p.down {
+			// Cut while it dialled: registered after cut() closed the
+			// others, it would have outlived the cut (a flake under load:
+			// node B kept reading the feed through it).
+			p.mu.Unlock()
+			u.Close()
+			c.Close()
+			continue
+		}
 		p.conns[c], p.conns[u] = true, true
 		p.mu.Unlock()
 		go func() { _, _ = io.Copy(u, c); u.Close(); c.Close() }()
