@@ -226,8 +226,26 @@ type AuthenticationError struct {
 	Message        string `json:"Message"`
 	HTTPStatusCode int    `json:"HTTPStatusCode"`
 
-	real bool // about a credential that exists (RealCredential)
+	real  bool   // about a credential that exists (RealCredential)
+	keyID string // the access key id the signature named (ClaimedKeyID)
 }
+
+// ClaimedKeyID is the access key id the request's signature named, "" when
+// it did not parse: only a claim when the key was not found.
+func (e *AuthenticationError) ClaimedKeyID() string { return e.keyID }
+
+// maxClaimedKeyID bounds ClaimedKeyID: the signature's parser takes an
+// access key id of any length.
+const maxClaimedKeyID = 128
+
+// claimedKey is an authentication failure of a request whose signature
+// parsed, with the access key id it named.
+type claimedKey struct {
+	error
+	id string
+}
+
+func (e claimedKey) Unwrap() error { return e.error }
 
 // RealCredential reports whether the failure is about a credential that
 // exists (authn.RealCredential), not one the request may have made up.
@@ -473,7 +491,7 @@ func Describe(c *authz.Caller, method string) *Principal {
 
 // authenticate builds the embedded request and authenticates it as the
 // server authenticates its own.
-func (s *Service) authenticate(ctx context.Context, in *AuthorizeInput, now time.Time) (*authz.Caller, *[32]byte, error) {
+func (s *Service) authenticate(ctx context.Context, in *AuthorizeInput, now time.Time) (_ *authz.Caller, _ *[32]byte, err error) {
 	hr := in.Request
 	r, err := httpRequest(hr)
 	if err != nil {
@@ -483,6 +501,15 @@ func (s *Service) authenticate(ctx context.Context, in *AuthorizeInput, now time
 	if err != nil {
 		return nil, nil, err
 	}
+	defer func() {
+		if err != nil {
+			id := sr.AccessKeyID
+			if len(id) > maxClaimedKeyID {
+				id = id[:maxClaimedKeyID]
+			}
+			err = claimedKey{err, id}
+		}
+	}()
 	if err := in.CheckService(sr); err != nil {
 		return nil, nil, err
 	}
@@ -755,15 +782,18 @@ func AuthenticationFailure(err error, in *AuthorizeInput) (*AuthenticationError,
 	if !ok || e.Code.Receiver {
 		return nil, false
 	}
+	var ck claimedKey
+	errors.As(err, &ck)
 	if errors.Is(err, authn.ErrUnknownAccessKey) {
 		return &AuthenticationError{Code: "InvalidAccessKeyId", Message: "The AWS Access Key Id you provided does not exist in our records.",
-			HTTPStatusCode: http.StatusForbidden}, true
+			HTTPStatusCode: http.StatusForbidden, keyID: ck.id}, true
 	}
 	if e.Code == apierr.ValidationException {
 		// The embedded request's URL: the caller's input, not the client's.
 		return nil, false
 	}
-	return &AuthenticationError{Code: e.Code.Name, Message: scrub(e.Message, in), HTTPStatusCode: e.Code.Status, real: authn.RealCredential(err)}, true
+	return &AuthenticationError{Code: e.Code.Name, Message: scrub(e.Message, in), HTTPStatusCode: e.Code.Status,
+		real: authn.RealCredential(err), keyID: ck.id}, true
 }
 
 // scrub removes from a message what must not leave: sigv4 echoes a

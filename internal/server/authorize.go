@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"net/url"
 	"reflect"
 	"strings"
 
@@ -74,12 +73,7 @@ func authorizeEvent(x *pipeline.Exchange, in *authorize.AuthorizeInput, out *aut
 		}
 	}
 	if ae := out.AuthenticationError; ae != nil {
-		ev.ErrorCode, ev.ErrorMessage, ev.RealCredential = ae.Code, ae.Message, ae.RealCredential()
-		// A signature for another service is refused before its key is
-		// looked up: the key id then names nothing known.
-		if in.Request != nil && !strings.HasPrefix(ae.Message, "Credential should be scoped to correct service") {
-			ev.AccessKeyID = claimedKeyID(in.Request)
-		}
+		ev.ErrorCode, ev.ErrorMessage, ev.RealCredential, ev.AccessKeyID = ae.Code, ae.Message, ae.RealCredential(), ae.ClaimedKeyID()
 		return ev
 	}
 	if p := out.Principal; p != nil {
@@ -103,24 +97,4 @@ func headerValue(h map[string][]string, name string) string {
 		}
 	}
 	return ""
-}
-
-// claimedKeyID is the access key id a request's signature names (its
-// Authorization header's Credential, or a presigned URL's
-// X-Amz-Credential), bounded; "" when it names none. It is only a claim:
-// detection's rules on it never act on a principal.
-func claimedKeyID(r *authorize.Request) string {
-	cred := ""
-	if auth := headerValue(r.Headers, "Authorization"); auth != "" {
-		if _, after, ok := strings.Cut(auth, "Credential="); ok {
-			cred = after
-		}
-	} else if u, err := url.Parse(r.URL); err == nil {
-		cred = u.Query().Get("X-Amz-Credential")
-	}
-	id, _, _ := strings.Cut(cred, "/")
-	if len(id) > 128 {
-		id = id[:128]
-	}
-	return id
 }
