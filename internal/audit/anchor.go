@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,6 +114,15 @@ func (t *Trail) runAnchor() {
 			failing = false
 			t.cfg.Log.Info("audit: anchoring the trail's head again")
 		}
+	}
+}
+
+// stopAnchor ends runAnchor once it stored what it was handed (after the
+// writer stopped: nothing is handed any more).
+func (t *Trail) stopAnchor() {
+	if t.anchorCh != nil {
+		close(t.anchorCh)
+		<-t.anchorDone
 	}
 }
 
@@ -301,18 +309,11 @@ func nodeOf(line []byte, pub ed25519.PublicKey) string {
 	if json.Unmarshal(line, &r) != nil {
 		return ""
 	}
-	var node, sig string
-	var msg []byte
 	switch {
-	case r.Checkpoint != nil && r.Checkpoint.Node != "":
-		node, sig, msg = r.Checkpoint.Node, r.Checkpoint.Signature, checkpointMessage(*r.Checkpoint, r.Seq, r.PrevHash)
-	case r.Digest != nil && r.Digest.Node != "":
-		node, sig, msg = r.Digest.Node, r.Digest.Signature, digestMessage(*r.Digest, r.Seq, r.PrevHash)
-	default:
-		return ""
-	}
-	if s, err := base64.StdEncoding.DecodeString(sig); err == nil && ed25519.Verify(pub, msg, s) {
-		return node
+	case r.Checkpoint != nil && r.Checkpoint.Node != "" && signedBy(pub, checkpointMessage(*r.Checkpoint, r.Seq, r.PrevHash), r.Checkpoint.Signature):
+		return r.Checkpoint.Node
+	case r.Digest != nil && r.Digest.Node != "" && signedBy(pub, digestMessage(*r.Digest, r.Seq, r.PrevHash), r.Digest.Signature):
+		return r.Digest.Node
 	}
 	return ""
 }

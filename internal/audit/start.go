@@ -51,16 +51,7 @@ func readLastLine(f *os.File, size int64) (line []byte, end int64, err error) {
 
 // lastRecord reads the last record of a closed trail file.
 func lastRecord(dir, name string) (Record, error) {
-	f, err := openTrailFile(filepath.Join(dir, name), os.O_RDONLY)
-	if err != nil {
-		return Record{}, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Record{}, err
-	}
-	line, _, err := readLastLine(f, fi.Size())
+	line, err := lastLine(dir, name)
 	if err != nil {
 		return Record{}, err
 	}
@@ -69,6 +60,21 @@ func lastRecord(dir, name string) (Record, error) {
 		return Record{}, fmt.Errorf("%s: last line: %w", name, err)
 	}
 	return r, nil
+}
+
+// lastLine reads the last whole line of trail file name of dir.
+func lastLine(dir, name string) ([]byte, error) {
+	f, err := openTrailFile(filepath.Join(dir, name), os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	line, _, err := readLastLine(f, fi.Size())
+	return line, err
 }
 
 // openHead takes the chain's head from the last of files (the files
@@ -195,26 +201,15 @@ type chainStart struct {
 
 // lastLineOf returns the chain's state at the end of file name of dir.
 func lastLineOf(dir, name string) (*chainStart, error) {
-	f, err := openTrailFile(filepath.Join(dir, name), os.O_RDONLY)
+	line, err := lastLine(dir, name)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	seq, err := lineSeq(line)
 	if err != nil {
-		return nil, err
-	}
-	line, _, err := readLastLine(f, fi.Size())
-	if err != nil {
-		return nil, err
-	}
-	var r struct {
-		Seq uint64 `json:"seq"`
-	}
-	if err := json.Unmarshal(line, &r); err != nil {
 		return nil, fmt.Errorf("%s: last line: %w", name, err)
 	}
-	return &chainStart{seq: r.Seq, hash: hashLine(line)}, nil
+	return &chainStart{seq: seq, hash: hashLine(line)}, nil
 }
 
 // countRecords returns the seq of the first record in f and the number of

@@ -248,20 +248,14 @@ func Open(cfg Config) (*Trail, error) {
 		t.anchorCh, t.anchorDone = make(chan anchored, 1), make(chan struct{})
 		go t.runAnchor()
 	}
-	stopAnchor := func() {
-		if t.anchorCh != nil {
-			close(t.anchorCh)
-			<-t.anchorDone
-		}
-	}
 	// Only the last record is read before the trail takes events (the
 	// chain's head); the index of what is on disk is built meanwhile.
 	if files, err = t.openHead(files, head); err != nil {
-		stopAnchor()
+		t.stopAnchor()
 		return nil, err
 	}
 	if err := t.openNext(); err != nil {
-		stopAnchor()
+		t.stopAnchor()
 		return nil, err
 	}
 	if a, ok := t.anchorAlert(cfg.Anchor != nil, loaded, head, files); ok {
@@ -274,7 +268,7 @@ func Open(cfg Config) (*Trail, error) {
 		err := t.writeAlertNow(a)
 		t.holdAnchor = false
 		if err != nil {
-			stopAnchor()
+			t.stopAnchor()
 			return nil, fmt.Errorf("audit: %s, and the alert saying so cannot be written: %w", a.Summary, err)
 		}
 		t.anchorHead()
@@ -584,10 +578,7 @@ func (t *Trail) Close() error {
 	t.closeOnce.Do(func() {
 		close(t.stop)
 		<-t.stopped
-		if t.anchorCh != nil {
-			close(t.anchorCh)
-			<-t.anchorDone
-		}
+		t.stopAnchor()
 		<-t.indexed
 		t.mu.Lock()
 		t.closed = true

@@ -182,8 +182,7 @@ func VerifyWith(dir string, pub ed25519.PublicKey, opts Options) (Summary, error
 				headSeen = true
 			}
 			if p := r.Prune; p != nil {
-				sig, err := base64.StdEncoding.DecodeString(p.Signature)
-				if r.EventType != PruneType || err != nil || !ed25519.Verify(pub, pruneMessage(*p, r.Seq, r.PrevHash), sig) {
+				if r.EventType != PruneType || !signedBy(pub, pruneMessage(*p, r.Seq, r.PrevHash), p.Signature) {
 					return sum, at("retention (prune) record's signature does not verify with key %s", KeyID(pub))
 				}
 				if p.NextFile == files[0] && p.NextSeq == startSeq && p.NextPrevHash == startPrev {
@@ -192,8 +191,7 @@ func VerifyWith(dir string, pub ed25519.PublicKey, opts Options) (Summary, error
 				}
 			}
 			if c := r.Checkpoint; c != nil {
-				sig, err := base64.StdEncoding.DecodeString(c.Signature)
-				if r.EventType != CheckpointType || c.File != name || err != nil || !ed25519.Verify(pub, checkpointMessage(*c, r.Seq, r.PrevHash), sig) {
+				if r.EventType != CheckpointType || c.File != name || !signedBy(pub, checkpointMessage(*c, r.Seq, r.PrevHash), c.Signature) {
 					// The chain up to here held: the records before it are
 					// not the ones the server signed (removed, changed or
 					// rechained), or the key is wrong.
@@ -205,8 +203,7 @@ func VerifyWith(dir string, pub ed25519.PublicKey, opts Options) (Summary, error
 				if r.EventType != DigestType || d.File != name || d.FirstSeq != first || d.Records != j {
 					return sum, at("digest does not describe this file (file %s, first seq %d, %d records)", d.File, d.FirstSeq, d.Records)
 				}
-				sig, err := base64.StdEncoding.DecodeString(d.Signature)
-				if err != nil || !ed25519.Verify(pub, digestMessage(*d, r.Seq, r.PrevHash), sig) {
+				if !signedBy(pub, digestMessage(*d, r.Seq, r.PrevHash), d.Signature) {
 					// The chain up to here held, so the digest itself is
 					// not the one the server signed (or the key is wrong).
 					return sum, at("digest signature does not verify with key %s", KeyID(pub))
@@ -245,4 +242,10 @@ func VerifyWith(dir string, pub ed25519.PublicKey, opts Options) (Summary, error
 	}
 	sum.HeadSeq, sum.HeadHash = seq, prevHash
 	return sum, nil
+}
+
+// signedBy reports whether sig, base64, is pub's signature of msg.
+func signedBy(pub ed25519.PublicKey, msg []byte, sig string) bool {
+	s, err := base64.StdEncoding.DecodeString(sig)
+	return err == nil && ed25519.Verify(pub, msg, s)
 }

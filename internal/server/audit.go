@@ -276,29 +276,23 @@ func LoadAuditHead(ctx context.Context, s store.Settings, key string) (uint64, s
 // (the data directory's database, or PostgreSQL with --store postgres),
 // for `opensts audit verify`: seq 0 when none is stored.
 func ReadAuditHead(ctx context.Context, cfg config.Config, node string) (uint64, string, error) {
-	loc := StoreLocation{DataDir: cfg.DataDir}
+	key := AuditHeadSetting(cfg, node)
 	if cfg.Store == "postgres" {
-		if cfg.DatabaseURL == "" {
-			return 0, "", errors.New("--store postgres needs OPENSTS_DATABASE_URL")
+		if err := backends["postgres"].check(cfg); err != nil {
+			return 0, "", err
 		}
-		loc = StoreLocation{DatabaseURL: cfg.DatabaseURL}
-	}
-	var st store.Settings
-	if loc.DatabaseURL != "" {
 		// Without migrating: verify only reads.
-		p, err := postgres.OpenExisting(ctx, loc.DatabaseURL)
+		p, err := postgres.OpenExisting(ctx, cfg.DatabaseURL)
 		if err != nil {
 			return 0, "", err
 		}
 		defer func() { _ = p.Close() }()
-		st = p
-	} else {
-		s, closeStore, err := loc.open(ctx, false)
-		if err != nil {
-			return 0, "", err
-		}
-		defer func() { _ = closeStore() }()
-		st = s
+		return LoadAuditHead(ctx, p, key)
 	}
-	return LoadAuditHead(ctx, st, AuditHeadSetting(cfg, node))
+	s, closeStore, err := StoreLocation{DataDir: cfg.DataDir}.open(ctx, false)
+	if err != nil {
+		return 0, "", err
+	}
+	defer func() { _ = closeStore() }()
+	return LoadAuditHead(ctx, s, key)
 }
