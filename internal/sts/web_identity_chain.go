@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opensts/opensts/internal/apierr"
@@ -41,6 +42,13 @@ const (
 	chainClaim = "https://opensts.dev/chain"
 	chainAAD   = "opensts-web-identity-chain-v2"
 )
+
+// deflaters are the chain's compressors: one is some 800 KiB, too much to
+// allocate a token.
+var deflaters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestCompression) // the level is valid
+	return w
+}}
 
 // webIdentityChain is what chainClaim seals.
 type webIdentityChain struct {
@@ -80,9 +88,12 @@ func (s *Service) sealChain(c *authz.Caller, now time.Time) (string, error) {
 	// Deflated: the ARNs of a chain repeat its account and roles, and a
 	// token must stay within what AssumeRoleWithWebIdentity takes.
 	var z bytes.Buffer
-	w, _ := flate.NewWriter(&z, flate.BestCompression)
+	w := deflaters.Get().(*flate.Writer)
+	w.Reset(&z)
 	_, _ = w.Write(b)
-	if err := w.Close(); err != nil {
+	err = w.Close()
+	deflaters.Put(w)
+	if err != nil {
 		return "", internal(err, "get web identity token: chain")
 	}
 	sealed, err := s.chains.Seal(z.Bytes(), []byte(chainAAD))
