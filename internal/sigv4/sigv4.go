@@ -506,7 +506,7 @@ func incomplete(format string, args ...any) error {
 func parseAuthorization(req *Request, auth string) (signature string, err error) {
 	alg, rest, _ := strings.Cut(strings.TrimSpace(auth), " ")
 	if alg != Algorithm {
-		return "", incomplete("Unsupported AWS 'algorithm': '%s'. Supported: '%s'.", truncate(alg), Algorithm)
+		return "", incomplete("Unsupported AWS 'algorithm': '%s'. Supported: '%s'.", apierr.Quote(alg), Algorithm)
 	}
 	var cred, signed string
 	var haveCred, haveSigned, haveSig bool
@@ -519,7 +519,7 @@ func parseAuthorization(req *Request, auth string) (signature string, err error)
 			if part == "" {
 				continue
 			}
-			return "", incomplete("Authorization header requires each component to be of the form key=value. Authorization=%s", truncate(auth))
+			return "", incomplete("Authorization header requires each component to be of the form key=value. Authorization=%s", apierr.Quote(auth))
 		}
 		switch k {
 		case "Credential":
@@ -541,7 +541,7 @@ func parseAuthorization(req *Request, auth string) (signature string, err error)
 		missing = append(missing, "Authorization header requires 'SignedHeaders' parameter.")
 	}
 	if len(missing) > 0 {
-		return "", incomplete("%s Authorization=%s", strings.Join(missing, " "), truncate(auth))
+		return "", incomplete("%s Authorization=%s", strings.Join(missing, " "), apierr.Quote(auth))
 	}
 	if err := parseCredential(req, cred); err != nil {
 		return "", err
@@ -554,7 +554,7 @@ func parseAuthorization(req *Request, auth string) (signature string, err error)
 
 func parseCredential(req *Request, cred string) error {
 	if strings.Count(cred, "/") != 4 {
-		return incomplete("Credential should have exactly five slash-separated components (AccessKeyId/Date/Region/Service/aws4_request), got '%s'.", truncate(cred))
+		return incomplete("Credential should have exactly five slash-separated components (AccessKeyId/Date/Region/Service/aws4_request), got '%s'.", apierr.Quote(cred))
 	}
 	var parts [5]string
 	rest := cred
@@ -567,7 +567,7 @@ func parseCredential(req *Request, cred string) error {
 		return incomplete("Credential must contain an access key id.")
 	}
 	if !validDate(req.Date) {
-		return incomplete("Credential should be scoped to a valid date, not '%s'.", truncate(req.Date))
+		return incomplete("Credential should be scoped to a valid date, not '%s'.", apierr.Quote(req.Date))
 	}
 	if req.Region == "" {
 		return incomplete("Credential should be scoped to a valid region.")
@@ -577,7 +577,7 @@ func parseCredential(req *Request, cred string) error {
 	}
 	if parts[4] != scopeTerminator {
 		return apierr.New(apierr.SignatureDoesNotMatch,
-			"Credential should be scoped with a valid terminator: 'aws4_request', not '%s'.", truncate(parts[4]))
+			"Credential should be scoped with a valid terminator: 'aws4_request', not '%s'.", apierr.Quote(parts[4]))
 	}
 	return nil
 }
@@ -631,7 +631,7 @@ func parseSignedHeaders(req *Request, signed string) error {
 		var h string
 		h, rest, more = strings.Cut(rest, ";")
 		if h == "" || !isLower(h) || len(hs) > 0 && hs[len(hs)-1] >= h {
-			return incomplete("SignedHeaders must be lower-case header names separated by ';', sorted and without duplicates, got '%s'.", truncate(signed))
+			return incomplete("SignedHeaders must be lower-case header names separated by ';', sorted and without duplicates, got '%s'.", apierr.Quote(signed))
 		}
 		if h == "host" {
 			host = true
@@ -666,7 +666,7 @@ func headerTime(req *Request, h http.Header) (string, error) {
 	if d := headerGet(h, "X-Amz-Date"); d != "" {
 		t, err := parseAmzDate(d)
 		if err != nil {
-			return "", incomplete("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", truncate(d))
+			return "", incomplete("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", apierr.Quote(d))
 		}
 		req.Time = t
 		return d, nil
@@ -674,7 +674,7 @@ func headerTime(req *Request, h http.Header) (string, error) {
 	if d := headerGet(h, "Date"); d != "" {
 		t, err := http.ParseTime(d)
 		if err != nil {
-			return "", incomplete("Date header must be an RFC 1123 date. Got '%s'.", truncate(d))
+			return "", incomplete("Date header must be an RFC 1123 date. Got '%s'.", apierr.Quote(d))
 		}
 		req.Time = t.UTC()
 		return req.Time.Format(timeFormat), nil
@@ -901,18 +901,9 @@ func isHexHash(s string) bool {
 
 func payloadMismatch(claimed string) error {
 	if strings.HasPrefix(claimed, "STREAMING-") {
-		return incomplete("Streaming payload signing (%s) is not supported.", truncate(claimed))
+		return incomplete("Streaming payload signing (%s) is not supported.", apierr.Quote(claimed))
 	}
 	return apierr.New(apierr.SignatureDoesNotMatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
-}
-
-// truncate bounds client-supplied text echoed in messages.
-func truncate(s string) string {
-	const max = 256
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
 }
 
 // requestPath returns the path exactly as the client sent it: from the
