@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"math"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -13,15 +12,18 @@ import (
 // keys were marked within a window: it is how last-use recording writes a
 // principal's use once per window instead of once per use. A slot holds a
 // key's fingerprint and the second it was marked; a key's hash picks a
-// bucket of recentWays slots (one cache line), and a key marked into a full
-// bucket takes the slot marked longest ago. A key whose slot another key
-// has since taken is simply not remembered (its next use is written again),
-// so collisions cost writes, never correctness. With buckets, a table
-// holding 0.4 keys a slot forgets about 2 % of them where one slot a key
-// forgot 18 % (TestRecentRetention): at 100,000 keys and roles in use that
-// was a last-use write for about one use in six. The slots are mapped
-// outside the Go heap, like the second tier's segments: the collector
-// neither scans nor counts them.
+// bucket of recentWays slots (one cache line). A key takes its own slot, an
+// empty one, or one whose mark is out of the window; a key that finds its
+// bucket full of marks still in the window is not remembered (each of its
+// uses is written, as when it was new), and it takes no one's slot. Taking
+// the slot marked longest ago instead, as this did before, made keys that
+// come back in rotation (every principal of a deployment, each calling
+// every few seconds) take each other's slots at every use wherever a
+// bucket held more of them than it had slots: at 100,000 keys and roles
+// about one use in twenty was written again (TestRecentRotation), where
+// now only the keys past a full bucket's are. Collisions cost writes, never
+// correctness. The slots are mapped outside the Go heap, like the second
+// tier's segments: the collector neither scans nor counts them.
 //
 // It is safe for concurrent use and allocates nothing.
 type Recent struct {
@@ -30,8 +32,9 @@ type Recent struct {
 	window int64 // seconds
 }
 
-// recentWays is the slots of a bucket: 32 bytes, within a cache line.
-const recentWays = 4
+// recentWays is the slots of a bucket: 64 bytes, one cache line (the
+// slots are mapped at a page's start).
+const recentWays = 8
 
 // NewRecent returns a Recent of slots slots (rounded up to a power of two,
 // at least recentWays, 8 bytes each) that remembers marks for window
@@ -56,9 +59,9 @@ func (r *Recent) Seen(h uint64, at int64) bool {
 	}
 	b := r.bucket(h)
 	fp := h>>32 | 1 // never 0, so an empty slot matches nothing
-	// The slot to mark: the key's own, else an empty one, else the one
-	// marked longest ago.
-	victim, oldest := -1, int64(math.MaxInt64)
+	// The slot to mark: the key's own, else one empty or marked out of
+	// the window; with none, the key is not remembered.
+	victim := -1
 	for i := range b {
 		v := b[i].Load()
 		if v>>32 == fp {
@@ -68,9 +71,12 @@ func (r *Recent) Seen(h uint64, at int64) bool {
 			victim = i
 			break
 		}
-		if marked := int64(uint32(v)); marked < oldest {
-			victim, oldest = i, marked // an empty slot is marked at 0
+		if victim < 0 && (v == 0 || at-int64(uint32(v)) >= r.window) {
+			victim = i
 		}
+	}
+	if victim < 0 {
+		return false
 	}
 	b[victim].Store(fp<<32 | uint64(uint32(at)))
 	// b is memory r's cleanup unmaps: r must outlive the store (after
