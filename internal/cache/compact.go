@@ -13,9 +13,9 @@ import (
 
 // compact is a cache's second tier: values encoded as bytes, by key, in
 // memory the garbage collector does not scan. Records are appended to one
-// of compactSegments fixed-size byte segments in turn; an index (key
-// hash to segment and offset, internal/offheap) finds them. When the segment being
-// filled is full, the oldest is emptied and reused (FIFO eviction in
+// of compactSegments fixed-size byte segments in turn; an index (a key's
+// fingerprint to segment and offset, offheap.Refs: 8 bytes a slot) finds
+// them. When the segment being filled is full, the oldest is emptied and reused (FIFO eviction in
 // sixteenths), and a record read while it sits in one of the two oldest
 // segments is copied forward, so what is in use survives a lap.
 //
@@ -30,7 +30,7 @@ type compact struct {
 	segSize int
 
 	mu    sync.RWMutex
-	idx   *offheap.Index // key hash -> ref(segment, offset)
+	idx   *offheap.Refs // key fingerprint -> ref(segment, offset)
 	segs  *segments
 	ends  [compactSegments]int // bytes used in each segment
 	cur   int                  // the segment appended to
@@ -57,20 +57,28 @@ func (ss *segments) free() {
 // value's (4 bytes).
 const recordHeader = 6
 
+// maxSegment bounds a segment, so that a ref (4 bits of segment, 28 of
+// offset) fits the index's 32 bits.
+const maxSegment = 1<<28 - 1
+
 func newCompact(maxBytes int) *compact {
-	t := &compact{seed: maphash.MakeSeed(), segSize: maxBytes / compactSegments, idx: offheap.NewIndex(), segs: &segments{}}
+	t := &compact{seed: maphash.MakeSeed(), segSize: min(maxBytes/compactSegments, maxSegment), idx: offheap.NewRefs(), segs: &segments{}}
 	runtime.AddCleanup(t, (*segments).free, t.segs)
-	runtime.AddCleanup(t, (*offheap.Index).Free, t.idx)
+	runtime.AddCleanup(t, (*offheap.Refs).Free, t.idx)
 	return t
 }
 
-func ref(seg, off int) uint64           { return uint64(seg)<<32 | uint64(off) }
-func unref(r uint64) (seg, off int)     { return int(r >> 32), int(uint32(r)) }
-func (t *compact) hash(k []byte) uint64 { return maphash.Bytes(t.seed, k) }
+func ref(seg, off int) uint32       { return uint32(seg)<<28 | uint32(off) }
+func unref(r uint32) (seg, off int) { return int(r >> 28), int(r & (1<<28 - 1)) }
+
+// hash is key's fingerprint in the index. Two keys may share one (the
+// index then holds the later): every read compares the record's key, so
+// that costs a miss, never another key's value.
+func (t *compact) hash(k []byte) uint32 { return uint32(maphash.Bytes(t.seed, k) >> 32) }
 
 // record returns the key and value of the record at r; the caller holds a
 // lock.
-func (t *compact) record(r uint64) (key, value []byte) {
+func (t *compact) record(r uint32) (key, value []byte) {
 	seg, off := unref(r)
 	b := t.segs[seg][off:]
 	kl, vl := int(binary.LittleEndian.Uint16(b)), int(binary.LittleEndian.Uint32(b[2:]))
@@ -96,7 +104,7 @@ func (t *compact) peek(dst, key []byte) ([]byte, bool) {
 // read appends the value stored under key to dst, and returns its key's
 // hash, its record's place, and whether that is in one of the two oldest
 // segments.
-func (t *compact) read(dst, key []byte) (_ []byte, h, r uint64, old, ok bool) {
+func (t *compact) read(dst, key []byte) (_ []byte, h, r uint32, old, ok bool) {
 	h = t.hash(key)
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -114,7 +122,7 @@ func (t *compact) read(dst, key []byte) (_ []byte, h, r uint64, old, ok bool) {
 
 // refresh copies the record at r forward, unless it was dropped or
 // replaced meanwhile.
-func (t *compact) refresh(h, r uint64) {
+func (t *compact) refresh(h, r uint32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if cur, ok := t.idx.Get(h); !ok || cur != r {
@@ -161,7 +169,7 @@ func (t *compact) oldLocked(seg int) bool {
 // and indexes it, emptying the oldest segment when the current one is
 // full. A record larger than a segment, or with a key over 64 KiB, is not
 // stored.
-func (t *compact) appendLocked(h uint64, key, head, value []byte) {
+func (t *compact) appendLocked(h uint32, key, head, value []byte) {
 	n := recordHeader + len(key) + len(head) + len(value)
 	if n > t.segSize || len(key) > 0xffff {
 		return
@@ -201,7 +209,7 @@ func (t *compact) emptyLocked(seg int) {
 }
 
 // removeLocked drops the record the index holds under h, if any.
-func (t *compact) removeLocked(h uint64) {
+func (t *compact) removeLocked(h uint32) {
 	if r, ok := t.idx.Get(h); ok {
 		k, v := t.record(r)
 		t.idx.Del(h)
@@ -210,7 +218,7 @@ func (t *compact) removeLocked(h uint64) {
 }
 
 func (t *compact) delete(key string) {
-	h := maphash.String(t.seed, key)
+	h := uint32(maphash.String(t.seed, key) >> 32)
 	t.mu.Lock()
 	if r, ok := t.idx.Get(h); ok {
 		if k, _ := t.record(r); string(k) == key {
@@ -223,8 +231,8 @@ func (t *compact) delete(key string) {
 func (t *compact) deletePrefix(prefix string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var drop []uint64
-	t.idx.Each(func(h, r uint64) {
+	var drop []uint32
+	t.idx.Each(func(h, r uint32) {
 		if k, v := t.record(r); strings.HasPrefix(string(k), prefix) {
 			drop = append(drop, h)
 			t.bytes -= recordHeader + len(k) + len(v)
@@ -246,7 +254,7 @@ func (t *compact) clear() {
 }
 
 // stats returns the records held, their bytes, and the segments' bytes
-// allocated; the index costs about 20 bytes a record beside them.
+// allocated; the index costs about 11 bytes a record beside them.
 func (t *compact) stats() (entries, bytes, allocated int) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()

@@ -11,7 +11,7 @@ package cache
 type Tier struct{ c *compact }
 
 // NewTier returns an empty tier of maxBytes (records, their keys and
-// headers; the index costs some 20 bytes a record beside them).
+// headers; the index costs some 11 bytes a record beside them).
 func NewTier(maxBytes int) *Tier { return &Tier{c: newCompact(maxBytes)} }
 
 // Get appends the value stored under key to dst.

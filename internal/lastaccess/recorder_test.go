@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -303,4 +304,41 @@ func BenchmarkRecord(b *testing.B) {
 			r.Record(keys[i&63], "111111111111", now.Add(time.Duration(i)), "us-east-1")
 		}
 	})
+}
+
+// TestIdleKeysGiveTheirRoomBack: after a burst of principals leaves, the
+// maps that held them are made anew at the size of what is left (a Go map
+// keeps the room of its largest size: 100,000 keys gone left some 4 MiB).
+func TestIdleKeysGiveTheirRoomBack(t *testing.T) {
+	w := &memWriter{}
+	r := newRecorder(t, w, 1<<20)
+	live := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := live()
+	for i := range 100_000 {
+		r.Record(Key{fmt.Sprintf("AIDA%06d", i), "sts", "AssumeRole"}, "111111111111", t0, "us-east-1")
+	}
+	for range IdleFlushes + 1 {
+		if err := r.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.mu.Lock()
+	w.uses = nil // the writer's copy is not the recorder's
+	w.mu.Unlock()
+	if r.Keys() != 0 {
+		t.Fatalf("%d idle keys still in memory", r.Keys())
+	}
+	if after := live(); after > before+512<<10 {
+		t.Errorf("100,000 keys gone, the recorder still holds %d KiB more than before them", (after-before)>>10)
+	}
+	for i := range r.shards {
+		if p := r.shards[i].peak; p != 0 {
+			t.Fatalf("shard %d: peak %d after its map was made anew", i, p)
+		}
+	}
 }

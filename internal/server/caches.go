@@ -52,7 +52,7 @@ const (
 	// DetectTierBytes bounds detection's baselines kept encoded outside
 	// the heap once its table (20,000 subjects) drops them: some 53 bytes
 	// a subject (a role's or a principal's; strings by number in a
-	// dictionary of detection's) and 20 of index, so the 200,000 subjects
+	// dictionary of detection's) and 11 of index, so the 200,000 subjects
 	// of 100,000 roles and their users take some 10 MiB of it. Without it,
 	// each of those subjects seen again was a read of the store, and at
 	// 100,000 roles the reads took 10-17 % of the server's CPU.
