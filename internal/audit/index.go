@@ -45,8 +45,14 @@ type segment struct {
 
 func (s *segment) bytes() int64 { return int64(len(s.mem)) }
 
+// blobPerSlot is the blob a segment has for each of its slots: an event's
+// attributes are some 115-130 bytes (an AssumeRole's 115), so a segment of
+// ordinary events fills its slots first; one of longer attributes fills
+// its blob first, with fewer events.
+const blobPerSlot = 160
+
 func newSegment(slots int) *segment {
-	blob := max(slots*256, 64<<10)
+	blob := max(slots*blobPerSlot, 64<<10)
 	n := (int(slotSize)*slots + blob + 4095) &^ 4095
 	mem := mapMem(n)
 	return &segment{mem: mem, slots: unsafe.Slice((*slot)(unsafe.Pointer(&mem[0])), slots)[:0],
@@ -73,44 +79,174 @@ type index struct {
 }
 
 func newIndex(maxCount int, maxBytes int64) *index {
-	return &index{maxCount: maxCount, maxBytes: maxBytes, segCap: min(max(min(maxCount/16, int(maxBytes/16/(slotSize+256))), 64), 4096)}
+	return &index{maxCount: maxCount, maxBytes: maxBytes, segCap: min(max(min(maxCount/16, int(maxBytes/16/(slotSize+blobPerSlot))), 64), 4096)}
 }
 
-// appendAttrs packs e's lookup attributes.
+// appendAttrs packs e's lookup attributes. Each is a uvarint tag and what
+// it says follows: attrRaw, the value's bytes (tag>>2 of them); attrDict, no
+// bytes, the value is the dictionary's string tag>>2; attrUUID, the event
+// id's 16 bytes (a canonical lowercase UUID, as NewUUID makes). Values that
+// repeat across events (accounts, event names and sources, resource
+// types) take two bytes: an AssumeRole's attributes are some 120 bytes,
+// where they were some 210 as text, so the index holds 1.5 times the
+// events in the same memory.
 func appendAttrs(b []byte, e *entry) []byte {
-	for _, s := range [...]string{e.account, e.id, e.name, e.source, e.user, e.accessKey} {
-		b = appendStr(b, s)
-	}
+	b = appendDict(b, e.account)
+	b = appendUUID(b, e.id)
+	b = appendDict(b, e.name)
+	b = appendDict(b, e.source)
+	b = appendStr(b, e.user)
+	b = appendStr(b, e.accessKey)
 	b = binary.AppendUvarint(b, uint64(len(e.resources)))
 	for _, r := range e.resources {
-		b = appendStr(b, r.Type)
+		b = appendDict(b, r.Type)
 		b = appendStr(b, r.ARN)
 	}
 	return b
 }
 
+// The kinds of a packed attribute, in its tag's low two bits.
+const (
+	attrRaw  = 0
+	attrDict = 1
+	attrUUID = 2
+)
+
 func appendStr(b []byte, s string) []byte {
 	s = s[:min(len(s), maxAttrString)]
-	b = binary.AppendUvarint(b, uint64(len(s)))
+	b = binary.AppendUvarint(b, uint64(len(s))<<2|attrRaw)
 	return append(b, s...)
 }
 
-// attrReader reads packed attributes; its strings share the blob's bytes,
-// which are never written again once appended.
+// appendDict appends s by its number in the dictionary, or as bytes when
+// the dictionary is full or s too long for it.
+func appendDict(b []byte, s string) []byte {
+	if id, ok := attrDictionary.id(s); ok {
+		return binary.AppendUvarint(b, uint64(id)<<2|attrDict)
+	}
+	return appendStr(b, s)
+}
+
+// appendUUID appends s as 16 bytes when it is a canonical lowercase UUID
+// (what formatUUID gives back, byte for byte), else as bytes.
+func appendUUID(b []byte, s string) []byte {
+	var u [16]byte
+	if !parseUUID(&u, s) {
+		return appendStr(b, s)
+	}
+	b = append(b, attrUUID)
+	return append(b, u[:]...)
+}
+
+// parseUUID parses a canonical lowercase UUID (8-4-4-4-12 hex digits).
+func parseUUID(u *[16]byte, s string) bool {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return false
+	}
+	j := 0
+	for i := 0; i < 36; {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i++
+			continue
+		}
+		hi, lo := unhex(s[i]), unhex(s[i+1])
+		if hi > 15 || lo > 15 {
+			return false
+		}
+		u[j] = hi<<4 | lo
+		i, j = i+2, j+1
+	}
+	return true
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 255
+}
+
+// formatUUID writes u in canonical form into dst.
+func formatUUID(dst *[36]byte, u []byte) {
+	j := 0
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst[j] = '-'
+			j++
+		}
+		dst[j], dst[j+1] = hexDigit[c>>4], hexDigit[c&15]
+		j += 2
+	}
+}
+
+const hexDigit = "0123456789abcdef"
+
+// attrReader reads packed attributes; its strings share the blob's bytes
+// (never written again once appended) or the dictionary's.
 type attrReader []byte
 
+// str reads a value packed as bytes or by the dictionary.
 func (r *attrReader) str() string {
-	n, k := binary.Uvarint(*r)
-	if k <= 0 || uint64(len(*r)-k) < n {
-		*r = nil
-		return ""
+	tag, ok := r.tag()
+	switch {
+	case !ok:
+	case tag&3 == attrDict:
+		return attrDictionary.str(tag >> 2)
+	case tag&3 == attrRaw:
+		n := tag >> 2
+		if uint64(len(*r)) < n {
+			break
+		}
+		b := (*r)[:n]
+		*r = (*r)[n:]
+		if len(b) == 0 {
+			return ""
+		}
+		return unsafe.String(&b[0], len(b))
 	}
-	b := (*r)[k : k+int(n)]
-	*r = (*r)[k+int(n):]
-	if len(b) == 0 {
-		return ""
+	*r = nil
+	return ""
+}
+
+func (r *attrReader) tag() (uint64, bool) {
+	tag, k := binary.Uvarint(*r)
+	if k <= 0 {
+		return 0, false
 	}
-	return unsafe.String(&b[0], len(b))
+	*r = (*r)[k:]
+	return tag, true
+}
+
+// uuid reads the event id's 16 bytes, when it was packed so.
+func (r *attrReader) uuid() ([]byte, bool) {
+	if len(*r) < 17 || (*r)[0] != attrUUID {
+		return nil, false
+	}
+	u := (*r)[1:17]
+	*r = (*r)[17:]
+	return u, true
+}
+
+// id reads the event id (a new string).
+func (r *attrReader) id() string {
+	if u, ok := r.uuid(); ok {
+		var s [36]byte
+		formatUUID(&s, u)
+		return string(s[:])
+	}
+	return strings.Clone(r.str())
+}
+
+// idIs reads the event id and reports whether it is v.
+func (r *attrReader) idIs(v string) bool {
+	if u, ok := r.uuid(); ok {
+		var w [16]byte
+		return parseUUID(&w, v) && string(w[:]) == string(u)
+	}
+	return r.str() == v
 }
 
 func (r *attrReader) uvarint() int {
@@ -226,7 +362,9 @@ func decode(s *slot, attrs []byte) entry {
 	r := attrReader(attrs)
 	c := strings.Clone
 	e := entry{seq: s.seq, time: s.time, file: int(s.file), off: s.off, n: s.n, readOnly: s.readOnly}
-	e.account, e.id, e.name, e.source, e.user, e.accessKey = c(r.str()), c(r.str()), c(r.str()), c(r.str()), c(r.str()), c(r.str())
+	e.account = c(r.str())
+	e.id = r.id()
+	e.name, e.source, e.user, e.accessKey = c(r.str()), c(r.str()), c(r.str()), c(r.str())
 	if n := r.uvarint(); n > 0 {
 		e.resources = make([]Resource, 0, min(n, 64))
 		for range n {
@@ -243,15 +381,19 @@ func (f *Filter) matchSlot(s *slot, attrs []byte) bool {
 		return false
 	}
 	r := attrReader(attrs)
-	account, id, name, source, user, accessKey := r.str(), r.str(), r.str(), r.str(), r.str(), r.str()
-	if f.Account != "" && account != f.Account {
+	if account := r.str(); f.Account != "" && account != f.Account {
 		return false
 	}
+	if f.Attribute == "EventId" {
+		return r.idIs(f.Value)
+	}
+	if _, ok := r.uuid(); !ok {
+		r.str() // an event id not packed as a UUID
+	}
+	name, source, user, accessKey := r.str(), r.str(), r.str(), r.str()
 	switch f.Attribute {
 	case "":
 		return true
-	case "EventId":
-		return id == f.Value
 	case "EventName":
 		return name == f.Value
 	case "ReadOnly":

@@ -34,7 +34,7 @@ const (
 	DefaultMaxAge     = time.Hour
 	DefaultQueue      = 8192
 	DefaultIndexMax   = 200_000
-	DefaultIndexBytes = 32 << 20
+	DefaultIndexBytes = 24 << 20
 	DefaultStrictWait = 2 * time.Second
 	DefaultCheckpoint = 10 * time.Second
 	// PublicKeyFile, beside the trail, holds the digest key's public half
@@ -69,8 +69,9 @@ type Config struct {
 	// event is about 1-2 KiB, so about 16 MiB at most).
 	Queue int
 	// IndexMax and IndexBytes bound the events LookupEvents can find (the
-	// newest): at most IndexMax events in at most IndexBytes bytes (about
-	// 200 bytes an event, without pointers for the collector to scan).
+	// newest): at most IndexMax events in at most IndexBytes bytes (208
+	// bytes an event of ordinary attributes, without pointers for the
+	// collector to scan: the default 24 MiB holds some 120,000).
 	// Older events are still in the files, for `opensts audit query`.
 	IndexMax   int
 	IndexBytes int64

@@ -97,13 +97,15 @@ type Config struct {
 	// holds AuditMaxBytes or is AuditMaxAge old; closed files older than
 	// AuditRetention are removed (0 keeps them). AuditStrict fails a
 	// request (ServiceUnavailable) whose event cannot be written, instead
-	// of counting it as dropped.
-	Audit          bool
-	AuditDir       string
-	AuditMaxBytes  int64
-	AuditMaxAge    time.Duration
-	AuditRetention time.Duration
-	AuditStrict    bool
+	// of counting it as dropped. AuditIndexBytes bounds the in-memory
+	// index LookupEvents answers from (0: audit.DefaultIndexBytes).
+	Audit           bool
+	AuditDir        string
+	AuditMaxBytes   int64
+	AuditMaxAge     time.Duration
+	AuditRetention  time.Duration
+	AuditStrict     bool
+	AuditIndexBytes int64
 
 	// Detection (internal/detect): rules and baselines over the audit
 	// events, on unless Detect is cleared (--detect=false); AlertRules is

@@ -151,7 +151,7 @@ func openTrail(cfg config.Config, masterKey []byte, account string, now func() t
 	return audit.Open(audit.Config{
 		Anchor: storeAnchor{store: settings, cfg: cfg}, Node: node,
 		Dir: AuditDir(cfg), MaxBytes: cfg.AuditMaxBytes, MaxAge: cfg.AuditMaxAge, Retention: cfg.AuditRetention,
-		Strict: cfg.AuditStrict, Key: key, Now: now, Log: log, Sink: sink,
+		Strict: cfg.AuditStrict, IndexBytes: cfg.AuditIndexBytes, Key: key, Now: now, Log: log, Sink: sink,
 		Build: audit.BuildConfig{Region: cfg.Region, Account: account},
 	})
 }
