@@ -103,13 +103,16 @@ func newServeCmd() *cobra.Command {
 // connections this gave 2-3 points more of a bare handler's requests per
 // second than GOGC=400. The caches' second tiers and the audit index are
 // mapped outside the Go heap and count toward neither: at 100,000 entities
-// (internal/tools/scale) they add some 40 and 32 MiB of resident memory to
-// the limit and the binary's 25 MiB. With 112 MiB, the limit before the
-// second tiers left the heap, the heap of 100,000 entities ran into it and
-// the collector ran without pause. With 56 MiB (a live heap of 26-32 MB
-// across 100,000 roles), peak RSS was 21 MiB lower and the collector ran
+// (internal/tools/scale) the tiers with their indexes and detection's add
+// some 55 MiB of resident memory to the limit, the audit index 24 MiB, and
+// the binary 25 MiB (peak RSS some 198 MiB). With 112 MiB, the limit before
+// the second tiers left the heap, the heap of 100,000 entities ran into it
+// and the collector ran without pause. With 56 MiB (a live heap of 26-32
+// MB across 100,000 roles), peak RSS was 21 MiB lower and the collector ran
 // 2.8 times as often, for twice the CPU (GODEBUG=gctrace=1 over the same
-// scale run), so the limit stays. GOGC and GOMEMLIMIT, when set, win.
+// scale run); with 64 MiB, 15 MiB lower (183 against 198 MiB) for 4-8 µs
+// more CPU an AssumeRole across 100,000 roles (85-90 against 72-80 µs), so
+// the limit stays. GOGC and GOMEMLIMIT, when set, win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(1000)

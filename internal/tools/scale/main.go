@@ -263,6 +263,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	mem, err := memoryNow(srv)
+	if err != nil {
+		return err
+	}
 
 	o, m, q, b := oneRuns.rps(), manyRuns.rps(), quietRuns.rps(), busyRuns.rps()
 	fmt.Println()
@@ -281,7 +285,46 @@ func run() error {
 	fmt.Printf("%-48s %.1f µs, then %.1f µs flushed after the run (one role's %.1f%% of it)\n",
 		fmt.Sprintf("server CPU a request, across %d roles", opt.n), mc, manyRuns.after(), 100*oc/mc)
 	fmt.Printf("%-48s %.1f MiB (now %.1f MiB)\n", "server peak RSS (VmHWM)", float64(hwm)/1024, float64(rss)/1024)
+	fmt.Printf("%-48s %s\n", "  of it now", mem)
 	return nil
+}
+
+// memoryNow says what the server's resident memory is made of: the pages
+// of its binary and libraries (RssFile), and the anonymous rest, of which
+// the Go runtime's heap (its in-use spans, and the objects in them, live
+// or not yet collected); the rest of that is memory mapped outside the Go
+// heap (the caches' second tiers and their indexes, the audit index,
+// detection's tier, last-use windows) and SQLite's.
+func memoryNow(srv *devserver.Server) (string, error) {
+	anon, err := devserver.ProcStatus(srv.Pid(), "RssAnon")
+	if err != nil {
+		return "", err
+	}
+	file, err := devserver.ProcStatus(srv.Pid(), "RssFile")
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.Get(srv.Endpoint + "/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	metric := func(name string) float64 {
+		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(body)
+		if m == nil {
+			return 0
+		}
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		return v
+	}
+	const mib = 1 << 20
+	return fmt.Sprintf("files %.1f MiB, anonymous %.1f MiB: Go heap spans in use %.1f MiB (objects %.1f MiB; the Go runtime's memory in all %.1f MiB), the rest outside the Go heap",
+		float64(file)/1024, float64(anon)/1024, metric("go_memstats_heap_inuse_bytes")/mib,
+		metric("go_memstats_heap_alloc_bytes")/mib, metric("go_memstats_sys_bytes")/mib), nil
 }
 
 // result is one measured run: its requests a second, and the server's CPU
