@@ -1,6 +1,9 @@
 package audit
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // attrDictionary numbers the attribute values the index packs by number
 // (accounts, event names and sources, resource types): values that repeat
@@ -19,11 +22,16 @@ const (
 )
 
 type dictionary struct {
-	ids sync.Map // string -> uint32; lock-free for values already in it
+	// ids is read without a lock on every event (a lookup in a map that
+	// is never written once published: no box for the key, which a
+	// sync.Map's would be, and which made the request's resources escape
+	// to the heap); a new value publishes a copy with it. At most maxDict
+	// copies are ever made.
+	ids atomic.Pointer[map[string]uint32]
 	mu  sync.Mutex
-	n   int
-	// strs[id] is written, under mu, before id is published in ids: a
-	// reader holds an id only through a packed attribute made after that.
+	// strs[id] is written, under mu, before the map holding id is
+	// published: a reader holds an id only through a packed attribute
+	// made after that.
 	strs [maxDict]string
 }
 
@@ -32,22 +40,32 @@ func (d *dictionary) id(s string) (uint32, bool) {
 	if len(s) > maxDictString {
 		return 0, false
 	}
-	if v, ok := d.ids.Load(s); ok {
-		return v.(uint32), true
+	if m := d.ids.Load(); m != nil {
+		if id, ok := (*m)[s]; ok {
+			return id, true
+		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if v, ok := d.ids.Load(s); ok {
-		return v.(uint32), true
+	var old map[string]uint32
+	if m := d.ids.Load(); m != nil {
+		old = *m
 	}
-	if d.n == maxDict {
+	if id, ok := old[s]; ok {
+		return id, true
+	}
+	if len(old) == maxDict {
 		return 0, false
 	}
-	id := uint32(d.n)
-	s = string([]byte(s)) // its own copy: s may be a request's
-	d.strs[id] = s
-	d.n++
-	d.ids.Store(s, id)
+	m := make(map[string]uint32, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	id := uint32(len(old))
+	own := string([]byte(s)) // a copy: s may be a request's (and must not escape)
+	d.strs[id] = own
+	m[own] = id
+	d.ids.Store(&m)
 	return id, true
 }
 

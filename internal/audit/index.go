@@ -143,31 +143,28 @@ func parseUUID(u *[16]byte, s string) bool {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
-	j := 0
-	for i := 0; i < 36; {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			i++
-			continue
-		}
-		hi, lo := unhex(s[i]), unhex(s[i+1])
-		if hi > 15 || lo > 15 {
-			return false
-		}
-		u[j] = hi<<4 | lo
-		i, j = i+2, j+1
+	bad := byte(0)
+	for j, i := range uuidDigits {
+		hi, lo := unhex[s[i]], unhex[s[i+1]]
+		bad |= hi | lo
+		u[j] = hi<<4 | lo&15
 	}
-	return true
+	return bad&0x80 == 0
 }
 
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
+// uuidDigits is where each byte's two hex digits start in a UUID.
+var uuidDigits = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// unhex is each byte's value as a lowercase hex digit, 0x80 for others.
+var unhex = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0x80
 	}
-	return 255
-}
+	for i, c := range hexDigit {
+		t[c] = byte(i)
+	}
+	return t
+}()
 
 // formatUUID writes u in canonical form into dst.
 func formatUUID(dst *[36]byte, u []byte) {
