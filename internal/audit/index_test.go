@@ -156,3 +156,28 @@ func TestIndexHoldsMoreEvents(t *testing.T) {
 	}
 	t.Logf("%d AssumeRole events in %d MiB", x.count, x.bytes>>20)
 }
+
+// FuzzAttrs: any entry's attributes read back as written, and no bytes
+// make a reader panic or read past them.
+func FuzzAttrs(f *testing.F) {
+	e := assumeRoleEntry(1)
+	f.Add(e.account, e.id, e.name, e.source, e.user, e.accessKey, "AWS::IAM::Role", e.resources[0].ARN, []byte{})
+	f.Add("", "", "", "", "", "", "", "", []byte{2, 1, 2, 3})
+	f.Add("1", "03012816-7999-4bcb-8598-e7348eea0b4", "x", "y", "z", "w", "t", "a", []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, account, id, name, source, user, accessKey, typ, arn string, junk []byte) {
+		cut := func(s string) string { return s[:min(len(s), maxAttrString)] }
+		e := entry{account: account, id: id, name: name, source: source, user: user, accessKey: accessKey,
+			resources: []Resource{{Type: typ, ARN: arn}}}
+		got := decode(&slot{}, appendAttrs(nil, &e))
+		want := entry{account: cut(account), id: cut(id), name: cut(name), source: cut(source), user: cut(user), accessKey: cut(accessKey),
+			resources: []Resource{{Type: cut(typ), ARN: cut(arn)}}}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("decoded %+v, want %+v", got, want)
+		}
+		// Bytes no writer made: read without a panic, whatever comes out.
+		decode(&slot{}, junk)
+		for _, attr := range []string{"", "EventId", "EventName", "Username", "AccessKeyId", "ResourceName"} {
+			(&Filter{Account: account, Attribute: attr, Value: id}).matchSlot(&slot{}, junk)
+		}
+	})
+}
