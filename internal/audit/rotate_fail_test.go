@@ -24,7 +24,7 @@ func TestFailureAfterARotationInABatch(t *testing.T) {
 		fail.Store(true)
 		var sunk atomic.Int64
 		tr, err := Open(Config{Dir: dir, Key: testKey, MaxBytes: 4 << 10, Strict: strict, StrictWait: 5 * time.Second,
-			Sink: func([]byte) { sunk.Add(1) },
+			Sink: func([]byte, []byte) { sunk.Add(1) },
 			wrap: func(w io.Writer) io.Writer {
 				if f, ok := w.(*os.File); ok && strings.HasSuffix(f.Name(), FileName(2)) {
 					return failingWriter{w, &fail} // the second file's disk fails

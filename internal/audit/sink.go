@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +42,18 @@ func ParseAttrs(line []byte) (Attrs, error) {
 		Username: username(&r.UserIdentity), AccessKeyID: r.UserIdentity.AccessKeyID, ReadOnly: r.ReadOnly, Resources: r.Resources}, nil
 }
 
+// UnpackAttrs reads the attributes the trail hands its Sink with a line:
+// what ParseAttrs reads from the line, without parsing it (values longer
+// than 2,048 bytes cut, as the index keeps them).
+func UnpackAttrs(attrs []byte) (Attrs, error) {
+	if len(attrs) < 9 || attrs[8] > 1 {
+		return Attrs{}, errors.New("audit: packed attributes too short")
+	}
+	e := decode(&slot{time: int64(binary.LittleEndian.Uint64(attrs)), readOnly: attrs[8] == 1}, attrs[9:])
+	return Attrs{Time: time.Unix(e.time, 0).UTC(), Account: e.account, EventID: e.id, EventName: e.name, EventSource: e.source,
+		Username: e.user, AccessKeyID: e.accessKey, ReadOnly: e.readOnly, Resources: e.resources}, nil
+}
+
 // ErrInvalidToken is what an EventStore returns for a NextToken it did not
 // issue (or that was changed).
 var ErrInvalidToken = errors.New("audit: invalid NextToken")
@@ -51,4 +64,11 @@ var ErrInvalidToken = errors.New("audit: invalid NextToken")
 // refused (ErrInvalidToken).
 type EventStore interface {
 	LookupEvents(ctx context.Context, f Filter, token string, max int) (events []Event, next string, err error)
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }

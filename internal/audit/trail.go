@@ -94,8 +94,9 @@ type Config struct {
 	Anchor Anchor
 	Node   string
 	// Sink, if set, is handed each record line once it is written to the
-	// file (by the writer goroutine; it must copy the line and never block).
-	Sink func(line []byte)
+	// file, with its lookup attributes packed (UnpackAttrs reads them), by
+	// the writer goroutine: it must copy both and never block.
+	Sink func(line, attrs []byte)
 }
 
 // item is one event on its way to the writer.
@@ -104,6 +105,7 @@ type item struct {
 	lineLen  int
 	time     int64
 	readOnly bool
+	attrs    [2]int     // where the writer put its packed attributes, with their time and readOnly in front (t.attrs)
 	done     chan error // strict mode: the write's outcome
 }
 
@@ -705,8 +707,12 @@ func (t *Trail) write(batch []item) {
 			}
 		}
 		t.seq++
+		head := len(t.attrs)
+		t.attrs = binary.LittleEndian.AppendUint64(t.attrs, uint64(it.time))
+		t.attrs = append(t.attrs, boolByte(it.readOnly))
 		from := len(t.attrs)
 		t.attrs = append(t.attrs, buf[it.lineLen:]...)
+		it.attrs = [2]int{head, len(t.attrs)}
 		line := append(buf[:it.lineLen], `,"seq":`...)
 		line = strconv.AppendUint(line, t.seq, 10)
 		line = append(line, `,"prevHash":"`...)
@@ -766,7 +772,7 @@ func (t *Trail) write(batch []item) {
 		}
 		if e == nil && it.buf != nil && t.cfg.Sink != nil {
 			line := *it.buf
-			t.cfg.Sink(line[:len(line)-1])
+			t.cfg.Sink(line[:len(line)-1], t.attrs[it.attrs[0]:it.attrs[1]])
 		}
 		if it.buf != nil {
 			putBuf(it.buf)

@@ -106,19 +106,19 @@ func openSinks(ctx context.Context, cfg config.Config, masterKey []byte, log *sl
 
 // sink is the audit.Config.Sink handing each record to every sink, nil
 // without any.
-func (s auditSinks) sink() func([]byte) {
+func (s auditSinks) sink() func(line, attrs []byte) {
 	if s.webhook == nil && s.database == nil {
 		return nil
 	}
 	return s.write
 }
 
-func (s auditSinks) write(line []byte) {
+func (s auditSinks) write(line, attrs []byte) {
 	if s.webhook != nil {
 		s.webhook.Write(line)
 	}
 	if s.database != nil {
-		s.database.Write(line)
+		s.database.WriteWith(line, attrs)
 	}
 }
 
@@ -136,7 +136,7 @@ func (s auditSinks) close() {
 // openTrail opens the audit trail, its digests signed with a key derived
 // from the master key, handing each record to sink and anchoring its head
 // in settings (AuditHeadSetting).
-func openTrail(cfg config.Config, masterKey []byte, account string, now func() time.Time, log *slog.Logger, sink func([]byte), settings store.Settings) (*audit.Trail, error) {
+func openTrail(cfg config.Config, masterKey []byte, account string, now func() time.Time, log *slog.Logger, sink func(line, attrs []byte), settings store.Settings) (*audit.Trail, error) {
 	key, err := audit.DeriveKey(masterKey)
 	if err != nil {
 		return nil, err

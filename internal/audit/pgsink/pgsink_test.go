@@ -263,7 +263,7 @@ func TestBatchSentTwiceStoredOnce(t *testing.T) {
 	defer conn.Close(ctx)
 	var batch [][]byte
 	for i := range 5 {
-		batch = append(batch, line("111111111111", i))
+		batch = append(batch, queued(line("111111111111", i), nil))
 	}
 	for range 2 {
 		if _, err := s.insert(ctx, conn, batch); err != nil {
@@ -271,7 +271,7 @@ func TestBatchSentTwiceStoredOnce(t *testing.T) {
 		}
 	}
 	// And a batch that holds one of them and a new one.
-	if _, err := s.insert(ctx, conn, [][]byte{line("111111111111", 2), line("111111111111", 5)}); err != nil {
+	if _, err := s.insert(ctx, conn, [][]byte{queued(line("111111111111", 2), nil), queued(line("111111111111", 5), nil)}); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -286,7 +286,7 @@ func TestBatchSentTwiceStoredOnce(t *testing.T) {
 		t.Fatalf("event id-111111111111-2: %d events, %v", len(evs), err)
 	}
 	// The same event id in another account is another event.
-	if _, err := s.insert(ctx, conn, [][]byte{bytes.ReplaceAll(line("111111111111", 0), []byte(`"recipientAccountId":"111111111111"`), []byte(`"recipientAccountId":"222222222222"`))}); err != nil {
+	if _, err := s.insert(ctx, conn, [][]byte{queued(bytes.ReplaceAll(line("111111111111", 0), []byte(`"recipientAccountId":"111111111111"`), []byte(`"recipientAccountId":"222222222222"`)), nil)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM audit_events`).Scan(&n); err != nil || n != 7 {

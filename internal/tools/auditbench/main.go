@@ -95,7 +95,7 @@ func main() {
 	cfg := audit.Config{Dir: dir, MaxBytes: *fileBytes, Strict: true, Key: key, IndexMax: *n, IndexBytes: 1 << 30,
 		Build: audit.BuildConfig{Region: "us-east-1", Account: account}}
 	if pg != nil {
-		cfg.Sink = func(line []byte) { pg.Write(line) }
+		cfg.Sink = func(line, attrs []byte) { pg.WriteWith(line, attrs) }
 	}
 	tr, err := audit.Open(cfg)
 	if err != nil {
