@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/binary"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -105,6 +106,42 @@ func appendAttrs(b []byte, e *entry) []byte {
 	return b
 }
 
+// validUTF8 is s with each byte that is not UTF-8 replaced by U+FFFD, as
+// a JSON writer writes it (strings.ToValidUTF8 replaces a run of them with
+// one). Every packed value goes through it: the record's line is written
+// so (pipeline.AppendJSONString), and what reads it back (ParseAttrs, a
+// restart's index, the database sink's columns) has that, so the packed
+// attributes must too. Without it a request whose action held such a
+// byte (no credentials needed) was stored in PostgreSQL as sent, which
+// refused it, and the database sink retried that batch for ever.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		c, n := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && n == 1 {
+			b = utf8.AppendRune(b, utf8.RuneError)
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return string(b)
+}
+
+// cutRunes is s cut to at most n bytes, at the start of a character.
+func cutRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 // The kinds of a packed attribute, in its tag's low two bits.
 const (
 	attrRaw  = 0
@@ -113,7 +150,7 @@ const (
 )
 
 func appendStr(b []byte, s string) []byte {
-	s = s[:min(len(s), maxAttrString)]
+	s = cutRunes(validUTF8(s), maxAttrString)
 	b = binary.AppendUvarint(b, uint64(len(s))<<2|attrRaw)
 	return append(b, s...)
 }
@@ -121,6 +158,7 @@ func appendStr(b []byte, s string) []byte {
 // appendDict appends s by its number in the dictionary, or as bytes when
 // the dictionary is full or s too long for it.
 func appendDict(b []byte, s string) []byte {
+	s = validUTF8(s)
 	if id, ok := attrDictionary.id(s); ok {
 		return binary.AppendUvarint(b, uint64(id)<<2|attrDict)
 	}

@@ -165,7 +165,7 @@ func FuzzAttrs(f *testing.F) {
 	f.Add("", "", "", "", "", "", "", "", []byte{2, 1, 2, 3})
 	f.Add("1", "03012816-7999-4bcb-8598-e7348eea0b4", "x", "y", "z", "w", "t", "a", []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, account, id, name, source, user, accessKey, typ, arn string, junk []byte) {
-		cut := func(s string) string { return s[:min(len(s), maxAttrString)] }
+		cut := func(s string) string { return cutRunes(validUTF8(s), maxAttrString) } // as the line holds it, cut at a character
 		e := entry{account: account, id: id, name: name, source: source, user: user, accessKey: accessKey,
 			resources: []Resource{{Type: typ, ARN: arn}}}
 		got := decode(&slot{}, appendAttrs(nil, &e))

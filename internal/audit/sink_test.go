@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -32,11 +33,26 @@ func TestSinkAttrsAreTheLines(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// What a caller controls, with bytes that are not UTF-8 (an attack
+	// review's): an unsigned request's action, one cut in the middle of a
+	// character, an access key id, a NUL.
+	for _, action := range []string{"Get\xffCallerIdentity", strings.Repeat("A", 127) + "é", "Get\x00Caller"} {
+		x := exchange(0)
+		x.Action = action
+		if err := tr.Record(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x := benchExchange()
+	x.Caller.AccessKeyID, x.Caller.UserName = "AKIA\xfe", "b\xc3"
+	if err := tr.Record(ctx, x); err != nil {
+		t.Fatal(err)
+	}
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 6 {
-		t.Fatalf("the sink got %d records, want 6", len(got))
+	if len(got) != 10 {
+		t.Fatalf("the sink got %d records, want 10", len(got))
 	}
 	readOnly := 0
 	for _, s := range got {
@@ -55,8 +71,8 @@ func TestSinkAttrsAreTheLines(t *testing.T) {
 			readOnly++
 		}
 	}
-	if readOnly != 3 {
-		t.Fatalf("%d read-only records, want the 3 AssumeRoles", readOnly)
+	if readOnly != 6 {
+		t.Fatalf("%d read-only records, want 6 (the 4 AssumeRoles, the 2 actions named Get...)", readOnly)
 	}
 	for _, bad := range [][]byte{nil, {1, 2}, append(make([]byte, 8), 7)} {
 		if _, err := UnpackAttrs(bad); err == nil {

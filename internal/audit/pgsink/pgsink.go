@@ -28,6 +28,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -350,9 +351,10 @@ func (s *Sink) insert(ctx context.Context, conn *pgx.Conn, batch [][]byte) (skip
 		}
 		types, names := make([]string, len(a.Resources)), make([]string, len(a.Resources))
 		for i, r := range a.Resources {
-			types[i], names[i] = r.Type, r.ARN
+			types[i], names[i] = text(r.Type), text(r.ARN)
 		}
-		rows = append(rows, []any{s.cfg.Node, a.Time, a.Account, a.EventID, a.EventName, a.EventSource, a.Username, a.AccessKeyID, a.ReadOnly, types, names, string(line)})
+		rows = append(rows, []any{s.cfg.Node, a.Time, text(a.Account), text(a.EventID), text(a.EventName), text(a.EventSource), text(a.Username),
+			text(a.AccessKeyID), a.ReadOnly, types, names, string(line)})
 	}
 	start := time.Now()
 	err = copyOnce(ctx, conn, rows)
@@ -361,6 +363,19 @@ func (s *Sink) insert(ctx context.Context, conn *pgx.Conn, batch [][]byte) (skip
 		return 0, fmt.Errorf("copy into audit_events: %w", err)
 	}
 	return skipped, nil
+}
+
+// text is s as a TEXT column takes it: PostgreSQL refuses a NUL character
+// (a JSON record holds one as \u0000, which an unsigned request's action
+// can carry) and bytes that are not UTF-8, and one refused value failed the
+// whole batch, which the sink then retried for ever. Either becomes U+FFFD
+// (a lookup by such a value finds nothing in the table; the record, in its
+// JSON column, is whole).
+func text(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 }
 
 // queued is one copy of a line and its attributes, as the queue holds
