@@ -74,7 +74,12 @@ func unref(r uint32) (seg, off int) { return int(r >> 28), int(r & (1<<28 - 1)) 
 // hash is key's fingerprint in the index. Two keys may share one (the
 // index then holds the later): every read compares the record's key, so
 // that costs a miss, never another key's value.
-func (t *compact) hash(k []byte) uint32 { return uint32(maphash.Bytes(t.seed, k) >> 32) }
+func (t *compact) hash(k []byte) uint32 { return fingerprint(maphash.Bytes(t.seed, k)) }
+
+// hashString is hash for a key held as a string (the same fingerprint).
+func (t *compact) hashString(k string) uint32 { return fingerprint(maphash.String(t.seed, k)) }
+
+func fingerprint(h uint64) uint32 { return uint32(h >> 32) }
 
 // record returns the key and value of the record at r; the caller holds a
 // lock.
@@ -218,7 +223,7 @@ func (t *compact) removeLocked(h uint32) {
 }
 
 func (t *compact) delete(key string) {
-	h := uint32(maphash.String(t.seed, key) >> 32)
+	h := t.hashString(key)
 	t.mu.Lock()
 	if r, ok := t.idx.Get(h); ok {
 		if k, _ := t.record(r); string(k) == key {
