@@ -31,6 +31,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/opensts/opensts/internal/audit"
 )
@@ -191,15 +192,20 @@ func (s *Sink) Flush(ctx context.Context) error {
 }
 
 // Close stops taking records, inserts what is buffered until ctx ends
-// (the rest is dropped, counted) and closes the connections.
+// (the rest is dropped, counted) and closes the connections. A second
+// Close waits for the writer to stop and returns.
 func (s *Sink) Close(ctx context.Context) {
 	s.mu.Lock()
-	if !s.closed {
+	first := !s.closed
+	if first {
 		s.closed, s.closeCtx = true, ctx
 		close(s.stop)
 	}
 	s.mu.Unlock()
 	<-s.stopped
+	if !first {
+		return
+	}
 	for range s.cfg.Conns {
 		if c := <-s.conns; c != nil {
 			_ = c.Close(context.Background())
@@ -359,10 +365,43 @@ func (s *Sink) insert(ctx context.Context, conn *pgx.Conn, batch [][]byte) (skip
 	start := time.Now()
 	err = copyOnce(ctx, conn, rows)
 	s.latency.Store(int64(time.Since(start)))
+	if err != nil && refused(err) {
+		// PostgreSQL refused a value, not the connection: retried whole,
+		// the batch would fail for ever, and every later record behind it.
+		// Each row goes on its own (a row already stored is skipped), and
+		// a row refused again is dropped and counted.
+		for _, row := range rows {
+			if err := copyOnce(ctx, conn, [][]any{row}); err != nil {
+				if !refused(err) {
+					return 0, fmt.Errorf("copy into audit_events: %w", err)
+				}
+				skipped++
+				s.cfg.Log.Warn("audit database sink: the database refused a record; it is dropped from the table",
+					"account", row[2], "eventID", row[3], "error", err)
+			}
+		}
+		return skipped, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("copy into audit_events: %w", err)
 	}
 	return skipped, nil
+}
+
+// refused reports whether err is PostgreSQL refusing what a row holds (a
+// data exception, an integrity constraint, a program limit such as a row
+// too large), which sending it again cannot mend; anything else (the
+// connection, the server shutting down, resources) is retried.
+func refused(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || len(pe.Code) < 2 {
+		return false
+	}
+	switch pe.Code[:2] {
+	case "22", "23", "54":
+		return true
+	}
+	return false
 }
 
 // text is s as a TEXT column takes it: PostgreSQL refuses a NUL character

@@ -342,3 +342,51 @@ func TestRefusedCharactersDoNotStopTheSink(t *testing.T) {
 		}
 	}
 }
+
+// A record PostgreSQL refuses for what it holds (here a line whose JSON
+// string carries a byte that is not UTF-8, which Go's JSON reader
+// accepts and the json column does not) fails the batch's COPY: the batch
+// goes row by row, the refused record is dropped and counted, and the
+// others of its batch and after it are stored, where the whole batch was
+// retried for ever before.
+func TestRefusedRecordDroppedOthersStored(t *testing.T) {
+	dsn := schemaDSN(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := open(t, dsn, Config{BatchEvents: 10})
+	// Without the row-by-row retry the sink retries the batch for ever;
+	// Close with the expired ctx then cuts it short instead of the
+	// cleanup's waiting for it.
+	defer s.Close(ctx)
+	s.Write(line("111111111111", 0))
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The writer now lets records gather for BatchWait: the next two
+	// are one batch.
+	s.Write(bytes.Replace(line("111111111111", 1), []byte(`"userAgent":"t"`), []byte("\"userAgent\":\"t\xff\""), 1))
+	s.Write(line("111111111111", 2))
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("flush: %v (inserted %d, dropped %d, failures %d)", err, s.Inserted(), s.Dropped(), s.Failures())
+	}
+	s.Write(line("111111111111", 3)) // after the refused batch
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	if s.Inserted() != 3 || s.Dropped() != 1 {
+		t.Fatalf("inserted %d, dropped %d; want 3 and 1", s.Inserted(), s.Dropped())
+	}
+	evs, _, err := s.LookupEvents(ctx, audit.Filter{Account: "111111111111"}, "", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, e := range evs {
+		got[e.EventID] = true
+	}
+	for i, want := range []bool{true, false, true, true} {
+		if id := fmt.Sprintf("id-111111111111-%d", i); got[id] != want {
+			t.Errorf("event %s stored: %v, want %v", id, got[id], want)
+		}
+	}
+}
