@@ -187,8 +187,12 @@ func TestTrustChangeRacesRoleLoads(t *testing.T) {
 	}
 	// The authorizer's store reads are checked too: a read that starts
 	// after a version was committed and returns an older one is the
-	// store's stale read, which the cache would then keep (it failed
-	// twice in full runs of the suite with a stale entry kept).
+	// store's stale read, which the cache would then keep. (It failed a
+	// few times in full runs of the suite with a stale entry kept, the
+	// store's reads never stale: cache.Delete made the generation new
+	// before it dropped the second tier's record, and a load could read
+	// the record under the new generation; see
+	// cache.TestTierReadDuringDeleteNotKept.)
 	committed := make([]atomic.Int64, roles)
 	reads := &roleReads{Store: st, read: func(name string, get func() (store.Role, error)) (store.Role, error) {
 		k, _ := strconv.Atoi(strings.TrimPrefix(name, "q"))

@@ -78,7 +78,9 @@ type Cache[V any] struct {
 	base time.Time // expiries are nanoseconds since it, on the monotonic clock
 	// gen is bumped by every invalidation; Load stores a value only if no
 	// invalidation happened while it was being loaded, so a value read from
-	// the store before a change is never cached after it.
+	// the store before a change is never cached after it. An invalidation
+	// bumps it once it has dropped what it drops from every tier: a load
+	// reads gen, then the second tier, without the cache's lock.
 	gen atomic.Uint64
 
 	mu    sync.RWMutex
@@ -529,9 +531,14 @@ func (c *Cache[V]) remove(e *entry[V]) {
 }
 
 // Delete drops the entry under key.
+//
+// The generation is made new last, once the second tier's record is gone
+// too: a load reads gen and then the second tier without the cache's lock,
+// so a load that saw the new generation while the record was still there
+// would store it, stale, once Delete returned (DeletePrefix, and Clear,
+// likewise drop the second tier's records first).
 func (c *Cache[V]) Delete(key string) {
 	c.mu.Lock()
-	c.gen.Add(1)
 	if e := c.items[key]; e != nil {
 		c.remove(e)
 	}
@@ -539,6 +546,7 @@ func (c *Cache[V]) Delete(key string) {
 	if c.tier != nil {
 		c.tier.delete(key)
 	}
+	c.gen.Add(1)
 	c.mu.Unlock()
 }
 
@@ -577,7 +585,6 @@ func (c *Cache[V]) deleteLocked(drop func(key string, v V) bool) int {
 // Clear drops every entry.
 func (c *Cache[V]) Clear() {
 	c.mu.Lock()
-	c.gen.Add(1)
 	clear(c.items)
 	clear(c.refs)
 	c.win.clear()
@@ -585,6 +592,7 @@ func (c *Cache[V]) Clear() {
 	if c.tier != nil {
 		c.tier.clear()
 	}
+	c.gen.Add(1) // last, as in Delete
 	c.mu.Unlock()
 }
 
