@@ -163,7 +163,10 @@ func run() error {
 		data = filepath.Join(tmp, "data")
 	}
 	env := []string{"OPENSTS_MASTER_KEY=" + base64.StdEncoding.EncodeToString(masterKey)}
-	var args []string
+	// The servers keep the audit trail as serve does by default, but
+	// not for ever: a kept -data directory gathered tens of GB of earlier
+	// runs' trails (serve keeps every file unless told otherwise).
+	args := []string{"--audit-retention", "1h"}
 	if opt.pgDSN != "" {
 		env = append(env, "OPENSTS_DATABASE_URL="+opt.pgDSN)
 		args = append(args, "--store", "postgres")
