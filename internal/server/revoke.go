@@ -31,6 +31,13 @@ type revocations struct {
 	now   func() time.Time
 	due   chan struct{}
 
+	// reloading serializes reloads, from the read of the store to the
+	// swap: two running at once (the run loop's and a revoking request's,
+	// or two requests') could install the older read last, and a
+	// revocation already applied and answered would be lost until the
+	// next reload.
+	reloading sync.Mutex
+
 	mu     sync.Mutex
 	known  map[string]bool // entry ids seen, for the propagation lag
 	loaded bool
@@ -52,6 +59,8 @@ func newRevocations(st store.Store, now func() time.Time, reg *prometheus.Regist
 
 // reload reads the active entries and swaps the set.
 func (r *revocations) reload(ctx context.Context) error {
+	r.reloading.Lock()
+	defer r.reloading.Unlock()
 	now := r.now()
 	rs, err := r.store.ListRevocations(ctx, "", now)
 	if err != nil {

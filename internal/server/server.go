@@ -272,9 +272,6 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	// The revocation set: loaded before the first request, reloaded on
 	// every change (revocations.run).
 	s.revs = newRevocations(s.store, s.now, s.metrics.Registry())
-	if err := s.revs.reload(ctx); err != nil {
-		return nil, fmt.Errorf("load the revocation set: %w", err)
-	}
 	s.revoke = &revoke.Service{Store: s.store, Authz: s.authz, Now: s.now, Applied: func(ctx context.Context) {
 		if err := s.revs.reload(ctx); err != nil {
 			s.log.Error("apply a revocation", "error", err)
@@ -293,10 +290,17 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 			}
 		},
 	}
-	s.feed.reload = []func(){s.authz.Invalidate, s.keys.cache.Clear}
+	// A node that fell behind the feed may have missed revocations too.
+	s.feed.reload = []func(){s.authz.Invalidate, s.keys.cache.Clear, s.revs.signal}
 	s.feed.keyring = s.sessions.Refresh
 	if err := s.feed.start(ctx); err != nil {
 		return nil, fmt.Errorf("start change feed: %w", err)
+	}
+	// Loaded once the feed is positioned: a revocation another node makes
+	// in between is then in the set or after the feed's position, never
+	// skipped until the minute's reload.
+	if err := s.revs.reload(ctx); err != nil {
+		return nil, fmt.Errorf("load the revocation set: %w", err)
 	}
 	s.org = org.New(org.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Now: s.now, Rand: random})
 	var recorders []pipeline.Recorder
