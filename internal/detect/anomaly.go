@@ -620,6 +620,15 @@ func (e *Engine) Flush(ctx context.Context) {
 		var bl *baseline
 		if x, ok := e.base.subjects.m[k]; ok {
 			bl = x.val
+			if data, ok := evicted[k]; ok {
+				// Evicted with what it learned, then read again while
+				// this flush ran unlocked, from the shared state, which
+				// lacks it: what it learned is in data alone (merging is
+				// a union, so a table copy that has it loses nothing).
+				if o, err := decodeBaseline(data); err == nil {
+					bl.merge(o)
+				}
+			}
 		} else if data, ok := evicted[k]; ok {
 			if bl, err = decodeBaseline(data); err != nil {
 				continue
@@ -668,7 +677,14 @@ type pruner interface {
 func (e *Engine) remark(keys []string, evicted map[string][]byte) {
 	e.mu.Lock()
 	for _, k := range keys {
-		if _, ok := e.base.subjects.m[k]; ok {
+		if x, ok := e.base.subjects.m[k]; ok {
+			if data, ok := evicted[k]; ok {
+				// Read again meanwhile (see Flush): what it learned
+				// before is in data alone.
+				if o, err := decodeBaseline(data); err == nil {
+					x.val.merge(o)
+				}
+			}
 			e.base.dirty[k] = struct{}{}
 		} else if data, ok := evicted[k]; ok {
 			if _, newer := e.base.evicted[k]; !newer {

@@ -3,9 +3,11 @@ package detect
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -468,5 +470,72 @@ func TestTierRecordBehindDeleted(t *testing.T) {
 	bl := e.peekBaseline("role:" + r)
 	if bl == nil || !slices.Contains(bl.Networks, "198.51.100.0/24") {
 		t.Fatalf("r read back without what the flush wrote: %+v", bl)
+	}
+}
+
+// heldShared is memShared whose next GetBaselines, once hold is set, waits
+// for release after it read.
+type heldShared struct {
+	*memShared
+	hold          atomic.Bool
+	held, release chan struct{}
+	fail          bool // the held read fails
+}
+
+func (h *heldShared) GetBaselines(ctx context.Context, keys []string) (map[string][]byte, error) {
+	out, err := h.memShared.GetBaselines(ctx, keys)
+	if h.hold.CompareAndSwap(true, false) {
+		close(h.held)
+		<-h.release
+		if h.fail {
+			return nil, errors.New("the shared state is unreachable")
+		}
+	}
+	return out, err
+}
+
+// A baseline evicted with what it learned, then seen again while a flush
+// runs (the flush reads the shared state without the engine's lock, and
+// the subject is then read from the shared state, which lacks what it
+// learned), keeps what it learned: the flush writes both. Likewise when
+// that flush fails and the next writes it.
+func TestBaselineSeenDuringFlushKeepsWhatItLearned(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fail=%v", fail), func(t *testing.T) { testBaselineSeenDuringFlush(t, fail) })
+	}
+}
+
+func testBaselineSeenDuringFlush(t *testing.T, fail bool) {
+	sh := &heldShared{memShared: newMemShared(), held: make(chan struct{}), release: make(chan struct{}), fail: fail}
+	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh; o.MaxSubjects = 10 })
+	role := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i) }
+	ctx := context.Background()
+	run(e, ev("AssumeRole", "sts", with("roleArn", role(0))))
+	e.Flush(ctx) // role 0 as first seen, in the shared state
+	// Role 0 learns a network, then is evicted by others with it unwritten.
+	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), at(time.Minute), from("198.51.100.7")))
+	for i := 1; i <= 20; i++ {
+		run(e, ev("AssumeRole", "sts", with("roleArn", role(i)), at(time.Minute)))
+	}
+	if _, ok := e.base.evicted["role:"+role(0)]; !ok {
+		t.Fatal("role 0 is not among the evicted baselines")
+	}
+	sh.hold.Store(true)
+	flushed := make(chan struct{})
+	go func() { e.Flush(ctx); close(flushed) }()
+	<-sh.held // the flush took the evicted baselines and reads the shared state
+	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), at(2*time.Minute)))
+	close(sh.release)
+	<-flushed
+	e.Flush(ctx)
+	sh.mu.Lock()
+	data := sh.base["role:"+role(0)]
+	sh.mu.Unlock()
+	bl, err := decodeBaseline(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(bl.Networks, "198.51.100.0/24") {
+		t.Fatalf("role 0 lost the network it learned before the flush: %v", bl.Networks)
 	}
 }
