@@ -621,13 +621,7 @@ func (e *Engine) Flush(ctx context.Context) {
 		if x, ok := e.base.subjects.m[k]; ok {
 			bl = x.val
 			if data, ok := evicted[k]; ok {
-				// Evicted with what it learned, then read again while
-				// this flush ran unlocked, from the shared state, which
-				// lacks it: what it learned is in data alone (merging is
-				// a union, so a table copy that has it loses nothing).
-				if o, err := decodeBaseline(data); err == nil {
-					bl.merge(o)
-				}
+				mergeEvicted(bl, data)
 			}
 		} else if data, ok := evicted[k]; ok {
 			if bl, err = decodeBaseline(data); err != nil {
@@ -667,6 +661,17 @@ func (e *Engine) Flush(ctx context.Context) {
 	e.mu.Unlock()
 }
 
+// mergeEvicted merges into bl, a subject's baseline in the table, data,
+// its copy evicted before a flush took it: a subject evicted with what it
+// learned and read again while the flush ran unlocked was read from the
+// shared state, which lacks that, so it is in data alone (merging is a
+// union: a table copy that has it loses nothing).
+func mergeEvicted(bl *baseline, data []byte) {
+	if o, err := decodeBaseline(data); err == nil {
+		bl.merge(o)
+	}
+}
+
 // pruner is a Shared that can delete ended alert claims.
 type pruner interface {
 	Prune(ctx context.Context, now time.Time) error
@@ -679,11 +684,7 @@ func (e *Engine) remark(keys []string, evicted map[string][]byte) {
 	for _, k := range keys {
 		if x, ok := e.base.subjects.m[k]; ok {
 			if data, ok := evicted[k]; ok {
-				// Read again meanwhile (see Flush): what it learned
-				// before is in data alone.
-				if o, err := decodeBaseline(data); err == nil {
-					x.val.merge(o)
-				}
+				mergeEvicted(x.val, data)
 			}
 			e.base.dirty[k] = struct{}{}
 		} else if data, ok := evicted[k]; ok {
