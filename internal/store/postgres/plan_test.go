@@ -211,7 +211,14 @@ func TestKeyedListPlans(t *testing.T) {
 		`INSERT INTO org_policies (id, name, description, type, content, aws_managed) SELECT 'p-' || id, name, '', 'SERVICE_CONTROL_POLICY', '{}', false FROM users`,
 		`INSERT INTO org_attachments (policy_id, target_id) SELECT 'p-AIDAPLAN0', id FROM accounts`,
 		`INSERT INTO org_attachments (policy_id, target_id) SELECT 'p-AIDAPLAN1', id FROM accounts`,
-		`ANALYZE`,
+		// This schema's tables only: a bare ANALYZE walks the whole
+		// database, where other packages' tests drop their schemas
+		// meanwhile ("relation with OID ... does not exist").
+		`DO $$DECLARE t text; BEGIN
+			FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
+				EXECUTE format('ANALYZE %I', t);
+			END LOOP;
+		END$$`,
 	} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
