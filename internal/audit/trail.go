@@ -592,9 +592,36 @@ func (t *Trail) Close() error {
 	return nil
 }
 
-// writePause is how long the writer lets events gather after a batch
-// smaller than its largest (outside strict mode).
-const writePause = 2 * time.Millisecond
+// The writer's pacing outside strict mode: after a batch smaller than its
+// largest it lets events gather for writePause; under sustained load (a
+// batch of at least busyBatch events) for as long as it takes the rate
+// just seen to bring writeTarget bytes, up to maxWritePause. The kernel's
+// cost of appending to the page cache falls with the size of the write
+// (larger page-cache folios; on ext4 and Linux 6.18, about 2 µs a record
+// of 1.4 KB in writes of 60 records against 0.8 µs in writes of 700), and
+// requests never wait for the writer; what the pause costs is how late an
+// event reaches the file and LookupEvents (and what a killed process
+// loses of the queue): at most writePause at a light load, at most
+// maxWritePause under load. maxBatch bounds a batch (a full one is
+// written at once, without a pause).
+const (
+	writePause    = 2 * time.Millisecond
+	maxWritePause = 16 * time.Millisecond
+	writeTarget   = 512 << 10
+	busyBatch     = 16
+	maxBatch      = 1024
+)
+
+// nextPause is the pause after a batch of n events and size bytes that
+// gathered for gathered (since the batch before was taken), with a queue
+// of queue events: at the rate just seen, a pause fills at most half of it.
+func nextPause(n, size, queue int, gathered time.Duration) time.Duration {
+	if n < busyBatch || size <= 0 || gathered <= 0 {
+		return writePause
+	}
+	want := time.Duration(float64(gathered) * min(writeTarget/float64(size), float64(queue/2)/float64(n)))
+	return min(max(want, writePause), maxWritePause)
+}
 
 // run is the writer: it takes what is queued at once, writes it with one
 // system call (no fsync per event), and rotates by size and age.
@@ -602,7 +629,8 @@ func (t *Trail) run() {
 	defer close(t.stopped)
 	tick := time.NewTicker(min(t.cfg.MaxAge, time.Minute) / 2)
 	defer tick.Stop()
-	batch := make([]item, 0, 256)
+	batch := make([]item, 0, maxBatch)
+	var taken time.Time // when the batch before was taken
 	pace := time.NewTimer(time.Hour)
 	pace.Stop()
 	defer pace.Stop()
@@ -629,13 +657,20 @@ func (t *Trail) run() {
 					break drain
 				}
 			}
+			now := time.Now()
+			gathered := now.Sub(taken)
+			taken = now
+			size := 0
+			for i := range batch {
+				size += batch[i].lineLen
+			}
 			t.write(batch)
 			if !t.cfg.Strict && len(batch) < cap(batch) {
 				// Let events gather: one write (and one wake-up of this
 				// goroutine) per batch, not per event. Requests never wait
 				// for the writer outside strict mode; the queue holds a
 				// pause's events many times over.
-				pace.Reset(writePause)
+				pace.Reset(nextPause(len(batch), size, cap(t.ch), gathered))
 				select {
 				case <-pace.C:
 				case <-t.stop:
