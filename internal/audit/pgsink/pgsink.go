@@ -34,6 +34,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/opensts/opensts/internal/audit"
+	"github.com/opensts/opensts/internal/offheap"
 )
 
 // Defaults of Config.
@@ -66,9 +67,14 @@ type Sink struct {
 	cfg   Config
 	conns chan *pgx.Conn // Conns slots; nil: not connected
 
-	mu       sync.Mutex
-	queue    [][]byte
-	bytes    int64 // queued and in flight
+	mu sync.Mutex
+	// queue holds the records waiting (and the batch being inserted, at
+	// its head until done pops it) outside the Go heap: under load it is
+	// up to BufferBytes of records that, each allocated on the heap, made
+	// the collector run more often and mark them while they waited.
+	queue    *offheap.FIFO
+	batch    [][]byte // the writer's: the records take handed out
+	bytes    int64    // queued and in flight
 	closed   bool
 	accepted uint64 // records taken by Write
 	wake     chan struct{}
@@ -118,7 +124,7 @@ func Open(ctx context.Context, cfg Config) (*Sink, error) {
 // start starts a sink on a configured cfg, c (nil: none yet) its first
 // lookup connection.
 func start(cfg Config, c *pgx.Conn) *Sink {
-	s := &Sink{cfg: cfg, conns: make(chan *pgx.Conn, cfg.Conns), wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+	s := &Sink{cfg: cfg, conns: make(chan *pgx.Conn, cfg.Conns), queue: offheap.NewFIFO(queueChunk), wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.conns <- c
 	for range cfg.Conns - 1 {
 		s.conns <- nil
@@ -137,15 +143,15 @@ func (s *Sink) Write(line []byte) bool { return s.WriteWith(line, nil) }
 // the line parsed (encoding/json took some 17 µs of CPU a record, and its
 // garbage as much again in collections, on the server's cores).
 func (s *Sink) WriteWith(line, attrs []byte) bool {
-	rec := queued(line, attrs)
-	n := int64(len(rec))
+	size := queuedLen(line, attrs)
+	n := int64(size)
 	s.mu.Lock()
 	if s.closed || s.bytes+n > s.cfg.BufferBytes {
 		s.mu.Unlock()
 		s.dropped.Add(1)
 		return false
 	}
-	s.queue = append(s.queue, rec)
+	putQueued(s.queue.Push(size), line, attrs)
 	s.bytes += n
 	s.accepted++
 	s.mu.Unlock()
@@ -215,6 +221,13 @@ func (s *Sink) Close(ctx context.Context) {
 
 func (s *Sink) run() {
 	defer close(s.stopped)
+	defer func() {
+		// Nothing is queued once the writer stops (Close takes no more,
+		// and what was left is inserted or dropped).
+		s.mu.Lock()
+		s.queue.Free()
+		s.mu.Unlock()
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -275,7 +288,7 @@ func (s *Sink) run() {
 					_ = conn.Close(context.Background())
 					conn = nil
 				}
-				s.requeue(batch)
+				// The batch stays at the head of the queue: taken again.
 				wait := min(250*time.Millisecond<<min(attempt, 6), 10*time.Second)
 				attempt++
 				pace.Reset(wait/2 + rand.N(wait/2))
@@ -310,29 +323,29 @@ func (s *Sink) run() {
 	}
 }
 
+// take returns the records at the head of the queue, at most BatchEvents,
+// and their bytes as the queue counts them. They stay queued (valid
+// whatever Write adds meanwhile) until done pops them; a batch that
+// failed is taken again.
 func (s *Sink) take() ([][]byte, int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := min(len(s.queue), s.cfg.BatchEvents)
-	batch := s.queue[:n:n]
-	s.queue = s.queue[n:]
+	clear(s.batch)
+	s.batch = s.batch[:0]
 	var size int64
-	for _, b := range batch {
-		size += int64(len(b))
-	}
-	return batch, size
+	s.queue.Peek(s.cfg.BatchEvents, func(rec []byte) bool {
+		s.batch = append(s.batch, rec)
+		size += int64(len(rec))
+		return true
+	})
+	return s.batch, size
 }
 
-// requeue puts a failed batch back at the head of the queue.
-func (s *Sink) requeue(batch [][]byte) {
-	s.mu.Lock()
-	s.queue = append(batch[:len(batch):len(batch)], s.queue...)
-	s.mu.Unlock()
-}
-
-// done accounts for a batch: inserted rows and dropped records.
+// done accounts for the batch take handed out, which it pops: inserted
+// rows and dropped records.
 func (s *Sink) done(inserted, dropped int, size int64) {
 	s.mu.Lock()
+	s.queue.Pop(inserted + dropped)
 	s.bytes -= size
 	s.mu.Unlock()
 	s.backlog.Add(-int64(inserted + dropped))
@@ -417,12 +430,22 @@ func text(s string) string {
 	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 }
 
-// queued is one copy of a line and its attributes, as the queue holds
-// them: the attributes' length, them, the line.
-func queued(line, attrs []byte) []byte {
-	rec := make([]byte, 0, binary.MaxVarintLen64+len(attrs)+len(line))
-	return append(append(binary.AppendUvarint(rec, uint64(len(attrs))), attrs...), line...)
+// A queued record is one copy of a line and its attributes: the
+// attributes' length, them, the line. queuedLen is its size.
+func queuedLen(line, attrs []byte) int {
+	var b [binary.MaxVarintLen64]byte
+	return len(binary.AppendUvarint(b[:0], uint64(len(attrs)))) + len(attrs) + len(line)
 }
+
+// putQueued writes the queued record of line and attrs into rec, of
+// queuedLen bytes.
+func putQueued(rec, line, attrs []byte) {
+	n := binary.PutUvarint(rec, uint64(len(attrs)))
+	copy(rec[n+copy(rec[n:], attrs):], line)
+}
+
+// queueChunk is the queue's unit of memory.
+const queueChunk = 1 << 20
 
 // unqueue splits a queued record (WriteWith) into its line and attributes,
 // unpacked or, without them, parsed from the line.

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -388,5 +390,121 @@ func TestRefusedRecordDroppedOthersStored(t *testing.T) {
 		if id := fmt.Sprintf("id-111111111111-%d", i); got[id] != want {
 			t.Errorf("event %s stored: %v, want %v", id, got[id], want)
 		}
+	}
+}
+
+// queued is the record the queue holds for line and attrs, on the heap.
+func queued(line, attrs []byte) []byte {
+	rec := make([]byte, queuedLen(line, attrs))
+	putQueued(rec, line, attrs)
+	return rec
+}
+
+// flakyProxy forwards connections to addr while up, and closes them at
+// once while down.
+type flakyProxy struct {
+	ln   net.Listener
+	addr string
+	up   atomic.Bool
+}
+
+func newFlakyProxy(t *testing.T, addr string) *flakyProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &flakyProxy{ln: ln, addr: addr}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if !p.up.Load() {
+				c.Close()
+				continue
+			}
+			go func() {
+				defer c.Close()
+				d, err := net.Dial("tcp", p.addr)
+				if err != nil {
+					return
+				}
+				defer d.Close()
+				go func() { _, _ = io.Copy(d, c) }()
+				_, _ = io.Copy(c, d)
+			}()
+		}
+	}()
+	return p
+}
+
+// Records wait, in order, while the database is down, and those written
+// while a batch is failing and retried are neither lost nor stored twice:
+// once it is back, every accepted record is in the table once.
+func TestDatabaseDownThenUpStoresEveryRecordOnce(t *testing.T) {
+	dsn := schemaDSN(t)
+	ctx := context.Background()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newFlakyProxy(t, u.Host)
+	u.Host = p.ln.Addr().String()
+	s := start(Config{DSN: u.String(), Node: "t", TokenKey: make([]byte, 32), BufferBytes: 8 << 20, BatchEvents: 40, BatchWait: time.Millisecond, Conns: 1,
+		Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
+	defer s.Close(ctx)
+	const n = 500
+	for i := range n {
+		if !s.Write(line("222222222222", i)) {
+			t.Fatalf("record %d dropped with the buffer far from full", i)
+		}
+		if i == n/2 {
+			// Let the writer fail a few times with half the records queued.
+			deadline := time.Now().Add(10 * time.Second)
+			for s.Failures() < 2 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if s.Failures() < 2 {
+				t.Fatalf("the writer did not fail against a database that is down (%d failures)", s.Failures())
+			}
+		}
+	}
+	if s.Inserted() != 0 || s.Backlog() != n {
+		t.Fatalf("while down: inserted %d, backlog %d, want 0 and %d", s.Inserted(), s.Backlog(), n)
+	}
+	p.up.Store(true)
+	fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := s.Flush(fctx); err != nil {
+		t.Fatalf("flush once the database is back: %v", err)
+	}
+	if s.Inserted() != n || s.Dropped() != 0 || s.Backlog() != 0 {
+		t.Fatalf("inserted %d dropped %d backlog %d, want %d, 0, 0", s.Inserted(), s.Dropped(), s.Backlog(), n)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var rows, distinct int
+	var missing []int
+	if err := conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT event_id) FROM audit_events WHERE account = '222222222222'`).Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		var k int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE event_id = $1 AND record->>'seq' = $2`,
+			fmt.Sprintf("id-222222222222-%d", i), fmt.Sprint(i)).Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		if k != 1 {
+			missing = append(missing, i)
+		}
+	}
+	if rows != n || distinct != n || len(missing) > 0 {
+		t.Fatalf("%d rows, %d distinct events, want %d; records not stored once, whole: %v", rows, distinct, n, missing)
 	}
 }

@@ -1,0 +1,128 @@
+package offheap
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestFIFOModel drives a FIFO and a slice of records with the same random
+// pushes (some larger than a chunk), peeks and pops, and checks that they
+// agree, that records a peek handed out survive later pushes until popped,
+// and that emptied chunks are given back.
+func TestFIFOModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	q := NewFIFO(4096)
+	defer q.Free()
+	var model [][]byte
+	next := byte(0)
+	push := func() {
+		n := r.IntN(600)
+		if r.IntN(50) == 0 {
+			n = 4096 + r.IntN(10000) // its own chunk
+		}
+		if r.IntN(40) == 0 {
+			n = 0
+		}
+		rec := make([]byte, n)
+		for i := range rec {
+			rec[i] = next + byte(i)
+		}
+		next++
+		copy(q.Push(n), rec)
+		model = append(model, rec)
+	}
+	check := func(step int) {
+		t.Helper()
+		if q.Len() != len(model) {
+			t.Fatalf("step %d: Len %d, model %d", step, q.Len(), len(model))
+		}
+		i := 0
+		q.Peek(len(model)+5, func(rec []byte) bool {
+			if !bytes.Equal(rec, model[i]) {
+				t.Fatalf("step %d: record %d is %d bytes %x..., want %d bytes", step, i, len(rec), rec[:min(len(rec), 4)], len(model[i]))
+			}
+			i++
+			return true
+		})
+		if i != len(model) {
+			t.Fatalf("step %d: Peek gave %d records, model has %d", step, i, len(model))
+		}
+	}
+	for step := range 20000 {
+		switch k := r.IntN(10); {
+		case k < 6:
+			push()
+		case k < 8:
+			// A batch taken, more pushed while it is sent, then popped.
+			max := r.IntN(40) + 1
+			var held [][]byte
+			q.Peek(max, func(rec []byte) bool { held = append(held, rec); return true })
+			for range r.IntN(30) {
+				push()
+			}
+			for i, rec := range held {
+				if !bytes.Equal(rec, model[i]) {
+					t.Fatalf("step %d: held record %d changed by later pushes", step, i)
+				}
+			}
+			q.Pop(len(held))
+			model = model[len(held):]
+		case k == 8:
+			// Peek stops when told to.
+			calls := 0
+			q.Peek(10, func([]byte) bool { calls++; return calls < 3 })
+			if want := min(3, len(model)); calls != want {
+				t.Fatalf("step %d: Peek made %d calls after false, want %d", step, calls, want)
+			}
+		default:
+			n := r.IntN(len(model) + 3)
+			q.Pop(n)
+			model = model[min(n, len(model)):]
+		}
+		check(step)
+		// Chunks follow the backlog: every chunk but the last holds a
+		// record, and an empty queue keeps at most one chunk.
+		if len(model) == 0 && len(q.chunks) > 1 {
+			t.Fatalf("step %d: empty, %d chunks kept", step, len(q.chunks))
+		}
+		if len(q.chunks) != len(q.ends)+1 && len(q.chunks) != 0 {
+			t.Fatalf("step %d: %d chunks, %d ends", step, len(q.chunks), len(q.ends))
+		}
+		if len(q.chunks) > 0 && q.head >= q.end(0) && q.n > 0 {
+			t.Fatalf("step %d: head %d at the end of its chunk (%d) with records left", step, q.head, q.end(0))
+		}
+	}
+	q.Pop(len(model) + 1)
+	if q.Len() != 0 || len(q.chunks) > 1 {
+		t.Fatalf("after popping all: %d records, %d chunks", q.Len(), len(q.chunks))
+	}
+	// Reused from the start of its chunk.
+	copy(q.Push(3), "abc")
+	q.Peek(1, func(rec []byte) bool {
+		if string(rec) != "abc" {
+			t.Fatalf("record after reuse: %q", rec)
+		}
+		return true
+	})
+}
+
+// TestFIFOFree leaves nothing mapped and an empty, usable queue.
+func TestFIFOFree(t *testing.T) {
+	q := NewFIFO(1)
+	for i := range 100 {
+		copy(q.Push(1000), bytes.Repeat([]byte{byte(i)}, 1000))
+	}
+	q.Free()
+	if q.Len() != 0 || q.chunks != nil || q.spare != nil {
+		t.Fatalf("after Free: %d records, %d chunks, spare %v", q.Len(), len(q.chunks), q.spare != nil)
+	}
+	copy(q.Push(2), "ok")
+	q.Peek(1, func(rec []byte) bool {
+		if string(rec) != "ok" {
+			t.Fatalf("record after Free: %q", rec)
+		}
+		return true
+	})
+	q.Free()
+}
