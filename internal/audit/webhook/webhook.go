@@ -36,6 +36,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/opensts/opensts/internal/offheap"
 )
 
 // Defaults of Config.
@@ -99,19 +101,28 @@ func validHeaderName(n string) bool {
 	return true
 }
 
-// item is one record, or one alert's whole body.
-type item struct {
-	data  []byte
-	alert bool
-}
+// The queue holds records and alerts each as a kind byte (kindRecord or
+// kindAlert) and the record, or the alert's whole body.
+const (
+	kindRecord = 0
+	kindAlert  = 1
+)
+
+// queueChunk is the queue's unit of memory.
+const queueChunk = 1 << 20
 
 // Sink is the webhook sink. Its methods are safe for concurrent use.
 type Sink struct {
 	cfg    Config
 	target string // scheme://host, for the log
 
-	mu       sync.Mutex
-	queue    []item
+	mu sync.Mutex
+	// queue holds what waits to be sent outside the Go heap: under load,
+	// or while the receiver is down, up to BufferBytes of records that,
+	// each allocated on the heap, made the collector run more often and
+	// mark them while they waited.
+	queue    *offheap.FIFO
+	queued   int64 // bytes in queue
 	bytes    int64 // queued and in flight
 	closed   bool
 	wake     chan struct{}
@@ -160,7 +171,7 @@ func New(cfg Config) (*Sink, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Sink{cfg: cfg, target: u.Scheme + "://" + u.Host, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+	s := &Sink{cfg: cfg, target: u.Scheme + "://" + u.Host, queue: offheap.NewFIFO(queueChunk), wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go s.run()
 	return s, nil
 }
@@ -169,7 +180,7 @@ func New(cfg Config) (*Sink, error) {
 // blocks; it reports false when the record was dropped (buffer full, or
 // the sink closed).
 func (s *Sink) Write(line []byte) bool {
-	return s.enqueue(item{data: bytes.Clone(line)})
+	return s.enqueue(kindRecord, line)
 }
 
 // Alert queues an alert: a body of its own with a top-level "text" and the
@@ -184,18 +195,22 @@ func (s *Sink) Alert(text string, records ...[]byte) bool {
 		b = append(b, r...)
 	}
 	b = append(b, "]}"...)
-	return s.enqueue(item{data: b, alert: true})
+	return s.enqueue(kindAlert, b)
 }
 
-func (s *Sink) enqueue(it item) bool {
-	n := int64(len(it.data))
+// enqueue copies data, of kind, into the queue.
+func (s *Sink) enqueue(kind byte, data []byte) bool {
+	n := int64(len(data))
 	s.mu.Lock()
 	if s.closed || s.bytes+n > s.cfg.BufferBytes {
 		s.mu.Unlock()
 		s.dropped.Add(1)
 		return false
 	}
-	s.queue = append(s.queue, it)
+	rec := s.queue.Push(1 + len(data))
+	rec[0] = kind
+	copy(rec[1:], data)
+	s.queued += n
 	s.bytes += n
 	s.mu.Unlock()
 	s.backlog.Add(1)
@@ -248,6 +263,13 @@ func (s *Sink) Close(ctx context.Context) {
 
 func (s *Sink) run() {
 	defer close(s.stopped)
+	defer func() {
+		// Nothing is queued once the sender stops (drain sent or dropped
+		// it, and Close takes no more).
+		s.mu.Lock()
+		s.queue.Free()
+		s.mu.Unlock()
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -263,7 +285,7 @@ func (s *Sink) run() {
 	timer.Stop()
 	for {
 		// Wait for a first record, then for a full batch or BatchWait.
-		if s.queued() == 0 {
+		if s.length() == 0 {
 			select {
 			case <-s.wake:
 				continue
@@ -296,36 +318,38 @@ func (s *Sink) run() {
 
 // drain sends everything left (Close), then drops what ctx cut short.
 func (s *Sink) drain(ctx context.Context) {
-	for s.queued() > 0 && ctx.Err() == nil {
+	for s.length() > 0 && ctx.Err() == nil {
 		s.sendOne(ctx)
 	}
 	s.mu.Lock()
-	n := len(s.queue)
-	s.queue, s.bytes = nil, 0
+	n := s.queue.Len()
+	s.queue.Pop(n)
+	s.queued, s.bytes = 0, 0
 	s.mu.Unlock()
 	s.dropped.Add(uint64(n))
 	s.backlog.Add(-int64(n))
 }
 
-func (s *Sink) queued() int {
+// length is the number of records and alerts queued (not in flight).
+func (s *Sink) length() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.queue)
+	return s.queue.Len()
 }
 
+// full reports whether a body is ready: an alert first, BatchEvents
+// records, or BatchBytes of them.
 func (s *Sink) full() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.queue) >= s.cfg.BatchEvents || len(s.queue) > 0 && s.queue[0].alert {
-		return true
-	}
-	var n int
-	for _, it := range s.queue {
-		if n += len(it.data); n >= s.cfg.BatchBytes {
-			return true
-		}
-	}
-	return false
+	return s.queue.Len() >= s.cfg.BatchEvents || s.queued >= int64(s.cfg.BatchBytes) || s.alertFirst()
+}
+
+// alertFirst reports whether the queue starts with an alert (s.mu held).
+func (s *Sink) alertFirst() bool {
+	alert := false
+	s.queue.Peek(1, func(rec []byte) bool { alert = rec[0] == kindAlert; return false })
+	return alert
 }
 
 // take builds the next body: an alert alone, or records up to the batch
@@ -333,26 +357,33 @@ func (s *Sink) full() bool {
 func (s *Sink) take() (body []byte, n int, size int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.queue) == 0 {
+	if s.queue.Len() == 0 {
 		return nil, 0, 0
 	}
-	if s.queue[0].alert {
-		it := s.queue[0]
-		s.queue = s.queue[1:]
-		return it.data, 1, int64(len(it.data))
+	if s.alertFirst() {
+		s.queue.Peek(1, func(rec []byte) bool { body = bytes.Clone(rec[1:]); return false })
+		s.queue.Pop(1)
+		size = int64(len(body))
+		s.queued -= size
+		return body, 1, size
 	}
 	body = append(make([]byte, 0, 64<<10), `{"Records":[`...)
-	for n < len(s.queue) && n < s.cfg.BatchEvents && !s.queue[n].alert && (n == 0 || len(body)+len(s.queue[n].data) <= s.cfg.BatchBytes) {
+	s.queue.Peek(s.cfg.BatchEvents, func(rec []byte) bool {
+		data := rec[1:]
+		if rec[0] == kindAlert || n > 0 && len(body)+len(data) > s.cfg.BatchBytes {
+			return false
+		}
 		if n > 0 {
 			body = append(body, ',')
 		}
-		body = append(body, s.queue[n].data...)
-		size += int64(len(s.queue[n].data))
+		body = append(body, data...)
+		size += int64(len(data))
 		n++
-	}
+		return true
+	})
 	body = append(body, "]}"...)
-	clear(s.queue[:n])
-	s.queue = s.queue[n:]
+	s.queue.Pop(n)
+	s.queued -= size
 	return body, n, size
 }
 

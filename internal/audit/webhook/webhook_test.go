@@ -337,3 +337,53 @@ func TestConfigChecks(t *testing.T) {
 		t.Fatalf("%v %v", err, h)
 	}
 }
+
+// Records and alerts queued while the receiver is held go out in the order
+// they came: the records before an alert in a body of their own, the alert
+// alone, then the records after it; each record once.
+func TestQueuedRecordsAndAlertsKeepTheirOrder(t *testing.T) {
+	rc := &receiver{block: make(chan struct{})}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	s, _ := New(Config{URL: srv.URL, BatchWait: time.Millisecond, BatchEvents: 4})
+	defer s.Close(context.Background())
+	s.Write(record(0)) // sent first, and held by the receiver
+	waitFor(t, "the first POST", func() bool { return s.length() == 0 })
+	for i := 1; i <= 5; i++ {
+		s.Write(record(i))
+	}
+	s.Alert("alert", record(100))
+	for i := 6; i <= 7; i++ {
+		s.Write(record(i))
+	}
+	close(rc.block)
+	waitFor(t, "every item", func() bool { return s.Sent() == 9 })
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var got []string
+	for _, b := range rc.bodies {
+		var body struct {
+			Text    *string          `json:"text"`
+			Records []map[string]any `json:"Records"`
+		}
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		var names []string
+		for _, r := range body.Records {
+			names = append(names, r["eventName"].(string))
+		}
+		kind := "records"
+		if body.Text != nil {
+			kind = "alert " + *body.Text
+		}
+		got = append(got, fmt.Sprintf("%s %v", kind, names))
+	}
+	want := []string{"records [E0]", "records [E1 E2 E3 E4]", "records [E5]", "alert alert [E100]", "records [E6 E7]"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("bodies %q, want %q", got, want)
+	}
+	if s.Backlog() != 0 || s.BacklogBytes() != 0 {
+		t.Fatalf("backlog %d records, %d bytes after all was sent", s.Backlog(), s.BacklogBytes())
+	}
+}
