@@ -1,6 +1,9 @@
 package offheap
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"strconv"
+)
 
 // FIFO is a queue of byte records in memory from Bytes: records waiting to
 // be sent somewhere (the audit database sink's backlog, up to tens of MiB
@@ -25,8 +28,12 @@ type FIFO struct {
 	spare  []byte   // an emptied chunk of the default size, kept for reuse
 }
 
-// fifoHeader is a record's length in front of it.
-const fifoHeader = 4
+// fifoHeader is a record's length in front of it; maxRecord bounds a
+// record (its owners bound their queues far below).
+const (
+	fifoHeader = 4
+	maxRecord  = 1<<31 - fifoHeader
+)
 
 // NewFIFO returns an empty FIFO that maps chunks of chunk bytes (rounded up
 // to a page).
@@ -53,6 +60,9 @@ func (q *FIFO) end(i int) int {
 // Push appends a record of n bytes and returns them, zeroed or not, for
 // the caller to fill before its next call on q.
 func (q *FIFO) Push(n int) []byte {
+	if n < 0 || n > maxRecord {
+		panic("offheap: FIFO record of " + strconv.Itoa(n) + " bytes")
+	}
 	need := fifoHeader + n
 	if len(q.chunks) == 0 || q.tail+need > len(q.chunks[len(q.chunks)-1]) {
 		if last := len(q.chunks) - 1; last >= 0 && q.tail == 0 {

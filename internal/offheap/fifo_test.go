@@ -126,3 +126,23 @@ func TestFIFOFree(t *testing.T) {
 	})
 	q.Free()
 }
+
+// A record too large for its length header is refused loudly, not written
+// with a cut length that later reads would walk off.
+func TestFIFOPushRefusesOversizedRecord(t *testing.T) {
+	q := NewFIFO(4096)
+	defer q.Free()
+	for _, n := range []int{-1, maxRecord + 1} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Push(%d) did not panic", n)
+				}
+			}()
+			q.Push(n)
+		}()
+	}
+	if q.Len() != 0 {
+		t.Fatalf("%d records after refused pushes", q.Len())
+	}
+}
