@@ -28,12 +28,12 @@ type FIFO struct {
 	spare  []byte   // an emptied chunk of the default size, kept for reuse
 }
 
-// fifoHeader is a record's length in front of it; maxRecord bounds a
-// record (its owners bound their queues far below).
-const (
-	fifoHeader = 4
-	maxRecord  = 1<<31 - fifoHeader
-)
+// fifoHeader is a record's length in front of it.
+const fifoHeader = 4
+
+// MaxRecord bounds a record: Push panics beyond it, so owners that push
+// under a lock check first.
+const MaxRecord = 1<<31 - fifoHeader
 
 // NewFIFO returns an empty FIFO that maps chunks of chunk bytes (rounded up
 // to a page).
@@ -60,7 +60,7 @@ func (q *FIFO) end(i int) int {
 // Push appends a record of n bytes and returns them, zeroed or not, for
 // the caller to fill before its next call on q.
 func (q *FIFO) Push(n int) []byte {
-	if n < 0 || n > maxRecord {
+	if n < 0 || n > MaxRecord {
 		panic("offheap: FIFO record of " + strconv.Itoa(n) + " bytes")
 	}
 	need := fifoHeader + n

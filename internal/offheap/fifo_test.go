@@ -132,7 +132,7 @@ func TestFIFOFree(t *testing.T) {
 func TestFIFOPushRefusesOversizedRecord(t *testing.T) {
 	q := NewFIFO(4096)
 	defer q.Free()
-	for _, n := range []int{-1, maxRecord + 1} {
+	for _, n := range []int{-1, MaxRecord + 1} {
 		func() {
 			defer func() {
 				if recover() == nil {

@@ -146,7 +146,7 @@ func (s *Sink) WriteWith(line, attrs []byte) bool {
 	size := queuedLen(line, attrs)
 	n := int64(size)
 	s.mu.Lock()
-	if s.closed || s.bytes+n > s.cfg.BufferBytes {
+	if s.closed || size > offheap.MaxRecord || s.bytes+n > s.cfg.BufferBytes {
 		s.mu.Unlock()
 		s.dropped.Add(1)
 		return false
@@ -346,6 +346,7 @@ func (s *Sink) take() ([][]byte, int64) {
 func (s *Sink) done(inserted, dropped int, size int64) {
 	s.mu.Lock()
 	s.queue.Pop(inserted + dropped)
+	clear(s.batch) // no pointers into chunks Pop may have unmapped
 	s.bytes -= size
 	s.mu.Unlock()
 	s.backlog.Add(-int64(inserted + dropped))

@@ -202,7 +202,7 @@ func (s *Sink) Alert(text string, records ...[]byte) bool {
 func (s *Sink) enqueue(kind byte, data []byte) bool {
 	n := int64(len(data))
 	s.mu.Lock()
-	if s.closed || s.bytes+n > s.cfg.BufferBytes {
+	if s.closed || 1+len(data) > offheap.MaxRecord || s.bytes+n > s.cfg.BufferBytes {
 		s.mu.Unlock()
 		s.dropped.Add(1)
 		return false
