@@ -95,29 +95,27 @@ func newServeCmd() *cobra.Command {
 }
 
 // tuneGC trades memory, of which the server needs little beside its caches
-// (a live heap of a few MiB, and the caches' first tiers bounded at 20 MiB
+// (a live heap of a few MiB, and the caches' first tiers bounded at 10 MiB
 // in all beside the session cache, see internal/server), for CPU under
 // load: the collector runs when the heap reaches 11x the live heap instead
-// of 2x, and a soft limit of 80 MiB makes it run sooner when that would be
+// of 2x, and a soft limit of 56 MiB makes it run sooner when that would be
 // too much. AssumeRole allocates about 9 KiB a request; under wrk at 32
 // connections this gave 2-3 points more of a bare handler's requests per
 // second than GOGC=400. The caches' second tiers and the audit index are
 // mapped outside the Go heap and count toward neither: at 100,000 entities
 // (internal/tools/scale) the tiers with their indexes and detection's add
 // some 55 MiB of resident memory to the limit, the audit index 24 MiB, and
-// the binary 25 MiB (peak RSS some 198 MiB). With 112 MiB, the limit before
-// the second tiers left the heap, the heap of 100,000 entities ran into it
-// and the collector ran without pause. With 56 MiB (a live heap of 26-32
-// MB across 100,000 roles), peak RSS was 21 MiB lower and the collector ran
-// 2.8 times as often, for twice the CPU (GODEBUG=gctrace=1 over the same
-// scale run); with 64 MiB, 15 MiB lower (183 against 198 MiB) for 4-8 µs
-// more CPU an AssumeRole across 100,000 roles (85-90 against 72-80 µs), so
-// the limit stays. GOGC and GOMEMLIMIT, when set, win.
+// the binary 25 MiB (peak RSS 175-180 MiB). The limit follows the first
+// tiers' bounds: with tiers of 20 MiB it was 80 MiB (peak RSS 198-200
+// MiB), because under 56 MiB the collector took 12.9 % of the server's CPU
+// across 100,000 roles against 4.7 %; with the tiers halved, 56 MiB costs
+// 4.1-5.1 % and 48 MiB 6.5 % (perf over the scale run; see
+// internal/server/caches.go). GOGC and GOMEMLIMIT, when set, win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(1000)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(80 << 20)
+		debug.SetMemoryLimit(56 << 20)
 	}
 }

@@ -48,10 +48,10 @@ type userSource interface {
 // second were).
 const keyTTL = 15 * time.Minute
 
-// keyCacheBytes bounds the long-term key cache: 10 MiB, some 19,000 keys
-// (about 540 bytes each by their estimate, 450 of live heap, with their
-// cache entry; see caches.go for the choice).
-const keyCacheBytes = 4 << 20
+// keyCacheBytes bounds the long-term key cache's first tier: 2 MiB, some
+// 3,800 keys (about 540 bytes each by their estimate, 450 of live heap,
+// with their cache entry; see caches.go for the choice).
+const keyCacheBytes = 2 << 20
 
 // keyEntry is immutable once cached. It keeps what authentication needs,
 // not the stored key record; auth.Caller.UserID is the owner's unique id

@@ -12,7 +12,7 @@ import (
 //     about 1.1 KiB of the authorizer's (the role with its compiled trust
 //     policy, whose shape it shares with other roles', the user, the
 //     bookkeeping) and 0.5 KiB of the key cache. These bounds hold some
-//     7,000 entities: what a hot working set needs, no more, because the
+//     3,500 entities: what a hot working set needs, no more, because the
 //     collector marks every one of their objects. Once full, a first tier
 //     stores a decoded entry only on its key's second miss of late; an
 //     entry seen once is kept a short while in the cache's window (the
@@ -30,15 +30,21 @@ import (
 //
 // Before the second tier, the first held 20,000 entities and across
 // 100,000 every miss read the store; twice that bound served fewer
-// requests, the collector taking more CPU than the hits saved. Trust
+// requests, the collector taking more CPU than the hits saved. With the
+// second tier, halving the first tiers (from 7,000 entities: 8, 8 and 4
+// MiB) let serve's soft memory limit come down from 80 to 56 MiB with the
+// collector's share of the server's CPU across 100,000 roles where it was
+// (4.1 and 5.1 % against 4.7 %, perf over internal/tools/scale), and peak
+// RSS from 198-200 to 175-180 MiB; the full tiers under 56 MiB took 12.9 %
+// (and 16.6 % under 48 MiB; the halved ones 6.5 %). Trust
 // policies do not go through the policy cache, which holds identity,
 // managed, session and SCP documents.
 const (
 	// PolicyCacheBytes bounds the compiled policies.
-	PolicyCacheBytes = 8 << 20
+	PolicyCacheBytes = 4 << 20
 	// AuthzCacheBytes bounds the authorizer's principals, roles, groups,
 	// managed policies and SCPs.
-	AuthzCacheBytes = 8 << 20
+	AuthzCacheBytes = 4 << 20
 	// AuthzCompactBytes bounds the authorizer cache's second tier: users and
 	// roles encoded, some 170 bytes an entity of the scale benchmark (a
 	// user and a role), so 100,000 take 17 MB, with room for the copies

@@ -145,7 +145,7 @@ func BenchmarkServeAssumeRoleRotation(b *testing.B) { benchRotation(b, 40000) }
 
 // BenchmarkServeAssumeRoleWarm is AssumeRole in rotation over entities the
 // first tiers hold.
-func BenchmarkServeAssumeRoleWarm(b *testing.B) { benchRotation(b, 5000) }
+func BenchmarkServeAssumeRoleWarm(b *testing.B) { benchRotation(b, 3000) }
 
 // benchRotation serves AssumeRole in rotation over n entities, each seen
 // once before.
@@ -174,9 +174,9 @@ func benchRotation(b *testing.B, n int) {
 //	go test ./internal/server -run ScaleBytesPerEntity -v
 func TestScaleBytesPerEntity(t *testing.T) {
 	if testing.Short() {
-		t.Skip("seeds 5,000 entities")
+		t.Skip("seeds 3,000 entities")
 	}
-	const n = 5000
+	const n = 3000
 	s := benchServer(t)
 	reqs := scaleEntities(t, s, n)
 	h := s.Handler()
