@@ -3,9 +3,6 @@ package pgsink
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,15 +21,7 @@ import (
 func TestStressRefusedBigFlakyClose(t *testing.T) {
 	dsn := schemaDSN(t)
 	ctx := context.Background()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newFlakyProxy(t, u.Host)
-	p.up.Store(true)
-	u.Host = p.ln.Addr().String()
-	s := start(Config{DSN: u.String(), Node: "t", TokenKey: make([]byte, 32), BufferBytes: 6 << 20, BatchEvents: 25, BatchWait: time.Millisecond, Conns: 1,
-		Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
+	p, s := startBehindProxy(t, dsn, true, 6<<20, 25)
 	var writes, accepted atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

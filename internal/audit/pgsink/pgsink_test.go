@@ -408,6 +408,22 @@ type flakyProxy struct {
 	up   atomic.Bool
 }
 
+// startBehindProxy starts a sink on dsn whose one connection goes through a
+// flakyProxy, up from the start or not.
+func startBehindProxy(t *testing.T, dsn string, up bool, buffer int64, batch int) (*flakyProxy, *Sink) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newFlakyProxy(t, u.Host)
+	p.up.Store(up)
+	u.Host = p.ln.Addr().String()
+	s := start(Config{DSN: u.String(), Node: "t", TokenKey: make([]byte, 32), BufferBytes: buffer, BatchEvents: batch, BatchWait: time.Millisecond, Conns: 1,
+		Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
+	return p, s
+}
+
 func newFlakyProxy(t *testing.T, addr string) *flakyProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -447,14 +463,7 @@ func newFlakyProxy(t *testing.T, addr string) *flakyProxy {
 func TestDatabaseDownThenUpStoresEveryRecordOnce(t *testing.T) {
 	dsn := schemaDSN(t)
 	ctx := context.Background()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newFlakyProxy(t, u.Host)
-	u.Host = p.ln.Addr().String()
-	s := start(Config{DSN: u.String(), Node: "t", TokenKey: make([]byte, 32), BufferBytes: 8 << 20, BatchEvents: 40, BatchWait: time.Millisecond, Conns: 1,
-		Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
+	p, s := startBehindProxy(t, dsn, false, 8<<20, 40)
 	defer s.Close(ctx)
 	const n = 500
 	for i := range n {

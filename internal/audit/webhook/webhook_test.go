@@ -47,17 +47,32 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 func (r *receiver) records(t *testing.T) []map[string]any {
 	t.Helper()
+	var out []map[string]any
+	for _, b := range r.decoded(t) {
+		out = append(out, b.Records...)
+	}
+	return out
+}
+
+// body is one POST the receiver got: records, or an alert (Text) with its
+// records.
+type body struct {
+	Text    *string          `json:"text"`
+	Records []map[string]any `json:"Records"`
+}
+
+// decoded decodes every POST the receiver got, in order.
+func (r *receiver) decoded(t *testing.T) []body {
+	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []map[string]any
+	out := make([]body, 0, len(r.bodies))
 	for _, b := range r.bodies {
-		var body struct {
-			Records []map[string]any `json:"Records"`
-		}
-		if err := json.Unmarshal(b, &body); err != nil {
+		var x body
+		if err := json.Unmarshal(b, &x); err != nil {
 			t.Fatalf("body %s: %v", b, err)
 		}
-		out = append(out, body.Records...)
+		out = append(out, x)
 	}
 	return out
 }
@@ -298,21 +313,12 @@ func TestAlertBody(t *testing.T) {
 	s.Write(record(3))
 	waitFor(t, "three items", func() bool { return s.Sent() == 3 })
 	s.Close(context.Background())
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
 	var alerts int
-	for _, b := range rc.bodies {
-		var body struct {
-			Text    *string          `json:"text"`
-			Records []map[string]any `json:"Records"`
-		}
-		if err := json.Unmarshal(b, &body); err != nil {
-			t.Fatalf("%s: %v", b, err)
-		}
-		if body.Text != nil {
+	for _, b := range rc.decoded(t) {
+		if b.Text != nil {
 			alerts++
-			if *body.Text != "root login from \"new\" IP\n:warning:" || len(body.Records) != 1 || body.Records[0]["eventName"] != "E2" {
-				t.Fatalf("alert body %s", b)
+			if *b.Text != "root login from \"new\" IP\n:warning:" || len(b.Records) != 1 || b.Records[0]["eventName"] != "E2" {
+				t.Fatalf("alert body %q with %v", *b.Text, b.Records)
 			}
 		}
 	}
@@ -358,24 +364,15 @@ func TestQueuedRecordsAndAlertsKeepTheirOrder(t *testing.T) {
 	}
 	close(rc.block)
 	waitFor(t, "every item", func() bool { return s.Sent() == 9 })
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
 	var got []string
-	for _, b := range rc.bodies {
-		var body struct {
-			Text    *string          `json:"text"`
-			Records []map[string]any `json:"Records"`
-		}
-		if err := json.Unmarshal(b, &body); err != nil {
-			t.Fatalf("%s: %v", b, err)
-		}
+	for _, b := range rc.decoded(t) {
 		var names []string
-		for _, r := range body.Records {
+		for _, r := range b.Records {
 			names = append(names, r["eventName"].(string))
 		}
 		kind := "records"
-		if body.Text != nil {
-			kind = "alert " + *body.Text
+		if b.Text != nil {
+			kind = "alert " + *b.Text
 		}
 		got = append(got, fmt.Sprintf("%s %v", kind, names))
 	}
