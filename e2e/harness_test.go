@@ -39,6 +39,12 @@ type env struct {
 	dataDir  string
 	cancel   context.CancelFunc
 	served   chan error
+	// transport is the env's own: http.DefaultTransport is shared with
+	// every test of the package, and each httptest.Server.Close closes its
+	// idle connections, which once cut an AssumeRole's response short
+	// ("use of closed network connection", a role chain of 32 hops ending
+	// at 30 in CI); the clients here do not retry.
+	transport *http.Transport
 }
 
 type envOption func(*config.Config, *server.Options)
@@ -101,7 +107,9 @@ func startTB(t testing.TB, dataDir string, opts ...envOption) *env {
 		t.Fatalf("server.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{t: t, endpoint: "http://" + ln.Addr().String(), srv: srv, dataDir: dataDir, cancel: cancel, served: make(chan error, 1)}
+	e := &env{t: t, endpoint: "http://" + ln.Addr().String(), srv: srv, dataDir: dataDir, cancel: cancel, served: make(chan error, 1),
+		transport: http.DefaultTransport.(*http.Transport).Clone()}
+	t.Cleanup(e.transport.CloseIdleConnections)
 	go func() { e.served <- srv.Serve(ctx, ln) }()
 	t.Cleanup(e.stop)
 	return e
@@ -121,13 +129,22 @@ func (e *env) stop() {
 	e.cancel = nil
 }
 
+// roundTripper is the env's transport, or the shared one for an env made
+// around a server started otherwise (a process of the binary).
+func (e *env) roundTripper() http.RoundTripper {
+	if e.transport == nil {
+		return http.DefaultTransport
+	}
+	return e.transport
+}
+
 func (e *env) awsConfig(akid, secret, token string) aws.Config {
 	return aws.Config{
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider(akid, secret, token),
 		BaseEndpoint:     aws.String(e.endpoint),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Timeout: 30 * time.Second},
+		HTTPClient:       &http.Client{Timeout: 30 * time.Second, Transport: e.roundTripper()},
 	}
 }
 
