@@ -41,9 +41,10 @@ type env struct {
 	served   chan error
 	// transport is the env's own: http.DefaultTransport is shared with
 	// every test of the package, and each httptest.Server.Close closes its
-	// idle connections, which once cut an AssumeRole's response short
-	// ("use of closed network connection", a role chain of 32 hops ending
-	// at 30 in CI); the clients here do not retry.
+	// idle connections. With it shared, an AssumeRole's response was once
+	// cut short ("use of closed network connection"; a role chain of 32
+	// hops ended at 30 in CI), and the clients here do not retry; how a
+	// connection in use came to be closed was not traced.
 	transport *http.Transport
 }
 
