@@ -39,12 +39,9 @@ type env struct {
 	dataDir  string
 	cancel   context.CancelFunc
 	served   chan error
-	// transport is the env's own: http.DefaultTransport is shared with
+	// transport is the env's own (http.DefaultTransport is shared with
 	// every test of the package, and each httptest.Server.Close closes its
-	// idle connections. With it shared, an AssumeRole's response was once
-	// cut short ("use of closed network connection"; a role chain of 32
-	// hops ended at 30 in CI), and the clients here do not retry; how a
-	// connection in use came to be closed was not traced.
+	// idle connections), its connections traced (conntrace_test.go).
 	transport *http.Transport
 }
 
@@ -110,6 +107,7 @@ func startTB(t testing.TB, dataDir string, opts ...envOption) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &env{t: t, endpoint: "http://" + ln.Addr().String(), srv: srv, dataDir: dataDir, cancel: cancel, served: make(chan error, 1),
 		transport: http.DefaultTransport.(*http.Transport).Clone()}
+	e.transport.DialContext = tracedDial
 	t.Cleanup(e.transport.CloseIdleConnections)
 	go func() { e.served <- srv.Serve(ctx, ln) }()
 	t.Cleanup(e.stop)
@@ -141,11 +139,11 @@ func (e *env) roundTripper() http.RoundTripper {
 
 func (e *env) awsConfig(akid, secret, token string) aws.Config {
 	return aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(akid, secret, token),
-		BaseEndpoint:     aws.String(e.endpoint),
-		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Timeout: 30 * time.Second, Transport: e.roundTripper()},
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider(akid, secret, token),
+		BaseEndpoint: aws.String(e.endpoint),
+		Retryer:      clientRetryer,
+		HTTPClient:   &http.Client{Timeout: 30 * time.Second, Transport: e.roundTripper()},
 	}
 }
 

@@ -54,7 +54,7 @@ func deepChain(t *testing.T, ie *issuerEnv, user string) []creds3 {
 			// error would make the callers' checks of its depth fail
 			// without saying why.
 			if !strings.Contains(err.Error(), "Role chaining is limited to") {
-				t.Fatalf("hop %d: %v", i+1, err)
+				t.Fatalf("hop %d: %v%s", i+1, err, closedBy(err))
 			}
 			break
 		}
