@@ -82,7 +82,7 @@ func newServeCmd() *cobra.Command {
 	f.Int64Var(&cfg.AuditMaxBytes, "audit-max-bytes", cfg.AuditMaxBytes, "close (and sign) an audit file once it holds this many bytes")
 	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", cfg.AuditMaxAge, "close (and sign) an audit file once it is this old")
 	f.DurationVar(&cfg.AuditRetention, "audit-retention", 0, "remove closed audit files older than this (0: keep all)")
-	f.Int64Var(&cfg.AuditIndexBytes, "audit-index-bytes", 0, "memory for the index of the newest audit events, which LookupEvents searches (default 24 MiB, some 120,000 AssumeRole events; at most 200,000 events); older events are in the files, for opensts audit query")
+	f.Int64Var(&cfg.AuditIndexBytes, "audit-index-bytes", 0, "size of the index of the newest audit events, which LookupEvents searches (default 24 MiB, some 120,000 AssumeRole events; at most 200,000 events; on Unix-like systems all but its newest 830 KiB is kept in an unlinked scratch file in the audit directory); older events are in the files, for opensts audit query")
 	f.BoolVar(&cfg.AuditStrict, "audit-strict", false, "fail a request with ServiceUnavailable (retryable) when its audit event cannot be written, instead of dropping the event")
 	f.BoolVar(&cfg.Detect, "detect", cfg.Detect, "run the detection rules over every request's audit event and raise alerts (audit events of type OpenSTSAlert)")
 	f.StringVar(&cfg.AlertRules, "alert-rules", "", "detection rules file, YAML or JSON: thresholds, windows, responses, rules switched off (default: the built-in rules)")

@@ -13,9 +13,13 @@ import (
 // pointer, so nothing of a request (its body, its parsed input) stays
 // reachable from it. Each segment is one block of memory outside the Go
 // heap (mapMem), so the collector never scans it and its goal does not
-// grow with it: the index costs at most IndexBytes of resident memory.
-// Whole segments are dropped, oldest first, to keep it within its bounds:
-// a number of events (IndexMax) and a number of bytes (IndexBytes).
+// grow with it. Where the system allows (unix), the segments but the
+// newest are moved to a scratch file (spillFile): the index then costs one
+// segment (some 830 KiB) of the process's resident memory, and the rest,
+// at most IndexBytes, is file data the kernel caches while it has memory
+// to spare and lookups read back. Whole segments are dropped, oldest
+// first, to keep it within its bounds: a number of events (IndexMax) and a
+// number of bytes (IndexBytes).
 
 // slot is one event in the index.
 type slot struct {
@@ -36,15 +40,39 @@ const slotSize = int64(unsafe.Sizeof(slot{}))
 // attributes always fit a segment.
 const maxAttrString = 2048
 
-// segment is one block of memory: slots, then the blob.
+// segment is one block of memory: slots, then the blob. Once full and no
+// longer the newest, it is written to the index's spill file and its
+// memory given to the next segment (spilled): what it held is read back,
+// through the page cache, only by a lookup (view).
 type segment struct {
 	mem   []byte
 	slots []slot // in mem
 	blob  []byte // in mem, after the slots
 	start int    // slots before it were removed by retention
+
+	// Where a spilled segment is: size bytes at off in the spill file,
+	// its n slots at the start, its blob of nblob bytes at blobAt.
+	spilled       bool
+	off           int64
+	size, n       int
+	blobAt, nblob int
+	lastFile      int32 // the file of its last slot
 }
 
-func (s *segment) bytes() int64 { return int64(len(s.mem)) }
+func (s *segment) bytes() int64 {
+	if s.spilled {
+		return int64(s.size)
+	}
+	return int64(len(s.mem))
+}
+
+// len is the number of slots s holds, those removed by retention included.
+func (s *segment) len() int {
+	if s.spilled {
+		return s.n
+	}
+	return len(s.slots)
+}
 
 // blobPerSlot is the blob a segment has for each of its slots: an event's
 // attributes are some 115-130 bytes (an AssumeRole's 115), so a segment of
@@ -55,15 +83,38 @@ const blobPerSlot = 160
 func newSegment(slots int) *segment {
 	blob := max(slots*blobPerSlot, 64<<10)
 	n := (int(slotSize)*slots + blob + 4095) &^ 4095
-	mem := mapMem(n)
-	return &segment{mem: mem, slots: unsafe.Slice((*slot)(unsafe.Pointer(&mem[0])), slots)[:0],
-		blob: mem[int(slotSize)*slots : int(slotSize)*slots : n]}
+	return segmentIn(mapMem(n), slots)
 }
 
-func (s *segment) free() {
+// segmentIn is an empty segment of the given slots in mem.
+func segmentIn(mem []byte, slots int) *segment {
+	at := int(slotSize) * slots
+	return &segment{mem: mem, slots: unsafe.Slice((*slot)(unsafe.Pointer(&mem[0])), slots)[:0], blob: mem[at:at:len(mem)]}
+}
+
+// free returns s's memory, or its place in sp when it is spilled.
+func (s *segment) free(sp *spillFile) {
+	if s.spilled {
+		sp.release(s.off, s.size)
+		s.spilled = false
+		return
+	}
 	m := s.mem
 	s.mem, s.slots, s.blob = nil, nil, nil
 	unmapMem(m)
+}
+
+// view returns s's slots and blob, and a function to call when done with
+// them (a spilled segment is mapped from the spill file for the while).
+func (s *segment) view(sp *spillFile) (slots []slot, blob []byte, done func(), err error) {
+	if !s.spilled {
+		return s.slots, s.blob, func() {}, nil
+	}
+	mem, done, err := sp.view(s.off, s.size)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return unsafe.Slice((*slot)(unsafe.Pointer(&mem[0])), s.n), mem[s.blobAt : s.blobAt+s.nblob], done, nil
 }
 
 type index struct {
@@ -77,6 +128,11 @@ type index struct {
 	// be filled again: its pages are already resident, so the writer does
 	// not fault a new mapping in every few thousand events.
 	spare *segment
+	// sp, when set, holds the segments before the newest (spilled): the
+	// index then keeps two segments resident, the newest and the spare,
+	// and the rest on disk, read back through the page cache by lookups.
+	// Without it (or when a write to it fails) they stay in memory.
+	sp *spillFile
 }
 
 func newIndex(maxCount int, maxBytes int64) *index {
@@ -301,9 +357,14 @@ func (x *index) add(s slot, attrs []byte) {
 	if n := len(x.segs); n > 0 && len(x.segs[n-1].slots) < cap(x.segs[n-1].slots) && len(attrs) <= cap(x.segs[n-1].blob)-len(x.segs[n-1].blob) {
 		seg = x.segs[n-1]
 	} else {
-		if seg, x.spare = x.spare, nil; seg == nil {
-			seg = newSegment(x.segCap)
-			x.bytes += seg.bytes()
+		if n > 0 {
+			seg = x.spill(x.segs[n-1])
+		}
+		if seg == nil {
+			if seg, x.spare = x.spare, nil; seg == nil {
+				seg = newSegment(x.segCap)
+				x.bytes += seg.bytes()
+			}
 		}
 		x.segs = append(x.segs, seg)
 	}
@@ -317,18 +378,39 @@ func (x *index) add(s slot, attrs []byte) {
 	x.trim()
 }
 
+// spill writes seg (full, and about to be followed by a new newest
+// segment) to the spill file and returns an empty segment in its memory;
+// nil, with seg left as it was, when there is no spill file or the write
+// failed.
+func (x *index) spill(seg *segment) *segment {
+	if x.sp == nil || seg.spilled || len(seg.slots) == 0 {
+		return nil
+	}
+	off, ok := x.sp.put(seg.mem)
+	if !ok {
+		return nil
+	}
+	fresh := segmentIn(seg.mem, cap(seg.slots))
+	seg.spilled, seg.off, seg.size, seg.n = true, off, len(seg.mem), len(seg.slots)
+	seg.blobAt, seg.nblob = int(slotSize)*cap(seg.slots), len(seg.blob)
+	seg.lastFile = seg.slots[len(seg.slots)-1].file
+	seg.mem, seg.slots, seg.blob = nil, nil, nil
+	x.bytes += fresh.bytes() // seg still counts, now as file
+	return fresh
+}
+
 // trim drops the oldest segments while a bound is exceeded (the newest
 // segment always stays).
 func (x *index) trim() {
 	for len(x.segs) > 1 && (x.count > x.maxCount || x.bytes > x.maxBytes) {
 		old := x.segs[0]
-		x.count -= len(old.slots) - old.start
-		if x.spare == nil {
+		x.count -= old.len() - old.start
+		if x.spare == nil && !old.spilled {
 			old.slots, old.blob, old.start = old.slots[:0], old.blob[:0], 0
 			x.spare = old
 		} else {
 			x.bytes -= old.bytes()
-			old.free()
+			old.free(x.sp)
 		}
 		x.segs[0] = nil
 		x.segs = x.segs[1:]
@@ -339,26 +421,51 @@ func (x *index) trim() {
 func (x *index) dropFiles(keep int) {
 	for len(x.segs) > 0 {
 		seg := x.segs[0]
+		if seg.spilled && int(seg.lastFile) >= keep {
+			// Some of its events stay: read where they start.
+			slots, _, done, err := seg.view(x.sp)
+			if err != nil {
+				return // its events stay found until trimmed
+			}
+			for seg.start < len(slots) && int(slots[seg.start].file) < keep {
+				seg.start++
+				x.count--
+			}
+			done()
+			return
+		}
+		if seg.spilled {
+			x.count -= seg.n - seg.start
+			seg.start = seg.n
+		}
 		for seg.start < len(seg.slots) && int(seg.slots[seg.start].file) < keep {
 			seg.start++
 			x.count--
 		}
-		if seg.start < len(seg.slots) || len(x.segs) == 1 && len(seg.slots) < cap(seg.slots) {
+		if !seg.spilled && (seg.start < len(seg.slots) || len(x.segs) == 1 && len(seg.slots) < cap(seg.slots)) {
 			return // events left, or the segment events are added to
 		}
 		x.bytes -= seg.bytes()
-		seg.free()
+		seg.free(x.sp)
 		x.segs[0] = nil
 		x.segs = x.segs[1:]
 	}
 }
 
 // prepend puts old's events (all older than x's) before x's, then trims
-// x to its bounds. old is empty after.
+// x to its bounds. old is empty after. Both spill to the same file.
 func (x *index) prepend(old *index) {
 	if old.spare != nil {
-		old.spare.free()
+		old.spare.free(old.sp)
 		old.spare = nil
+	}
+	if n := len(old.segs); n > 0 {
+		// Its newest, not x's, is the one partly filled: it goes to the
+		// file too, so that only x's newest stays resident.
+		if fresh := old.spill(old.segs[n-1]); fresh != nil {
+			fresh.free(nil)
+			old.bytes -= fresh.bytes()
+		}
 	}
 	x.segs = append(old.segs, x.segs...)
 	x.count += old.count
@@ -367,28 +474,38 @@ func (x *index) prepend(old *index) {
 	x.trim()
 }
 
-// dropAll empties the index and returns its memory.
+// dropAll empties the index and returns its memory and its place in the
+// spill file.
 func (x *index) dropAll() {
 	for _, seg := range x.segs {
-		seg.free()
+		seg.free(x.sp)
 	}
 	if x.spare != nil {
-		x.spare.free()
+		x.spare.free(nil)
 	}
 	x.segs, x.spare, x.count, x.bytes = nil, nil, 0, 0
 }
 
-// each calls f with every event, newest first, until f returns false.
-func (x *index) each(f func(s *slot, attrs []byte) bool) {
+// each calls f with every event, newest first, until f returns false. It
+// fails only when a spilled segment cannot be read back; the events of
+// the segments before it were given to f.
+func (x *index) each(f func(s *slot, attrs []byte) bool) error {
 	for i := len(x.segs) - 1; i >= 0; i-- {
 		seg := x.segs[i]
-		for j := len(seg.slots) - 1; j >= seg.start; j-- {
-			s := &seg.slots[j]
-			if !f(s, seg.blob[s.attrs:s.attrs+s.alen]) {
-				return
+		slots, blob, done, err := seg.view(x.sp)
+		if err != nil {
+			return err
+		}
+		for j := len(slots) - 1; j >= seg.start; j-- {
+			s := &slots[j]
+			if !f(s, blob[s.attrs:s.attrs+s.alen]) {
+				done()
+				return nil
 			}
 		}
+		done()
 	}
+	return nil
 }
 
 // decode returns the entry of a slot, its strings copied out of the

@@ -9,12 +9,15 @@ import (
 )
 
 // indexSeqs lists the seqs of x, newest first.
-func indexSeqs(x *index) []uint64 {
+func indexSeqs(t *testing.T, x *index) []uint64 {
+	t.Helper()
 	var out []uint64
-	x.each(func(s *slot, _ []byte) bool {
+	if err := x.each(func(s *slot, _ []byte) bool {
 		out = append(out, s.seq)
 		return true
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 
@@ -29,14 +32,30 @@ func addEvents(x *index, from, to uint64, file func(seq uint64) int) {
 // partly filled) goes before the events written meanwhile (101-150): they
 // are found newest first, counted once, trimmed to the bounds oldest
 // first, and retention drops a file's events even past the partly filled
-// segment in the middle.
+// segment in the middle. So in memory, and with the segments but the
+// newest in a spill file, where then only the newest stays resident.
 func TestIndexPrepend(t *testing.T) {
+	for _, spilled := range []bool{false, true} {
+		t.Run(fmt.Sprintf("spill=%v", spilled), func(t *testing.T) {
+			var sp *spillFile
+			if spilled {
+				if sp = openSpill(t.TempDir()); sp == nil {
+					t.Fatal("no spill file")
+				}
+				defer sp.close()
+			}
+			testIndexPrepend(t, sp)
+		})
+	}
+}
+
+func testIndexPrepend(t *testing.T, sp *spillFile) {
 	byTen := func(seq uint64) int { return int(seq-1)/10 + 1 } // ten events a file
 	old := newIndex(1000, 1<<30)
-	old.segCap = 64
+	old.segCap, old.sp = 64, sp
 	addEvents(old, 1, 100, byTen) // segments of 64 and 36
 	live := newIndex(1000, 1<<30)
-	live.segCap = 64
+	live.segCap, live.sp = 64, sp
 	addEvents(live, 101, 150, byTen)
 	defer live.dropAll()
 	live.prepend(old)
@@ -44,26 +63,59 @@ func TestIndexPrepend(t *testing.T) {
 	for seq := uint64(150); seq >= 1; seq-- {
 		want = append(want, seq)
 	}
-	if got := indexSeqs(live); !slices.Equal(got, want) || live.count != 150 || old.count != 0 || len(old.segs) != 0 {
+	if got := indexSeqs(t, live); !slices.Equal(got, want) || live.count != 150 || old.count != 0 || len(old.segs) != 0 {
 		t.Fatalf("after prepend: count %d, %v", live.count, got)
 	}
 	addEvents(live, 151, 160, byTen) // still added after the others
-	if got := indexSeqs(live); got[0] != 160 || len(got) != 160 {
+	if got := indexSeqs(t, live); got[0] != 160 || len(got) != 160 {
 		t.Fatalf("added after prepend: %d events, newest %d", len(got), got[0])
+	}
+	if sp != nil {
+		if r := resident(live); r != 1 {
+			t.Fatalf("%d segments of %d resident, want the newest only", r, len(live.segs))
+		}
 	}
 	// Retention removed files 1-11 (events 1-110): the first segment, the
 	// partly filled one, and part of the live segments.
 	live.dropFiles(12)
-	if got := indexSeqs(live); len(got) != 50 || got[len(got)-1] != 111 || live.count != 50 {
+	if got := indexSeqs(t, live); len(got) != 50 || got[len(got)-1] != 111 || live.count != 50 {
 		t.Fatalf("after retention: count %d, %v", live.count, got)
+	}
+	addEvents(live, 161, 400, byTen) // some more segments, spilled
+	if got := indexSeqs(t, live); len(got) != 290 || got[0] != 400 || got[len(got)-1] != 111 {
+		t.Fatalf("after more: count %d, %v", live.count, got)
 	}
 	// Bounds: the oldest segments go first.
 	live.maxCount = 20
 	live.trim()
-	got := indexSeqs(live)
-	if live.count > 64+20 || got[0] != 160 || live.count != len(got) {
+	got := indexSeqs(t, live)
+	if live.count > 64+20 || got[0] != 400 || live.count != len(got) {
 		t.Fatalf("after trim to 20: count %d, %v", live.count, got)
 	}
+	if sp != nil {
+		if r := resident(live); r != 1 {
+			t.Fatalf("%d segments of %d resident", r, len(live.segs))
+		}
+		// The places the dropped segments had are used again: the file
+		// holds no more than the most segments ever spilled at once.
+		sp.mu.Lock()
+		end := sp.end
+		sp.mu.Unlock()
+		if seg := int64(len(live.segs[len(live.segs)-1].mem)); end > 8*seg {
+			t.Fatalf("spill file of %d bytes, segments of %d", end, seg)
+		}
+	}
+}
+
+// resident counts x's segments in memory.
+func resident(x *index) int {
+	n := 0
+	for _, s := range x.segs {
+		if !s.spilled {
+			n++
+		}
+	}
+	return n
 }
 
 // assumeRoleEntry is an AssumeRole's lookup attributes, as the scale run

@@ -114,7 +114,10 @@ func (t *Trail) Lookup(f Filter, before uint64, max int) ([][]byte, []entry, uin
 
 // LookupContext is Lookup, its wait for the index bounded by ctx.
 func (t *Trail) LookupContext(ctx context.Context, f Filter, before uint64, max int) ([][]byte, []entry, uint64, error) {
-	hits, next, ready := t.scan(f, before, max)
+	hits, next, ready, err := t.scan(f, before, max)
+	if err != nil {
+		return nil, nil, 0, err
+	}
 	if !ready && next == 0 {
 		// The page may go on into the events on disk before Open: an
 		// answer from part of the trail would be wrong, so wait.
@@ -123,7 +126,9 @@ func (t *Trail) LookupContext(ctx context.Context, f Filter, before uint64, max 
 		case <-ctx.Done():
 			return nil, nil, 0, ctx.Err()
 		}
-		hits, next, _ = t.scan(f, before, max)
+		if hits, next, _, err = t.scan(f, before, max); err != nil {
+			return nil, nil, 0, err
+		}
 	}
 	lines := make([][]byte, 0, len(hits))
 	files := map[int]*os.File{}
@@ -153,12 +158,13 @@ func (t *Trail) LookupContext(ctx context.Context, f Filter, before uint64, max 
 }
 
 // scan returns up to max events of the index that f selects before seq
-// before, newest first, the seq to continue from, and whether the index
-// was whole (ready).
-func (t *Trail) scan(f Filter, before uint64, max int) (hits []entry, next uint64, ready bool) {
+// before, newest first, the seq to continue from, whether the index was
+// whole (ready), and the error that kept a spilled segment from being read
+// back.
+func (t *Trail) scan(f Filter, before uint64, max int) (hits []entry, next uint64, ready bool, err error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	t.idx.each(func(s *slot, attrs []byte) bool {
+	err = t.idx.each(func(s *slot, attrs []byte) bool {
 		if before != 0 && s.seq >= before || !f.matchSlot(s, attrs) {
 			return true
 		}
@@ -169,7 +175,7 @@ func (t *Trail) scan(f Filter, before uint64, max int) (hits []entry, next uint6
 		hits = append(hits, decode(s, attrs))
 		return true
 	})
-	return hits, next, t.ready
+	return hits, next, t.ready, err
 }
 
 // LookupEventsInput is CloudTrail's LookupEvents request.

@@ -35,13 +35,21 @@ func TestAppendRecord(t *testing.T) {
 }
 
 // TestIndexBounds fills an index past its bounds in bytes and in events
-// and expects it to keep the newest events within them.
+// and expects it to keep the newest events within them, in memory and
+// with a spill file.
 func TestIndexBounds(t *testing.T) {
+	sp := openSpill(t.TempDir())
+	if sp == nil {
+		t.Fatal("no spill file")
+	}
+	defer sp.close()
 	for _, b := range []struct {
 		count int
 		bytes int64
-	}{{1000, 1 << 30}, {1 << 30, 1 << 20}} {
+		sp    *spillFile
+	}{{1000, 1 << 30, nil}, {1 << 30, 1 << 20, nil}, {1000, 1 << 30, sp}, {1 << 30, 1 << 20, sp}} {
 		x := newIndex(min(b.count, 100_000), b.bytes)
+		x.sp = b.sp
 		for i := range 50_000 {
 			e := entry{seq: uint64(i + 1), account: "123456789012", id: NewUUID(), name: "AssumeRole", source: "sts.amazonaws.com", user: "load",
 				accessKey: "AKIAEXAMPLE", resources: []Resource{{ARN: "arn:aws:iam::123456789012:role/r", Type: "AWS::IAM::Role"}}}
@@ -52,7 +60,7 @@ func TestIndexBounds(t *testing.T) {
 		}
 		var newest uint64
 		n := 0
-		x.each(func(s *slot, attrs []byte) bool {
+		if err := x.each(func(s *slot, attrs []byte) bool {
 			if newest == 0 {
 				newest = s.seq
 				if e := decode(s, attrs); e.name != "AssumeRole" || e.resources[0].Type != "AWS::IAM::Role" || e.user != "load" {
@@ -61,7 +69,9 @@ func TestIndexBounds(t *testing.T) {
 			}
 			n++
 			return true
-		})
+		}); err != nil {
+			t.Fatal(err)
+		}
 		if newest != 50_000 || n != x.count {
 			t.Errorf("newest %d, %d of %d", newest, n, x.count)
 		}

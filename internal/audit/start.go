@@ -325,6 +325,7 @@ func (t *Trail) buildIndex(files []string) {
 	}
 	start := time.Now()
 	old := newIndex(t.cfg.IndexMax, t.cfg.IndexBytes)
+	old.sp = t.spill
 	from := indexFrom(t.cfg.Dir, files, t.cfg.IndexMax)
 	var attrs []byte
 	for _, name := range files[from:] {

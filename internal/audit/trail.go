@@ -173,6 +173,8 @@ type Trail struct {
 
 	mu  sync.RWMutex
 	idx *index // guarded by mu
+	// spill holds idx's segments but the newest (nil: they stay in memory).
+	spill *spillFile
 	// ready is set once the index holds the events of the files that
 	// were on disk at Open (buildIndex, which closes indexed when it
 	// ends); before, idx holds only those written since.
@@ -276,6 +278,8 @@ func Open(cfg Config) (*Trail, error) {
 		}
 		t.anchorHead()
 	}
+	t.spill = openSpill(cfg.Dir)
+	t.idx.sp = t.spill
 	go t.run()
 	go t.buildIndex(files)
 	return t, nil
@@ -586,6 +590,7 @@ func (t *Trail) Close() error {
 		t.mu.Lock()
 		t.closed = true
 		t.idx.dropAll()
+		t.spill.close()
 		t.mu.Unlock()
 	})
 	<-t.stopped

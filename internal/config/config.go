@@ -97,8 +97,8 @@ type Config struct {
 	// holds AuditMaxBytes or is AuditMaxAge old; closed files older than
 	// AuditRetention are removed (0 keeps them). AuditStrict fails a
 	// request (ServiceUnavailable) whose event cannot be written, instead
-	// of counting it as dropped. AuditIndexBytes bounds the in-memory
-	// index LookupEvents answers from (0: audit.DefaultIndexBytes).
+	// of counting it as dropped. AuditIndexBytes bounds the index
+	// LookupEvents answers from (0: audit.DefaultIndexBytes).
 	Audit           bool
 	AuditDir        string
 	AuditMaxBytes   int64

@@ -324,10 +324,18 @@ func memoryNow(srv *devserver.Server) (string, error) {
 		v, _ := strconv.ParseFloat(string(m[1]), 64)
 		return v
 	}
+	heap, rest, largest, err := devserver.AnonSplit(srv.Pid())
+	if err != nil {
+		return "", err
+	}
+	var big []string
+	for _, kb := range largest {
+		big = append(big, fmt.Sprintf("%.1f", float64(kb)/1024))
+	}
 	const mib = 1 << 20
-	return fmt.Sprintf("files %.1f MiB, anonymous %.1f MiB: Go heap spans in use %.1f MiB (objects %.1f MiB; the Go runtime's memory in all %.1f MiB), the rest outside the Go heap",
-		float64(file)/1024, float64(anon)/1024, metric("go_memstats_heap_inuse_bytes")/mib,
-		metric("go_memstats_heap_alloc_bytes")/mib, metric("go_memstats_sys_bytes")/mib), nil
+	return fmt.Sprintf("files %.1f MiB, anonymous %.1f MiB: in the Go heap's arenas %.1f MiB (spans in use %.1f MiB, objects %.1f MiB; the runtime's memory in all, released pages included, %.1f MiB), outside them %.1f MiB (largest mappings, MiB: %s)",
+		float64(file)/1024, float64(anon)/1024, float64(heap)/1024, metric("go_memstats_heap_inuse_bytes")/mib,
+		metric("go_memstats_heap_alloc_bytes")/mib, metric("go_memstats_sys_bytes")/mib, float64(rest)/1024, strings.Join(big, " ")), nil
 }
 
 // result is one measured run: its requests a second, and the server's CPU
