@@ -333,9 +333,17 @@ func memoryNow(srv *devserver.Server) (string, error) {
 		big = append(big, fmt.Sprintf("%.1f", float64(kb)/1024))
 	}
 	const mib = 1 << 20
-	return fmt.Sprintf("files %.1f MiB, anonymous %.1f MiB: in the Go heap's arenas %.1f MiB (spans in use %.1f MiB, objects %.1f MiB; the runtime's memory in all, released pages included, %.1f MiB), outside them %.1f MiB (largest mappings, MiB: %s)",
+	runtimeOwn := 0.0 // the Go runtime's memory outside the heap's spans
+	for _, m := range []string{"go_memstats_stack_sys_bytes", "go_memstats_mspan_sys_bytes", "go_memstats_mcache_sys_bytes",
+		"go_memstats_buck_hash_sys_bytes", "go_memstats_gc_sys_bytes", "go_memstats_other_sys_bytes"} {
+		runtimeOwn += metric(m)
+	}
+	return fmt.Sprintf("files %.1f MiB, anonymous %.1f MiB: in the Go heap's arenas %.1f MiB (spans in use %.1f MiB, objects %.1f MiB; "+
+		"the runtime's memory in all, released pages included, %.1f MiB, of it %.1f MiB released and %.1f MiB its own: stacks, spans, GC metadata), "+
+		"outside the arenas %.1f MiB (largest mappings, MiB: %s)",
 		float64(file)/1024, float64(anon)/1024, float64(heap)/1024, metric("go_memstats_heap_inuse_bytes")/mib,
-		metric("go_memstats_heap_alloc_bytes")/mib, metric("go_memstats_sys_bytes")/mib, float64(rest)/1024, strings.Join(big, " ")), nil
+		metric("go_memstats_heap_alloc_bytes")/mib, metric("go_memstats_sys_bytes")/mib, metric("go_memstats_heap_released_bytes")/mib,
+		runtimeOwn/mib, float64(rest)/1024, strings.Join(big, " ")), nil
 }
 
 // result is one measured run: its requests a second, and the server's CPU
