@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -232,4 +233,39 @@ func FuzzAttrs(f *testing.F) {
 			(&Filter{Account: account, Attribute: attr, Value: id}).matchSlot(&slot{}, junk)
 		}
 	})
+}
+
+// A segment the spill file cannot take (its write fails: a full disk)
+// stays in memory, and its events are found as before; the index goes on
+// spilling once the file takes writes again.
+func TestIndexSpillWriteFails(t *testing.T) {
+	dir := t.TempDir()
+	sp := openSpill(dir)
+	if sp == nil {
+		t.Fatal("no spill file")
+	}
+	good := sp.f
+	defer good.Close()
+	ro, err := os.Open(os.DevNull) // read-only: every WriteAt fails
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	sp.f = ro
+	x := newIndex(1000, 1<<30)
+	x.segCap, x.sp = 64, sp
+	defer x.dropAll()
+	ten := func(seq uint64) int { return int(seq-1)/10 + 1 }
+	addEvents(x, 1, 200, ten) // four segments, the first three full
+	if r := resident(x); r != len(x.segs) || r != 4 {
+		t.Fatalf("%d of %d segments resident, want all 4 (the spill file refused them)", r, len(x.segs))
+	}
+	sp.f = good
+	addEvents(x, 201, 300, ten)
+	if got := indexSeqs(t, x); len(got) != 300 || got[0] != 300 || got[299] != 1 {
+		t.Fatalf("%d events, newest %d", len(got), got[0])
+	}
+	if r := resident(x); r != 4 || len(x.segs) != 5 || !x.segs[3].spilled {
+		t.Fatalf("%d of %d segments resident, want the 3 refused and the newest (the fourth spilled)", r, len(x.segs))
+	}
 }

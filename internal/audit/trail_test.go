@@ -501,3 +501,68 @@ func TestWriteBatchFile(t *testing.T) {
 		t.Fatalf("file holds %d bytes, want %d (or they differ)", len(got), len(want))
 	}
 }
+
+// With its segments in the spill file, the index answers lookups made
+// while events are written (all found, newest first, each read back from
+// its line), and leaves nothing in the audit directory but the trail.
+func TestLookupWhileSpilling(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tr, err := Open(Config{Dir: dir, Key: testKey, IndexMax: 2000, Build: BuildConfig{Account: "123456789012"}}) // segments of 125
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	done := make(chan struct{})
+	lookups := make(chan error, 1)
+	go func() {
+		var err error
+		for n := 0; err == nil; n++ {
+			select {
+			case <-done:
+				lookups <- nil
+				return
+			default:
+			}
+			var ls [][]byte
+			ls, _, _, err = tr.Lookup(Filter{Account: "123456789012", Attribute: "ResourceName", Value: "user3"}, 0, 1000)
+			for _, l := range ls {
+				if !bytes.Contains(l, []byte(`"userName":"user3"`)) {
+					err = fmt.Errorf("lookup %d read %q", n, l)
+				}
+			}
+		}
+		lookups <- err
+	}()
+	for i := range 1500 {
+		if err := tr.Record(context.Background(), exchange(i%100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.Flush(context.Background())
+	close(done)
+	if err := <-lookups; err != nil {
+		t.Fatal(err)
+	}
+	tr.mu.RLock()
+	spilled := 0
+	for _, s := range tr.idx.segs {
+		if s.spilled {
+			spilled++
+		}
+	}
+	tr.mu.RUnlock()
+	if spilled < 10 {
+		t.Fatalf("%d segments spilled of 1500 events in segments of 125", spilled)
+	}
+	ls, es, _, err := tr.Lookup(Filter{Account: "123456789012", Attribute: "ResourceName", Value: "user3"}, 0, 1000)
+	if err != nil || len(ls) != 15 || es[0].seq <= es[14].seq {
+		t.Fatalf("user3: %d events, %v", len(ls), err)
+	}
+	des, _ := os.ReadDir(dir)
+	for _, d := range des {
+		if strings.HasPrefix(d.Name(), ".index") {
+			t.Fatalf("the spill file is left in the directory: %s", d.Name())
+		}
+	}
+}
