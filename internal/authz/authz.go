@@ -48,6 +48,10 @@ type Config struct {
 	// and roles it evicted, kept in memory the collector does not scan
 	// (0: none).
 	CompactBytes int
+	// CompactDir and CompactFileBytes put that tier in a scratch file
+	// (cache.Config.CompactDir).
+	CompactDir       string
+	CompactFileBytes int
 	// CacheTTL bounds how long a loaded principal, role, policy or SCP is
 	// used without reading it again, whatever the change feed says
 	// (0: DefaultCacheTTL; negative: none).
@@ -176,6 +180,7 @@ func New(cfg Config) *Authorizer {
 	}
 	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now, onDeny: cfg.OnDeny,
 		cache: cache.New(cache.Config[any]{MaxBytes: cacheBytes, Cost: footprintShared, CompactBytes: cfg.CompactBytes,
+			CompactDir: cfg.CompactDir, CompactFileBytes: cfg.CompactFileBytes,
 			TTL: max(ttl, 0), Now: cfg.Now}), // nil: the cache's coarse clock
 		trust: newTrustShapes(trustShapeMax, trustShapeBytes)}
 	a.decodeRole = a.decodeRoleRecord

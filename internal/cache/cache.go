@@ -56,6 +56,14 @@ type Config[V any] struct {
 	// to the first, so an encoded value must not hold what a DeleteFunc
 	// predicate looks at.
 	CompactBytes int
+	// CompactDir, when set with CompactFileBytes, puts the second tier in
+	// an unlinked scratch file in that directory, bounded by
+	// CompactFileBytes (see newCompactFile): the tier then costs the
+	// process a write buffer (256 KiB) of memory, and its records are file
+	// data, which the kernel caches while it has memory to spare. Where the
+	// file cannot be made, the tier is in memory, bounded by CompactBytes.
+	CompactDir       string
+	CompactFileBytes int
 	// TTL, when not zero, bounds how long a value is served after it was
 	// loaded, whatever invalidations say: a second line behind them, so
 	// that a value kept stale by a missed invalidation (or a read the store
@@ -249,7 +257,12 @@ func New[V any](cfg Config[V]) *Cache[V] {
 	c.base = c.now()
 	c.ttl = min(c.ttl, int64(100*365*24*time.Hour)) // no overflow below
 	if cfg.CompactBytes > 0 {
-		c.tier = newCompact(cfg.CompactBytes)
+		if cfg.CompactDir != "" && cfg.CompactFileBytes > 0 {
+			c.tier = newCompactFile(cfg.CompactFileBytes, cfg.CompactDir)
+		}
+		if c.tier == nil {
+			c.tier = newCompact(cfg.CompactBytes)
+		}
 	}
 	// The ghost counts against the bound, and so does the window, which
 	// holds at most a thirty-second of it; a cache too small to spare a

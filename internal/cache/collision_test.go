@@ -39,10 +39,13 @@ func checkIndex(tb testing.TB, t *compact) {
 	sum := 0
 	t.idx.Each(func(fp, r uint32) {
 		seg, off := unref(r)
-		if seg >= compactSegments || off >= t.ends[seg] || t.segs[seg] == nil {
+		if seg >= compactSegments || off >= t.ends[seg] || t.file == nil && t.segs[seg] == nil {
 			tb.Fatalf("ref %x out of range (seg %d off %d end %d)", r, seg, off, t.ends[seg])
 		}
-		k, v := t.record(r)
+		k, v, _, ok := t.record(r, make([]byte, 512))
+		if !ok {
+			tb.Fatalf("record at %d/%d unreadable", seg, off)
+		}
 		if off+recordHeader+len(k)+len(v) > t.ends[seg] {
 			tb.Fatalf("record at %d/%d past end %d", seg, off, t.ends[seg])
 		}
@@ -66,7 +69,10 @@ func countEach(t *compact) int { n := 0; t.idx.Each(func(uint32, uint32) { n++ }
 // delete of either never leaves the other's stale record readable, in
 // place rewrites included (an attack review of offheap.Refs).
 func TestFingerprintCollisions(t *testing.T) {
-	tr := newCompact(1 << 20)
+	tierModes(t, 1<<20, testFingerprintCollisions)
+}
+
+func testFingerprintCollisions(t *testing.T, tr *compact) {
 	groups := collidingKeys(tr, "AKIAVICTIM", 1<<21, 50)
 	if len(groups) == 0 {
 		t.Fatal("no collisions")
@@ -123,8 +129,13 @@ func TestFingerprintCollisions(t *testing.T) {
 // and refreshes constantly. A hit must return the key's latest value, and
 // the index stays consistent with the segments.
 func TestCompactCollisionsAgreeWithModel(t *testing.T) {
-	for seed := range 3 {
-		tr := newCompact(16 * (2000 + seed*700))
+	for seed := range 6 {
+		tr := newCompact(16 * (2000 + seed%3*700))
+		if seed >= 3 { // the same in a file, flushed every 500 bytes or so
+			if tr = newCompactFileBuf(16*(2000+seed%3*700), t.TempDir(), 500+seed*7); tr == nil {
+				t.Fatal("no file")
+			}
+		}
 		groups := collidingKeys(tr, fmt.Sprintf("p%d/AKIA", seed%3), 1<<21, 60)
 		var keys []string
 		for _, g := range groups {

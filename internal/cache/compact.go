@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/maphash"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -35,6 +36,16 @@ type compact struct {
 	ends  [compactSegments]int // bytes used in each segment
 	cur   int                  // the segment appended to
 	bytes int                  // bytes of the records the index holds
+
+	// In a file (file != nil, compact_file.go), segment s is at s*segSize
+	// in it, and only the records appended to the current segment since
+	// flushed are in memory, in buf: the tier then costs the process buf,
+	// not its bound, and holds what the page cache holds of the file.
+	file    *os.File
+	buf     []byte
+	flushed int                   // the current segment's bytes in the file
+	written [compactSegments]bool // segments the file has bytes of
+	damaged [compactSegments]bool // a flush to them failed: not parsed again
 }
 
 // compactSegments is how many segments a tier has: eviction empties one.
@@ -82,12 +93,28 @@ func (t *compact) hashString(k string) uint32 { return fingerprint(maphash.Strin
 func fingerprint(h uint64) uint32 { return uint32(h >> 32) }
 
 // record returns the key and value of the record at r; the caller holds a
-// lock.
-func (t *compact) record(r uint32) (key, value []byte) {
+// lock. They are in the tier's memory (which the caller may write to, and
+// which holds them only while the lock is held) when inMem; else they were
+// read from the file into scratch (or into memory of their own, when
+// larger), and ok is false when that read failed.
+func (t *compact) record(r uint32, scratch []byte) (key, value []byte, inMem, ok bool) {
 	seg, off := unref(r)
-	b := t.segs[seg][off:]
+	var b []byte
+	switch {
+	case t.file == nil:
+		b = t.segs[seg][off:]
+	case seg == t.cur && off >= t.flushed:
+		b = t.buf[off-t.flushed:]
+	default:
+		b, ok = t.readAt(seg, off, scratch)
+		if !ok {
+			return nil, nil, false, false
+		}
+		kl, vl := int(binary.LittleEndian.Uint16(b)), int(binary.LittleEndian.Uint32(b[2:]))
+		return b[recordHeader : recordHeader+kl], b[recordHeader+kl : recordHeader+kl+vl], false, true
+	}
 	kl, vl := int(binary.LittleEndian.Uint16(b)), int(binary.LittleEndian.Uint32(b[2:]))
-	return b[recordHeader : recordHeader+kl], b[recordHeader+kl : recordHeader+kl+vl]
+	return b[recordHeader : recordHeader+kl], b[recordHeader+kl : recordHeader+kl+vl], true, true
 }
 
 // get appends the value stored under key to dst, copying its record
@@ -116,8 +143,9 @@ func (t *compact) read(dst, key []byte) (_ []byte, h, r uint32, old, ok bool) {
 	if r, ok = t.idx.Get(h); !ok {
 		return dst, h, r, false, false
 	}
-	k, v := t.record(r)
-	if !bytes.Equal(k, key) {
+	var scratch [512]byte
+	k, v, _, ok := t.record(r, scratch[:])
+	if !ok || !bytes.Equal(k, key) {
 		return dst, h, r, false, false
 	}
 	seg, _ := unref(r)
@@ -133,9 +161,12 @@ func (t *compact) refresh(h, r uint32) {
 	if cur, ok := t.idx.Get(h); !ok || cur != r {
 		return
 	}
-	k, v := t.record(r)
+	var scratch, buf [512]byte
+	k, v, _, ok := t.record(r, scratch[:])
+	if !ok {
+		return
+	}
 	// Copied out first: appending may empty and reuse their segment.
-	var buf [512]byte
 	kv := append(append(buf[:0], k...), v...)
 	t.removeLocked(h)
 	t.appendLocked(h, kv[:len(k)], nil, kv[len(k):])
@@ -155,10 +186,16 @@ func (t *compact) put(key, head, value []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if r, ok := t.idx.Get(h); ok {
-		k, v := t.record(r)
-		if seg, _ := unref(r); len(v) == len(head)+len(value) && !t.oldLocked(seg) && bytes.Equal(k, key) {
-			copy(v[copy(v, head):], value)
-			return
+		var scratch [512]byte
+		k, v, inMem, ok := t.record(r, scratch[:])
+		if seg, off := unref(r); ok && len(v) == len(head)+len(value) && !t.oldLocked(seg) && bytes.Equal(k, key) {
+			if inMem {
+				copy(v[copy(v, head):], value)
+				return
+			}
+			if t.rewrite(seg, off+recordHeader+len(k), head, value) {
+				return
+			}
 		}
 	}
 	t.removeLocked(h) // key's record, or another key's with its hash
@@ -176,18 +213,28 @@ func (t *compact) oldLocked(seg int) bool {
 // stored.
 func (t *compact) appendLocked(h uint32, key, head, value []byte) {
 	n := recordHeader + len(key) + len(head) + len(value)
-	if n > t.segSize || len(key) > 0xffff {
+	if n > t.segSize || len(key) > 0xffff || t.file != nil && n > len(t.buf) {
 		return
 	}
 	if t.ends[t.cur]+n > t.segSize {
+		t.flushLocked()
 		t.cur = (t.cur + 1) % compactSegments
 		t.emptyLocked(t.cur)
-	}
-	if t.segs[t.cur] == nil {
-		t.segs[t.cur] = offheap.Bytes(t.segSize)
+		t.flushed = 0
 	}
 	off := t.ends[t.cur]
-	b := t.segs[t.cur][off : off+n]
+	var b []byte
+	if t.file != nil {
+		if off+n-t.flushed > len(t.buf) {
+			t.flushLocked()
+		}
+		b = t.buf[off-t.flushed : off-t.flushed+n]
+	} else {
+		if t.segs[t.cur] == nil {
+			t.segs[t.cur] = offheap.Bytes(t.segSize)
+		}
+		b = t.segs[t.cur][off : off+n]
+	}
 	binary.LittleEndian.PutUint16(b, uint16(len(key)))
 	binary.LittleEndian.PutUint32(b[2:], uint32(len(head)+len(value)))
 	copy(b[recordHeader:], key)
@@ -200,34 +247,68 @@ func (t *compact) appendLocked(h uint32, key, head, value []byte) {
 
 // emptyLocked drops the records of segment seg from the index.
 func (t *compact) emptyLocked(seg int) {
+	t.eachLocked(seg, func(off int, key []byte, n int) {
+		h := t.hash(key)
+		if r, ok := t.idx.Get(h); ok && r == ref(seg, off) {
+			t.idx.Del(h)
+			t.bytes -= n
+		}
+	})
+	t.ends[seg] = 0
+	t.damaged[seg] = false
+}
+
+// eachLocked calls f with the place, key and size of each record of
+// segment seg, oldest first; in a file, once its records in memory are
+// flushed (f must not append).
+func (t *compact) eachLocked(seg int, f func(off int, key []byte, n int)) {
+	if t.file != nil {
+		t.eachInFile(seg, f)
+		return
+	}
 	b := t.segs[seg]
 	for off := 0; off < t.ends[seg]; {
 		kl, vl := int(binary.LittleEndian.Uint16(b[off:])), int(binary.LittleEndian.Uint32(b[off+2:]))
-		h := t.hash(b[off+recordHeader : off+recordHeader+kl])
-		if r, ok := t.idx.Get(h); ok && r == ref(seg, off) {
-			t.idx.Del(h)
-			t.bytes -= recordHeader + kl + vl
-		}
+		f(off, b[off+recordHeader:off+recordHeader+kl], recordHeader+kl+vl)
 		off += recordHeader + kl + vl
 	}
-	t.ends[seg] = 0
 }
 
 // removeLocked drops the record the index holds under h, if any.
 func (t *compact) removeLocked(h uint32) {
 	if r, ok := t.idx.Get(h); ok {
-		k, v := t.record(r)
 		t.idx.Del(h)
-		t.bytes -= recordHeader + len(k) + len(v)
+		t.bytes -= t.sizeLocked(r)
 	}
+}
+
+// sizeLocked is the size of the record at r (its header read back from
+// the file, when there; 0 when that read fails).
+func (t *compact) sizeLocked(r uint32) int {
+	var b []byte
+	seg, off := unref(r)
+	switch {
+	case t.file == nil:
+		b = t.segs[seg][off:]
+	case seg == t.cur && off >= t.flushed:
+		b = t.buf[off-t.flushed:]
+	default:
+		var h [recordHeader]byte
+		if _, err := t.file.ReadAt(h[:], int64(seg)*int64(t.segSize)+int64(off)); err != nil {
+			return 0
+		}
+		b = h[:]
+	}
+	return recordHeader + int(binary.LittleEndian.Uint16(b)) + int(binary.LittleEndian.Uint32(b[2:]))
 }
 
 func (t *compact) delete(key string) {
 	h := t.hashString(key)
 	t.mu.Lock()
 	if r, ok := t.idx.Get(h); ok {
-		if k, _ := t.record(r); string(k) == key {
-			t.removeLocked(h)
+		var scratch [512]byte
+		if k, _, _, ok := t.record(r, scratch[:]); !ok || string(k) == key {
+			t.removeLocked(h) // or a record that cannot be read: dropped
 		}
 	}
 	t.mu.Unlock()
@@ -236,13 +317,21 @@ func (t *compact) delete(key string) {
 func (t *compact) deletePrefix(prefix string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.flushLocked()
+	// Segment by segment (a file is read in order, not record by record).
 	var drop []uint32
-	t.idx.Each(func(h, r uint32) {
-		if k, v := t.record(r); strings.HasPrefix(string(k), prefix) {
-			drop = append(drop, h)
-			t.bytes -= recordHeader + len(k) + len(v)
-		}
-	})
+	for seg := range compactSegments {
+		t.eachLocked(seg, func(off int, key []byte, n int) {
+			if !strings.HasPrefix(string(key), prefix) {
+				return
+			}
+			h := t.hash(key)
+			if r, ok := t.idx.Get(h); ok && r == ref(seg, off) {
+				drop = append(drop, h)
+				t.bytes -= n
+			}
+		})
+	}
 	for _, h := range drop {
 		t.idx.Del(h)
 	}
@@ -254,7 +343,11 @@ func (t *compact) clear() {
 	t.idx.Reset()
 	t.segs.free()
 	t.ends = [compactSegments]int{}
-	t.cur, t.bytes = 0, 0
+	t.cur, t.bytes, t.flushed = 0, 0, 0
+	if t.file != nil {
+		t.written, t.damaged = [compactSegments]bool{}, [compactSegments]bool{}
+		_ = t.file.Truncate(0) // its bytes are no one's now
+	}
 	t.mu.Unlock()
 }
 
@@ -263,8 +356,11 @@ func (t *compact) clear() {
 func (t *compact) stats() (entries, bytes, allocated int) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	for _, s := range t.segs {
+	for i, s := range t.segs {
 		allocated += len(s)
+		if t.written[i] || t.file != nil && i == t.cur && t.ends[i] > 0 {
+			allocated += t.segSize // in the file
+		}
 	}
 	return t.idx.Len(), t.bytes, allocated
 }

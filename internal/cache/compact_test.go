@@ -14,7 +14,24 @@ import (
 // and keeps a record that is read as its segment comes up for reuse.
 func TestCompactEvictsOldestAndKeepsWhatIsRead(t *testing.T) {
 	rec := recordHeader + len("k00000") + 100
-	tr := newCompact(compactSegments * 10 * rec) // ten records a segment
+	tierModes(t, compactSegments*10*rec, func(t *testing.T, tr *compact) { testCompactEvicts(t, tr, rec) }) // ten records a segment
+}
+
+// tierModes runs f with a tier of maxBytes in memory, and with one in a
+// file whose buffer is a third of a segment (so that it is flushed within
+// segments as well as when one is left).
+func tierModes(t *testing.T, maxBytes int, f func(t *testing.T, tr *compact)) {
+	t.Run("memory", func(t *testing.T) { f(t, newCompact(maxBytes)) })
+	t.Run("file", func(t *testing.T) {
+		tr := newCompactFileBuf(maxBytes, t.TempDir(), maxBytes/compactSegments/3)
+		if tr == nil {
+			t.Fatal("no file")
+		}
+		f(t, tr)
+	})
+}
+
+func testCompactEvicts(t *testing.T, tr *compact, rec int) {
 	val := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 100) }
 	key := func(i int) []byte { return fmt.Appendf(nil, "k%05d", i) }
 	for i := range 160 {
@@ -57,7 +74,10 @@ func TestCompactEvictsOldestAndKeepsWhatIsRead(t *testing.T) {
 }
 
 func TestCompactDeleteAndReplace(t *testing.T) {
-	tr := newCompact(1 << 16)
+	tierModes(t, 1<<16, testCompactDeleteAndReplace)
+}
+
+func testCompactDeleteAndReplace(t *testing.T, tr *compact) {
 	tr.put([]byte("role\x00a"), nil, []byte("one"))
 	tr.put([]byte("role\x00b"), nil, []byte("two"))
 	tr.put([]byte("scp\x00x"), nil, []byte("three"))

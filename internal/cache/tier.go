@@ -14,6 +14,16 @@ type Tier struct{ c *compact }
 // headers; the index costs some 11 bytes a record beside them).
 func NewTier(maxBytes int) *Tier { return &Tier{c: newCompact(maxBytes)} }
 
+// NewTierIn returns an empty tier in an unlinked scratch file in dir, of
+// fileBytes (see Config.CompactDir); where the file cannot be made, in
+// memory, of maxBytes.
+func NewTierIn(maxBytes int, dir string, fileBytes int) *Tier {
+	if t := newCompactFile(fileBytes, dir); t != nil {
+		return &Tier{c: t}
+	}
+	return NewTier(maxBytes)
+}
+
 // Get appends the value stored under key to dst.
 func (t *Tier) Get(dst, key []byte) ([]byte, bool) { return t.c.get(dst, key) }
 

@@ -206,8 +206,12 @@ type Options struct {
 	// of the scale benchmark's, digest and header included), so that a
 	// subject seen again is read from memory instead of the shared state
 	// (internal/cache.Tier). Zero: none.
-	TierBytes  int
-	FlushEvery time.Duration
+	TierBytes int
+	// TierDir and TierFileBytes put that tier in a scratch file in TierDir
+	// of TierFileBytes (cache.NewTierIn).
+	TierDir       string
+	TierFileBytes int
+	FlushEvery    time.Duration
 	// Log receives failures of the shared state (default: none).
 	Log func(msg string, err error)
 }
@@ -279,7 +283,9 @@ func New(opt Options) (*Engine, error) {
 		counts: newTable[*window](opt.MaxSubjects), ucounts: newTable[*window](opt.MaxSubjects), cooldowns: newTable[time.Time](opt.MaxSubjects),
 		base: newBaselines(opt.Baselines, opt.MaxSubjects, warmup)}
 	if opt.Shared != nil {
-		if opt.TierBytes > 0 {
+		if opt.TierBytes > 0 && opt.TierDir != "" && opt.TierFileBytes > 0 {
+			e.base.tier = cache.NewTierIn(opt.TierBytes, opt.TierDir, opt.TierFileBytes)
+		} else if opt.TierBytes > 0 {
 			e.base.tier = cache.NewTier(opt.TierBytes)
 		}
 		e.base.load = e.loadBaseline

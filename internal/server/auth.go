@@ -61,9 +61,10 @@ type keyEntry struct {
 	auth    authn.Key // the opened secret and the caller the key authenticates
 }
 
-func newKeyCache(svc *iam.Service, users userSource) *keyCache {
+func newKeyCache(svc *iam.Service, users userSource, tierDir string) *keyCache {
 	return &keyCache{iam: svc, users: users, ttl: keyTTL,
 		cache: cache.New(cache.Config[*keyEntry]{MaxBytes: keyCacheBytes, CompactBytes: KeyCompactBytes,
+			CompactDir: tierDir, CompactFileBytes: KeyCompactFileBytes,
 			Cost: func(e *keyEntry) (int, []cache.Shared) { return e.size(), nil }})}
 }
 

@@ -21,12 +21,17 @@ import (
 //     dropped, evicting nothing;
 //   - the second holds the same entries encoded (a role's trust policy as
 //     its shape's number and its principals, a key's secret sealed), about
-//     170 bytes an entity in each, in memory mapped outside the Go heap,
-//     which the collector neither marks nor paces itself by: 100,000
-//     entities fit, with room. A first-tier miss that the second holds
-//     costs a decode (the trust policy rebuilt from its shape, not parsed)
-//     instead of three store reads (the key; its user with its policy
-//     sources, store.PrincipalSourceReader; the role).
+//     170 bytes an entity in each, in an unlinked scratch file in the data
+//     directory (the *FileBytes bounds below: a million entities fit) of
+//     which the process keeps a write buffer and an index (some 11 bytes a
+//     record) in memory mapped outside the Go heap, and the kernel's page
+//     cache the records; where the file cannot be made, all of it in that
+//     memory (the *CompactBytes bounds: 100,000 entities fit, with room). A
+//     first-tier miss that the second holds costs a read of the file (a
+//     system call, served from the page cache) and a decode (the trust
+//     policy rebuilt from its shape, not parsed) instead of three store
+//     reads (the key; its user with its policy sources,
+//     store.PrincipalSourceReader; the role).
 //
 // Before the second tier, the first held 20,000 entities and across
 // 100,000 every miss read the store; twice that bound served fewer
@@ -69,6 +74,16 @@ const (
 	// and their users they were some 10 of the server's 21 MB of live
 	// heap, scanned by every collection, for a hit rate of one in ten.
 	DetectBaselines = 4096
+
+	// AuthzCompactFileBytes, KeyCompactFileBytes and DetectTierFileBytes
+	// bound the same tiers where they are in a scratch file in the data
+	// directory (cache.Config.CompactDir; the default where the system can
+	// unlink a file still open): a million entities fit, the process keeps
+	// a write buffer of each in memory, and the kernel's page cache the
+	// records in use.
+	AuthzCompactFileBytes = 256 << 20
+	KeyCompactFileBytes   = 256 << 20
+	DetectTierFileBytes   = 192 << 20
 )
 
 // CacheStat is the size of one cache: its entries, their estimated size in

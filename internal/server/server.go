@@ -216,6 +216,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		timed.SetLatency(s.metrics.StoreOp)
 	}
 	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: s.now, CacheBytes: AuthzCacheBytes, CompactBytes: AuthzCompactBytes,
+		CompactDir: cfg.DataDir, CompactFileBytes: AuthzCompactFileBytes,
 		OnDeny: denied(s.metrics)})
 	s.sessions, err = session.NewManager(ctx, session.Config{
 		Keys: s.store, Sealer: s.sealer, Now: s.now, Rand: random, RotateEvery: cfg.KeyRotation,
@@ -265,7 +266,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		LDAP: sts.LDAPConfig{Store: s.store, Directory: &ldap.Directory{Observe: func(outcome string, took time.Duration) { s.metrics.IdPRequest("ldap", outcome, took) }}, Sealer: s.sealer, DefaultProvider: cfg.LDAPDefaultProvider,
 			Users:     throttle.New(s.store, "ldap-user", LDAPUserThrottle),
 			Addresses: throttle.New(s.store, "ldap-address", LDAPAddressThrottle)}})
-	s.keys = newKeyCache(s.iam, s.authz)
+	s.keys = newKeyCache(s.iam, s.authz, cfg.DataDir)
 	s.metrics.MustRegister(newKeyAges(s))
 	// The one place where changes reach the caches (feed.go).
 	s.feed = newFeed(s.store, s.log, s.now, cfg.RefreshInterval, s.metrics.Registry())

@@ -1,0 +1,169 @@
+package cache
+
+import (
+	"encoding/binary"
+	"os"
+	"runtime"
+
+	"github.com/opensts/opensts/internal/offheap"
+)
+
+// compactBuf is the memory of a tier in a file: the records appended since
+// the last flush, written to the file when it is full (and when the
+// current segment is left). A record larger than it is not stored.
+const compactBuf = 256 << 10
+
+// newCompactFile returns an empty tier of maxBytes whose segments are in
+// an unlinked scratch file in dir; nil when the file cannot be made (or
+// unlinked while open: not on every system), and the caller keeps the
+// tier in memory.
+//
+// The file holds what the tier would: records encoded as the store has
+// them (a key's secret sealed, as in the database). Nothing reads it
+// after the process: it is gone from dir from the start, and its records
+// are rebuilt from the store.
+func newCompactFile(maxBytes int, dir string) *compact {
+	return newCompactFileBuf(maxBytes, dir, compactBuf)
+}
+
+// newCompactFileBuf is newCompactFile with a buffer of bufBytes at most.
+func newCompactFileBuf(maxBytes int, dir string, bufBytes int) *compact {
+	f, err := os.CreateTemp(dir, ".tier-*")
+	if err != nil {
+		return nil
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		_ = f.Close()
+		return nil
+	}
+	t := newCompact(maxBytes)
+	t.file = f
+	t.buf = offheap.Bytes(min(bufBytes, t.segSize))
+	runtime.AddCleanup(t, func(b []byte) { offheap.Free(b) }, t.buf)
+	runtime.AddCleanup(t, func(f *os.File) { _ = f.Close() }, f)
+	return t
+}
+
+func (t *compact) at(seg, off int) int64 { return int64(seg)*int64(t.segSize) + int64(off) }
+
+// readAt reads the record at off in segment seg from the file into
+// scratch, or into memory of its own when larger.
+func (t *compact) readAt(seg, off int, scratch []byte) ([]byte, bool) {
+	end := t.ends[seg] // what the file holds of the segment
+	if seg == t.cur {
+		end = t.flushed
+	}
+	b := scratch[:min(len(scratch), end-off)]
+	if len(b) < recordHeader {
+		return nil, false
+	}
+	// A short read is no failure when it holds the record: the file may
+	// end before the segment's last bytes (a flush of them that failed).
+	n, _ := t.file.ReadAt(b, t.at(seg, off))
+	if n < recordHeader {
+		return nil, false
+	}
+	size := recordHeader + int(binary.LittleEndian.Uint16(b)) + int(binary.LittleEndian.Uint32(b[2:]))
+	if size > end-off {
+		return nil, false // cannot be: a record ends within its segment's written bytes
+	}
+	if size <= n {
+		return b[:size], true
+	}
+	if n < len(b) {
+		return nil, false
+	}
+	big := make([]byte, size)
+	if _, err := t.file.ReadAt(big, t.at(seg, off)); err != nil {
+		return nil, false
+	}
+	return big, true
+}
+
+// rewrite writes head and value over the value at off in segment seg of
+// the file (a record of the same size put again); false when the write
+// failed, and the caller then appends the record anew.
+func (t *compact) rewrite(seg, off int, head, value []byte) bool {
+	var stack [512]byte
+	b := append(append(stack[:0], head...), value...)
+	_, err := t.file.WriteAt(b, t.at(seg, off))
+	return err == nil
+}
+
+// flushLocked writes the records in memory to the file. Those a failed
+// write did not put there are dropped from the index: the file may still
+// hold, where they were to go, the records of a lap before, which a read
+// must never take for them.
+func (t *compact) flushLocked() {
+	if t.file == nil || t.ends[t.cur] == t.flushed {
+		return
+	}
+	n := t.ends[t.cur] - t.flushed
+	if _, err := t.file.WriteAt(t.buf[:n], t.at(t.cur, t.flushed)); err != nil {
+		// Part of it may be written: the segment's records are not
+		// parsed from the file again (eachInFile), only dropped.
+		t.damaged[t.cur] = true
+		for off := 0; off < n; {
+			kl, vl := int(binary.LittleEndian.Uint16(t.buf[off:])), int(binary.LittleEndian.Uint32(t.buf[off+2:]))
+			h := t.hash(t.buf[off+recordHeader : off+recordHeader+kl])
+			if r, ok := t.idx.Get(h); ok && r == ref(t.cur, t.flushed+off) {
+				t.idx.Del(h)
+				t.bytes -= recordHeader + kl + vl
+			}
+			off += recordHeader + kl + vl
+		}
+	}
+	t.written[t.cur] = true
+	t.flushed = t.ends[t.cur]
+}
+
+// eachInFile is eachLocked for a tier in a file: the segment is read in
+// order, a buffer at a time (the buffer is free: what it held is
+// flushed). A segment that cannot be read, or that a failed flush left
+// partly written, has its records dropped from the index by a walk of the
+// index instead (f is not called: a prefix deletion drops them all).
+func (t *compact) eachInFile(seg int, f func(off int, key []byte, n int)) {
+	if t.damaged[seg] {
+		t.dropSegment(seg)
+		return
+	}
+	end := t.ends[seg] // the current segment's flushed by the caller
+	for pos := 0; pos < end; {
+		b := t.buf[:min(len(t.buf), end-pos)]
+		if _, err := t.file.ReadAt(b, t.at(seg, pos)); err != nil {
+			t.dropSegment(seg)
+			return
+		}
+		off := 0
+		for off+recordHeader <= len(b) {
+			kl, vl := int(binary.LittleEndian.Uint16(b[off:])), int(binary.LittleEndian.Uint32(b[off+2:]))
+			n := recordHeader + kl + vl
+			if off+n > len(b) {
+				break
+			}
+			f(pos+off, b[off+recordHeader:off+recordHeader+kl], n)
+			off += n
+		}
+		if off == 0 {
+			t.dropSegment(seg) // a record larger than the buffer: cannot be
+			return
+		}
+		pos += off
+	}
+}
+
+// dropSegment drops from the index every record of segment seg.
+func (t *compact) dropSegment(seg int) {
+	var drop []uint32
+	t.idx.Each(func(h, r uint32) {
+		if s, _ := unref(r); s == seg {
+			drop = append(drop, h)
+		}
+	})
+	for _, h := range drop {
+		if r, ok := t.idx.Get(h); ok {
+			t.bytes -= t.sizeLocked(r)
+		}
+		t.idx.Del(h)
+	}
+}
