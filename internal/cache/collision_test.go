@@ -57,6 +57,11 @@ func checkIndex(tb testing.TB, t *compact) {
 	if sum != t.bytes {
 		tb.Fatalf("bytes %d, indexed %d", t.bytes, sum)
 	}
+	var live [compactSegments]int
+	t.idx.Each(func(_, r uint32) { s, _ := unref(r); live[s]++ })
+	if live != t.live {
+		tb.Fatalf("live %v, indexed %v", t.live, live)
+	}
 	if t.idx.Len() != countEach(t) {
 		tb.Fatalf("len %d, each %d", t.idx.Len(), countEach(t))
 	}

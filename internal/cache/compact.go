@@ -46,6 +46,12 @@ type compact struct {
 	flushed int                   // the current segment's bytes in the file
 	written [compactSegments]bool // segments the file has bytes of
 	damaged [compactSegments]bool // a flush to them failed: not parsed again
+
+	// live counts the index's entries in each segment: a scan of a segment
+	// that did not meet them all (bytes in the file it could not parse
+	// right) is followed by a walk of the index, so that no entry outlives
+	// its segment's emptying or its prefix's deletion.
+	live [compactSegments]int
 }
 
 // compactSegments is how many segments a tier has: eviction empties one.
@@ -99,22 +105,45 @@ func fingerprint(h uint64) uint32 { return uint32(h >> 32) }
 // larger), and ok is false when that read failed.
 func (t *compact) record(r uint32, scratch []byte) (key, value []byte, inMem, ok bool) {
 	seg, off := unref(r)
-	var b []byte
-	switch {
-	case t.file == nil:
-		b = t.segs[seg][off:]
-	case seg == t.cur && off >= t.flushed:
-		b = t.buf[off-t.flushed:]
-	default:
-		b, ok = t.readAt(seg, off, scratch)
-		if !ok {
+	b, inMem := t.inMemory(seg, off)
+	if !inMem {
+		if b, ok = t.readAt(seg, off, scratch); !ok {
 			return nil, nil, false, false
 		}
-		kl, vl := int(binary.LittleEndian.Uint16(b)), int(binary.LittleEndian.Uint32(b[2:]))
-		return b[recordHeader : recordHeader+kl], b[recordHeader+kl : recordHeader+kl+vl], false, true
+	}
+	key, value, ok = parseRecord(b)
+	return key, value, inMem && ok, ok
+}
+
+// inMemory returns the bytes of segment seg from off to its end when they
+// are in memory (none when off is not within the segment's used bytes).
+func (t *compact) inMemory(seg, off int) ([]byte, bool) {
+	switch {
+	case t.file == nil:
+		if off >= t.ends[seg] {
+			return nil, true
+		}
+		return t.segs[seg][off:t.ends[seg]], true
+	case seg == t.cur && off >= t.flushed:
+		if off >= t.ends[seg] {
+			return nil, true
+		}
+		return t.buf[off-t.flushed : t.ends[seg]-t.flushed], true
+	}
+	return nil, false
+}
+
+// parseRecord splits the record b starts with into its key and value;
+// false when b does not hold it whole.
+func parseRecord(b []byte) (key, value []byte, ok bool) {
+	if len(b) < recordHeader {
+		return nil, nil, false
 	}
 	kl, vl := int(binary.LittleEndian.Uint16(b)), int(binary.LittleEndian.Uint32(b[2:]))
-	return b[recordHeader : recordHeader+kl], b[recordHeader+kl : recordHeader+kl+vl], true, true
+	if vl > len(b) || recordHeader+kl+vl > len(b) {
+		return nil, nil, false
+	}
+	return b[recordHeader : recordHeader+kl], b[recordHeader+kl : recordHeader+kl+vl], true
 }
 
 // get appends the value stored under key to dst, copying its record
@@ -219,6 +248,7 @@ func (t *compact) appendLocked(h uint32, key, head, value []byte) {
 	if t.ends[t.cur]+n > t.segSize {
 		t.flushLocked()
 		t.cur = (t.cur + 1) % compactSegments
+		t.flushed = t.ends[t.cur] // its records of a lap before: all in the file
 		t.emptyLocked(t.cur)
 		t.flushed = 0
 	}
@@ -241,7 +271,7 @@ func (t *compact) appendLocked(h uint32, key, head, value []byte) {
 	copy(b[recordHeader+len(key):], head)
 	copy(b[recordHeader+len(key)+len(head):], value)
 	t.ends[t.cur] = off + n
-	t.idx.Set(h, ref(t.cur, off))
+	t.setLocked(h, ref(t.cur, off))
 	t.bytes += n
 }
 
@@ -250,12 +280,33 @@ func (t *compact) emptyLocked(seg int) {
 	t.eachLocked(seg, func(off int, key []byte, n int) {
 		h := t.hash(key)
 		if r, ok := t.idx.Get(h); ok && r == ref(seg, off) {
-			t.idx.Del(h)
+			t.delLocked(h, r)
 			t.bytes -= n
 		}
 	})
+	if t.live[seg] > 0 {
+		t.dropSegment(seg) // entries the scan did not meet
+	}
 	t.ends[seg] = 0
 	t.damaged[seg] = false
+}
+
+// setLocked indexes the record at r under h.
+func (t *compact) setLocked(h, r uint32) {
+	if old, ok := t.idx.Get(h); ok {
+		s, _ := unref(old)
+		t.live[s]--
+	}
+	t.idx.Set(h, r)
+	s, _ := unref(r)
+	t.live[s]++
+}
+
+// delLocked drops the index's entry h, whose record is at r.
+func (t *compact) delLocked(h, r uint32) {
+	t.idx.Del(h)
+	s, _ := unref(r)
+	t.live[s]--
 }
 
 // eachLocked calls f with the place, key and size of each record of
@@ -266,38 +317,42 @@ func (t *compact) eachLocked(seg int, f func(off int, key []byte, n int)) {
 		t.eachInFile(seg, f)
 		return
 	}
-	b := t.segs[seg]
-	for off := 0; off < t.ends[seg]; {
-		kl, vl := int(binary.LittleEndian.Uint16(b[off:])), int(binary.LittleEndian.Uint32(b[off+2:]))
-		f(off, b[off+recordHeader:off+recordHeader+kl], recordHeader+kl+vl)
-		off += recordHeader + kl + vl
+	b := t.segs[seg][:t.ends[seg]]
+	for off := 0; off < len(b); {
+		k, v, ok := parseRecord(b[off:])
+		if !ok {
+			return
+		}
+		f(off, k, recordHeader+len(k)+len(v))
+		off += recordHeader + len(k) + len(v)
 	}
 }
 
 // removeLocked drops the record the index holds under h, if any.
 func (t *compact) removeLocked(h uint32) {
 	if r, ok := t.idx.Get(h); ok {
-		t.idx.Del(h)
 		t.bytes -= t.sizeLocked(r)
+		t.delLocked(h, r)
 	}
 }
 
 // sizeLocked is the size of the record at r (its header read back from
 // the file, when there; 0 when that read fails).
 func (t *compact) sizeLocked(r uint32) int {
-	var b []byte
 	seg, off := unref(r)
-	switch {
-	case t.file == nil:
-		b = t.segs[seg][off:]
-	case seg == t.cur && off >= t.flushed:
-		b = t.buf[off-t.flushed:]
-	default:
+	b, inMem := t.inMemory(seg, off)
+	if !inMem {
 		var h [recordHeader]byte
-		if _, err := t.file.ReadAt(h[:], int64(seg)*int64(t.segSize)+int64(off)); err != nil {
+		if off >= t.ends[seg] {
+			return 0
+		}
+		if _, err := t.file.ReadAt(h[:], t.at(seg, off)); err != nil {
 			return 0
 		}
 		b = h[:]
+	}
+	if len(b) < recordHeader {
+		return 0
 	}
 	return recordHeader + int(binary.LittleEndian.Uint16(b)) + int(binary.LittleEndian.Uint32(b[2:]))
 }
@@ -319,21 +374,40 @@ func (t *compact) deletePrefix(prefix string) {
 	defer t.mu.Unlock()
 	t.flushLocked()
 	// Segment by segment (a file is read in order, not record by record).
-	var drop []uint32
+	var drop [][2]uint32
 	for seg := range compactSegments {
+		met := 0
 		t.eachLocked(seg, func(off int, key []byte, n int) {
-			if !strings.HasPrefix(string(key), prefix) {
+			h := t.hash(key)
+			r, ok := t.idx.Get(h)
+			if !ok || r != ref(seg, off) {
 				return
 			}
-			h := t.hash(key)
-			if r, ok := t.idx.Get(h); ok && r == ref(seg, off) {
-				drop = append(drop, h)
+			met++
+			if strings.HasPrefix(string(key), prefix) {
+				drop = append(drop, [2]uint32{h, r})
 				t.bytes -= n
 			}
 		})
+		if met < t.live[seg] {
+			// The scan missed records the index holds: each is read by
+			// its entry, and dropped when it matches or cannot be read.
+			var scratch [512]byte
+			t.idx.Each(func(h, r uint32) {
+				if s, _ := unref(r); s != seg {
+					return
+				}
+				if k, _, _, ok := t.record(r, scratch[:]); !ok || strings.HasPrefix(string(k), prefix) {
+					drop = append(drop, [2]uint32{h, r})
+					t.bytes -= t.sizeLocked(r)
+				}
+			})
+		}
 	}
-	for _, h := range drop {
-		t.idx.Del(h)
+	for _, d := range drop {
+		if r, ok := t.idx.Get(d[0]); ok && r == d[1] {
+			t.delLocked(d[0], d[1])
+		}
 	}
 }
 
@@ -341,6 +415,7 @@ func (t *compact) deletePrefix(prefix string) {
 func (t *compact) clear() {
 	t.mu.Lock()
 	t.idx.Reset()
+	t.live = [compactSegments]int{}
 	t.segs.free()
 	t.ends = [compactSegments]int{}
 	t.cur, t.bytes, t.flushed = 0, 0, 0

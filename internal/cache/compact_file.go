@@ -53,6 +53,9 @@ func (t *compact) readAt(seg, off int, scratch []byte) ([]byte, bool) {
 	if seg == t.cur {
 		end = t.flushed
 	}
+	if off >= end {
+		return nil, false
+	}
 	b := scratch[:min(len(scratch), end-off)]
 	if len(b) < recordHeader {
 		return nil, false
@@ -107,7 +110,7 @@ func (t *compact) flushLocked() {
 			kl, vl := int(binary.LittleEndian.Uint16(t.buf[off:])), int(binary.LittleEndian.Uint32(t.buf[off+2:]))
 			h := t.hash(t.buf[off+recordHeader : off+recordHeader+kl])
 			if r, ok := t.idx.Get(h); ok && r == ref(t.cur, t.flushed+off) {
-				t.idx.Del(h)
+				t.delLocked(h, r)
 				t.bytes -= recordHeader + kl + vl
 			}
 			off += recordHeader + kl + vl
@@ -163,7 +166,7 @@ func (t *compact) dropSegment(seg int) {
 	for _, h := range drop {
 		if r, ok := t.idx.Get(h); ok {
 			t.bytes -= t.sizeLocked(r)
+			t.delLocked(h, r)
 		}
-		t.idx.Del(h)
 	}
 }
