@@ -98,24 +98,25 @@ func newServeCmd() *cobra.Command {
 // (a live heap of a few MiB, and the caches' first tiers bounded at 10 MiB
 // in all beside the session cache, see internal/server), for CPU under
 // load: the collector runs when the heap reaches 11x the live heap instead
-// of 2x, and a soft limit of 56 MiB makes it run sooner when that would be
+// of 2x, and a soft limit of 80 MiB makes it run sooner when that would be
 // too much. AssumeRole allocates about 9 KiB a request; under wrk at 32
 // connections this gave 2-3 points more of a bare handler's requests per
 // second than GOGC=400. The caches' second tiers and the audit index are
-// mapped outside the Go heap and count toward neither: at 100,000 entities
-// (internal/tools/scale) the tiers with their indexes and detection's add
-// some 55 MiB of resident memory to the limit, the audit index 24 MiB, and
-// the binary 25 MiB (peak RSS 175-180 MiB). The limit follows the first
-// tiers' bounds: with tiers of 20 MiB it was 80 MiB (peak RSS 198-200
-// MiB), because under 56 MiB the collector took 12.9 % of the server's CPU
-// across 100,000 roles against 4.7 %; with the tiers halved, 56 MiB costs
-// 4.1-5.1 % and 48 MiB 6.5 % (perf over the scale run; see
-// internal/server/caches.go). GOGC and GOMEMLIMIT, when set, win.
+// kept in scratch files in the data directory (their indexes and write
+// buffers mapped outside the Go heap), so at 100,000 entities
+// (internal/tools/scale) they add some 10 MiB of resident memory to the
+// limit, detection's tables and last-use windows some 15, and the binary
+// 25 MiB: peak RSS 135 MiB under this limit, 112 MiB under 56 MiB, where
+// the collector cost some 3 µs more of CPU a request across 100,000 roles
+// (69.3 against 65.3-66.8 µs; before the tiers went to files, 56 MiB and
+// peak RSS 154 MiB, and 48 MiB cost 4-5 points more of the server's CPU
+// in the collector, perf over the scale run). GOGC and GOMEMLIMIT, when
+// set, win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(1000)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(56 << 20)
+		debug.SetMemoryLimit(80 << 20)
 	}
 }

@@ -41,7 +41,9 @@ import (
 // collector's share of the server's CPU across 100,000 roles where it was
 // (4.1 and 5.1 % against 4.7 %, perf over internal/tools/scale), and peak
 // RSS from 198-200 to 175-180 MiB; the full tiers under 56 MiB took 12.9 %
-// (and 16.6 % under 48 MiB; the halved ones 6.5 %). Trust
+// (and 16.6 % under 48 MiB; the halved ones 6.5 %). With the second
+// tiers in files the process no longer holds them, and the limit went back
+// to 80 MiB for the same RSS bound (cmd/opensts tuneGC). Trust
 // policies do not go through the policy cache, which holds identity,
 // managed, session and SCP documents.
 const (
