@@ -36,6 +36,25 @@ func collidingKeys(t *compact, prefix string, n, want int) [][]string {
 // fingerprint; bytes equals the sum of indexed records.
 func checkIndex(tb testing.TB, t *compact) {
 	tb.Helper()
+	sum := checkRecords(tb, t)
+	if sum != t.bytes {
+		tb.Fatalf("bytes %d, indexed %d", t.bytes, sum)
+	}
+	var live [compactSegments]int
+	t.idx.Each(func(_, r uint32) { s, _ := unref(r); live[s]++ })
+	if live != t.live {
+		tb.Fatalf("live %v, indexed %v", t.live, live)
+	}
+	if t.idx.Len() != countEach(t) {
+		tb.Fatalf("len %d, each %d", t.idx.Len(), countEach(t))
+	}
+}
+
+// checkRecords verifies that every index entry points at a readable record
+// inside a segment's used bytes whose key hashes to the entry, and returns
+// the bytes of those records; the caller holds the lock or owns t.
+func checkRecords(tb testing.TB, t *compact) int {
+	tb.Helper()
 	sum := 0
 	t.idx.Each(func(fp, r uint32) {
 		seg, off := unref(r)
@@ -54,17 +73,7 @@ func checkIndex(tb testing.TB, t *compact) {
 		}
 		sum += recordHeader + len(k) + len(v)
 	})
-	if sum != t.bytes {
-		tb.Fatalf("bytes %d, indexed %d", t.bytes, sum)
-	}
-	var live [compactSegments]int
-	t.idx.Each(func(_, r uint32) { s, _ := unref(r); live[s]++ })
-	if live != t.live {
-		tb.Fatalf("live %v, indexed %v", t.live, live)
-	}
-	if t.idx.Len() != countEach(t) {
-		tb.Fatalf("len %d, each %d", t.idx.Len(), countEach(t))
-	}
+	return sum
 }
 
 func countEach(t *compact) int { n := 0; t.idx.Each(func(uint32, uint32) { n++ }); return n }
