@@ -116,7 +116,7 @@ func TestRecentRetention(t *testing.T) {
 	}
 	kept := 0
 	for _, h := range keys {
-		b := r.tab.Load().bucket(h)
+		b := r.bucket(h)
 		for i := range b {
 			if b[i].Load()>>32 == h>>32|1 {
 				kept++
@@ -150,45 +150,4 @@ func TestRecentConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-}
-
-// A Recent with room for the keys in use keeps its table; one with more
-// keys in use in the window than slots grows, doubling up to its bound,
-// and then remembers them, where before most of their uses were written.
-func TestRecentGrows(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 7))
-	keys := make([]uint64, 20_000)
-	for i := range keys {
-		keys[i] = rng.Uint64()
-	}
-	use := func(r *Recent, keys []uint64, at int64) (written int) {
-		for _, h := range keys {
-			if !r.Seen(h, at) {
-				written++
-			}
-		}
-		return written
-	}
-	roomy := NewRecentUpTo(1<<16, 1<<18, 300)
-	for round := range 20 {
-		use(roomy, keys, int64(1000+round))
-	}
-	if n := roomy.Slots(); n != 1<<16 {
-		t.Fatalf("a table with room for its keys grew to %d slots", n)
-	}
-	small := NewRecentUpTo(1<<12, 1<<16, 300)
-	for round := range 40 {
-		use(small, keys, int64(1000+round))
-	}
-	if n := small.Slots(); n != 1<<16 {
-		t.Fatalf("a table of 4,096 slots for 20,000 keys in use grew to %d, want its bound", n)
-	}
-	if w := use(small, keys, 1100); w > len(keys)/20 {
-		t.Fatalf("grown, it still has %d of %d uses written", w, len(keys))
-	}
-	fixed := NewRecent(1<<12, 300)
-	use(fixed, keys, 1000)
-	if w := use(fixed, keys, 1001); w < len(keys)/2 {
-		t.Fatalf("a fixed table of 4,096 slots had only %d of %d uses written", w, len(keys))
-	}
 }

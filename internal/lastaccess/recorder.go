@@ -99,14 +99,9 @@ type Config struct {
 	Window time.Duration
 }
 
-// recentSlots is the uses the window remembers (8 bytes each, outside the
-// Go heap); a use it has no room for is recorded again. It grows up to
-// recentMaxSlots while more are in use than it has room for (see
-// sqlstore's).
-const (
-	recentSlots    = 1 << 18
-	recentMaxSlots = 1 << 20
-)
+// recentSlots bounds the uses the window remembers (8 bytes each, outside
+// the Go heap); a use it has forgotten is recorded again.
+const recentSlots = 1 << 18
 
 // IdleFlushes is how many flushes a key may go unused before it leaves
 // memory. A key is kept past its write only so that a principal calling
@@ -129,7 +124,7 @@ func New(cfg Config) *Recorder {
 		cfg.Window = store.UseWindow
 	}
 	if cfg.Window > 0 {
-		r.recent = cache.NewRecentUpTo(recentSlots, recentMaxSlots, int64(cfg.Window/time.Second))
+		r.recent = cache.NewRecent(recentSlots, int64(cfg.Window/time.Second))
 	}
 	for i := range r.shards {
 		r.shards[i].m = make(map[Key]*slot)

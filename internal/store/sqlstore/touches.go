@@ -17,16 +17,9 @@ type Touch struct {
 	Service, Region string
 }
 
-// recentSlots is the uses the window remembers (8 bytes each, outside the
-// Go heap; a use the table has no room for is written again): 1<<19 (4
-// MiB) holds the keys and roles of 100,000 entities; it grows, while more
-// keys are in use than it has room for, up to recentMaxSlots (16 MiB):
-// across 1,000,000 keys and roles the small table wrote most uses, where
-// each principal's last use need be written once in the window.
-const (
-	recentSlots    = 1 << 19
-	recentMaxSlots = 1 << 21
-)
+// recentSlots bounds the uses the window remembers (8 bytes each, outside
+// the Go heap): a use the table has forgotten is written again.
+const recentSlots = 1 << 19
 
 // Touches coalesces access key usage in memory and writes it in batches, once
 // per interval, from a goroutine of its own. The latest use of a key wins,
@@ -60,7 +53,7 @@ func NewTouches(interval time.Duration, write func(context.Context, map[string]T
 	t := &Touches{
 		interval: interval,
 		write:    write,
-		recent:   cache.NewRecentUpTo(recentSlots, recentMaxSlots, int64(store.UseWindow/time.Second)),
+		recent:   cache.NewRecent(recentSlots, int64(store.UseWindow/time.Second)),
 		seed:     maphash.MakeSeed(),
 		pending:  make(map[string]Touch),
 		roles:    make(map[string]Touch),
