@@ -4,19 +4,16 @@ package audit
 
 import (
 	"fmt"
-	"os"
 	"syscall"
+
+	"github.com/opensts/opensts/internal/offheap"
 )
 
 // openSpill makes the index's spill file in dir, unlinked at once; nil
 // when it cannot (the index then stays in memory).
 func openSpill(dir string) *spillFile {
-	f, err := os.CreateTemp(dir, ".index-*")
-	if err != nil {
-		return nil
-	}
-	if err := os.Remove(f.Name()); err != nil {
-		_ = f.Close()
+	f := offheap.ScratchFile(dir, ".index-*")
+	if f == nil {
 		return nil
 	}
 	return &spillFile{f: f, free: map[int][]int64{}}

@@ -58,7 +58,7 @@ type Config[V any] struct {
 	CompactBytes int
 	// CompactDir, when set with CompactFileBytes, puts the second tier in
 	// an unlinked scratch file in that directory, bounded by
-	// CompactFileBytes (see newCompactFile): the tier then costs the
+	// CompactFileBytes (see newCompactIn): the tier then costs the
 	// process a write buffer (256 KiB) of memory, and its records are file
 	// data, which the kernel caches while it has memory to spare. Where the
 	// file cannot be made, the tier is in memory, bounded by CompactBytes.
@@ -257,12 +257,7 @@ func New[V any](cfg Config[V]) *Cache[V] {
 	c.base = c.now()
 	c.ttl = min(c.ttl, int64(100*365*24*time.Hour)) // no overflow below
 	if cfg.CompactBytes > 0 {
-		if cfg.CompactDir != "" && cfg.CompactFileBytes > 0 {
-			c.tier = newCompactFile(cfg.CompactFileBytes, cfg.CompactDir)
-		}
-		if c.tier == nil {
-			c.tier = newCompact(cfg.CompactBytes)
-		}
+		c.tier = newCompactIn(cfg.CompactBytes, cfg.CompactDir, cfg.CompactFileBytes)
 	}
 	// The ghost counts against the bound, and so does the window, which
 	// holds at most a thirty-second of it; a cache too small to spare a

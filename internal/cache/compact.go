@@ -44,7 +44,6 @@ type compact struct {
 	file    *os.File
 	buf     []byte
 	flushed int                   // the current segment's bytes in the file
-	written [compactSegments]bool // segments the file has bytes of
 	damaged [compactSegments]bool // a flush to them failed: not parsed again
 
 	// live counts the index's entries in each segment: a scan of a segment
@@ -317,14 +316,22 @@ func (t *compact) eachLocked(seg int, f func(off int, key []byte, n int)) {
 		t.eachInFile(seg, f)
 		return
 	}
-	b := t.segs[seg][:t.ends[seg]]
-	for off := 0; off < len(b); {
+	walkRecords(t.segs[seg][:t.ends[seg]], f)
+}
+
+// walkRecords calls f with the place, key and size of each whole record b
+// holds from its start, and returns the bytes they take (a record that
+// does not end within b ends the walk).
+func walkRecords(b []byte, f func(off int, key []byte, n int)) int {
+	off := 0
+	for {
 		k, v, ok := parseRecord(b[off:])
 		if !ok {
-			return
+			return off
 		}
-		f(off, k, recordHeader+len(k)+len(v))
-		off += recordHeader + len(k) + len(v)
+		n := recordHeader + len(k) + len(v)
+		f(off, k, n)
+		off += n
 	}
 }
 
@@ -420,7 +427,7 @@ func (t *compact) clear() {
 	t.ends = [compactSegments]int{}
 	t.cur, t.bytes, t.flushed = 0, 0, 0
 	if t.file != nil {
-		t.written, t.damaged = [compactSegments]bool{}, [compactSegments]bool{}
+		t.damaged = [compactSegments]bool{}
 		_ = t.file.Truncate(0) // its bytes are no one's now
 	}
 	t.mu.Unlock()
@@ -433,8 +440,8 @@ func (t *compact) stats() (entries, bytes, allocated int) {
 	defer t.mu.RUnlock()
 	for i, s := range t.segs {
 		allocated += len(s)
-		if t.written[i] || t.file != nil && i == t.cur && t.ends[i] > 0 {
-			allocated += t.segSize // in the file
+		if t.file != nil && t.ends[i] > 0 {
+			allocated += t.segSize // in the file (or, its newest bytes, the buffer)
 		}
 	}
 	return t.idx.Len(), t.bytes, allocated

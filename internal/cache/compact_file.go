@@ -13,27 +13,28 @@ import (
 // current segment is left). A record larger than it is not stored.
 const compactBuf = 256 << 10
 
-// newCompactFile returns an empty tier of maxBytes whose segments are in
-// an unlinked scratch file in dir; nil when the file cannot be made (or
-// unlinked while open: not on every system), and the caller keeps the
-// tier in memory.
+// newCompactIn returns an empty tier of fileBytes whose segments are in
+// an unlinked scratch file in dir (offheap.ScratchFile); without dir or
+// fileBytes, or where the file cannot be made, one in memory of maxBytes.
 //
 // The file holds what the tier would: records encoded as the store has
 // them (a key's secret sealed, as in the database). Nothing reads it
 // after the process: it is gone from dir from the start, and its records
 // are rebuilt from the store.
-func newCompactFile(maxBytes int, dir string) *compact {
-	return newCompactFileBuf(maxBytes, dir, compactBuf)
+func newCompactIn(maxBytes int, dir string, fileBytes int) *compact {
+	if dir != "" && fileBytes > 0 {
+		if t := newCompactFileBuf(fileBytes, dir, compactBuf); t != nil {
+			return t
+		}
+	}
+	return newCompact(maxBytes)
 }
 
-// newCompactFileBuf is newCompactFile with a buffer of bufBytes at most.
+// newCompactFileBuf is a tier of maxBytes in a scratch file in dir, with a
+// buffer of bufBytes at most; nil when the file cannot be made.
 func newCompactFileBuf(maxBytes int, dir string, bufBytes int) *compact {
-	f, err := os.CreateTemp(dir, ".tier-*")
-	if err != nil {
-		return nil
-	}
-	if err := os.Remove(f.Name()); err != nil {
-		_ = f.Close()
+	f := offheap.ScratchFile(dir, ".tier-*")
+	if f == nil {
 		return nil
 	}
 	t := newCompact(maxBytes)
@@ -106,17 +107,14 @@ func (t *compact) flushLocked() {
 		// Part of it may be written: the segment's records are not
 		// parsed from the file again (eachInFile), only dropped.
 		t.damaged[t.cur] = true
-		for off := 0; off < n; {
-			kl, vl := int(binary.LittleEndian.Uint16(t.buf[off:])), int(binary.LittleEndian.Uint32(t.buf[off+2:]))
-			h := t.hash(t.buf[off+recordHeader : off+recordHeader+kl])
+		walkRecords(t.buf[:n], func(off int, key []byte, size int) {
+			h := t.hash(key)
 			if r, ok := t.idx.Get(h); ok && r == ref(t.cur, t.flushed+off) {
 				t.delLocked(h, r)
-				t.bytes -= recordHeader + kl + vl
+				t.bytes -= size
 			}
-			off += recordHeader + kl + vl
-		}
+		})
 	}
-	t.written[t.cur] = true
 	t.flushed = t.ends[t.cur]
 }
 
@@ -137,16 +135,7 @@ func (t *compact) eachInFile(seg int, f func(off int, key []byte, n int)) {
 			t.dropSegment(seg)
 			return
 		}
-		off := 0
-		for off+recordHeader <= len(b) {
-			kl, vl := int(binary.LittleEndian.Uint16(b[off:])), int(binary.LittleEndian.Uint32(b[off+2:]))
-			n := recordHeader + kl + vl
-			if off+n > len(b) {
-				break
-			}
-			f(pos+off, b[off+recordHeader:off+recordHeader+kl], n)
-			off += n
-		}
+		off := walkRecords(b, func(off int, key []byte, n int) { f(pos+off, key, n) })
 		if off == 0 {
 			t.dropSegment(seg) // a record larger than the buffer: cannot be
 			return

@@ -15,13 +15,10 @@ type Tier struct{ c *compact }
 func NewTier(maxBytes int) *Tier { return &Tier{c: newCompact(maxBytes)} }
 
 // NewTierIn returns an empty tier in an unlinked scratch file in dir, of
-// fileBytes (see Config.CompactDir); where the file cannot be made, in
-// memory, of maxBytes.
+// fileBytes (see Config.CompactDir); without dir or fileBytes, or where
+// the file cannot be made, in memory, of maxBytes.
 func NewTierIn(maxBytes int, dir string, fileBytes int) *Tier {
-	if t := newCompactFile(fileBytes, dir); t != nil {
-		return &Tier{c: t}
-	}
-	return NewTier(maxBytes)
+	return &Tier{c: newCompactIn(maxBytes, dir, fileBytes)}
 }
 
 // Get appends the value stored under key to dst.

@@ -283,10 +283,8 @@ func New(opt Options) (*Engine, error) {
 		counts: newTable[*window](opt.MaxSubjects), ucounts: newTable[*window](opt.MaxSubjects), cooldowns: newTable[time.Time](opt.MaxSubjects),
 		base: newBaselines(opt.Baselines, opt.MaxSubjects, warmup)}
 	if opt.Shared != nil {
-		if opt.TierBytes > 0 && opt.TierDir != "" && opt.TierFileBytes > 0 {
+		if opt.TierBytes > 0 {
 			e.base.tier = cache.NewTierIn(opt.TierBytes, opt.TierDir, opt.TierFileBytes)
-		} else if opt.TierBytes > 0 {
-			e.base.tier = cache.NewTier(opt.TierBytes)
 		}
 		e.base.load = e.loadBaseline
 		e.base.full = func() {
