@@ -73,10 +73,12 @@ type Recorder struct {
 	maxKeys  int64
 	seed     maphash.Seed
 	recent   *cache.Recent
-	shards   [shards]shard
-	keys     atomic.Int64
-	dropped  atomic.Int64
-	failed   atomic.Int64
+	// population sizes recent (Config.Population).
+	population func(context.Context) (int64, error)
+	shards     [shards]shard
+	keys       atomic.Int64
+	dropped    atomic.Int64
+	failed     atomic.Int64
 
 	flushMu sync.Mutex // one flush at a time
 	stop    chan struct{}
@@ -97,6 +99,13 @@ type Config struct {
 	// every use is). It is how far behind the stored data may be for a
 	// principal that calls again and again.
 	Window time.Duration
+	// Population, when set, counts the principals (store.Store's): the
+	// table that remembers the window's uses is sized by it when New
+	// returns and every store.PopulationEvery after (it grows and never
+	// shrinks; growing forgets the marks). A table smaller than the
+	// principals that call within the window remembers few, and most uses
+	// are written.
+	Population func(context.Context) (int64, error)
 }
 
 // recentSlots bounds the uses the window remembers (8 bytes each, outside
@@ -129,8 +138,19 @@ func New(cfg Config) *Recorder {
 	for i := range r.shards {
 		r.shards[i].m = make(map[Key]*slot)
 	}
+	r.population = cfg.Population
+	r.resize(context.Background())
 	go r.run()
 	return r
+}
+
+func (r *Recorder) resize(ctx context.Context) {
+	if r.population == nil {
+		return
+	}
+	if n, err := r.population(ctx); err == nil {
+		r.recent.Expect(int(min(n, int64(cache.MaxRecentSlots))))
+	}
 }
 
 func (r *Recorder) shard(k *Key) *shard {
@@ -211,6 +231,8 @@ func (r *Recorder) run() {
 	defer close(r.done)
 	tick := time.NewTicker(r.interval)
 	defer tick.Stop()
+	resize := time.NewTicker(store.PopulationEvery)
+	defer resize.Stop()
 	for {
 		select {
 		case <-r.stop:
@@ -218,6 +240,8 @@ func (r *Recorder) run() {
 		case <-tick.C:
 			// A failed write is retried on the next tick.
 			_ = r.Flush(context.Background())
+		case <-resize.C:
+			r.resize(context.Background())
 		}
 	}
 }

@@ -342,3 +342,19 @@ func TestIdleKeysGiveTheirRoomBack(t *testing.T) {
 		}
 	}
 }
+
+// Config.Population sizes the table of recent uses when New returns; a
+// population that cannot be read leaves the default.
+func TestRecorderPopulation(t *testing.T) {
+	for _, tc := range []struct {
+		n    int64
+		err  error
+		want int
+	}{{0, errors.New("database is gone"), recentSlots}, {10, nil, recentSlots}, {1_000_000, nil, 1 << 20}} {
+		r := New(Config{Writer: &memWriter{}, Population: func(context.Context) (int64, error) { return tc.n, tc.err }})
+		if got := r.recent.Slots(); got != tc.want {
+			t.Errorf("population %d (%v): table of %d slots, want %d", tc.n, tc.err, got, tc.want)
+		}
+		_ = r.Close(t.Context())
+	}
+}

@@ -236,7 +236,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	// every node.
 	mfaChecker := mfa.NewChecker(mfa.CheckerConfig{Devices: s.store, Throttles: s.store, Sealer: s.sealer,
 		OnFailure: s.metrics.MFAFailure, OnLockout: s.metrics.MFALockout})
-	s.access = lastaccess.New(lastaccess.Config{Writer: s.store, Interval: LastAccessInterval})
+	s.access = lastaccess.New(lastaccess.Config{Writer: s.store, Interval: LastAccessInterval, Population: s.store.Population})
 	defer func() {
 		if !ok {
 			_ = s.access.Close(ctx)

@@ -329,6 +329,10 @@ type Roles interface {
 // each call every few seconds wrote 100,000 rows every few seconds.
 const UseWindow = 5 * time.Minute
 
+// PopulationEvery is how often what is sized by Store.Population (the
+// tables that remember the uses of a UseWindow) is sized again.
+const PopulationEvery = time.Minute
+
 // Policies stores inline policies, managed policies, versions and attachments.
 type Policies interface {
 	// PutInlinePolicy creates or replaces.
@@ -678,6 +682,10 @@ type Store interface {
 	// change (see ChangeKind), and only then. On a multi-node backend it
 	// reflects other nodes' writes.
 	Generation(ctx context.Context) (int64, error)
+	// Population estimates the users and roles the store holds, every
+	// account's, at the cost of an index lookup (it may count deleted ones):
+	// what the tables that remember recent uses are sized by.
+	Population(ctx context.Context) (int64, error)
 	Close() error
 }
 

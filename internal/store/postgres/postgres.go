@@ -93,6 +93,7 @@ func open(ctx context.Context, dsn string, touchInterval time.Duration, migrate 
 	}
 	s.touches = sqlstore.NewTouches(touchInterval, s.writeTouches)
 	s.Store = sqlstore.New(db{s}, dialect{}, s.touches)
+	s.touches.SizeBy(ctx, s.Store.Population)
 	return s, nil
 }
 

@@ -130,6 +130,7 @@ func open(path string, touchInterval time.Duration) (*Store, error) {
 	s.reads = &stmtCache{db: s.rdb}
 	s.touches = sqlstore.NewTouches(touchInterval, s.writeTouches)
 	s.Store = sqlstore.New(db{s}, dialect{}, s.touches)
+	s.touches.SizeBy(context.Background(), s.Store.Population)
 	return s, nil
 }
 

@@ -36,6 +36,7 @@ type Touches struct {
 	Direct bool
 
 	mu      sync.RWMutex
+	size    func(context.Context) (int64, error) // SizeBy's
 	pending map[string]Touch
 	// roles is the pending uses of roles by role id, beside their entries
 	// in pending (under RolePrefix), so a role's repeated use is found
@@ -68,6 +69,8 @@ func (t *Touches) run() {
 	defer close(t.stopped)
 	tick := time.NewTicker(t.interval)
 	defer tick.Stop()
+	resize := time.NewTicker(store.PopulationEvery)
+	defer resize.Stop()
 	for {
 		select {
 		case <-t.done:
@@ -75,7 +78,34 @@ func (t *Touches) run() {
 		case <-tick.C:
 			// A failed write is retried on the next tick; Stop reports it.
 			_ = t.flush(context.Background())
+		case <-resize.C:
+			t.mu.RLock()
+			size := t.size
+			t.mu.RUnlock()
+			if size != nil {
+				t.resize(context.Background(), size)
+			}
 		}
+	}
+}
+
+// SizeBy sizes the table of recent uses for the keys and roles population
+// counts (users and roles: a user has about one key), now and every
+// store.PopulationEvery: with a table smaller than the principals that call within
+// store.UseWindow, most uses are written (at 1,000,000 users and roles,
+// a quarter of the server's CPU). The table grows and never shrinks; a
+// grown table forgets what it remembered (a window of uses is written
+// again).
+func (t *Touches) SizeBy(ctx context.Context, population func(context.Context) (int64, error)) {
+	t.mu.Lock()
+	t.size = population
+	t.mu.Unlock()
+	t.resize(ctx, population)
+}
+
+func (t *Touches) resize(ctx context.Context, population func(context.Context) (int64, error)) {
+	if n, err := population(ctx); err == nil {
+		t.recent.Expect(int(min(n, int64(cache.MaxRecentSlots))))
 	}
 }
 

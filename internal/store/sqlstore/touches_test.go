@@ -2,10 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/opensts/opensts/internal/cache"
 	"github.com/opensts/opensts/internal/store"
 )
 
@@ -58,5 +60,27 @@ func TestTouchesWindow(t *testing.T) {
 	tt.RecordRole("AROA1", Touch{At: past, Region: "us-east-1"})
 	if b := flush(); len(b) != 2 || !b["AKIA1"].At.Equal(past) || !b[RolePrefix+"AROA1"].At.Equal(past) {
 		t.Fatalf("uses past the window: wrote %v", b)
+	}
+}
+
+// SizeBy sizes the table of recent uses by the population it is given, and
+// a population that cannot be read leaves it as it is.
+func TestTouchesSizeBy(t *testing.T) {
+	tt := NewTouches(time.Hour, func(context.Context, map[string]Touch) error { return nil })
+	t.Cleanup(func() { _ = tt.Stop() })
+	if got := tt.recent.Slots(); got != recentSlots {
+		t.Fatalf("table of %d slots, want %d", got, recentSlots)
+	}
+	tt.SizeBy(t.Context(), func(context.Context) (int64, error) { return 0, errors.New("database is gone") })
+	if got := tt.recent.Slots(); got != recentSlots {
+		t.Fatalf("after a failed count: table of %d slots, want %d", got, recentSlots)
+	}
+	tt.SizeBy(t.Context(), func(context.Context) (int64, error) { return 2_000_000, nil })
+	if got := tt.recent.Slots(); got != 1<<21 {
+		t.Fatalf("for 2,000,000 principals: table of %d slots, want %d", got, 1<<21)
+	}
+	tt.SizeBy(t.Context(), func(context.Context) (int64, error) { return 1 << 40, nil })
+	if got := tt.recent.Slots(); got != cache.MaxRecentSlots {
+		t.Fatalf("for 2^40 principals: table of %d slots, want the bound %d", got, cache.MaxRecentSlots)
 	}
 }

@@ -418,3 +418,30 @@ func testReopen(t *testing.T, s store.Store, reopen func(t *testing.T, s store.S
 		t.Fatalf("generation went back from %d to %d", g, g2)
 	}
 }
+
+// testPopulation: Population counts every account's users and roles, at
+// least those that exist and at most those ever created.
+func testPopulation(t *testing.T, s store.Store) {
+	ctx := ctxOf(t)
+	n, err := s.Population(ctx)
+	ok(t, err)
+	if n != 0 {
+		t.Fatalf("Population of an empty store = %d, want 0", n)
+	}
+	ok(t, s.CreateUser(ctx, user(acct1, "AIDA1", "alice")))
+	ok(t, s.CreateUser(ctx, user(acct1, "AIDA2", "bob")))
+	ok(t, s.CreateUser(ctx, user(acct2, "AIDA3", "carol")))
+	ok(t, s.CreateRole(ctx, role(acct1, "AROA1", "admin")))
+	ok(t, s.CreateRole(ctx, role(acct2, "AROA2", "admin")))
+	n, err = s.Population(ctx)
+	ok(t, err)
+	if n != 5 {
+		t.Fatalf("Population of 3 users and 2 roles = %d, want 5", n)
+	}
+	ok(t, s.DeleteUser(ctx, acct1, "bob"))
+	n, err = s.Population(ctx)
+	ok(t, err)
+	if n < 4 || n > 5 {
+		t.Fatalf("Population after a user's deletion = %d, want 4 or 5", n)
+	}
+}

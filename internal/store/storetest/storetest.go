@@ -88,6 +88,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"OrgMembership", testOrgMembership},
 		{"Settings", testSettings},
 		{"Generation", testGeneration},
+		{"Population", testPopulation},
 		{"ChangesRecorded", testChangesRecorded},
 		{"ChangesPaging", testChangesPaging},
 		{"ChangeHook", testChangeHook},
