@@ -252,6 +252,35 @@ func readTrailFile(path string) ([]byte, error) {
 	return b[:n], err
 }
 
+// readFirstLine reads the first line of the trail file at path
+// (openTrailFile), without its newline (none when it has no whole line):
+// what a pruned trail starts at.
+// Only that line is read (a whole 64 MiB file read to find it was that
+// much heap at each prune).
+func readFirstLine(path string) ([]byte, error) {
+	f, err := openTrailFile(path, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 16<<10)
+	var line []byte
+	for {
+		b, err := br.ReadSlice('\n')
+		line = append(line, b...)
+		switch {
+		case err == nil:
+			return line[:len(line)-1], nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err == io.EOF:
+			return nil, nil // no whole line
+		default:
+			return nil, err
+		}
+	}
+}
+
 // SignedNode returns the node the trail in dir was last anchored as: the
 // Node of the checkpoint (or digest) among the first lines of its newest
 // file that has one, whose signature pub verifies; "" when none says.

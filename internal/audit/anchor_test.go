@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -282,4 +284,46 @@ func alertedIn(t *testing.T, dir string) bool {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// readFirstLine reads a trail file's first whole line and no more of the
+// file: a prune reads the first record of the file the trail then starts
+// at, and reading the whole file (64 MiB) for it was that much heap at
+// every prune.
+func TestReadFirstLine(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	long := bytes.Repeat([]byte("x"), 40<<10) // longer than the reader's buffer
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want []byte
+	}{
+		{"one", []byte("{\"seq\":1}\n{\"seq\":2}\n"), []byte(`{"seq":1}`)},
+		{"long", append(append(long, '\n'), "next\n"...), long},
+		{"torn", []byte(`{"seq":1}`), nil},
+		{"empty", nil, nil},
+	} {
+		got, err := readFirstLine(write(tc.name, tc.data))
+		if err != nil || !bytes.Equal(got, tc.want) {
+			t.Errorf("%s: readFirstLine = %.40q, %v; want %.40q", tc.name, got, err, tc.want)
+		}
+	}
+	big := write("big", append([]byte("{\"seq\":7}\n"), bytes.Repeat([]byte("y"), 16<<20)...))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	line, err := readFirstLine(big)
+	runtime.ReadMemStats(&after)
+	if err != nil || string(line) != `{"seq":7}` {
+		t.Fatalf("readFirstLine of a 16 MiB file = %q, %v", line, err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("reading the first line of a 16 MiB file allocated %d bytes", n)
+	}
 }

@@ -1067,13 +1067,12 @@ func (t *Trail) markPruned(keep int) error {
 			t.rollback()
 			return err
 		}
-		data, err := readTrailFile(filepath.Join(t.cfg.Dir, FileName(keep)))
+		line, err := readFirstLine(filepath.Join(t.cfg.Dir, FileName(keep)))
 		if err != nil {
 			return err
 		}
-		i := bytes.IndexByte(data, '\n')
 		var r Record
-		if i < 0 || json.Unmarshal(data[:i], &r) != nil {
+		if len(line) == 0 || json.Unmarshal(line, &r) != nil {
 			return fmt.Errorf("audit: %s: no first record", FileName(keep))
 		}
 		p.NextSeq, p.NextPrevHash = r.Seq, r.PrevHash
