@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"math/bits"
 	"runtime"
 	"sync"
@@ -106,6 +107,17 @@ func (r *Recent) Expect(keys int) {
 	}
 }
 
+// SizeBy makes r's table large enough (Expect) for the keys count
+// returns; a count that fails, or none, changes nothing.
+func (r *Recent) SizeBy(ctx context.Context, count func(context.Context) (int64, error)) {
+	if r == nil || count == nil {
+		return
+	}
+	if n, err := count(ctx); err == nil {
+		r.Expect(int(min(n, int64(r.max))))
+	}
+}
+
 // Seen reports whether the key whose hash is h was marked in the window
 // before at (Unix seconds); when it was not, it marks it at at. Two racing
 // first uses may both be told false: both are written.
@@ -183,17 +195,4 @@ func (r *Recent) Forget(h uint64) {
 		}
 	}
 	runtime.KeepAlive(t) // as in Seen
-}
-
-// holds reports whether h has a slot (tests).
-func (r *Recent) holds(h uint64) bool {
-	b1, b2 := r.tab.Load().buckets(h)
-	for _, b := range [2][]atomic.Uint64{b1, b2} {
-		for i := range b {
-			if b[i].Load()>>32 == h>>32|1 {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -229,3 +229,16 @@ func TestRecentExpect(t *testing.T) {
 		t.Fatal("a nil Recent has slots")
 	}
 }
+
+// holds reports whether h has a slot (tests).
+func (r *Recent) holds(h uint64) bool {
+	b1, b2 := r.tab.Load().buckets(h)
+	for _, b := range [2][]atomic.Uint64{b1, b2} {
+		for i := range b {
+			if b[i].Load()>>32 == h>>32|1 {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -139,18 +139,9 @@ func New(cfg Config) *Recorder {
 		r.shards[i].m = make(map[Key]*slot)
 	}
 	r.population = cfg.Population
-	r.resize(context.Background())
+	r.recent.SizeBy(context.Background(), r.population)
 	go r.run()
 	return r
-}
-
-func (r *Recorder) resize(ctx context.Context) {
-	if r.population == nil {
-		return
-	}
-	if n, err := r.population(ctx); err == nil {
-		r.recent.Expect(int(min(n, int64(cache.MaxRecentSlots))))
-	}
 }
 
 func (r *Recorder) shard(k *Key) *shard {
@@ -241,7 +232,7 @@ func (r *Recorder) run() {
 			// A failed write is retried on the next tick.
 			_ = r.Flush(context.Background())
 		case <-resize.C:
-			r.resize(context.Background())
+			r.recent.SizeBy(context.Background(), r.population)
 		}
 	}
 }

@@ -82,9 +82,7 @@ func (t *Touches) run() {
 			t.mu.RLock()
 			size := t.size
 			t.mu.RUnlock()
-			if size != nil {
-				t.resize(context.Background(), size)
-			}
+			t.recent.SizeBy(context.Background(), size)
 		}
 	}
 }
@@ -100,13 +98,7 @@ func (t *Touches) SizeBy(ctx context.Context, population func(context.Context) (
 	t.mu.Lock()
 	t.size = population
 	t.mu.Unlock()
-	t.resize(ctx, population)
-}
-
-func (t *Touches) resize(ctx context.Context, population func(context.Context) (int64, error)) {
-	if n, err := population(ctx); err == nil {
-		t.recent.Expect(int(min(n, int64(cache.MaxRecentSlots))))
-	}
+	t.recent.SizeBy(ctx, population)
 }
 
 // Write writes batch at once with the write function.
