@@ -204,25 +204,18 @@ func (v *Verifier) signingKey(secret []byte, date, region, service string) [sha2
 	clear(b)
 	clear(stack[:]) // b may have outgrown the array
 
-	v.mu.RLock()
-	k, ok := v.keys[id]
-	v.mu.RUnlock()
-	if ok {
+	v.keysOnce.Do(func() {
+		max := v.MaxCachedKeys
+		if max <= 0 {
+			max = 4096
+		}
+		v.keys = newSigningKeys(max)
+	})
+	if k, ok := v.keys.get(&id); ok {
 		return k
 	}
-	k = deriveKey(secret, date, region, service)
-	max := v.MaxCachedKeys
-	if max <= 0 {
-		max = 4096
-	}
-	v.mu.Lock()
-	if v.keys == nil || len(v.keys) >= max {
-		// Dropping everything at the bound keeps the cache simple; keys are
-		// cheap to derive again (four HMACs).
-		v.keys = make(map[[sha256.Size]byte][sha256.Size]byte)
-	}
-	v.keys[id] = k
-	v.mu.Unlock()
+	k := deriveKey(secret, date, region, service)
+	v.keys.put(&id, &k)
 	return k
 }
 

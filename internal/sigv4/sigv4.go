@@ -124,7 +124,7 @@ func (r *Request) Scope() string {
 // Verifier parses and checks signed requests. Configure it before first use;
 // after that it is safe for concurrent use. It caches derived signing keys,
 // keyed by a SHA-256 of secret, date, region and service (the secret itself is
-// never a map key), and holds at most MaxCachedKeys of them.
+// never a cache key), and holds MaxCachedKeys of them (see signingKeys).
 type Verifier struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -146,11 +146,12 @@ type Verifier struct {
 	// out of the canonical query: some signers add it after signing (the
 	// aws-c-auth "omit_session_token" cases). AWS SDKs sign it; default false.
 	UnsignedQueryToken bool
-	// MaxCachedKeys bounds the signing-key cache; 0 means 4096.
+	// MaxCachedKeys sizes the signing-key cache (rounded up to a power of
+	// two sets of 4); 0 means 4096.
 	MaxCachedKeys int
 
-	mu   sync.RWMutex
-	keys map[[sha256.Size]byte][sha256.Size]byte
+	keysOnce sync.Once
+	keys     *signingKeys
 }
 
 // NewVerifier returns a Verifier with the AWS defaults and the given clock
