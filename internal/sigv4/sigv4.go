@@ -950,24 +950,37 @@ func headerGet(h http.Header, key string) string {
 	return ""
 }
 
-// headerValues returns the values of the header named lower (lower-case),
+// headerIndex finds a request's headers by their lower-case names.
+type headerIndex struct {
+	h http.Header
+	// lower holds every header by its lower-case name (the values of
+	// each spelling), made at the first name the canonical lookup
+	// misses. Scanning the headers for each such name instead cost
+	// signed names x headers: a request of 64 KB without credentials
+	// (4,400 signed names absent, 4,000 other headers) took 180 ms of
+	// CPU to parse (found by a review as an attacker).
+	lower map[string][]string
+}
+
+// values returns the values of the header named lower (lower-case),
 // looking up the canonical form first and then any spelling.
-func headerValues(h http.Header, lower string) []string {
+func (x *headerIndex) values(lower string) []string {
 	var tmp [64]byte
 	if key, ok := appendCanonicalKey(tmp[:0], lower); ok {
-		if vs, ok := h[string(key)]; ok {
+		if vs, ok := x.h[string(key)]; ok {
 			return vs
 		}
-	} else if vs, ok := h[http.CanonicalHeaderKey(lower)]; ok {
+	} else if vs, ok := x.h[http.CanonicalHeaderKey(lower)]; ok {
 		return vs
 	}
-	var out []string
-	for k, vs := range h {
-		if strings.EqualFold(k, lower) {
-			out = append(out, vs...)
+	if x.lower == nil {
+		x.lower = make(map[string][]string, len(x.h))
+		for k, vs := range x.h {
+			lk := strings.ToLower(k)
+			x.lower[lk] = append(x.lower[lk], vs...)
 		}
 	}
-	return out
+	return x.lower[lower]
 }
 
 // appendCanonicalKey appends the canonical form (as http.CanonicalHeaderKey
@@ -993,6 +1006,7 @@ func appendCanonicalKey(b []byte, lower string) ([]byte, bool) {
 }
 
 func appendCanonicalHeaders(b []byte, r *http.Request, signed []string) []byte {
+	h := headerIndex{h: r.Header}
 	for _, name := range signed {
 		b = append(b, name...)
 		b = append(b, ':')
@@ -1000,19 +1014,19 @@ func appendCanonicalHeaders(b []byte, r *http.Request, signed []string) []byte {
 		case "host":
 			b = appendTrimmed(b, hostValue(r))
 		case "content-length":
-			if vs := headerValues(r.Header, name); len(vs) > 0 {
+			if vs := h.values(name); len(vs) > 0 {
 				b = appendValues(b, vs)
 			} else if r.ContentLength >= 0 {
 				b = strconv.AppendInt(b, r.ContentLength, 10)
 			}
 		case "transfer-encoding":
-			if vs := headerValues(r.Header, name); len(vs) > 0 {
+			if vs := h.values(name); len(vs) > 0 {
 				b = appendValues(b, vs)
 			} else {
 				b = appendValues(b, r.TransferEncoding)
 			}
 		default:
-			b = appendValues(b, headerValues(r.Header, name))
+			b = appendValues(b, h.values(name))
 		}
 		b = append(b, '\n')
 	}

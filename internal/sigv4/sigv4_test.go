@@ -7,9 +7,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -652,6 +654,49 @@ func BenchmarkSigningKeyRotation(b *testing.B) {
 		v.signingKey(secrets[i], "20240101", "us-east-1", "sts")
 		if i++; i == len(secrets) {
 			i = 0
+		}
+	}
+}
+
+// TestHeaderSpellings: a signed header is found in any spelling a
+// program put in the header map (the server's are canonical), its values
+// those of every spelling; a name absent from the request has none.
+func TestHeaderSpellings(t *testing.T) {
+	t.Parallel()
+	x := headerIndex{h: http.Header{"X-Amz-Date": {"a"}, "x-amz-meta-one": {"b"}, "X-AMZ-META-TWO": {"c"}, "x_odd": {"d"}}}
+	for name, want := range map[string][]string{"x-amz-date": {"a"}, "x-amz-meta-one": {"b"}, "x-amz-meta-two": {"c"}, "x_odd": {"d"}, "x-absent": nil} {
+		if got := x.values(name); !slices.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	two := headerIndex{h: http.Header{"x-amz-meta-a": {"1"}, "X-AMZ-META-A": {"2"}}}
+	if got := two.values("x-amz-meta-a"); len(got) != 2 || !slices.Contains(got, "1") || !slices.Contains(got, "2") {
+		t.Errorf("two spellings: %q, want both values", got)
+	}
+}
+
+// BenchmarkParseAbsentSignedHeaders is a request without credentials
+// that signs 4,400 names it does not send, beside 4,000 other headers
+// (64 KB): finding each absent name scanned every header, 180 ms of CPU
+// a request on a 2-core machine; now one pass makes an index.
+func BenchmarkParseAbsentSignedHeaders(b *testing.B) {
+	names := []string{"host"}
+	for i := range 4400 {
+		names = append(names, fmt.Sprintf("z%d", i))
+	}
+	slices.Sort(names)
+	amz := time.Now().UTC().Format(timeFormat)
+	h := http.Header{"X-Amz-Date": {amz}}
+	for i := range 4000 {
+		h[fmt.Sprintf("Y%d", i)] = []string{"v"}
+	}
+	h["Authorization"] = []string{"AWS4-HMAC-SHA256 Credential=AKIAX/" + amz[:8] + "/us-east-1/sts/aws4_request, SignedHeaders=" +
+		strings.Join(names, ";") + ", Signature=" + strings.Repeat("0", 64)}
+	r := &http.Request{Method: "POST", RequestURI: "/", URL: &url.URL{Path: "/"}, Header: h, Host: "x"}
+	v := NewVerifier(nil)
+	for b.Loop() {
+		if _, err := v.Parse(r, nil); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
