@@ -68,6 +68,13 @@ type baselines struct {
 
 	kbuf []byte // getFor's key, reused
 	hbuf []byte // tierKey's, reused
+
+	// fast, if set, judges most events without their subjects' baselines
+	// (see fastTable). It is set only with a tier or shared state, which
+	// keep a baseline the table drops: without them a dropped baseline is
+	// forgotten, and a slot would outlive what it vouches for.
+	fast     *fastTable
+	fastHits uint64 // subjects judged from their slots
 }
 
 const memoMax = 4096
@@ -111,18 +118,22 @@ const (
 )
 
 type baseline struct {
-	key      string   // its subject (the table's key)
-	tk       [16]byte // tierKey(key), once tkSet
-	tkSet    bool
-	First    time.Time `json:"first"`
-	Networks strSet    `json:"networks,omitempty"`
-	Agents   strSet    `json:"agents,omitempty"`
-	Actions  strSet    `json:"actions,omitempty"`
-	Hours    uint32    `json:"hours"`
-	Minute   int64     `json:"minute"`  // the current minute (Unix minutes)
-	Count    int       `json:"count"`   // calls in it
-	Rate     float64   `json:"rate"`    // EWMA of calls per minute
-	Minutes  int       `json:"minutes"` // completed minutes seen
+	key   string   // its subject (the table's key)
+	tk    [16]byte // tierKey(key), once tkSet
+	tkSet bool
+	// tierClean: read from the tier, with the sets, hours and first
+	// sighting its record holds, and the rates tierRates.
+	tierClean bool
+	tierRates rates
+	First     time.Time `json:"first"`
+	Networks  strSet    `json:"networks,omitempty"`
+	Agents    strSet    `json:"agents,omitempty"`
+	Actions   strSet    `json:"actions,omitempty"`
+	Hours     uint32    `json:"hours"`
+	Minute    int64     `json:"minute"`  // the current minute (Unix minutes)
+	Count     int       `json:"count"`   // calls in it
+	Rate      float64   `json:"rate"`    // EWMA of calls per minute
+	Minutes   int       `json:"minutes"` // completed minutes seen
 }
 
 type sessionSeen struct {
@@ -139,6 +150,9 @@ func newBaselines(held, max int, warmup time.Duration) *baselines {
 	b.subjects.evicted = func(key string, bl *baseline) {
 		defer b.recycle(bl)
 		if _, ok := b.dirty[key]; !ok {
+			if bl.tierClean && b.tier != nil && b.ratesKept(key, bl) {
+				return // its record holds it, but for rates its slot holds
+			}
 			if b.tier != nil {
 				if !bl.tkSet {
 					bl.tk, bl.tkSet = b.tierKey(key), true
@@ -238,7 +252,28 @@ func (b *baselines) fromTier(key string) *baseline {
 		return nil // cannot happen: encode wrote it
 	}
 	bl.tk, bl.tkSet = k, true
+	bl.tierClean, bl.tierRates = true, bl.rates()
 	return bl
+}
+
+// ratesKept reports whether bl's rates need no writing back: they are
+// those its tier record holds, or those its subject's slot holds.
+func (b *baselines) ratesKept(key string, bl *baseline) bool {
+	r := bl.rates()
+	if r == bl.tierRates {
+		return true
+	}
+	if b.fast == nil {
+		return false
+	}
+	s := b.fast.find(b.fast.tagString(key))
+	return s != nil && s.holds(r)
+}
+
+// held reports whether the table holds the baseline of key.
+func (b *baselines) held(key []byte) bool {
+	_, ok := b.subjects.m[string(key)]
+	return ok
 }
 
 // pending returns the evicted, unwritten baseline of key (then in memory
@@ -310,6 +345,7 @@ func (b *baselines) mark(key string) {
 // merge adds what o learned to bl: the union of the sets and hours, the
 // earlier first sighting, the larger rate history.
 func (bl *baseline) merge(o *baseline) {
+	bl.tierClean = false
 	if !o.First.IsZero() && (bl.First.IsZero() || o.First.Before(bl.First)) {
 		bl.First = o.First
 	}
@@ -369,6 +405,7 @@ func (b *baselines) learn(bl *baseline, set *strSet, v string, max int) bool {
 	if !learn(set, v, max) {
 		return false
 	}
+	bl.tierClean = false
 	b.mark(bl.key)
 	return true
 }
@@ -429,6 +466,9 @@ func (e *Engine) prefetch(ctx context.Context, batch []*chunk) {
 			if _, ok := e.base.subjects.m[string(e.base.kbuf)]; ok {
 				continue
 			}
+			if !ev.Time.IsZero() && e.base.skips(ev, k[0], e.base.kbuf) {
+				continue // judged from its slot
+			}
 			if _, ok := e.base.evicted[string(e.base.kbuf)]; ok {
 				continue // read from there when seen
 			}
@@ -487,19 +527,47 @@ func (e *Engine) prefetch(ctx context.Context, batch []*chunk) {
 func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 	b := e.base
 	role, p := subjects(ev)
+	minute := ev.Time.Unix() / 60
 	// Where and with what a role is assumed from.
 	if role != "" {
+		n, a := b.network(ev.SourceIP), b.agent(ev.UserAgent)
+		var s *fastSlot
+		var tag uint64
+		var combo uint32
+		if b.fast != nil {
+			key := b.subjectKey("role", role)
+			tag, combo = b.fast.tag(key), b.fast.combo(n, a, 0) // as skips does
+			if s = b.fast.find(tag); s != nil && s.combo == combo && !b.held(key) {
+				s.minute = uint32(minute) // seen with these before: nothing new
+				b.fastHits++
+				goto sessions
+			}
+		}
 		{
 			bl := b.getFor("role", role, ev.Time)
 			warm := bl.warm(ev.Time, b.warmup)
-			if n := b.network(ev.SourceIP); n != "" && b.learn(bl, &bl.Networks, n, maxNetworks) && warm {
+			newNetwork := n != "" && b.learn(bl, &bl.Networks, n, maxNetworks)
+			if newNetwork && warm {
 				e.fire(ev, "new-network", "role:"+role+"|"+n, "role "+role+" assumed from "+n+", never seen for it", fired)
 			}
-			if a := b.agent(ev.UserAgent); a != "" && b.learn(bl, &bl.Agents, a, maxAgents) && warm {
+			newAgent := a != "" && b.learn(bl, &bl.Agents, a, maxAgents)
+			if newAgent && warm {
 				e.fire(ev, "new-user-agent", "role:"+role+"|"+a, "role "+role+" assumed with "+a+", never seen for it", fired)
+			}
+			if b.fast != nil {
+				if s == nil {
+					s = b.fast.take(tag, ev.Time.Unix())
+				}
+				if s != nil {
+					if !newNetwork && !newAgent {
+						s.combo = combo
+					}
+					s.minute = uint32(minute) // a role's slot has no rates
+				}
 			}
 		}
 	}
+sessions:
 	// One session from two networks.
 	if strings.HasPrefix(ev.AccessKeyID, "ASIA") {
 		if n := b.network(ev.SourceIP); n != "" {
@@ -515,44 +583,121 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 	if p == "" {
 		return
 	}
-	bl := b.getFor("principal", p, ev.Time)
-	warm := bl.warm(ev.Time, b.warmup)
 	action := b.action(ev.Source, ev.Name)
-	if b.learn(bl, &bl.Actions, action, maxActions) && warm {
-		e.fire(ev, "new-action", "principal:"+p+"|"+action, p+" called "+action+" for the first time", fired)
-	}
-	hour := uint32(1) << uint(ev.Time.UTC().Hour())
-	if bl.Hours&hour == 0 {
-		bl.Hours |= hour
-		b.mark(bl.key)
-		if warm {
-			e.fire(ev, "new-hour", "principal:"+p+"|"+itoa(ev.Time.UTC().Hour()), p+" active at "+itoa(ev.Time.UTC().Hour())+":00 UTC for the first time", fired)
-		}
-	}
-	minute := ev.Time.Unix() / 60
-	if minute != bl.Minute {
-		if bl.Minute != 0 && minute > bl.Minute {
-			bl.Rate = (1-rateAlpha)*bl.Rate + rateAlpha*float64(bl.Count)
-			gap := minute - bl.Minute - 1 // idle minutes count as zero calls
-			bl.Rate *= math.Pow(1-rateAlpha, float64(min(gap, 1000)))
-			before := bl.Minutes
-			bl.Minutes += int(min(gap, 1_000_000)) + 1
-			if bl.Minutes/rateSaveMinutes != before/rateSaveMinutes {
-				b.mark(bl.key)
+	hourOf := ev.Time.UTC().Hour()
+	var s *fastSlot
+	var tag uint64
+	var combo uint32
+	if b.fast != nil {
+		key := b.subjectKey("principal", p)
+		tag, combo = b.fast.tag(key), b.fast.combo(action, "", hourOf+1) // as skips does
+		if s = b.fast.find(tag); s != nil && s.combo == combo && !b.held(key) {
+			if r, warm, ok := b.fastRates(s, ev.Time, minute); ok {
+				// Seen with this action at this hour before: only its
+				// rates change, and those the slot holds.
+				s.set(r)
+				b.fastHits++
+				e.rateSpike(ev, p, r, warm, fired)
+				return
 			}
 		}
-		bl.Minute, bl.Count = minute, 0
 	}
-	bl.Count++
-	if r := e.rules["rate-spike"]; r.enabled && warm && bl.Minutes >= rateMinutes && bl.Count >= rateMinimum && float64(bl.Count) > r.factor*math.Max(bl.Rate, 1) {
+	bl := b.getFor("principal", p, ev.Time)
+	if s != nil {
+		bl.setRates(newer(bl.rates(), s.rates())) // the slot's are the newer
+	}
+	warm := bl.warm(ev.Time, b.warmup)
+	newAction := b.learn(bl, &bl.Actions, action, maxActions)
+	if newAction && warm {
+		e.fire(ev, "new-action", "principal:"+p+"|"+action, p+" called "+action+" for the first time", fired)
+	}
+	hour := uint32(1) << uint(hourOf)
+	newHour := bl.Hours&hour == 0
+	if newHour {
+		bl.Hours |= hour
+		bl.tierClean = false
+		b.mark(bl.key)
+		if warm {
+			e.fire(ev, "new-hour", "principal:"+p+"|"+itoa(hourOf), p+" active at "+itoa(hourOf)+":00 UTC for the first time", fired)
+		}
+	}
+	r := bl.rates()
+	if r.call(minute) {
+		b.mark(bl.key)
+	}
+	bl.setRates(r)
+	if b.fast != nil {
+		if s == nil {
+			s = b.fast.take(tag, ev.Time.Unix())
+		}
+		if s != nil {
+			s.set(r)
+			s.setFirst(bl.First)
+			if !newAction && !newHour {
+				s.combo = combo
+			}
+		}
+	}
+	e.rateSpike(ev, p, r, warm, fired)
+}
+
+// skips reports whether anomalies will judge ev's subject of kind, whose
+// key is key, from its slot, without its baseline (as when it is judged
+// now: an event before it in a batch may change that).
+func (b *baselines) skips(ev *Event, kind string, key []byte) bool {
+	if b.fast == nil || b.held(key) {
+		return false
+	}
+	var combo uint32
+	if kind == "role" {
+		combo = b.fast.combo(b.network(ev.SourceIP), b.agent(ev.UserAgent), 0)
+	} else {
+		combo = b.fast.combo(b.action(ev.Source, ev.Name), "", ev.Time.UTC().Hour()+1)
+	}
+	s := b.fast.find(b.fast.tag(key))
+	if s == nil || s.combo != combo {
+		return false
+	}
+	if kind == "role" {
+		return true
+	}
+	_, _, ok := b.fastRates(s, ev.Time, ev.Time.Unix()/60)
+	return ok
+}
+
+// fastRates returns the rates of the slot s after a call at t (in
+// minute), and whether its subject is past its warm-up then; ok is false
+// when the event needs its baseline: the call completes a rateSaveMinutes
+// of history (written back), the slot's first sighting is not known, or t
+// is within the second the slot's first sighting (whole seconds) leaves
+// in doubt of the warm-up's end.
+func (b *baselines) fastRates(s *fastSlot, t time.Time, minute int64) (r rates, warm, ok bool) {
+	if s.first == 0 {
+		return r, false, false
+	}
+	since := t.Sub(s.firstTime())
+	if since >= b.warmup-time.Second && since < b.warmup+time.Second {
+		return r, false, false
+	}
+	r = s.rates()
+	if r.call(minute) {
+		return r, false, false
+	}
+	return r, since >= b.warmup, true
+}
+
+// rateSpike fires rate-spike when p, past its warm-up, made many times
+// more calls this minute than its rates' history.
+func (e *Engine) rateSpike(ev *Event, p string, r rates, warm bool, fired *[]Alert) {
+	if rule := e.rules["rate-spike"]; rule.enabled && warm && r.minutes >= rateMinutes && r.count >= rateMinimum && float64(r.count) > rule.factor*math.Max(r.rate, 1) {
 		var unattributed string
 		if ev.IssuerARN != "" {
 			// The calls of every session of the role: which one made
 			// the spike, the count does not say.
 			unattributed = "not carried out: the rule counted the calls of every session of the role, not one principal"
 		}
-		e.fireWith(ev, r, "rate-spike|principal:"+p, p+" made "+itoa(bl.Count)+" calls this minute against a baseline of "+
-			strconv.FormatFloat(math.Round(bl.Rate*10)/10, 'f', -1, 64)+" a minute", []string{ev.ID}, unattributed, fired)
+		e.fireWith(ev, rule, "rate-spike|principal:"+p, p+" made "+itoa(r.count)+" calls this minute against a baseline of "+
+			strconv.FormatFloat(math.Round(r.rate*10)/10, 'f', -1, 64)+" a minute", []string{ev.ID}, unattributed, fired)
 	}
 }
 
@@ -618,7 +763,8 @@ func (e *Engine) Flush(ctx context.Context) {
 		// In memory (peeked at: a flush is no use of it), else evicted
 		// since it changed.
 		var bl *baseline
-		if x, ok := e.base.subjects.m[k]; ok {
+		x, inTable := e.base.subjects.m[k]
+		if inTable {
 			bl = x.val
 			if data, ok := evicted[k]; ok {
 				mergeEvicted(bl, data)
@@ -635,6 +781,7 @@ func (e *Engine) Flush(ctx context.Context) {
 				bl.merge(o)
 			}
 		}
+		e.base.synced(k, bl)
 		buf = bl.appendBinary(buf)
 		out[k], buf = buf[:len(buf):len(buf)], buf[len(buf):]
 	}
@@ -650,8 +797,8 @@ func (e *Engine) Flush(ctx context.Context) {
 	e.mu.Lock()
 	for k := range evicted {
 		_, inTable := e.base.subjects.m[k]
-		_, newer := e.base.evicted[k]
-		if data, ok := out[k]; ok && !inTable && !newer {
+		_, again := e.base.evicted[k]
+		if data, ok := out[k]; ok && !inTable && !again {
 			if bl, _, err := e.base.decode(data, false); err == nil {
 				e.base.toTier(k, bl)
 				e.base.recycle(bl)
@@ -659,6 +806,24 @@ func (e *Engine) Flush(ctx context.Context) {
 		}
 	}
 	e.mu.Unlock()
+}
+
+// synced records in the slot of key (if it has one) what a merge changed
+// of bl, its baseline: the longer rate history (another node's) and the
+// earlier first sighting. The slot's own rates are those of a baseline the
+// table holds, or newer (counted since the table dropped it).
+func (b *baselines) synced(key string, bl *baseline) {
+	if b.fast == nil {
+		return
+	}
+	s := b.fast.find(b.fast.tagString(key))
+	if s == nil {
+		return
+	}
+	s.set(newer(s.rates(), bl.rates()))
+	if !bl.First.IsZero() && (s.first == 0 || bl.First.Before(s.firstTime())) {
+		s.setFirst(bl.First)
+	}
 }
 
 // mergeEvicted merges into bl, a subject's baseline in the table, data,
@@ -685,10 +850,11 @@ func (e *Engine) remark(keys []string, evicted map[string][]byte) {
 		if x, ok := e.base.subjects.m[k]; ok {
 			if data, ok := evicted[k]; ok {
 				mergeEvicted(x.val, data)
+				e.base.synced(k, x.val)
 			}
 			e.base.dirty[k] = struct{}{}
 		} else if data, ok := evicted[k]; ok {
-			if _, newer := e.base.evicted[k]; !newer {
+			if _, again := e.base.evicted[k]; !again {
 				e.base.evicted[k] = data
 			}
 		}
@@ -731,6 +897,10 @@ func (e *Engine) LoadBaselines(r io.Reader) error {
 		}
 		if rec.B != nil && rec.Key != "" {
 			e.base.subjects.put(rec.Key, rec.B)
+			if e.base.fast != nil {
+				// What the slot vouched for, the loaded baseline replaced.
+				e.base.fast.forget(e.base.fast.tagString(rec.Key))
+			}
 		}
 	}
 }

@@ -211,7 +211,14 @@ type Options struct {
 	// of TierFileBytes (cache.NewTierIn).
 	TierDir       string
 	TierFileBytes int
-	FlushEvery    time.Duration
+	// Population, if set, counts the deployment's principals and roles
+	// (the store's Population); with Shared, the table that judges most
+	// events without their baselines (see fastTable) is sized by it when
+	// Run starts and every minute, up to MaxFastSlots. FastSlots is its
+	// size before that (default 4,096 slots, 160 KiB).
+	Population func(context.Context) (int64, error)
+	FastSlots  int
+	FlushEvery time.Duration
 	// Log receives failures of the shared state (default: none).
 	Log func(msg string, err error)
 }
@@ -287,6 +294,10 @@ func New(opt Options) (*Engine, error) {
 			e.base.tier = cache.NewTierIn(opt.TierBytes, opt.TierDir, opt.TierFileBytes)
 		}
 		e.base.load = e.loadBaseline
+		if opt.FastSlots <= 0 {
+			opt.FastSlots = 1 << 12
+		}
+		e.base.fast = newFastTable(opt.FastSlots)
 		e.base.full = func() {
 			select {
 			case e.flushDue <- struct{}{}:
@@ -390,8 +401,13 @@ func (e *Engine) Stats() (processed, dropped, alerts uint64) {
 func (e *Engine) Run(ctx context.Context) {
 	tick := time.NewTicker(e.opt.FlushEvery)
 	defer tick.Stop()
+	e.sizeFast(ctx)
+	size := time.NewTicker(populationEvery)
+	defer size.Stop()
 	for {
 		select {
+		case <-size.C:
+			e.sizeFast(ctx)
 		case <-ctx.Done():
 			// What was queued before the end is evaluated, and learned
 			// from, before the last flush: a server stopped right after
@@ -417,6 +433,32 @@ func (e *Engine) Run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// populationEvery is how often Run sizes the fast table by the
+// deployment's population.
+const populationEvery = time.Minute
+
+// sizeFast grows the fast table to a slot and an eighth for each
+// principal and role the store counts (at most MaxFastSlots), unless they
+// are more than MaxFastSlots.
+func (e *Engine) sizeFast(ctx context.Context) {
+	if e.opt.Population == nil || e.base.fast == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	n, err := e.opt.Population(pctx)
+	cancel()
+	if err != nil {
+		e.opt.Log("detect: count the population", err)
+		return
+	}
+	if n > MaxFastSlots {
+		return // see MaxFastSlots
+	}
+	e.mu.Lock()
+	e.base.fast = e.base.fast.grow(min(int(n)*9/8, MaxFastSlots), e.opt.Now().Unix())
+	e.mu.Unlock()
 }
 
 // runBatch evaluates what is queued and returns how many events it took.
