@@ -172,6 +172,10 @@ func newBaselines(held, max int, warmup time.Duration) *baselines {
 		}
 		if len(b.evicted) < 4*max {
 			b.evicted[key] = bl.appendBinary(nil)
+		} else if b.fast != nil {
+			// Dropped with what it learned: its slot must not vouch for
+			// that (found by a review as an attacker).
+			b.fast.forget(b.fast.tagString(key))
 		}
 		if len(b.evicted) >= max && b.full != nil {
 			b.full() // flush early rather than drop what was learned

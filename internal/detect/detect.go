@@ -297,6 +297,7 @@ func New(opt Options) (*Engine, error) {
 		if opt.FastSlots <= 0 {
 			opt.FastSlots = 1 << 12
 		}
+		opt.FastSlots = min(opt.FastSlots, MaxFastSlots)
 		e.base.fast = newFastTable(opt.FastSlots)
 		e.base.full = func() {
 			select {
@@ -439,9 +440,10 @@ func (e *Engine) Run(ctx context.Context) {
 // deployment's population.
 const populationEvery = time.Minute
 
-// sizeFast grows the fast table to a slot and an eighth for each
-// principal and role the store counts (at most MaxFastSlots), unless they
-// are more than MaxFastSlots.
+// sizeFast grows the fast table to a slot and a half for each principal
+// and role the store counts (a role is two subjects once its sessions
+// call: the role assumed and the principal calling), at most MaxFastSlots,
+// unless they are more than MaxFastSlots.
 func (e *Engine) sizeFast(ctx context.Context) {
 	if e.opt.Population == nil || e.base.fast == nil {
 		return
@@ -457,7 +459,7 @@ func (e *Engine) sizeFast(ctx context.Context) {
 		return // see MaxFastSlots
 	}
 	e.mu.Lock()
-	e.base.fast = e.base.fast.grow(min(int(n)*9/8, MaxFastSlots), e.opt.Now().Unix())
+	e.base.fast = e.base.fast.grow(min(int(n)*3/2, MaxFastSlots), e.opt.Now().Unix())
 	e.mu.Unlock()
 }
 

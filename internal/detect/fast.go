@@ -32,9 +32,14 @@ func (bl *baseline) setRates(r rates) {
 // call counts a call in minute, rolling the minutes before it (idle ones
 // as zero calls) into the rate. It reports whether the history grew past
 // a multiple of rateSaveMinutes (what it learned is then written back).
+//
+// A call stamped with a minute before the current one (a request that
+// began then and ended now) counts in the current minute: resetting the
+// count to it let a client that slipped such calls into a burst keep the
+// count under rateMinimum (found by a review as an attacker).
 func (r *rates) call(minute int64) (save bool) {
-	if minute != r.minute {
-		if r.minute != 0 && minute > r.minute {
+	if minute != r.minute && (r.minute == 0 || minute > r.minute) {
+		if r.minute != 0 {
 			r.rate = (1-rateAlpha)*r.rate + rateAlpha*float64(r.count)
 			gap := minute - r.minute - 1 // idle minutes count as zero calls
 			r.rate *= math.Pow(1-rateAlpha, float64(min(gap, 1000)))
@@ -246,21 +251,41 @@ func (s *fastSlot) setFirst(t time.Time) {
 	s.first = uint32(t.Unix())
 }
 
-// grow moves the slots to a table of at least slots slots, if that is
-// larger and within MaxFastSlots; a subject that finds no room in the
-// new one loses its slot.
+// grow moves the slots to a table of at least slots slots (and a quarter
+// more than now, so that a population creeping up does not move them every
+// minute), if that is larger and within MaxFastSlots. It loses no slot of
+// a subject seen within fastIdle: where one finds no room in the new
+// table, a larger one is tried, and past MaxFastSlots the table stays as
+// it is (a slot lost would lose the calls it counted, which its subject's
+// baseline, dropped with only rates changed, does not hold). An idle slot
+// that finds no room is dropped.
 func (t *fastTable) grow(slots int, now int64) *fastTable {
 	if slots > MaxFastSlots || slots <= len(t.slots) {
 		return t
 	}
-	n := newFastTable(slots)
-	n.seed = t.seed // the tags and fingerprints are the seed's
-	for i, tag := range t.tags {
-		if tag != 0 {
+	slots = min(max(slots, len(t.slots)*5/4), MaxFastSlots)
+	idle := uint32(max(now/60-int64(fastIdle/time.Minute), 0))
+	for {
+		n := newFastTable(slots)
+		n.seed = t.seed // the tags and fingerprints are the seed's
+		ok := true
+		for i, tag := range t.tags {
+			if tag == 0 {
+				continue
+			}
 			if d := n.take(tag, now); d != nil {
 				*d = t.slots[i]
+			} else if t.slots[i].minute >= idle {
+				ok = false
+				break
 			}
 		}
+		if ok {
+			return n
+		}
+		if slots >= MaxFastSlots {
+			return t
+		}
+		slots = min(slots*2, MaxFastSlots)
 	}
-	return n
 }
