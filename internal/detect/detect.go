@@ -215,7 +215,7 @@ type Options struct {
 	// (the store's Population); with Shared, the table that judges most
 	// events without their baselines (see fastTable) is sized by it when
 	// Run starts and every minute, up to MaxFastSlots. FastSlots is its
-	// size before that (default 4,096 slots, 160 KiB).
+	// size before that (default 4,096 slots, 128 KiB; at most MaxFastSlots).
 	Population func(context.Context) (int64, error)
 	FastSlots  int
 	FlushEvery time.Duration
