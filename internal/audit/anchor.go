@@ -263,22 +263,14 @@ func readFirstLine(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 16<<10)
-	var line []byte
-	for {
-		b, err := br.ReadSlice('\n')
-		line = append(line, b...)
-		switch {
-		case err == nil:
-			return line[:len(line)-1], nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case err == io.EOF:
-			return nil, nil // no whole line
-		default:
-			return nil, err
-		}
+	line, err := bufio.NewReaderSize(f, 16<<10).ReadBytes('\n')
+	switch {
+	case err == io.EOF:
+		return nil, nil // no whole line
+	case err != nil:
+		return nil, err
 	}
+	return line[:len(line)-1], nil
 }
 
 // SignedNode returns the node the trail in dir was last anchored as: the
