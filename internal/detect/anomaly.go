@@ -532,46 +532,9 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 	b := e.base
 	role, p := subjects(ev)
 	minute := ev.Time.Unix() / 60
-	// Where and with what a role is assumed from.
 	if role != "" {
-		n, a := b.network(ev.SourceIP), b.agent(ev.UserAgent)
-		var s *fastSlot
-		var tag uint64
-		var combo uint32
-		if b.fast != nil {
-			key := b.subjectKey("role", role)
-			tag, combo = b.fast.tag(key), b.fast.combo(n, a, 0) // as skips does
-			if s = b.fast.find(tag); s != nil && s.combo == combo && !b.held(key) {
-				s.minute = uint32(minute) // seen with these before: nothing new
-				b.fastHits++
-				goto sessions
-			}
-		}
-		{
-			bl := b.getFor("role", role, ev.Time)
-			warm := bl.warm(ev.Time, b.warmup)
-			newNetwork := n != "" && b.learn(bl, &bl.Networks, n, maxNetworks)
-			if newNetwork && warm {
-				e.fire(ev, "new-network", "role:"+role+"|"+n, "role "+role+" assumed from "+n+", never seen for it", fired)
-			}
-			newAgent := a != "" && b.learn(bl, &bl.Agents, a, maxAgents)
-			if newAgent && warm {
-				e.fire(ev, "new-user-agent", "role:"+role+"|"+a, "role "+role+" assumed with "+a+", never seen for it", fired)
-			}
-			if b.fast != nil {
-				if s == nil {
-					s = b.fast.take(tag, ev.Time.Unix())
-				}
-				if s != nil {
-					if !newNetwork && !newAgent {
-						s.combo = combo
-					}
-					s.minute = uint32(minute) // a role's slot has no rates
-				}
-			}
-		}
+		e.roleAnomalies(ev, role, minute, fired)
 	}
-sessions:
 	// One session from two networks.
 	if strings.HasPrefix(ev.AccessKeyID, "ASIA") {
 		if n := b.network(ev.SourceIP); n != "" {
@@ -643,6 +606,46 @@ sessions:
 		}
 	}
 	e.rateSpike(ev, p, r, warm, fired)
+}
+
+// roleAnomalies judges where and with what role is assumed from.
+func (e *Engine) roleAnomalies(ev *Event, role string, minute int64, fired *[]Alert) {
+	b := e.base
+	n, a := b.network(ev.SourceIP), b.agent(ev.UserAgent)
+	var s *fastSlot
+	var tag uint64
+	var combo uint32
+	if b.fast != nil {
+		key := b.subjectKey("role", role)
+		tag, combo = b.fast.tag(key), b.fast.combo(n, a, 0) // as skips does
+		if s = b.fast.find(tag); s != nil && s.combo == combo && !b.held(key) {
+			s.minute = uint32(minute) // seen with these before: nothing new
+			b.fastHits++
+			return
+		}
+	}
+	bl := b.getFor("role", role, ev.Time)
+	warm := bl.warm(ev.Time, b.warmup)
+	newNetwork := n != "" && b.learn(bl, &bl.Networks, n, maxNetworks)
+	if newNetwork && warm {
+		e.fire(ev, "new-network", "role:"+role+"|"+n, "role "+role+" assumed from "+n+", never seen for it", fired)
+	}
+	newAgent := a != "" && b.learn(bl, &bl.Agents, a, maxAgents)
+	if newAgent && warm {
+		e.fire(ev, "new-user-agent", "role:"+role+"|"+a, "role "+role+" assumed with "+a+", never seen for it", fired)
+	}
+	if b.fast == nil {
+		return
+	}
+	if s == nil {
+		s = b.fast.take(tag, ev.Time.Unix())
+	}
+	if s != nil {
+		if !newNetwork && !newAgent {
+			s.combo = combo
+		}
+		s.minute = uint32(minute) // a role's slot has no rates
+	}
 }
 
 // skips reports whether anomalies will judge ev's subject of kind, whose
