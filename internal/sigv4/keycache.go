@@ -76,16 +76,3 @@ func (c *signingKeys) put(id, key *[sha256.Size]byte) {
 	}
 	set[w] = keySlot{id: *id, key: *key, used: true}
 }
-
-// len returns the keys held.
-func (c *signingKeys) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	n := 0
-	for i := range c.slots {
-		if c.slots[i].used {
-			n++
-		}
-	}
-	return n
-}

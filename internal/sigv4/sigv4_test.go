@@ -700,3 +700,16 @@ func BenchmarkParseAbsentSignedHeaders(b *testing.B) {
 		}
 	}
 }
+
+// len returns the keys c holds (tests).
+func (c *signingKeys) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := 0
+	for i := range c.slots {
+		if c.slots[i].used {
+			n++
+		}
+	}
+	return n
+}
