@@ -44,18 +44,14 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-# The race detector over the unit tests and the end-to-end tests whose server
-# runs in the test process. RACE_E2E_SKIP names the end-to-end tests that
-# drive only `opensts serve` processes (serveBinary: a binary built without
-# -race) with the AWS CLI, boto3 or the SDK: under -race they check nothing
-# of the server, only the AWS CLI's start-up time again; `make test` runs
-# them once, without -race. A test that also starts a server in process
-# (start) or runs other product code in process (inProcessGateway) must not
-# be listed; no test outside ./e2e has these names.
-RACE_E2E_SKIP = TestAWSCLIIAMCredentials|TestAWSCLIInstanceProfiles|TestOrgMembershipCLI|TestAWSCLIPasswords|TestOrgUnitsCLI|TestAWSCLI|TestAWSCLIFeatures|TestAWSCLIAccount|TestAuditLookupEveryAttribute|TestAuditDatabaseTwoNodes|TestMFAAWSCLI|TestAuditTrailWithCLIAndBoto3|TestOrgAWSCLI|TestSAMLClients|TestAuditVerifyNeedsATrustedKey|TestAuditWebhookRetriesUntilReceiverRecovers|TestAuditWebhookSink|TestAWSCLIAuthorizationDetails|TestOrgUnitsBoto3|TestKeysRevokeWhileServing|TestServeFirstStartGeneratesCredentials|TestBoto3IAMCredentials|TestBoto3Features|TestBoto3|TestKeysCommands|TestAuditEveryPathIsRecorded
-
+# The race detector over the unit tests and every end-to-end test: the
+# opensts processes the end-to-end tests start (serve, gateway,
+# credentials serve, the audit and keys commands) are built with -race too
+# (e2e buildBinary), and a test fails when one reports a race (checkRaces),
+# so the server is checked while the AWS CLI, boto3 and the SDK drive it,
+# not only where a test runs it in process.
 race:
-	OPENSTS_TEST_POSTGRES_DSN="$$(./scripts/test-postgres)" CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 40m -skip '^($(RACE_E2E_SKIP))$$' ./internal/... ./verifier/... ./e2e
+	OPENSTS_TEST_POSTGRES_DSN="$$(./scripts/test-postgres)" CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 40m ./internal/... ./verifier/... ./e2e
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/policy ./internal/sigv4 ./internal/session ./internal/awsquery ./internal/sts ./internal/server ./e2e

@@ -46,7 +46,7 @@ var (
 )
 
 // binary builds ./cmd/opensts once per test run (TestMain starts the build
-// while the first tests run).
+// while the first tests run); under the race detector, with it.
 func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(buildBinary)
@@ -66,8 +66,14 @@ func buildBinary() {
 	_, self, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(self))
 	cmd := exec.Command("go", "build", "-o", binPath, "./cmd/opensts")
-	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if raceBuild {
+		// The processes the tests start are checked as the tests are
+		// (checkRaces): the race detector needs cgo.
+		cmd = exec.Command("go", "build", "-race", "-o", binPath, "./cmd/opensts")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	}
+	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 	}
@@ -171,6 +177,7 @@ func startBinary(t *testing.T, dataDir string, env []string) (*proc, string) {
 			_ = cmd.Process.Kill()
 			<-exited
 		}
+		checkRaces(t, "opensts serve", stderr.String())
 	})
 	p := &proc{endpoint: "http://" + addr, dataDir: dataDir, stderr: stderr}
 	deadline := time.Now().Add(30 * time.Second)
@@ -191,6 +198,21 @@ func startBinary(t *testing.T, dataDir string, env []string) (*proc, string) {
 			t.Fatalf("opensts serve not healthy: %s", stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// raceReport is how the race detector starts each report it writes to a
+// process's standard error.
+const raceReport = "WARNING: DATA RACE"
+
+// checkRaces fails t when what, an opensts process the test started
+// (built with -race when the tests run under it), reported a data race in
+// its standard error, out. A process that is not stopped gracefully (a
+// kill) still reports each race when it happens, not at its exit.
+func checkRaces(t *testing.T, what, out string) {
+	t.Helper()
+	if i := strings.Index(out, raceReport); i >= 0 {
+		t.Errorf("%s reported a data race:\n%s", what, out[i:])
 	}
 }
 
@@ -545,4 +567,19 @@ func assertNotStored(t *testing.T, dir, secret, except string) {
 		}
 		return nil
 	})
+}
+
+// TestProcessesBuiltLikeTheTests checks that the opensts processes the
+// tests start are built as the tests are: under the race detector (make
+// race), with it, so that the processes driven by the AWS CLI and boto3
+// are checked for races too (checkRaces), not only the servers the tests
+// run in process.
+func TestProcessesBuiltLikeTheTests(t *testing.T) {
+	out, err := exec.Command("go", "version", "-m", binary(t)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go version -m: %v\n%s", err, out)
+	}
+	if got := strings.Contains(string(out), "\tbuild\t-race=true\n"); got != raceBuild {
+		t.Fatalf("opensts built with -race: %v, the tests: %v\n%s", got, raceBuild, out)
+	}
 }

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,9 +56,10 @@ func serveCredentials(t *testing.T, env []string, args ...string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	lines := make(chan string, 64)
+	drained := make(chan struct{}) // stderr read to its end
 	go func() {
+		defer close(drained)
 		s := bufio.NewScanner(stderr)
 		for s.Scan() {
 			lines <- s.Text()
@@ -64,6 +67,18 @@ func serveCredentials(t *testing.T, env []string, args ...string) string {
 		close(lines)
 	}()
 	var log []string
+	rest := &syncBuffer{} // what it writes once serving
+	t.Cleanup(func() {
+		// Stopped gracefully, so that all it wrote is read before Wait.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-drained:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		_ = cmd.Wait()
+		checkRaces(t, "opensts credentials serve", strings.Join(log, "\n")+"\n"+rest.String())
+	})
 	timeout := time.After(60 * time.Second)
 	for {
 		select {
@@ -74,7 +89,8 @@ func serveCredentials(t *testing.T, env []string, args ...string) string {
 			log = append(log, l)
 			if strings.Contains(l, "credentials: serving") {
 				go func() {
-					for range lines {
+					for l := range lines {
+						fmt.Fprintln(rest, l)
 					}
 				}()
 				return "http://" + addr

@@ -263,6 +263,7 @@ func startGatewayArgs(t *testing.T, e *env, gw aws.Credentials, extra ...string)
 		if t.Failed() {
 			t.Logf("gateway stderr:\n%s", p.stderr.String())
 		}
+		checkRaces(t, "opensts gateway", p.stderr.String())
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
