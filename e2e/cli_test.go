@@ -170,13 +170,7 @@ func startBinary(t *testing.T, dataDir string, env []string) (*proc, string) {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }() // the exit status is not the test's concern
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+		stop(cmd.Process, syscall.SIGTERM, exited, 15*time.Second)
 		checkRaces(t, "opensts serve", stderr.String())
 	})
 	p := &proc{endpoint: "http://" + addr, dataDir: dataDir, stderr: stderr}
@@ -198,6 +192,19 @@ func startBinary(t *testing.T, dataDir string, env []string) (*proc, string) {
 			t.Fatalf("opensts serve not healthy: %s", stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop ends a process the test started: it sends sig and waits for done
+// (closed once the process has exited, or its output was read to its
+// end), and kills the process if done is not closed within wait.
+func stop(p *os.Process, sig os.Signal, done <-chan struct{}, wait time.Duration) {
+	_ = p.Signal(sig)
+	select {
+	case <-done:
+	case <-time.After(wait):
+		_ = p.Kill()
+		<-done
 	}
 }
 

@@ -57,9 +57,8 @@ func serveCredentials(t *testing.T, env []string, args ...string) string {
 		t.Fatal(err)
 	}
 	lines := make(chan string, 64)
-	drained := make(chan struct{}) // stderr read to its end
+	drained := make(chan struct{}) // stderr read to its end, and kept
 	go func() {
-		defer close(drained)
 		s := bufio.NewScanner(stderr)
 		for s.Scan() {
 			lines <- s.Text()
@@ -70,15 +69,20 @@ func serveCredentials(t *testing.T, env []string, args ...string) string {
 	rest := &syncBuffer{} // what it writes once serving
 	t.Cleanup(func() {
 		// Stopped gracefully, so that all it wrote is read before Wait.
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-drained:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-		}
+		stop(cmd.Process, syscall.SIGTERM, drained, 10*time.Second)
 		_ = cmd.Wait()
 		checkRaces(t, "opensts credentials serve", strings.Join(log, "\n")+"\n"+rest.String())
 	})
+	// Once this stops reading them (serving, or failed), the rest of its
+	// lines are kept, so that it never blocks on a full pipe.
+	defer func() {
+		go func() {
+			defer close(drained)
+			for l := range lines {
+				fmt.Fprintln(rest, l)
+			}
+		}()
+	}()
 	timeout := time.After(60 * time.Second)
 	for {
 		select {
@@ -88,11 +92,6 @@ func serveCredentials(t *testing.T, env []string, args ...string) string {
 			}
 			log = append(log, l)
 			if strings.Contains(l, "credentials: serving") {
-				go func() {
-					for l := range lines {
-						fmt.Fprintln(rest, l)
-					}
-				}()
 				return "http://" + addr
 			}
 		case <-timeout:

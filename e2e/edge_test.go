@@ -435,13 +435,7 @@ http {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+		stop(cmd.Process, os.Interrupt, exited, 10*time.Second)
 		if t.Failed() {
 			t.Logf("nginx:\n%s", stderr.String())
 		}

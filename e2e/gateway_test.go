@@ -82,13 +82,7 @@ func startUpstream(t testing.TB, buckets ...string) *upstreamS3 {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+		stop(cmd.Process, os.Interrupt, exited, 10*time.Second)
 		if t.Failed() {
 			t.Logf("versitygw:\n%s", out.String())
 		}
@@ -253,13 +247,7 @@ func startGatewayArgs(t *testing.T, e *env, gw aws.Credentials, extra ...string)
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+		stop(cmd.Process, os.Interrupt, exited, 10*time.Second)
 		if t.Failed() {
 			t.Logf("gateway stderr:\n%s", p.stderr.String())
 		}
