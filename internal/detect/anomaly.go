@@ -70,9 +70,10 @@ type baselines struct {
 	hbuf []byte // tierKey's, reused
 
 	// fast, if set, judges most events without their subjects' baselines
-	// (see fastTable). It is set only with a tier or shared state, which
-	// keep a baseline the table drops: without them a dropped baseline is
-	// forgotten, and a slot would outlive what it vouches for.
+	// (see fastTable). It is set only with shared state, which (with the
+	// tier, when there is one) keeps a baseline the table drops: without it
+	// a dropped baseline is forgotten, and a slot would outlive what it
+	// vouches for.
 	fast     *fastTable
 	fastHits uint64 // subjects judged from their slots
 }
@@ -557,7 +558,7 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 	var combo uint32
 	if b.fast != nil {
 		key := b.subjectKey("principal", p)
-		tag, combo = b.fast.tag(key), b.fast.combo(action, "", hourOf+1) // as skips does
+		tag, combo = b.fast.tag(key), b.fast.principalCombo(action, hourOf)
 		if s = b.fast.find(tag); s != nil && s.combo == combo && !b.held(key) {
 			if r, warm, ok := b.fastRates(s, ev.Time, minute); ok {
 				// Seen with this action at this hour before: only its
@@ -617,7 +618,7 @@ func (e *Engine) roleAnomalies(ev *Event, role string, minute int64, fired *[]Al
 	var combo uint32
 	if b.fast != nil {
 		key := b.subjectKey("role", role)
-		tag, combo = b.fast.tag(key), b.fast.combo(n, a, 0) // as skips does
+		tag, combo = b.fast.tag(key), b.fast.roleCombo(n, a)
 		if s = b.fast.find(tag); s != nil && s.combo == combo && !b.held(key) {
 			s.minute = uint32(minute) // seen with these before: nothing new
 			b.fastHits++
@@ -657,9 +658,9 @@ func (b *baselines) skips(ev *Event, kind string, key []byte) bool {
 	}
 	var combo uint32
 	if kind == "role" {
-		combo = b.fast.combo(b.network(ev.SourceIP), b.agent(ev.UserAgent), 0)
+		combo = b.fast.roleCombo(b.network(ev.SourceIP), b.agent(ev.UserAgent))
 	} else {
-		combo = b.fast.combo(b.action(ev.Source, ev.Name), "", ev.Time.UTC().Hour()+1)
+		combo = b.fast.principalCombo(b.action(ev.Source, ev.Name), ev.Time.UTC().Hour())
 	}
 	s := b.fast.find(b.fast.tag(key))
 	if s == nil || s.combo != combo {

@@ -157,6 +157,14 @@ func (t *fastTable) combo(a, b string, n int) uint32 {
 	return uint32(h.Sum64()) | 1
 }
 
+// roleCombo and principalCombo are the fingerprints of a role's event
+// (its network and client) and of a principal's (its action and hour),
+// the one anomalies records and the one skips tests.
+func (t *fastTable) roleCombo(network, agent string) uint32 { return t.combo(network, agent, 0) }
+func (t *fastTable) principalCombo(action string, hour int) uint32 {
+	return t.combo(action, "", hour+1)
+}
+
 // bucketsOf returns the first slots of the two buckets of tag: the high
 // and the low half of its bits, each mapped onto the buckets by a
 // multiply (any number of buckets, not only powers of two).
