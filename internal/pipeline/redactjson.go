@@ -114,32 +114,56 @@ var safeJSON = func() (t [utf8.RuneSelf]bool) {
 // needsEscape reports whether any of the eight bytes in x is one
 // appendJSONString does not copy as is: a control character, '"', '\\',
 // '<', '>', '&', or a byte of a multi-byte (or invalid) UTF-8 sequence.
-// Each test is the exact "has a zero byte" / "has a byte less than n"
-// word trick, so a false answer means every byte is safe.
+// x's own high bits are the bytes from 0x80; x-0x20*lo sets the high bit of
+// each byte under 0x20; q, a and bs have a zero byte where x has '"' or '&'
+// (which differ only in bit 2), '<' or '>' (bit 1), and '\\', and
+// subtracting one sets that byte's high bit. A subtraction borrows from a
+// byte only where that byte is itself one of these, so the answer is exact:
+// false means every byte is safe.
 func needsEscape(x uint64) bool {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	q, bs, lt, gt, amp := x^'"'*lo, x^'\\'*lo, x^'<'*lo, x^'>'*lo, x^'&'*lo
-	return (x|(x-0x20*lo)&^x|(q-lo)&^q|(bs-lo)&^bs|(lt-lo)&^lt|(gt-lo)&^gt|(amp-lo)&^amp)&hi != 0
+	q := (x | 0x04*lo) ^ 0x26*lo
+	a := (x | 0x02*lo) ^ 0x3e*lo
+	bs := x ^ 0x5c*lo
+	return (x|(x-0x20*lo)|(q-lo)|(a-lo)|(bs-lo))&hi != 0
+}
+
+// word is the eight bytes of s at i, little-endian (one load).
+func word(s string, i int) uint64 {
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 }
 
 // appendJSONString appends s quoted as encoding/json does by default:
 // HTML-safe, invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped.
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	i := 0
+	// Eight bytes at a time while none needs a second look (the common
+	// case: ids, ARNs, times); the last (up to) seven are checked as the
+	// word that ends the string, which overlaps the one before.
+	for i+8 <= len(s) && !needsEscape(word(s, i)) {
+		i += 8
+	}
+	if i == len(s) || len(s) >= 8 && i > len(s)-8 && !needsEscape(word(s, len(s)-8)) {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	return appendJSONSlow(dst, s, i)
+}
+
+// appendJSONSlow appends s from i on byte by byte (s[:i] needs no escaping),
+// and the closing quote.
+func appendJSONSlow(dst []byte, s string, i int) []byte {
 	start := 0
-	for i := 0; i < len(s); {
-		// Eight bytes at a time while none needs a second look (the
-		// common case: ids, ARNs, times), then byte by byte.
-		for i+8 <= len(s) && !needsEscape(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
-			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
-			i += 8
-		}
-		if i >= len(s) {
-			break
-		}
+	for i < len(s) {
 		if b := s[i]; b < utf8.RuneSelf {
 			if safeJSON[b] {
 				i++
+				// Words again after a byte that needed no escape.
+				for i+8 <= len(s) && !needsEscape(word(s, i)) {
+					i += 8
+				}
 				continue
 			}
 			dst = append(dst, s[start:i]...)

@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // TestAppendRedactedJSON checks that the planned encoder writes exactly
@@ -125,5 +127,37 @@ func BenchmarkAppendJSONString(b *testing.B) {
 	b.SetBytes(int64(len(s)))
 	for b.Loop() {
 		buf = AppendJSONString(buf[:0], s)
+	}
+}
+
+// needsEscape is exact for every byte at every position of a word, next to
+// safe bytes and next to every other byte (a subtraction's borrow from one
+// byte must never make a safe neighbour look unsafe, nor hide an unsafe
+// one).
+func TestNeedsEscapeExact(t *testing.T) {
+	unsafe := func(b byte) bool { return b >= utf8.RuneSelf || !safeJSON[b] }
+	for p := range 8 {
+		for b := range 256 {
+			w := []byte("aZ09:/-a")
+			w[p] = byte(b)
+			x := binary.LittleEndian.Uint64(w)
+			if got := needsEscape(x); got != unsafe(byte(b)) {
+				t.Fatalf("needsEscape(%q) = %v", w, got)
+			}
+		}
+	}
+	for p := range 8 {
+		for q := p + 1; q < 8; q++ {
+			for b := range 256 {
+				for c := range 256 {
+					w := []byte("aaaaaaaa")
+					w[p], w[q] = byte(b), byte(c)
+					x := binary.LittleEndian.Uint64(w)
+					if got, want := needsEscape(x), unsafe(byte(b)) || unsafe(byte(c)); got != want {
+						t.Fatalf("needsEscape(%q) = %v, want %v", w, got, want)
+					}
+				}
+			}
+		}
 	}
 }
