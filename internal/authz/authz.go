@@ -40,7 +40,10 @@ type Config struct {
 	Store    store.Store
 	Policies *policy.Cache
 	Sealer   *seal.Sealer // encrypts authorization messages
-	Now      func() time.Time
+	// Now is the clock of decisions and of the cache's TTL; nil: time.Now
+	// for decisions and, for the TTL, the cache's coarse clock (a tick of
+	// 250 ms), which costs no clock read per entry checked.
+	Now func() time.Time
 	// CacheBytes bounds the cache of loaded principals, roles, managed
 	// policies and SCPs (0: DefaultCacheBytes).
 	CacheBytes int
