@@ -103,35 +103,25 @@ func appendFloat(dst []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// safeJSON holds the ASCII bytes a JSON string (HTML-safe) carries as is.
-var safeJSON = func() (t [utf8.RuneSelf]bool) {
-	for b := 0x20; b < utf8.RuneSelf; b++ {
-		t[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
+// escaped is 1 for the bytes appendJSONString does not copy as is: control
+// characters, '"', '\\', and '<', '>' and '&' (HTML-safe), and every byte
+// from 0x80 (a multi-byte or invalid UTF-8 sequence, looked at as a rune).
+var escaped = func() (t [256]uint8) {
+	for b := range t {
+		if b < 0x20 || b >= utf8.RuneSelf || b == '"' || b == '\\' || b == '<' || b == '>' || b == '&' {
+			t[b] = 1
+		}
 	}
 	return t
 }()
 
-// needsEscape reports whether any of the eight bytes in x is one
-// appendJSONString does not copy as is: a control character, '"', '\\',
-// '<', '>', '&', or a byte of a multi-byte (or invalid) UTF-8 sequence.
-// x's own high bits are the bytes from 0x80; x-0x20*lo sets the high bit of
-// each byte under 0x20; q, a and bs have a zero byte where x has '"' or '&'
-// (which differ only in bit 2), '<' or '>' (bit 1), and '\\', and
-// subtracting one sets that byte's high bit. A subtraction borrows from a
-// byte only where that byte is itself one of these, so the answer is exact:
-// false means every byte is safe.
-func needsEscape(x uint64) bool {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	q := (x | 0x04*lo) ^ 0x26*lo
-	a := (x | 0x02*lo) ^ 0x3e*lo
-	bs := x ^ 0x5c*lo
-	return (x|(x-0x20*lo)|(q-lo)|(a-lo)|(bs-lo))&hi != 0
-}
-
-// word is the eight bytes of s at i, little-endian (one load).
-func word(s string, i int) uint64 {
-	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+// plainWord reports whether none of the eight bytes of s at i is escaped:
+// eight loads from a table of four cache lines, and one branch (faster
+// here than testing the word with arithmetic).
+func plainWord(s string, i int) bool {
+	w := s[i : i+8]
+	return escaped[w[0]]|escaped[w[1]]|escaped[w[2]]|escaped[w[3]]|
+		escaped[w[4]]|escaped[w[5]]|escaped[w[6]]|escaped[w[7]] == 0
 }
 
 // appendJSONString appends s quoted as encoding/json does by default:
@@ -142,10 +132,10 @@ func appendJSONString(dst []byte, s string) []byte {
 	// Eight bytes at a time while none needs a second look (the common
 	// case: ids, ARNs, times); the last (up to) seven are checked as the
 	// word that ends the string, which overlaps the one before.
-	for i+8 <= len(s) && !needsEscape(word(s, i)) {
+	for i+8 <= len(s) && plainWord(s, i) {
 		i += 8
 	}
-	if i == len(s) || len(s) >= 8 && i > len(s)-8 && !needsEscape(word(s, len(s)-8)) {
+	if i == len(s) || len(s) >= 8 && i > len(s)-8 && plainWord(s, len(s)-8) {
 		dst = append(dst, s...)
 		return append(dst, '"')
 	}
@@ -158,10 +148,10 @@ func appendJSONSlow(dst []byte, s string, i int) []byte {
 	start := 0
 	for i < len(s) {
 		if b := s[i]; b < utf8.RuneSelf {
-			if safeJSON[b] {
+			if escaped[b] == 0 {
 				i++
 				// Words again after a byte that needed no escape.
-				for i+8 <= len(s) && !needsEscape(word(s, i)) {
+				for i+8 <= len(s) && plainWord(s, i) {
 					i += 8
 				}
 				continue

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -130,34 +129,25 @@ func BenchmarkAppendJSONString(b *testing.B) {
 	}
 }
 
-// needsEscape is exact for every byte at every position of a word, next to
-// safe bytes and next to every other byte (a subtraction's borrow from one
-// byte must never make a safe neighbour look unsafe, nor hide an unsafe
-// one).
-func TestNeedsEscapeExact(t *testing.T) {
-	unsafe := func(b byte) bool { return b >= utf8.RuneSelf || !safeJSON[b] }
-	for p := range 8 {
-		for b := range 256 {
-			w := []byte("aZ09:/-a")
-			w[p] = byte(b)
-			x := binary.LittleEndian.Uint64(w)
-			if got := needsEscape(x); got != unsafe(byte(b)) {
-				t.Fatalf("needsEscape(%q) = %v", w, got)
+// The table of escaped bytes is encoding/json's: a byte is in it exactly
+// when json.Marshal of a string of that byte alone (or, from 0x80, of a
+// rune that starts with it) does not hold it as is.
+func TestEscapedTable(t *testing.T) {
+	for b := range 256 {
+		s := string([]byte{byte(b)})
+		if b >= utf8.RuneSelf {
+			if escaped[b] != 1 {
+				t.Fatalf("byte %#x: not looked at", b)
 			}
+			continue
 		}
-	}
-	for p := range 8 {
-		for q := p + 1; q < 8; q++ {
-			for b := range 256 {
-				for c := range 256 {
-					w := []byte("aaaaaaaa")
-					w[p], w[q] = byte(b), byte(c)
-					x := binary.LittleEndian.Uint64(w)
-					if got, want := needsEscape(x), unsafe(byte(b)) || unsafe(byte(c)); got != want {
-						t.Fatalf("needsEscape(%q) = %v, want %v", w, got, want)
-					}
-				}
-			}
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := string(want) == `"`+s+`"`
+		if plain != (escaped[b] == 0) {
+			t.Fatalf("byte %#x: escaped %d, json.Marshal writes %s", b, escaped[b], want)
 		}
 	}
 }
