@@ -2,6 +2,6 @@
 
 package e2e
 
-// raceBuild: the tests run under the race detector, and so does every
-// opensts process they start (buildBinary builds it with -race).
+// raceBuild: the tests run without the race detector, and so does every
+// opensts process they start (buildBinary builds it without -race).
 const raceBuild = false
