@@ -12,6 +12,7 @@ package authn
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"net"
 	"net/http"
@@ -33,10 +34,41 @@ var ErrUnknownKey = errors.New("authn: unknown access key")
 // returns shared values: callers must not modify them.
 type Key struct {
 	Active bool
+	// Secret is the secret access key. A source that keeps it sealed
+	// until a request needs it leaves it nil and sets Signing, whose
+	// Secret opens it.
 	Secret []byte
 	// Caller is the identity the key authenticates (account, type, ARN,
 	// user id and name, access key id); the request fields are unset.
 	Caller authz.Caller
+	// Signing, when set, is the source's memory of the key's SigV4 signing
+	// keys: a request whose credential scope it holds is checked with that
+	// key, neither opening the secret nor deriving one.
+	Signing SigningKeys
+}
+
+// SigningKeys is what a KeySource keeps of one access key's SigV4 signing
+// keys (each good for one day, region and service, and from which the
+// secret cannot be recovered).
+type SigningKeys interface {
+	// SigningKey returns the signing key of the scope, when held.
+	SigningKey(date, region, service string) (*[sha256.Size]byte, bool)
+	// Secret returns the secret access key, opened now: new memory, which
+	// the caller clears once done with it.
+	Secret() ([]byte, error)
+	// Derived hands over the signing key of a scope a request of it was
+	// just verified with (so never one an unauthenticated request chose).
+	Derived(date, region, service string, key *[sha256.Size]byte)
+}
+
+// secret returns k's secret access key, and whether it is new memory the
+// caller is to clear.
+func (k *Key) secret() ([]byte, bool, error) {
+	if k.Secret != nil || k.Signing == nil {
+		return k.Secret, false, nil
+	}
+	s, err := k.Signing.Secret()
+	return s, true, err
 }
 
 // KeySource finds long-term access keys.
@@ -178,45 +210,49 @@ func (a *Authenticator) AuthenticateIn(ctx context.Context, r *http.Request, sr 
 	return c, err
 }
 
-func (a *Authenticator) authenticate(ctx context.Context, r *http.Request, sr *sigv4.Request, now time.Time, region string) (*authz.Caller, []byte, error) {
+// authenticate authenticates sr and returns its caller and the signing key
+// of its credential scope.
+func (a *Authenticator) authenticate(ctx context.Context, r *http.Request, sr *sigv4.Request, now time.Time, region string) (*authz.Caller, [sha256.Size]byte, error) {
+	var key [sha256.Size]byte
 	c := &authz.Caller{}
-	var secret []byte
 	temporary := strings.HasPrefix(sr.AccessKeyID, "ASIA")
 	switch {
 	case temporary || sr.SecurityToken != "":
 		if !temporary || sr.SecurityToken == "" {
-			return nil, nil, ErrInvalidToken
+			return nil, key, ErrInvalidToken
 		}
 		sess, sec, err := a.cfg.Sessions.Verify(sr.AccessKeyID, sr.SecurityToken)
 		switch {
 		case errors.Is(err, session.ErrExpired):
-			return nil, nil, realCredential{ErrExpiredToken}
+			return nil, key, realCredential{ErrExpiredToken}
 		case err != nil:
-			return nil, nil, ErrInvalidToken
+			return nil, key, ErrInvalidToken
 		}
-		secret = sec
+		key = a.cfg.SigV4.SigningKey(sr, sec)
+		if err := a.cfg.SigV4.VerifyKey(sr, &key); err != nil {
+			return nil, key, realCredential{err}
+		}
 		SessionCaller(c, sess)
 	default:
 		k, err := a.cfg.Keys.Key(ctx, sr.AccessKeyID, now)
 		if errors.Is(err, ErrUnknownKey) {
-			return nil, nil, ErrUnknownAccessKey
+			return nil, key, ErrUnknownAccessKey
 		}
 		if err != nil {
-			return nil, nil, apierr.Internal(err)
+			return nil, key, apierr.Internal(err)
 		}
 		if !k.Active {
-			return nil, nil, ErrUnknownAccessKey
+			return nil, key, ErrUnknownAccessKey
+		}
+		if key, err = a.verifyKey(k, sr); err != nil {
+			return nil, key, err
 		}
 		*c = k.Caller
-		secret = k.Secret
-	}
-	if err := a.cfg.SigV4.Verify(sr, secret); err != nil {
-		return nil, nil, realCredential{err}
 	}
 	// Checked once the signature proved the caller holds the session's
 	// secret: a revoked session then learns no more than an invalid one.
 	if c.Session != nil && a.cfg.Revoked != nil && a.cfg.Revoked(c.Session, now) {
-		return nil, nil, realCredential{ErrInvalidToken}
+		return nil, key, realCredential{ErrInvalidToken}
 	}
 	if !temporary && a.cfg.Touch != nil {
 		// Last-used tracking; the store coalesces these writes, and a
@@ -230,7 +266,43 @@ func (a *Authenticator) authenticate(ctx context.Context, r *http.Request, sr *s
 	if host, ok := remoteHost(r.RemoteAddr); ok {
 		c.SourceIP = host
 	}
-	return c, secret, nil
+	return c, key, nil
+}
+
+// verifyKey checks sr's signature with long-term key k and returns the
+// signing key of its scope: the one k's source holds for the scope, or one
+// derived from the secret, which the source is then given.
+func (a *Authenticator) verifyKey(k *Key, sr *sigv4.Request) ([sha256.Size]byte, error) {
+	if k.Signing != nil {
+		if held, ok := k.Signing.SigningKey(sr.Date, sr.Region, sr.Service); ok {
+			key := *held
+			if err := a.cfg.SigV4.VerifyKey(sr, &key); err != nil {
+				return key, realCredential{err}
+			}
+			return key, nil
+		}
+	}
+	secret, own, err := k.secret()
+	if err == nil && len(secret) == 0 {
+		err = errors.New("authn: access key " + sr.AccessKeyID + " has no secret") // fail closed: never the empty secret's key
+	}
+	if errors.Is(err, ErrUnknownKey) {
+		return [sha256.Size]byte{}, ErrUnknownAccessKey // dropped since the source found it
+	}
+	if err != nil {
+		return [sha256.Size]byte{}, apierr.Internal(err)
+	}
+	key := a.cfg.SigV4.SigningKey(sr, secret)
+	if own {
+		clear(secret)
+	}
+	if err := a.cfg.SigV4.VerifyKey(sr, &key); err != nil {
+		return key, realCredential{err}
+	}
+	if k.Signing != nil {
+		k.Signing.Derived(sr.Date, sr.Region, sr.Service, &key)
+	}
+	return key, nil
 }
 
 // remoteHost is net.SplitHostPort's host, with a fast path for the common

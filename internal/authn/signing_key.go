@@ -28,9 +28,9 @@ func (a *Authenticator) AuthenticateStreaming(ctx context.Context, r *http.Reque
 		}
 		return nil, key, apierr.New(apierr.SignatureDoesNotMatch, "Credential should be scoped to a valid region, not '%s'. ", scope)
 	}
-	c, secret, err := a.authenticate(ctx, r, sr, now, region)
+	c, key, err := a.authenticate(ctx, r, sr, now, region)
 	if err != nil {
 		return nil, key, err
 	}
-	return c, a.cfg.SigV4.SigningKey(sr, secret), nil
+	return c, key, nil
 }

@@ -78,8 +78,15 @@ func (a *Authenticator) Secret(ctx context.Context, accessKeyID, token string, n
 	if !k.Active {
 		return nil, nil, ErrUnknownAccessKey
 	}
+	secret, own, err := k.secret()
+	if err != nil {
+		return nil, nil, apierr.Internal(err)
+	}
+	if !own {
+		// A copy: KeySource values are shared, and the caller clears its copy.
+		secret = append([]byte(nil), secret...)
+	}
 	*c = k.Caller
 	c.Now = now
-	// A copy: KeySource values are shared, and the caller clears its copy.
-	return c, append([]byte(nil), k.Secret...), nil
+	return c, secret, nil
 }

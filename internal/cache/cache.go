@@ -439,6 +439,41 @@ func (c *Cache[V]) LoadTiered(key []byte, decode func([]byte) (V, bool), fill fu
 	return v, nil
 }
 
+// Gen returns the cache's generation, which every invalidation bumps: a
+// value read after it is current as of it (see ReplaceTiered).
+func (c *Cache[V]) Gen() uint64 { return c.gen.Load() }
+
+// ReplaceTiered replaces the second tier's record under key with enc (a
+// value's encoding, as LoadTiered's fill returns it), keeping the record's
+// expiry, when no invalidation ran since gen (Gen, read before the value
+// enc encodes was) and the tier still holds a record under key: it never
+// stores a record an invalidation dropped, nor one for a key it has not.
+// It reports whether it did.
+func (c *Cache[V]) ReplaceTiered(key []byte, gen uint64, enc []byte) bool {
+	if c.tier == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return false
+	}
+	var buf [512]byte
+	rec, ok := c.tier.peek(buf[:0], key)
+	if !ok {
+		return false
+	}
+	var head []byte
+	if c.ttl != 0 {
+		if len(rec) < 8 {
+			return false
+		}
+		head = rec[:8]
+	}
+	c.tier.put(key, head, enc)
+	return true
+}
+
 // recordBufs are the buffers LoadTiered copies records into for decode,
 // which must not keep them; one grown past maxPooledRecord is let go.
 var recordBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -627,6 +662,15 @@ func (c *Cache[V]) Where(key []byte) string {
 		return "none"
 	}
 	return strings.Join(at, "+")
+}
+
+// TierRecord returns a copy of the second tier's record under key, as
+// stored (its expiry first, with a TTL): diagnostics and tests.
+func (c *Cache[V]) TierRecord(key []byte) ([]byte, bool) {
+	if c.tier == nil {
+		return nil, false
+	}
+	return c.tier.peek(nil, key)
 }
 
 // Stats returns the number of entries, their estimated bytes, and the bound

@@ -323,6 +323,36 @@ func (s *Service) LookupAccessKey(ctx context.Context, id string) (store.AccessK
 	return k, secret, nil
 }
 
+// SealSigningKey seals a SigV4 signing key of access key id for scope (its
+// "date/region/service"), bound to both, as a secret is sealed to its key
+// id: the key cache keeps signing keys it derived so, beside the sealed
+// secret.
+func (s *Service) SealSigningKey(id string, scope, key []byte) ([]byte, error) {
+	sealed, err := s.sealer.Seal(key, signingKeyAAD(id, scope))
+	if err != nil {
+		return nil, fmt.Errorf("seal signing key: %w", err)
+	}
+	return sealed, nil
+}
+
+// OpenSigningKey opens what SealSigningKey sealed for id and scope.
+func (s *Service) OpenSigningKey(id string, scope, sealed []byte) ([]byte, error) {
+	key, err := s.sealer.Open(sealed, signingKeyAAD(id, scope))
+	if err != nil {
+		return nil, fmt.Errorf("open signing key: %w", err)
+	}
+	return key, nil
+}
+
+// signingKeyAAD binds a sealed signing key to its key id and scope, apart
+// from the secrets (whose additional data is the key id alone, which has
+// no NUL): neither opens as the other.
+func signingKeyAAD(id string, scope []byte) []byte {
+	const prefix = "opensts/sigv4-signing-key\x00"
+	b := make([]byte, 0, len(prefix)+len(id)+1+len(scope))
+	return append(append(append(append(b, prefix...), id...), 0), scope...)
+}
+
 // OpenSecret opens the sealed secret of access key id (store.AccessKey.Secret).
 func (s *Service) OpenSecret(id string, sealed []byte) ([]byte, error) {
 	secret, err := s.sealer.Open(sealed, []byte(id))

@@ -11,7 +11,7 @@ import (
 //     benchmark (a user, its access key and a role trusting it alone) costs
 //     about 1.1 KiB of the authorizer's (the role with its compiled trust
 //     policy, whose shape it shares with other roles', the user, the
-//     bookkeeping) and 0.5 KiB of the key cache. These bounds hold some
+//     bookkeeping) and 0.6 KiB of the key cache. These bounds hold some
 //     3,500 entities: what a hot working set needs, no more, because the
 //     collector marks every one of their objects. Once full, a first tier
 //     stores a decoded entry only on its key's second miss of late; an
@@ -20,8 +20,9 @@ import (
 //     (a user is read for its key and again for the decision), and then
 //     dropped, evicting nothing;
 //   - the second holds the same entries encoded (a role's trust policy as
-//     its shape's number and its principals, a key's secret sealed), about
-//     170 bytes an entity in each, in an unlinked scratch file in the data
+//     its shape's number and its principals, a key's secret and its signing
+//     key of the day sealed), about 170 bytes an entity in the authorizer's
+//     and 260 in the key cache's, in an unlinked scratch file in the data
 //     directory (the *FileBytes bounds below: a million entities fit) of
 //     which the process keeps a write buffer and an index (some 11 bytes a
 //     record) in memory mapped outside the Go heap, and the kernel's page
@@ -60,8 +61,10 @@ const (
 	// of it came to hold nothing in use.
 	AuthzCompactBytes = 24 << 20
 	// KeyCompactBytes bounds the key cache's second tier: keys encoded
-	// with their secrets sealed, some 170 bytes each (100,000: 17 MB).
-	KeyCompactBytes = 20 << 20
+	// with their secrets sealed and their signing key of the day too, some
+	// 260 bytes each (100,000: 26 MB; a key's record is written twice, the
+	// second time when its first request derived the signing key).
+	KeyCompactBytes = 40 << 20
 	// DetectTierBytes bounds detection's baselines kept encoded outside
 	// the heap once its table (20,000 subjects) drops them: some 53 bytes
 	// a subject (a role's or a principal's; strings by number in a

@@ -143,6 +143,8 @@ func BenchmarkServeAssumeRoleTier2(b *testing.B) {
 // roles: a request's user, key and role are each a first-tier miss.
 func BenchmarkServeAssumeRoleRotation(b *testing.B) { benchRotation(b, 40000) }
 
+func BenchmarkServeAssumeRoleRotation100k(b *testing.B) { benchRotation(b, 100000) }
+
 // BenchmarkServeAssumeRoleWarm is AssumeRole in rotation over entities the
 // first tiers hold.
 func BenchmarkServeAssumeRoleWarm(b *testing.B) { benchRotation(b, 3000) }
