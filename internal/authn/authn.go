@@ -54,21 +54,34 @@ type SigningKeys interface {
 	// SigningKey returns the signing key of the scope, when held.
 	SigningKey(date, region, service string) (*[sha256.Size]byte, bool)
 	// Secret returns the secret access key, opened now: new memory, which
-	// the caller clears once done with it.
-	Secret() ([]byte, error)
+	// the caller clears once done with it. An error wrapping ErrUnknownKey
+	// says the key is gone since the source found it.
+	Secret(ctx context.Context) ([]byte, error)
 	// Derived hands over the signing key of a scope a request of it was
 	// just verified with (so never one an unauthenticated request chose).
 	Derived(date, region, service string, key *[sha256.Size]byte)
 }
 
 // secret returns k's secret access key, and whether it is new memory the
-// caller is to clear.
-func (k *Key) secret() ([]byte, bool, error) {
-	if k.Secret != nil || k.Signing == nil {
-		return k.Secret, false, nil
+// caller is to clear. Errors are ErrUnknownAccessKey (the key is gone) or
+// internal, which a key without a secret is: never the empty secret's
+// signing key.
+func (k *Key) secret(ctx context.Context) ([]byte, bool, error) {
+	secret, own, err := k.Secret, false, error(nil)
+	if secret == nil && k.Signing != nil {
+		own = true
+		secret, err = k.Signing.Secret(ctx)
 	}
-	s, err := k.Signing.Secret()
-	return s, true, err
+	switch {
+	case errors.Is(err, ErrUnknownKey):
+		return nil, false, ErrUnknownAccessKey
+	case err == nil && len(secret) == 0:
+		err = errors.New("authn: access key " + k.Caller.AccessKeyID + " has no secret")
+	}
+	if err != nil {
+		return nil, false, apierr.Internal(err)
+	}
+	return secret, own, nil
 }
 
 // KeySource finds long-term access keys.
@@ -211,8 +224,18 @@ func (a *Authenticator) AuthenticateIn(ctx context.Context, r *http.Request, sr 
 }
 
 // authenticate authenticates sr and returns its caller and the signing key
-// of its credential scope.
+// of its credential scope; on an error, no key (a refused request learns
+// nothing of the key it did not sign with).
 func (a *Authenticator) authenticate(ctx context.Context, r *http.Request, sr *sigv4.Request, now time.Time, region string) (*authz.Caller, [sha256.Size]byte, error) {
+	c, key, err := a.authenticateKey(ctx, r, sr, now, region)
+	if err != nil {
+		clear(key[:])
+		return nil, [sha256.Size]byte{}, err
+	}
+	return c, key, nil
+}
+
+func (a *Authenticator) authenticateKey(ctx context.Context, r *http.Request, sr *sigv4.Request, now time.Time, region string) (*authz.Caller, [sha256.Size]byte, error) {
 	var key [sha256.Size]byte
 	c := &authz.Caller{}
 	temporary := strings.HasPrefix(sr.AccessKeyID, "ASIA")
@@ -244,7 +267,7 @@ func (a *Authenticator) authenticate(ctx context.Context, r *http.Request, sr *s
 		if !k.Active {
 			return nil, key, ErrUnknownAccessKey
 		}
-		if key, err = a.verifyKey(k, sr); err != nil {
+		if key, err = a.verifyKey(ctx, k, sr); err != nil {
 			return nil, key, err
 		}
 		*c = k.Caller
@@ -272,31 +295,27 @@ func (a *Authenticator) authenticate(ctx context.Context, r *http.Request, sr *s
 // verifyKey checks sr's signature with long-term key k and returns the
 // signing key of its scope: the one k's source holds for the scope, or one
 // derived from the secret, which the source is then given.
-func (a *Authenticator) verifyKey(k *Key, sr *sigv4.Request) ([sha256.Size]byte, error) {
+func (a *Authenticator) verifyKey(ctx context.Context, k *Key, sr *sigv4.Request) ([sha256.Size]byte, error) {
 	if k.Signing != nil {
 		if held, ok := k.Signing.SigningKey(sr.Date, sr.Region, sr.Service); ok {
 			key := *held
 			if err := a.cfg.SigV4.VerifyKey(sr, &key); err != nil {
+				clear(key[:])
 				return key, realCredential{err}
 			}
 			return key, nil
 		}
 	}
-	secret, own, err := k.secret()
-	if err == nil && len(secret) == 0 {
-		err = errors.New("authn: access key " + sr.AccessKeyID + " has no secret") // fail closed: never the empty secret's key
-	}
-	if errors.Is(err, ErrUnknownKey) {
-		return [sha256.Size]byte{}, ErrUnknownAccessKey // dropped since the source found it
-	}
+	secret, own, err := k.secret(ctx)
 	if err != nil {
-		return [sha256.Size]byte{}, apierr.Internal(err)
+		return [sha256.Size]byte{}, err
 	}
 	key := a.cfg.SigV4.SigningKey(sr, secret)
 	if own {
 		clear(secret)
 	}
 	if err := a.cfg.SigV4.VerifyKey(sr, &key); err != nil {
+		clear(key[:])
 		return key, realCredential{err}
 	}
 	if k.Signing != nil {

@@ -28,9 +28,5 @@ func (a *Authenticator) AuthenticateStreaming(ctx context.Context, r *http.Reque
 		}
 		return nil, key, apierr.New(apierr.SignatureDoesNotMatch, "Credential should be scoped to a valid region, not '%s'. ", scope)
 	}
-	c, key, err := a.authenticate(ctx, r, sr, now, region)
-	if err != nil {
-		return nil, key, err
-	}
-	return c, key, nil
+	return a.authenticate(ctx, r, sr, now, region)
 }

@@ -29,7 +29,7 @@ func (h *heldKeys) SigningKey(date, region, service string) (*[sha256.Size]byte,
 	return nil, false
 }
 
-func (h *heldKeys) Secret() ([]byte, error) {
+func (h *heldKeys) Secret(context.Context) ([]byte, error) {
 	h.opened++
 	if h.secret == nil {
 		return nil, errors.New("sealed secret does not open")

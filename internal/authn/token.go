@@ -78,9 +78,9 @@ func (a *Authenticator) Secret(ctx context.Context, accessKeyID, token string, n
 	if !k.Active {
 		return nil, nil, ErrUnknownAccessKey
 	}
-	secret, own, err := k.secret()
+	secret, own, err := k.secret(ctx)
 	if err != nil {
-		return nil, nil, apierr.Internal(err)
+		return nil, nil, err
 	}
 	if !own {
 		// A copy: KeySource values are shared, and the caller clears its copy.

@@ -443,32 +443,21 @@ func (c *Cache[V]) LoadTiered(key []byte, decode func([]byte) (V, bool), fill fu
 // value read after it is current as of it (see ReplaceTiered).
 func (c *Cache[V]) Gen() uint64 { return c.gen.Load() }
 
-// ReplaceTiered replaces the second tier's record under key with enc (a
-// value's encoding, as LoadTiered's fill returns it), keeping the record's
-// expiry, when no invalidation ran since gen (Gen, read before the value
-// enc encodes was) and the tier still holds a record under key: it never
-// stores a record an invalidation dropped, nor one for a key it has not.
-// It reports whether it did.
-func (c *Cache[V]) ReplaceTiered(key []byte, gen uint64, enc []byte) bool {
-	if c.tier == nil {
+// ReplaceTiered stores enc (a value's encoding, as LoadTiered's fill
+// returns it, built from what the tier held under key) as the second
+// tier's record under key, with expiry head (the record's first 8 bytes,
+// with a TTL; nil without), when no invalidation ran since gen (Gen, read
+// before the value was): it never brings back a record an invalidation
+// dropped, and costs the first tier's lock only the write. It reports
+// whether it stored enc.
+func (c *Cache[V]) ReplaceTiered(key []byte, gen uint64, head, enc []byte) bool {
+	if c.tier == nil || c.ttl != 0 && len(head) != 8 || c.ttl == 0 && len(head) != 0 {
 		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen.Load() != gen {
 		return false
-	}
-	var buf [512]byte
-	rec, ok := c.tier.peek(buf[:0], key)
-	if !ok {
-		return false
-	}
-	var head []byte
-	if c.ttl != 0 {
-		if len(rec) < 8 {
-			return false
-		}
-		head = rec[:8]
 	}
 	c.tier.put(key, head, enc)
 	return true
@@ -665,7 +654,8 @@ func (c *Cache[V]) Where(key []byte) string {
 }
 
 // TierRecord returns a copy of the second tier's record under key, as
-// stored (its expiry first, with a TTL): diagnostics and tests.
+// stored (its expiry first, with a TTL), read without the first tier's
+// lock: for what rewrites a record (ReplaceTiered), diagnostics and tests.
 func (c *Cache[V]) TierRecord(key []byte) ([]byte, bool) {
 	if c.tier == nil {
 		return nil, false

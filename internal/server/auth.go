@@ -75,10 +75,10 @@ type userSource interface {
 // second were).
 const keyTTL = 15 * time.Minute
 
-// keyCacheBytes bounds the long-term key cache's first tier: 2.25 MiB,
-// some 3,800 keys (about 610 bytes each by their estimate, a signing key
-// and their cache entry included; see caches.go for the choice).
-const keyCacheBytes = 9 << 18
+// keyCacheBytes bounds the long-term key cache's first tier: 2.5 MiB, some
+// 3,900 keys (about 670 bytes each by their estimate, two signing keys and
+// their cache entry included; see caches.go for the choice).
+const keyCacheBytes = 5 << 19
 
 // keyEntry is immutable once cached but for the signing key it holds. It
 // keeps what authentication needs, not the stored key record;
@@ -98,15 +98,18 @@ type keyEntry struct {
 	scoped  atomic.Pointer[scopedKey]
 }
 
-// scopedKey is a signing key and its credential scope.
+// scopedKey is a signing key and its credential scope, and the one held
+// before it (whose prev is nil): an entry holds the keys of the two scopes
+// its requests verified with last (a client of both STS and IAM, say).
 type scopedKey struct {
 	scope *scopeNames // shared with the other keys of the scope
 	key   [sha256.Size]byte
+	prev  *scopedKey
 }
 
-// scopedKeyBytes is what an entry's scopedKey costs (its scope's names
-// are shared).
-var scopedKeyBytes = int(unsafe.Sizeof(scopedKey{})) + 8
+// scopedKeyBytes is what an entry's two scopedKeys cost (their scopes'
+// names are shared).
+var scopedKeyBytes = 2 * (int(unsafe.Sizeof(scopedKey{})) + 8)
 
 func newKeyCache(svc *iam.Service, users userSource, tierDir string) *keyCache {
 	return &keyCache{iam: svc, users: users, ttl: keyTTL,
@@ -269,8 +272,10 @@ func (kc *keyCache) openScoped(id string, scope, sealed []byte, now time.Time) *
 
 // SigningKey implements authn.SigningKeys.
 func (e *keyEntry) SigningKey(date, region, service string) (*[sha256.Size]byte, bool) {
-	if sk := e.scoped.Load(); sk != nil && sk.scope.date == date && sk.scope.region == region && sk.scope.service == service {
-		return &sk.key, true
+	for sk := e.scoped.Load(); sk != nil; sk = sk.prev {
+		if sk.scope.date == date && sk.scope.region == region && sk.scope.service == service {
+			return &sk.key, true
+		}
 	}
 	return nil, false
 }
@@ -278,14 +283,14 @@ func (e *keyEntry) SigningKey(date, region, service string) (*[sha256.Size]byte,
 // Secret implements authn.SigningKeys: the secret of the key's record in
 // the second tier, or of the stored key when the tier no longer has it
 // (an error wrapping authn.ErrUnknownKey when the store has not either).
-func (e *keyEntry) Secret() ([]byte, error) {
+func (e *keyEntry) Secret(ctx context.Context) ([]byte, error) {
 	id := e.auth.Caller.AccessKeyID
 	if rec, ok := e.kc.cache.TierRecord([]byte(id)); ok {
 		if r, ok := decodeRecord(rec); ok && r.row.id == id {
 			return e.kc.iam.OpenSecret(id, r.sealed)
 		}
 	}
-	_, secret, err := e.kc.iam.LookupAccessKey(context.Background(), id)
+	_, secret, err := e.kc.iam.LookupAccessKey(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("access key %s: %w", id, authn.ErrUnknownKey)
 	}
@@ -293,15 +298,20 @@ func (e *keyEntry) Secret() ([]byte, error) {
 }
 
 // Derived implements authn.SigningKeys: the entry holds the key from now
-// on, and the key's record in the second tier holds it sealed, unless an
-// invalidation ran since the entry was read (the record may be gone, or
-// another's).
+// on, and the key's record in the second tier holds it sealed when it
+// holds none of that day or later (so a record is written again at most
+// once a day, however a key's requests alternate between scopes), unless
+// an invalidation ran since the entry was read.
 func (e *keyEntry) Derived(date, region, service string, key *[sha256.Size]byte) {
 	if _, ok := e.SigningKey(date, region, service); ok {
 		return
 	}
 	kc := e.kc
-	e.scoped.Store(&scopedKey{scope: kc.names([]byte(date), []byte(region), []byte(service)), key: *key})
+	sk := &scopedKey{scope: kc.names([]byte(date), []byte(region), []byte(service)), key: *key}
+	if last := e.scoped.Load(); last != nil {
+		sk.prev = &scopedKey{scope: last.scope, key: last.key}
+	}
+	e.scoped.Store(sk) // a concurrent Derived's key may be lost: derived again when needed
 	gen := e.gen
 	if kc.cache.Gen() != gen {
 		return
@@ -315,12 +325,15 @@ func (e *keyEntry) Derived(date, region, service string, key *[sha256.Size]byte)
 	if !ok || r.row.id != string(id) {
 		return
 	}
+	if held, _, _ := bytes.Cut(r.scope, []byte("/")); len(held) == len(date) && string(held) >= date {
+		return // the record's key is of this day (another scope's) or a later one
+	}
 	scope := date + "/" + region + "/" + service
 	sealedKey, err := kc.iam.SealSigningKey(r.row.id, []byte(scope), key[:])
 	if err != nil {
 		return
 	}
-	kc.cache.ReplaceTiered(id, gen, r.row.encode(r.sealed, scope, sealedKey))
+	kc.cache.ReplaceTiered(id, gen, nil, r.row.encode(r.sealed, scope, sealedKey))
 }
 
 // record is a key's record in the second tier, decoded: its byte slices

@@ -11,7 +11,7 @@ import (
 //     benchmark (a user, its access key and a role trusting it alone) costs
 //     about 1.1 KiB of the authorizer's (the role with its compiled trust
 //     policy, whose shape it shares with other roles', the user, the
-//     bookkeeping) and 0.6 KiB of the key cache. These bounds hold some
+//     bookkeeping) and 0.65 KiB of the key cache. These bounds hold some
 //     3,500 entities: what a hot working set needs, no more, because the
 //     collector marks every one of their objects. Once full, a first tier
 //     stores a decoded entry only on its key's second miss of late; an

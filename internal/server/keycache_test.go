@@ -211,7 +211,7 @@ func TestKeyCacheSecondTier(t *testing.T) {
 
 // newUserKey creates user name (as root) and an access key for it, and
 // returns the key's id and secret.
-func newUserKey(t *testing.T, s *Server, name string) (id, secret string) {
+func newUserKey(t testing.TB, s *Server, name string) (id, secret string) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := s.iam.CreateUser(ctx, testRoot, &iam.CreateUserInput{UserName: name}); err != nil {
@@ -233,7 +233,7 @@ func openedSecret(t *testing.T, k *authn.Key) string {
 	if k.Signing == nil {
 		t.Fatal("the cached key has no signing keys")
 	}
-	b, err := k.Signing.Secret()
+	b, err := k.Signing.Secret(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

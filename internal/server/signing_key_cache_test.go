@@ -96,17 +96,32 @@ func TestKeyCacheSigningKey(t *testing.T) {
 		t.Fatalf("with the held key: %d", code)
 	}
 
-	// Another scope: derived from the secret, then held instead.
+	// Another scope: derived from the secret, then held beside the first;
+	// the record keeps the day's first (it is written again at most once a
+	// day, however requests alternate).
+	before, _ := s.keys.cache.TierRecord([]byte(id))
 	if code := serve("iam", false); code != 200 {
 		t.Fatalf("another service: %d", code)
 	}
 	iamKey := sigv4.SigningKey([]byte(secret), date, "us-east-1", "iam")
-	if k, ok := entry().SigningKey(date, "us-east-1", "iam"); !ok || *k != iamKey {
+	e = entry()
+	if k, ok := e.SigningKey(date, "us-east-1", "iam"); !ok || *k != iamKey {
 		t.Fatal("the entry does not hold the other scope's key")
 	}
+	if k, ok := e.SigningKey(date, "us-east-1", "sts"); !ok || *k != want {
+		t.Fatal("the entry let go of the first scope's key")
+	}
+	for range 3 {
+		if serve("sts", false) != 200 || serve("iam", false) != 200 {
+			t.Fatal("alternating scopes")
+		}
+	}
+	if after, _ := s.keys.cache.TierRecord([]byte(id)); !bytes.Equal(before, after) {
+		t.Fatal("the record was written again the same day")
+	}
 	evict()
-	if _, ok := entry().SigningKey(date, "us-east-1", "iam"); !ok {
-		t.Fatal("the second tier does not hold the other scope's key")
+	if _, ok := entry().SigningKey(date, "us-east-1", "sts"); !ok {
+		t.Fatal("the second tier does not hold the day's first key")
 	}
 
 	// Without the record, the secret is the store's; without the key in
@@ -119,7 +134,7 @@ func TestKeyCacheSigningKey(t *testing.T) {
 	if err := s.store.DeleteAccessKey(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Secret(); !errors.Is(err, authn.ErrUnknownKey) {
+	if _, err := e.Secret(ctx); !errors.Is(err, authn.ErrUnknownKey) {
 		t.Fatalf("the secret of a deleted key: %v", err)
 	}
 	id, secret = newUserKey(t, s, "signer2")
