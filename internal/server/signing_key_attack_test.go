@@ -333,7 +333,6 @@ func FuzzKeyRecordDecode(f *testing.F) {
 	})
 }
 
-
 // TestAttackTierChurn: one authenticated user, alternating two services
 // whose scopes differ in length (sts and organizations: no permission
 // needed, authentication comes first), appends a new second-tier record
