@@ -63,8 +63,8 @@ const (
 	// KeyCompactBytes bounds the key cache's second tier: keys encoded
 	// with their secrets sealed and their signing key of the day too, some
 	// 260 bytes each (100,000: 26 MB; a key's record is written twice, the
-	// second time when its first request derived the signing key).
-	KeyCompactBytes = 40 << 20
+	// second time when its first request derived the signing key: 43 MB).
+	KeyCompactBytes = 48 << 20
 	// DetectTierBytes bounds detection's baselines kept encoded outside
 	// the heap once its table (20,000 subjects) drops them: some 53 bytes
 	// a subject (a role's or a principal's; strings by number in a
@@ -86,8 +86,11 @@ const (
 	// unlink a file still open): a million entities fit, the process keeps
 	// a write buffer of each in memory, and the kernel's page cache the
 	// records in use.
+	// The key cache's holds twice the authorizer's: a key's record (some
+	// 260 bytes with its signing key) follows the one its fill wrote
+	// without (170), so 1,000,000 keys append some 430 MB.
 	AuthzCompactFileBytes = 256 << 20
-	KeyCompactFileBytes   = 256 << 20
+	KeyCompactFileBytes   = 512 << 20
 	DetectTierFileBytes   = 192 << 20
 )
 
