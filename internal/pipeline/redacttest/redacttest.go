@@ -31,6 +31,13 @@ type Filler struct {
 	MaxDepth int
 	// Secrets are the strings put in sensitive fields so far.
 	Secrets []string
+
+	// nested is the depth of the interface value being filled while an
+	// Interfaces function runs: what it fills with New or Fill nests there,
+	// so that values holding interfaces holding such values stay within
+	// MaxDepth (from zero each time, a fuzzer's input once made the
+	// recursion unbounded: a stack overflow).
+	nested int
 }
 
 // New returns a new value of type t, filled.
@@ -40,8 +47,9 @@ func (f *Filler) New(t reflect.Type) reflect.Value {
 	return v
 }
 
-// Fill fills v, which must be settable.
-func (f *Filler) Fill(v reflect.Value) { f.fill(v, 0, false) }
+// Fill fills v, which must be settable (within an Interfaces function, at
+// the depth of the interface value being filled).
+func (f *Filler) Fill(v reflect.Value) { f.fill(v, f.nested, false) }
 
 // strs are the strings an encoder must get right: escapes at every kind
 // of position, unicode, invalid UTF-8, long runs for the word-at-a-time
@@ -188,7 +196,10 @@ func (f *Filler) fill(v reflect.Value, depth int, secret bool) {
 		if depth >= maxDepth || len(f.Interfaces) == 0 || f.R.IntN(4) == 0 {
 			return
 		}
+		outer := f.nested
+		defer func() { f.nested = outer }()
 		for range 4 {
+			f.nested = depth + 1
 			x := f.Interfaces[f.R.IntN(len(f.Interfaces))](f)
 			if x != nil && reflect.TypeOf(x).AssignableTo(t) {
 				v.Set(reflect.ValueOf(x))

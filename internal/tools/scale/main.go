@@ -91,6 +91,7 @@ var opt struct {
 	batch    int
 	gomemlim string
 	warm     int
+	pairs    int
 }
 
 func main() {
@@ -105,7 +106,11 @@ func main() {
 	flag.IntVar(&opt.batch, "batch", 5000, "entities per seeding transaction")
 	flag.StringVar(&opt.gomemlim, "gomemlimit", "", "GOMEMLIMIT for the server (default: serve's own setting)")
 	flag.IntVar(&opt.warm, "warm", 200_000, "entities the first pass goes over before the runs (at most -n)")
+	flag.IntVar(&opt.pairs, "pairs", 2, "times a run with one role and one across all N alternate, and a run with no writes and one with writes (their means are compared; each pair's ratio is printed too)")
 	flag.Parse()
+	if opt.pairs < 1 {
+		log.Fatal("-pairs must be at least 1")
+	}
 	if err := run(); err != nil {
 		log.Fatal(err)
 	}
@@ -227,7 +232,7 @@ func run() error {
 
 	// One role and N roles alternate, as do writes and none.
 	var oneRuns, manyRuns, quietRuns, busyRuns runs
-	for range 2 {
+	for range opt.pairs {
 		r, err := one.wrk(nil)
 		if err != nil {
 			return err
@@ -238,7 +243,7 @@ func run() error {
 		}
 		manyRuns = append(manyRuns, r)
 	}
-	for range 2 {
+	for range opt.pairs {
 		r, err := many.wrk(nil)
 		if err != nil {
 			return err
@@ -287,6 +292,7 @@ func run() error {
 	fmt.Printf("%-48s %.1f µs, then %.1f µs flushed after the run\n", "server CPU a request, one role", oc, oneRuns.after())
 	fmt.Printf("%-48s %.1f µs, then %.1f µs flushed after the run (one role's %.1f%% of it)\n",
 		fmt.Sprintf("server CPU a request, across %d roles", opt.n), mc, manyRuns.after(), 100*oc/mc)
+	fmt.Printf("%-48s by rate %v, by CPU %v\n", "  each pair's across / one role", pairRatios(manyRuns, oneRuns, result.rate), pairRatios(oneRuns, manyRuns, result.cpuPer))
 	fmt.Printf("%-48s %.1f MiB (now %.1f MiB)\n", "server peak RSS (VmHWM)", float64(hwm)/1024, float64(rss)/1024)
 	fmt.Printf("%-48s %s\n", "  of it now", mem)
 	return nil
@@ -366,6 +372,19 @@ func (rs runs) mean(f func(result) float64) float64 {
 func (rs runs) rps() float64   { return rs.mean(func(r result) float64 { return r.rps }) }
 func (rs runs) cpu() float64   { return rs.mean(func(r result) float64 { return r.cpu }) }
 func (rs runs) after() float64 { return rs.mean(func(r result) float64 { return r.after }) }
+
+func (r result) rate() float64   { return r.rps }
+func (r result) cpuPer() float64 { return r.cpu }
+
+// pairRatios is f of each of a's runs over f of b's run of the same pair,
+// in percent: how much a pair's ratio moves says what the means can tell.
+func pairRatios(a, b runs, f func(result) float64) []string {
+	out := make([]string, len(a))
+	for i := range a {
+		out[i] = strconv.FormatFloat(100*f(a[i])/f(b[i]), 'f', 1, 64) + "%"
+	}
+	return out
+}
 
 func (rs runs) rates() []int {
 	out := make([]int, len(rs))
