@@ -445,13 +445,13 @@ func (c *Cache[V]) Gen() uint64 { return c.gen.Load() }
 
 // ReplaceTiered stores enc (a value's encoding, as LoadTiered's fill
 // returns it, built from what the tier held under key) as the second
-// tier's record under key, with expiry head (the record's first 8 bytes,
-// with a TTL; nil without), when no invalidation ran since gen (Gen, read
+// tier's record under key, when no invalidation ran since gen (Gen, read
 // before the value was): it never brings back a record an invalidation
 // dropped, and costs the first tier's lock only the write. It reports
-// whether it stored enc.
-func (c *Cache[V]) ReplaceTiered(key []byte, gen uint64, head, enc []byte) bool {
-	if c.tier == nil || c.ttl != 0 && len(head) != 8 || c.ttl == 0 && len(head) != 0 {
+// whether it stored enc; a cache with a TTL (whose records start with
+// their expiry) or without a second tier stores nothing.
+func (c *Cache[V]) ReplaceTiered(key []byte, gen uint64, enc []byte) bool {
+	if c.tier == nil || c.ttl != 0 {
 		return false
 	}
 	c.mu.Lock()
@@ -459,7 +459,7 @@ func (c *Cache[V]) ReplaceTiered(key []byte, gen uint64, head, enc []byte) bool 
 	if c.gen.Load() != gen {
 		return false
 	}
-	c.tier.put(key, head, enc)
+	c.tier.put(key, nil, enc)
 	return true
 }
 

@@ -3,6 +3,7 @@ package cache
 import (
 	"fmt"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -121,5 +122,44 @@ func TestTierPutAgainKeepsTheWorkingSet(t *testing.T) {
 	}
 	if got, b, _ := tr.Stats(); got != n || b > bound {
 		t.Fatalf("%d records of %d bytes; want %d within %d", got, b, n, bound)
+	}
+}
+
+// ReplaceTiered rewrites a key's record unless an invalidation ran since
+// the generation it was given, so it never brings back a dropped record;
+// a cache with a TTL stores nothing through it.
+func TestReplaceTiered(t *testing.T) {
+	c := New(Config[string]{MaxBytes: 1 << 20, CompactBytes: 1 << 20})
+	load := func(k string) {
+		t.Helper()
+		if _, err := c.LoadTiered([]byte(k), func(b []byte) (string, bool) { return string(b), true },
+			func() (string, []byte, error) { return "v", []byte("v"), nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record := func(k string) string {
+		b, ok := c.TierRecord([]byte(k))
+		if !ok {
+			return "none"
+		}
+		return string(b)
+	}
+	load("k")
+	gen := c.Gen()
+	if !c.ReplaceTiered([]byte("k"), gen, []byte("w")) || record("k") != "w" {
+		t.Fatalf("not replaced: %s", record("k"))
+	}
+	c.Delete("other") // an invalidation of another key
+	if c.ReplaceTiered([]byte("k"), gen, []byte("x")) || record("k") != "w" {
+		t.Fatalf("replaced after an invalidation: %s", record("k"))
+	}
+	gen = c.Gen()
+	c.Delete("k")
+	if c.ReplaceTiered([]byte("k"), gen, []byte("y")) || record("k") != "none" {
+		t.Fatalf("a dropped record came back: %s", record("k"))
+	}
+	ttl := New(Config[string]{MaxBytes: 1 << 20, CompactBytes: 1 << 20, TTL: time.Minute})
+	if ttl.ReplaceTiered([]byte("k"), ttl.Gen(), []byte("z")) {
+		t.Fatal("a cache with a TTL stored a record without its expiry")
 	}
 }

@@ -120,7 +120,8 @@ func newKeyCache(svc *iam.Service, users userSource, tierDir string) *keyCache {
 
 // size estimates what e retains: the entry, and its strings and byte slices
 // (strings e holds twice are counted twice), each rounded up to a word with
-// a word of allocator overhead, and a signing key it may come to hold.
+// a word of allocator overhead, and the two signing keys it may come to
+// hold.
 func (e *keyEntry) size() int {
 	obj := func(n int) int {
 		if n == 0 {
@@ -285,10 +286,8 @@ func (e *keyEntry) SigningKey(date, region, service string) (*[sha256.Size]byte,
 // (an error wrapping authn.ErrUnknownKey when the store has not either).
 func (e *keyEntry) Secret(ctx context.Context) ([]byte, error) {
 	id := e.auth.Caller.AccessKeyID
-	if rec, ok := e.kc.cache.TierRecord([]byte(id)); ok {
-		if r, ok := decodeRecord(rec); ok && r.row.id == id {
-			return e.kc.iam.OpenSecret(id, r.sealed)
-		}
+	if r, ok := e.tierRecord(); ok {
+		return e.kc.iam.OpenSecret(id, r.sealed)
 	}
 	_, secret, err := e.kc.iam.LookupAccessKey(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -312,17 +311,11 @@ func (e *keyEntry) Derived(date, region, service string, key *[sha256.Size]byte)
 		sk.prev = &scopedKey{scope: last.scope, key: last.key}
 	}
 	e.scoped.Store(sk) // a concurrent Derived's key may be lost: derived again when needed
-	gen := e.gen
-	if kc.cache.Gen() != gen {
+	if kc.cache.Gen() != e.gen {
 		return
 	}
-	id := []byte(e.auth.Caller.AccessKeyID)
-	rec, ok := kc.cache.TierRecord(id)
+	r, ok := e.tierRecord()
 	if !ok {
-		return
-	}
-	r, ok := decodeRecord(rec)
-	if !ok || r.row.id != string(id) {
 		return
 	}
 	if held, _, _ := bytes.Cut(r.scope, []byte("/")); len(held) == len(date) && string(held) >= date {
@@ -333,7 +326,18 @@ func (e *keyEntry) Derived(date, region, service string, key *[sha256.Size]byte)
 	if err != nil {
 		return
 	}
-	kc.cache.ReplaceTiered(id, gen, nil, r.row.encode(r.sealed, scope, sealedKey))
+	kc.cache.ReplaceTiered([]byte(r.row.id), e.gen, r.row.encode(r.sealed, scope, sealedKey))
+}
+
+// tierRecord is the key's record in the second tier, when it has one.
+func (e *keyEntry) tierRecord() (record, bool) {
+	id := e.auth.Caller.AccessKeyID
+	rec, ok := e.kc.cache.TierRecord([]byte(id))
+	if !ok {
+		return record{}, false
+	}
+	r, ok := decodeRecord(rec)
+	return r, ok && r.row.id == id
 }
 
 // record is a key's record in the second tier, decoded: its byte slices

@@ -181,7 +181,7 @@ func TestAttackRecordTamper(t *testing.T) {
 	for name, c := range cases {
 		row := ra.row
 		gen := s.keys.cache.Gen()
-		if !s.keys.cache.ReplaceTiered([]byte(a), gen, nil, row.encode(c.sealed, c.scope, c.sealedKey)) {
+		if !s.keys.cache.ReplaceTiered([]byte(a), gen, row.encode(c.sealed, c.scope, c.sealedKey)) {
 			t.Fatalf("%s: not replaced", name)
 		}
 		s.keys.cache.DeleteFunc(func(string, *keyEntry) bool { return true }) // read it from the tier

@@ -119,6 +119,20 @@ func TestKeyCacheSigningKey(t *testing.T) {
 	if after, _ := s.keys.cache.TierRecord([]byte(id)); !bytes.Equal(before, after) {
 		t.Fatal("the record was written again the same day")
 	}
+	// A third scope: the entry holds two, the last two.
+	s3Key := sigv4.SigningKey([]byte(secret), date, "us-east-1", "s3")
+	e = entry()
+	e.Derived(date, "us-east-1", "s3", &s3Key)
+	if _, ok := e.SigningKey(date, "us-east-1", "s3"); !ok {
+		t.Fatal("the third scope's key is not held")
+	}
+	held := 0
+	for sk := e.scoped.Load(); sk != nil; sk = sk.prev {
+		held++
+	}
+	if held != 2 {
+		t.Fatalf("the entry holds %d signing keys, want 2", held)
+	}
 	evict()
 	if _, ok := entry().SigningKey(date, "us-east-1", "sts"); !ok {
 		t.Fatal("the second tier does not hold the day's first key")

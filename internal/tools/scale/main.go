@@ -369,12 +369,12 @@ func (rs runs) mean(f func(result) float64) float64 {
 	return s / float64(len(rs))
 }
 
-func (rs runs) rps() float64   { return rs.mean(func(r result) float64 { return r.rps }) }
-func (rs runs) cpu() float64   { return rs.mean(func(r result) float64 { return r.cpu }) }
-func (rs runs) after() float64 { return rs.mean(func(r result) float64 { return r.after }) }
-
 func (r result) rate() float64   { return r.rps }
 func (r result) cpuPer() float64 { return r.cpu }
+
+func (rs runs) rps() float64   { return rs.mean(result.rate) }
+func (rs runs) cpu() float64   { return rs.mean(result.cpuPer) }
+func (rs runs) after() float64 { return rs.mean(func(r result) float64 { return r.after }) }
 
 // pairRatios is f of each of a's runs over f of b's run of the same pair,
 // in percent: how much a pair's ratio moves says what the means can tell.
