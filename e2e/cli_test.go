@@ -95,6 +95,9 @@ type proc struct {
 	endpoint string
 	dataDir  string
 	stderr   *syncBuffer
+	// stop ends the server gracefully (SIGTERM) and waits for it to exit;
+	// the test's cleanup calls it too, and only the first call acts.
+	stop func()
 }
 
 // syncBuffer is a bytes.Buffer that the process's output goroutine and the
@@ -169,11 +172,12 @@ func startBinary(t *testing.T, dataDir string, env []string) (*proc, string) {
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }() // the exit status is not the test's concern
+	halt := sync.OnceFunc(func() { stop(cmd.Process, syscall.SIGTERM, exited, 15*time.Second) })
 	t.Cleanup(func() {
-		stop(cmd.Process, syscall.SIGTERM, exited, 15*time.Second)
+		halt()
 		checkRaces(t, "opensts serve", stderr.String())
 	})
-	p := &proc{endpoint: "http://" + addr, dataDir: dataDir, stderr: stderr}
+	p := &proc{endpoint: "http://" + addr, dataDir: dataDir, stderr: stderr, stop: halt}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(p.endpoint + "/healthz")
