@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -530,5 +531,43 @@ func TestLoggedCheckpointHeadCatchesRemovedCheckpoints(t *testing.T) {
 	}
 	if _, err := VerifyWith(dir, testPub, Options{HeadSeq: headSeq, HeadHash: headHash}); err == nil {
 		t.Fatal("verify --head with the logged checkpoint head passed a trail whose checkpoint was removed")
+	}
+}
+
+// TestVerifyNamesACutUnderTheWriter: a file cut while the server still
+// writes it gets its next batch at its old end, behind zero bytes where
+// the cut records were; verify names that line and says what happened,
+// not only that it is not JSON.
+func TestVerifyNamesACutUnderTheWriter(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tr, err := Open(Config{Dir: dir, Key: testKey, Build: BuildConfig{Region: "us-east-1", Account: "123456789012"}, Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := tr.Record(context.Background(), exchange(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, _ := listFiles(dir)
+	path := filepath.Join(dir, files[len(files)-1])
+	ls := lines(t, path)
+	kept := len(strings.Join(ls[:len(ls)-2], ""))
+	if err := os.Truncate(path, int64(kept)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 5; i < 7; i++ {
+		if err := tr.Record(context.Background(), exchange(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Verify(dir, testPub)
+	want := fmt.Sprintf("%q:%d: ", files[len(files)-1], len(ls)-1)
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "zero bytes") {
+		t.Errorf("verify: %v, want %s... zero bytes", err, want)
 	}
 }

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/hkdf"
 	"crypto/sha256"
@@ -154,6 +155,11 @@ func VerifyWith(dir string, pub ed25519.PublicKey, opts Options) (Summary, error
 			}
 			var r Record
 			if err := json.Unmarshal(line, &r); err != nil {
+				if zeros := len(line) - len(bytes.TrimLeft(line, "\x00")); zeros > 0 {
+					// The writer appends at its own offset: a file cut
+					// under it gets its next batch at the old end.
+					return sum, at("%d zero bytes where records were: the file was cut while the server was writing it (records removed)", zeros)
+				}
 				return sum, at("not a JSON record: %v", err)
 			}
 			if sealed {
