@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -570,4 +571,40 @@ func TestVerifyNamesACutUnderTheWriter(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "zero bytes") {
 		t.Errorf("verify: %v, want %s... zero bytes", err, want)
 	}
+}
+
+// FuzzVerifyDetectsChange: verify reads files an attacker may have
+// written. Whatever replaces a sealed file that another file follows, it
+// never panics, and it passes only when the file is as the trail wrote it:
+// the file's records chain into the next file's and its digest is signed.
+func FuzzVerifyDetectsChange(f *testing.F) {
+	clean := writeTrail(f, 12, 2<<10)
+	files, err := listFiles(clean)
+	if err != nil || len(files) < 2 {
+		f.Fatalf("want two files or more: %v %v", files, err)
+	}
+	orig, err := os.ReadFile(filepath.Join(clean, files[0]))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(orig)
+	ls := bytes.SplitAfter(orig, []byte("\n"))
+	f.Add(bytes.Join(ls[1:], nil))                                     // first record removed
+	f.Add(bytes.Join(ls[:len(ls)-2], nil))                             // digest removed
+	f.Add(append(bytes.Join(ls[:2], nil), bytes.Join(ls[1:], nil)...)) // a record twice
+	f.Add(bytes.Replace(orig, []byte(`"user1"`), []byte(`"user7"`), 1))
+	f.Add(bytes.Replace(orig, []byte("\n"), []byte("\r\n"), 1))
+	f.Add(append(bytes.Clone(orig), '\n'))
+	f.Add(append(make([]byte, 40), orig...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		copyDir(t, clean, dir)
+		if err := os.WriteFile(filepath.Join(dir, files[0]), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Verify(dir, testPub)
+		if same := bytes.Equal(data, orig); same != (err == nil) {
+			t.Fatalf("file as written %v, verify: %v", same, err)
+		}
+	})
 }

@@ -33,7 +33,7 @@ func exchange(i int) *pipeline.Exchange {
 
 // writeTrail writes n events into a trail in a new directory with files of
 // about maxBytes, and closes it.
-func writeTrail(t *testing.T, n int, maxBytes int64) string {
+func writeTrail(t testing.TB, n int, maxBytes int64) string {
 	t.Helper()
 	dir := t.TempDir()
 	tr, err := Open(Config{Dir: dir, MaxBytes: maxBytes, Key: testKey, Build: BuildConfig{Region: "us-east-1", Account: "123456789012"}, Strict: true})
