@@ -608,3 +608,60 @@ func FuzzVerifyDetectsChange(f *testing.F) {
 		}
 	})
 }
+
+// FuzzChainOf: on a line that is valid JSON, chainOf finds the seq and
+// prevHash json.Unmarshal does (recovery reads a crash's file with it),
+// or leaves the line to json.Unmarshal.
+func FuzzChainOf(f *testing.F) {
+	h := strings.Repeat("ab12", 16)
+	for _, s := range []string{
+		`{"eventName":"X","seq":7,"prevHash":"` + h + `"}`,
+		`{"a":{"seq":7,"prevHash":"` + h + `"}}`,
+		`{"seq":1,"a":"x","seq":7,"prevHash":"` + h + `"}`,
+		`{"a":"\",\"seq\":7,\"prevHash\":\"` + h + `\"}"}`,
+		`{"a":"x","seq":07,"prevHash":"` + h + `"}`,
+		`{"a":"x","seq":18446744073709551616,"prevHash":"` + h + `"}`,
+		`{"a":"x","seq":-7,"prevHash":"` + h + `"}`,
+		`{"a":"x","prevHash":"` + h + `","seq":7}`,
+		`{"a":"x" ,"seq":7,"prevHash":"` + h + `"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		seq, hash, ok := chainOf(line)
+		if !ok || !json.Valid(line) {
+			return
+		}
+		var r struct {
+			Seq      uint64 `json:"seq"`
+			PrevHash string `json:"prevHash"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil || r.Seq != seq || r.PrevHash != hash {
+			t.Fatalf("chainOf %d %q, json.Unmarshal %d %q (%v)", seq, hash, r.Seq, r.PrevHash, err)
+		}
+	})
+}
+
+func TestChainOf(t *testing.T) {
+	h := strings.Repeat("ab12", 16)
+	for _, c := range []struct {
+		line string
+		seq  uint64 // 0: left to json.Unmarshal
+	}{
+		{`{"eventName":"X","seq":7,"prevHash":"` + h + `"}`, 7},
+		{`{"seq":1,"a":"x","seq":18446744073709551615,"prevHash":"` + h + `"}`, 18446744073709551615},
+		{`{"a":{"seq":7,"prevHash":"` + h + `"}}`, 0},
+		{`{"a":"x","seq":07,"prevHash":"` + h + `"}`, 0},
+		{`{"a":"x","seq":18446744073709551616,"prevHash":"` + h + `"}`, 0},
+		{`{"a":"x","seq":7,"prevHash":"` + strings.ToUpper(h) + `"}`, 0},
+		{`{"a":"x","seq":7,"prevHash":"` + h[1:] + `"}`, 0},
+		{`{"a":"x","seq":7,"prevHash":""}`, 0},
+		{`{"a":"x","seq":,"prevHash":"` + h + `"}`, 0},
+		{`["x","seq":7,"prevHash":"` + h + `"}`, 0},
+	} {
+		seq, hash, ok := chainOf([]byte(c.line))
+		if ok != (c.seq != 0) || ok && (seq != c.seq || hash != h) {
+			t.Errorf("chainOf(%s) = %d %q %v, want %d", c.line, seq, hash, ok, c.seq)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -123,11 +124,24 @@ func StartWith(o Options) (*Server, error) {
 // Pid is the server's process id.
 func (s *Server) Pid() int { return s.cmd.Process.Pid }
 
-// Close kills the server and removes its directory.
+// Close stops the server as an operator would (SIGTERM, then a kill if it
+// has not exited within 15 s) and removes its directory. A graceful stop
+// seals the audit file and writes what the server deferred, so that the
+// next start on a kept data directory (the scale tool's -data) is an
+// ordinary one: a killed server left its last audit file open, and the
+// next start's recovery read all of it, which the scale tool then measured
+// as its cold start (0.4-0.8 s instead of tens of milliseconds).
 func (s *Server) Close() {
 	if s.cmd != nil {
-		_ = s.cmd.Process.Kill() // killed on purpose
-		_ = s.cmd.Wait()
+		exited := make(chan struct{})
+		go func() { _ = s.cmd.Wait(); close(exited) }()
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-exited
+		}
 	}
 	_ = os.RemoveAll(s.Dir)
 }
