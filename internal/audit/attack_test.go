@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -271,6 +272,19 @@ func TestRecoveryDoesNotSignAChangedFile(t *testing.T) {
 			return append(append([]string{ls[0]}, strings.Replace(ls[1], `"eventName":"`, `"eventName":"X`, 1)), ls[2:]...)
 		}},
 		{"the first record replaced", func(ls []string) []string { return append([]string{ls[1]}, ls[1:]...) }},
+		// Found by a review of the fast read of the chain (chainOf): a
+		// record replaced by what is not JSON, with the chain's suffix
+		// and every later record rechained, was sealed; the restart
+		// checks each record is JSON, as it did when it decoded them.
+		{"a record replaced by text that is not JSON, the rest rechained", func(ls []string) []string {
+			ls = slices.Clone(ls)
+			ls[1] = "{NOT JSON <script>\x01" + ls[1][strings.LastIndex(ls[1], `,"seq":`):]
+			for j := 2; j < len(ls); j++ {
+				i := strings.LastIndex(ls[j], `,"prevHash":"`)
+				ls[j] = ls[j][:i] + `,"prevHash":"` + hashLine([]byte(strings.TrimSuffix(ls[j-1], "\n"))) + "\"}\n"
+			}
+			return ls
+		}},
 	} {
 		dir := writeTrail(t, 30, 8<<10)
 		files, err := listFiles(dir)
@@ -535,6 +549,29 @@ func TestLoggedCheckpointHeadCatchesRemovedCheckpoints(t *testing.T) {
 	}
 }
 
+// TestVerifyZeroBytesAfterTheDigest: zero bytes appended to a sealed file
+// are named as inserted after its digest, not as a cut (a review found the
+// zero bytes' message hid it).
+func TestVerifyZeroBytesAfterTheDigest(t *testing.T) {
+	t.Parallel()
+	dir := writeTrail(t, 5, 0)
+	files, _ := listFiles(dir)
+	path := filepath.Join(dir, files[len(files)-1])
+	n := len(lines(t, path))
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("\x00\x00\x00\n")); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Verify(dir, testPub)
+	if want := fmt.Sprintf("%q:%d: record after the file's digest (inserted)", files[len(files)-1], n+1); err == nil || err.Error() != want {
+		t.Errorf("verify: %v, want %s", err, want)
+	}
+}
+
 // TestVerifyNamesACutUnderTheWriter: a file cut while the server still
 // writes it gets its next batch at its old end, behind zero bytes where
 // the cut records were; verify names that line and says what happened,
@@ -624,6 +661,7 @@ func FuzzChainOf(f *testing.F) {
 		`{"a":"x","seq":-7,"prevHash":"` + h + `"}`,
 		`{"a":"x","prevHash":"` + h + `","seq":7}`,
 		`{"a":"x" ,"seq":7,"prevHash":"` + h + `"}`,
+		`{"seq":"x","seq":7,"prevHash":"` + h + `"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -636,7 +674,16 @@ func FuzzChainOf(f *testing.F) {
 			Seq      uint64 `json:"seq"`
 			PrevHash string `json:"prevHash"`
 		}
-		if err := json.Unmarshal(line, &r); err != nil || r.Seq != seq || r.PrevHash != hash {
+		err := json.Unmarshal(line, &r)
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			// An earlier "seq" or "prevHash" of another type: chainOf
+			// reads the last, as json.Unmarshal does, which also
+			// reports the other; recovery then seals what verify
+			// names (TestChainOf).
+			return
+		}
+		if err != nil || r.Seq != seq || r.PrevHash != hash {
 			t.Fatalf("chainOf %d %q, json.Unmarshal %d %q (%v)", seq, hash, r.Seq, r.PrevHash, err)
 		}
 	})
@@ -658,6 +705,9 @@ func TestChainOf(t *testing.T) {
 		{`{"a":"x","seq":7,"prevHash":""}`, 0},
 		{`{"a":"x","seq":,"prevHash":"` + h + `"}`, 0},
 		{`["x","seq":7,"prevHash":"` + h + `"}`, 0},
+		// Valid JSON whose first "seq" is not a number: json.Unmarshal
+		// reads 7 and reports the string; chainOf reads 7.
+		{`{"seq":"x","seq":7,"prevHash":"` + h + `"}`, 7},
 	} {
 		seq, hash, ok := chainOf([]byte(c.line))
 		if ok != (c.seq != 0) || ok && (seq != c.seq || hash != h) {

@@ -153,17 +153,18 @@ func VerifyWith(dir string, pub ed25519.PublicKey, opts Options) (Summary, error
 			at := func(reason string, args ...any) error {
 				return &VerifyError{File: name, Line: j + 1, Reason: fmt.Sprintf(reason, args...)}
 			}
+			if sealed {
+				return sum, at("record after the file's digest (inserted)")
+			}
 			var r Record
 			if err := json.Unmarshal(line, &r); err != nil {
 				if zeros := len(line) - len(bytes.TrimLeft(line, "\x00")); zeros > 0 {
-					// The writer appends at its own offset: a file cut
-					// under it gets its next batch at the old end.
-					return sum, at("%d zero bytes where records were: the file was cut while the server was writing it (records removed)", zeros)
+					// What it says is what zero bytes can be: the writer
+					// appends at its own offset, so a file cut under it
+					// gets its next batch at the old end.
+					return sum, at("not a JSON record: it starts with %d zero bytes (a hole: bytes were zeroed, or the file was cut while the server wrote it and its next write landed past the cut)", zeros)
 				}
 				return sum, at("not a JSON record: %v", err)
-			}
-			if sealed {
-				return sum, at("record after the file's digest (inserted)")
 			}
 			if started && r.Seq != seq+1 {
 				return sum, at("seq %d where %d was due (a record was removed, inserted or reordered here)", r.Seq, seq+1)
