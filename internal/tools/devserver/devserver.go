@@ -185,6 +185,38 @@ func ProcCPU(pid int) (time.Duration, error) {
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
+// ProcSyscalls returns the read and write system calls the process has
+// made (syscr and syscw of /proc/PID/io: read, pread and readv, on files
+// and sockets alike, and their write counterparts), which say where a
+// request's cost went on a machine whose system calls are dear.
+func ProcSyscalls(pid int) (reads, writes int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	found := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if !ok || k != "syscr" && k != "syscw" {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc/%d/io: %s: %w", pid, k, err)
+		}
+		if k == "syscr" {
+			reads = n
+		} else {
+			writes = n
+		}
+		found++
+	}
+	if found != 2 {
+		return 0, 0, fmt.Errorf("/proc/%d/io: no syscr and syscw", pid)
+	}
+	return reads, writes, nil
+}
+
 // ProcStatus returns a kB field of /proc/PID/status (VmRSS, VmHWM).
 func ProcStatus(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

@@ -293,6 +293,7 @@ func run() error {
 	fmt.Printf("%-48s %.1f µs, then %.1f µs flushed after the run (one role's %.1f%% of it)\n",
 		fmt.Sprintf("server CPU a request, across %d roles", opt.n), mc, manyRuns.after(), 100*oc/mc)
 	fmt.Printf("%-48s by rate %v, by CPU %v\n", "  each pair's across / one role", pairRatios(manyRuns, oneRuns, result.rate), pairRatios(oneRuns, manyRuns, result.cpuPer))
+	fmt.Printf("%-48s one role %s; across %d roles %s\n", "server system calls a request", oneRuns.syscalls(), opt.n, manyRuns.syscalls())
 	fmt.Printf("%-48s %.1f MiB (now %.1f MiB)\n", "server peak RSS (VmHWM)", float64(hwm)/1024, float64(rss)/1024)
 	fmt.Printf("%-48s %s\n", "  of it now", mem)
 	return nil
@@ -357,6 +358,7 @@ func memoryNow(srv *devserver.Server) (string, error) {
 // the tool waited for the server to go idle).
 type result struct {
 	rps, cpu, after float64 // req/s, µs, µs
+	reads, writes   float64 // the server's read and write system calls a request while wrk ran
 }
 
 type runs []result
@@ -375,6 +377,11 @@ func (r result) cpuPer() float64 { return r.cpu }
 func (rs runs) rps() float64   { return rs.mean(result.rate) }
 func (rs runs) cpu() float64   { return rs.mean(result.cpuPer) }
 func (rs runs) after() float64 { return rs.mean(func(r result) float64 { return r.after }) }
+
+// syscalls is the runs' mean read and write system calls a request.
+func (rs runs) syscalls() string {
+	return fmt.Sprintf("%.2f read, %.2f write", rs.mean(func(r result) float64 { return r.reads }), rs.mean(func(r result) float64 { return r.writes }))
+}
 
 // pairRatios is f of each of a's runs over f of b's run of the same pair,
 // in percent: how much a pair's ratio moves says what the means can tell.
@@ -743,11 +750,19 @@ func (l *load) wrk(a *around) (result, error) {
 	if err != nil {
 		return res, err
 	}
+	r0, w0, err := devserver.ProcSyscalls(l.pid)
+	if err != nil {
+		return res, err
+	}
 	out, err := exec.Command("wrk", "-t", strconv.Itoa(opt.threads), "-c", strconv.Itoa(opt.conns), "-d", opt.duration.String(),
 		"--latency", "-s", l.script, l.endpoint+"/", "--", strconv.Itoa(rand.IntN(len(l.entities)))).CombinedOutput()
 	cpu1, cerr := devserver.ProcCPU(l.pid)
 	if err == nil {
 		err = cerr
+	}
+	r1, w1, serr := devserver.ProcSyscalls(l.pid)
+	if err == nil {
+		err = serr
 	}
 	if a != nil {
 		if serr := a.stop(); err == nil {
@@ -786,7 +801,9 @@ func (l *load) wrk(a *around) (result, error) {
 	}
 	res.cpu = float64((cpu1 - cpu0).Microseconds()) / float64(n)
 	res.after = float64(after.Microseconds()) / float64(n)
-	fmt.Printf("  %d roles: %.0f req/s, p99 %s, server CPU %.1f µs a request, then %.1f µs flushed after\n", len(l.entities), res.rps, p99, res.cpu, res.after)
+	res.reads, res.writes = float64(r1-r0)/float64(n), float64(w1-w0)/float64(n)
+	fmt.Printf("  %d roles: %.0f req/s, p99 %s, server CPU %.1f µs a request, then %.1f µs flushed after; %.2f read and %.2f write system calls a request\n",
+		len(l.entities), res.rps, p99, res.cpu, res.after, res.reads, res.writes)
 	return res, nil
 }
 
