@@ -124,8 +124,11 @@ func StartWith(o Options) (*Server, error) {
 // Pid is the server's process id.
 func (s *Server) Pid() int { return s.cmd.Process.Pid }
 
+// stopTimeout is how long Close waits after SIGTERM before it kills.
+var stopTimeout = 15 * time.Second
+
 // Close stops the server as an operator would (SIGTERM, then a kill if it
-// has not exited within 15 s) and removes its directory. A graceful stop
+// has not exited within stopTimeout) and removes its directory. A graceful stop
 // seals the audit file and writes what the server deferred, so that the
 // next start on a kept data directory (the scale tool's -data) is an
 // ordinary one: a killed server left its last audit file open, and the
@@ -138,7 +141,7 @@ func (s *Server) Close() {
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
-		case <-time.After(15 * time.Second):
+		case <-time.After(stopTimeout):
 			_ = s.cmd.Process.Kill()
 			<-exited
 		}
