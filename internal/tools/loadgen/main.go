@@ -235,23 +235,42 @@ func runCompare(conns, threads int, duration time.Duration, rounds int, strict b
 	defer on.srv.Close()
 	fmt.Printf("AssumeRole, audit off against the file sink (strict %v), %d connections, %s, %s per run\n", strict, conns, tool, duration)
 	var offSum, onSum, offCPU, onCPU float64
+	var ratios, cpuRatios []float64
 	for i := 0; i < rounds; i++ {
-		a, ca, err := off.loadCPU(conns, threads, duration)
+		// Every other round runs the audited server first: on a machine
+		// whose speed drifts (a VM whose host is busy, or not), the second
+		// run of a round is not always the faster.
+		first, second := off, on
+		if i%2 == 1 {
+			first, second = on, off
+		}
+		r1, c1, err := first.loadCPU(conns, threads, duration)
 		if err != nil {
 			return err
 		}
-		b, cb, err := on.loadCPU(conns, threads, duration)
+		r2, c2, err := second.loadCPU(conns, threads, duration)
 		if err != nil {
 			return err
+		}
+		a, ca, b, cb := r1, c1, r2, c2
+		if i%2 == 1 {
+			a, ca, b, cb = r2, c2, r1, c1
 		}
 		fmt.Printf("round %d: audit off %.0f req/s (server CPU %.1f µs an AssumeRole), file sink %.0f req/s (%.1f µs), ratio %.1f%%, CPU ratio %.1f%%\n", i+1, a, ca, b, cb, 100*b/a, 100*ca/cb)
 		offSum += a
 		onSum += b
 		offCPU += ca
 		onCPU += cb
+		ratios = append(ratios, 100*b/a)
+		cpuRatios = append(cpuRatios, 100*ca/cb)
 	}
 	fmt.Printf("mean: audit off %.0f req/s, file sink %.0f req/s, ratio %.1f%%; server CPU an AssumeRole: off %.1f µs, file sink %.1f µs, ratio (off/on) %.1f%%\n",
 		offSum/float64(rounds), onSum/float64(rounds), 100*onSum/offSum, offCPU/float64(rounds), onCPU/float64(rounds), 100*offCPU/onCPU)
+	// The median of the rounds' ratios, and the middle half of them: a
+	// round in which the machine changed speed between its two runs moves
+	// the mean, not these.
+	q, cq := quartiles(ratios), quartiles(cpuRatios)
+	fmt.Printf("rounds' ratios: median %.1f%% (middle half %.1f-%.1f%%); CPU ratios: median %.1f%% (%.1f-%.1f%%)\n", q[1], q[0], q[2], cq[1], cq[0], cq[2])
 	for _, x := range []struct {
 		name string
 		t    *target
@@ -452,4 +471,21 @@ func wrkCPU(target, script string, conns, threads int, d time.Duration) (float64
 	}
 	rate, err := strconv.ParseFloat(string(m[1]), 64)
 	return rate, cpu, err
+}
+
+// quartiles returns the first quartile, the median and the third quartile
+// of xs (linear interpolation between the closest ranks); xs is sorted.
+func quartiles(xs []float64) [3]float64 {
+	var q [3]float64
+	if len(xs) == 0 {
+		return q
+	}
+	slices.Sort(xs)
+	for i, p := range []float64{0.25, 0.5, 0.75} {
+		pos := p * float64(len(xs)-1)
+		lo := int(pos)
+		hi := min(lo+1, len(xs)-1)
+		q[i] = xs[lo] + (xs[hi]-xs[lo])*(pos-float64(lo))
+	}
+	return q
 }
