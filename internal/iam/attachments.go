@@ -38,6 +38,9 @@ func (s *Service) attach(ctx context.Context, c *authz.Caller, kind store.Princi
 	if err != nil {
 		return err
 	}
+	if err := changeable(kind, e); err != nil {
+		return err
+	}
 	mp, found, err := s.getPolicy(ctx, c.Account, arn)
 	if err != nil {
 		return err
@@ -66,6 +69,9 @@ func (s *Service) attach(ctx context.Context, c *authz.Caller, kind store.Princi
 func (s *Service) detach(ctx context.Context, c *authz.Caller, kind store.PrincipalKind, owner, arn string) error {
 	e, err := s.authAttachment(ctx, c, kind, "Detach", owner, arn)
 	if err != nil {
+		return err
+	}
+	if err := changeable(kind, e); err != nil {
 		return err
 	}
 	atts, err := s.store.ListAttachments(ctx, c.Account, kind, e.name)

@@ -37,6 +37,9 @@ func (s *Service) setBoundary(ctx context.Context, c *authz.Caller, kind store.P
 			return err
 		}
 	}
+	if err := changeable(kind, e); err != nil {
+		return err
+	}
 	if e.boundary() == arn {
 		return nil
 	}

@@ -303,6 +303,29 @@ func TestServiceLinkedRoles(t *testing.T) {
 	wantErr(t, err, apierr.UnmodifiableEntity)
 	_, err = e.svc.CreateRole(e.ctx, root, &iam.CreateRoleInput{RoleName: "fake", Path: "/aws-service-role/x.amazonaws.com/", AssumeRolePolicyDocument: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"x.amazonaws.com"},"Action":"sts:AssumeRole"}]}`})
 	wantErr(t, err, apierr.InvalidInput)
+	// Its policies are AWS's: none is put, attached, detached, deleted or
+	// bounded (attack review: they were, and AWS answers UnmodifiableEntity).
+	allowAll := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+	_, err = e.svc.PutRolePolicy(e.ctx, root, &iam.PutRolePolicyInput{RoleName: r.RoleName, PolicyName: "all", PolicyDocument: allowAll})
+	wantErr(t, err, apierr.UnmodifiableEntity)
+	_, err = e.svc.DeleteRolePolicy(e.ctx, root, &iam.DeleteRolePolicyInput{RoleName: r.RoleName, PolicyName: "all"})
+	wantErr(t, err, apierr.UnmodifiableEntity)
+	_, err = e.svc.AttachRolePolicy(e.ctx, root, &iam.AttachRolePolicyInput{RoleName: r.RoleName, PolicyARN: "arn:aws:iam::aws:policy/AdministratorAccess"})
+	wantErr(t, err, apierr.UnmodifiableEntity)
+	_, err = e.svc.DetachRolePolicy(e.ctx, root, &iam.DetachRolePolicyInput{RoleName: r.RoleName, PolicyARN: "arn:aws:iam::aws:policy/AdministratorAccess"})
+	wantErr(t, err, apierr.UnmodifiableEntity)
+	_, err = e.svc.PutRolePermissionsBoundary(e.ctx, root, &iam.PutRolePermissionsBoundaryInput{RoleName: r.RoleName, PermissionsBoundary: "arn:aws:iam::aws:policy/ReadOnlyAccess"})
+	wantErr(t, err, apierr.UnmodifiableEntity)
+	_, err = e.svc.DeleteRolePermissionsBoundary(e.ctx, root, &iam.DeleteRolePermissionsBoundaryInput{RoleName: r.RoleName})
+	wantErr(t, err, apierr.UnmodifiableEntity)
+	// A path that holds ':role/aws-service-role/' past its start is an
+	// ordinary role's (':' is a path character): created, and changed.
+	lookalike := must[*iam.CreateRoleOutput](t)(e.svc.CreateRole(e.ctx, root, &iam.CreateRoleInput{RoleName: "lookalike", Path: "/x:role/aws-service-role/",
+		AssumeRolePolicyDocument: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + root.Account + `:root"},"Action":"sts:AssumeRole"}]}`}))
+	if !strings.Contains(lookalike.Role.ARN, ":role/x:role/aws-service-role/lookalike") {
+		t.Fatalf("lookalike's ARN %s", lookalike.Role.ARN)
+	}
+	must[*iam.PutRolePolicyOutput](t)(e.svc.PutRolePolicy(e.ctx, root, &iam.PutRolePolicyInput{RoleName: "lookalike", PolicyName: "all", PolicyDocument: allowAll}))
 	e.createRole("plain")
 	_, err = e.svc.DeleteServiceLinkedRole(e.ctx, root, &iam.DeleteServiceLinkedRoleInput{RoleName: "plain"})
 	wantErr(t, err, apierr.InvalidInput)

@@ -41,6 +41,9 @@ func (s *Service) putInline(ctx context.Context, c *authz.Caller, kind store.Pri
 	if err != nil {
 		return err
 	}
+	if err := changeable(kind, e); err != nil {
+		return err
+	}
 	if err := s.compile(policy.Identity, doc); err != nil {
 		return err
 	}
@@ -86,6 +89,9 @@ func (s *Service) getInline(ctx context.Context, c *authz.Caller, kind store.Pri
 func (s *Service) deleteInline(ctx context.Context, c *authz.Caller, kind store.PrincipalKind, owner, name string) error {
 	e, err := s.authEntity(ctx, c, kind, "iam:Delete"+actionKind(kind)+"Policy", owner)
 	if err != nil {
+		return err
+	}
+	if err := changeable(kind, e); err != nil {
 		return err
 	}
 	if err := s.store.DeleteInlinePolicy(ctx, c.Account, kind, e.name, name); err != nil {

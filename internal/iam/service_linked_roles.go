@@ -45,6 +45,16 @@ func serviceLinkedRoleName(service, suffix string) string {
 
 func isServiceLinked(r store.Role) bool { return strings.HasPrefix(r.Path, serviceRolePath) }
 
+// changeable refuses a change of a service-linked role's policies (inline,
+// attached or boundary): AWS keeps them, and answers UnmodifiableEntity.
+// Another principal kind, or an ordinary role, may be changed.
+func changeable(kind store.PrincipalKind, e entity) error {
+	if kind == store.KindRole && isServiceLinked(e.role) {
+		return protectedRole(e.name)
+	}
+	return nil
+}
+
 // protectedRole is AWS's answer to a change of a service-linked role by an
 // action other than DeleteServiceLinkedRole.
 func protectedRole(name string) error {

@@ -804,8 +804,38 @@ var rcpServices = map[string]bool{"s3": true, "kms": true, "sqs": true, "secrets
 var rcpSTSActions = map[string]bool{"sts:assumerole": true, "sts:assumerolewithsaml": true, "sts:assumerolewithwebidentity": true,
 	"sts:assumerolewithldapidentity": true, "sts:tagsession": true, "sts:setsourceidentity": true, "sts:setcontext": true}
 
-// serviceLinkedRolePath is the path of every service-linked role's ARN.
-const serviceLinkedRolePath = ":role/aws-service-role/"
+// serviceLinkedRoleResource starts the resource of every service-linked
+// role's ARN: its path starts with /aws-service-role/, which CreateRole
+// refuses to any other role.
+const serviceLinkedRoleResource = "role/aws-service-role/"
+
+// isServiceLinkedRole reports whether roleARN is an IAM role's ARN whose
+// path starts with /aws-service-role/. Its resource part (after the fifth
+// colon) is what is looked at, never a substring of the whole: a role's
+// path may hold ':', so /x:role/aws-service-role/ is an ordinary role's
+// path that CreateRole accepts, and its ARN contains
+// ":role/aws-service-role/" without being a service-linked role's.
+func isServiceLinkedRole(roleARN string) bool {
+	rest := roleARN
+	for i := range 5 {
+		c := strings.IndexByte(rest, ':')
+		if c < 0 {
+			return false
+		}
+		switch i {
+		case 0:
+			if rest[:c] != "arn" {
+				return false
+			}
+		case 2:
+			if rest[:c] != "iam" {
+				return false
+			}
+		}
+		rest = rest[c+1:]
+	}
+	return strings.HasPrefix(rest, serviceLinkedRoleResource)
+}
 
 // RCPApplies reports whether resource control policies bound action (any
 // case) requested by pr: an action of a service RCPs cover, by a principal
@@ -824,7 +854,7 @@ func rcpApplies(action, svc string, pr *Principal) bool {
 	} else if !rcpServices[svc] {
 		return false
 	}
-	return pr.Type != AssumedRole || !strings.Contains(pr.RoleARN, serviceLinkedRolePath)
+	return pr.Type != AssumedRole || !isServiceLinkedRole(pr.RoleARN)
 }
 
 // actionBuf is the size of the stack buffer an action is lowercased into;

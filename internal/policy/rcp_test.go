@@ -21,6 +21,12 @@ func TestResourceControlPolicies(t *testing.T) {
 	full := func(t *testing.T) []Named { return named(t, RCP, rcpAllowAll()) }
 	slr := Principal{Type: AssumedRole, Account: acctA, ARN: "arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForX/s",
 		ID: "AROASLR0000000000:s", RoleARN: "arn:aws:iam::111122223333:role/aws-service-role/x.amazonaws.com/AWSServiceRoleForX", RoleID: "AROASLR0000000000"}
+	// CreateRole accepts the path /x:role/aws-service-role/ (':' is a path
+	// character): the role's ARN contains ":role/aws-service-role/", and
+	// its sessions were taken for a service-linked role's, which RCPs do
+	// not restrict.
+	fakeSLR := Principal{Type: AssumedRole, Account: acctA, ARN: "arn:aws:sts::111122223333:assumed-role/fake/s",
+		ID: "AROAFAKE000000000:s", RoleARN: "arn:aws:iam::111122223333:role/x:role/aws-service-role/fake", RoleID: "AROAFAKE000000000"}
 	tests := []struct {
 		name     string
 		pr       Principal
@@ -67,6 +73,9 @@ func TestResourceControlPolicies(t *testing.T) {
 		{"a service-linked role is not restricted", slr, "s3:GetObject", obj, func(t *testing.T) *Set {
 			return &Set{Identity: named(t, Identity, allowDoc("s3:*", "*")), RCP: [][]Named{named(t, RCP, rcpDeny("*", "*"))}}
 		}, Allow, 0},
+		{"a role whose path holds :role/aws-service-role/ is restricted (attack)", fakeSLR, "s3:GetObject", obj, func(t *testing.T) *Set {
+			return &Set{Identity: named(t, Identity, allowDoc("s3:*", "*")), RCP: [][]Named{named(t, RCP, rcpAllowAll(), rcpDeny("*", "*"))}}
+		}, ExplicitDeny, RCP},
 		{"a service RCPs do not cover is not restricted", alice, "iam:GetUser", "*", func(t *testing.T) *Set {
 			return &Set{Identity: named(t, Identity, allowDoc("iam:*", "*")), RCP: [][]Named{named(t, RCP, rcpDeny("*", "*")), {}}}
 		}, Allow, 0},
@@ -138,5 +147,30 @@ func TestRCPValidation(t *testing.T) {
 	}
 	if _, err := Parse(RCP, rcpDeny("s3:*", "*")); err != nil {
 		t.Fatalf("Parse(RCP) of a valid RCP: %v", err)
+	}
+}
+
+// TestIsServiceLinkedRole: a service-linked role is told by its ARN's
+// resource, never by a substring a role's path can hold.
+func TestIsServiceLinkedRole(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		arn  string
+		want bool
+	}{
+		{"arn:aws:iam::111122223333:role/aws-service-role/x.amazonaws.com/AWSServiceRoleForX", true},
+		{"arn:aws-us-gov:iam::111122223333:role/aws-service-role/x.amazonaws.com/AWSServiceRoleForX", true},
+		{"arn:aws:iam::111122223333:role/x:role/aws-service-role/fake", false},
+		{"arn:aws:iam::111122223333:role/a/b:role/aws-service-role/c/fake", false},
+		{"arn:aws:iam::111122223333:role/aws-service-role", false},
+		{"arn:aws:iam::111122223333:role/deploy", false},
+		{"arn:aws:sts::111122223333:role/aws-service-role/x/y", false},
+		{"xarn:aws:iam::111122223333:role/aws-service-role/x/y", false},
+		{"arn:aws:iam::111122223333", false},
+		{"", false},
+	} {
+		if got := isServiceLinkedRole(c.arn); got != c.want {
+			t.Errorf("isServiceLinkedRole(%q) = %v, want %v", c.arn, got, c.want)
+		}
 	}
 }
