@@ -171,15 +171,23 @@ func TestDenialCarriesDecodableMessage(t *testing.T) {
 		t.Fatal(ae.Message)
 	}
 	enc := ae.Message[i+len(marker):]
-	dec, err := a.DecodeMessage(enc)
+	dec, err := a.DecodeMessage(acct, enc)
 	if err != nil || !strings.Contains(dec, `"action":"iam:CreateUser"`) || !strings.Contains(dec, `"allowed":false`) {
 		t.Fatalf("decode: %v %s", err, dec)
 	}
 	// A tampered message does not decode.
 	b := []byte(enc)
 	b[len(b)/2] ^= 1
-	if _, err := a.DecodeMessage(string(b)); !errors.Is(err, ErrBadMessage) {
+	if _, err := a.DecodeMessage(acct, string(b)); !errors.Is(err, ErrBadMessage) {
 		t.Fatalf("tampered: %v", err)
+	}
+	// Another account's principal does not decode it, whatever its own
+	// policies allow (attack review: it read this account's policy and
+	// statement names), nor does an anonymous one.
+	for _, other := range []string{"210987654321", ""} {
+		if _, err := a.DecodeMessage(other, enc); !errors.Is(err, ErrBadMessage) {
+			t.Fatalf("decoded by account %q: %v", other, err)
+		}
 	}
 }
 
@@ -266,7 +274,7 @@ func TestCheckAsNamesDisplay(t *testing.T) {
 		if !ok {
 			t.Fatalf("no encoded message: %s", ae.Message)
 		}
-		dec, err := a.DecodeMessage(enc)
+		dec, err := a.DecodeMessage(c.Account, enc)
 		if err != nil {
 			t.Fatal(err)
 		}

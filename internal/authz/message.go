@@ -104,12 +104,20 @@ func (a *Authorizer) encodeMessage(c *Caller, r *Request, d policy.Decision) (st
 	if _, err := rand.Read(nonce); err != nil {
 		return "", err
 	}
-	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, []byte("authz-msg"))), nil
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, messageAAD(c.Account))), nil
 }
 
+// messageAAD binds a message to the account of the principal it was
+// given to: one deployment's key seals every account's messages, and a
+// principal of another account (whatever its own policies allow) must not
+// read the names of this account's policies and statements in them, nor
+// decode a message this account's policies deny it to decode.
+func messageAAD(account string) []byte { return []byte("authz-msg\x00" + account) }
+
 // DecodeMessage returns the JSON decision behind an encoded authorization
-// message, or ErrBadMessage.
-func (a *Authorizer) DecodeMessage(encoded string) (string, error) {
+// message given to a principal of account, or ErrBadMessage (for one given
+// to another account's too).
+func (a *Authorizer) DecodeMessage(account, encoded string) (string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(encoded)
 	if err != nil || a.msgKey == nil {
 		return "", ErrBadMessage
@@ -121,7 +129,7 @@ func (a *Authorizer) DecodeMessage(encoded string) (string, error) {
 	if len(raw) < aead.NonceSize()+aead.Overhead() {
 		return "", ErrBadMessage
 	}
-	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte("authz-msg"))
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], messageAAD(account))
 	if err != nil {
 		return "", ErrBadMessage
 	}

@@ -33,7 +33,7 @@ func (f *fakeAuthz) Decide(_ context.Context, _ *authz.Caller, r *authz.Request)
 	return policy.Decision{Effect: policy.ImplicitDeny}, nil
 }
 
-func (f *fakeAuthz) DecodeMessage(string) (string, error) { return "", nil }
+func (f *fakeAuthz) DecodeMessage(string, string) (string, error) { return "", nil }
 
 func (f *fakeAuthz) ManagedPolicy(context.Context, string) (policy.Named, error) {
 	return policy.Named{}, store.ErrNotFound

@@ -23,7 +23,9 @@ func (s *Service) DecodeAuthorizationMessage(ctx context.Context, c *authz.Calle
 	if err := s.authz.Check(ctx, c, "sts:DecodeAuthorizationMessage", "*"); err != nil {
 		return nil, err
 	}
-	msg, err := s.authz.DecodeMessage(in.EncodedMessage)
+	// Only a principal of the account whose principal was given the
+	// message decodes it (authz.DecodeMessage).
+	msg, err := s.authz.DecodeMessage(c.Account, in.EncodedMessage)
 	if err != nil {
 		return nil, apierr.New(apierr.InvalidAuthorizationMessageException, "The encoded authorization message is invalid or has expired.")
 	}

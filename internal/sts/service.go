@@ -68,7 +68,7 @@ type AccessKeys interface {
 type Authorizer interface {
 	Check(ctx context.Context, c *authz.Caller, action, resource string, keys ...authz.Key) error
 	Decide(ctx context.Context, c *authz.Caller, r *authz.Request) (policy.Decision, error)
-	DecodeMessage(encoded string) (string, error)
+	DecodeMessage(account, encoded string) (string, error)
 	// ManagedPolicy returns a managed policy named by its stored ARN;
 	// store.ErrNotFound when there is none.
 	ManagedPolicy(ctx context.Context, arn string) (policy.Named, error)
