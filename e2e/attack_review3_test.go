@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -44,4 +46,63 @@ func TestAttackDecodeAuthorizationMessageAcrossAccounts(t *testing.T) {
 	if !strings.Contains(aws.ToString(dec.DecodedMessage), "user/nodecode") {
 		t.Fatalf("decoded %s", aws.ToString(dec.DecodedMessage))
 	}
+}
+
+// TestAttackOrgDelegationScopedToPolicyTypes: the organization's resource
+// policy delegated "manage org policies except SCPs", with the SCPs
+// excluded as AWS's own examples do (a Deny on the SCPs' ARNs, and one on
+// organizations:PolicyType). It was decided once, on the organization's
+// ARN and without the key, so neither Deny ever matched: the member
+// rewrote the management account's SCP to allow everything and detached
+// the SCP that bound it. Each resource is now decided with the key.
+func TestAttackOrgDelegationScopedToPolicyTypes(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	admin := e.admin(t, "org-admin")
+	member := e.newAccount(t, "delegate")
+	ops := e.assumeInto(t, admin, member, "OrganizationAccountAccessRole")
+	root := e.rootID(t)
+	must[*organizations.EnablePolicyTypeOutput](t)(admin.org.EnablePolicyType(ctx, &organizations.EnablePolicyTypeInput{RootId: aws.String(root), PolicyType: orgtypes.PolicyTypeTagPolicy}))
+
+	scpID := must[*organizations.CreatePolicyOutput](t)(admin.org.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("no-iam-groups"), Description: aws.String(""),
+		Type: orgtypes.PolicyTypeServiceControlPolicy, Content: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:CreateGroup","Resource":"*"}]}`)})).Policy.PolicySummary.Id
+	scp := aws.ToString(scpID)
+	must[*organizations.AttachPolicyOutput](t)(admin.org.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: scpID, TargetId: aws.String(member)}))
+	tagsID := must[*organizations.CreatePolicyOutput](t)(admin.org.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("tags"), Description: aws.String(""),
+		Type: orgtypes.PolicyTypeTagPolicy, Content: aws.String(`{"tags":{"env":{"tag_key":{"@@assign":"Env"}}}}`)})).Policy.PolicySummary.Id
+	tags := aws.ToString(tagsID)
+
+	principal := `"Principal":{"AWS":"arn:aws:iam::` + member + `:root"}`
+	manage := `["organizations:AttachPolicy","organizations:DetachPolicy","organizations:UpdatePolicy","organizations:DeletePolicy","organizations:CreatePolicy"]`
+	doc := `{"Version":"2012-10-17","Statement":[` +
+		`{"Sid":"Read","Effect":"Allow",` + principal + `,"Action":["organizations:Describe*","organizations:List*"],"Resource":"*"},` +
+		`{"Sid":"Manage","Effect":"Allow",` + principal + `,"Action":` + manage + `,"Resource":"*"},` +
+		`{"Sid":"NotSCPsByARN","Effect":"Deny",` + principal + `,"Action":` + manage + `,"Resource":"arn:aws:organizations::` + testAccount + `:policy/*/service_control_policy/*"},` +
+		`{"Sid":"NotSCPsByType","Effect":"Deny",` + principal + `,"Action":` + manage + `,"Resource":"*","Condition":{"StringEquals":{"organizations:PolicyType":"SERVICE_CONTROL_POLICY"}}}]}`
+	must[*organizations.PutResourcePolicyOutput](t)(admin.org.PutResourcePolicy(ctx, &organizations.PutResourcePolicyInput{Content: aws.String(doc)}))
+
+	allowAll := aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
+	_, err := ops.org.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String(scp), Content: allowAll})
+	wantCode(t, err, "AccessDeniedException")
+	_, err = ops.org.DetachPolicy(ctx, &organizations.DetachPolicyInput{PolicyId: aws.String(scp), TargetId: aws.String(member)})
+	wantCode(t, err, "AccessDeniedException")
+	_, err = ops.org.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("mine"), Description: aws.String(""), Type: orgtypes.PolicyTypeServiceControlPolicy, Content: allowAll})
+	wantCode(t, err, "AccessDeniedException")
+	// The SCP still binds the member.
+	_, err = ops.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("g")})
+	wantCode(t, err, "AccessDenied")
+	// What the policy does delegate, it still does.
+	must[*organizations.UpdatePolicyOutput](t)(ops.org.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String(tags), Description: aws.String("by the delegate")}))
+	must[*organizations.AttachPolicyOutput](t)(ops.org.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: aws.String(tags), TargetId: aws.String(member)}))
+	must[*organizations.ListPoliciesOutput](t)(ops.org.ListPolicies(ctx, &organizations.ListPoliciesInput{Filter: orgtypes.PolicyTypeTagPolicy}))
+
+	// A delegation scoped to a type's ARNs, as AWS's examples write it,
+	// allows that type's policies only (decided on the organization's
+	// ARN, it allowed nothing).
+	scoped := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` + principal + `,"Action":"organizations:UpdatePolicy",` +
+		`"Resource":"arn:aws:organizations::` + testAccount + `:policy/*/tag_policy/*"}]}`
+	must[*organizations.PutResourcePolicyOutput](t)(admin.org.PutResourcePolicy(ctx, &organizations.PutResourcePolicyInput{Content: aws.String(scoped)}))
+	must[*organizations.UpdatePolicyOutput](t)(ops.org.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String(tags), Description: aws.String("scoped")}))
+	_, err = ops.org.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String(scp), Content: allowAll})
+	wantCode(t, err, "AccessDeniedException")
 }

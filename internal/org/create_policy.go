@@ -39,8 +39,11 @@ func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreateP
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.authorize(ctx, c, "CreatePolicy")
+	o, err := s.member(ctx, c, "CreatePolicy")
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkKeys(ctx, c, o, "CreatePolicy", policyTypeKey(in.Type)); err != nil {
 		return nil, err
 	}
 	if err := o.scpAvailable(); err != nil {

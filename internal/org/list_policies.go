@@ -26,7 +26,10 @@ func (s *Service) ListPolicies(ctx context.Context, c *authz.Caller, in *ListPol
 	if !policyTypes[in.Filter] {
 		return nil, invalidInput("You specified an invalid value for filter.")
 	}
-	o, err := s.authorize(ctx, c, "ListPolicies")
+	o, err := s.member(ctx, c, "ListPolicies")
+	if err == nil {
+		err = s.checkKeys(ctx, c, o, "ListPolicies", policyTypeKey(in.Filter))
+	}
 	if err != nil {
 		return nil, err
 	}

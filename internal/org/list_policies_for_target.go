@@ -28,7 +28,7 @@ func (s *Service) ListPoliciesForTarget(ctx context.Context, c *authz.Caller, in
 	if err != nil {
 		return nil, err
 	}
-	if err := s.check(ctx, c, o, "ListPoliciesForTarget", func(org) string { return t.ARN }); err != nil {
+	if err := s.checkKeys(ctx, c, o, "ListPoliciesForTarget", policyTypeKey(in.Filter), func(org) string { return t.ARN }); err != nil {
 		return nil, err
 	}
 	// A target has at most maxSCPsPerTarget policies, so the page is cut

@@ -275,7 +275,7 @@ func (s *Service) authRoot(ctx context.Context, c *authz.Caller, action string, 
 	if !policyTypes[in.PolicyType] {
 		return org{}, invalidInput("You specified an invalid value for policyType.")
 	}
-	if err := s.check(ctx, c, o, action, func(o org) string { return o.parentARN(in.RootID) }); err != nil {
+	if err := s.checkKeys(ctx, c, o, action, policyTypeKey(in.PolicyType), func(o org) string { return o.parentARN(in.RootID) }); err != nil {
 		return org{}, err
 	}
 	if in.RootID != o.root {

@@ -161,10 +161,10 @@ func delegable(action string) bool {
 	return strings.HasPrefix(action, "Describe") || strings.HasPrefix(action, "List")
 }
 
-// delegated reports whether the organization's resource policy lets c, a
-// principal of a member account, call action: the policy must allow it and
-// so must c's own policies (cross-account access).
-func (s *Service) delegated(ctx context.Context, c *authz.Caller, o org, action string) (bool, error) {
+// delegatedMember reports whether c is a principal of a member account of
+// the organization (not closed) while it has a resource policy: one that
+// delegated may then let it call a delegable action.
+func (s *Service) delegatedMember(ctx context.Context, c *authz.Caller) (bool, error) {
 	acct, err := s.store.GetAccount(ctx, c.Account)
 	if isNotFound(err) {
 		return false, nil
@@ -175,6 +175,20 @@ func (s *Service) delegated(ctx context.Context, c *authz.Caller, o org, action 
 	if acct.Standalone || !acct.ClosedAt.IsZero() {
 		return false, nil
 	}
+	_, ok, err := s.resourcePolicy(ctx)
+	return ok, err
+}
+
+// delegated reports whether the organization's resource policy lets c, a
+// principal of a member account, call action on resource with keys in the
+// request's context: the policy must allow it and so must c's own
+// policies (cross-account access). A Deny of the resource policy on the
+// resource (a policy's ARN, say, or a type by organizations:PolicyType)
+// denies. c must be a member's principal (delegatedMember).
+func (s *Service) delegated(ctx context.Context, c *authz.Caller, o org, action, resource string, keys []authz.Key) (bool, error) {
+	if ok, err := s.delegatedMember(ctx, c); err != nil || !ok {
+		return false, err
+	}
 	rp, ok, err := s.resourcePolicy(ctx)
 	if err != nil || !ok {
 		return false, err
@@ -183,7 +197,7 @@ func (s *Service) delegated(ctx context.Context, c *authz.Caller, o org, action 
 	if err != nil {
 		return false, internal(err, "compile resource policy")
 	}
-	d, err := s.authz.Decide(ctx, c, &authz.Request{Action: "organizations:" + action, Resource: o.arn(), ResourceAccount: o.mgmt,
+	d, err := s.authz.Decide(ctx, c, &authz.Request{Action: "organizations:" + action, Resource: resource, ResourceAccount: o.mgmt, Keys: keys,
 		ResourcePolicy: []policy.Named{{ID: rp.ID, Policy: p, Source: policy.Source{Type: policy.SourceResource}, Doc: rp.Content}}})
 	if err != nil {
 		return false, internal(err, "authorize delegated organizations:"+action)

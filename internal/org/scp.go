@@ -133,7 +133,7 @@ func (s *Service) authPolicy(ctx context.Context, c *authz.Caller, action, id st
 	if err != nil {
 		return org{}, store.OrgPolicy{}, err
 	}
-	if err := s.check(ctx, c, o, action, policyResource(p)); err != nil {
+	if err := s.checkKeys(ctx, c, o, action, policyTypeKey(p.Type), policyResource(p)); err != nil {
 		return org{}, store.OrgPolicy{}, err
 	}
 	return o, p, nil
@@ -155,7 +155,7 @@ func (s *Service) authAttachment(ctx context.Context, c *authz.Caller, action, p
 	if err != nil {
 		return store.OrgPolicy{}, target{}, nil, err
 	}
-	if err := s.check(ctx, c, o, action, policyResource(p), func(org) string { return t.ARN }); err != nil {
+	if err := s.checkKeys(ctx, c, o, action, policyTypeKey(p.Type), policyResource(p), func(org) string { return t.ARN }); err != nil {
 		return store.OrgPolicy{}, target{}, nil, err
 	}
 	if err := o.scpAvailable(); err != nil {

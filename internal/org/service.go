@@ -147,6 +147,10 @@ type org struct {
 	id, root, mgmt string
 	featureSet     string   // ALL or CONSOLIDATED_BILLING
 	enabled        []string // the root's enabled policy types, sorted
+	// delegated is set on the org member returns to a member account's
+	// principal, admitted through the resource policy: check then decides
+	// each resource by that policy and the principal's own.
+	delegated bool
 }
 
 // Feature sets of an organization.
@@ -234,9 +238,12 @@ func (s *Service) member(ctx context.Context, c *authz.Caller, action string) (o
 		if err != nil {
 			return org{}, errDenied()
 		}
-		if ok, err := s.delegated(ctx, c, o, action); err != nil || !ok {
+		// A member of the organization, with a resource policy to decide
+		// by: check decides each resource the action touches by it.
+		if ok, err := s.delegatedMember(ctx, c); err != nil || !ok {
 			return org{}, cmp.Or(err, error(errDenied()))
 		}
+		o.delegated = true
 		return o, nil
 	}
 	o, err := s.load(ctx)
@@ -250,6 +257,21 @@ func (s *Service) member(ctx context.Context, c *authz.Caller, action string) (o
 
 // check authorizes "organizations:"+action on each resource for a member.
 func (s *Service) check(ctx context.Context, c *authz.Caller, o org, action string, resources ...func(org) string) error {
+	return s.checkKeys(ctx, c, o, action, nil, resources...)
+}
+
+// policyTypeKey is organizations:PolicyType, the type of the policy an
+// action creates, changes, reads, attaches or lists.
+func policyTypeKey(typ string) []authz.Key {
+	return []authz.Key{{Name: "organizations:PolicyType", Values: []string{typ}}}
+}
+
+// checkKeys is check with condition keys in the request's context. A
+// principal of a member account is decided by its own policies and the
+// organization's resource policy together (delegated), for each resource
+// and with the keys: a delegation scoped to resources or to a policy type
+// (AWS's own examples are) binds as written.
+func (s *Service) checkKeys(ctx context.Context, c *authz.Caller, o org, action string, keys []authz.Key, resources ...func(org) string) error {
 	arns := []string{"*"}
 	if len(resources) > 0 {
 		arns = arns[:0]
@@ -257,8 +279,20 @@ func (s *Service) check(ctx context.Context, c *authz.Caller, o org, action stri
 			arns = append(arns, r(o))
 		}
 	}
+	if o.delegated {
+		for _, r := range arns {
+			ok, err := s.delegated(ctx, c, o, action, r, keys)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errDenied()
+			}
+		}
+		return nil
+	}
 	for _, r := range arns {
-		if err := s.authz.Check(ctx, c, "organizations:"+action, r); err != nil {
+		if err := s.authz.Check(ctx, c, "organizations:"+action, r, keys...); err != nil {
 			if e, ok := apierr.As(err); ok && e.Code == apierr.AccessDenied {
 				return errDenied()
 			}
