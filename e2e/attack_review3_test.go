@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 )
 
 // TestAttackDecodeAuthorizationMessageAcrossAccounts: an encoded denial
@@ -105,4 +106,55 @@ func TestAttackOrgDelegationScopedToPolicyTypes(t *testing.T) {
 	must[*organizations.UpdatePolicyOutput](t)(ops.org.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String(tags), Description: aws.String("scoped")}))
 	_, err = ops.org.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String(scp), Content: allowAll})
 	wantCode(t, err, "AccessDeniedException")
+}
+
+// TestAttackRootTaskSessionReachesIAMUsers: a root-task session (AssumeRoot)
+// is for the root user's own credentials, but the task policies allowed
+// their IAM actions on every resource: an operator holding only
+// sts:AssumeRoot listed, deleted and created the credentials of any IAM
+// user of a member account. The tasks now reach the root user only.
+func TestAttackRootTaskSessionReachesIAMUsers(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	admin := e.admin(t, "org-admin")
+	member := e.newAccount(t, "workloads")
+	ops := e.assumeInto(t, admin, member, "OrganizationAccountAccessRole")
+	must[*iam.CreateUserOutput](t)(ops.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("victim")}))
+	key := must[*iam.CreateAccessKeyOutput](t)(ops.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("victim")})).AccessKey
+
+	operator := e.userWith(t, "rt-operator", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRoot","Resource":"*"}]}`)
+	opSTS := e.sts(operator.AccessKeyID, operator.SecretAccessKey, "")
+	session := func(task string) *iam.Client {
+		out := must[*sts.AssumeRootOutput](t)(opSTS.AssumeRoot(ctx, &sts.AssumeRootInput{TargetPrincipal: aws.String(member),
+			TaskPolicyArn: &ststypes.PolicyDescriptorType{Arn: aws.String(task)}}))
+		c := out.Credentials
+		return e.iam(*c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken)
+	}
+	victim := aws.String("victim")
+
+	audit := session(taskAudit)
+	_, err := audit.GetUser(ctx, &iam.GetUserInput{UserName: victim})
+	wantCode(t, err, "AccessDenied")
+	_, err = audit.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: victim})
+	wantCode(t, err, "AccessDenied")
+	// The root's own credentials, which the task is for.
+	must[*iam.ListAccessKeysOutput](t)(audit.ListAccessKeys(ctx, &iam.ListAccessKeysInput{}))
+	must[*iam.GetUserOutput](t)(audit.GetUser(ctx, &iam.GetUserInput{}))
+	must[*iam.GetAccountSummaryOutput](t)(audit.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{}))
+
+	del := session(taskDelete)
+	_, err = del.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: victim, AccessKeyId: key.AccessKeyId})
+	wantCode(t, err, "AccessDenied")
+	_, err = del.DeleteLoginProfile(ctx, &iam.DeleteLoginProfileInput{UserName: victim})
+	wantCode(t, err, "AccessDenied")
+	must[*iam.ListAccessKeysOutput](t)(del.ListAccessKeys(ctx, &iam.ListAccessKeysInput{}))
+
+	create := session("arn:aws:iam::aws:policy/root-task/IAMCreateRootUserPassword")
+	_, err = create.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{UserName: victim, Password: aws.String("Planted-Passw0rd!")})
+	wantCode(t, err, "AccessDenied")
+	// The victim's key is still there.
+	keys := must[*iam.ListAccessKeysOutput](t)(ops.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: victim}))
+	if len(keys.AccessKeyMetadata) != 1 {
+		t.Fatalf("victim's keys %+v", keys.AccessKeyMetadata)
+	}
 }

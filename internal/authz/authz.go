@@ -367,6 +367,13 @@ func (a *Authorizer) Decide(ctx context.Context, c *Caller, r *Request) (policy.
 		}
 		return d, nil
 	}
+	if rootTaskOutside(c, r) {
+		d := policy.Decision{Effect: policy.ImplicitDeny, DeniedBy: policy.Session}
+		if a.onDeny != nil {
+			a.denied(d)
+		}
+		return d, nil
+	}
 	var set policy.Set
 	err := a.fillSet(ctx, c, &set)
 	if err != nil {
@@ -395,6 +402,25 @@ func (a *Authorizer) Decide(ctx context.Context, c *Caller, r *Request) (policy.
 		a.denied(d)
 	}
 	return d, nil
+}
+
+// rootTaskOutside reports whether r is an IAM request of an AssumeRoot
+// session (the root, scoped by a task policy) on anything but the root user
+// itself: a task is for the root user's credentials, and its policy's
+// statements (on "*", as IAM refuses the root's ARN in a policy's
+// Resource) would otherwise reach every IAM user of the account, whose
+// keys, passwords and devices the root may name (an attack review deleted
+// and planted IAM users' credentials that way). Actions on no particular
+// resource ("*": GetAccountSummary) are left to the task policy, and so
+// are other services' (a bucket's or queue's policy).
+func rootTaskOutside(c *Caller, r *Request) bool {
+	if c.Type != policy.Root || c.Session == nil || len(c.Session.PolicyARNs) == 0 {
+		return false
+	}
+	if len(r.Action) < 4 || !strings.EqualFold(r.Action[:4], "iam:") || r.Resource == "*" {
+		return false
+	}
+	return r.Resource != arn.Root(c.Account)
 }
 
 // denied tells OnDeny of d. It takes a copy, so that passing it by
