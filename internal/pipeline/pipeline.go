@@ -308,6 +308,12 @@ func (p *Pipeline) jsonAPI(prefix string) *API {
 func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 	r := x.HTTP
 	if x.Protocol == JSON {
+		// AWS JSON 1.1 is POST / only: a GET (which caches and proxies
+		// take as safe to repeat) or any other method ran every action,
+		// the mutating ones too (attack review).
+		if r.Method != http.MethodPost {
+			return errMethod(r.Method)
+		}
 		q, err := awsjson.ReadRequest(r, p.cfg.MaxBodyBytes)
 		if err != nil {
 			return err
@@ -325,6 +331,13 @@ func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 		}
 		if sr.Service != x.API.Name {
 			return authn.ErrInvalidToken
+		}
+		// The action is named by X-Amz-Target alone: unsigned, one signed
+		// request (or presigned URL) was any other action its body fits,
+		// DescribeOrganization replayed as DeleteOrganization (attack
+		// review). The SDKs and the CLI sign it.
+		if !slices.Contains(sr.SignedHeaders, "x-amz-target") {
+			return apierr.New(apierr.IncompleteSignature, "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")
 		}
 		x.SigV4 = sr
 		return nil

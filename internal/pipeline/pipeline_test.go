@@ -98,7 +98,8 @@ func testConfig(ac authn.Config, echo Route, now func() time.Time, recs []Record
 				Routes: map[string]Route{"Echo": echo, "WhoAmI": {Unsigned: true, Handler: echo.Handler}}},
 		},
 		DefaultQuery: "sts",
-		JSON:         []*API{{Name: "organizations", Protocol: JSON, Prefix: "AWSOrganizationsV20161128", Routes: map[string]Route{}}},
+		JSON: []*API{{Name: "organizations", Protocol: JSON, Prefix: "AWSOrganizationsV20161128",
+			Routes: map[string]Route{"DescribeOrganization": echo, "DeleteOrganization": echo}}},
 		Authn:        authn.New(ac),
 		SigV4:        ac.SigV4,
 		MaxBodyBytes: 1 << 16,
@@ -430,5 +431,54 @@ func TestMalformedSignatureOfAnotherService(t *testing.T) {
 	}
 	if got := code(request(t, url.Values{"Action": {"Nope"}, "Version": {"2011-06-15"}}, true)); got != "InvalidAction" {
 		t.Errorf("an unknown action, signed: %s, want InvalidAction", got)
+	}
+}
+
+// TestJSONTargetIsSigned: a JSON request's action is its X-Amz-Target
+// header alone. Unsigned, one signed DescribeOrganization was replayed as
+// DeleteOrganization, and a presigned URL served any action (found by an
+// attack review): a request whose signature does not cover the header is
+// refused, as is one in another method than POST (a GET ran mutating
+// actions too).
+func TestJSONTargetIsSigned(t *testing.T) {
+	p, seen := newTestPipeline(t)
+	send := func(method, target string, signed []string) (int, string) {
+		t.Helper()
+		r := httptest.NewRequest(method, "http://127.0.0.1:7780/", strings.NewReader("{}"))
+		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		now := time.Now().UTC()
+		// Sign what signed names (host always), then set the target.
+		for _, h := range signed {
+			if h == "x-amz-target" {
+				r.Header.Set("X-Amz-Target", target)
+			}
+		}
+		if err := sigv4.Sign(r, []byte("{}"), testKey, testSecret, "", "us-east-1", "organizations", now); err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("X-Amz-Target", target)
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, r)
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := send(http.MethodPost, "AWSOrganizationsV20161128.DescribeOrganization", []string{"x-amz-target"}); code != http.StatusOK {
+		t.Fatalf("signed target: %d %s", code, body)
+	}
+	if code, body := send(http.MethodPost, "AWSOrganizationsV20161128.DeleteOrganization", nil); code != http.StatusBadRequest || !strings.Contains(body, "IncompleteSignature") {
+		t.Errorf("unsigned target: %d %s, want 400 IncompleteSignature", code, body)
+	}
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		if code, body := send(m, "AWSOrganizationsV20161128.DeleteOrganization", []string{"x-amz-target"}); code != http.StatusBadRequest || !strings.Contains(body, "InvalidAction") {
+			t.Errorf("%s: %d %s, want 400 InvalidAction", m, code, body)
+		}
+	}
+	n := 0
+	for _, r := range *seen {
+		if r.action == "DeleteOrganization" && r.err == nil {
+			n++
+		}
+	}
+	if n != 0 {
+		t.Errorf("DeleteOrganization ran %d times", n)
 	}
 }
