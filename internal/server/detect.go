@@ -38,6 +38,10 @@ var (
 
 // detectEvent turns an answered request into the event the rules read:
 // the same fields its audit record carries.
+// maxClaimedKeyID bounds the access key id an unauthenticated request's
+// detection event carries: AWS's longest.
+const maxClaimedKeyID = 128
+
 func detectEvent(x *pipeline.Exchange) detect.Event {
 	ev := detect.Event{Time: x.Time, ID: x.EventID, Name: x.Action, SourceIP: x.HTTP.RemoteAddr, UserAgent: x.HTTP.UserAgent()}
 	if ev.ID == "" {
@@ -79,7 +83,15 @@ func detectEvent(x *pipeline.Exchange) detect.Event {
 	} else {
 		ev.Type = "Unknown"
 		if x.SigV4 != nil {
+			// The id an unauthenticated request claims, of any length: cut
+			// to the longest an access key id is (128), as the request's
+			// own audit record cuts it; whole, it went into the alert's
+			// record and log line (40 KB of the caller's text; attack
+			// review).
 			ev.AccessKeyID = x.SigV4.AccessKeyID
+			if len(ev.AccessKeyID) > maxClaimedKeyID {
+				ev.AccessKeyID = strings.ToValidUTF8(ev.AccessKeyID[:maxClaimedKeyID], "")
+			}
 		}
 	}
 	if x.Input != nil {

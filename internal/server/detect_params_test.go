@@ -10,11 +10,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opensts/opensts/internal/config"
 	"github.com/opensts/opensts/internal/detect"
 	"github.com/opensts/opensts/internal/iam"
 	"github.com/opensts/opensts/internal/pipeline"
+	"github.com/opensts/opensts/internal/sigv4"
 )
 
 // TestDetectReadsEveryParam: for every IAM write, each input field that
@@ -113,5 +115,20 @@ func TestQuarantineReadsPolicyARN(t *testing.T) {
 	}
 	if got := quarantineUserNameAt.Of(in); got != "alice" {
 		t.Errorf("user %q", got)
+	}
+}
+
+// TestDetectBoundsClaimedKeyID: the access key id an unauthenticated
+// request claims reaches detection (and the alert's audit record and log
+// line) cut to 128 bytes, as the request's own record has it; an attack
+// review sent 40 KB of its own text that way.
+func TestDetectBoundsClaimedKeyID(t *testing.T) {
+	for _, id := range []string{"AKIA" + strings.Repeat("Q", 40000), "AKIA" + strings.Repeat("é", 100)} {
+		x := &pipeline.Exchange{RequestID: "r", Time: time.Now(), HTTP: httptest.NewRequest("POST", "/", nil), Action: "GetCallerIdentity",
+			SigV4: &sigv4.Request{AccessKeyID: id}}
+		ev := detectEvent(x)
+		if len(ev.AccessKeyID) > 128 || !strings.HasPrefix(id, ev.AccessKeyID) || !utf8.ValidString(ev.AccessKeyID) || len(ev.AccessKeyID) < 120 {
+			t.Errorf("claimed id of %d bytes: event has %d bytes %q", len(id), len(ev.AccessKeyID), ev.AccessKeyID[:min(len(ev.AccessKeyID), 40)])
+		}
 	}
 }
