@@ -16,6 +16,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -522,12 +523,24 @@ func parseAuthorization(req *Request, auth string) (signature string, err error)
 			}
 			return "", incomplete("Authorization header requires each component to be of the form key=value. Authorization=%s", apierr.Quote(auth))
 		}
+		// A component named twice makes the header malformed: the last
+		// one won, so a header could name one key to a proxy that reads
+		// the first and another to this verifier.
 		switch k {
 		case "Credential":
+			if haveCred {
+				return "", incomplete("Authorization header has the 'Credential' parameter more than once. Authorization=%s", apierr.Quote(auth))
+			}
 			cred, haveCred = val, true
 		case "SignedHeaders":
+			if haveSigned {
+				return "", incomplete("Authorization header has the 'SignedHeaders' parameter more than once. Authorization=%s", apierr.Quote(auth))
+			}
 			signed, haveSigned = val, true
 		case "Signature":
+			if haveSig {
+				return "", incomplete("Authorization header has the 'Signature' parameter more than once. Authorization=%s", apierr.Quote(auth))
+			}
 			signature, haveSig = val, true
 		}
 	}
@@ -615,11 +628,21 @@ func parseAmzDate(d string) (time.Time, error) {
 	if p := lastAmzDate.Load(); p != nil && p.s == d {
 		return p.t, nil
 	}
-	t, err := time.Parse(timeFormat, d)
+	t, err := parseLongDate(d)
 	if err == nil {
 		lastAmzDate.Store(&parsedTime{s: d, t: t})
 	}
 	return t, err
+}
+
+// parseLongDate parses d in the ISO 8601 long format, exactly
+// yyyyMMdd'T'HHmmss'Z': time.Parse alone also takes fractional seconds
+// after the seconds (".999999" or ",5"), which AWS refuses.
+func parseLongDate(d string) (time.Time, error) {
+	if len(d) != len(timeFormat) {
+		return time.Time{}, errors.New("sigv4: not yyyyMMdd'T'HHmmss'Z'")
+	}
+	return time.Parse(timeFormat, d)
 }
 
 func parseSignedHeaders(req *Request, signed string) error {
@@ -735,14 +758,14 @@ func parsePresigned(req *Request, q []queryPair) (amzDate, signature string, err
 	if err := parseSignedHeaders(req, signed); err != nil {
 		return "", "", err
 	}
-	t, perr := time.Parse(timeFormat, amzDate)
+	t, perr := parseLongDate(amzDate)
 	if perr != nil {
 		return "", "", incomplete("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\".")
 	}
 	req.Time = t
 	if exp, ok := get("X-Amz-Expires"); ok {
 		n, err := strconv.ParseInt(exp, 10, 64)
-		if err != nil || n < 1 || n > MaxExpires {
+		if err != nil || n < 1 || n > MaxExpires || exp[0] < '0' || exp[0] > '9' { // digits only: no sign
 			return "", "", incomplete("X-Amz-Expires must be a whole number of seconds between 1 and %d.", MaxExpires)
 		}
 		req.Expires = time.Duration(n) * time.Second

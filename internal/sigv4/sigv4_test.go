@@ -481,6 +481,16 @@ func TestParseErrors(t *testing.T) {
 		{"presign missing signature", "/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=20240101T120000Z&X-Amz-SignedHeaders=host", nil, codeErr(apierr.IncompleteSignature)},
 		{"presign expires too long", "/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=20240101T120000Z&X-Amz-SignedHeaders=host&X-Amz-Expires=604801&X-Amz-Signature=00", nil, codeErr(apierr.IncompleteSignature)},
 		{"presign bad escape", "/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%zz", nil, codeErr(apierr.MalformedQueryString)},
+		// Loose forms an attack review found accepted: fractional seconds
+		// (time.Parse takes them after the seconds whatever the layout),
+		// a signed X-Amz-Expires, a component named twice.
+		{"date with fractional seconds", "/", map[string]string{"Authorization": goodAuth, "X-Amz-Date": "20240101T120000.999999Z"}, codeErr(apierr.IncompleteSignature)},
+		{"date with a comma fraction", "/", map[string]string{"Authorization": goodAuth, "X-Amz-Date": "20240101T120000,5Z"}, codeErr(apierr.IncompleteSignature)},
+		{"presign date with fractional seconds", "/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=20240101T120000.5Z&X-Amz-SignedHeaders=host&X-Amz-Expires=900&X-Amz-Signature=00", nil, codeErr(apierr.IncompleteSignature)},
+		{"presign expires with a sign", "/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=20240101T120000Z&X-Amz-SignedHeaders=host&X-Amz-Expires=%2B900&X-Amz-Signature=00", nil, codeErr(apierr.IncompleteSignature)},
+		{"credential twice", "/", map[string]string{"Authorization": strings.Replace(goodAuth, "Credential=", "Credential=AKIDOTHER/20240101/us-east-1/iam/aws4_request, Credential=", 1), "X-Amz-Date": "20240101T120000Z"}, codeErr(apierr.IncompleteSignature)},
+		{"signature twice", "/", map[string]string{"Authorization": goodAuth + ", Signature=" + strings.Repeat("cd", 32), "X-Amz-Date": "20240101T120000Z"}, codeErr(apierr.IncompleteSignature)},
+		{"signed headers twice", "/", map[string]string{"Authorization": goodAuth + ", SignedHeaders=host", "X-Amz-Date": "20240101T120000Z"}, codeErr(apierr.IncompleteSignature)},
 		{"bad signature hex verifies false", "/", map[string]string{"Authorization": strings.Replace(goodAuth, "abab", "zzzz", 1), "X-Amz-Date": "20240101T120000Z"}, codeErr(apierr.SignatureDoesNotMatch)},
 	}
 	for _, tt := range tests {
