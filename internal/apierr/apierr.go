@@ -99,6 +99,11 @@ var (
 	PolicyNotAttachedException                     = sender("PolicyNotAttachedException", http.StatusBadRequest)
 	CreateAccountStatusNotFoundException           = sender("CreateAccountStatusNotFoundException", http.StatusBadRequest)
 	OrgInvalidInputException                       = sender("InvalidInputException", http.StatusBadRequest)
+	// SerializationException is the AWS JSON protocol's answer to a body
+	// that does not decode into the operation's input (malformed JSON, a
+	// member of the wrong type), for the JSON APIs without a code of their
+	// own for it (CloudTrail's model has none).
+	SerializationException = sender("SerializationException", http.StatusBadRequest)
 	OrgAccessDeniedException                       = sender("AccessDeniedException", http.StatusBadRequest)
 	MalformedPolicyDocumentException               = sender("MalformedPolicyDocumentException", http.StatusBadRequest)
 	DuplicatePolicyException                       = sender("DuplicatePolicyException", http.StatusBadRequest)
@@ -166,7 +171,7 @@ var Codes = []Code{
 	PolicyEvaluation, ServiceFailure,
 	AlreadyInOrganizationException, AccountNotFoundException, PolicyNotFoundException, TargetNotFoundException,
 	DuplicatePolicyAttachmentException, PolicyNotAttachedException, CreateAccountStatusNotFoundException,
-	OrgInvalidInputException, OrgAccessDeniedException, MalformedPolicyDocumentException,
+	OrgInvalidInputException, SerializationException, OrgAccessDeniedException, MalformedPolicyDocumentException,
 	DuplicatePolicyException, PolicyInUseException, ConstraintViolationException, PolicyTypeNotEnabledException,
 	OrganizationsNotInUseException, PolicyTypeNotAvailableForOrganizationException,
 	ParentNotFoundException, ChildNotFoundException, OrganizationalUnitNotFoundException,

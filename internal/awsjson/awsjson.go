@@ -77,11 +77,17 @@ func tooLarge(max int64) error {
 // SerializationException-style client error, answered as
 // InvalidInputException (Organizations' own code for bad input).
 func Decode(body []byte, dst any) error {
+	return DecodeAs(body, dst, apierr.OrgInvalidInputException)
+}
+
+// DecodeAs is Decode answering a body that does not decode with code (an
+// API's own: SerializationException where the model has none).
+func DecodeAs(body []byte, dst any, code apierr.Code) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
 	if err := json.Unmarshal(body, dst); err != nil {
-		return apierr.Wrap(apierr.OrgInvalidInputException, err, "The request body is not valid JSON for this operation.")
+		return apierr.Wrap(code, err, "The request body is not valid JSON for this operation.")
 	}
 	return nil
 }

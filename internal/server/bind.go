@@ -41,7 +41,10 @@ type jsonHandler = pipeline.Route
 func bindJSON[In, Out any](fn func(context.Context, *authz.Caller, *In) (*Out, error)) jsonHandler {
 	return jsonHandler{Input: reflect.TypeFor[*In](), Output: reflect.TypeFor[*Out](), Handler: func(ctx context.Context, x *pipeline.Exchange) (any, error) {
 		in := new(In)
-		if err := awsjson.Decode(x.Body, in); err != nil {
+		// CloudTrail's and OpenSTS's own JSON APIs: their models have no
+		// code for a body that does not decode (Organizations' InvalidInput
+		// was answered, which a CloudTrail client does not know).
+		if err := awsjson.DecodeAs(x.Body, in, apierr.SerializationException); err != nil {
 			return nil, err
 		}
 		x.Input = in

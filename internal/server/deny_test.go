@@ -514,6 +514,23 @@ func TestEveryRouteDeniesByDefault(t *testing.T) {
 		})
 	}
 
+	// A CloudTrail body that does not decode is answered with the JSON
+	// protocol's SerializationException, a code CloudTrail's clients know
+	// (an attack review found Organizations' InvalidInputException).
+	for _, body := range []string{`{"MaxResults":`, `{"MaxResults":"five"}`, `[]`} {
+		req := httptest.NewRequest("POST", "http://opensts.test/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req.Header.Set("X-Amz-Target", CloudTrailPrefix+".LookupEvents")
+		if err := sigv4.Sign(req, []byte(body), key.ID, key.Secret, "", "us-east-1", "cloudtrail", time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"__type":"SerializationException"`) {
+			t.Errorf("LookupEvents %s: %d %s, want 400 SerializationException", body, rec.Code, rec.Body)
+		}
+	}
+
 	// Requests that never reach a handler are audited too.
 	bad := func(name string, req *http.Request) {
 		t.Helper()
