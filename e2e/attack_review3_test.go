@@ -158,3 +158,37 @@ func TestAttackRootTaskSessionReachesIAMUsers(t *testing.T) {
 		t.Fatalf("victim's keys %+v", keys.AccessKeyMetadata)
 	}
 }
+
+// TestAttackEffectivePolicyByTypeAndTarget: DescribeEffectivePolicy was
+// decided on "*" without organizations:PolicyType, so a management
+// account user denied tag policies by type, and every action on account
+// B by its ARN, read B's merged tag policy; and one allowed the action
+// for tag policies only was refused. It is decided on the target
+// account's ARN with the type now.
+func TestAttackEffectivePolicyByTypeAndTarget(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	admin := e.admin(t, "org-admin")
+	b := e.newAccount(t, "tagged")
+	root := e.rootID(t)
+	must[*organizations.EnablePolicyTypeOutput](t)(admin.org.EnablePolicyType(ctx, &organizations.EnablePolicyTypeInput{RootId: aws.String(root), PolicyType: orgtypes.PolicyTypeTagPolicy}))
+	tp := must[*organizations.CreatePolicyOutput](t)(admin.org.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("secret-tags"), Description: aws.String(""),
+		Type: orgtypes.PolicyTypeTagPolicy, Content: aws.String(`{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"}}}}`)})).Policy.PolicySummary.Id
+	must[*organizations.AttachPolicyOutput](t)(admin.org.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: tp, TargetId: aws.String(b)}))
+	in := &organizations.DescribeEffectivePolicyInput{PolicyType: orgtypes.EffectivePolicyTypeTagPolicy, TargetId: aws.String(b)}
+
+	byType := e.userWith(t, "no-tag-policies", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"organizations:*","Resource":"*"},
+		{"Effect":"Deny","Action":"organizations:DescribeEffectivePolicy","Resource":"*","Condition":{"StringEquals":{"organizations:PolicyType":"TAG_POLICY"}}}]}`)
+	_, err := e.org(byType.AccessKeyID, byType.SecretAccessKey, "").DescribeEffectivePolicy(ctx, in)
+	wantCode(t, err, "AccessDeniedException")
+	byTarget := e.userWith(t, "not-account-b", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"organizations:*","Resource":"*"},
+		{"Effect":"Deny","Action":"organizations:*","Resource":"arn:aws:organizations::`+testAccount+`:account/*/`+b+`"}]}`)
+	_, err = e.org(byTarget.AccessKeyID, byTarget.SecretAccessKey, "").DescribeEffectivePolicy(ctx, in)
+	wantCode(t, err, "AccessDeniedException")
+	onlyTags := e.userWith(t, "tag-policies-only", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"organizations:DescribeEffectivePolicy","Resource":"*",
+		"Condition":{"StringEquals":{"organizations:PolicyType":"TAG_POLICY"}}}]}`)
+	ep := must[*organizations.DescribeEffectivePolicyOutput](t)(e.org(onlyTags.AccessKeyID, onlyTags.SecretAccessKey, "").DescribeEffectivePolicy(ctx, in))
+	if !strings.Contains(aws.ToString(ep.EffectivePolicy.PolicyContent), "CostCenter") {
+		t.Fatalf("effective policy %s", aws.ToString(ep.EffectivePolicy.PolicyContent))
+	}
+}

@@ -1,6 +1,7 @@
 package org
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/opensts/opensts/internal/apierr"
 	"github.com/opensts/opensts/internal/authz"
+	"github.com/opensts/opensts/internal/store"
 )
 
 // DescribeEffectivePolicy merges the management policies (tag, backup, AI
@@ -77,7 +79,9 @@ func (s *Service) DescribeEffectivePolicy(ctx context.Context, c *authz.Caller, 
 	if in.TargetID != "" && !accountIDPattern.MatchString(in.TargetID) {
 		return nil, invalidInput("You can't specify a root or an organizational unit as the target of an effective policy: specify an account.")
 	}
-	a, o, err := s.self(ctx, c, "DescribeEffectivePolicy")
+	a, o, err := s.selfOn(ctx, c, "DescribeEffectivePolicy", policyTypeKey(in.PolicyType), func(a store.Account, o org) string {
+		return o.accountARN(cmp.Or(in.TargetID, a.ID))
+	})
 	if err != nil {
 		return nil, err
 	}

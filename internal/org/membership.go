@@ -96,6 +96,39 @@ func (s *Service) self(ctx context.Context, c *authz.Caller, action string) (sto
 	return a, o, err
 }
 
+// selfOn is self for an action on a resource of the organization, with
+// keys in the request's context (DescribeEffectivePolicy: the target
+// account's ARN and organizations:PolicyType), where self decides on "*"
+// without keys: a caller denied a policy type or an account was answered
+// (an attack review read a tag policy it was denied), and one allowed only
+// those was refused. The resource is "*" while there is no organization.
+func (s *Service) selfOn(ctx context.Context, c *authz.Caller, action string, keys []authz.Key, resource func(store.Account, org) string) (store.Account, org, error) {
+	s.mu.RLock()
+	mgmt := s.mgmt
+	s.mu.RUnlock()
+	if c == nil || mgmt == "" || c.Account == "" {
+		return store.Account{}, org{}, errDenied()
+	}
+	a, err := s.store.GetAccount(ctx, c.Account)
+	if isNotFound(err) {
+		return store.Account{}, org{}, errDenied()
+	}
+	if err != nil {
+		return store.Account{}, org{}, internal(err, "get account "+c.Account)
+	}
+	// Loaded before the decision, which needs its id for the resource;
+	// its error (none in use, say) is told only to a caller allowed.
+	o, loadErr := s.load(ctx)
+	res := "*"
+	if loadErr == nil {
+		res = resource(a, o)
+	}
+	if err := s.checkKeys(ctx, c, org{mgmt: mgmt}, action, keys, func(org) string { return res }); err != nil {
+		return store.Account{}, org{}, err
+	}
+	return a, o, loadErr
+}
+
 func errMasterCannotLeave() *apierr.Error {
 	return apierr.New(apierr.MasterCannotLeaveOrganizationException,
 		"You can't remove a management account from an organization. If you want the management account to become a member account in another organization, you must first delete the current organization of the management account.")
