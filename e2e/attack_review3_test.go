@@ -192,3 +192,35 @@ func TestAttackEffectivePolicyByTypeAndTarget(t *testing.T) {
 		t.Fatalf("effective policy %s", aws.ToString(ep.EffectivePolicy.PolicyContent))
 	}
 }
+
+// TestAttackOrgTagConditionKeys: Organizations' tag actions, and the
+// creations that take tags, were decided without aws:RequestTag/KEY and
+// aws:TagKeys, so a Deny on them bound nothing (IAM's own tag actions had
+// them).
+func TestAttackOrgTagConditionKeys(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	admin := e.admin(t, "org-admin")
+	acct := e.newAccount(t, "tags")
+	u := e.userWith(t, "tagger", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"organizations:*","Resource":"*"},
+		{"Effect":"Deny","Action":["organizations:TagResource","organizations:UntagResource","organizations:CreatePolicy","organizations:CreateAccount"],"Resource":"*",
+		 "Condition":{"ForAnyValue:StringEquals":{"aws:TagKeys":["owner"]}}},
+		{"Effect":"Deny","Action":"organizations:TagResource","Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/env":"prod"}}}]}`)
+	c := e.org(u.AccessKeyID, u.SecretAccessKey, "")
+	tag := func(k, v string) []orgtypes.Tag { return []orgtypes.Tag{{Key: aws.String(k), Value: aws.String(v)}} }
+
+	_, err := c.TagResource(ctx, &organizations.TagResourceInput{ResourceId: aws.String(acct), Tags: tag("owner", "mallory")})
+	wantCode(t, err, "AccessDeniedException")
+	_, err = c.TagResource(ctx, &organizations.TagResourceInput{ResourceId: aws.String(acct), Tags: tag("env", "prod")})
+	wantCode(t, err, "AccessDeniedException")
+	must[*organizations.TagResourceOutput](t)(c.TagResource(ctx, &organizations.TagResourceInput{ResourceId: aws.String(acct), Tags: tag("env", "dev")}))
+	must[*organizations.TagResourceOutput](t)(admin.org.TagResource(ctx, &organizations.TagResourceInput{ResourceId: aws.String(acct), Tags: tag("owner", "alice")}))
+	_, err = c.UntagResource(ctx, &organizations.UntagResourceInput{ResourceId: aws.String(acct), TagKeys: []string{"owner"}})
+	wantCode(t, err, "AccessDeniedException")
+	must[*organizations.UntagResourceOutput](t)(c.UntagResource(ctx, &organizations.UntagResourceInput{ResourceId: aws.String(acct), TagKeys: []string{"env"}}))
+	_, err = c.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("p"), Description: aws.String(""), Type: orgtypes.PolicyTypeServiceControlPolicy,
+		Content: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`), Tags: tag("owner", "mallory")})
+	wantCode(t, err, "AccessDeniedException")
+	_, err = c.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("x"), Email: aws.String("x@example.com"), Tags: tag("owner", "mallory")})
+	wantCode(t, err, "AccessDeniedException")
+}

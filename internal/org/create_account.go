@@ -38,7 +38,11 @@ func (s *Service) CreateAccount(ctx context.Context, c *authz.Caller, in *Create
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.authorize(ctx, c, "CreateAccount")
+	o, err := s.member(ctx, c, "CreateAccount")
+	if err == nil {
+		// With the tags it is created with in the context, as CreatePolicy.
+		err = s.checkKeys(ctx, c, o, "CreateAccount", authz.RequestTagKeys(in.Tags))
+	}
 	if err != nil {
 		return nil, err
 	}

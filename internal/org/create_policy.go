@@ -43,7 +43,9 @@ func (s *Service) CreatePolicy(ctx context.Context, c *authz.Caller, in *CreateP
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkKeys(ctx, c, o, "CreatePolicy", policyTypeKey(in.Type)); err != nil {
+	// The tags it is created with are in the context (aws:RequestTag/KEY,
+	// aws:TagKeys), as for IAM's Create* actions.
+	if err := s.checkKeys(ctx, c, o, "CreatePolicy", append(policyTypeKey(in.Type), authz.RequestTagKeys(in.Tags)...)); err != nil {
 		return nil, err
 	}
 	if err := o.scpAvailable(); err != nil {

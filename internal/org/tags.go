@@ -18,6 +18,9 @@ type Tag struct {
 	Value string `json:"Value" max:"256" pattern:"^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"`
 }
 
+// TagKV returns the tag's key and value (authz.RequestTagKeys).
+func (t Tag) TagKV() (string, string) { return t.Key, t.Value }
+
 func checkTags(tags []Tag) ([]store.OrgTag, error) {
 	if len(tags) > maxTags {
 		return nil, constraint("TAG_POLICY_VIOLATION", "You have exceeded the allowed number of tags for the resource.")
@@ -69,8 +72,11 @@ func (s *Service) taggable(ctx context.Context, o org, id string) (arn string, e
 	return t.ARN, nil
 }
 
-// authTag admits a member, resolves the resource and authorizes action on it.
-func (s *Service) authTag(ctx context.Context, c *authz.Caller, action, id string) error {
+// authTag admits a member, resolves the resource and authorizes action on
+// it, with the request's tag keys (aws:RequestTag/KEY, aws:TagKeys) in the
+// context, as IAM's tag actions have them: a Deny on them bound nothing
+// (attack review).
+func (s *Service) authTag(ctx context.Context, c *authz.Caller, action, id string, keys []authz.Key) error {
 	o, err := s.member(ctx, c, action)
 	if err != nil {
 		return err
@@ -79,7 +85,7 @@ func (s *Service) authTag(ctx context.Context, c *authz.Caller, action, id strin
 	if err != nil {
 		return err
 	}
-	return s.check(ctx, c, o, action, func(org) string { return arn })
+	return s.checkKeys(ctx, c, o, action, keys, func(org) string { return arn })
 }
 
 // TagResourceInput is the TagResource request.
@@ -100,7 +106,7 @@ type TagOutput struct{}
 // TagResource adds tags to an account, OU, root or policy, replacing the
 // values of keys it has; at most 50 tags a resource.
 func (s *Service) TagResource(ctx context.Context, c *authz.Caller, in *TagResourceInput) (*TagOutput, error) {
-	if err := s.authTag(ctx, c, "TagResource", in.ResourceID); err != nil {
+	if err := s.authTag(ctx, c, "TagResource", in.ResourceID, authz.RequestTagKeys(in.Tags)); err != nil {
 		return nil, err
 	}
 	if len(in.Tags) == 0 {
@@ -121,7 +127,7 @@ func (s *Service) TagResource(ctx context.Context, c *authz.Caller, in *TagResou
 
 // UntagResource removes tags by key (keys it does not have are ignored).
 func (s *Service) UntagResource(ctx context.Context, c *authz.Caller, in *UntagResourceInput) (*TagOutput, error) {
-	if err := s.authTag(ctx, c, "UntagResource", in.ResourceID); err != nil {
+	if err := s.authTag(ctx, c, "UntagResource", in.ResourceID, []authz.Key{{Name: "aws:TagKeys", Values: in.TagKeys}}); err != nil {
 		return nil, err
 	}
 	if len(in.TagKeys) == 0 {
@@ -152,7 +158,7 @@ type ListTagsForResourceOutput struct {
 
 // ListTagsForResource lists a resource's tags by key, 20 a page.
 func (s *Service) ListTagsForResource(ctx context.Context, c *authz.Caller, in *ListTagsForResourceInput) (*ListTagsForResourceOutput, error) {
-	if err := s.authTag(ctx, c, "ListTagsForResource", in.ResourceID); err != nil {
+	if err := s.authTag(ctx, c, "ListTagsForResource", in.ResourceID, nil); err != nil {
 		return nil, err
 	}
 	ts, err := s.store.ListOrgTags(ctx, in.ResourceID)
