@@ -76,18 +76,9 @@ func (s *Service) members(ctx context.Context) ([]store.Account, error) {
 // on "*" with the caller's own policies, then loads the organization (org{}
 // with AWSOrganizationsNotInUseException when there is none).
 func (s *Service) self(ctx context.Context, c *authz.Caller, action string) (store.Account, org, error) {
-	s.mu.RLock()
-	mgmt := s.mgmt
-	s.mu.RUnlock()
-	if c == nil || mgmt == "" || c.Account == "" {
-		return store.Account{}, org{}, errDenied()
-	}
-	a, err := s.store.GetAccount(ctx, c.Account)
-	if isNotFound(err) {
-		return store.Account{}, org{}, errDenied()
-	}
+	a, mgmt, err := s.callerAccount(ctx, c)
 	if err != nil {
-		return store.Account{}, org{}, internal(err, "get account "+c.Account)
+		return store.Account{}, org{}, err
 	}
 	if err := s.check(ctx, c, org{mgmt: mgmt}, action); err != nil {
 		return store.Account{}, org{}, err
@@ -103,18 +94,9 @@ func (s *Service) self(ctx context.Context, c *authz.Caller, action string) (sto
 // (an attack review read a tag policy it was denied), and one allowed only
 // those was refused. The resource is "*" while there is no organization.
 func (s *Service) selfOn(ctx context.Context, c *authz.Caller, action string, keys []authz.Key, resource func(store.Account, org) string) (store.Account, org, error) {
-	s.mu.RLock()
-	mgmt := s.mgmt
-	s.mu.RUnlock()
-	if c == nil || mgmt == "" || c.Account == "" {
-		return store.Account{}, org{}, errDenied()
-	}
-	a, err := s.store.GetAccount(ctx, c.Account)
-	if isNotFound(err) {
-		return store.Account{}, org{}, errDenied()
-	}
+	a, mgmt, err := s.callerAccount(ctx, c)
 	if err != nil {
-		return store.Account{}, org{}, internal(err, "get account "+c.Account)
+		return store.Account{}, org{}, err
 	}
 	// Loaded before the decision, which needs its id for the resource;
 	// its error (none in use, say) is told only to a caller allowed.
@@ -127,6 +109,26 @@ func (s *Service) selfOn(ctx context.Context, c *authz.Caller, action string, ke
 		return store.Account{}, org{}, err
 	}
 	return a, o, loadErr
+}
+
+// callerAccount loads the caller's account and returns it with the
+// management account's id: AccessDeniedException for a caller of no
+// account the deployment has.
+func (s *Service) callerAccount(ctx context.Context, c *authz.Caller) (store.Account, string, error) {
+	s.mu.RLock()
+	mgmt := s.mgmt
+	s.mu.RUnlock()
+	if c == nil || mgmt == "" || c.Account == "" {
+		return store.Account{}, "", errDenied()
+	}
+	a, err := s.store.GetAccount(ctx, c.Account)
+	if isNotFound(err) {
+		return store.Account{}, "", errDenied()
+	}
+	if err != nil {
+		return store.Account{}, "", internal(err, "get account "+c.Account)
+	}
+	return a, mgmt, nil
 }
 
 func errMasterCannotLeave() *apierr.Error {
