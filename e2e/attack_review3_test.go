@@ -106,6 +106,13 @@ func TestAttackOrgDelegationScopedToPolicyTypes(t *testing.T) {
 	must[*organizations.UpdatePolicyOutput](t)(ops.org.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String(tags), Description: aws.String("scoped")}))
 	_, err = ops.org.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String(scp), Content: allowAll})
 	wantCode(t, err, "AccessDeniedException")
+	// An id that names no policy tells this member nothing (it was
+	// PolicyNotFoundException, so ids could be probed); the management
+	// account's administrator, allowed on every policy, is told.
+	_, err = ops.org.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String("p-00000000"), Description: aws.String("x")})
+	wantCode(t, err, "AccessDeniedException")
+	_, err = admin.org.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String("p-00000000"), Description: aws.String("x")})
+	wantCode(t, err, "PolicyNotFoundException")
 }
 
 // TestAttackRootTaskSessionReachesIAMUsers: a root-task session (AssumeRoot)

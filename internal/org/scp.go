@@ -37,6 +37,21 @@ func (s *Service) getPolicy(ctx context.Context, id string) (store.OrgPolicy, er
 	return p, nil
 }
 
+// knownPolicy is getPolicy for a caller about to be decided on the policy:
+// an id that names none is PolicyNotFoundException only to a caller allowed
+// action on every policy ("*"), and AccessDeniedException to the others,
+// who would otherwise learn which ids exist (a delegated member account's
+// principal, say; an attack review).
+func (s *Service) knownPolicy(ctx context.Context, c *authz.Caller, o org, action, id string) (store.OrgPolicy, error) {
+	p, err := s.getPolicy(ctx, id)
+	if e, ok := apierr.As(err); ok && e.Code == apierr.PolicyNotFoundException {
+		if cerr := s.check(ctx, c, o, action); cerr != nil {
+			return store.OrgPolicy{}, cerr
+		}
+	}
+	return p, err
+}
+
 // checkContent validates an SCP document with the policy engine.
 func (s *Service) checkContent(content string) error {
 	if content == "" {
@@ -129,7 +144,7 @@ func (s *Service) authPolicy(ctx context.Context, c *authz.Caller, action, id st
 	if err != nil {
 		return org{}, store.OrgPolicy{}, err
 	}
-	p, err := s.getPolicy(ctx, id)
+	p, err := s.knownPolicy(ctx, c, o, action, id)
 	if err != nil {
 		return org{}, store.OrgPolicy{}, err
 	}
@@ -147,7 +162,7 @@ func (s *Service) authAttachment(ctx context.Context, c *authz.Caller, action, p
 	if err != nil {
 		return store.OrgPolicy{}, target{}, nil, err
 	}
-	p, err := s.getPolicy(ctx, policyID)
+	p, err := s.knownPolicy(ctx, c, o, action, policyID)
 	if err != nil {
 		return store.OrgPolicy{}, target{}, nil, err
 	}
