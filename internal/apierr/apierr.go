@@ -89,21 +89,22 @@ var (
 	ServiceFailure                = Code{Name: "ServiceFailure", Status: http.StatusInternalServerError, Receiver: true}
 )
 
+// SerializationException is the AWS JSON protocol's answer to a body that
+// does not decode into the operation's input (malformed JSON, a member of
+// the wrong type), for the JSON APIs without a code of their own for it
+// (CloudTrail's model has none).
+var SerializationException = sender("SerializationException", http.StatusBadRequest)
+
 // Organizations errors (AWS JSON 1.1; the code travels in __type).
 var (
-	AlreadyInOrganizationException       = sender("AlreadyInOrganizationException", http.StatusBadRequest)
-	AccountNotFoundException             = sender("AccountNotFoundException", http.StatusBadRequest)
-	PolicyNotFoundException              = sender("PolicyNotFoundException", http.StatusBadRequest)
-	TargetNotFoundException              = sender("TargetNotFoundException", http.StatusBadRequest)
-	DuplicatePolicyAttachmentException   = sender("DuplicatePolicyAttachmentException", http.StatusBadRequest)
-	PolicyNotAttachedException           = sender("PolicyNotAttachedException", http.StatusBadRequest)
-	CreateAccountStatusNotFoundException = sender("CreateAccountStatusNotFoundException", http.StatusBadRequest)
-	OrgInvalidInputException             = sender("InvalidInputException", http.StatusBadRequest)
-	// SerializationException is the AWS JSON protocol's answer to a body
-	// that does not decode into the operation's input (malformed JSON, a
-	// member of the wrong type), for the JSON APIs without a code of their
-	// own for it (CloudTrail's model has none).
-	SerializationException                         = sender("SerializationException", http.StatusBadRequest)
+	AlreadyInOrganizationException                 = sender("AlreadyInOrganizationException", http.StatusBadRequest)
+	AccountNotFoundException                       = sender("AccountNotFoundException", http.StatusBadRequest)
+	PolicyNotFoundException                        = sender("PolicyNotFoundException", http.StatusBadRequest)
+	TargetNotFoundException                        = sender("TargetNotFoundException", http.StatusBadRequest)
+	DuplicatePolicyAttachmentException             = sender("DuplicatePolicyAttachmentException", http.StatusBadRequest)
+	PolicyNotAttachedException                     = sender("PolicyNotAttachedException", http.StatusBadRequest)
+	CreateAccountStatusNotFoundException           = sender("CreateAccountStatusNotFoundException", http.StatusBadRequest)
+	OrgInvalidInputException                       = sender("InvalidInputException", http.StatusBadRequest)
 	OrgAccessDeniedException                       = sender("AccessDeniedException", http.StatusBadRequest)
 	MalformedPolicyDocumentException               = sender("MalformedPolicyDocumentException", http.StatusBadRequest)
 	DuplicatePolicyException                       = sender("DuplicatePolicyException", http.StatusBadRequest)

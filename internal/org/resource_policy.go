@@ -180,15 +180,13 @@ func (s *Service) delegatedMember(ctx context.Context, c *authz.Caller) (bool, e
 }
 
 // delegated reports whether the organization's resource policy lets c, a
-// principal of a member account, call action on resource with keys in the
-// request's context: the policy must allow it and so must c's own
-// policies (cross-account access). A Deny of the resource policy on the
-// resource (a policy's ARN, say, or a type by organizations:PolicyType)
-// denies. c must be a member's principal (delegatedMember).
-func (s *Service) delegated(ctx context.Context, c *authz.Caller, o org, action, resource string, keys []authz.Key) (bool, error) {
-	if ok, err := s.delegatedMember(ctx, c); err != nil || !ok {
-		return false, err
-	}
+// principal of a member account (member admitted it: delegatedMember),
+// call action on each of resources with keys in the request's context: the
+// policy must allow it and so must c's own policies (cross-account
+// access). A Deny of the resource policy on a resource (a policy's ARN,
+// say, or a type by organizations:PolicyType) denies. The policy is read
+// and compiled once for all the resources.
+func (s *Service) delegated(ctx context.Context, c *authz.Caller, o org, action string, resources []string, keys []authz.Key) (bool, error) {
 	rp, ok, err := s.resourcePolicy(ctx)
 	if err != nil || !ok {
 		return false, err
@@ -197,10 +195,15 @@ func (s *Service) delegated(ctx context.Context, c *authz.Caller, o org, action,
 	if err != nil {
 		return false, internal(err, "compile resource policy")
 	}
-	d, err := s.authz.Decide(ctx, c, &authz.Request{Action: "organizations:" + action, Resource: resource, ResourceAccount: o.mgmt, Keys: keys,
-		ResourcePolicy: []policy.Named{{ID: rp.ID, Policy: p, Source: policy.Source{Type: policy.SourceResource}, Doc: rp.Content}}})
-	if err != nil {
-		return false, internal(err, "authorize delegated organizations:"+action)
+	named := []policy.Named{{ID: rp.ID, Policy: p, Source: policy.Source{Type: policy.SourceResource}, Doc: rp.Content}}
+	for _, r := range resources {
+		d, err := s.authz.Decide(ctx, c, &authz.Request{Action: "organizations:" + action, Resource: r, ResourceAccount: o.mgmt, Keys: keys, ResourcePolicy: named})
+		if err != nil {
+			return false, internal(err, "authorize delegated organizations:"+action)
+		}
+		if d.Effect != policy.Allow {
+			return false, nil
+		}
 	}
-	return d.Effect == policy.Allow, nil
+	return true, nil
 }

@@ -280,14 +280,12 @@ func (s *Service) checkKeys(ctx context.Context, c *authz.Caller, o org, action 
 		}
 	}
 	if o.delegated {
-		for _, r := range arns {
-			ok, err := s.delegated(ctx, c, o, action, r, keys)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return errDenied()
-			}
+		ok, err := s.delegated(ctx, c, o, action, arns, keys)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errDenied()
 		}
 		return nil
 	}

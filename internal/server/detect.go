@@ -36,12 +36,12 @@ var (
 	}()
 )
 
-// detectEvent turns an answered request into the event the rules read:
-// the same fields its audit record carries.
 // maxClaimedKeyID bounds the access key id an unauthenticated request's
 // detection event carries: AWS's longest.
 const maxClaimedKeyID = 128
 
+// detectEvent turns an answered request into the event the rules read:
+// the same fields its audit record carries.
 func detectEvent(x *pipeline.Exchange) detect.Event {
 	ev := detect.Event{Time: x.Time, ID: x.EventID, Name: x.Action, SourceIP: x.HTTP.RemoteAddr, UserAgent: x.HTTP.UserAgent()}
 	if ev.ID == "" {
