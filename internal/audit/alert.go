@@ -91,7 +91,7 @@ func (t *Trail) RecordAlert(a AlertRecord) {
 	select {
 	case t.ch <- it:
 	default:
-		putBuf(it.buf)
+		it.release()
 		t.dropped.Add(1)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -564,5 +565,62 @@ func TestLookupWhileSpilling(t *testing.T) {
 		if strings.HasPrefix(d.Name(), ".index") {
 			t.Fatalf("the spill file is left in the directory: %s", d.Name())
 		}
+	}
+}
+
+// TestRecordOutlivesTheExchange: the writer encodes a record after Record
+// returned, when the pipeline has reset its exchange and handed it to the
+// next request; the line must still be the first request's.
+func TestRecordOutlivesTheExchange(t *testing.T) {
+	dir := t.TempDir()
+	tr, err := Open(Config{Dir: dir, Key: testKey, Build: BuildConfig{Region: "us-east-1", Account: "123456789012", NewID: NewUUID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := benchExchange()
+	if err := tr.Record(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	first := x.EventID
+	*x = pipeline.Exchange{} // the pipeline's reset
+	next := exchange(7)
+	*x = *next
+	if err := tr.Record(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := listFiles(dir)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("files %v, %v", files, err)
+	}
+	ls := lines(t, filepath.Join(dir, files[0]))
+	var recs []Record
+	for _, l := range ls {
+		var r Record
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if !r.control() {
+			recs = append(recs, r)
+		}
+	}
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want 2:\n%s", len(recs), strings.Join(ls, ""))
+	}
+	a := recs[0]
+	if a.EventID != first || a.EventName != "AssumeRole" || a.UserIdentity.UserName != "bench" || !strings.HasPrefix(a.UserAgent, "aws-cli/") {
+		t.Errorf("first record is not the AssumeRole's: %+v", a)
+	}
+	if !strings.Contains(string(a.RequestParameters), `"roleArn":"arn:aws:iam::123456789012:role/bench-role"`) ||
+		!strings.Contains(string(a.ResponseElements), `"accessKeyId":"ASIARZPUZDIKGXEISGJP"`) || strings.Contains(ls[0], `"secret"`) {
+		t.Errorf("first record's parameters or response: %s", ls[0])
+	}
+	if len(a.Resources) != 2 || a.Resources[1].ARN != "ASIARZPUZDIKGXEISGJP" {
+		t.Errorf("first record's resources: %+v", a.Resources)
+	}
+	if b := recs[1]; b.EventName != "CreateUser" || !strings.Contains(string(b.RequestParameters), `"userName":"user7"`) || b.UserAgent != "test-agent" {
+		t.Errorf("second record: %+v", b)
 	}
 }
