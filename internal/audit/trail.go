@@ -65,8 +65,11 @@ type Config struct {
 	// event, counted by Dropped, and requests never wait.
 	Strict     bool
 	StrictWait time.Duration
-	// Queue bounds the events waiting for the writer (default 8192; an
-	// event is about 1-2 KiB, so about 16 MiB at most).
+	// Queue bounds the events waiting for the writer (default 8192). An
+	// event is about 1-2 KiB, so some 16 MiB when ordinary; a request's
+	// record holds what it sent until the writer encodes it, at most
+	// deferMax bytes of it (a larger request's is encoded at once, and
+	// its line is at most about twice MaxElementBytes).
 	Queue int
 	// IndexMax and IndexBytes bound the events LookupEvents can find (the
 	// newest): at most IndexMax events in at most IndexBytes bytes (208
@@ -87,6 +90,9 @@ type Config struct {
 	indexGate chan struct{}
 	// checkpointNow, in tests, asks the writer for a checkpoint now.
 	checkpointNow chan struct{}
+	// encoding, in tests, is called with each record the writer is
+	// about to encode (to make it panic).
+	encoding func(*Record)
 	// Anchor, if set, keeps the head of each checkpoint and seal outside
 	// the trail, and Open checks the files against it (see Anchor), under
 	// Node: this node's name among those whose heads one store keeps
@@ -493,7 +499,7 @@ func (t *Trail) Record(ctx context.Context, x *pipeline.Exchange) error {
 	tm := x.Time.Unix()
 	var its [2]item
 	n := 1
-	if other == "" {
+	if other == "" && x.Size+len(r.UserAgent) <= deferMax {
 		// The writer encodes it, with the rest of its batch: one
 		// goroutine runs the encoder over a few hundred records, with
 		// its code and its buffers warm in the caches, where a request
@@ -506,15 +512,20 @@ func (t *Trail) Record(ctx context.Context, x *pipeline.Exchange) error {
 		// after.
 		its[0] = item{rec: r, time: tm, readOnly: r.ReadOnly}
 	} else {
-		// A cross-account AssumeRole: one record for each account,
-		// encoded here (the second differs from the first in its ids).
-		n = 2
+		// A larger request, whose record is encoded here (see
+		// deferMax), or a cross-account AssumeRole: one record for
+		// each account (the second differs from the first in its ids).
 		var buf [4]Resource // the usual one to three resources cost no allocation
 		res := resources(buf[:0], r.params, r.response)
-		r.SharedEventID = t.cfg.Build.NewID()
+		if other != "" {
+			n = 2
+			r.SharedEventID = t.cfg.Build.NewID()
+		}
 		its[0] = encode(r, res, tm, nil)
-		r.EventID, r.RecipientAccountID = t.cfg.Build.NewID(), other
-		its[1] = encode(r, res, tm, nil)
+		if other != "" {
+			r.EventID, r.RecipientAccountID = t.cfg.Build.NewID(), other
+			its[1] = encode(r, res, tm, nil)
+		}
 		putRecord(r)
 	}
 	if !t.cfg.Strict {
@@ -562,20 +573,65 @@ func (t *Trail) Record(ctx context.Context, x *pipeline.Exchange) error {
 	return nil
 }
 
+// deferMax bounds the requests whose records the writer encodes (their
+// body, query string and user agent, in bytes); a larger one's is encoded
+// on its own goroutine. The writer encodes every deferred record, one
+// after another, at a cost that grows with what the request sent (a 1 MB
+// string of '<' is 6 MB of \u003c before it is cut to the omitted
+// marker, 15 ms); the requests, freed of it, would queue work faster
+// than the one writer does it: the queue grew to gigabytes, other
+// requests' events were dropped and strict mode failed every request
+// (attack review). An AssumeRole is a few hundred bytes.
+const deferMax = 4 << 10
+
 // encodeQueued encodes the batch's records that requests queued
-// unencoded (Record), on the writer's goroutine.
-func encodeQueued(batch []item) {
+// unencoded (Record), on the writer's goroutine. A record whose encoding
+// panics (none is known: the codecs read only values of the types they
+// were compiled for) is written without its request parameters and
+// response, and the panic logged: nothing on the writer's goroutine would
+// recover it, and the process would end.
+func (t *Trail) encodeQueued(batch []item) {
 	for i := range batch {
 		it := &batch[i]
 		if it.rec == nil {
 			continue
 		}
-		var buf [4]Resource
-		res := resources(buf[:0], it.rec.params, it.rec.response)
-		e := encode(it.rec, res, it.time, it.done)
-		putRecord(it.rec)
-		it.rec, it.buf, it.lineLen = nil, e.buf, e.lineLen
+		r := it.rec
+		e, err := t.tryEncode(r, it.time, it.done)
+		if err != nil {
+			t.cfg.Log.Error("audit: a record could not be encoded; it is written without its request parameters and response",
+				"eventId", r.EventID, "eventName", r.EventName, "error", err)
+			r.params, r.response = nil, nil
+			e, err = t.tryEncode(r, it.time, it.done)
+		}
+		putRecord(r)
+		it.rec = nil
+		if err != nil {
+			// Lost (the rest of the record is strings: not seen).
+			t.dropped.Add(1)
+			if it.done != nil {
+				it.done <- err
+				it.done = nil
+			}
+			continue
+		}
+		it.buf, it.lineLen = e.buf, e.lineLen
 	}
+}
+
+// tryEncode is encode with its resources, a panic returned as an error.
+func (t *Trail) tryEncode(r *Record, tm int64, done chan error) (it item, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			it, err = item{}, fmt.Errorf("panic: %v", v)
+		}
+	}()
+	if t.cfg.encoding != nil {
+		t.cfg.encoding(r)
+	}
+	var buf [4]Resource
+	res := resources(buf[:0], r.params, r.response)
+	return encode(r, res, tm, done), nil
 }
 
 // waiter is what a request waits for its writes with in strict mode.
@@ -719,7 +775,7 @@ func (t *Trail) run() {
 					break drain
 				}
 			}
-			encodeQueued(batch)
+			t.encodeQueued(batch)
 			now := time.Now()
 			gathered := now.Sub(taken)
 			taken = now
@@ -769,7 +825,7 @@ func (t *Trail) run() {
 
 // write appends a batch to the current file and reports each outcome.
 func (t *Trail) write(batch []item) {
-	encodeQueued(batch)
+	t.encodeQueued(batch)
 	err := t.repair()
 	if t.f == nil && err == nil {
 		err = t.openNext()

@@ -8,13 +8,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -622,5 +625,124 @@ func TestRecordOutlivesTheExchange(t *testing.T) {
 	}
 	if b := recs[1]; b.EventName != "CreateUser" || !strings.Contains(string(b.RequestParameters), `"userName":"user7"`) || b.UserAgent != "test-agent" {
 		t.Errorf("second record: %+v", b)
+	}
+}
+
+// TestLargeRequestsAreEncodedByTheRequest: the writer encodes only the
+// records of small requests (deferMax). Deferring every record let any
+// caller hand the one writer 15 ms of escaping with a 1 MB input: the
+// queue grew to gigabytes, other requests' events were dropped, and strict
+// mode failed every request (attack review).
+func TestLargeRequestsAreEncodedByTheRequest(t *testing.T) {
+	var deferred []string
+	var mu sync.Mutex
+	tr, err := Open(Config{Dir: t.TempDir(), Key: testKey, Strict: true, StrictWait: 5 * time.Second, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		encoding: func(r *Record) { mu.Lock(); deferred = append(deferred, r.RequestID); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	small := exchange(1)
+	small.Size = 300
+	big := exchange(2)
+	big.Size = deferMax + 1
+	big.Input = &struct{ PolicyDocument string }{strings.Repeat("<", 1<<20)}
+	agent := exchange(3)
+	agent.HTTP.Header.Set("User-Agent", strings.Repeat("a", 1024))
+	agent.Size = deferMax - 1000
+	for _, x := range []*pipeline.Exchange{small, big, agent} {
+		if err := tr.Record(context.Background(), x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(deferred, []string{"req-1"}) {
+		t.Errorf("the writer encoded %v, want only req-1's record", deferred)
+	}
+}
+
+// TestWriterSurvivesAPanickingRecord: a record whose encoding panics on
+// the writer (none is known) is written without its parameters and
+// response, or else lost, counted and failed in strict mode; the writer
+// goes on, where the panic ended the process.
+func TestWriterSurvivesAPanickingRecord(t *testing.T) {
+	var calls atomic.Int32
+	panics := atomic.Int32{} // panic on this many calls for req-1
+	dir := t.TempDir()
+	tr, err := Open(Config{Dir: dir, Key: testKey, Strict: true, StrictWait: 5 * time.Second, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		encoding: func(r *Record) {
+			calls.Add(1)
+			if r.RequestID == "req-1" && panics.Add(-1) >= 0 {
+				panic("boom")
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	panics.Store(1)
+	if err := tr.Record(context.Background(), exchange(1)); err != nil {
+		t.Fatalf("a record that panics once: %v, want it written without its parameters", err)
+	}
+	panics.Store(2)
+	if err := tr.Record(context.Background(), exchange(1)); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("a record that always panics: %v, want ErrUnavailable", err)
+	}
+	if tr.Dropped() != 1 {
+		t.Errorf("dropped %d, want 1", tr.Dropped())
+	}
+	if err := tr.Record(context.Background(), exchange(2)); err != nil {
+		t.Fatalf("the next record: %v", err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := listFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range lines(t, filepath.Join(dir, files[0])) {
+		var r Record
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if !r.control() {
+			got = append(got, r.RequestID+" "+string(r.RequestParameters))
+		}
+	}
+	want := []string{"req-1 null", `req-2 {"userName":"user2"}`}
+	if !slices.Equal(got, want) {
+		t.Errorf("records %q, want %q", got, want)
+	}
+	if _, err := Verify(dir, testKey.Public().(ed25519.PublicKey)); err != nil {
+		t.Errorf("verify: %v", err)
+	}
+}
+
+// TestLargeRequestsDoNotFloodTheWriter is the attack itself, scaled down:
+// requests with large inputs, one after another, into a short queue, in
+// the default mode. Each pays for its own record, so the writer keeps up
+// and nothing is dropped; with their records deferred, Record returned at
+// once and the queue overflowed.
+func TestLargeRequestsDoNotFloodTheWriter(t *testing.T) {
+	tr, err := Open(Config{Dir: t.TempDir(), Key: testKey, Queue: 8, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	in := &struct{ PolicyDocument string }{strings.Repeat("<", 256<<10)}
+	for i := range 64 {
+		x := exchange(i)
+		x.Input, x.Size = in, 256<<10+100
+		if err := tr.Record(context.Background(), x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := tr.Dropped(); n != 0 {
+		t.Errorf("%d of 64 events dropped", n)
 	}
 }

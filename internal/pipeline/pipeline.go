@@ -76,6 +76,9 @@ type Exchange struct {
 	Action    string // as requested (may be unknown)
 	Params    url.Values
 	Body      []byte // AWS JSON body
+	// Size is the bytes of the request's body and query string as read
+	// (what the audit trail's record of it can grow with).
+	Size int
 	// SigV4 is the parsed signature; nil for unsigned requests.
 	SigV4 *sigv4.Request
 	// Unsigned is set for actions that authenticate themselves (their
@@ -319,6 +322,7 @@ func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 			return err
 		}
 		x.API, x.Action, x.Body = p.jsonAPI(q.Prefix), q.Action, q.Body
+		x.Size = len(q.Body) + len(r.URL.RawQuery)
 		if x.API == nil {
 			return apierr.New(apierr.InvalidAction, "Could not find operation %s.%s", apierr.Quote(q.Prefix), apierr.Quote(q.Action))
 		}
@@ -351,6 +355,7 @@ func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 		return err
 	}
 	x.Action, x.Params = q.Action, q.Params
+	x.Size = len(q.Body) + len(r.URL.RawQuery)
 	sr, sigErr := x.parseSig(p.cfg.SigV4, r, q.Body)
 	if sr != nil && sr.Service != "" {
 		api, ok := p.cfg.Query[sr.Service]

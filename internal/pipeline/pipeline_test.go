@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -480,5 +481,30 @@ func TestJSONTargetIsSigned(t *testing.T) {
 	}
 	if n != 0 {
 		t.Errorf("DeleteOrganization ran %d times", n)
+	}
+}
+
+// TestExchangeSize: recorders see the bytes of the request's body and
+// query string (the audit trail encodes a large request's record on its
+// own goroutine, not the writer's).
+func TestExchangeSize(t *testing.T) {
+	var sizes []int
+	rec := RecorderFunc(func(_ context.Context, x *Exchange) error { sizes = append(sizes, x.Size); return nil })
+	p, _ := newTestPipeline(t, rec)
+	form := url.Values{"Action": {"Echo"}, "Version": {"2011-06-15"}, "Name": {strings.Repeat("n", 5000)}}
+	p.ServeHTTP(httptest.NewRecorder(), request(t, form, true))
+	get := httptest.NewRequest("GET", "http://opensts.test/?"+form.Encode(), nil)
+	p.ServeHTTP(httptest.NewRecorder(), get)
+	body := `{"Name":"` + strings.Repeat("j", 3000) + `"}`
+	r := httptest.NewRequest("POST", "http://opensts.test/", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	r.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128.DescribeOrganization")
+	if err := sigv4.Sign(r, []byte(body), testKey, testSecret, "", "us-east-1", "organizations", time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	p.ServeHTTP(httptest.NewRecorder(), r)
+	n := len(form.Encode())
+	if want := []int{n, n, len(body)}; !slices.Equal(sizes, want) {
+		t.Errorf("sizes %v, want %v", sizes, want)
 	}
 }
