@@ -281,7 +281,33 @@ func runCompare(conns, threads int, duration time.Duration, rounds int, strict b
 		}
 		fmt.Printf("%s: peak resident memory (VmHWM) %.1f MiB\n", x.name, float64(hwm)/1024)
 	}
+	// A trail that fell behind and dropped events would make the audited
+	// rate look better than it is: say how many it lost.
+	dropped, err := metricValue(on.srv.Endpoint+"/metrics", "opensts_audit_dropped_events_total")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("file sink: audit events dropped %.0f\n", dropped)
 	return nil
+}
+
+// metricValue reads one unlabelled sample from a Prometheus text page.
+func metricValue(url, name string) (float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s: no sample %s", url, name)
 }
 
 // setup creates a user with a key and a role trusting it, and returns one
