@@ -33,6 +33,9 @@ import (
 // EventVersion is the CloudTrail record version written.
 const EventVersion = "1.08"
 
+// stsSource is STS's eventSource.
+const stsSource = "sts.amazonaws.com"
+
 // DigestType is the eventType of the signed record that closes a file.
 const DigestType = "OpenSTSDigest"
 
@@ -260,7 +263,7 @@ func build(cfg BuildConfig, x *pipeline.Exchange, r *Record) (other string) {
 	r.ReadOnly = readOnly(r.EventName)
 	r.params = x.Input
 	var response any // what the response elements were built from
-	if x.Err == nil && (!r.ReadOnly || r.EventSource == "sts.amazonaws.com") && r.EventName != "DecodeAuthorizationMessage" {
+	if x.Err == nil && (!r.ReadOnly || r.EventSource == stsSource) && r.EventName != "DecodeAuthorizationMessage" {
 		// Reads answer with state, often large, that the trail does not
 		// need; STS answers with the minted access key id, which later
 		// events join back to. DecodeAuthorizationMessage's answer is the

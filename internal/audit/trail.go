@@ -66,10 +66,10 @@ type Config struct {
 	Strict     bool
 	StrictWait time.Duration
 	// Queue bounds the events waiting for the writer (default 8192). An
-	// event is about 1-2 KiB, so some 16 MiB when ordinary; a request's
-	// record holds what it sent until the writer encodes it, at most
-	// deferMax bytes of it (a larger request's is encoded at once, and
-	// its line is at most about twice MaxElementBytes).
+	// event is about 1-2 KiB, so some 16 MiB when ordinary; a line is at
+	// most about twice MaxElementBytes. A record the writer encodes
+	// (deferrable: a small STS call, while less than a quarter of the
+	// queue waits) holds its request and response until then.
 	Queue int
 	// IndexMax and IndexBytes bound the events LookupEvents can find (the
 	// newest): at most IndexMax events in at most IndexBytes bytes (208
@@ -499,7 +499,7 @@ func (t *Trail) Record(ctx context.Context, x *pipeline.Exchange) error {
 	tm := x.Time.Unix()
 	var its [2]item
 	n := 1
-	if other == "" && x.Size+len(r.UserAgent) <= deferMax {
+	if other == "" && t.deferrable(x, r) {
 		// The writer encodes it, with the rest of its batch: one
 		// goroutine runs the encoder over a few hundred records, with
 		// its code and its buffers warm in the caches, where a request
@@ -512,9 +512,9 @@ func (t *Trail) Record(ctx context.Context, x *pipeline.Exchange) error {
 		// after.
 		its[0] = item{rec: r, time: tm, readOnly: r.ReadOnly}
 	} else {
-		// A larger request, whose record is encoded here (see
-		// deferMax), or a cross-account AssumeRole: one record for
-		// each account (the second differs from the first in its ids).
+		// A record the writer is not to encode (deferrable), or a
+		// cross-account AssumeRole's: one record for each account (the
+		// second differs from the first in its ids).
 		var buf [4]Resource // the usual one to three resources cost no allocation
 		res := resources(buf[:0], r.params, r.response)
 		if other != "" {
@@ -573,16 +573,27 @@ func (t *Trail) Record(ctx context.Context, x *pipeline.Exchange) error {
 	return nil
 }
 
-// deferMax bounds the requests whose records the writer encodes (their
-// body, query string and user agent, in bytes); a larger one's is encoded
-// on its own goroutine. The writer encodes every deferred record, one
-// after another, at a cost that grows with what the request sent (a 1 MB
-// string of '<' is 6 MB of \u003c before it is cut to the omitted
-// marker, 15 ms); the requests, freed of it, would queue work faster
-// than the one writer does it: the queue grew to gigabytes, other
-// requests' events were dropped and strict mode failed every request
-// (attack review). An AssumeRole is a few hundred bytes.
-const deferMax = 4 << 10
+// deferrable reports whether the writer is to encode r, x's record: an
+// STS call (whose response is its credentials and what the request
+// sent), of at most deferMax bytes with its user agent, while the writer
+// keeps up (less than a quarter of the queue waiting). The writer encodes
+// the deferred records one after another, at a cost that grows with what
+// they hold, and the requests, freed of it, could queue that work faster
+// than the one writer does it (attack reviews): a 1 MB string of '<' is 6
+// MB of \u003c, 15 ms, before it is cut to the omitted marker; 4 KiB of
+// them, unsigned, rejected and recorded, 41 KB written three times over
+// (parameters, resources, index); an Authorize of 626 bytes whose
+// matched statements made a 604 KB response, 30 ms. Each drove the queue
+// full, dropping other requests' events. Past these bounds a request
+// encodes its own record, as every request did before.
+func (t *Trail) deferrable(x *pipeline.Exchange, r *Record) bool {
+	return r.EventSource == stsSource && x.Size+len(r.UserAgent) <= deferMax && len(t.ch) < cap(t.ch)/4
+}
+
+// deferMax bounds the request whose record the writer may encode (its
+// body, query string and user agent, in bytes): an AssumeRole is a few
+// hundred.
+const deferMax = 1 << 10
 
 // encodeQueued encodes the batch's records that requests queued
 // unencoded (Record), on the writer's goroutine. A record whose encoding

@@ -628,11 +628,20 @@ func TestRecordOutlivesTheExchange(t *testing.T) {
 	}
 }
 
+// stsExchange is exchange(i) as a small STS call: the records the writer
+// encodes (deferrable).
+func stsExchange(i int) *pipeline.Exchange {
+	x := exchange(i)
+	x.API, x.Action, x.Size = &pipeline.API{Name: "sts"}, "GetCallerIdentity", 200
+	return x
+}
+
 // TestLargeRequestsAreEncodedByTheRequest: the writer encodes only the
-// records of small requests (deferMax). Deferring every record let any
-// caller hand the one writer 15 ms of escaping with a 1 MB input: the
-// queue grew to gigabytes, other requests' events were dropped, and strict
-// mode failed every request (attack review).
+// records of small STS calls (deferrable). Deferring every record let any
+// caller hand the one writer 15 ms of escaping with a 1 MB input, an
+// unsigned 4 KiB body of '<' 41 KB of output, and an Authorize of 626
+// bytes a 604 KB response: the queue filled, other requests' events were
+// dropped (attack reviews).
 func TestLargeRequestsAreEncodedByTheRequest(t *testing.T) {
 	var deferred []string
 	var mu sync.Mutex
@@ -642,15 +651,19 @@ func TestLargeRequestsAreEncodedByTheRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	small := exchange(1)
-	small.Size = 300
-	big := exchange(2)
-	big.Size = deferMax + 1
+	small := stsExchange(1)
+	big := stsExchange(2)
+	big.Size = 1<<20 + 100
 	big.Input = &struct{ PolicyDocument string }{strings.Repeat("<", 1<<20)}
-	agent := exchange(3)
-	agent.HTTP.Header.Set("User-Agent", strings.Repeat("a", 1024))
-	agent.Size = deferMax - 1000
-	for _, x := range []*pipeline.Exchange{small, big, agent} {
+	escaped := stsExchange(3) // the unsigned AssumeRoleWithWebIdentity of '<'
+	escaped.Action, escaped.Size = "AssumeRoleWithWebIdentity", 1100
+	escaped.Input = &struct{ RoleArn string }{strings.Repeat("<", 1000)}
+	agent := stsExchange(4)
+	agent.HTTP.Header.Set("User-Agent", strings.Repeat("a", 1000))
+	response := stsExchange(5) // a small request whose response is large
+	response.API, response.Action = &pipeline.API{Name: "opensts"}, "Authorize"
+	response.Output = &struct{ MatchedStatements []string }{slices.Repeat([]string{strings.Repeat("a", 500)}, 1000)}
+	for _, x := range []*pipeline.Exchange{small, big, escaped, agent, response} {
 		if err := tr.Record(context.Background(), x); err != nil {
 			t.Fatal(err)
 		}
@@ -660,6 +673,69 @@ func TestLargeRequestsAreEncodedByTheRequest(t *testing.T) {
 	if !slices.Equal(deferred, []string{"req-1"}) {
 		t.Errorf("the writer encoded %v, want only req-1's record", deferred)
 	}
+}
+
+// TestDeferOnlyWhileTheWriterKeepsUp: once a quarter of the queue waits,
+// requests encode their own records again, so that a writer that falls
+// behind is not handed more (and the queue holds no more requests).
+func TestDeferOnlyWhileTheWriterKeepsUp(t *testing.T) {
+	var hold atomic.Bool
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var deferred []string
+	first := make(chan struct{})
+	tr, err := Open(Config{Dir: t.TempDir(), Key: testKey, Queue: 8, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		wrap: func(w io.Writer) io.Writer { return heldWriter{w, &hold, release} },
+		encoding: func(r *Record) {
+			mu.Lock()
+			deferred = append(deferred, r.RequestID)
+			mu.Unlock()
+			if r.RequestID == "req-0" {
+				close(first)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold.Store(true)
+	if err := tr.Record(context.Background(), stsExchange(0)); err != nil {
+		t.Fatal(err)
+	}
+	<-first // the writer has it, and will wait in its write
+	for i := 1; i <= 4; i++ {
+		if err := tr.Record(context.Background(), stsExchange(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	if err := tr.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	// Queue 8: deferred while fewer than 2 wait (req-1 and req-2), then
+	// encoded by the requests (req-3, req-4).
+	if want := []string{"req-0", "req-1", "req-2"}; !slices.Equal(deferred, want) {
+		t.Errorf("the writer encoded %v, want %v", deferred, want)
+	}
+	if tr.Dropped() != 0 {
+		t.Errorf("%d dropped", tr.Dropped())
+	}
+}
+
+// heldWriter waits for release before each write while hold is set.
+type heldWriter struct {
+	w       io.Writer
+	hold    *atomic.Bool
+	release chan struct{}
+}
+
+func (h heldWriter) Write(p []byte) (int, error) {
+	if h.hold.Load() {
+		<-h.release
+	}
+	return h.w.Write(p)
 }
 
 // TestWriterSurvivesAPanickingRecord: a record whose encoding panics on
@@ -681,17 +757,17 @@ func TestWriterSurvivesAPanickingRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	panics.Store(1)
-	if err := tr.Record(context.Background(), exchange(1)); err != nil {
+	if err := tr.Record(context.Background(), stsExchange(1)); err != nil {
 		t.Fatalf("a record that panics once: %v, want it written without its parameters", err)
 	}
 	panics.Store(2)
-	if err := tr.Record(context.Background(), exchange(1)); !errors.Is(err, ErrUnavailable) {
+	if err := tr.Record(context.Background(), stsExchange(1)); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("a record that always panics: %v, want ErrUnavailable", err)
 	}
 	if tr.Dropped() != 1 {
 		t.Errorf("dropped %d, want 1", tr.Dropped())
 	}
-	if err := tr.Record(context.Background(), exchange(2)); err != nil {
+	if err := tr.Record(context.Background(), stsExchange(2)); err != nil {
 		t.Fatalf("the next record: %v", err)
 	}
 	if err := tr.Close(); err != nil {
@@ -733,7 +809,7 @@ func TestLargeRequestsDoNotFloodTheWriter(t *testing.T) {
 	defer tr.Close()
 	in := &struct{ PolicyDocument string }{strings.Repeat("<", 256<<10)}
 	for i := range 64 {
-		x := exchange(i)
+		x := stsExchange(i)
 		x.Input, x.Size = in, 256<<10+100
 		if err := tr.Record(context.Background(), x); err != nil {
 			t.Fatal(err)
