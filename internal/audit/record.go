@@ -58,6 +58,9 @@ const (
 	// apierr.MaxQuoted bytes of a value each, and a validation error lists
 	// every violation.
 	maxErrorBytes = 4096
+	// maxIdentityBytes bounds the federated identity's names (a token's
+	// subject, an assertion's NameID and issuer).
+	maxIdentityBytes = 2048
 	// MaxElementBytes bounds requestParameters and responseElements: a
 	// larger one is replaced by OmittedMarker (its size filled in).
 	MaxElementBytes = 100 << 10
@@ -403,6 +406,11 @@ func anonymous(x *pipeline.Exchange, response any) (UserIdentity, string) {
 			u.AccessKeyID = bound(x.SigV4.AccessKeyID, maxNameBytes)
 		}
 	}
+	// A token's or an assertion's subject and issuer are the identity
+	// provider's: a 95 KB NameID made a 1.1 MB line (attack review).
+	u.IdentityProvider = bound(u.IdentityProvider, maxIdentityBytes)
+	u.UserName = bound(u.UserName, maxIdentityBytes)
+	u.PrincipalID = bound(u.PrincipalID, 2*maxIdentityBytes)
 	return u, account
 }
 
