@@ -372,6 +372,10 @@ func (d *Directory) authenticate(ctx context.Context, c Config, username, passwo
 		}
 		return nil, opErr(ctx, err)
 	}
+	if err := checkEntry(entry); err != nil {
+		d.decoyBind(ctx, conn, c, password)
+		return nil, err
+	}
 	if c.BeforeBind != nil {
 		if err := c.BeforeBind(entry.DN); err != nil {
 			d.decoyBind(ctx, conn, c, password)
@@ -437,6 +441,30 @@ func (d *Directory) dial(ctx context.Context, c Config, dialTimeout, timeout tim
 }
 
 var userAttributes = []string{"dn", "userPrincipalName", "sAMAccountName", "uid"}
+
+// MaxEntryName bounds, in bytes, the user entry's DN and the names taken
+// from it (userPrincipalName, sAMAccountName, uid): they become the
+// session's subject, its token and the audit record. A directory (which an
+// account's administrator chooses) that answers with a 1 MiB DN made a
+// 2.8 MB response to a 220-byte request (attack review); Active
+// Directory's own DNs are at most 255 characters a component.
+const MaxEntryName = 2048
+
+// checkEntry refuses a user entry whose DN or names are longer than
+// MaxEntryName, before its password is sent.
+func checkEntry(e *goldap.Entry) error {
+	if len(e.DN) > MaxEntryName {
+		return denied(fmt.Sprintf("the user entry's DN is longer than %d bytes", MaxEntryName), nil)
+	}
+	for _, a := range userAttributes[1:] {
+		for _, v := range e.GetAttributeValues(a) {
+			if len(v) > MaxEntryName {
+				return denied(fmt.Sprintf("the user entry's %s is longer than %d bytes", a, MaxEntryName), nil)
+			}
+		}
+	}
+	return nil
+}
 
 // CanonicalName is the directory's name of a user entry: its
 // sAMAccountName, else its first uid, else the value of its DN's first RDN,

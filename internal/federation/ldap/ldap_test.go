@@ -3,6 +3,7 @@ package ldap
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,6 +142,27 @@ func TestCanonicalName(t *testing.T) {
 	} {
 		if got := CanonicalName(tc.entry); got != tc.want {
 			t.Errorf("CanonicalName(%s) = %q, want %q", tc.entry.DN, got, tc.want)
+		}
+	}
+}
+
+// TestCheckEntryBoundsTheNames: a user entry whose DN or names are longer
+// than MaxEntryName is refused before its bind (a directory answering a
+// 1 MiB DN made a 2.8 MB response and a record of the same; attack review).
+func TestCheckEntryBoundsTheNames(t *testing.T) {
+	long := strings.Repeat("a", MaxEntryName+1)
+	ok := goldap.NewEntry("uid=alice,ou=people,dc=example,dc=com", map[string][]string{"uid": {"alice"}, "userPrincipalName": {"alice@example.com"}})
+	if err := checkEntry(ok); err != nil {
+		t.Errorf("an ordinary entry: %v", err)
+	}
+	for name, e := range map[string]*goldap.Entry{
+		"DN":                goldap.NewEntry("cn="+long+",dc=example,dc=com", nil),
+		"uid":               goldap.NewEntry("cn=a,dc=example,dc=com", map[string][]string{"uid": {"alice", long}}),
+		"userPrincipalName": goldap.NewEntry("cn=a,dc=example,dc=com", map[string][]string{"userPrincipalName": {long}}),
+		"sAMAccountName":    goldap.NewEntry("cn=a,dc=example,dc=com", map[string][]string{"sAMAccountName": {long}}),
+	} {
+		if err := checkEntry(e); !IsDenied(err) {
+			t.Errorf("%s of %d bytes: %v, want a denial", name, len(long), err)
 		}
 	}
 }
