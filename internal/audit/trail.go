@@ -633,8 +633,7 @@ func (t *Trail) encodeQueued(batch []item) {
 			// counted outside strict mode, failed in it.
 			if it.done == nil {
 				t.dropped.Add(1)
-			}
-			if it.done != nil {
+			} else {
 				it.done <- err
 				it.done = nil
 			}

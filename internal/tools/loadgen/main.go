@@ -12,6 +12,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -283,31 +284,16 @@ func runCompare(conns, threads int, duration time.Duration, rounds int, strict b
 	}
 	// A trail that fell behind and dropped events would make the audited
 	// rate look better than it is: say how many it lost.
-	dropped, err := metricValue(on.srv.Endpoint+"/metrics", "opensts_audit_dropped_events_total")
+	m, err := on.srv.Metrics()
 	if err != nil {
 		return err
 	}
+	dropped, ok := m["opensts_audit_dropped_events_total"]
+	if !ok {
+		return errors.New("the audited server's /metrics has no opensts_audit_dropped_events_total")
+	}
 	fmt.Printf("file sink: audit events dropped %.0f\n", dropped)
 	return nil
-}
-
-// metricValue reads one unlabelled sample from a Prometheus text page.
-func metricValue(url, name string) (float64, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
-			return strconv.ParseFloat(v, 64)
-		}
-	}
-	return 0, fmt.Errorf("%s: no sample %s", url, name)
 }
 
 // setup creates a user with a key and a role trusting it, and returns one

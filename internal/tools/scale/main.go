@@ -314,23 +314,11 @@ func memoryNow(srv *devserver.Server) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	resp, err := http.Get(srv.Endpoint + "/metrics")
+	samples, err := srv.Metrics()
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	metric := func(name string) float64 {
-		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(body)
-		if m == nil {
-			return 0
-		}
-		v, _ := strconv.ParseFloat(string(m[1]), 64)
-		return v
-	}
+	metric := func(name string) float64 { return samples[name] }
 	heap, rest, largest, err := devserver.AnonSplit(srv.Pid())
 	if err != nil {
 		return "", err
