@@ -55,6 +55,9 @@ type Config struct {
 	// (cache.Config.CompactDir).
 	CompactDir       string
 	CompactFileBytes int
+	// CompactMapBytes reads that file through a mapping while it holds at
+	// most that many bytes (cache.Config.CompactMapBytes).
+	CompactMapBytes int
 	// CacheTTL bounds how long a loaded principal, role, policy or SCP is
 	// used without reading it again, whatever the change feed says
 	// (0: DefaultCacheTTL; negative: none).
@@ -183,7 +186,7 @@ func New(cfg Config) *Authorizer {
 	}
 	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now, onDeny: cfg.OnDeny,
 		cache: cache.New(cache.Config[any]{MaxBytes: cacheBytes, Cost: footprintShared, CompactBytes: cfg.CompactBytes,
-			CompactDir: cfg.CompactDir, CompactFileBytes: cfg.CompactFileBytes,
+			CompactDir: cfg.CompactDir, CompactFileBytes: cfg.CompactFileBytes, CompactMapBytes: cfg.CompactMapBytes,
 			TTL: max(ttl, 0), Now: cfg.Now}), // nil: the cache's coarse clock
 		trust: newTrustShapes(trustShapeMax, trustShapeBytes)}
 	a.decodeRole = a.decodeRoleRecord

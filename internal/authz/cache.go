@@ -185,6 +185,10 @@ func (a *Authorizer) CacheStats() (entries, bytes int) {
 	return entries, bytes
 }
 
+// MappedBytes is about what the cache's second tier's mapping of its file
+// may hold resident (cache.Cache.MappedBytes).
+func (a *Authorizer) MappedBytes() int64 { return a.cache.MappedBytes() }
+
 // TierStats reports the cache's second tier: its records, their bytes, and
 // the bytes of its segments allocated so far.
 func (a *Authorizer) TierStats() (entries, bytes, allocated int) { return a.cache.TierStats() }

@@ -64,6 +64,12 @@ type Config[V any] struct {
 	// file cannot be made, the tier is in memory, bounded by CompactBytes.
 	CompactDir       string
 	CompactFileBytes int
+	// CompactMapBytes, with CompactDir, has reads of the file go through
+	// a mapping of it (a copy, not a system call) while it holds at most
+	// that many bytes: those it reads then count toward the process's
+	// resident memory (MappedBytes bounds them), which pread's did not.
+	// Past it, reads are preads, as without it.
+	CompactMapBytes int
 	// TTL, when not zero, bounds how long a value is served after it was
 	// loaded, whatever invalidations say: a second line behind them, so
 	// that a value kept stale by a missed invalidation (or a read the store
@@ -257,7 +263,7 @@ func New[V any](cfg Config[V]) *Cache[V] {
 	c.base = c.now()
 	c.ttl = min(c.ttl, int64(100*365*24*time.Hour)) // no overflow below
 	if cfg.CompactBytes > 0 {
-		c.tier = newCompactIn(cfg.CompactBytes, cfg.CompactDir, cfg.CompactFileBytes)
+		c.tier = newCompactIn(cfg.CompactBytes, cfg.CompactDir, cfg.CompactFileBytes, cfg.CompactMapBytes)
 	}
 	// The ghost counts against the bound, and so does the window, which
 	// holds at most a thirty-second of it; a cache too small to spare a
@@ -669,6 +675,15 @@ func (c *Cache[V]) Stats() (entries, bytes, max int) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.items) + len(c.win.at), c.bytes + c.win.bytes, c.max + c.win.max
+}
+
+// MappedBytes bounds the resident memory the second tier's mapping of its
+// file may hold (see Config.CompactMapBytes): 0 without one.
+func (c *Cache[V]) MappedBytes() int64 {
+	if c.tier == nil {
+		return 0
+	}
+	return c.tier.MappedBytes()
 }
 
 // TierStats returns the second tier's records, their bytes, and the bytes

@@ -143,10 +143,14 @@ func testFingerprintCollisions(t *testing.T, tr *compact) {
 // and refreshes constantly. A hit must return the key's latest value, and
 // the index stays consistent with the segments.
 func TestCompactCollisionsAgreeWithModel(t *testing.T) {
-	for seed := range 6 {
+	for seed := range 9 {
 		tr := newCompact(16 * (2000 + seed%3*700))
-		if seed >= 3 { // the same in a file, flushed every 500 bytes or so
-			if tr = newCompactFileBuf(16*(2000+seed%3*700), t.TempDir(), 500+seed*7); tr == nil {
+		if seed >= 3 { // the same in a file, flushed every 500 bytes or so; from 6 on, read through its mapping
+			mapBytes := 0
+			if seed >= 6 {
+				mapBytes = 1 << 20
+			}
+			if tr = newCompactFileBuf(16*(2000+seed%3*700), t.TempDir(), 500+seed*7, mapBytes); tr == nil {
 				t.Fatal("no file")
 			}
 		}

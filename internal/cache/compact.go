@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/opensts/opensts/internal/offheap"
 )
@@ -45,6 +46,17 @@ type compact struct {
 	buf     []byte
 	flushed int                   // the current segment's bytes in the file
 	damaged [compactSegments]bool // a flush to them failed: not parsed again
+
+	// mapped, when not nil, maps the file (compact_file.go): reads of the
+	// first extent bytes (what writes to the file have put there) copy
+	// from it, until the records grow past mapMax and the tier leaves it.
+	// mappedBytes is what its pages may hold, for MappedBytes (read
+	// without the lock).
+	mapped      *mapping
+	mapMax      int64
+	extent      int64
+	dropped     int64 // extent when the mapping's pages were last dropped
+	mappedBytes atomic.Int64
 
 	// live counts the index's entries in each segment: a scan of a segment
 	// that did not meet them all (bytes in the file it could not parse
@@ -353,7 +365,7 @@ func (t *compact) sizeLocked(r uint32) int {
 		if off >= t.ends[seg] {
 			return 0
 		}
-		if _, err := t.file.ReadAt(h[:], t.at(seg, off)); err != nil {
+		if _, err := t.readFile(h[:], t.at(seg, off)); err != nil {
 			return 0
 		}
 		b = h[:]

@@ -98,7 +98,7 @@ func testAttackModel(t *testing.T, seed uint64, garbage bool) {
 	rng := rand.New(rand.NewPCG(seed, 77))
 	segSize := 300 + rng.IntN(1500)
 	bufBytes := 60 + rng.IntN(segSize)
-	tr := newCompactFileBuf(compactSegments*segSize, t.TempDir(), bufBytes)
+	tr := newCompactFileBuf(compactSegments*segSize, t.TempDir(), bufBytes, 0)
 	if tr == nil {
 		t.Fatal("no file")
 	}
@@ -281,7 +281,7 @@ func garbageInDeadBytes(t *testing.T, tr *compact, rng *rand.Rand) {
 // prefix deletions of the others' keys and a file that fails now and then,
 // in a tier small enough to wrap constantly. Run with -race.
 func TestCompactAttackConcurrent(t *testing.T) {
-	tr := newCompactFileBuf(compactSegments*900, t.TempDir(), 250)
+	tr := newCompactFileBuf(compactSegments*900, t.TempDir(), 250, 0)
 	if tr == nil {
 		t.Fatal("no file")
 	}
@@ -597,7 +597,7 @@ func TestCompactAttackGarbageInDeadRecordSurvivesDeletePrefix(t *testing.T) {
 // buffer of 200.
 func smallFileTier(t *testing.T) *compact {
 	t.Helper()
-	tr := newCompactFileBuf(compactSegments*1000, t.TempDir(), 200)
+	tr := newCompactFileBuf(compactSegments*1000, t.TempDir(), 200, 0)
 	if tr == nil {
 		t.Fatal("no file")
 	}

@@ -16,7 +16,7 @@ import (
 // record is appended anew.
 func TestCompactFileWriteFails(t *testing.T) {
 	rec := recordHeader + len("k00000") + 100
-	tr := newCompactFileBuf(compactSegments*10*rec, t.TempDir(), 3*rec)
+	tr := newCompactFileBuf(compactSegments*10*rec, t.TempDir(), 3*rec, 0)
 	if tr == nil {
 		t.Fatal("no file")
 	}
@@ -62,7 +62,7 @@ func TestCompactFileWriteFails(t *testing.T) {
 // index stays consistent through the laps after.
 func TestCompactFileDamagedSegment(t *testing.T) {
 	rec := recordHeader + len("k00000") + 100
-	tr := newCompactFileBuf(compactSegments*10*rec, t.TempDir(), 3*rec)
+	tr := newCompactFileBuf(compactSegments*10*rec, t.TempDir(), 3*rec, 0)
 	if tr == nil {
 		t.Fatal("no file")
 	}
@@ -99,5 +99,118 @@ func TestCompactFileDamagedSegment(t *testing.T) {
 	checkIndex(t, tr)
 	if v, ok := tr.get(nil, key(499)); !ok || !bytes.Equal(v, val) {
 		t.Fatal("newest record lost")
+	}
+}
+
+// A tier read through its file's mapping reads without the file: with
+// reads of the file failing (a descriptor open for writing only), its
+// records are still found, and MappedBytes bounds what it mapped. Once the
+// file grows past the mapping's bound, the tier leaves the mapping and
+// reads with pread, which that descriptor then fails.
+func TestCompactMappedReads(t *testing.T) {
+	rec := recordHeader + len("k00000") + 100
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%05d", i) }
+	val := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 100) }
+	tr := newCompactFileBuf(compactSegments*10*rec, t.TempDir(), 3*rec, 40*rec)
+	if tr == nil || tr.mapped == nil {
+		t.Fatal("no mapped file")
+	}
+	for i := range 30 {
+		tr.put(key(i), nil, val(i))
+	}
+	tr.mu.Lock()
+	tr.flushLocked()
+	tr.mu.Unlock()
+	if got := tr.MappedBytes(); got != int64(30*rec) {
+		t.Fatalf("MappedBytes = %d, want %d", got, 30*rec)
+	}
+	fds := newAttackFds(t, tr)
+	fds.use(tr, fds.wo) // reads of the file fail from here
+	for i := range 30 {
+		if v, ok := tr.get(nil, key(i)); !ok || !bytes.Equal(v, val(i)) {
+			t.Fatalf("key %d: ok %v, %q", i, ok, v)
+		}
+	}
+	// Past 40 records the file is left; its records are preads now.
+	for i := 30; i < 50; i++ {
+		tr.put(key(i), nil, val(i))
+	}
+	tr.mu.Lock()
+	tr.flushLocked()
+	tr.mu.Unlock()
+	if tr.mapped.b != nil || tr.MappedBytes() != 0 {
+		t.Fatalf("still mapped past the bound: %d", tr.MappedBytes())
+	}
+	if _, ok := tr.get(nil, key(45)); ok {
+		t.Fatal("read without the mapping did not go to the file")
+	}
+	fds.use(tr, fds.good)
+	for i := range 50 {
+		if v, ok := tr.get(nil, key(i)); !ok || !bytes.Equal(v, val(i)) {
+			t.Fatalf("key %d after leaving the mapping: ok %v", i, ok)
+		}
+	}
+}
+
+// A file cut short under the mapping (by another process that can reach
+// it) makes reads of what it no longer holds fault: they are misses, not
+// the end of the process.
+func TestCompactMappedFileCutShort(t *testing.T) {
+	rec := recordHeader + len("k00000") + 100
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%05d", i) }
+	tr := newCompactFileBuf(compactSegments*100*rec, t.TempDir(), 50*rec, 1<<30)
+	if tr == nil || tr.mapped == nil {
+		t.Fatal("no mapped file")
+	}
+	for i := range 200 {
+		tr.put(key(i), nil, bytes.Repeat([]byte("v"), 100))
+	}
+	tr.mu.Lock()
+	tr.flushLocked()
+	tr.mu.Unlock()
+	if _, ok := tr.get(nil, key(150)); !ok {
+		t.Fatal("not stored")
+	}
+	if err := tr.file.Truncate(0); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		if _, ok := tr.get(nil, key(i)); ok {
+			t.Fatalf("key %d read from a file cut to nothing", i)
+		}
+	}
+}
+
+// Records written again and again (a key past its TTL) grow the file, not
+// the records: the tier stays in its mapping, and what its mapping may
+// hold resident is its records and what the file grew by since its pages
+// were last dropped, not the whole file.
+func TestCompactMappedRewrites(t *testing.T) {
+	rec := recordHeader + len("k00000") + 100
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%05d", i) }
+	const mapMax = 40
+	tr := newCompactFileBuf(compactSegments*100*rec, t.TempDir(), 3*rec, mapMax*rec)
+	if tr == nil || tr.mapped == nil {
+		t.Fatal("no mapped file")
+	}
+	for round := range 30 {
+		for i := range 10 {
+			// Sizes alternate, so each put appends a new record.
+			tr.put(key(i), nil, bytes.Repeat([]byte{byte(round)}, 100-round%2))
+		}
+		tr.mu.Lock()
+		tr.flushLocked()
+		tr.mu.Unlock()
+		for i := range 10 {
+			if v, ok := tr.get(nil, key(i)); !ok || v[0] != byte(round) {
+				t.Fatalf("round %d key %d: %v", round, i, ok)
+			}
+		}
+		if got, most := tr.MappedBytes(), int64(10*rec+mapMax*rec/4); got == 0 || got > most {
+			t.Fatalf("round %d: MappedBytes %d, want 1..%d (file %d)", round, got, most, tr.extent)
+		}
+	}
+	if tr.extent < 250*int64(rec) || tr.mapped.b == nil {
+		t.Fatalf("file %d bytes, mapped %v", tr.extent, tr.mapped.b != nil)
 	}
 }

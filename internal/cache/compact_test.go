@@ -17,18 +17,27 @@ func TestCompactEvictsOldestAndKeepsWhatIsRead(t *testing.T) {
 	tierModes(t, compactSegments*10*rec, func(t *testing.T, tr *compact) { testCompactEvicts(t, tr, rec) }) // ten records a segment
 }
 
-// tierModes runs f with a tier of maxBytes in memory, and with one in a
-// file whose buffer is a third of a segment (so that it is flushed within
-// segments as well as when one is left).
+// tierModes runs f with a tier of maxBytes in memory, with one in a file
+// whose buffer is a third of a segment (so that it is flushed within
+// segments as well as when one is left) read with pread, and with the same
+// read through a mapping of the file.
 func tierModes(t *testing.T, maxBytes int, f func(t *testing.T, tr *compact)) {
 	t.Run("memory", func(t *testing.T) { f(t, newCompact(maxBytes)) })
-	t.Run("file", func(t *testing.T) {
-		tr := newCompactFileBuf(maxBytes, t.TempDir(), maxBytes/compactSegments/3)
-		if tr == nil {
-			t.Fatal("no file")
-		}
-		f(t, tr)
-	})
+	for _, mode := range []struct {
+		name     string
+		mapBytes int
+	}{{"file", 0}, {"mapped", maxBytes}} {
+		t.Run(mode.name, func(t *testing.T) {
+			tr := newCompactFileBuf(maxBytes, t.TempDir(), maxBytes/compactSegments/3, mode.mapBytes)
+			if tr == nil {
+				t.Fatal("no file")
+			}
+			if (tr.mapped != nil) != (mode.mapBytes > 0) {
+				t.Fatalf("mapped: %v", tr.mapped != nil)
+			}
+			f(t, tr)
+		})
+	}
 }
 
 func testCompactEvicts(t *testing.T, tr *compact, rec int) {

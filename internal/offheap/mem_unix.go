@@ -2,7 +2,10 @@
 
 package offheap
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 // Bytes returns n zeroed bytes of anonymous memory mapped outside the Go
 // heap: they count toward neither the heap the collector paces itself by
@@ -24,5 +27,38 @@ func Bytes(n int) []byte {
 func Free(b []byte) {
 	if len(b) > 0 {
 		_ = syscall.Munmap(b)
+	}
+}
+
+// MapFile maps the first n bytes of f read-only and shared: a read of the
+// mapping sees what writes to f put there, without a system call once its
+// page is mapped, and the pages are the kernel's page cache, which counts
+// toward the process's resident memory once read through the mapping. A
+// read past the end of f faults (see CopyMapped). It returns nil when f
+// cannot be mapped; Unmap gives the mapping back.
+func MapFile(f *os.File, n int) []byte {
+	if n <= 0 {
+		return nil
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, n, syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// Unmap gives back a mapping MapFile made; nothing may read it afterwards.
+func Unmap(b []byte) {
+	if len(b) > 0 {
+		_ = syscall.Munmap(b)
+	}
+}
+
+// DropMapped drops a file mapping's pages from the process's resident
+// memory (they stay in the kernel's page cache, and a read maps them
+// again).
+func DropMapped(b []byte) {
+	if len(b) > 0 {
+		_ = syscall.Madvise(b, syscall.MADV_DONTNEED)
 	}
 }

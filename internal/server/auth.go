@@ -96,6 +96,7 @@ type keyEntry struct {
 	kc      *keyCache
 	gen     uint64 // the cache's generation before the entry was read
 	scoped  atomic.Pointer[scopedKey]
+	sealed  []byte // the secret, sealed, of an entry filled from the store
 }
 
 // scopedKey is a signing key and its credential scope, and the one held
@@ -114,7 +115,7 @@ var scopedKeyBytes = 2 * (int(unsafe.Sizeof(scopedKey{})) + 8)
 func newKeyCache(svc *iam.Service, users userSource, tierDir string) *keyCache {
 	return &keyCache{iam: svc, users: users, ttl: keyTTL,
 		cache: cache.New(cache.Config[*keyEntry]{MaxBytes: keyCacheBytes, CompactBytes: KeyCompactBytes,
-			CompactDir: tierDir, CompactFileBytes: KeyCompactFileBytes,
+			CompactDir: tierDir, CompactFileBytes: KeyCompactFileBytes, CompactMapBytes: KeyMapBytes,
 			Cost: func(e *keyEntry) (int, []cache.Shared) { return e.size(), nil }})}
 }
 
@@ -135,6 +136,7 @@ func (e *keyEntry) size() int {
 	for _, s := range []string{c.Account, c.ARN, c.UserID, c.AccessKeyID, c.SourceIP, c.UserAgent, c.Region} {
 		n += obj(len(s))
 	}
+	n += obj(len(e.sealed))
 	return n + scopedKeyBytes
 }
 
@@ -174,8 +176,13 @@ func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (*keyEntr
 		if err != nil {
 			return nil, nil, err
 		}
-		// The second tier keeps the secret sealed, as stored.
-		return e, row.encode(k.Secret, "", nil), nil
+		// The entry keeps the secret sealed, as stored, for the signing
+		// key its first request derives; the second tier gets the key's
+		// record only then (Derived), with that key and without the
+		// secret: one record a key, not one at the fill and another at
+		// its first request.
+		e.sealed = k.Secret
+		return e, nil, nil
 	})
 }
 
@@ -188,8 +195,9 @@ type keyRow struct {
 }
 
 // encode is the key's record in the second tier: the row, the sealed
-// secret, and the scope and sealed signing key last derived (none: "" and
-// nil).
+// secret (none: nil; Derived writes none, a record with the signing key
+// not needing it), and the scope and sealed signing key last derived
+// (none: "" and nil).
 func (row *keyRow) encode(sealed []byte, scope string, sealedKey []byte) []byte {
 	return cache.Enc(make([]byte, 0, 192)).Int(row.expires).String(row.account).String(row.id).String(row.userID).
 		Bool(row.root).Bool(row.active).Bytes(sealed).String(scope).Bytes(sealedKey)
@@ -218,9 +226,9 @@ func (kc *keyCache) entry(ctx context.Context, row keyRow, gen uint64) (*keyEntr
 }
 
 // decode builds a key's entry from its row in the second tier, unless the
-// row is past its TTL, its secret does not open (without a signing key to
-// use, it is opened to check it), or its owner cannot be read (then it is
-// filled from the store, which says why). A signing key in the row is
+// row is past its TTL, it has no signing key to use and no secret that
+// opens (then it is filled from the store, which holds the secret), or its
+// owner cannot be read (the store says why). A signing key in the row is
 // opened when it may still sign a request (its day is within one of now's).
 func (kc *keyCache) decode(ctx context.Context, b []byte, now time.Time, gen uint64) (*keyEntry, bool) {
 	r, ok := decodeRecord(b) // b's slices, which neither the openings nor the entry keep
@@ -232,6 +240,9 @@ func (kc *keyCache) decode(ctx context.Context, b []byte, now time.Time, gen uin
 		sk = kc.openScoped(r.row.id, r.scope, r.sealedKey, now)
 	}
 	if sk == nil {
+		if len(r.sealed) == 0 {
+			return nil, false
+		}
 		secret, err := kc.iam.OpenSecret(r.row.id, r.sealed)
 		if err != nil {
 			return nil, false
@@ -281,12 +292,15 @@ func (e *keyEntry) SigningKey(date, region, service string) (*[sha256.Size]byte,
 	return nil, false
 }
 
-// Secret implements authn.SigningKeys: the secret of the key's record in
-// the second tier, or of the stored key when the tier no longer has it
-// (an error wrapping authn.ErrUnknownKey when the store has not either).
+// Secret implements authn.SigningKeys: the sealed secret the entry was
+// filled with, or its record's in the second tier, or the stored key's
+// (an error wrapping authn.ErrUnknownKey when the store has not it).
 func (e *keyEntry) Secret(ctx context.Context) ([]byte, error) {
 	id := e.auth.Caller.AccessKeyID
-	if r, ok := e.tierRecord(); ok {
+	if e.sealed != nil {
+		return e.kc.iam.OpenSecret(id, e.sealed)
+	}
+	if r, ok := e.tierRecord(); ok && len(r.sealed) > 0 {
 		return e.kc.iam.OpenSecret(id, r.sealed)
 	}
 	_, secret, err := e.kc.iam.LookupAccessKey(ctx, id)
@@ -297,10 +311,10 @@ func (e *keyEntry) Secret(ctx context.Context) ([]byte, error) {
 }
 
 // Derived implements authn.SigningKeys: the entry holds the key from now
-// on, and the key's record in the second tier holds it sealed when it
-// holds none of that day or later (so a record is written again at most
-// once a day, however a key's requests alternate between scopes), unless
-// an invalidation ran since the entry was read.
+// on, and the key's record in the second tier holds it sealed when there
+// is no record or it holds none of that day or later (so a record is
+// written again at most once a day, however a key's requests alternate
+// between scopes), unless an invalidation ran since the entry was read.
 func (e *keyEntry) Derived(date, region, service string, key *[sha256.Size]byte) {
 	if _, ok := e.SigningKey(date, region, service); ok {
 		return
@@ -314,19 +328,28 @@ func (e *keyEntry) Derived(date, region, service string, key *[sha256.Size]byte)
 	if kc.cache.Gen() != e.gen {
 		return
 	}
-	r, ok := e.tierRecord()
-	if !ok {
-		return
+	if r, ok := e.tierRecord(); ok {
+		if held, _, _ := bytes.Cut(r.scope, []byte("/")); len(held) == len(date) && string(held) >= date {
+			return // the record's key is of this day (another scope's) or a later one
+		}
 	}
-	if held, _, _ := bytes.Cut(r.scope, []byte("/")); len(held) == len(date) && string(held) >= date {
-		return // the record's key is of this day (another scope's) or a later one
-	}
+	row := e.row()
 	scope := date + "/" + region + "/" + service
-	sealedKey, err := kc.iam.SealSigningKey(r.row.id, []byte(scope), key[:])
+	sealedKey, err := kc.iam.SealSigningKey(row.id, []byte(scope), key[:])
 	if err != nil {
 		return
 	}
-	kc.cache.ReplaceTiered([]byte(r.row.id), e.gen, r.row.encode(r.sealed, scope, sealedKey))
+	kc.cache.ReplaceTiered([]byte(row.id), e.gen, row.encode(nil, scope, sealedKey))
+}
+
+// row is what e was built from.
+func (e *keyEntry) row() keyRow {
+	c := &e.auth.Caller
+	row := keyRow{expires: e.expires, account: c.Account, id: c.AccessKeyID, root: c.Type == policy.Root, active: e.auth.Active}
+	if !row.root {
+		row.userID = c.UserID
+	}
+	return row
 }
 
 // tierRecord is the key's record in the second tier, when it has one.

@@ -156,6 +156,17 @@ func TestKeyCacheSecondTier(t *testing.T) {
 	ctx := context.Background()
 	id, secret := newUserKey(t, s, "tiered")
 	now := time.Now()
+	// The record is written with the signing key of the key's first
+	// request, not when the key is read.
+	if _, err := s.keys.Key(ctx, id, now); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _ := s.keys.cache.TierStats(); n != 0 {
+		t.Fatalf("second tier holds %d keys before a request", n)
+	}
+	if code := attackServe(t, s, "sts", id, secret); code != 200 {
+		t.Fatal(code)
+	}
 	first, err := s.keys.Key(ctx, id, now)
 	if err != nil || !first.Active || first.Secret != nil || openedSecret(t, first) != secret {
 		t.Fatalf("%+v %v", first, err)

@@ -220,7 +220,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	// the cache's coarse clock, where time.Now cost a clock read (some
 	// 100 ns here) at every entry a request checks.
 	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: opt.Now, CacheBytes: AuthzCacheBytes, CompactBytes: AuthzCompactBytes,
-		CompactDir: cfg.DataDir, CompactFileBytes: AuthzCompactFileBytes,
+		CompactDir: cfg.DataDir, CompactFileBytes: AuthzCompactFileBytes, CompactMapBytes: AuthzMapBytes,
 		OnDeny: denied(s.metrics)})
 	s.sessions, err = session.NewManager(ctx, session.Config{
 		Keys: s.store, Sealer: s.sealer, Now: s.now, Rand: random, RotateEvery: cfg.KeyRotation,

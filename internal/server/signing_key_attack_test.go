@@ -162,8 +162,21 @@ func TestAttackRecordTamper(t *testing.T) {
 		}
 		return r
 	}
-	ra, rb := recOf(a), recOf(b)
-	sealedSecretA := bytes.Clone(ra.sealed)
+	ra := recOf(a)
+	// A record holds no secret (the signing key does without it): the
+	// sealed secrets are the store's.
+	sealedOf := func(id string) []byte {
+		k, err := s.store.GetAccessKey(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.Secret
+	}
+	if len(ra.sealed) != 0 {
+		t.Fatal("the record holds the sealed secret")
+	}
+	rb := recOf(b)
+	sealedSecretA, sealedSecretB := sealedOf(a), sealedOf(b)
 	cases := map[string]struct {
 		sealed            []byte
 		scope             string
@@ -176,7 +189,9 @@ func TestAttackRecordTamper(t *testing.T) {
 		"another scope's label on her key":      {sealedSecretA, date + "/us-east-1/iam", bytes.Clone(ra.sealedKey), false, true},
 		"long scope":                            {sealedSecretA, date + "/" + strings.Repeat("r", 4000) + "/sts", bytes.Clone(ra.sealedKey), false, true},
 		"her sealed key as the secret":          {bytes.Clone(ra.sealedKey), scope, bytes.Clone(ra.sealedKey), true, true},
-		"bob's sealed secret in alice's record": {bytes.Clone(rb.sealed), "", nil, false, false},
+		"bob's sealed secret in alice's record": {sealedSecretB, "", nil, false, false},
+		"neither secret nor key":                {nil, "", nil, false, false},
+		"her key of a day long past, no secret": {nil, "20200101/us-east-1/sts", bytes.Clone(ra.sealedKey), false, false},
 	}
 	for name, c := range cases {
 		row := ra.row
@@ -284,6 +299,12 @@ func TestAttackWriteBackKeepsExpiry(t *testing.T) {
 	if _, err := s.keys.get(ctx, id, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	if _, ok := s.keys.cache.TierRecord([]byte(id)); ok {
+		t.Fatal("a record before any request derived a signing key")
+	}
+	if code := attackServe(t, s, "sts", id, secret); code != 200 {
+		t.Fatal(code)
+	}
 	r0, _ := decodeRecord(mustRecord(t, s, id))
 	time.Sleep(20 * time.Millisecond)
 	for _, svc := range []string{"sts", "iam", "sts"} {
@@ -346,12 +367,15 @@ func TestAttackTierChurn(t *testing.T) {
 		s := newTestServer(t, io.Discard)
 		s.keys.cache = cache.New(cache.Config[*keyEntry]{MaxBytes: keyCacheBytes, CompactBytes: 16 * 8192,
 			Cost: func(e *keyEntry) (int, []cache.Shared) { return e.size(), nil }})
-		ctx := context.Background()
 		var victims []string
 		for i := range 20 {
-			id, _ := newUserKey(t, s, "victim"+strconv.Itoa(i))
-			if _, err := s.keys.get(ctx, id, time.Now()); err != nil {
-				t.Fatal(err)
+			id, secret := newUserKey(t, s, "victim"+strconv.Itoa(i))
+			// Its first request writes its record (with the signing key).
+			if code := attackServe(t, s, "sts", id, secret); code != 200 {
+				t.Fatal(code)
+			}
+			if _, ok := s.keys.cache.TierRecord([]byte(id)); !ok {
+				t.Fatal("no record after a request")
 			}
 			victims = append(victims, id)
 		}
