@@ -103,20 +103,14 @@ func newServeCmd() *cobra.Command {
 // (a live heap of a few MiB, and the caches' first tiers bounded at 10 MiB
 // in all beside the session cache, see internal/server), for CPU under
 // load: the collector runs when the heap reaches 11x the live heap instead
-// of 2x, and a soft limit of 80 MiB makes it run sooner when that would be
-// too much. AssumeRole allocates about 9 KiB a request; under wrk at 32
-// connections this gave 2-3 points more of a bare handler's requests per
-// second than GOGC=400. The caches' second tiers and the audit index are
-// kept in scratch files in the data directory (their indexes and write
-// buffers mapped outside the Go heap), so at 100,000 entities
-// (internal/tools/scale) they add some 10 MiB of resident memory to the
-// limit, detection's tables and last-use windows some 15, and the binary
-// 25 MiB: peak RSS 135 MiB under this limit, 112 MiB under 56 MiB, where
-// the collector cost some 3 µs more of CPU a request across 100,000 roles
-// (69.3 against 65.3-66.8 µs; before the tiers went to files, 56 MiB and
-// peak RSS 154 MiB, and 48 MiB cost 4-5 points more of the server's CPU
-// in the collector, perf over the scale run). GOGC and GOMEMLIMIT, when
-// set, win.
+// of 2x, and a soft limit (memoryLimit) makes it run sooner when that
+// would be too much. AssumeRole allocates about 9 KiB a request; under wrk
+// at 32 connections this gave 2-3 points more of a bare handler's requests
+// per second than GOGC=400. The caches' second tiers and the audit index
+// are kept in scratch files in the data directory (their indexes and
+// write buffers mapped outside the Go heap). GOGC and GOMEMLIMIT, when
+// set, win; limitSet reports that the limit is serve's, which
+// followMappings then moves.
 func tuneGC() (limitSet bool) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(1000)
@@ -135,10 +129,10 @@ func tuneGC() (limitSet bool) {
 // some 3 µs each a request across 100,000 roles), the pages they read
 // count toward the process's resident memory, some 44 MiB at 100,000
 // entities, and the Go heap gives way for them. There the limit is 48 MiB
-// and peak RSS some 145 MiB (176 MiB under 80), for some 2 µs more of the
-// collector's CPU a request; with few entities (the tiers hold little) and
-// past some 140,000 (the tiers leave their mappings and read with pread)
-// the limit is 80 MiB, as before.
+// and peak RSS 143.5 MiB (176 MiB under 80; internal/tools/scale); with
+// few entities (the tiers hold little) and past some 140,000 (the tiers
+// leave their mappings and read with pread) the limit is 80 MiB, as
+// before.
 const (
 	memoryLimit    = 80 << 20
 	minMemoryLimit = 48 << 20
