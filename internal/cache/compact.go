@@ -55,7 +55,7 @@ type compact struct {
 	mapped      *mapping
 	mapMax      int64
 	extent      int64
-	dropped     int64 // extent when the mapping's pages were last dropped
+	sinceDrop   int64 // bytes written since the mapping's pages were last dropped
 	mappedBytes atomic.Int64
 
 	// live counts the index's entries in each segment: a scan of a segment

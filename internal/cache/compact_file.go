@@ -87,7 +87,10 @@ func (t *compact) readFile(b []byte, off int64) (int, error) {
 // again (a key past its TTL, a refresh) leave dead copies behind, some of
 // whose pages reads mapped while they were live: each time the file grows
 // by a quarter of mapMax, the mapping's pages are dropped (they stay in
-// the page cache; reads map those of live records again).
+// the page cache; reads map those of live records again). Bytes written,
+// not the file's growth: once the file wraps (the oldest segment emptied
+// and written again) it grows no more, and live records moving lap after
+// lap mapped the whole file (found by a review as an attacker).
 func (t *compact) wroteLocked(off int64, n int) {
 	if end := off + int64(n); end > t.extent {
 		t.extent = end
@@ -96,18 +99,19 @@ func (t *compact) wroteLocked(off int64, n int) {
 	if m == nil || m.b == nil {
 		return
 	}
-	switch {
-	case int64(t.bytes) > t.mapMax:
+	if int64(t.bytes) > t.mapMax {
 		m.unmap()
 		t.mappedBytes.Store(0)
 		return
-	case t.extent-t.dropped > t.mapMax/4:
-		offheap.DropMapped(m.b)
-		t.dropped = t.extent
 	}
-	// What reads may have mapped since: the live records, and what the
-	// file grew by since the last drop.
-	t.mappedBytes.Store(min(t.extent, int64(t.bytes)+t.extent-t.dropped))
+	if t.sinceDrop += int64(n); t.sinceDrop > t.mapMax/4 {
+		offheap.DropMapped(m.b)
+		t.sinceDrop = 0
+	}
+	// What reads may have mapped since: the live records, and what was
+	// written since the last drop (about: a read's fault maps the pages
+	// about it that the page cache holds too).
+	t.mappedBytes.Store(min(t.extent, int64(t.bytes)+t.sinceDrop))
 }
 
 // MappedBytes is about what the tier's mapping adds to the process's
