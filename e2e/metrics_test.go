@@ -129,7 +129,7 @@ func TestMetrics(t *testing.T) {
 	if f := after["opensts_request_duration_seconds"]; f == nil || f.GetType() != dto.MetricType_HISTOGRAM {
 		t.Errorf("opensts_request_duration_seconds is not a histogram: %v", f)
 	}
-	for _, name := range []string{"opensts_signing_key_age_seconds", "opensts_audit_backlog_events", "opensts_audit_dropped_events_total", "go_goroutines", "process_cpu_seconds_total"} {
+	for _, name := range []string{"opensts_signing_key_age_seconds", "opensts_audit_backlog_events", "opensts_audit_dropped_events_total", "opensts_cache_mapped_bytes", "go_goroutines", "process_cpu_seconds_total"} {
 		if after[name] == nil || len(after[name].GetMetric()) == 0 {
 			t.Errorf("%s missing from /metrics", name)
 		}

@@ -271,7 +271,10 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 			Users:     throttle.New(s.store, "ldap-user", LDAPUserThrottle),
 			Addresses: throttle.New(s.store, "ldap-address", LDAPAddressThrottle)}})
 	s.keys = newKeyCache(s.iam, s.authz, cfg.DataDir)
-	s.metrics.MustRegister(newKeyAges(s))
+	s.metrics.MustRegister(newKeyAges(s), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "opensts_cache_mapped_bytes",
+		Help: "About what the caches' and detection's tiers read through mappings of their files may hold resident (serve's soft memory limit gives way for it).",
+	}, func() float64 { return float64(s.MappedBytes()) }))
 	// The one place where changes reach the caches (feed.go).
 	s.feed = newFeed(s.store, s.log, s.now, cfg.RefreshInterval, s.metrics.Registry())
 	// The revocation set: loaded before the first request, reloaded on
