@@ -122,20 +122,23 @@ func tuneGC() (limitSet bool) {
 	return false
 }
 
-// memoryLimit is serve's soft memory limit, less what the caches' tiers
-// read through mappings of their files may hold resident
-// (server.Server.MappedBytes), down to minMemoryLimit: with reads of the
+// memoryLimit is serve's soft memory limit, less twice what the caches'
+// tiers read through mappings of their files may hold resident
+// (server.Server.MappedBytes), down to minMemoryLimit. With reads of the
 // tiers' files through mappings instead of pread (three system calls of
 // some 3 µs each a request across 100,000 roles), the pages they read
-// count toward the process's resident memory, some 44 MiB at 100,000
-// entities, and the Go heap gives way for them. There the limit is 48 MiB
-// and peak RSS 143.5 MiB (176 MiB under 80; internal/tools/scale); with
-// few entities (the tiers hold little) and past some 140,000 (the tiers
-// leave their mappings and read with pread) the limit is 80 MiB, as
-// before.
+// count toward the process's resident memory, and the Go heap gives way
+// for them: twice, as reads also map the pages about theirs that the page
+// cache holds (fault-around), and the collector lags behind a soft limit
+// under load. At 100,000 entities (internal/tools/scale) the mappings
+// hold some 34 MiB and the limit is 40 MiB: peak RSS 134.6 MiB, against
+// 154.6-160.6 MiB in runs of 80 less the mappings, floored at 48 (176 MiB
+// under 80). With few entities (the tiers hold little) the limit is 80
+// MiB, as before, and past some 140,000 too (the tiers leave their
+// mappings and read with pread).
 const (
 	memoryLimit    = 80 << 20
-	minMemoryLimit = 48 << 20
+	minMemoryLimit = 40 << 20
 )
 
 // followMappings sets the soft memory limit from mapped at every tick of
@@ -150,7 +153,7 @@ func followMappings(ctx context.Context, every time.Duration, mapped func() int6
 			return
 		case <-t.C:
 		}
-		if limit := max(memoryLimit-mapped(), minMemoryLimit); limit-last >= 1<<20 || last-limit >= 1<<20 {
+		if limit := max(memoryLimit-2*mapped(), minMemoryLimit); limit-last >= 1<<20 || last-limit >= 1<<20 {
 			debug.SetMemoryLimit(limit)
 			last = limit
 		}

@@ -26,8 +26,8 @@ func TestFollowMappings(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	mapped.Store(20 << 20)
-	waitLimit(memoryLimit - 20<<20)
+	mapped.Store(10 << 20)
+	waitLimit(memoryLimit - 2*10<<20)
 	mapped.Store(200 << 20)
 	waitLimit(minMemoryLimit)
 	mapped.Store(0)

@@ -97,15 +97,20 @@ const (
 	// of the tiers read through a mapping of their files
 	// (cache.Config.CompactMapBytes): a read is then a copy where pread
 	// cost a system call (some 3 µs on the VM of the figures, three of
-	// them a request across 100,000 roles), and the pages read count
-	// toward the process's resident memory, for which serve's soft memory
-	// limit gives way (Server.MappedBytes, cmd/opensts). At 100,000
-	// entities of the scale benchmark the three hold some 17, 17 and 10
-	// MiB; a tier whose records grow past its bound leaves the mapping,
-	// its pages with it, and reads with pread, as at 1,000,000.
+	// them a request across 100,000 roles: the key, its user, the role),
+	// and the pages read count toward the process's resident memory, for
+	// which serve's soft memory limit gives way (Server.MappedBytes,
+	// cmd/opensts). At 100,000 entities of the scale benchmark the
+	// authorizer's and the key cache's hold some 17 MiB each; a tier whose
+	// records grow past its bound leaves the mapping, its pages with it,
+	// and reads with pread, as at 1,000,000. Detection's is not mapped: its
+	// fast table judges most events without a baseline, so its file is
+	// read seldom (a principal's baseline once in 10 minutes of its
+	// history), and mapped, the pages those reads brought in grew the
+	// resident memory by some 6 MiB over a scale run for no CPU to show.
 	AuthzMapBytes      = 24 << 20
 	KeyMapBytes        = 24 << 20
-	DetectTierMapBytes = 16 << 20
+	DetectTierMapBytes = 0
 )
 
 // CacheStat is the size of one cache: its entries, their estimated size in
