@@ -16,7 +16,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -202,7 +201,12 @@ func measureServer(ctx context.Context, bin string, n, callers int, duration tim
 		BaseEndpoint: aws.String(srv.Endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(devserver.RootKey, devserver.RootSecret, ""),
 	})
-	mid := marker(roleName(n / 2))
+	// The marker of the middle of the list, as the server writes it (a
+	// marker is opaque, with a check value: one made up is refused).
+	mid, err := middleMarker(ctx, client, n)
+	if err != nil {
+		return err
+	}
 	for _, size := range []int32{100, 1000} {
 		d, err := median(11, func() error {
 			_, err := client.ListRoles(ctx, &iam.ListRolesInput{Marker: mid, MaxItems: aws.Int32(size)})
@@ -231,6 +235,12 @@ func measureServer(ctx context.Context, bin string, n, callers int, duration tim
 		return fmt.Errorf("listed %d roles of %d", total, n)
 	}
 
+	// Markers spread over the list (some 1,000), as the server writes
+	// them, for the callers to start their pages at.
+	markers, err := spreadMarkers(ctx, client, n)
+	if err != nil {
+		return err
+	}
 	var (
 		mu   sync.Mutex
 		lats []time.Duration
@@ -243,9 +253,9 @@ func measureServer(ctx context.Context, bin string, n, callers int, duration tim
 			var mine []time.Duration
 			bad := 0
 			for time.Now().Before(stop) {
-				i, _ := rand.Int(rand.Reader, big.NewInt(int64(n)))
+				i, _ := rand.Int(rand.Reader, big.NewInt(int64(len(markers))))
 				t0 := time.Now()
-				_, err := client.ListRoles(ctx, &iam.ListRolesInput{Marker: marker(roleName(int(i.Int64()))), MaxItems: aws.Int32(100)})
+				_, err := client.ListRoles(ctx, &iam.ListRolesInput{Marker: markers[i.Int64()], MaxItems: aws.Int32(100)})
 				if err != nil {
 					bad++
 					continue
@@ -272,8 +282,47 @@ func measureServer(ctx context.Context, bin string, n, callers int, duration tim
 // marker is the ListRoles marker that continues after the role named name:
 // the base64url of its list key. Clients treat markers as opaque; the tool
 // makes them to start pages anywhere.
-func marker(name string) *string {
-	return aws.String(base64.RawURLEncoding.EncodeToString([]byte(store.NameKey(name))))
+// spreadMarkers returns the markers of a walk over the n roles in pages of
+// n/1,000 (10 to 1,000).
+func spreadMarkers(ctx context.Context, client *iam.Client, n int) ([]*string, error) {
+	step := int32(min(1000, max(n/1000, 10)))
+	var out []*string
+	var marker *string
+	for {
+		page, err := client.ListRoles(ctx, &iam.ListRolesInput{Marker: marker, MaxItems: aws.Int32(step)})
+		if err != nil {
+			return nil, err
+		}
+		if page.Marker == nil {
+			break
+		}
+		marker = page.Marker
+		out = append(out, marker)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%d roles: no marker", n)
+	}
+	return out, nil
+}
+
+// middleMarker returns the marker the server writes for the page that ends
+// in the middle of the n roles, paging to it by 1,000 (by n/2 when n is
+// 2,000 or fewer).
+func middleMarker(ctx context.Context, client *iam.Client, n int) (*string, error) {
+	step := int32(min(1000, max(n/2, 1)))
+	var marker *string
+	for seen := 0; seen < n/2; {
+		out, err := client.ListRoles(ctx, &iam.ListRolesInput{Marker: marker, MaxItems: aws.Int32(step)})
+		if err != nil {
+			return nil, err
+		}
+		if out.Marker == nil {
+			return nil, fmt.Errorf("the list of %d roles ended after %d", n, seen+len(out.Roles))
+		}
+		seen += len(out.Roles)
+		marker = out.Marker
+	}
+	return marker, nil
 }
 
 func measurePostgres(ctx context.Context, dsn string, n int) error {
