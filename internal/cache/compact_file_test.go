@@ -187,15 +187,31 @@ func TestCompactMappedFileCutShort(t *testing.T) {
 // were last dropped, not the whole file.
 func TestCompactMappedRewrites(t *testing.T) {
 	rec := recordHeader + len("k00000") + 100
-	key := func(i int) []byte { return fmt.Appendf(nil, "k%05d", i) }
 	const mapMax = 40
-	tr := newCompactFileBuf(compactSegments*100*rec, t.TempDir(), 3*rec, mapMax*rec)
+	tr := rewriteMapped(t, 100*rec, mapMax*rec, 30, func(round int, tr *compact) {
+		if got, most := tr.MappedBytes(), int64(10*rec+mapMax*rec/4); got == 0 || got > most {
+			t.Fatalf("round %d: MappedBytes %d, want 1..%d (file %d)", round, got, most, tr.extent)
+		}
+	})
+	if tr.extent < 250*int64(rec) || tr.mapped.b == nil {
+		t.Fatalf("file %d bytes, mapped %v", tr.extent, tr.mapped.b != nil)
+	}
+}
+
+// rewriteMapped makes a mapped tier of segments of segBytes, bound mapMax,
+// and puts ten keys again in each of rounds rounds (their sizes
+// alternating, so that each put appends a record), flushing and reading
+// them back after each; check runs after every round.
+func rewriteMapped(t *testing.T, segBytes, mapMax, rounds int, check func(round int, tr *compact)) *compact {
+	t.Helper()
+	rec := recordHeader + len("k00000") + 100
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%05d", i) }
+	tr := newCompactFileBuf(compactSegments*segBytes, t.TempDir(), 3*rec, mapMax)
 	if tr == nil || tr.mapped == nil {
 		t.Fatal("no mapped file")
 	}
-	for round := range 30 {
+	for round := range rounds {
 		for i := range 10 {
-			// Sizes alternate, so each put appends a new record.
 			tr.put(key(i), nil, bytes.Repeat([]byte{byte(round)}, 100-round%2))
 		}
 		tr.mu.Lock()
@@ -206,11 +222,9 @@ func TestCompactMappedRewrites(t *testing.T) {
 				t.Fatalf("round %d key %d: %v", round, i, ok)
 			}
 		}
-		if got, most := tr.MappedBytes(), int64(10*rec+mapMax*rec/4); got == 0 || got > most {
-			t.Fatalf("round %d: MappedBytes %d, want 1..%d (file %d)", round, got, most, tr.extent)
+		if check != nil {
+			check(round, tr)
 		}
 	}
-	if tr.extent < 250*int64(rec) || tr.mapped.b == nil {
-		t.Fatalf("file %d bytes, mapped %v", tr.extent, tr.mapped.b != nil)
-	}
+	return tr
 }

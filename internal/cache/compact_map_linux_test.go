@@ -2,8 +2,6 @@ package cache
 
 import (
 	"bufio"
-	"bytes"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -46,25 +44,8 @@ func mappingRss(t *testing.T, b []byte) int64 {
 // review as an attacker: before, 1.79 MB resident against 2 KB reported).
 func TestAttackMappedRssPastWrap(t *testing.T) {
 	rec := recordHeader + len("k00000") + 100
-	key := func(i int) []byte { return fmt.Appendf(nil, "k%05d", i) }
-	const mapMax = 40
-	tr := newCompactFileBuf(compactSegments*1000*rec, t.TempDir(), 3*rec, mapMax*rec)
-	if tr == nil || tr.mapped == nil {
-		t.Fatal("no mapped file")
-	}
-	for round := range 6000 { // 60,000 records: almost four laps of 16,000
-		for i := range 10 {
-			tr.put(key(i), nil, bytes.Repeat([]byte{byte(round)}, 100-round%2))
-		}
-		tr.mu.Lock()
-		tr.flushLocked()
-		tr.mu.Unlock()
-		for i := range 10 {
-			if v, ok := tr.get(nil, key(i)); !ok || v[0] != byte(round) {
-				t.Fatalf("round %d key %d: %v", round, i, ok)
-			}
-		}
-	}
+	// 60,000 records: almost four laps of 16,000.
+	tr := rewriteMapped(t, 1000*rec, 40*rec, 6000, nil)
 	if tr.mapped.b == nil {
 		t.Fatal("left the mapping")
 	}
