@@ -132,8 +132,8 @@ func tuneGC() (limitSet bool) {
 // cache holds (fault-around), and the collector lags behind a soft limit
 // under load. At 100,000 entities (internal/tools/scale) the mappings
 // hold some 34 MiB and the limit is 40 MiB: peak RSS 134.6 MiB, against
-// 154.6-160.6 MiB in runs of 80 less the mappings, floored at 48 (176 MiB
-// under 80). With few entities (the tiers hold little) the limit is 80
+// 154.6-160.6 MiB in runs of 80 less the mappings, floored at 48, with
+// detection's tier mapped too (176 MiB under 80). With few entities (the tiers hold little) the limit is 80
 // MiB, as before, and past some 140,000 too (the tiers leave their
 // mappings and read with pread).
 const (

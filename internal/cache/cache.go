@@ -67,7 +67,7 @@ type Config[V any] struct {
 	// CompactMapBytes, with CompactDir, has reads of the file go through
 	// a mapping of it (a copy, not a system call) while it holds at most
 	// that many bytes: those it reads then count toward the process's
-	// resident memory (MappedBytes bounds them), which pread's did not.
+	// resident memory (about MappedBytes), which pread's did not.
 	// Past it, reads are preads, as without it.
 	CompactMapBytes int
 	// TTL, when not zero, bounds how long a value is served after it was
@@ -677,8 +677,8 @@ func (c *Cache[V]) Stats() (entries, bytes, max int) {
 	return len(c.items) + len(c.win.at), c.bytes + c.win.bytes, c.max + c.win.max
 }
 
-// MappedBytes bounds the resident memory the second tier's mapping of its
-// file may hold (see Config.CompactMapBytes): 0 without one.
+// MappedBytes is about what the second tier's mapping of its file may
+// hold resident (see Config.CompactMapBytes): 0 without one.
 func (c *Cache[V]) MappedBytes() int64 {
 	if c.tier == nil {
 		return 0

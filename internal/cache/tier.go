@@ -15,16 +15,12 @@ type Tier struct{ c *compact }
 func NewTier(maxBytes int) *Tier { return &Tier{c: newCompact(maxBytes)} }
 
 // NewTierIn returns an empty tier in an unlinked scratch file in dir, of
-// fileBytes (see Config.CompactDir), read through a mapping while the file
-// holds at most mapBytes (Config.CompactMapBytes); without dir or
-// fileBytes, or where the file cannot be made, in memory, of maxBytes.
-func NewTierIn(maxBytes int, dir string, fileBytes, mapBytes int) *Tier {
-	return &Tier{c: newCompactIn(maxBytes, dir, fileBytes, mapBytes)}
+// fileBytes (see Config.CompactDir), read with pread (detection's, read
+// seldom: see server.AuthzMapBytes); without dir or fileBytes, or where
+// the file cannot be made, in memory, of maxBytes.
+func NewTierIn(maxBytes int, dir string, fileBytes int) *Tier {
+	return &Tier{c: newCompactIn(maxBytes, dir, fileBytes, 0)}
 }
-
-// MappedBytes bounds the resident memory the tier's mapping of its file
-// may hold (see Config.CompactMapBytes).
-func (t *Tier) MappedBytes() int64 { return t.c.MappedBytes() }
 
 // Get appends the value stored under key to dst.
 func (t *Tier) Get(dst, key []byte) ([]byte, bool) { return t.c.get(dst, key) }

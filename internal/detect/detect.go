@@ -211,9 +211,6 @@ type Options struct {
 	// of TierFileBytes (cache.NewTierIn).
 	TierDir       string
 	TierFileBytes int
-	// TierMapBytes reads that file through a mapping while it holds at
-	// most that many bytes (cache.Config.CompactMapBytes).
-	TierMapBytes int
 	// Population, if set, counts the deployment's principals and roles
 	// (the store's Population); with Shared, the table that judges most
 	// events without their baselines (see fastTable) is sized by it when
@@ -294,7 +291,7 @@ func New(opt Options) (*Engine, error) {
 		base: newBaselines(opt.Baselines, opt.MaxSubjects, warmup)}
 	if opt.Shared != nil {
 		if opt.TierBytes > 0 {
-			e.base.tier = cache.NewTierIn(opt.TierBytes, opt.TierDir, opt.TierFileBytes, opt.TierMapBytes)
+			e.base.tier = cache.NewTierIn(opt.TierBytes, opt.TierDir, opt.TierFileBytes)
 		}
 		e.base.load = e.loadBaseline
 		if opt.FastSlots <= 0 {
@@ -398,16 +395,6 @@ func (e *Engine) done(batch []*chunk) {
 // Stats are the engine's counters.
 func (e *Engine) Stats() (processed, dropped, alerts uint64) {
 	return e.processed.Load(), e.dropped.Load(), e.alerts.Load()
-}
-
-// MappedBytes is about what the baselines' tier's mapping of its file may
-// hold resident (cache.Tier.MappedBytes): 0 without one. It is safe for
-// concurrent use.
-func (e *Engine) MappedBytes() int64 {
-	if e.base.tier == nil {
-		return 0
-	}
-	return e.base.tier.MappedBytes()
 }
 
 // Run evaluates queued events until ctx ends, and writes the baselines

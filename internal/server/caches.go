@@ -93,7 +93,7 @@ const (
 	KeyCompactFileBytes   = 512 << 20
 	DetectTierFileBytes   = 192 << 20
 
-	// AuthzMapBytes, KeyMapBytes and DetectTierMapBytes bound the records
+	// AuthzMapBytes and KeyMapBytes bound the records
 	// of the tiers read through a mapping of their files
 	// (cache.Config.CompactMapBytes): a read is then a copy where pread
 	// cost a system call (some 3 µs on the VM of the figures, three of
@@ -108,9 +108,8 @@ const (
 	// read seldom (a principal's baseline once in 10 minutes of its
 	// history), and mapped, the pages those reads brought in grew the
 	// resident memory by some 6 MiB over a scale run for no CPU to show.
-	AuthzMapBytes      = 24 << 20
-	KeyMapBytes        = 24 << 20
-	DetectTierMapBytes = 0
+	AuthzMapBytes = 24 << 20
+	KeyMapBytes   = 24 << 20
 )
 
 // CacheStat is the size of one cache: its entries, their estimated size in
@@ -148,14 +147,10 @@ func (s *Server) CacheStats() CacheStats {
 	return st
 }
 
-// MappedBytes is about what the caches' and detection's tiers read through
-// mappings of their files may add to the process's resident memory (see
+// MappedBytes is about what the caches' tiers read through mappings of
+// their files may add to the process's resident memory (see
 // cache.Config.CompactMapBytes); serve lowers its soft memory limit by it.
 // It is safe for concurrent use.
 func (s *Server) MappedBytes() int64 {
-	n := s.authz.MappedBytes() + s.keys.cache.MappedBytes()
-	if s.detect != nil {
-		n += s.detect.MappedBytes()
-	}
-	return n
+	return s.authz.MappedBytes() + s.keys.cache.MappedBytes()
 }

@@ -131,7 +131,7 @@ func (s *Server) startDetect(cfg config.Config) error {
 		Name: "opensts_alerts_total", Help: "Detection alerts raised, by rule.",
 	}, []string{"rule"})
 	e, err := detect.New(detect.Options{Config: rules, Now: s.now, Directory: detectDirectory{s.store}, Emit: s.emitAlert,
-		Shared: detectShared{s.store}, Population: s.store.Population, TierBytes: DetectTierBytes, TierDir: s.cfg.DataDir, TierFileBytes: DetectTierFileBytes, TierMapBytes: DetectTierMapBytes, Baselines: DetectBaselines, Responder: responder{s}, Log: func(msg string, err error) { s.log.Warn(msg, "error", err) }})
+		Shared: detectShared{s.store}, Population: s.store.Population, TierBytes: DetectTierBytes, TierDir: s.cfg.DataDir, TierFileBytes: DetectTierFileBytes, Baselines: DetectBaselines, Responder: responder{s}, Log: func(msg string, err error) { s.log.Warn(msg, "error", err) }})
 	if err != nil {
 		return err
 	}

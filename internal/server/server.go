@@ -273,7 +273,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.keys = newKeyCache(s.iam, s.authz, cfg.DataDir)
 	s.metrics.MustRegister(newKeyAges(s), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "opensts_cache_mapped_bytes",
-		Help: "About what the caches' and detection's tiers read through mappings of their files may hold resident (serve's soft memory limit gives way for it).",
+		Help: "About what the caches' tiers read through mappings of their files may hold resident (serve's soft memory limit gives way for it).",
 	}, func() float64 { return float64(s.MappedBytes()) }))
 	// The one place where changes reach the caches (feed.go).
 	s.feed = newFeed(s.store, s.log, s.now, cfg.RefreshInterval, s.metrics.Registry())
