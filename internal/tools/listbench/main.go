@@ -201,12 +201,15 @@ func measureServer(ctx context.Context, bin string, n, callers int, duration tim
 		BaseEndpoint: aws.String(srv.Endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(devserver.RootKey, devserver.RootSecret, ""),
 	})
-	// The marker of the middle of the list, as the server writes it (a
-	// marker is opaque, with a check value: one made up is refused).
-	mid, err := middleMarker(ctx, client, n)
+	// Markers spread over the list (some 1,000), as the server writes
+	// them (a marker is opaque, with a check value: one made up is
+	// refused): the middle one for the timed pages, all of them for the
+	// concurrent callers to start their pages at.
+	markers, err := spreadMarkers(ctx, client, n)
 	if err != nil {
 		return err
 	}
+	mid := markers[len(markers)/2]
 	for _, size := range []int32{100, 1000} {
 		d, err := median(11, func() error {
 			_, err := client.ListRoles(ctx, &iam.ListRolesInput{Marker: mid, MaxItems: aws.Int32(size)})
@@ -235,12 +238,6 @@ func measureServer(ctx context.Context, bin string, n, callers int, duration tim
 		return fmt.Errorf("listed %d roles of %d", total, n)
 	}
 
-	// Markers spread over the list (some 1,000), as the server writes
-	// them, for the callers to start their pages at.
-	markers, err := spreadMarkers(ctx, client, n)
-	if err != nil {
-		return err
-	}
 	var (
 		mu   sync.Mutex
 		lats []time.Duration
@@ -303,26 +300,6 @@ func spreadMarkers(ctx context.Context, client *iam.Client, n int) ([]*string, e
 		return nil, fmt.Errorf("%d roles: no marker", n)
 	}
 	return out, nil
-}
-
-// middleMarker returns the marker the server writes for the page that ends
-// in the middle of the n roles, paging to it by 1,000 (by n/2 when n is
-// 2,000 or fewer).
-func middleMarker(ctx context.Context, client *iam.Client, n int) (*string, error) {
-	step := int32(min(1000, max(n/2, 1)))
-	var marker *string
-	for seen := 0; seen < n/2; {
-		out, err := client.ListRoles(ctx, &iam.ListRolesInput{Marker: marker, MaxItems: aws.Int32(step)})
-		if err != nil {
-			return nil, err
-		}
-		if out.Marker == nil {
-			return nil, fmt.Errorf("the list of %d roles ended after %d", n, seen+len(out.Roles))
-		}
-		seen += len(out.Roles)
-		marker = out.Marker
-	}
-	return marker, nil
 }
 
 func measurePostgres(ctx context.Context, dsn string, n int) error {
