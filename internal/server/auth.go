@@ -75,10 +75,10 @@ type userSource interface {
 // second were).
 const keyTTL = 15 * time.Minute
 
-// keyCacheBytes bounds the long-term key cache's first tier: 2.5 MiB, some
-// 3,900 keys (about 670 bytes each by their estimate, two signing keys and
+// keyCacheBytes bounds the long-term key cache's first tier: 640 KiB, some
+// 970 keys (about 670 bytes each by their estimate, two signing keys and
 // their cache entry included; see caches.go for the choice).
-const keyCacheBytes = 5 << 19
+const keyCacheBytes = 5 << 17
 
 // keyEntry is immutable once cached but for the signing key it holds. It
 // keeps what authentication needs, not the stored key record;
@@ -112,9 +112,9 @@ type scopedKey struct {
 // names are shared).
 var scopedKeyBytes = 2 * (int(unsafe.Sizeof(scopedKey{})) + 8)
 
-func newKeyCache(svc *iam.Service, users userSource, tierDir string) *keyCache {
+func newKeyCache(svc *iam.Service, users userSource, tierDir string, maxBytes int) *keyCache {
 	return &keyCache{iam: svc, users: users, ttl: keyTTL,
-		cache: cache.New(cache.Config[*keyEntry]{MaxBytes: keyCacheBytes, CompactBytes: KeyCompactBytes,
+		cache: cache.New(cache.Config[*keyEntry]{MaxBytes: maxBytes, CompactBytes: KeyCompactBytes,
 			CompactDir: tierDir, CompactFileBytes: KeyCompactFileBytes, CompactMapBytes: KeyMapBytes,
 			Cost: func(e *keyEntry) (int, []cache.Shared) { return e.size(), nil }})}
 }

@@ -31,6 +31,13 @@ const (
 
 func benchServer(b testing.TB, opts ...func(*config.Config)) *Server {
 	b.Helper()
+	return benchServerWith(b, Options{}, opts...)
+}
+
+// benchServerWith is benchServer with more options (opt's Logger and Stderr
+// are replaced).
+func benchServerWith(b testing.TB, opt Options, opts ...func(*config.Config)) *Server {
+	b.Helper()
 	cfg := config.Default()
 	cfg.DataDir = b.TempDir()
 	cfg.MasterKey = bytes.Repeat([]byte{7}, 32)
@@ -38,7 +45,8 @@ func benchServer(b testing.TB, opts ...func(*config.Config)) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s, err := New(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard})
+	opt.Logger, opt.Stderr = slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard
+	s, err := New(context.Background(), cfg, opt)
 	if err != nil {
 		b.Fatal(err)
 	}

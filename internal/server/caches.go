@@ -12,7 +12,7 @@ import (
 //     about 1.1 KiB of the authorizer's (the role with its compiled trust
 //     policy, whose shape it shares with other roles', the user, the
 //     bookkeeping) and 0.65 KiB of the key cache. These bounds hold some
-//     3,500 entities: what a hot working set needs, no more, because the
+//     900 entities: what a hot working set needs, no more, because the
 //     collector marks every one of their objects. Once full, a first tier
 //     stores a decoded entry only on its key's second miss of late; an
 //     entry seen once is kept a short while in the cache's window (the
@@ -47,12 +47,25 @@ import (
 // to 80 MiB for the same RSS bound (cmd/opensts tuneGC). Trust
 // policies do not go through the policy cache, which holds identity,
 // managed, session and SCP documents.
+//
+// The first tiers then held some 3,500 entities (4 MiB and 2.5 MiB), and
+// at 100,000 entities, where serve's limit is at its 40 MiB floor (the
+// mappings take the rest), the heap they made (some 16 MB live, 33 MB of
+// spans in use) left the collector one or two MB of room: it ran 30 to 60
+// times a second, each time as soon as it had finished, and one role's
+// requests took 155-209 µs of CPU where they take some 85 (gctrace and
+// internal/tools/scale, 2026-12-07). At a quarter of those bounds the
+// live heap is some 13 MB, the spans in use 28 MB, and it runs some 20
+// times a second; across 100,000 roles the rate went from 65-75 % of one
+// role's (that regime) to 80-86 %. A first tier serves some 3 % of the
+// requests across 100,000 entities either way; the second tier serves
+// the rest of a hot set larger than its bound with a copy and a decode.
 const (
 	// PolicyCacheBytes bounds the compiled policies.
 	PolicyCacheBytes = 4 << 20
 	// AuthzCacheBytes bounds the authorizer's principals, roles, groups,
 	// managed policies and SCPs.
-	AuthzCacheBytes = 4 << 20
+	AuthzCacheBytes = 1 << 20
 	// AuthzCompactBytes bounds the authorizer cache's second tier: users and
 	// roles encoded, some 170 bytes an entity of the scale benchmark (a
 	// user and a role), so 100,000 take 17 MB, with room for the copies
@@ -136,7 +149,7 @@ func (s *Server) CacheStats() CacheStats {
 	var st CacheStats
 	st.Policies = CacheStat{Entries: s.policies.Len(), Bytes: s.policies.Bytes(), MaxBytes: PolicyCacheBytes}
 	st.Authz.Entries, st.Authz.Bytes = s.authz.CacheStats()
-	st.Authz.MaxBytes = AuthzCacheBytes
+	st.Authz.MaxBytes = s.authzCacheBytes
 	st.Keys.Entries, st.Keys.Bytes, st.Keys.MaxBytes = s.keys.cache.Stats()
 	st.Sessions.Entries, st.Sessions.Bytes = s.sessions.CacheStats()
 	st.Sessions.MaxBytes = session.DefaultCacheBytes

@@ -179,7 +179,7 @@ func TestScaleBytesPerEntity(t *testing.T) {
 		t.Skip("seeds 3,000 entities")
 	}
 	const n = 3000
-	s := benchServer(t)
+	s := benchServerWith(t, Options{authzCacheBytes: 4 << 20, keyCacheBytes: 5 << 19}) // first tiers that hold n
 	reqs := scaleEntities(t, s, n)
 	h := s.Handler()
 	// What the server still has queued (the audit trail's writer,

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -140,6 +141,9 @@ type Server struct {
 	keys     *keyCache
 	issuer   *issuer.Issuer // nil without --web-identity-issuer
 
+	// authzCacheBytes is the authorizer cache's first tier's bound.
+	authzCacheBytes int
+
 	authn    *authn.Authenticator
 	pipeline *pipeline.Pipeline
 	trail    *audit.Trail   // nil with --audit=false
@@ -170,6 +174,11 @@ type Options struct {
 	Observers []pipeline.Observer
 	// Stderr receives the first-start announcement (default: the logger).
 	Stderr io.Writer
+
+	// authzCacheBytes and keyCacheBytes replace the first tiers' bounds
+	// (AuthzCacheBytes, keyCacheBytes) when set: for tests that measure
+	// more entities cached than those hold.
+	authzCacheBytes, keyCacheBytes int
 }
 
 // New builds a server from cfg: opens the store, loads or creates the master
@@ -211,6 +220,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		}
 	}()
 	s.policies = policy.NewCache(PolicyCacheBytes)
+	s.authzCacheBytes = cmp.Or(opt.authzCacheBytes, AuthzCacheBytes)
 	s.metrics = metrics.New()
 	if timed, isSQL := s.store.(interface{ SetLatency(sqlstore.Latency) }); isSQL {
 		timed.SetLatency(s.metrics.StoreOp)
@@ -219,7 +229,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	// without one it reads the system's for decisions, and its cache's TTL
 	// the cache's coarse clock, where time.Now cost a clock read (some
 	// 100 ns here) at every entry a request checks.
-	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: opt.Now, CacheBytes: AuthzCacheBytes, CompactBytes: AuthzCompactBytes,
+	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: opt.Now, CacheBytes: s.authzCacheBytes, CompactBytes: AuthzCompactBytes,
 		CompactDir: cfg.DataDir, CompactFileBytes: AuthzCompactFileBytes, CompactMapBytes: AuthzMapBytes,
 		OnDeny: denied(s.metrics)})
 	s.sessions, err = session.NewManager(ctx, session.Config{
@@ -270,7 +280,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		LDAP: sts.LDAPConfig{Store: s.store, Directory: &ldap.Directory{Observe: func(outcome string, took time.Duration) { s.metrics.IdPRequest("ldap", outcome, took) }}, Sealer: s.sealer, DefaultProvider: cfg.LDAPDefaultProvider,
 			Users:     throttle.New(s.store, "ldap-user", LDAPUserThrottle),
 			Addresses: throttle.New(s.store, "ldap-address", LDAPAddressThrottle)}})
-	s.keys = newKeyCache(s.iam, s.authz, cfg.DataDir)
+	s.keys = newKeyCache(s.iam, s.authz, cfg.DataDir, cmp.Or(opt.keyCacheBytes, keyCacheBytes))
 	s.metrics.MustRegister(newKeyAges(s), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "opensts_cache_mapped_bytes",
 		Help: "About what the caches' tiers read through mappings of their files may hold resident (serve's soft memory limit gives way for it).",
