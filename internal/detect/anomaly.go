@@ -560,7 +560,7 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 		key := b.subjectKey("principal", p)
 		tag, combo = b.fast.tag(key), b.fast.principalCombo(action, hourOf)
 		if s = b.fast.find(tag); s != nil && s.combo == combo && !b.held(key) {
-			if r, warm, ok := b.fastRates(s, ev.Time, minute); ok {
+			if r, warm, ok := b.fastRates(s, ev.Time, minute, savePhase(key)); ok {
 				// Seen with this action at this hour before: only its
 				// rates change, and those the slot holds.
 				s.set(r)
@@ -590,7 +590,7 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 		}
 	}
 	r := bl.rates()
-	if r.call(minute) {
+	if r.call(minute, savePhase(b.subjectKey("principal", p))) {
 		b.mark(bl.key)
 	}
 	bl.setRates(r)
@@ -669,7 +669,7 @@ func (b *baselines) skips(ev *Event, kind string, key []byte) bool {
 	if kind == "role" {
 		return true
 	}
-	_, _, ok := b.fastRates(s, ev.Time, ev.Time.Unix()/60)
+	_, _, ok := b.fastRates(s, ev.Time, ev.Time.Unix()/60, savePhase(key))
 	return ok
 }
 
@@ -679,7 +679,7 @@ func (b *baselines) skips(ev *Event, kind string, key []byte) bool {
 // of history (written back), the slot's first sighting is not known, or t
 // is within the second the slot's first sighting (whole seconds) leaves
 // in doubt of the warm-up's end.
-func (b *baselines) fastRates(s *fastSlot, t time.Time, minute int64) (r rates, warm, ok bool) {
+func (b *baselines) fastRates(s *fastSlot, t time.Time, minute, phase int64) (r rates, warm, ok bool) {
 	if s.first == 0 {
 		return r, false, false
 	}
@@ -688,7 +688,7 @@ func (b *baselines) fastRates(s *fastSlot, t time.Time, minute int64) (r rates, 
 		return r, false, false
 	}
 	r = s.rates()
-	if r.call(minute) {
+	if r.call(minute, phase) {
 		return r, false, false
 	}
 	return r, since >= b.warmup, true

@@ -31,13 +31,14 @@ func (bl *baseline) setRates(r rates) {
 
 // call counts a call in minute, rolling the minutes before it (idle ones
 // as zero calls) into the rate. It reports whether the history grew past
-// a multiple of rateSaveMinutes (what it learned is then written back).
+// a multiple of rateSaveMinutes less phase, the subject's (savePhase):
+// what it learned is then written back.
 //
 // A call stamped with a minute before the current one (a request that
 // began then and ended now) counts in the current minute: resetting the
 // count to it let a client that slipped such calls into a burst keep the
 // count under rateMinimum (found by a review as an attacker).
-func (r *rates) call(minute int64) (save bool) {
+func (r *rates) call(minute, phase int64) (save bool) {
 	if minute != r.minute && (r.minute == 0 || minute > r.minute) {
 		if r.minute != 0 {
 			r.rate = (1-rateAlpha)*r.rate + rateAlpha*float64(r.count)
@@ -46,13 +47,28 @@ func (r *rates) call(minute int64) (save bool) {
 			r.rate = float64(float32(r.rate)) // as a fast slot keeps it
 			before := r.minutes
 			r.minutes += int(min(gap, 1_000_000)) + 1
-			save = r.minutes/rateSaveMinutes != before/rateSaveMinutes
+			save = (int64(r.minutes)+phase)/rateSaveMinutes != (int64(before)+phase)/rateSaveMinutes
 		}
 		r.minute, r.count = minute, 0
 	}
 	r.count++
 	return save
 }
+
+// savePhase is where in its rateSaveMinutes a subject's rates are written
+// back, from its key (as subjectKey builds it): principals first seen
+// together (created together, or first called in one sweep) have their
+// histories grow in step, and written back at the same multiple they made
+// waves: across 100,000 of them, every ten minutes each one's next call
+// read and wrote its baseline (internal/tools/scale: some 3 more reads and
+// 0.2 more writes a request, and about twice the CPU, for the whole run
+// a wave fell in). Spread over the ten phases, a tenth of them write at
+// each minute's turn.
+// (A variable: the tests that count write-backs at given minutes set it
+// to none.)
+var savePhase = func(key []byte) int64 { return int64(maphash.Bytes(phaseSeed, key) % rateSaveMinutes) }
+
+var phaseSeed = maphash.MakeSeed()
 
 // newer returns what a and b, two copies of one subject's rates, know
 // together: the later minute's count (the larger count in the same

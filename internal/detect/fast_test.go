@@ -93,7 +93,7 @@ func TestFastTableWarmupEdge(t *testing.T) {
 		judged := 0
 		for d := -3 * time.Second; d <= 3*time.Second; d += 50 * time.Millisecond {
 			at := first.Add(warmup + d)
-			_, warm, ok := b.fastRates(&s, at, at.Unix()/60)
+			_, warm, ok := b.fastRates(&s, at, at.Unix()/60, 0)
 			if !ok {
 				continue
 			}
@@ -237,7 +237,7 @@ func sameJudgement(t *testing.T, name string, evs []Event, fired map[string]int,
 		a, _ = decodeBaseline(sides[0].sh.base[key])
 		b, _ = decodeBaseline(sides[1].sh.base[key])
 		if !a.First.Equal(b.First) || !slices.Equal(a.Networks, b.Networks) || !slices.Equal(a.Agents, b.Agents) ||
-			!slices.Equal(a.Actions, b.Actions) || a.Hours != b.Hours || a.Minutes/rateSaveMinutes != b.Minutes/rateSaveMinutes {
+			!slices.Equal(a.Actions, b.Actions) || a.Hours != b.Hours || !sameSave(a.Minutes, b.Minutes, savePhase([]byte(key))) {
 			t.Fatalf("%s: %s: the shared state holds %+v without the fast table, %+v with it", name, key, a, b)
 		}
 	}
@@ -290,6 +290,7 @@ func (m *memShared) keys() []string {
 // rate history into a baseline the table holds gives it to the slot too,
 // which judges the subject's next call once the table dropped it.
 func TestFastTableMergedInTable(t *testing.T) {
+	noSavePhase(t)
 	alice := "principal:arn:aws:iam::" + acct + ":user/alice"
 	var rates [2]rates
 	for i := range rates {
@@ -403,5 +404,57 @@ func TestFastTableSlots(t *testing.T) {
 	}
 	if g.grow(MaxFastSlots+1, now) != g {
 		t.Fatal("grew past MaxFastSlots")
+	}
+}
+
+// sameSave reports whether histories of a and b minutes were last written
+// back at the same multiple of rateSaveMinutes, for a subject of phase.
+func sameSave(a, b int, phase int64) bool {
+	return (int64(a)+phase)/rateSaveMinutes == (int64(b)+phase)/rateSaveMinutes
+}
+
+// noSavePhase makes every subject's rates written back at the multiples of
+// rateSaveMinutes themselves, for t.
+func noSavePhase(t *testing.T) {
+	was := savePhase
+	savePhase = func([]byte) int64 { return 0 }
+	t.Cleanup(func() { savePhase = was })
+}
+
+// TestRateWriteBackSpread: principals first seen together, and then each
+// calling once a minute, have their rates written back every
+// rateSaveMinutes, each once in any rateSaveMinutes, but not all at the
+// same minute: across 100,000 of them (internal/tools/scale) such a wave
+// made each one's next call read and write its baseline, some 3 more
+// reads a request for a whole run.
+func TestRateWriteBackSpread(t *testing.T) {
+	const n = 1000
+	sh := newMemShared()
+	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh })
+	ctx := context.Background()
+	call := func(m int) {
+		for i := range n {
+			x := ev("GetCallerIdentity", "sts", at(time.Duration(m)*time.Minute+time.Second))
+			x.ARN = fmt.Sprintf("arn:aws:iam::%s:user/u%d", acct, i)
+			run(e, x)
+		}
+		e.Flush(ctx)
+	}
+	call(0) // first seen: each written once
+	var writes []int
+	for m := 1; m <= 2*rateSaveMinutes; m++ {
+		before := sh.puts
+		call(m)
+		writes = append(writes, sh.puts-before)
+	}
+	total := 0
+	for m, w := range writes {
+		total += w
+		if w > n/4 {
+			t.Errorf("minute %d wrote back %d of %d principals' rates at once: %v", m+1, w, n, writes)
+		}
+	}
+	if total != 2*n {
+		t.Errorf("%d minutes wrote back %d baselines, want each of %d principals twice: %v", 2*rateSaveMinutes, total, n, writes)
 	}
 }
