@@ -49,7 +49,7 @@ import (
 // managed, session and SCP documents.
 //
 // The first tiers then held some 3,500 entities (4 MiB and 2.5 MiB), and
-// at 100,000 entities, where serve's limit is at its 40 MiB floor (the
+// at 100,000 entities, where serve's limit was at its 40 MiB floor (the
 // mappings take the rest), the heap they made (some 16 MB live, 33 MB of
 // spans in use) left the collector one or two MB of room: it ran 30 to 60
 // times a second, each time as soon as it had finished, and one role's
