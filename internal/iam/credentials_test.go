@@ -318,6 +318,19 @@ func TestServiceLinkedRoles(t *testing.T) {
 	wantErr(t, err, apierr.UnmodifiableEntity)
 	_, err = e.svc.DeleteRolePermissionsBoundary(e.ctx, root, &iam.DeleteRolePermissionsBoundaryInput{RoleName: r.RoleName})
 	wantErr(t, err, apierr.UnmodifiableEntity)
+	// Its description may be edited, its maximum session duration not (a
+	// service's sessions of 12 hours where they were of one).
+	twelveHours := int32(43200)
+	_, err = e.svc.UpdateRole(e.ctx, root, &iam.UpdateRoleInput{RoleName: r.RoleName, MaxSessionDuration: &twelveHours})
+	wantErr(t, err, apierr.UnmodifiableEntity)
+	desc := "beanstalk's"
+	_, err = e.svc.UpdateRole(e.ctx, root, &iam.UpdateRoleInput{RoleName: r.RoleName, Description: &desc, MaxSessionDuration: &twelveHours})
+	wantErr(t, err, apierr.UnmodifiableEntity)
+	must[*iam.UpdateRoleOutput](t)(e.svc.UpdateRole(e.ctx, root, &iam.UpdateRoleInput{RoleName: r.RoleName, Description: &desc}))
+	got := must[*iam.GetRoleOutput](t)(e.svc.GetRole(e.ctx, root, &iam.GetRoleInput{RoleName: r.RoleName}))
+	if got.Role.Description != desc || got.Role.MaxSessionDuration != 3600 {
+		t.Fatalf("service-linked role after UpdateRole: description %q, max session %d", got.Role.Description, got.Role.MaxSessionDuration)
+	}
 	// A path that holds ':role/aws-service-role/' past its start is an
 	// ordinary role's (':' is a path character): created, and changed.
 	lookalike := must[*iam.CreateRoleOutput](t)(e.svc.CreateRole(e.ctx, root, &iam.CreateRoleInput{RoleName: "lookalike", Path: "/x:role/aws-service-role/",

@@ -201,6 +201,11 @@ func (s *Service) UpdateRole(ctx context.Context, c *authz.Caller, in *UpdateRol
 	if err != nil {
 		return nil, err
 	}
+	if isServiceLinked(e.role) && in.MaxSessionDuration != nil {
+		// A service-linked role's description is the account's to edit;
+		// how long its service's sessions last is not.
+		return nil, protectedRole(e.name)
+	}
 	r := e.role
 	if in.Description != nil {
 		r.Description = *in.Description
