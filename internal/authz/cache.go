@@ -177,13 +177,10 @@ func obj(n int) int {
 	return n + n/8 + wordSize
 }
 
-// CacheStats returns the number of entries in the authorizer's cache and
+// CacheStats returns the number of entries in the authorizer's cache,
 // their estimated size in bytes (with the compiled policies they hold),
-// which stays within Config.CacheBytes.
-func (a *Authorizer) CacheStats() (entries, bytes int) {
-	entries, bytes, _ = a.cache.Stats()
-	return entries, bytes
-}
+// and the bound that stays within, Config.CacheBytes.
+func (a *Authorizer) CacheStats() (entries, bytes, max int) { return a.cache.Stats() }
 
 // MappedBytes is about what the cache's second tier's mapping of its file
 // may hold resident (cache.Cache.MappedBytes).

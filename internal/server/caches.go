@@ -148,8 +148,7 @@ type CacheStats struct {
 func (s *Server) CacheStats() CacheStats {
 	var st CacheStats
 	st.Policies = CacheStat{Entries: s.policies.Len(), Bytes: s.policies.Bytes(), MaxBytes: PolicyCacheBytes}
-	st.Authz.Entries, st.Authz.Bytes = s.authz.CacheStats()
-	st.Authz.MaxBytes = s.authzCacheBytes
+	st.Authz.Entries, st.Authz.Bytes, st.Authz.MaxBytes = s.authz.CacheStats()
 	st.Keys.Entries, st.Keys.Bytes, st.Keys.MaxBytes = s.keys.cache.Stats()
 	st.Sessions.Entries, st.Sessions.Bytes = s.sessions.CacheStats()
 	st.Sessions.MaxBytes = session.DefaultCacheBytes

@@ -141,9 +141,6 @@ type Server struct {
 	keys     *keyCache
 	issuer   *issuer.Issuer // nil without --web-identity-issuer
 
-	// authzCacheBytes is the authorizer cache's first tier's bound.
-	authzCacheBytes int
-
 	authn    *authn.Authenticator
 	pipeline *pipeline.Pipeline
 	trail    *audit.Trail   // nil with --audit=false
@@ -220,7 +217,6 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		}
 	}()
 	s.policies = policy.NewCache(PolicyCacheBytes)
-	s.authzCacheBytes = cmp.Or(opt.authzCacheBytes, AuthzCacheBytes)
 	s.metrics = metrics.New()
 	if timed, isSQL := s.store.(interface{ SetLatency(sqlstore.Latency) }); isSQL {
 		timed.SetLatency(s.metrics.StoreOp)
@@ -229,7 +225,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	// without one it reads the system's for decisions, and its cache's TTL
 	// the cache's coarse clock, where time.Now cost a clock read (some
 	// 100 ns here) at every entry a request checks.
-	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: opt.Now, CacheBytes: s.authzCacheBytes, CompactBytes: AuthzCompactBytes,
+	s.authz = authz.New(authz.Config{Store: s.store, Policies: s.policies, Sealer: s.sealer, Now: opt.Now, CacheBytes: cmp.Or(opt.authzCacheBytes, AuthzCacheBytes), CompactBytes: AuthzCompactBytes,
 		CompactDir: cfg.DataDir, CompactFileBytes: AuthzCompactFileBytes, CompactMapBytes: AuthzMapBytes,
 		OnDeny: denied(s.metrics)})
 	s.sessions, err = session.NewManager(ctx, session.Config{

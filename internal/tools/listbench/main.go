@@ -276,9 +276,6 @@ func measureServer(ctx context.Context, bin string, n, callers int, duration tim
 	return nil
 }
 
-// marker is the ListRoles marker that continues after the role named name:
-// the base64url of its list key. Clients treat markers as opaque; the tool
-// makes them to start pages anywhere.
 // spreadMarkers returns the markers of a walk over the n roles in pages of
 // n/1,000 (10 to 1,000).
 func spreadMarkers(ctx context.Context, client *iam.Client, n int) ([]*string, error) {
