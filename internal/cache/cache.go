@@ -387,6 +387,14 @@ func (c *Cache[V]) LoadTiered(key []byte, decode func([]byte) (V, bool), fill fu
 	if v, ok := c.Get(key); ok {
 		return v, nil
 	}
+	return c.LoadTieredMissed(key, decode, fill)
+}
+
+// LoadTieredMissed is LoadTiered for a caller that has just looked key up
+// with Get and found nothing, or a value it does not accept (past an
+// expiry of its own, say): it skips the first tier's lookup, and the value
+// it decodes or fills replaces the one there (if it is stored, as by put).
+func (c *Cache[V]) LoadTieredMissed(key []byte, decode func([]byte) (V, bool), fill func() (V, []byte, error)) (V, error) {
 	g, exp := c.gen.Load(), c.expiry()
 	if c.tier != nil {
 		// The record is copied out into a pooled buffer: decode is a

@@ -186,6 +186,37 @@ func TestLoadTiered(t *testing.T) {
 	}
 }
 
+// LoadTieredMissed does not look in the first tier: it reads the second
+// (or fills), and what it reads replaces the first tier's value, which its
+// caller refused; an encoding decode refuses is filled and replaced.
+func TestLoadTieredMissed(t *testing.T) {
+	c := New(Config[tiered]{MaxBytes: 1 << 20, CompactBytes: 1 << 20})
+	c.Put("k", tiered{s: "old"})
+	v, err := c.LoadTieredMissed([]byte("k"), decodeTiered, func() (tiered, []byte, error) {
+		return tiered{s: "new"}, []byte("expired"), nil
+	})
+	if err != nil || v.s != "new" {
+		t.Fatalf("%+v %v: the first tier's value was served", v, err)
+	}
+	if got, _ := c.Get([]byte("k")); got.s != "new" {
+		t.Fatalf("first tier holds %+v, not the value loaded", got)
+	}
+	v, _ = c.LoadTieredMissed([]byte("k"), decodeTiered, func() (tiered, []byte, error) {
+		return tiered{s: "newer"}, []byte("newer"), nil
+	})
+	if v.s != "newer" {
+		t.Fatalf("%+v: the record decode refused was served", v)
+	}
+	c.DeleteFunc(func(string, tiered) bool { return true })
+	v, _ = c.LoadTieredMissed([]byte("k"), decodeTiered, func() (tiered, []byte, error) {
+		t.Fatal("filled: the second tier's record was not read")
+		return tiered{}, nil, nil
+	})
+	if v.s != "newer" {
+		t.Fatalf("%+v from the second tier", v)
+	}
+}
+
 // Concurrent loads, puts, evictions and deletes keep every record intact
 // (run with -race).
 func TestCompactConcurrent(t *testing.T) {

@@ -39,7 +39,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	sessions *prometheus.CounterVec
-	roles    *LabelSet
+	roles    *LabelSet[[2]string] // (account, role) pairs labelled
 	denials  *prometheus.CounterVec
 	mfaFails *prometheus.CounterVec
 	mfaLocks prometheus.Counter
@@ -73,7 +73,7 @@ type requestHandles struct {
 // New returns Metrics with a fresh registry holding the Go runtime and
 // process collectors and the request and session metrics.
 func New() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), roles: NewLabelSet(MaxRoles), sessionHandles: map[sessionLabels]prometheus.Counter{},
+	m := &Metrics{reg: prometheus.NewRegistry(), roles: NewLabelSet[[2]string](MaxRoles), sessionHandles: map[sessionLabels]prometheus.Counter{},
 		handles: map[requestLabels]*requestHandles{}}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "opensts_requests_total",
@@ -187,7 +187,7 @@ func (m *Metrics) SessionIssued(kind, account, role string) {
 // sessionCounter is the counter of k, admitted to the label set or counted
 // as other, remembered for the next session of k.
 func (m *Metrics) sessionCounter(k sessionLabels) prometheus.Counter {
-	if !m.roles.Admit(k.account + "\x00" + k.role) {
+	if !m.roles.Admit([2]string{k.account, k.role}) { // no label string made
 		// Counted as other, by a handle of the kind's: across more roles
 		// than MaxRoles, a session of a role not admitted looks up no
 		// label values (which cost a request about a microsecond at
@@ -211,20 +211,23 @@ func (m *Metrics) sessionCounter(k sessionLabels) prometheus.Counter {
 
 type sessionLabels struct{ kind, account, role string }
 
-// LabelSet admits at most max distinct values; it is safe for concurrent
-// use.
-type LabelSet struct {
+// LabelSet admits at most max distinct values (of one label, or a tuple
+// of labels as an array, which costs no string to look up); it is safe for
+// concurrent use.
+type LabelSet[K comparable] struct {
 	max  int
 	mu   sync.RWMutex
-	seen map[string]struct{}
+	seen map[K]struct{}
 }
 
 // NewLabelSet returns a LabelSet admitting max values.
-func NewLabelSet(max int) *LabelSet { return &LabelSet{max: max, seen: map[string]struct{}{}} }
+func NewLabelSet[K comparable](max int) *LabelSet[K] {
+	return &LabelSet[K]{max: max, seen: map[K]struct{}{}}
+}
 
 // Admit reports whether v may be a label value: it was admitted before, or
 // fewer than max values were.
-func (s *LabelSet) Admit(v string) bool {
+func (s *LabelSet[K]) Admit(v K) bool {
 	s.mu.RLock()
 	_, ok := s.seen[v]
 	n := len(s.seen)

@@ -8,7 +8,7 @@ import (
 )
 
 func TestLabelSetBound(t *testing.T) {
-	s := NewLabelSet(3)
+	s := NewLabelSet[string](3)
 	for _, v := range []string{"a", "b", "c"} {
 		if !s.Admit(v) {
 			t.Fatalf("Admit(%q) = false below the bound", v)

@@ -155,16 +155,18 @@ func (kc *keyCache) forget(ch store.Change) {
 func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (*keyEntry, error) {
 	var kb [128]byte
 	key := append(kb[:0], id...)
-	if e, ok := kc.cache.Get(key); ok {
-		if now.UnixNano() < e.expires {
-			return e, nil
-		}
-		kc.cache.Delete(id) // past its TTL: read it again
+	if e, ok := kc.cache.Get(key); ok && now.UnixNano() < e.expires {
+		return e, nil
 	}
+	// Missed, or past its TTL: read again, and the entry read replaces the
+	// one past its TTL. Not Delete: a TTL is no change, and Delete's new
+	// generation would refuse every load in flight, of every key, and
+	// Derived's records (with 100,000 keys read every few seconds, each
+	// expiring once in every TTL). Load, not Get+Put: a key read while the
+	// feed drops it is not cached.
 	gen := kc.cache.Gen()
-	// Load, not Get+Put: a key read while the feed drops it is not cached.
 	decode := func(b []byte) (*keyEntry, bool) { return kc.decode(ctx, b, now, gen) }
-	return kc.cache.LoadTiered(key, decode, func() (*keyEntry, []byte, error) {
+	return kc.cache.LoadTieredMissed(key, decode, func() (*keyEntry, []byte, error) {
 		k, secret, err := kc.iam.LookupAccessKey(ctx, id)
 		if err != nil {
 			return nil, nil, err
@@ -312,8 +314,9 @@ func (e *keyEntry) Secret(ctx context.Context) ([]byte, error) {
 
 // Derived implements authn.SigningKeys: the entry holds the key from now
 // on, and the key's record in the second tier holds it sealed when there
-// is no record or it holds none of that day or later (so a record is
-// written again at most once a day, however a key's requests alternate
+// is no record, or it is older than the entry (read again past the TTL),
+// or it holds no key of that day or later (so a record is written again
+// at most once a day and once a TTL, however a key's requests alternate
 // between scopes), unless an invalidation ran since the entry was read.
 func (e *keyEntry) Derived(date, region, service string, key *[sha256.Size]byte) {
 	if _, ok := e.SigningKey(date, region, service); ok {
@@ -328,11 +331,14 @@ func (e *keyEntry) Derived(date, region, service string, key *[sha256.Size]byte)
 	if kc.cache.Gen() != e.gen {
 		return
 	}
-	if r, ok := e.tierRecord(); ok {
+	if r, ok := e.tierRecord(); ok && r.row.expires >= e.expires {
 		if held, _, _ := bytes.Cut(r.scope, []byte("/")); len(held) == len(date) && string(held) >= date {
 			return // the record's key is of this day (another scope's) or a later one
 		}
 	}
+	// (A record older than the entry, past the TTL the entry was read
+	// again at, is replaced whatever key it holds: left, it would send
+	// every read of the key from the second tier to the store.)
 	row := e.row()
 	scope := date + "/" + region + "/" + service
 	sealedKey, err := kc.iam.SealSigningKey(row.id, []byte(scope), key[:])

@@ -330,6 +330,40 @@ func TestAttackWriteBackKeepsExpiry(t *testing.T) {
 	}
 }
 
+// TestKeyRecordRenewedPastTTL: a key read again past its TTL (from the
+// first tier's entry past it, or with none) has its record in the second
+// tier written again, with the new expiry: the record past its TTL, which
+// holds the day's signing key, did not stop the write-back, and every use
+// of a key read from the second tier went to the store from then on.
+func TestKeyRecordRenewedPastTTL(t *testing.T) {
+	for _, dropFirst := range []bool{false, true} {
+		s := newTestServer(t, io.Discard)
+		s.keys.ttl = 150 * time.Millisecond
+		id, secret := newUserKey(t, s, "renew")
+		if code := attackServe(t, s, "sts", id, secret); code != 200 {
+			t.Fatal(code)
+		}
+		r0, _ := decodeRecord(mustRecord(t, s, id))
+		for round := range 2 {
+			time.Sleep(200 * time.Millisecond)
+			if dropFirst {
+				s.keys.cache.DeleteFunc(func(string, *keyEntry) bool { return true })
+			}
+			if code := attackServe(t, s, "sts", id, secret); code != 200 {
+				t.Fatal(code)
+			}
+			r1, _ := decodeRecord(mustRecord(t, s, id))
+			if r1.row.expires <= r0.row.expires || len(r1.scope) == 0 {
+				t.Fatalf("first tier dropped %v, round %d: record's expiry %d -> %d (not renewed), scope %q", dropFirst, round, r0.row.expires, r1.row.expires, r1.scope)
+			}
+			if e, _ := s.keys.get(context.Background(), id, time.Now()); e == nil || e.expires != r1.row.expires {
+				t.Fatalf("first tier dropped %v: the entry in use is not the renewed one", dropFirst)
+			}
+			r0 = r1
+		}
+	}
+}
+
 // FuzzKeyRecordDecode: no record, however odd, panics decode or
 // openScoped, and none of another key id comes with a signing key.
 func FuzzKeyRecordDecode(f *testing.F) {
