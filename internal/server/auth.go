@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 	"unique"
@@ -68,11 +69,11 @@ type userSource interface {
 // whatever the change feed says. The feed is what makes changes apply (at
 // once on the node that made them, within its freshness bound elsewhere,
 // and a node that falls behind it clears every cache); the TTL is only a
-// second line behind it. Fifteen minutes: a key is re-read whenever it is
-// used a TTL after it was read, so a TTL shorter than the time a deployment
-// takes to use each of its keys once makes every such use a store read
-// (at 5 s, and at 1 minute, most uses of 100,000 keys at 3,000 requests a
-// second were).
+// second line behind it. Fifteen minutes (less up to a quarter, see
+// lifetime): a key is re-read whenever it is used a TTL after it was
+// read, so a TTL shorter than the time a deployment takes to use each of
+// its keys once makes every such use a store read (at 5 s, and at 1
+// minute, most uses of 100,000 keys at 3,000 requests a second were).
 const keyTTL = 15 * time.Minute
 
 // keyCacheBytes bounds the long-term key cache's first tier: 640 KiB, some
@@ -172,7 +173,7 @@ func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (*keyEntr
 			return nil, nil, err
 		}
 		clear(secret) // opened when a request needs it; k.Secret is sealed
-		row := keyRow{expires: now.Add(kc.ttl).UnixNano(), account: k.Account, id: k.ID, userID: k.UserID,
+		row := keyRow{expires: now.Add(kc.lifetime()).UnixNano(), account: k.Account, id: k.ID, userID: k.UserID,
 			root: k.UserName == "", active: k.Status == "Active"}
 		e, err := kc.entry(ctx, row, gen)
 		if err != nil {
@@ -186,6 +187,14 @@ func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (*keyEntr
 		e.sealed = k.Secret
 		return e, nil, nil
 	})
+}
+
+// lifetime is how long a key read now is used before it is read again:
+// the TTL less up to a quarter of it, at random, so that keys first read
+// together (at a start, by a sweep over every principal) are read again
+// spread over minutes rather than in one wave of store reads.
+func (kc *keyCache) lifetime() time.Duration {
+	return kc.ttl - rand.N(kc.ttl/4+1)
 }
 
 // keyRow is what a key's entry is built from: the stored key, and when it
