@@ -187,7 +187,7 @@ func New(cfg Config) *Authorizer {
 	a := &Authorizer{store: cfg.Store, policies: cfg.Policies, now: now, onDeny: cfg.OnDeny,
 		cache: cache.New(cache.Config[any]{MaxBytes: cacheBytes, Cost: footprintShared, CompactBytes: cfg.CompactBytes,
 			CompactDir: cfg.CompactDir, CompactFileBytes: cfg.CompactFileBytes, CompactMapBytes: cfg.CompactMapBytes,
-			TTL: max(ttl, 0), Now: cfg.Now}), // nil: the cache's coarse clock
+			TTL: max(ttl, 0), TTLSpread: max(ttl, 0) / 4, Now: cfg.Now}), // nil: the cache's coarse clock
 		trust: newTrustShapes(trustShapeMax, trustShapeBytes)}
 	a.decodeRole = a.decodeRoleRecord
 	if cfg.Sealer != nil {

@@ -20,6 +20,9 @@ import (
 // not honoured for ever. Fifteen minutes: short enough to bound such an
 // error, long enough that a deployment's whole working set is read again
 // rarely (at 100,000 roles and users in use, some 250 reads a second).
+// Each value's is shortened by up to a quarter, at random (the cache's
+// TTLSpread), so that what was read together (at a start, by a sweep)
+// is read again over minutes, not in one wave.
 const DefaultCacheTTL = 15 * time.Minute
 
 // DefaultCacheBytes bounds the authorizer's cache of loaded principals,

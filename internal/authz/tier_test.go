@@ -255,14 +255,15 @@ func TestCacheTTLBoundsMissedInvalidation(t *testing.T) {
 	if trusts("old") || !trusts("new") {
 		t.Fatal("past the TTL the stale trust policy is still honoured (from the second tier)")
 	}
-	// And from the first: its entry, loaded now, expires a TTL from now.
+	// And from the first: its entry, loaded now, expires a TTL from now,
+	// less up to a quarter of it (the spread).
 	r.TrustPolicy = doc("newer")
 	must(db.UpdateRole(ctx, r))
-	now = now.Add(DefaultCacheTTL - time.Second)
+	now = now.Add(DefaultCacheTTL*3/4 - time.Second)
 	if !trusts("new") {
 		t.Fatal("the role was read again within its TTL")
 	}
-	now = now.Add(time.Second)
+	now = now.Add(DefaultCacheTTL/4 + time.Second)
 	if trusts("new") || !trusts("newer") {
 		t.Fatal("past the TTL the stale trust policy is still honoured (from the first tier)")
 	}

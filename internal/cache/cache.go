@@ -27,6 +27,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,11 @@ type Config[V any] struct {
 	// with Put expire as loaded ones do; the second tier's records carry
 	// their expiry.
 	TTL time.Duration
+	// TTLSpread, when not zero, shortens each value's TTL by a random
+	// part of it (at most half the TTL): values loaded together (at a start, or by
+	// a sweep over every entity) expire spread over TTLSpread rather than
+	// at once, and their loads again do not come in one wave.
+	TTLSpread time.Duration
 	// Now is the clock of TTL (default: the monotonic clock, read by a
 	// goroutine every coarseTick, so that a value may be served up to that
 	// much past its TTL and a check costs no clock read).
@@ -88,6 +94,8 @@ type Cache[V any] struct {
 	cost func(V) (int, []Shared)
 	max  int
 	ttl  int64 // nanoseconds; 0: none
+	// spread is Config.TTLSpread, in nanoseconds, at most ttl/2.
+	spread int64
 	now  func() time.Time
 	base time.Time // expiries are nanoseconds since it, on the monotonic clock
 	// gen is bumped by every invalidation; Load stores a value only if no
@@ -262,6 +270,9 @@ func New[V any](cfg Config[V]) *Cache[V] {
 	}
 	c.base = c.now()
 	c.ttl = min(c.ttl, int64(100*365*24*time.Hour)) // no overflow below
+	if c.ttl > 0 {
+		c.spread = min(max(int64(cfg.TTLSpread), 0), c.ttl/2)
+	}
 	if cfg.CompactBytes > 0 {
 		c.tier = newCompactIn(cfg.CompactBytes, cfg.CompactDir, cfg.CompactFileBytes, cfg.CompactMapBytes)
 	}
@@ -352,7 +363,11 @@ func (c *Cache[V]) expiry() int64 {
 	if c.ttl == 0 {
 		return 0
 	}
-	return max(int64(c.now().Sub(c.base))+c.ttl, 1)
+	ttl := c.ttl
+	if c.spread > 0 {
+		ttl -= rand.Int64N(c.spread + 1)
+	}
+	return max(int64(c.now().Sub(c.base))+ttl, 1)
 }
 
 // expired reports whether a value expiring at exp has.

@@ -308,6 +308,39 @@ func TestTTL(t *testing.T) {
 	}
 }
 
+// TestTTLSpread: with a spread, values loaded at one time expire between
+// TTL less the spread and TTL after it, not all at once.
+func TestTTLSpread(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	c := New(Config[tiered]{MaxBytes: 1 << 20, TTL: time.Minute, TTLSpread: 20 * time.Second, Now: func() time.Time { return now }})
+	const n = 200
+	for i := range n {
+		c.Put(strconv.Itoa(i), tiered{s: "v"})
+	}
+	live := func() int {
+		k := 0
+		for i := range n {
+			if _, ok := c.Get([]byte(strconv.Itoa(i))); ok {
+				k++
+			}
+		}
+		return k
+	}
+	start := now
+	now = start.Add(40*time.Second - time.Nanosecond)
+	if k := live(); k != n {
+		t.Fatalf("%d of %d served before TTL less the spread", k, n)
+	}
+	now = start.Add(50 * time.Second)
+	if k := live(); k == 0 || k == n {
+		t.Fatalf("%d of %d served halfway through the spread: they expire at once", k, n)
+	}
+	now = start.Add(time.Minute)
+	if k := live(); k != 0 {
+		t.Fatalf("%d of %d served past the TTL", k, n)
+	}
+}
+
 // A TTL too large to add to a time does not overflow into an expiry in
 // the past (every value expired at once: the cache off).
 func TestTTLHuge(t *testing.T) {
