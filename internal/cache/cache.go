@@ -96,8 +96,8 @@ type Cache[V any] struct {
 	ttl  int64 // nanoseconds; 0: none
 	// spread is Config.TTLSpread, in nanoseconds, at most ttl/2.
 	spread int64
-	now  func() time.Time
-	base time.Time // expiries are nanoseconds since it, on the monotonic clock
+	now    func() time.Time
+	base   time.Time // expiries are nanoseconds since it, on the monotonic clock
 	// gen is bumped by every invalidation; Load stores a value only if no
 	// invalidation happened while it was being loaded, so a value read from
 	// the store before a change is never cached after it. An invalidation
