@@ -394,6 +394,11 @@ func TestAWSCLI(t *testing.T) {
 	fails("ValidationError", user, "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "xx", "--duration-seconds", "7200")
 	fails("SignatureDoesNotMatch", creds(akid, wrongSecret(secret), ""), "sts", "get-caller-identity")
 	fails("InvalidClientTokenId", creds("AKIAUNKNOWNUNKNOWN12", secret, ""), "sts", "get-caller-identity")
+	// The AWS JSON services answer authentication failures with their own
+	// codes.
+	fails("InvalidSignatureException", creds(akid, wrongSecret(secret), ""), "organizations", "describe-organization")
+	fails("UnrecognizedClientException", creds("AKIAUNKNOWNUNKNOWN12", secret, ""), "organizations", "describe-organization")
+	fails("UnrecognizedClientException", creds("AKIAUNKNOWNUNKNOWN12", secret, ""), "cloudtrail", "lookup-events")
 	fails("NoSuchEntity", root, "iam", "get-role", "--role-name", "nope")
 	fails("EntityAlreadyExists", root, "iam", "create-user", "--user-name", "CLI-USER")
 	fails("MalformedPolicyDocument", root, "iam", "put-user-policy", "--user-name", "cli-user", "--policy-name", "bad", "--policy-document", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}`)

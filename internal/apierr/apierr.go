@@ -147,6 +147,44 @@ var (
 	InvalidEventCategoryException    = sender("InvalidEventCategoryException", http.StatusBadRequest)
 )
 
+// The AWS JSON services' authentication errors (Organizations,
+// CloudTrail answer these where the Query services answer
+// InvalidClientTokenId and the others; see JSONAuth). ExpiredToken's is
+// ExpiredTokenException.
+var (
+	UnrecognizedClientException         = sender("UnrecognizedClientException", http.StatusBadRequest)
+	InvalidSignatureException           = sender("InvalidSignatureException", http.StatusBadRequest)
+	IncompleteSignatureException        = sender("IncompleteSignatureException", http.StatusBadRequest)
+	MissingAuthenticationTokenException = sender("MissingAuthenticationTokenException", http.StatusBadRequest)
+)
+
+// jsonAuth maps the Query services' authentication codes to the AWS JSON
+// services'.
+var jsonAuth = map[string]Code{
+	InvalidClientTokenID.Name:       UnrecognizedClientException,
+	SignatureDoesNotMatch.Name:      InvalidSignatureException,
+	ExpiredToken.Name:               ExpiredTokenException,
+	IncompleteSignature.Name:        IncompleteSignatureException,
+	MissingAuthenticationToken.Name: MissingAuthenticationTokenException,
+}
+
+// JSONAuth returns err as an AWS JSON service answers it: an
+// authentication failure with a Query service's code gets the JSON
+// services' code for it, with the same message and err as its cause (so
+// that what is learned from err's chain, a credential that exists, say,
+// still is); any other error is returned as it is.
+func JSONAuth(err error) error {
+	e, ok := As(err)
+	if !ok {
+		return err
+	}
+	c, ok := jsonAuth[e.Code.Name]
+	if !ok {
+		return err
+	}
+	return &Error{Code: c, Message: e.Message, Cause: err}
+}
+
 // OpenSTS's own JSON APIs (revocation).
 var (
 	JSONAccessDenied          = sender("AccessDeniedException", http.StatusBadRequest)
@@ -185,6 +223,7 @@ var Codes = []Code{
 	CloudTrailAccessDenied, InvalidLookupAttributesException, InvalidTimeRangeException, InvalidMaxResultsException,
 	InvalidNextTokenException, InvalidEventCategoryException,
 	JSONAccessDenied, ValidationException, ResourceNotFoundException, LimitExceededException,
+	UnrecognizedClientException, InvalidSignatureException, IncompleteSignatureException, MissingAuthenticationTokenException,
 }
 
 // Error is an API error: a code, a message safe to show the caller, and an

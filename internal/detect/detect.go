@@ -525,12 +525,17 @@ func (e *Engine) evaluate(ctx context.Context, ev *Event, fired *[]Alert) {
 		e.count(ev, "ldap-bind-failures", "source:"+ev.SourceIP, fired)
 	}
 	// Bad credentials.
+	// (The AWS JSON services' codes too: Organizations and CloudTrail
+	// answer them. ExpiredTokenException is also an expired web identity
+	// token's, of no access key.)
 	switch ev.ErrorCode {
-	case "ExpiredToken":
-		e.countClaimed(ev, "expired-credentials", "key:"+ev.AccessKeyID, fired)
-	case "InvalidClientTokenId", "InvalidAccessKeyId":
+	case "ExpiredToken", "ExpiredTokenException":
+		if ev.AccessKeyID != "" {
+			e.countClaimed(ev, "expired-credentials", "key:"+ev.AccessKeyID, fired)
+		}
+	case "InvalidClientTokenId", "InvalidAccessKeyId", "UnrecognizedClientException":
 		e.countClaimed(ev, "invalid-credentials", "key:"+ev.AccessKeyID+"|"+ev.SourceIP, fired)
-	case "SignatureDoesNotMatch":
+	case "SignatureDoesNotMatch", "InvalidSignatureException":
 		e.countClaimed(ev, "signature-mismatch", "key:"+ev.AccessKeyID, fired)
 	}
 	// Root.

@@ -123,6 +123,13 @@ func TestBursts(t *testing.T) {
 			burst(3, time.Second, "GetCallerIdentity", "sts", key("ASIAGOOD"))},
 		{"signature-mismatch", burst(5, time.Second, "GetCallerIdentity", "sts", fails("SignatureDoesNotMatch", "no")),
 			burst(4, time.Second, "GetCallerIdentity", "sts", fails("SignatureDoesNotMatch", "no"))},
+		// The AWS JSON services' codes (Organizations, CloudTrail).
+		{"expired-credentials", burst(5, time.Second, "ListAccounts", "organizations", fails("ExpiredTokenException", "expired"), key("ASIAOLD")),
+			burst(5, time.Second, "AssumeRoleWithWebIdentity", "sts", fails("ExpiredTokenException", "Token expired"), key(""), as("WebIdentityUser", ""))},
+		{"invalid-credentials", burst(1, 0, "ListAccounts", "organizations", fails("UnrecognizedClientException", "The security token included in the request is invalid."), key("ASIAREVOKED")),
+			burst(3, time.Second, "ListAccounts", "organizations", key("ASIAGOOD"))},
+		{"signature-mismatch", burst(5, time.Second, "LookupEvents", "cloudtrail", fails("InvalidSignatureException", "no")),
+			burst(4, time.Second, "LookupEvents", "cloudtrail", fails("InvalidSignatureException", "no"))},
 	} {
 		t.Run(tc.rule, func(t *testing.T) {
 			e, r := newEngine(t, Config{})

@@ -137,6 +137,12 @@ type API struct {
 	Version   string // Query: the API version
 	Prefix    string // JSON: the X-Amz-Target prefix
 	Routes    map[string]Route
+	// AWSAuthErrors (JSON): authentication failures are answered with the
+	// AWS JSON services' codes (UnrecognizedClientException and the
+	// others, apierr.JSONAuth), as the AWS services the API is
+	// (Organizations, CloudTrail) answer them; OpenSTS's own JSON APIs
+	// keep the Query codes their clients know.
+	AWSAuthErrors bool
 }
 
 // EventSource is the API's CloudTrail eventSource, Name + ".amazonaws.com",
@@ -269,6 +275,9 @@ func (p *Pipeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	for _, stage := range p.stages {
 		if x.Err = stage(ctx, x); x.Err != nil {
+			if x.Protocol == JSON && x.API != nil && x.API.AWSAuthErrors {
+				x.Err = apierr.JSONAuth(x.Err)
+			}
 			break
 		}
 	}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -481,6 +482,79 @@ func TestJSONTargetIsSigned(t *testing.T) {
 	}
 	if n != 0 {
 		t.Errorf("DeleteOrganization ran %d times", n)
+	}
+}
+
+// TestJSONAuthErrors: an API that is an AWS JSON service answers
+// authentication failures with those services' codes (400), with the
+// message and the cause's chain kept; one that is not (OpenSTS's own)
+// answers the Query codes its clients know.
+func TestJSONAuthErrors(t *testing.T) {
+	for _, aws := range []bool{true, false} {
+		var errs []error
+		obs := ObserverFunc(func(_ context.Context, x *Exchange) { errs = append(errs, x.Err) })
+		p, _ := newTestPipeline(t)
+		cfg := p.cfg
+		cfg.JSON = []*API{{Name: "organizations", Protocol: JSON, Prefix: "AWSOrganizationsV20161128", AWSAuthErrors: aws,
+			Routes: map[string]Route{"DescribeOrganization": {Handler: func(context.Context, *Exchange) (any, error) { return struct{}{}, nil }}}}}
+		cfg.Observers = []Observer{obs}
+		p = New(cfg)
+		send := func(key, secret string, sign, target bool, at time.Time) (int, string) {
+			t.Helper()
+			r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:7780/", strings.NewReader("{}"))
+			r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			if target {
+				r.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128.DescribeOrganization")
+			}
+			if sign {
+				if err := sigv4.Sign(r, []byte("{}"), key, secret, "", "us-east-1", "organizations", at); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128.DescribeOrganization")
+			rec := httptest.NewRecorder()
+			p.ServeHTTP(rec, r)
+			var body struct {
+				Type string `json:"__type"`
+			}
+			_ = json.Unmarshal(rec.Body.Bytes(), &body)
+			if body.Type != rec.Header().Get("X-Amzn-Errortype") {
+				t.Errorf("__type %q, X-Amzn-Errortype %q", body.Type, rec.Header().Get("X-Amzn-Errortype"))
+			}
+			return rec.Code, body.Type
+		}
+		now := time.Now().UTC()
+		type want struct {
+			status int
+			code   string
+		}
+		cases := []struct {
+			name             string
+			key, secret      string
+			sign, target     bool
+			at               time.Time
+			awsWant, ownWant want
+		}{
+			{"unknown key", "AKIAUNKNOWNUNKNOWN12", testSecret, true, true, now, want{400, "UnrecognizedClientException"}, want{403, "InvalidClientTokenId"}},
+			{"wrong secret", testKey, "wrong", true, true, now, want{400, "InvalidSignatureException"}, want{403, "SignatureDoesNotMatch"}},
+			{"unsigned", "", "", false, true, now, want{400, "MissingAuthenticationTokenException"}, want{403, "MissingAuthenticationToken"}},
+			{"target not signed", testKey, testSecret, true, false, now, want{400, "IncompleteSignatureException"}, want{400, "IncompleteSignature"}},
+			{"signed", testKey, testSecret, true, true, now, want{200, ""}, want{200, ""}},
+		}
+		for _, c := range cases {
+			w := c.ownWant
+			if aws {
+				w = c.awsWant
+			}
+			if status, code := send(c.key, c.secret, c.sign, c.target, c.at); status != w.status || code != w.code {
+				t.Errorf("AWS codes %v, %s: %d %s, want %d %s", aws, c.name, status, code, w.status, w.code)
+			}
+		}
+		// The wrong secret's failure is of a key that exists: the JSON
+		// code keeps the chain that says so.
+		if len(errs) < 2 || !authn.RealCredential(errs[1]) {
+			t.Errorf("AWS codes %v: the wrong secret's error %v lost that its key exists", aws, errs)
+		}
 	}
 }
 

@@ -318,15 +318,15 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	}
 	s.org = org.New(org.Config{Store: s.store, Authz: s.authz, Policies: s.policies, Now: s.now, Rand: random})
 	var recorders []pipeline.Recorder
-	jsonAPIs := []*pipeline.API{{Name: "organizations", Protocol: pipeline.JSON, Prefix: awsjson.OrganizationsPrefix, Routes: orgRoutes(s.org)}}
+	jsonAPIs := []*pipeline.API{{Name: "organizations", Protocol: pipeline.JSON, Prefix: awsjson.OrganizationsPrefix, Routes: orgRoutes(s.org), AWSAuthErrors: true}}
 	lookup := &audit.Service{Authz: s.authz}
 	if cfg.Audit {
 		// The trail opens once the account is known (after bootstrap);
 		// no request is served before.
 		recorders = append(recorders, pipeline.RecorderFunc(func(ctx context.Context, x *pipeline.Exchange) error { return s.trail.Record(ctx, x) }))
 		ct := cloudtrailRoutes(lookup)
-		jsonAPIs = append(jsonAPIs, &pipeline.API{Name: "cloudtrail", Protocol: pipeline.JSON, Prefix: CloudTrailPrefix, Routes: ct},
-			&pipeline.API{Name: "cloudtrail", Protocol: pipeline.JSON, Prefix: CloudTrailShortPrefix, Routes: ct})
+		jsonAPIs = append(jsonAPIs, &pipeline.API{Name: "cloudtrail", Protocol: pipeline.JSON, Prefix: CloudTrailPrefix, Routes: ct, AWSAuthErrors: true},
+			&pipeline.API{Name: "cloudtrail", Protocol: pipeline.JSON, Prefix: CloudTrailShortPrefix, Routes: ct, AWSAuthErrors: true})
 	}
 	jsonAPIs = append(jsonAPIs, &pipeline.API{Name: revoke.ServiceName, Protocol: pipeline.JSON, Prefix: revoke.Prefix, Routes: revokeRoutes(s.revoke)})
 	observers := append(opt.Observers[:len(opt.Observers):len(opt.Observers)], pipeline.ObserverFunc(s.quarantineObserver))
