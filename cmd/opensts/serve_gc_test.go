@@ -33,12 +33,12 @@ func TestFollowMappings(t *testing.T) {
 	waitLimit(minMemoryLimit)
 	mapped.Store(0)
 	waitLimit(memoryLimit)
-	// The runtime's floor wins when it is higher, above memoryLimit too.
+	// The runtime's floor wins when it is higher, up to memoryLimit.
 	mapped.Store(200 << 20)
 	floor.Store(60 << 20)
 	waitLimit(60 << 20)
 	floor.Store(120 << 20)
-	waitLimit(120 << 20)
+	waitLimit(memoryLimit)
 	floor.Store(0)
 	waitLimit(minMemoryLimit)
 }

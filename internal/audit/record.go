@@ -280,8 +280,19 @@ func build(cfg BuildConfig, x *pipeline.Exchange, r *Record) (other string) {
 			e = apierr.Internal(x.Err)
 		}
 		r.ErrorCode, r.ErrorMessage = e.Code.Name, bound(e.Message, maxErrorBytes)
-		if e.Cause != nil && !errors.Is(e.Cause, x.Err) {
-			r.ErrorMessage += " (" + bound(e.Cause.Error(), 512) + ")"
+		// The cause, past API errors of the same message (an AWS JSON
+		// service's code for a Query code's failure, apierr.JSONAuth): what
+		// they say the message already does.
+		cause := e.Cause
+		for cause != nil {
+			ce, ok := apierr.As(cause)
+			if !ok || ce.Message != e.Message {
+				break
+			}
+			cause = ce.Cause
+		}
+		if cause != nil && !errors.Is(cause, x.Err) {
+			r.ErrorMessage += " (" + bound(cause.Error(), 512) + ")"
 		}
 	}
 	r.UserIdentity, r.RecipientAccountID = identity(x, response)
