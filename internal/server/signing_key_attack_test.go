@@ -40,6 +40,30 @@ func attackServe(t testing.TB, s *Server, service, id, secret string) int {
 	return rec.Code
 }
 
+// untilStopped runs body(w, i) in workers goroutines, w the worker and i
+// its round, round after round until the function it returns is called,
+// which returns once every worker has.
+func untilStopped(workers int, body func(w, i int)) (stop func()) {
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	for w := range workers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				body(w, i)
+			}
+		})
+	}
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 // TestAttackDeactivateRace: requests of alternating scopes (each one
 // derives and writes back a signing key) and evictions of the first tier
 // (each following request decodes the second tier's record) run while
@@ -51,45 +75,31 @@ func TestAttackDeactivateRace(t *testing.T) {
 		id, secret := newUserKey(t, s, "racer")
 		var deactivated atomic.Bool
 		var bad, served, ok200 atomic.Int64
-		var wg sync.WaitGroup
-		stop := make(chan struct{})
-		for w := range 3 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					svc := "sts"
-					if (i+w)%2 == 1 {
-						svc = "iam"
-					}
-					after := deactivated.Load()
-					code := attackServe(t, s, svc, id, secret)
-					served.Add(1)
-					if code == 200 {
-						ok200.Add(1)
-					}
-					if code == 200 && after {
-						bad.Add(1)
-					}
-					if i%3 == 0 {
-						s.keys.cache.DeleteFunc(func(string, *keyEntry) bool { return true })
-					}
-				}
-			}()
-		}
+		stop := untilStopped(3, func(w, i int) {
+			svc := "sts"
+			if (i+w)%2 == 1 {
+				svc = "iam"
+			}
+			after := deactivated.Load()
+			code := attackServe(t, s, svc, id, secret)
+			served.Add(1)
+			if code == 200 {
+				ok200.Add(1)
+			}
+			if code == 200 && after {
+				bad.Add(1)
+			}
+			if i%3 == 0 {
+				s.keys.cache.DeleteFunc(func(string, *keyEntry) bool { return true })
+			}
+		})
 		time.Sleep(time.Duration(20+round*15) * time.Millisecond)
 		if _, err := s.iam.UpdateAccessKey(context.Background(), testRoot, &iam.UpdateAccessKeyInput{UserName: "racer", AccessKeyID: id, Status: "Inactive"}); err != nil {
 			t.Fatal(err)
 		}
 		deactivated.Store(true)
 		time.Sleep(30 * time.Millisecond)
-		close(stop)
-		wg.Wait()
+		stop()
 		t.Logf("round %d: %d requests, %d authenticated", round, served.Load(), ok200.Load())
 		if n := bad.Load(); n > 0 {
 			t.Errorf("round %d: %d requests begun after the deactivation authenticated", round, n)

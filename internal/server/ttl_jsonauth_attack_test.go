@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -603,41 +602,26 @@ func TestAttackReloadRaceDeactivate(t *testing.T) {
 		id, secret := newUserKey(t, s, "racer")
 		var deactivated atomic.Bool
 		var bad, ok200 atomic.Int64
-		var wg sync.WaitGroup
-		stop := make(chan struct{})
-		for w := range 3 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					svc := "sts"
-					if (i+w)%2 == 1 {
-						svc = "iam"
-					}
-					after := deactivated.Load()
-					code := attackServe(t, s, svc, id, secret)
-					if code == 200 {
-						ok200.Add(1)
-						if after {
-							bad.Add(1)
-						}
-					}
+		stop := untilStopped(3, func(w, i int) {
+			svc := "sts"
+			if (i+w)%2 == 1 {
+				svc = "iam"
+			}
+			after := deactivated.Load()
+			if attackServe(t, s, svc, id, secret) == 200 {
+				ok200.Add(1)
+				if after {
+					bad.Add(1)
 				}
-			}()
-		}
+			}
+		})
 		time.Sleep(40 * time.Millisecond)
 		if _, err := s.iam.UpdateAccessKey(context.Background(), testRoot, &iam.UpdateAccessKeyInput{UserName: "racer", AccessKeyID: id, Status: "Inactive"}); err != nil {
 			t.Fatal(err)
 		}
 		deactivated.Store(true)
 		time.Sleep(40 * time.Millisecond)
-		close(stop)
-		wg.Wait()
+		stop()
 		if ok200.Load() == 0 {
 			t.Fatalf("round %d: nothing authenticated before the deactivation", round)
 		}
@@ -667,40 +651,26 @@ func TestAttackRenameRace(t *testing.T) {
 	id, secret := newUserKey(t, s, "oldname")
 	var renamed atomic.Bool
 	var bad atomic.Int64
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for w := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				after := renamed.Load()
-				e, err := s.keys.Key(context.Background(), id, time.Now())
-				if err == nil && after && strings.HasSuffix(e.Caller.ARN, "/oldname") {
-					bad.Add(1)
-				}
-				if (i+w)%4 == 0 {
-					attackServe(t, s, "sts", id, secret)
-				}
-				if i%7 == 0 {
-					s.keys.cache.DeleteFunc(func(string, *keyEntry) bool { return false })
-				}
-			}
-		}()
-	}
+	stop := untilStopped(3, func(w, i int) {
+		after := renamed.Load()
+		e, err := s.keys.Key(context.Background(), id, time.Now())
+		if err == nil && after && strings.HasSuffix(e.Caller.ARN, "/oldname") {
+			bad.Add(1)
+		}
+		if (i+w)%4 == 0 {
+			attackServe(t, s, "sts", id, secret)
+		}
+		if i%7 == 0 {
+			s.keys.cache.DeleteFunc(func(string, *keyEntry) bool { return false })
+		}
+	})
 	time.Sleep(30 * time.Millisecond)
 	if _, err := s.iam.UpdateUser(context.Background(), testRoot, &iam.UpdateUserInput{UserName: "oldname", NewUserName: "newname"}); err != nil {
 		t.Fatal(err)
 	}
 	renamed.Store(true)
 	time.Sleep(30 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	stop()
 	if n := bad.Load(); n > 0 {
 		t.Errorf("%d lookups after the rename returned the old name", n)
 	}
