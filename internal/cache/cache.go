@@ -79,9 +79,9 @@ type Config[V any] struct {
 	// their expiry.
 	TTL time.Duration
 	// TTLSpread, when not zero, shortens each value's TTL by a random
-	// part of it (at most half the TTL): values loaded together (at a start, or by
-	// a sweep over every entity) expire spread over TTLSpread rather than
-	// at once, and their loads again do not come in one wave.
+	// part of it (at most half the TTL): values loaded together (at a
+	// start, or by a sweep over every entity) expire spread over TTLSpread
+	// rather than at once, and their loads again do not come in one wave.
 	TTLSpread time.Duration
 	// Now is the clock of TTL (default: the monotonic clock, read by a
 	// goroutine every coarseTick, so that a value may be served up to that

@@ -8,7 +8,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -37,23 +36,15 @@ func (c *atkClock) add(d time.Duration) { c.ns.Add(int64(d)) }
 func newAtkClock() *atkClock            { c := &atkClock{}; c.ns.Store(time.Now().UnixNano()); return c }
 func (c *atkClock) set(t time.Time)     { c.ns.Store(t.UnixNano()) }
 
+// newAtkServer is a server with the audit trail on (strict), on clock
+// when it is not nil.
 func newAtkServer(t *testing.T, clock *atkClock) *Server {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.MasterKey = bytes.Repeat([]byte{7}, 32)
-	cfg.AccountID, cfg.RootAccessKeyID, cfg.RootSecretAccessKey = benchAccount, benchRootKey, benchRootSec
-	cfg.Audit, cfg.AuditStrict = true, true
-	opt := Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard}
+	var opt Options
 	if clock != nil {
 		opt.Now = clock.now
 	}
-	s, err := New(context.Background(), cfg, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return benchServerWith(t, opt, func(c *config.Config) { c.Audit, c.AuditStrict = true, true })
 }
 
 type atkAnswer struct {
