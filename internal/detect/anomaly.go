@@ -558,8 +558,8 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 	var combo uint32
 	if b.fast != nil {
 		key := b.subjectKey("principal", p)
-		tag, combo = b.fast.tag(key), b.fast.principalCombo(action, hourOf)
-		if s = b.fast.find(tag); s != nil && s.combo == combo && !b.held(key) {
+		tag, combo = b.fast.tag(key), b.fast.principalCombo(action)
+		if s = b.fast.find(tag); s != nil && s.knows(combo, hourOf) && !b.held(key) {
 			if r, warm, ok := b.fastRates(s, ev.Time, minute, savePhase(key)); ok {
 				// Seen with this action at this hour before: only its
 				// rates change, and those the slot holds.
@@ -601,7 +601,8 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 		if s != nil {
 			s.set(r)
 			s.setFirst(bl.First)
-			if !newAction && !newHour {
+			s.hours = bl.Hours
+			if !newAction {
 				s.combo = combo
 			}
 		}
@@ -660,14 +661,17 @@ func (b *baselines) skips(ev *Event, kind string, key []byte) bool {
 	if kind == "role" {
 		combo = b.fast.roleCombo(b.network(ev.SourceIP), b.agent(ev.UserAgent))
 	} else {
-		combo = b.fast.principalCombo(b.action(ev.Source, ev.Name), ev.Time.UTC().Hour())
+		combo = b.fast.principalCombo(b.action(ev.Source, ev.Name))
 	}
 	s := b.fast.find(b.fast.tag(key))
-	if s == nil || s.combo != combo {
+	if s == nil {
 		return false
 	}
 	if kind == "role" {
-		return true
+		return s.combo == combo
+	}
+	if !s.knows(combo, ev.Time.UTC().Hour()) {
+		return false
 	}
 	_, _, ok := b.fastRates(s, ev.Time, ev.Time.Unix()/60, savePhase(key))
 	return ok
