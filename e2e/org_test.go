@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 const scpType = orgtypes.PolicyTypeServiceControlPolicy
@@ -122,6 +124,13 @@ func TestOrgDescribeOrganization(t *testing.T) {
 	if len(roots) != 1 || !strings.HasPrefix(aws.ToString(roots[0].Id), "r-") || aws.ToString(roots[0].Name) != "Root" ||
 		len(roots[0].PolicyTypes) != 1 || roots[0].PolicyTypes[0].Type != scpType {
 		t.Fatalf("roots %+v", roots)
+	}
+	// An operation of the SDK's that OpenSTS does not serve is answered as
+	// AWS's JSON services answer one: UnknownOperationException, 400.
+	_, err = c.ListInboundResponsibilityTransfers(ctx, &organizations.ListInboundResponsibilityTransfersInput{Type: orgtypes.ResponsibilityTransferTypeBilling})
+	wantCode(t, err, "UnknownOperationException")
+	if re := (*smithyhttp.ResponseError)(nil); !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusBadRequest {
+		t.Fatalf("an unknown operation: %v, want status 400", err)
 	}
 	// The organization survives a restart unchanged.
 	e.stop()

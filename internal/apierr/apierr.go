@@ -158,6 +158,11 @@ var (
 	MissingAuthenticationTokenException = sender("MissingAuthenticationTokenException", http.StatusBadRequest)
 )
 
+// UnknownOperationException is how the AWS JSON services answer an
+// X-Amz-Target they do not serve (400, as AWS answers it), where the Query
+// services answer InvalidAction.
+var UnknownOperationException = sender("UnknownOperationException", http.StatusBadRequest)
+
 // jsonAuth maps the Query services' authentication codes to the AWS JSON
 // services'.
 var jsonAuth = map[string]Code{
@@ -224,6 +229,7 @@ var Codes = []Code{
 	InvalidNextTokenException, InvalidEventCategoryException,
 	JSONAccessDenied, ValidationException, ResourceNotFoundException, LimitExceededException,
 	UnrecognizedClientException, InvalidSignatureException, IncompleteSignatureException, MissingAuthenticationTokenException,
+	UnknownOperationException,
 }
 
 // Error is an API error: a code, a message safe to show the caller, and an

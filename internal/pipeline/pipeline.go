@@ -332,11 +332,19 @@ func (p *Pipeline) read(ctx context.Context, x *Exchange) error {
 		}
 		x.API, x.Action, x.Body = p.jsonAPI(q.Prefix), q.Action, q.Body
 		x.Size = len(q.Body) + len(r.URL.RawQuery)
-		if x.API == nil {
-			return apierr.New(apierr.InvalidAction, "Could not find operation %s.%s", apierr.Quote(q.Prefix), apierr.Quote(q.Action))
+		known := x.API != nil
+		if known {
+			_, known = x.API.Routes[q.Action]
 		}
-		if _, ok := x.API.Routes[q.Action]; !ok {
-			return apierr.New(apierr.InvalidAction, "Could not find operation %s.%s", apierr.Quote(q.Prefix), apierr.Quote(q.Action))
+		if !known {
+			// An AWS JSON service's answer; OpenSTS's own JSON APIs
+			// answer the Query code their clients know. A target of no
+			// API's is a JSON request to no service OpenSTS has.
+			c := apierr.InvalidAction
+			if x.API == nil || x.API.AWSAuthErrors {
+				c = apierr.UnknownOperationException
+			}
+			return apierr.New(c, "Could not find operation %s.%s", apierr.Quote(q.Prefix), apierr.Quote(q.Action))
 		}
 		sr, err := x.parseSig(p.cfg.SigV4, r, q.Body)
 		if err != nil {

@@ -582,3 +582,64 @@ func TestExchangeSize(t *testing.T) {
 		t.Errorf("sizes %v, want %v", sizes, want)
 	}
 }
+
+// TestJSONUnknownOperation: an X-Amz-Target an AWS JSON service does not
+// serve, or that no API has, is answered UnknownOperationException (400),
+// as AWS's JSON services answer it, before any authentication and without
+// running anything; OpenSTS's own JSON APIs answer InvalidAction.
+func TestJSONUnknownOperation(t *testing.T) {
+	ran := 0
+	h := func(context.Context, *Exchange) (any, error) { ran++; return struct{}{}, nil }
+	p, _ := newTestPipeline(t)
+	cfg := p.cfg
+	cfg.JSON = []*API{
+		{Name: "organizations", Protocol: JSON, Prefix: "AWSOrganizationsV20161128", AWSAuthErrors: true, Routes: map[string]Route{"DescribeOrganization": {Handler: h}}},
+		{Name: "opensts-revoke", Protocol: JSON, Prefix: "OpenSTSRevoke", Routes: map[string]Route{"Revoke": {Handler: h}}},
+	}
+	p = New(cfg)
+	send := func(target string, sign bool) (int, string, string) {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:7780/", strings.NewReader("{}"))
+		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		r.Header.Set("X-Amz-Target", target)
+		if sign {
+			if err := sigv4.Sign(r, []byte("{}"), testKey, testSecret, "", "us-east-1", "organizations", time.Now().UTC()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, r)
+		var body struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: %v: %s", target, err, rec.Body)
+		}
+		return rec.Code, body.Type, body.Message
+	}
+	for _, c := range []struct {
+		target string
+		sign   bool
+		status int
+		code   string
+	}{
+		{"AWSOrganizationsV20161128.NoSuchOperation", true, 400, "UnknownOperationException"},
+		{"AWSOrganizationsV20161128.NoSuchOperation", false, 400, "UnknownOperationException"},
+		{"AWSOrganizationsV20161128.describeorganization", true, 400, "UnknownOperationException"}, // case matters
+		{"DynamoDB_20120810.ListTables", true, 400, "UnknownOperationException"},
+		{"OpenSTSRevoke.NoSuchOperation", false, 400, "InvalidAction"},
+		{"AWSOrganizationsV20161128.DescribeOrganization", true, 200, ""},
+	} {
+		status, code, msg := send(c.target, c.sign)
+		if status != c.status || code != c.code {
+			t.Errorf("%s (signed %v): %d %s, want %d %s", c.target, c.sign, status, code, c.status, c.code)
+		}
+		if c.status != 200 && !strings.Contains(msg, "Could not find operation") {
+			t.Errorf("%s: message %q", c.target, msg)
+		}
+	}
+	if ran != 1 {
+		t.Errorf("handlers ran %d times, want once (the known operation)", ran)
+	}
+}
