@@ -512,7 +512,9 @@ func (e *Engine) evaluate(ctx context.Context, ev *Event, fired *[]Alert) {
 		e.count(ev, "assume-role-failures", "principal:"+subject, fired)
 		e.count(ev, "assume-role-failures", "source:"+ev.SourceIP, fired)
 	}
-	if failed && strings.Contains(ev.ErrorMessage, "MultiFactorAuthentication failed") {
+	// An MFA code refused: AccessDenied with STS's message, which begins
+	// so (a message that quotes the request may hold the words anywhere).
+	if failed && ev.ErrorCode == "AccessDenied" && strings.HasPrefix(ev.ErrorMessage, "MultiFactorAuthentication failed") {
 		e.count(ev, "mfa-failures", "principal:"+subject, fired)
 		e.count(ev, "mfa-failures", "source:"+ev.SourceIP, fired)
 	}

@@ -115,6 +115,12 @@ func TestBursts(t *testing.T) {
 		{"access-denied-burst", burst(20, time.Second, "ListUsers", "iam", denied), burst(20, 20*time.Second, "ListUsers", "iam", denied)},
 		{"assume-role-failures", burst(10, time.Second, "AssumeRole", "sts", denied), burst(10, time.Second, "AssumeRole", "sts")},
 		{"mfa-failures", burst(5, time.Second, "GetSessionToken", "sts", mfa), burst(5, 2*time.Minute, "GetSessionToken", "sts", mfa)},
+		// Only STS's refusal of a code counts: not another error whose
+		// message quotes a request holding the words (attack review).
+		{"mfa-failures", burst(5, time.Second, "GetSessionToken", "sts", mfa),
+			burst(5, time.Second, "GetSessionToken", "sts", fails("ValidationError", "MultiFactorAuthentication failed with invalid MFA one time pass code."))},
+		{"mfa-failures", burst(5, time.Second, "GetSessionToken", "sts", mfa),
+			burst(5, time.Second, "GetSessionToken", "sts", fails("AccessDenied", "Value 'MultiFactorAuthentication failed' at 'tokenCode'"))},
 		{"ldap-bind-failures", burst(5, time.Second, "AssumeRoleWithLDAPIdentity", "sts", denied, with("ldapUsername", "erin")),
 			burst(4, time.Second, "AssumeRoleWithLDAPIdentity", "sts", denied, with("ldapUsername", "erin"))},
 		{"expired-credentials", burst(5, time.Second, "GetCallerIdentity", "sts", fails("ExpiredToken", "expired"), key("ASIAOLD")),

@@ -52,8 +52,17 @@ func detectEvent(x *pipeline.Exchange) detect.Event {
 	} else if i := strings.LastIndex(ev.SourceIP, "]:"); strings.HasPrefix(ev.SourceIP, "[") && i > 0 {
 		ev.SourceIP = ev.SourceIP[1:i]
 	}
+	routed := false
 	if x.API != nil {
 		ev.Source = x.API.EventSource()
+		_, routed = x.API.Routes[x.Action]
+	}
+	if !routed {
+		// No operation of the API's: the name is only what the request
+		// said, and rules that count an operation's failures must not
+		// count it ("AssumeRoleX", unsigned, counted as failed AssumeRole
+		// calls; found by a review as an attacker).
+		ev.Name = ""
 	}
 	if x.Err != nil {
 		if e, ok := apierr.As(x.Err); ok {
