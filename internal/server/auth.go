@@ -32,6 +32,7 @@ type keyCache struct {
 	iam   *iam.Service
 	users userSource
 	ttl   time.Duration
+	now   func() time.Time // the server's clock (Derived's: see dayAhead)
 	cache *cache.Cache[*keyEntry]
 	// scope is the credential scope of the signing key held last: the
 	// strings of the next one that is the same are these (most requests
@@ -113,8 +114,8 @@ type scopedKey struct {
 // names are shared).
 var scopedKeyBytes = 2 * (int(unsafe.Sizeof(scopedKey{})) + 8)
 
-func newKeyCache(svc *iam.Service, users userSource, tierDir string, maxBytes int) *keyCache {
-	return &keyCache{iam: svc, users: users, ttl: keyTTL,
+func newKeyCache(svc *iam.Service, users userSource, now func() time.Time, tierDir string, maxBytes int) *keyCache {
+	return &keyCache{iam: svc, users: users, ttl: keyTTL, now: now,
 		cache: cache.New(cache.Config[*keyEntry]{MaxBytes: maxBytes, CompactBytes: KeyCompactBytes,
 			CompactDir: tierDir, CompactFileBytes: KeyCompactFileBytes, CompactMapBytes: KeyMapBytes,
 			Cost: func(e *keyEntry) (int, []cache.Shared) { return e.size(), nil }})}
@@ -207,8 +208,8 @@ type keyRow struct {
 
 // encode is the key's record in the second tier: the row, the sealed
 // secret (none: nil; Derived writes none, a record with the signing key
-// not needing it), and the scope and sealed signing key last derived
-// (none: "" and nil).
+// not needing it, but in the last hour of the day: see dayAhead), and the
+// scope and sealed signing key last derived (none: "" and nil).
 func (row *keyRow) encode(sealed []byte, scope string, sealedKey []byte) []byte {
 	return cache.Enc(make([]byte, 0, 192)).Int(row.expires).String(row.account).String(row.id).String(row.userID).
 		Bool(row.root).Bool(row.active).Bytes(sealed).String(scope).Bytes(sealedKey)
@@ -328,7 +329,8 @@ func (e *keyEntry) Secret(ctx context.Context) ([]byte, error) {
 // is no record, or it is older than the entry (read again past the TTL),
 // or it holds no key of that day or later (so a record is written again
 // at most once a day and once a TTL, however a key's requests alternate
-// between scopes), unless an invalidation ran since the entry was read.
+// between scopes), unless an invalidation ran since the entry was read. A
+// record written in the day's last hour keeps the secret too (dayAhead).
 func (e *keyEntry) Derived(date, region, service string, key *[sha256.Size]byte) {
 	if _, ok := e.SigningKey(date, region, service); ok {
 		return
@@ -342,7 +344,8 @@ func (e *keyEntry) Derived(date, region, service string, key *[sha256.Size]byte)
 	if kc.cache.Gen() != e.gen {
 		return
 	}
-	if r, ok := e.tierRecord(); ok && r.row.expires >= e.expires {
+	r, recorded := e.tierRecord()
+	if recorded && r.row.expires >= e.expires {
 		if held, _, _ := bytes.Cut(r.scope, []byte("/")); len(held) == len(date) && string(held) >= date {
 			return // the record's key is of this day (another scope's) or a later one
 		}
@@ -356,7 +359,35 @@ func (e *keyEntry) Derived(date, region, service string, key *[sha256.Size]byte)
 	if err != nil {
 		return
 	}
-	kc.cache.ReplaceTiered([]byte(row.id), e.gen, row.encode(nil, scope, sealedKey))
+	var sealed []byte
+	if dayAhead(kc.now()) {
+		// The entry's, read from the store; an entry read from the
+		// second tier has none, and its record may.
+		if sealed = e.sealed; sealed == nil && recorded {
+			sealed = r.sealed
+		}
+	}
+	kc.cache.ReplaceTiered([]byte(row.id), e.gen, row.encode(sealed, scope, sealedKey))
+}
+
+// dayAheadOf is how long before the end of a UTC day a key's record keeps
+// its secret (sealed, as the store has it) beside the day's signing key.
+const dayAheadOf = time.Hour
+
+// dayAhead reports whether a record written at now keeps the secret: in
+// the last dayAheadOf of the UTC day. A signing key is of one day, and the
+// next day's is derived from the secret, which a record with a signing key
+// does not otherwise keep: each key's first request of the day read it
+// from the store, all of them in the first seconds after midnight (across
+// 100,000 keys, 100,000 store reads in the time each is used once). A key
+// in use is read again from the store every TTL (some 15 minutes), and the
+// records of those reads in the day's last hour keep the secret: its first
+// request of the next day derives that day's key from its record, and the
+// record written then leaves the secret out again.
+func dayAhead(now time.Time) bool {
+	now = now.UTC()
+	y, m, d := now.Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC).Sub(now) <= dayAheadOf
 }
 
 // row is what e was built from.

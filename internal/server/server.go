@@ -276,7 +276,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		LDAP: sts.LDAPConfig{Store: s.store, Directory: &ldap.Directory{Observe: func(outcome string, took time.Duration) { s.metrics.IdPRequest("ldap", outcome, took) }}, Sealer: s.sealer, DefaultProvider: cfg.LDAPDefaultProvider,
 			Users:     throttle.New(s.store, "ldap-user", LDAPUserThrottle),
 			Addresses: throttle.New(s.store, "ldap-address", LDAPAddressThrottle)}})
-	s.keys = newKeyCache(s.iam, s.authz, cfg.DataDir, cmp.Or(opt.keyCacheBytes, keyCacheBytes))
+	s.keys = newKeyCache(s.iam, s.authz, s.now, cfg.DataDir, cmp.Or(opt.keyCacheBytes, keyCacheBytes))
 	s.metrics.MustRegister(newKeyAges(s), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "opensts_cache_mapped_bytes",
 		Help: "About what the caches' tiers read through mappings of their files may hold resident (serve's soft memory limit gives way for it).",
