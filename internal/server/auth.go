@@ -315,7 +315,9 @@ func (e *keyEntry) Secret(ctx context.Context) ([]byte, error) {
 		return e.kc.iam.OpenSecret(id, e.sealed)
 	}
 	if r, ok := e.tierRecord(); ok && len(r.sealed) > 0 {
-		return e.kc.iam.OpenSecret(id, r.sealed)
+		if secret, err := e.kc.iam.OpenSecret(id, r.sealed); err == nil {
+			return secret, nil
+		} // a record that does not open: the store's is read
 	}
 	_, secret, err := e.kc.iam.LookupAccessKey(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {

@@ -3,17 +3,9 @@ package server
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/opensts/opensts/internal/config"
-	"github.com/opensts/opensts/internal/sigv4"
 )
 
 // TestKeyRecordDayAhead: a key's record written in the last hour of a UTC
@@ -29,33 +21,10 @@ func TestKeyRecordDayAhead(t *testing.T) {
 		time.Date(2026, 12, 7, 22, 30, 0, 0, time.UTC), // before it
 	} {
 		last := dayAhead(at)
-		var mu sync.Mutex
-		now := at
-		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-		set := func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }
-		cfg := config.Default()
-		cfg.DataDir = t.TempDir()
-		cfg.MasterKey = bytes.Repeat([]byte{7}, 32)
-		cfg.AccountID, cfg.RootAccessKeyID, cfg.RootSecretAccessKey = benchAccount, benchRootKey, benchRootSec
-		s, err := New(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard, Now: clock})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
+		s, clock := daServer(t, at, nil)
 		s.keys.ttl = 3 * time.Hour // the records last past midnight either way
 		id, secret := newUserKey(t, s, "dayahead")
-		serve := func() int {
-			t.Helper()
-			body := []byte(url.Values{"Action": {"GetCallerIdentity"}, "Version": {"2011-06-15"}}.Encode())
-			req := httptest.NewRequest("POST", "http://opensts.test/", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-			if err := sigv4.Sign(req, body, id, secret, "", "us-east-1", "sts", clock()); err != nil {
-				t.Fatal(err)
-			}
-			rec := httptest.NewRecorder()
-			s.Handler().ServeHTTP(rec, req)
-			return rec.Code
-		}
+		serve := func() int { return daServe(t, s, "sts", id, secret, clock.Now()) }
 		if code := serve(); code != 200 {
 			t.Fatalf("%s: %d", at, code)
 		}
@@ -68,8 +37,8 @@ func TestKeyRecordDayAhead(t *testing.T) {
 		if err := s.store.DeleteAccessKey(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		s.keys.cache.DeleteFunc(func(string, *keyEntry) bool { return true })
-		set(time.Date(2026, 12, 8, 0, 0, 5, 0, time.UTC))
+		dropFirstTier(s)
+		clock.Set(time.Date(2026, 12, 8, 0, 0, 5, 0, time.UTC))
 		want := 403 // read from the store
 		if last {
 			want = 200 // derived from the record
@@ -86,22 +55,29 @@ func TestKeyRecordDayAhead(t *testing.T) {
 	}
 }
 
-// TestDayAhead: the last hour of a UTC day, whatever the clock's zone.
-func TestDayAhead(t *testing.T) {
-	east := time.FixedZone("UTC+5", 5*3600)
-	for _, c := range []struct {
-		at   time.Time
-		want bool
-	}{
-		{time.Date(2026, 12, 7, 22, 59, 59, 0, time.UTC), false},
-		{time.Date(2026, 12, 7, 23, 0, 0, 0, time.UTC), true},
-		{time.Date(2026, 12, 7, 23, 59, 59, 999999999, time.UTC), true},
-		{time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC), false},
-		{time.Date(2026, 12, 8, 4, 30, 0, 0, east), true},   // 23:30 UTC
-		{time.Date(2026, 12, 7, 23, 30, 0, 0, east), false}, // 18:30 UTC
-	} {
-		if got := dayAhead(c.at); got != c.want {
-			t.Errorf("dayAhead(%s) = %v, want %v", c.at, got, c.want)
-		}
+// TestKeyRecordSecretNotOpening: a record whose sealed secret does not
+// open (the tier's file changed under it) sends the secret's read to the
+// store instead of failing the request.
+func TestKeyRecordSecretNotOpening(t *testing.T) {
+	s, clock := daServer(t, time.Date(2026, 12, 7, 23, 30, 0, 0, time.UTC), nil)
+	s.keys.ttl = 3 * time.Hour // the record lasts past midnight
+	id, secret := newUserKey(t, s, "unopened")
+	serve := func() int { return daServe(t, s, "sts", id, secret, clock.Now()) }
+	if code := serve(); code != 200 {
+		t.Fatal(code)
+	}
+	r, _ := decodeRecord(mustRecord(t, s, id))
+	if len(r.sealed) == 0 {
+		t.Fatal("the day's last hour wrote no secret")
+	}
+	bad := bytes.Clone(r.sealed)
+	bad[len(bad)-1] ^= 1
+	if !s.keys.cache.ReplaceTiered([]byte(id), s.keys.cache.Gen(), r.row.encode(bad, string(r.scope), r.sealedKey)) {
+		t.Fatal("record not replaced")
+	}
+	dropFirstTier(s)
+	clock.Set(time.Date(2026, 12, 8, 0, 0, 5, 0, time.UTC))
+	if code := serve(); code != 200 {
+		t.Fatalf("the next day's first request, its record's secret not opening: %d, want 200 (the store's)", code)
 	}
 }
