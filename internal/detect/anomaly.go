@@ -383,6 +383,12 @@ func learn(set *strSet, v string, max int) bool {
 	return true
 }
 
+// has reports whether v is in the set.
+func (s strSet) has(v string) bool {
+	_, found := slices.BinarySearch(s, v)
+	return found
+}
+
 // strSet is a set of strings as a sorted slice: a baseline's sets hold a
 // value or a few, each a string shared through the memos, so a slice
 // costs a tenth of a map. It is written as a JSON array and read from an
@@ -602,7 +608,9 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 			s.set(r)
 			s.setFirst(bl.First)
 			s.hours = bl.Hours
-			if !newAction {
+			// A slot with no features yet (its subject's first sighting)
+			// takes what the baseline learned, as does roleAnomalies.
+			if !newAction || s.combo == 0 && bl.Actions.has(action) {
 				s.combo = combo
 			}
 		}
@@ -643,7 +651,17 @@ func (e *Engine) roleAnomalies(ev *Event, role string, minute int64, fired *[]Al
 		s = b.fast.take(tag, ev.Time.Unix())
 	}
 	if s != nil {
-		if !newNetwork && !newAgent {
+		// Features that found nothing new go in the slot; so do those a
+		// slot with none yet (its subject's first sighting) learned, which
+		// the baseline knows now, unless a full set could not take one (it
+		// is new again each time: see learn). A subject's second event
+		// after its first sighting read its baseline from the tier
+		// (internal/tools/scale on a new database: most events of the
+		// first run after the warm-up). A slot that has features keeps
+		// them over ones just learned: a subject's usual ones come back
+		// more often.
+		known := (!newNetwork || bl.Networks.has(n)) && (!newAgent || bl.Agents.has(a))
+		if !newNetwork && !newAgent || s.combo == 0 && known {
 			s.combo = combo
 		}
 		s.minute = uint32(minute) // a role's slot has no rates

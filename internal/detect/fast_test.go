@@ -504,3 +504,52 @@ func TestFastTableNextHour(t *testing.T) {
 		t.Errorf("%d of %d principals judged from their slots after learning the hour", got, n/2)
 	}
 }
+
+// TestFastTableFirstSighting: a subject's slot takes the features its
+// first sighting learned, so its second event with them is judged from
+// the slot, not from its baseline read back; but not a feature a full set
+// could not take, which stays new (and is judged from the baseline) each
+// time, as without the table.
+func TestFastTableFirstSighting(t *testing.T) {
+	const n, held = 100, 8
+	sh := newMemShared()
+	opts := func(o *Options) { o.Shared, o.Baselines, o.FastSlots = sh, held, 4*n }
+	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, opts)
+	role := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i) }
+	for i := range n {
+		run(e, ev("AssumeRole", "sts", with("roleArn", role(i)), at(time.Second)))
+	}
+	e.Flush(context.Background())
+	hits := e.base.fastHits
+	for i := range n {
+		run(e, ev("AssumeRole", "sts", with("roleArn", role(i)), at(30*time.Second)))
+	}
+	// Each event has two subjects: the role, and alice (in the table).
+	if got := e.base.fastHits - hits; got < n-held {
+		t.Errorf("%d of %d roles' second events judged from their slots", got, n)
+	}
+
+	// A role whose networks are full (learned by this engine, then read by
+	// a new one from the shared state: its slot is new).
+	for i := range maxNetworks {
+		run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), from(fmt.Sprintf("10.%d.%d.1", i/250, i%250)), at(time.Minute)))
+	}
+	e.Flush(context.Background())
+	e2, rec := newEngine(t, Config{Warmup: Duration(time.Hour)}, opts)
+	late := at(2 * time.Hour) // past the warm-up
+	for round := range 2 {
+		run(e2, ev("AssumeRole", "sts", with("roleArn", role(0)), from("192.0.2.1"), late))
+		for i := 1; i <= 2*held; i++ { // role 0 out of the table
+			run(e2, ev("AssumeRole", "sts", with("roleArn", role(i)), late))
+		}
+		x := ev("AssumeRole", "sts", with("roleArn", role(0)), from("192.0.2.1"), late)
+		run(e2, x)
+		b := e2.base
+		if sl := b.fast.find(b.fast.tag(b.subjectKey("role", role(0)))); sl == nil || sl.combo == b.fast.roleCombo(b.network(x.SourceIP), b.agent(x.UserAgent)) {
+			t.Errorf("round %d: the slot %+v vouches for a network the full set could not take", round, sl)
+		}
+	}
+	if count(rec, "new-network") == 0 {
+		t.Error("no new-network alert for the network the full set could not take")
+	}
+}
