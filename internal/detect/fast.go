@@ -189,8 +189,8 @@ func (t *fastTable) combo(a, b string, n int) uint32 {
 func (t *fastTable) roleCombo(network, agent string) uint32 { return t.combo(network, agent, 0) }
 func (t *fastTable) principalCombo(action string) uint32    { return t.combo(action, "", 1) }
 
-// knows reports whether a principal's slot s vouches for ev's features:
-// its action (combo) at an hour its baseline knew.
+// knows reports whether a principal's slot s vouches for an event's
+// features: its action (combo) at an hour its baseline knew.
 func (s *fastSlot) knows(combo uint32, hour int) bool {
 	return s.combo == combo && s.hours&(1<<uint(hour)) != 0
 }

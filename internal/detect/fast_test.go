@@ -212,7 +212,7 @@ func sameJudgement(t *testing.T, name string, evs []Event, fired map[string]int,
 		t.Fatalf("%s: %d alerts without the fast table, %d with it", name, len(ref), len(got))
 	}
 	for i := range ref {
-		if a, b := ref[i], got[i]; a.Rule != b.Rule || a.Detail != b.Detail || !slices.Equal(a.EventIDs, b.EventIDs) {
+		if a, b := ref[i], got[i]; !sameAlert(a, b) {
 			t.Fatalf("%s: alert %d: without the fast table %s %q %v, with it %s %q %v", name, i, a.Rule, a.Detail, a.EventIDs, b.Rule, b.Detail, b.EventIDs)
 		}
 		fired[ref[i].Rule]++
@@ -227,8 +227,7 @@ func sameJudgement(t *testing.T, name string, evs []Event, fired map[string]int,
 		if a == nil || b == nil {
 			t.Fatalf("%s: %s: %v, %v", name, key, a, b)
 		}
-		if !a.First.Equal(b.First) || !slices.Equal(a.Networks, b.Networks) || !slices.Equal(a.Agents, b.Agents) ||
-			!slices.Equal(a.Actions, b.Actions) || a.Hours != b.Hours || a.rates() != b.rates() {
+		if !sameFeatures(a, b) || a.rates() != b.rates() {
 			t.Fatalf("%s: %s: without the fast table %+v, with it %+v", name, key, a, b)
 		}
 		// What the shared state was given: the same, but for the rates
@@ -236,8 +235,7 @@ func sameJudgement(t *testing.T, name string, evs []Event, fired map[string]int,
 		// learned and every rateSaveMinutes of history.
 		a, _ = decodeBaseline(sides[0].sh.base[key])
 		b, _ = decodeBaseline(sides[1].sh.base[key])
-		if !a.First.Equal(b.First) || !slices.Equal(a.Networks, b.Networks) || !slices.Equal(a.Agents, b.Agents) ||
-			!slices.Equal(a.Actions, b.Actions) || a.Hours != b.Hours || !sameSave(a.Minutes, b.Minutes, savePhase([]byte(key))) {
+		if !sameFeatures(a, b) || !sameSave(a.Minutes, b.Minutes, savePhase([]byte(key))) {
 			t.Fatalf("%s: %s: the shared state holds %+v without the fast table, %+v with it", name, key, a, b)
 		}
 	}
@@ -405,6 +403,18 @@ func TestFastTableSlots(t *testing.T) {
 	if g.grow(MaxFastSlots+1, now) != g {
 		t.Fatal("grew past MaxFastSlots")
 	}
+}
+
+// sameAlert reports whether a and b are one alert: rule, detail, events.
+func sameAlert(a, b Alert) bool {
+	return a.Rule == b.Rule && a.Detail == b.Detail && slices.Equal(a.EventIDs, b.EventIDs)
+}
+
+// sameFeatures reports whether a and b learned the same: first sighting,
+// networks, clients, actions and hours (not rates).
+func sameFeatures(a, b *baseline) bool {
+	return a.First.Equal(b.First) && slices.Equal(a.Networks, b.Networks) && slices.Equal(a.Agents, b.Agents) &&
+		slices.Equal(a.Actions, b.Actions) && a.Hours == b.Hours
 }
 
 // sameSave reports whether histories of a and b minutes were last written

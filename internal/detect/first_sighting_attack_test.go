@@ -305,7 +305,7 @@ func fsSameJudgement(t *testing.T, name string, evs []Event, inject map[int]stri
 		}
 	}
 	for i := range min(len(ref), len(got)) {
-		if a, b := ref[i], got[i]; a.Rule != b.Rule || a.Detail != b.Detail || !slices.Equal(a.EventIDs, b.EventIDs) {
+		if a, b := ref[i], got[i]; !sameAlert(a, b) {
 			t.Fatalf("%s: alert %d: without the fast table %s %q %v, with it %s %q %v", name, i, a.Rule, a.Detail, a.EventIDs, b.Rule, b.Detail, b.EventIDs)
 		}
 	}
@@ -324,8 +324,7 @@ func fsSameJudgement(t *testing.T, name string, evs []Event, inject map[int]stri
 		if a == nil || b == nil {
 			t.Fatalf("%s: %s: %v, %v", name, key, a, b)
 		}
-		if !a.First.Equal(b.First) || !slices.Equal(a.Networks, b.Networks) || !slices.Equal(a.Agents, b.Agents) ||
-			!slices.Equal(a.Actions, b.Actions) || a.Hours != b.Hours {
+		if !sameFeatures(a, b) {
 			t.Fatalf("%s: %s: without the fast table %+v, with it %+v", name, key, a, b)
 		}
 	}
