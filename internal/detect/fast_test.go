@@ -93,7 +93,7 @@ func TestFastTableWarmupEdge(t *testing.T) {
 		judged := 0
 		for d := -3 * time.Second; d <= 3*time.Second; d += 50 * time.Millisecond {
 			at := first.Add(warmup + d)
-			_, warm, ok := b.fastRates(&s, at, at.Unix()/60, 0)
+			_, warm, _, ok := b.fastRates(&s, at, at.Unix()/60, 0)
 			if !ok {
 				continue
 			}
@@ -561,5 +561,133 @@ func TestFastTableFirstSighting(t *testing.T) {
 	}
 	if count(rec, "new-network") == 0 {
 		t.Error("no new-network alert for the network the full set could not take")
+	}
+}
+
+// failingShared is a memShared whose writes fail while fail is set.
+type failingShared struct {
+	*memShared
+	fail bool
+}
+
+func (f *failingShared) PutBaselines(ctx context.Context, b map[string][]byte, now time.Time) error {
+	if f.fail {
+		return fmt.Errorf("the shared state is down")
+	}
+	return f.memShared.PutBaselines(ctx, b, now)
+}
+
+// TestRateWriteBackFromSlot: a principal judged from its slot whose rate
+// history completes rateSaveMinutes is still judged from the slot (its
+// baseline is not read back from the tier to be marked): the flush writes
+// the slot's rates into what the shared state holds, as an engine without
+// the table writes its baseline's, keeps that in the tier (so a subject
+// whose slot is later taken has rates at most rateSaveMinutes old), and
+// writes them at the next flush if this one fails. Before, a tenth of the
+// events across 100,000 principals (internal/tools/scale) each read and
+// decoded a baseline from the tier for this.
+func TestRateWriteBackFromSlot(t *testing.T) {
+	noSavePhase(t)
+	const n, held = 200, 16
+	engines := [2]*Engine{}
+	shared := [2]*failingShared{}
+	for i, fast := range []bool{false, true} {
+		shared[i] = &failingShared{memShared: newMemShared()}
+		engines[i], _ = newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) {
+			o.Shared, o.Baselines, o.FastSlots, o.TierBytes = shared[i], held, 4*n, 1<<20
+		})
+		if !fast {
+			engines[i].base.fast = nil
+		}
+	}
+	user := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:user/u%d", acct, i) }
+	call := func(m int) {
+		for _, e := range engines {
+			for i := range n {
+				x := ev("GetCallerIdentity", "sts", at(time.Duration(m)*time.Minute+time.Duration(i)*time.Millisecond))
+				x.ARN = user(i)
+				run(e, x)
+			}
+			e.Flush(context.Background())
+		}
+	}
+	fast := engines[1]
+	for m := range rateSaveMinutes {
+		call(m)
+	}
+	// The call of minute 10 completes each one's ten minutes of history.
+	// Its flush fails: the rates are written at the next.
+	shared[0].fail, shared[1].fail = true, true
+	hits := fast.base.fastHits
+	call(rateSaveMinutes)
+	if got := fast.base.fastHits - hits; got < n-held {
+		t.Errorf("%d of %d principals judged from their slots at the call completing %d minutes of history, want all but the %d the table holds", got, n, rateSaveMinutes, held)
+	}
+	shared[0].fail, shared[1].fail = false, false
+	puts := shared[1].puts
+	fast.Flush(context.Background())
+	engines[0].Flush(context.Background())
+	if got := shared[1].puts - puts; got != n {
+		t.Errorf("the flush after the failed one wrote %d baselines, want each of the %d principals' rates", got, n)
+	}
+	for i := range n {
+		k := "principal:" + user(i)
+		var got [2]*baseline
+		for j := range shared {
+			got[j], _ = decodeBaseline(shared[j].base[k])
+		}
+		if got[1] == nil || got[1].Minutes != rateSaveMinutes {
+			t.Fatalf("principal %d: the shared state holds %+v, want %d minutes of history", i, got[1], rateSaveMinutes)
+		}
+		if got[0].rates() != got[1].rates() || !got[0].First.Equal(got[1].First) || got[0].Hours != got[1].Hours || !slices.Equal(got[0].Actions, got[1].Actions) {
+			t.Fatalf("principal %d: the shared state holds %+v with the table, %+v without", i, got[1], got[0])
+		}
+		if bl := fast.peekBaseline(k); bl == nil || bl.Minutes != rateSaveMinutes {
+			t.Fatalf("principal %d: the table or tier holds %+v, want %d minutes of history", i, bl, rateSaveMinutes)
+		}
+	}
+}
+
+// TestRateWriteBackAfterEviction: a principal evicted with what it learned
+// (kept encoded for the flush) and then judged from its slot at the call
+// completing its rateSaveMinutes has the slot's rates written, not the
+// older ones of its evicted copy (as without the table, where that call
+// reads the copy back and writes it from the table).
+func TestRateWriteBackAfterEviction(t *testing.T) {
+	noSavePhase(t)
+	const held = 4
+	sh := newMemShared()
+	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) {
+		o.Shared, o.Baselines, o.TierBytes = sh, held, 1<<20
+	})
+	ctx := context.Background()
+	call := func(m int, user, action string) {
+		x := ev(action, "sts", at(time.Duration(m)*time.Minute))
+		x.ARN = fmt.Sprintf("arn:aws:iam::%s:user/%s", acct, user)
+		run(e, x)
+	}
+	for m := range rateSaveMinutes - 1 {
+		call(m, "u0", "GetCallerIdentity")
+		e.Flush(ctx)
+	}
+	// Minute 9: u0 learns an action, then others fill the table and
+	// evict it, changed, before a flush.
+	call(rateSaveMinutes-1, "u0", "GetSessionToken")
+	for i := range 2 * held {
+		call(rateSaveMinutes-1, fmt.Sprint("other", i), "GetCallerIdentity")
+	}
+	key := "principal:arn:aws:iam::" + acct + ":user/u0"
+	if _, ok := e.base.evicted[key]; !ok {
+		t.Fatal("u0 was not evicted before the flush")
+	}
+	hits := e.base.fastHits
+	call(rateSaveMinutes, "u0", "GetCallerIdentity")
+	if e.base.fastHits != hits+1 {
+		t.Fatal("u0's call at minute 10 was not judged from its slot")
+	}
+	e.Flush(ctx)
+	bl, _ := decodeBaseline(sh.base[key])
+	if bl == nil || bl.Minutes != rateSaveMinutes || !slices.Contains(bl.Actions, "sts:GetSessionToken") {
+		t.Fatalf("the shared state holds %+v, want %d minutes of history and the action learned", bl, rateSaveMinutes)
 	}
 }
