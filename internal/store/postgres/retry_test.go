@@ -11,9 +11,10 @@ import (
 
 	"github.com/opensts/opensts/internal/sharedtest"
 	"github.com/opensts/opensts/internal/store"
+	"github.com/opensts/opensts/internal/store/sqlstore"
 )
 
-// deadlockBatch runs write (a batch of upserts over keys, in key order)
+// deadlockBatch runs write (a batch of upserts or updates over keys, in key order)
 // while another transaction holds the batch's last key and then asks for
 // its first: a deadlock that PostgreSQL resolves by failing the batch's
 // transaction (each waiter looks for one deadlock_timeout after it began
@@ -54,7 +55,7 @@ func deadlockBatch(t *testing.T, dsn, table, column, first, last string, write f
 	for {
 		var n int
 		if err := watch.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-			AND query LIKE 'INSERT INTO `+table+`%'`).Scan(&n); err != nil {
+			AND (query LIKE 'INSERT INTO `+table+`%' OR query LIKE 'UPDATE `+table+` %')`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n > 0 {
@@ -185,6 +186,56 @@ func TestBatchWritesSurviveADeadlock(t *testing.T) {
 			if string(got[k]) != "new" {
 				t.Errorf("%s holds %q after PutBaselines succeeded, want \"new\"", k, got[k])
 			}
+		}
+	})
+	t.Run("last uses", func(t *testing.T) {
+		// Root keys (no user) and roles, written straight in: the batch
+		// is of more than one statement for each.
+		const n = maxTouchBatch + 1
+		for _, q := range []string{
+			`INSERT INTO access_keys (id, account, user_id, status) SELECT 'AKIARETRY' || lpad(i::text, 11, '0'), '111111111111', '111111111111', 'Active' FROM generate_series(1, ?) AS i`,
+			`INSERT INTO roles (account, id, name, path, trust_policy, description, max_session_duration, boundary, tags, last_used_region)
+				SELECT '111111111111', 'AROARETRY' || lpad(i::text, 11, '0'), 'retry' || i, '/', '{}', '', 3600, '', '{}', '' FROM generate_series(1, ?) AS i`,
+		} {
+			if _, err := (queryer{pool: s.pool}).ExecContext(ctx, q, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		key := func(i int) string { return fmt.Sprintf("AKIARETRY%011d", i+1) }
+		role := func(i int) string { return fmt.Sprintf("AROARETRY%011d", i+1) }
+		batch := func(at time.Time) map[string]sqlstore.Touch {
+			b := map[string]sqlstore.Touch{"AKIANOSUCHKEY0000000": {At: at, Service: "sts", Region: "us-east-1"}}
+			for i := range n {
+				b[key(i)] = sqlstore.Touch{At: at, Service: "sts", Region: "eu-west-1"}
+				b[sqlstore.RolePrefix+role(i)] = sqlstore.Touch{At: at, Region: "eu-west-1"}
+			}
+			return b
+		}
+		var want time.Time
+		k := 0
+		if err := untilBatchFails(t, func() (error, bool) {
+			before, after := t0.Add(time.Duration(2*k)*time.Hour), t0.Add(time.Duration(2*k+1)*time.Hour)
+			k++
+			if err := s.writeTouches(ctx, batch(before)); err != nil {
+				t.Fatal(err)
+			}
+			want = after
+			return deadlockBatch(t, dsn, "access_keys", "id", key(0), key(n-1), func() error { return s.writeTouches(ctx, batch(after)) })
+		}); err != nil {
+			t.Fatalf("writeTouches: %v", err)
+		}
+		// An older use written after a newer one changes nothing.
+		if err := s.writeTouches(ctx, batch(want.Add(-time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+		var keys, roles int
+		if err := (queryer{pool: s.pool}).QueryRowContext(ctx, `SELECT
+			(SELECT count(*) FROM access_keys WHERE id LIKE 'AKIARETRY%' AND last_used_at = ? AND last_used_service = 'sts' AND last_used_region = 'eu-west-1'),
+			(SELECT count(*) FROM roles WHERE id LIKE 'AROARETRY%' AND last_used_at = ? AND last_used_region = 'eu-west-1')`, want, want).Scan(&keys, &roles); err != nil {
+			t.Fatal(err)
+		}
+		if keys != n || roles != n {
+			t.Fatalf("%d keys and %d roles of %d each last used at %v", keys, roles, n, want)
 		}
 	})
 }

@@ -171,7 +171,10 @@ func (t *Touches) record(id string, u Touch) bool {
 		return false
 	}
 	if old, ok := t.pending[id]; !ok || !old.At.After(u.At) {
-		t.pending[id] = u
+		// A copy: an access key id is a piece of its request's
+		// Authorization header, which the pending use would otherwise keep
+		// alive until written (a map assignment replaces the key too).
+		t.pending[strings.Clone(id)] = u
 	}
 	return true
 }

@@ -3,9 +3,12 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/opensts/opensts/internal/cache"
 	"github.com/opensts/opensts/internal/store"
@@ -82,5 +85,30 @@ func TestTouchesSizeBy(t *testing.T) {
 	tt.SizeBy(t.Context(), func(context.Context) (int64, error) { return 1 << 40, nil })
 	if got := tt.recent.Slots(); got != cache.MaxRecentSlots {
 		t.Fatalf("for 2^40 principals: table of %d slots, want the bound %d", got, cache.MaxRecentSlots)
+	}
+}
+
+// A pending use keeps a copy of its key id, not the string it was given:
+// that is a piece of the request's Authorization header, and a flush that
+// falls behind would keep every such header alive.
+func TestTouchesCopyKeyIDs(t *testing.T) {
+	tt := NewTouches(time.Hour, func(context.Context, map[string]Touch) error { return nil })
+	t.Cleanup(func() { _ = tt.Stop() })
+	header := "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE000000001/20261207/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00"
+	id := header[len("AWS4-HMAC-SHA256 Credential=") : len("AWS4-HMAC-SHA256 Credential=")+20]
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	for i, at := range []time.Time{t0, t0.Add(time.Hour)} { // the second replaces the first
+		if !tt.Record(id, Touch{At: at, Service: "sts", Region: "us-east-1"}) {
+			t.Fatal("Record refused the use")
+		}
+		tt.mu.RLock()
+		keys := slices.Collect(maps.Keys(tt.pending))
+		tt.mu.RUnlock()
+		if len(keys) != 1 || keys[0] != id {
+			t.Fatalf("pending keys %q, want %q", keys, id)
+		}
+		if unsafe.StringData(keys[0]) == unsafe.StringData(id) {
+			t.Fatalf("use %d: the pending key is the request's own string, which keeps its header alive", i)
+		}
 	}
 }
