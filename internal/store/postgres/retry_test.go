@@ -189,18 +189,9 @@ func TestBatchWritesSurviveADeadlock(t *testing.T) {
 		}
 	})
 	t.Run("last uses", func(t *testing.T) {
-		// Root keys (no user) and roles, written straight in: the batch
-		// is of more than one statement for each.
+		// The batch is of more than one statement for keys and for roles.
 		const n = maxTouchBatch + 1
-		for _, q := range []string{
-			`INSERT INTO access_keys (id, account, user_id, status) SELECT 'AKIARETRY' || lpad(i::text, 11, '0'), '111111111111', '111111111111', 'Active' FROM generate_series(1, ?) AS i`,
-			`INSERT INTO roles (account, id, name, path, trust_policy, description, max_session_duration, boundary, tags, last_used_region)
-				SELECT '111111111111', 'AROARETRY' || lpad(i::text, 11, '0'), 'retry' || i, '/', '{}', '', 3600, '', '{}', '' FROM generate_series(1, ?) AS i`,
-		} {
-			if _, err := (queryer{pool: s.pool}).ExecContext(ctx, q, n); err != nil {
-				t.Fatal(err)
-			}
-		}
+		seedKeysAndRoles(t, s, "RETRY", n)
 		key := func(i int) string { return fmt.Sprintf("AKIARETRY%011d", i+1) }
 		role := func(i int) string { return fmt.Sprintf("AROARETRY%011d", i+1) }
 		batch := func(at time.Time) map[string]sqlstore.Touch {

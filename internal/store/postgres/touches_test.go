@@ -20,15 +20,7 @@ func BenchmarkWriteTouches(b *testing.B) {
 	}
 	defer s.Close()
 	const n = 1200
-	for _, q := range []string{
-		`INSERT INTO access_keys (id, account, user_id, status) SELECT 'AKIABENCH' || lpad(i::text, 11, '0'), '111111111111', '111111111111', 'Active' FROM generate_series(1, ?) AS i`,
-		`INSERT INTO roles (account, id, name, path, trust_policy, description, max_session_duration, boundary, tags, last_used_region)
-			SELECT '111111111111', 'AROABENCH' || lpad(i::text, 11, '0'), 'bench' || i, '/', '{}', '', 3600, '', '{}', '' FROM generate_series(1, ?) AS i`,
-	} {
-		if _, err := (queryer{pool: s.pool}).ExecContext(ctx, q, n); err != nil {
-			b.Fatal(err)
-		}
-	}
+	seedKeysAndRoles(b, s, "BENCH", n)
 	t0 := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	for i := 0; b.Loop(); i++ {
 		at := t0.Add(time.Duration(i) * time.Second)
@@ -39,6 +31,22 @@ func BenchmarkWriteTouches(b *testing.B) {
 		}
 		if err := s.writeTouches(ctx, batch); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// seedKeysAndRoles writes n root access keys (no user) and n roles straight
+// into s, their ids "AKIA"+tag and "AROA"+tag then the numbers 1 to n
+// zero-padded to 11 digits.
+func seedKeysAndRoles(tb testing.TB, s *Store, tag string, n int) {
+	tb.Helper()
+	for _, q := range []string{
+		`INSERT INTO access_keys (id, account, user_id, status) SELECT 'AKIA` + tag + `' || lpad(i::text, 11, '0'), '111111111111', '111111111111', 'Active' FROM generate_series(1, ?) AS i`,
+		`INSERT INTO roles (account, id, name, path, trust_policy, description, max_session_duration, boundary, tags, last_used_region)
+			SELECT '111111111111', 'AROA` + tag + `' || lpad(i::text, 11, '0'), lower('` + tag + `') || i, '/', '{}', '', 3600, '', '{}', '' FROM generate_series(1, ?) AS i`,
+	} {
+		if _, err := (queryer{pool: s.pool}).ExecContext(tb.Context(), q, n); err != nil {
+			tb.Fatal(err)
 		}
 	}
 }
