@@ -197,7 +197,7 @@ func TestAttackJSONAuthCodes(t *testing.T) {
 	creds := map[string]cred{
 		"unknown key":     {"AKIAUNKNOWNUNKNOWN12", secret, ""},
 		"inactive key":    {inactiveID, inactiveSecret, ""},
-		"wrong secret":    {id, secret[:len(secret)-1] + "x", ""},
+		"wrong secret":    {id, wrongSecret(secret), ""},
 		"made-up token":   {"ASIAUNKNOWNUNKNOWN12", sessSecret, "bogus-token"},
 		"token of other":  {"ASIAUNKNOWNUNKNOWN12", sessSecret, sessToken},
 		"revoked session": {rID, rSecret, rToken},
@@ -281,7 +281,7 @@ func TestAttackJSONAuthAuditMessage(t *testing.T) {
 	now := time.Now()
 	for name, c := range map[string][2]string{
 		"unknown key":  {"AKIAUNKNOWNUNKNOWN12", secret},
-		"wrong secret": {id, secret[:len(secret)-1] + "x"},
+		"wrong secret": {id, wrongSecret(secret)},
 	} {
 		q := atkQuery(t, h, c[0], c[1], "", now)
 		a := atkJSON(t, h, "AWSOrganizationsV20161128.DescribeOrganization", "organizations", c[0], c[1], "", now, true)
@@ -556,7 +556,7 @@ func TestAttackBadSignaturePastTTL(t *testing.T) {
 	before := mustRecord(t, s, id)
 	e, _ := s.keys.get(ctx, id, clock.now())
 	clock.set(time.Unix(0, e.expires).Add(time.Second))
-	bad := secret[:len(secret)-1] + "x"
+	bad := wrongSecret(secret)
 	if code := atkServe(t, s, id, bad, clock.now()); code == 200 {
 		t.Fatal("a bad signature authenticated")
 	}
