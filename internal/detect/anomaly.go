@@ -29,13 +29,6 @@ type baselines struct {
 	// seen; dirty are the subjects changed since the last flush.
 	load  func(key string) *baseline
 	dirty map[string]struct{}
-	// ratesDue are the subjects judged from their slots whose rate
-	// history grew by rateSaveMinutes (see call): the flush writes the
-	// slot's rates into the stored baseline, which it reads anyway, rather
-	// than the event reading the baseline back from the tier to mark it
-	// (internal/tools/scale: a tenth of the events across 100,000
-	// principals, each a tier read and a decode).
-	ratesDue map[string]struct{}
 	// evicted holds, encoded, the changed baselines the table dropped
 	// before a flush wrote them: the flush writes them from here, and a
 	// subject seen again is read from here before the shared state (it
@@ -154,7 +147,7 @@ type sessionSeen struct {
 // the evicted baselines waiting for a flush.
 func newBaselines(held, max int, warmup time.Duration) *baselines {
 	b := &baselines{warmup: warmup, subjects: newTable[*baseline](held), sessions: newTable[sessionSeen](max), dirty: map[string]struct{}{},
-		ratesDue: map[string]struct{}{}, evicted: map[string][]byte{}, first: map[string]time.Time{}}
+		evicted: map[string][]byte{}, first: map[string]time.Time{}}
 	b.subjects.evicted = func(key string, bl *baseline) {
 		defer b.recycle(bl)
 		if _, ok := b.dirty[key]; !ok {
@@ -573,13 +566,10 @@ func (e *Engine) anomalies(ev *Event, fired *[]Alert) {
 		key := b.subjectKey("principal", p)
 		tag, combo = b.fast.tag(key), b.fast.principalCombo(action)
 		if s = b.fast.find(tag); s != nil && s.knows(combo, hourOf) && !b.held(key) {
-			if r, warm, save, ok := b.fastRates(s, ev.Time, minute, savePhase(key)); ok {
+			if r, warm, ok := b.fastRates(s, ev.Time, minute, savePhase(key)); ok {
 				// Seen with this action at this hour before: only its
 				// rates change, and those the slot holds.
 				s.set(r)
-				if save {
-					b.due(key)
-				}
 				b.fastHits++
 				e.rateSpike(ev, p, r, warm, fired)
 				return
@@ -701,38 +691,29 @@ func (b *baselines) skips(ev *Event, kind string, key []byte) bool {
 	if !s.knows(combo, ev.Time.UTC().Hour()) {
 		return false
 	}
-	_, _, _, ok := b.fastRates(s, ev.Time, ev.Time.Unix()/60, savePhase(key))
+	_, _, ok := b.fastRates(s, ev.Time, ev.Time.Unix()/60, savePhase(key))
 	return ok
 }
 
 // fastRates returns the rates of the slot s after a call at t (in
-// minute), whether its subject is past its warm-up then, and whether the
-// call completes a rateSaveMinutes of history (to be written back: see
-// due); ok is false when the event needs its baseline: the slot's first
-// sighting is not known, or t is within the second the slot's first
-// sighting (whole seconds) leaves in doubt of the warm-up's end.
-func (b *baselines) fastRates(s *fastSlot, t time.Time, minute, phase int64) (r rates, warm, save, ok bool) {
+// minute), and whether its subject is past its warm-up then; ok is false
+// when the event needs its baseline: the call completes a rateSaveMinutes
+// of history (written back), the slot's first sighting is not known, or t
+// is within the second the slot's first sighting (whole seconds) leaves
+// in doubt of the warm-up's end.
+func (b *baselines) fastRates(s *fastSlot, t time.Time, minute, phase int64) (r rates, warm, ok bool) {
 	if s.first == 0 {
-		return r, false, false, false
+		return r, false, false
 	}
 	since := t.Sub(s.firstTime())
 	if since >= b.warmup-time.Second && since < b.warmup+time.Second {
-		return r, false, false, false
+		return r, false, false
 	}
 	r = s.rates()
-	save = r.call(minute, phase)
-	return r, since >= b.warmup, save, true
-}
-
-// due records that the slot of key holds rates to be written back (as
-// mark does for a baseline).
-func (b *baselines) due(key []byte) {
-	if b.load == nil {
-		return
+	if r.call(minute, phase) {
+		return r, false, false
 	}
-	if _, ok := b.ratesDue[string(key)]; !ok && len(b.ratesDue) < 1<<20 {
-		b.ratesDue[string(key)] = struct{}{}
-	}
+	return r, since >= b.warmup, true
 }
 
 // rateSpike fires rate-spike when p, past its warm-up, made many times
@@ -785,27 +766,16 @@ func (e *Engine) Flush(ctx context.Context) {
 		}
 	}
 	e.mu.Lock()
-	keys := make([]string, 0, len(e.base.dirty)+len(e.base.evicted)+len(e.base.ratesDue))
+	keys := make([]string, 0, len(e.base.dirty)+len(e.base.evicted))
 	for k := range e.base.dirty {
 		keys = append(keys, k)
 	}
+	clear(e.base.dirty)
 	evicted := e.base.evicted
 	for k := range evicted {
-		if _, ok := e.base.dirty[k]; !ok {
-			keys = append(keys, k)
-		}
+		keys = append(keys, k)
 	}
-	due := e.base.ratesDue
-	for k := range due {
-		_, d := e.base.dirty[k]
-		_, ev := evicted[k]
-		if !d && !ev {
-			keys = append(keys, k)
-		}
-	}
-	clear(e.base.dirty)
 	e.base.evicted = make(map[string][]byte)
-	e.base.ratesDue = make(map[string]struct{})
 	e.mu.Unlock()
 	if len(keys) == 0 {
 		return
@@ -813,7 +783,7 @@ func (e *Engine) Flush(ctx context.Context) {
 	stored, err := sh.GetBaselines(ctx, keys)
 	if err != nil {
 		e.opt.Log("detect: read baselines", err)
-		e.remark(keys, evicted, due)
+		e.remark(keys, evicted)
 		return
 	}
 	out := make(map[string][]byte, len(keys))
@@ -833,18 +803,8 @@ func (e *Engine) Flush(ctx context.Context) {
 			if bl, err = decodeBaseline(data); err != nil {
 				continue
 			}
-		} else if _, ok := due[k]; ok {
-			if bl = e.base.dueBaseline(k, stored[k]); bl == nil {
-				continue
-			}
 		} else {
 			continue
-		}
-		if _, ok := due[k]; ok && !inTable {
-			// Evicted changed, then judged from its slot (which a
-			// subject's evicted copy does not stop): the slot's rates
-			// are the newer.
-			e.base.slotRates(k, bl)
 		}
 		if data, ok := stored[k]; ok {
 			if o, err := decodeBaseline(data); err == nil {
@@ -858,16 +818,14 @@ func (e *Engine) Flush(ctx context.Context) {
 	e.mu.Unlock()
 	if err := sh.PutBaselines(ctx, out, e.opt.Now()); err != nil {
 		e.opt.Log("detect: write baselines", err)
-		e.remark(keys, evicted, due)
+		e.remark(keys, evicted)
 		return
 	}
-	// The evicted ones, and those whose slots' rates were due, are now as
-	// the shared state has them: the tier keeps them, unless seen (and so
-	// in the table, or evicted anew) meanwhile. (A due one's record would
-	// otherwise be behind by more than rateSaveMinutes of rates, all its
-	// subject would have once its slot is taken.)
+	// The evicted ones are now as the shared state has them: the tier
+	// keeps them, unless seen (and so in the table, or evicted anew)
+	// meanwhile.
 	e.mu.Lock()
-	toTier := func(k string) {
+	for k := range evicted {
 		_, inTable := e.base.subjects.m[k]
 		_, again := e.base.evicted[k]
 		if data, ok := out[k]; ok && !inTable && !again {
@@ -877,50 +835,7 @@ func (e *Engine) Flush(ctx context.Context) {
 			}
 		}
 	}
-	for k := range evicted {
-		toTier(k)
-	}
-	for k := range due {
-		if _, ok := evicted[k]; !ok {
-			toTier(k)
-		}
-	}
 	e.mu.Unlock()
-}
-
-// dueBaseline returns, for a flush, the baseline of key, whose slot's
-// rates are due (and which the table does not hold): its rates are the
-// slot's, the rest what the tier holds (which is what the shared state
-// held when it was read), or nothing when the slot is gone (taken by
-// another subject: its rates went with it) or the tier holds no record
-// and stored (the shared state's) is empty. The flush then merges in what
-// the shared state holds, as for any baseline: so the result is what a
-// baseline held in the table would have been.
-func (b *baselines) dueBaseline(key string, stored []byte) *baseline {
-	if b.fast == nil || b.fast.find(b.fast.tagString(key)) == nil {
-		return nil
-	}
-	bl := &baseline{}
-	if stored == nil {
-		t := b.fromTier(key)
-		if t == nil {
-			return nil
-		}
-		*bl = baseline{First: t.First, Hours: t.Hours, Networks: slices.Clone(t.Networks), Agents: slices.Clone(t.Agents), Actions: slices.Clone(t.Actions)}
-		b.recycle(t)
-	}
-	return bl
-}
-
-// slotRates gives bl, the baseline of key, its slot's rates where they
-// are the newer.
-func (b *baselines) slotRates(key string, bl *baseline) {
-	if b.fast == nil {
-		return
-	}
-	if s := b.fast.find(b.fast.tagString(key)); s != nil {
-		bl.setRates(newer(bl.rates(), s.rates()))
-	}
 }
 
 // synced records in the slot of key (if it has one) what a merge changed
@@ -959,7 +874,7 @@ type pruner interface {
 
 // remark marks keys changed again after a failed flush (those evicted
 // meanwhile, or before, kept encoded for the next).
-func (e *Engine) remark(keys []string, evicted map[string][]byte, due map[string]struct{}) {
+func (e *Engine) remark(keys []string, evicted map[string][]byte) {
 	e.mu.Lock()
 	for _, k := range keys {
 		if x, ok := e.base.subjects.m[k]; ok {
@@ -972,8 +887,6 @@ func (e *Engine) remark(keys []string, evicted map[string][]byte, due map[string
 			if _, again := e.base.evicted[k]; !again {
 				e.base.evicted[k] = data
 			}
-		} else if _, ok := due[k]; ok {
-			e.base.ratesDue[k] = struct{}{}
 		}
 	}
 	e.mu.Unlock()
