@@ -207,38 +207,10 @@ func sameJudgement(t *testing.T, name string, evs []Event, fired map[string]int,
 		s.e.runBatch(ctx)
 		s.e.Flush(ctx)
 	}
-	ref, got := sides[0].rec.alerts, sides[1].rec.alerts
-	if len(ref) != len(got) {
-		t.Fatalf("%s: %d alerts without the fast table, %d with it", name, len(ref), len(got))
+	for _, a := range sameAlerts(t, name, sides[0].rec.alerts, sides[1].rec.alerts) {
+		fired[a.Rule]++
 	}
-	for i := range ref {
-		if a, b := ref[i], got[i]; !sameAlert(a, b) {
-			t.Fatalf("%s: alert %d: without the fast table %s %q %v, with it %s %q %v", name, i, a.Rule, a.Detail, a.EventIDs, b.Rule, b.Detail, b.EventIDs)
-		}
-		fired[ref[i].Rule]++
-	}
-	keys := sides[0].sh.keys()
-	if !slices.Equal(keys, sides[1].sh.keys()) {
-		t.Fatalf("%s: the shared state holds %v without the fast table, %v with it", name, keys, sides[1].sh.keys())
-	}
-	for _, key := range keys {
-		// What each subject learned, as the engine would read it back.
-		a, b := sides[0].e.learned(key), sides[1].e.learned(key)
-		if a == nil || b == nil {
-			t.Fatalf("%s: %s: %v, %v", name, key, a, b)
-		}
-		if !sameFeatures(a, b) || a.rates() != b.rates() {
-			t.Fatalf("%s: %s: without the fast table %+v, with it %+v", name, key, a, b)
-		}
-		// What the shared state was given: the same, but for the rates
-		// of the current minutes, which are written back with what is
-		// learned and every rateSaveMinutes of history.
-		a, _ = decodeBaseline(sides[0].sh.base[key])
-		b, _ = decodeBaseline(sides[1].sh.base[key])
-		if !sameFeatures(a, b) || !sameSave(a.Minutes, b.Minutes, savePhase([]byte(key))) {
-			t.Fatalf("%s: %s: the shared state holds %+v without the fast table, %+v with it", name, key, a, b)
-		}
-	}
+	sameLearned(t, name, [2]*Engine{sides[0].e, sides[1].e}, [2]*memShared{sides[0].sh, sides[1].sh}, true)
 	t.Logf("%s: %d events, %d subjects judged from the fast table", name, len(evs), sides[1].e.base.fastHits)
 	if hits := sides[1].e.base.fastHits; hits < uint64(minHits) {
 		t.Fatalf("%s: %d of %d events judged from the fast table", name, hits, len(evs))
@@ -408,6 +380,54 @@ func TestFastTableSlots(t *testing.T) {
 // sameAlert reports whether a and b are one alert: rule, detail, events.
 func sameAlert(a, b Alert) bool {
 	return a.Rule == b.Rule && a.Detail == b.Detail && slices.Equal(a.EventIDs, b.EventIDs)
+}
+
+// sameAlerts fails t unless ref, the alerts of the engine without the fast
+// table, and got, those of the engine with it, are the same; it returns
+// ref.
+func sameAlerts(t *testing.T, name string, ref, got []Alert) []Alert {
+	t.Helper()
+	for i := range min(len(ref), len(got)) {
+		if a, b := ref[i], got[i]; !sameAlert(a, b) {
+			t.Fatalf("%s: alert %d: without the fast table %s %q %v, with it %s %q %v", name, i, a.Rule, a.Detail, a.EventIDs, b.Rule, b.Detail, b.EventIDs)
+		}
+	}
+	if len(ref) != len(got) {
+		t.Fatalf("%s: %d alerts without the fast table, %d with it", name, len(ref), len(got))
+	}
+	return ref
+}
+
+// sameLearned fails t unless the engines e, without (0) and with (1) the
+// fast table, whose shared states are sh, have the same subjects there,
+// each having learned the same; with rates, the same rates too, and the
+// shared states given the same features and the rates of the same
+// rateSaveMinutes (not the current minutes', which are written back with
+// what is learned and every rateSaveMinutes of history).
+func sameLearned(t *testing.T, name string, e [2]*Engine, sh [2]*memShared, rates bool) {
+	t.Helper()
+	keys := sh[0].keys()
+	if !slices.Equal(keys, sh[1].keys()) {
+		t.Fatalf("%s: the shared state holds %v without the fast table, %v with it", name, keys, sh[1].keys())
+	}
+	for _, key := range keys {
+		// What each subject learned, as the engine would read it back.
+		a, b := e[0].learned(key), e[1].learned(key)
+		if a == nil || b == nil {
+			t.Fatalf("%s: %s: %v, %v", name, key, a, b)
+		}
+		if !sameFeatures(a, b) || rates && a.rates() != b.rates() {
+			t.Fatalf("%s: %s: without the fast table %+v, with it %+v", name, key, a, b)
+		}
+		if !rates {
+			continue
+		}
+		a, _ = decodeBaseline(sh[0].base[key])
+		b, _ = decodeBaseline(sh[1].base[key])
+		if !sameFeatures(a, b) || !sameSave(a.Minutes, b.Minutes, savePhase([]byte(key))) {
+			t.Fatalf("%s: %s: the shared state holds %+v without the fast table, %+v with it", name, key, a, b)
+		}
+	}
 }
 
 // sameFeatures reports whether a and b learned the same: first sighting,

@@ -304,30 +304,10 @@ func fsSameJudgement(t *testing.T, name string, evs []Event, inject map[int]stri
 			}
 		}
 	}
-	for i := range min(len(ref), len(got)) {
-		if a, b := ref[i], got[i]; !sameAlert(a, b) {
-			t.Fatalf("%s: alert %d: without the fast table %s %q %v, with it %s %q %v", name, i, a.Rule, a.Detail, a.EventIDs, b.Rule, b.Detail, b.EventIDs)
-		}
-	}
-	if len(ref) != len(got) {
-		t.Fatalf("%s: %d alerts without the fast table, %d with it", name, len(ref), len(got))
-	}
-	for _, a := range ref {
+	for _, a := range sameAlerts(t, name, ref, got) {
 		fired[a.Rule]++
 	}
-	keys := sides[0].sh.keys()
-	if !slices.Equal(keys, sides[1].sh.keys()) {
-		t.Fatalf("%s: the shared state's keys differ", name)
-	}
-	for _, key := range keys {
-		a, b := sides[0].e.learned(key), sides[1].e.learned(key)
-		if a == nil || b == nil {
-			t.Fatalf("%s: %s: %v, %v", name, key, a, b)
-		}
-		if !sameFeatures(a, b) {
-			t.Fatalf("%s: %s: without the fast table %+v, with it %+v", name, key, a, b)
-		}
-	}
+	sameLearned(t, name, [2]*Engine{sides[0].e, sides[1].e}, [2]*memShared{sides[0].sh, sides[1].sh}, false)
 	t.Logf("%s: %d events, %d alerts, %d judged from slots", name, len(evs), len(ref), sides[1].e.base.fastHits)
 	if sides[1].e.base.fastHits < 100 {
 		t.Fatalf("%s: only %d events judged from slots: the stream does not reach the fast path", name, sides[1].e.base.fastHits)

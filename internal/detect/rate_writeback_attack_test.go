@@ -534,36 +534,11 @@ func rateWriteBackSameJudgement(t *testing.T, name string, evs []Event, seed uin
 		s.e.runBatch(ctx)
 		s.e.Flush(ctx)
 	}
-	ref, got := sides[0].rec.alerts, sides[1].rec.alerts
-	for i := range min(len(ref), len(got)) {
-		if a, b := ref[i], got[i]; !sameAlert(a, b) {
-			t.Fatalf("%s: alert %d: without the fast table %s %q %v, with it %s %q %v", name, i, a.Rule, a.Detail, a.EventIDs, b.Rule, b.Detail, b.EventIDs)
-		}
-	}
-	if len(ref) != len(got) {
-		t.Fatalf("%s: %d alerts without the fast table, %d with it", name, len(ref), len(got))
-	}
+	ref := sameAlerts(t, name, sides[0].rec.alerts, sides[1].rec.alerts)
 	for _, a := range ref {
 		fired[a.Rule]++
 	}
-	keys := sides[0].sh.keys()
-	if !slices.Equal(keys, sides[1].sh.keys()) {
-		t.Fatalf("%s: the shared state holds %v without the fast table, %v with it", name, keys, sides[1].sh.keys())
-	}
-	for _, key := range keys {
-		a, b := sides[0].e.learned(key), sides[1].e.learned(key)
-		if a == nil || b == nil {
-			t.Fatalf("%s: %s: %v, %v", name, key, a, b)
-		}
-		if !sameFeatures(a, b) || a.rates() != b.rates() {
-			t.Fatalf("%s: %s: without the fast table %+v, with it %+v", name, key, a, b)
-		}
-		a, _ = decodeBaseline(sides[0].sh.base[key])
-		b, _ = decodeBaseline(sides[1].sh.base[key])
-		if !sameFeatures(a, b) || !sameSave(a.Minutes, b.Minutes, savePhase([]byte(key))) {
-			t.Fatalf("%s: %s: the shared state holds %+v without the fast table, %+v with it", name, key, a, b)
-		}
-	}
+	sameLearned(t, name, [2]*Engine{sides[0].e, sides[1].e}, [2]*memShared{sides[0].sh.memShared, sides[1].sh.memShared}, true)
 	t.Logf("%s: %d events, %d alerts, %d judged from slots", name, len(evs), len(ref), sides[1].e.base.fastHits)
 	if sides[1].e.base.fastHits < uint64(len(evs)/3) {
 		t.Fatalf("%s: only %d of %d events judged from slots", name, sides[1].e.base.fastHits, len(evs))
