@@ -36,14 +36,12 @@ func addKey(t *testing.T, s *Store, id string) {
 	}
 }
 
-var rolesAdded int
-
+// addRole is addKey for a role (named from its id: names are unique).
 func addRole(t *testing.T, s *Store, id string) {
 	t.Helper()
-	rolesAdded++
 	if _, err := (queryer{pool: s.pool}).ExecContext(t.Context(),
 		`INSERT INTO roles (account, id, name, path, trust_policy, description, max_session_duration, boundary, tags, last_used_region)
-		VALUES ('111111111111', ?, ?, '/', '{}', '', 3600, '', '{}', '')`, id, fmt.Sprintf("attack%d", rolesAdded)); err != nil {
+		VALUES ('111111111111', ?, 'attack' || md5(?), '/', '{}', '', 3600, '', '{}', '')`, id, id); err != nil {
 		t.Fatalf("role %q: %v", id, err)
 	}
 }
@@ -54,29 +52,25 @@ type lastUse struct {
 	null            bool
 }
 
+// keyUse and roleUse read the last use of a key or a role (a role's has no
+// service).
 func keyUse(t *testing.T, s *Store, id string) lastUse {
 	t.Helper()
-	var u lastUse
-	var at *time.Time
-	if err := (queryer{pool: s.pool}).QueryRowContext(t.Context(), `SELECT last_used_at, last_used_service, last_used_region FROM access_keys WHERE id = ?`, id).
-		Scan(&at, &u.service, &u.region); err != nil {
-		t.Fatalf("key %q: %v", id, err)
-	}
-	if at == nil {
-		u.null = true
-	} else {
-		u.at = at.UTC()
-	}
-	return u
+	return lastUseOf(t, s, "access_keys", "last_used_service", id)
 }
 
 func roleUse(t *testing.T, s *Store, id string) lastUse {
 	t.Helper()
+	return lastUseOf(t, s, "roles", "''", id)
+}
+
+func lastUseOf(t *testing.T, s *Store, table, service, id string) lastUse {
+	t.Helper()
 	var u lastUse
 	var at *time.Time
-	if err := (queryer{pool: s.pool}).QueryRowContext(t.Context(), `SELECT last_used_at, last_used_region FROM roles WHERE id = ?`, id).
-		Scan(&at, &u.region); err != nil {
-		t.Fatalf("role %q: %v", id, err)
+	if err := (queryer{pool: s.pool}).QueryRowContext(t.Context(), `SELECT last_used_at, `+service+`, last_used_region FROM `+table+` WHERE id = ?`, id).
+		Scan(&at, &u.service, &u.region); err != nil {
+		t.Fatalf("%s %q: %v", table, id, err)
 	}
 	if at == nil {
 		u.null = true
