@@ -754,7 +754,14 @@ func (e *Engine) loadBaseline(key string) *baseline {
 
 // Flush merges the baselines changed since the last flush with what the
 // shared state holds (other nodes' learning), writes the result back and
-// keeps it: the nodes converge on the union of what each saw.
+// keeps it: the nodes converge on the union of what each saw. The merge
+// is the shared state's (MergeBaselines: read, merged and written in one
+// transaction), so that two nodes flushing one subject at once both keep
+// what they learned: a read and a write of their own let the later
+// writer replace the other's learning. It is merged there from copies,
+// not under the engine's lock: the store's transaction must not wait for
+// the lock, which an event's judgement holds while it waits for the store
+// (an alert's claim).
 func (e *Engine) Flush(ctx context.Context) {
 	sh := e.opt.Shared
 	if sh == nil {
@@ -776,66 +783,91 @@ func (e *Engine) Flush(ctx context.Context) {
 		keys = append(keys, k)
 	}
 	e.base.evicted = make(map[string][]byte)
-	e.mu.Unlock()
-	if len(keys) == 0 {
-		return
-	}
-	stored, err := sh.GetBaselines(ctx, keys)
-	if err != nil {
-		e.opt.Log("detect: read baselines", err)
-		e.remark(keys, evicted)
-		return
-	}
-	out := make(map[string][]byte, len(keys))
+	// What this node knows of each, encoded: the table's copy (with what
+	// it learned before an eviction the flush takes), else the evicted one.
+	local := make(map[string][]byte, len(keys))
 	var buf []byte
-	e.mu.Lock()
 	for _, k := range keys {
-		// In memory (peeked at: a flush is no use of it), else evicted
-		// since it changed.
-		var bl *baseline
 		x, inTable := e.base.subjects.m[k]
-		if inTable {
-			bl = x.val
+		if !inTable {
 			if data, ok := evicted[k]; ok {
-				mergeEvicted(bl, data)
+				local[k] = data
 			}
-		} else if data, ok := evicted[k]; ok {
-			if bl, err = decodeBaseline(data); err != nil {
-				continue
-			}
-		} else {
 			continue
 		}
-		if data, ok := stored[k]; ok {
-			if o, err := decodeBaseline(data); err == nil {
-				bl.merge(o)
-			}
+		if data, ok := evicted[k]; ok {
+			mergeEvicted(x.val, data)
 		}
-		e.base.synced(k, bl)
-		buf = bl.appendBinary(buf)
-		out[k], buf = buf[:len(buf):len(buf)], buf[len(buf):]
+		buf = x.val.appendBinary(buf)
+		local[k], buf = buf[:len(buf):len(buf)], buf[len(buf):]
 	}
 	e.mu.Unlock()
-	if err := sh.PutBaselines(ctx, out, e.opt.Now()); err != nil {
+	if len(local) == 0 {
+		return
+	}
+	subjects := make([]string, 0, len(local))
+	for k := range local {
+		subjects = append(subjects, k)
+	}
+	var out, stored map[string][]byte
+	err := sh.MergeBaselines(ctx, subjects, e.opt.Now(), func(st map[string][]byte) (map[string][]byte, error) {
+		out, stored = make(map[string][]byte, len(local)), st
+		var buf []byte
+		for k, data := range local {
+			o, ok := st[k]
+			if !ok {
+				out[k] = data
+				continue
+			}
+			bl, err := decodeBaseline(data)
+			if err != nil {
+				continue // cannot happen: appendBinary wrote it
+			}
+			if so, err := decodeBaseline(o); err == nil {
+				bl.merge(so)
+			}
+			buf = bl.appendBinary(buf)
+			out[k], buf = buf[:len(buf):len(buf)], buf[len(buf):]
+		}
+		return out, nil
+	})
+	if err != nil {
 		e.opt.Log("detect: write baselines", err)
 		e.remark(keys, evicted)
 		return
 	}
-	// The evicted ones are now as the shared state has them: the tier
-	// keeps them, unless seen (and so in the table, or evicted anew)
-	// meanwhile.
+	// What the shared state now holds is kept: merged into the table's
+	// copy; into the tier's of one the table dropped meanwhile (unless
+	// changed since, and evicted anew: the next flush merges it); and, for
+	// one evicted before and not seen since, as the tier's record.
 	e.mu.Lock()
-	for k := range evicted {
-		_, inTable := e.base.subjects.m[k]
-		_, again := e.base.evicted[k]
-		if data, ok := out[k]; ok && !inTable && !again {
-			if bl, _, err := e.base.decode(data, false); err == nil {
-				e.base.toTier(k, bl)
+	defer e.mu.Unlock()
+	for k, data := range out {
+		if x, ok := e.base.subjects.m[k]; ok {
+			if _, had := stored[k]; had {
+				mergeEvicted(x.val, data)
+			}
+			e.base.synced(k, x.val)
+			continue
+		}
+		if _, again := e.base.evicted[k]; again {
+			continue
+		}
+		bl, _, err := e.base.decode(data, false)
+		if err != nil {
+			continue // cannot happen: appendBinary wrote it
+		}
+		e.base.synced(k, bl)
+		if _, wasEvicted := evicted[k]; !wasEvicted {
+			if held := e.base.fromTier(k); held != nil {
+				held.merge(bl)
 				e.base.recycle(bl)
+				bl = held
 			}
 		}
+		e.base.toTier(k, bl)
+		e.base.recycle(bl)
 	}
-	e.mu.Unlock()
 }
 
 // synced records in the slot of key (if it has one) what a merge changed

@@ -172,7 +172,10 @@ type Shared interface {
 	// claim lasts past now); the claim lasts until until.
 	Claim(ctx context.Context, key string, until, now time.Time) (bool, error)
 	GetBaselines(ctx context.Context, subjects []string) (map[string][]byte, error)
-	PutBaselines(ctx context.Context, baselines map[string][]byte, now time.Time) error
+	// MergeBaselines writes what merge makes of the baselines of subjects
+	// the shared state holds, atomically against other writers of them
+	// (store.DetectState.MergeBaselines).
+	MergeBaselines(ctx context.Context, subjects []string, now time.Time, merge func(stored map[string][]byte) (map[string][]byte, error)) error
 }
 
 // Options configures an Engine.

@@ -698,6 +698,45 @@ func (m *memShared) PutBaselines(_ context.Context, b map[string][]byte, _ time.
 	return nil
 }
 
+// snapshot is what m holds of keys.
+func (m *memShared) snapshot(keys []string) map[string][]byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string][]byte{}
+	for _, k := range keys {
+		if v, ok := m.base[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// MergeBaselines reads, merges and writes under the lock, as the store
+// does in one transaction.
+func (m *memShared) MergeBaselines(_ context.Context, keys []string, _ time.Time, merge func(map[string][]byte) (map[string][]byte, error)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gets++
+	m.read += len(keys)
+	stored := map[string][]byte{}
+	for _, k := range keys {
+		if v, ok := m.base[k]; ok {
+			stored[k] = v
+		}
+	}
+	out, err := merge(stored) // not snapshot: the lock is held throughout
+	if err != nil {
+		return err
+	}
+	m.puts += len(out)
+	for k, v := range out {
+		if slices.Contains(keys, k) {
+			m.base[k] = v
+		}
+	}
+	return nil
+}
+
 // Two nodes: one alert per incident, and what one node learned the other
 // knows after a flush (and a restarted node remembers).
 func TestSharedAcrossNodes(t *testing.T) {

@@ -135,6 +135,10 @@ func (r *readFails) GetBaselines(context.Context, []string) (map[string][]byte, 
 	return nil, fmt.Errorf("the shared state is unreachable")
 }
 
+func (r *readFails) MergeBaselines(context.Context, []string, time.Time, func(map[string][]byte) (map[string][]byte, error)) error {
+	return fmt.Errorf("the shared state is unreachable")
+}
+
 // TestRateWriteBackTableCopyFromFailedCall: a principal seen at the call
 // completing its rateSaveMinutes, then named by a failed call (no anomaly
 // judged: only prefetch reads its baseline, from the tier, with the rates
@@ -423,28 +427,35 @@ func writeBackStream(seed uint64, minutes int) []Event {
 type flakyShared struct {
 	*memShared
 	failGet, failPut bool
-	// afterRead, if set, runs once after the next read (another node's
-	// write landing between a flush's read and its write).
-	afterRead func(m *memShared)
+	// beforeMerge, if set, runs once before the next merge (another
+	// node's write landing before a flush's).
+	beforeMerge func(m *memShared)
 }
 
 func (f *flakyShared) GetBaselines(ctx context.Context, keys []string) (map[string][]byte, error) {
 	if f.failGet {
 		return nil, fmt.Errorf("unreachable")
 	}
-	out, err := f.memShared.GetBaselines(ctx, keys)
-	if f.afterRead != nil {
-		f.afterRead(f.memShared)
-		f.afterRead = nil
-	}
-	return out, err
+	return f.memShared.GetBaselines(ctx, keys)
 }
 
-func (f *flakyShared) PutBaselines(ctx context.Context, b map[string][]byte, now time.Time) error {
-	if f.failPut {
+// MergeBaselines fails before its read (failGet) or after its merge
+// (failPut: the transaction did not commit).
+func (f *flakyShared) MergeBaselines(ctx context.Context, keys []string, now time.Time, merge func(map[string][]byte) (map[string][]byte, error)) error {
+	if f.failGet {
 		return fmt.Errorf("unreachable")
 	}
-	return f.memShared.PutBaselines(ctx, b, now)
+	if f.beforeMerge != nil {
+		f.beforeMerge(f.memShared)
+		f.beforeMerge = nil
+	}
+	if f.failPut {
+		if _, err := merge(f.memShared.snapshot(keys)); err != nil {
+			return err
+		}
+		return fmt.Errorf("unreachable")
+	}
+	return f.memShared.MergeBaselines(ctx, keys, now, merge)
 }
 
 // TestRateWriteBackSameJudgement runs writeBackStream through engines with and
@@ -505,12 +516,13 @@ func rateWriteBackSameJudgement(t *testing.T, name string, evs []Event, seed uin
 			for _, s := range sides {
 				if stale {
 					// Another node read victim's baseline a while ago and
-					// writes it now, with what it learned: what this node
-					// wrote since is lost there.
+					// wrote it back just now, with what it learned, as a
+					// node that replaces did: what this node wrote since
+					// is lost there.
 					s.sh.mu.Lock()
 					old := s.sh.base[victim]
 					s.sh.mu.Unlock()
-					s.sh.afterRead = func(m *memShared) {
+					s.sh.beforeMerge = func(m *memShared) {
 						m.mu.Lock()
 						defer m.mu.Unlock()
 						bl, _ := decodeBaseline(old)
@@ -551,9 +563,9 @@ type failingShared struct {
 	fail bool
 }
 
-func (f *failingShared) PutBaselines(ctx context.Context, b map[string][]byte, now time.Time) error {
+func (f *failingShared) MergeBaselines(ctx context.Context, keys []string, now time.Time, merge func(map[string][]byte) (map[string][]byte, error)) error {
 	if f.fail {
 		return fmt.Errorf("the shared state is down")
 	}
-	return f.memShared.PutBaselines(ctx, b, now)
+	return f.memShared.MergeBaselines(ctx, keys, now, merge)
 }

@@ -483,25 +483,25 @@ func TestTierRecordBehindDeleted(t *testing.T) {
 	}
 }
 
-// heldShared is memShared whose next GetBaselines, once hold is set, waits
-// for release after it read.
+// heldShared is memShared whose next MergeBaselines, once hold is set,
+// waits for release before it reads (a flush under way, without the
+// engine's lock), and then fails when fail is set.
 type heldShared struct {
 	*memShared
 	hold          atomic.Bool
 	held, release chan struct{}
-	fail          bool // the held read fails
+	fail          bool // the held merge fails
 }
 
-func (h *heldShared) GetBaselines(ctx context.Context, keys []string) (map[string][]byte, error) {
-	out, err := h.memShared.GetBaselines(ctx, keys)
+func (h *heldShared) MergeBaselines(ctx context.Context, keys []string, now time.Time, merge func(map[string][]byte) (map[string][]byte, error)) error {
 	if h.hold.CompareAndSwap(true, false) {
 		close(h.held)
 		<-h.release
 		if h.fail {
-			return nil, errors.New("the shared state is unreachable")
+			return errors.New("the shared state is unreachable")
 		}
 	}
-	return out, err
+	return h.memShared.MergeBaselines(ctx, keys, now, merge)
 }
 
 // A baseline evicted with what it learned, then seen again while a flush
@@ -533,7 +533,7 @@ func testBaselineSeenDuringFlush(t *testing.T, fail bool) {
 	sh.hold.Store(true)
 	flushed := make(chan struct{})
 	go func() { e.Flush(ctx); close(flushed) }()
-	<-sh.held // the flush took the evicted baselines and reads the shared state
+	<-sh.held // the flush took the evicted baselines and merges them with the shared state
 	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), at(2*time.Minute)))
 	close(sh.release)
 	<-flushed
@@ -547,5 +547,49 @@ func testBaselineSeenDuringFlush(t *testing.T, fail bool) {
 	}
 	if !slices.Contains(bl.Networks, "198.51.100.0/24") {
 		t.Fatalf("role 0 lost the network it learned before the flush: %v", bl.Networks)
+	}
+}
+
+// A principal the table held when a flush took it, and dropped into the
+// tier while the flush merged it with the shared state, keeps in its tier
+// record the rates it counted meanwhile: the flush merges its result into
+// that record rather than replace it (without the fast table, where no
+// slot holds them).
+func TestBaselineDroppedDuringFlushKeepsItsRates(t *testing.T) {
+	noSavePhase(t)
+	sh := &heldShared{memShared: newMemShared(), held: make(chan struct{}), release: make(chan struct{})}
+	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) {
+		o.Shared, o.MaxSubjects, o.Baselines, o.TierBytes = sh, 16, 4, 256<<10
+	})
+	e.base.fast = nil
+	call := func(m time.Duration, user string) {
+		x := ev("GetCallerIdentity", "sts", at(m))
+		x.ARN = fmt.Sprintf("arn:aws:iam::%s:user/%s", acct, user)
+		run(e, x)
+	}
+	ctx := context.Background()
+	call(0, "u0")
+	sh.hold.Store(true)
+	flushed := make(chan struct{})
+	go func() { e.Flush(ctx); close(flushed) }()
+	<-sh.held // the flush took u0 (0 minutes of history) from the table
+	for m := 1; m <= 3; m++ {
+		call(time.Duration(m)*time.Minute, "u0")
+	}
+	for i := range 8 {
+		call(3*time.Minute, fmt.Sprint("other", i)) // u0 is dropped into the tier
+	}
+	e.mu.Lock()
+	_, inTable := e.base.subjects.m[userKey("u0")]
+	_, evicted := e.base.evicted[userKey("u0")]
+	e.mu.Unlock()
+	if inTable || evicted {
+		t.Fatalf("u0 in the table %v, evicted for the next flush %v: want it in the tier", inTable, evicted)
+	}
+	close(sh.release)
+	<-flushed
+	bl := e.peekBaseline(userKey("u0"))
+	if bl == nil || bl.Minutes != 3 {
+		t.Fatalf("u0 after the flush: %+v, want its 3 minutes of history", bl)
 	}
 }

@@ -206,8 +206,8 @@ func (d detectShared) GetBaselines(ctx context.Context, subjects []string) (map[
 	return d.store.GetBaselines(ctx, subjects)
 }
 
-func (d detectShared) PutBaselines(ctx context.Context, b map[string][]byte, now time.Time) error {
-	return d.store.PutBaselines(ctx, b, now)
+func (d detectShared) MergeBaselines(ctx context.Context, subjects []string, now time.Time, merge func(map[string][]byte) (map[string][]byte, error)) error {
+	return d.store.MergeBaselines(ctx, subjects, now, merge)
 }
 
 // Prune deletes the claims that ended (detect.Engine.Flush calls it).

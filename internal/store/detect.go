@@ -23,4 +23,14 @@ type DetectState interface {
 	GetBaselines(ctx context.Context, subjects []string) (map[string][]byte, error)
 	// PutBaselines creates or replaces baselines.
 	PutBaselines(ctx context.Context, baselines map[string][]byte, now time.Time) error
+	// MergeBaselines writes what merge returns, given the stored
+	// baselines of those of subjects that have one, in one transaction
+	// that keeps every other writer of those subjects out from the read
+	// to the commit: two nodes that merge one subject at once both keep
+	// what they learned, where a read and a PutBaselines of each could
+	// lose the first writer's. merge may be called more than once (a
+	// retried transaction), each time with what the store then holds; it
+	// must not block on anything a store write may wait for. An error
+	// from it aborts the write, and is returned.
+	MergeBaselines(ctx context.Context, subjects []string, now time.Time, merge func(stored map[string][]byte) (map[string][]byte, error)) error
 }

@@ -505,6 +505,7 @@ func (dialect) Greatest(a, b string) string       { return "greatest(" + a + ", 
 func (dialect) Order(expr string) string          { return expr + ` COLLATE "C"` }
 func (dialect) FoldOrder(expr string) string      { return `lower(` + expr + `) COLLATE "C"` }
 func (d dialect) NameOrder(expr string) string    { return d.FoldOrder(expr) + ", " + d.Order(expr) }
+func (dialect) LockRows() string                  { return " FOR UPDATE" }
 
 // Now is the wall clock when the statement runs, not now() (the
 // transaction's start): a write that waited for the feed's counter row gets a

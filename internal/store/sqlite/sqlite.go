@@ -463,6 +463,10 @@ func (dialect) NameOrder(expr string) string {
 	return expr + " COLLATE NOCASE, " + expr + " COLLATE BINARY"
 }
 
+// LockRows is none: a write transaction begins IMMEDIATE, and is the only
+// writer until it ends.
+func (dialect) LockRows() string { return "" }
+
 // Bool encodes b for an INTEGER column of a STRICT table.
 func (dialect) Bool(b bool) any {
 	if b {

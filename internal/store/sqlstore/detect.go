@@ -54,11 +54,7 @@ func (s *Store) GetBaselines(ctx context.Context, subjects []string) (map[string
 	for len(subjects) > 0 {
 		batch := subjects[:min(len(subjects), maxBaselineBatch)]
 		subjects = subjects[len(batch):]
-		args := make([]any, len(batch))
-		for i, k := range batch {
-			args[i] = k
-		}
-		rows, err := s.db.QueryContext(ctx, `SELECT subject, data FROM detect_baselines WHERE subject IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`, args...)
+		rows, err := s.db.QueryContext(ctx, `SELECT subject, data FROM detect_baselines WHERE subject IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`, subjectArgs(batch)...)
 		if err != nil {
 			return nil, fmt.Errorf("get baselines: %w", s.db.Translate(err))
 		}
@@ -69,7 +65,9 @@ func (s *Store) GetBaselines(ctx context.Context, subjects []string) (map[string
 				rows.Close()
 				return nil, fmt.Errorf("get baselines: %w", s.db.Translate(err))
 			}
-			out[k] = v
+			if len(v) > 0 { // an empty row is none (MergeBaselines)
+				out[k] = v
+			}
 		}
 		err = rows.Err()
 		rows.Close()
@@ -85,34 +83,132 @@ func (s *Store) PutBaselines(ctx context.Context, baselines map[string][]byte, n
 	if len(baselines) == 0 {
 		return nil
 	}
-	// Rows go in statements of up to maxBaselineBatch each: one statement
-	// a row made each one a parse and a round trip.
 	keys := make([]string, 0, len(baselines))
 	for k := range baselines {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys) // the same lock order on every node
+	err := s.db.Write(ctx, func(tx Tx) error { return putBaselines(ctx, tx, keys, baselines, now.UnixMilli()) })
+	if err != nil {
+		return fmt.Errorf("put baselines: %w", s.db.Translate(err))
+	}
+	return nil
+}
+
+// putBaselines writes the baselines of keys (sorted) in statements of up
+// to maxBaselineBatch rows each: one statement a row made each one a parse
+// and a round trip.
+func putBaselines(ctx context.Context, tx Tx, keys []string, baselines map[string][]byte, ms int64) error {
+	return eachBatch(keys, func(batch []string) error {
+		args := make([]any, 0, 3*len(batch))
+		for _, k := range batch {
+			args = append(args, k, baselines[k], ms)
+		}
+		q := `INSERT INTO detect_baselines (subject, data, updated_ms) VALUES (?, ?, ?)` + strings.Repeat(", (?, ?, ?)", len(batch)-1) +
+			` ON CONFLICT (subject) DO UPDATE SET data = excluded.data, updated_ms = excluded.updated_ms`
+		_, err := tx.ExecContext(ctx, q, args...)
+		return err
+	})
+}
+
+// eachBatch calls f with keys in slices of up to maxBaselineBatch, until
+// it fails.
+func eachBatch(keys []string, f func(batch []string) error) error {
+	for len(keys) > 0 {
+		batch := keys[:min(len(keys), maxBaselineBatch)]
+		keys = keys[len(batch):]
+		if err := f(batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// subjectArgs is batch as a query's arguments.
+func subjectArgs(batch []string) []any {
+	args := make([]any, len(batch))
+	for i, k := range batch {
+		args[i] = k
+	}
+	return args
+}
+
+// MergeBaselines implements store.DetectState. Where write transactions
+// do not keep each other out (PostgreSQL), the rows read are locked, and
+// a subject with none gets an empty one first (no baseline: never read as
+// one), so that it is locked too: another transaction's row for it waits
+// for this one's commit, and then merges what this one wrote. The empty
+// rows merge wrote nothing over are deleted before the commit.
+func (s *Store) MergeBaselines(ctx context.Context, subjects []string, now time.Time, merge func(stored map[string][]byte) (map[string][]byte, error)) error {
+	keys := slices.Clone(subjects)
+	slices.Sort(keys) // the same lock order on every node
+	keys = slices.Compact(keys)
+	if len(keys) == 0 {
+		return nil
+	}
+	lock := s.d.LockRows()
 	ms := now.UnixMilli()
 	err := s.db.Write(ctx, func(tx Tx) error {
-		// rest, not keys: a backend runs fn again after a deadlock or a
-		// serialization failure (PostgreSQL), and the retry writes them all.
-		for rest := keys; len(rest) > 0; {
-			batch := rest[:min(len(rest), maxBaselineBatch)]
-			rest = rest[len(batch):]
-			args := make([]any, 0, 3*len(batch))
-			for _, k := range batch {
-				args = append(args, k, baselines[k], ms)
-			}
-			q := `INSERT INTO detect_baselines (subject, data, updated_ms) VALUES (?, ?, ?)` + strings.Repeat(", (?, ?, ?)", len(batch)-1) +
-				` ON CONFLICT (subject) DO UPDATE SET data = excluded.data, updated_ms = excluded.updated_ms`
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if lock != "" {
+			err := eachBatch(keys, func(batch []string) error {
+				args := make([]any, 0, 3*len(batch))
+				for _, k := range batch {
+					args = append(args, k, []byte{}, ms)
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO detect_baselines (subject, data, updated_ms) VALUES (?, ?, ?)`+
+					strings.Repeat(", (?, ?, ?)", len(batch)-1)+` ON CONFLICT (subject) DO NOTHING`, args...)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 		}
-		return nil
+		stored := make(map[string][]byte, len(keys))
+		err := eachBatch(keys, func(batch []string) error {
+			rows, err := tx.QueryContext(ctx, `SELECT subject, data FROM detect_baselines WHERE subject IN (?`+
+				strings.Repeat(", ?", len(batch)-1)+`) ORDER BY subject`+lock, subjectArgs(batch)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var k string
+				var v []byte
+				if err := rows.Scan(&k, &v); err != nil {
+					return err
+				}
+				if len(v) > 0 {
+					stored[k] = v
+				}
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return err
+		}
+		out, err := merge(stored)
+		if err != nil {
+			return err
+		}
+		var write, empty []string
+		for _, k := range keys {
+			if _, ok := out[k]; ok {
+				write = append(write, k)
+			} else if _, ok := stored[k]; !ok && lock != "" {
+				empty = append(empty, k)
+			}
+		}
+		if err := putBaselines(ctx, tx, write, out, ms); err != nil {
+			return err
+		}
+		return eachBatch(empty, func(batch []string) error {
+			_, err := tx.ExecContext(ctx, `DELETE FROM detect_baselines WHERE subject IN (?`+strings.Repeat(", ?", len(batch)-1)+
+				`) AND length(data) = 0`, subjectArgs(batch)...)
+			return err
+		})
 	})
 	if err != nil {
-		return fmt.Errorf("put baselines: %w", s.db.Translate(err))
+		return fmt.Errorf("merge baselines: %w", s.db.Translate(err))
 	}
 	return nil
 }

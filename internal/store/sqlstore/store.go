@@ -84,6 +84,10 @@ type Dialect interface {
 	// NameOrder is expr as ORDER BY terms in the order of names AWS treats
 	// case-insensitively: case-insensitive, ties in byte order.
 	NameOrder(expr string) string
+	// LockRows is the clause, after a SELECT in a write transaction, that
+	// keeps the rows it reads from other writers until the commit; "" where
+	// a write transaction keeps out every other writer (SQLite's).
+	LockRows() string
 }
 
 // Store is a store.Store on a DB, written once for every SQL backend. A

@@ -102,6 +102,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"OIDCProviders", testOIDCProviders},
 		{"LDAPProviders", testLDAPProviders},
 		{"DetectState", testDetectState},
+		{"BaselinesMerged", testBaselinesMerged},
 		{"Revocations", testRevocations},
 		{"LastAccessed", testLastAccessed},
 		{"PrincipalSources", testPrincipalSources},
