@@ -809,11 +809,42 @@ func (e *Engine) Flush(ctx context.Context) {
 	for k := range local {
 		subjects = append(subjects, k)
 	}
-	var out, stored map[string][]byte
-	err := sh.MergeBaselines(ctx, subjects, e.opt.Now(), func(st map[string][]byte) (map[string][]byte, error) {
-		out, stored = make(map[string][]byte, len(local)), st
+	// In transactions of a bounded number of subjects (a subject's merge
+	// is atomic on its own), each with a deadline: a flush of many holds
+	// no store writer or row lock for long, and a peer that holds a row's
+	// lock and stops answering fails that part of the flush (written by
+	// the next) rather than stall the engine.
+	for len(subjects) > 0 {
+		part := subjects[:min(len(subjects), maxMergeSubjects)]
+		subjects = subjects[len(part):]
+		mctx, cancel := context.WithTimeout(ctx, mergeTimeout)
+		out, err := mergeShared(mctx, sh, part, local, e.opt.Now())
+		cancel()
+		if err != nil {
+			e.opt.Log("detect: write baselines", err)
+			e.remark(part, local)
+			continue
+		}
+		e.keepMerged(out)
+	}
+}
+
+const (
+	// maxMergeSubjects bounds the subjects of one of a flush's merges.
+	maxMergeSubjects = 1000
+	// mergeTimeout bounds one of a flush's merges.
+	mergeTimeout = 30 * time.Second
+)
+
+// mergeShared merges the baselines of subjects, local's encoded copies,
+// with what the shared state holds, and returns what it wrote.
+func mergeShared(ctx context.Context, sh Shared, subjects []string, local map[string][]byte, now time.Time) (map[string][]byte, error) {
+	var out map[string][]byte
+	err := sh.MergeBaselines(ctx, subjects, now, func(st map[string][]byte) (map[string][]byte, error) {
+		out = make(map[string][]byte, len(subjects))
 		var buf []byte
-		for k, data := range local {
+		for _, k := range subjects {
+			data := local[k]
 			o, ok := st[k]
 			if !ok {
 				out[k] = data
@@ -831,22 +862,21 @@ func (e *Engine) Flush(ctx context.Context) {
 		}
 		return out, nil
 	})
-	if err != nil {
-		e.opt.Log("detect: write baselines", err)
-		e.remark(keys, evicted)
-		return
-	}
-	// What the shared state now holds is kept: merged into the table's
-	// copy; into the tier's of one the table dropped meanwhile (unless
-	// changed since, and evicted anew: the next flush merges it); and, for
-	// one evicted before and not seen since, as the tier's record.
+	return out, err
+}
+
+// keepMerged keeps what a flush's merge wrote (out): merged into the
+// table's copy (which may also have been read again from the shared state,
+// before the merge committed, while the flush ran); else, unless changed
+// and evicted anew (the next flush merges it), into the tier's record,
+// which a subject the table dropped while the flush ran has with what it
+// counted since, or as its record.
+func (e *Engine) keepMerged(out map[string][]byte) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for k, data := range out {
 		if x, ok := e.base.subjects.m[k]; ok {
-			if _, had := stored[k]; had {
-				mergeEvicted(x.val, data)
-			}
+			mergeEvicted(x.val, data)
 			e.base.synced(k, x.val)
 			continue
 		}
@@ -858,12 +888,10 @@ func (e *Engine) Flush(ctx context.Context) {
 			continue // cannot happen: appendBinary wrote it
 		}
 		e.base.synced(k, bl)
-		if _, wasEvicted := evicted[k]; !wasEvicted {
-			if held := e.base.fromTier(k); held != nil {
-				held.merge(bl)
-				e.base.recycle(bl)
-				bl = held
-			}
+		if held := e.base.fromTier(k); held != nil {
+			held.merge(bl)
+			e.base.recycle(bl)
+			bl = held
 		}
 		e.base.toTier(k, bl)
 		e.base.recycle(bl)
@@ -904,24 +932,42 @@ type pruner interface {
 	Prune(ctx context.Context, now time.Time) error
 }
 
-// remark marks keys changed again after a failed flush (those evicted
-// meanwhile, or before, kept encoded for the next).
-func (e *Engine) remark(keys []string, evicted map[string][]byte) {
+// remark marks keys changed again after a failed flush, with what the
+// flush took of them (local): merged into the table's copy (which may have
+// been read again from the shared state meanwhile), or into the copy
+// evicted anew since, or, for one the table dropped unchanged while the
+// flush ran, kept as evicted, so that the next flush writes it.
+func (e *Engine) remark(keys []string, local map[string][]byte) {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, k := range keys {
+		data, ok := local[k]
+		if !ok {
+			continue
+		}
 		if x, ok := e.base.subjects.m[k]; ok {
-			if data, ok := evicted[k]; ok {
-				mergeEvicted(x.val, data)
-				e.base.synced(k, x.val)
-			}
+			mergeEvicted(x.val, data)
+			e.base.synced(k, x.val)
 			e.base.dirty[k] = struct{}{}
-		} else if data, ok := evicted[k]; ok {
-			if _, again := e.base.evicted[k]; !again {
-				e.base.evicted[k] = data
-			}
+		} else if cur, again := e.base.evicted[k]; again {
+			e.base.evicted[k] = mergedBinary(cur, data)
+		} else {
+			e.base.evicted[k] = data
 		}
 	}
-	e.mu.Unlock()
+}
+
+// mergedBinary is what the baselines a and b (appendBinary's) learned
+// together; a when b does not decode.
+func mergedBinary(a, b []byte) []byte {
+	x, err := decodeBaseline(a)
+	if err != nil {
+		return b
+	}
+	if y, err := decodeBaseline(b); err == nil {
+		x.merge(y)
+	}
+	return x.appendBinary(nil)
 }
 
 // SaveBaselines writes the learned baselines (JSON lines) so that they

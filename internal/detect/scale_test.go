@@ -593,3 +593,96 @@ func TestBaselineDroppedDuringFlushKeepsItsRates(t *testing.T) {
 		t.Fatalf("u0 after the flush: %+v, want its 3 minutes of history", bl)
 	}
 }
+
+// A subject never stored, evicted with what it learned before its first
+// flush, then seen again while that flush merges (read from the shared
+// state, which lacks it: a new baseline, its warm-up started over), is
+// judged after the flush with what it learned and its first sighting:
+// the flush merges what it wrote into the table's copy whether or not
+// the shared state had the subject (found by a review as an attacker).
+func TestNewSubjectSeenDuringFlush(t *testing.T) {
+	sh := &heldShared{memShared: newMemShared(), held: make(chan struct{}), release: make(chan struct{})}
+	e, rec := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh; o.MaxSubjects = 10 })
+	role := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i) }
+	ctx := context.Background()
+	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), from("198.51.100.7"))) // new, never flushed
+	for i := 1; i <= 20; i++ {
+		run(e, ev("AssumeRole", "sts", with("roleArn", role(i))))
+	}
+	if _, ok := e.base.evicted["role:"+role(0)]; !ok {
+		t.Fatal("role 0 is not among the evicted baselines")
+	}
+	sh.hold.Store(true)
+	flushed := make(chan struct{})
+	go func() { e.Flush(ctx); close(flushed) }()
+	<-sh.held
+	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), at(2*time.Minute)))
+	close(sh.release)
+	<-flushed
+	bl := e.peekBaseline("role:" + role(0))
+	if bl == nil || !slices.Contains(bl.Networks, "198.51.100.0/24") || !bl.First.Equal(t0) {
+		t.Fatalf("role 0's table copy lacks what it learned before the flush: %+v", bl)
+	}
+	// Past its warm-up (from its first sighting), a new network fires.
+	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), at(61*time.Minute), from("192.0.2.9")))
+	if count(rec, "new-network") == 0 {
+		t.Errorf("no new-network alert for role 0 past its warm-up")
+	}
+}
+
+// The same for a subject in the table when the flush took it, dropped
+// unchanged (with no tier: nothing kept of it) and read again while the
+// flush merges.
+func TestSubjectDroppedAndSeenDuringFlush(t *testing.T) {
+	sh := &heldShared{memShared: newMemShared(), held: make(chan struct{}), release: make(chan struct{})}
+	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh; o.MaxSubjects = 10 })
+	role := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i) }
+	ctx := context.Background()
+	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), from("198.51.100.7"))) // new, in the table
+	sh.hold.Store(true)
+	flushed := make(chan struct{})
+	go func() { e.Flush(ctx); close(flushed) }()
+	<-sh.held
+	for i := 1; i <= 20; i++ {
+		run(e, ev("AssumeRole", "sts", with("roleArn", role(i)), at(time.Minute)))
+	}
+	if e.peekBaseline("role:"+role(0)) != nil {
+		t.Fatal("role 0 still held")
+	}
+	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), at(2*time.Minute)))
+	close(sh.release)
+	<-flushed
+	bl := e.peekBaseline("role:" + role(0))
+	if bl == nil || !slices.Contains(bl.Networks, "198.51.100.0/24") || !bl.First.Equal(t0) {
+		t.Fatalf("role 0's table copy lacks what it learned before the flush: %+v", bl)
+	}
+}
+
+// A subject in the table when a flush took it, dropped unchanged (with no
+// tier) while that flush's merge ran, which then failed: the next flush
+// writes what the failed one took of it.
+func TestSubjectDroppedDuringFailedFlushIsWrittenNext(t *testing.T) {
+	sh := &heldShared{memShared: newMemShared(), held: make(chan struct{}), release: make(chan struct{}), fail: true}
+	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh; o.MaxSubjects = 10 })
+	role := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i) }
+	ctx := context.Background()
+	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), from("198.51.100.7")))
+	sh.hold.Store(true)
+	flushed := make(chan struct{})
+	go func() { e.Flush(ctx); close(flushed) }()
+	<-sh.held
+	for i := 1; i <= 20; i++ {
+		run(e, ev("AssumeRole", "sts", with("roleArn", role(i)), at(time.Minute)))
+	}
+	if e.peekBaseline("role:"+role(0)) != nil {
+		t.Fatal("role 0 still held")
+	}
+	close(sh.release)
+	<-flushed
+	e.Flush(ctx)
+	got := sh.snapshot([]string{"role:" + role(0)})["role:"+role(0)]
+	bl, err := decodeBaseline(got)
+	if err != nil || !slices.Contains(bl.Networks, "198.51.100.0/24") {
+		t.Fatalf("role 0 in the shared state after the next flush: %+v (%v)", bl, err)
+	}
+}

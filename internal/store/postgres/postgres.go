@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +54,7 @@ type Store struct {
 	pool    *pool
 	reads   queryer
 	touches *sqlstore.Touches
+	retried atomic.Int64 // write transactions run again (a deadlock, a serialization failure)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -283,6 +285,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *tx) error) error {
 		if !retryable(err) {
 			return err
 		}
+		s.retried.Add(1)
 	}
 	return err
 }

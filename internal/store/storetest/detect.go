@@ -83,12 +83,16 @@ func testBaselinesMerged(t *testing.T, s store.Store) {
 	}))
 	same(t, "what merge was given", map[string][]byte{subj(0): []byte("a")}, seen)
 	ok(t, s.MergeBaselines(ctx, []string{subj(2)}, t0, func(map[string][]byte) (map[string][]byte, error) { return nil, nil }))
+	// A nil or empty value is no baseline: nothing is written.
+	ok(t, s.MergeBaselines(ctx, []string{subj(4), subj(5)}, t0, func(map[string][]byte) (map[string][]byte, error) {
+		return map[string][]byte{subj(4): nil, subj(5): {}}, nil
+	}))
 	boom := errors.New("boom")
 	err := s.MergeBaselines(ctx, []string{subj(0), subj(3)}, t0, func(map[string][]byte) (map[string][]byte, error) {
 		return map[string][]byte{subj(0): []byte("x"), subj(3): []byte("y")}, boom
 	})
 	isErr(t, err, boom, "a merge that failed")
-	got, err := s.GetBaselines(ctx, []string{subj(0), subj(1), subj(2), subj(3)})
+	got, err := s.GetBaselines(ctx, []string{subj(0), subj(1), subj(2), subj(3), subj(4), subj(5)})
 	ok(t, err)
 	same(t, "baselines after the merges", map[string][]byte{subj(0): []byte("ab"), subj(1): []byte("c")}, got)
 
