@@ -812,18 +812,19 @@ func (e *Engine) Flush(ctx context.Context) {
 	// In transactions of a bounded number of subjects (a subject's merge
 	// is atomic on its own), each with a deadline: a flush of many holds
 	// no store writer or row lock for long, and a peer that holds a row's
-	// lock and stops answering fails that part of the flush (written by
-	// the next) rather than stall the engine.
-	for len(subjects) > 0 {
-		part := subjects[:min(len(subjects), maxMergeSubjects)]
-		subjects = subjects[len(part):]
+	// lock and stops answering fails the flush from that part on (written
+	// by the next) rather than stall the engine.
+	for i := 0; i < len(subjects); i += maxMergeSubjects {
+		part := subjects[i:min(len(subjects), i+maxMergeSubjects)]
 		mctx, cancel := context.WithTimeout(ctx, mergeTimeout)
 		out, err := mergeShared(mctx, sh, part, local, e.opt.Now())
 		cancel()
 		if err != nil {
+			// The rest too: a shared state that fails (or stalls) one
+			// merge would most likely fail the next, a deadline each.
 			e.opt.Log("detect: write baselines", err)
-			e.remark(part, local)
-			continue
+			e.remark(subjects[i:], local)
+			return
 		}
 		e.keepMerged(out)
 	}

@@ -686,3 +686,41 @@ func TestSubjectDroppedDuringFailedFlushIsWrittenNext(t *testing.T) {
 		t.Fatalf("role 0 in the shared state after the next flush: %+v (%v)", bl, err)
 	}
 }
+
+// countingShared is a failingShared that records the subjects of each
+// MergeBaselines (failed ones too).
+type countingShared struct {
+	*failingShared
+	merges []int
+}
+
+func (c *countingShared) MergeBaselines(ctx context.Context, keys []string, now time.Time, merge func(map[string][]byte) (map[string][]byte, error)) error {
+	c.merges = append(c.merges, len(keys))
+	return c.failingShared.MergeBaselines(ctx, keys, now, merge)
+}
+
+// A flush of many subjects merges them in transactions of at most
+// maxMergeSubjects; when one fails it stops (a failing shared state would
+// fail each, after its deadline), and the next flush writes them all.
+func TestFlushMergesInBoundedParts(t *testing.T) {
+	sh := &countingShared{failingShared: &failingShared{memShared: newMemShared()}}
+	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh; o.MaxSubjects = 4000 })
+	const n = 2400 // roles, and the principal that assumes them: 2,401 subjects
+	for i := range n {
+		run(e, ev("AssumeRole", "sts", with("roleArn", fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i))))
+	}
+	sh.fail = true
+	e.Flush(context.Background())
+	if !slices.Equal(sh.merges, []int{maxMergeSubjects}) {
+		t.Fatalf("a failing flush made merges of %v subjects, want one of %d", sh.merges, maxMergeSubjects)
+	}
+	sh.fail, sh.merges = false, nil
+	e.Flush(context.Background())
+	if !slices.Equal(sh.merges, []int{maxMergeSubjects, maxMergeSubjects, n + 1 - 2*maxMergeSubjects}) {
+		t.Fatalf("the next flush made merges of %v subjects", sh.merges)
+	}
+	got := sh.snapshot([]string{"role:arn:aws:iam::" + acct + ":role/r0", "role:arn:aws:iam::" + acct + fmt.Sprintf(":role/r%d", n-1)})
+	if len(got) != 2 || len(sh.base) != n+1 {
+		t.Fatalf("%d subjects in the shared state after the flushes, want %d", len(sh.base), n+1)
+	}
+}
