@@ -679,13 +679,18 @@ func (m *memShared) GetBaselines(_ context.Context, keys []string) (map[string][
 	defer m.mu.Unlock()
 	m.gets++
 	m.read += len(keys)
+	return m.holds(keys), nil
+}
+
+// holds is what m holds of keys; the caller holds m.mu.
+func (m *memShared) holds(keys []string) map[string][]byte {
 	out := map[string][]byte{}
 	for _, k := range keys {
 		if v, ok := m.base[k]; ok {
 			out[k] = v
 		}
 	}
-	return out, nil
+	return out
 }
 
 func (m *memShared) PutBaselines(_ context.Context, b map[string][]byte, _ time.Time) error {
@@ -702,13 +707,7 @@ func (m *memShared) PutBaselines(_ context.Context, b map[string][]byte, _ time.
 func (m *memShared) snapshot(keys []string) map[string][]byte {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := map[string][]byte{}
-	for _, k := range keys {
-		if v, ok := m.base[k]; ok {
-			out[k] = v
-		}
-	}
-	return out
+	return m.holds(keys)
 }
 
 // MergeBaselines reads, merges and writes under the lock, as the store
@@ -718,13 +717,7 @@ func (m *memShared) MergeBaselines(_ context.Context, keys []string, _ time.Time
 	defer m.mu.Unlock()
 	m.gets++
 	m.read += len(keys)
-	stored := map[string][]byte{}
-	for _, k := range keys {
-		if v, ok := m.base[k]; ok {
-			stored[k] = v
-		}
-	}
-	out, err := merge(stored) // not snapshot: the lock is held throughout
+	out, err := merge(m.holds(keys)) // the lock held throughout
 	if err != nil {
 		return err
 	}

@@ -483,6 +483,18 @@ func TestTierRecordBehindDeleted(t *testing.T) {
 	}
 }
 
+// flushWhile runs a flush of e whose merge sh holds (hold) until during
+// has run: during runs while the flush, which took what it writes, is
+// under way without the engine's lock.
+func flushWhile(e *Engine, sh *heldShared, during func()) {
+	sh.hold.Store(true)
+	flushed := make(chan struct{})
+	go func() { e.Flush(context.Background()); close(flushed) }()
+	<-sh.held
+	defer func() { close(sh.release); <-flushed }() // also when during fails the test
+	during()
+}
+
 // heldShared is memShared whose next MergeBaselines, once hold is set,
 // waits for release before it reads (a flush under way, without the
 // engine's lock), and then fails when fail is set.
@@ -530,13 +542,9 @@ func testBaselineSeenDuringFlush(t *testing.T, fail bool) {
 	if _, ok := e.base.evicted["role:"+role(0)]; !ok {
 		t.Fatal("role 0 is not among the evicted baselines")
 	}
-	sh.hold.Store(true)
-	flushed := make(chan struct{})
-	go func() { e.Flush(ctx); close(flushed) }()
-	<-sh.held // the flush took the evicted baselines and merges them with the shared state
-	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), at(2*time.Minute)))
-	close(sh.release)
-	<-flushed
+	flushWhile(e, sh, func() {
+		run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), at(2*time.Minute)))
+	})
 	e.Flush(ctx)
 	sh.mu.Lock()
 	data := sh.base["role:"+role(0)]
@@ -567,27 +575,22 @@ func TestBaselineDroppedDuringFlushKeepsItsRates(t *testing.T) {
 		x.ARN = fmt.Sprintf("arn:aws:iam::%s:user/%s", acct, user)
 		run(e, x)
 	}
-	ctx := context.Background()
 	call(0, "u0")
-	sh.hold.Store(true)
-	flushed := make(chan struct{})
-	go func() { e.Flush(ctx); close(flushed) }()
-	<-sh.held // the flush took u0 (0 minutes of history) from the table
-	for m := 1; m <= 3; m++ {
-		call(time.Duration(m)*time.Minute, "u0")
-	}
-	for i := range 8 {
-		call(3*time.Minute, fmt.Sprint("other", i)) // u0 is dropped into the tier
-	}
-	e.mu.Lock()
-	_, inTable := e.base.subjects.m[userKey("u0")]
-	_, evicted := e.base.evicted[userKey("u0")]
-	e.mu.Unlock()
-	if inTable || evicted {
-		t.Fatalf("u0 in the table %v, evicted for the next flush %v: want it in the tier", inTable, evicted)
-	}
-	close(sh.release)
-	<-flushed
+	flushWhile(e, sh, func() {
+		for m := 1; m <= 3; m++ {
+			call(time.Duration(m)*time.Minute, "u0")
+		}
+		for i := range 8 {
+			call(3*time.Minute, fmt.Sprint("other", i)) // u0 is dropped into the tier
+		}
+		e.mu.Lock()
+		_, inTable := e.base.subjects.m[userKey("u0")]
+		_, evicted := e.base.evicted[userKey("u0")]
+		e.mu.Unlock()
+		if inTable || evicted {
+			t.Fatalf("u0 in the table %v, evicted for the next flush %v: want it in the tier", inTable, evicted)
+		}
+	})
 	bl := e.peekBaseline(userKey("u0"))
 	if bl == nil || bl.Minutes != 3 {
 		t.Fatalf("u0 after the flush: %+v, want its 3 minutes of history", bl)
@@ -604,7 +607,6 @@ func TestNewSubjectSeenDuringFlush(t *testing.T) {
 	sh := &heldShared{memShared: newMemShared(), held: make(chan struct{}), release: make(chan struct{})}
 	e, rec := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh; o.MaxSubjects = 10 })
 	role := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i) }
-	ctx := context.Background()
 	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), from("198.51.100.7"))) // new, never flushed
 	for i := 1; i <= 20; i++ {
 		run(e, ev("AssumeRole", "sts", with("roleArn", role(i))))
@@ -612,13 +614,9 @@ func TestNewSubjectSeenDuringFlush(t *testing.T) {
 	if _, ok := e.base.evicted["role:"+role(0)]; !ok {
 		t.Fatal("role 0 is not among the evicted baselines")
 	}
-	sh.hold.Store(true)
-	flushed := make(chan struct{})
-	go func() { e.Flush(ctx); close(flushed) }()
-	<-sh.held
-	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), at(2*time.Minute)))
-	close(sh.release)
-	<-flushed
+	flushWhile(e, sh, func() {
+		run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), at(2*time.Minute)))
+	})
 	bl := e.peekBaseline("role:" + role(0))
 	if bl == nil || !slices.Contains(bl.Networks, "198.51.100.0/24") || !bl.First.Equal(t0) {
 		t.Fatalf("role 0's table copy lacks what it learned before the flush: %+v", bl)
@@ -637,21 +635,16 @@ func TestSubjectDroppedAndSeenDuringFlush(t *testing.T) {
 	sh := &heldShared{memShared: newMemShared(), held: make(chan struct{}), release: make(chan struct{})}
 	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh; o.MaxSubjects = 10 })
 	role := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i) }
-	ctx := context.Background()
 	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), from("198.51.100.7"))) // new, in the table
-	sh.hold.Store(true)
-	flushed := make(chan struct{})
-	go func() { e.Flush(ctx); close(flushed) }()
-	<-sh.held
-	for i := 1; i <= 20; i++ {
-		run(e, ev("AssumeRole", "sts", with("roleArn", role(i)), at(time.Minute)))
-	}
-	if e.peekBaseline("role:"+role(0)) != nil {
-		t.Fatal("role 0 still held")
-	}
-	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), at(2*time.Minute)))
-	close(sh.release)
-	<-flushed
+	flushWhile(e, sh, func() {
+		for i := 1; i <= 20; i++ {
+			run(e, ev("AssumeRole", "sts", with("roleArn", role(i)), at(time.Minute)))
+		}
+		if e.peekBaseline("role:"+role(0)) != nil {
+			t.Fatal("role 0 still held")
+		}
+		run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), at(2*time.Minute)))
+	})
 	bl := e.peekBaseline("role:" + role(0))
 	if bl == nil || !slices.Contains(bl.Networks, "198.51.100.0/24") || !bl.First.Equal(t0) {
 		t.Fatalf("role 0's table copy lacks what it learned before the flush: %+v", bl)
@@ -667,18 +660,14 @@ func TestSubjectDroppedDuringFailedFlushIsWrittenNext(t *testing.T) {
 	role := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i) }
 	ctx := context.Background()
 	run(e, ev("AssumeRole", "sts", with("roleArn", role(0)), from("198.51.100.7")))
-	sh.hold.Store(true)
-	flushed := make(chan struct{})
-	go func() { e.Flush(ctx); close(flushed) }()
-	<-sh.held
-	for i := 1; i <= 20; i++ {
-		run(e, ev("AssumeRole", "sts", with("roleArn", role(i)), at(time.Minute)))
-	}
-	if e.peekBaseline("role:"+role(0)) != nil {
-		t.Fatal("role 0 still held")
-	}
-	close(sh.release)
-	<-flushed
+	flushWhile(e, sh, func() {
+		for i := 1; i <= 20; i++ {
+			run(e, ev("AssumeRole", "sts", with("roleArn", role(i)), at(time.Minute)))
+		}
+		if e.peekBaseline("role:"+role(0)) != nil {
+			t.Fatal("role 0 still held")
+		}
+	})
 	e.Flush(ctx)
 	got := sh.snapshot([]string{"role:" + role(0)})["role:"+role(0)]
 	bl, err := decodeBaseline(got)
