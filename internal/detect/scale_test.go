@@ -693,8 +693,8 @@ func (c *countingShared) MergeBaselines(ctx context.Context, keys []string, now 
 // fail each, after its deadline), and the next flush writes them all.
 func TestFlushMergesInBoundedParts(t *testing.T) {
 	sh := &countingShared{failingShared: &failingShared{memShared: newMemShared()}}
-	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh; o.MaxSubjects = 4000 })
-	const n = 2400 // roles, and the principal that assumes them: 2,401 subjects
+	const n = 2*maxMergeSubjects + 400 // roles, and the principal that assumes them
+	e, _ := newEngine(t, Config{Warmup: Duration(time.Hour)}, func(o *Options) { o.Shared = sh; o.MaxSubjects = 2 * n })
 	for i := range n {
 		run(e, ev("AssumeRole", "sts", with("roleArn", fmt.Sprintf("arn:aws:iam::%s:role/r%d", acct, i))))
 	}
