@@ -228,3 +228,54 @@ func rewriteMapped(t *testing.T, segBytes, mapMax, rounds int, check func(round 
 	}
 	return tr
 }
+
+// A tier that left its mapping (its records past the bound) maps its file
+// again once they are a quarter under it, and reads through the mapping
+// from then on; not before.
+func TestCompactMappedAgain(t *testing.T) {
+	rec := recordHeader + len("k00000") + 100
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%05d", i) }
+	val := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 100) }
+	tr := newCompactFileBuf(compactSegments*10*rec, t.TempDir(), 3*rec, 40*rec)
+	if tr == nil || tr.mapped == nil {
+		t.Fatal("no mapped file")
+	}
+	flush := func() {
+		tr.mu.Lock()
+		tr.flushLocked()
+		tr.mu.Unlock()
+	}
+	for i := range 50 {
+		tr.put(key(i), nil, val(i))
+	}
+	flush()
+	if tr.mapped.b != nil {
+		t.Fatal("still mapped past the bound")
+	}
+	// 32 records: under the bound, not a quarter under it.
+	for i := range 18 {
+		tr.delete(string(key(i)))
+	}
+	tr.put(key(50), nil, val(50))
+	tr.delete(string(key(50)))
+	flush()
+	if tr.mapped.b != nil {
+		t.Fatal("mapped again less than a quarter under the bound")
+	}
+	for i := 18; i < 21; i++ {
+		tr.delete(string(key(i)))
+	}
+	tr.put(key(51), nil, val(51)) // 30 records: a quarter under
+	flush()
+	if tr.mapped.b == nil || tr.MappedBytes() == 0 {
+		t.Fatalf("not mapped again with %d bytes of records under a bound of %d", tr.bytes, 40*rec)
+	}
+	fds := newAttackFds(t, tr)
+	fds.use(tr, fds.wo) // reads of the file fail from here: only the mapping reads
+	for i := 21; i < 50; i++ {
+		if v, ok := tr.get(nil, key(i)); !ok || !bytes.Equal(v, val(i)) {
+			t.Fatalf("key %d through the mapping again: ok %v", i, ok)
+		}
+	}
+	fds.use(tr, fds.good)
+}
