@@ -847,23 +847,12 @@ func mergeShared(ctx context.Context, sh Shared, subjects []string, local map[st
 	var out map[string][]byte
 	err := sh.MergeBaselines(ctx, subjects, now, func(st map[string][]byte) (map[string][]byte, error) {
 		out = make(map[string][]byte, len(subjects))
-		var buf []byte
 		for _, k := range subjects {
-			data := local[k]
-			o, ok := st[k]
-			if !ok {
-				out[k] = data
-				continue
+			if o, ok := st[k]; ok {
+				out[k] = mergedBinary(local[k], o)
+			} else {
+				out[k] = local[k]
 			}
-			bl, err := decodeBaseline(data)
-			if err != nil {
-				continue // cannot happen: appendBinary wrote it
-			}
-			if so, err := decodeBaseline(o); err == nil {
-				bl.merge(so)
-			}
-			buf = bl.appendBinary(buf)
-			out[k], buf = buf[:len(buf):len(buf)], buf[len(buf):]
 		}
 		return out, nil
 	})
@@ -962,8 +951,8 @@ func (e *Engine) remark(keys []string, local map[string][]byte) {
 	}
 }
 
-// mergedBinary is what the baselines a and b (appendBinary's) learned
-// together; a when b does not decode.
+// mergedBinary is what the baselines a (appendBinary's) and b (either
+// encoding) learned together; a when b does not decode, b when a does not.
 func mergedBinary(a, b []byte) []byte {
 	x, err := decodeBaseline(a)
 	if err != nil {

@@ -51,31 +51,33 @@ const maxBaselineBatch = 200
 // GetBaselines implements store.DetectState.
 func (s *Store) GetBaselines(ctx context.Context, subjects []string) (map[string][]byte, error) {
 	out := make(map[string][]byte)
-	for len(subjects) > 0 {
-		batch := subjects[:min(len(subjects), maxBaselineBatch)]
-		subjects = subjects[len(batch):]
-		rows, err := s.db.QueryContext(ctx, `SELECT subject, data FROM detect_baselines WHERE subject IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`, subjectArgs(batch)...)
-		if err != nil {
-			return nil, fmt.Errorf("get baselines: %w", s.db.Translate(err))
-		}
-		for rows.Next() {
-			var k string
-			var v []byte
-			if err := rows.Scan(&k, &v); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("get baselines: %w", s.db.Translate(err))
-			}
-			if len(v) > 0 { // an empty row is none (MergeBaselines)
-				out[k] = v
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("get baselines: %w", s.db.Translate(err))
-		}
+	if err := eachBatch(subjects, func(batch []string) error { return readBaselines(ctx, s.db, batch, "", out) }); err != nil {
+		return nil, fmt.Errorf("get baselines: %w", s.db.Translate(err))
 	}
 	return out, nil
+}
+
+// readBaselines adds to out the stored baselines of batch, read with q,
+// the query ending with tail (an order and a locking clause); an empty
+// row is none (MergeBaselines).
+func readBaselines(ctx context.Context, q Querier, batch []string, tail string, out map[string][]byte) error {
+	rows, err := q.QueryContext(ctx, `SELECT subject, data FROM detect_baselines WHERE subject IN (?`+
+		strings.Repeat(", ?", len(batch)-1)+`)`+tail, subjectArgs(batch)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		if len(v) > 0 {
+			out[k] = v
+		}
+	}
+	return rows.Err()
 }
 
 // PutBaselines implements store.DetectState.
@@ -168,25 +170,8 @@ func (s *Store) MergeBaselines(ctx context.Context, subjects []string, now time.
 			}
 		}
 		stored := make(map[string][]byte, len(keys))
-		err := eachBatch(keys, func(batch []string) error {
-			rows, err := tx.QueryContext(ctx, `SELECT subject, data FROM detect_baselines WHERE subject IN (?`+
-				strings.Repeat(", ?", len(batch)-1)+`) ORDER BY `+s.d.Order("subject")+lock, subjectArgs(batch)...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var k string
-				var v []byte
-				if err := rows.Scan(&k, &v); err != nil {
-					return err
-				}
-				if len(v) > 0 {
-					stored[k] = v
-				}
-			}
-			return rows.Err()
-		})
+		tail := ` ORDER BY ` + s.d.Order("subject") + lock
+		err := eachBatch(keys, func(batch []string) error { return readBaselines(ctx, tx, batch, tail, stored) })
 		if err != nil {
 			return err
 		}
