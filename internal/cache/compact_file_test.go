@@ -102,19 +102,26 @@ func TestCompactFileDamagedSegment(t *testing.T) {
 	}
 }
 
+// mappedTier40 is a tier in a file, of segments of 10 records of rec bytes
+// (key(i) and val(i)), read through a mapping while it holds at most 40.
+func mappedTier40(t *testing.T) (tr *compact, rec int, key, val func(int) []byte) {
+	t.Helper()
+	rec = recordHeader + len("k00000") + 100
+	key = func(i int) []byte { return fmt.Appendf(nil, "k%05d", i) }
+	val = func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 100) }
+	if tr = newCompactFileBuf(compactSegments*10*rec, t.TempDir(), 3*rec, 40*rec); tr == nil || tr.mapped == nil {
+		t.Fatal("no mapped file")
+	}
+	return tr, rec, key, val
+}
+
 // A tier read through its file's mapping reads without the file: with
 // reads of the file failing (a descriptor open for writing only), its
 // records are still found, and MappedBytes bounds what it mapped. Once the
 // file grows past the mapping's bound, the tier leaves the mapping and
 // reads with pread, which that descriptor then fails.
 func TestCompactMappedReads(t *testing.T) {
-	rec := recordHeader + len("k00000") + 100
-	key := func(i int) []byte { return fmt.Appendf(nil, "k%05d", i) }
-	val := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 100) }
-	tr := newCompactFileBuf(compactSegments*10*rec, t.TempDir(), 3*rec, 40*rec)
-	if tr == nil || tr.mapped == nil {
-		t.Fatal("no mapped file")
-	}
+	tr, rec, key, val := mappedTier40(t)
 	for i := range 30 {
 		tr.put(key(i), nil, val(i))
 	}
@@ -233,13 +240,7 @@ func rewriteMapped(t *testing.T, segBytes, mapMax, rounds int, check func(round 
 // again once they are a quarter under it, and reads through the mapping
 // from then on; not before.
 func TestCompactMappedAgain(t *testing.T) {
-	rec := recordHeader + len("k00000") + 100
-	key := func(i int) []byte { return fmt.Appendf(nil, "k%05d", i) }
-	val := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 100) }
-	tr := newCompactFileBuf(compactSegments*10*rec, t.TempDir(), 3*rec, 40*rec)
-	if tr == nil || tr.mapped == nil {
-		t.Fatal("no mapped file")
-	}
+	tr, rec, key, val := mappedTier40(t)
 	flush := func() {
 		tr.mu.Lock()
 		tr.flushLocked()

@@ -8,10 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-
-	"github.com/opensts/opensts/internal/sharedtest"
 )
 
 // Two MergeBaselines whose subjects fall into different batches lock their
@@ -23,17 +19,8 @@ import (
 // a review as an attacker.
 func TestMergeBaselinesLockOrderUnderACollation(t *testing.T) {
 	ctx := t.Context()
-	dsn := sharedtest.PostgresSchema(t, sharedtest.PostgresDSN(t), "collation")
-	s, err := Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
+	s, dsn := attackStore(t, "collation")
+	admin := connect(t, dsn)
 	if _, err := admin.Exec(ctx, `ALTER TABLE detect_baselines ALTER COLUMN subject TYPE text COLLATE "en-US-x-icu"`); err != nil {
 		t.Fatal(err)
 	}
@@ -55,12 +42,7 @@ func TestMergeBaselinesLockOrderUnderACollation(t *testing.T) {
 	}
 	// Another transaction holds _a: the large merge stops after its first
 	// batch, holding B.
-	x, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close(ctx)
-	xtx, err := x.Begin(ctx)
+	xtx, err := connect(t, dsn).Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

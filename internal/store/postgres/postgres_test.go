@@ -263,11 +263,7 @@ func TestUpgradeKeepsOneCopyOfAnAuditEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	conn, err := pgx.Connect(ctx, sdsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, sdsn)
 	rows, err := conn.Query(ctx, `SELECT node, account, event_id FROM audit_events ORDER BY account, event_id`)
 	if err != nil {
 		t.Fatal(err)

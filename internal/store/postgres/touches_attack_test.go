@@ -27,6 +27,17 @@ func attackStore(t *testing.T, name string) (*Store, string) {
 	return s, dsn
 }
 
+// connect opens a connection of its own to dsn, closed when t ends.
+func connect(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
+}
+
 // addKey and addRole write a key or a role of id straight into s.
 func addKey(t *testing.T, s *Store, id string) {
 	t.Helper()
@@ -318,11 +329,7 @@ func TestTouchesHeldRowOlderAfterNewer(t *testing.T) {
 	addRole(t, s, "AROAHELD")
 	ctx := t.Context()
 	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	other, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close(ctx)
+	other := connect(t, dsn)
 	tx, err := other.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
