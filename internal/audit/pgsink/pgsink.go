@@ -277,7 +277,7 @@ func (s *Sink) run() {
 			}
 			skipped := 0
 			if err == nil {
-				skipped, err = s.insert(ctx, conn, batch)
+				skipped, err = s.insert(ctx, conn, batch, attempt > 0)
 			}
 			if err != nil && ctx.Err() == nil {
 				s.failures.Add(1)
@@ -360,8 +360,13 @@ var columns = []string{"node", "event_time", "account", "event_id", "event_name"
 var columnList = strings.Join(columns, ", ")
 
 // insert COPYs a batch; records that do not parse are skipped (and
-// counted as dropped by the caller).
-func (s *Sink) insert(ctx context.Context, conn *pgx.Conn, batch [][]byte) (skipped int, err error) {
+// counted as dropped by the caller). A batch sent again (again: the last
+// attempt failed, maybe after the server committed it) goes through
+// copyOnce, which skips the events already stored; a first attempt is
+// copied into the table directly (copyRows), which cost the database
+// half the CPU time (BenchmarkInsert), and through copyOnce only when an
+// event of it was stored already.
+func (s *Sink) insert(ctx context.Context, conn *pgx.Conn, batch [][]byte, again bool) (skipped int, err error) {
 	rows := make([][]any, 0, len(batch))
 	for _, rec := range batch {
 		line, a, err := unqueue(rec)
@@ -377,7 +382,11 @@ func (s *Sink) insert(ctx context.Context, conn *pgx.Conn, batch [][]byte) (skip
 			text(a.AccessKeyID), a.ReadOnly, types, names, string(line)})
 	}
 	start := time.Now()
-	err = copyOnce(ctx, conn, rows)
+	if again {
+		err = copyOnce(ctx, conn, rows)
+	} else if err = copyRows(ctx, conn, rows); unique(err) {
+		err = copyOnce(ctx, conn, rows)
+	}
 	s.latency.Store(int64(time.Since(start)))
 	if err != nil && refused(err) {
 		// PostgreSQL refused a value, not the connection: retried whole,
@@ -462,6 +471,20 @@ func unqueue(rec []byte) ([]byte, audit.Attrs, error) {
 	}
 	a, err := audit.UnpackAttrs(attrs)
 	return line, a, err
+}
+
+// copyRows stores rows with one COPY into audit_events: an event already
+// stored fails it whole (unique).
+func copyRows(ctx context.Context, conn *pgx.Conn, rows [][]any) error {
+	_, err := conn.CopyFrom(ctx, pgx.Identifier{"audit_events"}, columns, pgx.CopyFromRows(rows))
+	return err
+}
+
+// unique reports whether err is PostgreSQL refusing a row as a duplicate
+// of one stored (unique_violation).
+func unique(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
 // copyOnce stores rows, skipping an event already stored: the sink sends a
