@@ -206,8 +206,16 @@ func (r result) RowsAffected() (int64, error) { return int64(r), nil }
 
 // queryer runs ? queries in a transaction, or each on a pooled connection.
 type queryer struct {
-	tx   pgx.Tx
+	tx   txConn
 	pool *pool
+}
+
+// txConn is the connection a transaction's statements run on (a
+// *pgx.Conn between the BEGIN and the COMMIT or ROLLBACK of inTx).
+type txConn interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 func (q queryer) ExecContext(ctx context.Context, query string, args ...any) (sqlstore.Result, error) {
@@ -274,14 +282,22 @@ type rowFunc func(dest ...any) error
 func (f rowFunc) Scan(dest ...any) error { return f(dest...) }
 
 // tx is a transaction whose queries use ? placeholders.
-type tx struct{ queryer }
+type tx struct {
+	queryer
+	changes []store.Change // to record with the commit (RecordWithCommit)
+	seq     *int64
+}
+
+// RecordWithCommit implements sqlstore.CommitRecorder: inTx sends the
+// statements that record changes with the COMMIT, in one round trip.
+func (t *tx) RecordWithCommit(changes []store.Change, seq *int64) { t.changes, t.seq = changes, seq }
 
 // write runs fn in a READ COMMITTED transaction, retrying serialization
 // failures and deadlocks.
 func (s *Store) write(ctx context.Context, fn func(tx *tx) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		err = s.inTx(ctx, pgx.TxOptions{}, fn)
+		err = s.inTx(ctx, "begin", fn)
 		if !retryable(err) {
 			return err
 		}
@@ -293,24 +309,116 @@ func (s *Store) write(ctx context.Context, fn func(tx *tx) error) error {
 // read runs fn in a repeatable-read, read-only transaction, for reads that
 // need more than one statement to see one snapshot.
 func (s *Store) read(ctx context.Context, fn func(tx *tx) error) error {
-	return s.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+	return s.inTx(ctx, "begin isolation level repeatable read read only", fn)
 }
 
-func (s *Store) inTx(ctx context.Context, opts pgx.TxOptions, fn func(tx *tx) error) (err error) {
+// inTx runs fn in a transaction that begin starts, on a pooled connection,
+// and commits it if fn returns nil. The transaction is the store's own
+// statements (not pgx.Tx), so that the changes a write records go with
+// its COMMIT in one round trip (commit). A transaction that did not commit
+// is rolled back; a connection whose rollback failed is closed (release
+// closes one still in a transaction).
+func (s *Store) inTx(ctx context.Context, begin string, fn func(tx *tx) error) (err error) {
 	c, err := s.pool.acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { s.pool.release(c, err) }()
-	ptx, err := c.BeginTx(ctx, opts)
+	if _, err := c.Exec(ctx, begin); err != nil {
+		return translate(err)
+	}
+	defer func() {
+		if c.PgConn().TxStatus() != 'I' {
+			_, _ = c.Exec(context.Background(), "rollback")
+		}
+	}()
+	t := &tx{queryer: queryer{tx: c}}
+	if err := fn(t); err != nil {
+		return translate(err)
+	}
+	return translate(t.commit(ctx, c))
+}
+
+// commit commits t on c: with the statements that record its changes
+// (RecordWithCommit) before the COMMIT, in one pipeline, and sets the
+// write's Seq once it committed.
+func (t *tx) commit(ctx context.Context, c *pgx.Conn) error {
+	if len(t.changes) == 0 {
+		tag, err := c.Exec(ctx, "commit")
+		return committed(tag, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	st := sqlstore.ChangeStatements(dialect{}, t.changes)
+	b := &pgx.Batch{}
+	for _, x := range st {
+		b.Queue(rebind(x.Query), x.Args...)
+	}
+	b.Queue("commit")
+	// The COMMIT is sent with the statements before it: the database runs
+	// it once they are done, whether this side still waits or not (the
+	// connection closed, it commits all the same). So the batch is read to
+	// its end whatever ctx does, and a write is reported as the database
+	// decided it: were the connection closed when ctx ends, as pgx does, a
+	// write waiting for the counter row would commit after it was reported
+	// failed (and audited as failed). When ctx ends first, the database is
+	// asked to cancel the statement running: a write cancelled before its
+	// COMMIT ran rolls back. The connection is not reused after that (a
+	// cancel request that arrives late would cancel another's statement);
+	// and if the database answers nothing within cancelGrace of it, the
+	// batch is given up, its outcome unknown, as a lost connection's.
+	bctx, giveUp := context.WithCancel(context.WithoutCancel(ctx))
+	defer giveUp()
+	stop := context.AfterFunc(ctx, func() {
+		cctx, done := context.WithTimeout(bctx, cancelGrace)
+		defer done()
+		_ = c.PgConn().CancelRequest(cctx)
+		<-cctx.Done()
+		giveUp()
+	})
+	br := c.SendBatch(bctx, b)
+	var (
+		seq int64
+		at  time.Time
+	)
+	err := br.QueryRow().Scan(&seq, dialect{}.ScanTime(&at))
+	for range st[1:] {
+		if err == nil {
+			_, err = br.Exec()
+		}
+	}
+	if err == nil {
+		err = committed(br.Exec())
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if !stop() {
+		giveUp()
+		_ = c.Close(context.Background())
+	}
 	if err != nil {
-		return translate(err)
+		if cerr := ctx.Err(); cerr != nil {
+			return fmt.Errorf("record changes: %w: %w", cerr, err)
+		}
+		return fmt.Errorf("record changes: %w", err)
 	}
-	defer func() { _ = ptx.Rollback(context.Background()) }() // a no-op once committed
-	if err := fn(&tx{queryer{tx: ptx}}); err != nil {
-		return translate(err)
+	*t.seq = seq
+	return nil
+}
+
+// cancelGrace bounds the wait for a recording write's outcome once its
+// context ended and the database was asked to cancel it (tx.commit).
+const cancelGrace = 5 * time.Second
+
+// committed is the outcome of a COMMIT: PostgreSQL answers ROLLBACK, not
+// an error, to the COMMIT of a transaction that failed before it.
+func committed(tag pgconn.CommandTag, err error) error {
+	if err == nil && tag.String() == "ROLLBACK" {
+		return pgx.ErrTxCommitRollback
 	}
-	return translate(ptx.Commit(ctx))
+	return err
 }
 
 // db is the sqlstore.DB of a Store.
@@ -377,7 +485,7 @@ func (s *Store) migrate(ctx context.Context) error {
 // applyMigrations applies those of ms (versions 1..len(ms)) that the database
 // lacks.
 func (s *Store) applyMigrations(ctx context.Context, ms []sqlstore.Migration) error {
-	err := s.inTx(ctx, pgx.TxOptions{}, func(t *tx) error {
+	err := s.inTx(ctx, "begin", func(t *tx) error {
 		if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
 			return err
 		}
@@ -509,6 +617,7 @@ func (dialect) Order(expr string) string          { return expr + ` COLLATE "C"`
 func (dialect) FoldOrder(expr string) string      { return `lower(` + expr + `) COLLATE "C"` }
 func (d dialect) NameOrder(expr string) string    { return d.FoldOrder(expr) + ", " + d.Order(expr) }
 func (dialect) LockRows() string                  { return " FOR UPDATE" }
+func (dialect) WithUpdate() bool                  { return true }
 
 // Now is the wall clock when the statement runs, not now() (the
 // transaction's start): a write that waited for the feed's counter row gets a

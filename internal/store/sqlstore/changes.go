@@ -28,9 +28,12 @@ import (
 // Seq from the oldest retained to change_seq.value has at least one row.
 //
 // Cost: every recording write holds the counter row from that UPDATE to its
-// commit (one INSERT and the COMMIT), which serializes recording writes of
+// commit (the INSERT and the COMMIT), which serializes recording writes of
 // all nodes for that long; writes that record nothing (access key usage,
-// role last-used updates) do not take it.
+// role last-used updates) do not take it. On PostgreSQL the UPDATE and the
+// INSERT are one statement (Dialect.WithUpdate), sent with the COMMIT
+// (CommitRecorder), so the lock is held for one round trip to the database
+// and the commit's flush, not three round trips.
 
 // changeList collects the changes of one write.
 type changeList struct{ list []store.Change }
@@ -53,18 +56,22 @@ next:
 // than once (a backend retries serialization failures); each run starts
 // with no changes.
 func (s *Store) write(ctx context.Context, fn func(tx Tx, c *changeList) error) error {
-	recorded := false
+	var seq int64
 	err := s.db.Write(ctx, func(tx Tx) error {
 		var c changeList
-		recorded = false
+		seq = 0
 		if err := fn(tx, &c); err != nil {
 			return err
 		}
-		seq, err := RecordChanges(ctx, tx, s.d, c.list)
-		recorded = seq != 0
+		if r, ok := tx.(CommitRecorder); ok && len(c.list) > 0 {
+			r.RecordWithCommit(c.list, &seq)
+			return nil
+		}
+		var err error
+		seq, err = RecordChanges(ctx, tx, s.d, c.list)
 		return err
 	})
-	if err == nil && recorded {
+	if err == nil && seq != 0 {
 		if hook := s.hook.Load(); hook != nil {
 			(*hook)()
 		}
@@ -98,6 +105,18 @@ func RecordChanges(ctx context.Context, tx Tx, d Dialect, changes []store.Change
 		seq int64
 		at  time.Time
 	)
+	if d.WithUpdate() {
+		st := ChangeStatements(d, changes)
+		if err := tx.QueryRowContext(ctx, st[0].Query, st[0].Args...).Scan(&seq, d.ScanTime(&at)); err != nil {
+			return 0, fmt.Errorf("record changes: %w", err)
+		}
+		for _, x := range st[1:] {
+			if _, err := tx.ExecContext(ctx, x.Query, x.Args...); err != nil {
+				return 0, fmt.Errorf("record changes: %w", err)
+			}
+		}
+		return seq, nil
+	}
 	if err := tx.QueryRowContext(ctx, `UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value, `+d.Now()).
 		Scan(&seq, d.ScanTime(&at)); err != nil {
 		return 0, fmt.Errorf("record changes: %w", err)
@@ -120,6 +139,65 @@ func RecordChanges(ctx context.Context, tx Tx, d Dialect, changes []store.Change
 		}
 	}
 	return seq, nil
+}
+
+// A CommitRecorder is a Tx that records a write's changes with its commit:
+// the statements that record them (ChangeStatements) go to the database
+// with the COMMIT, in one round trip (PostgreSQL's pipeline), so that the
+// feed's counter row is held for one round trip and the commit's flush,
+// where RecordChanges followed by the commit held it for two; writes of
+// every node take that row one after the other (BenchmarkRecordingWrites).
+// write hands it the changes, which must be the transaction's last
+// statements, instead of calling RecordChanges; seq is set to the write's
+// Seq once the commit succeeded.
+type CommitRecorder interface {
+	RecordWithCommit(changes []store.Change, seq *int64)
+}
+
+// Statement is a statement with ? placeholders and its arguments.
+type Statement struct {
+	Query string
+	Args  []any
+}
+
+// ChangeStatements returns the statements that record changes (at least
+// one) under a new Seq, on a backend whose Dialect.WithUpdate holds: the
+// first takes the Seq and returns it and the database's time (value, at)
+// as it inserts the first rows; the others (more changes than one INSERT
+// takes) insert the rest under the Seq and time the first stored. They run
+// in order, as the transaction's last statements.
+func ChangeStatements(d Dialect, changes []store.Change) []Statement {
+	var out []Statement
+	for start := 0; start < len(changes); start += maxInsertRows {
+		end := min(start+maxInsertRows, len(changes))
+		var q strings.Builder
+		if start == 0 {
+			q.WriteString(`WITH s AS (UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value, ` + d.Now() + ` AS at), ` +
+				`i AS (INSERT INTO changes (seq, idx, kind, account, key, name, changed_at) ` +
+				`SELECT s.value, v.idx, v.kind, v.account, v.key, v.name, s.at FROM s, (VALUES `)
+		} else {
+			q.WriteString(`INSERT INTO changes (seq, idx, kind, account, key, name, changed_at) ` +
+				`SELECT c.value, v.idx, v.kind, v.account, v.key, v.name, f.changed_at ` +
+				`FROM change_seq c JOIN changes f ON f.seq = c.value AND f.idx = 0, (VALUES `)
+		}
+		args := make([]any, 0, 5*(end-start))
+		for i := start; i < end; i++ {
+			if i > start {
+				q.WriteString(", ")
+			}
+			q.WriteString("(CAST(? AS INTEGER), ?, ?, ?, ?)")
+			ch := changes[i]
+			args = append(args, i, string(ch.Kind), ch.Account, ch.Key, ch.Name)
+		}
+		q.WriteString(`) AS v (idx, kind, account, key, name)`)
+		if start == 0 {
+			q.WriteString(`) SELECT value, at FROM s`)
+		} else {
+			q.WriteString(` WHERE c.id = 1`)
+		}
+		out = append(out, Statement{Query: q.String(), Args: args})
+	}
+	return out
 }
 
 // LastChange implements store.Changes. It reads the database, so it reflects

@@ -14,6 +14,10 @@
 //     entities (an inline user policy, a group's members, a managed policy's
 //     default version, a role's tags), against no writes;
 //   - the server's peak resident memory (VmHWM);
+//   - after that, creation through the API: -create users, each with an
+//     access key and a role, made by -creators concurrent aws-sdk-go-v2
+//     clients (CreateUser, CreateAccessKey, CreateRole), then deleted
+//     (DeleteAccessKey, DeleteUser, DeleteRole), in calls a second;
 //   - with each rate, the server's CPU time a request: steadier than the
 //     rate on a shared machine. Each run starts once the server is idle
 //     (under a tenth of a core for a second), so that the work a run
@@ -50,6 +54,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,6 +97,8 @@ var opt struct {
 	gomemlim string
 	warm     int
 	pairs    int
+	create   int
+	creators int
 }
 
 func main() {
@@ -107,6 +114,8 @@ func main() {
 	flag.StringVar(&opt.gomemlim, "gomemlimit", "", "GOMEMLIMIT for the server (default: serve's own setting)")
 	flag.IntVar(&opt.warm, "warm", 200_000, "entities the first pass goes over before the runs (at most -n)")
 	flag.IntVar(&opt.pairs, "pairs", 2, "times a run with one role and one across all N alternate, and a run with no writes and one with writes (their means are compared; each pair's ratio is printed too)")
+	flag.IntVar(&opt.create, "create", 2000, "users, each with an access key and a role, to create through the API after the runs (and delete after that), to measure creation at this size (0: none)")
+	flag.IntVar(&opt.creators, "creators", 8, "concurrent clients of -create")
 	flag.Parse()
 	if opt.pairs < 1 {
 		log.Fatal("-pairs must be at least 1")
@@ -276,6 +285,16 @@ func run() error {
 		return err
 	}
 
+	var made creation
+	if opt.create > 0 {
+		if _, err := waitIdle(srv.Pid(), time.Minute); err != nil {
+			return err
+		}
+		if made, err = create(ctx, srv.Endpoint, opt.create, opt.creators); err != nil {
+			return err
+		}
+	}
+
 	o, m, q, b := oneRuns.rps(), manyRuns.rps(), quietRuns.rps(), busyRuns.rps()
 	fmt.Println()
 	fmt.Printf("%-48s %s\n", "measure", "value")
@@ -296,7 +315,118 @@ func run() error {
 	fmt.Printf("%-48s one role %s; across %d roles %s\n", "server system calls a request", oneRuns.syscalls(), opt.n, manyRuns.syscalls())
 	fmt.Printf("%-48s %.1f MiB (now %.1f MiB)\n", "server peak RSS (VmHWM)", float64(hwm)/1024, float64(rss)/1024)
 	fmt.Printf("%-48s %s\n", "  of it now", mem)
+	if opt.create > 0 {
+		fmt.Printf("%-48s %.0f calls/s (%d users, access keys and roles in %s), p99 %s\n", fmt.Sprintf("creation through the API, %d clients", opt.creators),
+			made.createRate, opt.create, made.createTime.Round(time.Millisecond), made.createP99.Round(100*time.Microsecond))
+		fmt.Printf("%-48s %.0f calls/s (in %s), p99 %s\n", "  and their deletion", made.deleteRate, made.deleteTime.Round(time.Millisecond), made.deleteP99.Round(100*time.Microsecond))
+	}
 	return nil
+}
+
+// creation is what create measured.
+type creation struct {
+	createRate, deleteRate float64 // calls a second
+	createTime, deleteTime time.Duration
+	createP99, deleteP99   time.Duration
+}
+
+// create makes count users, each with an access key and a role whose
+// trust policy names it, through the API with clients concurrent
+// aws-sdk-go-v2 clients (root's key), then deletes them the same way, so
+// that a kept data directory holds what it did. Names carry the run's
+// start, so that a run cut short leaves nothing a rerun trips on.
+func create(ctx context.Context, endpoint string, count, clients int) (creation, error) {
+	c := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(devserver.RootKey, devserver.RootSecret, "")})
+	prefix := fmt.Sprintf("c%x-", time.Now().UnixNano())
+	keys := make([]string, count)
+	phase := func(calls func(i int) []func() error) (float64, time.Duration, time.Duration, error) {
+		var next atomic.Int64
+		lat := make([][]time.Duration, clients)
+		errs := make(chan error, clients)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := range clients {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= count {
+						errs <- nil
+						return
+					}
+					for _, call := range calls(i) {
+						t := time.Now()
+						if err := call(); err != nil {
+							errs <- err
+							return
+						}
+						lat[w] = append(lat[w], time.Since(t))
+					}
+				}
+			})
+		}
+		wg.Wait()
+		took := time.Since(start)
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				return 0, 0, 0, err
+			}
+		}
+		var all []time.Duration
+		for _, l := range lat {
+			all = append(all, l...)
+		}
+		slices.Sort(all)
+		return float64(len(all)) / took.Seconds(), took, all[len(all)*99/100], nil
+	}
+	var made creation
+	var err error
+	made.createRate, made.createTime, made.createP99, err = phase(func(i int) []func() error {
+		name := prefix + strconv.Itoa(i)
+		return []func() error{
+			func() error {
+				_, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)})
+				return err
+			},
+			func() error {
+				out, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+				if err == nil {
+					keys[i] = aws.ToString(out.AccessKey.AccessKeyId)
+				}
+				return err
+			},
+			func() error {
+				trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + devserver.Account + `:user/` + name + `"},"Action":"sts:AssumeRole"}]}`
+				_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
+				return err
+			},
+		}
+	})
+	if err != nil {
+		return made, fmt.Errorf("creation: %w", err)
+	}
+	made.deleteRate, made.deleteTime, made.deleteP99, err = phase(func(i int) []func() error {
+		name := prefix + strconv.Itoa(i)
+		return []func() error{
+			func() error {
+				_, err := c.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(name), AccessKeyId: aws.String(keys[i])})
+				return err
+			},
+			func() error {
+				_, err := c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(name)})
+				return err
+			},
+			func() error {
+				_, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)})
+				return err
+			},
+		}
+	})
+	if err != nil {
+		return made, fmt.Errorf("deletion: %w", err)
+	}
+	return made, nil
 }
 
 // memoryNow says what the server's resident memory is made of: the pages
