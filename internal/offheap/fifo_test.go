@@ -11,10 +11,41 @@ import (
 // agree, that records a peek handed out survive later pushes until popped,
 // and that emptied chunks are given back.
 func TestFIFOModel(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
 	q := NewFIFO(4096)
 	defer q.Free()
+	fifoModel(t, q, 1)
+}
+
+// TestFIFOSpillModel is TestFIFOModel on a FIFO whose waiting chunks go to
+// a scratch file, checked whole (which reaches every chunk, so that none
+// spills until new ones start) only every 97 steps: chunks are spilled and
+// read back, and what the model holds comes back byte for byte, records a
+// peek handed out included, while at most the chunks Peek reached and the
+// last are in memory.
+func TestFIFOSpillModel(t *testing.T) {
+	q := NewFIFOIn(4096, t.TempDir())
+	if q.file == nil {
+		t.Fatal("no scratch file")
+	}
+	defer q.Free()
+	spills, reads := fifoModel(t, q, 97)
+	t.Logf("%d spills, %d reads", spills, reads)
+	if spills < 100 || reads < 100 {
+		t.Fatalf("%d chunks spilled, %d read back: the file was barely used", spills, reads)
+	}
+	if q.Lost() != 0 {
+		t.Fatalf("%d records lost", q.Lost())
+	}
+}
+
+// fifoModel drives q with random pushes, peeks and pops against a model,
+// checking q whole every checkEvery steps; it returns the chunks q spilled
+// and read back (seen as they changed between steps).
+func fifoModel(t *testing.T, q *FIFO, checkEvery int) (spills, reads int) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
 	var model [][]byte
+	lastOut := 0
 	next := byte(0)
 	push := func() {
 		n := r.IntN(600)
@@ -80,7 +111,32 @@ func TestFIFOModel(t *testing.T) {
 			q.Pop(n)
 			model = model[min(n, len(model)):]
 		}
-		check(step)
+		if step%checkEvery == 0 {
+			check(step)
+		}
+		if q.file != nil {
+			out := 0
+			for i, c := range q.chunks {
+				if c == nil {
+					out++
+					if q.out[i] == nil || i < q.peeked || (i == q.peeked && i > 0) || i == len(q.chunks)-1 {
+						t.Fatalf("step %d: chunk %d of %d out (peeked %d) without its place", step, i, len(q.chunks), q.peeked)
+					}
+				}
+			}
+			if len(q.out) != len(q.chunks) {
+				t.Fatalf("step %d: %d chunks, %d places", step, len(q.chunks), len(q.out))
+			}
+			if out > lastOut {
+				spills += out - lastOut
+			} else {
+				reads += lastOut - out
+			}
+			lastOut = out
+			if int64(len(q.slots))*int64(q.chunk)+int64(out)*int64(q.chunk) != q.size {
+				t.Fatalf("step %d: file of %d bytes, %d chunks in it and %d free slots", step, q.size, out, len(q.slots))
+			}
+		}
 		// Chunks follow the backlog: every chunk but the last holds a
 		// record, and an empty queue keeps at most one chunk.
 		if len(model) == 0 && len(q.chunks) > 1 {
@@ -93,6 +149,7 @@ func TestFIFOModel(t *testing.T) {
 			t.Fatalf("step %d: head %d at the end of its chunk (%d) with records left", step, q.head, q.end(0))
 		}
 	}
+	check(-1)
 	q.Pop(len(model) + 1)
 	if q.Len() != 0 || len(q.chunks) > 1 {
 		t.Fatalf("after popping all: %d records, %d chunks", q.Len(), len(q.chunks))
@@ -105,6 +162,8 @@ func TestFIFOModel(t *testing.T) {
 		}
 		return true
 	})
+	q.Pop(1)
+	return spills, reads
 }
 
 // TestFIFOFree leaves nothing mapped and an empty, usable queue.
@@ -144,5 +203,46 @@ func TestFIFOPushRefusesOversizedRecord(t *testing.T) {
 	}
 	if q.Len() != 0 {
 		t.Fatalf("%d records after refused pushes", q.Len())
+	}
+}
+
+// TestFIFOSpillUnreadable: a chunk that cannot be read back from the
+// scratch file (here its descriptor closed under it) gives its records
+// back with their lengths and zeroed bytes, counted by Lost, so that an
+// owner that accounts by their lengths keeps its count; the records in
+// memory come back whole.
+func TestFIFOSpillUnreadable(t *testing.T) {
+	q := NewFIFOIn(4096, t.TempDir())
+	defer q.Free()
+	rec := func(i int) []byte { return bytes.Repeat([]byte{byte(i + 1)}, 1000+i) }
+	for i := range 40 { // three a chunk: the chunks between the first and the last spilled
+		copy(q.Push(len(rec(i))), rec(i))
+	}
+	out, inOut := 0, 0
+	for i, c := range q.chunks {
+		if c == nil {
+			out++
+			inOut += len(q.out[i].lens)
+		}
+	}
+	if out == 0 {
+		t.Fatal("nothing spilled")
+	}
+	_ = q.file.Close()
+	i := 0
+	q.Peek(40, func(got []byte) bool {
+		want := rec(i)
+		if len(got) != len(want) || (!bytes.Equal(got, want) && !bytes.Equal(got, make([]byte, len(want)))) {
+			t.Fatalf("record %d: %d bytes %x..., want %d bytes, whole or zeroed", i, len(got), got[:4], len(want))
+		}
+		i++
+		return true
+	})
+	if i != 40 || q.Lost() != inOut {
+		t.Fatalf("%d records, %d lost; %d chunks were out, with %d records", i, q.Lost(), out, inOut)
+	}
+	q.Pop(40)
+	if q.Len() != 0 {
+		t.Fatalf("%d records after popping all", q.Len())
 	}
 }

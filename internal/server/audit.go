@@ -96,7 +96,7 @@ func openSinks(ctx context.Context, cfg config.Config, masterKey []byte, log *sl
 		m.Write([]byte("opensts-audit-lookup-token"))
 		node, _ := os.Hostname()
 		var err error
-		if s.database, err = pgsink.Open(ctx, pgsink.Config{DSN: cfg.DatabaseURL, Node: node, Retention: cfg.AuditRetention, TokenKey: m.Sum(nil), Log: log}); err != nil {
+		if s.database, err = pgsink.Open(ctx, pgsink.Config{DSN: cfg.DatabaseURL, Node: node, Retention: cfg.AuditRetention, TokenKey: m.Sum(nil), ScratchDir: cfg.DataDir, Log: log}); err != nil {
 			s.close()
 			return auditSinks{}, fmt.Errorf("audit database sink: %w", err)
 		}
