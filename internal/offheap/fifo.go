@@ -81,6 +81,9 @@ func NewFIFOIn(chunk int, dir string) *FIFO {
 // and its bytes are zero.
 func (q *FIFO) Lost() int { return q.lost }
 
+// InFile is the number of chunks waiting in the scratch file.
+func (q *FIFO) InFile() int { return int(q.size/int64(q.chunk)) - len(q.slots) }
+
 func roundPage(n int) int {
 	const page = 4096
 	return (n + page - 1) &^ (page - 1)

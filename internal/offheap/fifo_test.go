@@ -133,7 +133,7 @@ func fifoModel(t *testing.T, q *FIFO, checkEvery int) (spills, reads int) {
 				reads += lastOut - out
 			}
 			lastOut = out
-			if int64(len(q.slots))*int64(q.chunk)+int64(out)*int64(q.chunk) != q.size {
+			if int64(len(q.slots))*int64(q.chunk)+int64(out)*int64(q.chunk) != q.size || q.InFile() != out {
 				t.Fatalf("step %d: file of %d bytes, %d chunks in it and %d free slots", step, q.size, out, len(q.slots))
 			}
 		}
