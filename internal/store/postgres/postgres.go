@@ -357,25 +357,43 @@ func (t *tx) commit(ctx context.Context, c *pgx.Conn) error {
 	}
 	b.Queue("commit")
 	// The COMMIT is sent with the statements before it: the database runs
-	// it once they are done, whether this side still waits or not (the
-	// connection closed, it commits all the same). So the batch is read to
-	// its end whatever ctx does, and a write is reported as the database
-	// decided it: were the connection closed when ctx ends, as pgx does, a
-	// write waiting for the counter row would commit after it was reported
-	// failed (and audited as failed). When ctx ends first, the database is
-	// asked to cancel the statement running: a write cancelled before its
+	// it once they are done, whether this side still waits or not, and no
+	// check on this side can stop it (a statement that must not commit
+	// has to fail in the database: ChangeStatements). So the batch is
+	// read to its end whatever ctx does, and a write is reported as the
+	// database decided it. Were it read with ctx, pgx would close the
+	// connection when ctx ends, sending one cancel request, which
+	// PostgreSQL drops when it comes before the statement started (the
+	// backend then waits for the client's next message: pgx prepares a
+	// statement new to the connection in a round trip of its own), and a
+	// write still waiting for the counter row would commit after it was
+	// reported failed (and audited as failed). So when ctx ends first, the
+	// database is asked to cancel the statement running every
+	// cancelEvery until the batch returns: a write cancelled before its
 	// COMMIT ran rolls back. The connection is not reused after that (a
 	// cancel request that arrives late would cancel another's statement);
-	// and if the database answers nothing within cancelGrace of it, the
-	// batch is given up, its outcome unknown, as a lost connection's.
+	// and if the database answers nothing within cancelGrace, the batch is
+	// given up, its outcome unknown, as a lost connection's.
 	bctx, giveUp := context.WithCancel(context.WithoutCancel(ctx))
 	defer giveUp()
 	stop := context.AfterFunc(ctx, func() {
-		cctx, done := context.WithTimeout(bctx, cancelGrace)
-		defer done()
-		_ = c.PgConn().CancelRequest(cctx)
-		<-cctx.Done()
-		giveUp()
+		defer giveUp()
+		grace := time.NewTimer(cancelGrace)
+		defer grace.Stop()
+		every := time.NewTicker(cancelEvery)
+		defer every.Stop()
+		for {
+			cctx, done := context.WithTimeout(bctx, cancelEvery)
+			_ = c.PgConn().CancelRequest(cctx)
+			done()
+			select {
+			case <-bctx.Done():
+				return
+			case <-grace.C:
+				return
+			case <-every.C:
+			}
+		}
 	})
 	br := c.SendBatch(bctx, b)
 	var (
@@ -409,8 +427,12 @@ func (t *tx) commit(ctx context.Context, c *pgx.Conn) error {
 }
 
 // cancelGrace bounds the wait for a recording write's outcome once its
-// context ended and the database was asked to cancel it (tx.commit).
-const cancelGrace = 5 * time.Second
+// context ended and the database was asked to cancel it (tx.commit), and
+// cancelEvery is how often it is asked.
+const (
+	cancelGrace = 5 * time.Second
+	cancelEvery = 50 * time.Millisecond
+)
 
 // committed is the outcome of a COMMIT: PostgreSQL answers ROLLBACK, not
 // an error, to the COMMIT of a transaction that failed before it.

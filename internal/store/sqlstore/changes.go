@@ -172,9 +172,12 @@ func ChangeStatements(d Dialect, changes []store.Change) []Statement {
 		end := min(start+maxInsertRows, len(changes))
 		var q strings.Builder
 		if start == 0 {
+			// Joined LEFT: without the counter row (tampered with) the rows
+			// get a NULL Seq, which the table refuses, and the statement
+			// fails in the database, so a COMMIT sent after it does not run.
 			q.WriteString(`WITH s AS (UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value, ` + d.Now() + ` AS at), ` +
 				`i AS (INSERT INTO changes (seq, idx, kind, account, key, name, changed_at) ` +
-				`SELECT s.value, v.idx, v.kind, v.account, v.key, v.name, s.at FROM s, (VALUES `)
+				`SELECT s.value, v.idx, v.kind, v.account, v.key, v.name, s.at FROM (VALUES `)
 		} else {
 			q.WriteString(`INSERT INTO changes (seq, idx, kind, account, key, name, changed_at) ` +
 				`SELECT c.value, v.idx, v.kind, v.account, v.key, v.name, f.changed_at ` +
@@ -191,7 +194,7 @@ func ChangeStatements(d Dialect, changes []store.Change) []Statement {
 		}
 		q.WriteString(`) AS v (idx, kind, account, key, name)`)
 		if start == 0 {
-			q.WriteString(`) SELECT value, at FROM s`)
+			q.WriteString(` LEFT JOIN s ON true) SELECT value, at FROM s`)
 		} else {
 			q.WriteString(` WHERE c.id = 1`)
 		}
