@@ -132,17 +132,23 @@ func tuneGC() (limitSet bool) {
 // for them: twice, as reads also map the pages about theirs that the page
 // cache holds (fault-around), and the collector lags behind a soft limit
 // under load. At 100,000 entities (internal/tools/scale) the mappings
-// hold some 34 MiB and the limit is its floor, 48 MiB: peak RSS 144-145
-// MiB on SQLite and on PostgreSQL. The floor was 40 MiB, and there on
-// PostgreSQL (some MB more of live heap: its connections' statement
-// caches, detection's reads in flight) the collector's goal came down to
-// the live heap, and it ran without pause: one role's requests took 250
-// µs of CPU against 74 under 48 (2026-12-07). With few entities (the
-// tiers hold little) the limit is 80 MiB, as before, and past some
-// 140,000 too (the tiers leave their mappings and read with pread).
+// hold some 34 MiB and the limit is its floor, 44 MiB, or runtimeFloor
+// where that is higher. The floor was 40 MiB, and there on PostgreSQL
+// (some MB more of live heap: its connections' statement caches,
+// detection's reads in flight) the collector's goal came down to the live
+// heap, and it ran without pause: one role's requests took 250 µs of CPU
+// against 74 under 48 (2026-12-07); runtimeFloor, added since, keeps the
+// limit above the live heap by half of it. Under 44 instead of 48
+// (2026-12-08, three runs of internal/tools/scale at 100,000 on SQLite
+// and one on PostgreSQL, against four and one): peak RSS 148.9-151.9 MiB
+// against 152.5-155.3 on SQLite, 149.7 against 152.4 on PostgreSQL, for
+// the same CPU a request (34-38 µs with one role, 41-44 across). With
+// few entities (the tiers hold little) the limit is 80 MiB, as before,
+// and past some 140,000 too (the tiers leave their mappings and read with
+// pread).
 const (
 	memoryLimit    = 80 << 20
-	minMemoryLimit = 48 << 20
+	minMemoryLimit = 44 << 20
 )
 
 // followMappings sets the soft memory limit from mapped at every tick of
