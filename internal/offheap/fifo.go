@@ -257,20 +257,15 @@ func (q *FIFO) dropFirst() {
 		q.out = q.out[1:]
 		q.peeked = max(q.peeked-1, 0)
 	}
-	if c == nil { // it waited in the file
-		if len(q.ends) > 0 {
-			q.ends = q.ends[1:]
-		}
-		q.head = 0
-		return
-	}
 	if len(q.ends) > 0 {
 		q.ends = q.ends[1:]
 	} else {
 		q.tail = 0
 	}
 	q.head = 0
-	q.release(c)
+	if c != nil { // nil: it waited in the file
+		q.release(c)
+	}
 }
 
 // release keeps c as the spare when there is none and it has the default

@@ -371,9 +371,10 @@ var columnList = strings.Join(columns, ", ")
 // counted as dropped by the caller). A batch sent again (again: the last
 // attempt failed, maybe after the server committed it) goes through
 // copyOnce, which skips the events already stored; a first attempt is
-// copied into the table directly (copyRows), which cost the database
-// half the CPU time (BenchmarkInsert), and through copyOnce only when an
-// event of it was stored already.
+// copied into the table directly (copyRows: 21.0-22.3 µs of the database's
+// CPU a record against 24.7-26.3 through the staging table,
+// BenchmarkInsert), and through copyOnce only when an event of it was
+// stored already.
 func (s *Sink) insert(ctx context.Context, conn *pgx.Conn, batch [][]byte, again bool) (skipped int, err error) {
 	rows := make([][]any, 0, len(batch))
 	for _, rec := range batch {

@@ -43,8 +43,9 @@ func BenchmarkRecordingWrites(b *testing.B) {
 }
 
 // TestLargeWrites: a write with more changes than one INSERT takes is
-// recorded whole under one Seq and one time: its first rows go in the
-// statement that takes the Seq (Dialect.WithUpdate), the rest after it.
+// recorded whole under one Seq and one time by RecordChanges on
+// PostgreSQL (the pipelined path, ChangeStatements with the COMMIT, is
+// TestAttackLargeWriteWithCommit's).
 func TestLargeWrites(t *testing.T) {
 	s, _ := attackStore(t, "largewrites")
 	ctx := t.Context()

@@ -639,7 +639,6 @@ func (dialect) Order(expr string) string          { return expr + ` COLLATE "C"`
 func (dialect) FoldOrder(expr string) string      { return `lower(` + expr + `) COLLATE "C"` }
 func (d dialect) NameOrder(expr string) string    { return d.FoldOrder(expr) + ", " + d.Order(expr) }
 func (dialect) LockRows() string                  { return " FOR UPDATE" }
-func (dialect) WithUpdate() bool                  { return true }
 
 // Now is the wall clock when the statement runs, not now() (the
 // transaction's start): a write that waited for the feed's counter row gets a

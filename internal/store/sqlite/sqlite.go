@@ -467,11 +467,6 @@ func (dialect) NameOrder(expr string) string {
 // writer until it ends.
 func (dialect) LockRows() string { return "" }
 
-// WithUpdate is false: SQLite takes no UPDATE in a WITH clause, and its one
-// writer at a time makes the round trips it saves on PostgreSQL in-process
-// calls.
-func (dialect) WithUpdate() bool { return false }
-
 // Bool encodes b for an INTEGER column of a STRICT table.
 func (dialect) Bool(b bool) any {
 	if b {

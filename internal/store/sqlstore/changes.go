@@ -30,8 +30,8 @@ import (
 // Cost: every recording write holds the counter row from that UPDATE to its
 // commit (the INSERT and the COMMIT), which serializes recording writes of
 // all nodes for that long; writes that record nothing (access key usage,
-// role last-used updates) do not take it. On PostgreSQL the UPDATE and the
-// INSERT are one statement (Dialect.WithUpdate), sent with the COMMIT
+// role last-used updates) do not take it. On PostgreSQL a write's UPDATE and
+// INSERT are one statement (ChangeStatements), sent with the COMMIT
 // (CommitRecorder), so the lock is held for one round trip to the database
 // and the commit's flush, not three round trips.
 
@@ -105,18 +105,6 @@ func RecordChanges(ctx context.Context, tx Tx, d Dialect, changes []store.Change
 		seq int64
 		at  time.Time
 	)
-	if d.WithUpdate() {
-		st := ChangeStatements(d, changes)
-		if err := tx.QueryRowContext(ctx, st[0].Query, st[0].Args...).Scan(&seq, d.ScanTime(&at)); err != nil {
-			return 0, fmt.Errorf("record changes: %w", err)
-		}
-		for _, x := range st[1:] {
-			if _, err := tx.ExecContext(ctx, x.Query, x.Args...); err != nil {
-				return 0, fmt.Errorf("record changes: %w", err)
-			}
-		}
-		return seq, nil
-	}
 	if err := tx.QueryRowContext(ctx, `UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value, `+d.Now()).
 		Scan(&seq, d.ScanTime(&at)); err != nil {
 		return 0, fmt.Errorf("record changes: %w", err)
@@ -145,7 +133,7 @@ func RecordChanges(ctx context.Context, tx Tx, d Dialect, changes []store.Change
 // the statements that record them (ChangeStatements) go to the database
 // with the COMMIT, in one round trip (PostgreSQL's pipeline), so that the
 // feed's counter row is held for one round trip and the commit's flush,
-// where RecordChanges followed by the commit held it for two; writes of
+// where RecordChanges followed by the commit held it for three; writes of
 // every node take that row one after the other (BenchmarkRecordingWrites).
 // write hands it the changes, which must be the transaction's last
 // statements, instead of calling RecordChanges; seq is set to the write's
@@ -161,8 +149,9 @@ type Statement struct {
 }
 
 // ChangeStatements returns the statements that record changes (at least
-// one) under a new Seq, on a backend whose Dialect.WithUpdate holds: the
-// first takes the Seq and returns it and the database's time (value, at)
+// one) under a new Seq, on PostgreSQL (a data-modifying WITH; for a
+// CommitRecorder, where RecordChanges takes two statements): the first
+// takes the Seq and returns it and the database's time (value, at)
 // as it inserts the first rows; the others (more changes than one INSERT
 // takes) insert the rest under the Seq and time the first stored. They run
 // in order, as the transaction's last statements.

@@ -88,11 +88,6 @@ type Dialect interface {
 	// keeps the rows it reads from other writers until the commit; "" where
 	// a write transaction keeps out every other writer (SQLite's).
 	LockRows() string
-	// WithUpdate reports that the backend runs an UPDATE ... RETURNING in
-	// a WITH clause of another statement, whose rows that statement reads
-	// (PostgreSQL's data-modifying WITH): a write then takes the change
-	// feed's Seq and records its changes in one statement.
-	WithUpdate() bool
 }
 
 // Store is a store.Store on a DB, written once for every SQL backend. A

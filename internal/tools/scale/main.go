@@ -317,17 +317,20 @@ func run() error {
 	fmt.Printf("%-48s %s\n", "  of it now", mem)
 	if opt.create > 0 {
 		fmt.Printf("%-48s %.0f calls/s (%d users, access keys and roles in %s), p99 %s\n", fmt.Sprintf("creation through the API, %d clients", opt.creators),
-			made.createRate, opt.create, made.createTime.Round(time.Millisecond), made.createP99.Round(100*time.Microsecond))
-		fmt.Printf("%-48s %.0f calls/s (in %s), p99 %s\n", "  and their deletion", made.deleteRate, made.deleteTime.Round(time.Millisecond), made.deleteP99.Round(100*time.Microsecond))
+			made.create.rate, opt.create, made.create.took.Round(time.Millisecond), made.create.p99.Round(100*time.Microsecond))
+		fmt.Printf("%-48s %.0f calls/s (in %s), p99 %s\n", "  and their deletion", made.del.rate, made.del.took.Round(time.Millisecond), made.del.p99.Round(100*time.Microsecond))
 	}
 	return nil
 }
 
-// creation is what create measured.
-type creation struct {
-	createRate, deleteRate float64 // calls a second
-	createTime, deleteTime time.Duration
-	createP99, deleteP99   time.Duration
+// creation is what create measured: its creation and its deletion.
+type creation struct{ create, del phase }
+
+// phase is one of them: calls a second, the time it took, and the 99th
+// percentile of its calls' latency.
+type phase struct {
+	rate      float64
+	took, p99 time.Duration
 }
 
 // create makes count users, each with an access key and a role whose
@@ -336,11 +339,10 @@ type creation struct {
 // that a kept data directory holds what it did. Names carry the run's
 // start, so that a run cut short leaves nothing a rerun trips on.
 func create(ctx context.Context, endpoint string, count, clients int) (creation, error) {
-	c := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider(devserver.RootKey, devserver.RootSecret, "")})
+	c := rootIAM(endpoint)
 	prefix := fmt.Sprintf("c%x-", time.Now().UnixNano())
 	keys := make([]string, count)
-	phase := func(calls func(i int) []func() error) (float64, time.Duration, time.Duration, error) {
+	run := func(calls func(i int) []func() error) (phase, error) {
 		var next atomic.Int64
 		lat := make([][]time.Duration, clients)
 		errs := make(chan error, clients)
@@ -370,7 +372,7 @@ func create(ctx context.Context, endpoint string, count, clients int) (creation,
 		close(errs)
 		for err := range errs {
 			if err != nil {
-				return 0, 0, 0, err
+				return phase{}, err
 			}
 		}
 		var all []time.Duration
@@ -378,11 +380,11 @@ func create(ctx context.Context, endpoint string, count, clients int) (creation,
 			all = append(all, l...)
 		}
 		slices.Sort(all)
-		return float64(len(all)) / took.Seconds(), took, all[len(all)*99/100], nil
+		return phase{rate: float64(len(all)) / took.Seconds(), took: took, p99: all[len(all)*99/100]}, nil
 	}
 	var made creation
 	var err error
-	made.createRate, made.createTime, made.createP99, err = phase(func(i int) []func() error {
+	made.create, err = run(func(i int) []func() error {
 		name := prefix + strconv.Itoa(i)
 		return []func() error{
 			func() error {
@@ -406,7 +408,7 @@ func create(ctx context.Context, endpoint string, count, clients int) (creation,
 	if err != nil {
 		return made, fmt.Errorf("creation: %w", err)
 	}
-	made.deleteRate, made.deleteTime, made.deleteP99, err = phase(func(i int) []func() error {
+	made.del, err = run(func(i int) []func() error {
 		name := prefix + strconv.Itoa(i)
 		return []func() error{
 			func() error {
@@ -980,8 +982,7 @@ type writer struct {
 }
 
 func newWriter(ctx context.Context, endpoint string) (*writer, error) {
-	c := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider(devserver.RootKey, devserver.RootSecret, "")})
+	c := rootIAM(endpoint)
 	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + devserver.Account + `:root"},"Action":"sts:AssumeRole"}]}`
 	steps := []func() error{
@@ -1016,6 +1017,12 @@ func newWriter(ctx context.Context, endpoint string) (*writer, error) {
 		}
 	}
 	return &writer{c: c}, nil
+}
+
+// rootIAM is an IAM client of the server at endpoint with root's key.
+func rootIAM(endpoint string) *iam.Client {
+	return iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(devserver.RootKey, devserver.RootSecret, "")})
 }
 
 const wPolicyARN = "arn:aws:iam::" + devserver.Account + ":policy/w-policy"
